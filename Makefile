@@ -1,0 +1,67 @@
+# Puente — the two commands that matter: `make demo` and `make test`.
+# Everything installs into a project-local virtualenv (.venv) from the pinned lock (constraints.txt):
+# the embedded PostgreSQL runs as an unprivileged user that must be able to read it.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export DO_NOT_TRACK := 1
+export GX_ANALYTICS_ENABLED := False
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
+export XDG_RUNTIME_DIR ?= /tmp
+
+.PHONY: help install demo test test-fast airflow lint docs manifest bench bench-ml bench-load bench-identity warehouse-stop lock clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install Puente with its pinned dependencies
+
+manifest: $(STAMP) ## Parse the dbt project (the DAG reads its manifest, never runs dbt at parse time)
+	$(BIN)/puente dbt-parse
+
+demo: $(STAMP) manifest ## Run three simulated nights end to end on the embedded warehouse and show what happened
+	$(BIN)/puente demo
+
+test: $(STAMP) manifest ## Install what is needed and run every test (unit, dbt, GX, Airflow end to end)
+	$(BIN)/pytest -q
+
+test-fast: $(STAMP) ## Unit tests only (no end-to-end DAG runs)
+	$(BIN)/pytest -q -m "not e2e"
+
+airflow: $(STAMP) manifest ## Start the Airflow UI on 127.0.0.1:8080 over the same warehouse and simulators
+	$(BIN)/puente airflow
+
+lint: $(STAMP) ## ruff on the Python code
+	$(BIN)/ruff check puente ml expectations dags tests bench
+
+docs: $(STAMP) ## Build the dbt docs of the marts into dbt_project/target
+	$(BIN)/puente dbt-docs
+
+bench: bench-ml bench-load bench-identity ## Every benchmark; results land in bench/RESULTS.md
+
+bench-ml: $(STAMP)
+	$(BIN)/python -m bench.ml
+
+bench-load: $(STAMP)
+	$(BIN)/python -m bench.load
+
+bench-identity: $(STAMP)
+	$(BIN)/python -m bench.identity
+
+warehouse-stop: $(STAMP) ## Stop the embedded PostgreSQL
+	$(BIN)/puente warehouse stop
+
+lock: ## Re-create constraints.txt from the current .venv (after changing pyproject.toml)
+	$(BIN)/pip freeze --exclude-editable > constraints.txt
+
+clean: warehouse-stop ## Stop the warehouse and remove .puente (embedded data, artifacts, Airflow home)
+	rm -rf .puente dbt_project/target

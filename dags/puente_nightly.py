@@ -1,0 +1,198 @@
+"""puente_nightly — one night of Puente for one business day.
+
+extract (Odoo, HubSpot, Shopify in parallel) → raw gate → dbt build (staging, intermediate,
+marts; cosmos, one task per model) → marts gate → churn (train when due, score) → dbt crm_sync
+model → sync gate → write-back to the CRM.
+
+Wiring only: each task calls one function of ``puente``, ``expectations`` or ``ml``, imported
+inside the task so that parsing this file stays cheap. Every task is idempotent for its
+logical date: loads upsert by source key, scores upsert by (customer, date), and the sync model
+sends only what differs from the last values the CRM accepted, so a rerun changes nothing.
+
+Credentials come from Airflow connections (``puente_warehouse``, ``puente_odoo``,
+``puente_hubspot``, ``puente_shopify``); when a connection is missing, the ``PUENTE_*``
+environment variables of the same name are used (see README, "Configuration").
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pendulum
+from airflow.sdk import Param, TaskGroup, dag, get_current_context, task
+from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import InvocationMode, LoadMode, TestBehavior
+from cosmos.profiles import PostgresUserPasswordProfileMapping
+
+REPO = Path(__file__).resolve().parent.parent
+DBT_PROJECT = Path(os.environ.get("PUENTE_DBT_PROJECT_DIR", REPO / "dbt_project"))
+WAREHOUSE_CONN_ID = "puente_warehouse"
+SOURCES = ("odoo", "hubspot", "shopify")
+CRM_SYNC_TAG = "tag:crm_sync"
+
+
+def _warehouse_url() -> str:
+    """The warehouse URL from the Airflow connection, else ``PUENTE_WAREHOUSE_URL``."""
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        conn = Connection.get(WAREHOUSE_CONN_ID)
+    except AirflowNotFoundException:
+        from puente.warehouse import warehouse_url
+
+        return warehouse_url()
+    auth = conn.login or ""
+    if conn.password:
+        from urllib.parse import quote
+
+        auth += f":{quote(conn.password, safe='')}"
+    return f"postgresql://{auth}@{conn.host}:{conn.port or 5432}/{conn.schema or 'puente'}"
+
+
+def _source_config(source: str):
+    """The source's settings from its Airflow connection, else from ``PUENTE_<SOURCE>_*``."""
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from puente.config import HubSpotConfig, OdooConfig, ShopifyConfig
+
+    try:
+        conn = Connection.get(f"puente_{source}")
+    except AirflowNotFoundException:
+        return {"odoo": OdooConfig, "hubspot": HubSpotConfig, "shopify": ShopifyConfig}[source].from_env()
+    if source == "odoo":
+        return OdooConfig(url=conn.host, db=conn.schema, login=conn.login, api_key=conn.password)
+    if source == "hubspot":
+        return HubSpotConfig(url=conn.host, token=conn.password)
+    return ShopifyConfig(url=conn.host, token=conn.password)
+
+
+def _business_date():
+    """The business day this run closes: the run's logical date (UTC)."""
+    context = get_current_context()
+    return context["logical_date"].in_timezone("UTC").date()
+
+
+def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[str] | None = None):
+    return DbtTaskGroup(
+        group_id=group_id,
+        project_config=ProjectConfig(
+            dbt_project_path=DBT_PROJECT,
+            manifest_path=DBT_PROJECT / "target" / "manifest.json",
+        ),
+        profile_config=ProfileConfig(
+            profile_name="puente",
+            target_name="nightly",
+            profile_mapping=PostgresUserPasswordProfileMapping(
+                conn_id=WAREHOUSE_CONN_ID, profile_args={"schema": "public"}
+            ),
+        ),
+        execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST,
+            test_behavior=TestBehavior.BUILD,
+            select=select or [],
+            exclude=exclude or [],
+        ),
+        operator_args={"install_deps": False},
+    )
+
+
+@dag(
+    dag_id="puente_nightly",
+    description="Extract ERP, CRM and shop; unify; gate; score churn; write scores back to the CRM.",
+    schedule="0 3 * * *",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "retry_exponential_backoff": True},
+    params={
+        "full_refresh": Param(False, type="boolean",
+                              description="Ignore the stored cursors and extract everything again."),
+        "retrain": Param(False, type="boolean",
+                         description="Train the churn model tonight even if the weekly model is recent."),
+    },
+    tags=["puente", "nightly"],
+    doc_md=__doc__,
+)
+def puente_nightly():
+    @task
+    def prepare_warehouse() -> None:
+        """Create the raw, ops and ml schemas if missing (idempotent)."""
+        from puente.warehouse import ensure_schema
+
+        ensure_schema(_warehouse_url())
+
+    with TaskGroup("extract", tooltip="Incremental extraction of every source into raw.*") as extract:
+        for source in SOURCES:
+
+            @task(task_id=source, pool_slots=1)
+            def extract_source(source: str = source, params: dict | None = None) -> dict:
+                from puente.extract import extract_source as run
+
+                return run(_warehouse_url(), source, _source_config(source), _business_date(),
+                           full_refresh=bool((params or {}).get("full_refresh")))
+
+            extract_source()
+
+    @task
+    def raw_gate() -> dict:
+        """Great Expectations on raw.*: a failure stops the night before dbt."""
+        from expectations.gates import run_raw_gate
+
+        result = run_raw_gate(_warehouse_url(), _business_date())
+        result.raise_for_failure()
+        return result.summary()
+
+    transform = _dbt_group("transform", exclude=[CRM_SYNC_TAG])
+
+    @task
+    def marts_gate() -> dict:
+        from expectations.gates import run_marts_gate
+
+        result = run_marts_gate(_warehouse_url(), _business_date())
+        result.raise_for_failure()
+        return result.summary()
+
+    with TaskGroup("ml", tooltip="Churn: weekly training (champion/challenger), nightly scoring") as ml_group:
+
+        @task
+        def train_churn(params: dict | None = None) -> dict:
+            from ml.churn.jobs import train_churn_if_due
+
+            return train_churn_if_due(_warehouse_url(), _business_date(),
+                                      force=bool((params or {}).get("retrain")))
+
+        @task
+        def score_churn() -> dict:
+            from ml.churn.jobs import score_churn as run
+
+            return run(_warehouse_url(), _business_date())
+
+        train_churn() >> score_churn()
+
+    crm_sync = _dbt_group("crm_sync", select=[CRM_SYNC_TAG])
+
+    @task
+    def sync_gate() -> dict:
+        from expectations.gates import run_sync_gate
+
+        result = run_sync_gate(_warehouse_url(), _business_date())
+        result.raise_for_failure()
+        return result.summary()
+
+    @task
+    def write_back() -> dict:
+        """Send changed scores to the CRM in batches; every contact's outcome lands in ops.crm_writeback."""
+        from puente.writeback import write_back_scores
+
+        return write_back_scores(_warehouse_url(), _source_config("hubspot"))
+
+    (prepare_warehouse() >> extract >> raw_gate() >> transform >> marts_gate() >> ml_group
+     >> crm_sync >> sync_gate() >> write_back())
+
+
+puente_nightly()

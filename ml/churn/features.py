@@ -1,0 +1,117 @@
+"""Churn features and labels at a cutoff, from the orders of `marts.fct_orders`.
+
+A *cutoff* is a calendar date read as midnight UTC. Everything a feature knows comes from
+orders placed strictly before that instant; the label looks only at the window that starts
+there. Keeping both sides of the cutoff in this one module is what keeps training free of
+leakage: train, score and the tests all cut the same way.
+
+A purchase is a non-cancelled order. Recency, frequency, monetary value, tenure and the gaps
+between orders describe purchases; cancelled orders only enter through their share of all
+orders. A customer is *active* at a cutoff when they made a purchase in the year before it.
+Amounts are summed as they come: the business is assumed to sell in one currency.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+ORDER_COLUMNS = ("customer_id", "ordered_at", "amount_total", "channel", "is_cancelled")
+ACTIVE_WINDOW_DAYS = 365
+FREQUENCY_WINDOWS_DAYS = (30, 90, 180, 365)
+LABEL_WINDOW_DAYS = 90
+
+FEATURE_COLUMNS = (
+    "recency_days",
+    *(f"orders_{days}d" for days in FREQUENCY_WINDOWS_DAYS),
+    "amount_sum_365d",
+    "amount_mean_365d",
+    "tenure_days",
+    "gap_mean_days",
+    "gap_std_days",
+    "overdue_ratio",
+    "channel_count",
+    "cancelled_share",
+)
+
+_DAY = pd.Timedelta(days=1)
+
+
+def cutoff_instant(cutoff: date) -> pd.Timestamp:
+    """Midnight UTC at the start of `cutoff`: the first instant a feature may not see."""
+    return pd.Timestamp(cutoff).tz_localize("UTC")
+
+
+def validate_orders(orders: pd.DataFrame) -> None:
+    """Raise `ValueError` unless `orders` has the columns and the UTC timestamps features need."""
+    missing = [column for column in ORDER_COLUMNS if column not in orders.columns]
+    if missing:
+        raise ValueError(f"orders lack the columns {missing}; expected {list(ORDER_COLUMNS)}")
+    if getattr(orders["ordered_at"].dtype, "tz", None) is None:
+        raise ValueError("orders.ordered_at must be timezone-aware (UTC), as in marts.fct_orders")
+
+
+def build_features(orders: pd.DataFrame, cutoff: date) -> pd.DataFrame:
+    """Features of every customer active in the year before `cutoff`, one row per customer.
+
+    Only orders placed strictly before `cutoff` are read. The result is indexed by
+    `customer_id` (sorted) and has the columns of `FEATURE_COLUMNS`, all floats; a gap
+    statistic is NaN when a customer has too few purchases to measure it.
+    """
+    validate_orders(orders)
+    end = cutoff_instant(cutoff)
+    history = orders.loc[orders["ordered_at"] < end]
+    purchases = history.loc[~history["is_cancelled"].astype(bool)].sort_values(["customer_id", "ordered_at"])
+    recent = purchases.loc[purchases["ordered_at"] >= end - ACTIVE_WINDOW_DAYS * _DAY]
+    active = pd.Index(recent["customer_id"].unique(), name="customer_id").sort_values()
+
+    by_customer = purchases.groupby("customer_id")["ordered_at"]
+    features = pd.DataFrame(index=active)
+    features["recency_days"] = (end - by_customer.max()) / _DAY
+    for days in FREQUENCY_WINDOWS_DAYS:
+        in_window = purchases.loc[purchases["ordered_at"] >= end - days * _DAY]
+        features[f"orders_{days}d"] = in_window.groupby("customer_id").size()
+    features["amount_sum_365d"] = recent.groupby("customer_id")["amount_total"].sum()
+    features["amount_mean_365d"] = recent.groupby("customer_id")["amount_total"].mean()
+    features["tenure_days"] = (end - by_customer.min()) / _DAY
+    features = features.join(_gap_statistics(purchases))
+    features["overdue_ratio"] = features["recency_days"] / features["gap_mean_days"].where(
+        features["gap_mean_days"] > 0
+    )
+    features["channel_count"] = recent.groupby("customer_id")["channel"].nunique()
+    features["cancelled_share"] = _cancelled_share(history, end)
+    frequency_columns = [f"orders_{days}d" for days in FREQUENCY_WINDOWS_DAYS]
+    features[frequency_columns] = features[frequency_columns].fillna(0)
+    return features.loc[:, list(FEATURE_COLUMNS)].astype("float64")
+
+
+def build_labels(orders: pd.DataFrame, cutoff: date, customers: pd.Index) -> pd.Series:
+    """Churn label of each of `customers`: 1 if they made no purchase in the 90 days from `cutoff`.
+
+    Only orders in `[cutoff, cutoff + 90 days)` are read, so the label never depends on the
+    history the features were built from.
+    """
+    validate_orders(orders)
+    start = cutoff_instant(cutoff)
+    in_window = orders.loc[
+        (orders["ordered_at"] >= start)
+        & (orders["ordered_at"] < start + LABEL_WINDOW_DAYS * _DAY)
+        & ~orders["is_cancelled"].astype(bool)
+    ]
+    retained = customers.isin(in_window["customer_id"])
+    return pd.Series(np.where(retained, 0, 1), index=customers, name="churned")
+
+
+def _gap_statistics(purchases: pd.DataFrame) -> pd.DataFrame:
+    """Mean and sample std of the days between consecutive purchases of each customer."""
+    gaps = purchases.groupby("customer_id")["ordered_at"].diff() / _DAY
+    by_customer = gaps.groupby(purchases["customer_id"])
+    return pd.DataFrame({"gap_mean_days": by_customer.mean(), "gap_std_days": by_customer.std()})
+
+
+def _cancelled_share(history: pd.DataFrame, end: pd.Timestamp) -> pd.Series:
+    """Share of each customer's orders in the year before `end` that were cancelled."""
+    last_year = history.loc[history["ordered_at"] >= end - ACTIVE_WINDOW_DAYS * _DAY]
+    return last_year["is_cancelled"].astype(bool).groupby(last_year["customer_id"]).mean()

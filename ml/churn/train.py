@@ -1,0 +1,201 @@
+"""Time-based training and evaluation of the churn model.
+
+With data observed up to `as_of` (exclusive), the last cutoff whose 90-day label window is
+fully observed is `as_of - 90 days`: that is the *evaluation cutoff*. Training snapshots are
+taken every 30 days going back from there, up to a year of them:
+
+    ... c-60  c-30  c          E = as_of - 90          as_of
+    ----|-----|-----|---------|----------------------|
+    fit the booster   calibrate  evaluate (labels in [E, as_of))
+
+* The evaluation model's cutoffs end 90 days before E, so every label it learnt from was
+  known at E. Its booster is fitted on all of them but the latest; the latest, held out,
+  fits the calibration. It is then measured on E beside the recency baseline.
+* The scoring model repeats the recipe one step later, on cutoffs up to E itself: the
+  booster on all but E, the calibration on E. It scores the customers after `as_of`.
+
+Calibrating on the most recent labelled cutoff, rather than an older one, keeps the
+probabilities closest to the churn rate of the period being scored (churn is seasonal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+
+from ml.churn.evaluate import RECENCY_BASELINE, classification_metrics, recency_baseline
+from ml.churn.features import (
+    FEATURE_COLUMNS,
+    LABEL_WINDOW_DAYS,
+    build_features,
+    build_labels,
+    cutoff_instant,
+    validate_orders,
+)
+from ml.churn.model import LGBM_PARAMS, ChurnModel, churn_probability, fit_calibrated
+
+CUTOFF_SPACING_DAYS = 30
+MAX_TRAINING_CUTOFFS = 12
+MIN_TRAINING_CUTOFFS = 2  # one to fit the booster, one to calibrate it
+MIN_LABELLED_CUSTOMERS = 50
+
+
+class NotEnoughData(RuntimeError):
+    """The warehouse does not yet hold enough order history to train a churn model."""
+
+
+@dataclass(frozen=True)
+class LabelledSnapshot:
+    """Features and churn labels of the active customers at one or more cutoffs.
+
+    Rows are indexed by (cutoff, customer_id): a customer appears once per cutoff.
+    """
+
+    cutoffs: tuple[date, ...]
+    features: pd.DataFrame
+    labels: pd.Series
+
+
+@dataclass(frozen=True)
+class ChurnTrainingResult:
+    """A trained churn model with everything its artifact metadata records."""
+
+    model: ChurnModel
+    as_of: date
+    data_window: tuple[date, date]
+    evaluation: LabelledSnapshot
+    evaluation_model_cutoffs: tuple[date, ...]
+    scoring_model_cutoffs: tuple[date, ...]
+    metrics: dict[str, float]
+    baselines: dict[str, dict[str, float]]
+    row_counts: dict[str, int]
+
+    def metadata(self) -> dict[str, Any]:
+        """The training facts of this run as JSON-ready values (dates as ISO strings)."""
+        start, end = self.data_window
+        return {
+            "as_of_date": self.as_of.isoformat(),
+            "data_window": {"start": start.isoformat(), "end": end.isoformat()},
+            "evaluation_cutoff": self.evaluation.cutoffs[0].isoformat(),
+            "evaluation_model_cutoffs": [cutoff.isoformat() for cutoff in self.evaluation_model_cutoffs],
+            "training_cutoffs": [cutoff.isoformat() for cutoff in self.scoring_model_cutoffs],
+            "label_window_days": LABEL_WINDOW_DAYS,
+            "features": list(self.model.features),
+            "params": dict(LGBM_PARAMS),
+            "metrics": self.metrics,
+            "baselines": self.baselines,
+            "row_counts": self.row_counts,
+        }
+
+
+def train_churn_model(orders: pd.DataFrame, as_of: date) -> ChurnTrainingResult:
+    """Train, evaluate and refit the churn model on `orders` placed before `as_of`.
+
+    Raises `NotEnoughData` when the history is too short or too small to train on.
+    """
+    validate_orders(orders)
+    history = orders.loc[orders["ordered_at"] < cutoff_instant(as_of)]
+    if history.empty:
+        raise NotEnoughData(
+            f"no orders before {as_of} in marts.fct_orders: load the sources and build the marts first."
+        )
+    first_order = history["ordered_at"].min().date()
+    evaluation_cutoff = as_of - timedelta(days=LABEL_WINDOW_DAYS)
+
+    evaluation_cutoffs = cutoff_schedule(evaluation_cutoff - timedelta(days=LABEL_WINDOW_DAYS), first_order)
+    evaluation_fit, evaluation_calibration = _fit_and_calibration(history, evaluation_cutoffs, as_of)
+    evaluation = labelled_snapshot(history, (evaluation_cutoff,), "evaluation")
+    evaluation_model = _fit(evaluation_fit, evaluation_calibration)
+
+    scoring_cutoffs = cutoff_schedule(evaluation_cutoff, first_order)
+    scoring_fit, scoring_calibration = _fit_and_calibration(history, scoring_cutoffs, as_of)
+    scoring_model = _fit(scoring_fit, scoring_calibration)
+
+    return ChurnTrainingResult(
+        model=ChurnModel(scoring=scoring_model, evaluation=evaluation_model, features=FEATURE_COLUMNS),
+        as_of=as_of,
+        data_window=(first_order, as_of - timedelta(days=1)),
+        evaluation=evaluation,
+        evaluation_model_cutoffs=tuple(evaluation_cutoffs),
+        scoring_model_cutoffs=tuple(scoring_cutoffs),
+        metrics=classification_metrics(evaluation.labels, churn_probability(evaluation_model, evaluation.features)),
+        baselines={RECENCY_BASELINE: recency_baseline(evaluation.features, evaluation.labels)},
+        row_counts={
+            "orders": len(history),
+            "evaluation_model_fit_rows": len(evaluation_fit.labels),
+            "evaluation_model_calibration_rows": len(evaluation_calibration.labels),
+            "evaluation_rows": len(evaluation.labels),
+            "scoring_model_fit_rows": len(scoring_fit.labels),
+            "scoring_model_calibration_rows": len(scoring_calibration.labels),
+        },
+    )
+
+
+def cutoff_schedule(latest: date, first_order: date) -> list[date]:
+    """Cutoffs every 30 days back from `latest`, oldest first, only those after `first_order`."""
+    cutoffs = (latest - timedelta(days=CUTOFF_SPACING_DAYS * step) for step in range(MAX_TRAINING_CUTOFFS))
+    return sorted(cutoff for cutoff in cutoffs if cutoff > first_order)
+
+
+def labelled_snapshot(orders: pd.DataFrame, cutoffs: tuple[date, ...], role: str) -> LabelledSnapshot:
+    """Features and labels at each of `cutoffs`; `role` names the set in a `NotEnoughData` error."""
+    features, labels = [], []
+    for cutoff in cutoffs:
+        at_cutoff = build_features(orders, cutoff)
+        features.append(at_cutoff)
+        labels.append(build_labels(orders, cutoff, at_cutoff.index))
+    snapshot = LabelledSnapshot(
+        cutoffs=cutoffs,
+        features=pd.concat(features, keys=cutoffs, names=["cutoff"]),
+        labels=pd.concat(labels, keys=cutoffs, names=["cutoff"]),
+    )
+    _require_enough(snapshot, role)
+    return snapshot
+
+
+def _fit_and_calibration(
+    orders: pd.DataFrame, cutoffs: list[date], as_of: date
+) -> tuple[LabelledSnapshot, LabelledSnapshot]:
+    """Split `cutoffs` into the booster's (all but the latest) and the calibration's (the latest)."""
+    if len(cutoffs) < MIN_TRAINING_CUTOFFS:
+        earliest_needed = as_of - timedelta(
+            days=2 * LABEL_WINDOW_DAYS + CUTOFF_SPACING_DAYS * (MIN_TRAINING_CUTOFFS - 1)
+        )
+        raise NotEnoughData(
+            f"churn training for as_of {as_of} needs orders from before {earliest_needed} "
+            f"({MIN_TRAINING_CUTOFFS} monthly training cutoffs whose {LABEL_WINDOW_DAYS}-day label windows "
+            f"end before the evaluation cutoff), but the earliest order in marts.fct_orders is from "
+            f"{orders['ordered_at'].min().date()}. Load more order history, or train at a later date."
+        )
+    return (
+        labelled_snapshot(orders, tuple(cutoffs[:-1]), "training"),
+        labelled_snapshot(orders, tuple(cutoffs[-1:]), "calibration"),
+    )
+
+
+def _fit(fit: LabelledSnapshot, calibration: LabelledSnapshot) -> CalibratedClassifierCV:
+    """The calibrated classifier of one fit set and one calibration set."""
+    return fit_calibrated(fit.features, fit.labels, calibration.features, calibration.labels)
+
+
+def _require_enough(snapshot: LabelledSnapshot, role: str) -> None:
+    """Raise `NotEnoughData` unless `snapshot` has enough customers of both classes."""
+    cutoffs = ", ".join(cutoff.isoformat() for cutoff in snapshot.cutoffs)
+    customers = len(snapshot.labels)
+    if customers < MIN_LABELLED_CUSTOMERS:
+        raise NotEnoughData(
+            f"the {role} set (cutoffs {cutoffs}) has {customers} customers with a purchase in the year "
+            f"before a cutoff; churn training needs at least {MIN_LABELLED_CUSTOMERS}. "
+            "Load more order history into marts.fct_orders, or train at a later date."
+        )
+    if snapshot.labels.nunique() < 2:
+        outcome = "churned" if snapshot.labels.iloc[0] == 1 else "bought again"
+        raise NotEnoughData(
+            f"in the {role} set (cutoffs {cutoffs}) all {customers} customers {outcome} within "
+            f"{LABEL_WINDOW_DAYS} days; churn training needs both churned and returning customers. "
+            "Check that marts.fct_orders is complete for that period, or train at a later date."
+        )

@@ -1,0 +1,78 @@
+"""The ``puente`` command: the embedded warehouse, the simulators, the demo and the local Airflow."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import date
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="puente",
+        description="Puente: the nightly bridge between an SME's ERP, CRM and online shop.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="run a few simulated nights end to end and show what happened")
+    demo.add_argument("--days", type=int, default=3, help="consecutive business days to run (default 3)")
+    demo.add_argument("--customers", type=int, default=1500, help="size of the simulated business (default 1500)")
+    demo.add_argument("--start", type=date.fromisoformat, default=None,
+                      help="first business day, YYYY-MM-DD (default 2026-11-16)")
+    demo.add_argument("--seed", type=int, default=None, help="seed of the simulated business (default 7)")
+
+    wh = sub.add_parser("warehouse", help="the embedded PostgreSQL")
+    wh.add_argument("action", choices=["start", "stop", "url"],
+                    help="start (or reuse) it, stop it, or print its URL")
+
+    sub.add_parser("airflow", help="start the Airflow UI on 127.0.0.1:8080 over the same warehouse")
+    sub.add_parser("dbt-parse", help="write dbt_project/target/manifest.json when the project changed")
+    sub.add_parser("dbt-docs", help="build the dbt docs of the marts (dbt_project/target/index.html)")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    if args.command == "demo":
+        from puente.demo import DEMO_SEED, DEMO_START, run_demo
+
+        return run_demo(days=args.days, customers=args.customers, start=args.start or DEMO_START,
+                        seed=DEMO_SEED if args.seed is None else args.seed)
+    if args.command == "warehouse":
+        return _warehouse(args.action)
+    if args.command == "airflow":
+        from puente.local_airflow import run_airflow_ui
+
+        return run_airflow_ui()
+    if args.command == "dbt-parse":
+        from puente.dbt import ensure_manifest
+
+        ensure_manifest()
+        return 0
+    if args.command == "dbt-docs":
+        from puente.dbt import run_dbt
+        from puente.warehouse import warehouse_url
+
+        run_dbt(["docs", "generate"], warehouse_url())
+        print("dbt docs written to dbt_project/target/index.html")
+        return 0
+    return 2
+
+
+def _warehouse(action: str) -> int:
+    from puente import warehouse
+
+    if action == "stop":
+        print("stopped" if warehouse.stop_embedded() else "no embedded warehouse was running")
+        return 0
+    url = warehouse.warehouse_url()
+    if action == "start":
+        warehouse.ensure_schema(url)
+    print(warehouse.describe(url))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

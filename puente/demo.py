@@ -1,0 +1,118 @@
+"""``make demo``: a few simulated nights of the real pipeline on the embedded default.
+
+It starts (or reuses) the embedded PostgreSQL, empties the demo warehouse, starts the ERP, CRM
+and shop simulators with fresh random credentials, and for each business day runs the real
+``puente_nightly`` DAG with ``airflow dags test``; after each night it prints what the night
+did, read back from the warehouse, and a few CRM contacts as a salesperson would see them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+
+from puente import report, runtime, warehouse
+from puente.config import puente_home
+
+DEMO_START = date(2026, 11, 16)
+DEMO_SEED = 7
+
+
+def run_demo(days: int = 3, customers: int = 1500, start: date = DEMO_START, seed: int = DEMO_SEED) -> int:
+    from rich.console import Console
+
+    console = Console()
+    started = time.monotonic()
+    console.rule("[bold]Puente demo")
+    console.print(f"{days} nights from {start}, a simulated business of {customers} customers (seed {seed}).")
+
+    base = warehouse.ensure_embedded()
+    url = warehouse.with_database(base, "puente")
+    console.print(f"Warehouse: embedded PostgreSQL at {warehouse.describe(url)} (emptied for the demo)")
+    warehouse.drop_database(base, "puente")
+    warehouse.create_database(base, "puente")
+    warehouse.ensure_schema(url)
+
+    env = runtime.airflow_env(url)
+    runtime.migrate_airflow(env)
+    logs = puente_home() / "logs"
+    credentials = runtime.SimulatorCredentials()
+    simulators = runtime.SimulatorProcess(
+        credentials, port=runtime.free_port(), seed=seed, customers=customers,
+        start=start.isoformat(), log_path=logs / "simulators.log",
+    )
+    with simulators:
+        console.print(f"Simulators: ERP (Odoo), CRM (HubSpot), shop (Shopify) at {simulators.base_url}")
+        env.update(credentials.connection_env(simulators.base_url))
+        for night in range(days):
+            business_date = start + timedelta(days=night)
+            if night:
+                simulators.advance(1)
+            console.rule(f"Night {night + 1}/{days}: business day {business_date}")
+            night_started = datetime.now(UTC)
+            ok, seconds, log_path = _run_night(env, business_date, logs)
+            status = "[green]succeeded[/]" if ok else "[red]FAILED[/]"
+            console.print(f"puente_nightly {status} in {seconds:.0f} s (Airflow log: {log_path})")
+            if not ok:
+                console.print(_tail(log_path))
+                return 1
+            summary = report.night_summary(url, business_date, night_started)
+            report.render_night(console, business_date, summary, _crm_examples(simulators, credentials))
+    console.rule(f"Done in {time.monotonic() - started:.0f} s")
+    console.print("Open the Airflow UI on the same warehouse with [bold]make airflow[/].")
+    return 0
+
+
+def _run_night(env: dict[str, str], business_date: date, logs) -> tuple[bool, float, str]:
+    log_path = logs / f"night-{business_date.isoformat()}.log"
+    logical = datetime(business_date.year, business_date.month, business_date.day, tzinfo=UTC).isoformat()
+    began = time.monotonic()
+    with log_path.open("w") as log:
+        result = subprocess.run(
+            [runtime.airflow_bin(), "dags", "test", "puente_nightly", logical],
+            env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+        )
+    seconds = time.monotonic() - began
+    return result.returncode == 0 and _run_state(env, logical) == "success", seconds, str(log_path)
+
+
+def _run_state(env: dict[str, str], logical: str) -> str | None:
+    """The DAG run's final state, read from Airflow's metadata database."""
+    import psycopg
+
+    meta = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(meta) as conn:
+        row = conn.execute(
+            "select state from dag_run where dag_id = 'puente_nightly' and logical_date = %s",
+            (datetime.fromisoformat(logical),),
+        ).fetchone()
+    return row[0] if row else None
+
+
+def _tail(log_path: str, lines: int = 40) -> str:
+    with open(log_path, errors="replace") as fh:
+        return "".join(fh.readlines()[-lines:])
+
+
+def _crm_examples(simulators: runtime.SimulatorProcess, credentials: runtime.SimulatorCredentials,
+                  limit: int = 5) -> list[dict]:
+    """A few contacts as the CRM shows them, read back through HubSpot's search API."""
+    body = {
+        "filterGroups": [{"filters": [{"propertyName": "puente_churn_risk", "operator": "EQ", "value": "high"}]}],
+        "properties": ["firstname", "lastname", "puente_churn_score", "puente_churn_risk"],
+        "limit": limit,
+    }
+    response = httpx.post(f"{simulators.base_url}/hubspot/crm/v3/objects/contacts/search", json=body,
+                          headers={"Authorization": f"Bearer {credentials.hubspot_token}"}, timeout=30)
+    if response.status_code != 200:
+        return []
+    return [
+        {"id": r["id"],
+         "name": f"{r['properties'].get('firstname') or ''} {r['properties'].get('lastname') or ''}".strip(),
+         "score": r["properties"].get("puente_churn_score"), "risk": r["properties"].get("puente_churn_risk")}
+        for r in response.json().get("results", [])
+    ]

@@ -1,0 +1,118 @@
+"""What a night did, read back from the warehouse's own bookkeeping.
+
+Every figure printed here comes from a table the night wrote (``ops.*``, ``ml.*``, the marts),
+so the report shows what really landed, not what the code meant to do.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import psycopg
+from psycopg.rows import dict_row
+
+
+def night_summary(url: str, business_date: date, since: datetime) -> dict:
+    """Figures of one night, by stage; ``since`` is when the night's run started."""
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        extract = conn.execute(
+            """
+            select source, object,
+                   sum(rows_received) as received, sum(rows_inserted) as inserted,
+                   sum(rows_updated) as updated, sum(rows_unchanged) as unchanged,
+                   sum(rows_quarantined) as quarantined,
+                   string_agg(distinct status, ',') as status
+            from ops.load_batches where logical_date = %s
+            group by source, object order by source, object
+            """,
+            (business_date,),
+        ).fetchall()
+        gates = conn.execute(
+            """
+            select distinct on (gate) gate, success, evaluated, failed
+            from ops.gate_results where logical_date = %s order by gate, ran_at desc
+            """,
+            (business_date,),
+        ).fetchall()
+        identity = _one(conn, """
+            select (select count(*) from marts.dim_customers) as customers,
+                   (select coalesce(sum(cardinality(odoo_partner_ids)), 0) from marts.dim_customers) as odoo,
+                   (select coalesce(sum(cardinality(hubspot_contact_ids)), 0) from marts.dim_customers) as hubspot,
+                   (select coalesce(sum(cardinality(shopify_customer_ids)), 0) from marts.dim_customers) as shopify,
+                   (select count(*) from marts.fct_orders) as orders
+        """)
+        model = _one(conn, """
+            select model_run_id, as_of_date, metrics, baselines, trained_at
+            from ml.model_runs where model_name = 'churn' and is_champion
+            order by trained_at desc limit 1
+        """)
+        scores = conn.execute(
+            """
+            select risk_band, count(*) as customers, round(avg(churn_probability)::numeric, 3) as mean_p
+            from ml.churn_scores where scored_for_date = %s group by risk_band order by risk_band
+            """,
+            (business_date,),
+        ).fetchall()
+        writeback = conn.execute(
+            """
+            select status, count(*) as contacts from ops.crm_writeback
+            where sent_at >= %s
+            group by status order by status
+            """,
+            (since,),
+        ).fetchall()
+    return {"extract": extract, "gates": gates, "identity": identity, "model": model,
+            "scores": scores, "writeback": writeback}
+
+
+def _one(conn: psycopg.Connection, sql: str) -> dict | None:
+    try:
+        with conn.transaction():
+            return conn.execute(sql).fetchone()
+    except psycopg.errors.UndefinedTable:
+        return None
+
+
+def render_night(console, business_date: date, summary: dict, crm_examples: list[dict]) -> None:
+    """Print one night's summary as rich tables on ``console``."""
+    from rich.table import Table
+
+    table = Table(title=f"Extract — {business_date}", title_justify="left")
+    for col in ("source", "object", "received", "inserted", "updated", "unchanged", "quarantined", "status"):
+        table.add_column(col, justify="right" if col not in ("source", "object", "status") else "left")
+    for row in summary["extract"]:
+        table.add_row(*(str(row[c]) for c in ("source", "object", "received", "inserted", "updated",
+                                               "unchanged", "quarantined", "status")))
+    console.print(table)
+
+    gates = ", ".join(f"{g['gate']}: {'passed' if g['success'] else 'FAILED'} "
+                      f"({g['evaluated'] - g['failed']}/{g['evaluated']} expectations)"
+                      for g in summary["gates"]) or "no gate ran"
+    console.print(f"[bold]Quality gates[/] {gates}")
+
+    ident = summary["identity"]
+    if ident:
+        records = ident["odoo"] + ident["hubspot"] + ident["shopify"]
+        console.print(
+            f"[bold]Identity[/] {records} source records (ERP {ident['odoo']}, CRM {ident['hubspot']}, "
+            f"shop {ident['shopify']}) became {ident['customers']} customers; {ident['orders']} orders"
+        )
+
+    model = summary["model"]
+    if model:
+        m, b = model["metrics"], model["baselines"]
+        console.print(
+            f"[bold]Churn model[/] champion {model['model_run_id']} (as of {model['as_of_date']}): "
+            f"ROC-AUC {_fmt(m.get('roc_auc'))} vs recency baseline {_fmt(b.get('recency', {}).get('roc_auc'))}"
+        )
+    bands = ", ".join(f"{s['risk_band']} {s['customers']} (mean p {s['mean_p']})" for s in summary["scores"])
+    console.print(f"[bold]Scores[/] {bands or 'none'}")
+    sent = {w["status"]: w["contacts"] for w in summary["writeback"]}
+    console.print(f"[bold]CRM write-back[/] contacts updated: {sent.get('sent', 0)}, failed: {sent.get('failed', 0)}")
+    for example in crm_examples:
+        console.print(f"   CRM contact {example['id']} {example['name']}: churn score "
+                      f"{example['score']} ({example['risk']})")
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{float(value):.3f}"

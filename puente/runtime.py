@@ -1,0 +1,182 @@
+"""The local runtime: the environment Airflow, dbt and the simulators run in on one machine.
+
+``make demo``, ``make airflow`` and the end-to-end tests all use these helpers, so the three
+agree on Airflow's home, its metadata database (a database of its own on the warehouse server)
+and how source credentials reach the DAG (Airflow connections given as ``AIRFLOW_CONN_*``
+environment variables, never written to disk or printed).
+
+This module starts Airflow only as a subprocess; it never imports it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from puente import warehouse
+from puente.config import PROJECT_ROOT, dbt_project_dir, puente_home
+
+AIRFLOW_METADATA_DB = "airflow"
+SHOPIFY_API_VERSION = "2025-01"
+
+
+def quiet_telemetry_env() -> dict[str, str]:
+    """Telemetry off for every tool in the stack; nothing leaves the machine."""
+    return {
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        "DO_NOT_TRACK": "1",
+        "GX_ANALYTICS_ENABLED": "False",
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "SCARF_ANALYTICS": "false",
+        "AIRFLOW__CORE__ANALYTICS": "False",
+    }
+
+
+def airflow_env(warehouse_url: str) -> dict[str, str]:
+    """Environment for a local Airflow over ``warehouse_url`` (metadata in database ``airflow``)."""
+    home = puente_home() / "airflow"
+    home.mkdir(parents=True, exist_ok=True)
+    warehouse.create_database(warehouse_url, AIRFLOW_METADATA_DB)
+    meta = warehouse.sqlalchemy_url(warehouse.with_database(warehouse_url, AIRFLOW_METADATA_DB))
+    env = {
+        **quiet_telemetry_env(),
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": meta,
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": "8080",
+        "AIRFLOW__COSMOS__CACHE_DIR": str(puente_home() / "cosmos_cache"),
+        "AIRFLOW__COSMOS__PROPAGATE_LOGS": "False",
+        "AIRFLOW__OPENLINEAGE__DISABLED": "True",
+        "PUENTE_DBT_PROJECT_DIR": str(dbt_project_dir()),
+        "PUENTE_HOME": str(puente_home()),
+        "XDG_RUNTIME_DIR": os.environ.get("XDG_RUNTIME_DIR", "/tmp"),
+        "AIRFLOW_CONN_PUENTE_WAREHOUSE": warehouse_connection(warehouse_url),
+    }
+    return env
+
+
+def warehouse_connection(url: str) -> str:
+    """The ``puente_warehouse`` Airflow connection (JSON form) for a postgres URL.
+
+    Under the embedded server's trust authentication the password is ignored, but cosmos'
+    Postgres profile mapping requires one, so a placeholder is set when the URL has none.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    return json.dumps({
+        "conn_type": "postgres",
+        "host": parts.hostname,
+        "port": parts.port or 5432,
+        "login": unquote(parts.username or "postgres"),
+        "password": unquote(parts.password) if parts.password else "trust-auth-unused",
+        "schema": parts.path.lstrip("/") or warehouse.DEFAULT_DATABASE,
+    })
+
+
+@dataclass(frozen=True)
+class SimulatorCredentials:
+    """Fresh random credentials for one run of the local simulators (never printed)."""
+
+    odoo_db: str = "puente_demo"
+    odoo_login: str = "admin@puente.example"
+    odoo_api_key: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
+    hubspot_token: str = field(default_factory=lambda: "pat-sim-" + secrets.token_urlsafe(24), repr=False)
+    shopify_token: str = field(default_factory=lambda: "shpat_" + secrets.token_hex(16), repr=False)
+
+    def simulator_env(self) -> dict[str, str]:
+        return {
+            "PUENTE_SIM_ODOO_DB": self.odoo_db,
+            "PUENTE_SIM_ODOO_LOGIN": self.odoo_login,
+            "PUENTE_SIM_ODOO_API_KEY": self.odoo_api_key,
+            "PUENTE_SIM_HUBSPOT_TOKEN": self.hubspot_token,
+            "PUENTE_SIM_SHOPIFY_TOKEN": self.shopify_token,
+        }
+
+    def connection_env(self, base_url: str) -> dict[str, str]:
+        """Airflow connections ``puente_odoo``, ``puente_hubspot``, ``puente_shopify`` for the simulators."""
+        return {
+            "AIRFLOW_CONN_PUENTE_ODOO": json.dumps({
+                "conn_type": "http", "host": f"{base_url}/odoo", "schema": self.odoo_db,
+                "login": self.odoo_login, "password": self.odoo_api_key}),
+            "AIRFLOW_CONN_PUENTE_HUBSPOT": json.dumps({
+                "conn_type": "http", "host": f"{base_url}/hubspot", "password": self.hubspot_token}),
+            "AIRFLOW_CONN_PUENTE_SHOPIFY": json.dumps({
+                "conn_type": "http", "host": f"{base_url}/shopify/admin/api/{SHOPIFY_API_VERSION}",
+                "password": self.shopify_token}),
+        }
+
+
+class SimulatorProcess:
+    """The simulators as a child process (``python -m puente.simulators serve``)."""
+
+    def __init__(self, credentials: SimulatorCredentials, *, port: int, seed: int, customers: int,
+                 start: str, log_path: Path):
+        self.credentials = credentials
+        self.base_url = f"http://127.0.0.1:{port}"
+        self._args = [sys.executable, "-m", "puente.simulators", "serve", "--port", str(port),
+                      "--seed", str(seed), "--customers", str(customers), "--start", start]
+        self._log_path = log_path
+        self._proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> SimulatorProcess:
+        self._log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self._log_path.open("w")
+        env = {**os.environ, **self.credentials.simulator_env()}
+        self._proc = subprocess.Popen(self._args, stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"the simulators exited at start; see {self._log_path}")
+            try:
+                httpx.get(f"{self.base_url}/_sim/state", timeout=2).raise_for_status()
+                return self
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        raise RuntimeError(f"the simulators did not answer within 120 s; see {self._log_path}")
+
+    def __exit__(self, *exc) -> None:
+        if self._proc and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+
+    def state(self) -> dict:
+        return httpx.get(f"{self.base_url}/_sim/state", timeout=10).json()
+
+    def advance(self, days: int = 1) -> dict:
+        response = httpx.post(f"{self.base_url}/_sim/advance", json={"days": days}, timeout=120)
+        response.raise_for_status()
+        return response.json()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def airflow_bin() -> str:
+    return str(Path(sys.executable).with_name("airflow"))
+
+
+def migrate_airflow(env: dict[str, str]) -> None:
+    """``airflow db migrate`` (idempotent; a few seconds when already current)."""
+    subprocess.run([airflow_bin(), "db", "migrate"], env={**os.environ, **env}, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
