@@ -1,8 +1,10 @@
-"""Shared fixtures: a real PostgreSQL for every test that needs one.
+"""Shared fixtures: a real PostgreSQL for every test that needs one, and a local Airflow.
 
 The embedded server (or the one ``PUENTE_WAREHOUSE_URL`` names) is started once per session;
 each test that asks for ``fresh_db`` gets a database of its own with Puente's schemas, dropped
-afterwards, so tests never see each other's rows.
+afterwards, so tests never see each other's rows. Airflow reads its configuration when first
+imported, so ``pytest_configure`` points it at a test home and a metadata database of its own
+before any test module can import it.
 """
 
 from __future__ import annotations
@@ -15,9 +17,28 @@ import pytest
 from puente import warehouse
 
 
+def _server_url() -> str:
+    return os.environ.get("PUENTE_WAREHOUSE_URL") or warehouse.ensure_embedded()
+
+
+def pytest_configure(config) -> None:
+    from puente import runtime
+    from puente.config import puente_home
+
+    os.environ.setdefault("PUENTE_ARTIFACTS_DIR", str(puente_home() / "test-artifacts"))
+    base = _server_url()
+    env = runtime.airflow_env(base)
+    env["AIRFLOW_HOME"] = str(puente_home() / "airflow-test")
+    env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace(
+        f"/{runtime.AIRFLOW_METADATA_DB}", "/airflow_test")
+    warehouse.create_database(base, "airflow_test")
+    os.makedirs(env["AIRFLOW_HOME"], exist_ok=True)
+    os.environ.update(env)
+
+
 @pytest.fixture(scope="session")
 def warehouse_url() -> str:
-    return os.environ.get("PUENTE_WAREHOUSE_URL") or warehouse.ensure_embedded()
+    return _server_url()
 
 
 @pytest.fixture
@@ -28,3 +49,11 @@ def fresh_db(warehouse_url: str):
     warehouse.ensure_schema(url)
     yield url
     warehouse.drop_database(warehouse_url, name)
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """Airflow's metadata database, migrated once per session (a few seconds when current)."""
+    from puente import runtime
+
+    runtime.migrate_airflow({})

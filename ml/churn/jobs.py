@@ -1,0 +1,246 @@
+"""Warehouse entry points of the churn model, called by the nightly DAG.
+
+`train_churn` (weekly) reads `marts.fct_orders`, trains and evaluates a model, saves its
+artifact, records the run in `ml.model_runs` and decides whether it becomes the champion.
+`score_churn` (nightly) scores every active customer with the champion into
+`ml.churn_scores`. Both are idempotent for a given `as_of`: a rerun of scoring changes no row.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    Float,
+    MetaData,
+    Table,
+    Text,
+    all_,
+    bindparam,
+    create_engine,
+    delete,
+    func,
+    inspect,
+    text,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+
+from ml import registry
+from ml.artifacts import load_champion, load_model, save_model
+from ml.churn.evaluate import classification_metrics
+from ml.churn.features import cutoff_instant
+from ml.churn.model import churn_probability
+from ml.churn.score import RISK_BANDS, score_customers
+from ml.churn.train import ChurnTrainingResult, LabelledSnapshot, train_churn_model
+from puente.warehouse import sqlalchemy_url
+
+MODEL_NAME = "churn"
+
+log = logging.getLogger(__name__)
+
+_ORDERS = text(
+    """
+    select customer_id, ordered_at, amount_total::float8 as amount_total, channel,
+           coalesce(is_cancelled, false) as is_cancelled
+    from marts.fct_orders
+    where ordered_at < :before and customer_id is not null
+    """
+)
+
+CHURN_SCORES = Table(
+    "churn_scores",
+    MetaData(schema="ml"),
+    Column("customer_id", Text, primary_key=True),
+    Column("scored_for_date", Date, primary_key=True),
+    Column("churn_probability", Float),
+    Column("risk_band", Text),
+    Column("model_run_id", Text),
+    Column("scored_at", DateTime(timezone=True)),
+)
+
+
+@dataclass(frozen=True)
+class ChampionDecision:
+    """Whether a new run replaces the champion, and why."""
+
+    promote: bool
+    reason: str
+    champion_roc_auc: float | None = None
+
+
+class _NotComparable(Exception):
+    """The current champion cannot be measured on the new evaluation cutoff."""
+
+
+def train_churn(url: str, as_of: date) -> dict[str, Any]:
+    """Train on orders before `as_of`, save and register the model; returns a summary.
+
+    The new run becomes champion when there is none, or when its evaluation ROC-AUC is at
+    least the champion's on the same evaluation cutoff.
+    """
+    with _engine(url) as engine:
+        result = train_churn_model(read_orders(engine, as_of), as_of)
+        artifact = save_model(result.model, MODEL_NAME, result.metadata())
+        with engine.begin() as connection:
+            decision = decide_champion(connection, result)
+            registry.record_run(connection, artifact, as_of)
+            if decision.promote:
+                registry.promote(connection, MODEL_NAME, artifact.model_run_id)
+    log.info("churn run %s: %s", artifact.model_run_id, decision.reason)
+    return {
+        "model_run_id": artifact.model_run_id,
+        "artifact_path": str(artifact.path),
+        "as_of_date": as_of.isoformat(),
+        "evaluation_cutoff": artifact.metadata["evaluation_cutoff"],
+        "metrics": result.metrics,
+        "baselines": result.baselines,
+        "row_counts": result.row_counts,
+        "is_champion": decision.promote,
+        "champion_decision": decision.reason,
+        "previous_champion_roc_auc": decision.champion_roc_auc,
+    }
+
+
+def score_churn(url: str, as_of: date) -> dict[str, Any]:
+    """Score every customer active at `as_of` with the champion into `ml.churn_scores`.
+
+    Rows for `scored_for_date = as_of` are upserted by customer; a row is rewritten only if
+    its score, band or model changed, and rows of customers no longer scored that day are
+    removed, so a rerun leaves the table exactly as it was.
+    """
+    with _engine(url) as engine:
+        orders = read_orders(engine, as_of)
+        with engine.connect() as connection:
+            champion = load_champion(connection, MODEL_NAME)
+        scores = score_customers(champion.model, orders, as_of)
+        with engine.begin() as connection:
+            written, removed = write_scores(connection, scores, as_of, champion.model_run_id)
+    bands = scores["risk_band"].value_counts()
+    return {
+        "scored_for_date": as_of.isoformat(),
+        "model_run_id": champion.model_run_id,
+        "customers": len(scores),
+        "bands": {band: int(bands.get(band, 0)) for band in RISK_BANDS},
+        "rows_written": written,
+        "rows_removed": removed,
+    }
+
+
+def read_orders(engine: Engine, before: date) -> pd.DataFrame:
+    """The orders of `marts.fct_orders` placed before `before`, typed as the features expect."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("fct_orders", schema="marts"):
+            raise RuntimeError(
+                "marts.fct_orders does not exist in the warehouse: build the marts (dbt build) "
+                "before running the churn jobs."
+            )
+        orders = pd.read_sql(_ORDERS, connection, params={"before": cutoff_instant(before).to_pydatetime()})
+    return orders.assign(
+        ordered_at=pd.to_datetime(orders["ordered_at"], utc=True),
+        is_cancelled=orders["is_cancelled"].astype(bool),
+    )
+
+
+def decide_champion(connection: Connection, result: ChurnTrainingResult) -> ChampionDecision:
+    """Champion/challenger on ROC-AUC at the new run's evaluation cutoff.
+
+    The champion is measured with its *evaluation* model, which was fitted only on labels
+    that ended before its own, earlier, evaluation cutoff: its scoring model has seen part
+    of the new evaluation window and would win unfairly. A champion trained on newer data
+    than the new run (a backfill) is kept.
+    """
+    champion = registry.champion_run(connection, MODEL_NAME)
+    if champion is None:
+        return ChampionDecision(promote=True, reason="first churn model: no champion yet")
+    if champion.as_of_date > result.as_of:
+        return ChampionDecision(
+            promote=False,
+            reason=f"kept champion {champion.model_run_id}: it was trained on newer data "
+            f"(as_of {champion.as_of_date})",
+        )
+    try:
+        champion_auc = _roc_auc_of_run(champion, result.evaluation)
+    except _NotComparable as reason:
+        return ChampionDecision(promote=True, reason=f"replaced champion {champion.model_run_id}: {reason}")
+    challenger_auc = result.metrics["roc_auc"]
+    promote = challenger_auc >= champion_auc
+    verdict = "replaced" if promote else "kept"
+    return ChampionDecision(
+        promote=promote,
+        reason=f"{verdict} champion {champion.model_run_id}: ROC-AUC {challenger_auc:.4f} (new) vs "
+        f"{champion_auc:.4f} (champion) at cutoff {result.evaluation.cutoffs[0]}",
+        champion_roc_auc=champion_auc,
+    )
+
+
+def write_scores(connection: Connection, scores: pd.DataFrame, scored_for: date, model_run_id: str) -> tuple[int, int]:
+    """Upsert `scores` for `scored_for`, remove that day's other rows; returns (written, removed)."""
+    rows = [
+        {
+            "customer_id": customer_id,
+            "scored_for_date": scored_for,
+            "churn_probability": probability,
+            "risk_band": band,
+            "model_run_id": model_run_id,
+        }
+        for customer_id, probability, band in zip(
+            scores.index.tolist(), scores["churn_probability"].tolist(), scores["risk_band"].tolist(), strict=True
+        )
+    ]
+    written = 0
+    if rows:
+        written = len(connection.execute(_upsert_scores(), rows).all())
+    stale = delete(CHURN_SCORES).where(
+        CHURN_SCORES.c.scored_for_date == scored_for,
+        CHURN_SCORES.c.customer_id != all_(bindparam("scored", scores.index.tolist(), type_=ARRAY(Text))),
+    )
+    removed = connection.execute(stale).rowcount
+    return written, removed
+
+
+def _upsert_scores():
+    """Insert scores; on an existing (customer, date) rewrite only what changed."""
+    statement = insert(CHURN_SCORES)
+    scored = ("churn_probability", "risk_band", "model_run_id")
+    return statement.on_conflict_do_update(
+        index_elements=[CHURN_SCORES.c.customer_id, CHURN_SCORES.c.scored_for_date],
+        set_={**{name: statement.excluded[name] for name in scored}, "scored_at": func.now()},
+        where=tuple_(*(CHURN_SCORES.c[name] for name in scored)).is_distinct_from(
+            tuple_(*(statement.excluded[name] for name in scored))
+        ),
+    ).returning(CHURN_SCORES.c.customer_id)
+
+
+def _roc_auc_of_run(champion: registry.ChampionRun, evaluation: LabelledSnapshot) -> float:
+    """ROC-AUC of the champion's evaluation model on the labelled `evaluation` snapshot."""
+    try:
+        model = load_model(champion.artifact_path).model
+    except FileNotFoundError as missing:
+        raise _NotComparable(f"its artifact is missing ({missing.filename})") from missing
+    unknown = [name for name in model.features if name not in evaluation.features.columns]
+    if unknown:
+        raise _NotComparable(f"it uses features this version no longer computes: {unknown}")
+    probability = churn_probability(model.evaluation, evaluation.features.loc[:, list(model.features)])
+    return classification_metrics(evaluation.labels, probability)["roc_auc"]
+
+
+@contextmanager
+def _engine(url: str) -> Iterator[Engine]:
+    """A SQLAlchemy engine (psycopg 3 dialect) for `url`, disposed of afterwards."""
+    engine = create_engine(sqlalchemy_url(url))
+    try:
+        yield engine
+    finally:
+        engine.dispose()

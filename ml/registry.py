@@ -1,0 +1,89 @@
+"""The model registry in the warehouse: one `ml.model_runs` row per training run.
+
+Functions take an open SQLAlchemy connection and leave the transaction to the caller, so a
+run is recorded and promoted atomically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import JSONB
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from ml.artifacts import Artifact
+
+_INSERT_RUN = text(
+    """
+    insert into ml.model_runs (
+        model_run_id, model_name, trained_at, as_of_date, train_window_start, train_window_end,
+        features, metrics, baselines, artifact_path, library_versions, is_champion
+    ) values (
+        :model_run_id, :model_name, :trained_at, :as_of_date, :train_window_start, :train_window_end,
+        :features, :metrics, :baselines, :artifact_path, :library_versions, false
+    )
+    """
+).bindparams(*(bindparam(name, type_=JSONB) for name in ("features", "metrics", "baselines", "library_versions")))
+
+_CHAMPION = text(
+    """
+    select model_run_id, artifact_path, as_of_date
+    from ml.model_runs
+    where model_name = :model_name and is_champion
+    """
+)
+
+_PROMOTE = text(
+    """
+    update ml.model_runs
+    set is_champion = (model_run_id = :model_run_id)
+    where model_name = :model_name and (is_champion or model_run_id = :model_run_id)
+    """
+)
+
+
+@dataclass(frozen=True)
+class ChampionRun:
+    """The registry row of the model that scores customers."""
+
+    model_run_id: str
+    artifact_path: str
+    as_of_date: date
+
+
+def record_run(connection: Connection, artifact: Artifact, as_of: date) -> str:
+    """Insert the run that produced `artifact` (not champion yet) and return its id."""
+    metadata = artifact.metadata
+    connection.execute(
+        _INSERT_RUN,
+        {
+            "model_run_id": artifact.model_run_id,
+            "model_name": metadata["model_name"],
+            "trained_at": datetime.fromisoformat(metadata["trained_at"]),
+            "as_of_date": as_of,
+            "train_window_start": date.fromisoformat(metadata["data_window"]["start"]),
+            "train_window_end": date.fromisoformat(metadata["data_window"]["end"]),
+            "features": metadata["features"],
+            "metrics": metadata["metrics"],
+            "baselines": metadata["baselines"],
+            "artifact_path": str(artifact.path),
+            "library_versions": metadata["library_versions"],
+        },
+    )
+    return artifact.model_run_id
+
+
+def champion_run(connection: Connection, model_name: str) -> ChampionRun | None:
+    """The current champion of `model_name`, or None when there is none yet."""
+    row = connection.execute(_CHAMPION, {"model_name": model_name}).one_or_none()
+    return None if row is None else ChampionRun(*row)
+
+
+def promote(connection: Connection, model_name: str, model_run_id: str) -> None:
+    """Make `model_run_id` the only champion of `model_name`."""
+    connection.execute(_PROMOTE, {"model_name": model_name, "model_run_id": model_run_id})

@@ -1,0 +1,146 @@
+"""Land one page of source records in its raw table: validate, quarantine, COPY, one upsert.
+
+A record that cannot be landed (not a JSON object, no id, an updated-at that does not parse,
+a value PostgreSQL's jsonb refuses) goes to ``ops.quarantine`` with the reason; the rest of the
+page still loads. Within a page the same id may come twice (an API returning an object again
+after it changed during paging): the version with the latest updated-at wins.
+
+Good records are copied into a temporary table with ``COPY`` and merged with ONE
+``insert ... on conflict do update ... where raw.record is distinct from excluded.record``, so
+re-landing a record that did not change rewrites nothing. ``xmax = 0`` in ``returning`` tells a
+fresh insert from an update (PostgreSQL sets ``xmax`` only on the updated row version), which
+gives the inserted / updated / unchanged counts without a second query.
+
+The caller owns the transaction: ``extract.py`` commits the page, the cursor and the batch
+counters together.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+from puente.sources.base import Record, parse_timestamp
+from puente.warehouse import RawObject
+
+# jsonb refuses the NUL character; json.dumps writes it as \u0000 (after an even number of \).
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+@dataclass
+class LoadCounts:
+    received: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+
+    def add(self, other: LoadCounts) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass(frozen=True)
+class _Row:
+    source_id: str
+    document: str
+    updated_at: datetime
+    deleted: bool
+
+
+class Malformed(ValueError):
+    """Why a record cannot be landed as it is."""
+
+
+def _validate(record: Record) -> _Row:
+    if not isinstance(record.payload, dict):
+        raise Malformed(f"not a JSON object but {type(record.payload).__name__}")
+    if record.source_id is None:
+        raise Malformed("no id")
+    try:
+        updated_at = parse_timestamp(record.updated_at)
+    except ValueError:
+        raise Malformed(f"updated-at {record.updated_at!r} is not a timestamp") from None
+    try:
+        document = json.dumps(record.payload, allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise Malformed(f"not representable as JSON: {exc}") from None
+    if _NUL_ESCAPE.search(document):
+        raise Malformed("contains a NUL character (\\u0000), which PostgreSQL jsonb cannot store")
+    return _Row(record.source_id, document, updated_at, record.deleted)
+
+
+def _quarantine_payload(payload: object) -> str:
+    return json.dumps(payload, default=repr, allow_nan=True)
+
+
+def _dedupe(rows: list[_Row]) -> list[_Row]:
+    """One row per id: the latest updated-at wins; on a tie, the later one in the page."""
+    newest: dict[str, _Row] = {}
+    for row in rows:
+        kept = newest.get(row.source_id)
+        if kept is None or row.updated_at >= kept.updated_at:
+            newest[row.source_id] = row
+    return list(newest.values())
+
+
+def load_page(conn: psycopg.Connection, raw_object: RawObject, records: Sequence[Record],
+              batch_id: str) -> LoadCounts:
+    """Land ``records`` in ``raw_object``'s table inside the caller's transaction."""
+    counts = LoadCounts(received=len(records))
+    good: list[_Row] = []
+    rejected: list[tuple[Record, str]] = []
+    for record in records:
+        try:
+            good.append(_validate(record))
+        except Malformed as exc:
+            rejected.append((record, str(exc)))
+    if rejected:
+        with conn.cursor() as cur:
+            cur.executemany(
+                "insert into ops.quarantine (batch_id, source, object, source_id, payload, reason) "
+                "values (%s, %s, %s, %s, %s, %s)",
+                [(batch_id, raw_object.source, raw_object.object, record.source_id,
+                  _quarantine_payload(record.payload), reason) for record, reason in rejected],
+            )
+        counts.quarantined = len(rejected)
+    rows = _dedupe(good)
+    if not rows:
+        return counts
+    with conn.cursor() as cur:
+        cur.execute(
+            "create temp table if not exists _puente_page (source_id text, record jsonb, "
+            "source_updated_at timestamptz, _deleted boolean) on commit drop"
+        )
+        cur.execute("truncate _puente_page")
+        with cur.copy("copy _puente_page (source_id, record, source_updated_at, _deleted) from stdin") as copy:
+            for row in rows:
+                copy.write_row((row.source_id, row.document, row.updated_at, row.deleted))
+        table = raw_object.qualified_table
+        cur.execute(
+            f"""
+            with upserted as (
+                insert into {table} as raw (source_id, record, source_updated_at, _loaded_at, _batch_id, _deleted)
+                select source_id, record, source_updated_at, now(), %s, _deleted from _puente_page
+                on conflict (source_id) do update set
+                    record = excluded.record,
+                    source_updated_at = excluded.source_updated_at,
+                    _loaded_at = excluded._loaded_at,
+                    _batch_id = excluded._batch_id,
+                    _deleted = excluded._deleted
+                where raw.record is distinct from excluded.record
+                   or raw._deleted is distinct from excluded._deleted
+                returning xmax = 0 as inserted
+            )
+            select count(*) filter (where inserted), count(*) filter (where not inserted) from upserted
+            """,
+            (batch_id,),
+        )
+        counts.inserted, counts.updated = cur.fetchone()
+    counts.unchanged = len(good) - counts.inserted - counts.updated
+    return counts

@@ -1,0 +1,86 @@
+"""What every connector hands to the loader: pages of records and the cursor to store after them.
+
+A connector walks one object of its system and yields ``Page`` after ``Page``. Each record is
+kept exactly as the API returned it (``payload``), beside what the loader needs to land it:
+its id, its updated-at as the API wrote it, and whether the source says it is deleted or
+archived. The connector reads those leniently (a malformed record gives ``None``) and the loader
+decides: a record without an id or a readable updated-at goes to ``ops.quarantine``.
+
+``Page.cursor`` is the value ``ops.extract_state`` may hold once the page is committed; ``None``
+means "leave the stored cursor as it is" (walks that are not sorted by updated-at can only move
+the cursor after their last page).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Record:
+    payload: Any
+    source_id: str | None
+    updated_at: str | None
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class Page:
+    records: list[Record]
+    cursor: str | None
+
+
+class Connector(Protocol):
+    source: str
+    objects: tuple[str, ...]
+
+    @property
+    def requests_made(self) -> int: ...
+
+    def extract(self, obj: str, cursor: str | None) -> Iterator[Page]: ...
+
+    def close(self) -> None: ...
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """A source timestamp as an aware UTC datetime; raises ValueError when it is not one.
+
+    Accepts the three wire formats of contracts.md: Odoo's ``"YYYY-MM-DD HH:MM:SS"`` (UTC, no
+    zone), HubSpot's ``...Z`` and Shopify's ``...-05:00``.
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"expected a timestamp string, got {value!r}")
+    parsed = datetime.fromisoformat(value)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def get(payload: Any, *path: str) -> Any:
+    """``payload[path[0]][path[1]]...``, or None where the record is not shaped that way."""
+    for key in path:
+        if not isinstance(payload, dict):
+            return None
+        payload = payload.get(key)
+    return payload
+
+
+def text_id(value: Any) -> str | None:
+    """An id as text (Odoo and Shopify ids are integers, HubSpot's strings); None if absent."""
+    if isinstance(value, bool) or value is None or value == "":
+        return None
+    return str(value) if isinstance(value, int | str) else None
+
+
+def latest(records: Iterable[Record]) -> Record | None:
+    """The record with the greatest readable updated-at (ignoring unreadable ones), or None."""
+    best, best_at = None, None
+    for record in records:
+        try:
+            at = parse_timestamp(record.updated_at)
+        except ValueError:
+            continue
+        if best_at is None or at > best_at:
+            best, best_at = record, at
+    return best

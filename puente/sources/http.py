@@ -1,0 +1,161 @@
+"""The HTTP layer every connector shares: timeouts, polite retries, a request budget, clear errors.
+
+What it relies on, per the services' public docs:
+
+- HubSpot, Shopify and Odoo (behind its proxy) answer ``429 Too Many Requests`` when a rate
+  limit is hit; HubSpot and Shopify send ``Retry-After`` in seconds (Shopify as ``"2.0"``).
+  Both are retried, waiting ``Retry-After`` when present, exponential backoff with jitter
+  otherwise. So are 5xx answers, timeouts and broken connections, which are transient.
+- Any other 4xx means the request itself is wrong (credentials, scopes, URL, payload):
+  retrying cannot help, so it fails at once with advice for the operator.
+
+Every attempt counts against the per-run request budget, so a paging loop or a retry storm
+ends with a clear error instead of burning the account's daily API quota. Errors and logs name
+the method and path only: never the query string, headers or body, where credentials live.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+
+class SourceError(RuntimeError):
+    """A source system refused or failed a request.
+
+    The message says which system, which object, which request, what came back and what the
+    operator can do about it (STYLE item 12). ``status`` is the HTTP status, when there was one.
+    """
+
+    def __init__(self, system: str, obj: str, request: str, outcome: str, advice: str,
+                 status: int | None = None):
+        self.system, self.object, self.request, self.outcome, self.advice = system, obj, request, outcome, advice
+        self.status = status
+        super().__init__(f"{system} {obj}: {request} -> {outcome}. {advice}")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many times to try a request and how long to wait in between."""
+
+    attempts: int = 6
+    base_delay: float = 1.0
+    max_delay: float = 60.0
+    # A Retry-After beyond this is a quota exhausted for hours, not a burst limit: fail fast.
+    max_retry_after: float = 300.0
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Exponential backoff with "equal jitter": half fixed, half random, capped."""
+        ceiling = min(self.max_delay, self.base_delay * 2 ** attempt)
+        return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """``Retry-After`` as seconds (``"2"``, ``"2.0"``), or None when absent or not a number."""
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _advice(status: int) -> str:
+    if status in (401, 403):
+        return ("The credentials were refused or lack a permission: check the token or API key "
+                "and its scopes in the Airflow connection or PUENTE_* variables")
+    if status == 404:
+        return "Check the base URL (and for Shopify the API version in it) and that the object exists"
+    return ("The service rejected the request itself; retrying will not help. If the URL and "
+            "credentials are right, report this message: the API may have changed")
+
+
+def _body_excerpt(response: httpx.Response, limit: int = 300) -> str:
+    text = response.text.strip().replace("\n", " ")
+    return text[:limit] + ("…" if len(text) > limit else "")
+
+
+class HttpClient:
+    """An ``httpx.Client`` for one source system with retries, a budget and readable errors.
+
+    ``sleep`` and ``rng`` are injectable so tests never wait; ``transport`` lets unit tests
+    answer requests with ``httpx.MockTransport``.
+    """
+
+    def __init__(self, system: str, base_url: str, *, headers: dict[str, str] | None = None,
+                 timeout: httpx.Timeout | float = DEFAULT_TIMEOUT, retry: RetryPolicy | None = None,
+                 max_requests: int = 20_000, sleep: Callable[[float], None] = time.sleep,
+                 rng: random.Random | None = None, transport: httpx.BaseTransport | None = None):
+        self.system = system
+        self.retry = retry or RetryPolicy()
+        self.max_requests = max_requests
+        self.requests_made = 0
+        self.sleep = sleep
+        self._rng = rng or random.Random()
+        self._client = httpx.Client(base_url=base_url, headers=headers, timeout=timeout,
+                                    transport=transport)
+
+    @property
+    def base_url(self) -> httpx.URL:
+        return self._client.base_url
+
+    def close(self) -> None:
+        self._client.close()
+
+    def request(self, method: str, url: str, *, obj: str, params: dict[str, Any] | None = None,
+                json: Any = None, content: bytes | str | None = None,
+                headers: dict[str, str] | None = None, passthrough: Collection[int] = (),
+                label: str | None = None) -> httpx.Response:
+        """Send one request, retrying transient failures; return the response when it is 2xx.
+
+        Statuses in ``passthrough`` are returned to the caller too (e.g. HubSpot's 400 on a
+        batch, which the caller records per contact). ``label`` names the request in logs
+        and errors when method + path alone say too little (XML-RPC calls share one path).
+        """
+        built = self._client.build_request(method, url, params=params, json=json, content=content,
+                                           headers=headers)
+        request = f"{method} {built.url.path}" + (f" ({label})" if label else "")
+        attempt = 0
+        while True:
+            attempt += 1
+            self._spend(obj, request)
+            try:
+                response = self._client.send(built)
+            except httpx.TransportError as exc:  # timeouts, refused or dropped connections
+                outcome, wait, status = type(exc).__name__, None, None
+            else:
+                status = response.status_code
+                if response.is_success or status in passthrough:
+                    return response
+                outcome = f"HTTP {status}: {_body_excerpt(response)}"
+                if status != 429 and status < 500:
+                    raise SourceError(self.system, obj, request, outcome, _advice(status), status)
+                wait = retry_after_seconds(response)
+                if wait is not None and wait > self.retry.max_retry_after:
+                    raise SourceError(self.system, obj, request, outcome + f" (Retry-After {wait:.0f} s)",
+                                      "The API quota is exhausted for longer than a night's run can "
+                                      "wait: rerun the extraction after that time", status)
+            if attempt == self.retry.attempts:
+                raise SourceError(self.system, obj, request, f"{outcome} after {attempt} attempts",
+                                  "The service is down or throttling hard: rerun later; the extraction "
+                                  "resumes from the last committed page", status)
+            wait = self.retry.backoff(attempt - 1, self._rng) if wait is None else wait
+            log.warning("%s %s: %s -> %s; retry %d/%d in %.1f s", self.system, obj, request, outcome,
+                        attempt, self.retry.attempts - 1, wait)
+            self.sleep(wait)
+
+    def _spend(self, obj: str, request: str) -> None:
+        if self.requests_made >= self.max_requests:
+            raise SourceError(self.system, obj, request, f"request budget of {self.max_requests} spent",
+                              "Either the data grew (raise max_requests for this source) or paging "
+                              "is looping (check the cursor in ops.extract_state)")
+        self.requests_made += 1

@@ -1,0 +1,128 @@
+"""The nightly DAG: integrity (imports, shape, retries) and real end-to-end nights.
+
+The end-to-end tests run the DAG with ``dag.test()`` — real Airflow, real dbt through cosmos,
+real Great Expectations, real LightGBM — against a fresh PostgreSQL database and the
+simulators over HTTP, then check the warehouse and the CRM simulator.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+START = date(2026, 11, 16)
+
+
+@pytest.fixture(scope="module")
+def nightly_dag(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from puente.dbt import ensure_manifest
+
+    ensure_manifest()
+    bag = DagBag(dag_folder=str(REPO / "dags"), include_examples=False)
+    assert bag.import_errors == {}, bag.import_errors
+    return bag.get_dag("puente_nightly")
+
+
+def test_dag_shape(nightly_dag):
+    groups = {t.task_id.split(".")[0] for t in nightly_dag.tasks}
+    assert {"prepare_warehouse", "extract", "raw_gate", "transform", "marts_gate", "ml", "crm_sync",
+            "sync_gate", "write_back"} <= groups
+    extract = {t.task_id for t in nightly_dag.tasks if t.task_id.startswith("extract.")}
+    assert extract == {"extract.odoo", "extract.hubspot", "extract.shopify"}
+    # The three extractions run side by side: none depends on another.
+    for task_id in extract:
+        assert not (nightly_dag.get_task(task_id).upstream_task_ids & extract)
+    assert all(t.retries >= 1 for t in nightly_dag.tasks)
+    # Nothing reaches the CRM unless every gate upstream of it passed.
+    upstream_of_write_back = nightly_dag.get_task("write_back").get_flat_relative_ids(upstream=True)
+    assert {"raw_gate", "marts_gate", "sync_gate", "ml.score_churn"} <= upstream_of_write_back
+
+
+def _counts(url: str) -> dict[str, int]:
+    from puente.warehouse import RAW_OBJECTS
+
+    with psycopg.connect(url) as conn:
+        counts = {o.qualified_table: conn.execute(f"select count(*) from {o.qualified_table}").fetchone()[0]
+                  for o in RAW_OBJECTS}
+        for table in ("ops.crm_writeback", "ml.churn_scores", "marts.dim_customers", "marts.fct_orders"):
+            counts[table] = conn.execute(f"select count(*) from {table}").fetchone()[0]
+        counts["last_load"] = conn.execute(
+            "select extract(epoch from max(_loaded_at)) from raw.hubspot_contacts").fetchone()[0]
+    return counts
+
+
+@pytest.mark.e2e
+def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
+    from puente import runtime
+    from puente.simulators.app import create_app
+    from puente.simulators.business import Business
+    from puente.simulators.server import SimulatorServer
+
+    business = Business(seed=11, customers=300, start=START)
+    credentials = runtime.SimulatorCredentials()
+    app = create_app(business, credentials=credentials.simulator_credentials())
+    with SimulatorServer(app) as sim:
+        monkeypatch.setenv("AIRFLOW_CONN_PUENTE_WAREHOUSE", runtime.warehouse_connection(fresh_db))
+        for key, value in credentials.connection_env(sim.base_url).items():
+            monkeypatch.setenv(key, value)
+
+        run = nightly_dag.test(logical_date=datetime(2026, 11, 16, tzinfo=UTC))
+        assert run.state == "success"
+        first = _counts(fresh_db)
+
+        # Raw holds exactly what the sources hold.
+        state = httpx.get(f"{sim.base_url}/_sim/state").json()
+        assert first["raw.hubspot_contacts"] == state["counts"]["hubspot.contacts"]
+        assert first["raw.shopify_orders"] == state["counts"]["shopify.orders"]
+        assert first["raw.odoo_res_partner"] == state["counts"]["odoo.res.partner"]
+        assert first["marts.dim_customers"] > 0 and first["marts.fct_orders"] > 0
+
+        # Scores are on the right CRM contacts: each sent value equals the customer's score.
+        with psycopg.connect(fresh_db) as conn:
+            sent = conn.execute(
+                """
+                select w.hubspot_contact_id, w.properties ->> 'puente_churn_score',
+                       w.properties ->> 'puente_churn_risk', s.churn_probability, s.risk_band
+                from ops.crm_writeback w
+                join marts.dim_customers d on w.hubspot_contact_id = any(d.hubspot_contact_ids)
+                join ml.churn_scores s on s.customer_id = d.customer_id and s.scored_for_date = %s
+                where w.status = 'sent'
+                """,
+                (START,),
+            ).fetchall()
+        assert len(sent) == first["ops.crm_writeback"] > 0
+        headers = {"Authorization": f"Bearer {credentials.hubspot_token}"}
+        for contact_id, score, risk, probability, band in sent[:25]:
+            assert abs(float(score) - probability) < 1e-4 and risk == band
+            contact = httpx.get(
+                f"{sim.base_url}/hubspot/crm/v3/objects/contacts/{contact_id}",
+                params={"properties": "puente_churn_score,puente_churn_risk"}, headers=headers,
+            ).json()
+            assert contact["properties"]["puente_churn_score"] == score
+            assert contact["properties"]["puente_churn_risk"] == risk
+
+        # A rerun of the same night changes nothing: no new rows, nothing re-sent.
+        run = nightly_dag.test(logical_date=datetime(2026, 11, 16, tzinfo=UTC))
+        assert run.state == "success"
+        assert _counts(fresh_db) == first
+
+        # The next business day brings new and changed records, and only changes are sent.
+        httpx.post(f"{sim.base_url}/_sim/advance", json={"days": 1}).raise_for_status()
+        run = nightly_dag.test(logical_date=datetime(2026, 11, 17, tzinfo=UTC))
+        assert run.state == "success"
+        second = _counts(fresh_db)
+        assert second["raw.shopify_orders"] > first["raw.shopify_orders"]
+        assert second["ml.churn_scores"] > first["ml.churn_scores"]
+        with psycopg.connect(fresh_db) as conn:
+            resent = conn.execute(
+                "select count(*) from ops.crm_writeback where status = 'sent' group by hubspot_contact_id "
+                "having count(*) > 1 and count(distinct properties ->> 'puente_churn_score') < count(*)"
+            ).fetchall()
+        assert resent == [], "a contact was sent the same score twice"
