@@ -17,12 +17,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version as installed_version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import joblib
 
 from ml import registry
 from puente.config import artifacts_dir
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
@@ -97,12 +100,12 @@ def load_model(path: Path | str) -> Artifact:
     return Artifact(path=folder, model=joblib.load(folder / MODEL_FILE), metadata=metadata)
 
 
-def load_champion(connection, model_name: str) -> Artifact:
+def load_champion(connection: Connection, model_name: str) -> Artifact:
     """Load the artifact of the champion run of `model_name` registered in `ml.model_runs`."""
     champion = registry.champion_run(connection, model_name)
     if champion is None:
         raise NoChampion(
-            f"no {model_name} model is marked champion in ml.model_runs: run the {model_name} "
-            "training job (train_churn for churn) before scoring."
+            f"no {model_name} model is marked champion in ml.model_runs: train one first "
+            "(train_churn for churn, which the nightly DAG's ml.train_churn task runs)."
         )
     return load_model(champion.artifact_path)

@@ -28,7 +28,9 @@ _INSERT_RUN = text(
         :features, :metrics, :baselines, :artifact_path, :library_versions, false
     )
     """
-).bindparams(*(bindparam(name, type_=JSONB) for name in ("features", "metrics", "baselines", "library_versions")))
+).bindparams(
+    *(bindparam(name, type_=JSONB) for name in ("features", "metrics", "baselines", "library_versions"))
+)
 
 _CHAMPION = text(
     """
@@ -37,6 +39,8 @@ _CHAMPION = text(
     where model_name = :model_name and is_champion
     """
 )
+
+_LATEST_AS_OF = text("select max(as_of_date) from ml.model_runs where model_name = :model_name")
 
 _PROMOTE = text(
     """
@@ -82,6 +86,11 @@ def champion_run(connection: Connection, model_name: str) -> ChampionRun | None:
     """The current champion of `model_name`, or None when there is none yet."""
     row = connection.execute(_CHAMPION, {"model_name": model_name}).one_or_none()
     return None if row is None else ChampionRun(*row)
+
+
+def latest_as_of_date(connection: Connection, model_name: str) -> date | None:
+    """The business day of the most recent training of `model_name`, champion or not."""
+    return connection.execute(_LATEST_AS_OF, {"model_name": model_name}).scalar_one()
 
 
 def promote(connection: Connection, model_name: str, model_run_id: str) -> None:

@@ -328,6 +328,7 @@ create table if not exists ml.model_runs (
     library_versions    jsonb not null,
     is_champion         boolean not null default false
 );
+create unique index if not exists model_runs_one_champion on ml.model_runs (model_name) where is_champion;
 
 create table if not exists ml.churn_scores (
     customer_id        text not null,

@@ -2,7 +2,8 @@
 
 A *cutoff* is a calendar date read as midnight UTC. Everything a feature knows comes from
 orders placed strictly before that instant; the label looks only at the window that starts
-there. Keeping both sides of the cutoff in this one module is what keeps training free of
+there. The jobs speak of `as_of`, the last business day the warehouse holds: its cutoff is
+the next day (`cutoff_after`). Keeping both sides of the cutoff in this one module is what keeps training free of
 leakage: train, score and the tests all cut the same way.
 
 A purchase is a non-cancelled order. Recency, frequency, monetary value, tenure and the gaps
@@ -13,7 +14,7 @@ Amounts are summed as they come: the business is assumed to sell in one currency
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,11 @@ FEATURE_COLUMNS = (
 )
 
 _DAY = pd.Timedelta(days=1)
+
+
+def cutoff_after(as_of: date) -> date:
+    """The cutoff that closes business day `as_of`: features then see every order of that day."""
+    return as_of + timedelta(days=1)
 
 
 def cutoff_instant(cutoff: date) -> pd.Timestamp:

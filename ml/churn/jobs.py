@@ -1,9 +1,10 @@
 """Warehouse entry points of the churn model, called by the nightly DAG.
 
-`train_churn` (weekly) reads `marts.fct_orders`, trains and evaluates a model, saves its
-artifact, records the run in `ml.model_runs` and decides whether it becomes the champion.
-`score_churn` (nightly) scores every active customer with the champion into
-`ml.churn_scores`. Both are idempotent for a given `as_of`: a rerun of scoring changes no row.
+`train_churn` reads `marts.fct_orders`, trains and evaluates a model, saves its artifact,
+records the run in `ml.model_runs` and decides whether it becomes the champion;
+`train_churn_if_due` runs it once a week. `score_churn` (nightly) scores every active
+customer with the champion into `ml.churn_scores`; a rerun for the same day changes no row.
+`as_of` is always the business day the night closes: its orders are seen.
 """
 
 from __future__ import annotations
@@ -35,18 +36,19 @@ from sqlalchemy import (
     text,
     tuple_,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
 
 from ml import registry
 from ml.artifacts import load_champion, load_model, save_model
 from ml.churn.evaluate import classification_metrics
-from ml.churn.features import cutoff_instant
+from ml.churn.features import cutoff_after, cutoff_instant
 from ml.churn.model import churn_probability
 from ml.churn.score import RISK_BANDS, score_customers
-from ml.churn.train import ChurnTrainingResult, LabelledSnapshot, train_churn_model
+from ml.churn.train import ChurnTrainingResult, LabelledSnapshot, NotEnoughData, train_churn_model
 from puente.warehouse import sqlalchemy_url
 
 MODEL_NAME = "churn"
+TRAINING_INTERVAL_DAYS = 7
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,7 @@ _ORDERS = text(
     """
 )
 
-CHURN_SCORES = Table(
+_CHURN_SCORES = Table(
     "churn_scores",
     MetaData(schema="ml"),
     Column("customer_id", Text, primary_key=True),
@@ -85,7 +87,7 @@ class _NotComparable(Exception):
 
 
 def train_churn(url: str, as_of: date) -> dict[str, Any]:
-    """Train on orders before `as_of`, save and register the model; returns a summary.
+    """Train on the orders up to the end of `as_of`, save and register the model; returns a summary.
 
     The new run becomes champion when there is none, or when its evaluation ROC-AUC is at
     least the champion's on the same evaluation cutoff.
@@ -113,6 +115,26 @@ def train_churn(url: str, as_of: date) -> dict[str, Any]:
     }
 
 
+def train_churn_if_due(url: str, as_of: date, *, force: bool = False) -> dict[str, Any]:
+    """Train when `force`d or when the last run is a week old or more; returns a summary.
+
+    A history too short to train on fails the task only while there is no champion yet;
+    otherwise the champion keeps scoring and the summary says why nothing was trained.
+    """
+    with _engine(url) as engine, engine.connect() as connection:
+        last_trained = registry.latest_as_of_date(connection, MODEL_NAME)
+        has_champion = registry.champion_run(connection, MODEL_NAME) is not None
+    if not force and last_trained is not None and (as_of - last_trained).days < TRAINING_INTERVAL_DAYS:
+        return {"trained": False, "reason": f"the last churn run is for {last_trained}, less than a week ago"}
+    try:
+        return {"trained": True, **train_churn(url, as_of)}
+    except NotEnoughData as missing:
+        if not has_champion:
+            raise
+        log.warning("churn training for %s skipped, the champion keeps scoring: %s", as_of, missing)
+        return {"trained": False, "reason": f"kept the champion: {missing}"}
+
+
 def score_churn(url: str, as_of: date) -> dict[str, Any]:
     """Score every customer active at `as_of` with the champion into `ml.churn_scores`.
 
@@ -138,15 +160,17 @@ def score_churn(url: str, as_of: date) -> dict[str, Any]:
     }
 
 
-def read_orders(engine: Engine, before: date) -> pd.DataFrame:
-    """The orders of `marts.fct_orders` placed before `before`, typed as the features expect."""
+def read_orders(engine: Engine, as_of: date) -> pd.DataFrame:
+    """The orders of `marts.fct_orders` up to the end of `as_of`, typed as the features expect."""
     with engine.connect() as connection:
         if not inspect(connection).has_table("fct_orders", schema="marts"):
             raise RuntimeError(
                 "marts.fct_orders does not exist in the warehouse: build the marts (dbt build) "
                 "before running the churn jobs."
             )
-        orders = pd.read_sql(_ORDERS, connection, params={"before": cutoff_instant(before).to_pydatetime()})
+        orders = pd.read_sql(
+            _ORDERS, connection, params={"before": cutoff_instant(cutoff_after(as_of)).to_pydatetime()}
+        )
     return orders.assign(
         ordered_at=pd.to_datetime(orders["ordered_at"], utc=True),
         is_cancelled=orders["is_cancelled"].astype(bool),
@@ -185,7 +209,9 @@ def decide_champion(connection: Connection, result: ChurnTrainingResult) -> Cham
     )
 
 
-def write_scores(connection: Connection, scores: pd.DataFrame, scored_for: date, model_run_id: str) -> tuple[int, int]:
+def write_scores(
+    connection: Connection, scores: pd.DataFrame, scored_for: date, model_run_id: str
+) -> tuple[int, int]:
     """Upsert `scores` for `scored_for`, remove that day's other rows; returns (written, removed)."""
     rows = [
         {
@@ -196,31 +222,34 @@ def write_scores(connection: Connection, scores: pd.DataFrame, scored_for: date,
             "model_run_id": model_run_id,
         }
         for customer_id, probability, band in zip(
-            scores.index.tolist(), scores["churn_probability"].tolist(), scores["risk_band"].tolist(), strict=True
+            scores.index.tolist(),
+            scores["churn_probability"].tolist(),
+            scores["risk_band"].tolist(),
+            strict=True,
         )
     ]
     written = 0
     if rows:
         written = len(connection.execute(_upsert_scores(), rows).all())
-    stale = delete(CHURN_SCORES).where(
-        CHURN_SCORES.c.scored_for_date == scored_for,
-        CHURN_SCORES.c.customer_id != all_(bindparam("scored", scores.index.tolist(), type_=ARRAY(Text))),
+    stale = delete(_CHURN_SCORES).where(
+        _CHURN_SCORES.c.scored_for_date == scored_for,
+        _CHURN_SCORES.c.customer_id != all_(bindparam("scored", scores.index.tolist(), type_=ARRAY(Text))),
     )
     removed = connection.execute(stale).rowcount
     return written, removed
 
 
-def _upsert_scores():
+def _upsert_scores() -> Insert:
     """Insert scores; on an existing (customer, date) rewrite only what changed."""
-    statement = insert(CHURN_SCORES)
+    statement = insert(_CHURN_SCORES)
     scored = ("churn_probability", "risk_band", "model_run_id")
     return statement.on_conflict_do_update(
-        index_elements=[CHURN_SCORES.c.customer_id, CHURN_SCORES.c.scored_for_date],
+        index_elements=[_CHURN_SCORES.c.customer_id, _CHURN_SCORES.c.scored_for_date],
         set_={**{name: statement.excluded[name] for name in scored}, "scored_at": func.now()},
-        where=tuple_(*(CHURN_SCORES.c[name] for name in scored)).is_distinct_from(
+        where=tuple_(*(_CHURN_SCORES.c[name] for name in scored)).is_distinct_from(
             tuple_(*(statement.excluded[name] for name in scored))
         ),
-    ).returning(CHURN_SCORES.c.customer_id)
+    ).returning(_CHURN_SCORES.c.customer_id)
 
 
 def _roc_auc_of_run(champion: registry.ChampionRun, evaluation: LabelledSnapshot) -> float:

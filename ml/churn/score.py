@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from ml.churn.features import build_features
+from ml.churn.features import build_features, cutoff_after
 from ml.churn.model import ChurnModel, churn_probability
 
 HIGH_RISK_THRESHOLD = 0.6
@@ -25,13 +25,13 @@ def risk_band(probability: pd.Series) -> pd.Series:
     return pd.Series(bands, index=probability.index, name="risk_band")
 
 
-def score_customers(model: ChurnModel, orders: pd.DataFrame, cutoff: date) -> pd.DataFrame:
-    """Churn probability and risk band of each customer active at `cutoff`.
+def score_customers(model: ChurnModel, orders: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """Churn probability and risk band of each customer active at the end of business day `as_of`.
 
-    Uses only orders placed before `cutoff`. The result is indexed by `customer_id` in sorted
-    order, so the same model and orders always give the same frame.
+    Uses only orders placed up to the end of `as_of`. The result is indexed by `customer_id`
+    in sorted order, so the same model and orders always give the same frame.
     """
-    features = build_features(orders, cutoff)
+    features = build_features(orders, cutoff_after(as_of))
     missing = [name for name in model.features if name not in features.columns]
     if missing:
         raise ValueError(

@@ -1,18 +1,19 @@
 """Time-based training and evaluation of the churn model.
 
-With data observed up to `as_of` (exclusive), the last cutoff whose 90-day label window is
-fully observed is `as_of - 90 days`: that is the *evaluation cutoff*. Training snapshots are
-taken every 30 days going back from there, up to a year of them:
+`as_of` is the last business day the warehouse holds, so the model may see every order
+before the *scoring cutoff* S = as_of + 1 day. The last cutoff whose 90-day label window is
+fully observed is S - 90 days: the *evaluation cutoff* E. Training snapshots are taken every
+30 days going back from there, up to a year of them:
 
-    ... c-60  c-30  c          E = as_of - 90          as_of
+    ... c-60  c-30  c          E = S - 90              S = as_of + 1
     ----|-----|-----|---------|----------------------|
-    fit the booster   calibrate  evaluate (labels in [E, as_of))
+    fit the booster   calibrate  evaluate (labels in [E, S))
 
 * The evaluation model's cutoffs end 90 days before E, so every label it learnt from was
   known at E. Its booster is fitted on all of them but the latest; the latest, held out,
   fits the calibration. It is then measured on E beside the recency baseline.
 * The scoring model repeats the recipe one step later, on cutoffs up to E itself: the
-  booster on all but E, the calibration on E. It scores the customers after `as_of`.
+  booster on all but E, the calibration on E. It scores the customers at S.
 
 Calibrating on the most recent labelled cutoff, rather than an older one, keeps the
 probabilities closest to the churn rate of the period being scored (churn is seasonal).
@@ -33,6 +34,7 @@ from ml.churn.features import (
     LABEL_WINDOW_DAYS,
     build_features,
     build_labels,
+    cutoff_after,
     cutoff_instant,
     validate_orders,
 )
@@ -93,18 +95,18 @@ class ChurnTrainingResult:
 
 
 def train_churn_model(orders: pd.DataFrame, as_of: date) -> ChurnTrainingResult:
-    """Train, evaluate and refit the churn model on `orders` placed before `as_of`.
+    """Train, evaluate and refit the churn model on `orders` placed up to the end of `as_of`.
 
     Raises `NotEnoughData` when the history is too short or too small to train on.
     """
     validate_orders(orders)
-    history = orders.loc[orders["ordered_at"] < cutoff_instant(as_of)]
+    history = orders.loc[orders["ordered_at"] < cutoff_instant(cutoff_after(as_of))]
     if history.empty:
         raise NotEnoughData(
-            f"no orders before {as_of} in marts.fct_orders: load the sources and build the marts first."
+            f"no orders up to {as_of} in marts.fct_orders: load the sources and build the marts first."
         )
     first_order = history["ordered_at"].min().date()
-    evaluation_cutoff = as_of - timedelta(days=LABEL_WINDOW_DAYS)
+    evaluation_cutoff = cutoff_after(as_of) - timedelta(days=LABEL_WINDOW_DAYS)
 
     evaluation_cutoffs = cutoff_schedule(evaluation_cutoff - timedelta(days=LABEL_WINDOW_DAYS), first_order)
     evaluation_fit, evaluation_calibration = _fit_and_calibration(history, evaluation_cutoffs, as_of)
@@ -118,11 +120,13 @@ def train_churn_model(orders: pd.DataFrame, as_of: date) -> ChurnTrainingResult:
     return ChurnTrainingResult(
         model=ChurnModel(scoring=scoring_model, evaluation=evaluation_model, features=FEATURE_COLUMNS),
         as_of=as_of,
-        data_window=(first_order, as_of - timedelta(days=1)),
+        data_window=(first_order, as_of),
         evaluation=evaluation,
         evaluation_model_cutoffs=tuple(evaluation_cutoffs),
         scoring_model_cutoffs=tuple(scoring_cutoffs),
-        metrics=classification_metrics(evaluation.labels, churn_probability(evaluation_model, evaluation.features)),
+        metrics=classification_metrics(
+            evaluation.labels, churn_probability(evaluation_model, evaluation.features)
+        ),
         baselines={RECENCY_BASELINE: recency_baseline(evaluation.features, evaluation.labels)},
         row_counts={
             "orders": len(history),
@@ -162,7 +166,7 @@ def _fit_and_calibration(
 ) -> tuple[LabelledSnapshot, LabelledSnapshot]:
     """Split `cutoffs` into the booster's (all but the latest) and the calibration's (the latest)."""
     if len(cutoffs) < MIN_TRAINING_CUTOFFS:
-        earliest_needed = as_of - timedelta(
+        earliest_needed = cutoff_after(as_of) - timedelta(
             days=2 * LABEL_WINDOW_DAYS + CUTOFF_SPACING_DAYS * (MIN_TRAINING_CUTOFFS - 1)
         )
         raise NotEnoughData(
@@ -188,8 +192,9 @@ def _require_enough(snapshot: LabelledSnapshot, role: str) -> None:
     customers = len(snapshot.labels)
     if customers < MIN_LABELLED_CUSTOMERS:
         raise NotEnoughData(
-            f"the {role} set (cutoffs {cutoffs}) has {customers} customers with a purchase in the year "
-            f"before a cutoff; churn training needs at least {MIN_LABELLED_CUSTOMERS}. "
+            f"the {role} set (cutoffs {cutoffs}) has {customers} labelled customers (customers with a "
+            f"purchase in the year before a cutoff, once per cutoff); churn training needs at least "
+            f"{MIN_LABELLED_CUSTOMERS}. "
             "Load more order history into marts.fct_orders, or train at a later date."
         )
     if snapshot.labels.nunique() < 2:

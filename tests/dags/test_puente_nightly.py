@@ -25,7 +25,7 @@ def nightly_dag(airflow_db):
     from puente.dbt import ensure_manifest
 
     ensure_manifest()
-    bag = DagBag(dag_folder=str(REPO / "dags"), include_examples=False)
+    bag = DagBag(dag_folder=str(REPO / "dags"))
     assert bag.import_errors == {}, bag.import_errors
     return bag.get_dag("puente_nightly")
 

@@ -15,18 +15,18 @@ import pandas as pd
 import pytest
 
 HISTORY_START = date(2022, 1, 1)
-AS_OF = date(2024, 7, 1)
+AS_OF = date(2024, 6, 30)  # the last business day of the history
 MEAN_DAYS_BETWEEN_ORDERS = 30
 MEAN_DAYS_TO_CHURN = (120, 2000)  # a churn-prone half and a loyal half
 CANCELLED_SHARE = 0.05
 
 
 def synthetic_orders(
-    customers: int = 500, start: date = HISTORY_START, end: date = AS_OF, seed: int = 7
+    customers: int = 500, start: date = HISTORY_START, as_of: date = AS_OF, seed: int = 7
 ) -> pd.DataFrame:
-    """Orders shaped like `marts.fct_orders` (the columns the churn job reads), sorted by time."""
+    """Orders from `start` to the end of `as_of`, shaped like `marts.fct_orders`, sorted by time."""
     rng = np.random.default_rng(seed)
-    span_days = (end - start).days
+    span_days = (as_of - start).days + 1
     rows = []
     for number in range(customers):
         first_day = rng.uniform(0, span_days * 0.7)
@@ -52,14 +52,26 @@ def synthetic_orders(
 
 
 @pytest.fixture(scope="session")
+def as_of() -> date:
+    """The last day the synthetic history covers."""
+    return AS_OF
+
+
+@pytest.fixture(scope="session")
+def make_orders():
+    """The generator itself, for tests that need a history of their own."""
+    return synthetic_orders
+
+
+@pytest.fixture(scope="session")
 def orders() -> pd.DataFrame:
     """A learnable history of 500 customers over two and a half years."""
     return synthetic_orders()
 
 
 @pytest.fixture(scope="session")
-def trained(orders):
+def trained(orders, as_of):
     """One churn training run on `orders`, shared by the tests that only read it."""
     from ml.churn.train import train_churn_model
 
-    return train_churn_model(orders, AS_OF)
+    return train_churn_model(orders, as_of)

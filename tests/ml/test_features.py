@@ -1,0 +1,91 @@
+"""Churn features and labels: hand-checked values, and no leakage across the cutoff."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from ml.churn.features import FEATURE_COLUMNS, build_features, build_labels
+
+CUTOFF = date(2024, 6, 1)
+
+
+def _orders(*rows: tuple[str, str, float, str, bool]) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        rows, columns=["customer_id", "ordered_at", "amount_total", "channel", "is_cancelled"]
+    )
+    return frame.assign(ordered_at=pd.to_datetime(frame["ordered_at"], utc=True, format="ISO8601"))
+
+
+HISTORY = _orders(
+    ("ana", "2024-01-02", 100.0, "web", False),
+    ("ana", "2024-03-02", 50.0, "erp", False),
+    ("ana", "2024-04-01", 10.0, "web", True),
+    ("ana", "2024-05-01", 30.0, "web", False),
+    ("bo", "2024-05-22", 20.0, "erp", False),
+    ("old", "2023-05-01", 70.0, "web", False),  # last purchase more than a year before the cutoff
+    ("gone", "2024-02-01", 40.0, "web", True),  # only a cancelled order: never a purchase
+)
+
+
+def test_features_match_a_hand_computed_history():
+    features = build_features(HISTORY, CUTOFF)
+
+    assert list(features.columns) == list(FEATURE_COLUMNS)
+    assert list(features.index) == ["ana", "bo"]
+    ana = features.loc["ana"]
+    assert ana["recency_days"] == 31
+    assert (ana["orders_30d"], ana["orders_90d"], ana["orders_180d"], ana["orders_365d"]) == (0, 1, 3, 3)
+    assert (ana["amount_sum_365d"], ana["amount_mean_365d"]) == (180, 60)
+    assert ana["tenure_days"] == 151
+    assert ana["gap_mean_days"] == 60  # 60 days, then 60 days (the cancelled order is no purchase)
+    assert ana["gap_std_days"] == 0
+    assert ana["overdue_ratio"] == pytest.approx(31 / 60)
+    assert ana["channel_count"] == 2
+    assert ana["cancelled_share"] == 0.25
+    bo = features.loc["bo"]
+    assert (bo["recency_days"], bo["orders_30d"], bo["tenure_days"]) == (10, 1, 10)
+    assert bo[["gap_mean_days", "gap_std_days", "overdue_ratio"]].isna().all()  # one purchase: no gap
+
+
+def test_orders_on_or_after_the_cutoff_do_not_change_the_features():
+    later = _orders(
+        ("ana", "2024-06-01T00:00:00", 999.0, "erp", False),  # exactly at the cutoff
+        ("bo", "2024-07-15", 5.0, "web", True),
+        ("new", "2024-06-20", 10.0, "web", False),
+    )
+
+    with_future = build_features(pd.concat([HISTORY, later], ignore_index=True), CUTOFF)
+
+    pd.testing.assert_frame_equal(with_future, build_features(HISTORY, CUTOFF))
+
+
+def test_features_of_a_synthetic_history_ignore_everything_after_the_cutoff(orders):
+    cutoff = date(2023, 10, 1)
+    before = orders.loc[orders["ordered_at"] < pd.Timestamp(cutoff, tz="UTC")]
+
+    pd.testing.assert_frame_equal(build_features(orders, cutoff), build_features(before, cutoff))
+
+
+def test_label_reads_only_the_90_days_from_the_cutoff():
+    customers = pd.Index(["ana", "bo", "cy", "di"], name="customer_id")
+    window_and_around = _orders(
+        ("ana", "2024-06-01T00:00:00", 10.0, "web", False),  # first instant of the window: bought
+        ("bo", "2024-08-29T23:59:59", 10.0, "web", False),  # last second of the window: bought
+        ("cy", "2024-08-30T00:00:00", 10.0, "web", False),  # just after the window: churned
+        ("cy", "2024-05-31T23:59:59", 10.0, "web", False),  # just before the cutoff: churned
+        ("di", "2024-07-01", 10.0, "web", True),  # cancelled: churned
+    )
+
+    labels = build_labels(window_and_around, CUTOFF, customers)
+
+    assert labels.to_dict() == {"ana": 0, "bo": 0, "cy": 1, "di": 1}
+
+
+def test_naive_timestamps_are_refused():
+    naive = HISTORY.assign(ordered_at=HISTORY["ordered_at"].dt.tz_localize(None))
+
+    with pytest.raises(ValueError, match="timezone-aware"):
+        build_features(naive, CUTOFF)

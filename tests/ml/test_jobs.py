@@ -1,0 +1,136 @@
+"""train_churn and score_churn against a real PostgreSQL (the `fresh_db` fixture)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import psycopg
+import pytest
+
+from ml.artifacts import NoChampion
+from ml.churn.jobs import score_churn, train_churn, train_churn_if_due
+from ml.churn.train import NotEnoughData
+
+# marts.fct_orders is built by dbt; these tests stand in for it with the columns the job reads.
+FCT_ORDERS_DDL = """
+create schema if not exists marts;
+create table marts.fct_orders (
+    order_id      text primary key,
+    customer_id   text,
+    ordered_at    timestamptz not null,
+    order_date    date not null,
+    channel       text not null,
+    amount_total  numeric(14, 2) not null,
+    currency_code text not null,
+    status        text not null,
+    is_cancelled  boolean not null
+)
+"""
+
+
+@pytest.fixture
+def warehouse(fresh_db, orders, tmp_path, monkeypatch):
+    """A fresh warehouse whose marts.fct_orders holds the synthetic orders; artifacts in tmp."""
+    monkeypatch.setenv("PUENTE_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    rows = [
+        (
+            f"o{number}",
+            row.customer_id,
+            row.ordered_at,
+            row.ordered_at.date(),
+            row.channel,
+            row.amount_total,
+            "COP",
+            "cancelled" if row.is_cancelled else "sale",
+            row.is_cancelled,
+        )
+        for number, row in enumerate(orders.itertuples())
+    ]
+    with psycopg.connect(fresh_db) as connection:
+        connection.execute(FCT_ORDERS_DDL)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "insert into marts.fct_orders values (%s, %s, %s, %s, %s, %s, %s, %s, %s)", rows
+            )
+    return fresh_db
+
+
+def _fetch(url: str, query: str) -> list[tuple]:
+    with psycopg.connect(url) as connection:
+        return connection.execute(query).fetchall()
+
+
+def test_scoring_before_any_training_says_what_to_do(warehouse, as_of):
+    with pytest.raises(NoChampion, match="train_churn"):
+        score_churn(warehouse, as_of)
+
+
+def test_train_then_score_writes_runs_and_scores_idempotently(warehouse, as_of):
+    summary = train_churn(warehouse, as_of)
+
+    assert summary["is_champion"] is True
+    assert summary["metrics"]["roc_auc"] > 0.85
+    assert set(summary["baselines"]["recency"]) == set(summary["metrics"])
+    runs = _fetch(
+        warehouse,
+        "select model_run_id, model_name, as_of_date, is_champion, metrics->>'roc_auc' from ml.model_runs",
+    )
+    assert runs == [(summary["model_run_id"], "churn", as_of, True, str(summary["metrics"]["roc_auc"]))]
+
+    first = score_churn(warehouse, as_of)
+    snapshot = "select * from ml.churn_scores order by customer_id"
+    before = _fetch(warehouse, snapshot)
+    assert first["rows_written"] == first["customers"] == len(before) == sum(first["bands"].values())
+    assert {row[4] for row in before} == {summary["model_run_id"]}
+
+    again = score_churn(warehouse, as_of)
+    assert (again["rows_written"], again["rows_removed"]) == (0, 0)
+    assert again["bands"] == first["bands"]
+    assert _fetch(warehouse, snapshot) == before  # scored_at included: nothing was touched
+
+
+def test_retraining_on_the_same_data_keeps_one_champion(warehouse, as_of):
+    first = train_churn(warehouse, as_of)
+    second = train_churn(warehouse, as_of)
+
+    assert second["previous_champion_roc_auc"] == pytest.approx(first["metrics"]["roc_auc"])
+    assert second["is_champion"] is True  # an equal ROC-AUC is enough
+    champions = _fetch(warehouse, "select model_run_id from ml.model_runs where is_champion")
+    assert champions == [(second["model_run_id"],)]
+
+
+def test_a_backfill_does_not_replace_a_champion_trained_on_newer_data(warehouse, as_of):
+    newer = train_churn(warehouse, as_of)
+    backfill = train_churn(warehouse, as_of - timedelta(days=30))
+
+    assert backfill["is_champion"] is False
+    assert "newer data" in backfill["champion_decision"]
+    champions = _fetch(warehouse, "select model_run_id from ml.model_runs where is_champion")
+    assert champions == [(newer["model_run_id"],)]
+
+
+def test_training_runs_weekly_unless_forced(warehouse, as_of):
+    assert train_churn_if_due(warehouse, as_of)["trained"] is True
+
+    skipped = train_churn_if_due(warehouse, as_of + timedelta(days=3))
+    assert skipped == {"trained": False, "reason": f"the last churn run is for {as_of}, less than a week ago"}
+
+    forced = train_churn_if_due(warehouse, as_of + timedelta(days=3), force=True)
+    assert forced["trained"] is True
+    assert len(_fetch(warehouse, "select 1 from ml.model_runs where is_champion")) == 1
+
+
+def test_missing_history_keeps_the_champion_or_fails_without_one(warehouse, as_of):
+    with psycopg.connect(warehouse) as connection:
+        connection.execute("delete from marts.fct_orders where ordered_at >= '2024-01-01'")
+    with pytest.raises(NotEnoughData):
+        train_churn_if_due(warehouse, as_of)
+
+    champion = train_churn(warehouse, as_of - timedelta(days=200))["model_run_id"]
+    with psycopg.connect(warehouse) as connection:
+        connection.execute("delete from marts.fct_orders")
+    kept = train_churn_if_due(warehouse, as_of)
+
+    assert kept["trained"] is False
+    assert kept["reason"].startswith("kept the champion: no orders up to")
+    assert _fetch(warehouse, "select model_run_id from ml.model_runs where is_champion") == [(champion,)]

@@ -1,0 +1,86 @@
+"""Time-based training of the churn model: what it learns, when, and when it refuses."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import pytest
+from sklearn.metrics import brier_score_loss
+
+from ml.churn.features import LABEL_WINDOW_DAYS, cutoff_after, cutoff_instant
+from ml.churn.model import churn_probability
+from ml.churn.train import NotEnoughData, train_churn_model
+
+LABEL_WINDOW = timedelta(days=LABEL_WINDOW_DAYS)
+
+
+def test_model_beats_the_recency_baseline_on_learnable_data(trained):
+    model, recency = trained.metrics, trained.baselines["recency"]
+
+    assert model["roc_auc"] > 0.9
+    assert model["roc_auc"] >= recency["roc_auc"]
+    assert model["pr_auc"] >= recency["pr_auc"]
+    assert model["top_decile_lift"] > 1.5
+    assert model["customers"] == recency["customers"] > 300
+
+
+def test_no_label_the_models_learnt_from_reaches_past_their_cutoff(trained, as_of):
+    evaluation_cutoff = trained.evaluation.cutoffs[0]
+
+    assert evaluation_cutoff == cutoff_after(as_of) - LABEL_WINDOW  # labels end with the data
+    assert max(trained.evaluation_model_cutoffs) + LABEL_WINDOW <= evaluation_cutoff
+    assert max(trained.scoring_model_cutoffs) == evaluation_cutoff  # refitted up to the last labelled cutoff
+    assert len(trained.evaluation_model_cutoffs) >= 3
+
+
+def test_probabilities_are_calibrated(trained):
+    probability = churn_probability(trained.model.evaluation, trained.evaluation.features)
+
+    assert probability.mean() == pytest.approx(trained.evaluation.labels.mean(), abs=0.05)
+    assert brier_score_loss(trained.evaluation.labels, probability) < 0.15
+
+
+def test_orders_after_as_of_change_nothing(orders, as_of, trained):
+    to_next_day = cutoff_instant(cutoff_after(as_of)) - orders["ordered_at"].min()
+    future = orders.assign(ordered_at=orders["ordered_at"] + to_next_day)  # the same history, after as_of
+    with_future = train_churn_model(pd.concat([orders, future], ignore_index=True), as_of)
+
+    assert with_future.metrics == trained.metrics
+    assert with_future.row_counts == trained.row_counts
+
+
+def test_too_few_customers_is_not_enough(make_orders, as_of):
+    with pytest.raises(NotEnoughData, match="labelled customers.*needs at least 50"):
+        train_churn_model(make_orders(customers=30), as_of)
+
+
+def test_too_short_a_history_is_not_enough(make_orders, as_of):
+    recent = make_orders(start=as_of - timedelta(days=200))
+
+    with pytest.raises(NotEnoughData, match=r"needs orders from before 2023-12-04.*earliest order"):
+        train_churn_model(recent, as_of)
+
+
+def test_customers_who_all_come_back_are_not_enough(as_of):
+    weekly = pd.DataFrame(
+        {
+            "customer_id": [f"c{number}" for number in range(60) for _ in range(110)],
+            "ordered_at": [
+                pd.Timestamp(date(2022, 7, 1), tz="UTC") + pd.Timedelta(weeks=week)
+                for _ in range(60)
+                for week in range(110)
+            ],
+            "amount_total": 10.0,
+            "channel": "web",
+            "is_cancelled": False,
+        }
+    )
+
+    with pytest.raises(NotEnoughData, match="both churned and returning"):
+        train_churn_model(weekly, as_of)
+
+
+def test_no_orders_is_not_enough(orders, as_of):
+    with pytest.raises(NotEnoughData, match="no orders up to 2024-06-30"):
+        train_churn_model(orders.iloc[0:0], as_of)
