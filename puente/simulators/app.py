@@ -1,0 +1,105 @@
+"""One web app serving the three simulated systems and an admin API for tests and the demo.
+
+``create_app(business, credentials)`` mounts Odoo under ``/odoo``, HubSpot under ``/hubspot`` and
+Shopify under ``/shopify``, so a connector's base URL is e.g. ``http://127.0.0.1:8765/hubspot``
+where in production it would be ``https://api.hubapi.com``. The admin API under ``/_sim`` is the
+simulator's own (no real service has it) and needs no credentials:
+
+- ``GET /_sim/state``: the simulated day and how many records each system holds;
+- ``POST /_sim/advance``: simulate one more day, or ``{"days": n}``; answers what changed;
+- ``GET /_sim/truth``: the ground truth, i.e. which person and order each record belongs to.
+
+Credentials are always passed in: ``Credentials.from_env()`` reads ``PUENTE_SIM_*`` variables
+and generates what is missing with ``secrets``; nothing secret is written in the code.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from puente.simulators.business import Business
+from puente.simulators.hubspot import create_hubspot_app
+from puente.simulators.limits import Faults, Limits
+from puente.simulators.odoo import create_odoo_app
+from puente.simulators.shopify import create_shopify_app
+
+ENV = {"odoo_db": "PUENTE_SIM_ODOO_DB", "odoo_login": "PUENTE_SIM_ODOO_LOGIN",
+       "odoo_api_key": "PUENTE_SIM_ODOO_API_KEY", "hubspot_token": "PUENTE_SIM_HUBSPOT_TOKEN",
+       "shopify_token": "PUENTE_SIM_SHOPIFY_TOKEN"}
+MAX_ADVANCE_DAYS = 3660
+
+
+def _odoo_key() -> str:
+    return secrets.token_hex(20)  # Odoo API keys are 40 hex characters
+
+
+def _hubspot_token() -> str:
+    return f"pat-na1-{secrets.token_hex(4)}-{secrets.token_hex(2)}-{secrets.token_hex(2)}-{secrets.token_hex(2)}-{secrets.token_hex(6)}"
+
+
+def _shopify_token() -> str:
+    return f"shpat_{secrets.token_hex(16)}"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What clients must present: Odoo database, login and API key; HubSpot and Shopify tokens."""
+
+    odoo_db: str = "puente"
+    odoo_login: str = "admin@puente.example"
+    odoo_api_key: str = field(default_factory=_odoo_key, repr=False)
+    hubspot_token: str = field(default_factory=_hubspot_token, repr=False)
+    shopify_token: str = field(default_factory=_shopify_token, repr=False)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> tuple[Credentials, list[str]]:
+        """Credentials from ``PUENTE_SIM_*``; the names of the secrets that were generated instead."""
+        environ = os.environ if environ is None else environ
+        given = {name: environ[var] for name, var in ENV.items() if environ.get(var)}
+        generated = [ENV[name] for name in ("odoo_api_key", "hubspot_token", "shopify_token") if name not in given]
+        return cls(**given), generated
+
+
+def create_app(business: Business, credentials: Credentials, limits: Limits | None = None,
+               faults: Faults | None = None) -> FastAPI:
+    """The simulators of the three systems over ``business``, plus the ``/_sim`` admin API."""
+    limits, faults = limits or Limits(), faults or Faults()
+    app = FastAPI(title="Puente source simulators", docs_url=None, redoc_url=None, openapi_url=None)
+    app.mount("/odoo", create_odoo_app(business, credentials.odoo_db, credentials.odoo_login,
+                                       credentials.odoo_api_key, faults.injector("odoo")))
+    app.mount("/hubspot", create_hubspot_app(business, credentials.hubspot_token, limits,
+                                             faults.injector("hubspot")))
+    app.mount("/shopify", create_shopify_app(business, credentials.shopify_token, limits,
+                                             faults.injector("shopify")))
+
+    def state() -> dict:
+        return {"today": business.today.isoformat(), "now": business.now().isoformat(),
+                "seed": business.seed, "counts": business.counts()}
+
+    @app.get("/_sim/state")
+    async def get_state() -> dict:
+        return state()
+
+    @app.post("/_sim/advance")
+    async def advance(request: Request) -> JSONResponse:
+        body = await request.body()
+        try:
+            days = int((await request.json()).get("days", 1)) if body else 1
+        except (ValueError, AttributeError):
+            return JSONResponse({"error": 'send {"days": n} with n a whole number'}, status_code=400)
+        if not 1 <= days <= MAX_ADVANCE_DAYS:
+            return JSONResponse({"error": f"days must be between 1 and {MAX_ADVANCE_DAYS}"}, status_code=400)
+        summaries = [business.advance_day() for _ in range(days)]
+        return JSONResponse({**state(), "days": summaries})
+
+    @app.get("/_sim/truth")
+    async def truth() -> dict:
+        return {"today": business.today.isoformat(), "records": business.truth(), "people": business.people_truth()}
+
+    return app

@@ -1,0 +1,180 @@
+"""Colombian reference data and the ways people type it: names, cities, tax ids, phones, emails.
+
+Everything here is a pure function of its arguments and a ``random.Random``, so the generator
+stays deterministic. The formats follow Colombian practice:
+
+- NIT (company tax id): nine digits plus a verification digit (DV) computed with DIAN's
+  modulo-11 algorithm (weights 3, 7, 13, … 71 from the rightmost digit; remainder 0 or 1 is the
+  digit itself, otherwise 11 minus the remainder). Typed as ``900.123.456-7``, ``900123456-7``
+  or ``9001234567``.
+- Cédula de ciudadanía (a person's id): 8 digits for older ones, 10 for those issued since
+  about 2003; typed as ``CC 1020304050``, ``1020304050`` or ``79.123.456``.
+- Mobile numbers: ten digits starting with 3 (``3001234567``), written with or without the
+  country code ``+57`` and in several spacings; shops store them in E.164 (``+573001234567``).
+"""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+
+NIT_WEIGHTS = (3, 7, 13, 17, 19, 23, 29, 37, 41, 43, 47, 53, 59, 67, 71)
+
+# (name, relative weight): a few very common names make namesakes happen as they do in life.
+MALE_NAMES = [
+    ("Juan", 9), ("Carlos", 7), ("Luis", 6), ("José", 6), ("Andrés", 5), ("Jorge", 4), ("Diego", 4),
+    ("Alejandro", 4), ("Santiago", 4), ("Sebastián", 3), ("Felipe", 3), ("Julián", 3), ("Camilo", 3),
+    ("Mateo", 2), ("Nicolás", 2), ("Óscar", 2), ("Héctor", 2), ("Germán", 2), ("Martín", 2),
+    ("Iván", 2), ("Jesús", 2), ("Ramón", 1), ("Hernán", 1), ("Fabián", 1), ("Rubén", 1), ("Víctor", 1),
+    ("Mauricio", 2), ("Ricardo", 2), ("Fernando", 2), ("Gustavo", 1), ("Álvaro", 1), ("Edwin", 1),
+]
+FEMALE_NAMES = [
+    ("María", 9), ("Ana", 5), ("Luz", 4), ("Diana", 4), ("Paola", 3), ("Natalia", 3), ("Daniela", 4),
+    ("Valentina", 4), ("Camila", 4), ("Sofía", 3), ("Laura", 4), ("Carolina", 3), ("Andrea", 3),
+    ("Mónica", 2), ("Ángela", 2), ("Lucía", 2), ("Patricia", 2), ("Sandra", 2), ("Claudia", 2),
+    ("Gloria", 1), ("Marta", 1), ("Beatriz", 1), ("Yolanda", 1), ("Liliana", 2), ("Juliana", 2),
+    ("Catalina", 2), ("Isabel", 1), ("Adriana", 2), ("Marcela", 2), ("Jimena", 1), ("Inés", 1),
+]
+# Second given names that commonly follow the first ("Juan Carlos", "María Fernanda").
+MALE_MIDDLE_NAMES = ["Carlos", "David", "Pablo", "Camilo", "José", "Esteban", "Manuel", "Antonio"]
+FEMALE_MIDDLE_NAMES = ["Fernanda", "Alejandra", "Isabel", "Andrea", "Cristina", "Eugenia", "Paula"]
+SURNAMES = [
+    ("Rodríguez", 9), ("Gómez", 8), ("González", 8), ("Martínez", 7), ("García", 7), ("López", 7),
+    ("Hernández", 6), ("Sánchez", 6), ("Ramírez", 6), ("Pérez", 6), ("Díaz", 5), ("Muñoz", 5),
+    ("Rojas", 5), ("Moreno", 5), ("Jiménez", 4), ("Vargas", 4), ("Castro", 4), ("Gutiérrez", 4),
+    ("Ortiz", 3), ("Álvarez", 3), ("Suárez", 3), ("Torres", 3), ("Romero", 3), ("Ruiz", 3),
+    ("Valencia", 2), ("Quintero", 2), ("Cárdenas", 2), ("Restrepo", 2), ("Ospina", 2), ("Zapata", 2),
+    ("Mejía", 2), ("Londoño", 2), ("Córdoba", 2), ("Parra", 2), ("Salazar", 2), ("Acosta", 2),
+    ("Peña", 2), ("Ríos", 2), ("Ortega", 1), ("Patiño", 1), ("Cifuentes", 1), ("Buitrago", 1),
+    ("Giraldo", 2), ("Arango", 1), ("Cortés", 1), ("Beltrán", 1), ("Camacho", 1), ("Núñez", 1),
+]
+# (city, department, weight, landline area indicative since the 2021 numbering plan)
+CITIES = [
+    ("Bogotá", "Bogotá D.C.", 30, "601"), ("Medellín", "Antioquia", 14, "604"),
+    ("Cali", "Valle del Cauca", 11, "602"), ("Barranquilla", "Atlántico", 7, "605"),
+    ("Cartagena", "Bolívar", 5, "605"), ("Bucaramanga", "Santander", 5, "607"),
+    ("Pereira", "Risaralda", 4, "606"), ("Manizales", "Caldas", 3, "606"),
+    ("Ibagué", "Tolima", 3, "608"), ("Cúcuta", "Norte de Santander", 3, "607"),
+    ("Villavicencio", "Meta", 2, "608"), ("Pasto", "Nariño", 2, "602"),
+    ("Santa Marta", "Magdalena", 2, "605"), ("Armenia", "Quindío", 2, "606"),
+    ("Neiva", "Huila", 2, "608"), ("Chía", "Cundinamarca", 2, "601"),
+    ("Envigado", "Antioquia", 2, "604"), ("Soacha", "Cundinamarca", 1, "601"),
+]
+STREET_TYPES = ["Calle", "Carrera", "Avenida", "Transversal", "Diagonal"]
+COMPANY_KINDS = ["Distribuciones", "Comercializadora", "Inversiones", "Ferretería", "Panadería",
+                 "Restaurante", "Hotel", "Droguería", "Almacén", "Café", "Cafetería", "Papelería",
+                 "Suministros", "Mercados", "Casa"]
+COMPANY_WORDS = ["del Valle", "Andina", "La Esperanza", "El Progreso", "Santa Fe", "La 80",
+                 "San José", "El Dorado", "Los Andes", "del Caribe", "La Sabana", "El Poblado",
+                 "Chapinero", "La Candelaria", "Cafetera", "Pacífico", "Orinoquía", "Montaña"]
+COMPANY_SUFFIXES = ["S.A.S.", "SAS", "Ltda.", "S.A.S", "& Cía. S.A.S."]
+FREE_MAIL = [("gmail.com", 62), ("hotmail.com", 17), ("yahoo.com", 7), ("outlook.com", 9),
+             ("yahoo.es", 2), ("live.com", 3)]
+
+
+def weighted(rng: random.Random, table: list[tuple]) -> tuple:
+    """One row of ``table`` (rows whose second item is the weight; CITIES' third)."""
+    idx = 2 if len(table[0]) == 4 else 1
+    return rng.choices(table, weights=[row[idx] for row in table])[0]
+
+
+def strip_accents(text: str) -> str:
+    """``"José Muñoz"`` → ``"Jose Munoz"``: how names look when typed on a phone in a hurry."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def nit_check_digit(number: str) -> int:
+    """DIAN's verification digit (DV) of a NIT or cédula given as digits (at most 15)."""
+    if not number.isdigit() or len(number) > len(NIT_WEIGHTS):
+        raise ValueError(f"a NIT is 1 to 15 digits, got {number!r}")
+    total = sum(int(d) * w for d, w in zip(reversed(number), NIT_WEIGHTS, strict=False))
+    remainder = total % 11
+    return remainder if remainder < 2 else 11 - remainder
+
+
+def new_nit(rng: random.Random) -> str:
+    """Nine digits of a company NIT (companies get 800… and 900… numbers)."""
+    return str(rng.choice((8, 9))) + f"{rng.randrange(0, 100_000_000):08d}"
+
+
+def new_cedula(rng: random.Random) -> str:
+    """A cédula: 8 digits for older ones, 10 (starting 10…) for recent ones."""
+    if rng.random() < 0.6:
+        return str(rng.randrange(10_000_000, 99_999_999))
+    return str(rng.randrange(1_000_000_000, 1_150_000_000))
+
+
+def _thousands(digits: str) -> str:
+    return f"{int(digits):,}".replace(",", ".")
+
+
+def format_nit(nit: str, style: int) -> str:
+    """A NIT with its DV as people type it: ``900.123.456-7``, ``900123456-7``, ``9001234567``."""
+    dv = nit_check_digit(nit)
+    return (f"{_thousands(nit)}-{dv}", f"{nit}-{dv}", f"{nit}{dv}")[style % 3]
+
+
+def format_cedula(cedula: str, style: int) -> str:
+    """A cédula as typed: ``CC 1020304050``, ``1020304050``, ``1.020.304.050``, ``C.C. 79.123.456``."""
+    return (f"CC {cedula}", cedula, _thousands(cedula), f"C.C. {_thousands(cedula)}")[style % 4]
+
+
+def new_mobile(rng: random.Random) -> str:
+    """Ten digits of a Colombian mobile number (operators' 300–324 and 350–351 blocks)."""
+    prefix = rng.choice([300, 301, 302, 304, 305, 310, 311, 312, 313, 314, 315, 316, 317, 318,
+                         319, 320, 321, 322, 323, 324, 350, 351])
+    return f"{prefix}{rng.randrange(0, 10_000_000):07d}"
+
+
+def new_landline(rng: random.Random, indicative: str) -> str:
+    """Ten digits of a landline: the area indicative (601 Bogotá…) and seven digits."""
+    return f"{indicative}{rng.randrange(2_000_000, 8_000_000):07d}"
+
+
+def format_phone(digits: str, style: int) -> str:
+    """A ten-digit number as written: ``+57 300 123 4567``, ``3001234567``, ``(300) 123-4567``, …"""
+    a, b, c = digits[:3], digits[3:6], digits[6:]
+    return (f"+57 {a} {b} {c}", digits, f"({a}) {b}-{c}", f"{a} {b} {c}", f"+57{digits}",
+            f"57 {digits}")[style % 6]
+
+
+def e164(digits: str) -> str:
+    """How Shopify stores a phone: normalised to E.164 (``+573001234567``)."""
+    return f"+57{digits}"
+
+
+def email_local_part(rng: random.Random, first: str, last: str) -> str:
+    """A mailbox name made from a person's name: ``juan.perez``, ``jperez84``, ``perezjuan``."""
+    f = strip_accents(first.split()[0]).lower()
+    la = strip_accents(last.split()[0]).lower().replace(" ", "")
+    style = rng.randrange(6)
+    if style == 0:
+        return f"{f}.{la}"
+    if style == 1:
+        return f"{f[0]}{la}{rng.randrange(60, 100)}"
+    if style == 2:
+        return f"{f}{la}{rng.randrange(1, 999)}"
+    if style == 3:
+        return f"{la}.{f}"
+    if style == 4:
+        return f"{f}_{la}{rng.randrange(10, 99)}"
+    return f"{f}{la}"
+
+
+def company_domain(name: str) -> str:
+    """``"Ferretería El Progreso"`` → ``"ferreteriaelprogreso.com.co"``."""
+    word = "".join(ch for ch in strip_accents(name).lower() if ch.isalnum())
+    return f"{word[:24]}.com.co"
+
+
+def email_case_variant(rng: random.Random, email: str) -> str:
+    """The same address as typed by someone else: capitalised, all caps, or with stray spaces."""
+    local, _, domain = email.partition("@")
+    style = rng.randrange(4)
+    if style == 0:
+        return f"{local.capitalize()}@{domain.capitalize()}"
+    if style == 1:
+        return email.upper()
+    if style == 2:
+        return f" {email} "
+    return ".".join(part.capitalize() for part in local.split(".")) + "@" + domain

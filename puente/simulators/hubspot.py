@@ -1,0 +1,669 @@
+"""HubSpot's CRM v3 API, served from the simulated business.
+
+What it reproduces, per HubSpot's published OpenAPI specs (shared/specs/hubspot) and guides:
+
+- Objects ``contacts``, ``companies``, ``deals`` as ``{"id", "properties", "createdAt",
+  "updatedAt", "archived"}`` with every property value a string (or ``null``).
+- ``GET /crm/v3/objects/{object}``: ``limit`` (default 10, at most 100), ``after`` (cursor from
+  ``paging.next.after``), ``properties`` (comma-separated; unknown names ignored; the default
+  set otherwise), ``archived``, ``associations``. ``GET …/{id}`` (also ``idProperty=email``)
+  and ``PATCH …/{id}``.
+- ``POST /crm/v3/objects/{object}/search``: ``filterGroups`` (OR of up to 5 groups of ANDed
+  filters, at most 25 filters) with ``EQ``, ``NEQ``, ``LT``, ``LTE``, ``GT``, ``GTE``,
+  ``BETWEEN``, ``IN``, ``NOT_IN``, ``HAS_PROPERTY``, ``NOT_HAS_PROPERTY``, ``CONTAINS_TOKEN``,
+  ``NOT_CONTAINS_TOKEN``; datetimes compared as epoch milliseconds; one sort; ``query``;
+  ``limit`` up to 200; ``after``; ``total``. Paging past the 10,000th result answers 400, as
+  the search guide warns. Archived records are never found by search.
+- ``POST /crm/v3/objects/contacts/batch/update``: at most 100 inputs (else 400); duplicate ids
+  400; per-input failures (unknown id, unknown or read-only property, invalid value) answer
+  207 Multi-Status with ``errors`` beside the successful ``results``; 200 when all succeed. A
+  write sets ``lastmodifieddate`` and ``updatedAt`` to the simulated now.
+- Properties: ``GET/POST /crm/v3/properties/{object}``, ``GET …/{name}``, and property groups.
+  Creating a property validates name, type/fieldType, options and an existing group, and
+  answers 409 when it exists. Puente's write-back properties do not exist until created.
+- Errors in HubSpot's JSON shape (``status``, ``message``, ``correlationId``, ``category``);
+  401 without a valid ``Authorization: Bearer`` private-app token.
+- Rate limits: a rolling ten-second window per token (``TEN_SECONDLY_ROLLING``, with the
+  ``X-HubSpot-RateLimit-*`` headers) and a separate per-second limit for search, which the spec
+  marks exempt from the ten-secondly one; over a limit: 429 with ``errorType: RATE_LIMIT``,
+  ``policyName`` and ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+import re
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from puente.simulators.business import Business, hubspot_ts
+from puente.simulators.limits import Decision, FaultInjector, Limits, RollingWindow
+
+OBJECT_TYPES = {"contacts": "contacts", "0-1": "contacts", "companies": "companies", "0-2": "companies",
+                "deals": "deals", "0-3": "deals"}
+SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal"}
+MODIFIED = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate", "deals": "hs_lastmodifieddate"}
+DEFAULT_PROPERTIES = {
+    "contacts": ["createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"],
+    "companies": ["createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"],
+    "deals": ["amount", "closedate", "createdate", "dealname", "dealstage", "hs_lastmodifieddate",
+              "hs_object_id", "pipeline"],
+}
+SEARCHABLE = {"contacts": ["firstname", "lastname", "email", "phone", "company"],
+              "companies": ["name", "domain", "phone"], "deals": ["dealname"]}
+MAX_LIST_LIMIT, MAX_SEARCH_LIMIT, MAX_SEARCH_RESULTS, MAX_BATCH = 100, 200, 10_000, 100
+MAX_FILTER_GROUPS, MAX_FILTERS_PER_GROUP, MAX_FILTERS = 5, 10, 25
+FIELD_TYPES = {"string": {"text", "textarea", "html", "phonenumber", "file"},
+               "number": {"number", "calculation_equation"},
+               "enumeration": {"select", "radio", "checkbox", "booleancheckbox"},
+               "datetime": {"date"}, "date": {"date"}, "bool": {"booleancheckbox"},
+               "phone_number": {"phonenumber"}}
+PROPERTY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+LIFECYCLE = ["subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer",
+             "evangelist", "other"]
+DEAL_STAGES = ["appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin",
+               "contractsent", "closedwon", "closedlost"]
+
+# (name, label, type, fieldType, group, options, read-only value, HubSpot-defined)
+_STANDARD = {
+    "contacts": [
+        ("email", "Email", "string", "text", "contactinformation", None, False, True),
+        ("firstname", "First Name", "string", "text", "contactinformation", None, False, True),
+        ("lastname", "Last Name", "string", "text", "contactinformation", None, False, True),
+        ("phone", "Phone Number", "string", "phonenumber", "contactinformation", None, False, True),
+        ("mobilephone", "Mobile Phone Number", "string", "phonenumber", "contactinformation", None, False, True),
+        ("company", "Company Name", "string", "text", "contactinformation", None, False, True),
+        ("jobtitle", "Job Title", "string", "text", "contactinformation", None, False, True),
+        ("city", "City", "string", "text", "contactinformation", None, False, True),
+        ("country", "Country/Region", "string", "text", "contactinformation", None, False, True),
+        ("lifecyclestage", "Lifecycle Stage", "enumeration", "radio", "contactinformation", LIFECYCLE, False, True),
+        ("hs_marketable_status", "Marketing contact status", "enumeration", "select", "contactinformation",
+         ["true", "false"], True, True),
+        ("tax_id", "NIT / Cédula", "string", "text", "contactinformation", None, False, False),
+        ("createdate", "Create Date", "datetime", "date", "contactinformation", None, True, True),
+        ("lastmodifieddate", "Last Modified Date", "datetime", "date", "contactinformation", None, True, True),
+        ("hs_object_id", "Record ID", "number", "number", "contactinformation", None, True, True),
+    ],
+    "companies": [
+        ("name", "Company name", "string", "text", "companyinformation", None, False, True),
+        ("domain", "Company Domain Name", "string", "text", "companyinformation", None, False, True),
+        ("phone", "Phone Number", "string", "phonenumber", "companyinformation", None, False, True),
+        ("city", "City", "string", "text", "companyinformation", None, False, True),
+        ("country", "Country/Region", "string", "text", "companyinformation", None, False, True),
+        ("createdate", "Create Date", "datetime", "date", "companyinformation", None, True, True),
+        ("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "companyinformation", None, True, True),
+        ("hs_object_id", "Record ID", "number", "number", "companyinformation", None, True, True),
+    ],
+    "deals": [
+        ("dealname", "Deal Name", "string", "text", "dealinformation", None, False, True),
+        ("amount", "Amount", "number", "number", "dealinformation", None, False, True),
+        ("dealstage", "Deal Stage", "enumeration", "radio", "dealinformation", DEAL_STAGES, False, True),
+        ("pipeline", "Pipeline", "enumeration", "select", "dealinformation", ["default"], False, True),
+        ("closedate", "Close Date", "datetime", "date", "dealinformation", None, False, True),
+        ("createdate", "Create Date", "datetime", "date", "dealinformation", None, True, True),
+        ("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "dealinformation", None, True, True),
+        ("hs_object_id", "Record ID", "number", "number", "dealinformation", None, True, True),
+    ],
+}
+_GROUPS = {"contacts": [("contactinformation", "Contact information")],
+           "companies": [("companyinformation", "Company information")],
+           "deals": [("dealinformation", "Deal information")]}
+
+
+class HubSpotError(Exception):
+    """An error answer in HubSpot's shape."""
+
+    def __init__(self, status: int, category: str, message: str, **extra: Any):
+        super().__init__(message)
+        self.status, self.category, self.message, self.extra = status, category, message, extra
+
+    def response(self) -> JSONResponse:
+        return error_response(self.status, self.category, self.message, **self.extra)
+
+
+def error_response(status: int, category: str, message: str, headers: dict | None = None,
+                   **extra: Any) -> JSONResponse:
+    body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()), "category": category,
+            **extra}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _option(value: str, label: str, order: int) -> dict:
+    return {"label": label, "value": value, "displayOrder": order, "hidden": False, "description": ""}
+
+
+def _property(created_at: str, name: str, label: str, ptype: str, field_type: str, group: str,
+              options: list[dict], read_only: bool, hubspot_defined: bool, description: str = "",
+              display_order: int = -1) -> dict:
+    return {
+        "name": name, "label": label, "type": ptype, "fieldType": field_type, "description": description,
+        "groupName": group, "options": options, "displayOrder": display_order, "calculated": False,
+        "externalOptions": False, "hasUniqueValue": False, "hidden": False, "hubspotDefined": hubspot_defined,
+        "modificationMetadata": {"archivable": not hubspot_defined, "readOnlyDefinition": hubspot_defined,
+                                 "readOnlyValue": read_only},
+        "formField": not read_only, "dataSensitivity": "non_sensitive", "createdAt": created_at,
+        "updatedAt": created_at, "archived": False,
+    }
+
+
+class Portal:
+    """One HubSpot account: the business's CRM records plus its property definitions."""
+
+    def __init__(self, business: Business):
+        self.business = business
+        created = hubspot_ts(datetime.combine(business.go_live, datetime.min.time(), UTC))
+        self.properties: dict[str, dict[str, dict]] = {}
+        self.groups: dict[str, dict[str, dict]] = {}
+        for obj, props in _STANDARD.items():
+            self.properties[obj] = {
+                name: _property(created, name, label, ptype, ftype, group,
+                                [_option(v, v, i) for i, v in enumerate(options or [])], read_only, defined)
+                for name, label, ptype, ftype, group, options, read_only, defined in props}
+            self.groups[obj] = {name: {"name": name, "label": label, "displayOrder": 0, "archived": False}
+                                for name, label in _GROUPS[obj]}
+
+    # ------------------------------------------------------------------ reading objects
+
+    def view(self, obj: str, rid: int, properties: list[str] | None, associations: list[str]) -> dict:
+        """An object as the API returns it: selected properties (null when unset), associations."""
+        record = self.business.hubspot[obj][rid]
+        known = self.properties[obj]
+        if properties is None:
+            names = DEFAULT_PROPERTIES[obj]
+        else:
+            names = [p for p in dict.fromkeys([*properties, "createdate", MODIFIED[obj], "hs_object_id"])
+                     if p in known]
+        out = {"id": record["id"], "properties": {n: record["properties"].get(n) for n in names},
+               "createdAt": record["createdAt"], "updatedAt": record["updatedAt"], "archived": record["archived"]}
+        if record["archived"]:
+            out["archivedAt"] = record.get("archivedAt")
+        linked = self.business.hubspot_associations.get((obj, rid), {})
+        found = {}
+        for other in associations:
+            other = OBJECT_TYPES.get(other, other)
+            ids = linked.get(other)
+            if ids:
+                found[other] = {"results": [{"id": str(i), "type": f"{SINGULAR[obj]}_to_{SINGULAR[other]}"}
+                                            for i in ids]}
+        if found:
+            out["associations"] = found
+        return out
+
+    def list_page(self, obj: str, limit: int, after: int, archived: bool) -> tuple[list[int], int | None]:
+        """Ids of one page of ``GET /objects`` (ascending id), and the next cursor if there is more."""
+        ids = self.business.ids("hubspot", obj)
+        table = self.business.hubspot[obj]
+        page: list[int] = []
+        for pos in range(bisect.bisect_left(ids, after), len(ids)):
+            rid = ids[pos]
+            if table[rid]["archived"] != archived:
+                continue
+            if len(page) == limit:
+                return page, rid
+            page.append(rid)
+        return page, None
+
+    def find(self, obj: str, key: str, id_property: str | None) -> int:
+        table = self.business.hubspot[obj]
+        if id_property in (None, "hs_object_id"):
+            rid = int(key) if key.isdigit() else -1
+            if rid in table:
+                return rid
+        elif id_property == "email" and obj == "contacts":
+            for rid in self.business.ids("hubspot", obj):
+                if (table[rid]["properties"].get("email") or "").strip().lower() == key.strip().lower():
+                    return rid
+        else:
+            raise HubSpotError(400, "VALIDATION_ERROR", f"{id_property} is not a unique property of {obj}")
+        raise HubSpotError(404, "OBJECT_NOT_FOUND", "resource not found")
+
+    # ------------------------------------------------------------------ search
+
+    def search(self, obj: str, body: dict) -> dict:
+        if not isinstance(body, dict):
+            raise HubSpotError(400, "VALIDATION_ERROR", "The request body must be a JSON object")
+        limit = _integer(body.get("limit", 10), "limit")
+        if not 1 <= limit <= MAX_SEARCH_LIMIT:
+            raise HubSpotError(400, "VALIDATION_ERROR", f"limit must be between 1 and {MAX_SEARCH_LIMIT}, got {limit}")
+        after = _integer(body.get("after") or 0, "after")
+        if after >= MAX_SEARCH_RESULTS:
+            raise HubSpotError(400, "VALIDATION_ERROR",
+                               f"Paging past {MAX_SEARCH_RESULTS} results is not supported (after={after}). "
+                               "Narrow the search, e.g. with a later lastmodifieddate, and page again.")
+        query_key = json.dumps([obj, body.get("filterGroups"), body.get("sorts"), body.get("query")],
+                               sort_keys=True, default=str)
+        matches = self.business.memoised(("hubspot", query_key), lambda: self._matches(obj, body))
+        props = body.get("properties")
+        names = None if not props else [str(p) for p in props]
+        page = matches[after:after + limit]
+        out: dict[str, Any] = {"total": len(matches), "results": [self.view(obj, r, names, []) for r in page]}
+        if after + limit < len(matches):
+            out["paging"] = {"next": {"after": str(after + limit)}}
+        return out
+
+    def _matches(self, obj: str, body: dict) -> list[int]:
+        """Ids of the live objects a search finds, in the order it asks for (by id otherwise)."""
+        predicate = self._filters(obj, body.get("filterGroups") or [])
+        query = str(body.get("query") or "").strip().lower()
+        table = self.business.hubspot[obj]
+        matches = []
+        for rid in self.business.ids("hubspot", obj):
+            props = table[rid]["properties"]
+            if table[rid]["archived"] or not predicate(props):
+                continue
+            if query and not any(query in (props.get(p) or "").lower() for p in SEARCHABLE[obj]):
+                continue
+            matches.append(rid)
+        sorts = body.get("sorts") or []
+        if len(sorts) > 1:
+            raise HubSpotError(400, "VALIDATION_ERROR", "Search supports sorting by one property only")
+        if not sorts:
+            return matches
+        name, descending = _sort_spec(sorts[0])
+        self._check_property(obj, name)
+        key = self._typed_getter(obj, name)
+        present = [r for r in matches if table[r]["properties"].get(name) not in (None, "")]
+        absent = [r for r in matches if table[r]["properties"].get(name) in (None, "")]
+        present.sort(key=lambda r: (key(table[r]["properties"][name]), r), reverse=descending)
+        return present + absent
+
+    def _check_property(self, obj: str, name: Any) -> dict:
+        if not isinstance(name, str) or name not in self.properties[obj]:
+            raise HubSpotError(400, "VALIDATION_ERROR", f"There was a problem with the request: property "
+                                                        f"'{name}' does not exist on {obj}")
+        return self.properties[obj][name]
+
+    def _typed_getter(self, obj: str, name: str) -> Callable[[str], Any]:
+        ptype = self.properties[obj][name]["type"]
+        if ptype == "number":
+            return lambda v: _number(v, name)
+        if ptype in ("datetime", "date"):
+            return lambda v: _epoch_ms(v, name)
+        return lambda v: str(v).lower()
+
+    def _filters(self, obj: str, groups: Any) -> Callable[[dict], bool]:
+        if not isinstance(groups, list) or len(groups) > MAX_FILTER_GROUPS:
+            raise HubSpotError(400, "VALIDATION_ERROR", f"filterGroups must be a list of at most {MAX_FILTER_GROUPS}")
+        total = sum(len(g.get("filters") or []) for g in groups if isinstance(g, dict))
+        if total > MAX_FILTERS:
+            raise HubSpotError(400, "VALIDATION_ERROR", f"At most {MAX_FILTERS} filters may be used, got {total}")
+        compiled = []
+        for group in groups:
+            filters = group.get("filters") if isinstance(group, dict) else None
+            if not isinstance(filters, list) or len(filters) > MAX_FILTERS_PER_GROUP:
+                raise HubSpotError(400, "VALIDATION_ERROR",
+                                   f"Each filter group needs a list of at most {MAX_FILTERS_PER_GROUP} filters")
+            compiled.append([self._filter(obj, f) for f in filters])
+        if not compiled:
+            return lambda props: True
+        return lambda props: any(all(f(props) for f in group) for group in compiled)
+
+    def _filter(self, obj: str, spec: Any) -> Callable[[dict], bool]:
+        if not isinstance(spec, dict) or "propertyName" not in spec or "operator" not in spec:
+            raise HubSpotError(400, "VALIDATION_ERROR", "Each filter needs propertyName and operator")
+        name, op = spec["propertyName"], spec["operator"]
+        self._check_property(obj, name)
+        typed = self._typed_getter(obj, name)
+        if op == "HAS_PROPERTY":
+            return lambda p: p.get(name) not in (None, "")
+        if op == "NOT_HAS_PROPERTY":
+            return lambda p: p.get(name) in (None, "")
+        if op in ("IN", "NOT_IN"):
+            values = spec.get("values")
+            if not isinstance(values, list):
+                raise HubSpotError(400, "VALIDATION_ERROR", f"{op} needs a list of values")
+            wanted = {typed(str(v)) for v in values}
+            if op == "IN":
+                return lambda p: p.get(name) not in (None, "") and typed(p[name]) in wanted
+            return lambda p: p.get(name) in (None, "") or typed(p[name]) not in wanted
+        if "value" not in spec:
+            raise HubSpotError(400, "VALIDATION_ERROR", f"{op} needs a value")
+        if op in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
+            token = str(spec["value"]).strip("*").lower()
+
+            def contains(p: dict) -> bool:
+                return token in re.split(r"[\s@.,;:_-]+", (p.get(name) or "").lower()) or (
+                    str(spec["value"]).startswith("*") and token in (p.get(name) or "").lower())
+            return contains if op == "CONTAINS_TOKEN" else (lambda p: not contains(p))
+        value = typed(str(spec["value"]))
+        if op == "BETWEEN":
+            high = typed(str(spec.get("highValue", "")))
+            return lambda p: p.get(name) not in (None, "") and value <= typed(p[name]) <= high
+        compare: dict[str, Callable[[Any], bool]] = {
+            "EQ": lambda v: v == value, "NEQ": lambda v: v != value, "LT": lambda v: v < value,
+            "LTE": lambda v: v <= value, "GT": lambda v: v > value, "GTE": lambda v: v >= value}
+        if op not in compare:
+            raise HubSpotError(400, "VALIDATION_ERROR", f"Unknown filter operator {op!r}")
+        test = compare[op]
+        if op == "NEQ":
+            return lambda p: p.get(name) in (None, "") or test(typed(p[name]))
+        return lambda p: p.get(name) not in (None, "") and test(typed(p[name]))
+
+    # ------------------------------------------------------------------ writing
+
+    def validate_properties(self, obj: str, properties: Any) -> tuple[dict[str, str | None], list[dict]]:
+        """Normalised values to write, and the problems found (one error detail per property)."""
+        if not isinstance(properties, dict):
+            return {}, [{"message": "properties must be an object", "code": "INVALID_INPUT"}]
+        values: dict[str, str | None] = {}
+        problems = []
+        for name, raw in properties.items():
+            spec = self.properties[obj].get(name)
+            if spec is None or spec["archived"]:
+                problems.append({"message": f'Property "{name}" does not exist', "code": "PROPERTY_DOESNT_EXIST",
+                                 "context": {"propertyName": [name]}})
+            elif spec["modificationMetadata"]["readOnlyValue"]:
+                problems.append({"message": f'"{name}" is a read only property; its value cannot be set.',
+                                 "code": "READ_ONLY_VALUE", "context": {"propertyName": [name]}})
+            else:
+                try:
+                    values[name] = _coerce(spec, raw)
+                except ValueError as exc:
+                    problems.append({"message": f'{raw!r} is not a valid value for "{name}": {exc}',
+                                     "code": "INVALID_OPTION" if spec["type"] == "enumeration" else "INVALID_VALUE",
+                                     "context": {"propertyName": [name]}})
+        return values, problems
+
+    def batch_update(self, obj: str, body: Any) -> tuple[int, dict]:
+        inputs = body.get("inputs") if isinstance(body, dict) else None
+        if not isinstance(inputs, list) or not inputs:
+            raise HubSpotError(400, "VALIDATION_ERROR", "inputs must be a non-empty list")
+        if len(inputs) > MAX_BATCH:
+            raise HubSpotError(400, "VALIDATION_ERROR",
+                               f"Batch input is limited to {MAX_BATCH} inputs, got {len(inputs)}",
+                               context={"maxInputs": [str(MAX_BATCH)]})
+        ids = [str(i.get("id")) if isinstance(i, dict) else "" for i in inputs]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise HubSpotError(400, "VALIDATION_ERROR", f"Duplicate IDs found in batch input: {duplicates}",
+                               context={"ids": duplicates})
+        started = hubspot_ts(self.business.now())
+        table = self.business.hubspot[obj]
+        results, errors, missing = [], [], []
+        for item, key in zip(inputs, ids, strict=True):
+            rid = int(key) if key.isdigit() else -1
+            if rid not in table or table[rid]["archived"]:
+                missing.append(key)
+                continue
+            values, problems = self.validate_properties(obj, item.get("properties"))
+            if problems:
+                errors.append({"status": "error", "category": "VALIDATION_ERROR",
+                               "message": f"Property values were not valid for {SINGULAR[obj]} {key}",
+                               "context": {"id": [key]}, "errors": problems, "links": {}})
+                continue
+            self.business.hubspot_write(obj, rid, values)
+            results.append(self.view(obj, rid, list(values), []))
+        if missing:
+            errors.append({"status": "error", "category": "OBJECT_NOT_FOUND",
+                           "message": f"Could not get some {SINGULAR[obj].upper()} objects, they may be deleted "
+                                      "or not exist. Check that ids are valid.",
+                           "context": {"ids": missing}, "errors": [], "links": {}})
+        out: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": started,
+                               "completedAt": started}
+        if errors:
+            out.update(numErrors=sum(len(e["context"].get("ids", e["context"].get("id", []))) for e in errors),
+                       errors=errors)
+        return (207 if errors else 200), out
+
+    def create_property(self, obj: str, body: Any) -> dict:
+        if not isinstance(body, dict):
+            raise HubSpotError(400, "VALIDATION_ERROR", "The request body must be a JSON object")
+        missing = [k for k in ("name", "label", "type", "fieldType", "groupName") if not body.get(k)]
+        if missing:
+            raise HubSpotError(400, "VALIDATION_ERROR", f"Missing required fields: {missing}",
+                               context={"missingFields": missing})
+        name, ptype, field_type = body["name"], body["type"], body["fieldType"]
+        if not PROPERTY_NAME.match(str(name)) or str(name).startswith("hs_"):
+            raise HubSpotError(400, "VALIDATION_ERROR", f"Invalid property name {name!r}: use lowercase letters, "
+                               "digits and underscores, starting with a letter (the hs_ prefix is reserved)")
+        if name in self.properties[obj]:
+            raise HubSpotError(409, "OBJECT_ALREADY_EXISTS", f"A property named {name!r} already exists on {obj}",
+                               context={"name": [name]})
+        if field_type not in FIELD_TYPES.get(ptype, ()):
+            raise HubSpotError(400, "VALIDATION_ERROR",
+                               f"fieldType {field_type!r} cannot be used with type {ptype!r}; allowed: "
+                               f"{sorted(FIELD_TYPES.get(ptype, ())) or sorted(FIELD_TYPES)}")
+        if body["groupName"] not in self.groups[obj]:
+            raise HubSpotError(400, "VALIDATION_ERROR", f"Property group {body['groupName']!r} does not exist on "
+                               f"{obj}: create it first with POST /crm/v3/properties/{obj}/groups")
+        options = body.get("options") or []
+        if ptype == "enumeration" and not options:
+            raise HubSpotError(400, "VALIDATION_ERROR", "Enumeration properties need options")
+        if not all(isinstance(o, dict) and o.get("label") and o.get("value") not in (None, "") for o in options):
+            raise HubSpotError(400, "VALIDATION_ERROR", "Each option needs a label and a value")
+        created = _property(
+            hubspot_ts(self.business.now()), name, body["label"], ptype, field_type, body["groupName"],
+            [_option(str(o["value"]), o["label"], o.get("displayOrder", i)) for i, o in enumerate(options)],
+            False, False, body.get("description", ""), body.get("displayOrder", -1))
+        self.properties[obj][name] = created
+        return created
+
+    def create_group(self, obj: str, body: Any) -> dict:
+        if not isinstance(body, dict) or not body.get("name") or not body.get("label"):
+            raise HubSpotError(400, "VALIDATION_ERROR", "A property group needs a name and a label")
+        if body["name"] in self.groups[obj]:
+            raise HubSpotError(409, "OBJECT_ALREADY_EXISTS", f"A property group named {body['name']!r} already exists")
+        group = {"name": body["name"], "label": body["label"], "displayOrder": body.get("displayOrder", -1),
+                 "archived": False}
+        self.groups[obj][body["name"]] = group
+        return group
+
+
+def _integer(value: Any, what: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise HubSpotError(400, "VALIDATION_ERROR", f"{what} must be an integer, got {value!r}") from None
+
+
+def _number(value: str, name: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise HubSpotError(400, "VALIDATION_ERROR", f"{value!r} is not a number (property {name})") from None
+
+
+def _epoch_ms(value: str, name: str) -> int:
+    """A datetime value in any form HubSpot accepts (epoch ms or ISO 8601) as epoch milliseconds."""
+    text = str(value).strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise HubSpotError(400, "VALIDATION_ERROR", f"{value!r} is not a date (property {name})") from None
+    parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+    return math.floor(parsed.timestamp() * 1000)
+
+
+def _coerce(spec: dict, raw: Any) -> str | None:
+    """A value as HubSpot stores it, or ValueError. ``null`` or ``""`` clears the property."""
+    if raw is None or raw == "":
+        return None
+    value = str(raw).lower() if isinstance(raw, bool) else str(raw)
+    ptype = spec["type"]
+    if ptype == "number":
+        float(value)
+    elif ptype == "enumeration":
+        allowed = [o["value"] for o in spec["options"]]
+        if value not in allowed:
+            raise ValueError(f"allowed values are {allowed}")
+    elif ptype == "bool":
+        if value.lower() not in ("true", "false"):
+            raise ValueError("use true or false")
+        value = value.lower()
+    elif ptype == "datetime":
+        ms = int(value) if value.isdigit() else None
+        moment = (datetime.fromtimestamp(ms / 1000, UTC) if ms is not None
+                  else datetime.fromisoformat(value.replace("Z", "+00:00")))
+        value = hubspot_ts(moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC))
+    elif ptype == "date":
+        day = (datetime.fromtimestamp(int(value) / 1000, UTC).date() if value.isdigit()
+               else date.fromisoformat(value[:10]))
+        value = day.isoformat()
+    return value
+
+
+def _sort_spec(spec: Any) -> tuple[str, bool]:
+    if isinstance(spec, str):  # the spec's plain form: "createdate" or "-createdate"
+        return spec.lstrip("-"), spec.startswith("-")
+    if isinstance(spec, dict) and "propertyName" in spec:
+        return spec["propertyName"], str(spec.get("direction", "ASCENDING")).upper() == "DESCENDING"
+    raise HubSpotError(400, "VALIDATION_ERROR", f"Invalid sort {spec!r}")
+
+
+def _names(request: Request, param: str) -> list[str] | None:
+    """A list query parameter in either form HubSpot accepts: ``a,b`` or repeated ``a&…=b``."""
+    raw = request.query_params.getlist(param)
+    if not raw:
+        return None
+    return [n.strip() for value in raw for n in value.split(",") if n.strip()]
+
+
+def create_hubspot_app(business: Business, token: str, limits: Limits, faults: FaultInjector) -> FastAPI:
+    """The HubSpot endpoints, to mount under ``/hubspot``."""
+    portal = Portal(business)
+    app = FastAPI(title="Simulated HubSpot CRM v3", docs_url=None, redoc_url=None, openapi_url=None)
+    ten_secondly: dict[str, RollingWindow] = {}
+    secondly: dict[str, RollingWindow] = {}
+
+    @app.exception_handler(HubSpotError)
+    async def hubspot_error(request: Request, exc: HubSpotError) -> JSONResponse:
+        return exc.response()
+
+    @app.middleware("http")
+    async def gatekeeper(request: Request, call_next):
+        header = request.headers.get("authorization", "")
+        if not header.lower().startswith("bearer "):
+            return error_response(401, "INVALID_AUTHENTICATION",
+                                  "Authentication credentials not found. This API supports OAuth 2.0 and "
+                                  "private app access tokens sent as 'Authorization: Bearer <token>'.")
+        given = header[7:].strip()
+        if given != token:
+            return error_response(401, "INVALID_AUTHENTICATION",
+                                  "The access token is not valid: it may be expired, revoked or mistyped. "
+                                  "Check the private app's access token.")
+        fault = faults.draw()
+        if fault == "5xx":
+            return error_response(502, "INTERNAL_ERROR", "Bad gateway: the service is temporarily unavailable. "
+                                  "Pause a few seconds and retry.")
+        is_search = request.method == "POST" and request.url.path.endswith("/search")
+        if is_search:
+            window = secondly.setdefault(given, RollingWindow(limits.hubspot_search_per_second, 1.0, limits.clock))
+            policy, label = "SECONDLY", "secondly"
+        else:
+            window = ten_secondly.setdefault(
+                given, RollingWindow(limits.hubspot_requests, limits.hubspot_window_seconds, limits.clock))
+            policy, label = "TEN_SECONDLY_ROLLING", "ten_secondly_rolling"
+        decision = Decision(False, 0, 1.0) if fault == "429" else window.acquire()
+        if not decision.allowed:
+            retry = max(1, math.ceil(decision.retry_after))
+            body = {"status": "error", "message": f"You have reached your {label} limit.",
+                    "errorType": "RATE_LIMIT", "correlationId": str(uuid.uuid4()), "policyName": policy}
+            return JSONResponse(body, status_code=429, headers={"Retry-After": str(retry)})
+        response = await call_next(request)
+        if not is_search:
+            response.headers["X-HubSpot-RateLimit-Interval-Milliseconds"] = str(int(limits.hubspot_window_seconds * 1000))
+            response.headers["X-HubSpot-RateLimit-Max"] = str(limits.hubspot_requests)
+            response.headers["X-HubSpot-RateLimit-Remaining"] = str(decision.remaining)
+        return response
+
+    def object_type(name: str) -> str:
+        if name not in OBJECT_TYPES:
+            raise HubSpotError(400, "VALIDATION_ERROR", f"Unable to infer object type from: {name}")
+        return OBJECT_TYPES[name]
+
+    async def json_body(request: Request) -> Any:
+        try:
+            return json.loads(await request.body() or b"null")
+        except ValueError:
+            raise HubSpotError(400, "VALIDATION_ERROR", "Invalid input JSON: the body is not valid JSON") from None
+
+    @app.get("/crm/v3/objects/{object_type_name}")
+    async def list_objects(object_type_name: str, request: Request) -> JSONResponse:
+        obj = object_type(object_type_name)
+        limit = _integer(request.query_params.get("limit", 10), "limit")
+        if not 1 <= limit <= MAX_LIST_LIMIT:
+            raise HubSpotError(400, "VALIDATION_ERROR", f"limit must be between 1 and {MAX_LIST_LIMIT}, got {limit}")
+        after = _integer(request.query_params.get("after") or 0, "after")
+        archived = request.query_params.get("archived", "false").lower() == "true"
+        page, next_id = portal.list_page(obj, limit, after, archived)
+        properties, associations = _names(request, "properties"), _names(request, "associations") or []
+        body: dict[str, Any] = {"results": [portal.view(obj, rid, properties, associations) for rid in page]}
+        if next_id is not None:
+            link = request.url.include_query_params(after=str(next_id))
+            body["paging"] = {"next": {"after": str(next_id), "link": str(link)}}
+        return JSONResponse(body)
+
+    @app.post("/crm/v3/objects/{object_type_name}/search")
+    async def search(object_type_name: str, request: Request) -> JSONResponse:
+        return JSONResponse(portal.search(object_type(object_type_name), await json_body(request)))
+
+    @app.post("/crm/v3/objects/{object_type_name}/batch/update")
+    async def batch_update(object_type_name: str, request: Request) -> JSONResponse:
+        status, body = portal.batch_update(object_type(object_type_name), await json_body(request))
+        return JSONResponse(body, status_code=status)
+
+    @app.get("/crm/v3/objects/{object_type_name}/{object_id}")
+    async def get_object(object_type_name: str, object_id: str, request: Request) -> JSONResponse:
+        obj = object_type(object_type_name)
+        rid = portal.find(obj, object_id, request.query_params.get("idProperty"))
+        archived = request.query_params.get("archived", "false").lower() == "true"
+        if business.hubspot[obj][rid]["archived"] != archived:
+            raise HubSpotError(404, "OBJECT_NOT_FOUND", "resource not found")
+        return JSONResponse(portal.view(obj, rid, _names(request, "properties"),
+                                        _names(request, "associations") or []))
+
+    @app.patch("/crm/v3/objects/{object_type_name}/{object_id}")
+    async def update_object(object_type_name: str, object_id: str, request: Request) -> JSONResponse:
+        obj = object_type(object_type_name)
+        rid = portal.find(obj, object_id, request.query_params.get("idProperty"))
+        if business.hubspot[obj][rid]["archived"]:
+            raise HubSpotError(404, "OBJECT_NOT_FOUND", "resource not found")
+        body = await json_body(request)
+        values, problems = portal.validate_properties(obj, body.get("properties") if isinstance(body, dict) else None)
+        if problems:
+            raise HubSpotError(400, "VALIDATION_ERROR", "Property values were not valid", errors=problems)
+        business.hubspot_write(obj, rid, values)
+        return JSONResponse(portal.view(obj, rid, list(values), []))
+
+    @app.get("/crm/v3/properties/{object_type_name}")
+    async def list_properties(object_type_name: str) -> JSONResponse:
+        return JSONResponse({"results": list(portal.properties[object_type(object_type_name)].values())})
+
+    @app.post("/crm/v3/properties/{object_type_name}")
+    async def create_property(object_type_name: str, request: Request) -> JSONResponse:
+        obj = object_type(object_type_name)
+        created = portal.create_property(obj, await json_body(request))
+        return JSONResponse(created, status_code=201,
+                            headers={"Location": str(request.url.replace(query="")) + f"/{created['name']}"})
+
+    @app.get("/crm/v3/properties/{object_type_name}/groups")
+    async def list_groups(object_type_name: str) -> JSONResponse:
+        return JSONResponse({"results": list(portal.groups[object_type(object_type_name)].values())})
+
+    @app.post("/crm/v3/properties/{object_type_name}/groups")
+    async def create_group(object_type_name: str, request: Request) -> JSONResponse:
+        group = portal.create_group(object_type(object_type_name), await json_body(request))
+        return JSONResponse(group, status_code=201)
+
+    @app.get("/crm/v3/properties/{object_type_name}/{property_name}")
+    async def get_property(object_type_name: str, property_name: str) -> JSONResponse:
+        found = portal.properties[object_type(object_type_name)].get(property_name)
+        if found is None:
+            raise HubSpotError(404, "OBJECT_NOT_FOUND", f"Unable to find property {property_name} on "
+                               f"{object_type(object_type_name)}")
+        return JSONResponse(found)
+
+    @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    async def not_found(path: str) -> Response:
+        raise HubSpotError(404, "OBJECT_NOT_FOUND", f"No API endpoint /{path} in this simulator")
+
+    return app

@@ -1,0 +1,116 @@
+"""Running the simulators: in a background thread for tests, or in the foreground from the CLI.
+
+``SimulatorServer(app)`` binds its socket before uvicorn starts (port 0 picks a free port, with
+no race between choosing and binding), serves from a daemon thread and stops on exit::
+
+    with SimulatorServer(create_app(business, credentials)) as server:
+        httpx.get(f"{server.base_url}/_sim/state")
+
+``python -m puente.simulators serve …`` runs the same app until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import threading
+import time
+from datetime import date
+
+import uvicorn
+from fastapi import FastAPI
+
+from puente.simulators.app import Credentials, create_app
+from puente.simulators.business import Business
+
+
+class SimulatorServer:
+    """A uvicorn server for ``app`` in a background thread; ``base_url`` once started."""
+
+    def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0, start_timeout: float = 10.0):
+        self.app, self.host, self.port, self.start_timeout = app, host, port, start_timeout
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def __enter__(self) -> SimulatorServer:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((self.host, self.port))
+        self.port = self._socket.getsockname()[1]
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
+                                        name=f"simulators:{self.port}", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + self.start_timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.__exit__(None, None, None)
+                raise RuntimeError(f"the simulators did not start on {self.base_url}")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._socket is not None:
+            self._socket.close()
+
+
+def _mask(secret: str) -> str:
+    return f"{secret[:6]}…({len(secret)} characters)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m puente.simulators",
+        description="Local simulators of Odoo (ERP), HubSpot (CRM) and Shopify (shop) over one generated "
+                    "Colombian SME. Credentials come from PUENTE_SIM_ODOO_DB, PUENTE_SIM_ODOO_LOGIN, "
+                    "PUENTE_SIM_ODOO_API_KEY, PUENTE_SIM_HUBSPOT_TOKEN and PUENTE_SIM_SHOPIFY_TOKEN; secrets "
+                    "not set are generated at start.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the three APIs and the /_sim admin API until Ctrl-C")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8765, help="port to listen on, 0 for any free one "
+                                                              "(default: %(default)s)")
+    serve.add_argument("--seed", type=int, default=7, help="seed of the generated business (default: %(default)s)")
+    serve.add_argument("--customers", type=int, default=300,
+                       help="people in the business at the start date (default: %(default)s)")
+    serve.add_argument("--start", type=date.fromisoformat, default=date(2026, 11, 16),
+                       help="the simulated today, YYYY-MM-DD; history is generated up to its end "
+                            "(default: %(default)s)")
+    serve.add_argument("--history-days", type=int, default=540,
+                       help="days of history before the start date (default: %(default)s)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    began = time.monotonic()
+    business = Business(seed=args.seed, customers=args.customers, start=args.start,
+                        history_days=args.history_days)
+    credentials, generated = Credentials.from_env()
+    print(f"Generated {args.customers} customers and {args.history_days} days of history up to "
+          f"{business.today} (seed {args.seed}) in {time.monotonic() - began:.1f} s.")
+    base = f"http://{args.host}:{args.port}"
+    print(f"  ERP  (Odoo 17 XML-RPC):     {base}/odoo     database {credentials.odoo_db!r}, "
+          f"login {credentials.odoo_login!r}")
+    print(f"  CRM  (HubSpot CRM v3):      {base}/hubspot")
+    print(f"  Shop (Shopify Admin 2025-01): {base}/shopify/admin/api/2025-01")
+    print(f"  Admin: {base}/_sim/state, POST {base}/_sim/advance, {base}/_sim/truth")
+    for var in ("PUENTE_SIM_ODOO_API_KEY", "PUENTE_SIM_HUBSPOT_TOKEN", "PUENTE_SIM_SHOPIFY_TOKEN"):
+        name = {"PUENTE_SIM_ODOO_API_KEY": "odoo_api_key", "PUENTE_SIM_HUBSPOT_TOKEN": "hubspot_token",
+                "PUENTE_SIM_SHOPIFY_TOKEN": "shopify_token"}[var]
+        origin = "not set: generated for this run" if var in generated else "from the environment"
+        print(f"  {var}: {origin} ({_mask(getattr(credentials, name))})")
+    if generated:
+        print("  Set those variables before starting to choose the secrets clients use.")
+    uvicorn.run(create_app(business, credentials), host=args.host, port=args.port, log_level="warning")
+    return 0

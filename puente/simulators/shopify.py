@@ -1,0 +1,279 @@
+"""Shopify's Admin REST API, version 2025-01, served from the simulated business.
+
+What it reproduces, per Shopify's REST Admin reference and its pagination and rate-limit guides:
+
+- ``GET /admin/api/2025-01/{customers,orders,products}.json``, their ``/count.json`` and
+  ``/{id}.json``. Filters ``ids``, ``since_id``, ``created_at_min/max``, ``updated_at_min/max``;
+  on orders ``status`` (``open`` by default, ``closed``, ``cancelled``, ``any``),
+  ``financial_status``, ``fulfillment_status``; on products ``status``. ``fields`` selects
+  top-level fields; ``limit`` is 50 by default and at most 250. Results are ordered by id.
+- Cursor pagination: the ``Link`` header carries ``<…?limit=…&page_info=…>; rel="next"`` (and
+  ``rel="previous"`` after the first page). A request with ``page_info`` may only add ``limit``
+  and ``fields``; any other parameter is a 400, as Shopify answers. The cursor keeps the first
+  request's filters.
+- Authentication by ``X-Shopify-Access-Token``; a missing or wrong token gets Shopify's 401 body.
+- The leaky bucket: 40 requests, leaking 2 per second; every answer carries
+  ``X-Shopify-Shop-Api-Call-Limit: n/40``; a full bucket answers 429 with ``Retry-After`` and
+  Shopify's error body.
+- Datetimes in the shop's zone (``-05:00``); filter values with an offset are honoured, and
+  values without one are read in the shop's zone, as Shopify does.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from puente.simulators.business import BOGOTA, Business
+from puente.simulators.limits import FaultInjector, LeakyBucket, Limits
+
+API_VERSION = "2025-01"
+RESOURCES = {"customers": "customer", "orders": "order", "products": "product"}
+DEFAULT_LIMIT, MAX_LIMIT = 50, 250
+PAGE_INFO_COMPANIONS = {"limit", "fields", "page_info"}
+COMMON_FILTERS = ("ids", "since_id", "created_at_min", "created_at_max", "updated_at_min", "updated_at_max")
+EXTRA_FILTERS = {"orders": ("status", "financial_status", "fulfillment_status"), "products": ("status",),
+                 "customers": ()}
+ORDER_STATUSES = {"open", "closed", "cancelled", "any"}
+PAGINATION_DOCS = "https://shopify.dev/api/usage/pagination-rest"
+
+
+class ShopifyError(Exception):
+    """An error answer in Shopify's shape: ``{"errors": …}``."""
+
+    def __init__(self, status: int, errors: Any):
+        super().__init__(str(errors))
+        self.status, self.errors = status, errors
+
+
+def _parse_time(name: str, value: str) -> datetime:
+    # An unencoded "+" in a query string arrives as a space: "…T10:00:00 05:00" means "+05:00".
+    text = re.sub(r" (\d{2}:?\d{2})$", r"+\1", value.strip())
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ShopifyError(400, {name: f"{name} is not a valid ISO 8601 date: {value!r}"}) from None
+    return parsed.replace(tzinfo=BOGOTA) if parsed.tzinfo is None else parsed
+
+
+def _ids(value: str) -> set[int]:
+    try:
+        return {int(v) for v in value.split(",") if v.strip()}
+    except ValueError:
+        raise ShopifyError(400, {"ids": f"ids must be comma-separated integers: {value!r}"}) from None
+
+
+def _predicate(resource: str, filters: dict[str, str]) -> Callable[[dict], bool]:
+    """The filters of one list request as a test on records."""
+    tests: list[Callable[[dict], bool]] = []
+    for name, value in filters.items():
+        if name == "ids":
+            wanted = _ids(value)
+            tests.append(lambda r, w=wanted: r["id"] in w)
+        elif name == "since_id":
+            since = next(iter(_ids(value)), 0)
+            tests.append(lambda r, s=since: r["id"] > s)
+        elif name.endswith(("_min", "_max")):
+            field, bound = name[:-4], _parse_time(name, value)
+            if name.endswith("_min"):
+                tests.append(lambda r, f=field, b=bound: datetime.fromisoformat(r[f]) >= b)
+            else:
+                tests.append(lambda r, f=field, b=bound: datetime.fromisoformat(r[f]) <= b)
+        elif name == "status" and resource == "orders":
+            if value not in ORDER_STATUSES:
+                raise ShopifyError(400, {"status": f"status must be one of {sorted(ORDER_STATUSES)}"})
+            tests.append({
+                "open": lambda r: r["closed_at"] is None and r["cancelled_at"] is None,
+                "closed": lambda r: r["closed_at"] is not None,
+                "cancelled": lambda r: r["cancelled_at"] is not None,
+                "any": lambda r: True}[value])
+        elif name == "financial_status" and value != "any":
+            tests.append(lambda r, v=value: r["financial_status"] == v)
+        elif name == "fulfillment_status" and value != "any":
+            wanted_status = None if value in ("unshipped", "unfulfilled") else value
+            tests.append(lambda r, v=wanted_status: r["fulfillment_status"] == v)
+        elif name == "status":
+            tests.append(lambda r, v=value: r["status"] in v.split(","))
+    return lambda r: all(t(r) for t in tests)
+
+
+def _record_id(record: dict) -> int:
+    return record["id"]
+
+
+def _encode(cursor: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(cursor, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _decode(page_info: str, resource: str) -> dict:
+    try:
+        cursor = json.loads(base64.urlsafe_b64decode(page_info + "=" * (-len(page_info) % 4)))
+    except (binascii.Error, ValueError):
+        cursor = None
+    if not isinstance(cursor, dict) or cursor.get("resource") != resource:
+        raise ShopifyError(400, {"page_info": "page_info is invalid: use the value from the Link header as is"})
+    return cursor
+
+
+class Shop:
+    """One shop's REST resources over the simulated business."""
+
+    def __init__(self, business: Business):
+        self.business = business
+
+    def list(self, resource: str, params: dict[str, str]) -> tuple[list[dict], dict | None, dict | None, int]:
+        """One page: records, the cursors for the next and previous pages, and the limit used."""
+        limit = self._limit(params)
+        if "page_info" in params:
+            extra = sorted(set(params) - PAGE_INFO_COMPANIONS)
+            if extra:
+                raise ShopifyError(400, {extra[0]: f"{extra[0]} cannot be passed when page_info is present. "
+                                                   f"See {PAGINATION_DOCS} for more information."})
+            cursor = _decode(params["page_info"], resource)
+            filters, anchor, direction = cursor["filters"], cursor["anchor"], cursor["direction"]
+        else:
+            filters = self._filters(resource, params)
+            anchor, direction = 0, "next"
+        matches = self.matching(resource, filters)
+        if direction == "next":
+            start = bisect.bisect_right(matches, anchor, key=_record_id)
+            page = matches[start:start + limit]
+        else:
+            end = bisect.bisect_left(matches, anchor, key=_record_id)
+            page = matches[max(0, end - limit):end]
+        if not page:
+            return [], None, None, limit
+        first, last = page[0]["id"], page[-1]["id"]
+        has_next = matches[-1]["id"] > last
+        has_prev = "page_info" in params and matches[0]["id"] < first
+        next_cursor = {"resource": resource, "filters": filters, "anchor": last, "direction": "next"}
+        prev_cursor = {"resource": resource, "filters": filters, "anchor": first, "direction": "previous"}
+        return page, next_cursor if has_next else None, prev_cursor if has_prev else None, limit
+
+    def count(self, resource: str, params: dict[str, str]) -> int:
+        return len(self.matching(resource, self._filters(resource, params)))
+
+    def matching(self, resource: str, filters: dict[str, str]) -> list[dict]:
+        """The records passing ``filters``, by id; memoised between writes, so paging scans once."""
+        def scan() -> list[dict]:
+            test = _predicate(resource, filters)
+            return [r for r in self.business.shopify[resource].values() if test(r)]
+        return self.business.memoised(("shopify", resource, tuple(sorted(filters.items()))), scan)
+
+    @staticmethod
+    def _filters(resource: str, params: dict[str, str]) -> dict[str, str]:
+        names = COMMON_FILTERS + EXTRA_FILTERS[resource]
+        filters = {k: v for k, v in params.items() if k in names}
+        if resource == "orders":
+            filters.setdefault("status", "open")  # Shopify lists only open orders unless told otherwise
+        return filters
+
+    @staticmethod
+    def _limit(params: dict[str, str]) -> int:
+        raw = params.get("limit", str(DEFAULT_LIMIT))
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+            raise ShopifyError(400, {"limit": f"limit must be an integer between 1 and {MAX_LIMIT}"})
+        return int(raw)
+
+
+def select_fields(record: dict, fields: str | None) -> dict:
+    if not fields:
+        return record
+    wanted = [f.strip() for f in fields.split(",") if f.strip()]
+    return {f: record[f] for f in wanted if f in record}
+
+
+def create_shopify_app(business: Business, token: str, limits: Limits, faults: FaultInjector) -> FastAPI:
+    """The Shopify endpoints, to mount under ``/shopify``."""
+    shop = Shop(business)
+    app = FastAPI(title=f"Simulated Shopify Admin REST API {API_VERSION}", docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    buckets: dict[str, LeakyBucket] = {}
+
+    def bucket_for(key: str) -> LeakyBucket:
+        return buckets.setdefault(key, LeakyBucket(limits.shopify_bucket_size, limits.shopify_leak_per_second,
+                                                   limits.clock))
+
+    @app.exception_handler(ShopifyError)
+    async def shopify_error(request: Request, exc: ShopifyError) -> JSONResponse:
+        return JSONResponse({"errors": exc.errors}, status_code=exc.status)
+
+    @app.middleware("http")
+    async def gatekeeper(request: Request, call_next):
+        given = request.headers.get("x-shopify-access-token")
+        if given != token:
+            return JSONResponse(
+                {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"},
+                status_code=401)
+        bucket = bucket_for(given)
+        limit_header = {"X-Shopify-Shop-Api-Call-Limit": ""}
+        fault = faults.draw()
+        decision = bucket.acquire() if fault is None else None
+        limit_header["X-Shopify-Shop-Api-Call-Limit"] = f"{bucket.used}/{bucket.capacity}"
+        if fault == "5xx":
+            return JSONResponse({"errors": "Service Unavailable"}, status_code=503, headers=limit_header)
+        if fault == "429" or (decision is not None and not decision.allowed):
+            retry = decision.retry_after if decision is not None else 2.0
+            return JSONResponse(
+                {"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume "
+                           "uninterrupted service."},
+                status_code=429, headers={**limit_header, "Retry-After": f"{max(retry, 0.1):.1f}"})
+        response = await call_next(request)
+        response.headers.update(limit_header)
+        return response
+
+    def resource_of(name: str) -> str:
+        if name not in RESOURCES:
+            raise ShopifyError(404, "Not Found")
+        return name
+
+    def link_header(request: Request, nxt: dict | None, prev: dict | None, limit: int) -> str | None:
+        parts = []
+        fields = request.query_params.get("fields")
+        for cursor, rel in ((prev, "previous"), (nxt, "next")):
+            if cursor is not None:
+                query = {"limit": str(limit), **({"fields": fields} if fields else {}), "page_info": _encode(cursor)}
+                parts.append(f'<{request.url.replace(query="").include_query_params(**query)}>; rel="{rel}"')
+        return ", ".join(parts) or None
+
+    prefix = f"/admin/api/{API_VERSION}"
+
+    @app.get(prefix + "/{resource}/count.json")
+    async def count(resource: str, request: Request) -> JSONResponse:
+        return JSONResponse({"count": shop.count(resource_of(resource), dict(request.query_params))})
+
+    @app.get(prefix + "/{resource}/{record_id}.json")
+    async def single(resource: str, record_id: str, request: Request) -> JSONResponse:
+        table = business.shopify[resource_of(resource)]
+        record = table.get(int(record_id)) if record_id.isdigit() else None
+        if record is None:
+            raise ShopifyError(404, "Not Found")
+        return JSONResponse({RESOURCES[resource]: select_fields(record, request.query_params.get("fields"))})
+
+    @app.get(prefix + "/{resource_file}")
+    async def listing(resource_file: str, request: Request) -> Response:
+        if not resource_file.endswith(".json"):
+            raise ShopifyError(404, "Not Found")
+        resource = resource_of(resource_file[:-5])
+        page, nxt, prev, limit = shop.list(resource, dict(request.query_params))
+        fields = request.query_params.get("fields")
+        headers = {}
+        link = link_header(request, nxt, prev, limit)
+        if link:
+            headers["Link"] = link
+        return JSONResponse({resource: [select_fields(r, fields) for r in page]}, headers=headers)
+
+    @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "DELETE"])
+    async def not_found(path: str) -> Response:
+        raise ShopifyError(404, "Not Found")
+
+    return app
