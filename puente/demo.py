@@ -17,6 +17,7 @@ import httpx
 
 from puente import report, runtime, warehouse
 from puente.config import puente_home
+from puente.simulators.app import Credentials
 
 DEMO_START = date(2026, 11, 16)
 DEMO_SEED = 7
@@ -40,14 +41,14 @@ def run_demo(days: int = 3, customers: int = 1500, start: date = DEMO_START, see
     env = runtime.airflow_env(url)
     runtime.migrate_airflow(env)
     logs = puente_home() / "logs"
-    credentials = runtime.SimulatorCredentials()
+    credentials = Credentials()
     simulators = runtime.SimulatorProcess(
         credentials, port=runtime.free_port(), seed=seed, customers=customers,
         start=start.isoformat(), log_path=logs / "simulators.log",
     )
     with simulators:
         console.print(f"Simulators: ERP (Odoo), CRM (HubSpot), shop (Shopify) at {simulators.base_url}")
-        env.update(credentials.connection_env(simulators.base_url))
+        env.update(runtime.source_connections(credentials, simulators.base_url))
         for night in range(days):
             business_date = start + timedelta(days=night)
             if night:
@@ -98,7 +99,7 @@ def _tail(log_path: str, lines: int = 40) -> str:
         return "".join(fh.readlines()[-lines:])
 
 
-def _crm_examples(simulators: runtime.SimulatorProcess, credentials: runtime.SimulatorCredentials,
+def _crm_examples(simulators: runtime.SimulatorProcess, credentials: Credentials,
                   limit: int = 5) -> list[dict]:
     """A few contacts as the CRM shows them, read back through HubSpot's search API."""
     body = {

@@ -15,6 +15,7 @@ import psycopg
 from puente import runtime, warehouse
 from puente.config import puente_home
 from puente.demo import DEMO_SEED, DEMO_START
+from puente.simulators.app import Credentials
 
 DEMO_CUSTOMERS = 1500
 
@@ -31,7 +32,7 @@ def run_airflow_ui() -> int:
     env = runtime.airflow_env(url)
     runtime.migrate_airflow(env)
     last = _last_business_date(url)
-    credentials = runtime.SimulatorCredentials()
+    credentials = Credentials()
     simulators = runtime.SimulatorProcess(
         credentials, port=runtime.free_port(), seed=DEMO_SEED, customers=DEMO_CUSTOMERS,
         start=DEMO_START.isoformat(), log_path=puente_home() / "logs" / "simulators-airflow.log",
@@ -39,7 +40,7 @@ def run_airflow_ui() -> int:
     with simulators:
         if last and last > DEMO_START:
             simulators.advance((last - DEMO_START).days)
-        env.update(credentials.connection_env(simulators.base_url))
+        env.update(runtime.source_connections(credentials, simulators.base_url))
         home = env["AIRFLOW_HOME"]
         print(
             f"Warehouse:   {warehouse.describe(url)}\n"

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from puente import warehouse
 from puente.config import PROJECT_ROOT, dbt_project_dir, puente_home
+from puente.simulators.app import ENV as SIMULATOR_ENV
+from puente.simulators.app import Credentials
 
 AIRFLOW_METADATA_DB = "airflow"
 SHOPIFY_API_VERSION = "2025-01"
@@ -86,43 +86,30 @@ def warehouse_connection(url: str) -> str:
     })
 
 
-@dataclass(frozen=True)
-class SimulatorCredentials:
-    """Fresh random credentials for one run of the local simulators (never printed)."""
+def source_connections(credentials: Credentials, base_url: str) -> dict[str, str]:
+    """Airflow connections ``puente_odoo``, ``puente_hubspot``, ``puente_shopify`` (JSON form, as
+    ``AIRFLOW_CONN_*`` variables) for simulators at ``base_url`` accepting ``credentials``."""
+    return {
+        "AIRFLOW_CONN_PUENTE_ODOO": json.dumps({
+            "conn_type": "http", "host": f"{base_url}/odoo", "schema": credentials.odoo_db,
+            "login": credentials.odoo_login, "password": credentials.odoo_api_key}),
+        "AIRFLOW_CONN_PUENTE_HUBSPOT": json.dumps({
+            "conn_type": "http", "host": f"{base_url}/hubspot", "password": credentials.hubspot_token}),
+        "AIRFLOW_CONN_PUENTE_SHOPIFY": json.dumps({
+            "conn_type": "http", "host": f"{base_url}/shopify/admin/api/{SHOPIFY_API_VERSION}",
+            "password": credentials.shopify_token}),
+    }
 
-    odoo_db: str = "puente_demo"
-    odoo_login: str = "admin@puente.example"
-    odoo_api_key: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
-    hubspot_token: str = field(default_factory=lambda: "pat-sim-" + secrets.token_urlsafe(24), repr=False)
-    shopify_token: str = field(default_factory=lambda: "shpat_" + secrets.token_hex(16), repr=False)
 
-    def simulator_env(self) -> dict[str, str]:
-        return {
-            "PUENTE_SIM_ODOO_DB": self.odoo_db,
-            "PUENTE_SIM_ODOO_LOGIN": self.odoo_login,
-            "PUENTE_SIM_ODOO_API_KEY": self.odoo_api_key,
-            "PUENTE_SIM_HUBSPOT_TOKEN": self.hubspot_token,
-            "PUENTE_SIM_SHOPIFY_TOKEN": self.shopify_token,
-        }
-
-    def connection_env(self, base_url: str) -> dict[str, str]:
-        """Airflow connections ``puente_odoo``, ``puente_hubspot``, ``puente_shopify`` for the simulators."""
-        return {
-            "AIRFLOW_CONN_PUENTE_ODOO": json.dumps({
-                "conn_type": "http", "host": f"{base_url}/odoo", "schema": self.odoo_db,
-                "login": self.odoo_login, "password": self.odoo_api_key}),
-            "AIRFLOW_CONN_PUENTE_HUBSPOT": json.dumps({
-                "conn_type": "http", "host": f"{base_url}/hubspot", "password": self.hubspot_token}),
-            "AIRFLOW_CONN_PUENTE_SHOPIFY": json.dumps({
-                "conn_type": "http", "host": f"{base_url}/shopify/admin/api/{SHOPIFY_API_VERSION}",
-                "password": self.shopify_token}),
-        }
+def simulator_env(credentials: Credentials) -> dict[str, str]:
+    """The ``PUENTE_SIM_*`` variables that make a simulator process accept ``credentials``."""
+    return {var: getattr(credentials, name) for name, var in SIMULATOR_ENV.items()}
 
 
 class SimulatorProcess:
     """The simulators as a child process (``python -m puente.simulators serve``)."""
 
-    def __init__(self, credentials: SimulatorCredentials, *, port: int, seed: int, customers: int,
+    def __init__(self, credentials: Credentials, *, port: int, seed: int, customers: int,
                  start: str, log_path: Path):
         self.credentials = credentials
         self.base_url = f"http://127.0.0.1:{port}"
@@ -134,7 +121,7 @@ class SimulatorProcess:
     def __enter__(self) -> SimulatorProcess:
         self._log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self._log_path.open("w")
-        env = {**os.environ, **self.credentials.simulator_env()}
+        env = {**os.environ, **simulator_env(self.credentials)}
         self._proc = subprocess.Popen(self._args, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:

@@ -61,16 +61,16 @@ def _counts(url: str) -> dict[str, int]:
 @pytest.mark.e2e
 def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
     from puente import runtime
-    from puente.simulators.app import create_app
+    from puente.simulators.app import Credentials, create_app
     from puente.simulators.business import Business
     from puente.simulators.server import SimulatorServer
 
     business = Business(seed=11, customers=300, start=START)
-    credentials = runtime.SimulatorCredentials()
-    app = create_app(business, credentials=credentials.simulator_credentials())
+    credentials = Credentials()
+    app = create_app(business, credentials)
     with SimulatorServer(app) as sim:
         monkeypatch.setenv("AIRFLOW_CONN_PUENTE_WAREHOUSE", runtime.warehouse_connection(fresh_db))
-        for key, value in credentials.connection_env(sim.base_url).items():
+        for key, value in runtime.source_connections(credentials, sim.base_url).items():
             monkeypatch.setenv(key, value)
 
         run = nightly_dag.test(logical_date=datetime(2026, 11, 16, tzinfo=UTC))
