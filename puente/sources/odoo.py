@@ -83,7 +83,9 @@ class OdooConnector:
                                   "Check that the URL points at Odoo's XML-RPC endpoint")
             records = [_record(row) for row in rows]
             newest = latest(records)
-            if newest is not None:
+            if newest is None:  # no readable write_date at all: step over them (they go to quarantine)
+                ties += len(rows)
+            else:
                 same = sum(1 for r in records if r.updated_at == newest.updated_at)
                 ties = ties + same if newest.updated_at == cursor else same
                 cursor = newest.updated_at
@@ -119,8 +121,9 @@ class OdooConnector:
         try:
             (result,), _ = xmlrpc.client.loads(response.content, use_builtin_types=True)
         except xmlrpc.client.Fault as fault:
-            first_line = str(fault.faultString).strip().splitlines()[-1:] or [""]
-            raise SourceError(SYSTEM, obj, f"POST {path} ({label})", f"fault {fault.faultCode}: {first_line[0]}",
+            # Odoo puts the server traceback in faultString; its last line is the error itself.
+            last_line = (str(fault.faultString).strip().splitlines() or [""])[-1]
+            raise SourceError(SYSTEM, obj, f"POST {path} ({label})", f"fault {fault.faultCode}: {last_line}",
                               "Check that the user may read this model and that the fields in "
                               "puente/sources/odoo.py exist in this Odoo version") from None
         except (ExpatError, ValueError):

@@ -1,0 +1,287 @@
+"""HubSpot CRM v3: extraction of contacts, companies and deals, and the contact write-back.
+
+What it relies on, per HubSpot's CRM v3 docs and OpenAPI specs (/work/shared/specs/hubspot):
+
+- A private-app token goes in ``Authorization: Bearer``.
+- First run (no cursor): ``GET /crm/v3/objects/{object}?limit=100&properties=...`` walks every
+  record through ``paging.next.after``; deals ask ``associations=contacts`` and carry
+  ``associations.contacts.results[].id``. The list is not ordered by modification date, so the
+  cursor moves only after the last page.
+- Incremental runs: ``POST /crm/v3/objects/{object}/search`` with one filter
+  ``{lastmodifieddate | hs_lastmodifieddate} GTE <epoch ms>``, sorted ascending on it, 200 per
+  page (the search maximum), ``after`` paging. Search serves at most 10,000 results per query:
+  before paging past that, a new search starts with ``GTE`` = the last modification date seen.
+  The cursor is the greatest ``updatedAt`` seen (HubSpot keeps it equal to the modification
+  date property), in epoch milliseconds.
+  Records sharing that millisecond come again (the loader counts them unchanged); more than
+  10,000 records modified in one millisecond cannot be paged and fail with advice.
+- Deleting a record in HubSpot archives it (kept 90 days): it leaves the list and search
+  results without a change of its modification date. Every run therefore also lists
+  ``archived=true``; those records land with ``_deleted`` (unchanged ones count as unchanged).
+- Search returns no associations, so for deals found by search they are read with
+  ``POST /crm/v4/associations/deals/contacts/batch/read`` (100 ids a call) and put on the record
+  in the shape the v3 list returns (``associations.contacts.results[{id, type}]``): the only
+  field Puente adds. Where that endpoint answers 404 (the local simulator has no v4 API), one
+  ``GET /crm/v3/objects/deals/{id}?associations=contacts`` per deal does the same.
+- Write-back: ``GET``/``POST /crm/v3/properties/contacts`` (and ``.../groups``) to create missing
+  properties; ``POST /crm/v3/objects/contacts/batch/update`` takes at most 100 inputs and answers
+  200 (all updated) or 207 (``results`` for the updated ones, ``errors[]`` naming failed ids in
+  ``context.ids``, or ``context.id`` for per-input validation errors).
+- Rate limits (burst per 10 s, search 5 requests/s) answer 429 with ``Retry-After``: the
+  shared HTTP layer waits and retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from puente.config import HubSpotConfig
+from puente.sources.base import Page, Record, get, latest, parse_timestamp, text_id
+from puente.sources.http import HttpClient, SourceError
+
+log = logging.getLogger(__name__)
+
+SYSTEM = "HubSpot"
+LIST_LIMIT = 100
+SEARCH_LIMIT = 200
+SEARCH_CAP = 10_000
+BATCH_LIMIT = 100
+
+# Properties per object, from docs/contracts.md.
+PROPERTIES: dict[str, list[str]] = {
+    "contacts": ["email", "firstname", "lastname", "phone", "mobilephone", "company", "city", "country",
+                 "lifecyclestage", "hs_marketable_status", "tax_id", "createdate", "lastmodifieddate",
+                 "hs_object_id"],
+    "companies": ["name", "domain", "phone", "city", "country", "createdate", "hs_lastmodifieddate",
+                  "hs_object_id"],
+    "deals": ["dealname", "amount", "dealstage", "pipeline", "closedate", "createdate",
+              "hs_lastmodifieddate", "hs_object_id"],
+}
+MODIFIED_PROPERTY = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate",
+                     "deals": "hs_lastmodifieddate"}
+ASSOCIATIONS = {"deals": "contacts"}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class PropertySpec:
+    """A custom contact property Puente writes (``POST /crm/v3/properties/contacts`` body)."""
+
+    name: str
+    label: str
+    type: str
+    field_type: str
+    description: str
+    options: tuple[str, ...] = ()
+
+    def body(self, group: str) -> dict[str, Any]:
+        body: dict[str, Any] = {"name": self.name, "label": self.label, "type": self.type,
+                                "fieldType": self.field_type, "groupName": group,
+                                "description": self.description}
+        if self.options:
+            body["options"] = [{"label": o.capitalize(), "value": o, "displayOrder": i, "hidden": False}
+                               for i, o in enumerate(self.options)]
+        return body
+
+
+class HubSpotConnector:
+    source = "hubspot"
+    objects = tuple(PROPERTIES)
+
+    def __init__(self, config: HubSpotConfig, *, list_limit: int = LIST_LIMIT, search_limit: int = SEARCH_LIMIT,
+                 **http_options: Any):
+        self._list_limit, self._search_limit = list_limit, search_limit
+        self.http = HttpClient(SYSTEM, config.url, headers={"Authorization": f"Bearer {config.token}"},
+                               **http_options)
+        self._v4_associations = True  # until the portal answers 404 to the v4 batch read
+
+    @property
+    def requests_made(self) -> int:
+        return self.http.requests_made
+
+    def close(self) -> None:
+        self.http.close()
+
+    # ---------------------------------------------------------------------------------------
+    # Extraction
+    # ---------------------------------------------------------------------------------------
+
+    def extract(self, obj: str, cursor: str | None) -> Iterator[Page]:
+        yield from self._list(obj) if cursor is None else self._search(obj, cursor)
+        yield from self._list(obj, archived=True)
+
+    def _list(self, obj: str, archived: bool = False) -> Iterator[Page]:
+        """Every record (``archived=True``: every archived one, whose cursor is never used)."""
+        params: dict[str, Any] = {"limit": self._list_limit, "properties": ",".join(PROPERTIES[obj]),
+                                  "archived": str(archived).lower()}
+        if obj in ASSOCIATIONS:
+            params["associations"] = ASSOCIATIONS[obj]
+        newest: Record | None = None
+        while True:
+            body = self._json(self.http.request("GET", f"/crm/v3/objects/{obj}", obj=obj, params=params), obj)
+            records = [_record(r) for r in body.get("results") or []]
+            newest = latest([*records, *([newest] if newest else [])])
+            after = get(body, "paging", "next", "after")
+            last = after is None
+            yield Page(records, _epoch_ms(newest) if last and newest and not archived else None)
+            if last:
+                return
+            params["after"] = after
+
+    def _search(self, obj: str, cursor: str) -> Iterator[Page]:
+        prop = MODIFIED_PROPERTY[obj]
+        gte, after, seen = cursor, None, 0
+        while True:
+            request: dict[str, Any] = {
+                "filterGroups": [{"filters": [{"propertyName": prop, "operator": "GTE", "value": gte}]}],
+                "sorts": [{"propertyName": prop, "direction": "ASCENDING"}],
+                "properties": PROPERTIES[obj], "limit": self._search_limit,
+            }
+            if after is not None:
+                request["after"] = after
+            body = self._json(self.http.request("POST", f"/crm/v3/objects/{obj}/search", obj=obj,
+                                                json=request), obj)
+            results = body.get("results") or []
+            if obj in ASSOCIATIONS:
+                self._attach_associations(obj, results)
+            records = [_record(r) for r in results]
+            newest = latest(records)
+            if newest is not None:
+                cursor = _epoch_ms(newest)
+            yield Page(records, cursor)
+            after, seen = get(body, "paging", "next", "after"), seen + len(results)
+            if after is None:
+                return
+            if seen + self._search_limit > SEARCH_CAP:  # HubSpot's search stops at 10,000 results
+                if cursor == gte:
+                    raise SourceError(SYSTEM, obj, f"POST /crm/v3/objects/{obj}/search",
+                                      f"more than {SEARCH_CAP} records modified at {gte} ms",
+                                      "Search cannot page past them: run a full refresh of this object")
+                gte, after, seen = cursor, None, 0
+
+    def _attach_associations(self, obj: str, results: list[Any]) -> None:
+        """Put the associations of ``results`` on them in the v3 list shape."""
+        target = ASSOCIATIONS[obj]
+        ids = [r["id"] for r in results if isinstance(r, dict) and r.get("id")]
+        found: dict[str, list[str]] | None = None
+        if self._v4_associations:
+            try:
+                found = self._associations_v4(obj, target, ids)
+            except SourceError as exc:
+                if exc.status != 404:
+                    raise
+                log.warning("HubSpot has no POST /crm/v4/associations/%s/%s/batch/read here; reading "
+                            "associations with one GET per %s instead", obj, target, obj[:-1])
+                self._v4_associations = False
+        if found is None:
+            found = {rid: self._associations_v3(obj, target, rid) for rid in ids}
+        kind = f"{obj[:-1]}_to_{target[:-1]}"
+        for result in results:
+            if isinstance(result, dict) and found.get(result.get("id")):
+                result["associations"] = {target: {"results": [{"id": i, "type": kind}
+                                                               for i in found[result["id"]]]}}
+
+    def _associations_v4(self, obj: str, target: str, ids: list[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for start in range(0, len(ids), BATCH_LIMIT):
+            inputs = [{"id": i} for i in ids[start:start + BATCH_LIMIT]]
+            body = self._json(self.http.request("POST", f"/crm/v4/associations/{obj}/{target}/batch/read",
+                                                obj=obj, json={"inputs": inputs}), obj)
+            for item in body.get("results") or []:
+                found[str(get(item, "from", "id"))] = [str(to["toObjectId"]) for to in item.get("to") or []]
+        return found
+
+    def _associations_v3(self, obj: str, target: str, rid: str) -> list[str]:
+        body = self._json(self.http.request("GET", f"/crm/v3/objects/{obj}/{rid}", obj=obj,
+                                            params={"associations": target, "properties": "hs_object_id"}), obj)
+        return [str(a["id"]) for a in get(body, "associations", target, "results") or []]
+
+    # ---------------------------------------------------------------------------------------
+    # Write-back
+    # ---------------------------------------------------------------------------------------
+
+    def ensure_contact_properties(self, specs: Sequence[PropertySpec], group: str = "puente",
+                                  group_label: str = "Puente") -> list[str]:
+        """Create the property group and the properties of ``specs`` that contacts lack.
+
+        Returns the names created (empty when all existed). A 409 means another run created
+        the same one meanwhile, which is fine.
+        """
+        obj = "contacts"
+        base = "/crm/v3/properties/contacts"
+        groups = self._json(self.http.request("GET", f"{base}/groups", obj=obj), obj)
+        if group not in {g.get("name") for g in groups.get("results") or []}:
+            self.http.request("POST", f"{base}/groups", obj=obj, passthrough=(409,),
+                              json={"name": group, "label": group_label, "displayOrder": -1})
+        existing = self._json(self.http.request("GET", base, obj=obj), obj)
+        names = {p.get("name") for p in existing.get("results") or []}
+        created = []
+        for spec in specs:
+            if spec.name not in names:
+                self.http.request("POST", base, obj=obj, json=spec.body(group), passthrough=(409,))
+                created.append(spec.name)
+        return created
+
+    def batch_update_contacts(self, inputs: Sequence[tuple[str, Mapping[str, str]]]) -> dict[str, str | None]:
+        """Set properties on contacts, at most 100 per call.
+
+        Returns ``{contact id: None}`` for each contact HubSpot confirmed and ``{contact id:
+        error}`` for each it did not: errors of a 207 are matched to ids through
+        ``context.ids``; an input neither confirmed nor named in an error is reported as
+        unconfirmed; a 400 for the whole batch fails every input of it with HubSpot's message.
+        """
+        outcome: dict[str, str | None] = {}
+        for start in range(0, len(inputs), BATCH_LIMIT):
+            chunk = inputs[start:start + BATCH_LIMIT]
+            response = self.http.request(
+                "POST", "/crm/v3/objects/contacts/batch/update", obj="contacts", passthrough=(400,),
+                json={"inputs": [{"id": cid, "properties": dict(props)} for cid, props in chunk]},
+            )
+            outcome.update(parse_batch_response(response.status_code, self._json(response, "contacts"),
+                                                [cid for cid, _ in chunk]))
+        return outcome
+
+    def _json(self, response: httpx.Response, obj: str) -> dict[str, Any]:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise SourceError(SYSTEM, obj, f"{response.request.method} {response.request.url.path}",
+                              f"HTTP {response.status_code} with a body that is not a JSON object: "
+                              f"{response.text[:200]!r}",
+                              "Check PUENTE_HUBSPOT_URL: it must be https://api.hubapi.com (no path)")
+        return body
+
+
+def parse_batch_response(status: int, body: Mapping[str, Any], ids: Sequence[str]) -> dict[str, str | None]:
+    """Per-id outcome of a HubSpot batch call (see ``batch_update_contacts``)."""
+    if status == 400:
+        message = f"{body.get('category', 'error')}: {body.get('message', 'batch refused')}"
+        return {cid: message for cid in ids}
+    confirmed = {str(r.get("id")) for r in body.get("results") or [] if isinstance(r, dict)}
+    outcome: dict[str, str | None] = {cid: None for cid in ids if cid in confirmed}
+    for error in body.get("errors") or []:
+        details = "; ".join(str(d.get("message")) for d in error.get("errors") or [] if isinstance(d, dict))
+        message = f"{error.get('category', 'error')}: {error.get('message', '')}" + (f" ({details})" if details else "")
+        for cid in get(error, "context", "ids") or get(error, "context", "id") or []:
+            if str(cid) in ids and str(cid) not in confirmed:
+                outcome[str(cid)] = message
+    for cid in ids:
+        outcome.setdefault(cid, f"HubSpot answered {status} without confirming this contact")
+    return outcome
+
+
+def _epoch_ms(record: Record) -> str:
+    return str((parse_timestamp(record.updated_at) - _EPOCH) // timedelta(milliseconds=1))
+
+
+def _record(result: Any) -> Record:
+    return Record(payload=result, source_id=text_id(get(result, "id")), updated_at=get(result, "updatedAt"),
+                  deleted=get(result, "archived") is True)

@@ -1,0 +1,90 @@
+"""Odoo paging against a tiny in-memory XML-RPC server: ties on write_date, faults, login."""
+
+from __future__ import annotations
+
+import xmlrpc.client
+
+import httpx
+import pytest
+
+from puente.config import OdooConfig
+from puente.sources.http import SourceError
+from puente.sources.odoo import OdooConnector
+
+CONFIG = OdooConfig(url="https://erp.example.test", db="acme", login="bot@acme.co", api_key="key-123-secret")
+
+
+def _server(records: list[dict], *, uid=7, fault: str | None = None):
+    calls: list[tuple] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        params, method = xmlrpc.client.loads(request.content)
+        if method == "authenticate":
+            result = uid
+        else:
+            db, _, key, model, call, (domain,), kwargs = params
+            calls.append((domain, kwargs))
+            if fault:
+                body = xmlrpc.client.dumps(xmlrpc.client.Fault(2, f"Traceback...\n{fault}"), methodresponse=True)
+                return httpx.Response(200, content=body.encode())
+            rows = sorted(records, key=lambda r: (r["write_date"], r["id"]))
+            for field, op, value in domain:
+                assert (field, op) == ("write_date", ">=")
+                rows = [r for r in rows if r["write_date"] >= value]
+            result = rows[kwargs["offset"]:kwargs["offset"] + kwargs["limit"]]
+        return httpx.Response(200, content=xmlrpc.client.dumps((result,), methodresponse=True).encode())
+
+    return handler, calls
+
+
+def _connector(handler, page_size=3) -> OdooConnector:
+    return OdooConnector(CONFIG, page_size=page_size, transport=httpx.MockTransport(handler), sleep=lambda s: None)
+
+
+def _partner(pid: int, write_date: str) -> dict:
+    return {"id": pid, "name": f"P{pid}", "active": pid != 4, "write_date": write_date}
+
+
+def test_pages_walk_every_record_once_even_when_many_share_a_write_date():
+    records = [_partner(1, "2026-01-01 00:00:00"), _partner(2, "2026-01-02 00:00:00")]
+    records += [_partner(i, "2026-01-03 00:00:00") for i in range(3, 11)]  # 8 ties, page size 3
+    records += [_partner(11, "2026-01-04 00:00:00")]
+    handler, calls = _server(records)
+    pages = list(_connector(handler).extract("res.partner", None))
+    ids = [r.source_id for p in pages for r in p.records]
+    assert ids == [str(i) for i in range(1, 12)]
+    assert [p.cursor for p in pages] == ["2026-01-03 00:00:00"] * 3 + ["2026-01-04 00:00:00"]
+    assert [c[1]["offset"] for c in calls] == [0, 1, 4, 7]  # re-anchored on the cursor, skipping ties seen
+    assert calls[0][1]["context"] == {"active_test": False}
+    assert calls[0][1]["order"] == "write_date asc, id asc"
+    assert [r.deleted for p in pages for r in p.records][3] is True  # id 4 is archived
+
+
+def test_incremental_filter_and_customer_invoices_only():
+    seen = []
+
+    def handler(request):
+        params, method = xmlrpc.client.loads(request.content)
+        if method != "authenticate":
+            seen.append(params[5][0])
+        return httpx.Response(200, content=xmlrpc.client.dumps(([] if seen else 7,), methodresponse=True).encode())
+
+    list(_connector(handler).extract("account.move", "2026-01-01 00:00:00"))
+    assert seen == [[["move_type", "in", ["out_invoice", "out_refund"]], ["write_date", ">=", "2026-01-01 00:00:00"]]]
+
+
+def test_refused_login_says_what_to_check():
+    handler, _ = _server([], uid=False)
+    with pytest.raises(SourceError, match="login 'bot@acme.co' on database 'acme' refused.*API key") as caught:
+        list(_connector(handler).extract("res.partner", None))
+    assert "key-123-secret" not in str(caught.value)
+
+
+def test_a_fault_names_the_model_and_hides_the_key():
+    handler, _ = _server([], fault="ValueError: Invalid field 'mobile' on model 'res.partner'")
+    with pytest.raises(SourceError) as caught:
+        list(_connector(handler).extract("res.partner", None))
+    message = str(caught.value)
+    assert message.startswith("Odoo res.partner: POST /xmlrpc/2/object (res.partner.search_read) -> fault 2: "
+                              "ValueError: Invalid field 'mobile'")
+    assert "key-123-secret" not in message

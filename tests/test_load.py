@@ -1,0 +1,121 @@
+"""load_page on a real PostgreSQL: counts, quarantine, dedupe within a page, the deleted flag."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+
+from puente.load import load_page
+from puente.sources.base import Record
+from puente.warehouse import raw_object
+
+PARTNERS = raw_object("odoo", "res.partner")
+
+
+def _partner(pid: int, name: str, write_date: str = "2026-11-16 10:00:00", active: bool = True) -> Record:
+    payload = {"id": pid, "name": name, "active": active, "write_date": write_date}
+    return Record(payload, str(pid), write_date, deleted=not active)
+
+
+@pytest.fixture
+def conn(fresh_db):
+    with psycopg.connect(fresh_db) as conn:
+        yield conn
+
+
+def _load(conn, records, batch="b1"):
+    with conn.transaction():
+        return load_page(conn, PARTNERS, records, batch)
+
+
+def test_insert_then_unchanged_then_update(conn):
+    first = _load(conn, [_partner(1, "Juan"), _partner(2, "Ana")])
+    assert (first.received, first.inserted, first.updated, first.unchanged) == (2, 2, 0, 0)
+
+    again = _load(conn, [_partner(1, "Juan"), _partner(2, "Ana")], batch="b2")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+
+    changed = _load(conn, [_partner(1, "Juan Pérez", "2026-11-17 08:00:00"), _partner(2, "Ana"),
+                           _partner(3, "Luis")], batch="b3")
+    assert (changed.inserted, changed.updated, changed.unchanged) == (1, 1, 1)
+
+    rows = dict(conn.execute("select source_id, _batch_id from raw.odoo_res_partner").fetchall())
+    assert rows == {"1": "b3", "2": "b1", "3": "b3"}  # an unchanged row keeps the batch that landed it
+    record, updated_at = conn.execute(
+        "select record, source_updated_at from raw.odoo_res_partner where source_id = '1'").fetchone()
+    assert record["name"] == "Juan Pérez"
+    assert updated_at.isoformat() == "2026-11-17T08:00:00+00:00"
+
+
+def test_malformed_records_are_quarantined_and_the_rest_loads(conn):
+    records = [
+        _partner(1, "Juan"),
+        Record(["not", "an", "object"], None, None),
+        Record({"name": "no id", "write_date": "2026-11-16 10:00:00"}, None, "2026-11-16 10:00:00"),
+        Record({"id": 4, "write_date": False}, "4", None),
+        Record({"id": 5, "write_date": "yesterday"}, "5", "yesterday"),
+        Record({"id": 6, "name": "nul\x00byte", "write_date": "2026-11-16 10:00:00"}, "6", "2026-11-16 10:00:00"),
+        Record({"id": 7, "score": float("nan"), "write_date": "2026-11-16 10:00:00"}, "7", "2026-11-16 10:00:00"),
+        _partner(8, "Ana"),
+    ]
+    counts = _load(conn, records)
+    assert (counts.received, counts.inserted, counts.quarantined) == (8, 2, 6)
+    assert [r[0] for r in conn.execute("select source_id from raw.odoo_res_partner order by 1")] == ["1", "8"]
+    quarantined = conn.execute(
+        "select source, object, source_id, payload, reason, batch_id from ops.quarantine order by quarantine_id"
+    ).fetchall()
+    assert [q[2] for q in quarantined] == [None, None, "4", "5", "6", "7"]
+    assert all(q[0] == "odoo" and q[1] == "res.partner" and q[5] == "b1" for q in quarantined)
+    reasons = [q[4] for q in quarantined]
+    assert reasons[0] == "not a JSON object but list"
+    assert reasons[1] == "no id"
+    assert "is not a timestamp" in reasons[2] and "is not a timestamp" in reasons[3]
+    assert "NUL" in reasons[4]
+    assert "not representable as JSON" in reasons[5]
+    assert json.loads(quarantined[4][3])["name"] == "nul\x00byte"  # the payload is kept as it came
+
+
+def test_a_literal_backslash_u0000_is_not_mistaken_for_nul(conn):
+    counts = _load(conn, [Record({"id": 1, "note": "C:\\u0000", "write_date": "2026-11-16 10:00:00"},
+                                 "1", "2026-11-16 10:00:00")])
+    assert counts.inserted == 1
+
+
+def test_dedupe_within_a_page_keeps_the_latest_version(conn):
+    counts = _load(conn, [
+        _partner(1, "newest", "2026-11-16 12:00:00"),
+        _partner(1, "older", "2026-11-16 09:00:00"),
+        _partner(2, "first", "2026-11-16 09:00:00"),
+        _partner(2, "second, same time", "2026-11-16 09:00:00"),
+    ])
+    assert (counts.received, counts.inserted, counts.unchanged) == (4, 2, 2)
+    names = dict(conn.execute("select source_id, record->>'name' from raw.odoo_res_partner").fetchall())
+    assert names == {"1": "newest", "2": "second, same time"}
+
+
+def test_archived_records_are_flagged_deleted_and_a_flag_change_is_an_update(conn):
+    _load(conn, [_partner(1, "Juan")])
+    counts = _load(conn, [_partner(1, "Juan", active=False)])
+    assert counts.updated == 1
+    assert conn.execute("select _deleted from raw.odoo_res_partner").fetchone()[0] is True
+
+
+def test_hubspot_and_shopify_timestamps_parse_to_utc(conn):
+    contacts = raw_object("hubspot", "contacts")
+    orders = raw_object("shopify", "orders")
+    with conn.transaction():
+        load_page(conn, contacts, [Record({"id": "51"}, "51", "2026-11-16T10:31:02.123Z")], "b")
+        load_page(conn, orders, [Record({"id": 9}, "9", "2026-11-16T10:31:02-05:00")], "b")
+    assert conn.execute("select source_updated_at from raw.hubspot_contacts").fetchone()[0].isoformat() \
+        == "2026-11-16T10:31:02.123000+00:00"
+    assert conn.execute("select source_updated_at from raw.shopify_orders").fetchone()[0].isoformat() \
+        == "2026-11-16T15:31:02+00:00"
+
+
+def test_two_pages_in_one_transaction(conn):
+    with conn.transaction():
+        first = load_page(conn, PARTNERS, [_partner(1, "a")], "b")
+        second = load_page(conn, PARTNERS, [_partner(2, "b")], "b")
+    assert first.inserted == second.inserted == 1
