@@ -13,7 +13,9 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 TOP_SHARE = 0.10
+CALIBRATION_BINS = 10
 RECENCY_BASELINE = "recency"
+BGNBD_BASELINE = "bgnbd"
 
 
 def classification_metrics(labels: pd.Series, scores: pd.Series) -> dict[str, float]:
@@ -36,6 +38,29 @@ def top_share_lift(labels: pd.Series, scores: pd.Series, share: float = TOP_SHAR
     order = np.argsort(-scores.to_numpy(dtype="float64"), kind="stable")
     top_rate = labels.to_numpy()[order[:top_count]].mean()
     return float(top_rate / labels.mean())
+
+
+def expected_calibration_error(labels: pd.Series, probability: pd.Series, bins: int = CALIBRATION_BINS) -> float:
+    """ECE: the gap between predicted and observed churn rates, averaged over 10 probability bins.
+
+    Bins are of equal width on [0, 1]; each bin's gap |mean probability - churn rate| is
+    weighted by its share of customers. 0.05 means that predictions are off by five
+    percentage points on average.
+    """
+    predicted = probability.to_numpy(dtype="float64")
+    observed = labels.to_numpy(dtype="float64")
+    which = np.minimum((predicted * bins).astype(int), bins - 1)
+    error = 0.0
+    for index in range(bins):
+        members = which == index
+        if members.any():
+            error += members.mean() * abs(predicted[members].mean() - observed[members].mean())
+    return float(error)
+
+
+def bgnbd_baseline(features: pd.DataFrame, labels: pd.Series) -> dict[str, float]:
+    """Metrics of BG/NBD: the fewer purchases it expects in the label window, the likelier the churn."""
+    return classification_metrics(labels, -features["bgnbd_expected_90d"].fillna(0.0))
 
 
 def recency_baseline(features: pd.DataFrame, labels: pd.Series) -> dict[str, float]:

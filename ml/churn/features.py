@@ -10,6 +10,13 @@ A purchase is a non-cancelled order. Recency, frequency, monetary value, tenure 
 between orders describe purchases; cancelled orders only enter through their share of all
 orders. A customer is *active* at a cutoff when they made a purchase in the year before it.
 Amounts are summed as they come: the business is assumed to sell in one currency.
+
+Beside those order features: the BG/NBD expected purchases in the label window and P(alive)
+(fitted on the history before the cutoff, `ml.churn.baselines`), the spread of the days
+between purchase days (median, longest, last), and, when the order lines
+(`marts.fct_order_lines`) are given, what a customer buys: distinct products, lines and units
+per order, the trend of the basket value, and the share of the amount returned or cancelled.
+Without lines those are NaN, which the booster treats as "unknown".
 """
 
 from __future__ import annotations
@@ -19,7 +26,10 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from ml.churn.baselines import bgnbd_quantities
+
 ORDER_COLUMNS = ("customer_id", "ordered_at", "amount_total", "channel", "is_cancelled")
+LINE_COLUMNS = ("order_id", "customer_id", "product_id", "ordered_at", "quantity", "amount")
 ACTIVE_WINDOW_DAYS = 365
 FREQUENCY_WINDOWS_DAYS = (30, 90, 180, 365)
 LABEL_WINDOW_DAYS = 90
@@ -35,6 +45,27 @@ FEATURE_COLUMNS = (
     "overdue_ratio",
     "channel_count",
     "cancelled_share",
+    "bgnbd_expected_90d",
+    "bgnbd_p_alive",
+    "purchase_days_90d",
+    "purchase_days_365d",
+    "gap_median_days",
+    "gap_max_days",
+    "gap_last_days",
+    "recency_over_max_gap",
+    "amount_sum_90d",
+    "distinct_products_365d",
+    "lines_per_order_365d",
+    "units_per_order_365d",
+    "basket_value_trend",
+    "returned_amount_share",
+)
+LINE_FEATURES = (
+    "distinct_products_365d",
+    "lines_per_order_365d",
+    "units_per_order_365d",
+    "basket_value_trend",
+    "returned_amount_share",
 )
 
 _DAY = pd.Timedelta(days=1)
@@ -59,12 +90,22 @@ def validate_orders(orders: pd.DataFrame) -> None:
         raise ValueError("orders.ordered_at must be timezone-aware (UTC), as in marts.fct_orders")
 
 
-def build_features(orders: pd.DataFrame, cutoff: date) -> pd.DataFrame:
+def validate_lines(lines: pd.DataFrame) -> None:
+    """Raise `ValueError` unless `lines` has the columns of `marts.fct_order_lines` features read."""
+    missing = [column for column in LINE_COLUMNS if column not in lines.columns]
+    if missing:
+        raise ValueError(f"order lines lack the columns {missing}; expected {list(LINE_COLUMNS)}")
+    if getattr(lines["ordered_at"].dtype, "tz", None) is None:
+        raise ValueError("order lines' ordered_at must be timezone-aware (UTC), as in marts.fct_order_lines")
+
+
+def build_features(orders: pd.DataFrame, cutoff: date, lines: pd.DataFrame | None = None) -> pd.DataFrame:
     """Features of every customer active in the year before `cutoff`, one row per customer.
 
-    Only orders placed strictly before `cutoff` are read. The result is indexed by
-    `customer_id` (sorted) and has the columns of `FEATURE_COLUMNS`, all floats; a gap
-    statistic is NaN when a customer has too few purchases to measure it.
+    Only orders (and order lines) placed strictly before `cutoff` are read. The result is
+    indexed by `customer_id` (sorted) and has the columns of `FEATURE_COLUMNS`, all floats; a
+    gap statistic is NaN when a customer has too few purchases to measure it, and the
+    `LINE_FEATURES` are NaN when `lines` is None.
     """
     validate_orders(orders)
     end = cutoff_instant(cutoff)
@@ -88,9 +129,27 @@ def build_features(orders: pd.DataFrame, cutoff: date) -> pd.DataFrame:
     )
     features["channel_count"] = recent.groupby("customer_id")["channel"].nunique()
     features["cancelled_share"] = _cancelled_share(history, end)
-    frequency_columns = [f"orders_{days}d" for days in FREQUENCY_WINDOWS_DAYS]
-    features[frequency_columns] = features[frequency_columns].fillna(0)
-    return features.loc[:, list(FEATURE_COLUMNS)].astype("float64")
+    bgnbd = bgnbd_quantities(history, cutoff, LABEL_WINDOW_DAYS)
+    features["bgnbd_expected_90d"] = bgnbd["bgnbd_expected"]
+    features["bgnbd_p_alive"] = bgnbd["bgnbd_p_alive"]
+    features = features.join(_purchase_day_statistics(purchases, end))
+    features["recency_over_max_gap"] = features["recency_days"] / features["gap_max_days"].where(
+        features["gap_max_days"] > 0
+    )
+    features["amount_sum_90d"] = (
+        purchases.loc[purchases["ordered_at"] >= end - 90 * _DAY].groupby("customer_id")["amount_total"].sum()
+    )
+    if lines is not None:
+        validate_lines(lines)
+        features = features.join(_line_features(lines, history, end))
+    zero_when_absent = [
+        *(f"orders_{days}d" for days in FREQUENCY_WINDOWS_DAYS),
+        "purchase_days_90d",
+        "purchase_days_365d",
+        "amount_sum_90d",
+    ]
+    features[zero_when_absent] = features[zero_when_absent].fillna(0)
+    return features.reindex(columns=list(FEATURE_COLUMNS)).astype("float64")
 
 
 def build_labels(orders: pd.DataFrame, cutoff: date, customers: pd.Index) -> pd.Series:
@@ -115,6 +174,58 @@ def _gap_statistics(purchases: pd.DataFrame) -> pd.DataFrame:
     gaps = purchases.groupby("customer_id")["ordered_at"].diff() / _DAY
     by_customer = gaps.groupby(purchases["customer_id"])
     return pd.DataFrame({"gap_mean_days": by_customer.mean(), "gap_std_days": by_customer.std()})
+
+
+def _purchase_day_statistics(purchases: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
+    """Counts of purchase days and the median, longest and last gap between them (days)."""
+    days = purchases.assign(day=purchases["ordered_at"].dt.floor("D")).drop_duplicates(["customer_id", "day"])
+    gaps = days.groupby("customer_id")["day"].diff() / _DAY
+    by_customer = gaps.groupby(days["customer_id"])
+    return pd.DataFrame(
+        {
+            "purchase_days_90d": days.loc[days["day"] >= end - 90 * _DAY].groupby("customer_id").size(),
+            "purchase_days_365d": days.loc[days["day"] >= end - ACTIVE_WINDOW_DAYS * _DAY]
+            .groupby("customer_id")
+            .size(),
+            "gap_median_days": by_customer.median(),
+            "gap_max_days": by_customer.max(),
+            "gap_last_days": by_customer.last(),
+        }
+    )
+
+
+def _line_features(lines: pd.DataFrame, history: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
+    """What each customer bought in the year before `end`, from the lines of their orders.
+
+    Lines of cancelled orders (known from `history` when it has `order_id`, else from a
+    negative quantity) count as returned; the rest as bought.
+    """
+    year = lines.loc[(lines["ordered_at"] < end) & (lines["ordered_at"] >= end - ACTIVE_WINDOW_DAYS * _DAY)]
+    cancelled = year["quantity"] < 0
+    if "order_id" in history.columns:
+        cancelled_orders = history.loc[history["is_cancelled"].astype(bool), "order_id"]
+        cancelled = cancelled | year["order_id"].isin(cancelled_orders)
+    bought, returned = year.loc[~cancelled], year.loc[cancelled]
+    per_order = (
+        bought.groupby(["customer_id", "order_id"])
+        .agg(lines=("product_id", "size"), units=("quantity", "sum"), value=("amount", "sum"), at=("ordered_at", "min"))
+        .reset_index()
+    )
+    by_customer = per_order.groupby("customer_id")
+    recent_value = per_order.loc[per_order["at"] >= end - 90 * _DAY].groupby("customer_id")["value"].mean()
+    bought_amount = bought.groupby("customer_id")["amount"].sum()
+    returned_amount = returned.groupby("customer_id")["amount"].sum().abs()
+    return pd.DataFrame(
+        {
+            "distinct_products_365d": bought.groupby("customer_id")["product_id"].nunique(),
+            "lines_per_order_365d": by_customer["lines"].mean(),
+            "units_per_order_365d": by_customer["units"].median(),
+            "basket_value_trend": recent_value / by_customer["value"].mean().where(lambda value: value > 0),
+            "returned_amount_share": (returned_amount.reindex(bought_amount.index).fillna(0) / bought_amount.where(
+                bought_amount > 0
+            )),
+        }
+    )
 
 
 def _cancelled_share(history: pd.DataFrame, end: pd.Timestamp) -> pd.Series:

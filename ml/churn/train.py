@@ -10,10 +10,12 @@ fully observed is S - 90 days: the *evaluation cutoff* E. Training snapshots are
     fit the booster   calibrate  evaluate (labels in [E, S))
 
 * The evaluation model's cutoffs end 90 days before E, so every label it learnt from was
-  known at E. Its booster is fitted on all of them but the latest; the latest, held out,
-  fits the calibration. It is then measured on E beside the recency baseline.
-* The scoring model repeats the recipe one step later, on cutoffs up to E itself: the
-  booster on all but E, the calibration on E. It scores the customers at S.
+  known at E. A booster fitted on all of them but the latest scores the latest, held out,
+  which fits the Platt sigmoid; the booster is then refitted on all of them and keeps that
+  sigmoid (`ml.churn.model.fit_calibrated`). It is measured on E beside the baselines
+  (recency and BG/NBD, `ml.churn.baselines`).
+* The scoring model repeats the recipe one step later, on cutoffs up to E itself (the
+  sigmoid fitted on E). It scores the customers at S.
 
 Calibrating on the most recent labelled cutoff, rather than an older one, keeps the
 probabilities closest to the churn rate of the period being scored (churn is seasonal).
@@ -26,9 +28,15 @@ from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
-from sklearn.calibration import CalibratedClassifierCV
 
-from ml.churn.evaluate import RECENCY_BASELINE, classification_metrics, recency_baseline
+from ml.churn.evaluate import (
+    BGNBD_BASELINE,
+    RECENCY_BASELINE,
+    bgnbd_baseline,
+    classification_metrics,
+    expected_calibration_error,
+    recency_baseline,
+)
 from ml.churn.features import (
     FEATURE_COLUMNS,
     LABEL_WINDOW_DAYS,
@@ -38,7 +46,7 @@ from ml.churn.features import (
     cutoff_instant,
     validate_orders,
 )
-from ml.churn.model import LGBM_PARAMS, ChurnModel, churn_probability, fit_calibrated
+from ml.churn.model import LGBM_PARAMS, CalibratedBooster, ChurnModel, churn_probability, fit_calibrated
 
 CUTOFF_SPACING_DAYS = 30
 MAX_TRAINING_CUTOFFS = 12
@@ -94,13 +102,17 @@ class ChurnTrainingResult:
         }
 
 
-def train_churn_model(orders: pd.DataFrame, as_of: date) -> ChurnTrainingResult:
+def train_churn_model(orders: pd.DataFrame, as_of: date, lines: pd.DataFrame | None = None) -> ChurnTrainingResult:
     """Train, evaluate and refit the churn model on `orders` placed up to the end of `as_of`.
 
+    `lines` (`marts.fct_order_lines`), when given, adds the features of what customers buy.
     Raises `NotEnoughData` when the history is too short or too small to train on.
     """
     validate_orders(orders)
-    history = orders.loc[orders["ordered_at"] < cutoff_instant(cutoff_after(as_of))]
+    end = cutoff_instant(cutoff_after(as_of))
+    history = orders.loc[orders["ordered_at"] < end]
+    lines = None if lines is None else lines.loc[lines["ordered_at"] < end]
+    snapshots = _SnapshotCache(history, lines)
     if history.empty:
         raise NotEnoughData(
             f"no orders up to {as_of} in marts.fct_orders: load the sources and build the marts first."
@@ -109,12 +121,12 @@ def train_churn_model(orders: pd.DataFrame, as_of: date) -> ChurnTrainingResult:
     evaluation_cutoff = cutoff_after(as_of) - timedelta(days=LABEL_WINDOW_DAYS)
 
     evaluation_cutoffs = cutoff_schedule(evaluation_cutoff - timedelta(days=LABEL_WINDOW_DAYS), first_order)
-    evaluation_fit, evaluation_calibration = _fit_and_calibration(history, evaluation_cutoffs, as_of)
-    evaluation = labelled_snapshot(history, (evaluation_cutoff,), "evaluation")
+    evaluation_fit, evaluation_calibration = _fit_and_calibration(snapshots, evaluation_cutoffs, as_of)
+    evaluation = snapshots.get((evaluation_cutoff,), "evaluation")
     evaluation_model = _fit(evaluation_fit, evaluation_calibration)
 
     scoring_cutoffs = cutoff_schedule(evaluation_cutoff, first_order)
-    scoring_fit, scoring_calibration = _fit_and_calibration(history, scoring_cutoffs, as_of)
+    scoring_fit, scoring_calibration = _fit_and_calibration(snapshots, scoring_cutoffs, as_of)
     scoring_model = _fit(scoring_fit, scoring_calibration)
 
     return ChurnTrainingResult(
@@ -124,10 +136,11 @@ def train_churn_model(orders: pd.DataFrame, as_of: date) -> ChurnTrainingResult:
         evaluation=evaluation,
         evaluation_model_cutoffs=tuple(evaluation_cutoffs),
         scoring_model_cutoffs=tuple(scoring_cutoffs),
-        metrics=classification_metrics(
-            evaluation.labels, churn_probability(evaluation_model, evaluation.features)
-        ),
-        baselines={RECENCY_BASELINE: recency_baseline(evaluation.features, evaluation.labels)},
+        metrics=_model_metrics(evaluation, evaluation_model),
+        baselines={
+            RECENCY_BASELINE: recency_baseline(evaluation.features, evaluation.labels),
+            BGNBD_BASELINE: bgnbd_baseline(evaluation.features, evaluation.labels),
+        },
         row_counts={
             "orders": len(history),
             "evaluation_model_fit_rows": len(evaluation_fit.labels),
@@ -139,19 +152,50 @@ def train_churn_model(orders: pd.DataFrame, as_of: date) -> ChurnTrainingResult:
     )
 
 
+def _model_metrics(evaluation: LabelledSnapshot, model: CalibratedBooster) -> dict[str, float]:
+    """The ranking metrics of `model` on `evaluation`, and its calibration error."""
+    probability = churn_probability(model, evaluation.features)
+    return {
+        **classification_metrics(evaluation.labels, probability),
+        "calibration_error": expected_calibration_error(evaluation.labels, probability),
+    }
+
+
 def cutoff_schedule(latest: date, first_order: date) -> list[date]:
     """Cutoffs every 30 days back from `latest`, oldest first, only those after `first_order`."""
     cutoffs = (latest - timedelta(days=CUTOFF_SPACING_DAYS * step) for step in range(MAX_TRAINING_CUTOFFS))
     return sorted(cutoff for cutoff in cutoffs if cutoff > first_order)
 
 
-def labelled_snapshot(orders: pd.DataFrame, cutoffs: tuple[date, ...], role: str) -> LabelledSnapshot:
+def labelled_snapshot(
+    orders: pd.DataFrame, cutoffs: tuple[date, ...], role: str, lines: pd.DataFrame | None = None
+) -> LabelledSnapshot:
     """Features and labels at each of `cutoffs`; `role` names the set in a `NotEnoughData` error."""
-    features, labels = [], []
-    for cutoff in cutoffs:
-        at_cutoff = build_features(orders, cutoff)
-        features.append(at_cutoff)
-        labels.append(build_labels(orders, cutoff, at_cutoff.index))
+    return _SnapshotCache(orders, lines).get(cutoffs, role)
+
+
+class _SnapshotCache:
+    """Features and labels per cutoff, computed once: the evaluation and scoring schedules overlap."""
+
+    def __init__(self, orders: pd.DataFrame, lines: pd.DataFrame | None) -> None:
+        self.orders, self.lines = orders, lines
+        self._by_cutoff: dict[date, tuple[pd.DataFrame, pd.Series]] = {}
+
+    def at(self, cutoff: date) -> tuple[pd.DataFrame, pd.Series]:
+        if cutoff not in self._by_cutoff:
+            features = build_features(self.orders, cutoff, self.lines)
+            self._by_cutoff[cutoff] = (features, build_labels(self.orders, cutoff, features.index))
+        return self._by_cutoff[cutoff]
+
+    def get(self, cutoffs: tuple[date, ...], role: str) -> LabelledSnapshot:
+        return _snapshot(cutoffs, [self.at(cutoff) for cutoff in cutoffs], role)
+
+
+def _snapshot(
+    cutoffs: tuple[date, ...], frames: list[tuple[pd.DataFrame, pd.Series]], role: str
+) -> LabelledSnapshot:
+    features = [frame[0] for frame in frames]
+    labels = [frame[1] for frame in frames]
     snapshot = LabelledSnapshot(
         cutoffs=cutoffs,
         features=pd.concat(features, keys=cutoffs, names=["cutoff"]),
@@ -162,7 +206,7 @@ def labelled_snapshot(orders: pd.DataFrame, cutoffs: tuple[date, ...], role: str
 
 
 def _fit_and_calibration(
-    orders: pd.DataFrame, cutoffs: list[date], as_of: date
+    snapshots: _SnapshotCache, cutoffs: list[date], as_of: date
 ) -> tuple[LabelledSnapshot, LabelledSnapshot]:
     """Split `cutoffs` into the booster's (all but the latest) and the calibration's (the latest)."""
     if len(cutoffs) < MIN_TRAINING_CUTOFFS:
@@ -173,15 +217,12 @@ def _fit_and_calibration(
             f"churn training for as_of {as_of} needs orders from before {earliest_needed} "
             f"({MIN_TRAINING_CUTOFFS} monthly training cutoffs whose {LABEL_WINDOW_DAYS}-day label windows "
             f"end before the evaluation cutoff), but the earliest order in marts.fct_orders is from "
-            f"{orders['ordered_at'].min().date()}. Load more order history, or train at a later date."
+            f"{snapshots.orders['ordered_at'].min().date()}. Load more order history, or train at a later date."
         )
-    return (
-        labelled_snapshot(orders, tuple(cutoffs[:-1]), "training"),
-        labelled_snapshot(orders, tuple(cutoffs[-1:]), "calibration"),
-    )
+    return snapshots.get(tuple(cutoffs[:-1]), "training"), snapshots.get(tuple(cutoffs[-1:]), "calibration")
 
 
-def _fit(fit: LabelledSnapshot, calibration: LabelledSnapshot) -> CalibratedClassifierCV:
+def _fit(fit: LabelledSnapshot, calibration: LabelledSnapshot) -> CalibratedBooster:
     """The calibrated classifier of one fit set and one calibration set."""
     return fit_calibrated(fit.features, fit.labels, calibration.features, calibration.labels)
 

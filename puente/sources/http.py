@@ -26,6 +26,8 @@ from typing import Any
 import httpx
 
 log = logging.getLogger(__name__)
+# httpx logs every request line at INFO; this layer logs what matters (retries, failures) itself.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 

@@ -70,7 +70,8 @@ def test_train_then_score_writes_runs_and_scores_idempotently(warehouse, as_of):
 
     assert summary["is_champion"] is True
     assert summary["metrics"]["roc_auc"] > 0.85
-    assert set(summary["baselines"]["recency"]) == set(summary["metrics"])
+    assert set(summary["baselines"]) == {"recency", "bgnbd"}
+    assert set(summary["baselines"]["recency"]) | {"calibration_error"} == set(summary["metrics"])
     runs = _fetch(
         warehouse,
         "select model_run_id, model_name, as_of_date, is_champion, metrics->>'roc_auc' from ml.model_runs",
