@@ -1,0 +1,121 @@
+{#
+    Normalised identity keys: the values records are matched on across ERP, CRM and shop.
+    Each macro is one SQL expression that returns null when the input cannot serve as a key,
+    so a missing or junk value never links two records.
+#}
+
+{# Email: trimmed and lower-cased; null when blank or not shaped like `local@domain.tld`. #}
+{% macro normalize_email(expression) -%}
+    (
+        select case when email ~ '^[^@\s]+@[^@\s]+\.[^@\s.]+$' then email end
+        from (select lower(trim({{ expression }})) as email) as typed
+    )
+{%- endmacro %}
+
+{#
+    Phone in E.164 (`+573001234567`), Colombian by default. Digits only, then:
+      - 10 digits that are a Colombian mobile (3xx) or a landline (60x, national format since
+        2021): `+57` is added;
+      - 12 digits `57` + such a number: `+` is added;
+      - an international number written with `00` or `+`: kept with `+`.
+    Anything else (a 7-digit local number, an extension-only value) is null: it cannot be put
+    in E.164 without guessing.
+#}
+{% macro normalize_phone(expression) -%}
+    (
+        select
+            case
+                when digits ~ '^(3\d{9}|60\d{8})$' then '+57' || digits
+                when digits ~ '^57(3\d{9}|60\d{8})$' then '+' || digits
+                when digits ~ '^00[1-9]\d{7,13}$' then '+' || substr(digits, 3)
+                when typed like '+%' and digits ~ '^[1-9]\d{7,14}$' then '+' || digits
+            end
+        from (
+            select trim({{ expression }}) as typed, regexp_replace({{ expression }}, '\D', '', 'g') as digits
+        ) as phone
+    )
+{%- endmacro %}
+
+{#
+    Colombian tax id (NIT or cédula) as digits only, without the NIT verification digit (DV).
+    The rule, in order:
+      1. a cédula prefix (`CC`, `C.C.`, `CE`, `TI`) means a personal id, which has no DV:
+         all digits are kept (`CC 1020304050` -> 1020304050);
+      2. a `-` before the last digit separates the DV: it is dropped
+         (`900.123.456-8`, `NIT 900123456-8` -> 900123456; `79.123.456-1` -> 79123456);
+      3. ten digits starting with 8 or 9 whose last digit is the DIAN check digit of the first
+         nine are a company NIT written with its DV: it is dropped (`9001234568` -> 900123456).
+         A ten-digit cédula starts with 1, and a ten-digit value whose last digit is not the DV
+         stays whole, so it only matches the same ten digits elsewhere;
+      4. otherwise all digits are kept.
+    Null when fewer than 5 or more than 15 digits remain, or when every digit is the same:
+    `222222222222` is the DIAN's generic "consumidor final", shared by every walk-in customer.
+#}
+{% macro normalize_tax_id(expression) -%}
+    (
+        select case when tax_id ~ '^\d{5,15}$' and tax_id !~ '^(\d)\1*$' then tax_id end
+        from (
+            select
+                case
+                    when compact ~ '^(CC|CE|TI)\d' then digits
+                    when compact ~ '^\D*\d+-\d$' then substring(compact from '^\D*(\d+)-\d$')
+                    when digits ~ '^[89]\d{9}$'
+                        and right(digits, 1)::int = {{ nit_check_digit('left(digits, 9)') }}
+                        then left(digits, 9)
+                    else digits
+                end as tax_id
+            from (
+                select
+                    regexp_replace({{ expression }}, '\D', '', 'g') as digits,
+                    regexp_replace(upper({{ expression }}), '[\s.,]', '', 'g') as compact
+            ) as typed
+        ) as candidate
+    )
+{%- endmacro %}
+
+{#
+    DIAN verification digit of a nine-digit NIT: weights 41, 37, ..., 3 from the left,
+    sum modulo 11; a remainder of 0 or 1 is the digit itself, otherwise 11 minus it.
+#}
+{% macro nit_check_digit(nine_digits) -%}
+    {%- set weights = [41, 37, 29, 23, 19, 17, 13, 7, 3] -%}
+    (
+        select case when remainder < 2 then remainder else 11 - remainder end
+        from (
+            select mod(
+                {%- for weight in weights %}
+                substr({{ nine_digits }}, {{ loop.index }}, 1)::int * {{ weight }}{{ ' +' if not loop.last }}
+                {%- endfor %},
+                11
+            ) as remainder
+        ) as dian
+    )
+{%- endmacro %}
+
+{#
+    Name for comparison: accents removed with translate() (the warehouse may run with the C
+    locale, where lower() leaves `É` alone, and the unaccent extension is not assumed), lower
+    case, runs of whitespace collapsed to one space.
+#}
+{% macro normalize_name(expression) -%}
+    nullif(
+        trim(regexp_replace(
+            lower(translate(
+                {{ expression }},
+                'ÁÀÂÄÃÉÈÊËÍÌÎÏÓÒÔÖÕÚÙÛÜÑÇáàâäãéèêëíìîïóòôöõúùûüñç',
+                'AAAAAEEEEIIIIOOOOOUUUUNCaaaaaeeeeiiiiooooouuuunc'
+            )),
+            '\s+', ' ', 'g'
+        )),
+        ''
+    )
+{%- endmacro %}
+
+{#
+    The key of one source record in identity resolution, `<record type>:<source id>`
+    (`odoo_partner:42`, `hubspot_contact:901`, `shopify_customer:7001`, `shopify_guest_order:5001`).
+    Both arguments are SQL expressions: pass a literal type quoted, `record_key("'odoo_partner'", 'partner_id')`.
+#}
+{% macro record_key(record_type, source_id) -%}
+    ({{ record_type }} || ':' || {{ source_id }})
+{%- endmacro %}

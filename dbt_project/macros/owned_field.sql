@@ -1,0 +1,21 @@
+{#
+    Survivorship for the customer golden record, inside a `group by customer_id` over
+    int_customers_matched: the value of `column` from its system of record, and which record
+    it came from. `owners` lists systems in order of authority (the owner first, then
+    fallbacks); within a system the most recently updated record with a value wins.
+    Emits two columns: `<name>` and `<name>_source` (the record key, e.g. `hubspot_contact:901`).
+#}
+{% macro owned_field(column, owners, name=none) -%}
+    {%- set name = name or column -%}
+    {%- set authority -%}
+        array_position(array['{{ owners | join("', '") }}'], source_system)
+    {%- endset -%}
+    {%- set survivor_order -%}
+        order by {{ authority }}, updated_at desc nulls last, record_key
+    {%- endset -%}
+    {%- set has_value -%}
+        filter (where {{ column }} is not null and {{ authority }} is not null)
+    {%- endset -%}
+    (array_agg({{ column }} {{ survivor_order }}) {{ has_value }})[1] as {{ name }},
+    (array_agg(record_key {{ survivor_order }}) {{ has_value }})[1] as {{ name }}_source
+{%- endmacro %}

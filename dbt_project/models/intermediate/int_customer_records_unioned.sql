@@ -1,0 +1,180 @@
+{#
+    Every record of a person or business that buys, from the three systems, one row each, with
+    normalised identity keys. Which records count:
+      - ERP partners Odoo ranks as customers (customer_rank > 0; companies included, since B2B
+        buyers are customers too), plus any partner a sale order points at, archived or not,
+        so that every order keeps its customer (a partner missing from raw.odoo_res_partner
+        is kept as a stub built from the order's many2one name);
+      - CRM contacts that are not archived (HubSpot archives the loser of a merge);
+      - shop customers, plus the customer embedded in a shop order when the customer resource
+        itself has not landed, plus guest orders without any customer (keyed by the order).
+    Deleted source records are left out unless an order points at them.
+#}
+
+with
+
+partners as (
+    select * from {{ ref('stg_odoo__partners') }}
+),
+
+sale_orders as (
+    select * from {{ ref('stg_odoo__sale_orders') }}
+    where not is_deleted
+),
+
+contacts as (
+    select * from {{ ref('stg_hubspot__contacts') }}
+    where not is_deleted
+),
+
+shop_customers as (
+    select * from {{ ref('stg_shopify__customers') }}
+),
+
+shop_orders as (
+    select * from {{ ref('stg_shopify__orders') }}
+    where not is_deleted
+),
+
+country_codes as (
+    select * from {{ ref('country_codes') }}
+),
+
+ordering_partners as (
+    select
+        partner_id,
+        max(partner_name) as partner_name,
+        max(updated_at) as updated_at
+    from sale_orders
+    where partner_id is not null
+    group by partner_id
+),
+
+erp_records as (
+    select
+        'odoo_partner' as record_type,
+        'odoo' as source_system,
+        coalesce(partners.partner_id, ordering_partners.partner_id)::text as source_record_id,
+        coalesce(partners.partner_name, ordering_partners.partner_name) as full_name,
+        partners.email,
+        coalesce(partners.mobile, partners.phone) as phone,
+        case when partners.mobile is not null then partners.phone end as other_phone,
+        partners.tax_id,
+        partners.city,
+        partners.country_name as country,
+        null::text as country_code,
+        null::boolean as has_marketing_consent,
+        coalesce(partners.updated_at, ordering_partners.updated_at) as updated_at
+    from partners
+    full outer join ordering_partners
+        on partners.partner_id = ordering_partners.partner_id
+    where
+        ordering_partners.partner_id is not null
+        or (partners.customer_rank > 0 and partners.is_active and not partners.is_deleted)
+),
+
+crm_records as (
+    select
+        'hubspot_contact' as record_type,
+        'hubspot' as source_system,
+        contact_id as source_record_id,
+        full_name,
+        email,
+        coalesce(mobile_phone, phone) as phone,
+        case when mobile_phone is not null then phone end as other_phone,
+        tax_id,
+        city,
+        country,
+        null::text as country_code,
+        has_marketing_consent,
+        updated_at
+    from contacts
+),
+
+ordering_shop_customer_ids as (
+    select distinct customer_id
+    from shop_orders
+    where customer_id is not null
+),
+
+shop_customer_records as (
+    select
+        'shopify_customer' as record_type,
+        'shopify' as source_system,
+        shop_customers.customer_id::text as source_record_id,
+        shop_customers.full_name,
+        shop_customers.email,
+        coalesce(shop_customers.phone, shop_customers.address_phone) as phone,
+        case when shop_customers.phone is not null then shop_customers.address_phone end as other_phone,
+        shop_customers.tax_id,
+        shop_customers.city,
+        shop_customers.country_name as country,
+        shop_customers.country_code,
+        shop_customers.has_marketing_consent,
+        shop_customers.updated_at
+    from shop_customers
+    left join ordering_shop_customer_ids
+        on shop_customers.customer_id = ordering_shop_customer_ids.customer_id
+    where not shop_customers.is_deleted or ordering_shop_customer_ids.customer_id is not null
+),
+
+-- customers known only from their orders: the customer embedded in the latest order when the
+-- customer resource has not landed, and each guest order without a customer (keyed by the order)
+shop_order_records as (
+    select distinct on (record_type, source_record_id)
+        case when shop_orders.customer_id is null then 'shopify_guest_order' else 'shopify_customer' end as record_type,
+        'shopify' as source_system,
+        coalesce(shop_orders.customer_id, shop_orders.order_id)::text as source_record_id,
+        nullif(concat_ws(' ', shop_orders.customer_first_name, shop_orders.customer_last_name), '') as full_name,
+        coalesce(shop_orders.customer_email, shop_orders.email) as email,
+        shop_orders.customer_phone as phone,
+        null::text as other_phone,
+        null::text as tax_id,
+        null::text as city,
+        null::text as country,
+        null::text as country_code,
+        null::boolean as has_marketing_consent,
+        shop_orders.updated_at
+    from shop_orders
+    left join shop_customers
+        on shop_orders.customer_id = shop_customers.customer_id
+    where shop_customers.customer_id is null
+    order by record_type, source_record_id, shop_orders.updated_at desc nulls last
+),
+
+unioned as (
+    select * from erp_records
+    union all
+    select * from crm_records
+    union all
+    select * from shop_customer_records
+    union all
+    select * from shop_order_records
+),
+
+normalized as (
+    select
+        {{ record_key('unioned.record_type', 'unioned.source_record_id') }} as record_key,
+        unioned.record_type,
+        unioned.source_system,
+        unioned.source_record_id,
+        unioned.full_name,
+        {{ normalize_name('unioned.full_name') }} as name_normalized,
+        {{ normalize_email('unioned.email') }} as email_normalized,
+        {{ normalize_phone('unioned.phone') }} as phone_normalized,
+        {{ normalize_phone('unioned.other_phone') }} as other_phone_normalized,
+        {{ normalize_tax_id('unioned.tax_id') }} as tax_id_normalized,
+        unioned.city,
+        coalesce(
+            unioned.country_code,
+            case when trim(unioned.country) ~* '^[a-z]{2}$' then upper(trim(unioned.country)) end,
+            country_codes.country_code
+        ) as country_code,
+        unioned.has_marketing_consent,
+        unioned.updated_at
+    from unioned
+    left join country_codes
+        on {{ normalize_name('unioned.country') }} = country_codes.country_name
+)
+
+select * from normalized

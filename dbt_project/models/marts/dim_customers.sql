@@ -1,0 +1,104 @@
+{#
+    One row per customer (a component of int_customers_matched), each field taken from its
+    system of record (see `meta.system_of_record` in _marts__models.yml) and traced to the
+    source record it came from in `<field>_source`.
+#}
+
+with
+
+customer_records as (
+    select * from {{ ref('int_customers_matched') }}
+),
+
+orders as (
+    select * from {{ ref('fct_orders') }}
+    where not is_cancelled
+),
+
+golden_records as (
+    select
+        customer_id,
+        {{ owned_field('full_name', ['odoo', 'hubspot', 'shopify']) }},
+        {{ owned_field('tax_id_normalized', ['odoo', 'hubspot', 'shopify'], name='tax_id') }},
+        {{ owned_field('email_normalized', ['hubspot', 'shopify', 'odoo'], name='email') }},
+        {{ owned_field('phone_normalized', ['hubspot', 'shopify', 'odoo'], name='phone') }},
+        {{ owned_field('city', ['hubspot', 'shopify', 'odoo']) }},
+        {{ owned_field('country_code', ['hubspot', 'shopify', 'odoo']) }},
+        {{ owned_field('has_marketing_consent', ['hubspot', 'shopify']) }},
+        coalesce(
+            array_agg(source_record_id order by source_record_id) filter (where record_type = 'odoo_partner'),
+            '{}'
+        ) as odoo_partner_ids,
+        coalesce(
+            array_agg(source_record_id order by source_record_id) filter (where record_type = 'hubspot_contact'),
+            '{}'
+        ) as hubspot_contact_ids,
+        coalesce(
+            array_agg(source_record_id order by source_record_id) filter (where record_type = 'shopify_customer'),
+            '{}'
+        ) as shopify_customer_ids,
+        count(*) as source_record_count
+    from customer_records
+    group by customer_id
+),
+
+order_history as (
+    select
+        customer_id,
+        min(ordered_at) as first_order_at,
+        max(ordered_at) as last_order_at,
+        count(*) as lifetime_orders
+    from orders
+    group by customer_id
+),
+
+-- revenue is summed in the customer's main currency (most orders); amounts in other
+-- currencies are not converted here
+revenue_by_currency as (
+    select
+        customer_id,
+        currency_code,
+        sum(amount_total) as lifetime_revenue,
+        row_number() over (
+            partition by customer_id
+            order by count(*) desc, sum(amount_total) desc, currency_code
+        ) as currency_rank
+    from orders
+    group by customer_id, currency_code
+),
+
+final as (
+    select
+        golden_records.customer_id,
+        golden_records.full_name,
+        golden_records.full_name_source,
+        golden_records.email,
+        golden_records.email_source,
+        golden_records.phone,
+        golden_records.phone_source,
+        golden_records.tax_id,
+        golden_records.tax_id_source,
+        golden_records.city,
+        golden_records.city_source,
+        golden_records.country_code,
+        golden_records.country_code_source,
+        coalesce(golden_records.has_marketing_consent, false) as has_marketing_consent,
+        golden_records.has_marketing_consent_source,
+        order_history.first_order_at,
+        order_history.last_order_at,
+        coalesce(order_history.lifetime_orders, 0) as lifetime_orders,
+        coalesce(revenue_by_currency.lifetime_revenue, 0) as lifetime_revenue,
+        coalesce(revenue_by_currency.currency_code, '{{ var("company_currency_code") }}') as currency_code,
+        golden_records.odoo_partner_ids,
+        golden_records.hubspot_contact_ids,
+        golden_records.shopify_customer_ids,
+        golden_records.source_record_count
+    from golden_records
+    left join order_history
+        on golden_records.customer_id = order_history.customer_id
+    left join revenue_by_currency
+        on golden_records.customer_id = revenue_by_currency.customer_id
+        and revenue_by_currency.currency_rank = 1
+)
+
+select * from final

@@ -1,0 +1,160 @@
+{#
+    One row per real order.
+      - A shop order and the ERP sale order entered from it (`client_order_ref` = the shop
+        order's name, compared without a leading `#`) are one order, channel `web`: the shop
+        owns it (date, amount, currency, status, customer); the ERP adds the sale order and its
+        invoicing. When several sale orders carry the same reference, the live, latest one is
+        the link and the others stay ERP orders of their own.
+      - Any other confirmed sale order (phone or counter sale) is an order, channel `erp`;
+        quotations (`draft`, `sent`) are not orders yet.
+    Invoicing comes from customer invoices (`out_invoice`, not cancelled) whose
+    `invoice_origin` names the sale order; one invoice may name several (`S00041, S00042`).
+#}
+
+with
+
+shop_orders as (
+    select * from {{ ref('stg_shopify__orders') }}
+    where not is_deleted
+),
+
+sale_orders as (
+    select * from {{ ref('stg_odoo__sale_orders') }}
+    where not is_deleted
+),
+
+invoices as (
+    select * from {{ ref('stg_odoo__invoices') }}
+    where not is_deleted and move_type = 'out_invoice' and state <> 'cancel'
+),
+
+customer_records as (
+    select record_key, customer_id from {{ ref('int_customers_matched') }}
+),
+
+invoice_origins as (
+    select
+        trim(origins.sale_order_name) as sale_order_name,
+        invoices.state,
+        invoices.payment_state
+    from invoices
+    cross join lateral unnest(string_to_array(invoices.invoice_origin, ',')) as origins (sale_order_name)
+),
+
+sale_order_invoicing as (
+    select
+        sale_order_name,
+        case when bool_or(state = 'posted') then 'invoiced' else 'draft' end as invoice_status,
+        case
+            when not bool_or(state = 'posted') then null
+            when bool_and(payment_state = 'paid') filter (where state = 'posted') then 'paid'
+            when bool_and(payment_state in ('paid', 'in_payment')) filter (where state = 'posted') then 'in_payment'
+            when bool_and(payment_state = 'reversed') filter (where state = 'posted') then 'reversed'
+            when bool_or(payment_state in ('paid', 'in_payment', 'partial')) filter (where state = 'posted') then 'partial'
+            else 'not_paid'
+        end as payment_status
+    from invoice_origins
+    group by sale_order_name
+),
+
+sale_orders_invoiced as (
+    select
+        sale_orders.*,
+        coalesce(sale_order_invoicing.invoice_status, 'not_invoiced') as invoice_status,
+        sale_order_invoicing.payment_status,
+        row_number() over (
+            partition by ltrim(sale_orders.client_order_ref, '#')
+            order by sale_orders.is_cancelled, sale_orders.updated_at desc nulls last, sale_orders.sale_order_id desc
+        ) as reference_rank
+    from sale_orders
+    left join sale_order_invoicing
+        on sale_orders.sale_order_name = sale_order_invoicing.sale_order_name
+),
+
+web_orders as (
+    select
+        md5({{ record_key("'shopify_order'", 'shop_orders.order_id') }}) as order_id,
+        coalesce(
+            {{ record_key("'shopify_customer'", 'shop_orders.customer_id') }},
+            {{ record_key("'shopify_guest_order'", 'shop_orders.order_id') }}
+        ) as customer_record_key,
+        shop_orders.order_name,
+        'web' as channel,
+        coalesce(shop_orders.processed_at, shop_orders.created_at) as ordered_at,
+        case
+            when shop_orders.is_cancelled then 'cancelled'
+            when shop_orders.fulfillment_status = 'fulfilled' then 'done'
+            else 'confirmed'
+        end as status,
+        shop_orders.is_cancelled,
+        shop_orders.amount_total,
+        shop_orders.currency_code,
+        shop_orders.order_id as shopify_order_id,
+        linked.sale_order_id as odoo_sale_order_id,
+        linked.sale_order_name as odoo_sale_order_name,
+        linked.invoice_status,
+        linked.payment_status
+    from shop_orders
+    left join sale_orders_invoiced as linked
+        on ltrim(linked.client_order_ref, '#') = ltrim(shop_orders.order_name, '#')
+        and linked.reference_rank = 1
+),
+
+erp_orders as (
+    select
+        md5({{ record_key("'odoo_sale_order'", 'sale_orders_invoiced.sale_order_id') }}) as order_id,
+        {{ record_key("'odoo_partner'", 'sale_orders_invoiced.partner_id') }} as customer_record_key,
+        sale_orders_invoiced.sale_order_name as order_name,
+        'erp' as channel,
+        sale_orders_invoiced.ordered_at,
+        case sale_orders_invoiced.state
+            when 'sale' then 'confirmed'
+            when 'done' then 'done'
+            when 'cancel' then 'cancelled'
+        end as status,
+        sale_orders_invoiced.is_cancelled,
+        sale_orders_invoiced.amount_total,
+        sale_orders_invoiced.currency_code,
+        null::bigint as shopify_order_id,
+        sale_orders_invoiced.sale_order_id as odoo_sale_order_id,
+        sale_orders_invoiced.sale_order_name as odoo_sale_order_name,
+        sale_orders_invoiced.invoice_status,
+        sale_orders_invoiced.payment_status
+    from sale_orders_invoiced
+    where
+        sale_orders_invoiced.state in ('sale', 'done', 'cancel')
+        and not exists (
+            select 1 from web_orders
+            where web_orders.odoo_sale_order_id = sale_orders_invoiced.sale_order_id
+        )
+),
+
+orders as (
+    select * from web_orders
+    union all
+    select * from erp_orders
+),
+
+final as (
+    select
+        orders.order_id,
+        customer_records.customer_id,
+        orders.order_name,
+        orders.channel,
+        orders.ordered_at,
+        (orders.ordered_at at time zone '{{ var("business_timezone") }}')::date as order_date,
+        orders.status,
+        orders.is_cancelled,
+        orders.amount_total,
+        orders.currency_code,
+        orders.shopify_order_id,
+        orders.odoo_sale_order_id,
+        orders.odoo_sale_order_name,
+        orders.invoice_status,
+        orders.payment_status
+    from orders
+    left join customer_records
+        on orders.customer_record_key = customer_records.record_key
+)
+
+select * from final

@@ -1,0 +1,35 @@
+with
+
+source as (
+    select * from {{ source('hubspot', 'contacts') }}
+),
+
+renamed as (
+    select
+        source_id as contact_id,
+        {{ hubspot_property('email') }} as email,
+        {{ hubspot_property('firstname') }} as first_name,
+        {{ hubspot_property('lastname') }} as last_name,
+        nullif(concat_ws(' ', {{ hubspot_property('firstname') }}, {{ hubspot_property('lastname') }}), '') as full_name,
+        {{ hubspot_property('phone') }} as phone,
+        {{ hubspot_property('mobilephone') }} as mobile_phone,
+        {{ hubspot_property('company') }} as company_name,
+        {{ hubspot_property('city') }} as city,
+        {{ hubspot_property('country') }} as country,
+        {{ hubspot_property('lifecyclestage') }} as lifecycle_stage,
+        {{ safe_boolean(hubspot_property('hs_marketable_status')) }} as has_marketing_consent,
+        {{ hubspot_property('tax_id') }} as tax_id,
+        coalesce(
+            {{ safe_timestamptz(hubspot_property('createdate')) }},
+            {{ safe_timestamptz("record ->> 'createdAt'") }}
+        ) as created_at,
+        coalesce(
+            {{ safe_timestamptz("record ->> 'updatedAt'") }},
+            {{ safe_timestamptz(hubspot_property('lastmodifieddate')) }}
+        ) as updated_at,
+        _loaded_at as loaded_at,
+        _deleted or coalesce({{ safe_boolean("record ->> 'archived'") }}, false) as is_deleted
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,243 @@
+"""The nightly gates: validate the warehouse with Great Expectations, record the outcome.
+
+- ``run_raw_gate``: after extraction, before dbt — landing integrity of every non-empty raw
+  table and the share of quarantined records of the night's batches.
+- ``run_marts_gate``: after the dbt build — keys, amounts, currencies and dates of the marts.
+- ``run_sync_gate``: after ``dbt build --select tag:crm_sync`` — the properties about to be
+  written to HubSpot.
+
+Each gate builds one ephemeral GX context with a PostgreSQL data source on the warehouse,
+validates its targets (``expectations.suites``), records one row in ``ops.gate_results`` and
+returns a ``GateResult``; ``GateResult.raise_for_failure()`` stops the night with a
+``GateFailed`` that says what failed and where to look. Plain Python: the DAG calls these
+functions inside its tasks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from puente.warehouse import RAW_OBJECTS, describe, sqlalchemy_url
+
+if TYPE_CHECKING:
+    from expectations.suites import Target
+
+log = logging.getLogger(__name__)
+
+EXAMPLES_SHOWN = 5
+_ARGUMENTS_SHOWN = ("min_value", "max_value", "value_set", "regex")
+
+
+class GateFailed(RuntimeError):
+    """A gate refused the data; the message lists every failed check and what to look at."""
+
+    def __init__(self, result: GateResult):
+        self.result = result
+        failed = [check for check in result.details if not check["success"]]
+        where = f"logical date {result.logical_date}" if result.logical_date else "latest data"
+        lines = [f"{result.gate} gate failed {result.failed} of {result.evaluated} checks ({where}, {result.warehouse}):"]
+        for check in failed:
+            lines.append(f"  - {_describe_check(check)}")
+            if check.get("hint"):
+                lines.append(f"    what to look at: {check['hint']}")
+        lines.append(
+            "Nothing downstream of this gate runs until it passes; rerun the gate after fixing the data. "
+            f"The run is recorded in ops.gate_results (gate_run_id {result.gate_run_id})."
+        )
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """Outcome of one gate run: ``details`` has one entry per check (JSON-ready)."""
+
+    gate: str
+    success: bool
+    evaluated: int
+    failed: int
+    details: list[dict[str, Any]] = field(default_factory=list)
+    logical_date: date | None = None
+    gate_run_id: int | None = None
+    warehouse: str = ""
+
+    def raise_for_failure(self) -> GateResult:
+        if not self.success:
+            raise GateFailed(self)
+        return self
+
+    def summary(self) -> dict[str, Any]:
+        """A small JSON-ready summary (an Airflow task's return value): counts and failed checks."""
+        return {
+            "gate": self.gate,
+            "success": self.success,
+            "evaluated": self.evaluated,
+            "failed": self.failed,
+            "logical_date": self.logical_date.isoformat() if self.logical_date else None,
+            "gate_run_id": self.gate_run_id,
+            "failed_checks": [_describe_check(check) for check in self.details if not check["success"]],
+        }
+
+
+def run_raw_gate(url: str, logical_date: date | str | None = None, max_quarantine_share: float = 0.05) -> GateResult:
+    """Landing integrity of every non-empty raw table, and at most ``max_quarantine_share`` of
+    the records received per source object quarantined in the batches of ``logical_date``
+    (the latest logical date in ops.load_batches when None)."""
+    from expectations import suites
+
+    day = _as_date(logical_date)
+    with psycopg.connect(url) as conn:
+        day = day or conn.execute("select max(logical_date) from ops.load_batches").fetchone()[0]
+        non_empty = {
+            obj.qualified_table for obj in RAW_OBJECTS
+            if conn.execute(f"select exists (select from {obj.qualified_table})").fetchone()[0]
+        }
+    return _run_gate("raw", url, day, suites.raw_targets(non_empty, day, max_quarantine_share))
+
+
+def run_marts_gate(url: str, logical_date: date | str | None = None) -> GateResult:
+    """Keys, amounts, currencies and dates of marts.dim_customers and marts.fct_orders."""
+    from expectations import suites
+
+    return _run_gate("marts", url, _as_date(logical_date), suites.marts_targets())
+
+
+def run_sync_gate(url: str, logical_date: date | str | None = None) -> GateResult:
+    """The HubSpot properties in marts.crm_contact_scores_sync: a score in [0, 1], a known risk
+    band, a contact id."""
+    from expectations import suites
+
+    return _run_gate("sync", url, _as_date(logical_date), suites.sync_targets())
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _as_date(value: date | str | None) -> date | None:
+    """Accept a date, a datetime or Airflow's ``ds`` string (``2026-11-21``)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    return value
+
+
+def _run_gate(gate: str, url: str, logical_date: date | None, targets: list[Target]) -> GateResult:
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    source = context.data_sources.add_postgres(name="warehouse", connection_string=sqlalchemy_url(url))
+    with psycopg.connect(url) as conn:
+        missing = {t.table for t in targets if conn.execute("select to_regclass(%s)", (t.table,)).fetchone()[0] is None}
+
+    checks: list[dict[str, Any]] = []
+    try:
+        for target in targets:
+            if target.table in missing:
+                checks.append(_missing_table_check(target))
+            else:
+                checks.extend(_validate(context, source, target))
+    finally:
+        source.get_engine().dispose()
+
+    failed = sum(not check["success"] for check in checks)
+    result = GateResult(
+        gate=gate, success=failed == 0, evaluated=len(checks), failed=failed,
+        details=checks, logical_date=logical_date, warehouse=describe(url),
+    )
+    result = _record(url, result)
+    log.info("%s gate: %s (%d checks, %d failed, gate_run_id %s)", gate,
+             "passed" if result.success else "FAILED", result.evaluated, result.failed, result.gate_run_id)
+    return result
+
+
+def _validate(context: Any, source: Any, target: Target) -> list[dict[str, Any]]:
+    if target.query:
+        asset = source.add_query_asset(name=target.table, query=target.query)
+    else:
+        schema, table = target.table.split(".", 1)
+        asset = source.add_table_asset(name=target.table, table_name=table, schema_name=schema)
+    batch = asset.add_batch_definition_whole_table("whole table").get_batch()
+    validation = batch.validate(
+        context.suites.add(target.suite),
+        result_format={
+            "result_format": "SUMMARY",
+            "partial_unexpected_count": EXAMPLES_SHOWN,
+            "unexpected_index_column_names": [target.key],
+        },
+    )
+    return [_check(target, result) for result in validation.results]
+
+
+def _check(target: Target, validation: Any) -> dict[str, Any]:
+    config = validation.expectation_config
+    kwargs = config.kwargs
+    outcome = validation.result or {}
+    error = (validation.exception_info or {}).get("exception_message")
+    if error is None:  # failed metrics report their exceptions keyed by metric
+        nested = [info for info in (validation.exception_info or {}).values() if isinstance(info, dict)]
+        error = next((info.get("exception_message") for info in nested if info.get("raised_exception")), None)
+    check = {
+        "table": target.table,
+        "column": kwargs.get("column"),
+        "expectation": config.type,
+        "arguments": {name: kwargs[name] for name in _ARGUMENTS_SHOWN if kwargs.get(name) is not None},
+        "success": bool(validation.success),
+        "element_count": outcome.get("element_count"),
+        "unexpected_count": outcome.get("unexpected_count"),
+        "observed_value": outcome.get("observed_value"),
+        "examples": outcome.get("partial_unexpected_index_list") or outcome.get("partial_unexpected_list") or [],
+        "error": error.splitlines()[0] if error else None,
+        "hint": (config.meta or {}).get("hint"),
+    }
+    return json.loads(json.dumps(check, default=str))
+
+
+def _missing_table_check(target: Target) -> dict[str, Any]:
+    return {
+        "table": target.table, "column": None, "expectation": "table_exists", "arguments": {},
+        "success": False, "element_count": None, "unexpected_count": None, "observed_value": None,
+        "examples": [], "error": f"{target.table} does not exist",
+        "hint": "build it first: dbt models are built by `dbt build` (the crm_sync model by "
+                "`dbt build --select tag:crm_sync`), raw and ops tables by puente.warehouse.ensure_schema",
+    }
+
+
+def _describe_check(check: dict[str, Any]) -> str:
+    where = check["table"] + (f".{check['column']}" if check.get("column") else "")
+    arguments = ", ".join(f"{name}={value}" for name, value in check.get("arguments", {}).items())
+    expectation = f"{check['expectation']}({arguments})"
+    if check.get("error"):
+        observed = f"could not be evaluated: {check['error']}"
+    elif check.get("unexpected_count") is not None:
+        observed = f"{check['unexpected_count']} of {check['element_count']} rows unexpected"
+        if check.get("examples"):
+            observed += ", e.g. " + "; ".join(_describe_example(example) for example in check["examples"])
+    else:
+        observed = f"observed {check.get('observed_value')}"
+    return f"{where}: {expectation}: {observed}"
+
+
+def _describe_example(example: Any) -> str:
+    if isinstance(example, dict):
+        return " ".join(f"{name}={value}" for name, value in example.items())
+    return str(example)
+
+
+def _record(url: str, result: GateResult) -> GateResult:
+    with psycopg.connect(url) as conn:
+        gate_run_id = conn.execute(
+            "insert into ops.gate_results (gate, logical_date, success, evaluated, failed, details) "
+            "values (%s, %s, %s, %s, %s, %s) returning gate_run_id",
+            (result.gate, result.logical_date, result.success, result.evaluated, result.failed,
+             Jsonb(result.details)),
+        ).fetchone()[0]
+    return replace(result, gate_run_id=gate_run_id)

@@ -1,0 +1,258 @@
+"""What each gate checks: Great Expectations suites as code, bound to the table or query
+they validate.
+
+Every expectation carries ``meta["hint"]``: what the operator should look at when it fails.
+``expectations.gates`` runs these targets and records the outcome.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import great_expectations as gx
+from great_expectations import expectations as gxe
+
+from puente.warehouse import RAW_OBJECTS
+
+# Currencies an order may be in; override with PUENTE_CURRENCIES=COP,USD,... for a business
+# that sells in others.
+DEFAULT_CURRENCIES = ("COP", "USD", "EUR")
+CHURN_RISK_BANDS = ("low", "medium", "high")
+# Clock skew tolerated between the sources and the warehouse before an order is "in the future".
+FUTURE_TOLERANCE = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One suite and what it validates: ``table`` (``schema.table``), or ``query`` over it.
+
+    ``key`` is the column that identifies a row in failure messages.
+    """
+
+    table: str
+    key: str
+    suite: gx.ExpectationSuite
+    query: str | None = None
+
+
+def allowed_currencies() -> tuple[str, ...]:
+    configured = os.environ.get("PUENTE_CURRENCIES", "")
+    codes = tuple(code.strip().upper() for code in configured.split(",") if code.strip())
+    return codes or DEFAULT_CURRENCIES
+
+
+def _suite(name: str, *expectations: gxe.Expectation) -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(name=name, expectations=list(expectations))
+
+
+# --------------------------------------------------------------------------------------------
+# Raw gate
+# --------------------------------------------------------------------------------------------
+
+
+def raw_table_target(table: str) -> Target:
+    """Landing integrity of one raw table (``raw.odoo_res_partner``)."""
+    connector = f"the connector that lands {table}"
+    return Target(
+        table=table,
+        key="source_id",
+        suite=_suite(
+            f"raw_{table}",
+            gxe.ExpectColumnValuesToNotBeNull(
+                column="source_id",
+                meta={"hint": f"{connector} wrote a row without the record's id; check its id mapping"},
+            ),
+            gxe.ExpectColumnValuesToBeUnique(
+                column="source_id",
+                meta={"hint": f"{table} should have source_id as primary key; check the table's DDL "
+                              "(puente.warehouse.ensure_schema)"},
+            ),
+            gxe.ExpectColumnValuesToNotBeNull(
+                column="record",
+                meta={"hint": f"{connector} landed an empty payload; such records belong in ops.quarantine"},
+            ),
+            gxe.ExpectColumnValuesToNotBeNull(
+                column="source_updated_at",
+                meta={"hint": f"{connector} could not parse the record's updated-at; incremental "
+                              "extraction depends on it. Look at the record's write_date/updatedAt/updated_at"},
+            ),
+        ),
+    )
+
+
+def quarantine_target(logical_date: date | None, max_share: float) -> Target:
+    """Share of quarantined records per source object among the batches of ``logical_date``
+    (the latest logical date in ops.load_batches when None)."""
+    day = f"date '{logical_date.isoformat()}'" if logical_date else "(select max(logical_date) from ops.load_batches)"
+    query = f"""
+        select
+            batches.source || '.' || batches.object as source_object,
+            sum(batches.rows_received) as rows_received,
+            sum(coalesce(quarantined.rows_quarantined, 0)) as rows_quarantined,
+            sum(coalesce(quarantined.rows_quarantined, 0))::numeric
+                / greatest(sum(batches.rows_received), sum(coalesce(quarantined.rows_quarantined, 0)), 1)
+                as quarantined_share
+        from ops.load_batches as batches
+        left join (
+            select batch_id, count(*) as rows_quarantined
+            from ops.quarantine
+            group by batch_id
+        ) as quarantined
+            on batches.batch_id = quarantined.batch_id
+        where batches.logical_date = {day}
+        group by batches.source, batches.object
+    """
+    return Target(
+        table="ops.quarantine",
+        query=query,
+        key="source_object",
+        suite=_suite(
+            "raw_quarantine",
+            gxe.ExpectColumnValuesToBeBetween(
+                column="quarantined_share",
+                min_value=0,
+                max_value=max_share,
+                meta={"hint": f"more than {max_share:.0%} of the records received were quarantined; read "
+                              "ops.quarantine.reason for those batches: a source changed its record shape, "
+                              "or its simulator injects malformed records"},
+            ),
+        ),
+    )
+
+
+def raw_targets(non_empty_tables: set[str], logical_date: date | None, max_share: float) -> list[Target]:
+    tables = [obj.qualified_table for obj in RAW_OBJECTS if obj.qualified_table in non_empty_tables]
+    return [*(raw_table_target(table) for table in tables), quarantine_target(logical_date, max_share)]
+
+
+# --------------------------------------------------------------------------------------------
+# Marts gate
+# --------------------------------------------------------------------------------------------
+
+
+def marts_targets() -> list[Target]:
+    latest = datetime.now(UTC) + FUTURE_TOLERANCE
+    currencies = allowed_currencies()
+    customers = _suite(
+        "marts_dim_customers",
+        gxe.ExpectTableRowCountToBeBetween(
+            min_value=1,
+            meta={"hint": "no customers were built: check that raw.* received rows tonight and that "
+                          "dbt built int_customer_records_unioned"},
+        ),
+        gxe.ExpectColumnValuesToNotBeNull(
+            column="customer_id",
+            meta={"hint": "a customer without id: see int_customers_matched"},
+        ),
+        gxe.ExpectColumnValuesToBeUnique(
+            column="customer_id",
+            meta={"hint": "two rows share a customer_id: dim_customers must group int_customers_matched "
+                          "by customer_id"},
+        ),
+    )
+    orders = _suite(
+        "marts_fct_orders",
+        gxe.ExpectColumnValuesToNotBeNull(
+            column="order_id",
+            meta={"hint": "an order without id: see fct_orders"},
+        ),
+        gxe.ExpectColumnValuesToBeUnique(
+            column="order_id",
+            meta={"hint": "one order is counted twice: look for a shop order matched by several ERP "
+                          "sale orders (client_order_ref) or a duplicated raw record"},
+        ),
+        gxe.ExpectColumnValuesToNotBeNull(
+            column="customer_id",
+            meta={"hint": "an order whose customer was not resolved: its partner or shop customer is "
+                          "missing from int_customer_records_unioned"},
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="amount_total",
+            min_value=0,
+            meta={"hint": "a negative order total: look at the order in the ERP or the shop (a refund "
+                          "entered as an order?) and at the raw record's total_price/amount_total"},
+        ),
+        gxe.ExpectColumnValuesToNotBeNull(
+            column="currency_code",
+            meta={"hint": "an order without currency: check the sale order's currency_id or the shop "
+                          "order's currency"},
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="currency_code",
+            value_set=list(currencies),
+            meta={"hint": f"an order in a currency outside {', '.join(currencies)}: fix the source, or "
+                          "set PUENTE_CURRENCIES if the business now sells in it"},
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="ordered_at",
+            max_value=latest,
+            meta={"hint": "an order dated in the future: check the source's clock and time zone (Odoo "
+                          "datetimes are UTC without zone; Shopify's carry an offset)"},
+        ),
+    )
+    return [
+        Target(table="marts.dim_customers", key="customer_id", suite=customers),
+        Target(table="marts.fct_orders", key="order_id", suite=orders),
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Sync gate
+# --------------------------------------------------------------------------------------------
+
+SYNC_QUERY = r"""
+    select
+        hubspot_contact_id,
+        properties ->> 'puente_churn_score' as churn_score,
+        case
+            when properties ->> 'puente_churn_score' ~ '^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$'
+                then (properties ->> 'puente_churn_score')::double precision
+        end as churn_score_value,
+        properties ->> 'puente_churn_risk' as churn_risk,
+        properties ->> 'puente_scored_at' as scored_at
+    from marts.crm_contact_scores_sync
+"""
+
+
+def sync_targets() -> list[Target]:
+    scoring = "the churn scoring job's output in ml.churn_scores (model_run_id, churn_probability, risk_band)"
+    suite = _suite(
+        "sync_crm_contact_scores",
+        gxe.ExpectColumnValuesToNotBeNull(
+            column="hubspot_contact_id",
+            meta={"hint": "a row without a HubSpot contact: see int_customers_matched"},
+        ),
+        gxe.ExpectColumnValuesToNotBeNull(
+            column="churn_score",
+            meta={"hint": f"puente_churn_score is missing: look at {scoring}"},
+        ),
+        gxe.ExpectColumnValuesToMatchRegex(
+            column="churn_score",
+            regex=r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$",
+            meta={"hint": f"puente_churn_score is not a number: look at {scoring}"},
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="churn_score_value",
+            min_value=0,
+            max_value=1,
+            meta={"hint": f"puente_churn_score outside [0, 1] is not a probability: look at {scoring}; "
+                          "nothing is written to HubSpot until it is fixed"},
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="churn_risk",
+            value_set=list(CHURN_RISK_BANDS),
+            meta={"hint": f"puente_churn_risk must be one of {', '.join(CHURN_RISK_BANDS)} (the HubSpot "
+                          f"enumeration's options): look at {scoring}"},
+        ),
+        gxe.ExpectColumnValuesToNotBeNull(
+            column="churn_risk",
+            meta={"hint": f"puente_churn_risk is missing: look at {scoring}"},
+        ),
+        gxe.ExpectColumnValuesToNotBeNull(
+            column="scored_at",
+            meta={"hint": f"puente_scored_at is missing: look at {scoring}"},
+        ),
+    )
+    return [Target(table="marts.crm_contact_scores_sync", query=SYNC_QUERY, key="hubspot_contact_id", suite=suite)]

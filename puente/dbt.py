@@ -1,0 +1,147 @@
+"""Running Puente's dbt project (``dbt_project/``) from Python.
+
+dbt reads its connection from ``PUENTE_DBT_*`` environment variables (see
+``dbt_project/profiles.yml``); ``run_dbt`` derives them from a warehouse URL, so callers only
+ever pass the URL. The nightly selectors:
+
+- main build, after the raw gate: ``["build", "--exclude", "tag:crm_sync"]``
+- write-back diff, after ML scoring: ``["build", "--select", "tag:crm_sync"]``
+
+The Airflow DAG renders the project with astronomer-cosmos from ``target/manifest.json``
+(``LoadMode.DBT_MANIFEST``) so that DAG parsing never runs dbt; ``ensure_manifest`` keeps that
+file current.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
+
+from puente.config import dbt_project_dir
+
+if TYPE_CHECKING:
+    from dbt.cli.main import dbtRunnerResult
+
+MAIN_BUILD_ARGS = ("build", "--exclude", "tag:crm_sync")
+CRM_SYNC_BUILD_ARGS = ("build", "--select", "tag:crm_sync")
+
+# dbt parses without connecting, but profiles.yml still needs every variable to render.
+_PARSE_ONLY_ENV = {
+    "PUENTE_DBT_HOST": "127.0.0.1",
+    "PUENTE_DBT_PORT": "5432",
+    "PUENTE_DBT_USER": "puente",
+    "PUENTE_DBT_PASSWORD": "",
+    "PUENTE_DBT_DBNAME": "puente",
+}
+_QUIET_ENV = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+_FAILED_STATUSES = {"error", "fail", "runtime error"}
+
+
+class DbtFailed(RuntimeError):
+    """A dbt invocation failed; the message lists each failing node and what it said."""
+
+    def __init__(self, command: str, failures: list[str]):
+        self.failures = failures
+        listing = "\n".join(f"  - {failure}" for failure in failures)
+        super().__init__(
+            f"dbt {command} failed ({len(failures)} node(s)):\n{listing}\n"
+            f"Compiled SQL of each node is under {dbt_project_dir() / 'target' / 'compiled'}; "
+            f"run `dbt {command} --select <node>` to reproduce."
+        )
+
+
+def dbt_env(url: str) -> dict[str, str]:
+    """The ``PUENTE_DBT_*`` variables that profiles.yml reads, from a ``postgresql://`` URL."""
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("postgres"):
+        raise ValueError(f"not a PostgreSQL URL: {parts.scheme}://…")
+    dbname = parts.path.lstrip("/")
+    if not dbname:
+        raise ValueError("the warehouse URL names no database (expected postgresql://user@host:port/dbname)")
+    return {
+        "PUENTE_DBT_HOST": parts.hostname or "127.0.0.1",
+        "PUENTE_DBT_PORT": str(parts.port or 5432),
+        "PUENTE_DBT_USER": unquote(parts.username or "postgres"),
+        "PUENTE_DBT_PASSWORD": unquote(parts.password or ""),
+        "PUENTE_DBT_DBNAME": unquote(dbname),
+    }
+
+
+@contextmanager
+def _environ(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of a dbt call, then restore them."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _invoke(args: list[str], env: Mapping[str, str]) -> dbtRunnerResult:
+    from dbt.cli.main import dbtRunner
+
+    project = str(dbt_project_dir())
+    with _environ({**_QUIET_ENV, **env}):
+        return dbtRunner().invoke([*args, "--project-dir", project, "--profiles-dir", project])
+
+
+def _failures(result: dbtRunnerResult) -> list[str]:
+    failures = []
+    for node_result in getattr(result.result, "results", None) or []:
+        status = str(node_result.status)
+        if status in _FAILED_STATUSES:
+            node = node_result.node
+            message = " ".join(str(node_result.message or "").split())
+            failures.append(f"{node.unique_id} [{status}]: {message}")
+    return failures
+
+
+def run_dbt(args: list[str], url: str) -> dbtRunnerResult:
+    """Run one dbt command (``["build", "--exclude", "tag:crm_sync"]``) against ``url``.
+
+    Raises ``DbtFailed`` naming every failed model, test or seed, or dbt's own error when it
+    could not run at all (bad project, unreachable warehouse). The PUENTE_DBT_* variables are
+    set in this process for the duration of the call: run one dbt command at a time per process.
+    """
+    result = _invoke(list(args), dbt_env(url))
+    if result.success:
+        return result
+    command = next((arg for arg in args if not arg.startswith("-")), "?")
+    if result.exception is not None:
+        raise DbtFailed(command, [f"{type(result.exception).__name__}: {result.exception}"]) from result.exception
+    raise DbtFailed(command, _failures(result) or ["dbt reported failure without a failing node; see dbt's log"])
+
+
+def _newest_source_mtime(project: Path) -> float:
+    files = [project / "dbt_project.yml", project / "profiles.yml"]
+    for folder in ("models", "macros", "seeds", "tests", "snapshots"):
+        files.extend(path for path in (project / folder).rglob("*") if path.is_file())
+    return max(path.stat().st_mtime for path in files if path.exists())
+
+
+def ensure_manifest(url: str | None = None) -> Path:
+    """Return ``dbt_project/target/manifest.json``, running ``dbt parse`` first when it is
+    missing or older than any SQL/YAML file of the project.
+
+    Parsing does not connect to the warehouse; without ``url`` the ``PUENTE_DBT_*`` variables
+    already set are used, and placeholders for any that are not.
+    """
+    project = dbt_project_dir()
+    manifest = project / "target" / "manifest.json"
+    if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(project):
+        return manifest
+    env = dbt_env(url) if url else {name: os.environ.get(name, value) for name, value in _PARSE_ONLY_ENV.items()}
+    result = _invoke(["parse"], env)
+    if not result.success:
+        raise DbtFailed("parse", [f"{type(result.exception).__name__}: {result.exception}"]
+                        if result.exception is not None else ["see dbt's log"])
+    return manifest

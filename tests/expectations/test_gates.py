@@ -1,0 +1,138 @@
+"""The raw, marts and sync gates: pass on good data, fail with a message that says where to look."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import psycopg
+import pytest
+from gate_data import LOGICAL_DATE, execute
+
+from expectations.gates import GateFailed, run_marts_gate, run_raw_gate, run_sync_gate
+
+
+def failure_message(result) -> str:
+    with pytest.raises(GateFailed) as failure:
+        result.raise_for_failure()
+    return str(failure.value)
+
+
+def recorded_runs(url: str) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "select gate, logical_date, success, evaluated, failed, jsonb_array_length(details) "
+            "from ops.gate_results order by gate_run_id"
+        ).fetchall()
+
+
+# --- raw gate ---------------------------------------------------------------------------------
+
+
+def test_raw_gate_passes_on_a_clean_landing_and_records_the_run(raw_db):
+    result = run_raw_gate(raw_db, LOGICAL_DATE)
+    assert result.raise_for_failure() is result
+    # 4 checks on each of the 2 non-empty raw tables (empty ones are skipped) + the quarantine share
+    assert (result.gate, result.success, result.evaluated, result.failed) == ("raw", True, 9, 0)
+    assert result.summary() == {"gate": "raw", "success": True, "evaluated": 9, "failed": 0,
+                                "logical_date": LOGICAL_DATE, "gate_run_id": result.gate_run_id,
+                                "failed_checks": []}
+    assert recorded_runs(raw_db) == [("raw", dt.date(2026, 11, 21), True, 9, 0, 9)]
+
+
+def test_raw_gate_fails_on_a_record_without_updated_at(raw_db):
+    execute(raw_db, "insert into raw.shopify_orders (source_id, record, source_updated_at, _batch_id) "
+                    "values ('5009', '{\"id\": 5009}', null, 'shopify-orders-1')")
+    message = failure_message(run_raw_gate(raw_db, LOGICAL_DATE))
+    assert "raw gate failed 1 of 9 checks" in message
+    assert "raw.shopify_orders.source_updated_at: expect_column_values_to_not_be_null" in message
+    assert "1 of 2 rows unexpected, e.g. source_id=5009" in message
+    assert "could not parse the record's updated-at" in message
+    assert recorded_runs(raw_db)[-1][2] is False
+
+
+def test_raw_gate_fails_when_too_many_records_of_the_night_are_quarantined(raw_db):
+    execute(raw_db, "insert into ops.quarantine (batch_id, source, object, source_id, payload, reason) "
+                    "select 'odoo-res.partner-1', 'odoo', 'res.partner', 'q' || n, '{}', 'no id' "
+                    "from generate_series(1, 8) as n")
+    message = failure_message(run_raw_gate(raw_db))  # no date: the latest logical date, 2026-11-21
+    assert "ops.quarantine.quarantined_share: expect_column_values_to_be_between(min_value=0.0, max_value=0.05)" in message
+    assert "source_object=odoo.res.partner quarantined_share=0.1" in message
+    assert "read ops.quarantine.reason" in message
+    assert run_raw_gate(raw_db, LOGICAL_DATE, max_quarantine_share=0.2).success
+
+
+def test_raw_gate_counts_only_the_batches_of_the_logical_date(raw_db):
+    # 5 of the 10 partners received on 2026-11-20 were quarantined
+    assert not run_raw_gate(raw_db, "2026-11-20").success
+    assert run_raw_gate(raw_db, dt.date(2026, 11, 21)).success
+
+
+# --- marts gate -------------------------------------------------------------------------------
+
+
+def test_marts_gate_passes_on_good_marts(marts_db):
+    result = run_marts_gate(marts_db, LOGICAL_DATE).raise_for_failure()
+    assert (result.gate, result.evaluated, result.failed) == ("marts", 10, 0)
+
+
+def test_marts_gate_fails_on_a_duplicate_order_and_a_negative_amount(marts_db):
+    execute(marts_db, "insert into marts.fct_orders values ('o1', 'c1', now(), -10, 'COP')")
+    result = run_marts_gate(marts_db, LOGICAL_DATE)
+    assert (result.success, result.failed) == (False, 2)
+    message = failure_message(result)
+    assert "marts.fct_orders.order_id: expect_column_values_to_be_unique(): 2 of 3 rows unexpected" in message
+    assert "order_id=o1" in message
+    assert "marts.fct_orders.amount_total: expect_column_values_to_be_between(min_value=0.0)" in message
+    assert "amount_total=-10" in message
+    assert "what to look at: one order is counted twice" in message
+    assert f"gate_run_id {result.gate_run_id}" in message
+
+
+def test_marts_gate_fails_on_no_customers_an_unknown_currency_and_a_future_order(marts_db):
+    execute(marts_db, "delete from marts.dim_customers; "
+                      "insert into marts.fct_orders values ('o3', 'c1', now() + interval '2 days', 10, 'Pesos')")
+    message = failure_message(run_marts_gate(marts_db, LOGICAL_DATE))
+    assert "marts.dim_customers: expect_table_row_count_to_be_between(min_value=1): observed 0" in message
+    assert "order_id=o3 currency_code=Pesos" in message
+    assert "marts.fct_orders.ordered_at: expect_column_values_to_be_between(max_value=" in message
+
+
+def test_marts_gate_fails_when_the_marts_are_not_built(fresh_db):
+    message = failure_message(run_marts_gate(fresh_db))
+    assert "marts.dim_customers does not exist" in message
+    assert "`dbt build`" in message
+
+
+# --- sync gate --------------------------------------------------------------------------------
+
+
+def test_sync_gate_passes_on_good_properties_and_on_nothing_to_send(marts_db):
+    assert run_sync_gate(marts_db, LOGICAL_DATE).raise_for_failure().evaluated == 7
+    execute(marts_db, "delete from marts.crm_contact_scores_sync")
+    assert run_sync_gate(marts_db, LOGICAL_DATE).success
+
+
+def test_sync_gate_fails_on_a_score_that_is_not_a_probability(marts_db):
+    execute(marts_db, "update marts.crm_contact_scores_sync set properties = properties || "
+                      "'{\"puente_churn_score\": \"1.7000\"}' where hubspot_contact_id = '503'")
+    result = run_sync_gate(marts_db, LOGICAL_DATE)
+    message = failure_message(result)
+    assert "sync gate failed 1 of 7 checks" in message
+    assert "marts.crm_contact_scores_sync.churn_score_value: expect_column_values_to_be_between(" in message
+    assert "hubspot_contact_id=503 churn_score_value=1.7" in message
+    assert "ml.churn_scores" in message
+    assert len(result.summary()["failed_checks"]) == 1
+
+
+def test_sync_gate_fails_on_a_non_numeric_score_an_unknown_risk_and_a_missing_contact(marts_db):
+    execute(marts_db, "insert into marts.crm_contact_scores_sync values "
+                      "(null, 'c3', '{\"puente_churn_score\": \"high\", \"puente_churn_risk\": \"severe\", "
+                      "\"puente_scored_at\": \"2026-11-22T03:00:00.000Z\"}', now())")
+    result = run_sync_gate(marts_db, LOGICAL_DATE)
+    failed = {(check["column"], check["expectation"]) for check in result.details if not check["success"]}
+    assert failed == {
+        ("hubspot_contact_id", "expect_column_values_to_not_be_null"),
+        ("churn_score", "expect_column_values_to_match_regex"),
+        ("churn_risk", "expect_column_values_to_be_in_set"),
+    }
+    assert "churn_risk=severe" in failure_message(result)
