@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
 
     demo = sub.add_parser("demo", help="run a few simulated nights end to end and show what happened")
     demo.add_argument("--days", type=int, default=3, help="consecutive business days to run (default 3)")
-    demo.add_argument("--customers", type=int, default=1500, help="size of the simulated business (default 1500)")
+    demo.add_argument("--customers", type=int, default=None, help="size of the simulated business (default 1000)")
     demo.add_argument("--start", type=date.fromisoformat, default=None,
                       help="first business day, YYYY-MM-DD (default 2026-11-16)")
     demo.add_argument("--seed", type=int, default=None, help="seed of the simulated business (default 7)")
@@ -36,10 +36,10 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     if args.command == "demo":
-        from puente.demo import DEMO_SEED, DEMO_START, run_demo
+        from puente.demo import DEMO_CUSTOMERS, DEMO_SEED, DEMO_START, run_demo
 
-        return run_demo(days=args.days, customers=args.customers, start=args.start or DEMO_START,
-                        seed=DEMO_SEED if args.seed is None else args.seed)
+        return run_demo(days=args.days, customers=args.customers or DEMO_CUSTOMERS,
+                        start=args.start or DEMO_START, seed=DEMO_SEED if args.seed is None else args.seed)
     if args.command == "warehouse":
         return _warehouse(args.action)
     if args.command == "airflow":

@@ -21,9 +21,10 @@ from puente.simulators.app import Credentials
 
 DEMO_START = date(2026, 11, 16)
 DEMO_SEED = 7
+DEMO_CUSTOMERS = 1000
 
 
-def run_demo(days: int = 3, customers: int = 1500, start: date = DEMO_START, seed: int = DEMO_SEED) -> int:
+def run_demo(days: int = 3, customers: int = DEMO_CUSTOMERS, start: date = DEMO_START, seed: int = DEMO_SEED) -> int:
     from rich.console import Console
 
     console = Console()

@@ -17,7 +17,7 @@ from puente.config import puente_home
 from puente.demo import DEMO_SEED, DEMO_START
 from puente.simulators.app import Credentials
 
-DEMO_CUSTOMERS = 1500
+DEMO_CUSTOMERS = 1000
 
 
 def _last_business_date(url: str) -> date | None:

@@ -26,6 +26,7 @@ def pytest_configure(config) -> None:
     from puente.config import puente_home
 
     os.environ.setdefault("PUENTE_ARTIFACTS_DIR", str(puente_home() / "test-artifacts"))
+    os.environ.setdefault("PUENTE_RETRY_DELAY_SECONDS", "1")
     base = _server_url()
     env = runtime.airflow_env(base)
     env["AIRFLOW_HOME"] = str(puente_home() / "airflow-test")

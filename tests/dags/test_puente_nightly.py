@@ -53,9 +53,18 @@ def _counts(url: str) -> dict[str, int]:
                   for o in RAW_OBJECTS}
         for table in ("ops.crm_writeback", "ml.churn_scores", "marts.dim_customers", "marts.fct_orders"):
             counts[table] = conn.execute(f"select count(*) from {table}").fetchone()[0]
-        counts["last_load"] = conn.execute(
-            "select extract(epoch from max(_loaded_at)) from raw.hubspot_contacts").fetchone()[0]
     return counts
+
+
+def _loads_since(url: str, since: datetime) -> dict[str, tuple[int, int]]:
+    """(inserted, updated) per source object for the batches started after ``since``."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select source || '.' || object, sum(rows_inserted), sum(rows_updated) from ops.load_batches "
+            "where started_at >= %s group by 1",
+            (since,),
+        ).fetchall()
+    return {name: (int(inserted), int(updated)) for name, inserted, updated in rows}
 
 
 @pytest.mark.e2e
@@ -79,9 +88,9 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
 
         # Raw holds exactly what the sources hold.
         state = httpx.get(f"{sim.base_url}/_sim/state").json()
-        assert first["raw.hubspot_contacts"] == state["counts"]["hubspot.contacts"]
-        assert first["raw.shopify_orders"] == state["counts"]["shopify.orders"]
-        assert first["raw.odoo_res_partner"] == state["counts"]["odoo.res.partner"]
+        assert first["raw.hubspot_contacts"] == state["counts"]["hubspot"]["contacts"]
+        assert first["raw.shopify_orders"] == state["counts"]["shopify"]["orders"]
+        assert first["raw.odoo_res_partner"] == state["counts"]["odoo"]["res.partner"]
         assert first["marts.dim_customers"] > 0 and first["marts.fct_orders"] > 0
 
         # Scores are on the right CRM contacts: each sent value equals the customer's score.
@@ -108,10 +117,18 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
             assert contact["properties"]["puente_churn_score"] == score
             assert contact["properties"]["puente_churn_risk"] == risk
 
-        # A rerun of the same night changes nothing: no new rows, nothing re-sent.
+        # A rerun of the same night changes nothing: no new rows, nothing re-sent. The one change
+        # it sees is the echo of the first run's write-back: HubSpot stamps a new lastmodifieddate
+        # on every contact it updated, so exactly those contacts come back as updated.
+        rerun_started = datetime.now(UTC)
         run = nightly_dag.test(logical_date=datetime(2026, 11, 16, tzinfo=UTC))
         assert run.state == "success"
         assert _counts(fresh_db) == first
+        loads = _loads_since(fresh_db, rerun_started)
+        assert sum(inserted for inserted, _ in loads.values()) == 0
+        echo = loads.pop("hubspot.contacts")[1]
+        assert 0 < echo <= first["ops.crm_writeback"]
+        assert all(updated == 0 for _, updated in loads.values()), loads
 
         # The next business day brings new and changed records, and only changes are sent.
         httpx.post(f"{sim.base_url}/_sim/advance", json={"days": 1}).raise_for_status()
