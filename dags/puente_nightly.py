@@ -118,8 +118,15 @@ def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[
     max_active_runs=1,
     default_args={"retries": 2, "retry_delay": RETRY_DELAY, "retry_exponential_backoff": True},
     params={
+        "sources": Param(list(SOURCES), type="array", items={"type": "string", "enum": list(SOURCES)},
+                         description="Sources to extract tonight; the others are skipped."),
         "full_refresh": Param(False, type="boolean",
                               description="Ignore the stored cursors and extract everything again."),
+        "backfill_from": Param(None, type=["null", "string"], format="date",
+                               description="Re-extract records updated from this day (YYYY-MM-DD); "
+                                           "the stored cursors do not move."),
+        "backfill_to": Param(None, type=["null", "string"], format="date",
+                             description="End (exclusive) of the backfill window; empty means now."),
         "retrain": Param(False, type="boolean",
                          description="Train the churn model tonight even if the weekly model is recent."),
     },
@@ -137,21 +144,29 @@ def puente_nightly():
     with TaskGroup("extract", tooltip="Incremental extraction of every source into raw.*") as extract:
         for source in SOURCES:
 
-            @task(task_id=source, pool_slots=1)
+            @task(task_id=source)
             def extract_source(source: str = source, params: dict | None = None) -> dict:
+                from airflow.sdk.exceptions import AirflowSkipException
+
                 from puente.extract import extract_source as run
 
+                params = params or {}
+                if source not in (params.get("sources") or SOURCES):
+                    raise AirflowSkipException(f"{source} is not among this run's sources")
                 return run(_warehouse_url(), source, _source_config(source), _business_date(),
-                           full_refresh=bool((params or {}).get("full_refresh")))
+                           full_refresh=bool(params.get("full_refresh")),
+                           since=params.get("backfill_from") or None, until=params.get("backfill_to") or None)
 
             extract_source()
 
-    @task
+    # none_failed: a source left out through the "sources" param must not skip the whole night.
+    @task(trigger_rule="none_failed")
     def raw_gate() -> dict:
         """Great Expectations on raw.*: a failure stops the night before dbt."""
         from expectations.gates import run_raw_gate
+        from puente.config import max_quarantine_share
 
-        result = run_raw_gate(_warehouse_url(), _business_date())
+        result = run_raw_gate(_warehouse_url(), _business_date(), max_quarantine_share=max_quarantine_share())
         result.raise_for_failure()
         return result.summary()
 

@@ -27,6 +27,12 @@ def artifacts_dir() -> Path:
     return Path(os.environ.get("PUENTE_ARTIFACTS_DIR", puente_home() / "artifacts")).resolve()
 
 
+def max_quarantine_share() -> float:
+    """Share of a night's records per source object that may be quarantined before the raw gate
+    fails the night (``PUENTE_MAX_QUARANTINE_SHARE``, default 5%)."""
+    return float(os.environ.get("PUENTE_MAX_QUARANTINE_SHARE", "0.05"))
+
+
 class MissingSetting(RuntimeError):
     """A required setting is absent; the message names the variable and the Airflow connection."""
 

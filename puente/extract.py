@@ -7,6 +7,16 @@ therefore loses at most the page in flight: the rerun starts from the last commi
 and since every connector asks for ``updated-at >= cursor`` and the loader upserts by source
 id, the overlap lands as "unchanged" — no duplicates, no gaps.
 
+After the pages, two checks per object (see ``_after_pages``): deletes where records just
+vanish (Odoo ``unlink``, Shopify deletions) are found by comparing the ids the source still holds
+(one cheap ids-only listing) with raw, and flagged ``_deleted``; then the source's own count is
+reconciled with raw (``puente.reconcile``). Both run every night: at SME scale the ids-only
+listing is one request per 50,000 Odoo records and one per 250 Shopify records (100,000 Shopify
+orders: 400 requests, under four minutes within the standard plan's 2 requests/s).
+
+A backfill (``since``/``until``) walks only that window of updated-at and never moves the stored
+cursor; ``full_refresh`` walks everything (and the cursor advances as pages commit).
+
 A failing object marks its batch ``failed`` with the error and the other objects still run;
 the call then raises ``ExtractionFailed`` naming every failure.
 """
@@ -14,23 +24,37 @@ the call then raises ``ExtractionFailed`` naming every failure.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
-from dataclasses import asdict, dataclass
-from datetime import date
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from datetime import time as dtime
 from typing import Any
 
 import psycopg
 
 from puente.config import HubSpotConfig, OdooConfig, ShopifyConfig
 from puente.load import LoadCounts, load_page
+from puente.reconcile import ensure_reconciliation, reconcile
 from puente.sources.base import Connector
 from puente.sources.http import SourceError
-from puente.warehouse import connect, raw_object
+from puente.warehouse import RawObject, connect, raw_object
 
 log = logging.getLogger(__name__)
 
 SOURCES = ("odoo", "hubspot", "shopify")
+# Requests per source and night unless PUENTE_<SOURCE>_MAX_REQUESTS says otherwise: far under
+# HubSpot's daily 250,000 (Starter/Pro private apps) and what Shopify's 2 requests/s allow in a
+# few hours, far over what an SME's incremental night needs (a few hundred).
+DEFAULT_MAX_REQUESTS = 20_000
+# Flagging more than this share of an object's live raw rows as deleted in one night is refused:
+# an ids listing that comes back short (a permission or filter change) must not wipe raw.
+MAX_DELETE_SHARE = 0.5
+
+
+class Refused(RuntimeError):
+    """A check that stops an object's batch (reconciliation mismatch, implausible deletes)."""
 
 
 class ExtractionFailed(RuntimeError):
@@ -56,11 +80,24 @@ class ObjectSummary:
     requests: int
     seconds: float
     message: str | None = None
+    flagged_deleted: int = 0
+    reconciliation: dict[str, Any] | None = field(default=None)
+
+
+def max_requests_for(source: str, env: dict[str, str] | None = None) -> int:
+    """The request budget of ``source`` for one run: ``PUENTE_<SOURCE>_MAX_REQUESTS`` or the default."""
+    value = (os.environ if env is None else env).get(f"PUENTE_{source.upper()}_MAX_REQUESTS")
+    try:
+        return int(value) if value else DEFAULT_MAX_REQUESTS
+    except ValueError:
+        raise ValueError(f"PUENTE_{source.upper()}_MAX_REQUESTS must be a whole number, got {value!r}") from None
 
 
 def build_connector(source: str, config: OdooConfig | HubSpotConfig | ShopifyConfig, **options: Any) -> Connector:
     """The connector for ``source``; ``options`` go to it and its ``HttpClient`` (e.g.
-    ``max_requests``, ``sleep``, ``page_size``)."""
+    ``max_requests``, ``sleep``, ``page_size``, ``lookback``). The request budget defaults to
+    ``max_requests_for(source)``."""
+    options.setdefault("max_requests", max_requests_for(source))
     if source == "odoo":
         from puente.sources.odoo import OdooConnector
         return OdooConnector(config, **options)
@@ -73,14 +110,33 @@ def build_connector(source: str, config: OdooConfig | HubSpotConfig | ShopifyCon
     raise ValueError(f"unknown source {source!r}; Puente extracts {', '.join(SOURCES)}")
 
 
+def _moment(value: date | datetime | str | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, dtime(), UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
 def extract_source(url: str, source: str, config: OdooConfig | HubSpotConfig | ShopifyConfig,
                    logical_date: date, objects: list[str] | None = None, full_refresh: bool = False,
-                   *, connector: Connector | None = None) -> dict[str, dict[str, Any]]:
+                   *, since: date | datetime | str | None = None, until: date | datetime | str | None = None,
+                   detect_deletes: bool = True, reconcile_counts: bool = True,
+                   connector: Connector | None = None) -> dict[str, dict[str, Any]]:
     """Extract ``objects`` (default: all of the source) into raw; returns a summary per object.
 
     ``full_refresh`` ignores the stored cursors (the cursors still advance as pages commit).
+    ``since``/``until`` (dates, datetimes or ISO strings; dates are midnight UTC, ``until``
+    exclusive) backfill that window of updated-at without touching the stored cursor; either
+    may be left out. ``detect_deletes`` compares ids with the source where records vanish;
+    ``reconcile_counts`` checks counts afterwards (a mismatch fails the object).
     ``connector`` replaces the one built from ``config`` (tests, custom HTTP options).
     """
+    start, end = _moment(since), _moment(until)
+    if start and end and start >= end:
+        raise ValueError(f"backfill window is empty: since {start.isoformat()} is not before until {end.isoformat()}")
     connector = connector or build_connector(source, config)
     summary: dict[str, dict[str, Any]] = {}
     try:
@@ -88,9 +144,13 @@ def extract_source(url: str, source: str, config: OdooConfig | HubSpotConfig | S
         if connector.source != source or unknown:
             raise ValueError(f"{source} has no object(s) {sorted(unknown)}; known: {list(connector.objects)}"
                              if unknown else f"a {connector.source} connector cannot extract {source}")
+        window = (connector.cursor_at(start) if start else None, connector.cursor_at(end) if end else None)
         with connect(url, autocommit=True) as conn:
+            ensure_reconciliation(conn)
             for obj in objects or connector.objects:
-                summary[obj] = asdict(_extract_object(conn, connector, obj, logical_date, full_refresh))
+                summary[obj] = asdict(_extract_object(conn, connector, obj, logical_date, full_refresh,
+                                                      window if (start or end) else None,
+                                                      detect_deletes, reconcile_counts))
     finally:
         connector.close()
     failed = {obj: s["message"] for obj, s in summary.items() if s["status"] == "failed"}
@@ -102,7 +162,8 @@ def extract_source(url: str, source: str, config: OdooConfig | HubSpotConfig | S
 
 
 def _extract_object(conn: psycopg.Connection, connector: Connector, obj: str, logical_date: date,
-                    full_refresh: bool) -> ObjectSummary:
+                    full_refresh: bool, window: tuple[str | None, str | None] | None = None,
+                    detect_deletes: bool = True, reconcile_counts: bool = True) -> ObjectSummary:
     source = connector.source
     target = raw_object(source, obj)
     batch_id = f"{source}.{obj}.{logical_date.isoformat()}.{uuid.uuid4().hex[:8]}"
@@ -115,11 +176,13 @@ def _extract_object(conn: psycopg.Connection, connector: Connector, obj: str, lo
     started, requests_before = time.monotonic(), connector.requests_made
     totals, pages, cursor = LoadCounts(), 0, stored
     status, message = "ok", None
+    flagged, checked = 0, None
+    lower, upper = window if window else (None if full_refresh else stored, None)
     try:
-        for page in connector.extract(obj, None if full_refresh else stored):
+        for page in connector.extract(obj, lower, upper) if upper else connector.extract(obj, lower):
             with conn.transaction():
                 counts = load_page(conn, target, page.records, batch_id)
-                if page.cursor is not None:
+                if page.cursor is not None and window is None:
                     cursor = page.cursor
                     conn.execute(
                         "insert into ops.extract_state (source, object, cursor, batch_id, updated_at) "
@@ -138,6 +201,11 @@ def _extract_object(conn: psycopg.Connection, connector: Connector, obj: str, lo
             log.info("%s %s page %d: %d rows (%d new, %d updated, %d unchanged, %d quarantined), cursor %s",
                      source, obj, pages, counts.received, counts.inserted, counts.updated,
                      counts.unchanged, counts.quarantined, cursor)
+        flagged, checked = _after_pages(conn, connector, obj, target, batch_id, logical_date,
+                                        detect_deletes, reconcile_counts)
+    except Refused as exc:
+        status, message = "failed", str(exc)
+        log.error("%s %s: %s", source, obj, message)
     except Exception as exc:  # the batch records any failure; extract_source raises it after all objects
         status, message = "failed", f"{type(exc).__name__}: {exc}"
         log.error("%s %s failed after %d committed pages (cursor %s): %s", source, obj, pages, cursor, message,
@@ -147,9 +215,49 @@ def _extract_object(conn: psycopg.Connection, connector: Connector, obj: str, lo
     summary = ObjectSummary(
         batch_id=batch_id, status=status, pages=pages, **asdict(totals), cursor_before=stored,
         cursor_after=cursor, requests=connector.requests_made - requests_before,
-        seconds=round(time.monotonic() - started, 3), message=message)
+        seconds=round(time.monotonic() - started, 3), message=message, flagged_deleted=flagged,
+        reconciliation=checked or None)
     if status == "ok":
-        log.info("%s %s done: %d pages, %d received, %d new, %d updated, %d quarantined, %d requests, %.1f s",
-                 source, obj, pages, summary.received, summary.inserted, summary.updated,
-                 summary.quarantined, summary.requests, summary.seconds)
+        log.info("%s %s done: %d pages, %d received, %d new, %d updated, %d quarantined, %d flagged deleted, "
+                 "%d requests, %.1f s", source, obj, pages, summary.received, summary.inserted, summary.updated,
+                 summary.quarantined, flagged, summary.requests, summary.seconds)
     return summary
+
+
+def _after_pages(conn: psycopg.Connection, connector: Connector, obj: str, target: RawObject, batch_id: str,
+                 logical_date: date, detect_deletes: bool, reconcile_counts: bool) -> tuple[int, dict | None]:
+    """Flag vanished records, then reconcile counts; returns (flagged, reconciliation) or raises Refused."""
+    ids = connector.list_ids(obj) if detect_deletes else None
+    source_count = connector.count(obj) if reconcile_counts else None
+    if ids is None and source_count is None:
+        return 0, None
+    table = target.qualified_table
+    flagged, result = 0, None
+    with conn.transaction(), conn.cursor() as cur:
+        if ids is not None:
+            cur.execute("create temp table _puente_source_ids (source_id text primary key) on commit drop")
+            with cur.copy("copy _puente_source_ids (source_id) from stdin") as copy:
+                for source_id in ids:
+                    copy.write_row((source_id,))
+            live = cur.execute(f"select count(*) from {table} where not _deleted").fetchone()[0]
+            gone = cur.execute(f"select count(*) from {table} r where not r._deleted and not exists "
+                               f"(select 1 from _puente_source_ids s where s.source_id = r.source_id)").fetchone()[0]
+            if gone > 10 and gone > MAX_DELETE_SHARE * live:
+                raise Refused(
+                    f"{target.source} {obj}: the source lists {len(ids)} ids, so {gone} of the {live} live "
+                    f"records in {table} would be flagged deleted; refusing more than {MAX_DELETE_SHARE:.0%} in "
+                    "one night. Check the API user's access rights and record rules; if the deletes are real, "
+                    f"flag them by hand: update {table} set _deleted = true where source_id in (…)")
+            flagged = cur.execute(
+                f"update {table} r set _deleted = true, _batch_id = %s, _loaded_at = now() "
+                f"where not r._deleted and not exists "
+                f"(select 1 from _puente_source_ids s where s.source_id = r.source_id)", (batch_id,)).rowcount
+            if flagged:
+                log.info("%s %s: %d records no longer in the source, flagged _deleted", target.source, obj, flagged)
+        if source_count is not None:
+            result = reconcile(conn, target, connector.live_in_raw(obj), source_count, batch_id, logical_date,
+                               flagged, "_puente_source_ids" if ids is not None else None,
+                               getattr(connector, "live_in_quarantine", lambda _: "true")(obj))
+    if result is not None and not result.ok:
+        raise Refused(result.message())
+    return flagged, result.as_dict() if result else None

@@ -1,13 +1,16 @@
 """Land one page of source records in its raw table: validate, quarantine, COPY, one upsert.
 
 A record that cannot be landed (not a JSON object, no id, an updated-at that does not parse,
-a value PostgreSQL's jsonb refuses) goes to ``ops.quarantine`` with the reason; the rest of the
-page still loads. Within a page the same id may come twice (an API returning an object again
+a value PostgreSQL's jsonb refuses: NUL, a lone UTF-16 surrogate) goes to ``ops.quarantine`` with
+the reason and the batch id (``ops.load_batches`` gives its source, object and logical date); the
+rest of the page still loads. Within a page the same id may come twice (an API returning an object again
 after it changed during paging): the version with the latest updated-at wins.
 
 Good records are copied into a temporary table with ``COPY`` and merged with ONE
 ``insert ... on conflict do update ... where raw.record is distinct from excluded.record``, so
-re-landing a record that did not change rewrites nothing. ``xmax = 0`` in ``returning`` tells a
+re-landing a record that did not change rewrites nothing, and a version older than the one in
+raw (a stale read from a lagging replica or search index) never replaces it: it counts as
+unchanged. ``xmax = 0`` in ``returning`` tells a
 fresh insert from an update (PostgreSQL sets ``xmax`` only on the updated row version), which
 gives the inserted / updated / unchanged counts without a second query.
 
@@ -73,6 +76,12 @@ def _validate(record: Record) -> _Row:
         raise Malformed(f"not representable as JSON: {exc}") from None
     if "\\u0000" in document and _NUL_ESCAPE.search(document):  # the cheap test first
         raise Malformed("contains a NUL character (\\u0000), which PostgreSQL jsonb cannot store")
+    if not document.isascii():
+        try:
+            document.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise Malformed(f"text that is not valid Unicode ({exc.reason} at character {exc.start}: "
+                            "a lone UTF-16 surrogate, e.g. a string cut inside an emoji)") from None
     return _Row(record.source_id, document, updated_at, record.deleted)
 
 
@@ -114,11 +123,13 @@ def load_page(conn: psycopg.Connection, raw_object: RawObject, records: Sequence
     if not rows:
         return counts
     with conn.cursor() as cur:
+        # One temporary table per session, emptied by every commit: creating and dropping it in
+        # every page's transaction churns the catalog and costs more than the page itself.
         cur.execute(
             "create temp table if not exists _puente_page (source_id text, record jsonb, "
-            "source_updated_at timestamptz, _deleted boolean) on commit drop"
+            "source_updated_at timestamptz, _deleted boolean) on commit delete rows"
         )
-        cur.execute("truncate _puente_page")
+        cur.execute("delete from _puente_page")
         with cur.copy("copy _puente_page (source_id, record, source_updated_at, _deleted) from stdin") as copy:
             for row in rows:
                 copy.write_row((row.source_id, row.document, row.updated_at, row.deleted))
@@ -134,8 +145,10 @@ def load_page(conn: psycopg.Connection, raw_object: RawObject, records: Sequence
                     _loaded_at = excluded._loaded_at,
                     _batch_id = excluded._batch_id,
                     _deleted = excluded._deleted
-                where raw.record is distinct from excluded.record
-                   or raw._deleted is distinct from excluded._deleted
+                where (raw.record is distinct from excluded.record
+                       or raw._deleted is distinct from excluded._deleted)
+                  and (raw.source_updated_at is null
+                       or excluded.source_updated_at >= raw.source_updated_at)
                 returning xmax = 0 as inserted
             )
             select count(*) filter (where inserted), count(*) filter (where not inserted) from upserted

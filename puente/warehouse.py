@@ -359,5 +359,9 @@ def ensure_schema(url: str) -> None:
         conn.execute("select pg_advisory_lock(7281)")
         try:
             conn.execute(schema_ddl())
+            # Owned by the modules that use them; imported here because they import this module.
+            from puente.reconcile import DDL as RECONCILIATION_DDL
+
+            conn.execute(RECONCILIATION_DDL)
         finally:
             conn.execute("select pg_advisory_unlock(7281)")

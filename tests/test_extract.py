@@ -7,6 +7,7 @@ small so that every object spans several pages.
 
 from __future__ import annotations
 
+import math
 import random
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,13 +42,18 @@ class Sim:
         return extract_source(url, source, self.configs[source], TODAY, connector=self.connector(source), **kwargs)
 
 
+CREDENTIALS = None
+
+
 @contextmanager
-def start_simulators(faults=None):
-    """The simulators over a fresh business on a manual clock, served over HTTP; yields ``Sim``."""
+def start_simulators(faults=None, business=None):
+    """The simulators over a fresh business (or ``business``) on a manual clock, served over HTTP."""
     from puente.simulators import Business, Credentials, Limits, ManualClock, SimulatorServer, create_app
 
-    business = Business(seed=11, customers=150, start=TODAY, history_days=200)
-    credentials, clock = Credentials(), ManualClock()
+    global CREDENTIALS
+    business = business or Business(seed=11, customers=150, start=TODAY, history_days=200)
+    CREDENTIALS = CREDENTIALS or Credentials()
+    credentials, clock = CREDENTIALS, ManualClock()
     app = create_app(business, credentials, limits=Limits(clock=clock), faults=faults)
     with SimulatorServer(app) as server:
         base = server.base_url
@@ -101,7 +107,9 @@ def test_full_then_same_day_extraction(fresh_db, sim, source):
         assert summary["pages"] >= 2, f"{obj} should span pages"
         assert summary["cursor_before"] is None and summary["cursor_after"]
     if source == "shopify":  # the bucket was respected: no request was ever refused
-        assert all(s["requests"] == s["pages"] for s in first.values())
+        # pages, then the ids-only listing (250 a request) and count.json
+        assert all(s["requests"] == s["pages"] + max(1, math.ceil(s["received"] / 250)) + 1
+                   for s in first.values())
 
     again = sim.extract(fresh_db, source)
     assert all(s["inserted"] == s["updated"] == s["quarantined"] == 0 for s in again.values())
@@ -222,3 +230,196 @@ def test_wrong_credentials_fail_the_batch_with_advice_and_no_secret(fresh_db, si
     message = str(caught.value)
     assert "HTTP 401" in message and "check the token" in message
     assert "pat-na1-wrong-token" not in message
+
+
+# ------------------------------------------------------------------------------------------
+# Issue 4: a bad night, deletes, drift, backfill, reconciliation
+# ------------------------------------------------------------------------------------------
+
+BAD_NIGHT = dict(too_many_requests=0.10, server_error=0.02, timeout=0.005, disconnect=0.01, malformed=0.03)
+
+
+def truth(business, faults, source: str, obj: str) -> tuple[dict[str, str], set[str], int]:
+    """What raw must hold after a first night (id -> updated-at), the ids quarantine must hold,
+    and how many records quarantine must hold without an id."""
+    from puente.simulators.limits import must_quarantine
+
+    want, bad_ids, no_id = {}, set(), 0
+    for rid, stamp in expected(business, source, obj).items():
+        if business.is_deleted(source, obj, int(rid)):
+            continue
+        kind = faults.malformed(source, obj, int(rid) if source != "hubspot" else rid, stamp)
+        if source == "hubspot":  # HubSpot ids are strings on the wire, as the injector sees them
+            kind = faults.malformed(source, obj, rid, stamp)
+        if not must_quarantine(source, kind):
+            want[rid] = stamp
+        elif kind == "missing_id":
+            no_id += 1
+        else:
+            bad_ids.add(rid)
+    return want, bad_ids, no_id
+
+
+def quarantined(url: str, source: str, obj: str) -> tuple[set[str], int, list[str]]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("select source_id, payload, reason from ops.quarantine where source = %s "
+                            "and object = %s", (source, obj)).fetchall()
+    return ({r[0] for r in rows if r[0]}, len({r[1] for r in rows if r[0] is None}), [r[2] for r in rows])
+
+
+def raw_state(url: str, source: str) -> dict:
+    with psycopg.connect(url) as conn:
+        return {obj: sorted(conn.execute(f"select source_id, record, _deleted, _batch_id from "
+                                         f"{raw_object(source, obj).qualified_table}").fetchall())
+                for obj in build_connector(source, OdooConfig("x", "d", "l", "k") if source == "odoo" else
+                                           HubSpotConfig("x", "t") if source == "hubspot" else
+                                           ShopifyConfig("x", "t")).objects}
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_bad_night_crash_and_rerun_end_exact_with_bad_records_quarantined(fresh_db, source):
+    import httpx
+
+    from puente.simulators import FaultRates, Faults
+
+    faults = Faults(seed=8, hang_seconds=0.6, **{source: FaultRates(**BAD_NIGHT)})
+    with start_simulators(faults) as bad:
+        timeout = {"timeout": httpx.Timeout(0.4)}
+        objects = list(build_connector(source, bad.configs[source]).objects)
+        crashing = CrashAfter(bad.connector(source, **timeout), pages=2)
+        with pytest.raises(ExtractionFailed, match="simulated crash"):
+            extract_source(fresh_db, source, bad.configs[source], TODAY, objects=objects[:1], connector=crashing)
+        night = extract_source(fresh_db, source, bad.configs[source], TODAY,
+                               connector=bad.connector(source, **timeout))
+        assert sum(s["requests"] for s in night.values()) > sum(s["pages"] for s in night.values())
+        malformed_seen = 0
+        for obj in objects:
+            want, bad_ids, no_id = truth(bad.business, faults, source, obj)
+            assert landed(fresh_db, source, obj) == want, f"{source} {obj}: raw differs from the source"
+            ids, without_id, reasons = quarantined(fresh_db, source, obj)
+            assert ids == bad_ids and without_id == no_id, f"{source} {obj}: quarantine differs"
+            assert all(("no id" in r or "updated-at" in r or "Unicode" in r) for r in reasons)
+            malformed_seen += len(bad_ids) + no_id
+            check = night[obj]["reconciliation"]
+            assert check["ok"] and check["source_count"] == check["raw_live"] + check["quarantined_outstanding"]
+        assert malformed_seen > 0, "the night should have served malformed records"
+        before = raw_state(fresh_db, source)
+        rerun = extract_source(fresh_db, source, bad.configs[source], TODAY,
+                               connector=bad.connector(source, **timeout))
+        assert all(s["inserted"] == s["updated"] == s["flagged_deleted"] == 0 for s in rerun.values())
+        assert raw_state(fresh_db, source) == before
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_changes_while_paging_and_late_updates_are_caught_by_the_next_night(fresh_db, source):
+    from puente.simulators import FaultRates, Faults
+
+    faults = Faults(seed=4, late_by_seconds=1800, **{source: FaultRates(changed_while_paging=0.2,
+                                                                        late_update=0.2)})
+    with start_simulators(faults) as moving:
+        moving.extract(fresh_db, source)
+        moving.business.advance_day()
+        night = moving.extract(fresh_db, source)  # pages while records change, some stamped 30 min ago
+        assert sum(s["updated"] for s in night.values()) > 0
+    with start_simulators(business=moving.business) as quiet:  # the next night, nobody at work
+        quiet.extract(fresh_db, source)
+        assert_exact(fresh_db, quiet, source)
+
+
+@pytest.mark.parametrize(("source", "obj", "how"), [
+    ("odoo", "sale.order.line", "delete"), ("odoo", "res.partner", "archive"),
+    ("shopify", "customers", "delete"), ("shopify", "products", "delete"), ("hubspot", "contacts", "delete")])
+def test_a_deleted_record_is_flagged_the_next_night(fresh_db, sim, source, obj, how):
+    sim.extract(fresh_db, source, objects=[obj])
+    victim = sim.business.ids(source, obj)[3]
+    getattr(sim.business, how)(source, obj, victim)
+    night = sim.extract(fresh_db, source, objects=[obj])[obj]
+    with psycopg.connect(fresh_db) as conn:
+        flags = dict(conn.execute(f"select source_id, _deleted from {raw_object(source, obj).qualified_table}"))
+    assert flags.pop(str(victim)) is True
+    assert not any(flags.values())
+    assert night["flagged_deleted"] == (1 if (source, how) != ("odoo", "archive") and source != "hubspot" else 0)
+    assert night["reconciliation"]["ok"]
+
+
+def test_an_id_listing_that_comes_back_short_flags_nothing(fresh_db, sim):
+    sim.extract(fresh_db, "shopify", objects=["customers"])
+    for rid in sim.business.ids("shopify", "customers")[:-5]:
+        sim.business.delete("shopify", "customers", rid)
+    with pytest.raises(ExtractionFailed, match="would be flagged deleted; refusing more than 50%"):
+        sim.extract(fresh_db, "shopify", objects=["customers"])
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("select count(*) from raw.shopify_customers where _deleted").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize(("source", "obj", "new", "gone"), [
+    ("odoo", "res.partner", "x_loyalty_tier", "street"), ("hubspot", "contacts", "loyalty_tier", None),
+    ("shopify", "customers", "loyalty_tier", "note")])
+def test_schema_drift_new_fields_land_and_vanished_ones_do_not_break(fresh_db, sim, source, obj, new, gone):
+    sim.extract(fresh_db, source, objects=[obj])
+    sim.business.add_field(source, obj, new, lambda record: "gold")
+    if gone:
+        sim.business.drop_field(source, obj, gone)
+    victim = sim.business.ids(source, obj)[0]
+    sim.business.touch(source, obj, victim)  # the drift shows on records as they change
+    night = sim.extract(fresh_db, source, objects=[obj])[obj]
+    assert night["status"] == "ok" and night["updated"] >= 1
+    with psycopg.connect(fresh_db) as conn:
+        record = conn.execute(f"select record from {raw_object(source, obj).qualified_table} where source_id = %s",
+                              (str(victim),)).fetchone()[0]
+    fields = record["properties"] if source == "hubspot" else record
+    assert fields[new] == "gold"
+    if gone:
+        assert gone not in fields
+    if source != "hubspot":  # HubSpot raw carries only the properties asked for
+        assert landed(fresh_db, source, obj) == expected(sim.business, source, obj)
+
+
+def test_a_reconciliation_mismatch_fails_with_the_numbers(fresh_db, sim):
+    sim.extract(fresh_db, "odoo", objects=["res.partner"])
+    total = len(expected(sim.business, "odoo", "res.partner"))
+    with psycopg.connect(fresh_db) as conn:  # a record lost in raw, e.g. deleted by hand
+        conn.execute("delete from raw.odoo_res_partner where source_id = '7'")
+    with pytest.raises(ExtractionFailed, match=rf"reconciliation failed for odoo res.partner: the source reports "
+                                               rf"{total} live records, raw holds {total - 1} live \+ 0 quarantined "
+                                               rf"= {total - 1} \(1 missing from raw\)"):
+        sim.extract(fresh_db, "odoo", objects=["res.partner"])
+    with psycopg.connect(fresh_db) as conn:
+        rows = conn.execute("select status, source_count, raw_live, difference from ops.reconciliation "
+                            "order by reconciliation_id").fetchall()
+        batch = conn.execute("select status, message from ops.load_batches order by started_at desc limit 1").fetchone()
+    assert rows == [("ok", total, total, 0), ("mismatch", total, total - 1, 1)]
+    assert batch[0] == "failed" and "1 missing" in batch[1]
+    refresh = sim.extract(fresh_db, "odoo", objects=["res.partner"], full_refresh=True)["res.partner"]
+    assert refresh["inserted"] == 1 and refresh["reconciliation"]["ok"]
+
+
+def test_a_backfill_reloads_a_window_and_leaves_the_cursor(fresh_db, sim):
+    sim.extract(fresh_db, "shopify", objects=["orders"])
+    with psycopg.connect(fresh_db) as conn:
+        cursor = conn.execute("select cursor from ops.extract_state where object = 'orders'").fetchone()[0]
+        lost = conn.execute("delete from raw.shopify_orders where source_updated_at >= '2026-10-01' and "
+                            "source_updated_at < '2026-10-08' returning source_id").fetchall()
+    assert lost
+    with pytest.raises(ExtractionFailed, match="missing from raw"):
+        sim.extract(fresh_db, "shopify", objects=["orders"])
+    back = sim.extract(fresh_db, "shopify", objects=["orders"], since="2026-10-01", until="2026-10-08")["orders"]
+    assert back["status"] == "ok" and back["inserted"] == len(lost)
+    assert back["received"] < len(expected(sim.business, "shopify", "orders")) / 2
+    assert landed(fresh_db, "shopify", "orders") == expected(sim.business, "shopify", "orders")
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("select cursor from ops.extract_state where object = 'orders'").fetchone()[0] == cursor
+    with pytest.raises(ValueError, match="backfill window is empty"):
+        sim.extract(fresh_db, "shopify", since="2026-10-08", until="2026-10-01")
+
+
+def test_the_request_budget_comes_from_the_environment(monkeypatch):
+    from puente.extract import DEFAULT_MAX_REQUESTS, max_requests_for
+
+    assert max_requests_for("hubspot", {}) == DEFAULT_MAX_REQUESTS
+    assert max_requests_for("hubspot", {"PUENTE_HUBSPOT_MAX_REQUESTS": "900"}) == 900
+    with pytest.raises(ValueError, match="PUENTE_ODOO_MAX_REQUESTS must be a whole number"):
+        max_requests_for("odoo", {"PUENTE_ODOO_MAX_REQUESTS": "lots"})
+    monkeypatch.setenv("PUENTE_SHOPIFY_MAX_REQUESTS", "3")
+    connector = build_connector("shopify", ShopifyConfig("http://127.0.0.1:9", "t"))
+    assert connector.http.max_requests == 3

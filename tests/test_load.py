@@ -119,3 +119,18 @@ def test_two_pages_in_one_transaction(conn):
         first = load_page(conn, PARTNERS, [_partner(1, "a")], "b")
         second = load_page(conn, PARTNERS, [_partner(2, "b")], "b")
     assert first.inserted == second.inserted == 1
+
+
+def test_a_stale_version_never_replaces_a_newer_one(conn):
+    _load(conn, [_partner(1, "Juan Pérez", "2026-11-17 08:00:00")])
+    stale = _load(conn, [_partner(1, "Juan", "2026-11-16 10:00:00")], batch="b2")
+    assert (stale.inserted, stale.updated, stale.unchanged) == (0, 0, 1)
+    assert conn.execute("select record->>'name' from raw.odoo_res_partner").fetchone()[0] == "Juan Pérez"
+
+
+def test_a_lone_surrogate_is_quarantined_not_a_failed_page(conn):
+    broken = Record({"id": 2, "name": "Ana \ud83d", "write_date": "2026-11-16 10:00:00"}, "2", "2026-11-16 10:00:00")
+    counts = _load(conn, [_partner(1, "Juan"), broken])
+    assert (counts.inserted, counts.quarantined) == (1, 1)
+    reason, payload = conn.execute("select reason, payload from ops.quarantine").fetchone()
+    assert "not valid Unicode" in reason and "\\ud83d" in payload

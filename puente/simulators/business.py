@@ -192,6 +192,11 @@ class Business:
         self._duplicate_quota = self._rng.random()
         self._arrival_rate = 0.75 * customers / history_days
         self.version = 0  # grows with every write, so API answers can be memoised between writes
+        # Records deleted for good (Odoo unlink, Shopify delete): the APIs no longer serve them.
+        self.deleted: set[tuple[str, str, int]] = set()
+        # Schema drift: fields added to (or removed from) an object after go-live, per (system, object).
+        self.extra_fields: dict[tuple[str, str], list[str]] = {}
+        self.dropped_fields: dict[tuple[str, str], list[str]] = {}
         self._memo: dict[Hashable, Any] = {}
         self._memo_version = 0
         collecting = gc.isenabled()
@@ -228,10 +233,83 @@ class Business:
                 "changed": dict(sorted(changed.items()))}
 
     def counts(self) -> dict[str, dict[str, int]]:
-        """How many records each system holds, per object."""
-        return {"odoo": {m: len(t) for m, t in self.odoo.items()},
+        """How many records each system holds (deleted ones not counted), per object."""
+        gone = Counter((s, o) for s, o, _ in self.deleted)
+        return {"odoo": {m: len(t) - gone["odoo", m] for m, t in self.odoo.items()},
                 "hubspot": {o: len(t) for o, t in self.hubspot.items()},
-                "shopify": {r: len(t) for r, t in self.shopify.items()}}
+                "shopify": {r: len(t) - gone["shopify", r] for r, t in self.shopify.items()}}
+
+    def table(self, system: str, obj: str) -> dict[int, dict]:
+        """The records of one object, by id, as the business holds them (deleted ones included)."""
+        return {"odoo": self.odoo, "hubspot": self.hubspot, "shopify": self.shopify}[system][obj]
+
+    def is_deleted(self, system: str, obj: str, rid: int) -> bool:
+        return bool(self.deleted) and (system, obj, rid) in self.deleted
+
+    def live(self, system: str, obj: str) -> list[dict]:
+        """The records an API can still serve (in id order): deleted ones are gone."""
+        records = self.table(system, obj).values()
+        if not self.deleted:
+            return list(records)
+        return [r for r in records if (system, obj, int(r["id"])) not in self.deleted]
+
+    def delete(self, system: str, obj: str, rid: int) -> None:
+        """Delete a record the way its system does.
+
+        Odoo (``unlink``) and Shopify (``DELETE``): the record simply vanishes from every answer,
+        with no trace and no change of anyone's updated-at. HubSpot: the record is archived
+        (``archived: true``, ``archivedAt``) and leaves lists and searches, without a change of
+        its ``updatedAt``; ``GET …?archived=true`` still lists it for 90 days.
+        """
+        if rid not in self.table(system, obj):
+            raise KeyError(f"{system} {obj} has no record {rid}")
+        if system == "hubspot":
+            record = self.hubspot[obj][rid]
+            record.update(archived=True, archivedAt=hubspot_ts(self.now()))
+            self._track(system, obj, rid)
+            return
+        self.deleted.add((system, obj, rid))
+        self.version += 1
+
+    def archive(self, system: str, obj: str, rid: int) -> dict:
+        """Archive a record: Odoo ``active = False`` (a write: ``write_date`` moves; only listed with
+        ``active_test: False``), Shopify products ``status: archived``, HubSpot as ``delete``."""
+        if system == "odoo":
+            if "active" not in self.odoo[obj][rid]:
+                raise ValueError(f"Odoo {obj} has no 'active' field: its records cannot be archived")
+            return self._odoo_write(obj, rid, {"active": False}, self.now())
+        if system == "shopify":
+            if obj != "products":
+                raise ValueError("Shopify archives products only (orders are closed, customers disabled)")
+            return self._shop_update(obj, rid, {"status": "archived"}, self.now())
+        self.delete(system, obj, rid)
+        return self.hubspot[obj][rid]
+
+    def touch(self, system: str, obj: str, rid: int, late_by: float = 0.0) -> dict:
+        """Change a record now, or ``late_by`` seconds ago (a change that shows up late, stamped
+        before records that were served already); each record's own updated-at still only grows."""
+        at = self.now() - timedelta(seconds=late_by)
+        if system == "odoo":
+            return self._odoo_write(obj, rid, {}, at)
+        if system == "hubspot":
+            return self._hs_update(obj, rid, {}, at)
+        return self._shop_update(obj, rid, {}, at)
+
+    def add_field(self, system: str, obj: str, name: str, value: Callable[[dict], Any]) -> None:
+        """Schema drift: a new field (an Odoo ``x_`` field, a HubSpot custom property, a new
+        Shopify attribute) appears on every record of ``obj``, without touching updated-at."""
+        self.extra_fields.setdefault((system, obj), []).append(name)
+        for record in self.table(system, obj).values():
+            target = record["properties"] if system == "hubspot" else record
+            target[name] = value(record)
+        self.version += 1
+
+    def drop_field(self, system: str, obj: str, name: str) -> None:
+        """Schema drift the other way: a field is removed from every record of ``obj``."""
+        self.dropped_fields.setdefault((system, obj), []).append(name)
+        for record in self.table(system, obj).values():
+            (record["properties"] if system == "hubspot" else record).pop(name, None)
+        self.version += 1
 
     def memoised(self, key: Hashable, compute: Callable[[], T]) -> T:
         """``compute()``, remembered until the next write: paging through one query scans once."""

@@ -23,6 +23,14 @@ What it reproduces, per HubSpot's published OpenAPI specs (shared/specs/hubspot)
   answers 409 when it exists. Puente's write-back properties do not exist until created.
 - Errors in HubSpot's JSON shape (``status``, ``message``, ``correlationId``, ``category``);
   401 without a valid ``Authorization: Bearer`` private-app token.
+- ``POST /crm/v4/associations/{from}/{to}/batch/read``: at most 1,000 ids; ``results`` of
+  ``{"from": {"id"}, "to": [{"toObjectId", "associationTypes": [{"category", "typeId", "label"}]}]}``
+  for the ids that have associations, and ``errors`` (``NO_ASSOCIATIONS_FOUND``) naming the
+  others, with 207 Multi-Status when there are any.
+- Injected faults (``Faults``): per request 429/5xx, hangs and dropped connections; per listing
+  or search: malformed record versions, changes while paging and late updates. JSON answers
+  escape non-ASCII characters as HubSpot does, so a malformed string can reach the client.
+  Custom properties added with ``Business.add_field`` appear in ``GET /crm/v3/properties``.
 - Rate limits: a rolling ten-second window per token (``TEN_SECONDLY_ROLLING``, with the
   ``X-HubSpot-RateLimit-*`` headers) and a separate per-second limit for search, which the spec
   marks exempt from the ten-secondly one; over a limit: 429 with ``errorType: RATE_LIMIT``,
@@ -45,6 +53,7 @@ from fastapi.responses import JSONResponse, Response
 
 from puente.simulators.business import Business, hubspot_ts
 from puente.simulators.limits import Decision, FaultInjector, Limits, RollingWindow
+from puente.simulators.wire import WireJSON, local_path, request_fault
 
 OBJECT_TYPES = {"contacts": "contacts", "0-1": "contacts", "companies": "companies", "0-2": "companies",
                 "deals": "deals", "0-3": "deals"}
@@ -60,6 +69,10 @@ SEARCHABLE = {"contacts": ["firstname", "lastname", "email", "phone", "company"]
               "companies": ["name", "domain", "phone"], "deals": ["dealname"]}
 MAX_LIST_LIMIT, MAX_SEARCH_LIMIT, MAX_SEARCH_RESULTS, MAX_BATCH = 100, 200, 10_000, 100
 MAX_FILTER_GROUPS, MAX_FILTERS_PER_GROUP, MAX_FILTERS = 5, 10, 25
+MAX_ASSOCIATION_INPUTS = 1_000
+# HubSpot-defined association type ids (v4), per direction.
+ASSOCIATION_TYPE_IDS = {("deals", "contacts"): 3, ("contacts", "deals"): 4, ("contacts", "companies"): 279,
+                        ("companies", "contacts"): 280, ("deals", "companies"): 341, ("companies", "deals"): 342}
 FIELD_TYPES = {"string": {"text", "textarea", "html", "phonenumber", "file"},
                "number": {"number", "calculation_equation"},
                "enumeration": {"select", "radio", "checkbox", "booleancheckbox"},
@@ -156,8 +169,8 @@ def _property(created_at: str, name: str, label: str, ptype: str, field_type: st
 class Portal:
     """One HubSpot account: the business's CRM records plus its property definitions."""
 
-    def __init__(self, business: Business):
-        self.business = business
+    def __init__(self, business: Business, faults: FaultInjector | None = None):
+        self.business, self.faults = business, faults
         created = hubspot_ts(datetime.combine(business.go_live, datetime.min.time(), UTC))
         self.properties: dict[str, dict[str, dict]] = {}
         self.groups: dict[str, dict[str, dict]] = {}
@@ -169,12 +182,21 @@ class Portal:
             self.groups[obj] = {name: {"name": name, "label": label, "displayOrder": 0, "archived": False}
                                 for name, label in _GROUPS[obj]}
 
+    def known_properties(self, obj: str) -> dict[str, dict]:
+        """The property definitions, including custom ones the business added since (schema drift)."""
+        known = self.properties[obj]
+        for name in self.business.extra_fields.get(("hubspot", obj), []):
+            if name not in known:
+                known[name] = _property(hubspot_ts(self.business.now()), name, name.replace("_", " ").title(),
+                                        "string", "text", _GROUPS[obj][0][0], [], False, False)
+        return known
+
     # ------------------------------------------------------------------ reading objects
 
     def view(self, obj: str, rid: int, properties: list[str] | None, associations: list[str]) -> dict:
         """An object as the API returns it: selected properties (null when unset), associations."""
         record = self.business.hubspot[obj][rid]
-        known = self.properties[obj]
+        known = self.known_properties(obj)
         if properties is None:
             names = DEFAULT_PROPERTIES[obj]
         else:
@@ -210,6 +232,44 @@ class Portal:
             page.append(rid)
         return page, None
 
+    def associations(self, obj: str, target: str, body: Any) -> tuple[int, dict]:
+        """``POST /crm/v4/associations/{obj}/{target}/batch/read``."""
+        inputs = body.get("inputs") if isinstance(body, dict) else None
+        if not isinstance(inputs, list) or not inputs:
+            raise HubSpotError(400, "VALIDATION_ERROR", "inputs must be a non-empty list")
+        if len(inputs) > MAX_ASSOCIATION_INPUTS:
+            raise HubSpotError(400, "VALIDATION_ERROR", f"Batch input is limited to {MAX_ASSOCIATION_INPUTS} "
+                               f"inputs, got {len(inputs)}")
+        type_id = ASSOCIATION_TYPE_IDS.get((obj, target))
+        results, missing = [], []
+        for item in inputs:
+            key = str(item.get("id")) if isinstance(item, dict) else ""
+            linked = self.business.hubspot_associations.get((obj, int(key)), {}) if key.isdigit() else {}
+            ids = linked.get(target) or []
+            if not ids:
+                missing.append(key)
+                continue
+            results.append({"from": {"id": key}, "to": [
+                {"toObjectId": i, "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": type_id,
+                                                        "label": None}]} for i in ids]})
+        started = hubspot_ts(self.business.now())
+        out: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": started,
+                               "completedAt": started}
+        if missing:
+            out.update(numErrors=len(missing), errors=[{
+                "status": "error", "category": "NO_ASSOCIATIONS_FOUND",
+                "message": f"No {target} associated with {len(missing)} of the {obj} asked for",
+                "context": {"fromObjectId": missing}, "errors": [], "links": {}}])
+        return (207 if missing else 200), out
+
+    def mutate(self, obj: str, faults: FaultInjector, path: str) -> None:
+        """Changes made while a client pages (now) and late updates (stamped in the past)."""
+        for mutation in faults.mutations(path):
+            rid = faults.pick(self.business.ids("hubspot", obj))
+            if rid is not None and not self.business.hubspot[obj][rid]["archived"]:
+                self.business.touch("hubspot", obj, rid,
+                                    late_by=faults.late_by_seconds if mutation == "late" else 0.0)
+
     def find(self, obj: str, key: str, id_property: str | None) -> int:
         table = self.business.hubspot[obj]
         if id_property in (None, "hs_object_id"):
@@ -244,6 +304,8 @@ class Portal:
         names = None if not props else [str(p) for p in props]
         page = matches[after:after + limit]
         out: dict[str, Any] = {"total": len(matches), "results": [self.view(obj, r, names, []) for r in page]}
+        if self.faults is not None:
+            out["results"] = [self.faults.serve(obj, r, f"/crm/v3/objects/{obj}/search") for r in out["results"]]
         if after + limit < len(matches):
             out["paging"] = {"next": {"after": str(after + limit)}}
         return out
@@ -275,7 +337,7 @@ class Portal:
         return present + absent
 
     def _check_property(self, obj: str, name: Any) -> dict:
-        if not isinstance(name, str) or name not in self.properties[obj]:
+        if not isinstance(name, str) or name not in self.known_properties(obj):
             raise HubSpotError(400, "VALIDATION_ERROR", f"There was a problem with the request: property "
                                                         f"'{name}' does not exist on {obj}")
         return self.properties[obj][name]
@@ -355,7 +417,7 @@ class Portal:
         values: dict[str, str | None] = {}
         problems = []
         for name, raw in properties.items():
-            spec = self.properties[obj].get(name)
+            spec = self.known_properties(obj).get(name)
             if spec is None or spec["archived"]:
                 problems.append({"message": f'Property "{name}" does not exist', "code": "PROPERTY_DOESNT_EXIST",
                                  "context": {"propertyName": [name]}})
@@ -423,7 +485,7 @@ class Portal:
         if not PROPERTY_NAME.match(str(name)) or str(name).startswith("hs_"):
             raise HubSpotError(400, "VALIDATION_ERROR", f"Invalid property name {name!r}: use lowercase letters, "
                                "digits and underscores, starting with a letter (the hs_ prefix is reserved)")
-        if name in self.properties[obj]:
+        if name in self.known_properties(obj):
             raise HubSpotError(409, "OBJECT_ALREADY_EXISTS", f"A property named {name!r} already exists on {obj}",
                                context={"name": [name]})
         if field_type not in FIELD_TYPES.get(ptype, ()):
@@ -529,7 +591,7 @@ def _names(request: Request, param: str) -> list[str] | None:
 
 def create_hubspot_app(business: Business, token: str, limits: Limits, faults: FaultInjector) -> FastAPI:
     """The HubSpot endpoints, to mount under ``/hubspot``."""
-    portal = Portal(business)
+    portal = Portal(business, faults)
     app = FastAPI(title="Simulated HubSpot CRM v3", docs_url=None, redoc_url=None, openapi_url=None)
     ten_secondly: dict[str, RollingWindow] = {}
     secondly: dict[str, RollingWindow] = {}
@@ -550,11 +612,15 @@ def create_hubspot_app(business: Business, token: str, limits: Limits, faults: F
             return error_response(401, "INVALID_AUTHENTICATION",
                                   "The access token is not valid: it may be expired, revoked or mistyped. "
                                   "Check the private app's access token.")
-        fault = faults.draw()
+        path = local_path(request)
+        fault = faults.draw(path)
+        broken = await request_fault(fault, faults.hang_seconds)
+        if broken is not None:
+            return broken
         if fault == "5xx":
             return error_response(502, "INTERNAL_ERROR", "Bad gateway: the service is temporarily unavailable. "
                                   "Pause a few seconds and retry.")
-        is_search = request.method == "POST" and request.url.path.endswith("/search")
+        is_search = request.method == "POST" and path.endswith("/search")
         if is_search:
             window = secondly.setdefault(given, RollingWindow(limits.hubspot_search_per_second, 1.0, limits.clock))
             policy, label = "SECONDLY", "secondly"
@@ -594,17 +660,28 @@ def create_hubspot_app(business: Business, token: str, limits: Limits, faults: F
             raise HubSpotError(400, "VALIDATION_ERROR", f"limit must be between 1 and {MAX_LIST_LIMIT}, got {limit}")
         after = _integer(request.query_params.get("after") or 0, "after")
         archived = request.query_params.get("archived", "false").lower() == "true"
+        path = f"/crm/v3/objects/{obj}"
+        portal.mutate(obj, faults, path)
         page, next_id = portal.list_page(obj, limit, after, archived)
         properties, associations = _names(request, "properties"), _names(request, "associations") or []
-        body: dict[str, Any] = {"results": [portal.view(obj, rid, properties, associations) for rid in page]}
+        body: dict[str, Any] = {"results": [faults.serve(obj, portal.view(obj, rid, properties, associations), path)
+                                            for rid in page]}
         if next_id is not None:
             link = request.url.include_query_params(after=str(next_id))
             body["paging"] = {"next": {"after": str(next_id), "link": str(link)}}
-        return JSONResponse(body)
+        return WireJSON(body)
 
     @app.post("/crm/v3/objects/{object_type_name}/search")
     async def search(object_type_name: str, request: Request) -> JSONResponse:
-        return JSONResponse(portal.search(object_type(object_type_name), await json_body(request)))
+        obj = object_type(object_type_name)
+        body = await json_body(request)
+        portal.mutate(obj, faults, f"/crm/v3/objects/{obj}/search")
+        return WireJSON(portal.search(obj, body))
+
+    @app.post("/crm/v4/associations/{from_type}/{to_type}/batch/read")
+    async def read_associations(from_type: str, to_type: str, request: Request) -> JSONResponse:
+        status, body = portal.associations(object_type(from_type), object_type(to_type), await json_body(request))
+        return JSONResponse(body, status_code=status)
 
     @app.post("/crm/v3/objects/{object_type_name}/batch/update")
     async def batch_update(object_type_name: str, request: Request) -> JSONResponse:
@@ -636,7 +713,7 @@ def create_hubspot_app(business: Business, token: str, limits: Limits, faults: F
 
     @app.get("/crm/v3/properties/{object_type_name}")
     async def list_properties(object_type_name: str) -> JSONResponse:
-        return JSONResponse({"results": list(portal.properties[object_type(object_type_name)].values())})
+        return JSONResponse({"results": list(portal.known_properties(object_type(object_type_name)).values())})
 
     @app.post("/crm/v3/properties/{object_type_name}")
     async def create_property(object_type_name: str, request: Request) -> JSONResponse:
@@ -656,7 +733,7 @@ def create_hubspot_app(business: Business, token: str, limits: Limits, faults: F
 
     @app.get("/crm/v3/properties/{object_type_name}/{property_name}")
     async def get_property(object_type_name: str, property_name: str) -> JSONResponse:
-        found = portal.properties[object_type(object_type_name)].get(property_name)
+        found = portal.known_properties(object_type(object_type_name)).get(property_name)
         if found is None:
             raise HubSpotError(404, "OBJECT_NOT_FOUND", f"Unable to find property {property_name} on "
                                f"{object_type(object_type_name)}")

@@ -5,8 +5,12 @@
   its separate search limit (a few requests per second per account).
 - ``LeakyBucket``: Shopify's REST limit. Each request drops one marble into a bucket of 40 that
   leaks 2 per second (standard plans); a request that finds it full is refused with 429.
-- ``FaultInjector``: seeded random 429s and 5xx answers at set rates, so connectors can prove
-  their retries. (Timeouts, malformed records, deletes and late updates come later.)
+- ``FaultInjector``: seeded misbehaviour at set rates, per service and per endpoint (``Faults``):
+  429s and 5xx answers, requests that hang past the client's timeout, connections dropped
+  mid-answer, malformed records (missing id, broken or wrongly typed updated-at, bad
+  encodings), records changed while a client pages through them, and late updates stamped
+  with an older updated-at. Deletes and archives are the business's own (``Business.delete``,
+  ``Business.archive``), done the way each system does them.
 
 The clock is any zero-argument callable returning seconds (``time.monotonic`` by default);
 tests pass a ``ManualClock`` and move time by hand instead of sleeping.
@@ -14,12 +18,14 @@ tests pass a ``ManualClock`` and move time by hand instead of sleeping.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 Clock = Callable[[], float]
 
@@ -102,43 +108,163 @@ class LeakyBucket:
         return Decision(True, self.capacity - math.ceil(self._level - 1e-9))
 
 
+REQUEST_FAULTS = ("429", "5xx", "timeout", "disconnect")
+
+
 @dataclass(frozen=True)
 class FaultRates:
-    """Share of requests (0–1) answered with a 429, and with a 5xx, instead of being served."""
+    """How often a service misbehaves. Shares are 0–1.
+
+    Per request (at most one of them; together at most 1): ``too_many_requests`` (429 with
+    Retry-After), ``server_error`` (5xx), ``timeout`` (the answer hangs for ``Faults.hang_seconds``
+    and the connection is then dropped: a client with a shorter timeout sees a read timeout) and
+    ``disconnect`` (the connection is dropped after the headers, as a crashed proxy does).
+
+    Per record version served by a listing or search: ``malformed`` (the version is served
+    broken, the same way every time it is served; see ``MALFORMATIONS``).
+
+    Per listing or search request that is served: ``changed_while_paging`` (one record of the
+    object is changed, stamped now, before the page is computed) and ``late_update`` (one record
+    is changed but stamped ``Faults.late_by_seconds`` in the past, as a long ERP transaction or a
+    lagging search index makes it appear).
+    """
 
     too_many_requests: float = 0.0
     server_error: float = 0.0
+    timeout: float = 0.0
+    disconnect: float = 0.0
+    malformed: float = 0.0
+    changed_while_paging: float = 0.0
+    late_update: float = 0.0
 
     def __post_init__(self) -> None:
-        if min(self.too_many_requests, self.server_error) < 0 or self.too_many_requests + self.server_error > 1:
-            raise ValueError("fault rates must be between 0 and 1 and add up to at most 1")
+        shares = (self.too_many_requests, self.server_error, self.timeout, self.disconnect, self.malformed,
+                  self.changed_while_paging, self.late_update)
+        if min(shares) < 0 or max(shares) > 1 or sum(self._request_bands()) > 1:
+            raise ValueError("fault rates must be between 0 and 1, and the per-request ones (429, 5xx, "
+                             "timeout, disconnect) must add up to at most 1")
+
+    def _request_bands(self) -> tuple[float, ...]:
+        return (self.too_many_requests, self.server_error, self.timeout, self.disconnect)
+
+
+# How a malformed record version is broken, and whether a loader must refuse it (quarantine) or can
+# land it as it is (and leave it to the raw checks): bad encodings are mojibake in Odoo (valid
+# text, wrong letters) and a lone UTF-16 surrogate in the JSON APIs (a string cut inside an emoji),
+# which no UTF-8 database can store.
+MALFORMATIONS = ("missing_id", "broken_date", "wrong_type", "bad_encoding")
+UPDATED_AT = {"odoo": "write_date", "hubspot": "updatedAt", "shopify": "updated_at"}
+_BROKEN_DATES = {"odoo": "2026-02-30 25:61:00", "hubspot": "2026-02-30T25:61:00.000Z",
+                 "shopify": "0000-00-00T00:00:00-05:00"}
+_TEXT_FIELD = {"odoo": ("name",), "hubspot": ("properties", "firstname"), "shopify": ("first_name", "title")}
+
+
+def must_quarantine(service: str, kind: str | None) -> bool:
+    """Whether a record broken as ``kind`` cannot be landed (see ``MALFORMATIONS``)."""
+    return kind is not None and not (service == "odoo" and kind == "bad_encoding")
 
 
 @dataclass(frozen=True)
 class Faults:
-    """Injected faults per service; the same seed gives the same faults for the same requests."""
+    """Injected faults per service, and per endpoint where ``endpoints`` says so.
+
+    ``endpoints`` maps ``"<service> <path prefix>"`` (e.g. ``"hubspot /crm/v3/objects/contacts/search"``)
+    to the rates for requests under that path, instead of the service's. The same seed gives the
+    same faults for the same sequence of requests, and malformed versions depend only on the
+    seed and the record version.
+    """
 
     seed: int = 0
     odoo: FaultRates = FaultRates()
     hubspot: FaultRates = FaultRates()
     shopify: FaultRates = FaultRates()
+    endpoints: Mapping[str, FaultRates] = field(default_factory=dict, compare=False)
+    hang_seconds: float = 0.5
+    late_by_seconds: float = 1800.0
 
     def injector(self, service: str) -> FaultInjector:
-        return FaultInjector(getattr(self, service), random.Random(f"{self.seed}:{service}"))
+        endpoints = {key.split(" ", 1)[1]: rates for key, rates in self.endpoints.items()
+                     if key.split(" ", 1)[0] == service}
+        return FaultInjector(getattr(self, service), random.Random(f"{self.seed}:{service}"),
+                             service=service, seed=self.seed, endpoints=endpoints,
+                             hang_seconds=self.hang_seconds, late_by_seconds=self.late_by_seconds)
+
+    def malformed(self, service: str, obj: str, rid: Any, updated_at: Any, path: str = "") -> str | None:
+        """How the version ``(rid, updated_at)`` of a record is served broken by the endpoint ``path``
+        (the service's rates when no endpoint rates apply), or None. For tests: the truth of what broke."""
+        return self.injector(service).malformation(obj, rid, updated_at, path)
 
 
 class FaultInjector:
-    """Draws, request by request, whether to fail it: ``"429"``, ``"5xx"`` or ``None``."""
+    """Draws, request by request, what goes wrong; breaks record versions deterministically."""
 
-    def __init__(self, rates: FaultRates, rng: random.Random):
-        self.rates, self._rng = rates, rng
+    def __init__(self, rates: FaultRates, rng: random.Random, *, service: str = "", seed: int = 0,
+                 endpoints: Mapping[str, FaultRates] | None = None, hang_seconds: float = 0.5,
+                 late_by_seconds: float = 1800.0):
+        self.rates, self._rng, self.service, self.seed = rates, rng, service, seed
+        self.endpoints = dict(endpoints or {})
+        self.hang_seconds, self.late_by_seconds = hang_seconds, late_by_seconds
 
-    def draw(self) -> str | None:
-        if not (self.rates.too_many_requests or self.rates.server_error):
+    def rates_for(self, path: str = "") -> FaultRates:
+        matches = [prefix for prefix in self.endpoints if path.startswith(prefix)]
+        return self.endpoints[max(matches, key=len)] if matches else self.rates
+
+    def draw(self, path: str = "") -> str | None:
+        """``"429"``, ``"5xx"``, ``"timeout"``, ``"disconnect"`` or None for one request."""
+        bands = self.rates_for(path)._request_bands()
+        if not any(bands):
             return None
-        roll = self._rng.random()
-        if roll < self.rates.too_many_requests:
-            return "429"
-        if roll < self.rates.too_many_requests + self.rates.server_error:
-            return "5xx"
+        roll, edge = self._rng.random(), 0.0
+        for fault, share in zip(REQUEST_FAULTS, bands, strict=True):
+            edge += share
+            if roll < edge:
+                return fault
         return None
+
+    def mutations(self, path: str = "") -> list[str]:
+        """What to do to the data before serving a listing: ``"change"`` and/or ``"late"``."""
+        rates = self.rates_for(path)
+        out = []
+        if rates.changed_while_paging and self._rng.random() < rates.changed_while_paging:
+            out.append("change")
+        if rates.late_update and self._rng.random() < rates.late_update:
+            out.append("late")
+        return out
+
+    def pick(self, population: list[Any]) -> Any:
+        return self._rng.choice(population) if population else None
+
+    def malformation(self, obj: str, rid: Any, updated_at: Any, path: str = "") -> str | None:
+        share = self.rates_for(path).malformed
+        if not share:
+            return None
+        digest = hashlib.blake2b(f"{self.seed}:{self.service}:{obj}:{rid}:{updated_at}".encode(),
+                                 digest_size=8).digest()
+        roll = int.from_bytes(digest[:4]) / 2**32
+        return MALFORMATIONS[digest[4] % len(MALFORMATIONS)] if roll < share else None
+
+    def serve(self, obj: str, record: dict, path: str = "") -> dict:
+        """``record`` as served: itself, or a broken copy when its version is malformed."""
+        field_name = UPDATED_AT[self.service]
+        kind = self.malformation(obj, record.get("id"), record.get(field_name), path)
+        if kind is None:
+            return record
+        broken = dict(record)
+        if kind == "missing_id":
+            broken.pop("id", None)
+        elif kind == "broken_date":
+            broken[field_name] = _BROKEN_DATES[self.service]
+        elif kind == "wrong_type":
+            broken[field_name] = False if self.service == "odoo" else 1763251200000
+        else:
+            path_to_text = _TEXT_FIELD[self.service]
+            if self.service == "hubspot":
+                broken["properties"] = dict(broken.get("properties") or {})
+                holder, key = broken["properties"], path_to_text[1]
+            else:
+                holder = broken
+                key = next((k for k in path_to_text if k in broken), path_to_text[0])
+            text = holder.get(key) if isinstance(holder.get(key), str) else "Andrés"
+            holder[key] = (text.encode("utf-8").decode("latin-1") if self.service == "odoo"
+                           else text + "\ud83d")
+        return broken

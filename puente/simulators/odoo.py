@@ -24,12 +24,17 @@ What it reproduces, per Odoo's "External API" documentation and its RPC controll
 
 The simulated ERP is read-only: ``create``/``write``/``unlink`` answer an ``AccessError``.
 Injected faults answer as a reverse proxy in front of Odoo would: 429 with ``Retry-After`` or
-502, outside XML-RPC.
+502, outside XML-RPC, or a hang and a dropped connection. ``search_read`` serves malformed
+record versions and applies changes-while-paging and late updates at the injector's rates;
+for per-endpoint rates its records count as the path ``/xmlrpc/2/object/<model>``. Records
+deleted with ``Business.delete`` (``unlink``) are gone from every answer; fields added or dropped
+with ``Business.add_field``/``drop_field`` appear in (or vanish from) ``fields_get`` and reads.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import re
 import xmlrpc.client
 from collections.abc import Callable
@@ -40,7 +45,8 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 
 from puente.simulators.business import Business
-from puente.simulators.limits import FaultInjector
+from puente.simulators.limits import FaultInjector, FaultRates
+from puente.simulators.wire import local_path, request_fault
 
 UID = 2
 SERVER_VERSION = {"server_version": "17.0", "server_version_info": [17, 0, 0, "final", 0, ""],
@@ -139,8 +145,18 @@ def value_error(message: str) -> OdooError:
 class OdooService:
     """The RPC services of one Odoo database over the simulated business's records."""
 
-    def __init__(self, business: Business, db: str, login: str, api_key: str):
+    def __init__(self, business: Business, db: str, login: str, api_key: str,
+                 faults: FaultInjector | None = None):
         self.business, self.db, self.login, self._key = business, db, login, api_key
+        self.faults = faults or FaultInjector(FaultRates(), random.Random(0), service="odoo")
+
+    def fields(self, model: str) -> dict[str, tuple[str, str, str | None]]:
+        """The model's fields now: the standard ones, minus dropped ones, plus added ``x_`` ones."""
+        dropped = self.business.dropped_fields.get(("odoo", model), [])
+        added = self.business.extra_fields.get(("odoo", model), [])
+        known = {name: spec for name, spec in MODELS[model].items() if name not in dropped}
+        known.update({name: ("char", name.removeprefix("x_").replace("_", " ").title(), None) for name in added})
+        return known
 
     def dispatch(self, service: str, method: str, params: list) -> Any:
         if service == "common":
@@ -200,7 +216,7 @@ class OdooService:
             predicate = compile_domain(model, domain)
             hide_inactive = ("active" in MODELS[model] and active_test
                              and not any(isinstance(t, list | tuple) and t and t[0] == "active" for t in domain))
-            found = [r for r in self.business.odoo[model].values()
+            found = [r for r in self.business.live("odoo", model)
                      if predicate(r) and not (hide_inactive and not r["active"])]
             return sort_records(model, found, order) if order else found
         return self.business.memoised(("odoo", model, repr(domain), active_test, order), select)
@@ -221,7 +237,14 @@ class OdooService:
                      offset: int = 0, limit: int | None = None, order: str | None = None,
                      context: dict | None = None) -> list[dict]:
         wanted = self._field_list(model, fields)
-        return [project(r, wanted) for r in self._select(model, domain or [], offset, limit, order, context)]
+        path = f"/xmlrpc/2/object/{model}"
+        for mutation in self.faults.mutations(path):
+            rid = self.faults.pick(self.business.ids("odoo", model))
+            if rid is not None and not self.business.is_deleted("odoo", model, rid):
+                self.business.touch("odoo", model, rid,
+                                    late_by=self.faults.late_by_seconds if mutation == "late" else 0.0)
+        return [self.faults.serve(model, project(r, wanted), path)
+                for r in self._select(model, domain or [], offset, limit, order, context)]
 
     def _search_count(self, model: str, domain: list | None = None, limit: int | None = None,
                       context: dict | None = None) -> int:
@@ -232,7 +255,7 @@ class OdooService:
               load: str = "_classic_read") -> list[dict]:
         ids = [ids] if isinstance(ids, int) else list(ids)
         table = self.business.odoo[model]
-        missing = [i for i in ids if i not in table]
+        missing = [i for i in ids if i not in table or self.business.is_deleted("odoo", model, i)]
         if missing:
             raise OdooError("odoo.exceptions.MissingError",
                             f"Record does not exist or has been deleted.\n(Record: {model}({missing[0]},), User: {UID})", 2)
@@ -242,7 +265,7 @@ class OdooService:
     def _fields_get(self, model: str, allfields: list | None = None, attributes: list | None = None,
                     context: dict | None = None) -> dict:
         out = {}
-        for name, (ftype, label, relation) in MODELS[model].items():
+        for name, (ftype, label, relation) in self.fields(model).items():
             if allfields and name not in allfields:
                 continue
             desc = {"type": ftype, "string": label, "required": name in ("id", "name"),
@@ -253,9 +276,8 @@ class OdooService:
             out[name] = {k: v for k, v in desc.items() if not attributes or k in attributes}
         return out
 
-    @staticmethod
-    def _field_list(model: str, fields: list | None) -> list[str]:
-        known = MODELS[model]
+    def _field_list(self, model: str, fields: list | None) -> list[str]:
+        known = self.fields(model)
         if not fields:
             return list(known)
         for name in fields:
@@ -384,12 +406,15 @@ def sort_records(model: str, records: list[dict], order: str) -> list[dict]:
 
 def create_odoo_app(business: Business, db: str, login: str, api_key: str, faults: FaultInjector) -> FastAPI:
     """The Odoo endpoints, to mount under ``/odoo``."""
-    service = OdooService(business, db, login, api_key)
+    service = OdooService(business, db, login, api_key, faults)
     app = FastAPI(title="Simulated Odoo 17 external API", docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.middleware("http")
     async def inject_faults(request: Request, call_next):
-        fault = faults.draw()
+        fault = faults.draw(local_path(request))
+        broken = await request_fault(fault, faults.hang_seconds)
+        if broken is not None:
+            return broken
         if fault == "429":
             return Response("Too Many Requests", status_code=429, headers={"Retry-After": "1"},
                             media_type="text/plain")

@@ -15,6 +15,11 @@ What it reproduces, per Shopify's REST Admin reference and its pagination and ra
 - The leaky bucket: 40 requests, leaking 2 per second; every answer carries
   ``X-Shopify-Shop-Api-Call-Limit: n/40``; a full bucket answers 429 with ``Retry-After`` and
   Shopify's error body.
+- Deletions as Shopify does them: a deleted record (``Business.delete``) is simply gone from
+  lists, counts and ``/{id}.json`` (404). Archived products keep ``status: archived``.
+- Injected faults (``Faults``): per request 429/5xx, hangs and dropped connections; per listing:
+  malformed record versions, changes while paging and late updates. JSON answers escape
+  non-ASCII characters, so a malformed string can reach the client.
 - Datetimes in the shop's zone (``-05:00``); filter values with an offset are honoured, and
   values without one are read in the shop's zone, as Shopify does.
 """
@@ -35,6 +40,7 @@ from fastapi.responses import JSONResponse, Response
 
 from puente.simulators.business import BOGOTA, Business
 from puente.simulators.limits import FaultInjector, LeakyBucket, Limits
+from puente.simulators.wire import WireJSON, local_path, request_fault
 
 API_VERSION = "2025-01"
 RESOURCES = {"customers": "customer", "orders": "order", "products": "product"}
@@ -166,7 +172,7 @@ class Shop:
         """The records passing ``filters``, by id; memoised between writes, so paging scans once."""
         def scan() -> list[dict]:
             test = _predicate(resource, filters)
-            return [r for r in self.business.shopify[resource].values() if test(r)]
+            return [r for r in self.business.live("shopify", resource) if test(r)]
         return self.business.memoised(("shopify", resource, tuple(sorted(filters.items()))), scan)
 
     @staticmethod
@@ -216,7 +222,10 @@ def create_shopify_app(business: Business, token: str, limits: Limits, faults: F
                 status_code=401)
         bucket = bucket_for(given)
         limit_header = {"X-Shopify-Shop-Api-Call-Limit": ""}
-        fault = faults.draw()
+        fault = faults.draw(local_path(request))
+        broken = await request_fault(fault, faults.hang_seconds)
+        if broken is not None:
+            return broken
         decision = bucket.acquire() if fault is None else None
         limit_header["X-Shopify-Shop-Api-Call-Limit"] = f"{bucket.used}/{bucket.capacity}"
         if fault == "5xx":
@@ -255,7 +264,7 @@ def create_shopify_app(business: Business, token: str, limits: Limits, faults: F
     async def single(resource: str, record_id: str, request: Request) -> JSONResponse:
         table = business.shopify[resource_of(resource)]
         record = table.get(int(record_id)) if record_id.isdigit() else None
-        if record is None:
+        if record is None or business.is_deleted("shopify", resource, record["id"]):
             raise ShopifyError(404, "Not Found")
         return JSONResponse({RESOURCES[resource]: select_fields(record, request.query_params.get("fields"))})
 
@@ -264,13 +273,19 @@ def create_shopify_app(business: Business, token: str, limits: Limits, faults: F
         if not resource_file.endswith(".json"):
             raise ShopifyError(404, "Not Found")
         resource = resource_of(resource_file[:-5])
+        path = f"{prefix}/{resource_file}"
+        for mutation in faults.mutations(path):
+            rid = faults.pick(business.ids("shopify", resource))
+            if rid is not None and not business.is_deleted("shopify", resource, rid):
+                business.touch("shopify", resource, rid, late_by=faults.late_by_seconds if mutation == "late" else 0.0)
         page, nxt, prev, limit = shop.list(resource, dict(request.query_params))
         fields = request.query_params.get("fields")
         headers = {}
         link = link_header(request, nxt, prev, limit)
         if link:
             headers["Link"] = link
-        return JSONResponse({resource: [select_fields(r, fields) for r in page]}, headers=headers)
+        served = [faults.serve(resource, r, path) for r in page] if not fields else page
+        return WireJSON({resource: [select_fields(r, fields) for r in served]}, headers=headers)
 
     @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "DELETE"])
     async def not_found(path: str) -> Response:

@@ -8,7 +8,19 @@ decides: a record without an id or a readable updated-at goes to ``ops.quarantin
 
 ``Page.cursor`` is the value ``ops.extract_state`` may hold once the page is committed; ``None``
 means "leave the stored cursor as it is" (walks that are not sorted by updated-at can only move
-the cursor after their last page).
+the cursor after their last page). A connector never hands back a cursor older than the one it
+was given.
+
+Every connector reads ``lookback`` seconds before the stored cursor: a change that becomes
+visible late, stamped before records already read (a long ERP transaction commits with the
+write_date of its start; a search index lags behind), is still picked up the next night. The
+overlap lands as "unchanged". ``until`` bounds a walk from above (a backfill of a date range).
+
+Besides pages, a connector answers two cheap questions used after each object's extraction:
+``count(obj)``, how many live records the source reports (reconciliation), and
+``list_ids(obj)``, the ids the source still holds, or ``None`` where the API itself reports
+deletions (HubSpot's ``archived=true``); raw rows missing from that set are flagged ``_deleted``.
+``LIVE_IN_RAW[obj]`` is the SQL condition on a raw row that the source's count counts.
 """
 
 from __future__ import annotations
@@ -33,6 +45,9 @@ class Page:
     cursor: str | None
 
 
+DEFAULT_LOOKBACK = 3600.0  # seconds re-read before the stored cursor
+
+
 class Connector(Protocol):
     source: str
     objects: tuple[str, ...]
@@ -40,7 +55,17 @@ class Connector(Protocol):
     @property
     def requests_made(self) -> int: ...
 
-    def extract(self, obj: str, cursor: str | None) -> Iterator[Page]: ...
+    def extract(self, obj: str, cursor: str | None, until: str | None = None) -> Iterator[Page]: ...
+
+    def cursor_at(self, moment: datetime) -> str:
+        """``moment`` in this source's cursor format (for backfills)."""
+        ...
+
+    def count(self, obj: str) -> int: ...
+
+    def list_ids(self, obj: str) -> set[str] | None: ...
+
+    def live_in_raw(self, obj: str) -> str: ...
 
     def close(self) -> None: ...
 

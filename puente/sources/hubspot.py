@@ -7,22 +7,29 @@ What it relies on, per HubSpot's CRM v3 docs and OpenAPI specs (/work/shared/spe
   record through ``paging.next.after``; deals ask ``associations=contacts`` and carry
   ``associations.contacts.results[].id``. The list is not ordered by modification date, so the
   cursor moves only after the last page.
-- Incremental runs: ``POST /crm/v3/objects/{object}/search`` with one filter
-  ``{lastmodifieddate | hs_lastmodifieddate} GTE <epoch ms>``, sorted ascending on it, 200 per
-  page (the search maximum), ``after`` paging. Search serves at most 10,000 results per query:
-  before paging past that, a new search starts with ``GTE`` = the last modification date seen.
-  The cursor is the greatest ``updatedAt`` seen (HubSpot keeps it equal to the modification
-  date property), in epoch milliseconds.
-  Records sharing that millisecond come again (the loader counts them unchanged); more than
-  10,000 records modified in one millisecond cannot be paged and fail with advice.
+- Incremental runs: ``POST /crm/v3/objects/{object}/search`` with the filter
+  ``{lastmodifieddate | hs_lastmodifieddate} GTE <epoch ms>`` (and ``LT`` for a backfill's upper
+  bound), sorted ascending on it, 200 per page (the search maximum). Every page is a new search
+  anchored on the last modification date seen, with ``after`` = the records already seen at
+  exactly that millisecond: a record modified while we page moves to the end instead of shifting
+  an unseen one out of reach (offset paging would skip it), and ``after`` never nears the
+  10,000-result cap of search. More than 10,000 records modified in one millisecond cannot be
+  paged and fail with advice. The search starts ``lookback`` seconds before the stored cursor
+  (HubSpot's search index lags behind writes). The cursor is the greatest ``updatedAt`` seen
+  (HubSpot keeps it equal to the modification date property), in epoch milliseconds.
 - Deleting a record in HubSpot archives it (kept 90 days): it leaves the list and search
   results without a change of its modification date. Every run therefore also lists
   ``archived=true``; those records land with ``_deleted`` (unchanged ones count as unchanged).
+  No id-set comparison is needed (``list_ids`` is None); ``count`` is the ``total`` of a search
+  without filters (live records only).
+- Schema drift: once per run and object, ``GET /crm/v3/properties/{object}`` lists the
+  properties; the contract's are read plus every custom one (``hubspotDefined: false``), so a
+  property the business adds lands in raw with no code change, and one it deletes is simply no
+  longer asked for.
 - Search returns no associations, so for deals found by search they are read with
   ``POST /crm/v4/associations/deals/contacts/batch/read`` (100 ids a call) and put on the record
   in the shape the v3 list returns (``associations.contacts.results[{id, type}]``): the only
-  field Puente adds. Where that endpoint answers 404 (the local simulator has no v4 API), one
-  ``GET /crm/v3/objects/deals/{id}?associations=contacts`` per deal does the same.
+  field Puente adds.
 - Write-back: ``GET``/``POST /crm/v3/properties/contacts`` (and ``.../groups``) to create missing
   properties; ``POST /crm/v3/objects/contacts/batch/update`` takes at most 100 inputs and answers
   200 (all updated) or 207 (``results`` for the updated ones, ``errors[]`` naming failed ids in
@@ -42,7 +49,7 @@ from typing import Any
 import httpx
 
 from puente.config import HubSpotConfig
-from puente.sources.base import Page, Record, get, latest, parse_timestamp, text_id
+from puente.sources.base import DEFAULT_LOOKBACK, Page, Record, get, latest, parse_timestamp, text_id
 from puente.sources.http import HttpClient, SourceError
 
 log = logging.getLogger(__name__)
@@ -95,11 +102,12 @@ class HubSpotConnector:
     objects = tuple(PROPERTIES)
 
     def __init__(self, config: HubSpotConfig, *, list_limit: int = LIST_LIMIT, search_limit: int = SEARCH_LIMIT,
-                 **http_options: Any):
+                 lookback: float = DEFAULT_LOOKBACK, **http_options: Any):
         self._list_limit, self._search_limit = list_limit, search_limit
+        self.lookback = lookback
+        self._properties: dict[str, list[str]] = {}
         self.http = HttpClient(SYSTEM, config.url, headers={"Authorization": f"Bearer {config.token}"},
                                **http_options)
-        self._v4_associations = True  # until the portal answers 404 to the v4 batch read
 
     @property
     def requests_made(self) -> int:
@@ -112,13 +120,48 @@ class HubSpotConnector:
     # Extraction
     # ---------------------------------------------------------------------------------------
 
-    def extract(self, obj: str, cursor: str | None) -> Iterator[Page]:
-        yield from self._list(obj) if cursor is None else self._search(obj, cursor)
+    def cursor_at(self, moment: datetime) -> str:
+        return str((parse_timestamp(moment.isoformat()) - _EPOCH) // timedelta(milliseconds=1))
+
+    def live_in_raw(self, obj: str) -> str:
+        return "not _deleted"
+
+    def live_in_quarantine(self, obj: str) -> str:
+        """The condition on a quarantined payload (JSON text) for a record the source counts as live."""
+        return """q.payload not like '%%"archived": true%%'"""
+
+    def list_ids(self, obj: str) -> None:
+        return None  # HubSpot reports deletions itself: archived=true
+
+    def count(self, obj: str) -> int:
+        body = self._json(self.http.request("POST", f"/crm/v3/objects/{obj}/search", obj=obj, json={
+            "filterGroups": [], "properties": ["hs_object_id"], "limit": 1}), obj)
+        total = body.get("total")
+        if not isinstance(total, int):
+            raise SourceError(SYSTEM, obj, f"POST /crm/v3/objects/{obj}/search", f"no total in {str(body)[:200]!r}",
+                              "Check PUENTE_HUBSPOT_URL: it must be https://api.hubapi.com (no path)")
+        return total
+
+    def properties(self, obj: str) -> list[str]:
+        """The contract's properties plus every custom property of the portal (schema drift)."""
+        if obj not in self._properties:
+            body = self._json(self.http.request("GET", f"/crm/v3/properties/{obj}", obj=obj), obj)
+            custom = sorted(p["name"] for p in body.get("results") or []
+                            if isinstance(p, dict) and p.get("name") and p.get("hubspotDefined") is False
+                            and not p.get("archived"))
+            self._properties[obj] = list(dict.fromkeys([*PROPERTIES[obj], *custom]))
+        return self._properties[obj]
+
+    def extract(self, obj: str, cursor: str | None, until: str | None = None) -> Iterator[Page]:
+        if cursor is None and until is None:
+            yield from self._list(obj)
+        else:
+            yield from self._search(obj, cursor, until)
         yield from self._list(obj, archived=True)
 
     def _list(self, obj: str, archived: bool = False) -> Iterator[Page]:
         """Every record (``archived=True``: every archived one, whose cursor is never used)."""
-        params: dict[str, Any] = {"limit": self._list_limit, "properties": ",".join(PROPERTIES[obj]),
+        params: dict[str, Any] = {"limit": self._list_limit, "properties": ",".join(self.properties(obj)),
                                   "archived": str(archived).lower()}
         if obj in ASSOCIATIONS:
             params["associations"] = ASSOCIATIONS[obj]
@@ -134,17 +177,24 @@ class HubSpotConnector:
                 return
             params["after"] = after
 
-    def _search(self, obj: str, cursor: str) -> Iterator[Page]:
+    def _search(self, obj: str, cursor: str | None, until: str | None) -> Iterator[Page]:
         prop = MODIFIED_PROPERTY[obj]
-        gte, after, seen = cursor, None, 0
+        given = int(cursor) if cursor else None
+        gte = max(0, given - int(self.lookback * 1000)) if given is not None else 0
+        ties = 0  # records already seen whose modification millisecond is gte
         while True:
-            request: dict[str, Any] = {
-                "filterGroups": [{"filters": [{"propertyName": prop, "operator": "GTE", "value": gte}]}],
-                "sorts": [{"propertyName": prop, "direction": "ASCENDING"}],
-                "properties": PROPERTIES[obj], "limit": self._search_limit,
-            }
-            if after is not None:
-                request["after"] = after
+            filters = [{"propertyName": prop, "operator": "GTE", "value": str(gte)}]
+            if until is not None:
+                filters.append({"propertyName": prop, "operator": "LT", "value": until})
+            request: dict[str, Any] = {"filterGroups": [{"filters": filters}],
+                                       "sorts": [{"propertyName": prop, "direction": "ASCENDING"}],
+                                       "properties": self.properties(obj), "limit": self._search_limit}
+            if ties:
+                if ties + self._search_limit > SEARCH_CAP:
+                    raise SourceError(SYSTEM, obj, f"POST /crm/v3/objects/{obj}/search",
+                                      f"more than {SEARCH_CAP - self._search_limit} records modified at {gte} ms",
+                                      "Search cannot page past them: run a full refresh of this object")
+                request["after"] = str(ties)
             body = self._json(self.http.request("POST", f"/crm/v3/objects/{obj}/search", obj=obj,
                                                 json=request), obj)
             results = body.get("results") or []
@@ -152,42 +202,21 @@ class HubSpotConnector:
                 self._attach_associations(obj, results)
             records = [_record(r) for r in results]
             newest = latest(records)
-            if newest is not None:
-                cursor = _epoch_ms(newest)
-            yield Page(records, cursor)
-            after, seen = get(body, "paging", "next", "after"), seen + len(results)
-            if after is None:
+            if newest is None:  # nothing readable: step over these (they go to quarantine)
+                ties += len(results)
+            else:
+                ms = int(_epoch_ms(newest))
+                same = sum(1 for r in records if _readable_ms(r) == ms)
+                ties = ties + same if ms == gte else same
+                gte = ms
+            yield Page(records, str(max(gte, given or 0)) if (given or newest) else None)
+            if get(body, "paging", "next", "after") is None:
                 return
-            if seen + self._search_limit > SEARCH_CAP:  # HubSpot's search stops at 10,000 results
-                if cursor == gte:
-                    raise SourceError(SYSTEM, obj, f"POST /crm/v3/objects/{obj}/search",
-                                      f"more than {SEARCH_CAP} records modified at {gte} ms",
-                                      "Search cannot page past them: run a full refresh of this object")
-                gte, after, seen = cursor, None, 0
 
     def _attach_associations(self, obj: str, results: list[Any]) -> None:
-        """Put the associations of ``results`` on them in the v3 list shape."""
+        """Put the associations of ``results`` on them in the v3 list shape (v4 batch read)."""
         target = ASSOCIATIONS[obj]
         ids = [r["id"] for r in results if isinstance(r, dict) and r.get("id")]
-        found: dict[str, list[str]] | None = None
-        if self._v4_associations:
-            try:
-                found = self._associations_v4(obj, target, ids)
-            except SourceError as exc:
-                if exc.status != 404:
-                    raise
-                log.warning("HubSpot has no POST /crm/v4/associations/%s/%s/batch/read here; reading "
-                            "associations with one GET per %s instead", obj, target, obj[:-1])
-                self._v4_associations = False
-        if found is None:
-            found = {rid: self._associations_v3(obj, target, rid) for rid in ids}
-        kind = f"{obj[:-1]}_to_{target[:-1]}"
-        for result in results:
-            if isinstance(result, dict) and found.get(result.get("id")):
-                result["associations"] = {target: {"results": [{"id": i, "type": kind}
-                                                               for i in found[result["id"]]]}}
-
-    def _associations_v4(self, obj: str, target: str, ids: list[str]) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
         for start in range(0, len(ids), BATCH_LIMIT):
             inputs = [{"id": i} for i in ids[start:start + BATCH_LIMIT]]
@@ -195,12 +224,11 @@ class HubSpotConnector:
                                                 obj=obj, json={"inputs": inputs}), obj)
             for item in body.get("results") or []:
                 found[str(get(item, "from", "id"))] = [str(to["toObjectId"]) for to in item.get("to") or []]
-        return found
-
-    def _associations_v3(self, obj: str, target: str, rid: str) -> list[str]:
-        body = self._json(self.http.request("GET", f"/crm/v3/objects/{obj}/{rid}", obj=obj,
-                                            params={"associations": target, "properties": "hs_object_id"}), obj)
-        return [str(a["id"]) for a in get(body, "associations", target, "results") or []]
+        kind = f"{obj[:-1]}_to_{target[:-1]}"
+        for result in results:
+            if isinstance(result, dict) and found.get(result.get("id")):
+                result["associations"] = {target: {"results": [{"id": i, "type": kind}
+                                                               for i in found[result["id"]]]}}
 
     # ---------------------------------------------------------------------------------------
     # Write-back
@@ -280,6 +308,13 @@ def parse_batch_response(status: int, body: Mapping[str, Any], ids: Sequence[str
 
 def _epoch_ms(record: Record) -> str:
     return str((parse_timestamp(record.updated_at) - _EPOCH) // timedelta(milliseconds=1))
+
+
+def _readable_ms(record: Record) -> int | None:
+    try:
+        return int(_epoch_ms(record))
+    except ValueError:
+        return None
 
 
 def _record(result: Any) -> Record:

@@ -15,22 +15,39 @@ Paging is re-anchored on the cursor: every page asks for ``write_date >= cursor`
 ``write_date``. It is the very query a resumed run issues, and a record changed while we page
 moves to the end instead of shifting an unseen record past the offset. ``context:
 {"active_test": False}`` makes Odoo return archived records too (``active = false`` becomes
-``_deleted`` in raw).
+``_deleted`` in raw). The walk starts ``lookback`` seconds before the stored cursor (Odoo stamps
+``write_date`` with its transaction's start, so a long transaction commits records "in the past").
+
+Schema drift: once per run and model, ``fields_get`` says which fields exist. The contract's
+fields that exist are read, plus every stored custom field (``x_…``, what Odoo Studio and
+customisations add) that is not binary or a x2many list: a new custom field lands in raw with no
+code change, and a contract field that was removed is left out with a warning instead of failing
+the call ("Invalid field").
+
+Deletes: ``unlink`` leaves no trace, so ``list_ids`` reads every id with ``search`` (``active_test:
+False``, id-anchored pages of 50,000, one small request per page) for the id-set comparison;
+``count`` is ``search_count`` of the live (active) records.
 """
 
 from __future__ import annotations
 
+import logging
 import xmlrpc.client
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 from xml.parsers.expat import ExpatError
 
 from puente.config import OdooConfig
-from puente.sources.base import Page, Record, get, latest, text_id
+from puente.sources.base import DEFAULT_LOOKBACK, Page, Record, get, latest, parse_timestamp, text_id
 from puente.sources.http import HttpClient, SourceError
+
+log = logging.getLogger(__name__)
 
 SYSTEM = "Odoo"
 PAGE_SIZE = 500
+ID_PAGE_SIZE = 50_000
+SKIPPED_FIELD_TYPES = {"binary", "one2many", "many2many"}
 
 # Fields per model, from docs/contracts.md.
 FIELDS: dict[str, list[str]] = {
@@ -57,11 +74,58 @@ class OdooConnector:
     source = "odoo"
     objects = tuple(FIELDS)
 
-    def __init__(self, config: OdooConfig, *, page_size: int = PAGE_SIZE, **http_options: Any):
+    def __init__(self, config: OdooConfig, *, page_size: int = PAGE_SIZE, lookback: float = DEFAULT_LOOKBACK,
+                 id_page_size: int = ID_PAGE_SIZE, **http_options: Any):
         self._config = config
-        self._page_size = page_size
+        self._page_size, self._id_page_size = page_size, id_page_size
+        self.lookback = lookback
         self._uid: int | None = None
+        self._fields: dict[str, list[str]] = {}
         self.http = HttpClient(SYSTEM, config.url, **http_options)
+
+    def cursor_at(self, moment: datetime) -> str:
+        return parse_timestamp(moment.isoformat()).strftime("%Y-%m-%d %H:%M:%S")
+
+    def live_in_raw(self, obj: str) -> str:
+        return "not _deleted"
+
+    def live_in_quarantine(self, obj: str) -> str:
+        """The condition on a quarantined payload (JSON text) for a record the source counts as live."""
+        return """q.payload not like '%%"active": false%%'""" if "active" in FIELDS[obj] else "true"
+
+    def fields(self, obj: str) -> list[str]:
+        """The fields to read for ``obj``: the contract's that exist, plus stored custom ``x_`` fields."""
+        if obj not in self._fields:
+            known = self.execute_kw(obj, "fields_get", [], {"attributes": ["type", "store"]})
+            if not isinstance(known, dict):
+                raise SourceError(SYSTEM, obj, "fields_get", f"a {type(known).__name__} instead of a dict",
+                                  "Check that the URL points at Odoo's XML-RPC endpoint")
+            missing = [f for f in FIELDS[obj] if f not in known]
+            if missing:
+                log.warning("Odoo %s no longer has the field(s) %s: extracting without them (dbt staging "
+                            "will see them as absent)", obj, missing)
+            custom = sorted(name for name, spec in known.items()
+                            if name.startswith("x_") and isinstance(spec, dict) and spec.get("store", True)
+                            and spec.get("type") not in SKIPPED_FIELD_TYPES)
+            self._fields[obj] = [f for f in FIELDS[obj] if f in known] + custom
+        return self._fields[obj]
+
+    def count(self, obj: str) -> int:
+        return int(self.execute_kw(obj, "search_count", [BASE_DOMAINS.get(obj, [])], {}))
+
+    def list_ids(self, obj: str) -> set[str]:
+        ids: set[str] = set()
+        last = 0
+        while True:
+            page = self.execute_kw(obj, "search", [BASE_DOMAINS.get(obj, []) + [["id", ">", last]]], {
+                "order": "id asc", "limit": self._id_page_size, "context": {"active_test": False}})
+            if not isinstance(page, list):
+                raise SourceError(SYSTEM, obj, "search", f"a {type(page).__name__} instead of a list of ids",
+                                  "Check that the URL points at Odoo's XML-RPC endpoint")
+            ids.update(str(i) for i in page)
+            if len(page) < self._id_page_size:
+                return ids
+            last = max(page)
 
     @property
     def requests_made(self) -> int:
@@ -70,12 +134,17 @@ class OdooConnector:
     def close(self) -> None:
         self.http.close()
 
-    def extract(self, obj: str, cursor: str | None) -> Iterator[Page]:
+    def extract(self, obj: str, cursor: str | None, until: str | None = None) -> Iterator[Page]:
+        given = cursor
+        if cursor:
+            cursor = (parse_timestamp(cursor) - timedelta(seconds=self.lookback)).strftime("%Y-%m-%d %H:%M:%S")
+        upper = [["write_date", "<", until]] if until else []
+        fields = self.fields(obj)
         ties = 0  # records already seen whose write_date equals the cursor
         while True:
-            domain = BASE_DOMAINS.get(obj, []) + ([["write_date", ">=", cursor]] if cursor else [])
+            domain = BASE_DOMAINS.get(obj, []) + ([["write_date", ">=", cursor]] if cursor else []) + upper
             rows = self.execute_kw(obj, "search_read", [domain], {
-                "fields": FIELDS[obj], "order": "write_date asc, id asc", "limit": self._page_size,
+                "fields": fields, "order": "write_date asc, id asc", "limit": self._page_size,
                 "offset": ties, "context": {"active_test": False},
             })
             if not isinstance(rows, list):
@@ -89,7 +158,7 @@ class OdooConnector:
                 same = sum(1 for r in records if r.updated_at == newest.updated_at)
                 ties = ties + same if newest.updated_at == cursor else same
                 cursor = newest.updated_at
-            yield Page(records, cursor)
+            yield Page(records, max(c for c in (cursor, given) if c) if cursor or given else None)
             if len(rows) < self._page_size:
                 return
 

@@ -15,18 +15,25 @@ What it relies on, per Shopify's REST Admin docs:
   ``X-Shopify-Shop-Api-Call-Limit: 32/40``. Near the top of the bucket the connector pauses long
   enough for it to drain back below 80 %; a 429 carries ``Retry-After`` (the HTTP layer waits).
 - Products with ``status`` ``archived`` land with ``_deleted`` (contracts: deleted or archived).
+- The walk asks ``updated_at_min`` = cursor minus ``lookback`` (a record changed while an earlier
+  walk paged past it is stamped before that walk's newest record), and ``updated_at_max`` for a
+  backfill's upper bound.
+- Deletes: a deleted customer, order or product simply disappears. ``list_ids`` walks
+  ``{resource}.json?fields=id`` (250 ids per request) for the id-set comparison; ``count`` is
+  ``{resource}/count.json`` (orders with ``status=any``), which counts archived products too.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from puente.config import ShopifyConfig
-from puente.sources.base import Page, Record, get, latest, text_id
+from puente.sources.base import DEFAULT_LOOKBACK, Page, Record, get, latest, parse_timestamp, text_id
 from puente.sources.http import HttpClient, SourceError
 
 SYSTEM = "Shopify"
@@ -59,10 +66,44 @@ class ShopifyConnector:
     source = "shopify"
     objects = tuple(EXTRA_PARAMS)
 
-    def __init__(self, config: ShopifyConfig, *, page_size: int = PAGE_LIMIT, **http_options: Any):
+    def __init__(self, config: ShopifyConfig, *, page_size: int = PAGE_LIMIT, lookback: float = DEFAULT_LOOKBACK,
+                 **http_options: Any):
         self._page_size = page_size
+        self.lookback = lookback
         self.http = HttpClient(SYSTEM, config.url, headers={"X-Shopify-Access-Token": config.token},
                                **http_options)
+
+    def cursor_at(self, moment: datetime) -> str:
+        return parse_timestamp(moment.isoformat()).isoformat(timespec="seconds")
+
+    def live_in_raw(self, obj: str) -> str:
+        # count.json counts archived products, which raw flags _deleted.
+        return "(not _deleted or record->>'status' = 'archived')" if obj == "products" else "not _deleted"
+
+    def count(self, obj: str) -> int:
+        response = self._get(f"{obj}/count.json", obj, dict(EXTRA_PARAMS[obj]))
+        try:
+            return int(response.json()["count"])
+        except (ValueError, KeyError, TypeError):
+            raise SourceError(SYSTEM, obj, f"GET {obj}/count.json", f"no count in {response.text[:200]!r}",
+                              "Check PUENTE_SHOPIFY_URL: it must end with /admin/api/<version>") from None
+
+    def list_ids(self, obj: str) -> set[str]:
+        ids: set[str] = set()
+        url: str | None = f"{obj}.json"
+        params: dict[str, Any] | None = {"limit": PAGE_LIMIT, "fields": "id", **EXTRA_PARAMS[obj]}
+        while url is not None:
+            response = self._get(url, obj, params)
+            ids.update(i for i in (text_id(get(r, "id")) for r in self._results(response, obj)) if i)
+            url, params = self._follow(next_link(response.headers.get("Link")), obj), None
+        return ids
+
+    def _get(self, url: str, obj: str, params: dict[str, Any] | None) -> httpx.Response:
+        response = self.http.request("GET", url, obj=obj, params=params)
+        pause = throttle_seconds(response.headers.get("X-Shopify-Shop-Api-Call-Limit"))
+        if pause:
+            self.http.sleep(pause)
+        return response
 
     @property
     def requests_made(self) -> int:
@@ -71,17 +112,17 @@ class ShopifyConnector:
     def close(self) -> None:
         self.http.close()
 
-    def extract(self, obj: str, cursor: str | None) -> Iterator[Page]:
+    def extract(self, obj: str, cursor: str | None, until: str | None = None) -> Iterator[Page]:
         url: str | None = f"{obj}.json"
         params: dict[str, Any] | None = {"limit": self._page_size, **EXTRA_PARAMS[obj]}
         if cursor:
-            params["updated_at_min"] = cursor
-        newest: Record | None = None
+            start = parse_timestamp(cursor) - timedelta(seconds=self.lookback)
+            params["updated_at_min"] = start.astimezone(UTC).isoformat(timespec="seconds")
+        if until:
+            params["updated_at_max"] = until
+        newest: Record | None = Record(None, None, cursor) if cursor else None
         while url is not None:
-            response = self.http.request("GET", url, obj=obj, params=params)
-            pause = throttle_seconds(response.headers.get("X-Shopify-Shop-Api-Call-Limit"))
-            if pause:
-                self.http.sleep(pause)
+            response = self._get(url, obj, params)
             records = [_record(obj, r) for r in self._results(response, obj)]
             newest = latest([*records, *([newest] if newest else [])])
             url, params = self._follow(next_link(response.headers.get("Link")), obj), None

@@ -67,6 +67,8 @@ def _search_server(contacts: list[dict], cap: int):
     searches: list[dict] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and request.url.path.startswith("/crm/v3/properties/"):
+            return httpx.Response(200, json={"results": [{"name": "loyalty_tier", "hubspotDefined": False}]})
         if request.method == "GET":  # the archived pass
             assert request.url.params["archived"] == "true"
             return httpx.Response(200, json={"results": []})
@@ -92,26 +94,38 @@ def _contact(cid: int, ms: int) -> dict:
                                       "createdAt": stamp, "updatedAt": stamp, "archived": False}}
 
 
-def test_search_restarts_before_the_result_cap(monkeypatch):
+def test_search_pages_re_anchored_never_near_the_result_cap(monkeypatch):
     monkeypatch.setattr(hubspot, "SEARCH_CAP", 400)
     contacts = [_contact(i, 1_700_000_000_000 + i) for i in range(1, 1001)]
     handler, searches = _search_server(contacts, cap=400)
-    connector = hubspot.HubSpotConnector(HubSpotConfig("https://api.example.test", "t"),
+    connector = hubspot.HubSpotConnector(HubSpotConfig("https://api.example.test", "t"), lookback=0,
                                          transport=httpx.MockTransport(handler), sleep=lambda s: None)
     pages = list(connector.extract("contacts", str(1_700_000_000_000)))
     ids = {r.source_id for p in pages for r in p.records}
     assert ids == {str(i) for i in range(1, 1001)}
     assert all(s["sorts"] == [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}] for s in searches)
-    restarts = [s["filterGroups"][0]["filters"][0]["value"] for s in searches if "after" not in s]
-    assert restarts == [str(1_700_000_000_000), str(1_700_000_000_400), str(1_700_000_000_799)]
+    # every page is a new search from the last millisecond seen, skipping the one record seen there
+    anchors = [s["filterGroups"][0]["filters"][0]["value"] for s in searches]
+    assert anchors == [str(1_700_000_000_000 + n) for n in (0, 200, 400, 600, 800)]
+    assert [s.get("after") for s in searches] == [None, "1", "1", "1", "1"]
+    assert "loyalty_tier" in searches[0]["properties"] and "email" in searches[0]["properties"]
     assert pages[-2].cursor == str(1_700_000_001_000)  # the last search page; the archived pass keeps it
     assert pages[-1].cursor is None
+
+
+def test_search_starts_an_hour_before_the_cursor_by_default():
+    handler, searches = _search_server([], cap=400)
+    connector = hubspot.HubSpotConnector(HubSpotConfig("https://api.example.test", "t"),
+                                         transport=httpx.MockTransport(handler), sleep=lambda s: None)
+    pages = list(connector.extract("contacts", str(1_700_003_600_000)))
+    assert searches[0]["filterGroups"][0]["filters"][0]["value"] == str(1_700_000_000_000)
+    assert pages[0].cursor == str(1_700_003_600_000)  # never older than the cursor it was given
 
 
 def test_search_fails_clearly_when_one_millisecond_holds_more_than_the_cap(monkeypatch):
     monkeypatch.setattr(hubspot, "SEARCH_CAP", 400)
     handler, _ = _search_server([_contact(i, 1_700_000_000_000) for i in range(1, 700)], cap=400)
-    connector = hubspot.HubSpotConnector(HubSpotConfig("https://api.example.test", "t"),
+    connector = hubspot.HubSpotConnector(HubSpotConfig("https://api.example.test", "t"), lookback=0,
                                          transport=httpx.MockTransport(handler), sleep=lambda s: None)
     with pytest.raises(SourceError, match="run a full refresh"):
         list(connector.extract("contacts", str(1_700_000_000_000)))

@@ -9,7 +9,7 @@ import pytest
 
 from puente.config import OdooConfig
 from puente.sources.http import SourceError
-from puente.sources.odoo import OdooConnector
+from puente.sources.odoo import FIELDS, OdooConnector
 
 CONFIG = OdooConfig(url="https://erp.example.test", db="acme", login="bot@acme.co", api_key="key-123-secret")
 
@@ -21,6 +21,8 @@ def _server(records: list[dict], *, uid=7, fault: str | None = None):
         params, method = xmlrpc.client.loads(request.content)
         if method == "authenticate":
             result = uid
+        elif params[4] == "fields_get":
+            result = {name: {"type": "char", "store": True} for name in FIELDS[params[3]]}
         else:
             db, _, key, model, call, (domain,), kwargs = params
             calls.append((domain, kwargs))
@@ -37,8 +39,9 @@ def _server(records: list[dict], *, uid=7, fault: str | None = None):
     return handler, calls
 
 
-def _connector(handler, page_size=3) -> OdooConnector:
-    return OdooConnector(CONFIG, page_size=page_size, transport=httpx.MockTransport(handler), sleep=lambda s: None)
+def _connector(handler, page_size=3, lookback=0.0) -> OdooConnector:
+    return OdooConnector(CONFIG, page_size=page_size, lookback=lookback, transport=httpx.MockTransport(handler),
+                         sleep=lambda s: None)
 
 
 def _partner(pid: int, write_date: str) -> dict:
@@ -65,12 +68,22 @@ def test_incremental_filter_and_customer_invoices_only():
 
     def handler(request):
         params, method = xmlrpc.client.loads(request.content)
-        if method != "authenticate":
-            seen.append(params[5][0])
-        return httpx.Response(200, content=xmlrpc.client.dumps(([] if seen else 7,), methodresponse=True).encode())
+        if method == "authenticate":
+            result = 7
+        elif params[4] == "fields_get":
+            result = {name: {"type": "char", "store": True} for name in [*FIELDS[params[3]], "x_region"]}
+            result["x_photo"] = {"type": "binary", "store": True}
+            del result["invoice_date_due"]  # a field that vanished from this Odoo
+        else:
+            seen.append((params[5][0], params[6]["fields"]))
+            result = []
+        return httpx.Response(200, content=xmlrpc.client.dumps((result,), methodresponse=True).encode())
 
-    list(_connector(handler).extract("account.move", "2026-01-01 00:00:00"))
-    assert seen == [[["move_type", "in", ["out_invoice", "out_refund"]], ["write_date", ">=", "2026-01-01 00:00:00"]]]
+    list(_connector(handler, lookback=3600).extract("account.move", "2026-01-01 00:00:00", "2026-02-01 00:00:00"))
+    ((domain, fields),) = seen
+    assert domain == [["move_type", "in", ["out_invoice", "out_refund"]],  # an hour of lookback, the window's end
+                      ["write_date", ">=", "2025-12-31 23:00:00"], ["write_date", "<", "2026-02-01 00:00:00"]]
+    assert "x_region" in fields and "x_photo" not in fields and "invoice_date_due" not in fields
 
 
 def test_refused_login_says_what_to_check():
