@@ -117,18 +117,27 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
             assert contact["properties"]["puente_churn_score"] == score
             assert contact["properties"]["puente_churn_risk"] == risk
 
-        # A rerun of the same night changes nothing: no new rows, nothing re-sent. The one change
-        # it sees is the echo of the first run's write-back: HubSpot stamps a new lastmodifieddate
-        # on every contact it updated, so exactly those contacts come back as updated.
+        # A rerun of the same night changes nothing: no new rows, nothing re-sent. What it does
+        # see is the echo of the first run's write-back: HubSpot stamps a new lastmodifieddate on
+        # every contact it updated, so those contacts land again, now carrying the sent scores.
         rerun_started = datetime.now(UTC)
         run = nightly_dag.test(logical_date=datetime(2026, 11, 16, tzinfo=UTC))
         assert run.state == "success"
         assert _counts(fresh_db) == first
         loads = _loads_since(fresh_db, rerun_started)
         assert sum(inserted for inserted, _ in loads.values()) == 0
-        echo = loads.pop("hubspot.contacts")[1]
-        assert 0 < echo <= first["ops.crm_writeback"]
+        assert loads.pop("hubspot.contacts")[1] >= first["ops.crm_writeback"]
         assert all(updated == 0 for _, updated in loads.values()), loads
+        with psycopg.connect(fresh_db) as conn:
+            not_echoed = conn.execute(
+                """
+                select count(*) from ops.crm_writeback w
+                join raw.hubspot_contacts c on c.source_id = w.hubspot_contact_id
+                where w.status = 'sent'
+                  and c.record -> 'properties' ->> 'puente_churn_score' is distinct from w.properties ->> 'puente_churn_score'
+                """
+            ).fetchone()[0]
+        assert not_echoed == 0
 
         # The next business day brings new and changed records, and only changes are sent.
         httpx.post(f"{sim.base_url}/_sim/advance", json={"days": 1}).raise_for_status()
