@@ -69,7 +69,7 @@ def _loads_since(url: str, since: datetime) -> dict[str, tuple[int, int]]:
 
 @pytest.mark.e2e
 def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
-    from puente import runtime
+    from puente import report, runtime
     from puente.simulators.app import Credentials, create_app
     from puente.simulators.business import Business
     from puente.simulators.server import SimulatorServer
@@ -82,9 +82,19 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
         for key, value in runtime.source_connections(credentials, sim.base_url).items():
             monkeypatch.setenv(key, value)
 
+        night_started = datetime.now(UTC)
         run = nightly_dag.test(logical_date=datetime(2026, 11, 16, tzinfo=UTC))
         assert run.state == "success"
         first = _counts(fresh_db)
+
+        # What the demo prints is what landed.
+        summary = report.night_summary(fresh_db, START, night_started)
+        received = {f"raw.{r['source']}_{r['object'].replace('.', '_')}": r["inserted"] for r in summary["extract"]}
+        assert received["raw.shopify_orders"] == first["raw.shopify_orders"]
+        assert summary["identity"]["customers"] == first["marts.dim_customers"]
+        assert {g["gate"]: g["success"] for g in summary["gates"]} == {"raw": True, "marts": True, "sync": True}
+        assert dict((w["status"], w["contacts"]) for w in summary["writeback"]) == {"sent": first["ops.crm_writeback"]}
+        assert summary["model"]["metrics"]["roc_auc"] > 0.5
 
         # Raw holds exactly what the sources hold.
         state = httpx.get(f"{sim.base_url}/_sim/state").json()
