@@ -28,6 +28,8 @@ def run_demo(days: int = 3, customers: int = DEMO_CUSTOMERS, start: date = DEMO_
     from rich.console import Console
 
     console = Console()
+    if not console.is_terminal:  # piped into a file or CI: wide enough for the tables
+        console = Console(width=120)
     started = time.monotonic()
     console.rule("[bold]Puente demo")
     console.print(f"{days} nights from {start}, a simulated business of {customers} customers (seed {seed}).")

@@ -49,7 +49,8 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
         scores = conn.execute(
             """
             select risk_band, count(*) as customers, round(avg(churn_probability)::numeric, 3) as mean_p
-            from ml.churn_scores where scored_for_date = %s group by risk_band order by risk_band
+            from ml.churn_scores where scored_for_date = %s group by risk_band
+            order by array_position(array['high', 'medium', 'low'], risk_band)
             """,
             (business_date,),
         ).fetchall()
