@@ -22,6 +22,9 @@ from puente.simulators.app import Credentials
 DEMO_START = date(2026, 11, 16)
 DEMO_SEED = 7
 DEMO_CUSTOMERS = 1000
+# A night of the demo takes about two minutes here; past this something is stuck (airflow dags
+# test waits forever on tasks whose dependencies can never be met).
+NIGHT_TIMEOUT_SECONDS = 1800
 
 
 def run_demo(days: int = 3, customers: int = DEMO_CUSTOMERS, start: date = DEMO_START, seed: int = DEMO_SEED) -> int:
@@ -76,10 +79,14 @@ def _run_night(env: dict[str, str], business_date: date, logs) -> tuple[bool, fl
     logical = datetime(business_date.year, business_date.month, business_date.day, tzinfo=UTC).isoformat()
     began = time.monotonic()
     with log_path.open("w") as log:
-        result = subprocess.run(
-            [runtime.airflow_bin(), "dags", "test", "puente_nightly", logical],
-            env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
-        )
+        try:
+            result = subprocess.run(
+                [runtime.airflow_bin(), "dags", "test", "puente_nightly", logical],
+                env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, timeout=NIGHT_TIMEOUT_SECONDS,
+            )
+        except subprocess.TimeoutExpired:
+            log.write(f"\npuente demo: the night did not finish within {NIGHT_TIMEOUT_SECONDS} s; stopped it.\n")
+            return False, time.monotonic() - began, str(log_path)
     seconds = time.monotonic() - began
     return result.returncode == 0 and _run_state(env, logical) == "success", seconds, str(log_path)
 
