@@ -1,9 +1,9 @@
 """Warehouse entry points of the churn model, called by the nightly DAG.
 
-`train_churn` reads `marts.fct_orders`, trains and evaluates a model, saves its artifact,
+`train_churn` reads `marts.fct_orders` (and `marts.fct_order_lines` when the marts have it), trains and evaluates a model, saves its artifact,
 records the run in `ml.model_runs` and decides whether it becomes the champion;
 `train_churn_if_due` runs it once a week. `score_churn` (nightly) scores every active
-customer with the champion into `ml.churn_scores`; a rerun for the same day changes no row.
+customer with the champion into `ml.churn_scores`, with the reasons behind each score; a rerun for the same day changes no row.
 `as_of` is always the business day the night closes: its orders are seen.
 """
 
@@ -45,6 +45,7 @@ from ml.churn.features import cutoff_after, cutoff_instant
 from ml.churn.model import churn_probability
 from ml.churn.score import RISK_BANDS, score_customers
 from ml.churn.train import ChurnTrainingResult, LabelledSnapshot, NotEnoughData, train_churn_model
+from ml.schema import ensure_ml_schema
 from puente.warehouse import sqlalchemy_url
 
 MODEL_NAME = "churn"
@@ -54,10 +55,21 @@ log = logging.getLogger(__name__)
 
 _ORDERS = text(
     """
-    select customer_id, ordered_at, amount_total::float8 as amount_total, channel,
+    select order_id, customer_id, ordered_at, amount_total::float8 as amount_total, channel,
            coalesce(is_cancelled, false) as is_cancelled
     from marts.fct_orders
     where ordered_at < :before and customer_id is not null
+    """
+)
+
+_ORDER_LINES = text(
+    """
+    select l.order_id, l.customer_id, l.product_id, l.ordered_at, l.quantity::float8 as quantity,
+           l.unit_price::float8 as unit_price, l.amount::float8 as amount,
+           coalesce(o.is_cancelled, false) as is_cancelled
+    from marts.fct_order_lines l
+    left join marts.fct_orders o on o.order_id = l.order_id
+    where l.ordered_at < :before
     """
 )
 
@@ -68,6 +80,7 @@ _CHURN_SCORES = Table(
     Column("scored_for_date", Date, primary_key=True),
     Column("churn_probability", Float),
     Column("risk_band", Text),
+    Column("reasons", Text),
     Column("model_run_id", Text),
     Column("scored_at", DateTime(timezone=True)),
 )
@@ -93,7 +106,7 @@ def train_churn(url: str, as_of: date) -> dict[str, Any]:
     least the champion's on the same evaluation cutoff.
     """
     with _engine(url) as engine:
-        result = train_churn_model(read_orders(engine, as_of), as_of)
+        result = train_churn_model(read_orders(engine, as_of), as_of, read_order_lines(engine, as_of))
         artifact = save_model(result.model, MODEL_NAME, result.metadata())
         with engine.begin() as connection:
             decision = decide_champion(connection, result)
@@ -142,11 +155,13 @@ def score_churn(url: str, as_of: date) -> dict[str, Any]:
     its score, band or model changed, and rows of customers no longer scored that day are
     removed, so a rerun leaves the table exactly as it was.
     """
+    ensure_ml_schema(url)
     with _engine(url) as engine:
         orders = read_orders(engine, as_of)
         with engine.connect() as connection:
             champion = load_champion(connection, MODEL_NAME)
-        scores = score_customers(champion.model, orders, as_of)
+        lines = read_order_lines(engine, as_of)
+        scores = score_customers(champion.model, orders, as_of, lines)
         with engine.begin() as connection:
             written, removed = write_scores(connection, scores, as_of, champion.model_run_id)
     bands = scores["risk_band"].value_counts()
@@ -174,6 +189,22 @@ def read_orders(engine: Engine, as_of: date) -> pd.DataFrame:
     return orders.assign(
         ordered_at=pd.to_datetime(orders["ordered_at"], utc=True),
         is_cancelled=orders["is_cancelled"].astype(bool),
+    )
+
+
+def read_order_lines(engine: Engine, as_of: date) -> pd.DataFrame | None:
+    """The lines of `marts.fct_order_lines` up to the end of `as_of`, or None while dbt does not build it."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("fct_order_lines", schema="marts"):
+            log.warning("marts.fct_order_lines does not exist: the ML jobs run without product features")
+            return None
+        lines = pd.read_sql(
+            _ORDER_LINES, connection, params={"before": cutoff_instant(cutoff_after(as_of)).to_pydatetime()}
+        )
+    return lines.assign(
+        ordered_at=pd.to_datetime(lines["ordered_at"], utc=True),
+        is_cancelled=lines["is_cancelled"].astype(bool),
+        product_id=lines["product_id"].astype(str),
     )
 
 
@@ -219,12 +250,14 @@ def write_scores(
             "scored_for_date": scored_for,
             "churn_probability": probability,
             "risk_band": band,
+            "reasons": reasons,
             "model_run_id": model_run_id,
         }
-        for customer_id, probability, band in zip(
+        for customer_id, probability, band, reasons in zip(
             scores.index.tolist(),
             scores["churn_probability"].tolist(),
             scores["risk_band"].tolist(),
+            scores["reasons"].tolist(),
             strict=True,
         )
     ]
@@ -242,7 +275,7 @@ def write_scores(
 def _upsert_scores() -> Insert:
     """Insert scores; on an existing (customer, date) rewrite only what changed."""
     statement = insert(_CHURN_SCORES)
-    scored = ("churn_probability", "risk_band", "model_run_id")
+    scored = ("churn_probability", "risk_band", "reasons", "model_run_id")
     return statement.on_conflict_do_update(
         index_elements=[_CHURN_SCORES.c.customer_id, _CHURN_SCORES.c.scored_for_date],
         set_={**{name: statement.excluded[name] for name in scored}, "scored_at": func.now()},

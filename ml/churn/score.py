@@ -9,6 +9,7 @@ import pandas as pd
 
 from ml.churn.features import build_features, cutoff_after
 from ml.churn.model import ChurnModel, churn_probability
+from ml.churn.reasons import churn_reasons
 
 HIGH_RISK_THRESHOLD = 0.6
 MEDIUM_RISK_THRESHOLD = 0.3
@@ -25,13 +26,15 @@ def risk_band(probability: pd.Series) -> pd.Series:
     return pd.Series(bands, index=probability.index, name="risk_band")
 
 
-def score_customers(model: ChurnModel, orders: pd.DataFrame, as_of: date) -> pd.DataFrame:
-    """Churn probability and risk band of each customer active at the end of business day `as_of`.
+def score_customers(
+    model: ChurnModel, orders: pd.DataFrame, as_of: date, lines: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Churn probability, risk band and reasons of each customer active at the end of `as_of`.
 
-    Uses only orders placed up to the end of `as_of`. The result is indexed by `customer_id`
-    in sorted order, so the same model and orders always give the same frame.
+    Uses only orders (and order lines) placed up to the end of `as_of`. The result is indexed
+    by `customer_id` in sorted order, so the same model and orders always give the same frame.
     """
-    features = build_features(orders, cutoff_after(as_of))
+    features = build_features(orders, cutoff_after(as_of), lines)
     missing = [name for name in model.features if name not in features.columns]
     if missing:
         raise ValueError(
@@ -40,8 +43,14 @@ def score_customers(model: ChurnModel, orders: pd.DataFrame, as_of: date) -> pd.
         )
     if features.empty:
         return pd.DataFrame(
-            {"churn_probability": pd.Series(dtype="float64"), "risk_band": pd.Series(dtype="str")},
+            {
+                "churn_probability": pd.Series(dtype="float64"),
+                "risk_band": pd.Series(dtype="str"),
+                "reasons": pd.Series(dtype="str"),
+            },
             index=features.index,
         )
-    probability = churn_probability(model.scoring, features.loc[:, list(model.features)])
-    return pd.concat([probability, risk_band(probability)], axis=1)
+    used = features.loc[:, list(model.features)]
+    probability = churn_probability(model.scoring, used)
+    reasons = churn_reasons(model.scoring, used, probability, MEDIUM_RISK_THRESHOLD)
+    return pd.concat([probability, risk_band(probability), reasons], axis=1)

@@ -75,3 +75,86 @@ def trained(orders, as_of):
     from ml.churn.train import train_churn_model
 
     return train_churn_model(orders, as_of)
+
+
+PRODUCTS = 30
+
+
+def synthetic_lines(orders: pd.DataFrame, products: int = PRODUCTS, seed: int = 11) -> pd.DataFrame:
+    """Order lines for `orders`, shaped like `marts.fct_order_lines`.
+
+    Each customer has three favourite products drawn by popularity; an order holds one to
+    three products, mostly favourites. Weekends sell less, so demand has a weekly pattern.
+    """
+    rng = np.random.default_rng(seed)
+    popularity = rng.dirichlet(np.full(products, 0.8))
+    favourites = {
+        customer: rng.choice(products, 3, replace=False, p=popularity) for customer in orders["customer_id"].unique()
+    }
+    prices = np.round(rng.uniform(5, 50, products), 2)
+    rows = []
+    for number, order in enumerate(orders.itertuples()):
+        if order.ordered_at.weekday() >= 5 and rng.uniform() < 0.5:
+            continue
+        count = 1 + rng.poisson(0.8)
+        chosen = {
+            int(rng.choice(favourites[order.customer_id])) if rng.uniform() < 0.7 else int(rng.choice(products, p=popularity))
+            for _ in range(count)
+        }
+        for line, product in enumerate(sorted(chosen)):
+            quantity = float(1 + rng.poisson(2))
+            rows.append(
+                (f"o{number}-{line}", f"o{number}", order.customer_id, f"p{product:03d}", order.ordered_at,
+                 quantity, prices[product], quantity * prices[product], order.is_cancelled)
+            )
+    return pd.DataFrame(
+        rows,
+        columns=["order_line_id", "order_id", "customer_id", "product_id", "ordered_at", "quantity", "unit_price",
+                 "amount", "is_cancelled"],
+    )
+
+
+def synthetic_products(products: int = PRODUCTS, seed: int = 5) -> pd.DataFrame:
+    """`marts.dim_products`: every rule case appears (out of stock, low margin, inactive, no cost)."""
+    rng = np.random.default_rng(seed)
+    price = np.round(rng.uniform(5, 50, products), 2)
+    margin = rng.choice([0.05, 0.1, 0.3, 0.5], products, p=[0.2, 0.1, 0.4, 0.3])
+    frame = pd.DataFrame(
+        {
+            "product_id": [f"p{number:03d}" for number in range(products)],
+            "sku": [f"SKU-{number:03d}" for number in range(products)],
+            "product_name": [f"Product {number}" for number in range(products)],
+            "list_price": price,
+            "unit_cost": np.round(price * (1 - margin), 2),
+            "stock_on_hand": rng.choice([0.0, 3.0, 50.0, 400.0], products, p=[0.25, 0.15, 0.3, 0.3]),
+            "is_active": rng.uniform(size=products) > 0.1,
+        }
+    )
+    frame.loc[frame.index[-1], "unit_cost"] = np.nan  # a product whose cost the ERP does not know
+    return frame.set_index("product_id")
+
+
+@pytest.fixture(scope="session")
+def order_orders(orders) -> pd.DataFrame:
+    """`orders` with the `order_id` the lines refer to."""
+    return orders.assign(order_id=[f"o{number}" for number in range(len(orders))])
+
+
+@pytest.fixture(scope="session")
+def lines(order_orders) -> pd.DataFrame:
+    return synthetic_lines(order_orders)
+
+
+@pytest.fixture(scope="session")
+def products() -> pd.DataFrame:
+    return synthetic_products()
+
+
+@pytest.fixture(scope="session")
+def customers(orders) -> pd.DataFrame:
+    """`marts.dim_customers`: about two in three customers consent to marketing; some never ordered."""
+    ids = sorted(orders["customer_id"].unique()) + ["c-no-orders-1", "c-no-orders-2"]
+    rng = np.random.default_rng(3)
+    return pd.DataFrame(
+        {"has_marketing_consent": rng.uniform(size=len(ids)) < 0.65}, index=pd.Index(ids, name="customer_id")
+    )

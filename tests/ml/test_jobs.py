@@ -28,9 +28,16 @@ create table marts.fct_orders (
 """
 
 
+@pytest.fixture(scope="module")
+def small_orders(make_orders):
+    """A smaller history than the shared one: these tests train several times each."""
+    return make_orders(customers=250)
+
+
 @pytest.fixture
-def warehouse(fresh_db, orders, tmp_path, monkeypatch):
+def warehouse(fresh_db, small_orders, tmp_path, monkeypatch):
     """A fresh warehouse whose marts.fct_orders holds the synthetic orders; artifacts in tmp."""
+    orders = small_orders
     monkeypatch.setenv("PUENTE_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
     rows = [
         (

@@ -56,4 +56,13 @@ def test_no_active_customer_gives_an_empty_frame(trained, orders):
     scores = score_customers(trained.model, orders, day_before_the_first_order)
 
     assert scores.empty
-    assert list(scores.columns) == ["churn_probability", "risk_band"]
+    assert list(scores.columns) == ["churn_probability", "risk_band", "reasons"]
+
+
+def test_every_score_has_two_or_three_plain_reasons(trained, orders, as_of):
+    scores = score_customers(trained.model, orders, as_of)
+
+    count = scores["reasons"].str.count("; ") + 1
+    assert count.between(1, 3).all()
+    at_risk = scores.loc[scores["churn_probability"] >= MEDIUM_RISK_THRESHOLD, "reasons"]
+    assert at_risk.str.contains(r"no order in \d+ days, (?:usually orders every \d+|and only one order so far)").mean() > 0.5

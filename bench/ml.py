@@ -1,0 +1,50 @@
+"""`make bench-ml`: churn, demand and recommendations on real data, written into bench/RESULTS.md.
+
+Run `python -m bench.ml` for every section or `python -m bench.ml churn demand nba` for some.
+The data are read from ../shared/data (or `PUENTE_BENCH_DATA`); see bench/ml_data.py.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from bench.results import write_section
+
+SECTIONS = {
+    "churn": ("ml-churn", "ML: churn on UCI Online Retail"),
+    "demand": ("ml-demand", "ML: demand on UCI Online Retail (top 500 products)"),
+    "nba": ("ml-nba", "ML: next-best-action recommendations (Ta-Feng, UCI Online Retail)"),
+}
+
+_START = time.perf_counter()
+
+
+def progress(message: str) -> None:
+    print(f"[{time.perf_counter() - _START:6.0f} s] {message}", flush=True)
+
+
+def main(argv: list[str]) -> int:
+    wanted = argv or list(SECTIONS)
+    unknown = [name for name in wanted if name not in SECTIONS]
+    if unknown:
+        print(f"unknown section(s) {unknown}; choose from {list(SECTIONS)}", file=sys.stderr)
+        return 2
+    for name in wanted:
+        key, title = SECTIONS[name]
+        progress(f"{name}: starting")
+        if name == "churn":
+            from bench.ml_churn import run
+        elif name == "demand":
+            from bench.ml_demand import run
+        else:
+            from bench.ml_nba import run
+        body, _ = run(progress)
+        command = "python -m bench.ml" + (f" {name}" if argv else "")
+        write_section(key, title, command, body)
+        progress(f"{name}: written to bench/RESULTS.md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

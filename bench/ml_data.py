@@ -1,0 +1,84 @@
+"""The real data sets of the ML benchmarks, shaped like Puente's marts.
+
+UCI Online Retail becomes `marts.fct_orders` (one row per invoice; an invoice number starting
+with ``C`` is a cancellation) and `marts.fct_order_lines` (one row per invoice line), so the
+benchmarks run exactly the feature code the nightly jobs run on the warehouse. Lines without a
+customer are dropped (a quarter of them: anonymous till sales), as are lines with a
+non-positive price (adjustments, samples). Timestamps are read as UTC.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+
+import pandas as pd
+
+from bench.results import require_data
+
+UCI_FILE = "uci_online_retail.parquet"
+TAFENG_HISTORY = "tafeng_history.json"
+TAFENG_FUTURE = "tafeng_future.json"
+
+
+@dataclass(frozen=True)
+class Retail:
+    """UCI Online Retail as marts: invoices (orders), their lines, and the raw daily sales."""
+
+    orders: pd.DataFrame
+    lines: pd.DataFrame
+    all_lines: pd.DataFrame  # every line with a positive price, customers or not (demand)
+
+
+@cache
+def uci_retail() -> Retail:
+    """Load UCI Online Retail once per process."""
+    raw = pd.read_parquet(require_data(UCI_FILE))
+    raw = raw.loc[raw["UnitPrice"] > 0]
+    raw = raw.assign(
+        order_id=raw["InvoiceNo"].astype(str),
+        product_id=raw["StockCode"].astype(str).str.upper(),
+        ordered_at=pd.to_datetime(raw["InvoiceDate"]).dt.tz_localize("UTC"),
+        quantity=raw["Quantity"].astype("float64"),
+        unit_price=raw["UnitPrice"].astype("float64"),
+    )
+    raw["amount"] = raw["quantity"] * raw["unit_price"]
+    raw["is_cancelled"] = raw["order_id"].str.startswith("C")
+    all_lines = raw.loc[:, ["order_id", "product_id", "ordered_at", "quantity", "unit_price", "amount", "is_cancelled"]]
+
+    known = raw.loc[raw["CustomerID"].notna()].copy()
+    known["customer_id"] = known["CustomerID"].astype("int64").astype(str)
+    known = known.reset_index(drop=True)
+    known["order_line_id"] = known.index.astype(str)
+    lines = known.loc[
+        :,
+        ["order_line_id", "order_id", "customer_id", "product_id", "ordered_at", "quantity", "unit_price", "amount"],
+    ]
+    orders = (
+        known.groupby("order_id")
+        .agg(
+            customer_id=("customer_id", "first"),
+            ordered_at=("ordered_at", "min"),
+            amount_total=("amount", "sum"),
+            is_cancelled=("is_cancelled", "first"),
+        )
+        .reset_index()
+    )
+    orders["amount_total"] = orders["amount_total"].abs()
+    orders["channel"] = "web"
+    orders = orders.sort_values(["ordered_at", "order_id"], ignore_index=True)
+    return Retail(orders=orders, lines=lines, all_lines=all_lines)
+
+
+def tafeng() -> tuple[dict[str, list[list[int]]], dict[str, list[int]]]:
+    """Ta-Feng in the split of Li et al. 2023: each user's past baskets, and their next basket."""
+
+    def baskets(name: str) -> dict[str, list[list[int]]]:
+        with open(require_data(name)) as handle:
+            raw = json.load(handle)
+        return {user: [basket for basket in seq if basket != [-1]] for user, seq in raw.items()}
+
+    history, future = baskets(TAFENG_HISTORY), baskets(TAFENG_FUTURE)
+    targets = {user: sorted(set(seq[0])) for user, seq in future.items() if seq and user in history}
+    return history, targets

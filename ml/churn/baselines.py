@@ -1,0 +1,136 @@
+"""The churn baselines a model must beat: the recency rule and a small BG/NBD fit.
+
+* **Recency**: "the longer since the last purchase, the likelier the churn" — the score is
+  the number of days since the last purchase.
+* **BG/NBD** (Fader, Hardie and Lee, 2005), fitted by maximum likelihood on each customer's
+  repeat-purchase count ``x``, the time of the last repeat purchase ``t_x`` and the customer's
+  age ``T`` (days from the first purchase to the cutoff, with purchases counted per calendar
+  day). The churn score is minus the expected number of purchases in the label window: fewer
+  expected purchases means a likelier churner. P(alive) is not a churn score on its own (it is
+  1 for every one-time buyer), but beside the expected purchases it is a useful model feature.
+
+The model (`ml.churn.features`) also uses the BG/NBD quantities as features: they are fitted
+on the history before each cutoff only, exactly as the baseline is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special
+
+_DAY = pd.Timedelta(days=1)
+
+# Parameters are fitted on the log scale within these bounds. On daily retail data the optimum
+# often sits on the boundary "no dropout" (a → 0 or b → ∞), where any b gives the same
+# likelihood; unbounded, the optimiser wanders to b ≈ 1e13 and eq. 10 overflows.
+LOG_BOUNDS = [(-8.0, 8.0)] * 4
+
+
+@dataclass(frozen=True)
+class BgNbd:
+    """Fitted BG/NBD parameters (r, alpha: purchase rates; a, b: dropout)."""
+
+    r: float
+    alpha: float
+    a: float
+    b: float
+
+    def expected_purchases(self, t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """E[X(t) | x, t_x, T]: expected purchases in the next ``t`` days (eq. 10 of the paper)."""
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        z = t / (alpha + T + t)
+        hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
+        first = (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp)
+        return first / self._dropout_term(x, t_x, T)
+
+    def p_alive(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """P(alive | x, t_x, T): the probability the customer has not dropped out (eq. 12)."""
+        return 1.0 / self._dropout_term(x, t_x, T)
+
+    def _dropout_term(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        with np.errstate(divide="ignore", invalid="ignore"):
+            odds = a / (b + x - 1) * ((alpha + T) / (alpha + t_x)) ** (r + x)
+        return 1 + np.where(x > 0, odds, 0.0)
+
+
+def _negative_log_likelihood(log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> float:
+    r, alpha, a, b = np.exp(log_params)
+    common = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+    a1 = special.betaln(a, b + x) - special.betaln(a, b) - (r + x) * np.log(alpha + T)
+    with np.errstate(divide="ignore"):
+        a2 = np.where(
+            x > 0,
+            special.betaln(a + 1, b + np.maximum(x, 1) - 1) - special.betaln(a, b) - (r + x) * np.log(alpha + t_x),
+            -np.inf,
+        )
+    return -float(np.sum(common + np.logaddexp(a1, a2)))
+
+
+def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BgNbd:
+    """Maximum-likelihood BG/NBD parameters for the summaries ``x``, ``t_x``, ``T``."""
+    result = optimize.minimize(
+        _negative_log_likelihood, x0=np.zeros(4), args=(x, t_x, T), method="L-BFGS-B", bounds=LOG_BOUNDS
+    )
+    if not result.success:
+        raise RuntimeError(f"BG/NBD fit did not converge: {result.message}")
+    return BgNbd(*np.exp(result.x))
+
+
+def purchase_summary(orders: pd.DataFrame, cutoff: date) -> pd.DataFrame:
+    """Per customer ``x``, ``t_x``, ``T`` (days) from the purchases strictly before `cutoff`.
+
+    `orders` has the columns of `marts.fct_orders` (`customer_id`, `ordered_at` in UTC,
+    `is_cancelled`); a purchase is a non-cancelled order, counted once per calendar day.
+    """
+    end = pd.Timestamp(cutoff).tz_localize("UTC")
+    purchases = orders.loc[(orders["ordered_at"] < end) & ~orders["is_cancelled"].astype(bool)]
+    days = purchases["ordered_at"].dt.floor("D")
+    grouped = days.groupby(purchases["customer_id"])
+    first, last, count = grouped.min(), grouped.max(), grouped.nunique()
+    return pd.DataFrame(
+        {
+            "x": (count - 1).astype("float64"),
+            "t_x": ((last - first) / _DAY).astype("float64"),
+            "T": ((end - first) / _DAY).astype("float64"),
+        }
+    ).sort_index()
+
+
+def bgnbd_quantities(orders: pd.DataFrame, cutoff: date, horizon_days: int) -> pd.DataFrame:
+    """BG/NBD fitted on the history before `cutoff`: expected purchases and P(alive) per customer.
+
+    Returns columns `bgnbd_expected` (purchases in the next `horizon_days`) and `bgnbd_p_alive`,
+    indexed by `customer_id`. With too few customers to fit (under 10), both are NaN.
+    """
+    summary = purchase_summary(orders, cutoff)
+    empty = pd.DataFrame({"bgnbd_expected": np.nan, "bgnbd_p_alive": np.nan}, index=summary.index)
+    if len(summary) < 10 or summary["x"].sum() == 0:
+        return empty
+    x, t_x, T = (summary[column].to_numpy() for column in ("x", "t_x", "T"))
+    try:
+        model = fit_bgnbd(x, t_x, T)
+    except RuntimeError:
+        return empty
+    return pd.DataFrame(
+        {"bgnbd_expected": model.expected_purchases(horizon_days, x, t_x, T), "bgnbd_p_alive": model.p_alive(x, t_x, T)},
+        index=summary.index,
+    )
+
+
+def bgnbd_churn_score(orders: pd.DataFrame, cutoff: date, horizon_days: int) -> pd.Series:
+    """The BG/NBD churn baseline: minus the expected purchases in the next `horizon_days`."""
+    expected = bgnbd_quantities(orders, cutoff, horizon_days)["bgnbd_expected"]
+    return (-expected).rename("bgnbd")
+
+
+def recency_score(orders: pd.DataFrame, cutoff: date) -> pd.Series:
+    """The recency baseline: days from each customer's last purchase to `cutoff`."""
+    end = pd.Timestamp(cutoff).tz_localize("UTC")
+    purchases = orders.loc[(orders["ordered_at"] < end) & ~orders["is_cancelled"].astype(bool)]
+    last = purchases.groupby("customer_id")["ordered_at"].max()
+    return ((end - last) / _DAY).rename("recency")

@@ -1,0 +1,244 @@
+"""Warehouse entry points of the demand model, called by the nightly DAG.
+
+`train_demand_if_due` (weekly) reads `marts.fct_order_lines`, backtests and refits the
+model, saves its artifact, records the run in `ml.model_runs` and promotes it only if its
+backtest WAPE is at least as good as the champion's on the same cutoff and products.
+`score_demand` (nightly) writes 28 daily forecasts per active product of `marts.dim_products`
+with p10/p50/p90, days of cover at the ERP stock and a reorder quantity into
+`ml.demand_forecasts`; a rerun for the same day changes no row.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    func,
+    inspect,
+    text,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import Insert, insert
+
+from ml import registry
+from ml.artifacts import load_champion, load_model, save_model
+from ml.churn.jobs import _engine, read_order_lines
+from ml.demand.features import sales_matrix
+from ml.demand.score import forecast_products
+from ml.demand.train import DemandTrainingResult, NotEnoughData, backtest, train_demand_model
+from ml.schema import ensure_ml_schema
+
+MODEL_NAME = "demand"
+TRAINING_INTERVAL_DAYS = 7
+COMPARED_METRIC = "wape_daily"
+
+log = logging.getLogger(__name__)
+
+_PRODUCTS = text(
+    """
+    select product_id::text as product_id, stock_on_hand::float8 as stock_on_hand
+    from marts.dim_products
+    where coalesce(is_active, true)
+    """
+)
+
+_FORECASTS = Table(
+    "demand_forecasts",
+    MetaData(schema="ml"),
+    Column("product_id", Text, primary_key=True),
+    Column("forecast_date", Date, primary_key=True),
+    Column("horizon_date", Date, primary_key=True),
+    Column("horizon_days", Integer),
+    Column("p10", Float),
+    Column("p50", Float),
+    Column("p90", Float),
+    Column("stock_on_hand", Float),
+    Column("days_of_cover", Float),
+    Column("reorder_qty", Float),
+    Column("model_run_id", Text),
+    Column("scored_at", DateTime(timezone=True)),
+)
+_WRITTEN = ("horizon_days", "p10", "p50", "p90", "stock_on_hand", "days_of_cover", "reorder_qty", "model_run_id")
+
+
+@dataclass(frozen=True)
+class ChampionDecision:
+    promote: bool
+    reason: str
+    champion_metric: float | None = None
+
+
+def read_products(engine: Engine) -> pd.Series | None:
+    """Stock on hand per active product of `marts.dim_products`, or None while dbt does not build it."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("dim_products", schema="marts"):
+            log.warning("marts.dim_products does not exist: forecasting every product sold, stock unknown")
+            return None
+        products = pd.read_sql(_PRODUCTS, connection)
+    return products.set_index("product_id")["stock_on_hand"].sort_index()
+
+
+def _lines(engine: Engine, as_of: date) -> pd.DataFrame:
+    lines = read_order_lines(engine, as_of)
+    if lines is None:
+        raise RuntimeError(
+            "marts.fct_order_lines does not exist in the warehouse: build the marts (dbt build) before "
+            "running the demand jobs."
+        )
+    return lines
+
+
+def train_demand(url: str, as_of: date) -> dict[str, Any]:
+    """Backtest, refit, save and register a demand model on the lines up to the end of `as_of`."""
+    with _engine(url) as engine:
+        lines = _lines(engine, as_of)
+        stock = read_products(engine)
+        products = None if stock is None else stock.index
+        result = train_demand_model(lines, as_of, products)
+        artifact = save_model(result.model, MODEL_NAME, result.metadata())
+        with engine.begin() as connection:
+            decision = decide_champion(connection, result, lines)
+            registry.record_run(connection, artifact, as_of)
+            if decision.promote:
+                registry.promote(connection, MODEL_NAME, artifact.model_run_id)
+    log.info("demand run %s: %s", artifact.model_run_id, decision.reason)
+    return {
+        "model_run_id": artifact.model_run_id,
+        "artifact_path": str(artifact.path),
+        "as_of_date": as_of.isoformat(),
+        "evaluation_cutoff": result.evaluation_cutoff.isoformat(),
+        "metrics": result.metrics,
+        "baselines": result.baselines,
+        "row_counts": result.row_counts,
+        "is_champion": decision.promote,
+        "champion_decision": decision.reason,
+        "previous_champion_wape": decision.champion_metric,
+    }
+
+
+def train_demand_if_due(url: str, as_of: date, *, force: bool = False) -> dict[str, Any]:
+    """Train when `force`d or when the last run is a week old or more; returns a summary."""
+    with _engine(url) as engine, engine.connect() as connection:
+        last_trained = registry.latest_as_of_date(connection, MODEL_NAME)
+        has_champion = registry.champion_run(connection, MODEL_NAME) is not None
+    if not force and last_trained is not None and (as_of - last_trained).days < TRAINING_INTERVAL_DAYS:
+        return {"trained": False, "reason": f"the last demand run is for {last_trained}, less than a week ago"}
+    try:
+        return {"trained": True, **train_demand(url, as_of)}
+    except NotEnoughData as missing:
+        if not has_champion:
+            raise
+        log.warning("demand training for %s skipped, the champion keeps forecasting: %s", as_of, missing)
+        return {"trained": False, "reason": f"kept the champion: {missing}"}
+
+
+def score_demand(url: str, as_of: date) -> dict[str, Any]:
+    """Forecast the 28 days after `as_of` for every active product into `ml.demand_forecasts`."""
+    ensure_ml_schema(url)
+    with _engine(url) as engine:
+        lines = _lines(engine, as_of)
+        stock = read_products(engine)
+        with engine.connect() as connection:
+            champion = load_champion(connection, MODEL_NAME)
+        if stock is None:
+            stock = pd.Series(dtype="float64")
+            products = None
+        else:
+            products = stock.index
+        forecasts = forecast_products(champion.model.scoring, lines, stock, as_of, products)
+        with engine.begin() as connection:
+            written, removed = write_forecasts(connection, forecasts, as_of, champion.model_run_id)
+    per_product = forecasts.drop_duplicates("product_id")
+    return {
+        "forecast_date": as_of.isoformat(),
+        "model_run_id": champion.model_run_id,
+        "products": int(len(per_product)),
+        "products_to_reorder": int((per_product["reorder_qty"] > 0).sum()),
+        "rows_written": written,
+        "rows_removed": removed,
+    }
+
+
+def decide_champion(connection: Connection, result: DemandTrainingResult, lines: pd.DataFrame) -> ChampionDecision:
+    """Champion/challenger on backtest daily WAPE (lower is better) at the new run's evaluation cutoff.
+
+    The champion's *evaluation* model is measured on the same products and days as the new
+    run's; a champion trained on newer data than the new run (a backfill) is kept.
+    """
+    champion = registry.champion_run(connection, MODEL_NAME)
+    if champion is None:
+        return ChampionDecision(promote=True, reason="first demand model: no champion yet")
+    if champion.as_of_date > result.as_of:
+        return ChampionDecision(
+            promote=False,
+            reason=f"kept champion {champion.model_run_id}: it was trained on newer data (as_of {champion.as_of_date})",
+        )
+    try:
+        model = load_model(champion.artifact_path).model
+    except FileNotFoundError as missing:
+        return ChampionDecision(
+            promote=True, reason=f"replaced champion {champion.model_run_id}: its artifact is missing ({missing.filename})"
+        )
+    matrix = sales_matrix(lines, result.as_of + pd.Timedelta(days=1).to_pytimedelta(), result.products)
+    champion_wape = backtest(model.evaluation, matrix, result.evaluation_cutoff)[COMPARED_METRIC]
+    return compare(result.metrics[COMPARED_METRIC], champion_wape, champion.model_run_id, result.evaluation_cutoff)
+
+
+def compare(challenger: float, champion: float, champion_id: str, cutoff: date) -> ChampionDecision:
+    """Promote when the challenger's WAPE is at most the champion's."""
+    promote = challenger <= champion
+    verdict = "replaced" if promote else "kept"
+    return ChampionDecision(
+        promote=promote,
+        reason=f"{verdict} champion {champion_id}: daily WAPE {challenger:.4f} (new) vs {champion:.4f} "
+        f"(champion) at cutoff {cutoff}",
+        champion_metric=champion,
+    )
+
+
+def write_forecasts(connection: Connection, forecasts: pd.DataFrame, forecast_date: date, model_run_id: str) -> tuple[int, int]:
+    """Upsert the forecasts of `forecast_date`, remove that day's other rows; returns (written, removed)."""
+    frame = forecasts.assign(model_run_id=model_run_id)
+    frame = frame.astype(object).where(frame.notna(), None)
+    rows = frame.loc[:, ["product_id", "forecast_date", "horizon_date", *_WRITTEN]].to_dict("records")
+    written = len(connection.execute(_upsert(), rows).all()) if rows else 0
+    keys = {(row["product_id"], row["horizon_date"]) for row in rows}
+    existing = connection.execute(
+        text("select product_id, horizon_date from ml.demand_forecasts where forecast_date = :day"),
+        {"day": forecast_date},
+    ).all()
+    stale = [key for key in existing if (key[0], key[1]) not in keys]
+    for product_id, horizon_date in stale:
+        connection.execute(
+            _FORECASTS.delete().where(
+                _FORECASTS.c.forecast_date == forecast_date,
+                _FORECASTS.c.product_id == product_id,
+                _FORECASTS.c.horizon_date == horizon_date,
+            )
+        )
+    return written, len(stale)
+
+
+def _upsert() -> Insert:
+    statement = insert(_FORECASTS)
+    return statement.on_conflict_do_update(
+        index_elements=[_FORECASTS.c.product_id, _FORECASTS.c.forecast_date, _FORECASTS.c.horizon_date],
+        set_={**{name: statement.excluded[name] for name in _WRITTEN}, "scored_at": func.now()},
+        where=tuple_(*(_FORECASTS.c[name] for name in _WRITTEN)).is_distinct_from(
+            tuple_(*(statement.excluded[name] for name in _WRITTEN))
+        ),
+    ).returning(_FORECASTS.c.product_id)

@@ -1,0 +1,127 @@
+"""The demand job: features that never look past the cutoff, forecasts, cover and reorder."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml.demand.baselines import BASELINES, croston, seasonal_naive
+from ml.demand.evaluate import bias, mase, wape, weekly_wape
+from ml.demand.features import (
+    FEATURE_COLUMNS,
+    FEATURE_HISTORY_DAYS,
+    HORIZON_DAYS,
+    MIN_LAG_DAYS,
+    features_for_day,
+    product_statistics,
+    sales_matrix,
+)
+from ml.demand.score import days_of_cover, forecast_products, reorder_quantity
+from ml.demand.train import NotEnoughData, evaluation_cutoff_for, train_demand_model
+
+
+@pytest.fixture(scope="module")
+def demand(lines, as_of):
+    return train_demand_model(lines, as_of)
+
+
+def test_a_day_feature_reads_nothing_of_the_last_six_days_before_it(lines, as_of):
+    matrix = sales_matrix(lines, as_of)
+    stats = product_statistics(matrix)
+    day = matrix.days - 1
+    before = features_for_day(matrix.units, day, 0, 1, stats)
+    tampered = matrix.units.copy()
+    tampered[:, day - MIN_LAG_DAYS + 1 :] = 1e6
+
+    np.testing.assert_array_equal(features_for_day(tampered, day, 0, 1, stats), before)
+    assert before.shape == (len(matrix.products), len(FEATURE_COLUMNS))
+
+
+def test_the_sales_matrix_ignores_lines_on_or_after_the_cutoff(lines):
+    cutoff = date(2024, 1, 10)
+    before = lines.loc[lines["ordered_at"] < pd.Timestamp(cutoff, tz="UTC")]
+
+    np.testing.assert_array_equal(sales_matrix(lines, cutoff).units, sales_matrix(before, cutoff).units)
+
+
+def test_training_ignores_lines_after_as_of_and_evaluates_out_of_time(lines, as_of, demand):
+    shift = pd.Timestamp(as_of + timedelta(days=1), tz="UTC") - lines["ordered_at"].min()
+    future = lines.assign(ordered_at=lines["ordered_at"] + shift)
+    with_future = train_demand_model(pd.concat([lines, future], ignore_index=True), as_of, with_quantiles=False)
+    without = train_demand_model(lines, as_of, with_quantiles=False)
+
+    assert with_future.metrics == without.metrics
+    assert demand.evaluation_cutoff == evaluation_cutoff_for(as_of) == as_of + timedelta(days=1 - HORIZON_DAYS)
+    assert set(demand.baselines) == set(BASELINES)
+    assert set(demand.metrics) >= {"wape_daily", "wape_weekly", "mase", "bias", "coverage_p10_p90"}
+
+
+def test_the_model_beats_the_naive_baselines_on_its_backtest(demand):
+    assert demand.metrics["wape_daily"] < demand.baselines["naive"]["wape_daily"]
+    assert demand.metrics["wape_weekly"] < demand.baselines["seasonal_naive_7"]["wape_weekly"]
+    assert 0.5 < demand.metrics["coverage_p10_p90"] <= 1.0
+
+
+def test_forecasts_are_deterministic_ordered_and_complete(demand, lines, products, as_of):
+    stock = products["stock_on_hand"]
+    first = forecast_products(demand.model.scoring, lines, stock, as_of, products.index)
+    again = forecast_products(demand.model.scoring, lines.sample(frac=1.0, random_state=1), stock, as_of, products.index)
+
+    pd.testing.assert_frame_equal(first, again)
+    assert len(first) == len(products) * HORIZON_DAYS
+    assert (first["p10"] <= first["p50"]).all() and (first["p50"] <= first["p90"]).all()
+    assert first["horizon_date"].min() == as_of + timedelta(days=1)
+    assert first["horizon_date"].max() == as_of + timedelta(days=HORIZON_DAYS)
+    out_of_stock = first.loc[first["stock_on_hand"] == 0]
+    assert (out_of_stock["days_of_cover"] == 0).all()
+
+
+def test_days_of_cover_interpolates_and_extrapolates():
+    p50 = np.array([[2.0] * 28, [2.0] * 28, [0.0] * 28, [1.0] * 28])
+    stock = np.array([5.0, 112.0, 10.0, np.nan])
+
+    cover = days_of_cover(p50, stock)
+
+    assert cover[0] == pytest.approx(2.5)  # 2 + 2 = 4 by day 2, the 5th unit halfway through day 3
+    assert cover[1] == pytest.approx(56.0)  # beyond the horizon at 2 a day
+    assert np.isnan(cover[2]) and np.isnan(cover[3])  # sells nothing / stock unknown
+
+
+def test_reorder_covers_the_horizon_plus_safety_stock():
+    p50 = np.full((2, 28), 2.0)
+    p10, p90 = p50 - 1.2816, p50 + 1.2816  # a daily standard deviation of 1
+
+    reorder = reorder_quantity(p10, p50, p90, np.array([10.0, 1000.0]))
+
+    assert reorder[0] == np.ceil(56 + 1.2816 * np.sqrt(28) - 10)
+    assert reorder[1] == 0
+
+
+def test_baselines_on_known_series():
+    weekly = np.tile([0.0, 5, 5, 5, 5, 5, 2], 10)[None, :]
+    assert seasonal_naive(weekly, 14).tolist() == [weekly[0, -7:].tolist() * 2]
+    intermittent = np.tile([0.0, 0, 6], 30)[None, :]
+    assert croston(intermittent, 3)[0] == pytest.approx([2.0, 2.0, 2.0], rel=1e-3)
+    for method in BASELINES.values():
+        forecast = method(np.abs(np.random.default_rng(0).normal(3, 1, (4, 400))), HORIZON_DAYS)
+        assert forecast.shape == (4, HORIZON_DAYS) and (forecast >= 0).all()
+
+
+def test_metrics_by_hand():
+    actual = np.array([[1.0, 0, 3, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2]])
+    forecast = np.array([[2.0, 0, 2, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 0]])
+    assert wape(actual, forecast) == pytest.approx(4 / 18)
+    assert weekly_wape(actual, forecast) == pytest.approx(2 / 18)  # weeks 4 vs 4, 14 vs 12
+    assert bias(actual, forecast) == pytest.approx(-2 / 18)
+    assert mase(actual, actual, np.array([[0.0, 2, 0, 2]])) == 0
+
+
+def test_too_short_a_history_is_not_enough(lines, as_of):
+    recent = lines.loc[lines["ordered_at"] >= pd.Timestamp(as_of - timedelta(days=FEATURE_HISTORY_DAYS), tz="UTC")]
+    with pytest.raises(NotEnoughData, match="needs sales from before"):
+        train_demand_model(recent, as_of)
+    with pytest.raises(NotEnoughData, match="no sales up to"):
+        train_demand_model(lines.iloc[0:0], as_of)

@@ -1,0 +1,139 @@
+"""The demand and next-best-action jobs against a real PostgreSQL, with churn reasons."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import psycopg
+import pytest
+
+from ml.churn.jobs import score_churn, train_churn
+from ml.demand import jobs as demand_jobs
+from ml.demand.jobs import score_demand, train_demand, train_demand_if_due
+from ml.nba.jobs import score_next_best_actions
+from ml.schema import ensure_ml_schema
+
+FCT_ORDERS_DDL = """
+create schema if not exists marts;
+create table marts.fct_orders (
+    order_id text primary key, customer_id text, ordered_at timestamptz not null, order_date date not null,
+    channel text not null, amount_total numeric(14, 2) not null, currency_code text not null, status text not null,
+    is_cancelled boolean not null
+)
+"""
+MARTS_DDL = """
+create table marts.fct_order_lines (
+    order_line_id text primary key, order_id text not null, customer_id text, product_id text not null,
+    ordered_at timestamptz not null, quantity numeric not null, unit_price numeric not null, amount numeric not null
+);
+create table marts.dim_products (
+    product_id text primary key, sku text, product_name text, list_price numeric, unit_cost numeric,
+    stock_on_hand numeric, is_active boolean
+);
+create table marts.dim_customers (customer_id text primary key, has_marketing_consent boolean);
+"""
+
+
+@pytest.fixture
+def warehouse(fresh_db, order_orders, lines, products, customers, tmp_path, monkeypatch):
+    """marts.fct_orders, fct_order_lines, dim_products and dim_customers from the synthetic business."""
+    monkeypatch.setenv("PUENTE_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    monkeypatch.setenv("PUENTE_MARGIN_FLOOR", "0.15")
+    with psycopg.connect(fresh_db) as connection:
+        connection.execute(FCT_ORDERS_DDL)
+        connection.execute(MARTS_DDL)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "insert into marts.fct_orders values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (o.order_id, o.customer_id, o.ordered_at, o.ordered_at.date(), o.channel, o.amount_total, "COP",
+                     "cancelled" if o.is_cancelled else "sale", o.is_cancelled)
+                    for o in order_orders.itertuples()
+                ],
+            )
+            cursor.executemany(
+                "insert into marts.fct_order_lines values (%s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (x.order_line_id, x.order_id, x.customer_id, x.product_id, x.ordered_at, x.quantity,
+                     x.unit_price, x.amount)
+                    for x in lines.itertuples()
+                ],
+            )
+            cursor.executemany(
+                "insert into marts.dim_products values (%s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (p.Index, p.sku, p.product_name, p.list_price, None if p.unit_cost != p.unit_cost else p.unit_cost,
+                     p.stock_on_hand, bool(p.is_active))
+                    for p in products.itertuples()
+                ],
+            )
+            cursor.executemany(
+                "insert into marts.dim_customers values (%s, %s)",
+                [(c.Index, bool(c.has_marketing_consent)) for c in customers.itertuples()],
+            )
+    ensure_ml_schema(fresh_db)
+    return fresh_db
+
+
+def _fetch(url: str, query: str) -> list[tuple]:
+    with psycopg.connect(url) as connection:
+        return connection.execute(query).fetchall()
+
+
+def test_ml_schema_is_idempotent(warehouse):
+    ensure_ml_schema(warehouse)
+    columns = {row[0] for row in _fetch(
+        warehouse, "select column_name from information_schema.columns where table_name = 'churn_scores'")}
+    assert "reasons" in columns
+
+
+def test_demand_trains_scores_idempotently_and_keeps_a_better_champion(warehouse, as_of, monkeypatch, products):
+    first = train_demand(warehouse, as_of)
+    assert first["is_champion"] is True
+
+    scored = score_demand(warehouse, as_of)
+    snapshot = "select * from ml.demand_forecasts order by product_id, horizon_date"
+    before = _fetch(warehouse, snapshot)
+    assert scored["rows_written"] == len(before) == len(products.loc[products["is_active"]]) * 28
+    assert {row[10] for row in before} == {first["model_run_id"]}
+    again = score_demand(warehouse, as_of)
+    assert (again["rows_written"], again["rows_removed"]) == (0, 0)
+    assert _fetch(warehouse, snapshot) == before
+
+    real = demand_jobs.train_demand_model
+
+    def worse(*args, **kwargs):
+        result = real(*args, **kwargs)
+        return dataclasses.replace(result, metrics={**result.metrics, "wape_daily": result.metrics["wape_daily"] + 1})
+
+    monkeypatch.setattr(demand_jobs, "train_demand_model", worse)
+    challenger = train_demand_if_due(warehouse, as_of, force=True)
+    assert challenger["trained"] is True and challenger["is_champion"] is False
+    assert challenger["champion_decision"].startswith("kept champion")
+    champions = _fetch(warehouse, "select model_run_id from ml.model_runs where model_name = 'demand' and is_champion")
+    assert champions == [(first["model_run_id"],)]
+
+
+def test_churn_reasons_and_next_best_actions_land_in_the_warehouse(warehouse, as_of, customers, products):
+    train_churn(warehouse, as_of)
+    score_churn(warehouse, as_of)
+    reasons = _fetch(warehouse, "select reasons from ml.churn_scores")
+    assert reasons and all(row[0] for row in reasons)
+
+    summary = score_next_best_actions(warehouse, as_of)
+    rows = _fetch(
+        warehouse,
+        "select a.customer_id, a.action, a.product_id, a.reason, c.has_marketing_consent, p.stock_on_hand, "
+        "(p.list_price - p.unit_cost) / nullif(p.list_price, 0), p.is_active "
+        "from ml.next_best_actions a join marts.dim_customers c using (customer_id) "
+        "left join marts.dim_products p using (product_id)",
+    )
+    assert summary["customers"] == len(rows) == len(customers)
+    for _, action, product, reason, consent, stock, margin, active in rows:
+        assert reason
+        if action != "none":
+            assert consent
+        if action == "offer_product":
+            assert product is not None and stock > 0 and margin >= 0.15 and active
+    again = score_next_best_actions(warehouse, as_of)
+    assert (again["rows_written"], again["rows_removed"]) == (0, 0)
