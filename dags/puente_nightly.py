@@ -1,8 +1,8 @@
 """puente_nightly — one night of Puente for one business day.
 
 extract (Odoo, HubSpot, Shopify in parallel) → raw gate → dbt build (staging, intermediate,
-marts; cosmos, one task per model) → marts gate → churn (train when due, score) → dbt crm_sync
-model → sync gate → write-back to the CRM.
+marts; cosmos, one task per model) → marts gate → ML (churn and demand: train weekly, score
+nightly; next-best-action) → dbt crm_sync model → sync gate → write-back to the CRM.
 
 Wiring only: each task calls one function of ``puente``, ``expectations`` or ``ml``, imported
 inside the task so that parsing this file stays cheap. Every task is idempotent for its
@@ -128,7 +128,7 @@ def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[
         "backfill_to": Param(None, type=["null", "string"], format="date",
                              description="End (exclusive) of the backfill window; empty means now."),
         "retrain": Param(False, type="boolean",
-                         description="Train the churn model tonight even if the weekly model is recent."),
+                         description="Train the churn and demand models tonight even if this week's are recent."),
     },
     tags=["puente", "nightly"],
     doc_md=__doc__,
@@ -137,9 +137,12 @@ def puente_nightly():
     @task
     def prepare_warehouse() -> None:
         """Create the raw, ops and ml schemas if missing (idempotent)."""
+        from ml.schema import ensure_ml_schema
         from puente.warehouse import ensure_schema
 
-        ensure_schema(_warehouse_url())
+        url = _warehouse_url()
+        ensure_schema(url)
+        ensure_ml_schema(url)
 
     with TaskGroup("extract", tooltip="Incremental extraction of every source into raw.*") as extract:
         for source in SOURCES:
@@ -180,7 +183,7 @@ def puente_nightly():
         result.raise_for_failure()
         return result.summary()
 
-    with TaskGroup("ml", tooltip="Churn: weekly training (champion/challenger), nightly scoring") as ml_group:
+    with TaskGroup("ml", tooltip="Weekly training (champion/challenger), nightly scoring") as ml_group:
 
         @task
         def train_churn(params: dict | None = None) -> dict:
@@ -195,7 +198,28 @@ def puente_nightly():
 
             return run(_warehouse_url(), _business_date())
 
-        train_churn() >> score_churn()
+        @task
+        def next_best_action() -> dict:
+            """One action per customer; never out of stock, below the margin floor or without consent."""
+            from ml.nba.jobs import score_next_best_actions
+
+            return score_next_best_actions(_warehouse_url(), _business_date())
+
+        @task
+        def train_demand(params: dict | None = None) -> dict:
+            from ml.demand.jobs import train_demand_if_due
+
+            return train_demand_if_due(_warehouse_url(), _business_date(),
+                                       force=bool((params or {}).get("retrain")))
+
+        @task
+        def forecast_demand() -> dict:
+            from ml.demand.jobs import score_demand
+
+            return score_demand(_warehouse_url(), _business_date())
+
+        train_churn() >> score_churn() >> next_best_action()
+        train_demand() >> forecast_demand()
 
     crm_sync = _dbt_group("crm_sync", select=[CRM_SYNC_TAG])
 

@@ -42,7 +42,8 @@ def test_dag_shape(nightly_dag):
     assert all(t.retries >= 1 for t in nightly_dag.tasks)
     # Nothing reaches the CRM unless every gate upstream of it passed.
     upstream_of_write_back = nightly_dag.get_task("write_back").get_flat_relative_ids(upstream=True)
-    assert {"raw_gate", "marts_gate", "sync_gate", "ml.score_churn"} <= upstream_of_write_back
+    assert {"raw_gate", "marts_gate", "sync_gate", "ml.score_churn", "ml.next_best_action",
+            "ml.forecast_demand"} <= upstream_of_write_back
 
 
 def _counts(url: str) -> dict[str, int]:
@@ -51,7 +52,8 @@ def _counts(url: str) -> dict[str, int]:
     with psycopg.connect(url) as conn:
         counts = {o.qualified_table: conn.execute(f"select count(*) from {o.qualified_table}").fetchone()[0]
                   for o in RAW_OBJECTS}
-        for table in ("ops.crm_writeback", "ml.churn_scores", "marts.dim_customers", "marts.fct_orders"):
+        for table in ("ops.crm_writeback", "ml.churn_scores", "ml.next_best_actions", "ml.demand_forecasts",
+                      "marts.dim_customers", "marts.fct_orders"):
             counts[table] = conn.execute(f"select count(*) from {table}").fetchone()[0]
     return counts
 
@@ -95,6 +97,22 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
         assert {g["gate"]: g["success"] for g in summary["gates"]} == {"raw": True, "marts": True, "sync": True}
         assert dict((w["status"], w["contacts"]) for w in summary["writeback"]) == {"sent": first["ops.crm_writeback"]}
         assert summary["model"]["metrics"]["roc_auc"] > 0.5
+
+        # Next-best-actions and forecasts exist, and no action breaks stock, margin or consent.
+        assert first["ml.next_best_actions"] > 0 and first["ml.demand_forecasts"] > 0
+        with psycopg.connect(fresh_db) as conn:
+            violations = conn.execute(
+                """
+                select count(*) from ml.next_best_actions a
+                join marts.dim_customers c using (customer_id)
+                left join marts.dim_products p using (product_id)
+                where a.action <> 'none' and (
+                    not coalesce(c.has_marketing_consent, false)
+                    or (a.action = 'offer_product' and (coalesce(p.stock_on_hand, 0) <= 0
+                        or p.unit_cost is null or p.list_price <= 0 or 1 - p.unit_cost / p.list_price < 0.15)))
+                """
+            ).fetchone()[0]
+        assert violations == 0
 
         # Raw holds exactly what the sources hold.
         state = httpx.get(f"{sim.base_url}/_sim/state").json()
