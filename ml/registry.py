@@ -6,15 +6,20 @@ run is recorded and promoted atomically.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam, create_engine, text
 from sqlalchemy.dialects.postgresql import JSONB
 
+from puente.warehouse import sqlalchemy_url
+
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
+    from sqlalchemy import Connection, Engine
 
     from ml.artifacts import Artifact
 
@@ -96,3 +101,40 @@ def latest_as_of_date(connection: Connection, model_name: str) -> date | None:
 def promote(connection: Connection, model_name: str, model_run_id: str) -> None:
     """Make `model_run_id` the only champion of `model_name`."""
     connection.execute(_PROMOTE, {"model_name": model_name, "model_run_id": model_run_id})
+
+
+log = logging.getLogger(__name__)
+
+# Models retrain weekly; nights in between score with the champion.
+TRAINING_INTERVAL_DAYS = 7
+
+
+@contextmanager
+def engine(url: str) -> Iterator[Engine]:
+    """A SQLAlchemy engine (psycopg 3 dialect) for `url`, disposed of afterwards."""
+    engine_ = create_engine(sqlalchemy_url(url))
+    try:
+        yield engine_
+    finally:
+        engine_.dispose()
+
+
+def train_if_due(url: str, as_of: date, model_name: str, train: Callable[[str, date], dict[str, Any]],
+                 not_enough_data: type[Exception], *, force: bool = False) -> dict[str, Any]:
+    """Run `train(url, as_of)` when `force`d or when the model's last run is a week old or more.
+
+    A history too short to train on (`not_enough_data`) fails only while there is no champion
+    yet; otherwise the champion keeps scoring and the summary says why nothing was trained.
+    """
+    with engine(url) as engine_, engine_.connect() as connection:
+        last_trained = latest_as_of_date(connection, model_name)
+        has_champion = champion_run(connection, model_name) is not None
+    if not force and last_trained is not None and (as_of - last_trained).days < TRAINING_INTERVAL_DAYS:
+        return {"trained": False, "reason": f"the last {model_name} run is for {last_trained}, less than a week ago"}
+    try:
+        return {"trained": True, **train(url, as_of)}
+    except not_enough_data as missing:
+        if not has_champion:
+            raise
+        log.warning("%s training for %s skipped, the champion keeps scoring: %s", model_name, as_of, missing)
+        return {"trained": False, "reason": f"kept the champion: {missing}"}

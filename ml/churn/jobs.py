@@ -10,8 +10,6 @@ customer with the champion into `ml.churn_scores`, with the reasons behind each 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -29,7 +27,6 @@ from sqlalchemy import (
     Text,
     all_,
     bindparam,
-    create_engine,
     delete,
     func,
     inspect,
@@ -46,10 +43,8 @@ from ml.churn.model import churn_probability
 from ml.churn.score import RISK_BANDS, score_customers
 from ml.churn.train import ChurnTrainingResult, LabelledSnapshot, NotEnoughData, train_churn_model
 from ml.schema import ensure_ml_schema
-from puente.warehouse import sqlalchemy_url
 
 MODEL_NAME = "churn"
-TRAINING_INTERVAL_DAYS = 7
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +100,7 @@ def train_churn(url: str, as_of: date) -> dict[str, Any]:
     The new run becomes champion when there is none, or when its evaluation ROC-AUC is at
     least the champion's on the same evaluation cutoff.
     """
-    with _engine(url) as engine:
+    with registry.engine(url) as engine:
         result = train_churn_model(read_orders(engine, as_of), as_of, read_order_lines(engine, as_of))
         artifact = save_model(result.model, MODEL_NAME, result.metadata())
         with engine.begin() as connection:
@@ -129,23 +124,8 @@ def train_churn(url: str, as_of: date) -> dict[str, Any]:
 
 
 def train_churn_if_due(url: str, as_of: date, *, force: bool = False) -> dict[str, Any]:
-    """Train when `force`d or when the last run is a week old or more; returns a summary.
-
-    A history too short to train on fails the task only while there is no champion yet;
-    otherwise the champion keeps scoring and the summary says why nothing was trained.
-    """
-    with _engine(url) as engine, engine.connect() as connection:
-        last_trained = registry.latest_as_of_date(connection, MODEL_NAME)
-        has_champion = registry.champion_run(connection, MODEL_NAME) is not None
-    if not force and last_trained is not None and (as_of - last_trained).days < TRAINING_INTERVAL_DAYS:
-        return {"trained": False, "reason": f"the last churn run is for {last_trained}, less than a week ago"}
-    try:
-        return {"trained": True, **train_churn(url, as_of)}
-    except NotEnoughData as missing:
-        if not has_champion:
-            raise
-        log.warning("churn training for %s skipped, the champion keeps scoring: %s", as_of, missing)
-        return {"trained": False, "reason": f"kept the champion: {missing}"}
+    """Train when `force`d or when the last run is a week old or more; returns a summary."""
+    return registry.train_if_due(url, as_of, MODEL_NAME, train_churn, NotEnoughData, force=force)
 
 
 def score_churn(url: str, as_of: date) -> dict[str, Any]:
@@ -156,7 +136,7 @@ def score_churn(url: str, as_of: date) -> dict[str, Any]:
     removed, so a rerun leaves the table exactly as it was.
     """
     ensure_ml_schema(url)
-    with _engine(url) as engine:
+    with registry.engine(url) as engine:
         orders = read_orders(engine, as_of)
         with engine.connect() as connection:
             champion = load_champion(connection, MODEL_NAME)
@@ -296,13 +276,3 @@ def _roc_auc_of_run(champion: registry.ChampionRun, evaluation: LabelledSnapshot
         raise _NotComparable(f"it uses features this version no longer computes: {unknown}")
     probability = churn_probability(model.evaluation, evaluation.features.loc[:, list(model.features)])
     return classification_metrics(evaluation.labels, probability)["roc_auc"]
-
-
-@contextmanager
-def _engine(url: str) -> Iterator[Engine]:
-    """A SQLAlchemy engine (psycopg 3 dialect) for `url`, disposed of afterwards."""
-    engine = create_engine(sqlalchemy_url(url))
-    try:
-        yield engine
-    finally:
-        engine.dispose()

@@ -36,14 +36,13 @@ from sqlalchemy.dialects.postgresql import Insert, insert
 
 from ml import registry
 from ml.artifacts import load_champion, load_model, save_model
-from ml.churn.jobs import _engine, read_order_lines
+from ml.churn.jobs import read_order_lines
 from ml.demand.features import sales_matrix
 from ml.demand.score import forecast_products
 from ml.demand.train import DemandTrainingResult, NotEnoughData, backtest, train_demand_model
 from ml.schema import ensure_ml_schema
 
 MODEL_NAME = "demand"
-TRAINING_INTERVAL_DAYS = 7
 COMPARED_METRIC = "wape_daily"
 
 log = logging.getLogger(__name__)
@@ -104,7 +103,7 @@ def _lines(engine: Engine, as_of: date) -> pd.DataFrame:
 
 def train_demand(url: str, as_of: date) -> dict[str, Any]:
     """Backtest, refit, save and register a demand model on the lines up to the end of `as_of`."""
-    with _engine(url) as engine:
+    with registry.engine(url) as engine:
         lines = _lines(engine, as_of)
         stock = read_products(engine)
         products = None if stock is None else stock.index
@@ -132,24 +131,13 @@ def train_demand(url: str, as_of: date) -> dict[str, Any]:
 
 def train_demand_if_due(url: str, as_of: date, *, force: bool = False) -> dict[str, Any]:
     """Train when `force`d or when the last run is a week old or more; returns a summary."""
-    with _engine(url) as engine, engine.connect() as connection:
-        last_trained = registry.latest_as_of_date(connection, MODEL_NAME)
-        has_champion = registry.champion_run(connection, MODEL_NAME) is not None
-    if not force and last_trained is not None and (as_of - last_trained).days < TRAINING_INTERVAL_DAYS:
-        return {"trained": False, "reason": f"the last demand run is for {last_trained}, less than a week ago"}
-    try:
-        return {"trained": True, **train_demand(url, as_of)}
-    except NotEnoughData as missing:
-        if not has_champion:
-            raise
-        log.warning("demand training for %s skipped, the champion keeps forecasting: %s", as_of, missing)
-        return {"trained": False, "reason": f"kept the champion: {missing}"}
+    return registry.train_if_due(url, as_of, MODEL_NAME, train_demand, NotEnoughData, force=force)
 
 
 def score_demand(url: str, as_of: date) -> dict[str, Any]:
     """Forecast the 28 days after `as_of` for every active product into `ml.demand_forecasts`."""
     ensure_ml_schema(url)
-    with _engine(url) as engine:
+    with registry.engine(url) as engine:
         lines = _lines(engine, as_of)
         stock = read_products(engine)
         with engine.connect() as connection:

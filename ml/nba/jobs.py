@@ -32,7 +32,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import Insert, insert
 
-from ml.churn.jobs import _engine, read_order_lines, read_orders
+from ml import registry
+from ml.churn.jobs import read_order_lines, read_orders
 from ml.nba.actions import ACTIONS, decide_actions, margin_floor
 from ml.schema import ensure_ml_schema
 
@@ -87,7 +88,7 @@ def score_next_best_actions(url: str, as_of: date) -> dict[str, Any]:
     """Decide and write one action per customer for `as_of`; returns a summary."""
     ensure_ml_schema(url)
     floor = margin_floor()
-    with _engine(url) as engine:
+    with registry.engine(url) as engine:
         with engine.connect() as connection:
             for table in ("dim_customers", "dim_products"):
                 _require_table(connection, "marts", table)
