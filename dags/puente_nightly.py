@@ -137,12 +137,9 @@ def puente_nightly():
     @task
     def prepare_warehouse() -> None:
         """Create the raw, ops and ml schemas if missing (idempotent)."""
-        from ml.schema import ensure_ml_schema
         from puente.warehouse import ensure_schema
 
-        url = _warehouse_url()
-        ensure_schema(url)
-        ensure_ml_schema(url)
+        ensure_schema(_warehouse_url())
 
     with TaskGroup("extract", tooltip="Incremental extraction of every source into raw.*") as extract:
         for source in SOURCES:

@@ -337,7 +337,42 @@ create table if not exists ml.churn_scores (
     risk_band          text not null,
     model_run_id       text not null references ml.model_runs (model_run_id),
     scored_at          timestamptz not null default now(),
+    reasons            text,
     primary key (customer_id, scored_for_date)
+);
+
+create table if not exists ml.demand_forecasts (
+    product_id      text not null,
+    forecast_date   date not null,
+    horizon_date    date not null,
+    horizon_days    integer not null,
+    p10             double precision not null,
+    p50             double precision not null,
+    p90             double precision not null,
+    stock_on_hand   double precision,
+    days_of_cover   double precision,
+    reorder_qty     double precision,
+    model_run_id    text not null references ml.model_runs (model_run_id),
+    scored_at       timestamptz not null default now(),
+    primary key (product_id, forecast_date, horizon_date),
+    check (p10 <= p50 and p50 <= p90)
+);
+create index if not exists demand_forecasts_date on ml.demand_forecasts (forecast_date);
+
+create table if not exists ml.next_best_actions (
+    customer_id        text not null,
+    scored_for_date    date not null,
+    action             text not null
+        check (action in ('offer_product', 'retention_call', 'win_back_offer', 'none')),
+    product_id         text,
+    reason             text not null,
+    churn_probability  double precision,
+    is_marketing       boolean not null,
+    model_run_id       text references ml.model_runs (model_run_id),
+    recommender        text not null,
+    scored_at          timestamptz not null default now(),
+    primary key (customer_id, scored_for_date),
+    check ((action = 'offer_product') = (product_id is not null))
 );
 """
 

@@ -126,24 +126,29 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
             sent = conn.execute(
                 """
                 select w.hubspot_contact_id, w.properties ->> 'puente_churn_score',
-                       w.properties ->> 'puente_churn_risk', s.churn_probability, s.risk_band
+                       w.properties ->> 'puente_churn_risk', s.churn_probability, s.risk_band,
+                       a.action, w.properties ->> 'puente_next_action'
                 from ops.crm_writeback w
                 join marts.dim_customers d on w.hubspot_contact_id = any(d.hubspot_contact_ids)
                 join ml.churn_scores s on s.customer_id = d.customer_id and s.scored_for_date = %s
+                left join ml.next_best_actions a on a.customer_id = d.customer_id
+                    and a.scored_for_date = s.scored_for_date
                 where w.status = 'sent'
                 """,
                 (START,),
             ).fetchall()
         assert len(sent) == first["ops.crm_writeback"] > 0
         headers = {"Authorization": f"Bearer {credentials.hubspot_token}"}
-        for contact_id, score, risk, probability, band in sent[:25]:
-            assert abs(float(score) - probability) < 1e-4 and risk == band
+        for contact_id, score, risk, probability, band, action, sent_action in sent[:25]:
+            assert abs(float(score) - probability) < 1e-4 and risk == band and sent_action == action
             contact = httpx.get(
                 f"{sim.base_url}/hubspot/crm/v3/objects/contacts/{contact_id}",
-                params={"properties": "puente_churn_score,puente_churn_risk"}, headers=headers,
+                params={"properties": "puente_churn_score,puente_churn_risk,puente_next_action"}, headers=headers,
             ).json()
             assert contact["properties"]["puente_churn_score"] == score
             assert contact["properties"]["puente_churn_risk"] == risk
+            # The salesperson sees the next-best-action beside the churn score.
+            assert action is not None and contact["properties"]["puente_next_action"] == action
 
         # A rerun of the same night changes nothing: no new rows, nothing re-sent. What it does
         # see is the echo of the first run's write-back: HubSpot stamps a new lastmodifieddate on

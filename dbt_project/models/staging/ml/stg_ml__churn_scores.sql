@@ -10,6 +10,7 @@ renamed as (
         scored_for_date,
         churn_probability,
         risk_band,
+        reasons as churn_reasons,
         model_run_id,
         scored_at
     from source
