@@ -1,11 +1,19 @@
 """Incremental extraction of one source into ``raw.*``, page by page, resumable.
 
 For each object: open a batch in ``ops.load_batches``, read the cursor from
-``ops.extract_state``, ask the connector for the pages changed since, and commit each page
-in ONE transaction together with the cursor it allows and the batch counters. A crash
-therefore loses at most the page in flight: the rerun starts from the last committed cursor,
-and since every connector asks for ``updated-at >= cursor`` and the loader upserts by source
-id, the overlap lands as "unchanged" — no duplicates, no gaps.
+``ops.extract_state``, ask the connector for the pages changed since, and land them in blocks:
+API pages (250 Shopify orders, 100 HubSpot contacts…) are buffered until a block holds
+``block_rows`` rows (``PUENTE_LOAD_BLOCK_ROWS``, default 5,000) or has waited
+``BLOCK_SECONDS``, then the block is loaded and committed in ONE transaction together with
+the cursor of its last page and the batch counters. One commit and one upsert per block
+instead of per page is what makes the loader reach half of a plain ``COPY``
+(bench/RESULTS.md, "Loading"). The stored cursor therefore never moves ahead of committed
+rows. A crash loses at most the block in flight (the pages received since the last commit):
+the rerun starts from the last committed cursor, and since every connector asks for
+``updated-at >= cursor`` and the loader upserts by source id, the overlap lands as
+"unchanged" — no duplicates, no gaps. When the source itself fails mid-walk (retries
+exhausted, budget spent), the pages already received are complete and are committed with
+their cursor before the object fails, exactly as if they had been committed one by one.
 
 After the pages, two checks per object (see ``_after_pages``): deletes where records just
 vanish (Odoo ``unlink``, Shopify deletions) are found by comparing the ids the source still holds
@@ -37,7 +45,7 @@ import psycopg
 from puente.config import HubSpotConfig, OdooConfig, ShopifyConfig
 from puente.load import LoadCounts, load_page
 from puente.reconcile import ensure_reconciliation, reconcile
-from puente.sources.base import Connector
+from puente.sources.base import Connector, Page, Record
 from puente.sources.http import SourceError
 from puente.warehouse import RawObject, connect, raw_object
 
@@ -51,6 +59,11 @@ DEFAULT_MAX_REQUESTS = 20_000
 # Flagging more than this share of an object's live raw rows as deleted in one night is refused:
 # an ids listing that comes back short (a permission or filter change) must not wipe raw.
 MAX_DELETE_SHARE = 0.5
+# Rows per load transaction unless PUENTE_LOAD_BLOCK_ROWS says otherwise (1 = one page each).
+DEFAULT_BLOCK_ROWS = 5_000
+# A block is committed after this long even when it is not full, so a slow source (rate limits,
+# retries) never holds more than this much work uncommitted.
+BLOCK_SECONDS = 30.0
 
 
 class Refused(RuntimeError):
@@ -93,6 +106,18 @@ def max_requests_for(source: str, env: dict[str, str] | None = None) -> int:
         raise ValueError(f"PUENTE_{source.upper()}_MAX_REQUESTS must be a whole number, got {value!r}") from None
 
 
+def block_rows_for(env: dict[str, str] | None = None) -> int:
+    """Rows per load transaction: ``PUENTE_LOAD_BLOCK_ROWS`` or the default (5,000)."""
+    value = (os.environ if env is None else env).get("PUENTE_LOAD_BLOCK_ROWS")
+    try:
+        rows = int(value) if value else DEFAULT_BLOCK_ROWS
+    except ValueError:
+        rows = 0
+    if rows < 1:
+        raise ValueError(f"PUENTE_LOAD_BLOCK_ROWS must be a whole number of at least 1, got {value!r}")
+    return rows
+
+
 def build_connector(source: str, config: OdooConfig | HubSpotConfig | ShopifyConfig, **options: Any) -> Connector:
     """The connector for ``source``; ``options`` go to it and its ``HttpClient`` (e.g.
     ``max_requests``, ``sleep``, ``page_size``, ``lookback``). The request budget defaults to
@@ -124,7 +149,7 @@ def extract_source(url: str, source: str, config: OdooConfig | HubSpotConfig | S
                    logical_date: date, objects: list[str] | None = None, full_refresh: bool = False,
                    *, since: date | datetime | str | None = None, until: date | datetime | str | None = None,
                    detect_deletes: bool = True, reconcile_counts: bool = True,
-                   connector: Connector | None = None) -> dict[str, dict[str, Any]]:
+                   connector: Connector | None = None, block_rows: int | None = None) -> dict[str, dict[str, Any]]:
     """Extract ``objects`` (default: all of the source) into raw; returns a summary per object.
 
     ``full_refresh`` ignores the stored cursors (the cursors still advance as pages commit).
@@ -133,10 +158,14 @@ def extract_source(url: str, source: str, config: OdooConfig | HubSpotConfig | S
     may be left out. ``detect_deletes`` compares ids with the source where records vanish;
     ``reconcile_counts`` checks counts afterwards (a mismatch fails the object).
     ``connector`` replaces the one built from ``config`` (tests, custom HTTP options).
+    ``block_rows`` is the number of rows landed per transaction (default: ``block_rows_for()``).
     """
     start, end = _moment(since), _moment(until)
     if start and end and start >= end:
         raise ValueError(f"backfill window is empty: since {start.isoformat()} is not before until {end.isoformat()}")
+    block_rows = block_rows_for() if block_rows is None else block_rows
+    if block_rows < 1:
+        raise ValueError(f"block_rows must be at least 1, got {block_rows}")
     connector = connector or build_connector(source, config)
     summary: dict[str, dict[str, Any]] = {}
     try:
@@ -150,7 +179,7 @@ def extract_source(url: str, source: str, config: OdooConfig | HubSpotConfig | S
             for obj in objects or connector.objects:
                 summary[obj] = asdict(_extract_object(conn, connector, obj, logical_date, full_refresh,
                                                       window if (start or end) else None,
-                                                      detect_deletes, reconcile_counts))
+                                                      detect_deletes, reconcile_counts, block_rows))
     finally:
         connector.close()
     failed = {obj: s["message"] for obj, s in summary.items() if s["status"] == "failed"}
@@ -163,7 +192,8 @@ def extract_source(url: str, source: str, config: OdooConfig | HubSpotConfig | S
 
 def _extract_object(conn: psycopg.Connection, connector: Connector, obj: str, logical_date: date,
                     full_refresh: bool, window: tuple[str | None, str | None] | None = None,
-                    detect_deletes: bool = True, reconcile_counts: bool = True) -> ObjectSummary:
+                    detect_deletes: bool = True, reconcile_counts: bool = True,
+                    block_rows: int = DEFAULT_BLOCK_ROWS) -> ObjectSummary:
     source = connector.source
     target = raw_object(source, obj)
     batch_id = f"{source}.{obj}.{logical_date.isoformat()}.{uuid.uuid4().hex[:8]}"
@@ -174,33 +204,46 @@ def _extract_object(conn: psycopg.Connection, connector: Connector, obj: str, lo
         "insert into ops.load_batches (batch_id, source, object, logical_date, cursor_before, cursor_after) "
         "values (%s, %s, %s, %s, %s, %s)", (batch_id, source, obj, logical_date, stored, stored))
     started, requests_before = time.monotonic(), connector.requests_made
-    totals, pages, cursor = LoadCounts(), 0, stored
+    totals, pages, cursor = LoadCounts(), 0, stored  # what is committed
+    block = _Block(cursor)  # what is received and not yet committed
     status, message = "ok", None
     flagged, checked = 0, None
     lower, upper = window if window else (None if full_refresh else stored, None)
+
+    def commit_block() -> None:
+        nonlocal pages, cursor
+        counts = _commit_block(conn, target, obj, block, batch_id)
+        pages, cursor = pages + block.pages, block.cursor
+        totals.add(counts)
+        log.info("%s %s pages %d-%d committed: %d rows (%d new, %d updated, %d unchanged, %d quarantined), "
+                 "cursor %s", source, obj, pages - block.pages + 1, pages, counts.received, counts.inserted,
+                 counts.updated, counts.unchanged, counts.quarantined, cursor)
+        block.clear()
+
     try:
-        for page in connector.extract(obj, lower, upper) if upper else connector.extract(obj, lower):
-            with conn.transaction():
-                counts = load_page(conn, target, page.records, batch_id)
-                if page.cursor is not None and window is None:
-                    cursor = page.cursor
-                    conn.execute(
-                        "insert into ops.extract_state (source, object, cursor, batch_id, updated_at) "
-                        "values (%s, %s, %s, %s, now()) on conflict (source, object) do update set "
-                        "cursor = excluded.cursor, batch_id = excluded.batch_id, updated_at = now()",
-                        (source, obj, cursor, batch_id))
-                conn.execute(
-                    "update ops.load_batches set rows_received = rows_received + %s, "
-                    "rows_inserted = rows_inserted + %s, rows_updated = rows_updated + %s, "
-                    "rows_unchanged = rows_unchanged + %s, rows_quarantined = rows_quarantined + %s, "
-                    "cursor_after = %s where batch_id = %s",
-                    (counts.received, counts.inserted, counts.updated, counts.unchanged,
-                     counts.quarantined, cursor, batch_id))
-            pages += 1
-            totals.add(counts)
-            log.info("%s %s page %d: %d rows (%d new, %d updated, %d unchanged, %d quarantined), cursor %s",
-                     source, obj, pages, counts.received, counts.inserted, counts.updated,
-                     counts.unchanged, counts.quarantined, cursor)
+        walk = iter(connector.extract(obj, lower, upper) if upper else connector.extract(obj, lower))
+        while True:
+            try:
+                page = next(walk)
+            except StopIteration:
+                break
+            except Exception:
+                # The source failed mid-walk: the pages received so far are complete, so they land
+                # (with their cursor) before the object fails, as if each had been committed alone.
+                if block.pages:
+                    try:
+                        commit_block()
+                    except Exception:
+                        log.exception("%s %s: could not land the %d rows received before the source failed",
+                                      source, obj, len(block.records))
+                raise
+            block.add(page, keep_cursor=window is None)
+            log.info("%s %s page %d: %d rows received, cursor %s (block of %d rows pending)", source, obj,
+                     pages + block.pages, len(page.records), page.cursor, len(block.records))
+            if len(block.records) >= block_rows or time.monotonic() - block.started >= BLOCK_SECONDS:
+                commit_block()
+        if block.pages:
+            commit_block()
         flagged, checked = _after_pages(conn, connector, obj, target, batch_id, logical_date,
                                         detect_deletes, reconcile_counts)
     except Refused as exc:
@@ -222,6 +265,49 @@ def _extract_object(conn: psycopg.Connection, connector: Connector, obj: str, lo
                  "%d requests, %.1f s", source, obj, pages, summary.received, summary.inserted, summary.updated,
                  summary.quarantined, flagged, summary.requests, summary.seconds)
     return summary
+
+
+class _Block:
+    """API pages received and not yet committed, and the cursor their commit allows."""
+
+    def __init__(self, cursor: str | None):
+        self.cursor = cursor
+        self.clear()
+
+    def clear(self) -> None:
+        self.records: list[Record] = []
+        self.pages = 0
+        self.moved = False  # whether a page of this block carried a cursor
+        self.started = time.monotonic()
+
+    def add(self, page: Page, keep_cursor: bool) -> None:
+        if not self.pages:
+            self.started = time.monotonic()
+        self.records.extend(page.records)
+        self.pages += 1
+        if keep_cursor and page.cursor is not None:
+            self.cursor, self.moved = page.cursor, True
+
+
+def _commit_block(conn: psycopg.Connection, target: RawObject, obj: str, block: _Block,
+                  batch_id: str) -> LoadCounts:
+    """Land ``block`` and move the cursor and the batch counters in ONE transaction."""
+    with conn.transaction():
+        counts = load_page(conn, target, block.records, batch_id)
+        if block.moved:
+            conn.execute(
+                "insert into ops.extract_state (source, object, cursor, batch_id, updated_at) "
+                "values (%s, %s, %s, %s, now()) on conflict (source, object) do update set "
+                "cursor = excluded.cursor, batch_id = excluded.batch_id, updated_at = now()",
+                (target.source, obj, block.cursor, batch_id))
+        conn.execute(
+            "update ops.load_batches set rows_received = rows_received + %s, "
+            "rows_inserted = rows_inserted + %s, rows_updated = rows_updated + %s, "
+            "rows_unchanged = rows_unchanged + %s, rows_quarantined = rows_quarantined + %s, "
+            "cursor_after = %s where batch_id = %s",
+            (counts.received, counts.inserted, counts.updated, counts.unchanged,
+             counts.quarantined, block.cursor, batch_id))
+    return counts
 
 
 def _after_pages(conn: psycopg.Connection, connector: Connector, obj: str, target: RawObject, batch_id: str,

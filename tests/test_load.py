@@ -134,3 +134,29 @@ def test_a_lone_surrogate_is_quarantined_not_a_failed_page(conn):
     assert (counts.inserted, counts.quarantined) == (1, 1)
     reason, payload = conn.execute("select reason, payload from ops.quarantine").fetchone()
     assert "not valid Unicode" in reason and "\\ud83d" in payload
+
+
+@pytest.mark.parametrize("stamp", ["2026-11-16 10:00:00", "2026-11-16T10:31:02.123Z", "2026-11-16T10:31:02-05:00",
+                                   "2026-11-16", 1763287862, None, "16/11/2026", ""])
+def test_the_loader_reads_timestamps_exactly_as_parse_timestamp(stamp):
+    """load.py parses updated-at inline (it runs once per row); it must agree with parse_timestamp."""
+    from puente.load import Malformed, _validate
+    from puente.sources.base import parse_timestamp
+
+    record = Record({"id": 1}, "1", stamp)
+    try:
+        want = parse_timestamp(stamp)
+    except ValueError:
+        with pytest.raises(Malformed, match="is not a timestamp"):
+            _validate(record)
+    else:
+        assert _validate(record)[2] == want and want.utcoffset().total_seconds() == 0
+
+
+def test_a_block_of_pages_keeps_each_ids_latest_version_across_pages(conn):
+    """extract.py lands several API pages as one block: an id on two pages lands once, newest wins."""
+    page_1 = [_partner(1, "v1", "2026-11-16 09:00:00"), _partner(2, "Ana")]
+    page_2 = [_partner(3, "Luis"), _partner(1, "v2", "2026-11-16 11:00:00")]
+    counts = _load(conn, page_1 + page_2)
+    assert (counts.received, counts.inserted, counts.updated, counts.unchanged) == (4, 3, 0, 1)
+    assert conn.execute("select record->>'name' from raw.odoo_res_partner where source_id = '1'").fetchone()[0] == "v2"

@@ -13,25 +13,40 @@
 {%- endmacro %}
 
 {#
-    Phone in E.164 (`+573001234567`), Colombian by default. Digits only, then:
-      - 10 digits that are a Colombian mobile (3xx) or a landline (60x, national format since
-        2021): `+57` is added;
-      - 12 digits `57` + such a number: `+` is added;
-      - an international number written with `00` or `+`: kept with `+`.
+    Phone in E.164 (`+573001234567`). `country_code` (a SQL expression, e.g. the record's
+    country column) says how to read a national number; without one, var
+    `default_country_code` (CO). Digits only, then:
+      - an international number written with `+` or `00`: kept, with `+`;
+      - a national number of the country, with or without its calling code:
+          CO  10 digits, mobile 3xx or landline 60x (national format since 2021)   -> +57
+          MX  10 digits                                                            -> +52
+          CL  9 digits                                                             -> +56
+          AR  10 digits (a leading trunk 0 dropped)                                -> +54
+          BR  10 or 11 digits, area code first (a leading trunk 0 dropped)         -> +55
     Anything else (a 7-digit local number, an extension-only value) is null: it cannot be put
     in E.164 without guessing.
 #}
-{% macro normalize_phone(expression) -%}
+{% macro normalize_phone(expression, country_code=none) -%}
+    {%- set country = country_code if country_code else "'" ~ var('default_country_code') ~ "'" -%}
     (
         select
             case
-                when digits ~ '^(3\d{9}|60\d{8})$' then '+57' || digits
-                when digits ~ '^57(3\d{9}|60\d{8})$' then '+' || digits
+                when country = 'CO' and digits ~ '^(3\d{9}|60\d{8})$' then '+57' || digits
+                when country = 'CO' and digits ~ '^57(3\d{9}|60\d{8})$' then '+' || digits
                 when digits ~ '^00[1-9]\d{7,13}$' then '+' || substr(digits, 3)
                 when typed like '+%' and digits ~ '^[1-9]\d{7,14}$' then '+' || digits
+                when country = 'MX' and digits ~ '^(52)?[1-9]\d{9}$' then '+52' || right(digits, 10)
+                when country = 'CL' and digits ~ '^(56)?[2-9]\d{8}$' then '+56' || right(digits, 9)
+                when country = 'AR' and digits ~ '^0?[1-9]\d{9}$' then '+54' || right(digits, 10)
+                when country = 'AR' and digits ~ '^549?[1-9]\d{9}$' then '+' || digits
+                when country = 'BR' and digits ~ '^0?[1-9]{2}9?\d{8}$' then '+55' || ltrim(digits, '0')
+                when country = 'BR' and digits ~ '^55[1-9]{2}9?\d{8}$' then '+' || digits
             end
         from (
-            select trim({{ expression }}) as typed, regexp_replace({{ expression }}, '\D', '', 'g') as digits
+            select
+                trim({{ expression }}) as typed,
+                regexp_replace({{ expression }}, '\D', '', 'g') as digits,
+                coalesce(upper({{ country }}), '{{ var("default_country_code") }}') as country
         ) as phone
     )
 {%- endmacro %}
@@ -118,4 +133,48 @@
 #}
 {% macro record_key(record_type, source_id) -%}
     ({{ record_type }} || ':' || {{ source_id }})
+{%- endmacro %}
+
+
+{#
+    Person name for comparison: normalize_name without punctuation (`Juan P.` -> `juan p`).
+#}
+{% macro normalize_person_name(expression) -%}
+    nullif(trim(regexp_replace(regexp_replace({{ normalize_name(expression) }}, '[^a-z0-9 ]', ' ', 'g'), ' +', ' ', 'g')), '')
+{%- endmacro %}
+
+{#
+    Company name for comparison: normalize_person_name without the legal-form suffix, so
+    `Distribuciones Andinas S.A.S.`, `DISTRIBUCIONES ANDINAS SAS` and `Distribuciones Andinas
+    Ltda` compare equal. Suffixes: S.A.S., S.A., Ltda., S.A. de C.V., S. de R.L., S.R.L., SpA,
+    E.I.R.L., S.C.A., S. en C., EU, Ltd, LLC, Inc (dots and spaces in them are ignored).
+#}
+{% macro normalize_company_name(expression) -%}
+    nullif(trim(regexp_replace(
+        ' ' || regexp_replace({{ normalize_name(expression) }}, '[^a-z0-9 ]', '', 'g') || ' ',
+        ' (s ?a ?s|s ?a ?de ?c ?v|s ?a|s ?de ?r ?l|s ?r ?l|s ?en ?c ?s?|s ?c ?a|ltda|spa|e ?i ?r ?l|e ?u|ltd|llc|inc) ?$',
+        ' '
+    )), '')
+{%- endmacro %}
+
+{#
+    A person's blocking key: the first letter of the first name and the last word
+    (`Juan Pérez` and `J. Perez` -> `j perez`). Null for a single word.
+#}
+{% macro name_initial_key(expression) -%}
+    (
+        select case when words[2] is not null then left(words[1], 1) || ' ' || words[array_length(words, 1)] end
+        from (select string_to_array({{ normalize_person_name(expression) }}, ' ') as words) as name
+    )
+{%- endmacro %}
+
+{#
+    City for comparison: normalize_person_name without district suffixes and leading `city of`
+    words (`Bogotá D.C.`, `BOGOTA, DC`, `Santiago de Cali` -> `bogota`, `bogota`, `cali`).
+#}
+{% macro normalize_city(expression) -%}
+    nullif(trim(regexp_replace(regexp_replace(
+        regexp_replace({{ normalize_name(expression) }}, '[^a-z0-9 ]', ' ', 'g'),
+        ' (d ?c|distrito capital|cdmx)\s*$', ''),
+        '^(santiago de |san sebastian de |ciudad de )(cali|mariquita|mexico)', '\2')), '')
 {%- endmacro %}

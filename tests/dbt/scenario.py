@@ -11,6 +11,10 @@ The people, with the messiness the identity resolution must see through:
 - María López (shop customer 7002) only exists in the shop; her tax id is in the note.
 - A guest order (#1044) has no customer at all; partner 105 is a supplier, not a customer.
 
+Products: the hammer HAM-16 is ERP product 11 and shop variant 9001; the ERP holds 40 in
+WH/Stock (5 more sit in the customers' location, not stock), its stale `qty_available` says 55,
+the shop shows 38.
+
 Orders: shop order #1042 (Juan) was entered in the ERP as S00042 and invoiced and paid;
 S00043 (Distribuciones) is invoiced, not paid; S00044 is a quotation; S00045 (Carlos) is done;
 #1043 (María) is cancelled.
@@ -50,7 +54,7 @@ ODOO = {
     ],
     "product.product": [
         {"id": 11, "name": "Martillo 16oz", "default_code": "HAM-16", "list_price": 45000.0,
-         "standard_price": 28000.0, "qty_available": 40.0, "active": True,
+         "standard_price": 28000.0, "qty_available": 55.0, "active": True,
          "create_date": "2024-01-01 00:00:00", "write_date": "2026-11-01 00:00:00"},
     ],
     "sale.order": [
@@ -91,6 +95,8 @@ ODOO = {
     "stock.quant": [
         {"id": 501, "product_id": [11, "[HAM-16] Martillo 16oz"], "location_id": [8, "WH/Stock"],
          "quantity": 40.0, "reserved_quantity": 2.0, "write_date": "2026-11-20 16:00:00"},
+        {"id": 502, "product_id": [11, "[HAM-16] Martillo 16oz"], "location_id": [5, "Partners/Customers"],
+         "quantity": 5.0, "reserved_quantity": 0.0, "write_date": "2026-11-20 16:00:00"},
     ],
 }
 

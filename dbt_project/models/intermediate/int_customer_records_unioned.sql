@@ -164,7 +164,15 @@ normalized as (
         {{ normalize_phone('unioned.phone') }} as phone_normalized,
         {{ normalize_phone('unioned.other_phone') }} as other_phone_normalized,
         {{ normalize_tax_id('unioned.tax_id') }} as tax_id_normalized,
+        -- the last seven digits of a phone as typed: the fuzzy rule's block, so a local number
+        -- written without its area code (no E.164 form) still meets its full form
+        case when length(regexp_replace(unioned.phone, '\D', '', 'g')) >= 7
+            then right(regexp_replace(unioned.phone, '\D', '', 'g'), 7) end as phone_tail,
+        case when length(regexp_replace(unioned.other_phone, '\D', '', 'g')) >= 7
+            then right(regexp_replace(unioned.other_phone, '\D', '', 'g'), 7) end as other_phone_tail,
+        {{ normalize_person_name('unioned.full_name') }} as name_compared,
         unioned.city,
+        {{ normalize_city('unioned.city') }} as city_normalized,
         coalesce(
             unioned.country_code,
             case when trim(unioned.country) ~* '^[a-z]{2}$' then upper(trim(unioned.country)) end,

@@ -1,0 +1,154 @@
+{#
+    Tax ids of the region, by country (ISO 3166-1 alpha-2, a SQL expression such as a
+    `country_code` column or a quoted literal): which kind of id a value is, whether its check
+    digits hold, and its canonical key. Every macro is one SQL expression; a null or junk value
+    gives null, never an error.
+
+      CO  NIT (DIAN verification digit, mod 11 with weights 3, 7, 13, ... 71 from the right)
+          and cédula (CC/CE/TI: no check digit, 5 to 10 digits);
+      AR  CUIT/CUIL (11 digits, mod 11 with weights 5 4 3 2 7 6 5 4 3 2);
+      CL  RUT/RUN (body + DV 0-9 or K, mod 11 with weights 2..7 cycling from the right);
+      MX  RFC (format only: 3 letters for a company or 4 for a person, YYMMDD, 3 homoclave
+          characters; the homoclave's check character is not verified);
+      BR  CPF (11 digits, two mod-11 digits) and CNPJ (14 digits, two mod-11 digits).
+    Repeated-digit values (`111.111.111-11`, `222222222222`) are never valid.
+#}
+
+{# Sum of digit i of `digits` (text of exactly len(weights) digits) times weights[i]. #}
+{% macro weighted_digit_sum(digits, weights) -%}
+    (
+        {%- for weight in weights %}
+        substr({{ digits }}, {{ loop.index }}, 1)::int * {{ weight }}{{ ' +' if not loop.last }}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+{# DIAN verification digit of a NIT body of up to 15 digits. #}
+{% macro dian_check_digit(body) -%}
+    (
+        select case when remainder < 2 then remainder else 11 - remainder end
+        from (
+            select mod({{ weighted_digit_sum("lpad(" ~ body ~ ", 15, '0')", [71, 67, 59, 53, 47, 43, 41, 37, 29, 23, 19, 17, 13, 7, 3]) }}, 11) as remainder
+        ) as dian
+    )
+{%- endmacro %}
+
+{# The compact form every check reads: upper case, without spaces, dots, commas or slashes. #}
+{% macro _tax_id_compact(expression) -%}
+    regexp_replace(upper({{ expression }}), '[\s.,/]', '', 'g')
+{%- endmacro %}
+
+{#
+    The kind of tax id: `nit`, `cedula`, `cuit`, `rut`, `rfc`, `cpf`, `cnpj`, or null when the
+    value has no recognisable shape for the country.
+#}
+{% macro tax_id_kind(expression, country_code) -%}
+    (
+        select
+            case upper({{ country_code }})
+                when 'CO' then
+                    case
+                        when compact ~ '^(CC|CE|TI)\d{5,10}$' then 'cedula'
+                        when compact ~ '^(NIT)?\d{5,15}-\d$' then 'nit'
+                        when digits ~ '^[89]\d{8,9}$' and compact ~ '^(NIT)?\d+$' then 'nit'
+                        when compact ~ '^[1-9]\d{4,9}$' then 'cedula'
+                    end
+                when 'AR' then case when compact ~ '^\d{2}-?\d{8}-?\d$' then 'cuit' end
+                when 'CL' then case when compact ~ '^\d{1,8}-?[\dK]$' then 'rut' end
+                when 'MX' then case when compact ~ '^[A-ZÑ&]{3,4}\d{6}[A-Z\d]{3}$' then 'rfc' end
+                when 'BR' then
+                    case
+                        when compact ~ '^\d{3}\d{3}\d{3}-?\d{2}$' then 'cpf'
+                        when compact ~ '^\d{8}\d{4}-?\d{2}$' then 'cnpj'
+                    end
+            end
+        from (
+            select
+                {{ _tax_id_compact(expression) }} as compact,
+                regexp_replace({{ expression }}, '\D', '', 'g') as digits
+        ) as typed
+    )
+{%- endmacro %}
+
+{#
+    Whether the value's check digits hold for its kind (tax_id_kind); null when the kind is
+    unknown. A NIT written without its verification digit and a cédula have no digit to check:
+    their format is the test.
+#}
+{% macro tax_id_is_valid(expression, country_code) -%}
+    (
+        select
+            case
+                when kind is null then null
+                when digits ~ '^(\d)\1*$' then false
+                when kind = 'cedula' then digits ~ '^[1-9]\d{4,9}$'
+                when kind = 'nit' and compact ~ '-\d$' then
+                    right(digits, 1)::int = {{ dian_check_digit("left(digits, length(digits) - 1)") }}
+                when kind = 'nit' and length(digits) = 10 then
+                    right(digits, 1)::int = {{ dian_check_digit("left(digits, 9)") }}
+                when kind = 'nit' then true
+                when kind = 'cuit' then
+                    digits ~ '^(20|23|24|27|30|33|34)'
+                    and right(digits, 1)::int = (
+                        select case r when 11 then 0 when 10 then -1 else r end
+                        from (select 11 - mod({{ weighted_digit_sum('left(digits, 10)', [5, 4, 3, 2, 7, 6, 5, 4, 3, 2]) }}, 11) as r) as cuit
+                    )
+                when kind = 'rut' then
+                    right(compact, 1) = (
+                        select case r when 11 then '0' when 10 then 'K' else r::text end
+                        from (
+                            select 11 - mod(sum(substr(reverse(body), i, 1)::int * (2 + mod(i - 1, 6))), 11) as r
+                            from (select regexp_replace(left(compact, length(compact) - 1), '\D', '', 'g') as body) as b,
+                                generate_series(1, length(body)) as i
+                            group by body
+                        ) as rut
+                    )
+                when kind = 'rfc' then substr(compact, length(compact) - 6, 2)::int between 1 and 12
+                    and substr(compact, length(compact) - 4, 2)::int between 1 and 31
+                when kind = 'cpf' then
+                    substr(digits, 10, 1)::int = mod(mod({{ weighted_digit_sum('digits', [10, 9, 8, 7, 6, 5, 4, 3, 2]) }} * 10, 11), 10)
+                    and substr(digits, 11, 1)::int = mod(mod({{ weighted_digit_sum('digits', [11, 10, 9, 8, 7, 6, 5, 4, 3, 2]) }} * 10, 11), 10)
+                when kind = 'cnpj' then
+                    substr(digits, 13, 1)::int = (
+                        select case when r < 2 then 0 else 11 - r end
+                        from (select mod({{ weighted_digit_sum('digits', [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]) }}, 11) as r) as d1
+                    )
+                    and substr(digits, 14, 1)::int = (
+                        select case when r < 2 then 0 else 11 - r end
+                        from (select mod({{ weighted_digit_sum('digits', [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]) }}, 11) as r) as d2
+                    )
+            end
+        from (
+            select
+                {{ tax_id_kind(expression, country_code) }} as kind,
+                {{ _tax_id_compact(expression) }} as compact,
+                regexp_replace({{ expression }}, '\D', '', 'g') as digits
+        ) as typed
+    )
+{%- endmacro %}
+
+{#
+    The matching key of a tax id in its country: Colombia as normalize_tax_id (digits without
+    the NIT verification digit); elsewhere null unless tax_id_is_valid, then digits (CUIT, CPF,
+    CNPJ), `<body>-<DV>` (RUT) or the compact upper-case RFC. Other countries: digits, as
+    normalize_tax_id does. A value whose check digit fails links nobody.
+#}
+{% macro normalize_tax_id_for_country(expression, country_code) -%}
+    (
+        select
+            case coalesce(upper({{ country_code }}), '{{ var("default_country_code") }}')
+                when 'CO' then {{ normalize_tax_id(expression) }}
+                when 'AR' then case when is_valid then digits end
+                when 'BR' then case when is_valid then digits end
+                when 'CL' then case when is_valid then ltrim(regexp_replace(left(compact, length(compact) - 1), '\D', '', 'g'), '0') || '-' || right(compact, 1) end
+                when 'MX' then case when is_valid then compact end
+                else {{ normalize_tax_id(expression) }}
+            end
+        from (
+            select
+                {{ tax_id_is_valid(expression, "coalesce(upper(" ~ country_code ~ "), '" ~ var('default_country_code') ~ "')") }} as is_valid,
+                {{ _tax_id_compact(expression) }} as compact,
+                regexp_replace({{ expression }}, '\D', '', 'g') as digits
+        ) as typed
+    )
+{%- endmacro %}

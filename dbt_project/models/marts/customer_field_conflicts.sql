@@ -1,0 +1,79 @@
+{#
+    Where the systems disagree about one customer: one row per customer and field when the
+    customer's records in different systems hold different (normalised) values. The golden
+    record (dim_customers) already takes the owner's value; this is the list for a person to
+    fix at the source. Compared fields and their owners (as in dim_customers): tax id (ERP),
+    name (ERP; compared without accents, case or punctuation), email, phone and city (CRM).
+    Values of one system that differ among its own duplicates are not a conflict here.
+#}
+
+with
+
+records as (
+    select * from {{ ref('int_customers_matched') }}
+),
+
+field_values as (
+    select records.customer_id, records.source_system, records.record_key, fields.field_name, fields.field_value
+    from records
+    cross join lateral (
+        values
+            ('tax_id', records.tax_id_normalized),
+            ('full_name', records.name_compared),
+            ('email', records.email_normalized),
+            ('phone', records.phone_normalized),
+            ('city', records.city_normalized)
+    ) as fields (field_name, field_value)
+    where fields.field_value is not null
+),
+
+per_system as (
+    select
+        customer_id,
+        field_name,
+        source_system,
+        min(field_value) as field_value,
+        min(record_key) as record_key
+    from field_values
+    group by customer_id, field_name, source_system
+),
+
+conflicts as (
+    select customer_id, field_name
+    from per_system
+    group by customer_id, field_name
+    having count(distinct field_value) > 1
+),
+
+owners as (
+    select * from (
+        values
+            ('tax_id', 'odoo'),
+            ('full_name', 'odoo'),
+            ('email', 'hubspot'),
+            ('phone', 'hubspot'),
+            ('city', 'hubspot')
+    ) as owners (field_name, system_of_record)
+),
+
+final as (
+    select
+        md5(conflicts.customer_id || ':' || conflicts.field_name) as conflict_id,
+        conflicts.customer_id,
+        conflicts.field_name,
+        owners.system_of_record,
+        max(per_system.field_value) filter (where per_system.source_system = owners.system_of_record) as owner_value,
+        max(per_system.field_value) filter (where per_system.source_system = 'odoo') as odoo_value,
+        max(per_system.field_value) filter (where per_system.source_system = 'hubspot') as hubspot_value,
+        max(per_system.field_value) filter (where per_system.source_system = 'shopify') as shopify_value,
+        jsonb_object_agg(per_system.source_system, per_system.record_key) as record_keys
+    from conflicts
+    inner join per_system
+        on conflicts.customer_id = per_system.customer_id
+        and conflicts.field_name = per_system.field_name
+    inner join owners
+        on conflicts.field_name = owners.field_name
+    group by conflicts.customer_id, conflicts.field_name, owners.system_of_record
+)
+
+select * from final

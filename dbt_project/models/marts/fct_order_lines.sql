@@ -1,0 +1,92 @@
+{#
+    One row per line of a real order (fct_orders). A shop order line and the ERP sale order
+    line entered from it are one line: when the order reached the ERP (its sale order has
+    lines) the ERP lines are the order's lines, since the ERP may have corrected quantities or
+    prices; until then the shop lines are. ERP-only orders have ERP lines.
+    `amount` is before taxes (ERP `price_subtotal`, else quantity x unit price; the shop's line
+    `price` is also before taxes), in `currency_code`, the currency of the order the line
+    was taken from.
+#}
+
+{%- set shop_line_fallback_type = "case when lines.variant_id is null then 'shopify_order_line' else 'shopify_variant' end" %}
+
+with
+
+orders as (
+    select * from {{ ref('fct_orders') }}
+),
+
+erp_lines as (
+    select * from {{ ref('stg_odoo__sale_order_lines') }}
+    where not is_deleted
+),
+
+sale_orders as (
+    select sale_order_id, currency_code from {{ ref('stg_odoo__sale_orders') }}
+),
+
+erp_products as (
+    select product_id, sku from {{ ref('stg_odoo__products') }}
+),
+
+shop_lines as (
+    select * from {{ ref('stg_shopify__order_lines') }}
+    where not is_deleted
+),
+
+erp_order_lines as (
+    select
+        md5({{ record_key("'odoo_sale_order_line'", 'lines.sale_order_line_id') }}) as order_line_id,
+        orders.order_id,
+        orders.customer_id,
+        {{ product_key('erp_products.sku', "'odoo_product'", 'lines.product_id') }} as product_id,
+        orders.ordered_at,
+        lines.quantity,
+        lines.unit_price,
+        coalesce(lines.amount_subtotal, lines.quantity * lines.unit_price) as amount,
+        coalesce(sale_orders.currency_code, orders.currency_code) as currency_code,
+        orders.is_cancelled,
+        'odoo' as line_source,
+        lines.sale_order_line_id as odoo_sale_order_line_id,
+        null::bigint as shopify_order_line_id
+    from erp_lines as lines
+    inner join orders
+        on lines.sale_order_id = orders.odoo_sale_order_id
+    left join sale_orders
+        on lines.sale_order_id = sale_orders.sale_order_id
+    left join erp_products
+        on lines.product_id = erp_products.product_id
+    where lines.product_id is not null
+),
+
+shop_order_lines as (
+    select
+        md5({{ record_key("'shopify_order_line'", 'lines.order_line_id') }}) as order_line_id,
+        orders.order_id,
+        orders.customer_id,
+        {{ product_key('lines.sku', shop_line_fallback_type, 'coalesce(lines.variant_id, lines.order_line_id)') }} as product_id,
+        orders.ordered_at,
+        lines.quantity,
+        lines.unit_price,
+        lines.quantity * lines.unit_price as amount,
+        coalesce(lines.currency_code, orders.currency_code) as currency_code,
+        orders.is_cancelled,
+        'shopify' as line_source,
+        null::bigint as odoo_sale_order_line_id,
+        lines.order_line_id as shopify_order_line_id
+    from shop_lines as lines
+    inner join orders
+        on lines.order_id = orders.shopify_order_id
+    where not exists (
+        select 1 from erp_order_lines
+        where erp_order_lines.order_id = orders.order_id
+    )
+),
+
+final as (
+    select * from erp_order_lines
+    union all
+    select * from shop_order_lines
+)
+
+select * from final

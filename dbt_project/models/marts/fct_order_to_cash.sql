@@ -1,0 +1,98 @@
+{#
+    Each order's way from order to cash: shop order -> ERP sale order -> invoice -> payment,
+    with the won CRM deal it came from, its stage and the days between stages.
+      - entered in the ERP: the sale order's `create_date` (an ERP order is there at once);
+      - invoiced: the earliest `invoice_date` of the posted customer invoices naming the sale
+        order (`invoice_origin`);
+      - paid: every posted invoice `paid` or `in_payment`; Odoo's payment date is not in the
+        landed fields, so `paid_at` is the latest `write_date` of those invoices (when the
+        payment was reconciled, at the latest).
+    Stage: `cancelled`, `paid`, `invoiced`, `in_erp` or `ordered` (only in the shop).
+#}
+
+with
+
+orders as (
+    select * from {{ ref('fct_orders') }}
+),
+
+sale_orders as (
+    select sale_order_id, sale_order_name, created_at from {{ ref('stg_odoo__sale_orders') }}
+),
+
+invoices as (
+    select * from {{ ref('stg_odoo__invoices') }}
+    where not is_deleted and move_type = 'out_invoice' and state = 'posted'
+),
+
+invoice_origins as (
+    select
+        trim(origins.sale_order_name) as sale_order_name,
+        invoices.invoice_id,
+        invoices.invoice_date,
+        invoices.due_date,
+        invoices.amount_residual,
+        invoices.payment_state,
+        invoices.updated_at
+    from invoices
+    cross join lateral unnest(string_to_array(invoices.invoice_origin, ',')) as origins (sale_order_name)
+),
+
+invoicing as (
+    select
+        sale_order_name,
+        count(*) as invoice_count,
+        min(invoice_date) as invoiced_date,
+        min(due_date) filter (where payment_state not in ('paid', 'in_payment', 'reversed')) as due_date,
+        sum(amount_residual) as amount_residual,
+        case when bool_and(payment_state in ('paid', 'in_payment')) then max(updated_at) end as paid_at
+    from invoice_origins
+    group by sale_order_name
+),
+
+deals as (
+    select distinct on (order_id) order_id, deal_id
+    from {{ ref('int_deals_orders_matched') }}
+    where order_id is not null
+    order by order_id, closed_at desc, deal_id
+),
+
+final as (
+    select
+        orders.order_id,
+        orders.customer_id,
+        orders.order_name,
+        orders.channel,
+        deals.deal_id as hubspot_deal_id,
+        orders.ordered_at,
+        case
+            when orders.channel = 'erp' then orders.ordered_at
+            else sale_orders.created_at
+        end as erp_entered_at,
+        invoicing.invoiced_date,
+        invoicing.due_date,
+        invoicing.paid_at,
+        coalesce(invoicing.invoice_count, 0) as invoice_count,
+        invoicing.amount_residual,
+        case
+            when orders.is_cancelled then 'cancelled'
+            when invoicing.paid_at is not null then 'paid'
+            when invoicing.invoiced_date is not null then 'invoiced'
+            when orders.odoo_sale_order_id is not null then 'in_erp'
+            else 'ordered'
+        end as stage,
+        round(extract(epoch from (case when orders.channel = 'erp' then orders.ordered_at else sale_orders.created_at end) - orders.ordered_at) / 86400.0, 2) as days_to_erp,
+        invoicing.invoiced_date - (orders.ordered_at at time zone '{{ var("business_timezone") }}')::date as days_to_invoice,
+        (invoicing.paid_at at time zone '{{ var("business_timezone") }}')::date - invoicing.invoiced_date as days_to_payment,
+        orders.amount_total,
+        orders.currency_code
+    from orders
+    left join sale_orders
+        on orders.odoo_sale_order_id = sale_orders.sale_order_id
+    left join invoicing
+        on sale_orders.sale_order_name = invoicing.sale_order_name
+    left join deals
+        on orders.order_id = deals.order_id
+)
+
+select * from final

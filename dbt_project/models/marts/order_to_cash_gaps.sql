@@ -1,0 +1,101 @@
+{#
+    Where order-to-cash has stalled, one row per problem, measured on var `as_of_date`
+    (today when null):
+      - `web_order_not_in_erp`: a live web order not in the ERP after var `erp_entry_grace_days` days;
+      - `invoice_unpaid_past_due`: a posted customer invoice with money still due after its due date;
+      - `won_deal_without_order`: a won CRM deal with no order of its customer near its close
+        date (int_deals_orders_matched), once `erp_entry_grace_days` have passed.
+#}
+
+{%- set as_of = "coalesce(" ~ ("'" ~ var('as_of_date') ~ "'::date" if var('as_of_date') else "null::date") ~ ", current_date)" %}
+
+with
+
+orders as (
+    select * from {{ ref('fct_orders') }}
+),
+
+invoices as (
+    select * from {{ ref('stg_odoo__invoices') }}
+    where not is_deleted and move_type = 'out_invoice' and state = 'posted'
+),
+
+deals as (
+    select * from {{ ref('int_deals_orders_matched') }}
+),
+
+invoice_customers as (
+    select record_key, customer_id from {{ ref('int_customers_matched') }}
+),
+
+gaps as (
+    select
+        'web_order_not_in_erp' as gap_type,
+        orders.order_id,
+        null::bigint as invoice_id,
+        null::text as hubspot_deal_id,
+        orders.customer_id,
+        (orders.ordered_at at time zone '{{ var("business_timezone") }}')::date as since_date,
+        orders.amount_total as amount,
+        orders.currency_code
+    from orders
+    where
+        orders.channel = 'web'
+        and orders.odoo_sale_order_id is null
+        and not orders.is_cancelled
+        and (orders.ordered_at at time zone '{{ var("business_timezone") }}')::date
+            < {{ as_of }} - {{ var('erp_entry_grace_days') }}
+
+    union all
+
+    select
+        'invoice_unpaid_past_due' as gap_type,
+        null::text as order_id,
+        invoices.invoice_id,
+        null::text as hubspot_deal_id,
+        invoice_customers.customer_id,
+        invoices.due_date as since_date,
+        invoices.amount_residual as amount,
+        invoices.currency_code
+    from invoices
+    left join invoice_customers
+        on invoice_customers.record_key = {{ record_key("'odoo_partner'", 'invoices.partner_id') }}
+    where
+        invoices.payment_state in ('not_paid', 'partial')
+        and invoices.amount_residual > 0
+        and invoices.due_date < {{ as_of }}
+
+    union all
+
+    select
+        'won_deal_without_order' as gap_type,
+        null::text as order_id,
+        null::bigint as invoice_id,
+        deals.deal_id as hubspot_deal_id,
+        deals.customer_id,
+        (deals.closed_at at time zone '{{ var("business_timezone") }}')::date as since_date,
+        deals.amount,
+        deals.currency_code
+    from deals
+    where
+        deals.order_id is null
+        and (deals.closed_at at time zone '{{ var("business_timezone") }}')::date
+            < {{ as_of }} - {{ var('erp_entry_grace_days') }}
+),
+
+final as (
+    select
+        md5(gap_type || ':' || coalesce(order_id, invoice_id::text, hubspot_deal_id)) as gap_id,
+        gap_type,
+        order_id,
+        invoice_id,
+        hubspot_deal_id,
+        customer_id,
+        since_date,
+        {{ as_of }} - since_date as days_open,
+        amount,
+        currency_code
+    from gaps
+)
+
+select * from final

@@ -1,0 +1,34 @@
+{{ config(pre_hook=[
+    "create schema if not exists ops",
+    "create table if not exists ops.customer_match_overrides (
+        override_id bigint generated always as identity primary key,
+        record_key text not null,
+        other_record_key text,
+        action text not null check (action in ('merge', 'split')),
+        reason text,
+        decided_by text,
+        decided_at timestamptz not null default now(),
+        is_revoked boolean not null default false
+    )",
+]) }}
+
+with
+
+source as (
+    select * from {{ source('ops', 'customer_match_overrides') }}
+),
+
+renamed as (
+    select
+        override_id,
+        record_key,
+        other_record_key,
+        action,
+        reason,
+        decided_by,
+        decided_at,
+        is_revoked
+    from source
+)
+
+select * from renamed

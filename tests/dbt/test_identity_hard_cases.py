@@ -1,0 +1,115 @@
+"""The hard cases of identity resolution, over three nights on one database.
+
+Night 1 lands the scenario plus: two different people named María García in Bogotá (nothing
+but the name and city in common), and Juanita Ramírez, whose ERP partner and CRM contact share
+only a fuzzy name and a phone (the CRM has the local number without its area code).
+Before night 2 an operator splits CRM contact 502 off Juan Pérez, and a new ERP partner 100
+(a key smaller than every record of Juan's) arrives with Juan's email. Night 3 changes nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+from scenario import SOURCES, load_raw
+
+from puente.dbt import MAIN_BUILD_ARGS, run_dbt
+
+
+def rows(url: str, sql: str, *params) -> list[dict]:
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def _partner(partner_id, name, email, phone, vat, city="Bogotá"):
+    return {"id": partner_id, "name": name, "email": email, "phone": phone, "mobile": False, "vat": vat,
+            "street": False, "city": city, "country_id": [49, "Colombia"], "is_company": False,
+            "customer_rank": 1, "active": True, "create_date": "2025-01-10 14:00:00",
+            "write_date": "2026-11-01 09:00:00"}
+
+
+def _contact(contact_id, firstname, lastname, email, phone, city="Bogotá"):
+    return {"id": contact_id, "properties": {"email": email, "firstname": firstname, "lastname": lastname,
+                                             "phone": phone, "mobilephone": None, "city": city,
+                                             "country": "Colombia", "lifecyclestage": "customer",
+                                             "hs_marketable_status": "false", "tax_id": None,
+                                             "hs_object_id": contact_id},
+            "createdAt": "2025-02-01T10:00:00.000Z", "updatedAt": "2026-11-01T10:00:00.000Z", "archived": False}
+
+
+NIGHT_1 = copy.deepcopy(SOURCES)
+NIGHT_1["odoo"]["res.partner"] += [
+    _partner(110, "María García", "maria.garcia@example.com", "3201112233", "CC 52.000.111"),
+    _partner(111, "Juanita Ramírez", False, "601 234 5678", False),
+]
+NIGHT_1["hubspot"]["contacts"] += [
+    _contact("520", "María", "García", "mgarcia.bogota@example.org", "3209998877"),
+    _contact("530", "Juana", "Ramirez", "juana.r@example.org", "234 5678"),
+]
+NIGHT_2 = {"odoo": {"res.partner": [
+    _partner(100, "Juan Perez", "juan.perez@example.com", False, False),
+]}}
+
+
+def customers(url: str) -> dict[str, str]:
+    return {r["record_key"]: r["customer_id"] for r in rows(url, "select * from intermediate.int_customers_matched")}
+
+
+@pytest.fixture(scope="module")
+def nights(module_db: str) -> dict[int, dict[str, str]]:
+    load_raw(module_db, NIGHT_1)
+    run_dbt(list(MAIN_BUILD_ARGS), module_db)
+    seen = {1: customers(module_db)}
+    with psycopg.connect(module_db) as conn:
+        conn.execute(
+            "insert into ops.customer_match_overrides (record_key, other_record_key, action, reason, decided_by) "
+            "values ('hubspot_contact:502', 'odoo_partner:101', 'split', 'old lead of another Juan Perez', 'test')")
+    load_raw(module_db, NIGHT_2, batch_id="test-batch-2")
+    run_dbt(list(MAIN_BUILD_ARGS), module_db)
+    seen[2] = customers(module_db)
+    run_dbt(list(MAIN_BUILD_ARGS), module_db)
+    seen[3] = customers(module_db)
+    return seen
+
+
+def test_common_name_pair_in_the_same_city_stays_apart(nights):
+    assert nights[1]["odoo_partner:110"] != nights[1]["hubspot_contact:520"]
+
+
+def test_record_linked_only_by_fuzzy_name_and_phone_joins_with_its_evidence(nights, module_db):
+    assert nights[1]["odoo_partner:111"] == nights[1]["hubspot_contact:530"]
+    (evidence,) = rows(module_db, """
+        select * from intermediate.int_customer_match_evidence
+        where 'odoo_partner:111' in (record_key, linked_record_key)""")
+    assert evidence["rule"] == "fuzzy_name_phone"
+    assert 0.5 <= evidence["score"] < 1
+    assert evidence["matched_on"].startswith("*2345678")
+
+
+def test_new_record_joins_its_customer_without_renumbering(nights):
+    juan = nights[1]["odoo_partner:101"]
+    assert nights[2]["odoo_partner:100"] == juan  # its key is now the cluster's smallest
+    assert nights[2]["odoo_partner:101"] == juan == nights[3]["odoo_partner:101"]
+    unchanged = set(nights[1]) - {"hubspot_contact:502"}
+    assert {key: nights[3][key] for key in unchanged} == {key: nights[1][key] for key in unchanged}
+
+
+def test_forced_split_holds_on_later_nights(nights, module_db):
+    assert nights[1]["hubspot_contact:502"] == nights[1]["odoo_partner:101"]
+    for night in (2, 3):
+        assert nights[night]["hubspot_contact:502"] != nights[night]["odoo_partner:101"]
+    assert nights[2]["hubspot_contact:502"] == nights[3]["hubspot_contact:502"]
+    (split,) = rows(module_db, "select * from marts.dim_customers where '502' = any(hubspot_contact_ids)")
+    assert split["hubspot_contact_ids"] == ["502"] and split["source_record_count"] == 1
+
+
+def test_golden_record_history_has_a_version_per_change(nights, module_db):
+    juan = nights[1]["odoo_partner:101"]
+    versions = rows(module_db, """
+        select odoo_partner_ids, dbt_valid_to from snapshots.dim_customers_snapshot
+        where customer_id = %s order by dbt_valid_from""", juan)
+    assert [v["odoo_partner_ids"] for v in versions] == [["101"], ["100", "101"]]  # night 3 changed nothing
+    assert versions[0]["dbt_valid_to"] is not None and versions[1]["dbt_valid_to"] is None
