@@ -24,7 +24,17 @@ golden_records as (
         {{ owned_field('phone_normalized', ['hubspot', 'shopify', 'odoo'], name='phone') }},
         {{ owned_field('city', ['hubspot', 'shopify', 'odoo']) }},
         {{ owned_field('country_code', ['hubspot', 'shopify', 'odoo']) }},
-        {{ owned_field('has_marketing_consent', ['hubspot', 'shopify']) }},
+        -- Consent: the CRM owns it, else the shop. Among the owner's records an opt-out wins
+        -- (one "no" from a person is a no), so the answer never depends on which duplicate
+        -- record changed last — Puente's own write-back touches CRM contacts every night.
+        coalesce(
+            bool_and(has_marketing_consent) filter (where source_system = 'hubspot'),
+            bool_and(has_marketing_consent) filter (where source_system = 'shopify')
+        ) as has_marketing_consent,
+        (array_agg(record_key order by array_position(array['hubspot', 'shopify'], source_system),
+                   has_marketing_consent, record_key)
+            filter (where has_marketing_consent is not null and source_system in ('hubspot', 'shopify'))
+        )[1] as has_marketing_consent_source,
         coalesce(
             array_agg(source_record_id order by source_record_id) filter (where record_type = 'odoo_partner'),
             '{}'
