@@ -62,8 +62,10 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
             """,
             (since,),
         ).fetchall()
+        stages = _all(conn, "select stage, count(*) as orders from marts.fct_order_to_cash "
+                            "group by stage order by count(*) desc")
     return {"extract": extract, "gates": gates, "identity": identity, "model": model,
-            "scores": scores, "writeback": writeback}
+            "scores": scores, "writeback": writeback, "stages": stages}
 
 
 def _one(conn: psycopg.Connection, sql: str) -> dict | None:
@@ -72,6 +74,14 @@ def _one(conn: psycopg.Connection, sql: str) -> dict | None:
             return conn.execute(sql).fetchone()
     except psycopg.errors.UndefinedTable:
         return None
+
+
+def _all(conn: psycopg.Connection, sql: str) -> list[dict]:
+    try:
+        with conn.transaction():
+            return conn.execute(sql).fetchall()
+    except psycopg.errors.UndefinedTable:
+        return []
 
 
 def render_night(console, business_date: date, summary: dict, crm_examples: list[dict]) -> None:
@@ -98,6 +108,9 @@ def render_night(console, business_date: date, summary: dict, crm_examples: list
             f"[bold]Identity[/] {records} source records (ERP {ident['odoo']}, CRM {ident['hubspot']}, "
             f"shop {ident['shopify']}) became {ident['customers']} customers; {ident['orders']} orders"
         )
+
+    if summary["stages"]:
+        console.print("[bold]Order-to-cash[/] " + ", ".join(f"{s['stage']} {s['orders']}" for s in summary["stages"]))
 
     model = summary["model"]
     if model:

@@ -115,6 +115,7 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
         assert {g["gate"]: g["success"] for g in summary["gates"]} == {"raw": True, "marts": True, "sync": True}
         assert dict((w["status"], w["contacts"]) for w in summary["writeback"]) == {"sent": first["ops.crm_writeback"]}
         assert summary["model"]["metrics"]["roc_auc"] > 0.5
+        assert sum(stage["orders"] for stage in summary["stages"]) == first["marts.fct_orders"]
 
         # Next-best-actions and forecasts exist, and no action breaks stock, margin or consent.
         assert first["ml.next_best_actions"] > 0 and first["ml.demand_forecasts"] > 0

@@ -42,10 +42,11 @@ def test_golden_record_takes_each_field_from_its_system_of_record(built_db):
     juan = customer_with(built_db, "odoo_partner_ids", "101")
     assert (juan["full_name"], juan["full_name_source"]) == ("Juan Pérez", "odoo_partner:101")
     assert (juan["tax_id"], juan["tax_id_source"]) == ("900123456", "odoo_partner:101")
-    # the CRM owns contact details and consent; its most recently updated contact wins
+    # the CRM owns contact details and consent; its most recently updated contact wins the
+    # details, but for consent an opt-out on any of the person's CRM contacts wins (502 says no)
     assert (juan["email"], juan["email_source"]) == ("juan.perez@example.com", "hubspot_contact:501")
     assert (juan["phone"], juan["phone_source"]) == ("+573001234567", "hubspot_contact:501")
-    assert (juan["has_marketing_consent"], juan["has_marketing_consent_source"]) == (True, "hubspot_contact:501")
+    assert (juan["has_marketing_consent"], juan["has_marketing_consent_source"]) == (False, "hubspot_contact:502")
     assert (juan["city"], juan["country_code"]) == ("Bogotá D.C.", "CO")
     maria = customer_with(built_db, "shopify_customer_ids", "7002")
     assert (maria["has_marketing_consent"], maria["tax_id"]) == (True, "52123456")  # shop consent, note tax id
