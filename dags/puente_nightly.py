@@ -105,7 +105,9 @@ def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[
             select=select or [],
             exclude=exclude or [],
         ),
-        operator_args={"install_deps": False},
+        # `rebuild_marts` rebuilds the incremental facts (fct_orders, fct_order_lines) from
+        # scratch; int_customer_ids opts out of full refreshes, so customer ids survive it.
+        operator_args={"install_deps": False, "full_refresh": "{{ params.rebuild_marts }}"},
     )
 
 
@@ -127,6 +129,9 @@ def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[
                                            "the stored cursors do not move."),
         "backfill_to": Param(None, type=["null", "string"], format="date",
                              description="End (exclusive) of the backfill window; empty means now."),
+        "rebuild_marts": Param(False, type="boolean",
+                               description="Rebuild the incremental dbt facts from scratch (dbt --full-refresh); "
+                                           "customer ids are kept."),
         "retrain": Param(False, type="boolean",
                          description="Train the churn and demand models tonight even if this week's are recent."),
     },

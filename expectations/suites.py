@@ -19,9 +19,14 @@ from puente.warehouse import RAW_OBJECTS
 # Currencies an order may be in; override with PUENTE_CURRENCIES=COP,USD,... for a business
 # that sells in others.
 DEFAULT_CURRENCIES = ("COP", "USD", "EUR")
-CHURN_RISK_BANDS = ("low", "medium", "high")
 # Clock skew tolerated between the sources and the warehouse before an order is "in the future".
 FUTURE_TOLERANCE = timedelta(hours=1)
+# ERP partners + CRM contacts + shop customers one golden customer may merge before the marts
+# gate calls it an over-merge; override with PUENTE_MAX_RECORDS_PER_CUSTOMER.
+DEFAULT_MAX_RECORDS_PER_CUSTOMER = 25
+# Share of orders whose stage intervals must be non-negative (a negative one is a clock or time
+# zone problem in a source, or an invoice dated before its order).
+ORDER_TO_CASH_ORDERED_SHARE = 0.99
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,17 @@ def allowed_currencies() -> tuple[str, ...]:
     configured = os.environ.get("PUENTE_CURRENCIES", "")
     codes = tuple(code.strip().upper() for code in configured.split(",") if code.strip())
     return codes or DEFAULT_CURRENCIES
+
+
+def property_options(name: str) -> tuple[str, ...]:
+    """The options of one of Puente's HubSpot enumeration properties (puente.writeback)."""
+    from puente.writeback import PUENTE_PROPERTIES
+
+    return next(spec.options for spec in PUENTE_PROPERTIES if spec.name == name)
+
+
+def max_records_per_customer() -> int:
+    return int(os.environ.get("PUENTE_MAX_RECORDS_PER_CUSTOMER") or DEFAULT_MAX_RECORDS_PER_CUSTOMER)
 
 
 def _suite(name: str, *expectations: gxe.Expectation) -> gx.ExpectationSuite:
@@ -192,9 +208,70 @@ def marts_targets() -> list[Target]:
                           "datetimes are UTC without zone; Shopify's carry an offset)"},
         ),
     )
+    most_records = max_records_per_customer()
+    customers.expectations.append(
+        gxe.ExpectColumnValuesToBeBetween(
+            column="named_records",
+            max_value=most_records,
+            meta={"hint": f"one customer merges more than {most_records} ERP partners, CRM contacts and shop "
+                          "customers: a key many people share slipped through the identity guards. Read "
+                          "intermediate.int_customer_match_evidence for its records, split the wrong ones in "
+                          "ops.customer_match_overrides, or raise PUENTE_MAX_RECORDS_PER_CUSTOMER if it is real"},
+        )
+    )
+    lines = _suite(
+        "marts_fct_order_lines",
+        gxe.ExpectColumnValuesToBeUnique(
+            column="order_line_id",
+            meta={"hint": "one order line is counted twice: see fct_order_lines (an order with both its ERP "
+                          "and its shop lines?)"},
+        ),
+        gxe.ExpectColumnValuesToNotBeNull(
+            column="product_id",
+            meta={"hint": "a line without product: its ERP line has no product_id, or the shop line neither "
+                          "SKU nor variant; demand forecasts would lose it"},
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="quantity",
+            min_value=0,
+            strict_min=True,
+            meta={"hint": "a line with zero or negative quantity: a return entered as a sale line? Look at the "
+                          "sale order line (product_uom_qty) or the shop line item"},
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="amount",
+            min_value=0,
+            meta={"hint": "a negative line amount: a discount line or a refund entered as a sale; look at the "
+                          "line's price_subtotal / price in the source"},
+        ),
+    )
+    order_to_cash = _suite(
+        "marts_fct_order_to_cash",
+        *(
+            gxe.ExpectColumnValuesToBeBetween(
+                column=column,
+                min_value=0,
+                mostly=ORDER_TO_CASH_ORDERED_SHARE,
+                meta={"hint": f"{what}: check the source's clock and time zone (Odoo datetimes are UTC "
+                              "without zone, Shopify's carry an offset) and the dates typed in the ERP"},
+            )
+            for column, what in (
+                ("days_to_erp", "sale orders entered in the ERP before their web order was placed"),
+                ("days_to_invoice", "invoices dated before their order"),
+                ("days_to_payment", "payments dated before their invoice"),
+            )
+        ),
+    )
     return [
-        Target(table="marts.dim_customers", key="customer_id", suite=customers),
+        Target(table="marts.dim_customers", key="customer_id", suite=customers, query="""
+            select
+                customer_id,
+                coalesce(cardinality(odoo_partner_ids), 0) + coalesce(cardinality(hubspot_contact_ids), 0)
+                + coalesce(cardinality(shopify_customer_ids), 0) as named_records
+            from marts.dim_customers"""),
         Target(table="marts.fct_orders", key="order_id", suite=orders),
+        Target(table="marts.fct_order_lines", key="order_line_id", suite=lines),
+        Target(table="marts.fct_order_to_cash", key="order_id", suite=order_to_cash),
     ]
 
 
@@ -211,6 +288,7 @@ SYNC_QUERY = r"""
                 then (properties ->> 'puente_churn_score')::double precision
         end as churn_score_value,
         properties ->> 'puente_churn_risk' as churn_risk,
+        properties ->> 'puente_next_action' as next_action,
         properties ->> 'puente_scored_at' as scored_at
     from marts.crm_contact_scores_sync
 """
@@ -218,6 +296,7 @@ SYNC_QUERY = r"""
 
 def sync_targets() -> list[Target]:
     scoring = "the churn scoring job's output in ml.churn_scores (model_run_id, churn_probability, risk_band)"
+    risk_bands, actions = property_options("puente_churn_risk"), property_options("puente_next_action")
     suite = _suite(
         "sync_crm_contact_scores",
         gxe.ExpectColumnValuesToNotBeNull(
@@ -242,9 +321,15 @@ def sync_targets() -> list[Target]:
         ),
         gxe.ExpectColumnValuesToBeInSet(
             column="churn_risk",
-            value_set=list(CHURN_RISK_BANDS),
-            meta={"hint": f"puente_churn_risk must be one of {', '.join(CHURN_RISK_BANDS)} (the HubSpot "
+            value_set=list(risk_bands),
+            meta={"hint": f"puente_churn_risk must be one of {', '.join(risk_bands)} (the HubSpot "
                           f"enumeration's options): look at {scoring}"},
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="next_action",
+            value_set=list(actions),
+            meta={"hint": f"puente_next_action must be one of {', '.join(actions)} (the HubSpot enumeration's "
+                          "options): look at the next-best-action job's output in ml.next_best_actions"},
         ),
         gxe.ExpectColumnValuesToNotBeNull(
             column="churn_risk",

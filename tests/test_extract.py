@@ -330,14 +330,17 @@ def test_changes_while_paging_and_late_updates_are_caught_by_the_next_night(fres
     ("odoo", "sale.order.line", "delete"), ("odoo", "res.partner", "archive"),
     ("shopify", "customers", "delete"), ("shopify", "products", "delete"), ("hubspot", "contacts", "delete")])
 def test_a_deleted_record_is_flagged_the_next_night(fresh_db, sim, source, obj, how):
+    def flags() -> dict[str, bool]:
+        with psycopg.connect(fresh_db) as conn:
+            return dict(conn.execute(f"select source_id, _deleted from {raw_object(source, obj).qualified_table}"))
+
     sim.extract(fresh_db, source, objects=[obj])
     victim = sim.business.ids(source, obj)[3]
+    before = flags()
+    assert before[str(victim)] is False
     getattr(sim.business, how)(source, obj, victim)
     night = sim.extract(fresh_db, source, objects=[obj])[obj]
-    with psycopg.connect(fresh_db) as conn:
-        flags = dict(conn.execute(f"select source_id, _deleted from {raw_object(source, obj).qualified_table}"))
-    assert flags.pop(str(victim)) is True
-    assert not any(flags.values())
+    assert flags() == {**before, str(victim): True}  # the victim, and nothing else, is flagged
     assert night["flagged_deleted"] == (1 if (source, how) != ("odoo", "archive") and source != "hubspot" else 0)
     assert night["reconciliation"]["ok"]
 

@@ -184,6 +184,8 @@ class Business:
         self._partner_by_email: dict[str, int] = {}
         self._shop_customer_by_email: dict[str, int] = {}
         self._shop_customer_partner: dict[int, int] = {}  # the ERP shop connector's link table
+        self._mailboxes: set[str] = set()  # addresses handed out: a provider never gives one twice
+        self._numbers: set[str] = set()  # tax ids and phone lines handed out: each has one holder
         self._stock_moved: set[int] = set()
         self._created_today: set[tuple[str, str, int]] = set()
         self._touched_today: set[tuple[str, str, int]] = set()
@@ -423,18 +425,27 @@ class Business:
         elif rng.random() < 0.07:
             email = None
         elif company and rng.random() < 0.6:
-            email = f"{rng.choice(('compras', 'ventas', 'gerencia', 'contabilidad'))}@{co.company_domain(company)}"
+            local, domain = rng.choice(("compras", "ventas", "gerencia", "contabilidad")), co.company_domain(company)
+            email = f"{local}@{domain}"
+            while email in self._mailboxes:  # a namesake company owns that domain: this one has another
+                email = f"{local}@{domain.split('.')[0]}{rng.randrange(1, 100)}.com.co"
         else:
-            email = f"{co.email_local_part(rng, first, last1)}@{co.weighted(rng, co.FREE_MAIL)[0]}"
+            local, domain = co.email_local_part(rng, first, last1), co.weighted(rng, co.FREE_MAIL)[0]
+            email = f"{local}@{domain}"
+            while email in self._mailboxes:  # taken: the provider makes the person add digits
+                email = f"{local}{rng.randrange(1, 10_000)}@{domain}"
+        if email is not None and twin is None:
+            self._mailboxes.add(email)
         style = rng.random()
         web_share = 0.1 if is_company else (rng.uniform(0.85, 1.0) if style < 0.35 else
                                             rng.uniform(0.0, 0.1) if style < 0.65 else rng.random())
         person = Person(
             id=f"P{len(self.people) + 1:06d}", kind="company" if is_company else "person",
             first=first, last1=last1, last2=last2, city=city, department=department, email=email,
-            mobile=co.new_mobile(rng),
-            landline=co.new_landline(rng, indicative) if is_company or rng.random() < 0.25 else None,
-            doc=co.new_nit(rng) if is_company else co.new_cedula(rng),
+            mobile=self._unique(lambda: co.new_mobile(rng)),
+            landline=(self._unique(lambda: co.new_landline(rng, indicative))
+                      if is_company or rng.random() < 0.25 else None),
+            doc=self._unique(lambda: co.new_nit(rng) if is_company else co.new_cedula(rng)),
             street=f"{rng.choice(co.STREET_TYPES)} {rng.randint(1, 170)} # {rng.randint(1, 120)}-{rng.randint(1, 99)}",
             web_share=web_share, in_crm=rng.random() < (0.95 if is_company else 0.6),
             consent=rng.random() < 0.6,
@@ -449,6 +460,14 @@ class Business:
             self._duplicate_quota -= float(person.duplicate_in_crm)
         self.people.append(person)
         return person
+
+    def _unique(self, draw: Callable[[], str]) -> str:
+        """A tax id or phone number nobody holds yet (the registry and the operators never reissue one)."""
+        number = draw()
+        while number in self._numbers:
+            number = draw()
+        self._numbers.add(number)
+        return number
 
     def _acquire(self, p: Person, day: int) -> None:
         """The day a person enters the business's systems."""
@@ -860,7 +879,8 @@ class Business:
         first, last = (p.first, p.last1)
         first = _typed(rng, first.split()[0] if rng.random() < 0.4 else first)
         last = _typed(rng, f"{last} {p.last2}" if rng.random() < 0.3 else last)
-        phone = co.e164(p.mobile) if rng.random() < 0.55 else None
+        # checkout asks for an email or a phone to send the order to: someone without email gives a phone
+        phone = co.e164(p.mobile) if p.email is None or rng.random() < 0.55 else None
         stamp = shopify_ts(at)
         address = {
             "id": self._shop_id("addresses"), "customer_id": cid, "first_name": first, "last_name": last,

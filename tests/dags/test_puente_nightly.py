@@ -44,6 +44,10 @@ def test_dag_shape(nightly_dag):
     upstream_of_write_back = nightly_dag.get_task("write_back").get_flat_relative_ids(upstream=True)
     assert {"raw_gate", "marts_gate", "sync_gate", "ml.score_churn", "ml.next_best_action",
             "ml.forecast_demand"} <= upstream_of_write_back
+    # `rebuild_marts` reaches dbt as --full-refresh on the incremental facts' tasks.
+    assert nightly_dag.params["rebuild_marts"] is False
+    facts = [t for t in nightly_dag.tasks if t.task_id.startswith("transform.fct_order")]
+    assert facts and all(t.full_refresh == "{{ params.rebuild_marts }}" for t in facts)
 
 
 def _counts(url: str) -> dict[str, int]:

@@ -1,8 +1,12 @@
 """The hard cases of identity resolution, over three nights on one database.
 
 Night 1 lands the scenario plus: two different people named María García in Bogotá (nothing
-but the name and city in common), and Juanita Ramírez, whose ERP partner and CRM contact share
-only a fuzzy name and a phone (the CRM has the local number without its area code).
+but the name and city in common); Juanita Ramírez, whose ERP partner and CRM contact share
+only a fuzzy name and a phone (the CRM has the local number without its area code); Luz and
+Liliana Ortiz, sisters of Bucaramanga sharing one mailbox (same initial, different first names);
+Andrés Rojas, whose web order #1050 the ERP booked under a partner typed without email or phone
+(only the order joins them); and José Castro, whose web order #1051 the ERP's shop connector
+booked under his father Rubén's partner because they share the family email.
 Before night 2 an operator splits CRM contact 502 off Juan Pérez, and a new ERP partner 100
 (a key smaller than every record of Juan's) arrives with Juan's email. Night 3 changes nothing.
 """
@@ -14,7 +18,7 @@ import copy
 import psycopg
 import pytest
 from psycopg.rows import dict_row
-from scenario import SOURCES, load_raw
+from scenario import SOURCES, _order, load_raw
 
 from puente.dbt import MAIN_BUILD_ARGS, run_dbt
 
@@ -45,9 +49,47 @@ NIGHT_1["odoo"]["res.partner"] += [
     _partner(110, "María García", "maria.garcia@example.com", "3201112233", "CC 52.000.111"),
     _partner(111, "Juanita Ramírez", False, "601 234 5678", False),
 ]
+NIGHT_1["odoo"]["res.partner"] += [
+    _partner(112, "Luz Ortiz", "lortiz83@example.org", "3101230001", False, city="Bucaramanga"),
+    _partner(113, "ANDRES ROJAS", False, False, False, city="Cali"),
+    _partner(114, "Rubén Castro Rodríguez", "castro.familia@example.org", "3155550101", "CC 19.444.555"),
+]
 NIGHT_1["hubspot"]["contacts"] += [
     _contact("520", "María", "García", "mgarcia.bogota@example.org", "3209998877"),
     _contact("530", "Juana", "Ramirez", "juana.r@example.org", "234 5678"),
+    _contact("540", "Liliana", "Ortiz", "LOrtiz83@example.org", "3174560002", city="Bucaramanga"),
+]
+
+
+def _shop_customer(customer_id, first_name, last_name, email, city):
+    return {"id": customer_id, "email": email, "first_name": first_name, "last_name": last_name, "phone": None,
+            "created_at": "2026-10-01T09:00:00-05:00", "updated_at": "2026-11-15T09:00:00-05:00",
+            "state": "enabled", "tags": "", "note": None, "email_marketing_consent": None,
+            "default_address": {"city": city, "country": "Colombia", "country_code": "CO", "phone": None,
+                                "company": None}}
+
+
+def _web_sale_order(sale_order_id, partner, shop_order_name):
+    return {"id": sale_order_id, "name": f"S00{sale_order_id}", "partner_id": partner,
+            "date_order": "2026-11-15 15:00:00", "state": "sale", "amount_untaxed": 54579.83,
+            "amount_tax": 10370.17, "amount_total": 64950.0, "currency_id": [8, "COP"],
+            "client_order_ref": shop_order_name, "origin": False,
+            "create_date": "2026-11-15 15:00:00", "write_date": "2026-11-15 15:00:00"}
+
+
+NIGHT_1["shopify"]["customers"] += [
+    _shop_customer(7010, "Andrés", "Rojas", "andres.rojas@example.org", "Cali"),
+    _shop_customer(7011, "José", "Castro", "castro.familia@example.org", "Bogotá"),
+]
+NIGHT_1["shopify"]["orders"] += [
+    _order(5010, "#1050", {"id": 7010, "email": "andres.rojas@example.org", "first_name": "Andrés",
+                           "last_name": "Rojas", "phone": None}, "2026-11-15T14:50:00-05:00", "64950.00"),
+    _order(5011, "#1051", {"id": 7011, "email": "castro.familia@example.org", "first_name": "José",
+                           "last_name": "Castro", "phone": None}, "2026-11-15T14:55:00-05:00", "64950.00"),
+]
+NIGHT_1["odoo"]["sale.order"] += [
+    _web_sale_order(250, [113, "ANDRES ROJAS"], "#1050"),
+    _web_sale_order(251, [114, "Rubén Castro Rodríguez"], "#1051"),
 ]
 NIGHT_2 = {"odoo": {"res.partner": [
     _partner(100, "Juan Perez", "juan.perez@example.com", False, False),
@@ -77,6 +119,22 @@ def nights(module_db: str) -> dict[int, dict[str, str]]:
 
 def test_common_name_pair_in_the_same_city_stays_apart(nights):
     assert nights[1]["odoo_partner:110"] != nights[1]["hubspot_contact:520"]
+
+
+def test_sisters_sharing_a_mailbox_stay_apart_though_their_initials_agree(nights):
+    assert nights[1]["odoo_partner:112"] != nights[1]["hubspot_contact:540"]
+
+
+def test_web_order_joins_the_erp_partner_it_was_booked_under(nights, module_db):
+    assert nights[1]["odoo_partner:113"] == nights[1]["shopify_customer:7010"]
+    (evidence,) = rows(module_db, """
+        select * from intermediate.int_customer_match_evidence
+        where 'odoo_partner:113' in (record_key, linked_record_key)""")
+    assert (evidence["rule"], evidence["matched_on"]) == ("web_order", "shop order #1050")
+
+
+def test_relatives_web_order_under_the_family_partner_joins_nobody(nights):
+    assert nights[1]["odoo_partner:114"] != nights[1]["shopify_customer:7011"]
 
 
 def test_record_linked_only_by_fuzzy_name_and_phone_joins_with_its_evidence(nights, module_db):

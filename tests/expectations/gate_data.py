@@ -26,20 +26,34 @@ insert into ops.quarantine (batch_id, source, object, source_id, payload, reason
 
 MARTS = """
 create schema marts;
-create table marts.dim_customers (customer_id text, full_name text);
-insert into marts.dim_customers values ('c1', 'Juan Pérez'), ('c2', 'Lucía Gómez');
+create table marts.dim_customers (
+    customer_id text, full_name text, odoo_partner_ids text[], hubspot_contact_ids text[], shopify_customer_ids text[]
+);
+insert into marts.dim_customers values
+    ('c1', 'Juan Pérez', '{101}', '{501,502}', '{7001}'),
+    ('c2', 'Lucía Gómez', '{103}', '{503}', '{}');
 create table marts.fct_orders (
     order_id text, customer_id text, ordered_at timestamptz, amount_total numeric, currency_code text
 );
 insert into marts.fct_orders values
     ('o1', 'c1', now() - interval '1 day', 129900.00, 'COP'),
     ('o2', 'c2', now() - interval '30 days', 0, 'USD');
+create table marts.fct_order_lines (
+    order_line_id text, order_id text, product_id text, quantity numeric, amount numeric
+);
+insert into marts.fct_order_lines values
+    ('l1', 'o1', 'p1', 2, 109159.66),
+    ('l2', 'o2', 'p1', 1, 0);
+create table marts.fct_order_to_cash (
+    order_id text, days_to_erp numeric, days_to_invoice integer, days_to_payment integer
+);
+insert into marts.fct_order_to_cash values ('o1', 0.01, 0, 3), ('o2', 0, null, null);
 create table marts.crm_contact_scores_sync (
     hubspot_contact_id text, customer_id text, properties jsonb, scored_at timestamptz
 );
 insert into marts.crm_contact_scores_sync values
     ('501', 'c1', '{"puente_churn_score": "0.7346", "puente_churn_risk": "high",
-                    "puente_scored_at": "2026-11-22T03:00:00.000Z"}', now()),
+                    "puente_next_action": "retention_call", "puente_scored_at": "2026-11-22T03:00:00.000Z"}', now()),
     ('503', 'c2', '{"puente_churn_score": "0.0500", "puente_churn_risk": "low",
                     "puente_scored_at": "2026-11-22T03:00:00.000Z"}', now());
 """

@@ -72,7 +72,21 @@ def test_raw_gate_counts_only_the_batches_of_the_logical_date(raw_db):
 
 def test_marts_gate_passes_on_good_marts(marts_db):
     result = run_marts_gate(marts_db, LOGICAL_DATE).raise_for_failure()
-    assert (result.gate, result.evaluated, result.failed) == ("marts", 10, 0)
+    assert (result.gate, result.evaluated, result.failed) == ("marts", 18, 0)
+
+
+def test_marts_gate_fails_on_an_over_merged_customer_and_impossible_lines(marts_db, monkeypatch):
+    monkeypatch.setenv("PUENTE_MAX_RECORDS_PER_CUSTOMER", "3")
+    execute(marts_db, "update marts.fct_order_lines set quantity = 0 where order_line_id = 'l2'; "
+                      "insert into marts.fct_order_to_cash values ('o3', -2, 0, 0)")
+    result = run_marts_gate(marts_db, LOGICAL_DATE)
+    failed = {(check["table"], check["column"]) for check in result.details if not check["success"]}
+    assert failed == {("marts.dim_customers", "named_records"), ("marts.fct_order_lines", "quantity"),
+                      ("marts.fct_order_to_cash", "days_to_erp")}
+    message = failure_message(result)
+    assert "customer_id=c1 named_records=4" in message
+    assert "int_customer_match_evidence" in message
+    assert "order_line_id=l2 quantity=0" in message
 
 
 def test_marts_gate_fails_on_a_duplicate_order_and_a_negative_amount(marts_db):
@@ -107,7 +121,7 @@ def test_marts_gate_fails_when_the_marts_are_not_built(fresh_db):
 
 
 def test_sync_gate_passes_on_good_properties_and_on_nothing_to_send(marts_db):
-    assert run_sync_gate(marts_db, LOGICAL_DATE).raise_for_failure().evaluated == 7
+    assert run_sync_gate(marts_db, LOGICAL_DATE).raise_for_failure().evaluated == 8
     execute(marts_db, "delete from marts.crm_contact_scores_sync")
     assert run_sync_gate(marts_db, LOGICAL_DATE).success
 
@@ -117,7 +131,7 @@ def test_sync_gate_fails_on_a_score_that_is_not_a_probability(marts_db):
                       "'{\"puente_churn_score\": \"1.7000\"}' where hubspot_contact_id = '503'")
     result = run_sync_gate(marts_db, LOGICAL_DATE)
     message = failure_message(result)
-    assert "sync gate failed 1 of 7 checks" in message
+    assert "sync gate failed 1 of 8 checks" in message
     assert "marts.crm_contact_scores_sync.churn_score_value: expect_column_values_to_be_between(" in message
     assert "hubspot_contact_id=503 churn_score_value=1.7" in message
     assert "ml.churn_scores" in message
@@ -127,6 +141,7 @@ def test_sync_gate_fails_on_a_score_that_is_not_a_probability(marts_db):
 def test_sync_gate_fails_on_a_non_numeric_score_an_unknown_risk_and_a_missing_contact(marts_db):
     execute(marts_db, "insert into marts.crm_contact_scores_sync values "
                       "(null, 'c3', '{\"puente_churn_score\": \"high\", \"puente_churn_risk\": \"severe\", "
+                      "\"puente_next_action\": \"call_mom\", "
                       "\"puente_scored_at\": \"2026-11-22T03:00:00.000Z\"}', now())")
     result = run_sync_gate(marts_db, LOGICAL_DATE)
     failed = {(check["column"], check["expectation"]) for check in result.details if not check["success"]}
@@ -134,5 +149,6 @@ def test_sync_gate_fails_on_a_non_numeric_score_an_unknown_risk_and_a_missing_co
         ("hubspot_contact_id", "expect_column_values_to_not_be_null"),
         ("churn_score", "expect_column_values_to_match_regex"),
         ("churn_risk", "expect_column_values_to_be_in_set"),
+        ("next_action", "expect_column_values_to_be_in_set"),
     }
     assert "churn_risk=severe" in failure_message(result)

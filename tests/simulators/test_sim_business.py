@@ -116,6 +116,28 @@ def test_records_are_messy_like_real_data_entry(business):
     assert any(" " in n and any(ord(ch) > 127 for ch in n) for n in (r["name"] for r in partners))
 
 
+def test_identifiers_have_one_holder_as_in_real_life():
+    """Providers, the tax authority and phone operators never hand one address or number to two
+    people: only a family shares a mailbox, and a shop account always has an email or a phone
+    (checkout asks for one)."""
+    business = Business(seed=3, customers=6_000, history_days=200)
+    holders = defaultdict(list)
+    for p in business.people:
+        for number in (p.doc, p.mobile, p.landline):
+            if number:
+                holders[number].append(p.id)
+    assert all(len(ids) == 1 for ids in holders.values())
+    families = defaultdict(list)
+    for p in business.people:
+        if p.email:
+            families[p.email].append(p)
+    shared = [members for members in families.values() if len(members) > 1]
+    assert shared, "a family sharing one email"
+    assert all(len({(m.last1, m.city) for m in members}) == 1 for members in shared)
+    for customer in business.shopify["customers"].values():
+        assert customer["email"] or customer["phone"], customer["id"]
+
+
 def test_systems_are_linked_as_in_the_contracts(business):
     truth = {(r["system"], r["object"], r["id"]): r for r in business.truth()}
     shop_orders = {o["name"]: o for o in business.shopify["orders"].values()}

@@ -1,3 +1,14 @@
+{{ config(
+    materialized='incremental',
+    unique_key='order_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='sync_all_columns',
+    post_hook=[
+        "{{ remove_vanished_order_lines() }}",
+        "analyze {{ this }}",
+    ],
+) }}
+
 {#
     One row per line of a real order (fct_orders). A shop order line and the ERP sale order
     line entered from it are one line: when the order reached the ERP (its sale order has
@@ -6,14 +17,45 @@
     `amount` is before taxes (ERP `price_subtotal`, else quantity x unit price; the shop's line
     `price` is also before taxes), in `currency_code`, the currency of the order the line
     was taken from.
+
+    Incremental by order (the unique key is `order_id`: an order's lines are replaced whole):
+    a night recomputes the orders fct_orders refreshed since this table's last refresh and
+    the orders whose ERP or shop lines landed since (minus var `incremental_lookback_hours`).
+    The post-hook `remove_vanished_order_lines` deletes what no longer has a source. A
+    product whose SKU changes keeps its old product key on old lines until
+    `dbt build --full-refresh`.
 #}
 
 {%- set shop_line_fallback_type = "case when lines.variant_id is null then 'shopify_order_line' else 'shopify_variant' end" %}
 
 with
 
+{% if is_incremental() %}
+since as (
+    select
+        coalesce(max(refreshed_at), '-infinity'::timestamptz) as refreshed_after,
+        coalesce(max(refreshed_at), '-infinity'::timestamptz)
+        - make_interval(hours => {{ var('incremental_lookback_hours') }}) as loaded_after
+    from {{ this }}
+),
+
+touched_orders as (
+    select order_id from {{ ref('fct_orders') }}
+    where refreshed_at > (select refreshed_after from since)
+    union
+    select orders.order_id
+    from {{ ref('stg_odoo__sale_order_lines') }} as lines
+    inner join {{ ref('fct_orders') }} as orders
+        on lines.sale_order_id = orders.odoo_sale_order_id
+    where lines.loaded_at > (select loaded_after from since)
+),
+{% endif %}
+
 orders as (
     select * from {{ ref('fct_orders') }}
+    {% if is_incremental() %}
+    where order_id in (select order_id from touched_orders)
+    {% endif %}
 ),
 
 erp_lines as (
@@ -84,9 +126,9 @@ shop_order_lines as (
 ),
 
 final as (
-    select * from erp_order_lines
+    select *, '{{ run_started_at }}'::timestamptz as refreshed_at from erp_order_lines
     union all
-    select * from shop_order_lines
+    select *, '{{ run_started_at }}'::timestamptz as refreshed_at from shop_order_lines
 )
 
 select * from final

@@ -1,3 +1,14 @@
+{{ config(
+    materialized='incremental',
+    unique_key='order_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='sync_all_columns',
+    post_hook=[
+        "{{ remove_vanished_orders() }}",
+        "analyze {{ this }}",
+    ],
+) }}
+
 {#
     One row per real order.
       - A shop order and the ERP sale order entered from it (`client_order_ref` = the shop
@@ -9,6 +20,14 @@
         quotations (`draft`, `sent`) are not orders yet.
     Invoicing comes from customer invoices (`out_invoice`, not cancelled) whose
     `invoice_origin` names the sale order; one invoice may name several (`S00041, S00042`).
+
+    Incremental: a night recomputes only the orders something touched since the last run
+    (`refreshed_at`, minus var `incremental_lookback_hours`): shop orders, sale orders and
+    invoices landed since (an invoice touches the sale orders it names; a sale order or shop
+    order touches every order sharing its reference) and orders whose buyer record now
+    belongs to another customer. The post-hook `remove_vanished_orders` deletes orders whose
+    source was deleted or which a web order now carries. `dbt build --full-refresh` rebuilds
+    it all and gives the same rows.
 #}
 
 with
@@ -32,6 +51,59 @@ customer_records as (
     select record_key, customer_id from {{ ref('int_customers_matched') }}
 ),
 
+{% if is_incremental() %}
+since as (
+    select
+        coalesce(max(refreshed_at), '-infinity'::timestamptz)
+        - make_interval(hours => {{ var('incremental_lookback_hours') }}) as loaded_after
+    from {{ this }}
+),
+
+touched_sale_order_names as (
+    select trim(origins.sale_order_name) as sale_order_name
+    from invoices
+    cross join lateral unnest(string_to_array(invoices.invoice_origin, ',')) as origins (sale_order_name)
+    where invoices.loaded_at > (select loaded_after from since)
+),
+
+-- orders whose buyer record belongs to another customer than the row says
+remapped as (
+    select previous.shopify_order_id, previous.odoo_sale_order_id
+    from {{ this }} as previous
+    left join customer_records
+        on previous.customer_record_key = customer_records.record_key
+    where previous.customer_id is distinct from customer_records.customer_id
+),
+
+touched_sale_orders as (
+    select sale_order_id, client_order_ref
+    from {{ ref('stg_odoo__sale_orders') }}
+    where
+        loaded_at > (select loaded_after from since)
+        or sale_order_name in (select sale_order_name from touched_sale_order_names)
+        or sale_order_id in (select odoo_sale_order_id from remapped)
+),
+
+-- the references (`#1042` without `#`) of every touched shop or sale order
+touched_references as (
+    select ltrim(order_name, '#') as reference
+    from {{ ref('stg_shopify__orders') }}
+    where
+        loaded_at > (select loaded_after from since)
+        or order_id in (select shopify_order_id from remapped)
+    union
+    select ltrim(client_order_ref, '#') from touched_sale_orders
+    where client_order_ref is not null
+),
+
+in_scope_sale_orders as (
+    select sale_order_id from touched_sale_orders
+    union
+    select sale_order_id from sale_orders
+    where ltrim(client_order_ref, '#') in (select reference from touched_references)
+),
+{% endif %}
+
 invoice_origins as (
     select
         trim(origins.sale_order_name) as sale_order_name,
@@ -54,7 +126,24 @@ sale_order_invoicing as (
             else 'not_paid'
         end as payment_status
     from invoice_origins
+    {% if is_incremental() %}
+    where sale_order_name in (select sale_order_name from sale_orders where sale_order_id in (select sale_order_id from in_scope_sale_orders))
+    {% endif %}
     group by sale_order_name
+),
+
+scoped_sale_orders as (
+    select * from sale_orders
+    {% if is_incremental() %}
+    where sale_order_id in (select sale_order_id from in_scope_sale_orders)
+    {% endif %}
+),
+
+scoped_shop_orders as (
+    select * from shop_orders
+    {% if is_incremental() %}
+    where ltrim(order_name, '#') in (select reference from touched_references)
+    {% endif %}
 ),
 
 sale_orders_invoiced as (
@@ -66,7 +155,7 @@ sale_orders_invoiced as (
             partition by ltrim(sale_orders.client_order_ref, '#')
             order by sale_orders.is_cancelled, sale_orders.updated_at desc nulls last, sale_orders.sale_order_id desc
         ) as reference_rank
-    from sale_orders
+    from scoped_sale_orders as sale_orders
     left join sale_order_invoicing
         on sale_orders.sale_order_name = sale_order_invoicing.sale_order_name
 ),
@@ -94,7 +183,7 @@ web_orders as (
         linked.sale_order_name as odoo_sale_order_name,
         linked.invoice_status,
         linked.payment_status
-    from shop_orders
+    from scoped_shop_orders as shop_orders
     left join sale_orders_invoiced as linked
         on ltrim(linked.client_order_ref, '#') = ltrim(shop_orders.order_name, '#')
         and linked.reference_rank = 1
@@ -139,6 +228,7 @@ final as (
     select
         orders.order_id,
         customer_records.customer_id,
+        orders.customer_record_key,
         orders.order_name,
         orders.channel,
         orders.ordered_at,
@@ -151,7 +241,8 @@ final as (
         orders.odoo_sale_order_id,
         orders.odoo_sale_order_name,
         orders.invoice_status,
-        orders.payment_status
+        orders.payment_status,
+        '{{ run_started_at }}'::timestamptz as refreshed_at
     from orders
     left join customer_records
         on orders.customer_record_key = customer_records.record_key
