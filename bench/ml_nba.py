@@ -1,7 +1,9 @@
 """Next-best-action recommendations: Ta-Feng next basket, and UCI Online Retail's last 8 weeks.
 
 The model is `ml.nba.recommend.NextBasketRanker` (LightGBM LambdaRank over the candidates
-of the baselines, learnt from each user's last known basket). The baselines are computed by
+of the baselines). On Ta-Feng (baskets without dates) it learns from each user's last known
+basket; on UCI it is the nightly job's ranker, which learns what customers buy in the next 8
+weeks at each month of the year before the hold-out, with repeat-cycle features. The baselines are computed by
 the same module: global popularity, personal (time-decayed) frequency with popularity to
 fill, item-kNN, and TIFU-KNN (Hu et al. 2020; group size 7, decays 0.9 / 0.7, 300
 neighbours, alpha 0.7 — the paper's Ta-Feng settings, neighbours by cosine).
@@ -12,11 +14,9 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-import pandas as pd
-
 from bench.ml_data import tafeng, uci_retail
 from bench.results import markdown_table
-from ml.nba import recommend
+from ml.nba import actions, recommend
 
 K = 10
 HOLDOUT_WEEKS = 8
@@ -29,16 +29,16 @@ LABELS = {
 }
 
 
-def _evaluate(history, users, targets_by_user, *, exclude_bought, progress, name, training=None):
-    """`training` = (earlier baskets, targets) to learn from; by default each user's last basket."""
+def _evaluate(history, users, targets_by_user, *, exclude_bought, progress, name, times=None, now=None):
+    """With `times` and `now`, the nightly job's ranker (`fit_ranker_for_horizon`); else each user's last basket."""
     started = time.perf_counter()
     space = recommend.ItemSpace.of(history)
-    if training is None:
+    if times is None:
         model = recommend.fit_ranker(history, exclude_bought=exclude_bought)
     else:
-        model = recommend.fit_ranker_on(*training, exclude_bought=exclude_bought)
+        model = recommend.fit_ranker_for_horizon(history, times, now, exclude_bought=exclude_bought)
     progress(f"{name}: ranker fitted ({time.perf_counter() - started:.0f} s)")
-    frame, baselines = recommend.candidates(history, users, space, exclude_bought=exclude_bought)
+    frame, baselines = recommend.candidates(history, users, space, exclude_bought=exclude_bought, times=times, now=now)
     targets = [set(space.columns(targets_by_user[user]).tolist()) for user in users]
     bought = recommend.user_item_scores(history, users, space).personal_count if exclude_bought else None
     results = {"model": recommend.recall_ndcg_hit(recommend.rank(model, frame, len(users), K), targets, K)}
@@ -63,39 +63,24 @@ def _uci(progress):
     lines = uci_retail().lines
     bought = lines.loc[(lines["quantity"] > 0) & ~lines["order_id"].str.startswith("C")]
     holdout_start = (bought["ordered_at"].max().normalize() - timedelta(weeks=HOLDOUT_WEEKS)).tz_convert("UTC")
-    before = bought.loc[bought["ordered_at"] < holdout_start].sort_values(["ordered_at", "order_id"])
+    # The job's own baskets and times, and its own horizon: what a customer buys in the next 8 weeks.
+    assert recommend.HORIZON_DAYS == 7 * HOLDOUT_WEEKS
+    history, times = actions.timed_baskets_of(bought, holdout_start)
     after = bought.loc[bought["ordered_at"] >= holdout_start]
-    history = _baskets(before)
     future = after.groupby("customer_id")["product_id"].agg(lambda items: sorted(set(items)))
-    # The ranker learns the same task one window earlier: the 8 weeks before the hold-out.
-    training_start = holdout_start - timedelta(weeks=HOLDOUT_WEEKS)
-    earlier = _baskets(before.loc[before["ordered_at"] < training_start])
-    window = before.loc[before["ordered_at"] >= training_start]
-    window_targets = window.groupby("customer_id")["product_id"].agg(lambda items: sorted(set(items))).to_dict()
-    window_new = {
-        user: [item for item in items if not any(item in basket for basket in earlier.get(user, []))]
-        for user, items in window_targets.items()
-    }
     users = sorted(user for user in future.index if user in history)
     known = {user: {item for basket in history[user] for item in basket} for user in users}
     all_targets = {user: future[user] for user in users}
     new_targets = {user: [item for item in future[user] if item not in known[user]] for user in users}
+    now = actions.day_number(holdout_start)
     progress(f"UCI: {len(history)} customers before {holdout_start.date()}, {len(users)} buy again in the last 8 weeks")
     return (
         _evaluate(history, users, all_targets, exclude_bought=False, progress=progress, name="UCI all products",
-                  training=(earlier, window_targets)),
+                  times=times, now=now),
         _evaluate(history, users, new_targets, exclude_bought=True, progress=progress, name="UCI new products",
-                  training=(earlier, window_new)),
+                  times=times, now=now),
         holdout_start.date(),
     )
-
-
-def _baskets(lines: pd.DataFrame) -> dict[str, list[list[str]]]:
-    """Each customer's invoices (oldest first) as baskets of distinct products."""
-    history: dict[str, list[list[str]]] = {}
-    for (customer, _), basket in lines.groupby(["customer_id", "order_id"], sort=False)["product_id"]:
-        history.setdefault(customer, []).append(sorted(set(basket)))
-    return history
 
 
 def run(progress) -> tuple[str, dict]:
@@ -120,8 +105,10 @@ def run(progress) -> tuple[str, dict]:
         "Baskets = invoices (cancellations excluded) of known customers before the hold-out; target = the "
         "products a customer bought in the hold-out. \"New to the customer\": products they had never "
         "bought, with every method forbidden to recommend what they already bought (cross-sell). The ranker "
-        "learns the same task one window earlier (baskets before the 8 weeks preceding the hold-out, target "
-        "= what was bought in those 8 weeks).\n\n"
+        "is the nightly job's (`ml.nba.recommend.fit_ranker_for_horizon`): it learns the same task (what a "
+        "customer buys in the next 8 weeks) posed at each month of the year before the hold-out, from the "
+        "baskets before each of those days, with their times (repeat-cycle features); for all products its "
+        "order blends in TIFU-KNN's at the weight chosen on the 8 weeks before the hold-out.\n\n"
         + markdown_table(["target", "method", "recall@10", "NDCG@10", "hit-rate@10", "users"], rows)
         + "\n\n"
         + "All products: " + _verdict(uci_all) + "\n\nNew to the customer: " + _verdict(uci_new)

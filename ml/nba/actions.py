@@ -86,33 +86,61 @@ def enforce_rules(actions: pd.DataFrame, customers: pd.DataFrame, products: pd.D
 
 def baskets_of(lines: pd.DataFrame, cutoff: date) -> recommend.Baskets:
     """Each customer's baskets (orders, oldest first) from the lines before `cutoff`, cancellations excluded."""
-    end = pd.Timestamp(cutoff).tz_localize("UTC")
+    return timed_baskets_of(lines, cutoff)[0]
+
+
+def timed_baskets_of(lines: pd.DataFrame, cutoff: date | pd.Timestamp) -> tuple[recommend.Baskets, recommend.Times]:
+    """`baskets_of`, with the day of each basket (days since 1970, fractional; the order's first line)."""
+    end = pd.Timestamp(cutoff)
+    end = end.tz_localize("UTC") if end.tzinfo is None else end
     bought = lines.loc[(lines["ordered_at"] < end) & (lines["quantity"] > 0) & lines["customer_id"].notna()]
     if "is_cancelled" in bought.columns:
         bought = bought.loc[~bought["is_cancelled"].astype(bool)]
     bought = bought.sort_values(["ordered_at", "order_id"], kind="stable")
     history: recommend.Baskets = {}
-    for (customer, _), items in bought.groupby(["customer_id", "order_id"], sort=False)["product_id"]:
-        history.setdefault(str(customer), []).append(sorted(set(map(str, items))))
-    return {customer: history[customer] for customer in sorted(history)}
+    times: recommend.Times = {}
+    for (customer, _), basket in bought.groupby(["customer_id", "order_id"], sort=False):
+        history.setdefault(str(customer), []).append(sorted(set(map(str, basket["product_id"]))))
+        times.setdefault(str(customer), []).append(day_number(basket["ordered_at"].iloc[0]))
+    customers = sorted(history)
+    return {customer: history[customer] for customer in customers}, {customer: times[customer] for customer in customers}
 
 
-def recommend_products(history: recommend.Baskets, allowed: pd.Index) -> pd.Series:
+def day_number(moment: pd.Timestamp | date) -> float:
+    """Days since 1970-01-01 UTC, fractional: the time axis of `recommend.Times`."""
+    stamp = pd.Timestamp(moment)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+    return stamp.value / 86_400e9
+
+
+def recommend_products(
+    history: recommend.Baskets,
+    allowed: pd.Index,
+    times: recommend.Times | None = None,
+    now: float | None = None,
+) -> pd.Series:
     """The best allowed product per customer (id), from the ranker, or by frequency and popularity.
 
-    The ranker is used when at least `MIN_RANKER_USERS` customers have two baskets or more;
-    below that it has too little to learn from, and the personal score (time-decayed
-    frequency, then popularity) decides.
+    With basket `times` and `now` (the day the actions are for, `day_number`), the ranker
+    learns what customers buy in the next `recommend.HORIZON_DAYS`, posed at each month of the
+    past year (`recommend.fit_ranker_for_horizon`), provided `MIN_RANKER_USERS` customers can
+    teach it; otherwise (or without times) it learns each customer's last basket when at least
+    `MIN_RANKER_USERS` customers have two baskets or more; below that it has too little to learn
+    from, and the personal score (time-decayed frequency, then popularity) decides.
     """
     users = sorted(history)
     if not users or len(allowed) == 0:
         return pd.Series(dtype="object")
+    timed = times is not None and now is not None
     space = recommend.ItemSpace.of(history)
-    frame, baselines = recommend.candidates(history, users, space)
+    frame, baselines = recommend.candidates(history, users, space, times=times if timed else None, now=now)
     eligible = space.items.isin(allowed)
-    repeaters = sum(len(baskets) >= 2 for baskets in history.values())
-    if repeaters >= MIN_RANKER_USERS:
+    model = recommend.fit_ranker_for_horizon(history, times, now, min_users=MIN_RANKER_USERS) if timed else None
+    if model is None and sum(len(baskets) >= 2 for baskets in history.values()) >= MIN_RANKER_USERS:
         model = recommend.fit_ranker(history)
+        if timed:  # it learnt without times: rank on the same features
+            frame, _ = recommend.candidates(history, users, space)
+    if model is not None:
         keep = eligible[frame.columns]
         kept = recommend.CandidateFrame(
             rows=frame.rows[keep], columns=frame.columns[keep], features=frame.features.loc[keep].reset_index(drop=True)
@@ -145,9 +173,9 @@ def decide_actions(
     end = pd.Timestamp(cutoff).tz_localize("UTC")
     purchases = orders.loc[(orders["ordered_at"] < end) & ~orders["is_cancelled"].astype(bool)]
     last_purchase = purchases.groupby("customer_id")["ordered_at"].max()
-    history = baskets_of(lines, cutoff)
+    history, times = timed_baskets_of(lines, cutoff)
     allowed = products.index[offerable(products, floor)]
-    offers = recommend_products(history, allowed)
+    offers = recommend_products(history, allowed, times, day_number(end))
     names = products["product_name"] if "product_name" in products.columns else pd.Series(dtype="object")
     known = lines.loc[(lines["ordered_at"] < end) & lines["customer_id"].notna()]
     last_bought = known.groupby([known["customer_id"], known["product_id"].astype(str)])["ordered_at"].max()

@@ -37,7 +37,10 @@ from ml.churn.jobs import read_order_lines, read_orders
 from ml.nba.actions import ACTIONS, decide_actions, margin_floor
 from ml.schema import ensure_ml_schema
 
-RECOMMENDER = "next-basket LambdaRank over personal, TIFU-KNN, item-kNN and popular candidates (ml.nba.recommend)"
+RECOMMENDER = (
+    "8-week LambdaRank over personal, recent, TIFU-KNN, item-kNN and popular candidates, with repeat-cycle "
+    "features, learnt at each month of the past year, blended with TIFU-KNN (ml.nba.recommend)"
+)
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,12 @@ from ml.nba.actions import (
     ACTIONS,
     MARKETING_ACTIONS,
     baskets_of,
+    day_number,
     decide_actions,
     enforce_rules,
     margin_floor,
     offerable,
+    timed_baskets_of,
 )
 
 FLOOR = 0.15
@@ -151,3 +153,45 @@ def test_recall_and_ndcg_by_hand():
     assert metrics["hit_rate"] == 1.0
     ndcg_first = (1 / np.log2(3)) / (1 + 1 / np.log2(3))
     assert metrics["ndcg"] == pytest.approx((ndcg_first + 1 / np.log2(4)) / 2)
+
+
+def test_horizon_training_never_reads_the_day_it_is_posed_or_later():
+    history = {"a": [["x"], ["y"], ["x", "z"], ["w"]], "b": [["x"], ["x"]]}
+    times = {"a": [0.0, 10.0, 40.0, 100.0], "b": [5.0, 45.0]}
+    sets = recommend.horizon_training_sets(history, times, 100.0, horizon_days=56.0, windows=3, step_days=28.0)
+    # windows posed on days 44, 16 (and -12: nobody has a basket before it)
+    assert [training.now for training in sets] == [44.0, 16.0]
+    latest = sets[0]
+    assert latest.earlier == {"a": [["x"], ["y"], ["x", "z"]], "b": [["x"]]}
+    assert latest.targets == {"b": ["x"]}  # a's basket of day 100 is not before now = 100: never read
+    assert sets[1].targets == {"a": ["x", "z"], "b": ["x"]}
+    new_only = recommend.horizon_training_sets(
+        history, times, 100.0, horizon_days=56.0, windows=3, step_days=28.0, exclude_bought=True
+    )
+    assert [training.targets for training in new_only] == [{"a": ["z"]}]  # b bought nothing new
+
+
+def test_repeat_cycle_features_by_hand():
+    history = {"a": [["x"], ["x", "y"], ["x"]], "b": [["y"]]}
+    times = {"a": [0.0, 10.0, 30.0], "b": [20.0]}
+    users = ["a", "b"]
+    space = recommend.ItemSpace.of(history)
+    frame, _ = recommend.candidates(history, users, space, times=times, now=40.0)
+    features = frame.features.assign(user=np.array(users)[frame.rows], item=space.items[frame.columns])
+    ax = features.set_index(["user", "item"]).loc[("a", "x")]
+    assert ax["days_since_item"] == 10.0
+    assert ax["item_gap_days"] == 15.0  # bought on days 0, 10 and 30
+    assert ax["item_due"] == pytest.approx(10.0 / 15.0)
+    assert ax["days_since_last_basket"] == 10.0 and ax["days_as_customer"] == 40.0
+    ay = features.set_index(["user", "item"]).loc[("a", "y")]
+    assert np.isnan(ay["item_gap_days"])  # bought once
+    untimed, _ = recommend.candidates(history, users, space)
+    assert untimed.features["days_since_item"].isna().all()
+
+
+def test_timed_baskets_are_the_orders_with_their_days(lines, as_of):
+    history, times = timed_baskets_of(lines, as_of)
+    assert history == baskets_of(lines, as_of)
+    for customer, days in times.items():
+        assert len(days) == len(history[customer]) and days == sorted(days)
+        assert days[-1] < day_number(pd.Timestamp(as_of, tz="UTC"))
