@@ -1,40 +1,42 @@
 {#
     Post-hooks of the incremental facts: a delete+insert only replaces the keys a night
-    recomputed, so the rows whose source went away are deleted here.
+    recomputed, so the rows whose source went away are deleted here. One statement per case,
+    each a plain anti- or semi-join (an `or` between `exists` tests would make PostgreSQL
+    probe the other table once per row: hours at a million orders).
 #}
 
 {#
-    fct_orders: web orders whose shop order was deleted, and ERP orders whose sale order was
-    deleted, went back to quotation, or is now carried by a web order (its reference matched a
-    shop order).
+    fct_orders: web orders whose shop order was deleted; ERP orders whose sale order was
+    deleted or went back to quotation; ERP orders a web order now carries (their reference
+    matched a shop order).
 #}
 {% macro remove_vanished_orders() %}
 {% if is_incremental() %}
 delete from {{ this }} as orders
 where
-    (
-        orders.channel = 'web'
-        and not exists (
-            select 1 from {{ ref('stg_shopify__orders') }} as shop_orders
-            where shop_orders.order_id = orders.shopify_order_id and not shop_orders.is_deleted
-        )
-    )
-    or (
-        orders.channel = 'erp'
-        and (
-            not exists (
-                select 1 from {{ ref('stg_odoo__sale_orders') }} as sale_orders
-                where
-                    sale_orders.sale_order_id = orders.odoo_sale_order_id
-                    and not sale_orders.is_deleted
-                    and sale_orders.state in ('sale', 'done', 'cancel')
-            )
-            or exists (
-                select 1 from {{ this }} as web_orders
-                where web_orders.channel = 'web' and web_orders.odoo_sale_order_id = orders.odoo_sale_order_id
-            )
-        )
-    )
+    orders.channel = 'web'
+    and not exists (
+        select 1 from {{ ref('stg_shopify__orders') }} as shop_orders
+        where shop_orders.order_id = orders.shopify_order_id and not shop_orders.is_deleted
+    );
+
+delete from {{ this }} as orders
+where
+    orders.channel = 'erp'
+    and not exists (
+        select 1 from {{ ref('stg_odoo__sale_orders') }} as sale_orders
+        where
+            sale_orders.sale_order_id = orders.odoo_sale_order_id
+            and not sale_orders.is_deleted
+            and sale_orders.state in ('sale', 'done', 'cancel')
+    );
+
+delete from {{ this }} as orders
+using {{ this }} as web_orders
+where
+    orders.channel = 'erp'
+    and web_orders.channel = 'web'
+    and web_orders.odoo_sale_order_id = orders.odoo_sale_order_id
 {% else %}
 select 1
 {% endif %}
@@ -51,15 +53,46 @@ select 1
 {% macro remove_vanished_order_lines() %}
 {% if is_incremental() %}
 delete from {{ this }} as lines
-where
-    not exists (
-        select 1 from {{ ref('fct_orders') }} as orders
-        where orders.order_id = lines.order_id and orders.refreshed_at <= lines.refreshed_at
-    )
-    or lines.odoo_sale_order_line_id in (
-        select sale_order_line_id from {{ ref('stg_odoo__sale_order_lines') }} where is_deleted
-    )
+where not exists (
+    select 1 from {{ ref('fct_orders') }} as orders
+    where orders.order_id = lines.order_id and orders.refreshed_at <= lines.refreshed_at
+);
+
+delete from {{ this }} as lines
+using {{ ref('stg_odoo__sale_order_lines') }} as erp_lines
+where erp_lines.sale_order_line_id = lines.odoo_sale_order_line_id and erp_lines.is_deleted
 {% else %}
 select 1
+{% endif %}
+{% endmacro %}
+
+
+{#
+    Config and source filter of the staging models kept as incremental tables (the large
+    objects: orders, their lines, invoices). Views over the raw JSON would make every night
+    parse every record again, several times over; these tables parse a record once, when it
+    lands, and a night reads only what landed since the last run (minus var
+    `incremental_lookback_hours`). `key` is the staging model's unique key: delete+insert
+    replaces the rows of every re-landed record (for shop order lines, all lines of the order).
+#}
+{% macro landed_staging_config(key) %}
+{{ config(
+    materialized='incremental',
+    unique_key=key,
+    incremental_strategy='delete+insert',
+    on_schema_change='sync_all_columns',
+    indexes=[{'columns': [key]}],
+    post_hook="analyze {{ this }}",
+) }}
+{% endmacro %}
+
+{% macro landed_since_last_run() %}
+{% if is_incremental() %}
+where _loaded_at > (
+    select
+        coalesce(max(loaded_at), '-infinity'::timestamptz)
+        - make_interval(hours => {{ var('incremental_lookback_hours') }})
+    from {{ this }}
+)
 {% endif %}
 {% endmacro %}

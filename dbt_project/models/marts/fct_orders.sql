@@ -32,21 +32,6 @@
 
 with
 
-shop_orders as (
-    select * from {{ ref('stg_shopify__orders') }}
-    where not is_deleted
-),
-
-sale_orders as (
-    select * from {{ ref('stg_odoo__sale_orders') }}
-    where not is_deleted
-),
-
-invoices as (
-    select * from {{ ref('stg_odoo__invoices') }}
-    where not is_deleted and move_type = 'out_invoice' and state <> 'cancel'
-),
-
 customer_records as (
     select record_key, customer_id from {{ ref('int_customers_matched') }}
 ),
@@ -59,11 +44,13 @@ since as (
     from {{ this }}
 ),
 
+-- (each part below filters the raw landing time before reading any JSON, and the parts are
+-- unions rather than `or`s: plain filters and joins, whatever the night's size)
 touched_sale_order_names as (
     select trim(origins.sale_order_name) as sale_order_name
-    from invoices
-    cross join lateral unnest(string_to_array(invoices.invoice_origin, ',')) as origins (sale_order_name)
-    where invoices.loaded_at > (select loaded_after from since)
+    from {{ ref('stg_odoo__invoices') }} as touched_invoices
+    cross join lateral unnest(string_to_array(touched_invoices.invoice_origin, ',')) as origins (sale_order_name)
+    where touched_invoices.loaded_at > (select loaded_after from since)
 ),
 
 -- orders whose buyer record belongs to another customer than the row says
@@ -78,19 +65,29 @@ remapped as (
 touched_sale_orders as (
     select sale_order_id, client_order_ref
     from {{ ref('stg_odoo__sale_orders') }}
-    where
-        loaded_at > (select loaded_after from since)
-        or sale_order_name in (select sale_order_name from touched_sale_order_names)
-        or sale_order_id in (select odoo_sale_order_id from remapped)
+    where loaded_at > (select loaded_after from since)
+    union
+    select all_sale_orders.sale_order_id, all_sale_orders.client_order_ref
+    from {{ ref('stg_odoo__sale_orders') }} as all_sale_orders
+    inner join touched_sale_order_names
+        on all_sale_orders.sale_order_name = touched_sale_order_names.sale_order_name
+    union
+    select all_sale_orders.sale_order_id, all_sale_orders.client_order_ref
+    from {{ ref('stg_odoo__sale_orders') }} as all_sale_orders
+    inner join remapped
+        on all_sale_orders.sale_order_id = remapped.odoo_sale_order_id
 ),
 
 -- the references (`#1042` without `#`) of every touched shop or sale order
 touched_references as (
     select ltrim(order_name, '#') as reference
     from {{ ref('stg_shopify__orders') }}
-    where
-        loaded_at > (select loaded_after from since)
-        or order_id in (select shopify_order_id from remapped)
+    where loaded_at > (select loaded_after from since)
+    union
+    select ltrim(all_shop_orders.order_name, '#')
+    from {{ ref('stg_shopify__orders') }} as all_shop_orders
+    inner join remapped
+        on all_shop_orders.order_id = remapped.shopify_order_id
     union
     select ltrim(client_order_ref, '#') from touched_sale_orders
     where client_order_ref is not null
@@ -99,10 +96,34 @@ touched_references as (
 in_scope_sale_orders as (
     select sale_order_id from touched_sale_orders
     union
-    select sale_order_id from sale_orders
+    select sale_order_id from {{ ref('stg_odoo__sale_orders') }}
     where ltrim(client_order_ref, '#') in (select reference from touched_references)
 ),
 {% endif %}
+
+-- the orders to compute: all of them, or on an incremental night the touched ones
+shop_orders as (
+    select * from {{ ref('stg_shopify__orders') }}
+    where
+        not is_deleted
+        {% if is_incremental() %}
+        and ltrim(order_name, '#') in (select reference from touched_references)
+        {% endif %}
+),
+
+sale_orders as (
+    select * from {{ ref('stg_odoo__sale_orders') }}
+    where
+        not is_deleted
+        {% if is_incremental() %}
+        and sale_order_id in (select sale_order_id from in_scope_sale_orders)
+        {% endif %}
+),
+
+invoices as (
+    select * from {{ ref('stg_odoo__invoices') }}
+    where not is_deleted and move_type = 'out_invoice' and state <> 'cancel'
+),
 
 invoice_origins as (
     select
@@ -126,24 +147,8 @@ sale_order_invoicing as (
             else 'not_paid'
         end as payment_status
     from invoice_origins
-    {% if is_incremental() %}
-    where sale_order_name in (select sale_order_name from sale_orders where sale_order_id in (select sale_order_id from in_scope_sale_orders))
-    {% endif %}
+    where sale_order_name in (select sale_order_name from sale_orders)
     group by sale_order_name
-),
-
-scoped_sale_orders as (
-    select * from sale_orders
-    {% if is_incremental() %}
-    where sale_order_id in (select sale_order_id from in_scope_sale_orders)
-    {% endif %}
-),
-
-scoped_shop_orders as (
-    select * from shop_orders
-    {% if is_incremental() %}
-    where ltrim(order_name, '#') in (select reference from touched_references)
-    {% endif %}
 ),
 
 sale_orders_invoiced as (
@@ -155,7 +160,7 @@ sale_orders_invoiced as (
             partition by ltrim(sale_orders.client_order_ref, '#')
             order by sale_orders.is_cancelled, sale_orders.updated_at desc nulls last, sale_orders.sale_order_id desc
         ) as reference_rank
-    from scoped_sale_orders as sale_orders
+    from sale_orders
     left join sale_order_invoicing
         on sale_orders.sale_order_name = sale_order_invoicing.sale_order_name
 ),
@@ -183,7 +188,7 @@ web_orders as (
         linked.sale_order_name as odoo_sale_order_name,
         linked.invoice_status,
         linked.payment_status
-    from scoped_shop_orders as shop_orders
+    from shop_orders
     left join sale_orders_invoiced as linked
         on ltrim(linked.client_order_ref, '#') = ltrim(shop_orders.order_name, '#')
         and linked.reference_rank = 1

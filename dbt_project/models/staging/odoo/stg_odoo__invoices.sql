@@ -1,7 +1,10 @@
+{{ landed_staging_config('invoice_id') }}
+
 with
 
 source as (
     select * from {{ source('odoo', 'account_move') }}
+    {{ landed_since_last_run() }}
 ),
 
 renamed as (

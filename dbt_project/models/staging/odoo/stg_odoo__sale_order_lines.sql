@@ -1,7 +1,10 @@
+{{ landed_staging_config('sale_order_line_id') }}
+
 with
 
 source as (
     select * from {{ source('odoo', 'sale_order_line') }}
+    {{ landed_since_last_run() }}
 ),
 
 renamed as (

@@ -1,7 +1,10 @@
+{{ landed_staging_config('order_id') }}
+
 with
 
 source as (
     select * from {{ source('shopify', 'orders') }}
+    {{ landed_since_last_run() }}
 ),
 
 renamed as (
