@@ -114,7 +114,8 @@ def _crm_examples(simulators: runtime.SimulatorProcess, credentials: Credentials
     """A few contacts as the CRM shows them, read back through HubSpot's search API."""
     body = {
         "filterGroups": [{"filters": [{"propertyName": "puente_churn_risk", "operator": "EQ", "value": "high"}]}],
-        "properties": ["firstname", "lastname", "puente_churn_score", "puente_churn_risk"],
+        "properties": ["firstname", "lastname", "puente_churn_score", "puente_churn_risk", "puente_next_action",
+                       "puente_next_action_product", "puente_next_action_reason"],
         "limit": limit,
     }
     response = httpx.post(f"{simulators.base_url}/hubspot/crm/v3/objects/contacts/search", json=body,
@@ -124,6 +125,9 @@ def _crm_examples(simulators: runtime.SimulatorProcess, credentials: Credentials
     return [
         {"id": r["id"],
          "name": f"{r['properties'].get('firstname') or ''} {r['properties'].get('lastname') or ''}".strip(),
-         "score": r["properties"].get("puente_churn_score"), "risk": r["properties"].get("puente_churn_risk")}
+         "score": r["properties"].get("puente_churn_score"), "risk": r["properties"].get("puente_churn_risk"),
+         "action": r["properties"].get("puente_next_action"),
+         "product": r["properties"].get("puente_next_action_product"),
+         "reason": r["properties"].get("puente_next_action_reason")}
         for r in response.json().get("results", [])
     ]

@@ -64,22 +64,32 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
         ).fetchall()
         stages = _all(conn, "select stage, count(*) as orders from marts.fct_order_to_cash "
                             "group by stage order by count(*) desc")
+        demand = _one(conn, """
+            select count(*) as products,
+                   count(*) filter (where reorder_qty > 0) as to_reorder,
+                   count(*) filter (where days_of_cover < 14) as under_two_weeks
+            from ml.demand_forecasts where forecast_date = %s and horizon_days = 1
+        """, (business_date,))
+        actions = _all(conn, """
+            select action, count(*) as customers from ml.next_best_actions
+            where scored_for_date = %s group by action order by count(*) desc
+        """, (business_date,))
     return {"extract": extract, "gates": gates, "identity": identity, "model": model,
-            "scores": scores, "writeback": writeback, "stages": stages}
+            "scores": scores, "writeback": writeback, "stages": stages, "demand": demand, "actions": actions}
 
 
-def _one(conn: psycopg.Connection, sql: str) -> dict | None:
+def _one(conn: psycopg.Connection, sql: str, params: tuple = ()) -> dict | None:
     try:
         with conn.transaction():
-            return conn.execute(sql).fetchone()
+            return conn.execute(sql, params).fetchone()
     except psycopg.errors.UndefinedTable:
         return None
 
 
-def _all(conn: psycopg.Connection, sql: str) -> list[dict]:
+def _all(conn: psycopg.Connection, sql: str, params: tuple = ()) -> list[dict]:
     try:
         with conn.transaction():
-            return conn.execute(sql).fetchall()
+            return conn.execute(sql, params).fetchall()
     except psycopg.errors.UndefinedTable:
         return []
 
@@ -121,11 +131,24 @@ def render_night(console, business_date: date, summary: dict, crm_examples: list
         )
     bands = ", ".join(f"{s['risk_band']} {s['customers']} (mean p {s['mean_p']})" for s in summary["scores"])
     console.print(f"[bold]Scores[/] {bands or 'none'}")
+    demand = summary.get("demand")
+    if demand and demand["products"]:
+        console.print(
+            f"[bold]Demand[/] 28-day forecasts for {demand['products']} products; {demand['to_reorder']} to reorder, "
+            f"{demand['under_two_weeks']} with under 14 days of cover"
+        )
+    if summary.get("actions"):
+        console.print("[bold]Next best action[/] " + ", ".join(f"{a['action']} {a['customers']}"
+                                                               for a in summary["actions"]))
     sent = {w["status"]: w["contacts"] for w in summary["writeback"]}
     console.print(f"[bold]CRM write-back[/] contacts updated: {sent.get('sent', 0)}, failed: {sent.get('failed', 0)}")
     for example in crm_examples:
+        action = example.get("action") or "none"
+        if example.get("product"):
+            action += f" {example['product']}"
         console.print(f"   CRM contact {example['id']} {example['name']}: churn score "
-                      f"{example['score']} ({example['risk']})")
+                      f"{example['score']} ({example['risk']}); next action: {action}"
+                      + (f" ({example['reason']})" if example.get("reason") else ""))
 
 
 def _fmt(value) -> str:

@@ -93,6 +93,8 @@ def _loads_since(url: str, since: datetime) -> dict[str, tuple[int, int]]:
 
 @pytest.mark.e2e
 def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
+    from rich.console import Console
+
     from puente import report, runtime
     from puente.simulators.app import Credentials, create_app
     from puente.simulators.business import Business
@@ -120,6 +122,19 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
         assert dict((w["status"], w["contacts"]) for w in summary["writeback"]) == {"sent": first["ops.crm_writeback"]}
         assert summary["model"]["metrics"]["roc_auc"] > 0.5
         assert sum(stage["orders"] for stage in summary["stages"]) == first["marts.fct_orders"]
+        assert sum(a["customers"] for a in summary["actions"]) == first["ml.next_best_actions"]
+        with psycopg.connect(fresh_db) as conn:
+            forecast_products = conn.execute(
+                "select count(distinct product_id) from ml.demand_forecasts where forecast_date = %s", (START,)
+            ).fetchone()[0]
+        assert summary["demand"]["products"] == forecast_products > 0
+        console = Console(record=True, width=200)
+        report.render_night(console, START, summary, [
+            {"id": "7", "name": "Ana Ruiz", "score": "0.91", "risk": "high", "action": "retention_call",
+             "product": None, "reason": "no order in 120 days"}])
+        shown = console.export_text()
+        assert f"Demand 28-day forecasts for {forecast_products} products" in shown
+        assert "next action: retention_call (no order in 120 days)" in shown
 
         # Next-best-actions and forecasts exist, and no action breaks stock, margin or consent.
         assert first["ml.next_best_actions"] > 0 and first["ml.demand_forecasts"] > 0
