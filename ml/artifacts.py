@@ -1,7 +1,8 @@
 """Model artifacts on disk: a joblib file beside a JSON file that says what it is.
 
 Layout: `<PUENTE_ARTIFACTS_DIR>/<model name>/<version>/{model.joblib, metadata.json}`, with
-the version `<UTC timestamp>-<first 8 hex digits of the model file's SHA-256>`. An artifact
+the version `<UTC timestamp to the microsecond>-<first 8 hex digits of the model file's
+SHA-256>` (a retraining on the same data within one second makes the same file). An artifact
 is written into a hidden folder and renamed into place, so a reader never sees half of one.
 Which artifact is the champion is recorded in the warehouse (`ml.model_runs`), not here:
 the training and the scoring tasks may run on different workers.
@@ -75,7 +76,7 @@ def save_model(
     buffer = io.BytesIO()
     joblib.dump(model, buffer)
     model_bytes = buffer.getvalue()
-    version = f"{trained_at:%Y%m%dT%H%M%SZ}-{hashlib.sha256(model_bytes).hexdigest()[:HASH_LENGTH]}"
+    version = f"{trained_at:%Y%m%dT%H%M%S.%fZ}-{hashlib.sha256(model_bytes).hexdigest()[:HASH_LENGTH]}"
     full_metadata = {
         **metadata,
         "model_name": model_name,

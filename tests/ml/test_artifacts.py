@@ -27,7 +27,7 @@ def test_metadata_is_complete(saved, trained):
 
     assert set(REQUIRED_METADATA) <= set(metadata)
     assert metadata["model_name"] == "churn"
-    assert re.fullmatch(r"20240701T031502Z-[0-9a-f]{8}", metadata["version"])
+    assert re.fullmatch(r"20240701T031502\.000000Z-[0-9a-f]{8}", metadata["version"])
     assert saved.path.name == metadata["version"]
     assert metadata["features"] == list(FEATURE_COLUMNS)
     assert set(metadata["library_versions"]) == {"python", *LIBRARIES}
@@ -36,6 +36,14 @@ def test_metadata_is_complete(saved, trained):
     assert metadata["data_window"] == {"start": "2022-01-01", "end": "2024-06-30"}
     assert metadata["training_cutoffs"][-1] == metadata["evaluation_cutoff"] == "2024-04-02"
     assert metadata["row_counts"]["evaluation_rows"] == trained.metrics["customers"]
+
+
+def test_the_same_model_saved_twice_in_one_second_gets_two_versions(saved, trained):
+    again = save_model(trained.model, "churn", trained.metadata(), root=saved.path.parent.parent,
+                       trained_at=TRAINED_AT.replace(microsecond=1))
+
+    assert again.path != saved.path and again.path.is_dir() and saved.path.is_dir()
+    assert again.metadata["version"].split("-")[1] == saved.metadata["version"].split("-")[1]
 
 
 def test_a_loaded_model_scores_exactly_as_the_saved_one(saved, orders, as_of):
