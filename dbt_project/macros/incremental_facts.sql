@@ -58,12 +58,27 @@ where not exists (
     where orders.order_id = lines.order_id and orders.refreshed_at <= lines.refreshed_at
 );
 
+-- (a deleted line's order is recomputed, but when it was the order's last line nothing
+-- replaces the old rows)
 delete from {{ this }} as lines
 using {{ ref('stg_odoo__sale_order_lines') }} as erp_lines
 where erp_lines.sale_order_line_id = lines.odoo_sale_order_line_id and erp_lines.is_deleted
 {% else %}
 select 1
 {% endif %}
+{% endmacro %}
+
+
+{#
+    The incremental facts' scope switch: true on an incremental run whose table already has
+    `column` (the refresh stamp the scope is read from). False on a first build, a full
+    refresh, and the first night after an upgrade from a table built before the column
+    existed: those nights compute every row (and on_schema_change adds the column).
+#}
+{% macro is_incremental_with(column) %}
+    {%- if not is_incremental() -%}{{ return(false) }}{%- endif -%}
+    {%- set names = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    {{ return(column in names) }}
 {% endmacro %}
 
 
@@ -75,15 +90,30 @@ select 1
     `incremental_lookback_hours`). `key` is the staging model's unique key: delete+insert
     replaces the rows of every re-landed record (for shop order lines, all lines of the order).
 #}
-{% macro landed_staging_config(key) %}
+{% macro landed_staging_config(key, pre_hook=none) %}
 {{ config(
     materialized='incremental',
     unique_key=key,
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns',
     indexes=[{'columns': [key]}],
+    pre_hook=pre_hook or [],
     post_hook="analyze {{ this }}",
 ) }}
+{% endmacro %}
+
+{#
+    Pre-hook of a staging model with several rows per landed record (shop order lines):
+    forget the rows of every re-landed record first, so that one which now yields no rows
+    (its lines gone or unreadable) does not keep its old ones.
+#}
+{% macro delete_relanded(key, landed) %}
+{% if is_incremental() %}
+delete from {{ this }}
+where {{ key }} in (select source_id::bigint from {{ landed }} {{ landed_since_last_run() }})
+{% else %}
+select 1
+{% endif %}
 {% endmacro %}
 
 {% macro landed_since_last_run() %}

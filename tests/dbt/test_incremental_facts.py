@@ -5,12 +5,16 @@ Night 1 is the scenario. Night 2 lands: a new web order #1045 of María and the 
 S00046 entered from it under a new partner of hers (with its line); the payment of
 Distribuciones' invoice INV/2026/00043; the deletion of the guest order #1044; the confirmation
 of Carlos' quotation S00044; and an operator merge of María into Juan Pérez, so that her
-untouched order #1043 changes customer.
+untouched order #1043 changes customer. Night 3 moves what earlier links were built on: the
+ERP corrects S00046's reference from #1045 to #1043, the invoice of S00043 is re-pointed to
+S00045, product HAM-16 is renamed HAM-16B in the ERP, and web order #1042 re-lands with no
+readable lines (the ERP's lines of S00042 stay its lines).
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 
 import psycopg
 import pytest
@@ -22,6 +26,10 @@ from puente import warehouse
 from puente.dbt import MAIN_BUILD_ARGS, run_dbt
 
 FACTS = {"fct_orders": "order_id", "fct_order_lines": "order_line_id"}
+# the staging models kept as incremental tables, and their row keys
+STAGED = {"stg_odoo__sale_orders": "sale_order_id", "stg_odoo__sale_order_lines": "sale_order_line_id",
+          "stg_odoo__invoices": "invoice_id", "stg_shopify__orders": "order_id",
+          "stg_shopify__order_lines": "order_line_id"}
 
 
 def _upsert(url: str, source: str, obj: str, records: list[dict], deleted: bool = False) -> None:
@@ -66,12 +74,34 @@ def _night_2(url: str) -> None:
             "values ('shopify_customer:7002', 'odoo_partner:101', 'merge', 'María is Juan''s shop alias', 'test')")
 
 
-def _facts(url: str) -> dict[str, dict[str, dict]]:
+def _night_3(url: str) -> None:
+    entered = copy.deepcopy(next(o for o in ODOO["sale.order"] if o["name"] == "S00044"))
+    entered.update(id=205, name="S00046", state="sale", partner_id=[106, "María López"], client_order_ref="#1043",
+                   date_order="2026-11-22 14:05:00", create_date="2026-11-22 14:05:00",
+                   write_date="2026-11-23 09:00:00")
+    _upsert(url, "odoo", "sale.order", [entered])
+    invoice = copy.deepcopy(next(m for m in ODOO["account.move"] if m["name"] == "INV/2026/00043"))
+    invoice.update(amount_residual=0.0, payment_state="paid", invoice_origin="S00045",
+                   write_date="2026-11-23 09:10:00")
+    _upsert(url, "odoo", "account.move", [invoice])
+    product = copy.deepcopy(ODOO["product.product"][0])
+    product.update(default_code="HAM-16B", display_name="[HAM-16B] Martillo 16oz", write_date="2026-11-23 09:20:00")
+    _upsert(url, "odoo", "product.product", [product])
+    emptied = copy.deepcopy(next(o for o in SHOPIFY["orders"] if o["name"] == "#1042"))
+    emptied.update(line_items=None, updated_at="2026-11-23T09:30:00-05:00")
+    _upsert(url, "shopify", "orders", [emptied])
+
+
+def _rows(url: str, schema: str, keys: dict[str, str]) -> dict[str, dict[str, dict]]:
     with psycopg.connect(url, row_factory=dict_row) as conn:
         return {
-            fact: {row[key]: row for row in conn.execute(f"select * from marts.{fact}")}
-            for fact, key in FACTS.items()
+            model: {row[key]: row for row in conn.execute(f"select * from {schema}.{model}")}
+            for model, key in keys.items()
         }
+
+
+def _facts(url: str) -> dict[str, dict[str, dict]]:
+    return _rows(url, "marts", FACTS)
 
 
 def _without_refresh(rows: dict[str, dict]) -> dict[str, dict]:
@@ -85,37 +115,57 @@ def nights(module_db: str) -> dict[str, dict]:
     first = _facts(module_db)
     _night_2(module_db)
     # no look-back: everything here landed within the hour, and the test is what a night re-reads
-    run_dbt([*MAIN_BUILD_ARGS, "--vars", '{"incremental_lookback_hours": 0}'], module_db)
+    no_lookback = ["--vars", '{"incremental_lookback_hours": 0}']
+    run_dbt([*MAIN_BUILD_ARGS, *no_lookback], module_db)
     incremental = _facts(module_db)
-    run_dbt(["build", "--full-refresh", "--select", *FACTS], module_db)
-    return {"first": first, "incremental": incremental, "rebuilt": _facts(module_db)}
+    _night_3(module_db)
+    run_dbt([*MAIN_BUILD_ARGS, *no_lookback], module_db)  # raises on any failed model or dbt test
+    third, staged = _facts(module_db), _rows(module_db, "staging", STAGED)
+    run_dbt(["build", "--full-refresh", "--select", *FACTS, *STAGED], module_db)
+    return {"first": first, "incremental": incremental, "third": third, "staged": staged, "rebuilt": _facts(module_db), "reparsed": _rows(module_db, "staging", STAGED)}
 
 
-def test_incremental_night_ends_with_the_rows_of_a_full_rebuild(nights):
+def test_incremental_nights_end_with_the_rows_of_a_full_rebuild(nights):
     for fact in FACTS:
-        assert _without_refresh(nights["incremental"][fact]) == _without_refresh(nights["rebuilt"][fact]), fact
+        assert _without_refresh(nights["third"][fact]) == _without_refresh(nights["rebuilt"][fact]), fact
+    for model in STAGED:
+        assert nights["staged"][model] == nights["reparsed"][model], model
 
 
-def test_incremental_night_saw_every_kind_of_change(nights):
-    orders = {row["order_name"]: row for row in nights["incremental"]["fct_orders"].values()}
-    before = {row["order_name"]: row for row in nights["first"]["fct_orders"].values()}
-    assert "#1045" in orders and orders["#1045"]["odoo_sale_order_name"] == "S00046"
-    assert "S00046" not in orders  # carried by the web order, not an ERP order of its own
-    assert "#1044" in before and "#1044" not in orders
-    assert "S00044" not in before and orders["S00044"]["status"] == "confirmed"
-    assert (before["S00043"]["payment_status"], orders["S00043"]["payment_status"]) == ("not_paid", "paid")
-    juan = before["#1042"]["customer_id"]
-    assert before["#1043"]["customer_id"] != juan
-    assert orders["#1043"]["customer_id"] == orders["#1045"]["customer_id"] == orders["#1042"]["customer_id"] == juan
-    lines = [row for row in nights["incremental"]["fct_order_lines"].values()
-             if row["order_id"] == orders["#1045"]["order_id"]]
-    assert [(line["line_source"], line["odoo_sale_order_line_id"]) for line in lines] == [("odoo", 302)]
+def _third(nights) -> tuple[dict[str, dict], list[dict]]:
+    orders = {row["order_name"]: row for row in nights["third"]["fct_orders"].values()}
+    return orders, list(nights["third"]["fct_order_lines"].values())
 
 
-def test_orders_nothing_touched_are_not_rewritten(nights):
-    first = nights["first"]["fct_orders"]
-    later = nights["incremental"]["fct_orders"]
-    juan = next(key for key, row in first.items() if row["order_name"] == "#1042")
-    assert later[juan]["refreshed_at"] == first[juan]["refreshed_at"]
-    assert later[juan] == first[juan]
-    assert any(row["refreshed_at"] > first[juan]["refreshed_at"] for row in later.values())
+def test_a_corrected_erp_reference_moves_the_link(nights):
+    orders, lines = _third(nights)
+    assert orders["#1045"]["odoo_sale_order_id"] is None
+    assert orders["#1043"]["odoo_sale_order_name"] == "S00046"
+    sources = {name: {(line["line_source"], line["odoo_sale_order_line_id"]) for line in lines
+                       if line["order_id"] == orders[name]["order_id"]} for name in ("#1043", "#1045")}
+    assert sources == {"#1043": {("odoo", 302)}, "#1045": {("shopify", None)}}
+
+
+def test_an_invoice_pointed_elsewhere_moves_the_invoicing(nights):
+    orders, _ = _third(nights)
+    assert (orders["S00043"]["invoice_status"], orders["S00045"]["payment_status"]) == ("not_invoiced", "paid")
+
+
+def test_a_renamed_sku_reaches_old_lines(nights):
+    _, lines = _third(nights)
+    assert {line["product_id"] for line in lines if line["line_source"] == "odoo"} == {
+        hashlib.md5(b"sku:HAM-16B").hexdigest()}
+
+
+def test_a_shop_order_relanded_without_lines_keeps_none_in_staging(nights):
+    assert not [line for line in nights["staged"]["stg_shopify__order_lines"].values() if line["order_id"] == 5001]
+
+
+def test_a_fact_built_before_its_refresh_stamp_existed_is_recomputed_whole(nights, module_db):
+    """The first night after an upgrade from plain-table facts: no `refreshed_at` to scope by."""
+    with psycopg.connect(module_db) as conn:
+        conn.execute("alter table marts.fct_order_lines drop column refreshed_at")
+        conn.execute("alter table marts.fct_orders drop column refreshed_at, drop column customer_record_key")
+    run_dbt([*MAIN_BUILD_ARGS, "--select", *FACTS], module_db)
+    assert _without_refresh(_facts(module_db)["fct_orders"]) == _without_refresh(nights["rebuilt"]["fct_orders"])
+    assert {row["refreshed_at"] is not None for row in _facts(module_db)["fct_order_lines"].values()} == {True}

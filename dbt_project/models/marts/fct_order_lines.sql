@@ -3,10 +3,7 @@
     unique_key='order_id',
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns',
-    post_hook=[
-        "{{ remove_vanished_order_lines() }}",
-        "analyze {{ this }}",
-    ],
+    post_hook="{{ remove_vanished_order_lines() }}",
 ) }}
 
 {#
@@ -19,18 +16,19 @@
     was taken from.
 
     Incremental by order (the unique key is `order_id`: an order's lines are replaced whole):
-    a night recomputes the orders fct_orders refreshed since this table's last refresh and
-    the orders whose ERP or shop lines landed since (minus var `incremental_lookback_hours`).
-    The post-hook `remove_vanished_order_lines` deletes what no longer has a source. A
-    product whose SKU changes keeps its old product key on old lines until
-    `dbt build --full-refresh`.
+    a night recomputes the orders fct_orders refreshed since this table's last refresh (a
+    shop order's lines come with it), the orders whose ERP lines landed since (minus var
+    `incremental_lookback_hours`) and those with a line of an ERP product whose SKU changed.
+    The post-hook `remove_vanished_order_lines` deletes the lines of orders that are gone.
 #}
 
 {%- set shop_line_fallback_type = "case when lines.variant_id is null then 'shopify_order_line' else 'shopify_variant' end" %}
 
+{%- set scoped = is_incremental_with('refreshed_at') %}
+
 with
 
-{% if is_incremental() %}
+{% if scoped %}
 since as (
     select
         coalesce(max(refreshed_at), '-infinity'::timestamptz) as refreshed_after,
@@ -48,12 +46,23 @@ touched_orders as (
     inner join {{ ref('fct_orders') }} as orders
         on lines.sale_order_id = orders.odoo_sale_order_id
     where lines.loaded_at > (select loaded_after from since)
+    union
+    -- orders with a line whose ERP product changed its SKU, hence its product key
+    select previous.order_id
+    from {{ this }} as previous
+    inner join {{ ref('stg_odoo__sale_order_lines') }} as lines
+        on previous.odoo_sale_order_line_id = lines.sale_order_line_id
+    inner join {{ ref('stg_odoo__products') }} as products
+        on lines.product_id = products.product_id
+    where
+        products.loaded_at > (select loaded_after from since)
+        and previous.product_id <> {{ product_key('products.sku', "'odoo_product'", 'lines.product_id') }}
 ),
 {% endif %}
 
 orders as (
     select * from {{ ref('fct_orders') }}
-    {% if is_incremental() %}
+    {% if scoped %}
     where order_id in (select order_id from touched_orders)
     {% endif %}
 ),
@@ -125,10 +134,10 @@ shop_order_lines as (
     )
 ),
 
-final as (
-    select *, '{{ run_started_at }}'::timestamptz as refreshed_at from erp_order_lines
+order_lines as (
+    select * from erp_order_lines
     union all
-    select *, '{{ run_started_at }}'::timestamptz as refreshed_at from shop_order_lines
+    select * from shop_order_lines
 )
 
-select * from final
+select *, '{{ run_started_at }}'::timestamptz as refreshed_at from order_lines

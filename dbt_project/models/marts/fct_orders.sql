@@ -3,10 +3,7 @@
     unique_key='order_id',
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns',
-    post_hook=[
-        "{{ remove_vanished_orders() }}",
-        "analyze {{ this }}",
-    ],
+    post_hook="{{ remove_vanished_orders() }}",
 ) }}
 
 {#
@@ -22,13 +19,15 @@
     `invoice_origin` names the sale order; one invoice may name several (`S00041, S00042`).
 
     Incremental: a night recomputes only the orders something touched since the last run
-    (`refreshed_at`, minus var `incremental_lookback_hours`): shop orders, sale orders and
-    invoices landed since (an invoice touches the sale orders it names; a sale order or shop
-    order touches every order sharing its reference) and orders whose buyer record now
-    belongs to another customer. The post-hook `remove_vanished_orders` deletes orders whose
+    (`refreshed_at`, minus var `incremental_lookback_hours`): shop orders and sale orders
+    landed since (each touches every order sharing its reference, now or on the previous
+    night), sale orders whose invoicing differs from the table's, and orders whose buyer
+    record now belongs to another customer. The post-hook `remove_vanished_orders` deletes orders whose
     source was deleted or which a web order now carries. `dbt build --full-refresh` rebuilds
     it all and gives the same rows.
 #}
+
+{%- set scoped = is_incremental_with('refreshed_at') %}
 
 with
 
@@ -36,7 +35,39 @@ customer_records as (
     select record_key, customer_id from {{ ref('int_customers_matched') }}
 ),
 
-{% if is_incremental() %}
+-- invoicing of every sale order an invoice names (a cheap aggregate, also what tells an
+-- incremental night which orders' invoicing changed)
+invoices as (
+    select * from {{ ref('stg_odoo__invoices') }}
+    where not is_deleted and move_type = 'out_invoice' and state <> 'cancel'
+),
+
+invoice_origins as (
+    select
+        trim(origins.sale_order_name) as sale_order_name,
+        invoices.state,
+        invoices.payment_state
+    from invoices
+    cross join lateral unnest(string_to_array(invoices.invoice_origin, ',')) as origins (sale_order_name)
+),
+
+sale_order_invoicing as (
+    select
+        sale_order_name,
+        case when bool_or(state = 'posted') then 'invoiced' else 'draft' end as invoice_status,
+        case
+            when not bool_or(state = 'posted') then null
+            when bool_and(payment_state = 'paid') filter (where state = 'posted') then 'paid'
+            when bool_and(payment_state in ('paid', 'in_payment')) filter (where state = 'posted') then 'in_payment'
+            when bool_and(payment_state = 'reversed') filter (where state = 'posted') then 'reversed'
+            when bool_or(payment_state in ('paid', 'in_payment', 'partial')) filter (where state = 'posted') then 'partial'
+            else 'not_paid'
+        end as payment_status
+    from invoice_origins
+    group by sale_order_name
+),
+
+{% if scoped %}
 since as (
     select
         coalesce(max(refreshed_at), '-infinity'::timestamptz)
@@ -44,13 +75,21 @@ since as (
     from {{ this }}
 ),
 
--- (each part below filters the raw landing time before reading any JSON, and the parts are
--- unions rather than `or`s: plain filters and joins, whatever the night's size)
+-- (the parts below are unions rather than `or`s: plain filters and joins, whatever the
+-- night's size)
+-- sale orders whose invoicing is not what the table says: an invoice posted, paid,
+-- cancelled, or naming other sale orders than before
 touched_sale_order_names as (
-    select trim(origins.sale_order_name) as sale_order_name
-    from {{ ref('stg_odoo__invoices') }} as touched_invoices
-    cross join lateral unnest(string_to_array(touched_invoices.invoice_origin, ',')) as origins (sale_order_name)
-    where touched_invoices.loaded_at > (select loaded_after from since)
+    select previous.odoo_sale_order_name as sale_order_name
+    from {{ this }} as previous
+    left join sale_order_invoicing
+        on previous.odoo_sale_order_name = sale_order_invoicing.sale_order_name
+    where
+        previous.odoo_sale_order_name is not null
+        and (
+            previous.invoice_status is distinct from coalesce(sale_order_invoicing.invoice_status, 'not_invoiced')
+            or previous.payment_status is distinct from sale_order_invoicing.payment_status
+        )
 ),
 
 -- orders whose buyer record belongs to another customer than the row says
@@ -91,10 +130,26 @@ touched_references as (
     union
     select ltrim(client_order_ref, '#') from touched_sale_orders
     where client_order_ref is not null
+    union
+    -- the web order a touched sale order was linked to (its reference may have changed)
+    select ltrim(previous.order_name, '#')
+    from {{ this }} as previous
+    inner join touched_sale_orders
+        on previous.odoo_sale_order_id = touched_sale_orders.sale_order_id
+    where previous.channel = 'web'
 ),
 
 in_scope_sale_orders as (
     select sale_order_id from touched_sale_orders
+    union
+    -- the sale order a touched shop order was linked to
+    select previous.odoo_sale_order_id
+    from {{ this }} as previous
+    inner join {{ ref('stg_shopify__orders') }} as touched_shop_orders
+        on previous.shopify_order_id = touched_shop_orders.order_id
+    where
+        touched_shop_orders.loaded_at > (select loaded_after from since)
+        and previous.odoo_sale_order_id is not null
     union
     select sale_order_id from {{ ref('stg_odoo__sale_orders') }}
     where ltrim(client_order_ref, '#') in (select reference from touched_references)
@@ -106,7 +161,7 @@ shop_orders as (
     select * from {{ ref('stg_shopify__orders') }}
     where
         not is_deleted
-        {% if is_incremental() %}
+        {% if scoped %}
         and ltrim(order_name, '#') in (select reference from touched_references)
         {% endif %}
 ),
@@ -115,40 +170,9 @@ sale_orders as (
     select * from {{ ref('stg_odoo__sale_orders') }}
     where
         not is_deleted
-        {% if is_incremental() %}
+        {% if scoped %}
         and sale_order_id in (select sale_order_id from in_scope_sale_orders)
         {% endif %}
-),
-
-invoices as (
-    select * from {{ ref('stg_odoo__invoices') }}
-    where not is_deleted and move_type = 'out_invoice' and state <> 'cancel'
-),
-
-invoice_origins as (
-    select
-        trim(origins.sale_order_name) as sale_order_name,
-        invoices.state,
-        invoices.payment_state
-    from invoices
-    cross join lateral unnest(string_to_array(invoices.invoice_origin, ',')) as origins (sale_order_name)
-),
-
-sale_order_invoicing as (
-    select
-        sale_order_name,
-        case when bool_or(state = 'posted') then 'invoiced' else 'draft' end as invoice_status,
-        case
-            when not bool_or(state = 'posted') then null
-            when bool_and(payment_state = 'paid') filter (where state = 'posted') then 'paid'
-            when bool_and(payment_state in ('paid', 'in_payment')) filter (where state = 'posted') then 'in_payment'
-            when bool_and(payment_state = 'reversed') filter (where state = 'posted') then 'reversed'
-            when bool_or(payment_state in ('paid', 'in_payment', 'partial')) filter (where state = 'posted') then 'partial'
-            else 'not_paid'
-        end as payment_status
-    from invoice_origins
-    where sale_order_name in (select sale_order_name from sale_orders)
-    group by sale_order_name
 ),
 
 sale_orders_invoiced as (

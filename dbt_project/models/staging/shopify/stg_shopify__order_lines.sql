@@ -1,4 +1,4 @@
-{{ landed_staging_config('order_id') }}
+{{ landed_staging_config('order_id', pre_hook="{{ delete_relanded('order_id', source('shopify', 'orders')) }}") }}
 
 with
 
