@@ -105,8 +105,9 @@ def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[
             select=select or [],
             exclude=exclude or [],
         ),
-        # `rebuild_marts` rebuilds the incremental facts (fct_orders, fct_order_lines) from
-        # scratch; int_customer_ids opts out of full refreshes, so customer ids survive it.
+        # `rebuild_marts` rebuilds every incremental model from scratch: the facts
+        # (fct_orders, fct_order_lines) and the staging tables of orders, lines and invoices,
+        # re-parsed from raw; int_customer_ids opts out of full refreshes, so customer ids survive it.
         operator_args={"install_deps": False, "full_refresh": "{{ params.rebuild_marts }}"},
     )
 
@@ -130,7 +131,8 @@ def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[
         "backfill_to": Param(None, type=["null", "string"], format="date",
                              description="End (exclusive) of the backfill window; empty means now."),
         "rebuild_marts": Param(False, type="boolean",
-                               description="Rebuild the incremental dbt facts from scratch (dbt --full-refresh); "
+                               description="Rebuild the incremental dbt models (facts, and staging of orders, lines "
+                                           "and invoices re-parsed from raw) from scratch (dbt --full-refresh); "
                                            "customer ids are kept."),
         "retrain": Param(False, type="boolean",
                          description="Train the churn and demand models tonight even if this week's are recent."),

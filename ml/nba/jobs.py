@@ -4,8 +4,12 @@
 with their marketing consent (`marts.dim_customers`), orders and order lines, and the
 products with price, cost and ERP stock (`marts.dim_products`); it writes one action per
 customer into `ml.next_best_actions`. The product ranker is refitted every night on the
-baskets up to `as_of` (seconds at SME scale; it has no weights worth versioning apart from
-its recipe, named in the `recommender` column). A rerun for the same day changes no row.
+baskets up to `as_of` (it has no weights worth versioning apart from its recipe, named in the
+`recommender` column). The fit learns at 11 monthly points of the past year, each with its
+own TIFU-kNN candidates, whose user-by-user similarity grows with the square of the
+customers: the whole task took 3.6 s at 1,000 customers in `make demo` and about 80 s on
+the 4,300 customers of UCI Online Retail (`make bench-ml`). A rerun for the same day
+changes no row.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -189,9 +189,26 @@ def test_repeat_cycle_features_by_hand():
     assert untimed.features["days_since_item"].isna().all()
 
 
+def test_baskets_are_the_orders_before_the_cutoff_oldest_first():
+    at = pd.Timestamp("2024-03-01T10:00", tz="UTC")
+    lines = pd.DataFrame({
+        "customer_id": ["a", "a", "a", "a", "b", "b", None],
+        "order_id": ["o2", "o2", "o1", "o3", "o4", "o5", "o6"],
+        "product_id": ["y", "x", "z", "x", "x", "y", "x"],
+        "quantity": [1, 2, 1, 1, 1, -1, 1],
+        "is_cancelled": [False, False, False, False, True, False, False],
+        "ordered_at": [at + pd.Timedelta(days=2)] * 2 + [at, at + pd.Timedelta(days=9), at, at, at],
+    })
+
+    history, times = timed_baskets_of(lines, date(2024, 3, 5))
+
+    # o3 is after the cutoff, o4 cancelled, o5 a return, o6 has no customer
+    assert history == {"a": [["z"], ["x", "y"]]} == baskets_of(lines, date(2024, 3, 5))
+    assert times == {"a": [day_number(at), day_number(at) + 2.0]}
+
+
 def test_timed_baskets_are_the_orders_with_their_days(lines, as_of):
     history, times = timed_baskets_of(lines, as_of)
-    assert history == baskets_of(lines, as_of)
     for customer, days in times.items():
         assert len(days) == len(history[customer]) and days == sorted(days)
         assert days[-1] < day_number(pd.Timestamp(as_of, tz="UTC"))
