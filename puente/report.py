@@ -65,7 +65,7 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
         stages = _all(conn, "select stage, count(*) as orders from marts.fct_order_to_cash "
                             "group by stage order by count(*) desc")
         demand = _one(conn, """
-            select count(*) as products,
+            select count(distinct product_id) as products, count(distinct warehouse_id) as warehouses,
                    count(*) filter (where reorder_qty > 0) as to_reorder,
                    count(*) filter (where days_of_cover < 14) as under_two_weeks
             from ml.demand_forecasts where forecast_date = %s and horizon_days = 1
@@ -134,8 +134,8 @@ def render_night(console, business_date: date, summary: dict, crm_examples: list
     demand = summary.get("demand")
     if demand and demand["products"]:
         console.print(
-            f"[bold]Demand[/] 28-day forecasts for {demand['products']} products; {demand['to_reorder']} to reorder, "
-            f"{demand['under_two_weeks']} with under 14 days of cover"
+            f"[bold]Demand[/] 28-day forecasts for {demand['products']} products in {demand['warehouses']} "
+            f"warehouse(s); {demand['to_reorder']} to reorder, {demand['under_two_weeks']} with under 14 days of cover"
         )
     if summary.get("actions"):
         console.print("[bold]Next best action[/] " + ", ".join(f"{a['action']} {a['customers']}"

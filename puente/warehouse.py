@@ -343,6 +343,7 @@ create table if not exists ml.churn_scores (
 
 create table if not exists ml.demand_forecasts (
     product_id      text not null,
+    warehouse_id    text not null,
     forecast_date   date not null,
     horizon_date    date not null,
     horizon_days    integer not null,
@@ -354,10 +355,23 @@ create table if not exists ml.demand_forecasts (
     reorder_qty     double precision,
     model_run_id    text not null references ml.model_runs (model_run_id),
     scored_at       timestamptz not null default now(),
-    primary key (product_id, forecast_date, horizon_date),
+    primary key (product_id, warehouse_id, forecast_date, horizon_date),
     check (p10 <= p50 and p50 <= p90)
 );
 create index if not exists demand_forecasts_date on ml.demand_forecasts (forecast_date);
+-- Forecasts per warehouse (tables made before had one per product): '' is all warehouses.
+alter table ml.demand_forecasts add column if not exists warehouse_id text not null default '';
+do $$
+begin
+    if not exists (
+        select 1 from pg_index i
+        join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any (i.indkey)
+        where i.indrelid = 'ml.demand_forecasts'::regclass and i.indisprimary and a.attname = 'warehouse_id'
+    ) then
+        alter table ml.demand_forecasts drop constraint demand_forecasts_pkey,
+            add primary key (product_id, warehouse_id, forecast_date, horizon_date);
+    end if;
+end $$;
 
 create table if not exists ml.next_best_actions (
     customer_id        text not null,

@@ -57,16 +57,14 @@ _ORDERS = text(
     """
 )
 
-_ORDER_LINES = text(
-    """
+_ORDER_LINES = """
     select l.order_id, l.customer_id, l.product_id, l.ordered_at, l.quantity::float8 as quantity,
            l.unit_price::float8 as unit_price, l.amount::float8 as amount,
-           coalesce(o.is_cancelled, false) as is_cancelled
+           coalesce(o.is_cancelled, false) as is_cancelled, {warehouse} as warehouse_id
     from marts.fct_order_lines l
     left join marts.fct_orders o on o.order_id = l.order_id
     where l.ordered_at < :before
-    """
-)
+"""
 
 _CHURN_SCORES = Table(
     "churn_scores",
@@ -178,8 +176,11 @@ def read_order_lines(engine: Engine, as_of: date) -> pd.DataFrame | None:
         if not inspect(connection).has_table("fct_order_lines", schema="marts"):
             log.warning("marts.fct_order_lines does not exist: the ML jobs run without product features")
             return None
+        columns = {column["name"] for column in inspect(connection).get_columns("fct_order_lines", schema="marts")}
+        warehouse = "l.warehouse_id::text" if "warehouse_id" in columns else "null::text"
         lines = pd.read_sql(
-            _ORDER_LINES, connection, params={"before": cutoff_instant(cutoff_after(as_of)).to_pydatetime()}
+            text(_ORDER_LINES.format(warehouse=warehouse)), connection,
+            params={"before": cutoff_instant(cutoff_after(as_of)).to_pydatetime()},
         )
     return lines.assign(
         ordered_at=pd.to_datetime(lines["ordered_at"], utc=True),

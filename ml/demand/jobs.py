@@ -4,8 +4,8 @@
 model, saves its artifact, records the run in `ml.model_runs` and promotes it only if its
 backtest WAPE is at least as good as the champion's on the same cutoff and products.
 `score_demand` (nightly) writes 28 daily forecasts per active product of `marts.dim_products`
-with p10/p50/p90, days of cover at the ERP stock and a reorder quantity into
-`ml.demand_forecasts`; a rerun for the same day changes no row.
+and ERP warehouse (`ml.demand.series`) with p10/p50/p90, days of cover at that warehouse's
+stock and a reorder quantity into `ml.demand_forecasts`; a rerun for the same day changes no row.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from ml.artifacts import load_champion, load_model, save_model
 from ml.churn.jobs import read_order_lines
 from ml.demand.features import sales_matrix
 from ml.demand.score import forecast_products
+from ml.demand.series import demand_series, split_series
 from ml.demand.train import DemandTrainingResult, NotEnoughData, backtest, train_demand_model
 from ml.schema import ensure_ml_schema
 
@@ -47,9 +48,19 @@ COMPARED_METRIC = "wape_daily"
 
 log = logging.getLogger(__name__)
 
+_STOCK = text(
+    """
+    select p.product_id::text as product_id, s.warehouse_id::text as warehouse_id,
+           coalesce(sum(s.quantity), max(p.stock_on_hand))::float8 as stock_on_hand
+    from marts.dim_products p
+    left join marts.fct_stock_by_location s on s.product_id = p.product_id and s.is_internal
+    where coalesce(p.is_active, true)
+    group by 1, 2
+    """
+)
 _PRODUCTS = text(
     """
-    select product_id::text as product_id, stock_on_hand::float8 as stock_on_hand
+    select product_id::text as product_id, null::text as warehouse_id, stock_on_hand::float8 as stock_on_hand
     from marts.dim_products
     where coalesce(is_active, true)
     """
@@ -59,6 +70,7 @@ _FORECASTS = Table(
     "demand_forecasts",
     MetaData(schema="ml"),
     Column("product_id", Text, primary_key=True),
+    Column("warehouse_id", Text, primary_key=True),
     Column("forecast_date", Date, primary_key=True),
     Column("horizon_date", Date, primary_key=True),
     Column("horizon_days", Integer),
@@ -81,14 +93,28 @@ class ChampionDecision:
     champion_metric: float | None = None
 
 
-def read_products(engine: Engine) -> pd.Series | None:
-    """Stock on hand per active product of `marts.dim_products`, or None while dbt does not build it."""
+def read_stock(engine: Engine) -> pd.DataFrame | None:
+    """Stock on hand per active product of `marts.dim_products` and warehouse (from
+    `marts.fct_stock_by_location` when it exists), or None while dbt does not build them."""
     with engine.connect() as connection:
-        if not inspect(connection).has_table("dim_products", schema="marts"):
+        tables = inspect(connection)
+        if not tables.has_table("dim_products", schema="marts"):
             log.warning("marts.dim_products does not exist: forecasting every product sold, stock unknown")
             return None
-        products = pd.read_sql(_PRODUCTS, connection)
-    return products.set_index("product_id")["stock_on_hand"].sort_index()
+        by_location = tables.has_table("fct_stock_by_location", schema="marts")
+        return pd.read_sql(_STOCK if by_location else _PRODUCTS, connection)
+
+
+def _series(engine: Engine, as_of: date) -> tuple[pd.DataFrame, pd.Series, pd.Index | None]:
+    """The lines keyed by demand series, the stock per series, and the series to forecast
+    (None, every one sold, while the stock is unknown)."""
+    lines = _lines(engine, as_of)
+    stock = read_stock(engine)
+    if stock is None:
+        keyed, _ = demand_series(lines, pd.DataFrame(columns=["product_id", "warehouse_id", "stock_on_hand"]))
+        return keyed, pd.Series(dtype="float64"), None
+    keyed, on_hand = demand_series(lines, stock)
+    return keyed, on_hand, on_hand.index
 
 
 def _lines(engine: Engine, as_of: date) -> pd.DataFrame:
@@ -104,10 +130,8 @@ def _lines(engine: Engine, as_of: date) -> pd.DataFrame:
 def train_demand(url: str, as_of: date) -> dict[str, Any]:
     """Backtest, refit, save and register a demand model on the lines up to the end of `as_of`."""
     with registry.engine(url) as engine:
-        lines = _lines(engine, as_of)
-        stock = read_products(engine)
-        products = None if stock is None else stock.index
-        result = train_demand_model(lines, as_of, products)
+        lines, _, series = _series(engine, as_of)
+        result = train_demand_model(lines, as_of, series)
         artifact = save_model(result.model, MODEL_NAME, result.metadata())
         with engine.begin() as connection:
             decision = decide_champion(connection, result, lines)
@@ -138,24 +162,19 @@ def score_demand(url: str, as_of: date) -> dict[str, Any]:
     """Forecast the 28 days after `as_of` for every active product into `ml.demand_forecasts`."""
     ensure_ml_schema(url)
     with registry.engine(url) as engine:
-        lines = _lines(engine, as_of)
-        stock = read_products(engine)
+        lines, stock, series = _series(engine, as_of)
         with engine.connect() as connection:
             champion = load_champion(connection, MODEL_NAME)
-        if stock is None:
-            stock = pd.Series(dtype="float64")
-            products = None
-        else:
-            products = stock.index
-        forecasts = forecast_products(champion.model.scoring, lines, stock, as_of, products)
+        forecasts = split_series(forecast_products(champion.model.scoring, lines, stock, as_of, series))
         with engine.begin() as connection:
             written, removed = write_forecasts(connection, forecasts, as_of, champion.model_run_id)
-    per_product = forecasts.drop_duplicates("product_id")
+    per_series = forecasts.drop_duplicates(["product_id", "warehouse_id"])
     return {
         "forecast_date": as_of.isoformat(),
         "model_run_id": champion.model_run_id,
-        "products": int(len(per_product)),
-        "products_to_reorder": int((per_product["reorder_qty"] > 0).sum()),
+        "products": int(per_series["product_id"].nunique()),
+        "warehouses": int(per_series["warehouse_id"].nunique()),
+        "series_to_reorder": int((per_series["reorder_qty"] > 0).sum()),
         "rows_written": written,
         "rows_removed": removed,
     }
@@ -202,19 +221,20 @@ def write_forecasts(connection: Connection, forecasts: pd.DataFrame, forecast_da
     """Upsert the forecasts of `forecast_date`, remove that day's other rows; returns (written, removed)."""
     frame = forecasts.assign(model_run_id=model_run_id)
     frame = frame.astype(object).where(frame.notna(), None)
-    rows = frame.loc[:, ["product_id", "forecast_date", "horizon_date", *_WRITTEN]].to_dict("records")
+    rows = frame.loc[:, ["product_id", "warehouse_id", "forecast_date", "horizon_date", *_WRITTEN]].to_dict("records")
     written = len(connection.execute(_upsert(), rows).all()) if rows else 0
-    keys = {(row["product_id"], row["horizon_date"]) for row in rows}
+    keys = {(row["product_id"], row["warehouse_id"], row["horizon_date"]) for row in rows}
     existing = connection.execute(
-        text("select product_id, horizon_date from ml.demand_forecasts where forecast_date = :day"),
+        text("select product_id, warehouse_id, horizon_date from ml.demand_forecasts where forecast_date = :day"),
         {"day": forecast_date},
     ).all()
-    stale = [key for key in existing if (key[0], key[1]) not in keys]
-    for product_id, horizon_date in stale:
+    stale = [tuple(key) for key in existing if tuple(key) not in keys]
+    for product_id, warehouse_id, horizon_date in stale:
         connection.execute(
             _FORECASTS.delete().where(
                 _FORECASTS.c.forecast_date == forecast_date,
                 _FORECASTS.c.product_id == product_id,
+                _FORECASTS.c.warehouse_id == warehouse_id,
                 _FORECASTS.c.horizon_date == horizon_date,
             )
         )
@@ -224,7 +244,8 @@ def write_forecasts(connection: Connection, forecasts: pd.DataFrame, forecast_da
 def _upsert() -> Insert:
     statement = insert(_FORECASTS)
     return statement.on_conflict_do_update(
-        index_elements=[_FORECASTS.c.product_id, _FORECASTS.c.forecast_date, _FORECASTS.c.horizon_date],
+        index_elements=[_FORECASTS.c.product_id, _FORECASTS.c.warehouse_id, _FORECASTS.c.forecast_date,
+                        _FORECASTS.c.horizon_date],
         set_={**{name: statement.excluded[name] for name in _WRITTEN}, "scored_at": func.now()},
         where=tuple_(*(_FORECASTS.c[name] for name in _WRITTEN)).is_distinct_from(
             tuple_(*(statement.excluded[name] for name in _WRITTEN))

@@ -56,6 +56,7 @@ VAT_RATE = 0.19  # IVA, the general rate
 COUNTRY = [49, "Colombia"]
 CURRENCY = [8, "COP"]
 STOCK_LOCATION = [8, "WH/Stock"]
+WAREHOUSE = [1, "Casa Andina"]  # the one warehouse (Odoo names the first after the company)
 SALESPERSON = [2, "Administrador"]
 CATEGORY_IDS = {category: n + 1 for n, (_, category, _) in enumerate(BASE_ITEMS)}
 ID_TYPE_NIT = [4, "NIT"]
@@ -732,7 +733,7 @@ class Business:
             "amount_tax": tax, "amount_total": round(untaxed + tax, 2), "currency_id": CURRENCY,
             "client_order_ref": client_order_ref, "origin": origin,
             "invoice_status": "to invoice" if state == "sale" else "no", "user_id": SALESPERSON,
-            "order_line": [], "invoice_ids": [],
+            "order_line": [], "invoice_ids": [], "warehouse_id": WAREHOUSE,
         }, at, p, order_id)
         order["display_name"] = order["name"]
         for idx, qty in lines:
@@ -1121,7 +1122,7 @@ class Business:
             product.odoo_id = record["id"]
             quant = self._odoo_create("stock.quant", {
                 "product_id": self._m2o("product.product", record["id"]), "location_id": STOCK_LOCATION,
-                "quantity": product.on_hand, "reserved_quantity": 0.0, "lot_id": False,
+                "warehouse_id": WAREHOUSE, "quantity": product.on_hand, "reserved_quantity": 0.0, "lot_id": False,
                 "in_date": odoo_ts(at),
             }, at)
             product.quant_id = quant["id"]

@@ -85,6 +85,7 @@ MODELS: dict[str, dict[str, tuple[str, str, str | None]]] = {
         "invoice_status": ("selection", "Invoice Status", None), "user_id": ("many2one", "Salesperson", "res.users"),
         "order_line": ("one2many", "Order Lines", "sale.order.line"),
         "invoice_ids": ("many2many", "Invoices", "account.move"),
+        "warehouse_id": ("many2one", "Warehouse", "stock.warehouse"),
     },
     "sale.order.line": {
         **_COMMON, "order_id": ("many2one", "Order Reference", "sale.order"),
@@ -106,7 +107,8 @@ MODELS: dict[str, dict[str, tuple[str, str, str | None]]] = {
     },
     "stock.quant": {
         **_COMMON, "product_id": ("many2one", "Product", "product.product"),
-        "location_id": ("many2one", "Location", "stock.location"), "quantity": ("float", "Quantity", None),
+        "location_id": ("many2one", "Location", "stock.location"),
+        "warehouse_id": ("many2one", "Warehouse", "stock.warehouse"), "quantity": ("float", "Quantity", None),
         "reserved_quantity": ("float", "Reserved Quantity", None), "lot_id": ("many2one", "Lot/Serial Number", "stock.lot"),
         "in_date": ("datetime", "Incoming Date", None),
     },

@@ -56,13 +56,15 @@ FIELDS: dict[str, list[str]] = {
     "product.product": ["id", "name", "default_code", "list_price", "standard_price", "qty_available",
                         "active", "create_date", "write_date"],
     "sale.order": ["id", "name", "partner_id", "date_order", "state", "amount_untaxed", "amount_tax",
-                   "amount_total", "currency_id", "client_order_ref", "origin", "create_date", "write_date"],
+                   "amount_total", "currency_id", "client_order_ref", "origin", "warehouse_id", "create_date",
+                   "write_date"],
     "sale.order.line": ["id", "order_id", "product_id", "product_uom_qty", "price_unit", "price_subtotal",
                         "create_date", "write_date"],
     "account.move": ["id", "name", "move_type", "partner_id", "invoice_origin", "invoice_date",
                      "invoice_date_due", "amount_total", "amount_residual", "currency_id", "state",
                      "payment_state", "create_date", "write_date"],
-    "stock.quant": ["id", "product_id", "location_id", "quantity", "reserved_quantity", "write_date"],
+    "stock.quant": ["id", "product_id", "location_id", "warehouse_id", "quantity", "reserved_quantity",
+                    "write_date"],
 }
 # Customer invoices and refunds only: vendor bills and journal entries are not Puente's business.
 BASE_DOMAINS: dict[str, list[list[Any]]] = {

@@ -60,7 +60,7 @@ ODOO = {
     "sale.order": [
         {"id": 201, "name": "S00042", "partner_id": [101, "Juan Pérez"], "date_order": "2026-11-20 15:35:00",
          "state": "sale", "amount_untaxed": 109159.66, "amount_tax": 20740.34, "amount_total": 129900.0,
-         "currency_id": [8, "COP"], "client_order_ref": "#1042", "origin": False,
+         "currency_id": [8, "COP"], "client_order_ref": "#1042", "origin": False, "warehouse_id": [1, "Bogotá"],
          "create_date": "2026-11-20 15:35:00", "write_date": "2026-11-20 16:00:00"},
         {"id": 202, "name": "S00043", "partner_id": [104, "Distribuciones Andinas SAS"],
          "date_order": "2026-11-19 14:00:00", "state": "sale", "amount_untaxed": 420168.07,
@@ -94,7 +94,7 @@ ODOO = {
     ],
     "stock.quant": [
         {"id": 501, "product_id": [11, "[HAM-16] Martillo 16oz"], "location_id": [8, "WH/Stock"],
-         "quantity": 40.0, "reserved_quantity": 2.0, "write_date": "2026-11-20 16:00:00"},
+         "warehouse_id": [1, "Bogotá"], "quantity": 40.0, "reserved_quantity": 2.0, "write_date": "2026-11-20 16:00:00"},
         {"id": 502, "product_id": [11, "[HAM-16] Martillo 16oz"], "location_id": [5, "Partners/Customers"],
          "quantity": 5.0, "reserved_quantity": 0.0, "write_date": "2026-11-20 16:00:00"},
     ],

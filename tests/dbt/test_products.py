@@ -25,7 +25,9 @@ def test_one_product_across_shop_sku_and_erp_code_with_erp_prices_and_quant_stoc
 def test_stock_by_location_flags_internal_locations(built_db):
     stock = {r["location_name"]: r for r in rows(built_db, "select * from marts.fct_stock_by_location")}
     assert (stock["WH/Stock"]["is_internal"], stock["WH/Stock"]["available_quantity"]) == (True, 38)
+    assert (stock["WH/Stock"]["warehouse_id"], stock["WH/Stock"]["warehouse_name"]) == (1, "Bogotá")
     assert stock["Partners/Customers"]["is_internal"] is False
+    assert stock["Partners/Customers"]["warehouse_id"] is None
 
 
 def test_shop_stock_disagreeing_with_the_erp_is_a_discrepancy(built_db):
@@ -42,8 +44,10 @@ def test_an_order_in_both_systems_has_its_erp_lines_only(built_db):
         by_order.setdefault(line["order_name"], []).append(line)
     (web,) = by_order["#1042"]  # shop line 50011 and ERP line 301 are one line: the ERP's
     assert (web["line_source"], web["odoo_sale_order_line_id"], web["quantity"]) == ("odoo", 301, 2)
+    assert web["warehouse_id"] == 1  # the ERP sale order's warehouse
     assert (web["unit_price"], web["amount"], web["currency_code"]) == (Decimal("54579.83"), Decimal("109159.66"), "COP")
     (guest,) = by_order["#1044"]  # never reached the ERP: the shop line
     assert (guest["line_source"], guest["shopify_order_line_id"], guest["amount"]) == ("shopify", 50031, 129900)
+    assert guest["warehouse_id"] is None
     assert by_order["#1043"][0]["is_cancelled"] is True
     assert len({line["product_id"] for line in lines}) == 1

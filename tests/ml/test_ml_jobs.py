@@ -95,7 +95,8 @@ def test_demand_trains_scores_idempotently_and_keeps_a_better_champion(warehouse
     snapshot = "select * from ml.demand_forecasts order by product_id, horizon_date"
     before = _fetch(warehouse, snapshot)
     assert scored["rows_written"] == len(before) == len(products.loc[products["is_active"]]) * 28
-    assert {row[10] for row in before} == {first["model_run_id"]}
+    assert _fetch(warehouse, "select distinct model_run_id, warehouse_id from ml.demand_forecasts") == [
+        (first["model_run_id"], "")]  # the marts name no warehouse: one series per product
     again = score_demand(warehouse, as_of)
     assert (again["rows_written"], again["rows_removed"]) == (0, 0)
     assert _fetch(warehouse, snapshot) == before
@@ -112,6 +113,27 @@ def test_demand_trains_scores_idempotently_and_keeps_a_better_champion(warehouse
     assert challenger["champion_decision"].startswith("kept champion")
     champions = _fetch(warehouse, "select model_run_id from ml.model_runs where model_name = 'demand' and is_champion")
     assert champions == [(first["model_run_id"],)]
+
+
+def test_demand_is_forecast_per_warehouse_against_its_own_stock(warehouse, as_of, products):
+    """Two warehouses: even orders ship from 1, odd ones from 2; all stock sits in 1."""
+    with psycopg.connect(warehouse) as connection:
+        connection.execute("alter table marts.fct_order_lines add column warehouse_id text")
+        connection.execute("update marts.fct_order_lines set warehouse_id = "
+                           "case when hashtext(order_id) % 2 = 0 then '1' else '2' end")
+        connection.execute(
+            "create table marts.fct_stock_by_location as select product_id, '1'::text as warehouse_id, "
+            "true as is_internal, stock_on_hand as quantity from marts.dim_products where stock_on_hand is not null")
+    train_demand(warehouse, as_of)
+    scored = score_demand(warehouse, as_of)
+
+    rows = _fetch(warehouse, "select warehouse_id, count(distinct product_id), sum(stock_on_hand), "
+                             "bool_and(days_of_cover = 0 or stock_on_hand > 0) from ml.demand_forecasts "
+                             "where horizon_days = 1 group by 1 order by 1")
+    total_stock = float(products.loc[products["is_active"], "stock_on_hand"].sum())
+    assert [row[0] for row in rows] == ["1", "2"] and scored["warehouses"] == 2
+    assert rows[0][2] == pytest.approx(total_stock) and rows[1][2] == 0 and rows[1][3]
+    assert scored["products"] == len(products.loc[products["is_active"]])
 
 
 def test_churn_reasons_and_next_best_actions_land_in_the_warehouse(warehouse, as_of, customers, products):

@@ -78,10 +78,12 @@ def test_values_on_the_wire_follow_the_contract(odoo, credentials):
     _, models = odoo
     rows = models.execute_kw(credentials.odoo_db, 2, credentials.odoo_api_key, "sale.order", "search_read",
                              [[["client_order_ref", "!=", False]]],
-                             {"fields": ["name", "partner_id", "currency_id", "origin", "date_order"], "limit": 5})
+                             {"fields": ["name", "partner_id", "currency_id", "origin", "date_order", "warehouse_id"],
+                              "limit": 5})
     assert rows
     for row in rows:
-        assert set(row) == {"id", "name", "partner_id", "currency_id", "origin", "date_order"}
+        assert set(row) == {"id", "name", "partner_id", "currency_id", "origin", "date_order", "warehouse_id"}
+        assert row["warehouse_id"] == [1, "Casa Andina"]
         assert isinstance(row["partner_id"], list) and isinstance(row["partner_id"][1], str)
         assert row["currency_id"] == [8, "COP"] and row["origin"] is False
         assert len(row["date_order"]) == 19 and row["date_order"][10] == " "
@@ -89,6 +91,9 @@ def test_values_on_the_wire_follow_the_contract(odoo, credentials):
                                {"attributes": ["type", "relation"]})
     assert fields["partner_id"] == {"type": "many2one", "relation": "res.partner"}
     assert fields["payment_state"] == {"type": "selection"}
+    quants = models.execute_kw(credentials.odoo_db, 2, credentials.odoo_api_key, "stock.quant", "search_read", [[]],
+                               {"fields": ["location_id", "warehouse_id"], "limit": 3})
+    assert quants and all(q["warehouse_id"] == [1, "Casa Andina"] for q in quants)
 
 
 def test_records_carry_exactly_the_declared_fields(business):

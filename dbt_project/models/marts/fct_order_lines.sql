@@ -97,6 +97,7 @@ erp_order_lines as (
         coalesce(lines.amount_subtotal, lines.quantity * lines.unit_price) as amount,
         coalesce(sale_orders.currency_code, orders.currency_code) as currency_code,
         orders.is_cancelled,
+        orders.warehouse_id,
         'odoo' as line_source,
         lines.sale_order_line_id as odoo_sale_order_line_id,
         null::bigint as shopify_order_line_id
@@ -122,6 +123,7 @@ shop_order_lines as (
         lines.quantity * lines.unit_price as amount,
         coalesce(lines.currency_code, orders.currency_code) as currency_code,
         orders.is_cancelled,
+        orders.warehouse_id,
         'shopify' as line_source,
         null::bigint as odoo_sale_order_line_id,
         lines.order_line_id as shopify_order_line_id

@@ -211,7 +211,8 @@ web_orders as (
         linked.sale_order_id as odoo_sale_order_id,
         linked.sale_order_name as odoo_sale_order_name,
         linked.invoice_status,
-        linked.payment_status
+        linked.payment_status,
+        linked.warehouse_id
     from shop_orders
     left join sale_orders_invoiced as linked
         on ltrim(linked.client_order_ref, '#') = ltrim(shop_orders.order_name, '#')
@@ -237,7 +238,8 @@ erp_orders as (
         sale_orders_invoiced.sale_order_id as odoo_sale_order_id,
         sale_orders_invoiced.sale_order_name as odoo_sale_order_name,
         sale_orders_invoiced.invoice_status,
-        sale_orders_invoiced.payment_status
+        sale_orders_invoiced.payment_status,
+        sale_orders_invoiced.warehouse_id
     from sale_orders_invoiced
     where
         sale_orders_invoiced.state in ('sale', 'done', 'cancel')
@@ -271,6 +273,7 @@ final as (
         orders.odoo_sale_order_name,
         orders.invoice_status,
         orders.payment_status,
+        orders.warehouse_id,
         '{{ run_started_at }}'::timestamptz as refreshed_at
     from orders
     left join customer_records

@@ -1,6 +1,6 @@
 {#
     ERP stock per product and location: the sum of the live `stock.quant` rows (one per lot or
-    package) of each product (dim_products key) and location. `is_internal` says whether the
+    package) of each product (dim_products key) and location, with the location's warehouse. `is_internal` says whether the
     location counts as stock on hand (macro is_internal_location); dim_products sums those.
     Odoo's own `qty_available` is not used: it is computed, so a stock move changes it without
     touching the product's `write_date`, and the incremental extract misses it.
@@ -23,6 +23,8 @@ final as (
         {{ product_key('products.sku', "'odoo_product'", 'quants.product_id') }} as product_id,
         quants.location_id,
         max(quants.location_name) as location_name,
+        max(quants.warehouse_id) as warehouse_id,
+        max(quants.warehouse_name) as warehouse_name,
         {{ is_internal_location('max(quants.location_name)') }} as is_internal,
         sum(coalesce(quants.quantity, 0)) as quantity,
         sum(coalesce(quants.reserved_quantity, 0)) as reserved_quantity,

@@ -22,6 +22,8 @@ renamed as (
         {{ odoo_many2one_name('currency_id') }} as currency_code,
         {{ odoo_text('client_order_ref') }} as client_order_ref,
         {{ odoo_text('origin') }} as origin,
+        {{ odoo_many2one_id('warehouse_id') }} as warehouse_id,
+        {{ odoo_many2one_name('warehouse_id') }} as warehouse_name,
         {{ odoo_datetime('create_date') }} as created_at,
         {{ odoo_datetime('write_date') }} as updated_at,
         _loaded_at as loaded_at,

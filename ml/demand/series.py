@@ -1,0 +1,71 @@
+"""Which demand series to forecast: one per product, or one per product and warehouse.
+
+When the order lines and the stock name the ERP's warehouses, each product gets a series
+per warehouse that sold or stocks it, so that days of cover and the reorder quantity compare
+a warehouse's own demand with its own stock (with one warehouse, that is one series per
+product, as the model was benchmarked); when they name none, one series per product:
+
+- a line takes its order's warehouse (`fct_order_lines.warehouse_id`); a web order not yet
+  in the ERP has none and counts for the warehouse that shipped most of that product's units,
+  else for the warehouse that shipped most units overall;
+- stock is the on-hand quantity of the warehouse's internal locations
+  (`fct_stock_by_location`), none where the ERP has no quant of a product it stocks
+  elsewhere; quants outside any warehouse count for that main warehouse.
+
+A series is named `<product_id>@<warehouse_id>`, so the global model, which only sees series
+ids, is unchanged; `split_series` turns the forecasts back into product and warehouse.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+SEPARATOR = "@"
+NO_WAREHOUSE = ""  # warehouse_id of a per-product series: all warehouses together
+
+
+def _main_warehouse(lines: pd.DataFrame, stock: pd.DataFrame) -> pd.Series:
+    """Per product, the warehouse that sold most of its units (ties: the lowest id)."""
+    named = lines.dropna(subset=["warehouse_id"])
+    overall = (named.groupby("warehouse_id")["quantity"].sum().sort_index().idxmax() if len(named)
+               else min(stock["warehouse_id"].dropna(), default=NO_WAREHOUSE))
+    units = named.groupby(["product_id", "warehouse_id"])["quantity"].sum().reset_index()
+    units = units.sort_values(["product_id", "quantity", "warehouse_id"], ascending=[True, False, True])
+    main = units.drop_duplicates("product_id").set_index("product_id")["warehouse_id"]
+    return main.reindex(sorted(set(lines["product_id"]) | set(stock["product_id"]))).fillna(overall)
+
+
+def demand_series(lines: pd.DataFrame, stock: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """`lines` with `product_id` replaced by the series id, and the stock on hand per series.
+
+    `stock` has one row per product (and warehouse, when known): `product_id`,
+    `warehouse_id` (None for none) and `stock_on_hand` (NaN when unknown). The series are the
+    stock's products, per warehouse that sold or holds it; the returned stock's index is the
+    series to forecast, sorted.
+    """
+    lines = lines.assign(warehouse_id=lines.get("warehouse_id")).astype({"warehouse_id": object})
+    stock = stock.astype({"warehouse_id": object})
+    warehouses = set(lines["warehouse_id"].dropna()) | set(stock["warehouse_id"].dropna())
+    if not warehouses:
+        per_product = stock.groupby("product_id")["stock_on_hand"].sum(min_count=1).sort_index()
+        return lines.drop(columns="warehouse_id"), per_product.rename_axis("product_id")
+    main = _main_warehouse(lines, stock)
+    lines = lines.assign(warehouse_id=lines["warehouse_id"].fillna(lines["product_id"].map(main)))
+    stock = stock.assign(warehouse_id=stock["warehouse_id"].fillna(stock["product_id"].map(main)))
+    lines = lines.loc[lines["product_id"].isin(stock["product_id"])]
+    on_hand = stock.groupby(["product_id", "warehouse_id"])["stock_on_hand"].sum(min_count=1)
+    sold = lines.drop_duplicates(["product_id", "warehouse_id"]).set_index(["product_id", "warehouse_id"]).index
+    on_hand = on_hand.reindex(on_hand.index.union(sold))
+    # a warehouse without quants of a product the ERP stocks elsewhere holds none of it
+    stocked = on_hand.index.get_level_values("product_id").isin(stock.loc[stock["stock_on_hand"].notna(), "product_id"])
+    on_hand = on_hand.mask(stocked & on_hand.isna(), 0.0)
+    on_hand.index = [f"{product}{SEPARATOR}{warehouse}" for product, warehouse in on_hand.index]
+    keyed = lines.assign(product_id=lines["product_id"] + SEPARATOR + lines["warehouse_id"].astype(str))
+    return keyed.drop(columns="warehouse_id"), on_hand.sort_index().rename_axis("product_id")
+
+
+def split_series(forecasts: pd.DataFrame) -> pd.DataFrame:
+    """Forecasts by series id back to `product_id` and `warehouse_id` (`NO_WAREHOUSE` if per product)."""
+    parts = forecasts["product_id"].astype(str).str.split(SEPARATOR, n=1, expand=True)
+    warehouse = parts[1].fillna(NO_WAREHOUSE) if parts.shape[1] > 1 else NO_WAREHOUSE
+    return forecasts.assign(product_id=parts[0], warehouse_id=warehouse)
