@@ -36,7 +36,6 @@ import psycopg
 
 from bench.results import markdown_table, write_section
 from puente import warehouse
-from puente.config import dbt_project_dir
 from puente.dbt import MAIN_BUILD_ARGS, run_dbt
 from puente.simulators.business import Business
 
@@ -108,11 +107,10 @@ def pair_scores(url: str, business: Business) -> dict[str, float]:
             "precision": both / predicted if predicted else 1.0, "recall": both / actual if actual else 1.0}
 
 
-def _slowest_nodes(count: int = 5) -> str:
-    """The dbt nodes that took longest in the last invocation (from target/run_results.json)."""
-    results = json.loads((dbt_project_dir() / "target" / "run_results.json").read_text())["results"]
-    slowest = sorted(results, key=lambda node: -node["execution_time"])[:count]
-    return ", ".join(f"{node['unique_id'].split('.')[-1]} {node['execution_time']:.0f} s" for node in slowest)
+def _slowest_nodes(result, count: int = 5) -> str:
+    """The dbt nodes that took longest in one invocation (`run_dbt`'s result)."""
+    slowest = sorted(result.result.results, key=lambda node: -node.execution_time)[:count]
+    return ", ".join(f"{node.node.name} {node.execution_time:.0f} s" for node in slowest)
 
 
 def main(customers: int = 100_000, seed: int = 7) -> None:
@@ -129,9 +127,9 @@ def main(customers: int = 100_000, seed: int = 7) -> None:
         rows = land(url, business, "bench-1")
         loaded = time.perf_counter() - t
         t = time.perf_counter()
-        run_dbt(list(MAIN_BUILD_ARGS), url)
+        full_run = run_dbt(list(MAIN_BUILD_ARGS), url)
         full = time.perf_counter() - t
-        full_nodes = _slowest_nodes()
+        full_nodes = _slowest_nodes(full_run)
         scores = pair_scores(url, business)
         print(f"generated {customers:,} customers in {generated:.0f}s; landed {rows:,} rows in {loaded:.0f}s; "
               f"full build {full:.0f}s; {scores}", flush=True)
@@ -143,9 +141,9 @@ def main(customers: int = 100_000, seed: int = 7) -> None:
         night_rows = land(url, business, "bench-2", changed)
         t_land = time.perf_counter() - t
         t = time.perf_counter()
-        run_dbt([*MAIN_BUILD_ARGS, "--vars", '{"incremental_lookback_hours": 0}'], url)
+        incremental_run = run_dbt([*MAIN_BUILD_ARGS, "--vars", '{"incremental_lookback_hours": 0}'], url)
         incremental = time.perf_counter() - t
-        incremental_nodes = _slowest_nodes()
+        incremental_nodes = _slowest_nodes(incremental_run)
         after = pair_scores(url, business)
     finally:
         warehouse.drop_database(base, name)

@@ -113,7 +113,9 @@ def _crm_examples(simulators: runtime.SimulatorProcess, credentials: Credentials
                   limit: int = 5) -> list[dict]:
     """A few contacts as the CRM shows them, read back through HubSpot's search API."""
     body = {
-        "filterGroups": [{"filters": [{"propertyName": "puente_churn_risk", "operator": "EQ", "value": "high"}]}],
+        # at-risk customers the CRM suggests something for
+        "filterGroups": [{"filters": [{"propertyName": "puente_churn_risk", "operator": "EQ", "value": "high"},
+                                      {"propertyName": "puente_next_action", "operator": "NEQ", "value": "none"}]}],
         "properties": ["firstname", "lastname", "puente_churn_score", "puente_churn_risk", "puente_next_action",
                        "puente_next_action_product", "puente_next_action_reason"],
         "limit": limit,

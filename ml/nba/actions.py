@@ -132,14 +132,14 @@ def recommend_products(
     if not users or len(allowed) == 0:
         return pd.Series(dtype="object")
     timed = times is not None and now is not None
-    space = recommend.ItemSpace.of(history)
-    frame, baselines = recommend.candidates(history, users, space, times=times if timed else None, now=now)
-    eligible = space.items.isin(allowed)
     model = recommend.fit_ranker_for_horizon(history, times, now, min_users=MIN_RANKER_USERS) if timed else None
     if model is None and sum(len(baskets) >= 2 for baskets in history.values()) >= MIN_RANKER_USERS:
         model = recommend.fit_ranker(history)
-        if timed:  # it learnt without times: rank on the same features
-            frame, _ = recommend.candidates(history, users, space)
+        timed = False  # it learnt without times: rank on the same features
+    space = recommend.ItemSpace.of(history)
+    frame, baselines = recommend.candidates(history, users, space, times=times if timed else None,
+                                            now=now if timed else None)
+    eligible = space.items.isin(allowed)
     if model is not None:
         keep = eligible[frame.columns]
         kept = recommend.CandidateFrame(

@@ -501,16 +501,13 @@ def fit_ranker_on(
     *,
     exclude_bought: bool = False,
     max_users: int | None = None,
-    times: Times | None = None,
-    now: float | None = None,
 ) -> NextBasketRanker:
     """Learn to rank, for each user of `targets`, the items of their target from `earlier` baskets.
 
     `targets` may be one next basket per user, or everything a user bought in a later time
     window (what the nightly job and the UCI benchmark predict): the ranker learns what it will be asked.
     """
-    return fit_ranker_sets([TrainingSet(earlier, targets, times, now)], exclude_bought=exclude_bought,
-                           max_users=max_users)
+    return fit_ranker_sets([TrainingSet(earlier, targets)], exclude_bought=exclude_bought, max_users=max_users)
 
 
 def fit_ranker_sets(
