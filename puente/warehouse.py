@@ -343,7 +343,7 @@ create table if not exists ml.churn_scores (
 
 create table if not exists ml.demand_forecasts (
     product_id      text not null,
-    warehouse_id    text not null,
+    warehouse_id    text not null default '',
     forecast_date   date not null,
     horizon_date    date not null,
     horizon_days    integer not null,

@@ -104,13 +104,15 @@ select 1
 
 {#
     Pre-hook of a staging model with several rows per landed record (shop order lines):
-    forget the rows of every re-landed record first, so that one which now yields no rows
-    (its lines gone or unreadable) does not keep its old ones.
+    forget the rows of every record that landed again since they were parsed, so that one
+    which now yields no rows (its lines gone or unreadable) does not keep its old ones. Rows
+    parsed from the newest landing stay, so the model's own window does not move.
 #}
 {% macro delete_relanded(key, landed) %}
 {% if is_incremental() %}
-delete from {{ this }}
-where {{ key }} in (select source_id::bigint from {{ landed }} {{ landed_since_last_run() }})
+delete from {{ this }} as staged
+using (select source_id, _loaded_at from {{ landed }} {{ landed_since_last_run() }}) as relanded
+where relanded.source_id::bigint = staged.{{ key }} and relanded._loaded_at > staged.loaded_at
 {% else %}
 select 1
 {% endif %}

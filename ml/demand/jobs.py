@@ -101,8 +101,9 @@ def read_stock(engine: Engine) -> pd.DataFrame | None:
         if not tables.has_table("dim_products", schema="marts"):
             log.warning("marts.dim_products does not exist: forecasting every product sold, stock unknown")
             return None
-        by_location = tables.has_table("fct_stock_by_location", schema="marts")
-        return pd.read_sql(_STOCK if by_location else _PRODUCTS, connection)
+        by_warehouse = tables.has_table("fct_stock_by_location", schema="marts") and "warehouse_id" in {
+            column["name"] for column in tables.get_columns("fct_stock_by_location", schema="marts")}
+        return pd.read_sql(_STOCK if by_warehouse else _PRODUCTS, connection)
 
 
 def _series(engine: Engine, as_of: date) -> tuple[pd.DataFrame, pd.Series, pd.Index | None]:
@@ -111,8 +112,7 @@ def _series(engine: Engine, as_of: date) -> tuple[pd.DataFrame, pd.Series, pd.In
     lines = _lines(engine, as_of)
     stock = read_stock(engine)
     if stock is None:
-        keyed, _ = demand_series(lines, pd.DataFrame(columns=["product_id", "warehouse_id", "stock_on_hand"]))
-        return keyed, pd.Series(dtype="float64"), None
+        return lines.drop(columns="warehouse_id", errors="ignore"), pd.Series(dtype="float64"), None
     keyed, on_hand = demand_series(lines, stock)
     return keyed, on_hand, on_hand.index
 

@@ -6,11 +6,14 @@ a warehouse's own demand with its own stock (with one warehouse, that is one ser
 product, as the model was benchmarked); when they name none, one series per product:
 
 - a line takes its order's warehouse (`fct_order_lines.warehouse_id`); a web order not yet
-  in the ERP has none and counts for the warehouse that shipped most of that product's units,
-  else for the warehouse that shipped most units overall;
+  in the ERP has none and counts for the product's main warehouse: the one that shipped most
+  of its units, else the one holding most of its stock, else the one that shipped most units
+  overall;
 - stock is the on-hand quantity of the warehouse's internal locations
   (`fct_stock_by_location`), none where the ERP has no quant of a product it stocks
-  elsewhere; quants outside any warehouse count for that main warehouse.
+  elsewhere; quants outside any warehouse count for the product's main warehouse;
+- a product has a series in each warehouse that holds a quant of it or sold it in the last
+  `ACTIVE_DAYS` days (a warehouse that stopped selling it and holds none gets no forecast).
 
 A series is named `<product_id>@<warehouse_id>`, so the global model, which only sees series
 ids, is unchanged; `split_series` turns the forecasts back into product and warehouse.
@@ -22,17 +25,26 @@ import pandas as pd
 
 SEPARATOR = "@"
 NO_WAREHOUSE = ""  # warehouse_id of a per-product series: all warehouses together
+ACTIVE_DAYS = 365
 
 
-def _main_warehouse(lines: pd.DataFrame, stock: pd.DataFrame) -> pd.Series:
-    """Per product, the warehouse that sold most of its units (ties: the lowest id)."""
-    named = lines.dropna(subset=["warehouse_id"])
-    overall = (named.groupby("warehouse_id")["quantity"].sum().sort_index().idxmax() if len(named)
-               else min(stock["warehouse_id"].dropna(), default=NO_WAREHOUSE))
-    units = named.groupby(["product_id", "warehouse_id"])["quantity"].sum().reset_index()
-    units = units.sort_values(["product_id", "quantity", "warehouse_id"], ascending=[True, False, True])
-    main = units.drop_duplicates("product_id").set_index("product_id")["warehouse_id"]
-    return main.reindex(sorted(set(lines["product_id"]) | set(stock["product_id"]))).fillna(overall)
+def _largest(frame: pd.DataFrame, value: str) -> pd.Series:
+    """Per product, the warehouse with the largest `value` (ties: the first warehouse id)."""
+    totals = frame.groupby(["product_id", "warehouse_id"])[value].sum().reset_index()
+    totals = totals.sort_values(["product_id", value, "warehouse_id"], ascending=[True, False, True])
+    return totals.drop_duplicates("product_id").set_index("product_id")["warehouse_id"]
+
+
+def _main_warehouse(sold: pd.DataFrame, stock: pd.DataFrame) -> pd.Series:
+    """Per product, the warehouse to count unassigned sales and stock for (see the module)."""
+    shipped = sold.dropna(subset=["warehouse_id"])
+    held = stock.dropna(subset=["warehouse_id", "stock_on_hand"])
+    if len(shipped):
+        overall = shipped.groupby("warehouse_id")["quantity"].sum().sort_index().idxmax()
+    else:
+        overall = min(stock["warehouse_id"].dropna(), default=NO_WAREHOUSE)
+    main = _largest(shipped, "quantity").combine_first(_largest(held, "stock_on_hand"))
+    return main.reindex(sorted(set(sold["product_id"]) | set(stock["product_id"]))).fillna(overall)
 
 
 def demand_series(lines: pd.DataFrame, stock: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
@@ -49,13 +61,19 @@ def demand_series(lines: pd.DataFrame, stock: pd.DataFrame) -> tuple[pd.DataFram
     if not warehouses:
         per_product = stock.groupby("product_id")["stock_on_hand"].sum(min_count=1).sort_index()
         return lines.drop(columns="warehouse_id"), per_product.rename_axis("product_id")
-    main = _main_warehouse(lines, stock)
+    sold = lines.loc[lines["quantity"] > 0]
+    if "is_cancelled" in sold.columns:
+        sold = sold.loc[~sold["is_cancelled"].astype(bool)]
+    main = _main_warehouse(sold, stock)
     lines = lines.assign(warehouse_id=lines["warehouse_id"].fillna(lines["product_id"].map(main)))
     stock = stock.assign(warehouse_id=stock["warehouse_id"].fillna(stock["product_id"].map(main)))
     lines = lines.loc[lines["product_id"].isin(stock["product_id"])]
     on_hand = stock.groupby(["product_id", "warehouse_id"])["stock_on_hand"].sum(min_count=1)
-    sold = lines.drop_duplicates(["product_id", "warehouse_id"]).set_index(["product_id", "warehouse_id"]).index
-    on_hand = on_hand.reindex(on_hand.index.union(sold))
+    recent = lines.loc[lines.index.isin(sold.index)]
+    if len(recent):
+        recent = recent.loc[recent["ordered_at"] > recent["ordered_at"].max() - pd.Timedelta(days=ACTIVE_DAYS)]
+    selling = recent.drop_duplicates(["product_id", "warehouse_id"]).set_index(["product_id", "warehouse_id"]).index
+    on_hand = on_hand.reindex(on_hand.index.union(selling))
     # a warehouse without quants of a product the ERP stocks elsewhere holds none of it
     stocked = on_hand.index.get_level_values("product_id").isin(stock.loc[stock["stock_on_hand"].notna(), "product_id"])
     on_hand = on_hand.mask(stocked & on_hand.isna(), 0.0)
@@ -66,6 +84,8 @@ def demand_series(lines: pd.DataFrame, stock: pd.DataFrame) -> tuple[pd.DataFram
 
 def split_series(forecasts: pd.DataFrame) -> pd.DataFrame:
     """Forecasts by series id back to `product_id` and `warehouse_id` (`NO_WAREHOUSE` if per product)."""
-    parts = forecasts["product_id"].astype(str).str.split(SEPARATOR, n=1, expand=True)
+    if forecasts.empty:
+        return forecasts.assign(warehouse_id=pd.Series(dtype=object))
+    parts = forecasts["product_id"].astype(str).str.rsplit(SEPARATOR, n=1, expand=True)
     warehouse = parts[1].fillna(NO_WAREHOUSE) if parts.shape[1] > 1 else NO_WAREHOUSE
     return forecasts.assign(product_id=parts[0], warehouse_id=warehouse)

@@ -60,3 +60,27 @@ def test_split_series_gives_back_product_and_warehouse():
     assert split_series(forecasts)[["product_id", "warehouse_id"]].values.tolist() == [["p1", "1"], ["p1", "2"]]
     per_product = split_series(pd.DataFrame({"product_id": ["p1"], "p50": [1.0]}))
     assert per_product["warehouse_id"].tolist() == [NO_WAREHOUSE]
+
+
+def test_unassigned_sales_follow_real_sales_then_stock():
+    lines = _lines([("p1", "2", 5), ("p1", "1", -9), ("p1", None, 1), ("p2", None, 1), ("p3", "1", 1)])
+    lines["is_cancelled"] = [False, False, False, False, False]
+    stock = _stock([("p1", "1", 3.0), ("p2", "2", 4.0), ("p3", "1", 1.0)])
+
+    keyed, _ = demand_series(lines, stock)
+
+    # p1: the return in warehouse 1 is not a sale, so 2 ships most; p2 never shipped: it is stocked in 2
+    assert keyed["product_id"].tolist() == ["p1@2", "p1@1", "p1@2", "p2@2", "p3@1"]
+
+
+def test_a_warehouse_that_stopped_selling_a_product_it_holds_none_of_gets_no_series():
+    lines = _lines([("p1", "1", 1), ("p1", "2", 1)])
+    lines.loc[1, "ordered_at"] = AT - pd.Timedelta(days=400)
+    _, on_hand = demand_series(lines, _stock([("p1", "1", 2.0)]))
+
+    assert on_hand.to_dict() == {"p1@1": 2.0}
+
+
+def test_no_forecast_splits_to_no_rows():
+    empty = split_series(pd.DataFrame(columns=["product_id", "p50"]))
+    assert empty.empty and "warehouse_id" in empty

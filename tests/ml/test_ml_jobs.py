@@ -116,24 +116,32 @@ def test_demand_trains_scores_idempotently_and_keeps_a_better_champion(warehouse
 
 
 def test_demand_is_forecast_per_warehouse_against_its_own_stock(warehouse, as_of, products):
-    """Two warehouses: even orders ship from 1, odd ones from 2; all stock sits in 1."""
+    """Two warehouses: orders ship from 1 or 2, a tenth have not reached the ERP; all stock sits in 1."""
+    train_demand(warehouse, as_of)
+    score_demand(warehouse, as_of)
+    ((per_product,),) = _fetch(warehouse, "select sum(p50) from ml.demand_forecasts where warehouse_id = ''")
     with psycopg.connect(warehouse) as connection:
         connection.execute("alter table marts.fct_order_lines add column warehouse_id text")
-        connection.execute("update marts.fct_order_lines set warehouse_id = "
-                           "case when hashtext(order_id) % 2 = 0 then '1' else '2' end")
+        connection.execute("update marts.fct_order_lines set warehouse_id = case abs(hashtext(order_id)) % 10 "
+                           "when 0 then null when 1 then '1' when 2 then '1' else '2' end")
         connection.execute(
             "create table marts.fct_stock_by_location as select product_id, '1'::text as warehouse_id, "
             "true as is_internal, stock_on_hand as quantity from marts.dim_products where stock_on_hand is not null")
-    train_demand(warehouse, as_of)
+    retrained = train_demand(warehouse, as_of)  # the training reads the same series
     scored = score_demand(warehouse, as_of)
 
-    rows = _fetch(warehouse, "select warehouse_id, count(distinct product_id), sum(stock_on_hand), "
-                             "bool_and(days_of_cover = 0 or stock_on_hand > 0) from ml.demand_forecasts "
-                             "where horizon_days = 1 group by 1 order by 1")
-    total_stock = float(products.loc[products["is_active"], "stock_on_hand"].sum())
-    assert [row[0] for row in rows] == ["1", "2"] and scored["warehouses"] == 2
-    assert rows[0][2] == pytest.approx(total_stock) and rows[1][2] == 0 and rows[1][3]
-    assert scored["products"] == len(products.loc[products["is_active"]])
+    rows = _fetch(warehouse, "select warehouse_id, count(distinct product_id), sum(p50), "
+                             "sum(stock_on_hand) filter (where horizon_days = 1), "
+                             "bool_and(days_of_cover = 0) filter (where stock_on_hand = 0) "
+                             "from ml.demand_forecasts group by 1 order by 1")
+    active = products.loc[products["is_active"]]
+    assert retrained["row_counts"] and [row[0] for row in rows] == ["1", "2"]  # the per-product rows are gone
+    assert (scored["warehouses"], scored["products"], rows[1][1]) == (2, len(active), len(active))
+    assert rows[0][3] == pytest.approx(float(active["stock_on_hand"].sum())) and rows[1][3] == 0 and rows[1][4]
+    # warehouse 2 ships about 70% of the orders: its demand, not the product's, is what it is forecast
+    warehouse_1, warehouse_2 = float(rows[0][2]), float(rows[1][2])
+    assert 0.5 < warehouse_2 / (warehouse_1 + warehouse_2) < 0.9
+    assert warehouse_1 + warehouse_2 == pytest.approx(float(per_product), rel=0.3)
 
 
 def test_churn_reasons_and_next_best_actions_land_in_the_warehouse(warehouse, as_of, customers, products):
