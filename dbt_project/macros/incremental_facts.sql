@@ -120,11 +120,15 @@ select 1
 
 {% macro landed_since_last_run() %}
 {% if is_incremental() %}
-where _loaded_at > (
-    select
-        coalesce(max(loaded_at), '-infinity'::timestamptz)
-        - make_interval(hours => {{ var('incremental_lookback_hours') }})
-    from {{ this }}
-)
+where _loaded_at > (select {{ looked_back('loaded_at') }} from {{ this }})
 {% endif %}
 {% endmacro %}
+
+{#
+    Where an incremental night starts reading: the newest `column` of this table, minus var
+    `incremental_lookback_hours` (for loads committing while the previous run was reading).
+    An aggregate: select it from {{ this }}.
+#}
+{% macro looked_back(column) -%}
+coalesce(max({{ column }}), '-infinity'::timestamptz) - make_interval(hours => {{ var('incremental_lookback_hours') }})
+{%- endmacro %}

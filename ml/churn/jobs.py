@@ -173,10 +173,11 @@ def read_orders(engine: Engine, as_of: date) -> pd.DataFrame:
 def read_order_lines(engine: Engine, as_of: date) -> pd.DataFrame | None:
     """The lines of `marts.fct_order_lines` up to the end of `as_of`, or None while dbt does not build it."""
     with engine.connect() as connection:
-        if not inspect(connection).has_table("fct_order_lines", schema="marts"):
+        tables = inspect(connection)
+        if not tables.has_table("fct_order_lines", schema="marts"):
             log.warning("marts.fct_order_lines does not exist: the ML jobs run without product features")
             return None
-        columns = {column["name"] for column in inspect(connection).get_columns("fct_order_lines", schema="marts")}
+        columns = {column["name"] for column in tables.get_columns("fct_order_lines", schema="marts")}
         warehouse = "l.warehouse_id::text" if "warehouse_id" in columns else "null::text"
         lines = pd.read_sql(
             text(_ORDER_LINES.format(warehouse=warehouse)), connection,

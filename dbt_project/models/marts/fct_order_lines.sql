@@ -32,8 +32,7 @@ with
 since as (
     select
         coalesce(max(refreshed_at), '-infinity'::timestamptz) as refreshed_after,
-        coalesce(max(refreshed_at), '-infinity'::timestamptz)
-        - make_interval(hours => {{ var('incremental_lookback_hours') }}) as loaded_after
+        {{ looked_back('refreshed_at') }} as loaded_after
     from {{ this }}
 ),
 

@@ -69,10 +69,7 @@ sale_order_invoicing as (
 
 {% if scoped %}
 since as (
-    select
-        coalesce(max(refreshed_at), '-infinity'::timestamptz)
-        - make_interval(hours => {{ var('incremental_lookback_hours') }}) as loaded_after
-    from {{ this }}
+    select {{ looked_back('refreshed_at') }} as loaded_after from {{ this }}
 ),
 
 -- (the parts below are unions rather than `or`s: plain filters and joins, whatever the

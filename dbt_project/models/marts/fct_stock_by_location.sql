@@ -1,7 +1,8 @@
 {#
     ERP stock per product and location: the sum of the live `stock.quant` rows (one per lot or
-    package) of each product (dim_products key) and location, with the location's warehouse. `is_internal` says whether the
-    location counts as stock on hand (macro is_internal_location); dim_products sums those.
+    package) of each product (dim_products key) and location, with the location's warehouse.
+    `is_internal` says whether the location counts as stock on hand (macro
+    is_internal_location); dim_products sums those.
     Odoo's own `qty_available` is not used: it is computed, so a stock move changes it without
     touching the product's `write_date`, and the incremental extract misses it.
 #}
