@@ -7,7 +7,7 @@ Run `python -m bench.identity [customers] [seed]` (default 100,000 customers, se
    `COPY` per object: the records are the dicts the simulated APIs serve (Odoo fields, HubSpot
    `{id, properties, createdAt, updatedAt, archived}`, Shopify resources), `source_updated_at`
    and `_deleted` as the connectors set them;
-3. `dbt build --exclude tag:crm_sync` (a first, full night), timed;
+3. `dbt build --exclude tag:activation` (a first, full night), timed;
 4. one more simulated day, its created and changed records upserted into raw.*, and the build
    run again, timed: an incremental night (int_customer_ids keeps ids, fct_orders and
    fct_order_lines recompute only the orders the day touched, the rest rebuilds). The nights

@@ -2,12 +2,13 @@
 
 extract (Odoo, HubSpot, Shopify in parallel) → raw gate → dbt build (staging, intermediate,
 marts; cosmos, one task per model) → marts gate → ML (churn and demand: train weekly, score
-nightly; next-best-action) → dbt crm_sync model → sync gate → write-back to the CRM.
+nightly; next-best-action) → dbt activation models → sync gate → activations (one task per
+declared activation: what Puente writes into the ERP, the shop and the CRM).
 
 Wiring only: each task calls one function of ``puente``, ``expectations`` or ``ml``, imported
 inside the task so that parsing this file stays cheap. Every task is idempotent for its
-logical date: loads upsert by source key, scores upsert by (customer, date), and the sync model
-sends only what differs from the last values the CRM accepted, so a rerun changes nothing.
+logical date: loads upsert by source key, scores upsert by (customer, date), and the activation
+engine sends only what differs from what each target last accepted, so a rerun changes nothing.
 
 Credentials come from Airflow connections (``puente_warehouse``, ``puente_odoo``,
 ``puente_hubspot``, ``puente_shopify``); when a connection is missing, the ``PUENTE_*``
@@ -30,7 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 DBT_PROJECT = Path(os.environ.get("PUENTE_DBT_PROJECT_DIR", REPO / "dbt_project"))
 WAREHOUSE_CONN_ID = "puente_warehouse"
 SOURCES = ("odoo", "hubspot", "shopify")
-CRM_SYNC_TAG = "tag:crm_sync"
+ACTIVATION_TAG = "tag:activation"
 # A transient fault (a source's 5xx, a lock) deserves a retry a little later; tests shorten the wait.
 RETRY_DELAY = timedelta(seconds=float(os.environ.get("PUENTE_RETRY_DELAY_SECONDS", 120)))
 
@@ -136,6 +137,10 @@ def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[
                                            "customer ids are kept."),
         "retrain": Param(False, type="boolean",
                          description="Train the churn and demand models tonight even if this week's are recent."),
+        "dry_run": Param(False, type="boolean",
+                         description="Build every activation and report what it would send (totals, changes, "
+                                     "invalid rows with reasons, sample payloads in ops.activation_runs), but send "
+                                     "nothing to any system. Run this first against real systems."),
     },
     tags=["puente", "nightly"],
     doc_md=__doc__,
@@ -177,7 +182,7 @@ def puente_nightly():
         result.raise_for_failure()
         return result.summary()
 
-    transform = _dbt_group("transform", exclude=[CRM_SYNC_TAG])
+    transform = _dbt_group("transform", exclude=[ACTIVATION_TAG])
 
     @task
     def marts_gate() -> dict:
@@ -225,25 +230,46 @@ def puente_nightly():
         train_churn() >> score_churn() >> next_best_action()
         train_demand() >> forecast_demand()
 
-    crm_sync = _dbt_group("crm_sync", select=[CRM_SYNC_TAG])
+    activation_models = _dbt_group("activation_models", select=[ACTIVATION_TAG])
 
     @task
     def sync_gate() -> dict:
+        """Great Expectations on every activation model: nothing is sent from data that fails."""
         from expectations.gates import run_sync_gate
 
         result = run_sync_gate(_warehouse_url(), _business_date())
         result.raise_for_failure()
         return result.summary()
 
-    @task
-    def write_back() -> dict:
-        """Send changed scores to the CRM in batches; every contact's outcome lands in ops.crm_writeback."""
-        from puente.writeback import write_back_scores
+    gate = sync_gate()
+    with TaskGroup("activate", tooltip="What Puente writes into the ERP, the shop and the CRM") as activate:
+        previous: dict[str, object] = {}
+        for activation in _declared_activations():
 
-        return write_back_scores(_warehouse_url(), _source_config("hubspot"))
+            @task(task_id=activation.name, doc_md=activation.summary)
+            def run_activation(name: str = activation.name, target: str = activation.target,
+                               params: dict | None = None) -> dict:
+                from puente.activation.run import run_named
+
+                result = run_named(_warehouse_url(), name, _source_config(target), _business_date(),
+                                   dry_run=bool((params or {}).get("dry_run")))
+                return result.as_dict()
+
+            sent = run_activation()
+            # one target's activations in turn (they share its rate limit); targets side by side
+            if activation.target in previous:
+                previous[activation.target] >> sent
+            previous[activation.target] = sent
 
     (prepare_warehouse() >> extract >> raw_gate() >> transform >> marts_gate() >> ml_group
-     >> crm_sync >> sync_gate() >> write_back())
+     >> activation_models >> gate >> activate)
+
+
+def _declared_activations():
+    """The activations declared in the dbt project (read from its manifest, never by running dbt)."""
+    from puente.activation.spec import load_activations
+
+    return load_activations(DBT_PROJECT / "target" / "manifest.json")
 
 
 puente_nightly()

@@ -4,8 +4,8 @@ dbt reads its connection from ``PUENTE_DBT_*`` environment variables (see
 ``dbt_project/profiles.yml``); ``run_dbt`` derives them from a warehouse URL, so callers only
 ever pass the URL. The nightly selectors:
 
-- main build, after the raw gate: ``["build", "--exclude", "tag:crm_sync"]``
-- write-back diff, after ML scoring: ``["build", "--select", "tag:crm_sync"]``
+- main build, after the raw gate: ``["build", "--exclude", "tag:activation"]``
+- activations, after ML scoring: ``["build", "--select", "tag:activation"]``
 
 The Airflow DAG renders the project with astronomer-cosmos from ``target/manifest.json``
 (``LoadMode.DBT_MANIFEST``) so that DAG parsing never runs dbt; ``ensure_manifest`` keeps that
@@ -26,8 +26,8 @@ from puente.config import dbt_project_dir
 if TYPE_CHECKING:
     from dbt.cli.main import dbtRunnerResult
 
-MAIN_BUILD_ARGS = ("build", "--exclude", "tag:crm_sync")
-CRM_SYNC_BUILD_ARGS = ("build", "--select", "tag:crm_sync")
+MAIN_BUILD_ARGS = ("build", "--exclude", "tag:activation")
+ACTIVATION_BUILD_ARGS = ("build", "--select", "tag:activation")
 
 # dbt parses without connecting, but profiles.yml still needs every variable to render.
 _PARSE_ONLY_ENV = {
@@ -106,7 +106,7 @@ def _failures(result: dbtRunnerResult) -> list[str]:
 
 
 def run_dbt(args: list[str], url: str) -> dbtRunnerResult:
-    """Run one dbt command (``["build", "--exclude", "tag:crm_sync"]``) against ``url``.
+    """Run one dbt command (``["build", "--exclude", "tag:activation"]``) against ``url``.
 
     Raises ``DbtFailed`` naming every failed model, test or seed, or dbt's own error when it
     could not run at all (bad project, unreachable warehouse). The PUENTE_DBT_* variables are

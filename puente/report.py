@@ -54,14 +54,18 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
             """,
             (business_date,),
         ).fetchall()
-        writeback = conn.execute(
-            """
-            select status, count(*) as contacts from ops.crm_writeback
-            where sent_at >= %s
-            group by status order by status
-            """,
-            (since,),
-        ).fetchall()
+        activations = _all(conn, """
+            select activation, target, target_object, bool_or(dry_run) as dry_run,
+                   max(rows_total) as rows, sum(rows_pending) as pending, sum(rows_sent) as sent,
+                   sum(rows_created) as created, sum(rows_adopted) as adopted, sum(rows_failed) as failed,
+                   sum(rows_invalid) as invalid, sum(rows_withheld) as withheld, sum(requests) as requests
+            from ops.activation_runs where finished_at >= %s
+            group by activation, target, target_object order by target, activation
+        """, (since,))
+        work_list = _all(conn, """
+            select activation, kind, count(*) as rows, max(attempts) as most_attempts
+            from ops.activation_issues group by activation, kind order by activation, kind
+        """)
         stages = _all(conn, "select stage, count(*) as orders from marts.fct_order_to_cash "
                             "group by stage order by count(*) desc")
         demand = _one(conn, """
@@ -75,7 +79,8 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
             where scored_for_date = %s group by action order by count(*) desc
         """, (business_date,))
     return {"extract": extract, "gates": gates, "identity": identity, "model": model,
-            "scores": scores, "writeback": writeback, "stages": stages, "demand": demand, "actions": actions}
+            "scores": scores, "activations": activations,
+            "work_list": work_list, "stages": stages, "demand": demand, "actions": actions}
 
 
 def _one(conn: psycopg.Connection, sql: str, params: tuple = ()) -> dict | None:
@@ -140,8 +145,7 @@ def render_night(console, business_date: date, summary: dict, crm_examples: list
     if summary.get("actions"):
         console.print("[bold]Next best action[/] " + ", ".join(f"{a['action']} {a['customers']}"
                                                                for a in summary["actions"]))
-    sent = {w["status"]: w["contacts"] for w in summary["writeback"]}
-    console.print(f"[bold]CRM write-back[/] contacts updated: {sent.get('sent', 0)}, failed: {sent.get('failed', 0)}")
+    render_activations(console, summary["activations"], summary["work_list"])
     for example in crm_examples:
         action = example.get("action") or "none"
         if example.get("product"):
@@ -149,6 +153,35 @@ def render_night(console, business_date: date, summary: dict, crm_examples: list
         console.print(f"   CRM contact {example['id']} {example['name']}: churn score "
                       f"{example['score']} ({example['risk']}); next action: {action}"
                       + (f" ({example['reason']})" if example.get("reason") else ""))
+
+
+# What a person takes to retype one order from one system into another (what users report).
+MANUAL_ENTRY_MINUTES = (15, 20)
+
+
+def render_activations(console, activations: list[dict], work_list: list[dict]) -> None:
+    """What Puente wrote into each system tonight, the time that saved, and the work list."""
+    from rich.table import Table
+
+    if not activations:
+        console.print("[bold]Activations[/] none ran")
+        return
+    dry = any(a["dry_run"] for a in activations)
+    table = Table(title="Activations" + (" — DRY RUN: nothing was sent" if dry else ""), title_justify="left")
+    for col in ("activation", "target", "rows", "changed", "sent", "created", "adopted", "failed", "invalid",
+                "no consent"):
+        table.add_column(col, justify="left" if col in ("activation", "target") else "right")
+    for a in activations:
+        table.add_row(a["activation"], f"{a['target']} {a['target_object']}", *(str(a[c] or 0) for c in (
+            "rows", "pending", "sent", "created", "adopted", "failed", "invalid", "withheld")))
+    console.print(table)
+    orders = sum(a["created"] or 0 for a in activations if a["target_object"] == "sale.order" and not a["dry_run"])
+    if orders:
+        low, high = (orders * minutes / 60 for minutes in MANUAL_ENTRY_MINUTES)
+        console.print(f"[bold]Manual entry avoided[/] {orders} orders ≈ {low:.1f}–{high:.1f} hours at "
+                      f"{MANUAL_ENTRY_MINUTES[0]}–{MANUAL_ENTRY_MINUTES[1]} minutes each")
+    waiting = ", ".join(f"{w['activation']} {w['rows']} {w['kind']}" for w in work_list)
+    console.print(f"[bold]Work list[/] {waiting or 'empty'} (marts.activation_work_list)")
 
 
 def _fmt(value) -> str:

@@ -303,16 +303,89 @@ create table if not exists ops.gate_results (
     ran_at        timestamptz not null default now()
 );
 
-create table if not exists ops.crm_writeback (
-    writeback_id        bigserial primary key,
-    batch_id            text not null,
-    hubspot_contact_id  text not null,
-    properties          jsonb not null,
-    status              text not null,
-    error               text,
-    sent_at             timestamptz not null default now()
+
+-- The activation engine (puente/activation/engine.py). What each target last accepted, per
+-- activation and row: the diff of the next run is against this.
+create table if not exists ops.activation_state (
+    activation    text not null,
+    row_key       text not null,
+    target_id     text,
+    payload       jsonb not null,
+    compare_hash  text not null,
+    accepted_at   timestamptz not null default now(),
+    run_id        text not null,
+    primary key (activation, row_key)
 );
-create index if not exists crm_writeback_contact on ops.crm_writeback (hubspot_contact_id, sent_at);
+
+-- Every row sent (or adopted, or refused), with the fields old -> new and the target's answer.
+create table if not exists ops.activation_audit (
+    audit_id       bigserial primary key,
+    run_id         text not null,
+    activation     text not null,
+    row_key        text not null,
+    target         text not null,
+    target_object  text not null,
+    target_id      text,
+    operation      text not null,
+    fields_old     jsonb,
+    fields_new     jsonb,
+    status         text not null check (status in ('sent', 'adopted', 'failed')),
+    error          text,
+    detail         jsonb,
+    logical_date   date,
+    at             timestamptz not null default now()
+);
+create index if not exists activation_audit_row on ops.activation_audit (activation, row_key, at);
+
+-- The work list: rows that could not be sent (invalid) or that the target refused (failed),
+-- until they are accepted, no longer asked for, or dropped by an operator.
+create table if not exists ops.activation_issues (
+    activation     text not null,
+    row_key        text not null,
+    kind           text not null check (kind in ('invalid', 'failed')),
+    reason         text not null,
+    target_error   text,
+    customer_id    text,
+    context        jsonb,
+    attempts       integer not null default 0,
+    first_seen_at  timestamptz not null default now(),
+    last_seen_at   timestamptz not null default now(),
+    primary key (activation, row_key)
+);
+
+-- Rows an operator gave up on: never retried (puente activations drop …).
+create table if not exists ops.activation_dropped (
+    activation  text not null,
+    row_key     text not null,
+    reason      text not null,
+    dropped_by  text not null,
+    dropped_at  timestamptz not null default now(),
+    primary key (activation, row_key)
+);
+
+-- One row per activation run (dry runs too): what the run found and did.
+create table if not exists ops.activation_runs (
+    run_id         text primary key,
+    activation     text not null,
+    target         text not null,
+    target_object  text not null,
+    logical_date   date,
+    dry_run        boolean not null,
+    rows_total     integer not null,
+    rows_pending   integer not null,
+    rows_invalid   integer not null,
+    rows_withheld  integer not null,
+    rows_sent      integer not null,
+    rows_created   integer not null,
+    rows_adopted   integer not null,
+    rows_failed    integer not null,
+    requests       integer not null,
+    seconds        double precision not null,
+    reasons        jsonb not null,
+    samples        jsonb,
+    message        text,
+    finished_at    timestamptz not null default now()
+);
 
 create table if not exists ml.model_runs (
     model_run_id        text primary key,

@@ -21,9 +21,12 @@ import random
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from puente.activation.pacing import Pacer
 
 log = logging.getLogger(__name__)
 # httpx logs every request line at INFO; this layer logs what matters (retries, failures) itself.
@@ -90,14 +93,17 @@ class HttpClient:
     """An ``httpx.Client`` for one source system with retries, a budget and readable errors.
 
     ``sleep`` and ``rng`` are injectable so tests never wait; ``transport`` lets unit tests
-    answer requests with ``httpx.MockTransport``.
+    answer requests with ``httpx.MockTransport``. ``pacer`` (writes) spaces requests to stay
+    under the service's rate limit instead of running into it.
     """
 
     def __init__(self, system: str, base_url: str, *, headers: dict[str, str] | None = None,
                  timeout: httpx.Timeout | float = DEFAULT_TIMEOUT, retry: RetryPolicy | None = None,
                  max_requests: int = 20_000, sleep: Callable[[float], None] = time.sleep,
-                 rng: random.Random | None = None, transport: httpx.BaseTransport | None = None):
+                 rng: random.Random | None = None, transport: httpx.BaseTransport | None = None,
+                 pacer: Pacer | None = None):
         self.system = system
+        self.pacer = pacer
         self.retry = retry or RetryPolicy()
         self.max_requests = max_requests
         self.requests_made = 0
@@ -160,4 +166,6 @@ class HttpClient:
             raise SourceError(self.system, obj, request, f"request budget of {self.max_requests} spent",
                               "Either the data grew (raise max_requests for this source) or paging "
                               "is looping (check the cursor in ops.extract_state)")
+        if self.pacer is not None:
+            self.pacer.acquire()
         self.requests_made += 1

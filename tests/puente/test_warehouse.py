@@ -23,8 +23,8 @@ def test_schema_is_idempotent_and_complete(fresh_db):
             )
         }
     assert {o.qualified_table for o in warehouse.RAW_OBJECTS} <= tables
-    assert {"ops.extract_state", "ops.load_batches", "ops.quarantine", "ops.crm_writeback",
-            "ml.model_runs", "ml.churn_scores"} <= tables
+    assert {"ops.extract_state", "ops.load_batches", "ops.quarantine", "ops.activation_state",
+            "ops.activation_audit", "ops.activation_issues", "ml.model_runs", "ml.churn_scores"} <= tables
 
 
 def test_forecasts_of_an_earlier_version_gain_the_warehouse_key(fresh_db):
