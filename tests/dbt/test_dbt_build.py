@@ -6,7 +6,6 @@ from __future__ import annotations
 import psycopg
 import pytest
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 from scenario import load_raw
 
 from expectations.gates import run_marts_gate, run_sync_gate
