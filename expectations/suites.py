@@ -50,7 +50,7 @@ def allowed_currencies() -> tuple[str, ...]:
 
 def property_options(name: str) -> tuple[str, ...]:
     """The options of one of Puente's HubSpot enumeration properties (the CRM writer's)."""
-    from puente.activation.targets.hubspot import PUENTE_PROPERTIES
+    from puente.sources.hubspot.writer import PUENTE_PROPERTIES
 
     return next(spec.options for spec in PUENTE_PROPERTIES if spec.name == name)
 

@@ -40,7 +40,7 @@ def run_airflow_ui() -> int:
     with simulators:
         if last and last > DEMO_START:
             simulators.advance((last - DEMO_START).days)
-        env.update(runtime.source_connections(credentials, simulators.base_url))
+        env.update(runtime.simulated_sources_env(credentials, simulators.base_url))
         home = env["AIRFLOW_HOME"]
         print(
             f"Warehouse:   {warehouse.describe(url)}\n"

@@ -7,7 +7,7 @@ from typing import Any
 
 from puente.activation.engine import ActivationResult, run_activation
 from puente.activation.spec import Activation, activation_named
-from puente.activation.targets import writer_for
+from puente.sources import registry
 
 
 def run_named(url: str, name: str, target_config: Any, logical_date: date | None = None, *,
@@ -17,7 +17,7 @@ def run_named(url: str, name: str, target_config: Any, logical_date: date | None
     A dry run needs no connection to the target at all: it reads the warehouse only.
     """
     activation = activation or activation_named(name)
-    writer = None if dry_run else writer_for(activation.target, target_config, **writer_options)
+    writer = None if dry_run else registry.build_writer(activation.target, target_config, **writer_options)
     try:
         return run_activation(url, activation, writer, logical_date=logical_date, dry_run=dry_run)
     finally:

@@ -20,10 +20,9 @@ from psycopg.types.json import Jsonb
 from puente.activation.engine import ActivationBusy, ActivationModelMissing, drop_rows, run_activation
 from puente.activation.pacing import Pacer
 from puente.activation.spec import Activation
-from puente.activation.targets.hubspot import PUENTE_PROPERTIES, HubSpotWriter
-from puente.config import HubSpotConfig
 from puente.sources.http import SourceError
-from puente.sources.hubspot import HubSpotConnector
+from puente.sources.hubspot import HubSpotConfig, HubSpotConnector
+from puente.sources.hubspot.writer import PUENTE_PROPERTIES, HubSpotWriter
 
 SCORES = {"puente_churn_score": "0.42", "puente_churn_risk": "high", "puente_scored_at": "2026-11-16T23:00:00.000Z"}
 ACTIVATION = Activation(name="test_scores", model="act_test_scores", relation="activations.act_test_scores",

@@ -16,8 +16,8 @@ from typing import Any
 
 from puente.activation.pacing import Pacer
 from puente.activation.writers import Outcome, Row
-from puente.config import HubSpotConfig
-from puente.sources.hubspot import HubSpotConnector, PropertySpec
+from puente.sources.hubspot.config import HubSpotConfig
+from puente.sources.hubspot.connector import HubSpotConnector, PropertySpec
 
 PROPERTY_GROUP = "puente"
 DEFAULT_REQUESTS_PER_10S = 100
