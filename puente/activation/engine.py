@@ -15,7 +15,8 @@ For one activation and one run:
    payloads, recorded in ``ops.activation_runs``; nothing is sent and no state moves.
 4. **Idempotent creates.** Before creating, the writer looks the external keys up in the target
    (``client_order_ref`` in the ERP…); a record found there was created by an earlier run that
-   crashed before recording it, and is adopted instead of created again.
+   crashed before recording it: it is adopted, and the writer finishes what that run left
+   undone (confirming the order…) instead of creating it again.
 5. **Send** in batches of the declared size, paced by the writer's HTTP client. Every row's
    outcome is committed with its batch: one ``ops.activation_audit`` row (fields old → new, the
    target's answer verbatim), the new ``ops.activation_state`` when accepted, and the work list
@@ -202,7 +203,7 @@ def _send(conn: psycopg.Connection, activation: Activation, writer: Writer, rows
     try:
         writer.prepare(activation.object)
         if activation.mode in ("create", "upsert"):
-            rows = _adopt_existing(conn, activation, writer, rows, result)
+            rows = _adopt_existing(activation, writer, rows)
         for start in range(0, len(rows), activation.batch_size):
             batch = rows[start:start + activation.batch_size]
             outcomes = {o.row_key: o for o in writer.write(activation.object, activation.mode,
@@ -226,25 +227,22 @@ def _send(conn: psycopg.Connection, activation: Activation, writer: Writer, rows
         raise
 
 
-def _adopt_existing(conn: psycopg.Connection, activation: Activation, writer: Writer,
-                    rows: list[dict[str, Any]], result: ActivationResult) -> list[dict[str, Any]]:
-    """Look the external keys of rows without a known target id up in the target; adopt what exists."""
+def _adopt_existing(activation: Activation, writer: Writer, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Look the external keys of rows without a known target id up in the target.
+
+    A record found there was made by an earlier run that crashed before booking it: the row goes
+    to the writer with that id, and the writer finishes what the crash interrupted (for a create:
+    whatever steps come after it, such as confirming an order) instead of creating it again.
+    """
     unknown = {r["row_key"] for r in rows if not (r["target_id"] or r["accepted_target_id"]) and r["external_key"]}
     keys = [r["external_key"] for r in rows if r["row_key"] in unknown]
     found = writer.lookup(activation.object, keys) if keys else {}
-    if not found:
-        return rows
-    left = []
-    with conn.transaction():
-        for row in rows:
-            target_id = found.get(row["external_key"]) if row["row_key"] in unknown else None
-            if target_id is None:
-                left.append(row)
-            elif activation.mode == "upsert":
-                left.append({**row, "target_id": target_id})
-            else:
-                _book(conn, activation, row, Outcome(row["row_key"], True, target_id, "adopt"), result, None)
-    return left
+    if found:
+        log.info("activation %s: %d of %d records to create already exist in %s (an earlier run was "
+                 "interrupted); they are completed, not created again", activation.name, len(found), len(keys),
+                 activation.target)
+    return [{**row, "target_id": found[row["external_key"]]}
+            if row["row_key"] in unknown and row["external_key"] in found else row for row in rows]
 
 
 def _as_row(row: dict[str, Any]) -> Row:

@@ -9,7 +9,9 @@ what is invalid, consent, bookkeeping, retries on later nights) is the engine's.
   keys, so a create that was accepted but never recorded (a crash in between) is found instead
   of made twice.
 - ``write(obj, mode, rows)``: create or update the rows; one ``Outcome`` per row, with the
-  target's own error text when it refused one.
+  target's own error text when it refused one. In ``create`` mode a row that comes with a
+  ``target_id`` was found by ``lookup``: the writer finishes it (the steps after the create that
+  an interrupted run did not do) and answers ``operation="adopt"``.
 """
 
 from __future__ import annotations

@@ -84,6 +84,10 @@ def _advice(status: int) -> str:
             "credentials are right, report this message: the API may have changed")
 
 
+_MAYBE_DONE = ("The service may have carried this write out before failing, so it is not sent again now; "
+               "the next run looks the record up first and sends it only if it is not there")
+
+
 def _body_excerpt(response: httpx.Response, limit: int = 300) -> str:
     text = response.text.strip().replace("\n", " ")
     return text[:limit] + ("…" if len(text) > limit else "")
@@ -122,12 +126,16 @@ class HttpClient:
     def request(self, method: str, url: str, *, obj: str, params: dict[str, Any] | None = None,
                 json: Any = None, content: bytes | str | None = None,
                 headers: dict[str, str] | None = None, passthrough: Collection[int] = (),
-                label: str | None = None) -> httpx.Response:
+                label: str | None = None, repeatable: bool = True) -> httpx.Response:
         """Send one request, retrying transient failures; return the response when it is 2xx.
 
         Statuses in ``passthrough`` are returned to the caller too (e.g. HubSpot's 400 on a
         batch, which the caller records per contact). ``label`` names the request in logs
         and errors when method + path alone say too little (XML-RPC calls share one path).
+        A request that is not ``repeatable`` (a create) is retried only when it surely never
+        reached the service (a refused connection, a 429): after a timeout or a 5xx it may have
+        been carried out, and sending it again could do it twice, so it fails at once and the
+        caller looks the record up before trying again.
         """
         built = self._client.build_request(method, url, params=params, json=json, content=content,
                                            headers=headers)
@@ -140,6 +148,8 @@ class HttpClient:
                 response = self._client.send(built)
             except httpx.TransportError as exc:  # timeouts, refused or dropped connections
                 outcome, wait, status = type(exc).__name__, None, None
+                if not repeatable and not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+                    raise SourceError(self.system, obj, request, outcome, _MAYBE_DONE) from None
             else:
                 status = response.status_code
                 if response.is_success or status in passthrough:
@@ -147,6 +157,8 @@ class HttpClient:
                 outcome = f"HTTP {status}: {_body_excerpt(response)}"
                 if status != 429 and status < 500:
                     raise SourceError(self.system, obj, request, outcome, _advice(status), status)
+                if status != 429 and not repeatable:
+                    raise SourceError(self.system, obj, request, outcome, _MAYBE_DONE, status)
                 wait = retry_after_seconds(response)
                 if wait is not None and wait > self.retry.max_retry_after:
                     raise SourceError(self.system, obj, request, outcome + f" (Retry-After {wait:.0f} s)",

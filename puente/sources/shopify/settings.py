@@ -16,6 +16,7 @@ SYSTEM = "Shopify"
 API_VERSION = "2025-01"
 API_PATH = "/admin/api/{version}"  # below the shop's URL, https://{shop}.myshopify.com
 PAGE_LIMIT = 250
+BUCKET_SIZE = 40
 LEAK_PER_SECOND = 2.0  # standard plan; faster plans simply never get near the top
 HIGH_WATER = 0.8  # pause when the bucket is fuller than this
 
