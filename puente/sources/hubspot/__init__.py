@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from puente.sources.hubspot.config import HubSpotConfig
-from puente.sources.hubspot.connector import HubSpotConnector, PropertySpec, parse_batch_response
+from puente.sources.hubspot.connector import HubSpotConnector
 from puente.sources.hubspot.settings import BATCH_LIMIT, OBJECTS, PROPERTIES
 from puente.sources.spec import Source
 
@@ -28,5 +28,4 @@ def _simulator(base_url: str, credentials: Any) -> HubSpotConfig:
 SOURCE = Source(name="hubspot", title="HubSpot", kind="crm", objects=OBJECTS, config=HubSpotConfig,
                 connector=HubSpotConnector, simulator=_simulator, writer=_writer)
 
-__all__ = ["BATCH_LIMIT", "OBJECTS", "PROPERTIES", "SOURCE", "HubSpotConfig", "HubSpotConnector", "PropertySpec",
-           "parse_batch_response"]
+__all__ = ["BATCH_LIMIT", "OBJECTS", "PROPERTIES", "SOURCE", "HubSpotConfig", "HubSpotConnector"]
