@@ -1,0 +1,70 @@
+{#
+    The shop's available quantity of every product the ERP and the shop share (by SKU): the
+    ERP's free stock (on hand minus reserved), minus the web orders not yet in the ERP (they
+    will reserve it when posted), minus var `stock_safety_buffer` units, never below zero. The
+    ERP is the system of record for stock. A row exists only where the shop, as last read,
+    shows something else; `observed_at` is when it was read, so a shop that drifts again after
+    Puente set it (a person, a sale) is set again.
+#}
+
+with
+
+products as (
+    select * from {{ ref('dim_products') }}
+    where is_in_erp and is_in_shop and is_active
+),
+
+variants as (
+    select variant_id, inventory_item_id, loaded_at from {{ ref('stg_shopify__product_variants') }}
+    where not is_deleted
+),
+
+-- web orders the ERP does not have yet: their units are sold already
+unposted as (
+    select lines.sku, sum(lines.quantity) as quantity
+    from {{ ref('stg_shopify__order_lines') }} as lines
+    inner join {{ ref('fct_orders') }} as orders
+        on lines.order_id = orders.shopify_order_id
+    where orders.channel = 'web' and orders.odoo_sale_order_id is null and not orders.is_cancelled
+        and lines.sku is not null
+    group by lines.sku
+),
+
+levels as (
+    select
+        products.product_id,
+        products.sku,
+        products.product_name,
+        variants.inventory_item_id,
+        variants.loaded_at,
+        products.shop_stock,
+        greatest(0, floor(coalesce(products.stock_on_hand, 0) - coalesce(products.stock_reserved, 0)
+                          - coalesce(unposted.quantity, 0) - {{ var('stock_safety_buffer') }}))::integer as available
+    from products
+    inner join variants
+        on products.shopify_variant_id = variants.variant_id
+    left join unposted
+        on products.sku = unposted.sku
+),
+
+final as (
+    select
+        'sku:' || sku as row_key,
+        inventory_item_id::text as target_id,
+        null::text as external_key,
+        jsonb_build_object('available', available) as payload,
+        jsonb_build_object('available', available) as compare,
+        loaded_at as observed_at,
+        case
+            when inventory_item_id is null
+                then 'the shop variant of SKU ' || sku || ' has no inventory item; check it in Shopify'
+        end as invalid_reason,
+        null::text as customer_id,
+        null::boolean as has_consent,
+        jsonb_build_object('what', 'stock of ' || sku || ' · ' || product_name, 'shop_shows', shop_stock,
+                           'erp_free', available) as context
+    from levels
+    where shop_stock is distinct from available
+)
+
+select * from final
