@@ -24,7 +24,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import Param, TaskGroup, dag, get_current_context, task
+from _puente import business_date, declared_activations, source_config, warehouse_url
+from airflow.sdk import Param, TaskGroup, dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
 from cosmos.profiles import PostgresUserPasswordProfileMapping
@@ -33,54 +34,10 @@ from puente.sources import registry
 
 REPO = Path(__file__).resolve().parent.parent
 DBT_PROJECT = Path(os.environ.get("PUENTE_DBT_PROJECT_DIR", REPO / "dbt_project"))
-WAREHOUSE_CONN_ID = "puente_warehouse"
 SOURCES = tuple(s.name for s in registry.configured())
 ACTIVATION_TAG = "tag:activation"
 # A transient fault (a source's 5xx, a lock) deserves a retry a little later; tests shorten the wait.
 RETRY_DELAY = timedelta(seconds=float(os.environ.get("PUENTE_RETRY_DELAY_SECONDS", 120)))
-
-
-def _warehouse_url() -> str:
-    """The warehouse URL from the Airflow connection, else ``PUENTE_WAREHOUSE_URL``."""
-    from airflow.sdk import Connection
-    from airflow.sdk.exceptions import AirflowNotFoundException
-
-    try:
-        conn = Connection.get(WAREHOUSE_CONN_ID)
-    except AirflowNotFoundException:
-        from puente.warehouse import warehouse_url
-
-        return warehouse_url()
-    auth = conn.login or ""
-    if conn.password:
-        from urllib.parse import quote
-
-        auth += f":{quote(conn.password, safe='')}"
-    return f"postgresql://{auth}@{conn.host}:{conn.port or 5432}/{conn.schema or 'puente'}"
-
-
-def _source_config(source: str):
-    """The source's settings from its Airflow connection, else from ``PUENTE_<SOURCE>_*``.
-
-    A connection made in the UI (or by ``AIRFLOW_CONN_PUENTE_<SOURCE>``) always wins; the
-    environment, where the local runtime puts the simulators, is the fallback. The config's
-    ``origin`` says which, and the extraction logs it.
-    """
-    from airflow.sdk import Connection
-    from airflow.sdk.exceptions import AirflowNotFoundException
-
-    spec = registry.source(source)
-    try:
-        conn = Connection.get(spec.conn_id)
-    except AirflowNotFoundException:
-        return spec.config.from_env()
-    return spec.config.from_connection(conn)
-
-
-def _business_date():
-    """The business day this run closes: the run's logical date (UTC)."""
-    context = get_current_context()
-    return context["logical_date"].in_timezone("UTC").date()
 
 
 def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[str] | None = None):
@@ -94,7 +51,7 @@ def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[
             profile_name="puente",
             target_name="nightly",
             profile_mapping=PostgresUserPasswordProfileMapping(
-                conn_id=WAREHOUSE_CONN_ID, profile_args={"schema": "public"}
+                conn_id="puente_warehouse", profile_args={"schema": "public"}
             ),
         ),
         # BUILDABLE: a test that spans several models (relationships, reconciliations) runs only
@@ -151,11 +108,22 @@ def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[
 )
 def puente_nightly():
     @task
-    def prepare_warehouse() -> None:
-        """Create the raw, ops and ml schemas if missing (idempotent)."""
+    def prepare_warehouse(run_id: str | None = None) -> None:
+        """Create the raw, ops and ml schemas if missing (idempotent), then take the warehouse's
+        writer lease, waiting for a web-orders run in progress to finish (puente/leases.py)."""
+        from puente import leases
         from puente.warehouse import ensure_schema
 
-        ensure_schema(_warehouse_url())
+        url = warehouse_url()
+        ensure_schema(url)
+        leases.acquire_waiting(url, f"puente_nightly {run_id}", leases.NIGHT_TTL)
+
+    @task(trigger_rule="all_done")
+    def release_lease(run_id: str | None = None) -> None:
+        """Give the writer lease back, whatever the night's outcome, so web orders flow again."""
+        from puente import leases
+
+        leases.release(warehouse_url(), f"puente_nightly {run_id}")
 
     with TaskGroup("extract", tooltip="Incremental extraction of every source into raw.*") as extract:
         for source in SOURCES:
@@ -169,7 +137,7 @@ def puente_nightly():
                 params = params or {}
                 if source not in (params.get("sources") or SOURCES):
                     raise AirflowSkipException(f"{source} is not among this run's sources")
-                return run(_warehouse_url(), source, _source_config(source), _business_date(),
+                return run(warehouse_url(), source, source_config(source), business_date(),
                            full_refresh=bool(params.get("full_refresh")),
                            since=params.get("backfill_from") or None, until=params.get("backfill_to") or None)
 
@@ -182,7 +150,7 @@ def puente_nightly():
         from expectations.gates import run_raw_gate
         from puente.config import max_quarantine_share
 
-        result = run_raw_gate(_warehouse_url(), _business_date(), max_quarantine_share=max_quarantine_share())
+        result = run_raw_gate(warehouse_url(), business_date(), max_quarantine_share=max_quarantine_share())
         result.raise_for_failure()
         return result.summary()
 
@@ -192,7 +160,7 @@ def puente_nightly():
     def marts_gate() -> dict:
         from expectations.gates import run_marts_gate
 
-        result = run_marts_gate(_warehouse_url(), _business_date())
+        result = run_marts_gate(warehouse_url(), business_date())
         result.raise_for_failure()
         return result.summary()
 
@@ -202,34 +170,34 @@ def puente_nightly():
         def train_churn(params: dict | None = None) -> dict:
             from ml.churn.jobs import train_churn_if_due
 
-            return train_churn_if_due(_warehouse_url(), _business_date(),
+            return train_churn_if_due(warehouse_url(), business_date(),
                                       force=bool((params or {}).get("retrain")))
 
         @task
         def score_churn() -> dict:
             from ml.churn.jobs import score_churn as run
 
-            return run(_warehouse_url(), _business_date())
+            return run(warehouse_url(), business_date())
 
         @task
         def next_best_action() -> dict:
             """One action per customer; never out of stock, below the margin floor or without consent."""
             from ml.nba.jobs import score_next_best_actions
 
-            return score_next_best_actions(_warehouse_url(), _business_date())
+            return score_next_best_actions(warehouse_url(), business_date())
 
         @task
         def train_demand(params: dict | None = None) -> dict:
             from ml.demand.jobs import train_demand_if_due
 
-            return train_demand_if_due(_warehouse_url(), _business_date(),
+            return train_demand_if_due(warehouse_url(), business_date(),
                                        force=bool((params or {}).get("retrain")))
 
         @task
         def forecast_demand() -> dict:
             from ml.demand.jobs import score_demand
 
-            return score_demand(_warehouse_url(), _business_date())
+            return score_demand(warehouse_url(), business_date())
 
         train_churn() >> score_churn() >> next_best_action()
         train_demand() >> forecast_demand()
@@ -241,21 +209,21 @@ def puente_nightly():
         """Great Expectations on every activation model: nothing is sent from data that fails."""
         from expectations.gates import run_sync_gate
 
-        result = run_sync_gate(_warehouse_url(), _business_date())
+        result = run_sync_gate(warehouse_url(), business_date())
         result.raise_for_failure()
         return result.summary()
 
     gate = sync_gate()
     with TaskGroup("activate", tooltip="What Puente writes into the ERP, the shop and the CRM") as activate:
         previous: dict[str, object] = {}
-        for activation in _declared_activations():
+        for activation in declared_activations(DBT_PROJECT, SOURCES):
 
             @task(task_id=activation.name, doc_md=activation.summary)
             def run_activation(name: str = activation.name, target: str = activation.target,
                                params: dict | None = None) -> dict:
                 from puente.activation.run import run_named
 
-                result = run_named(_warehouse_url(), name, _source_config(target), _business_date(),
+                result = run_named(warehouse_url(), name, source_config(target), business_date(),
                                    dry_run=bool((params or {}).get("dry_run")))
                 return result.as_dict()
 
@@ -266,15 +234,7 @@ def puente_nightly():
             previous[activation.target] = sent
 
     (prepare_warehouse() >> extract >> raw_gate() >> transform >> marts_gate() >> ml_group
-     >> activation_models >> gate >> activate)
-
-
-def _declared_activations():
-    """The activations declared in the dbt project (read from its manifest, never by running dbt)
-    whose target is one of the business's systems."""
-    from puente.activation.spec import load_activations
-
-    return [a for a in load_activations(DBT_PROJECT / "target" / "manifest.json") if a.target in SOURCES]
+     >> activation_models >> gate >> activate >> release_lease())
 
 
 puente_nightly()

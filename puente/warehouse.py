@@ -301,6 +301,14 @@ create table if not exists ops.gate_results (
 );
 
 
+-- Who transforms and sends now: the nightly run or a frequent web-orders run (puente/leases.py).
+create table if not exists ops.pipeline_lease (
+    name         text primary key,
+    holder       text not null,
+    acquired_at  timestamptz not null,
+    expires_at   timestamptz not null
+);
+
 -- The activation engine (puente/activation/engine.py). What each target last accepted, per
 -- activation and row: the diff of the next run is against this.
 create table if not exists ops.activation_state (
