@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("airflow", help="start the Airflow UI on 127.0.0.1:8080 over the same warehouse")
     sub.add_parser("dbt-parse", help="write dbt_project/target/manifest.json when the project changed")
     sub.add_parser("dbt-docs", help="build the dbt docs of the marts (dbt_project/target/index.html)")
+    from puente.activation import cli as activations_cli
+
+    activations_cli.add_parser(sub)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
@@ -51,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
 
         ensure_manifest()
         return 0
+    if args.command == "activations":
+        return activations_cli.main(args)
     if args.command == "dbt-docs":
         from puente.dbt import run_dbt
         from puente.warehouse import warehouse_url
