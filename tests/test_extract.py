@@ -127,17 +127,20 @@ def test_full_then_same_day_extraction(fresh_db, sim, source):
 @pytest.mark.parametrize("source", SOURCES)
 def test_after_a_day_only_what_changed_is_fetched(fresh_db, sim, source):
     full = sim.extract(fresh_db, source)
-    day = sim.business.advance_day()
-    nightly = sim.extract(fresh_db, source)
-    assert_exact(fresh_db, sim, source)
     moved = 0
-    for obj, summary in nightly.items():
-        created = day["created"].get(f"{source}/{obj}", 0)
-        changed = day["changed"].get(f"{source}/{obj}", 0)
-        assert (summary["inserted"], summary["updated"]) == (created, changed), obj
-        moved += created + changed
-        assert summary["received"] < full[obj]["received"] or full[obj]["received"] < 40, obj
-    assert moved > 0, "the simulated day should change something in every source"
+    for _ in range(5):  # a small business's CRM may see a day without any change: take the next
+        day = sim.business.advance_day()
+        nightly = sim.extract(fresh_db, source)
+        assert_exact(fresh_db, sim, source)
+        for obj, summary in nightly.items():
+            created = day["created"].get(f"{source}/{obj}", 0)
+            changed = day["changed"].get(f"{source}/{obj}", 0)
+            assert (summary["inserted"], summary["updated"]) == (created, changed), obj
+            moved += created + changed
+            assert summary["received"] < full[obj]["received"] or full[obj]["received"] < 40, obj
+        if moved:
+            break
+    assert moved > 0, "five simulated days should change something in every source"
     if source == "hubspot":  # deals found by search carry the same associations as listed ones
         assert nightly["deals"]["received"] > 0
         with psycopg.connect(fresh_db) as conn:

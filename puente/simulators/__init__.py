@@ -7,9 +7,9 @@ Connectors talk to the simulators exactly as to the real services, with another 
 """
 
 from puente.simulators.app import Credentials, create_app
-from puente.simulators.business import Business
+from puente.simulators.business import Business, Habits
 from puente.simulators.limits import FaultRates, Faults, Limits, ManualClock
 from puente.simulators.server import SimulatorServer
 
-__all__ = ["Business", "Credentials", "FaultRates", "Faults", "Limits", "ManualClock", "SimulatorServer",
+__all__ = ["Business", "Credentials", "FaultRates", "Faults", "Habits", "Limits", "ManualClock", "SimulatorServer",
            "create_app"]

@@ -7,7 +7,11 @@ simulator's own (no real service has it) and needs no credentials:
 
 - ``GET /_sim/state``: the simulated day and how many records each system holds;
 - ``POST /_sim/advance``: simulate one more day, or ``{"days": n}``; answers what changed;
-- ``GET /_sim/truth``: the ground truth, i.e. which person and order each record belongs to.
+- ``GET /_sim/truth``: the ground truth, i.e. which person and order each record belongs to;
+- ``GET /_sim/integration`` (``?since=YYYY-MM-DD``): what a correct integration would have done,
+  to measure Puente against: per web order the ERP sale order it should have (customer, lines,
+  quantities, prices, state) and whether a person keyed it in (when, with which mistakes), the
+  same per won deal, and per shop product the ERP free stock the shop should show.
 
 Credentials are always passed in: ``Credentials.from_env()`` reads ``PUENTE_SIM_*`` variables
 and generates what is missing with ``secrets``; nothing secret is written in the code.
@@ -19,6 +23,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -101,5 +106,13 @@ def create_app(business: Business, credentials: Credentials, limits: Limits | No
     @app.get("/_sim/truth")
     async def truth() -> dict:
         return {"today": business.today.isoformat(), "records": business.truth(), "people": business.people_truth()}
+
+    @app.get("/_sim/integration")
+    async def integration(since: str | None = None) -> JSONResponse:
+        try:
+            day = date.fromisoformat(since) if since else None
+        except ValueError:
+            return JSONResponse({"error": f"since must be a date, YYYY-MM-DD; got {since!r}"}, status_code=400)
+        return JSONResponse(business.integration_truth(day))
 
     return app

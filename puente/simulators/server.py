@@ -21,7 +21,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from puente.simulators.app import Credentials, create_app
-from puente.simulators.business import Business
+from puente.simulators.business import Business, Habits
 
 
 class SimulatorServer:
@@ -88,14 +88,24 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default: %(default)s)")
     serve.add_argument("--history-days", type=int, default=540,
                        help="days of history before the start date (default: %(default)s)")
+    habits = Habits()
+    serve.add_argument("--web-orders-retyped", type=float, default=habits.web_orders_retyped,
+                       help="share of web orders a person retypes into the ERP; the rest wait for Puente "
+                            "(default: %(default)s)")
+    serve.add_argument("--won-deals-entered", type=float, default=habits.won_deals_entered,
+                       help="share of won deals a salesperson keys into the ERP (default: %(default)s)")
+    serve.add_argument("--shop-stock-every-days", type=float, default=habits.shop_stock_every_days,
+                       help="about how often someone copies the ERP's stock into the shop (default: %(default)s)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     began = time.monotonic()
+    habits = Habits(web_orders_retyped=args.web_orders_retyped, won_deals_entered=args.won_deals_entered,
+                    shop_stock_every_days=args.shop_stock_every_days)
     business = Business(seed=args.seed, customers=args.customers, start=args.start,
-                        history_days=args.history_days)
+                        history_days=args.history_days, habits=habits)
     credentials, generated = Credentials.from_env()
     print(f"Generated {args.customers} customers and {args.history_days} days of history up to "
           f"{business.today} (seed {args.seed}) in {time.monotonic() - began:.1f} s.")
@@ -104,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
           f"login {credentials.odoo_login!r}")
     print(f"  CRM  (HubSpot CRM v3):      {base}/hubspot")
     print(f"  Shop (Shopify Admin 2025-01): {base}/shopify/admin/api/2025-01")
-    print(f"  Admin: {base}/_sim/state, POST {base}/_sim/advance, {base}/_sim/truth")
+    print(f"  Admin: {base}/_sim/state, POST {base}/_sim/advance, {base}/_sim/truth, {base}/_sim/integration")
     for var in ("PUENTE_SIM_ODOO_API_KEY", "PUENTE_SIM_HUBSPOT_TOKEN", "PUENTE_SIM_SHOPIFY_TOKEN"):
         name = {"PUENTE_SIM_ODOO_API_KEY": "odoo_api_key", "PUENTE_SIM_HUBSPOT_TOKEN": "hubspot_token",
                 "PUENTE_SIM_SHOPIFY_TOKEN": "shopify_token"}[var]

@@ -143,12 +143,17 @@ def test_systems_are_linked_as_in_the_contracts(business):
     shop_orders = {o["name"]: o for o in business.shopify["orders"].values()}
     sale_orders = {o["name"]: o for o in business.odoo["sale.order"].values()}
     web = [o for o in sale_orders.values() if o["client_order_ref"]]
-    assert web and len(web) == len(shop_orders)
+    # Web orders reach the ERP only when a person retypes them: some do, some do not (yet).
+    assert web and len(web) < len(shop_orders)
+    entries = {o["name"]: o["entered"] for o in business.integration_truth()["web_orders"]}
     for order in web:
         shop = shop_orders[order["client_order_ref"]]
         assert truth[("odoo", "sale.order", str(order["id"]))]["order_id"] == \
             truth[("shopify", "orders", str(shop["id"]))]["order_id"]
-        assert order["amount_total"] == float(shop["total_price"])
+        entered = entries[shop["name"]]
+        assert entered["sale_order_id"] == order["id"]
+        if not any(m.startswith("quantity of") for m in entered["mistakes"]):
+            assert order["amount_total"] == float(shop["total_price"])
     for move in business.odoo["account.move"].values():
         order = sale_orders[move["invoice_origin"]]
         assert truth[("odoo", "account.move", str(move["id"]))]["order_id"] == \
@@ -159,9 +164,11 @@ def test_systems_are_linked_as_in_the_contracts(business):
                           ("shopify", business.shopify["customers"])):
         obj = {"odoo": "res.partner", "hubspot": "contacts", "shopify": "customers"}[system]
         assert all((system, obj, str(rid)) in truth for rid in table)
-    won = [d for d in business.hubspot["deals"].values() if d["properties"]["dealstage"] == "closedwon"]
+    # A won deal has an ERP order (its name as origin) only if a salesperson keyed it in.
+    won = {d["properties"]["dealname"] for d in business.hubspot["deals"].values()
+           if d["properties"]["dealstage"] == "closedwon"}
     origins = {o["origin"] for o in sale_orders.values() if o["origin"]}
-    assert won and all(d["properties"]["dealname"] in origins for d in won)
+    assert origins and origins < won
 
 
 def test_churn_is_common_and_shows_in_recency(new_business):

@@ -14,6 +14,12 @@ each dict ordered by id. They only ever hold what happened up to the end of ``to
 APIs serve the state "as of now" by serving them. ``truth()`` keeps, for every source record,
 the person (and order) it really belongs to.
 
+The business is simulated as it is *before* Puente (``Habits``): nothing moves between its systems
+by itself. A share of web orders is retyped into the ERP days late, with mistakes, the rest waits;
+a share of won deals is keyed in by a salesperson; the shop's stock follows its own orders until
+someone copies the ERP's over. ``integration_truth()`` says what a correct integration would have
+done: the yardstick for what Puente does.
+
 The package is split by concern:
 
 - ``population``: the people, their ground truth, how they buy and stop buying;
@@ -21,7 +27,8 @@ The package is split by concern:
 - ``assortment``: the products with their popularity, baskets, the stock moved in a day;
 - ``odoo``, ``hubspot``, ``shopify``: one writer per system, recording what happens in its wire
   shapes;
-- ``messiness``: how people type other people into systems (names, tax ids, phones, emails);
+- ``messiness``: how people type other people (and orders) into systems;
+- ``integration``: what a correct integration would have done, per web order, won deal, product;
 - ``records``: the store the writers fill and the API simulators serve;
 - ``simulation``: ``Business``, one day after another, and the processes that span systems.
 
@@ -31,6 +38,6 @@ simulated calendar only, so the same arguments always give the same records.
 
 from puente.simulators.business.population import Person
 from puente.simulators.business.records import BOGOTA, hubspot_ts, money, odoo_ts, shopify_ts
-from puente.simulators.business.simulation import Business
+from puente.simulators.business.simulation import Business, Habits
 
-__all__ = ["BOGOTA", "Business", "Person", "hubspot_ts", "money", "odoo_ts", "shopify_ts"]
+__all__ = ["BOGOTA", "Business", "Habits", "Person", "hubspot_ts", "money", "odoo_ts", "shopify_ts"]

@@ -30,18 +30,23 @@ class Assortment:
         self.products: list[Product] = []
         self.stock_moved: set[int] = set()  # products whose stock changed since the last close
         self._by_odoo_id: dict[int, int] = {}
+        self._by_sku: dict[str, int] = {}
         self._cum_all: list[float] = []
         self._cum_shop: list[float] = []
 
     def reindex(self) -> None:
-        """After products were added: look-ups by ERP id and the popularity weights."""
+        """After products were added: look-ups by ERP id and SKU, and the popularity weights."""
         self._by_odoo_id = {p.odoo_id: p.idx for p in self.products}
+        self._by_sku = {p.sku: p.idx for p in self.products}
         weights = [p.popularity if p.in_shop else 0.0 for p in self.products]
         self._cum_all = list(itertools.accumulate(p.popularity for p in self.products))
         self._cum_shop = list(itertools.accumulate(weights))
 
     def by_odoo_id(self, odoo_id: int) -> Product:
         return self.products[self._by_odoo_id[odoo_id]]
+
+    def by_sku(self, sku: str) -> Product:
+        return self.products[self._by_sku[sku]]
 
     def popular(self, k: int, web: bool) -> list[int]:
         """``k`` product indices drawn by popularity (among those in the shop when ``web``)."""

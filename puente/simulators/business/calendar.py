@@ -36,6 +36,7 @@ class Calendar:
         self.go_live = go_live
         self._midnights: list[datetime] = []
         self._agenda: dict[int, list[Event]] = defaultdict(list)
+        self._last_run = -1  # the last day whose agenda ran: nothing may be scheduled on or before it
 
     def date(self, day: int) -> date:
         return self.midnight(day).date()
@@ -72,10 +73,13 @@ class Calendar:
         return target + 1 if self.date(target).weekday() == 6 else target
 
     def schedule(self, day: int, handler: Callable[..., None], *args: Any) -> None:
-        """Call ``handler(day, *args)`` when ``day`` is simulated."""
+        """Call ``handler(day, *args)`` when ``day`` is simulated (a later day than any run so far)."""
+        if day <= self._last_run:
+            raise ValueError(f"{handler.__name__} scheduled on day {day}, whose agenda already ran")
         self._agenda[day].append((handler, args))
 
     def run(self, day: int) -> None:
         """The follow-ups due on ``day``, in the order they were scheduled."""
+        self._last_run = day
         for handler, args in self._agenda.pop(day, []):
             handler(day, *args)

@@ -92,3 +92,24 @@ def shop_names(rng: random.Random, p: Person) -> tuple[str, str]:
     first = typed(rng, p.first.split()[0] if rng.random() < 0.4 else p.first)
     last = typed(rng, f"{p.last1} {p.last2}" if rng.random() < 0.3 else p.last1)
     return first, last
+
+
+def typo(rng: random.Random, text: str) -> str:
+    """``text`` with one slip of the fingers: two letters swapped, one dropped or one doubled."""
+    letters = [i for i, ch in enumerate(text) if ch.isalpha()]
+    if len(letters) < 3:
+        return text
+    i = rng.choice(letters[1:-1])  # people rarely get the first letter wrong
+    slip = rng.randrange(3)
+    if slip == 0:
+        return text[:i] + text[i + 1] + text[i] + text[i + 2:]
+    if slip == 1:
+        return text[:i] + text[i + 1:]
+    return text[:i] + text[i] + text[i:]
+
+
+def wrong_quantity(rng: random.Random, quantity: int) -> int:
+    """A quantity mistyped: one less (never zero), one more, or with a zero too many (10 for 1)."""
+    if quantity > 1 and rng.random() < 0.5:
+        return quantity - 1
+    return quantity + 1 if rng.random() < 0.7 else quantity * 10

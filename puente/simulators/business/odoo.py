@@ -1,9 +1,11 @@
 """The ERP's writer: what the business's staff record in Odoo, in Odoo 17's wire shapes.
 
 Partners typed in by the staff, products and their stock, sale orders (phone and counter sales,
-quotes for businesses that are confirmed or cancelled, orders keyed in from elsewhere), deliveries
-with their invoices, and payments: on the spot, by card (reconciled with the bank a few days
-later), cash on delivery, or on 30-day terms, sometimes late and sometimes in two parts.
+quotes for businesses that are confirmed or cancelled, web orders and won deals keyed in by hand
+from the shop and the CRM), deliveries with their invoices, and payments: on the spot, by card
+(reconciled with the bank a few days later), cash on delivery, or on 30-day terms, sometimes late
+and sometimes in two parts. Sale orders can be found again by ``client_order_ref`` and ``origin``,
+as Odoo's ``search`` finds them.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ SALESPERSON = [2, "Administrador"]
 CATEGORY_IDS = {category: n + 1 for n, (_, category, _) in enumerate(BASE_ITEMS)}
 ID_TYPE_NIT = [4, "NIT"]
 ID_TYPE_CEDULA = [3, "Cédula de ciudadanía"]
+# A clerk retyping a web order for a customer the ERP does not know yet:
+NAME_TYPO_SHARE = 0.2  # slips a typo into the name
+NOTE_TAX_ID_COPIED = 0.5  # copies the tax id the customer left in the shop's note (else: none)
 
 
 class OdooWriter:
@@ -42,7 +47,9 @@ class OdooWriter:
         self.odoo = records.odoo
         self._seq: Counter[str] = Counter()  # ids per model, and the numbering of orders and invoices
         self._partner_by_email: dict[str, int] = {}
-        self._shop_customer_partner: dict[int, int] = {}  # the ERP shop connector's link table
+        self._shop_customer_partner: dict[int, int] = {}  # the partner a clerk used for a shop customer
+        # sale orders by client_order_ref and by origin (the first one, as a search by it finds)
+        self._orders_by: dict[str, dict[str, int]] = {"client_order_ref": {}, "origin": {}}
 
     # ------------------------------------------------------------------ records
 
@@ -52,6 +59,7 @@ class OdooWriter:
         rid = self._seq[model]
         stamp = odoo_ts(at)
         record = {"id": rid, **values, "create_date": stamp, "write_date": stamp}
+        self._index(model, record)
         return self._records.add("odoo", model, rid, record, person.id if person else None, order_id)
 
     def write(self, model: str, rid: int, values: dict, at: datetime) -> dict:
@@ -61,8 +69,20 @@ class OdooWriter:
             stamp = odoo_ts(datetime.fromisoformat(record["write_date"]) + timedelta(seconds=1))
         record.update(values)
         record["write_date"] = stamp
+        self._index(model, record)
         self._records.track("odoo", model, rid)
         return record
+
+    def _index(self, model: str, record: dict) -> None:
+        if model == "sale.order":
+            for field, orders in self._orders_by.items():
+                if record.get(field):
+                    orders.setdefault(record[field], record["id"])
+
+    def find_order(self, field: str, value: str) -> dict | None:
+        """The first sale order whose ``field`` (``client_order_ref`` or ``origin``) is ``value``."""
+        rid = self._orders_by[field].get(value)
+        return self.odoo["sale.order"][rid] if rid is not None else None
 
     def m2o(self, model: str, rid: int) -> list:
         record = self.odoo[model][rid]
@@ -96,22 +116,37 @@ class OdooWriter:
             self._partner_by_email.setdefault(email.lower(), record["id"])
         return record["id"]
 
-    def partner_for_shop_customer(self, customer: dict, owner: Person, at: datetime) -> int:
-        """What the ERP's shop connector does: reuse a partner with the same email, else create one."""
+    def clerk_partner(self, customer: dict, owner: Person, at: datetime) -> tuple[int, list[str]]:
+        """The partner a clerk retyping a web order books it under, and the mistakes made.
+
+        The one they used for that shop customer before, else a partner with the order's email
+        (a relative's, when a family shares one mailbox), else a new one typed from the shop
+        order: the name as the customer typed it, sometimes with a typo, and the tax id the ERP
+        requires for invoicing usually missing (the shop rarely has it).
+        """
         linked = self._shop_customer_partner.get(customer["id"])
         if linked is not None:
-            return linked
+            return linked, []
         email = (customer.get("email") or "").strip().lower()
         partner_id = self._partner_by_email.get(email) if email else None
+        mistakes: list[str] = []
         if partner_id is None:
-            name = f"{customer['first_name'] or ''} {customer['last_name'] or ''}".strip()
+            rng = self._rng
             company = (customer.get("default_address") or {}).get("company")
+            name = company or f"{customer['first_name'] or ''} {customer['last_name'] or ''}".strip()
+            if rng.random() < NAME_TYPO_SHARE:
+                name = messy.typo(rng, name)
+                mistakes.append("typo in the customer's name")
+            note = customer.get("note")
+            vat = note.split(" ", 1)[1] if note and rng.random() < NOTE_TAX_ID_COPIED else False
+            if not vat:
+                mistakes.append("no tax id")
             record = self.create("res.partner", {
-                "name": company or name, "display_name": company or name, "is_company": bool(company),
+                "name": name, "display_name": name, "is_company": bool(company),
                 "company_type": "company" if company else "person", "email": customer.get("email") or False,
-                "phone": customer.get("phone") or False, "mobile": False, "vat": False,
-                "l10n_latam_identification_type_id": ID_TYPE_CEDULA, "street": owner.street,
-                "city": owner.city, "zip": False, "country_id": COUNTRY, "lang": "es_CO",
+                "phone": customer.get("phone") or False, "mobile": False, "vat": vat,
+                "l10n_latam_identification_type_id": ID_TYPE_NIT if company else ID_TYPE_CEDULA,
+                "street": owner.street, "city": owner.city, "zip": False, "country_id": COUNTRY, "lang": "es_CO",
                 "customer_rank": 0, "supplier_rank": 0, "active": True,
             }, at, owner)
             partner_id = record["id"]
@@ -120,15 +155,19 @@ class OdooWriter:
             if email:
                 self._partner_by_email[email] = partner_id
         self._shop_customer_partner[customer["id"]] = partner_id
-        return partner_id
+        return partner_id, mistakes
 
     # ------------------------------------------------------------------ sales
 
     def sale_order(self, p: Person, order_id: str, partner_id: int, at: datetime,
                    lines: list[tuple[int, int]], state: str, client_order_ref: str | bool,
-                   origin: str | bool) -> dict:
+                   origin: str | bool, prices: dict[int, float] | None = None) -> dict:
+        """A sale order of ``lines`` (product index, quantity) at the list prices, or at ``prices``
+        (by product index) where given; confirmed (``state`` "sale") it reserves the goods."""
         self._seq["sale.order.name"] += 1
-        untaxed = self._assortment.total(lines)
+        products = self._assortment.products
+        unit = {idx: (prices or {}).get(idx, products[idx].price) for idx, _ in lines}
+        untaxed = sum(unit[idx] * qty for idx, qty in lines)
         tax = round(untaxed * VAT_RATE, 2)
         order = self.create("sale.order", {
             "name": f"S{self._seq['sale.order.name']:05d}", "partner_id": self.m2o("res.partner", partner_id),
@@ -140,13 +179,13 @@ class OdooWriter:
         }, at, p, order_id)
         order["display_name"] = order["name"]
         for idx, qty in lines:
-            product = self._assortment.products[idx]
-            subtotal = float(product.price * qty)
+            product = products[idx]
+            subtotal = float(unit[idx] * qty)
             line = self.create("sale.order.line", {
                 "order_id": [order["id"], order["name"]],
                 "product_id": self.m2o("product.product", product.odoo_id),
                 "name": f"[{product.sku}] {product.name}", "product_uom_qty": float(qty),
-                "qty_delivered": 0.0, "qty_invoiced": 0.0, "price_unit": float(product.price),
+                "qty_delivered": 0.0, "qty_invoiced": 0.0, "price_unit": float(unit[idx]),
                 "price_subtotal": subtotal, "price_tax": round(subtotal * VAT_RATE, 2),
                 "price_total": round(subtotal * (1 + VAT_RATE), 2),
             }, at, p, order_id)

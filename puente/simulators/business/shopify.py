@@ -3,7 +3,9 @@
 Customer accounts as people type themselves in at checkout (a family sharing one email shares
 one account), web orders paid online or cash on delivery, their fulfilment or cancellation, the
 product listings with their single variant, prices, stock levels, and the small edits of a normal
-day (a customer tagged).
+day (a customer tagged). Shopify tracks the stock of its variants itself (``inventory_management:
+shopify``): an order takes its quantities off, a cancellation with restock puts them back; it
+knows nothing of the ERP's stock until someone sets it.
 """
 
 from __future__ import annotations
@@ -146,6 +148,8 @@ class ShopifyWriter:
                                                          "phone", "name")},
         }, at, p, order_id)
         self.update("customers", customer["id"], {"last_order_id": sid, "last_order_name": f"#{number}"}, at)
+        for idx, qty in lines:
+            self._take_stock(self._assortment.products[idx], -qty, at)
         return order
 
     def _line(self, idx: int, qty: int) -> dict:
@@ -164,11 +168,13 @@ class ShopifyWriter:
                                     "closed_at": shopify_ts(at)}, at)
 
     def cancel(self, sid: int, at: datetime) -> None:
-        """Cancelled by the customer: refunded when it was paid, voided otherwise."""
+        """Cancelled by the customer: refunded when it was paid, voided otherwise; items restocked."""
         order = self.shopify["orders"][sid]
         refunded = "refunded" if order["financial_status"] == "paid" else "voided"
         self.update("orders", sid, {"cancelled_at": shopify_ts(at), "cancel_reason": "customer",
                                     "financial_status": refunded}, at)
+        for line in order["line_items"]:
+            self._take_stock(self._assortment.by_sku(line["sku"]), line["quantity"], at)
 
     # ------------------------------------------------------------------ products
 
@@ -198,12 +204,19 @@ class ShopifyWriter:
             }],
         }, at)
 
+    def stock(self, product: Product) -> int:
+        """The quantity the shop shows as available."""
+        return self.shopify["products"][product.shop_product_id]["variants"][0]["inventory_quantity"]
+
     def set_stock(self, product: Product, quantity: int, at: datetime) -> None:
         """The variant's available quantity set to ``quantity``."""
         variant = self.shopify["products"][product.shop_product_id]["variants"][0]
         variant.update({"old_inventory_quantity": variant["inventory_quantity"],
                         "inventory_quantity": quantity, "updated_at": shopify_ts(at)})
         self.update("products", product.shop_product_id, {}, at)
+
+    def _take_stock(self, product: Product, change: int, at: datetime) -> None:
+        self.set_stock(product, self.stock(product) + change, at)
 
     def set_price(self, product: Product, at: datetime) -> None:
         variant = self.shopify["products"][product.shop_product_id]["variants"][0]

@@ -1,10 +1,17 @@
 """``Business``: the simulated business day by day, and what the API simulators see of it.
 
 Each day, in this order: new people arrive and enter the systems they use; the agenda's
-follow-ups of earlier days happen (deliveries, payments, deal steps, opt-outs); the people due to
-buy that day order (in the shop, at the counter or by phone, or through a deal with a salesperson);
-the day's small edits are made; and at the close the stock that moved is written. The processes
-that span systems live here; what each system records lives in its writer.
+follow-ups of earlier days happen (deliveries, payments, deal steps, orders keyed in by hand,
+opt-outs); the people due to buy that day order (in the shop, at the counter or by phone, or
+through a deal with a salesperson); the day's small edits are made; and at the close the stock
+that moved is written into the ERP. The processes that span systems live here; what each system
+records lives in its writer.
+
+The business works as it did before Puente (``Habits``): nothing moves between its systems by
+itself. A web order reaches the ERP only if a person retypes it, days later and with the usual
+mistakes; a won deal only if a salesperson keys it in; the shop's stock follows its own orders
+until someone copies the ERP's figures over, now and then. What a correct integration would have
+done is kept in ``integration`` (see ``integration.py``) to measure Puente against.
 """
 
 from __future__ import annotations
@@ -14,12 +21,16 @@ import itertools
 import random
 from collections import Counter
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
+from puente.simulators import colombia as co
+from puente.simulators.business import messiness as messy
 from puente.simulators.business.assortment import VAT_RATE, Assortment
 from puente.simulators.business.calendar import DAY_START, Calendar
 from puente.simulators.business.hubspot import OPEN_DEAL_STAGES, HubSpotWriter
+from puente.simulators.business.integration import Entry, Integration, Line, WebOrder, WonDeal
 from puente.simulators.business.odoo import OdooWriter
 from puente.simulators.business.population import Person, Population
 from puente.simulators.business.records import Key, Records, hubspot_ts
@@ -27,16 +38,48 @@ from puente.simulators.business.shopify import ShopifyWriter
 from puente.simulators.catalogue import Product, make_products, shop_price
 
 T = TypeVar("T")
+WRONG_QUANTITY_SHARE = 0.08  # retyped web orders with one quantity mistyped
+
+
+@dataclass(frozen=True)
+class Habits:
+    """How the business's people move data between its systems before Puente does it for them.
+
+    ``web_orders_retyped``: the share of web orders a person retypes into the ERP, between
+    ``retype_delay_days`` workdays after the order (the rest wait for Puente);
+    ``won_deals_entered``: the share of won deals a salesperson keys into the ERP, between
+    ``deal_entry_delay_days`` workdays after the win; ``shop_stock_every_days``: about how often
+    someone copies the ERP's stock on hand into the shop (the shop drifts in between).
+    """
+
+    web_orders_retyped: float = 0.75
+    retype_delay_days: tuple[int, int] = (1, 4)
+    won_deals_entered: float = 0.8
+    deal_entry_delay_days: tuple[int, int] = (1, 7)
+    shop_stock_every_days: float = 7.0
+
+    def __post_init__(self) -> None:
+        for name in ("web_orders_retyped", "won_deals_entered"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} is a share between 0 and 1, got {getattr(self, name)}")
+        for name in ("retype_delay_days", "deal_entry_delay_days"):
+            low, high = getattr(self, name)
+            if not 1 <= low <= high:
+                raise ValueError(f"{name} must be (first, last) workdays with 1 <= first <= last, got {(low, high)}")
+        if self.shop_stock_every_days < 1:
+            raise ValueError(f"shop_stock_every_days must be at least 1, got {self.shop_stock_every_days}")
 
 
 class Business:
     """The simulated business: people, products, and the ERP, CRM and shop records they leave."""
 
     def __init__(self, seed: int = 7, customers: int = 300, start: date = date(2026, 11, 16),
-                 history_days: int = 540):
+                 history_days: int = 540, habits: Habits | None = None):
         if customers < 1 or history_days < 1:
             raise ValueError("customers and history_days must be at least 1")
         self.seed = seed
+        self.habits = habits or Habits()
+        self.integration = Integration()
         self.go_live = start - timedelta(days=history_days)
         self._rng = rng = random.Random(seed)
         self._day = 0
@@ -222,6 +265,39 @@ class Business:
         """The people themselves: who they are and whether they have stopped buying for good."""
         return self.population.truth(self._day)
 
+    def integration_truth(self, since: date | None = None) -> dict[str, Any]:
+        """What a correct integration would have done (see ``integration.py``), for the web orders
+        placed and the deals won from ``since`` on (all when None), and the stock per product."""
+        return {"today": self.today.isoformat(), "since": since.isoformat() if since else None,
+                **self.integration.as_dict(self._customer_truth, self._stock_truth(),
+                                           since.isoformat() if since else "")}
+
+    def _customer_truth(self, person_id: str) -> dict[str, Any]:
+        """Who an order's ERP customer should be: the real person, and their partner if the ERP has one."""
+        p = self.population.person(person_id)
+        return {"person_id": p.id, "erp_partner_id": p.odoo_partner_id, "name": p.legal_name,
+                "tax_id": co.format_nit(p.doc, 1) if p.company else p.doc,
+                "tax_id_type": "NIT" if p.company else "CC", "email": p.email, "phone": co.e164(p.mobile),
+                "city": p.city}
+
+    def _stock_truth(self) -> list[dict[str, Any]]:
+        """Per product in the shop: the ERP's free stock (on hand minus reserved, as its quant says),
+        which the shop should show, beside what the shop shows."""
+        quants = self.odoo["stock.quant"]
+        rows = []
+        for product in self.assortment.products:
+            if not product.in_shop:
+                continue
+            quant = quants[product.quant_id]
+            variant = self.shopify["products"][product.shop_product_id]["variants"][0]
+            rows.append({"sku": product.sku, "odoo_product_id": product.odoo_id,
+                         "shopify_product_id": product.shop_product_id, "shopify_variant_id": variant["id"],
+                         "inventory_item_id": variant["inventory_item_id"], "erp_on_hand": quant["quantity"],
+                         "erp_reserved": quant["reserved_quantity"],
+                         "erp_free": quant["quantity"] - quant["reserved_quantity"],
+                         "shop_available": variant["inventory_quantity"]})
+        return rows
+
     def hubspot_write(self, obj: str, rid: int, properties: dict[str, str | None]) -> dict:
         """Apply a CRM write made through the API, stamped with the simulated now."""
         return self.crm.update(obj, rid, properties, self.now())
@@ -305,29 +381,75 @@ class Business:
         customer = self.shop.customer(p, at)
         lines = self.assortment.basket(p, day, web=True)
         order = self.shop.order(p, customer, lines, at, order_id)
-        # The ERP's shop connector books the order a few minutes later.
-        synced = at + timedelta(minutes=rng.randint(2, 9))
-        partner_id = self.erp.partner_for_shop_customer(customer, self._owner_of(customer), synced)
-        sale_order = self.erp.sale_order(p, order_id, partner_id, synced, lines, "sale", order["name"], False)
+        sid = order["id"]
+        truth = self.integration.web_orders[sid] = WebOrder(
+            shopify_order_id=sid, name=order["name"], order_id=order_id, person_id=p.id,
+            ordered_on=calendar.date(day).isoformat(),
+            lines=[Line(li["sku"], li["quantity"], float(li["price"])) for li in order["line_items"]],
+            amount_untaxed=float(order["subtotal_price"]), amount_tax=float(order["total_tax"]),
+            amount_total=float(order["total_price"]), currency=order["currency"])
+        if rng.random() < self.habits.web_orders_retyped:
+            truth.person_enters = True
+            calendar.schedule(calendar.workday(day, rng.randint(*self.habits.retype_delay_days)),
+                              self._on_retype, p, sid)
         if rng.random() < 0.03:
-            calendar.schedule(day + rng.randint(0, 1), self._on_web_cancel, p, order["id"], sale_order["id"])
+            calendar.schedule(day + rng.randint(1, 2), self._on_web_cancel, p, sid)
         else:
-            calendar.schedule(calendar.workday(day, rng.randint(1, 3)), self._on_web_fulfil, p, order["id"],
-                              sale_order["id"], "card" if order["financial_status"] == "paid" else "cod")
+            calendar.schedule(calendar.workday(day, rng.randint(1, 3)), self._on_web_fulfil, p, sid,
+                              "card" if order["financial_status"] == "paid" else "cod")
+
+    def _on_retype(self, day: int, p: Person, sid: int) -> None:
+        """A person keys a web order into the ERP by hand, unless it was cancelled or is already
+        there (they look its number up first): the customer found or typed in, the lines copied
+        at the shop's prices, now and then a quantity wrong. Already shipped, it is delivered and
+        invoiced at once."""
+        order = self.shopify["orders"][sid]
+        if order["cancelled_at"] or self.erp.find_order("client_order_ref", order["name"]):
+            return
+        rng, truth = self._rng, self.integration.web_orders[sid]
+        at = self.calendar.moment(day)
+        customer = self.shopify["customers"][order["customer"]["id"]]
+        partner_id, mistakes = self.erp.clerk_partner(customer, self._owner_of(customer), at)
+        index = {li["sku"]: self.assortment.by_sku(li["sku"]).idx for li in order["line_items"]}
+        typed = {index[li["sku"]]: li["quantity"] for li in order["line_items"]}
+        if rng.random() < WRONG_QUANTITY_SHARE:
+            line = rng.choice(order["line_items"])
+            typed[index[line["sku"]]] = wrong = messy.wrong_quantity(rng, line["quantity"])
+            mistakes.append(f"quantity of {line['sku']}: {wrong} instead of {line['quantity']}")
+        prices = {index[li["sku"]]: float(li["price"]) for li in order["line_items"]}
+        sale_order = self.erp.sale_order(p, truth.order_id, partner_id, at, list(typed.items()), "sale",
+                                         order["name"], False, prices=prices)
+        truth.entered = Entry(sale_order["id"], sale_order["name"], self.calendar.date(day).isoformat(), mistakes)
+        if order["fulfillment_status"] == "fulfilled":
+            paid_online = "Cash on Delivery (COD)" not in order["payment_gateway_names"]
+            self.erp.deliver(p, day, sale_order["id"], at + timedelta(minutes=5), "card" if paid_online else "cod")
 
     def _owner_of(self, customer: dict) -> Person:
         return self.population.person(self.records.owner("shopify", "customers", customer["id"]))
 
-    def _on_web_fulfil(self, day: int, p: Person, sid: int, so_id: int, payment: str) -> None:
+    def _on_web_fulfil(self, day: int, p: Person, sid: int, payment: str) -> None:
+        """The order ships; where the ERP has it, the warehouse delivers and invoices it there too."""
         at = self.calendar.moment(day)
         self.shop.fulfil(sid, at)
-        self.erp.deliver(p, day, so_id, at + timedelta(minutes=5), payment)
+        self.integration.web_orders[sid].fulfilled_on = self.calendar.date(day).isoformat()
+        sale_order = self._open_erp_order(sid)
+        if sale_order:
+            self.erp.deliver(p, day, sale_order["id"], at + timedelta(minutes=5), payment)
 
-    def _on_web_cancel(self, day: int, p: Person, sid: int, so_id: int) -> None:
+    def _on_web_cancel(self, day: int, p: Person, sid: int) -> None:
+        """The customer cancels: the shop refunds and restocks; an ERP order for it is cancelled."""
         at = self.calendar.moment(day)
         self.shop.cancel(sid, at)
-        self.erp.cancel(so_id, at + timedelta(minutes=3))
+        self.integration.web_orders[sid].state = "cancel"
+        sale_order = self._open_erp_order(sid)
+        if sale_order:
+            self.erp.cancel(sale_order["id"], at + timedelta(minutes=3))
         p.engagement *= 0.75
+
+    def _open_erp_order(self, sid: int) -> dict | None:
+        """The confirmed, not yet delivered ERP sale order of a shop order, if the ERP has one."""
+        sale_order = self.erp.find_order("client_order_ref", self.shopify["orders"][sid]["name"])
+        return sale_order if sale_order and sale_order["state"] == "sale" and not sale_order["invoice_ids"] else None
 
     # ------------------------------------------------------------------ deals
 
@@ -359,9 +481,27 @@ class Business:
             return
         order_id = f"O{next(self._order_seq):07d}"
         self.records.truth[("hubspot", "deals", deal_id)] = (p.id, order_id)
-        dealname = self.hubspot["deals"][deal_id]["properties"]["dealname"]
-        self.erp.order(p, day, order_id, at + timedelta(minutes=30), origin=dealname, lines=lines)
+        products = self.assortment.products
+        truth = self.integration.won_deals[deal_id] = WonDeal(
+            hubspot_deal_id=deal_id, dealname=self.hubspot["deals"][deal_id]["properties"]["dealname"],
+            order_id=order_id, person_id=p.id, won_on=self.calendar.date(day).isoformat(),
+            lines=[Line(products[i].sku, q, float(products[i].price)) for i, q in lines],
+            amount_untaxed=float(self.assortment.total(lines)))
+        if rng.random() < self.habits.won_deals_entered:
+            truth.person_enters = True
+            self.calendar.schedule(self.calendar.workday(day, rng.randint(*self.habits.deal_entry_delay_days)),
+                                   self._on_enter_deal, p, deal_id, lines)
         self._after_order(p, day)
+
+    def _on_enter_deal(self, day: int, p: Person, deal_id: int, lines: list) -> None:
+        """A salesperson keys a won deal into the ERP (the deal's name as origin), unless an order
+        with the deal's id as origin is there already (where Puente puts it)."""
+        truth = self.integration.won_deals[deal_id]
+        if self.erp.find_order("origin", str(deal_id)):
+            return
+        order = self.erp.order(p, day, truth.order_id, self.calendar.moment(day), origin=truth.dealname,
+                               lines=lines)
+        truth.entered = Entry(order["id"], order["name"], self.calendar.date(day).isoformat())
 
     # ------------------------------------------------------------------ products and stock
 
@@ -379,18 +519,23 @@ class Business:
         self.assortment.reindex()
 
     def _close_stock(self, day: int) -> None:
-        """End of day: write the stock that moved into the ERP and mirror it to the shop."""
+        """End of day: write the stock that moved into the ERP; reorder what runs low there."""
         rng, calendar = self._rng, self.calendar
         at = calendar.midnight(day) + timedelta(hours=23, minutes=50)
         for idx in sorted(self.assortment.stock_moved):
             product = self.assortment.products[idx]
             self.erp.write_stock(product, at)
-            if product.in_shop:
-                self.shop.set_stock(product, int(product.on_hand), at)
             if product.on_hand - product.reserved < product.reorder_point and not product.restock_pending:
                 product.restock_pending = True
                 calendar.schedule(calendar.workday(day, rng.randint(3, 8)), self._on_restock, idx)
         self.assortment.stock_moved.clear()
+
+    def _copy_stock_to_shop(self, day: int) -> None:
+        """Someone copies the ERP's stock on hand into the shop, for the products that differ."""
+        at = self.calendar.moment(day)
+        for product in self.assortment.products:
+            if product.in_shop and self.shop.stock(product) != int(product.on_hand):
+                self.shop.set_stock(product, int(product.on_hand), at)
 
     def _on_restock(self, day: int, idx: int) -> None:
         product = self.assortment.products[idx]
@@ -407,6 +552,8 @@ class Business:
         self.crm.daily_edits(day)
         self.shop.daily_edits(day)
         self.erp.daily_edits(day)
+        if when.weekday() != 6 and rng.random() < 7 / 6 / self.habits.shop_stock_every_days:  # not on Sundays
+            self._copy_stock_to_shop(day)
         products = self.assortment.products
         if when.month == 1 and when.day == 15:  # the yearly price list, after the minimum wage rise
             self._reprice(day, range(len(products)), lambda: rng.uniform(1.04, 1.09))

@@ -1,0 +1,105 @@
+"""What a correct integration of the three systems would have done: the yardstick for Puente.
+
+The business runs as it did before Puente: web orders reach the ERP only when a person retypes
+them (a share of them, days late, with the usual mistakes), won deals only when a salesperson
+keys them in, and the shop's stock only when someone copies the ERP's figures over. Here the
+business keeps, for every web order and every won deal, the ERP sale order it *should* have
+(customer, lines, quantities, prices, state) and whether a person did key it in (when, as which
+sale order, with which mistakes); per product, the stock the shop should show is read from the
+ERP as it stands. Tests and the demo measure what Puente did against this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of the order as it should be in the ERP: product (by SKU), quantity, unit price."""
+
+    sku: str
+    quantity: int
+    price_unit: float
+
+
+@dataclass
+class Entry:
+    """A sale order a person keyed into the ERP by hand, and the mistakes they made."""
+
+    sale_order_id: int
+    sale_order_name: str
+    entered_on: str
+    mistakes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class WebOrder:
+    """A shop order, and the ERP sale order it should have (``client_order_ref`` = ``name``)."""
+
+    shopify_order_id: int
+    name: str
+    order_id: str  # the real order, as in truth()
+    person_id: str
+    ordered_on: str
+    lines: list[Line]
+    amount_untaxed: float
+    amount_tax: float
+    amount_total: float
+    currency: str
+    state: str = "sale"  # "cancel" once the shop order is cancelled
+    fulfilled_on: str | None = None
+    person_enters: bool = False  # a person will retype it (decided when it is placed)
+    entered: Entry | None = None
+
+
+@dataclass
+class WonDeal:
+    """A won CRM deal, and the confirmed ERP sale order (reserving its items) it should have."""
+
+    hubspot_deal_id: int
+    dealname: str
+    order_id: str
+    person_id: str
+    won_on: str
+    lines: list[Line]
+    amount_untaxed: float
+    person_enters: bool = False
+    entered: Entry | None = None
+
+
+class Integration:
+    """The web orders and won deals of the business, by id, with what should have happened."""
+
+    def __init__(self) -> None:
+        self.web_orders: dict[int, WebOrder] = {}
+        self.won_deals: dict[int, WonDeal] = {}
+
+    def as_dict(self, customer: Callable[[str], dict[str, Any]], stock: list[dict[str, Any]],
+                since: str = "") -> dict[str, Any]:
+        """The web orders placed and deals won from ``since`` (an ISO date; all when empty) as
+        JSON-ready dicts, each with ``customer(person_id)``, who its ERP customer should be, and
+        ``stock``, what the shop should show per product, with a summary of it all."""
+        web_orders = [o for o in self.web_orders.values() if o.ordered_on >= since]
+        won_deals = [d for d in self.won_deals.values() if d.won_on >= since]
+        live = [o for o in web_orders if o.state == "sale"]
+        return {
+            "summary": {
+                "web_orders": len(web_orders),
+                "web_orders_live": len(live),
+                "web_orders_entered_by_a_person": sum(1 for o in live if o.entered),
+                "web_orders_a_person_will_enter": sum(1 for o in live if o.person_enters and not o.entered),
+                "web_orders_left_for_puente": sum(1 for o in live if not o.person_enters),
+                "web_orders_entered_with_mistakes": sum(1 for o in live if o.entered and o.entered.mistakes),
+                "won_deals": len(won_deals),
+                "won_deals_entered_by_a_person": sum(1 for d in won_deals if d.entered),
+                "won_deals_left_for_puente": sum(1 for d in won_deals if not d.person_enters),
+                "products_in_shop": len(stock),
+                "products_where_shop_differs_from_erp": sum(1 for s in stock if s["shop_available"] != s["erp_free"]),
+            },
+            "web_orders": [{**asdict(o), "customer": customer(o.person_id)} for o in web_orders],
+            "won_deals": [{**asdict(d), "customer": customer(d.person_id)} for d in won_deals],
+            "stock": stock,
+        }
