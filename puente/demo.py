@@ -154,7 +154,9 @@ class NightProgress:
         for task_id, state, start, end in self._fetch():
             stages.setdefault(task_id.split(".")[0], []).append((task_id, state, start, end))
         for task_id, state, *_ in (t for tasks in stages.values() for t in tasks):
-            if state in ("failed", "up_for_retry") and f"{task_id}:{state}" not in self._reported:
+            # a retry, or a failure inside a group that goes on running: say so now
+            news = state == "up_for_retry" or (state == "failed" and "." in task_id)
+            if news and f"{task_id}:{state}" not in self._reported:
                 self._reported.add(f"{task_id}:{state}")
                 self._say(f"  ✗ {task_id} {'failed' if state == 'failed' else 'failed, will retry'}")
         finished = [(name, tasks) for name, tasks in stages.items()
