@@ -25,7 +25,7 @@ help: ## List the targets
 # pip is silent for minutes while it installs; one line per step, and one per 50 packages resolved.
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || { echo "==> Creating the virtualenv $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
-	@echo "==> Installing Puente and its pinned dependencies (constraints.txt) into $(VENV): about 3 minutes the first time"
+	@echo "==> Installing Puente and its pinned dependencies (constraints.txt) into $(VENV): 3 to 6 minutes the first time"
 	@$(BIN)/pip install --disable-pip-version-check --progress-bar off -c constraints.txt -e '.[$(EXTRAS)]' \
 	  | awk '/^Collecting /{n++; if (n % 50 == 0) {print "    " n " packages resolved"; fflush()}} \
 	         /^Installing collected packages/{print (n ? "    installing " n " packages (the longest step)" : "    updating the puente package"); fflush()}'

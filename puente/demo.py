@@ -79,7 +79,8 @@ def _run_night(env: dict[str, str], business_date: date, logs, console) -> tuple
     """One night with ``airflow dags test``, printing each stage as it finishes."""
     log_path = logs / f"night-{business_date.isoformat()}.log"
     logical = datetime(business_date.year, business_date.month, business_date.day, tzinfo=UTC)
-    progress = NightProgress(lambda: _task_states(env, logical), console.print)
+    started = datetime.now(UTC)
+    progress = NightProgress(lambda: _task_states(env, logical, started), console.print)
     began = time.monotonic()
     with log_path.open("w") as log:
         proc = subprocess.Popen([runtime.airflow_bin(), "dags", "test", "puente_nightly", logical.isoformat()],
@@ -105,18 +106,20 @@ def _metadata_url(env: dict[str, str]) -> str:
     return env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("postgresql+psycopg://", "postgresql://")
 
 
-def _task_states(env: dict[str, str], logical: datetime) -> list[tuple]:
+def _task_states(env: dict[str, str], logical: datetime, since: datetime) -> list[tuple]:
     """(task_id, state, start_date, end_date) of each task of the night's run, from Airflow's
-    metadata database (``airflow dags test`` records them there as the run goes)."""
+    metadata database (``airflow dags test`` records them there as the run goes). A task last
+    run before ``since`` belongs to an earlier run of the same date: it counts as not run yet."""
     import psycopg
 
     with psycopg.connect(_metadata_url(env)) as conn:
-        return conn.execute(
+        rows = conn.execute(
             "select ti.task_id, ti.state, ti.start_date, ti.end_date from task_instance ti "
             "join dag_run dr on dr.dag_id = ti.dag_id and dr.run_id = ti.run_id "
             "where dr.dag_id = 'puente_nightly' and dr.logical_date = %s",
             (logical,),
         ).fetchall()
+    return [row if (row[2] or row[3] or since) >= since else (row[0], None, None, None) for row in rows]
 
 
 def _run_state(env: dict[str, str], logical: datetime) -> str | None:
