@@ -108,6 +108,7 @@ def test_sources_reach_the_simulators_through_puente_variables_not_connections(c
         env = services[name]["environment"]
         # A connection here would override one the user makes in the UI.
         assert [k for k in env if k.startswith("AIRFLOW_CONN_")] == ["AIRFLOW_CONN_PUENTE_WAREHOUSE"], name
+        assert env["PUENTE_SIMULATORS_URL"] == "http://simulators:8765"  # logs then say "(simulator)"
         assert env["PUENTE_ODOO_URL"] == "http://simulators:8765/odoo"
         assert env["PUENTE_HUBSPOT_URL"] == "http://simulators:8765/hubspot"
         assert env["PUENTE_SHOPIFY_URL"].startswith("http://simulators:8765/shopify/admin/api/")
