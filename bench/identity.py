@@ -135,7 +135,7 @@ def main(customers: int = 100_000, seed: int = 7) -> None:
               f"full build {full:.0f}s; {scores}", flush=True)
         business.advance_day()
         changed: dict[tuple[str, str], set[int]] = {}
-        for system, obj, rid in business._created_today | business._touched_today:  # noqa: SLF001
+        for system, obj, rid in business.changed_today():
             changed.setdefault((system, obj), set()).add(rid)
         t = time.perf_counter()
         night_rows = land(url, business, "bench-2", changed)

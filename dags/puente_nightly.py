@@ -9,9 +9,11 @@ inside the task so that parsing this file stays cheap. Every task is idempotent 
 logical date: loads upsert by source key, scores upsert by (customer, date), and the sync model
 sends only what differs from the last values the CRM accepted, so a rerun changes nothing.
 
-Credentials come from Airflow connections (``puente_warehouse``, ``puente_odoo``,
-``puente_hubspot``, ``puente_shopify``); when a connection is missing, the ``PUENTE_*``
-environment variables of the same name are used (see README, "Configuration").
+The extract group has one task per system the business runs (``puente.sources.registry``:
+``PUENTE_SYSTEMS`` or ``puente.yml``, by default Odoo, HubSpot and Shopify). Credentials come from
+Airflow connections (``puente_warehouse``, ``puente_<system>``); when a connection is missing, the
+``PUENTE_*`` environment variables of the same name are used, which is how the local runtime
+points the night at the simulators (see README, "Configuration").
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, 
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
+from puente.sources import registry
+
 REPO = Path(__file__).resolve().parent.parent
 DBT_PROJECT = Path(os.environ.get("PUENTE_DBT_PROJECT_DIR", REPO / "dbt_project"))
 WAREHOUSE_CONN_ID = "puente_warehouse"
-SOURCES = ("odoo", "hubspot", "shopify")
+SOURCES = tuple(s.name for s in registry.configured())
 CRM_SYNC_TAG = "tag:crm_sync"
 # A transient fault (a source's 5xx, a lock) deserves a retry a little later; tests shorten the wait.
 RETRY_DELAY = timedelta(seconds=float(os.environ.get("PUENTE_RETRY_DELAY_SECONDS", 120)))
@@ -55,21 +59,21 @@ def _warehouse_url() -> str:
 
 
 def _source_config(source: str):
-    """The source's settings from its Airflow connection, else from ``PUENTE_<SOURCE>_*``."""
+    """The source's settings from its Airflow connection, else from ``PUENTE_<SOURCE>_*``.
+
+    A connection made in the UI (or by ``AIRFLOW_CONN_PUENTE_<SOURCE>``) always wins; the
+    environment, where the local runtime puts the simulators, is the fallback. The config's
+    ``origin`` says which, and the extraction logs it.
+    """
     from airflow.sdk import Connection
     from airflow.sdk.exceptions import AirflowNotFoundException
 
-    from puente.config import HubSpotConfig, OdooConfig, ShopifyConfig
-
+    spec = registry.source(source)
     try:
-        conn = Connection.get(f"puente_{source}")
+        conn = Connection.get(spec.conn_id)
     except AirflowNotFoundException:
-        return {"odoo": OdooConfig, "hubspot": HubSpotConfig, "shopify": ShopifyConfig}[source].from_env()
-    if source == "odoo":
-        return OdooConfig(url=conn.host, db=conn.schema, login=conn.login, api_key=conn.password)
-    if source == "hubspot":
-        return HubSpotConfig(url=conn.host, token=conn.password)
-    return ShopifyConfig(url=conn.host, token=conn.password)
+        return spec.config.from_env()
+    return spec.config.from_connection(conn)
 
 
 def _business_date():

@@ -1,15 +1,20 @@
 """Where Puente's settings come from.
 
 Everything configurable is read from the environment (``PUENTE_*``). Inside Airflow the DAG
-reads the same values from Airflow connections and passes them in, so no module of this
-package ever imports Airflow. Secrets are kept out of ``repr`` so that they never reach a log.
+reads a source's settings from its Airflow connection when there is one and passes it in, so no
+module of this package ever imports Airflow. Each source's configuration lives in its folder
+(``puente/sources/<system>/config.py``) and uses the helpers here; secrets are kept out of
+``repr`` so that they never reach a log.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +42,8 @@ class MissingSetting(RuntimeError):
     """A required setting is absent; the message names the variable and the Airflow connection."""
 
 
-def _require(env: dict[str, str], name: str, connection: str) -> str:
+def require(env: Mapping[str, str], name: str, connection: str) -> str:
+    """``env[name]``, or a ``MissingSetting`` naming the variable and the Airflow connection."""
     value = env.get(name)
     if not value:
         raise MissingSetting(
@@ -47,57 +53,59 @@ def _require(env: dict[str, str], name: str, connection: str) -> str:
     return value
 
 
-@dataclass(frozen=True)
-class OdooConfig:
-    """Odoo external API: base URL (``https://mycompany.odoo.com``), database, login, API key."""
-
-    url: str
-    db: str
-    login: str
-    api_key: str = field(repr=False)
-
-    @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> OdooConfig:
-        env = dict(os.environ if env is None else env)
-        conn = "puente_odoo"
-        return cls(
-            url=_require(env, "PUENTE_ODOO_URL", conn).rstrip("/"),
-            db=_require(env, "PUENTE_ODOO_DB", conn),
-            login=_require(env, "PUENTE_ODOO_LOGIN", conn),
-            api_key=_require(env, "PUENTE_ODOO_API_KEY", conn),
-        )
+def connection_field(conn: Any, attr: str, conn_id: str, meaning: str) -> str:
+    """Attribute ``attr`` (host, schema, login, password) of an Airflow connection, or a
+    ``MissingSetting`` saying which field of which connection to fill in."""
+    value = getattr(conn, attr, None)
+    if not value:
+        raise MissingSetting(f"The Airflow connection '{conn_id}' has no {attr}: set it to {meaning}.")
+    return str(value)
 
 
-@dataclass(frozen=True)
-class HubSpotConfig:
-    """HubSpot CRM v3: base URL (``https://api.hubapi.com``) and a private-app access token."""
-
-    url: str
-    token: str = field(repr=False)
-
-    @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> HubSpotConfig:
-        env = dict(os.environ if env is None else env)
-        conn = "puente_hubspot"
-        return cls(
-            url=_require(env, "PUENTE_HUBSPOT_URL", conn).rstrip("/"),
-            token=_require(env, "PUENTE_HUBSPOT_TOKEN", conn),
-        )
+def connection_extra(conn: Any) -> dict[str, Any]:
+    """The connection's ``extra`` JSON as a dict (empty when there is none)."""
+    extra = getattr(conn, "extra", None)
+    if not extra:
+        return {}
+    try:
+        value = json.loads(extra) if isinstance(extra, str) else dict(extra)
+    except (ValueError, TypeError):
+        raise MissingSetting(f"The Airflow connection's extra is not a JSON object: {str(extra)[:80]!r}") from None
+    return value if isinstance(value, dict) else {}
 
 
-@dataclass(frozen=True)
-class ShopifyConfig:
-    """Shopify Admin REST: base URL including the API version
-    (``https://{shop}.myshopify.com/admin/api/2025-01``) and an Admin API access token."""
+def base_url(host: str, port: int | None = None) -> str:
+    """An Airflow connection's host as a base URL: ``https://`` when no scheme is given, the
+    connection's port when the host names none, no trailing slash."""
+    url = host.strip().rstrip("/")
+    if "://" not in url:
+        url = f"https://{url}"
+    parts = urlsplit(url)
+    if port and parts.port is None:
+        parts = parts._replace(netloc=f"{parts.netloc}:{port}")
+    return urlunsplit(parts)
 
-    url: str
-    token: str = field(repr=False)
 
-    @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> ShopifyConfig:
-        env = dict(os.environ if env is None else env)
-        conn = "puente_shopify"
-        return cls(
-            url=_require(env, "PUENTE_SHOPIFY_URL", conn).rstrip("/"),
-            token=_require(env, "PUENTE_SHOPIFY_TOKEN", conn),
-        )
+def env_origin(prefix: str, url: str, env: Mapping[str, str]) -> str:
+    """How a configuration read from ``<prefix>_*`` variables is named in logs and summaries.
+
+    The local runtime hands the simulators' settings to the DAG this way and says where the
+    simulators listen in ``PUENTE_SIMULATORS_URL``; a URL below it is marked ``(simulator)``.
+    """
+    simulators = env.get("PUENTE_SIMULATORS_URL")
+    simulated = bool(simulators) and (url == simulators or url.startswith(simulators.rstrip("/") + "/"))
+    return f"environment {prefix}_*" + (" (simulator)" if simulated else "")
+
+
+# The source configurations live in their source's folder (puente/sources/<system>/config.py);
+# these names stay importable from here for code written before the folders existed.
+_MOVED = {"OdooConfig": "puente.sources.odoo.config", "HubSpotConfig": "puente.sources.hubspot.config",
+          "ShopifyConfig": "puente.sources.shopify.config"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

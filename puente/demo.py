@@ -55,7 +55,7 @@ def run_demo(days: int = 3, customers: int = DEMO_CUSTOMERS, start: date = DEMO_
     )
     with simulators:
         console.print(f"Simulators: ERP (Odoo), CRM (HubSpot), shop (Shopify) at {simulators.base_url}")
-        env.update(runtime.source_connections(credentials, simulators.base_url))
+        env.update(runtime.simulated_sources_env(credentials, simulators.base_url))
         for night in range(days):
             business_date = start + timedelta(days=night)
             if night:

@@ -35,23 +35,24 @@ import logging
 import os
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from datetime import time as dtime
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 
-from puente.config import HubSpotConfig, OdooConfig, ShopifyConfig
 from puente.load import LoadCounts, load_page
 from puente.reconcile import ensure_reconciliation, reconcile
+from puente.sources import registry
 from puente.sources.base import Connector, Page, Record
 from puente.sources.http import SourceError
+from puente.sources.spec import SourceConfig
 from puente.warehouse import RawObject, connect, raw_object
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("odoo", "hubspot", "shopify")
 # Requests per source and night unless PUENTE_<SOURCE>_MAX_REQUESTS says otherwise: far under
 # HubSpot's daily 250,000 (Starter/Pro private apps) and what Shopify's 2 requests/s allow in a
 # few hours, far over what an SME's incremental night needs (a few hundred).
@@ -95,6 +96,7 @@ class ObjectSummary:
     message: str | None = None
     flagged_deleted: int = 0
     reconciliation: dict[str, Any] | None = field(default=None)
+    settings: str | None = None  # where the source's settings came from (connection or environment)
 
 
 def max_requests_for(source: str, env: dict[str, str] | None = None) -> int:
@@ -118,21 +120,12 @@ def block_rows_for(env: dict[str, str] | None = None) -> int:
     return rows
 
 
-def build_connector(source: str, config: OdooConfig | HubSpotConfig | ShopifyConfig, **options: Any) -> Connector:
-    """The connector for ``source``; ``options`` go to it and its ``HttpClient`` (e.g.
-    ``max_requests``, ``sleep``, ``page_size``, ``lookback``). The request budget defaults to
+def build_connector(source: str, config: SourceConfig, **options: Any) -> Connector:
+    """The connector for ``source`` (from the registry); ``options`` go to it and its ``HttpClient``
+    (e.g. ``max_requests``, ``sleep``, ``page_size``, ``lookback``). The request budget defaults to
     ``max_requests_for(source)``."""
     options.setdefault("max_requests", max_requests_for(source))
-    if source == "odoo":
-        from puente.sources.odoo import OdooConnector
-        return OdooConnector(config, **options)
-    if source == "hubspot":
-        from puente.sources.hubspot import HubSpotConnector
-        return HubSpotConnector(config, **options)
-    if source == "shopify":
-        from puente.sources.shopify import ShopifyConnector
-        return ShopifyConnector(config, **options)
-    raise ValueError(f"unknown source {source!r}; Puente extracts {', '.join(SOURCES)}")
+    return registry.build_connector(source, config, **options)
 
 
 def _moment(value: date | datetime | str | None) -> datetime | None:
@@ -145,7 +138,7 @@ def _moment(value: date | datetime | str | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def extract_source(url: str, source: str, config: OdooConfig | HubSpotConfig | ShopifyConfig,
+def extract_source(url: str, source: str, config: SourceConfig,
                    logical_date: date, objects: list[str] | None = None, full_refresh: bool = False,
                    *, since: date | datetime | str | None = None, until: date | datetime | str | None = None,
                    detect_deletes: bool = True, reconcile_counts: bool = True,
@@ -159,6 +152,8 @@ def extract_source(url: str, source: str, config: OdooConfig | HubSpotConfig | S
     ``reconcile_counts`` checks counts afterwards (a mismatch fails the object).
     ``connector`` replaces the one built from ``config`` (tests, custom HTTP options).
     ``block_rows`` is the number of rows landed per transaction (default: ``block_rows_for()``).
+    Where the settings came from (``config.origin``: an Airflow connection, or ``PUENTE_<SOURCE>_*``
+    variables, the local simulators' among them) is logged and kept in every object's summary.
     """
     start, end = _moment(since), _moment(until)
     if start and end and start >= end:
@@ -166,6 +161,8 @@ def extract_source(url: str, source: str, config: OdooConfig | HubSpotConfig | S
     block_rows = block_rows_for() if block_rows is None else block_rows
     if block_rows < 1:
         raise ValueError(f"block_rows must be at least 1, got {block_rows}")
+    origin = config.origin
+    log.info("%s: extracting from %s with settings from %s", source, _where(config), origin)
     connector = connector or build_connector(source, config)
     summary: dict[str, dict[str, Any]] = {}
     try:
@@ -177,9 +174,10 @@ def extract_source(url: str, source: str, config: OdooConfig | HubSpotConfig | S
         with connect(url, autocommit=True) as conn:
             ensure_reconciliation(conn)
             for obj in objects or connector.objects:
-                summary[obj] = asdict(_extract_object(conn, connector, obj, logical_date, full_refresh,
-                                                      window if (start or end) else None,
-                                                      detect_deletes, reconcile_counts, block_rows))
+                done = _extract_object(conn, connector, obj, logical_date, full_refresh,
+                                       window if (start or end) else None, detect_deletes, reconcile_counts,
+                                       block_rows)
+                summary[obj] = asdict(replace(done, settings=origin))
     finally:
         connector.close()
     failed = {obj: s["message"] for obj, s in summary.items() if s["status"] == "failed"}
@@ -188,6 +186,13 @@ def extract_source(url: str, source: str, config: OdooConfig | HubSpotConfig | S
         raise ExtractionFailed(f"{source}: {len(failed)} of {len(summary)} objects failed "
                                f"(batches in ops.load_batches): {details}", summary)
     return summary
+
+
+def _where(config: SourceConfig) -> str:
+    """The source's base URL without credentials, query or fragment (what a log may show)."""
+    parts = urlsplit(config.url)
+    host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    return f"{parts.scheme}://{host}{parts.path}"
 
 
 def _extract_object(conn: psycopg.Connection, connector: Connector, obj: str, logical_date: date,
@@ -341,9 +346,8 @@ def _after_pages(conn: psycopg.Connection, connector: Connector, obj: str, targe
             if flagged:
                 log.info("%s %s: %d records no longer in the source, flagged _deleted", target.source, obj, flagged)
         if source_count is not None:
-            result = reconcile(conn, target, connector.live_in_raw(obj), source_count, batch_id, logical_date,
-                               flagged, "_puente_source_ids" if ids is not None else None,
-                               getattr(connector, "live_in_quarantine", lambda _: "true")(obj))
+            result = reconcile(conn, target, source_count, batch_id, logical_date, flagged,
+                               "_puente_source_ids" if ids is not None else None)
     if result is not None and not result.ok:
         raise Refused(result.message())
     return flagged, result.as_dict() if result else None

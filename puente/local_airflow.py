@@ -258,7 +258,7 @@ def run_airflow_ui() -> int:
         with _sigterm_unwinds(), simulators:
             if last and last > DEMO_START:
                 simulators.advance((last - DEMO_START).days)
-            env.update(runtime.source_connections(credentials, simulators.base_url))
+            env.update(runtime.simulated_sources_env(credentials, simulators.base_url))
             print(f"Warehouse:   {warehouse.describe(url)}\n"
                   f"Simulators:  {simulators.base_url} (business day {simulators.state().get('today')})\n"
                   f"Airflow:     starting on {base_url} (log: {logs / 'airflow-standalone.log'})", flush=True)

@@ -2,8 +2,8 @@
 
 For every extracted object Puente asks the source how many live records it has (Odoo
 ``search_count``, HubSpot search ``total``, Shopify ``count.json``) and counts, in raw, the rows
-that count should match: live rows (``not _deleted``; archived Shopify products too, which
-``count.json`` includes) plus the records that are in quarantine and not in raw at all (a record
+that count should match, as each object declares it in its source's settings (the registry):
+live rows (``not _deleted``; archived Shopify products too, which ``count.json`` includes) plus the records that are in quarantine and not in raw at all (a record
 the source counts but that could not be landed is accounted for, not lost). Every check is one
 row of ``ops.reconciliation``; a difference is a failed check, with the numbers in its message,
 and it fails the object's batch (the extract task then fails naming it).
@@ -23,6 +23,7 @@ from datetime import date
 
 import psycopg
 
+from puente.sources import registry
 from puente.warehouse import RawObject
 
 DDL = """
@@ -98,19 +99,21 @@ class Reconciliation:
         return {**asdict(self), "difference": self.difference, "ok": self.ok}
 
 
-def reconcile(conn: psycopg.Connection, raw: RawObject, live_in_raw: str, source_count: int, batch_id: str,
-              logical_date: date, flagged_deleted: int = 0, source_ids_table: str | None = None,
-              live_in_quarantine: str = "true") -> Reconciliation:
+def reconcile(conn: psycopg.Connection, raw: RawObject, source_count: int, batch_id: str, logical_date: date,
+              flagged_deleted: int = 0, source_ids_table: str | None = None) -> Reconciliation:
     """Count raw against ``source_count`` and record the check; the caller raises on a mismatch.
 
-    ``live_in_raw`` is the SQL condition on a raw row that the source's count counts.
+    What counts as live is declared with the object in its source's settings (the registry's
+    ``SourceObject``): ``live_in_raw``, the condition on a raw row that the source's count counts,
+    and ``live_in_quarantine``, the condition on a quarantined payload (``q.payload``, JSON text).
     Records quarantined without an id cannot be matched to anything: each distinct payload counts
-until an operator deletes its quarantine row (once the source fixed the record, it lands with its
-id and the check then says "more in raw than in the source", pointing at that row).
+    until an operator deletes its quarantine row (once the source fixed the record, it lands with
+    its id and the check then says "more in raw than in the source", pointing at that row).
     ``source_ids_table`` (a table of the ids the source holds now, when the connector listed
-    them) limits the quarantined records counted to those still in the source, and
-    ``live_in_quarantine`` (a condition on ``q.payload``, the quarantined text) to live ones.
+    them) limits the quarantined records counted to those still in the source.
     """
+    declared = registry.source_object(raw.source, raw.object)
+    live_in_raw, live_in_quarantine = declared.live_in_raw, declared.live_in_quarantine
     table = raw.qualified_table
     raw_live = conn.execute(f"select count(*) from {table} where {live_in_raw}").fetchone()[0]
     still_there = (f"and exists (select 1 from {source_ids_table} s where s.source_id = q.source_id)"

@@ -2,8 +2,9 @@
 
 ``make demo``, ``make airflow`` and the end-to-end tests all use these helpers, so the three
 agree on Airflow's home, its metadata database (a database of its own on the warehouse server)
-and how source credentials reach the DAG (Airflow connections given as ``AIRFLOW_CONN_*``
-environment variables, never written to disk or printed).
+and how the simulators' settings reach the DAG: as the ``PUENTE_<SOURCE>_*`` environment
+variables, the fallback the DAG uses only for a source without an Airflow connection, so a
+connection made in the UI always wins (never written to disk or printed).
 
 This module starts Airflow only as a subprocess; it never imports it.
 """
@@ -23,9 +24,9 @@ from puente import warehouse
 from puente.config import PROJECT_ROOT, dbt_project_dir, puente_home
 from puente.simulators.app import ENV as SIMULATOR_ENV
 from puente.simulators.app import Credentials
+from puente.sources import registry
 
 AIRFLOW_METADATA_DB = "airflow"
-SHOPIFY_API_VERSION = "2025-01"
 API_HOST = "127.0.0.1"
 
 
@@ -115,19 +116,17 @@ def warehouse_connection(url: str) -> str:
     })
 
 
-def source_connections(credentials: Credentials, base_url: str) -> dict[str, str]:
-    """Airflow connections ``puente_odoo``, ``puente_hubspot``, ``puente_shopify`` (JSON form, as
-    ``AIRFLOW_CONN_*`` variables) for simulators at ``base_url`` accepting ``credentials``."""
-    return {
-        "AIRFLOW_CONN_PUENTE_ODOO": json.dumps({
-            "conn_type": "http", "host": f"{base_url}/odoo", "schema": credentials.odoo_db,
-            "login": credentials.odoo_login, "password": credentials.odoo_api_key}),
-        "AIRFLOW_CONN_PUENTE_HUBSPOT": json.dumps({
-            "conn_type": "http", "host": f"{base_url}/hubspot", "password": credentials.hubspot_token}),
-        "AIRFLOW_CONN_PUENTE_SHOPIFY": json.dumps({
-            "conn_type": "http", "host": f"{base_url}/shopify/admin/api/{SHOPIFY_API_VERSION}",
-            "password": credentials.shopify_token}),
-    }
+def simulated_sources_env(credentials: Credentials, base_url: str) -> dict[str, str]:
+    """The ``PUENTE_<SOURCE>_*`` variables pointing every registered source at the simulators at
+    ``base_url`` (accepting ``credentials``), and ``PUENTE_SIMULATORS_URL`` so that logs can say a
+    source's settings are the simulator's.
+
+    Not ``AIRFLOW_CONN_*``: those would hide any connection the user makes in the UI.
+    """
+    env = {"PUENTE_SIMULATORS_URL": base_url}
+    for config in registry.simulator_configs(base_url, credentials).values():
+        env.update(config.to_env())
+    return env
 
 
 def simulator_env(credentials: Credentials) -> dict[str, str]:

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 from puente.config import puente_home
+from puente.sources import registry
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +49,9 @@ class RawObject:
         return f"raw.{self.table}"
 
 
-RAW_OBJECTS: tuple[RawObject, ...] = (
-    *(RawObject("odoo", m) for m in (
-        "res.partner", "product.product", "sale.order", "sale.order.line", "account.move", "stock.quant",
-    )),
-    *(RawObject("hubspot", o) for o in ("contacts", "companies", "deals")),
-    *(RawObject("shopify", o) for o in ("customers", "orders", "products")),
-)
+# One raw table per object of every registered source (puente/sources/registry.py), configured
+# for this business or not: dbt's staging models read them all.
+RAW_OBJECTS: tuple[RawObject, ...] = tuple(RawObject(s.name, o.name) for s in registry.SOURCES for o in s.objects)
 
 
 def raw_object(source: str, obj: str) -> RawObject:

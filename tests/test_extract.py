@@ -16,9 +16,11 @@ from datetime import date
 import psycopg
 import pytest
 
-from puente.config import HubSpotConfig, OdooConfig, ShopifyConfig
 from puente.extract import ExtractionFailed, build_connector, extract_source
 from puente.sources.base import parse_timestamp
+from puente.sources.hubspot import HubSpotConfig
+from puente.sources.odoo import OdooConfig
+from puente.sources.shopify import ShopifyConfig
 from puente.warehouse import raw_object
 
 TODAY = date(2026, 11, 16)

@@ -20,7 +20,7 @@ Besides pages, a connector answers two cheap questions used after each object's 
 ``count(obj)``, how many live records the source reports (reconciliation), and
 ``list_ids(obj)``, the ids the source still holds, or ``None`` where the API itself reports
 deletions (HubSpot's ``archived=true``); raw rows missing from that set are flagged ``_deleted``.
-``LIVE_IN_RAW[obj]`` is the SQL condition on a raw row that the source's count counts.
+What the count counts in raw is declared with each object (``puente.sources.spec.SourceObject``).
 """
 
 from __future__ import annotations
@@ -64,8 +64,6 @@ class Connector(Protocol):
     def count(self, obj: str) -> int: ...
 
     def list_ids(self, obj: str) -> set[str] | None: ...
-
-    def live_in_raw(self, obj: str) -> str: ...
 
     def close(self) -> None: ...
 

@@ -105,7 +105,7 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
     app = create_app(business, credentials)
     with SimulatorServer(app) as sim:
         monkeypatch.setenv("AIRFLOW_CONN_PUENTE_WAREHOUSE", runtime.warehouse_connection(fresh_db))
-        for key, value in runtime.source_connections(credentials, sim.base_url).items():
+        for key, value in runtime.simulated_sources_env(credentials, sim.base_url).items():
             monkeypatch.setenv(key, value)
 
         night_started = datetime.now(UTC)

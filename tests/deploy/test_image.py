@@ -48,6 +48,7 @@ def test_the_context_holds_the_project_and_nothing_secret_or_local(rules):
     assert not [p for p in context if p.startswith(("tests/", "bench/", ".venv/", ".puente/", ".git/"))]
     assert not [p for p in context if p.startswith("dbt_project/target/") or "__pycache__" in p]
     # Paths a user's folder may hold, whether or not this one does.
+    assert not is_ignored("puente.yml", rules), "the business's list of systems belongs in the image"
     for secret_or_local in (".env", ".env.production", "puente/.env", "dbt_project/.env.local", ".venv/bin/python",
                             ".puente/pgdata/PG_VERSION", ".git/config", "dbt_project/target/manifest.json",
                             "dbt_project/logs/dbt.log", "puente/__pycache__/cli.cpython-311.pyc", "notes.txt",
@@ -112,8 +113,8 @@ from airflow.dag_processing.dagbag import DagBag
 from airflow.executors.executor_loader import ExecutorLoader
 
 import puente
-from puente.config import HubSpotConfig, OdooConfig, ShopifyConfig
 from puente.simulators.server import build_parser
+from puente.sources import registry
 
 commands = json.loads(sys.argv[1])
 bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
@@ -129,7 +130,7 @@ print(json.dumps({
     "tasks": len(bag.dags["puente_nightly"].tasks) if "puente_nightly" in bag.dags else 0,
     "executor": ExecutorLoader.import_default_executor_cls()[0].__name__,
     "celery_app": app.main,
-    "sources": [OdooConfig.from_env().url, HubSpotConfig.from_env().url, ShopifyConfig.from_env().url],
+    "sources": {s.name: s.config.from_env().origin for s in registry.configured()},
 }))
 """
 
@@ -159,6 +160,7 @@ def test_every_service_finds_what_it_needs(image_copy):
     assert found["import_errors"] == {}
     assert found["dags"] == ["puente_nightly"] and found["tasks"] > 40
     assert found["executor"] == "CeleryExecutor" and found["celery_app"]
-    assert found["sources"] == ["http://simulators:8765/odoo", "http://simulators:8765/hubspot",
-                                "http://simulators:8765/shopify/admin/api/2025-01"]
+    # Each source's settings resolve from the environment compose gives, and say they are the simulator's.
+    assert found["sources"] == {name: f"environment PUENTE_{name.upper()}_* (simulator)"
+                                for name in ("odoo", "hubspot", "shopify")}
     assert shutil.which("celery", path=VENV_BIN), "the worker's healthcheck runs `celery`"

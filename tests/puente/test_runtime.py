@@ -6,6 +6,10 @@ import pytest
 
 from puente import runtime
 from puente.simulators.app import Credentials
+from puente.sources import registry
+from puente.sources.hubspot import HubSpotConfig
+from puente.sources.odoo import OdooConfig
+from puente.sources.shopify import API_VERSION, ShopifyConfig
 
 
 def test_warehouse_connection_keeps_credentials_and_fills_a_placeholder():
@@ -16,13 +20,22 @@ def test_warehouse_connection_keeps_credentials_and_fills_a_placeholder():
     assert trust["password"] and trust["schema"] == "puente" and trust["port"] == 55432
 
 
-def test_source_connections_point_each_source_at_its_simulator():
+def test_simulators_reach_the_dag_as_environment_variables_that_any_connection_overrides():
     credentials = Credentials()
-    conns = {k: json.loads(v) for k, v in runtime.source_connections(credentials, "http://127.0.0.1:9").items()}
-    assert conns["AIRFLOW_CONN_PUENTE_ODOO"]["host"] == "http://127.0.0.1:9/odoo"
-    assert conns["AIRFLOW_CONN_PUENTE_ODOO"]["password"] == credentials.odoo_api_key
-    assert conns["AIRFLOW_CONN_PUENTE_HUBSPOT"]["password"] == credentials.hubspot_token
-    assert conns["AIRFLOW_CONN_PUENTE_SHOPIFY"]["host"].endswith("/shopify/admin/api/2025-01")
+    env = runtime.simulated_sources_env(credentials, "http://127.0.0.1:9")
+    # AIRFLOW_CONN_* would hide the connections a user makes in the UI.
+    assert not [k for k in env if k.startswith("AIRFLOW_CONN_")]
+    odoo = OdooConfig.from_env(env)
+    assert (odoo.url, odoo.db, odoo.api_key) == ("http://127.0.0.1:9/odoo", credentials.odoo_db,
+                                                 credentials.odoo_api_key)
+    assert HubSpotConfig.from_env(env).token == credentials.hubspot_token
+    shopify = ShopifyConfig.from_env(env)
+    assert shopify.url == f"http://127.0.0.1:9/shopify/admin/api/{API_VERSION}"
+    # Every registered source is covered, and says it is the simulator (without a secret).
+    for source in registry.SOURCES:
+        config = source.config.from_env(env)
+        assert config.origin == f"environment PUENTE_{source.name.upper()}_* (simulator)"
+    assert credentials.hubspot_token not in repr(HubSpotConfig.from_env(env))
 
 
 def test_simulator_env_carries_every_secret():

@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from puente.config import HubSpotConfig
-from puente.sources import hubspot
 from puente.sources.http import SourceError
-from puente.sources.hubspot import PropertySpec, parse_batch_response
+from puente.sources.hubspot import HubSpotConfig, PropertySpec, parse_batch_response
+from puente.sources.hubspot import connector as hubspot
 
 
 def _result(cid: str) -> dict:

@@ -7,9 +7,8 @@ import xmlrpc.client
 import httpx
 import pytest
 
-from puente.config import OdooConfig
 from puente.sources.http import SourceError
-from puente.sources.odoo import FIELDS, OdooConnector
+from puente.sources.odoo import FIELDS, OdooConfig, OdooConnector
 
 CONFIG = OdooConfig(url="https://erp.example.test", db="acme", login="bot@acme.co", api_key="key-123-secret")
 

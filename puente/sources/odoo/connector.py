@@ -38,43 +38,28 @@ from datetime import datetime, timedelta
 from typing import Any
 from xml.parsers.expat import ExpatError
 
-from puente.config import OdooConfig
 from puente.sources.base import DEFAULT_LOOKBACK, Page, Record, get, latest, parse_timestamp, text_id
 from puente.sources.http import HttpClient, SourceError
+from puente.sources.odoo.config import OdooConfig
+from puente.sources.odoo.settings import (
+    BASE_DOMAINS,
+    COMMON_PATH,
+    FIELDS,
+    ID_PAGE_SIZE,
+    MODELS,
+    OBJECT_PATH,
+    PAGE_SIZE,
+    SKIPPED_FIELD_TYPES,
+    SYSTEM,
+    OdooModel,
+)
 
 log = logging.getLogger(__name__)
-
-SYSTEM = "Odoo"
-PAGE_SIZE = 500
-ID_PAGE_SIZE = 50_000
-SKIPPED_FIELD_TYPES = {"binary", "one2many", "many2many"}
-
-# Fields per model, from docs/contracts.md.
-FIELDS: dict[str, list[str]] = {
-    "res.partner": ["id", "name", "email", "phone", "mobile", "vat", "street", "city", "country_id",
-                    "is_company", "customer_rank", "active", "create_date", "write_date"],
-    "product.product": ["id", "name", "default_code", "list_price", "standard_price", "qty_available",
-                        "active", "create_date", "write_date"],
-    "sale.order": ["id", "name", "partner_id", "date_order", "state", "amount_untaxed", "amount_tax",
-                   "amount_total", "currency_id", "client_order_ref", "origin", "warehouse_id", "create_date",
-                   "write_date"],
-    "sale.order.line": ["id", "order_id", "product_id", "product_uom_qty", "price_unit", "price_subtotal",
-                        "create_date", "write_date"],
-    "account.move": ["id", "name", "move_type", "partner_id", "invoice_origin", "invoice_date",
-                     "invoice_date_due", "amount_total", "amount_residual", "currency_id", "state",
-                     "payment_state", "create_date", "write_date"],
-    "stock.quant": ["id", "product_id", "location_id", "warehouse_id", "quantity", "reserved_quantity",
-                    "write_date"],
-}
-# Customer invoices and refunds only: vendor bills and journal entries are not Puente's business.
-BASE_DOMAINS: dict[str, list[list[Any]]] = {
-    "account.move": [["move_type", "in", ["out_invoice", "out_refund"]]],
-}
 
 
 class OdooConnector:
     source = "odoo"
-    objects = tuple(FIELDS)
+    objects = tuple(m.name for m in MODELS)
 
     def __init__(self, config: OdooConfig, *, page_size: int = PAGE_SIZE, lookback: float = DEFAULT_LOOKBACK,
                  id_page_size: int = ID_PAGE_SIZE, **http_options: Any):
@@ -83,17 +68,11 @@ class OdooConnector:
         self.lookback = lookback
         self._uid: int | None = None
         self._fields: dict[str, list[str]] = {}
+        self._models = {m.name: m for m in MODELS}
         self.http = HttpClient(SYSTEM, config.url, **http_options)
 
     def cursor_at(self, moment: datetime) -> str:
         return parse_timestamp(moment.isoformat()).strftime("%Y-%m-%d %H:%M:%S")
-
-    def live_in_raw(self, obj: str) -> str:
-        return "not _deleted"
-
-    def live_in_quarantine(self, obj: str) -> str:
-        """The condition on a quarantined payload (JSON text) for a record the source counts as live."""
-        return """q.payload not like '%%"active": false%%'""" if "active" in FIELDS[obj] else "true"
 
     def fields(self, obj: str) -> list[str]:
         """The fields to read for ``obj``: the contract's that exist, plus stored custom ``x_`` fields."""
@@ -140,19 +119,20 @@ class OdooConnector:
         given = cursor
         if cursor:
             cursor = (parse_timestamp(cursor) - timedelta(seconds=self.lookback)).strftime("%Y-%m-%d %H:%M:%S")
-        upper = [["write_date", "<", until]] if until else []
+        model = self._models[obj]
+        upper = [[model.cursor, "<", until]] if until else []
         fields = self.fields(obj)
         ties = 0  # records already seen whose write_date equals the cursor
         while True:
-            domain = BASE_DOMAINS.get(obj, []) + ([["write_date", ">=", cursor]] if cursor else []) + upper
+            domain = BASE_DOMAINS.get(obj, []) + ([[model.cursor, ">=", cursor]] if cursor else []) + upper
             rows = self.execute_kw(obj, "search_read", [domain], {
-                "fields": fields, "order": "write_date asc, id asc", "limit": self._page_size,
+                "fields": fields, "order": f"{model.cursor} asc, {model.key} asc", "limit": self._page_size,
                 "offset": ties, "context": {"active_test": False},
             })
             if not isinstance(rows, list):
                 raise SourceError(SYSTEM, obj, "search_read", f"a {type(rows).__name__} instead of a list",
                                   "Check that the URL points at Odoo's XML-RPC endpoint")
-            records = [_record(row) for row in rows]
+            records = [_record(model, row) for row in rows]
             newest = latest(records)
             if newest is None:  # no readable write_date at all: step over them (they go to quarantine)
                 ties += len(rows)
@@ -177,7 +157,7 @@ class OdooConnector:
             uid = self._call("common", "authenticate", obj, (cfg.db, cfg.login, cfg.api_key, {}),
                              label="authenticate")
             if not isinstance(uid, int) or isinstance(uid, bool):
-                raise SourceError(SYSTEM, obj, "POST /xmlrpc/2/common (authenticate)",
+                raise SourceError(SYSTEM, obj, f"POST {COMMON_PATH} (authenticate)",
                                   f"login {cfg.login!r} on database {cfg.db!r} refused",
                                   "Check PUENTE_ODOO_DB, PUENTE_ODOO_LOGIN and the API key "
                                   "(Odoo: Preferences > Account Security > New API Key)")
@@ -186,7 +166,7 @@ class OdooConnector:
 
     def _call(self, service: str, method: str, obj: str, params: tuple[Any, ...], *, label: str) -> Any:
         body = xmlrpc.client.dumps(params, method, allow_none=True)
-        path = f"/xmlrpc/2/{service}"
+        path = {"common": COMMON_PATH, "object": OBJECT_PATH}[service]
         response = self.http.request("POST", path, obj=obj, content=body.encode(),
                                      headers={"Content-Type": "text/xml"}, label=label)
         try:
@@ -196,7 +176,7 @@ class OdooConnector:
             last_line = (str(fault.faultString).strip().splitlines() or [""])[-1]
             raise SourceError(SYSTEM, obj, f"POST {path} ({label})", f"fault {fault.faultCode}: {last_line}",
                               "Check that the user may read this model and that the fields in "
-                              "puente/sources/odoo.py exist in this Odoo version") from None
+                              "puente/sources/odoo/settings.py exist in this Odoo version") from None
         except (ExpatError, ValueError):
             raise SourceError(SYSTEM, obj, f"POST {path} ({label})",
                               f"not an XML-RPC answer: {response.text[:200]!r}",
@@ -205,6 +185,6 @@ class OdooConnector:
         return result
 
 
-def _record(row: Any) -> Record:
-    return Record(payload=row, source_id=text_id(get(row, "id")),
-                  updated_at=get(row, "write_date") or None, deleted=get(row, "active") is False)
+def _record(model: OdooModel, row: Any) -> Record:
+    return Record(payload=row, source_id=text_id(get(row, model.key)),
+                  updated_at=get(row, model.cursor) or None, deleted=get(row, "active") is False)

@@ -32,16 +32,21 @@ from typing import Any
 
 import httpx
 
-from puente.config import ShopifyConfig
 from puente.sources.base import DEFAULT_LOOKBACK, Page, Record, get, latest, parse_timestamp, text_id
 from puente.sources.http import HttpClient, SourceError
+from puente.sources.shopify.config import ShopifyConfig
+from puente.sources.shopify.settings import (
+    API_VERSION,
+    EXTRA_PARAMS,
+    HIGH_WATER,
+    LEAK_PER_SECOND,
+    PAGE_LIMIT,
+    RESOURCES,
+    SYSTEM,
+    ShopifyResource,
+)
 
-SYSTEM = "Shopify"
-PAGE_LIMIT = 250
-EXTRA_PARAMS: dict[str, dict[str, str]] = {"customers": {}, "orders": {"status": "any"}, "products": {}}
-LEAK_PER_SECOND = 2.0  # standard plan; faster plans simply never get near the top
-HIGH_WATER = 0.8
-
+URL_SETTING = "the base URL (host of the Airflow connection puente_shopify, or PUENTE_SHOPIFY_URL)"
 _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?([^",;]+)"?')
 
 
@@ -64,11 +69,12 @@ def throttle_seconds(call_limit: str | None) -> float:
 
 class ShopifyConnector:
     source = "shopify"
-    objects = tuple(EXTRA_PARAMS)
+    objects = tuple(r.name for r in RESOURCES)
 
     def __init__(self, config: ShopifyConfig, *, page_size: int = PAGE_LIMIT, lookback: float = DEFAULT_LOOKBACK,
                  **http_options: Any):
         self._page_size = page_size
+        self._resources = {r.name: r for r in RESOURCES}
         self.lookback = lookback
         self.http = HttpClient(SYSTEM, config.url, headers={"X-Shopify-Access-Token": config.token},
                                **http_options)
@@ -76,17 +82,13 @@ class ShopifyConnector:
     def cursor_at(self, moment: datetime) -> str:
         return parse_timestamp(moment.isoformat()).isoformat(timespec="seconds")
 
-    def live_in_raw(self, obj: str) -> str:
-        # count.json counts archived products, which raw flags _deleted.
-        return "(not _deleted or record->>'status' = 'archived')" if obj == "products" else "not _deleted"
-
     def count(self, obj: str) -> int:
         response = self._get(f"{obj}/count.json", obj, dict(EXTRA_PARAMS[obj]))
         try:
             return int(response.json()["count"])
         except (ValueError, KeyError, TypeError):
             raise SourceError(SYSTEM, obj, f"GET {obj}/count.json", f"no count in {response.text[:200]!r}",
-                              "Check PUENTE_SHOPIFY_URL: it must end with /admin/api/<version>") from None
+                              f"Check {URL_SETTING}: it must end with /admin/api/<version>") from None
 
     def list_ids(self, obj: str) -> set[str]:
         ids: set[str] = set()
@@ -123,7 +125,7 @@ class ShopifyConnector:
         newest: Record | None = Record(None, None, cursor) if cursor else None
         while url is not None:
             response = self._get(url, obj, params)
-            records = [_record(obj, r) for r in self._results(response, obj)]
+            records = [_record(self._resources[obj], r) for r in self._results(response, obj)]
             newest = latest([*records, *([newest] if newest else [])])
             url, params = self._follow(next_link(response.headers.get("Link")), obj), None
             yield Page(records, newest.updated_at if url is None and newest else None)
@@ -132,7 +134,7 @@ class ShopifyConnector:
         """The next-page URL, refusing one on another host (the token must not travel there)."""
         if url is not None and httpx.URL(url).host != self.http.base_url.host:
             raise SourceError(SYSTEM, obj, f"GET {obj}.json", f"a Link header pointing at {httpx.URL(url).host}",
-                              "Check PUENTE_SHOPIFY_URL: it must be https://{shop}.myshopify.com/admin/api/2025-01")
+                              f"Check {URL_SETTING}: it must be https://{{shop}}.myshopify.com/admin/api/{API_VERSION}")
         return url
 
     def _results(self, response: httpx.Response, obj: str) -> list[Any]:
@@ -143,10 +145,11 @@ class ShopifyConnector:
         if not isinstance(results, list):
             raise SourceError(SYSTEM, obj, f"GET {response.request.url.path}",
                               f"HTTP {response.status_code} without a '{obj}' list: {response.text[:200]!r}",
-                              "Check PUENTE_SHOPIFY_URL: it must end with /admin/api/<version>")
+                              f"Check {URL_SETTING}: it must end with /admin/api/<version>")
         return results
 
 
-def _record(obj: str, result: Any) -> Record:
-    return Record(payload=result, source_id=text_id(get(result, "id")), updated_at=get(result, "updated_at"),
-                  deleted=obj == "products" and get(result, "status") == "archived")
+def _record(resource: ShopifyResource, result: Any) -> Record:
+    return Record(payload=result, source_id=text_id(get(result, resource.key)),
+                  updated_at=get(result, resource.cursor),
+                  deleted=resource.name == "products" and get(result, "status") == "archived")

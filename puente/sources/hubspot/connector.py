@@ -48,32 +48,30 @@ from typing import Any
 
 import httpx
 
-from puente.config import HubSpotConfig
 from puente.sources.base import DEFAULT_LOOKBACK, Page, Record, get, latest, parse_timestamp, text_id
 from puente.sources.http import HttpClient, SourceError
+from puente.sources.hubspot.config import HubSpotConfig
+from puente.sources.hubspot.settings import (
+    ASSOCIATIONS,
+    ASSOCIATIONS_PATH,
+    BATCH_LIMIT,
+    DEFAULT_URL,
+    LIST_LIMIT,
+    MODIFIED_PROPERTY,
+    OBJECTS,
+    OBJECTS_PATH,
+    PROPERTIES,
+    PROPERTIES_PATH,
+    SEARCH_CAP,
+    SEARCH_LIMIT,
+    SYSTEM,
+    HubSpotObject,
+)
 
 log = logging.getLogger(__name__)
 
-SYSTEM = "HubSpot"
-LIST_LIMIT = 100
-SEARCH_LIMIT = 200
-SEARCH_CAP = 10_000
-BATCH_LIMIT = 100
-
-# Properties per object, from docs/contracts.md.
-PROPERTIES: dict[str, list[str]] = {
-    "contacts": ["email", "firstname", "lastname", "phone", "mobilephone", "company", "city", "country",
-                 "lifecyclestage", "hs_marketable_status", "tax_id", "createdate", "lastmodifieddate",
-                 "hs_object_id"],
-    "companies": ["name", "domain", "phone", "city", "country", "createdate", "hs_lastmodifieddate",
-                  "hs_object_id"],
-    "deals": ["dealname", "amount", "dealstage", "pipeline", "closedate", "createdate",
-              "hs_lastmodifieddate", "hs_object_id"],
-}
-MODIFIED_PROPERTY = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate",
-                     "deals": "hs_lastmodifieddate"}
-ASSOCIATIONS = {"deals": "contacts"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+URL_SETTING = "the base URL (host of the Airflow connection puente_hubspot, or PUENTE_HUBSPOT_URL)"
 
 
 @dataclass(frozen=True)
@@ -99,13 +97,14 @@ class PropertySpec:
 
 class HubSpotConnector:
     source = "hubspot"
-    objects = tuple(PROPERTIES)
+    objects = tuple(o.name for o in OBJECTS)
 
     def __init__(self, config: HubSpotConfig, *, list_limit: int = LIST_LIMIT, search_limit: int = SEARCH_LIMIT,
                  lookback: float = DEFAULT_LOOKBACK, **http_options: Any):
         self._list_limit, self._search_limit = list_limit, search_limit
         self.lookback = lookback
         self._properties: dict[str, list[str]] = {}
+        self._objects = {o.name: o for o in OBJECTS}
         self.http = HttpClient(SYSTEM, config.url, headers={"Authorization": f"Bearer {config.token}"},
                                **http_options)
 
@@ -123,29 +122,22 @@ class HubSpotConnector:
     def cursor_at(self, moment: datetime) -> str:
         return str((parse_timestamp(moment.isoformat()) - _EPOCH) // timedelta(milliseconds=1))
 
-    def live_in_raw(self, obj: str) -> str:
-        return "not _deleted"
-
-    def live_in_quarantine(self, obj: str) -> str:
-        """The condition on a quarantined payload (JSON text) for a record the source counts as live."""
-        return """q.payload not like '%%"archived": true%%'"""
-
     def list_ids(self, obj: str) -> None:
         return None  # HubSpot reports deletions itself: archived=true
 
     def count(self, obj: str) -> int:
-        body = self._json(self.http.request("POST", f"/crm/v3/objects/{obj}/search", obj=obj, json={
+        body = self._json(self.http.request("POST", f"{OBJECTS_PATH}/{obj}/search", obj=obj, json={
             "filterGroups": [], "properties": ["hs_object_id"], "limit": 1}), obj)
         total = body.get("total")
         if not isinstance(total, int):
             raise SourceError(SYSTEM, obj, f"POST /crm/v3/objects/{obj}/search", f"no total in {str(body)[:200]!r}",
-                              "Check PUENTE_HUBSPOT_URL: it must be https://api.hubapi.com (no path)")
+                              f"Check {URL_SETTING}: it must be {DEFAULT_URL} (no path)")
         return total
 
     def properties(self, obj: str) -> list[str]:
         """The contract's properties plus every custom property of the portal (schema drift)."""
         if obj not in self._properties:
-            body = self._json(self.http.request("GET", f"/crm/v3/properties/{obj}", obj=obj), obj)
+            body = self._json(self.http.request("GET", f"{PROPERTIES_PATH}/{obj}", obj=obj), obj)
             custom = sorted(p["name"] for p in body.get("results") or []
                             if isinstance(p, dict) and p.get("name") and p.get("hubspotDefined") is False
                             and not p.get("archived"))
@@ -167,8 +159,8 @@ class HubSpotConnector:
             params["associations"] = ASSOCIATIONS[obj]
         newest: Record | None = None
         while True:
-            body = self._json(self.http.request("GET", f"/crm/v3/objects/{obj}", obj=obj, params=params), obj)
-            records = [_record(r) for r in body.get("results") or []]
+            body = self._json(self.http.request("GET", f"{OBJECTS_PATH}/{obj}", obj=obj, params=params), obj)
+            records = [_record(self._objects[obj], r) for r in body.get("results") or []]
             newest = latest([*records, *([newest] if newest else [])])
             after = get(body, "paging", "next", "after")
             last = after is None
@@ -195,12 +187,12 @@ class HubSpotConnector:
                                       f"more than {SEARCH_CAP - self._search_limit} records modified at {gte} ms",
                                       "Search cannot page past them: run a full refresh of this object")
                 request["after"] = str(ties)
-            body = self._json(self.http.request("POST", f"/crm/v3/objects/{obj}/search", obj=obj,
+            body = self._json(self.http.request("POST", f"{OBJECTS_PATH}/{obj}/search", obj=obj,
                                                 json=request), obj)
             results = body.get("results") or []
             if obj in ASSOCIATIONS:
                 self._attach_associations(obj, results)
-            records = [_record(r) for r in results]
+            records = [_record(self._objects[obj], r) for r in results]
             newest = latest(records)
             if newest is None:  # nothing readable: step over these (they go to quarantine)
                 ties += len(results)
@@ -220,7 +212,7 @@ class HubSpotConnector:
         found: dict[str, list[str]] = {}
         for start in range(0, len(ids), BATCH_LIMIT):
             inputs = [{"id": i} for i in ids[start:start + BATCH_LIMIT]]
-            body = self._json(self.http.request("POST", f"/crm/v4/associations/{obj}/{target}/batch/read",
+            body = self._json(self.http.request("POST", f"{ASSOCIATIONS_PATH}/{obj}/{target}/batch/read",
                                                 obj=obj, json={"inputs": inputs}), obj)
             for item in body.get("results") or []:
                 found[str(get(item, "from", "id"))] = [str(to["toObjectId"]) for to in item.get("to") or []]
@@ -242,7 +234,7 @@ class HubSpotConnector:
         the same one meanwhile, which is fine.
         """
         obj = "contacts"
-        base = "/crm/v3/properties/contacts"
+        base = f"{PROPERTIES_PATH}/contacts"
         groups = self._json(self.http.request("GET", f"{base}/groups", obj=obj), obj)
         if group not in {g.get("name") for g in groups.get("results") or []}:
             self.http.request("POST", f"{base}/groups", obj=obj, passthrough=(409,),
@@ -268,7 +260,7 @@ class HubSpotConnector:
         for start in range(0, len(inputs), BATCH_LIMIT):
             chunk = inputs[start:start + BATCH_LIMIT]
             response = self.http.request(
-                "POST", "/crm/v3/objects/contacts/batch/update", obj="contacts", passthrough=(400,),
+                "POST", f"{OBJECTS_PATH}/contacts/batch/update", obj="contacts", passthrough=(400,),
                 json={"inputs": [{"id": cid, "properties": dict(props)} for cid, props in chunk]},
             )
             outcome.update(parse_batch_response(response.status_code, self._json(response, "contacts"),
@@ -284,7 +276,7 @@ class HubSpotConnector:
             raise SourceError(SYSTEM, obj, f"{response.request.method} {response.request.url.path}",
                               f"HTTP {response.status_code} with a body that is not a JSON object: "
                               f"{response.text[:200]!r}",
-                              "Check PUENTE_HUBSPOT_URL: it must be https://api.hubapi.com (no path)")
+                              f"Check {URL_SETTING}: it must be {DEFAULT_URL} (no path)")
         return body
 
 
@@ -317,6 +309,6 @@ def _readable_ms(record: Record) -> int | None:
         return None
 
 
-def _record(result: Any) -> Record:
-    return Record(payload=result, source_id=text_id(get(result, "id")), updated_at=get(result, "updatedAt"),
+def _record(spec: HubSpotObject, result: Any) -> Record:
+    return Record(payload=result, source_id=text_id(get(result, spec.key)), updated_at=get(result, spec.cursor),
                   deleted=get(result, "archived") is True)

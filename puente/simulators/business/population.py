@@ -1,0 +1,212 @@
+"""The people of the simulated business: who they really are, and how they buy and stop buying.
+
+People (the ground truth) behave so that churn is learnable: each has a base purchase gap
+(inter-order gaps are gamma-distributed around it), a base hazard of stopping for good after each
+order, and an engagement level that drifts and drops after bad experiences (cancelled orders, late
+payments, lost deals). Low engagement lengthens gaps, raises the hazard and makes people
+unsubscribe from marketing before they leave. A quarter of the people at go-live are the old
+customer list, imported into the systems on day 0; the others arrive over the history (more of
+them late than early) and keep arriving afterwards, with the season.
+
+Identifiers have one holder each, as in life (the tax authority and phone operators never reissue
+a number, a mail provider never hands out an address twice); only a family shares a mailbox, and
+namesakes live in the same city.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from puente.simulators import colombia as co
+from puente.simulators.business.calendar import Calendar
+
+
+@dataclass(slots=True)
+class Person:
+    """A real customer (or prospect), as the business would know them if it knew everything."""
+
+    id: str
+    kind: str  # "person" or "company"
+    first: str
+    last1: str
+    last2: str
+    city: str
+    department: str
+    email: str | None
+    mobile: str
+    landline: str | None
+    doc: str  # cédula digits, or the NIT's nine digits for companies
+    street: str
+    web_share: float
+    in_crm: bool
+    consent: bool
+    base_gap: float
+    base_churn: float
+    acquired_day: int
+    imported: bool
+    company: str | None = None  # legal name, for companies (first/last are the buyer's)
+    duplicate_in_crm: bool = False
+    engagement: float = 1.0
+    alive: bool = True
+    churned_day: int | None = None
+    first_order_day: int | None = None
+    last_order_day: int | None = None
+    orders: int = 0
+    favourites: list[int] = field(default_factory=list)
+    odoo_partner_id: int | None = None
+    hubspot_contact_ids: list[int] = field(default_factory=list)
+    hubspot_company_id: int | None = None
+    shopify_customer_id: int | None = None
+    unsubscribed: bool = False
+
+    @property
+    def legal_name(self) -> str:
+        return self.company if self.company else f"{self.first} {self.last1} {self.last2}"
+
+
+class Population:
+    """The people, the days they arrive and the days they are due to buy.
+
+    ``favourites(k, web)`` picks ``k`` popular products (from the shop's range when ``web``);
+    ``unsubscribe(day, person)`` is scheduled when a cooling customer opts out of marketing.
+    """
+
+    def __init__(self, rng: random.Random, calendar: Calendar, favourites: Callable[[int, bool], list[int]],
+                 unsubscribe: Callable[[int, Person], None]):
+        self._rng = rng
+        self._calendar = calendar
+        self._favourites = favourites
+        self._unsubscribe = unsubscribe
+        self.people: list[Person] = []
+        self.arrivals: dict[int, list[Person]] = defaultdict(list)  # day -> people who turn up
+        self.due: dict[int, list[Person]] = defaultdict(list)  # day -> people who order then
+        self._mailboxes: set[str] = set()  # addresses handed out: a provider never gives one twice
+        self._numbers: set[str] = set()  # tax ids and phone lines handed out: each has one holder
+        self._duplicate_quota = rng.random()
+
+    def person(self, person_id: str) -> Person:
+        return self.people[int(person_id[1:]) - 1]
+
+    def plan(self, customers: int, history_days: int) -> None:
+        """The people of the history: a quarter imported at go-live, the rest arriving over it."""
+        rng = self._rng
+        imported = round(0.25 * customers)
+        days = [0] * imported + sorted(
+            min(history_days, 1 + int(history_days * rng.betavariate(1.3, 1.0)))
+            for _ in range(customers - imported))
+        for n, day in enumerate(days):
+            self.arrivals[day].append(self.new_person(day, imported=n < imported))
+
+    def new_person(self, day: int, imported: bool) -> Person:
+        rng = self._rng
+        is_company = rng.random() < 0.15
+        male = rng.random() < 0.5
+        first = co.weighted(rng, co.MALE_NAMES if male else co.FEMALE_NAMES)[0]
+        if rng.random() < 0.3:
+            first += " " + rng.choice(co.MALE_MIDDLE_NAMES if male else co.FEMALE_MIDDLE_NAMES)
+        last1, last2 = co.weighted(rng, co.SURNAMES)[0], co.weighted(rng, co.SURNAMES)[0]
+        city, department, _, indicative = co.weighted(rng, co.CITIES)
+        company = None
+        if is_company:
+            word = last1 if rng.random() < 0.5 else rng.choice(co.COMPANY_WORDS)
+            company = f"{rng.choice(co.COMPANY_KINDS)} {word} {rng.choice(co.COMPANY_SUFFIXES)}"
+        twin = None
+        if self.people and not is_company and rng.random() < 0.06:
+            twin = self.people[rng.randrange(max(0, len(self.people) - 200), len(self.people))]
+            twin = twin if twin.kind == "person" else None
+        if twin is not None and rng.random() < 0.5:
+            # A namesake: same common name, same city, a different person.
+            first, last1, city, department = twin.first, twin.last1, twin.city, twin.department
+            twin = None
+        elif twin is not None:
+            # A relative: same family name and city, and the family's one email address.
+            last1, city, department = twin.last1, twin.city, twin.department
+        if twin is not None:
+            email = twin.email
+        elif rng.random() < 0.07:
+            email = None
+        elif company and rng.random() < 0.6:
+            local, domain = rng.choice(("compras", "ventas", "gerencia", "contabilidad")), co.company_domain(company)
+            email = f"{local}@{domain}"
+            while email in self._mailboxes:  # a namesake company owns that domain: this one has another
+                email = f"{local}@{domain.split('.')[0]}{rng.randrange(1, 100)}.com.co"
+        else:
+            local, domain = co.email_local_part(rng, first, last1), co.weighted(rng, co.FREE_MAIL)[0]
+            email = f"{local}@{domain}"
+            while email in self._mailboxes:  # taken: the provider makes the person add digits
+                email = f"{local}{rng.randrange(1, 10_000)}@{domain}"
+        if email is not None and twin is None:
+            self._mailboxes.add(email)
+        style = rng.random()
+        web_share = 0.1 if is_company else (rng.uniform(0.85, 1.0) if style < 0.35 else
+                                            rng.uniform(0.0, 0.1) if style < 0.65 else rng.random())
+        person = Person(
+            id=f"P{len(self.people) + 1:06d}", kind="company" if is_company else "person",
+            first=first, last1=last1, last2=last2, city=city, department=department, email=email,
+            mobile=self._unique(lambda: co.new_mobile(rng)),
+            landline=(self._unique(lambda: co.new_landline(rng, indicative))
+                      if is_company or rng.random() < 0.25 else None),
+            doc=self._unique(lambda: co.new_nit(rng) if is_company else co.new_cedula(rng)),
+            street=f"{rng.choice(co.STREET_TYPES)} {rng.randint(1, 170)} # {rng.randint(1, 120)}-{rng.randint(1, 99)}",
+            web_share=web_share, in_crm=rng.random() < (0.95 if is_company else 0.6),
+            consent=rng.random() < 0.6,
+            base_gap=rng.lognormvariate(math.log(20 if is_company else 45), 0.5 if is_company else 0.6),
+            base_churn=rng.betavariate(1.5, 25) if is_company else rng.betavariate(2, 14),
+            acquired_day=day, imported=imported, company=company,
+            favourites=self._favourites(rng.randint(3, 8), web_share > 0.5),
+        )
+        if person.in_crm:  # systematic sampling: exactly one in 25 CRM people gets a duplicate
+            self._duplicate_quota += 0.04
+            person.duplicate_in_crm = self._duplicate_quota >= 1.0
+            self._duplicate_quota -= float(person.duplicate_in_crm)
+        self.people.append(person)
+        return person
+
+    def _unique(self, draw: Callable[[], str]) -> str:
+        """A tax id or phone number nobody holds yet (the registry and the operators never reissue one)."""
+        number = draw()
+        while number in self._numbers:
+            number = draw()
+        self._numbers.add(number)
+        return number
+
+    def bought(self, p: Person, day: int) -> None:
+        """An order: the person's count and dates of orders."""
+        p.orders += 1
+        p.last_order_day = day
+        if p.first_order_day is None:
+            p.first_order_day = day
+
+    def drift(self, p: Person, day: int) -> None:
+        """After an order, engagement drifts a little; then the person stops for good or comes back."""
+        p.engagement = min(2.5, max(0.2, p.engagement * math.exp(self._rng.gauss(-0.04, 0.18))))
+        self.schedule_next(p, day)
+
+    def schedule_next(self, p: Person, day: int) -> None:
+        """After each purchase (or lost deal): stop for good, or come back after a gamma gap."""
+        rng = self._rng
+        hazard = p.base_churn * (1.6 if p.orders <= 1 else 1.0) * (0.6 if p.orders >= 6 else 1.0)
+        if rng.random() < min(0.95, hazard / p.engagement ** 1.5):
+            p.alive, p.churned_day = False, day
+            return
+        if p.engagement < 0.6 and p.consent and not p.unsubscribed:
+            self._calendar.schedule(day + rng.randint(3, 20), self._unsubscribe, p)
+        mean = p.base_gap / p.engagement / self._calendar.season(day)
+        self.due[day + max(1, round(rng.gammavariate(2.0, mean / 2)))].append(p)
+
+    def truth(self, today: int) -> list[dict[str, Any]]:
+        """The people themselves: who they are and whether they have stopped buying for good."""
+        day = self._calendar.date
+        return [{
+            "person_id": p.id, "kind": p.kind, "name": p.legal_name, "city": p.city,
+            "email": p.email, "acquired_on": day(p.acquired_day).isoformat(),
+            "first_order_on": day(p.first_order_day).isoformat() if p.first_order_day is not None else None,
+            "last_order_on": day(p.last_order_day).isoformat() if p.last_order_day is not None else None,
+            "orders": p.orders, "is_churned": not p.alive,
+            "churned_after": day(p.churned_day).isoformat() if p.churned_day is not None else None,
+        } for p in self.people if p.acquired_day <= today]

@@ -1,0 +1,223 @@
+"""The shop's writer: what customers and the shop's staff record in Shopify, in REST Admin's wire shapes.
+
+Customer accounts as people type themselves in at checkout (a family sharing one email shares
+one account), web orders paid online or cash on delivery, their fulfilment or cancellation, the
+product listings with their single variant, prices, stock levels, and the small edits of a normal
+day (a customer tagged).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import datetime, timedelta
+
+from puente.simulators import colombia as co
+from puente.simulators.business import messiness as messy
+from puente.simulators.business.assortment import VAT_RATE, Assortment
+from puente.simulators.business.calendar import Calendar
+from puente.simulators.business.population import Person
+from puente.simulators.business.records import Records, money, shopify_ts
+from puente.simulators.catalogue import Product, handle
+
+SHOP_NAME = "Casa Andina"
+
+
+class ShopifyWriter:
+    """Creates and changes Shopify records in ``records.shopify`` the way customers and staff do."""
+
+    def __init__(self, rng: random.Random, records: Records, calendar: Calendar, assortment: Assortment):
+        self._rng = rng
+        self._records = records
+        self._calendar = calendar
+        self._assortment = assortment
+        self.shopify = records.shopify
+        self._ids = {"customers": 7_400_000_000_000, "orders": 5_900_000_000_000,
+                     "products": 8_300_000_000_000, "variants": 44_100_000_000_000,
+                     "line_items": 14_800_000_000_000, "addresses": 9_100_000_000_000,
+                     "inventory_items": 46_200_000_000_000}
+        self._seq: Counter[str] = Counter()
+        self._customer_by_email: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ records
+
+    def new_id(self, kind: str) -> int:
+        self._ids[kind] += self._rng.randint(10_000, 9_000_000)
+        return self._ids[kind]
+
+    def create(self, resource: str, record: dict, at: datetime, person: Person | None = None,
+               order_id: str | None = None) -> dict:
+        stamp = shopify_ts(at)
+        record.setdefault("created_at", stamp)
+        record["updated_at"] = stamp
+        return self._records.add("shopify", resource, record["id"], record, person.id if person else None,
+                                 order_id)
+
+    def update(self, resource: str, rid: int, values: dict, at: datetime) -> dict:
+        record = self.shopify[resource][rid]
+        stamp = shopify_ts(at)
+        if stamp <= record["updated_at"]:  # same zone and format: the strings sort as the times do
+            stamp = shopify_ts(datetime.fromisoformat(record["updated_at"]) + timedelta(seconds=1))
+        record.update(values)
+        record["updated_at"] = stamp
+        self._records.track("shopify", resource, rid)
+        return record
+
+    # ------------------------------------------------------------------ customers
+
+    def customer(self, p: Person, at: datetime) -> dict:
+        """The person's shop account; a relative's account when they share one email."""
+        if p.shopify_customer_id is not None:
+            return self.shopify["customers"][p.shopify_customer_id]
+        shared = self._customer_by_email.get(p.email.lower()) if p.email else None
+        if shared is not None:
+            p.shopify_customer_id = shared
+            return self.shopify["customers"][shared]
+        rng = self._rng
+        cid = self.new_id("customers")
+        first, last = messy.shop_names(rng, p)
+        # checkout asks for an email or a phone to send the order to: someone without email gives a phone
+        phone = co.e164(p.mobile) if p.email is None or rng.random() < 0.55 else None
+        stamp = shopify_ts(at)
+        address = {
+            "id": self.new_id("addresses"), "customer_id": cid, "first_name": first, "last_name": last,
+            "company": p.company, "address1": p.street, "address2": None, "city": messy.typed(rng, p.city),
+            "province": p.department, "country": "Colombia", "zip": None, "phone": phone,
+            "name": f"{first} {last}", "province_code": None, "country_code": "CO",
+            "country_name": "Colombia", "default": True,
+        }
+        note = None
+        if rng.random() < (0.3 if p.company else 0.05):
+            note = (f"NIT {co.format_nit(p.doc, 1)}" if p.company else f"CC {p.doc}")
+        record = self.create("customers", {
+            "id": cid, "email": p.email, "first_name": first, "last_name": last,
+            "state": "enabled" if rng.random() < 0.6 else "disabled", "note": note,
+            "verified_email": p.email is not None, "multipass_identifier": None, "tax_exempt": False,
+            "tags": "mayorista" if p.company else "", "currency": "COP", "phone": phone,
+            "addresses": [address], "default_address": address,
+            "email_marketing_consent": None if p.email is None else {
+                "state": "subscribed" if p.consent else "not_subscribed", "opt_in_level": "single_opt_in",
+                "consent_updated_at": stamp if p.consent else None},
+            "sms_marketing_consent": None, "last_order_id": None, "last_order_name": None,
+            "admin_graphql_api_id": f"gid://shopify/Customer/{cid}",
+        }, at, p)
+        p.shopify_customer_id = cid
+        if p.email:
+            self._customer_by_email[p.email.lower()] = cid
+        return record
+
+    def unsubscribe(self, p: Person, at: datetime) -> None:
+        """The person's shop account stops receiving marketing email."""
+        customer = self.shopify["customers"].get(p.shopify_customer_id or 0)
+        if customer and customer["email_marketing_consent"]:
+            consent = {**customer["email_marketing_consent"], "state": "unsubscribed",
+                       "consent_updated_at": shopify_ts(at)}
+            self.update("customers", customer["id"], {"email_marketing_consent": consent}, at)
+
+    # ------------------------------------------------------------------ orders
+
+    def order(self, p: Person, customer: dict, lines: list[tuple[int, int]], at: datetime, order_id: str) -> dict:
+        """A web order placed by ``customer``: paid online (three in four) or cash on delivery."""
+        rng = self._rng
+        self._seq["order"] += 1
+        number = 1000 + self._seq["order"]
+        sid = self.new_id("orders")
+        subtotal = self._assortment.total(lines)
+        tax = round(subtotal * VAT_RATE, 2)
+        paid_online = rng.random() < 0.75
+        stamp = shopify_ts(at)
+        address = customer["default_address"]
+        order = self.create("orders", {
+            "id": sid, "admin_graphql_api_id": f"gid://shopify/Order/{sid}", "name": f"#{number}",
+            "number": number - 1000, "order_number": number, "email": customer["email"],
+            "contact_email": customer["email"], "phone": customer["phone"], "created_at": stamp,
+            "processed_at": stamp, "closed_at": None, "cancelled_at": None, "cancel_reason": None,
+            "confirmed": True, "currency": "COP", "presentment_currency": "COP",
+            "financial_status": "paid" if paid_online else "pending", "fulfillment_status": None,
+            "subtotal_price": money(subtotal), "total_line_items_price": money(subtotal),
+            "total_discounts": "0.00", "total_tax": money(tax), "total_price": money(subtotal + tax),
+            "taxes_included": False, "source_name": "web", "tags": "", "note": None, "test": False,
+            "payment_gateway_names": ["wompi"] if paid_online else ["Cash on Delivery (COD)"],
+            "customer": {k: customer[k] for k in ("id", "email", "first_name", "last_name", "phone",
+                                                   "state", "tags", "created_at")},
+            "line_items": [self._line(i, q) for i, q in lines],
+            "shipping_address": {k: address[k] for k in ("first_name", "last_name", "company", "address1",
+                                                         "city", "province", "country", "country_code",
+                                                         "phone", "name")},
+        }, at, p, order_id)
+        self.update("customers", customer["id"], {"last_order_id": sid, "last_order_name": f"#{number}"}, at)
+        return order
+
+    def _line(self, idx: int, qty: int) -> dict:
+        product = self._assortment.products[idx]
+        return {"id": self.new_id("line_items"), "product_id": product.shop_product_id,
+                "variant_id": product.shop_variant_id, "sku": product.sku, "title": product.name,
+                "name": product.name, "variant_title": None, "vendor": SHOP_NAME, "quantity": qty,
+                "price": money(product.price), "taxable": True, "requires_shipping": True,
+                "grams": product.weight_g, "total_discount": "0.00",
+                "tax_lines": [{"title": "IVA", "rate": VAT_RATE,
+                               "price": money(round(product.price * qty * VAT_RATE, 2))}]}
+
+    def fulfil(self, sid: int, at: datetime) -> None:
+        """Shipped and paid: Shopify archives (closes) an order once it is paid and fulfilled."""
+        self.update("orders", sid, {"fulfillment_status": "fulfilled", "financial_status": "paid",
+                                    "closed_at": shopify_ts(at)}, at)
+
+    def cancel(self, sid: int, at: datetime) -> None:
+        """Cancelled by the customer: refunded when it was paid, voided otherwise."""
+        order = self.shopify["orders"][sid]
+        refunded = "refunded" if order["financial_status"] == "paid" else "voided"
+        self.update("orders", sid, {"cancelled_at": shopify_ts(at), "cancel_reason": "customer",
+                                    "financial_status": refunded}, at)
+
+    # ------------------------------------------------------------------ products
+
+    def list_product(self, product: Product, at: datetime) -> None:
+        """A product listed in the shop, with its one variant and the stock it has today."""
+        pid, vid = self.new_id("products"), self.new_id("variants")
+        product.shop_product_id, product.shop_variant_id = pid, vid
+        stamp = shopify_ts(at)
+        self.create("products", {
+            "id": pid, "title": product.name, "body_html": f"<p>{product.name}, de {SHOP_NAME}.</p>",
+            "vendor": SHOP_NAME, "product_type": product.category, "handle": handle(product.name),
+            "published_at": stamp, "published_scope": "web", "template_suffix": None, "status": "active",
+            "tags": product.category.lower(), "admin_graphql_api_id": f"gid://shopify/Product/{pid}",
+            "options": [{"id": pid + 1, "product_id": pid, "name": "Title", "position": 1,
+                         "values": ["Default Title"]}],
+            "images": [], "image": None,
+            "variants": [{
+                "id": vid, "product_id": pid, "title": "Default Title", "price": money(product.price),
+                "sku": product.sku, "position": 1, "inventory_policy": "deny", "compare_at_price": None,
+                "fulfillment_service": "manual", "inventory_management": "shopify",
+                "option1": "Default Title", "option2": None, "option3": None, "created_at": stamp,
+                "updated_at": stamp, "taxable": True, "barcode": None, "grams": product.weight_g,
+                "weight": product.weight_g / 1000, "weight_unit": "kg",
+                "inventory_item_id": self.new_id("inventory_items"),
+                "inventory_quantity": int(product.on_hand), "old_inventory_quantity": int(product.on_hand),
+                "requires_shipping": True, "admin_graphql_api_id": f"gid://shopify/ProductVariant/{vid}",
+            }],
+        }, at)
+
+    def set_stock(self, product: Product, quantity: int, at: datetime) -> None:
+        """The variant's available quantity set to ``quantity``."""
+        variant = self.shopify["products"][product.shop_product_id]["variants"][0]
+        variant.update({"old_inventory_quantity": variant["inventory_quantity"],
+                        "inventory_quantity": quantity, "updated_at": shopify_ts(at)})
+        self.update("products", product.shop_product_id, {}, at)
+
+    def set_price(self, product: Product, at: datetime) -> None:
+        variant = self.shopify["products"][product.shop_product_id]["variants"][0]
+        variant.update({"price": money(product.price), "updated_at": shopify_ts(at)})
+        self.update("products", product.shop_product_id, {}, at)
+
+    # ------------------------------------------------------------------ a normal day's edits
+
+    def daily_edits(self, day: int) -> None:
+        """Now and then the staff tag a customer (or take the tag off)."""
+        rng = self._rng
+        customers = self._records.ids["shopify/customers"]
+        for _ in range(self._calendar.poisson(len(customers) * 0.002)):
+            cid = rng.choice(customers)
+            customer = self.shopify["customers"][cid]
+            tags = "" if customer["tags"] else rng.choice(("cliente-frecuente", "newsletter"))
+            self.update("customers", cid, {"tags": tags}, self._calendar.moment(day))

@@ -1,0 +1,52 @@
+"""HubSpot CRM v3: endpoints, limits, and the objects Puente reads.
+
+Per HubSpot's CRM v3 docs and OpenAPI specs: every object is ``{"id", "properties", "createdAt",
+"updatedAt", "archived"}``; ``id`` is the key and ``updatedAt`` (kept equal to the modification
+date property) the cursor. The search endpoint filters and sorts on the modification date
+property, whose name differs between contacts and the other objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from puente.sources.spec import SourceObject
+
+SYSTEM = "HubSpot"
+DEFAULT_URL = "https://api.hubapi.com"
+OBJECTS_PATH = "/crm/v3/objects"
+PROPERTIES_PATH = "/crm/v3/properties"
+ASSOCIATIONS_PATH = "/crm/v4/associations"
+LIST_LIMIT = 100  # GET /crm/v3/objects/{object}: at most 100 a page
+SEARCH_LIMIT = 200  # search: at most 200 a page
+SEARCH_CAP = 10_000  # search never pages past 10,000 results
+BATCH_LIMIT = 100  # batch read/update: at most 100 inputs a call
+
+
+@dataclass(frozen=True, kw_only=True)
+class HubSpotObject(SourceObject):
+    """A CRM object: the properties Puente reads (docs/contracts.md), the property search filters
+    on, and the object whose associations its records carry."""
+
+    key: str = "id"
+    cursor: str = "updatedAt"
+    # Deleting archives: a quarantined record is live unless it says it is archived.
+    live_in_quarantine: str = """q.payload not like '%%"archived": true%%'"""
+    properties: tuple[str, ...]
+    modified_property: str = "hs_lastmodifieddate"
+    associations: str | None = None
+
+
+OBJECTS: tuple[HubSpotObject, ...] = (
+    HubSpotObject(name="contacts", modified_property="lastmodifieddate", properties=(
+        "email", "firstname", "lastname", "phone", "mobilephone", "company", "city", "country", "lifecyclestage",
+        "hs_marketable_status", "tax_id", "createdate", "lastmodifieddate", "hs_object_id")),
+    HubSpotObject(name="companies", properties=(
+        "name", "domain", "phone", "city", "country", "createdate", "hs_lastmodifieddate", "hs_object_id")),
+    HubSpotObject(name="deals", associations="contacts", properties=(
+        "dealname", "amount", "dealstage", "pipeline", "closedate", "createdate", "hs_lastmodifieddate",
+        "hs_object_id")),
+)
+PROPERTIES: dict[str, list[str]] = {o.name: list(o.properties) for o in OBJECTS}
+MODIFIED_PROPERTY: dict[str, str] = {o.name: o.modified_property for o in OBJECTS}
+ASSOCIATIONS: dict[str, str] = {o.name: o.associations for o in OBJECTS if o.associations}

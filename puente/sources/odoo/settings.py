@@ -1,0 +1,59 @@
+"""Odoo 17 external API: endpoints, paging sizes, and the models Puente reads.
+
+Per Odoo's "External API" documentation: XML-RPC services under ``/xmlrpc/2/`` (``common`` for
+``authenticate``, ``object`` for ``execute_kw``); every model's records carry ``id`` and
+``write_date`` (UTC, ``"YYYY-MM-DD HH:MM:SS"``), the key and the cursor of every model here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from puente.sources.spec import SourceObject
+
+SYSTEM = "Odoo"
+COMMON_PATH = "/xmlrpc/2/common"
+OBJECT_PATH = "/xmlrpc/2/object"
+PAGE_SIZE = 500
+ID_PAGE_SIZE = 50_000
+# Custom fields of these types are not landed: files, and lists of ids of other records.
+SKIPPED_FIELD_TYPES = {"binary", "one2many", "many2many"}
+# A quarantined record the source counts as live: not archived (Odoo's search_count skips those).
+_ACTIVE = """q.payload not like '%%"active": false%%'"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class OdooModel(SourceObject):
+    """An Odoo model: the fields Puente reads (docs/contracts.md) and the domain every read starts with."""
+
+    key: str = "id"
+    cursor: str = "write_date"
+    fields: tuple[str, ...]
+    domain: tuple[tuple[str, str, Any], ...] = ()
+
+
+MODELS: tuple[OdooModel, ...] = (
+    OdooModel(name="res.partner", live_in_quarantine=_ACTIVE, fields=(
+        "id", "name", "email", "phone", "mobile", "vat", "street", "city", "country_id", "is_company",
+        "customer_rank", "active", "create_date", "write_date")),
+    OdooModel(name="product.product", live_in_quarantine=_ACTIVE, fields=(
+        "id", "name", "default_code", "list_price", "standard_price", "qty_available", "active",
+        "create_date", "write_date")),
+    OdooModel(name="sale.order", fields=(
+        "id", "name", "partner_id", "date_order", "state", "amount_untaxed", "amount_tax", "amount_total",
+        "currency_id", "client_order_ref", "origin", "warehouse_id", "create_date", "write_date")),
+    OdooModel(name="sale.order.line", fields=(
+        "id", "order_id", "product_id", "product_uom_qty", "price_unit", "price_subtotal", "create_date",
+        "write_date")),
+    # Customer invoices and refunds only: vendor bills and journal entries are not Puente's business.
+    OdooModel(name="account.move", domain=(("move_type", "in", ("out_invoice", "out_refund")),), fields=(
+        "id", "name", "move_type", "partner_id", "invoice_origin", "invoice_date", "invoice_date_due",
+        "amount_total", "amount_residual", "currency_id", "state", "payment_state", "create_date",
+        "write_date")),
+    OdooModel(name="stock.quant", fields=(
+        "id", "product_id", "location_id", "warehouse_id", "quantity", "reserved_quantity", "write_date")),
+)
+FIELDS: dict[str, list[str]] = {m.name: list(m.fields) for m in MODELS}
+BASE_DOMAINS: dict[str, list[list[Any]]] = {
+    m.name: [[f, op, list(v) if isinstance(v, tuple) else v] for f, op, v in m.domain] for m in MODELS if m.domain}

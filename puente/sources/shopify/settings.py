@@ -1,0 +1,39 @@
+"""Shopify Admin REST API: version, limits, and the resources Puente reads.
+
+Per Shopify's REST Admin docs: the API version is part of every path
+(``/admin/api/{version}/…``); records carry ``id`` (the key) and ``updated_at`` (the cursor, ISO
+8601 in the shop's zone); a page holds at most 250 records; the standard plan's leaky bucket holds
+40 requests and leaks 2 a second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from puente.sources.spec import SourceObject
+
+SYSTEM = "Shopify"
+API_VERSION = "2025-01"
+API_PATH = "/admin/api/{version}"  # below the shop's URL, https://{shop}.myshopify.com
+PAGE_LIMIT = 250
+LEAK_PER_SECOND = 2.0  # standard plan; faster plans simply never get near the top
+HIGH_WATER = 0.8  # pause when the bucket is fuller than this
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShopifyResource(SourceObject):
+    """A shop resource and the query parameters every request for it carries."""
+
+    key: str = "id"
+    cursor: str = "updated_at"
+    params: tuple[tuple[str, str], ...] = ()
+
+
+RESOURCES: tuple[ShopifyResource, ...] = (
+    ShopifyResource(name="customers"),
+    # Without status=any, orders.json and count.json only see open orders.
+    ShopifyResource(name="orders", params=(("status", "any"),)),
+    # count.json counts archived products, which raw flags _deleted.
+    ShopifyResource(name="products", live_in_raw="(not _deleted or record->>'status' = 'archived')"),
+)
+EXTRA_PARAMS: dict[str, dict[str, str]] = {r.name: dict(r.params) for r in RESOURCES}

@@ -1,0 +1,97 @@
+"""What a source declares about itself: its kind, its objects, its configuration and its connector.
+
+Each source is one folder, ``puente/sources/<system>/`` (the shape of dlt's verified sources):
+
+- ``__init__.py`` declares the source: one ``Source`` named ``SOURCE``, which the registry lists;
+- ``settings.py`` holds what the API documents: endpoints, API version, page sizes and limits,
+  and the objects (each a ``SourceObject`` with the field that is its key and the field that is
+  its cursor, plus what the connector needs to ask for it);
+- ``config.py`` the frozen configuration, read from an Airflow connection or from
+  ``PUENTE_<SYSTEM>_*`` environment variables;
+- ``connector.py`` the code that talks to the API.
+
+``puente.sources.registry`` lists the sources; the DAG's extract tasks, the raw tables, the
+reconciliation and the local runtime's simulator settings all derive from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from puente.sources.base import Connector
+
+KINDS = ("erp", "crm", "shop", "marketplace", "payments")
+# A business runs one ERP and one CRM; it may sell and be paid through any number of the others.
+SINGLE_KINDS = ("erp", "crm")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceObject:
+    """One object of a source (an Odoo model, a HubSpot object, a Shopify resource).
+
+    ``key`` and ``cursor`` name the fields of a record holding its id and its updated-at; the
+    loader lands a record under the first and the incremental walk moves on the second.
+    ``live_in_raw`` is the SQL condition on a raw row that the source's own count counts, and
+    ``live_in_quarantine`` the condition on a quarantined payload (``q.payload``, JSON text) for a
+    record the source counts as live: reconciliation compares the two sides with them.
+    """
+
+    name: str
+    key: str
+    cursor: str
+    live_in_raw: str = "not _deleted"
+    live_in_quarantine: str = "true"
+
+
+class SourceConfig(Protocol):
+    """What every source's configuration offers (see ``puente/sources/<system>/config.py``)."""
+
+    url: str
+    origin: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SourceConfig: ...
+
+    @classmethod
+    def from_connection(cls, conn: Any) -> SourceConfig: ...
+
+    def to_env(self) -> dict[str, str]: ...
+
+
+@dataclass(frozen=True)
+class Source:
+    """A system Puente extracts from, as the registry lists it."""
+
+    name: str  # lower case, as in raw table names and ``puente_<name>`` connections: "odoo"
+    title: str  # as people write it: "Odoo"
+    kind: str  # one of KINDS
+    objects: tuple[SourceObject, ...]
+    config: type[SourceConfig]
+    connector: Callable[..., Connector]  # connector(config, **options)
+    # Where the local simulators serve this system, below their base URL, and how the simulator's
+    # credentials (a ``puente.simulators.Credentials``) become this source's configuration.
+    simulator: Callable[[str, Any], SourceConfig]
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"source {self.name}: kind {self.kind!r} is not one of {KINDS}")
+        names = [o.name for o in self.objects]
+        if len(set(names)) != len(names):
+            raise ValueError(f"source {self.name}: an object is declared twice in {names}")
+
+    @property
+    def conn_id(self) -> str:
+        """The Airflow connection that configures it."""
+        return f"puente_{self.name}"
+
+    @property
+    def object_names(self) -> tuple[str, ...]:
+        return tuple(o.name for o in self.objects)
+
+    def object(self, name: str) -> SourceObject:
+        for obj in self.objects:
+            if obj.name == name:
+                return obj
+        raise KeyError(f"{self.name} has no object {name!r}; known: {list(self.object_names)}")
