@@ -4,13 +4,11 @@ before anything runs (real ``dag.test()`` runs that stop at the first task)."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 
 from puente.run_conf import InvalidRunConf, check_run_conf
 
-REPO = Path(__file__).resolve().parents[2]
 DECLARED = ["sources", "full_refresh", "backfill_from", "backfill_to", "rebuild_marts", "retrain"]
 DEFAULTS = {"sources": ["odoo", "hubspot", "shopify"], "full_refresh": False, "backfill_from": None,
             "backfill_to": None, "rebuild_marts": False, "retrain": False}
@@ -62,18 +60,6 @@ def test_an_unrelated_key_gets_no_suggestion():
 
 
 # --- the DAG's first task, in real runs ------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def nightly_dag(airflow_db):
-    from airflow.dag_processing.dagbag import DagBag
-
-    from puente.dbt import ensure_manifest
-
-    ensure_manifest()
-    bag = DagBag(dag_folder=str(REPO / "dags"))
-    assert bag.import_errors == {}, bag.import_errors
-    return bag.get_dag("puente_nightly")
 
 
 def test_validation_runs_first(nightly_dag):
