@@ -1,3 +1,5 @@
+{%- set checks = [] -%}
+
 with
 
 source as (
@@ -17,18 +19,19 @@ renamed as (
         {{ hubspot_property('city') }} as city,
         {{ hubspot_property('country') }} as country,
         {{ hubspot_property('lifecyclestage') }} as lifecycle_stage,
-        {{ safe_boolean(hubspot_property('hs_marketable_status')) }} as has_marketing_consent,
+        {{ safe_boolean(hubspot_property('hs_marketable_status'), checks, 'properties.hs_marketable_status') }} as has_marketing_consent,
         {{ hubspot_property('tax_id') }} as tax_id,
         coalesce(
-            {{ safe_timestamptz(hubspot_property('createdate')) }},
-            {{ safe_timestamptz("record ->> 'createdAt'") }}
+            {{ safe_timestamptz(hubspot_property('createdate'), checks, 'properties.createdate') }},
+            {{ safe_timestamptz("nullif(trim(record ->> 'createdAt'), '')", checks, 'createdAt') }}
         ) as created_at,
         coalesce(
-            {{ safe_timestamptz("record ->> 'updatedAt'") }},
-            {{ safe_timestamptz(hubspot_property('lastmodifieddate')) }}
+            {{ safe_timestamptz("nullif(trim(record ->> 'updatedAt'), '')", checks, 'updatedAt') }},
+            {{ safe_timestamptz(hubspot_property('lastmodifieddate'), checks, 'properties.lastmodifieddate') }}
         ) as updated_at,
         _loaded_at as loaded_at,
-        _deleted or coalesce({{ safe_boolean("record ->> 'archived'") }}, false) as is_deleted
+        _deleted or coalesce({{ safe_boolean("nullif(trim(record ->> 'archived'), '')", checks, 'archived') }}, false) as is_deleted,
+        {{ data_issues(checks) }} as data_issues
     from source
 )
 
