@@ -41,7 +41,7 @@ issues as (
         issue ->> 'value' as raw_value,
         issue ->> 'reason' as reason,
         (issue ->> 'quarantines')::boolean as quarantines_record,
-        {{ 'is_quarantined' if model.startswith('base_') else 'false' }} as is_record_quarantined,
+        {{ is_quarantined('data_issues') }} as is_record_quarantined,
         '{{ model }}' as staging_model,
         loaded_at
     from {{ ref(model) }}

@@ -1,5 +1,5 @@
 {{ landed_staging_config() }}
-{%- set checks = [] -%}
+{%- set fields = typed_fields() -%}
 
 with
 
@@ -11,20 +11,20 @@ source as (
 renamed as (
     select
         source_id,
-        {{ safe_id('source_id', checks, 'id', required=true) }} as sale_order_line_id,
-        {{ odoo_many2one_id('order_id', checks, required=true) }} as sale_order_id,
-        {{ odoo_many2one_id('product_id', checks) }} as product_id,
+        {{ safe_id('source_id', fields, 'id', required=true) }} as sale_order_line_id,
+        {{ odoo_many2one_id(fields, 'order_id', required=true) }} as sale_order_id,
+        {{ odoo_many2one_id(fields, 'product_id') }} as product_id,
         {{ odoo_many2one_name('product_id') }} as product_name,
-        {{ odoo_number('product_uom_qty', checks, required=true) }} as quantity,
-        {{ odoo_number('price_unit', checks, required=true) }} as unit_price,
-        {{ odoo_number('price_subtotal', checks, required=true) }} as amount_subtotal,
-        {{ odoo_datetime('create_date', checks) }} as created_at,
-        {{ odoo_datetime('write_date', checks) }} as updated_at,
+        {{ odoo_number(fields, 'product_uom_qty', required=true) }} as quantity,
+        {{ odoo_number(fields, 'price_unit', required=true) }} as unit_price,
+        {{ odoo_number(fields, 'price_subtotal', required=true) }} as amount_subtotal,
+        {{ odoo_datetime(fields, 'create_date') }} as created_at,
+        {{ odoo_datetime(fields, 'write_date') }} as updated_at,
         _loaded_at as loaded_at,
         _deleted as is_deleted,
-        {{ data_issues(checks) }} as data_issues,
-        {{ is_quarantined(checks) }} as is_quarantined
+        {{ data_issues(fields) }} as data_issues
     from source
+    {{ read_fields(fields) }}
 )
 
 select * from renamed

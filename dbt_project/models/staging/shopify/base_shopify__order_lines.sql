@@ -1,5 +1,6 @@
 {{ landed_staging_config(pre_hook="{{ delete_relanded(source('shopify', 'orders')) }}") }}
-{%- set checks = [] -%}
+{%- set order = typed_fields('source.record', 'order_fields') -%}
+{%- set fields = typed_fields('line_items.line_item', 'item') -%}
 
 {#
     One row per line item of every landed order, `line_number` its position in `line_items`;
@@ -18,23 +19,25 @@ renamed as (
     select
         source.source_id,
         line_items.line_number,
-        {{ safe_id("nullif(trim(line_item ->> 'id'), '')", checks, 'line_items[].id', required=true, shopify_gid=true) }} as order_line_id,
-        {{ safe_id('source.source_id', checks, 'id', required=true, shopify_gid=true) }} as order_id,
-        {{ safe_id("nullif(trim(line_item ->> 'product_id'), '')", checks, 'line_items[].product_id', shopify_gid=true) }} as product_id,
-        {{ safe_id("nullif(trim(line_item ->> 'variant_id'), '')", checks, 'line_items[].variant_id', shopify_gid=true) }} as variant_id,
-        nullif(trim(line_item ->> 'sku'), '') as sku,
-        line_item ->> 'title' as product_title,
-        {{ safe_numeric("nullif(trim(line_item ->> 'quantity'), '')", checks, 'line_items[].quantity', required=true) }} as quantity,
-        {{ safe_numeric("nullif(trim(line_item ->> 'price'), '')", checks, 'line_items[].price', required=true) }} as unit_price,
-        upper(source.record ->> 'currency') as currency_code,
+        {{ safe_id(field_value(fields, 'id'), fields, 'line_items[].id', required=true, shopify_gid=true) }} as order_line_id,
+        {{ safe_id('source.source_id', fields, 'id', required=true, shopify_gid=true) }} as order_id,
+        {{ safe_id(field_value(fields, 'product_id'), fields, 'line_items[].product_id', shopify_gid=true) }} as product_id,
+        {{ safe_id(field_value(fields, 'variant_id'), fields, 'line_items[].variant_id', shopify_gid=true) }} as variant_id,
+        {{ field_value(fields, 'sku') }} as sku,
+        {{ field_value(fields, 'title') }} as product_title,
+        {{ safe_numeric(field_value(fields, 'quantity'), fields, 'line_items[].quantity', required=true) }} as quantity,
+        {{ safe_numeric(field_value(fields, 'price'), fields, 'line_items[].price', required=true) }} as unit_price,
+        upper({{ field_value(order, 'currency') }}) as currency_code,
         source._loaded_at as loaded_at,
         source._deleted as is_deleted,
-        {{ data_issues(checks) }} as data_issues,
-        {{ is_quarantined(checks) }} as is_quarantined
+        {{ data_issues(fields) }} as data_issues
     from source
+    {%- set line_items = field_value(order, 'line_items', json=true) %}
+    {{ read_fields(order) }}
     cross join lateral jsonb_array_elements(
-        case when jsonb_typeof(source.record -> 'line_items') = 'array' then source.record -> 'line_items' else '[]'::jsonb end
+        case when jsonb_typeof({{ line_items }}) = 'array' then {{ line_items }} else '[]'::jsonb end
     ) with ordinality as line_items (line_item, line_number)
+    {{ read_fields(fields) }}
 )
 
 select * from renamed
