@@ -1,7 +1,8 @@
 {#
     Every value staging could not type, one row per record and field, for the operator: the
-    value became null, or, when it was the record's key or amount, the whole record was
-    quarantined (kept out of every later model). Built from the `data_issues` column of the
+    value became null, or, when it was one every later model needs (the record's key or
+    amount, ...: `required` in the staging models), the whole record was quarantined (kept out
+    of every later model). Built from the `data_issues` column of the
     staging models (macros/casting.sql), so it always describes the records as they are now:
     a record fixed at the source and landed again leaves this table on the next night.
     Deleted records are left out.
