@@ -43,8 +43,10 @@ def messy_db(warehouse_url: str):
     name = f"test_dbt_messy_{uuid.uuid4().hex[:8]}"
     warehouse.create_database(warehouse_url, name)
     url = warehouse.with_database(warehouse_url, name)
-    warehouse.ensure_schema(url)
-    load_raw(url, messy_sources())
-    run_dbt(list(MAIN_BUILD_ARGS), url)
-    yield url
-    warehouse.drop_database(warehouse_url, name)
+    try:
+        warehouse.ensure_schema(url)
+        load_raw(url, messy_sources())
+        run_dbt(list(MAIN_BUILD_ARGS), url)
+        yield url
+    finally:
+        warehouse.drop_database(warehouse_url, name)
