@@ -44,11 +44,10 @@ lines as (
                 'product_id', products.odoo_product_id,
                 'product_uom_qty', items.quantity,
                 'price_unit', items.unit_price,
-                'discount', case
-                    when items.unit_price * items.quantity > 0
-                        then round(100 * coalesce(items.discount_amount, 0) / (items.unit_price * items.quantity), 4)
+                'discount', coalesce(items.discount_percentage, case
+                    when items.unit_price > 0 then round(100 * coalesce(items.unit_discount, 0) / items.unit_price, 4)
                     else 0
-                end
+                end)
             )
             order by items.line_item_id
         ) as order_lines,
