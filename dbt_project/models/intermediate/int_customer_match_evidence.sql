@@ -19,11 +19,14 @@
         or two different cities, and not inside a block of more than var
         `fuzzy_block_max_records` records (a shared line). A common name alone, even in the
         same city, is never a link.
-      - `web_order` (score 1): the ERP partner of a sale order booked from a shop order (the ERP's
-        shop connector writes the shop order's name into `client_order_ref`) and the shop
-        customer (or guest order) of that order: the same buyer, whatever each system typed.
-        Never between two different tax ids, nor between two different first names (the ERP's
-        connector books a relative's web order under the first partner with that email).
+      - `web_order` (score 1): the ERP partner of a sale order entered from a shop order (whoever
+        entered it writes the shop order's name into `client_order_ref`: a person retyping it,
+        or Puente's web-orders activation) and the shop customer (or guest order) of that order:
+        the same buyer, whatever each system typed. For an order Puente posted the link repeats
+        Puente's own decision (it chose that partner, or created it for this customer), which
+        keeps a partner Puente created attached to its customer; an operator's split still
+        wins. Never between two different tax ids, nor between two different first names (a
+        clerk books a relative's web order under the first partner with that email).
       - `operator_merge` (score 1): a merge in ops.customer_match_overrides.
     A record an operator split (ops.customer_match_overrides, action 'split') takes part in no
     automatic rule: it stands alone unless an operator merge attaches it.
