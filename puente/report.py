@@ -70,6 +70,15 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
             from ops.activation_runs where finished_at >= %s
             group by activation, target, target_object order by target, activation
         """, (since,))
+        gaps = _all(conn, "select gap_type, count(*) as gaps from marts.order_to_cash_gaps group by gap_type "
+                          "order by gap_type")
+        experiment = _all(conn, """
+            select arm, count(*) as customers from intermediate.int_churn_task_assignments group by arm order by arm
+        """)
+        effects = _all(conn, """
+            select metric, treated_customers, control_customers, difference, ci95_low, ci95_high
+            from marts.churn_task_experiment where followup_window = 'complete' order by metric
+        """)
         work_list = _all(conn, """
             select activation, kind, count(*) as rows, max(attempts) as most_attempts
             from ops.activation_issues group by activation, kind order by activation, kind
@@ -87,7 +96,8 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
             where scored_for_date = %s group by action order by count(*) desc
         """, (business_date,))
     return {"extract": extract, "gates": gates, "identity": identity, "data_issues": issues, "model": model,
-            "scores": scores, "activations": activations, "work_list": work_list, "stages": stages,
+            "scores": scores, "activations": activations, "work_list": work_list, "gaps": gaps,
+            "experiment": experiment, "effects": effects, "stages": stages,
             "demand": demand, "actions": actions}
 
 
@@ -158,6 +168,10 @@ def render_night(console, business_date: date, summary: dict, crm_examples: list
         console.print("[bold]Next best action[/] " + ", ".join(f"{a['action']} {a['customers']}"
                                                                for a in summary["actions"]))
     render_activations(console, summary["activations"], summary["work_list"])
+    if summary.get("gaps") is not None:
+        console.print("[bold]Order-to-cash gaps[/] " + (", ".join(f"{g['gap_type']} {g['gaps']}" for g in summary["gaps"])
+                                                        or "none") + " (marts.order_to_cash_gaps, before tonight's activations)")
+    render_experiment(console, summary.get("experiment") or [], summary.get("effects") or [])
     for example in crm_examples:
         action = example.get("action") or "none"
         if example.get("product"):
@@ -194,6 +208,20 @@ def render_activations(console, activations: list[dict], work_list: list[dict]) 
                       f"{MANUAL_ENTRY_MINUTES[0]}–{MANUAL_ENTRY_MINUTES[1]} minutes each")
     waiting = ", ".join(f"{w['activation']} {w['rows']} {w['kind']}" for w in work_list)
     console.print(f"[bold]Work list[/] {waiting or 'empty'} (marts.activation_work_list)")
+
+
+def render_experiment(console, arms: list[dict], effects: list[dict]) -> None:
+    """The churn-task holdout: who is in which group, and what the tasks changed once measurable."""
+    if not arms:
+        return
+    groups = ", ".join(f"{a['arm']} {a['customers']}" for a in arms)
+    if not effects:
+        console.print(f"[bold]Churn-task experiment[/] {groups} customers assigned; effects measurable once the "
+                      "first assignments have 90 days of follow-up (marts.churn_task_experiment)")
+        return
+    shown = "; ".join(f"{e['metric']} {e['difference']:+.3f} (95% CI {e['ci95_low']:+.3f} to {e['ci95_high']:+.3f})"
+                      for e in effects if e["difference"] is not None)
+    console.print(f"[bold]Churn-task experiment[/] {groups}; treated − control over 90 days: {shown}")
 
 
 def _fmt(value) -> str:
