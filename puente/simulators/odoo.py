@@ -671,7 +671,7 @@ class OdooService:
             self.business.odoo_write("sale.order", order["id"], erp.relational("sale.order", header))
         for command in commands:
             if command[0] == 0:
-                erp.add_line(order, command[1], now, bump=False)
+                erp.add_line(order, command[1], now)
             elif command[0] == 1:
                 erp.update_line(order, command[1], command[2], now)
             else:

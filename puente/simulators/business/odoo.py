@@ -258,11 +258,16 @@ class OdooWriter:
         }, at, p, order_id)
         order["display_name"] = order["name"]
         for values in lines:
-            self.add_line(order, values, at, p, order_id)
+            self._new_line(order, values, at, p, order_id)
+        order.update(self._totals(order))  # computed in the same create
         return order
 
-    def add_line(self, order: dict, values: dict, at: datetime, p: Person | None = None,
-                 order_id: str | None = None, *, bump: bool = True) -> dict:
+    def add_line(self, order: dict, values: dict, at: datetime) -> None:
+        """An API ``(0, 0, values)`` on an existing order: amounts follow."""
+        self._new_line(order, values, at, None, None)
+        self._sum_lines(order, at)
+
+    def _new_line(self, order: dict, values: dict, at: datetime, p: Person | None, order_id: str | None) -> dict:
         subtotal, tax = self.line_amounts(values["product_uom_qty"], values["price_unit"], values["discount"],
                                           values["tax_id"])
         line = self.create("sale.order.line", {
@@ -273,7 +278,6 @@ class OdooWriter:
             "price_subtotal": subtotal, "price_tax": tax, "price_total": round(subtotal + tax, 2),
         }, at, p, order_id)
         order["order_line"].append(line["id"])
-        self._sum_lines(order, at, bump=bump)
         return line
 
     def update_line(self, order: dict, line_id: int, values: dict, at: datetime) -> None:
@@ -285,21 +289,23 @@ class OdooWriter:
             values["product_id"] = self.m2o("product.product", values["product_id"])
         self.write("sale.order.line", line_id, {**values, "price_subtotal": subtotal, "price_tax": tax,
                                                 "price_total": round(subtotal + tax, 2)}, at, bump=False)
-        self._sum_lines(order, at, bump=False)
+        self._sum_lines(order, at)
 
     def remove_line(self, order: dict, line_id: int, at: datetime) -> None:
         """An API ``(2, id, 0)``: the line is deleted (gone from every answer, as ``unlink`` does)."""
         order["order_line"].remove(line_id)
         self._records.deleted.add(("odoo", "sale.order.line", line_id))
-        self._sum_lines(order, at, bump=False)
+        self._sum_lines(order, at)
 
-    def _sum_lines(self, order: dict, at: datetime, *, bump: bool) -> None:
+    def _totals(self, order: dict) -> dict:
         lines = [self.odoo["sale.order.line"][i] for i in order["order_line"]]
         untaxed = round(sum(line["price_subtotal"] for line in lines), 2)
         tax = round(sum(line["price_tax"] for line in lines), 2)
-        totals = {"amount_untaxed": untaxed, "amount_tax": tax, "amount_total": round(untaxed + tax, 2)}
-        if any(order[k] != v for k, v in totals.items()):
-            self.write("sale.order", order["id"], totals, at, bump=bump)
+        return {"amount_untaxed": untaxed, "amount_tax": tax, "amount_total": round(untaxed + tax, 2)}
+
+    def _sum_lines(self, order: dict, at: datetime) -> None:
+        """The order's amounts after an API change of its lines (written in the same call)."""
+        self.write("sale.order", order["id"], self._totals(order), at, bump=False)
 
     def sale_order(self, p: Person, order_id: str, partner_id: int, at: datetime,
                    lines: list[tuple[int, int]], state: str, client_order_ref: str | bool,
