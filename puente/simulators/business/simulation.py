@@ -327,6 +327,10 @@ class Business:
         """Apply an ERP write made through the API, stamped with the simulated now."""
         return self.erp.write(model, rid, values, self.now(), bump=False)
 
+    def shopify_set_level(self, inventory_item_id: int, available: int) -> dict:
+        """Apply an inventory level set through the API, stamped with the simulated now."""
+        return self.shop.set_level(inventory_item_id, available, self.now())
+
     def hubspot_write(self, obj: str, rid: int, properties: dict[str, str | None]) -> dict:
         """Apply a CRM write made through the API, stamped with the simulated now."""
         return self.crm.update(obj, rid, properties, self.now())
