@@ -31,7 +31,7 @@ SHIPPING_SHARE = 0.3  # web orders whose customer pays for delivery
 SHIPPING_PRICE = 12_000  # the flat rate, before IVA (shipping is taxed like the goods)
 DISCOUNT_SHARE = 0.06  # web orders with a discount code on one line
 DISCOUNT_CODES = {5: "CASA5", 10: "BIENVENIDA10", 15: "TEMPORADA15"}  # percent -> code
-UNTRACKED_SHARE = 0.03  # listed items whose quantity the shop does not track
+UNTRACKED_EVERY = 25  # one listed item in 25 (the 3rd, the 28th, …): its quantity is not tracked
 
 
 class ShopifyWriter:
@@ -247,7 +247,8 @@ class ShopifyWriter:
         """A product listed in the shop, with its one variant and the stock it has today."""
         pid, vid = self.new_id("products"), self.new_id("variants")
         product.shop_product_id, product.shop_variant_id = pid, vid
-        tracked = self._details.random() >= UNTRACKED_SHARE
+        self._seq["listed"] += 1
+        tracked = self._seq["listed"] % UNTRACKED_EVERY != 3
         quantity = int(product.on_hand) if tracked else 0
         item = self.new_id("inventory_items")
         stamp = shopify_ts(at)
