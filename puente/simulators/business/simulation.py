@@ -296,12 +296,15 @@ class Business:
                                            since.isoformat() if since else "")}
 
     def _customer_truth(self, person_id: str) -> dict[str, Any]:
-        """Who an order's ERP customer should be: the real person, and their partner if the ERP has one."""
+        """Who an order's ERP customer should be: the real person, and their partner if the ERP has
+        one; and their CRM contact and its owner (the salesperson a task for them should go to)."""
         p = self.population.person(person_id)
+        contact = self.hubspot["contacts"][p.hubspot_contact_ids[0]] if p.hubspot_contact_ids else None
         return {"person_id": p.id, "erp_partner_id": p.odoo_partner_id, "name": p.legal_name,
                 "tax_id": co.format_nit(p.doc, 1) if p.company else p.doc,
                 "tax_id_type": "NIT" if p.company else "CC", "email": p.email, "phone": co.e164(p.mobile),
-                "city": p.city}
+                "city": p.city, "hubspot_contact_id": contact["id"] if contact else None,
+                "hubspot_owner_id": contact["properties"].get("hubspot_owner_id") if contact else None}
 
     def _stock_truth(self) -> list[dict[str, Any]]:
         """Per product in the shop: the ERP's free stock (on hand minus reserved, as its quant says),
