@@ -260,6 +260,13 @@ def test_the_business_takes_up_web_orders_and_deals_entered_through_the_api(erp)
     assert records["sale.order", str(deal_order)]["order_id"] == deal["order_id"]
     api_stamp = odoo_ts(business.now())
     assert day_before < api_stamp
+    # The next night's incremental read (write_date after the last one it saw) brings all of it back.
+    for model, ids in (("sale.order", [*posted.values(), deal_order]),
+                       ("account.move", [i for o in posted.values() for i in business.odoo["sale.order"][o]["invoice_ids"]]),
+                       ("sale.order.line", business.odoo["sale.order"][deal_order]["order_line"]),
+                       ("stock.quant", [business.assortment.by_sku(deal["lines"][0]["sku"]).quant_id])):
+        changed = kw(model, "search", [[["write_date", ">", day_before]]])
+        assert set(ids) <= set(changed), model
     summary = business.integration_truth()["summary"]
     assert summary["web_orders_entered_through_the_api"] == 2 and summary["won_deals_entered_through_the_api"] == 1
 
