@@ -6,6 +6,10 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+EXTRAS := dev,bench,celery
+# bash with pipefail: a failing pip must fail the install even though its output is filtered.
+SHELL  := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DO_NOT_TRACK := 1
@@ -13,15 +17,20 @@ export GX_ANALYTICS_ENABLED := False
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export XDG_RUNTIME_DIR ?= /tmp
 
-.PHONY: help install demo test test-fast airflow lint docs manifest bench bench-ml bench-load bench-identity warehouse-stop lock clean
+.PHONY: help install demo test test-fast airflow lint docs docs-serve manifest bench bench-ml bench-load bench-identity warehouse-stop lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
+# pip is silent for minutes while it installs; one line per step, and one per 50 packages resolved.
 $(STAMP): pyproject.toml constraints.txt
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
+	@test -x $(BIN)/python || { echo "==> Creating the virtualenv $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	@echo "==> Installing Puente and its pinned dependencies (constraints.txt) into $(VENV): 3 to 6 minutes the first time"
+	@$(BIN)/pip install --disable-pip-version-check --progress-bar off -c constraints.txt -e '.[$(EXTRAS)]' \
+	  | awk '/^Collecting /{n++; if (n % 50 == 0) {print "    " n " packages resolved"; fflush()}} \
+	         /^Installing collected packages/{print (n ? "    installing " n " packages (the longest step)" : "    updating the puente package"); fflush()}'
 	@touch $(STAMP)
+	@echo "==> Installed: $$($(BIN)/pip list --disable-pip-version-check --format=freeze 2>/dev/null | wc -l) packages in $(VENV)"
 
 install: $(STAMP) ## Create .venv and install Puente with its pinned dependencies
 
@@ -37,14 +46,17 @@ test: $(STAMP) manifest ## Install what is needed and run every test (unit, dbt,
 test-fast: $(STAMP) ## Unit tests only (no end-to-end DAG runs)
 	$(BIN)/pytest -q -m "not e2e"
 
-airflow: $(STAMP) manifest ## Start the Airflow UI on 127.0.0.1:8080 over the same warehouse and simulators
+airflow: $(STAMP) manifest ## Airflow UI (127.0.0.1:8080 or PUENTE_AIRFLOW_PORT) over the demo's warehouse; Ctrl-C stops it
 	$(BIN)/puente airflow
 
 lint: $(STAMP) ## ruff on the Python code
 	$(BIN)/ruff check puente ml expectations dags tests bench
 
-docs: $(STAMP) ## Build the dbt docs of the marts into dbt_project/target
+docs: $(STAMP) ## Build the dbt docs into dbt_project/target (static_index.html opens from disk)
 	$(BIN)/puente dbt-docs
+
+docs-serve: $(STAMP) ## Serve the dbt docs on http://127.0.0.1:8081 (or PUENTE_DOCS_PORT); Ctrl-C stops
+	$(BIN)/puente dbt-docs --serve
 
 bench: bench-ml bench-load bench-identity ## Every benchmark; results land in bench/RESULTS.md
 
@@ -60,7 +72,7 @@ bench-identity: $(STAMP)
 warehouse-stop: $(STAMP) ## Stop the embedded PostgreSQL
 	$(BIN)/puente warehouse stop
 
-lock: ## Re-create constraints.txt from the current .venv (after changing pyproject.toml)
+lock: ## Re-create constraints.txt from the current .venv (after changing pyproject.toml; every extra installed)
 	$(BIN)/pip freeze --exclude-editable > constraints.txt
 
 clean: warehouse-stop ## Stop the warehouse and remove .puente (embedded data, artifacts, Airflow home)

@@ -126,14 +126,16 @@ def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[
     default_args={"retries": 2, "retry_delay": RETRY_DELAY, "retry_exponential_backoff": True},
     params={
         "sources": Param(list(SOURCES), type="array", items={"type": "string", "enum": list(SOURCES)},
-                         description="Sources to extract tonight; the others are skipped."),
+                         minItems=1, uniqueItems=True,
+                         description="Sources to extract tonight (at least one); the others are skipped."),
         "full_refresh": Param(False, type="boolean",
                               description="Ignore the stored cursors and extract everything again."),
         "backfill_from": Param(None, type=["null", "string"], format="date",
-                               description="Re-extract records updated from this day (YYYY-MM-DD); "
-                                           "the stored cursors do not move."),
+                               description="Re-extract records updated from this day (YYYY-MM-DD, from 2000 "
+                                           "on, not in the future); the stored cursors do not move."),
         "backfill_to": Param(None, type=["null", "string"], format="date",
-                             description="End (exclusive) of the backfill window; empty means now."),
+                             description="End (exclusive) of the backfill window, after backfill_from and not "
+                                         "in the future; empty means now."),
         "rebuild_marts": Param(False, type="boolean",
                                description="Rebuild the incremental dbt models (facts, and staging of orders, lines "
                                            "and invoices re-parsed from raw) from scratch (dbt --full-refresh); "
@@ -145,6 +147,22 @@ def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[
     doc_md=__doc__,
 )
 def puente_nightly():
+    @task
+    def validate_run(params: dict | None = None) -> None:
+        """Refuse what Airflow's param schemas let through but the night cannot honour: keys no
+        param declares (a typo), a backfill window out of order or in the future, a run without
+        a logical date. Fails at once, without retries, before anything is extracted."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from puente.run_conf import InvalidRunConf, check_run_conf
+
+        context = get_current_context()
+        try:
+            check_run_conf(context["dag_run"].conf, context["dag"].params.keys(), params or {},
+                           context["dag_run"].logical_date, pendulum.now("UTC").date())
+        except InvalidRunConf as error:
+            raise AirflowFailException(str(error)) from None
+
     @task
     def prepare_warehouse() -> None:
         """Create the raw, ops and ml schemas if missing (idempotent)."""
@@ -246,7 +264,7 @@ def puente_nightly():
 
         return write_back_scores(_warehouse_url(), _source_config("hubspot"))
 
-    (prepare_warehouse() >> extract >> raw_gate() >> transform >> marts_gate() >> ml_group
+    (validate_run() >> prepare_warehouse() >> extract >> raw_gate() >> transform >> marts_gate() >> ml_group
      >> crm_sync >> sync_gate() >> write_back())
 
 

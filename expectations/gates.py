@@ -171,7 +171,7 @@ def _validate(context: Any, source: Any, target: Target) -> list[dict[str, Any]]
         result_format={
             "result_format": "SUMMARY",
             "partial_unexpected_count": EXAMPLES_SHOWN,
-            "unexpected_index_column_names": [target.key],
+            "unexpected_index_column_names": [target.key, *target.shown],
         },
     )
     return [_check(target, result) for result in validation.results]

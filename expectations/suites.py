@@ -24,6 +24,11 @@ FUTURE_TOLERANCE = timedelta(hours=1)
 # ERP partners + CRM contacts + shop customers one golden customer may merge before the marts
 # gate calls it an over-merge; override with PUENTE_MAX_RECORDS_PER_CUSTOMER.
 DEFAULT_MAX_RECORDS_PER_CUSTOMER = 25
+# The raw gate judges the night's quarantined records of an object against the greatest of the
+# night's volume, the object's usual nightly volume (the median of its last nights) and this
+# floor: one bad record of five on a quiet night is not a source gone wrong.
+QUARANTINE_VOLUME_FLOOR = 100
+USUAL_VOLUME_NIGHTS = 14
 # Share of orders whose stage intervals must be non-negative (a negative one is a clock or time
 # zone problem in a source, or an invoice dated before its order).
 ORDER_TO_CASH_ORDERED_SHARE = 0.99
@@ -33,13 +38,15 @@ ORDER_TO_CASH_ORDERED_SHARE = 0.99
 class Target:
     """One suite and what it validates: ``table`` (``schema.table``), or ``query`` over it.
 
-    ``key`` is the column that identifies a row in failure messages.
+    ``key`` is the column that identifies a row in failure messages; ``shown`` are more columns
+    the messages show beside it.
     """
 
     table: str
     key: str
     suite: gx.ExpectationSuite
     query: str | None = None
+    shown: tuple[str, ...] = ()
 
 
 def allowed_currencies() -> tuple[str, ...]:
@@ -100,37 +107,78 @@ def raw_table_target(table: str) -> Target:
 
 def quarantine_target(logical_date: date | None, max_share: float) -> Target:
     """Share of quarantined records per source object among the batches of ``logical_date``
-    (the latest logical date in ops.load_batches when None)."""
+    (the latest logical date in ops.load_batches when None), counted against the greatest of the
+    night's volume, the object's usual nightly volume and QUARANTINE_VOLUME_FLOOR."""
     day = f"date '{logical_date.isoformat()}'" if logical_date else "(select max(logical_date) from ops.load_batches)"
     query = f"""
-        select
-            batches.source || '.' || batches.object as source_object,
-            sum(batches.rows_received) as rows_received,
-            sum(coalesce(quarantined.rows_quarantined, 0)) as rows_quarantined,
-            sum(coalesce(quarantined.rows_quarantined, 0))::numeric
-                / greatest(sum(batches.rows_received), sum(coalesce(quarantined.rows_quarantined, 0)), 1)
-                as quarantined_share
-        from ops.load_batches as batches
-        left join (
-            select batch_id, count(*) as rows_quarantined
-            from ops.quarantine
-            group by batch_id
-        ) as quarantined
-            on batches.batch_id = quarantined.batch_id
-        where batches.logical_date = {day}
-        group by batches.source, batches.object
+        select * from (
+        with nights as (
+            select
+                batches.source,
+                batches.object,
+                batches.logical_date,
+                sum(batches.rows_received) as rows_received,
+                sum(coalesce(quarantined.rows_quarantined, 0)) as rows_quarantined
+            from ops.load_batches as batches
+            left join (
+                select batch_id, count(*) as rows_quarantined
+                from ops.quarantine
+                group by batch_id
+            ) as quarantined
+                on batches.batch_id = quarantined.batch_id
+            where batches.logical_date <= {day}
+            group by batches.source, batches.object, batches.logical_date
+        ),
+
+        earlier as (
+            select
+                source,
+                object,
+                rows_received,
+                row_number() over (partition by source, object order by logical_date desc) as nights_back
+            from nights
+            where logical_date < {day}
+        ),
+
+        usual as (
+            select source, object, percentile_cont(0.5) within group (order by rows_received) as rows_usual
+            from earlier
+            where nights_back <= {USUAL_VOLUME_NIGHTS}
+            group by source, object
+        ),
+
+        tonight as (
+            select
+                nights.source || '.' || nights.object as source_object,
+                nights.rows_received,
+                nights.rows_quarantined,
+                greatest(nights.rows_received, round(usual.rows_usual)::bigint, {QUARANTINE_VOLUME_FLOOR},
+                         nights.rows_quarantined) as judged_against
+            from nights
+            left join usual
+                on nights.source = usual.source and nights.object = usual.object
+            where nights.logical_date = {day}
+        )
+
+        select *, rows_quarantined::numeric / judged_against as quarantined_share
+        from tonight
+        ) as shares
     """
     return Target(
         table="ops.quarantine",
         query=query,
         key="source_object",
+        shown=("rows_quarantined", "rows_received", "judged_against"),
         suite=_suite(
             "raw_quarantine",
             gxe.ExpectColumnValuesToBeBetween(
                 column="quarantined_share",
                 min_value=0,
                 max_value=max_share,
-                meta={"hint": f"more than {max_share:.0%} of the records received were quarantined; read "
+                meta={"hint": f"more than {max_share:.0%} of the records were quarantined, counted against "
+                              "the greatest of the night's volume, the object's usual nightly volume (the "
+                              f"median of its last {USUAL_VOLUME_NIGHTS} nights) and {QUARANTINE_VOLUME_FLOOR} "
+                              "records (so a quiet night's few bad records do not stop it). Read "
                               "ops.quarantine.reason for those batches: a source changed its record shape, "
                               "or its simulator injects malformed records"},
             ),

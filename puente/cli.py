@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from datetime import date
+
+DOCS_PORT = 8081
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,11 +30,16 @@ def main(argv: list[str] | None = None) -> int:
     wh.add_argument("action", choices=["start", "stop", "url"],
                     help="start (or reuse) it, stop it, or print its URL")
 
-    sub.add_parser("airflow", help="start the Airflow UI on 127.0.0.1:8080 over the same warehouse")
+    sub.add_parser("airflow", help="start the Airflow UI (127.0.0.1:8080, or PUENTE_AIRFLOW_PORT) over the "
+                                   "same warehouse; Ctrl-C or SIGTERM stops it")
     sub.add_parser("dbt-parse", help="write dbt_project/target/manifest.json when the project changed")
-    sub.add_parser("dbt-docs", help="build the dbt docs of the marts (dbt_project/target/index.html)")
+    docs = sub.add_parser("dbt-docs", help="build the dbt docs (dbt_project/target/static_index.html)")
+    docs.add_argument("--serve", action="store_true",
+                      help=f"then serve them on 127.0.0.1 (port {DOCS_PORT}, or PUENTE_DOCS_PORT) until Ctrl-C")
 
     args = parser.parse_args(argv)
+    if not sys.stdout.isatty():  # piped into make's output, a file or CI: no ANSI colour codes from dbt
+        os.environ.setdefault("DBT_USE_COLORS", "False")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -52,13 +60,35 @@ def main(argv: list[str] | None = None) -> int:
         ensure_manifest()
         return 0
     if args.command == "dbt-docs":
-        from puente.dbt import run_dbt
-        from puente.warehouse import warehouse_url
-
-        run_dbt(["docs", "generate"], warehouse_url())
-        print("dbt docs written to dbt_project/target/index.html")
-        return 0
+        return _dbt_docs(serve=args.serve)
     return 2
+
+
+def _dbt_docs(serve: bool) -> int:
+    """``dbt docs generate --static`` against the warehouse (the catalog reads its tables), then
+    optionally ``dbt docs serve`` on the loopback address only."""
+    from puente.config import dbt_project_dir
+    from puente.dbt import run_dbt
+    from puente.runtime import free_port, port_in_use
+    from puente.warehouse import warehouse_url
+
+    url = warehouse_url()
+    target = dbt_project_dir() / "target"
+    print("Building the dbt docs (dbt docs generate; reads the warehouse's catalog)…", flush=True)
+    run_dbt(["docs", "generate", "--static"], url)
+    print(f"dbt docs written to {target}.\n"
+          f"  Open {target / 'static_index.html'} in a browser (one self-contained file),\n"
+          "  or run `make docs-serve` to browse them over http://127.0.0.1.", flush=True)
+    if not serve:
+        return 0
+    requested = os.environ.get("PUENTE_DOCS_PORT")
+    port = int(requested) if requested else (free_port() if port_in_use(DOCS_PORT) else DOCS_PORT)
+    print(f"Serving the dbt docs on http://127.0.0.1:{port} (Ctrl-C stops)", flush=True)
+    try:
+        run_dbt(["docs", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-browser"], url)
+    except KeyboardInterrupt:
+        pass
+    return 0
 
 
 def _warehouse(action: str) -> int:

@@ -8,9 +8,9 @@ did, read back from the warehouse, and a few CRM contacts as a salesperson would
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
@@ -22,9 +22,10 @@ from puente.simulators.app import Credentials
 DEMO_START = date(2026, 11, 16)
 DEMO_SEED = 7
 DEMO_CUSTOMERS = 1000
-# A night of the demo takes about two minutes here; past this something is stuck (airflow dags
-# test waits forever on tasks whose dependencies can never be met).
+# A night of the demo takes 2 to 4 minutes here (102-221 s measured); past this something is
+# stuck (airflow dags test waits forever on tasks whose dependencies can never be met).
 NIGHT_TIMEOUT_SECONDS = 1800
+PROGRESS_POLL_SECONDS = 2
 
 
 def run_demo(days: int = 3, customers: int = DEMO_CUSTOMERS, start: date = DEMO_START, seed: int = DEMO_SEED) -> int:
@@ -61,7 +62,7 @@ def run_demo(days: int = 3, customers: int = DEMO_CUSTOMERS, start: date = DEMO_
                 simulators.advance(1)
             console.rule(f"Night {night + 1}/{days}: business day {business_date}")
             night_started = datetime.now(UTC)
-            ok, seconds, log_path = _run_night(env, business_date, logs)
+            ok, seconds, log_path = _run_night(env, business_date, logs, console)
             status = "[green]succeeded[/]" if ok else "[red]FAILED[/]"
             console.print(f"puente_nightly {status} in {seconds:.0f} s (Airflow log: {log_path})")
             if not ok:
@@ -74,34 +75,111 @@ def run_demo(days: int = 3, customers: int = DEMO_CUSTOMERS, start: date = DEMO_
     return 0
 
 
-def _run_night(env: dict[str, str], business_date: date, logs) -> tuple[bool, float, str]:
+def _run_night(env: dict[str, str], business_date: date, logs, console) -> tuple[bool, float, str]:
+    """One night with ``airflow dags test``, printing each stage as it finishes."""
     log_path = logs / f"night-{business_date.isoformat()}.log"
-    logical = datetime(business_date.year, business_date.month, business_date.day, tzinfo=UTC).isoformat()
+    logical = datetime(business_date.year, business_date.month, business_date.day, tzinfo=UTC)
+    started = datetime.now(UTC)
+    progress = NightProgress(lambda: _task_states(env, logical, started), console.print)
     began = time.monotonic()
     with log_path.open("w") as log:
+        proc = subprocess.Popen([runtime.airflow_bin(), "dags", "test", "puente_nightly", logical.isoformat()],
+                                env=runtime.child_env(env), stdout=log, stderr=subprocess.STDOUT)
         try:
-            result = subprocess.run(
-                [runtime.airflow_bin(), "dags", "test", "puente_nightly", logical],
-                env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, timeout=NIGHT_TIMEOUT_SECONDS,
-            )
-        except subprocess.TimeoutExpired:
-            log.write(f"\npuente demo: the night did not finish within {NIGHT_TIMEOUT_SECONDS} s; stopped it.\n")
-            return False, time.monotonic() - began, str(log_path)
+            while proc.poll() is None:
+                if time.monotonic() - began > NIGHT_TIMEOUT_SECONDS:
+                    proc.kill()
+                    proc.wait()
+                    log.write(f"\npuente demo: the night did not finish within {NIGHT_TIMEOUT_SECONDS} s; stopped it.\n")
+                    return False, time.monotonic() - began, str(log_path)
+                progress.poll()
+                time.sleep(PROGRESS_POLL_SECONDS)
+        except BaseException:
+            proc.kill()
+            raise
+    progress.poll()
     seconds = time.monotonic() - began
-    return result.returncode == 0 and _run_state(env, logical) == "success", seconds, str(log_path)
+    return proc.returncode == 0 and _run_state(env, logical) == "success", seconds, str(log_path)
 
 
-def _run_state(env: dict[str, str], logical: str) -> str | None:
+def _metadata_url(env: dict[str, str]) -> str:
+    return env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("postgresql+psycopg://", "postgresql://")
+
+
+def _task_states(env: dict[str, str], logical: datetime, since: datetime) -> list[tuple]:
+    """(task_id, state, start_date, end_date) of each task of the night's run, from Airflow's
+    metadata database (``airflow dags test`` records them there as the run goes). A task last
+    run before ``since`` belongs to an earlier run of the same date: it counts as not run yet."""
+    import psycopg
+
+    with psycopg.connect(_metadata_url(env)) as conn:
+        rows = conn.execute(
+            "select ti.task_id, ti.state, ti.start_date, ti.end_date from task_instance ti "
+            "join dag_run dr on dr.dag_id = ti.dag_id and dr.run_id = ti.run_id "
+            "where dr.dag_id = 'puente_nightly' and dr.logical_date = %s",
+            (logical,),
+        ).fetchall()
+    return [row if (row[2] or row[3] or since) >= since else (row[0], None, None, None) for row in rows]
+
+
+def _run_state(env: dict[str, str], logical: datetime) -> str | None:
     """The DAG run's final state, read from Airflow's metadata database."""
     import psycopg
 
-    meta = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(meta) as conn:
+    with psycopg.connect(_metadata_url(env)) as conn:
         row = conn.execute(
-            "select state from dag_run where dag_id = 'puente_nightly' and logical_date = %s",
-            (datetime.fromisoformat(logical),),
+            "select state from dag_run where dag_id = 'puente_nightly' and logical_date = %s", (logical,)
         ).fetchone()
     return row[0] if row else None
+
+
+class NightProgress:
+    """Stage-by-stage progress of a running night, from its task states.
+
+    A stage is a top-level task or task group (``extract``, ``raw_gate``, ``transform``…). A
+    line is printed when a stage finishes (with its task count and wall time) or a task fails
+    or waits for a retry, and a reminder of what is running after ``quiet_seconds`` of silence.
+    """
+
+    _DONE = {"success", "skipped", "failed", "upstream_failed", "removed"}
+
+    def __init__(self, fetch, emit, quiet_seconds: float = 20, clock=time.monotonic):
+        self._fetch, self._emit, self._quiet, self._clock = fetch, emit, quiet_seconds, clock
+        self._reported: set[str] = set()
+        self._last_line = clock()
+
+    def _say(self, line: str) -> None:
+        self._emit(line)
+        self._last_line = self._clock()
+
+    def poll(self) -> None:
+        stages: dict[str, list[tuple]] = {}
+        for task_id, state, start, end in self._fetch():
+            stages.setdefault(task_id.split(".")[0], []).append((task_id, state, start, end))
+        for task_id, state, *_ in (t for tasks in stages.values() for t in tasks):
+            # a retry, or a failure inside a group that goes on running: say so now
+            news = state == "up_for_retry" or (state == "failed" and "." in task_id)
+            if news and f"{task_id}:{state}" not in self._reported:
+                self._reported.add(f"{task_id}:{state}")
+                self._say(f"  ✗ {task_id} {'failed' if state == 'failed' else 'failed, will retry'}")
+        finished = [(name, tasks) for name, tasks in stages.items()
+                    if name not in self._reported and all(t[1] in self._DONE for t in tasks)
+                    and any(t[1] in ("success", "failed") for t in tasks)]
+        for name, tasks in sorted(finished, key=lambda item: max(t[3] for t in item[1] if t[3])):
+            self._reported.add(name)
+            starts = [t[2] for t in tasks if t[2]]
+            ends = [t[3] for t in tasks if t[3]]
+            counts = Counter(t[1] for t in tasks)
+            detail = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()) if state != "success")
+            ok = "✓" if not counts.keys() & {"failed", "upstream_failed"} else "✗"
+            took = f"{(max(ends) - min(starts)).total_seconds():.0f} s" if starts and ends else ""
+            self._say(f"  {ok} {name:<18} {len(tasks):>3} task{'s' if len(tasks) > 1 else ' '} {took:>6}"
+                      + (f"  ({detail})" if detail else ""))
+        if self._clock() - self._last_line >= self._quiet:
+            running = [f"{name} {sum(t[1] in self._DONE for t in tasks)}/{len(tasks)}"
+                       for name, tasks in stages.items() if any(t[1] == "running" for t in tasks)]
+            if running:
+                self._say("  … running: " + ", ".join(running))
 
 
 def _tail(log_path: str, lines: int = 40) -> str:

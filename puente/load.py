@@ -6,10 +6,12 @@ what made page-sized calls reach only 0.38 of a plain ``COPY`` (bench/RESULTS.md
 The per-row work is kept to the JSON encoding plus a few cheap checks; rows are plain tuples.
 
 A record that cannot be landed (not a JSON object, no id, an updated-at that does not parse,
-a value PostgreSQL's jsonb refuses: NUL, a lone UTF-16 surrogate) goes to ``ops.quarantine`` with
-the reason and the batch id (``ops.load_batches`` gives its source, object and logical date); the
-rest still loads. Within a block the same id may come twice (an API returning an object again
-after it changed during paging): the version with the latest updated-at wins.
+a value PostgreSQL's jsonb refuses: NUL, bytes that were not UTF-8, a lone UTF-16 surrogate;
+nesting deeper than the JSON encoder or the HTTP layer reads, ``puente.sources.http.TOO_DEEP``)
+goes to ``ops.quarantine`` with the reason and the batch id (``ops.load_batches`` gives its
+source, object and logical date); the rest still loads. Within a block the same id may come
+twice (an API returning an object again after it changed during paging): the version with the
+latest updated-at wins.
 
 Good records are copied into a temporary table with ``COPY`` and merged with ONE
 ``insert ... on conflict do update ... where raw.record is distinct from excluded.record``, so
@@ -30,15 +32,20 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 
 from puente.sources.base import Record
+from puente.sources.http import TOO_DEEP
 from puente.warehouse import RawObject
 
 # jsonb refuses the NUL character; json.dumps writes it as \u0000 (after an even number of \).
 _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 _ENCODER = json.JSONEncoder(allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+_TOO_DEEP_ENCODED = _ENCODER.encode(TOO_DEEP)[1:-1]
+# A quarantined payload is kept this deep; what lies deeper is replaced by a marker.
+QUARANTINE_DEPTH = 64
 
 
 @dataclass
@@ -80,19 +87,79 @@ def _validate(record: Record, encode=_ENCODER.encode, fromisoformat=datetime.fro
         document = encode(payload)
     except (TypeError, ValueError) as exc:
         raise Malformed(f"not representable as JSON: {exc}") from None
+    except RecursionError:
+        raise Malformed(f"nested {_depth(payload):,} levels deep, deeper than the JSON encoder goes") from None
     if "\\u0000" in document and _NUL_ESCAPE.search(document):  # the cheap test first
+        if _TOO_DEEP_ENCODED in document:
+            raise Malformed(TOO_DEEP.lstrip("\x00"))
         raise Malformed("contains a NUL character (\\u0000), which PostgreSQL jsonb cannot store")
     if not document.isascii():
-        try:
-            document.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise Malformed(f"text that is not valid Unicode ({exc.reason} at character {exc.start}: "
-                            "a lone UTF-16 surrogate, e.g. a string cut inside an emoji)") from None
+        _check_unicode(document)
     return source_id, document, updated_at, record.deleted
 
 
+def _check_unicode(document: str) -> None:
+    """Raise Malformed when ``document`` holds a lone surrogate, which UTF-8 cannot encode: a
+    byte the source sent that was not UTF-8 (read by the HTTP layer as U+DC80..U+DCFF,
+    "surrogateescape") or a string cut inside an emoji (HubSpot escapes ``\\ud83d`` alone)."""
+    try:
+        document.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        char = ord(document[exc.start])
+        if 0xDC80 <= char <= 0xDCFF:
+            raise Malformed(f"text is not valid UTF-8: byte 0x{char - 0xDC00:02x} at character {exc.start} "
+                            "(the source sent text in another encoding, or cut a character in two)") from None
+        raise Malformed(f"text is not valid Unicode: a lone UTF-16 surrogate (\\u{char:04x}) at character "
+                        f"{exc.start}, e.g. a string cut inside an emoji") from None
+
+
+def _depth(value: object) -> int:
+    """How deeply ``value`` nests lists and dicts, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _pruned(value: object, keep: int = QUARANTINE_DEPTH) -> object:
+    """A copy of ``value`` whose lists and dicts deeper than ``keep`` levels are replaced by a
+    marker, built without recursion (so a payload nested 5,000 levels deep can still be kept)."""
+    top: list = [None]
+    stack: list[tuple[Any, Any, object, int]] = [(top, 0, value, 0)]
+    while stack:
+        parent, key, item, depth = stack.pop()
+        if not isinstance(item, dict | list):
+            parent[key] = item
+        elif depth >= keep:
+            parent[key] = f"... ({_depth(item):,} more levels, cut)"
+        else:
+            copy = dict.fromkeys(item) if isinstance(item, dict) else [None] * len(item)
+            parent[key] = copy
+            children = item.items() if isinstance(item, dict) else enumerate(item)
+            stack.extend((copy, child_key, child, depth + 1) for child_key, child in children)
+    return top[0]
+
+
 def _quarantine_payload(payload: object) -> str:
-    return json.dumps(payload, default=repr, allow_nan=True)
+    # ASCII, with \\u escapes: NUL and lone surrogates are kept as text PostgreSQL can store
+    try:
+        return json.dumps(payload, default=repr, allow_nan=True)
+    except (RecursionError, ValueError):  # too deep, or a cycle
+        return json.dumps(_pruned(payload), default=repr, allow_nan=True)
+
+
+def _storable(source_id: str | None) -> str | None:
+    """The id as text PostgreSQL can store: JSON-escaped when it holds NUL or a lone surrogate."""
+    if source_id is None:
+        return None
+    try:
+        source_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(source_id)[1:-1]
+    return json.dumps(source_id)[1:-1] if "\x00" in source_id else source_id
 
 
 def _dedupe(rows: list[_Row]) -> list[_Row]:
@@ -122,7 +189,7 @@ def load_page(conn: psycopg.Connection, raw_object: RawObject, records: Sequence
             cur.executemany(
                 "insert into ops.quarantine (batch_id, source, object, source_id, payload, reason) "
                 "values (%s, %s, %s, %s, %s, %s)",
-                [(batch_id, raw_object.source, raw_object.object, record.source_id,
+                [(batch_id, raw_object.source, raw_object.object, _storable(record.source_id),
                   _quarantine_payload(record.payload), reason) for record, reason in rejected],
             )
         counts.quarantined = len(rejected)

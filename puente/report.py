@@ -41,6 +41,14 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
                    (select coalesce(sum(cardinality(shopify_customer_ids)), 0) from marts.dim_customers) as shopify,
                    (select count(*) from marts.fct_orders) as orders
         """)
+        issues = _one(conn, """
+            select count(*) filter (where consequence = 'value set to null') as values_nulled,
+                   count(distinct (staging_model, record_id,
+                                   case when strpos(field, '[') > 0 then split_part(field, ']', 1) end))
+                       filter (where consequence <> 'value set to null') as records_quarantined,
+                   count(*) filter (where loaded_at >= %s) as landed_tonight
+            from marts.data_issues
+        """, (since,))
         model = _one(conn, """
             select model_run_id, as_of_date, metrics, baselines, trained_at
             from ml.model_runs where model_name = 'churn' and is_champion
@@ -74,7 +82,7 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
             select action, count(*) as customers from ml.next_best_actions
             where scored_for_date = %s group by action order by count(*) desc
         """, (business_date,))
-    return {"extract": extract, "gates": gates, "identity": identity, "model": model,
+    return {"extract": extract, "gates": gates, "identity": identity, "data_issues": issues, "model": model,
             "scores": scores, "writeback": writeback, "stages": stages, "demand": demand, "actions": actions}
 
 
@@ -110,6 +118,10 @@ def render_night(console, business_date: date, summary: dict, crm_examples: list
                       f"({g['evaluated'] - g['failed']}/{g['evaluated']} expectations)"
                       for g in summary["gates"]) or "no gate ran"
     console.print(f"[bold]Quality gates[/] {gates}")
+
+    if summary.get("data_issues"):
+        console.print("[bold]Data issues[/] {values_nulled} values set to null, {records_quarantined} records or lines "
+                      "quarantined ({landed_tonight} landed tonight): marts.data_issues".format(**summary["data_issues"]))
 
     ident = summary["identity"]
     if ident:

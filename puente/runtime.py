@@ -27,6 +27,7 @@ from puente.simulators.app import Credentials
 from puente.sources import registry
 
 AIRFLOW_METADATA_DB = "airflow"
+API_HOST = "127.0.0.1"
 
 
 def quiet_telemetry_env() -> dict[str, str]:
@@ -41,12 +42,19 @@ def quiet_telemetry_env() -> dict[str, str]:
     }
 
 
+def airflow_metadata_db() -> str:
+    """The database of Airflow's own metadata on the warehouse server (``PUENTE_AIRFLOW_DB``,
+    default ``airflow``): two local Airflows on one server keep apart by naming different ones."""
+    return os.environ.get("PUENTE_AIRFLOW_DB") or AIRFLOW_METADATA_DB
+
+
 def airflow_env(warehouse_url: str) -> dict[str, str]:
-    """Environment for a local Airflow over ``warehouse_url`` (metadata in database ``airflow``)."""
+    """Environment for a local Airflow over ``warehouse_url`` (metadata in its own database)."""
     home = puente_home() / "airflow"
     home.mkdir(parents=True, exist_ok=True)
-    warehouse.create_database(warehouse_url, AIRFLOW_METADATA_DB)
-    meta = warehouse.sqlalchemy_url(warehouse.with_database(warehouse_url, AIRFLOW_METADATA_DB))
+    metadata_db = airflow_metadata_db()
+    warehouse.create_database(warehouse_url, metadata_db)
+    meta = warehouse.sqlalchemy_url(warehouse.with_database(warehouse_url, metadata_db))
     env = {
         **quiet_telemetry_env(),
         "AIRFLOW_HOME": str(home),
@@ -55,17 +63,38 @@ def airflow_env(warehouse_url: str) -> dict[str, str]:
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": meta,
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": "8080",
+        "AIRFLOW__API__HOST": API_HOST,
         "AIRFLOW__COSMOS__CACHE_DIR": str(puente_home() / "cosmos_cache"),
         "AIRFLOW__COSMOS__PROPAGATE_LOGS": "False",
         "AIRFLOW__OPENLINEAGE__DISABLED": "True",
         "PUENTE_DBT_PROJECT_DIR": str(dbt_project_dir()),
         "PUENTE_HOME": str(puente_home()),
         "XDG_RUNTIME_DIR": os.environ.get("XDG_RUNTIME_DIR", "/tmp"),
+        # Task logs are files, never a terminal: no ANSI colour codes from dbt in them.
+        "DBT_USE_COLORS": "False",
         "AIRFLOW_CONN_PUENTE_WAREHOUSE": warehouse_connection(warehouse_url),
     }
     return env
+
+
+def api_server_env(port: int) -> dict[str, str]:
+    """Where the local api-server listens, and where task processes find its execution API
+    (Airflow assumes port 8080 for the latter unless told)."""
+    return {
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://{API_HOST}:{port}/execution/",
+    }
+
+
+def child_env(env: dict[str, str]) -> dict[str, str]:
+    """The environment of an Airflow child process: this one's, plus ``env``, with the
+    virtualenv's ``bin`` first on ``PATH``. ``airflow standalone`` starts its scheduler,
+    dag-processor, triggerer and api-server by the bare name ``airflow``, and ``make`` does not
+    activate the virtualenv."""
+    merged = {**os.environ, **env}
+    venv_bin = str(Path(sys.executable).parent)
+    merged["PATH"] = os.pathsep.join([venv_bin, *(p for p in merged.get("PATH", "").split(os.pathsep) if p)])
+    return merged
 
 
 def warehouse_connection(url: str) -> str:
@@ -158,11 +187,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def port_in_use(port: int, host: str = API_HOST) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
 def airflow_bin() -> str:
     return str(Path(sys.executable).with_name("airflow"))
 
 
 def migrate_airflow(env: dict[str, str]) -> None:
     """``airflow db migrate`` (idempotent; a few seconds when already current)."""
-    subprocess.run([airflow_bin(), "db", "migrate"], env={**os.environ, **env}, check=True,
+    subprocess.run([airflow_bin(), "db", "migrate"], env=child_env(env), check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)

@@ -58,3 +58,18 @@ def airflow_db() -> None:
     from puente import runtime
 
     runtime.migrate_airflow({})
+
+
+@pytest.fixture(scope="session")
+def nightly_dag(airflow_db):
+    """The ``puente_nightly`` DAG parsed from ``dags/`` (with a current dbt manifest), once per session."""
+    from pathlib import Path
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    from puente.dbt import ensure_manifest
+
+    ensure_manifest()
+    bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[1] / "dags"))
+    assert bag.import_errors == {}, bag.import_errors
+    return bag.get_dag("puente_nightly")

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import psycopg
 import pytest
 
+from puente.config import ShopifyConfig
 from puente.load import load_page
 from puente.sources.base import Record
+from puente.sources.shopify import ShopifyConnector
 from puente.warehouse import raw_object
 
 PARTNERS = raw_object("odoo", "res.partner")
+SHOP_CUSTOMERS = raw_object("shopify", "customers")
 
 
 def _partner(pid: int, name: str, write_date: str = "2026-11-16 10:00:00", active: bool = True) -> Record:
@@ -160,3 +164,64 @@ def test_a_block_of_pages_keeps_each_ids_latest_version_across_pages(conn):
     counts = _load(conn, page_1 + page_2)
     assert (counts.received, counts.inserted, counts.updated, counts.unchanged) == (4, 3, 0, 1)
     assert conn.execute("select record->>'name' from raw.odoo_res_partner where source_id = '1'").fetchone()[0] == "v2"
+
+
+def _nested(levels: int) -> object:
+    value: object = "core"
+    for _ in range(levels):
+        value = {"child": value}
+    return value
+
+
+@pytest.mark.parametrize(("record", "reason", "stored_id"), [
+    # an Odoo answer is parsed without recursion (XML-RPC), so the depth reaches the loader whole
+    (Record({"id": 2, "properties": _nested(5000), "write_date": "2026-11-16 10:00:00"}, "2", "2026-11-16 10:00:00"),
+     "nested 5,001 levels deep, deeper than the JSON encoder goes", "2"),
+    # the quarantine keeps an id PostgreSQL cannot store as text, escaped
+    (Record({"id": "2\x00", "write_date": "2026-11-16 10:00:00"}, "2\x00", "2026-11-16 10:00:00"),
+     "contains a NUL character (\\u0000), which PostgreSQL jsonb cannot store", "2\\u0000"),
+    (Record({"id": "2\udce9", "write_date": "2026-11-16 10:00:00"}, "2\udce9", "2026-11-16 10:00:00"),
+     "text is not valid UTF-8: byte 0xe9 at character 8 (the source sent text in another encoding, or cut a "
+     "character in two)", "2\\udce9"),
+])
+def test_a_record_postgresql_cannot_store_is_quarantined_with_its_reason(conn, record, reason, stored_id):
+    counts = _load(conn, [_partner(1, "Juan"), record])
+    assert (counts.inserted, counts.quarantined) == (1, 1)
+    (row,) = conn.execute("select source_id, reason, payload from ops.quarantine").fetchall()
+    assert row[:2] == (stored_id, reason)
+    assert json.loads(row[2])  # the payload is kept (cut 64 levels down when deeper)
+
+
+def _shopify_customers(body: bytes) -> list[Record]:
+    """The records Puente's Shopify connector reads from a customers page answering ``body``."""
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=body))
+    connector = ShopifyConnector(ShopifyConfig("https://shop.example/admin/api/2025-01", "token"), transport=transport)
+    (page,) = connector.extract("customers", None)
+    return page.records
+
+
+def _customer(customer_id: str, name: str, extra: str = "") -> str:
+    return f'{{"id": {customer_id}, "first_name": "{name}", "updated_at": "2026-11-16T10:00:00-05:00"{extra}}}'
+
+
+def test_one_shop_record_with_bytes_not_utf8_or_nested_5000_deep_is_quarantined_not_the_page(conn):
+    deep = ', "metafield": ' + "[" * 5000 + "1" + "]" * 5000
+    body = (b'{"customers": [' + _customer("1", "Juan").encode() + b", "
+            + _customer("2", "Jos\xe9").encode("latin-1") + b", "  # é as Latin-1, not UTF-8
+            + _customer("3", "Ana", deep).encode() + b", " + _customer("4", "Luis").encode() + b"]}")
+    with conn.transaction():
+        counts = load_page(conn, SHOP_CUSTOMERS, _shopify_customers(body), "b1")
+    assert (counts.received, counts.inserted, counts.quarantined) == (4, 2, 2)
+    reasons = dict(conn.execute("select source_id, reason from ops.quarantine").fetchall())
+    assert reasons == {"2": "text is not valid UTF-8: byte 0xe9 at character 25 (the source sent text in another "
+                            "encoding, or cut a character in two)",
+                       "3": "nested deeper than 256 levels (the source's JSON was cut there)"}
+
+
+def test_float_and_graphql_ids_land_as_the_number(conn):
+    body = ('{"customers": [' + _customer("11.0", "Juan") + ", " + _customer('"gid://shopify/Customer/12"', "Ana")
+            + "]}").encode()
+    with conn.transaction():
+        counts = load_page(conn, SHOP_CUSTOMERS, _shopify_customers(body), "b1")
+    assert (counts.inserted, counts.quarantined) == (2, 0)
+    assert [r[0] for r in conn.execute("select source_id from raw.shopify_customers order by 1")] == ["11", "12"]

@@ -87,16 +87,17 @@ select 1
     objects: orders, their lines, invoices). Views over the raw JSON would make every night
     parse every record again, several times over; these tables parse a record once, when it
     lands, and a night reads only what landed since the last run (minus var
-    `incremental_lookback_hours`). `key` is the staging model's unique key: delete+insert
-    replaces the rows of every re-landed record (for shop order lines, all lines of the order).
+    `incremental_lookback_hours`). The unique key is the raw record's `source_id` (always
+    there, even when the record's own id cannot be read): delete+insert replaces the rows of
+    every re-landed record (for shop order lines, all lines of the order).
 #}
-{% macro landed_staging_config(key, pre_hook=none) %}
+{% macro landed_staging_config(pre_hook=none) %}
 {{ config(
     materialized='incremental',
-    unique_key=key,
+    unique_key='source_id',
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns',
-    indexes=[{'columns': [key]}],
+    indexes=[{'columns': ['source_id']}],
     pre_hook=pre_hook or [],
     post_hook="analyze {{ this }}",
 ) }}
@@ -108,11 +109,11 @@ select 1
     which now yields no rows (its lines gone or unreadable) does not keep its old ones. Rows
     parsed from the newest landing stay, so the model's own window does not move.
 #}
-{% macro delete_relanded(key, landed) %}
+{% macro delete_relanded(landed) %}
 {% if is_incremental() %}
 delete from {{ this }} as staged
 using (select source_id, _loaded_at from {{ landed }} {{ landed_since_last_run() }}) as relanded
-where relanded.source_id::bigint = staged.{{ key }} and relanded._loaded_at > staged.loaded_at
+where relanded.source_id = staged.source_id and relanded._loaded_at > staged.loaded_at
 {% else %}
 select 1
 {% endif %}

@@ -90,9 +90,17 @@ def get(payload: Any, *path: str) -> Any:
 
 
 def text_id(value: Any) -> str | None:
-    """An id as text (Odoo and Shopify ids are integers, HubSpot's strings); None if absent."""
+    """An id as text (Odoo and Shopify ids are integers, HubSpot's strings); None if absent.
+
+    A float is the integer it holds (``11.0``, as some JSON writers send integers); a Shopify
+    GraphQL global id (``gid://shopify/Order/11``) is its number, the id REST gives the record.
+    """
     if isinstance(value, bool) or value is None or value == "":
         return None
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(value)
+    if isinstance(value, str) and value.startswith("gid://shopify/") and value.rpartition("/")[2].isdigit():
+        return value.rpartition("/")[2]
     return str(value) if isinstance(value, int | str) else None
 
 

@@ -12,12 +12,18 @@ What it relies on, per the services' public docs:
 Every attempt counts against the per-run request budget, so a paging loop or a retry storm
 ends with a clear error instead of burning the account's daily API quota. Errors and logs name
 the method and path only: never the query string, headers or body, where credentials live.
+
+A page with one broken record still parses (``SourceResponse.json``): bytes that are not UTF-8
+and nesting deeper than ``MAX_JSON_DEPTH`` reach the loader inside that record, which
+quarantines it with the reason, instead of failing the whole page as a wrong URL would.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -30,6 +36,12 @@ log = logging.getLogger(__name__)
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+# JSON nested deeper than this is cut and replaced by TOO_DEEP (Python's parser would raise
+# RecursionError near 1,000 levels; no real record nests a tenth of that).
+MAX_JSON_DEPTH = 256
+# Holds a NUL, which jsonb cannot store, so it can never be landed by mistake (puente.load).
+TOO_DEEP = f"\x00nested deeper than {MAX_JSON_DEPTH} levels (the source's JSON was cut there)"
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
 
 class SourceError(RuntimeError):
@@ -86,6 +98,38 @@ def _body_excerpt(response: httpx.Response, limit: int = 300) -> str:
     return text[:limit] + ("…" if len(text) > limit else "")
 
 
+class SourceResponse(httpx.Response):
+    """A successful answer whose ``json()`` reads a page even when one record in it is broken."""
+
+    def json(self, **kwargs: Any) -> Any:
+        try:
+            return super().json(**kwargs)
+        except (UnicodeDecodeError, RecursionError):
+            # JSON is UTF-8 (RFC 8259); an invalid byte becomes a lone surrogate U+DC80..U+DCFF
+            text = self.content.decode("utf-8", "surrogateescape")
+        try:
+            return json.loads(text, **kwargs)
+        except RecursionError:
+            return json.loads(_cut_deep(text), **kwargs)
+
+
+def _cut_deep(text: str) -> str:
+    """``text`` with every array or object deeper than MAX_JSON_DEPTH replaced by TOO_DEEP."""
+    parts, depth, start, kept = [], 0, None, 0
+    for token in _JSON_TOKEN.finditer(text):
+        char = token.group()
+        if char in "[{":
+            depth += 1
+            if depth == MAX_JSON_DEPTH + 1:
+                start = token.start()
+        elif char in "]}":
+            if depth == MAX_JSON_DEPTH + 1 and start is not None:
+                parts += [text[kept:start], json.dumps(TOO_DEEP)]
+                kept, start = token.end(), None
+            depth -= 1
+    return "".join([*parts, text[kept:]])
+
+
 class HttpClient:
     """An ``httpx.Client`` for one source system with retries, a budget and readable errors.
 
@@ -137,6 +181,7 @@ class HttpClient:
             else:
                 status = response.status_code
                 if response.is_success or status in passthrough:
+                    response.__class__ = SourceResponse
                     return response
                 outcome = f"HTTP {status}: {_body_excerpt(response)}"
                 if status != 429 and status < 500:

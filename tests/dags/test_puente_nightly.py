@@ -8,26 +8,12 @@ simulators over HTTP, then check the warehouse and the CRM simulator.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
 START = date(2026, 11, 16)
-
-
-@pytest.fixture(scope="module")
-def nightly_dag(airflow_db):
-    from airflow.dag_processing.dagbag import DagBag
-
-    from puente.dbt import ensure_manifest
-
-    ensure_manifest()
-    bag = DagBag(dag_folder=str(REPO / "dags"))
-    assert bag.import_errors == {}, bag.import_errors
-    return bag.get_dag("puente_nightly")
 
 
 def test_dag_shape(nightly_dag):

@@ -32,3 +32,21 @@ def main_build(module_db: str):
 @pytest.fixture(scope="module")
 def built_db(module_db: str, main_build) -> str:
     return module_db
+
+
+@pytest.fixture(scope="session")
+def messy_db(warehouse_url: str):
+    """messy_night.py landed and the main build run over it once (a build that fails raises here);
+    shared by the data-issue and the consent tests."""
+    from messy_night import messy_sources
+
+    name = f"test_dbt_messy_{uuid.uuid4().hex[:8]}"
+    warehouse.create_database(warehouse_url, name)
+    url = warehouse.with_database(warehouse_url, name)
+    try:
+        warehouse.ensure_schema(url)
+        load_raw(url, messy_sources())
+        run_dbt(list(MAIN_BUILD_ARGS), url)
+        yield url
+    finally:
+        warehouse.drop_database(warehouse_url, name)

@@ -168,8 +168,8 @@ def test_a_failing_dbt_test_names_the_node(built_db):
     load_raw(built_db, {"shopify": {"orders": [order]}}, batch_id="test-batch-bad")
     try:
         with pytest.raises(DbtFailed, match=r"unique_stg_shopify__order_lines_order_line_id\S* \[fail\]"):
-            run_dbt(["build", "--select", "stg_shopify__order_lines"], built_db)
+            run_dbt(["build", "--select", "+stg_shopify__order_lines"], built_db)
     finally:
         with psycopg.connect(built_db) as conn:
             conn.execute("delete from raw.shopify_orders where source_id = '999'")
-            conn.execute("delete from staging.stg_shopify__order_lines where order_id = 999")
+            conn.execute("delete from staging.base_shopify__order_lines where order_id = 999")

@@ -8,7 +8,8 @@ from gate_data import MARTS, RAW, execute
 
 @pytest.fixture
 def raw_db(fresh_db: str) -> str:
-    """Two raw tables landed on the logical date; 2 of the 100 partners received quarantined."""
+    """Two raw tables landed on the logical date; 2 of the 100 partners received quarantined (and
+    all 10 of the night before)."""
     execute(fresh_db, RAW)
     return fresh_db
 

@@ -18,7 +18,7 @@ insert into ops.load_batches (batch_id, source, object, logical_date, status, ro
     ('odoo-res.partner-1', 'odoo', 'res.partner', '2026-11-21', 'succeeded', 100),
     ('shopify-orders-1', 'shopify', 'orders', '2026-11-21', 'succeeded', 40);
 insert into ops.quarantine (batch_id, source, object, source_id, payload, reason)
-select 'odoo-res.partner-0', 'odoo', 'res.partner', 'x' || n, '{}', 'missing id' from generate_series(1, 5) as n;
+select 'odoo-res.partner-0', 'odoo', 'res.partner', 'x' || n, '{}', 'missing id' from generate_series(1, 10) as n;
 insert into ops.quarantine (batch_id, source, object, source_id, payload, reason) values
     ('odoo-res.partner-1', 'odoo', 'res.partner', '103', '{"id": 103, "write_date": 7}', 'write_date is not a datetime'),
     ('odoo-res.partner-1', 'odoo', 'res.partner', '104', '{"id": 104, "write_date": 7}', 'write_date is not a datetime');

@@ -56,15 +56,41 @@ def test_raw_gate_fails_when_too_many_records_of_the_night_are_quarantined(raw_d
                     "from generate_series(1, 8) as n")
     message = failure_message(run_raw_gate(raw_db))  # no date: the latest logical date, 2026-11-21
     assert "ops.quarantine.quarantined_share: expect_column_values_to_be_between(min_value=0.0, max_value=0.05)" in message
-    assert "source_object=odoo.res.partner quarantined_share=0.1" in message
-    assert "read ops.quarantine.reason" in message
+    assert ("source_object=odoo.res.partner rows_quarantined=10 rows_received=100 judged_against=100 "
+            "quarantined_share=0.1") in message
+    assert "Read ops.quarantine.reason" in message
     assert run_raw_gate(raw_db, LOGICAL_DATE, max_quarantine_share=0.2).success
 
 
 def test_raw_gate_counts_only_the_batches_of_the_logical_date(raw_db):
-    # 5 of the 10 partners received on 2026-11-20 were quarantined
+    # all 10 partners received on 2026-11-20 were quarantined: 10 of at least 100
     assert not run_raw_gate(raw_db, "2026-11-20").success
     assert run_raw_gate(raw_db, dt.date(2026, 11, 21)).success
+
+
+def _quarantine(url: str, batch_id: str, count: int) -> None:
+    source, obj, _ = batch_id.split("-")
+    execute(url, "insert into ops.quarantine (batch_id, source, object, source_id, payload, reason) "
+                 f"select '{batch_id}', '{source}', '{obj}', 'q' || n, '{{}}', 'no id' "
+                 f"from generate_series(1, {count}) as n")
+
+
+def test_raw_gate_judges_a_quiet_night_against_a_floor_and_the_usual_volume(raw_db):
+    # a quiet first night: 1 bad contact of 5 is 1 of the floor's 100, not 20%
+    execute(raw_db, "insert into ops.load_batches (batch_id, source, object, logical_date, status, rows_received) "
+                    "values ('hubspot-contacts-1', 'hubspot', 'contacts', '2026-11-21', 'succeeded', 5)")
+    _quarantine(raw_db, "hubspot-contacts-1", 1)
+    assert run_raw_gate(raw_db, LOGICAL_DATE).success
+    # 30 of the 40 orders received: too many even against the floor...
+    _quarantine(raw_db, "shopify-orders-1", 30)
+    message = failure_message(run_raw_gate(raw_db, LOGICAL_DATE))
+    assert "source_object=shopify.orders rows_quarantined=30 rows_received=40 judged_against=100" in message
+    assert "the object's usual nightly volume (the median of its last 14 nights) and 100 records" in message
+    # ...but not for a shop that usually sells 1,000 a night: a quiet night, 3% of its volume
+    execute(raw_db, "insert into ops.load_batches (batch_id, source, object, logical_date, status, rows_received) "
+                    "select 'shopify-orders-old' || n, 'shopify', 'orders', date '2026-11-21' - n, 'succeeded', 1000 "
+                    "from generate_series(1, 3) as n")
+    assert run_raw_gate(raw_db, LOGICAL_DATE).success
 
 
 # --- marts gate -------------------------------------------------------------------------------

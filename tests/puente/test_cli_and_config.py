@@ -28,3 +28,24 @@ def test_missing_setting_names_variable_and_connection():
 def test_secrets_stay_out_of_repr():
     config = OdooConfig(url="https://x.odoo.com", db="x", login="me", api_key="very-secret-key")
     assert "very-secret-key" not in repr(config)
+
+
+def test_dbt_output_through_make_carries_no_colour_codes(tmp_path):
+    """`make manifest` pipes `puente dbt-parse` into make's output: dbt must not colour it."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    project = tmp_path / "dbt_project"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "dbt_project", project,
+                    ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
+    env["PUENTE_DBT_PROJECT_DIR"] = str(project)
+    done = subprocess.run([str(Path(sys.executable).with_name("puente")), "dbt-parse"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert (project / "target" / "manifest.json").exists()
+    assert "Running with dbt" in done.stdout  # dbt did speak
+    assert "\x1b[" not in done.stdout + done.stderr

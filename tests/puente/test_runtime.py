@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from puente import runtime
 from puente.simulators.app import Credentials
 from puente.sources import registry
@@ -50,3 +52,51 @@ def test_airflow_env_keeps_metadata_apart_and_telemetry_off(warehouse_url):
     assert env["AIRFLOW__API__HOST"] == "127.0.0.1"
     assert env["AIRFLOW__CORE__PARALLELISM"] == "4"
     assert env["DBT_SEND_ANONYMOUS_USAGE_STATS"] == "False"
+
+
+def test_children_find_the_virtualenv_first_on_path(monkeypatch):
+    import sys
+    from pathlib import Path
+
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    env = runtime.child_env({"AIRFLOW_HOME": "/x"})
+    first = env["PATH"].split(":")[0]
+    assert first == str(Path(sys.executable).parent)
+    assert (Path(first) / "airflow").exists()  # what `airflow standalone` starts by bare name
+    assert env["PATH"].endswith("/usr/bin:/bin") and env["AIRFLOW_HOME"] == "/x"
+
+
+def test_api_server_env_points_tasks_at_the_chosen_port():
+    env = runtime.api_server_env(18555)
+    assert env["AIRFLOW__API__PORT"] == "18555"
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:18555/execution/"
+
+
+def test_metadata_database_can_be_named(monkeypatch, warehouse_url):
+    monkeypatch.setenv("PUENTE_AIRFLOW_DB", "airflow_other")
+    try:
+        assert runtime.airflow_env(warehouse_url)["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("/airflow_other")
+    finally:
+        from puente import warehouse
+
+        warehouse.drop_database(warehouse_url, "airflow_other")
+
+
+def test_port_choice(monkeypatch):
+    import socket
+
+    from puente.local_airflow import choose_port
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        with pytest.raises(SystemExit, match=f"Port {taken} .*already in use"):
+            choose_port({"PUENTE_AIRFLOW_PORT": str(taken)})
+        with pytest.raises(SystemExit, match="not a TCP port"):
+            choose_port({"PUENTE_AIRFLOW_PORT": "80a"})
+        free = runtime.free_port()
+        assert choose_port({"PUENTE_AIRFLOW_PORT": str(free)}) == free
+        monkeypatch.setattr("puente.local_airflow.DEFAULT_PORT", taken)
+        chosen = choose_port({})
+        assert chosen != taken and not runtime.port_in_use(chosen)

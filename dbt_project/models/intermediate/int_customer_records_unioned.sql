@@ -9,6 +9,18 @@
       - shop customers, plus the customer embedded in a shop order when the customer resource
         itself has not landed, plus guest orders without any customer (keyed by the order).
     Deleted source records are left out unless an order points at them.
+
+    Marketing consent, per record: `has_marketing_consent` is the record's own signal, true
+    (opted in), false (opted out) or null (it says neither), and `marketing_consent_at` when
+    the source says the signal was given (null when the source keeps no date for it):
+      - ERP: Odoo's mass-mailing blacklist (`is_blacklisted`) is an opt-out; the ERP has no
+        opt-in of its own, and no date for the blacklisting;
+      - CRM: `hs_marketable_status` true or false, without a date of its own;
+      - shop: `email_marketing_consent.state` `subscribed` is an opt-in, `unsubscribed` and
+        `redacted` (the customer's data erased on request) are opt-outs, dated by its
+        `consent_updated_at`; `not_subscribed`, `pending` (double opt-in not confirmed) and
+        `invalid` say neither: the customer never agreed, but never refused either.
+    dim_customers weighs them across systems.
 #}
 
 with
@@ -63,7 +75,8 @@ erp_records as (
         partners.city,
         partners.country_name as country,
         null::text as country_code,
-        null::boolean as has_marketing_consent,
+        case when partners.is_blacklisted then false end as has_marketing_consent,
+        null::timestamptz as marketing_consent_at,
         coalesce(partners.updated_at, ordering_partners.updated_at) as updated_at
     from partners
     full outer join ordering_partners
@@ -87,6 +100,7 @@ crm_records as (
         country,
         null::text as country_code,
         has_marketing_consent,
+        null::timestamptz as marketing_consent_at,
         updated_at
     from contacts
 ),
@@ -110,7 +124,12 @@ shop_customer_records as (
         shop_customers.city,
         shop_customers.country_name as country,
         shop_customers.country_code,
-        shop_customers.has_marketing_consent,
+        case shop_customers.marketing_consent_state
+            when 'subscribed' then true
+            when 'unsubscribed' then false
+            when 'redacted' then false
+        end as has_marketing_consent,
+        shop_customers.marketing_consent_updated_at as marketing_consent_at,
         shop_customers.updated_at
     from shop_customers
     left join ordering_shop_customer_ids
@@ -134,6 +153,7 @@ shop_order_records as (
         null::text as country,
         null::text as country_code,
         null::boolean as has_marketing_consent,
+        null::timestamptz as marketing_consent_at,
         shop_orders.updated_at
     from shop_orders
     left join shop_customers
@@ -179,6 +199,7 @@ normalized as (
             country_codes.country_code
         ) as country_code,
         unioned.has_marketing_consent,
+        unioned.marketing_consent_at,
         unioned.updated_at
     from unioned
     left join country_codes

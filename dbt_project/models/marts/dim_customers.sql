@@ -15,6 +15,50 @@ orders as (
     where not is_cancelled
 ),
 
+-- Marketing consent from any system: the most restrictive signal wins. An opt-out anywhere
+-- stands unless a later opt-in in the same system overrides it (both dated by that system:
+-- only the shop dates its consent, so an undated opt-out, the CRM's or the ERP's blacklist,
+-- is never overridden, and among a person's CRM contacts one "no" is a no, whichever changed
+-- last; Puente's own write-back touches CRM contacts every night). An opt-in from one system
+-- never lifts another system's opt-out. Consent is given when an opt-in exists and no opt-out
+-- stands; the deciding record is the most recent standing opt-out, else the most recent
+-- opt-in (by the signal's date, else the record's last update).
+consent_signals as (
+    select
+        customer_id,
+        record_key,
+        source_system,
+        has_marketing_consent as is_opt_in,
+        coalesce(marketing_consent_at, updated_at) as signal_at,
+        not has_marketing_consent
+        and (
+            marketing_consent_at is null
+            or marketing_consent_at >= coalesce(
+                max(marketing_consent_at) filter (where has_marketing_consent)
+                    over (partition by customer_id, source_system),
+                '-infinity'
+            )
+        ) as is_standing_opt_out
+    from customer_records
+    where has_marketing_consent is not null
+),
+
+consent as (
+    select
+        customer_id,
+        bool_or(is_opt_in) and not bool_or(is_standing_opt_out) as has_marketing_consent,
+        coalesce(
+            (array_agg(record_key order by signal_at desc nulls last, record_key) filter (where is_standing_opt_out))[1],
+            (array_agg(record_key order by signal_at desc nulls last, record_key) filter (where is_opt_in))[1]
+        ) as has_marketing_consent_source,
+        coalesce(
+            (array_agg(signal_at order by signal_at desc nulls last, record_key) filter (where is_standing_opt_out))[1],
+            (array_agg(signal_at order by signal_at desc nulls last, record_key) filter (where is_opt_in))[1]
+        ) as marketing_consent_at
+    from consent_signals
+    group by customer_id
+),
+
 golden_records as (
     select
         customer_id,
@@ -24,17 +68,6 @@ golden_records as (
         {{ owned_field('phone_normalized', ['hubspot', 'shopify', 'odoo'], name='phone') }},
         {{ owned_field('city', ['hubspot', 'shopify', 'odoo']) }},
         {{ owned_field('country_code', ['hubspot', 'shopify', 'odoo']) }},
-        -- Consent: the CRM owns it, else the shop. Among the owner's records an opt-out wins
-        -- (one "no" from a person is a no), so the answer never depends on which duplicate
-        -- record changed last — Puente's own write-back touches CRM contacts every night.
-        coalesce(
-            bool_and(has_marketing_consent) filter (where source_system = 'hubspot'),
-            bool_and(has_marketing_consent) filter (where source_system = 'shopify')
-        ) as has_marketing_consent,
-        (array_agg(record_key order by array_position(array['hubspot', 'shopify'], source_system),
-                   has_marketing_consent, record_key)
-            filter (where has_marketing_consent is not null and source_system in ('hubspot', 'shopify'))
-        )[1] as has_marketing_consent_source,
         coalesce(
             array_agg(source_record_id order by source_record_id) filter (where record_type = 'odoo_partner'),
             '{}'
@@ -92,8 +125,9 @@ final as (
         golden_records.city_source,
         golden_records.country_code,
         golden_records.country_code_source,
-        coalesce(golden_records.has_marketing_consent, false) as has_marketing_consent,
-        golden_records.has_marketing_consent_source,
+        coalesce(consent.has_marketing_consent, false) as has_marketing_consent,
+        consent.has_marketing_consent_source,
+        consent.marketing_consent_at,
         order_history.first_order_at,
         order_history.last_order_at,
         coalesce(order_history.lifetime_orders, 0) as lifetime_orders,
@@ -109,6 +143,8 @@ final as (
     left join revenue_by_currency
         on golden_records.customer_id = revenue_by_currency.customer_id
         and revenue_by_currency.currency_rank = 1
+    left join consent
+        on golden_records.customer_id = consent.customer_id
 )
 
 select * from final

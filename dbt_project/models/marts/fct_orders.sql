@@ -222,7 +222,8 @@ erp_orders as (
         {{ record_key("'odoo_partner'", 'sale_orders_invoiced.partner_id') }} as customer_record_key,
         sale_orders_invoiced.sale_order_name as order_name,
         'erp' as channel,
-        sale_orders_invoiced.ordered_at,
+        -- (staging quarantines a sale order whose create_date cannot be read)
+        coalesce(sale_orders_invoiced.ordered_at, sale_orders_invoiced.created_at) as ordered_at,
         case sale_orders_invoiced.state
             when 'sale' then 'confirmed'
             when 'done' then 'done'

@@ -1,3 +1,5 @@
+{%- set fields = typed_fields() -%}
+
 with
 
 source as (
@@ -13,15 +15,16 @@ renamed as (
         {{ hubspot_property('city') }} as city,
         {{ hubspot_property('country') }} as country,
         coalesce(
-            {{ safe_timestamptz(hubspot_property('createdate')) }},
-            {{ safe_timestamptz("record ->> 'createdAt'") }}
+            {{ safe_timestamptz(hubspot_property('createdate'), fields, 'properties.createdate') }},
+            {{ safe_timestamptz("nullif(trim(record ->> 'createdAt'), '')", fields, 'createdAt') }}
         ) as created_at,
         coalesce(
-            {{ safe_timestamptz("record ->> 'updatedAt'") }},
-            {{ safe_timestamptz(hubspot_property('hs_lastmodifieddate')) }}
+            {{ safe_timestamptz("nullif(trim(record ->> 'updatedAt'), '')", fields, 'updatedAt') }},
+            {{ safe_timestamptz(hubspot_property('hs_lastmodifieddate'), fields, 'properties.hs_lastmodifieddate') }}
         ) as updated_at,
         _loaded_at as loaded_at,
-        _deleted or coalesce({{ safe_boolean("record ->> 'archived'") }}, false) as is_deleted
+        _deleted or coalesce({{ safe_boolean("nullif(trim(record ->> 'archived'), '')", fields, 'archived') }}, false) as is_deleted,
+        {{ data_issues(fields) }} as data_issues
     from source
 )
 

@@ -1,3 +1,5 @@
+{%- set fields = typed_fields() -%}
+
 with
 
 source as (
@@ -17,18 +19,19 @@ renamed as (
         {{ hubspot_property('city') }} as city,
         {{ hubspot_property('country') }} as country,
         {{ hubspot_property('lifecyclestage') }} as lifecycle_stage,
-        {{ safe_boolean(hubspot_property('hs_marketable_status')) }} as has_marketing_consent,
+        {{ safe_boolean(hubspot_property('hs_marketable_status'), fields, 'properties.hs_marketable_status') }} as has_marketing_consent,
         {{ hubspot_property('tax_id') }} as tax_id,
         coalesce(
-            {{ safe_timestamptz(hubspot_property('createdate')) }},
-            {{ safe_timestamptz("record ->> 'createdAt'") }}
+            {{ safe_timestamptz(hubspot_property('createdate'), fields, 'properties.createdate') }},
+            {{ safe_timestamptz("nullif(trim(record ->> 'createdAt'), '')", fields, 'createdAt') }}
         ) as created_at,
         coalesce(
-            {{ safe_timestamptz("record ->> 'updatedAt'") }},
-            {{ safe_timestamptz(hubspot_property('lastmodifieddate')) }}
+            {{ safe_timestamptz("nullif(trim(record ->> 'updatedAt'), '')", fields, 'updatedAt') }},
+            {{ safe_timestamptz(hubspot_property('lastmodifieddate'), fields, 'properties.lastmodifieddate') }}
         ) as updated_at,
         _loaded_at as loaded_at,
-        _deleted or coalesce({{ safe_boolean("record ->> 'archived'") }}, false) as is_deleted
+        _deleted or coalesce({{ safe_boolean("nullif(trim(record ->> 'archived'), '')", fields, 'archived') }}, false) as is_deleted,
+        {{ data_issues(fields) }} as data_issues
     from source
 )
 

@@ -1,0 +1,79 @@
+{#
+    Every value staging could not type, one row per record and field, for the operator: the
+    value became null, or, when it was one every later model needs (the record's key or
+    amount, ...: `required` in the staging models), the whole record was quarantined (kept out
+    of every later model). Built from the `data_issues` column of the
+    staging models (macros/casting.sql), so it always describes the records as they are now:
+    a record fixed at the source and landed again leaves this table on the next night.
+    Deleted records are left out.
+#}
+
+{#- (model, source system, source object as landed in raw, id column, position of the item in its array) -#}
+{%- set staged = [
+    ('base_odoo__partners', 'odoo', 'res.partner', 'source_id', none),
+    ('base_odoo__products', 'odoo', 'product.product', 'source_id', none),
+    ('base_odoo__sale_orders', 'odoo', 'sale.order', 'source_id', none),
+    ('base_odoo__sale_order_lines', 'odoo', 'sale.order.line', 'source_id', none),
+    ('base_odoo__invoices', 'odoo', 'account.move', 'source_id', none),
+    ('base_odoo__stock_quants', 'odoo', 'stock.quant', 'source_id', none),
+    ('stg_hubspot__contacts', 'hubspot', 'contacts', 'contact_id', none),
+    ('stg_hubspot__companies', 'hubspot', 'companies', 'company_id', none),
+    ('stg_hubspot__deals', 'hubspot', 'deals', 'deal_id', none),
+    ('base_shopify__customers', 'shopify', 'customers', 'source_id', none),
+    ('base_shopify__orders', 'shopify', 'orders', 'source_id', none),
+    ('base_shopify__order_lines', 'shopify', 'orders', 'source_id', 'line_number'),
+    ('base_shopify__products', 'shopify', 'products', 'source_id', none),
+    ('base_shopify__product_variants', 'shopify', 'products', 'source_id', 'variant_number'),
+] -%}
+
+with
+
+issues as (
+    {%- for model, source_system, source_object, id_column, position in staged %}
+    select
+        '{{ source_system }}' as source_system,
+        '{{ source_object }}' as source_object,
+        {{ id_column }} as record_id,
+        {%- if position %}
+        replace(issue ->> 'field', '[]', '[' || {{ position }} || ']') as field,
+        {%- else %}
+        issue ->> 'field' as field,
+        {%- endif %}
+        issue ->> 'value' as raw_value,
+        issue ->> 'reason' as reason,
+        (issue ->> 'quarantines')::boolean as quarantines_record,
+        {{ is_quarantined('data_issues') }} as is_record_quarantined,
+        '{{ model }}' as staging_model,
+        loaded_at
+    from {{ ref(model) }}
+    cross join lateral unnest(data_issues) as issues (issue)
+    where
+        data_issues is not null and not is_deleted
+        {%- if position %}
+        -- (the record's own fields are reported by the record's model)
+        and issue ->> 'field' like '%[]%'
+        {%- endif %}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+final as (
+    select
+        md5(concat_ws('|', source_system, source_object, record_id, field)) as data_issue_id,
+        source_system,
+        source_object,
+        record_id,
+        field,
+        raw_value,
+        reason,
+        case
+            when quarantines_record then 'record quarantined: kept out of the marts'
+            else 'value set to null'
+        end as consequence,
+        is_record_quarantined,
+        staging_model,
+        loaded_at
+    from issues
+)
+
+select * from final

@@ -1,0 +1,41 @@
+{%- set fields = typed_fields() -%}
+
+with
+
+source as (
+    select * from {{ source('shopify', 'customers') }}
+),
+
+renamed as (
+    select
+        source_id,
+        {{ safe_id('source_id', fields, 'id', required=true, shopify_gid=true) }} as customer_id,
+        {{ field_value(fields, 'email') }} as email,
+        {{ field_value(fields, 'first_name') }} as first_name,
+        {{ field_value(fields, 'last_name') }} as last_name,
+        nullif(concat_ws(' ', {{ field_value(fields, 'first_name') }}, {{ field_value(fields, 'last_name') }}), '') as full_name,
+        {{ field_value(fields, 'phone') }} as phone,
+        nullif(trim({{ field_value(fields, 'default_address', json=true) }} ->> 'phone'), '') as address_phone,
+        nullif(trim({{ field_value(fields, 'default_address', json=true) }} ->> 'company'), '') as company_name,
+        nullif(trim({{ field_value(fields, 'default_address', json=true) }} ->> 'city'), '') as city,
+        nullif(trim({{ field_value(fields, 'default_address', json=true) }} ->> 'country'), '') as country_name,
+        upper(nullif(trim({{ field_value(fields, 'default_address', json=true) }} ->> 'country_code'), '')) as country_code,
+        {{ field_value(fields, 'state') }} as customer_state,
+        {{ field_value(fields, 'tags') }} as tags,
+        {{ field_value(fields, 'note') }} as note,
+        -- a tax id is sometimes typed into the note: `NIT 900123456-7`, `CC 1020304050`
+        (regexp_match({{ field_value(fields, 'note') }}, '\m((nit|c\.?\s?c|c\.?\s?e)\.?[\s:#]*\d[\d.\s]*\d(\s*-\s*\d)?)', 'i'))[1] as tax_id,
+        {{ field_value(fields, 'email_marketing_consent', json=true) }} ->> 'state' as marketing_consent_state,
+        coalesce({{ field_value(fields, 'email_marketing_consent', json=true) }} ->> 'state' = 'subscribed', false) as has_marketing_consent,
+        {{ safe_timestamptz("nullif(trim(" ~ field_value(fields, 'email_marketing_consent', json=true) ~ " ->> 'consent_updated_at'), '')",
+                            fields, 'email_marketing_consent.consent_updated_at') }} as marketing_consent_updated_at,
+        {{ safe_timestamptz(field_value(fields, 'created_at'), fields, 'created_at') }} as created_at,
+        {{ safe_timestamptz(field_value(fields, 'updated_at'), fields, 'updated_at') }} as updated_at,
+        _loaded_at as loaded_at,
+        _deleted as is_deleted,
+        {{ data_issues(fields) }} as data_issues
+    from source
+    {{ read_fields(fields) }}
+)
+
+select * from renamed

@@ -1,0 +1,43 @@
+{{ landed_staging_config(pre_hook="{{ delete_relanded(source('shopify', 'orders')) }}") }}
+{%- set order = typed_fields('source.record', 'order_fields') -%}
+{%- set fields = typed_fields('line_items.line_item', 'item') -%}
+
+{#
+    One row per line item of every landed order, `line_number` its position in `line_items`;
+    `source_id` is the order's. A line is quarantined when its id, quantity or price cannot be
+    read, or its order's id.
+#}
+
+with
+
+source as (
+    select * from {{ source('shopify', 'orders') }}
+    {{ landed_since_last_run() }}
+),
+
+renamed as (
+    select
+        source.source_id,
+        line_items.line_number,
+        {{ safe_id(field_value(fields, 'id'), fields, 'line_items[].id', required=true, shopify_gid=true) }} as order_line_id,
+        {{ safe_id('source.source_id', fields, 'id', required=true, shopify_gid=true) }} as order_id,
+        {{ safe_id(field_value(fields, 'product_id'), fields, 'line_items[].product_id', shopify_gid=true) }} as product_id,
+        {{ safe_id(field_value(fields, 'variant_id'), fields, 'line_items[].variant_id', shopify_gid=true) }} as variant_id,
+        {{ field_value(fields, 'sku') }} as sku,
+        {{ field_value(fields, 'title') }} as product_title,
+        {{ safe_numeric(field_value(fields, 'quantity'), fields, 'line_items[].quantity', required=true) }} as quantity,
+        {{ safe_numeric(field_value(fields, 'price'), fields, 'line_items[].price', required=true) }} as unit_price,
+        upper({{ field_value(order, 'currency') }}) as currency_code,
+        source._loaded_at as loaded_at,
+        source._deleted as is_deleted,
+        {{ data_issues(fields) }} as data_issues
+    from source
+    {%- set line_items = field_value(order, 'line_items', json=true) %}
+    {{ read_fields(order) }}
+    cross join lateral jsonb_array_elements(
+        case when jsonb_typeof({{ line_items }}) = 'array' then {{ line_items }} else '[]'::jsonb end
+    ) with ordinality as line_items (line_item, line_number)
+    {{ read_fields(fields) }}
+)
+
+select * from renamed

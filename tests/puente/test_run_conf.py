@@ -1,0 +1,85 @@
+"""A night's trigger configuration: what the DAG's first task refuses, and that it refuses it
+before anything runs (real ``dag.test()`` runs that stop at the first task)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from puente.run_conf import InvalidRunConf, check_run_conf
+
+DECLARED = ["sources", "full_refresh", "backfill_from", "backfill_to", "rebuild_marts", "retrain"]
+DEFAULTS = {"sources": ["odoo", "hubspot", "shopify"], "full_refresh": False, "backfill_from": None,
+            "backfill_to": None, "rebuild_marts": False, "retrain": False}
+NIGHT = datetime(2026, 11, 16, tzinfo=UTC)
+TODAY = date(2026, 11, 30)
+
+
+def _check(conf: dict, logical_date: datetime | None = NIGHT) -> None:
+    check_run_conf(conf, DECLARED, {**DEFAULTS, **conf}, logical_date, TODAY)
+
+
+def test_a_valid_configuration_passes():
+    _check({})
+    _check({"full_refresh": True, "sources": ["odoo"]})
+    _check({"backfill_from": "2026-01-01", "backfill_to": "2026-11-30"})
+    _check({"backfill_to": "2026-06-01"})  # everything updated before June
+
+
+@pytest.mark.parametrize(("conf", "message"), [
+    ({"full_refesh": True}, "unknown parameter 'full_refesh' (did you mean 'full_refresh'?)"),
+    ({"sources": []}, "'sources' is empty"),
+    ({"backfill_from": "1999-12-31"}, "backfill_from 1999-12-31 is before 2000-01-01"),
+    ({"backfill_from": "2026-12-01"}, "backfill_from 2026-12-01 is in the future (today is 2026-11-30)"),
+    ({"backfill_to": "2027-01-01"}, "backfill_to 2027-01-01 is in the future"),
+    ({"backfill_from": "2026-05-01", "backfill_to": "2026-04-01"},
+     "backfill_from 2026-05-01 must be before backfill_to 2026-04-01"),
+    ({"backfill_from": "2026-05-01", "backfill_to": "2026-05-01"}, "must be before backfill_to"),
+    ({"backfill_from": "16/11/2026"}, "backfill_from '16/11/2026' is not a date (YYYY-MM-DD)"),
+])
+def test_each_mistake_is_named(conf, message):
+    with pytest.raises(InvalidRunConf) as error:
+        _check(conf)
+    assert message in str(error.value)
+    assert "Known parameters: backfill_from, backfill_to, full_refresh" in str(error.value)
+
+
+def test_every_mistake_is_listed_at_once():
+    with pytest.raises(InvalidRunConf) as error:
+        _check({"ful_refresh": True, "sourcess": ["odoo"], "backfill_from": "1990-01-01"}, logical_date=None)
+    text = str(error.value)
+    for part in ("no logical date", "'ful_refresh' (did you mean 'full_refresh'?)",
+                 "'sourcess' (did you mean 'sources'?)", "before 2000-01-01"):
+        assert part in text
+
+
+def test_an_unrelated_key_gets_no_suggestion():
+    with pytest.raises(InvalidRunConf, match=r"unknown parameter 'colour'\n"):
+        _check({"colour": "blue"})
+
+
+# --- the DAG's first task, in real runs ------------------------------------------------------
+
+
+def test_validation_runs_first(nightly_dag):
+    validate = nightly_dag.get_task("validate_run")
+    assert not validate.upstream_task_ids
+    assert nightly_dag.get_task("prepare_warehouse").upstream_task_ids == {"validate_run"}
+    # Airflow's own schema refuses an empty source list when the run is triggered.
+    assert nightly_dag.params.get_param("sources").schema["minItems"] == 1
+
+
+def test_a_refused_run_stops_before_the_warehouse(nightly_dag, fresh_db, monkeypatch, capsys):
+    from puente import runtime
+
+    monkeypatch.setenv("AIRFLOW_CONN_PUENTE_WAREHOUSE", runtime.warehouse_connection(fresh_db))
+    # A run triggered without a logical date (Airflow 3 allows it) and with a typo in its conf.
+    run = nightly_dag.test(logical_date=None, run_conf={"full_refesh": True})
+    assert run.state == "failed"
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert states.pop("validate_run") == "failed"
+    assert set(states.values()) == {"upstream_failed"}, states
+    out = capsys.readouterr().out
+    assert "the run has no logical date" in out
+    assert "unknown parameter 'full_refesh' (did you mean 'full_refresh'?)" in out
