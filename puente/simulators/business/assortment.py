@@ -42,8 +42,11 @@ class Assortment:
         self._cum_all = list(itertools.accumulate(p.popularity for p in self.products))
         self._cum_shop = list(itertools.accumulate(weights))
 
-    def by_odoo_id(self, odoo_id: int) -> Product:
-        return self.products[self._by_odoo_id[odoo_id]]
+    def by_odoo_id(self, odoo_id: int) -> Product | None:
+        """The product behind an ERP product id; None for the ERP's services (shipping), which are
+        not goods the business stocks or people put in baskets."""
+        idx = self._by_odoo_id.get(odoo_id)
+        return None if idx is None else self.products[idx]
 
     def by_sku(self, sku: str) -> Product:
         return self.products[self._by_sku[sku]]
