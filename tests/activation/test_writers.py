@@ -46,7 +46,15 @@ TASKS = Activation(name="t_tasks", model="act_t_tasks", relation="activations.ac
 @pytest.fixture(scope="module")
 def systems():
     """One simulated business nobody moves orders for, served over HTTP, and Puente's configs."""
-    from puente.simulators import Business, Credentials, Habits, Limits, ManualClock, SimulatorServer, create_app
+    from puente.simulators import (
+        Business,
+        Credentials,
+        Habits,
+        Limits,
+        ManualClock,
+        SimulatorServer,
+        create_app,
+    )
 
     business = Business(seed=3, customers=160, start=DAY, history_days=200,
                         habits=Habits(web_orders_retyped=0.0, won_deals_entered=0.0))
