@@ -121,17 +121,6 @@ final as (
         orders.order_name as external_key,
         jsonb_build_object(
             'partner', {{ erp_partner('orders') }},
-                    'id_type', case
-                        when orders.tax_id ~ '^[89][0-9]{8}$' then 'nit'
-                        when orders.tax_id is not null then 'cedula'
-                    end,
-                    'is_company', orders.tax_id ~ '^[89][0-9]{8}$',
-                    'email', orders.email,
-                    'phone', orders.phone,
-                    'city', orders.city,
-                    'country_code', orders.country_code
-                )))
-            end,
             'client_order_ref', orders.order_name,
             'origin', 'Shopify ' || orders.order_name,
             'order_line', coalesce(orders.order_lines, '[]'::jsonb) || case

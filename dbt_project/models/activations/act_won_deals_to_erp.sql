@@ -97,17 +97,6 @@ final as (
         'HubSpot deal ' || deal_id as external_key,
         jsonb_build_object(
             'partner', {{ erp_partner('') }},
-                    'id_type', case
-                        when tax_id ~ '^[89][0-9]{8}$' then 'nit'
-                        when tax_id is not null then 'cedula'
-                    end,
-                    'is_company', tax_id ~ '^[89][0-9]{8}$',
-                    'email', email,
-                    'phone', phone,
-                    'city', city,
-                    'country_code', country_code
-                )))
-            end,
             'origin', 'HubSpot deal ' || deal_id,
             'order_line', coalesce(order_lines, '[]'::jsonb),
             'confirm', true,
