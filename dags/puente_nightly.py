@@ -70,7 +70,10 @@ def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[
         # `rebuild_marts` rebuilds every incremental model from scratch: the facts
         # (fct_orders, fct_order_lines) and the staging tables of orders, lines and invoices,
         # re-parsed from raw; int_customer_ids opts out of full refreshes, so customer ids survive it.
-        operator_args={"install_deps": False, "full_refresh": "{{ params.rebuild_marts }}"},
+        # as_of_date: the day the models measure from (order-to-cash gaps, posting windows, service
+        # dates) is the run's business day, so a rerun or a backfill of a past night sees that night.
+        operator_args={"install_deps": False, "full_refresh": "{{ params.rebuild_marts }}",
+                       "vars": {"as_of_date": "{{ ds }}"}},
     )
 
 

@@ -72,11 +72,13 @@ def puente_web_orders():
     @task
     def transform() -> None:
         """Rebuild what the activation reads, apart from the nightly build's target folder."""
+        import json
+
         from puente.config import puente_home
         from puente.dbt import run_dbt
 
-        run_dbt(["run", "--select", f"+act_{ACTIVATION}", "--target-path", str(puente_home() / "dbt-web-orders")],
-                warehouse_url())
+        run_dbt(["run", "--select", f"+act_{ACTIVATION}", "--target-path", str(puente_home() / "dbt-web-orders"),
+                 "--vars", json.dumps({"as_of_date": business_date().isoformat()})], warehouse_url())
 
     @task
     def gate() -> dict:

@@ -23,14 +23,14 @@ class Pacer:
             raise ValueError("a pacer needs a limit of at least 1 request per positive window")
         self.limit = max(1, math.floor(limit * headroom))
         self.window = window
-        self._clock, self._sleep = clock, sleep
+        self.clock, self.sleep = clock, sleep
         self._sent: deque[float] = deque()
         self.waited = 0.0
 
     def acquire(self) -> None:
         """Block until one more request fits in the window, then count it."""
         while True:
-            now = self._clock()
+            now = self.clock()
             while self._sent and self._sent[0] <= now - self.window:
                 self._sent.popleft()
             if len(self._sent) < self.limit:
@@ -38,7 +38,7 @@ class Pacer:
                 return
             wait = self._sent[0] + self.window - now
             self.waited += wait
-            self._sleep(wait)
+            self.sleep(wait)
 
     @classmethod
     def leaky_bucket(cls, size: int, leak_per_second: float, **kwargs) -> Pacer:

@@ -147,7 +147,10 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
         state = httpx.get(f"{sim.base_url}/_sim/state").json()
         assert first["raw.hubspot_contacts"] == state["counts"]["hubspot"]["contacts"]
         assert first["raw.shopify_orders"] == state["counts"]["shopify"]["orders"]
-        assert first["raw.odoo_res_partner"] == state["counts"]["odoo"]["res.partner"]
+        # (the ERP's partners less those the night's activations created after extracting)
+        made_by_puente = sum(1 for p in business.odoo["res.partner"].values()
+                             if str(p.get("ref") or "").startswith("puente:"))
+        assert first["raw.odoo_res_partner"] == state["counts"]["odoo"]["res.partner"] - made_by_puente
         assert first["marts.dim_customers"] > 0 and first["marts.fct_orders"] > 0
 
         # Scores are on the right CRM contacts: each sent value equals the customer's score.
@@ -179,17 +182,33 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
             # The salesperson sees the next-best-action beside the churn score.
             assert action is not None and contact["properties"]["puente_next_action"] == action
 
-        # A rerun of the same night changes nothing: no new rows, nothing re-sent. What it does
-        # see is the echo of the first run's write-back: HubSpot stamps a new lastmodifieddate on
-        # every contact it updated, so those contacts land again, now carrying the sent scores.
+        # Puente acted in every system: see _check_activations.
+        _check_activations(fresh_db, sim.base_url, credentials, since="2026-11-02")
+
+        # A rerun of the same night changes nothing: nothing is sent again, no new customer or
+        # order appears. What it does land is the echo of what the first run wrote: the sale orders
+        # it posted (with their lines, invoices, partners and reservations) come back from the
+        # ERP, the stock it set from the shop, and every contact HubSpot stamped a new
+        # lastmodifieddate on.
         rerun_started = datetime.now(UTC)
         run = nightly_dag.test(logical_date=datetime(2026, 11, 16, tzinfo=UTC))
         assert run.state == "success"
-        assert _counts(fresh_db) == first, _resent(fresh_db)
+        again = _counts(fresh_db)
+        for table in ("ml.churn_scores", "ml.next_best_actions", "ml.demand_forecasts", "marts.dim_customers",
+                      "marts.fct_orders", "contacts sent", "raw.shopify_orders", "raw.hubspot_deals"):
+            assert again[table] == first[table], (table, again[table], first[table])
+        with psycopg.connect(fresh_db) as conn:
+            resent, recreated = conn.execute(
+                "select coalesce(sum(rows_sent), 0), coalesce(sum(rows_created), 0) from ops.activation_runs "
+                "where finished_at >= %s", (rerun_started,)).fetchone()
+            posted = conn.execute(
+                "select coalesce(sum(rows_created), 0) from ops.activation_runs "
+                "where target_object = 'sale.order' and finished_at < %s", (rerun_started,)).fetchone()[0]
+        assert (resent, recreated) == (0, 0)
         loads = _loads_since(fresh_db, rerun_started)
-        assert sum(inserted for inserted, _ in loads.values()) == 0
+        assert loads["odoo.sale.order"][0] == posted > 0  # the orders the night posted, and nothing else new
         assert loads.pop("hubspot.contacts")[1] >= first["contacts sent"]
-        assert all(updated == 0 for _, updated in loads.values()), loads
+        assert loads["shopify.orders"] == (0, 0) and loads["hubspot.deals"] == (0, 0), loads
         with psycopg.connect(fresh_db) as conn:
             not_echoed = conn.execute(
                 """
@@ -217,3 +236,34 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
         resent = second["contacts sent"] - first["contacts sent"]
         print(f"second night: {resent} contacts written of {scored} customers scored")
         assert resent < 0.05 * scored, (resent, scored, resends)
+        _check_activations(fresh_db, sim.base_url, credentials, since="2026-11-03")
+
+
+def _check_activations(url: str, base_url: str, credentials, since: str) -> None:
+    """What the night's activations must have done, against the simulated business's own truth."""
+    truth = httpx.get(f"{base_url}/_sim/integration", params={"since": since}).json()
+    with psycopg.connect(url) as conn:
+        issues = {(a, k) for a, k in conn.execute("select activation, row_key from ops.activation_issues")}
+        tasks = conn.execute(
+            """
+            select s.row_key, a.arm, c.has_marketing_consent
+            from ops.activation_state s
+            left join intermediate.int_churn_task_assignments a
+                on s.row_key = 'churn:' || a.customer_id || ':' || a.period_start
+            left join marts.dim_customers c on c.customer_id = a.customer_id
+            where s.activation = 'churn_risk_tasks'
+            """).fetchall()
+    # Every live web order of the posting window is in the ERP (typed in by a person, or posted
+    # by Puente), or on the work list saying why not; none is there twice.
+    missing = [o["name"] for o in truth["web_orders"] if o["state"] == "sale" and not o["entered"]
+               and not o["entered_by_api"] and ("web_orders_to_erp", f"shopify_order:{o['shopify_order_id']}") not in issues]
+    assert missing == [], missing
+    assert truth["summary"]["web_orders_entered_through_the_api"] > 0
+    # The ERP's free stock reached the shop for every product the shop counts.
+    stock_issues = {key for activation, key in issues if activation == "stock_to_shop"}
+    differ = [(s["sku"], s["shop_available"], s["erp_free"]) for s in truth["stock"]
+              if s["shop_tracks_inventory"] and s["shop_available"] != max(0, s["erp_free"])
+              and f"sku:{s['sku']}" not in stock_issues]
+    assert differ == [], differ
+    # Churn tasks went to treated customers with consent only, never to the control group.
+    assert all(arm == "treated" and consent for _, arm, consent in tasks), tasks

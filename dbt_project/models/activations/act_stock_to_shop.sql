@@ -1,7 +1,9 @@
 {#
     The shop's available quantity of every product the ERP and the shop share (by SKU): the
-    ERP's free stock (on hand minus reserved), minus the web orders not yet in the ERP (they
-    will reserve it when posted), minus var `stock_safety_buffer` units, never below zero. The
+    ERP's free stock (on hand minus reserved), minus what tonight's web orders will reserve when
+    posted (the valid rows of act_web_orders_to_erp the ERP has not accepted yet), minus var
+    `stock_safety_buffer` units, never below zero. So once the night has posted its orders, the
+    shop shows what the ERP has free. The
     ERP is the system of record for stock. A row exists only where the shop, as last read,
     shows something else; `observed_at` is when it was read, so a shop that drifts again after
     Puente set it (a person, a sale) is set again.
@@ -19,15 +21,15 @@ variants as (
     where not is_deleted
 ),
 
--- web orders the ERP does not have yet: their units are sold already
+-- what tonight's web orders will reserve in the ERP (by ERP product)
 unposted as (
-    select lines.sku, sum(lines.quantity) as quantity
-    from {{ ref('stg_shopify__order_lines') }} as lines
-    inner join {{ ref('fct_orders') }} as orders
-        on lines.order_id = orders.shopify_order_id
-    where orders.channel = 'web' and orders.odoo_sale_order_id is null and not orders.is_cancelled
-        and lines.sku is not null
-    group by lines.sku
+    select (line ->> 'product_id')::bigint as odoo_product_id, sum((line ->> 'product_uom_qty')::numeric) as quantity
+    from {{ ref('act_web_orders_to_erp') }} as orders
+    cross join lateral jsonb_array_elements(orders.payload -> 'order_line') as lines (line)
+    where orders.invalid_reason is null
+        and not exists (select from {{ ref('stg_ops__activation_state') }} as accepted
+                        where accepted.activation = 'web_orders_to_erp' and accepted.row_key = orders.row_key)
+    group by 1
 ),
 
 levels as (
@@ -44,7 +46,7 @@ levels as (
     inner join variants
         on products.shopify_variant_id = variants.variant_id
     left join unposted
-        on products.sku = unposted.sku
+        on products.odoo_product_id = unposted.odoo_product_id
 ),
 
 final as (

@@ -14,8 +14,9 @@ Per HubSpot's CRM v3 docs and OpenAPI specs (/work/shared/specs/hubspot):
   batch), and ``lookup`` searches it: a task created by a run that crashed before booking it is
   found, not made twice.
 - Requests are paced at the private app's burst limit (100 per rolling 10 s by default;
-  ``PUENTE_HUBSPOT_REQUESTS_PER_10S`` for a higher tier), and a 429's ``Retry-After`` is honoured
-  by the shared HTTP layer. Creates are never resent after a timeout (the lookup does it).
+  ``PUENTE_HUBSPOT_REQUESTS_PER_10S`` for a higher tier), searches also at the search limit
+  (4 a second), and a 429's ``Retry-After`` is honoured by the shared HTTP layer. Creates are
+  never resent after a timeout (the lookup does it).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from puente.sources.hubspot.settings import BATCH_LIMIT, OBJECTS_PATH, PROPERTIE
 
 PROPERTY_GROUP = "puente"
 DEFAULT_REQUESTS_PER_10S = 100
+# Search has its own limit (about 5 requests a second per account, exempt from the ten-secondly one).
+SEARCHES_PER_SECOND = 4
 TASK_TO_CONTACT = 204  # HubSpot-defined association type, task → contact
 TASK_KEY = "puente_task_key"
 
@@ -110,10 +113,13 @@ class HubSpotWriter:
     system = "hubspot"
 
     def __init__(self, config: HubSpotConfig, *, connector: HubSpotConnector | None = None,
-                 pacer: Pacer | None = None, **http_options: Any):
+                 pacer: Pacer | None = None, search_pacer: Pacer | None = None, **http_options: Any):
         self.connector = connector or HubSpotConnector(config, pacer=pacer or Pacer(requests_per_10s(), 10.0),
                                                        **http_options)
         self.http = self.connector.http
+        pace = self.http.pacer
+        self.search_pacer = search_pacer or (Pacer(SEARCHES_PER_SECOND, 1.0, headroom=1.0, clock=pace.clock,
+                                                   sleep=pace.sleep) if pace else None)
 
     @property
     def requests_made(self) -> int:
@@ -160,6 +166,8 @@ class HubSpotWriter:
                                                "values": keys[start:start + BATCH_LIMIT]}]}],
                 "properties": [TASK_KEY], "limit": SEARCH_LIMIT}
             while True:
+                if self.search_pacer is not None:
+                    self.search_pacer.acquire()
                 body = self._body(self.http.request("POST", f"{OBJECTS_PATH}/tasks/search", obj="tasks",
                                                     json=request), "tasks")
                 for task in body.get("results") or []:
