@@ -1,9 +1,10 @@
 {#
     The shop's available quantity of every product the ERP and the shop share (by SKU): the
-    ERP's free stock (on hand minus reserved), minus what tonight's web orders will reserve when
-    posted (the valid rows of act_web_orders_to_erp the ERP has not accepted yet), minus var
-    `stock_safety_buffer` units, never below zero. So once the night has posted its orders, the
-    shop shows what the ERP has free. The
+    ERP's free stock (on hand minus reserved), minus what tonight's ERP orders will reserve when
+    posted (the valid rows of act_web_orders_to_erp and act_won_deals_to_erp the ERP has not
+    accepted yet), minus var `stock_safety_buffer` units, never below zero. So once the night has
+    posted its orders, the shop shows what the ERP has free. Items the shop does not count
+    (`inventory_management` off) are left alone. The
     ERP is the system of record for stock. A row exists only where the shop, as last read,
     shows something else; `observed_at` is when it was read, so a shop that drifts again after
     Puente set it (a person, a sale) is set again.
@@ -18,17 +19,24 @@ products as (
 
 variants as (
     select variant_id, inventory_item_id, loaded_at from {{ ref('stg_shopify__product_variants') }}
-    where not is_deleted
+    where not is_deleted and is_inventory_tracked
 ),
 
--- what tonight's web orders will reserve in the ERP (by ERP product)
+-- what tonight's ERP orders will reserve when posted (by ERP product)
+to_post as (
+    select 'web_orders_to_erp' as activation, row_key, payload from {{ ref('act_web_orders_to_erp') }}
+    where invalid_reason is null
+    union all
+    select 'won_deals_to_erp', row_key, payload from {{ ref('act_won_deals_to_erp') }}
+    where invalid_reason is null
+),
+
 unposted as (
     select (line ->> 'product_id')::bigint as odoo_product_id, sum((line ->> 'product_uom_qty')::numeric) as quantity
-    from {{ ref('act_web_orders_to_erp') }} as orders
-    cross join lateral jsonb_array_elements(orders.payload -> 'order_line') as lines (line)
-    where orders.invalid_reason is null
-        and not exists (select from {{ ref('stg_ops__activation_state') }} as accepted
-                        where accepted.activation = 'web_orders_to_erp' and accepted.row_key = orders.row_key)
+    from to_post
+    cross join lateral jsonb_array_elements(to_post.payload -> 'order_line') as lines (line)
+    where not exists (select from {{ ref('stg_ops__activation_state') }} as accepted
+                      where accepted.activation = to_post.activation and accepted.row_key = to_post.row_key)
     group by 1
 ),
 
