@@ -2,7 +2,9 @@
 
 ``create_app(business, credentials)`` mounts Odoo under ``/odoo``, HubSpot under ``/hubspot`` and
 Shopify under ``/shopify``, so a connector's base URL is e.g. ``http://127.0.0.1:8765/hubspot``
-where in production it would be ``https://api.hubapi.com``. The admin API under ``/_sim`` is the
+where in production it would be ``https://api.hubapi.com``. The tokens' scopes are part of the
+credentials (``PUENTE_SIM_HUBSPOT_SCOPES``, ``PUENTE_SIM_SHOPIFY_SCOPES``, comma-separated; every
+scope Puente needs by default), so a connection check can be tried against a token that lacks one. The admin API under ``/_sim`` is the
 simulator's own (no real service has it) and needs no credentials:
 
 - ``GET /_sim/state``: the simulated day and how many records each system holds;
@@ -24,19 +26,24 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from puente.simulators.business import Business
+from puente.simulators.hubspot import SCOPES as HUBSPOT_SCOPES
 from puente.simulators.hubspot import create_hubspot_app
 from puente.simulators.limits import Faults, Limits
 from puente.simulators.odoo import create_odoo_app
+from puente.simulators.shopify import SCOPES as SHOPIFY_SCOPES
 from puente.simulators.shopify import create_shopify_app
 
 ENV = {"odoo_db": "PUENTE_SIM_ODOO_DB", "odoo_login": "PUENTE_SIM_ODOO_LOGIN",
        "odoo_api_key": "PUENTE_SIM_ODOO_API_KEY", "hubspot_token": "PUENTE_SIM_HUBSPOT_TOKEN",
        "shopify_token": "PUENTE_SIM_SHOPIFY_TOKEN"}
+# The tokens' scopes, comma-separated (default: every scope Puente needs).
+SCOPES_ENV = {"hubspot_scopes": "PUENTE_SIM_HUBSPOT_SCOPES", "shopify_scopes": "PUENTE_SIM_SHOPIFY_SCOPES"}
 MAX_ADVANCE_DAYS = 3660
 
 
@@ -54,19 +61,25 @@ def _shopify_token() -> str:
 
 @dataclass(frozen=True)
 class Credentials:
-    """What clients must present: Odoo database, login and API key; HubSpot and Shopify tokens."""
+    """What clients must present: Odoo database, login and API key; HubSpot and Shopify tokens, and
+    the scopes those tokens were granted (a private app's, a custom app's)."""
 
     odoo_db: str = "puente"
     odoo_login: str = "admin@puente.example"
     odoo_api_key: str = field(default_factory=_odoo_key, repr=False)
     hubspot_token: str = field(default_factory=_hubspot_token, repr=False)
     shopify_token: str = field(default_factory=_shopify_token, repr=False)
+    hubspot_scopes: tuple[str, ...] = HUBSPOT_SCOPES
+    shopify_scopes: tuple[str, ...] = SHOPIFY_SCOPES
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> tuple[Credentials, list[str]]:
         """Credentials from ``PUENTE_SIM_*``; the names of the secrets that were generated instead."""
         environ = os.environ if environ is None else environ
-        given = {name: environ[var] for name, var in ENV.items() if environ.get(var)}
+        given: dict[str, Any] = {name: environ[var] for name, var in ENV.items() if environ.get(var)}
+        for name, var in SCOPES_ENV.items():
+            if var in environ:
+                given[name] = tuple(s.strip() for s in environ[var].split(",") if s.strip())
         generated = [ENV[name] for name in ("odoo_api_key", "hubspot_token", "shopify_token") if name not in given]
         return cls(**given), generated
 
@@ -79,9 +92,9 @@ def create_app(business: Business, credentials: Credentials, limits: Limits | No
     app.mount("/odoo", create_odoo_app(business, credentials.odoo_db, credentials.odoo_login,
                                        credentials.odoo_api_key, faults.injector("odoo")))
     app.mount("/hubspot", create_hubspot_app(business, credentials.hubspot_token, limits,
-                                             faults.injector("hubspot")))
+                                             faults.injector("hubspot"), credentials.hubspot_scopes))
     app.mount("/shopify", create_shopify_app(business, credentials.shopify_token, limits,
-                                             faults.injector("shopify")))
+                                             faults.injector("shopify"), credentials.shopify_scopes))
 
     def state() -> dict:
         return {"today": business.today.isoformat(), "now": business.now().isoformat(),

@@ -1,9 +1,32 @@
 """HubSpot's CRM v3 API, served from the simulated business.
 
-What it reproduces, per HubSpot's published OpenAPI specs (shared/specs/hubspot) and guides:
+What it reproduces, per HubSpot's published OpenAPI specs (shared/specs/hubspot) and guides
+(the tasks, line items and owners guides; see /work/notes/activation-apis.md, part 3):
 
-- Objects ``contacts``, ``companies``, ``deals`` as ``{"id", "properties", "createdAt",
-  "updatedAt", "archived"}`` with every property value a string (or ``null``).
+- Objects ``contacts`` (with ``hubspot_owner_id``), ``companies``, ``deals``, ``line_items``
+  (0-8: ``name``, ``hs_sku``, ``quantity``, ``price``, ``discount``, ``hs_discount_percentage``,
+  ``amount``; associated with their deal) and ``tasks`` (0-27) as ``{"id", "properties",
+  "createdAt", "updatedAt", "archived"}`` with every property value a string (or ``null``).
+- ``POST /crm/v3/objects/{object}`` (201) and ``POST …/batch/create`` (at most 100 inputs, else
+  400): properties checked as for updates, a task needs ``hs_timestamp`` (epoch ms or ISO 8601),
+  ``hs_task_status``/``hs_task_priority``/``hs_task_type`` take their documented options and
+  ``hubspot_owner_id`` an owner's id; ``associations`` ``[{"to": {"id"}, "types":
+  [{"associationCategory", "associationTypeId"}]}]`` with HubSpot-defined type ids (task → contact
+  204, → deal 216, → company 192; line item → deal 20) to an existing record. A value already
+  held by another record in a property with ``hasUniqueValue`` is a conflict (409
+  ``CONFLICT``). In a batch, when every input carries a distinct ``objectWriteTraceId``, the good
+  inputs are created and the answer is 207 with ``errors[]`` naming the failed ones in
+  ``context.objectWriteTraceId`` (201 when all succeed; results echo ``objectWriteTraceId``);
+  without trace ids one bad input fails the whole batch (400, or 409 for a conflict) and nothing
+  is created. Created records are stamped with the simulated now.
+- ``GET /crm/v3/owners`` (``email``, ``limit`` ≤ 500, ``after``, ``archived``) and
+  ``GET /crm/v3/owners/{id}`` (``idProperty=id|userId``): the sales team.
+- ``POST /oauth/v2/private-apps/get/access-token-info`` ``{"tokenKey"}``: the token's ``userId``,
+  ``hubId``, ``appId`` and ``scopes`` (no ``Authorization`` needed, as for ``pat-na1`` tokens).
+  Every other call needs its scope (``crm.objects.<object>.read|write``, tasks under the
+  contacts scopes; ``crm.schemas.<object>.read|write`` for properties;
+  ``crm.objects.owners.read``): a token without it gets 403 ``MISSING_SCOPES`` with
+  ``errors[].context.requiredScopes``, the body HubSpot sends (HubSpot/hubspot-api-nodejs#268).
 - ``GET /crm/v3/objects/{object}``: ``limit`` (default 10, at most 100), ``after`` (cursor from
   ``paging.next.after``), ``properties`` (comma-separated; unknown names ignored; the default
   set otherwise), ``archived``, ``associations``. ``GET …/{id}`` (also ``idProperty=email``)
@@ -44,7 +67,7 @@ import json
 import math
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -56,23 +79,47 @@ from puente.simulators.limits import Decision, FaultInjector, Limits, RollingWin
 from puente.simulators.wire import WireJSON, local_path, request_fault
 
 OBJECT_TYPES = {"contacts": "contacts", "0-1": "contacts", "companies": "companies", "0-2": "companies",
-                "deals": "deals", "0-3": "deals"}
-SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal"}
-MODIFIED = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate", "deals": "hs_lastmodifieddate"}
+                "deals": "deals", "0-3": "deals", "line_items": "line_items", "0-8": "line_items",
+                "tasks": "tasks", "0-27": "tasks"}
+OBJECT_TYPE_IDS = {"contacts": "0-1", "companies": "0-2", "deals": "0-3", "line_items": "0-8", "tasks": "0-27"}
+SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal", "line_items": "line_item", "tasks": "task"}
+MODIFIED = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate", "deals": "hs_lastmodifieddate",
+            "line_items": "hs_lastmodifieddate", "tasks": "hs_lastmodifieddate"}
+CREATED = {"tasks": "hs_createdate"}  # the create-date property where it is not "createdate"
 DEFAULT_PROPERTIES = {
     "contacts": ["createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"],
     "companies": ["createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"],
     "deals": ["amount", "closedate", "createdate", "dealname", "dealstage", "hs_lastmodifieddate",
               "hs_object_id", "pipeline"],
+    "line_items": ["amount", "createdate", "hs_lastmodifieddate", "hs_object_id", "name", "price", "quantity"],
+    "tasks": ["hs_createdate", "hs_lastmodifieddate", "hs_object_id"],
 }
 SEARCHABLE = {"contacts": ["firstname", "lastname", "email", "phone", "company"],
-              "companies": ["name", "domain", "phone"], "deals": ["dealname"]}
+              "companies": ["name", "domain", "phone"], "deals": ["dealname"], "line_items": ["name", "hs_sku"],
+              "tasks": ["hs_task_subject", "hs_task_body"]}
+REQUIRED = {"tasks": ("hs_timestamp",)}  # properties a create must set
+CREATE_DEFAULTS = {"tasks": {"hs_task_status": "NOT_STARTED"}}
+# The scopes of each object's records and property definitions (tasks are engagements: contacts').
+SCOPE_OBJECT = {"contacts": "contacts", "companies": "companies", "deals": "deals", "line_items": "line_items",
+                "tasks": "contacts"}
+# Every scope Puente needs: the default grant of the simulated private app.
+SCOPES = ("crm.objects.contacts.read", "crm.objects.contacts.write", "crm.objects.companies.read",
+          "crm.objects.deals.read", "crm.objects.line_items.read", "crm.objects.owners.read",
+          "crm.schemas.contacts.read", "crm.schemas.contacts.write", "crm.schemas.companies.read",
+          "crm.schemas.deals.read", "crm.schemas.line_items.read")
+HUB_ID, APP_ID = 48_213_507, 3_410_977  # the simulated portal and private app
+TOKEN_INFO_PATH = "/oauth/v2/private-apps/get/access-token-info"
+MAX_OWNERS_LIMIT = 500
 MAX_LIST_LIMIT, MAX_SEARCH_LIMIT, MAX_SEARCH_RESULTS, MAX_BATCH = 100, 200, 10_000, 100
 MAX_FILTER_GROUPS, MAX_FILTERS_PER_GROUP, MAX_FILTERS = 5, 10, 25
 MAX_ASSOCIATION_INPUTS = 1_000
 # HubSpot-defined association type ids (v4), per direction.
 ASSOCIATION_TYPE_IDS = {("deals", "contacts"): 3, ("contacts", "deals"): 4, ("contacts", "companies"): 279,
-                        ("companies", "contacts"): 280, ("deals", "companies"): 341, ("companies", "deals"): 342}
+                        ("companies", "contacts"): 280, ("deals", "companies"): 341, ("companies", "deals"): 342,
+                        ("line_items", "deals"): 20, ("deals", "line_items"): 19,
+                        ("tasks", "contacts"): 204, ("contacts", "tasks"): 203, ("tasks", "deals"): 216,
+                        ("deals", "tasks"): 215, ("tasks", "companies"): 192, ("companies", "tasks"): 191}
+ASSOCIATION_CATEGORIES = {"HUBSPOT_DEFINED", "USER_DEFINED", "INTEGRATOR_DEFINED", "WORK"}
 FIELD_TYPES = {"string": {"text", "textarea", "html", "phonenumber", "file"},
                "number": {"number", "calculation_equation"},
                "enumeration": {"select", "radio", "checkbox", "booleancheckbox"},
@@ -83,6 +130,19 @@ LIFECYCLE = ["subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead
              "evangelist", "other"]
 DEAL_STAGES = ["appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin",
                "contractsent", "closedwon", "closedlost"]
+# Tasks guide: status COMPLETED or NOT_STARTED (its own example uses WAITING; IN_PROGRESS and
+# DEFERRED are the property's other options), priority LOW/MEDIUM/HIGH, type EMAIL/CALL/TODO.
+TASK_STATUSES = ["NOT_STARTED", "IN_PROGRESS", "WAITING", "DEFERRED", "COMPLETED"]
+TASK_PRIORITIES = ["LOW", "MEDIUM", "HIGH"]
+TASK_TYPES = ["EMAIL", "CALL", "TODO"]
+OWNER = "hubspot_owner_id"  # an enumeration whose options are the portal's owners
+
+def _record_dates(group: str, created: str = "createdate", modified: str = "hs_lastmodifieddate") -> list[tuple]:
+    """The read-only properties every object has: create and modification dates, record id."""
+    return [(created, "Create Date", "datetime", "date", group, None, True, True),
+            (modified, "Last Modified Date", "datetime", "date", group, None, True, True),
+            ("hs_object_id", "Record ID", "number", "number", group, None, True, True)]
+
 
 # (name, label, type, fieldType, group, options, read-only value, HubSpot-defined)
 _STANDARD = {
@@ -100,9 +160,7 @@ _STANDARD = {
         ("hs_marketable_status", "Marketing contact status", "enumeration", "select", "contactinformation",
          ["true", "false"], True, True),
         ("tax_id", "NIT / Cédula", "string", "text", "contactinformation", None, False, False),
-        ("createdate", "Create Date", "datetime", "date", "contactinformation", None, True, True),
-        ("lastmodifieddate", "Last Modified Date", "datetime", "date", "contactinformation", None, True, True),
-        ("hs_object_id", "Record ID", "number", "number", "contactinformation", None, True, True),
+        *_record_dates("contactinformation", modified="lastmodifieddate"),
     ],
     "companies": [
         ("name", "Company name", "string", "text", "companyinformation", None, False, True),
@@ -110,9 +168,7 @@ _STANDARD = {
         ("phone", "Phone Number", "string", "phonenumber", "companyinformation", None, False, True),
         ("city", "City", "string", "text", "companyinformation", None, False, True),
         ("country", "Country/Region", "string", "text", "companyinformation", None, False, True),
-        ("createdate", "Create Date", "datetime", "date", "companyinformation", None, True, True),
-        ("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "companyinformation", None, True, True),
-        ("hs_object_id", "Record ID", "number", "number", "companyinformation", None, True, True),
+        *_record_dates("companyinformation"),
     ],
     "deals": [
         ("dealname", "Deal Name", "string", "text", "dealinformation", None, False, True),
@@ -120,14 +176,35 @@ _STANDARD = {
         ("dealstage", "Deal Stage", "enumeration", "radio", "dealinformation", DEAL_STAGES, False, True),
         ("pipeline", "Pipeline", "enumeration", "select", "dealinformation", ["default"], False, True),
         ("closedate", "Close Date", "datetime", "date", "dealinformation", None, False, True),
-        ("createdate", "Create Date", "datetime", "date", "dealinformation", None, True, True),
-        ("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "dealinformation", None, True, True),
-        ("hs_object_id", "Record ID", "number", "number", "dealinformation", None, True, True),
+        *_record_dates("dealinformation"),
+    ],
+    "line_items": [
+        ("name", "Name", "string", "text", "lineiteminformation", None, False, True),
+        ("hs_sku", "SKU", "string", "text", "lineiteminformation", None, False, True),
+        ("quantity", "Quantity", "number", "number", "lineiteminformation", None, False, True),
+        ("price", "Unit price", "number", "number", "lineiteminformation", None, False, True),
+        ("discount", "Unit discount", "number", "number", "lineiteminformation", None, False, True),
+        ("hs_discount_percentage", "Discount Percentage", "number", "number", "lineiteminformation", None, False,
+         True),
+        ("amount", "Net price", "number", "number", "lineiteminformation", None, True, True),
+        *_record_dates("lineiteminformation"),
+    ],
+    "tasks": [
+        ("hs_timestamp", "Due date", "datetime", "date", "taskinformation", None, False, True),
+        ("hs_task_subject", "Task Title", "string", "text", "taskinformation", None, False, True),
+        ("hs_task_body", "Notes", "string", "html", "taskinformation", None, False, True),
+        ("hs_task_status", "Task Status", "enumeration", "select", "taskinformation", TASK_STATUSES, False, True),
+        ("hs_task_priority", "Priority", "enumeration", "select", "taskinformation", TASK_PRIORITIES, False, True),
+        ("hs_task_type", "Task Type", "enumeration", "select", "taskinformation", TASK_TYPES, False, True),
+        ("hs_task_reminders", "Reminder", "string", "text", "taskinformation", None, False, True),
+        *_record_dates("taskinformation", created="hs_createdate"),
     ],
 }
 _GROUPS = {"contacts": [("contactinformation", "Contact information")],
            "companies": [("companyinformation", "Company information")],
-           "deals": [("dealinformation", "Deal information")]}
+           "deals": [("dealinformation", "Deal information")],
+           "line_items": [("lineiteminformation", "Line item information")],
+           "tasks": [("taskinformation", "Task information")]}
 
 
 class HubSpotError(Exception):
@@ -146,6 +223,31 @@ def error_response(status: int, category: str, message: str, headers: dict | Non
     body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()), "category": category,
             **extra}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _problem(status: int, category: str, message: str, errors: list[dict]) -> dict:
+    return {"status_code": status, "category": category, "message": message, "errors": errors}
+
+
+def required_scopes(method: str, path: str) -> list[str]:
+    """The scopes a call needs (all of them): each object's read or write scope, its schema's for
+    property definitions, the owners' for owners."""
+    objects = re.match(r"^/crm/v3/objects/([^/]+)", path)
+    if objects:
+        obj = OBJECT_TYPES.get(objects.group(1))
+        reading = method == "GET" or path.endswith(("/search", "/batch/read"))
+        return [f"crm.objects.{SCOPE_OBJECT[obj]}.{'read' if reading else 'write'}"] if obj else []
+    schema = re.match(r"^/crm/v3/properties/([^/]+)", path)
+    if schema:
+        obj = OBJECT_TYPES.get(schema.group(1))
+        return [f"crm.schemas.{SCOPE_OBJECT[obj]}.{'read' if method == 'GET' else 'write'}"] if obj else []
+    associations = re.match(r"^/crm/v4/associations/([^/]+)/([^/]+)/", path)
+    if associations:
+        pair = [OBJECT_TYPES.get(associations.group(i)) for i in (1, 2)]
+        return [f"crm.objects.{SCOPE_OBJECT[o]}.read" for o in dict.fromkeys(pair) if o]
+    if path.startswith("/crm/v3/owners"):
+        return ["crm.objects.owners.read"]
+    return []
 
 
 def _option(value: str, label: str, order: int) -> dict:
@@ -181,6 +283,12 @@ class Portal:
                 for name, label, ptype, ftype, group, options, read_only, defined in props}
             self.groups[obj] = {name: {"name": name, "label": label, "displayOrder": 0, "archived": False}
                                 for name, label in _GROUPS[obj]}
+        owners = [_option(o["id"], f"{o['firstName']} {o['lastName']}", i)
+                  for i, o in enumerate(business.records.hubspot_owners)]
+        for obj in ("contacts", "tasks"):
+            self.properties[obj][OWNER] = _property(created, OWNER, "Contact owner" if obj == "contacts" else
+                                                    "Assigned to", "enumeration", "select", _GROUPS[obj][0][0],
+                                                    owners, False, True)
 
     def known_properties(self, obj: str) -> dict[str, dict]:
         """The property definitions, including custom ones the business added since (schema drift)."""
@@ -200,8 +308,8 @@ class Portal:
         if properties is None:
             names = DEFAULT_PROPERTIES[obj]
         else:
-            names = [p for p in dict.fromkeys([*properties, "createdate", MODIFIED[obj], "hs_object_id"])
-                     if p in known]
+            names = [p for p in dict.fromkeys([*properties, CREATED.get(obj, "createdate"), MODIFIED[obj],
+                                               "hs_object_id"]) if p in known]
         out = {"id": record["id"], "properties": {n: record["properties"].get(n) for n in names},
                "createdAt": record["createdAt"], "updatedAt": record["updatedAt"], "archived": record["archived"]}
         if record["archived"]:
@@ -474,6 +582,132 @@ class Portal:
                        errors=errors)
         return (207 if errors else 200), out
 
+    def create(self, obj: str, body: Any) -> dict:
+        """``POST /crm/v3/objects/{object}``: one record, or the error HubSpot answers."""
+        values, links, problem = self._creation(obj, body, [])
+        if problem is not None:
+            raise HubSpotError(problem["status_code"], problem["category"], problem["message"],
+                               errors=problem["errors"])
+        rid = self._make(obj, values, links)
+        return self.view(obj, rid, list(values), [])
+
+    def batch_create(self, obj: str, body: Any) -> tuple[int, dict]:
+        """``POST …/batch/create``: all or nothing, unless every input carries its own
+        ``objectWriteTraceId`` (then the good ones are made and the others named in ``errors``)."""
+        inputs = body.get("inputs") if isinstance(body, dict) else None
+        if not isinstance(inputs, list) or not inputs:
+            raise HubSpotError(400, "VALIDATION_ERROR", "inputs must be a non-empty list")
+        if len(inputs) > MAX_BATCH:
+            raise HubSpotError(400, "VALIDATION_ERROR",
+                               f"Batch input is limited to {MAX_BATCH} inputs, got {len(inputs)}",
+                               context={"maxInputs": [str(MAX_BATCH)]})
+        traces = [i.get("objectWriteTraceId") if isinstance(i, dict) else None for i in inputs]
+        traced = all(isinstance(t, str) and t for t in traces)
+        if traced and len(set(traces)) != len(traces):
+            raise HubSpotError(400, "VALIDATION_ERROR", "objectWriteTraceId must be unique within a batch")
+        started = hubspot_ts(self.business.now())
+        accepted, errors, pending = [], [], []
+        for item, trace in zip(inputs, traces, strict=True):
+            values, links, problem = self._creation(obj, item, pending)
+            if problem is None:
+                accepted.append((values, links, trace))
+                pending.append(values)
+            elif not traced:
+                raise HubSpotError(problem["status_code"], problem["category"], problem["message"],
+                                   errors=problem["errors"])
+            else:
+                errors.append({"status": "error", "category": problem["category"], "message": problem["message"],
+                               "context": {"objectWriteTraceId": [trace]}, "errors": problem["errors"], "links": {}})
+        results = []
+        for values, links, trace in accepted:
+            result = self.view(obj, self._make(obj, values, links), list(values), [])
+            if trace:
+                result["objectWriteTraceId"] = trace
+            results.append(result)
+        out: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": started}
+        if errors:
+            out.update(numErrors=len(errors), errors=errors)
+        return (207 if errors else 201), out
+
+    def _creation(self, obj: str, item: Any, pending: list[dict]) -> tuple[dict, list[tuple[str, int]], dict | None]:
+        """An input's values and associations, and what is wrong with it (None when nothing):
+        invalid properties, a required one missing, a bad association, a unique value taken."""
+        if not isinstance(item, dict):
+            return {}, [], _problem(400, "VALIDATION_ERROR", "Each input must be an object", [])
+        values, problems = self.validate_properties(obj, item.get("properties"))
+        values = {**CREATE_DEFAULTS.get(obj, {}), **{k: v for k, v in values.items() if v is not None}}
+        problems += [{"message": f"{name} is required", "code": "REQUIRED_FIELD", "context": {"propertyName": [name]}}
+                     for name in REQUIRED.get(obj, ()) if not values.get(name)]
+        if problems:
+            return {}, [], _problem(400, "VALIDATION_ERROR", "Property values were not valid", problems)
+        links, problem = self._links(obj, item.get("associations") or [])
+        if problem is not None:
+            return {}, [], problem
+        for name, value in values.items():
+            if not self.known_properties(obj)[name]["hasUniqueValue"]:
+                continue
+            holder = next((r for r in self.business.hubspot[obj].values()
+                           if not r["archived"] and r["properties"].get(name) == value), None)
+            if holder is not None or any(p.get(name) == value for p in pending):
+                where = f"record {holder['id']}" if holder else "another input of this batch"
+                return {}, [], _problem(409, "CONFLICT", f"{value!r} is already the value of {name} on {where}; "
+                                        f"{name} has unique values", [{
+                                            "message": f"Duplicate value for unique property {name}",
+                                            "code": "CONFLICT", "context": {"propertyName": [name]}}])
+        return values, links, None
+
+    def _links(self, obj: str, associations: Any) -> tuple[list[tuple[str, int]], dict | None]:
+        """``associations`` as (object, id) pairs; HubSpot-defined types only, to live records."""
+        by_type = {type_id: target for (source, target), type_id in ASSOCIATION_TYPE_IDS.items() if source == obj}
+        links = []
+        for association in associations if isinstance(associations, list) else [None]:
+            target_id = str(((association or {}).get("to") or {}).get("id", "")) if isinstance(association, dict) else ""
+            types = association.get("types") if isinstance(association, dict) else None
+            if not target_id or not isinstance(types, list) or not types:
+                return [], _problem(400, "VALIDATION_ERROR", "Each association needs to.id and types", [])
+            for kind in types:
+                type_id = kind.get("associationTypeId") if isinstance(kind, dict) else None
+                category = kind.get("associationCategory", "HUBSPOT_DEFINED") if isinstance(kind, dict) else None
+                target = by_type.get(type_id) if category == "HUBSPOT_DEFINED" else None
+                if target is None or category not in ASSOCIATION_CATEGORIES:
+                    return [], _problem(400, "VALIDATION_ERROR", f"{type_id!r} is not a valid association type from "
+                                        f"{SINGULAR[obj]} ({category})", [])
+                record = self.business.hubspot[target].get(int(target_id)) if target_id.isdigit() else None
+                if record is None or record["archived"]:
+                    return [], _problem(400, "VALIDATION_ERROR", f"The {SINGULAR[target]} with id {target_id} "
+                                        "to associate does not exist", [])
+                links.append((target, int(target_id)))
+        return links, None
+
+    def _make(self, obj: str, values: dict, links: list[tuple[str, int]]) -> int:
+        crm, now = self.business.crm, self.business.now()
+        if obj == "tasks":
+            return int(crm.create_task(values, links, now)["id"])
+        record = crm.create(obj, values, now, None)
+        for target, rid in links:
+            crm.associate(obj, int(record["id"]), target, rid)
+        return int(record["id"])
+
+    # ------------------------------------------------------------------ owners and tokens
+
+    def owners(self, email: str | None, limit: int, after: int, archived: bool) -> dict:
+        found = [o for o in self.business.records.hubspot_owners if o["archived"] == archived
+                 and (not email or o["email"].lower() == email.strip().lower())]
+        page = found[after:after + limit]
+        out: dict[str, Any] = {"results": page}
+        if after + limit < len(found):
+            out["paging"] = {"next": {"after": str(after + limit)}}
+        return out
+
+    def owner(self, key: str, id_property: str) -> dict:
+        field = {"id": "id", "userId": "userId"}.get(id_property)
+        if field is None:
+            raise HubSpotError(400, "VALIDATION_ERROR", f"idProperty must be id or userId, got {id_property!r}")
+        for owner in self.business.records.hubspot_owners:
+            if str(owner[field]) == key:
+                return owner
+        raise HubSpotError(404, "OBJECT_NOT_FOUND", f"Owner {key} not found")
+
     def create_property(self, obj: str, body: Any) -> dict:
         if not isinstance(body, dict):
             raise HubSpotError(400, "VALIDATION_ERROR", "The request body must be a JSON object")
@@ -504,6 +738,7 @@ class Portal:
             hubspot_ts(self.business.now()), name, body["label"], ptype, field_type, body["groupName"],
             [_option(str(o["value"]), o["label"], o.get("displayOrder", i)) for i, o in enumerate(options)],
             False, False, body.get("description", ""), body.get("displayOrder", -1))
+        created["hasUniqueValue"] = bool(body.get("hasUniqueValue"))  # once set, it cannot be changed
         self.properties[obj][name] = created
         return created
 
@@ -589,8 +824,9 @@ def _names(request: Request, param: str) -> list[str] | None:
     return [n.strip() for value in raw for n in value.split(",") if n.strip()]
 
 
-def create_hubspot_app(business: Business, token: str, limits: Limits, faults: FaultInjector) -> FastAPI:
-    """The HubSpot endpoints, to mount under ``/hubspot``."""
+def create_hubspot_app(business: Business, token: str, limits: Limits, faults: FaultInjector,
+                       scopes: Collection[str] = SCOPES) -> FastAPI:
+    """The HubSpot endpoints, to mount under ``/hubspot``; ``scopes`` are the token's."""
     portal = Portal(business, faults)
     app = FastAPI(title="Simulated HubSpot CRM v3", docs_url=None, redoc_url=None, openapi_url=None)
     ten_secondly: dict[str, RollingWindow] = {}
@@ -603,6 +839,8 @@ def create_hubspot_app(business: Business, token: str, limits: Limits, faults: F
     @app.middleware("http")
     async def gatekeeper(request: Request, call_next):
         header = request.headers.get("authorization", "")
+        if not header and request.method == "POST" and local_path(request) == TOKEN_INFO_PATH:
+            return await call_next(request)  # the token to describe is in the body
         if not header.lower().startswith("bearer "):
             return error_response(401, "INVALID_AUTHENTICATION",
                                   "Authentication credentials not found. This API supports OAuth 2.0 and "
@@ -634,6 +872,14 @@ def create_hubspot_app(business: Business, token: str, limits: Limits, faults: F
             body = {"status": "error", "message": f"You have reached your {label} limit.",
                     "errorType": "RATE_LIMIT", "correlationId": str(uuid.uuid4()), "policyName": policy}
             return JSONResponse(body, status_code=429, headers={"Retry-After": str(retry)})
+        missing = [s for s in required_scopes(request.method, path) if s not in scopes]
+        if missing:
+            return error_response(
+                403, "MISSING_SCOPES", "This app hasn't been granted all required scopes to make this call. Read more "
+                "about required scopes here: https://developers.hubspot.com/scopes.",
+                errors=[{"message": "One or more of the following scopes are required.",
+                         "context": {"requiredScopes": missing}}],
+                links={"scopes": "https://developers.hubspot.com/scopes"})
         response = await call_next(request)
         if not is_search:
             response.headers["X-HubSpot-RateLimit-Interval-Milliseconds"] = str(int(limits.hubspot_window_seconds * 1000))
@@ -682,6 +928,40 @@ def create_hubspot_app(business: Business, token: str, limits: Limits, faults: F
     async def read_associations(from_type: str, to_type: str, request: Request) -> JSONResponse:
         status, body = portal.associations(object_type(from_type), object_type(to_type), await json_body(request))
         return JSONResponse(body, status_code=status)
+
+    @app.post("/crm/v3/objects/{object_type_name}")
+    async def create_object(object_type_name: str, request: Request) -> JSONResponse:
+        return JSONResponse(portal.create(object_type(object_type_name), await json_body(request)), status_code=201)
+
+    @app.post("/crm/v3/objects/{object_type_name}/batch/create")
+    async def batch_create(object_type_name: str, request: Request) -> JSONResponse:
+        status, body = portal.batch_create(object_type(object_type_name), await json_body(request))
+        return JSONResponse(body, status_code=status)
+
+    @app.get("/crm/v3/owners")
+    async def list_owners(request: Request) -> JSONResponse:
+        limit = _integer(request.query_params.get("limit", 100), "limit")
+        if not 1 <= limit <= MAX_OWNERS_LIMIT:
+            raise HubSpotError(400, "VALIDATION_ERROR", f"limit must be between 1 and {MAX_OWNERS_LIMIT}, got {limit}")
+        return JSONResponse(portal.owners(request.query_params.get("email"), limit,
+                                          _integer(request.query_params.get("after") or 0, "after"),
+                                          request.query_params.get("archived", "false").lower() == "true"))
+
+    @app.get("/crm/v3/owners/{owner_id}")
+    async def get_owner(owner_id: str, request: Request) -> JSONResponse:
+        return JSONResponse(portal.owner(owner_id, request.query_params.get("idProperty", "id")))
+
+    @app.post(TOKEN_INFO_PATH)
+    async def token_info(request: Request) -> JSONResponse:
+        body = await json_body(request)
+        key = body.get("tokenKey") if isinstance(body, dict) else None
+        if not key:
+            raise HubSpotError(400, "VALIDATION_ERROR", "tokenKey is required")
+        if key != token:
+            raise HubSpotError(401, "INVALID_AUTHENTICATION", "The token key is not a valid private app token")
+        owners = business.records.hubspot_owners
+        return JSONResponse({"userId": owners[0]["userId"] if owners else None, "hubId": HUB_ID, "appId": APP_ID,
+                             "scopes": list(scopes)})
 
     @app.post("/crm/v3/objects/{object_type_name}/batch/update")
     async def batch_update(object_type_name: str, request: Request) -> JSONResponse:

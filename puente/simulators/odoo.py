@@ -1,28 +1,69 @@
 """Odoo 17's external API, served from the simulated business: XML-RPC and JSON-RPC.
 
-What it reproduces, per Odoo's "External API" documentation and its RPC controllers:
+What it reproduces, per Odoo's "External API" documentation (``external_rpc_api.rst``) and the
+ORM and RPC code of Odoo 17 (``odoo/service/model.py``, ``odoo/models.py``, ``addons/sale``,
+``addons/base_vat``, ``l10n_latam_base``, ``l10n_co``; see /work/notes/activation-apis.md, part 1):
 
 - ``POST /xmlrpc/2/common``: ``version()``, ``authenticate(db, login, password_or_key, {})``
   (and the older ``login``), answering the user's id or ``False``.
-- ``POST /xmlrpc/2/object``: ``execute_kw(db, uid, password, model, method, args, kwargs)`` with
-  ``search``, ``search_read``, ``search_count``, ``read`` and ``fields_get`` on ``res.partner``,
-  ``product.product``, ``sale.order``, ``sale.order.line``, ``account.move``, ``stock.quant``.
-  Domains in Odoo's prefix notation (``'&'``, ``'|'``, ``'!'``, implicit AND) with ``=``, ``!=``,
-  ``>``, ``>=``, ``<``, ``<=``, ``in``, ``not in``, ``like``, ``ilike``, ``not like``,
-  ``not ilike``, ``=like``, ``=ilike``; ``fields``, ``offset``, ``limit``, ``order``
+- ``POST /xmlrpc/2/object``: ``execute_kw(db, uid, password, model, method, args, kwargs)``; the
+  context travels in ``kwargs["context"]``. On every model: ``search``, ``search_read``,
+  ``search_count``, ``read``, ``fields_get`` and ``check_access_rights(operation,
+  raise_exception=True)`` (the 16/17 pre-flight; ``False`` or an ``AccessError`` where the user
+  lacks the right). Domains in prefix notation (``'&'``, ``'|'``, ``'!'``, implicit AND) with
+  ``=``, ``!=``, ``>``, ``>=``, ``<``, ``<=``, ``=?``, ``in``, ``not in``, ``like``, ``ilike``,
+  ``not like``, ``not ilike``, ``=like``, ``=ilike``; ``fields``, ``offset``, ``limit``, ``order``
   (``"write_date asc, id asc"``) and ``context={'active_test': False}``. Records that have an
   ``active`` field are hidden when inactive unless the domain mentions ``active`` or the
   context turns ``active_test`` off, as the ORM does.
-- Values as the ORM sends them: many2one ``[id, "display name"]``, missing values ``False``,
-  datetimes ``"YYYY-MM-DD HH:MM:SS"`` in UTC.
-- Errors as XML-RPC faults with the ``/xmlrpc/2`` integer codes: 3 for ``AccessDenied`` (bad
-  database, user or key), 2 for user errors (``MissingError``), 1 with a traceback text for
-  everything else (unknown model: ``KeyError``; unknown field or bad domain: ``ValueError``).
-  The HTTP status of an XML-RPC fault is 200, as in Odoo.
+- Writes, as the simulated integration user may make them (``ACCESS``: a salesperson who can
+  also invoice; reference data, products and stock are read-only to it, nothing can be deleted):
+
+  - ``create`` (one dict: the new id; a list of dicts: the list of ids, all or none created) and
+    ``write(ids, values)`` (``True``) on ``res.partner``: ``name`` required ("Contacts require a
+    name"), ``ref`` free, ``vat`` checked with DIAN's check digit when the identification type is
+    NIT (``base_vat``'s Colombian rule, which ``l10n_latam_base`` runs only for ``is_vat`` types;
+    a new partner's type defaults to the generic "VAT", which this simulator does not check);
+  - ``create``/``write`` on ``sale.order``: ``partner_id`` required and existing; ``order_line``
+    as one2many commands (``(0, 0, values)`` on create; also ``(1, id, values)``, ``(2, id, 0)``
+    and ``(5, 0, 0)`` on draft or sent orders) whose ``product_id`` must exist; ``tax_id`` as
+    many2many commands (``(6, 0, ids)``, ``(4, id)``, ``(3, id)``, ``(5,)`` or a list of ids), the
+    product's taxes by default; amounts computed (``price_unit × qty × (1 − discount/100)``,
+    taxes per line); state ``draft``; the name from the ERP's sequence;
+  - ``sale.order.action_confirm`` (draft or sent → ``sale``; a new ``date_order``; the stock
+    reserved at once: ``stock.quant.reserved_quantity`` rises, never beyond what is on hand, with
+    a new ``write_date``); other states: ``UserError`` "Some orders are not in a state requiring
+    confirmation.";
+  - ``sale.order.action_cancel``: on a non-draft order without ``disable_cancel_warning`` in the
+    context it only returns the ``sale.order.cancel`` wizard's window action and changes nothing;
+    with it (or on drafts) the orders are cancelled, their reservations released and draft
+    invoices cancelled, and it returns ``True``;
+  - the transient ``sale.advance.payment.inv`` wizard: ``create`` (``sale_order_ids`` defaults to
+    the context's ``active_ids``; ``advance_payment_method`` ``delivered``, a regular invoice) and
+    ``create_invoices``: a draft ``out_invoice`` per order with something left to invoice
+    (``invoice_origin`` = the order's name, ``ref`` = its client reference), linked in
+    ``invoice_ids``; it returns a window action (``act_window_close``, or the invoices with
+    ``open_invoices`` in the context); nothing to invoice anywhere: ``UserError``.
+
+  Records written through the API are stamped with the business's simulated now (the end of the
+  current day: after everything the day did, before anything of the next), every write of one
+  call alike, so the next night's extract picks them up. The business reacts to confirmed orders
+  as to its own people's (``Business.on_api_order_confirmed``).
+- Values as the ORM sends them: many2one ``[id, "display name"]``, many2many a list of ids,
+  missing values ``False``, datetimes ``"YYYY-MM-DD HH:MM:SS"`` in UTC.
+- Errors as XML-RPC faults with the ``/xmlrpc/2`` integer codes (``rpc.py``): 4 for
+  ``AccessError`` (a right the user lacks; any private method ``_…``: "Private methods (such as
+  …) cannot be called remotely."), 3 for ``AccessDenied`` (bad database, user or key), 2 for user
+  errors (``UserError``, ``ValidationError``, ``MissingError``; an unknown model is ``UserError``
+  "Object x doesn't exist"), 1 with a traceback text for everything else (unknown field:
+  ``ValueError: Invalid field 'x' on model 'y'``; a bad domain; what this simulator does not do:
+  ``NotImplementedError``). The HTTP status of an XML-RPC fault is 200, as in Odoo.
 - ``POST /jsonrpc`` with ``{"method": "call", "params": {"service", "method", "args"}}`` and
   Odoo's JSON error shape (``{"code": 200, "message": "Odoo Server Error", "data": {...}}``).
+- Read-only reference models a client resolves ids with: ``res.country`` (Colombia, id 49, code
+  ``CO``), ``l10n_latam.identification.type`` (3 Cédula de ciudadanía, ``national_citizen_id``; 4
+  NIT, ``rut``; with ``l10n_co_document_code`` and ``is_vat``), ``account.tax`` (IVA 19%, id 1).
 
-The simulated ERP is read-only: ``create``/``write``/``unlink`` answer an ``AccessError``.
 Injected faults answer as a reverse proxy in front of Odoo would: 429 with ``Retry-After`` or
 502, outside XML-RPC, or a hang and a dropped connection. ``search_read`` serves malformed
 record versions and applies changes-while-paging and late updates at the injector's rates;
@@ -45,6 +86,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 
 from puente.simulators.business import Business
+from puente.simulators.colombia import nit_check_digit
 from puente.simulators.limits import FaultInjector, FaultRates
 from puente.simulators.wire import local_path, request_fault
 
@@ -65,7 +107,7 @@ MODELS: dict[str, dict[str, tuple[str, str, str | None]]] = {
         "street": ("char", "Street", None), "city": ("char", "City", None), "zip": ("char", "Zip", None),
         "country_id": ("many2one", "Country", "res.country"), "lang": ("selection", "Language", None),
         "customer_rank": ("integer", "Customer Rank", None), "supplier_rank": ("integer", "Supplier Rank", None),
-        "active": ("boolean", "Active", None),
+        "active": ("boolean", "Active", None), "ref": ("char", "Reference", None),
     },
     "product.product": {
         **_COMMON, "name": ("char", "Name", None), "display_name": ("char", "Display Name", None),
@@ -73,7 +115,8 @@ MODELS: dict[str, dict[str, tuple[str, str, str | None]]] = {
         "standard_price": ("float", "Cost", None), "qty_available": ("float", "Quantity On Hand", None),
         "type": ("selection", "Product Type", None), "categ_id": ("many2one", "Product Category", "product.category"),
         "uom_id": ("many2one", "Unit of Measure", "uom.uom"), "barcode": ("char", "Barcode", None),
-        "active": ("boolean", "Active", None),
+        "active": ("boolean", "Active", None), "taxes_id": ("many2many", "Customer Taxes", "account.tax"),
+        "invoice_policy": ("selection", "Invoicing Policy", None),
     },
     "sale.order": {
         **_COMMON, "name": ("char", "Order Reference", None), "display_name": ("char", "Display Name", None),
@@ -92,6 +135,7 @@ MODELS: dict[str, dict[str, tuple[str, str, str | None]]] = {
         "product_id": ("many2one", "Product", "product.product"), "name": ("text", "Description", None),
         "product_uom_qty": ("float", "Quantity", None), "qty_delivered": ("float", "Delivery Quantity", None),
         "qty_invoiced": ("float", "Invoiced Quantity", None), "price_unit": ("float", "Unit Price", None),
+        "discount": ("float", "Discount (%)", None), "tax_id": ("many2many", "Taxes", "account.tax"),
         "price_subtotal": ("monetary", "Subtotal", None), "price_tax": ("float", "Total Tax", None),
         "price_total": ("monetary", "Total", None),
     },
@@ -112,13 +156,66 @@ MODELS: dict[str, dict[str, tuple[str, str, str | None]]] = {
         "reserved_quantity": ("float", "Reserved Quantity", None), "lot_id": ("many2one", "Lot/Serial Number", "stock.lot"),
         "in_date": ("datetime", "Incoming Date", None),
     },
+    "res.country": {
+        **_COMMON, "name": ("char", "Country Name", None), "code": ("char", "Country Code", None),
+        "phone_code": ("integer", "Country Calling Code", None), "vat_label": ("char", "Vat Label", None),
+        "currency_id": ("many2one", "Currency", "res.currency"),
+    },
+    "l10n_latam.identification.type": {
+        **_COMMON, "name": ("char", "Name", None), "is_vat": ("boolean", "Vat", None),
+        "country_id": ("many2one", "Country", "res.country"),
+        "l10n_co_document_code": ("selection", "Document Code", None), "active": ("boolean", "Active", None),
+    },
+    "account.tax": {
+        **_COMMON, "name": ("char", "Tax Name", None), "amount": ("float", "Amount", None),
+        "amount_type": ("selection", "Tax Computation", None), "type_tax_use": ("selection", "Tax Type", None),
+        "price_include": ("boolean", "Included in Price", None), "active": ("boolean", "Active", None),
+    },
+    "sale.advance.payment.inv": {
+        **_COMMON, "advance_payment_method": ("selection", "Create Invoice", None),
+        "sale_order_ids": ("many2many", "Sales Orders", "sale.order"),
+        "deduct_down_payments": ("boolean", "Deduct down payments", None),
+    },
 }
 # Each model's default ``_order`` (simplified where Odoo orders by computed or related fields).
 DEFAULT_ORDER = {"res.partner": "name asc, id desc", "product.product": "default_code asc, name asc, id asc",
                  "sale.order": "date_order desc, id desc", "sale.order.line": "order_id asc, id asc",
-                 "account.move": "date desc, name desc, id desc", "stock.quant": "id asc"}
-OPERATORS = {"=", "!=", "<>", ">", ">=", "<", "<=", "in", "not in", "like", "ilike", "not like",
+                 "account.move": "date desc, name desc, id desc", "stock.quant": "id asc",
+                 "res.country": "name asc", "l10n_latam.identification.type": "id asc", "account.tax": "id asc",
+                 "sale.advance.payment.inv": "id asc"}
+OPERATORS = {"=", "!=", "<>", ">", ">=", "<", "<=", "=?", "in", "not in", "like", "ilike", "not like",
              "not ilike", "=like", "=ilike"}
+MODEL_LABELS = {"res.partner": "Contact", "product.product": "Product Variant", "sale.order": "Sales Order",
+                "sale.order.line": "Sales Order Line", "account.move": "Journal Entry", "stock.quant": "Quants",
+                "res.country": "Country", "l10n_latam.identification.type": "Identification Types",
+                "account.tax": "Tax", "sale.advance.payment.inv": "Sales Advance Payment Invoice"}
+# What the simulated integration user may do (its groups' ir.model.access): a salesperson who may
+# also invoice. Reference data, products and stock are read-only to it; it may delete nothing.
+ACCESS = {model: {"read"} for model in MODELS}
+for _model in ("res.partner", "sale.order", "sale.order.line", "account.move", "sale.advance.payment.inv"):
+    ACCESS[_model] |= {"write", "create"}
+# The fields a client may set, where this simulator writes the model; the other fields are computed.
+WRITABLE = {
+    "res.partner": {"name", "is_company", "company_type", "email", "phone", "mobile", "vat",
+                    "l10n_latam_identification_type_id", "street", "city", "zip", "country_id", "lang", "ref",
+                    "active", "customer_rank", "supplier_rank"},
+    "sale.order": {"name", "partner_id", "date_order", "client_order_ref", "origin", "warehouse_id", "order_line"},
+    "sale.order.line": {"product_id", "name", "product_uom_qty", "price_unit", "discount", "tax_id"},
+    "sale.advance.payment.inv": {"advance_payment_method", "sale_order_ids", "deduct_down_payments"},
+}
+SELECTIONS = {("res.partner", "company_type"): {"person", "company"},
+              ("sale.advance.payment.inv", "advance_payment_method"): {"delivered", "percentage", "fixed"}}
+ACCESS_VERBS = {"read": "access", "write": "modify", "create": "create", "unlink": "delete"}
+NIT_FORMAT = "CO213123432-1 or CO213.123.432-1"  # base_vat's _ref_vat['co']
+NOTHING_TO_INVOICE = (
+    "Cannot create an invoice. No items are available to invoice.\n\n"
+    "To resolve this issue, please ensure that:\n"
+    "   \u2022 The products have been delivered before attempting to invoice them.\n"
+    "   \u2022 The invoicing policy of the product is configured correctly.\n\n"
+    "If you want to invoice based on ordered quantities instead:\n"
+    "   \u2022 For consumable or storable products, open the product, go to the 'General Information' tab and "
+    "change the 'Invoicing Policy' from 'Delivered Quantities' to 'Ordered Quantities'.\n"
+    "   \u2022 For services (and other products), change the 'Invoicing Policy' to 'Prepaid/Fixed Price'.\n")
 
 
 @dataclass
@@ -142,6 +239,44 @@ def access_denied() -> OdooError:
 
 def value_error(message: str) -> OdooError:
     return OdooError("builtins.ValueError", message)
+
+
+def access_error(message: str) -> OdooError:
+    return OdooError("odoo.exceptions.AccessError", message, 4)
+
+
+def user_error(message: str) -> OdooError:
+    return OdooError("odoo.exceptions.UserError", message, 2)
+
+
+def validation_error(message: str) -> OdooError:
+    return OdooError("odoo.exceptions.ValidationError", message, 2)
+
+
+def missing_error(model: str, rid: Any) -> OdooError:
+    return OdooError("odoo.exceptions.MissingError",
+                     f"Record does not exist or has been deleted.\n(Record: {model}({rid},), User: {UID})", 2)
+
+
+def not_simulated(message: str) -> OdooError:
+    """A call Odoo would take that this simulator does not carry out (a fault 1, said plainly)."""
+    return OdooError("builtins.NotImplementedError", f"{message} (not done by this simulated Odoo)")
+
+
+def mandatory(model: str, field: str) -> OdooError:
+    """A NOT NULL violation as ``_as_validation_error`` words it."""
+    return validation_error(
+        "The operation cannot be completed:\n- Create/update: a mandatory field is not set.\n"
+        "- Delete: another model requires the record being deleted. If possible, archive it instead.\n\n"
+        f"Model: {MODEL_LABELS[model]} ({model})\nField: {MODELS[model][field][1]} ({field})\n")
+
+
+def missing_reference(model: str, field: str) -> OdooError:
+    """A foreign-key violation (an id that does not exist) as ``_as_validation_error`` words it."""
+    return validation_error(
+        "The operation cannot be completed: another model requires the record being deleted. If possible, "
+        f"archive it instead.\n\nModel: {MODEL_LABELS[model]} ({model})\n"
+        f"Constraint: {model.replace('.', '_')}_{field}_fkey\n")
 
 
 class OdooService:
@@ -188,18 +323,20 @@ class OdooService:
         self._check_db(db)
         if uid != UID or password != self._key:
             raise access_denied()
+        if not isinstance(method, str) or method.startswith("_") or method == "init":  # check_method_name
+            raise access_error(f"Private methods (such as {method}) cannot be called remotely.")
         if model not in MODELS:
-            raise OdooError("builtins.KeyError", f"'{model}'")
+            raise user_error(f"Object {model} doesn't exist")
         args, kwargs = list(args or []), dict(kwargs or {})
         handler: Callable[..., Any] | None = {
             "search": self._search, "search_read": self._search_read, "search_count": self._search_count,
-            "read": self._read, "fields_get": self._fields_get,
-        }.get(method)
+            "read": self._read, "fields_get": self._fields_get, "check_access_rights": self._check_access_rights,
+            "create": self._create, "write": self._write, "unlink": self._unlink, "copy": self._copy,
+        }.get(method) or {
+            ("sale.order", "action_confirm"): self._action_confirm, ("sale.order", "action_cancel"): self._action_cancel,
+            ("sale.advance.payment.inv", "create_invoices"): self._create_invoices,
+        }.get((model, method))
         if handler is None:
-            if method in ("create", "write", "unlink", "copy"):
-                raise OdooError("odoo.exceptions.AccessError",
-                                f"You are not allowed to modify '{model}' records (this simulated ERP is "
-                                "read-only).", 4)
             raise OdooError("builtins.AttributeError", f"The method '{method}' does not exist on the model '{model}'")
         try:
             return handler(model, *args, **kwargs)
@@ -287,6 +424,336 @@ class OdooService:
                 raise value_error(f"Invalid field '{name}' on model '{model}'")
         return ["id", *[f for f in fields if f != "id"]]
 
+    # ------------------------------------------------------------------ rights
+
+    def _check_access_rights(self, model: str, operation: str, raise_exception: bool = True,
+                             context: dict | None = None) -> bool:
+        if operation not in ACCESS_VERBS:
+            raise value_error(f"Invalid access mode: {operation!r}")
+        if operation in ACCESS[model]:
+            return True
+        if raise_exception:
+            raise self._denied(model, operation)
+        return False
+
+    @staticmethod
+    def _denied(model: str, operation: str) -> OdooError:
+        return access_error(f"You are not allowed to {ACCESS_VERBS[operation]} '{MODEL_LABELS[model]}' ({model}) "
+                            "records.\n\nContact your administrator to request access if necessary.")
+
+    # ------------------------------------------------------------------ writes
+
+    def _unlink(self, model: str, *args: Any, **kwargs: Any) -> Any:
+        raise self._denied(model, "unlink")
+
+    def _copy(self, model: str, *args: Any, **kwargs: Any) -> Any:
+        if "create" not in ACCESS[model]:
+            raise self._denied(model, "create")
+        raise not_simulated(f"copy on {model}")
+
+    def _create(self, model: str, vals_list: Any, context: dict | None = None) -> int | list[int]:
+        """``create``: one dict gives one id, a list of dicts the list of ids (all or none)."""
+        if "create" not in ACCESS[model]:
+            raise self._denied(model, "create")
+        single = isinstance(vals_list, dict)
+        items = [vals_list] if single else vals_list
+        if not isinstance(items, list) or not all(isinstance(v, dict) for v in items):
+            raise value_error(f"create() takes a dict or a list of dicts, got {vals_list!r}")
+        steps = {"res.partner": (self._partner_values, self._make_partner),
+                 "sale.order": (self._order_values, self._make_order),
+                 "sale.advance.payment.inv": (self._wizard_values, self._make_wizard)}.get(model)
+        if steps is None:
+            raise not_simulated(f"create on {model} (this simulator creates res.partner and sale.order, "
+                                "their lines through order_line, and the invoicing wizard)")
+        prepare, make = steps
+        prepared = [prepare(values, context or {}) for values in items]  # validate every one first
+        ids = [make(values) for values in prepared]
+        return ids[0] if single else ids
+
+    def _write(self, model: str, ids: Any, values: Any, context: dict | None = None) -> bool:
+        if "write" not in ACCESS[model]:
+            raise self._denied(model, "write")
+        if model not in ("res.partner", "sale.order"):
+            raise not_simulated(f"write on {model} (this simulator writes res.partner and sale.order)")
+        if not isinstance(values, dict):
+            raise value_error(f"write() takes a dict of values, got {values!r}")
+        records = self._existing(model, ids)
+        self._check_fields(model, values)
+        if model == "res.partner":
+            changes = _company_type(self._typed(model, values))
+            for record in records:
+                self._check_partner({**record, **self.business.erp.relational(model, changes)})
+            for record in records:
+                self.business.odoo_write(model, record["id"], self.business.erp.relational(model, changes))
+            return True
+        header = self._typed(model, {k: v for k, v in values.items() if k != "order_line"})
+        if header.get("warehouse_id", 1) != 1:
+            raise missing_reference(model, "warehouse_id")
+        header.pop("warehouse_id", None)
+        if "order_line" in values and any(r["state"] not in ("draft", "sent") for r in records):
+            raise not_simulated("changing the lines of a confirmed or cancelled order")
+        commands = [self._line_commands(values.get("order_line", []), record) for record in records]  # all valid
+        for record, changes in zip(records, commands, strict=True):
+            self._apply_order(record, header, changes)
+        return True
+
+    def _existing(self, model: str, ids: Any) -> list[dict]:
+        ids = [ids] if isinstance(ids, int) else ids
+        if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+            raise value_error(f"Expected a list of ids, got {ids!r}")
+        table = self.business.odoo[model]
+        for rid in ids:
+            if rid not in table or self.business.is_deleted("odoo", model, rid):
+                raise missing_error(model, rid)
+        return [table[rid] for rid in ids]
+
+    def _check_fields(self, model: str, values: dict) -> None:
+        known = self.fields(model)
+        for name in values:
+            if name not in known:
+                raise value_error(f"Invalid field {name!r} on model {model!r}")
+            if name not in WRITABLE[model]:
+                raise not_simulated(f"writing the computed field {name!r} on {model!r}")
+
+    def _typed(self, model: str, values: dict) -> dict:
+        """Values converted as the ORM converts them (many2one stay ids), or ValueError."""
+        out = {}
+        for name, value in values.items():
+            ftype, _, relation = MODELS[model][name]
+            if value is False or value is None:
+                out[name] = 0.0 if ftype in ("float", "monetary") else False
+            elif ftype in ("char", "text"):
+                out[name] = str(value)
+            elif ftype == "boolean":
+                out[name] = bool(value)
+            elif ftype in ("integer", "float", "monetary"):
+                try:
+                    out[name] = int(value) if ftype == "integer" else float(value)
+                except (TypeError, ValueError):
+                    raise value_error(f"Wrong value for {model}.{name}: {value!r}") from None
+            elif ftype == "selection":
+                if value not in SELECTIONS.get((model, name), {value}):
+                    raise value_error(f"Wrong value for {model}.{name}: {value!r}")
+                out[name] = value
+            elif ftype == "datetime":
+                out[name] = _normalise(model, name, value)
+            elif ftype == "many2one":
+                if not isinstance(value, int) or isinstance(value, bool):
+                    raise value_error(f"Wrong value for {model}.{name}: {value!r} (a many2one takes an id)")
+                if relation in self.business.odoo and (value not in self.business.odoo[relation]
+                                                       or self.business.is_deleted("odoo", relation, value)):
+                    if (model, name) == ("sale.order", "partner_id"):  # computed fields read the partner first
+                        raise missing_error(relation, value)
+                    raise missing_reference(model, name)
+                out[name] = value
+            else:
+                raise not_simulated(f"writing {ftype} field {name!r} on {model!r} this way")
+        return out
+
+    def _many2many(self, model: str, field: str, current: list[int], commands: Any) -> list[int]:
+        """The ids after many2many commands: ``(6, 0, ids)``, ``(4, id)``, ``(3, id)``, ``(5,)`` or ids."""
+        relation = MODELS[model][field][2]
+        if not isinstance(commands, list):
+            raise value_error(f"Wrong value for {model}.{field}: {commands!r}")
+        ids = list(current)
+        for command in commands:
+            if isinstance(command, int):
+                command = [4, command]
+            if not isinstance(command, list | tuple) or not command or command[0] not in (3, 4, 5, 6):
+                raise value_error(f"Wrong value for {model}.{field}: {command!r}")
+            if command[0] == 6:
+                ids = list(dict.fromkeys(command[2] if len(command) > 2 else []))
+            elif command[0] == 5:
+                ids = []
+            elif command[0] == 4 and command[1] not in ids:
+                ids.append(command[1])
+            elif command[0] == 3 and command[1] in ids:
+                ids.remove(command[1])
+        for rid in ids:
+            if not isinstance(rid, int) or rid not in self.business.odoo[relation]:
+                raise missing_reference(model, field)
+        return ids
+
+    # res.partner
+
+    def _partner_values(self, values: dict, context: dict) -> dict:
+        self._check_fields("res.partner", values)
+        typed = _company_type(self._typed("res.partner", values))
+        self._check_partner({"name": False, "vat": False, "l10n_latam_identification_type_id": False, **typed})
+        return typed
+
+    def _check_partner(self, record: dict) -> None:
+        """``res.partner``'s constraints: a contact needs a name; a NIT-type partner's ``vat`` must
+        carry DIAN's check digit (``base_vat``'s Colombian format)."""
+        if not record.get("name"):
+            raise validation_error("The operation cannot be completed: Contacts require a name")
+        id_type = record.get("l10n_latam_identification_type_id")
+        type_id = id_type[0] if isinstance(id_type, list) else id_type
+        if record.get("vat") and type_id and self.business.odoo["l10n_latam.identification.type"][type_id][
+                "l10n_co_document_code"] == "rut" and not valid_nit(record["vat"]):
+            raise validation_error(f"\nThe NIT number [{record['vat']}] for partner [{record['name']}] does not "
+                                   f"seem to be valid. \nNote: the expected format is {NIT_FORMAT}")
+
+    def _make_partner(self, values: dict) -> int:
+        return self.business.erp.new_partner(values, self.business.now())["id"]
+
+    # sale.order
+
+    def _order_values(self, values: dict, context: dict) -> dict:
+        self._check_fields("sale.order", values)
+        header = self._typed("sale.order", {k: v for k, v in values.items() if k != "order_line"})
+        if not header.get("partner_id"):
+            raise mandatory("sale.order", "partner_id")
+        if header.get("warehouse_id", 1) != 1:  # the one warehouse
+            raise missing_reference("sale.order", "warehouse_id")
+        header.pop("warehouse_id", None)
+        return {"header": header, "lines": self._line_commands(values.get("order_line", []), None)}
+
+    def _line_commands(self, commands: Any, order: dict | None) -> list[tuple]:
+        """One2many commands on ``order_line``, validated: ``(0, _, values)`` on any order, and on an
+        existing one ``(1, id, values)``, ``(2, id, _)``, ``(5, _, _)``."""
+        if not isinstance(commands, list):
+            raise value_error(f"Wrong value for sale.order.order_line: {commands!r}")
+        lines = self.business.odoo["sale.order.line"]
+        out = []
+        for command in commands:
+            if not isinstance(command, list | tuple) or not command or not isinstance(command[0], int):
+                raise value_error(f"Wrong value for sale.order.order_line: {command!r}")
+            code = command[0]
+            if code == 0 and len(command) == 3 and isinstance(command[2], dict):
+                out.append((0, self._line_values(command[2], None)))
+            elif code in (1, 2) and order is not None and len(command) >= 2:
+                if command[1] not in order["order_line"]:
+                    raise missing_error("sale.order.line", command[1])
+                if code == 1:
+                    if len(command) < 3 or not isinstance(command[2], dict):
+                        raise value_error(f"Wrong value for sale.order.order_line: {command!r}")
+                    out.append((1, command[1], self._line_values(command[2], lines[command[1]])))
+                else:
+                    out.append((2, command[1]))
+            elif code == 5 and order is not None:
+                out.extend((2, line_id) for line_id in order["order_line"])
+            elif code in (5, 6) and order is None and not (command[2] if len(command) > 2 else []):
+                continue  # clearing the lines of a new order: nothing to do
+            else:
+                raise not_simulated(f"the order_line command {command!r}")
+        return out
+
+    def _line_values(self, values: dict, line: dict | None) -> dict:
+        """A line's values, complete for a new line (``line`` None) or the changes to ``line``."""
+        model = "sale.order.line"
+        self._check_fields(model, values)
+        typed = self._typed(model, {k: v for k, v in values.items() if k != "tax_id"})
+        if line is None and not typed.get("product_id"):
+            raise validation_error("The operation cannot be completed: Missing required fields on accountable sale "
+                                   "order line.")
+        if "product_id" in typed:
+            self._existing("product.product", [typed["product_id"]])
+        current_taxes = line["tax_id"] if line else None
+        if "tax_id" in values:
+            typed["tax_id"] = self._many2many(model, "tax_id", current_taxes or [], values["tax_id"])
+        if line is not None:
+            return typed
+        product = self.business.odoo["product.product"][typed["product_id"]]
+        return self.business.erp.line_values(
+            typed["product_id"], typed.get("product_uom_qty", 1.0), typed.get("price_unit", product["list_price"]),
+            typed.get("discount", 0.0), typed.get("name") or None, typed.get("tax_id"))
+
+    def _make_order(self, values: dict) -> int:
+        erp, now = self.business.erp, self.business.now()
+        order = erp.new_order(values["header"], [line for _, line in values["lines"]], now)
+        return order["id"]
+
+    def _apply_order(self, order: dict, header: dict, commands: list[tuple]) -> None:
+        erp, now = self.business.erp, self.business.now()
+        if header:
+            self.business.odoo_write("sale.order", order["id"], erp.relational("sale.order", header))
+        for command in commands:
+            if command[0] == 0:
+                erp.add_line(order, command[1], now)
+            elif command[0] == 1:
+                erp.update_line(order, command[1], command[2], now)
+            else:
+                erp.remove_line(order, command[1], now)
+
+    def _action_confirm(self, model: str, ids: Any, context: dict | None = None) -> bool:
+        orders = self._existing(model, ids)
+        if any(order["state"] not in ("draft", "sent") for order in orders):
+            raise user_error("Some orders are not in a state requiring confirmation.")
+        now = self.business.now()
+        for order in orders:
+            self.business.erp.confirm(order["id"], now, api=True)
+            self.business.on_api_order_confirmed(order["id"])
+        return True
+
+    def _action_cancel(self, model: str, ids: Any, context: dict | None = None) -> Any:
+        """Without ``disable_cancel_warning``, a non-draft order only opens the cancel wizard."""
+        orders = self._existing(model, ids)
+        if not (context or {}).get("disable_cancel_warning") and any(o["state"] != "draft" for o in orders):
+            if len(orders) != 1:
+                raise value_error(f"Expected singleton: sale.order({', '.join(str(o['id']) for o in orders)})")
+            return {"name": "Cancel Sales Order", "view_mode": "form", "res_model": "sale.order.cancel",
+                    "view_id": 1302, "type": "ir.actions.act_window", "target": "new",
+                    "context": {"default_order_id": orders[0]["id"], "mark_so_as_canceled": True}}
+        now = self.business.now()
+        for order in orders:
+            self.business.erp.cancel(order["id"], now, api=True)
+        return True
+
+    # sale.advance.payment.inv
+
+    def _wizard_values(self, values: dict, context: dict) -> dict:
+        model = "sale.advance.payment.inv"
+        self._check_fields(model, values)
+        typed = self._typed(model, {k: v for k, v in values.items() if k != "sale_order_ids"})
+        method = typed.setdefault("advance_payment_method", "delivered")
+        if method != "delivered":
+            raise not_simulated(f"down payments (advance_payment_method {method!r})")
+        typed.setdefault("deduct_down_payments", True)
+        default = [i for i in context.get("active_ids") or [] if isinstance(i, int)]
+        typed["sale_order_ids"] = (self._many2many(model, "sale_order_ids", [], values["sale_order_ids"])
+                                   if "sale_order_ids" in values else default)
+        self._existing("sale.order", typed["sale_order_ids"])
+        return typed
+
+    def _make_wizard(self, values: dict) -> int:
+        return self.business.erp.create("sale.advance.payment.inv", dict(values), self.business.now())["id"]
+
+    def _create_invoices(self, model: str, ids: Any, context: dict | None = None) -> dict:
+        """A draft invoice per order of the wizards with something left to invoice, then the window
+        action Odoo 17 returns (the invoices only with ``open_invoices`` in the context)."""
+        wizards = self._existing(model, ids)
+        order_ids = list(dict.fromkeys(i for w in wizards for i in w["sale_order_ids"]))
+        now = self.business.now()
+        invoices = [inv for so_id in order_ids if (inv := self.business.erp.invoice_draft(so_id, now))]
+        if not invoices:
+            raise user_error(NOTHING_TO_INVOICE)
+        if not (context or {}).get("open_invoices"):
+            return {"type": "ir.actions.act_window_close"}
+        action: dict[str, Any] = {"type": "ir.actions.act_window", "name": "Invoices", "res_model": "account.move",
+                                  "context": {"default_move_type": "out_invoice"}}
+        if len(invoices) == 1:
+            action.update(view_mode="form", views=[[False, "form"]], res_id=invoices[0]["id"])
+        else:
+            action.update(view_mode="tree,kanban,form", domain=[["id", "in", [i["id"] for i in invoices]]])
+        return action
+
+
+def _company_type(values: dict) -> dict:
+    """``is_company`` and ``company_type`` say the same thing: set one, the other follows."""
+    if "company_type" in values and "is_company" not in values:
+        values["is_company"] = values["company_type"] == "company"
+    elif "is_company" in values:
+        values["company_type"] = "company" if values["is_company"] else "person"
+    return values
+
+
+def valid_nit(vat: str) -> bool:
+    """A Colombian NIT with DIAN's check digit, typed as people type it (``900.123.456-7``,
+    ``900123456-7``, ``CO9001234567``): what ``base_vat`` accepts for Colombia."""
+    digits = re.sub(r"[\s.\-]", "", str(vat)).upper().removeprefix("CO")
+    return digits.isdigit() and 8 <= len(digits) <= 16 and nit_check_digit(digits[:-1]) == int(digits[-1])
+
 
 def project(record: dict, fields: list[str]) -> dict:
     return {f: record.get(f, False) for f in fields}
@@ -325,6 +792,10 @@ def _leaf(model: str, leaf: Any) -> Callable[[dict], bool]:
     if op not in OPERATORS:
         raise value_error(f"Invalid operator {op!r} in leaf {tuple(leaf)!r}")
     relational = MODELS[model][field][0] == "many2one"
+    if op == "=?":  # Odoo: true when the value is unset, '=' otherwise
+        if value is False or value is None:
+            return lambda r: True
+        op = "="
     if op in ("in", "not in"):
         if not isinstance(value, list | tuple):
             value = [value]

@@ -22,6 +22,7 @@ from fastapi import FastAPI
 
 from puente.simulators.app import Credentials, create_app
 from puente.simulators.business import Business, Habits
+from puente.sources.shopify.settings import API_VERSION
 
 
 class SimulatorServer:
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  ERP  (Odoo 17 XML-RPC):     {base}/odoo     database {credentials.odoo_db!r}, "
           f"login {credentials.odoo_login!r}")
     print(f"  CRM  (HubSpot CRM v3):      {base}/hubspot")
-    print(f"  Shop (Shopify Admin 2025-01): {base}/shopify/admin/api/2025-01")
+    print(f"  Shop (Shopify Admin {API_VERSION}): {base}/shopify/admin/api/{API_VERSION}")
     print(f"  Admin: {base}/_sim/state, POST {base}/_sim/advance, {base}/_sim/truth, {base}/_sim/integration")
     for var in ("PUENTE_SIM_ODOO_API_KEY", "PUENTE_SIM_HUBSPOT_TOKEN", "PUENTE_SIM_SHOPIFY_TOKEN"):
         name = {"PUENTE_SIM_ODOO_API_KEY": "odoo_api_key", "PUENTE_SIM_HUBSPOT_TOKEN": "hubspot_token",

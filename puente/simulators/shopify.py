@@ -1,18 +1,41 @@
-"""Shopify's Admin REST API, version 2025-01, served from the simulated business.
+"""Shopify's Admin REST API, served from the simulated business at the connector's version.
 
-What it reproduces, per Shopify's REST Admin reference and its pagination and rate-limit guides:
+What it reproduces, per Shopify's REST Admin reference (Customer, Order, Product, Location,
+InventoryLevel, AccessScope), its versioning, pagination and rate-limit guides (see
+/work/notes/activation-apis.md, part 2):
 
-- ``GET /admin/api/2025-01/{customers,orders,products}.json``, their ``/count.json`` and
-  ``/{id}.json``. Filters ``ids``, ``since_id``, ``created_at_min/max``, ``updated_at_min/max``;
-  on orders ``status`` (``open`` by default, ``closed``, ``cancelled``, ``any``),
-  ``financial_status``, ``fulfillment_status``; on products ``status``. ``fields`` selects
-  top-level fields; ``limit`` is 50 by default and at most 250. Results are ordered by id.
+- Versions: ``/admin/api/{version}/…`` answers at the stable versions Shopify supports on the
+  simulated date (2026-01 … 2026-10, and the connector's ``API_VERSION``); a request to an older,
+  retired version falls forward to the oldest supported one with 200 OK, as Shopify does; any
+  other version path is a 404. Every versioned answer says which version served it in
+  ``X-Shopify-API-Version``.
+- ``GET …/{customers,orders,products}.json``, their ``/count.json`` and ``/{id}.json``. Filters
+  ``ids``, ``since_id``, ``created_at_min/max``, ``updated_at_min/max``; on orders ``status``
+  (``open`` by default, ``closed``, ``cancelled``, ``any``), ``financial_status``,
+  ``fulfillment_status``; on products ``status``. ``fields`` selects top-level fields; ``limit``
+  is 50 by default and at most 250. Results are ordered by id. Without the ``read_all_orders``
+  scope, orders created more than 60 days ago are simply not there (lists, counts, ``/{id}``).
+- ``GET …/locations.json``, ``/locations/count.json``, ``/locations/{id}.json`` (the shop's one
+  active location) and ``/locations/{id}/inventory_levels.json``.
+- ``GET …/inventory_levels.json``: ``inventory_item_ids`` and/or ``location_ids`` (at least one,
+  else 422), ``updated_at_min``, ``limit`` ≤ 250, Link paging; a level is ``{inventory_item_id,
+  location_id, available, updated_at, admin_graphql_api_id}``, ``available`` null for an item
+  whose quantity is not tracked.
+- ``POST …/inventory_levels/set.json`` ``{location_id, inventory_item_id, available}``: absolute
+  (sending it twice does no harm); 400 when a parameter is missing, 404 for an unknown item or
+  location, 422 ``{"errors": ["Inventory item does not have inventory tracking enabled"]}`` for an
+  untracked item. It sets the variant's ``inventory_quantity`` and the product's ``updated_at``
+  (the simulated now), so the products extract sees the change. ``adjust.json`` (relative, not
+  idempotent) is not simulated.
+- ``GET /admin/oauth/access_scopes.json`` (no version): the token's scopes. A call needing a scope
+  the token lacks answers 403 ``{"errors": "[API] This action requires merchant approval for
+  <scope> scope."}``.
 - Cursor pagination: the ``Link`` header carries ``<…?limit=…&page_info=…>; rel="next"`` (and
   ``rel="previous"`` after the first page). A request with ``page_info`` may only add ``limit``
   and ``fields``; any other parameter is a 400, as Shopify answers. The cursor keeps the first
   request's filters.
 - Authentication by ``X-Shopify-Access-Token``; a missing or wrong token gets Shopify's 401 body.
-- The leaky bucket: 40 requests, leaking 2 per second; every answer carries
+- The leaky bucket: 40 requests, leaking 2 per second; every answer (writes too) carries
   ``X-Shopify-Shop-Api-Call-Limit: n/40``; a full bucket answers 429 with ``Retry-After`` and
   Shopify's error body.
 - Deletions as Shopify does them: a deleted record (``Business.delete``) is simply gone from
@@ -31,24 +54,36 @@ import binascii
 import bisect
 import json
 import re
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Collection
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from puente.simulators.business import BOGOTA, Business
+from puente.simulators.business.shopify import LOCATION_ID
 from puente.simulators.limits import FaultInjector, LeakyBucket, Limits
 from puente.simulators.wire import WireJSON, local_path, request_fault
+from puente.sources.shopify.settings import API_VERSION
 
-API_VERSION = "2025-01"
+# Stable versions Shopify supports on the simulated date (each at least 12 months), and the connector's.
+SUPPORTED_VERSIONS = tuple(sorted({"2026-01", "2026-04", "2026-07", "2026-10", API_VERSION}))
+_VERSION = re.compile(r"^\d{4}-(01|04|07|10)$")
+# Every scope Puente needs: the default grant of the simulated custom app.
+SCOPES = ("read_customers", "read_orders", "read_all_orders", "read_products", "read_inventory", "write_inventory",
+          "read_locations")
+ORDERS_WINDOW_DAYS = 60  # without read_all_orders, only this many days of orders are served
 RESOURCES = {"customers": "customer", "orders": "order", "products": "product"}
+READ_SCOPE = {"customers": "read_customers", "orders": "read_orders", "products": "read_products",
+              "locations": "read_locations", "inventory_levels": "read_inventory"}
+LEVEL_FILTERS = ("inventory_item_ids", "location_ids", "updated_at_min")
 DEFAULT_LIMIT, MAX_LIMIT = 50, 250
 PAGE_INFO_COMPANIONS = {"limit", "fields", "page_info"}
 COMMON_FILTERS = ("ids", "since_id", "created_at_min", "created_at_max", "updated_at_min", "updated_at_max")
 EXTRA_FILTERS = {"orders": ("status", "financial_status", "fulfillment_status"), "products": ("status",),
                  "customers": ()}
+KEY = {"inventory_levels": "inventory_item_id"}  # what a listing is ordered and paged by (else "id")
 ORDER_STATUSES = {"open", "closed", "cancelled", "any"}
 PAGINATION_DOCS = "https://shopify.dev/api/usage/pagination-rest"
 
@@ -112,8 +147,27 @@ def _predicate(resource: str, filters: dict[str, str]) -> Callable[[dict], bool]
     return lambda r: all(t(r) for t in tests)
 
 
-def _record_id(record: dict) -> int:
-    return record["id"]
+def served_version(requested: str) -> str | None:
+    """The version that answers a request for ``requested``: itself when supported, the oldest
+    supported one for a retired version (Shopify falls forward), None when there is no such version."""
+    if requested in SUPPORTED_VERSIONS:
+        return requested
+    if _VERSION.match(requested) and requested < SUPPORTED_VERSIONS[0]:
+        return SUPPORTED_VERSIONS[0]
+    return None
+
+
+def needed_scope(method: str, path: str) -> str | None:
+    """The access scope a request needs (None: no scope, e.g. ``access_scopes.json``)."""
+    match = re.match(r"^/admin/api/[^/]+/([a-z_]+)", path)
+    if not match:
+        return None
+    resource = match.group(1)
+    if resource == "inventory_levels" and method == "POST":
+        return "write_inventory"
+    if resource == "locations" and path.endswith("/inventory_levels.json"):
+        return "read_inventory"
+    return READ_SCOPE.get(resource)
 
 
 def _encode(cursor: dict) -> str:
@@ -131,10 +185,11 @@ def _decode(page_info: str, resource: str) -> dict:
 
 
 class Shop:
-    """One shop's REST resources over the simulated business."""
+    """One shop's REST resources over the simulated business, as a token with ``scopes`` sees them."""
 
-    def __init__(self, business: Business):
+    def __init__(self, business: Business, scopes: Collection[str] = SCOPES):
         self.business = business
+        self.all_orders = "read_all_orders" in scopes
 
     def list(self, resource: str, params: dict[str, str]) -> tuple[list[dict], dict | None, dict | None, int]:
         """One page: records, the cursors for the next and previous pages, and the limit used."""
@@ -150,17 +205,21 @@ class Shop:
             filters = self._filters(resource, params)
             anchor, direction = 0, "next"
         matches = self.matching(resource, filters)
+        key = KEY.get(resource, "id")
+
+        def record_key(record: dict) -> int:
+            return record[key]
         if direction == "next":
-            start = bisect.bisect_right(matches, anchor, key=_record_id)
+            start = bisect.bisect_right(matches, anchor, key=record_key)
             page = matches[start:start + limit]
         else:
-            end = bisect.bisect_left(matches, anchor, key=_record_id)
+            end = bisect.bisect_left(matches, anchor, key=record_key)
             page = matches[max(0, end - limit):end]
         if not page:
             return [], None, None, limit
-        first, last = page[0]["id"], page[-1]["id"]
-        has_next = matches[-1]["id"] > last
-        has_prev = "page_info" in params and matches[0]["id"] < first
+        first, last = page[0][key], page[-1][key]
+        has_next = matches[-1][key] > last
+        has_prev = "page_info" in params and matches[0][key] < first
         next_cursor = {"resource": resource, "filters": filters, "anchor": last, "direction": "next"}
         prev_cursor = {"resource": resource, "filters": filters, "anchor": first, "direction": "previous"}
         return page, next_cursor if has_next else None, prev_cursor if has_prev else None, limit
@@ -170,13 +229,37 @@ class Shop:
 
     def matching(self, resource: str, filters: dict[str, str]) -> list[dict]:
         """The records passing ``filters``, by id; memoised between writes, so paging scans once."""
+        if resource == "inventory_levels":
+            return self._levels(filters)
+
         def scan() -> list[dict]:
             test = _predicate(resource, filters)
-            return [r for r in self.business.live("shopify", resource) if test(r)]
-        return self.business.memoised(("shopify", resource, tuple(sorted(filters.items()))), scan)
+            return [r for r in self.business.live("shopify", resource) if test(r) and self.visible(resource, r)]
+        return self.business.memoised(("shopify", resource, self.all_orders, tuple(sorted(filters.items()))), scan)
+
+    def visible(self, resource: str, record: dict) -> bool:
+        """Without ``read_all_orders`` Shopify serves only the last 60 days of orders."""
+        if resource != "orders" or self.all_orders:
+            return True
+        return datetime.fromisoformat(record["created_at"]) >= self.business.now() - timedelta(days=ORDERS_WINDOW_DAYS)
+
+    def _levels(self, filters: dict[str, str]) -> list[dict]:
+        """The inventory levels asked for, by inventory item id (the shop has one location)."""
+        shop = self.business.shop
+        items = _ids(filters["inventory_item_ids"]) if "inventory_item_ids" in filters else set(shop.inventory_items)
+        if "location_ids" in filters and LOCATION_ID not in _ids(filters["location_ids"]):
+            return []
+        since = _parse_time("updated_at_min", filters["updated_at_min"]) if "updated_at_min" in filters else None
+        levels = [shop.level(i) for i in sorted(items) if i in shop.inventory_items]
+        return [lv for lv in levels if since is None or datetime.fromisoformat(lv["updated_at"]) >= since]
 
     @staticmethod
     def _filters(resource: str, params: dict[str, str]) -> dict[str, str]:
+        if resource == "inventory_levels":
+            filters = {k: v for k, v in params.items() if k in LEVEL_FILTERS}
+            if not ({"inventory_item_ids", "location_ids"} & set(filters)):
+                raise ShopifyError(422, {"base": ["inventory_item_ids or location_ids must be given"]})
+            return filters
         names = COMMON_FILTERS + EXTRA_FILTERS[resource]
         filters = {k: v for k, v in params.items() if k in names}
         if resource == "orders":
@@ -190,6 +273,21 @@ class Shop:
             raise ShopifyError(400, {"limit": f"limit must be an integer between 1 and {MAX_LIMIT}"})
         return int(raw)
 
+    def set_level(self, body: Any) -> dict:
+        """``POST inventory_levels/set.json``: the item's available quantity at the location."""
+        body = body if isinstance(body, dict) else {}
+        for name in ("location_id", "inventory_item_id", "available"):
+            value = body.get(name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ShopifyError(400, {name: "Required parameter missing or invalid"})
+        shop = self.business.shop
+        if body["location_id"] != LOCATION_ID or body["inventory_item_id"] not in shop.inventory_items:
+            raise ShopifyError(404, "Not Found")
+        if shop.level(body["inventory_item_id"])["available"] is None:
+            raise ShopifyError(422, ["Inventory item does not have inventory tracking enabled"])
+        self.business.shopify_set_level(body["inventory_item_id"], body["available"])
+        return shop.level(body["inventory_item_id"])
+
 
 def select_fields(record: dict, fields: str | None) -> dict:
     if not fields:
@@ -198,11 +296,11 @@ def select_fields(record: dict, fields: str | None) -> dict:
     return {f: record[f] for f in wanted if f in record}
 
 
-def create_shopify_app(business: Business, token: str, limits: Limits, faults: FaultInjector) -> FastAPI:
-    """The Shopify endpoints, to mount under ``/shopify``."""
-    shop = Shop(business)
-    app = FastAPI(title=f"Simulated Shopify Admin REST API {API_VERSION}", docs_url=None, redoc_url=None,
-                  openapi_url=None)
+def create_shopify_app(business: Business, token: str, limits: Limits, faults: FaultInjector,
+                       scopes: Collection[str] = SCOPES) -> FastAPI:
+    """The Shopify endpoints, to mount under ``/shopify``; ``scopes`` are the token's access scopes."""
+    shop = Shop(business, scopes)
+    app = FastAPI(title="Simulated Shopify Admin REST API", docs_url=None, redoc_url=None, openapi_url=None)
     buckets: dict[str, LeakyBucket] = {}
 
     def bucket_for(key: str) -> LeakyBucket:
@@ -220,24 +318,36 @@ def create_shopify_app(business: Business, token: str, limits: Limits, faults: F
             return JSONResponse(
                 {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"},
                 status_code=401)
+        path = local_path(request)
+        version = None
+        if path.startswith("/admin/api/"):
+            version = served_version((path.split("/") + [""] * 4)[3])
+            if version is None:
+                return JSONResponse({"errors": "Not Found"}, status_code=404)
         bucket = bucket_for(given)
-        limit_header = {"X-Shopify-Shop-Api-Call-Limit": ""}
-        fault = faults.draw(local_path(request))
+        headers = {"X-Shopify-Shop-Api-Call-Limit": ""}
+        if version:
+            headers["X-Shopify-API-Version"] = version
+        fault = faults.draw(path)
         broken = await request_fault(fault, faults.hang_seconds)
         if broken is not None:
             return broken
         decision = bucket.acquire() if fault is None else None
-        limit_header["X-Shopify-Shop-Api-Call-Limit"] = f"{bucket.used}/{bucket.capacity}"
+        headers["X-Shopify-Shop-Api-Call-Limit"] = f"{bucket.used}/{bucket.capacity}"
         if fault == "5xx":
-            return JSONResponse({"errors": "Service Unavailable"}, status_code=503, headers=limit_header)
+            return JSONResponse({"errors": "Service Unavailable"}, status_code=503, headers=headers)
         if fault == "429" or (decision is not None and not decision.allowed):
             retry = decision.retry_after if decision is not None else 2.0
             return JSONResponse(
                 {"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume "
                            "uninterrupted service."},
-                status_code=429, headers={**limit_header, "Retry-After": f"{max(retry, 0.1):.1f}"})
+                status_code=429, headers={**headers, "Retry-After": f"{max(retry, 0.1):.1f}"})
+        scope = needed_scope(request.method, path)
+        if scope is not None and scope not in scopes:
+            return JSONResponse({"errors": f"[API] This action requires merchant approval for {scope} scope."},
+                                status_code=403, headers=headers)
         response = await call_next(request)
-        response.headers.update(limit_header)
+        response.headers.update(headers)
         return response
 
     def resource_of(name: str) -> str:
@@ -254,7 +364,51 @@ def create_shopify_app(business: Business, token: str, limits: Limits, faults: F
                 parts.append(f'<{request.url.replace(query="").include_query_params(**query)}>; rel="{rel}"')
         return ", ".join(parts) or None
 
-    prefix = f"/admin/api/{API_VERSION}"
+    def levels_page(request: Request, params: dict[str, str]) -> Response:
+        page, nxt, prev, limit = shop.list("inventory_levels", params)
+        link = link_header(request, nxt, prev, limit)
+        return WireJSON({"inventory_levels": page}, headers={"Link": link} if link else {})
+
+    prefix = "/admin/api/{version}"
+
+    @app.get("/admin/oauth/access_scopes.json")
+    async def access_scopes() -> JSONResponse:
+        return JSONResponse({"access_scopes": [{"handle": s} for s in scopes]})
+
+    @app.get(prefix + "/locations.json")
+    async def locations() -> JSONResponse:
+        return JSONResponse({"locations": [business.shop.location]})
+
+    @app.get(prefix + "/locations/count.json")
+    async def locations_count() -> JSONResponse:
+        return JSONResponse({"count": 1})
+
+    @app.get(prefix + "/locations/{location_id}.json")
+    async def location(location_id: str) -> JSONResponse:
+        if location_id != str(LOCATION_ID):
+            raise ShopifyError(404, "Not Found")
+        return JSONResponse({"location": business.shop.location})
+
+    @app.get(prefix + "/locations/{location_id}/inventory_levels.json")
+    async def location_levels(location_id: str, request: Request) -> Response:
+        if location_id != str(LOCATION_ID):
+            raise ShopifyError(404, "Not Found")
+        params = dict(request.query_params)
+        if "page_info" not in params:
+            params["location_ids"] = location_id
+        return levels_page(request, params)
+
+    @app.get(prefix + "/inventory_levels.json")
+    async def inventory_levels(request: Request) -> Response:
+        return levels_page(request, dict(request.query_params))
+
+    @app.post(prefix + "/inventory_levels/set.json")
+    async def set_inventory_level(request: Request) -> JSONResponse:
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except ValueError:
+            raise ShopifyError(400, {"error": "822: unexpected token: the body is not JSON"}) from None
+        return JSONResponse({"inventory_level": shop.set_level(body)})
 
     @app.get(prefix + "/{resource}/count.json")
     async def count(resource: str, request: Request) -> JSONResponse:
@@ -264,7 +418,8 @@ def create_shopify_app(business: Business, token: str, limits: Limits, faults: F
     async def single(resource: str, record_id: str, request: Request) -> JSONResponse:
         table = business.shopify[resource_of(resource)]
         record = table.get(int(record_id)) if record_id.isdigit() else None
-        if record is None or business.is_deleted("shopify", resource, record["id"]):
+        if record is None or business.is_deleted("shopify", resource, record["id"]) or not shop.visible(resource,
+                                                                                                      record):
             raise ShopifyError(404, "Not Found")
         return JSONResponse({RESOURCES[resource]: select_fields(record, request.query_params.get("fields"))})
 
@@ -273,7 +428,7 @@ def create_shopify_app(business: Business, token: str, limits: Limits, faults: F
         if not resource_file.endswith(".json"):
             raise ShopifyError(404, "Not Found")
         resource = resource_of(resource_file[:-5])
-        path = f"{prefix}/{resource_file}"
+        path = local_path(request)
         for mutation in faults.mutations(path):
             rid = faults.pick(business.ids("shopify", resource))
             if rid is not None and not business.is_deleted("shopify", resource, rid):

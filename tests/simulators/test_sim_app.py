@@ -42,7 +42,7 @@ def test_faults_are_injected_at_the_set_rates_and_repeat_with_the_seed(client_fo
     assert first == statuses()
     assert {200, 429, 502} == set(first) and 5 < first.count(429) < 30 and 3 < first.count(502) < 25
     client = client_for(business, faults=faults)
-    shop = client.get("/shopify/admin/api/2025-01/products.json",
+    shop = client.get("/shopify/admin/api/2026-10/products.json",
                       headers={"X-Shopify-Access-Token": credentials.shopify_token})
     assert shop.status_code == 503 and "errors" in shop.json()
     odoo = client.post("/odoo/xmlrpc/2/common", content=b"<methodCall/>")

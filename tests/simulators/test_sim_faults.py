@@ -10,19 +10,19 @@ from puente.simulators.wire import SimulatedDisconnect
 
 
 def test_malformed_versions_are_deterministic_and_per_endpoint(client_for, business, credentials):
-    faults = Faults(seed=2, endpoints={"shopify /admin/api/2025-01/customers.json": FaultRates(malformed=0.5)})
+    faults = Faults(seed=2, endpoints={"shopify /admin/api/2026-10/customers.json": FaultRates(malformed=0.5)})
     token = {"X-Shopify-Access-Token": credentials.shopify_token}
 
     def served(resource):
         client = client_for(business, faults=faults)
-        return client.get(f"/shopify/admin/api/2025-01/{resource}.json?limit=250", headers=token).json()[resource]
+        return client.get(f"/shopify/admin/api/2026-10/{resource}.json?limit=250", headers=token).json()[resource]
     customers = served("customers")
     assert customers == served("customers")  # the same versions break the same way
     broken = [c for c in customers if "id" not in c or not isinstance(c.get("updated_at"), str)
               or c["updated_at"].startswith("0000") or "\ud83d" in str(c.get("first_name"))]
     assert 0.3 * len(customers) < len(broken) < 0.7 * len(customers)
     assert served("products") == [p for p in business.shopify["products"].values()][:250]  # other endpoints clean
-    kinds = {faults.malformed("shopify", "customers", c["id"], c["updated_at"], "/admin/api/2025-01/customers.json")
+    kinds = {faults.malformed("shopify", "customers", c["id"], c["updated_at"], "/admin/api/2026-10/customers.json")
              for c in business.shopify["customers"].values()}
     assert kinds == {None, *MALFORMATIONS}
     assert faults.malformed("shopify", "customers", customers[0].get("id"), "x") is None  # service rates: none
@@ -44,10 +44,10 @@ def test_deletes_archives_and_drift_the_way_each_system_does_them(client_for, ne
     client = client_for(business)
     shop = {"X-Shopify-Access-Token": credentials.shopify_token}
     victim = business.ids("shopify", "customers")[0]
-    before = client.get("/shopify/admin/api/2025-01/customers/count.json", headers=shop).json()["count"]
+    before = client.get("/shopify/admin/api/2026-10/customers/count.json", headers=shop).json()["count"]
     business.delete("shopify", "customers", victim)
-    assert client.get(f"/shopify/admin/api/2025-01/customers/{victim}.json", headers=shop).status_code == 404
-    assert client.get("/shopify/admin/api/2025-01/customers/count.json", headers=shop).json()["count"] == before - 1
+    assert client.get(f"/shopify/admin/api/2026-10/customers/{victim}.json", headers=shop).status_code == 404
+    assert client.get("/shopify/admin/api/2026-10/customers/count.json", headers=shop).json()["count"] == before - 1
     contact = business.ids("hubspot", "contacts")[0]
     updated = business.hubspot["contacts"][contact]["updatedAt"]
     business.delete("hubspot", "contacts", contact)

@@ -39,7 +39,7 @@ def test_faults_look_like_odoos(odoo, credentials):
     assert (denied.value.faultCode, denied.value.faultString) == (3, "Access Denied")
     with pytest.raises(xmlrpc.client.Fault) as unknown_model:
         models.execute_kw(db, 2, key, "res.nope", "search_count", [[]])
-    assert unknown_model.value.faultCode == 1 and "KeyError: 'res.nope'" in unknown_model.value.faultString
+    assert (unknown_model.value.faultCode, unknown_model.value.faultString) == (2, "Object res.nope doesn't exist")
     with pytest.raises(xmlrpc.client.Fault) as bad_field:
         models.execute_kw(db, 2, key, "res.partner", "search_read", [[]], {"fields": ["colour"]})
     assert "ValueError: Invalid field 'colour' on model 'res.partner'" in bad_field.value.faultString
@@ -49,9 +49,13 @@ def test_faults_look_like_odoos(odoo, credentials):
     with pytest.raises(xmlrpc.client.Fault) as missing:
         models.execute_kw(db, 2, key, "res.partner", "read", [[999_999]], {"fields": ["name"]})
     assert missing.value.faultCode == 2 and "does not exist" in missing.value.faultString
-    with pytest.raises(xmlrpc.client.Fault) as write:
-        models.execute_kw(db, 2, key, "res.partner", "write", [[1], {"name": "x"}])
-    assert write.value.faultCode == 4
+    with pytest.raises(xmlrpc.client.Fault) as write:  # products are read-only to the integration user
+        models.execute_kw(db, 2, key, "product.product", "write", [[1], {"name": "x"}])
+    assert write.value.faultCode == 4 and "not allowed to modify 'Product Variant'" in write.value.faultString
+    with pytest.raises(xmlrpc.client.Fault) as private:
+        models.execute_kw(db, 2, key, "sale.order", "_create_invoices", [[1]])
+    assert (private.value.faultCode, private.value.faultString) == (
+        4, "Private methods (such as _create_invoices) cannot be called remotely.")
 
 
 def test_paging_by_write_date_walks_every_record_exactly_once(odoo, business, credentials):

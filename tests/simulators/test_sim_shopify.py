@@ -1,4 +1,5 @@
-"""The Shopify simulator: token auth, Link-header paging, filters, page_info rules, the leaky bucket."""
+"""The Shopify simulator: token auth, versions, Link-header paging, filters, page_info rules, the leaky
+bucket, scopes, locations and inventory levels."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from datetime import datetime
 import httpx
 import pytest
 
-from puente.simulators import Limits, ManualClock, SimulatorServer, create_app
+from puente.simulators import Credentials, Limits, ManualClock, SimulatorServer, create_app
+from puente.sources.shopify import API_VERSION
 
-PREFIX = "/shopify/admin/api/2025-01"
+PREFIX = f"/shopify/admin/api/{API_VERSION}"
 
 
 @pytest.fixture
@@ -142,3 +144,111 @@ def test_leaky_bucket(client_for, business, token):
     clock.advance(10)
     assert client.get(f"{PREFIX}/products/count.json", headers=token).headers[
         "X-Shopify-Shop-Api-Call-Limit"] == "21/40"
+
+
+def test_versions_answer_as_shopify_does(client_for, business, token, relaxed):
+    client = client_for(business, limits=relaxed)
+    assert API_VERSION == "2026-10"
+    current = client.get(f"{PREFIX}/customers/count.json", headers=token)
+    assert current.status_code == 200 and current.headers["X-Shopify-API-Version"] == API_VERSION
+    retired = client.get("/shopify/admin/api/2025-01/customers/count.json", headers=token)
+    assert retired.status_code == 200 and retired.headers["X-Shopify-API-Version"] == "2026-01"  # falls forward
+    assert retired.json() == current.json()
+    for version in ("2099-01", "2026-02", "latest"):
+        assert client.get(f"/shopify/admin/api/{version}/customers.json", headers=token).status_code == 404
+
+
+def test_locations_and_inventory_levels(client_for, business, token, relaxed):
+    client = client_for(business, limits=relaxed)
+    (location,) = client.get(f"{PREFIX}/locations.json", headers=token).json()["locations"]
+    assert location["active"] and not location["legacy"]
+    assert client.get(f"{PREFIX}/locations/count.json", headers=token).json() == {"count": 1}
+    assert client.get(f"{PREFIX}/locations/{location['id']}.json", headers=token).json()["location"] == location
+    assert client.get(f"{PREFIX}/locations/1.json", headers=token).status_code == 404
+    variants = [v for p in business.shopify["products"].values() for v in p["variants"]]
+    items = [v["inventory_item_id"] for v in variants]
+    first = client.get(f"{PREFIX}/inventory_levels.json", headers=token,
+                       params={"inventory_item_ids": ",".join(map(str, items[:3])), "location_ids": location["id"]})
+    assert [lv["inventory_item_id"] for lv in first.json()["inventory_levels"]] == sorted(items[:3])
+    level = first.json()["inventory_levels"][0]
+    assert set(level) == {"inventory_item_id", "location_id", "available", "updated_at", "admin_graphql_api_id"}
+    # every level of the location, in pages of at most 250 (here 7), through the Link header
+    seen, url = [], f"{PREFIX}/locations/{location['id']}/inventory_levels.json?limit=7"
+    while url:
+        answer = client.get(url, headers=token)
+        seen += answer.json()["inventory_levels"]
+        url = links(answer).get("next")
+    assert sorted(lv["inventory_item_id"] for lv in seen) == sorted(items)
+    untracked = [v for v in variants if v["inventory_management"] is None]
+    assert untracked and len(untracked) < len(variants) / 5  # a few items the shop does not count
+    by_item = {lv["inventory_item_id"]: lv["available"] for lv in seen}
+    assert all(by_item[v["inventory_item_id"]] is None for v in untracked)
+    assert all(by_item[v["inventory_item_id"]] == v["inventory_quantity"] for v in variants
+               if v["inventory_management"] == "shopify")
+    missing = client.get(f"{PREFIX}/inventory_levels.json", headers=token)
+    assert missing.status_code == 422
+    assert client.get(f"{PREFIX}/inventory_levels.json?location_ids=1&limit=251", headers=token).status_code == 400
+
+
+def test_set_inventory_level(client_for, new_business, token, credentials):
+    business = new_business(seed=6, customers=80, history_days=60)
+    clock = ManualClock()
+    client = client_for(business, limits=Limits(clock=clock))
+    location = business.shop.location["id"]
+    product = next(p for p in business.products if p.in_shop and business.shop.tracked(p))
+    variant = business.shopify["products"][product.shop_product_id]["variants"][0]
+    body = {"location_id": location, "inventory_item_id": variant["inventory_item_id"], "available": 42}
+    before = business.shopify["products"][product.shop_product_id]["updated_at"]
+    answer = client.post(f"{PREFIX}/inventory_levels/set.json", headers=token, json=body)
+    assert answer.status_code == 200 and answer.headers["X-Shopify-Shop-Api-Call-Limit"] == "1/40"
+    level = answer.json()["inventory_level"]
+    assert (level["available"], level["location_id"]) == (42, location)
+    after = business.shopify["products"][product.shop_product_id]["updated_at"]
+    assert variant["inventory_quantity"] == 42 and after > before  # the products extract sees the change
+    assert datetime.fromisoformat(after) >= business.now()
+    again = client.post(f"{PREFIX}/inventory_levels/set.json", headers=token, json=body)  # absolute: harmless
+    assert again.json()["inventory_level"]["available"] == 42
+    changed = client.get(f"{PREFIX}/products.json", headers=token, params={"updated_at_min": before, "limit": 250,
+                                                                          "fields": "id"}).json()["products"]
+    assert {"id": product.shop_product_id} in changed
+
+    untracked = next(p for p in business.shopify["products"].values() if p["variants"][0]["inventory_management"] is None)
+    refused = client.post(f"{PREFIX}/inventory_levels/set.json", headers=token,
+                          json={**body, "inventory_item_id": untracked["variants"][0]["inventory_item_id"]})
+    assert refused.status_code == 422
+    assert refused.json() == {"errors": ["Inventory item does not have inventory tracking enabled"]}
+    assert client.post(f"{PREFIX}/inventory_levels/set.json", headers=token,
+                       json={**body, "inventory_item_id": 1}).json() == {"errors": "Not Found"}
+    assert client.post(f"{PREFIX}/inventory_levels/set.json", headers=token,
+                       json={**body, "location_id": 1}).status_code == 404
+    blank = client.post(f"{PREFIX}/inventory_levels/set.json", headers=token, json={"location_id": location})
+    assert blank.status_code == 400 and "inventory_item_id" in blank.json()["errors"]
+    # writes share the bucket with reads
+    for _ in range(40):
+        last = client.post(f"{PREFIX}/inventory_levels/set.json", headers=token, json=body)
+    assert last.status_code == 429 and float(last.headers["Retry-After"]) > 0
+
+
+def test_access_scopes_and_missing_scopes(business, client_for, token):
+    from fastapi.testclient import TestClient
+
+    assert client_for(business).get("/shopify/admin/oauth/access_scopes.json", headers=token).json() == {
+        "access_scopes": [{"handle": h} for h in ("read_customers", "read_orders", "read_all_orders", "read_products",
+                                                  "read_inventory", "write_inventory", "read_locations")]}
+    narrow = Credentials(shopify_scopes=("read_customers", "read_orders", "read_products"))
+    token = {"X-Shopify-Access-Token": narrow.shopify_token}
+    client = TestClient(create_app(business, narrow, Limits(shopify_bucket_size=10_000)))
+    answer = client.get("/shopify/admin/oauth/access_scopes.json", headers=token)
+    assert answer.json() == {"access_scopes": [{"handle": h} for h in narrow.shopify_scopes]}
+    assert "X-Shopify-API-Version" not in answer.headers  # the one unversioned endpoint
+    for method, path, scope in (("GET", "locations.json", "read_locations"),
+                                ("GET", "inventory_levels.json?location_ids=1", "read_inventory"),
+                                ("POST", "inventory_levels/set.json", "write_inventory")):
+        refused = client.request(method, f"{PREFIX}/{path}", headers=token, json={})
+        assert refused.status_code == 403
+        assert refused.json() == {"errors": f"[API] This action requires merchant approval for {scope} scope."}
+    # Without read_all_orders the orders stop 60 days back, silently.
+    recent = client.get(f"{PREFIX}/orders/count.json?status=any", headers=token).json()["count"]
+    assert 0 < recent < len(business.shopify["orders"])
+    oldest = next(iter(business.shopify["orders"]))
+    assert client.get(f"{PREFIX}/orders/{oldest}.json", headers=token).status_code == 404

@@ -7,13 +7,14 @@ import xmlrpc.client
 import httpx
 import pytest
 
+from puente.simulators.odoo import compile_domain
 from puente.sources.http import SourceError
 from puente.sources.odoo import FIELDS, OdooConfig, OdooConnector
 
 CONFIG = OdooConfig(url="https://erp.example.test", db="acme", login="bot@acme.co", api_key="key-123-secret")
 
 
-def _server(records: list[dict], *, uid=7, fault: str | None = None):
+def _server(records: list[dict], *, uid=7, fault: str | None = None, between_pages=lambda n: None):
     calls: list[tuple] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -28,10 +29,9 @@ def _server(records: list[dict], *, uid=7, fault: str | None = None):
             if fault:
                 body = xmlrpc.client.dumps(xmlrpc.client.Fault(2, f"Traceback...\n{fault}"), methodresponse=True)
                 return httpx.Response(200, content=body.encode())
+            between_pages(len(calls))
             rows = sorted(records, key=lambda r: (r["write_date"], r["id"]))
-            for field, op, value in domain:
-                assert (field, op) == ("write_date", ">=")
-                rows = [r for r in rows if r["write_date"] >= value]
+            rows = [r for r in rows if compile_domain("res.partner", domain)(r)]  # Odoo's domain semantics
             result = rows[kwargs["offset"]:kwargs["offset"] + kwargs["limit"]]
         return httpx.Response(200, content=xmlrpc.client.dumps((result,), methodresponse=True).encode())
 
@@ -51,12 +51,18 @@ def test_pages_walk_every_record_once_even_when_many_share_a_write_date():
     records = [_partner(1, "2026-01-01 00:00:00"), _partner(2, "2026-01-02 00:00:00")]
     records += [_partner(i, "2026-01-03 00:00:00") for i in range(3, 11)]  # 8 ties, page size 3
     records += [_partner(11, "2026-01-04 00:00:00")]
-    handler, calls = _server(records)
+
+    def edit(calls: int) -> None:  # while we page, a tie already read is changed (it moves to the end)
+        if calls == 3:
+            records[2]["write_date"] = "2026-01-05 00:00:00"
+    handler, calls = _server(records, between_pages=edit)
     pages = list(_connector(handler).extract("res.partner", None))
     ids = [r.source_id for p in pages for r in p.records]
-    assert ids == [str(i) for i in range(1, 12)]
-    assert [p.cursor for p in pages] == ["2026-01-03 00:00:00"] * 3 + ["2026-01-04 00:00:00"]
-    assert [c[1]["offset"] for c in calls] == [0, 1, 4, 7]  # re-anchored on the cursor, skipping ties seen
+    assert ids == [str(i) for i in range(1, 12)] + ["3"]  # nothing skipped; the changed one read again
+    assert [p.cursor for p in pages] == ["2026-01-03 00:00:00"] * 3 + ["2026-01-05 00:00:00"] * 2
+    assert [c[1]["offset"] for c in calls] == [0] * 5
+    assert calls[1][0] == ["|", ["write_date", ">", "2026-01-03 00:00:00"],  # re-anchored on the last record read
+                           "&", ["write_date", "=", "2026-01-03 00:00:00"], ["id", ">", 3]]
     assert calls[0][1]["context"] == {"active_test": False}
     assert calls[0][1]["order"] == "write_date asc, id asc"
     assert [r.deleted for p in pages for r in p.records][3] is True  # id 4 is archived

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from puente.simulators.business.population import Person
 
 VAT_RATE = 0.19  # IVA, the general rate
+# Delivery, when the customer pays for it: a flat rate before IVA, the ERP's service product ENVIO.
+SHIPPING_SKU = "ENVIO"
+SHIPPING_PRICE = 12_000
 
 
 class Assortment:
@@ -42,8 +45,11 @@ class Assortment:
         self._cum_all = list(itertools.accumulate(p.popularity for p in self.products))
         self._cum_shop = list(itertools.accumulate(weights))
 
-    def by_odoo_id(self, odoo_id: int) -> Product:
-        return self.products[self._by_odoo_id[odoo_id]]
+    def by_odoo_id(self, odoo_id: int) -> Product | None:
+        """The product behind an ERP product id; None for the ERP's services (shipping), which are
+        not goods the business stocks or people put in baskets."""
+        idx = self._by_odoo_id.get(odoo_id)
+        return None if idx is None else self.products[idx]
 
     def by_sku(self, sku: str) -> Product:
         return self.products[self._by_sku[sku]]

@@ -1,9 +1,12 @@
 """The CRM's writer: what salespeople and web forms record in HubSpot, in CRM v3's wire shapes.
 
 Contacts as salespeople type them (and now and then a second contact for the same person),
-companies for business customers, deals that move through the pipeline stage by stage and are
-won or lost, the lifecycle stage that becomes "customer" after a first order, marketing opt-outs,
-and the small edits of a normal day (a phone fixed, a stale lead deleted).
+each owned by one of the sales team (the portal's owners; about one in twenty left without an
+owner), companies for business customers, deals that move through the pipeline stage by stage
+and are won or lost, with their products as line items (a few deals have none: the salesperson
+did not add them), the lifecycle stage that becomes "customer" after a first order, marketing
+opt-outs, and the small edits of a normal day (a phone fixed, a stale lead deleted). Tasks are
+never made by the business itself: they come through the API (``create_task``).
 """
 
 from __future__ import annotations
@@ -19,29 +22,47 @@ from puente.simulators.business.records import Records, hubspot_ts
 
 OPEN_DEAL_STAGES = ("appointmentscheduled", "qualifiedtobuy", "presentationscheduled",
                     "decisionmakerboughtin", "contractsent")
+# The sales team, as HubSpot owners: (owner id, user id, first name, last name, email, share of contacts).
+OWNERS = (
+    ("41629779", 9586504, "Laura", "Restrepo", "laura.restrepo@casaandina.com.co", 0.35),
+    ("41629801", 9586517, "Andrés", "Quintero", "andres.quintero@casaandina.com.co", 0.30),
+    ("52001344", 10244871, "Paola", "Ramírez", "paola.ramirez@casaandina.com.co", 0.20),
+    ("52001390", 10244902, "Jorge", "Mejía", "jorge.mejia@casaandina.com.co", 0.15),
+)
+TEAM = {"id": "178588", "name": "Ventas", "primary": True}
+UNOWNED_SHARE = 0.05  # contacts nobody was assigned (a web form, an imported list)
+NO_LINE_ITEMS_SHARE = 0.1  # deals whose salesperson never added the products
+CREATED = {"tasks": "hs_createdate"}  # the create-date property, where it is not "createdate"
 
 
 class HubSpotWriter:
     """Creates and changes HubSpot records in ``records.hubspot`` the way the sales team does."""
 
-    def __init__(self, rng: random.Random, records: Records, calendar: Calendar, population: Population):
+    def __init__(self, rng: random.Random, records: Records, calendar: Calendar, population: Population,
+                 details: random.Random):
         self._rng = rng
+        self._details = details
         self._records = records
         self._calendar = calendar
         self._population = population
         self.hubspot = records.hubspot
-        self._ids = {"contacts": 1_000, "companies": 20_000_000_000, "deals": 30_000_000_000}
+        self._ids = {"contacts": 1_000, "companies": 20_000_000_000, "deals": 30_000_000_000,
+                     "line_items": 40_000_000_000, "tasks": 90_000_000_000}
 
     # ------------------------------------------------------------------ records
 
     def create(self, obj: str, properties: dict[str, str | None], at: datetime,
                person: Person | None, order_id: str | None = None) -> dict:
-        self._ids[obj] += self._rng.randint(1, 3) if obj == "contacts" else self._rng.randint(1, 900)
+        if person is None:  # made through the API: ids that need no random draw
+            self._ids[obj] += 1 + self._ids[obj] * 7919 % 97
+        else:
+            rng = self._details if obj == "line_items" else self._rng
+            self._ids[obj] += rng.randint(1, 3) if obj == "contacts" else rng.randint(1, 900)
         rid = self._ids[obj]
         stamp = hubspot_ts(at)
         modified = "lastmodifieddate" if obj == "contacts" else "hs_lastmodifieddate"
         props = {k: v for k, v in properties.items() if v is not None}
-        props.update({"createdate": stamp, modified: stamp, "hs_object_id": str(rid)})
+        props.update({CREATED.get(obj, "createdate"): stamp, modified: stamp, "hs_object_id": str(rid)})
         record = {"id": str(rid), "properties": props, "createdAt": stamp, "updatedAt": stamp,
                   "archived": False}
         return self._records.add("hubspot", obj, rid, record, person.id if person else None, order_id)
@@ -71,7 +92,22 @@ class HubSpotWriter:
         associations[(a, a_id)][b].append(b_id)
         associations[(b, b_id)][a].append(a_id)
 
-    # ------------------------------------------------------------------ contacts and companies
+    # ------------------------------------------------------------------ owners, contacts and companies
+
+    def add_owners(self, at: datetime) -> None:
+        """The sales team's HubSpot users, the owners records and tasks are assigned to."""
+        stamp = hubspot_ts(at)
+        self._records.hubspot_owners[:] = [
+            {"id": oid, "email": email, "type": "PERSON", "firstName": first, "lastName": last, "userId": uid,
+             "userIdIncludingInactive": uid, "createdAt": stamp, "updatedAt": stamp, "archived": False,
+             "teams": [dict(TEAM)]} for oid, uid, first, last, email, _ in OWNERS]
+
+    def _owner(self) -> str | None:
+        """The salesperson a new contact is assigned to (now and then nobody)."""
+        details = self._details
+        if details.random() < UNOWNED_SHARE:
+            return None
+        return details.choices([o[0] for o in OWNERS], weights=[o[5] for o in OWNERS])[0]
 
     def contact(self, p: Person, at: datetime, lifecycle: str, duplicate: bool = False) -> dict:
         """A CRM contact as a salesperson (or a web form) typed it."""
@@ -88,7 +124,7 @@ class HubSpotWriter:
             "company": p.company if p.company and rng.random() < 0.9 else None,
             "city": p.city if rng.random() < 0.7 else co.strip_accents(p.city), "country": "Colombia",
             "lifecyclestage": lifecycle, "hs_marketable_status": "true" if p.consent else "false",
-            "tax_id": tax_id,
+            "tax_id": tax_id, "hubspot_owner_id": self._owner(),
         }, at, p)
         p.hubspot_contact_ids.append(int(record["id"]))
         if p.company and not duplicate:
@@ -132,8 +168,11 @@ class HubSpotWriter:
 
     # ------------------------------------------------------------------ deals
 
-    def open_deal(self, p: Person, company_id: int, amount: float, day: int, at: datetime) -> tuple[int, int]:
-        """A deal for ``amount`` (with VAT) at one of the first two stages; (deal id, stage)."""
+    def open_deal(self, p: Person, company_id: int, amount: float, day: int, at: datetime,
+                  items: list[tuple[str, str, int, int]], discount: float) -> tuple[int, int]:
+        """A deal for ``amount`` (with VAT) at one of the first two stages, with ``items`` (SKU, name,
+        unit price, quantity) as its line items at ``discount`` percent off (``hs_discount_percentage``;
+        ``amount`` is the line's net price); (deal id, stage)."""
         month = self._calendar.date(day)
         stage = self._rng.randrange(2)
         deal = self.create("deals", {
@@ -145,7 +184,25 @@ class HubSpotWriter:
         deal_id = int(deal["id"])
         self.associate("deals", deal_id, "contacts", p.hubspot_contact_ids[0])
         self.associate("deals", deal_id, "companies", company_id)
+        if self._details.random() >= NO_LINE_ITEMS_SHARE:
+            for sku, name, price, qty in items:
+                # A percentage discount applies to the line's total (HubSpot's net price rounding).
+                line = self.create("line_items", {
+                    "name": name, "hs_sku": sku, "quantity": str(qty), "price": f"{price:.2f}",
+                    "hs_discount_percentage": f"{discount:g}" if discount else None,
+                    "amount": f"{round(price * qty * (1 - discount / 100), 2):.2f}"}, at, p)
+                self.associate("line_items", int(line["id"]), "deals", deal_id)
         return deal_id, stage
+
+    # ------------------------------------------------------------------ through the API
+
+    def create_task(self, properties: dict[str, str | None], associations: list[tuple[str, int]],
+                    at: datetime) -> dict:
+        """A task a client created, with its associations (object, id) in both directions."""
+        task = self.create("tasks", properties, at, None)
+        for obj, rid in associations:
+            self.associate("tasks", int(task["id"]), obj, rid)
+        return task
 
     # ------------------------------------------------------------------ a normal day's edits
 

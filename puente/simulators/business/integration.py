@@ -5,8 +5,10 @@ them (a share of them, days late, with the usual mistakes), won deals only when 
 keys them in, and the shop's stock only when someone copies the ERP's figures over. Here the
 business keeps, for every web order and every won deal, the ERP sale order it *should* have
 (customer, lines, quantities, prices, state) and whether a person did key it in (when, as which
-sale order, with which mistakes); per product, the stock the shop should show is read from the
-ERP as it stands. Tests and the demo measure what Puente did against this.
+sale order, with which mistakes), and whether an order came in through the ERP's API
+(``entered_by_api``: the first confirmed sale order carrying its number or deal); per product, the
+stock the shop should show is read from the ERP as it stands. Tests and the demo measure what
+Puente did against this.
 """
 
 from __future__ import annotations
@@ -18,16 +20,18 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Line:
-    """One line of the order as it should be in the ERP: product (by SKU), quantity, unit price."""
+    """One line of the order as it should be in the ERP: product (by SKU; ``ENVIO`` for the
+    shipping the customer paid), quantity, unit price and discount (percent)."""
 
     sku: str
     quantity: int
     price_unit: float
+    discount: float = 0.0
 
 
 @dataclass
 class Entry:
-    """A sale order a person keyed into the ERP by hand, and the mistakes they made."""
+    """A sale order keyed into the ERP by hand (and the mistakes made), or sent through its API."""
 
     sale_order_id: int
     sale_order_name: str
@@ -53,6 +57,7 @@ class WebOrder:
     fulfilled_on: str | None = None
     person_enters: bool = False  # a person will retype it (decided when it is placed)
     entered: Entry | None = None
+    entered_by_api: Entry | None = None
 
 
 @dataclass
@@ -68,6 +73,7 @@ class WonDeal:
     amount_untaxed: float
     person_enters: bool = False
     entered: Entry | None = None
+    entered_by_api: Entry | None = None
 
 
 class Integration:
@@ -93,11 +99,14 @@ class Integration:
                 "web_orders_a_person_will_enter": sum(1 for o in live if o.person_enters and not o.entered),
                 "web_orders_left_for_puente": sum(1 for o in live if not o.person_enters),
                 "web_orders_entered_with_mistakes": sum(1 for o in live if o.entered and o.entered.mistakes),
+                "web_orders_entered_through_the_api": sum(1 for o in live if o.entered_by_api),
                 "won_deals": len(won_deals),
                 "won_deals_entered_by_a_person": sum(1 for d in won_deals if d.entered),
+                "won_deals_entered_through_the_api": sum(1 for d in won_deals if d.entered_by_api),
                 "won_deals_left_for_puente": sum(1 for d in won_deals if not d.person_enters),
                 "products_in_shop": len(stock),
-                "products_where_shop_differs_from_erp": sum(1 for s in stock if s["shop_available"] != s["erp_free"]),
+                "products_where_shop_differs_from_erp": sum(1 for s in stock if s["shop_tracks_inventory"]
+                                                            and s["shop_available"] != s["erp_free"]),
             },
             "web_orders": [{**asdict(o), "customer": customer(o.person_id)} for o in web_orders],
             "won_deals": [{**asdict(d), "customer": customer(d.person_id)} for d in won_deals],

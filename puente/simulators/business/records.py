@@ -17,8 +17,9 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 BOGOTA = timezone(timedelta(hours=-5))  # Colombia keeps UTC-5 all year (no DST)
 ODOO_MODELS = ("res.partner", "product.product", "sale.order", "sale.order.line", "account.move",
-               "stock.quant")
-HUBSPOT_OBJECTS = ("contacts", "companies", "deals")
+               "stock.quant", "res.country", "l10n_latam.identification.type", "account.tax",
+               "sale.advance.payment.inv")
+HUBSPOT_OBJECTS = ("contacts", "companies", "deals", "line_items", "tasks")
 SHOPIFY_RESOURCES = ("customers", "orders", "products")
 
 Key = tuple[str, str, int]  # (system, object, id)
@@ -53,6 +54,7 @@ class Records:
         # (object, id) -> {other object: [ids]}: HubSpot associations, kept in both directions.
         self.hubspot_associations: dict[tuple[str, int], dict[str, list[int]]] = defaultdict(
             lambda: defaultdict(list))
+        self.hubspot_owners: list[dict] = []  # the portal's users who can own records (GET /crm/v3/owners)
         self.shopify: dict[str, dict[int, dict]] = {r: {} for r in SHOPIFY_RESOURCES}
         self.ids: dict[str, list[int]] = defaultdict(list)  # "system/object" -> ids, for sampling
         # (system, object, id) -> (person id, real order id or None): the ground truth

@@ -1,11 +1,14 @@
 """The shop's writer: what customers and the shop's staff record in Shopify, in REST Admin's wire shapes.
 
 Customer accounts as people type themselves in at checkout (a family sharing one email shares
-one account), web orders paid online or cash on delivery, their fulfilment or cancellation, the
-product listings with their single variant, prices, stock levels, and the small edits of a normal
-day (a customer tagged). Shopify tracks the stock of its variants itself (``inventory_management:
-shopify``): an order takes its quantities off, a cancellation with restock puts them back; it
-knows nothing of the ERP's stock until someone sets it.
+one account), web orders paid online or cash on delivery (about three in ten with a shipping
+charge, now and then one line with a discount code), their fulfilment or cancellation, the
+product listings with their single variant, prices, stock levels at the shop's one location,
+and the small edits of a normal day (a customer tagged). Shopify tracks the stock of its
+variants itself (``inventory_management: shopify``): an order takes its quantities off, a
+cancellation with restock puts them back; it knows nothing of the ERP's stock until someone sets
+it. A few items are not tracked at all (``inventory_management: null``): the shop sells them
+without counting, and their level cannot be set.
 """
 
 from __future__ import annotations
@@ -16,20 +19,27 @@ from datetime import datetime, timedelta
 
 from puente.simulators import colombia as co
 from puente.simulators.business import messiness as messy
-from puente.simulators.business.assortment import VAT_RATE, Assortment
+from puente.simulators.business.assortment import SHIPPING_PRICE, VAT_RATE, Assortment
 from puente.simulators.business.calendar import Calendar
 from puente.simulators.business.population import Person
 from puente.simulators.business.records import Records, money, shopify_ts
 from puente.simulators.catalogue import Product, handle
 
 SHOP_NAME = "Casa Andina"
+LOCATION_ID = 68_412_330_017  # the shop's one location (its warehouse in Bogotá)
+SHIPPING_SHARE = 0.3  # web orders whose customer pays for delivery
+DISCOUNT_SHARE = 0.06  # web orders with a discount code on one line
+DISCOUNT_CODES = {5: "CASA5", 10: "BIENVENIDA10", 15: "TEMPORADA15"}  # percent -> code
+UNTRACKED_EVERY = 25  # one listed item in 25 (the 3rd, the 28th, …): its quantity is not tracked
 
 
 class ShopifyWriter:
     """Creates and changes Shopify records in ``records.shopify`` the way customers and staff do."""
 
-    def __init__(self, rng: random.Random, records: Records, calendar: Calendar, assortment: Assortment):
+    def __init__(self, rng: random.Random, records: Records, calendar: Calendar, assortment: Assortment,
+                 details: random.Random):
         self._rng = rng
+        self._details = details
         self._records = records
         self._calendar = calendar
         self._assortment = assortment
@@ -40,11 +50,21 @@ class ShopifyWriter:
                      "inventory_items": 46_200_000_000_000}
         self._seq: Counter[str] = Counter()
         self._customer_by_email: dict[str, int] = {}
+        opened = shopify_ts(calendar.midnight(0))
+        self.location = {
+            "id": LOCATION_ID, "name": "Bodega Bogotá", "address1": "Calle 13 # 68-45", "address2": None,
+            "city": "Bogotá", "zip": "110931", "province": "Bogotá, D.C.", "country": "CO", "phone": "+576017430000",
+            "created_at": opened, "updated_at": opened, "country_code": "CO", "country_name": "Colombia",
+            "province_code": "DC", "legacy": False, "active": True,
+            "admin_graphql_api_id": f"gid://shopify/Location/{LOCATION_ID}",
+            "localized_country_name": "Colombia", "localized_province_name": "Bogotá, D.C."}
+        # inventory item id -> (product id, when its level at the location last changed)
+        self.inventory_items: dict[int, tuple[int, str]] = {}
 
     # ------------------------------------------------------------------ records
 
-    def new_id(self, kind: str) -> int:
-        self._ids[kind] += self._rng.randint(10_000, 9_000_000)
+    def new_id(self, kind: str, rng: random.Random | None = None) -> int:
+        self._ids[kind] += (rng or self._rng).randint(10_000, 9_000_000)
         return self._ids[kind]
 
     def create(self, resource: str, record: dict, at: datetime, person: Person | None = None,
@@ -119,14 +139,22 @@ class ShopifyWriter:
     # ------------------------------------------------------------------ orders
 
     def order(self, p: Person, customer: dict, lines: list[tuple[int, int]], at: datetime, order_id: str) -> dict:
-        """A web order placed by ``customer``: paid online (three in four) or cash on delivery."""
-        rng = self._rng
+        """A web order placed by ``customer``: paid online (three in four) or cash on delivery, with
+        a shipping charge or a discount code now and then; taxes per line (and on shipping)."""
+        rng, details = self._rng, self._details
         self._seq["order"] += 1
         number = 1000 + self._seq["order"]
         sid = self.new_id("orders")
-        subtotal = self._assortment.total(lines)
-        tax = round(subtotal * VAT_RATE, 2)
         paid_online = rng.random() < 0.75
+        shipping = SHIPPING_PRICE if details.random() < SHIPPING_SHARE else 0
+        discounted = details.randrange(len(lines)) if details.random() < DISCOUNT_SHARE else None
+        percent = details.choice(list(DISCOUNT_CODES)) if discounted is not None else 0
+        items = [self._line(i, q, percent if n == discounted else 0) for n, (i, q) in enumerate(lines)]
+        gross = sum(float(li["price"]) * li["quantity"] for li in items)
+        discounts = round(sum(float(li["total_discount"]) for li in items), 2)
+        shipping_tax = round(shipping * VAT_RATE, 2)
+        tax = round(sum(float(li["tax_lines"][0]["price"]) for li in items) + shipping_tax, 2)
+        subtotal = round(gross - discounts, 2)
         stamp = shopify_ts(at)
         address = customer["default_address"]
         order = self.create("orders", {
@@ -136,13 +164,28 @@ class ShopifyWriter:
             "processed_at": stamp, "closed_at": None, "cancelled_at": None, "cancel_reason": None,
             "confirmed": True, "currency": "COP", "presentment_currency": "COP",
             "financial_status": "paid" if paid_online else "pending", "fulfillment_status": None,
-            "subtotal_price": money(subtotal), "total_line_items_price": money(subtotal),
-            "total_discounts": "0.00", "total_tax": money(tax), "total_price": money(subtotal + tax),
+            "subtotal_price": money(subtotal), "total_line_items_price": money(gross),
+            "total_discounts": money(discounts), "total_tax": money(tax),
+            "total_price": money(subtotal + shipping + tax),
+            "total_shipping_price_set": _money_set(shipping),
             "taxes_included": False, "source_name": "web", "tags": "", "note": None, "test": False,
             "payment_gateway_names": ["wompi"] if paid_online else ["Cash on Delivery (COD)"],
             "customer": {k: customer[k] for k in ("id", "email", "first_name", "last_name", "phone",
                                                    "state", "tags", "created_at")},
-            "line_items": [self._line(i, q) for i, q in lines],
+            "discount_applications": [] if not percent else [{
+                "type": "discount_code", "code": DISCOUNT_CODES[percent], "value": f"{percent}.0",
+                "value_type": "percentage", "allocation_method": "across", "target_selection": "entitled",
+                "target_type": "line_item"}],
+            "discount_codes": [] if not percent else [{"code": DISCOUNT_CODES[percent], "amount": money(discounts),
+                                                      "type": "percentage"}],
+            "line_items": items,
+            "shipping_lines": [] if not shipping else [{
+                "id": self.new_id("line_items", details), "title": "Envío a domicilio", "code": "Envío a domicilio",
+                "source": "shopify", "price": money(shipping), "discounted_price": money(shipping),
+                "price_set": _money_set(shipping), "discounted_price_set": _money_set(shipping),
+                "carrier_identifier": None, "requested_fulfillment_service_id": None, "delivery_category": None,
+                "phone": None, "discount_allocations": [],
+                "tax_lines": [{"title": "IVA", "rate": VAT_RATE, "price": money(shipping_tax)}]}],
             "shipping_address": {k: address[k] for k in ("first_name", "last_name", "company", "address1",
                                                          "city", "province", "country", "country_code",
                                                          "phone", "name")},
@@ -152,15 +195,36 @@ class ShopifyWriter:
             self._take_stock(self._assortment.products[idx], -qty, at)
         return order
 
-    def _line(self, idx: int, qty: int) -> dict:
+    def _line(self, idx: int, qty: int, percent: int) -> dict:
+        """A line item; with a percentage discount code on it, its allocation and the tax on what is left."""
         product = self._assortment.products[idx]
+        discount = round(product.price * qty * percent / 100, 2)
         return {"id": self.new_id("line_items"), "product_id": product.shop_product_id,
                 "variant_id": product.shop_variant_id, "sku": product.sku, "title": product.name,
                 "name": product.name, "variant_title": None, "vendor": SHOP_NAME, "quantity": qty,
                 "price": money(product.price), "taxable": True, "requires_shipping": True,
-                "grams": product.weight_g, "total_discount": "0.00",
+                "grams": product.weight_g, "total_discount": money(discount),
+                "discount_allocations": [] if not discount else [
+                    {"amount": money(discount), "amount_set": _money_set(discount), "discount_application_index": 0}],
                 "tax_lines": [{"title": "IVA", "rate": VAT_RATE,
-                               "price": money(round(product.price * qty * VAT_RATE, 2))}]}
+                               "price": money(round((product.price * qty - discount) * VAT_RATE, 2))}]}
+
+    @staticmethod
+    def shipping_price(order: dict) -> float:
+        """What the customer paid for delivery, before tax (0 when nothing)."""
+        return round(sum(float(s["discounted_price"]) for s in order.get("shipping_lines") or []), 2)
+
+    @staticmethod
+    def discount_percent(order: dict, line: dict) -> float:
+        """A line's discount as the ERP takes it: a percentage of the line (0 when none)."""
+        allocated = sum(float(a["amount"]) for a in line.get("discount_allocations") or [])
+        if not allocated:
+            return 0.0
+        applications = order.get("discount_applications") or []
+        index = line["discount_allocations"][0]["discount_application_index"]
+        if len(line["discount_allocations"]) == 1 and applications[index]["value_type"] == "percentage":
+            return float(applications[index]["value"])
+        return round(100 * allocated / (float(line["price"]) * line["quantity"]), 4)
 
     def fulfil(self, sid: int, at: datetime) -> None:
         """Shipped and paid: Shopify archives (closes) an order once it is paid and fulfilled."""
@@ -182,7 +246,12 @@ class ShopifyWriter:
         """A product listed in the shop, with its one variant and the stock it has today."""
         pid, vid = self.new_id("products"), self.new_id("variants")
         product.shop_product_id, product.shop_variant_id = pid, vid
+        self._seq["listed"] += 1
+        tracked = self._seq["listed"] % UNTRACKED_EVERY != 3
+        quantity = int(product.on_hand) if tracked else 0
+        item = self.new_id("inventory_items")
         stamp = shopify_ts(at)
+        self.inventory_items[item] = (pid, stamp)
         self.create("products", {
             "id": pid, "title": product.name, "body_html": f"<p>{product.name}, de {SHOP_NAME}.</p>",
             "vendor": SHOP_NAME, "product_type": product.category, "handle": handle(product.name),
@@ -194,12 +263,11 @@ class ShopifyWriter:
             "variants": [{
                 "id": vid, "product_id": pid, "title": "Default Title", "price": money(product.price),
                 "sku": product.sku, "position": 1, "inventory_policy": "deny", "compare_at_price": None,
-                "fulfillment_service": "manual", "inventory_management": "shopify",
+                "fulfillment_service": "manual", "inventory_management": "shopify" if tracked else None,
                 "option1": "Default Title", "option2": None, "option3": None, "created_at": stamp,
                 "updated_at": stamp, "taxable": True, "barcode": None, "grams": product.weight_g,
                 "weight": product.weight_g / 1000, "weight_unit": "kg",
-                "inventory_item_id": self.new_id("inventory_items"),
-                "inventory_quantity": int(product.on_hand), "old_inventory_quantity": int(product.on_hand),
+                "inventory_item_id": item, "inventory_quantity": quantity, "old_inventory_quantity": quantity,
                 "requires_shipping": True, "admin_graphql_api_id": f"gid://shopify/ProductVariant/{vid}",
             }],
         }, at)
@@ -208,15 +276,41 @@ class ShopifyWriter:
         """The quantity the shop shows as available."""
         return self.shopify["products"][product.shop_product_id]["variants"][0]["inventory_quantity"]
 
+    def tracked(self, product: Product) -> bool:
+        """Whether the shop counts the product's stock (``inventory_management: shopify``)."""
+        return self.shopify["products"][product.shop_product_id]["variants"][0]["inventory_management"] == "shopify"
+
     def set_stock(self, product: Product, quantity: int, at: datetime) -> None:
-        """The variant's available quantity set to ``quantity``."""
-        variant = self.shopify["products"][product.shop_product_id]["variants"][0]
-        variant.update({"old_inventory_quantity": variant["inventory_quantity"],
-                        "inventory_quantity": quantity, "updated_at": shopify_ts(at)})
-        self.update("products", product.shop_product_id, {}, at)
+        """The variant's available quantity at the location set to ``quantity``."""
+        self.set_level(self.shopify["products"][product.shop_product_id]["variants"][0]["inventory_item_id"],
+                       quantity, at)
+
+    def set_level(self, inventory_item_id: int, quantity: int, at: datetime) -> dict:
+        """Set an inventory item's available quantity (a person in the admin, or the API's
+        ``inventory_levels/set.json``): the variant shows it and its product counts as updated, so
+        the products extract sees the change. Returns the variant."""
+        product_id, _ = self.inventory_items[inventory_item_id]
+        variant = next(v for v in self.shopify["products"][product_id]["variants"]
+                       if v["inventory_item_id"] == inventory_item_id)
+        product = self.update("products", product_id, {}, at)
+        variant.update({"old_inventory_quantity": variant["inventory_quantity"], "inventory_quantity": quantity,
+                        "updated_at": product["updated_at"]})
+        self.inventory_items[inventory_item_id] = (product_id, product["updated_at"])
+        return variant
+
+    def level(self, inventory_item_id: int) -> dict:
+        """The item's inventory level at the location (``available`` null when it is not tracked)."""
+        product_id, changed = self.inventory_items[inventory_item_id]
+        variant = next(v for v in self.shopify["products"][product_id]["variants"]
+                       if v["inventory_item_id"] == inventory_item_id)
+        tracked = variant["inventory_management"] == "shopify"
+        return {"inventory_item_id": inventory_item_id, "location_id": LOCATION_ID,
+                "available": variant["inventory_quantity"] if tracked else None, "updated_at": changed,
+                "admin_graphql_api_id": f"gid://shopify/InventoryLevel/{LOCATION_ID}?inventory_item_id={inventory_item_id}"}
 
     def _take_stock(self, product: Product, change: int, at: datetime) -> None:
-        self.set_stock(product, self.stock(product) + change, at)
+        if self.tracked(product):
+            self.set_stock(product, self.stock(product) + change, at)
 
     def set_price(self, product: Product, at: datetime) -> None:
         variant = self.shopify["products"][product.shop_product_id]["variants"][0]
@@ -234,3 +328,9 @@ class ShopifyWriter:
             customer = self.shopify["customers"][cid]
             tags = "" if customer["tags"] else rng.choice(("cliente-frecuente", "newsletter"))
             self.update("customers", cid, {"tags": tags}, self._calendar.moment(day))
+
+
+def _money_set(amount: float) -> dict:
+    """A money bag: the amount in the shop's and the customer's currency (both COP here)."""
+    bag = {"amount": money(amount), "currency_code": "COP"}
+    return {"shop_money": bag, "presentment_money": dict(bag)}

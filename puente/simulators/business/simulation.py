@@ -12,6 +12,19 @@ itself. A web order reaches the ERP only if a person retypes it, days later and 
 mistakes; a won deal only if a salesperson keys it in; the shop's stock follows its own orders
 until someone copies the ERP's figures over, now and then. What a correct integration would have
 done is kept in ``integration`` (see ``integration.py``) to measure Puente against.
+
+What a client (Puente) writes through the APIs lands in the same records, stamped with the
+simulated now (the end of the current day), and the business reacts to it as to its own
+people's work: a sale order confirmed through the ERP's API whose client reference is a shop
+order's number (with or without ``#``), or whose origin is ``HubSpot deal <id>``, is that web
+order's or deal's ERP order. Its customer and order are recorded in the ground truth, the staff
+no longer retype it, and the warehouse and the accountant take it from there on the next
+workday: delivered when the shop ships it (at once if it already has), invoiced (a draft invoice
+made with the ERP's invoicing wizard is posted, never doubled) and paid as usual.
+
+Details added after the first release of the generator (shipping charged on web orders,
+discounts, the CRM's owners and deal line items) draw from a second random stream, so that the
+same seed still gives the same people, days and orders.
 """
 
 from __future__ import annotations
@@ -19,6 +32,7 @@ from __future__ import annotations
 import gc
 import itertools
 import random
+import re
 from collections import Counter
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -27,11 +41,11 @@ from typing import Any, TypeVar
 
 from puente.simulators import colombia as co
 from puente.simulators.business import messiness as messy
-from puente.simulators.business.assortment import VAT_RATE, Assortment
+from puente.simulators.business.assortment import SHIPPING_SKU, VAT_RATE, Assortment
 from puente.simulators.business.calendar import DAY_START, Calendar
 from puente.simulators.business.hubspot import OPEN_DEAL_STAGES, HubSpotWriter
 from puente.simulators.business.integration import Entry, Integration, Line, WebOrder, WonDeal
-from puente.simulators.business.odoo import OdooWriter
+from puente.simulators.business.odoo import OdooWriter, order_key
 from puente.simulators.business.population import Person, Population
 from puente.simulators.business.records import Key, Records, hubspot_ts
 from puente.simulators.business.shopify import ShopifyWriter
@@ -39,6 +53,10 @@ from puente.simulators.catalogue import Product, make_products, shop_price
 
 T = TypeVar("T")
 WRONG_QUANTITY_SHARE = 0.08  # retyped web orders with one quantity mistyped
+DEAL_ORIGIN = "HubSpot deal {deal_id}"  # where an integration (Puente) puts a won deal in the ERP order
+_DEAL_ORIGIN = re.compile(r"^HubSpot deal (\d+)$")
+DEAL_DISCOUNT_SHARE = 0.2  # won deals with a negotiated discount (percent, on every line)
+DEAL_DISCOUNTS = (5.0, 10.0)
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,7 @@ class Business:
         self.integration = Integration()
         self.go_live = start - timedelta(days=history_days)
         self._rng = rng = random.Random(seed)
+        self._details = details = random.Random(f"{seed}:details")
         self._day = 0
         self._history_days = history_days
         self._order_seq = itertools.count(1)  # the real orders, whichever systems record them
@@ -90,14 +109,18 @@ class Business:
         self.assortment = Assortment(rng, self.calendar)
         self.population = Population(rng, self.calendar, self.assortment.popular, self._on_unsubscribe)
         self.erp = OdooWriter(rng, self.records, self.calendar, self.assortment, self.population)
-        self.crm = HubSpotWriter(rng, self.records, self.calendar, self.population)
-        self.shop = ShopifyWriter(rng, self.records, self.calendar, self.assortment)
+        self.crm = HubSpotWriter(rng, self.records, self.calendar, self.population, details)
+        self.shop = ShopifyWriter(rng, self.records, self.calendar, self.assortment, details)
+        self._shop_orders_by_name: dict[str, int] = {}  # shop order number (no "#") -> order id
         self._arrival_rate = 0.75 * customers / history_days
         collecting = gc.isenabled()
         gc.disable()  # millions of long-lived dicts, no cycles: collecting during the build only costs time
         try:
             self._launch_catalogue = min(5000, max(20, round(customers / 5)))
             self._add_products(self._launch_catalogue, day=0)
+            launch = self.calendar.midnight(0) + timedelta(seconds=DAY_START)
+            self.erp.add_reference_data(launch)
+            self.crm.add_owners(launch)
             self.population.plan(customers, history_days)
             for day in range(history_days + 1):
                 self._simulate_day(day)
@@ -273,16 +296,20 @@ class Business:
                                            since.isoformat() if since else "")}
 
     def _customer_truth(self, person_id: str) -> dict[str, Any]:
-        """Who an order's ERP customer should be: the real person, and their partner if the ERP has one."""
+        """Who an order's ERP customer should be: the real person, and their partner if the ERP has
+        one; and their CRM contact and its owner (the salesperson a task for them should go to)."""
         p = self.population.person(person_id)
+        contact = self.hubspot["contacts"][p.hubspot_contact_ids[0]] if p.hubspot_contact_ids else None
         return {"person_id": p.id, "erp_partner_id": p.odoo_partner_id, "name": p.legal_name,
                 "tax_id": co.format_nit(p.doc, 1) if p.company else p.doc,
                 "tax_id_type": "NIT" if p.company else "CC", "email": p.email, "phone": co.e164(p.mobile),
-                "city": p.city}
+                "city": p.city, "hubspot_contact_id": contact["id"] if contact else None,
+                "hubspot_owner_id": contact["properties"].get("hubspot_owner_id") if contact else None}
 
     def _stock_truth(self) -> list[dict[str, Any]]:
         """Per product in the shop: the ERP's free stock (on hand minus reserved, as its quant says),
-        which the shop should show, beside what the shop shows."""
+        which the shop should show, beside what the shop shows (``shop_tracks_inventory`` false: the
+        shop does not count that item at all, so there is nothing to set)."""
         quants = self.odoo["stock.quant"]
         rows = []
         for product in self.assortment.products:
@@ -295,8 +322,17 @@ class Business:
                          "inventory_item_id": variant["inventory_item_id"], "erp_on_hand": quant["quantity"],
                          "erp_reserved": quant["reserved_quantity"],
                          "erp_free": quant["quantity"] - quant["reserved_quantity"],
-                         "shop_available": variant["inventory_quantity"]})
+                         "shop_available": variant["inventory_quantity"],
+                         "shop_tracks_inventory": self.shop.tracked(product)})
         return rows
+
+    def odoo_write(self, model: str, rid: int, values: dict) -> dict:
+        """Apply an ERP write made through the API, stamped with the simulated now."""
+        return self.erp.write(model, rid, values, self.now(), bump=False)
+
+    def shopify_set_level(self, inventory_item_id: int, available: int) -> dict:
+        """Apply an inventory level set through the API, stamped with the simulated now."""
+        return self.shop.set_level(inventory_item_id, available, self.now())
 
     def hubspot_write(self, obj: str, rid: int, properties: dict[str, str | None]) -> dict:
         """Apply a CRM write made through the API, stamped with the simulated now."""
@@ -382,12 +418,17 @@ class Business:
         lines = self.assortment.basket(p, day, web=True)
         order = self.shop.order(p, customer, lines, at, order_id)
         sid = order["id"]
+        self._shop_orders_by_name[order_key(order["name"])] = sid
+        should = [Line(li["sku"], li["quantity"], float(li["price"]), self.shop.discount_percent(order, li))
+                  for li in order["line_items"]]
+        if self.shop.shipping_price(order):
+            should.append(Line(SHIPPING_SKU, 1, self.shop.shipping_price(order)))
         truth = self.integration.web_orders[sid] = WebOrder(
             shopify_order_id=sid, name=order["name"], order_id=order_id, person_id=p.id,
-            ordered_on=calendar.date(day).isoformat(),
-            lines=[Line(li["sku"], li["quantity"], float(li["price"])) for li in order["line_items"]],
-            amount_untaxed=float(order["subtotal_price"]), amount_tax=float(order["total_tax"]),
-            amount_total=float(order["total_price"]), currency=order["currency"])
+            ordered_on=calendar.date(day).isoformat(), lines=should,
+            amount_untaxed=round(float(order["subtotal_price"]) + self.shop.shipping_price(order), 2),
+            amount_tax=float(order["total_tax"]), amount_total=float(order["total_price"]),
+            currency=order["currency"])
         if rng.random() < self.habits.web_orders_retyped:
             truth.person_enters = True
             calendar.schedule(calendar.workday(day, rng.randint(*self.habits.retype_delay_days)),
@@ -401,8 +442,8 @@ class Business:
     def _on_retype(self, day: int, p: Person, sid: int) -> None:
         """A person keys a web order into the ERP by hand, unless it was cancelled or is already
         there (they look its number up first): the customer found or typed in, the lines copied
-        at the shop's prices, now and then a quantity wrong. Already shipped, it is delivered and
-        invoiced at once."""
+        at the shop's prices and discounts, the shipping the customer paid as an ``ENVIO`` line,
+        now and then a quantity wrong. Already shipped, it is delivered and invoiced at once."""
         order = self.shopify["orders"][sid]
         if order["cancelled_at"] or self.erp.find_order("client_order_ref", order["name"]):
             return
@@ -417,12 +458,13 @@ class Business:
             typed[index[line["sku"]]] = wrong = messy.wrong_quantity(rng, line["quantity"])
             mistakes.append(f"quantity of {line['sku']}: {wrong} instead of {line['quantity']}")
         prices = {index[li["sku"]]: float(li["price"]) for li in order["line_items"]}
+        discounts = {index[li["sku"]]: self.shop.discount_percent(order, li) for li in order["line_items"]}
         sale_order = self.erp.sale_order(p, truth.order_id, partner_id, at, list(typed.items()), "sale",
-                                         order["name"], False, prices=prices)
+                                         order["name"], False, prices=prices, discounts=discounts,
+                                         shipping=self.shop.shipping_price(order))
         truth.entered = Entry(sale_order["id"], sale_order["name"], self.calendar.date(day).isoformat(), mistakes)
         if order["fulfillment_status"] == "fulfilled":
-            paid_online = "Cash on Delivery (COD)" not in order["payment_gateway_names"]
-            self.erp.deliver(p, day, sale_order["id"], at + timedelta(minutes=5), "card" if paid_online else "cod")
+            self.erp.deliver(p, day, sale_order["id"], at + timedelta(minutes=5), _web_payment(order))
 
     def _owner_of(self, customer: dict) -> Person:
         return self.population.person(self.records.owner("shopify", "customers", customer["id"]))
@@ -449,7 +491,54 @@ class Business:
     def _open_erp_order(self, sid: int) -> dict | None:
         """The confirmed, not yet delivered ERP sale order of a shop order, if the ERP has one."""
         sale_order = self.erp.find_order("client_order_ref", self.shopify["orders"][sid]["name"])
-        return sale_order if sale_order and sale_order["state"] == "sale" and not sale_order["invoice_ids"] else None
+        return sale_order if sale_order and sale_order["state"] == "sale" and not self.erp.delivered(sale_order) else None
+
+    # ------------------------------------------------------------------ orders entered through the ERP's API
+
+    def on_api_order_confirmed(self, so_id: int) -> None:
+        """A client confirmed sale order ``so_id`` through the ERP's API. When its client reference
+        is a shop order's number, or its origin names a won deal (``HubSpot deal <id>``), it is
+        that order's ERP order: the ground truth records whose it is, and the business takes it
+        from there as it does with the orders its people key in (see the module's docstring)."""
+        order = self.odoo["sale.order"][so_id]
+        sid = self._shop_orders_by_name.get(order_key(order["client_order_ref"]))
+        match = _DEAL_ORIGIN.match(order["origin"].strip()) if order["origin"] else None
+        deal_id = int(match.group(1)) if match else None
+        if sid is not None:
+            web = self.integration.web_orders[sid]
+            p, order_id, entry = self.population.person(web.person_id), web.order_id, web
+        elif deal_id in self.integration.won_deals:
+            deal = self.integration.won_deals[deal_id]
+            p, order_id, entry = self.population.person(deal.person_id), deal.order_id, deal
+        else:
+            return
+        self.erp.claim("sale.order", so_id, p.id, order_id)
+        for line_id in order["order_line"]:
+            self.erp.claim("sale.order.line", line_id, p.id, order_id)
+        for move_id in order["invoice_ids"]:
+            self.erp.claim("account.move", move_id, p.id, order_id)
+        self.erp.claim_partner(order["partner_id"][0], p)
+        if entry.entered_by_api is None:
+            entry.entered_by_api = Entry(so_id, order["name"], self.today.isoformat())
+        if sid is not None:
+            self.calendar.schedule(self.calendar.workday(self._day, 1), self._on_api_web_order, p, sid, so_id)
+        else:
+            self.erp.schedule_delivery(p, self._day, so_id)
+
+    def _on_api_web_order(self, day: int, p: Person, sid: int, so_id: int) -> None:
+        """The workday after a web order came in through the API: already shipped, the warehouse
+        books the delivery (and the invoice, the wizard's draft if there is one) at once; otherwise
+        the accountant posts the wizard's draft invoice and the goods leave when the shop ships."""
+        sale_order, shop_order = self.odoo["sale.order"][so_id], self.shopify["orders"][sid]
+        if sale_order["state"] != "sale" or shop_order["cancelled_at"] or self.erp.delivered(sale_order):
+            return
+        at = self.calendar.moment(day)
+        if shop_order["fulfillment_status"] == "fulfilled":
+            self.erp.deliver(p, day, so_id, at, _web_payment(shop_order))
+            return
+        for move_id in sale_order["invoice_ids"]:
+            if self.odoo["account.move"][move_id]["state"] == "draft":
+                self.erp.post_invoice(move_id, at, at.date())
 
     # ------------------------------------------------------------------ deals
 
@@ -459,17 +548,23 @@ class Business:
             self.crm.contact(p, at, "opportunity")
         company_id = self.crm.company(p, at)
         lines = self.assortment.basket(p, day, web=False)
-        amount = self.assortment.total(lines) * (1 + VAT_RATE)
-        deal_id, stage = self.crm.open_deal(p, company_id, amount, day, at)
-        self.calendar.schedule(day + self._rng.randint(2, 6), self._on_deal_step, p, deal_id, stage, lines)
+        details = self._details
+        discount = details.choice(DEAL_DISCOUNTS) if details.random() < DEAL_DISCOUNT_SHARE else 0.0
+        amount = self.assortment.total(lines) * (1 - discount / 100) * (1 + VAT_RATE)
+        products = self.assortment.products
+        items = [(products[i].sku, products[i].name, products[i].price, q) for i, q in lines]
+        deal_id, stage = self.crm.open_deal(p, company_id, amount, day, at, items, discount)
+        self.calendar.schedule(day + self._rng.randint(2, 6), self._on_deal_step, p, deal_id, stage, lines,
+                               discount)
 
-    def _on_deal_step(self, day: int, p: Person, deal_id: int, stage: int, lines: list) -> None:
+    def _on_deal_step(self, day: int, p: Person, deal_id: int, stage: int, lines: list, discount: float) -> None:
         """A deal moves one stage on; after the contract is sent it is won or lost."""
         rng = self._rng
         at = self.calendar.moment(day)
         if stage + 1 < len(OPEN_DEAL_STAGES):
             self.crm.update("deals", deal_id, {"dealstage": OPEN_DEAL_STAGES[stage + 1]}, at)
-            self.calendar.schedule(day + rng.randint(2, 6), self._on_deal_step, p, deal_id, stage + 1, lines)
+            self.calendar.schedule(day + rng.randint(2, 6), self._on_deal_step, p, deal_id, stage + 1, lines,
+                                   discount)
             return
         won = p.alive and rng.random() < 0.85 * min(1.0, p.engagement)
         self.crm.update("deals", deal_id, {"dealstage": "closedwon" if won else "closedlost",
@@ -485,22 +580,23 @@ class Business:
         truth = self.integration.won_deals[deal_id] = WonDeal(
             hubspot_deal_id=deal_id, dealname=self.hubspot["deals"][deal_id]["properties"]["dealname"],
             order_id=order_id, person_id=p.id, won_on=self.calendar.date(day).isoformat(),
-            lines=[Line(products[i].sku, q, float(products[i].price)) for i, q in lines],
-            amount_untaxed=float(self.assortment.total(lines)))
+            lines=[Line(products[i].sku, q, float(products[i].price), discount) for i, q in lines],
+            amount_untaxed=round(sum(round(products[i].price * q * (1 - discount / 100), 2) for i, q in lines), 2))
         if rng.random() < self.habits.won_deals_entered:
             truth.person_enters = True
             self.calendar.schedule(self.calendar.workday(day, rng.randint(*self.habits.deal_entry_delay_days)),
-                                   self._on_enter_deal, p, deal_id, lines)
+                                   self._on_enter_deal, p, deal_id, lines, discount)
         self._after_order(p, day)
 
-    def _on_enter_deal(self, day: int, p: Person, deal_id: int, lines: list) -> None:
-        """A salesperson keys a won deal into the ERP (the deal's name as origin), unless an order
-        with the deal's id as origin is there already (where Puente puts it)."""
+    def _on_enter_deal(self, day: int, p: Person, deal_id: int, lines: list, discount: float) -> None:
+        """A salesperson keys a won deal into the ERP (the deal's name as origin, the negotiated
+        discount on every line), unless an order with ``HubSpot deal <id>`` as origin is there
+        already (where an integration puts it)."""
         truth = self.integration.won_deals[deal_id]
-        if self.erp.find_order("origin", str(deal_id)):
+        if self.erp.find_order("origin", DEAL_ORIGIN.format(deal_id=deal_id)):
             return
         order = self.erp.order(p, day, truth.order_id, self.calendar.moment(day), origin=truth.dealname,
-                               lines=lines)
+                               lines=lines, discounts={idx: discount for idx, _ in lines} if discount else None)
         truth.entered = Entry(order["id"], order["name"], self.calendar.date(day).isoformat())
 
     # ------------------------------------------------------------------ products and stock
@@ -531,10 +627,10 @@ class Business:
         self.assortment.stock_moved.clear()
 
     def _copy_stock_to_shop(self, day: int) -> None:
-        """Someone copies the ERP's stock on hand into the shop, for the products that differ."""
+        """Someone copies the ERP's stock on hand into the shop, for the tracked products that differ."""
         at = self.calendar.moment(day)
         for product in self.assortment.products:
-            if product.in_shop and self.shop.stock(product) != int(product.on_hand):
+            if product.in_shop and self.shop.tracked(product) and self.shop.stock(product) != int(product.on_hand):
                 self.shop.set_stock(product, int(product.on_hand), at)
 
     def _on_restock(self, day: int, idx: int) -> None:
@@ -572,3 +668,8 @@ class Business:
             self.erp.set_price(product, at)
             if product.in_shop:
                 self.shop.set_price(product, at)
+
+
+def _web_payment(order: dict) -> str:
+    """How a web order is paid in the ERP's books: online (card) or cash on delivery."""
+    return "cod" if "Cash on Delivery (COD)" in order["payment_gateway_names"] else "card"

@@ -3,7 +3,10 @@
 Per HubSpot's CRM v3 docs and OpenAPI specs: every object is ``{"id", "properties", "createdAt",
 "updatedAt", "archived"}``; ``id`` is the key and ``updatedAt`` (kept equal to the modification
 date property) the cursor. The search endpoint filters and sorts on the modification date
-property, whose name differs between contacts and the other objects.
+property, whose name differs between contacts and the other objects. Contacts carry their owner
+(``hubspot_owner_id``, an id of ``GET /crm/v3/owners``); deals' products are line items
+(``line_items``, 0-8), each associated with its deal (line items guide), which they carry the way
+deals carry their contacts.
 """
 
 from __future__ import annotations
@@ -40,12 +43,15 @@ class HubSpotObject(SourceObject):
 OBJECTS: tuple[HubSpotObject, ...] = (
     HubSpotObject(name="contacts", modified_property="lastmodifieddate", properties=(
         "email", "firstname", "lastname", "phone", "mobilephone", "company", "city", "country", "lifecyclestage",
-        "hs_marketable_status", "tax_id", "createdate", "lastmodifieddate", "hs_object_id")),
+        "hs_marketable_status", "tax_id", "hubspot_owner_id", "createdate", "lastmodifieddate", "hs_object_id")),
     HubSpotObject(name="companies", properties=(
         "name", "domain", "phone", "city", "country", "createdate", "hs_lastmodifieddate", "hs_object_id")),
     HubSpotObject(name="deals", associations="contacts", properties=(
         "dealname", "amount", "dealstage", "pipeline", "closedate", "createdate", "hs_lastmodifieddate",
         "hs_object_id")),
+    HubSpotObject(name="line_items", associations="deals", properties=(
+        "name", "hs_sku", "quantity", "price", "discount", "hs_discount_percentage", "amount", "createdate",
+        "hs_lastmodifieddate", "hs_object_id")),
 )
 PROPERTIES: dict[str, list[str]] = {o.name: list(o.properties) for o in OBJECTS}
 MODIFIED_PROPERTY: dict[str, str] = {o.name: o.modified_property for o in OBJECTS}

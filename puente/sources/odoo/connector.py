@@ -10,10 +10,12 @@ The XML-RPC bodies are built and parsed with the standard library's ``xmlrpc.cli
 with ``HttpClient``, so retries, the request budget and the error messages are the same as for
 the REST sources. The body carries the API key: it never reaches a log or an error.
 
-Paging is re-anchored on the cursor: every page asks for ``write_date >= cursor`` ordered by
-``write_date asc, id asc``, with ``offset`` = the records already seen at exactly that
-``write_date``. It is the very query a resumed run issues, and a record changed while we page
-moves to the end instead of shifting an unseen record past the offset. ``context:
+Paging is re-anchored on the last record read (keyset paging): every page asks for the records
+after it in ``write_date asc, id asc`` order (``write_date > cursor``, or ``= cursor`` and ``id >``
+its id), the very query a resumed run issues. A record changed while we page moves to the end
+instead of shifting an unseen record out of reach, even among records that share one
+``write_date`` (an order's lines do). Rows served unreadable (no id or no readable write_date)
+after the anchor are stepped over with ``offset``. ``context:
 {"active_test": False}`` makes Odoo return archived records too (``active = false`` becomes
 ``_deleted`` in raw). The walk starts ``lookback`` seconds before the stored cursor (Odoo stamps
 ``write_date`` with its transaction's start, so a long transaction commits records "in the past").
@@ -38,7 +40,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from xml.parsers.expat import ExpatError
 
-from puente.sources.base import DEFAULT_LOOKBACK, Page, Record, get, latest, parse_timestamp, text_id
+from puente.sources.base import DEFAULT_LOOKBACK, Page, Record, get, parse_timestamp, text_id
 from puente.sources.http import HttpClient, SourceError
 from puente.sources.odoo.config import OdooConfig
 from puente.sources.odoo.settings import (
@@ -122,24 +124,26 @@ class OdooConnector:
         model = self._models[obj]
         upper = [[model.cursor, "<", until]] if until else []
         fields = self.fields(obj)
-        ties = 0  # records already seen whose write_date equals the cursor
+        anchor = 0  # the id of the last readable record read, at write_date == cursor
+        skip = 0  # unreadable rows read after it
         while True:
-            domain = BASE_DOMAINS.get(obj, []) + ([[model.cursor, ">=", cursor]] if cursor else []) + upper
+            after = ["|", [model.cursor, ">", cursor], "&", [model.cursor, "=", cursor], [model.key, ">", anchor]]
+            domain = BASE_DOMAINS.get(obj, []) + ((after if anchor else [[model.cursor, ">=", cursor]])
+                                                  if cursor else []) + upper
             rows = self.execute_kw(obj, "search_read", [domain], {
                 "fields": fields, "order": f"{model.cursor} asc, {model.key} asc", "limit": self._page_size,
-                "offset": ties, "context": {"active_test": False},
+                "offset": skip, "context": {"active_test": False},
             })
             if not isinstance(rows, list):
                 raise SourceError(SYSTEM, obj, "search_read", f"a {type(rows).__name__} instead of a list",
                                   "Check that the URL points at Odoo's XML-RPC endpoint")
             records = [_record(model, row) for row in rows]
-            newest = latest(records)
-            if newest is None:  # no readable write_date at all: step over them (they go to quarantine)
-                ties += len(rows)
-            else:
-                same = sum(1 for r in records if r.updated_at == newest.updated_at)
-                ties = ties + same if newest.updated_at == cursor else same
-                cursor = newest.updated_at
+            readable = [n for n, r in enumerate(records) if _keyed(r)]
+            if readable:  # rows come in (write_date, id) order: the last readable one is the anchor
+                cursor, anchor = records[readable[-1]].updated_at, int(records[readable[-1]].source_id)
+                skip = len(rows) - 1 - readable[-1]
+            else:  # nothing readable: step over them (they go to quarantine)
+                skip += len(rows)
             yield Page(records, max(c for c in (cursor, given) if c) if cursor or given else None)
             if len(rows) < self._page_size:
                 return
@@ -183,6 +187,15 @@ class OdooConnector:
                               "Check PUENTE_ODOO_URL: it must be the Odoo base URL, e.g. "
                               "https://mycompany.odoo.com") from None
         return result
+
+
+def _keyed(record: Record) -> bool:
+    """Whether a record can anchor the next page: a readable write_date and an integer id."""
+    try:
+        parse_timestamp(record.updated_at)
+    except ValueError:
+        return False
+    return str(record.source_id or "").isdigit()
 
 
 def _record(model: OdooModel, row: Any) -> Record:

@@ -1,7 +1,10 @@
 """Shopify Admin REST API: version, limits, and the resources Puente reads.
 
 Per Shopify's REST Admin docs: the API version is part of every path
-(``/admin/api/{version}/…``); records carry ``id`` (the key) and ``updated_at`` (the cursor, ISO
+(``/admin/api/{version}/…``). Shopify releases a version each quarter and supports each for at
+least 12 months; a request to a retired version silently falls forward to the oldest supported
+one (``X-Shopify-API-Version`` says which answered). 2026-10 is the latest stable version on
+2026-11-30, supported until at least October 2027. Records carry ``id`` (the key) and ``updated_at`` (the cursor, ISO
 8601 in the shop's zone); a page holds at most 250 records; the standard plan's leaky bucket holds
 40 requests and leaks 2 a second.
 """
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 from puente.sources.spec import SourceObject
 
 SYSTEM = "Shopify"
-API_VERSION = "2025-01"
+API_VERSION = "2026-10"
 API_PATH = "/admin/api/{version}"  # below the shop's URL, https://{shop}.myshopify.com
 PAGE_LIMIT = 250
 LEAK_PER_SECOND = 2.0  # standard plan; faster plans simply never get near the top
