@@ -137,6 +137,13 @@ TASK_PRIORITIES = ["LOW", "MEDIUM", "HIGH"]
 TASK_TYPES = ["EMAIL", "CALL", "TODO"]
 OWNER = "hubspot_owner_id"  # an enumeration whose options are the portal's owners
 
+def _record_dates(group: str, created: str = "createdate", modified: str = "hs_lastmodifieddate") -> list[tuple]:
+    """The read-only properties every object has: create and modification dates, record id."""
+    return [(created, "Create Date", "datetime", "date", group, None, True, True),
+            (modified, "Last Modified Date", "datetime", "date", group, None, True, True),
+            ("hs_object_id", "Record ID", "number", "number", group, None, True, True)]
+
+
 # (name, label, type, fieldType, group, options, read-only value, HubSpot-defined)
 _STANDARD = {
     "contacts": [
@@ -153,9 +160,7 @@ _STANDARD = {
         ("hs_marketable_status", "Marketing contact status", "enumeration", "select", "contactinformation",
          ["true", "false"], True, True),
         ("tax_id", "NIT / Cédula", "string", "text", "contactinformation", None, False, False),
-        ("createdate", "Create Date", "datetime", "date", "contactinformation", None, True, True),
-        ("lastmodifieddate", "Last Modified Date", "datetime", "date", "contactinformation", None, True, True),
-        ("hs_object_id", "Record ID", "number", "number", "contactinformation", None, True, True),
+        *_record_dates("contactinformation", modified="lastmodifieddate"),
     ],
     "companies": [
         ("name", "Company name", "string", "text", "companyinformation", None, False, True),
@@ -163,9 +168,7 @@ _STANDARD = {
         ("phone", "Phone Number", "string", "phonenumber", "companyinformation", None, False, True),
         ("city", "City", "string", "text", "companyinformation", None, False, True),
         ("country", "Country/Region", "string", "text", "companyinformation", None, False, True),
-        ("createdate", "Create Date", "datetime", "date", "companyinformation", None, True, True),
-        ("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "companyinformation", None, True, True),
-        ("hs_object_id", "Record ID", "number", "number", "companyinformation", None, True, True),
+        *_record_dates("companyinformation"),
     ],
     "deals": [
         ("dealname", "Deal Name", "string", "text", "dealinformation", None, False, True),
@@ -173,9 +176,7 @@ _STANDARD = {
         ("dealstage", "Deal Stage", "enumeration", "radio", "dealinformation", DEAL_STAGES, False, True),
         ("pipeline", "Pipeline", "enumeration", "select", "dealinformation", ["default"], False, True),
         ("closedate", "Close Date", "datetime", "date", "dealinformation", None, False, True),
-        ("createdate", "Create Date", "datetime", "date", "dealinformation", None, True, True),
-        ("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "dealinformation", None, True, True),
-        ("hs_object_id", "Record ID", "number", "number", "dealinformation", None, True, True),
+        *_record_dates("dealinformation"),
     ],
     "line_items": [
         ("name", "Name", "string", "text", "lineiteminformation", None, False, True),
@@ -186,9 +187,7 @@ _STANDARD = {
         ("hs_discount_percentage", "Discount Percentage", "number", "number", "lineiteminformation", None, False,
          True),
         ("amount", "Net price", "number", "number", "lineiteminformation", None, True, True),
-        ("createdate", "Create Date", "datetime", "date", "lineiteminformation", None, True, True),
-        ("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "lineiteminformation", None, True, True),
-        ("hs_object_id", "Record ID", "number", "number", "lineiteminformation", None, True, True),
+        *_record_dates("lineiteminformation"),
     ],
     "tasks": [
         ("hs_timestamp", "Due date", "datetime", "date", "taskinformation", None, False, True),
@@ -198,9 +197,7 @@ _STANDARD = {
         ("hs_task_priority", "Priority", "enumeration", "select", "taskinformation", TASK_PRIORITIES, False, True),
         ("hs_task_type", "Task Type", "enumeration", "select", "taskinformation", TASK_TYPES, False, True),
         ("hs_task_reminders", "Reminder", "string", "text", "taskinformation", None, False, True),
-        ("hs_createdate", "Create Date", "datetime", "date", "taskinformation", None, True, True),
-        ("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "taskinformation", None, True, True),
-        ("hs_object_id", "Record ID", "number", "number", "taskinformation", None, True, True),
+        *_record_dates("taskinformation", created="hs_createdate"),
     ],
 }
 _GROUPS = {"contacts": [("contactinformation", "Contact information")],

@@ -459,14 +459,13 @@ class OdooService:
         items = [vals_list] if single else vals_list
         if not isinstance(items, list) or not all(isinstance(v, dict) for v in items):
             raise value_error(f"create() takes a dict or a list of dicts, got {vals_list!r}")
-        prepare, make = {
-            "res.partner": (self._partner_values, self._make_partner),
-            "sale.order": (self._order_values, self._make_order),
-            "sale.advance.payment.inv": (lambda v, c: self._wizard_values(v, c), self._make_wizard),
-        }.get(model, (None, None))
-        if prepare is None or make is None:
+        steps = {"res.partner": (self._partner_values, self._make_partner),
+                 "sale.order": (self._order_values, self._make_order),
+                 "sale.advance.payment.inv": (self._wizard_values, self._make_wizard)}.get(model)
+        if steps is None:
             raise not_simulated(f"create on {model} (this simulator creates res.partner and sale.order, "
                                 "their lines through order_line, and the invoicing wizard)")
+        prepare, make = steps
         prepared = [prepare(values, context or {}) for values in items]  # validate every one first
         ids = [make(values) for values in prepared]
         return ids[0] if single else ids
@@ -491,11 +490,11 @@ class OdooService:
         if header.get("warehouse_id", 1) != 1:
             raise missing_reference(model, "warehouse_id")
         header.pop("warehouse_id", None)
-        for record in records:
-            if "order_line" in values and record["state"] not in ("draft", "sent"):
-                raise not_simulated("changing the lines of a confirmed or cancelled order")
-            commands = self._line_commands(values.get("order_line", []), record)
-            self._apply_order(record, header, commands)
+        if "order_line" in values and any(r["state"] not in ("draft", "sent") for r in records):
+            raise not_simulated("changing the lines of a confirmed or cancelled order")
+        commands = [self._line_commands(values.get("order_line", []), record) for record in records]  # all valid
+        for record, changes in zip(records, commands, strict=True):
+            self._apply_order(record, header, changes)
         return True
 
     def _existing(self, model: str, ids: Any) -> list[dict]:

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from puente.simulators.business.population import Person
 
 VAT_RATE = 0.19  # IVA, the general rate
+# Delivery, when the customer pays for it: a flat rate before IVA, the ERP's service product ENVIO.
+SHIPPING_SKU = "ENVIO"
+SHIPPING_PRICE = 12_000
 
 
 class Assortment:

@@ -24,7 +24,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 
 from puente.simulators.business import messiness as messy
-from puente.simulators.business.assortment import VAT_RATE, Assortment
+from puente.simulators.business.assortment import SHIPPING_PRICE, SHIPPING_SKU, VAT_RATE, Assortment
 from puente.simulators.business.calendar import Calendar
 from puente.simulators.business.population import Person, Population
 from puente.simulators.business.records import Records, odoo_ts
@@ -40,8 +40,6 @@ ID_TYPE_VAT = [1, "VAT"]  # l10n_latam_base's generic type: Odoo's default for a
 ID_TYPE_NIT = [4, "NIT"]
 ID_TYPE_CEDULA = [3, "Cédula de ciudadanía"]
 IVA = 1  # account.tax: the general IVA rate, every product's sales tax
-SHIPPING_SKU = "ENVIO"
-SHIPPING_PRICE = 12_000
 # Read-only reference data, with the ids a Colombian Odoo (l10n_co) has: (id, values).
 COUNTRIES = ((49, {"name": "Colombia", "code": "CO", "phone_code": 57, "vat_label": "NIT", "currency_id": CURRENCY}),)
 ID_TYPES = (  # l10n_latam_base's generic VAT and l10n_co's identification types

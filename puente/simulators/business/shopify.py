@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from puente.simulators import colombia as co
 from puente.simulators.business import messiness as messy
-from puente.simulators.business.assortment import VAT_RATE, Assortment
+from puente.simulators.business.assortment import SHIPPING_PRICE, VAT_RATE, Assortment
 from puente.simulators.business.calendar import Calendar
 from puente.simulators.business.population import Person
 from puente.simulators.business.records import Records, money, shopify_ts
@@ -28,7 +28,6 @@ from puente.simulators.catalogue import Product, handle
 SHOP_NAME = "Casa Andina"
 LOCATION_ID = 68_412_330_017  # the shop's one location (its warehouse in Bogotá)
 SHIPPING_SHARE = 0.3  # web orders whose customer pays for delivery
-SHIPPING_PRICE = 12_000  # the flat rate, before IVA (shipping is taxed like the goods)
 DISCOUNT_SHARE = 0.06  # web orders with a discount code on one line
 DISCOUNT_CODES = {5: "CASA5", 10: "BIENVENIDA10", 15: "TEMPORADA15"}  # percent -> code
 UNTRACKED_EVERY = 25  # one listed item in 25 (the 3rd, the 28th, …): its quantity is not tracked

@@ -23,8 +23,8 @@ workday: delivered when the shop ships it (at once if it already has), invoiced 
 made with the ERP's invoicing wizard is posted, never doubled) and paid as usual.
 
 Details added after the first release of the generator (shipping charged on web orders,
-discounts, the CRM's owners and deal line items, untracked shop items) draw from a second
-random stream, so that the same seed still gives the same people, days and orders.
+discounts, the CRM's owners and deal line items) draw from a second random stream, so that the
+same seed still gives the same people, days and orders.
 """
 
 from __future__ import annotations
@@ -41,11 +41,11 @@ from typing import Any, TypeVar
 
 from puente.simulators import colombia as co
 from puente.simulators.business import messiness as messy
-from puente.simulators.business.assortment import VAT_RATE, Assortment
+from puente.simulators.business.assortment import SHIPPING_SKU, VAT_RATE, Assortment
 from puente.simulators.business.calendar import DAY_START, Calendar
 from puente.simulators.business.hubspot import OPEN_DEAL_STAGES, HubSpotWriter
 from puente.simulators.business.integration import Entry, Integration, Line, WebOrder, WonDeal
-from puente.simulators.business.odoo import SHIPPING_SKU, OdooWriter, order_key
+from puente.simulators.business.odoo import OdooWriter, order_key
 from puente.simulators.business.population import Person, Population
 from puente.simulators.business.records import Key, Records, hubspot_ts
 from puente.simulators.business.shopify import ShopifyWriter
