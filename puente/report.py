@@ -80,7 +80,8 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
             from marts.churn_task_experiment where followup_window = 'complete' order by metric
         """)
         work_list = _all(conn, """
-            select activation, kind, count(*) as rows, max(attempts) as most_attempts
+            select activation, kind, count(*) as rows, max(attempts) as most_attempts,
+                   (array_agg(reason order by first_seen_at, row_key))[1] as example
             from ops.activation_issues group by activation, kind order by activation, kind
         """)
         stages = _all(conn, "select stage, count(*) as orders from marts.fct_order_to_cash "
@@ -208,6 +209,8 @@ def render_activations(console, activations: list[dict], work_list: list[dict]) 
                       f"{MANUAL_ENTRY_MINUTES[0]}–{MANUAL_ENTRY_MINUTES[1]} minutes each")
     waiting = ", ".join(f"{w['activation']} {w['rows']} {w['kind']}" for w in work_list)
     console.print(f"[bold]Work list[/] {waiting or 'empty'} (marts.activation_work_list)")
+    for w in work_list[:4]:
+        console.print(f"   e.g. {w['activation']}: {w['example']}")
 
 
 def render_experiment(console, arms: list[dict], effects: list[dict]) -> None:
