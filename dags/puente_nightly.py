@@ -1,6 +1,6 @@
 """puente_nightly — one night of Puente for one business day.
 
-extract (Odoo, HubSpot, Shopify in parallel) → raw gate → dbt build (staging, intermediate,
+check connections (``puente check``) → extract (Odoo, HubSpot, Shopify in parallel) → raw gate → dbt build (staging, intermediate,
 marts; cosmos, one task per model) → marts gate → ML (churn and demand: train weekly, score
 nightly; next-best-action) → dbt activation models → sync gate → activations (one task per
 declared activation: what Puente writes into the ERP, the shop and the CRM).
@@ -19,6 +19,7 @@ points the night at the simulators (see README, "Configuration").
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +33,7 @@ from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from puente.sources import registry
 
+log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parent.parent
 DBT_PROJECT = Path(os.environ.get("PUENTE_DBT_PROJECT_DIR", REPO / "dbt_project"))
 SOURCES = tuple(s.name for s in registry.configured())
@@ -129,6 +131,29 @@ def puente_nightly():
             raise AirflowFailException(str(error)) from None
 
     @task
+    def check_connections(params: dict | None = None) -> dict:
+        """Ask each of tonight's systems whether Puente can work with it (``puente check``):
+        reachable, credentials accepted, read scopes or rights present, API version served. The
+        log lists every finding and which settings are in use (a connection or the environment).
+        A refused credential or a missing read scope fails at once, in plain words; an unreachable
+        system is retried; a missing write permission only warns (the activations into that
+        system will fail with the system's own error until it is granted)."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from puente.sources import checks
+
+        tonight = [s for s in SOURCES if s in ((params or {}).get("sources") or SOURCES)]
+        findings = checks.check_all(checks.read_configs(tonight, source_config))
+        log.info("connections:\n%s\n%s", checks.report(findings), checks.verdict(findings))
+        stops = checks.blocking(findings)
+        if stops:
+            message = "; ".join(f"{f.system} {f.check}: {f.message}" for f in stops)
+            if all(f.check == "connection" for f in stops):
+                raise RuntimeError(message)
+            raise AirflowFailException(message)
+        return {"checked": tonight, "warnings": [f"{f.system}: {f.message}" for f in findings if not f.ok]}
+
+    @task
     def prepare_warehouse(run_id: str | None = None) -> None:
         """Create the raw, ops and ml schemas if missing (idempotent), then take the warehouse's
         writer lease, waiting for a web-orders run in progress to finish (puente/leases.py)."""
@@ -139,9 +164,11 @@ def puente_nightly():
         ensure_schema(url)
         leases.acquire_waiting(url, f"puente_nightly {run_id}", leases.NIGHT_TTL)
 
-    @task(trigger_rule="all_done")
+    @task
     def release_lease(run_id: str | None = None) -> None:
-        """Give the writer lease back, whatever the night's outcome, so web orders flow again."""
+        """Give the writer lease back, whatever the night's outcome, so web orders flow again. A
+        teardown of ``prepare_warehouse``: it runs when the lease was taken, and its own success
+        never makes a failed night look successful."""
         from puente import leases
 
         leases.release(warehouse_url(), f"puente_nightly {run_id}")
@@ -254,8 +281,9 @@ def puente_nightly():
                 previous[activation.target] >> sent
             previous[activation.target] = sent
 
-    (validate_run() >> prepare_warehouse() >> extract >> raw_gate() >> transform >> marts_gate() >> ml_group
-     >> activation_models >> gate >> activate >> release_lease())
+    prepare = prepare_warehouse()
+    (validate_run() >> check_connections() >> prepare >> extract >> raw_gate() >> transform >> marts_gate()
+     >> ml_group >> activation_models >> gate >> activate >> release_lease().as_teardown(setups=prepare))
 
 
 puente_nightly()

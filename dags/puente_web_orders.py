@@ -96,14 +96,14 @@ def puente_web_orders():
         return run_named(warehouse_url(), ACTIVATION, source_config("odoo"), business_date(),
                          dry_run=bool((params or {}).get("dry_run"))).as_dict()
 
-    @task(trigger_rule="all_done")
+    @task  # a teardown of the turn (below): runs when the lease was taken, never hides a failure
     def release(run_id: str | None = None) -> None:
         from puente import leases
 
         leases.release(warehouse_url(), f"puente_web_orders {run_id}")
 
     turn = take_turn()
-    turn >> extract() >> transform() >> gate() >> post() >> release()
+    turn >> extract() >> transform() >> gate() >> post() >> release().as_teardown(setups=turn)
 
 
 puente_web_orders()

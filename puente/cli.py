@@ -32,6 +32,16 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("airflow", help="start the Airflow UI (127.0.0.1:8080, or PUENTE_AIRFLOW_PORT) over the "
                                    "same warehouse; Ctrl-C or SIGTERM stops it")
+    check = sub.add_parser(
+        "check", help="test each configured system: reachable, credentials accepted, scopes or access rights, "
+                      "API version",
+        description="Ask each system the business runs (PUENTE_SYSTEMS or puente.yml) whether Puente can work "
+                    "with it, with the settings of its PUENTE_<SYSTEM>_* variables, and say in plain words what is "
+                    "missing. Exit status 1 when something stops the night (a system unreachable, credentials "
+                    "refused, a read scope or right missing); a missing write permission only warns, because "
+                    "it stops the activations into that system, not the night. The nightly DAG's "
+                    "check_connections task runs the same checks with the Airflow connections.")
+    check.add_argument("systems", nargs="*", metavar="SYSTEM", help="only these systems (e.g. hubspot)")
     sub.add_parser("dbt-parse", help="write dbt_project/target/manifest.json when the project changed")
     docs = sub.add_parser("dbt-docs", help="build the dbt docs (dbt_project/target/static_index.html)")
     docs.add_argument("--serve", action="store_true",
@@ -57,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         from puente.local_airflow import run_airflow_ui
 
         return run_airflow_ui()
+    if args.command == "check":
+        return _check(args.systems)
     if args.command == "dbt-parse":
         from puente.dbt import ensure_manifest
 
@@ -94,6 +106,16 @@ def _dbt_docs(serve: bool) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _check(systems: list[str]) -> int:
+    from puente.sources import checks, registry
+
+    names = [registry.source(n).name for n in systems] or [s.name for s in registry.configured()]
+    findings = checks.check_all(checks.read_configs(names, lambda n: registry.source(n).config.from_env()))
+    print(checks.report(findings))
+    print(checks.verdict(findings))
+    return 1 if checks.blocking(findings) else 0
 
 
 def _warehouse(action: str) -> int:

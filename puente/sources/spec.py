@@ -10,7 +10,9 @@ Each source is one folder, ``puente/sources/<system>/`` (the shape of dlt's veri
   ``PUENTE_<SYSTEM>_*`` environment variables;
 - ``connector.py`` the code that talks to the API;
 - ``writer.py`` (where Puente writes into the system) the activation writer: what the activation
-  engine (``puente.activation``) calls to create and update records there.
+  engine (``puente.activation``) calls to create and update records there;
+- ``check.py`` what ``puente check`` asks the system: reachable, credentials accepted, scopes or
+  access rights present, API version supported (``puente.sources.checks``).
 
 ``puente.sources.registry`` lists the sources; the DAG's extract tasks, the raw tables, the
 reconciliation and the local runtime's simulator settings all derive from it.
@@ -78,6 +80,8 @@ class Source:
     # What writes into this system for the activations (``puente.activation``):
     # writer(config, **options), or None where Puente only reads.
     writer: Callable[..., Any] | None = None
+    # check(config) -> list of ``puente.sources.checks.Finding``: what ``puente check`` asks it.
+    check: Callable[[Any], list] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

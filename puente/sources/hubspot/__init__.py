@@ -15,6 +15,12 @@ from puente.sources.hubspot.settings import BATCH_LIMIT, OBJECTS, PROPERTIES
 from puente.sources.spec import Source
 
 
+def _check(config: HubSpotConfig) -> list:
+    from puente.sources.hubspot.check import check
+
+    return check(config)
+
+
 def _writer(config: HubSpotConfig, **options: Any):
     from puente.sources.hubspot.writer import HubSpotWriter
 
@@ -26,6 +32,6 @@ def _simulator(base_url: str, credentials: Any) -> HubSpotConfig:
 
 
 SOURCE = Source(name="hubspot", title="HubSpot", kind="crm", objects=OBJECTS, config=HubSpotConfig,
-                connector=HubSpotConnector, simulator=_simulator, writer=_writer)
+                connector=HubSpotConnector, simulator=_simulator, writer=_writer, check=_check)
 
 __all__ = ["BATCH_LIMIT", "OBJECTS", "PROPERTIES", "SOURCE", "HubSpotConfig", "HubSpotConnector"]

@@ -16,6 +16,12 @@ from puente.sources.odoo.settings import BASE_DOMAINS, FIELDS, MODELS
 from puente.sources.spec import Source
 
 
+def _check(config: OdooConfig) -> list:
+    from puente.sources.odoo.check import check
+
+    return check(config)
+
+
 def _writer(config: OdooConfig, **options: Any):
     from puente.sources.odoo.writer import OdooWriter
 
@@ -28,6 +34,6 @@ def _simulator(base_url: str, credentials: Any) -> OdooConfig:
 
 
 SOURCE = Source(name="odoo", title="Odoo", kind="erp", objects=MODELS, config=OdooConfig,
-                connector=OdooConnector, simulator=_simulator, writer=_writer)
+                connector=OdooConnector, simulator=_simulator, writer=_writer, check=_check)
 
 __all__ = ["BASE_DOMAINS", "FIELDS", "MODELS", "SOURCE", "OdooConfig", "OdooConnector"]

@@ -157,6 +157,14 @@ class OdooConnector:
                           (cfg.db, self._login(model), cfg.api_key, model, method, args, kwargs),
                           label=f"{model}.{method}", repeatable=repeatable)
 
+    def server_version(self) -> dict[str, Any]:
+        """``common.version()``: the server's version (``server_version_info``); needs no login."""
+        return self._call("common", "version", "version", (), label="version")
+
+    def login(self) -> int:
+        """Authenticate (once per connector) and return the user's id; a refusal raises ``SourceError``."""
+        return self._login("authenticate")
+
     def _login(self, obj: str) -> int:
         """``common.authenticate`` once per connector; the uid is reused for every call."""
         if self._uid is None:

@@ -15,6 +15,12 @@ from puente.sources.shopify.settings import API_PATH, API_VERSION, RESOURCES
 from puente.sources.spec import Source
 
 
+def _check(config: ShopifyConfig) -> list:
+    from puente.sources.shopify.check import check
+
+    return check(config)
+
+
 def _writer(config: ShopifyConfig, **options: Any):
     from puente.sources.shopify.writer import ShopifyWriter
 
@@ -27,7 +33,7 @@ def _simulator(base_url: str, credentials: Any) -> ShopifyConfig:
 
 
 SOURCE = Source(name="shopify", title="Shopify", kind="shop", objects=RESOURCES, config=ShopifyConfig,
-                connector=ShopifyConnector, simulator=_simulator, writer=_writer)
+                connector=ShopifyConnector, simulator=_simulator, writer=_writer, check=_check)
 
 __all__ = ["API_VERSION", "RESOURCES", "SOURCE", "ShopifyConfig", "ShopifyConnector", "next_link",
            "throttle_seconds"]
