@@ -278,6 +278,23 @@ create table if not exists ops.load_batches (
     message          text
 );
 
+-- Added after the first release: records landed but stamped in the future (puente.load).
+alter table ops.load_batches add column if not exists rows_future_stamped integer not null default 0;
+
+-- Records landed with a flag the operator should see (today: an updated-at in the future).
+create table if not exists ops.record_flags (
+    flag_id     bigserial primary key,
+    batch_id    text not null,
+    source      text not null,
+    object      text not null,
+    source_id   text not null,
+    field       text not null,
+    value       text,
+    reason      text not null,
+    flagged_at  timestamptz not null default now()
+);
+create index if not exists record_flags_batch on ops.record_flags (batch_id);
+
 create table if not exists ops.quarantine (
     quarantine_id  bigserial primary key,
     batch_id       text not null,
