@@ -11,13 +11,16 @@ the start of every night.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
@@ -186,6 +189,76 @@ def warehouse_url() -> str:
 # --------------------------------------------------------------------------------------------
 # Connections
 # --------------------------------------------------------------------------------------------
+
+
+# libpq connection options a warehouse configuration may carry (in a URL's query, or an Airflow
+# connection's extra), and how dbt receives each: a profile field (profiles.yml reads
+# PUENTE_DBT_*) where dbt-postgres has one, libpq's own environment variable otherwise.
+DBT_PROFILE_OPTIONS = {
+    "sslmode": "PUENTE_DBT_SSLMODE", "sslrootcert": "PUENTE_DBT_SSLROOTCERT", "sslcert": "PUENTE_DBT_SSLCERT",
+    "sslkey": "PUENTE_DBT_SSLKEY", "connect_timeout": "PUENTE_DBT_CONNECT_TIMEOUT",
+    "application_name": "PUENTE_DBT_APPLICATION_NAME", "keepalives_idle": "PUENTE_DBT_KEEPALIVES_IDLE",
+}
+LIBPQ_ENV_OPTIONS = {
+    "sslcrl": "PGSSLCRL", "sslcrldir": "PGSSLCRLDIR", "sslsni": "PGSSLSNI", "sslnegotiation": "PGSSLNEGOTIATION",
+    "ssl_min_protocol_version": "PGSSLMINPROTOCOLVERSION", "ssl_max_protocol_version": "PGSSLMAXPROTOCOLVERSION",
+    "channel_binding": "PGCHANNELBINDING", "require_auth": "PGREQUIREAUTH", "gssencmode": "PGGSSENCMODE",
+    "target_session_attrs": "PGTARGETSESSIONATTRS", "options": "PGOPTIONS", "passfile": "PGPASSFILE",
+}
+CONNECTION_OPTIONS = frozenset(DBT_PROFILE_OPTIONS) | frozenset(LIBPQ_ENV_OPTIONS)
+# Keys of an Airflow Postgres connection's extra that configure Airflow's hook, not the connection.
+_AIRFLOW_ONLY_EXTRA = frozenset({
+    "cursor", "iam", "redshift", "redshift-serverless", "aws_conn_id", "cluster-identifier", "workgroup-name",
+    "azure_conn_id", "sqlalchemy_scheme", "sqlalchemy_query", "enable_log_db_messages", "log_sql"})
+
+
+def connection_options(url: str) -> dict[str, str]:
+    """The libpq options in ``url``'s query; an option Puente cannot hand to every client is refused
+    (ValueError), so that nothing (an ``sslmode``) is silently dropped on the way to one of them."""
+    options = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+    unknown = sorted(set(options) - CONNECTION_OPTIONS)
+    if unknown:
+        raise ValueError(f"the warehouse URL has option(s) {unknown} that Puente does not pass on; "
+                         f"known: {', '.join(sorted(CONNECTION_OPTIONS))}")
+    return options
+
+
+def warehouse_url_from(*, host: str, port: int | str | None = None, login: str | None = None,
+                       password: str | None = None, database: str | None = None,
+                       extra: Mapping[str, Any] | str | None = None) -> str:
+    """The one warehouse configuration, as a URL, from an Airflow connection's fields.
+
+    Login and password are quoted; the libpq options of ``extra`` (a dict or the connection's JSON:
+    ``sslmode``, ``sslrootcert``, ``connect_timeout``…, see ``CONNECTION_OPTIONS``) go into the
+    query, where psycopg reads them and ``puente.dbt.dbt_env`` turns them into dbt's profile. Keys
+    that configure Airflow's own hook (``cursor``, ``iam``…) are left out; any other key is refused
+    with the list of known ones, so a misspelt ``ssl_mode`` never silently turns TLS off.
+    """
+    if isinstance(extra, str):
+        try:
+            extra = json.loads(extra) if extra.strip() else {}
+        except ValueError:
+            raise ValueError(f"the warehouse connection's extra is not JSON: {extra[:80]!r}") from None
+    extra = dict(extra or {})
+    if not isinstance(extra, dict):
+        raise ValueError("the warehouse connection's extra must be a JSON object")
+    options = {key: value for key, value in extra.items() if key not in _AIRFLOW_ONLY_EXTRA}
+    unknown = sorted(set(options) - CONNECTION_OPTIONS)
+    if unknown:
+        raise ValueError(f"the warehouse connection's extra has key(s) {unknown} that are not PostgreSQL "
+                         f"connection options Puente passes on; known: {', '.join(sorted(CONNECTION_OPTIONS))}")
+    if not host:
+        raise ValueError("the warehouse connection has no host")
+    auth = quote(login or "", safe="") + (f":{quote(password, safe='')}" if password else "")
+    netloc = (f"{auth}@" if auth else "") + (f"[{host}]" if ":" in host else host) + (f":{port}" if port else "")
+    query = urlencode(sorted((key, _option_text(value)) for key, value in options.items()))
+    return urlunsplit(("postgresql", netloc, f"/{database or DEFAULT_DATABASE}", query, ""))
+
+
+def _option_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
 
 
 def with_database(url: str, database: str) -> str:

@@ -130,7 +130,7 @@ def _tls_failure(exc: BaseException) -> str | None:
     return None
 
 
-def _is_local(host: str) -> bool:
+def is_local_host(host: str) -> bool:
     """Whether ``host`` is this machine (a name or address of the loopback interface)."""
     if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
         return True
@@ -150,7 +150,7 @@ def check_scheme(system: str, url: str, env: Mapping[str, str] | None = None) ->
     """Refuse plain ``http://`` to a host that is neither local nor allowed (``PUENTE_ALLOW_HTTP_HOSTS``)."""
     parts = httpx.URL(url)
     host = parts.host or ""
-    if parts.scheme != "http" or not host or _is_local(host) or host.lower() in allowed_http_hosts(env):
+    if parts.scheme != "http" or not host or is_local_host(host) or host.lower() in allowed_http_hosts(env):
         return
     raise SourceError(system, "*", f"connect to http://{host}", "refused: plain http:// to a host that is "
                       "not this machine would send the credentials and the data unencrypted",

@@ -52,3 +52,58 @@ def test_describe_hides_password():
 
 def test_raw_object_names():
     assert warehouse.raw_object("odoo", "sale.order.line").qualified_table == "raw.odoo_sale_order_line"
+
+
+# --------------------------------------------------------------------------------------------
+# One warehouse configuration for Python and dbt, from an Airflow connection's fields
+# --------------------------------------------------------------------------------------------
+
+def test_a_connection_with_its_extra_becomes_one_url():
+    from puente.warehouse import warehouse_url_from
+
+    url = warehouse_url_from(host="db.example", port=6543, login="puente", password="p@ss:/w?rd", database="wh",
+                             extra='{"sslmode": "verify-full", "sslrootcert": "/etc/ssl/ca.pem", '
+                                   '"connect_timeout": 5, "cursor": "dictcursor"}')
+    assert url == ("postgresql://puente:p%40ss%3A%2Fw%3Frd@db.example:6543/wh"
+                   "?connect_timeout=5&sslmode=verify-full&sslrootcert=%2Fetc%2Fssl%2Fca.pem")
+    assert psycopg.conninfo.conninfo_to_dict(url) == {
+        "user": "puente", "password": "p@ss:/w?rd", "host": "db.example", "port": "6543", "dbname": "wh",
+        "sslmode": "verify-full", "sslrootcert": "/etc/ssl/ca.pem", "connect_timeout": "5"}
+    assert warehouse_url_from(host="::1", database=None, extra={}) == "postgresql://[::1]/puente"
+
+
+def test_an_extra_key_that_is_no_connection_option_is_refused():
+    from puente.warehouse import warehouse_url_from
+
+    with pytest.raises(ValueError, match=r"extra has key\(s\) \['ssl_mode'\].*known: .*sslmode"):
+        warehouse_url_from(host="db.example", extra={"ssl_mode": "require"})
+    with pytest.raises(ValueError, match="extra is not JSON"):
+        warehouse_url_from(host="db.example", extra="{sslmode: require")
+
+
+def test_dbt_receives_every_option_of_the_url():
+    from puente.dbt import dbt_env
+
+    env = dbt_env("postgresql://bob:pw@db.example:6543/wh?sslmode=verify-ca&sslrootcert=%2Fca.pem"
+                  "&target_session_attrs=read-write&application_name=puente")
+    assert {k: v for k, v in env.items() if k not in ("PUENTE_DBT_USER", "PUENTE_DBT_PASSWORD")} == {
+        "PUENTE_DBT_HOST": "db.example", "PUENTE_DBT_PORT": "6543", "PUENTE_DBT_DBNAME": "wh",
+        "PUENTE_DBT_SSLMODE": "verify-ca", "PUENTE_DBT_SSLROOTCERT": "/ca.pem",
+        "PUENTE_DBT_APPLICATION_NAME": "puente", "PGTARGETSESSIONATTRS": "read-write"}
+    with pytest.raises(ValueError, match=r"option\(s\) \['sslmod'\]"):
+        dbt_env("postgresql://bob@db.example/wh?sslmod=require")
+
+
+def test_python_and_dbt_both_honour_the_urls_sslmode(warehouse_url):
+    """The embedded server speaks no TLS: with sslmode=require both clients must refuse it, which
+    they only do if the option reached them."""
+    from puente.dbt import DbtFailed, run_dbt
+
+    if "127.0.0.1" not in warehouse_url:
+        pytest.skip("PUENTE_WAREHOUSE_URL points at an external server")
+    required = f"{warehouse_url}?sslmode=require"
+    with pytest.raises(psycopg.OperationalError, match="server does not support SSL"):
+        psycopg.connect(required)
+    run_dbt(["debug", "--connection"], f"{warehouse_url}?sslmode=disable")
+    with pytest.raises(DbtFailed, match="dbt debug failed"):
+        run_dbt(["debug", "--connection"], required)
