@@ -534,6 +534,16 @@ create table if not exists ops.record_flags (
 );
 create index if not exists record_flags_batch on ops.record_flags (batch_id);
 
+-- The key of the BI views' pseudonyms (HMAC-SHA256, dbt_project/macros/bi_reader.sql), kept as
+-- the two padded halves HMAC hashes with; one row, made once by ensure_schema. bi_reader has no
+-- access to schema ops. Deleting the row makes a new key next night: every pseudonym changes.
+create table if not exists ops.bi_pseudonym_key (
+    singleton   boolean primary key default true check (singleton),
+    inner_pad   bytea not null check (length(inner_pad) = 64),
+    outer_pad   bytea not null check (length(outer_pad) = 64),
+    created_at  timestamptz not null default now()
+);
+
 create table if not exists ops.quarantine (
     quarantine_id  bigserial primary key,
     batch_id       text not null,
@@ -654,6 +664,13 @@ def schema_ddl() -> str:
     return "\n".join(parts)
 
 
+def _hmac_pads(key: bytes) -> tuple[bytes, bytes]:
+    """HMAC-SHA256's inner and outer padded keys (RFC 2104): the key zero-filled to SHA-256's
+    64-byte block, XOR 0x36 and XOR 0x5c."""
+    block = key.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
+
+
 def ensure_schema(url: str) -> None:
     """Create the raw, ops and ml schemas and tables if they are missing (idempotent)."""
     with psycopg.connect(url, autocommit=True) as conn:
@@ -665,5 +682,8 @@ def ensure_schema(url: str) -> None:
             from puente.reconcile import DDL as RECONCILIATION_DDL
 
             conn.execute(RECONCILIATION_DDL)
+            inner, outer = _hmac_pads(secrets.token_bytes(32))
+            conn.execute("insert into ops.bi_pseudonym_key (inner_pad, outer_pad) values (%s, %s) "
+                         "on conflict do nothing", (inner, outer))
         finally:
             conn.execute("select pg_advisory_unlock(7281)")
