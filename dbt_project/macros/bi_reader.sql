@@ -131,6 +131,10 @@ select * from {{ mart }}
 {#
     Post-hook of every mart: re-create, on the table just built, the BI views that read it (those
     that exist; a view not built yet is left to its model), inside the mart's transaction.
+    dbt's relation cache links each view to the table it read, and when dbt drops the old table
+    (with cascade) it forgets the views linked to it: a view re-created here is entered in the
+    cache afresh, without that link, so that the view's own model (later in the same command)
+    still finds it and replaces it instead of colliding with it.
 #}
 {% macro rebind_bi_views() %}
     {%- if execute -%}
@@ -139,6 +143,14 @@ select * from {{ mart }}
         {%- if node.resource_type == 'model' and node.fqn[1] == 'bi' and model.unique_id in node.depends_on.nodes -%}
             {%- do views.append(api.Relation.create(database=node.database, schema=node.schema,
                                                     identifier=node.alias, type='view')) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for view in views -%}
+        {%- set cached = adapter.get_relation(database=view.database, schema=view.schema,
+                                              identifier=view.identifier) -%}
+        {%- if cached is not none -%}
+            {%- do adapter.cache_dropped(cached) -%}
+            {%- do adapter.cache_added(cached) -%}
         {%- endif -%}
     {%- endfor -%}
     {%- for view in views %}

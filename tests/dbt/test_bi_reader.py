@@ -76,6 +76,9 @@ def test_bi_views_survive_a_rebuild_of_the_marts_they_read(bi_db):
     run_dbt(["run", "--select", "dim_customers", "customer_field_conflicts"], bi_db)
     run_dbt(["run", "--select", "fct_orders", "--full-refresh"], bi_db)
     assert _bi_views(bi_db) == before
+    # A mart and its view in one command (a nightly build): the view's model finds the re-created view.
+    run_dbt(["run", "--select", "dim_customers", "bi_dim_customers"], bi_db)
+    assert _bi_views(bi_db) == before
     with psycopg.connect(bi_db) as conn:  # and they read the new tables, not what was dropped
         stale = conn.execute(
             "select distinct v.relname from pg_depend d join pg_rewrite r on r.oid = d.objid "
