@@ -26,7 +26,7 @@ import pendulum
 from airflow.sdk import Param, TaskGroup, dag, get_current_context, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
-from cosmos.profiles import PostgresUserPasswordProfileMapping
+from cosmos.profiles import BaseProfileMapping
 
 from puente.sources import registry
 
@@ -40,22 +40,44 @@ RETRY_DELAY = timedelta(seconds=float(os.environ.get("PUENTE_RETRY_DELAY_SECONDS
 
 
 def _warehouse_url() -> str:
-    """The warehouse URL from the Airflow connection, else ``PUENTE_WAREHOUSE_URL``."""
+    """The one warehouse configuration, as a URL: the Airflow connection with the libpq options of
+    its extra (``sslmode``…), else ``PUENTE_WAREHOUSE_URL``. dbt gets the same (``WarehouseProfile``)."""
     from airflow.sdk import Connection
     from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from puente import warehouse
 
     try:
         conn = Connection.get(WAREHOUSE_CONN_ID)
     except AirflowNotFoundException:
-        from puente.warehouse import warehouse_url
+        return warehouse.warehouse_url()
+    return warehouse.warehouse_url_from_connection(conn)
 
-        return warehouse_url()
-    auth = conn.login or ""
-    if conn.password:
-        from urllib.parse import quote
 
-        auth += f":{quote(conn.password, safe='')}"
-    return f"postgresql://{auth}@{conn.host}:{conn.port or 5432}/{conn.schema or 'puente'}"
+class WarehouseProfile(BaseProfileMapping):
+    """dbt's profile for cosmos: the project's own (``dbt_project/profiles.yml``, templates over
+    ``PUENTE_DBT_*``), with those variables set from ``_warehouse_url()`` when a dbt task runs. So
+    dbt and every Python task connect with the same host, password and libpq options (``sslmode``,
+    ``sslrootcert``, …); cosmos writes only the templates to disk and logs, never a secret."""
+
+    airflow_connection_type = "postgres"
+    dbt_profile_type = "postgres"
+
+    @property
+    def profile(self) -> dict:
+        from puente.dbt import profile_target
+
+        return profile_target()
+
+    @property
+    def mock_profile(self) -> dict:
+        return self.profile
+
+    @property
+    def env_vars(self) -> dict[str, str]:
+        from puente.dbt import dbt_env
+
+        return {**super().env_vars, **dbt_env(_warehouse_url())}
 
 
 def _source_config(source: str):
@@ -89,13 +111,8 @@ def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[
             dbt_project_path=DBT_PROJECT,
             manifest_path=DBT_PROJECT / "target" / "manifest.json",
         ),
-        profile_config=ProfileConfig(
-            profile_name="puente",
-            target_name="nightly",
-            profile_mapping=PostgresUserPasswordProfileMapping(
-                conn_id=WAREHOUSE_CONN_ID, profile_args={"schema": "public"}
-            ),
-        ),
+        profile_config=ProfileConfig(profile_name="puente", target_name="warehouse",
+                                     profile_mapping=WarehouseProfile(conn_id=WAREHOUSE_CONN_ID)),
         # BUILDABLE: a test that spans several models (relationships, reconciliations) runs only
         # once all of its parents are built, not after the first of them.
         execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER,

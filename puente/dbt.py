@@ -80,6 +80,20 @@ def dbt_env(url: str) -> dict[str, str]:
     return env
 
 
+PROFILE_NAME, PROFILE_TARGET = "puente", "warehouse"
+
+
+def profile_target() -> dict:
+    """dbt's connection profile as ``dbt_project/profiles.yml`` declares it (its ``warehouse``
+    target): every field a template over the ``PUENTE_DBT_*`` variables ``dbt_env`` sets, no value
+    and no secret. The nightly DAG hands this same profile to cosmos, so dbt connects alike from
+    ``puente dbt …`` and from Airflow."""
+    import yaml
+
+    profiles = yaml.safe_load((dbt_project_dir() / "profiles.yml").read_text())
+    return dict(profiles[PROFILE_NAME]["outputs"][PROFILE_TARGET])
+
+
 @contextmanager
 def _environ(values: Mapping[str, str]) -> Iterator[None]:
     """Set environment variables for the duration of a dbt call, then restore them."""

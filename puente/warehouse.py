@@ -381,7 +381,8 @@ _AIRFLOW_ONLY_EXTRA = frozenset({
 def connection_options(url: str) -> dict[str, str]:
     """The libpq options in ``url``'s query; an option Puente cannot hand to every client is refused
     (ValueError), so that nothing (an ``sslmode``) is silently dropped on the way to one of them."""
-    options = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+    # libpq decodes a URI's query by percent-escapes only: a "+" is a plus, not a space (parse_qsl's reading)
+    options = dict(parse_qsl(urlsplit(url).query.replace("+", "%2B"), keep_blank_values=True))
     unknown = sorted(set(options) - CONNECTION_OPTIONS)
     if unknown:
         raise ValueError(f"the warehouse URL has option(s) {unknown} that Puente does not pass on; "
@@ -405,9 +406,9 @@ def warehouse_url_from(*, host: str, port: int | str | None = None, login: str |
             extra = json.loads(extra) if extra.strip() else {}
         except ValueError:
             raise ValueError(f"the warehouse connection's extra is not JSON: {extra[:80]!r}") from None
-    extra = dict(extra or {})
-    if not isinstance(extra, dict):
+    if not isinstance(extra or {}, Mapping):
         raise ValueError("the warehouse connection's extra must be a JSON object")
+    extra = dict(extra or {})
     options = {key: value for key, value in extra.items() if key not in _AIRFLOW_ONLY_EXTRA}
     unknown = sorted(set(options) - CONNECTION_OPTIONS)
     if unknown:
@@ -417,8 +418,16 @@ def warehouse_url_from(*, host: str, port: int | str | None = None, login: str |
         raise ValueError("the warehouse connection has no host")
     auth = quote(login or "", safe="") + (f":{quote(password, safe='')}" if password else "")
     netloc = (f"{auth}@" if auth else "") + (f"[{host}]" if ":" in host else host) + (f":{port}" if port else "")
-    query = urlencode(sorted((key, _option_text(value)) for key, value in options.items()))
+    query = urlencode(sorted((key, _option_text(value)) for key, value in options.items()), quote_via=quote)
     return urlunsplit(("postgresql", netloc, f"/{database or DEFAULT_DATABASE}", query, ""))
+
+
+def warehouse_url_from_connection(conn: Any) -> str:
+    """``warehouse_url_from`` over an Airflow connection object (``host``, ``port``, ``login``,
+    ``password``, ``schema`` = database, ``extra``): what every task of every DAG connects with, and
+    what ``puente.dbt.dbt_env`` hands to dbt. Takes the object, not Airflow: ``puente`` never imports it."""
+    return warehouse_url_from(host=conn.host, port=conn.port, login=conn.login, password=conn.password,
+                              database=conn.schema, extra=conn.extra)
 
 
 def _option_text(value: Any) -> str:
