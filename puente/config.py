@@ -85,8 +85,8 @@ def connection_extra(conn: Any) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(extra) if isinstance(extra, str) else dict(extra)
-    except (ValueError, TypeError):
-        raise MissingSetting(f"The Airflow connection's extra is not a JSON object: {str(extra)[:80]!r}") from None
+    except (ValueError, TypeError) as error:  # its text is not repeated: an extra may hold a secret
+        raise MissingSetting(f"The Airflow connection's extra is not a JSON object ({error})") from None
     return value if isinstance(value, dict) else {}
 
 

@@ -404,8 +404,8 @@ def warehouse_url_from(*, host: str, port: int | str | None = None, login: str |
     if isinstance(extra, str):
         try:
             extra = json.loads(extra) if extra.strip() else {}
-        except ValueError:
-            raise ValueError(f"the warehouse connection's extra is not JSON: {extra[:80]!r}") from None
+        except ValueError as error:  # its text is not repeated: an extra may hold a secret
+            raise ValueError(f"the warehouse connection's extra is not JSON ({error})") from None
     if not isinstance(extra or {}, Mapping):
         raise ValueError("the warehouse connection's extra must be a JSON object")
     extra = dict(extra or {})

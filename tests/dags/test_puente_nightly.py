@@ -125,7 +125,7 @@ def _loads_since(url: str, since: datetime) -> dict[str, tuple[int, int]]:
 
 
 @pytest.mark.e2e
-def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
+def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog):
     from rich.console import Console
 
     from puente import report, runtime
@@ -255,3 +255,13 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
         resends = _resent(fresh_db)
         assert resends, "the second night sent nothing new"
         assert all(all(changes) for changes in resends.values()), resends
+
+    # Three nights of logs (Airflow, cosmos and dbt, every task) hold no secret.
+    from urllib.parse import unquote, urlsplit
+
+    logged = caplog.text + "".join(capfd.readouterr())
+    assert "dbt" in logged and "extract" in logged  # the nights' logs were captured
+    secrets = {"warehouse password": unquote(urlsplit(fresh_db).password or ""),
+               "Odoo API key": credentials.odoo_api_key, "HubSpot token": credentials.hubspot_token,
+               "Shopify token": credentials.shopify_token}
+    assert [name for name, secret in secrets.items() if secret and secret in logged] == []

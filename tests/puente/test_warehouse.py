@@ -79,6 +79,14 @@ def test_an_extra_key_that_is_no_connection_option_is_refused():
         warehouse_url_from(host="db.example", extra={"ssl_mode": "require"})
     with pytest.raises(ValueError, match="extra is not JSON"):
         warehouse_url_from(host="db.example", extra="{sslmode: require")
+    # neither a value nor a broken extra's text is repeated in the message: it may hold a secret
+    with pytest.raises(ValueError) as refused:
+        warehouse_url_from(host="db.example", extra={"password": "hunter2-secret"})
+    with pytest.raises(ValueError) as broken:
+        warehouse_url_from(host="db.example", extra="{'sslpassword': 'hunter2-secret'}")
+    with pytest.raises(ValueError) as not_an_object:
+        warehouse_url_from(host="db.example", extra='["hunter2-secret"]')
+    assert all("hunter2" not in str(e.value) for e in (refused, broken, not_an_object))
 
 
 def test_dbt_receives_every_option_of_the_url():
