@@ -9,26 +9,50 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cosmos.profiles import BaseProfileMapping
+
 WAREHOUSE_CONN_ID = "puente_warehouse"
 
 
 def warehouse_url() -> str:
-    """The warehouse URL from the Airflow connection, else ``PUENTE_WAREHOUSE_URL``."""
+    """The one warehouse configuration, as a URL: the Airflow connection with the libpq options of
+    its extra (``sslmode``…), else ``PUENTE_WAREHOUSE_URL``. dbt gets the same (``WarehouseProfile``)."""
     from airflow.sdk import Connection
     from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from puente import warehouse
 
     try:
         conn = Connection.get(WAREHOUSE_CONN_ID)
     except AirflowNotFoundException:
-        from puente.warehouse import warehouse_url as from_environment
+        return warehouse.warehouse_url()
+    return warehouse.warehouse_url_from_connection(conn)
 
-        return from_environment()
-    auth = conn.login or ""
-    if conn.password:
-        from urllib.parse import quote
 
-        auth += f":{quote(conn.password, safe='')}"
-    return f"postgresql://{auth}@{conn.host}:{conn.port or 5432}/{conn.schema or 'puente'}"
+class WarehouseProfile(BaseProfileMapping):
+    """dbt's profile for cosmos: the project's own (``dbt_project/profiles.yml``, templates over
+    ``PUENTE_DBT_*``), with those variables set from ``warehouse_url()`` when a dbt task runs. So
+    dbt and every Python task connect with the same host, password and libpq options (``sslmode``,
+    ``sslrootcert``, …); cosmos writes only the templates to disk and logs, never a secret."""
+
+    airflow_connection_type = "postgres"
+    dbt_profile_type = "postgres"
+
+    @property
+    def profile(self) -> dict:
+        from puente.dbt import profile_target
+
+        return profile_target()
+
+    @property
+    def mock_profile(self) -> dict:
+        return self.profile
+
+    @property
+    def env_vars(self) -> dict[str, str]:
+        from puente.dbt import dbt_env
+
+        return {**super().env_vars, **dbt_env(warehouse_url())}
 
 
 def source_config(source: str):

@@ -25,11 +25,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pendulum
-from _puente import business_date, declared_activations, source_config, warehouse_url
+from _puente import (WAREHOUSE_CONN_ID, WarehouseProfile, business_date, declared_activations, source_config,
+                     warehouse_url)
 from airflow.sdk import Param, TaskGroup, dag, get_current_context, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
-from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from puente.sources import registry
 
@@ -49,13 +49,8 @@ def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[
             dbt_project_path=DBT_PROJECT,
             manifest_path=DBT_PROJECT / "target" / "manifest.json",
         ),
-        profile_config=ProfileConfig(
-            profile_name="puente",
-            target_name="nightly",
-            profile_mapping=PostgresUserPasswordProfileMapping(
-                conn_id="puente_warehouse", profile_args={"schema": "public"}
-            ),
-        ),
+        profile_config=ProfileConfig(profile_name="puente", target_name="warehouse",
+                                     profile_mapping=WarehouseProfile(conn_id=WAREHOUSE_CONN_ID)),
         # BUILDABLE: a test that spans several models (relationships, reconciliations) runs only
         # once all of its parents are built, not after the first of them.
         execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER,

@@ -128,6 +128,11 @@ def _warehouse(action: str) -> int:
     if action == "start":
         warehouse.ensure_schema(url)
     print(warehouse.describe(url))
+    if not os.environ.get("PUENTE_WAREHOUSE_URL"):
+        from puente.config import puente_home
+
+        print(f"passwords: {puente_home() / warehouse.PASSFILE} (roles {', '.join(warehouse.EMBEDDED_ROLES)}; "
+              f"libpq reads it as PGPASSFILE)", file=sys.stderr)
     return 0
 
 

@@ -21,6 +21,7 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
                    sum(rows_received) as received, sum(rows_inserted) as inserted,
                    sum(rows_updated) as updated, sum(rows_unchanged) as unchanged,
                    sum(rows_quarantined) as quarantined,
+                   sum(rows_future_stamped) as future_stamped,
                    string_agg(distinct status, ',') as status
             from ops.load_batches where logical_date = %s
             group by source, object order by source, object
@@ -123,12 +124,17 @@ def render_night(console, business_date: date, summary: dict, crm_examples: list
     from rich.table import Table
 
     table = Table(title=f"Extract — {business_date}", title_justify="left")
-    for col in ("source", "object", "received", "inserted", "updated", "unchanged", "quarantined", "status"):
-        table.add_column(col, justify="right" if col not in ("source", "object", "status") else "left")
+    columns = ("source", "object", "received", "inserted", "updated", "unchanged", "quarantined",
+               "future_stamped", "status")
+    for col in columns:
+        table.add_column(col.replace("_", " "), justify="right" if col not in ("source", "object", "status")
+                         else "left")
     for row in summary["extract"]:
-        table.add_row(*(str(row[c]) for c in ("source", "object", "received", "inserted", "updated",
-                                               "unchanged", "quarantined", "status")))
+        table.add_row(*(str(row[c]) for c in columns))
     console.print(table)
+    if any(row["future_stamped"] for row in summary["extract"]):
+        console.print("[bold]Stamped in the future[/] records landed with an updated-at after the source's "
+                      "clock: ops.record_flags")
 
     gates = ", ".join(f"{g['gate']}: {'passed' if g['success'] else 'FAILED'} "
                       f"({g['evaluated'] - g['failed']}/{g['evaluated']} expectations)"

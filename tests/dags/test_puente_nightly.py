@@ -42,6 +42,53 @@ def test_dag_shape(nightly_dag):
     assert facts and all(t.full_refresh == "{{ params.rebuild_marts }}" for t in facts)
 
 
+def test_python_tasks_and_dbt_connect_with_the_same_warehouse_configuration(nightly_dag, warehouse_url, monkeypatch):
+    """The Airflow connection's extra (libpq options) reaches every Python task's URL and dbt's
+    profile alike: an ``application_name`` is seen by the server from both, and ``sslmode=require``
+    against a server without TLS is refused by both."""
+    import json
+    import sys
+
+    from dbt.cli.main import dbtRunner
+
+    from puente import runtime
+    from puente.config import dbt_project_dir
+    from puente.dbt import PROFILE_NAME, PROFILE_TARGET, _environ
+    from puente.warehouse import SUPERUSER
+
+    def connect_with(extra: dict) -> None:
+        connection = json.loads(runtime.warehouse_connection(warehouse_url))
+        monkeypatch.setenv("AIRFLOW_CONN_PUENTE_WAREHOUSE", json.dumps({**connection, "extra": json.dumps(extra)}))
+
+    profile_config = next(t for t in nightly_dag.tasks if t.task_id.startswith("transform.")).profile_config
+    dag_module = sys.modules[type(profile_config.profile_mapping).__module__]
+
+    def dbt_application_name() -> str:
+        with profile_config.ensure_profile() as (profile_path, env), _environ(env):
+            result = dbtRunner().invoke([
+                "show", "--inline", "select current_setting('application_name') as app", "--output", "json",
+                "--project-dir", str(dbt_project_dir()),
+                "--profiles-dir", str(profile_path.parent), "--profile", PROFILE_NAME, "--target", PROFILE_TARGET])
+        assert result.success, result.exception
+        return result.result.results[0].agate_table.rows[0][0]
+
+    connect_with({"application_name": "puente one configuration"})
+    url = dag_module._warehouse_url()
+    assert f"{SUPERUSER}:" in url  # the connection's password is in it
+    with psycopg.connect(url) as conn:
+        assert conn.execute("show application_name").fetchone()[0] == "puente one configuration"
+    assert dbt_application_name() == "puente one configuration"
+
+    connect_with({"sslmode": "require"})
+    with pytest.raises(psycopg.OperationalError, match="SSL"):
+        psycopg.connect(dag_module._warehouse_url()).close()
+    assert profile_config.profile_mapping.env_vars["PUENTE_DBT_SSLMODE"] == "require"
+
+    connect_with({"ssl_mode": "require"})  # misspelt: refused, never silently dropped
+    with pytest.raises(ValueError, match="ssl_mode"):
+        dag_module._warehouse_url()
+
+
 def _counts(url: str) -> dict[str, int]:
     from puente.warehouse import RAW_OBJECTS
 
@@ -82,7 +129,7 @@ def _loads_since(url: str, since: datetime) -> dict[str, tuple[int, int]]:
 
 
 @pytest.mark.e2e
-def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
+def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog):
     from rich.console import Console
 
     from puente import report, runtime
@@ -252,6 +299,17 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
         print(f"second night: {resent} contacts written of {scored} customers scored")
         assert resent < 0.05 * scored, (resent, scored, resends)
         _check_activations(fresh_db, sim.base_url, credentials, since="2026-11-03")
+
+
+    # Three nights of logs (Airflow, cosmos and dbt, every task) hold no secret.
+    from urllib.parse import unquote, urlsplit
+
+    logged = caplog.text + "".join(capfd.readouterr())
+    assert "dbt" in logged and "extract" in logged  # the nights' logs were captured
+    secrets = {"warehouse password": unquote(urlsplit(fresh_db).password or ""),
+               "Odoo API key": credentials.odoo_api_key, "HubSpot token": credentials.hubspot_token,
+               "Shopify token": credentials.shopify_token}
+    assert [name for name, secret in secrets.items() if secret and secret in logged] == []
 
 
 def _check_activations(url: str, base_url: str, credentials, since: str) -> None:

@@ -106,3 +106,24 @@ def test_a_missing_read_scope_stops_the_night_before_anything_is_extracted(night
     assert "Shopify scopes: the token lacks read_all_orders, needed to read" in out
     assert "settings from environment PUENTE_SHOPIFY_* (simulator)" in out  # which settings are in use, in the task log
     assert credentials.shopify_token not in out
+
+
+@pytest.mark.parametrize(("value", "share"), [(None, 0.05), ("", 0.05), ("0.2", 0.2), ("0", 0.0), ("1", 1.0),
+                                              ("5%", 0.05)])
+def test_the_quarantine_share_setting_is_a_share(value, share):
+    from puente.config import max_quarantine_share
+
+    assert max_quarantine_share({} if value is None else {"PUENTE_MAX_QUARANTINE_SHARE": value}) == share
+
+
+@pytest.mark.parametrize(("value", "hint"), [("5", "for 5% write 0.05"), ("-0.1", "got '-0.1'"),
+                                             ("lots", "got 'lots'"), ("nan", "got 'nan'"), ("inf", "got 'inf'")])
+def test_a_quarantine_share_out_of_range_is_refused_when_the_run_is_triggered(monkeypatch, value, hint):
+    from puente.config import InvalidSetting, max_quarantine_share
+
+    with pytest.raises(InvalidSetting, match="PUENTE_MAX_QUARANTINE_SHARE must be a share between 0 and 1") as error:
+        max_quarantine_share({"PUENTE_MAX_QUARANTINE_SHARE": value})
+    assert hint in str(error.value)
+    monkeypatch.setenv("PUENTE_MAX_QUARANTINE_SHARE", value)
+    with pytest.raises(InvalidRunConf, match="PUENTE_MAX_QUARANTINE_SHARE must be a share"):
+        _check({})

@@ -96,6 +96,13 @@ class HubSpotConnector:
     def cursor_at(self, moment: datetime) -> str:
         return str((parse_timestamp(moment.isoformat()) - _EPOCH) // timedelta(milliseconds=1))
 
+    def cursor_moment(self, cursor: str) -> datetime:
+        return _EPOCH + timedelta(milliseconds=int(cursor))
+
+    @property
+    def source_time(self) -> datetime | None:
+        return self.http.source_time
+
     def list_ids(self, obj: str) -> None:
         return None  # HubSpot reports deletions itself: archived=true
 

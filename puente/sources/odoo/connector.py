@@ -76,6 +76,13 @@ class OdooConnector:
     def cursor_at(self, moment: datetime) -> str:
         return parse_timestamp(moment.isoformat()).strftime("%Y-%m-%d %H:%M:%S")
 
+    def cursor_moment(self, cursor: str) -> datetime:
+        return parse_timestamp(cursor)
+
+    @property
+    def source_time(self) -> datetime | None:
+        return self.http.source_time
+
     def fields(self, obj: str) -> list[str]:
         """The fields to read for ``obj``: the contract's that exist, plus stored custom ``x_`` fields."""
         if obj not in self._fields:
