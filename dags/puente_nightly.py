@@ -25,8 +25,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pendulum
-from _puente import (WAREHOUSE_CONN_ID, WarehouseProfile, business_date, declared_activations, source_config,
-                     warehouse_url)
+from _puente import (
+    WAREHOUSE_CONN_ID,
+    WarehouseProfile,
+    business_date,
+    declared_activations,
+    source_config,
+    warehouse_url,
+)
 from airflow.sdk import Param, TaskGroup, dag, get_current_context, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior, TestIndirectSelection

@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 if TYPE_CHECKING:
-    from puente.activation.pacing import Pacer
+    pass
 
 log = logging.getLogger(__name__)
 # httpx logs every request line at INFO; this layer logs what matters (retries, failures) itself.
