@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 if TYPE_CHECKING:
-    pass
+    from puente.activation.pacing import Pacer
 
 log = logging.getLogger(__name__)
 # httpx logs every request line at INFO; this layer logs what matters (retries, failures) itself.
@@ -220,8 +220,7 @@ class HttpClient:
 
     ``sleep`` and ``rng`` are injectable so tests never wait; ``transport`` lets unit tests
     answer requests with ``httpx.MockTransport``. ``pacer`` (writes) spaces requests to stay
-    under the service's rate limit instead of running into it.
-    answer requests with ``httpx.MockTransport``. A plain ``http://`` base URL is refused unless
+    under the service's rate limit instead of running into it. A plain ``http://`` base URL is refused unless
     its host is local or allowed (``check_scheme``). ``source_time`` is the service's clock at its
     latest answer (its ``Date`` header), None until it sent one.
     """
@@ -229,9 +228,11 @@ class HttpClient:
     def __init__(self, system: str, base_url: str, *, headers: dict[str, str] | None = None,
                  timeout: httpx.Timeout | float = DEFAULT_TIMEOUT, retry: RetryPolicy | None = None,
                  max_requests: int = 20_000, sleep: Callable[[float], None] = time.sleep,
-                 rng: random.Random | None = None, transport: httpx.BaseTransport | None = None):
+                 rng: random.Random | None = None, transport: httpx.BaseTransport | None = None,
+                 pacer: Pacer | None = None):
         check_scheme(system, base_url)
         self.system = system
+        self.pacer = pacer
         self.source_time: datetime | None = None
         self.retry = retry or RetryPolicy()
         self.max_requests = max_requests
