@@ -101,11 +101,16 @@ def test_demand_trains_scores_idempotently_and_keeps_a_better_champion(warehouse
     assert (again["rows_written"], again["rows_removed"]) == (0, 0)
     assert _fetch(warehouse, snapshot) == before
 
+    assert first["scored_by"] == scored["scored_by"] == "auto_ets"  # 30 products: AutoETS forecasts (test_demand.py)
+    assert _fetch(warehouse, "select scored_by, gate->>'best_baseline' from ml.model_runs") == [("auto_ets", "auto_ets")]
     real = demand_jobs.train_demand_model
 
     def worse(*args, **kwargs):
+        """A run whose model ships although it forecasts worse than the champion's AutoETS."""
         result = real(*args, **kwargs)
-        return dataclasses.replace(result, metrics={**result.metrics, "wape_daily": result.metrics["wape_daily"] + 1})
+        worse_wape = result.baselines["auto_ets"]["wape_daily"] + 1
+        return dataclasses.replace(result, model=dataclasses.replace(result.model, scored_by="model"),
+                                   metrics={**result.metrics, "wape_daily": worse_wape})
 
     monkeypatch.setattr(demand_jobs, "train_demand_model", worse)
     challenger = train_demand_if_due(warehouse, as_of, force=True)
