@@ -395,6 +395,8 @@ create table if not exists ml.next_best_actions (
     primary key (customer_id, scored_for_date),
     check ((action = 'offer_product') = (product_id is not null))
 );
+-- The weekly ranker run (model 'nba') that ordered the products; null while none could be learnt.
+alter table ml.next_best_actions add column if not exists recommender_run_id text references ml.model_runs (model_run_id);
 """
 
 

@@ -170,5 +170,12 @@ def test_churn_reasons_and_next_best_actions_land_in_the_warehouse(warehouse, as
             assert consent
         if action == "offer_product":
             assert product is not None and stock > 0 and margin >= 0.15 and active
+    training = summary["recommender_training"]
+    assert training["trained"] is True and training["scored_by"] == summary["recommender_scored_by"]
+    runs = _fetch(warehouse, "select model_run_id, scored_by, gate->>'metric', is_champion from ml.model_runs "
+                             "where model_name = 'nba'")
+    assert runs == [(training["model_run_id"], training["scored_by"], "recall_at_10", True)]
+    assert _fetch(warehouse, "select distinct recommender_run_id from ml.next_best_actions") == [(runs[0][0],)]
     again = score_next_best_actions(warehouse, as_of)
+    assert again["recommender_training"]["trained"] is False  # weekly: tonight reuses this week's run
     assert (again["rows_written"], again["rows_removed"]) == (0, 0)
