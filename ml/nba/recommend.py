@@ -2,33 +2,35 @@
 
 Everything works on a `Purchases` table: one row per (basket, item) with the basket's
 customer, position in the customer's history and day. Per (customer, item) figures are
-aggregated from it once, and every score a customer needs is computed for a chunk of
-customers at a time, keeping only a bounded set of candidate items per customer: memory
-grows with the purchases and with one chunk, never with customers × products
-(`CELLS_PER_CHUNK`). The same code serves the benchmarks (Ta-Feng, UCI Online Retail) and
-the nightly job.
+aggregated from it once (`PairTable`), and every score is computed for a chunk of customers
+at a time as a sparse matrix — only the items a customer, their neighbours or their items'
+neighbours touch are stored — keeping a bounded set of candidates per customer: memory grows
+with the purchases and one chunk, never with customers × products. The same code serves the
+benchmarks (Ta-Feng, UCI Online Retail) and the nightly job.
 
-Baselines (`BASELINES`):
+Baselines (`BASELINES`), each filled up with the most popular items:
 
-* `personal`: how often (decayed by 0.9 per basket since) the customer bought the item, then
-  the most popular items — "buy again";
+* `personal`: how often (decayed by 0.9 per basket since) the customer bought the item — "buy again";
 * `popularity`: how many customers bought the item;
 * `item_knn`: items bought by the same customers (cosine over buyers, each item's
   `ITEM_NEIGHBOURS` nearest) as what the customer bought, weighted by the personal score;
+  the buyers are TIFU-KNN's neighbour pool (below): everyone, up to `MAX_NEIGHBOUR_POOL`;
 * `tifu_knn`: TIFU-KNN as in Hu et al. (SIGIR 2020) and the authors' code: each basket is a
   0/1 vector decayed by 0.9 per basket up to the latest; the history is cut into 7 groups
   of nearly equal size (when fewer than 7 baskets, one group each), each group the mean of
   its baskets, groups decayed by 0.7 (the newest weighing 0.7^0 only when there are 7) and
   averaged; the score is 0.7 × the customer's vector + 0.3 × the mean vector of the 300
-  nearest customers by Euclidean distance (the customer itself excluded).
+  nearest customers by Euclidean distance (the customer itself excluded). The search is
+  exact up to `MAX_NEIGHBOUR_POOL` customers; a larger business looks for neighbours among a
+  fixed random sample of that many (the search is quadratic in the pool).
 
 `NextBasketRanker` is a LightGBM LambdaRank over the union of the baselines' top candidates
 (`CANDIDATES_PER_SOURCE` each), with their scores and ranks as features. Without basket
 days (Ta-Feng) it learns from each customer's last known basket; with days (the nightly job)
 it learns the task it is used for — what a customer buys in the next `HORIZON_DAYS` — posed
 at each month of the past year (`horizon_training_sets`), with repeat-cycle features, from at
-most `MAX_QUERIES_PER_WINDOW` customers per month (`MAX_TRAINING_QUERIES` in all). It never sees the baskets it is
-evaluated or used on.
+most `MAX_QUERIES_PER_WINDOW` customers per month (`MAX_TRAINING_QUERIES` in all). It never
+sees the baskets it is evaluated or used on.
 """
 
 from __future__ import annotations
@@ -56,11 +58,12 @@ TIME_DECAY_DAYS = 90.0
 HORIZON_DAYS = 56.0  # the job recommends what a customer will buy in the next 8 weeks
 TRAINING_WINDOWS = 11  # windows seen a month apart: the task posed at every month of the past year
 WINDOW_STEP_DAYS = 28.0
-MAX_TRAINING_QUERIES = 44_000  # customers the ranker learns from in all, drawn at random beyond that
+MAX_TRAINING_QUERIES = 22_000  # customers the ranker learns from in all, drawn at random beyond that
 MAX_QUERIES_PER_WINDOW = MAX_TRAINING_QUERIES // TRAINING_WINDOWS
 QUERY_WEIGHT_POWER = 0.5  # a user's rows weigh 1/sqrt(target size): recall and hit-rate count users, not items
 CANDIDATES_PER_SOURCE = 30
-CELLS_PER_CHUNK = 8_000_000  # customers per chunk × max(products, customers) for the dense scores of a chunk
+CELLS_PER_CHUNK = 8_000_000  # customers per chunk × max(products, neighbour pool): the dense scores of a chunk
+MAX_NEIGHBOUR_POOL = 20_000  # TIFU-KNN looks for neighbours among at most this many customers (drawn at random)
 RANDOM_SEED = 42
 BASELINES = ("popularity", "personal", "item_knn", "tifu_knn")
 MODEL = "model"
@@ -356,15 +359,17 @@ class Context:
     now: float | None
     popularity: np.ndarray
     popular_order: np.ndarray  # item columns by popularity, ties by column
+    recent_order: np.ndarray  # item columns by popularity in the last HORIZON_DAYS, then popularity
+    customers: int  # users with a basket
     repeat_rate: np.ndarray
     tifu_vectors: sparse.csr_matrix  # users × items
-    pool: np.ndarray  # user rows with a basket: the neighbours TIFU-KNN may pick
+    pool: np.ndarray  # user rows TIFU-KNN may pick neighbours among (`_neighbour_pool`)
     pool_vectors: sparse.csr_matrix  # pool users × items: their TIFU vectors
     pool_vectors_t: sparse.csr_matrix  # the same, transposed
     pool_norms: np.ndarray  # their squared lengths
     personal: sparse.csr_matrix  # users × items, decayed counts
     time_decayed: sparse.csr_matrix | None  # users × items, Σ exp(-age / TIME_DECAY_DAYS)
-    item_similarity: sparse.csr_matrix  # items × items, each row its ITEM_NEIGHBOURS nearest
+    item_similarity: sparse.csr_matrix  # items × items, each row its ITEM_NEIGHBOURS nearest (over the pool's buyers)
     mean_basket: np.ndarray
     popularity_recent: np.ndarray | None = None
     users_recent: int = 0
@@ -385,7 +390,8 @@ def context(purchases: Purchases, now: float | None = None) -> Context:
     popularity = np.bincount(pairs.column, minlength=shape[1]).astype("float64")
     repeaters = np.bincount(pairs.column[pairs.count > 1], minlength=shape[1])
     tifu = _csr(pairs, pairs.tifu, shape)
-    pool = np.flatnonzero(purchases.basket_count > 0)
+    with_baskets = np.flatnonzero(purchases.basket_count > 0)
+    pool = _neighbour_pool(with_baskets)
     pool_vectors = tifu[pool]
     sizes = np.bincount(purchases.basket_user, weights=purchases.basket_size, minlength=shape[0])
     extra = {}
@@ -412,6 +418,9 @@ def context(purchases: Purchases, now: float | None = None) -> Context:
         now=now,
         popularity=popularity,
         popular_order=np.lexsort((np.arange(shape[1]), -popularity)),
+        recent_order=np.lexsort((np.arange(shape[1]), -popularity,
+                                 -extra.get("popularity_recent", np.zeros(shape[1])))),
+        customers=len(with_baskets),
         repeat_rate=np.divide(repeaters, popularity, out=np.zeros(shape[1]), where=popularity > 0),
         tifu_vectors=tifu,
         pool=pool,
@@ -420,7 +429,7 @@ def context(purchases: Purchases, now: float | None = None) -> Context:
         pool_norms=np.asarray(pool_vectors.multiply(pool_vectors).sum(axis=1)).ravel().astype("float32"),
         personal=_csr(pairs, pairs.decayed, shape),
         time_decayed=None if pairs.time_decayed is None else _csr(pairs, pairs.time_decayed, shape),
-        item_similarity=item_neighbours(_csr(pairs, np.ones(len(pairs.key)), shape)),
+        item_similarity=item_neighbours(_csr(pairs, np.ones(len(pairs.key)), shape)[pool]),
         mean_basket=np.divide(sizes, purchases.basket_count, out=np.zeros(shape[0]), where=purchases.basket_count > 0),
         **extra,
     )
@@ -449,38 +458,59 @@ def rebuy_rates(purchases: Purchases, now: float, days: float, prior_weight: flo
             (user_events + prior_weight * overall) / (user_trials + prior_weight))
 
 
+def _row_top(matrix: sparse.csr_matrix, k: int) -> sparse.csr_matrix:
+    """Each row's `k` largest stored values (ties by column), as a CSR matrix of the same shape."""
+    if matrix.nnz > matrix.shape[0] * matrix.shape[1] // 16 and matrix.shape[1] > k:  # dense enough: partition
+        dense = matrix.toarray()
+        top = np.argpartition(-dense, k - 1, axis=1)[:, :k]
+        values = np.take_along_axis(dense, top, axis=1)
+        rows = np.repeat(np.arange(matrix.shape[0]), k)
+        keep = values.ravel() > 0
+        return sparse.csr_matrix((values.ravel()[keep], (rows[keep], top.ravel()[keep])), shape=matrix.shape)
+    coo = matrix.tocoo()
+    order = np.lexsort((-coo.data, coo.row))
+    rows, columns, values = coo.row[order], coo.col[order], coo.data[order]
+    keep = (np.arange(len(rows)) - np.searchsorted(rows, rows)) < k
+    return sparse.csr_matrix((values[keep], (rows[keep], columns[keep])), shape=matrix.shape)
+
+
 def item_neighbours(bought: sparse.csr_matrix, neighbours: int = ITEM_NEIGHBOURS) -> sparse.csr_matrix:
-    """Items × items: each item's `neighbours` most similar items by cosine over their buyers (itself excluded)."""
+    """Items × items: each item's `neighbours` most similar items by cosine over their buyers (itself excluded).
+
+    Computed a block of items at a time on sparse products: only items bought together are ever stored.
+    """
     binary = bought.tocsc().astype("float32")
     norms = np.sqrt(np.asarray(binary.multiply(binary).sum(axis=0)).ravel())
     normalised = (binary @ sparse.diags(1.0 / np.maximum(norms, 1e-12))).tocsc()
     transposed = normalised.T.tocsr()
     count = bought.shape[1]
-    keep = min(neighbours, max(count - 1, 0))
-    rows, columns, values = [], [], []
-    chunk = max(1, CELLS_PER_CHUNK // max(count, 1))
-    for start in range(0, count if keep else 0, chunk):
-        block = (transposed[start : start + chunk] @ normalised).toarray()
-        block[np.arange(block.shape[0]), start + np.arange(block.shape[0])] = 0.0
-        top = np.argpartition(-block, keep - 1, axis=1)[:, :keep]
-        chosen = np.take_along_axis(block, top, axis=1)
-        positive = chosen > 0
-        rows.append(np.repeat(np.arange(start, start + block.shape[0]), keep)[positive.ravel()])
-        columns.append(top[positive])
-        values.append(chosen[positive])
-    if not rows:
+    blocks = []
+    chunk = max(1, CELLS_PER_CHUNK // max(bought.shape[0], 1))
+    for start in range(0, count, chunk):
+        block = (transposed[start : start + chunk] @ normalised).tocsr()
+        block = block - sparse.csr_matrix((block.diagonal(start), (np.arange(block.shape[0]),
+                                           start + np.arange(block.shape[0]))), shape=block.shape)
+        block.eliminate_zeros()
+        blocks.append(_row_top(block, neighbours))
+    if not blocks:
         return sparse.csr_matrix((count, count), dtype="float32")
-    return sparse.csr_matrix(
-        (np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))), shape=(count, count)
-    ).astype("float32")
+    return sparse.vstack(blocks).tocsr().astype("float32")
 
 
-def tifu_neighbour_part(ctx: Context, rows: np.ndarray, neighbours: int = TIFU_NEIGHBOURS) -> np.ndarray:
-    """The mean TIFU vector of each of `rows`' nearest users (Euclidean, itself excluded): dense rows × items."""
+def _neighbour_pool(ctx_pool: np.ndarray) -> np.ndarray:
+    """The users TIFU-KNN looks for neighbours among: every user with a basket, or a fixed random
+    `MAX_NEIGHBOUR_POOL` of them in larger businesses (the search is quadratic in the pool)."""
+    if len(ctx_pool) <= MAX_NEIGHBOUR_POOL:
+        return ctx_pool
+    return np.sort(np.random.default_rng(RANDOM_SEED).choice(ctx_pool, MAX_NEIGHBOUR_POOL, replace=False))
+
+
+def tifu_neighbour_part(ctx: Context, rows: np.ndarray, neighbours: int = TIFU_NEIGHBOURS) -> sparse.csr_matrix:
+    """The mean TIFU vector of each of `rows`' nearest users (Euclidean, itself excluded): sparse rows × items."""
     pool = ctx.pool
     k = min(neighbours, len(pool) - 1)
     if k <= 0 or not len(rows):
-        return np.zeros((len(rows), len(ctx.purchases.items)), dtype="float32")
+        return sparse.csr_matrix((len(rows), len(ctx.purchases.items)), dtype="float32")
     dot = (ctx.tifu_vectors[rows] @ ctx.pool_vectors_t).toarray()
     # ||q - v||^2 = ||q||^2 + ||v||^2 - 2 q.v; ||q||^2 is the same along a row
     distance = ctx.pool_norms[None, :] - 2.0 * dot
@@ -492,7 +522,7 @@ def tifu_neighbour_part(ctx: Context, rows: np.ndarray, neighbours: int = TIFU_N
         (np.full(nearest.size, 1.0 / k, dtype="float32"), nearest.ravel(), np.arange(0, nearest.size + 1, k)),
         shape=(len(rows), len(pool)),
     )
-    return (weights @ ctx.pool_vectors).toarray()
+    return (weights @ ctx.pool_vectors).tocsr()
 
 
 # --- candidates and their features, a chunk of users at a time --------------------------
@@ -516,21 +546,78 @@ class Chunk:
     baselines: dict[str, np.ndarray]  # name -> (users × k) item columns, -1 where none
 
 
-def _top(score: np.ndarray, k: int) -> np.ndarray:
-    """Column numbers of the `k` highest finite scores per row (ties by column), -1 past the finite ones."""
+@dataclass(frozen=True)
+class _Allowed:
+    """What a chunk's users may be recommended: `items` (None: all), minus what each bought when `bought` is given.
+
+    `bought` is the chunk's rows × items of what they bought; `pairs` and `users` look the same up by pair.
+    """
+
+    items: np.ndarray | None
+    bought: sparse.csr_matrix | None
+    pairs: PairTable
+    users: np.ndarray
+
+    def mask(self, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        keep = np.ones(len(rows), dtype=bool) if self.items is None else self.items[columns]
+        if self.bought is not None:
+            keep &= self.pairs.lookup(self.users[rows], columns, self.pairs.count) == 0
+        return keep
+
+
+def _top(scores: sparse.csr_matrix | np.ndarray | None, k: int, allowed: _Allowed, popular: np.ndarray,
+         popularity: np.ndarray, users: int) -> np.ndarray:
+    """Per row, the `k` allowed items with the highest positive score, then the most popular allowed ones.
+
+    Ties are broken by popularity, then column; -1 where fewer than `k` items are allowed.
+    `popular` lists item columns by popularity (the fill order).
+    """
+    if isinstance(scores, np.ndarray):
+        return _dense_top(scores, k, allowed, popularity)
+    result = np.full((users, k), -1, dtype=np.int64)
+    filled = np.zeros(users, dtype=np.int64)
+    if scores is not None and scores.nnz:
+        coo = scores.tocoo()
+        keep = (coo.data > 0) & allowed.mask(coo.row, coo.col)
+        rows, columns = coo.row[keep], coo.col[keep]
+        # ties by popularity, then column (the entries of a row come in column order; the sort is stable)
+        score = coo.data[keep].astype("float64") + 1e-6 * popularity[columns] / max(popularity.max(), 1.0)
+        order = np.lexsort((-score, rows))
+        rows, columns = rows[order], columns[order]
+        place = np.arange(len(rows)) - np.searchsorted(rows, rows)
+        chosen = place < k
+        result[rows[chosen], place[chosen]] = columns[chosen]
+        filled = np.bincount(rows[chosen], minlength=users)
+    missing = np.flatnonzero(filled < k)
+    if len(missing):
+        fill = popular if allowed.items is None else popular[allowed.items[popular]]
+        fill = fill[: 2 * k + 100]
+        width = np.int64(len(popularity))
+        taken_rows, taken_places = np.nonzero(result >= 0)
+        taken = taken_rows * width + result[taken_rows, taken_places]
+        rows, columns = np.repeat(missing, len(fill)), np.tile(fill, len(missing))
+        keep = allowed.mask(rows, columns) & ~np.isin(rows * width + columns, taken)
+        rows, columns = rows[keep], columns[keep]
+        place = filled[rows] + np.arange(len(rows)) - np.searchsorted(rows, rows)
+        chosen = place < k
+        result[rows[chosen], place[chosen]] = columns[chosen]
+    return result
+
+
+def _dense_top(scores: np.ndarray, k: int, allowed: _Allowed, popularity: np.ndarray) -> np.ndarray:
+    """`_top` of dense `scores`: the same order (popularity breaks ties and fills)."""
+    score = scores + (1e-6 * popularity / max(popularity.max(), 1.0)).astype(scores.dtype)
+    if allowed.items is not None:
+        score[:, ~allowed.items] = -np.inf
+    if allowed.bought is not None:
+        score[allowed.bought.nonzero()] = -np.inf
     k = min(k, score.shape[1])
-    if k == 0:
-        return np.zeros((score.shape[0], 0), dtype=np.int64)
     part = np.argpartition(-score, k - 1, axis=1)[:, :k]
-    part.sort(axis=1)
+    part.sort(axis=1)  # column order, so that equal scores rank by column
     chosen = np.take_along_axis(score, part, axis=1)
     order = np.argsort(-chosen, axis=1, kind="stable")
     top = np.take_along_axis(part, order, axis=1)
     return np.where(np.isfinite(np.take_along_axis(chosen, order, axis=1)), top, -1)
-
-
-def _dense(matrix: sparse.csr_matrix, rows: np.ndarray) -> np.ndarray:
-    return matrix[rows].toarray().astype("float32", copy=False)
 
 
 def chunks(
@@ -546,48 +633,36 @@ def chunks(
     """For chunks of `users` (user rows with a history): candidates with features, and each baseline's top `k`.
 
     `exclude_bought` removes what a user already bought (cross-sell); `allowed` (a boolean
-    per item) keeps only the items that may be recommended.
+    per item) keeps only the items that may be recommended. Every score is a sparse matrix of
+    the chunk: only items a user, their neighbours or the items they bought touch are stored.
     """
-    items = len(ctx.purchases.items)
-    size = max(1, CELLS_PER_CHUNK // max(items, len(ctx.pool), 1))
-    tiny = (1e-6 * ctx.popularity / max(ctx.popularity.max(), 1.0)).astype("float32")
+    size = max(1, CELLS_PER_CHUNK // max(len(ctx.pool), len(ctx.purchases.items), 1))
     for start in range(0, len(users), size):
         rows = users[start : start + size]
-        own = _dense(ctx.tifu_vectors, rows)
-        neighbour = tifu_neighbour_part(ctx, rows)
-        tifu = TIFU_ALPHA * own + (1 - TIFU_ALPHA) * neighbour
-        personal = _dense(ctx.personal, rows)
-        knn = (ctx.personal[rows] @ ctx.item_similarity).toarray()
-        bought = own > 0
-        forbidden = np.zeros_like(bought)
-        if exclude_bought:
-            forbidden |= bought
-        if allowed is not None:
-            forbidden |= ~allowed[None, :]
+        own = ctx.tifu_vectors[rows]
+        neighbour = tifu_neighbour_part(ctx, rows).toarray()
         scores = {
-            "popularity": np.broadcast_to(ctx.popularity, own.shape),
-            "personal": personal + tiny,
-            "item_knn": knn + tiny,
-            "tifu_knn": tifu + 1e-3 * tiny,
+            "popularity": None,
+            "personal": ctx.personal[rows],
+            "item_knn": (ctx.personal[rows] @ ctx.item_similarity).toarray(),
+            "tifu_knn": TIFU_ALPHA * own.toarray() + (1 - TIFU_ALPHA) * neighbour,
         }
-        tops = {name: _top(np.where(forbidden, -np.inf, scores[name]), k) for name in baselines}
-        frame = None
-        if with_candidates:
-            frame = _candidate_frame(ctx, rows, personal, tifu, neighbour, knn, bought, forbidden, tiny)
+        rules = _Allowed(allowed, own if exclude_bought else None, ctx.pairs, rows)
+        tops = {name: _top(scores[name], k, rules, ctx.popular_order, ctx.popularity, len(rows)) for name in baselines}
+        frame = _candidate_frame(ctx, rows, scores, neighbour, rules) if with_candidates else None
         yield Chunk(rows, frame, tops)
 
 
-def _candidate_frame(ctx: Context, rows: np.ndarray, personal: np.ndarray, tifu: np.ndarray, neighbour: np.ndarray,
-                     knn: np.ndarray, bought: np.ndarray, forbidden: np.ndarray, tiny: np.ndarray) -> CandidateFrame:
-    """The union of the sources' top candidates of `rows`, with the ranker's features."""
-    def top(score: np.ndarray) -> np.ndarray:
-        return _top(np.where(forbidden, -np.inf, score), CANDIDATES_PER_SOURCE)
+def _candidate_frame(ctx: Context, rows: np.ndarray, scores: dict[str, sparse.csr_matrix | np.ndarray | None],
+                     neighbour: np.ndarray, rules: _Allowed) -> CandidateFrame:
+    """The union of the sources' top `CANDIDATES_PER_SOURCE` of `rows`, with the ranker's features."""
+    def top(matrix: sparse.csr_matrix | np.ndarray | None, order: np.ndarray = ctx.popular_order) -> np.ndarray:
+        return _top(matrix, CANDIDATES_PER_SOURCE, rules, order, ctx.popularity, len(rows))
 
-    sources = [top(personal + tiny), top(tifu + 1e-3 * tiny), top(knn + tiny),
-               top(np.broadcast_to(ctx.popularity, personal.shape))]
+    sources = [top(scores["personal"]), top(scores["tifu_knn"]), top(scores["item_knn"]), top(None)]
     if ctx.timed:
-        sources.append(top(_dense(ctx.time_decayed, rows) + tiny))
-        sources.append(top(np.broadcast_to(ctx.popularity_recent + tiny, personal.shape)))
+        sources.append(top(ctx.time_decayed[rows]))
+        sources.append(top(None, ctx.recent_order))
     chosen = np.concatenate(sources, axis=1)
     local = np.repeat(np.arange(len(rows)), chosen.shape[1])
     pairs = np.unique(np.column_stack([local, chosen.ravel()]), axis=0)
@@ -598,13 +673,13 @@ def _candidate_frame(ctx: Context, rows: np.ndarray, personal: np.ndarray, tifu:
     count = table.lookup(user, columns, table.count)
     features = pd.DataFrame(
         {
-            "personal_decayed": personal[local, columns],
+            "personal_decayed": table.lookup(user, columns, table.decayed),
             "personal_share": count / np.maximum(ctx.purchases.basket_count[user], 1),
             "personal_count": count,
             "baskets_since_last": table.lookup(user, columns, table.since_last),
-            "tifu": tifu[local, columns],
+            "tifu": scores["tifu_knn"][local, columns],
             "tifu_neighbours": neighbour[local, columns],
-            "item_knn": knn[local, columns],
+            "item_knn": scores["item_knn"][local, columns],
             "popularity": ctx.popularity[columns],
             "item_repeat_rate": ctx.repeat_rate[columns],
             "user_baskets": ctx.purchases.basket_count[user],
@@ -633,7 +708,7 @@ def _cycle_features(ctx: Context, user: np.ndarray, columns: np.ndarray, count: 
     first = np.where(bought, table.lookup(user, columns, table.age_first), np.nan)
     gap = np.where(count >= 2, (first - since) / np.maximum(count - 1, 1), np.nan)
     tenure = np.maximum(ctx.first_day_age[user], 1.0)
-    everyone = max(len(ctx.pool), 1)
+    everyone = max(ctx.customers, 1)
     return pd.DataFrame(
         {
             "days_since_item": since,
@@ -729,13 +804,16 @@ def query_users(training: TrainingSet, max_queries: int) -> np.ndarray:
     return users
 
 
-def training_rows(training: TrainingSet, *, exclude_bought: bool, max_queries: int
+def training_rows(training: TrainingSet, *, exclude_bought: bool, max_queries: int, ctx: Context | None = None
                   ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray] | None:
-    """The ranker's rows of one training set: features, labels, query sizes and weights (None: nothing to learn)."""
+    """The ranker's rows of one training set: features, labels, query sizes and weights (None: nothing to learn).
+
+    `ctx`, when the caller has it, is `context(training.earlier, training.now)`.
+    """
     users = query_users(training, max_queries)
     if not len(users):
         return None
-    ctx = context(training.earlier, training.now)
+    ctx = ctx or context(training.earlier, training.now)
     parts, labels, groups, weights = [], [], [], []
     for chunk in chunks(ctx, users, exclude_bought=exclude_bought, baselines=()):
         frame = chunk.candidates
@@ -745,7 +823,7 @@ def training_rows(training: TrainingSet, *, exclude_bought: bool, max_queries: i
         useful = pd.Series(label).groupby(frame.rows).transform("any").to_numpy()
         rows = frame.rows[useful]
         sizes = np.diff(training.targets.indptr)[chunk.users].astype("float64")
-        parts.append(frame.features.loc[useful])
+        parts.append(frame.features.loc[useful].astype("float32"))
         labels.append(label[useful].astype(int))
         groups.append(np.bincount(rows)[np.unique(rows)])
         weights.append(np.maximum(sizes, 1.0)[rows] ** -QUERY_WEIGHT_POWER)
@@ -767,7 +845,7 @@ def fit_ranker_rows(rows: list[tuple[pd.DataFrame, np.ndarray, np.ndarray, np.nd
     rows = [part for part in rows if part is not None]
     if not rows:
         raise ValueError("no user of the training sets has a target among their candidates: nothing to learn")
-    features = pd.concat([part[0] for part in rows], ignore_index=True).astype("float32")
+    features = pd.concat([part[0] for part in rows], ignore_index=True)
     ranker = LGBMRanker(**RANKER_PARAMS).fit(
         features, np.concatenate([part[1] for part in rows]), group=np.concatenate([part[2] for part in rows]),
         sample_weight=np.concatenate([part[3] for part in rows]),

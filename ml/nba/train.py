@@ -27,7 +27,7 @@ from ml.promotion import MODEL, GateResult, gate
 K = 10
 GATE_BASELINES = ("personal", "tifu_knn")
 MIN_QUERIES = 30  # customers with a target the latest window must hold for a ranker to learn anything
-MAX_GATE_USERS = 20_000  # customers the gate measures, drawn at random beyond that
+MAX_GATE_USERS = 10_000  # customers the gate measures, drawn at random beyond that
 EVALUATION_FIRST_WINDOW = 3  # the first window whose target ends before window 1 starts (8 weeks = 2 steps)
 
 
@@ -114,8 +114,10 @@ def train_recommender(purchases: recommend.Purchases, now: float, as_of: date) -
             f"the next-best-action ranker needs at least {MIN_QUERIES} to learn and be measured. Until then "
             "products are offered by personal purchase frequency."
         )
+    latest_context = recommend.context(latest.earlier, latest.now)  # window 1: learnt from, and measured on
     rows = {window: recommend.training_rows(training, exclude_bought=False,
-                                            max_queries=recommend.MAX_QUERIES_PER_WINDOW)
+                                            max_queries=recommend.MAX_QUERIES_PER_WINDOW,
+                                            ctx=latest_context if window == 1 else None)
             for window, training in sets.items()}
     evaluation_windows = [window for window in rows if window >= EVALUATION_FIRST_WINDOW]
     if not any(rows[window] is not None for window in evaluation_windows):
@@ -127,8 +129,7 @@ def train_recommender(purchases: recommend.Purchases, now: float, as_of: date) -
     evaluation_ranker = recommend.fit_ranker_rows([rows[window] for window in evaluation_windows])
     users = recommend.query_users(latest, MAX_GATE_USERS)
     targets = [set(latest.targets[row].indices.tolist()) for row in users]
-    ctx = recommend.context(latest.earlier, latest.now)
-    metrics, baselines, verdict = evaluate(ctx, users, targets, evaluation_ranker)
+    metrics, baselines, verdict = evaluate(latest_context, users, targets, evaluation_ranker)
     scoring_ranker = None
     if verdict.model_wins:
         scoring_ranker = recommend.fit_ranker_rows([rows[window] for window in sorted(rows)
