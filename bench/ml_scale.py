@@ -77,6 +77,14 @@ def synthetic_business(customers: int, products: int, seed: int = 0) -> tuple[pd
 
 
 def _peak_gib() -> float:
+    """This process's peak resident set (VmHWM; `ru_maxrss` would carry the parent's peak across exec)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024 ** 2
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
 
 

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ml.artifacts import run_metadata
 from ml.churn.evaluate import classification_metrics, expected_calibration_error, roc_auc_or_nan
 from ml.churn.features import (
     FEATURE_COLUMNS,
@@ -100,21 +101,14 @@ class ChurnTrainingResult:
 
     def metadata(self) -> dict[str, Any]:
         """The training facts of this run as JSON-ready values (dates as ISO strings)."""
-        start, end = self.data_window
         return {
-            "as_of_date": self.as_of.isoformat(),
-            "data_window": {"start": start.isoformat(), "end": end.isoformat()},
+            **run_metadata(self.as_of, self.data_window, self.metrics, self.baselines, self.gate, self.row_counts),
             "evaluation_cutoff": self.evaluation.cutoffs[0].isoformat(),
             "evaluation_model_cutoffs": [cutoff.isoformat() for cutoff in self.evaluation_model_cutoffs],
             "training_cutoffs": [cutoff.isoformat() for cutoff in self.scoring_model_cutoffs],
             "label_window_days": LABEL_WINDOW_DAYS,
             "features": list(self.model.features),
             "params": {"model": "logistic regression", "C": LOGISTIC_C, "inputs": list(ROBUST_INPUTS)},
-            "metrics": self.metrics,
-            "baselines": self.baselines,
-            "gate": self.gate.as_dict(),
-            "scored_by": self.scored_by,
-            "row_counts": self.row_counts,
         }
 
 

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ml.artifacts import run_metadata
 from ml.demand.baselines import AUTO_ETS, BASELINES, SEASONAL_NAIVE, auto_ets
 from ml.demand.evaluate import coverage, forecast_metrics
 from ml.demand.features import FEATURE_COLUMNS, FEATURE_HISTORY_DAYS, HORIZON_DAYS, SalesMatrix, sales_matrix
@@ -97,21 +98,14 @@ class DemandTrainingResult:
         return self.model.scored_by
 
     def metadata(self) -> dict[str, Any]:
-        start, end = self.data_window
         return {
-            "as_of_date": self.as_of.isoformat(),
-            "data_window": {"start": start.isoformat(), "end": end.isoformat()},
+            **run_metadata(self.as_of, self.data_window, self.metrics, self.baselines, self.gate, self.row_counts),
             "evaluation_cutoff": self.evaluation_cutoff.isoformat(),
             "training_cutoffs": [self.evaluation_cutoff.isoformat(), (self.as_of + timedelta(days=1)).isoformat()],
             "horizon_days": HORIZON_DAYS,
             "features": list(self.model.features),
             "params": dict(LGBM_PARAMS),
             "blend": {role: choice.as_dict() for role, choice in self.blends.items()},
-            "metrics": self.metrics,
-            "baselines": self.baselines,
-            "gate": self.gate.as_dict(),
-            "scored_by": self.scored_by,
-            "row_counts": self.row_counts,
         }
 
 

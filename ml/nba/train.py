@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ml.artifacts import run_metadata
 from ml.nba import recommend
 from ml.promotion import MODEL, GateResult, gate
 
@@ -65,20 +66,13 @@ class RecommenderTrainingResult:
         return self.model.scored_by
 
     def metadata(self) -> dict[str, Any]:
-        start, end = self.data_window
         return {
-            "as_of_date": self.as_of.isoformat(),
-            "data_window": {"start": start.isoformat(), "end": end.isoformat()},
+            **run_metadata(self.as_of, self.data_window, self.metrics, self.baselines, self.gate, self.row_counts),
             "training_cutoffs": [],
             "evaluation_split_day": self.evaluation_split,
             "horizon_days": recommend.HORIZON_DAYS,
             "features": list(recommend.RANKER_FEATURES),
             "params": dict(recommend.RANKER_PARAMS),
-            "metrics": self.metrics,
-            "baselines": self.baselines,
-            "gate": self.gate.as_dict(),
-            "scored_by": self.scored_by,
-            "row_counts": self.row_counts,
         }
 
 
