@@ -11,8 +11,9 @@ if it beats them by more than its uncertainty), saved as an artifact and recorde
 `ml.model_runs` as model `nba` with what it ships (`scored_by`) and its `gate`; the newest run
 is the champion, and every night ranks with it (`recommender_run_id` on each action). While
 the history is too short to learn and measure a ranker, personal purchase frequency orders
-the products. Cost, measured on 2 cores (bench/RESULTS.md): the weekly training took about
-50 s on UCI Online Retail's 4,300 customers; memory is bounded by chunks of customers.
+the products. Cost and memory are bounded by the number of customers the ranker learns from
+and by chunks of customers (`ml.nba.recommend`); bench/RESULTS.md records the weekly fit and
+the nightly ranking from 2,000 to 100,000 customers (section "ML: nightly cost and memory").
 """
 
 from __future__ import annotations

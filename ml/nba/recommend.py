@@ -13,8 +13,9 @@ Baselines (`BASELINES`), each filled up with the most popular items:
 * `personal`: how often (decayed by 0.9 per basket since) the customer bought the item — "buy again";
 * `popularity`: how many customers bought the item;
 * `item_knn`: items bought by the same customers (cosine over buyers, each item's
-  `ITEM_NEIGHBOURS` nearest) as what the customer bought, weighted by the personal score;
-  the buyers are TIFU-KNN's neighbour pool (below): everyone, up to `MAX_NEIGHBOUR_POOL`;
+  `ITEM_NEIGHBOURS` nearest among the `MAX_NEIGHBOUR_ITEMS` most bought) as what the customer
+  bought, weighted by the personal score; the buyers are TIFU-KNN's neighbour pool (below):
+  everyone, up to `MAX_NEIGHBOUR_POOL`;
 * `tifu_knn`: TIFU-KNN as in Hu et al. (SIGIR 2020) and the authors' code: each basket is a
   0/1 vector decayed by 0.9 per basket up to the latest; the history is cut into 7 groups
   of nearly equal size (when fewer than 7 baskets, one group each), each group the mean of
@@ -64,6 +65,7 @@ QUERY_WEIGHT_POWER = 0.5  # a user's rows weigh 1/sqrt(target size): recall and 
 CANDIDATES_PER_SOURCE = 30
 CELLS_PER_CHUNK = 8_000_000  # customers per chunk × max(products, neighbour pool): the dense scores of a chunk
 MAX_NEIGHBOUR_POOL = 20_000  # TIFU-KNN looks for neighbours among at most this many customers (drawn at random)
+MAX_NEIGHBOUR_ITEMS = 20_000  # item-kNN looks for an item's neighbours among at most this many, the most bought
 RANDOM_SEED = 42
 BASELINES = ("popularity", "personal", "item_knn", "tifu_knn")
 MODEL = "model"
@@ -458,43 +460,58 @@ def rebuy_rates(purchases: Purchases, now: float, days: float, prior_weight: flo
             (user_events + prior_weight * overall) / (user_trials + prior_weight))
 
 
-def _row_top(matrix: sparse.csr_matrix, k: int) -> sparse.csr_matrix:
-    """Each row's `k` largest stored values (ties by column), as a CSR matrix of the same shape."""
-    if matrix.nnz > matrix.shape[0] * matrix.shape[1] // 16 and matrix.shape[1] > k:  # dense enough: partition
-        dense = matrix.toarray()
+def _row_top(block: sparse.csr_matrix, k: int, itself: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, columns, values) of each row's `k` largest positive values, the column `itself[row]` left out."""
+    own = np.flatnonzero(itself >= 0)
+    if block.nnz > block.shape[0] * block.shape[1] // 16 and block.shape[1] > k:  # dense enough: partition
+        dense = block.toarray()
+        dense[own, itself[own]] = 0.0
         top = np.argpartition(-dense, k - 1, axis=1)[:, :k]
-        values = np.take_along_axis(dense, top, axis=1)
-        rows = np.repeat(np.arange(matrix.shape[0]), k)
-        keep = values.ravel() > 0
-        return sparse.csr_matrix((values.ravel()[keep], (rows[keep], top.ravel()[keep])), shape=matrix.shape)
-    coo = matrix.tocoo()
-    order = np.lexsort((-coo.data, coo.row))
-    rows, columns, values = coo.row[order], coo.col[order], coo.data[order]
-    keep = (np.arange(len(rows)) - np.searchsorted(rows, rows)) < k
-    return sparse.csr_matrix((values[keep], (rows[keep], columns[keep])), shape=matrix.shape)
+        values = np.take_along_axis(dense, top, axis=1).ravel()
+        rows, columns = np.repeat(np.arange(block.shape[0]), k), top.ravel()
+    else:
+        rows = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
+        columns, values = block.indices, block.data
+        keep = columns != itself[rows]
+        rows, columns, values = rows[keep], columns[keep], values[keep]
+        order = np.lexsort((-values, rows))
+        rows, columns, values = rows[order], columns[order], values[order]
+        first = np.searchsorted(rows, rows)
+        keep = np.arange(len(rows)) - first < k
+        rows, columns, values = rows[keep], columns[keep], values[keep]
+    positive = values > 0
+    return rows[positive], columns[positive], values[positive]
 
 
 def item_neighbours(bought: sparse.csr_matrix, neighbours: int = ITEM_NEIGHBOURS) -> sparse.csr_matrix:
     """Items × items: each item's `neighbours` most similar items by cosine over their buyers (itself excluded).
 
-    Computed a block of items at a time on sparse products: only items bought together are ever stored.
+    The neighbours are looked for among the `MAX_NEIGHBOUR_ITEMS` most bought items, a block of
+    items at a time on sparse products: only items bought together are ever compared.
     """
     binary = bought.tocsc().astype("float32")
-    norms = np.sqrt(np.asarray(binary.multiply(binary).sum(axis=0)).ravel())
-    normalised = (binary @ sparse.diags(1.0 / np.maximum(norms, 1e-12))).tocsc()
-    transposed = normalised.T.tocsr()
+    buyers = np.asarray(binary.sum(axis=0)).ravel()
+    normalised = (binary @ sparse.diags(1.0 / np.sqrt(np.maximum(buyers, 1e-12)))).tocsc()
     count = bought.shape[1]
-    blocks = []
-    chunk = max(1, CELLS_PER_CHUNK // max(bought.shape[0], 1))
-    for start in range(0, count, chunk):
-        block = (transposed[start : start + chunk] @ normalised).tocsr()
-        block = block - sparse.csr_matrix((block.diagonal(start), (np.arange(block.shape[0]),
-                                           start + np.arange(block.shape[0]))), shape=block.shape)
-        block.eliminate_zeros()
-        blocks.append(_row_top(block, neighbours))
-    if not blocks:
+    eligible = np.sort(np.lexsort((np.arange(count), -buyers))[:MAX_NEIGHBOUR_ITEMS])
+    among = np.full(count, -1)
+    among[eligible] = np.arange(len(eligible))
+    candidates = normalised[:, eligible].tocsr()
+    transposed = normalised.T.tocsr()
+    found_rows, found_columns, found_values = [], [], []
+    chunk = max(1, CELLS_PER_CHUNK // max(bought.shape[0], len(eligible), 1))
+    for start in range(0, count if len(eligible) > 1 else 0, chunk):
+        block = (transposed[start : start + chunk] @ candidates).tocsr()
+        rows, columns, values = _row_top(block, neighbours, among[start : start + chunk])
+        found_rows.append(start + rows)
+        found_columns.append(eligible[columns])
+        found_values.append(values)
+    if not found_rows:
         return sparse.csr_matrix((count, count), dtype="float32")
-    return sparse.vstack(blocks).tocsr().astype("float32")
+    return sparse.csr_matrix(
+        (np.concatenate(found_values), (np.concatenate(found_rows), np.concatenate(found_columns))),
+        shape=(count, count), dtype="float32",
+    )
 
 
 def _neighbour_pool(ctx_pool: np.ndarray) -> np.ndarray:
@@ -505,13 +522,14 @@ def _neighbour_pool(ctx_pool: np.ndarray) -> np.ndarray:
     return np.sort(np.random.default_rng(RANDOM_SEED).choice(ctx_pool, MAX_NEIGHBOUR_POOL, replace=False))
 
 
-def tifu_neighbour_part(ctx: Context, rows: np.ndarray, neighbours: int = TIFU_NEIGHBOURS) -> sparse.csr_matrix:
-    """The mean TIFU vector of each of `rows`' nearest users (Euclidean, itself excluded): sparse rows × items."""
+def tifu_neighbour_part(ctx: Context, rows: np.ndarray, neighbours: int = TIFU_NEIGHBOURS) -> np.ndarray:
+    """The mean TIFU vector of each of `rows`' nearest users (Euclidean, itself excluded): dense rows × items."""
     pool = ctx.pool
     k = min(neighbours, len(pool) - 1)
     if k <= 0 or not len(rows):
-        return sparse.csr_matrix((len(rows), len(ctx.purchases.items)), dtype="float32")
-    dot = (ctx.tifu_vectors[rows] @ ctx.pool_vectors_t).toarray()
+        return np.zeros((len(rows), len(ctx.purchases.items)), dtype="float32")
+    own = ctx.tifu_vectors[rows].toarray()
+    dot = (ctx.pool_vectors @ own.T).T  # sparse × dense: cheaper than a sparse product with a dense result
     # ||q - v||^2 = ||q||^2 + ||v||^2 - 2 q.v; ||q||^2 is the same along a row
     distance = ctx.pool_norms[None, :] - 2.0 * dot
     position_in_pool = np.searchsorted(pool, rows)
@@ -522,7 +540,7 @@ def tifu_neighbour_part(ctx: Context, rows: np.ndarray, neighbours: int = TIFU_N
         (np.full(nearest.size, 1.0 / k, dtype="float32"), nearest.ravel(), np.arange(0, nearest.size + 1, k)),
         shape=(len(rows), len(pool)),
     )
-    return (weights @ ctx.pool_vectors).tocsr()
+    return (ctx.pool_vectors_t @ weights.T.toarray()).T
 
 
 # --- candidates and their features, a chunk of users at a time --------------------------
@@ -640,7 +658,7 @@ def chunks(
     for start in range(0, len(users), size):
         rows = users[start : start + size]
         own = ctx.tifu_vectors[rows]
-        neighbour = tifu_neighbour_part(ctx, rows).toarray()
+        neighbour = tifu_neighbour_part(ctx, rows)
         scores = {
             "popularity": None,
             "personal": ctx.personal[rows],

@@ -182,7 +182,7 @@ def test_tifu_knn_vectors_follow_the_papers_grouping():
     vectors = ctx.tifu_vectors.toarray()  # items x, y, z
     np.testing.assert_allclose(vectors[0], [(0.9 * 0.7 ** 6 + 0.7 ** 5) / 2, 0.7 ** 5 / 2, 0])
     # c's nearest other customer by Euclidean distance is b (both vectors are short), then a
-    np.testing.assert_allclose(recommend.tifu_neighbour_part(ctx, np.array([2]), neighbours=1).toarray()[0], vectors[1])
+    np.testing.assert_allclose(recommend.tifu_neighbour_part(ctx, np.array([2]), neighbours=1)[0], vectors[1])
 
 
 def test_a_ranker_that_does_not_beat_the_baselines_clearly_is_not_used(lines, as_of):
