@@ -37,6 +37,7 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
+from sqlalchemy.engine import Inspector
 
 from ml import registry
 from ml.artifacts import load_champion, load_model, save_model
@@ -66,8 +67,11 @@ _ORDER_LINES = """
            coalesce(o.is_cancelled, false) as is_cancelled, {warehouse} as warehouse_id
     from marts.fct_order_lines l
     left join marts.fct_orders o on o.order_id = l.order_id
-    where l.ordered_at < :before
+    where l.ordered_at < :before {goods}
 """
+# A shipping line (marts.dim_products.is_shipping: the ERP's delivery charge, ENVIO) is not goods:
+# no ML job reads it, so it is never a product bought, forecast or recommended.
+_GOODS = "and not exists (select 1 from marts.dim_products p where p.product_id = l.product_id and p.is_shipping)"
 
 _CHURN_SCORES = Table(
     "churn_scores",
@@ -179,7 +183,8 @@ def read_orders(engine: Engine, as_of: date) -> pd.DataFrame:
 
 
 def read_order_lines(engine: Engine, as_of: date) -> pd.DataFrame | None:
-    """The lines of `marts.fct_order_lines` up to the end of `as_of`, or None while dbt does not build it."""
+    """The lines of goods of `marts.fct_order_lines` up to the end of `as_of` (shipping left out),
+    or None while dbt does not build it."""
     with engine.connect() as connection:
         tables = inspect(connection)
         if not tables.has_table("fct_order_lines", schema="marts"):
@@ -187,8 +192,9 @@ def read_order_lines(engine: Engine, as_of: date) -> pd.DataFrame | None:
             return None
         columns = {column["name"] for column in tables.get_columns("fct_order_lines", schema="marts")}
         warehouse = "l.warehouse_id::text" if "warehouse_id" in columns else "null::text"
+        goods = _GOODS if marks_shipping(tables) else ""
         lines = pd.read_sql(
-            text(_ORDER_LINES.format(warehouse=warehouse)), connection,
+            text(_ORDER_LINES.format(warehouse=warehouse, goods=goods)), connection,
             params={"before": cutoff_instant(cutoff_after(as_of)).to_pydatetime()},
         )
     return lines.assign(
@@ -196,6 +202,16 @@ def read_order_lines(engine: Engine, as_of: date) -> pd.DataFrame | None:
         is_cancelled=lines["is_cancelled"].astype(bool),
         product_id=lines["product_id"].astype(str),
     )
+
+
+def marks_shipping(tables: Inspector) -> bool:
+    """Whether `marts.dim_products` flags the shipping product (`is_shipping`); logs it when not."""
+    if tables.has_table("dim_products", schema="marts") and "is_shipping" in {
+            column["name"] for column in tables.get_columns("dim_products", schema="marts")}:
+        return True
+    log.warning("marts.dim_products has no is_shipping column (build the marts with this version of dbt_project): "
+                "shipping lines are read as products")
+    return False
 
 
 def decide_champion(connection: Connection, result: ChurnTrainingResult) -> ChampionDecision:

@@ -38,7 +38,7 @@ from sqlalchemy.dialects.postgresql import Insert, insert
 
 from ml import registry
 from ml.artifacts import load_champion, load_model, save_model
-from ml.churn.jobs import read_order_lines
+from ml.churn.jobs import marks_shipping, read_order_lines
 from ml.demand.baselines import BASELINES
 from ml.demand.features import HORIZON_DAYS, sales_matrix
 from ml.demand.score import forecast_products
@@ -59,23 +59,20 @@ COMPARED_METRIC = GATE_METRIC
 
 log = logging.getLogger(__name__)
 
-_STOCK = text(
-    """
+# The products to forecast: active ones, never the shipping charge (dim_products.is_shipping).
+_STOCK = """
     select p.product_id::text as product_id, s.warehouse_id::text as warehouse_id,
            coalesce(sum(s.quantity), max(p.stock_on_hand))::float8 as stock_on_hand
     from marts.dim_products p
     left join marts.fct_stock_by_location s on s.product_id = p.product_id and s.is_internal
-    where coalesce(p.is_active, true)
+    where coalesce(p.is_active, true) {goods}
     group by 1, 2
-    """
-)
-_PRODUCTS = text(
-    """
+"""
+_PRODUCTS = """
     select product_id::text as product_id, null::text as warehouse_id, stock_on_hand::float8 as stock_on_hand
-    from marts.dim_products
-    where coalesce(is_active, true)
-    """
-)
+    from marts.dim_products p
+    where coalesce(is_active, true) {goods}
+"""
 
 _FORECASTS = Table(
     "demand_forecasts",
@@ -105,7 +102,7 @@ class ChampionDecision:
 
 
 def read_stock(engine: Engine) -> pd.DataFrame | None:
-    """Stock on hand per active product of `marts.dim_products` and warehouse (from
+    """Stock on hand per active product of `marts.dim_products` (shipping aside) and warehouse (from
     `marts.fct_stock_by_location` when it exists), or None while dbt does not build them."""
     with engine.connect() as connection:
         tables = inspect(connection)
@@ -114,7 +111,8 @@ def read_stock(engine: Engine) -> pd.DataFrame | None:
             return None
         by_warehouse = tables.has_table("fct_stock_by_location", schema="marts") and "warehouse_id" in {
             column["name"] for column in tables.get_columns("fct_stock_by_location", schema="marts")}
-        return pd.read_sql(_STOCK if by_warehouse else _PRODUCTS, connection)
+        goods = "and not p.is_shipping" if marks_shipping(tables) else ""
+        return pd.read_sql(text((_STOCK if by_warehouse else _PRODUCTS).format(goods=goods)), connection)
 
 
 def _series(engine: Engine, as_of: date) -> tuple[pd.DataFrame, pd.Series, pd.Index | None]:

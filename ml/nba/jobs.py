@@ -42,7 +42,7 @@ from sqlalchemy.dialects.postgresql import Insert, insert
 
 from ml import registry
 from ml.artifacts import load_champion, save_model
-from ml.churn.jobs import read_order_lines, read_orders
+from ml.churn.jobs import marks_shipping, read_order_lines, read_orders
 from ml.nba.actions import ACTIONS, FALLBACK, day_number, decide_actions, margin_floor
 from ml.nba.recommend import Purchases
 from ml.nba.train import NotEnoughData, Recommender, train_recommender
@@ -56,13 +56,13 @@ _CUSTOMERS = text(
     "select customer_id::text as customer_id, coalesce(has_marketing_consent, false) as has_marketing_consent "
     "from marts.dim_customers"
 )
-_PRODUCTS = text(
-    """
+# The catalogue an action may offer from: never the shipping charge (dim_products.is_shipping).
+_PRODUCTS = """
     select product_id::text as product_id, product_name, list_price::float8 as list_price,
            unit_cost::float8 as unit_cost, stock_on_hand::float8 as stock_on_hand, is_active
     from marts.dim_products
-    """
-)
+    {goods}
+"""
 _CHURN = text(
     """
     select customer_id, churn_probability, risk_band, reasons, model_run_id
@@ -106,7 +106,8 @@ def score_next_best_actions(url: str, as_of: date) -> dict[str, Any]:
             for table in ("dim_customers", "dim_products"):
                 _require_table(connection, "marts", table)
             customers = pd.read_sql(_CUSTOMERS, connection).set_index("customer_id").sort_index()
-            products = pd.read_sql(_PRODUCTS, connection).set_index("product_id").sort_index()
+            goods = "where not is_shipping" if marks_shipping(inspect(connection)) else ""
+            products = pd.read_sql(text(_PRODUCTS.format(goods=goods)), connection).set_index("product_id").sort_index()
             churn = pd.read_sql(_CHURN, connection, params={"day": as_of}).set_index("customer_id")
         if churn.empty:
             raise RuntimeError(
