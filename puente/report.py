@@ -50,11 +50,12 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
                    count(*) filter (where loaded_at >= %s) as landed_tonight
             from marts.data_issues
         """, (since,))
-        model = _one(conn, """
-            select model_run_id, as_of_date, metrics, baselines, trained_at
-            from ml.model_runs where model_name = 'churn' and is_champion
-            order by trained_at desc limit 1
+        models = _all(conn, """
+            select model_name, model_run_id, as_of_date, metrics, baselines, trained_at, scored_by, gate
+            from ml.model_runs where is_champion order by model_name
+        model = next((run for run in models if run["model_name"] == "churn"), None)
         """)
+        model = next((run for run in models if run["model_name"] == "churn"), None)
         scores = conn.execute(
             """
             select risk_band, count(*) as customers, round(avg(churn_probability)::numeric, 3) as mean_p
@@ -97,7 +98,7 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
             select action, count(*) as customers from ml.next_best_actions
             where scored_for_date = %s group by action order by count(*) desc
         """, (business_date,))
-    return {"extract": extract, "gates": gates, "identity": identity, "data_issues": issues, "model": model,
+    return {"extract": extract, "gates": gates, "identity": identity, "data_issues": issues, "model": model, "models": models,
             "scores": scores, "activations": activations, "work_list": work_list, "gaps": gaps,
             "experiment": experiment, "effects": effects, "stages": stages,
             "demand": demand, "actions": actions}
@@ -156,13 +157,8 @@ def render_night(console, business_date: date, summary: dict, crm_examples: list
     if summary["stages"]:
         console.print("[bold]Order-to-cash[/] " + ", ".join(f"{s['stage']} {s['orders']}" for s in summary["stages"]))
 
-    model = summary["model"]
-    if model:
-        m, b = model["metrics"], model["baselines"]
-        console.print(
-            f"[bold]Churn model[/] champion {model['model_run_id']} (as of {model['as_of_date']}): "
-            f"ROC-AUC {_fmt(m.get('roc_auc'))} vs recency baseline {_fmt(b.get('recency', {}).get('roc_auc'))}"
-        )
+    for run in summary.get("models", []):
+        console.print(model_line(run))
     bands = ", ".join(f"{s['risk_band']} {s['customers']} (mean p {s['mean_p']})" for s in summary["scores"])
     console.print(f"[bold]Scores[/] {bands or 'none'}")
     demand = summary.get("demand")
@@ -233,5 +229,26 @@ def render_experiment(console, arms: list[dict], effects: list[dict]) -> None:
     console.print(f"[bold]Churn-task experiment[/] {groups}; treated − control over 90 days: {shown}")
 
 
-def _fmt(value) -> str:
-    return "n/a" if value is None else f"{float(value):.3f}"
+_MODEL_TITLES = {"churn": "Churn model", "demand": "Demand model", "nba": "Next-best-action ranker"}
+
+
+def model_line(run: dict) -> str:
+    """What scores tonight for one model, and by how much it won its promotion gate (ml.model_runs)."""
+    title = _MODEL_TITLES.get(run["model_name"], run["model_name"])
+    head = f"[bold]{title}[/] champion {run['model_run_id']} (as of {run['as_of_date']})"
+    gate = run.get("gate")
+    if not gate:
+        return f"{head}: trained before promotion gates were recorded"
+    metric = gate["metric"]
+    figures = (f"{metric} {_fmt(gate['model'])} for the model against {gate['best_baseline']} "
+               f"{_fmt(gate['baseline'])}, margin {_fmt(gate['margin'], signed=True)} "
+               f"(uncertainty ±{_fmt(gate['uncertainty'])})")
+    if run.get("scored_by") == "model":
+        return f"{head}: the model scores — {figures}"
+    return f"{head}: the baseline {run.get('scored_by')} scores, the model did not beat it clearly — {figures}"
+
+
+def _fmt(value, *, signed: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    return f"{float(value):+.3f}" if signed else f"{float(value):.3f}"

@@ -682,6 +682,10 @@ create table if not exists ml.model_runs (
     is_champion         boolean not null default false
 );
 create unique index if not exists model_runs_one_champion on ml.model_runs (model_name) where is_champion;
+-- What a run ships: 'model', or the baseline that beat it ('bgnbd', 'auto_ets', 'personal', ...),
+-- and the promotion gate's figures (metric, model and best baseline, margin, uncertainty).
+alter table ml.model_runs add column if not exists scored_by text;
+alter table ml.model_runs add column if not exists gate jsonb;
 
 create table if not exists ml.churn_scores (
     customer_id        text not null,
@@ -693,6 +697,9 @@ create table if not exists ml.churn_scores (
     reasons            text,
     primary key (customer_id, scored_for_date)
 );
+-- The themes the reasons name, as stable codes ('rhythm,frequency'; 'none'): they change only
+-- when the kind of reason does, not with the day's figures.
+alter table ml.churn_scores add column if not exists reason_codes text;
 
 create table if not exists ml.demand_forecasts (
     product_id      text not null,
@@ -741,6 +748,8 @@ create table if not exists ml.next_best_actions (
     primary key (customer_id, scored_for_date),
     check ((action = 'offer_product') = (product_id is not null))
 );
+-- The weekly ranker run (model 'nba') that ordered the products; null while none could be learnt.
+alter table ml.next_best_actions add column if not exists recommender_run_id text references ml.model_runs (model_run_id);
 """
 
 
