@@ -146,16 +146,32 @@ def test_marts_gate_fails_when_the_marts_are_not_built(fresh_db):
 # --- sync gate --------------------------------------------------------------------------------
 
 
+def _scores() -> list:
+    """The score activation alone (the fixture builds its model only)."""
+    from puente.activation.spec import load_activations
+
+    return [a for a in load_activations() if a.name == "crm_contact_scores"]
+
+
+def test_sync_gate_checks_every_declared_activation_and_says_which_model_is_missing(marts_db):
+    result = run_sync_gate(marts_db, LOGICAL_DATE)
+    missing = {d["table"] for d in result.details if not d["success"]}
+    from puente.activation.spec import load_activations
+
+    assert missing == {a.relation for a in load_activations()} - {"activations.act_crm_contact_scores"}
+    assert "build it first" in failure_message(result)
+
+
 def test_sync_gate_passes_on_good_properties_cleared_ones_and_on_nothing_to_send(marts_db):
-    assert run_sync_gate(marts_db, LOGICAL_DATE).raise_for_failure().evaluated == 10
+    assert run_sync_gate(marts_db, LOGICAL_DATE, _scores()).raise_for_failure().evaluated == 10
     execute(marts_db, "delete from activations.act_crm_contact_scores")
-    assert run_sync_gate(marts_db, LOGICAL_DATE).success
+    assert run_sync_gate(marts_db, LOGICAL_DATE, _scores()).success
 
 
 def test_sync_gate_fails_on_a_score_that_is_not_a_probability(marts_db):
     execute(marts_db, "update activations.act_crm_contact_scores set payload = payload || "
                       "'{\"puente_churn_score\": \"1.7000\"}' where row_key = '503'")
-    result = run_sync_gate(marts_db, LOGICAL_DATE)
+    result = run_sync_gate(marts_db, LOGICAL_DATE, _scores())
     message = failure_message(result)
     assert "sync gate failed 1 of 10 checks" in message
     assert "activations.act_crm_contact_scores.churn_score_value: expect_column_values_to_be_between(" in message
@@ -169,7 +185,7 @@ def test_sync_gate_fails_on_a_non_numeric_score_an_unknown_risk_and_a_duplicate_
                       "('501', '501', '{\"puente_churn_score\": \"high\", \"puente_churn_risk\": \"severe\", "
                       "\"puente_next_action\": \"call_mom\", \"puente_scored_at\": \"2026-11-22T03:00:00.000Z\"}'), "
                       "(null, null, '{}')")
-    result = run_sync_gate(marts_db, LOGICAL_DATE)
+    result = run_sync_gate(marts_db, LOGICAL_DATE, _scores())
     failed = {(check["column"], check["expectation"]) for check in result.details if not check["success"]}
     assert failed == {
         ("row_key", "expect_column_values_to_not_be_null"),
