@@ -16,7 +16,9 @@ For one activation and one run:
 4. **Idempotent creates.** Before creating, the writer looks the external keys up in the target
    (``client_order_ref`` in the ERP…); a record found there was created by an earlier run that
    crashed before recording it: it is adopted, and the writer finishes what that run left
-   undone (confirming the order…) instead of creating it again.
+   undone (confirming the order…) instead of creating it again. Where the target itself refuses
+   a duplicate key (HubSpot tasks' ``puente_task_key``), the lookup is skipped and the writer
+   adopts the record the conflict names.
 5. **Send** in batches of the declared size, paced by the writer's HTTP client. Every row's
    outcome is committed with its batch: one ``ops.activation_audit`` row (fields old → new, the
    target's answer verbatim), the new ``ops.activation_state`` when accepted, and the work list
@@ -203,7 +205,7 @@ def _send(conn: psycopg.Connection, activation: Activation, writer: Writer, rows
     done = 0  # rows whose outcome is booked
     try:
         writer.prepare(activation.object)
-        if activation.mode in ("create", "upsert"):
+        if activation.mode in ("create", "upsert") and not writer.refuses_duplicates(activation.object):
             rows = _adopt_existing(activation, writer, rows)
         batches = [rows[start:start + activation.batch_size] for start in range(0, len(rows), activation.batch_size)]
 

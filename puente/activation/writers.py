@@ -8,6 +8,9 @@ what is invalid, consent, bookkeeping, retries on later nights) is the engine's.
 - ``lookup(obj, external_keys)``: the target ids of records that already carry these external
   keys, so a create that was accepted but never recorded (a crash in between) is found instead
   of made twice.
+- ``refuses_duplicates(obj)``: True when the target itself refuses a second record with the same
+  external key (a property with unique values): the engine then creates without looking up
+  first, and the writer adopts the record a conflict names. Half the requests at a rate limit.
 - ``write(obj, mode, rows)``: create or update the rows; one ``Outcome`` per row, with the
   target's own error text when it refused one. In ``create`` mode a row that comes with a
   ``target_id`` was found by ``lookup``: the writer finishes it (the steps after the create that
@@ -49,6 +52,8 @@ class Writer(Protocol):
     def prepare(self, obj: str) -> None: ...
 
     def lookup(self, obj: str, external_keys: Sequence[str]) -> dict[str, str]: ...
+
+    def refuses_duplicates(self, obj: str) -> bool: ...
 
     def write(self, obj: str, mode: str, rows: Sequence[Row]) -> list[Outcome]: ...
 

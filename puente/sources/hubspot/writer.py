@@ -154,6 +154,11 @@ class HubSpotWriter:
                 created.append(spec.name)
         return created
 
+    def refuses_duplicates(self, obj: str) -> bool:
+        """Tasks: ``puente_task_key`` has unique values, so HubSpot itself refuses a second task
+        for one key (a conflict, which ``_create_tasks`` resolves by adopting the first)."""
+        return obj == "tasks"
+
     def lookup(self, obj: str, external_keys: Sequence[str]) -> dict[str, str]:
         """Tasks already carrying one of ``external_keys`` in ``puente_task_key``."""
         if obj != "tasks":
@@ -217,9 +222,15 @@ class HubSpotWriter:
             body = self._body(response, "tasks")
             created = {r.get("objectWriteTraceId"): str(r["id"]) for r in body.get("results") or []}
             errors = _errors_by_trace(response.status_code, body, [r.row_key for r in chunk])
+            # A conflict on the task key: the task exists (made by a run that crashed before
+            # booking it), so it is adopted, never made twice.
+            conflicts = [r.row_key for r in chunk if errors.get(r.row_key, "").startswith("CONFLICT")]
+            existing = self.lookup("tasks", conflicts) if conflicts else {}
             for row in chunk:
                 if row.row_key in created:
                     outcomes.append(Outcome(row.row_key, True, created[row.row_key], "create"))
+                elif row.row_key in existing:
+                    outcomes.append(Outcome(row.row_key, True, existing[row.row_key], "adopt"))
                 else:
                     outcomes.append(Outcome(row.row_key, False, None, "create", errors.get(
                         row.row_key, f"HubSpot answered {response.status_code} without this task")))

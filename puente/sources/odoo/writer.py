@@ -59,6 +59,9 @@ class OdooWriter:
 
     # ------------------------------------------------------------------ lookups
 
+    def refuses_duplicates(self, obj: str) -> bool:
+        return False  # client_order_ref and origin are free text in Odoo
+
     def lookup(self, obj: str, external_keys: Sequence[str]) -> dict[str, str]:
         """Live sale orders already carrying one of ``external_keys`` (client reference or origin)."""
         wanted = {_bare(k): k for k in external_keys}

@@ -69,6 +69,9 @@ class ShopifyWriter:
                                   "PUENTE_SHOPIFY_LOCATION_ID")
             self.location_id = int(active[0]["id"])
 
+    def refuses_duplicates(self, obj: str) -> bool:
+        return False  # it only sets levels
+
     def lookup(self, obj: str, external_keys: Sequence[str]) -> dict[str, str]:
         return {}
 
