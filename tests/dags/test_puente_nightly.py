@@ -276,9 +276,9 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog):
                 """
                 select count(*) from ops.activation_state w
                 join raw.hubspot_contacts c on c.source_id = w.row_key
-                where w.activation = 'crm_contact_scores'
+                where w.activation = 'crm_contact_scores' and w.accepted_at < %s
                   and c.record -> 'properties' ->> 'puente_churn_score' is distinct from w.payload ->> 'puente_churn_score'
-                """
+                """, (rerun_started,)  # what the first night wrote, the rerun's extraction read back
             ).fetchone()[0]
         assert not_echoed == 0
 
