@@ -152,3 +152,64 @@
         ) as typed
     )
 {%- endmacro %}
+
+
+{#
+    A tax id whose check digit fails, written with the digit its body calls for (`900123456-8`
+    for `900.123.456-7`; CUIT `20-12345678-6`, RUT `12345678-5`, CPF and CNPJ with both digits):
+    what the operator is shown beside the doubtful value. Null when the value is valid, has no
+    check digit (a cédula, a NIT without its DV) or its kind has none that is verified (RFC).
+#}
+{% macro tax_id_corrected(expression, country_code) -%}
+    (
+        select
+            case
+                when is_valid is distinct from false then null
+                when kind = 'nit' then body || '-' || {{ dian_check_digit('body') }}
+                when kind = 'cuit' and length(body) = 10 then
+                    left(body, 2) || '-' || substr(body, 3) || '-' || (
+                        select case r when 11 then '0' when 10 then null else r::text end
+                        from (select 11 - mod({{ weighted_digit_sum('body', [5, 4, 3, 2, 7, 6, 5, 4, 3, 2]) }}, 11) as r) as cuit
+                    )
+                when kind = 'rut' and body <> '' then body || '-' || (
+                    select case r when 11 then '0' when 10 then 'K' else r::text end
+                    from (
+                        select 11 - mod(sum(substr(reverse(body), i, 1)::int * (2 + mod(i - 1, 6))), 11) as r
+                        from generate_series(1, length(body)) as i
+                    ) as rut
+                )
+                when kind = 'cpf' and length(body) = 9 then body || (
+                    select d1::text || mod(mod({{ weighted_digit_sum("body || d1::text", [11, 10, 9, 8, 7, 6, 5, 4, 3, 2]) }} * 10, 11), 10)::text
+                    from (select mod(mod({{ weighted_digit_sum('body', [10, 9, 8, 7, 6, 5, 4, 3, 2]) }} * 10, 11), 10) as d1) as first_digit
+                )
+                when kind = 'cnpj' and length(body) = 12 then body || (
+                    select d1::text || (
+                        select case when r < 2 then 0 else 11 - r end
+                        from (select mod({{ weighted_digit_sum("body || d1::text", [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]) }}, 11) as r) as d2
+                    )::text
+                    from (
+                        select case when r < 2 then 0 else 11 - r end as d1
+                        from (select mod({{ weighted_digit_sum('body', [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]) }}, 11) as r) as d1r
+                    ) as first_digit
+                )
+            end
+        from (
+            select
+                is_valid,
+                kind,
+                case
+                    when kind in ('cpf', 'cnpj') then left(digits, length(digits) - 2)
+                    when kind = 'rut' then regexp_replace(left(compact, length(compact) - 1), '\D', '', 'g')
+                    when kind = 'nit' and compact !~ '-\d$' and length(digits) = 10 then left(digits, 9)
+                    else left(digits, length(digits) - 1)
+                end as body
+            from (
+                select
+                    {{ tax_id_is_valid(expression, country_code) }} as is_valid,
+                    {{ tax_id_kind(expression, country_code) }} as kind,
+                    {{ _tax_id_compact(expression) }} as compact,
+                    regexp_replace({{ expression }}, '\D', '', 'g') as digits
+            ) as typed
+        ) as parsed
+    )
+{%- endmacro %}

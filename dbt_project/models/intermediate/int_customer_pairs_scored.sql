@@ -1,0 +1,314 @@
+{#
+    Every candidate pair of customer records, compared field by field and scored the
+    Fellegi–Sunter way: each comparison lands on a level (email exact, variant, different, ...),
+    each level weighs log2(m / u) bits (seed identity_match_weights: m the chance a pair of one
+    person's records shows that level, u the chance a pair of two people's records does), and
+    the pair's match weight is their sum plus the prior, log2 of the odds that two records
+    picked at random are one person's (var identity_prior_match_probability). The weight above
+    var identity_merge_weight merges the pair, below var identity_review_weight keeps it apart,
+    and in between sends it to a person (marts.customer_review_queue). `explanation` lists
+    every comparison with its level and weight: why the pair merged or did not.
+
+    Candidates (blocking): records sharing a mailbox (email_canonical), a phone (E.164), the last
+    seven digits of a phone, the digits of a tax id (check digit aside), or a web order booked in
+    the ERP under one of them. A value carried by more than var identity_block_max_records
+    records (the business's own phone, a shared inbox) makes no candidates and scores as
+    `shared`. A common name alone never makes a candidate.
+
+    Comparisons:
+      - email: `exact` (same address), `variant` (same mailbox typed another way: plus-addressing,
+        Gmail dots, googlemail, a slip in a big provider's domain), `different`, `missing`;
+      - phone: `exact` (a mobile), `exact_landline` (a 60x line, which offices and homes share),
+        `tail` (the same last seven digits, one side a local number), `different`, `missing`;
+      - tax_id: `exact` (same valid id), `doubtful` (same digits, but a check digit fails on one
+        side: weaker, never enough alone), `different` (two valid ids), `missing`;
+      - name, word by word (name_words: particles dropped): `exact`, `compatible` (every word of
+        the shorter name agrees with one of the longer: equal, an initial, or two edits apart;
+        and a given name agrees: `Fernanda López` / `María Fernanda López Gómez`), `similar`
+        (trigrams), `different_given_name` (`Carlos Gómez` / `Lucía Gómez`), `different`; two
+        companies: `company_exact`, `company_similar`, `company_different`; a company beside a
+        person (a buyer at a company): `not_comparable`;
+      - city: `same`, `different` (people move), `missing`;
+      - web_order: `linked` when a web order of one was booked in the ERP under the other, unless
+        their addresses already agree (the ERP finds the partner by address: no new evidence).
+    A record an operator split (ops.customer_match_overrides, 'split') is in no pair.
+#}
+
+{%- set max_block = var('identity_block_max_records') -%}
+
+with
+
+records as (
+    select * from {{ ref('int_customer_records_unioned') }}
+),
+
+weights as (
+    select
+        comparison,
+        level,
+        round((ln(m_probability / u_probability) / ln(2))::numeric, 2) as weight
+    from {{ ref('identity_match_weights') }}
+),
+
+split_records as (
+    select distinct record_key
+    from {{ ref('stg_ops__customer_match_overrides') }}
+    where action = 'split' and not is_revoked
+),
+
+candidates as (
+    select records.*
+    from records
+    where not exists (select 1 from split_records where split_records.record_key = records.record_key)
+),
+
+record_identifiers as (
+    select record_key, 'email' as kind, email_canonical as value from candidates where email_canonical is not null
+    union
+    select record_key, 'phone', phone_normalized from candidates where phone_normalized is not null
+    union
+    select record_key, 'phone', other_phone_normalized from candidates where other_phone_normalized is not null
+    union
+    select record_key, 'phone_tail', phone_tail from candidates where phone_tail is not null
+    union
+    select record_key, 'phone_tail', other_phone_tail from candidates where other_phone_tail is not null
+    union
+    select record_key, 'tax_id', tax_id_body from candidates where tax_id_body is not null
+),
+
+identifier_sizes as (
+    select kind, value, count(*) as records
+    from record_identifiers
+    group by kind, value
+),
+
+open_identifiers as (
+    select record_identifiers.*
+    from record_identifiers
+    inner join identifier_sizes
+        on record_identifiers.kind = identifier_sizes.kind
+        and record_identifiers.value = identifier_sizes.value
+    where identifier_sizes.records between 2 and {{ max_block }}
+),
+
+-- identifiers shared too widely to say anything about a pair
+shared_identifiers as (
+    select kind, value from identifier_sizes where records > {{ max_block }}
+),
+
+blocked_pairs as (
+    select distinct a.record_key, b.record_key as other_record_key
+    from open_identifiers as a
+    inner join open_identifiers as b
+        on a.kind = b.kind
+        and a.value = b.value
+        and a.record_key < b.record_key
+),
+
+sale_orders as (
+    select partner_id, client_order_ref from {{ ref('stg_odoo__sale_orders') }}
+    where not is_deleted and partner_id is not null and client_order_ref is not null
+),
+
+shop_orders as (
+    select order_id, customer_id, order_name from {{ ref('stg_shopify__orders') }}
+    where not is_deleted
+),
+
+web_orders as (
+    select
+        {{ record_key("'odoo_partner'", 'sale_orders.partner_id::text') }} as erp_record_key,
+        case
+            when shop_orders.customer_id is null then {{ record_key("'shopify_guest_order'", 'shop_orders.order_id::text') }}
+            else {{ record_key("'shopify_customer'", 'shop_orders.customer_id::text') }}
+        end as shop_record_key,
+        shop_orders.order_name
+    from sale_orders
+    inner join shop_orders
+        on ltrim(sale_orders.client_order_ref, '#') = ltrim(shop_orders.order_name, '#')
+),
+
+web_order_pairs as (
+    select
+        least(erp_record_key, shop_record_key) as record_key,
+        greatest(erp_record_key, shop_record_key) as other_record_key,
+        min(order_name) as order_name
+    from web_orders
+    group by 1, 2
+),
+
+pairs as (
+    select record_key, other_record_key from blocked_pairs
+    union
+    select web_order_pairs.record_key, web_order_pairs.other_record_key
+    from web_order_pairs
+    inner join candidates as a on web_order_pairs.record_key = a.record_key
+    inner join candidates as b on web_order_pairs.other_record_key = b.record_key
+),
+
+compared as (
+    select
+        pairs.record_key,
+        pairs.other_record_key,
+        a.email_canonical,
+        common_phone.phone as common_phone,
+        coalesce(a.tax_id_normalized, a.tax_id_body) as tax_id_compared,
+        a.name_compared,
+        b.name_compared as other_name_compared,
+        a.city_normalized,
+        b.city_normalized as other_city_normalized,
+        web_order_pairs.order_name,
+        case
+            when a.email_canonical is null or b.email_canonical is null then 'missing'
+            when a.email_canonical <> b.email_canonical then 'different'
+            when exists (select 1 from shared_identifiers as s where s.kind = 'email' and s.value = a.email_canonical) then 'shared'
+            when a.email_normalized = b.email_normalized then 'exact'
+            else 'variant'
+        end as email_level,
+        case
+            when common_phone.phone is not null
+                and exists (select 1 from shared_identifiers as s where s.kind = 'phone' and s.value = common_phone.phone) then 'shared'
+            when common_phone.phone like '+5760%' then 'exact_landline'
+            when common_phone.phone is not null then 'exact'
+            when common_tail.tail is not null
+                and exists (select 1 from shared_identifiers as s where s.kind = 'phone_tail' and s.value = common_tail.tail) then 'shared'
+            when common_tail.tail is not null then 'tail'
+            when coalesce(a.phone_tail, a.other_phone_tail) is null or coalesce(b.phone_tail, b.other_phone_tail) is null then 'missing'
+            else 'different'
+        end as phone_level,
+        case
+            when a.tax_id_normalized = b.tax_id_normalized then 'exact'
+            when a.tax_id_body = b.tax_id_body and (a.tax_id_is_valid = false or b.tax_id_is_valid = false) then 'doubtful'
+            when a.tax_id_normalized is not null and b.tax_id_normalized is not null then 'different'
+            else 'missing'
+        end as tax_id_level,
+        case
+            when a.name_words is null or b.name_words is null then 'missing'
+            when a.is_company and b.is_company then
+                case
+                    when a.company_name_compared = b.company_name_compared then 'company_exact'
+                    when similarity(a.company_name_compared, b.company_name_compared) >= 0.5 then 'company_similar'
+                    else 'company_different'
+                end
+            when a.is_company or b.is_company then 'not_comparable'
+            when (select array_agg(w order by w) from unnest(a.name_words) as w)
+                = (select array_agg(w order by w) from unnest(b.name_words) as w) then 'exact'
+            when name_check.words_agree and name_check.given_agree then 'compatible'
+            when not coalesce(name_check.given_agree, false)
+                and length(a.name_words[1]) > 1 and length(b.name_words[1]) > 1 then 'different_given_name'
+            when similarity(a.name_compared, b.name_compared) >= 0.5 then 'similar'
+            else 'different'
+        end as name_level,
+        case
+            when a.city_normalized is null or b.city_normalized is null then 'missing'
+            when a.city_normalized = b.city_normalized then 'same'
+            else 'different'
+        end as city_level,
+        web_order_pairs.order_name is not null as has_web_order
+    from pairs
+    inner join candidates as a on pairs.record_key = a.record_key
+    inner join candidates as b on pairs.other_record_key = b.record_key
+    left join web_order_pairs
+        on pairs.record_key = web_order_pairs.record_key
+        and pairs.other_record_key = web_order_pairs.other_record_key
+    cross join lateral (
+        select min(phone) as phone
+        from unnest(array[a.phone_normalized, a.other_phone_normalized]) as phone
+        where phone is not null and phone in (b.phone_normalized, b.other_phone_normalized)
+    ) as common_phone
+    cross join lateral (
+        select min(tail) as tail
+        from unnest(array[a.phone_tail, a.other_phone_tail]) as tail
+        where tail is not null and tail in (b.phone_tail, b.other_phone_tail)
+    ) as common_tail
+    cross join lateral (
+        select
+            (
+                select bool_and(exists (
+                    select 1 from unnest(words.longer) as l where {{ name_words_agree('s', 'l') }}
+                ))
+                from unnest(words.shorter) as s
+            ) as words_agree,
+            {{ name_words_agree('words.shorter[1]', 'words.longer[1]') }}
+            or {{ name_words_agree('words.shorter[1]', 'words.longer[2]') }}
+            or {{ name_words_agree('words.shorter[2]', 'words.longer[1]') }} as given_agree
+        from (
+            select
+                case when cardinality(a.name_words) <= cardinality(b.name_words) then a.name_words else b.name_words end as shorter,
+                case when cardinality(a.name_words) <= cardinality(b.name_words) then b.name_words else a.name_words end as longer
+        ) as words
+    ) as name_check
+),
+
+levelled as (
+    select
+        compared.*,
+        case when has_web_order and email_level not in ('exact', 'variant') then 'linked' else 'none' end as web_order_level
+    from compared
+),
+
+scored as (
+    select
+        levelled.*,
+        email.weight as email_weight,
+        phone.weight as phone_weight,
+        tax_id.weight as tax_id_weight,
+        name.weight as name_weight,
+        city.weight as city_weight,
+        web_order.weight as web_order_weight,
+        round((ln({{ var('identity_prior_match_probability') }} / (1 - {{ var('identity_prior_match_probability') }})) / ln(2))::numeric, 2)
+            + email.weight + phone.weight + tax_id.weight + name.weight + city.weight + web_order.weight as match_weight
+    from levelled
+    inner join weights as email on email.comparison = 'email' and email.level = levelled.email_level
+    inner join weights as phone on phone.comparison = 'phone' and phone.level = levelled.phone_level
+    inner join weights as tax_id on tax_id.comparison = 'tax_id' and tax_id.level = levelled.tax_id_level
+    inner join weights as name on name.comparison = 'name' and name.level = levelled.name_level
+    inner join weights as city on city.comparison = 'city' and city.level = levelled.city_level
+    inner join weights as web_order on web_order.comparison = 'web_order' and web_order.level = levelled.web_order_level
+),
+
+final as (
+    select
+        md5(record_key || '|' || other_record_key) as pair_id,
+        record_key,
+        other_record_key,
+        email_level,
+        phone_level,
+        tax_id_level,
+        name_level,
+        city_level,
+        web_order_level,
+        match_weight,
+        round(1 / (1 + power(2::numeric, -greatest(least(match_weight, 60), -60))), 6) as match_probability,
+        case
+            when match_weight >= {{ var('identity_merge_weight') }} then 'merge'
+            when match_weight >= {{ var('identity_review_weight') }} then 'review'
+            else 'apart'
+        end as decision,
+        -- the comparison that weighs most for the pair: what joined (or nearly joined) it
+        (array['email', 'phone', 'tax_id', 'name', 'web_order'])[
+            array_position(
+                array[email_weight, phone_weight, tax_id_weight, name_weight, web_order_weight],
+                greatest(email_weight, phone_weight, tax_id_weight, name_weight, web_order_weight)
+            )
+        ] as strongest_comparison,
+        concat_ws(', ',
+            case when email_level not in ('missing') then 'email ' || email_canonical end,
+            case when phone_level in ('exact', 'exact_landline', 'shared') and common_phone is not null then 'phone ' || common_phone end,
+            case when tax_id_level in ('exact', 'doubtful') then 'tax id ' || tax_id_compared end,
+            case when web_order_level = 'linked' then 'shop order ' || order_name end,
+            case when name_level not in ('missing') then 'names ' || name_compared || ' / ' || other_name_compared end
+        ) as matched_on,
+        concat_ws('; ',
+            format('email %s %s', email_level, to_char(email_weight, 'SG990.0')),
+            format('phone %s %s', phone_level, to_char(phone_weight, 'SG990.0')),
+            format('tax id %s %s', tax_id_level, to_char(tax_id_weight, 'SG990.0')),
+            format('name %s %s', name_level, to_char(name_weight, 'SG990.0')),
+            format('city %s %s', city_level, to_char(city_weight, 'SG990.0')),
+            case when web_order_level = 'linked' then format('web order %s %s', order_name, to_char(web_order_weight, 'SG990.0')) end,
+            format('prior %s', to_char(round((ln({{ var('identity_prior_match_probability') }} / (1 - {{ var('identity_prior_match_probability') }})) / ln(2))::numeric, 2), 'SG990.0'))
+        ) as explanation
+    from scored
+)
+
+select * from final
