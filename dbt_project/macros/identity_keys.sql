@@ -275,25 +275,55 @@
 {#
     A name as the words that identify a person, for comparing names word by word: normalised,
     without punctuation, without the particles of surnames (`de`, `del`, `de la`, `y`), as an
-    array in the order typed (`José de la Hoz Ruiz` -> {jose,hoz,ruiz}). Null when empty.
+    array in the order typed (`José de la Hoz Ruiz` -> {jose,hoz,ruiz}). Null when empty. With
+    `compared`, the expression is already normalize_person_name's.
 #}
-{% macro name_words(expression) -%}
+{% macro name_words(expression, compared=false) -%}
+    {%- set name = expression if compared else normalize_person_name(expression) -%}
     nullif(array_remove(string_to_array(
-        regexp_replace(' ' || {{ normalize_person_name(expression) }} || ' ', '( (de|del|la|las|los|y|e|da|do|dos|das))+ ', ' ', 'g'),
+        regexp_replace(' ' || {{ name }} || ' ', '( (de|del|la|las|los|y|e|da|do|dos|das))+ ', ' ', 'g'),
         ' '), ''), '{}')
 {%- endmacro %}
 
 {#
-    Whether two words of two names (SQL expressions) can be the same name: equal, one the
-    initial of the other (`j` / `juan`), or, for words of five letters or more, at most two
-    edits apart (a dropped, doubled or swapped letter: `rodrgiuez` / `rodriguez`).
+    Whether two words of two names (SQL expressions) can be the same name: equal; one the
+    initial of the other (`j` / `juan`); or, with the same first letter, one edit apart when the
+    longer has four letters or more (`gomz` / `gomez`, `luiis` / `luis`) and two when it has six
+    or more (`rodrgiuez` / `rodriguez`).
 #}
 {% macro name_words_agree(a, b) -%}
     (
         {{ a }} = {{ b }}
         or (length({{ a }}) = 1 and {{ a }} = left({{ b }}, 1))
         or (length({{ b }}) = 1 and {{ b }} = left({{ a }}, 1))
-        or (least(length({{ a }}), length({{ b }})) >= 5 and left({{ a }}, 1) = left({{ b }}, 1)
-            and levenshtein({{ a }}, {{ b }}) <= 2)
+        or (left({{ a }}, 1) = left({{ b }}, 1) and greatest(length({{ a }}), length({{ b }})) >= 4
+            and (levenshtein({{ a }}, {{ b }}) <= case when greatest(length({{ a }}), length({{ b }})) >= 6 then 2 else 1 end
+                 or {{ _letters_swapped(a, b) }}))
+    )
+{%- endmacro %}
+
+{# Whether two words are the same letters with two neighbours swapped (`gmoez` / `gomez`). #}
+{% macro _letters_swapped(a, b) -%}
+    (length({{ a }}) = length({{ b }}) and levenshtein({{ a }}, {{ b }}) = 2
+     and (select string_agg(c, '' order by c) from regexp_split_to_table({{ a }}, '') as c)
+         = (select string_agg(c, '' order by c) from regexp_split_to_table({{ b }}, '') as c))
+{%- endmacro %}
+
+{#
+    Whether two given names can be the same person's, stricter than name_words_agree: equal, an
+    initial (when `initials`), one slip apart that keeps the first and the last letter
+    (`Juuan` / `Juan`, `ivn` / `ivan`), or two neighbours swapped (`Feilpe` / `Felipe`), so that
+    `Camila` / `Camilo`, `Daniel` / `Daniela` stay two people.
+#}
+{% macro given_names_agree(a, b, initials=true) -%}
+    (
+        {{ a }} = {{ b }}
+        {%- if initials %}
+        or (length({{ a }}) = 1 and {{ a }} = left({{ b }}, 1))
+        or (length({{ b }}) = 1 and {{ b }} = left({{ a }}, 1))
+        {%- endif %}
+        or (left({{ a }}, 1) = left({{ b }}, 1) and least(length({{ a }}), length({{ b }})) >= 3
+            and ((right({{ a }}, 1) = right({{ b }}, 1) and levenshtein({{ a }}, {{ b }}) <= 1)
+                 or {{ _letters_swapped(a, b) }}))
     )
 {%- endmacro %}

@@ -131,9 +131,10 @@
     The matching key of a tax id in its country: Colombia as normalize_tax_id (digits without
     the NIT verification digit); elsewhere null unless tax_id_is_valid, then digits (CUIT, CPF,
     CNPJ), `<body>-<DV>` (RUT) or the compact upper-case RFC. Other countries: digits, as
-    normalize_tax_id does. A value whose check digit fails links nobody.
+    normalize_tax_id does. A value whose check digit fails links nobody. `is_valid`: an
+    expression holding tax_id_is_valid's answer already (saves checking twice).
 #}
-{% macro normalize_tax_id_for_country(expression, country_code) -%}
+{% macro normalize_tax_id_for_country(expression, country_code, is_valid=none) -%}
     (
         select
             case coalesce(upper({{ country_code }}), '{{ var("default_country_code") }}')
@@ -146,7 +147,7 @@
             end
         from (
             select
-                {{ tax_id_is_valid(expression, "coalesce(upper(" ~ country_code ~ "), '" ~ var('default_country_code') ~ "')") }} as is_valid,
+                {{ is_valid or tax_id_is_valid(expression, "coalesce(upper(" ~ country_code ~ "), '" ~ var('default_country_code') ~ "')") }} as is_valid,
                 {{ _tax_id_compact(expression) }} as compact,
                 regexp_replace({{ expression }}, '\D', '', 'g') as digits
         ) as typed
@@ -159,8 +160,9 @@
     for `900.123.456-7`; CUIT `20-12345678-6`, RUT `12345678-5`, CPF and CNPJ with both digits):
     what the operator is shown beside the doubtful value. Null when the value is valid, has no
     check digit (a cédula, a NIT without its DV) or its kind has none that is verified (RFC).
+    `is_valid` and `kind`: expressions holding tax_id_is_valid's and tax_id_kind's answers.
 #}
-{% macro tax_id_corrected(expression, country_code) -%}
+{% macro tax_id_corrected(expression, country_code, is_valid=none, kind=none) -%}
     (
         select
             case
@@ -205,8 +207,8 @@
                 end as body
             from (
                 select
-                    {{ tax_id_is_valid(expression, country_code) }} as is_valid,
-                    {{ tax_id_kind(expression, country_code) }} as kind,
+                    {{ is_valid or tax_id_is_valid(expression, country_code) }} as is_valid,
+                    {{ kind or tax_id_kind(expression, country_code) }} as kind,
                     {{ _tax_id_compact(expression) }} as compact,
                     regexp_replace({{ expression }}, '\D', '', 'g') as digits
             ) as typed

@@ -208,6 +208,15 @@ def email_case_variant(rng: random.Random, email: str) -> str:
 GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
 
 
+def mailbox(email: str) -> str:
+    """The mailbox an address reaches: Gmail ignores dots in the local part and treats
+    googlemail.com as gmail.com, so it never hands out ``mariaruiz@`` beside ``maria.ruiz@``."""
+    local, _, domain = email.lower().partition("@")
+    if domain in GMAIL_DOMAINS:
+        return f"{local.replace('.', '')}@gmail.com"
+    return f"{local}@{domain}"
+
+
 def email_variant(rng: random.Random, email: str) -> tuple[str, str]:
     """The same mailbox written another way, and which way: ``plus`` (``juan+tienda@…``, the
     provider delivers it to ``juan@…``), ``dots`` (Gmail ignores dots in the local part),

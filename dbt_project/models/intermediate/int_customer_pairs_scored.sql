@@ -24,7 +24,11 @@
         side: weaker, never enough alone), `different` (two valid ids), `missing`;
       - name, word by word (name_words: particles dropped): `exact`, `compatible` (every word of
         the shorter name agrees with one of the longer: equal, an initial, or two edits apart;
-        and a given name agrees: `Fernanda López` / `María Fernanda López Gómez`), `similar`
+        and a given name agrees: `Fernanda López` / `María Fernanda López Gómez`),
+        `partly_compatible` (a given name and another word agree, each side has a word the other
+        lacks: `Luis Carlos Gómez` / `Luis Gómez Giraldo`), `different_surname` (a given name
+        agrees but each ends in a surname the other lacks: `María Acosta Ospina` / `María Isabel
+        Acosta Rojas`), `similar`
         (trigrams), `different_given_name` (`Carlos Gómez` / `Lucía Gómez`), `different`; two
         companies: `company_exact`, `company_similar`, `company_different`; a company beside a
         person (a buyer at a company): `not_comparable`;
@@ -194,6 +198,8 @@ compared as (
             when (select array_agg(w order by w) from unnest(a.name_words) as w)
                 = (select array_agg(w order by w) from unnest(b.name_words) as w) then 'exact'
             when name_check.words_agree and name_check.given_agree then 'compatible'
+            when name_check.given_agree and name_check.surnames_conflict then 'different_surname'
+            when name_check.words >= 2 and name_check.given_agree then 'partly_compatible'
             when not coalesce(name_check.given_agree, false)
                 and length(a.name_words[1]) > 1 and length(b.name_words[1]) > 1 then 'different_given_name'
             when similarity(a.name_compared, b.name_compared) >= 0.5 then 'similar'
@@ -223,20 +229,35 @@ compared as (
     ) as common_tail
     cross join lateral (
         select
-            (
-                select bool_and(exists (
-                    select 1 from unnest(words.longer) as l where {{ name_words_agree('s', 'l') }}
-                ))
-                from unnest(words.shorter) as s
-            ) as words_agree,
-            {{ name_words_agree('words.shorter[1]', 'words.longer[1]') }}
-            or {{ name_words_agree('words.shorter[1]', 'words.longer[2]') }}
-            or {{ name_words_agree('words.shorter[2]', 'words.longer[1]') }} as given_agree
+            agreeing.words = cardinality(words.shorter) as words_agree,
+            agreeing.words,
+            {{ given_names_agree('words.shorter[1]', 'words.longer[1]') }}
+            or {{ given_names_agree('words.shorter[1]', 'words.longer[2]', initials=false) }}
+            or {{ given_names_agree('words.shorter[2]', 'words.longer[1]', initials=false) }} as given_agree,
+            -- each name ends in a surname the other lacks (`María Acosta Ospina` / `María Isabel
+            -- Acosta Rojas`: two sisters), initials aside
+            cardinality(words.shorter) >= 2
+            and length(words.shorter[cardinality(words.shorter)]) > 1
+            and length(words.longer[cardinality(words.longer)]) > 1
+            and not exists (
+                select 1 from unnest(words.longer) as l
+                where {{ name_words_agree('words.shorter[cardinality(words.shorter)]', 'l') }}
+            )
+            and not exists (
+                select 1 from unnest(words.shorter) as s
+                where {{ name_words_agree('words.longer[cardinality(words.longer)]', 's') }}
+            ) as surnames_conflict
         from (
             select
                 case when cardinality(a.name_words) <= cardinality(b.name_words) then a.name_words else b.name_words end as shorter,
                 case when cardinality(a.name_words) <= cardinality(b.name_words) then b.name_words else a.name_words end as longer
         ) as words
+        cross join lateral (
+            select count(*) filter (where exists (
+                select 1 from unnest(words.longer) as l where {{ name_words_agree('s', 'l') }}
+            )) as words
+            from unnest(words.shorter) as s
+        ) as agreeing
     ) as name_check
 ),
 

@@ -187,13 +187,8 @@ normalized as (
         unioned.source_system,
         unioned.source_record_id,
         unioned.full_name,
-        -- a company: the ERP says so, or the name carries a legal form (`... S.A.S.`)
-        unioned.is_company
-        or {{ normalize_company_name('unioned.full_name') }} is distinct from {{ normalize_person_name('unioned.full_name') }}
-            as is_company,
+        unioned.is_company as is_erp_company,
         {{ normalize_name('unioned.full_name') }} as name_normalized,
-        {{ name_words('unioned.full_name') }} as name_words,
-        {{ normalize_company_name('unioned.full_name') }} as company_name_compared,
         {{ normalize_email('unioned.email') }} as email_normalized,
         {{ normalize_phone('unioned.phone') }} as phone_normalized,
         {{ normalize_phone('unioned.other_phone') }} as other_phone_normalized,
@@ -203,6 +198,7 @@ normalized as (
         {{ phone_tail('unioned.phone') }} as phone_tail,
         {{ phone_tail('unioned.other_phone') }} as other_phone_tail,
         {{ normalize_person_name('unioned.full_name') }} as name_compared,
+        {{ normalize_company_name('unioned.full_name') }} as company_name_compared,
         unioned.city,
         {{ normalize_city('unioned.city') }} as city_normalized,
         coalesce(
@@ -224,40 +220,85 @@ normalized as (
     (tax_id_body) may still count as weaker evidence, and tax_id_corrected shows the operator
     the value with the digit its body calls for (marts.data_issues lists every one).
 -#}
+tax_values as (
+    select distinct tax_id, coalesce(country_code, '{{ var("default_country_code") }}') as tax_country
+    from normalized
+    where tax_id is not null
+),
+
+-- each distinct tax id checked once (the checks are many regular expressions; `materialized`
+-- keeps PostgreSQL from repeating them wherever a later expression refers to their answer)
+tax_checked as materialized (
+    select
+        tax_values.*,
+        {{ tax_id_is_valid('tax_values.tax_id', 'tax_values.tax_country') }} as tax_id_is_valid,
+        {{ tax_id_kind('tax_values.tax_id', 'tax_values.tax_country') }} as tax_id_kind
+    from tax_values
+),
+
+tax_keys as materialized (
+    select
+        tax_id,
+        tax_country,
+        tax_id_is_valid,
+        tax_id_kind,
+        case when tax_id_is_valid is distinct from false
+            then {{ normalize_tax_id_for_country('tax_id', 'tax_country', is_valid='tax_id_is_valid') }}
+        end as tax_id_normalized,
+        case when tax_id_is_valid = false
+            then {{ tax_id_corrected('tax_id', 'tax_country', is_valid='tax_id_is_valid', kind='tax_id_kind') }}
+        end as tax_id_corrected
+    from tax_checked
+),
+
 keyed as (
     select
-        normalized.*,
+        normalized.record_key,
+        normalized.record_type,
+        normalized.source_system,
+        normalized.source_record_id,
+        normalized.full_name,
+        -- a company: the ERP says so, or the name carries a legal form (`... S.A.S.`)
+        normalized.is_erp_company or normalized.company_name_compared is distinct from normalized.name_compared as is_company,
+        normalized.name_normalized,
+        {{ name_words('normalized.name_compared', compared=true) }} as name_words,
+        normalized.company_name_compared,
+        normalized.email_normalized,
         {{ canonical_email('normalized.email_normalized', 'email_domain_typos.domain') }} as email_canonical,
-        tax_check.tax_id_is_valid,
-        tax_key.tax_id_normalized,
-        case when tax_check.tax_id_is_valid = false then tax_check.tax_id_corrected end as tax_id_corrected,
+        normalized.phone_normalized,
+        normalized.other_phone_normalized,
+        normalized.phone_tail,
+        normalized.other_phone_tail,
+        normalized.name_compared,
+        normalized.city,
+        normalized.city_normalized,
+        normalized.country_code,
+        normalized.tax_id,
+        tax_keys.tax_id_is_valid,
+        tax_keys.tax_id_normalized,
+        tax_keys.tax_id_corrected,
         -- the digits without the check digit(s), valid or not: a doubtful id whose body is
         -- another record's still says something about the pair (int_customer_pairs_scored)
         case
-            when tax_check.tax_id_is_valid = false then regexp_replace(left(
-                tax_check.tax_id_corrected,
-                length(tax_check.tax_id_corrected) - case when tax_check.tax_id_kind in ('cpf', 'cnpj') then 2 else 1 end
+            when tax_keys.tax_id_is_valid = false then regexp_replace(left(
+                tax_keys.tax_id_corrected,
+                length(tax_keys.tax_id_corrected) - case when tax_keys.tax_id_kind in ('cpf', 'cnpj') then 2 else 1 end
             ), '\D', '', 'g')
-            when tax_check.tax_id_kind = 'cuit' then left(tax_key.tax_id_normalized, 10)
-            when tax_check.tax_id_kind = 'rut' then split_part(tax_key.tax_id_normalized, '-', 1)
-            when tax_check.tax_id_kind = 'cpf' then left(tax_key.tax_id_normalized, 9)
-            when tax_check.tax_id_kind = 'cnpj' then left(tax_key.tax_id_normalized, 12)
-            else tax_key.tax_id_normalized
-        end as tax_id_body
+            when tax_keys.tax_id_kind = 'cuit' then left(tax_keys.tax_id_normalized, 10)
+            when tax_keys.tax_id_kind = 'rut' then split_part(tax_keys.tax_id_normalized, '-', 1)
+            when tax_keys.tax_id_kind = 'cpf' then left(tax_keys.tax_id_normalized, 9)
+            when tax_keys.tax_id_kind = 'cnpj' then left(tax_keys.tax_id_normalized, 12)
+            else tax_keys.tax_id_normalized
+        end as tax_id_body,
+        normalized.has_marketing_consent,
+        normalized.marketing_consent_at,
+        normalized.updated_at
     from normalized
     left join email_domain_typos
         on split_part(normalized.email_normalized, '@', 2) = email_domain_typos.typo
-    cross join lateral (
-        select
-            {{ tax_id_is_valid('normalized.tax_id', "coalesce(normalized.country_code, '" ~ var('default_country_code') ~ "')") }} as tax_id_is_valid,
-            {{ tax_id_kind('normalized.tax_id', "coalesce(normalized.country_code, '" ~ var('default_country_code') ~ "')") }} as tax_id_kind,
-            {{ tax_id_corrected('normalized.tax_id', "coalesce(normalized.country_code, '" ~ var('default_country_code') ~ "')") }} as tax_id_corrected
-    ) as tax_check
-    cross join lateral (
-        select case when tax_check.tax_id_is_valid is distinct from false
-            then {{ normalize_tax_id_for_country('normalized.tax_id', 'normalized.country_code') }}
-        end as tax_id_normalized
-    ) as tax_key
+    left join tax_keys
+        on normalized.tax_id = tax_keys.tax_id
+        and coalesce(normalized.country_code, '{{ var("default_country_code") }}') = tax_keys.tax_country
 )
 
 select * from keyed

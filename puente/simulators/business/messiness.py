@@ -44,7 +44,7 @@ NIT_SWAP_SHARE = 0.015  # two adjacent digits of a NIT's body swapped
 PERSON_NIT_SHARE = 0.1  # a person's cédula written as a NIT with its verification digit
 EMAIL_VARIANT_SHARE = 0.06  # an address retyped another way by a salesperson
 EMAIL_VARIANT_SHARE_WEB_FORM = 0.25  # ... by the person on a web form (a duplicate contact)
-SECOND_GIVEN_NAME_SHARE = 0.15  # someone with two given names goes by the second
+SECOND_GIVEN_NAME_SHARE = 0.15  # someone with two given names goes by the second (population)
 PARTICLE_VARIANT_SHARE = 0.5  # a surname with a particle typed without it or capitalised
 TRADE_NAME_SHARE = 0.3
 COMPANY_SUFFIX_VARIANT_SHARE = 0.3  # a company's legal form written another way (SAS, S. A. S., none)  # the ERP's staff type a company's trade name instead of its legal name
@@ -160,12 +160,9 @@ def shop_names(rng: random.Random, p: Person) -> tuple[str, str]:
 
 
 def given_name(rng: random.Random, p: Person) -> str:
-    """The given names as typed: both, or (now and then) the second alone (``Fernanda`` for
-    ``María Fernanda``)."""
-    names = p.first.split()
-    if len(names) > 1 and rng.random() < SECOND_GIVEN_NAME_SHARE:
-        return names[1]
-    return p.first
+    """The given names as typed outside the ERP's legal name: the name the person goes by
+    (``Fernanda`` for someone who never uses the ``María`` of ``María Fernanda``)."""
+    return p.goes_by or p.first
 
 
 def surname(rng: random.Random, name: str) -> str:
@@ -182,7 +179,7 @@ def typo(rng: random.Random, text: str) -> str:
     if len(letters) < 3:
         return text
     i = rng.choice(letters[1:-1])  # people rarely get the first letter wrong
-    slip = rng.randrange(3)
+    slip = rng.randrange(3) if text[i + 1].isalpha() else rng.randrange(1, 3)  # a swap stays inside a word
     if slip == 0:
         return text[:i] + text[i + 1] + text[i] + text[i + 2:]
     if slip == 1:

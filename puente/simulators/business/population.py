@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from puente.simulators import colombia as co
+from puente.simulators.business import messiness as messy
 from puente.simulators.business.calendar import Calendar
 
 
@@ -67,6 +68,7 @@ class Person:
     shopify_customer_id: int | None = None
     unsubscribed: bool = False
     trade_name: str | None = None  # the name a company is known by, beside its legal name
+    goes_by: str | None = None  # the given name used outside legal papers, when not ``first``
     variations: set[str] = field(default_factory=set)  # person-level variation classes (see messiness)
 
     @property
@@ -150,15 +152,15 @@ class Population:
         elif company and rng.random() < 0.6:
             local, domain = rng.choice(("compras", "ventas", "gerencia", "contabilidad")), co.company_domain(company)
             email = f"{local}@{domain}"
-            while email in self._mailboxes:  # a namesake company owns that domain: this one has another
+            while co.mailbox(email) in self._mailboxes:  # a namesake company owns that domain: this one has another
                 email = f"{local}@{domain.split('.')[0]}{rng.randrange(1, 100)}.com.co"
         else:
             local, domain = co.email_local_part(rng, first, last1), co.weighted(rng, co.FREE_MAIL)[0]
             email = f"{local}@{domain}"
-            while email in self._mailboxes:  # taken: the provider makes the person add digits
+            while co.mailbox(email) in self._mailboxes:  # taken: the provider makes the person add digits
                 email = f"{local}{rng.randrange(1, 10_000)}@{domain}"
         if email is not None and twin is None:
-            self._mailboxes.add(email)
+            self._mailboxes.add(co.mailbox(email))
         style = rng.random()
         web_share = 0.1 if is_company else (rng.uniform(0.85, 1.0) if style < 0.35 else
                                             rng.uniform(0.0, 0.1) if style < 0.65 else rng.random())
@@ -186,6 +188,7 @@ class Population:
             favourites=self._favourites(rng.randint(3, 8), web_share > 0.5),
             trade_name=(f"{rng.choice(co.TRADE_NAMES)} {rng.choice(co.COMPANY_WORDS)}"
                         if is_company and rng.random() < 0.4 else None),
+            goes_by=(first.split()[1] if " " in first and rng.random() < messy.SECOND_GIVEN_NAME_SHARE else None),
             variations=variations,
         )
         if is_company:
