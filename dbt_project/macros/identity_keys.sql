@@ -4,10 +4,18 @@
     so a missing or junk value never links two records.
 #}
 
-{# Email: trimmed and lower-cased; null when blank or not shaped like `local@domain.tld`. #}
+{#
+    Email: trimmed and lower-cased; null when blank or not shaped like `local@domain.tld`, except
+    a big provider's name typed without its suffix (`juan@gmail`, var `email_providers`), which
+    canonical_email reads as the provider.
+#}
 {% macro normalize_email(expression) -%}
+    {%- set bare_providers = var('email_providers') | map('replace', '.com', '') | map('replace', '.es', '') | unique | list -%}
     (
-        select case when email ~ '^[^@\s]+@[^@\s]+\.[^@\s.]+$' then email end
+        select case
+            when email ~ '^[^@\s]+@[^@\s]+\.[^@\s.]+$' then email
+            when email ~ '^[^@\s]+@[a-z]+$' and split_part(email, '@', 2) in ('{{ bare_providers | join("', '") }}') then email
+        end
         from (select lower(trim({{ expression }})) as email) as typed
     )
 {%- endmacro %}
@@ -63,7 +71,7 @@
 #}
 {% macro is_placeholder_phone(digits) -%}
     (right({{ digits }}, 7) ~ '^(\d)\1{6}$'
-     or {{ digits }} in ('1234567', '12345678', '123456789', '1234567890', '0123456789', '7654321', '987654321'))
+     or {{ digits }} in ('1234567', '123456789', '1234567890', '0123456789', '7654321', '987654321'))
 {%- endmacro %}
 
 {# A phone as typed without its extension (`601 234 5678 ext. 112` -> `601 234 5678`). #}
@@ -218,11 +226,15 @@
       - plus-addressing dropped (`juan+tienda@x.com` -> `juan@x.com`: the provider delivers both
         to one mailbox);
       - Gmail: dots of the local part dropped and `googlemail.com` read as `gmail.com`;
-      - the domain `corrected_domain` (a SQL expression: the provider's domain when the typed
-        one is a known slip of it, see email_domain_typos; else null) when there is one.
+      - a slip in a big provider's domain corrected (email_domain_typos): `corrected_domain`,
+        a SQL expression giving the provider's domain when the typed one is a known slip of it
+        (null otherwise), e.g. a column of a join to email_domain_typos(); by default a lookup.
     `normalized` is an expression already passed through normalize_email.
 #}
-{% macro canonical_email(normalized, corrected_domain='null') -%}
+{% macro canonical_email(normalized, corrected_domain=none) -%}
+    {%- if corrected_domain is none -%}
+        {%- set corrected_domain = "(select typos.domain from " ~ email_domain_typos() ~ " as typos (typo, domain) where typos.typo = split_part(email, '@', 2))" -%}
+    {%- endif -%}
     (
         select case when local is not null then
             case when domain = 'gmail.com' then replace(local, '.', '') else local end || '@' || domain
@@ -287,17 +299,18 @@
 
 {#
     Whether two words of two names (SQL expressions) can be the same name: equal; one the
-    initial of the other (`j` / `juan`); or, with the same first letter, one edit apart when the
-    longer has four letters or more (`gomz` / `gomez`, `luiis` / `luis`) and two when it has six
-    or more (`rodrgiuez` / `rodriguez`).
+    initial of the other (`j` / `juan`); one edit apart when the longer has four letters or more
+    (`gomz` / `gomez`, `ernandez` / `hernandez`); two neighbours swapped (`azpata` / `zapata`);
+    or, with the same first letter, two edits apart when the longer has six or more.
 #}
 {% macro name_words_agree(a, b) -%}
     (
         {{ a }} = {{ b }}
         or (length({{ a }}) = 1 and {{ a }} = left({{ b }}, 1))
         or (length({{ b }}) = 1 and {{ b }} = left({{ a }}, 1))
-        or (left({{ a }}, 1) = left({{ b }}, 1) and greatest(length({{ a }}), length({{ b }})) >= 4
-            and (levenshtein({{ a }}, {{ b }}) <= case when greatest(length({{ a }}), length({{ b }})) >= 6 then 2 else 1 end
+        or (greatest(length({{ a }}), length({{ b }})) >= 4
+            and ((levenshtein({{ a }}, {{ b }}) <= case when greatest(length({{ a }}), length({{ b }})) >= 6 then 2 else 1 end
+                  and (left({{ a }}, 1) = left({{ b }}, 1) or levenshtein({{ a }}, {{ b }}) = 1))
                  or {{ _letters_swapped(a, b) }}))
     )
 {%- endmacro %}

@@ -220,10 +220,12 @@ def mailbox(email: str) -> str:
 def email_variant(rng: random.Random, email: str) -> tuple[str, str]:
     """The same mailbox written another way, and which way: ``plus`` (``juan+tienda@…``, the
     provider delivers it to ``juan@…``), ``dots`` (Gmail ignores dots in the local part),
-    ``alias`` (``googlemail.com`` for ``gmail.com``), or ``domain_typo`` (a dropped, doubled or
-    swapped letter of the domain, or its ``.com`` missing or turned into ``.co``)."""
+    ``alias`` (``googlemail.com`` for ``gmail.com``), or, for a big mail provider's address,
+    ``domain_typo`` (a dropped, doubled or swapped letter of the domain, or its ``.com`` missing
+    or mistyped)."""
     local, _, domain = email.partition("@")
-    kinds = ["plus", "domain_typo"] + (["dots", "alias"] if domain in GMAIL_DOMAINS else [])
+    providers = {row[0] for row in FREE_MAIL}
+    kinds = ["plus"] + (["domain_typo"] if domain in providers else []) + (["dots", "alias"] if domain in GMAIL_DOMAINS else [])
     kind = rng.choice(kinds)
     if kind == "plus":
         return f"{local}+{rng.choice(('tienda', 'compras', 'web', 'promo', 'casaandina'))}@{domain}", kind
@@ -242,11 +244,11 @@ def domain_typo(rng: random.Random, domain: str) -> str:
     """A slip in a mail provider's domain: ``gmial.com``, ``gmal.com``, ``gmaill.com``,
     ``gmail``, ``gmail.co``, ``hotmail.con``."""
     name, _, suffix = domain.partition(".")
-    slip = rng.randrange(5)
+    slip = rng.randrange(5) if suffix == "com" else rng.randrange(4)
     if slip == 3:
-        return name if rng.random() < 0.5 else f"{name}.{suffix[:-1] if suffix.endswith('m') else suffix + 'm'}"
+        return name
     if slip == 4:
-        return f"{name}.{suffix.replace('com', 'con')}" if "com" in suffix else f"{name}.com"
+        return f"{name}.{rng.choice(('co', 'con', 'cm'))}"
     i = rng.randrange(1, len(name) - 1)
     if slip == 0:
         name = name[:i] + name[i + 1] + name[i] + name[i + 2:]

@@ -13,15 +13,20 @@
     seven digits of a phone, the digits of a tax id (check digit aside), or a web order booked in
     the ERP under one of them. A value carried by more than var identity_block_max_records
     records (the business's own phone, a shared inbox) makes no candidates and scores as
-    `shared`. A common name alone never makes a candidate.
+    `shared`. A common name alone never makes a candidate; a rare one does: the only two
+    records of a city whose names share a given name and another word (`juan|gomez|bogota`),
+    since no namesake of theirs lives there.
 
     Comparisons:
       - email: `exact` (same address), `variant` (same mailbox typed another way: plus-addressing,
         Gmail dots, googlemail, a slip in a big provider's domain), `different`, `missing`;
       - phone: `exact` (a mobile), `exact_landline` (a 60x line, which offices and homes share),
-        `tail` (the same last seven digits, one side a local number), `different`, `missing`;
+        `tail` (the same last seven digits, one side a local number), `different`, `missing` (one
+        side has none, or a company's line beside a person's number);
       - tax_id: `exact` (same valid id), `doubtful` (same digits, but a check digit fails on one
-        side: weaker, never enough alone), `different` (two valid ids), `missing`;
+        side), `different` (two valid ids), `missing`. A doubtful tax id never links on its own:
+        unless the other comparisons weigh at least var identity_review_weight without it, the
+        pair goes to review at most;
       - name, word by word (name_words: particles dropped): `exact`, `compatible` (every word of
         the shorter name agrees with one of the longer: equal, an initial, or two edits apart;
         and a given name agrees: `Fernanda López` / `María Fernanda López Gómez`),
@@ -34,7 +39,9 @@
         person (a buyer at a company): `not_comparable`;
       - city: `same`, `different` (people move), `missing`;
       - web_order: `linked` when a web order of one was booked in the ERP under the other, unless
-        their addresses already agree (the ERP finds the partner by address: no new evidence).
+        their addresses already agree (the ERP finds the partner by address: no new evidence);
+      - name_rarity: `only_pair_in_city` when the names agree (`exact`, `compatible`) and the two
+        are the only records of their city sharing such a key, else `none`.
     A record an operator split (ops.customer_match_overrides, 'split') is in no pair.
 #}
 
@@ -109,6 +116,30 @@ blocked_pairs as (
         and a.record_key < b.record_key
 ),
 
+-- a person's given name with each other word of the name, in the person's city
+-- (`juan|perez|bogota`, `juan|gomez|bogota` for Juan Pérez Gómez of Bogotá)
+name_keys as (
+    select distinct candidates.record_key, candidates.name_words[1] || '|' || word || '|' || candidates.city_normalized as name_key
+    from candidates
+    cross join lateral unnest(candidates.name_words[2:]) as word
+    where
+        not candidates.is_company and candidates.city_normalized is not null
+        and length(candidates.name_words[1]) > 1 and length(word) > 1
+),
+
+-- the only two records of a city whose names share such a key: a name no namesake there holds
+rare_name_pairs as (
+    select distinct a.record_key, b.record_key as other_record_key
+    from name_keys as a
+    inner join name_keys as b
+        on a.name_key = b.name_key
+        and a.record_key < b.record_key
+    where not exists (
+        select 1 from name_keys as c
+        where c.name_key = a.name_key and c.record_key not in (a.record_key, b.record_key)
+    )
+),
+
 sale_orders as (
     select partner_id, client_order_ref from {{ ref('stg_odoo__sale_orders') }}
     where not is_deleted and partner_id is not null and client_order_ref is not null
@@ -144,6 +175,8 @@ web_order_pairs as (
 pairs as (
     select record_key, other_record_key from blocked_pairs
     union
+    select record_key, other_record_key from rare_name_pairs
+    union
     select web_order_pairs.record_key, web_order_pairs.other_record_key
     from web_order_pairs
     inner join candidates as a on web_order_pairs.record_key = a.record_key
@@ -156,6 +189,7 @@ compared as (
         pairs.other_record_key,
         a.email_canonical,
         common_phone.phone as common_phone,
+        common_tail.tail as common_tail,
         coalesce(a.tax_id_normalized, a.tax_id_body) as tax_id_compared,
         a.name_compared,
         b.name_compared as other_name_compared,
@@ -178,6 +212,8 @@ compared as (
                 and exists (select 1 from shared_identifiers as s where s.kind = 'phone_tail' and s.value = common_tail.tail) then 'shared'
             when common_tail.tail is not null then 'tail'
             when coalesce(a.phone_tail, a.other_phone_tail) is null or coalesce(b.phone_tail, b.other_phone_tail) is null then 'missing'
+            -- a company's line beside a person's mobile (its buyer's) says nothing
+            when a.is_company <> b.is_company then 'missing'
             else 'different'
         end as phone_level,
         case
@@ -210,13 +246,17 @@ compared as (
             when a.city_normalized = b.city_normalized then 'same'
             else 'different'
         end as city_level,
-        web_order_pairs.order_name is not null as has_web_order
+        web_order_pairs.order_name is not null as has_web_order,
+        rare_name_pairs.record_key is not null as is_rare_name_pair
     from pairs
     inner join candidates as a on pairs.record_key = a.record_key
     inner join candidates as b on pairs.other_record_key = b.record_key
     left join web_order_pairs
         on pairs.record_key = web_order_pairs.record_key
         and pairs.other_record_key = web_order_pairs.other_record_key
+    left join rare_name_pairs
+        on pairs.record_key = rare_name_pairs.record_key
+        and pairs.other_record_key = rare_name_pairs.other_record_key
     cross join lateral (
         select min(phone) as phone
         from unnest(array[a.phone_normalized, a.other_phone_normalized]) as phone
@@ -264,7 +304,11 @@ compared as (
 levelled as (
     select
         compared.*,
-        case when has_web_order and email_level not in ('exact', 'variant') then 'linked' else 'none' end as web_order_level
+        case when has_web_order and email_level not in ('exact', 'variant') then 'linked' else 'none' end as web_order_level,
+        case
+            when is_rare_name_pair and name_level in ('exact', 'compatible') then 'only_pair_in_city'
+            else 'none'
+        end as name_rarity_level
     from compared
 ),
 
@@ -277,8 +321,10 @@ scored as (
         name.weight as name_weight,
         city.weight as city_weight,
         web_order.weight as web_order_weight,
+        name_rarity.weight as name_rarity_weight,
         round((ln({{ var('identity_prior_match_probability') }} / (1 - {{ var('identity_prior_match_probability') }})) / ln(2))::numeric, 2)
-            + email.weight + phone.weight + tax_id.weight + name.weight + city.weight + web_order.weight as match_weight
+            + email.weight + phone.weight + tax_id.weight + name.weight + city.weight + web_order.weight
+            + name_rarity.weight as match_weight
     from levelled
     inner join weights as email on email.comparison = 'email' and email.level = levelled.email_level
     inner join weights as phone on phone.comparison = 'phone' and phone.level = levelled.phone_level
@@ -286,6 +332,7 @@ scored as (
     inner join weights as name on name.comparison = 'name' and name.level = levelled.name_level
     inner join weights as city on city.comparison = 'city' and city.level = levelled.city_level
     inner join weights as web_order on web_order.comparison = 'web_order' and web_order.level = levelled.web_order_level
+    inner join weights as name_rarity on name_rarity.comparison = 'name_rarity' and name_rarity.level = levelled.name_rarity_level
 ),
 
 final as (
@@ -299,9 +346,13 @@ final as (
         name_level,
         city_level,
         web_order_level,
+        name_rarity_level,
         match_weight,
         round(1 / (1 + power(2::numeric, -greatest(least(match_weight, 60), -60))), 6) as match_probability,
         case
+            -- a doubtful tax id never links on its own: without it the rest must at least be doubtful
+            when tax_id_level = 'doubtful' and match_weight - tax_id_weight < {{ var('identity_review_weight') }}
+                then case when match_weight >= {{ var('identity_review_weight') }} then 'review' else 'apart' end
             when match_weight >= {{ var('identity_merge_weight') }} then 'merge'
             when match_weight >= {{ var('identity_review_weight') }} then 'review'
             else 'apart'
@@ -315,7 +366,10 @@ final as (
         ] as strongest_comparison,
         concat_ws(', ',
             case when email_level not in ('missing') then 'email ' || email_canonical end,
-            case when phone_level in ('exact', 'exact_landline', 'shared') and common_phone is not null then 'phone ' || common_phone end,
+            case
+                when phone_level in ('exact', 'exact_landline', 'shared') and common_phone is not null then 'phone ' || common_phone
+                when phone_level in ('tail', 'shared') and common_tail is not null then 'phone ending ' || common_tail
+            end,
             case when tax_id_level in ('exact', 'doubtful') then 'tax id ' || tax_id_compared end,
             case when web_order_level = 'linked' then 'shop order ' || order_name end,
             case when name_level not in ('missing') then 'names ' || name_compared || ' / ' || other_name_compared end
@@ -327,6 +381,7 @@ final as (
             format('name %s %s', name_level, to_char(name_weight, 'SG990.0')),
             format('city %s %s', city_level, to_char(city_weight, 'SG990.0')),
             case when web_order_level = 'linked' then format('web order %s %s', order_name, to_char(web_order_weight, 'SG990.0')) end,
+            case when name_rarity_level <> 'none' then format('name %s %s', name_rarity_level, to_char(name_rarity_weight, 'SG990.0')) end,
             format('prior %s', to_char(round((ln({{ var('identity_prior_match_probability') }} / (1 - {{ var('identity_prior_match_probability') }})) / ln(2))::numeric, 2), 'SG990.0'))
         ) as explanation
     from scored
