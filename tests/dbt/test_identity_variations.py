@@ -18,7 +18,7 @@ from puente.dbt import run_dbt
 from puente.identity_review import InvalidDecision, record_decision
 from puente.simulators.colombia import nit_check_digit
 
-BUILD = ["build", "--select", "+customer_review_queue", "+data_issues"]
+BUILD = ["build", "--select", "+customer_review_queue", "+data_issues", "--indirect-selection", "cautious"]
 
 
 def _dv(body: str) -> int:
@@ -239,10 +239,12 @@ def test_review_queue_and_decisions_hold_the_next_night(night_1, module_db, airf
     from airflow.dag_processing.dagbag import DagBag
 
     dags = Path(__file__).resolve().parents[2] / "dags"
-    bag = DagBag(dag_folder=str(dags / "puente_review_decisions.py"), include_examples=False)
+    bag = DagBag(dag_folder=str(dags / "puente_review_decisions.py"))
     assert bag.import_errors == {}
     dag = bag.get_dag("puente_review_decisions")
-    monkeypatch.setenv("PUENTE_WAREHOUSE_URL", module_db)
+    from puente import runtime
+
+    monkeypatch.setenv("AIRFLOW_CONN_PUENTE_WAREHOUSE", runtime.warehouse_connection(module_db))
     run = dag.test(run_conf={"record_key": norte[1], "other_record_key": norte[0], "decision": "same",
                              "decided_by": "luis", "reason": "buyer at Comercial Norte"})
     assert run.state == "success"
