@@ -147,7 +147,7 @@ def test_record_linked_only_by_a_similar_name_and_a_local_phone_joins_with_its_e
     assert (evidence["rule"], evidence["decision"]) == ("phone", "merge")
     assert 0.98 <= evidence["score"] < 1
     assert evidence["matched_on"].startswith("phone ending 2345678")
-    assert "phone tail +17.3" in evidence["explanation"] and "name " in evidence["explanation"]
+    assert "phone tail +17.4" in evidence["explanation"] and "name " in evidence["explanation"]
 
 
 def test_new_record_joins_its_customer_without_renumbering(nights):

@@ -102,10 +102,6 @@ open_identifiers as (
     where identifier_sizes.records between 2 and {{ max_block }}
 ),
 
--- identifiers shared too widely to say anything about a pair
-shared_identifiers as (
-    select kind, value from identifier_sizes where records > {{ max_block }}
-),
 
 blocked_pairs as (
     select distinct a.record_key, b.record_key as other_record_key
@@ -128,16 +124,18 @@ name_keys as (
 ),
 
 -- the only two records of a city whose names share such a key: a name no namesake there holds
+rare_name_keys as (
+    select record_key, name_key
+    from (select name_keys.*, count(*) over (partition by name_key) as records from name_keys) as counted
+    where records = 2
+),
+
 rare_name_pairs as (
     select distinct a.record_key, b.record_key as other_record_key
-    from name_keys as a
-    inner join name_keys as b
+    from rare_name_keys as a
+    inner join rare_name_keys as b
         on a.name_key = b.name_key
         and a.record_key < b.record_key
-    where not exists (
-        select 1 from name_keys as c
-        where c.name_key = a.name_key and c.record_key not in (a.record_key, b.record_key)
-    )
 ),
 
 sale_orders as (
@@ -199,17 +197,15 @@ compared as (
         case
             when a.email_canonical is null or b.email_canonical is null then 'missing'
             when a.email_canonical <> b.email_canonical then 'different'
-            when exists (select 1 from shared_identifiers as s where s.kind = 'email' and s.value = a.email_canonical) then 'shared'
+            when email_size.records > {{ max_block }} then 'shared'
             when a.email_normalized = b.email_normalized then 'exact'
             else 'variant'
         end as email_level,
         case
-            when common_phone.phone is not null
-                and exists (select 1 from shared_identifiers as s where s.kind = 'phone' and s.value = common_phone.phone) then 'shared'
+            when common_phone.phone is not null and phone_size.records > {{ max_block }} then 'shared'
             when common_phone.phone like '+5760%' then 'exact_landline'
             when common_phone.phone is not null then 'exact'
-            when common_tail.tail is not null
-                and exists (select 1 from shared_identifiers as s where s.kind = 'phone_tail' and s.value = common_tail.tail) then 'shared'
+            when common_tail.tail is not null and tail_size.records > {{ max_block }} then 'shared'
             when common_tail.tail is not null then 'tail'
             when coalesce(a.phone_tail, a.other_phone_tail) is null or coalesce(b.phone_tail, b.other_phone_tail) is null then 'missing'
             -- a company's line beside a person's mobile (its buyer's) says nothing
@@ -267,6 +263,12 @@ compared as (
         from unnest(array[a.phone_tail, a.other_phone_tail]) as tail
         where tail is not null and tail in (b.phone_tail, b.other_phone_tail)
     ) as common_tail
+    left join identifier_sizes as email_size
+        on email_size.kind = 'email' and email_size.value = a.email_canonical
+    left join identifier_sizes as phone_size
+        on phone_size.kind = 'phone' and phone_size.value = common_phone.phone
+    left join identifier_sizes as tail_size
+        on tail_size.kind = 'phone_tail' and tail_size.value = common_tail.tail
     cross join lateral (
         select
             agreeing.words = cardinality(words.shorter) as words_agree,
@@ -375,14 +377,14 @@ final as (
             case when name_level not in ('missing') then 'names ' || name_compared || ' / ' || other_name_compared end
         ) as matched_on,
         concat_ws('; ',
-            format('email %s %s', email_level, to_char(email_weight, 'SG990.0')),
-            format('phone %s %s', phone_level, to_char(phone_weight, 'SG990.0')),
-            format('tax id %s %s', tax_id_level, to_char(tax_id_weight, 'SG990.0')),
-            format('name %s %s', name_level, to_char(name_weight, 'SG990.0')),
-            format('city %s %s', city_level, to_char(city_weight, 'SG990.0')),
-            case when web_order_level = 'linked' then format('web order %s %s', order_name, to_char(web_order_weight, 'SG990.0')) end,
-            case when name_rarity_level <> 'none' then format('name %s %s', name_rarity_level, to_char(name_rarity_weight, 'SG990.0')) end,
-            format('prior %s', to_char(round((ln({{ var('identity_prior_match_probability') }} / (1 - {{ var('identity_prior_match_probability') }})) / ln(2))::numeric, 2), 'SG990.0'))
+            format('email %s %s', email_level, to_char(email_weight, 'FMSG990.0')),
+            format('phone %s %s', phone_level, to_char(phone_weight, 'FMSG990.0')),
+            format('tax id %s %s', tax_id_level, to_char(tax_id_weight, 'FMSG990.0')),
+            format('name %s %s', name_level, to_char(name_weight, 'FMSG990.0')),
+            format('city %s %s', city_level, to_char(city_weight, 'FMSG990.0')),
+            case when web_order_level = 'linked' then format('web order %s %s', order_name, to_char(web_order_weight, 'FMSG990.0')) end,
+            case when name_rarity_level <> 'none' then format('name %s %s', name_rarity_level, to_char(name_rarity_weight, 'FMSG990.0')) end,
+            format('prior %s', to_char(round((ln({{ var('identity_prior_match_probability') }} / (1 - {{ var('identity_prior_match_probability') }})) / ln(2))::numeric, 2), 'FMSG990.0'))
         ) as explanation
     from scored
 )
