@@ -67,11 +67,12 @@
 {#
     Whether a phone's digits (a SQL expression) are a placeholder typed when a form insists on a
     phone: a local part of one repeated digit (`0000000`, `3000000000`) or a count up or down
-    (`1234567`, `123456789`).
+    (`1234567`, `123456789`): a real number of another country may spell a count (`9 8765 4321`
+    is a Chilean mobile), so only these few.
 #}
 {% macro is_placeholder_phone(digits) -%}
     (right({{ digits }}, 7) ~ '^(\d)\1{6}$'
-     or {{ digits }} in ('1234567', '123456789', '1234567890', '0123456789', '7654321', '987654321'))
+     or {{ digits }} in ('1234567', '123456789', '1234567890', '0123456789', '7654321'))
 {%- endmacro %}
 
 {# A phone as typed without its extension (`601 234 5678 ext. 112` -> `601 234 5678`). #}

@@ -54,6 +54,18 @@ CASES: dict[str, dict[tuple[str, str | None], object]] = {
         ("11.222.333/0001-82", "BR"): False,
         ("12345", "PE"): None,
     },
+    "tax_id_corrected": {  # the value a doubtful tax id's body calls for
+        ("900.123.456-7", "CO"): "900123456-8",
+        ("9001234567", "CO"): "900123456-8",
+        ("79.123.456-1", "CO"): "79123456-0",
+        ("900.123.456-8", "CO"): None,  # valid: nothing to correct
+        ("CC 1020304050", "CO"): None,  # a cédula has no check digit
+        ("20-12345678-5", "AR"): "20-12345678-6",
+        ("12.345.678-4", "CL"): "12345678-5",
+        ("529.982.247-24", "BR"): "52998224725",
+        ("11.222.333/0001-82", "BR"): "11222333000181",
+        ("GODE561331GR8", "MX"): None,  # an RFC's homoclave digit is not verified
+    },
     "normalize_tax_id_for_country": {
         ("900.123.456-8", "CO"): "900123456",
         ("900.123.456-8", None): "900123456",  # var default_country_code
