@@ -242,7 +242,11 @@ def main(customers: int = 100_000, seed: int = 7) -> None:
         "every variation class, review queue under 1% of customers.",
         "",
         "Per variation class (first night; a pair counts for a class when either of its records shows it; "
-        "classes from `messiness.record_variations`):",
+        "classes from `messiness.record_variations`). Below the goal: "
+        + (", ".join(f"{name} ({'precision' if c['precision'] < 0.995 else 'recall'} "
+                     f"{c['precision'] if c['precision'] < 0.995 else c['recall']:.4f})"
+                     for name, c in scores["per_class"].items() if c["precision"] < 0.995 or c["recall"] < 0.98)
+           or "none") + ".",
         "",
         markdown_table(
             ["variation class", "records", "true pairs", "predicted pairs", "precision", "recall"],

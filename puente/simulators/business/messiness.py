@@ -114,7 +114,7 @@ def erp_name(rng: random.Random, p: Person) -> str:
 
 def crm_names(rng: random.Random, p: Person) -> tuple[str, str | None]:
     """First and last name as a salesperson types them: "Juan Pérez", "Juan P.", "juan perez"…"""
-    first, last = given_name(rng, p), surname(rng, p.last1)
+    first, last = given_name(p), surname(rng, p.last1)
     style = rng.random()
     if style < 0.04 and " " in first:
         return ". ".join(name[0] for name in first.split()) + ".", last  # "J. C.", "Pérez"
@@ -152,14 +152,14 @@ def crm_company_name(rng: random.Random, company: str) -> str:
 
 def shop_names(rng: random.Random, p: Person) -> tuple[str, str]:
     """First and last name as a customer types them at checkout."""
-    given = given_name(rng, p)
+    given = given_name(p)
     first = typed(rng, given.split()[0] if rng.random() < 0.4 else given)
     last1 = surname(rng, p.last1)
     last = typed(rng, f"{last1} {surname(rng, p.last2)}" if rng.random() < 0.3 else last1)
     return first, last
 
 
-def given_name(rng: random.Random, p: Person) -> str:
+def given_name(p: Person) -> str:
     """The given names as typed outside the ERP's legal name: the name the person goes by
     (``Fernanda`` for someone who never uses the ``María`` of ``María Fernanda``)."""
     return p.goes_by or p.first
