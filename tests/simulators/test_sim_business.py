@@ -140,7 +140,7 @@ def test_identifiers_have_one_holder_as_in_real_life():
             families[p.email].append(p)
     shared = [members for members in families.values() if len(members) > 1]
     assert shared, "a family sharing one email"
-    assert all(len({(m.last1, m.city) for m in members}) == 1 for members in shared)
+    assert all(len({m.last1 for m in members}) == 1 for members in shared)  # (a relative may have moved since)
     for customer in business.shopify["customers"].values():
         assert customer["email"] or customer["phone"], customer["id"]
 
