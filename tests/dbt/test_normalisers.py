@@ -47,6 +47,8 @@ CASES: dict[str, dict[tuple[str, str | None], object]] = {
         ("GODE561231GR8", "MX"): True,
         ("ABC010101AB1", "MX"): True,  # a company: three letters
         ("GODE561331GR8", "MX"): False,  # month 13
+        ("GODE561231GR7", "MX"): False,  # the SAT check character of GODE561231GR is 8
+        ("XAXX010101000", "MX"): None,  # the SAT's generic RFC of the general public: nobody's
         ("529.982.247-25", "BR"): True,
         ("529.982.247-24", "BR"): False,
         ("111.111.111-11", "BR"): False,
@@ -64,7 +66,8 @@ CASES: dict[str, dict[tuple[str, str | None], object]] = {
         ("12.345.678-4", "CL"): "12345678-5",
         ("529.982.247-24", "BR"): "52998224725",
         ("11.222.333/0001-82", "BR"): "11222333000181",
-        ("GODE561331GR8", "MX"): None,  # an RFC's homoclave digit is not verified
+        ("GODE561231GR7", "MX"): "GODE561231GR8",
+        ("ABC010101AB5", "MX"): "ABC010101AB1",  # a company: 12 characters, padded for the check
     },
     "normalize_tax_id_for_country": {
         ("900.123.456-8", "CO"): "900123456",
@@ -74,6 +77,8 @@ CASES: dict[str, dict[tuple[str, str | None], object]] = {
         ("12.345.678-5", "CL"): "12345678-5",
         ("10.000.013-k", "CL"): "10000013-K",
         ("gode 561231 gr8", "MX"): "GODE561231GR8",
+        ("GODE561231GR7", "MX"): None,
+        ("XEXX010101000", "MX"): None,  # the SAT's generic RFC of foreigners: every foreign buyer's
         ("529.982.247-25", "BR"): "52998224725",
         ("529.982.247-24", "BR"): None,
         ("11.222.333/0001-81", "BR"): "11222333000181",

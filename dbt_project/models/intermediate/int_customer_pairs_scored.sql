@@ -25,7 +25,7 @@
         side has none, or a company's line beside a person's number);
       - tax_id: `exact` (same valid id), `doubtful` (same digits, but a check digit fails on one
         side), `different` (two valid ids), `missing`. A doubtful tax id never links on its own:
-        unless the other comparisons weigh at least var identity_review_weight without it, the
+        unless the other comparisons weigh at least var identity_merge_weight without it, the
         pair goes to review at most;
       - name, word by word (name_words: particles dropped): `exact`, `compatible` (every word of
         the shorter name agrees with one of the longer: equal, an initial, or two edits apart;
@@ -46,6 +46,8 @@
 #}
 
 {%- set max_block = var('identity_block_max_records') -%}
+{#- name levels that say two holders of a mailbox are two people -#}
+{%- set family_conflicts = "('different_given_name', 'different_surname', 'different')" -%}
 
 with
 
@@ -200,7 +202,7 @@ compared as (
             when email_size.records > {{ max_block }} then 'shared'
             when a.email_normalized = b.email_normalized then 'exact'
             else 'variant'
-        end as email_level,
+        end as typed_email_level,
         case
             when common_phone.phone is not null and phone_size.records > {{ max_block }} then 'shared'
             when common_phone.phone like '+5760%' then 'exact_landline'
@@ -303,15 +305,63 @@ compared as (
     ) as name_check
 ),
 
+-- mailboxes that records of two people hold: among its holders a pair whose names conflict
+-- (given names, surnames), or whose valid tax ids differ (a family's inbox)
+family_mailboxes as materialized (
+    select distinct email_canonical
+    from compared
+    where
+        typed_email_level in ('exact', 'variant')
+        and (name_level in {{ family_conflicts }} or tax_id_level = 'different')
+),
+
+-- in a family's mailbox, each holder's pairs, both ways: whether their names agree or conflict
+family_holders as materialized (
+    select record_key, other_record_key, name_level, tax_id_level
+    from compared
+    where typed_email_level in ('exact', 'variant') and email_canonical in (select email_canonical from family_mailboxes)
+    union all
+    select other_record_key, record_key, name_level, tax_id_level
+    from compared
+    where typed_email_level in ('exact', 'variant') and email_canonical in (select email_canonical from family_mailboxes)
+),
+
+-- a holder whose name fits two relatives whose names conflict (`Juan Rojas` beside `Juan Rojas
+-- Cortés` and `Juan Rojas Quintero`): the mailbox cannot say which of them it is
+ambiguous_family_pairs as materialized (
+    select distinct least(fits.record_key, fits.other_record_key) as record_key,
+        greatest(fits.record_key, fits.other_record_key) as other_record_key
+    from family_holders as fits
+    inner join family_holders as fits_too
+        on fits.record_key = fits_too.record_key
+        and fits.other_record_key <> fits_too.other_record_key
+    inner join family_holders as relatives
+        on fits.other_record_key = relatives.record_key
+        and fits_too.other_record_key = relatives.other_record_key
+    where
+        fits.name_level in ('exact', 'compatible')
+        and fits_too.name_level in ('exact', 'compatible')
+        and (relatives.name_level in {{ family_conflicts }} or relatives.tax_id_level = 'different')
+),
+
 levelled as (
     select
         compared.*,
-        case when has_web_order and email_level not in ('exact', 'variant') then 'linked' else 'none' end as web_order_level,
+        case
+            when typed_email_level not in ('exact', 'variant') then typed_email_level
+            when ambiguous_family_pairs.record_key is not null then 'family_ambiguous'
+            when email_canonical in (select email_canonical from family_mailboxes) then 'family'
+            else typed_email_level
+        end as email_level,
+        case when has_web_order and typed_email_level not in ('exact', 'variant') then 'linked' else 'none' end as web_order_level,
         case
             when is_rare_name_pair and name_level in ('exact', 'compatible') then 'only_pair_in_city'
             else 'none'
         end as name_rarity_level
     from compared
+    left join ambiguous_family_pairs
+        on compared.record_key = ambiguous_family_pairs.record_key
+        and compared.other_record_key = ambiguous_family_pairs.other_record_key
 ),
 
 scored as (
@@ -352,8 +402,9 @@ final as (
         match_weight,
         round(1 / (1 + power(2::numeric, -greatest(least(match_weight, 60), -60))), 6) as match_probability,
         case
-            -- a doubtful tax id never links on its own: without it the rest must at least be doubtful
-            when tax_id_level = 'doubtful' and match_weight - tax_id_weight < {{ var('identity_review_weight') }}
+            -- a doubtful tax id never links on its own: the pair merges only when the rest merges it,
+            -- else it goes to a person at most
+            when tax_id_level = 'doubtful' and match_weight - tax_id_weight < {{ var('identity_merge_weight') }}
                 then case when match_weight >= {{ var('identity_review_weight') }} then 'review' else 'apart' end
             when match_weight >= {{ var('identity_merge_weight') }} then 'merge'
             when match_weight >= {{ var('identity_review_weight') }} then 'review'

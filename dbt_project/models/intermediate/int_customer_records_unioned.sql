@@ -280,10 +280,12 @@ keyed as (
         -- the digits without the check digit(s), valid or not: a doubtful id whose body is
         -- another record's still says something about the pair (int_customer_pairs_scored)
         case
+            when tax_keys.tax_id_is_valid = false and tax_keys.tax_id_kind = 'rfc' then left(tax_keys.tax_id_corrected, -1)
             when tax_keys.tax_id_is_valid = false then regexp_replace(left(
                 tax_keys.tax_id_corrected,
                 length(tax_keys.tax_id_corrected) - case when tax_keys.tax_id_kind in ('cpf', 'cnpj') then 2 else 1 end
             ), '\D', '', 'g')
+            when tax_keys.tax_id_kind = 'rfc' then left(tax_keys.tax_id_normalized, -1)
             when tax_keys.tax_id_kind = 'cuit' then left(tax_keys.tax_id_normalized, 10)
             when tax_keys.tax_id_kind = 'rut' then split_part(tax_keys.tax_id_normalized, '-', 1)
             when tax_keys.tax_id_kind = 'cpf' then left(tax_keys.tax_id_normalized, 9)

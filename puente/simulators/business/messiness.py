@@ -46,8 +46,8 @@ EMAIL_VARIANT_SHARE = 0.06  # an address retyped another way by a salesperson
 EMAIL_VARIANT_SHARE_WEB_FORM = 0.25  # ... by the person on a web form (a duplicate contact)
 SECOND_GIVEN_NAME_SHARE = 0.15  # someone with two given names goes by the second (population)
 PARTICLE_VARIANT_SHARE = 0.5  # a surname with a particle typed without it or capitalised
-TRADE_NAME_SHARE = 0.3
-COMPANY_SUFFIX_VARIANT_SHARE = 0.3  # a company's legal form written another way (SAS, S. A. S., none)  # the ERP's staff type a company's trade name instead of its legal name
+TRADE_NAME_SHARE = 0.3  # the ERP's staff type a company's trade name instead of its legal name
+COMPANY_SUFFIX_VARIANT_SHARE = 0.3  # a company's legal form written another way (SAS, S. A. S., none)
 
 
 def typed(rng: random.Random, text: str) -> str:
