@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 import uuid
@@ -182,6 +183,13 @@ def _slowest_nodes(result, count: int = 5) -> str:
     return ", ".join(f"{node.node.name} {node.execution_time:.0f} s" for node in slowest)
 
 
+def _commit() -> str:
+    """The commit the benchmark measures (`-dirty` when the work tree has changes)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True, check=False).stdout.strip()
+    return (git("rev-parse", "--short", "HEAD") or "unknown") + ("-dirty" if git("status", "--porcelain", "--", ".") else "")
+
+
 def main(customers: int = 100_000, seed: int = 7) -> None:
     started = time.perf_counter()
     business = Business(seed, customers=customers)
@@ -221,7 +229,7 @@ def main(customers: int = 100_000, seed: int = 7) -> None:
         else:
             warehouse.drop_database(base, name)
     body = "\n".join([
-        f"Business(seed={seed}, customers={customers:,}): generated in {generated:.0f} s; "
+        f"Commit {_commit()}. Business(seed={seed}, customers={customers:,}): generated in {generated:.0f} s; "
         f"{rows:,} raw rows landed by COPY in {loaded:.0f} s.",
         "",
         markdown_table(
