@@ -19,7 +19,11 @@
 
     Comparisons:
       - email: `exact` (same address), `variant` (same mailbox typed another way: plus-addressing,
-        Gmail dots, googlemail, a slip in a big provider's domain), `different`, `missing`;
+        Gmail dots, googlemail, a slip in a big provider's domain), `family` (either, in a mailbox
+        whose holders include two people: a pair of them whose given names or surnames conflict,
+        or whose valid tax ids differ), `family_ambiguous` (a family's mailbox, and the name fits
+        two of its holders whose names conflict: transitive closure would join the relatives
+        through this record), `shared`, `different`, `missing`;
       - phone: `exact` (a mobile), `exact_landline` (a 60x line, which offices and homes share),
         `tail` (the same last seven digits, one side a local number), `different`, `missing` (one
         side has none, or a company's line beside a person's number);
@@ -317,13 +321,15 @@ family_mailboxes as materialized (
 
 -- in a family's mailbox, each holder's pairs, both ways: whether their names agree or conflict
 family_holders as materialized (
-    select record_key, other_record_key, name_level, tax_id_level
+    select compared.record_key, compared.other_record_key, compared.name_level, compared.tax_id_level
     from compared
-    where typed_email_level in ('exact', 'variant') and email_canonical in (select email_canonical from family_mailboxes)
+    inner join family_mailboxes on compared.email_canonical = family_mailboxes.email_canonical
+    where compared.typed_email_level in ('exact', 'variant')
     union all
-    select other_record_key, record_key, name_level, tax_id_level
+    select compared.other_record_key, compared.record_key, compared.name_level, compared.tax_id_level
     from compared
-    where typed_email_level in ('exact', 'variant') and email_canonical in (select email_canonical from family_mailboxes)
+    inner join family_mailboxes on compared.email_canonical = family_mailboxes.email_canonical
+    where compared.typed_email_level in ('exact', 'variant')
 ),
 
 -- a holder whose name fits two relatives whose names conflict (`Juan Rojas` beside `Juan Rojas
@@ -344,14 +350,15 @@ ambiguous_family_pairs as materialized (
         and (relatives.name_level in {{ family_conflicts }} or relatives.tax_id_level = 'different')
 ),
 
-levelled as (
+-- each pair's levels, computed once (the scoring joins the weights on them)
+levelled as materialized (
     select
         compared.*,
         case
-            when typed_email_level not in ('exact', 'variant') then typed_email_level
+            when compared.typed_email_level not in ('exact', 'variant') then compared.typed_email_level
             when ambiguous_family_pairs.record_key is not null then 'family_ambiguous'
-            when email_canonical in (select email_canonical from family_mailboxes) then 'family'
-            else typed_email_level
+            when family_mailboxes.email_canonical is not null then 'family'
+            else compared.typed_email_level
         end as email_level,
         case when has_web_order and typed_email_level not in ('exact', 'variant') then 'linked' else 'none' end as web_order_level,
         case
@@ -359,6 +366,7 @@ levelled as (
             else 'none'
         end as name_rarity_level
     from compared
+    left join family_mailboxes on compared.email_canonical = family_mailboxes.email_canonical
     left join ambiguous_family_pairs
         on compared.record_key = ambiguous_family_pairs.record_key
         and compared.other_record_key = ambiguous_family_pairs.other_record_key
