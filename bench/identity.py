@@ -52,6 +52,9 @@ RECORD_TYPES = {  # truth (system, object) -> record_type of int_customer_record
 }
 
 
+LANDED = {(raw.source, raw.object) for raw in warehouse.RAW_OBJECTS}  # what the connectors extract
+
+
 def _updated_at(system: str, record: dict) -> str | None:
     if system == "odoo":
         return f"{record['write_date']}+00" if record.get("write_date") else None
@@ -74,6 +77,8 @@ def land(url: str, business: Business, batch_id: str, only: dict[tuple[str, str]
     with psycopg.connect(url) as conn:
         for system, objects in (("odoo", business.odoo), ("hubspot", business.hubspot), ("shopify", business.shopify)):
             for obj in objects:
+                if (system, obj) not in LANDED:  # a simulated object no connector extracts
+                    continue
                 ids = None if only is None else only.get((system, obj), set())
                 if ids is not None and not ids:
                     continue
