@@ -137,7 +137,7 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog):
     from puente.simulators.business import Business
     from puente.simulators.server import SimulatorServer
 
-    business = Business(seed=12, customers=300, start=START)  # its second day brings new shop orders
+    business = Business(seed=13, customers=300, start=START)  # its second day brings new shop orders
     credentials = Credentials()
     app = create_app(business, credentials)
     with SimulatorServer(app) as sim:
