@@ -17,7 +17,7 @@ export GX_ANALYTICS_ENABLED := False
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export XDG_RUNTIME_DIR ?= /tmp
 
-.PHONY: help install demo test test-fast airflow lint docs docs-serve manifest bench bench-ml bench-load bench-identity warehouse-stop lock clean
+.PHONY: help install demo test test-fast airflow lint docs docs-serve manifest bench bench-ml bench-load bench-identity bench-activations bench-chaos warehouse-stop lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -58,7 +58,7 @@ docs: $(STAMP) ## Build the dbt docs into dbt_project/target (static_index.html 
 docs-serve: $(STAMP) ## Serve the dbt docs on http://127.0.0.1:8081 (or PUENTE_DOCS_PORT); Ctrl-C stops
 	$(BIN)/puente dbt-docs --serve
 
-bench: bench-ml bench-load bench-identity ## Every benchmark; results land in bench/RESULTS.md
+bench: bench-ml bench-load bench-identity bench-activations ## Every benchmark; results land in bench/RESULTS.md
 
 bench-ml: $(STAMP)
 	$(BIN)/python -m bench.ml
@@ -66,8 +66,14 @@ bench-ml: $(STAMP)
 bench-load: $(STAMP)
 	$(BIN)/python -m bench.load
 
+bench-activations: $(STAMP) ## Records per second of each activation against its API's rate limit
+	$(BIN)/python -m bench.activations
+
 bench-identity: $(STAMP)
 	$(BIN)/python -m bench.identity
+
+bench-chaos: $(STAMP) manifest ## 30 simulated nights with every fault injected at random (about 1.5 h); not part of `make bench`
+	$(BIN)/python -m bench.chaos
 
 warehouse-stop: $(STAMP) ## Stop the embedded PostgreSQL
 	$(BIN)/puente warehouse stop

@@ -1,7 +1,8 @@
-"""`make bench-ml`: churn, demand and recommendations on real data, written into bench/RESULTS.md.
+"""`make bench-ml`: churn, demand and recommendations on real data, and the jobs at scale, into bench/RESULTS.md.
 
-Run `python -m bench.ml` for every section or `python -m bench.ml churn demand nba` for some.
-The data are read from ../shared/data (or `PUENTE_BENCH_DATA`); see bench/ml_data.py.
+Run `python -m bench.ml` for every section or `python -m bench.ml churn demand nba scale` for some.
+The data are read from ../shared/data (or `PUENTE_BENCH_DATA`); see bench/ml_data.py. Each
+section records the commit it ran at: commit the code before running.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ SECTIONS = {
     "churn": ("ml-churn", "ML: churn on UCI Online Retail"),
     "demand": ("ml-demand", "ML: demand on UCI Online Retail (top 500 products)"),
     "nba": ("ml-nba", "ML: next-best-action recommendations (Ta-Feng, UCI Online Retail)"),
+    "scale": ("ml-scale", "ML: nightly cost and memory at 2,000 to 100,000 customers (synthetic)"),
 }
 
 _START = time.perf_counter()
@@ -37,8 +39,10 @@ def main(argv: list[str]) -> int:
             from bench.ml_churn import run
         elif name == "demand":
             from bench.ml_demand import run
-        else:
+        elif name == "nba":
             from bench.ml_nba import run
+        else:
+            from bench.ml_scale import run
         body, _ = run(progress)
         command = "python -m bench.ml" + (f" {name}" if argv else "")
         write_section(key, title, command, body)

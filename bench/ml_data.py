@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from functools import cache
 
+import numpy as np
 import pandas as pd
 
 from bench.results import require_data
@@ -82,3 +83,39 @@ def tafeng() -> tuple[dict[str, list[list[int]]], dict[str, list[int]]]:
     history, future = baskets(TAFENG_HISTORY), baskets(TAFENG_FUTURE)
     targets = {user: sorted(set(seq[0])) for user, seq in future.items() if seq and user in history}
     return history, targets
+
+
+# Small businesses are Puente's normal case: each benchmark also runs on random samples of a
+# data set's customers (several per size, each drawn with its own seed), beside the full set.
+SAMPLE_SIZES = (500, 2000, 5000)
+SAMPLES_PER_SIZE = {500: 5, 2000: 3, 5000: 3}
+
+
+def customer_samples(customers: list[str] | pd.Index) -> list[tuple[str, int | None, set[str] | None]]:
+    """(size label, seed, sampled customers) for every sample of every size, then the full set (None).
+
+    A size at least as large as the data set is the full set itself and is not drawn again.
+    """
+    ordered = sorted(customers)
+    samples: list[tuple[str, int | None, set[str] | None]] = []
+    for size in SAMPLE_SIZES:
+        if size >= len(ordered):
+            continue
+        for seed in range(SAMPLES_PER_SIZE[size]):
+            chosen = np.random.default_rng(seed).choice(len(ordered), size, replace=False)
+            samples.append((f"{size:,}", seed, {ordered[index] for index in chosen}))
+    samples.append((f"full ({len(ordered):,})", None, None))
+    return samples
+
+
+def spread(values: list[float]) -> str:
+    """Mean ± standard deviation (the mean alone for one value)."""
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{np.mean(values):.3f} ± {np.std(values, ddof=1):.3f}"
+
+
+def per_sample(runs: list[dict], value) -> list[float]:
+    """`value(run)` averaged over each sample's runs (its cutoffs): one figure per sample (key `seed`)."""
+    seeds = sorted({run["seed"] for run in runs}, key=lambda seed: -1 if seed is None else seed)
+    return [float(np.mean([value(run) for run in runs if run["seed"] == seed])) for seed in seeds]

@@ -1,7 +1,8 @@
 """Writing a benchmark's results into bench/RESULTS.md.
 
 Each benchmark owns one section of the file, delimited by HTML comments, and rewrites only that
-section, with the date, the machine (cores, memory) and the command that produced it.
+section, with the date, the machine (cores, memory), the command that produced it and the git
+commit of the code that ran (flagged when the code differed from that commit).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,6 +41,19 @@ def machine() -> str:
     return f"{os.cpu_count()} cores{memory}, {platform.machine()}, Python {platform.python_version()}"
 
 
+def commit() -> str:
+    """The short commit of the checkout, with a warning when the code that ran is not exactly that commit."""
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", "ml", "bench", "puente", "pyproject.toml")
+    changed = "\n".join(line for line in changed.splitlines() if not line.endswith("bench/RESULTS.md"))
+    return f"{head} (with uncommitted changes)" if changed else head
+
+
 def markdown_table(headers: list[str], rows: list[list]) -> str:
     def cell(value) -> str:
         if isinstance(value, float):
@@ -55,7 +70,7 @@ def write_section(key: str, title: str, command: str, body: str) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     section = (
         f"<!-- bench:{key}:start -->\n## {title}\n\n"
-        f"Measured {stamp} on {machine()} with `{command}`.\n\n{body.strip()}\n"
+        f"Measured {stamp} on {machine()} with `{command}` at commit {commit()}.\n\n{body.strip()}\n"
         f"<!-- bench:{key}:end -->"
     )
     text = RESULTS.read_text() if RESULTS.exists() else (

@@ -1,13 +1,14 @@
 """puente_nightly — one night of Puente for one business day.
 
-extract (Odoo, HubSpot, Shopify in parallel) → raw gate → dbt build (staging, intermediate,
+check connections (``puente check``) → extract (Odoo, HubSpot, Shopify in parallel) → raw gate → dbt build (staging, intermediate,
 marts; cosmos, one task per model) → marts gate → ML (churn and demand: train weekly, score
-nightly; next-best-action) → dbt crm_sync model → sync gate → write-back to the CRM.
+nightly; next-best-action) → dbt activation models → sync gate → activations (one task per
+declared activation: what Puente writes into the ERP, the shop and the CRM).
 
 Wiring only: each task calls one function of ``puente``, ``expectations`` or ``ml``, imported
 inside the task so that parsing this file stays cheap. Every task is idempotent for its
-logical date: loads upsert by source key, scores upsert by (customer, date), and the sync model
-sends only what differs from the last values the CRM accepted, so a rerun changes nothing.
+logical date: loads upsert by source key, scores upsert by (customer, date), and the activation
+engine sends only what differs from what each target last accepted, so a rerun changes nothing.
 
 The extract group has one task per system the business runs (``puente.sources.registry``:
 ``PUENTE_SYSTEMS`` or ``puente.yml``, by default Odoo, HubSpot and Shopify). Credentials come from
@@ -18,68 +19,33 @@ points the night at the simulators (see README, "Configuration").
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import timedelta
 from pathlib import Path
 
 import pendulum
+from _puente import (
+    WAREHOUSE_CONN_ID,
+    WarehouseProfile,
+    business_date,
+    declared_activations,
+    source_config,
+    warehouse_url,
+)
 from airflow.sdk import Param, TaskGroup, dag, get_current_context, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
-from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from puente.sources import registry
 
+log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parent.parent
 DBT_PROJECT = Path(os.environ.get("PUENTE_DBT_PROJECT_DIR", REPO / "dbt_project"))
-WAREHOUSE_CONN_ID = "puente_warehouse"
 SOURCES = tuple(s.name for s in registry.configured())
-CRM_SYNC_TAG = "tag:crm_sync"
+ACTIVATION_TAG = "tag:activation"
 # A transient fault (a source's 5xx, a lock) deserves a retry a little later; tests shorten the wait.
 RETRY_DELAY = timedelta(seconds=float(os.environ.get("PUENTE_RETRY_DELAY_SECONDS", 120)))
-
-
-def _warehouse_url() -> str:
-    """The warehouse URL from the Airflow connection, else ``PUENTE_WAREHOUSE_URL``."""
-    from airflow.sdk import Connection
-    from airflow.sdk.exceptions import AirflowNotFoundException
-
-    try:
-        conn = Connection.get(WAREHOUSE_CONN_ID)
-    except AirflowNotFoundException:
-        from puente.warehouse import warehouse_url
-
-        return warehouse_url()
-    auth = conn.login or ""
-    if conn.password:
-        from urllib.parse import quote
-
-        auth += f":{quote(conn.password, safe='')}"
-    return f"postgresql://{auth}@{conn.host}:{conn.port or 5432}/{conn.schema or 'puente'}"
-
-
-def _source_config(source: str):
-    """The source's settings from its Airflow connection, else from ``PUENTE_<SOURCE>_*``.
-
-    A connection made in the UI (or by ``AIRFLOW_CONN_PUENTE_<SOURCE>``) always wins; the
-    environment, where the local runtime puts the simulators, is the fallback. The config's
-    ``origin`` says which, and the extraction logs it.
-    """
-    from airflow.sdk import Connection
-    from airflow.sdk.exceptions import AirflowNotFoundException
-
-    spec = registry.source(source)
-    try:
-        conn = Connection.get(spec.conn_id)
-    except AirflowNotFoundException:
-        return spec.config.from_env()
-    return spec.config.from_connection(conn)
-
-
-def _business_date():
-    """The business day this run closes: the run's logical date (UTC)."""
-    context = get_current_context()
-    return context["logical_date"].in_timezone("UTC").date()
 
 
 def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[str] | None = None):
@@ -89,13 +55,8 @@ def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[
             dbt_project_path=DBT_PROJECT,
             manifest_path=DBT_PROJECT / "target" / "manifest.json",
         ),
-        profile_config=ProfileConfig(
-            profile_name="puente",
-            target_name="nightly",
-            profile_mapping=PostgresUserPasswordProfileMapping(
-                conn_id=WAREHOUSE_CONN_ID, profile_args={"schema": "public"}
-            ),
-        ),
+        profile_config=ProfileConfig(profile_name="puente", target_name="warehouse",
+                                     profile_mapping=WarehouseProfile(conn_id=WAREHOUSE_CONN_ID)),
         # BUILDABLE: a test that spans several models (relationships, reconciliations) runs only
         # once all of its parents are built, not after the first of them.
         execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER,
@@ -112,7 +73,10 @@ def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[
         # `rebuild_marts` rebuilds every incremental model from scratch: the facts
         # (fct_orders, fct_order_lines) and the staging tables of orders, lines and invoices,
         # re-parsed from raw; int_customer_ids opts out of full refreshes, so customer ids survive it.
-        operator_args={"install_deps": False, "full_refresh": "{{ params.rebuild_marts }}"},
+        # as_of_date: the day the models measure from (order-to-cash gaps, posting windows, service
+        # dates) is the run's business day, so a rerun or a backfill of a past night sees that night.
+        operator_args={"install_deps": False, "full_refresh": "{{ params.rebuild_marts }}",
+                       "vars": {"as_of_date": "{{ ds }}"}},
     )
 
 
@@ -142,6 +106,10 @@ def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[
                                            "customer ids are kept."),
         "retrain": Param(False, type="boolean",
                          description="Train the churn and demand models tonight even if this week's are recent."),
+        "dry_run": Param(False, type="boolean",
+                         description="Build every activation and report what it would send (totals, changes, "
+                                     "invalid rows with reasons, sample payloads in ops.activation_runs), but send "
+                                     "nothing to any system. Run this first against real systems."),
     },
     tags=["puente", "nightly"],
     doc_md=__doc__,
@@ -164,11 +132,47 @@ def puente_nightly():
             raise AirflowFailException(str(error)) from None
 
     @task
-    def prepare_warehouse() -> None:
-        """Create the raw, ops and ml schemas if missing (idempotent)."""
+    def check_connections(params: dict | None = None) -> dict:
+        """Ask each of tonight's systems whether Puente can work with it (``puente check``):
+        reachable, credentials accepted, read scopes or rights present, API version served. The
+        log lists every finding and which settings are in use (a connection or the environment).
+        A refused credential or a missing read scope fails at once, in plain words; an unreachable
+        system is retried; a missing write permission only warns (the activations into that
+        system will fail with the system's own error until it is granted)."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from puente.sources import checks
+
+        tonight = [s for s in SOURCES if s in ((params or {}).get("sources") or SOURCES)]
+        findings = checks.check_all(checks.read_configs(tonight, source_config))
+        log.info("connections:\n%s\n%s", checks.report(findings), checks.verdict(findings))
+        stops = checks.blocking(findings)
+        if stops:
+            message = "; ".join(f"{f.system} {f.check}: {f.message}" for f in stops)
+            if all(f.check == "connection" for f in stops):
+                raise RuntimeError(message)
+            raise AirflowFailException(message)
+        return {"checked": tonight, "warnings": [f"{f.system}: {f.message}" for f in findings if not f.ok]}
+
+    @task
+    def prepare_warehouse(run_id: str | None = None) -> None:
+        """Create the raw, ops and ml schemas if missing (idempotent), then take the warehouse's
+        writer lease, waiting for a web-orders run in progress to finish (puente/leases.py)."""
+        from puente import leases
         from puente.warehouse import ensure_schema
 
-        ensure_schema(_warehouse_url())
+        url = warehouse_url()
+        ensure_schema(url)
+        leases.acquire_waiting(url, f"puente_nightly {run_id}", leases.NIGHT_TTL)
+
+    @task
+    def release_lease(run_id: str | None = None) -> None:
+        """Give the writer lease back, whatever the night's outcome, so web orders flow again. A
+        teardown of ``prepare_warehouse``: it runs when the lease was taken, and its own success
+        never makes a failed night look successful."""
+        from puente import leases
+
+        leases.release(warehouse_url(), f"puente_nightly {run_id}")
 
     with TaskGroup("extract", tooltip="Incremental extraction of every source into raw.*") as extract:
         for source in SOURCES:
@@ -182,7 +186,7 @@ def puente_nightly():
                 params = params or {}
                 if source not in (params.get("sources") or SOURCES):
                     raise AirflowSkipException(f"{source} is not among this run's sources")
-                return run(_warehouse_url(), source, _source_config(source), _business_date(),
+                return run(warehouse_url(), source, source_config(source), business_date(),
                            full_refresh=bool(params.get("full_refresh")),
                            since=params.get("backfill_from") or None, until=params.get("backfill_to") or None)
 
@@ -195,17 +199,17 @@ def puente_nightly():
         from expectations.gates import run_raw_gate
         from puente.config import max_quarantine_share
 
-        result = run_raw_gate(_warehouse_url(), _business_date(), max_quarantine_share=max_quarantine_share())
+        result = run_raw_gate(warehouse_url(), business_date(), max_quarantine_share=max_quarantine_share())
         result.raise_for_failure()
         return result.summary()
 
-    transform = _dbt_group("transform", exclude=[CRM_SYNC_TAG])
+    transform = _dbt_group("transform", exclude=[ACTIVATION_TAG])
 
     @task
     def marts_gate() -> dict:
         from expectations.gates import run_marts_gate
 
-        result = run_marts_gate(_warehouse_url(), _business_date())
+        result = run_marts_gate(warehouse_url(), business_date())
         result.raise_for_failure()
         return result.summary()
 
@@ -215,57 +219,72 @@ def puente_nightly():
         def train_churn(params: dict | None = None) -> dict:
             from ml.churn.jobs import train_churn_if_due
 
-            return train_churn_if_due(_warehouse_url(), _business_date(),
+            return train_churn_if_due(warehouse_url(), business_date(),
                                       force=bool((params or {}).get("retrain")))
 
         @task
         def score_churn() -> dict:
             from ml.churn.jobs import score_churn as run
 
-            return run(_warehouse_url(), _business_date())
+            return run(warehouse_url(), business_date())
 
         @task
         def next_best_action() -> dict:
             """One action per customer; never out of stock, below the margin floor or without consent."""
             from ml.nba.jobs import score_next_best_actions
 
-            return score_next_best_actions(_warehouse_url(), _business_date())
+            return score_next_best_actions(warehouse_url(), business_date())
 
         @task
         def train_demand(params: dict | None = None) -> dict:
             from ml.demand.jobs import train_demand_if_due
 
-            return train_demand_if_due(_warehouse_url(), _business_date(),
+            return train_demand_if_due(warehouse_url(), business_date(),
                                        force=bool((params or {}).get("retrain")))
 
         @task
         def forecast_demand() -> dict:
             from ml.demand.jobs import score_demand
 
-            return score_demand(_warehouse_url(), _business_date())
+            return score_demand(warehouse_url(), business_date())
 
         train_churn() >> score_churn() >> next_best_action()
         train_demand() >> forecast_demand()
 
-    crm_sync = _dbt_group("crm_sync", select=[CRM_SYNC_TAG])
+    activation_models = _dbt_group("activation_models", select=[ACTIVATION_TAG])
 
     @task
     def sync_gate() -> dict:
+        """Great Expectations on every activation model: nothing is sent from data that fails."""
         from expectations.gates import run_sync_gate
 
-        result = run_sync_gate(_warehouse_url(), _business_date())
+        result = run_sync_gate(warehouse_url(), business_date())
         result.raise_for_failure()
         return result.summary()
 
-    @task
-    def write_back() -> dict:
-        """Send changed scores to the CRM in batches; every contact's outcome lands in ops.crm_writeback."""
-        from puente.writeback import write_back_scores
+    gate = sync_gate()
+    with TaskGroup("activate", tooltip="What Puente writes into the ERP, the shop and the CRM") as activate:
+        previous: dict[str, object] = {}
+        for activation in declared_activations(DBT_PROJECT, SOURCES):
 
-        return write_back_scores(_warehouse_url(), _source_config("hubspot"))
+            @task(task_id=activation.name, doc_md=activation.summary)
+            def run_activation(name: str = activation.name, target: str = activation.target,
+                               params: dict | None = None) -> dict:
+                from puente.activation.run import run_named
 
-    (validate_run() >> prepare_warehouse() >> extract >> raw_gate() >> transform >> marts_gate() >> ml_group
-     >> crm_sync >> sync_gate() >> write_back())
+                result = run_named(warehouse_url(), name, source_config(target), business_date(),
+                                   dry_run=bool((params or {}).get("dry_run")))
+                return result.as_dict()
+
+            sent = run_activation()
+            # one target's activations in turn (they share its rate limit); targets side by side
+            if activation.target in previous:
+                previous[activation.target] >> sent
+            previous[activation.target] = sent
+
+    prepare = prepare_warehouse()
+    (validate_run() >> check_connections() >> prepare >> extract >> raw_gate() >> transform >> marts_gate()
+     >> ml_group >> activation_models >> gate >> activate >> release_lease().as_teardown(setups=prepare))
 
 
 puente_nightly()

@@ -3,8 +3,8 @@
 - ``run_raw_gate``: after extraction, before dbt — landing integrity of every non-empty raw
   table and the share of quarantined records of the night's batches.
 - ``run_marts_gate``: after the dbt build — keys, amounts, currencies and dates of the marts.
-- ``run_sync_gate``: after ``dbt build --select tag:crm_sync`` — the properties about to be
-  written to HubSpot.
+- ``run_sync_gate``: after ``dbt build --select tag:activation`` — every activation model
+  (what is about to be written to the ERP, the shop and the CRM).
 
 Each gate builds one ephemeral GX context with a PostgreSQL data source on the warehouse,
 validates its targets (``expectations.suites``), records one row in ``ops.gate_results`` and
@@ -108,12 +108,12 @@ def run_marts_gate(url: str, logical_date: date | str | None = None) -> GateResu
     return _run_gate("marts", url, _as_date(logical_date), suites.marts_targets())
 
 
-def run_sync_gate(url: str, logical_date: date | str | None = None) -> GateResult:
-    """The HubSpot properties in marts.crm_contact_scores_sync: a score in [0, 1], a known risk
-    band, a contact id."""
+def run_sync_gate(url: str, logical_date: date | str | None = None, activations: list | None = None) -> GateResult:
+    """The activation models (``activations``: the declared ones by default): a key and a payload
+    per row; for the CRM score fields a score in [0, 1], a known risk band and action."""
     from expectations import suites
 
-    return _run_gate("sync", url, _as_date(logical_date), suites.sync_targets())
+    return _run_gate("sync", url, _as_date(logical_date), suites.activation_targets(activations))
 
 
 # --------------------------------------------------------------------------------------------
@@ -161,7 +161,7 @@ def _run_gate(gate: str, url: str, logical_date: date | None, targets: list[Targ
 
 def _validate(context: Any, source: Any, target: Target) -> list[dict[str, Any]]:
     if target.query:
-        asset = source.add_query_asset(name=target.table, query=target.query)
+        asset = source.add_query_asset(name=target.suite.name, query=target.query)
     else:
         schema, table = target.table.split(".", 1)
         asset = source.add_table_asset(name=target.table, table_name=table, schema_name=schema)
@@ -206,8 +206,8 @@ def _missing_table_check(target: Target) -> dict[str, Any]:
         "table": target.table, "column": None, "expectation": "table_exists", "arguments": {},
         "success": False, "element_count": None, "unexpected_count": None, "observed_value": None,
         "examples": [], "error": f"{target.table} does not exist",
-        "hint": "build it first: dbt models are built by `dbt build` (the crm_sync model by "
-                "`dbt build --select tag:crm_sync`), raw and ops tables by puente.warehouse.ensure_schema",
+        "hint": "build it first: dbt models are built by `dbt build` (the activation models by "
+                "`dbt build --select tag:activation`), raw and ops tables by puente.warehouse.ensure_schema",
     }
 
 

@@ -56,8 +56,8 @@ def allowed_currencies() -> tuple[str, ...]:
 
 
 def property_options(name: str) -> tuple[str, ...]:
-    """The options of one of Puente's HubSpot enumeration properties (puente.writeback)."""
-    from puente.writeback import PUENTE_PROPERTIES
+    """The options of one of Puente's HubSpot enumeration properties (the CRM writer's)."""
+    from puente.sources.hubspot.writer import PUENTE_PROPERTIES
 
     return next(spec.options for spec in PUENTE_PROPERTIES if spec.name == name)
 
@@ -327,65 +327,68 @@ def marts_targets() -> list[Target]:
 # Sync gate
 # --------------------------------------------------------------------------------------------
 
-SYNC_QUERY = r"""
-    select
-        hubspot_contact_id,
-        properties ->> 'puente_churn_score' as churn_score,
-        case
-            when properties ->> 'puente_churn_score' ~ '^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$'
-                then (properties ->> 'puente_churn_score')::double precision
-        end as churn_score_value,
-        properties ->> 'puente_churn_risk' as churn_risk,
-        properties ->> 'puente_next_action' as next_action,
-        properties ->> 'puente_scored_at' as scored_at
-    from marts.crm_contact_scores_sync
-"""
+def activation_targets(activations: list | None = None) -> list[Target]:
+    """Every activation model (puente.activation): a key per row and a payload, plus the checks of
+    what is about to be written to the CRM's score fields."""
+    from puente.activation.spec import load_activations
+
+    targets = []
+    for activation in load_activations() if activations is None else activations:
+        hint = f"look at the dbt model {activation.model} (dbt_project/models/activations)"
+        suite = _suite(
+            f"activation_{activation.name}",
+            gxe.ExpectColumnValuesToNotBeNull(column="row_key", meta={"hint": f"a row without a key: {hint}"}),
+            gxe.ExpectColumnValuesToBeUnique(column="row_key",
+                                             meta={"hint": f"two rows for one target record: {hint}"}),
+            gxe.ExpectColumnValuesToNotBeNull(column="payload", meta={"hint": f"a row with nothing to send: {hint}"}),
+        )
+        targets.append(Target(table=activation.relation, key="row_key", suite=suite))
+        if activation.name == "crm_contact_scores":
+            targets.append(_crm_score_target(activation.relation))
+    return targets
 
 
-def sync_targets() -> list[Target]:
+def _crm_score_target(relation: str) -> Target:
+    """The score fields a salesperson reads: a probability, a known band and action. Empty values
+    clear the fields of a customer who is no longer scored."""
     scoring = "the churn scoring job's output in ml.churn_scores (model_run_id, churn_probability, risk_band)"
     risk_bands, actions = property_options("puente_churn_risk"), property_options("puente_next_action")
+    query = rf"""
+        select
+            row_key as hubspot_contact_id,
+            payload ->> 'puente_churn_score' as churn_score,
+            case
+                when payload ->> 'puente_churn_score' ~ '^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$'
+                    then (payload ->> 'puente_churn_score')::double precision
+            end as churn_score_value,
+            payload ->> 'puente_churn_risk' as churn_risk,
+            payload ->> 'puente_next_action' as next_action,
+            payload ->> 'puente_scored_at' as scored_at,
+            payload ->> 'puente_churn_risk' = '' as is_cleared
+        from {relation}
+    """
     suite = _suite(
-        "sync_crm_contact_scores",
+        "activation_crm_contact_scores_fields",
         gxe.ExpectColumnValuesToNotBeNull(
-            column="hubspot_contact_id",
-            meta={"hint": "a row without a HubSpot contact: see int_customers_matched"},
-        ),
-        gxe.ExpectColumnValuesToNotBeNull(
-            column="churn_score",
-            meta={"hint": f"puente_churn_score is missing: look at {scoring}"},
-        ),
+            column="churn_score", meta={"hint": f"puente_churn_score is missing: look at {scoring}"}),
         gxe.ExpectColumnValuesToMatchRegex(
-            column="churn_score",
-            regex=r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$",
-            meta={"hint": f"puente_churn_score is not a number: look at {scoring}"},
-        ),
+            column="churn_score", regex=r"^(\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*)?$",
+            meta={"hint": f"puente_churn_score is not a number: look at {scoring}"}),
         gxe.ExpectColumnValuesToBeBetween(
-            column="churn_score_value",
-            min_value=0,
-            max_value=1,
+            column="churn_score_value", min_value=0, max_value=1,
             meta={"hint": f"puente_churn_score outside [0, 1] is not a probability: look at {scoring}; "
-                          "nothing is written to HubSpot until it is fixed"},
-        ),
+                          "nothing is written to HubSpot until it is fixed"}),
+        gxe.ExpectColumnValuesToNotBeNull(
+            column="churn_risk", meta={"hint": f"puente_churn_risk is missing: look at {scoring}"}),
         gxe.ExpectColumnValuesToBeInSet(
-            column="churn_risk",
-            value_set=list(risk_bands),
+            column="churn_risk", value_set=[*risk_bands, ""],
             meta={"hint": f"puente_churn_risk must be one of {', '.join(risk_bands)} (the HubSpot "
-                          f"enumeration's options): look at {scoring}"},
-        ),
+                          f"enumeration's options), or empty to clear it: look at {scoring}"}),
         gxe.ExpectColumnValuesToBeInSet(
-            column="next_action",
-            value_set=list(actions),
+            column="next_action", value_set=[*actions, ""],
             meta={"hint": f"puente_next_action must be one of {', '.join(actions)} (the HubSpot enumeration's "
-                          "options): look at the next-best-action job's output in ml.next_best_actions"},
-        ),
+                          "options): look at the next-best-action job's output in ml.next_best_actions"}),
         gxe.ExpectColumnValuesToNotBeNull(
-            column="churn_risk",
-            meta={"hint": f"puente_churn_risk is missing: look at {scoring}"},
-        ),
-        gxe.ExpectColumnValuesToNotBeNull(
-            column="scored_at",
-            meta={"hint": f"puente_scored_at is missing: look at {scoring}"},
-        ),
+            column="scored_at", meta={"hint": f"puente_scored_at is missing: look at {scoring}"}),
     )
-    return [Target(table="marts.crm_contact_scores_sync", query=SYNC_QUERY, key="hubspot_contact_id", suite=suite)]
+    return Target(table=relation, query=query, key="hubspot_contact_id", suite=suite)

@@ -15,7 +15,7 @@ import io
 import json
 import platform
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,8 @@ from puente.config import artifacts_dir
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
+
+    from ml.promotion import GateResult
 
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
@@ -53,6 +55,21 @@ class Artifact:
     def model_run_id(self) -> str:
         """The key of this artifact's row in `ml.model_runs`."""
         return f"{self.metadata['model_name']}-{self.metadata['version']}"
+
+
+def run_metadata(as_of: date, data_window: tuple[date, date], metrics: dict[str, Any],
+                 baselines: dict[str, dict[str, Any]], gate: GateResult, row_counts: dict[str, int]) -> dict[str, Any]:
+    """What every training run records, JSON-ready: its day, data window, measures and promotion gate."""
+    start, end = data_window
+    return {
+        "as_of_date": as_of.isoformat(),
+        "data_window": {"start": start.isoformat(), "end": end.isoformat()},
+        "metrics": metrics,
+        "baselines": baselines,
+        "gate": gate.as_dict(),
+        "scored_by": gate.winner,
+        "row_counts": row_counts,
+    }
 
 
 def library_versions() -> dict[str, str]:

@@ -27,14 +27,14 @@ _INSERT_RUN = text(
     """
     insert into ml.model_runs (
         model_run_id, model_name, trained_at, as_of_date, train_window_start, train_window_end,
-        features, metrics, baselines, artifact_path, library_versions, is_champion
+        features, metrics, baselines, artifact_path, library_versions, is_champion, scored_by, gate
     ) values (
         :model_run_id, :model_name, :trained_at, :as_of_date, :train_window_start, :train_window_end,
-        :features, :metrics, :baselines, :artifact_path, :library_versions, false
+        :features, :metrics, :baselines, :artifact_path, :library_versions, false, :scored_by, :gate
     )
     """
 ).bindparams(
-    *(bindparam(name, type_=JSONB) for name in ("features", "metrics", "baselines", "library_versions"))
+    *(bindparam(name, type_=JSONB) for name in ("features", "metrics", "baselines", "library_versions", "gate"))
 )
 
 _CHAMPION = text(
@@ -66,7 +66,11 @@ class ChampionRun:
 
 
 def record_run(connection: Connection, artifact: Artifact, as_of: date) -> str:
-    """Insert the run that produced `artifact` (not champion yet) and return its id."""
+    """Insert the run that produced `artifact` (not champion yet) and return its id.
+
+    `scored_by` and `gate` come from the metadata when the run has them: what the run ships
+    (its model or a baseline) and the promotion gate's figures (`ml.promotion`).
+    """
     metadata = artifact.metadata
     connection.execute(
         _INSERT_RUN,
@@ -82,6 +86,8 @@ def record_run(connection: Connection, artifact: Artifact, as_of: date) -> str:
             "baselines": metadata["baselines"],
             "artifact_path": str(artifact.path),
             "library_versions": metadata["library_versions"],
+            "scored_by": metadata.get("scored_by"),
+            "gate": metadata.get("gate"),
         },
     )
     return artifact.model_run_id

@@ -32,10 +32,23 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("airflow", help="start the Airflow UI (127.0.0.1:8080, or PUENTE_AIRFLOW_PORT) over the "
                                    "same warehouse; Ctrl-C or SIGTERM stops it")
+    check = sub.add_parser(
+        "check", help="test each configured system: reachable, credentials accepted, scopes or access rights, "
+                      "API version",
+        description="Ask each system the business runs (PUENTE_SYSTEMS or puente.yml) whether Puente can work "
+                    "with it, with the settings of its PUENTE_<SYSTEM>_* variables, and say in plain words what is "
+                    "missing. Exit status 1 when something stops the night (a system unreachable, credentials "
+                    "refused, a read scope or right missing); a missing write permission only warns, because "
+                    "it stops the activations into that system, not the night. The nightly DAG's "
+                    "check_connections task runs the same checks with the Airflow connections.")
+    check.add_argument("systems", nargs="*", metavar="SYSTEM", help="only these systems (e.g. hubspot)")
     sub.add_parser("dbt-parse", help="write dbt_project/target/manifest.json when the project changed")
     docs = sub.add_parser("dbt-docs", help="build the dbt docs (dbt_project/target/static_index.html)")
     docs.add_argument("--serve", action="store_true",
                       help=f"then serve them on 127.0.0.1 (port {DOCS_PORT}, or PUENTE_DOCS_PORT) until Ctrl-C")
+    from puente.activation import cli as activations_cli
+
+    activations_cli.add_parser(sub)
 
     args = parser.parse_args(argv)
     if not sys.stdout.isatty():  # piped into make's output, a file or CI: no ANSI colour codes from dbt
@@ -54,11 +67,15 @@ def main(argv: list[str] | None = None) -> int:
         from puente.local_airflow import run_airflow_ui
 
         return run_airflow_ui()
+    if args.command == "check":
+        return _check(args.systems)
     if args.command == "dbt-parse":
         from puente.dbt import ensure_manifest
 
         ensure_manifest()
         return 0
+    if args.command == "activations":
+        return activations_cli.main(args)
     if args.command == "dbt-docs":
         return _dbt_docs(serve=args.serve)
     return 2
@@ -91,6 +108,16 @@ def _dbt_docs(serve: bool) -> int:
     return 0
 
 
+def _check(systems: list[str]) -> int:
+    from puente.sources import checks, registry
+
+    names = [registry.source(n).name for n in systems] or [s.name for s in registry.configured()]
+    findings = checks.check_all(checks.read_configs(names, lambda n: registry.source(n).config.from_env()))
+    print(checks.report(findings))
+    print(checks.verdict(findings))
+    return 1 if checks.blocking(findings) else 0
+
+
 def _warehouse(action: str) -> int:
     from puente import warehouse
 
@@ -101,6 +128,11 @@ def _warehouse(action: str) -> int:
     if action == "start":
         warehouse.ensure_schema(url)
     print(warehouse.describe(url))
+    if not os.environ.get("PUENTE_WAREHOUSE_URL"):
+        from puente.config import puente_home
+
+        print(f"passwords: {puente_home() / warehouse.PASSFILE} (roles {', '.join(warehouse.EMBEDDED_ROLES)}; "
+              f"libpq reads it as PGPASSFILE)", file=sys.stderr)
     return 0
 
 

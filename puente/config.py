@@ -32,14 +32,30 @@ def artifacts_dir() -> Path:
     return Path(os.environ.get("PUENTE_ARTIFACTS_DIR", puente_home() / "artifacts")).resolve()
 
 
-def max_quarantine_share() -> float:
+def max_quarantine_share(env: Mapping[str, str] | None = None) -> float:
     """Share of a night's records per source object that may be quarantined before the raw gate
-    fails the night (``PUENTE_MAX_QUARANTINE_SHARE``, default 5%)."""
-    return float(os.environ.get("PUENTE_MAX_QUARANTINE_SHARE", "0.05"))
+    fails the night (``PUENTE_MAX_QUARANTINE_SHARE``, default 5%): a number from 0 (any quarantined
+    record fails the night) to 1 (none does); anything else is refused with a message."""
+    value = (os.environ if env is None else env).get("PUENTE_MAX_QUARANTINE_SHARE", "").strip()
+    if not value:
+        return 0.05
+    try:
+        share = float(value.removesuffix("%")) / (100 if value.endswith("%") else 1)
+    except ValueError:
+        share = float("nan")
+    if not 0 <= share <= 1:  # also refuses nan and inf
+        hint = f" (for {value}% write {float(value) / 100:g})" if value.replace(".", "", 1).isdigit() else ""
+        raise InvalidSetting(f"PUENTE_MAX_QUARANTINE_SHARE must be a share between 0 and 1, e.g. 0.05 for 5%; "
+                             f"got {value!r}{hint}")
+    return share
 
 
 class MissingSetting(RuntimeError):
     """A required setting is absent; the message names the variable and the Airflow connection."""
+
+
+class InvalidSetting(ValueError):
+    """A setting holds a value Puente cannot use; the message names it and says what it expects."""
 
 
 def require(env: Mapping[str, str], name: str, connection: str) -> str:
@@ -69,8 +85,8 @@ def connection_extra(conn: Any) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(extra) if isinstance(extra, str) else dict(extra)
-    except (ValueError, TypeError):
-        raise MissingSetting(f"The Airflow connection's extra is not a JSON object: {str(extra)[:80]!r}") from None
+    except (ValueError, TypeError) as error:  # its text is not repeated: an extra may hold a secret
+        raise MissingSetting(f"The Airflow connection's extra is not a JSON object ({error})") from None
     return value if isinstance(value, dict) else {}
 
 

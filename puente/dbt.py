@@ -4,8 +4,8 @@ dbt reads its connection from ``PUENTE_DBT_*`` environment variables (see
 ``dbt_project/profiles.yml``); ``run_dbt`` derives them from a warehouse URL, so callers only
 ever pass the URL. The nightly selectors:
 
-- main build, after the raw gate: ``["build", "--exclude", "tag:crm_sync"]``
-- write-back diff, after ML scoring: ``["build", "--select", "tag:crm_sync"]``
+- main build, after the raw gate: ``["build", "--exclude", "tag:activation"]``
+- activations, after ML scoring: ``["build", "--select", "tag:activation"]``
 
 The Airflow DAG renders the project with astronomer-cosmos from ``target/manifest.json``
 (``LoadMode.DBT_MANIFEST``) so that DAG parsing never runs dbt; ``ensure_manifest`` keeps that
@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from puente.config import dbt_project_dir
+from puente.warehouse import DBT_PROFILE_OPTIONS, LIBPQ_ENV_OPTIONS, connection_options
 
 if TYPE_CHECKING:
     from dbt.cli.main import dbtRunnerResult
 
-MAIN_BUILD_ARGS = ("build", "--exclude", "tag:crm_sync")
-CRM_SYNC_BUILD_ARGS = ("build", "--select", "tag:crm_sync")
+MAIN_BUILD_ARGS = ("build", "--exclude", "tag:activation")
+ACTIVATION_BUILD_ARGS = ("build", "--select", "tag:activation")
 
 # dbt parses without connecting, but profiles.yml still needs every variable to render.
 _PARSE_ONLY_ENV = {
@@ -55,20 +56,42 @@ class DbtFailed(RuntimeError):
 
 
 def dbt_env(url: str) -> dict[str, str]:
-    """The ``PUENTE_DBT_*`` variables that profiles.yml reads, from a ``postgresql://`` URL."""
+    """The ``PUENTE_DBT_*`` variables that profiles.yml reads, from a ``postgresql://`` URL.
+
+    The URL's libpq options (``?sslmode=verify-full&sslrootcert=…``, see
+    ``puente.warehouse.CONNECTION_OPTIONS``) reach dbt too: as profile fields where dbt-postgres
+    has them, as libpq's own ``PG*`` variables otherwise. So Python and dbt connect alike.
+    """
     parts = urlsplit(url)
     if not parts.scheme.startswith("postgres"):
         raise ValueError(f"not a PostgreSQL URL: {parts.scheme}://…")
     dbname = parts.path.lstrip("/")
     if not dbname:
         raise ValueError("the warehouse URL names no database (expected postgresql://user@host:port/dbname)")
-    return {
+    env = {
         "PUENTE_DBT_HOST": parts.hostname or "127.0.0.1",
         "PUENTE_DBT_PORT": str(parts.port or 5432),
         "PUENTE_DBT_USER": unquote(parts.username or "postgres"),
         "PUENTE_DBT_PASSWORD": unquote(parts.password or ""),
         "PUENTE_DBT_DBNAME": unquote(dbname),
     }
+    for option, value in connection_options(url).items():
+        env[DBT_PROFILE_OPTIONS.get(option) or LIBPQ_ENV_OPTIONS[option]] = value
+    return env
+
+
+PROFILE_NAME, PROFILE_TARGET = "puente", "warehouse"
+
+
+def profile_target() -> dict:
+    """dbt's connection profile as ``dbt_project/profiles.yml`` declares it (its ``warehouse``
+    target): every field a template over the ``PUENTE_DBT_*`` variables ``dbt_env`` sets, no value
+    and no secret. The nightly DAG hands this same profile to cosmos, so dbt connects alike from
+    ``puente dbt …`` and from Airflow."""
+    import yaml
+
+    profiles = yaml.safe_load((dbt_project_dir() / "profiles.yml").read_text())
+    return dict(profiles[PROFILE_NAME]["outputs"][PROFILE_TARGET])
 
 
 @contextmanager
@@ -106,7 +129,7 @@ def _failures(result: dbtRunnerResult) -> list[str]:
 
 
 def run_dbt(args: list[str], url: str) -> dbtRunnerResult:
-    """Run one dbt command (``["build", "--exclude", "tag:crm_sync"]``) against ``url``.
+    """Run one dbt command (``["build", "--exclude", "tag:activation"]``) against ``url``.
 
     Raises ``DbtFailed`` naming every failed model, test or seed, or dbt's own error when it
     could not run at all (bad project, unreachable warehouse). The PUENTE_DBT_* variables are

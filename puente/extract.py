@@ -23,7 +23,22 @@ listing is one request per 50,000 Odoo records and one per 250 Shopify records (
 orders: 400 requests, under four minutes within the standard plan's 2 requests/s).
 
 A backfill (``since``/``until``) walks only that window of updated-at and never moves the stored
-cursor; ``full_refresh`` walks everything (and the cursor advances as pages commit).
+cursor; ``full_refresh`` walks everything and sets the cursor from what it read.
+
+Time comes from the source (``_SourceClock``): the ``Date`` of its answers, this machine's clock
+only for a source that sends none. A stored cursor never passes the moment the object's walk
+started on that clock, so one record stamped in the future (2099-01-01 typed by hand, a server with
+a wrong clock) cannot move it past records that have yet to change: that record is landed, flagged
+in ``ops.record_flags`` (``puente.load``) and read again every night until it is stamped right,
+while the cursor stays at the walk's start (the next walk starts ``lookback`` before it). A stored
+cursor already in the future (left by an earlier version) is not trusted: the object is walked
+whole once, and the summary says so.
+
+One extraction of an object runs at a time: it holds a PostgreSQL advisory lock on the object
+for its whole walk (released with its session, so also when its process dies or its warehouse
+connection is lost). Holding it, the extraction marks any batch of the object still ``running``
+as ``interrupted``: the run that opened it ended without closing it. Its committed rows and cursor
+stay; the new run resumes from that cursor.
 
 A failing object marks its batch ``failed`` with the error and the other objects still run;
 the call then raises ``ExtractionFailed`` naming every failure.
@@ -35,6 +50,7 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from datetime import time as dtime
@@ -43,7 +59,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 
-from puente.load import LoadCounts, load_page
+from puente.load import FUTURE_TOLERANCE, LoadCounts, load_page
 from puente.reconcile import ensure_reconciliation, reconcile
 from puente.sources import registry
 from puente.sources.base import Connector, Page, Record
@@ -65,6 +81,8 @@ DEFAULT_BLOCK_ROWS = 5_000
 # A block is committed after this long even when it is not full, so a slow source (rate limits,
 # retries) never holds more than this much work uncommitted.
 BLOCK_SECONDS = 30.0
+# How long an extraction waits for another extraction of the same object to finish.
+LOCK_WAIT = "15min"
 
 
 class Refused(RuntimeError):
@@ -89,6 +107,7 @@ class ObjectSummary:
     updated: int
     unchanged: int
     quarantined: int
+    future_stamped: int
     cursor_before: str | None
     cursor_after: str | None
     requests: int
@@ -145,7 +164,7 @@ def extract_source(url: str, source: str, config: SourceConfig,
                    connector: Connector | None = None, block_rows: int | None = None) -> dict[str, dict[str, Any]]:
     """Extract ``objects`` (default: all of the source) into raw; returns a summary per object.
 
-    ``full_refresh`` ignores the stored cursors (the cursors still advance as pages commit).
+    ``full_refresh`` ignores the stored cursors and sets them from what it reads.
     ``since``/``until`` (dates, datetimes or ISO strings; dates are midnight UTC, ``until``
     exclusive) backfill that window of updated-at without touching the stored cursor; either
     may be left out. ``detect_deletes`` compares ids with the source where records vanish;
@@ -171,12 +190,21 @@ def extract_source(url: str, source: str, config: SourceConfig,
             raise ValueError(f"{source} has no object(s) {sorted(unknown)}; known: {list(connector.objects)}"
                              if unknown else f"a {connector.source} connector cannot extract {source}")
         window = (connector.cursor_at(start) if start else None, connector.cursor_at(end) if end else None)
-        with connect(url, autocommit=True) as conn:
+        # The name lets an operator (or a chaos test) find the extraction in pg_stat_activity.
+        with connect(url, autocommit=True, application_name=f"puente extract {source}") as conn:
             ensure_reconciliation(conn)
             for obj in objects or connector.objects:
-                done = _extract_object(conn, connector, obj, logical_date, full_refresh,
-                                       window if (start or end) else None, detect_deletes, reconcile_counts,
-                                       block_rows)
+                try:
+                    done = _extract_object(conn, connector, obj, logical_date, full_refresh,
+                                           window if (start or end) else None, detect_deletes, reconcile_counts,
+                                           block_rows)
+                except psycopg.OperationalError as exc:
+                    if not conn.broken:
+                        raise
+                    raise ExtractionFailed(
+                        f"{source}: lost the warehouse connection while extracting {obj} ({exc}). What was "
+                        "committed stays; the next extraction of the object marks this batch interrupted and "
+                        "resumes from the stored cursor: rerun the task", summary) from exc
                 summary[obj] = asdict(replace(done, settings=origin))
     finally:
         connector.close()
@@ -202,6 +230,51 @@ def _extract_object(conn: psycopg.Connection, connector: Connector, obj: str, lo
     source = connector.source
     target = raw_object(source, obj)
     batch_id = f"{source}.{obj}.{logical_date.isoformat()}.{uuid.uuid4().hex[:8]}"
+    _lock_object(conn, source, obj)
+    try:
+        _close_interrupted(conn, source, obj, batch_id)
+        return _walk_object(conn, connector, obj, target, batch_id, logical_date, full_refresh, window,
+                            detect_deletes, reconcile_counts, block_rows)
+    finally:
+        if not conn.broken:  # a lost session has released its locks with it
+            conn.execute("select pg_advisory_unlock(hashtextextended(%s, 0))", (_lock_name(source, obj),))
+
+
+def _lock_name(source: str, obj: str) -> str:
+    return f"puente extract {source} {obj}"
+
+
+def _lock_object(conn: psycopg.Connection, source: str, obj: str) -> None:
+    """Wait (at most LOCK_WAIT) until no other session extracts ``obj``, then hold its lock."""
+    with conn.transaction():
+        conn.execute(f"set local lock_timeout = '{LOCK_WAIT}'")
+        try:
+            conn.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (_lock_name(source, obj),))
+        except psycopg.errors.LockNotAvailable:
+            raise Refused(f"{source} {obj}: another extraction of this object has been running for over "
+                          f"{LOCK_WAIT} (see ops.load_batches where status = 'running' and "
+                          f"pg_stat_activity where application_name = 'puente extract {source}')") from None
+
+
+def _close_interrupted(conn: psycopg.Connection, source: str, obj: str, batch_id: str) -> None:
+    """Mark the object's batches still ``running`` as ``interrupted``: holding the object's lock,
+    this session is the only extraction of it, so whoever opened them is gone."""
+    closed = conn.execute(
+        "update ops.load_batches set status = 'interrupted', finished_at = now(), message = "
+        "'interrupted: the run that opened this batch ended without closing it (lost warehouse connection, "
+        "killed worker) after ' || rows_received || ' rows committed; they and the cursor stay, and batch ' "
+        "|| %s || ' resumed from that cursor' "
+        "where source = %s and object = %s and status = 'running' returning batch_id",
+        (batch_id, source, obj)).fetchall()
+    if closed:
+        log.warning("%s %s: %d earlier batch(es) never finished, marked interrupted: %s", source, obj,
+                    len(closed), ", ".join(row[0] for row in closed))
+
+
+def _walk_object(conn: psycopg.Connection, connector: Connector, obj: str, target: RawObject, batch_id: str,
+                 logical_date: date, full_refresh: bool, window: tuple[str | None, str | None] | None,
+                 detect_deletes: bool, reconcile_counts: bool, block_rows: int) -> ObjectSummary:
+    source = connector.source
     row = conn.execute("select cursor from ops.extract_state where source = %s and object = %s",
                        (source, obj)).fetchone()
     stored = row[0] if row else None
@@ -210,7 +283,8 @@ def _extract_object(conn: psycopg.Connection, connector: Connector, obj: str, lo
         "values (%s, %s, %s, %s, %s, %s)", (batch_id, source, obj, logical_date, stored, stored))
     started, requests_before = time.monotonic(), connector.requests_made
     totals, pages, cursor = LoadCounts(), 0, stored  # what is committed
-    block = _Block(cursor)  # what is received and not yet committed
+    clock = _SourceClock(connector)
+    block = _Block(cursor, clock)  # what is received and not yet committed
     status, message = "ok", None
     flagged, checked = 0, None
     lower, upper = window if window else (None if full_refresh else stored, None)
@@ -220,13 +294,14 @@ def _extract_object(conn: psycopg.Connection, connector: Connector, obj: str, lo
         counts = _commit_block(conn, target, obj, block, batch_id)
         pages, cursor = pages + block.pages, block.cursor
         totals.add(counts)
-        log.info("%s %s pages %d-%d committed: %d rows (%d new, %d updated, %d unchanged, %d quarantined), "
-                 "cursor %s", source, obj, pages - block.pages + 1, pages, counts.received, counts.inserted,
-                 counts.updated, counts.unchanged, counts.quarantined, cursor)
+        log.info("%s %s pages %d-%d committed: %d rows (%d new, %d updated, %d unchanged, %d quarantined, "
+                 "%d stamped in the future), cursor %s", source, obj, pages - block.pages + 1, pages,
+                 counts.received, counts.inserted, counts.updated, counts.unchanged, counts.quarantined,
+                 counts.future_stamped, cursor)
         block.clear()
 
     try:
-        walk = iter(connector.extract(obj, lower, upper) if upper else connector.extract(obj, lower))
+        walk = _pages(connector, obj, lower, upper, clock, trust_lower=bool(window) or full_refresh)
         while True:
             try:
                 page = next(walk)
@@ -249,6 +324,7 @@ def _extract_object(conn: psycopg.Connection, connector: Connector, obj: str, lo
                 commit_block()
         if block.pages:
             commit_block()
+        message = clock.note
         flagged, checked = _after_pages(conn, connector, obj, target, batch_id, logical_date,
                                         detect_deletes, reconcile_counts)
     except Refused as exc:
@@ -257,7 +333,7 @@ def _extract_object(conn: psycopg.Connection, connector: Connector, obj: str, lo
     except Exception as exc:  # the batch records any failure; extract_source raises it after all objects
         status, message = "failed", f"{type(exc).__name__}: {exc}"
         log.error("%s %s failed after %d committed pages (cursor %s): %s", source, obj, pages, cursor, message,
-                  exc_info=not isinstance(exc, SourceError))  # a SourceError says it all; anything else is a bug
+                  exc_info=not isinstance(exc, SourceError | psycopg.OperationalError))
     conn.execute("update ops.load_batches set status = %s, message = %s, finished_at = now() "
                  "where batch_id = %s", (status, message, batch_id))
     summary = ObjectSummary(
@@ -266,17 +342,66 @@ def _extract_object(conn: psycopg.Connection, connector: Connector, obj: str, lo
         seconds=round(time.monotonic() - started, 3), message=message, flagged_deleted=flagged,
         reconciliation=checked or None)
     if status == "ok":
-        log.info("%s %s done: %d pages, %d received, %d new, %d updated, %d quarantined, %d flagged deleted, "
-                 "%d requests, %.1f s", source, obj, pages, summary.received, summary.inserted, summary.updated,
-                 summary.quarantined, flagged, summary.requests, summary.seconds)
+        log.info("%s %s done: %d pages, %d received, %d new, %d updated, %d quarantined, %d stamped in the "
+                 "future, %d flagged deleted, %d requests, %.1f s", source, obj, pages, summary.received,
+                 summary.inserted, summary.updated, summary.quarantined, summary.future_stamped, flagged,
+                 summary.requests, summary.seconds)
     return summary
+
+
+class _SourceClock:
+    """The source's time: the ``Date`` of its latest answer, or this machine's clock when it sends
+    none. ``start`` is the moment the object's walk started on it (the first page's answer)."""
+
+    def __init__(self, connector: Connector):
+        self._connector = connector
+        self._started_here = datetime.now(UTC)
+        self.start: datetime | None = None
+        self.note: str | None = None  # what the summary should tell about the walk
+
+    def now(self) -> datetime:
+        return getattr(self._connector, "source_time", None) or datetime.now(UTC)
+
+    def mark_start(self) -> None:
+        self.start = getattr(self._connector, "source_time", None) or self._started_here
+
+    def capped(self, cursor: str) -> str:
+        """``cursor``, or the walk's start in the source's cursor format when it lies beyond it."""
+        if self.start is None or self._connector.cursor_moment(cursor) <= self.start:
+            return cursor
+        return self._connector.cursor_at(self.start)
+
+
+def _pages(connector: Connector, obj: str, lower: str | None, upper: str | None, clock: _SourceClock,
+           trust_lower: bool) -> Iterator[Page]:
+    """The pages of the walk from ``lower``; the walk's start is read off the first answer. A
+    stored cursor (not ``trust_lower``) already beyond the source's clock was moved there by a record
+    from the future (before cursors were capped): everything after it may have been missed, so the
+    object is walked whole instead."""
+    walk = iter(connector.extract(obj, lower, upper) if upper else connector.extract(obj, lower))
+    first = next(walk, None)
+    clock.mark_start()
+    if lower is not None and not trust_lower and connector.cursor_moment(lower) > clock.start + FUTURE_TOLERANCE:
+        close = getattr(walk, "close", None)
+        if close is not None:
+            close()
+        clock.note = (f"the stored cursor {lower} was ahead of {connector.source}'s clock "
+                      f"({clock.start.isoformat()}), moved there by a record stamped in the future: the "
+                      "object was walked whole, and its cursor set from what it read")
+        log.warning("%s %s: %s", connector.source, obj, clock.note)
+        walk = iter(connector.extract(obj, None))
+        first = next(walk, None)
+    if first is not None:
+        yield first
+    yield from walk
 
 
 class _Block:
     """API pages received and not yet committed, and the cursor their commit allows."""
 
-    def __init__(self, cursor: str | None):
+    def __init__(self, cursor: str | None, clock: _SourceClock):
         self.cursor = cursor
+        self.clock = clock
         self.clear()
 
     def clear(self) -> None:
@@ -284,21 +409,23 @@ class _Block:
         self.pages = 0
         self.moved = False  # whether a page of this block carried a cursor
         self.started = time.monotonic()
+        self.read_at: datetime | None = None  # the source's clock at the block's latest page
 
     def add(self, page: Page, keep_cursor: bool) -> None:
         if not self.pages:
             self.started = time.monotonic()
         self.records.extend(page.records)
         self.pages += 1
+        self.read_at = self.clock.now()
         if keep_cursor and page.cursor is not None:
-            self.cursor, self.moved = page.cursor, True
+            self.cursor, self.moved = self.clock.capped(page.cursor), True
 
 
 def _commit_block(conn: psycopg.Connection, target: RawObject, obj: str, block: _Block,
                   batch_id: str) -> LoadCounts:
     """Land ``block`` and move the cursor and the batch counters in ONE transaction."""
     with conn.transaction():
-        counts = load_page(conn, target, block.records, batch_id)
+        counts = load_page(conn, target, block.records, batch_id, block.read_at)
         if block.moved:
             conn.execute(
                 "insert into ops.extract_state (source, object, cursor, batch_id, updated_at) "
@@ -309,9 +436,9 @@ def _commit_block(conn: psycopg.Connection, target: RawObject, obj: str, block: 
             "update ops.load_batches set rows_received = rows_received + %s, "
             "rows_inserted = rows_inserted + %s, rows_updated = rows_updated + %s, "
             "rows_unchanged = rows_unchanged + %s, rows_quarantined = rows_quarantined + %s, "
-            "cursor_after = %s where batch_id = %s",
+            "rows_future_stamped = rows_future_stamped + %s, cursor_after = %s where batch_id = %s",
             (counts.received, counts.inserted, counts.updated, counts.unchanged,
-             counts.quarantined, block.cursor, batch_id))
+             counts.quarantined, counts.future_stamped, block.cursor, batch_id))
     return counts
 
 

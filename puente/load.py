@@ -13,6 +13,13 @@ source, object and logical date); the rest still loads. Within a block the same 
 twice (an API returning an object again after it changed during paging): the version with the
 latest updated-at wins.
 
+A record stamped later than the source's own clock when it was read (``read_at``, the ``Date``
+of the source's answer) by more than ``FUTURE_TOLERANCE`` is landed as it is, and flagged: one
+row in ``ops.record_flags`` with the field, the value and the reason, counted in the batch's
+``rows_future_stamped``. Such a stamp is not trusted to order versions either: a version in raw
+stamped in the future is replaced by the one the source serves now, even if that one's stamp is
+earlier (the record was corrected at the source).
+
 Good records are copied into a temporary table with ``COPY`` and merged with ONE
 ``insert ... on conflict do update ... where raw.record is distinct from excluded.record``, so
 re-landing a record that did not change rewrites nothing, and a version older than the one in
@@ -31,11 +38,13 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import psycopg
 
+from puente.sources import registry
 from puente.sources.base import Record
 from puente.sources.http import TOO_DEEP
 from puente.warehouse import RawObject
@@ -46,6 +55,9 @@ _ENCODER = json.JSONEncoder(allow_nan=False, ensure_ascii=False, separators=(","
 _TOO_DEEP_ENCODED = _ENCODER.encode(TOO_DEEP)[1:-1]
 # A quarantined payload is kept this deep; what lies deeper is replaced by a marker.
 QUARANTINE_DEPTH = 64
+# A record stamped later than the source's clock (when it answered) by more than this comes from
+# the future: far more than the clock differences between a service's own servers.
+FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 @dataclass
@@ -55,6 +67,7 @@ class LoadCounts:
     updated: int = 0
     unchanged: int = 0
     quarantined: int = 0
+    future_stamped: int = 0  # landed, and flagged in ops.record_flags
 
     def add(self, other: LoadCounts) -> None:
         for name in self.__dataclass_fields__:
@@ -173,9 +186,37 @@ def _dedupe(rows: list[_Row]) -> list[_Row]:
     return rows if len(newest) == len(rows) else list(newest.values())
 
 
+@cache
+def _stamp_field(raw_object: RawObject) -> str:
+    """The record field holding the object's updated-at (``write_date``, ``updatedAt``, …)."""
+    return registry.source(raw_object.source).object(raw_object.object).cursor
+
+
+def _flag_future(conn: psycopg.Connection, raw_object: RawObject, rows: list[_Row], batch_id: str,
+                 read_at: datetime) -> int:
+    """Flag the rows stamped after ``read_at`` (the source's clock) + FUTURE_TOLERANCE; how many."""
+    limit = read_at + FUTURE_TOLERANCE
+    future = [row for row in rows if row[2] > limit]
+    if future:
+        field = _stamp_field(raw_object)
+        with conn.cursor() as cur:
+            cur.executemany(
+                "insert into ops.record_flags (batch_id, source, object, source_id, field, value, reason) "
+                "values (%s, %s, %s, %s, %s, %s, %s)",
+                [(batch_id, raw_object.source, raw_object.object, row[0], field, row[2].isoformat(),
+                  f"stamped {row[2] - read_at} after the source's clock when it was read "
+                  f"({read_at.isoformat()}): landed as it is; the cursor stays at the extraction's start, so "
+                  "the record is read again every night until the source stamps it right")
+                 for row in future])
+    return len(future)
+
+
 def load_page(conn: psycopg.Connection, raw_object: RawObject, records: Sequence[Record],
-              batch_id: str) -> LoadCounts:
-    """Land ``records`` in ``raw_object``'s table inside the caller's transaction."""
+              batch_id: str, read_at: datetime | None = None) -> LoadCounts:
+    """Land ``records`` in ``raw_object``'s table inside the caller's transaction.
+
+    ``read_at`` is the source's clock when it served them (None: no record is judged to be from
+    the future)."""
     counts = LoadCounts(received=len(records))
     good: list[_Row] = []
     rejected: list[tuple[Record, str]] = []
@@ -196,6 +237,8 @@ def load_page(conn: psycopg.Connection, raw_object: RawObject, records: Sequence
     rows = _dedupe(good)
     if not rows:
         return counts
+    if read_at is not None:
+        counts.future_stamped = _flag_future(conn, raw_object, rows, batch_id, read_at)
     with conn.cursor() as cur:
         # One temporary table per session, emptied by every commit: creating and dropping it in
         # every page's transaction churns the catalog and costs more than the page itself.
@@ -223,12 +266,13 @@ def load_page(conn: psycopg.Connection, raw_object: RawObject, records: Sequence
                 where (raw.record is distinct from excluded.record
                        or raw._deleted is distinct from excluded._deleted)
                   and (raw.source_updated_at is null
-                       or excluded.source_updated_at >= raw.source_updated_at)
+                       or excluded.source_updated_at >= raw.source_updated_at
+                       or raw.source_updated_at > %s)
                 returning xmax = 0 as inserted
             )
             select count(*) filter (where inserted), count(*) filter (where not inserted) from upserted
             """,
-            (batch_id,),
+            (batch_id, read_at + FUTURE_TOLERANCE if read_at is not None else "infinity"),
         )
         counts.inserted, counts.updated = cur.fetchone()
     counts.unchanged = len(good) - counts.inserted - counts.updated

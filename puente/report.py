@@ -21,6 +21,7 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
                    sum(rows_received) as received, sum(rows_inserted) as inserted,
                    sum(rows_updated) as updated, sum(rows_unchanged) as unchanged,
                    sum(rows_quarantined) as quarantined,
+                   sum(rows_future_stamped) as future_stamped,
                    string_agg(distinct status, ',') as status
             from ops.load_batches where logical_date = %s
             group by source, object order by source, object
@@ -49,11 +50,11 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
                    count(*) filter (where loaded_at >= %s) as landed_tonight
             from marts.data_issues
         """, (since,))
-        model = _one(conn, """
-            select model_run_id, as_of_date, metrics, baselines, trained_at
-            from ml.model_runs where model_name = 'churn' and is_champion
-            order by trained_at desc limit 1
+        models = _all(conn, """
+            select model_name, model_run_id, as_of_date, metrics, baselines, trained_at, scored_by, gate
+            from ml.model_runs where is_champion order by model_name
         """)
+        model = next((run for run in models if run["model_name"] == "churn"), None)
         scores = conn.execute(
             """
             select risk_band, count(*) as customers, round(avg(churn_probability)::numeric, 3) as mean_p
@@ -62,14 +63,28 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
             """,
             (business_date,),
         ).fetchall()
-        writeback = conn.execute(
-            """
-            select status, count(*) as contacts from ops.crm_writeback
-            where sent_at >= %s
-            group by status order by status
-            """,
-            (since,),
-        ).fetchall()
+        activations = _all(conn, """
+            select activation, target, target_object, bool_or(dry_run) as dry_run,
+                   max(rows_total) as rows, sum(rows_pending) as pending, sum(rows_sent) as sent,
+                   sum(rows_created) as created, sum(rows_adopted) as adopted, sum(rows_failed) as failed,
+                   sum(rows_invalid) as invalid, sum(rows_withheld) as withheld, sum(requests) as requests
+            from ops.activation_runs where finished_at >= %s
+            group by activation, target, target_object order by target, activation
+        """, (since,))
+        gaps = _all(conn, "select gap_type, count(*) as gaps from marts.order_to_cash_gaps group by gap_type "
+                          "order by gap_type")
+        experiment = _all(conn, """
+            select arm, count(*) as customers from intermediate.int_churn_task_assignments group by arm order by arm
+        """)
+        effects = _all(conn, """
+            select metric, treated_customers, control_customers, difference, ci95_low, ci95_high
+            from marts.churn_task_experiment where followup_window = 'complete' order by metric
+        """)
+        work_list = _all(conn, """
+            select activation, kind, count(*) as rows, max(attempts) as most_attempts,
+                   (array_agg(reason order by first_seen_at, row_key))[1] as example
+            from ops.activation_issues group by activation, kind order by activation, kind
+        """)
         stages = _all(conn, "select stage, count(*) as orders from marts.fct_order_to_cash "
                             "group by stage order by count(*) desc")
         demand = _one(conn, """
@@ -82,8 +97,10 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
             select action, count(*) as customers from ml.next_best_actions
             where scored_for_date = %s group by action order by count(*) desc
         """, (business_date,))
-    return {"extract": extract, "gates": gates, "identity": identity, "data_issues": issues, "model": model,
-            "scores": scores, "writeback": writeback, "stages": stages, "demand": demand, "actions": actions}
+    return {"extract": extract, "gates": gates, "identity": identity, "data_issues": issues, "model": model, "models": models,
+            "scores": scores, "activations": activations, "work_list": work_list, "gaps": gaps,
+            "experiment": experiment, "effects": effects, "stages": stages,
+            "demand": demand, "actions": actions}
 
 
 def _one(conn: psycopg.Connection, sql: str, params: tuple = ()) -> dict | None:
@@ -107,12 +124,17 @@ def render_night(console, business_date: date, summary: dict, crm_examples: list
     from rich.table import Table
 
     table = Table(title=f"Extract — {business_date}", title_justify="left")
-    for col in ("source", "object", "received", "inserted", "updated", "unchanged", "quarantined", "status"):
-        table.add_column(col, justify="right" if col not in ("source", "object", "status") else "left")
+    columns = ("source", "object", "received", "inserted", "updated", "unchanged", "quarantined",
+               "future_stamped", "status")
+    for col in columns:
+        table.add_column(col.replace("_", " "), justify="right" if col not in ("source", "object", "status")
+                         else "left")
     for row in summary["extract"]:
-        table.add_row(*(str(row[c]) for c in ("source", "object", "received", "inserted", "updated",
-                                               "unchanged", "quarantined", "status")))
+        table.add_row(*(str(row[c]) for c in columns))
     console.print(table)
+    if any(row["future_stamped"] for row in summary["extract"]):
+        console.print("[bold]Stamped in the future[/] records landed with an updated-at after the source's "
+                      "clock: ops.record_flags")
 
     gates = ", ".join(f"{g['gate']}: {'passed' if g['success'] else 'FAILED'} "
                       f"({g['evaluated'] - g['failed']}/{g['evaluated']} expectations)"
@@ -134,13 +156,8 @@ def render_night(console, business_date: date, summary: dict, crm_examples: list
     if summary["stages"]:
         console.print("[bold]Order-to-cash[/] " + ", ".join(f"{s['stage']} {s['orders']}" for s in summary["stages"]))
 
-    model = summary["model"]
-    if model:
-        m, b = model["metrics"], model["baselines"]
-        console.print(
-            f"[bold]Churn model[/] champion {model['model_run_id']} (as of {model['as_of_date']}): "
-            f"ROC-AUC {_fmt(m.get('roc_auc'))} vs recency baseline {_fmt(b.get('recency', {}).get('roc_auc'))}"
-        )
+    for run in summary.get("models", []):
+        console.print(model_line(run))
     bands = ", ".join(f"{s['risk_band']} {s['customers']} (mean p {s['mean_p']})" for s in summary["scores"])
     console.print(f"[bold]Scores[/] {bands or 'none'}")
     demand = summary.get("demand")
@@ -152,8 +169,11 @@ def render_night(console, business_date: date, summary: dict, crm_examples: list
     if summary.get("actions"):
         console.print("[bold]Next best action[/] " + ", ".join(f"{a['action']} {a['customers']}"
                                                                for a in summary["actions"]))
-    sent = {w["status"]: w["contacts"] for w in summary["writeback"]}
-    console.print(f"[bold]CRM write-back[/] contacts updated: {sent.get('sent', 0)}, failed: {sent.get('failed', 0)}")
+    render_activations(console, summary["activations"], summary["work_list"])
+    if summary.get("gaps") is not None:
+        console.print("[bold]Order-to-cash gaps[/] " + (", ".join(f"{g['gap_type']} {g['gaps']}" for g in summary["gaps"])
+                                                        or "none") + " (marts.order_to_cash_gaps, before tonight's activations)")
+    render_experiment(console, summary.get("experiment") or [], summary.get("effects") or [])
     for example in crm_examples:
         action = example.get("action") or "none"
         if example.get("product"):
@@ -163,5 +183,71 @@ def render_night(console, business_date: date, summary: dict, crm_examples: list
                       + (f" ({example['reason']})" if example.get("reason") else ""))
 
 
-def _fmt(value) -> str:
-    return "n/a" if value is None else f"{float(value):.3f}"
+# What a person takes to retype one order from one system into another (what users report).
+MANUAL_ENTRY_MINUTES = (15, 20)
+
+
+def render_activations(console, activations: list[dict], work_list: list[dict]) -> None:
+    """What Puente wrote into each system tonight, the time that saved, and the work list."""
+    from rich.table import Table
+
+    if not activations:
+        console.print("[bold]Activations[/] none ran")
+        return
+    dry = any(a["dry_run"] for a in activations)
+    table = Table(title="Activations" + (" — DRY RUN: nothing was sent" if dry else ""), title_justify="left")
+    for col in ("activation", "target", "rows", "changed", "sent", "created", "adopted", "failed", "invalid",
+                "no consent"):
+        table.add_column(col, justify="left" if col in ("activation", "target") else "right")
+    for a in activations:
+        table.add_row(a["activation"], f"{a['target']} {a['target_object']}", *(str(a[c] or 0) for c in (
+            "rows", "pending", "sent", "created", "adopted", "failed", "invalid", "withheld")))
+    console.print(table)
+    orders = sum(a["created"] or 0 for a in activations if a["target_object"] == "sale.order" and not a["dry_run"])
+    if orders:
+        low, high = (orders * minutes / 60 for minutes in MANUAL_ENTRY_MINUTES)
+        console.print(f"[bold]Manual entry avoided[/] {orders} orders ≈ {low:.1f}–{high:.1f} hours at "
+                      f"{MANUAL_ENTRY_MINUTES[0]}–{MANUAL_ENTRY_MINUTES[1]} minutes each")
+    waiting = ", ".join(f"{w['activation']} {w['rows']} {w['kind']}" for w in work_list)
+    console.print(f"[bold]Work list[/] {waiting or 'empty'} (marts.activation_work_list)")
+    for w in work_list[:4]:
+        console.print(f"   e.g. {w['activation']}: {w['example']}")
+
+
+def render_experiment(console, arms: list[dict], effects: list[dict]) -> None:
+    """The churn-task holdout: who is in which group, and what the tasks changed once measurable."""
+    if not arms:
+        return
+    groups = ", ".join(f"{a['arm']} {a['customers']}" for a in arms)
+    if not effects:
+        console.print(f"[bold]Churn-task experiment[/] {groups} customers assigned; effects measurable once the "
+                      "first assignments have 90 days of follow-up (marts.churn_task_experiment)")
+        return
+    shown = "; ".join(f"{e['metric']} {e['difference']:+.3f} (95% CI {e['ci95_low']:+.3f} to {e['ci95_high']:+.3f})"
+                      for e in effects if e["difference"] is not None)
+    console.print(f"[bold]Churn-task experiment[/] {groups}; treated − control over 90 days: {shown}")
+
+
+_MODEL_TITLES = {"churn": "Churn model", "demand": "Demand model", "nba": "Next-best-action ranker"}
+
+
+def model_line(run: dict) -> str:
+    """What scores tonight for one model, and by how much it won its promotion gate (ml.model_runs)."""
+    title = _MODEL_TITLES.get(run["model_name"], run["model_name"])
+    head = f"[bold]{title}[/] champion {run['model_run_id']} (as of {run['as_of_date']})"
+    gate = run.get("gate")
+    if not gate:
+        return f"{head}: trained before promotion gates were recorded"
+    metric = gate["metric"]
+    figures = (f"{metric} {_fmt(gate['model'])} for the model against {gate['best_baseline']} "
+               f"{_fmt(gate['baseline'])}, margin {_fmt(gate['margin'], signed=True)} "
+               f"(uncertainty ±{_fmt(gate['uncertainty'])})")
+    if run.get("scored_by") == "model":
+        return f"{head}: the model scores — {figures}"
+    return f"{head}: the baseline {run.get('scored_by')} scores, the model did not beat it clearly — {figures}"
+
+
+def _fmt(value, *, signed: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    return f"{float(value):+.3f}" if signed else f"{float(value):.3f}"

@@ -5,6 +5,8 @@ Airflow validates each declared param against its JSON schema when a run is trig
 (a typo such as ``full_refesh`` would silently do nothing) and cannot compare two params or a
 date with today. ``check_run_conf`` does that, and the DAG's first task calls it, so a wrong
 configuration fails the run before anything is extracted, with a message that says what to fix.
+Settings the night reads from the environment later (``PUENTE_MAX_QUARANTINE_SHARE``) are
+checked here too.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
+
+from puente.config import InvalidSetting, max_quarantine_share
 
 EARLIEST_BACKFILL = date(2000, 1, 1)
 
@@ -57,6 +61,10 @@ def check_run_conf(conf: Mapping | None, declared: Iterable[str], params: Mappin
     if len(window) == 2 and window["backfill_from"] >= window["backfill_to"]:
         problems.append(f"backfill_from {window['backfill_from']} must be before backfill_to "
                         f"{window['backfill_to']} (the end is exclusive)")
+    try:  # a setting of the workers' environment that the night reads later: refuse it now
+        max_quarantine_share()
+    except InvalidSetting as error:
+        problems.append(f"{error} (an environment variable of the Airflow workers)")
     if problems:
         raise InvalidRunConf(
             "This run's configuration cannot be used:\n" + "\n".join(f"  - {p}" for p in problems)

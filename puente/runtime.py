@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -25,6 +26,7 @@ from puente.config import PROJECT_ROOT, dbt_project_dir, puente_home
 from puente.simulators.app import ENV as SIMULATOR_ENV
 from puente.simulators.app import Credentials
 from puente.sources import registry
+from puente.sources.http import ALLOW_HTTP_SETTING, is_local_host
 
 AIRFLOW_METADATA_DB = "airflow"
 API_HOST = "127.0.0.1"
@@ -98,22 +100,28 @@ def child_env(env: dict[str, str]) -> dict[str, str]:
 
 
 def warehouse_connection(url: str) -> str:
-    """The ``puente_warehouse`` Airflow connection (JSON form) for a postgres URL.
+    """The ``puente_warehouse`` Airflow connection (JSON form) for a postgres URL, its libpq options
+    (``sslmode``…) in ``extra``: the inverse of ``puente.warehouse.warehouse_url_from``.
 
-    Under the embedded server's trust authentication the password is ignored, but cosmos'
-    Postgres profile mapping requires one, so a placeholder is set when the URL has none.
+    The embedded warehouse's URL carries its generated password. A URL without one (a server that
+    asks none of this client) gets a placeholder, because cosmos' Postgres profile mapping requires
+    a password: a server that asks for one must have it in the URL or the Airflow connection.
     """
     from urllib.parse import unquote, urlsplit
 
     parts = urlsplit(url)
-    return json.dumps({
+    connection = {
         "conn_type": "postgres",
         "host": parts.hostname,
         "port": parts.port or 5432,
         "login": unquote(parts.username or "postgres"),
-        "password": unquote(parts.password) if parts.password else "trust-auth-unused",
+        "password": unquote(parts.password) if parts.password else "no-password-in-url",
         "schema": parts.path.lstrip("/") or warehouse.DEFAULT_DATABASE,
-    })
+    }
+    options = warehouse.connection_options(url)
+    if options:
+        connection["extra"] = json.dumps(options)
+    return json.dumps(connection)
 
 
 def simulated_sources_env(credentials: Credentials, base_url: str) -> dict[str, str]:
@@ -126,6 +134,9 @@ def simulated_sources_env(credentials: Credentials, base_url: str) -> dict[str, 
     env = {"PUENTE_SIMULATORS_URL": base_url}
     for config in registry.simulator_configs(base_url, credentials).values():
         env.update(config.to_env())
+    host = urlsplit(base_url).hostname or ""
+    if not is_local_host(host):  # e.g. a Docker network's "simulators": plain http:// on purpose
+        env[ALLOW_HTTP_SETTING] = host
     return env
 
 

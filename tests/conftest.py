@@ -65,11 +65,13 @@ def nightly_dag(airflow_db):
     """The ``puente_nightly`` DAG parsed from ``dags/`` (with a current dbt manifest), once per session."""
     from pathlib import Path
 
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow.dag_processing.dagbag import BundleDagBag
 
     from puente.dbt import ensure_manifest
 
     ensure_manifest()
-    bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[1] / "dags"))
+    dags = Path(__file__).resolve().parents[1] / "dags"
+    # as Airflow's DAG processor reads a bundle: its folder on sys.path (dags/_puente.py)
+    bag = BundleDagBag(dag_folder=str(dags), bundle_path=dags)
     assert bag.import_errors == {}, bag.import_errors
     return bag.get_dag("puente_nightly")

@@ -11,7 +11,7 @@ import math
 import random
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 import psycopg
 import pytest
@@ -176,6 +176,9 @@ class CrashAfter:
     @property
     def requests_made(self) -> int:
         return self.inner.requests_made
+
+    def __getattr__(self, name):  # source_time, cursor_moment… come from the real connector
+        return getattr(self.inner, name)
 
     def close(self) -> None:
         self.inner.close()
@@ -496,8 +499,8 @@ def test_a_crash_in_the_middle_of_a_block_resumes_without_duplicates_or_gaps(fre
     else:
         real, calls = puente.extract.load_page, []
 
-        def failing_second_block(conn, target, records, batch_id):
-            counts = real(conn, target, records, batch_id)
+        def failing_second_block(conn, target, records, batch_id, *args):
+            counts = real(conn, target, records, batch_id, *args)
             calls.append(len(records))
             if len(calls) == 2:
                 in_raw = conn.execute(f"select count(*) from {target.qualified_table}").fetchone()[0]
@@ -535,3 +538,191 @@ def test_a_crash_in_the_middle_of_a_block_resumes_without_duplicates_or_gaps(fre
     assert landed(fresh_db, source, obj) == want  # no gaps
     assert batch[1] + night["inserted"] == len(want)  # no duplicates: every record inserted once
     assert night["pages"] == len(rerun.pages) and night["received"] == sum(len(p.records) for p in rerun.pages)
+
+
+# ------------------------------------------------------------------------------------------
+# Issue 10: time comes from the source; a record from the future cannot poison a cursor
+# ------------------------------------------------------------------------------------------
+
+FUTURE = datetime(2099, 1, 1, tzinfo=UTC)
+# One object per source that changes on most simulated days.
+BUSY = {"odoo": "sale.order", "hubspot": "deals", "shopify": "orders"}
+
+
+def stamp_in_2099(business, source: str, obj: str) -> str:
+    """One record of ``obj`` changed with an updated-at of 2099-01-01 (a clock or a hand gone wrong)."""
+    victim = business.ids(source, obj)[5]
+    business.touch(source, obj, victim, late_by=-(FUTURE - business.now()).total_seconds())
+    return str(victim)
+
+
+def flags(url: str, source: str, obj: str) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute("select source_id, field, reason from ops.record_flags where source = %s "
+                            "and object = %s", (source, obj)).fetchall()
+
+
+def stored_cursor(url: str, source: str, obj: str) -> str:
+    with psycopg.connect(url) as conn:
+        return conn.execute("select cursor from ops.extract_state where source = %s and object = %s",
+                            (source, obj)).fetchone()[0]
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_record_from_the_future_is_flagged_and_later_updates_are_not_missed(fresh_db, sim, source):
+    obj = BUSY[source]
+    sim.extract(fresh_db, source, objects=[obj])
+    victim = stamp_in_2099(sim.business, source, obj)
+    night = sim.extract(fresh_db, source, objects=[obj])[obj]
+    assert night["status"] == "ok" and night["future_stamped"] == 1
+    assert landed(fresh_db, source, obj)[victim] == expected(sim.business, source, obj)[victim]  # landed
+    ((flagged, field, reason),) = flags(fresh_db, source, obj)
+    assert (flagged, field) == (victim, UPDATED_AT[source]) and "after the source's clock" in reason
+    connector = sim.connector(source)
+    assert connector.cursor_moment(night["cursor_after"]) <= sim.business.now()  # never past the walk's start
+    changed = 0
+    for _ in range(5):  # the next nights' real changes all arrive
+        day = sim.business.advance_day()
+        changed += day["changed"].get(f"{source}/{obj}", 0) + day["created"].get(f"{source}/{obj}", 0)
+        later = sim.extract(fresh_db, source, objects=[obj])[obj]
+        assert later["status"] == "ok" and later["reconciliation"]["ok"]
+        assert landed(fresh_db, source, obj) == expected(sim.business, source, obj)
+        if changed:
+            break
+    assert changed, "five simulated days should change the object"
+    with psycopg.connect(fresh_db) as conn:
+        counted = conn.execute("select sum(rows_future_stamped) from ops.load_batches where source = %s",
+                               (source,)).fetchone()[0]
+    assert counted == len(flags(fresh_db, source, obj)) >= 2  # read (and flagged) again every night
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_cursor_poisoned_earlier_heals_and_a_full_refresh_resets_it(fresh_db, sim, source):
+    """A cursor left in 2099 by an earlier version: the next night walks the object whole (and
+    says so); a full refresh sets the cursor from what it read, never from the 2099 record."""
+    obj = BUSY[source]
+    sim.extract(fresh_db, source, objects=[obj])
+    stamp_in_2099(sim.business, source, obj)
+    poisoned = sim.connector(source).cursor_at(FUTURE)
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("update ops.extract_state set cursor = %s where source = %s and object = %s",
+                     (poisoned, source, obj))
+    for _ in range(5):  # changes made after the poisoning
+        day = sim.business.advance_day()
+        if day["changed"].get(f"{source}/{obj}", 0) + day["created"].get(f"{source}/{obj}", 0):
+            break
+    healed = sim.extract(fresh_db, source, objects=[obj])[obj]
+    assert healed["status"] == "ok" and "walked whole" in healed["message"]
+    assert healed["received"] == len(expected(sim.business, source, obj))
+    assert landed(fresh_db, source, obj) == expected(sim.business, source, obj)
+    connector = sim.connector(source)
+    assert connector.cursor_moment(stored_cursor(fresh_db, source, obj)) <= sim.business.now()
+
+    refresh = sim.extract(fresh_db, source, objects=[obj], full_refresh=True)[obj]
+    assert refresh["status"] == "ok" and refresh["message"] is None
+    assert connector.cursor_moment(refresh["cursor_after"]) <= sim.business.now()
+
+
+def test_a_future_stamp_corrected_at_the_source_replaces_the_landed_version(fresh_db, sim):
+    source, obj = "odoo", "res.partner"
+    sim.extract(fresh_db, source, objects=[obj])
+    victim = stamp_in_2099(sim.business, source, obj)
+    sim.extract(fresh_db, source, objects=[obj])
+    sim.business.advance_day()
+    record = sim.business.odoo[obj][int(victim)]  # someone fixes the record; Odoo stamps it now
+    record.update(name="Corrected Name", write_date=sim.business.now().strftime("%Y-%m-%d %H:%M:%S"))
+    sim.business.records.track(source, obj, int(victim))
+    night = sim.extract(fresh_db, source, objects=[obj])[obj]
+    assert night["updated"] >= 1 and night["future_stamped"] == 0
+    assert landed(fresh_db, source, obj)[victim] == record["write_date"]
+
+
+def test_the_source_clock_is_its_answers_date():
+    import httpx
+
+    from puente.sources.http import HttpClient
+
+    dates = iter([[("Date", "Mon, 16 Nov 2026 23:59:59 GMT")], [],
+                  [("Date", "Tue, 01 Dec 2026 10:00:00 GMT"), ("Date", "Wed, 17 Nov 2026 08:00:00 GMT")]])
+    client = HttpClient("Shopify", "https://shop.example.test",
+                        transport=httpx.MockTransport(lambda request: httpx.Response(200, headers=next(dates))))
+    assert client.source_time is None
+    seen = []
+    for _ in range(3):
+        client.request("GET", "/x", obj="orders")
+        seen.append(client.source_time)
+    # a later answer without Date keeps the last reading; of two, the last (the application's) counts
+    assert seen == [datetime(2026, 11, 16, 23, 59, 59, tzinfo=UTC)] * 2 + [datetime(2026, 11, 17, 8, tzinfo=UTC)]
+
+
+# ------------------------------------------------------------------------------------------
+# Issue 10: a batch whose run vanished is marked interrupted by the next extraction
+# ------------------------------------------------------------------------------------------
+
+def test_a_lost_warehouse_connection_is_reported_and_its_batch_marked_interrupted_next_time(
+        fresh_db, sim, monkeypatch):
+    import puente.extract
+
+    source, obj = "odoo", "sale.order"
+    real, calls = puente.extract.load_page, []
+
+    def connection_lost_in_second_block(conn, *args):
+        calls.append(1)
+        if len(calls) == 2:  # the server ends the session, as a restart or a network cut does
+            with psycopg.connect(fresh_db, autocommit=True) as admin:
+                admin.execute("select pg_terminate_backend(pid) from pg_stat_activity "
+                              "where application_name = 'puente extract odoo'")
+        return real(conn, *args)
+
+    monkeypatch.setattr(puente.extract, "load_page", connection_lost_in_second_block)
+    with pytest.raises(ExtractionFailed, match="lost the warehouse connection while extracting sale.order"):
+        extract_source(fresh_db, source, sim.configs[source], TODAY, objects=[obj],
+                       connector=sim.connector(source), block_rows=50)
+    monkeypatch.setattr(puente.extract, "load_page", real)
+    with psycopg.connect(fresh_db) as conn:
+        ((lost, status, committed),) = conn.execute("select batch_id, status, rows_received from "
+                                                    "ops.load_batches").fetchall()
+    assert status == "running" and committed == 60  # the first block, and no one left to close it
+
+    night = sim.extract(fresh_db, source, objects=[obj])[obj]
+    assert night["status"] == "ok"
+    assert landed(fresh_db, source, obj) == expected(sim.business, source, obj)
+    with psycopg.connect(fresh_db) as conn:
+        status, message = conn.execute("select status, message from ops.load_batches where batch_id = %s",
+                                       (lost,)).fetchone()
+    assert status == "interrupted"
+    assert "60 rows committed" in message and night["batch_id"] in message
+
+
+def test_a_running_extraction_is_never_marked_interrupted(fresh_db, sim):
+    """While one extraction of an object runs, a second waits for it instead of closing its batch."""
+    import threading
+
+    source, obj = "shopify", "customers"
+    gate, inside = threading.Event(), threading.Event()
+
+    class Held:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def extract(self, obj, cursor):
+            for page in self.inner.extract(obj, cursor):
+                inside.set()
+                gate.wait(30)
+                yield page
+
+    first: dict = {}
+    worker = threading.Thread(target=lambda: first.update(extract_source(
+        fresh_db, source, sim.configs[source], TODAY, objects=[obj], connector=Held(sim.connector(source)))))
+    worker.start()
+    assert inside.wait(30)
+    threading.Timer(2.0, gate.set).start()  # the first run goes on two seconds later
+    second = sim.extract(fresh_db, source, objects=[obj])[obj]  # waits for the first, then runs
+    with psycopg.connect(fresh_db) as conn:
+        statuses = dict(conn.execute("select batch_id, status from ops.load_batches"))
+    worker.join(30)
+    assert first[obj]["status"] == second["status"] == "ok"
+    assert statuses == {first[obj]["batch_id"]: "ok", second["batch_id"]: "ok"}

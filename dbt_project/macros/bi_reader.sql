@@ -1,13 +1,28 @@
 {#
-    BI access: the `bi_reader` role reads `marts_bi` only, a schema of views over the marts in
-    which email, phone and tax id are masked or hashed (models/bi/). It has no privilege on
-    `marts` or any other schema, and views run with their owner's rights, so it needs none.
+    BI access: the `bi_reader` role reads `marts_bi` only, a schema of views over the marts that
+    show BI what it needs and no more (models/bi/_bi__models.yml says what and why). It has no
+    privilege on `marts`, `ops` or any other schema; views read their tables with their owner's
+    rights, so it needs none.
 
       dbt run-operation create_bi_reader     once per server, by a role with CREATEROLE
-                                             (then: alter role bi_reader login password '...')
+                                             (then: alter role bi_reader login password '...';
+                                             the embedded warehouse does this itself)
     Each view's post-hook (grant_bi_reader) grants it select whenever the view is rebuilt, and
     the project's on-run-end hook (grant_bi_reader_schema) usage on marts_bi, if the role
     exists; a build never fails because it does not.
+
+    Pseudonyms: an email or tax id is shown as HMAC-SHA256 under a key of this warehouse (bi_pseudonym),
+    so equal values stay equal (BI can count and join) but nobody without the key can test a guess.
+    The key is made once by Puente (puente/warehouse.py, ops.bi_pseudonym_key, as the two padded
+    halves HMAC hashes with) in `ops`, where bi_reader has no access; the view text names the
+    table, not the key. The views compute it with PostgreSQL's own sha256(), no extension.
+
+    Surviving rebuilds: a mart rebuilt as a table is swapped in (dbt renames the old one away and
+    drops it with cascade), which would drop its BI view with it. Each mart's post-hook
+    (rebind_bi_views) therefore re-creates the BI views that read it on the new table, inside the
+    mart's own transaction, before the old table is dropped: BI sees the old view on the old table
+    or the new view on the new one, never no view. Every BI model is `{{ bi_view(ref('<mart>')) }}`,
+    so the hook and the model build the same view.
 #}
 
 {% macro create_bi_reader() %}
@@ -54,16 +69,102 @@
     $$
 {% endmacro %}
 
-{# Masks for BI: the domain stays readable, the person does not. #}
-{% macro mask_email(column) -%}
-    case when {{ column }} is not null then left({{ column }}, 1) || '***@' || split_part({{ column }}, '@', 2) end
+{# The key's table (made by puente.warehouse.ensure_schema); bi_reader cannot read it. #}
+{% macro bi_key_table() -%} ops.bi_pseudonym_key {%- endmacro %}
+
+{# HMAC-SHA256 of a text value under the warehouse's key (`bi_key` must be joined), hex. #}
+{% macro bi_pseudonym(column) -%}
+    case when {{ column }} is not null
+        then encode(sha256(bi_key.outer_pad || sha256(bi_key.inner_pad || convert_to({{ column }}, 'UTF8'))), 'hex')
+    end
 {%- endmacro %}
 
-{% macro mask_phone(column) -%}
-    case when {{ column }} is not null then left({{ column }}, 3) || repeat('*', greatest(length({{ column }}) - 7, 0)) || right({{ column }}, 4) end
+{#
+    The select of the BI view of `mart` (a relation). Marts without personal data pass through;
+    the others show what BI needs (models/bi/_bi__models.yml).
+#}
+{% macro bi_view(mart) -%}
+    {%- if mart.identifier == 'dim_customers' %}
+select
+    c.customer_id,
+    split_part(c.email, '@', 2) as email_domain,
+    {{ bi_pseudonym('c.email') }} as email_hash,
+    c.email_source,
+    c.phone is not null as has_phone,
+    c.phone_source,
+    {{ bi_pseudonym('c.tax_id') }} as tax_id_hash,
+    c.tax_id_source,
+    c.city,
+    c.city_source,
+    c.country_code,
+    c.country_code_source,
+    c.has_marketing_consent,
+    c.has_marketing_consent_source,
+    c.marketing_consent_at,
+    c.first_order_at,
+    c.last_order_at,
+    c.lifetime_orders,
+    c.lifetime_revenue,
+    c.currency_code,
+    coalesce(cardinality(c.odoo_partner_ids), 0) as odoo_records,
+    coalesce(cardinality(c.hubspot_contact_ids), 0) as hubspot_records,
+    coalesce(cardinality(c.shopify_customer_ids), 0) as shopify_records,
+    c.source_record_count
+from {{ mart }} as c
+cross join {{ bi_key_table() }} as bi_key
+    {%- elif mart.identifier == 'customer_field_conflicts' %}
+select
+    conflict_id,
+    customer_id,
+    field_name,
+    system_of_record,
+    odoo_value is not null and odoo_value is distinct from owner_value as odoo_differs,
+    hubspot_value is not null and hubspot_value is distinct from owner_value as hubspot_differs,
+    shopify_value is not null and shopify_value is distinct from owner_value as shopify_differs
+from {{ mart }}
+    {%- else %}
+-- no personal data: passed through as is
+select * from {{ mart }}
+    {%- endif %}
 {%- endmacro %}
 
-{# A salted md5 (env PUENTE_BI_HASH_SALT): equal ids hash equal, so BI can count and join. #}
-{% macro hash_identifier(column) -%}
-    case when {{ column }} is not null then md5('{{ env_var("PUENTE_BI_HASH_SALT", "puente") }}' || {{ column }}) end
-{%- endmacro %}
+{#
+    Post-hook of every mart: re-create, on the table just built, the BI views that read it (those
+    that exist; a view not built yet is left to its model), inside the mart's transaction.
+    dbt's relation cache links each view to the table it read, and when dbt drops the old table
+    (with cascade) it forgets the views linked to it: a view re-created here is entered in the
+    cache afresh, without that link, so that the view's own model (later in the same command)
+    still finds it and replaces it instead of colliding with it.
+#}
+{% macro rebind_bi_views() %}
+    {%- if execute -%}
+    {%- set views = [] -%}
+    {%- for node in graph.nodes.values() -%}
+        {%- if node.resource_type == 'model' and node.fqn[1] == 'bi' and model.unique_id in node.depends_on.nodes -%}
+            {%- do views.append(api.Relation.create(database=node.database, schema=node.schema,
+                                                    identifier=node.alias, type='view')) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for view in views -%}
+        {%- set cached = adapter.get_relation(database=view.database, schema=view.schema,
+                                              identifier=view.identifier) -%}
+        {%- if cached is not none -%}
+            {%- do adapter.cache_dropped(cached) -%}
+            {%- do adapter.cache_added(cached) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for view in views %}
+    do $rebind$
+    begin
+        if to_regclass('{{ view }}') is not null then
+            drop view {{ view }};
+            create view {{ view }} as {{ bi_view(this) }};
+            if exists (select from pg_roles where rolname = 'bi_reader') then
+                grant select on {{ view }} to bi_reader;
+            end if;
+        end if;
+    end
+    $rebind$;
+    {%- endfor -%}
+    {%- endif -%}
+{% endmacro %}

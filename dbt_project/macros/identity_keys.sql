@@ -4,10 +4,18 @@
     so a missing or junk value never links two records.
 #}
 
-{# Email: trimmed and lower-cased; null when blank or not shaped like `local@domain.tld`. #}
+{#
+    Email: trimmed and lower-cased; null when blank or not shaped like `local@domain.tld`, except
+    a big provider's name typed without its suffix (`juan@gmail`, var `email_providers`), which
+    canonical_email reads as the provider.
+#}
 {% macro normalize_email(expression) -%}
+    {%- set bare_providers = var('email_providers') | map('replace', '.com', '') | map('replace', '.es', '') | unique | list -%}
     (
-        select case when email ~ '^[^@\s]+@[^@\s]+\.[^@\s.]+$' then email end
+        select case
+            when email ~ '^[^@\s]+@[^@\s]+\.[^@\s.]+$' then email
+            when email ~ '^[^@\s]+@[a-z]+$' and split_part(email, '@', 2) in ('{{ bare_providers | join("', '") }}') then email
+        end
         from (select lower(trim({{ expression }})) as email) as typed
     )
 {%- endmacro %}
@@ -23,15 +31,20 @@
           CL  9 digits                                                             -> +56
           AR  10 digits (a leading trunk 0 dropped)                                -> +54
           BR  10 or 11 digits, area code first (a leading trunk 0 dropped)         -> +55
-    Anything else (a 7-digit local number, an extension-only value) is null: it cannot be put
-    in E.164 without guessing.
+    A Colombian landline typed the pre-2021 way, its one-digit area code and seven digits
+    (`(1) 234 5678`, `01 2345678`), becomes its 60x number (`+576012345678`). An extension
+    (`ext. 112`, `x12`, `extensión 3`) is dropped first. Null for anything else (a 7-digit local
+    number cannot be put in E.164 without guessing its area) and for placeholders typed when a
+    form insists (is_placeholder_phone).
 #}
 {% macro normalize_phone(expression, country_code=none) -%}
     {%- set country = country_code if country_code else "'" ~ var('default_country_code') ~ "'" -%}
     (
         select
             case
+                when {{ is_placeholder_phone('digits') }} then null
                 when country = 'CO' and digits ~ '^(3\d{9}|60\d{8})$' then '+57' || digits
+                when country = 'CO' and digits ~ '^0?[124-8]\d{7}$' then '+5760' || ltrim(digits, '0')
                 when country = 'CO' and digits ~ '^57(3\d{9}|60\d{8})$' then '+' || digits
                 when digits ~ '^00[1-9]\d{7,13}$' then '+' || substr(digits, 3)
                 when typed like '+%' and digits ~ '^[1-9]\d{7,14}$' then '+' || digits
@@ -45,9 +58,37 @@
         from (
             select
                 trim({{ expression }}) as typed,
-                regexp_replace({{ expression }}, '\D', '', 'g') as digits,
+                regexp_replace({{ phone_without_extension(expression) }}, '\D', '', 'g') as digits,
                 coalesce(upper({{ country }}), '{{ var("default_country_code") }}') as country
         ) as phone
+    )
+{%- endmacro %}
+
+{#
+    Whether a phone's digits (a SQL expression) are a placeholder typed when a form insists on a
+    phone: a local part of one repeated digit (`0000000`, `3000000000`) or a count up or down
+    (`1234567`, `123456789`): a real number of another country may spell a count (`9 8765 4321`
+    is a Chilean mobile), so only these few.
+#}
+{% macro is_placeholder_phone(digits) -%}
+    (right({{ digits }}, 7) ~ '^(\d)\1{6}$'
+     or {{ digits }} in ('1234567', '123456789', '1234567890', '0123456789', '7654321'))
+{%- endmacro %}
+
+{# A phone as typed without its extension (`601 234 5678 ext. 112` -> `601 234 5678`). #}
+{% macro phone_without_extension(expression) -%}
+    regexp_replace({{ expression }}, '\s*(ext|extension|extensión|ext\.|x)\s*\.?\s*\d{1,5}\s*$', '', 'i')
+{%- endmacro %}
+
+{#
+    The last seven digits of a phone as typed (extension dropped): a local number written
+    without its area code still meets its full form. Null below seven digits and for the
+    placeholders normalize_phone refuses.
+#}
+{% macro phone_tail(expression) -%}
+    (
+        select case when length(digits) >= 7 and not {{ is_placeholder_phone('digits') }} then right(digits, 7) end
+        from (select regexp_replace({{ phone_without_extension(expression) }}, '\D', '', 'g') as digits) as phone
     )
 {%- endmacro %}
 
@@ -177,4 +218,126 @@
         regexp_replace({{ normalize_name(expression) }}, '[^a-z0-9 ]', ' ', 'g'),
         ' (d ?c|distrito capital|cdmx)\s*$', ''),
         '^(santiago de |san sebastian de |ciudad de )(cali|mariquita|mexico)', '\2')), '')
+{%- endmacro %}
+
+
+{#
+    The mailbox an address reaches, for matching (the address as typed stays in `email`):
+    normalize_email, then
+      - plus-addressing dropped (`juan+tienda@x.com` -> `juan@x.com`: the provider delivers both
+        to one mailbox);
+      - Gmail: dots of the local part dropped and `googlemail.com` read as `gmail.com`;
+      - a slip in a big provider's domain corrected (email_domain_typos): `corrected_domain`,
+        a SQL expression giving the provider's domain when the typed one is a known slip of it
+        (null otherwise), e.g. a column of a join to email_domain_typos(); by default a lookup.
+    `normalized` is an expression already passed through normalize_email.
+#}
+{% macro canonical_email(normalized, corrected_domain=none) -%}
+    {%- if corrected_domain is none -%}
+        {%- set corrected_domain = "(select typos.domain from " ~ email_domain_typos() ~ " as typos (typo, domain) where typos.typo = split_part(email, '@', 2))" -%}
+    {%- endif -%}
+    (
+        select case when local is not null then
+            case when domain = 'gmail.com' then replace(local, '.', '') else local end || '@' || domain
+        end
+        from (
+            select
+                nullif(split_part(split_part(email, '@', 1), '+', 1), '') as local,
+                case
+                    when coalesce({{ corrected_domain }}, split_part(email, '@', 2)) = 'googlemail.com' then 'gmail.com'
+                    else coalesce({{ corrected_domain }}, split_part(email, '@', 2))
+                end as domain
+            from (select {{ normalized }} as email) as typed
+        ) as parts
+    )
+{%- endmacro %}
+
+{#
+    Slips of the big mail providers' domains and the provider each stands for, as a VALUES
+    list of (typo, domain): every domain of var `email_providers` with one letter of its name
+    dropped, doubled or swapped with the next, its name alone (`gmail`), and its suffix
+    mistyped (`gmail.co`, `gmail.con`, `gmail.cm`, `gmailcom`). A slip that is itself a
+    provider's domain is left out.
+#}
+{% macro email_domain_typos() -%}
+    {%- set providers = var('email_providers') -%}
+    {%- set typos = {} -%}
+    {%- for domain in providers -%}
+        {%- set name = domain.split('.')[0] -%}
+        {%- set suffix = domain[name | length + 1:] -%}
+        {%- set names = [] -%}
+        {%- for i in range(1, name | length) -%}
+            {%- do names.append(name[:i] ~ name[i + 1:]) -%}
+            {%- do names.append(name[:i] ~ name[i] ~ name[i:]) -%}
+            {%- if i < (name | length) - 1 -%}{%- do names.append(name[:i] ~ name[i + 1] ~ name[i] ~ name[i + 2:]) -%}{%- endif -%}
+        {%- endfor -%}
+        {%- for typo_name in names -%}{%- do typos.setdefault(typo_name ~ '.' ~ suffix, domain) -%}{%- endfor -%}
+        {%- for typo in [name, name ~ '.co', name ~ '.con', name ~ '.cm', name ~ '.om', name ~ '.comm', name ~ suffix | replace('.', '')] -%}
+            {%- if typo != domain -%}{%- do typos.setdefault(typo, domain) -%}{%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    (values
+    {%- set rows = [] -%}
+    {%- for typo, domain in typos.items() if typo not in providers -%}
+        {%- do rows.append("('" ~ typo ~ "', '" ~ domain ~ "')") -%}
+    {%- endfor %}
+        {{ rows | join(',\n        ') }}
+    )
+{%- endmacro %}
+
+{#
+    A name as the words that identify a person, for comparing names word by word: normalised,
+    without punctuation, without the particles of surnames (`de`, `del`, `de la`, `y`), as an
+    array in the order typed (`José de la Hoz Ruiz` -> {jose,hoz,ruiz}). Null when empty. With
+    `compared`, the expression is already normalize_person_name's.
+#}
+{% macro name_words(expression, compared=false) -%}
+    {%- set name = expression if compared else normalize_person_name(expression) -%}
+    nullif(array_remove(string_to_array(
+        regexp_replace(' ' || {{ name }} || ' ', '( (de|del|la|las|los|y|e|da|do|dos|das))+ ', ' ', 'g'),
+        ' '), ''), '{}')
+{%- endmacro %}
+
+{#
+    Whether two words of two names (SQL expressions) can be the same name: equal; one the
+    initial of the other (`j` / `juan`); one edit apart when the longer has four letters or more
+    (`gomz` / `gomez`, `ernandez` / `hernandez`); two neighbours swapped (`azpata` / `zapata`);
+    or, with the same first letter, two edits apart when the longer has six or more.
+#}
+{% macro name_words_agree(a, b) -%}
+    (
+        {{ a }} = {{ b }}
+        or (length({{ a }}) = 1 and {{ a }} = left({{ b }}, 1))
+        or (length({{ b }}) = 1 and {{ b }} = left({{ a }}, 1))
+        or (greatest(length({{ a }}), length({{ b }})) >= 4
+            and ((levenshtein({{ a }}, {{ b }}) <= case when greatest(length({{ a }}), length({{ b }})) >= 6 then 2 else 1 end
+                  and (left({{ a }}, 1) = left({{ b }}, 1) or levenshtein({{ a }}, {{ b }}) = 1))
+                 or {{ _letters_swapped(a, b) }}))
+    )
+{%- endmacro %}
+
+{# Whether two words are the same letters with two neighbours swapped (`gmoez` / `gomez`). #}
+{% macro _letters_swapped(a, b) -%}
+    (length({{ a }}) = length({{ b }}) and levenshtein({{ a }}, {{ b }}) = 2
+     and (select string_agg(c, '' order by c) from regexp_split_to_table({{ a }}, '') as c)
+         = (select string_agg(c, '' order by c) from regexp_split_to_table({{ b }}, '') as c))
+{%- endmacro %}
+
+{#
+    Whether two given names can be the same person's, stricter than name_words_agree: equal, an
+    initial (when `initials`), one slip apart that keeps the first and the last letter
+    (`Juuan` / `Juan`, `ivn` / `ivan`), or two neighbours swapped (`Feilpe` / `Felipe`), so that
+    `Camila` / `Camilo`, `Daniel` / `Daniela` stay two people.
+#}
+{% macro given_names_agree(a, b, initials=true) -%}
+    (
+        {{ a }} = {{ b }}
+        {%- if initials %}
+        or (length({{ a }}) = 1 and {{ a }} = left({{ b }}, 1))
+        or (length({{ b }}) = 1 and {{ b }} = left({{ a }}, 1))
+        {%- endif %}
+        or (left({{ a }}, 1) = left({{ b }}, 1) and least(length({{ a }}), length({{ b }})) >= 3
+            and ((right({{ a }}, 1) = right({{ b }}, 1) and levenshtein({{ a }}, {{ b }}) <= 1)
+                 or {{ _letters_swapped(a, b) }}))
+    )
 {%- endmacro %}

@@ -8,10 +8,14 @@
           and cédula (CC/CE/TI: no check digit, 5 to 10 digits);
       AR  CUIT/CUIL (11 digits, mod 11 with weights 5 4 3 2 7 6 5 4 3 2);
       CL  RUT/RUN (body + DV 0-9 or K, mod 11 with weights 2..7 cycling from the right);
-      MX  RFC (format only: 3 letters for a company or 4 for a person, YYMMDD, 3 homoclave
-          characters; the homoclave's check character is not verified);
+      MX  RFC (3 letters for a company or 4 for a person, YYMMDD, 2 homoclave characters and
+          the SAT check character: mod 11 over the first 12 characters, a company's padded
+          with a leading space, weights 13 down to 2);
       BR  CPF (11 digits, two mod-11 digits) and CNPJ (14 digits, two mod-11 digits).
-    Repeated-digit values (`111.111.111-11`, `222222222222`) are never valid.
+    Repeated-digit values (`111.111.111-11`, `222222222222`) are never valid, and the SAT's
+    generic RFCs (`XAXX010101000` for the general public, `XEXX010101000` for foreigners) are
+    no tax id of anyone. Some RFCs the SAT issued long ago fail their check character: such a
+    value is doubtful here (flagged, compared on its body), never a key on its own.
 #}
 
 {# Sum of digit i of `digits` (text of exactly len(weights) digits) times weights[i]. #}
@@ -30,6 +34,22 @@
         from (
             select mod({{ weighted_digit_sum("lpad(" ~ body ~ ", 15, '0')", [71, 67, 59, 53, 47, 43, 41, 37, 29, 23, 19, 17, 13, 7, 3]) }}, 11) as remainder
         ) as dian
+    )
+{%- endmacro %}
+
+{#
+    The SAT check character of an RFC whose first characters (without it) are `body`, a SQL
+    expression of 11 (a company) or 12 (a person) characters: each character's value in
+    `0-9 A-N & O-Z space Ñ` (0 to 38) times 13, 12, ... 2, the body padded to 12 with a leading
+    space; the sum modulo 11 gives '0' for 0, 'A' for 1, else 11 minus it.
+#}
+{% macro rfc_check_character(body) -%}
+    (
+        select case r when 0 then '0' when 1 then 'A' else (11 - r)::text end
+        from (
+            select mod(sum((strpos('0123456789ABCDEFGHIJKLMN&OPQRSTUVWXYZ Ñ', substr(padded, i, 1)) - 1) * (14 - i)), 11) as r
+            from (select lpad({{ body }}, 12, ' ') as padded) as rfc, generate_series(1, 12) as i
+        ) as sat
     )
 {%- endmacro %}
 
@@ -55,7 +75,9 @@
                     end
                 when 'AR' then case when compact ~ '^\d{2}-?\d{8}-?\d$' then 'cuit' end
                 when 'CL' then case when compact ~ '^\d{1,8}-?[\dK]$' then 'rut' end
-                when 'MX' then case when compact ~ '^[A-ZÑ&]{3,4}\d{6}[A-Z\d]{3}$' then 'rfc' end
+                -- the SAT's generic RFCs (the general public, foreigners) are nobody's
+                when 'MX' then case when compact ~ '^[A-ZÑ&]{3,4}\d{6}[A-Z\d]{3}$'
+                    and compact not in ('XAXX010101000', 'XEXX010101000') then 'rfc' end
                 when 'BR' then
                     case
                         when compact ~ '^\d{3}\d{3}\d{3}-?\d{2}$' then 'cpf'
@@ -105,6 +127,7 @@
                     )
                 when kind = 'rfc' then substr(compact, length(compact) - 6, 2)::int between 1 and 12
                     and substr(compact, length(compact) - 4, 2)::int between 1 and 31
+                    and right(compact, 1) = {{ rfc_check_character('left(compact, length(compact) - 1)') }}
                 when kind = 'cpf' then
                     substr(digits, 10, 1)::int = mod(mod({{ weighted_digit_sum('digits', [10, 9, 8, 7, 6, 5, 4, 3, 2]) }} * 10, 11), 10)
                     and substr(digits, 11, 1)::int = mod(mod({{ weighted_digit_sum('digits', [11, 10, 9, 8, 7, 6, 5, 4, 3, 2]) }} * 10, 11), 10)
@@ -131,9 +154,10 @@
     The matching key of a tax id in its country: Colombia as normalize_tax_id (digits without
     the NIT verification digit); elsewhere null unless tax_id_is_valid, then digits (CUIT, CPF,
     CNPJ), `<body>-<DV>` (RUT) or the compact upper-case RFC. Other countries: digits, as
-    normalize_tax_id does. A value whose check digit fails links nobody.
+    normalize_tax_id does. A value whose check digit fails links nobody. `is_valid`: an
+    expression holding tax_id_is_valid's answer already (saves checking twice).
 #}
-{% macro normalize_tax_id_for_country(expression, country_code) -%}
+{% macro normalize_tax_id_for_country(expression, country_code, is_valid=none) -%}
     (
         select
             case coalesce(upper({{ country_code }}), '{{ var("default_country_code") }}')
@@ -146,9 +170,73 @@
             end
         from (
             select
-                {{ tax_id_is_valid(expression, "coalesce(upper(" ~ country_code ~ "), '" ~ var('default_country_code') ~ "')") }} as is_valid,
+                {{ is_valid or tax_id_is_valid(expression, "coalesce(upper(" ~ country_code ~ "), '" ~ var('default_country_code') ~ "')") }} as is_valid,
                 {{ _tax_id_compact(expression) }} as compact,
                 regexp_replace({{ expression }}, '\D', '', 'g') as digits
         ) as typed
+    )
+{%- endmacro %}
+
+
+{#
+    A tax id whose check digit fails, written with the digit its body calls for (`900123456-8`
+    for `900.123.456-7`; CUIT `20-12345678-6`, RUT `12345678-5`, CPF and CNPJ with both digits):
+    what the operator is shown beside the doubtful value. Null when the value is valid, has no
+    check digit (a cédula, a NIT without its DV).
+    `is_valid` and `kind`: expressions holding tax_id_is_valid's and tax_id_kind's answers.
+#}
+{% macro tax_id_corrected(expression, country_code, is_valid=none, kind=none) -%}
+    (
+        select
+            case
+                when is_valid is distinct from false then null
+                when kind = 'nit' then body || '-' || {{ dian_check_digit('body') }}
+                when kind = 'cuit' and length(body) = 10 then
+                    left(body, 2) || '-' || substr(body, 3) || '-' || (
+                        select case r when 11 then '0' when 10 then null else r::text end
+                        from (select 11 - mod({{ weighted_digit_sum('body', [5, 4, 3, 2, 7, 6, 5, 4, 3, 2]) }}, 11) as r) as cuit
+                    )
+                when kind = 'rfc' then body || {{ rfc_check_character('body') }}
+                when kind = 'rut' and body <> '' then body || '-' || (
+                    select case r when 11 then '0' when 10 then 'K' else r::text end
+                    from (
+                        select 11 - mod(sum(substr(reverse(body), i, 1)::int * (2 + mod(i - 1, 6))), 11) as r
+                        from generate_series(1, length(body)) as i
+                    ) as rut
+                )
+                when kind = 'cpf' and length(body) = 9 then body || (
+                    select d1::text || mod(mod({{ weighted_digit_sum("body || d1::text", [11, 10, 9, 8, 7, 6, 5, 4, 3, 2]) }} * 10, 11), 10)::text
+                    from (select mod(mod({{ weighted_digit_sum('body', [10, 9, 8, 7, 6, 5, 4, 3, 2]) }} * 10, 11), 10) as d1) as first_digit
+                )
+                when kind = 'cnpj' and length(body) = 12 then body || (
+                    select d1::text || (
+                        select case when r < 2 then 0 else 11 - r end
+                        from (select mod({{ weighted_digit_sum("body || d1::text", [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]) }}, 11) as r) as d2
+                    )::text
+                    from (
+                        select case when r < 2 then 0 else 11 - r end as d1
+                        from (select mod({{ weighted_digit_sum('body', [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]) }}, 11) as r) as d1r
+                    ) as first_digit
+                )
+            end
+        from (
+            select
+                is_valid,
+                kind,
+                case
+                    when kind in ('cpf', 'cnpj') then left(digits, length(digits) - 2)
+                    when kind = 'rut' then regexp_replace(left(compact, length(compact) - 1), '\D', '', 'g')
+                    when kind = 'rfc' then left(compact, length(compact) - 1)
+                    when kind = 'nit' and compact !~ '-\d$' and length(digits) = 10 then left(digits, 9)
+                    else left(digits, length(digits) - 1)
+                end as body
+            from (
+                select
+                    {{ is_valid or tax_id_is_valid(expression, country_code) }} as is_valid,
+                    {{ kind or tax_id_kind(expression, country_code) }} as kind,
+                    {{ _tax_id_compact(expression) }} as compact,
+                    regexp_replace({{ expression }}, '\D', '', 'g') as digits
+            ) as typed
+        ) as parsed
     )
 {%- endmacro %}

@@ -10,7 +10,9 @@
   1 for every one-time buyer), but beside the expected purchases it is a useful model feature.
 
 The model (`ml.churn.features`) also uses the BG/NBD quantities as features: they are fitted
-on the history before each cutoff only, exactly as the baseline is.
+on the history before each cutoff only, exactly as the baseline is. On the nights no model
+beats them clearly, the best of the two is what scores customers (`ml.churn.model.CalibratedBaseline`,
+with its reasons from `bgnbd_contributions`).
 """
 
 from __future__ import annotations
@@ -101,36 +103,62 @@ def purchase_summary(orders: pd.DataFrame, cutoff: date) -> pd.DataFrame:
     ).sort_index()
 
 
+def _fitted_at(orders: pd.DataFrame, cutoff: date) -> tuple[pd.DataFrame, BgNbd | None]:
+    """The purchase summary before `cutoff` and BG/NBD fitted on it (None: under 10 customers, or no repeat)."""
+    summary = purchase_summary(orders, cutoff)
+    if len(summary) < 10 or summary["x"].sum() == 0:
+        return summary, None
+    try:
+        return summary, fit_bgnbd(*(summary[column].to_numpy() for column in ("x", "t_x", "T")))
+    except RuntimeError:
+        return summary, None
+
+
 def bgnbd_quantities(orders: pd.DataFrame, cutoff: date, horizon_days: int) -> pd.DataFrame:
     """BG/NBD fitted on the history before `cutoff`: expected purchases and P(alive) per customer.
 
     Returns columns `bgnbd_expected` (purchases in the next `horizon_days`) and `bgnbd_p_alive`,
     indexed by `customer_id`. With too few customers to fit (under 10), both are NaN.
     """
-    summary = purchase_summary(orders, cutoff)
-    empty = pd.DataFrame({"bgnbd_expected": np.nan, "bgnbd_p_alive": np.nan}, index=summary.index)
-    if len(summary) < 10 or summary["x"].sum() == 0:
-        return empty
+    summary, model = _fitted_at(orders, cutoff)
+    if model is None:
+        return pd.DataFrame({"bgnbd_expected": np.nan, "bgnbd_p_alive": np.nan}, index=summary.index)
     x, t_x, T = (summary[column].to_numpy() for column in ("x", "t_x", "T"))
-    try:
-        model = fit_bgnbd(x, t_x, T)
-    except RuntimeError:
-        return empty
     return pd.DataFrame(
         {"bgnbd_expected": model.expected_purchases(horizon_days, x, t_x, T), "bgnbd_p_alive": model.p_alive(x, t_x, T)},
         index=summary.index,
     )
 
 
-def bgnbd_churn_score(orders: pd.DataFrame, cutoff: date, horizon_days: int) -> pd.Series:
-    """The BG/NBD churn baseline: minus the expected purchases in the next `horizon_days`."""
-    expected = bgnbd_quantities(orders, cutoff, horizon_days)["bgnbd_expected"]
-    return (-expected).rename("bgnbd")
+def bgnbd_contributions(
+    orders: pd.DataFrame, cutoff: date, customers: pd.Index, horizon_days: int, floor: float
+) -> pd.DataFrame:
+    """What moves each customer's BG/NBD churn score, -log(expected purchases + `floor`), from a typical one's.
 
+    One column per BG/NBD input, each the change of the score when that input alone is set
+    to the median customer's: `bgnbd_repeat_days` (how many days they bought again),
+    `bgnbd_days_since_last` (days since the last purchase day) and `bgnbd_age` (days since
+    the first). A one-time buyer's score depends on their age alone, which is also their time
+    since the last purchase: it counts as days since the last. Zero when BG/NBD cannot be fitted.
+    """
+    columns = ["bgnbd_repeat_days", "bgnbd_days_since_last", "bgnbd_age"]
+    summary, model = _fitted_at(orders, cutoff)
+    summary = summary.reindex(customers)
+    if model is None or summary.isna().any(axis=None):
+        return pd.DataFrame(0.0, index=customers, columns=columns)
+    x, t_x, T = (summary[column].to_numpy() for column in ("x", "t_x", "T"))
+    since = T - t_x
+    typical_x, typical_since, typical_T = np.median(x), np.median(since), np.median(T)
 
-def recency_score(orders: pd.DataFrame, cutoff: date) -> pd.Series:
-    """The recency baseline: days from each customer's last purchase to `cutoff`."""
-    end = pd.Timestamp(cutoff).tz_localize("UTC")
-    purchases = orders.loc[(orders["ordered_at"] < end) & ~orders["is_cancelled"].astype(bool)]
-    last = purchases.groupby("customer_id")["ordered_at"].max()
-    return ((end - last) / _DAY).rename("recency")
+    def score(x_: np.ndarray, since_: np.ndarray, T_: np.ndarray) -> np.ndarray:
+        since_ = np.minimum(since_, T_)
+        return -np.log(model.expected_purchases(horizon_days, x_, T_ - since_, T_) + floor)
+
+    own = score(x, since, T)
+    once = x == 0
+    repeat = own - score(np.full_like(x, typical_x), since, T)
+    days_since = np.where(once, own - score(x, since, np.full_like(T, typical_T)),
+                          own - score(x, np.full_like(since, typical_since), T))
+    age = np.where(once, 0.0, own - score(x, since, np.maximum(np.full_like(T, typical_T), since)))
+    return pd.DataFrame({"bgnbd_repeat_days": repeat, "bgnbd_days_since_last": days_since, "bgnbd_age": age},
+                        index=customers)

@@ -10,12 +10,11 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 TOP_SHARE = 0.10
 CALIBRATION_BINS = 10
-RECENCY_BASELINE = "recency"
-BGNBD_BASELINE = "bgnbd"
 
 
 def classification_metrics(labels: pd.Series, scores: pd.Series) -> dict[str, float]:
@@ -58,11 +57,15 @@ def expected_calibration_error(labels: pd.Series, probability: pd.Series, bins: 
     return float(error)
 
 
-def bgnbd_baseline(features: pd.DataFrame, labels: pd.Series) -> dict[str, float]:
-    """Metrics of BG/NBD: the fewer purchases it expects in the label window, the likelier the churn."""
-    return classification_metrics(labels, -features["bgnbd_expected_90d"].fillna(0.0))
+def roc_auc_or_nan(labels: np.ndarray, scores: np.ndarray) -> float:
+    """ROC-AUC by the rank-sum (Mann-Whitney) formula, ties counting a half; NaN with one class only.
 
-
-def recency_baseline(features: pd.DataFrame, labels: pd.Series) -> dict[str, float]:
-    """Metrics of the rule "the longer since the last purchase, the likelier the churn"."""
-    return classification_metrics(labels, features["recency_days"])
+    The same value as scikit-learn's, without its input checks: the promotion gate computes
+    it on hundreds of bootstrap resamples (a resample of a tiny set can hold one class only).
+    """
+    positives = labels == 1
+    count = int(positives.sum())
+    if count == 0 or count == len(labels):
+        return float("nan")
+    ranks = rankdata(scores)
+    return float((ranks[positives].sum() - count * (count + 1) / 2) / (count * (len(labels) - count)))

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ml.churn.features import build_features, cutoff_after
 from ml.churn.model import ChurnModel, churn_probability
-from ml.churn.reasons import churn_reasons
+from ml.churn.reasons import churn_reasons, contributions
 
 HIGH_RISK_THRESHOLD = 0.6
 MEDIUM_RISK_THRESHOLD = 0.3
@@ -29,7 +29,9 @@ def risk_band(probability: pd.Series) -> pd.Series:
 def score_customers(
     model: ChurnModel, orders: pd.DataFrame, as_of: date, lines: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """Churn probability, risk band and reasons of each customer active at the end of `as_of`.
+    """Churn probability, risk band, reasons and reason codes of each customer active at the end of `as_of`.
+
+    The scorer is `model.scoring`: the model, or the baseline that beat it when it was trained.
 
     Uses only orders (and order lines) placed up to the end of `as_of`. The result is indexed
     by `customer_id` in sorted order, so the same model and orders always give the same frame.
@@ -47,10 +49,12 @@ def score_customers(
                 "churn_probability": pd.Series(dtype="float64"),
                 "risk_band": pd.Series(dtype="str"),
                 "reasons": pd.Series(dtype="str"),
+                "reason_codes": pd.Series(dtype="str"),
             },
             index=features.index,
         )
     used = features.loc[:, list(model.features)]
     probability = churn_probability(model.scoring, used)
-    reasons = churn_reasons(model.scoring, used, probability, MEDIUM_RISK_THRESHOLD)
+    moved_by = contributions(model.scoring, used, orders, cutoff_after(as_of))
+    reasons = churn_reasons(moved_by, features, probability, MEDIUM_RISK_THRESHOLD)
     return pd.concat([probability, risk_band(probability), reasons], axis=1)

@@ -1,4 +1,4 @@
-"""Time-based training and evaluation of the churn model.
+"""Time-based training, model choice, evaluation and promotion gate of the churn model.
 
 `as_of` is the last business day the warehouse holds, so the model may see every order
 before the *scoring cutoff* S = as_of + 1 day. The last cutoff whose 90-day label window is
@@ -7,15 +7,19 @@ fully observed is S - 90 days: the *evaluation cutoff* E. Training snapshots are
 
     ... c-60  c-30  c          E = S - 90              S = as_of + 1
     ----|-----|-----|---------|----------------------|
-    fit the booster   calibrate  evaluate (labels in [E, S))
+    fit the model    calibrate  evaluate (labels in [E, S))
 
-* The evaluation model's cutoffs end 90 days before E, so every label it learnt from was
-  known at E. A booster fitted on all of them but the latest scores the latest, held out,
-  which fits the Platt sigmoid; the booster is then refitted on all of them and keeps that
-  sigmoid (`ml.churn.model.fit_calibrated`). It is measured on E beside the baselines
-  (recency and BG/NBD, `ml.churn.baselines`).
-* The scoring model repeats the recipe one step later, on cutoffs up to E itself (the
-  sigmoid fitted on E). It scores the customers at S.
+* **The evaluation model** (`ml.churn.model`: a regularised logistic regression anchored on
+  BG/NBD) is fitted on its cutoffs but the latest, c, scores c held out, which fits the
+  Platt sigmoid; it is then refitted on all of them and keeps that sigmoid
+  (`ml.churn.model.fit_calibrated`). Nothing it learns from has a label after c + 90 days = E.
+* **Does it ship.** The evaluation model is measured on E beside the baselines (recency and
+  BG/NBD's expected purchases, `ml.churn.baselines`). The model scores customers only if its
+  ROC-AUC beats the best baseline's by more than the bootstrap uncertainty of the difference
+  (`ml.promotion.gate`); otherwise the best baseline does, with its own Platt sigmoid fitted
+  on E.
+* **The scoring model** (when the model ships) repeats the recipe one step later, on cutoffs
+  up to E itself (the sigmoid fitted on E). It scores the customers at S.
 
 Calibrating on the most recent labelled cutoff, rather than an older one, keeps the
 probabilities closest to the churn rate of the period being scored (churn is seasonal).
@@ -27,16 +31,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from ml.churn.evaluate import (
-    BGNBD_BASELINE,
-    RECENCY_BASELINE,
-    bgnbd_baseline,
-    classification_metrics,
-    expected_calibration_error,
-    recency_baseline,
-)
+from ml.artifacts import run_metadata
+from ml.churn.evaluate import classification_metrics, expected_calibration_error, roc_auc_or_nan
 from ml.churn.features import (
     FEATURE_COLUMNS,
     LABEL_WINDOW_DAYS,
@@ -46,8 +45,19 @@ from ml.churn.features import (
     cutoff_instant,
     validate_orders,
 )
-from ml.churn.model import LGBM_PARAMS, CalibratedBooster, ChurnModel, churn_probability, fit_calibrated
+from ml.churn.model import (
+    BGNBD,
+    LOGISTIC_C,
+    RECENCY,
+    ROBUST_INPUTS,
+    CalibratedBaseline,
+    ChurnModel,
+    churn_probability,
+    fit_calibrated,
+)
+from ml.promotion import MODEL, GateResult, gate
 
+BASELINES = (RECENCY, BGNBD)
 CUTOFF_SPACING_DAYS = 30
 MAX_TRAINING_CUTOFFS = 12
 MIN_TRAINING_CUTOFFS = 2  # one to fit the booster, one to calibrate it
@@ -83,27 +93,27 @@ class ChurnTrainingResult:
     metrics: dict[str, float]
     baselines: dict[str, dict[str, float]]
     row_counts: dict[str, int]
+    gate: GateResult  # the evaluation model against the best baseline, on the evaluation cutoff
+
+    @property
+    def scored_by(self) -> str:
+        return self.model.scored_by
 
     def metadata(self) -> dict[str, Any]:
         """The training facts of this run as JSON-ready values (dates as ISO strings)."""
-        start, end = self.data_window
         return {
-            "as_of_date": self.as_of.isoformat(),
-            "data_window": {"start": start.isoformat(), "end": end.isoformat()},
+            **run_metadata(self.as_of, self.data_window, self.metrics, self.baselines, self.gate, self.row_counts),
             "evaluation_cutoff": self.evaluation.cutoffs[0].isoformat(),
             "evaluation_model_cutoffs": [cutoff.isoformat() for cutoff in self.evaluation_model_cutoffs],
             "training_cutoffs": [cutoff.isoformat() for cutoff in self.scoring_model_cutoffs],
             "label_window_days": LABEL_WINDOW_DAYS,
             "features": list(self.model.features),
-            "params": dict(LGBM_PARAMS),
-            "metrics": self.metrics,
-            "baselines": self.baselines,
-            "row_counts": self.row_counts,
+            "params": {"model": "logistic regression", "C": LOGISTIC_C, "inputs": list(ROBUST_INPUTS)},
         }
 
 
 def train_churn_model(orders: pd.DataFrame, as_of: date, lines: pd.DataFrame | None = None) -> ChurnTrainingResult:
-    """Train, evaluate and refit the churn model on `orders` placed up to the end of `as_of`.
+    """Train, evaluate and gate the churn model on `orders` placed up to the end of `as_of`.
 
     `lines` (`marts.fct_order_lines`), when given, adds the features of what customers buy.
     Raises `NotEnoughData` when the history is too short or too small to train on.
@@ -121,44 +131,72 @@ def train_churn_model(orders: pd.DataFrame, as_of: date, lines: pd.DataFrame | N
     evaluation_cutoff = cutoff_after(as_of) - timedelta(days=LABEL_WINDOW_DAYS)
 
     evaluation_cutoffs = cutoff_schedule(evaluation_cutoff - timedelta(days=LABEL_WINDOW_DAYS), first_order)
-    evaluation_fit, evaluation_calibration = _fit_and_calibration(snapshots, evaluation_cutoffs, as_of)
+    fit, calibration = _fit_and_calibration(snapshots, evaluation_cutoffs, as_of)
     evaluation = snapshots.get((evaluation_cutoff,), "evaluation")
-    evaluation_model = _fit(evaluation_fit, evaluation_calibration)
+    evaluation_model = fit_calibrated(fit.features, fit.labels, calibration.features, calibration.labels)
 
-    scoring_cutoffs = cutoff_schedule(evaluation_cutoff, first_order)
-    scoring_fit, scoring_calibration = _fit_and_calibration(snapshots, scoring_cutoffs, as_of)
-    scoring_model = _fit(scoring_fit, scoring_calibration)
+    model_scores = evaluation_model.raw_score(evaluation.features)
+    metrics = _metrics(evaluation.labels, model_scores, churn_probability(evaluation_model, evaluation.features))
+    baselines, baseline_scores = {}, {}
+    for name in BASELINES:
+        scorer = CalibratedBaseline.fit(name, calibration.features, calibration.labels)
+        baseline_scores[name] = scorer.raw_score(evaluation.features)
+        baselines[name] = _metrics(evaluation.labels, baseline_scores[name],
+                                   churn_probability(scorer, evaluation.features))
+    verdict = roc_auc_gate(evaluation.labels, {MODEL: model_scores, **baseline_scores})
+
+    row_counts = {
+        "orders": len(history),
+        "evaluation_model_fit_rows": len(fit.labels),
+        "evaluation_model_calibration_rows": len(calibration.labels),
+        "evaluation_rows": len(evaluation.labels),
+    }
+    if verdict.model_wins:
+        scoring_cutoffs = cutoff_schedule(evaluation_cutoff, first_order)
+        scoring_fit, scoring_calibration = _fit_and_calibration(snapshots, scoring_cutoffs, as_of)
+        scoring = fit_calibrated(scoring_fit.features, scoring_fit.labels, scoring_calibration.features,
+                                 scoring_calibration.labels)
+        row_counts |= {"scoring_model_fit_rows": len(scoring_fit.labels),
+                       "scoring_model_calibration_rows": len(scoring_calibration.labels)}
+    else:
+        scoring_cutoffs = [evaluation_cutoff]
+        scoring = CalibratedBaseline.fit(verdict.best_baseline, evaluation.features, evaluation.labels)
+        row_counts |= {"scoring_model_fit_rows": 0, "scoring_model_calibration_rows": len(evaluation.labels)}
 
     return ChurnTrainingResult(
-        model=ChurnModel(scoring=scoring_model, evaluation=evaluation_model, features=FEATURE_COLUMNS),
+        model=ChurnModel(scoring=scoring, evaluation=evaluation_model, features=FEATURE_COLUMNS,
+                         scored_by=verdict.winner),
         as_of=as_of,
         data_window=(first_order, as_of),
         evaluation=evaluation,
         evaluation_model_cutoffs=tuple(evaluation_cutoffs),
         scoring_model_cutoffs=tuple(scoring_cutoffs),
-        metrics=_model_metrics(evaluation, evaluation_model),
-        baselines={
-            RECENCY_BASELINE: recency_baseline(evaluation.features, evaluation.labels),
-            BGNBD_BASELINE: bgnbd_baseline(evaluation.features, evaluation.labels),
-        },
-        row_counts={
-            "orders": len(history),
-            "evaluation_model_fit_rows": len(evaluation_fit.labels),
-            "evaluation_model_calibration_rows": len(evaluation_calibration.labels),
-            "evaluation_rows": len(evaluation.labels),
-            "scoring_model_fit_rows": len(scoring_fit.labels),
-            "scoring_model_calibration_rows": len(scoring_calibration.labels),
-        },
+        metrics=metrics,
+        baselines=baselines,
+        row_counts=row_counts,
+        gate=verdict,
     )
 
 
-def _model_metrics(evaluation: LabelledSnapshot, model: CalibratedBooster) -> dict[str, float]:
-    """The ranking metrics of `model` on `evaluation`, and its calibration error."""
-    probability = churn_probability(model, evaluation.features)
+def _metrics(labels: pd.Series, scores: np.ndarray, probability: pd.Series) -> dict[str, float]:
+    """The ranking metrics of `scores` on `labels`, and the calibration error of `probability`."""
     return {
-        **classification_metrics(evaluation.labels, probability),
-        "calibration_error": expected_calibration_error(evaluation.labels, probability),
+        **classification_metrics(labels, pd.Series(scores, index=labels.index)),
+        "calibration_error": expected_calibration_error(labels, probability),
     }
+
+
+def roc_auc_gate(labels: pd.Series, scores: dict[str, np.ndarray]) -> GateResult:
+    """`ml.promotion.gate` on ROC-AUC: `scores[MODEL]` against every other entry, paired bootstrap over customers."""
+    truth = labels.to_numpy()
+    auc = {name: roc_auc_or_nan(truth, values) for name, values in scores.items()}
+    return gate(
+        "roc_auc",
+        auc[MODEL],
+        {name: value for name, value in auc.items() if name != MODEL},
+        lambda name, rows: roc_auc_or_nan(truth[rows], scores[name][rows]),
+        len(truth),
+    )
 
 
 def cutoff_schedule(latest: date, first_order: date) -> list[date]:
@@ -220,11 +258,6 @@ def _fit_and_calibration(
             f"{snapshots.orders['ordered_at'].min().date()}. Load more order history, or train at a later date."
         )
     return snapshots.get(tuple(cutoffs[:-1]), "training"), snapshots.get(tuple(cutoffs[-1:]), "calibration")
-
-
-def _fit(fit: LabelledSnapshot, calibration: LabelledSnapshot) -> CalibratedBooster:
-    """The calibrated classifier of one fit set and one calibration set."""
-    return fit_calibrated(fit.features, fit.labels, calibration.features, calibration.labels)
 
 
 def _require_enough(snapshot: LabelledSnapshot, role: str) -> None:

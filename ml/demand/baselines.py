@@ -95,10 +95,12 @@ def auto_ets(units: np.ndarray, horizon: int) -> np.ndarray:
     return np.maximum(forecast, 0.0)
 
 
+AUTO_ETS = "auto_ets"
+SEASONAL_NAIVE = "seasonal_naive_7"
 BASELINES = {
     "naive": naive,
-    "seasonal_naive_7": seasonal_naive,
+    SEASONAL_NAIVE: seasonal_naive,
     "mean_28": window_mean,
     "croston": croston,
-    "auto_ets": auto_ets,
+    AUTO_ETS: auto_ets,
 }

@@ -47,16 +47,32 @@ FEATURE_COLUMNS = (
 
 @dataclass(frozen=True)
 class SalesMatrix:
-    """Units sold: one row per product, one column per day from `start` (inclusive)."""
+    """Units sold: one row per product, one column per day from `start` (inclusive).
+
+    `daily_prices` holds each product's median unit price of each day it sold (NaN on other
+    days, or when the lines carry no price), so that `prices`, like every other feature, is
+    computed from the days the matrix holds: `until` cuts the prices with the units.
+    """
 
     products: pd.Index
     start: date
     units: np.ndarray  # float64, shape (products, days)
-    prices: pd.Series  # median unit price per product over the history
+    daily_prices: np.ndarray | None = None  # float32, shape (products, days)
 
     @property
     def days(self) -> int:
         return self.units.shape[1]
+
+    @property
+    def prices(self) -> pd.Series:
+        """Per product, the median over its selling days of the day's median unit price (NaN: none)."""
+        if self.daily_prices is None or not self.daily_prices.size:
+            return pd.Series(np.nan, index=self.products, dtype="float64")
+        known = ~np.isnan(self.daily_prices)
+        median = np.full(len(self.products), np.nan)
+        rows = known.any(axis=1)
+        median[rows] = np.nanmedian(self.daily_prices[rows], axis=1)
+        return pd.Series(median, index=self.products, dtype="float64")
 
     def day_index(self, day: date) -> int:
         return (day - self.start).days
@@ -65,8 +81,10 @@ class SalesMatrix:
         return self.start + timedelta(days=index)
 
     def until(self, cutoff: date) -> SalesMatrix:
-        """The same products with only the days before `cutoff`."""
-        return SalesMatrix(self.products, self.start, self.units[:, : self.day_index(cutoff)].copy(), self.prices)
+        """The same products with only the days before `cutoff` (prices included)."""
+        end = self.day_index(cutoff)
+        prices = None if self.daily_prices is None else self.daily_prices[:, :end].copy()
+        return SalesMatrix(self.products, self.start, self.units[:, :end].copy(), prices)
 
 
 def cutoff_instant(cutoff: date) -> pd.Timestamp:
@@ -105,11 +123,12 @@ def sales_matrix(
     row = products.get_indexer(sold["product_id"])
     units = np.zeros((len(products), max(days, 0)), dtype="float64")
     np.add.at(units, (row, day), sold["quantity"].to_numpy(dtype="float64"))
+    daily_prices = None
     if "unit_price" in sold.columns:
-        prices = sold.groupby("product_id")["unit_price"].median().reindex(products)
-    else:
-        prices = pd.Series(np.nan, index=products)
-    return SalesMatrix(products=products, start=start, units=units, prices=prices.astype("float64"))
+        daily_prices = np.full(units.shape, np.nan, dtype="float32")
+        medians = sold["unit_price"].astype("float64").groupby([row, day]).median()
+        daily_prices[medians.index.get_level_values(0), medians.index.get_level_values(1)] = medians.to_numpy()
+    return SalesMatrix(products=products, start=start, units=units, daily_prices=daily_prices)
 
 
 def winsorise(matrix: SalesMatrix, quantile: float = WINSOR_QUANTILE) -> SalesMatrix:
@@ -119,7 +138,7 @@ def winsorise(matrix: SalesMatrix, quantile: float = WINSOR_QUANTILE) -> SalesMa
     caps = np.full(len(matrix.products), np.inf)
     if has_sales.any():
         caps[has_sales] = np.nanquantile(selling[has_sales], quantile, axis=1)
-    return SalesMatrix(matrix.products, matrix.start, np.minimum(matrix.units, caps[:, None]), matrix.prices)
+    return SalesMatrix(matrix.products, matrix.start, np.minimum(matrix.units, caps[:, None]), matrix.daily_prices)
 
 
 def product_statistics(matrix: SalesMatrix) -> pd.DataFrame:

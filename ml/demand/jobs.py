@@ -1,8 +1,10 @@
 """Warehouse entry points of the demand model, called by the nightly DAG.
 
-`train_demand_if_due` (weekly) reads `marts.fct_order_lines`, backtests and refits the
-model, saves its artifact, records the run in `ml.model_runs` and promotes it only if its
-backtest WAPE is at least as good as the champion's on the same cutoff and products.
+`train_demand_if_due` (weekly) reads `marts.fct_order_lines`, backtests, gates and refits the
+model (`ml.demand.train`: the model forecasts only if it beats the best baseline by more than
+its uncertainty, otherwise that baseline does), saves its artifact, records the run in
+`ml.model_runs` (with `scored_by` and the `gate`) and promotes it only if what it forecasts
+with is at least as good as the champion's on the same cutoff and products.
 `score_demand` (nightly) writes 28 daily forecasts per active product of `marts.dim_products`
 and ERP warehouse (`ml.demand.series`) with p10/p50/p90, days of cover at that warehouse's
 stock and a reorder quantity into `ml.demand_forecasts`; a rerun for the same day changes no row.
@@ -36,35 +38,41 @@ from sqlalchemy.dialects.postgresql import Insert, insert
 
 from ml import registry
 from ml.artifacts import load_champion, load_model, save_model
-from ml.churn.jobs import read_order_lines
-from ml.demand.features import sales_matrix
+from ml.churn.jobs import marks_shipping, read_order_lines
+from ml.demand.baselines import BASELINES
+from ml.demand.features import HORIZON_DAYS, sales_matrix
 from ml.demand.score import forecast_products
 from ml.demand.series import demand_series, split_series
-from ml.demand.train import DemandTrainingResult, NotEnoughData, backtest, train_demand_model
+from ml.demand.train import (
+    GATE_METRIC,
+    DemandTrainingResult,
+    NotEnoughData,
+    run_backtest,
+    train_demand_model,
+    wape_gate,
+)
+from ml.promotion import MODEL
 from ml.schema import ensure_ml_schema
 
 MODEL_NAME = "demand"
-COMPARED_METRIC = "wape_daily"
+COMPARED_METRIC = GATE_METRIC
 
 log = logging.getLogger(__name__)
 
-_STOCK = text(
-    """
+# The products to forecast: active ones, never the shipping charge (dim_products.is_shipping).
+_STOCK = """
     select p.product_id::text as product_id, s.warehouse_id::text as warehouse_id,
            coalesce(sum(s.quantity), max(p.stock_on_hand))::float8 as stock_on_hand
     from marts.dim_products p
     left join marts.fct_stock_by_location s on s.product_id = p.product_id and s.is_internal
-    where coalesce(p.is_active, true)
+    where coalesce(p.is_active, true) {goods}
     group by 1, 2
-    """
-)
-_PRODUCTS = text(
-    """
+"""
+_PRODUCTS = """
     select product_id::text as product_id, null::text as warehouse_id, stock_on_hand::float8 as stock_on_hand
-    from marts.dim_products
-    where coalesce(is_active, true)
-    """
-)
+    from marts.dim_products p
+    where coalesce(is_active, true) {goods}
+"""
 
 _FORECASTS = Table(
     "demand_forecasts",
@@ -94,7 +102,7 @@ class ChampionDecision:
 
 
 def read_stock(engine: Engine) -> pd.DataFrame | None:
-    """Stock on hand per active product of `marts.dim_products` and warehouse (from
+    """Stock on hand per active product of `marts.dim_products` (shipping aside) and warehouse (from
     `marts.fct_stock_by_location` when it exists), or None while dbt does not build them."""
     with engine.connect() as connection:
         tables = inspect(connection)
@@ -103,7 +111,8 @@ def read_stock(engine: Engine) -> pd.DataFrame | None:
             return None
         by_warehouse = tables.has_table("fct_stock_by_location", schema="marts") and "warehouse_id" in {
             column["name"] for column in tables.get_columns("fct_stock_by_location", schema="marts")}
-        return pd.read_sql(_STOCK if by_warehouse else _PRODUCTS, connection)
+        goods = "and not p.is_shipping" if marks_shipping(tables) else ""
+        return pd.read_sql(text((_STOCK if by_warehouse else _PRODUCTS).format(goods=goods)), connection)
 
 
 def _series(engine: Engine, as_of: date) -> tuple[pd.DataFrame, pd.Series, pd.Index | None]:
@@ -146,6 +155,9 @@ def train_demand(url: str, as_of: date) -> dict[str, Any]:
         "evaluation_cutoff": result.evaluation_cutoff.isoformat(),
         "metrics": result.metrics,
         "baselines": result.baselines,
+        "scored_by": result.scored_by,
+        "gate": result.gate.as_dict(),
+        "blend": {role: choice.as_dict() for role, choice in result.blends.items()},
         "row_counts": result.row_counts,
         "is_champion": decision.promote,
         "champion_decision": decision.reason,
@@ -172,6 +184,7 @@ def score_demand(url: str, as_of: date) -> dict[str, Any]:
     return {
         "forecast_date": as_of.isoformat(),
         "model_run_id": champion.model_run_id,
+        "scored_by": getattr(champion.model, "scored_by", MODEL),
         "products": int(per_series["product_id"].nunique()),
         "warehouses": int(per_series["warehouse_id"].nunique()),
         "series_to_reorder": int((per_series["reorder_qty"] > 0).sum()),
@@ -183,12 +196,14 @@ def score_demand(url: str, as_of: date) -> dict[str, Any]:
 def decide_champion(connection: Connection, result: DemandTrainingResult, lines: pd.DataFrame) -> ChampionDecision:
     """Champion/challenger on backtest daily WAPE (lower is better) at the new run's evaluation cutoff.
 
+    Each run is measured by what it forecasts with: its model, or the baseline that beat it.
     The champion's *evaluation* model is measured on the same products and days as the new
-    run's; a champion trained on newer data than the new run (a backfill) is kept.
+    run's, and a champion model that no longer beats the best baseline there by more than its
+    uncertainty is replaced; a champion trained on newer data than the new run (a backfill) is kept.
     """
     champion = registry.champion_run(connection, MODEL_NAME)
     if champion is None:
-        return ChampionDecision(promote=True, reason="first demand model: no champion yet")
+        return ChampionDecision(promote=True, reason=f"first demand run: {result.gate.sentence()}")
     if champion.as_of_date > result.as_of:
         return ChampionDecision(
             promote=False,
@@ -200,9 +215,30 @@ def decide_champion(connection: Connection, result: DemandTrainingResult, lines:
         return ChampionDecision(
             promote=True, reason=f"replaced champion {champion.model_run_id}: its artifact is missing ({missing.filename})"
         )
+    except (AttributeError, ImportError) as old:
+        return ChampionDecision(
+            promote=True, reason=f"replaced champion {champion.model_run_id}: its artifact was written by an older "
+            f"version of Puente ({old})"
+        )
+    scored_by = result.scored_by
+    challenger = result.metrics[COMPARED_METRIC] if scored_by == MODEL else result.baselines[scored_by][COMPARED_METRIC]
+    champion_scored_by = getattr(model, "scored_by", MODEL)
+    if champion_scored_by != MODEL:
+        return compare(challenger, result.baselines[champion_scored_by][COMPARED_METRIC], champion.model_run_id,
+                       result.evaluation_cutoff)
     matrix = sales_matrix(lines, result.as_of + pd.Timedelta(days=1).to_pytimedelta(), result.products)
-    champion_wape = backtest(model.evaluation, matrix, result.evaluation_cutoff)[COMPARED_METRIC]
-    return compare(result.metrics[COMPARED_METRIC], champion_wape, champion.model_run_id, result.evaluation_cutoff)
+    measured = run_backtest(model.evaluation, matrix, result.evaluation_cutoff)
+    baselines = {name: method(measured.history, HORIZON_DAYS) for name, method in BASELINES.items()}
+    verdict = wape_gate(measured.actual, measured.predicted.p50, baselines)
+    if not verdict.model_wins:
+        return ChampionDecision(
+            promote=True,
+            reason=f"replaced champion {champion.model_run_id}: its model ({verdict.model:.4f}) no longer beats the best "
+            f"baseline by more than its uncertainty at cutoff {result.evaluation_cutoff}; the new run forecasts "
+            f"with {scored_by} ({challenger:.4f})",
+            champion_metric=verdict.model,
+        )
+    return compare(challenger, verdict.model, champion.model_run_id, result.evaluation_cutoff)
 
 
 def compare(challenger: float, champion: float, champion_id: str, cutoff: date) -> ChampionDecision:

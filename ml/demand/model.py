@@ -1,14 +1,14 @@
-"""The demand model: a global LightGBM for every product, recursive, averaged with AutoETS.
+"""The demand model: a global LightGBM for every product, recursive, blended with a baseline.
 
 * The booster is a Tweedie regression (daily retail sales are many zeros and a long right
   tail) fitted on every product at once, on a history winsorised per product at the 95th
   percentile of its selling days: a single wholesale order of thousands of units otherwise
   drives the lags of a month. It forecasts recursively: a day's lags in week two onwards are
   the forecasts of the days before.
-* The point forecast (p50) is the mean of the booster and of the per-product AutoETS
-  (`ml.demand.baselines.auto_ets`, on the raw history). On UCI Online Retail the booster alone
-  beats AutoETS on daily WAPE at every cutoff but not on weekly WAPE before Christmas, and the
-  average beats both at every cutoff (bench/RESULTS.md): the two err differently.
+* The point forecast (p50) is `(1 - w) · booster + w · AutoETS` (`ml.demand.baselines.auto_ets`,
+  on the raw history): the two err differently. The weight `w` is chosen by the training job
+  on a window it does not report (`ml.demand.train.choose_weight`); when the model does not
+  beat the best baseline clearly, the job ships that baseline instead: `w = 1` on it.
 * The interval is two quantile boosters (p10, p90) on the booster's features, read along its
   path, widened where needed so that p10 <= p50 <= p90.
 """
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from lightgbm import LGBMRegressor
 
-from ml.demand.baselines import auto_ets
+from ml.demand.baselines import AUTO_ETS, BASELINES
 from ml.demand.features import (
     FEATURE_COLUMNS,
     HORIZON_DAYS,
@@ -52,17 +52,21 @@ _COMMON = {
     "verbose": -1,
 }
 LGBM_PARAMS = {**_COMMON, "objective": "tweedie", "tweedie_variance_power": 1.5}
-ETS_WEIGHT = 0.5
+ETS_WEIGHT = 0.5  # the blend when the history is too short to choose one
 
 
 @dataclass(frozen=True)
 class DemandModel:
-    """The p50 booster, the quantile boosters (may be empty), and the feature list."""
+    """The p50 booster, the quantile boosters (may be empty), the feature list, and the blend.
+
+    The p50 is `(1 - ets_weight) · booster + ets_weight · BASELINES[blend_with]`.
+    """
 
     median: LGBMRegressor
     quantiles: dict[float, LGBMRegressor] = field(default_factory=dict)
     features: tuple[str, ...] = FEATURE_COLUMNS
     ets_weight: float = ETS_WEIGHT
+    blend_with: str = AUTO_ETS
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,9 @@ class Forecast:
     booster: np.ndarray  # the booster's own p50, before averaging with AutoETS
 
 
-def fit_demand_model(matrix: SalesMatrix, *, with_quantiles: bool = True) -> DemandModel:
+def fit_demand_model(
+    matrix: SalesMatrix, *, with_quantiles: bool = True, ets_weight: float = ETS_WEIGHT
+) -> DemandModel:
     """Fit on the last `TRAINING_DAYS` days of `matrix` (every feature from before each day)."""
     features, target = training_rows(winsorise(matrix), TRAINING_DAYS)
     if len(target) == 0:
@@ -89,7 +95,7 @@ def fit_demand_model(matrix: SalesMatrix, *, with_quantiles: bool = True) -> Dem
             quantiles[alpha] = LGBMRegressor(**{**_COMMON, "objective": "quantile", "alpha": alpha}).fit(
                 features, target
             )
-    return DemandModel(median=median, quantiles=quantiles)
+    return DemandModel(median=median, quantiles=quantiles, ets_weight=ets_weight)
 
 
 def forecast(model: DemandModel, matrix: SalesMatrix, horizon: int = HORIZON_DAYS) -> Forecast:
@@ -113,7 +119,8 @@ def forecast(model: DemandModel, matrix: SalesMatrix, horizon: int = HORIZON_DAY
             p90[:, step] = np.maximum(model.quantiles[QUANTILES[1]].predict(features), 0.0)
     booster = p50.copy()
     if model.ets_weight > 0:
-        p50 = (1 - model.ets_weight) * booster + model.ets_weight * auto_ets(raw.units, horizon)
+        baseline = BASELINES[model.blend_with](raw.units, horizon)
+        p50 = (1 - model.ets_weight) * booster + model.ets_weight * baseline
     if model.quantiles:
         # Quantile boosters are fitted separately and may cross the median: keep p10 <= p50 <= p90.
         p10, p90 = np.minimum(p10, p50), np.maximum(p90, p50)

@@ -1,14 +1,26 @@
-"""Time-based training and backtest of the demand model.
+"""Time-based training, blend choice, backtest and promotion gate of the demand model.
 
 `as_of` is the last business day the warehouse holds; the scoring cutoff is S = as_of + 1.
-The *evaluation cutoff* is E = S - 28 days, the last one whose whole horizon is observed:
+The *evaluation cutoff* is E = S - 28 days, the last one whose whole horizon is observed, and
+the *validation cutoff* V = E - 28 days the one before:
 
-    history ........................ E ------ 28 days ------ S = as_of + 1
-    evaluation model fitted here ──► forecasts [E, S), measured beside the baselines
-    scoring model fitted on everything before S ──────────────► forecasts [S, S + 28)
+    history ............... V ---- 28 days ---- E ---- 28 days ---- S = as_of + 1
+    inner booster fitted here ─► [V, E): the evaluation model's blend weight
+    evaluation model fitted here ─────────────► [E, S): measured beside the baselines, and
+                                                 the scoring model's blend weight
+    scoring model fitted on everything before S ──────────────────────► [S, S + 28)
 
-The evaluation model never sees a day on or after E; its metrics are the ones reported and
-the ones champion/challenger compares (`ml.demand.jobs`).
+* **The blend.** The point forecast mixes the booster with AutoETS (`ml.demand.model`). The
+  weight is chosen among `BLEND_WEIGHTS` on the 28 days before the window it is measured on:
+  the evaluation model's on [V, E), by a p50 booster fitted before V; the scoring model's on
+  [E, S), by the evaluation model's own booster. No weight is chosen on the window it is
+  reported on.
+* **Does it ship.** The evaluation model's daily WAPE on [E, S) is compared with the better of
+  AutoETS and the seasonal naive forecast (`GATE_BASELINES`; every baseline of
+  `ml.demand.baselines` is measured and recorded, but the naive, mean and Croston forecasts
+  are not what a business should reorder by): the model forecasts only if it is better by
+  more than the bootstrap uncertainty over products (`ml.promotion.gate`); otherwise that
+  baseline is the p50 (weight 1 on it), with the quantile boosters' interval around it.
 """
 
 from __future__ import annotations
@@ -20,12 +32,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ml.demand.baselines import BASELINES
+from ml.artifacts import run_metadata
+from ml.demand.baselines import AUTO_ETS, BASELINES, SEASONAL_NAIVE, auto_ets
 from ml.demand.evaluate import coverage, forecast_metrics
 from ml.demand.features import FEATURE_COLUMNS, FEATURE_HISTORY_DAYS, HORIZON_DAYS, SalesMatrix, sales_matrix
-from ml.demand.model import LGBM_PARAMS, DemandModel, fit_demand_model, forecast
+from ml.demand.model import ETS_WEIGHT, LGBM_PARAMS, DemandModel, Forecast, fit_demand_model, forecast
+from ml.promotion import MODEL, GateResult, gate
 
 MIN_HISTORY_DAYS = FEATURE_HISTORY_DAYS + 28  # four weeks of training rows before the evaluation cutoff
+BLEND_WEIGHTS = (0.0, 0.25, 0.5, 0.75)  # AutoETS's share of the p50
+GATE_METRIC = "wape_daily"
+GATE_BASELINES = (AUTO_ETS, SEASONAL_NAIVE)
 
 
 class NotEnoughData(RuntimeError):
@@ -34,11 +51,33 @@ class NotEnoughData(RuntimeError):
 
 @dataclass(frozen=True)
 class DemandModels:
-    """What a demand artifact holds: the model that forecasts, and the one that was measured."""
+    """What a demand artifact holds: the model that forecasts, and the one that was measured.
+
+    `scored_by` says what the scoring model's p50 is: `model` (the blend), or the name of the
+    baseline that beat it (then `scoring.blend_with` is that baseline, at weight 1).
+    """
 
     scoring: DemandModel
     evaluation: DemandModel
     features: tuple[str, ...] = FEATURE_COLUMNS
+    scored_by: str = MODEL
+
+
+@dataclass(frozen=True)
+class BlendChoice:
+    """The AutoETS weight chosen on a window, with each weight's daily WAPE there (None: not chosen)."""
+
+    weight: float
+    window_start: date | None
+    wape_by_weight: dict[float, float] | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "weight": self.weight,
+            "chosen_on": None if self.window_start is None else self.window_start.isoformat(),
+            "wape_daily_by_weight": None if self.wape_by_weight is None
+            else {str(weight): value for weight, value in self.wape_by_weight.items()},
+        }
 
 
 @dataclass(frozen=True)
@@ -51,20 +90,22 @@ class DemandTrainingResult:
     metrics: dict[str, float]
     baselines: dict[str, dict[str, float]]
     row_counts: dict[str, int]
+    gate: GateResult
+    blends: dict[str, BlendChoice]  # "evaluation" and "scoring"
+
+    @property
+    def scored_by(self) -> str:
+        return self.model.scored_by
 
     def metadata(self) -> dict[str, Any]:
-        start, end = self.data_window
         return {
-            "as_of_date": self.as_of.isoformat(),
-            "data_window": {"start": start.isoformat(), "end": end.isoformat()},
+            **run_metadata(self.as_of, self.data_window, self.metrics, self.baselines, self.gate, self.row_counts),
             "evaluation_cutoff": self.evaluation_cutoff.isoformat(),
             "training_cutoffs": [self.evaluation_cutoff.isoformat(), (self.as_of + timedelta(days=1)).isoformat()],
             "horizon_days": HORIZON_DAYS,
             "features": list(self.model.features),
             "params": dict(LGBM_PARAMS),
-            "metrics": self.metrics,
-            "baselines": self.baselines,
-            "row_counts": self.row_counts,
+            "blend": {role: choice.as_dict() for role, choice in self.blends.items()},
         }
 
 
@@ -72,21 +113,71 @@ def evaluation_cutoff_for(as_of: date) -> date:
     return as_of + timedelta(days=1) - timedelta(days=HORIZON_DAYS)
 
 
-def backtest(model: DemandModel, matrix: SalesMatrix, cutoff: date) -> dict[str, float]:
-    """Metrics of `model` forecasting the `HORIZON_DAYS` of `matrix` from `cutoff`."""
+@dataclass(frozen=True)
+class Backtest:
+    """A model's forecast of the `HORIZON_DAYS` from a cutoff, beside what sold."""
+
+    actual: np.ndarray
+    history: np.ndarray
+    predicted: Forecast
+
+    def metrics(self) -> dict[str, float]:
+        return {
+            **forecast_metrics(self.actual, self.predicted.p50, self.history),
+            "coverage_p10_p90": coverage(self.actual, self.predicted.p10, self.predicted.p90),
+        }
+
+
+def run_backtest(model: DemandModel, matrix: SalesMatrix, cutoff: date) -> Backtest:
+    """`model` forecasting the `HORIZON_DAYS` of `matrix` from `cutoff` (it sees only the days before)."""
     history = matrix.until(cutoff)
     actual = matrix.units[:, history.days : history.days + HORIZON_DAYS]
-    predicted = forecast(model, history)
-    return {
-        **forecast_metrics(actual, predicted.p50, history.units),
-        "coverage_p10_p90": coverage(actual, predicted.p10, predicted.p90),
-    }
+    return Backtest(actual, history.units, forecast(model, history))
+
+
+def backtest(model: DemandModel, matrix: SalesMatrix, cutoff: date) -> dict[str, float]:
+    """Metrics of `model` forecasting the `HORIZON_DAYS` of `matrix` from `cutoff`."""
+    return run_backtest(model, matrix, cutoff).metrics()
+
+
+def choose_weight(actual: np.ndarray, booster: np.ndarray, ets: np.ndarray, window_start: date) -> BlendChoice:
+    """The AutoETS weight of `BLEND_WEIGHTS` with the lowest daily WAPE on `actual` (ties: the smaller weight)."""
+    total = max(actual.sum(), 1e-9)
+    by_weight = {weight: float(np.abs(actual - ((1 - weight) * booster + weight * ets)).sum() / total)
+                 for weight in BLEND_WEIGHTS}
+    best = min(BLEND_WEIGHTS, key=lambda weight: (by_weight[weight], weight))
+    return BlendChoice(best, window_start, by_weight)
+
+
+def wape_gate(actual: np.ndarray, model: np.ndarray, baselines: dict[str, np.ndarray]) -> GateResult:
+    """`ml.promotion.gate` on daily WAPE (lower is better) against the `GATE_BASELINES` of `baselines`.
+
+    The bootstrap resamples products (paired: the same products for the model and the baseline).
+    """
+    candidates = {MODEL: model, **{name: baselines[name] for name in GATE_BASELINES}}
+    errors = {name: np.abs(actual - forecast_).sum(axis=1) for name, forecast_ in candidates.items()}
+    sold = actual.sum(axis=1)
+
+    def wape_of(name: str, rows: np.ndarray | slice = slice(None)) -> float:
+        return float(errors[name][rows].sum() / max(sold[rows].sum(), 1e-9))
+
+    return gate(GATE_METRIC, wape_of(MODEL), {name: wape_of(name) for name in GATE_BASELINES}, wape_of, len(sold),
+                higher_is_better=False)
 
 
 def train_demand_model(
-    lines: pd.DataFrame, as_of: date, products: pd.Index | None = None, *, with_quantiles: bool = True
+    lines: pd.DataFrame,
+    as_of: date,
+    products: pd.Index | None = None,
+    *,
+    with_quantiles: bool = True,
+    with_scoring: bool = True,
 ) -> DemandTrainingResult:
-    """Backtest and refit the demand model on the order lines placed up to the end of `as_of`."""
+    """Choose the blend, backtest, gate and refit the demand model on the order lines up to the end of `as_of`.
+
+    `with_scoring=False` stops after the evaluation (the benchmark's use): the scoring model is
+    then the evaluation model.
+    """
     scoring_cutoff = as_of + timedelta(days=1)
     matrix = sales_matrix(lines, scoring_cutoff, products)
     if matrix.units.sum() == 0 or len(matrix.products) == 0:
@@ -101,22 +192,30 @@ def train_demand_model(
             f"evaluation cutoff {evaluation_cutoff}), but the first sale in marts.fct_order_lines is from "
             f"{matrix.start}. Load more order history, or train at a later date."
         )
+    evaluation_blend = _inner_blend(matrix, evaluation_cutoff - timedelta(days=HORIZON_DAYS))
     history = matrix.until(evaluation_cutoff)
-    evaluation_model = fit_demand_model(history, with_quantiles=with_quantiles)
-    metrics = backtest(evaluation_model, matrix, evaluation_cutoff)
-    actual = matrix.units[:, history.days :]
-    baselines = {
-        name: forecast_metrics(actual, method(history.units, HORIZON_DAYS), history.units)
-        for name, method in BASELINES.items()
-    }
-    scoring_model = fit_demand_model(matrix, with_quantiles=with_quantiles)
+    evaluation_model = fit_demand_model(history, with_quantiles=with_quantiles, ets_weight=evaluation_blend.weight)
+    measured = run_backtest(evaluation_model, matrix, evaluation_cutoff)
+    baseline_forecasts = {name: method(history.units, HORIZON_DAYS) for name, method in BASELINES.items()}
+    baselines = {name: forecast_metrics(measured.actual, values, history.units)
+                 for name, values in baseline_forecasts.items()}
+    verdict = wape_gate(measured.actual, measured.predicted.p50, baseline_forecasts)
+    scoring_blend = choose_weight(measured.actual, measured.predicted.booster, baseline_forecasts[AUTO_ETS],
+                                  evaluation_cutoff)
+    if with_scoring:
+        scoring_model = fit_demand_model(matrix, with_quantiles=with_quantiles, ets_weight=scoring_blend.weight)
+    else:
+        scoring_model = evaluation_model
+    if not verdict.model_wins:
+        scoring_model = DemandModel(median=scoring_model.median, quantiles=scoring_model.quantiles,
+                                    ets_weight=1.0, blend_with=verdict.best_baseline)
     return DemandTrainingResult(
-        model=DemandModels(scoring=scoring_model, evaluation=evaluation_model),
+        model=DemandModels(scoring=scoring_model, evaluation=evaluation_model, scored_by=verdict.winner),
         as_of=as_of,
         data_window=(matrix.start, as_of),
         evaluation_cutoff=evaluation_cutoff,
         products=matrix.products,
-        metrics=metrics,
+        metrics=measured.metrics(),
         baselines=baselines,
         row_counts={
             "order_lines": int(len(lines)),
@@ -124,4 +223,22 @@ def train_demand_model(
             "days": matrix.days,
             "units": int(np.round(matrix.units.sum())),
         },
+        gate=verdict,
+        blends={"evaluation": evaluation_blend, "scoring": scoring_blend},
     )
+
+
+def _inner_blend(matrix: SalesMatrix, validation_cutoff: date) -> BlendChoice:
+    """The evaluation model's blend, chosen on the 28 days from `validation_cutoff` by a booster fitted before.
+
+    With too short a history before `validation_cutoff` to fit one, the default `ETS_WEIGHT`.
+    """
+    if matrix.day_index(validation_cutoff) < MIN_HISTORY_DAYS:
+        return BlendChoice(ETS_WEIGHT, None, None)
+    inner = run_backtest(
+        fit_demand_model(matrix.until(validation_cutoff), with_quantiles=False, ets_weight=0.0),
+        matrix.until(validation_cutoff + timedelta(days=HORIZON_DAYS)),
+        validation_cutoff,
+    )
+    return choose_weight(inner.actual, inner.predicted.booster, auto_ets(inner.history, HORIZON_DAYS),
+                         validation_cutoff)

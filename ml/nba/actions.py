@@ -5,8 +5,8 @@ The action is one of:
 * `win_back_offer` — no purchase in the last year: an offer to bring them back;
 * `retention_call` — a high churn risk (or a medium one with nothing to offer): a salesperson calls;
 * `offer_product` — a product to offer: *replenishment* when they bought it before, *cross-sell*
-  when not; chosen by the next-basket ranker (`ml.nba.recommend`) among the products that may
-  be offered;
+  when not; chosen among the products that may be offered by the next-basket ranker
+  (`ml.nba.recommend`), or by the baseline that beat it on the last 8 weeks (`ml.nba.train`);
 * `none` — nothing worth a salesperson's time, or nothing allowed.
 
 Every action other than `none` is a marketing contact. `enforce_rules` runs last on every
@@ -24,13 +24,14 @@ import numpy as np
 import pandas as pd
 
 from ml.nba import recommend
+from ml.nba.train import NotEnoughData, Recommender, train_recommender
+from ml.promotion import MODEL
 
 ACTIONS = ("offer_product", "retention_call", "win_back_offer", "none")
 MARKETING_ACTIONS = frozenset({"offer_product", "retention_call", "win_back_offer"})
 DEFAULT_MARGIN_FLOOR = 0.15
 ACTIVE_DAYS = 365
-RANKED_PER_CUSTOMER = 30
-MIN_RANKER_USERS = 30
+FALLBACK = "personal"  # what orders the products while no ranker can be learnt
 ACTION_COLUMNS = ("action", "product_id", "reason", "churn_probability", "is_marketing")
 
 
@@ -91,67 +92,43 @@ def baskets_of(lines: pd.DataFrame, cutoff: date) -> recommend.Baskets:
 
 def timed_baskets_of(lines: pd.DataFrame, cutoff: date | pd.Timestamp) -> tuple[recommend.Baskets, recommend.Times]:
     """`baskets_of`, with the day of each basket (days since 1970, fractional; the order's first line)."""
-    end = pd.Timestamp(cutoff)
-    end = end.tz_localize("UTC") if end.tzinfo is None else end
-    bought = lines.loc[(lines["ordered_at"] < end) & (lines["quantity"] > 0) & lines["customer_id"].notna()]
-    if "is_cancelled" in bought.columns:
-        bought = bought.loc[~bought["is_cancelled"].astype(bool)]
-    bought = bought.sort_values(["ordered_at", "order_id"], kind="stable")
-    history: recommend.Baskets = {}
-    times: recommend.Times = {}
-    for (customer, _), basket in bought.groupby(["customer_id", "order_id"], sort=False):
-        history.setdefault(str(customer), []).append(sorted(set(map(str, basket["product_id"]))))
-        times.setdefault(str(customer), []).append(day_number(basket["ordered_at"].iloc[0]))
-    customers = sorted(history)
-    return {customer: history[customer] for customer in customers}, {customer: times[customer] for customer in customers}
+    return recommend.Purchases.from_lines(lines, _instant(cutoff)).baskets()
+
+
+def _instant(moment: pd.Timestamp | date) -> pd.Timestamp:
+    stamp = pd.Timestamp(moment)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
 
 
 def day_number(moment: pd.Timestamp | date) -> float:
-    """Days since 1970-01-01 UTC, fractional: the time axis of `recommend.Times`."""
-    stamp = pd.Timestamp(moment)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
-    return stamp.value / 86_400e9
+    """Days since 1970-01-01 UTC, fractional: the time axis of `recommend.Purchases.basket_day`."""
+    return _instant(moment).value / 86_400e9
+
+
+def fit_recommender(purchases: recommend.Purchases, now: float, as_of: date) -> Recommender:
+    """The ranker learnt and gated on `purchases` (`ml.nba.train`), or personal frequency when it cannot learn yet."""
+    try:
+        return train_recommender(purchases, now, as_of).model
+    except NotEnoughData:
+        return Recommender(ranker=None, scored_by=FALLBACK)
 
 
 def recommend_products(
-    history: recommend.Baskets,
-    allowed: pd.Index,
-    times: recommend.Times | None = None,
-    now: float | None = None,
+    purchases: recommend.Purchases, allowed: pd.Index, now: float, recommender: Recommender
 ) -> pd.Series:
-    """The best allowed product per customer (id), from the ranker, or by frequency and popularity.
-
-    With basket `times` and `now` (the day the actions are for, `day_number`), the ranker
-    learns what customers buy in the next `recommend.HORIZON_DAYS`, posed at each month of the
-    past year (`recommend.fit_ranker_for_horizon`), provided `MIN_RANKER_USERS` customers can
-    teach it; otherwise (or without times) it learns each customer's last basket when at least
-    `MIN_RANKER_USERS` customers have two baskets or more; below that it has too little to learn
-    from, and the personal score (time-decayed frequency, then popularity) decides.
-    """
-    users = sorted(history)
-    if not users or len(allowed) == 0:
+    """The best allowed product per customer (id): by the ranker, or by the baseline that beat it."""
+    users = np.flatnonzero(purchases.basket_count > 0)
+    eligible = purchases.items.isin(allowed)
+    if not len(users) or not eligible.any():
         return pd.Series(dtype="object")
-    timed = times is not None and now is not None
-    model = recommend.fit_ranker_for_horizon(history, times, now, min_users=MIN_RANKER_USERS) if timed else None
-    if model is None and sum(len(baskets) >= 2 for baskets in history.values()) >= MIN_RANKER_USERS:
-        model = recommend.fit_ranker(history)
-        timed = False  # it learnt without times: rank on the same features
-    space = recommend.ItemSpace.of(history)
-    frame, baselines = recommend.candidates(history, users, space, times=times if timed else None,
-                                            now=now if timed else None)
-    eligible = space.items.isin(allowed)
-    if model is not None:
-        keep = eligible[frame.columns]
-        kept = recommend.CandidateFrame(
-            rows=frame.rows[keep], columns=frame.columns[keep], features=frame.features.loc[keep].reset_index(drop=True)
-        )
-        best = recommend.rank(model, kept, len(users), 1)[:, 0]
+    ctx = recommend.context(purchases, now)
+    if recommender.scored_by == MODEL:
+        best = recommend.recommend(ctx, users, 1, model=recommender.ranker, baselines=(), allowed=eligible)[MODEL]
     else:
-        score = np.where(eligible[None, :], baselines["personal"], -np.inf)
-        best = recommend.top_k(score, 1)[:, 0]
-        best = np.where(np.isfinite(score[np.arange(len(users)), best]), best, -1)
-    chosen = {user: space.items[column] for user, column in zip(users, best, strict=True) if column >= 0}
-    return pd.Series(chosen, dtype="object")
+        best = recommend.recommend(ctx, users, 1, baselines=(recommender.scored_by,), allowed=eligible)[
+            recommender.scored_by]
+    chosen = best[:, 0] >= 0
+    return pd.Series(purchases.items[best[chosen, 0]], index=purchases.users[users[chosen]], dtype="object")
 
 
 def decide_actions(
@@ -162,23 +139,30 @@ def decide_actions(
     products: pd.DataFrame,
     as_of: date,
     floor: float,
+    recommender: Recommender | None = None,
+    bought: recommend.Purchases | None = None,
 ) -> pd.DataFrame:
     """One action per customer of `customers` (indexed by customer_id), after the final filter.
 
     `churn` holds the day's `churn_probability`, `risk_band` and `reasons` per customer;
     `orders` and `lines` are `marts.fct_orders` and `marts.fct_order_lines` (only rows before
     the end of `as_of` are read); `products` is `marts.dim_products` indexed by product_id.
+    `recommender` orders the products (the job's weekly one); without it one is learnt here.
+    `bought`, when the caller has it, is `recommend.Purchases.from_lines(lines, end of as_of)`.
     """
     cutoff = as_of + timedelta(days=1)
     end = pd.Timestamp(cutoff).tz_localize("UTC")
     purchases = orders.loc[(orders["ordered_at"] < end) & ~orders["is_cancelled"].astype(bool)]
     last_purchase = purchases.groupby("customer_id")["ordered_at"].max()
-    history, times = timed_baskets_of(lines, cutoff)
+    if bought is None:
+        bought = recommend.Purchases.from_lines(lines, end)
+    now = day_number(end)
+    if recommender is None:
+        recommender = fit_recommender(bought, now, as_of)
     allowed = products.index[offerable(products, floor)]
-    offers = recommend_products(history, allowed, times, day_number(end))
+    offers = recommend_products(bought, allowed, now, recommender)
     names = products["product_name"] if "product_name" in products.columns else pd.Series(dtype="object")
-    known = lines.loc[(lines["ordered_at"] < end) & lines["customer_id"].notna()]
-    last_bought = known.groupby([known["customer_id"], known["product_id"].astype(str)])["ordered_at"].max()
+    facts = _purchase_facts(bought, offers)
 
     rows = []
     for customer in customers.index:
@@ -198,28 +182,47 @@ def decide_actions(
             because = f": {reasons}" if reasons else ""
             rows.append(("retention_call", None, f"{band} churn risk ({probability:.0%}){because}", probability))
         elif product is not None:
-            reason = _offer_reason(product, history.get(customer, []), names, last_bought.get((customer, product)), end)
-            rows.append(("offer_product", product, reason, probability))
+            rows.append(("offer_product", product, _offer_reason(product, facts.loc[customer], names, now), probability))
         else:
             rows.append(("none", None, "low churn risk and no product to offer (in stock, above the margin floor)", probability))
     actions = pd.DataFrame(rows, index=customers.index, columns=["action", "product_id", "reason", "churn_probability"])
     return enforce_rules(actions, customers, products, floor).loc[:, list(ACTION_COLUMNS)]
 
 
-def _offer_reason(
-    product: str, baskets: list[list[str]], names: pd.Series, last_bought: pd.Timestamp | None, end: pd.Timestamp
-) -> str:
+def _purchase_facts(purchases: recommend.Purchases, offers: pd.Series) -> pd.DataFrame:
+    """Per customer offered a product: orders with it, the day of the last, and their most bought product."""
+    if offers.empty:
+        return pd.DataFrame(columns=["times", "last_day", "favourite"])
+    pairs = recommend.pair_table(purchases, None)
+    rows = purchases.users.get_indexer(offers.index)
+    columns = purchases.items.get_indexer(offers.to_numpy())
+    last_day = np.full(len(pairs.key), np.nan)
+    if purchases.basket_day is not None:
+        user = purchases.basket_user[purchases.event_basket]
+        keys = user * pairs.items + purchases.event_item
+        np.fmax.at(last_day, np.searchsorted(pairs.key, keys), purchases.basket_day[purchases.event_basket])
+    # each customer's most bought product: the most orders, ties by product id
+    order = np.lexsort((pairs.column, -pairs.count, pairs.row))
+    first = order[np.concatenate([[True], pairs.row[order][1:] != pairs.row[order][:-1]])]
+    favourite = pd.Series(purchases.items[pairs.column[first]], index=pairs.row[first])
+    return pd.DataFrame(
+        {
+            "times": pairs.lookup(rows, columns, pairs.count).astype(int),
+            "last_day": pairs.lookup(rows, columns, last_day),
+            "favourite": favourite.reindex(rows).to_numpy(),
+        },
+        index=offers.index,
+    )
+
+
+def _offer_reason(product: str, facts: pd.Series, names: pd.Series, now: float) -> str:
     """Why this product: bought before (replenishment), or what they buy most (cross-sell)."""
     name = names.get(product, product)
-    times = sum(product in basket for basket in baskets)
+    times = int(facts["times"])
     if times:
-        when = f", last {(end - last_bought).days} days ago" if last_bought is not None else ""
+        when = f", last {int(now - facts['last_day'])} days ago" if np.isfinite(facts["last_day"]) else ""
         return f"replenishment: bought {name} in {times} order{'s' if times > 1 else ''}{when}"
-    counts: dict[str, int] = {}
-    for basket in baskets:
-        for item in basket:
-            counts[item] = counts.get(item, 0) + 1
-    favourite = min(counts, key=lambda item: (-counts[item], item)) if counts else None
-    if favourite is None:
+    favourite = facts["favourite"]
+    if favourite is None or (isinstance(favourite, float) and np.isnan(favourite)):
         return f"cross-sell: {name} is popular with customers like them"
     return f"cross-sell: customers who buy {names.get(favourite, favourite)} often also buy {name}"

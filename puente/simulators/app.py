@@ -26,6 +26,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from email.utils import format_datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -84,11 +85,29 @@ class Credentials:
         return cls(**given), generated
 
 
+class BusinessClock:
+    """Dates every answer (HTTP ``Date``, as real services do) with the simulated business's clock."""
+
+    def __init__(self, app, business: Business):
+        self.app, self.business = app, business
+
+    async def __call__(self, scope, receive, send):
+        async def dated(message):
+            if message["type"] == "http.response.start":
+                stamp = format_datetime(self.business.now(), usegmt=True).encode()
+                message["headers"] = [*(h for h in message.get("headers", []) if h[0].lower() != b"date"),
+                                      (b"date", stamp)]
+            await send(message)
+
+        await self.app(scope, receive, dated if scope["type"] == "http" else send)
+
+
 def create_app(business: Business, credentials: Credentials, limits: Limits | None = None,
                faults: Faults | None = None) -> FastAPI:
     """The simulators of the three systems over ``business``, plus the ``/_sim`` admin API."""
     limits, faults = limits or Limits(), faults or Faults()
     app = FastAPI(title="Puente source simulators", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(BusinessClock, business=business)
     app.mount("/odoo", create_odoo_app(business, credentials.odoo_db, credentials.odoo_login,
                                        credentials.odoo_api_key, faults.injector("odoo")))
     app.mount("/hubspot", create_hubspot_app(business, credentials.hubspot_token, limits,

@@ -47,7 +47,11 @@ SURNAMES = [
     ("Mejía", 2), ("Londoño", 2), ("Córdoba", 2), ("Parra", 2), ("Salazar", 2), ("Acosta", 2),
     ("Peña", 2), ("Ríos", 2), ("Ortega", 1), ("Patiño", 1), ("Cifuentes", 1), ("Buitrago", 1),
     ("Giraldo", 2), ("Arango", 1), ("Cortés", 1), ("Beltrán", 1), ("Camacho", 1), ("Núñez", 1),
+    ("Ibáñez", 1), ("Peñaloza", 1), ("Castañeda", 1), ("Muñetón", 1),
+    # surnames with a particle, typed with it or without it ("de la Hoz", "De La Hoz", "Hoz")
+    ("de la Hoz", 1), ("del Castillo", 1), ("de León", 1), ("de Ávila", 1), ("de la Cruz", 1),
 ]
+PARTICLES = ("de la ", "del ", "de los ", "de las ", "de ")
 # (city, department, weight, landline area indicative since the 2021 numbering plan)
 CITIES = [
     ("Bogotá", "Bogotá D.C.", 30, "601"), ("Medellín", "Antioquia", 14, "604"),
@@ -68,6 +72,16 @@ COMPANY_WORDS = ["del Valle", "Andina", "La Esperanza", "El Progreso", "Santa Fe
                  "San José", "El Dorado", "Los Andes", "del Caribe", "La Sabana", "El Poblado",
                  "Chapinero", "La Candelaria", "Cafetera", "Pacífico", "Orinoquía", "Montaña"]
 COMPANY_SUFFIXES = ["S.A.S.", "SAS", "Ltda.", "S.A.S", "& Cía. S.A.S."]
+# The business's own line (the shop's contact number), which staff type for customers who gave none.
+BUSINESS_PHONE = "6017432100"
+# What people type when a form insists on a phone they will not give.
+PLACEHOLDER_PHONES = ("0000000", "1234567", "3000000000", "1111111111", "123456789")
+# Trade names companies are known by, beside their legal names.
+TRADE_NAMES = ["Ferretería", "Droguería", "Panadería", "Café", "Papelería", "Minimercado", "Almacén",
+               "Distribuidora", "Cafetería", "Tienda"]
+# Before the 2021 numbering plan a landline was a one-digit area code and seven digits
+# (Bogotá "1 234 5678"); since then "601 234 5678". Indicative -> old area digit.
+OLD_AREA_DIGITS = {"601": "1", "602": "2", "604": "4", "605": "5", "606": "6", "607": "7", "608": "8"}
 FREE_MAIL = [("gmail.com", 62), ("hotmail.com", 17), ("yahoo.com", 7), ("outlook.com", 9),
              ("yahoo.es", 2), ("live.com", 3)]
 
@@ -108,9 +122,10 @@ def _thousands(digits: str) -> str:
     return f"{int(digits):,}".replace(",", ".")
 
 
-def format_nit(nit: str, style: int) -> str:
-    """A NIT with its DV as people type it: ``900.123.456-7``, ``900123456-7``, ``9001234567``."""
-    dv = nit_check_digit(nit)
+def format_nit(nit: str, style: int, dv: int | None = None) -> str:
+    """A NIT with its DV as people type it: ``900.123.456-7``, ``900123456-7``, ``9001234567``
+    (``dv`` given: that digit instead of the right one, as a slip of the fingers writes it)."""
+    dv = nit_check_digit(nit) if dv is None else dv
     return (f"{_thousands(nit)}-{dv}", f"{nit}-{dv}", f"{nit}{dv}")[style % 3]
 
 
@@ -129,6 +144,16 @@ def new_mobile(rng: random.Random) -> str:
 def new_landline(rng: random.Random, indicative: str) -> str:
     """Ten digits of a landline: the area indicative (601 Bogotá…) and seven digits."""
     return f"{indicative}{rng.randrange(2_000_000, 8_000_000):07d}"
+
+
+def landline_as_typed(digits: str, style: int) -> str:
+    """A landline (``601`` + seven digits) written the old ways: the seven local digits alone
+    (``234 5678``), the pre-2021 area code (``(1) 234 5678``), or with an office extension
+    (``601 234 5678 ext. 112``)."""
+    local = f"{digits[3:6]} {digits[6:]}"
+    area = OLD_AREA_DIGITS.get(digits[:3], digits[2])
+    return (local, f"({area}) {local}", f"0{area} {digits[3:]}",
+            f"{digits[:3]} {local} ext. {100 + int(digits[-2:])}", f"{digits} x{int(digits[-3:]) % 90 + 10}")[style % 5]
 
 
 def format_phone(digits: str, style: int) -> str:
@@ -178,3 +203,82 @@ def email_case_variant(rng: random.Random, email: str) -> str:
     if style == 2:
         return f" {email} "
     return ".".join(part.capitalize() for part in local.split(".")) + "@" + domain
+
+
+GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
+
+
+def mailbox(email: str) -> str:
+    """The mailbox an address reaches: Gmail ignores dots in the local part and treats
+    googlemail.com as gmail.com, so it never hands out ``mariaruiz@`` beside ``maria.ruiz@``."""
+    local, _, domain = email.lower().partition("@")
+    if domain in GMAIL_DOMAINS:
+        return f"{local.replace('.', '')}@gmail.com"
+    return f"{local}@{domain}"
+
+
+def email_variant(rng: random.Random, email: str) -> tuple[str, str]:
+    """The same mailbox written another way, and which way: ``plus`` (``juan+tienda@…``, the
+    provider delivers it to ``juan@…``), ``dots`` (Gmail ignores dots in the local part),
+    ``alias`` (``googlemail.com`` for ``gmail.com``), or, for a big mail provider's address,
+    ``domain_typo`` (a dropped, doubled or swapped letter of the domain, or its ``.com`` missing
+    or mistyped)."""
+    local, _, domain = email.partition("@")
+    providers = {row[0] for row in FREE_MAIL}
+    kinds = ["plus"] + (["domain_typo"] if domain in providers else []) + (["dots", "alias"] if domain in GMAIL_DOMAINS else [])
+    kind = rng.choice(kinds)
+    if kind == "plus":
+        return f"{local}+{rng.choice(('tienda', 'compras', 'web', 'promo', 'casaandina'))}@{domain}", kind
+    if kind == "dots":
+        bare = local.replace(".", "")
+        if bare != local:
+            return f"{bare}@{domain}", kind
+        cut = rng.randrange(1, len(bare)) if len(bare) > 1 else 1
+        return f"{bare[:cut]}.{bare[cut:]}@{domain}", kind
+    if kind == "alias":
+        return f"{local}@googlemail.com", kind
+    return f"{local}@{domain_typo(rng, domain)}", kind
+
+
+def domain_typo(rng: random.Random, domain: str) -> str:
+    """A slip in a mail provider's domain: ``gmial.com``, ``gmal.com``, ``gmaill.com``,
+    ``gmail``, ``gmail.co``, ``hotmail.con``."""
+    name, _, suffix = domain.partition(".")
+    slip = rng.randrange(5) if suffix == "com" else rng.randrange(4)
+    if slip == 3:
+        return name
+    if slip == 4:
+        return f"{name}.{rng.choice(('co', 'con', 'cm'))}"
+    i = rng.randrange(1, len(name) - 1)
+    if slip == 0:
+        name = name[:i] + name[i + 1] + name[i] + name[i + 2:]
+    elif slip == 1:
+        name = name[:i] + name[i + 1:]
+    else:
+        name = name[:i] + name[i] + name[i:]
+    return f"{name}.{suffix}"
+
+
+def company_suffix_variant(rng: random.Random, name: str) -> str:
+    """A company's legal name with its legal form written another way: ``S.A.S.`` as ``SAS``,
+    ``S. A. S.`` or left out, ``Ltda.`` as ``LTDA`` or ``Limitada``."""
+    for suffix in sorted(COMPANY_SUFFIXES, key=len, reverse=True):
+        if name.endswith(" " + suffix):
+            body = name[: -len(suffix) - 1]
+            kind = "Ltda" if "Ltda" in suffix else "SAS"
+            options = {"SAS": ("SAS", "S.A.S.", "S. A. S.", "sas", ""), "Ltda": ("LTDA", "Limitada", "Ltda", "")}[kind]
+            return f"{body} {rng.choice(options)}".rstrip()
+    return name
+
+
+def without_particle(surname: str) -> str:
+    """``"de la Hoz"`` → ``"Hoz"``: a surname typed without its particle."""
+    lowered = surname.lower()
+    for particle in PARTICLES:
+        if lowered.startswith(particle):
+            return surname[len(particle):]
+    return surname
+
+
+def has_particle(surname: str) -> bool:
+    return without_particle(surname) != surname

@@ -584,7 +584,7 @@ class Portal:
 
     def create(self, obj: str, body: Any) -> dict:
         """``POST /crm/v3/objects/{object}``: one record, or the error HubSpot answers."""
-        values, links, problem = self._creation(obj, body, [])
+        values, links, problem = self._creation(obj, body, self._unique_values(obj))
         if problem is not None:
             raise HubSpotError(problem["status_code"], problem["category"], problem["message"],
                                errors=problem["errors"])
@@ -606,12 +606,14 @@ class Portal:
         if traced and len(set(traces)) != len(traces):
             raise HubSpotError(400, "VALIDATION_ERROR", "objectWriteTraceId must be unique within a batch")
         started = hubspot_ts(self.business.now())
-        accepted, errors, pending = [], [], []
+        accepted, errors, held = [], [], self._unique_values(obj)
         for item, trace in zip(inputs, traces, strict=True):
-            values, links, problem = self._creation(obj, item, pending)
+            values, links, problem = self._creation(obj, item, held)
             if problem is None:
                 accepted.append((values, links, trace))
-                pending.append(values)
+                for name, taken in held.items():
+                    if values.get(name) not in (None, ""):
+                        taken[values[name]] = None  # held by another input of this batch
             elif not traced:
                 raise HubSpotError(problem["status_code"], problem["category"], problem["message"],
                                    errors=problem["errors"])
@@ -629,9 +631,24 @@ class Portal:
             out.update(numErrors=len(errors), errors=errors)
         return (207 if errors else 201), out
 
-    def _creation(self, obj: str, item: Any, pending: list[dict]) -> tuple[dict, list[tuple[str, int]], dict | None]:
+    def _unique_values(self, obj: str) -> dict[str, dict[str, int | None]]:
+        """For each property of ``obj`` with unique values: value -> the live record holding it
+        (read once per request, so a batch is checked in one pass over the records)."""
+        names = [n for n, spec in self.known_properties(obj).items() if spec["hasUniqueValue"]]
+        held: dict[str, dict[str, int | None]] = {n: {} for n in names}
+        if names:
+            for rid, record in self.business.hubspot[obj].items():
+                if not record["archived"]:
+                    for name in names:
+                        if record["properties"].get(name) not in (None, ""):
+                            held[name].setdefault(record["properties"][name], rid)
+        return held
+
+    def _creation(self, obj: str, item: Any, held: dict[str, dict[str, int | None]]
+                  ) -> tuple[dict, list[tuple[str, int]], dict | None]:
         """An input's values and associations, and what is wrong with it (None when nothing):
-        invalid properties, a required one missing, a bad association, a unique value taken."""
+        invalid properties, a required one missing, a bad association, a unique value taken
+        (``held``: see ``_unique_values``; None marks a value taken by another input of the batch)."""
         if not isinstance(item, dict):
             return {}, [], _problem(400, "VALIDATION_ERROR", "Each input must be an object", [])
         values, problems = self.validate_properties(obj, item.get("properties"))
@@ -644,12 +661,9 @@ class Portal:
         if problem is not None:
             return {}, [], problem
         for name, value in values.items():
-            if not self.known_properties(obj)[name]["hasUniqueValue"]:
-                continue
-            holder = next((r for r in self.business.hubspot[obj].values()
-                           if not r["archived"] and r["properties"].get(name) == value), None)
-            if holder is not None or any(p.get(name) == value for p in pending):
-                where = f"record {holder['id']}" if holder else "another input of this batch"
+            if name in held and value in held[name]:
+                holder = held[name][value]
+                where = f"record {holder}" if holder is not None else "another input of this batch"
                 return {}, [], _problem(409, "CONFLICT", f"{value!r} is already the value of {name} on {where}; "
                                         f"{name} has unique values", [{
                                             "message": f"Duplicate value for unique property {name}",

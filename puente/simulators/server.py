@@ -43,7 +43,8 @@ class SimulatorServer:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((self.host, self.port))
         self.port = self._socket.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False)
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False,
+                                date_header=False)  # the app dates answers with the business's clock
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
                                         name=f"simulators:{self.port}", daemon=True)
@@ -123,5 +124,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {var}: {origin} ({_mask(getattr(credentials, name))})")
     if generated:
         print("  Set those variables before starting to choose the secrets clients use.")
-    uvicorn.run(create_app(business, credentials), host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(create_app(business, credentials), host=args.host, port=args.port, log_level="warning",
+                date_header=False)
     return 0

@@ -9,7 +9,9 @@ decides: a record without an id or a readable updated-at goes to ``ops.quarantin
 ``Page.cursor`` is the value ``ops.extract_state`` may hold once the page is committed; ``None``
 means "leave the stored cursor as it is" (walks that are not sorted by updated-at can only move
 the cursor after their last page). A connector never hands back a cursor older than the one it
-was given.
+was given. The extraction stores at most the moment the walk started on the source's clock
+(``source_time``, the ``Date`` of the source's answers), so one record stamped in the future
+cannot carry the cursor past records that have yet to change (``puente.extract``).
 
 Every connector reads ``lookback`` seconds before the stored cursor: a change that becomes
 visible late, stamped before records already read (a long ERP transaction commits with the
@@ -58,7 +60,16 @@ class Connector(Protocol):
     def extract(self, obj: str, cursor: str | None, until: str | None = None) -> Iterator[Page]: ...
 
     def cursor_at(self, moment: datetime) -> str:
-        """``moment`` in this source's cursor format (for backfills)."""
+        """``moment`` in this source's cursor format (for backfills and the cursor's cap)."""
+        ...
+
+    def cursor_moment(self, cursor: str) -> datetime:
+        """The moment a cursor of this source stands for (the inverse of ``cursor_at``)."""
+        ...
+
+    @property
+    def source_time(self) -> datetime | None:
+        """The source's clock at its latest answer (HTTP ``Date``), None when it sent none."""
         ...
 
     def count(self, obj: str) -> int: ...

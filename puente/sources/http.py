@@ -16,20 +16,42 @@ the method and path only: never the query string, headers or body, where credent
 A page with one broken record still parses (``SourceResponse.json``): bytes that are not UTF-8
 and nesting deeper than ``MAX_JSON_DEPTH`` reach the loader inside that record, which
 quarantines it with the reason, instead of failing the whole page as a wrong URL would.
+
+Transport safety:
+
+- A TLS failure (a certificate that is expired, self-signed, for another host, a server that
+  does not speak TLS on that port) is a configuration problem, not an outage: it fails at once
+  with the certificate's reason, never retried.
+- Plain ``http://`` is refused for any host that is not this machine (``localhost``, a loopback
+  address): credentials would cross the network in clear. A trusted private network (a Docker
+  network, a VPN) is allowed host by host in ``PUENTE_ALLOW_HTTP_HOSTS`` (comma-separated names).
+- ``same_origin`` tells whether a URL handed over by the service (a pagination link) is on the
+  base URL's scheme, host and port; connectors never follow one that is not.
+- Every answer's ``Date`` header (RFC 9110: the service's own clock) is kept in ``source_time``:
+  the extraction caps its cursor and spots records stamped in the future by the source's clock,
+  not by this machine's.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import os
 import random
 import re
+import ssl
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from puente.activation.pacing import Pacer
 
 log = logging.getLogger(__name__)
 # httpx logs every request line at INFO; this layer logs what matters (retries, failures) itself.
@@ -42,6 +64,8 @@ MAX_JSON_DEPTH = 256
 # Holds a NUL, which jsonb cannot store, so it can never be landed by mistake (puente.load).
 TOO_DEEP = f"\x00nested deeper than {MAX_JSON_DEPTH} levels (the source's JSON was cut there)"
 _JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+# Hosts (comma-separated) that may be reached over plain http:// although they are not this machine.
+ALLOW_HTTP_SETTING = "PUENTE_ALLOW_HTTP_HOSTS"
 
 
 class SourceError(RuntimeError):
@@ -93,6 +117,67 @@ def _advice(status: int) -> str:
             "credentials are right, report this message: the API may have changed")
 
 
+_MAYBE_DONE = ("The service may have carried this write out before failing, so it is not sent again now; "
+               "the next run looks the record up first and sends it only if it is not there")
+
+
+def _tls_failure(exc: BaseException) -> str | None:
+    """Why TLS failed, when ``exc`` (or what caused it) is a TLS error that retrying cannot fix;
+    None for anything else (a refused or dropped connection, a timeout, a TLS session cut short)."""
+    seen: set[int] = set()
+    error: BaseException | None = exc
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return f"certificate refused: {error.verify_message or error.reason or error}"
+        if isinstance(error, ssl.SSLError) and not isinstance(error, ssl.SSLEOFError | ssl.SSLZeroReturnError |
+                                                               ssl.SSLSyscallError):
+            return f"TLS handshake failed: {error.reason or error}"
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def is_local_host(host: str) -> bool:
+    """Whether ``host`` is this machine (a name or address of the loopback interface)."""
+    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def allowed_http_hosts(env: Mapping[str, str] | None = None) -> frozenset[str]:
+    """Hosts that may be reached over plain ``http://`` besides this machine (``PUENTE_ALLOW_HTTP_HOSTS``)."""
+    value = (os.environ if env is None else env).get(ALLOW_HTTP_SETTING, "")
+    return frozenset(host.strip().lower() for host in value.split(",") if host.strip())
+
+
+def check_scheme(system: str, url: str, env: Mapping[str, str] | None = None) -> None:
+    """Refuse plain ``http://`` to a host that is neither local nor allowed (``PUENTE_ALLOW_HTTP_HOSTS``)."""
+    parts = httpx.URL(url)
+    host = parts.host or ""
+    if parts.scheme != "http" or not host or is_local_host(host) or host.lower() in allowed_http_hosts(env):
+        return
+    raise SourceError(system, "*", f"connect to http://{host}", "refused: plain http:// to a host that is "
+                      "not this machine would send the credentials and the data unencrypted",
+                      f"Use https:// in the base URL. Only on a network you trust (a private Docker network, "
+                      f"a VPN), allow this host with {ALLOW_HTTP_SETTING}={host} (comma-separated list)")
+
+
+def _answer_time(response: httpx.Response) -> datetime | None:
+    """The service's clock when it answered (its ``Date`` header), or None when absent or unreadable."""
+    dates = response.headers.get_list("Date")
+    value = dates[-1] if dates else None  # when two are sent, the application's own comes last
+    try:
+        moment = parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def _body_excerpt(response: httpx.Response, limit: int = 300) -> str:
     text = response.text.strip().replace("\n", " ")
     return text[:limit] + ("…" if len(text) > limit else "")
@@ -134,14 +219,21 @@ class HttpClient:
     """An ``httpx.Client`` for one source system with retries, a budget and readable errors.
 
     ``sleep`` and ``rng`` are injectable so tests never wait; ``transport`` lets unit tests
-    answer requests with ``httpx.MockTransport``.
+    answer requests with ``httpx.MockTransport``. ``pacer`` (writes) spaces requests to stay
+    under the service's rate limit instead of running into it. A plain ``http://`` base URL is refused unless
+    its host is local or allowed (``check_scheme``). ``source_time`` is the service's clock at its
+    latest answer (its ``Date`` header), None until it sent one.
     """
 
     def __init__(self, system: str, base_url: str, *, headers: dict[str, str] | None = None,
                  timeout: httpx.Timeout | float = DEFAULT_TIMEOUT, retry: RetryPolicy | None = None,
                  max_requests: int = 20_000, sleep: Callable[[float], None] = time.sleep,
-                 rng: random.Random | None = None, transport: httpx.BaseTransport | None = None):
+                 rng: random.Random | None = None, transport: httpx.BaseTransport | None = None,
+                 pacer: Pacer | None = None):
+        check_scheme(system, base_url)
         self.system = system
+        self.pacer = pacer
+        self.source_time: datetime | None = None
         self.retry = retry or RetryPolicy()
         self.max_requests = max_requests
         self.requests_made = 0
@@ -157,15 +249,25 @@ class HttpClient:
     def close(self) -> None:
         self._client.close()
 
+    def same_origin(self, url: str) -> bool:
+        """Whether ``url`` has the base URL's scheme, host and port (a link the service handed over
+        that points elsewhere must not be followed: the credentials would travel with it)."""
+        target, base = self._client.base_url.join(url), self._client.base_url
+        return (target.scheme, target.host, target.port) == (base.scheme, base.host, base.port)
+
     def request(self, method: str, url: str, *, obj: str, params: dict[str, Any] | None = None,
                 json: Any = None, content: bytes | str | None = None,
                 headers: dict[str, str] | None = None, passthrough: Collection[int] = (),
-                label: str | None = None) -> httpx.Response:
+                label: str | None = None, repeatable: bool = True) -> httpx.Response:
         """Send one request, retrying transient failures; return the response when it is 2xx.
 
         Statuses in ``passthrough`` are returned to the caller too (e.g. HubSpot's 400 on a
         batch, which the caller records per contact). ``label`` names the request in logs
         and errors when method + path alone say too little (XML-RPC calls share one path).
+        A request that is not ``repeatable`` (a create) is retried only when it surely never
+        reached the service (a refused connection, a 429): after a timeout or a 5xx it may have
+        been carried out, and sending it again could do it twice, so it fails at once and the
+        caller looks the record up before trying again.
         """
         built = self._client.build_request(method, url, params=params, json=json, content=content,
                                            headers=headers)
@@ -177,8 +279,18 @@ class HttpClient:
             try:
                 response = self._client.send(built)
             except httpx.TransportError as exc:  # timeouts, refused or dropped connections
+                tls = _tls_failure(exc)
+                if tls:  # a certificate does not fix itself: no retry
+                    raise SourceError(self.system, obj, request, tls,
+                                      "This is not an outage: check the host name in the base URL and the "
+                                      "service's certificate (its validity dates, the names it covers). A "
+                                      "certificate signed by a private authority is trusted by pointing "
+                                      "SSL_CERT_FILE at that authority's certificate") from None
                 outcome, wait, status = type(exc).__name__, None, None
+                if not repeatable and not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+                    raise SourceError(self.system, obj, request, outcome, _MAYBE_DONE) from None
             else:
+                self.source_time = _answer_time(response) or self.source_time
                 status = response.status_code
                 if response.is_success or status in passthrough:
                     response.__class__ = SourceResponse
@@ -186,6 +298,8 @@ class HttpClient:
                 outcome = f"HTTP {status}: {_body_excerpt(response)}"
                 if status != 429 and status < 500:
                     raise SourceError(self.system, obj, request, outcome, _advice(status), status)
+                if status != 429 and not repeatable:
+                    raise SourceError(self.system, obj, request, outcome, _MAYBE_DONE, status)
                 wait = retry_after_seconds(response)
                 if wait is not None and wait > self.retry.max_retry_after:
                     raise SourceError(self.system, obj, request, outcome + f" (Retry-After {wait:.0f} s)",
@@ -205,4 +319,6 @@ class HttpClient:
             raise SourceError(self.system, obj, request, f"request budget of {self.max_requests} spent",
                               "Either the data grew (raise max_requests for this source) or paging "
                               "is looping (check the cursor in ops.extract_state)")
+        if self.pacer is not None:
+            self.pacer.acquire()
         self.requests_made += 1

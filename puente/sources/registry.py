@@ -64,6 +64,14 @@ def build_connector(name: str, config: SourceConfig, **options: Any) -> Connecto
     return source(name).connector(config, **options)
 
 
+def build_writer(name: str, config: SourceConfig, **options: Any) -> Any:
+    """The activation writer of source ``name`` over ``config`` (``puente.activation.writers.Writer``)."""
+    spec = source(name)
+    if spec.writer is None:
+        raise UnknownSource(f"Puente does not write into {spec.title}")
+    return spec.writer(config, **options)
+
+
 def simulator_configs(base_url: str, credentials: Any) -> dict[str, SourceConfig]:
     """Every registered source's configuration pointing at the local simulators at ``base_url``."""
     return {s.name: s.simulator(base_url, credentials) for s in SOURCES}

@@ -8,7 +8,11 @@ Each source is one folder, ``puente/sources/<system>/`` (the shape of dlt's veri
   its cursor, plus what the connector needs to ask for it);
 - ``config.py`` the frozen configuration, read from an Airflow connection or from
   ``PUENTE_<SYSTEM>_*`` environment variables;
-- ``connector.py`` the code that talks to the API.
+- ``connector.py`` the code that talks to the API;
+- ``writer.py`` (where Puente writes into the system) the activation writer: what the activation
+  engine (``puente.activation``) calls to create and update records there;
+- ``check.py`` what ``puente check`` asks the system: reachable, credentials accepted, scopes or
+  access rights present, API version supported (``puente.sources.checks``).
 
 ``puente.sources.registry`` lists the sources; the DAG's extract tasks, the raw tables, the
 reconciliation and the local runtime's simulator settings all derive from it.
@@ -73,6 +77,11 @@ class Source:
     # Where the local simulators serve this system, below their base URL, and how the simulator's
     # credentials (a ``puente.simulators.Credentials``) become this source's configuration.
     simulator: Callable[[str, Any], SourceConfig]
+    # What writes into this system for the activations (``puente.activation``):
+    # writer(config, **options), or None where Puente only reads.
+    writer: Callable[..., Any] | None = None
+    # check(config) -> list of ``puente.sources.checks.Finding``: what ``puente check`` asks it.
+    check: Callable[[Any], list] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

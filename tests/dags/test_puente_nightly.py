@@ -18,22 +18,75 @@ START = date(2026, 11, 16)
 
 def test_dag_shape(nightly_dag):
     groups = {t.task_id.split(".")[0] for t in nightly_dag.tasks}
-    assert {"prepare_warehouse", "extract", "raw_gate", "transform", "marts_gate", "ml", "crm_sync",
-            "sync_gate", "write_back"} <= groups
+    assert {"check_connections", "prepare_warehouse", "extract", "raw_gate", "transform", "marts_gate", "ml", "activation_models",
+            "sync_gate", "activate"} <= groups
     extract = {t.task_id for t in nightly_dag.tasks if t.task_id.startswith("extract.")}
     assert extract == {"extract.odoo", "extract.hubspot", "extract.shopify"}
     # The three extractions run side by side: none depends on another.
     for task_id in extract:
         assert not (nightly_dag.get_task(task_id).upstream_task_ids & extract)
     assert all(t.retries >= 1 for t in nightly_dag.tasks)
-    # Nothing reaches the CRM unless every gate upstream of it passed.
-    upstream_of_write_back = nightly_dag.get_task("write_back").get_flat_relative_ids(upstream=True)
-    assert {"raw_gate", "marts_gate", "sync_gate", "ml.score_churn", "ml.next_best_action",
-            "ml.forecast_demand"} <= upstream_of_write_back
+    # One task per declared activation, and nothing reaches any system unless every gate upstream passed.
+    from puente.activation.spec import load_activations
+
+    activations = {f"activate.{a.name}" for a in load_activations()}
+    assert "activate.crm_contact_scores" in activations
+    assert activations == {t.task_id for t in nightly_dag.tasks if t.task_id.startswith("activate.")}
+    for task_id in activations:
+        upstream = nightly_dag.get_task(task_id).get_flat_relative_ids(upstream=True)
+        assert {"raw_gate", "marts_gate", "sync_gate", "ml.score_churn", "ml.next_best_action",
+                "ml.forecast_demand"} <= upstream
     # `rebuild_marts` reaches dbt as --full-refresh on the incremental facts' tasks.
     assert nightly_dag.params["rebuild_marts"] is False
     facts = [t for t in nightly_dag.tasks if t.task_id.startswith("transform.fct_order")]
     assert facts and all(t.full_refresh == "{{ params.rebuild_marts }}" for t in facts)
+
+
+def test_python_tasks_and_dbt_connect_with_the_same_warehouse_configuration(nightly_dag, warehouse_url, monkeypatch):
+    """The Airflow connection's extra (libpq options) reaches every Python task's URL and dbt's
+    profile alike: an ``application_name`` is seen by the server from both, and ``sslmode=require``
+    against a server without TLS is refused by both."""
+    import json
+    import sys
+
+    from dbt.cli.main import dbtRunner
+
+    from puente import runtime
+    from puente.config import dbt_project_dir
+    from puente.dbt import PROFILE_NAME, PROFILE_TARGET, _environ
+    from puente.warehouse import SUPERUSER
+
+    def connect_with(extra: dict) -> None:
+        connection = json.loads(runtime.warehouse_connection(warehouse_url))
+        monkeypatch.setenv("AIRFLOW_CONN_PUENTE_WAREHOUSE", json.dumps({**connection, "extra": json.dumps(extra)}))
+
+    profile_config = next(t for t in nightly_dag.tasks if t.task_id.startswith("transform.")).profile_config
+    dag_module = sys.modules[type(profile_config.profile_mapping).__module__]
+
+    def dbt_application_name() -> str:
+        with profile_config.ensure_profile() as (profile_path, env), _environ(env):
+            result = dbtRunner().invoke([
+                "show", "--inline", "select current_setting('application_name') as app", "--output", "json",
+                "--project-dir", str(dbt_project_dir()),
+                "--profiles-dir", str(profile_path.parent), "--profile", PROFILE_NAME, "--target", PROFILE_TARGET])
+        assert result.success, result.exception
+        return result.result.results[0].agate_table.rows[0][0]
+
+    connect_with({"application_name": "puente one configuration"})
+    url = dag_module.warehouse_url()
+    assert f"{SUPERUSER}:" in url  # the connection's password is in it
+    with psycopg.connect(url) as conn:
+        assert conn.execute("show application_name").fetchone()[0] == "puente one configuration"
+    assert dbt_application_name() == "puente one configuration"
+
+    connect_with({"sslmode": "require"})
+    with pytest.raises(psycopg.OperationalError, match="SSL"):
+        psycopg.connect(dag_module.warehouse_url()).close()
+    assert profile_config.profile_mapping.env_vars["PUENTE_DBT_SSLMODE"] == "require"
+
+    connect_with({"ssl_mode": "require"})  # misspelt: refused, never silently dropped
+    with pytest.raises(ValueError, match="ssl_mode"):
+        dag_module.warehouse_url()
 
 
 def _counts(url: str) -> dict[str, int]:
@@ -42,28 +95,26 @@ def _counts(url: str) -> dict[str, int]:
     with psycopg.connect(url) as conn:
         counts = {o.qualified_table: conn.execute(f"select count(*) from {o.qualified_table}").fetchone()[0]
                   for o in RAW_OBJECTS}
-        for table in ("ops.crm_writeback", "ml.churn_scores", "ml.next_best_actions", "ml.demand_forecasts",
+        counts["contacts sent"] = conn.execute(
+            "select count(*) from ops.activation_audit where activation = 'crm_contact_scores' and status = 'sent'"
+        ).fetchone()[0]
+        for table in ("ml.churn_scores", "ml.next_best_actions", "ml.demand_forecasts",
                       "marts.dim_customers", "marts.fct_orders"):
             counts[table] = conn.execute(f"select count(*) from {table}").fetchone()[0]
     return counts
 
 
 def _resent(url: str) -> dict[str, list]:
-    """For contacts sent more than once, the properties that changed between sends (for a
-    failure's message)."""
+    """For contacts sent more than once, the fields each later send changed (old -> new)."""
     with psycopg.connect(url) as conn:
         rows = conn.execute(
-            "select hubspot_contact_id, properties - 'puente_scored_at' from ops.crm_writeback "
-            "order by hubspot_contact_id, sent_at, writeback_id"
+            "select row_key, fields_old, fields_new from ops.activation_audit "
+            "where activation = 'crm_contact_scores' and status = 'sent' order by row_key, audit_id"
         ).fetchall()
     sends: dict[str, list[dict]] = {}
-    for contact_id, properties in rows:
-        sends.setdefault(contact_id, []).append(properties)
-    return {
-        contact_id: [{k: (before.get(k), after.get(k)) for k in before.keys() | after.keys()
-                      if before.get(k) != after.get(k)} for before, after in zip(seq, seq[1:], strict=False)]
-        for contact_id, seq in sends.items() if len(seq) > 1
-    }
+    for contact_id, old, new in rows:
+        sends.setdefault(contact_id, []).append({k: (old.get(k), new.get(k)) for k in old.keys() | new.keys()})
+    return {contact_id: seq[1:] for contact_id, seq in sends.items() if len(seq) > 1}
 
 
 def _loads_since(url: str, since: datetime) -> dict[str, tuple[int, int]]:
@@ -78,7 +129,7 @@ def _loads_since(url: str, since: datetime) -> dict[str, tuple[int, int]]:
 
 
 @pytest.mark.e2e
-def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
+def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog):
     from rich.console import Console
 
     from puente import report, runtime
@@ -86,7 +137,7 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
     from puente.simulators.business import Business
     from puente.simulators.server import SimulatorServer
 
-    business = Business(seed=12, customers=300, start=START)  # its second day brings new shop orders
+    business = Business(seed=13, customers=300, start=START)  # its second day brings new shop orders
     credentials = Credentials()
     app = create_app(business, credentials)
     with SimulatorServer(app) as sim:
@@ -105,7 +156,8 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
         assert received["raw.shopify_orders"] == first["raw.shopify_orders"]
         assert summary["identity"]["customers"] == first["marts.dim_customers"]
         assert {g["gate"]: g["success"] for g in summary["gates"]} == {"raw": True, "marts": True, "sync": True}
-        assert dict((w["status"], w["contacts"]) for w in summary["writeback"]) == {"sent": first["ops.crm_writeback"]}
+        (scores_run,) = [a for a in summary["activations"] if a["activation"] == "crm_contact_scores"]
+        assert scores_run["sent"] == first["contacts sent"] and scores_run["failed"] == 0
         assert summary["model"]["metrics"]["roc_auc"] > 0.5
         assert sum(stage["orders"] for stage in summary["stages"]) == first["marts.fct_orders"]
         assert sum(a["customers"] for a in summary["actions"]) == first["ml.next_best_actions"]
@@ -142,26 +194,29 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
         state = httpx.get(f"{sim.base_url}/_sim/state").json()
         assert first["raw.hubspot_contacts"] == state["counts"]["hubspot"]["contacts"]
         assert first["raw.shopify_orders"] == state["counts"]["shopify"]["orders"]
-        assert first["raw.odoo_res_partner"] == state["counts"]["odoo"]["res.partner"]
+        # (the ERP's partners less those the night's activations created after extracting)
+        made_by_puente = sum(1 for p in business.odoo["res.partner"].values()
+                             if str(p.get("ref") or "").startswith("puente:"))
+        assert first["raw.odoo_res_partner"] == state["counts"]["odoo"]["res.partner"] - made_by_puente
         assert first["marts.dim_customers"] > 0 and first["marts.fct_orders"] > 0
 
         # Scores are on the right CRM contacts: each sent value equals the customer's score.
         with psycopg.connect(fresh_db) as conn:
             sent = conn.execute(
                 """
-                select w.hubspot_contact_id, w.properties ->> 'puente_churn_score',
-                       w.properties ->> 'puente_churn_risk', s.churn_probability, s.risk_band,
-                       a.action, w.properties ->> 'puente_next_action'
-                from ops.crm_writeback w
-                join marts.dim_customers d on w.hubspot_contact_id = any(d.hubspot_contact_ids)
+                select w.row_key, w.payload ->> 'puente_churn_score',
+                       w.payload ->> 'puente_churn_risk', s.churn_probability, s.risk_band,
+                       a.action, w.payload ->> 'puente_next_action'
+                from ops.activation_state w
+                join marts.dim_customers d on w.row_key = any(d.hubspot_contact_ids)
                 join ml.churn_scores s on s.customer_id = d.customer_id and s.scored_for_date = %s
                 left join ml.next_best_actions a on a.customer_id = d.customer_id
                     and a.scored_for_date = s.scored_for_date
-                where w.status = 'sent'
+                where w.activation = 'crm_contact_scores'
                 """,
                 (START,),
             ).fetchall()
-        assert len(sent) == first["ops.crm_writeback"] > 0
+        assert len(sent) == first["contacts sent"] > 0
         headers = {"Authorization": f"Bearer {credentials.hubspot_token}"}
         for contact_id, score, risk, probability, band, action, sent_action in sent[:25]:
             assert abs(float(score) - probability) < 1e-4 and risk == band and sent_action == action
@@ -174,25 +229,56 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
             # The salesperson sees the next-best-action beside the churn score.
             assert action is not None and contact["properties"]["puente_next_action"] == action
 
-        # A rerun of the same night changes nothing: no new rows, nothing re-sent. What it does
-        # see is the echo of the first run's write-back: HubSpot stamps a new lastmodifieddate on
-        # every contact it updated, so those contacts land again, now carrying the sent scores.
+        # Puente acted in every system: see _check_activations.
+        _check_activations(fresh_db, sim.base_url, credentials, since="2026-11-02")
+
+        # A rerun of the same night changes nothing: nothing is sent again, no new customer or
+        # order appears. What it does land is the echo of what the first run wrote: the sale orders
+        # it posted (with their lines, invoices, partners and reservations) come back from the
+        # ERP, the stock it set from the shop, and every contact HubSpot stamped a new
+        # lastmodifieddate on.
         rerun_started = datetime.now(UTC)
         run = nightly_dag.test(logical_date=datetime(2026, 11, 16, tzinfo=UTC))
         assert run.state == "success"
-        assert _counts(fresh_db) == first, _resent(fresh_db)
+        again = _counts(fresh_db)
+        for table in ("marts.dim_customers", "raw.shopify_orders", "raw.hubspot_deals"):
+            assert again[table] == first[table], (table, again[table], first[table])
+        with psycopg.connect(fresh_db) as conn:
+            posted, deals = conn.execute(
+                "select coalesce(sum(rows_created), 0), coalesce(sum(rows_created) filter (where activation = "
+                "'won_deals_to_erp'), 0) from ops.activation_runs where target_object = 'sale.order' "
+                "and finished_at < %s", (rerun_started,)).fetchone()
+            reposted = conn.execute(
+                "select coalesce(sum(rows_created + rows_adopted), 0) from ops.activation_runs "
+                "where target_object = 'sale.order' and finished_at >= %s", (rerun_started,)).fetchone()[0]
+            twice = conn.execute(
+                "select activation, row_key from ops.activation_audit where operation in ('create', 'adopt') "
+                "and status <> 'failed' group by 1, 2 having count(*) > 1").fetchall()
+            unchanged = conn.execute(
+                "select activation, row_key from ops.activation_audit where at >= %s and operation <> 'create' "
+                "and status = 'sent' and fields_new = '{}'::jsonb", (rerun_started,)).fetchall()
+        # Nothing posted twice, nothing sent that does not change what the target shows. What
+        # the rerun may send is what the first run's own writes changed for a salesperson (a
+        # product the orders it posted took out of stock, a customer whose first order it posted).
+        assert (reposted, twice, unchanged) == (0, [], [])
+        # The web orders posted are the same orders, now also in the ERP; a won deal posted is a
+        # new ERP order, and its customer may be scored for the first time.
+        assert again["marts.fct_orders"] == first["marts.fct_orders"] + deals
+        assert first["ml.churn_scores"] <= again["ml.churn_scores"] <= first["ml.churn_scores"] + deals
+        print(f"rerun: {again['contacts sent'] - first['contacts sent']} contacts changed by the first run's "
+              "own writes were sent again")
         loads = _loads_since(fresh_db, rerun_started)
-        assert sum(inserted for inserted, _ in loads.values()) == 0
-        assert loads.pop("hubspot.contacts")[1] >= first["ops.crm_writeback"]
-        assert all(updated == 0 for _, updated in loads.values()), loads
+        assert loads["odoo.sale.order"][0] == posted > 0  # the orders the night posted, and nothing else new
+        assert loads.pop("hubspot.contacts")[1] >= first["contacts sent"]
+        assert loads["shopify.orders"] == (0, 0) and loads["hubspot.deals"] == (0, 0), loads
         with psycopg.connect(fresh_db) as conn:
             not_echoed = conn.execute(
                 """
-                select count(*) from ops.crm_writeback w
-                join raw.hubspot_contacts c on c.source_id = w.hubspot_contact_id
-                where w.status = 'sent'
-                  and c.record -> 'properties' ->> 'puente_churn_score' is distinct from w.properties ->> 'puente_churn_score'
-                """
+                select count(*) from ops.activation_state w
+                join raw.hubspot_contacts c on c.source_id = w.row_key
+                where w.activation = 'crm_contact_scores' and w.accepted_at < %s
+                  and c.record -> 'properties' ->> 'puente_churn_score' is distinct from w.payload ->> 'puente_churn_score'
+                """, (rerun_started,)  # what the first night wrote, the rerun's extraction read back
             ).fetchone()[0]
         assert not_echoed == 0
 
@@ -203,8 +289,54 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch):
         second = _counts(fresh_db)
         assert second["raw.shopify_orders"] > first["raw.shopify_orders"]
         assert second["ml.churn_scores"] > first["ml.churn_scores"]
-        # Contacts are sent again only when something they show changed (a new score, reason or
-        # action): no two consecutive sends to a contact carry the same properties.
+        # Contacts are sent again only when something a salesperson would notice changed: every
+        # later send changes a field, and a quiet business day rewrites few contacts (the day
+        # counters in the reasons and the daily drift of the score are not changes).
         resends = _resent(fresh_db)
-        assert resends, "the second night sent nothing new"
         assert all(all(changes) for changes in resends.values()), resends
+        scored = second["ml.churn_scores"] - first["ml.churn_scores"]
+        resent = second["contacts sent"] - first["contacts sent"]
+        print(f"second night: {resent} contacts written of {scored} customers scored")
+        assert resent < 0.05 * scored, (resent, scored, resends)
+        _check_activations(fresh_db, sim.base_url, credentials, since="2026-11-03")
+
+
+    # Three nights of logs (Airflow, cosmos and dbt, every task) hold no secret.
+    from urllib.parse import unquote, urlsplit
+
+    logged = caplog.text + "".join(capfd.readouterr())
+    assert "dbt" in logged and "extract" in logged  # the nights' logs were captured
+    secrets = {"warehouse password": unquote(urlsplit(fresh_db).password or ""),
+               "Odoo API key": credentials.odoo_api_key, "HubSpot token": credentials.hubspot_token,
+               "Shopify token": credentials.shopify_token}
+    assert [name for name, secret in secrets.items() if secret and secret in logged] == []
+
+
+def _check_activations(url: str, base_url: str, credentials, since: str) -> None:
+    """What the night's activations must have done, against the simulated business's own truth."""
+    truth = httpx.get(f"{base_url}/_sim/integration", params={"since": since}).json()
+    with psycopg.connect(url) as conn:
+        issues = {(a, k) for a, k in conn.execute("select activation, row_key from ops.activation_issues")}
+        tasks = conn.execute(
+            """
+            select s.row_key, a.arm, c.has_marketing_consent
+            from ops.activation_state s
+            left join intermediate.int_churn_task_assignments a
+                on s.row_key = 'churn:' || a.customer_id || ':' || a.period_start
+            left join marts.dim_customers c on c.customer_id = a.customer_id
+            where s.activation = 'churn_risk_tasks'
+            """).fetchall()
+    # Every live web order of the posting window is in the ERP (typed in by a person, or posted
+    # by Puente), or on the work list saying why not; none is there twice.
+    missing = [o["name"] for o in truth["web_orders"] if o["state"] == "sale" and not o["entered"]
+               and not o["entered_by_api"] and ("web_orders_to_erp", f"shopify_order:{o['shopify_order_id']}") not in issues]
+    assert missing == [], missing
+    assert truth["summary"]["web_orders_entered_through_the_api"] > 0
+    # The ERP's free stock reached the shop for every product the shop counts.
+    stock_issues = {key for activation, key in issues if activation == "stock_to_shop"}
+    differ = [(s["sku"], s["shop_available"], s["erp_free"]) for s in truth["stock"]
+              if s["shop_tracks_inventory"] and s["shop_available"] != max(0, s["erp_free"])
+              and f"sku:{s['sku']}" not in stock_issues]
+    assert differ == [], differ
+    # Churn tasks went to treated customers with consent only, never to the control group.
+    assert all(arm == "treated" and consent for _, arm, consent in tasks), tasks

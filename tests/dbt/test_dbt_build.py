@@ -6,11 +6,12 @@ from __future__ import annotations
 import psycopg
 import pytest
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 from scenario import load_raw
 
 from expectations.gates import run_marts_gate, run_sync_gate
-from puente.dbt import CRM_SYNC_BUILD_ARGS, DbtFailed, run_dbt
+from puente.activation.engine import pending_rows
+from puente.activation.spec import activation_named
+from puente.dbt import ACTIVATION_BUILD_ARGS, DbtFailed, run_dbt
 
 
 def rows(url: str, sql: str, *params) -> list[dict]:
@@ -23,12 +24,12 @@ def customer_with(url: str, column: str, source_id: str) -> dict:
     return customer
 
 
-def test_main_build_passes_every_model_and_test_and_leaves_out_crm_sync(main_build, built_db):
+def test_main_build_passes_every_model_and_test_and_leaves_out_the_activations(main_build, built_db):
     statuses = {str(node.status) for node in main_build.result.results}
     assert statuses <= {"success", "pass"}  # no warning either: no customer holds two tax ids
     built = {node.node.name for node in main_build.result.results}
     assert {"dim_customers", "fct_orders", "assert_every_order_counted_once"} <= built
-    assert rows(built_db, "select to_regclass('marts.crm_contact_scores_sync') as t")[0]["t"] is None
+    assert rows(built_db, "select to_regclass('activations.act_crm_contact_scores') as t")[0]["t"] is None
 
 
 def test_same_person_across_three_systems_is_one_customer(built_db):
@@ -100,7 +101,7 @@ def test_rebuild_is_idempotent(built_db):
     before = rows(built_db, "select * from marts.dim_customers order by customer_id")
     orders = "select * from marts.fct_orders order by order_id"
     orders_before = rows(built_db, orders)
-    run_dbt(["run", "--exclude", "tag:crm_sync"], built_db)
+    run_dbt(["run", "--exclude", "tag:activation"], built_db)
     assert rows(built_db, "select * from marts.dim_customers order by customer_id") == before
     # the rerun re-reads what landed within the look-back hour: the same orders, a later refreshed_at
     assert [{**row, "refreshed_at": None} for row in rows(built_db, orders)] == \
@@ -111,7 +112,8 @@ def test_marts_gate_passes_on_the_build(built_db):
     assert run_marts_gate(built_db, "2026-11-21").raise_for_failure().evaluated > 0
 
 
-def _score(url: str, customer_id: str, probability: float, band: str, day: str = "2026-11-21") -> None:
+def _score(url: str, customer_id: str, probability: float, band: str, day: str = "2026-11-21",
+           reasons: str | None = None) -> None:
     with psycopg.connect(url) as conn:
         conn.execute(
             "insert into ml.model_runs (model_run_id, model_name, as_of_date, features, metrics, baselines, "
@@ -120,47 +122,89 @@ def _score(url: str, customer_id: str, probability: float, band: str, day: str =
         )
         conn.execute(
             "insert into ml.churn_scores (customer_id, scored_for_date, churn_probability, risk_band, "
-            "model_run_id, scored_at) values (%s, %s, %s, %s, 'run-1', (%s::date + interval '1 day 3 hours') at time zone 'utc') "
+            "model_run_id, scored_at, reasons) "
+            "values (%s, %s, %s, %s, 'run-1', (%s::date + interval '1 day 3 hours') at time zone 'utc', %s) "
             "on conflict (customer_id, scored_for_date) do update set churn_probability = excluded.churn_probability, "
-            "risk_band = excluded.risk_band",
-            (customer_id, day, probability, band, day),
+            "risk_band = excluded.risk_band, reasons = excluded.reasons",
+            (customer_id, day, probability, band, day, reasons),
         )
 
 
-def _sync(url: str) -> dict[str, dict]:
-    run_dbt(list(CRM_SYNC_BUILD_ARGS), url)
-    return {row["hubspot_contact_id"]: row for row in rows(url, "select * from marts.crm_contact_scores_sync")}
+CRM_SCORES = "activations.act_crm_contact_scores"
 
 
-def test_crm_sync_sends_only_what_changed(built_db):
+def _pending(url: str) -> dict[str, dict]:
+    """Build the activation models, then what the engine would send to the CRM now."""
+    run_dbt(list(ACTIVATION_BUILD_ARGS), url)
+    return {row["row_key"]: row for row in pending_rows(url, activation_named("crm_contact_scores"))}
+
+
+def _accept(url: str, *contacts: str) -> None:
+    """Book ``contacts`` as accepted by the CRM, as the engine does after HubSpot's 200."""
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "insert into ops.activation_state (activation, row_key, target_id, payload, compare_hash, run_id) "
+            f"select 'crm_contact_scores', row_key, target_id, payload, md5(coalesce(compare, payload)::text), 'test' "
+            f"from {CRM_SCORES} where row_key = any(%s) on conflict (activation, row_key) do update set "
+            "payload = excluded.payload, compare_hash = excluded.compare_hash, accepted_at = now()",
+            (list(contacts),))
+
+
+def test_crm_scores_are_sent_only_when_a_salesperson_would_notice(built_db):
     juan = customer_with(built_db, "odoo_partner_ids", "101")
     lucia = customer_with(built_db, "odoo_partner_ids", "103")
     _score(built_db, juan["customer_id"], 0.1, "low", day="2026-11-20")
-    _score(built_db, juan["customer_id"], 0.73456, "high")
+    _score(built_db, juan["customer_id"], 0.73456, "high",
+           reasons="no order in 178 days; spent 1,100,000 in the last year")
     _score(built_db, lucia["customer_id"], 0.2, "low")
 
-    first = _sync(built_db)
+    first = _pending(built_db)
     assert set(first) == {"501", "502", "503"}
-    assert first["501"]["properties"] == {
-        "puente_churn_score": "0.7346", "puente_churn_risk": "high", "puente_scored_at": "2026-11-22T03:00:00.000Z",
+    assert first["501"]["payload"] == {
+        "puente_churn_score": "0.7346", "puente_churn_risk": "high",
+        "puente_churn_reasons": "no order in 178 days; spent 1,100,000 in the last year",
+        "puente_scored_at": "2026-11-22T03:00:00.000Z",
     }
     run_sync_gate(built_db, "2026-11-21").raise_for_failure()
 
-    with psycopg.connect(built_db) as conn:
-        for contact_id, row in first.items():
-            conn.execute(
-                "insert into ops.crm_writeback (batch_id, hubspot_contact_id, properties, status) "
-                "values ('wb-1', %s, %s, %s)",
-                (contact_id, Jsonb(row["properties"]), "failed" if contact_id == "503" else "sent"),
-            )
-    assert set(_sync(built_db)) == {"503"}  # a failed attempt is sent again
+    _accept(built_db, "501", "502")  # 503 was refused: it stays pending
+    assert set(_pending(built_db)) == {"503"}
+    _accept(built_db, "503")
+    assert _pending(built_db) == {}  # the same night, second run: nothing to send
 
-    with psycopg.connect(built_db) as conn:
-        conn.execute("update ops.crm_writeback set status = 'sent' where hubspot_contact_id = '503'")
-    assert _sync(built_db) == {}  # the same night, second run: nothing to send
+    # the next night: the score drifts a little, the day counter moves on, the reasons swap
+    # places: nothing a salesperson would notice, nothing to send
+    _score(built_db, juan["customer_id"], 0.71, "high", day="2026-11-22",
+           reasons="spent 1,200,000 in the last year; no order in 179 days")
+    _score(built_db, lucia["customer_id"], 0.23, "low", day="2026-11-22")
+    assert _pending(built_db) == {}
+    # a move of the score by the threshold (0.05) or more, or a new band, is sent
+    _score(built_db, juan["customer_id"], 0.6846, "high", day="2026-11-22", reasons="no order in 179 days")
+    _score(built_db, lucia["customer_id"], 0.81, "high", day="2026-11-22")
+    changed = _pending(built_db)
+    assert set(changed) == {"501", "502", "503"}
+    assert changed["501"]["payload"]["puente_churn_score"] == "0.6846"
+    _accept(built_db, "501", "502", "503")
 
-    _score(built_db, lucia["customer_id"], 0.81, "high")
-    assert set(_sync(built_db)) == {"503"}
+    # a band flip by a hair (the score moved less than the margin, 0.02) waits; past it, it goes
+    _score(built_db, lucia["customer_id"], 0.61, "high", day="2026-11-22")
+    _accept(built_db, *_pending(built_db))
+    _score(built_db, lucia["customer_id"], 0.595, "medium", day="2026-11-22")
+    assert _pending(built_db) == {}
+    _score(built_db, lucia["customer_id"], 0.585, "medium", day="2026-11-22")
+    assert set(_pending(built_db)) == {"503"}
+    _accept(built_db, "503")
+
+    # a customer no longer scored has the CRM's score fields cleared, once
+    with psycopg.connect(built_db) as conn:
+        conn.execute("delete from ml.churn_scores where customer_id = %s and scored_for_date = '2026-11-22'",
+                     (juan["customer_id"],))
+    cleared = _pending(built_db)
+    assert set(cleared) == {"501", "502"}
+    assert cleared["501"]["payload"]["puente_churn_risk"] == "" and cleared["501"]["payload"]["puente_churn_score"] == ""
+    run_sync_gate(built_db, "2026-11-22").raise_for_failure()
+    _accept(built_db, "501", "502")
+    assert _pending(built_db) == {}
 
 
 def test_a_failing_dbt_test_names_the_node(built_db):

@@ -37,7 +37,8 @@ def test_ensure_manifest_parses_once_and_lists_the_nightly_selectors():
     parsed_at = manifest.stat().st_mtime
     assert dbt.ensure_manifest().stat().st_mtime == parsed_at  # fresh: not parsed again
     nodes = json.loads(manifest.read_text())["nodes"]
-    sync = nodes["model.puente.crm_contact_scores_sync"]
-    assert "crm_sync" in sync["tags"]
+    scores = nodes["model.puente.act_crm_contact_scores"]
+    assert "activation" in scores["tags"] and scores["schema"] == "activations"
+    assert scores["config"]["meta"]["activation"]["target"] == "hubspot"
     assert nodes["model.puente.dim_customers"]["schema"] == "marts"
     assert nodes["model.puente.stg_odoo__partners"]["schema"] == "staging"

@@ -2,7 +2,7 @@
 
 Night 1 lands the scenario plus: two different people named María García in Bogotá (nothing
 but the name and city in common); Juanita Ramírez, whose ERP partner and CRM contact share
-only a fuzzy name and a phone (the CRM has the local number without its area code); Luz and
+only a name (misspelt in the CRM) and a phone (the CRM has the local number without its area code); Luz and
 Liliana Ortiz, sisters of Bucaramanga sharing one mailbox (same initial, different first names);
 Andrés Rojas, whose web order #1050 the ERP booked under a partner typed without email or phone
 (only the order joins them); and José Castro, whose web order #1051 the ERP's shop connector
@@ -56,7 +56,7 @@ NIGHT_1["odoo"]["res.partner"] += [
 ]
 NIGHT_1["hubspot"]["contacts"] += [
     _contact("520", "María", "García", "mgarcia.bogota@example.org", "3209998877"),
-    _contact("530", "Juana", "Ramirez", "juana.r@example.org", "234 5678"),
+    _contact("530", "Juanita", "Ramires", "juana.r@example.org", "234 5678"),
     _contact("540", "Liliana", "Ortiz", "LOrtiz83@example.org", "3174560002", city="Bucaramanga"),
 ]
 
@@ -130,21 +130,24 @@ def test_web_order_joins_the_erp_partner_it_was_booked_under(nights, module_db):
     (evidence,) = rows(module_db, """
         select * from intermediate.int_customer_match_evidence
         where 'odoo_partner:113' in (record_key, linked_record_key)""")
-    assert (evidence["rule"], evidence["matched_on"]) == ("web_order", "shop order #1050")
+    assert (evidence["rule"], evidence["decision"]) == ("web_order", "merge")
+    assert evidence["matched_on"].startswith("shop order #1050")
+    assert "web order #1050 +24.8" in evidence["explanation"]
 
 
 def test_relatives_web_order_under_the_family_partner_joins_nobody(nights):
     assert nights[1]["odoo_partner:114"] != nights[1]["shopify_customer:7011"]
 
 
-def test_record_linked_only_by_fuzzy_name_and_phone_joins_with_its_evidence(nights, module_db):
+def test_record_linked_only_by_a_similar_name_and_a_local_phone_joins_with_its_evidence(nights, module_db):
     assert nights[1]["odoo_partner:111"] == nights[1]["hubspot_contact:530"]
     (evidence,) = rows(module_db, """
         select * from intermediate.int_customer_match_evidence
         where 'odoo_partner:111' in (record_key, linked_record_key)""")
-    assert evidence["rule"] == "fuzzy_name_phone"
-    assert 0.5 <= evidence["score"] < 1
-    assert evidence["matched_on"].startswith("*2345678")
+    assert (evidence["rule"], evidence["decision"]) == ("phone", "merge")
+    assert 0.98 <= evidence["score"] < 1
+    assert evidence["matched_on"].startswith("phone ending 2345678")
+    assert "phone tail +17.4" in evidence["explanation"] and "name " in evidence["explanation"]
 
 
 def test_new_record_joins_its_customer_without_renumbering(nights):

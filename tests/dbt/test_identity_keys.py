@@ -16,6 +16,14 @@ CASES = {
         "juan perez@example.com": None,
     },
     "normalize_phone": {
+        "(1) 234 5678": "+576012345678",  # the pre-2021 Bogotá area code
+        "01 2345678": "+576012345678",
+        "(4) 444 5566": "+576044445566",
+        "601 234 5678 ext. 112": "+576012345678",
+        "6012345678 x12": "+576012345678",
+        "0000000": None,
+        "3000000000": None,
+        "1234567": None,
         "(300) 123-4567": "+573001234567",
         "+57 300 123 4567": "+573001234567",
         "573001234567": "+573001234567",
@@ -41,6 +49,25 @@ CASES = {
         "123": None,
         "": None,
     },
+    "canonical_email": {
+        "juan.perez+tienda@gmail.com": "juanperez@gmail.com",
+        "Juan.Perez@GoogleMail.com": "juanperez@gmail.com",
+        "juan.perez@gmial.com": "juanperez@gmail.com",
+        "juan.perez@gmail": "juanperez@gmail.com",
+        "juan.perez@gmail.con": "juanperez@gmail.com",
+        "ana.gil@hotmial.com": "ana.gil@hotmail.com",
+        "ana.gil+promo@hotmail.com": "ana.gil@hotmail.com",
+        "ana.gil@hotmail.es": "ana.gil@hotmail.es",  # another real mailbox, not a slip
+        "compras@ferreteria.com.co": "compras@ferreteria.com.co",
+        "sin correo": None,
+    },
+    "is_placeholder_phone": {
+        "0000000": True,
+        "1234567": True,
+        "3000000000": True,
+        "3001234567": False,
+        "6012345678": False,
+    },
     "normalize_name": {
         "  LUCÍA   GÓMEZ ": "lucia gomez",
         "José Ñúñez": "jose nunez",
@@ -49,13 +76,22 @@ CASES = {
 }
 
 
+CALL_ARGS = "('typed')"
+CALLS = {"canonical_email": "canonical_email(normalize_email('typed'))"}  # it reads a normalised address
+# Phones as people type them, checked against Google's libphonenumber (the `phonenumbers` package)
+PHONES = ["+57 300 123 4567", "3001234567", "(300) 123-4567", "300 123 4567", "+573001234567", "57 3001234567",
+          "601 234 5678", "+57 601 234 5678", "6042345678", "(605) 345-6789", "+1 (415) 555-0100",
+          "+57 (310) 555-1212", "+52 55 1234 5678", "+56 9 8765 4321"]
+
+
 @pytest.fixture(scope="module")
 def normalized(module_db) -> dict[tuple[str, str], str | None]:
     """Every case through its macro, in one `dbt show --inline` query."""
+    all_cases = {**CASES, "normalize_phone": {**CASES["normalize_phone"], **dict.fromkeys(PHONES)}}
     selects = [
-        f"select '{macro}' as macro, typed, {{{{ {macro}('typed') }}}} as normalized "
+        f"select '{macro}' as macro, typed, ({{{{ {CALLS.get(macro, macro + CALL_ARGS)} }}}})::text as normalized "
         f"from (values {', '.join(_literal(typed) for typed in cases)}) as cases (typed)"
-        for macro, cases in CASES.items()
+        for macro, cases in all_cases.items()
     ]
     result = run_dbt(["show", "--inline", " union all ".join(selects), "--limit", "-1", "--quiet"], module_db)
     table = result.result.results[0].agate_table
@@ -71,4 +107,13 @@ def _literal(text: str) -> str:
     [(macro, typed, expected) for macro, cases in CASES.items() for typed, expected in cases.items()],
 )
 def test_identity_key(normalized, macro, typed, expected):
-    assert normalized[(macro, typed)] == expected
+    assert normalized[(macro, typed)] == (expected if not isinstance(expected, bool) else str(expected).lower())
+
+
+@pytest.mark.parametrize("typed", PHONES)
+def test_phone_is_the_e164_libphonenumber_gives(normalized, typed):
+    import phonenumbers
+
+    number = phonenumbers.parse(typed, "CO")
+    assert phonenumbers.is_valid_number(number), typed
+    assert normalized[("normalize_phone", typed)] == phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

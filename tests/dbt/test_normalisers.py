@@ -47,12 +47,27 @@ CASES: dict[str, dict[tuple[str, str | None], object]] = {
         ("GODE561231GR8", "MX"): True,
         ("ABC010101AB1", "MX"): True,  # a company: three letters
         ("GODE561331GR8", "MX"): False,  # month 13
+        ("GODE561231GR7", "MX"): False,  # the SAT check character of GODE561231GR is 8
+        ("XAXX010101000", "MX"): None,  # the SAT's generic RFC of the general public: nobody's
         ("529.982.247-25", "BR"): True,
         ("529.982.247-24", "BR"): False,
         ("111.111.111-11", "BR"): False,
         ("11.222.333/0001-81", "BR"): True,
         ("11.222.333/0001-82", "BR"): False,
         ("12345", "PE"): None,
+    },
+    "tax_id_corrected": {  # the value a doubtful tax id's body calls for
+        ("900.123.456-7", "CO"): "900123456-8",
+        ("9001234567", "CO"): "900123456-8",
+        ("79.123.456-1", "CO"): "79123456-0",
+        ("900.123.456-8", "CO"): None,  # valid: nothing to correct
+        ("CC 1020304050", "CO"): None,  # a cédula has no check digit
+        ("20-12345678-5", "AR"): "20-12345678-6",
+        ("12.345.678-4", "CL"): "12345678-5",
+        ("529.982.247-24", "BR"): "52998224725",
+        ("11.222.333/0001-82", "BR"): "11222333000181",
+        ("GODE561231GR7", "MX"): "GODE561231GR8",
+        ("ABC010101AB5", "MX"): "ABC010101AB1",  # a company: 12 characters, padded for the check
     },
     "normalize_tax_id_for_country": {
         ("900.123.456-8", "CO"): "900123456",
@@ -62,6 +77,8 @@ CASES: dict[str, dict[tuple[str, str | None], object]] = {
         ("12.345.678-5", "CL"): "12345678-5",
         ("10.000.013-k", "CL"): "10000013-K",
         ("gode 561231 gr8", "MX"): "GODE561231GR8",
+        ("GODE561231GR7", "MX"): None,
+        ("XEXX010101000", "MX"): None,  # the SAT's generic RFC of foreigners: every foreign buyer's
         ("529.982.247-25", "BR"): "52998224725",
         ("529.982.247-24", "BR"): None,
         ("11.222.333/0001-81", "BR"): "11222333000181",

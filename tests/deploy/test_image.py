@@ -103,13 +103,14 @@ def _image_env(root: Path, extra: dict[str, str] | None = None) -> dict[str, str
 def test_the_manifest_is_built_into_the_image(image_copy):
     manifest = json.loads((image_copy / "dbt_project" / "target" / "manifest.json").read_text())
     models = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
-    assert {"dim_customers", "fct_orders", "crm_contact_scores_sync"} <= models
+    assert {"dim_customers", "fct_orders", "act_crm_contact_scores", "act_web_orders_to_erp"} <= models
 
 
 _SERVICE_CHECK = r"""
 import json, os, sys
 from airflow.cli import cli_parser
-from airflow.dag_processing.dagbag import DagBag
+from pathlib import Path
+from airflow.dag_processing.dagbag import BundleDagBag
 from airflow.executors.executor_loader import ExecutorLoader
 
 import puente
@@ -117,7 +118,8 @@ from puente.simulators.server import build_parser
 from puente.sources import registry
 
 commands = json.loads(sys.argv[1])
-bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+bag = BundleDagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"],
+                   bundle_path=Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"]))  # as the DAG processor does
 parser = cli_parser.get_parser()
 for name, argv in commands["airflow"].items():
     parser.parse_args(argv)  # exits non-zero on a command this Airflow does not have
@@ -158,7 +160,7 @@ def test_every_service_finds_what_it_needs(image_copy):
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found["puente_from"].startswith(str(image_copy)), "the DAG must import the image's own code"
     assert found["import_errors"] == {}
-    assert found["dags"] == ["puente_nightly"] and found["tasks"] > 40
+    assert found["dags"] == ["puente_nightly", "puente_review_decisions", "puente_web_orders"] and found["tasks"] > 40
     assert found["executor"] == "CeleryExecutor" and found["celery_app"]
     # Each source's settings resolve from the environment compose gives, and say they are the simulator's.
     assert found["sources"] == {name: f"environment PUENTE_{name.upper()}_* (simulator)"

@@ -74,7 +74,7 @@ def test_make_airflow_from_a_clean_shell_serves_the_dag_and_stops_whole(warehous
         assert dag["dag_id"] == "puente_nightly" and dag["is_paused"] is False
         assert not dag.get("has_import_errors")
         seen |= _descendants(make.pid)
-        names = " ".join(" ".join(p.cmdline()) for p in seen if p.is_running())
+        names = " ".join(_cmdline(p) for p in seen)
         for component in ("standalone", "scheduler", "dag-processor", "api_server", "triggerer", "simulators"):
             assert component in names, f"{component} is not running under make airflow"
         printed = log_path.read_text()
@@ -84,7 +84,7 @@ def test_make_airflow_from_a_clean_shell_serves_the_dag_and_stops_whole(warehous
         make.send_signal(signal.SIGTERM)  # what `kill <pid>` or a service manager sends
         make.wait(timeout=90)
         survivors = [p for p in seen if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-        assert not survivors, [" ".join(p.cmdline()) for p in survivors]
+        assert not survivors, [_cmdline(p) for p in survivors]
         assert not runtime.port_in_use(port)
         assert "Stopped Airflow and the simulators." in log_path.read_text()
     finally:
@@ -94,3 +94,11 @@ def test_make_airflow_from_a_clean_shell_serves_the_dag_and_stops_whole(warehous
         if make.poll() is None:
             make.kill()
         warehouse.drop_database(warehouse_url, metadata_db)
+
+
+def _cmdline(process: psutil.Process) -> str:
+    """A process's command line; empty once it has exited (or is a zombie waiting to be reaped)."""
+    try:
+        return " ".join(process.cmdline())
+    except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+        return ""

@@ -48,14 +48,18 @@ create table marts.fct_order_to_cash (
     order_id text, days_to_erp numeric, days_to_invoice integer, days_to_payment integer
 );
 insert into marts.fct_order_to_cash values ('o1', 0.01, 0, 3), ('o2', 0, null, null);
-create table marts.crm_contact_scores_sync (
-    hubspot_contact_id text, customer_id text, properties jsonb, scored_at timestamptz
+create schema activations;
+create table activations.act_crm_contact_scores (
+    row_key text, target_id text, external_key text, payload jsonb, compare jsonb, observed_at timestamptz,
+    invalid_reason text, customer_id text, has_consent boolean, context jsonb
 );
-insert into marts.crm_contact_scores_sync values
-    ('501', 'c1', '{"puente_churn_score": "0.7346", "puente_churn_risk": "high",
-                    "puente_next_action": "retention_call", "puente_scored_at": "2026-11-22T03:00:00.000Z"}', now()),
-    ('503', 'c2', '{"puente_churn_score": "0.0500", "puente_churn_risk": "low",
-                    "puente_scored_at": "2026-11-22T03:00:00.000Z"}', now());
+insert into activations.act_crm_contact_scores (row_key, target_id, customer_id, payload) values
+    ('501', '501', 'c1', '{"puente_churn_score": "0.7346", "puente_churn_risk": "high",
+                    "puente_next_action": "retention_call", "puente_scored_at": "2026-11-22T03:00:00.000Z"}'),
+    ('503', '503', 'c2', '{"puente_churn_score": "0.0500", "puente_churn_risk": "low",
+                    "puente_scored_at": "2026-11-22T03:00:00.000Z"}'),
+    ('504', '504', 'c3', '{"puente_churn_score": "", "puente_churn_risk": "", "puente_next_action": "",
+                    "puente_scored_at": "", "puente_churn_reasons": "Not scored any more"}');
 """
 
 

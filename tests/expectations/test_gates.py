@@ -146,35 +146,55 @@ def test_marts_gate_fails_when_the_marts_are_not_built(fresh_db):
 # --- sync gate --------------------------------------------------------------------------------
 
 
-def test_sync_gate_passes_on_good_properties_and_on_nothing_to_send(marts_db):
-    assert run_sync_gate(marts_db, LOGICAL_DATE).raise_for_failure().evaluated == 8
-    execute(marts_db, "delete from marts.crm_contact_scores_sync")
-    assert run_sync_gate(marts_db, LOGICAL_DATE).success
+def _scores() -> list:
+    """The score activation alone (the fixture builds its model only)."""
+    from puente.activation.spec import load_activations
+
+    return [a for a in load_activations() if a.name == "crm_contact_scores"]
+
+
+def test_sync_gate_checks_every_declared_activation_and_says_which_model_is_missing(marts_db):
+    result = run_sync_gate(marts_db, LOGICAL_DATE)
+    missing = {d["table"] for d in result.details if not d["success"]}
+    from puente.activation.spec import load_activations
+
+    assert missing == {a.relation for a in load_activations()} - {"activations.act_crm_contact_scores"}
+    assert "build it first" in failure_message(result)
+
+
+def test_sync_gate_passes_on_good_properties_cleared_ones_and_on_nothing_to_send(marts_db):
+    assert run_sync_gate(marts_db, LOGICAL_DATE, _scores()).raise_for_failure().evaluated == 10
+    execute(marts_db, "delete from activations.act_crm_contact_scores")
+    assert run_sync_gate(marts_db, LOGICAL_DATE, _scores()).success
 
 
 def test_sync_gate_fails_on_a_score_that_is_not_a_probability(marts_db):
-    execute(marts_db, "update marts.crm_contact_scores_sync set properties = properties || "
-                      "'{\"puente_churn_score\": \"1.7000\"}' where hubspot_contact_id = '503'")
-    result = run_sync_gate(marts_db, LOGICAL_DATE)
+    execute(marts_db, "update activations.act_crm_contact_scores set payload = payload || "
+                      "'{\"puente_churn_score\": \"1.7000\"}' where row_key = '503'")
+    result = run_sync_gate(marts_db, LOGICAL_DATE, _scores())
     message = failure_message(result)
-    assert "sync gate failed 1 of 8 checks" in message
-    assert "marts.crm_contact_scores_sync.churn_score_value: expect_column_values_to_be_between(" in message
+    assert "sync gate failed 1 of 10 checks" in message
+    assert "activations.act_crm_contact_scores.churn_score_value: expect_column_values_to_be_between(" in message
     assert "hubspot_contact_id=503 churn_score_value=1.7" in message
     assert "ml.churn_scores" in message
     assert len(result.summary()["failed_checks"]) == 1
 
 
-def test_sync_gate_fails_on_a_non_numeric_score_an_unknown_risk_and_a_missing_contact(marts_db):
-    execute(marts_db, "insert into marts.crm_contact_scores_sync values "
-                      "(null, 'c3', '{\"puente_churn_score\": \"high\", \"puente_churn_risk\": \"severe\", "
-                      "\"puente_next_action\": \"call_mom\", "
-                      "\"puente_scored_at\": \"2026-11-22T03:00:00.000Z\"}', now())")
-    result = run_sync_gate(marts_db, LOGICAL_DATE)
+def test_sync_gate_fails_on_a_non_numeric_score_an_unknown_risk_and_a_duplicate_row(marts_db):
+    execute(marts_db, "insert into activations.act_crm_contact_scores (row_key, target_id, payload) values "
+                      "('501', '501', '{\"puente_churn_score\": \"high\", \"puente_churn_risk\": \"severe\", "
+                      "\"puente_next_action\": \"call_mom\", \"puente_scored_at\": \"2026-11-22T03:00:00.000Z\"}'), "
+                      "(null, null, '{}')")
+    result = run_sync_gate(marts_db, LOGICAL_DATE, _scores())
     failed = {(check["column"], check["expectation"]) for check in result.details if not check["success"]}
     assert failed == {
-        ("hubspot_contact_id", "expect_column_values_to_not_be_null"),
+        ("row_key", "expect_column_values_to_not_be_null"),
+        ("row_key", "expect_column_values_to_be_unique"),
+        ("churn_score", "expect_column_values_to_not_be_null"),
         ("churn_score", "expect_column_values_to_match_regex"),
+        ("churn_risk", "expect_column_values_to_not_be_null"),
         ("churn_risk", "expect_column_values_to_be_in_set"),
         ("next_action", "expect_column_values_to_be_in_set"),
+        ("scored_at", "expect_column_values_to_not_be_null"),
     }
     assert "churn_risk=severe" in failure_message(result)

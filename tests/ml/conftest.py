@@ -18,11 +18,12 @@ HISTORY_START = date(2022, 1, 1)
 AS_OF = date(2024, 6, 30)  # the last business day of the history
 MEAN_DAYS_BETWEEN_ORDERS = 30
 MEAN_DAYS_TO_CHURN = (120, 2000)  # a churn-prone half and a loyal half
+BASKET_LOG_MEAN = (3.5, 4.5)  # the churn-prone half buys smaller baskets: a signal only a model can use
 CANCELLED_SHARE = 0.05
 
 
 def synthetic_orders(
-    customers: int = 500, start: date = HISTORY_START, as_of: date = AS_OF, seed: int = 7
+    customers: int = 500, start: date = HISTORY_START, as_of: date = AS_OF, seed: int = 7, rate_spread: float = 0.8
 ) -> pd.DataFrame:
     """Orders from `start` to the end of `as_of`, shaped like `marts.fct_orders`, sorted by time."""
     rng = np.random.default_rng(seed)
@@ -30,7 +31,7 @@ def synthetic_orders(
     rows = []
     for number in range(customers):
         first_day = rng.uniform(0, span_days * 0.7)
-        days_between = MEAN_DAYS_BETWEEN_ORDERS * rng.lognormal(0.0, 0.8)
+        days_between = MEAN_DAYS_BETWEEN_ORDERS * rng.lognormal(0.0, rate_spread)
         churn_day = first_day + rng.exponential(MEAN_DAYS_TO_CHURN[number % 2])
         web_share = rng.uniform()
         day = first_day
@@ -39,12 +40,37 @@ def synthetic_orders(
                 (
                     f"c{number:05d}",
                     day,
-                    round(rng.lognormal(4.0, 0.5), 2),
+                    round(rng.lognormal(BASKET_LOG_MEAN[number % 2], 0.5), 2),
                     "web" if rng.uniform() < web_share else "erp",
                     bool(rng.uniform() < CANCELLED_SHARE),
                 )
             )
             day += rng.exponential(days_between)
+    orders = pd.DataFrame(rows, columns=["customer_id", "day", "amount_total", "channel", "is_cancelled"])
+    orders["ordered_at"] = pd.Timestamp(start, tz="UTC") + pd.to_timedelta(orders["day"], unit="D")
+    columns = ["customer_id", "ordered_at", "amount_total", "channel", "is_cancelled"]
+    return orders.loc[:, columns].sort_values("ordered_at", ignore_index=True)
+
+
+def bgnbd_orders(customers: int, start: date = HISTORY_START, as_of: date = AS_OF, seed: int = 1) -> pd.DataFrame:
+    """Orders drawn from the BG/NBD process itself (Fader, Hardie and Lee, 2005), as `marts.fct_orders`.
+
+    Each customer buys at a gamma-distributed daily rate from a random first order and, after
+    each purchase, drops out with a beta-distributed probability. On such a history BG/NBD is
+    the right model: nothing else can beat it by more than chance.
+    """
+    rng = np.random.default_rng(seed)
+    span_days = (as_of - start).days + 1
+    rows = []
+    for number in range(customers):
+        rate = rng.gamma(0.6, 1 / 20)  # one purchase every ~33 days on average
+        dropout = rng.beta(1.0, 4.0)
+        day = rng.uniform(0, span_days * 0.7)
+        while day < span_days:
+            rows.append((f"b{number:05d}", day, round(rng.lognormal(4.0, 0.5), 2), "web", False))
+            if rng.uniform() < dropout:
+                break
+            day += rng.exponential(1 / rate)
     orders = pd.DataFrame(rows, columns=["customer_id", "day", "amount_total", "channel", "is_cancelled"])
     orders["ordered_at"] = pd.Timestamp(start, tz="UTC") + pd.to_timedelta(orders["day"], unit="D")
     columns = ["customer_id", "ordered_at", "amount_total", "channel", "is_cancelled"]
@@ -67,6 +93,20 @@ def make_orders():
 def orders() -> pd.DataFrame:
     """A learnable history of 500 customers over two and a half years."""
     return synthetic_orders()
+
+
+@pytest.fixture(scope="session")
+def bgnbd_history() -> pd.DataFrame:
+    """250 customers drawn from BG/NBD's process: a small business where BG/NBD is the best churn score."""
+    return bgnbd_orders(250, seed=2)
+
+
+@pytest.fixture(scope="session")
+def bgnbd_trained(bgnbd_history, as_of):
+    """One churn training run on `bgnbd_history`."""
+    from ml.churn.train import train_churn_model
+
+    return train_churn_model(bgnbd_history, as_of)
 
 
 @pytest.fixture(scope="session")

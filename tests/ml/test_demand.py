@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.demand.baselines import BASELINES, croston, seasonal_naive
+from ml.demand.baselines import BASELINES, auto_ets, croston, seasonal_naive
 from ml.demand.evaluate import bias, mase, wape, weekly_wape
 from ml.demand.features import (
     FEATURE_COLUMNS,
@@ -20,7 +20,13 @@ from ml.demand.features import (
     sales_matrix,
 )
 from ml.demand.score import days_of_cover, forecast_products, reorder_quantity
-from ml.demand.train import NotEnoughData, evaluation_cutoff_for, train_demand_model
+from ml.demand.train import (
+    BLEND_WEIGHTS,
+    GATE_BASELINES,
+    NotEnoughData,
+    evaluation_cutoff_for,
+    train_demand_model,
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +69,43 @@ def test_the_model_beats_the_naive_baselines_on_its_backtest(demand):
     assert demand.metrics["wape_daily"] < demand.baselines["naive"]["wape_daily"]
     assert demand.metrics["wape_weekly"] < demand.baselines["seasonal_naive_7"]["wape_weekly"]
     assert 0.5 < demand.metrics["coverage_p10_p90"] <= 1.0
+
+
+def test_the_blend_is_chosen_on_the_window_before_the_one_it_is_measured_on(demand, as_of):
+    evaluation_cutoff = evaluation_cutoff_for(as_of)
+    evaluation, scoring = demand.blends["evaluation"], demand.blends["scoring"]
+
+    assert evaluation.window_start == evaluation_cutoff - timedelta(days=HORIZON_DAYS)  # [V, E): never [E, S)
+    assert scoring.window_start == evaluation_cutoff  # the scoring model's weight: measured out of time on [E, S)
+    assert demand.model.evaluation.ets_weight == evaluation.weight in BLEND_WEIGHTS
+    assert min(evaluation.wape_by_weight.values()) == evaluation.wape_by_weight[evaluation.weight]
+    # the evaluation model's own blend, among the scoring model's candidates, is the WAPE reported
+    assert scoring.wape_by_weight[evaluation.weight] == pytest.approx(demand.metrics["wape_daily"])
+
+
+def test_with_thirty_products_the_model_does_not_beat_autoets_clearly_and_autoets_forecasts(demand, lines, products,
+                                                                                            as_of):
+    gate = demand.gate
+    assert gate.best_baseline in GATE_BASELINES and gate.units == len(demand.products)
+    assert not gate.model_wins and demand.scored_by == gate.best_baseline == "auto_ets"
+
+    forecasts = forecast_products(demand.model.scoring, lines, products["stock_on_hand"], as_of, products.index)
+
+    history = sales_matrix(lines, as_of + timedelta(days=1), products.index)
+    expected = auto_ets(history.units, HORIZON_DAYS).ravel()
+    np.testing.assert_allclose(forecasts["p50"].to_numpy(), expected)
+
+
+def test_prices_are_read_from_the_history_only(lines):
+    cutoff = date(2024, 1, 10)
+    before = lines.loc[lines["ordered_at"] < pd.Timestamp(cutoff, tz="UTC")]
+    expensive_later = lines.assign(unit_price=np.where(lines["ordered_at"] >= pd.Timestamp(cutoff, tz="UTC"), 1e6,
+                                                       lines["unit_price"]))
+
+    cut = sales_matrix(expensive_later, date(2024, 6, 1)).until(cutoff)
+
+    pd.testing.assert_series_equal(cut.prices, sales_matrix(before, cutoff).prices.reindex(cut.products))
+    assert cut.prices.max() < 1e6
 
 
 def test_forecasts_are_deterministic_ordered_and_complete(demand, lines, products, as_of):

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pandas as pd
 import psycopg
 import pytest
 
 from ml.artifacts import NoChampion
+from ml.churn.features import build_features, cutoff_after
 from ml.churn.jobs import score_churn, train_churn, train_churn_if_due
 from ml.churn.train import NotEnoughData
+from puente.report import model_line
 
 # marts.fct_orders is built by dbt; these tests stand in for it with the columns the job reads.
 FCT_ORDERS_DDL = """
@@ -34,11 +37,8 @@ def small_orders(make_orders):
     return make_orders(customers=250)
 
 
-@pytest.fixture
-def warehouse(fresh_db, small_orders, tmp_path, monkeypatch):
-    """A fresh warehouse whose marts.fct_orders holds the synthetic orders; artifacts in tmp."""
-    orders = small_orders
-    monkeypatch.setenv("PUENTE_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+def _load_orders(url: str, orders) -> None:
+    """Replace marts.fct_orders with `orders` (created on first use)."""
     rows = [
         (
             f"o{number}",
@@ -53,12 +53,21 @@ def warehouse(fresh_db, small_orders, tmp_path, monkeypatch):
         )
         for number, row in enumerate(orders.itertuples())
     ]
-    with psycopg.connect(fresh_db) as connection:
-        connection.execute(FCT_ORDERS_DDL)
+    with psycopg.connect(url) as connection:
+        if connection.execute("select to_regclass('marts.fct_orders')").fetchone()[0] is None:
+            connection.execute(FCT_ORDERS_DDL)
+        connection.execute("delete from marts.fct_orders")
         with connection.cursor() as cursor:
             cursor.executemany(
                 "insert into marts.fct_orders values (%s, %s, %s, %s, %s, %s, %s, %s, %s)", rows
             )
+
+
+@pytest.fixture
+def warehouse(fresh_db, small_orders, tmp_path, monkeypatch):
+    """A fresh warehouse whose marts.fct_orders holds the synthetic orders; artifacts in tmp."""
+    monkeypatch.setenv("PUENTE_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    _load_orders(fresh_db, small_orders)
     return fresh_db
 
 
@@ -75,15 +84,17 @@ def test_scoring_before_any_training_says_what_to_do(warehouse, as_of):
 def test_train_then_score_writes_runs_and_scores_idempotently(warehouse, as_of):
     summary = train_churn(warehouse, as_of)
 
-    assert summary["is_champion"] is True
+    assert summary["is_champion"] is True and summary["scored_by"] == "model"
     assert summary["metrics"]["roc_auc"] > 0.85
     assert set(summary["baselines"]) == {"recency", "bgnbd"}
-    assert set(summary["baselines"]["recency"]) | {"calibration_error"} == set(summary["metrics"])
+    assert set(summary["baselines"]["recency"]) == set(summary["metrics"])
     runs = _fetch(
         warehouse,
-        "select model_run_id, model_name, as_of_date, is_champion, metrics->>'roc_auc' from ml.model_runs",
+        "select model_run_id, model_name, as_of_date, is_champion, metrics->>'roc_auc', scored_by, "
+        "gate->>'winner', (gate->>'margin')::float8 > (gate->>'uncertainty')::float8 from ml.model_runs",
     )
-    assert runs == [(summary["model_run_id"], "churn", as_of, True, str(summary["metrics"]["roc_auc"]))]
+    assert runs == [(summary["model_run_id"], "churn", as_of, True, str(summary["metrics"]["roc_auc"]), "model",
+                     "model", True)]
 
     first = score_churn(warehouse, as_of)
     snapshot = "select * from ml.churn_scores order by customer_id"
@@ -91,10 +102,51 @@ def test_train_then_score_writes_runs_and_scores_idempotently(warehouse, as_of):
     assert first["rows_written"] == first["customers"] == len(before) == sum(first["bands"].values())
     assert {row[4] for row in before} == {summary["model_run_id"]}
 
+    assert first["scored_by"] == "model" and all(row[-1] for row in before)  # every score has its reason codes
+
     again = score_churn(warehouse, as_of)
     assert (again["rows_written"], again["rows_removed"]) == (0, 0)
     assert again["bands"] == first["bands"]
     assert _fetch(warehouse, snapshot) == before  # scored_at included: nothing was touched
+
+
+def test_a_small_business_where_bgnbd_wins_is_scored_by_bgnbd_that_night(warehouse, bgnbd_history, as_of):
+    """The model loses to BG/NBD on the job's own evaluation: BG/NBD's scores reach ml.churn_scores."""
+    _load_orders(warehouse, bgnbd_history)
+
+    summary = train_churn(warehouse, as_of)
+    scored = score_churn(warehouse, as_of)
+
+    assert summary["is_champion"] is True and summary["scored_by"] == "bgnbd" == scored["scored_by"]
+    assert summary["gate"]["winner"] == "bgnbd" and summary["gate"]["model_wins"] is False
+    assert summary["gate"]["model"] < summary["gate"]["baseline"] == summary["baselines"]["bgnbd"]["roc_auc"]
+    ((scored_by, winner, margin),) = _fetch(
+        warehouse, "select scored_by, gate->>'winner', (gate->>'margin')::float8 from ml.model_runs where is_champion")
+    assert (scored_by, winner) == ("bgnbd", "bgnbd") and margin == pytest.approx(summary["gate"]["margin"])
+    scores = pd.DataFrame(
+        _fetch(warehouse, "select customer_id, churn_probability, model_run_id from ml.churn_scores"),
+        columns=["customer_id", "churn_probability", "model_run_id"],
+    ).set_index("customer_id")
+    features = build_features(bgnbd_history, cutoff_after(as_of))
+    assert set(scores["model_run_id"]) == {summary["model_run_id"]} and scores.index.sort_values().equals(features.index)
+    # BG/NBD's ranking, not the model's: the fewer purchases it expects, the likelier the churn
+    expected = features["bgnbd_expected_90d"].reindex(scores.index).fillna(0)
+    assert scores["churn_probability"].corr(expected, method="spearman") == pytest.approx(-1.0)
+    line = model_line({"model_name": "churn", "model_run_id": summary["model_run_id"], "as_of_date": as_of,
+                       "scored_by": scored_by, "gate": summary["gate"]})
+    assert "the baseline bgnbd scores" in line and f"{summary['gate']['margin']:+.3f}" in line
+
+
+def test_a_champion_model_that_no_longer_beats_the_baseline_is_replaced(warehouse, bgnbd_history, as_of):
+    first = train_churn(warehouse, as_of)
+    assert first["scored_by"] == "model"
+    _load_orders(warehouse, bgnbd_history)
+
+    second = train_churn(warehouse, as_of)
+
+    assert second["is_champion"] is True and second["scored_by"] == "bgnbd"
+    assert "no longer beats the best baseline" in second["champion_decision"]
+    assert _fetch(warehouse, "select model_run_id from ml.model_runs where is_champion") == [(second["model_run_id"],)]
 
 
 def test_retraining_on_the_same_data_keeps_one_champion(warehouse, as_of):

@@ -7,9 +7,10 @@ import dataclasses
 import psycopg
 import pytest
 
-from ml.churn.jobs import score_churn, train_churn
+from ml import registry
+from ml.churn.jobs import read_order_lines, score_churn, train_churn
 from ml.demand import jobs as demand_jobs
-from ml.demand.jobs import score_demand, train_demand, train_demand_if_due
+from ml.demand.jobs import read_stock, score_demand, train_demand, train_demand_if_due
 from ml.nba.jobs import score_next_best_actions
 from ml.schema import ensure_ml_schema
 
@@ -28,10 +29,11 @@ create table marts.fct_order_lines (
 );
 create table marts.dim_products (
     product_id text primary key, sku text, product_name text, list_price numeric, unit_cost numeric,
-    stock_on_hand numeric, is_active boolean
+    stock_on_hand numeric, is_active boolean, is_shipping boolean not null default false
 );
 create table marts.dim_customers (customer_id text primary key, has_marketing_consent boolean);
 """
+SHIPPING = "p-envio"
 
 
 @pytest.fixture
@@ -67,6 +69,14 @@ def warehouse(fresh_db, order_orders, lines, products, customers, tmp_path, monk
                     for p in products.itertuples()
                 ],
             )
+            # every other order charges shipping: the ERP service ENVIO, active, no stock, no cost
+            cursor.execute("insert into marts.dim_products values (%s, 'ENVIO', 'Envío', 12000, null, 0, true, true)",
+                           (SHIPPING,))
+            cursor.executemany(
+                "insert into marts.fct_order_lines values (%s, %s, %s, %s, %s, 1, 12000, 12000)",
+                [(f"{o.order_id}-envio", o.order_id, o.customer_id, SHIPPING, o.ordered_at)
+                 for o in order_orders.iloc[::2].itertuples()],
+            )
             cursor.executemany(
                 "insert into marts.dim_customers values (%s, %s)",
                 [(c.Index, bool(c.has_marketing_consent)) for c in customers.itertuples()],
@@ -87,6 +97,16 @@ def test_ml_schema_is_idempotent(warehouse):
     assert "reasons" in columns
 
 
+def test_shipping_lines_are_not_goods_to_any_ml_job(warehouse, as_of, lines, products):
+    """The lines every ML job reads and the products demand forecasts leave the shipping charge out
+    (the demand and next-best-action tests below check their outputs too)."""
+    with registry.engine(warehouse) as engine:
+        read = read_order_lines(engine, as_of)
+        stock = read_stock(engine)
+    assert SHIPPING not in set(read["product_id"]) and len(read) == len(lines)
+    assert set(stock["product_id"]) == set(products.index[products["is_active"]])
+
+
 def test_demand_trains_scores_idempotently_and_keeps_a_better_champion(warehouse, as_of, monkeypatch, products):
     first = train_demand(warehouse, as_of)
     assert first["is_champion"] is True
@@ -95,17 +115,23 @@ def test_demand_trains_scores_idempotently_and_keeps_a_better_champion(warehouse
     snapshot = "select * from ml.demand_forecasts order by product_id, horizon_date"
     before = _fetch(warehouse, snapshot)
     assert scored["rows_written"] == len(before) == len(products.loc[products["is_active"]]) * 28
+    assert SHIPPING not in {row[0] for row in before}
     assert _fetch(warehouse, "select distinct model_run_id, warehouse_id from ml.demand_forecasts") == [
         (first["model_run_id"], "")]  # the marts name no warehouse: one series per product
     again = score_demand(warehouse, as_of)
     assert (again["rows_written"], again["rows_removed"]) == (0, 0)
     assert _fetch(warehouse, snapshot) == before
 
+    assert first["scored_by"] == scored["scored_by"] == "auto_ets"  # 30 products: AutoETS forecasts (test_demand.py)
+    assert _fetch(warehouse, "select scored_by, gate->>'best_baseline' from ml.model_runs") == [("auto_ets", "auto_ets")]
     real = demand_jobs.train_demand_model
 
     def worse(*args, **kwargs):
+        """A run whose model ships although it forecasts worse than the champion's AutoETS."""
         result = real(*args, **kwargs)
-        return dataclasses.replace(result, metrics={**result.metrics, "wape_daily": result.metrics["wape_daily"] + 1})
+        worse_wape = result.baselines["auto_ets"]["wape_daily"] + 1
+        return dataclasses.replace(result, model=dataclasses.replace(result.model, scored_by="model"),
+                                   metrics={**result.metrics, "wape_daily": worse_wape})
 
     monkeypatch.setattr(demand_jobs, "train_demand_model", worse)
     challenger = train_demand_if_due(warehouse, as_of, force=True)
@@ -159,11 +185,19 @@ def test_churn_reasons_and_next_best_actions_land_in_the_warehouse(warehouse, as
         "left join marts.dim_products p using (product_id)",
     )
     assert summary["customers"] == len(rows) == len(customers)
+    assert SHIPPING not in {row[2] for row in rows}
     for _, action, product, reason, consent, stock, margin, active in rows:
         assert reason
         if action != "none":
             assert consent
         if action == "offer_product":
             assert product is not None and stock > 0 and margin >= 0.15 and active
+    training = summary["recommender_training"]
+    assert training["trained"] is True and training["scored_by"] == summary["recommender_scored_by"]
+    runs = _fetch(warehouse, "select model_run_id, scored_by, gate->>'metric', is_champion from ml.model_runs "
+                             "where model_name = 'nba'")
+    assert runs == [(training["model_run_id"], training["scored_by"], "recall_at_10", True)]
+    assert _fetch(warehouse, "select distinct recommender_run_id from ml.next_best_actions") == [(runs[0][0],)]
     again = score_next_best_actions(warehouse, as_of)
+    assert again["recommender_training"]["trained"] is False  # weekly: tonight reuses this week's run
     assert (again["rows_written"], again["rows_removed"]) == (0, 0)

@@ -21,6 +21,7 @@ from ml.nba.actions import (
     offerable,
     timed_baskets_of,
 )
+from ml.nba.train import train_recommender
 
 FLOOR = 0.15
 
@@ -133,17 +134,67 @@ def test_the_ranker_learns_without_seeing_the_basket_it_is_measured_on():
         f"u{user}": [sorted({f"i{rng.integers(0, 5) + 5 * (user % 4)}" for _ in range(3)}) for _ in range(6)]
         for user in range(80)
     }
-    targets = {user: baskets[-1] for user, baskets in history.items()}
-    earlier = {user: baskets[:-1] for user, baskets in history.items()}
+    purchases = recommend.Purchases.from_baskets(history)
+    last = purchases.last_baskets()
+    targets = purchases.items_bought(last)
+    earlier = purchases.select_baskets(~last)
     model = recommend.fit_ranker(earlier)  # learns from baskets[-2] with features up to baskets[-3]
-    users = sorted(history)
-    space = recommend.ItemSpace.of(earlier)
-    frame, baselines = recommend.candidates(earlier, users, space)
-    truth = [set(space.columns(targets[user]).tolist()) for user in users]
+    users = np.arange(len(earlier.users))
+    truth = [set(targets[row].indices.tolist()) for row in users]
 
-    ranked = recommend.recall_ndcg_hit(recommend.rank(model, frame, len(users), 5), truth, 5)
-    popular = recommend.recall_ndcg_hit(recommend.top_k(baselines["popularity"], 5), truth, 5)
-    assert ranked["recall"] > popular["recall"] + 0.2
+    ranked = recommend.recommend(recommend.context(earlier), users, 5, model=model)
+    scores = {name: recommend.recall_ndcg_hit(values, truth, 5)["recall"] for name, values in ranked.items()}
+    assert scores["model"] > scores["popularity"] + 0.2
+
+
+def test_results_do_not_depend_on_how_customers_are_chunked(monkeypatch):
+    """Memory is bounded by scoring a few customers at a time: the answer is the same in one chunk or many."""
+    rng = np.random.default_rng(9)
+    history = {f"u{user:03d}": [sorted({f"i{rng.integers(0, 40)}" for _ in range(4)}) for _ in range(1 + user % 7)]
+               for user in range(120)}
+    times = {user: sorted(rng.uniform(0, 300, len(baskets)).tolist()) for user, baskets in history.items()}
+    purchases = recommend.Purchases.from_baskets(history, times)
+    model = recommend.fit_ranker(purchases)
+    users = np.arange(len(purchases.users))
+    whole = recommend.recommend(recommend.context(purchases, 301.0), users, 10, model=model)
+
+    monkeypatch.setattr(recommend, "CELLS_PER_CHUNK", 7 * 120)  # chunks of 7 customers
+    chunked = recommend.recommend(recommend.context(purchases, 301.0), users, 10, model=model)
+
+    for name in whole:
+        np.testing.assert_array_equal(chunked[name], whole[name])
+
+
+def test_tifu_knn_vectors_follow_the_papers_grouping():
+    """Hu et al. 2020: 7 groups of nearly equal size, decays 0.9 within (over the whole history) and 0.7 between."""
+    ten = recommend.tifu_basket_weights(np.arange(10), np.full(10, 10))
+    # 10 baskets: groups of 1, 1, 1, 1, 2, 2, 2 (the newest groups take the extra baskets)
+    group = np.array([0, 1, 2, 3, 4, 4, 5, 5, 6, 6])
+    size = np.array([1, 1, 1, 1, 2, 2, 2, 2, 2, 2])
+    expected = 0.9 ** (9 - np.arange(10)) / size * 0.7 ** (6 - group) / 7
+    np.testing.assert_allclose(ten, expected)
+    three = recommend.tifu_basket_weights(np.arange(3), np.full(3, 3))
+    # fewer than 7 baskets: one group each, decayed as the authors' code does (0.7^(7 - 1 - group))
+    np.testing.assert_allclose(three, 0.9 ** (2 - np.arange(3)) * 0.7 ** (6 - np.arange(3)) / 3)
+
+    history = {"a": [["x"], ["x", "y"]], "b": [["x"], ["y"]], "c": [["z"]]}
+    ctx = recommend.context(recommend.Purchases.from_baskets(history))
+    vectors = ctx.tifu_vectors.toarray()  # items x, y, z
+    np.testing.assert_allclose(vectors[0], [(0.9 * 0.7 ** 6 + 0.7 ** 5) / 2, 0.7 ** 5 / 2, 0])
+    # c's nearest other customer by Euclidean distance is b (both vectors are short), then a
+    np.testing.assert_allclose(recommend.tifu_neighbour_part(ctx, np.array([2]), neighbours=1)[0], vectors[1])
+
+
+def test_a_ranker_that_does_not_beat_the_baselines_clearly_is_not_used(lines, as_of):
+    """On 30 products the baselines already find nearly everything: the gate ships one of them."""
+    end = pd.Timestamp(as_of + timedelta(days=1), tz="UTC")
+    result = train_recommender(recommend.Purchases.from_lines(lines, end), day_number(end), as_of)
+
+    gate = result.gate
+    assert gate.best_baseline in ("personal", "tifu_knn") and gate.metric == "recall_at_10"
+    assert not gate.model_wins and result.scored_by == gate.best_baseline and result.model.ranker is None
+    assert gate.units == result.metrics["users"] == result.baselines["personal"]["users"] > 100
+    assert result.metadata()["gate"]["winner"] == gate.best_baseline
 
 
 def test_recall_and_ndcg_by_hand():
@@ -158,35 +209,41 @@ def test_recall_and_ndcg_by_hand():
 def test_horizon_training_never_reads_the_day_it_is_posed_or_later():
     history = {"a": [["x"], ["y"], ["x", "z"], ["w"]], "b": [["x"], ["x"]]}
     times = {"a": [0.0, 10.0, 40.0, 100.0], "b": [5.0, 45.0]}
-    sets = recommend.horizon_training_sets(history, times, 100.0, horizon_days=56.0, windows=3, step_days=28.0)
+    purchases = recommend.Purchases.from_baskets(history, times)
+    sets = recommend.horizon_training_sets(purchases, 100.0, horizon_days=56.0, windows=3, step_days=28.0)
+
+    def targets(training):
+        return {user: sorted(purchases.items[training.targets[row].indices].tolist())
+                for row, user in enumerate(purchases.users) if training.targets[row].nnz}
+
     # windows posed on days 44, 16 (and -12: nobody has a basket before it)
-    assert [training.now for training in sets] == [44.0, 16.0]
+    assert [training.now for training in sets] == [44.0, 16.0] and [training.window for training in sets] == [1, 2]
     latest = sets[0]
-    assert latest.earlier == {"a": [["x"], ["y"], ["x", "z"]], "b": [["x"]]}
-    assert latest.targets == {"b": ["x"]}  # a's basket of day 100 is not before now = 100: never read
-    assert sets[1].targets == {"a": ["x", "z"], "b": ["x"]}
-    new_only = recommend.horizon_training_sets(
-        history, times, 100.0, horizon_days=56.0, windows=3, step_days=28.0, exclude_bought=True
-    )
-    assert [training.targets for training in new_only] == [{"a": ["z"]}]  # b bought nothing new
+    assert latest.earlier.baskets()[0] == {"a": [["x"], ["y"], ["x", "z"]], "b": [["x"]]}
+    assert targets(latest) == {"b": ["x"]}  # a's basket of day 100 is not before now = 100: never read
+    assert targets(sets[1]) == {"a": ["x", "z"], "b": ["x"]}
+    new_only = recommend.horizon_training_sets(purchases, 100.0, horizon_days=56.0, windows=3, step_days=28.0,
+                                               exclude_bought=True)
+    assert [targets(training) for training in new_only] == [{"a": ["z"]}]  # b bought nothing new
 
 
 def test_repeat_cycle_features_by_hand():
     history = {"a": [["x"], ["x", "y"], ["x"]], "b": [["y"]]}
     times = {"a": [0.0, 10.0, 30.0], "b": [20.0]}
-    users = ["a", "b"]
-    space = recommend.ItemSpace.of(history)
-    frame, _ = recommend.candidates(history, users, space, times=times, now=40.0)
-    features = frame.features.assign(user=np.array(users)[frame.rows], item=space.items[frame.columns])
+    purchases = recommend.Purchases.from_baskets(history, times)
+    (chunk,) = recommend.chunks(recommend.context(purchases, 40.0), np.arange(2))
+    frame = chunk.candidates
+    features = frame.features.assign(user=purchases.users[chunk.users[frame.rows]], item=purchases.items[frame.columns])
     ax = features.set_index(["user", "item"]).loc[("a", "x")]
     assert ax["days_since_item"] == 10.0
     assert ax["item_gap_days"] == 15.0  # bought on days 0, 10 and 30
     assert ax["item_due"] == pytest.approx(10.0 / 15.0)
     assert ax["days_since_last_basket"] == 10.0 and ax["days_as_customer"] == 40.0
+    assert ax["personal_count"] == 3 and ax["baskets_since_last"] == 1
     ay = features.set_index(["user", "item"]).loc[("a", "y")]
     assert np.isnan(ay["item_gap_days"])  # bought once
-    untimed, _ = recommend.candidates(history, users, space)
-    assert untimed.features["days_since_item"].isna().all()
+    (untimed,) = recommend.chunks(recommend.context(recommend.Purchases.from_baskets(history)), np.arange(2))
+    assert untimed.candidates.features["days_since_item"].isna().all()
 
 
 def test_baskets_are_the_orders_before_the_cutoff_oldest_first():

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
 import pandas as pd
 
 from ml.churn.features import build_features, cutoff_after, cutoff_instant
+from ml.churn.reasons import NO_REASON, THEMES, churn_reasons
 from ml.churn.score import HIGH_RISK_THRESHOLD, MEDIUM_RISK_THRESHOLD, risk_band, score_customers
 
 
@@ -56,13 +58,55 @@ def test_no_active_customer_gives_an_empty_frame(trained, orders):
     scores = score_customers(trained.model, orders, day_before_the_first_order)
 
     assert scores.empty
-    assert list(scores.columns) == ["churn_probability", "risk_band", "reasons"]
+    assert list(scores.columns) == ["churn_probability", "risk_band", "reasons", "reason_codes"]
 
 
-def test_every_score_has_two_or_three_plain_reasons(trained, orders, as_of):
+def test_every_score_has_one_to_three_plain_reasons_and_their_codes(trained, orders, as_of):
     scores = score_customers(trained.model, orders, as_of)
 
     count = scores["reasons"].str.count("; ") + 1
     assert count.between(1, 3).all()
+    stands_out = scores["reasons"] != NO_REASON
+    assert (scores["reason_codes"].str.count(",") + 1).where(stands_out, 0).equals(count.where(stands_out, 0))
+    assert set(",".join(scores["reason_codes"]).split(",")) <= {*THEMES, "none"}
     at_risk = scores.loc[scores["churn_probability"] >= MEDIUM_RISK_THRESHOLD, "reasons"]
     assert at_risk.str.contains(r"no order in \d+ days, (?:usually orders every \d+|and only one order so far)").mean() > 0.5
+
+
+def test_reasons_by_hand():
+    """Strongest theme first, only those pushing towards the verdict, none under a tenth of the strongest."""
+    customers = pd.Index(["at_risk", "safe", "flat"], name="customer_id")
+    features = pd.DataFrame(
+        {"recency_days": [120.0, 5.0, 30.0], "gap_median_days": [30.0, np.nan, 10.0], "orders_90d": [0.0, 3.0, 1.0],
+         "orders_365d": [4.0, 12.0, 5.0], "amount_sum_365d": [1500.0, 300.0, 80.0], "basket_value_trend": [0.5, 1.0, np.nan],
+         "tenure_days": [400.0, 40.0, 90.0], "distinct_products_365d": [3.0, 2.0, 1.0], "channel_count": [1.0] * 3,
+         "cancelled_share": [0.0] * 3, "returned_amount_share": [np.nan] * 3},
+        index=customers,
+    )
+    contributions = pd.DataFrame(
+        {"log_recency": [2.0, -0.5, 0.0], "log_purchase_days_90d": [0.5, -1.0, 0.0],
+         "log_amount_365d": [0.05, 0.3, 0.0], "log_tenure": [-0.4, 0.2, 0.0]},
+        index=customers,
+    )
+    probability = pd.Series([0.8, 0.1, 0.2], index=customers)
+
+    reasons = churn_reasons(contributions, features, probability, MEDIUM_RISK_THRESHOLD)
+
+    assert reasons.loc["at_risk", "reasons"] == (
+        "no order in 120 days, usually orders every 30; 0 orders in the last 90 days, 4 in the last year")
+    assert reasons.loc["at_risk", "reason_codes"] == "rhythm,frequency"  # spend is under a tenth of rhythm
+    assert reasons.loc["safe", "reasons"] == ("3 orders in the last 90 days, 12 in the last year; "
+                                              "no order in 5 days, and only one order so far")
+    assert reasons.loc["safe", "reason_codes"] == "rhythm,frequency"  # codes in a fixed order, text by strength
+    assert reasons.loc["flat"].tolist() == [NO_REASON, "none"]
+
+
+def test_bgnbd_scores_with_its_own_reasons(bgnbd_trained, bgnbd_history, as_of):
+    assert bgnbd_trained.scored_by == "bgnbd"
+
+    scores = score_customers(bgnbd_trained.model, bgnbd_history, as_of)
+
+    assert scores["churn_probability"].between(0, 1).all() and len(scores) > 100
+    named = set(",".join(scores["reason_codes"]).split(","))
+    assert named <= {"rhythm", "frequency", "tenure", "none"} and "rhythm" in named
+    assert scores["reasons"].str.len().gt(0).all()

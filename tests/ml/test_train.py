@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import brier_score_loss
 
-from ml.churn.features import LABEL_WINDOW_DAYS, cutoff_after, cutoff_instant
-from ml.churn.model import churn_probability
+from ml.churn.features import LABEL_WINDOW_DAYS, build_features, cutoff_after, cutoff_instant
+from ml.churn.model import CalibratedBaseline, CalibratedLogistic, churn_probability
 from ml.churn.train import NotEnoughData, train_churn_model
 
 LABEL_WINDOW = timedelta(days=LABEL_WINDOW_DAYS)
 
 
-def test_model_beats_the_recency_baseline_on_learnable_data(trained):
+def test_model_beats_the_baselines_clearly_on_learnable_data_and_ships(trained):
     model, recency = trained.metrics, trained.baselines["recency"]
 
     assert model["roc_auc"] > 0.9
@@ -23,6 +24,28 @@ def test_model_beats_the_recency_baseline_on_learnable_data(trained):
     assert model["pr_auc"] >= recency["pr_auc"]
     assert model["top_decile_lift"] > 1.5
     assert model["customers"] == recency["customers"] > 300
+    gate = trained.gate
+    best = max(trained.baselines, key=lambda name: trained.baselines[name]["roc_auc"])
+    assert (gate.best_baseline, gate.baseline, gate.model) == (best, trained.baselines[best]["roc_auc"], model["roc_auc"])
+    assert gate.margin > gate.uncertainty > 0 and gate.units == model["customers"]
+    assert trained.scored_by == "model" and isinstance(trained.model.scoring, CalibratedLogistic)
+
+
+def test_a_small_history_where_bgnbd_is_best_is_scored_by_bgnbd(bgnbd_trained, bgnbd_history, as_of):
+    """Drawn from BG/NBD's own process: no model can beat it clearly, so BG/NBD scores customers."""
+    result = bgnbd_trained
+
+    gate = result.gate
+    assert gate.best_baseline == "bgnbd" and not gate.model_wins
+    assert gate.margin <= gate.uncertainty
+    assert result.scored_by == "bgnbd" == result.metadata()["scored_by"]
+    assert isinstance(result.model.scoring, CalibratedBaseline) and result.model.scoring.name == "bgnbd"
+    assert result.metadata()["gate"]["winner"] == "bgnbd"
+    # the churn probability falls as the purchases BG/NBD expects rise
+    features = build_features(bgnbd_history, cutoff_after(as_of))
+    probability = churn_probability(result.model.scoring, features)
+    assert probability.corr(features["bgnbd_expected_90d"].fillna(0), method="spearman") == pytest.approx(-1.0)
+    assert probability.between(0, 1).all()
 
 
 def test_no_label_the_models_learnt_from_reaches_past_their_cutoff(trained, as_of):
@@ -32,6 +55,31 @@ def test_no_label_the_models_learnt_from_reaches_past_their_cutoff(trained, as_o
     assert max(trained.evaluation_model_cutoffs) + LABEL_WINDOW <= evaluation_cutoff
     assert max(trained.scoring_model_cutoffs) == evaluation_cutoff  # refitted up to the last labelled cutoff
     assert len(trained.evaluation_model_cutoffs) >= 3
+
+
+def test_the_gate_needs_a_margin_larger_than_its_uncertainty():
+    from ml.promotion import gate
+
+    noise = np.random.default_rng(0).normal(size=400)
+    labels = pd.Series((noise + np.random.default_rng(1).normal(size=400) > 0).astype(int))
+
+    def verdict(model_scores, baseline_scores):
+        scores = {"model": model_scores, "baseline": baseline_scores}
+        from ml.churn.evaluate import roc_auc_or_nan
+
+        truth = labels.to_numpy()
+        return gate("roc_auc", roc_auc_or_nan(truth, model_scores), {"baseline": roc_auc_or_nan(truth, baseline_scores)},
+                    lambda name, rows: roc_auc_or_nan(truth[rows], scores[name][rows]), len(truth))
+
+    same = verdict(noise, noise)
+    assert same.margin == 0 and not same.model_wins and same.winner == "baseline"
+    slightly = verdict(noise + 0.01 * np.random.default_rng(2).normal(size=400), noise)
+    assert not slightly.model_wins  # a difference within the noise is no win
+    clearly = verdict(labels.to_numpy() + noise, noise)
+    assert clearly.model_wins and clearly.winner == "model" and clearly.margin > clearly.uncertainty
+    lower = gate("wape", 0.8, {"a": 0.9, "b": 1.2}, lambda name, rows: {"model": 0.8, "a": 0.9}[name], 50,
+                 higher_is_better=False)
+    assert (lower.best_baseline, round(lower.margin, 6), lower.uncertainty, lower.model_wins) == ("a", 0.1, 0.0, True)
 
 
 def test_probabilities_are_calibrated(trained):

@@ -16,8 +16,13 @@ def test_help_lists_every_command(capsys):
 
 
 def test_warehouse_url_prints_without_password(capsys, warehouse_url):
+    from urllib.parse import urlsplit
+
     assert cli.main(["warehouse", "url"]) == 0
-    assert capsys.readouterr().out.strip().startswith("postgresql://")
+    printed = capsys.readouterr()
+    assert printed.out.strip().startswith("postgresql://")
+    password = urlsplit(warehouse_url).password
+    assert not password or password not in printed.out + printed.err
 
 
 def test_missing_setting_names_variable_and_connection():

@@ -65,7 +65,8 @@ def test_an_unrelated_key_gets_no_suggestion():
 def test_validation_runs_first(nightly_dag):
     validate = nightly_dag.get_task("validate_run")
     assert not validate.upstream_task_ids
-    assert nightly_dag.get_task("prepare_warehouse").upstream_task_ids == {"validate_run"}
+    assert nightly_dag.get_task("check_connections").upstream_task_ids == {"validate_run"}
+    assert nightly_dag.get_task("prepare_warehouse").upstream_task_ids == {"check_connections"}
     # Airflow's own schema refuses an empty source list when the run is triggered.
     assert nightly_dag.params.get_param("sources").schema["minItems"] == 1
 
@@ -83,3 +84,46 @@ def test_a_refused_run_stops_before_the_warehouse(nightly_dag, fresh_db, monkeyp
     out = capsys.readouterr().out
     assert "the run has no logical date" in out
     assert "unknown parameter 'full_refesh' (did you mean 'full_refresh'?)" in out
+
+
+def test_a_missing_read_scope_stops_the_night_before_anything_is_extracted(nightly_dag, fresh_db, monkeypatch,
+                                                                            capsys, caplog):
+    from puente import runtime
+    from puente.simulators import Business, Credentials, SimulatorServer, create_app
+
+    credentials = Credentials(shopify_scopes=tuple(s for s in Credentials().shopify_scopes if s != "read_all_orders"))
+    business = Business(seed=3, customers=20, start=date(2026, 11, 16), history_days=10)
+    with SimulatorServer(create_app(business, credentials)) as sim:
+        monkeypatch.setenv("AIRFLOW_CONN_PUENTE_WAREHOUSE", runtime.warehouse_connection(fresh_db))
+        for key, value in runtime.simulated_sources_env(credentials, sim.base_url).items():
+            monkeypatch.setenv(key, value)
+        run = nightly_dag.test(logical_date=datetime(2026, 11, 9, tzinfo=UTC))
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert (run.state, states.pop("validate_run"), states.pop("check_connections")) == ("failed", "success", "failed")
+    assert set(states.values()) <= {"upstream_failed", "skipped"}, states  # the lease was never taken
+    assert states["prepare_warehouse"] == "upstream_failed"
+    out = capsys.readouterr().out + caplog.text
+    assert "Shopify scopes: the token lacks read_all_orders, needed to read" in out
+    assert "settings from environment PUENTE_SHOPIFY_* (simulator)" in out  # which settings are in use, in the task log
+    assert credentials.shopify_token not in out
+
+
+@pytest.mark.parametrize(("value", "share"), [(None, 0.05), ("", 0.05), ("0.2", 0.2), ("0", 0.0), ("1", 1.0),
+                                              ("5%", 0.05)])
+def test_the_quarantine_share_setting_is_a_share(value, share):
+    from puente.config import max_quarantine_share
+
+    assert max_quarantine_share({} if value is None else {"PUENTE_MAX_QUARANTINE_SHARE": value}) == share
+
+
+@pytest.mark.parametrize(("value", "hint"), [("5", "for 5% write 0.05"), ("-0.1", "got '-0.1'"),
+                                             ("lots", "got 'lots'"), ("nan", "got 'nan'"), ("inf", "got 'inf'")])
+def test_a_quarantine_share_out_of_range_is_refused_when_the_run_is_triggered(monkeypatch, value, hint):
+    from puente.config import InvalidSetting, max_quarantine_share
+
+    with pytest.raises(InvalidSetting, match="PUENTE_MAX_QUARANTINE_SHARE must be a share between 0 and 1") as error:
+        max_quarantine_share({"PUENTE_MAX_QUARANTINE_SHARE": value})
+    assert hint in str(error.value)
+    monkeypatch.setenv("PUENTE_MAX_QUARANTINE_SHARE", value)
+    with pytest.raises(InvalidRunConf, match="PUENTE_MAX_QUARANTINE_SHARE must be a share"):
+        _check({})

@@ -18,6 +18,25 @@ def test_warehouse_connection_keeps_credentials_and_fills_a_placeholder():
                              "login": "bob", "password": "p@ss", "schema": "wh"}
     trust = json.loads(runtime.warehouse_connection("postgresql://postgres@127.0.0.1:55432/puente"))
     assert trust["password"] and trust["schema"] == "puente" and trust["port"] == 55432
+    assert "extra" not in trust
+
+
+def test_the_warehouse_connection_and_its_url_are_one_configuration():
+    """URL -> Airflow connection (runtime) -> URL (what the DAG builds with warehouse_url_from)."""
+    from puente.warehouse import warehouse_url_from
+
+    url = "postgresql://bob:p%40ss%3A1@db.example:6543/wh?sslmode=verify-full&sslrootcert=%2Fca.pem"
+    connection = json.loads(runtime.warehouse_connection(url))
+    assert json.loads(connection["extra"]) == {"sslmode": "verify-full", "sslrootcert": "/ca.pem"}
+    assert warehouse_url_from(host=connection["host"], port=connection["port"], login=connection["login"],
+                              password=connection["password"], database=connection["schema"],
+                              extra=connection["extra"]) == url
+
+
+def test_simulators_on_another_host_are_allowed_plain_http_by_name():
+    assert "PUENTE_ALLOW_HTTP_HOSTS" not in runtime.simulated_sources_env(Credentials(), "http://127.0.0.1:9")
+    env = runtime.simulated_sources_env(Credentials(), "http://simulators:8765")
+    assert env["PUENTE_ALLOW_HTTP_HOSTS"] == "simulators"
 
 
 def test_simulators_reach_the_dag_as_environment_variables_that_any_connection_overrides():

@@ -80,12 +80,14 @@ def test_nit_check_digits_follow_the_dian_algorithm(business):
         "CC 1020304050", "1020304050", "1.020.304.050", "C.C. 1.020.304.050"}
     company_vats = [r["vat"] for r in business.odoo["res.partner"].values() if r["is_company"] and r["vat"]]
     assert len(company_vats) > 10
-    styles = set()
+    styles, slips = set(), 0
     for vat in company_vats:
         digits = re.sub(r"\D", "", vat)
-        assert len(digits) == 10 and nit_check_digit(digits[:9]) == int(digits[9]), vat
+        assert len(digits) == 10, vat
+        slips += nit_check_digit(digits[:9]) != int(digits[9])  # a slip of the fingers the DV gives away
         styles.add("dots" if "." in vat else "dash" if "-" in vat else "plain")
     assert styles == {"dots", "dash", "plain"}
+    assert slips < 0.15 * len(company_vats)
 
 
 def test_records_are_messy_like_real_data_entry(business):
@@ -118,22 +120,27 @@ def test_records_are_messy_like_real_data_entry(business):
 
 def test_identifiers_have_one_holder_as_in_real_life():
     """Providers, the tax authority and phone operators never hand one address or number to two
-    people: only a family shares a mailbox, and a shop account always has an email or a phone
-    (checkout asks for one)."""
+    people: only a family shares a mailbox, an office its line with staff who buy on their own,
+    and a shop account always has an email or a phone (checkout asks for one)."""
     business = Business(seed=3, customers=6_000, history_days=200)
     holders = defaultdict(list)
     for p in business.people:
         for number in (p.doc, p.mobile, p.landline):
             if number:
-                holders[number].append(p.id)
-    assert all(len(ids) == 1 for ids in holders.values())
+                holders[number].append(p)
+    shared = [people for people in holders.values() if len(people) > 1]
+    assert shared, "staff sharing their office's line"
+    for people in shared:  # only a landline, an office's with its staff
+        assert people[0].landline and all(q.landline == people[0].landline for q in people)
+        assert all("shared_office_phone" in q.variations for q in people)
+        assert sum(q.kind == "company" for q in people) == 1
     families = defaultdict(list)
     for p in business.people:
         if p.email:
             families[p.email].append(p)
     shared = [members for members in families.values() if len(members) > 1]
     assert shared, "a family sharing one email"
-    assert all(len({(m.last1, m.city) for m in members}) == 1 for members in shared)
+    assert all(len({m.last1 for m in members}) == 1 for members in shared)  # (a relative may have moved since)
     for customer in business.shopify["customers"].values():
         assert customer["email"] or customer["phone"], customer["id"]
 

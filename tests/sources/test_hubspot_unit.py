@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from puente.sources.http import SourceError
-from puente.sources.hubspot import HubSpotConfig, PropertySpec, parse_batch_response
+from puente.sources.hubspot import HubSpotConfig
 from puente.sources.hubspot import connector as hubspot
+from puente.sources.hubspot.writer import PropertySpec, parse_batch_response
 
 
 def _result(cid: str) -> dict:

@@ -30,12 +30,12 @@ def _raw_tables(source: Source) -> set[str]:
 
 
 def _parse_dag():
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow.dag_processing.dagbag import BundleDagBag
 
     from puente.dbt import ensure_manifest
 
     ensure_manifest()
-    bag = DagBag(dag_folder=str(REPO / "dags" / "puente_nightly.py"))
+    bag = BundleDagBag(dag_folder=str(REPO / "dags" / "puente_nightly.py"), bundle_path=REPO / "dags")
     assert bag.import_errors == {}, bag.import_errors
     return bag.get_dag("puente_nightly")
 

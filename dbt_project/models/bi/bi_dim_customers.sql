@@ -1,28 +1,2 @@
 {{ config(alias='dim_customers') }}
-select
-    customer_id,
-    full_name,
-    full_name_source,
-    {{ mask_email('email') }} as email_masked,
-    {{ hash_identifier('email') }} as email_hash,
-    email_source,
-    {{ mask_phone('phone') }} as phone_masked,
-    phone_source,
-    {{ hash_identifier('tax_id') }} as tax_id_hash,
-    tax_id_source,
-    city,
-    city_source,
-    country_code,
-    country_code_source,
-    has_marketing_consent,
-    has_marketing_consent_source,
-    first_order_at,
-    last_order_at,
-    lifetime_orders,
-    lifetime_revenue,
-    currency_code,
-    odoo_partner_ids,
-    hubspot_contact_ids,
-    shopify_customer_ids,
-    source_record_count
-from {{ ref('dim_customers') }}
+{{ bi_view(ref('dim_customers')) }}

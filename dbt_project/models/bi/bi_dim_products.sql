@@ -1,3 +1,2 @@
 {{ config(alias='dim_products') }}
--- no personal data: passed through as is
-select * from {{ ref('dim_products') }}
+{{ bi_view(ref('dim_products')) }}

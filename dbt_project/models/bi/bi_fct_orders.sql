@@ -1,3 +1,2 @@
 {{ config(alias='fct_orders') }}
--- no personal data: passed through as is
-select * from {{ ref('fct_orders') }}
+{{ bi_view(ref('fct_orders')) }}

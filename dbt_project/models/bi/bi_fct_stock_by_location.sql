@@ -1,3 +1,2 @@
 {{ config(alias='fct_stock_by_location') }}
--- no personal data: passed through as is
-select * from {{ ref('fct_stock_by_location') }}
+{{ bi_view(ref('fct_stock_by_location')) }}

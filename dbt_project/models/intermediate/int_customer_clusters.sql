@@ -1,5 +1,5 @@
 {#
-    Connected components of int_customer_match_evidence: each record with the smallest record
+    Connected components of the merges of int_customer_match_evidence: each record with the smallest record
     key of its component (every record is in one, alone when nothing links it).
 
     A recursive CTE collects every record reachable from each record over the links (both
@@ -17,6 +17,7 @@ records as (
 
 evidence as (
     select record_key, linked_record_key from {{ ref('int_customer_match_evidence') }}
+    where decision = 'merge'
 ),
 
 links as (

@@ -68,6 +68,7 @@ erp_records as (
         'odoo' as source_system,
         coalesce(partners.partner_id, ordering_partners.partner_id)::text as source_record_id,
         coalesce(partners.partner_name, ordering_partners.partner_name) as full_name,
+        coalesce(partners.is_company, false) as is_company,
         partners.email,
         coalesce(partners.mobile, partners.phone) as phone,
         case when partners.mobile is not null then partners.phone end as other_phone,
@@ -92,6 +93,7 @@ crm_records as (
         'hubspot' as source_system,
         contact_id as source_record_id,
         full_name,
+        false as is_company,
         email,
         coalesce(mobile_phone, phone) as phone,
         case when mobile_phone is not null then phone end as other_phone,
@@ -117,6 +119,7 @@ shop_customer_records as (
         'shopify' as source_system,
         shop_customers.customer_id::text as source_record_id,
         shop_customers.full_name,
+        false as is_company,
         shop_customers.email,
         coalesce(shop_customers.phone, shop_customers.address_phone) as phone,
         case when shop_customers.phone is not null then shop_customers.address_phone end as other_phone,
@@ -145,6 +148,7 @@ shop_order_records as (
         'shopify' as source_system,
         coalesce(shop_orders.customer_id, shop_orders.order_id)::text as source_record_id,
         nullif(concat_ws(' ', shop_orders.customer_first_name, shop_orders.customer_last_name), '') as full_name,
+        false as is_company,
         coalesce(shop_orders.customer_email, shop_orders.email) as email,
         shop_orders.customer_phone as phone,
         null::text as other_phone,
@@ -172,6 +176,10 @@ unioned as (
     select * from shop_order_records
 ),
 
+email_domain_typos (typo, domain) as (
+    {{ email_domain_typos() }}
+),
+
 normalized as (
     select
         {{ record_key('unioned.record_type', 'unioned.source_record_id') }} as record_key,
@@ -179,18 +187,18 @@ normalized as (
         unioned.source_system,
         unioned.source_record_id,
         unioned.full_name,
+        unioned.is_company as is_erp_company,
         {{ normalize_name('unioned.full_name') }} as name_normalized,
         {{ normalize_email('unioned.email') }} as email_normalized,
         {{ normalize_phone('unioned.phone') }} as phone_normalized,
         {{ normalize_phone('unioned.other_phone') }} as other_phone_normalized,
-        {{ normalize_tax_id('unioned.tax_id') }} as tax_id_normalized,
-        -- the last seven digits of a phone as typed: the fuzzy rule's block, so a local number
-        -- written without its area code (no E.164 form) still meets its full form
-        case when length(regexp_replace(unioned.phone, '\D', '', 'g')) >= 7
-            then right(regexp_replace(unioned.phone, '\D', '', 'g'), 7) end as phone_tail,
-        case when length(regexp_replace(unioned.other_phone, '\D', '', 'g')) >= 7
-            then right(regexp_replace(unioned.other_phone, '\D', '', 'g'), 7) end as other_phone_tail,
+        unioned.tax_id,
+        -- the last seven digits of a phone as typed: a local number written without its area
+        -- code (no E.164 form) still meets its full form
+        {{ phone_tail('unioned.phone') }} as phone_tail,
+        {{ phone_tail('unioned.other_phone') }} as other_phone_tail,
         {{ normalize_person_name('unioned.full_name') }} as name_compared,
+        {{ normalize_company_name('unioned.full_name') }} as company_name_compared,
         unioned.city,
         {{ normalize_city('unioned.city') }} as city_normalized,
         coalesce(
@@ -204,6 +212,95 @@ normalized as (
     from unioned
     left join country_codes
         on {{ normalize_name('unioned.country') }} = country_codes.country_name
+),
+
+{#-
+    Tax ids: a value whose check digit fails (tax_id_is_valid false) is doubtful: it is no key
+    (tax_id_normalized null) and links nobody on its own; its digits without the check digit
+    (tax_id_body) may still count as weaker evidence, and tax_id_corrected shows the operator
+    the value with the digit its body calls for (marts.data_issues lists every one).
+-#}
+tax_values as (
+    select distinct tax_id, coalesce(country_code, '{{ var("default_country_code") }}') as tax_country
+    from normalized
+    where tax_id is not null
+),
+
+-- each distinct tax id checked once (the checks are many regular expressions; `materialized`
+-- keeps PostgreSQL from repeating them wherever a later expression refers to their answer)
+tax_checked as materialized (
+    select
+        tax_values.*,
+        {{ tax_id_is_valid('tax_values.tax_id', 'tax_values.tax_country') }} as tax_id_is_valid,
+        {{ tax_id_kind('tax_values.tax_id', 'tax_values.tax_country') }} as tax_id_kind
+    from tax_values
+),
+
+tax_keys as materialized (
+    select
+        tax_id,
+        tax_country,
+        tax_id_is_valid,
+        tax_id_kind,
+        case when tax_id_is_valid is distinct from false
+            then {{ normalize_tax_id_for_country('tax_id', 'tax_country', is_valid='tax_id_is_valid') }}
+        end as tax_id_normalized,
+        case when tax_id_is_valid = false
+            then {{ tax_id_corrected('tax_id', 'tax_country', is_valid='tax_id_is_valid', kind='tax_id_kind') }}
+        end as tax_id_corrected
+    from tax_checked
+),
+
+keyed as (
+    select
+        normalized.record_key,
+        normalized.record_type,
+        normalized.source_system,
+        normalized.source_record_id,
+        normalized.full_name,
+        -- a company: the ERP says so, or the name carries a legal form (`... S.A.S.`)
+        normalized.is_erp_company or normalized.company_name_compared is distinct from normalized.name_compared as is_company,
+        normalized.name_normalized,
+        {{ name_words('normalized.name_compared', compared=true) }} as name_words,
+        normalized.company_name_compared,
+        normalized.email_normalized,
+        {{ canonical_email('normalized.email_normalized', 'email_domain_typos.domain') }} as email_canonical,
+        normalized.phone_normalized,
+        normalized.other_phone_normalized,
+        normalized.phone_tail,
+        normalized.other_phone_tail,
+        normalized.name_compared,
+        normalized.city,
+        normalized.city_normalized,
+        normalized.country_code,
+        normalized.tax_id,
+        tax_keys.tax_id_is_valid,
+        tax_keys.tax_id_normalized,
+        tax_keys.tax_id_corrected,
+        -- the digits without the check digit(s), valid or not: a doubtful id whose body is
+        -- another record's still says something about the pair (int_customer_pairs_scored)
+        case
+            when tax_keys.tax_id_is_valid = false and tax_keys.tax_id_kind = 'rfc' then left(tax_keys.tax_id_corrected, -1)
+            when tax_keys.tax_id_is_valid = false then regexp_replace(left(
+                tax_keys.tax_id_corrected,
+                length(tax_keys.tax_id_corrected) - case when tax_keys.tax_id_kind in ('cpf', 'cnpj') then 2 else 1 end
+            ), '\D', '', 'g')
+            when tax_keys.tax_id_kind = 'rfc' then left(tax_keys.tax_id_normalized, -1)
+            when tax_keys.tax_id_kind = 'cuit' then left(tax_keys.tax_id_normalized, 10)
+            when tax_keys.tax_id_kind = 'rut' then split_part(tax_keys.tax_id_normalized, '-', 1)
+            when tax_keys.tax_id_kind = 'cpf' then left(tax_keys.tax_id_normalized, 9)
+            when tax_keys.tax_id_kind = 'cnpj' then left(tax_keys.tax_id_normalized, 12)
+            else tax_keys.tax_id_normalized
+        end as tax_id_body,
+        normalized.has_marketing_consent,
+        normalized.marketing_consent_at,
+        normalized.updated_at
+    from normalized
+    left join email_domain_typos
+        on split_part(normalized.email_normalized, '@', 2) = email_domain_typos.typo
+    left join tax_keys
+        on normalized.tax_id = tax_keys.tax_id
+        and coalesce(normalized.country_code, '{{ var("default_country_code") }}') = tax_keys.tax_country
 )
 
-select * from normalized
+select * from keyed

@@ -6,6 +6,10 @@
     staging models (macros/casting.sql), so it always describes the records as they are now:
     a record fixed at the source and landed again leaves this table on the next night.
     Deleted records are left out.
+
+    Also every doubtful tax id of a customer record (int_customer_records_unioned: its check
+    digit fails), with the value its body calls for: the record keeps it, but identity
+    resolution uses it as weaker evidence only, never as a key.
 #}
 
 {#- (model, source system, source object as landed in raw, id column, position of the item in its array) -#}
@@ -57,6 +61,22 @@ issues as (
     {%- endfor %}
 ),
 
+doubtful_tax_ids as (
+    select
+        source_system,
+        case record_type when 'odoo_partner' then 'res.partner' when 'hubspot_contact' then 'contacts' else 'customers' end as source_object,
+        source_record_id as record_id,
+        case source_system when 'odoo' then 'vat' when 'hubspot' then 'properties.tax_id' else 'note' end as field,
+        tax_id as raw_value,
+        'tax id check digit fails' || coalesce(' (' || tax_id_corrected || ' would be valid)', '') as reason,
+        'not used as a key to match customers (weaker evidence only)' as consequence,
+        false as is_record_quarantined,
+        'int_customer_records_unioned' as staging_model,
+        null::timestamptz as loaded_at
+    from {{ ref('int_customer_records_unioned') }}
+    where tax_id_is_valid = false and record_type <> 'shopify_guest_order'
+),
+
 final as (
     select
         md5(concat_ws('|', source_system, source_object, record_id, field)) as data_issue_id,
@@ -74,6 +94,11 @@ final as (
         staging_model,
         loaded_at
     from issues
+    union all
+    select
+        md5(concat_ws('|', source_system, source_object, record_id, field)) as data_issue_id,
+        *
+    from doubtful_tax_ids
 )
 
 select * from final

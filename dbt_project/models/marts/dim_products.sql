@@ -10,6 +10,9 @@
       - Shop stock is the sum of the live shop variants' `inventory_quantity` with that SKU.
       - A product an order line names but neither catalogue holds (deleted before it landed)
         gets a row of its own from the line, so every order line has its product.
+      - `is_shipping` flags the ERP product shipping is charged as (var `shipping_product_sku`,
+        the Odoo service `ENVIO` unless set): a line of it is a delivery charge, not goods, so
+        the ML jobs neither forecast nor recommend it.
 #}
 
 {%- set shop_line_fallback_type = "case when variant_id is null then 'shopify_order_line' else 'shopify_variant' end" %}
@@ -118,6 +121,11 @@ final as (
         end as is_active,
         erp.product_id is not null as is_in_erp,
         shop.product_key is not null as is_in_shop,
+        coalesce(
+            upper(trim(coalesce(erp.sku, shop.sku, shop_lines.sku)))
+            = upper(trim('{{ var("shipping_product_sku", "ENVIO") }}')),
+            false
+        ) as is_shipping,
         erp.product_id as odoo_product_id,
         shop.shopify_product_id,
         shop.shopify_variant_id

@@ -11,9 +11,9 @@
     line entered from it are one line: when the order reached the ERP (its sale order has
     lines) the ERP lines are the order's lines, since the ERP may have corrected quantities or
     prices; until then the shop lines are. ERP-only orders have ERP lines.
-    `amount` is before taxes (ERP `price_subtotal`, else quantity x unit price; the shop's line
-    `price` is also before taxes), in `currency_code`, the currency of the order the line
-    was taken from.
+    `amount` is before taxes and after discounts (ERP `price_subtotal`, else quantity x unit
+    price; the shop's line `price` is also before taxes, less the line's `total_discount`), in
+    `currency_code`, the currency of the order the line was taken from.
 
     Incremental by order (the unique key is `order_id`: an order's lines are replaced whole):
     a night recomputes the orders fct_orders refreshed since this table's last refresh (a
@@ -119,7 +119,7 @@ shop_order_lines as (
         orders.ordered_at,
         lines.quantity,
         lines.unit_price,
-        lines.quantity * lines.unit_price as amount,
+        lines.quantity * lines.unit_price - coalesce(lines.discount_amount, 0) as amount,
         coalesce(lines.currency_code, orders.currency_code) as currency_code,
         orders.is_cancelled,
         orders.warehouse_id,

@@ -5,6 +5,25 @@ type "Juan P." or "juan perez" into the CRM; customers type themselves into the 
 please. Tax ids come as ``900.123.456-7`` or ``9001234567``, phones with and without ``+57``,
 emails in odd capitals or not at all. Each function draws from the business's one random
 generator, so the same seed always gives the same mess.
+
+The variation real customer lists show, at the rates below (our estimates for a small Latin
+American business whose staff and customers type every record by hand; change them here):
+
+- tax ids: a NIT's verification digit mistyped, or two digits of its body swapped (its check
+  digit then fails); a person's cédula written as a NIT with its verification digit
+  (``79.123.456-1``), as people registered with the DIAN write it;
+- e-mail addresses retyped by a salesperson or a web form: plus-addressing (``juan+tienda@…``),
+  Gmail's dots, ``googlemail.com``, a slip in the provider's domain (``gmial.com``, ``gmail``,
+  ``hotmail.con``), odd capitals;
+- names: one of two given names used alone (the second, too), initials, accents and ñ dropped,
+  a surname's particle (``de la Hoz``) dropped or capitalised, the second surname dropped, a
+  company under its trade name or with its legal suffix written another way;
+- phones: landlines as seven local digits, with the old one-digit area code or an extension;
+  placeholders (``0000000``, ``1234567``) and the business's own number typed for a customer
+  who gave none.
+
+``record_variations`` names, for one record and the person behind it, the variations it shows:
+the ground truth per variation class that ``bench/identity.py`` measures matching on.
 """
 
 from __future__ import annotations
@@ -16,6 +35,19 @@ from puente.simulators import colombia as co
 
 if TYPE_CHECKING:
     from puente.simulators.business.population import Person
+
+PLACEHOLDER_PHONE_SHARE = 0.012  # a placeholder typed instead of the customer's number
+BUSINESS_PHONE_SHARE = 0.008  # the business's own number typed for a customer
+OLD_LANDLINE_STYLE_SHARE = 0.35  # a landline typed the old way (local digits, old area code, extension)
+NIT_DV_SLIP_SHARE = 0.03  # a NIT's verification digit mistyped
+NIT_SWAP_SHARE = 0.015  # two adjacent digits of a NIT's body swapped
+PERSON_NIT_SHARE = 0.1  # a person's cédula written as a NIT with its verification digit
+EMAIL_VARIANT_SHARE = 0.06  # an address retyped another way by a salesperson
+EMAIL_VARIANT_SHARE_WEB_FORM = 0.25  # ... by the person on a web form (a duplicate contact)
+SECOND_GIVEN_NAME_SHARE = 0.15  # someone with two given names goes by the second (population)
+PARTICLE_VARIANT_SHARE = 0.5  # a surname with a particle typed without it or capitalised
+TRADE_NAME_SHARE = 0.3  # the ERP's staff type a company's trade name instead of its legal name
+COMPANY_SUFFIX_VARIANT_SHARE = 0.3  # a company's legal form written another way (SAS, S. A. S., none)
 
 
 def typed(rng: random.Random, text: str) -> str:
@@ -31,19 +63,46 @@ def typed(rng: random.Random, text: str) -> str:
 
 
 def phone(rng: random.Random, number: str) -> str:
-    """A phone number in one of the ways people write them (``+57 300 123 4567``, ``3001234567``…)."""
+    """A phone number in one of the ways people write them (``+57 300 123 4567``, ``3001234567``,
+    ``(1) 234 5678``, ``601 234 5678 ext. 112``…), now and then a placeholder or the business's
+    own number instead."""
+    r = rng.random()
+    if r < PLACEHOLDER_PHONE_SHARE:
+        return rng.choice(co.PLACEHOLDER_PHONES)
+    if r < PLACEHOLDER_PHONE_SHARE + BUSINESS_PHONE_SHARE:
+        return co.format_phone(co.BUSINESS_PHONE, rng.randrange(6))
+    if number.startswith("60") and rng.random() < OLD_LANDLINE_STYLE_SHARE:
+        return co.landline_as_typed(number, rng.randrange(5))
     return co.format_phone(number, rng.randrange(6))
 
 
 def tax_id(rng: random.Random, p: Person) -> str:
-    """The person's NIT or cédula in one of the ways people write it."""
-    return co.format_nit(p.doc, rng.randrange(3)) if p.company else co.format_cedula(p.doc, rng.randrange(4))
+    """The person's NIT or cédula in one of the ways people write it, now and then with a slip
+    that its verification digit gives away."""
+    if not p.company and rng.random() >= PERSON_NIT_SHARE:
+        return co.format_cedula(p.doc, rng.randrange(4))
+    style = rng.randrange(3) if p.company else rng.randrange(2)  # a person's NIT always shows its dash
+    r = rng.random()
+    if r < NIT_DV_SLIP_SHARE:
+        dv = co.nit_check_digit(p.doc)
+        return co.format_nit(p.doc, style, dv=(dv + rng.randrange(1, 10)) % 10)
+    if r < NIT_DV_SLIP_SHARE + NIT_SWAP_SHARE:
+        i = rng.randrange(1, len(p.doc) - 1)
+        swapped = p.doc[:i] + p.doc[i + 1] + p.doc[i] + p.doc[i + 2:]
+        if swapped != p.doc:
+            return co.format_nit(swapped, style, dv=co.nit_check_digit(p.doc))
+    return co.format_nit(p.doc, style)
 
 
 def erp_name(rng: random.Random, p: Person) -> str:
-    """The legal name as the ERP's staff type it: companies often in capitals, people now and then."""
+    """The legal name as the ERP's staff type it: companies often in capitals (or under their
+    trade name), people now and then."""
     style = rng.random()
     name = p.legal_name
+    if p.trade_name and rng.random() < TRADE_NAME_SHARE:
+        name = p.trade_name
+    elif p.company and rng.random() < COMPANY_SUFFIX_VARIANT_SHARE:
+        name = co.company_suffix_variant(rng, name)
     if p.company and style < 0.5:
         return name.upper()
     if style < 0.1:
@@ -55,12 +114,14 @@ def erp_name(rng: random.Random, p: Person) -> str:
 
 def crm_names(rng: random.Random, p: Person) -> tuple[str, str | None]:
     """First and last name as a salesperson types them: "Juan Pérez", "Juan P.", "juan perez"…"""
-    first, last = p.first, p.last1
+    first, last = given_name(p), surname(rng, p.last1)
     style = rng.random()
+    if style < 0.04 and " " in first:
+        return ". ".join(name[0] for name in first.split()) + ".", last  # "J. C.", "Pérez"
     if style < 0.45:
         return first, last
     if style < 0.6:
-        return first, f"{last} {p.last2}"
+        return first, f"{last} {surname(rng, p.last2)}"
     if style < 0.7:
         return first.split()[0], f"{last[0]}."
     if style < 0.82:
@@ -73,6 +134,8 @@ def crm_names(rng: random.Random, p: Person) -> tuple[str, str | None]:
 def crm_email(rng: random.Random, email: str | None, duplicate: bool) -> str | None:
     """The email as it reaches the CRM: often in odd capitals, now and then missing (more so on a
     duplicate contact from a web form or a fair list)."""
+    if email and rng.random() < (EMAIL_VARIANT_SHARE_WEB_FORM if duplicate else EMAIL_VARIANT_SHARE):
+        email = co.email_variant(rng, email)[0]
     if email and (duplicate or rng.random() < 0.25):
         email = co.email_case_variant(rng, email)
     if email and rng.random() < (0.3 if duplicate else 0.04):
@@ -89,9 +152,25 @@ def crm_company_name(rng: random.Random, company: str) -> str:
 
 def shop_names(rng: random.Random, p: Person) -> tuple[str, str]:
     """First and last name as a customer types them at checkout."""
-    first = typed(rng, p.first.split()[0] if rng.random() < 0.4 else p.first)
-    last = typed(rng, f"{p.last1} {p.last2}" if rng.random() < 0.3 else p.last1)
+    given = given_name(p)
+    first = typed(rng, given.split()[0] if rng.random() < 0.4 else given)
+    last1 = surname(rng, p.last1)
+    last = typed(rng, f"{last1} {surname(rng, p.last2)}" if rng.random() < 0.3 else last1)
     return first, last
+
+
+def given_name(p: Person) -> str:
+    """The given names as typed outside the ERP's legal name: the name the person goes by
+    (``Fernanda`` for someone who never uses the ``María`` of ``María Fernanda``)."""
+    return p.goes_by or p.first
+
+
+def surname(rng: random.Random, name: str) -> str:
+    """A surname as typed: one with a particle now and then without it (``Hoz``) or with
+    capitals (``De La Hoz``)."""
+    if co.has_particle(name) and rng.random() < PARTICLE_VARIANT_SHARE:
+        return co.without_particle(name) if rng.random() < 0.5 else name.title()
+    return name
 
 
 def typo(rng: random.Random, text: str) -> str:
@@ -100,7 +179,7 @@ def typo(rng: random.Random, text: str) -> str:
     if len(letters) < 3:
         return text
     i = rng.choice(letters[1:-1])  # people rarely get the first letter wrong
-    slip = rng.randrange(3)
+    slip = rng.randrange(3) if text[i + 1].isalpha() else rng.randrange(1, 3)  # a swap stays inside a word
     if slip == 0:
         return text[:i] + text[i + 1] + text[i] + text[i + 2:]
     if slip == 1:
@@ -113,3 +192,108 @@ def wrong_quantity(rng: random.Random, quantity: int) -> int:
     if quantity > 1 and rng.random() < 0.5:
         return quantity - 1
     return quantity + 1 if rng.random() < 0.7 else quantity * 10
+
+
+# ---------------------------------------------------------------------------- ground truth
+
+VARIATION_CLASSES = (
+    # tax ids
+    "tax_id_doubtful", "tax_id_person_nit",
+    # e-mail addresses
+    "email_plus", "email_gmail_dots", "email_provider_alias", "email_domain_typo", "email_case",
+    # names
+    "name_two_given", "name_second_given_alone", "name_initials", "name_accents", "name_particle",
+    "name_dropped_surname", "company_suffix", "company_trade_name",
+    # people who move and change phones; who share a mailbox, an office line or a name
+    "moved", "new_phone", "family_mailbox", "shared_office_phone", "namesake",
+    # phones
+    "phone_landline_format", "phone_placeholder", "business_phone",
+)
+
+
+def _fields(system: str, record: dict) -> dict[str, object]:
+    """Name, email, phones, tax id and city of a customer record in its system's wire shape."""
+    if system == "odoo":
+        return {"name": record.get("name") or "", "email": record.get("email") or None,
+                "phones": [v for v in (record.get("phone"), record.get("mobile")) if v],
+                "tax_id": record.get("vat") or None, "city": record.get("city")}
+    if system == "hubspot":
+        props = record["properties"]
+        return {"name": " ".join(v for v in (props.get("firstname"), props.get("lastname")) if v),
+                "email": props.get("email"), "phones": [v for v in (props.get("phone"), props.get("mobilephone")) if v],
+                "tax_id": props.get("tax_id"), "city": props.get("city")}
+    address = record.get("default_address") or {}
+    note = record.get("note")
+    return {"name": " ".join(v for v in (record.get("first_name"), record.get("last_name")) if v),
+            "email": record.get("email"), "phones": [v for v in (record.get("phone"), address.get("phone")) if v],
+            "tax_id": note.split(" ", 1)[1] if note else None, "city": address.get("city")}
+
+
+def _email_class(typed: str, real: str) -> str | None:
+    if typed == real:
+        return None
+    lowered = typed.strip().lower()
+    if lowered == real:
+        return "email_case"
+    local, _, domain = lowered.partition("@")
+    real_local, _, real_domain = real.partition("@")
+    if "+" in local and local.split("+", 1)[0] == real_local and domain == real_domain:
+        return "email_plus"
+    if domain == real_domain and local.replace(".", "") == real_local.replace(".", ""):
+        return "email_gmail_dots"
+    if domain == "googlemail.com" and real_domain == "gmail.com" and local == real_local:
+        return "email_provider_alias"
+    return "email_domain_typo" if local == real_local else "email_other"
+
+
+def _words(text: str) -> list[str]:
+    return co.strip_accents(text).lower().replace(".", " ").split()
+
+
+def record_variations(p: Person, system: str, record: dict) -> set[str]:
+    """The variation classes (VARIATION_CLASSES) a customer record of ``p`` shows: those of the
+    person (a move, a shared mailbox, ...) and those of how this record was typed, found by
+    comparing it with who ``p`` really is."""
+    found = set(p.variations)
+    f = _fields(system, record)
+    name = str(f["name"])
+    if p.company and system == "odoo":
+        if p.trade_name and co.strip_accents(name).lower() == co.strip_accents(p.trade_name).lower():
+            found.add("company_trade_name")
+        elif name.lower() != p.company.lower():
+            found.add("company_suffix")
+    elif name:
+        words, given = _words(name), _words(p.first)
+        if len(given) > 1:
+            found.add("name_two_given")
+            if given[1] in words and given[0] not in words:
+                found.add("name_second_given_alone")
+        if any(len(w) == 1 for w in words):
+            found.add("name_initials")
+        if p.legal_name != co.strip_accents(p.legal_name) and name == co.strip_accents(name):
+            found.add("name_accents")
+        if co.has_particle(p.last1) or co.has_particle(p.last2):
+            found.add("name_particle")
+        if _words(co.without_particle(p.last2))[-1] not in words:
+            found.add("name_dropped_surname")
+    if f["email"] and p.email:
+        kind = _email_class(str(f["email"]), p.email)
+        if kind and kind != "email_other":
+            found.add(kind)
+    for typed_phone in map(str, f["phones"]):  # type: ignore[call-overload]
+        digits = "".join(ch for ch in typed_phone if ch.isdigit())
+        if typed_phone in co.PLACEHOLDER_PHONES:
+            found.add("phone_placeholder")
+        elif digits.endswith(co.BUSINESS_PHONE):
+            found.add("business_phone")
+        elif "ext" in typed_phone or " x" in typed_phone or typed_phone[:3] in {f"({d})" for d in "1245678"} \
+                or len(digits) in (7, 9):
+            found.add("phone_landline_format")
+    if f["tax_id"]:
+        digits = "".join(ch for ch in str(f["tax_id"]) if ch.isdigit())
+        right = p.doc + str(co.nit_check_digit(p.doc))
+        if digits not in (p.doc, right):
+            found.add("tax_id_doubtful")
+        elif not p.company and digits == right:
+            found.add("tax_id_person_nit")
+    return found

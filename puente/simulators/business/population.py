@@ -9,8 +9,11 @@ customer list, imported into the systems on day 0; the others arrive over the hi
 them late than early) and keep arriving afterwards, with the season.
 
 Identifiers have one holder each, as in life (the tax authority and phone operators never reissue
-a number, a mail provider never hands out an address twice); only a family shares a mailbox, and
-namesakes live in the same city.
+a number, a mail provider never hands out an address twice); only a family shares a mailbox, an
+office its landline with the staff who buy on their own account, and namesakes live in the same
+city. People move to another city (a new landline there) and change their mobile: records typed
+after that carry the new ones. ``Person.variations`` names the variation classes a person shows
+(messiness.VARIATION_CLASSES), the ground truth the identity benchmark measures per class.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from puente.simulators import colombia as co
+from puente.simulators.business import messiness as messy
 from puente.simulators.business.calendar import Calendar
 
 
@@ -63,10 +67,18 @@ class Person:
     hubspot_company_id: int | None = None
     shopify_customer_id: int | None = None
     unsubscribed: bool = False
+    trade_name: str | None = None  # the name a company is known by, beside its legal name
+    goes_by: str | None = None  # the given name used outside legal papers, when not ``first``
+    variations: set[str] = field(default_factory=set)  # person-level variation classes (see messiness)
 
     @property
     def legal_name(self) -> str:
         return self.company if self.company else f"{self.first} {self.last1} {self.last2}"
+
+
+MOVE_SHARE = 0.08  # people who move to another city during the history
+NEW_MOBILE_SHARE = 0.08  # people who change their mobile number
+SHARED_OFFICE_PHONE_SHARE = 0.03  # people whose landline is the office line of a client company
 
 
 class Population:
@@ -88,6 +100,7 @@ class Population:
         self._mailboxes: set[str] = set()  # addresses handed out: a provider never gives one twice
         self._numbers: set[str] = set()  # tax ids and phone lines handed out: each has one holder
         self._duplicate_quota = rng.random()
+        self._offices: list[Person] = []  # recent companies with a landline their staff may share
 
     def person(self, person_id: str) -> Person:
         return self.people[int(person_id[1:]) - 1]
@@ -119,13 +132,19 @@ class Population:
         if self.people and not is_company and rng.random() < 0.06:
             twin = self.people[rng.randrange(max(0, len(self.people) - 200), len(self.people))]
             twin = twin if twin.kind == "person" else None
+        variations: set[str] = set()
         if twin is not None and rng.random() < 0.5:
             # A namesake: same common name, same city, a different person.
             first, last1, city, department = twin.first, twin.last1, twin.city, twin.department
+            twin.variations.add("namesake")
+            variations.add("namesake")
             twin = None
         elif twin is not None:
             # A relative: same family name and city, and the family's one email address.
             last1, city, department = twin.last1, twin.city, twin.department
+            if twin.email is not None:
+                twin.variations.add("family_mailbox")
+                variations.add("family_mailbox")
         if twin is not None:
             email = twin.email
         elif rng.random() < 0.07:
@@ -133,24 +152,32 @@ class Population:
         elif company and rng.random() < 0.6:
             local, domain = rng.choice(("compras", "ventas", "gerencia", "contabilidad")), co.company_domain(company)
             email = f"{local}@{domain}"
-            while email in self._mailboxes:  # a namesake company owns that domain: this one has another
+            while co.mailbox(email) in self._mailboxes:  # a namesake company owns that domain: this one has another
                 email = f"{local}@{domain.split('.')[0]}{rng.randrange(1, 100)}.com.co"
         else:
             local, domain = co.email_local_part(rng, first, last1), co.weighted(rng, co.FREE_MAIL)[0]
             email = f"{local}@{domain}"
-            while email in self._mailboxes:  # taken: the provider makes the person add digits
+            while co.mailbox(email) in self._mailboxes:  # taken: the provider makes the person add digits
                 email = f"{local}{rng.randrange(1, 10_000)}@{domain}"
         if email is not None and twin is None:
-            self._mailboxes.add(email)
+            self._mailboxes.add(co.mailbox(email))
         style = rng.random()
         web_share = 0.1 if is_company else (rng.uniform(0.85, 1.0) if style < 0.35 else
                                             rng.uniform(0.0, 0.1) if style < 0.65 else rng.random())
+        landline = (self._unique(lambda: co.new_landline(rng, indicative))
+                    if is_company or rng.random() < 0.25 else None)
+        office = None
+        if not is_company and self._offices and rng.random() < SHARED_OFFICE_PHONE_SHARE:
+            # staff of a client company buying on their own account, with the office's line
+            office = self._offices[rng.randrange(len(self._offices))]
+            landline, city, department = office.landline, office.city, office.department
+            office.variations.add("shared_office_phone")
+            variations.add("shared_office_phone")
         person = Person(
             id=f"P{len(self.people) + 1:06d}", kind="company" if is_company else "person",
             first=first, last1=last1, last2=last2, city=city, department=department, email=email,
             mobile=self._unique(lambda: co.new_mobile(rng)),
-            landline=(self._unique(lambda: co.new_landline(rng, indicative))
-                      if is_company or rng.random() < 0.25 else None),
+            landline=landline,
             doc=self._unique(lambda: co.new_nit(rng) if is_company else co.new_cedula(rng)),
             street=f"{rng.choice(co.STREET_TYPES)} {rng.randint(1, 170)} # {rng.randint(1, 120)}-{rng.randint(1, 99)}",
             web_share=web_share, in_crm=rng.random() < (0.95 if is_company else 0.6),
@@ -159,13 +186,42 @@ class Population:
             base_churn=rng.betavariate(1.5, 25) if is_company else rng.betavariate(2, 14),
             acquired_day=day, imported=imported, company=company,
             favourites=self._favourites(rng.randint(3, 8), web_share > 0.5),
+            trade_name=(f"{rng.choice(co.TRADE_NAMES)} {rng.choice(co.COMPANY_WORDS)}"
+                        if is_company and rng.random() < 0.4 else None),
+            goes_by=(first.split()[1] if " " in first and rng.random() < messy.SECOND_GIVEN_NAME_SHARE else None),
+            variations=variations,
         )
+        if is_company:
+            self._offices = [*self._offices[-199:], person]
+        if rng.random() < MOVE_SHARE:
+            self._calendar.schedule(day + rng.randint(15, 500), self._move, person)
+        if rng.random() < NEW_MOBILE_SHARE:
+            self._calendar.schedule(day + rng.randint(15, 500), self._new_mobile, person)
         if person.in_crm:  # systematic sampling: exactly one in 25 CRM people gets a duplicate
             self._duplicate_quota += 0.04
             person.duplicate_in_crm = self._duplicate_quota >= 1.0
             self._duplicate_quota -= float(person.duplicate_in_crm)
         self.people.append(person)
         return person
+
+    def _move(self, day: int, p: Person) -> None:
+        """The person (or company) moves to another city: a new landline there, if they had one."""
+        city, department, _, indicative = co.weighted(self._rng, [c for c in co.CITIES if c[0] != p.city])
+        p.city, p.department = city, department
+        if p.landline is not None:
+            p.landline = self._unique(lambda: co.new_landline(self._rng, indicative))
+        if self._has_records(p):
+            p.variations.add("moved")
+
+    def _new_mobile(self, day: int, p: Person) -> None:
+        """The person changes their mobile number (the old one stays theirs: never reissued here)."""
+        p.mobile = self._unique(lambda: co.new_mobile(self._rng))
+        if self._has_records(p):
+            p.variations.add("new_phone")
+
+    @staticmethod
+    def _has_records(p: Person) -> bool:
+        return bool(p.odoo_partner_id or p.hubspot_contact_ids or p.shopify_customer_id)
 
     def _unique(self, draw: Callable[[], str]) -> str:
         """A tax id or phone number nobody holds yet (the registry and the operators never reissue one)."""
@@ -207,6 +263,6 @@ class Population:
             "email": p.email, "acquired_on": day(p.acquired_day).isoformat(),
             "first_order_on": day(p.first_order_day).isoformat() if p.first_order_day is not None else None,
             "last_order_on": day(p.last_order_day).isoformat() if p.last_order_day is not None else None,
-            "orders": p.orders, "is_churned": not p.alive,
+            "orders": p.orders, "is_churned": not p.alive, "variations": sorted(p.variations),
             "churned_after": day(p.churned_day).isoformat() if p.churned_day is not None else None,
         } for p in self.people if p.acquired_day <= today]

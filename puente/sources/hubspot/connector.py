@@ -1,4 +1,4 @@
-"""HubSpot CRM v3: extraction of contacts, companies and deals, and the contact write-back.
+"""HubSpot CRM v3: extraction of contacts, companies and deals (writes: ``writer.py``).
 
 What it relies on, per HubSpot's CRM v3 docs and OpenAPI specs (/work/shared/specs/hubspot):
 
@@ -30,10 +30,6 @@ What it relies on, per HubSpot's CRM v3 docs and OpenAPI specs (/work/shared/spe
   ``POST /crm/v4/associations/deals/contacts/batch/read`` (100 ids a call) and put on the record
   in the shape the v3 list returns (``associations.contacts.results[{id, type}]``): the only
   field Puente adds.
-- Write-back: ``GET``/``POST /crm/v3/properties/contacts`` (and ``.../groups``) to create missing
-  properties; ``POST /crm/v3/objects/contacts/batch/update`` takes at most 100 inputs and answers
-  200 (all updated) or 207 (``results`` for the updated ones, ``errors[]`` naming failed ids in
-  ``context.ids``, or ``context.id`` for per-input validation errors).
 - Rate limits (burst per 10 s, search 5 requests/s) answer 429 with ``Retry-After``: the
   shared HTTP layer waits and retries.
 """
@@ -41,8 +37,7 @@ What it relies on, per HubSpot's CRM v3 docs and OpenAPI specs (/work/shared/spe
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -74,27 +69,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 URL_SETTING = "the base URL (host of the Airflow connection puente_hubspot, or PUENTE_HUBSPOT_URL)"
 
 
-@dataclass(frozen=True)
-class PropertySpec:
-    """A custom contact property Puente writes (``POST /crm/v3/properties/contacts`` body)."""
-
-    name: str
-    label: str
-    type: str
-    field_type: str
-    description: str
-    options: tuple[str, ...] = ()
-
-    def body(self, group: str) -> dict[str, Any]:
-        body: dict[str, Any] = {"name": self.name, "label": self.label, "type": self.type,
-                                "fieldType": self.field_type, "groupName": group,
-                                "description": self.description}
-        if self.options:
-            body["options"] = [{"label": o.capitalize(), "value": o, "displayOrder": i, "hidden": False}
-                               for i, o in enumerate(self.options)]
-        return body
-
-
 class HubSpotConnector:
     source = "hubspot"
     objects = tuple(o.name for o in OBJECTS)
@@ -122,11 +96,18 @@ class HubSpotConnector:
     def cursor_at(self, moment: datetime) -> str:
         return str((parse_timestamp(moment.isoformat()) - _EPOCH) // timedelta(milliseconds=1))
 
+    def cursor_moment(self, cursor: str) -> datetime:
+        return _EPOCH + timedelta(milliseconds=int(cursor))
+
+    @property
+    def source_time(self) -> datetime | None:
+        return self.http.source_time
+
     def list_ids(self, obj: str) -> None:
         return None  # HubSpot reports deletions itself: archived=true
 
     def count(self, obj: str) -> int:
-        body = self._json(self.http.request("POST", f"{OBJECTS_PATH}/{obj}/search", obj=obj, json={
+        body = self.json_body(self.http.request("POST", f"{OBJECTS_PATH}/{obj}/search", obj=obj, json={
             "filterGroups": [], "properties": ["hs_object_id"], "limit": 1}), obj)
         total = body.get("total")
         if not isinstance(total, int):
@@ -137,7 +118,7 @@ class HubSpotConnector:
     def properties(self, obj: str) -> list[str]:
         """The contract's properties plus every custom property of the portal (schema drift)."""
         if obj not in self._properties:
-            body = self._json(self.http.request("GET", f"{PROPERTIES_PATH}/{obj}", obj=obj), obj)
+            body = self.json_body(self.http.request("GET", f"{PROPERTIES_PATH}/{obj}", obj=obj), obj)
             custom = sorted(p["name"] for p in body.get("results") or []
                             if isinstance(p, dict) and p.get("name") and p.get("hubspotDefined") is False
                             and not p.get("archived"))
@@ -159,7 +140,7 @@ class HubSpotConnector:
             params["associations"] = ASSOCIATIONS[obj]
         newest: Record | None = None
         while True:
-            body = self._json(self.http.request("GET", f"{OBJECTS_PATH}/{obj}", obj=obj, params=params), obj)
+            body = self.json_body(self.http.request("GET", f"{OBJECTS_PATH}/{obj}", obj=obj, params=params), obj)
             records = [_record(self._objects[obj], r) for r in body.get("results") or []]
             newest = latest([*records, *([newest] if newest else [])])
             after = get(body, "paging", "next", "after")
@@ -187,7 +168,7 @@ class HubSpotConnector:
                                       f"more than {SEARCH_CAP - self._search_limit} records modified at {gte} ms",
                                       "Search cannot page past them: run a full refresh of this object")
                 request["after"] = str(ties)
-            body = self._json(self.http.request("POST", f"{OBJECTS_PATH}/{obj}/search", obj=obj,
+            body = self.json_body(self.http.request("POST", f"{OBJECTS_PATH}/{obj}/search", obj=obj,
                                                 json=request), obj)
             results = body.get("results") or []
             if obj in ASSOCIATIONS:
@@ -212,7 +193,7 @@ class HubSpotConnector:
         found: dict[str, list[str]] = {}
         for start in range(0, len(ids), BATCH_LIMIT):
             inputs = [{"id": i} for i in ids[start:start + BATCH_LIMIT]]
-            body = self._json(self.http.request("POST", f"{ASSOCIATIONS_PATH}/{obj}/{target}/batch/read",
+            body = self.json_body(self.http.request("POST", f"{ASSOCIATIONS_PATH}/{obj}/{target}/batch/read",
                                                 obj=obj, json={"inputs": inputs}), obj)
             for item in body.get("results") or []:
                 found[str(get(item, "from", "id"))] = [str(to["toObjectId"]) for to in item.get("to") or []]
@@ -222,52 +203,7 @@ class HubSpotConnector:
                 result["associations"] = {target: {"results": [{"id": i, "type": kind}
                                                                for i in found[result["id"]]]}}
 
-    # ---------------------------------------------------------------------------------------
-    # Write-back
-    # ---------------------------------------------------------------------------------------
-
-    def ensure_contact_properties(self, specs: Sequence[PropertySpec], group: str = "puente",
-                                  group_label: str = "Puente") -> list[str]:
-        """Create the property group and the properties of ``specs`` that contacts lack.
-
-        Returns the names created (empty when all existed). A 409 means another run created
-        the same one meanwhile, which is fine.
-        """
-        obj = "contacts"
-        base = f"{PROPERTIES_PATH}/contacts"
-        groups = self._json(self.http.request("GET", f"{base}/groups", obj=obj), obj)
-        if group not in {g.get("name") for g in groups.get("results") or []}:
-            self.http.request("POST", f"{base}/groups", obj=obj, passthrough=(409,),
-                              json={"name": group, "label": group_label, "displayOrder": -1})
-        existing = self._json(self.http.request("GET", base, obj=obj), obj)
-        names = {p.get("name") for p in existing.get("results") or []}
-        created = []
-        for spec in specs:
-            if spec.name not in names:
-                self.http.request("POST", base, obj=obj, json=spec.body(group), passthrough=(409,))
-                created.append(spec.name)
-        return created
-
-    def batch_update_contacts(self, inputs: Sequence[tuple[str, Mapping[str, str]]]) -> dict[str, str | None]:
-        """Set properties on contacts, at most 100 per call.
-
-        Returns ``{contact id: None}`` for each contact HubSpot confirmed and ``{contact id:
-        error}`` for each it did not: errors of a 207 are matched to ids through
-        ``context.ids``; an input neither confirmed nor named in an error is reported as
-        unconfirmed; a 400 for the whole batch fails every input of it with HubSpot's message.
-        """
-        outcome: dict[str, str | None] = {}
-        for start in range(0, len(inputs), BATCH_LIMIT):
-            chunk = inputs[start:start + BATCH_LIMIT]
-            response = self.http.request(
-                "POST", f"{OBJECTS_PATH}/contacts/batch/update", obj="contacts", passthrough=(400,),
-                json={"inputs": [{"id": cid, "properties": dict(props)} for cid, props in chunk]},
-            )
-            outcome.update(parse_batch_response(response.status_code, self._json(response, "contacts"),
-                                                [cid for cid, _ in chunk]))
-        return outcome
-
-    def _json(self, response: httpx.Response, obj: str) -> dict[str, Any]:
+    def json_body(self, response: httpx.Response, obj: str) -> dict[str, Any]:
         try:
             body = response.json()
         except ValueError:
@@ -278,24 +214,6 @@ class HubSpotConnector:
                               f"{response.text[:200]!r}",
                               f"Check {URL_SETTING}: it must be {DEFAULT_URL} (no path)")
         return body
-
-
-def parse_batch_response(status: int, body: Mapping[str, Any], ids: Sequence[str]) -> dict[str, str | None]:
-    """Per-id outcome of a HubSpot batch call (see ``batch_update_contacts``)."""
-    if status == 400:
-        message = f"{body.get('category', 'error')}: {body.get('message', 'batch refused')}"
-        return {cid: message for cid in ids}
-    confirmed = {str(r.get("id")) for r in body.get("results") or [] if isinstance(r, dict)}
-    outcome: dict[str, str | None] = {cid: None for cid in ids if cid in confirmed}
-    for error in body.get("errors") or []:
-        details = "; ".join(str(d.get("message")) for d in error.get("errors") or [] if isinstance(d, dict))
-        message = f"{error.get('category', 'error')}: {error.get('message', '')}" + (f" ({details})" if details else "")
-        for cid in get(error, "context", "ids") or get(error, "context", "id") or []:
-            if str(cid) in ids and str(cid) not in confirmed:
-                outcome[str(cid)] = message
-    for cid in ids:
-        outcome.setdefault(cid, f"HubSpot answered {status} without confirming this contact")
-    return outcome
 
 
 def _epoch_ms(record: Record) -> str:

@@ -56,3 +56,11 @@ OBJECTS: tuple[HubSpotObject, ...] = (
 PROPERTIES: dict[str, list[str]] = {o.name: list(o.properties) for o in OBJECTS}
 MODIFIED_PROPERTY: dict[str, str] = {o.name: o.modified_property for o in OBJECTS}
 ASSOCIATIONS: dict[str, str] = {o.name: o.associations for o in OBJECTS if o.associations}
+
+# The private app's scopes Puente needs (Settings > Integrations > Private Apps > Scopes): to read
+# each object and its property definitions, and for the activations to write the contact
+# properties Puente owns and the tasks (tasks are engagements, under the contacts' scopes).
+READ_SCOPES: tuple[str, ...] = (*(f"crm.objects.{o.name}.read" for o in OBJECTS),
+                                *(f"crm.schemas.{o.name}.read" for o in OBJECTS))
+WRITE_SCOPES: tuple[str, ...] = ("crm.objects.contacts.write", "crm.schemas.contacts.write")
+TOKEN_INFO_PATH = "/oauth/v2/private-apps/get/access-token-info"  # a token's scopes; no Authorization

@@ -76,6 +76,13 @@ class OdooConnector:
     def cursor_at(self, moment: datetime) -> str:
         return parse_timestamp(moment.isoformat()).strftime("%Y-%m-%d %H:%M:%S")
 
+    def cursor_moment(self, cursor: str) -> datetime:
+        return parse_timestamp(cursor)
+
+    @property
+    def source_time(self) -> datetime | None:
+        return self.http.source_time
+
     def fields(self, obj: str) -> list[str]:
         """The fields to read for ``obj``: the contract's that exist, plus stored custom ``x_`` fields."""
         if obj not in self._fields:
@@ -148,11 +155,22 @@ class OdooConnector:
             if len(rows) < self._page_size:
                 return
 
-    def execute_kw(self, model: str, method: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    def execute_kw(self, model: str, method: str, args: list[Any], kwargs: dict[str, Any], *,
+                   repeatable: bool = True) -> Any:
+        """One ``execute_kw`` call; a ``repeatable=False`` one (a create, a confirmation) is never
+        sent twice by the HTTP layer (see ``HttpClient.request``)."""
         cfg = self._config
         return self._call("object", "execute_kw", model,
                           (cfg.db, self._login(model), cfg.api_key, model, method, args, kwargs),
-                          label=f"{model}.{method}")
+                          label=f"{model}.{method}", repeatable=repeatable)
+
+    def server_version(self) -> dict[str, Any]:
+        """``common.version()``: the server's version (``server_version_info``); needs no login."""
+        return self._call("common", "version", "version", (), label="version")
+
+    def login(self) -> int:
+        """Authenticate (once per connector) and return the user's id; a refusal raises ``SourceError``."""
+        return self._login("authenticate")
 
     def _login(self, obj: str) -> int:
         """``common.authenticate`` once per connector; the uid is reused for every call."""
@@ -168,25 +186,45 @@ class OdooConnector:
             self._uid = uid
         return self._uid
 
-    def _call(self, service: str, method: str, obj: str, params: tuple[Any, ...], *, label: str) -> Any:
+    def _call(self, service: str, method: str, obj: str, params: tuple[Any, ...], *, label: str,
+              repeatable: bool = True) -> Any:
         body = xmlrpc.client.dumps(params, method, allow_none=True)
         path = {"common": COMMON_PATH, "object": OBJECT_PATH}[service]
         response = self.http.request("POST", path, obj=obj, content=body.encode(),
-                                     headers={"Content-Type": "text/xml"}, label=label)
+                                     headers={"Content-Type": "text/xml"}, label=label, repeatable=repeatable)
         try:
             (result,), _ = xmlrpc.client.loads(response.content, use_builtin_types=True)
         except xmlrpc.client.Fault as fault:
-            # Odoo puts the server traceback in faultString; its last line is the error itself.
-            last_line = (str(fault.faultString).strip().splitlines() or [""])[-1]
-            raise SourceError(SYSTEM, obj, f"POST {path} ({label})", f"fault {fault.faultCode}: {last_line}",
-                              "Check that the user may read this model and that the fields in "
-                              "puente/sources/odoo/settings.py exist in this Odoo version") from None
+            raise OdooFault(obj, f"POST {path} ({label})", fault.faultCode, str(fault.faultString)) from None
         except (ExpatError, ValueError):
             raise SourceError(SYSTEM, obj, f"POST {path} ({label})",
                               f"not an XML-RPC answer: {response.text[:200]!r}",
                               "Check PUENTE_ODOO_URL: it must be the Odoo base URL, e.g. "
                               "https://mycompany.odoo.com") from None
         return result
+
+
+class OdooFault(SourceError):
+    """Odoo refused a call (an XML-RPC fault): ``code`` (1 an error with its traceback, 2 a user or
+    validation error, 3 access denied, 4 an access error) and Odoo's own words in ``fault``."""
+
+    def __init__(self, obj: str, request: str, code: int, fault: str):
+        self.code, self.fault = code, fault
+        # Odoo puts the server traceback in faultString; its last line is the error itself.
+        super().__init__(SYSTEM, obj, request, f"fault {code}: {self.message}",
+                         "Check that the user may read this model and that the fields in "
+                         "puente/sources/odoo/settings.py exist in this Odoo version")
+
+    @property
+    def message(self) -> str:
+        """Odoo's message: the last line of a traceback, the whole text otherwise."""
+        lines = self.fault.strip().splitlines() or [""]
+        return lines[-1] if lines[0].startswith("Traceback") else " ".join(line.strip() for line in lines)
+
+    @property
+    def is_none_result(self) -> bool:
+        """The method ran and was committed, but returned None, which XML-RPC cannot carry."""
+        return self.code == 1 and "cannot marshal None" in self.fault
 
 
 def _keyed(record: Record) -> bool:

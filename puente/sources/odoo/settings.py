@@ -54,6 +54,12 @@ MODELS: tuple[OdooModel, ...] = (
     OdooModel(name="stock.quant", fields=(
         "id", "product_id", "location_id", "warehouse_id", "quantity", "reserved_quantity", "write_date")),
 )
+# What the activations do in Odoo (``writer.py``), as ``check_access_rights`` operations per model:
+# partners and sale orders created and updated, invoices made by the invoicing wizard.
+WRITE_RIGHTS: dict[str, tuple[str, ...]] = {"res.partner": ("create", "write"), "sale.order": ("create", "write"),
+                                            "sale.advance.payment.inv": ("create",)}
+# The Odoo series the connector and writer are tested against (the simulator answers as 17.0).
+TESTED_SERIES = (17,)
 FIELDS: dict[str, list[str]] = {m.name: list(m.fields) for m in MODELS}
 BASE_DOMAINS: dict[str, list[list[Any]]] = {
     m.name: [[f, op, list(v) if isinstance(v, tuple) else v] for f, op, v in m.domain] for m in MODELS if m.domain}

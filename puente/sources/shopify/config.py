@@ -26,6 +26,8 @@ class ShopifyConfig:
     url: str
     token: str = field(repr=False)
     origin: str = field(default="passed in", compare=False)
+    # The location whose stock Puente sets (activations); None: the shop's first active one.
+    location_id: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ShopifyConfig:
@@ -46,9 +48,10 @@ class ShopifyConfig:
                 raise MissingSetting(f"The Airflow connection '{CONN_ID}': api_version must be text like "
                                      f"{API_VERSION!r}, got {version!r}")
             url += API_PATH.format(version=version)
+        location = connection_extra(conn).get("location_id")
         return cls(url=url, token=connection_field(conn, "password", CONN_ID,
                                                    "the custom app's Admin API access token (shpat_…)"),
-                   origin=f"connection {CONN_ID}")
+                   origin=f"connection {CONN_ID}", location_id=int(location) if location else None)
 
     def to_env(self) -> dict[str, str]:
         """The ``PUENTE_SHOPIFY_*`` variables ``from_env`` reads back into this configuration."""

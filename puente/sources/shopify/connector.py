@@ -82,6 +82,13 @@ class ShopifyConnector:
     def cursor_at(self, moment: datetime) -> str:
         return parse_timestamp(moment.isoformat()).isoformat(timespec="seconds")
 
+    def cursor_moment(self, cursor: str) -> datetime:
+        return parse_timestamp(cursor)
+
+    @property
+    def source_time(self) -> datetime | None:
+        return self.http.source_time
+
     def count(self, obj: str) -> int:
         response = self._get(f"{obj}/count.json", obj, dict(EXTRA_PARAMS[obj]))
         try:
@@ -131,9 +138,13 @@ class ShopifyConnector:
             yield Page(records, newest.updated_at if url is None and newest else None)
 
     def _follow(self, url: str | None, obj: str) -> str | None:
-        """The next-page URL, refusing one on another host (the token must not travel there)."""
-        if url is not None and httpx.URL(url).host != self.http.base_url.host:
-            raise SourceError(SYSTEM, obj, f"GET {obj}.json", f"a Link header pointing at {httpx.URL(url).host}",
+        """The next-page URL, refusing one on another scheme, host or port (the token must not
+        travel there, nor in clear)."""
+        if url is not None and not self.http.same_origin(url):
+            target = httpx.URL(url)
+            raise SourceError(SYSTEM, obj, f"GET {obj}.json",
+                              f"a Link header pointing at {target.scheme}://{target.host}"
+                              + (f":{target.port}" if target.port else ""),
                               f"Check {URL_SETTING}: it must be https://{{shop}}.myshopify.com/admin/api/{API_VERSION}")
         return url
 

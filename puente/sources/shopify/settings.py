@@ -19,6 +19,7 @@ SYSTEM = "Shopify"
 API_VERSION = "2026-10"
 API_PATH = "/admin/api/{version}"  # below the shop's URL, https://{shop}.myshopify.com
 PAGE_LIMIT = 250
+BUCKET_SIZE = 40
 LEAK_PER_SECOND = 2.0  # standard plan; faster plans simply never get near the top
 HIGH_WATER = 0.8  # pause when the bucket is fuller than this
 
@@ -40,3 +41,10 @@ RESOURCES: tuple[ShopifyResource, ...] = (
     ShopifyResource(name="products", live_in_raw="(not _deleted or record->>'status' = 'archived')"),
 )
 EXTRA_PARAMS: dict[str, dict[str, str]] = {r.name: dict(r.params) for r in RESOURCES}
+
+# The custom app's Admin API access scopes Puente needs (Settings > Apps and sales channels >
+# Develop apps > Configuration). Without read_all_orders Shopify serves only the last 60 days of
+# orders. The stock activation reads the shop's location and sets its inventory levels.
+READ_SCOPES = ("read_customers", "read_orders", "read_all_orders", "read_products")
+WRITE_SCOPES = ("read_locations", "read_inventory", "write_inventory")
+SCOPES_PATH = "/admin/oauth/access_scopes.json"  # below the shop's URL, not versioned

@@ -21,6 +21,7 @@ renamed as (
         {{ hubspot_property('lifecyclestage') }} as lifecycle_stage,
         {{ safe_boolean(hubspot_property('hs_marketable_status'), fields, 'properties.hs_marketable_status') }} as has_marketing_consent,
         {{ hubspot_property('tax_id') }} as tax_id,
+        {{ hubspot_property('hubspot_owner_id') }} as owner_id,
         coalesce(
             {{ safe_timestamptz(hubspot_property('createdate'), fields, 'properties.createdate') }},
             {{ safe_timestamptz("nullif(trim(record ->> 'createdAt'), '')", fields, 'createdAt') }}

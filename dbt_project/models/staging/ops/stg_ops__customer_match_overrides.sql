@@ -4,12 +4,15 @@
         override_id bigint generated always as identity primary key,
         record_key text not null,
         other_record_key text,
-        action text not null check (action in ('merge', 'split')),
+        action text not null check (action in ('merge', 'split', 'distinct')),
         reason text,
         decided_by text,
         decided_at timestamptz not null default now(),
         is_revoked boolean not null default false
     )",
+    "alter table ops.customer_match_overrides drop constraint if exists customer_match_overrides_action_check",
+    "alter table ops.customer_match_overrides add constraint customer_match_overrides_action_check
+        check (action in ('merge', 'split', 'distinct'))",
 ]) }}
 
 with

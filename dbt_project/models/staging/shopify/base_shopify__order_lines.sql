@@ -27,6 +27,7 @@ renamed as (
         {{ field_value(fields, 'title') }} as product_title,
         {{ safe_numeric(field_value(fields, 'quantity'), fields, 'line_items[].quantity', required=true) }} as quantity,
         {{ safe_numeric(field_value(fields, 'price'), fields, 'line_items[].price', required=true) }} as unit_price,
+        {{ safe_numeric(field_value(fields, 'total_discount'), fields, 'line_items[].total_discount') }} as discount_amount,
         upper({{ field_value(order, 'currency') }}) as currency_code,
         source._loaded_at as loaded_at,
         source._deleted as is_deleted,

@@ -27,6 +27,14 @@ renamed as (
         {{ safe_numeric(field_value(fields, 'total_price'), fields, 'total_price', required=true) }} as amount_total,
         {{ safe_numeric(field_value(fields, 'subtotal_price'), fields, 'subtotal_price') }} as amount_subtotal,
         {{ safe_numeric(field_value(fields, 'total_tax'), fields, 'total_tax') }} as amount_tax,
+        {{ safe_numeric(field_value(fields, 'total_discounts'), fields, 'total_discounts') }} as amount_discount,
+        -- shipping charged: the sum of the shipping lines' prices (Shopify's total_shipping_price_set
+        -- holds the same in two currencies)
+        {{ safe_numeric("(select sum(nullif(trim(line ->> 'price'), '')::numeric)::text from jsonb_array_elements("
+                        ~ "case when jsonb_typeof(" ~ field_value(fields, 'shipping_lines', json=true) ~ ") = 'array' then "
+                        ~ field_value(fields, 'shipping_lines', json=true) ~ " else '[]' end) as shipping (line) "
+                        ~ "where nullif(trim(line ->> 'price'), '') ~ '^[0-9]+(\.[0-9]+)?$')",
+                        fields, 'shipping_lines[].price') }} as shipping_amount,
         {{ field_value(fields, 'cancelled_at') }} is not null as is_cancelled,
         {{ safe_timestamptz(field_value(fields, 'created_at'), fields, 'created_at', required=true) }} as created_at,
         {{ safe_timestamptz(field_value(fields, 'processed_at'), fields, 'processed_at') }} as processed_at,

@@ -15,8 +15,11 @@ renamed as (
         {{ safe_id(field_value(fields, 'id'), fields, 'variants[].id', required=true, shopify_gid=true) }} as variant_id,
         {{ safe_id('source.source_id', fields, 'id', required=true, shopify_gid=true) }} as product_id,
         {{ field_value(fields, 'sku') }} as sku,
+        {{ safe_id(field_value(fields, 'inventory_item_id'), fields, 'variants[].inventory_item_id', shopify_gid=true) }} as inventory_item_id,
         {{ safe_numeric(field_value(fields, 'price'), fields, 'variants[].price') }} as price,
         {{ safe_numeric(field_value(fields, 'inventory_quantity'), fields, 'variants[].inventory_quantity') }} as inventory_quantity,
+        -- the shop counts the item's stock (Shopify's "Track quantity"): `inventory_management: shopify`
+        coalesce({{ field_value(fields, 'inventory_management') }} = 'shopify', false) as is_inventory_tracked,
         {{ safe_timestamptz(field_value(fields, 'updated_at'), fields, 'variants[].updated_at') }} as updated_at,
         source._loaded_at as loaded_at,
         source._deleted as is_deleted,

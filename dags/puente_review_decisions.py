@@ -1,0 +1,56 @@
+"""puente_review_decisions — an operator's answer to the customer review queue, from the UI.
+
+``marts.customer_review_queue`` lists the pairs of customer records identity resolution is not
+sure about. Trigger this DAG with its form ("Trigger DAG" in the Airflow UI): the two record keys
+from the queue, the decision (the same customer, different customers, take one record out of its
+customer, or revoke an earlier decision), who decides and why. The decision goes into
+``ops.customer_match_overrides``, where it is kept forever, and the next night's build honours it.
+Wiring only: the task calls ``puente.identity_review.record_decision``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from _puente import warehouse_url
+from airflow.sdk import Param, dag, task
+
+
+@dag(
+    dag_id="puente_review_decisions",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    tags=["puente", "identity"],
+    default_args={"retries": 1, "retry_delay": timedelta(seconds=30)},
+    params={
+        "record_key": Param("", type="string", title="Record",
+                            description="record_key from marts.customer_review_queue, e.g. odoo_partner:42",
+                            pattern=r"^(odoo_partner|hubspot_contact|shopify_customer|shopify_guest_order):\S+$"),
+        "other_record_key": Param("", type="string", title="Other record",
+                                  description="other_record_key from the queue (empty for a split or to revoke a split)"),
+        "decision": Param("same", type="string", title="Decision", enum=["same", "different", "split", "revoke"],
+                          values_display={"same": "The same customer (merge)",
+                                          "different": "Different customers (never merge these two)",
+                                          "split": "Take the record out of its customer",
+                                          "revoke": "Revoke the decisions on this pair (or this record's split)"}),
+        "decided_by": Param("", type="string", title="Decided by", minLength=1,
+                            description="Your name: kept with the decision"),
+        "reason": Param("", type="string", title="Reason", description="Why (shown in the evidence)"),
+    },
+    doc_md=__doc__,
+)
+def puente_review_decisions():
+    @task
+    def record_decision(params: dict | None = None) -> dict:
+        from puente.identity_review import record_decision as record
+
+        params = params or {}
+        return record(warehouse_url(), params["record_key"], params.get("other_record_key"), params["decision"],
+                      params.get("reason"), params.get("decided_by"))
+
+    record_decision()
+
+
+puente_review_decisions()

@@ -1,0 +1,109 @@
+"""puente_web_orders — new web orders into the ERP every 15 minutes, between the nights.
+
+A web order should not wait for 03:00 to reach the ERP: this DAG (paused until an operator
+turns it on) extracts only the shop's new and changed orders and customers and the ERP's sale
+orders and partners, rebuilds what the web-orders activation reads (``dbt run --select
++act_web_orders_to_erp``), gates it, and posts with the same activation the night uses.
+
+It never clashes with the night: both take turns on one lease (``puente/leases.py``); a run
+that finds the night working skips itself (the night posts those orders), and the night waits
+for a run in progress to finish. The activation's own lock and its lookup by the shop order's
+name mean an order is never posted twice, whoever gets to it first.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pendulum
+from _puente import business_date, declared_activations, source_config, warehouse_url
+from airflow.sdk import Param, dag, task
+
+REPO = Path(__file__).resolve().parent.parent
+DBT_PROJECT = Path(os.environ.get("PUENTE_DBT_PROJECT_DIR", REPO / "dbt_project"))
+ACTIVATION = "web_orders_to_erp"
+# What the activation reads, per system: new shop orders and customers; the ERP's sale orders (an
+# order a person typed in minutes ago is not posted again) and partners (new ERP customers).
+OBJECTS = {"shopify": ["customers", "orders"], "odoo": ["res.partner", "sale.order"]}
+
+
+@dag(
+    dag_id="puente_web_orders",
+    description="New web orders into the ERP every 15 minutes (paused until enabled).",
+    schedule=os.environ.get("PUENTE_WEB_ORDERS_SCHEDULE", "*/15 * * * *"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    is_paused_upon_creation=True,
+    dagrun_timeout=timedelta(minutes=30),
+    default_args={"retries": 1, "retry_delay": timedelta(seconds=30)},
+    params={"dry_run": Param(False, type="boolean",
+                             description="Report what would be posted (ops.activation_runs) without posting.")},
+    tags=["puente", "activation"],
+    doc_md=__doc__,
+)
+def puente_web_orders():
+    @task
+    def take_turn(run_id: str | None = None) -> None:
+        """Take the writer lease, or skip this run while the night (or another run) works."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from puente import leases
+        from puente.warehouse import ensure_schema
+
+        url = warehouse_url()
+        ensure_schema(url)
+        other = leases.acquire(url, f"puente_web_orders {run_id}", leases.FREQUENT_TTL)
+        if other is not None:
+            raise AirflowSkipException(f"{other} is transforming the warehouse now; its web orders are posted "
+                                       "by it, and the next quarter-hour tries again")
+
+    @task
+    def extract() -> dict:
+        from puente.extract import extract_source
+
+        url, day = warehouse_url(), business_date()
+        return {source: extract_source(url, source, source_config(source), day, objects=objects,
+                                       detect_deletes=False, reconcile_counts=False)
+                for source, objects in OBJECTS.items()}
+
+    @task
+    def transform() -> None:
+        """Rebuild what the activation reads, apart from the nightly build's target folder."""
+        import json
+
+        from puente.config import puente_home
+        from puente.dbt import run_dbt
+
+        run_dbt(["run", "--select", f"+act_{ACTIVATION}", "--target-path", str(puente_home() / "dbt-web-orders"),
+                 "--vars", json.dumps({"as_of_date": business_date().isoformat()})], warehouse_url())
+
+    @task
+    def gate() -> dict:
+        from expectations.gates import run_sync_gate
+
+        activations = [a for a in declared_activations(DBT_PROJECT, ("odoo",)) if a.name == ACTIVATION]
+        result = run_sync_gate(warehouse_url(), business_date(), activations=activations)
+        result.raise_for_failure()
+        return result.summary()
+
+    @task
+    def post(params: dict | None = None) -> dict:
+        from puente.activation.run import run_named
+
+        return run_named(warehouse_url(), ACTIVATION, source_config("odoo"), business_date(),
+                         dry_run=bool((params or {}).get("dry_run"))).as_dict()
+
+    @task  # a teardown of the turn (below): runs when the lease was taken, never hides a failure
+    def release(run_id: str | None = None) -> None:
+        from puente import leases
+
+        leases.release(warehouse_url(), f"puente_web_orders {run_id}")
+
+    turn = take_turn()
+    turn >> extract() >> transform() >> gate() >> post() >> release().as_teardown(setups=turn)
+
+
+puente_web_orders()

@@ -1,0 +1,163 @@
+{#
+    Web orders that should be in the ERP and are not: every live shop order placed in the last
+    var `web_order_posting_days` days that no ERP sale order carries yet (fct_orders links a sale
+    order to a shop order by `client_order_ref`), as the Odoo sale order the business would have
+    typed in:
+      - the customer: the ERP partner Puente's identity resolution found for the buyer, or a new
+        partner made from the golden record (name and tax id from their owners, contact details
+        from the CRM or the shop), with Puente's reference `puente:<customer_id>` so that it is
+        never created twice;
+      - one line per shop line, the product found by SKU, at the price and discount the shop
+        charged; the ERP applies each product's own taxes (the shop's prices are before tax),
+        and shipping is a line of the product var `shipping_product_sku` at the shop's price;
+      - confirmed, so the ERP reserves the stock; paid orders are invoiced at once with the
+        ERP's own invoicing wizard when var `invoice_paid_web_orders` is on.
+    Older orders are left to a person (order_to_cash_gaps lists them): posting a sale of last
+    year into this month's books is an accountant's decision. An order that cannot be posted
+    says why in `invalid_reason` (the work list). Cancelled shop orders are never posted; those
+    cancelled after posting are act_web_order_cancellations' business.
+#}
+
+{%- set as_of = "coalesce(" ~ ("'" ~ var('as_of_date') ~ "'::date" if var('as_of_date') else "null::date") ~ ", current_date)" %}
+
+with
+
+web_orders as (
+    select * from {{ ref('fct_orders') }}
+    where
+        channel = 'web'
+        and odoo_sale_order_id is null
+        and not is_cancelled
+        and order_date >= {{ as_of }} - {{ var('web_order_posting_days') }}
+),
+
+shop_orders as (
+    select * from {{ ref('stg_shopify__orders') }}
+),
+
+shop_lines as (
+    select * from {{ ref('stg_shopify__order_lines') }}
+),
+
+products as (
+    select sku, odoo_product_id from {{ ref('dim_products') }}
+    where odoo_product_id is not null
+),
+
+customers as (
+    select * from {{ ref('dim_customers') }}
+),
+
+lines as (
+    select
+        shop_lines.order_id as shopify_order_id,
+        jsonb_agg(
+            jsonb_build_object(
+                'product_id', products.odoo_product_id,
+                'product_uom_qty', shop_lines.quantity,
+                'price_unit', shop_lines.unit_price,
+                'discount', case
+                    when shop_lines.unit_price * shop_lines.quantity > 0
+                        then round(100 * coalesce(shop_lines.discount_amount, 0)
+                                   / (shop_lines.unit_price * shop_lines.quantity), 4)
+                    else 0
+                end
+            )
+            order by shop_lines.order_line_id
+        ) as order_lines,
+        -- the first line the ERP cannot take, in words
+        (array_agg(
+            case
+                when shop_lines.sku is null
+                    then 'the shop line "' || coalesce(shop_lines.product_title, '?') || '" has no SKU; '
+                         || 'give the product a SKU in Shopify or enter the order by hand'
+                when products.odoo_product_id is null
+                    then 'SKU ' || shop_lines.sku || ' does not exist in the ERP; create it there (Internal '
+                         || 'Reference ' || shop_lines.sku || ') or fix the SKU in Shopify'
+            end
+            order by shop_lines.order_line_id
+        ) filter (where shop_lines.sku is null or products.odoo_product_id is null))[1] as line_problem
+    from shop_lines
+    left join products
+        on shop_lines.sku = products.sku
+    group by shop_lines.order_id
+),
+
+shipping as (
+    select odoo_product_id from products where sku = '{{ var("shipping_product_sku") }}'
+),
+
+orders as (
+    select
+        web_orders.order_id,
+        web_orders.order_name,
+        web_orders.customer_id,
+        web_orders.amount_total,
+        shop_orders.order_id as shopify_order_id,
+        shop_orders.financial_status,
+        shop_orders.shipping_amount,
+        customers.full_name,
+        customers.tax_id,
+        customers.email,
+        customers.phone,
+        customers.city,
+        customers.country_code,
+        {{ erp_partner_id('customers.odoo_partner_ids') }} as odoo_partner_id,
+        lines.order_lines,
+        lines.line_problem
+    from web_orders
+    inner join shop_orders
+        on web_orders.shopify_order_id = shop_orders.order_id
+    left join customers
+        on web_orders.customer_id = customers.customer_id
+    left join lines
+        on shop_orders.order_id = lines.shopify_order_id
+),
+
+final as (
+    select
+        'shopify_order:' || orders.shopify_order_id as row_key,
+        null::text as target_id,
+        orders.order_name as external_key,
+        jsonb_build_object(
+            'partner', {{ erp_partner('orders') }},
+            'client_order_ref', orders.order_name,
+            'origin', 'Shopify ' || orders.order_name,
+            'order_line', coalesce(orders.order_lines, '[]'::jsonb) || case
+                when coalesce(orders.shipping_amount, 0) > 0 and (select odoo_product_id from shipping) is not null
+                    then jsonb_build_array(jsonb_build_object(
+                        'product_id', (select odoo_product_id from shipping),
+                        'product_uom_qty', 1,
+                        'price_unit', orders.shipping_amount,
+                        'name', 'Shipping of ' || orders.order_name))
+                else '[]'::jsonb
+            end,
+            'confirm', true,
+            'invoice', {{ 'true' if var('invoice_paid_web_orders') else 'false' }} and orders.financial_status = 'paid'
+        ) as payload,
+        -- created once, never rewritten: the ERP's order is the staff's from then on
+        jsonb_build_object('order', orders.order_name) as compare,
+        null::timestamptz as observed_at,
+        case
+            when orders.customer_id is null
+                then 'the order has no customer Puente could identify; enter it by hand'
+            when orders.order_lines is null
+                then 'the order has no lines in the shop'
+            when orders.line_problem is not null
+                then orders.line_problem
+            when coalesce(orders.shipping_amount, 0) > 0 and (select odoo_product_id from shipping) is null
+                then 'the shipping product {{ var("shipping_product_sku") }} does not exist in the ERP; create '
+                     || 'it there or set var shipping_product_sku to the ERP''s shipping product'
+            else {{ erp_partner_problem('orders') }}
+        end as invalid_reason,
+        orders.customer_id,
+        null::boolean as has_consent,
+        jsonb_strip_nulls(jsonb_build_object(
+            'what', 'web order ' || orders.order_name,
+            'customer', orders.full_name,
+            'amount_total', orders.amount_total
+        )) as context
+    from orders
+)
+
+select * from final

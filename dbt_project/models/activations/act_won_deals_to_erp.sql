@@ -1,0 +1,123 @@
+{#
+    Deals won in the CRM that should be ERP orders and are not (the dealer's scenario): every
+    deal that reached `closedwon` in the last var `deal_posting_days` days, with its products
+    (HubSpot line items), and no order of its customer matched to it (int_deals_orders_matched),
+    as a confirmed Odoo sale order that reserves the items, once. The customer and the lines
+    are found as for web orders (act_web_orders_to_erp); the order's `origin` names the deal, so
+    it is looked up there before it is ever created again.
+#}
+
+{%- set as_of = "coalesce(" ~ ("'" ~ var('as_of_date') ~ "'::date" if var('as_of_date') else "null::date") ~ ", current_date)" %}
+
+with
+
+deals as (
+    select matched.deal_id, matched.customer_id, matched.closed_at, deals.deal_name, deals.amount
+    from {{ ref('int_deals_orders_matched') }} as matched
+    inner join {{ ref('stg_hubspot__deals') }} as deals
+        on matched.deal_id = deals.deal_id
+    where
+        matched.order_id is null
+        and (matched.closed_at at time zone '{{ var("business_timezone") }}')::date
+            >= {{ as_of }} - {{ var('deal_posting_days') }}
+),
+
+items as (
+    select * from {{ ref('stg_hubspot__line_items') }}
+    where not is_deleted
+),
+
+products as (
+    select sku, odoo_product_id from {{ ref('dim_products') }}
+    where odoo_product_id is not null
+),
+
+customers as (
+    select * from {{ ref('dim_customers') }}
+),
+
+lines as (
+    select
+        items.deal_id,
+        jsonb_agg(
+            jsonb_build_object(
+                'product_id', products.odoo_product_id,
+                'product_uom_qty', items.quantity,
+                'price_unit', items.unit_price,
+                'discount', coalesce(items.discount_percentage, case
+                    when items.unit_price > 0 then round(100 * coalesce(items.unit_discount, 0) / items.unit_price, 4)
+                    else 0
+                end)
+            )
+            order by items.line_item_id
+        ) as order_lines,
+        (array_agg(
+            case
+                when items.sku is null
+                    then 'the deal''s product "' || coalesce(items.product_name, '?') || '" has no SKU in HubSpot; '
+                         || 'set it on the product library item or enter the order by hand'
+                when products.odoo_product_id is null
+                    then 'SKU ' || items.sku || ' does not exist in the ERP; create it there (Internal Reference '
+                         || items.sku || ') or fix the SKU in HubSpot'
+            end
+            order by items.line_item_id
+        ) filter (where items.sku is null or products.odoo_product_id is null))[1] as line_problem
+    from items
+    left join products
+        on items.sku = products.sku
+    group by items.deal_id
+),
+
+orders as (
+    select
+        deals.deal_id,
+        deals.deal_name,
+        deals.amount,
+        deals.customer_id,
+        customers.full_name,
+        customers.tax_id,
+        customers.email,
+        customers.phone,
+        customers.city,
+        customers.country_code,
+        {{ erp_partner_id('customers.odoo_partner_ids') }} as odoo_partner_id,
+        lines.order_lines,
+        lines.line_problem
+    from deals
+    left join customers
+        on deals.customer_id = customers.customer_id
+    left join lines
+        on deals.deal_id = lines.deal_id
+),
+
+final as (
+    select
+        'hubspot_deal:' || deal_id as row_key,
+        null::text as target_id,
+        'HubSpot deal ' || deal_id as external_key,
+        jsonb_build_object(
+            'partner', {{ erp_partner('') }},
+            'origin', 'HubSpot deal ' || deal_id,
+            'order_line', coalesce(order_lines, '[]'::jsonb),
+            'confirm', true,
+            'invoice', false
+        ) as payload,
+        jsonb_build_object('deal', deal_id) as compare,
+        null::timestamptz as observed_at,
+        case
+            when customer_id is null
+                then 'the deal has no contact Puente knows as a customer; associate it with a contact in HubSpot'
+            when order_lines is null
+                then 'the deal has no products: add them in HubSpot (line items) or enter the order by hand'
+            when line_problem is not null
+                then line_problem
+            else {{ erp_partner_problem() }}
+        end as invalid_reason,
+        customer_id,
+        null::boolean as has_consent,
+        jsonb_strip_nulls(jsonb_build_object('what', 'won deal ' || coalesce(deal_name, deal_id),
+                                             'customer', full_name, 'amount', amount)) as context
+    from orders
+)
+
+select * from final

@@ -1,0 +1,451 @@
+{#
+    Every candidate pair of customer records, compared field by field and scored the
+    Fellegi–Sunter way: each comparison lands on a level (email exact, variant, different, ...),
+    each level weighs log2(m / u) bits (seed identity_match_weights: m the chance a pair of one
+    person's records shows that level, u the chance a pair of two people's records does), and
+    the pair's match weight is their sum plus the prior, log2 of the odds that two records
+    picked at random are one person's (var identity_prior_match_probability). The weight above
+    var identity_merge_weight merges the pair, below var identity_review_weight keeps it apart,
+    and in between sends it to a person (marts.customer_review_queue). `explanation` lists
+    every comparison with its level and weight: why the pair merged or did not.
+
+    Candidates (blocking): records sharing a mailbox (email_canonical), a phone (E.164), the last
+    seven digits of a phone, the digits of a tax id (check digit aside), or a web order booked in
+    the ERP under one of them. A value carried by more than var identity_block_max_records
+    records (the business's own phone, a shared inbox) makes no candidates and scores as
+    `shared`. A common name alone never makes a candidate; a rare one does: the only two
+    records of a city whose names share a given name and another word (`juan|gomez|bogota`),
+    since no namesake of theirs lives there.
+
+    Comparisons:
+      - email: `exact` (same address), `variant` (same mailbox typed another way: plus-addressing,
+        Gmail dots, googlemail, a slip in a big provider's domain), `family` (either, in a mailbox
+        whose holders include two people: a pair of them whose given names or surnames conflict,
+        or whose valid tax ids differ), `family_ambiguous` (a family's mailbox, and the name fits
+        two of its holders whose names conflict: transitive closure would join the relatives
+        through this record), `shared`, `different`, `missing`;
+      - phone: `exact` (a mobile), `exact_landline` (a 60x line, which offices and homes share),
+        `tail` (the same last seven digits, one side a local number), `different`, `missing` (one
+        side has none, or a company's line beside a person's number);
+      - tax_id: `exact` (same valid id), `doubtful` (same digits, but a check digit fails on one
+        side), `different` (two valid ids), `missing`. A doubtful tax id never links on its own:
+        unless the other comparisons weigh at least var identity_merge_weight without it, the
+        pair goes to review at most;
+      - name, word by word (name_words: particles dropped): `exact`, `compatible` (every word of
+        the shorter name agrees with one of the longer: equal, an initial, or two edits apart;
+        and a given name agrees: `Fernanda López` / `María Fernanda López Gómez`),
+        `partly_compatible` (a given name and another word agree, each side has a word the other
+        lacks: `Luis Carlos Gómez` / `Luis Gómez Giraldo`), `different_surname` (a given name
+        agrees but each ends in a surname the other lacks: `María Acosta Ospina` / `María Isabel
+        Acosta Rojas`), `similar`
+        (trigrams), `different_given_name` (`Carlos Gómez` / `Lucía Gómez`), `different`; two
+        companies: `company_exact`, `company_similar`, `company_different`; a company beside a
+        person (a buyer at a company): `not_comparable`;
+      - city: `same`, `different` (people move), `missing`;
+      - web_order: `linked` when a web order of one was booked in the ERP under the other, unless
+        their addresses already agree (the ERP finds the partner by address: no new evidence);
+      - name_rarity: `only_pair_in_city` when the names agree (`exact`, `compatible`) and the two
+        are the only records of their city sharing such a key, else `none`.
+    A record an operator split (ops.customer_match_overrides, 'split') is in no pair.
+#}
+
+{%- set max_block = var('identity_block_max_records') -%}
+{#- name levels that say two holders of a mailbox are two people -#}
+{%- set family_conflicts = "('different_given_name', 'different_surname', 'different')" -%}
+
+with
+
+records as (
+    select * from {{ ref('int_customer_records_unioned') }}
+),
+
+weights as (
+    select
+        comparison,
+        level,
+        round((ln(m_probability / u_probability) / ln(2))::numeric, 2) as weight
+    from {{ ref('identity_match_weights') }}
+),
+
+split_records as (
+    select distinct record_key
+    from {{ ref('stg_ops__customer_match_overrides') }}
+    where action = 'split' and not is_revoked
+),
+
+candidates as (
+    select records.*
+    from records
+    where not exists (select 1 from split_records where split_records.record_key = records.record_key)
+),
+
+record_identifiers as (
+    select record_key, 'email' as kind, email_canonical as value from candidates where email_canonical is not null
+    union
+    select record_key, 'phone', phone_normalized from candidates where phone_normalized is not null
+    union
+    select record_key, 'phone', other_phone_normalized from candidates where other_phone_normalized is not null
+    union
+    select record_key, 'phone_tail', phone_tail from candidates where phone_tail is not null
+    union
+    select record_key, 'phone_tail', other_phone_tail from candidates where other_phone_tail is not null
+    union
+    select record_key, 'tax_id', tax_id_body from candidates where tax_id_body is not null
+),
+
+identifier_sizes as (
+    select kind, value, count(*) as records
+    from record_identifiers
+    group by kind, value
+),
+
+open_identifiers as (
+    select record_identifiers.*
+    from record_identifiers
+    inner join identifier_sizes
+        on record_identifiers.kind = identifier_sizes.kind
+        and record_identifiers.value = identifier_sizes.value
+    where identifier_sizes.records between 2 and {{ max_block }}
+),
+
+
+blocked_pairs as (
+    select distinct a.record_key, b.record_key as other_record_key
+    from open_identifiers as a
+    inner join open_identifiers as b
+        on a.kind = b.kind
+        and a.value = b.value
+        and a.record_key < b.record_key
+),
+
+-- a person's given name with each other word of the name, in the person's city
+-- (`juan|perez|bogota`, `juan|gomez|bogota` for Juan Pérez Gómez of Bogotá)
+name_keys as (
+    select distinct candidates.record_key, candidates.name_words[1] || '|' || word || '|' || candidates.city_normalized as name_key
+    from candidates
+    cross join lateral unnest(candidates.name_words[2:]) as word
+    where
+        not candidates.is_company and candidates.city_normalized is not null
+        and length(candidates.name_words[1]) > 1 and length(word) > 1
+),
+
+-- the only two records of a city whose names share such a key: a name no namesake there holds
+rare_name_keys as (
+    select record_key, name_key
+    from (select name_keys.*, count(*) over (partition by name_key) as records from name_keys) as counted
+    where records = 2
+),
+
+rare_name_pairs as (
+    select distinct a.record_key, b.record_key as other_record_key
+    from rare_name_keys as a
+    inner join rare_name_keys as b
+        on a.name_key = b.name_key
+        and a.record_key < b.record_key
+),
+
+sale_orders as (
+    select partner_id, client_order_ref from {{ ref('stg_odoo__sale_orders') }}
+    where not is_deleted and partner_id is not null and client_order_ref is not null
+),
+
+shop_orders as (
+    select order_id, customer_id, order_name from {{ ref('stg_shopify__orders') }}
+    where not is_deleted
+),
+
+web_orders as (
+    select
+        {{ record_key("'odoo_partner'", 'sale_orders.partner_id::text') }} as erp_record_key,
+        case
+            when shop_orders.customer_id is null then {{ record_key("'shopify_guest_order'", 'shop_orders.order_id::text') }}
+            else {{ record_key("'shopify_customer'", 'shop_orders.customer_id::text') }}
+        end as shop_record_key,
+        shop_orders.order_name
+    from sale_orders
+    inner join shop_orders
+        on ltrim(sale_orders.client_order_ref, '#') = ltrim(shop_orders.order_name, '#')
+),
+
+web_order_pairs as (
+    select
+        least(erp_record_key, shop_record_key) as record_key,
+        greatest(erp_record_key, shop_record_key) as other_record_key,
+        min(order_name) as order_name
+    from web_orders
+    group by 1, 2
+),
+
+pairs as (
+    select record_key, other_record_key from blocked_pairs
+    union
+    select record_key, other_record_key from rare_name_pairs
+    union
+    select web_order_pairs.record_key, web_order_pairs.other_record_key
+    from web_order_pairs
+    inner join candidates as a on web_order_pairs.record_key = a.record_key
+    inner join candidates as b on web_order_pairs.other_record_key = b.record_key
+),
+
+compared as (
+    select
+        pairs.record_key,
+        pairs.other_record_key,
+        a.email_canonical,
+        common_phone.phone as common_phone,
+        common_tail.tail as common_tail,
+        coalesce(a.tax_id_normalized, a.tax_id_body) as tax_id_compared,
+        a.name_compared,
+        b.name_compared as other_name_compared,
+        a.city_normalized,
+        b.city_normalized as other_city_normalized,
+        web_order_pairs.order_name,
+        case
+            when a.email_canonical is null or b.email_canonical is null then 'missing'
+            when a.email_canonical <> b.email_canonical then 'different'
+            when email_size.records > {{ max_block }} then 'shared'
+            when a.email_normalized = b.email_normalized then 'exact'
+            else 'variant'
+        end as typed_email_level,
+        case
+            when common_phone.phone is not null and phone_size.records > {{ max_block }} then 'shared'
+            when common_phone.phone like '+5760%' then 'exact_landline'
+            when common_phone.phone is not null then 'exact'
+            when common_tail.tail is not null and tail_size.records > {{ max_block }} then 'shared'
+            when common_tail.tail is not null then 'tail'
+            when coalesce(a.phone_tail, a.other_phone_tail) is null or coalesce(b.phone_tail, b.other_phone_tail) is null then 'missing'
+            -- a company's line beside a person's mobile (its buyer's) says nothing
+            when a.is_company <> b.is_company then 'missing'
+            else 'different'
+        end as phone_level,
+        case
+            when a.tax_id_normalized = b.tax_id_normalized then 'exact'
+            when a.tax_id_body = b.tax_id_body and (a.tax_id_is_valid = false or b.tax_id_is_valid = false) then 'doubtful'
+            when a.tax_id_normalized is not null and b.tax_id_normalized is not null then 'different'
+            else 'missing'
+        end as tax_id_level,
+        case
+            when a.name_words is null or b.name_words is null then 'missing'
+            when a.is_company and b.is_company then
+                case
+                    when a.company_name_compared = b.company_name_compared then 'company_exact'
+                    when similarity(a.company_name_compared, b.company_name_compared) >= 0.5 then 'company_similar'
+                    else 'company_different'
+                end
+            when a.is_company or b.is_company then 'not_comparable'
+            when (select array_agg(w order by w) from unnest(a.name_words) as w)
+                = (select array_agg(w order by w) from unnest(b.name_words) as w) then 'exact'
+            when name_check.words_agree and name_check.given_agree then 'compatible'
+            when name_check.given_agree and name_check.surnames_conflict then 'different_surname'
+            when name_check.words >= 2 and name_check.given_agree then 'partly_compatible'
+            when not coalesce(name_check.given_agree, false)
+                and length(a.name_words[1]) > 1 and length(b.name_words[1]) > 1 then 'different_given_name'
+            when similarity(a.name_compared, b.name_compared) >= 0.5 then 'similar'
+            else 'different'
+        end as name_level,
+        case
+            when a.city_normalized is null or b.city_normalized is null then 'missing'
+            when a.city_normalized = b.city_normalized then 'same'
+            else 'different'
+        end as city_level,
+        web_order_pairs.order_name is not null as has_web_order,
+        rare_name_pairs.record_key is not null as is_rare_name_pair
+    from pairs
+    inner join candidates as a on pairs.record_key = a.record_key
+    inner join candidates as b on pairs.other_record_key = b.record_key
+    left join web_order_pairs
+        on pairs.record_key = web_order_pairs.record_key
+        and pairs.other_record_key = web_order_pairs.other_record_key
+    left join rare_name_pairs
+        on pairs.record_key = rare_name_pairs.record_key
+        and pairs.other_record_key = rare_name_pairs.other_record_key
+    cross join lateral (
+        select min(phone) as phone
+        from unnest(array[a.phone_normalized, a.other_phone_normalized]) as phone
+        where phone is not null and phone in (b.phone_normalized, b.other_phone_normalized)
+    ) as common_phone
+    cross join lateral (
+        select min(tail) as tail
+        from unnest(array[a.phone_tail, a.other_phone_tail]) as tail
+        where tail is not null and tail in (b.phone_tail, b.other_phone_tail)
+    ) as common_tail
+    left join identifier_sizes as email_size
+        on email_size.kind = 'email' and email_size.value = a.email_canonical
+    left join identifier_sizes as phone_size
+        on phone_size.kind = 'phone' and phone_size.value = common_phone.phone
+    left join identifier_sizes as tail_size
+        on tail_size.kind = 'phone_tail' and tail_size.value = common_tail.tail
+    cross join lateral (
+        select
+            agreeing.words = cardinality(words.shorter) as words_agree,
+            agreeing.words,
+            {{ given_names_agree('words.shorter[1]', 'words.longer[1]') }}
+            or {{ given_names_agree('words.shorter[1]', 'words.longer[2]', initials=false) }}
+            or {{ given_names_agree('words.shorter[2]', 'words.longer[1]', initials=false) }} as given_agree,
+            -- each name ends in a surname the other lacks (`María Acosta Ospina` / `María Isabel
+            -- Acosta Rojas`: two sisters), initials aside
+            cardinality(words.shorter) >= 2
+            and length(words.shorter[cardinality(words.shorter)]) > 1
+            and length(words.longer[cardinality(words.longer)]) > 1
+            and not exists (
+                select 1 from unnest(words.longer) as l
+                where {{ name_words_agree('words.shorter[cardinality(words.shorter)]', 'l') }}
+            )
+            and not exists (
+                select 1 from unnest(words.shorter) as s
+                where {{ name_words_agree('words.longer[cardinality(words.longer)]', 's') }}
+            ) as surnames_conflict
+        from (
+            select
+                case when cardinality(a.name_words) <= cardinality(b.name_words) then a.name_words else b.name_words end as shorter,
+                case when cardinality(a.name_words) <= cardinality(b.name_words) then b.name_words else a.name_words end as longer
+        ) as words
+        cross join lateral (
+            select count(*) filter (where exists (
+                select 1 from unnest(words.longer) as l where {{ name_words_agree('s', 'l') }}
+            )) as words
+            from unnest(words.shorter) as s
+        ) as agreeing
+    ) as name_check
+),
+
+-- mailboxes that records of two people hold: among its holders a pair whose names conflict
+-- (given names, surnames), or whose valid tax ids differ (a family's inbox)
+family_mailboxes as materialized (
+    select distinct email_canonical
+    from compared
+    where
+        typed_email_level in ('exact', 'variant')
+        and (name_level in {{ family_conflicts }} or tax_id_level = 'different')
+),
+
+-- in a family's mailbox, each holder's pairs, both ways: whether their names agree or conflict
+family_holders as materialized (
+    select compared.record_key, compared.other_record_key, compared.name_level, compared.tax_id_level
+    from compared
+    inner join family_mailboxes on compared.email_canonical = family_mailboxes.email_canonical
+    where compared.typed_email_level in ('exact', 'variant')
+    union all
+    select compared.other_record_key, compared.record_key, compared.name_level, compared.tax_id_level
+    from compared
+    inner join family_mailboxes on compared.email_canonical = family_mailboxes.email_canonical
+    where compared.typed_email_level in ('exact', 'variant')
+),
+
+-- a holder whose name fits two relatives whose names conflict (`Juan Rojas` beside `Juan Rojas
+-- Cortés` and `Juan Rojas Quintero`): the mailbox cannot say which of them it is
+ambiguous_family_pairs as materialized (
+    select distinct least(fits.record_key, fits.other_record_key) as record_key,
+        greatest(fits.record_key, fits.other_record_key) as other_record_key
+    from family_holders as fits
+    inner join family_holders as fits_too
+        on fits.record_key = fits_too.record_key
+        and fits.other_record_key <> fits_too.other_record_key
+    inner join family_holders as relatives
+        on fits.other_record_key = relatives.record_key
+        and fits_too.other_record_key = relatives.other_record_key
+    where
+        fits.name_level in ('exact', 'compatible')
+        and fits_too.name_level in ('exact', 'compatible')
+        and (relatives.name_level in {{ family_conflicts }} or relatives.tax_id_level = 'different')
+),
+
+-- each pair's levels, computed once (the scoring joins the weights on them)
+levelled as materialized (
+    select
+        compared.*,
+        case
+            when compared.typed_email_level not in ('exact', 'variant') then compared.typed_email_level
+            when ambiguous_family_pairs.record_key is not null then 'family_ambiguous'
+            when family_mailboxes.email_canonical is not null then 'family'
+            else compared.typed_email_level
+        end as email_level,
+        case when has_web_order and typed_email_level not in ('exact', 'variant') then 'linked' else 'none' end as web_order_level,
+        case
+            when is_rare_name_pair and name_level in ('exact', 'compatible') then 'only_pair_in_city'
+            else 'none'
+        end as name_rarity_level
+    from compared
+    left join family_mailboxes on compared.email_canonical = family_mailboxes.email_canonical
+    left join ambiguous_family_pairs
+        on compared.record_key = ambiguous_family_pairs.record_key
+        and compared.other_record_key = ambiguous_family_pairs.other_record_key
+),
+
+scored as (
+    select
+        levelled.*,
+        email.weight as email_weight,
+        phone.weight as phone_weight,
+        tax_id.weight as tax_id_weight,
+        name.weight as name_weight,
+        city.weight as city_weight,
+        web_order.weight as web_order_weight,
+        name_rarity.weight as name_rarity_weight,
+        round((ln({{ var('identity_prior_match_probability') }} / (1 - {{ var('identity_prior_match_probability') }})) / ln(2))::numeric, 2)
+            + email.weight + phone.weight + tax_id.weight + name.weight + city.weight + web_order.weight
+            + name_rarity.weight as match_weight
+    from levelled
+    inner join weights as email on email.comparison = 'email' and email.level = levelled.email_level
+    inner join weights as phone on phone.comparison = 'phone' and phone.level = levelled.phone_level
+    inner join weights as tax_id on tax_id.comparison = 'tax_id' and tax_id.level = levelled.tax_id_level
+    inner join weights as name on name.comparison = 'name' and name.level = levelled.name_level
+    inner join weights as city on city.comparison = 'city' and city.level = levelled.city_level
+    inner join weights as web_order on web_order.comparison = 'web_order' and web_order.level = levelled.web_order_level
+    inner join weights as name_rarity on name_rarity.comparison = 'name_rarity' and name_rarity.level = levelled.name_rarity_level
+),
+
+final as (
+    select
+        md5(record_key || '|' || other_record_key) as pair_id,
+        record_key,
+        other_record_key,
+        email_level,
+        phone_level,
+        tax_id_level,
+        name_level,
+        city_level,
+        web_order_level,
+        name_rarity_level,
+        match_weight,
+        round(1 / (1 + power(2::numeric, -greatest(least(match_weight, 60), -60))), 6) as match_probability,
+        case
+            -- a doubtful tax id never links on its own: the pair merges only when the rest merges it,
+            -- else it goes to a person at most
+            when tax_id_level = 'doubtful' and match_weight - tax_id_weight < {{ var('identity_merge_weight') }}
+                then case when match_weight >= {{ var('identity_review_weight') }} then 'review' else 'apart' end
+            when match_weight >= {{ var('identity_merge_weight') }} then 'merge'
+            when match_weight >= {{ var('identity_review_weight') }} then 'review'
+            else 'apart'
+        end as decision,
+        -- the comparison that weighs most for the pair: what joined (or nearly joined) it
+        (array['email', 'phone', 'tax_id', 'name', 'web_order'])[
+            array_position(
+                array[email_weight, phone_weight, tax_id_weight, name_weight, web_order_weight],
+                greatest(email_weight, phone_weight, tax_id_weight, name_weight, web_order_weight)
+            )
+        ] as strongest_comparison,
+        concat_ws(', ',
+            case when email_level not in ('missing') then 'email ' || email_canonical end,
+            case
+                when phone_level in ('exact', 'exact_landline', 'shared') and common_phone is not null then 'phone ' || common_phone
+                when phone_level in ('tail', 'shared') and common_tail is not null then 'phone ending ' || common_tail
+            end,
+            case when tax_id_level in ('exact', 'doubtful') then 'tax id ' || tax_id_compared end,
+            case when web_order_level = 'linked' then 'shop order ' || order_name end,
+            case when name_level not in ('missing') then 'names ' || name_compared || ' / ' || other_name_compared end
+        ) as matched_on,
+        concat_ws('; ',
+            format('email %s %s', email_level, to_char(email_weight, 'FMSG990.0')),
+            format('phone %s %s', phone_level, to_char(phone_weight, 'FMSG990.0')),
+            format('tax id %s %s', tax_id_level, to_char(tax_id_weight, 'FMSG990.0')),
+            format('name %s %s', name_level, to_char(name_weight, 'FMSG990.0')),
+            format('city %s %s', city_level, to_char(city_weight, 'FMSG990.0')),
+            case when web_order_level = 'linked' then format('web order %s %s', order_name, to_char(web_order_weight, 'FMSG990.0')) end,
+            case when name_rarity_level <> 'none' then format('name %s %s', name_rarity_level, to_char(name_rarity_weight, 'FMSG990.0')) end,
+            format('prior %s', to_char(round((ln({{ var('identity_prior_match_probability') }} / (1 - {{ var('identity_prior_match_probability') }})) / ln(2))::numeric, 2), 'FMSG990.0'))
+        ) as explanation
+    from scored
+)
+
+select * from final

@@ -1,0 +1,137 @@
+"""puente activations: see, try and run the activations from a shell.
+
+    puente activations list                      what is declared, and each one's last run
+    puente activations dry-run [NAME ...]        what each would send now (nothing is sent)
+    puente activations run NAME ... [--dry-run]  send (targets from PUENTE_<SYSTEM>_* variables)
+    puente activations work-list [NAME]          what needs a person, and why
+    puente activations drop NAME ROW_KEY ... --reason TEXT --by NAME
+                                                 give up on rows: never retried again
+
+--build first builds the activation models (dbt build --select tag:activation) from what the
+warehouse holds now.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser("activations", help="list, dry-run, run the activations; the work list; drop rows",
+                            description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("list", help="the declared activations and their last run")
+    dry = actions.add_parser("dry-run", help="what each activation would send now; nothing is sent")
+    dry.add_argument("names", nargs="*", help="activations (default: all)")
+    dry.add_argument("--build", action="store_true", help="build the activation models first")
+    dry.add_argument("--samples", type=int, default=3, help="payloads shown per activation (default 3)")
+    run = actions.add_parser("run", help="send the activations to their systems")
+    run.add_argument("names", nargs="+", help="activations to run")
+    run.add_argument("--build", action="store_true", help="build the activation models first")
+    run.add_argument("--dry-run", action="store_true", help="report only, send nothing")
+    work = actions.add_parser("work-list", help="what could not be sent and why")
+    work.add_argument("names", nargs="*", help="activations (default: all)")
+    drop = actions.add_parser("drop", help="give up on rows (they leave the work list and are never retried)")
+    drop.add_argument("name", help="the activation")
+    drop.add_argument("row_keys", nargs="+", help="the rows (row_key, as the work list shows it)")
+    drop.add_argument("--reason", required=True, help="why, for the audit")
+    drop.add_argument("--by", required=True, help="who decides")
+
+
+def main(args: argparse.Namespace) -> int:
+    from puente.activation.spec import load_activations
+    from puente.warehouse import warehouse_url
+
+    url = warehouse_url()
+    declared = {a.name: a for a in load_activations()}
+    names = list(getattr(args, "names", None) or [])
+    unknown = [n for n in names if n not in declared]
+    if unknown:
+        print(f"unknown activation(s) {unknown}; declared: {', '.join(declared)}")
+        return 2
+    chosen = [declared[n] for n in names] if names else list(declared.values())
+    if getattr(args, "build", False):
+        from puente.dbt import ACTIVATION_BUILD_ARGS, run_dbt
+
+        print("Building the activation models (dbt build --select tag:activation)…", flush=True)
+        run_dbt(list(ACTIVATION_BUILD_ARGS), url)
+    if args.action == "list":
+        return _list(url, chosen)
+    if args.action == "work-list":
+        return _work_list(url, [a.name for a in chosen])
+    if args.action == "drop":
+        from puente.activation.engine import drop_rows
+
+        if args.name not in declared:
+            print(f"unknown activation {args.name!r}; declared: {', '.join(declared)}")
+            return 2
+        left = drop_rows(url, args.name, args.row_keys, args.reason, args.by)
+        print(f"{len(args.row_keys)} row(s) of {args.name} dropped; {left} left the work list")
+        return 0
+    return _run(url, chosen, dry_run=args.action == "dry-run" or args.dry_run,
+                samples=getattr(args, "samples", 3))
+
+
+def _run(url: str, activations: list, *, dry_run: bool, samples: int) -> int:
+    from puente.activation import engine
+    from puente.activation.run import run_named
+    from puente.sources import registry
+
+    failed = 0
+    for activation in activations:
+        print(f"\n== {activation.name}: {activation.summary} ({activation.target} {activation.object}, "
+              f"{activation.mode})")
+        try:
+            if dry_run:
+                result = engine.run_activation(url, activation, None, dry_run=True)
+            else:
+                config = registry.source(activation.target).config.from_env()
+                print(f"   sending to {config.url} ({config.origin})")
+                result = run_named(url, activation.name, config, activation=activation)
+        except Exception as exc:  # one activation's failure must not hide the others' reports
+            failed += 1
+            print(f"   FAILED: {exc}")
+            continue
+        print(f"   {result.rows} rows, {result.pending} changed since the target last accepted them: "
+              + (f"{result.pending - result.invalid - result.withheld} would be sent"
+                 if dry_run else f"{result.sent} sent ({result.created} created, {result.adopted} adopted), "
+                                 f"{result.failed} refused")
+              + f", {result.invalid} invalid, {result.withheld} withheld for lack of consent")
+        for reason, count in result.reasons.items():
+            print(f"   - {count} × {reason}")
+        for sample in result.samples[:samples]:
+            print("   sample: " + json.dumps(sample, ensure_ascii=False, default=str)[:400])
+    return 1 if failed else 0
+
+
+def _list(url: str, activations: list) -> int:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        last = {row[0]: row[1:] for row in conn.execute(
+            "select distinct on (activation) activation, finished_at, dry_run, rows_sent, rows_failed, rows_invalid "
+            "from ops.activation_runs order by activation, finished_at desc")}
+    for a in activations:
+        when = last.get(a.name)
+        ran = (f"last run {when[0]:%Y-%m-%d %H:%M}{' (dry run)' if when[1] else ''}: {when[2]} sent, "
+               f"{when[3]} refused, {when[4]} invalid" if when else "never run")
+        consent = f", needs {a.consent} consent" if a.consent else ""
+        print(f"{a.name:<28} {a.target} {a.object} ({a.mode}{consent}); {ran}\n{'':<28} {a.summary}")
+    return 0
+
+
+def _work_list(url: str, names: list[str]) -> int:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select activation, row_key, kind, reason, attempts, first_seen_at from ops.activation_issues "
+            "where activation = any(%s) order by activation, first_seen_at, row_key", (names,)).fetchall()
+    if not rows:
+        print("The work list is empty.")
+    for activation, row_key, kind, reason, attempts, first_seen in rows:
+        tries = f", refused {attempts} time(s)" if kind == "failed" else ""
+        print(f"{activation} {row_key} [{kind}{tries}, since {first_seen:%Y-%m-%d}]: {reason}")
+    return 0

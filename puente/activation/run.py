@@ -1,0 +1,25 @@
+"""Running declared activations by name: what the DAG's tasks and ``puente activations`` call."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from puente.activation.engine import ActivationResult, run_activation
+from puente.activation.spec import Activation, activation_named
+from puente.sources import registry
+
+
+def run_named(url: str, name: str, target_config: Any, logical_date: date | None = None, *,
+              dry_run: bool = False, activation: Activation | None = None, **writer_options: Any) -> ActivationResult:
+    """Run the activation ``name`` against the target system configured by ``target_config``.
+
+    A dry run needs no connection to the target at all: it reads the warehouse only.
+    """
+    activation = activation or activation_named(name)
+    writer = None if dry_run else registry.build_writer(activation.target, target_config, **writer_options)
+    try:
+        return run_activation(url, activation, writer, logical_date=logical_date, dry_run=dry_run)
+    finally:
+        if writer is not None:
+            writer.close()

@@ -1,0 +1,289 @@
+"""The activation engine with each system's writer against the simulators over HTTP.
+
+For each kind of write Puente makes — ERP sale orders (created, confirmed, invoiced, cancelled),
+shop stock levels, CRM tasks — the tests build an activation table from the simulated business's
+own records and check what the target then holds: created once even when Puente crashes between
+the target's answer and its own books, refusals in the audit with the target's words and sent
+again later, and a dry run that leaves every system as it was.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date
+
+import httpx
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from puente.activation.engine import run_activation
+from puente.activation.pacing import Pacer
+from puente.activation.spec import Activation
+from puente.activation.writers import Outcome, Row
+from puente.sources.hubspot import HubSpotConfig, HubSpotConnector
+from puente.sources.hubspot.writer import HubSpotWriter
+from puente.sources.odoo import OdooConfig
+from puente.sources.odoo.writer import OdooWriter
+from puente.sources.shopify import API_VERSION, ShopifyConfig
+from puente.sources.shopify.writer import ShopifyWriter
+
+DAY = date(2026, 11, 16)
+ORDERS = Activation(name="t_orders", model="act_t_orders", relation="activations.act_t_orders", target="odoo",
+                    object="sale.order", mode="create", batch_size=2,
+                    owns=("partner", "client_order_ref", "origin", "order_line", "confirm", "invoice"))
+CANCELS = Activation(name="t_cancels", model="act_t_cancels", relation="activations.act_t_cancels", target="odoo",
+                     object="sale.order", mode="update", owns=("state",))
+STOCK = Activation(name="t_stock", model="act_t_stock", relation="activations.act_t_stock", target="shopify",
+                   object="inventory_levels", mode="update", owns=("available",))
+TASKS = Activation(name="t_tasks", model="act_t_tasks", relation="activations.act_t_tasks", target="hubspot",
+                   object="tasks", mode="create", owns=("properties", "contact_id"))
+
+
+@pytest.fixture(scope="module")
+def systems():
+    """One simulated business nobody moves orders for, served over HTTP, and Puente's configs."""
+    from puente.simulators import (
+        Business,
+        Credentials,
+        Habits,
+        Limits,
+        ManualClock,
+        SimulatorServer,
+        create_app,
+    )
+
+    business = Business(seed=3, customers=160, start=DAY, history_days=200,
+                        habits=Habits(web_orders_retyped=0.0, won_deals_entered=0.0))
+    credentials, clock = Credentials(), ManualClock()
+    with SimulatorServer(create_app(business, credentials, limits=Limits(clock=clock))) as server:
+        base = server.base_url
+        yield {
+            "business": business, "clock": clock,
+            "odoo": OdooConfig(f"{base}/odoo", credentials.odoo_db, credentials.odoo_login, credentials.odoo_api_key),
+            "shopify": ShopifyConfig(f"{base}/shopify/admin/api/{API_VERSION}", credentials.shopify_token),
+            "hubspot": HubSpotConfig(f"{base}/hubspot", credentials.hubspot_token),
+        }
+
+
+def _writer(systems, target: str):
+    clock = systems["clock"]
+    quiet = {"sleep": clock.advance, "rng": random.Random(0)}
+    if target == "odoo":
+        return OdooWriter(systems["odoo"], **quiet)
+    pacer = Pacer(40, 20.0, clock=clock, sleep=clock.advance) if target == "shopify" else \
+        Pacer(100, 10.0, clock=clock, sleep=clock.advance)
+    if target == "shopify":
+        return ShopifyWriter(systems["shopify"], pacer=pacer, **quiet)
+    return HubSpotWriter(systems["hubspot"], connector=HubSpotConnector(systems["hubspot"], pacer=pacer, **quiet))
+
+
+def _model(url: str, activation: Activation, rows: Sequence[dict]) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute("create schema if not exists activations")
+        conn.execute(f"drop table if exists {activation.relation}")
+        conn.execute(f"""create table {activation.relation} (row_key text, target_id text, external_key text,
+                         payload jsonb, compare jsonb, observed_at timestamptz, invalid_reason text,
+                         customer_id text, has_consent boolean, context jsonb)""")
+        for r in rows:
+            conn.execute(f"insert into {activation.relation} (row_key, target_id, external_key, payload, compare) "
+                         "values (%s, %s, %s, %s, %s)", (r["row_key"], r.get("target_id"), r.get("external_key"),
+                                                         Jsonb(r["payload"]), Jsonb(r.get("compare") or r["payload"])))
+
+
+def _query(url: str, sql: str, *params) -> list[dict]:
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def _web_orders(systems, count: int) -> list[dict]:
+    """Recent live web orders nobody entered, as act_web_orders_to_erp would shape them."""
+    business = systems["business"]
+    truth = business.integration_truth()
+    products = {r["default_code"]: r["id"] for r in business.odoo["product.product"].values()}
+    orders = [o for o in truth["web_orders"]
+              if o["state"] == "sale" and not o["entered"] and not o["entered_by_api"]][-count:]
+    rows = []
+    for order in orders:
+        customer = order["customer"]
+        rows.append({"row_key": f"shopify_order:{order['shopify_order_id']}", "external_key": order["name"],
+                     "payload": {
+                         "partner": ({"id": customer["erp_partner_id"]} if customer["erp_partner_id"] else
+                                     {"new": {"ref": f"puente:{customer['person_id']}", "name": customer["name"],
+                                              "email": customer["email"], "country_code": "CO"}}),
+                         "client_order_ref": order["name"], "origin": f"Shopify {order['name']}",
+                         "order_line": [{"product_id": products[line["sku"]], "product_uom_qty": line["quantity"],
+                                         "price_unit": line["price_unit"], "discount": line["discount"]}
+                                        for line in order["lines"]],
+                         "confirm": True, "invoice": True}})
+    assert len(rows) == count, "the simulated business has too few web orders left for Puente"
+    return rows
+
+
+def _erp_orders(systems, ref: str) -> list[dict]:
+    return [o for o in systems["business"].odoo["sale.order"].values()
+            if (o.get("client_order_ref") or "").lstrip("#") == ref.lstrip("#")]
+
+
+class CrashAfterWrite:
+    """A writer whose process dies right after the target accepted a batch, before Puente booked it."""
+
+    def __init__(self, writer):
+        self.writer = writer
+        self.system = writer.system
+
+    def __getattr__(self, name):
+        return getattr(self.writer, name)
+
+    def write(self, obj: str, mode: str, rows: Sequence[Row]) -> list[Outcome]:
+        self.writer.write(obj, mode, rows)
+        raise SystemExit("killed between the target's answer and Puente's bookkeeping")
+
+
+def test_web_orders_are_posted_confirmed_invoiced_once_even_after_a_crash(fresh_db, systems):
+    rows = _web_orders(systems, 3)
+    _model(fresh_db, ORDERS, rows)
+    business = systems["business"]
+    refs = [r["external_key"] for r in rows]
+    reserved_before = sum(q["reserved_quantity"] for q in business.odoo["stock.quant"].values())
+
+    with pytest.raises(SystemExit):
+        run_activation(fresh_db, ORDERS, CrashAfterWrite(_writer(systems, "odoo")))
+    assert [len(_erp_orders(systems, ref)) for ref in refs[:2]] == [1, 1]  # the first batch reached the ERP
+    assert _query(fresh_db, "select count(*) as n from ops.activation_state") == [{"n": 0}]  # and was never booked
+
+    result = run_activation(fresh_db, ORDERS, _writer(systems, "odoo"))
+    assert (result.sent, result.adopted, result.created, result.failed) == (1, 2, 1, 0)
+    for ref in refs:
+        (order,) = _erp_orders(systems, ref)  # exactly one each
+        assert order["state"] == "sale" and len(order["invoice_ids"]) == 1
+        (invoice,) = (business.odoo["account.move"][i] for i in order["invoice_ids"])
+        assert invoice["state"] == "draft" and invoice["invoice_origin"] == order["name"]
+    reserved = sum(q["reserved_quantity"] for q in business.odoo["stock.quant"].values())
+    assert reserved > reserved_before
+    audit = Counter(r["status"] for r in _query(fresh_db, "select status from ops.activation_audit"))
+    assert audit == {"adopted": 2, "sent": 1}
+
+    again = run_activation(fresh_db, ORDERS, _writer(systems, "odoo"))
+    assert (again.pending, again.requests) == (0, 0)
+
+
+def test_a_refused_order_is_audited_with_odoos_words_and_sent_again_when_fixed(fresh_db, systems):
+    (row,) = _web_orders(systems, 1)
+    good_lines = row["payload"]["order_line"]
+    broken = {**row, "payload": {**row["payload"], "order_line": [{**good_lines[0], "product_id": 999999}]}}
+    _model(fresh_db, ORDERS, [broken])
+    first = run_activation(fresh_db, ORDERS, _writer(systems, "odoo"))
+    assert first.failed == 1
+    (audit,) = _query(fresh_db, "select status, error from ops.activation_audit")
+    assert audit["status"] == "failed" and audit["error"].startswith("Odoo fault")
+    assert "product_id" in audit["error"]  # Odoo's own words: the foreign key of the line's product
+    assert run_activation(fresh_db, ORDERS, _writer(systems, "odoo")).failed == 1  # retried the next run
+    assert _query(fresh_db, "select attempts from ops.activation_issues") == [{"attempts": 2}]
+    assert _erp_orders(systems, row["external_key"]) == []
+
+    _model(fresh_db, ORDERS, [row])  # fixed upstream (the SKU now maps to a product)
+    assert run_activation(fresh_db, ORDERS, _writer(systems, "odoo")).created == 1
+    assert len(_erp_orders(systems, row["external_key"])) == 1
+    assert _query(fresh_db, "select count(*) as n from ops.activation_issues") == [{"n": 0}]
+
+
+def test_a_cancelled_web_order_is_cancelled_in_the_erp_and_its_stock_released(fresh_db, systems):
+    (row,) = _web_orders(systems, 1)
+    row["payload"]["invoice"] = False
+    _model(fresh_db, ORDERS, [row])
+    run_activation(fresh_db, ORDERS, _writer(systems, "odoo"))
+    (order,) = _erp_orders(systems, row["external_key"])
+    business = systems["business"]
+    reserved = sum(q["reserved_quantity"] for q in business.odoo["stock.quant"].values())
+
+    _model(fresh_db, CANCELS, [{"row_key": row["row_key"], "target_id": str(order["id"]),
+                                "payload": {"state": "cancel"}}])
+    result = run_activation(fresh_db, CANCELS, _writer(systems, "odoo"))
+    assert result.sent == 1 and business.odoo["sale.order"][order["id"]]["state"] == "cancel"
+    assert sum(q["reserved_quantity"] for q in business.odoo["stock.quant"].values()) < reserved
+
+
+def test_stock_levels_are_set_and_an_untracked_item_is_refused(fresh_db, systems):
+    business = systems["business"]
+    variants = [v for p in business.shopify["products"].values() for v in p["variants"]]
+    tracked = [v for v in variants if v["inventory_management"] == "shopify"][:3]
+    untracked = next(v for v in variants if v["inventory_management"] is None)
+    rows = [{"row_key": f"sku:{v['sku']}", "target_id": str(v["inventory_item_id"]),
+             "payload": {"available": n + 7}} for n, v in enumerate([*tracked, untracked])]
+    _model(fresh_db, STOCK, rows)
+
+    result = run_activation(fresh_db, STOCK, _writer(systems, "shopify"))
+    assert (result.sent, result.failed) == (3, 1)
+    headers = {"X-Shopify-Access-Token": systems["shopify"].token}
+    levels = httpx.get(f"{systems['shopify'].url}/inventory_levels.json", headers=headers, params={
+        "inventory_item_ids": ",".join(str(v["inventory_item_id"]) for v in tracked)}).json()["inventory_levels"]
+    assert sorted(level["available"] for level in levels) == [7, 8, 9]
+    (issue,) = _query(fresh_db, "select row_key, target_error from ops.activation_issues")
+    assert issue["row_key"] == f"sku:{untracked['sku']}" and "tracking" in issue["target_error"]
+
+
+def _task_rows(systems, count: int) -> list[dict]:
+    contacts = [c for c in systems["business"].hubspot["contacts"].values()
+                if not c["archived"] and c["properties"].get("hubspot_owner_id")][:count]
+    return [{"row_key": f"churn:{c['id']}:2026-11-01", "external_key": f"churn:{c['id']}:2026-11-01",
+             "payload": {"contact_id": c["id"], "properties": {
+                 "hs_timestamp": "2026-11-17T14:00:00.000Z", "hs_task_subject": "Churn risk: call",
+                 "hs_task_status": "NOT_STARTED", "hs_task_priority": "HIGH", "hs_task_type": "CALL",
+                 "hubspot_owner_id": c["properties"]["hubspot_owner_id"]}},
+             "compare": {"task": f"churn:{c['id']}:2026-11-01"}} for c in contacts]
+
+
+def test_tasks_are_created_once_for_the_owner_even_after_a_crash(fresh_db, systems):
+    rows = _task_rows(systems, 3)
+    bad = {**rows[2], "row_key": "churn:x", "external_key": "churn:x",
+           "payload": {**rows[2]["payload"], "properties": {**rows[2]["payload"]["properties"],
+                                                             "hs_task_priority": "URGENT"}}}
+    _model(fresh_db, TASKS, [*rows, bad])
+    tasks = systems["business"].hubspot.setdefault("tasks", {})
+    before = len(tasks)
+
+    with pytest.raises(SystemExit):
+        run_activation(fresh_db, TASKS, CrashAfterWrite(_writer(systems, "hubspot")))
+    assert len(tasks) == before + 3  # HubSpot made them; Puente never booked them
+
+    result = run_activation(fresh_db, TASKS, _writer(systems, "hubspot"))
+    assert (result.adopted, result.created, result.failed) == (3, 0, 1)  # found by puente_task_key
+    assert len(tasks) == before + 3
+    keys = Counter(t["properties"].get("puente_task_key") for t in tasks.values())
+    assert all(keys[r["row_key"]] == 1 for r in rows)
+    (issue,) = _query(fresh_db, "select row_key, target_error from ops.activation_issues")
+    assert issue["row_key"] == "churn:x" and "URGENT" in issue["target_error"]
+
+
+def test_a_dry_run_leaves_every_system_as_it_was(fresh_db, systems):
+    business = systems["business"]
+
+    def snapshot():
+        return (len(business.odoo["sale.order"]), len(business.odoo["res.partner"]),
+                len(business.hubspot.get("tasks", {})),
+                [v["inventory_quantity"] for p in business.shopify["products"].values() for v in p["variants"]])
+
+    before = snapshot()
+    variant = next(v for p in business.shopify["products"].values() for v in p["variants"]
+                   if v["inventory_management"] == "shopify")
+    for activation, rows in ((ORDERS, _web_orders(systems, 2)), (TASKS, _task_rows(systems, 2)),
+                             (STOCK, [{"row_key": "sku:x", "target_id": str(variant["inventory_item_id"]),
+                                       "payload": {"available": variant["inventory_quantity"] + 5}}])):
+        _model(fresh_db, activation, rows)
+        result = run_activation(fresh_db, activation, None, dry_run=True)
+        assert result.pending == len(rows) and result.requests == 0 and result.samples
+    assert snapshot() == before
+    assert _query(fresh_db, "select count(*) as n from ops.activation_state") == [{"n": 0}]
+
+
+def test_owned_fields_only(fresh_db, systems):
+    (row,) = _web_orders(systems, 1)
+    sneaky = {**row, "payload": {**row["payload"], "pricelist_id": 7}}
+    _model(fresh_db, ORDERS, [sneaky])
+    result = run_activation(fresh_db, ORDERS, _writer(systems, "odoo"))
+    assert (result.invalid, result.sent) == (1, 0)
+    assert _erp_orders(systems, row["external_key"]) == []

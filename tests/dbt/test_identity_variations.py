@@ -1,0 +1,324 @@
+"""Identity resolution on hand-written pairs of every variation class of issue 11, through the
+real dbt models: for each class a pair that must merge and a pair that must stay apart, then the
+review queue and an operator's decisions (from the Airflow UI's DAG and from Python) honoured
+the next night.
+
+Each pair has records of its own (ids 1000+ in the ERP, 2000+ in the CRM, 3000+ in the shop), so
+one build answers every case.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+from scenario import load_raw
+
+from puente.dbt import run_dbt
+from puente.identity_review import InvalidDecision, record_decision
+from puente.simulators.colombia import nit_check_digit
+
+BUILD = ["build", "--select", "+customer_review_queue", "+data_issues", "--indirect-selection", "cautious"]
+
+
+def _dv(body: str) -> int:
+    return nit_check_digit(body)
+
+
+def _wrong_dv(body: str) -> int:
+    return (nit_check_digit(body) + 3) % 10
+
+
+def _cuit_dv(body: str) -> int:
+    r = 11 - sum(int(d) * w for d, w in zip(body, (5, 4, 3, 2, 7, 6, 5, 4, 3, 2), strict=True)) % 11
+    return {11: 0, 10: 9}.get(r, r)
+
+
+def partner(pid, name, email=False, phone=False, mobile=False, vat=False, city="Bogotá", company=False,
+            country=(49, "Colombia")):
+    return {"id": pid, "name": name, "email": email, "phone": phone, "mobile": mobile, "vat": vat,
+            "street": False, "city": city, "country_id": list(country), "is_company": company,
+            "customer_rank": 1, "active": True, "create_date": "2025-01-10 14:00:00",
+            "write_date": "2026-11-01 09:00:00"}
+
+
+def contact(cid, first, last, email=None, phone=None, tax_id=None, city="Bogotá", country="Colombia"):
+    return {"id": str(cid), "properties": {"email": email, "firstname": first, "lastname": last, "phone": phone,
+                                           "mobilephone": None, "city": city, "country": country,
+                                           "lifecyclestage": "customer", "hs_marketable_status": "false",
+                                           "tax_id": tax_id, "hs_object_id": str(cid)},
+            "createdAt": "2025-02-01T10:00:00.000Z", "updatedAt": "2026-11-01T10:00:00.000Z", "archived": False}
+
+
+def shop(sid, first, last, email=None, phone=None, city="Bogotá"):
+    return {"id": sid, "email": email, "first_name": first, "last_name": last, "phone": phone,
+            "created_at": "2026-10-01T09:00:00-05:00", "updated_at": "2026-11-15T09:00:00-05:00",
+            "state": "enabled", "tags": "", "note": None, "email_marketing_consent": None,
+            "default_address": {"city": city, "country": "Colombia", "country_code": "CO", "phone": None,
+                                "company": None}}
+
+
+ARGENTINA, CHILE, MEXICO, BRAZIL = (10, "Argentina"), (46, "Chile"), (156, "México"), (31, "Brasil")
+PARTNERS = [
+    # tax ids: a NIT whose verification digit is wrong, beside the right one
+    partner(1001, "Ferretería Los Pinos SAS", email="compras@lospinos.com.co",
+            vat=f"900.700.800-{_wrong_dv('900700800')}", company=True),
+    partner(1002, "Inversiones Río SAS", vat=f"800.300.200-{_wrong_dv('800300200')}", city="Cali", company=True),
+    partner(1003, "Martín Suárez Paz", vat=f"20-12345678-{_cuit_dv('2012345678')}", email="msuarez@yahoo.com.ar",
+            city="Buenos Aires", country=ARGENTINA),
+    partner(1004, "Lucas Pereyra", vat=f"20-87654321-{(_cuit_dv('2087654321') + 1) % 10}", city="Rosario",
+            country=ARGENTINA),
+    # a cédula written as a NIT with its verification digit; Chile, Mexico, Brazil
+    partner(1005, "Andrés Mejía Ríos", vat=f"79.123.456-{_dv('79123456')}", city="Tunja"),
+    partner(1006, "Camila Soto Paredes", vat="12.345.678-5", city="Santiago", country=CHILE),
+    partner(1007, "Tomás Vera Rojo", vat="7.654.321-5", city="Santiago", country=CHILE),  # its DV is 6
+    partner(1008, "Emilio González Delgado", vat="GODE561231GR8", city="Monterrey", country=MEXICO),
+    partner(1009, "Pablo Martínez Acuña", vat="MAPA800101H17", city="Puebla", country=MEXICO),  # SAT: ...H18
+    partner(1060, "João Silva Santos", vat="529.982.247-25", city="São Paulo", country=BRAZIL),
+    partner(1061, "Bruno Costa Lima", vat="123.456.789-08", city="Curitiba", country=BRAZIL),  # CPF: ...-09
+    partner(1062, "Comercial Paulista Ltda", vat="11.222.333/0001-81", city="São Paulo", country=BRAZIL,
+            company=True),
+    partner(1063, "Padaria Serra Ltda", vat="45.372.594/0001-09", city="Recife", country=BRAZIL,
+            company=True),  # CNPJ: ...-08
+    # e-mail addresses
+    partner(1010, "Ana Gil Rojas", email="ana.gil@gmail.com"),
+    partner(1011, "Óscar Ruiz Peña", email="oscar.ruiz.pena@gmail.com"),
+    partner(1012, "Inés Castro Vega", email="ines.castro@gmail.com"),
+    partner(1013, "Hernán Vargas Ríos", email="hvargas77@hotmail.com"),
+    partner(1014, "Pedro Rojas Díaz", email="familiarojas@gmail.com", vat="CC 80111222"),
+    partner(1015, "Carlos Díaz", email="carlos.diaz@hotmail.com", city="Cali"),
+    partner(1016, "Nora Díaz Peña", email="nora.diaz@yahoo.com", phone="1234567"),
+    # names
+    partner(1020, "María Fernanda López Gómez", mobile="3151112233"),
+    partner(1021, "Juan Carlos Pérez Ruiz", mobile="3162223344"),
+    partner(1022, "Iñaki Muñoz Peñaloza", email="imunoz@yahoo.com"),
+    partner(1023, "José de la Hoz Ruiz", mobile="3173334455"),
+    partner(1024, "Distribuciones Sol S.A.S.", vat=f"901.222.333-{_dv('901222333')}", company=True),
+    partner(1025, "DISTRIBUCIONES SOL SAS", vat=f"901222333{_dv('901222333')}", company=True),
+    partner(1026, "Ferretería El Sol", vat=f"901222333-{_dv('901222333')}", company=True),
+    partner(1027, "Rosa Peña Ortiz", phone="604 555 1212", city="Medellín"),
+    partner(1028, "Laura Gómez", email="laura.gomez@gmail.com"),
+    partner(1029, "María Fernanda Ortiz Gil", phone="601 555 7788"),
+    partner(1035, "Ferretería El Sol", vat=f"900.555.666-{_dv('900555666')}", phone="605 321 7654",
+            city="Barranquilla", company=True),
+    partner(1036, "Andrea Gómez Vélez", mobile="3014445566", city="Medellín"),
+    # people who move and change phones; offices sharing a line
+    partner(1030, "Diana Castro Mejía", email="diana.castro@outlook.com", mobile="3009998877"),
+    partner(1031, "Felipe Ortega Ruiz", mobile="3139990000", vat="1020987654", city="Pereira"),
+    partner(1032, "Papelería Luna SAS", phone="601 444 5566", vat=f"900.111.222-{_dv('900111222')}",
+            email="compras@papelerialuna.com.co", company=True),
+    partner(1033, "Camilo Ríos Vega", phone="601 444 5566", email="camilo.rios@gmail.com", vat="CC 1015444333"),
+    partner(1034, "Café Aroma SAS", phone="602 333 4455", city="Cali", company=True),
+    # phones
+    partner(1040, "Tatiana Ríos", mobile="+57 318 765 4321"),
+    partner(1041, "Gloria Beltrán Arango", phone="601 234 9876 ext. 112"),
+    partner(1042, "Héctor Silva", phone="0000000"),
+    partner(1043, "Rubén Arias", mobile="1234567"),
+    partner(1044, "Olga Cárdenas Mesa", phone="601 234 9876 ext. 115", email="olga.cardenas@gmail.com"),  # her colleague
+    # the review queue
+    partner(1050, "Comercial Norte SAS", email="compras@marta.com.co", city="Cali", company=True),
+    partner(1051, "Marta Gil Rojas", email="familiagil@gmail.com", mobile="3005550101", city="Cali"),
+]
+CONTACTS = [
+    contact(2001, "Pablo", "Mora", email="compras@lospinos.com.co", tax_id=f"900700800-{_dv('900700800')}"),
+    contact(2002, "Rosa", "Díaz", email="rosa.diaz@yahoo.com", tax_id=f"800300200-{_dv('800300200')}", city="Cali"),
+    contact(2003, "Martín", "Suárez", tax_id=f"20123456{78}{_cuit_dv('2012345678')}", city="Buenos Aires",
+            country="Argentina"),
+    contact(2004, "Diego", "Pereyra", tax_id=f"20-87654321-{_cuit_dv('2087654321')}", city="Rosario",
+            country="Argentina"),
+    contact(2005, "Andrés", "Mejía", tax_id="CC 79123456", city="Tunja"),
+    contact(2006, "Camila", "Soto", tax_id="12345678-5", city="Santiago", country="Chile"),
+    contact(2007, "Tomás", "Vera", tax_id="7654321-6", city="Santiago", country="Chile"),
+    contact(2008, "Emilio", "González", tax_id="GODE 561231 GR8", city="Monterrey", country="México"),
+    contact(2009, "Pablo", "Martínez", tax_id="MAPA800101H18", city="Puebla", country="México"),
+    contact(2070, "João", "Silva", tax_id="52998224725", city="São Paulo", country="Brasil"),
+    contact(2071, "Bruno", "Costa", tax_id="123.456.789-09", city="Curitiba", country="Brasil"),
+    contact(2072, "Ana", "Souza", tax_id="11222333000181", city="São Paulo", country="Brasil"),
+    contact(2073, "Rita", "Serra", tax_id="45.372.594/0001-08", city="Recife", country="Brasil"),
+    contact(2011, "Oscar", "Ruiz", email="oscarruizpena@gmail.com"),
+    contact(2012, "Inés", "Castro", email="Ines.Castro@googlemail.com"),
+    contact(2013, "Hernán", "Vargas", email="hvargas77@hotmial.com"),
+    contact(2014, "Marta", "Rojas", email="familia.rojas@gmail.com"),
+    contact(2015, "Carlos", "Díaz", email="carlos.diaz@gmail.com", city="Cali"),
+    contact(2016, "Nora", "Díaz", email="Nora.Diaz@yahoo.com", phone="3001112233"),
+    contact(2020, "Fernanda", "López", phone="+57 315 111 2233"),
+    contact(2021, "J. C.", "Pérez", phone="3162223344"),
+    contact(2023, "Jose", "Hoz", phone="317 333 4455"),
+    contact(2027, "Jorge", "Peña", phone="(4) 555 1212", city="Medellín"),
+    contact(2028, "Laura", "Gómez", email="lgomez@hotmail.com"),
+    contact(2029, "María Isabel", "Ortiz", phone="601 555 7788"),  # her sister, on the family line
+    contact(2035, "Ana", "Pardo", tax_id=f"901.222.333-{_dv('901222333')}", phone="605 321 7654",
+            city="Barranquilla"),  # the buyer of Distribuciones Sol (trade name El Sol) at El Sol's number
+    contact(2036, "Andrea", "Gómez", phone="3127778899", city="Cali"),  # a namesake elsewhere
+    contact(2031, "Felipe", "Ortega", phone="3125556677", tax_id="CC 1020987654", city="Cali"),
+    contact(2034, "Sara", "Lozano", phone="602 333 4455", email="s.lozano@gmail.com", city="Cali"),
+    contact(2040, "Tatiana", "Ríos", phone="57 3187654321"),
+    contact(2041, "Gloria", "Beltrán", phone="(1) 234 9876"),
+    contact(2042, "Marcela", "Quintero", phone="0000000"),
+    contact(2043, "Iván", "Toro", phone="1234567"),
+    contact(2050, "Pablo", "Mora", email="compras@marta.com.co"),  # Comercial Norte's buyer, in Bogotá
+    contact(2051, "Marta", "Gil", email="familiagil@gmail.com", phone="3105550202", city=None),
+    contact(2052, "Luis", "Gil", email="familiagil@gmail.com", phone="3205550303", city="Cali"),
+    contact(2053, "Sofía", "Cano", email="ventas@marta.com.co", phone="601 743 2100"),  # the business's number
+    # the business's own number, typed for nine different customers
+    *(contact(2060 + n, first, last, phone="601 743 2100", email=f"{first.lower()}{n}@example.org")
+      for n, (first, last) in enumerate([("Adriana", "Lara"), ("Beatriz", "Mesa"), ("César", "Niño"),
+                                         ("Daniel", "Ochoa"), ("Elena", "Prado"), ("Fabio", "Quiroga"),
+                                         ("Gabriela", "Rey"), ("Hugo", "Salas"), ("Irene", "Tovar")])),
+]
+SHOP = [
+    shop(3010, "Ana", "Gil", email="ana.gil+tienda@gmail.com"),
+    shop(3013, "Hernan", "Vargas", email="hvargas77@hotmail"),
+    shop(3022, "INAKI", "MUNOZ", email="IMUNOZ@YAHOO.COM"),
+    shop(3023, "José", "De La Hoz", phone="+573173334455"),
+    shop(3030, "Diana", "Castro", email="diana.castro@outlook.com", phone="+573201231234", city="Medellín"),
+    shop(3040, "Tatiana", "Rios", phone="+573187654321"),
+    shop(3053, "Sofia", "Cano", email="ventas@marta.com.co", phone="+573001239876"),
+]
+SOURCES = {"odoo": {"res.partner": PARTNERS}, "hubspot": {"contacts": CONTACTS}, "shopify": {"customers": SHOP}}
+
+# (variation class, records that must be one customer, or must not)
+MUST_MERGE = [
+    ("tax_id_doubtful", "odoo_partner:1001", "hubspot_contact:2001"),  # a wrong DV, but the mailbox agrees
+    ("tax_id_foreign_valid", "odoo_partner:1003", "hubspot_contact:2003"),  # an Argentine CUIT
+    ("tax_id_person_nit", "odoo_partner:1005", "hubspot_contact:2005"),  # 79.123.456-0 is CC 79123456
+    ("tax_id_rut", "odoo_partner:1006", "hubspot_contact:2006"),
+    ("tax_id_rfc", "odoo_partner:1008", "hubspot_contact:2008"),
+    ("tax_id_cpf", "odoo_partner:1060", "hubspot_contact:2070"),
+    ("tax_id_cnpj", "odoo_partner:1062", "hubspot_contact:2072"),
+    ("email_plus", "odoo_partner:1010", "shopify_customer:3010"),
+    ("email_gmail_dots", "odoo_partner:1011", "hubspot_contact:2011"),
+    ("email_provider_alias", "odoo_partner:1012", "hubspot_contact:2012"),
+    ("email_domain_typo", "odoo_partner:1013", "hubspot_contact:2013"),
+    ("email_domain_missing_suffix", "odoo_partner:1013", "shopify_customer:3013"),
+    ("name_second_given_alone", "odoo_partner:1020", "hubspot_contact:2020"),
+    ("name_initials", "odoo_partner:1021", "hubspot_contact:2021"),
+    ("name_accents", "odoo_partner:1022", "shopify_customer:3022"),
+    ("name_particle_dropped", "odoo_partner:1023", "hubspot_contact:2023"),
+    ("name_particle_capitalised", "odoo_partner:1023", "shopify_customer:3023"),
+    ("company_suffix", "odoo_partner:1024", "odoo_partner:1025"),
+    ("company_trade_name", "odoo_partner:1024", "odoo_partner:1026"),
+    ("moved", "odoo_partner:1030", "shopify_customer:3030"),
+    ("new_phone", "odoo_partner:1031", "hubspot_contact:2031"),
+    ("phone_international_formats", "odoo_partner:1040", "hubspot_contact:2040"),
+    ("phone_e164", "odoo_partner:1040", "shopify_customer:3040"),
+    ("phone_landline_extension_and_old_area_code", "odoo_partner:1041", "hubspot_contact:2041"),
+    ("phone_placeholder_beside_a_mailbox", "odoo_partner:1016", "hubspot_contact:2016"),
+    ("business_phone_beside_a_mailbox", "hubspot_contact:2053", "shopify_customer:3053"),
+    ("company_buyer_in_another_city", "odoo_partner:1050", "hubspot_contact:2050"),
+]
+MUST_NOT_MERGE = [
+    ("tax_id_doubtful_alone", "odoo_partner:1002", "hubspot_contact:2002"),
+    ("tax_id_foreign_doubtful", "odoo_partner:1004", "hubspot_contact:2004"),
+    ("tax_id_rut_doubtful", "odoo_partner:1007", "hubspot_contact:2007"),
+    ("tax_id_rfc_doubtful", "odoo_partner:1009", "hubspot_contact:2009"),
+    ("tax_id_cpf_doubtful", "odoo_partner:1061", "hubspot_contact:2071"),
+    ("tax_id_cnpj_doubtful", "odoo_partner:1063", "hubspot_contact:2073"),
+    ("family_mailbox", "odoo_partner:1014", "hubspot_contact:2014"),
+    ("same_mailbox_name_other_provider", "odoo_partner:1015", "hubspot_contact:2015"),
+    ("family_landline", "odoo_partner:1027", "hubspot_contact:2027"),
+    ("namesake", "odoo_partner:1028", "hubspot_contact:2028"),
+    ("namesake_elsewhere", "odoo_partner:1036", "hubspot_contact:2036"),
+    ("sisters_two_given_names_family_line", "odoo_partner:1029", "hubspot_contact:2029"),
+    ("trade_name_of_another_taxpayer", "odoo_partner:1035", "hubspot_contact:2035"),
+    ("family_mailbox_relative", "hubspot_contact:2051", "hubspot_contact:2052"),
+    ("office_line_other_extension", "odoo_partner:1041", "odoo_partner:1044"),
+    ("shared_office_phone", "odoo_partner:1032", "odoo_partner:1033"),
+    ("shared_office_phone_nothing_else", "odoo_partner:1034", "hubspot_contact:2034"),
+    ("phone_placeholder", "odoo_partner:1042", "hubspot_contact:2042"),
+    ("phone_placeholder_counting", "odoo_partner:1043", "hubspot_contact:2043"),
+    *(("business_phone", "hubspot_contact:2060", f"hubspot_contact:{2060 + n}") for n in range(1, 9)),
+]
+
+
+def rows(url: str, sql: str, *params) -> list[dict]:
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def customers(url: str) -> dict[str, str]:
+    return {r["record_key"]: r["customer_id"] for r in rows(url, "select * from intermediate.int_customers_matched")}
+
+
+@pytest.fixture(scope="module")
+def night_1(module_db: str) -> dict[str, str]:
+    load_raw(module_db, SOURCES)
+    run_dbt(BUILD, module_db)
+    return customers(module_db)
+
+
+@pytest.mark.parametrize(("case", "a", "b"), MUST_MERGE, ids=[c[0] for c in MUST_MERGE])
+def test_must_merge(night_1, module_db, case, a, b):
+    assert night_1[a] == night_1[b], case
+    (evidence,) = rows(module_db, """
+        select * from intermediate.int_customer_match_evidence
+        where least(record_key, linked_record_key) = least(%s, %s)
+          and greatest(record_key, linked_record_key) = greatest(%s, %s)""", a, b, a, b)
+    assert evidence["decision"] == "merge" and evidence["match_weight"] >= 6, evidence
+    assert "email " in evidence["explanation"] and "prior " in evidence["explanation"]
+
+
+@pytest.mark.parametrize(("case", "a", "b"), MUST_NOT_MERGE, ids=[c[0] for c in MUST_NOT_MERGE])
+def test_must_not_merge(night_1, case, a, b):
+    assert night_1[a] != night_1[b], case
+
+
+def test_doubtful_tax_id_is_flagged_with_its_corrected_digit(night_1, module_db):
+    right = f"900700800-{_dv('900700800')}"
+    (flag,) = rows(module_db, """
+        select * from intermediate.int_customer_match_evidence
+        where rule = 'doubtful_tax_id' and record_key = 'odoo_partner:1001'""")
+    assert flag["decision"] == "flag" and right in flag["explanation"]
+    (issue,) = rows(module_db, "select * from marts.data_issues where source_object = 'res.partner' and record_id = '1001'")
+    assert issue["field"] == "vat" and right in issue["reason"]
+    assert issue["consequence"].startswith("not used as a key")
+    (pair,) = rows(module_db, """select * from intermediate.int_customer_pairs_scored
+                                 where record_key = 'hubspot_contact:2001' and other_record_key = 'odoo_partner:1001'""")
+    assert pair["tax_id_level"] == "doubtful"
+    cuit = rows(module_db, "select reason from marts.data_issues where source_object = 'res.partner' and record_id = '1004'")
+    assert cuit and f"20-87654321-{_cuit_dv('2087654321')}" in cuit[0]["reason"]
+    # every doubtful tax id of the other countries: flagged in the evidence with the value its body calls for
+    flags = {r["record_key"]: r["explanation"] for r in rows(module_db, """
+        select record_key, explanation from intermediate.int_customer_match_evidence where rule = 'doubtful_tax_id'""")}
+    for key, corrected in {"odoo_partner:1007": "7654321-6", "odoo_partner:1009": "MAPA800101H18",
+                           "odoo_partner:1061": "12345678909", "odoo_partner:1063": "45372594000108"}.items():
+        assert corrected in flags[key], (key, flags.get(key))
+    # ... and no valid one is
+    assert not {"odoo_partner:1006", "odoo_partner:1008", "odoo_partner:1060", "odoo_partner:1062"} & set(flags)
+
+
+def test_review_queue_and_decisions_hold_the_next_night(night_1, module_db, airflow_db, monkeypatch):
+    queue = {(r["record_key"], r["other_record_key"]): r for r in rows(module_db, "select * from marts.customer_review_queue")}
+    # a shared office line; Marta's two records in her family's mailbox, with two mobiles (a relative
+    # of hers holds the mailbox too)
+    office, marta = ("hubspot_contact:2034", "odoo_partner:1034"), ("hubspot_contact:2051", "odoo_partner:1051")
+    assert {office, marta} <= set(queue), queue.keys()
+    assert 1 <= queue[marta]["match_weight"] < 6 and "email family" in queue[marta]["explanation"]
+    with pytest.raises(InvalidDecision, match="no customer record"):
+        record_decision(module_db, "odoo_partner:999999", "odoo_partner:1034", "same", None, "test")
+    record_decision(module_db, *office, "different", "a neighbour's office line", "ana")
+    # the other decision from the Airflow UI: the DAG's trigger form
+    from pathlib import Path
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    dags = Path(__file__).resolve().parents[2] / "dags"
+    bag = DagBag(dag_folder=str(dags / "puente_review_decisions.py"))
+    assert bag.import_errors == {}
+    dag = bag.get_dag("puente_review_decisions")
+    from puente import runtime
+
+    monkeypatch.setenv("AIRFLOW_CONN_PUENTE_WAREHOUSE", runtime.warehouse_connection(module_db))
+    run = dag.test(run_conf={"record_key": marta[1], "other_record_key": marta[0], "decision": "same",
+                             "decided_by": "luis", "reason": "Marta changed her mobile"})
+    assert run.state == "success"
+    run_dbt(BUILD, module_db)
+    after = customers(module_db)
+    assert after[marta[0]] == after[marta[1]] and after[office[0]] != after[office[1]]
+    left = {(r["record_key"], r["other_record_key"]) for r in rows(module_db, "select * from marts.customer_review_queue")}
+    assert not {office, marta} & left
+    decided = rows(module_db, """select rule, decision, explanation from intermediate.int_customer_match_evidence
+                                 where record_key in (%s, %s) and linked_record_key in (%s, %s)""",
+                   office[0], marta[0], office[1], marta[1])
+    assert {(r["rule"], r["decision"]) for r in decided} == {("operator_distinct", "apart"), ("operator_merge", "merge")}
+    assert any("luis: Marta changed her mobile" in r["explanation"] for r in decided)

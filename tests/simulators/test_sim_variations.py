@@ -1,0 +1,67 @@
+"""The generated customers show every variation class identity resolution is measured on
+(messiness.VARIATION_CLASSES), at plausible rates, and the ground truth per class says true."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+
+from puente.simulators import Business
+from puente.simulators.business.messiness import VARIATION_CLASSES, record_variations
+from puente.simulators.colombia import domain_typo, email_variant, landline_as_typed, mailbox, nit_check_digit
+
+CUSTOMER_OBJECTS = {("odoo", "res.partner"), ("hubspot", "contacts"), ("shopify", "customers")}
+
+
+@pytest.fixture(scope="module")
+def labelled() -> list[tuple[str, dict, set[str]]]:
+    business = Business(seed=4, customers=4_000, history_days=300)
+    out = []
+    for row in business.truth():
+        if (row["system"], row["object"]) in CUSTOMER_OBJECTS and row["person_id"]:
+            record = business.table(row["system"], row["object"])[int(row["id"])]
+            person = business.population.person(row["person_id"])
+            out.append((row["system"], record, record_variations(person, row["system"], record)))
+    return out
+
+
+def test_every_variation_class_shows_at_a_plausible_rate(labelled):
+    counts = Counter(name for _, _, classes in labelled for name in classes)
+    shares = {name: counts[name] / len(labelled) for name in VARIATION_CLASSES}
+    assert all(counts[name] >= 5 for name in VARIATION_CLASSES), counts
+    # rare slips stay rare, the common shapes of names stay common
+    assert all(shares[name] < 0.03 for name in ("tax_id_doubtful", "email_plus", "email_gmail_dots",
+                                                 "email_provider_alias", "email_domain_typo", "phone_placeholder",
+                                                 "business_phone")), shares
+    assert 0.15 < shares["name_two_given"] < 0.45 and shares["name_dropped_surname"] > 0.3, shares
+
+
+def test_labels_match_what_the_records_hold(labelled):
+    for system, record, classes in labelled:
+        if "tax_id_doubtful" in classes and system == "odoo" and record["is_company"]:
+            digits = re.sub(r"\D", "", record["vat"])
+            assert nit_check_digit(digits[:9]) != int(digits[9]), record["vat"]
+        if "email_plus" in classes:
+            assert "+" in record["properties"]["email"]
+        if "phone_placeholder" in classes:
+            phones = [record.get("phone"), record.get("mobile")] if system == "odoo" else \
+                [record["properties"].get("phone"), record["properties"].get("mobilephone")]
+            assert any(p in ("0000000", "1234567", "3000000000", "1111111111", "123456789") for p in phones)
+
+
+def test_variant_writers_keep_the_mailbox_and_the_number():
+    import random
+
+    rng = random.Random(1)
+    for _ in range(200):
+        variant, kind = email_variant(rng, "juan.perez@gmail.com")
+        local, _, domain = variant.partition("@")
+        if kind in ("plus", "dots", "alias"):
+            assert mailbox(f"{local.split('+')[0]}@{domain}") == "juanperez@gmail.com", variant
+        else:
+            assert variant.startswith("juan.perez@") and variant != "juan.perez@gmail.com"
+    assert domain_typo(random.Random(3), "hotmail.com") != "hotmail.com"
+    assert {landline_as_typed("6012345678", s) for s in range(5)} == {
+        "234 5678", "(1) 234 5678", "01 2345678", "601 234 5678 ext. 178", "6012345678 x58"}

@@ -1,0 +1,121 @@
+"""`puente check` against the simulators: what each system is asked, and the words the operator reads."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import pytest
+
+from puente import cli
+from puente.simulators import Business, Credentials, SimulatorServer, create_app
+from puente.simulators import odoo as odoo_simulator
+from puente.sources import checks, registry
+from puente.sources.hubspot.settings import READ_SCOPES as HUBSPOT_READ
+from puente.sources.shopify.settings import READ_SCOPES as SHOPIFY_READ
+
+
+@pytest.fixture(scope="module")
+def business() -> Business:
+    return Business(seed=3, customers=20, start=date(2026, 11, 16), history_days=10)
+
+
+def _check(business: Business, credentials: Credentials, **replace) -> dict[str, list[checks.Finding]]:
+    with SimulatorServer(create_app(business, credentials)) as server:
+        configs = registry.simulator_configs(server.base_url, credentials)
+        configs = {name: dataclasses.replace(config, **replace.get(name, {})) for name, config in configs.items()}
+        findings = checks.check_all(configs)
+    by_system: dict[str, list[checks.Finding]] = {}
+    for finding in findings:
+        by_system.setdefault(finding.system, []).append(finding)
+    return by_system
+
+
+def _problems(findings: list[checks.Finding]) -> list[tuple[str, str, bool]]:
+    return [(f.check, f.message, f.blocking) for f in findings if not f.ok]
+
+
+def test_cli_reports_every_system_fit_with_the_default_grants(business, monkeypatch, capsys):
+    credentials = Credentials()
+    with SimulatorServer(create_app(business, credentials)) as server:
+        for config in registry.simulator_configs(server.base_url, credentials).values():
+            for name, value in config.to_env().items():
+                monkeypatch.setenv(name, value)
+        monkeypatch.setenv("PUENTE_SYSTEMS", "odoo,hubspot,shopify")
+        status = cli.main(["check"])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    lines = out.splitlines()
+    assert all(line.split()[0] == "ok" for line in lines[:-1]), out
+    assert lines[-1] == "every system can be read"
+    for system in ("Odoo", "HubSpot", "Shopify"):
+        assert f"{system} " in out and f"settings from environment PUENTE_{system.upper()}_*" in out
+    assert "Admin API 2026-10 is served" in out and "Odoo 17.0" in out
+    for secret in (credentials.odoo_api_key, credentials.hubspot_token, credentials.shopify_token):
+        assert secret not in out
+
+
+def test_missing_scopes_are_named_with_where_to_grant_them(business):
+    credentials = Credentials(
+        hubspot_scopes=tuple(s for s in Credentials().hubspot_scopes
+                             if s not in ("crm.objects.deals.read", "crm.objects.contacts.write")),
+        shopify_scopes=tuple(s for s in Credentials().shopify_scopes if s not in ("read_all_orders", "write_inventory")))
+    found = _check(business, credentials)
+    hubspot, shopify = _problems(found["HubSpot"]), _problems(found["Shopify"])
+    assert [(c, b) for c, _, b in hubspot] == [("scopes", True), ("scopes", False)]
+    assert "lacks crm.objects.deals.read, needed to read" in hubspot[0][1] and "Private Apps" in hubspot[0][1]
+    assert "lacks crm.objects.contacts.write, needed for the activations" in hubspot[1][1]
+    assert [(c, b) for c, _, b in shopify] == [("scopes", True), ("scopes", False)]
+    assert "read_all_orders" in shopify[0][1] and "last 60 days" in shopify[0][1]
+    assert "write_inventory" in shopify[1][1]
+    assert _problems(found["Odoo"]) == []
+    assert {f.system for f in checks.blocking([f for fs in found.values() for f in fs])} == {"HubSpot", "Shopify"}
+
+
+def test_refused_credentials_and_an_unreachable_system(business):
+    credentials = Credentials()
+    found = _check(business, credentials, odoo={"api_key": "not-the-key"}, hubspot={"token": "pat-na1-wrong"},
+                   shopify={"url": "http://127.0.0.1:9/admin/api/2026-10"})
+    assert [(c, b) for c, _, b in _problems(found["Odoo"])] == [("credentials", True)]
+    assert "refused" in _problems(found["Odoo"])[0][1] and "API key" in _problems(found["Odoo"])[0][1]
+    assert [(c, b) for c, _, b in _problems(found["HubSpot"])] == [("credentials", True)]
+    assert "does not accept the token" in _problems(found["HubSpot"])[0][1]
+    assert [(c, b) for c, _, b in _problems(found["Shopify"])] == [("connection", True)]
+    assert "cannot reach http://127.0.0.1:9" in _problems(found["Shopify"])[0][1]
+    text = checks.report([f for fs in found.values() for f in fs])
+    assert "not-the-key" not in text and "pat-na1-wrong" not in text
+
+
+def test_missing_odoo_rights_name_the_group_to_give(business, monkeypatch):
+    access = {model: set(ops) for model, ops in odoo_simulator.ACCESS.items()}
+    access["stock.quant"] -= {"read"}
+    access["sale.order"] -= {"create"}
+    monkeypatch.setattr(odoo_simulator, "ACCESS", access)
+    problems = _problems(_check(business, Credentials())["Odoo"])
+    assert [(c, b) for c, _, b in problems] == [("rights", True), ("rights", False)]
+    assert "may not read stock.quant, needed to read" in problems[0][1] and "Inventory: User" in problems[0][1]
+    assert "may not create sale.order" in problems[1][1] and "Sales: User" in problems[1][1]
+
+
+def test_a_retired_shopify_version_is_said_without_stopping_the_night(business):
+    credentials = Credentials()
+    with SimulatorServer(create_app(business, credentials)) as server:
+        config = registry.simulator_configs(server.base_url, credentials)["shopify"]
+        old = dataclasses.replace(config, url=config.url.replace("2026-10", "2024-01"))
+        findings = checks.check_all({"shopify": old})
+    (problem,) = _problems(findings)
+    assert problem[0] == "version" and not problem[2]
+    assert "asks for Admin API 2024-01, which Shopify has retired (it answered as 2026-01)" in problem[1]
+
+
+def test_a_system_without_settings_is_reported_not_raised(monkeypatch):
+    for name in ("PUENTE_HUBSPOT_URL", "PUENTE_HUBSPOT_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    findings = checks.check_all(checks.read_configs(["hubspot"], lambda n: registry.source(n).config.from_env()))
+    assert [(f.system, f.check, f.ok, f.blocking) for f in findings] == [("HubSpot", "configuration", False, True)]
+    assert "PUENTE_HUBSPOT" in findings[0].message
+
+
+def test_the_required_scopes_cover_what_the_connectors_read():
+    assert {f"crm.objects.{o}.read" for o in registry.source("hubspot").object_names} <= set(HUBSPOT_READ)
+    assert {f"read_{r}" for r in registry.source("shopify").object_names} <= set(SHOPIFY_READ)
