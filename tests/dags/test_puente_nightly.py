@@ -73,7 +73,7 @@ def test_python_tasks_and_dbt_connect_with_the_same_warehouse_configuration(nigh
         return result.result.results[0].agate_table.rows[0][0]
 
     connect_with({"application_name": "puente one configuration"})
-    url = dag_module._warehouse_url()
+    url = dag_module.warehouse_url()
     assert f"{SUPERUSER}:" in url  # the connection's password is in it
     with psycopg.connect(url) as conn:
         assert conn.execute("show application_name").fetchone()[0] == "puente one configuration"
@@ -81,12 +81,12 @@ def test_python_tasks_and_dbt_connect_with_the_same_warehouse_configuration(nigh
 
     connect_with({"sslmode": "require"})
     with pytest.raises(psycopg.OperationalError, match="SSL"):
-        psycopg.connect(dag_module._warehouse_url()).close()
+        psycopg.connect(dag_module.warehouse_url()).close()
     assert profile_config.profile_mapping.env_vars["PUENTE_DBT_SSLMODE"] == "require"
 
     connect_with({"ssl_mode": "require"})  # misspelt: refused, never silently dropped
     with pytest.raises(ValueError, match="ssl_mode"):
-        dag_module._warehouse_url()
+        dag_module.warehouse_url()
 
 
 def _counts(url: str) -> dict[str, int]:
