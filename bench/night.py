@@ -72,9 +72,9 @@ class ServerCpu:
     def __init__(self, url: str):
         import psycopg
 
-        with psycopg.connect(url) as conn:
+        with psycopg.connect(url) as conn:  # the backend's parent, read while the backend lives
             backend = conn.execute("select pg_backend_pid()").fetchone()[0]
-        self.postmaster = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            self.postmaster = int(self._stat(backend)[1])
         self.ticks = os.sysconf("SC_CLK_TCK")
 
     def _stat(self, pid: int) -> list[str]:
