@@ -53,7 +53,6 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
         models = _all(conn, """
             select model_name, model_run_id, as_of_date, metrics, baselines, trained_at, scored_by, gate
             from ml.model_runs where is_champion order by model_name
-        model = next((run for run in models if run["model_name"] == "churn"), None)
         """)
         model = next((run for run in models if run["model_name"] == "churn"), None)
         scores = conn.execute(
