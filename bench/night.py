@@ -278,6 +278,13 @@ def critical_path(result: dict, upstream: dict[str, list[str]]) -> float:
     return max((done(task_id) for task_id in upstream), default=0.0)
 
 
+def side_by_side(result: dict, upstream: dict[str, list[str]]) -> float:
+    """A lower bound of the night's wall under a scheduler that runs independent tasks together: the
+    longer of the critical path and the CPU seconds (the night's and PostgreSQL's) over the cores."""
+    cpu = result["end"]["cpu"] + (result["end"].get("pg_cpu") or 0.0)
+    return max(critical_path(result, upstream), cpu / (os.cpu_count() or 1))
+
+
 def stages(result: dict) -> dict[str, dict]:
     out: dict[str, dict] = defaultdict(lambda: {"tasks": 0, "wall": 0.0, "cpu": 0.0, "pg_cpu": 0.0, "rss": 0.0})
     for r in result["tasks"]:
@@ -333,14 +340,14 @@ def report(results: list[dict]) -> str:
         dbt = [t for t in r["tasks"] if stage_of(t["task_id"]) in ("transform", "activation models")]
         summary.append([
             f"{r['customers']:,}", r["kind"], "yes" if r["ok"] else "**failed**", f"{r['seconds']:.0f}",
-            f"{critical_path(r, upstream):.0f}" if upstream else "",
+            f"{side_by_side(r, upstream):.0f}" if upstream and r["end"] else "",
             f"{end.get('cpu', float('nan')):.0f}", f"{end.get('pg_cpu') or float('nan'):.0f}",
             f"{end.get('rss_hwm', float('nan')):.0f}", f"{parsed.get('wall', float('nan')):.1f}",
             len(dbt), f"{sum(t['cpu'] for t in dbt) / max(len(dbt), 1):.2f}",
             f"{r['load_before']} → {r['load_after']}",
         ])
     body = [markdown_table(
-        ["customers", "night", "ok", "wall s", "wall s, independent tasks side by side", "night CPU s", "PostgreSQL CPU s", "peak RSS MiB", "DAG parse s",
+        ["customers", "night", "ok", "wall s", "wall s, lower bound side by side", "night CPU s", "PostgreSQL CPU s", "peak RSS MiB", "DAG parse s",
          "dbt tasks", "CPU s per dbt task", "load average (1/5/15 min) before → after"], summary)]
     for r in results:
         rows = [[name, s["tasks"], f"{s['wall']:.1f}", f"{s['cpu']:.1f}", f"{s['pg_cpu']:.1f}", f"{s['rss']:.0f}"]
@@ -356,7 +363,10 @@ process, as in the demo and the tests) over the simulators, in a child process o
 night's wall time includes parsing the DAG. *Night CPU* is that process's CPU (user + system;
 dbt runs inside it through cosmos' dbtRunner); *PostgreSQL CPU* is the warehouse server's (every
 backend), where the SQL itself runs. A stage's wall and CPU are the sums over its tasks, each
-measured around Airflow's `_run_task`, so a task's start-up counts. Peak RSS is the night process's
+measured around Airflow's `_run_task`, so a task's start-up counts. *Lower bound side by side*:
+what a scheduler running independent tasks together (the three extractions, the ML jobs, the
+activations of different systems) could at best reach from the same task times: the longer of
+the DAG's critical path and the night's CPU (with PostgreSQL's) over the cores. Peak RSS is the night process's
 highest resident memory while the stage ran (PostgreSQL's own memory is not included). The machine
 has 2 cores shared with other engineers: wall times move with the load average shown; CPU seconds
 move less."""
