@@ -17,7 +17,7 @@ export GX_ANALYTICS_ENABLED := False
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export XDG_RUNTIME_DIR ?= /tmp
 
-.PHONY: help install demo test test-fast airflow lint docs docs-serve manifest bench bench-ml bench-load bench-identity bench-activations bench-chaos warehouse-stop lock clean
+.PHONY: help install demo test test-fast airflow lint docs docs-serve manifest bench bench-ml bench-load bench-identity bench-activations bench-chaos bench-night warehouse-stop lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -71,6 +71,9 @@ bench-activations: $(STAMP) ## Records per second of each activation against its
 
 bench-identity: $(STAMP)
 	$(BIN)/python -m bench.identity
+
+bench-night: $(STAMP) manifest ## The nightly DAG per stage at 1,000 and 10,000 customers, full and incremental (about 30 min); `python -m bench.night 1000` for one size
+	$(BIN)/python -m bench.night
 
 bench-chaos: $(STAMP) manifest ## 30 simulated nights with every fault injected at random (about 1.5 h); not part of `make bench`
 	$(BIN)/python -m bench.chaos

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import psycopg
+import pytest
 from psycopg.rows import dict_row
 
 from puente.dbt import run_dbt
@@ -21,8 +22,15 @@ def test_each_order_has_its_stage_and_won_deal(built_db):
     assert (stages["#1042"]["days_to_invoice"], stages["#1042"]["days_to_payment"]) == (0, 0)
 
 
-def test_gaps_on_a_later_day(built_db):
-    run_dbt(["build", "--select", "order_to_cash_gaps", "--vars", "{as_of_date: '2027-01-10'}"], built_db)
+@pytest.mark.parametrize("given_as", ["var", "environment"])
+def test_gaps_on_a_later_day(built_db, given_as, monkeypatch):
+    """The day comes from var as_of_date, or from PUENTE_AS_OF_DATE as the nightly DAG sets it."""
+    if given_as == "var":
+        run_dbt(["build", "--select", "order_to_cash_gaps", "--vars", "{as_of_date: '2027-01-10'}"], built_db)
+    else:
+        monkeypatch.setenv("PUENTE_AS_OF_DATE", "2027-01-10")
+        run_dbt(["build", "--select", "order_to_cash_gaps"], built_db)
+        monkeypatch.delenv("PUENTE_AS_OF_DATE")
     try:
         gaps = {(r["gap_type"], r["order_id"] or r["invoice_id"] or r["hubspot_deal_id"]): r
                 for r in rows(built_db, "select * from marts.order_to_cash_gaps")}

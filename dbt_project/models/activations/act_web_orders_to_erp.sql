@@ -18,7 +18,7 @@
     cancelled after posting are act_web_order_cancellations' business.
 #}
 
-{%- set as_of = "coalesce(" ~ ("'" ~ var('as_of_date') ~ "'::date" if var('as_of_date') else "null::date") ~ ", current_date)" %}
+{%- set as_of = as_of_date() %}
 
 with
 

@@ -7,7 +7,7 @@
     it is looked up there before it is ever created again.
 #}
 
-{%- set as_of = "coalesce(" ~ ("'" ~ var('as_of_date') ~ "'::date" if var('as_of_date') else "null::date") ~ ", current_date)" %}
+{%- set as_of = as_of_date() %}
 
 with
 

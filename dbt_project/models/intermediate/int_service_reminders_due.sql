@@ -10,7 +10,7 @@
 
 {{ config(tags=['activation']) }}
 
-{%- set as_of = "coalesce(" ~ ("'" ~ var('as_of_date') ~ "'::date" if var('as_of_date') else "null::date") ~ ", current_date)" %}
+{%- set as_of = as_of_date() %}
 
 with
 

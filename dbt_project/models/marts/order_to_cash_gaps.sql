@@ -7,7 +7,7 @@
         date (int_deals_orders_matched), once `erp_entry_grace_days` have passed.
 #}
 
-{%- set as_of = "coalesce(" ~ ("'" ~ var('as_of_date') ~ "'::date" if var('as_of_date') else "null::date") ~ ", current_date)" %}
+{%- set as_of = as_of_date() %}
 
 with
 
