@@ -71,8 +71,8 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
             from ops.activation_runs where finished_at >= %s
             group by activation, target, target_object order by target, activation
         """, (since,))
-        gaps = _all(conn, "select gap_type, count(*) as gaps from marts.order_to_cash_gaps group by gap_type "
-                          "order by gap_type")
+        gaps = _all(conn, "select gap_type, count(*) as gaps, count(*) filter (where activation_posts) as posts "
+                          "from marts.order_to_cash_gaps group by gap_type order by gap_type")
         experiment = _all(conn, """
             select arm, count(*) as customers from intermediate.int_churn_task_assignments group by arm order by arm
         """)
@@ -171,8 +171,11 @@ def render_night(console, business_date: date, summary: dict, crm_examples: list
                                                                for a in summary["actions"]))
     render_activations(console, summary["activations"], summary["work_list"])
     if summary.get("gaps") is not None:
-        console.print("[bold]Order-to-cash gaps[/] " + (", ".join(f"{g['gap_type']} {g['gaps']}" for g in summary["gaps"])
-                                                        or "none") + " (marts.order_to_cash_gaps, before tonight's activations)")
+        shown = [f"{g['gap_type']} {g['gaps']}" + (f" ({g['posts']} for Puente to post, {g['gaps'] - g['posts']} "
+                                                    "older than its posting window)" if g.get("posts") else "")
+                 for g in summary["gaps"]]
+        console.print("[bold]Order-to-cash gaps[/] " + (", ".join(shown) or "none")
+                      + " (marts.order_to_cash_gaps, before tonight's activations)")
     render_experiment(console, summary.get("experiment") or [], summary.get("effects") or [])
     for example in crm_examples:
         action = example.get("action") or "none"

@@ -37,5 +37,7 @@ def test_gaps_on_a_later_day(built_db, given_as, monkeypatch):
         (guest,) = rows(built_db, "select order_id from marts.fct_orders where order_name = '#1044'")
         assert set(gaps) == {("web_order_not_in_erp", guest["order_id"]), ("invoice_unpaid_past_due", 402)}
         assert gaps[("invoice_unpaid_past_due", 402)]["days_open"] == 22  # due 2026-12-19
+        # Weeks later the web order is older than the posting window: a person's, not Puente's.
+        assert {key: gap["activation_posts"] for key, gap in gaps.items()} == {key: False for key in gaps}
     finally:
         run_dbt(["build", "--select", "order_to_cash_gaps"], built_db)

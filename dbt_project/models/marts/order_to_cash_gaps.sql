@@ -5,6 +5,10 @@
       - `invoice_unpaid_past_due`: a posted customer invoice with money still due after its due date;
       - `won_deal_without_order`: a won CRM deal with no order of its customer near its close
         date (int_deals_orders_matched), once `erp_entry_grace_days` have passed.
+    `activation_posts`: an activation posts it into the ERP (web orders of the last var
+    `web_order_posting_days` days, won deals of the last var `deal_posting_days` days), so the gap
+    closes on the next run or waits on the activation work list with its reason; the other gaps
+    are older than those windows (history from before Puente) or are not Puente's to close.
 #}
 
 {%- set as_of = as_of_date() %}
@@ -93,6 +97,11 @@ final as (
         customer_id,
         since_date,
         {{ as_of }} - since_date as days_open,
+        case gap_type
+            when 'web_order_not_in_erp' then since_date >= {{ as_of }} - {{ var('web_order_posting_days') }}
+            when 'won_deal_without_order' then since_date >= {{ as_of }} - {{ var('deal_posting_days') }}
+            else false
+        end as activation_posts,
         amount,
         currency_code
     from gaps
