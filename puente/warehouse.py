@@ -125,7 +125,24 @@ def _running_port(pgdata: Path) -> int | None:
         return None
     except PermissionError:
         pass  # alive, owned by the server's own OS user
+    if not _serves(pid, pgdata):
+        # The server is gone and its process id now belongs to another program (another
+        # checkout's PostgreSQL, say): the file is stale, and PostgreSQL would refuse to start
+        # over it while that process lives.
+        log.info("removing the stale %s (process %d is not this data directory's server)", pidfile, pid)
+        pidfile.unlink(missing_ok=True)
+        return None
     return port if _port_open(port) else None
+
+
+def _serves(pid: int, pgdata: Path) -> bool:
+    """Whether process ``pid`` is the PostgreSQL server of ``pgdata`` (its command line names the
+    directory); True where the command line cannot be read (no /proc)."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return True
+    return str(pgdata) in command or str(pgdata.resolve()) in command
 
 
 def _port_open(port: int) -> bool:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import psycopg
 import pytest
 
@@ -206,3 +208,16 @@ def test_a_new_embedded_warehouse_asks_every_role_for_its_password(warehouse_url
     for role in warehouse.EMBEDDED_ROLES:
         with psycopg.connect(_without_password(url).replace("postgres@", f"{role}@", 1), passfile=passfile) as conn:
             assert conn.execute("select current_user").fetchone()[0] == role
+
+
+def test_a_pid_file_naming_another_program_is_stale(tmp_path):
+    """A server that died leaves postmaster.pid behind; when its process id is reused by another
+    program (here: this test), the home is treated as stopped and the stale file removed."""
+    from puente.warehouse import _running_port
+
+    pgdata = tmp_path / "pgdata"
+    pgdata.mkdir()
+    pidfile = pgdata / "postmaster.pid"
+    pidfile.write_text(f"{os.getpid()}\n{pgdata}\n1796037917\n55432\n")
+    assert _running_port(pgdata) is None
+    assert not pidfile.exists()
