@@ -37,7 +37,7 @@ import psycopg
 from bench.results import markdown_table, write_section
 from puente import warehouse
 from puente.activation.engine import run_activation
-from puente.activation.spec import Activation
+from puente.activation.spec import MODEL_TABLE_COLUMNS, Activation
 from puente.sources.hubspot import HubSpotConfig
 from puente.sources.hubspot.writer import HubSpotWriter
 from puente.sources.odoo import OdooConfig
@@ -75,9 +75,7 @@ def _table(url: str, activation: Activation, rows: list[dict]) -> None:
     with psycopg.connect(url) as conn:
         conn.execute("create schema if not exists activations")
         conn.execute(f"drop table if exists {activation.relation}")
-        conn.execute(f"""create table {activation.relation} (row_key text, target_id text, external_key text,
-                         payload jsonb, compare jsonb, observed_at timestamptz, invalid_reason text,
-                         customer_id text, has_consent boolean, context jsonb)""")
+        conn.execute(f"create table {activation.relation} ({MODEL_TABLE_COLUMNS})")
         with conn.cursor().copy(f"copy {activation.relation} (row_key, target_id, external_key, payload) from stdin") as copy:
             for r in rows:
                 copy.write_row((r["row_key"], r.get("target_id"), r.get("external_key"), json.dumps(r["payload"])))

@@ -45,8 +45,11 @@ from puente.config import dbt_project_dir
 
 MODES = ("create", "update", "upsert")
 CONSENT_PURPOSES = ("marketing",)
-MODEL_COLUMNS = ("row_key", "target_id", "external_key", "payload", "compare", "observed_at", "invalid_reason",
-                 "customer_id", "has_consent", "context")
+# Each column and its PostgreSQL type (what a stand-in model table in a test or a bench is made of).
+MODEL_COLUMNS = {"row_key": "text", "target_id": "text", "external_key": "text", "payload": "jsonb",
+                 "compare": "jsonb", "observed_at": "timestamptz", "invalid_reason": "text", "customer_id": "text",
+                 "has_consent": "boolean", "context": "jsonb"}
+MODEL_TABLE_COLUMNS = ", ".join(f"{name} {sqltype}" for name, sqltype in MODEL_COLUMNS.items())
 _KEYS = {"target", "object", "mode", "owns", "consent", "batch_size", "order", "summary"}
 
 

@@ -22,7 +22,7 @@ from psycopg.types.json import Jsonb
 
 from puente.activation.engine import run_activation
 from puente.activation.pacing import Pacer
-from puente.activation.spec import Activation
+from puente.activation.spec import MODEL_TABLE_COLUMNS, Activation
 from puente.activation.writers import Outcome, Row
 from puente.sources.hubspot import HubSpotConfig, HubSpotConnector
 from puente.sources.hubspot.writer import HubSpotWriter
@@ -85,9 +85,7 @@ def _model(url: str, activation: Activation, rows: Sequence[dict]) -> None:
     with psycopg.connect(url) as conn:
         conn.execute("create schema if not exists activations")
         conn.execute(f"drop table if exists {activation.relation}")
-        conn.execute(f"""create table {activation.relation} (row_key text, target_id text, external_key text,
-                         payload jsonb, compare jsonb, observed_at timestamptz, invalid_reason text,
-                         customer_id text, has_consent boolean, context jsonb)""")
+        conn.execute(f"create table {activation.relation} ({MODEL_TABLE_COLUMNS})")
         for r in rows:
             conn.execute(f"insert into {activation.relation} (row_key, target_id, external_key, payload, compare) "
                          "values (%s, %s, %s, %s, %s)", (r["row_key"], r.get("target_id"), r.get("external_key"),
