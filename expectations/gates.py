@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXAMPLES_SHOWN = 5
+# A check's severity, from its expectation's ``meta["severity"]``: a failed ``error`` check fails
+# the gate and stops the night; a failed ``warn`` check is recorded, logged and reported (alerts,
+# run report) while the night goes on.
+ERROR, WARN = "error", "warn"
 _ARGUMENTS_SHOWN = ("min_value", "max_value", "value_set", "regex")
 
 
@@ -40,7 +44,7 @@ class GateFailed(RuntimeError):
 
     def __init__(self, result: GateResult):
         self.result = result
-        failed = [check for check in result.details if not check["success"]]
+        failed = [check for check in result.details if not check["success"] and check.get("severity") != WARN]
         where = f"logical date {result.logical_date}" if result.logical_date else "latest data"
         lines = [f"{result.gate} gate failed {result.failed} of {result.evaluated} checks ({where}, {result.warehouse}):"]
         for check in failed:
@@ -67,6 +71,11 @@ class GateResult:
     gate_run_id: int | None = None
     warehouse: str = ""
 
+    @property
+    def warnings(self) -> list[dict[str, Any]]:
+        """The failed checks of severity ``warn``: people are told, the night goes on."""
+        return [check for check in self.details if not check["success"] and check.get("severity") == WARN]
+
     def raise_for_failure(self) -> GateResult:
         if not self.success:
             raise GateFailed(self)
@@ -81,7 +90,9 @@ class GateResult:
             "failed": self.failed,
             "logical_date": self.logical_date.isoformat() if self.logical_date else None,
             "gate_run_id": self.gate_run_id,
-            "failed_checks": [_describe_check(check) for check in self.details if not check["success"]],
+            "failed_checks": [_describe_check(check) for check in self.details
+                              if not check["success"] and check.get("severity") != WARN],
+            "warnings": [_describe_check(check) for check in self.warnings],
         }
 
 
@@ -148,14 +159,17 @@ def _run_gate(gate: str, url: str, logical_date: date | None, targets: list[Targ
     finally:
         source.get_engine().dispose()
 
-    failed = sum(not check["success"] for check in checks)
+    failed = sum(not check["success"] and check["severity"] != WARN for check in checks)
     result = GateResult(
         gate=gate, success=failed == 0, evaluated=len(checks), failed=failed,
         details=checks, logical_date=logical_date, warehouse=describe(url),
     )
     result = _record(url, result)
-    log.info("%s gate: %s (%d checks, %d failed, gate_run_id %s)", gate,
-             "passed" if result.success else "FAILED", result.evaluated, result.failed, result.gate_run_id)
+    log.info("%s gate: %s (%d checks, %d failed, %d warnings, gate_run_id %s)", gate,
+             "passed" if result.success else "FAILED", result.evaluated, result.failed, len(result.warnings),
+             result.gate_run_id)
+    for warning in result.warnings:
+        log.warning("%s gate warning: %s", gate, _describe_check(warning))
     return result
 
 
@@ -197,6 +211,7 @@ def _check(target: Target, validation: Any) -> dict[str, Any]:
         "examples": outcome.get("partial_unexpected_index_list") or outcome.get("partial_unexpected_list") or [],
         "error": error.splitlines()[0] if error else None,
         "hint": (config.meta or {}).get("hint"),
+        "severity": (config.meta or {}).get("severity", ERROR),
     }
     return json.loads(json.dumps(check, default=str))
 
@@ -205,7 +220,7 @@ def _missing_table_check(target: Target) -> dict[str, Any]:
     return {
         "table": target.table, "column": None, "expectation": "table_exists", "arguments": {},
         "success": False, "element_count": None, "unexpected_count": None, "observed_value": None,
-        "examples": [], "error": f"{target.table} does not exist",
+        "examples": [], "error": f"{target.table} does not exist", "severity": ERROR,
         "hint": "build it first: dbt models are built by `dbt build` (the activation models by "
                 "`dbt build --select tag:activation`), raw and ops tables by puente.warehouse.ensure_schema",
     }

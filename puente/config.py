@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -30,6 +31,12 @@ def dbt_project_dir() -> Path:
 
 def artifacts_dir() -> Path:
     return Path(os.environ.get("PUENTE_ARTIFACTS_DIR", puente_home() / "artifacts")).resolve()
+
+
+def run_folder(business_date: date) -> Path:
+    """One night's own files (its run report, the data docs of its gates): one folder per business
+    day under the artifacts; a rerun of the night writes them again."""
+    return artifacts_dir() / "runs" / business_date.isoformat()
 
 
 def max_quarantine_share(env: Mapping[str, str] | None = None) -> float:

@@ -35,8 +35,32 @@ def test_raw_gate_passes_on_a_clean_landing_and_records_the_run(raw_db):
     assert (result.gate, result.success, result.evaluated, result.failed) == ("raw", True, 9, 0)
     assert result.summary() == {"gate": "raw", "success": True, "evaluated": 9, "failed": 0,
                                 "logical_date": LOGICAL_DATE, "gate_run_id": result.gate_run_id,
-                                "failed_checks": []}
+                                "failed_checks": [], "warnings": []}
     assert recorded_runs(raw_db) == [("raw", dt.date(2026, 11, 21), True, 9, 0, 9)]
+
+
+def test_a_failed_warn_check_is_reported_without_failing_the_gate(raw_db):
+    import great_expectations as gx
+
+    from expectations.gates import _run_gate
+    from expectations.suites import Target
+
+    def target(severity: str) -> Target:
+        suite = gx.ExpectationSuite(name=f"orders_{severity}")
+        suite.add_expectation(gx.expectations.ExpectColumnValuesToBeBetween(
+            column="source_id", min_value=9000, meta={"severity": severity, "hint": "a test threshold"}))
+        return Target(table="raw.shopify_orders", key="source_id", suite=suite)
+
+    warned = _run_gate("raw", raw_db, dt.date(2026, 11, 21), [target("warn")])
+    assert (warned.success, warned.failed, warned.evaluated) == (True, 0, 1)
+    assert warned.raise_for_failure() is warned
+    assert [check["severity"] for check in warned.warnings] == ["warn"]
+    assert warned.summary()["warnings"][0].startswith("raw.shopify_orders.source_id: expect_column_values_to_be_between")
+    assert recorded_runs(raw_db)[-1][2:5] == (True, 1, 0)
+
+    failed = _run_gate("raw", raw_db, dt.date(2026, 11, 21), [target("error")])
+    assert (failed.success, failed.failed, failed.warnings) == (False, 1, [])
+    assert "raw gate failed 1 of 1 checks" in failure_message(failed)
 
 
 def test_raw_gate_fails_on_a_record_without_updated_at(raw_db):
