@@ -7,7 +7,8 @@ The per-row work is kept to the JSON encoding plus a few cheap checks; rows are 
 
 A record that cannot be landed (not a JSON object, no id, an updated-at that does not parse,
 a value PostgreSQL's jsonb refuses: NUL, bytes that were not UTF-8, a lone UTF-16 surrogate;
-nesting deeper than the JSON encoder or the HTTP layer reads, ``puente.sources.http.TOO_DEEP``)
+nesting deeper than ``puente.sources.http.MAX_JSON_DEPTH`` levels, whether the HTTP layer cut it,
+``TOO_DEEP``, or its parser read it whole)
 goes to ``ops.quarantine`` with the reason and the batch id (``ops.load_batches`` gives its
 source, object and logical date); the rest still loads. Within a block the same id may come
 twice (an API returning an object again after it changed during paging): the version with the
@@ -46,7 +47,7 @@ import psycopg
 
 from puente.sources import registry
 from puente.sources.base import Record
-from puente.sources.http import TOO_DEEP
+from puente.sources.http import MAX_JSON_DEPTH, TOO_DEEP
 from puente.warehouse import RawObject
 
 # jsonb refuses the NUL character; json.dumps writes it as \u0000 (after an even number of \).
@@ -102,6 +103,11 @@ def _validate(record: Record, encode=_ENCODER.encode, fromisoformat=datetime.fro
         raise Malformed(f"not representable as JSON: {exc}") from None
     except RecursionError:
         raise Malformed(f"nested {_depth(payload):,} levels deep, deeper than the JSON encoder goes") from None
+    # Deeper than the HTTP layer lets a page through (it cuts only what its parser cannot read):
+    # the same limit for every record, however it was parsed. Counting brackets is the cheap test.
+    if document.count("[") + document.count("{") > MAX_JSON_DEPTH and _depth(payload) > MAX_JSON_DEPTH:
+        raise Malformed(f"nested {_depth(payload):,} levels deep, deeper than Puente lands ({MAX_JSON_DEPTH}); "
+                        "no real record nests so deep")
     if "\\u0000" in document and _NUL_ESCAPE.search(document):  # the cheap test first
         if _TOO_DEEP_ENCODED in document:
             raise Malformed(TOO_DEEP.lstrip("\x00"))
