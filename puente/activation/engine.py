@@ -48,7 +48,7 @@ from psycopg.types.json import Jsonb
 
 from puente.activation.spec import MODEL_COLUMNS, Activation
 from puente.activation.writers import Outcome, Row, Writer
-from puente.sources.http import SourceError
+from puente.sources.http import SourceError, UncertainWrite
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +203,7 @@ def _triage(conn: psycopg.Connection, activation: Activation, rows: list[dict[st
 def _send(conn: psycopg.Connection, activation: Activation, writer: Writer, rows: list[dict[str, Any]],
           result: ActivationResult, logical_date: date | None) -> None:
     done = 0  # rows whose outcome is booked
+    uncertain: list[str] = []  # errors of writes whose answer was lost
     try:
         writer.prepare(activation.object)
         if activation.mode in ("create", "upsert") and not writer.refuses_duplicates(activation.object):
@@ -229,8 +230,16 @@ def _send(conn: psycopg.Connection, activation: Activation, writer: Writer, rows
                             row["row_key"], False, error=f"{activation.target} answered nothing for this row")
                         _book(conn, activation, row, outcome, result, logical_date)
                 done += len(batch)
+                uncertain += [o.error for o in outcomes.values() if o.uncertain]
                 log.info("activation %s: batch %d: %d rows (%d sent so far, %d failed)", activation.name,
                          number, len(batch), result.sent, result.failed)
+        if uncertain:
+            # Every other row is booked. Fail the task so that Airflow retries it soon: the retry
+            # looks these rows up in the target and completes or sends them (not tomorrow night).
+            raise UncertainWrite(activation.target, activation.object, f"{len(uncertain)} of {len(rows)} writes",
+                                 f"answers lost, the first: {uncertain[0]}",
+                                 "The other rows are booked; the task's retry looks these up in the target "
+                                 "before sending them again")
     except SourceError as exc:
         # The target is down or refuses everything (after the HTTP layer's retries): what is
         # left stays pending for the next run, and the task fails visibly.

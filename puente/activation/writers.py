@@ -41,6 +41,9 @@ class Outcome:
     operation: str = "update"   # create | update | set | adopt
     error: str | None = None    # the target's answer, verbatim
     detail: dict[str, Any] | None = None  # what else the target made (an invoice id, a task id)
+    # Not refused: the target's answer to a write was lost, so it may have done it. The row is
+    # looked up before it is sent again, and the run asks to be retried soon (engine).
+    uncertain: bool = False
 
 
 class Writer(Protocol):

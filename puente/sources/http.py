@@ -117,6 +117,12 @@ def _advice(status: int) -> str:
             "credentials are right, report this message: the API may have changed")
 
 
+class UncertainWrite(SourceError):
+    """A write that is not repeated automatically lost its answer (a 5xx, a dropped connection):
+    the service may or may not have carried it out. The caller looks the record up before
+    sending it again (the activation engine does, by the row's external key)."""
+
+
 _MAYBE_DONE = ("The service may have carried this write out before failing, so it is not sent again now; "
                "the next run looks the record up first and sends it only if it is not there")
 
@@ -288,7 +294,7 @@ class HttpClient:
                                       "SSL_CERT_FILE at that authority's certificate") from None
                 outcome, wait, status = type(exc).__name__, None, None
                 if not repeatable and not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
-                    raise SourceError(self.system, obj, request, outcome, _MAYBE_DONE) from None
+                    raise UncertainWrite(self.system, obj, request, outcome, _MAYBE_DONE) from None
             else:
                 self.source_time = _answer_time(response) or self.source_time
                 status = response.status_code
@@ -299,7 +305,7 @@ class HttpClient:
                 if status != 429 and status < 500:
                     raise SourceError(self.system, obj, request, outcome, _advice(status), status)
                 if status != 429 and not repeatable:
-                    raise SourceError(self.system, obj, request, outcome, _MAYBE_DONE, status)
+                    raise UncertainWrite(self.system, obj, request, outcome, _MAYBE_DONE, status)
                 wait = retry_after_seconds(response)
                 if wait is not None and wait > self.retry.max_retry_after:
                     raise SourceError(self.system, obj, request, outcome + f" (Retry-After {wait:.0f} s)",

@@ -24,6 +24,7 @@ from puente.activation.engine import run_activation
 from puente.activation.pacing import Pacer
 from puente.activation.spec import MODEL_TABLE_COLUMNS, Activation
 from puente.activation.writers import Outcome, Row
+from puente.sources.http import UncertainWrite
 from puente.sources.hubspot import HubSpotConfig, HubSpotConnector
 from puente.sources.hubspot.writer import HubSpotWriter
 from puente.sources.odoo import OdooConfig
@@ -167,6 +168,44 @@ def test_web_orders_are_posted_confirmed_invoiced_once_even_after_a_crash(fresh_
 
     again = run_activation(fresh_db, ORDERS, _writer(systems, "odoo"))
     assert (again.pending, again.requests) == (0, 0)
+
+
+class LoseOneAnswer(httpx.BaseTransport):
+    """Carries every request to the simulator, but answers the first whose body holds ``needle``
+    with a 502 after the simulator did the work: a proxy that lost the ERP's answer."""
+
+    def __init__(self, needle: bytes):
+        self.inner, self.needle, self.lost = httpx.HTTPTransport(), needle, 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if not self.lost and self.needle in request.content:
+            self.lost += 1
+            response.read()
+            return httpx.Response(502, text="<html><body><h1>502 Bad Gateway</h1></body></html>", request=request)
+        return response
+
+
+def test_a_lost_answer_fails_only_its_order_and_the_retry_completes_it_once(fresh_db, systems):
+    rows = _web_orders(systems, 3)
+    _model(fresh_db, ORDERS, rows)
+    refs = [r["external_key"] for r in rows]
+    lossy = OdooWriter(systems["odoo"], sleep=systems["clock"].advance, rng=random.Random(0),
+                       transport=LoseOneAnswer(b"action_confirm"))
+    with pytest.raises(UncertainWrite, match="1 of 3 writes"):
+        run_activation(fresh_db, ORDERS, lossy)
+    # the batch's other order and the next batch went on; the first order was confirmed by Odoo
+    # although its answer was lost, and waits to be invoiced
+    states = [[(o["state"], len(o["invoice_ids"])) for o in _erp_orders(systems, ref)] for ref in refs]
+    assert states == [[("sale", 0)], [("sale", 1)], [("sale", 1)]]
+    booked = _query(fresh_db, "select row_key from ops.activation_state order by row_key")
+    assert sorted(r["row_key"] for r in booked) == sorted(r["row_key"] for r in rows[1:])
+
+    retry = run_activation(fresh_db, ORDERS, _writer(systems, "odoo"))  # Airflow's retry of the task
+    assert (retry.pending, retry.adopted, retry.created, retry.failed) == (1, 1, 0, 0)
+    for ref in refs:
+        (order,) = _erp_orders(systems, ref)  # still exactly one each
+        assert order["state"] == "sale" and len(order["invoice_ids"]) == 1
 
 
 def test_a_refused_order_is_audited_with_odoos_words_and_sent_again_when_fixed(fresh_db, systems):

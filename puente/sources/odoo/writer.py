@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from puente.activation.writers import Outcome, Row
+from puente.sources.http import UncertainWrite
 from puente.sources.odoo.config import OdooConfig
 from puente.sources.odoo.connector import OdooConnector, OdooFault
 
@@ -117,6 +118,9 @@ class OdooWriter:
         except OdooFault as fault:
             return Outcome(row.row_key, False, _id(detail.get("sale_order_id")), operation,
                            f"Odoo fault {fault.code}: {fault.message}", detail or None)
+        except UncertainWrite as lost:  # this order only: the batch's other orders go on
+            return Outcome(row.row_key, False, _id(detail.get("sale_order_id")), operation, str(lost),
+                           detail or None, uncertain=True)
         return Outcome(row.row_key, True, str(order_id), operation, None, detail)
 
     def _update_order(self, row: Row) -> Outcome:
