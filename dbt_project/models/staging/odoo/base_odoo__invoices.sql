@@ -23,6 +23,8 @@ renamed as (
         {{ odoo_many2one_name('currency_id') }} as currency_code,
         {{ odoo_text('state') }} as state,
         {{ odoo_text('payment_state') }} as payment_state,
+        {{ odoo_text('l10n_co_dian_state') }} as dian_state,
+        {{ odoo_text('l10n_co_edi_cufe_cude_ref') }} as cufe,
         {{ odoo_datetime(fields, 'create_date') }} as created_at,
         {{ odoo_datetime(fields, 'write_date') }} as updated_at,
         _loaded_at as loaded_at,
