@@ -14,7 +14,9 @@ and the draft invoices of the invoicing wizard. Amounts are computed in one plac
 line ``price_unit × quantity × (1 − discount/100)`` plus its taxes rounded per line (Odoo's default
 ``round_per_line``), the order the sum of its lines. The ERP ships with its reference data
 (country, Colombian identification types, the IVA sales taxes) and a shipping service product,
-``ENVIO``, which people put on orders whose customer paid for delivery.
+``ENVIO``, which people put on orders whose customer paid for delivery. For a company in
+Colombia each posted invoice is sent to the DIAN (``_send_to_dian``): ``l10n_co_dian_state`` and,
+once accepted, the CUFE, with answers drawn from a random stream of their own.
 """
 
 from __future__ import annotations
