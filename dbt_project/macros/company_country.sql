@@ -9,16 +9,22 @@
 
 {#
     Colombia: an invoice is issued only once the DIAN accepted its electronic invoice (Odoo's
-    l10n_co_dian: `l10n_co_dian_state = 'invoice_accepted'`, staged as `dian_state`). SQL true
-    for a posted invoice (a row of stg_odoo__invoices) that counts as issued; elsewhere every
-    posted invoice does.
+    l10n_co_dian: `l10n_co_dian_state = 'invoice_accepted'`, staged as `dian_state`), where the
+    ERP sends it to the DIAN itself (`is_dian_tracked`; an ERP whose invoices go through another
+    provider shows no DIAN answer, and its posted invoices count as today). SQL true for a
+    posted invoice (a row of stg_odoo__invoices) that counts as issued, and for the DIAN's list
+    (`einvoice_is_pending()`) its opposite; elsewhere every posted invoice is issued.
 #}
 {% macro invoice_is_issued() -%}
     {%- if company_country_code() == 'CO' -%}
-        dian_state = 'invoice_accepted'
+        (not coalesce(is_dian_tracked, false) or coalesce(dian_state, '') = 'invoice_accepted')
     {%- else -%}
         true
     {%- endif -%}
+{%- endmacro %}
+
+{% macro einvoice_is_pending() -%}
+    not {{ invoice_is_issued() }}
 {%- endmacro %}
 
 {#

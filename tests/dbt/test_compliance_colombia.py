@@ -6,7 +6,8 @@ The scenario (scenario.py) with Odoo's l10n_co_dian fields on its invoices:
 
 - 401 (S00042, Juan, paid): accepted by the DIAN, with its CUFE;
 - 402 (S00043, Distribuciones Andinas): sent on 2026-11-19, still pending;
-- 403 (S00045, Carlos): rejected by the DIAN.
+- 403 (S00045, Carlos): rejected by the DIAN;
+- 404, a credit note for Juan posted on 2026-11-20, never sent.
 
 And customers missing fields: Carlos's partner has no tax id and no phone; Lucía's phone is
 neither in the ERP nor in her CRM contact.
@@ -42,6 +43,11 @@ def colombian_sources() -> dict:
         "invoice_origin": "S00045", "invoice_date": "2026-11-03", "invoice_date_due": "2026-12-03",
         "amount_total": 80000.0, "amount_residual": 80000.0, "l10n_co_dian_state": "invoice_rejected",
         "create_date": "2026-11-03 10:00:00", "write_date": "2026-11-03 10:05:00"})
+    sources["odoo"]["account.move"].append({
+        **moves[401], "id": 404, "name": "RINV/2026/00001", "move_type": "out_refund", "invoice_origin": False,
+        "invoice_date": "2026-11-20", "amount_total": 10000.0, "amount_residual": 0.0,
+        "l10n_co_dian_state": False, "l10n_co_edi_cufe_cude_ref": False,
+        "create_date": "2026-11-20 18:00:00", "write_date": "2026-11-20 18:00:00"})
     partners = {partner["id"]: partner for partner in sources["odoo"]["res.partner"]}
     partners[102].update(vat=False, phone=False)
     partners[103].update(mobile=False)
@@ -73,7 +79,7 @@ def test_dian_states_reach_staging(colombian_db):
     states = {r["invoice_id"]: (r["dian_state"], r["cufe"]) for r in rows(
         colombian_db, "select invoice_id, dian_state, cufe from staging.stg_odoo__invoices")}
     assert states == {401: ("invoice_accepted", CUFE), 402: ("invoice_pending", None),
-                      403: ("invoice_rejected", None)}
+                      403: ("invoice_rejected", None), 404: (None, None)}
 
 
 def test_only_invoices_the_dian_accepted_are_issued(colombian_db):
@@ -91,8 +97,9 @@ def test_only_invoices_the_dian_accepted_are_issued(colombian_db):
 
 def test_einvoice_issues_lists_pending_and_rejected_invoices(colombian_db):
     issues = {r["invoice_name"]: r for r in rows(colombian_db, "select * from marts.einvoice_issues")}
-    assert set(issues) == {"INV/2026/00043", "INV/2026/00044"}
-    pending, rejected = issues["INV/2026/00043"], issues["INV/2026/00044"]
+    assert set(issues) == {"INV/2026/00043", "INV/2026/00044", "RINV/2026/00001"}
+    pending, rejected, unsent = issues["INV/2026/00043"], issues["INV/2026/00044"], issues["RINV/2026/00001"]
+    assert (unsent["dian_state"], unsent["days_pending"], unsent["move_type"]) == ("not_sent", 1, "out_refund")
     assert (pending["dian_state"], pending["days_pending"], pending["invoice_id"]) == ("invoice_pending", 2, 402)
     assert (rejected["dian_state"], rejected["days_pending"]) == ("invoice_rejected", 18)
     assert "rejected by the DIAN" in rejected["reason"] and "still being validated" in pending["reason"]
@@ -117,7 +124,7 @@ def test_the_marts_gate_warns_without_failing(colombian_db):
     warned = {check["table"]: check for check in result.warnings}
     assert set(warned) == {"marts.einvoice_issues", "marts.customer_required_fields_missing"}
     invoices = warned["marts.einvoice_issues"]
-    assert invoices["unexpected_count"] == 2  # both pending or rejected for more than a day
+    assert invoices["unexpected_count"] == 2  # not the credit note posted yesterday
     assert {example["invoice_name"] for example in invoices["examples"]} == {"INV/2026/00043", "INV/2026/00044"}
     assert warned["marts.customer_required_fields_missing"]["unexpected_count"] == 2  # Carlos and Lucía
 
@@ -130,7 +137,7 @@ def test_an_invoice_pending_since_yesterday_and_accepted_ones_do_not_warn(colomb
         # INV/2026/00043 was sent the day before: listed, not warned about; INV/2026/00042 accepted
         assert [example["invoice_name"] for example in warned["examples"]] == ["INV/2026/00044"]
         listed = {r["invoice_name"]: r["days_pending"] for r in rows(colombian_db, "select * from marts.einvoice_issues")}
-        assert listed == {"INV/2026/00043": 1, "INV/2026/00044": 17}
+        assert listed == {"INV/2026/00043": 1, "INV/2026/00044": 17, "RINV/2026/00001": 0}
     finally:
         run_dbt(["build", "--select", "einvoice_issues", "--vars", f"{{as_of_date: '{AS_OF}'}}"], colombian_db)
 

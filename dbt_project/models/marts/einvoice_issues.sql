@@ -6,7 +6,8 @@
       - `invoice_pending`: sent, the DIAN is still validating (usually a day or two);
       - `invoice_rejected`: the DIAN refused it: fix what it names in Odoo and send it again;
       - `invoice_sending_failed`: the DIAN's web service could not be reached: send it again;
-      - null on a posted invoice: never sent to the DIAN (`not_sent`).
+      - `false` on a posted invoice: never sent to the DIAN (`not_sent`).
+    Only where the ERP sends its invoices to the DIAN itself (staging `is_dian_tracked`).
     Until accepted the invoice is not issued: order-to-cash does not count it. `days_pending`
     counts from the invoice date (Odoo sends it when it is posted). Empty for a company outside
     Colombia. The marts gate warns about rows pending for more than a day.
@@ -22,8 +23,7 @@ invoices as (
         not is_deleted
         and move_type in ('out_invoice', 'out_refund')
         and state = 'posted'
-        and {{ "true" if company_country_code() == 'CO' else "false" }}
-        and dian_state is distinct from 'invoice_accepted'
+        and {{ einvoice_is_pending() }}
 ),
 
 invoice_customers as (

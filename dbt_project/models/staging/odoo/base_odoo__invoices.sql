@@ -23,6 +23,7 @@ renamed as (
         {{ odoo_many2one_name('currency_id') }} as currency_code,
         {{ odoo_text('state') }} as state,
         {{ odoo_text('payment_state') }} as payment_state,
+        record ? 'l10n_co_dian_state' as is_dian_tracked,
         {{ odoo_text('l10n_co_dian_state') }} as dian_state,
         {{ odoo_text('l10n_co_edi_cufe_cude_ref') }} as cufe,
         {{ odoo_datetime(fields, 'create_date') }} as created_at,
