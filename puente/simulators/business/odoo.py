@@ -32,6 +32,7 @@ from puente.simulators.business.calendar import DAY_END, DAY_START, Calendar
 from puente.simulators.business.population import Person, Population
 from puente.simulators.business.records import Records, odoo_ts
 from puente.simulators.catalogue import BASE_ITEMS, Product
+from puente.simulators.colombia import nit_check_digit
 
 COUNTRY = [49, "Colombia"]
 CURRENCY = [8, "COP"]
@@ -70,7 +71,7 @@ DIAN_PENDING_DAYS = (1, 2)
 DIAN_RESEND_DAYS = (1, 6)
 DIAN_LEFT_REJECTED = 0.2  # of the rejected: nobody fixes them for a month or more
 DIAN_FORGOTTEN_DAYS = (30, 90)
-COMPANY_NIT = "9012345678"  # the simulated company's own NIT (digits with its DV), in every CUFE
+COMPANY_NIT = f"901234567{nit_check_digit('901234567')}"  # the company's own NIT with its DV, in every CUFE
 # A clerk retyping a web order for a customer the ERP does not know yet:
 NAME_TYPO_SHARE = 0.2  # slips a typo into the name
 NOTE_TAX_ID_COPIED = 0.5  # copies the tax id the customer left in the shop's note (else: none)
