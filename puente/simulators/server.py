@@ -98,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="share of won deals a salesperson keys into the ERP (default: %(default)s)")
     serve.add_argument("--shop-stock-every-days", type=float, default=habits.shop_stock_every_days,
                        help="about how often someone copies the ERP's stock into the shop (default: %(default)s)")
+    serve.add_argument("--company-country", default="CO",
+                       help="the ERP company's country (ISO code); CO gives its invoices the DIAN's answers "
+                            "(Odoo's l10n_co_dian). Set Puente's dbt var default_country_code alike "
+                            "(default: %(default)s)")
     return parser
 
 
@@ -107,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     habits = Habits(web_orders_retyped=args.web_orders_retyped, won_deals_entered=args.won_deals_entered,
                     shop_stock_every_days=args.shop_stock_every_days)
     business = Business(seed=args.seed, customers=args.customers, start=args.start,
-                        history_days=args.history_days, habits=habits)
+                        history_days=args.history_days, habits=habits, company_country=args.company_country)
     credentials, generated = Credentials.from_env()
     print(f"Generated {args.customers} customers and {args.history_days} days of history up to "
           f"{business.today} (seed {args.seed}) in {time.monotonic() - began:.1f} s.")

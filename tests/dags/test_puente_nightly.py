@@ -150,6 +150,22 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog):
         assert run.state == "success"
         first = _counts(fresh_db)
 
+        # DIAN (a Colombian company): the ERP's posted invoices the DIAN has not accepted are the
+        # accountant's list, the accepted ones carry their CUFE, and the marts gate warned (or not) on them.
+        not_accepted = {m["name"]: m.get("l10n_co_dian_state") or "not_sent"
+                        for m in business.odoo["account.move"].values()
+                        if m["state"] == "posted" and m.get("l10n_co_dian_state") != "invoice_accepted"}
+        with psycopg.connect(fresh_db) as conn:
+            listed = dict(conn.execute("select invoice_name, dian_state from marts.einvoice_issues").fetchall())
+            late = conn.execute("select count(*) from marts.einvoice_issues where days_pending > 1").fetchone()[0]
+            with_cufe = conn.execute("select count(*) from staging.stg_odoo__invoices "
+                                     "where dian_state = 'invoice_accepted' and length(cufe) = 96").fetchone()[0]
+            (marts_checks,) = conn.execute("select details from ops.gate_results where gate = 'marts' "
+                                           "order by gate_run_id desc limit 1").fetchone()
+        assert listed == not_accepted and with_cufe > 0
+        (dian_check,) = [c for c in marts_checks if c["table"] == "marts.einvoice_issues"]
+        assert (dian_check["severity"], dian_check["success"]) == ("warn", late == 0)
+
         # What the demo prints is what landed.
         summary = report.night_summary(fresh_db, START, night_started)
         received = {f"raw.{r['source']}_{r['object'].replace('.', '_')}": r["inserted"] for r in summary["extract"]}

@@ -48,6 +48,15 @@ create table marts.fct_order_to_cash (
     order_id text, days_to_erp numeric, days_to_invoice integer, days_to_payment integer
 );
 insert into marts.fct_order_to_cash values ('o1', 0.01, 0, 3), ('o2', 0, null, null);
+create table marts.einvoice_issues (
+    invoice_id bigint, invoice_name text, customer_id text, invoice_date date, dian_state text,
+    days_pending integer, reason text
+);
+insert into marts.einvoice_issues values
+    (402, 'INV/2026/00043', 'c2', '2026-11-20', 'invoice_pending', 1, 'sent to the DIAN, still being validated');
+create table marts.customer_required_fields_missing (
+    customer_id text, display_name text, system text, field text, fix_in text
+);
 create schema activations;
 create table activations.act_crm_contact_scores (
     row_key text, target_id text, external_key text, payload jsonb, compare jsonb, observed_at timestamptz,

@@ -122,7 +122,25 @@ def test_raw_gate_judges_a_quiet_night_against_a_floor_and_the_usual_volume(raw_
 
 def test_marts_gate_passes_on_good_marts(marts_db):
     result = run_marts_gate(marts_db, LOGICAL_DATE).raise_for_failure()
-    assert (result.gate, result.evaluated, result.failed) == ("marts", 18, 0)
+    assert (result.gate, result.evaluated, result.failed) == ("marts", 20, 0)
+    assert result.warnings == []  # an invoice pending since yesterday is no warning yet
+
+
+def test_marts_gate_warns_about_einvoices_and_missing_customer_fields(marts_db):
+    execute(marts_db, """
+        insert into marts.einvoice_issues values
+            (403, 'INV/2026/00044', 'c1', '2026-11-18', 'invoice_rejected', 3, 'rejected by the DIAN');
+        insert into marts.customer_required_fields_missing values
+            ('c2', 'Lucía Gómez', 'odoo', 'tax_id', 'odoo'), ('c2', 'Lucía Gómez', 'odoo', 'phone', 'hubspot')""")
+    result = run_marts_gate(marts_db, LOGICAL_DATE).raise_for_failure()  # warnings only: the night goes on
+    assert (result.success, result.failed) == (True, 0)
+    assert result.summary()["warnings"] == [
+        "marts.einvoice_issues.days_pending: expect_column_values_to_be_between(max_value=1.0): 1 of 2 rows "
+        "unexpected, e.g. invoice_name=INV/2026/00044 dian_state=invoice_rejected days_pending=3",
+        "marts.customer_required_fields_missing.missing_fields: expect_column_values_to_be_between(max_value=0.0): "
+        "1 of 1 rows unexpected, e.g. customer_id=c2 missing=phone in hubspot, tax_id in odoo missing_fields=2",
+    ]
+    assert "Send & Print" in result.warnings[0]["hint"]
 
 
 def test_marts_gate_fails_on_an_over_merged_customer_and_impossible_lines(marts_db, monkeypatch):

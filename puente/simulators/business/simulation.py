@@ -92,7 +92,7 @@ class Business:
     """The simulated business: people, products, and the ERP, CRM and shop records they leave."""
 
     def __init__(self, seed: int = 7, customers: int = 300, start: date = date(2026, 11, 16),
-                 history_days: int = 540, habits: Habits | None = None):
+                 history_days: int = 540, habits: Habits | None = None, company_country: str = "CO"):
         if customers < 1 or history_days < 1:
             raise ValueError("customers and history_days must be at least 1")
         self.seed = seed
@@ -108,7 +108,10 @@ class Business:
         self.calendar = Calendar(rng, self.go_live)
         self.assortment = Assortment(rng, self.calendar)
         self.population = Population(rng, self.calendar, self.assortment.popular, self._on_unsubscribe)
-        self.erp = OdooWriter(rng, self.records, self.calendar, self.assortment, self.population)
+        # The ERP company's country: in Colombia the invoices go through the DIAN (l10n_co_dian).
+        self.company_country = company_country.upper()
+        dian = random.Random(f"{seed}:dian") if self.company_country == "CO" else None
+        self.erp = OdooWriter(rng, self.records, self.calendar, self.assortment, self.population, dian)
         self.crm = HubSpotWriter(rng, self.records, self.calendar, self.population, details)
         self.shop = ShopifyWriter(rng, self.records, self.calendar, self.assortment, details)
         self._shop_orders_by_name: dict[str, int] = {}  # shop order number (no "#") -> order id
