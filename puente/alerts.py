@@ -120,7 +120,7 @@ def _sentence(text: str) -> str:
 _URL_PASSWORD = re.compile(r"(\w+://[^/\s:@]+):[^@\s/]+@")
 _KEY_VALUE = re.compile(
     r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|authorization|x-shopify-access-token)"
-    r"(\s*[=:]\s*|\s+)(bearer\s+|basic\s+)?['\"]?[^\s'\",;)}]+")
+    r"(['\"]?\s*[=:]\s*)(bearer\s+|basic\s+)?(['\"]?)[^\s'\",;)}]+")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 
 
@@ -131,7 +131,7 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
         text = text.replace(secret, "***")
     text = _URL_PASSWORD.sub(r"\1:***@", text)
     text = _BEARER.sub(r"\1 ***", text)
-    return _KEY_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3) or ''}***", text)
+    return _KEY_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3) or ''}{m.group(4)}***", text)
 
 
 # --------------------------------------------------------------------------------------------

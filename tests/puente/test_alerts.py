@@ -215,6 +215,7 @@ def test_the_robust_test_needs_history_and_ignores_ordinary_noise():
     "HTTP 401 for https://api.hubapi.com: Authorization: Bearer pat-na1-s3cr3t-pw-0000",
     "odoo refused login api_key=s3cr3t-pw",
     "shopify said: {'X-Shopify-Access-Token': 's3cr3t-pw'}",
+    "hubspot: token=s3cr3t-pw expired",
     "the password s3cr3t-pw was refused",
 ])
 def test_no_secret_reaches_an_alert(error):
@@ -222,6 +223,11 @@ def test_no_secret_reaches_an_alert(error):
                                  logical_date=MONDAY, run_id="r1", run_url=RUN_URL, secrets=["s3cr3t-pw"])
     assert "s3cr3t-pw" not in alert.text() and "s3cr3t-pw" not in alert.html()
     assert "***" in alert.text()
+
+
+def test_prose_about_a_token_is_not_mistaken_for_one():
+    error = "Shopify scopes: the token lacks read_all_orders; the password of the ERP user is fine"
+    assert alerts.scrub(error) == error
 
 
 def test_a_failure_says_what_it_means_for_each_stage():
