@@ -129,7 +129,7 @@ def _loads_since(url: str, since: datetime) -> dict[str, tuple[int, int]]:
 
 
 @pytest.mark.e2e
-def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog):
+def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog, alert_receiver):
     from rich.console import Console
 
     from puente import report, runtime
@@ -149,6 +149,13 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog):
         run = nightly_dag.test(logical_date=datetime(2026, 11, 16, tzinfo=UTC))
         assert run.state == "success"
         first = _counts(fresh_db)
+        # The morning check ran at the end of the good night; it found nothing that fails, and what it
+        # sent (the webhook receiver) is what ops.alerts says was sent.
+        assert {ti.task_id: ti.state for ti in run.get_task_instances()}["morning_check"] == "success"
+        with psycopg.connect(fresh_db) as conn:
+            alerted = conn.execute("select kind, status, title from ops.alerts").fetchall()
+        assert [a for a in alerted if a[0] == "failure"] == []
+        assert len(alert_receiver.texts) == sum(status == "sent" for _, status, _ in alerted), alerted
 
         # What the demo prints is what landed.
         summary = report.night_summary(fresh_db, START, night_started)
