@@ -514,7 +514,11 @@ def night_warnings(url: str, day: date, freshness: Iterable[Mapping[str, Any]] =
     detectors: list[Callable[[psycopg.Connection, date], list[Alert]]] = [
         gate_warnings, volume_anomalies, score_drift, work_list_growth, retried_rows]
     with psycopg.connect(url, row_factory=dict_row, autocommit=True) as conn:
-        record_work_list(conn, day)
+        try:
+            record_work_list(conn, day)
+        except Exception as error:
+            log.exception("the work list could not be counted")
+            alerts.append(check_error("record_work_list", error, day))
         for detector in detectors:
             try:
                 alerts.extend(detector(conn, day))

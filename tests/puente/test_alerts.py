@@ -158,7 +158,7 @@ def test_nothing_is_sent_when_all_is_well(fresh_db, alert_receiver):
     assert alert_receiver.texts == [] and _recorded(fresh_db) == []
 
 
-def test_without_a_channel_nothing_is_sent_and_the_log_says_so_once(fresh_db, monkeypatch, caplog):
+def test_without_a_channel_nothing_is_sent_and_the_log_says_so_once(fresh_db, monkeypatch, caplog, capsys):
     monkeypatch.delenv("AIRFLOW_CONN_PUENTE_ALERTS_SLACK", raising=False)
     with psycopg.connect(fresh_db) as conn:
         _usual_mondays(conn)
@@ -168,8 +168,24 @@ def test_without_a_channel_nothing_is_sent_and_the_log_says_so_once(fresh_db, mo
     assert {a.subject for a in found} == {"shopify.orders", "odoo.res.partner"}
     assert _channels() == {}
     _deliver(fresh_db, found)
-    assert caplog.text.count("No alert channel is configured") == 1
+    # (Airflow, once imported, sends the log to stdout rather than to pytest's handler)
+    logged = caplog.text + capsys.readouterr().out
+    assert logged.count("No alert channel is configured") == 1
     assert [row[3:] for row in _recorded(fresh_db)] == [("suppressed", [], "no alert channel configured")] * 2
+
+    # What `make demo` prints of the night lists them.
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+
+    from puente import report
+
+    console = Console(record=True, width=200)
+    report.render_alerts(console, report.night_summary(fresh_db, MONDAY, datetime(2026, 1, 1, tzinfo=UTC))["alerts"])
+    shown = console.export_text()
+    assert "Alerts 2 (ops.alerts)" in shown
+    assert "warning: far more shopify orders than on a usual Monday (900 against 106.5) (suppressed: no alert " \
+           "channel configured)" in shown
 
 
 # --- the work list and retried rows ---------------------------------------------------------------
