@@ -283,3 +283,44 @@ def test_a_failure_says_what_it_means_for_each_stage():
                                run_id="scheduled__1", run_url=None)
     assert "New web orders are not reaching the ERP" in web.means
     assert web.key == "puente_web_orders:2026-11-16:post"  # one alert per task and day
+
+
+def test_the_email_channel_sends_through_an_smtp_connection(monkeypatch):
+    """The SMTP provider's notifier, over the connection puente_alerts_email, to a mail server on this machine."""
+    import asyncore
+    import email
+    import email.policy
+    import json
+    import smtpd
+    import threading
+
+    received = []
+
+    class Server(smtpd.SMTPServer):
+        def process_message(self, peer, mailfrom, rcpttos, data, **kwargs):
+            received.append((mailfrom, rcpttos, data.decode() if isinstance(data, bytes) else data))
+
+    server = Server(("127.0.0.1", 0), None)
+    port = server.socket.getsockname()[1]
+    loop = threading.Thread(target=asyncore.loop, kwargs={"timeout": 0.1, "count": 100}, daemon=True)
+    loop.start()
+    monkeypatch.delenv("AIRFLOW_CONN_PUENTE_ALERTS_SLACK", raising=False)
+    monkeypatch.setenv("AIRFLOW_CONN_PUENTE_ALERTS_EMAIL", json.dumps({
+        "conn_type": "smtp", "host": "127.0.0.1", "port": port,
+        "extra": {"from_email": "puente@example.com", "to": "ops@example.com, owner@example.com",
+                  "disable_tls": True, "disable_ssl": True, "timeout": 10}}))
+    try:
+        channels = _channels()
+        assert set(channels) == {"email"}
+        alert = alerts.failure_alert(dag_id="puente_nightly", task_id="raw_gate", error="GateFailed: 3 of 9 checks",
+                                     logical_date=MONDAY, run_id="r1", run_url=RUN_URL)
+        channels["email"](alert)
+    finally:
+        server.close()
+    ((sender, recipients, message),) = received
+    assert (sender, recipients) == ("puente@example.com", ["ops@example.com", "owner@example.com"])
+    mail = email.message_from_string(message, policy=email.policy.default)
+    assert mail["Subject"] == "Puente night of 2026-11-16 — FAILED: raw_gate failed (puente_nightly)"
+    html = next(part.get_content() for part in mail.walk() if part.get_content_type() == "text/html")
+    assert "<b>What it means:</b> The raw gate refused tonight&#x27;s landed data" in html
+    assert f'<a href="{RUN_URL}">' in html and "/runs/2026-11-16/report.html" in html
