@@ -36,6 +36,10 @@ def test_dag_shape(nightly_dag):
         upstream = nightly_dag.get_task(task_id).get_flat_relative_ids(upstream=True)
         assert {"raw_gate", "marts_gate", "sync_gate", "ml.score_churn", "ml.next_best_action",
                 "ml.forecast_demand"} <= upstream
+    # The morning check runs after every activation, and every task tells people when it fails for good.
+    assert activations <= nightly_dag.get_task("morning_check").get_flat_relative_ids(upstream=True)
+    assert all(any(type(cb).__name__ == "FailureAlert" for cb in t.on_failure_callback or [])
+               for t in nightly_dag.tasks)
     # `rebuild_marts` reaches dbt as --full-refresh on the incremental facts' tasks.
     assert nightly_dag.params["rebuild_marts"] is False
     facts = [t for t in nightly_dag.tasks if t.task_id.startswith("transform.fct_order")]
