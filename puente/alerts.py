@@ -161,35 +161,35 @@ _STAGES: dict[str, tuple[str, str]] = {
         "Read the error: a system that was down or slow is retried by clearing the task; a refused record or "
         "credential needs fixing in {system} or in its connection first. Batches are in ops.load_batches."),
     "raw_gate": (
-        "The raw gate refused tonight's landed data (the checks below), so nothing was transformed, scored or "
+        "The raw gate refused tonight's landed data (the checks above), so nothing was transformed, scored or "
         "sent: " + _NOTHING_SENT + ".",
-        "Look at the refused records named below (ops.gate_results, ops.quarantine), fix them at their source or "
+        "Look at the refused records named above (ops.gate_results, ops.quarantine), fix them at their source or "
         "accept them, then clear raw_gate to continue the night."),
     "transform": (
         "The dbt build of the unified customers and orders failed at {model}: the marts are yesterday's and "
         "nothing was scored or sent, so " + _NOTHING_SENT + ".",
-        "Read the failing model's or test's message below; fix the data or the model, then clear the failed task."),
+        "Read the failing model's or test's message above; fix the data or the model, then clear the failed task."),
     "marts_gate": (
-        "The marts gate refused the unified customers or orders (the checks below), so nothing was scored or "
+        "The marts gate refused the unified customers or orders (the checks above), so nothing was scored or "
         "sent: " + _NOTHING_SENT + ".",
-        "Look at the refused rows named below (ops.gate_results), fix them, then clear marts_gate."),
+        "Look at the refused rows named above (ops.gate_results), fix them, then clear marts_gate."),
     "ml": (
         "Tonight's {model} did not finish: the scores, next-best-actions or demand forecasts are yesterday's, and "
         "nothing was sent to any system tonight, so " + _NOTHING_SENT + ".",
-        "Read the error below; clear the failed task to retry (python -m ml reproduces it outside Airflow)."),
+        "Read the error above; clear the failed task to retry."),
     "activation_models": (
         "What each system should show could not be built ({model}), so nothing was sent tonight: "
         + _NOTHING_SENT + ".",
-        "Read the failing model's message below; fix it, then clear the failed task."),
+        "Read the failing model's message above; fix it, then clear the failed task."),
     "sync_gate": (
         "The sync gate refused what was about to be written into the ERP, the shop and the CRM (the checks "
-        "below), so nothing was sent: " + _NOTHING_SENT + ".",
-        "Look at the refused rows below (ops.gate_results); fix them, then clear sync_gate to send."),
+        "above), so nothing was sent: " + _NOTHING_SENT + ".",
+        "Look at the refused rows above (ops.gate_results); fix them, then clear sync_gate to send."),
     "activate": (
         "{target} did not receive all of tonight's {activation}{summary}. Rows sent before the failure are in "
         "ops.activation_audit; the others stay pending and are retried next run. Other activations were not "
         "affected.",
-        "Read the error below (the target's own answer); once fixed, clear the failed task to send the rest. "
+        "Read the error above (the target's own answer); once fixed, clear the failed task to send the rest. "
         "Rows the target refused are on the work list (marts.activation_work_list)."),
     "release_lease": (
         "The night's writer lease was not released, so web orders wait until it expires.",
@@ -199,7 +199,7 @@ _WEB_ORDERS = (
     "New web orders are not reaching the ERP through the quarter-hourly run ({task} failed); they wait for the "
     "next successful run or for the night. Further failures of this task today are recorded in ops.alerts but "
     "not sent again.",
-    "Read the error below; the next quarter-hour tries again by itself. If it keeps failing, check the shop's and "
+    "Read the error above; the next quarter-hour tries again by itself. If it keeps failing, check the shop's and "
     "the ERP's connections, or pause the DAG puente_web_orders until it is fixed.")
 _SYSTEM_NAMES = {"odoo": "the ERP (Odoo)", "hubspot": "the CRM (HubSpot)", "shopify": "the shop (Shopify)",
                  "salesforce": "the CRM (Salesforce)"}
@@ -224,7 +224,7 @@ def failure_alert(*, dag_id: str, task_id: str, error: str, logical_date: date |
         key = f"{logical_date}:{task_id}"  # one alert per task and day, not one every quarter-hour
     else:
         means, do = _STAGES.get(stage, ("The night stopped at this task: " + _NOTHING_SENT + ".",
-                                        "Read the error below; clear the failed task once fixed."))
+                                        "Read the error above; clear the failed task once fixed."))
         values = {"since": since, "system": system_name(rest), "model": rest or stage, "activation": rest,
                   "target": system_name(target) if target else "The target system",
                   "summary": f" ({summary.strip().rstrip('.')})" if summary else ""}
