@@ -43,8 +43,8 @@ from puente.config import run_folder
 log = logging.getLogger(__name__)
 
 FAILURE, WARNING = "failure", "warning"
-# How many lines of a failed task's error an alert quotes.
-ERROR_LINES = 8
+# How many lines of a failed task's error an alert quotes, and how much of each.
+ERROR_LINES, LINE_CHARS = 8, 600
 # The robust anomaly test (median and MAD of the same weekday's nights).
 SAME_WEEKDAY_NIGHTS = 8      # how far back: the last 8 same weekdays
 MIN_HISTORY = 4              # below this many earlier nights the test says nothing
@@ -214,7 +214,8 @@ def failure_alert(*, dag_id: str, task_id: str, error: str, logical_date: date |
                   summary: str | None = None, last_good_night: date | None = None,
                   secrets: Iterable[str] = ()) -> Alert:
     """The alert of a task that failed for good (its retries spent)."""
-    lines = [line for line in scrub(error or "(no error message)", secrets).splitlines() if line.strip()]
+    lines = [line if len(line) <= LINE_CHARS else line[:LINE_CHARS] + "…"
+             for line in scrub(error or "(no error message)", secrets).splitlines() if line.strip()]
     quoted = lines[:ERROR_LINES] + ([f"… ({len(lines) - ERROR_LINES} more lines in the task's log)"]
                                     if len(lines) > ERROR_LINES else [])
     stage, _, rest = task_id.partition(".")
