@@ -3,7 +3,11 @@
 check connections (``puente check``) → extract (Odoo, HubSpot, Shopify in parallel) → raw gate → dbt build (staging, intermediate,
 marts; cosmos, one task per model) → marts gate → ML (churn and demand: train weekly, score
 nightly; next-best-action) → dbt activation models → sync gate → activations (one task per
-declared activation: what Puente writes into the ERP, the shop and the CRM).
+declared activation: what Puente writes into the ERP, the shop and the CRM) → morning check (the
+warnings that are not failures: stale sources, unusual volumes, gate warnings, the work list).
+A task that fails for good, and every warning, is sent to the alert channels (Slack webhook,
+e-mail: Airflow connections ``puente_alerts_slack``, ``puente_alerts_email``) and recorded in
+``ops.alerts``.
 
 Wiring only: each task calls one function of ``puente``, ``expectations`` or ``ml``, imported
 inside the task so that parsing this file stays cheap. Every task is idempotent for its
@@ -28,9 +32,12 @@ from pathlib import Path
 import pendulum
 from _puente import (
     WAREHOUSE_CONN_ID,
+    FailureAlert,
     WarehouseProfile,
+    alert_channels,
     business_date,
     declared_activations,
+    run_url,
     source_config,
     warehouse_url,
 )
@@ -109,7 +116,9 @@ def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": RETRY_DELAY, "retry_exponential_backoff": True},
+    # A task that fails for good (its retries spent) tells people: FailureAlert (dags/_puente.py).
+    default_args={"retries": 2, "retry_delay": RETRY_DELAY, "retry_exponential_backoff": True,
+                  "on_failure_callback": FailureAlert()},
     params={
         "sources": Param(list(SOURCES), type="array", items={"type": "string", "enum": list(SOURCES)},
                          minItems=1, uniqueItems=True,
@@ -304,9 +313,24 @@ def puente_nightly():
                 previous[activation.target] >> sent
             previous[activation.target] = sent
 
+    # none_failed: sources left out through the "sources" param skip tasks, not the check.
+    @task(trigger_rule="none_failed")
+    def morning_check(run_id: str | None = None) -> dict:
+        """The warnings that are not failures (puente/alerts.py): a gate's warn-level checks, a source
+        with no new records for longer than its freshness threshold (dbt source freshness), a volume
+        far from the same weekday's, the churn scores' drift, the work list growing, rows refused on
+        several nights. Each is sent to the configured alert channels and recorded in ops.alerts;
+        this task never fails a good night."""
+        from puente.alerts import morning_check as run
+
+        dag_id = get_current_context()["dag"].dag_id
+        return run(warehouse_url(), business_date(), alert_channels(), dag_id=dag_id, run_id=run_id,
+                   sources=SOURCES, run_url=run_url(dag_id, run_id))
+
     prepare = prepare_warehouse()
     (validate_run() >> check_connections() >> prepare >> extract >> raw_gate() >> transform >> marts_gate()
      >> ml_group >> activation_models >> gate >> activate >> release_lease().as_teardown(setups=prepare))
+    activate >> morning_check()
 
 
 puente_nightly()

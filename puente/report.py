@@ -85,6 +85,10 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
                    (array_agg(reason order by first_seen_at, row_key))[1] as example
             from ops.activation_issues group by activation, kind order by activation, kind
         """)
+        alerts = _all(conn, """
+            select kind, title, status, channels, reason from ops.alerts
+            where logical_date = %s and created_at >= %s order by alert_id
+        """, (business_date, since))
         stages = _all(conn, "select stage, count(*) as orders from marts.fct_order_to_cash "
                             "group by stage order by count(*) desc")
         demand = _one(conn, """
@@ -100,7 +104,7 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
     return {"extract": extract, "gates": gates, "identity": identity, "data_issues": issues, "model": model, "models": models,
             "scores": scores, "activations": activations, "work_list": work_list, "gaps": gaps,
             "experiment": experiment, "effects": effects, "stages": stages,
-            "demand": demand, "actions": actions}
+            "demand": demand, "actions": actions, "alerts": alerts}
 
 
 def _one(conn: psycopg.Connection, sql: str, params: tuple = ()) -> dict | None:
@@ -177,6 +181,7 @@ def render_night(console, business_date: date, summary: dict, crm_examples: list
         console.print("[bold]Order-to-cash gaps[/] " + (", ".join(shown) or "none")
                       + " (marts.order_to_cash_gaps, before tonight's activations)")
     render_experiment(console, summary.get("experiment") or [], summary.get("effects") or [])
+    render_alerts(console, summary.get("alerts") or [])
     for example in crm_examples:
         action = example.get("action") or "none"
         if example.get("product"):
@@ -215,6 +220,18 @@ def render_activations(console, activations: list[dict], work_list: list[dict]) 
     console.print(f"[bold]Work list[/] {waiting or 'empty'} (marts.activation_work_list)")
     for w in work_list[:4]:
         console.print(f"   e.g. {w['activation']}: {w['example']}")
+
+
+def render_alerts(console, alerts: list[dict]) -> None:
+    """The night's alerts (ops.alerts): what people were told, or would have been with a channel."""
+    if not alerts:
+        console.print("[bold]Alerts[/] none")
+        return
+    console.print(f"[bold]Alerts[/] {len(alerts)} (ops.alerts)")
+    for alert in alerts:
+        where = (f"sent to {', '.join(alert['channels'])}" if alert["status"] == "sent"
+                 else f"{alert['status']}: {alert['reason']}")
+        console.print(f"   {alert['kind']}: {alert['title']} ({where})")
 
 
 def render_experiment(console, arms: list[dict], effects: list[dict]) -> None:

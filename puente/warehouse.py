@@ -684,6 +684,40 @@ create table if not exists ops.activation_runs (
     finished_at    timestamptz not null default now()
 );
 
+-- Every alert of a night (puente/alerts.py): a failed task, or a warning that is not a failure;
+-- sent to the configured channels, or suppressed (none configured, or already sent: same key).
+create table if not exists ops.alerts (
+    alert_id      bigserial primary key,
+    logical_date  date,
+    dag_id        text not null,
+    run_id        text,
+    kind          text not null check (kind in ('failure', 'warning')),
+    category      text not null,
+    subject       text not null,
+    alert_key     text not null,
+    title         text not null,
+    message       text not null,
+    status        text not null check (status in ('sent', 'suppressed', 'failed')),
+    channels      text[] not null default '{}',
+    reason        text,
+    details       jsonb not null default '{}'::jsonb,
+    created_at    timestamptz not null default now()
+);
+create index if not exists alerts_night on ops.alerts (logical_date, kind);
+create index if not exists alerts_key on ops.alerts (dag_id, alert_key);
+
+-- The work list's size each night, per activation and kind (marts.activation_work_list is a view
+-- of the present only): how it grows is judged from here (puente/alerts.py).
+create table if not exists ops.work_list_counts (
+    logical_date     date not null,
+    activation       text not null,
+    issue_kind       text not null,
+    rows             integer not null,
+    needs_attention  integer not null,
+    counted_at       timestamptz not null default now(),
+    primary key (logical_date, activation, issue_kind)
+);
+
 create table if not exists ml.model_runs (
     model_run_id        text primary key,
     model_name          text not null,

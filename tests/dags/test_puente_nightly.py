@@ -36,6 +36,10 @@ def test_dag_shape(nightly_dag):
         upstream = nightly_dag.get_task(task_id).get_flat_relative_ids(upstream=True)
         assert {"raw_gate", "marts_gate", "sync_gate", "ml.score_churn", "ml.next_best_action",
                 "ml.forecast_demand"} <= upstream
+    # The morning check runs after every activation, and every task tells people when it fails for good.
+    assert activations <= nightly_dag.get_task("morning_check").get_flat_relative_ids(upstream=True)
+    assert all(any(type(cb).__name__ == "FailureAlert" for cb in t.on_failure_callback or [])
+               for t in nightly_dag.tasks)
     # `rebuild_marts` reaches dbt as --full-refresh on the incremental facts' tasks.
     assert nightly_dag.params["rebuild_marts"] is False
     facts = [t for t in nightly_dag.tasks if t.task_id.startswith("transform.fct_order")]
@@ -129,7 +133,7 @@ def _loads_since(url: str, since: datetime) -> dict[str, tuple[int, int]]:
 
 
 @pytest.mark.e2e
-def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog):
+def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog, alert_receiver):
     from rich.console import Console
 
     from puente import report, runtime
@@ -149,6 +153,13 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog):
         run = nightly_dag.test(logical_date=datetime(2026, 11, 16, tzinfo=UTC))
         assert run.state == "success"
         first = _counts(fresh_db)
+        # The morning check ran at the end of the good night; it found nothing that fails, and what it
+        # sent (the webhook receiver) is what ops.alerts says was sent.
+        assert {ti.task_id: ti.state for ti in run.get_task_instances()}["morning_check"] == "success"
+        with psycopg.connect(fresh_db) as conn:
+            alerted = conn.execute("select kind, status, title from ops.alerts").fetchall()
+        assert [a for a in alerted if a[0] == "failure"] == []
+        assert len(alert_receiver.texts) == sum(status == "sent" for _, status, _ in alerted), alerted
 
         # DIAN (a Colombian company): the ERP's posted invoices the DIAN has not accepted are the
         # accountant's list, the accepted ones carry their CUFE, and the marts gate warned (or not) on them.
