@@ -165,6 +165,17 @@ def check_scheme(system: str, url: str, env: Mapping[str, str] | None = None) ->
                       f"a VPN), allow this host with {ALLOW_HTTP_SETTING}={host} (comma-separated list)")
 
 
+_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?([^",;]+)"?')
+
+
+def next_link(header: str | None) -> str | None:
+    """The URL with ``rel="next"`` in a ``Link`` header (RFC 8288: Shopify, WordPress), or None."""
+    for url, rel in _LINK.findall(header or ""):
+        if rel.strip() == "next":
+            return url
+    return None
+
+
 def _answer_time(response: httpx.Response) -> datetime | None:
     """The service's clock when it answered (its ``Date`` header), or None when absent or unreadable."""
     dates = response.headers.get_list("Date")
