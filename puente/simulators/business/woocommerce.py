@@ -21,7 +21,6 @@ offset) and UTC (``date_modified_gmt``, the connector's cursor).
 
 from __future__ import annotations
 
-import math
 import random
 from collections import defaultdict
 from collections.abc import Callable
@@ -31,7 +30,7 @@ from typing import Any
 from puente.simulators import colombia as co
 from puente.simulators.business import messiness as messy
 from puente.simulators.business.assortment import VAT_RATE, Assortment
-from puente.simulators.business.calendar import DAY_END, DAY_START, Calendar
+from puente.simulators.business.calendar import DAY_START, Calendar
 from puente.simulators.business.population import Person, Population
 from puente.simulators.business.records import BOGOTA, Records
 from puente.simulators.catalogue import Product, handle
@@ -101,14 +100,10 @@ class WooCommerceWriter:
         self._edits(day)
 
     def _moment(self, day: int) -> datetime:
-        return self._calendar.midnight(day) + timedelta(seconds=self._rng.uniform(DAY_START, DAY_END))
+        return self._calendar.moment(day, self._rng)
 
     def _poisson(self, lam: float) -> int:
-        limit, k, p = math.exp(-lam), 0, self._rng.random()
-        while p > limit:
-            k += 1
-            p *= self._rng.random()
-        return k
+        return self._calendar.poisson(lam, self._rng)
 
     def _later(self, day: int, handler: Callable[..., None], *args: Any) -> None:
         self._agenda[day].append((handler, args))
