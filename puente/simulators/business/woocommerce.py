@@ -75,7 +75,7 @@ class WooCommerceWriter:
         self._population = population
         self.woocommerce = records.woocommerce
         self._daily_orders = customers * ORDERS_PER_CUSTOMER_YEAR / 365
-        self._ids = {"customers": 1, "orders": 1000, "products": 100, "line_items": 1, "tax_lines": 1,
+        self._ids = {"customers": 1, "orders": 1000, "products": 100, "line_items": 1,  # order items share one sequence
                      "categories": 15}
         self._categories: dict[str, dict] = {}
         self._seen_products = 0  # catalogue products already considered for listing
@@ -259,7 +259,7 @@ class WooCommerceWriter:
             "date_paid": None if transfer else stamp_local, "date_paid_gmt": None if transfer else stamp_gmt,
             "date_completed": None, "date_completed_gmt": None, "cart_hash": "", "meta_data": [],
             "line_items": items,
-            "tax_lines": [{"id": self._new_id("tax_lines"), "rate_code": "CO-IVA-1", "rate_id": 1, "label": "IVA",
+            "tax_lines": [{"id": self._new_id("line_items"), "rate_code": "CO-IVA-1", "rate_id": 1, "label": "IVA",
                            "compound": False, "tax_total": cop(tax), "shipping_tax_total": "0",
                            "rate_percent": VAT_RATE * 100, "meta_data": []}],
             "shipping_lines": [], "fee_lines": [], "coupon_lines": [], "refunds": [],
