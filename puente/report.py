@@ -40,6 +40,8 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
                    (select coalesce(sum(cardinality(odoo_partner_ids)), 0) from marts.dim_customers) as odoo,
                    (select coalesce(sum(cardinality(hubspot_contact_ids)), 0) from marts.dim_customers) as hubspot,
                    (select coalesce(sum(cardinality(shopify_customer_ids)), 0) from marts.dim_customers) as shopify,
+                   (select coalesce(sum(cardinality(woocommerce_customer_ids)), 0) from marts.dim_customers)
+                       as woocommerce,
                    (select count(*) from marts.fct_orders) as orders
         """)
         issues = _one(conn, """
@@ -151,10 +153,11 @@ def render_night(console, business_date: date, summary: dict, crm_examples: list
 
     ident = summary["identity"]
     if ident:
-        records = ident["odoo"] + ident["hubspot"] + ident["shopify"]
+        records = ident["odoo"] + ident["hubspot"] + ident["shopify"] + ident["woocommerce"]
+        store = f", WooCommerce {ident['woocommerce']}" if ident["woocommerce"] else ""
         console.print(
             f"[bold]Identity[/] {records} source records (ERP {ident['odoo']}, CRM {ident['hubspot']}, "
-            f"shop {ident['shopify']}) became {ident['customers']} customers; {ident['orders']} orders"
+            f"shop {ident['shopify']}{store}) became {ident['customers']} customers; {ident['orders']} orders"
         )
 
     if summary["stages"]:

@@ -27,11 +27,12 @@ insert into ops.quarantine (batch_id, source, object, source_id, payload, reason
 MARTS = """
 create schema marts;
 create table marts.dim_customers (
-    customer_id text, full_name text, odoo_partner_ids text[], hubspot_contact_ids text[], shopify_customer_ids text[]
+    customer_id text, full_name text, odoo_partner_ids text[], hubspot_contact_ids text[], shopify_customer_ids text[],
+    woocommerce_customer_ids text[]
 );
 insert into marts.dim_customers values
-    ('c1', 'Juan Pérez', '{101}', '{501,502}', '{7001}'),
-    ('c2', 'Lucía Gómez', '{103}', '{503}', '{}');
+    ('c1', 'Juan Pérez', '{101}', '{501,502}', '{7001}', '{}'),
+    ('c2', 'Lucía Gómez', '{103}', '{503}', '{}', '{31}');
 create table marts.fct_orders (
     order_id text, customer_id text, ordered_at timestamptz, amount_total numeric, currency_code text
 );

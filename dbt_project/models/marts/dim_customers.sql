@@ -62,12 +62,12 @@ consent as (
 golden_records as (
     select
         customer_id,
-        {{ owned_field('full_name', ['odoo', 'hubspot', 'shopify']) }},
-        {{ owned_field('tax_id_normalized', ['odoo', 'hubspot', 'shopify'], name='tax_id') }},
-        {{ owned_field('email_normalized', ['hubspot', 'shopify', 'odoo'], name='email') }},
-        {{ owned_field('phone_normalized', ['hubspot', 'shopify', 'odoo'], name='phone') }},
-        {{ owned_field('city', ['hubspot', 'shopify', 'odoo']) }},
-        {{ owned_field('country_code', ['hubspot', 'shopify', 'odoo']) }},
+        {{ owned_field('full_name', ['odoo', 'hubspot', 'shopify', 'woocommerce']) }},
+        {{ owned_field('tax_id_normalized', ['odoo', 'hubspot', 'shopify', 'woocommerce'], name='tax_id') }},
+        {{ owned_field('email_normalized', ['hubspot', 'shopify', 'woocommerce', 'odoo'], name='email') }},
+        {{ owned_field('phone_normalized', ['hubspot', 'shopify', 'woocommerce', 'odoo'], name='phone') }},
+        {{ owned_field('city', ['hubspot', 'shopify', 'woocommerce', 'odoo']) }},
+        {{ owned_field('country_code', ['hubspot', 'shopify', 'woocommerce', 'odoo']) }},
         coalesce(
             array_agg(source_record_id order by source_record_id) filter (where record_type = 'odoo_partner'),
             '{}'
@@ -80,6 +80,10 @@ golden_records as (
             array_agg(source_record_id order by source_record_id) filter (where record_type = 'shopify_customer'),
             '{}'
         ) as shopify_customer_ids,
+        coalesce(
+            array_agg(source_record_id order by source_record_id) filter (where record_type = 'woocommerce_customer'),
+            '{}'
+        ) as woocommerce_customer_ids,
         count(*) as source_record_count
     from customer_records
     group by customer_id
@@ -136,6 +140,7 @@ final as (
         golden_records.odoo_partner_ids,
         golden_records.hubspot_contact_ids,
         golden_records.shopify_customer_ids,
+        golden_records.woocommerce_customer_ids,
         golden_records.source_record_count
     from golden_records
     left join order_history
