@@ -48,7 +48,7 @@ class GateFailed(RuntimeError):
         where = f"logical date {result.logical_date}" if result.logical_date else "latest data"
         lines = [f"{result.gate} gate failed {result.failed} of {result.evaluated} checks ({where}, {result.warehouse}):"]
         for check in failed:
-            lines.append(f"  - {_describe_check(check)}")
+            lines.append(f"  - {describe_check(check)}")
             if check.get("hint"):
                 lines.append(f"    what to look at: {check['hint']}")
         lines.append(
@@ -90,9 +90,9 @@ class GateResult:
             "failed": self.failed,
             "logical_date": self.logical_date.isoformat() if self.logical_date else None,
             "gate_run_id": self.gate_run_id,
-            "failed_checks": [_describe_check(check) for check in self.details
+            "failed_checks": [describe_check(check) for check in self.details
                               if not check["success"] and check.get("severity") != WARN],
-            "warnings": [_describe_check(check) for check in self.warnings],
+            "warnings": [describe_check(check) for check in self.warnings],
         }
 
 
@@ -169,7 +169,7 @@ def _run_gate(gate: str, url: str, logical_date: date | None, targets: list[Targ
              "passed" if result.success else "FAILED", result.evaluated, result.failed, len(result.warnings),
              result.gate_run_id)
     for warning in result.warnings:
-        log.warning("%s gate warning: %s", gate, _describe_check(warning))
+        log.warning("%s gate warning: %s", gate, describe_check(warning))
     return result
 
 
@@ -226,7 +226,9 @@ def _missing_table_check(target: Target) -> dict[str, Any]:
     }
 
 
-def _describe_check(check: dict[str, Any]) -> str:
+def describe_check(check: dict[str, Any]) -> str:
+    """One check of ``GateResult.details`` in a line: where, which expectation, what was observed
+    (the gate's failure message, its log and the alerts of ``puente.alerts`` all read it so)."""
     where = check["table"] + (f".{check['column']}" if check.get("column") else "")
     arguments = ", ".join(f"{name}={value}" for name, value in check.get("arguments", {}).items())
     expectation = f"{check['expectation']}({arguments})"

@@ -274,7 +274,7 @@ def robust_outlier(value: float, history: list[float], *, floor: float, relative
 
 def gate_warnings(conn: psycopg.Connection, day: date) -> list[Alert]:
     """The failed checks of severity warn of the night's latest run of each gate: one alert per gate."""
-    from expectations.gates import WARN, _describe_check
+    from expectations.gates import WARN, describe_check
 
     rows = conn.execute("select distinct on (gate) gate, gate_run_id, details from ops.gate_results "
                         "where logical_date = %s order by gate, ran_at desc", (day,)).fetchall()
@@ -287,7 +287,7 @@ def gate_warnings(conn: psycopg.Connection, day: date) -> list[Alert]:
         what = [f"The {row['gate']} gate passed, but {len(warned)} check(s) of warn level failed "
                 f"(ops.gate_results, gate_run_id {row['gate_run_id']}):"]
         for check in warned:
-            what.append(f"- {_describe_check(check)}")
+            what.append(f"- {describe_check(check)}")
             if check.get("hint"):
                 what.append(f"  what to look at: {check['hint']}")
         alerts.append(Alert(
