@@ -3,7 +3,7 @@
 check connections (``puente check``) → extract (Odoo, HubSpot, Shopify in parallel) → raw gate → dbt build (staging, intermediate,
 marts; cosmos, one task per model) → marts gate → ML (churn and demand: train weekly, score
 nightly; next-best-action) → dbt activation models → sync gate → activations (one task per
-declared activation: what Puente writes into the ERP, the shop and the CRM).
+declared activation: what Puente writes into the ERP, the shop and the CRM) → the run report (always).
 
 Wiring only: each task calls one function of ``puente``, ``expectations`` or ``ml``, imported
 inside the task so that parsing this file stays cheap. Every task is idempotent for its
@@ -31,6 +31,7 @@ from _puente import (
     WarehouseProfile,
     business_date,
     declared_activations,
+    night_task_states,
     source_config,
     warehouse_url,
 )
@@ -304,9 +305,25 @@ def puente_nightly():
                 previous[activation.target] >> sent
             previous[activation.target] = sent
 
+    @task
+    def run_report() -> str | None:
+        """The night's run report, one HTML page (puente/run_report.py), whatever the night's outcome:
+        a failed night is when it is read most. A teardown without a setup: it runs once every other
+        task is done (like trigger rule all_done), and as a teardown its own state never decides the
+        night's: a failed night stays failed, and a report that cannot be written never fails a good
+        night. The page's path is in the log."""
+        from puente.run_report import write_report
+
+        if get_current_context().get("logical_date") is None:
+            log.warning("run report: this run has no logical date, so no business day to report on")
+            return None
+        path = write_report(warehouse_url(), business_date(), task_states=night_task_states())
+        log.info("run report of the night: %s", path)
+        return str(path)
+
     prepare = prepare_warehouse()
     (validate_run() >> check_connections() >> prepare >> extract >> raw_gate() >> transform >> marts_gate()
-     >> ml_group >> activation_models >> gate >> activate >> release_lease().as_teardown(setups=prepare))
+     >> ml_group >> activation_models >> gate >> activate >> release_lease().as_teardown(setups=prepare) >> run_report().as_teardown())
 
 
 puente_nightly()

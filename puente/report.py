@@ -12,8 +12,10 @@ import psycopg
 from psycopg.rows import dict_row
 
 
-def night_summary(url: str, business_date: date, since: datetime) -> dict:
-    """Figures of one night, by stage; ``since`` is when the night's run started."""
+def night_summary(url: str, business_date: date, since: datetime | None) -> dict:
+    """Figures of one night, by stage; ``since`` is when the night's run started. Without it (a
+    report written later) the night's activations are those of its logical date, and the data
+    issues landed that night are not told apart."""
     with psycopg.connect(url, row_factory=dict_row) as conn:
         extract = conn.execute(
             """
@@ -30,7 +32,7 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
         ).fetchall()
         gates = conn.execute(
             """
-            select distinct on (gate) gate, success, evaluated, failed
+            select distinct on (gate) gate, success, evaluated, failed, details, ran_at, gate_run_id
             from ops.gate_results where logical_date = %s order by gate, ran_at desc
             """,
             (business_date,),
@@ -49,7 +51,7 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
                        filter (where consequence <> 'value set to null') as records_quarantined,
                    count(*) filter (where loaded_at >= %s) as landed_tonight
             from marts.data_issues
-        """, (since,))
+        """, (since or datetime.max,))
         models = _all(conn, """
             select model_name, model_run_id, as_of_date, metrics, baselines, trained_at, scored_by, gate
             from ml.model_runs where is_champion order by model_name
@@ -63,14 +65,15 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
             """,
             (business_date,),
         ).fetchall()
-        activations = _all(conn, """
+        tonight = "finished_at >= %s" if since else "logical_date = %s"
+        activations = _all(conn, f"""
             select activation, target, target_object, bool_or(dry_run) as dry_run,
                    max(rows_total) as rows, sum(rows_pending) as pending, sum(rows_sent) as sent,
                    sum(rows_created) as created, sum(rows_adopted) as adopted, sum(rows_failed) as failed,
                    sum(rows_invalid) as invalid, sum(rows_withheld) as withheld, sum(requests) as requests
-            from ops.activation_runs where finished_at >= %s
+            from ops.activation_runs where {tonight}
             group by activation, target, target_object order by target, activation
-        """, (since,))
+        """, (since or business_date,))
         gaps = _all(conn, "select gap_type, count(*) as gaps, count(*) filter (where activation_posts) as posts "
                           "from marts.order_to_cash_gaps group by gap_type order by gap_type")
         experiment = _all(conn, """
