@@ -55,6 +55,13 @@ def write_report(url: str, business_date: date, task_states: dict[str, str] | No
     return path
 
 
+def latest_night(url: str) -> date | None:
+    """The latest business day the warehouse has a load batch or a gate run of."""
+    with psycopg.connect(url) as conn:
+        return conn.execute("select max(d) from (select max(logical_date) as d from ops.load_batches "
+                            "union all select max(logical_date) from ops.gate_results) nights").fetchone()[0]
+
+
 # --- what the night left in the warehouse --------------------------------------------------------
 
 
