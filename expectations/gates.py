@@ -10,8 +10,8 @@ Each gate builds one ephemeral GX context with a PostgreSQL data source on the w
 validates its targets (``expectations.suites``), records one row in ``ops.gate_results`` and
 returns a ``GateResult``; with a logical date, the gate's Great Expectations data docs (one page
 per validated table, and an index) are written under the night's folder
-(``data_docs_index(day, gate)``) for the run report to link to. ``GateResult.raise_for_failure()`` stops the night with a
-``GateFailed`` that says what failed and where to look. Plain Python: the DAG calls these
+(``data_docs_index(day, gate)``) for the run report to link to. ``GateResult.raise_for_failure()``
+stops the night with a ``GateFailed`` that says what failed and where to look. Plain Python: the DAG calls these
 functions inside its tasks.
 """
 

@@ -240,6 +240,15 @@ def _figure(width: float = 9, height: float = 3.2, rows: int = 1, cols: int = 1,
     return plt.subplots(rows, cols, figsize=(width, height), **kwargs)
 
 
+def _date_axis(ax, first: date, last: date) -> None:
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(maxticks=6)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_xlim(first - timedelta(days=0.6), last + timedelta(days=0.6))
+
+
 def plot_loads(loads: list[dict], day: date) -> str:
     nights = [day - timedelta(days=n) for n in range(HISTORY_NIGHTS - 1, -1, -1)]
     fig, (top, bottom) = _figure(height=5, rows=2, sharex=True, gridspec_kw={"height_ratios": [3, 1.4]})
@@ -256,7 +265,7 @@ def plot_loads(loads: list[dict], day: date) -> str:
     bottom.bar(nights, future, bottom=quarantined, color="#e67e22", label="stamped in the future")
     bottom.set_ylabel("records")
     bottom.legend(fontsize=7, frameon=False, loc="upper left")
-    fig.autofmt_xdate()
+    _date_axis(bottom, nights[0], day)
     return _svg(fig)
 
 
@@ -289,8 +298,7 @@ def plot_scores(drift: dict, day: date) -> str:
         line.axhline(PSI_MODERATE, color="#e67e22", linewidth=0.8, linestyle="--")
         line.axhline(PSI_LARGE, color="#c0392b", linewidth=0.8, linestyle="--")
         line.set_ylabel(f"PSI against {DRIFT_REFERENCE_DAYS} days before")
-        for label in line.get_xticklabels():
-            label.set_rotation(30)
+        _date_axis(line, day - timedelta(days=HISTORY_NIGHTS - 1), day)
     else:
         line.text(0.5, 0.5, "no night with scores a week earlier yet", ha="center", va="center",
                   transform=line.transAxes)
@@ -316,8 +324,7 @@ def plot_demand(demand: dict, day: date) -> str:
             ax.plot([r["day"] for r in fc], [r["p50"] for r in fc], color="#2c7fb8", linewidth=1.2, label="p50")
         ax.axvline(day, color="#555555", linewidth=0.7, linestyle=":")
         ax.set_title(str(product["product_name"])[:32], fontsize=8)
-        for label in ax.get_xticklabels():
-            label.set_rotation(30)
+        _date_axis(ax, days[0], days[-1])
     for ax in axes.ravel()[len(top):]:
         ax.set_axis_off()
     axes.ravel()[0].legend(fontsize=6, frameon=False)

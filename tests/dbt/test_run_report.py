@@ -5,6 +5,7 @@ written as those stages write it. Each section's figures are checked against the
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from datetime import date, timedelta
@@ -102,13 +103,21 @@ def _figures(section: str) -> list[int]:
 
 
 def test_the_report_shows_what_the_warehouse_holds(report_db, artifacts):
-    from expectations.gates import run_marts_gate, run_raw_gate
+    import great_expectations as gx
+
+    from expectations.gates import _run_gate, run_marts_gate, run_raw_gate
+    from expectations.suites import Target
     from puente.config import run_folder
-    from puente.run_report import PSI_BUCKETS, psi, write_report
+    from puente.run_report import PSI_BUCKETS, write_report
 
     _night_bookkeeping(report_db)
     run_raw_gate(report_db, DAY)
-    marts = run_marts_gate(report_db, DAY)
+    run_marts_gate(report_db, DAY)
+    # a sync gate whose one check is a failed warning: the gate passes, the warning is shown apart
+    suite = gx.ExpectationSuite(name="customers_warn")
+    suite.add_expectation(gx.expectations.ExpectColumnValuesToNotBeNull(
+        column="email", meta={"severity": "warn", "hint": "customers without an email cannot get the newsletter"}))
+    _run_gate("sync", report_db, DAY, [Target(table="marts.dim_customers", key="customer_id", suite=suite)])
     path = write_report(report_db, DAY)
     assert path == run_folder(DAY) / "report.html" == artifacts / "runs" / "2026-11-21" / "report.html"
     text = path.read_text()
@@ -143,11 +152,13 @@ def test_the_report_shows_what_the_warehouse_holds(report_db, artifacts):
     gates_text = page.sections["gates"]
     for gate, evaluated, failed in gates:
         assert re.search(rf"{gate} (passed|FAILED) {evaluated} {failed} ", gates_text), gates_text
-    assert "sync did not run" in gates_text
-    assert (run_folder(DAY) / "data_docs" / "marts" / "index.html").exists()
-    assert 'href="data_docs/marts/index.html"' in text and 'href="data_docs/raw/index.html"' in text
-    if marts.warnings:
-        assert "Warnings (the night went on)" in gates_text
+    assert re.search(r"sync passed 1 0 1 ", gates_text), gates_text
+    warnings = gates_text.split("Warnings (the night went on)")[1]
+    assert "marts.dim_customers.email expect_column_values_to_not_be_null" in warnings
+    assert "customers without an email cannot get the newsletter" in warnings
+    for gate in ("raw", "marts", "sync"):
+        assert (run_folder(DAY) / "data_docs" / gate / "index.html").exists()
+        assert f'href="data_docs/{gate}/index.html"' in text
 
     identity = page.sections["identity"]
     assert f"are {customers} customers; {linked} of them are linked" in identity
@@ -158,7 +169,10 @@ def test_the_report_shows_what_the_warehouse_holds(report_db, artifacts):
         assert re.search(rf"{gap_type} {count} ", o2c)
 
     scores = page.sections["scores"]
-    expected_psi = psi(buckets[WEEK_BEFORE], buckets[DAY])
+    # PSI = sum over buckets of (tonight's share - reference share) * ln(tonight's / reference share),
+    # an empty bucket counted as a share of 0.0001
+    shares = {night: [max(n / sum(counts), 1e-4) for n in counts] for night, counts in buckets.items()}
+    expected_psi = sum((a - e) * math.log(a / e) for e, a in zip(shares[WEEK_BEFORE], shares[DAY], strict=True))
     assert f"PSI {expected_psi:.3f} against the scores of {WEEK_BEFORE}" in scores
     assert expected_psi > 0.25 and "a large shift" in scores
 
