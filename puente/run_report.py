@@ -75,62 +75,62 @@ def collect(url: str, day: date) -> dict:
         data = {
             "summary": summary,
             "tables": tables,
-            "loads": report._all(conn, """
+            "loads": report.fetch_all(conn, """
                 select logical_date, source, object, sum(rows_received) as received,
                        sum(rows_quarantined) as quarantined, sum(rows_future_stamped) as future_stamped,
                        count(*) filter (where status = 'failed') as failed_batches
                 from ops.load_batches where logical_date between %s and %s
                 group by 1, 2, 3 order by 1, 2, 3
             """, (first, day)),
-            "linked": report._all(conn, """
+            "linked": report.fetch_all(conn, """
                 select concat_ws(' + ', case when cardinality(odoo_partner_ids) > 0 then 'ERP' end,
                                  case when cardinality(hubspot_contact_ids) > 0 then 'CRM' end,
                                  case when cardinality(shopify_customer_ids) > 0 then 'shop' end) as systems,
                        count(*) as customers
                 from marts.dim_customers group by 1 order by 2 desc
             """),
-            "review": report._all(conn, f"""
+            "review": report.fetch_all(conn, f"""
                 select record_key, other_record_key, match_probability, matched_on, explanation
                 from marts.customer_review_queue order by match_probability desc nulls last, review_id
                 limit {ROWS_SHOWN}
             """),
             "review_count": _count(conn, "marts.customer_review_queue", tables),
-            "gap_rows": report._all(conn, f"""
+            "gap_rows": report.fetch_all(conn, f"""
                 select gap_type, order_id, invoice_id, hubspot_deal_id, customer_id, since_date, days_open,
                        activation_posts, amount, currency_code
                 from marts.order_to_cash_gaps order by days_open desc nulls last, gap_id limit {ROWS_SHOWN}
             """),
-            "score_buckets": report._all(conn, f"""
+            "score_buckets": report.fetch_all(conn, f"""
                 select scored_for_date, least(width_bucket(churn_probability, 0, 1, {PSI_BUCKETS}), {PSI_BUCKETS})
                        as bucket, count(*) as customers
                 from ml.churn_scores where scored_for_date between %s and %s group by 1, 2 order by 1, 2
             """, (first - timedelta(days=DRIFT_REFERENCE_DAYS + HISTORY_NIGHTS), day)),
             "demand": _demand(conn, day),
-            "audit": report._all(conn, """
+            "audit": report.fetch_all(conn, """
                 select target, target_object, operation, status, count(*) as rows
                 from ops.activation_audit where logical_date = %s group by 1, 2, 3, 4 order by 1, 2, 3, 4
             """, (day,)),
-            "work_list": report._all(conn, f"""
+            "work_list": report.fetch_all(conn, f"""
                 select activation, issue_kind, what, reason, customer_name, attempts, days_waiting
                 from marts.activation_work_list order by needs_attention desc, days_waiting desc nulls last,
                          activation, row_key limit {ROWS_SHOWN}
             """),
             "work_list_count": _count(conn, "marts.activation_work_list", tables),
-            "issues": report._all(conn, """
+            "issues": report.fetch_all(conn, """
                 select source_system, source_object, reason, consequence, count(*) as issues
                 from marts.data_issues group by 1, 2, 3, 4 order by count(*) desc, 1, 2, 3 limit 30
             """),
-            "einvoice": report._all(conn, f"""
+            "einvoice": report.fetch_all(conn, f"""
                 select invoice_name, customer_id, invoice_date, dian_state, days_pending, reason
                 from marts.einvoice_issues order by days_pending desc nulls last, invoice_id limit {ROWS_SHOWN}
             """),
-            "einvoice_states": report._all(conn, "select dian_state, count(*) as invoices "
+            "einvoice_states": report.fetch_all(conn, "select dian_state, count(*) as invoices "
                                                  "from marts.einvoice_issues group by 1 order by 2 desc"),
-            "required": report._all(conn, f"""
+            "required": report.fetch_all(conn, f"""
                 select display_name, customer_id, system, field, fix_in
                 from marts.customer_required_fields_missing order by system, field, customer_id limit {ROWS_SHOWN}
             """),
-            "required_counts": report._all(conn, "select system, field, count(*) as customers from "
+            "required_counts": report.fetch_all(conn, "select system, field, count(*) as customers from "
                                                  "marts.customer_required_fields_missing group by 1, 2 order by 1, 2"),
             "alerts": _alerts(conn, day) if "ops.alerts" in tables else None,
         }
@@ -147,7 +147,7 @@ def _demand(conn: psycopg.Connection, day: date) -> dict:
     the forecast of the latest night before it, the night's own forecast for the 28 days ahead.
     Warehouses are added up (their p10 and p90 too, which widens the band a little)."""
     start = day - timedelta(days=27)
-    top = report._all(conn, f"""
+    top = report.fetch_all(conn, f"""
         select l.product_id, coalesce(max(p.product_name), l.product_id) as product_name, sum(l.quantity) as units
         from marts.fct_order_lines l
         left join marts.fct_orders o using (order_id)
@@ -160,14 +160,14 @@ def _demand(conn: psycopg.Connection, day: date) -> dict:
     ids = [row["product_id"] for row in top]
     if not ids:
         return {"top": [], "actual": [], "forecast": []}
-    actual = report._all(conn, """
+    actual = report.fetch_all(conn, """
         select l.product_id, (l.ordered_at at time zone 'UTC')::date as day, sum(l.quantity)::float8 as units
         from marts.fct_order_lines l left join marts.fct_orders o using (order_id)
         where l.product_id = any(%s) and l.ordered_at >= %s and l.ordered_at < %s and l.quantity > 0
           and not coalesce(o.is_cancelled, false)
         group by 1, 2
     """, (ids, start, day + timedelta(days=1)))
-    forecast = report._all(conn, """
+    forecast = report.fetch_all(conn, """
         select distinct on (product_id, horizon_date) product_id, horizon_date as day, forecast_date,
                p10, p50, p90
         from (select product_id, forecast_date, horizon_date, sum(p10) as p10, sum(p50) as p50, sum(p90) as p90
@@ -187,7 +187,7 @@ def _alerts(conn: psycopg.Connection, day: date) -> list[dict]:
     where = "where logical_date = %s" if "logical_date" in columns else ""
     order = next((c for c in ("sent_at", "created_at", "raised_at", "at") if c in columns), None)
     sql = f"select * from ops.alerts {where} {'order by ' + order + ' desc' if order else ''} limit {ROWS_SHOWN}"
-    return report._all(conn, sql, (day,) if where else ())
+    return report.fetch_all(conn, sql, (day,) if where else ())
 
 
 # --- figures ---------------------------------------------------------------------------------------
