@@ -96,9 +96,14 @@ def collect(url: str, day: date) -> dict:
             """),
             "review_count": _count(conn, "marts.customer_review_queue", tables),
             "gap_rows": report.fetch_all(conn, f"""
-                select gap_type, order_id, invoice_id, hubspot_deal_id, customer_id, since_date, days_open,
-                       activation_posts, amount, currency_code
-                from marts.order_to_cash_gaps order by days_open desc nulls last, gap_id limit {ROWS_SHOWN}
+                select g.gap_type, coalesce(o.order_name, 'invoice ' || g.invoice_id, 'deal ' || g.hubspot_deal_id)
+                           as reference,
+                       c.full_name as customer, g.since_date, g.days_open, g.activation_posts as puente_posts_it,
+                       g.amount, g.currency_code
+                from marts.order_to_cash_gaps g
+                left join marts.fct_orders o on o.order_id = g.order_id
+                left join marts.dim_customers c on c.customer_id = g.customer_id
+                order by g.days_open desc nulls last, g.gap_id limit {ROWS_SHOWN}
             """),
             "score_buckets": report.fetch_all(conn, f"""
                 select scored_for_date, least(width_bucket(churn_probability, 0, 1, {PSI_BUCKETS}), {PSI_BUCKETS})
@@ -255,8 +260,10 @@ def plot_loads(loads: list[dict], day: date) -> str:
     series: dict[str, dict[date, int]] = {}
     for row in loads:
         series.setdefault(f"{row['source']} {row['object']}", {})[row["logical_date"]] = row["received"]
+    started = min(row["logical_date"] for row in loads)  # before the first night Puente loaded: no line, not zero
     for name, values in sorted(series.items()):
-        top.plot(nights, [values.get(n, 0) for n in nights], marker="o", markersize=2.5, linewidth=1.2, label=name)
+        top.plot(nights, [values.get(n, 0) if n >= started else math.nan for n in nights], marker="o", markersize=2.5,
+                 linewidth=1.2, label=name)
     top.set_ylabel("records received")
     top.legend(fontsize=7, ncol=3, frameon=False, loc="upper left")
     quarantined = [sum(r["quarantined"] for r in loads if r["logical_date"] == n) for n in nights]
