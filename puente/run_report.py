@@ -228,7 +228,9 @@ def _svg(fig) -> str:
     import matplotlib.pyplot as plt
 
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight")
+    # no RDF metadata block (creator, date): smaller, and the same night gives the same figure
+    fig.savefig(buffer, format="svg", bbox_inches="tight",
+                metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
     plt.close(fig)
     text = buffer.getvalue()
     return text[text.index("<svg"):]  # the XML prolog and doctype have no place inside HTML

@@ -127,6 +127,8 @@ def test_the_report_shows_what_the_warehouse_holds(report_db, artifacts):
     assert "<script" not in text
     assert all(ref.startswith("#") or not re.match(r"^[a-z]+:|//", ref) for ref in page.refs), page.refs
     assert text.count("<svg") >= 6
+    # the only URLs are the SVG and XLink namespace names, which nothing fetches
+    assert set(re.findall(r"https?://[^\"' <)]+", text)) <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
 
     with psycopg.connect(report_db) as conn:
         tonight = dict(((s, o), r) for s, o, r in conn.execute(
