@@ -347,7 +347,7 @@ def _e(value) -> str:
     if value is None:
         return "—"
     if isinstance(value, float):
-        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.0f}"
+        return f"{value:,.3f}" if abs(value) < 10 and not value.is_integer() else f"{value:,.0f}"
     return html.escape(str(value))
 
 
@@ -465,7 +465,8 @@ def _order_to_cash_section(data: dict) -> str:
     body += "<p>" + ", ".join(f"{_e(stage)} {n}" for stage, n in stages.items()) + " (marts.fct_order_to_cash)</p>"
     gaps = data["summary"]["gaps"]
     body += "<h3>Gaps (marts.order_to_cash_gaps)</h3>"
-    body += _table(gaps, ["gap_type", "gaps", "posts"]) if gaps else "<p>none</p>"
+    body += _table([{"gap type": g["gap_type"], "gaps": g["gaps"], "Puente posts them (posting window)": g["posts"]}
+                    for g in gaps]) if gaps else "<p>none</p>"
     if data["gap_rows"]:
         body += "<h4>Oldest open gaps</h4>" + _table(data["gap_rows"], total=sum(g["gaps"] for g in gaps))
     return body
@@ -504,7 +505,7 @@ def _demand_section(data: dict, day: date) -> str:
         error = sum(abs(sold.get(r["day"], 0) - r["p50"]) for r in past)
         rows.append({"product": product["product_name"], "units sold (28 days)": float(product["units"]),
                      "days forecast before": len(past), "units those days": units,
-                     "WAPE of p50": error / units if units else None})
+                     "WAPE of p50": f"{error / units:.0%}" if units else None})
     return plot_demand(demand, day) + _table(rows)
 
 
