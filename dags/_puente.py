@@ -214,3 +214,20 @@ class FailureAlert(BaseNotifier):
             alerts.deliver(url, [alert], alert_channels(), dag_id=ti.dag_id, run_id=ti.run_id)
         except Exception:
             log.exception("the failure alert could not be made or sent")
+
+
+def night_task_states() -> dict[str, str]:
+    """The state of each task of the running DAG run (task id -> state), as Airflow records it; empty
+    when Airflow cannot say (the report then judges the night from the warehouse alone)."""
+    from airflow.sdk import get_current_context
+
+    context = get_current_context()
+    run_id = context["dag_run"].run_id
+    try:
+        states = context["ti"].get_task_states(dag_id=context["dag"].dag_id, run_ids=[run_id])
+    except Exception as error:  # an older API server, a test double: the report still gets written
+        import logging
+
+        logging.getLogger(__name__).warning("could not read the run's task states: %s", error)
+        return {}
+    return {task_id: str(state) for task_id, state in (states.get(run_id) or {}).items() if state}

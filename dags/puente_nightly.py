@@ -4,10 +4,10 @@ check connections (``puente check``) → extract (Odoo, HubSpot, Shopify in para
 marts; cosmos, one task per model) → marts gate → ML (churn and demand: train weekly, score
 nightly; next-best-action) → dbt activation models → sync gate → activations (one task per
 declared activation: what Puente writes into the ERP, the shop and the CRM) → morning check (the
-warnings that are not failures: stale sources, unusual volumes, gate warnings, the work list).
-A task that fails for good, and every warning, is sent to the alert channels (Slack webhook,
-e-mail: Airflow connections ``puente_alerts_slack``, ``puente_alerts_email``) and recorded in
-``ops.alerts``.
+warnings that are not failures: stale sources, unusual volumes, gate warnings, the work list) →
+the run report (always, puente/run_report.py). A task that fails for good, and every warning, is
+sent to the alert channels (Slack webhook, e-mail: Airflow connections ``puente_alerts_slack``,
+``puente_alerts_email``) and recorded in ``ops.alerts``.
 
 Wiring only: each task calls one function of ``puente``, ``expectations`` or ``ml``, imported
 inside the task so that parsing this file stays cheap. Every task is idempotent for its
@@ -37,6 +37,7 @@ from _puente import (
     alert_channels,
     business_date,
     declared_activations,
+    night_task_states,
     run_url,
     source_config,
     warehouse_url,
@@ -327,10 +328,30 @@ def puente_nightly():
         return run(warehouse_url(), business_date(), alert_channels(), dag_id=dag_id, run_id=run_id,
                    sources=SOURCES, run_url=run_url(dag_id, run_id))
 
+    @task
+    def run_report() -> str | None:
+        """The night's run report, one HTML page (puente/run_report.py), whatever the night's outcome:
+        a failed night is when it is read most. A teardown without a setup: it runs once every other
+        task is done (like trigger rule all_done), and as a teardown its own state never decides the
+        night's: a failed night stays failed, and a report that cannot be written never fails a good
+        night. The page's path is in the log."""
+        from puente.run_report import write_report
+
+        if get_current_context().get("logical_date") is None:
+            log.warning("run report: this run has no logical date, so no business day to report on")
+            return None
+        path = write_report(warehouse_url(), business_date(), task_states=night_task_states())
+        log.info("run report of the night: %s", path)
+        return str(path)
+
     prepare = prepare_warehouse()
+    release = release_lease().as_teardown(setups=prepare)
     (validate_run() >> check_connections() >> prepare >> extract >> raw_gate() >> transform >> marts_gate()
-     >> ml_group >> activation_models >> gate >> activate >> release_lease().as_teardown(setups=prepare))
-    activate >> morning_check()
+     >> ml_group >> activation_models >> gate >> activate >> release)
+    morning = morning_check()
+    activate >> morning
+    # last, whatever happened: the report shows the night's alerts too
+    [release, morning] >> run_report().as_teardown()
 
 
 puente_nightly()

@@ -44,6 +44,10 @@ def test_dag_shape(nightly_dag):
     assert nightly_dag.params["rebuild_marts"] is False
     facts = [t for t in nightly_dag.tasks if t.task_id.startswith("transform.fct_order")]
     assert facts and all(t.full_refresh == "{{ params.rebuild_marts }}" for t in facts)
+    # The run report comes last, whatever happened, and never decides the night's state.
+    report = nightly_dag.get_task("run_report")
+    assert report.is_teardown and not report.on_failure_fail_dagrun and not report.downstream_task_ids
+    assert report.upstream_task_ids == {"release_lease"}
 
 
 def test_python_tasks_and_dbt_connect_with_the_same_warehouse_configuration(nightly_dag, warehouse_url, monkeypatch):
@@ -133,7 +137,7 @@ def _loads_since(url: str, since: datetime) -> dict[str, tuple[int, int]]:
 
 
 @pytest.mark.e2e
-def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog, alert_receiver):
+def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog, alert_receiver, tmp_path):
     from rich.console import Console
 
     from puente import report, runtime
@@ -141,6 +145,7 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog, al
     from puente.simulators.business import Business
     from puente.simulators.server import SimulatorServer
 
+    monkeypatch.setenv("PUENTE_ARTIFACTS_DIR", str(tmp_path))
     business = Business(seed=13, customers=300, start=START)  # its second day brings new shop orders
     credentials = Credentials()
     app = create_app(business, credentials)
@@ -200,6 +205,11 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog, al
         shown = console.export_text()
         assert f"Demand 28-day forecasts for {forecast_products} products" in shown
         assert "next action: retention_call (no order in 120 days)" in shown
+        # The night's run report and the data docs of its three gates.
+        page = (tmp_path / "runs" / START.isoformat() / "report.html").read_text()
+        assert "Every task of the night succeeded or was skipped." in page and "Every gate passed." in page
+        assert all((tmp_path / "runs" / START.isoformat() / "data_docs" / g / "index.html").exists()
+                   for g in ("raw", "marts", "sync"))
 
         # Next-best-actions and forecasts exist, and no action breaks stock, margin or consent.
         assert first["ml.next_best_actions"] > 0 and first["ml.demand_forecasts"] > 0

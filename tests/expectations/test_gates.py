@@ -143,6 +143,26 @@ def test_marts_gate_warns_about_einvoices_and_missing_customer_fields(marts_db):
     assert "Send & Print" in result.warnings[0]["hint"]
 
 
+def test_a_gate_writes_its_data_docs_into_the_nights_folder(marts_db, tmp_path, monkeypatch):
+    """The night's data docs: an index and one page per validated table, under run_folder; a failed
+    check shows on its table's page, and a rerun of the gate replaces them."""
+    from expectations.gates import data_docs_index
+
+    monkeypatch.setenv("PUENTE_ARTIFACTS_DIR", str(tmp_path))
+    execute(marts_db, "update marts.fct_orders set amount_total = -1 where order_id = 'o1'")
+    result = run_marts_gate(marts_db, LOGICAL_DATE)
+    index = data_docs_index(dt.date(2026, 11, 21), "marts")
+    assert index == tmp_path / "runs" / "2026-11-21" / "data_docs" / "marts" / "index.html"
+    pages = sorted(index.parent.glob("validations/**/*.html"))
+    tables = {check["table"] for check in result.details}
+    assert len(pages) == len(tables) >= 4
+    assert all(table in index.read_text() for table in tables)
+    (orders,) = [page for page in pages if page.name.endswith("marts.fct_orders.html")]
+    assert "Failed" in orders.read_text() and "amount_total" in orders.read_text()
+    run_marts_gate(marts_db, LOGICAL_DATE)
+    assert len(sorted(index.parent.glob("validations/**/*.html"))) == len(tables)
+
+
 def test_marts_gate_fails_on_an_over_merged_customer_and_impossible_lines(marts_db, monkeypatch):
     monkeypatch.setenv("PUENTE_MAX_RECORDS_PER_CUSTOMER", "3")
     execute(marts_db, "update marts.fct_order_lines set quantity = 0 where order_line_id = 'l2'; "

@@ -81,6 +81,7 @@ def test_a_refused_run_stops_before_the_warehouse(nightly_dag, fresh_db, monkeyp
     assert run.state == "failed"
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     assert states.pop("validate_run") == "failed"
+    assert states.pop("run_report") == "success"  # it says why there is no report: no business day
     assert set(states.values()) == {"upstream_failed"}, states
     out = capsys.readouterr().out
     assert "the run has no logical date" in out
@@ -88,10 +89,11 @@ def test_a_refused_run_stops_before_the_warehouse(nightly_dag, fresh_db, monkeyp
 
 
 def test_a_missing_read_scope_stops_the_night_before_anything_is_extracted(nightly_dag, fresh_db, monkeypatch,
-                                                                            capsys, caplog, alert_receiver):
+                                                                            capsys, caplog, alert_receiver, tmp_path):
     from puente import runtime
     from puente.simulators import Business, Credentials, SimulatorServer, create_app
 
+    monkeypatch.setenv("PUENTE_ARTIFACTS_DIR", str(tmp_path))
     credentials = Credentials(shopify_scopes=tuple(s for s in Credentials().shopify_scopes if s != "read_all_orders"))
     business = Business(seed=3, customers=20, start=date(2026, 11, 16), history_days=10)
     with SimulatorServer(create_app(business, credentials)) as sim:
@@ -101,6 +103,10 @@ def test_a_missing_read_scope_stops_the_night_before_anything_is_extracted(night
         run = nightly_dag.test(logical_date=datetime(2026, 11, 9, tzinfo=UTC))
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     assert (run.state, states.pop("validate_run"), states.pop("check_connections")) == ("failed", "success", "failed")
+    # The run report is written all the same, says what failed, and does not make the night a success.
+    assert states.pop("run_report") == "success"
+    report = (tmp_path / "runs" / "2026-11-09" / "report.html").read_text()
+    assert "The night FAILED: check_connections failed" in report and "No gate ran for 2026-11-09" in report
     assert set(states.values()) <= {"upstream_failed", "skipped"}, states  # the lease was never taken
     assert states["prepare_warehouse"] == "upstream_failed"
     out = capsys.readouterr().out + caplog.text
