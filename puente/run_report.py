@@ -185,14 +185,11 @@ def _demand(conn: psycopg.Connection, day: date) -> dict:
 
 
 def _alerts(conn: psycopg.Connection, day: date) -> list[dict]:
-    """The night's alerts as the alerts owner records them; its columns are shown as they are."""
-    columns = [row["column_name"] for row in conn.execute(
-        "select column_name from information_schema.columns where table_schema = 'ops' and table_name = 'alerts' "
-        "order by ordinal_position")]
-    where = "where logical_date = %s" if "logical_date" in columns else ""
-    order = next((c for c in ("sent_at", "created_at", "raised_at", "at") if c in columns), None)
-    sql = f"select * from ops.alerts {where} {'order by ' + order + ' desc' if order else ''} limit {ROWS_SHOWN}"
-    return report.fetch_all(conn, sql, (day,) if where else ())
+    """The night's alerts (``puente.alerts``), sent or suppressed, newest first."""
+    return report.fetch_all(conn, f"""
+        select created_at, kind, category, title, status, array_to_string(channels, ', ') as channels, reason
+        from ops.alerts where logical_date = %s order by alert_id desc limit {ROWS_SHOWN}
+    """, (day,))
 
 
 # --- figures ---------------------------------------------------------------------------------------
@@ -550,7 +547,8 @@ def _optional_sections(data: dict) -> list[str]:
                                  _table(data["required_counts"]) + "<h4>Where to fix them</h4>"
                                  + _table(data["required"], total=total)))
     if data["alerts"] is not None:
-        sections.append(_section("alerts", "Alerts sent", _table(data["alerts"])))
+        sections.append(_section("alerts", "Alerts of the night", _table(data["alerts"]) if data["alerts"] else
+                                 "<p>No alert tonight (ops.alerts).</p>"))
     return sections
 
 

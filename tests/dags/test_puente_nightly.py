@@ -47,7 +47,7 @@ def test_dag_shape(nightly_dag):
     # The run report comes last, whatever happened, and never decides the night's state.
     report = nightly_dag.get_task("run_report")
     assert report.is_teardown and not report.on_failure_fail_dagrun and not report.downstream_task_ids
-    assert report.upstream_task_ids == {"release_lease"}
+    assert report.upstream_task_ids == {"release_lease", "morning_check"}  # after the night's alerts
 
 
 def test_python_tasks_and_dbt_connect_with_the_same_warehouse_configuration(nightly_dag, warehouse_url, monkeypatch):
