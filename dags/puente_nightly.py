@@ -195,7 +195,8 @@ def puente_nightly():
 
         url = warehouse_url()
         ensure_schema(url)
-        leases.acquire_waiting(url, f"puente_nightly {run_id}", leases.NIGHT_TTL)
+        # a lease still held by another run of the night is a dead run's (max_active_runs=1)
+        leases.acquire_waiting(url, f"puente_nightly {run_id}", leases.NIGHT_TTL, supersedes="puente_nightly ")
 
     @task
     def release_lease(run_id: str | None = None) -> None:
