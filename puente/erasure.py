@@ -336,3 +336,47 @@ def was_erased(url: str, value: str) -> bool:
         return conn.execute("select exists (select from ops.erasures where %s = any(identifier_hashes))",
                             (digest,)).fetchone()[0]
 
+
+
+def runs_hubspot() -> bool:
+    """Whether the business runs HubSpot, where Puente wrote fields the erasure clears."""
+    from puente.sources import registry
+
+    return "hubspot" in {s.name for s in registry.configured()}
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "erase", help="erase a data subject (Habeas Data): their personal data out of the whole warehouse",
+        description="Erase a person from the warehouse (see puente/erasure.py): name them by exactly one "
+                    "identifier. Puente's fields on their CRM contacts are cleared (PUENTE_HUBSPOT_* settings), "
+                    "their personal data is removed from raw and from every table built from it, and a "
+                    "tombstone (ops.erasures) keeps who asked, when and what was removed, without the data.")
+    who = parser.add_mutually_exclusive_group(required=True)
+    who.add_argument("--email")
+    who.add_argument("--phone")
+    who.add_argument("--tax-id")
+    who.add_argument("--customer-id")
+    parser.add_argument("--requested-by", required=True, help="who asked (kept in the tombstone)")
+    parser.add_argument("--reason", help="the request's reference, kept in the tombstone")
+    parser.add_argument("--no-crm", action="store_true", help="do not clear the CRM fields (no CRM reachable)")
+
+
+def main(args: Any) -> int:
+    from puente.sources import registry
+    from puente.warehouse import warehouse_url
+
+    writer = None
+    if not args.no_crm and runs_hubspot():
+        writer = registry.build_writer("hubspot", registry.source("hubspot").config.from_env())
+    try:
+        result = erase(warehouse_url(), requested_by=args.requested_by, reason=args.reason, email=args.email,
+                       phone=args.phone, tax_id=args.tax_id, customer_id=args.customer_id, crm_writer=writer)
+    except (SubjectNotFound, ValueError) as exc:
+        print(f"Nothing erased: {exc}")
+        return 1
+    print(f"Erasure {result.erasure_id}: {result.customers} customer(s), {result.source_records} source record(s), "
+          f"{result.crm_contacts_cleared} CRM contact(s) cleared; rows touched per table:")
+    for table, rows in sorted(result.removed.items()):
+        print(f"   {table}: {rows}")
+    return 0

@@ -138,3 +138,32 @@ def test_an_unknown_person_is_a_clear_error(erased):
         erase(url, requested_by="dpo", email="nobody@example.com")
     with pytest.raises(ValueError, match="exactly one"):
         erase(url, requested_by="dpo", email="a@example.com", phone="3001234567")
+
+
+def test_the_erasure_dag_erases_from_its_trigger_form(erased, monkeypatch):
+    """The operator's other way: the puente_erasure DAG's form (here María, by the tax id in her
+    shop note; a business without a CRM, so nothing to clear there)."""
+    from pathlib import Path
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    from puente import runtime
+
+    url, _, _ = erased
+    dags = Path(__file__).resolve().parents[2] / "dags"
+    monkeypatch.syspath_prepend(str(dags))
+    monkeypatch.setenv("AIRFLOW_CONN_PUENTE_WAREHOUSE", runtime.warehouse_connection(url))
+    monkeypatch.setenv("PUENTE_SYSTEMS", "odoo,shopify")
+    bag = DagBag(dag_folder=str(dags / "puente_erasure.py"))
+    assert bag.import_errors == {}
+    with psycopg.connect(url) as conn:
+        (customer,) = conn.execute("select customer_id from marts.dim_customers "
+                                   "where email = 'maria.lopez@example.com'").fetchone()
+    run = bag.get_dag("puente_erasure").test(run_conf={"identified_by": "customer_id", "identifier": customer,
+                                                       "requested_by": "dpo", "reason": "ticket 9"})
+    assert run.state == "success"
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select count(*) from raw.shopify_customers where record::text ilike "
+                            "'%maria.lopez@example.com%'").fetchone()[0] == 0
+        assert conn.execute("select identified_by, requested_by from ops.erasures where reason = 'ticket 9'"
+                            ).fetchone() == (["customer_id"], "dpo")
