@@ -71,7 +71,6 @@ NAME_KEYS = frozenset({"name", "display_name", "firstname", "lastname", "first_n
 PERSONAL_COLUMNS = ("full_name", "first_name", "last_name", "city", "name_normalized", "name_compared",
                     "company_name_compared", "city_normalized")
 MIN_NEEDLE = 5  # shorter strings are not searched for (a "Cra" or a "57" is in everybody's data)
-IDENTIFIED_BY = ("email", "phone", "tax_id", "customer_id")
 
 
 class SubjectNotFound(LookupError):
@@ -189,8 +188,9 @@ def _scrub(value: Any, pattern: re.Pattern[str], own: bool) -> Any:
     return value
 
 
-def _hash_sql() -> str:
-    return "sha256(k.outer_pad || sha256(k.inner_pad || convert_to(%s, 'UTF8')))"
+def _hash_sql(value: str = "%s") -> str:
+    """HMAC-SHA256 of the text ``value`` under the erasure key (``k``: ops.erasure_key's padded halves)."""
+    return f"sha256(k.outer_pad || sha256(k.inner_pad || convert_to({value}, 'UTF8')))"
 
 
 def erase(url: str, *, requested_by: str, reason: str | None = None, email: str | None = None,
@@ -206,7 +206,7 @@ def erase(url: str, *, requested_by: str, reason: str | None = None, email: str 
         subject = find_subject(conn, email=email, phone=phone, tax_id=tax_id, customer_id=customer_id)
         conn.execute(
             f"insert into ops.erasures (erasure_id, requested_by, reason, identified_by, identifier_hashes) "
-            f"select %s, %s, %s, %s, array(select {_hash_sql().replace('%s', 'i.v')} "
+            f"select %s, %s, %s, %s, array(select {_hash_sql('i.v')} "
             f"from unnest(%s::text[]) as i(v)) from ops.erasure_key as k",
             (erasure_id, requested_by, reason, identified_by, sorted(v.lower() for v in subject.identifiers)))
         conn.commit()
@@ -246,9 +246,26 @@ def _clear_crm(url: str, subject: Subject, writer: Any) -> int:
     return sum(o.ok for o in outcomes)
 
 
+def _refers_to(record: Any, source: str, own: dict[tuple[str, str], set[str]]) -> bool:
+    """Whether a record points at one of the person's own records: an Odoo many2one
+    (``[id, "display name"]``) to their partner, a shop order's ``customer``, a HubSpot
+    association to their contact. Such a record carries their name, which is replaced in it."""
+    partners = own.get(("odoo", "res.partner"), set())
+    customers = own.get(("shopify", "customers"), set())
+    contacts = own.get(("hubspot", "contacts"), set())
+    if not isinstance(record, dict):
+        return False
+    if source == "odoo":
+        return any(isinstance(v, list) and len(v) == 2 and str(v[0]) in partners for v in record.values())
+    if source == "shopify":
+        return isinstance(record.get("customer"), dict) and str(record["customer"].get("id")) in customers
+    return any(str(link.get("id")) in contacts for links in (record.get("associations") or {}).values()
+               if isinstance(links, dict) for link in links.get("results", []) if isinstance(link, dict))
+
+
 def _scrub_raw(conn: psycopg.Connection, subject: Subject, erasure_id: str) -> dict[str, int]:
     pattern = _pattern(subject.identifiers | subject.names)
-    mentions = [f"%{n}%" for n in subject.identifiers]
+    mentions = [f"%{n}%" for n in subject.identifiers | subject.names]
     own: dict[tuple[str, str], set[str]] = {}
     for source, obj, record_id in subject.records:
         own.setdefault((source, obj), set()).add(record_id)
@@ -261,6 +278,8 @@ def _scrub_raw(conn: psycopg.Connection, subject: Subject, erasure_id: str) -> d
         rows = conn.execute(sql.SQL(
             "select source_id, record from {} where source_id = any(%s) or record::text ilike any(%s)").format(table),
             (ids, mentions)).fetchall()
+        rows = [(source_id, record) for source_id, record in rows
+                if source_id in ids or _mentions_identifier(record, subject) or _refers_to(record, raw.source, own)]
         for source_id, record in rows:
             scrubbed = _scrub(record, pattern, source_id in ids)
             conn.execute(sql.SQL("update {} set record = %s, _loaded_at = now() where source_id = %s").format(table),
@@ -274,6 +293,11 @@ def _scrub_raw(conn: psycopg.Connection, subject: Subject, erasure_id: str) -> d
         if rows:
             removed[f"raw.{raw.table}"] = len(rows)
     return removed
+
+
+def _mentions_identifier(record: Any, subject: Subject) -> bool:
+    text = json.dumps(record, ensure_ascii=False).lower()
+    return any(n.lower() in text for n in subject.identifiers)
 
 
 def _scrub_tables(conn: psycopg.Connection, subject: Subject) -> dict[str, int]:

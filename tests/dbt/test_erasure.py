@@ -44,7 +44,7 @@ class RecordingCRM:
         return [Outcome(row.row_key, True, row.target_id) for row in rows]
 
 
-def traces(url: str) -> dict[str, int]:
+def traces(url: str, needles: list[str] = TRACES) -> dict[str, int]:
     """Rows of every table and view (schemas other than PostgreSQL's own) whose text holds a trace."""
     found = {}
     with psycopg.connect(url) as conn:
@@ -55,7 +55,7 @@ def traces(url: str) -> dict[str, int]:
             """).fetchall()
         for schema, table in relations:
             n = conn.execute(sql.SQL("select count(*) from {} as t where t::text ilike any(%s)").format(
-                sql.Identifier(schema, table)), ([f"%{t}%" for t in TRACES],)).fetchone()[0]
+                sql.Identifier(schema, table)), ([f"%{t}%" for t in needles],)).fetchone()[0]
             if n:
                 found[f"{schema}.{table}"] = n
     return found
@@ -93,6 +93,10 @@ def test_the_tombstone_keeps_the_fact_without_the_data(erased):
     assert row[:5] == ("dpo@casaandina.com.co", "Habeas Data request 2026-117", ["email"], 1, result.source_records)
     assert row[5] is not None and row[6] == result.removed
     assert was_erased(url, " juan.perez@EXAMPLE.com") and not was_erased(url, "familia.gomez@example.com")
+    with psycopg.connect(url) as conn:  # and the audit log shows it, with who asked
+        assert conn.execute("select actor, outcome, detail ->> 'erasure_id' from marts.audit_log "
+                            "where action = 'erasure'").fetchall() == [("dpo@casaandina.com.co", "done",
+                                                                        result.erasure_id)]
 
 
 def test_the_crm_fields_puente_wrote_are_cleared(erased):
@@ -122,6 +126,9 @@ def test_the_next_night_does_not_bring_him_back_unless_the_source_changed(erased
     assert skipped >= 4
     run_dbt(list(MAIN_BUILD_ARGS), url)
     assert traces(url) == {}
+    # nor his name, once the models are rebuilt from the scrubbed records (the ERP's orders named
+    # him in their partner many2one)
+    assert traces(url, ["Juan Pérez", "Juan Perez"]) == {}
 
     # the CRM contact changed after the erasure (the person wrote in again): it lands
     changed["updatedAt"] = later
