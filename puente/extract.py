@@ -108,6 +108,7 @@ class ObjectSummary:
     unchanged: int
     quarantined: int
     future_stamped: int
+    erased_skipped: int  # records an operator erased, served unchanged since: not landed (puente.erasure)
     cursor_before: str | None
     cursor_after: str | None
     requests: int
