@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     from puente.activation import cli as activations_cli
 
     activations_cli.add_parser(sub)
+    from puente import erasure
+
+    erasure.add_parser(sub)
 
     args = parser.parse_args(argv)
     if not sys.stdout.isatty():  # piped into make's output, a file or CI: no ANSI colour codes from dbt
@@ -86,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "activations":
         return activations_cli.main(args)
+    if args.command == "erase":
+        return erasure.main(args)
     if args.command == "dbt-docs":
         return _dbt_docs(serve=args.serve)
     return 2

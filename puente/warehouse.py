@@ -570,6 +570,42 @@ create table if not exists ops.bi_pseudonym_key (
     created_at  timestamptz not null default now()
 );
 
+-- Habeas Data erasures (puente/erasure.py). The tombstone keeps the fact without the data: who
+-- asked, when, how the person was identified (the kind, not the value), what was removed and how
+-- much; the identifiers only as keyed hashes (ops.erasure_key), to answer "was this e-mail
+-- erased?" without keeping it. ops.erased_records holds the keyed hash of every source record
+-- the erasure scrubbed: the loader skips a record with that hash unless the source changed it
+-- after the erasure (puente/load.py).
+create table if not exists ops.erasure_key (
+    singleton   boolean primary key default true check (singleton),
+    inner_pad   bytea not null check (length(inner_pad) = 64),
+    outer_pad   bytea not null check (length(outer_pad) = 64),
+    created_at  timestamptz not null default now()
+);
+create table if not exists ops.erasures (
+    erasure_id         text primary key,
+    requested_by       text not null,
+    reason             text,
+    identified_by      text[] not null,
+    identifier_hashes  bytea[] not null,
+    requested_at       timestamptz not null default now(),
+    finished_at        timestamptz,
+    customers          integer not null default 0,
+    source_records     integer not null default 0,
+    crm_contacts_cleared integer not null default 0,
+    removed            jsonb not null default '{}'::jsonb,
+    message            text
+);
+create table if not exists ops.erased_records (
+    source       text not null,
+    object       text not null,
+    record_hash  bytea not null,
+    erased_at    timestamptz not null,
+    erasure_id   text not null references ops.erasures (erasure_id),
+    primary key (source, object, record_hash)
+);
+alter table ops.load_batches add column if not exists rows_erased_skipped integer not null default 0;
+
 create table if not exists ops.quarantine (
     quarantine_id  bigserial primary key,
     batch_id       text not null,
@@ -834,6 +870,9 @@ def ensure_schema(url: str) -> None:
             conn.execute(RECONCILIATION_DDL)
             inner, outer = _hmac_pads(secrets.token_bytes(32))
             conn.execute("insert into ops.bi_pseudonym_key (inner_pad, outer_pad) values (%s, %s) "
+                         "on conflict do nothing", (inner, outer))
+            inner, outer = _hmac_pads(secrets.token_bytes(32))
+            conn.execute("insert into ops.erasure_key (inner_pad, outer_pad) values (%s, %s) "
                          "on conflict do nothing", (inner, outer))
         finally:
             conn.execute("select pg_advisory_unlock(7281)")

@@ -221,6 +221,7 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog, al
                 left join marts.dim_products p using (product_id)
                 where a.action <> 'none' and (
                     not coalesce(c.has_marketing_consent, false)
+                    or not 'analytics' = any(c.authorised_purposes)
                     or (a.action = 'offer_product' and (coalesce(p.stock_on_hand, 0) <= 0
                         or p.unit_cost is null or p.list_price <= 0 or 1 - p.unit_cost / p.list_price < 0.15)))
                 """
@@ -356,7 +357,7 @@ def _check_activations(url: str, base_url: str, credentials, since: str) -> None
         issues = {(a, k) for a, k in conn.execute("select activation, row_key from ops.activation_issues")}
         tasks = conn.execute(
             """
-            select s.row_key, a.arm, c.has_marketing_consent
+            select s.row_key, a.arm, c.authorised_purposes @> '{marketing,sales_follow_up}'
             from ops.activation_state s
             left join intermediate.int_churn_task_assignments a
                 on s.row_key = 'churn:' || a.customer_id || ':' || a.period_start
@@ -375,5 +376,6 @@ def _check_activations(url: str, base_url: str, credentials, since: str) -> None
               if s["shop_tracks_inventory"] and s["shop_available"] != max(0, s["erp_free"])
               and f"sku:{s['sku']}" not in stock_issues]
     assert differ == [], differ
-    # Churn tasks went to treated customers with consent only, never to the control group.
+    # Churn tasks went to treated customers who authorised marketing and sales follow-up only,
+    # never to the control group.
     assert all(arm == "treated" and consent for _, arm, consent in tasks), tasks

@@ -61,7 +61,7 @@ create table marts.customer_required_fields_missing (
 create schema activations;
 create table activations.act_crm_contact_scores (
     row_key text, target_id text, external_key text, payload jsonb, compare jsonb, observed_at timestamptz,
-    invalid_reason text, customer_id text, has_consent boolean, context jsonb
+    invalid_reason text, customer_id text, context jsonb
 );
 insert into activations.act_crm_contact_scores (row_key, target_id, customer_id, payload) values
     ('501', '501', 'c1', '{"puente_churn_score": "0.7346", "puente_churn_risk": "high",

@@ -23,7 +23,11 @@
         `redacted` (the customer's data erased on request) are opt-outs, dated by its
         `consent_updated_at`; `not_subscribed`, `pending` (double opt-in not confirmed) and
         `invalid` say neither: the customer never agreed, but never refused either.
-    dim_customers weighs them across systems.
+    Authorisation to process the person's data (Habeas Data, Ley 1581), per record:
+    `has_processing_authorisation` true (authorised), false (revoked or refused) or null (says
+    neither). Only the CRM records one (its "Legal basis for processing contact's data",
+    undated); the shop and the ERP keep no authorisation of their own.
+    marts.customer_authorisations weighs them across systems, per purpose.
 #}
 
 with
@@ -90,6 +94,7 @@ erp_records as (
         null::text as country_code,
         case when partners.is_blacklisted then false end as has_marketing_consent,
         null::timestamptz as marketing_consent_at,
+        null::boolean as has_processing_authorisation,
         coalesce(partners.updated_at, ordering_partners.updated_at) as updated_at
     from partners
     full outer join ordering_partners
@@ -115,6 +120,7 @@ crm_records as (
         null::text as country_code,
         has_marketing_consent,
         null::timestamptz as marketing_consent_at,
+        has_processing_authorisation,
         updated_at
     from contacts
 ),
@@ -145,6 +151,7 @@ shop_customer_records as (
             when 'redacted' then false
         end as has_marketing_consent,
         shop_customers.marketing_consent_updated_at as marketing_consent_at,
+        null::boolean as has_processing_authorisation,
         shop_customers.updated_at
     from shop_customers
     left join ordering_shop_customer_ids
@@ -170,6 +177,7 @@ shop_order_records as (
         null::text as country_code,
         null::boolean as has_marketing_consent,
         null::timestamptz as marketing_consent_at,
+        null::boolean as has_processing_authorisation,
         shop_orders.updated_at
     from shop_orders
     left join shop_customers
@@ -274,6 +282,7 @@ normalized as (
         ) as country_code,
         unioned.has_marketing_consent,
         unioned.marketing_consent_at,
+        unioned.has_processing_authorisation,
         unioned.updated_at
     from unioned
     left join country_codes
@@ -360,6 +369,7 @@ keyed as (
         end as tax_id_body,
         normalized.has_marketing_consent,
         normalized.marketing_consent_at,
+        normalized.has_processing_authorisation,
         normalized.updated_at
     from normalized
     left join email_domain_typos
