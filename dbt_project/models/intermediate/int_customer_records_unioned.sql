@@ -203,6 +203,7 @@ woo_customer_records as (
         -- WooCommerce keeps no marketing consent of its own (a newsletter plugin does)
         null::boolean as has_marketing_consent,
         null::timestamptz as marketing_consent_at,
+        null::boolean as has_processing_authorisation,
         woo_customers.updated_at
     from woo_customers
     where not woo_customers.is_deleted
@@ -228,6 +229,7 @@ woo_order_records as (
         woo_orders.billing_country_code as country_code,
         null::boolean as has_marketing_consent,
         null::timestamptz as marketing_consent_at,
+        null::boolean as has_processing_authorisation,
         woo_orders.updated_at
     from woo_orders
     left join woo_customers
