@@ -213,7 +213,7 @@ def render_activations(console, activations: list[dict], work_list: list[dict]) 
     dry = any(a["dry_run"] for a in activations)
     table = Table(title="Activations" + (" — DRY RUN: nothing was sent" if dry else ""), title_justify="left")
     for col in ("activation", "target", "rows", "changed", "sent", "created", "adopted", "failed", "invalid",
-                "no consent"):
+                "not authorised"):
         table.add_column(col, justify="left" if col in ("activation", "target") else "right")
     for a in activations:
         table.add_row(a["activation"], f"{a['target']} {a['target_object']}", *(str(a[c] or 0) for c in (
