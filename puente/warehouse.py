@@ -365,8 +365,24 @@ def stop_embedded(home: Path | None = None) -> bool:
 
 
 def warehouse_url() -> str:
-    """``PUENTE_WAREHOUSE_URL`` when set, otherwise the embedded server (started if needed)."""
-    return os.environ.get("PUENTE_WAREHOUSE_URL") or ensure_embedded()
+    """``PUENTE_WAREHOUSE_URL`` when set (TLS required by default off this machine, see
+    ``tls_by_default``), otherwise the embedded server (started if needed)."""
+    configured = os.environ.get("PUENTE_WAREHOUSE_URL")
+    return tls_by_default(configured) if configured else ensure_embedded()
+
+
+def tls_by_default(url: str) -> str:
+    """``url`` with ``sslmode=require`` when it names a host that is not this machine and says
+    nothing of TLS: libpq's own default (``prefer``) falls back to plain text without a word, which
+    would send the warehouse's password and every customer's data in clear. An explicit ``sslmode``
+    (``verify-full`` is better; ``disable`` for a private network) is kept as given."""
+    from puente.sources.http import is_local_host
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if not host or host.startswith("/") or is_local_host(host) or "sslmode" in connection_options(url):
+        return url
+    return urlunsplit(parts._replace(query="&".join(q for q in (parts.query, "sslmode=require") if q)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -436,7 +452,7 @@ def warehouse_url_from(*, host: str, port: int | str | None = None, login: str |
     auth = quote(login or "", safe="") + (f":{quote(password, safe='')}" if password else "")
     netloc = (f"{auth}@" if auth else "") + (f"[{host}]" if ":" in host else host) + (f":{port}" if port else "")
     query = urlencode(sorted((key, _option_text(value)) for key, value in options.items()), quote_via=quote)
-    return urlunsplit(("postgresql", netloc, f"/{database or DEFAULT_DATABASE}", query, ""))
+    return tls_by_default(urlunsplit(("postgresql", netloc, f"/{database or DEFAULT_DATABASE}", query, "")))
 
 
 def warehouse_url_from_connection(conn: Any) -> str:
