@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from airflow.sdk import BaseNotifier
 from cosmos.profiles import BaseProfileMapping
 
 WAREHOUSE_CONN_ID = "puente_warehouse"
@@ -89,3 +90,144 @@ def declared_activations(dbt_project: Path, systems: tuple[str, ...]):
     from puente.activation.spec import load_activations
 
     return [a for a in load_activations(dbt_project / "target" / "manifest.json") if a.target in systems]
+
+
+# --------------------------------------------------------------------------------------------
+# Alerts (puente/alerts.py): Airflow's own notifiers over Airflow connections
+# --------------------------------------------------------------------------------------------
+
+# A Slack incoming webhook (connection type slackwebhook: password = the webhook's token or whole URL,
+# host = its base URL when the password is only the token) and an SMTP server (type smtp; extra
+# {"from_email": "...", "to": "a@x.co, b@x.co"}). Neither configured: nothing is sent.
+ALERT_SLACK_CONN_ID = "puente_alerts_slack"
+ALERT_EMAIL_CONN_ID = "puente_alerts_email"
+
+
+def _connection(conn_id: str):
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        return Connection.get(conn_id)
+    except AirflowNotFoundException:
+        return None
+
+
+def _slack_text(text: str) -> str:
+    """Slack's mrkdwn reserves &, < and > (its own link syntax)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def alert_channels() -> dict:
+    """The configured alert channels, each a callable taking a ``puente.alerts.Alert``: a Slack
+    incoming webhook (``puente_alerts_slack``) through the Slack provider's ``SlackWebhookNotifier``,
+    e-mail (``puente_alerts_email``) through the SMTP provider's ``SmtpNotifier``."""
+    channels = {}
+    if _connection(ALERT_SLACK_CONN_ID) is not None:
+        def slack(alert) -> None:
+            from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
+
+            SlackWebhookNotifier(slack_webhook_conn_id=ALERT_SLACK_CONN_ID, text=_slack_text(alert.text()),
+                                 timeout=30).notify({})
+
+        channels["slack"] = slack
+    email = _connection(ALERT_EMAIL_CONN_ID)
+    if email is not None:
+        def mail(alert) -> None:
+            from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+            recipients = [a.strip() for a in str(email.extra_dejson.get("to") or "").split(",") if a.strip()]
+            if not recipients:
+                raise ValueError(f"the Airflow connection {ALERT_EMAIL_CONN_ID} names no recipient: set "
+                                 '"to" in its extra, e.g. {"to": "ops@example.com"}')
+            SmtpNotifier(to=recipients, subject=alert.headline, html_content=alert.html(),
+                         smtp_conn_id=ALERT_EMAIL_CONN_ID).notify({})
+
+        channels["email"] = mail
+    return channels
+
+
+def run_url(dag_id: str, run_id: str) -> str:
+    """The run's grid view in the Airflow UI, under Airflow's configured base URL ([api] base_url)."""
+    from urllib.parse import quote
+
+    from airflow.sdk.configuration import conf
+
+    base = conf.get("api", "base_url", fallback="http://localhost:8080/")
+    return f"{base.rstrip('/')}/dags/{dag_id}/runs/{quote(run_id)}"
+
+
+def _known_secrets(url: str | None) -> list[str]:
+    """Values that must never reach an alert: the warehouse's and every system connection's password,
+    and the ``PUENTE_*`` variables that hold a key, token, password or secret."""
+    import os
+    from urllib.parse import unquote, urlsplit
+
+    from puente.sources import registry
+
+    found = [unquote(urlsplit(url).password or "")] if url else []
+    found += [value for name, value in os.environ.items() if name.startswith("PUENTE_")
+              and any(word in name for word in ("KEY", "TOKEN", "PASSWORD", "SECRET"))]
+    for spec in registry.configured():
+        conn = _connection(spec.conn_id)
+        if conn is not None and conn.password:
+            found.append(conn.password)
+    return found
+
+
+class FailureAlert(BaseNotifier):
+    """``on_failure_callback`` of every task of Puente's DAGs: when a task has failed for good, tell
+    people in plain words (``puente.alerts.failure_alert``) on every configured channel, and record
+    it in ``ops.alerts``. Never raises: a failed alert is logged and the run's state is untouched."""
+
+    template_fields = ()
+
+    def notify(self, context) -> None:
+        import logging
+
+        from puente import alerts
+
+        log = logging.getLogger(__name__)
+        try:
+            ti = context["ti"]
+            logical = context.get("logical_date")
+            day = logical.in_timezone("UTC").date() if logical is not None else None
+            try:
+                url = warehouse_url()
+            except Exception:  # the warehouse's own connection may be what failed
+                url = None
+            error = context.get("exception")
+            target = summary = None
+            stage, _, name = ti.task_id.partition(".")
+            if stage == "activate":
+                from puente.activation.spec import load_activations
+                from puente.config import dbt_project_dir
+
+                declared = {a.name: a for a in load_activations(dbt_project_dir() / "target" / "manifest.json")}
+                if name in declared:
+                    target, summary = declared[name].target, declared[name].summary
+            alert = alerts.failure_alert(
+                dag_id=ti.dag_id, task_id=ti.task_id, logical_date=day, run_id=ti.run_id,
+                error=f"{type(error).__name__}: {error}" if error is not None else "",
+                run_url=run_url(ti.dag_id, ti.run_id), try_number=ti.try_number, target=target, summary=summary,
+                last_good_night=alerts.last_good_night(url, day) if url else None, secrets=_known_secrets(url))
+            alerts.deliver(url, [alert], alert_channels(), dag_id=ti.dag_id, run_id=ti.run_id)
+        except Exception:
+            log.exception("the failure alert could not be made or sent")
+
+
+def night_task_states() -> dict[str, str]:
+    """The state of each task of the running DAG run (task id -> state), as Airflow records it; empty
+    when Airflow cannot say (the report then judges the night from the warehouse alone)."""
+    from airflow.sdk import get_current_context
+
+    context = get_current_context()
+    run_id = context["dag_run"].run_id
+    try:
+        states = context["ti"].get_task_states(dag_id=context["dag"].dag_id, run_ids=[run_id])
+    except Exception as error:  # an older API server, a test double: the report still gets written
+        import logging
+
+        logging.getLogger(__name__).warning("could not read the run's task states: %s", error)
+        return {}
+    return {task_id: str(state) for task_id, state in (states.get(run_id) or {}).items() if state}

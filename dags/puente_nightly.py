@@ -3,7 +3,11 @@
 check connections (``puente check``) → extract (Odoo, HubSpot, Shopify in parallel) → raw gate → dbt build (staging, intermediate,
 marts; cosmos, one task per model) → marts gate → ML (churn and demand: train weekly, score
 nightly; next-best-action) → dbt activation models → sync gate → activations (one task per
-declared activation: what Puente writes into the ERP, the shop and the CRM).
+declared activation: what Puente writes into the ERP, the shop and the CRM) → morning check (the
+warnings that are not failures: stale sources, unusual volumes, gate warnings, the work list) →
+the run report (always, puente/run_report.py). A task that fails for good, and every warning, is
+sent to the alert channels (Slack webhook, e-mail: Airflow connections ``puente_alerts_slack``,
+``puente_alerts_email``) and recorded in ``ops.alerts``.
 
 Wiring only: each task calls one function of ``puente``, ``expectations`` or ``ml``, imported
 inside the task so that parsing this file stays cheap. Every task is idempotent for its
@@ -28,9 +32,13 @@ from pathlib import Path
 import pendulum
 from _puente import (
     WAREHOUSE_CONN_ID,
+    FailureAlert,
     WarehouseProfile,
+    alert_channels,
     business_date,
     declared_activations,
+    night_task_states,
+    run_url,
     source_config,
     warehouse_url,
 )
@@ -109,7 +117,9 @@ def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": RETRY_DELAY, "retry_exponential_backoff": True},
+    # A task that fails for good (its retries spent) tells people: FailureAlert (dags/_puente.py).
+    default_args={"retries": 2, "retry_delay": RETRY_DELAY, "retry_exponential_backoff": True,
+                  "on_failure_callback": FailureAlert()},
     params={
         "sources": Param(list(SOURCES), type="array", items={"type": "string", "enum": list(SOURCES)},
                          minItems=1, uniqueItems=True,
@@ -185,7 +195,8 @@ def puente_nightly():
 
         url = warehouse_url()
         ensure_schema(url)
-        leases.acquire_waiting(url, f"puente_nightly {run_id}", leases.NIGHT_TTL)
+        # a lease still held by another run of the night is a dead run's (max_active_runs=1)
+        leases.acquire_waiting(url, f"puente_nightly {run_id}", leases.NIGHT_TTL, supersedes="puente_nightly ")
 
     @task
     def release_lease(run_id: str | None = None) -> None:
@@ -304,9 +315,44 @@ def puente_nightly():
                 previous[activation.target] >> sent
             previous[activation.target] = sent
 
+    # none_failed: sources left out through the "sources" param skip tasks, not the check.
+    @task(trigger_rule="none_failed")
+    def morning_check(run_id: str | None = None) -> dict:
+        """The warnings that are not failures (puente/alerts.py): a gate's warn-level checks, a source
+        with no new records for longer than its freshness threshold (dbt source freshness), a volume
+        far from the same weekday's, the churn scores' drift, the work list growing, rows refused on
+        several nights. Each is sent to the configured alert channels and recorded in ops.alerts;
+        this task never fails a good night."""
+        from puente.alerts import morning_check as run
+
+        dag_id = get_current_context()["dag"].dag_id
+        return run(warehouse_url(), business_date(), alert_channels(), dag_id=dag_id, run_id=run_id,
+                   sources=SOURCES, run_url=run_url(dag_id, run_id))
+
+    @task
+    def run_report() -> str | None:
+        """The night's run report, one HTML page (puente/run_report.py), whatever the night's outcome:
+        a failed night is when it is read most. A teardown without a setup: it runs once every other
+        task is done (like trigger rule all_done), and as a teardown its own state never decides the
+        night's: a failed night stays failed, and a report that cannot be written never fails a good
+        night. The page's path is in the log."""
+        from puente.run_report import write_report
+
+        if get_current_context().get("logical_date") is None:
+            log.warning("run report: this run has no logical date, so no business day to report on")
+            return None
+        path = write_report(warehouse_url(), business_date(), task_states=night_task_states())
+        log.info("run report of the night: %s", path)
+        return str(path)
+
     prepare = prepare_warehouse()
+    release = release_lease().as_teardown(setups=prepare)
     (validate_run() >> check_connections() >> prepare >> extract >> raw_gate() >> transform >> marts_gate()
-     >> ml_group >> activation_models >> gate >> activate >> release_lease().as_teardown(setups=prepare))
+     >> ml_group >> activation_models >> gate >> activate >> release)
+    morning = morning_check()
+    activate >> morning
+    # last, whatever happened: the report shows the night's alerts too
+    [release, morning] >> run_report().as_teardown()
 
 
 puente_nightly()

@@ -16,6 +16,8 @@ import pendulum
 from _puente import warehouse_url
 from airflow.sdk import Param, dag, task
 
+from puente.identity_review import RECORD_KEY
+
 
 @dag(
     dag_id="puente_review_decisions",
@@ -27,7 +29,7 @@ from airflow.sdk import Param, dag, task
     params={
         "record_key": Param("", type="string", title="Record",
                             description="record_key from marts.customer_review_queue, e.g. odoo_partner:42",
-                            pattern=r"^(odoo_partner|hubspot_contact|shopify_customer|shopify_guest_order):\S+$"),
+                            pattern=RECORD_KEY.pattern),
         "other_record_key": Param("", type="string", title="Other record",
                                   description="other_record_key from the queue (empty for a split or to revoke a split)"),
         "decision": Param("same", type="string", title="Decision", enum=["same", "different", "split", "revoke"],

@@ -18,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pendulum
-from _puente import business_date, declared_activations, source_config, warehouse_url
+from _puente import FailureAlert, business_date, declared_activations, source_config, warehouse_url
 from airflow.sdk import Param, dag, task
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,7 +38,8 @@ OBJECTS = {"shopify": ["customers", "orders"], "odoo": ["res.partner", "sale.ord
     max_active_runs=1,
     is_paused_upon_creation=True,
     dagrun_timeout=timedelta(minutes=30),
-    default_args={"retries": 1, "retry_delay": timedelta(seconds=30)},
+    # A failed task tells people (once per task and day: this DAG runs every quarter-hour).
+    default_args={"retries": 1, "retry_delay": timedelta(seconds=30), "on_failure_callback": FailureAlert()},
     params={"dry_run": Param(False, type="boolean",
                              description="Report what would be posted (ops.activation_runs) without posting.")},
     tags=["puente", "activation"],

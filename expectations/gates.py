@@ -8,8 +8,10 @@
 
 Each gate builds one ephemeral GX context with a PostgreSQL data source on the warehouse,
 validates its targets (``expectations.suites``), records one row in ``ops.gate_results`` and
-returns a ``GateResult``; ``GateResult.raise_for_failure()`` stops the night with a
-``GateFailed`` that says what failed and where to look. Plain Python: the DAG calls these
+returns a ``GateResult``; with a logical date, the gate's Great Expectations data docs (one page
+per validated table, and an index) are written under the night's folder
+(``data_docs_index(day, gate)``) for the run report to link to. ``GateResult.raise_for_failure()``
+stops the night with a ``GateFailed`` that says what failed and where to look. Plain Python: the DAG calls these
 functions inside its tasks.
 """
 
@@ -18,12 +20,14 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
+from puente.config import run_folder
 from puente.warehouse import RAW_OBJECTS, describe, sqlalchemy_url
 
 if TYPE_CHECKING:
@@ -48,7 +52,7 @@ class GateFailed(RuntimeError):
         where = f"logical date {result.logical_date}" if result.logical_date else "latest data"
         lines = [f"{result.gate} gate failed {result.failed} of {result.evaluated} checks ({where}, {result.warehouse}):"]
         for check in failed:
-            lines.append(f"  - {_describe_check(check)}")
+            lines.append(f"  - {describe_check(check)}")
             if check.get("hint"):
                 lines.append(f"    what to look at: {check['hint']}")
         lines.append(
@@ -90,9 +94,9 @@ class GateResult:
             "failed": self.failed,
             "logical_date": self.logical_date.isoformat() if self.logical_date else None,
             "gate_run_id": self.gate_run_id,
-            "failed_checks": [_describe_check(check) for check in self.details
+            "failed_checks": [describe_check(check) for check in self.details
                               if not check["success"] and check.get("severity") != WARN],
-            "warnings": [_describe_check(check) for check in self.warnings],
+            "warnings": [describe_check(check) for check in self.warnings],
         }
 
 
@@ -139,12 +143,18 @@ def _as_date(value: date | str | None) -> date | None:
     return value
 
 
+def data_docs_index(logical_date: date, gate: str) -> Path:
+    """The index page of a gate's Great Expectations data docs for one night (rewritten by a rerun)."""
+    return run_folder(logical_date) / "data_docs" / gate / "index.html"
+
+
 def _run_gate(gate: str, url: str, logical_date: date | None, targets: list[Target]) -> GateResult:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    docs = _DataDocs(context, gate, logical_date) if logical_date else None
     source = context.data_sources.add_postgres(name="warehouse", connection_string=sqlalchemy_url(url))
     with psycopg.connect(url) as conn:
         missing = {t.table for t in targets if conn.execute("select to_regclass(%s)", (t.table,)).fetchone()[0] is None}
@@ -155,9 +165,11 @@ def _run_gate(gate: str, url: str, logical_date: date | None, targets: list[Targ
             if target.table in missing:
                 checks.append(_missing_table_check(target))
             else:
-                checks.extend(_validate(context, source, target))
+                checks.extend(_validate(context, source, target, docs))
     finally:
         source.get_engine().dispose()
+    if docs:
+        docs.build()
 
     failed = sum(not check["success"] and check["severity"] != WARN for check in checks)
     result = GateResult(
@@ -169,11 +181,59 @@ def _run_gate(gate: str, url: str, logical_date: date | None, targets: list[Targ
              "passed" if result.success else "FAILED", result.evaluated, result.failed, len(result.warnings),
              result.gate_run_id)
     for warning in result.warnings:
-        log.warning("%s gate warning: %s", gate, _describe_check(warning))
+        log.warning("%s gate warning: %s", gate, describe_check(warning))
     return result
 
 
-def _validate(context: Any, source: Any, target: Target) -> list[dict[str, Any]]:
+class _DataDocs:
+    """A gate's data docs: each validation result is kept in the ephemeral context's (in-memory)
+    results store, then one file site under the night's folder renders them with an index. A
+    failure here is logged and never changes the gate's outcome: the docs are for reading."""
+
+    def __init__(self, context: Any, gate: str, logical_date: date):
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        self.context, self.folder = context, data_docs_index(logical_date, gate).parent
+        self.run_id = RunIdentifier(run_name=f"{gate}-gate-{logical_date}", run_time=datetime.now(UTC))
+        self.keys: list[Any] = []
+
+    def keep(self, batch: Any, suite_name: str, validation: Any) -> None:
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+            ValidationResultIdentifier,
+        )
+
+        try:
+            key = ValidationResultIdentifier(ExpectationSuiteIdentifier(name=suite_name), self.run_id, batch.id)
+            self.context.validation_results_store.set(key, validation)
+            self.keys.append(key)
+        except Exception as error:  # the docs never fail a gate
+            log.warning("data docs: could not keep the validation of %s: %s", suite_name, error)
+
+    def build(self) -> None:
+        import shutil
+
+        try:
+            shutil.rmtree(self.folder, ignore_errors=True)  # a rerun's docs replace the night's earlier ones
+            self.context.add_data_docs_site("night", {
+                "class_name": "SiteBuilder", "show_how_to_buttons": False,
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(self.folder)},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            })
+            self.context.build_data_docs(site_names=["night"], resource_identifiers=self.keys)
+            self._drop_unused_images()
+        except Exception as error:  # the docs never fail a gate
+            log.warning("data docs of the gate could not be written to %s: %s", self.folder, error)
+
+    def _drop_unused_images(self) -> None:
+        """GX copies its tutorial animations (3.4 MB) into every site; no page of ours shows them."""
+        pages = " ".join(p.read_text(errors="replace") for p in self.folder.rglob("*") if p.suffix in (".html", ".css"))
+        for image in (self.folder / "static" / "images").glob("*"):
+            if image.name not in pages:
+                image.unlink()
+
+
+def _validate(context: Any, source: Any, target: Target, docs: _DataDocs | None = None) -> list[dict[str, Any]]:
     if target.query:
         asset = source.add_query_asset(name=target.suite.name, query=target.query)
     else:
@@ -188,6 +248,8 @@ def _validate(context: Any, source: Any, target: Target) -> list[dict[str, Any]]
             "unexpected_index_column_names": [target.key, *target.shown],
         },
     )
+    if docs:
+        docs.keep(batch, target.suite.name, validation)
     return [_check(target, result) for result in validation.results]
 
 
@@ -226,7 +288,9 @@ def _missing_table_check(target: Target) -> dict[str, Any]:
     }
 
 
-def _describe_check(check: dict[str, Any]) -> str:
+def describe_check(check: dict[str, Any]) -> str:
+    """One check of ``GateResult.details`` in a line: where, which expectation, what was observed
+    (the gate's failure message, its log and the alerts of ``puente.alerts`` all read it so)."""
     where = check["table"] + (f".{check['column']}" if check.get("column") else "")
     arguments = ", ".join(f"{name}={value}" for name, value in check.get("arguments", {}).items())
     expectation = f"{check['expectation']}({arguments})"

@@ -32,6 +32,9 @@ USUAL_VOLUME_NIGHTS = 14
 # Share of orders whose stage intervals must be non-negative (a negative one is a clock or time
 # zone problem in a source, or an invoice dated before its order).
 ORDER_TO_CASH_ORDERED_SHARE = 0.99
+# Days an electronic invoice may wait for the DIAN's acceptance before the marts gate warns
+# (the DIAN usually validates within a day; marts.einvoice_issues lists the ones waiting).
+EINVOICE_PENDING_DAYS = 1
 
 
 @dataclass(frozen=True)
@@ -310,16 +313,48 @@ def marts_targets() -> list[Target]:
             )
         ),
     )
+    einvoices = _suite(
+        "marts_einvoice_issues",
+        gxe.ExpectColumnValuesToBeBetween(
+            column="days_pending",
+            max_value=EINVOICE_PENDING_DAYS,
+            meta={"severity": "warn",
+                  "hint": f"invoices the DIAN has not accepted for more than {EINVOICE_PENDING_DAYS} day: they "
+                          "are not issued yet (order-to-cash leaves them out). marts.einvoice_issues says why "
+                          "(reason): fix and send them again from Odoo (Send & Print)"},
+        ),
+    )
+    required_fields = _suite(
+        "marts_customer_required_fields_missing",
+        gxe.ExpectColumnValuesToBeBetween(
+            column="missing_fields",
+            max_value=0,
+            meta={"severity": "warn",
+                  "hint": "customers missing a field the law of the company's country requires (Colombia: "
+                          "cédula or NIT, city, phone of whom the ERP invoices): "
+                          "marts.customer_required_fields_missing lists each field and the system to fix it "
+                          "in (fix_in)"},
+        ),
+    )
     return [
         Target(table="marts.dim_customers", key="customer_id", suite=customers, query="""
             select
                 customer_id,
                 coalesce(cardinality(odoo_partner_ids), 0) + coalesce(cardinality(hubspot_contact_ids), 0)
-                + coalesce(cardinality(shopify_customer_ids), 0) as named_records
+                + coalesce(cardinality(shopify_customer_ids), 0) + coalesce(cardinality(woocommerce_customer_ids), 0)
+                as named_records
             from marts.dim_customers"""),
         Target(table="marts.fct_orders", key="order_id", suite=orders),
         Target(table="marts.fct_order_lines", key="order_line_id", suite=lines),
         Target(table="marts.fct_order_to_cash", key="order_id", suite=order_to_cash),
+        Target(table="marts.einvoice_issues", key="invoice_name", suite=einvoices,
+               shown=("dian_state", "days_pending")),
+        Target(table="marts.customer_required_fields_missing", key="customer_id", suite=required_fields,
+               shown=("missing",), query="""
+            select customer_id, count(*) as missing_fields, string_agg(field || ' in ' || fix_in, ', '
+                                                                        order by field) as missing
+            from marts.customer_required_fields_missing
+            group by customer_id"""),
     ]
 
 

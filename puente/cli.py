@@ -26,6 +26,14 @@ def main(argv: list[str] | None = None) -> int:
                       help="first business day, YYYY-MM-DD (default 2026-11-16)")
     demo.add_argument("--seed", type=int, default=None, help="seed of the simulated business (default 7)")
 
+    rep = sub.add_parser("report", help="write a night's HTML run report again from the warehouse and print its path",
+                         description="Write the run report of one business day (one self-contained HTML page under "
+                                     "the night's folder, beside the gates' data docs) from what the warehouse holds "
+                                     "now. The nightly DAG writes it after every night; this rewrites it, e.g. after "
+                                     "a fix or for a night whose report task did not run.")
+    rep.add_argument("--date", type=date.fromisoformat, default=None,
+                     help="business day, YYYY-MM-DD (default: the latest night the warehouse has records of)")
+
     wh = sub.add_parser("warehouse", help="the embedded PostgreSQL")
     wh.add_argument("action", choices=["start", "stop", "url"],
                     help="start (or reuse) it, stop it, or print its URL")
@@ -49,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     from puente.activation import cli as activations_cli
 
     activations_cli.add_parser(sub)
+    from puente import erasure
+
+    erasure.add_parser(sub)
 
     args = parser.parse_args(argv)
     if not sys.stdout.isatty():  # piped into make's output, a file or CI: no ANSI colour codes from dbt
@@ -63,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
                         start=args.start or DEMO_START, seed=DEMO_SEED if args.seed is None else args.seed)
     if args.command == "warehouse":
         return _warehouse(args.action)
+    if args.command == "report":
+        return _report(args.date)
     if args.command == "airflow":
         from puente.local_airflow import run_airflow_ui
 
@@ -76,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "activations":
         return activations_cli.main(args)
+    if args.command == "erase":
+        return erasure.main(args)
     if args.command == "dbt-docs":
         return _dbt_docs(serve=args.serve)
     return 2
@@ -105,6 +120,20 @@ def _dbt_docs(serve: bool) -> int:
         run_dbt(["docs", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-browser"], url)
     except KeyboardInterrupt:
         pass
+    return 0
+
+
+def _report(day: date | None) -> int:
+    from puente.run_report import latest_night, write_report
+    from puente.warehouse import warehouse_url
+
+    url = warehouse_url()
+    day = day or latest_night(url)
+    if day is None:
+        print("The warehouse has no night yet (ops.load_batches and ops.gate_results are empty): give --date.",
+              file=sys.stderr)
+        return 1
+    print(write_report(url, day))
     return 0
 
 

@@ -144,6 +144,47 @@ def run_dbt(args: list[str], url: str) -> dbtRunnerResult:
     raise DbtFailed(command, _failures(result) or ["dbt reported failure without a failing node; see dbt's log"])
 
 
+def source_freshness(url: str, sources: list[str], target_path: Path | None = None) -> list[dict]:
+    """``dbt source freshness`` over ``sources`` (names of dbt sources: ``shopify``, ``ml``…), with the
+    thresholds their ``_*__sources.yml`` declare (``loaded_at_field``, ``warn_after``, ``error_after``).
+
+    One dict per table that holds records: ``source``, ``table``, ``status`` (``pass``, ``warn``,
+    ``error``), ``max_loaded_at``, ``age_seconds`` and the ``threshold`` it broke. A table that never
+    received a record is left out (a system not in use is not stale). A stale source is a result, not
+    an error: only a freshness query dbt could not run raises ``DbtFailed``. ``target_path``: where dbt
+    writes its files (apart from the nightly build's target folder by default)."""
+    from puente.config import puente_home
+
+    args = ["source", "freshness", "--select", *(f"source:{name}" for name in sources),
+            "--target-path", str(target_path or puente_home() / "dbt-freshness")]
+    result = _invoke(args, dbt_env(url))
+    if result.exception is not None:
+        raise DbtFailed("source freshness", [f"{type(result.exception).__name__}: {result.exception}"]) \
+            from result.exception
+    found, errors = [], []
+    for node_result in getattr(result.result, "results", None) or []:
+        node = node_result.node
+        if getattr(node, "resource_type", None) != "source":  # the project's on-run hooks
+            continue
+        status = str(node_result.status)
+        if status == "runtime error":
+            errors.append(f"{node.unique_id}: {' '.join(str(node_result.message or '').split())}")
+            continue
+        # an empty table: dbt reports the year 1 as its latest record
+        if node_result.max_loaded_at is None or node_result.max_loaded_at.year < 1900:
+            continue
+        freshness = node.freshness
+        criteria = freshness.error_after if status == "error" else freshness.warn_after
+        period = getattr(criteria.period, "value", criteria.period) if criteria else None
+        found.append({"source": node.source_name, "table": node.name, "status": status,
+                      "max_loaded_at": node_result.max_loaded_at.isoformat(timespec="minutes"),
+                      "age_seconds": float(node_result.age),
+                      "threshold": f"{criteria.count} {period}s" if criteria and criteria.count else ""})
+    if errors:
+        raise DbtFailed("source freshness", errors)
+    return found
+
+
 def _newest_source_mtime(project: Path) -> float:
     files = [project / "dbt_project.yml", project / "profiles.yml"]
     for folder in ("models", "macros", "seeds", "tests", "snapshots"):

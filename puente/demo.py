@@ -3,7 +3,8 @@
 It starts (or reuses) the embedded PostgreSQL, empties the demo warehouse, starts the ERP, CRM
 and shop simulators with fresh random credentials, and for each business day runs the real
 ``puente_nightly`` DAG with ``airflow dags test``; after each night it prints what the night
-did, read back from the warehouse, and a few CRM contacts as a salesperson would see them.
+did, read back from the warehouse, a few CRM contacts as a salesperson would see them, and the
+path of the night's HTML run report (written by the DAG's ``run_report`` task).
 """
 
 from __future__ import annotations
@@ -67,12 +68,24 @@ def run_demo(days: int = 3, customers: int = DEMO_CUSTOMERS, start: date = DEMO_
             console.print(f"puente_nightly {status} in {seconds:.0f} s (Airflow log: {log_path})")
             if not ok:
                 console.print(_tail(log_path))
+                _print_report(console, url, business_date)
                 return 1
             summary = report.night_summary(url, business_date, night_started)
             report.render_night(console, business_date, summary, _crm_examples(simulators, credentials))
+            _print_report(console, url, business_date)
     console.rule(f"Done in {time.monotonic() - started:.0f} s")
     console.print("Open the Airflow UI on the same warehouse with [bold]make airflow[/].")
     return 0
+
+
+def _print_report(console, url: str, business_date: date) -> None:
+    """The night's run report: the DAG's run_report task wrote it; written here if it could not."""
+    from puente import run_report
+
+    path = run_report.report_path(business_date)
+    if not path.exists():
+        path = run_report.write_report(url, business_date)
+    console.print(f"[bold]Run report[/] {path} ({path.stat().st_size / 1024:.0f} KB; open it in a browser)")
 
 
 def _run_night(env: dict[str, str], business_date: date, logs, console) -> tuple[bool, float, str]:

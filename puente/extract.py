@@ -108,6 +108,7 @@ class ObjectSummary:
     unchanged: int
     quarantined: int
     future_stamped: int
+    erased_skipped: int  # records an operator erased, served unchanged since: not landed (puente.erasure)
     cursor_before: str | None
     cursor_after: str | None
     requests: int
@@ -436,9 +437,10 @@ def _commit_block(conn: psycopg.Connection, target: RawObject, obj: str, block: 
             "update ops.load_batches set rows_received = rows_received + %s, "
             "rows_inserted = rows_inserted + %s, rows_updated = rows_updated + %s, "
             "rows_unchanged = rows_unchanged + %s, rows_quarantined = rows_quarantined + %s, "
-            "rows_future_stamped = rows_future_stamped + %s, cursor_after = %s where batch_id = %s",
+            "rows_future_stamped = rows_future_stamped + %s, rows_erased_skipped = rows_erased_skipped + %s, "
+            "cursor_after = %s where batch_id = %s",
             (counts.received, counts.inserted, counts.updated, counts.unchanged,
-             counts.quarantined, counts.future_stamped, block.cursor, batch_id))
+             counts.quarantined, counts.future_stamped, counts.erased_skipped, block.cursor, batch_id))
     return counts
 
 

@@ -19,7 +19,8 @@ from typing import Any
 import psycopg
 
 DECISIONS = {"same": "merge", "different": "distinct", "split": "split", "revoke": None}
-RECORD_KEY = re.compile(r"^(odoo_partner|hubspot_contact|shopify_customer|shopify_guest_order):\S+$")
+RECORD_KEY = re.compile(r"^(odoo_partner|hubspot_contact|shopify_customer|shopify_guest_order|woocommerce_customer"
+                        r"|woocommerce_guest_order):\S+$")
 
 
 class InvalidDecision(ValueError):

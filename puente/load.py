@@ -29,6 +29,11 @@ unchanged. ``xmax = 0`` in ``returning`` tells a
 fresh insert from an update (PostgreSQL sets ``xmax`` only on the updated row version), which
 gives the inserted / updated / unchanged counts without a second query.
 
+A record an operator erased (``puente.erasure``: its keyed hash in ``ops.erased_records``) is
+not landed again from the source's old data: skipped, and counted in ``rows_erased_skipped``,
+unless the source changed it after the erasure (its updated-at is later), which lands it as any
+new version.
+
 The caller owns the transaction: ``extract.py`` commits the block, the cursor of its last page
 and the batch counters together.
 """
@@ -69,6 +74,7 @@ class LoadCounts:
     unchanged: int = 0
     quarantined: int = 0
     future_stamped: int = 0  # landed, and flagged in ops.record_flags
+    erased_skipped: int = 0  # erased by an operator, unchanged at the source since: not landed again
 
     def add(self, other: LoadCounts) -> None:
         for name in self.__dataclass_fields__:
@@ -257,6 +263,9 @@ def load_page(conn: psycopg.Connection, raw_object: RawObject, records: Sequence
             write_row = copy.write_row
             for row in rows:
                 write_row(row)
+        cur.execute(_SKIP_ERASED, (raw_object.source, raw_object.object,
+                                   f"{raw_object.source}/{raw_object.object}/"))
+        counts.erased_skipped = cur.rowcount
         table = raw_object.qualified_table
         cur.execute(
             f"""
@@ -281,5 +290,16 @@ def load_page(conn: psycopg.Connection, raw_object: RawObject, records: Sequence
             (batch_id, read_at + FUTURE_TOLERANCE if read_at is not None else "infinity"),
         )
         counts.inserted, counts.updated = cur.fetchone()
-    counts.unchanged = len(good) - counts.inserted - counts.updated
+    counts.unchanged = len(good) - counts.inserted - counts.updated - counts.erased_skipped
     return counts
+
+
+# The page's records an erasure scrubbed (HMAC-SHA256 of "<source>/<object>/<id>" under the
+# erasure key, puente.erasure.record_hash) and the source has not changed since.
+_SKIP_ERASED = """
+delete from _puente_page as p
+using ops.erased_records as e, ops.erasure_key as k
+where e.source = %s and e.object = %s
+  and e.record_hash = sha256(k.outer_pad || sha256(k.inner_pad || convert_to(%s || p.source_id, 'UTF8')))
+  and p.source_updated_at <= e.erased_at
+"""

@@ -6,14 +6,16 @@ so the report shows what really landed, not what the code meant to do.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import psycopg
 from psycopg.rows import dict_row
 
 
-def night_summary(url: str, business_date: date, since: datetime) -> dict:
-    """Figures of one night, by stage; ``since`` is when the night's run started."""
+def night_summary(url: str, business_date: date, since: datetime | None) -> dict:
+    """Figures of one night, by stage; ``since`` is when the night's run started. Without it (a
+    report written later) the night's activations are those of its logical date, and the data
+    issues landed that night are not told apart."""
     with psycopg.connect(url, row_factory=dict_row) as conn:
         extract = conn.execute(
             """
@@ -30,27 +32,29 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
         ).fetchall()
         gates = conn.execute(
             """
-            select distinct on (gate) gate, success, evaluated, failed
+            select distinct on (gate) gate, success, evaluated, failed, details, ran_at, gate_run_id
             from ops.gate_results where logical_date = %s order by gate, ran_at desc
             """,
             (business_date,),
         ).fetchall()
-        identity = _one(conn, """
+        identity = fetch_one(conn, """
             select (select count(*) from marts.dim_customers) as customers,
                    (select coalesce(sum(cardinality(odoo_partner_ids)), 0) from marts.dim_customers) as odoo,
                    (select coalesce(sum(cardinality(hubspot_contact_ids)), 0) from marts.dim_customers) as hubspot,
                    (select coalesce(sum(cardinality(shopify_customer_ids)), 0) from marts.dim_customers) as shopify,
+                   (select coalesce(sum(cardinality(woocommerce_customer_ids)), 0) from marts.dim_customers)
+                       as woocommerce,
                    (select count(*) from marts.fct_orders) as orders
         """)
-        issues = _one(conn, """
+        issues = fetch_one(conn, """
             select count(*) filter (where consequence = 'value set to null') as values_nulled,
                    count(distinct (staging_model, record_id,
                                    case when strpos(field, '[') > 0 then split_part(field, ']', 1) end))
                        filter (where consequence <> 'value set to null') as records_quarantined,
                    count(*) filter (where loaded_at >= %s) as landed_tonight
             from marts.data_issues
-        """, (since,))
-        models = _all(conn, """
+        """, (since or datetime.max,))
+        models = fetch_all(conn, """
             select model_name, model_run_id, as_of_date, metrics, baselines, trained_at, scored_by, gate
             from ml.model_runs where is_champion order by model_name
         """)
@@ -63,47 +67,53 @@ def night_summary(url: str, business_date: date, since: datetime) -> dict:
             """,
             (business_date,),
         ).fetchall()
-        activations = _all(conn, """
+        tonight = "finished_at >= %s" if since else "logical_date = %s"
+        activations = fetch_all(conn, f"""
             select activation, target, target_object, bool_or(dry_run) as dry_run,
                    max(rows_total) as rows, sum(rows_pending) as pending, sum(rows_sent) as sent,
                    sum(rows_created) as created, sum(rows_adopted) as adopted, sum(rows_failed) as failed,
                    sum(rows_invalid) as invalid, sum(rows_withheld) as withheld, sum(requests) as requests
-            from ops.activation_runs where finished_at >= %s
+            from ops.activation_runs where {tonight}
             group by activation, target, target_object order by target, activation
-        """, (since,))
-        gaps = _all(conn, "select gap_type, count(*) as gaps, count(*) filter (where activation_posts) as posts "
+        """, (since or business_date,))
+        gaps = fetch_all(conn, "select gap_type, count(*) as gaps, count(*) filter (where activation_posts) as posts "
                           "from marts.order_to_cash_gaps group by gap_type order by gap_type")
-        experiment = _all(conn, """
+        experiment = fetch_all(conn, """
             select arm, count(*) as customers from intermediate.int_churn_task_assignments group by arm order by arm
         """)
-        effects = _all(conn, """
+        effects = fetch_all(conn, """
             select metric, treated_customers, control_customers, difference, ci95_low, ci95_high
             from marts.churn_task_experiment where followup_window = 'complete' order by metric
         """)
-        work_list = _all(conn, """
+        work_list = fetch_all(conn, """
             select activation, kind, count(*) as rows, max(attempts) as most_attempts,
                    (array_agg(reason order by first_seen_at, row_key))[1] as example
             from ops.activation_issues group by activation, kind order by activation, kind
         """)
-        stages = _all(conn, "select stage, count(*) as orders from marts.fct_order_to_cash "
+        alerts = fetch_all(conn, """
+            select kind, title, status, channels, reason from ops.alerts
+            where logical_date = %s and created_at >= %s order by alert_id
+        """, (business_date, since or datetime.min.replace(tzinfo=UTC)))
+        stages = fetch_all(conn, "select stage, count(*) as orders from marts.fct_order_to_cash "
                             "group by stage order by count(*) desc")
-        demand = _one(conn, """
+        demand = fetch_one(conn, """
             select count(distinct product_id) as products, count(distinct warehouse_id) as warehouses,
                    count(*) filter (where reorder_qty > 0) as to_reorder,
                    count(*) filter (where days_of_cover < 14) as under_two_weeks
             from ml.demand_forecasts where forecast_date = %s and horizon_days = 1
         """, (business_date,))
-        actions = _all(conn, """
+        actions = fetch_all(conn, """
             select action, count(*) as customers from ml.next_best_actions
             where scored_for_date = %s group by action order by count(*) desc
         """, (business_date,))
     return {"extract": extract, "gates": gates, "identity": identity, "data_issues": issues, "model": model, "models": models,
             "scores": scores, "activations": activations, "work_list": work_list, "gaps": gaps,
             "experiment": experiment, "effects": effects, "stages": stages,
-            "demand": demand, "actions": actions}
+            "demand": demand, "actions": actions, "alerts": alerts}
 
 
-def _one(conn: psycopg.Connection, sql: str, params: tuple = ()) -> dict | None:
+def fetch_one(conn: psycopg.Connection, sql: str, params: tuple = ()) -> dict | None:
+    """The query's first row, or None while a table it reads is not built (a night that stopped early)."""
     try:
         with conn.transaction():
             return conn.execute(sql, params).fetchone()
@@ -111,7 +121,8 @@ def _one(conn: psycopg.Connection, sql: str, params: tuple = ()) -> dict | None:
         return None
 
 
-def _all(conn: psycopg.Connection, sql: str, params: tuple = ()) -> list[dict]:
+def fetch_all(conn: psycopg.Connection, sql: str, params: tuple = ()) -> list[dict]:
+    """The query's rows, or none while a table it reads is not built."""
     try:
         with conn.transaction():
             return conn.execute(sql, params).fetchall()
@@ -147,10 +158,11 @@ def render_night(console, business_date: date, summary: dict, crm_examples: list
 
     ident = summary["identity"]
     if ident:
-        records = ident["odoo"] + ident["hubspot"] + ident["shopify"]
+        records = ident["odoo"] + ident["hubspot"] + ident["shopify"] + ident["woocommerce"]
+        store = f", WooCommerce {ident['woocommerce']}" if ident["woocommerce"] else ""
         console.print(
             f"[bold]Identity[/] {records} source records (ERP {ident['odoo']}, CRM {ident['hubspot']}, "
-            f"shop {ident['shopify']}) became {ident['customers']} customers; {ident['orders']} orders"
+            f"shop {ident['shopify']}{store}) became {ident['customers']} customers; {ident['orders']} orders"
         )
 
     if summary["stages"]:
@@ -177,6 +189,7 @@ def render_night(console, business_date: date, summary: dict, crm_examples: list
         console.print("[bold]Order-to-cash gaps[/] " + (", ".join(shown) or "none")
                       + " (marts.order_to_cash_gaps, before tonight's activations)")
     render_experiment(console, summary.get("experiment") or [], summary.get("effects") or [])
+    render_alerts(console, summary.get("alerts") or [])
     for example in crm_examples:
         action = example.get("action") or "none"
         if example.get("product"):
@@ -200,7 +213,7 @@ def render_activations(console, activations: list[dict], work_list: list[dict]) 
     dry = any(a["dry_run"] for a in activations)
     table = Table(title="Activations" + (" — DRY RUN: nothing was sent" if dry else ""), title_justify="left")
     for col in ("activation", "target", "rows", "changed", "sent", "created", "adopted", "failed", "invalid",
-                "no consent"):
+                "not authorised"):
         table.add_column(col, justify="left" if col in ("activation", "target") else "right")
     for a in activations:
         table.add_row(a["activation"], f"{a['target']} {a['target_object']}", *(str(a[c] or 0) for c in (
@@ -215,6 +228,18 @@ def render_activations(console, activations: list[dict], work_list: list[dict]) 
     console.print(f"[bold]Work list[/] {waiting or 'empty'} (marts.activation_work_list)")
     for w in work_list[:4]:
         console.print(f"   e.g. {w['activation']}: {w['example']}")
+
+
+def render_alerts(console, alerts: list[dict]) -> None:
+    """The night's alerts (ops.alerts): what people were told, or would have been with a channel."""
+    if not alerts:
+        console.print("[bold]Alerts[/] none")
+        return
+    console.print(f"[bold]Alerts[/] {len(alerts)} (ops.alerts)")
+    for alert in alerts:
+        where = (f"sent to {', '.join(alert['channels'])}" if alert["status"] == "sent"
+                 else f"{alert['status']}: {alert['reason']}")
+        console.print(f"   {alert['kind']}: {alert['title']} ({where})")
 
 
 def render_experiment(console, arms: list[dict], effects: list[dict]) -> None:

@@ -365,8 +365,24 @@ def stop_embedded(home: Path | None = None) -> bool:
 
 
 def warehouse_url() -> str:
-    """``PUENTE_WAREHOUSE_URL`` when set, otherwise the embedded server (started if needed)."""
-    return os.environ.get("PUENTE_WAREHOUSE_URL") or ensure_embedded()
+    """``PUENTE_WAREHOUSE_URL`` when set (TLS required by default off this machine, see
+    ``tls_by_default``), otherwise the embedded server (started if needed)."""
+    configured = os.environ.get("PUENTE_WAREHOUSE_URL")
+    return tls_by_default(configured) if configured else ensure_embedded()
+
+
+def tls_by_default(url: str) -> str:
+    """``url`` with ``sslmode=require`` when it names a host that is not this machine and says
+    nothing of TLS: libpq's own default (``prefer``) falls back to plain text without a word, which
+    would send the warehouse's password and every customer's data in clear. An explicit ``sslmode``
+    (``verify-full`` is better; ``disable`` for a private network) is kept as given."""
+    from puente.sources.http import is_local_host
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if not host or host.startswith("/") or is_local_host(host) or "sslmode" in connection_options(url):
+        return url
+    return urlunsplit(parts._replace(query="&".join(q for q in (parts.query, "sslmode=require") if q)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -436,7 +452,7 @@ def warehouse_url_from(*, host: str, port: int | str | None = None, login: str |
     auth = quote(login or "", safe="") + (f":{quote(password, safe='')}" if password else "")
     netloc = (f"{auth}@" if auth else "") + (f"[{host}]" if ":" in host else host) + (f":{port}" if port else "")
     query = urlencode(sorted((key, _option_text(value)) for key, value in options.items()), quote_via=quote)
-    return urlunsplit(("postgresql", netloc, f"/{database or DEFAULT_DATABASE}", query, ""))
+    return tls_by_default(urlunsplit(("postgresql", netloc, f"/{database or DEFAULT_DATABASE}", query, "")))
 
 
 def warehouse_url_from_connection(conn: Any) -> str:
@@ -570,6 +586,42 @@ create table if not exists ops.bi_pseudonym_key (
     created_at  timestamptz not null default now()
 );
 
+-- Habeas Data erasures (puente/erasure.py). The tombstone keeps the fact without the data: who
+-- asked, when, how the person was identified (the kind, not the value), what was removed and how
+-- much; the identifiers only as keyed hashes (ops.erasure_key), to answer "was this e-mail
+-- erased?" without keeping it. ops.erased_records holds the keyed hash of every source record
+-- the erasure scrubbed: the loader skips a record with that hash unless the source changed it
+-- after the erasure (puente/load.py).
+create table if not exists ops.erasure_key (
+    singleton   boolean primary key default true check (singleton),
+    inner_pad   bytea not null check (length(inner_pad) = 64),
+    outer_pad   bytea not null check (length(outer_pad) = 64),
+    created_at  timestamptz not null default now()
+);
+create table if not exists ops.erasures (
+    erasure_id         text primary key,
+    requested_by       text not null,
+    reason             text,
+    identified_by      text[] not null,
+    identifier_hashes  bytea[] not null,
+    requested_at       timestamptz not null default now(),
+    finished_at        timestamptz,
+    customers          integer not null default 0,
+    source_records     integer not null default 0,
+    crm_contacts_cleared integer not null default 0,
+    removed            jsonb not null default '{}'::jsonb,
+    message            text
+);
+create table if not exists ops.erased_records (
+    source       text not null,
+    object       text not null,
+    record_hash  bytea not null,
+    erased_at    timestamptz not null,
+    erasure_id   text not null references ops.erasures (erasure_id),
+    primary key (source, object, record_hash)
+);
+alter table ops.load_batches add column if not exists rows_erased_skipped integer not null default 0;
+
 create table if not exists ops.quarantine (
     quarantine_id  bigserial primary key,
     batch_id       text not null,
@@ -682,6 +734,40 @@ create table if not exists ops.activation_runs (
     samples        jsonb,
     message        text,
     finished_at    timestamptz not null default now()
+);
+
+-- Every alert of a night (puente/alerts.py): a failed task, or a warning that is not a failure;
+-- sent to the configured channels, or suppressed (none configured, or already sent: same key).
+create table if not exists ops.alerts (
+    alert_id      bigserial primary key,
+    logical_date  date,
+    dag_id        text not null,
+    run_id        text,
+    kind          text not null check (kind in ('failure', 'warning')),
+    category      text not null,
+    subject       text not null,
+    alert_key     text not null,
+    title         text not null,
+    message       text not null,
+    status        text not null check (status in ('sent', 'suppressed', 'failed')),
+    channels      text[] not null default '{}',
+    reason        text,
+    details       jsonb not null default '{}'::jsonb,
+    created_at    timestamptz not null default now()
+);
+create index if not exists alerts_night on ops.alerts (logical_date, kind);
+create index if not exists alerts_key on ops.alerts (dag_id, alert_key);
+
+-- The work list's size each night, per activation and kind (marts.activation_work_list is a view
+-- of the present only): how it grows is judged from here (puente/alerts.py).
+create table if not exists ops.work_list_counts (
+    logical_date     date not null,
+    activation       text not null,
+    issue_kind       text not null,
+    rows             integer not null,
+    needs_attention  integer not null,
+    counted_at       timestamptz not null default now(),
+    primary key (logical_date, activation, issue_kind)
 );
 
 create table if not exists ml.model_runs (
@@ -800,6 +886,9 @@ def ensure_schema(url: str) -> None:
             conn.execute(RECONCILIATION_DDL)
             inner, outer = _hmac_pads(secrets.token_bytes(32))
             conn.execute("insert into ops.bi_pseudonym_key (inner_pad, outer_pad) values (%s, %s) "
+                         "on conflict do nothing", (inner, outer))
+            inner, outer = _hmac_pads(secrets.token_bytes(32))
+            conn.execute("insert into ops.erasure_key (inner_pad, outer_pad) values (%s, %s) "
                          "on conflict do nothing", (inner, outer))
         finally:
             conn.execute("select pg_advisory_unlock(7281)")

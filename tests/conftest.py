@@ -75,3 +75,55 @@ def nightly_dag(airflow_db):
     bag = BundleDagBag(dag_folder=str(dags), bundle_path=dags)
     assert bag.import_errors == {}, bag.import_errors
     return bag.get_dag("puente_nightly")
+
+
+class AlertReceiver:
+    """A local stand-in for a Slack incoming webhook: records every message posted to it and answers
+    as Slack does (200, ``ok``)."""
+
+    def __init__(self) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        received = self.messages = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                received.append({"path": self.path, **body})
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.token = f"T0PUENTE/B0ALERTS/{uuid.uuid4().hex}"  # the secret part of a webhook's URL
+
+    @property
+    def texts(self) -> list[str]:
+        return [message["text"] for message in self.messages]
+
+    def connection(self) -> str:
+        import json
+
+        return json.dumps({"conn_type": "slackwebhook", "host": f"http://127.0.0.1:{self.server.server_port}",
+                           "password": self.token})
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def alert_receiver(monkeypatch):
+    """A webhook receiver on this machine, and the Airflow connection ``puente_alerts_slack`` pointing at it."""
+    receiver = AlertReceiver()
+    monkeypatch.setenv("AIRFLOW_CONN_PUENTE_ALERTS_SLACK", receiver.connection())
+    yield receiver
+    receiver.close()

@@ -17,17 +17,20 @@ import psycopg
 import pytest
 
 from puente.extract import ExtractionFailed, build_connector, extract_source
+from puente.sources import registry
 from puente.sources.base import parse_timestamp
 from puente.sources.hubspot import HubSpotConfig
 from puente.sources.odoo import OdooConfig
 from puente.sources.shopify import ShopifyConfig
+from puente.sources.woocommerce import WooCommerceConfig
 from puente.warehouse import raw_object
 
 TODAY = date(2026, 11, 16)
-SOURCES = ("odoo", "hubspot", "shopify")
-UPDATED_AT = {"odoo": "write_date", "hubspot": "updatedAt", "shopify": "updated_at"}
+SOURCES = ("odoo", "hubspot", "shopify", "woocommerce")
+UPDATED_AT = {"odoo": "write_date", "hubspot": "updatedAt", "shopify": "updated_at",
+              "woocommerce": "date_modified_gmt"}
 SMALL_PAGES = {"odoo": {"page_size": 20}, "hubspot": {"list_limit": 10, "search_limit": 10},
-               "shopify": {"page_size": 20}}
+               "shopify": {"page_size": 20}, "woocommerce": {"page_size": 20}}
 
 
 @dataclass
@@ -53,7 +56,7 @@ def start_simulators(faults=None, business=None):
     from puente.simulators import Business, Credentials, Limits, ManualClock, SimulatorServer, create_app
 
     global CREDENTIALS
-    business = business or Business(seed=11, customers=150, start=TODAY, history_days=200)
+    business = business or Business(seed=11, customers=150, start=TODAY, history_days=200, woocommerce=True)
     CREDENTIALS = CREDENTIALS or Credentials()
     credentials, clock = CREDENTIALS, ManualClock()
     app = create_app(business, credentials, limits=Limits(clock=clock), faults=faults)
@@ -64,6 +67,8 @@ def start_simulators(faults=None, business=None):
                                credentials.odoo_api_key),
             "hubspot": HubSpotConfig(f"{base}/hubspot", credentials.hubspot_token),
             "shopify": ShopifyConfig(f"{base}/shopify/admin/api/2025-01", credentials.shopify_token),
+            "woocommerce": WooCommerceConfig(f"{base}/woocommerce/wp-json/wc/v3", credentials.woocommerce_key,
+                                             credentials.woocommerce_secret),
         })
 
 
@@ -75,7 +80,8 @@ def sim():
 
 def expected(business, source: str, obj: str) -> dict[str, str]:
     """What the source holds: id -> updated-at, as the API serves it."""
-    table = {"odoo": business.odoo, "hubspot": business.hubspot, "shopify": business.shopify}[source][obj]
+    table = {"odoo": business.odoo, "hubspot": business.hubspot, "shopify": business.shopify,
+             "woocommerce": business.woocommerce}[source][obj]
     rows = table.values()
     if (source, obj) == ("odoo", "account.move"):
         rows = [r for r in rows if r["move_type"] in ("out_invoice", "out_refund")]
@@ -155,7 +161,7 @@ def test_injected_429s_and_5xx_still_end_exact(fresh_db):
     from puente.simulators import FaultRates, Faults
 
     rates = FaultRates(too_many_requests=0.15, server_error=0.1)
-    with start_simulators(Faults(seed=5, odoo=rates, hubspot=rates, shopify=rates)) as faulty:
+    with start_simulators(Faults(seed=5, odoo=rates, hubspot=rates, shopify=rates, woocommerce=rates)) as faulty:
         for source in SOURCES:
             summary = faulty.extract(fresh_db, source)
             assert sum(s["requests"] for s in summary.values()) > sum(s["pages"] for s in summary.values())
@@ -191,7 +197,7 @@ class CrashAfter:
 
 
 @pytest.mark.parametrize(("source", "obj"), [("odoo", "sale.order"), ("hubspot", "contacts"),
-                                             ("shopify", "orders")])
+                                             ("shopify", "orders"), ("woocommerce", "orders")])
 def test_a_crash_mid_extraction_then_a_rerun_ends_exact(fresh_db, sim, source, obj):
     crashing = CrashAfter(sim.connector(source), pages=2)
     with pytest.raises(ExtractionFailed, match="1 of 1 objects failed.*simulated crash after page 2") as caught:
@@ -205,7 +211,7 @@ def test_a_crash_mid_extraction_then_a_rerun_ends_exact(fresh_db, sim, source, o
         cursor = conn.execute("select cursor from ops.extract_state where source = %s and object = %s",
                               (source, obj)).fetchone()
     assert status == "failed" and "simulated crash" in message and rows == crashed["received"] > 0
-    # Sorted walks (Odoo) keep the cursor of page 2; unsorted ones (HubSpot list, Shopify) keep none yet.
+    # Sorted walks (Odoo) keep the cursor of page 2; unsorted ones (HubSpot list, Shopify, WooCommerce) keep none yet.
     assert (cursor is not None) == (source == "odoo")
 
     rerun = sim.extract(fresh_db, source, objects=[obj])[obj]
@@ -279,9 +285,7 @@ def raw_state(url: str, source: str) -> dict:
     with psycopg.connect(url) as conn:
         return {obj: sorted(conn.execute(f"select source_id, record, _deleted, _batch_id from "
                                          f"{raw_object(source, obj).qualified_table}").fetchall())
-                for obj in build_connector(source, OdooConfig("x", "d", "l", "k") if source == "odoo" else
-                                           HubSpotConfig("x", "t") if source == "hubspot" else
-                                           ShopifyConfig("x", "t")).objects}
+                for obj in registry.source(source).object_names}
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -336,7 +340,8 @@ def test_changes_while_paging_and_late_updates_are_caught_by_the_next_night(fres
 
 @pytest.mark.parametrize(("source", "obj", "how"), [
     ("odoo", "sale.order.line", "delete"), ("odoo", "res.partner", "archive"),
-    ("shopify", "customers", "delete"), ("shopify", "products", "delete"), ("hubspot", "contacts", "delete")])
+    ("shopify", "customers", "delete"), ("shopify", "products", "delete"), ("hubspot", "contacts", "delete"),
+    ("woocommerce", "customers", "delete"), ("woocommerce", "orders", "archive")])
 def test_a_deleted_record_is_flagged_the_next_night(fresh_db, sim, source, obj, how):
     def flags() -> dict[str, bool]:
         with psycopg.connect(fresh_db) as conn:
@@ -349,7 +354,8 @@ def test_a_deleted_record_is_flagged_the_next_night(fresh_db, sim, source, obj, 
     getattr(sim.business, how)(source, obj, victim)
     night = sim.extract(fresh_db, source, objects=[obj])[obj]
     assert flags() == {**before, str(victim): True}  # the victim, and nothing else, is flagged
-    assert night["flagged_deleted"] == (1 if (source, how) != ("odoo", "archive") and source != "hubspot" else 0)
+    # archived (Odoo) or trashed (WooCommerce) records land flagged with the change itself
+    assert night["flagged_deleted"] == (1 if how == "delete" and source != "hubspot" else 0)
     assert night["reconciliation"]["ok"]
 
 
@@ -546,7 +552,7 @@ def test_a_crash_in_the_middle_of_a_block_resumes_without_duplicates_or_gaps(fre
 
 FUTURE = datetime(2099, 1, 1, tzinfo=UTC)
 # One object per source that changes on most simulated days.
-BUSY = {"odoo": "sale.order", "hubspot": "deals", "shopify": "orders"}
+BUSY = {"odoo": "sale.order", "hubspot": "deals", "shopify": "orders", "woocommerce": "orders"}
 
 
 def stamp_in_2099(business, source: str, obj: str) -> str:

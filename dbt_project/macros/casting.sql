@@ -169,3 +169,11 @@ begin
 end
 $$
 {%- endmacro %}
+
+{# A WordPress `*_gmt` datetime: ISO 8601 without a zone, in UTC (WooCommerce's `2026-11-20T15:31:02`). #}
+{% macro safe_gmt_timestamp(expression, fields=none, field=none, required=false) -%}
+    {{ typed_value(fields, field, expression,
+                   "(" ~ expression ~ " like '____-__-__T__:__:__' and pg_input_is_valid(" ~ expression ~ ", 'timestamp'))",
+                   "(" ~ expression ~ ")::timestamp at time zone 'utc'",
+                   'not a real date and time (YYYY-MM-DDTHH:MM:SS, UTC)', required) }}
+{%- endmacro %}

@@ -9,9 +9,10 @@ The action is one of:
   (`ml.nba.recommend`), or by the baseline that beat it on the last 8 weeks (`ml.nba.train`);
 * `none` — nothing worth a salesperson's time, or nothing allowed.
 
-Every action other than `none` is a marketing contact. `enforce_rules` runs last on every
-action, whatever produced it: an action for a customer without marketing consent becomes
-`none`, and so does an offer of a product that is inactive, out of stock in the ERP, or whose
+Every action other than `none` is a marketing contact, and choosing one is an analysis of the
+customer's data. `enforce_rules` runs last on every action, whatever produced it: an action for
+a customer who did not authorise analytics or marketing (Habeas Data, marts.customer_authorisations)
+becomes `none`, and so does an offer of a product that is inactive, out of stock in the ERP, or whose
 margin at list price is below the floor (`PUENTE_MARGIN_FLOOR`, default 0.15) or unknown.
 """
 
@@ -64,11 +65,13 @@ def offerable(products: pd.DataFrame, floor: float) -> pd.Series:
 def enforce_rules(actions: pd.DataFrame, customers: pd.DataFrame, products: pd.DataFrame, floor: float) -> pd.DataFrame:
     """The final filter: turn every action that breaks a rule into `none`, saying which rule.
 
-    `actions` is indexed by customer_id; `customers` has `has_marketing_consent`; `products`
+    `actions` is indexed by customer_id; `customers` has `has_marketing_consent` and
+    `has_analytics_authorisation`; `products`
     (indexed by product_id) has `list_price`, `unit_cost`, `stock_on_hand`, `is_active`.
     """
     actions = actions.copy()
     consent = customers["has_marketing_consent"].reindex(actions.index).fillna(False).astype(bool)
+    analysed = customers["has_analytics_authorisation"].reindex(actions.index).fillna(False).astype(bool)
     allowed = offerable(products, floor)
     offered = actions["action"] == "offer_product"
     product_ok = actions["product_id"].map(allowed).fillna(False).astype(bool)
@@ -78,7 +81,9 @@ def enforce_rules(actions: pd.DataFrame, customers: pd.DataFrame, products: pd.D
         "withheld: the product is out of stock, inactive or below the margin floor"
     )
     actions.loc[no_consent, "reason"] = "no marketing consent: " + actions.loc[no_consent, "reason"].astype(str)
-    blocked = bad_product | no_consent
+    unauthorised = (actions["action"] != "none") & ~analysed
+    actions.loc[unauthorised, "reason"] = "no authorisation for analytics (Habeas Data)"
+    blocked = bad_product | no_consent | unauthorised
     actions.loc[blocked, "action"] = "none"
     actions.loc[blocked, "product_id"] = None
     actions["is_marketing"] = actions["action"].isin(MARKETING_ACTIONS)

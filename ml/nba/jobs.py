@@ -1,7 +1,7 @@
 """Warehouse entry point of the next-best-action job, called nightly after churn scoring.
 
 `score_next_best_actions` reads the day's churn scores (`ml.churn_scores`), the customers
-with their marketing consent (`marts.dim_customers`), orders and order lines, and the
+with their marketing consent and analytics authorisation (`marts.dim_customers`), orders and order lines, and the
 products with price, cost and ERP stock (`marts.dim_products`); it writes one action per
 customer into `ml.next_best_actions`. A rerun for the same day changes no row.
 
@@ -53,7 +53,8 @@ MODEL_NAME = "nba"
 log = logging.getLogger(__name__)
 
 _CUSTOMERS = text(
-    "select customer_id::text as customer_id, coalesce(has_marketing_consent, false) as has_marketing_consent "
+    "select customer_id::text as customer_id, coalesce(has_marketing_consent, false) as has_marketing_consent, "
+    "coalesce('analytics' = any(authorised_purposes), false) as has_analytics_authorisation "
     "from marts.dim_customers"
 )
 # The catalogue an action may offer from: never the shipping charge (dim_products.is_shipping).

@@ -98,7 +98,8 @@ def _run(url: str, activations: list, *, dry_run: bool, samples: int) -> int:
               + (f"{result.pending - result.invalid - result.withheld} would be sent"
                  if dry_run else f"{result.sent} sent ({result.created} created, {result.adopted} adopted), "
                                  f"{result.failed} refused")
-              + f", {result.invalid} invalid, {result.withheld} withheld for lack of consent")
+              + f", {result.invalid} invalid, {result.withheld} withheld for lack of authorisation"
+              + (f", {result.cleared} cleared (authorisation withdrawn)" if result.cleared else ""))
         for reason, count in result.reasons.items():
             print(f"   - {count} × {reason}")
         for sample in result.samples[:samples]:
@@ -117,8 +118,8 @@ def _list(url: str, activations: list) -> int:
         when = last.get(a.name)
         ran = (f"last run {when[0]:%Y-%m-%d %H:%M}{' (dry run)' if when[1] else ''}: {when[2]} sent, "
                f"{when[3]} refused, {when[4]} invalid" if when else "never run")
-        consent = f", needs {a.consent} consent" if a.consent else ""
-        print(f"{a.name:<28} {a.target} {a.object} ({a.mode}{consent}); {ran}\n{'':<28} {a.summary}")
+        purposes = f", for {' and '.join(a.purposes)}" if a.purposes else ""
+        print(f"{a.name:<28} {a.target} {a.object} ({a.mode}{purposes}); {ran}\n{'':<28} {a.summary}")
     return 0
 
 

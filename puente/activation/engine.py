@@ -8,9 +8,12 @@ For one activation and one run:
    observed again after the acceptance and the model still asks for a change (``observed_at``).
    Rows an operator dropped (``ops.activation_dropped``) are left alone.
 2. **Check.** A pending row is not sent when the model says why it cannot be
-   (``invalid_reason``), when it writes a field the activation does not own, or when the
-   activation needs consent the customer has not given (withheld: counted, never sent, not
-   a task for anyone).
+   (``invalid_reason``), when it writes a field the activation does not own, or when its
+   customer has not authorised every purpose the activation declares
+   (``marts.customer_authorisations``, Habeas Data): withheld, counted, never sent, not a task
+   for anyone. An update whose target still shows what Puente wrote before the authorisation
+   was withdrawn is turned into the clearing of those fields (an empty value each), so the
+   record stops showing Puente's data about the person.
 3. **Dry run** stops here: totals, pending, invalid with their reasons and a sample of the
    payloads, recorded in ``ops.activation_runs``; nothing is sent and no state moves.
 4. **Idempotent creates.** Before creating, the writer looks the external keys up in the target
@@ -72,7 +75,8 @@ class ActivationResult:
     rows: int = 0            # rows the model holds
     pending: int = 0         # rows that differ from what the target last accepted
     invalid: int = 0         # pending rows the model or the engine refuses to send
-    withheld: int = 0        # pending rows without the consent the activation needs
+    withheld: int = 0        # pending rows whose customer did not authorise the activation's purposes
+    cleared: int = 0         # of ``sent``, Puente's earlier fields cleared because the authorisation went
     sent: int = 0            # rows the target accepted tonight
     adopted: int = 0         # creates found already done in the target (an earlier crash)
     failed: int = 0          # rows the target refused or that could not be sent
@@ -134,6 +138,14 @@ def pending_rows(url: str, activation: Activation) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------------------------
 
 
+# Whether the row's customer authorised every purpose the activation declares (``%(purposes)s``).
+_AUTHORISED = """(
+    select count(distinct a.purpose) = cardinality(%(purposes)s::text[])
+    from marts.customer_authorisations as a
+    where a.customer_id::text = m.customer_id and a.is_authorised and a.purpose = any(%(purposes)s::text[])
+)"""
+
+
 def _check_model(conn: psycopg.Connection, activation: Activation) -> None:
     schema, table = activation.relation.split(".", 1)
     columns = {r["column_name"] for r in conn.execute(
@@ -143,6 +155,11 @@ def _check_model(conn: psycopg.Connection, activation: Activation) -> None:
         raise ActivationModelMissing(
             f"{activation.relation} does not exist: build it first (dbt build --select {activation.model}), "
             "or run the whole puente_nightly DAG")
+    if activation.purposes and conn.execute(
+            "select to_regclass('marts.customer_authorisations') is null as absent").fetchone()["absent"]:
+        raise ActivationModelMissing(
+            f"{activation.name} is sent only to customers who authorised {', '.join(activation.purposes)}, and "
+            "marts.customer_authorisations does not exist: build it first (dbt build --select customer_authorisations)")
     missing = [c for c in MODEL_COLUMNS if c not in columns]
     if missing:
         raise ActivationModelMissing(f"{activation.relation} lacks the activation columns {missing} "
@@ -154,8 +171,9 @@ def _pending(conn: psycopg.Connection, activation: Activation, result: Activatio
     rows = conn.execute(
         f"""
         select m.row_key, m.target_id, m.external_key, m.payload, coalesce(m.compare, m.payload) as compare,
-               m.invalid_reason, m.customer_id, m.has_consent, coalesce(m.context, '{{}}'::jsonb) as context,
-               s.target_id as accepted_target_id, s.payload as accepted_payload
+               m.invalid_reason, m.customer_id, coalesce(m.context, '{{}}'::jsonb) as context,
+               s.target_id as accepted_target_id, s.payload as accepted_payload,
+               {_AUTHORISED if activation.purposes else "true"} as is_authorised
         from {activation.relation} as m
         left join ops.activation_state as s
             on s.activation = %(name)s and s.row_key = m.row_key
@@ -169,7 +187,7 @@ def _pending(conn: psycopg.Connection, activation: Activation, result: Activatio
                 or (m.observed_at is not null and s.accepted_at < m.observed_at)
             )
         order by m.row_key
-        """, {"name": activation.name}).fetchall()
+        """, {"name": activation.name, "purposes": list(activation.purposes)}).fetchall()
     result.pending = len(rows)
     return rows
 
@@ -189,8 +207,13 @@ def _triage(conn: psycopg.Connection, activation: Activation, rows: list[dict[st
             result.invalid += 1
             result.reasons[reason] = result.reasons.get(reason, 0) + 1
             refused.append((row, reason))
-        elif activation.consent and row["has_consent"] is not True:
-            result.withheld += 1
+        elif not row["is_authorised"]:
+            cleared = _clearing(activation, row)
+            if cleared is None:
+                result.withheld += 1
+            else:
+                result.cleared += 1
+                sendable.append(cleared)
         else:
             sendable.append(row)
     if refused and not dry_run:
@@ -198,6 +221,16 @@ def _triage(conn: psycopg.Connection, activation: Activation, rows: list[dict[st
             for row, reason in refused:
                 _issue(conn, activation, row, "invalid", reason, None)
     return sendable
+
+
+def _clearing(activation: Activation, row: dict[str, Any]) -> dict[str, Any] | None:
+    """For an unauthorised update row: the clearing of what the target last accepted from Puente,
+    when some of it still shows; None when there is nothing to clear (the row is withheld)."""
+    accepted = row["accepted_payload"] or {}
+    if activation.mode != "update" or not any(v not in (None, "") for v in accepted.values()):
+        return None
+    empty = {name: "" for name in accepted}
+    return {**row, "payload": empty, "compare": empty}
 
 
 def _send(conn: psycopg.Connection, activation: Activation, writer: Writer, rows: list[dict[str, Any]],

@@ -10,7 +10,7 @@ A declaration sits in the activation model's YAML, beside its columns::
             object: contacts         # the object written there
             mode: update             # create | update | upsert
             owns: [puente_churn_score, puente_churn_risk]
-            consent: null            # or "marketing": rows without consent are withheld
+            purposes: [analytics]    # Habeas Data: what the customer must have authorised
             batch_size: 100
             order: 10                # activations of one target run in this order
             summary: Churn score fields on CRM contacts
@@ -28,8 +28,14 @@ Every activation model has the same columns (``MODEL_COLUMNS``), so one engine s
   the target on a state (stock): a row accepted before the target was observed again and still
   emitted is sent again;
 - ``invalid_reason``: why the row cannot be sent, in words a shop owner understands (the work list);
-- ``customer_id``, ``has_consent``: for consent and for the work list;
+- ``customer_id``: whose data the row carries, for the authorisation and the work list;
 - ``context``: what a person needs to act on the row by hand (order name, SKU, customer name).
+
+``purposes`` names what the activation processes the customer's data for, among ``PURPOSES``
+(the dbt var ``authorisation_purposes``); the engine sends a row only when its customer
+authorised every one of them in ``marts.customer_authorisations`` (a row without a customer is
+not authorised). An activation that carries no personal data beyond what a contract needs (an
+order into the ERP, stock into the shop) declares none.
 
 The declaration is parsed strictly: an unknown key or mode is an error naming the model.
 """
@@ -44,13 +50,14 @@ from typing import Any
 from puente.config import dbt_project_dir
 
 MODES = ("create", "update", "upsert")
-CONSENT_PURPOSES = ("marketing",)
+# The purposes a customer authorises one by one (Habeas Data); dbt's var `authorisation_purposes`.
+PURPOSES = ("marketing", "sales_follow_up", "analytics")
 # Each column and its PostgreSQL type (what a stand-in model table in a test or a bench is made of).
 MODEL_COLUMNS = {"row_key": "text", "target_id": "text", "external_key": "text", "payload": "jsonb",
                  "compare": "jsonb", "observed_at": "timestamptz", "invalid_reason": "text", "customer_id": "text",
-                 "has_consent": "boolean", "context": "jsonb"}
+                 "context": "jsonb"}
 MODEL_TABLE_COLUMNS = ", ".join(f"{name} {sqltype}" for name, sqltype in MODEL_COLUMNS.items())
-_KEYS = {"target", "object", "mode", "owns", "consent", "batch_size", "order", "summary"}
+_KEYS = {"target", "object", "mode", "owns", "purposes", "batch_size", "order", "summary"}
 
 
 class DeclarationError(ValueError):
@@ -66,7 +73,7 @@ class Activation:
     object: str
     mode: str
     owns: tuple[str, ...]
-    consent: str | None = None
+    purposes: tuple[str, ...] = ()
     batch_size: int = 100
     order: int = 100
     summary: str = ""
@@ -83,15 +90,16 @@ class Activation:
                 raise DeclarationError(f"{model}: the activation declaration needs '{required}'")
         if meta["mode"] not in MODES:
             raise DeclarationError(f"{model}: mode must be one of {MODES}, not {meta['mode']!r}")
-        if meta.get("consent") not in (None, *CONSENT_PURPOSES):
-            raise DeclarationError(f"{model}: consent must be null or one of {CONSENT_PURPOSES}")
+        purposes = meta.get("purposes") or []
+        if not isinstance(purposes, list) or any(p not in PURPOSES for p in purposes):
+            raise DeclarationError(f"{model}: purposes must be a list of {PURPOSES}, not {purposes!r}")
         batch_size = int(meta.get("batch_size", 100))
         if batch_size < 1:
             raise DeclarationError(f"{model}: batch_size must be at least 1")
         return cls(
             name=model.removeprefix("act_"), model=model, relation=f"{node['schema']}.{node.get('alias') or model}",
             target=meta["target"], object=meta["object"], mode=meta["mode"], owns=tuple(meta["owns"]),
-            consent=meta.get("consent"), batch_size=batch_size, order=int(meta.get("order", 100)),
+            purposes=tuple(dict.fromkeys(purposes)), batch_size=batch_size, order=int(meta.get("order", 100)),
             summary=str(meta.get("summary") or node.get("description") or "").strip(),
         )
 

@@ -1,7 +1,8 @@
 """One web app serving the three simulated systems and an admin API for tests and the demo.
 
-``create_app(business, credentials)`` mounts Odoo under ``/odoo``, HubSpot under ``/hubspot`` and
-Shopify under ``/shopify``, so a connector's base URL is e.g. ``http://127.0.0.1:8765/hubspot``
+``create_app(business, credentials)`` mounts Odoo under ``/odoo``, HubSpot under ``/hubspot``,
+Shopify under ``/shopify`` and WooCommerce under ``/woocommerce`` (its store is empty unless the
+business runs it: ``Business(woocommerce=True)``), so a connector's base URL is e.g. ``http://127.0.0.1:8765/hubspot``
 where in production it would be ``https://api.hubapi.com``. The tokens' scopes are part of the
 credentials (``PUENTE_SIM_HUBSPOT_SCOPES``, ``PUENTE_SIM_SHOPIFY_SCOPES``, comma-separated; every
 scope Puente needs by default), so a connection check can be tried against a token that lacks one. The admin API under ``/_sim`` is the
@@ -39,10 +40,13 @@ from puente.simulators.limits import Faults, Limits
 from puente.simulators.odoo import create_odoo_app
 from puente.simulators.shopify import SCOPES as SHOPIFY_SCOPES
 from puente.simulators.shopify import create_shopify_app
+from puente.simulators.woocommerce import create_woocommerce_app
 
 ENV = {"odoo_db": "PUENTE_SIM_ODOO_DB", "odoo_login": "PUENTE_SIM_ODOO_LOGIN",
        "odoo_api_key": "PUENTE_SIM_ODOO_API_KEY", "hubspot_token": "PUENTE_SIM_HUBSPOT_TOKEN",
-       "shopify_token": "PUENTE_SIM_SHOPIFY_TOKEN"}
+       "shopify_token": "PUENTE_SIM_SHOPIFY_TOKEN", "woocommerce_key": "PUENTE_SIM_WOOCOMMERCE_KEY",
+       "woocommerce_secret": "PUENTE_SIM_WOOCOMMERCE_SECRET"}
+SECRETS = ("odoo_api_key", "hubspot_token", "shopify_token", "woocommerce_key", "woocommerce_secret")
 # The tokens' scopes, comma-separated (default: every scope Puente needs).
 SCOPES_ENV = {"hubspot_scopes": "PUENTE_SIM_HUBSPOT_SCOPES", "shopify_scopes": "PUENTE_SIM_SHOPIFY_SCOPES"}
 MAX_ADVANCE_DAYS = 3660
@@ -60,10 +64,19 @@ def _shopify_token() -> str:
     return f"shpat_{secrets.token_hex(16)}"
 
 
+def _woocommerce_key() -> str:
+    return f"ck_{secrets.token_hex(20)}"  # WooCommerce's keys: ck_/cs_ and 40 hex characters
+
+
+def _woocommerce_secret() -> str:
+    return f"cs_{secrets.token_hex(20)}"
+
+
 @dataclass(frozen=True)
 class Credentials:
     """What clients must present: Odoo database, login and API key; HubSpot and Shopify tokens, and
-    the scopes those tokens were granted (a private app's, a custom app's)."""
+    the scopes those tokens were granted (a private app's, a custom app's); WooCommerce's REST API
+    key (consumer key and secret) and its permissions (read, write or read_write)."""
 
     odoo_db: str = "puente"
     odoo_login: str = "admin@puente.example"
@@ -72,6 +85,9 @@ class Credentials:
     shopify_token: str = field(default_factory=_shopify_token, repr=False)
     hubspot_scopes: tuple[str, ...] = HUBSPOT_SCOPES
     shopify_scopes: tuple[str, ...] = SHOPIFY_SCOPES
+    woocommerce_key: str = field(default_factory=_woocommerce_key, repr=False)
+    woocommerce_secret: str = field(default_factory=_woocommerce_secret, repr=False)
+    woocommerce_permissions: str = "read"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> tuple[Credentials, list[str]]:
@@ -81,7 +97,7 @@ class Credentials:
         for name, var in SCOPES_ENV.items():
             if var in environ:
                 given[name] = tuple(s.strip() for s in environ[var].split(",") if s.strip())
-        generated = [ENV[name] for name in ("odoo_api_key", "hubspot_token", "shopify_token") if name not in given]
+        generated = [ENV[name] for name in SECRETS if name not in given]
         return cls(**given), generated
 
 
@@ -114,6 +130,9 @@ def create_app(business: Business, credentials: Credentials, limits: Limits | No
                                              faults.injector("hubspot"), credentials.hubspot_scopes))
     app.mount("/shopify", create_shopify_app(business, credentials.shopify_token, limits,
                                              faults.injector("shopify"), credentials.shopify_scopes))
+    app.mount("/woocommerce", create_woocommerce_app(business, credentials.woocommerce_key,
+                                                     credentials.woocommerce_secret, faults.injector("woocommerce"),
+                                                     credentials.woocommerce_permissions))
 
     def state() -> dict:
         return {"today": business.today.isoformat(), "now": business.now().isoformat(),

@@ -135,6 +135,11 @@ DEAL_STAGES = ["appointmentscheduled", "qualifiedtobuy", "presentationscheduled"
 TASK_STATUSES = ["NOT_STARTED", "IN_PROGRESS", "WAITING", "DEFERRED", "COMPLETED"]
 TASK_PRIORITIES = ["LOW", "MEDIUM", "HIGH"]
 TASK_TYPES = ["EMAIL", "CALL", "TODO"]
+# The options of the contact property "Legal basis for processing contact's data" (HubSpot's
+# knowledge base, "Track lawful basis of processing"); a multiple checkbox, whose values the API
+# gives joined by semicolons.
+LEGAL_BASES = ["Legitimate interest – prospect/lead", "Legitimate interest – existing customer",
+               "Performance of a contract", "Freely given consent from contact", "Not applicable"]
 OWNER = "hubspot_owner_id"  # an enumeration whose options are the portal's owners
 
 def _record_dates(group: str, created: str = "createdate", modified: str = "hs_lastmodifieddate") -> list[tuple]:
@@ -159,6 +164,8 @@ _STANDARD = {
         ("lifecyclestage", "Lifecycle Stage", "enumeration", "radio", "contactinformation", LIFECYCLE, False, True),
         ("hs_marketable_status", "Marketing contact status", "enumeration", "select", "contactinformation",
          ["true", "false"], True, True),
+        ("hs_legal_basis", "Legal basis for processing contact's data", "enumeration", "checkbox",
+         "contactinformation", LEGAL_BASES, False, True),
         ("tax_id", "NIT / Cédula", "string", "text", "contactinformation", None, False, False),
         *_record_dates("contactinformation", modified="lastmodifieddate"),
     ],

@@ -153,10 +153,13 @@ class FaultRates:
 # text, wrong letters) and a lone UTF-16 surrogate in the JSON APIs (a string cut inside an emoji),
 # which no UTF-8 database can store.
 MALFORMATIONS = ("missing_id", "broken_date", "wrong_type", "bad_encoding")
-UPDATED_AT = {"odoo": "write_date", "hubspot": "updatedAt", "shopify": "updated_at"}
+UPDATED_AT = {"odoo": "write_date", "hubspot": "updatedAt", "shopify": "updated_at",
+              "woocommerce": "date_modified_gmt"}
+# WordPress writes an unset date as its "zero date".
 _BROKEN_DATES = {"odoo": "2026-02-30 25:61:00", "hubspot": "2026-02-30T25:61:00.000Z",
-                 "shopify": "0000-00-00T00:00:00-05:00"}
-_TEXT_FIELD = {"odoo": ("name",), "hubspot": ("properties", "firstname"), "shopify": ("first_name", "title")}
+                 "shopify": "0000-00-00T00:00:00-05:00", "woocommerce": "0000-00-00T00:00:00"}
+_TEXT_FIELD = {"odoo": ("name",), "hubspot": ("properties", "firstname"), "shopify": ("first_name", "title"),
+               "woocommerce": ("first_name", "name")}
 
 
 def must_quarantine(service: str, kind: str | None) -> bool:
@@ -178,6 +181,7 @@ class Faults:
     odoo: FaultRates = FaultRates()
     hubspot: FaultRates = FaultRates()
     shopify: FaultRates = FaultRates()
+    woocommerce: FaultRates = FaultRates()
     endpoints: Mapping[str, FaultRates] = field(default_factory=dict, compare=False)
     hang_seconds: float = 0.5
     late_by_seconds: float = 1800.0

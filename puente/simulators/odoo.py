@@ -60,6 +60,11 @@ ORM and RPC code of Odoo 17 (``odoo/service/model.py``, ``odoo/models.py``, ``ad
   ``NotImplementedError``). The HTTP status of an XML-RPC fault is 200, as in Odoo.
 - ``POST /jsonrpc`` with ``{"method": "call", "params": {"service", "method", "args"}}`` and
   Odoo's JSON error shape (``{"code": 200, "message": "Odoo Server Error", "data": {...}}``).
+- DIAN electronic invoicing, for a company in Colombia (``Business(company_country="CO")``, the
+  default), as Odoo 17's ``l10n_co_dian`` exposes it on ``account.move``: ``l10n_co_dian_state``
+  (``invoice_sending_failed``, ``invoice_pending``, ``invoice_rejected``, ``invoice_accepted``;
+  ``False`` before the invoice is sent) and ``l10n_co_edi_cufe_cude_ref``, the CUFE, set only once
+  accepted. Elsewhere the module is not installed and the fields do not exist.
 - Read-only reference models a client resolves ids with: ``res.country`` (Colombia, id 49, code
   ``CO``), ``l10n_latam.identification.type`` (3 Cédula de ciudadanía, ``national_citizen_id``; 4
   NIT, ``rut``; with ``l10n_co_document_code`` and ``is_vat``), ``account.tax`` (IVA 19%, id 1).
@@ -148,6 +153,10 @@ MODELS: dict[str, dict[str, tuple[str, str, str | None]]] = {
         "amount_tax": ("monetary", "Tax", None), "amount_total": ("monetary", "Total", None),
         "amount_residual": ("monetary", "Amount Due", None), "currency_id": ("many2one", "Currency", "res.currency"),
         "state": ("selection", "Status", None), "payment_state": ("selection", "Payment Status", None),
+        # l10n_co_dian (Odoo 17 enterprise, installed for a company in Colombia): the invoice's
+        # latest DIAN document's state, and its CUFE/CUDE once the DIAN accepted it.
+        "l10n_co_dian_state": ("selection", "L10N Co Dian State", None),
+        "l10n_co_edi_cufe_cude_ref": ("char", "CUFE/CUDE/CUDS", None),
     },
     "stock.quant": {
         **_COMMON, "product_id": ("many2one", "Product", "product.product"),
@@ -177,6 +186,8 @@ MODELS: dict[str, dict[str, tuple[str, str, str | None]]] = {
         "deduct_down_payments": ("boolean", "Deduct down payments", None),
     },
 }
+# Fields of Colombian localisation modules: only a database whose company is in Colombia has them.
+COLOMBIAN_FIELDS = {"account.move": {"l10n_co_dian_state", "l10n_co_edi_cufe_cude_ref"}}
 # Each model's default ``_order`` (simplified where Odoo orders by computed or related fields).
 DEFAULT_ORDER = {"res.partner": "name asc, id desc", "product.product": "default_code asc, name asc, id asc",
                  "sale.order": "date_order desc, id desc", "sale.order.line": "order_id asc, id asc",
@@ -291,6 +302,8 @@ class OdooService:
         """The model's fields now: the standard ones, minus dropped ones, plus added ``x_`` ones."""
         dropped = self.business.dropped_fields.get(("odoo", model), [])
         added = self.business.extra_fields.get(("odoo", model), [])
+        if self.business.company_country != "CO":  # l10n_co_dian is not installed
+            dropped = [*dropped, *COLOMBIAN_FIELDS.get(model, ())]
         known = {name: spec for name, spec in MODELS[model].items() if name not in dropped}
         known.update({name: ("char", name.removeprefix("x_").replace("_", " ").title(), None) for name in added})
         return known

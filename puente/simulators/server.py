@@ -20,7 +20,8 @@ from datetime import date
 import uvicorn
 from fastapi import FastAPI
 
-from puente.simulators.app import Credentials, create_app
+from puente.simulators.app import ENV as SIMULATOR_ENV
+from puente.simulators.app import SECRETS, Credentials, create_app
 from puente.simulators.business import Business, Habits
 from puente.sources.shopify.settings import API_VERSION
 
@@ -75,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m puente.simulators",
         description="Local simulators of Odoo (ERP), HubSpot (CRM) and Shopify (shop) over one generated "
                     "Colombian SME. Credentials come from PUENTE_SIM_ODOO_DB, PUENTE_SIM_ODOO_LOGIN, "
-                    "PUENTE_SIM_ODOO_API_KEY, PUENTE_SIM_HUBSPOT_TOKEN and PUENTE_SIM_SHOPIFY_TOKEN; secrets "
+                    "PUENTE_SIM_ODOO_API_KEY, PUENTE_SIM_HUBSPOT_TOKEN, PUENTE_SIM_SHOPIFY_TOKEN and "
+                    "PUENTE_SIM_WOOCOMMERCE_KEY/_SECRET; secrets "
                     "not set are generated at start.")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the three APIs and the /_sim admin API until Ctrl-C")
@@ -96,8 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default: %(default)s)")
     serve.add_argument("--won-deals-entered", type=float, default=habits.won_deals_entered,
                        help="share of won deals a salesperson keys into the ERP (default: %(default)s)")
+    serve.add_argument("--woocommerce", action="store_true",
+                       help="the business also runs its wholesale WooCommerce store (served empty otherwise)")
     serve.add_argument("--shop-stock-every-days", type=float, default=habits.shop_stock_every_days,
                        help="about how often someone copies the ERP's stock into the shop (default: %(default)s)")
+    serve.add_argument("--company-country", default="CO",
+                       help="the ERP company's country (ISO code); CO gives its invoices the DIAN's answers "
+                            "(Odoo's l10n_co_dian). Set Puente's dbt var default_country_code alike "
+                            "(default: %(default)s)")
     return parser
 
 
@@ -107,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     habits = Habits(web_orders_retyped=args.web_orders_retyped, won_deals_entered=args.won_deals_entered,
                     shop_stock_every_days=args.shop_stock_every_days)
     business = Business(seed=args.seed, customers=args.customers, start=args.start,
-                        history_days=args.history_days, habits=habits)
+                        history_days=args.history_days, habits=habits, company_country=args.company_country,
+                        woocommerce=args.woocommerce)
     credentials, generated = Credentials.from_env()
     print(f"Generated {args.customers} customers and {args.history_days} days of history up to "
           f"{business.today} (seed {args.seed}) in {time.monotonic() - began:.1f} s.")
@@ -116,10 +125,11 @@ def main(argv: list[str] | None = None) -> int:
           f"login {credentials.odoo_login!r}")
     print(f"  CRM  (HubSpot CRM v3):      {base}/hubspot")
     print(f"  Shop (Shopify Admin {API_VERSION}): {base}/shopify/admin/api/{API_VERSION}")
+    print(f"  Shop (WooCommerce REST v3): {base}/woocommerce/wp-json/wc/v3"
+          + ("" if args.woocommerce else "  (no store: start with --woocommerce)"))
     print(f"  Admin: {base}/_sim/state, POST {base}/_sim/advance, {base}/_sim/truth, {base}/_sim/integration")
-    for var in ("PUENTE_SIM_ODOO_API_KEY", "PUENTE_SIM_HUBSPOT_TOKEN", "PUENTE_SIM_SHOPIFY_TOKEN"):
-        name = {"PUENTE_SIM_ODOO_API_KEY": "odoo_api_key", "PUENTE_SIM_HUBSPOT_TOKEN": "hubspot_token",
-                "PUENTE_SIM_SHOPIFY_TOKEN": "shopify_token"}[var]
+    for name in SECRETS:
+        var = SIMULATOR_ENV[name]
         origin = "not set: generated for this run" if var in generated else "from the environment"
         print(f"  {var}: {origin} ({_mask(getattr(credentials, name))})")
     if generated:

@@ -4,8 +4,10 @@ What it relies on, per the services' public docs:
 
 - HubSpot, Shopify and Odoo (behind its proxy) answer ``429 Too Many Requests`` when a rate
   limit is hit; HubSpot and Shopify send ``Retry-After`` in seconds (Shopify as ``"2.0"``).
-  Both are retried, waiting ``Retry-After`` when present, exponential backoff with jitter
-  otherwise. So are 5xx answers, timeouts and broken connections, which are transient.
+  WooCommerce has no limit of its own, but the hosts in front of a store answer 429 or 503,
+  often with ``Retry-After``. All are retried, waiting ``Retry-After`` when present (on a 5xx
+  too), exponential backoff with jitter otherwise. So are other 5xx answers, timeouts and
+  broken connections, which are transient.
 - Any other 4xx means the request itself is wrong (credentials, scopes, URL, payload):
   retrying cannot help, so it fails at once with advice for the operator.
 
@@ -169,6 +171,17 @@ def check_scheme(system: str, url: str, env: Mapping[str, str] | None = None) ->
                       "not this machine would send the credentials and the data unencrypted",
                       f"Use https:// in the base URL. Only on a network you trust (a private Docker network, "
                       f"a VPN), allow this host with {ALLOW_HTTP_SETTING}={host} (comma-separated list)")
+
+
+_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?([^",;]+)"?')
+
+
+def next_link(header: str | None) -> str | None:
+    """The URL with ``rel="next"`` in a ``Link`` header (RFC 8288: Shopify, WordPress), or None."""
+    for url, rel in _LINK.findall(header or ""):
+        if rel.strip() == "next":
+            return url
+    return None
 
 
 def _answer_time(response: httpx.Response) -> datetime | None:

@@ -2,7 +2,7 @@
 
 Each test declares an activation on a table shaped like an activation model (the contract's
 columns) and runs the engine on it: the diff, the dry run, the audit, the work list, retries on
-later runs, owned fields, consent, the lock and an operator's drop.
+later runs, owned fields, the customer's authorisation (Habeas Data), the lock and an operator's drop.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from psycopg.types.json import Jsonb
 
 from puente.activation.engine import ActivationBusy, ActivationModelMissing, drop_rows, run_activation
 from puente.activation.pacing import Pacer
-from puente.activation.spec import Activation
+from puente.activation.spec import MODEL_TABLE_COLUMNS, PURPOSES, Activation, load_activations
 from puente.sources.http import SourceError
 from puente.sources.hubspot import HubSpotConfig, HubSpotConnector
 from puente.sources.hubspot.writer import PUENTE_PROPERTIES, HubSpotWriter
@@ -54,16 +54,27 @@ def _model(url: str, rows: list[dict], relation: str = ACTIVATION.relation) -> N
     with psycopg.connect(url) as conn:
         conn.execute("create schema if not exists activations")
         conn.execute(f"drop table if exists {relation}")
-        conn.execute(f"""create table {relation} (row_key text, target_id text, external_key text, payload jsonb,
-                         compare jsonb, observed_at timestamptz, invalid_reason text, customer_id text,
-                         has_consent boolean, context jsonb)""")
+        conn.execute(f"create table {relation} ({MODEL_TABLE_COLUMNS})")
         for row in rows:
-            conn.execute(f"insert into {relation} (row_key, target_id, payload, compare, observed_at, invalid_reason, "
-                         "customer_id, has_consent, context) values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                         (row["row_key"], row.get("target_id", row["row_key"]), Jsonb(row["payload"]),
-                          Jsonb(row["compare"]) if "compare" in row else None, row.get("observed_at"),
-                          row.get("invalid_reason"), row.get("customer_id"), row.get("has_consent"),
+            conn.execute(f"insert into {relation} (row_key, target_id, external_key, payload, compare, observed_at, "
+                         "invalid_reason, customer_id, context) values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                         (row["row_key"], row.get("target_id", row["row_key"]), row.get("external_key"),
+                          Jsonb(row["payload"]), Jsonb(row["compare"]) if "compare" in row else None,
+                          row.get("observed_at"), row.get("invalid_reason"), row.get("customer_id"),
                           Jsonb(row.get("context") or {})))
+
+
+def _authorisations(url: str, granted: dict[str, tuple[str, ...]]) -> None:
+    """(Re)create marts.customer_authorisations: each customer authorised exactly the purposes given."""
+    with psycopg.connect(url) as conn:
+        conn.execute("create schema if not exists marts")
+        conn.execute("drop table if exists marts.customer_authorisations")
+        conn.execute("create table marts.customer_authorisations (customer_id text, purpose text, "
+                     "is_authorised boolean not null)")
+        for customer, purposes in granted.items():
+            for purpose in PURPOSES:
+                conn.execute("insert into marts.customer_authorisations values (%s, %s, %s)",
+                             (customer, purpose, purpose in purposes))
 
 
 def _scores(contacts: list[str], **overrides) -> list[dict]:
@@ -172,21 +183,126 @@ def test_dry_run_sends_nothing_and_moves_nothing(fresh_db, hubspot):
     assert issue == {"kind": "invalid", "reason": "no contact owner", "attempts": 0}
 
 
-def test_fields_it_does_not_own_and_missing_consent_are_never_sent(fresh_db, hubspot):
+def test_fields_it_does_not_own_and_missing_authorisation_are_never_sent(fresh_db, hubspot):
     business, config, writer = hubspot
-    owner, foreign, no_consent, consent = _live_contacts(business)[:4]
-    _model(fresh_db, [{"row_key": foreign, "payload": {**SCORES, "email": "x@example.com"}},
-                      {"row_key": no_consent, "payload": SCORES, "has_consent": False},
-                      {"row_key": consent, "payload": SCORES, "has_consent": True},
-                      {"row_key": owner, "payload": SCORES}])
-    marketing = Activation(**{**ACTIVATION.__dict__, "consent": "marketing"})
+    owner, foreign, refused, authorised = _live_contacts(business)[:4]
+    _model(fresh_db, [{"row_key": foreign, "payload": {**SCORES, "email": "x@example.com"}, "customer_id": "c1"},
+                      {"row_key": refused, "payload": SCORES, "customer_id": "c2"},
+                      {"row_key": authorised, "payload": SCORES, "customer_id": "c3"},
+                      {"row_key": owner, "payload": SCORES}])  # no customer: nobody authorised it
+    _authorisations(fresh_db, {"c1": PURPOSES, "c2": ("marketing", "sales_follow_up"), "c3": ("analytics",)})
+    analytics = Activation(**{**ACTIVATION.__dict__, "purposes": ("analytics",)})
 
-    result = run_activation(fresh_db, marketing, writer())
-    assert (result.sent, result.invalid, result.withheld) == (1, 1, 2)  # no consent: unknown counts as no
+    result = run_activation(fresh_db, analytics, writer())
+    assert (result.sent, result.invalid, result.withheld) == (1, 1, 2)
     assert "Puente does not own email in hubspot contacts" in next(iter(result.reasons))
-    assert _crm(config, consent)["puente_churn_risk"] == "high"
-    assert _crm(config, no_consent)["puente_churn_risk"] is None
+    assert _crm(config, authorised)["puente_churn_risk"] == "high"
+    assert _crm(config, refused)["puente_churn_risk"] is None
     assert _crm(config, foreign)["puente_churn_risk"] is None
+
+
+def test_a_purpose_bound_activation_needs_the_authorisations_mart(fresh_db, hubspot):
+    business, _, writer = hubspot
+    _model(fresh_db, _scores(_live_contacts(business)[:1]))
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("drop table if exists marts.customer_authorisations")
+    with pytest.raises(ActivationModelMissing, match="customer_authorisations does not exist"):
+        run_activation(fresh_db, Activation(**{**ACTIVATION.__dict__, "purposes": ("analytics",)}), writer())
+
+
+@pytest.fixture(scope="module")
+def declared():
+    from puente.dbt import ensure_manifest
+
+    return {a.name: a for a in load_activations(ensure_manifest())}
+
+
+def test_every_crm_activation_names_its_purposes(declared):
+    """What Puente writes about a customer into the CRM is produced only for the purposes they
+    authorised; an order, a cancellation or stock carries what the sale itself needs."""
+    assert {name: a.purposes for name, a in declared.items() if a.purposes} == {
+        "crm_contact_scores": ("analytics",), "service_due_dates": ("sales_follow_up",),
+        "service_reminder_tasks": ("sales_follow_up",), "churn_risk_tasks": ("sales_follow_up", "marketing")}
+    assert all(a.purposes for a in declared.values() if a.target == "hubspot")
+
+
+def _rows_for(activation: Activation, business, contacts: list[str]) -> list[dict]:
+    """One row per contact for the declared activation, as its model would make it."""
+    if activation.object == "tasks":
+        owners = {str(i): r["properties"].get("hubspot_owner_id") for i, r in business.hubspot["contacts"].items()}
+        return [{"row_key": f"{activation.name}:{cid}", "target_id": None,
+                 "external_key": f"{activation.name}:{cid}", "compare": {"task": f"{activation.name}:{cid}"},
+                 "payload": {"contact_id": cid, "properties": {
+                     "hs_timestamp": "2026-11-17T14:00:00.000Z", "hs_task_subject": "Call",
+                     "hs_task_status": "NOT_STARTED", "hs_task_priority": "HIGH", "hs_task_type": "CALL",
+                     "hubspot_owner_id": owners[cid]}}} for cid in contacts]
+    fields = {"puente_churn_score": "0.42", "puente_churn_risk": "high", "puente_scored_at": "2026-11-16T23:00:00.000Z",
+              "puente_service_due_date": "2026-12-01", "puente_service_reason": "Yearly check: Nevera"}
+    return [{"row_key": cid, "payload": {k: v for k, v in fields.items() if k in activation.owns}} for cid in contacts]
+
+
+def _tasks_of(business, contact_id: str) -> list[int]:
+    """The tasks associated with a contact (the business makes none itself: these are Puente's)."""
+    return business.hubspot_associations.get(("contacts", int(contact_id)), {}).get("tasks") or []
+
+
+@pytest.mark.parametrize("name", ["crm_contact_scores", "service_due_dates", "service_reminder_tasks",
+                                  "churn_risk_tasks"])
+def test_each_crm_action_refuses_a_customer_without_its_purposes(fresh_db, hubspot, declared, name):
+    business, config, writer = hubspot
+    activation = declared[name]
+    owned = [str(i) for i, r in business.hubspot["contacts"].items()
+             if not r["archived"] and r["properties"].get("hubspot_owner_id")]
+    authorised, *lacking = owned[:1 + len(activation.purposes)]
+    rows = _rows_for(activation, business, [authorised, *lacking])
+    granted = {"c-all": PURPOSES}
+    for n, (row, missing) in enumerate(zip(rows[1:], activation.purposes, strict=True)):
+        granted[f"c-{n}"] = tuple(p for p in PURPOSES if p != missing)  # every purpose but one it needs
+        row["customer_id"] = f"c-{n}"
+    rows[0]["customer_id"] = "c-all"
+    _model(fresh_db, rows, activation.relation)
+    _authorisations(fresh_db, granted)
+
+    result = run_activation(fresh_db, activation, writer(), logical_date=DAY)
+    assert (result.pending, result.sent, result.withheld) == (len(rows), 1, len(rows) - 1)
+    sent = _query(fresh_db, "select row_key from ops.activation_audit where activation = %s", name)
+    assert sent == [{"row_key": rows[0]["row_key"]}]
+    if activation.object == "tasks":
+        assert _tasks_of(business, authorised) and not any(_tasks_of(business, cid) for cid in lacking)
+    else:
+        shown = {cid: httpx.get(f"{config.url}/crm/v3/objects/contacts/{cid}",
+                                params={"properties": ",".join(activation.owns)},
+                                headers={"Authorization": f"Bearer {config.token}"}).json()["properties"]
+                 for cid in (authorised, *lacking)}
+        field = next(iter(rows[0]["payload"]))
+        assert shown[authorised][field] == rows[0]["payload"][field]
+        assert all(shown[cid].get(field) in (None, "") for cid in lacking)
+
+
+def test_a_withdrawn_authorisation_clears_the_fields_puente_wrote(fresh_db, hubspot):
+    business, config, writer = hubspot
+    contact, other = _live_contacts(business)[:2]
+    analytics = Activation(**{**ACTIVATION.__dict__, "purposes": ("analytics",)})
+    _model(fresh_db, [{"row_key": contact, "payload": SCORES, "customer_id": "c1"},
+                      {"row_key": other, "payload": SCORES, "customer_id": "c2"}])
+    _authorisations(fresh_db, {"c1": PURPOSES, "c2": PURPOSES})
+    assert run_activation(fresh_db, analytics, writer()).sent == 2
+
+    # c1 withdraws; the model still scores them (a higher risk tonight)
+    _model(fresh_db, [{"row_key": contact, "payload": {**SCORES, "puente_churn_score": "0.9"}, "customer_id": "c1"},
+                      {"row_key": other, "payload": SCORES, "customer_id": "c2"}])
+    _authorisations(fresh_db, {"c1": ("marketing",), "c2": PURPOSES})
+    withdrawn = run_activation(fresh_db, analytics, writer())
+    assert (withdrawn.pending, withdrawn.sent, withdrawn.cleared, withdrawn.withheld) == (1, 1, 1, 0)
+    assert {k: _crm(config, contact)[k] for k in SCORES} == dict.fromkeys(SCORES)  # HubSpot reads "" as unset
+    assert _crm(config, other)["puente_churn_risk"] == "high"
+    # the next night there is nothing left to clear: withheld, nothing sent
+    again = run_activation(fresh_db, analytics, writer())
+    assert (again.pending, again.sent, again.withheld, again.requests) == (1, 0, 1, 0)
+    # authorised again: the score is sent again
+    _authorisations(fresh_db, {"c1": PURPOSES, "c2": PURPOSES})
+    back = run_activation(fresh_db, analytics, writer())
+    assert (back.sent, back.cleared) == (1, 0) and _crm(config, contact)["puente_churn_score"] == "0.9"
 
 
 def test_a_target_that_refuses_everything_fails_the_run_and_loses_nothing(fresh_db, hubspot):

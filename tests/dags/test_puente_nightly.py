@@ -36,10 +36,18 @@ def test_dag_shape(nightly_dag):
         upstream = nightly_dag.get_task(task_id).get_flat_relative_ids(upstream=True)
         assert {"raw_gate", "marts_gate", "sync_gate", "ml.score_churn", "ml.next_best_action",
                 "ml.forecast_demand"} <= upstream
+    # The morning check runs after every activation, and every task tells people when it fails for good.
+    assert activations <= nightly_dag.get_task("morning_check").get_flat_relative_ids(upstream=True)
+    assert all(any(type(cb).__name__ == "FailureAlert" for cb in t.on_failure_callback or [])
+               for t in nightly_dag.tasks)
     # `rebuild_marts` reaches dbt as --full-refresh on the incremental facts' tasks.
     assert nightly_dag.params["rebuild_marts"] is False
     facts = [t for t in nightly_dag.tasks if t.task_id.startswith("transform.fct_order")]
     assert facts and all(t.full_refresh == "{{ params.rebuild_marts }}" for t in facts)
+    # The run report comes last, whatever happened, and never decides the night's state.
+    report = nightly_dag.get_task("run_report")
+    assert report.is_teardown and not report.on_failure_fail_dagrun and not report.downstream_task_ids
+    assert report.upstream_task_ids == {"release_lease", "morning_check"}  # after the night's alerts
 
 
 def test_python_tasks_and_dbt_connect_with_the_same_warehouse_configuration(nightly_dag, warehouse_url, monkeypatch):
@@ -129,7 +137,7 @@ def _loads_since(url: str, since: datetime) -> dict[str, tuple[int, int]]:
 
 
 @pytest.mark.e2e
-def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog):
+def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog, alert_receiver, tmp_path):
     from rich.console import Console
 
     from puente import report, runtime
@@ -137,6 +145,7 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog):
     from puente.simulators.business import Business
     from puente.simulators.server import SimulatorServer
 
+    monkeypatch.setenv("PUENTE_ARTIFACTS_DIR", str(tmp_path))
     business = Business(seed=13, customers=300, start=START)  # its second day brings new shop orders
     credentials = Credentials()
     app = create_app(business, credentials)
@@ -149,6 +158,29 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog):
         run = nightly_dag.test(logical_date=datetime(2026, 11, 16, tzinfo=UTC))
         assert run.state == "success"
         first = _counts(fresh_db)
+        # The morning check ran at the end of the good night; it found nothing that fails, and what it
+        # sent (the webhook receiver) is what ops.alerts says was sent.
+        assert {ti.task_id: ti.state for ti in run.get_task_instances()}["morning_check"] == "success"
+        with psycopg.connect(fresh_db) as conn:
+            alerted = conn.execute("select kind, status, title from ops.alerts").fetchall()
+        assert [a for a in alerted if a[0] == "failure"] == []
+        assert len(alert_receiver.texts) == sum(status == "sent" for _, status, _ in alerted), alerted
+
+        # DIAN (a Colombian company): the ERP's posted invoices the DIAN has not accepted are the
+        # accountant's list, the accepted ones carry their CUFE, and the marts gate warned (or not) on them.
+        not_accepted = {m["name"]: m.get("l10n_co_dian_state") or "not_sent"
+                        for m in business.odoo["account.move"].values()
+                        if m["state"] == "posted" and m.get("l10n_co_dian_state") != "invoice_accepted"}
+        with psycopg.connect(fresh_db) as conn:
+            listed = dict(conn.execute("select invoice_name, dian_state from marts.einvoice_issues").fetchall())
+            late = conn.execute("select count(*) from marts.einvoice_issues where days_pending > 1").fetchone()[0]
+            with_cufe = conn.execute("select count(*) from staging.stg_odoo__invoices "
+                                     "where dian_state = 'invoice_accepted' and length(cufe) = 96").fetchone()[0]
+            (marts_checks,) = conn.execute("select details from ops.gate_results where gate = 'marts' "
+                                           "order by gate_run_id desc limit 1").fetchone()
+        assert listed == not_accepted and with_cufe > 0
+        (dian_check,) = [c for c in marts_checks if c["table"] == "marts.einvoice_issues"]
+        assert (dian_check["severity"], dian_check["success"]) == ("warn", late == 0)
 
         # What the demo prints is what landed.
         summary = report.night_summary(fresh_db, START, night_started)
@@ -173,6 +205,11 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog):
         shown = console.export_text()
         assert f"Demand 28-day forecasts for {forecast_products} products" in shown
         assert "next action: retention_call (no order in 120 days)" in shown
+        # The night's run report and the data docs of its three gates.
+        page = (tmp_path / "runs" / START.isoformat() / "report.html").read_text()
+        assert "Every task of the night succeeded or was skipped." in page and "Every gate passed." in page
+        assert all((tmp_path / "runs" / START.isoformat() / "data_docs" / g / "index.html").exists()
+                   for g in ("raw", "marts", "sync"))
 
         # Next-best-actions and forecasts exist, and no action breaks stock, margin or consent.
         assert first["ml.next_best_actions"] > 0 and first["ml.demand_forecasts"] > 0
@@ -184,6 +221,7 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog):
                 left join marts.dim_products p using (product_id)
                 where a.action <> 'none' and (
                     not coalesce(c.has_marketing_consent, false)
+                    or not 'analytics' = any(c.authorised_purposes)
                     or (a.action = 'offer_product' and (coalesce(p.stock_on_hand, 0) <= 0
                         or p.unit_cost is null or p.list_price <= 0 or 1 - p.unit_cost / p.list_price < 0.15)))
                 """
@@ -319,7 +357,7 @@ def _check_activations(url: str, base_url: str, credentials, since: str) -> None
         issues = {(a, k) for a, k in conn.execute("select activation, row_key from ops.activation_issues")}
         tasks = conn.execute(
             """
-            select s.row_key, a.arm, c.has_marketing_consent
+            select s.row_key, a.arm, c.authorised_purposes @> '{marketing,sales_follow_up}'
             from ops.activation_state s
             left join intermediate.int_churn_task_assignments a
                 on s.row_key = 'churn:' || a.customer_id || ':' || a.period_start
@@ -338,5 +376,6 @@ def _check_activations(url: str, base_url: str, credentials, since: str) -> None
               if s["shop_tracks_inventory"] and s["shop_available"] != max(0, s["erp_free"])
               and f"sku:{s['sku']}" not in stock_issues]
     assert differ == [], differ
-    # Churn tasks went to treated customers with consent only, never to the control group.
+    # Churn tasks went to treated customers who authorised marketing and sales follow-up only,
+    # never to the control group.
     assert all(arm == "treated" and consent for _, arm, consent in tasks), tasks

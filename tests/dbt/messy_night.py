@@ -40,6 +40,30 @@ CONSENT_CASES = [
      True, "shopify_customer"),
     ("hubspot_in_shopify_never", {"hubspot": "true", "shopify": ("not_subscribed", None)}, True, "hubspot_contact"),
 ]
+# Habeas Data: (case, {system: signal, "legal_basis": the CRM contact's hs_legal_basis}, expected
+# status per purpose of marts.customer_authorisations, record type deciding sales follow-up)
+CONSENT = "Freely given consent from contact"
+AUTHORISATION_CASES = [
+    ("basis_consent_shop_in", {"hubspot": "true", "legal_basis": CONSENT,
+                               "shopify": ("subscribed", "2026-10-01T10:00:00-05:00")},
+     {"marketing": "authorised", "sales_follow_up": "authorised", "analytics": "authorised"}, "hubspot_contact"),
+    # a revocation in the CRM is a no for every purpose, the shop's later opt-in included
+    ("basis_revoked_shop_in", {"hubspot": "true", "legal_basis": "Not applicable",
+                               "shopify": ("subscribed", "2026-10-01T10:00:00-05:00")},
+     {"marketing": "refused", "sales_follow_up": "refused", "analytics": "refused"}, "hubspot_contact"),
+    # a legitimate interest is no authorisation under Ley 1581: nothing asked, nothing given
+    ("basis_interest_only", {"hubspot": "true", "legal_basis": "Legitimate interest – existing customer"},
+     {"marketing": "authorised", "sales_follow_up": "not_asked", "analytics": "not_asked"}, None),
+    # processing authorised, marketing refused (options of a multiple checkbox, joined by ";")
+    ("basis_consent_no_marketing", {"hubspot": "false",
+                                    "legal_basis": f"Legitimate interest – prospect/lead;{CONSENT}"},
+     {"marketing": "refused", "sales_follow_up": "authorised", "analytics": "authorised"}, "hubspot_contact"),
+    # the shop and the ERP record no authorisation of their own
+    ("basis_shop_only", {"odoo": False, "shopify": ("subscribed", "2026-10-01T10:00:00-05:00")},
+     {"marketing": "authorised", "sales_follow_up": "not_asked", "analytics": "not_asked"}, None),
+]
+# a person with two CRM contacts, one authorising, the other revoked: one "no" in a system is a no
+TWO_CONTACTS = ("basis_two_contacts", 960, 961)
 # HubSpot contacts of the consent cases are last updated then (their signal's date)
 CONTACT_UPDATED_AT = "2026-09-15T10:00:00.000Z"
 PARTNER_WRITTEN_AT = "2026-07-01 10:00:00"
@@ -62,7 +86,8 @@ def _person_records(n: int, case: str, signals: dict) -> dict[str, dict[str, lis
             "id": str(900 + n), "properties": {
                 "email": email, "firstname": "Persona", "lastname": case, "phone": None, "mobilephone": None,
                 "city": "Pereira", "country": "Colombia", "lifecyclestage": "customer",
-                "hs_marketable_status": signals["hubspot"], "tax_id": None, "hs_object_id": str(900 + n)},
+                "hs_marketable_status": signals["hubspot"], "hs_legal_basis": signals.get("legal_basis"),
+                "tax_id": None, "hs_object_id": str(900 + n)},
             "createdAt": "2025-01-01T10:00:00.000Z", "updatedAt": CONTACT_UPDATED_AT, "archived": False}]
     if "shopify" in signals:
         state, at = signals["shopify"]
@@ -112,7 +137,9 @@ def messy_sources() -> dict:
     _find(hubspot["deals"], "701")["properties"]["closedate"] = "2026-02-30T14:00:00.000Z"
     _find(hubspot["contacts"], "503")["properties"]["hs_marketable_status"] = "maybe"
 
-    for n, (case, signals, _, _) in enumerate(CONSENT_CASES):
+    people = [(case, signals) for case, signals, _, _ in CONSENT_CASES]
+    people += [(case, signals) for case, signals, _, _ in AUTHORISATION_CASES]
+    for n, (case, signals) in enumerate(people):
         for source, objects in _person_records(n, case, signals).items():
             for obj, records in objects.items():
                 sources[source].setdefault(obj, []).extend(records)
@@ -121,4 +148,8 @@ def messy_sources() -> dict:
     shopify["customers"] += [_shop_customer(first, email, case, "unsubscribed", "2026-03-01T10:00:00-05:00"),
                              _shop_customer(second, email, case, "subscribed", "2026-10-20T10:00:00-05:00")]
     hubspot["contacts"] += _person_records(99, case, {"hubspot": "true"})["hubspot"]["contacts"]
+    case, first, second = TWO_CONTACTS
+    for contact_id, basis in ((first, CONSENT), (second, "Not applicable")):
+        hubspot["contacts"] += _person_records(contact_id - 900, case, {"hubspot": "true", "legal_basis": basis}
+                                               )["hubspot"]["contacts"]
     return sources

@@ -100,6 +100,9 @@ CASTS = {
     ("safe_timestamptz", "infinity"): None,
     ("safe_utc_timestamp", "2026-11-20 15:31:02"): "2026-11-20 15:31:02",
     ("safe_utc_timestamp", "2026-02-30 10:00:00"): None,
+    ("safe_gmt_timestamp", "2026-11-20T15:31:02"): "2026-11-20 15:31:02",  # WordPress *_gmt: UTC, no zone
+    ("safe_gmt_timestamp", "0000-00-00T00:00:00"): None,  # WordPress's zero date
+    ("safe_gmt_timestamp", "2026-11-20T15:31:02-05:00"): None,
     ("safe_numeric", " 129900.00 "): "129900.00",
     ("safe_numeric", "-.5"): "-0.5",
     ("safe_numeric", "abc"): None,

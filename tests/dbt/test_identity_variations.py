@@ -300,10 +300,11 @@ def test_review_queue_and_decisions_hold_the_next_night(night_1, module_db, airf
     # the other decision from the Airflow UI: the DAG's trigger form
     from pathlib import Path
 
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow.dag_processing.dagbag import BundleDagBag
 
     dags = Path(__file__).resolve().parents[2] / "dags"
-    bag = DagBag(dag_folder=str(dags / "puente_review_decisions.py"))
+    # as Airflow's DAG processor reads a bundle: its folder on sys.path (dags/_puente.py)
+    bag = BundleDagBag(dag_folder=str(dags / "puente_review_decisions.py"), bundle_path=dags)
     assert bag.import_errors == {}
     dag = bag.get_dag("puente_review_decisions")
     from puente import runtime

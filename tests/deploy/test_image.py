@@ -160,7 +160,7 @@ def test_every_service_finds_what_it_needs(image_copy):
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found["puente_from"].startswith(str(image_copy)), "the DAG must import the image's own code"
     assert found["import_errors"] == {}
-    assert found["dags"] == ["puente_nightly", "puente_review_decisions", "puente_web_orders"] and found["tasks"] > 40
+    assert found["dags"] == ["puente_erasure", "puente_nightly", "puente_review_decisions", "puente_web_orders"] and found["tasks"] > 40
     assert found["executor"] == "CeleryExecutor" and found["celery_app"]
     # Each source's settings resolve from the environment compose gives, and say they are the simulator's.
     assert found["sources"] == {name: f"environment PUENTE_{name.upper()}_* (simulator)"

@@ -27,11 +27,12 @@ insert into ops.quarantine (batch_id, source, object, source_id, payload, reason
 MARTS = """
 create schema marts;
 create table marts.dim_customers (
-    customer_id text, full_name text, odoo_partner_ids text[], hubspot_contact_ids text[], shopify_customer_ids text[]
+    customer_id text, full_name text, odoo_partner_ids text[], hubspot_contact_ids text[], shopify_customer_ids text[],
+    woocommerce_customer_ids text[]
 );
 insert into marts.dim_customers values
-    ('c1', 'Juan Pérez', '{101}', '{501,502}', '{7001}'),
-    ('c2', 'Lucía Gómez', '{103}', '{503}', '{}');
+    ('c1', 'Juan Pérez', '{101}', '{501,502}', '{7001}', '{}'),
+    ('c2', 'Lucía Gómez', '{103}', '{503}', '{}', '{31}');
 create table marts.fct_orders (
     order_id text, customer_id text, ordered_at timestamptz, amount_total numeric, currency_code text
 );
@@ -48,10 +49,19 @@ create table marts.fct_order_to_cash (
     order_id text, days_to_erp numeric, days_to_invoice integer, days_to_payment integer
 );
 insert into marts.fct_order_to_cash values ('o1', 0.01, 0, 3), ('o2', 0, null, null);
+create table marts.einvoice_issues (
+    invoice_id bigint, invoice_name text, customer_id text, invoice_date date, dian_state text,
+    days_pending integer, reason text
+);
+insert into marts.einvoice_issues values
+    (402, 'INV/2026/00043', 'c2', '2026-11-20', 'invoice_pending', 1, 'sent to the DIAN, still being validated');
+create table marts.customer_required_fields_missing (
+    customer_id text, display_name text, system text, field text, fix_in text
+);
 create schema activations;
 create table activations.act_crm_contact_scores (
     row_key text, target_id text, external_key text, payload jsonb, compare jsonb, observed_at timestamptz,
-    invalid_reason text, customer_id text, has_consent boolean, context jsonb
+    invalid_reason text, customer_id text, context jsonb
 );
 insert into activations.act_crm_contact_scores (row_key, target_id, customer_id, payload) values
     ('501', '501', 'c1', '{"puente_churn_score": "0.7346", "puente_churn_risk": "high",

@@ -122,7 +122,45 @@ def test_raw_gate_judges_a_quiet_night_against_a_floor_and_the_usual_volume(raw_
 
 def test_marts_gate_passes_on_good_marts(marts_db):
     result = run_marts_gate(marts_db, LOGICAL_DATE).raise_for_failure()
-    assert (result.gate, result.evaluated, result.failed) == ("marts", 18, 0)
+    assert (result.gate, result.evaluated, result.failed) == ("marts", 20, 0)
+    assert result.warnings == []  # an invoice pending since yesterday is no warning yet
+
+
+def test_marts_gate_warns_about_einvoices_and_missing_customer_fields(marts_db):
+    execute(marts_db, """
+        insert into marts.einvoice_issues values
+            (403, 'INV/2026/00044', 'c1', '2026-11-18', 'invoice_rejected', 3, 'rejected by the DIAN');
+        insert into marts.customer_required_fields_missing values
+            ('c2', 'Lucía Gómez', 'odoo', 'tax_id', 'odoo'), ('c2', 'Lucía Gómez', 'odoo', 'phone', 'hubspot')""")
+    result = run_marts_gate(marts_db, LOGICAL_DATE).raise_for_failure()  # warnings only: the night goes on
+    assert (result.success, result.failed) == (True, 0)
+    assert result.summary()["warnings"] == [
+        "marts.einvoice_issues.days_pending: expect_column_values_to_be_between(max_value=1.0): 1 of 2 rows "
+        "unexpected, e.g. invoice_name=INV/2026/00044 dian_state=invoice_rejected days_pending=3",
+        "marts.customer_required_fields_missing.missing_fields: expect_column_values_to_be_between(max_value=0.0): "
+        "1 of 1 rows unexpected, e.g. customer_id=c2 missing=phone in hubspot, tax_id in odoo missing_fields=2",
+    ]
+    assert "Send & Print" in result.warnings[0]["hint"]
+
+
+def test_a_gate_writes_its_data_docs_into_the_nights_folder(marts_db, tmp_path, monkeypatch):
+    """The night's data docs: an index and one page per validated table, under run_folder; a failed
+    check shows on its table's page, and a rerun of the gate replaces them."""
+    from expectations.gates import data_docs_index
+
+    monkeypatch.setenv("PUENTE_ARTIFACTS_DIR", str(tmp_path))
+    execute(marts_db, "update marts.fct_orders set amount_total = -1 where order_id = 'o1'")
+    result = run_marts_gate(marts_db, LOGICAL_DATE)
+    index = data_docs_index(dt.date(2026, 11, 21), "marts")
+    assert index == tmp_path / "runs" / "2026-11-21" / "data_docs" / "marts" / "index.html"
+    pages = sorted(index.parent.glob("validations/**/*.html"))
+    tables = {check["table"] for check in result.details}
+    assert len(pages) == len(tables) >= 4
+    assert all(table in index.read_text() for table in tables)
+    (orders,) = [page for page in pages if page.name.endswith("marts.fct_orders.html")]
+    assert "Failed" in orders.read_text() and "amount_total" in orders.read_text()
+    run_marts_gate(marts_db, LOGICAL_DATE)
+    assert len(sorted(index.parent.glob("validations/**/*.html"))) == len(tables)
 
 
 def test_marts_gate_fails_on_an_over_merged_customer_and_impossible_lines(marts_db, monkeypatch):

@@ -192,9 +192,12 @@ def products() -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def customers(orders) -> pd.DataFrame:
-    """`marts.dim_customers`: about two in three customers consent to marketing; some never ordered."""
+    """`marts.dim_customers`: about two in three customers consent to marketing, nine in ten authorise
+    analytics; some never ordered."""
     ids = sorted(orders["customer_id"].unique()) + ["c-no-orders-1", "c-no-orders-2"]
     rng = np.random.default_rng(3)
+    consent = rng.uniform(size=len(ids)) < 0.65
     return pd.DataFrame(
-        {"has_marketing_consent": rng.uniform(size=len(ids)) < 0.65}, index=pd.Index(ids, name="customer_id")
+        {"has_marketing_consent": consent, "has_analytics_authorisation": rng.uniform(size=len(ids)) < 0.9},
+        index=pd.Index(ids, name="customer_id"),
     )

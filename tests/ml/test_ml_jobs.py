@@ -31,7 +31,8 @@ create table marts.dim_products (
     product_id text primary key, sku text, product_name text, list_price numeric, unit_cost numeric,
     stock_on_hand numeric, is_active boolean, is_shipping boolean not null default false
 );
-create table marts.dim_customers (customer_id text primary key, has_marketing_consent boolean);
+create table marts.dim_customers (customer_id text primary key, has_marketing_consent boolean,
+                                  authorised_purposes text[] not null default '{}');
 """
 SHIPPING = "p-envio"
 
@@ -78,8 +79,10 @@ def warehouse(fresh_db, order_orders, lines, products, customers, tmp_path, monk
                  for o in order_orders.iloc[::2].itertuples()],
             )
             cursor.executemany(
-                "insert into marts.dim_customers values (%s, %s)",
-                [(c.Index, bool(c.has_marketing_consent)) for c in customers.itertuples()],
+                "insert into marts.dim_customers values (%s, %s, %s)",
+                [(c.Index, bool(c.has_marketing_consent),
+                  ["analytics"] * bool(c.has_analytics_authorisation) + ["marketing"] * bool(c.has_marketing_consent))
+                 for c in customers.itertuples()],
             )
     ensure_ml_schema(fresh_db)
     return fresh_db
@@ -179,7 +182,8 @@ def test_churn_reasons_and_next_best_actions_land_in_the_warehouse(warehouse, as
     summary = score_next_best_actions(warehouse, as_of)
     rows = _fetch(
         warehouse,
-        "select a.customer_id, a.action, a.product_id, a.reason, c.has_marketing_consent, p.stock_on_hand, "
+        "select a.customer_id, a.action, a.product_id, a.reason, "
+        "c.has_marketing_consent and 'analytics' = any(c.authorised_purposes), p.stock_on_hand, "
         "(p.list_price - p.unit_cost) / nullif(p.list_price, 0), p.is_active "
         "from ml.next_best_actions a join marts.dim_customers c using (customer_id) "
         "left join marts.dim_products p using (product_id)",

@@ -42,6 +42,7 @@ def _assert_rules_hold(actions: pd.DataFrame, customers: pd.DataFrame, products:
         assert action["action"] in ACTIONS
         if action["action"] in MARKETING_ACTIONS:
             assert bool(customers.loc[customer, "has_marketing_consent"]), customer
+            assert bool(customers.loc[customer, "has_analytics_authorisation"]), customer
         if action["action"] == "offer_product":
             product = products.loc[action["product_id"]]
             assert product["stock_on_hand"] > 0, customer
@@ -77,8 +78,12 @@ def test_the_final_filter_blocks_every_forbidden_action(customers, products):
         _assert_rules_hold(filtered, customers, products, floor)
     blocked = enforce_rules(proposed, customers, products, 0.15)
     no_consent = ~customers["has_marketing_consent"]
-    assert (blocked.loc[no_consent, "action"] == "none").all()
-    assert blocked.loc[no_consent & (proposed["action"] != "none"), "reason"].str.startswith("no marketing consent").all()
+    unauthorised = ~customers["has_analytics_authorisation"]
+    assert no_consent.any() and unauthorised.any() and (~no_consent & ~unauthorised).any()
+    assert (blocked.loc[no_consent | unauthorised, "action"] == "none").all()
+    proposed_some = proposed["action"] != "none"
+    assert blocked.loc[no_consent & ~unauthorised & proposed_some, "reason"].str.startswith("no marketing consent").all()
+    assert (blocked.loc[unauthorised & proposed_some, "reason"] == "no authorisation for analytics (Habeas Data)").all()
 
 
 def test_offerable_products_by_hand(products):

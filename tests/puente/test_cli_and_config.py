@@ -11,7 +11,7 @@ def test_help_lists_every_command(capsys):
         cli.main(["--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
-    for command in ("demo", "warehouse", "airflow", "dbt-parse", "dbt-docs"):
+    for command in ("demo", "warehouse", "airflow", "dbt-parse", "dbt-docs", "report"):
         assert command in out
 
 
@@ -23,6 +23,26 @@ def test_warehouse_url_prints_without_password(capsys, warehouse_url):
     assert printed.out.strip().startswith("postgresql://")
     password = urlsplit(warehouse_url).password
     assert not password or password not in printed.out + printed.err
+
+
+def test_report_writes_the_nights_page_and_prints_its_path(capsys, fresh_db, monkeypatch, tmp_path):
+    import re
+
+    import psycopg
+
+    monkeypatch.setenv("PUENTE_WAREHOUSE_URL", fresh_db)
+    monkeypatch.setenv("PUENTE_ARTIFACTS_DIR", str(tmp_path))
+    assert cli.main(["report"]) == 1
+    assert "give --date" in capsys.readouterr().err
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("insert into ops.load_batches (batch_id, source, object, logical_date, status, rows_received) "
+                     "values ('b1', 'odoo', 'res.partner', '2026-11-20', 'succeeded', 3)")
+    assert cli.main(["report"]) == 0  # the latest night
+    assert cli.main(["report", "--date", "2026-11-19"]) == 0
+    printed = capsys.readouterr().out.split()
+    assert printed == [str(tmp_path / "runs" / day / "report.html") for day in ("2026-11-20", "2026-11-19")]
+    page = (tmp_path / "runs" / "2026-11-20" / "report.html").read_text()
+    assert "odoo res.partner 3 " in " ".join(re.sub(r"<[^>]+>", " ", page).split())
 
 
 def test_missing_setting_names_variable_and_connection():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import psycopg
 import pytest
 
 from puente.run_conf import InvalidRunConf, check_run_conf
@@ -80,6 +81,7 @@ def test_a_refused_run_stops_before_the_warehouse(nightly_dag, fresh_db, monkeyp
     assert run.state == "failed"
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     assert states.pop("validate_run") == "failed"
+    assert states.pop("run_report") == "success"  # it says why there is no report: no business day
     assert set(states.values()) == {"upstream_failed"}, states
     out = capsys.readouterr().out
     assert "the run has no logical date" in out
@@ -87,10 +89,11 @@ def test_a_refused_run_stops_before_the_warehouse(nightly_dag, fresh_db, monkeyp
 
 
 def test_a_missing_read_scope_stops_the_night_before_anything_is_extracted(nightly_dag, fresh_db, monkeypatch,
-                                                                            capsys, caplog):
+                                                                            capsys, caplog, alert_receiver, tmp_path):
     from puente import runtime
     from puente.simulators import Business, Credentials, SimulatorServer, create_app
 
+    monkeypatch.setenv("PUENTE_ARTIFACTS_DIR", str(tmp_path))
     credentials = Credentials(shopify_scopes=tuple(s for s in Credentials().shopify_scopes if s != "read_all_orders"))
     business = Business(seed=3, customers=20, start=date(2026, 11, 16), history_days=10)
     with SimulatorServer(create_app(business, credentials)) as sim:
@@ -100,12 +103,29 @@ def test_a_missing_read_scope_stops_the_night_before_anything_is_extracted(night
         run = nightly_dag.test(logical_date=datetime(2026, 11, 9, tzinfo=UTC))
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     assert (run.state, states.pop("validate_run"), states.pop("check_connections")) == ("failed", "success", "failed")
+    # The run report is written all the same, says what failed, and does not make the night a success.
+    assert states.pop("run_report") == "success"
+    report = (tmp_path / "runs" / "2026-11-09" / "report.html").read_text()
+    assert "The night FAILED: check_connections failed" in report and "No gate ran for 2026-11-09" in report
     assert set(states.values()) <= {"upstream_failed", "skipped"}, states  # the lease was never taken
     assert states["prepare_warehouse"] == "upstream_failed"
     out = capsys.readouterr().out + caplog.text
     assert "Shopify scopes: the token lacks read_all_orders, needed to read" in out
     assert "settings from environment PUENTE_SHOPIFY_* (simulator)" in out  # which settings are in use, in the task log
     assert credentials.shopify_token not in out
+
+    # One alert reached the webhook (Airflow's Slack notifier, from the failed task's callback), in plain words.
+    (text,) = alert_receiver.texts
+    assert text.startswith("Puente night of 2026-11-09 — FAILED: check_connections failed (puente_nightly)")
+    assert "Shopify scopes: the token lacks read_all_orders, needed to read" in text  # the error's first lines
+    assert "nothing was extracted or sent tonight: the CRM scores and tasks are still yesterday's" in text
+    assert "What to do: Check the system and its Airflow connection named in the error" in text
+    assert "The run in Airflow: http://" in text and "/dags/puente_nightly/runs/manual__" in text
+    assert text.endswith("/runs/2026-11-09/report.html")
+    assert credentials.shopify_token not in text and alert_receiver.token not in out
+    with psycopg.connect(fresh_db) as conn:
+        recorded = conn.execute("select kind, category, subject, status, channels from ops.alerts").fetchall()
+    assert recorded == [("failure", "task_failed", "check_connections", "sent", ["slack"])]
 
 
 @pytest.mark.parametrize(("value", "share"), [(None, 0.05), ("", 0.05), ("0.2", 0.2), ("0", 0.0), ("1", 1.0),

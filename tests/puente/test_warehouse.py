@@ -74,6 +74,22 @@ def test_a_connection_with_its_extra_becomes_one_url():
     assert warehouse_url_from(host="::1", database=None, extra={}) == "postgresql://[::1]/puente"
 
 
+def test_a_warehouse_off_this_machine_requires_tls_unless_told_otherwise(monkeypatch):
+    from puente.warehouse import warehouse_url, warehouse_url_from
+
+    assert warehouse_url_from(host="db.example", login="puente", database="wh") == \
+        "postgresql://puente@db.example/wh?sslmode=require"
+    assert psycopg.conninfo.conninfo_to_dict(warehouse_url_from(host="db.example", extra={"connect_timeout": 5}))[
+        "sslmode"] == "require"
+    # an explicit mode is kept (a private network's "disable" too); this machine needs none
+    assert warehouse_url_from(host="db.example", extra={"sslmode": "disable"}).endswith("?sslmode=disable")
+    assert "sslmode" not in warehouse_url_from(host="localhost") + warehouse_url_from(host="127.0.0.1")
+    monkeypatch.setenv("PUENTE_WAREHOUSE_URL", "postgresql://bob:pw@db.example:6543/wh?connect_timeout=5")
+    assert warehouse_url() == "postgresql://bob:pw@db.example:6543/wh?connect_timeout=5&sslmode=require"
+    monkeypatch.setenv("PUENTE_WAREHOUSE_URL", "postgresql://bob:pw@db.example/wh?sslmode=verify-full")
+    assert warehouse_url() == "postgresql://bob:pw@db.example/wh?sslmode=verify-full"
+
+
 def test_an_extra_key_that_is_no_connection_option_is_refused():
     from puente.warehouse import warehouse_url_from
 

@@ -195,3 +195,27 @@ def test_generation_is_fast_enough():
     began = time.perf_counter()
     Business(seed=7, customers=300)
     assert time.perf_counter() - began < 2.5
+
+
+def test_crm_contacts_record_a_legal_basis_some_without_authorisation_and_some_revoked(business, client_for,
+                                                                                        credentials):
+    """Habeas Data as a business keeps it in HubSpot: the legal basis of most contacts is their
+    consent, others have only a legitimate interest or nothing recorded, and some people who
+    unsubscribe revoke their authorisation ("Not applicable"), served through the API."""
+    bases = Counter(c["properties"].get("hs_legal_basis") for c in business.hubspot["contacts"].values())
+    contacts = sum(bases.values())
+    assert bases["Freely given consent from contact"] > contacts / 2
+    assert bases[None] > 0 and bases["Not applicable"] > 0
+    assert sum(n for basis, n in bases.items() if basis and basis.startswith("Legitimate interest")) > 0
+    revoked = [c for c in business.hubspot["contacts"].values()
+               if c["properties"].get("hs_legal_basis") == "Not applicable"]
+    # a revocation is a change made after the contact was created, with the marketing opt-out
+    assert all(c["properties"]["hs_marketable_status"] == "false" and c["updatedAt"] > c["createdAt"]
+               for c in revoked)
+    served = client_for(business).get(f"/hubspot/crm/v3/objects/contacts/{revoked[0]['id']}",
+                                      params={"properties": "hs_legal_basis"},
+                                      headers={"Authorization": f"Bearer {credentials.hubspot_token}"})
+    assert served.json()["properties"]["hs_legal_basis"] == "Not applicable"
+    prop = client_for(business).get("/hubspot/crm/v3/properties/contacts/hs_legal_basis",
+                                    headers={"Authorization": f"Bearer {credentials.hubspot_token}"}).json()
+    assert prop["fieldType"] == "checkbox" and "Freely given consent from contact" in [o["value"] for o in prop["options"]]

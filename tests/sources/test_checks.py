@@ -119,3 +119,36 @@ def test_a_system_without_settings_is_reported_not_raised(monkeypatch):
 def test_the_required_scopes_cover_what_the_connectors_read():
     assert {f"crm.objects.{o}.read" for o in registry.source("hubspot").object_names} <= set(HUBSPOT_READ)
     assert {f"read_{r}" for r in registry.source("shopify").object_names} <= set(SHOPIFY_READ)
+
+
+def test_woocommerce_check_names_the_key_and_the_api(business, monkeypatch):
+    from puente.simulators import woocommerce as woo_simulator
+
+    credentials = Credentials()
+    fit = _check(business, credentials)["WooCommerce"]
+    assert _problems(fit) == [] and [f.check for f in fit] == [
+        "configuration", "connection", "version", "credentials", "rights"]
+    assert "WooCommerce REST API v3 is served" in fit[2].message
+
+    found = _check(business, credentials, woocommerce={"consumer_secret": "cs_not-the-secret"})["WooCommerce"]
+    ((check, message, blocking),) = _problems(found)
+    assert (check, blocking) == ("credentials", True)
+    assert "Consumer secret is invalid" in message and "Settings > Advanced > REST API" in message
+    assert "cs_not-the-secret" not in checks.report(found) and credentials.woocommerce_key not in checks.report(found)
+
+    write_only = _problems(_check(business, dataclasses.replace(credentials, woocommerce_permissions="write"))[
+        "WooCommerce"])
+    assert [c for c, _, _ in write_only] == ["credentials"] and "does not have read permissions" in write_only[0][1]
+
+    monkeypatch.setattr(woo_simulator, "NAMESPACES", ["wp/v2", "wc/v2"])  # WooCommerce too old, or switched off
+    ((check, message, _),) = _problems(_check(business, credentials)["WooCommerce"])
+    assert check == "version" and "no WooCommerce REST API v3" in message
+
+
+def test_a_site_without_its_rest_path_points_at_the_permalinks(business):
+    credentials = Credentials()
+    with SimulatorServer(create_app(business, credentials)) as server:
+        config = registry.simulator_configs(server.base_url, credentials)["woocommerce"]
+        nowhere = dataclasses.replace(config, url=f"{server.base_url}/nothing-here/wp-json/wc/v3")
+        ((check, message, blocking),) = _problems(checks.check_all({"woocommerce": nowhere}))
+    assert (check, blocking) == ("connection", True) and "Settings > Permalinks" in message

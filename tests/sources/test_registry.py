@@ -116,6 +116,8 @@ class _Credentials:
     odoo_api_key: str = "key"
     hubspot_token: str = "pat"
     shopify_token: str = "shpat"
+    woocommerce_key: str = "ck_1"
+    woocommerce_secret: str = "cs_2"
 
 
 # --------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ contacts as (
 ),
 
 customers as (
-    select customer_id, full_name, has_marketing_consent from {{ ref('dim_customers') }}
+    select customer_id, full_name from {{ ref('dim_customers') }}
 ),
 
 tasks as (
@@ -38,8 +38,6 @@ tasks as (
         assignments.hubspot_contact_id,
         contacts.owner_id,
         customers.full_name,
-        -- consent may have been withdrawn since the assignment: asked again tonight
-        coalesce(customers.has_marketing_consent, false) as has_marketing_consent,
         jsonb_build_object(
             'hs_timestamp', to_char((assignments.assigned_for_date + 1 + time '09:00')
                                     at time zone '{{ var("business_timezone") }}' at time zone 'utc',
@@ -80,7 +78,6 @@ final as (
                 then 'the CRM contact has no owner: assign one in HubSpot so the task reaches a salesperson'
         end as invalid_reason,
         customer_id,
-        has_marketing_consent as has_consent,
         jsonb_build_object('what', 'churn-risk task for ' || coalesce(full_name, customer_id),
                            'hubspot_contact_id', hubspot_contact_id) as context
     from tasks

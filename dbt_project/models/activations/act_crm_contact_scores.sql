@@ -146,7 +146,6 @@ final as (
         null::timestamptz as observed_at,
         null::text as invalid_reason,
         customer_id,
-        null::boolean as has_consent,
         null::jsonb as context
     from noticed
 
@@ -161,7 +160,6 @@ final as (
         null::timestamptz,
         null::text,
         customer_id,
-        null::boolean,
         null::jsonb
     from no_longer_scored
 )

@@ -26,7 +26,6 @@ final as (
         null::timestamptz as observed_at,
         null::text as invalid_reason,
         customer_id,
-        null::boolean as has_consent,
         jsonb_build_object('what', 'service due date of ' || coalesce(full_name, customer_id)) as context
     from due
 )

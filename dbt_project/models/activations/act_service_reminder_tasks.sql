@@ -40,7 +40,6 @@ final as (
                 then 'the CRM contact has no owner: assign one in HubSpot so the task reaches a salesperson'
         end as invalid_reason,
         customer_id,
-        null::boolean as has_consent,
         jsonb_build_object('what', rule_subject || ' for ' || coalesce(full_name, customer_id) || ': ' || product_name,
                            'due_date', due_date) as context
     from due

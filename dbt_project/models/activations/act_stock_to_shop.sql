@@ -70,7 +70,6 @@ final as (
                 then 'the shop variant of SKU ' || sku || ' has no inventory item; check it in Shopify'
         end as invalid_reason,
         null::text as customer_id,
-        null::boolean as has_consent,
         jsonb_build_object('what', 'stock of ' || sku || ' · ' || product_name, 'shop_shows', shop_stock,
                            'erp_free', available) as context
     from levels

@@ -65,7 +65,6 @@ final as (
                      || sale_order_name || ' still stands'
         end as invalid_reason,
         customer_id,
-        null::boolean as has_consent,
         jsonb_build_object('what', 'web order ' || order_name || ' (ERP ' || sale_order_name || ')') as context
     from candidates
 )

@@ -151,7 +151,6 @@ final as (
             else {{ erp_partner_problem('orders') }}
         end as invalid_reason,
         orders.customer_id,
-        null::boolean as has_consent,
         jsonb_strip_nulls(jsonb_build_object(
             'what', 'web order ' || orders.order_name,
             'customer', orders.full_name,

@@ -114,7 +114,6 @@ final as (
             else {{ erp_partner_problem() }}
         end as invalid_reason,
         customer_id,
-        null::boolean as has_consent,
         jsonb_strip_nulls(jsonb_build_object('what', 'won deal ' || coalesce(deal_name, deal_id),
                                              'customer', full_name, 'amount', amount)) as context
     from orders

@@ -1,5 +1,5 @@
 {#
-    Every record of a person or business that buys, from the three systems, one row each, with
+    Every record of a person or business that buys, from every system, one row each, with
     normalised identity keys. Which records count:
       - ERP partners Odoo ranks as customers (customer_rank > 0; companies included, since B2B
         buyers are customers too), plus any partner a sale order points at, archived or not,
@@ -7,7 +7,10 @@
         is kept as a stub built from the order's many2one name);
       - CRM contacts that are not archived (HubSpot archives the loser of a merge);
       - shop customers, plus the customer embedded in a shop order when the customer resource
-        itself has not landed, plus guest orders without any customer (keyed by the order).
+        itself has not landed, plus guest orders without any customer (keyed by the order);
+      - the same for a WooCommerce store: its registered customers (deleted ones only while an
+        order points at them), the billing details of an order whose account has not landed, and
+        each guest checkout (`customer_id` 0), keyed by the order, with its billing details.
     Deleted source records are left out unless an order points at them.
 
     Marketing consent, per record: `has_marketing_consent` is the record's own signal, true
@@ -20,7 +23,11 @@
         `redacted` (the customer's data erased on request) are opt-outs, dated by its
         `consent_updated_at`; `not_subscribed`, `pending` (double opt-in not confirmed) and
         `invalid` say neither: the customer never agreed, but never refused either.
-    dim_customers weighs them across systems.
+    Authorisation to process the person's data (Habeas Data, Ley 1581), per record:
+    `has_processing_authorisation` true (authorised), false (revoked or refused) or null (says
+    neither). Only the CRM records one (its "Legal basis for processing contact's data",
+    undated); the shop and the ERP keep no authorisation of their own.
+    marts.customer_authorisations weighs them across systems, per purpose.
 #}
 
 with
@@ -45,6 +52,15 @@ shop_customers as (
 
 shop_orders as (
     select * from {{ ref('stg_shopify__orders') }}
+    where not is_deleted
+),
+
+woo_customers as (
+    select * from {{ ref('stg_woocommerce__customers') }}
+),
+
+woo_orders as (
+    select * from {{ ref('stg_woocommerce__orders') }}
     where not is_deleted
 ),
 
@@ -78,6 +94,7 @@ erp_records as (
         null::text as country_code,
         case when partners.is_blacklisted then false end as has_marketing_consent,
         null::timestamptz as marketing_consent_at,
+        null::boolean as has_processing_authorisation,
         coalesce(partners.updated_at, ordering_partners.updated_at) as updated_at
     from partners
     full outer join ordering_partners
@@ -103,6 +120,7 @@ crm_records as (
         null::text as country_code,
         has_marketing_consent,
         null::timestamptz as marketing_consent_at,
+        has_processing_authorisation,
         updated_at
     from contacts
 ),
@@ -133,6 +151,7 @@ shop_customer_records as (
             when 'redacted' then false
         end as has_marketing_consent,
         shop_customers.marketing_consent_updated_at as marketing_consent_at,
+        null::boolean as has_processing_authorisation,
         shop_customers.updated_at
     from shop_customers
     left join ordering_shop_customer_ids
@@ -158,12 +177,65 @@ shop_order_records as (
         null::text as country_code,
         null::boolean as has_marketing_consent,
         null::timestamptz as marketing_consent_at,
+        null::boolean as has_processing_authorisation,
         shop_orders.updated_at
     from shop_orders
     left join shop_customers
         on shop_orders.customer_id = shop_customers.customer_id
     where shop_customers.customer_id is null
     order by record_type, source_record_id, shop_orders.updated_at desc nulls last
+),
+
+woo_customer_records as (
+    select
+        'woocommerce_customer' as record_type,
+        'woocommerce' as source_system,
+        woo_customers.customer_id::text as source_record_id,
+        woo_customers.full_name,
+        false as is_company,
+        coalesce(woo_customers.email, woo_customers.billing_email) as email,
+        woo_customers.phone,
+        null::text as other_phone,
+        null::text as tax_id,
+        woo_customers.city,
+        null::text as country,
+        woo_customers.country_code,
+        -- WooCommerce keeps no marketing consent of its own (a newsletter plugin does)
+        null::boolean as has_marketing_consent,
+        null::timestamptz as marketing_consent_at,
+        null::boolean as has_processing_authorisation,
+        woo_customers.updated_at
+    from woo_customers
+    where not woo_customers.is_deleted
+        or exists (select 1 from woo_orders where woo_orders.customer_id = woo_customers.customer_id)
+),
+
+-- known only from an order's billing details: a guest checkout (keyed by the order), or an
+-- account that has not landed (its latest order)
+woo_order_records as (
+    select distinct on (record_type, source_record_id)
+        case when woo_orders.customer_id is null then 'woocommerce_guest_order' else 'woocommerce_customer' end
+            as record_type,
+        'woocommerce' as source_system,
+        coalesce(woo_orders.customer_id, woo_orders.order_id)::text as source_record_id,
+        nullif(concat_ws(' ', woo_orders.billing_first_name, woo_orders.billing_last_name), '') as full_name,
+        false as is_company,
+        woo_orders.email,
+        woo_orders.billing_phone as phone,
+        null::text as other_phone,
+        null::text as tax_id,
+        woo_orders.billing_city as city,
+        null::text as country,
+        woo_orders.billing_country_code as country_code,
+        null::boolean as has_marketing_consent,
+        null::timestamptz as marketing_consent_at,
+        null::boolean as has_processing_authorisation,
+        woo_orders.updated_at
+    from woo_orders
+    left join woo_customers
+        on woo_orders.customer_id = woo_customers.customer_id
+    where woo_customers.customer_id is null
+    order by record_type, source_record_id, woo_orders.updated_at desc nulls last
 ),
 
 unioned as (
@@ -174,6 +246,10 @@ unioned as (
     select * from shop_customer_records
     union all
     select * from shop_order_records
+    union all
+    select * from woo_customer_records
+    union all
+    select * from woo_order_records
 ),
 
 email_domain_typos (typo, domain) as (
@@ -208,6 +284,7 @@ normalized as (
         ) as country_code,
         unioned.has_marketing_consent,
         unioned.marketing_consent_at,
+        unioned.has_processing_authorisation,
         unioned.updated_at
     from unioned
     left join country_codes
@@ -294,6 +371,7 @@ keyed as (
         end as tax_id_body,
         normalized.has_marketing_consent,
         normalized.marketing_consent_at,
+        normalized.has_processing_authorisation,
         normalized.updated_at
     from normalized
     left join email_domain_typos

@@ -28,6 +28,10 @@
     ('base_shopify__order_lines', 'shopify', 'orders', 'source_id', 'line_number'),
     ('base_shopify__products', 'shopify', 'products', 'source_id', none),
     ('base_shopify__product_variants', 'shopify', 'products', 'source_id', 'variant_number'),
+    ('base_woocommerce__customers', 'woocommerce', 'customers', 'source_id', none),
+    ('base_woocommerce__orders', 'woocommerce', 'orders', 'source_id', none),
+    ('base_woocommerce__order_lines', 'woocommerce', 'orders', 'source_id', 'line_number'),
+    ('base_woocommerce__products', 'woocommerce', 'products', 'source_id', none),
 ] -%}
 
 with

@@ -15,59 +15,32 @@ orders as (
     where not is_cancelled
 ),
 
--- Marketing consent from any system: the most restrictive signal wins. An opt-out anywhere
--- stands unless a later opt-in in the same system overrides it (both dated by that system:
--- only the shop dates its consent, so an undated opt-out, the CRM's or the ERP's blacklist,
--- is never overridden, and among a person's CRM contacts one "no" is a no, whichever changed
--- last; Puente's own write-back touches CRM contacts every night). An opt-in from one system
--- never lifts another system's opt-out. Consent is given when an opt-in exists and no opt-out
--- stands; the deciding record is the most recent standing opt-out, else the most recent
--- opt-in (by the signal's date, else the record's last update).
-consent_signals as (
-    select
-        customer_id,
-        record_key,
-        source_system,
-        has_marketing_consent as is_opt_in,
-        coalesce(marketing_consent_at, updated_at) as signal_at,
-        not has_marketing_consent
-        and (
-            marketing_consent_at is null
-            or marketing_consent_at >= coalesce(
-                max(marketing_consent_at) filter (where has_marketing_consent)
-                    over (partition by customer_id, source_system),
-                '-infinity'
-            )
-        ) as is_standing_opt_out
-    from customer_records
-    where has_marketing_consent is not null
+-- Marketing consent and the other purposes the customer authorised: the most restrictive
+-- recent signal of any system (the rule is customer_authorisations', its one owner).
+authorisations as (
+    select * from {{ ref('customer_authorisations') }}
 ),
 
 consent as (
     select
         customer_id,
-        bool_or(is_opt_in) and not bool_or(is_standing_opt_out) as has_marketing_consent,
-        coalesce(
-            (array_agg(record_key order by signal_at desc nulls last, record_key) filter (where is_standing_opt_out))[1],
-            (array_agg(record_key order by signal_at desc nulls last, record_key) filter (where is_opt_in))[1]
-        ) as has_marketing_consent_source,
-        coalesce(
-            (array_agg(signal_at order by signal_at desc nulls last, record_key) filter (where is_standing_opt_out))[1],
-            (array_agg(signal_at order by signal_at desc nulls last, record_key) filter (where is_opt_in))[1]
-        ) as marketing_consent_at
-    from consent_signals
+        bool_or(is_authorised) filter (where purpose = 'marketing') as has_marketing_consent,
+        max(source_record_key) filter (where purpose = 'marketing') as has_marketing_consent_source,
+        max(decided_at) filter (where purpose = 'marketing') as marketing_consent_at,
+        coalesce(array_agg(purpose order by purpose) filter (where is_authorised), '{}') as authorised_purposes
+    from authorisations
     group by customer_id
 ),
 
 golden_records as (
     select
         customer_id,
-        {{ owned_field('full_name', ['odoo', 'hubspot', 'shopify']) }},
-        {{ owned_field('tax_id_normalized', ['odoo', 'hubspot', 'shopify'], name='tax_id') }},
-        {{ owned_field('email_normalized', ['hubspot', 'shopify', 'odoo'], name='email') }},
-        {{ owned_field('phone_normalized', ['hubspot', 'shopify', 'odoo'], name='phone') }},
-        {{ owned_field('city', ['hubspot', 'shopify', 'odoo']) }},
-        {{ owned_field('country_code', ['hubspot', 'shopify', 'odoo']) }},
+        {{ owned_field('full_name', ['odoo', 'hubspot', 'shopify', 'woocommerce']) }},
+        {{ owned_field('tax_id_normalized', ['odoo', 'hubspot', 'shopify', 'woocommerce'], name='tax_id') }},
+        {{ owned_field('email_normalized', ['hubspot', 'shopify', 'woocommerce', 'odoo'], name='email') }},
+        {{ owned_field('phone_normalized', ['hubspot', 'shopify', 'woocommerce', 'odoo'], name='phone') }},
+        {{ owned_field('city', ['hubspot', 'shopify', 'woocommerce', 'odoo']) }},
+        {{ owned_field('country_code', ['hubspot', 'shopify', 'woocommerce', 'odoo']) }},
         coalesce(
             array_agg(source_record_id order by source_record_id) filter (where record_type = 'odoo_partner'),
             '{}'
@@ -80,6 +53,10 @@ golden_records as (
             array_agg(source_record_id order by source_record_id) filter (where record_type = 'shopify_customer'),
             '{}'
         ) as shopify_customer_ids,
+        coalesce(
+            array_agg(source_record_id order by source_record_id) filter (where record_type = 'woocommerce_customer'),
+            '{}'
+        ) as woocommerce_customer_ids,
         count(*) as source_record_count
     from customer_records
     group by customer_id
@@ -128,6 +105,7 @@ final as (
         coalesce(consent.has_marketing_consent, false) as has_marketing_consent,
         consent.has_marketing_consent_source,
         consent.marketing_consent_at,
+        coalesce(consent.authorised_purposes, '{}') as authorised_purposes,
         order_history.first_order_at,
         order_history.last_order_at,
         coalesce(order_history.lifetime_orders, 0) as lifetime_orders,
@@ -136,6 +114,7 @@ final as (
         golden_records.odoo_partner_ids,
         golden_records.hubspot_contact_ids,
         golden_records.shopify_customer_ids,
+        golden_records.woocommerce_customer_ids,
         golden_records.source_record_count
     from golden_records
     left join order_history

@@ -2,8 +2,10 @@
     Each order's way from order to cash: shop order -> ERP sale order -> invoice -> payment,
     with the won CRM deal it came from, its stage and the days between stages.
       - entered in the ERP: the sale order's `create_date` (an ERP order is there at once);
-      - invoiced: the earliest `invoice_date` of the posted customer invoices naming the sale
-        order (`invoice_origin`);
+      - invoiced: the earliest `invoice_date` of the issued customer invoices naming the sale
+        order (`invoice_origin`): posted, and for a company in Colombia accepted by the DIAN
+        (macros/company_country.sql; a pending or rejected electronic invoice is not issued yet,
+        marts.einvoice_issues lists it);
       - paid: every posted invoice `paid` or `in_payment`; Odoo's payment date is not in the
         landed fields, so `paid_at` is the latest `write_date` of those invoices (when the
         payment was reconciled, at the latest).
@@ -22,7 +24,9 @@ sale_orders as (
 
 invoices as (
     select * from {{ ref('stg_odoo__invoices') }}
-    where not is_deleted and move_type = 'out_invoice' and state = 'posted'
+    where
+        not is_deleted and move_type = 'out_invoice' and state = 'posted'
+        and {{ invoice_is_issued() }}
 ),
 
 invoice_origins as (

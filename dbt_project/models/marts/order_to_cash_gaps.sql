@@ -2,7 +2,8 @@
     Where order-to-cash has stalled, one row per problem, measured on var `as_of_date`
     (today when null):
       - `web_order_not_in_erp`: a live web order not in the ERP after var `erp_entry_grace_days` days;
-      - `invoice_unpaid_past_due`: a posted customer invoice with money still due after its due date;
+      - `invoice_unpaid_past_due`: an issued customer invoice (posted; in Colombia also accepted
+        by the DIAN, else it is on marts.einvoice_issues) with money still due after its due date;
       - `won_deal_without_order`: a won CRM deal with no order of its customer near its close
         date (int_deals_orders_matched), once `erp_entry_grace_days` have passed.
     `activation_posts`: an activation posts it into the ERP (web orders of the last var
@@ -21,7 +22,9 @@ orders as (
 
 invoices as (
     select * from {{ ref('stg_odoo__invoices') }}
-    where not is_deleted and move_type = 'out_invoice' and state = 'posted'
+    where
+        not is_deleted and move_type = 'out_invoice' and state = 'posted'
+        and {{ invoice_is_issued() }}
 ),
 
 deals as (

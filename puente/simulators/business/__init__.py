@@ -32,6 +32,11 @@ The package is split by concern:
 - ``records``: the store the writers fill and the API simulators serve;
 - ``simulation``: ``Business``, one day after another, and the processes that span systems.
 
+The company is Colombian by default (``company_country="CO"``): its posted invoices go to the
+DIAN, which accepts most at once and leaves some pending for a day or two or rejects them until
+the accountant fixes and resends them (Odoo's ``l10n_co_dian`` fields on ``account.move``). A
+company elsewhere has no such fields; the rest of the business is the same.
+
 Randomness comes from one ``random.Random(seed)`` consumed in a fixed order, and time from the
 simulated calendar only, so the same arguments always give the same records.
 """

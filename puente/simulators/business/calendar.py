@@ -48,15 +48,15 @@ class Calendar:
                                    + timedelta(days=len(self._midnights)))
         return self._midnights[day]
 
-    def moment(self, day: int) -> datetime:
-        """A random moment of business hours on ``day`` (UTC)."""
-        return self.midnight(day) + timedelta(seconds=self._rng.uniform(DAY_START, DAY_END))
+    def moment(self, day: int, rng: random.Random | None = None) -> datetime:
+        """A random moment of business hours on ``day`` (UTC), drawn from ``rng`` (default: the calendar's)."""
+        return self.midnight(day) + timedelta(seconds=(rng or self._rng).uniform(DAY_START, DAY_END))
 
     def season(self, day: int) -> float:
         return SEASON[self.date(day).month]
 
-    def poisson(self, lam: float) -> int:
-        rng = self._rng
+    def poisson(self, lam: float, rng: random.Random | None = None) -> int:
+        rng = rng or self._rng
         if lam <= 0:
             return 0
         if lam > 30:

@@ -12,6 +12,7 @@ never made by the business itself: they come through the API (``create_task``).
 from __future__ import annotations
 
 import random
+import zlib
 from datetime import datetime, timedelta
 
 from puente.simulators import colombia as co
@@ -32,7 +33,18 @@ OWNERS = (
 TEAM = {"id": "178588", "name": "Ventas", "primary": True}
 UNOWNED_SHARE = 0.05  # contacts nobody was assigned (a web form, an imported list)
 NO_LINE_ITEMS_SHARE = 0.1  # deals whose salesperson never added the products
-CREATED = {"tasks": "hs_createdate"}  # the create-date property, where it is not "createdate"
+CREATED = {"tasks": "hs_createdate"}
+# "Legal basis for processing contact's data" (hs_legal_basis): the Habeas Data authorisation a
+# web form or a salesperson records. Most people who accept marketing also authorise processing;
+# of the others, some authorised processing without marketing, some were entered on a legitimate
+# interest (a lead, an existing customer: no authorisation under Ley 1581), some have nothing
+# recorded. Second contacts (a fair's list) come in as leads or with nothing. Of the people who
+# unsubscribe from marketing, a share also revokes the authorisation ("Not applicable").
+CONSENT_BASIS = "Freely given consent from contact"
+REVOKED_BASIS = "Not applicable"
+AUTHORISED_WITHOUT_MARKETING_SHARE = 0.55
+LEGITIMATE_INTEREST_SHARE = 0.2
+REVOKE_SHARE = 0.35  # the create-date property, where it is not "createdate"
 
 
 class HubSpotWriter:
@@ -124,7 +136,7 @@ class HubSpotWriter:
             "company": p.company if p.company and rng.random() < 0.9 else None,
             "city": p.city if rng.random() < 0.7 else co.strip_accents(p.city), "country": "Colombia",
             "lifecyclestage": lifecycle, "hs_marketable_status": "true" if p.consent else "false",
-            "tax_id": tax_id, "hubspot_owner_id": self._owner(),
+            "tax_id": tax_id, "hubspot_owner_id": self._owner(), "hs_legal_basis": _legal_basis(p, duplicate),
         }, at, p)
         p.hubspot_contact_ids.append(int(record["id"]))
         if p.company and not duplicate:
@@ -163,8 +175,11 @@ class HubSpotWriter:
             self._calendar.schedule(day + 30, self.on_duplicate, p)
 
     def unsubscribe(self, p: Person, at: datetime) -> None:
+        change = {"hs_marketable_status": "false"}
+        if _draw(p, "revoke") < REVOKE_SHARE:
+            change["hs_legal_basis"] = REVOKED_BASIS
         for cid in p.hubspot_contact_ids:
-            self.update("contacts", cid, {"hs_marketable_status": "false"}, at)
+            self.update("contacts", cid, change, at)
 
     # ------------------------------------------------------------------ deals
 
@@ -229,3 +244,20 @@ class HubSpotWriter:
             if not record["archived"] and record["properties"].get("lifecyclestage") == "lead":
                 # A stale lead is deleted; HubSpot keeps it, archived, for 90 days.
                 self.archive("contacts", rid, calendar.moment(day))
+
+
+def _draw(p: Person, what: str) -> float:
+    """A number in [0, 1) fixed by the person and ``what``: the authorisation choices draw from
+    no shared stream, so the rest of the business stays as it was with them or without them."""
+    return random.Random(zlib.crc32(f"{p.doc}:{p.id}:{what}".encode())).random()
+
+
+def _legal_basis(p: Person, duplicate: bool) -> str | None:
+    draw = _draw(p, f"basis:{len(p.hubspot_contact_ids)}")
+    if duplicate:
+        return "Legitimate interest – prospect/lead" if draw < 0.6 else None
+    if p.consent or draw < AUTHORISED_WITHOUT_MARKETING_SHARE:
+        return CONSENT_BASIS
+    if draw < AUTHORISED_WITHOUT_MARKETING_SHARE + LEGITIMATE_INTEREST_SHARE:
+        return "Legitimate interest – existing customer" if p.orders else "Legitimate interest – prospect/lead"
+    return None

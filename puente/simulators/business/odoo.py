@@ -14,21 +14,25 @@ and the draft invoices of the invoicing wizard. Amounts are computed in one plac
 line ``price_unit × quantity × (1 − discount/100)`` plus its taxes rounded per line (Odoo's default
 ``round_per_line``), the order the sum of its lines. The ERP ships with its reference data
 (country, Colombian identification types, the IVA sales taxes) and a shipping service product,
-``ENVIO``, which people put on orders whose customer paid for delivery.
+``ENVIO``, which people put on orders whose customer paid for delivery. For a company in
+Colombia each posted invoice is sent to the DIAN (``_send_to_dian``): ``l10n_co_dian_state`` and,
+once accepted, the CUFE, with answers drawn from a random stream of their own.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections import Counter
 from datetime import date, datetime, timedelta
 
 from puente.simulators.business import messiness as messy
 from puente.simulators.business.assortment import SHIPPING_PRICE, SHIPPING_SKU, VAT_RATE, Assortment
-from puente.simulators.business.calendar import Calendar
+from puente.simulators.business.calendar import DAY_END, DAY_START, Calendar
 from puente.simulators.business.population import Person, Population
 from puente.simulators.business.records import Records, odoo_ts
 from puente.simulators.catalogue import BASE_ITEMS, Product
+from puente.simulators.colombia import nit_check_digit
 
 COUNTRY = [49, "Colombia"]
 CURRENCY = [8, "COP"]
@@ -55,6 +59,19 @@ TAXES = ((IVA, {"name": "IVA 19%", "amount": VAT_RATE * 100, "amount_type": "per
                 "price_include": False}),
          (2, {"name": "IVA 5%", "amount": 5.0, "amount_type": "percent", "type_tax_use": "sale",
               "price_include": False}))
+# DIAN electronic invoicing (Odoo 17's l10n_co_dian, for a company in Colombia): what the DIAN
+# answers when a posted invoice is sent (account.move.l10n_co_dian_state), by share. Most are
+# accepted at once; a pending one is validated a workday or two later; a rejected one (a
+# customer's NIT or address the DIAN refuses, a numbering range used up) waits for the accountant
+# to fix it and send it again; a failed sending (the DIAN's web service down) is retried the next
+# workday. Some rejected ones stay unfixed for weeks, as in life.
+DIAN_ANSWERS = (("invoice_accepted", 0.90), ("invoice_pending", 0.05), ("invoice_rejected", 0.04),
+                ("invoice_sending_failed", 0.01))
+DIAN_PENDING_DAYS = (1, 2)
+DIAN_RESEND_DAYS = (1, 6)
+DIAN_LEFT_REJECTED = 0.2  # of the rejected: nobody fixes them for a month or more
+DIAN_FORGOTTEN_DAYS = (30, 90)
+COMPANY_NIT = f"901234567{nit_check_digit('901234567')}"  # the company's own NIT with its DV, in every CUFE
 # A clerk retyping a web order for a customer the ERP does not know yet:
 NAME_TYPO_SHARE = 0.2  # slips a typo into the name
 NOTE_TAX_ID_COPIED = 0.5  # copies the tax id the customer left in the shop's note (else: none)
@@ -64,8 +81,11 @@ class OdooWriter:
     """Creates and changes Odoo records in ``records.odoo`` the way the business's staff do."""
 
     def __init__(self, rng: random.Random, records: Records, calendar: Calendar, assortment: Assortment,
-                 population: Population):
+                 population: Population, dian: random.Random | None = None):
         self._rng = rng
+        # The DIAN's answers, drawn from a stream of their own (the rest of the business stays as
+        # it is without them); None when the company is not Colombian (no l10n_co_dian).
+        self._dian = dian
         self._records = records
         self._calendar = calendar
         self._assortment = assortment
@@ -480,6 +500,7 @@ class OdooWriter:
         if due is not None:
             invoice.update(self._posting(at, due))
             self._raise_rank(invoice, at)
+            self._send_to_dian(invoice, at)
         return invoice
 
     def invoice_draft(self, so_id: int, at: datetime) -> dict | None:
@@ -516,7 +537,53 @@ class OdooWriter:
         """The accountant posts a draft invoice (one the invoicing wizard made)."""
         invoice = self.write("account.move", move_id, self._posting(at, due), at)
         self._raise_rank(invoice, at)
+        self._send_to_dian(invoice, at)
         return invoice
+
+    # ------------------------------------------------------------------ DIAN electronic invoicing
+
+    def _send_to_dian(self, invoice: dict, at: datetime) -> None:
+        """Send & Print on a posted invoice: the DIAN's answer lands in ``l10n_co_dian_state`` (the
+        CUFE in ``l10n_co_edi_cufe_cude_ref`` only once accepted, as l10n_co_dian computes both
+        from the invoice's latest DIAN document), a minute after posting."""
+        if self._dian is None:
+            return
+        rng, day = self._dian, (at.date() - self._calendar.go_live).days
+        draw, answer = rng.random(), DIAN_ANSWERS[-1][0]
+        for state, share in DIAN_ANSWERS:
+            if draw < share:
+                answer = state
+                break
+            draw -= share
+        self._dian_answer(invoice["id"], answer, at + timedelta(minutes=1))
+        calendar = self._calendar
+        if answer == "invoice_pending":
+            calendar.schedule(calendar.workday(day, rng.randint(*DIAN_PENDING_DAYS)), self._on_dian_validated,
+                              invoice["id"])
+        elif answer == "invoice_sending_failed":
+            calendar.schedule(calendar.workday(day, 1), self._on_dian_resent, invoice["id"])
+        elif answer == "invoice_rejected":
+            days = DIAN_FORGOTTEN_DAYS if rng.random() < DIAN_LEFT_REJECTED else DIAN_RESEND_DAYS
+            wait = rng.randint(*days)
+            calendar.schedule(calendar.workday(day, wait), self._on_dian_resent, invoice["id"])
+
+    def _dian_answer(self, move_id: int, state: str, at: datetime) -> None:
+        move = self.odoo["account.move"][move_id]
+        cufe = _cufe(move) if state == "invoice_accepted" else False
+        self.write("account.move", move_id, {"l10n_co_dian_state": state, "l10n_co_edi_cufe_cude_ref": cufe}, at)
+
+    def _on_dian_validated(self, day: int, move_id: int) -> None:
+        """The DIAN finishes validating a pending invoice (Odoo's status check picks it up)."""
+        self._dian_answer(move_id, "invoice_accepted", self._dian_moment(day))
+
+    def _on_dian_resent(self, day: int, move_id: int) -> None:
+        """The accountant fixes what the DIAN refused (or the web service is back) and sends it again."""
+        self._dian_answer(move_id, "invoice_accepted", self._dian_moment(day))
+
+    def _dian_moment(self, day: int) -> datetime:
+        """A moment of business hours on ``day``, drawn from the DIAN's stream."""
+        assert self._dian is not None
+        return self._calendar.midnight(day) + timedelta(seconds=self._dian.uniform(DAY_START, DAY_END))
 
     def _on_payment(self, day: int, p: Person, move_id: int, share: float) -> None:
         """A payment arrives: all that is still owed (``share`` 1.0) or part of the invoice."""
@@ -597,6 +664,16 @@ class OdooWriter:
             pid = rng.choice(partners)
             person = self._population.person(self._records.owner("odoo", "res.partner", pid))
             self.write("res.partner", pid, {"mobile": messy.phone(rng, person.mobile)}, self._calendar.moment(day))
+
+
+def _cufe(move: dict) -> str:
+    """A CUFE as the DIAN's technical annex builds it: SHA-384, in hex, of the invoice's number,
+    issue date, amounts and taxes, the issuer's NIT, the buyer's id, a technical key and the
+    environment (1, production). The buyer's id and the key are stand-ins of the simulation."""
+    fields = (move["name"], move["invoice_date"], f"{move['amount_untaxed']:.2f}", "01", f"{move['amount_tax']:.2f}",
+              "04", "0.00", "03", "0.00", f"{move['amount_total']:.2f}", COMPANY_NIT, str(move["partner_id"][0]),
+              "clave-tecnica-simulada", "1")
+    return hashlib.sha384("".join(fields).encode()).hexdigest()
 
 
 def order_key(reference: str) -> str:

@@ -1,4 +1,4 @@
-"""The records the three systems hold, in their wire shapes, and the bookkeeping every write shares.
+"""The records the systems hold, in their wire shapes, and the bookkeeping every write shares.
 
 ``Records`` is the store the writers (``odoo``, ``hubspot``, ``shopify``) fill and the API
 simulators serve: per system, per object, the records by id (ids only ever grow, so each dict is
@@ -21,6 +21,7 @@ ODOO_MODELS = ("res.partner", "product.product", "sale.order", "sale.order.line"
                "sale.advance.payment.inv")
 HUBSPOT_OBJECTS = ("contacts", "companies", "deals", "line_items", "tasks")
 SHOPIFY_RESOURCES = ("customers", "orders", "products")
+WOOCOMMERCE_RESOURCES = ("customers", "orders", "products")
 
 Key = tuple[str, str, int]  # (system, object, id)
 
@@ -56,6 +57,8 @@ class Records:
             lambda: defaultdict(list))
         self.hubspot_owners: list[dict] = []  # the portal's users who can own records (GET /crm/v3/owners)
         self.shopify: dict[str, dict[int, dict]] = {r: {} for r in SHOPIFY_RESOURCES}
+        # Empty unless the business runs its WooCommerce store (``Business(woocommerce=True)``).
+        self.woocommerce: dict[str, dict[int, dict]] = {r: {} for r in WOOCOMMERCE_RESOURCES}
         self.ids: dict[str, list[int]] = defaultdict(list)  # "system/object" -> ids, for sampling
         # (system, object, id) -> (person id, real order id or None): the ground truth
         self.truth: dict[Key, tuple[str, str | None]] = {}
@@ -71,7 +74,8 @@ class Records:
         self._memo_version = 0
 
     def table(self, system: str, obj: str) -> dict[int, dict]:
-        return {"odoo": self.odoo, "hubspot": self.hubspot, "shopify": self.shopify}[system][obj]
+        return {"odoo": self.odoo, "hubspot": self.hubspot, "shopify": self.shopify,
+                "woocommerce": self.woocommerce}[system][obj]
 
     def add(self, system: str, obj: str, rid: int, record: dict, person_id: str | None,
             order_id: str | None = None) -> dict:

@@ -49,6 +49,7 @@ from puente.simulators.business.odoo import OdooWriter, order_key
 from puente.simulators.business.population import Person, Population
 from puente.simulators.business.records import Key, Records, hubspot_ts
 from puente.simulators.business.shopify import ShopifyWriter
+from puente.simulators.business.woocommerce import WooCommerceWriter
 from puente.simulators.catalogue import Product, make_products, shop_price
 
 T = TypeVar("T")
@@ -92,7 +93,8 @@ class Business:
     """The simulated business: people, products, and the ERP, CRM and shop records they leave."""
 
     def __init__(self, seed: int = 7, customers: int = 300, start: date = date(2026, 11, 16),
-                 history_days: int = 540, habits: Habits | None = None):
+                 history_days: int = 540, habits: Habits | None = None, company_country: str = "CO",
+                 woocommerce: bool = False):
         if customers < 1 or history_days < 1:
             raise ValueError("customers and history_days must be at least 1")
         self.seed = seed
@@ -108,9 +110,16 @@ class Business:
         self.calendar = Calendar(rng, self.go_live)
         self.assortment = Assortment(rng, self.calendar)
         self.population = Population(rng, self.calendar, self.assortment.popular, self._on_unsubscribe)
-        self.erp = OdooWriter(rng, self.records, self.calendar, self.assortment, self.population)
+        # The ERP company's country: in Colombia the invoices go through the DIAN (l10n_co_dian).
+        self.company_country = company_country.upper()
+        dian = random.Random(f"{seed}:dian") if self.company_country == "CO" else None
+        self.erp = OdooWriter(rng, self.records, self.calendar, self.assortment, self.population, dian)
         self.crm = HubSpotWriter(rng, self.records, self.calendar, self.population, details)
         self.shop = ShopifyWriter(rng, self.records, self.calendar, self.assortment, details)
+        # The wholesale WooCommerce store, on its own random stream: with it off (the default), or
+        # on, every other system's records are the same.
+        self.store = (WooCommerceWriter(random.Random(f"{seed}:woocommerce"), self.records, self.calendar,
+                                        self.assortment, self.population, customers) if woocommerce else None)
         self._shop_orders_by_name: dict[str, int] = {}  # shop order number (no "#") -> order id
         self._arrival_rate = 0.75 * customers / history_days
         collecting = gc.isenabled()
@@ -142,6 +151,10 @@ class Business:
     @property
     def shopify(self) -> dict[str, dict[int, dict]]:
         return self.records.shopify
+
+    @property
+    def woocommerce(self) -> dict[str, dict[int, dict]]:
+        return self.records.woocommerce
 
     @property
     def hubspot_associations(self) -> dict[tuple[str, int], dict[str, list[int]]]:
@@ -193,9 +206,12 @@ class Business:
     def counts(self) -> dict[str, dict[str, int]]:
         """How many records each system holds (deleted ones not counted), per object."""
         gone = Counter((s, o) for s, o, _ in self.deleted)
-        return {"odoo": {m: len(t) - gone["odoo", m] for m, t in self.odoo.items()},
-                "hubspot": {o: len(t) for o, t in self.hubspot.items()},
-                "shopify": {r: len(t) - gone["shopify", r] for r, t in self.shopify.items()}}
+        counts = {"odoo": {m: len(t) - gone["odoo", m] for m, t in self.odoo.items()},
+                  "hubspot": {o: len(t) for o, t in self.hubspot.items()},
+                  "shopify": {r: len(t) - gone["shopify", r] for r, t in self.shopify.items()}}
+        if self.store is not None:
+            counts["woocommerce"] = {r: len(t) - gone["woocommerce", r] for r, t in self.woocommerce.items()}
+        return counts
 
     def table(self, system: str, obj: str) -> dict[int, dict]:
         """The records of one object, by id, as the business holds them (deleted ones included)."""
@@ -214,7 +230,7 @@ class Business:
     def delete(self, system: str, obj: str, rid: int) -> None:
         """Delete a record the way its system does.
 
-        Odoo (``unlink``) and Shopify (``DELETE``): the record simply vanishes from every answer,
+        Odoo (``unlink``), Shopify and WooCommerce (``DELETE``, ``force=true``): the record simply vanishes from every answer,
         with no trace and no change of anyone's updated-at. HubSpot: the record is archived
         (``archived: true``, ``archivedAt``) and leaves lists and searches, without a change of
         its ``updatedAt``; ``GET …?archived=true`` still lists it for 90 days.
@@ -229,11 +245,14 @@ class Business:
 
     def archive(self, system: str, obj: str, rid: int) -> dict:
         """Archive a record: Odoo ``active = False`` (a write: ``write_date`` moves; only listed with
-        ``active_test: False``), Shopify products ``status: archived``, HubSpot as ``delete``."""
+        ``active_test: False``), Shopify products ``status: archived``, WooCommerce orders and
+        products to the trash (``status: trash``), HubSpot as ``delete``."""
         if system == "odoo":
             if "active" not in self.odoo[obj][rid]:
                 raise ValueError(f"Odoo {obj} has no 'active' field: its records cannot be archived")
             return self.erp.write(obj, rid, {"active": False}, self.now())
+        if system == "woocommerce":
+            return self._store().trash(obj, rid, self.now())
         if system == "shopify":
             if obj != "products":
                 raise ValueError("Shopify archives products only (orders are closed, customers disabled)")
@@ -249,7 +268,14 @@ class Business:
             return self.erp.write(obj, rid, {}, at)
         if system == "hubspot":
             return self.crm.update(obj, rid, {}, at)
+        if system == "woocommerce":
+            return self._store().update(obj, rid, {}, at)
         return self.shop.update(obj, rid, {}, at)
+
+    def _store(self) -> WooCommerceWriter:
+        if self.store is None:
+            raise ValueError("this business runs no WooCommerce store: Business(woocommerce=True)")
+        return self.store
 
     def add_field(self, system: str, obj: str, name: str, value: Callable[[dict], Any]) -> None:
         """Schema drift: a new field (an Odoo ``x_`` field, a HubSpot custom property, a new
@@ -353,6 +379,8 @@ class Business:
             self._order_due(p, day)
         self._daily_edits(day)
         self._close_stock(day)
+        if self.store is not None:
+            self.store.day(day)
 
     def _acquire(self, p: Person, day: int) -> None:
         """The day a person enters the business's systems."""

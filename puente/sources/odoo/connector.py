@@ -24,7 +24,8 @@ Schema drift: once per run and model, ``fields_get`` says which fields exist. Th
 fields that exist are read, plus every stored custom field (``x_…``, what Odoo Studio and
 customisations add) that is not binary or a x2many list: a new custom field lands in raw with no
 code change, and a contract field that was removed is left out with a warning instead of failing
-the call ("Invalid field").
+the call ("Invalid field"). A localisation's fields (``OdooModel.localised``: Colombia's DIAN
+state and CUFE) are read where the database has them and left out quietly where it does not.
 
 Deletes: ``unlink`` leaves no trace, so ``list_ids`` reads every id with ``search`` (``active_test:
 False``, id-anchored pages of 50,000, one small request per page) for the id-set comparison;
@@ -48,6 +49,7 @@ from puente.sources.odoo.settings import (
     COMMON_PATH,
     FIELDS,
     ID_PAGE_SIZE,
+    LOCALISED_FIELDS,
     MODELS,
     OBJECT_PATH,
     PAGE_SIZE,
@@ -90,7 +92,7 @@ class OdooConnector:
             if not isinstance(known, dict):
                 raise SourceError(SYSTEM, obj, "fields_get", f"a {type(known).__name__} instead of a dict",
                                   "Check that the URL points at Odoo's XML-RPC endpoint")
-            missing = [f for f in FIELDS[obj] if f not in known]
+            missing = [f for f in FIELDS[obj] if f not in known and f not in LOCALISED_FIELDS[obj]]
             if missing:
                 log.warning("Odoo %s no longer has the field(s) %s: extracting without them (dbt staging "
                             "will see them as absent)", obj, missing)

@@ -31,6 +31,9 @@ class OdooModel(SourceObject):
     cursor: str = "write_date"
     fields: tuple[str, ...]
     domain: tuple[tuple[str, str, Any], ...] = ()
+    # Fields of a country's localisation modules: read where the database has them (its company is
+    # in that country), absent elsewhere without a warning. Declared like ``fields``.
+    localised: tuple[str, ...] = ()
 
 
 MODELS: tuple[OdooModel, ...] = (
@@ -50,7 +53,10 @@ MODELS: tuple[OdooModel, ...] = (
     OdooModel(name="account.move", domain=(("move_type", "in", ("out_invoice", "out_refund")),), fields=(
         "id", "name", "move_type", "partner_id", "invoice_origin", "invoice_date", "invoice_date_due",
         "amount_total", "amount_residual", "currency_id", "state", "payment_state", "create_date",
-        "write_date")),
+        "write_date"),
+        # Colombia, l10n_co_dian (Odoo 17+): the DIAN's answer to the electronic invoice and its
+        # CUFE/CUDE (set once accepted).
+        localised=("l10n_co_dian_state", "l10n_co_edi_cufe_cude_ref")),
     OdooModel(name="stock.quant", fields=(
         "id", "product_id", "location_id", "warehouse_id", "quantity", "reserved_quantity", "write_date")),
 )
@@ -60,6 +66,8 @@ WRITE_RIGHTS: dict[str, tuple[str, ...]] = {"res.partner": ("create", "write"), 
                                             "sale.advance.payment.inv": ("create",)}
 # The Odoo series the connector and writer are tested against (the simulator answers as 17.0).
 TESTED_SERIES = (17,)
-FIELDS: dict[str, list[str]] = {m.name: list(m.fields) for m in MODELS}
+# Every field Puente reads of each model (docs/contracts.md): its own, then the localised ones.
+FIELDS: dict[str, list[str]] = {m.name: [*m.fields, *m.localised] for m in MODELS}
+LOCALISED_FIELDS: dict[str, set[str]] = {m.name: set(m.localised) for m in MODELS}
 BASE_DOMAINS: dict[str, list[list[Any]]] = {
     m.name: [[f, op, list(v) if isinstance(v, tuple) else v] for f, op, v in m.domain] for m in MODELS if m.domain}

@@ -25,7 +25,6 @@ What it relies on, per Shopify's REST Admin docs:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,7 +32,7 @@ from typing import Any
 import httpx
 
 from puente.sources.base import DEFAULT_LOOKBACK, Page, Record, get, latest, parse_timestamp, text_id
-from puente.sources.http import HttpClient, SourceError
+from puente.sources.http import HttpClient, SourceError, next_link
 from puente.sources.shopify.config import ShopifyConfig
 from puente.sources.shopify.settings import (
     API_VERSION,
@@ -47,16 +46,6 @@ from puente.sources.shopify.settings import (
 )
 
 URL_SETTING = "the base URL (host of the Airflow connection puente_shopify, or PUENTE_SHOPIFY_URL)"
-_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?([^",;]+)"?')
-
-
-def next_link(header: str | None) -> str | None:
-    """The URL with ``rel="next"`` in a ``Link`` header, or None."""
-    for url, rel in _LINK.findall(header or ""):
-        if rel.strip() == "next":
-            return url
-    return None
-
 
 def throttle_seconds(call_limit: str | None) -> float:
     """How long to pause after a response whose bucket use is ``call_limit`` (``"32/40"``)."""

@@ -1,0 +1,54 @@
+"""puente_erasure — erase a data subject (Habeas Data, Ley 1581 de 2012), from the UI.
+
+Trigger this DAG with its form ("Trigger DAG" in the Airflow UI): one identifier of the person
+(e-mail, phone, tax id or customer id), who requested the erasure and the request's reference.
+Puente clears the fields it wrote on the person's CRM contacts (through the HubSpot connection),
+removes their personal data from raw and from every table built from it, and keeps a tombstone
+in ``ops.erasures``; the next nights do not bring the person back from the sources' old records
+(see ``puente/erasure.py``). Wiring only: the task calls ``puente.erasure.erase``.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from _puente import source_config, warehouse_url
+from airflow.sdk import Param, dag, task
+
+
+@dag(
+    dag_id="puente_erasure",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["puente", "habeas-data"],
+    params={
+        "identified_by": Param("email", type="string", title="Identify the person by",
+                               enum=["email", "phone", "tax_id", "customer_id"]),
+        "identifier": Param("", type="string", title="Identifier", minLength=3,
+                            description="The e-mail, phone, cédula/NIT or customer id (marts.dim_customers)"),
+        "requested_by": Param("", type="string", title="Requested by", minLength=1,
+                              description="Who asked for the erasure: kept in the tombstone"),
+        "reason": Param("", type="string", title="Reference", description="The request's reference or reason"),
+    },
+    doc_md=__doc__,
+)
+def puente_erasure():
+    @task
+    def erase_subject(params: dict | None = None) -> dict:
+        from dataclasses import asdict
+
+        from puente import erasure
+        from puente.sources import registry
+
+        params = params or {}
+        writer = (registry.build_writer("hubspot", source_config("hubspot")) if erasure.runs_hubspot() else None)
+        result = erasure.erase(warehouse_url(), requested_by=params["requested_by"],
+                               reason=params.get("reason") or None, crm_writer=writer,
+                               **{params["identified_by"]: params["identifier"]})
+        return asdict(result)
+
+    erase_subject()
+
+
+puente_erasure()

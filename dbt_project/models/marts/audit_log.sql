@@ -1,0 +1,89 @@
+{#
+    Who changed what, and when, in one place: everything Puente writes (extractions into raw,
+    activation runs into the systems) and everything an operator decides (identity review
+    decisions, activation rows dropped, erasures). One row per event, newest first when read
+    with `order by happened_at desc`. `actor` is the person for an operator's decision, and
+    `puente` for what the nightly or the web-orders run did by itself; the row-level detail
+    stays in its own table (`detail_table`), e.g. every field an activation sent in
+    ops.activation_audit.
+#}
+
+{{ config(materialized='view') }}
+
+with
+
+extractions as (
+    select
+        started_at as happened_at,
+        'puente' as actor,
+        'extract' as action,
+        source || '.' || object as subject,
+        status as outcome,
+        jsonb_build_object('batch_id', batch_id, 'logical_date', logical_date, 'received', rows_received,
+                           'inserted', rows_inserted, 'updated', rows_updated, 'quarantined', rows_quarantined,
+                           'erased_skipped', rows_erased_skipped, 'message', message) as detail,
+        'ops.load_batches' as detail_table
+    from {{ source('ops', 'load_batches') }}
+),
+
+activation_runs as (
+    select
+        finished_at,
+        'puente',
+        case when dry_run then 'activation dry run' else 'activation' end,
+        activation || ' -> ' || target || ' ' || target_object,
+        case when rows_failed > 0 then 'failed rows' else 'ok' end,
+        jsonb_build_object('run_id', run_id, 'logical_date', logical_date, 'sent', rows_sent,
+                           'created', rows_created, 'failed', rows_failed, 'invalid', rows_invalid,
+                           'withheld', rows_withheld, 'message', message),
+        'ops.activation_audit'
+    from {{ source('ops', 'activation_runs') }}
+),
+
+drops as (
+    select
+        dropped_at,
+        dropped_by,
+        'activation rows dropped',
+        activation || ' ' || row_key,
+        'dropped',
+        jsonb_build_object('reason', reason),
+        'ops.activation_dropped'
+    from {{ source('ops', 'activation_dropped') }}
+),
+
+review_decisions as (
+    select
+        decided_at,
+        coalesce(decided_by, 'unknown'),
+        'identity review: ' || action,
+        record_key || coalesce(' / ' || other_record_key, ''),
+        case when is_revoked then 'revoked' else 'in force' end,
+        jsonb_build_object('reason', reason),
+        'ops.customer_match_overrides'
+    from {{ ref('stg_ops__customer_match_overrides') }}
+),
+
+erasures as (
+    select
+        requested_at,
+        requested_by,
+        'erasure',
+        'data subject identified by ' || array_to_string(identified_by, ', '),
+        case when finished_at is null then 'unfinished' else 'done' end,
+        jsonb_build_object('erasure_id', erasure_id, 'reason', reason, 'finished_at', finished_at,
+                           'customers', customers, 'source_records', source_records,
+                           'crm_contacts_cleared', crm_contacts_cleared, 'removed', removed),
+        'ops.erasures'
+    from {{ source('ops', 'erasures') }}
+)
+
+select * from extractions
+union all
+select * from activation_runs
+union all
+select * from drops
+union all
+select * from review_decisions
+union all
+select * from erasures

@@ -1,0 +1,406 @@
+"""Erase a data subject (Habeas Data, Ley 1581 de 2012, art. 8 and 15): ``puente erase`` and the
+``puente_erasure`` DAG.
+
+The operator names the person by e-mail, phone, tax id or customer id. Puente then:
+
+1. **Finds them**: the customers (``intermediate.int_customers_matched``) whose records carry that
+   identifier, every source record of those customers, and every identifier those records hold
+   (e-mails, phones and tax ids as typed and as normalised, and the names as typed).
+2. **Clears the CRM fields Puente wrote** on their HubSpot contacts, through the HubSpot writer
+   (the ``puente_*`` properties set to empty), and forgets what the activations last sent there.
+3. **Scrubs raw**: each of the person's own source records keeps its key, its cursor and the
+   fields that are not personal (an order's amounts and lines), its personal fields emptied
+   (``PERSONAL_KEYS``); any other raw record that mentions one of the identifiers (an order that
+   embeds the customer's e-mail, a note with the cédula) has the mention replaced by
+   ``[erased]``. Raw keeps one version per record, so this is every version Puente stored.
+4. **Scrubs everything built from it**, in every schema of the warehouse (staging,
+   intermediate, marts, the snapshot history, the activation models, ops, ml): every text, JSON
+   and array column is searched for the identifiers and the mentions replaced, and the rows of
+   the person's customers lose their names and cities. The next night's dbt build rebuilds the
+   models from the scrubbed raw records (their ``_loaded_at`` is moved so the incremental
+   models re-read them).
+5. **Keeps a tombstone** (``ops.erasures``): who asked, why, when, how the person was identified
+   (the kind of identifier, never its value), how many customers, source records and rows of
+   each table were touched, and the identifiers only as keyed hashes (HMAC-SHA256 under
+   ``ops.erasure_key``, a key no BI role can read), which answers "was this e-mail erased?"
+   without keeping it.
+6. **Keeps the person out**: the keyed hash of each scrubbed source record goes to
+   ``ops.erased_records`` with the erasure's time; the loader skips a record with that hash
+   when the source serves it unchanged since (a full refresh, a record re-read), and lands it
+   when the source changed it after the erasure (the person came back, or the business
+   corrected the record): new data the business holds again is not Puente's to refuse.
+
+Puente does not delete the person in the ERP, the CRM or the shop: each system is the business's
+own record and has its own erasure (HubSpot's GDPR delete, Shopify's customer redaction).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from puente.warehouse import raw_object
+
+log = logging.getLogger(__name__)
+
+ERASED = "[erased]"
+# Where each kind of customer record (int_customer_records_unioned.record_type) lands in raw.
+RECORD_TYPES = {"odoo_partner": ("odoo", "res.partner"), "hubspot_contact": ("hubspot", "contacts"),
+                "shopify_customer": ("shopify", "customers"), "shopify_guest_order": ("shopify", "orders")}
+# Fields of a person's own source record that hold personal data (or a consent that, erased, the
+# person no longer gives): emptied wherever they sit in the record, keys kept.
+PERSONAL_KEYS = frozenset({
+    "email", "phone", "mobile", "mobilephone", "vat", "tax_id", "name", "display_name", "firstname", "lastname",
+    "first_name", "last_name", "company", "street", "street2", "address1", "address2", "zip", "city", "province",
+    "note", "hs_marketable_status", "hs_legal_basis", "is_blacklisted", "email_marketing_consent",
+    "sms_marketing_consent", "customer_email", "contact_email", "billing_address", "shipping_address",
+})
+# Identifier fields of a record, whose values are searched for everywhere else.
+IDENTIFIER_KEYS = frozenset({"email", "phone", "mobile", "mobilephone", "vat", "tax_id", "customer_email"})
+NAME_KEYS = frozenset({"name", "display_name", "firstname", "lastname", "first_name", "last_name"})
+# Columns of a dbt model or snapshot row about one customer that name or place the person.
+PERSONAL_COLUMNS = ("full_name", "first_name", "last_name", "city", "name_normalized", "name_compared",
+                    "company_name_compared", "city_normalized")
+MIN_NEEDLE = 5  # shorter strings are not searched for (a "Cra" or a "57" is in everybody's data)
+
+
+class SubjectNotFound(LookupError):
+    """No customer carries the identifier given."""
+
+
+@dataclass
+class Subject:
+    customer_ids: list[str]
+    records: list[tuple[str, str, str]]  # (source, object, source id) of their own records
+    identifiers: set[str] = field(default_factory=set)  # searched for in every table
+    names: set[str] = field(default_factory=set)  # replaced in the raw records that mention them
+
+    @property
+    def hubspot_contact_ids(self) -> list[str]:
+        return [rid for source, obj, rid in self.records if (source, obj) == ("hubspot", "contacts")]
+
+
+@dataclass
+class ErasureResult:
+    erasure_id: str
+    customers: int
+    source_records: int
+    crm_contacts_cleared: int
+    removed: dict[str, int]
+
+
+def _digits(value: str) -> str:
+    return re.sub(r"\D", "", value)
+
+
+def find_subject(conn: psycopg.Connection, *, email: str | None = None, phone: str | None = None,
+                 tax_id: str | None = None, customer_id: str | None = None) -> Subject:
+    """The person's customers, their source records and identifiers, from the warehouse."""
+    given = {"email": email, "phone": phone, "tax_id": tax_id, "customer_id": customer_id}
+    if sum(v is not None and str(v).strip() != "" for v in given.values()) != 1:
+        raise ValueError("name the person by exactly one of: e-mail, phone, tax id, customer id")
+    if email:
+        where, value = "email_normalized = lower(trim(%s))", email
+    elif phone:
+        if len(_digits(phone)) < 7:
+            raise ValueError(f"a phone needs at least 7 digits to identify a person, not {len(_digits(phone))}")
+        where, value = ("right(regexp_replace(coalesce(phone_normalized, ''), '\\D', '', 'g'), 10) = right(%s, 10) "
+                        "or right(regexp_replace(coalesce(other_phone_normalized, ''), '\\D', '', 'g'), 10) "
+                        "= right(%s, 10)"), _digits(phone)
+    elif tax_id:
+        where, value = ("regexp_replace(coalesce(tax_id_normalized, tax_id, ''), '\\D', '', 'g') "
+                        "in (%s, left(%s, -1))"), _digits(tax_id)
+    else:
+        where, value = "customer_id = %s", str(customer_id)
+    params = [value] * where.count("%s")
+    customers = [r[0] for r in conn.execute(
+        f"select distinct customer_id from intermediate.int_customers_matched where {where}", params)]
+    if not customers:
+        raise SubjectNotFound("no customer in the warehouse carries that identifier")
+    rows = conn.execute(
+        """
+        select record_type, source_record_id, email_normalized, phone_normalized, other_phone_normalized,
+               tax_id, tax_id_normalized, full_name
+        from intermediate.int_customers_matched where customer_id = any(%s)
+        """, (customers,)).fetchall()
+    subject = Subject(customer_ids=customers, records=[])
+    for record_type, record_id, *identifiers, full_name in rows:
+        if record_type in RECORD_TYPES:
+            subject.records.append((*RECORD_TYPES[record_type], record_id))
+        subject.identifiers.update(v for v in identifiers if v)
+        if full_name:
+            subject.names.add(full_name)
+    for value in (email, phone, tax_id):
+        if value:
+            subject.identifiers.add(value.strip())
+    for source, obj, record_id in subject.records:
+        found = conn.execute(sql.SQL("select record from {} where source_id = %s").format(
+            sql.Identifier("raw", raw_object(source, obj).table)), (record_id,)).fetchone()
+        if found:
+            _collect(found[0], subject)
+    # phones also as the digits people type (+573001234567, 573001234567, 3001234567); tax ids
+    # also without their check digit (the body the identity models compare)
+    for value in list(subject.identifiers):
+        digits = _digits(value)
+        if "@" in value or any(c.isalpha() for c in value) or len(digits) < 8:
+            continue
+        subject.identifiers.update({digits, digits[-10:], digits[:-1]})
+    subject.identifiers = {v for v in subject.identifiers if len(v) >= MIN_NEEDLE}
+    subject.names = {v for v in subject.names if len(v) >= MIN_NEEDLE} - subject.identifiers
+    return subject
+
+
+def _collect(value: Any, subject: Subject, key: str | None = None) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _collect(v, subject, k)
+    elif isinstance(value, list):
+        for v in value:
+            _collect(v, subject, key)
+    elif isinstance(value, str) and value.strip():
+        if key in IDENTIFIER_KEYS:
+            subject.identifiers.add(value.strip())
+        elif key in NAME_KEYS:
+            subject.names.add(value.strip())
+
+
+def _pattern(needles: Iterable[str]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(n) for n in sorted(needles, key=len, reverse=True)), re.IGNORECASE)
+
+
+def _scrub(value: Any, pattern: re.Pattern[str], own: bool) -> Any:
+    """``value`` with every mention of ``pattern`` replaced, and (``own``) personal fields emptied."""
+    if isinstance(value, dict):
+        return {k: (None if own and k in PERSONAL_KEYS else _scrub(v, pattern, own)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, pattern, own) for v in value]
+    if isinstance(value, str):
+        return pattern.sub(ERASED, value)
+    return value
+
+
+def _hash_sql(value: str = "%s") -> str:
+    """HMAC-SHA256 of the text ``value`` under the erasure key (``k``: ops.erasure_key's padded halves)."""
+    return f"sha256(k.outer_pad || sha256(k.inner_pad || convert_to({value}, 'UTF8')))"
+
+
+def erase(url: str, *, requested_by: str, reason: str | None = None, email: str | None = None,
+          phone: str | None = None, tax_id: str | None = None, customer_id: str | None = None,
+          crm_writer: Any = None) -> ErasureResult:
+    """Erase the person named by one identifier (see the module's docstring); the tombstone's summary."""
+    if not requested_by.strip():
+        raise ValueError("say who requested the erasure (requested_by)")
+    identified_by = [k for k, v in (("email", email), ("phone", phone), ("tax_id", tax_id),
+                                    ("customer_id", customer_id)) if v]
+    erasure_id = uuid.uuid4().hex
+    with psycopg.connect(url) as conn:
+        subject = find_subject(conn, email=email, phone=phone, tax_id=tax_id, customer_id=customer_id)
+        conn.execute(
+            f"insert into ops.erasures (erasure_id, requested_by, reason, identified_by, identifier_hashes) "
+            f"select %s, %s, %s, %s, array(select {_hash_sql('i.v')} "
+            f"from unnest(%s::text[]) as i(v)) from ops.erasure_key as k",
+            (erasure_id, requested_by, reason, identified_by, sorted(v.lower() for v in subject.identifiers)))
+        conn.commit()
+    cleared = _clear_crm(url, subject, crm_writer)
+    removed: dict[str, int] = {}
+    with psycopg.connect(url) as conn, conn.transaction():
+        removed.update(_scrub_raw(conn, subject, erasure_id))
+        removed.update(_scrub_tables(conn, subject))
+        conn.execute(
+            "update ops.erasures set finished_at = now(), customers = %s, source_records = %s, "
+            "crm_contacts_cleared = %s, removed = %s where erasure_id = %s",
+            (len(subject.customer_ids), len(subject.records), cleared, Jsonb(removed), erasure_id))
+    log.info("erasure %s: %d customers, %d source records, %d CRM contacts cleared, rows touched: %s",
+             erasure_id, len(subject.customer_ids), len(subject.records), cleared, json.dumps(removed))
+    return ErasureResult(erasure_id, len(subject.customer_ids), len(subject.records), cleared, removed)
+
+
+def _clear_crm(url: str, subject: Subject, writer: Any) -> int:
+    """Empty the ``puente_*`` properties Puente wrote on the person's CRM contacts; forget them."""
+    contacts = subject.hubspot_contact_ids
+    if not contacts or writer is None:
+        return 0
+    from puente.activation.writers import Row
+    from puente.sources.hubspot.writer import PUENTE_PROPERTIES
+
+    empty = {spec.name: "" for spec in PUENTE_PROPERTIES}
+    writer.prepare("contacts")
+    outcomes = writer.write("contacts", "update", [Row(cid, cid, None, empty) for cid in contacts])
+    refused = [o for o in outcomes if not o.ok and "not found" not in (o.error or "").lower()]
+    if refused:
+        raise RuntimeError(f"the CRM refused clearing Puente's fields on {len(refused)} contact(s): "
+                           f"{refused[0].error}; nothing was erased in the warehouse yet, run the erasure again")
+    with psycopg.connect(url) as conn:
+        conn.execute("delete from ops.activation_state where row_key = any(%s) and activation in "
+                     "(select distinct activation from ops.activation_audit where target = 'hubspot' "
+                     "and target_object = 'contacts')", (contacts,))
+    return sum(o.ok for o in outcomes)
+
+
+def _refers_to(record: Any, source: str, own: dict[tuple[str, str], set[str]]) -> bool:
+    """Whether a record points at one of the person's own records: an Odoo many2one
+    (``[id, "display name"]``) to their partner, a shop order's ``customer``, a HubSpot
+    association to their contact. Such a record carries their name, which is replaced in it."""
+    partners = own.get(("odoo", "res.partner"), set())
+    customers = own.get(("shopify", "customers"), set())
+    contacts = own.get(("hubspot", "contacts"), set())
+    if not isinstance(record, dict):
+        return False
+    if source == "odoo":
+        return any(isinstance(v, list) and len(v) == 2 and str(v[0]) in partners for v in record.values())
+    if source == "shopify":
+        return isinstance(record.get("customer"), dict) and str(record["customer"].get("id")) in customers
+    return any(str(link.get("id")) in contacts for links in (record.get("associations") or {}).values()
+               if isinstance(links, dict) for link in links.get("results", []) if isinstance(link, dict))
+
+
+def _scrub_raw(conn: psycopg.Connection, subject: Subject, erasure_id: str) -> dict[str, int]:
+    pattern = _pattern(subject.identifiers | subject.names)
+    mentions = [f"%{n}%" for n in subject.identifiers | subject.names]
+    own: dict[tuple[str, str], set[str]] = {}
+    for source, obj, record_id in subject.records:
+        own.setdefault((source, obj), set()).add(record_id)
+    from puente.warehouse import RAW_OBJECTS
+
+    removed: dict[str, int] = {}
+    for raw in RAW_OBJECTS:
+        table = sql.Identifier("raw", raw.table)
+        ids = sorted(own.get((raw.source, raw.object), ()))
+        rows = conn.execute(sql.SQL(
+            "select source_id, record from {} where source_id = any(%s) or record::text ilike any(%s)").format(table),
+            (ids, mentions)).fetchall()
+        rows = [(source_id, record) for source_id, record in rows
+                if source_id in ids or _mentions_identifier(record, subject) or _refers_to(record, raw.source, own)]
+        for source_id, record in rows:
+            scrubbed = _scrub(record, pattern, source_id in ids)
+            conn.execute(sql.SQL("update {} set record = %s, _loaded_at = now() where source_id = %s").format(table),
+                         (Jsonb(scrubbed), source_id))
+            conn.execute(
+                f"insert into ops.erased_records (source, object, record_hash, erased_at, erasure_id) "
+                f"select %s, %s, {_hash_sql()}, now(), %s from ops.erasure_key as k "
+                f"on conflict (source, object, record_hash) do update set erased_at = excluded.erased_at, "
+                f"erasure_id = excluded.erasure_id",
+                (raw.source, raw.object, f"{raw.source}/{raw.object}/{source_id}", erasure_id))
+        if rows:
+            removed[f"raw.{raw.table}"] = len(rows)
+    return removed
+
+
+def _mentions_identifier(record: Any, subject: Subject) -> bool:
+    text = json.dumps(record, ensure_ascii=False).lower()
+    return any(n.lower() in text for n in subject.identifiers)
+
+
+def _scrub_tables(conn: psycopg.Connection, subject: Subject) -> dict[str, int]:
+    """Every other table of the warehouse: mentions of the identifiers replaced in every text,
+    JSON and array column; the person's customer rows without names and places."""
+    columns = conn.execute(
+        """
+        select c.table_schema, c.table_name, c.column_name, c.data_type, c.udt_name
+        from information_schema.columns as c
+        join information_schema.tables as t
+            on t.table_schema = c.table_schema and t.table_name = c.table_name and t.table_type = 'BASE TABLE'
+        where c.table_schema not in ('pg_catalog', 'information_schema', 'raw')
+          and c.table_schema not like 'pg\\_%%'
+          and not (c.table_schema = 'ops' and c.table_name in ('erasures', 'erased_records', 'erasure_key'))
+          and (c.data_type in ('text', 'character varying', 'json', 'jsonb') or c.udt_name in ('_text', '_varchar'))
+        order by 1, 2, 3
+        """).fetchall()
+    needles = sorted(subject.identifiers, key=len, reverse=True)
+    regex = "|".join(re.escape(n) for n in needles)
+    mentions = [f"%{n}%" for n in needles]
+    removed: dict[str, int] = {}
+    by_table: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+    for schema, table, column, data_type, udt in columns:
+        by_table.setdefault((schema, table), []).append((column, data_type, udt))
+    for (schema, table), cols in by_table.items():
+        relation = sql.Identifier(schema, table)
+        touched = 0
+        for column, data_type, udt in cols:
+            col = sql.Identifier(column)
+            if data_type in ("json", "jsonb"):
+                new = sql.SQL("regexp_replace({}::text, %(regex)s, %(erased)s, 'gi')::" + data_type).format(col)
+            elif udt in ("_text", "_varchar"):
+                new = sql.SQL("array(select regexp_replace(x, %(regex)s, %(erased)s, 'gi') from unnest({}) as x)"
+                              ).format(col)
+            else:
+                new = sql.SQL("regexp_replace({}, %(regex)s, %(erased)s, 'gi')").format(col)
+            touched += conn.execute(
+                sql.SQL("update {} set {} = {} where {}::text ilike any(%(mentions)s)").format(relation, col, new, col),
+                {"regex": regex, "erased": ERASED, "mentions": mentions}).rowcount
+        names = [c for c, _, _ in cols if c in PERSONAL_COLUMNS]
+        if names and "customer_id" in {c for c, _, _ in cols}:
+            touched += conn.execute(
+                sql.SQL("update {} set {} where customer_id::text = any(%s)").format(
+                    relation, sql.SQL(", ").join(sql.SQL("{} = null").format(sql.Identifier(c)) for c in names)),
+                (subject.customer_ids,)).rowcount
+        if touched:
+            removed[f"{schema}.{table}"] = touched
+    return removed
+
+
+def identifier_hash(conn: psycopg.Connection, value: str) -> bytes:
+    """The keyed hash an erasure keeps of an identifier (lower-cased), to ask whether it was erased."""
+    return conn.execute(f"select {_hash_sql()} from ops.erasure_key as k", (value.strip().lower(),)).fetchone()[0]
+
+
+def was_erased(url: str, value: str) -> bool:
+    """Whether an erasure removed this identifier (e-mail, phone, tax id as the records held it)."""
+    with psycopg.connect(url) as conn:
+        digest = identifier_hash(conn, value)
+        return conn.execute("select exists (select from ops.erasures where %s = any(identifier_hashes))",
+                            (digest,)).fetchone()[0]
+
+
+
+def runs_hubspot() -> bool:
+    """Whether the business runs HubSpot, where Puente wrote fields the erasure clears."""
+    from puente.sources import registry
+
+    return "hubspot" in {s.name for s in registry.configured()}
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "erase", help="erase a data subject (Habeas Data): their personal data out of the whole warehouse",
+        description="Erase a person from the warehouse (see puente/erasure.py): name them by exactly one "
+                    "identifier. Puente's fields on their CRM contacts are cleared (PUENTE_HUBSPOT_* settings), "
+                    "their personal data is removed from raw and from every table built from it, and a "
+                    "tombstone (ops.erasures) keeps who asked, when and what was removed, without the data.")
+    who = parser.add_mutually_exclusive_group(required=True)
+    who.add_argument("--email")
+    who.add_argument("--phone")
+    who.add_argument("--tax-id")
+    who.add_argument("--customer-id")
+    parser.add_argument("--requested-by", required=True, help="who asked (kept in the tombstone)")
+    parser.add_argument("--reason", help="the request's reference, kept in the tombstone")
+    parser.add_argument("--no-crm", action="store_true", help="do not clear the CRM fields (no CRM reachable)")
+
+
+def main(args: Any) -> int:
+    from puente.sources import registry
+    from puente.warehouse import warehouse_url
+
+    writer = None
+    if not args.no_crm and runs_hubspot():
+        writer = registry.build_writer("hubspot", registry.source("hubspot").config.from_env())
+    try:
+        result = erase(warehouse_url(), requested_by=args.requested_by, reason=args.reason, email=args.email,
+                       phone=args.phone, tax_id=args.tax_id, customer_id=args.customer_id, crm_writer=writer)
+    except (SubjectNotFound, ValueError) as exc:
+        print(f"Nothing erased: {exc}")
+        return 1
+    print(f"Erasure {result.erasure_id}: {result.customers} customer(s), {result.source_records} source record(s), "
+          f"{result.crm_contacts_cleared} CRM contact(s) cleared; rows touched per table:")
+    for table, rows in sorted(result.removed.items()):
+        print(f"   {table}: {rows}")
+    return 0
