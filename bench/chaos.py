@@ -34,7 +34,7 @@ import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -49,7 +49,6 @@ from puente.simulators.limits import UPDATED_AT, FaultRates, Faults, must_quaran
 from puente.simulators.server import SimulatorServer
 from puente.sources import registry
 
-START = date(2026, 11, 16)
 DATABASE = "chaos"
 NIGHT_TIMEOUT_SECONDS = 1800
 REQUEST_FAULTS = FaultRates(too_many_requests=0.02, server_error=0.02, timeout=0.005, disconnect=0.005,
@@ -73,6 +72,11 @@ BAD_VALUES = (
 UNSTORABLE = (("nul", "\x00"), ("surrogate", "Andr\ud83d"), ("nesting", None))
 TEXT_FIELD = {("hubspot", "contacts"): "firstname", ("hubspot", "companies"): "name",
               ("shopify", "customers"): "first_name", ("shopify", "products"): "title"}
+
+
+def first_night(nights: int, today: date | None = None) -> date:
+    """The business day of the first of ``nights`` consecutive nights that end yesterday."""
+    return (today or datetime.now(UTC).date()) - timedelta(days=nights)
 
 
 def _nested(depth: int) -> list:
@@ -115,7 +119,9 @@ class Chaos:
         self.rng = random.Random(seed)
         self.faults = Faults(seed=seed, odoo=REQUEST_FAULTS, hubspot=REQUEST_FAULTS, shopify=REQUEST_FAULTS,
                              hang_seconds=1.0)
-        self.business = Business(seed=seed, customers=customers, start=START)
+        # The last night is yesterday's: a simulated day after the machine's clock would bring orders
+        # from the future, which the marts gate rightly refuses (a night never runs before its day).
+        self.business = Business(seed=seed, customers=customers, start=first_night(nights))
         self.credentials = Credentials()
         self.injected: list[Injected] = []
         self.to_fix: list[Injected] = []
