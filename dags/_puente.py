@@ -15,19 +15,24 @@ from cosmos.profiles import BaseProfileMapping
 WAREHOUSE_CONN_ID = "puente_warehouse"
 
 
-def warehouse_url() -> str:
-    """The one warehouse configuration, as a URL: the Airflow connection with the libpq options of
-    its extra (``sslmode``…), else ``PUENTE_WAREHOUSE_URL``. dbt gets the same (``WarehouseProfile``)."""
+def _connection(conn_id: str):
+    """The Airflow connection ``conn_id``, or None when there is none."""
     from airflow.sdk import Connection
     from airflow.sdk.exceptions import AirflowNotFoundException
 
+    try:
+        return Connection.get(conn_id)
+    except AirflowNotFoundException:
+        return None
+
+
+def warehouse_url() -> str:
+    """The one warehouse configuration, as a URL: the Airflow connection with the libpq options of
+    its extra (``sslmode``…), else ``PUENTE_WAREHOUSE_URL``. dbt gets the same (``WarehouseProfile``)."""
     from puente import warehouse
 
-    try:
-        conn = Connection.get(WAREHOUSE_CONN_ID)
-    except AirflowNotFoundException:
-        return warehouse.warehouse_url()
-    return warehouse.warehouse_url_from_connection(conn)
+    conn = _connection(WAREHOUSE_CONN_ID)
+    return warehouse.warehouse_url() if conn is None else warehouse.warehouse_url_from_connection(conn)
 
 
 class WarehouseProfile(BaseProfileMapping):
@@ -63,17 +68,11 @@ def source_config(source: str):
     environment, where the local runtime puts the simulators, is the fallback. The config's
     ``origin`` says which, and the extraction logs it.
     """
-    from airflow.sdk import Connection
-    from airflow.sdk.exceptions import AirflowNotFoundException
-
     from puente.sources import registry
 
     spec = registry.source(source)
-    try:
-        conn = Connection.get(spec.conn_id)
-    except AirflowNotFoundException:
-        return spec.config.from_env()
-    return spec.config.from_connection(conn)
+    conn = _connection(spec.conn_id)
+    return spec.config.from_env() if conn is None else spec.config.from_connection(conn)
 
 
 def business_date():
@@ -102,15 +101,6 @@ def declared_activations(dbt_project: Path, systems: tuple[str, ...]):
 ALERT_SLACK_CONN_ID = "puente_alerts_slack"
 ALERT_EMAIL_CONN_ID = "puente_alerts_email"
 
-
-def _connection(conn_id: str):
-    from airflow.sdk import Connection
-    from airflow.sdk.exceptions import AirflowNotFoundException
-
-    try:
-        return Connection.get(conn_id)
-    except AirflowNotFoundException:
-        return None
 
 
 def _slack_text(text: str) -> str:
