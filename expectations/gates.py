@@ -48,7 +48,7 @@ class GateFailed(RuntimeError):
 
     def __init__(self, result: GateResult):
         self.result = result
-        failed = [check for check in result.details if not check["success"] and check.get("severity") != WARN]
+        failed = result.errors
         where = f"logical date {result.logical_date}" if result.logical_date else "latest data"
         lines = [f"{result.gate} gate failed {result.failed} of {result.evaluated} checks ({where}, {result.warehouse}):"]
         for check in failed:
@@ -76,6 +76,11 @@ class GateResult:
     warehouse: str = ""
 
     @property
+    def errors(self) -> list[dict[str, Any]]:
+        """The failed checks that fail the gate (severity ``error``)."""
+        return [check for check in self.details if not check["success"] and check.get("severity") != WARN]
+
+    @property
     def warnings(self) -> list[dict[str, Any]]:
         """The failed checks of severity ``warn``: people are told, the night goes on."""
         return [check for check in self.details if not check["success"] and check.get("severity") == WARN]
@@ -94,8 +99,7 @@ class GateResult:
             "failed": self.failed,
             "logical_date": self.logical_date.isoformat() if self.logical_date else None,
             "gate_run_id": self.gate_run_id,
-            "failed_checks": [describe_check(check) for check in self.details
-                              if not check["success"] and check.get("severity") != WARN],
+            "failed_checks": [describe_check(check) for check in self.errors],
             "warnings": [describe_check(check) for check in self.warnings],
         }
 

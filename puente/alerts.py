@@ -201,12 +201,21 @@ _WEB_ORDERS = (
     "not sent again.",
     "Read the error above; the next quarter-hour tries again by itself. If it keeps failing, check the shop's and "
     "the ERP's connections, or pause the DAG puente_web_orders until it is fixed.")
-_SYSTEM_NAMES = {"odoo": "the ERP (Odoo)", "hubspot": "the CRM (HubSpot)", "shopify": "the shop (Shopify)",
-                 "salesforce": "the CRM (Salesforce)"}
+# How people name each kind of system (puente.sources.spec.KINDS).
+_KIND_WORDS = {"erp": "ERP", "crm": "CRM", "shop": "shop", "marketplace": "marketplace",
+               "payments": "payment provider"}
 
 
 def system_name(system: str) -> str:
-    return _SYSTEM_NAMES.get(system, system)
+    """``the ERP (Odoo)``, ``the shop (WooCommerce)``: a registered source by its kind and title
+    (``puente.sources.registry``); any other name (``ml``) as it is."""
+    from puente.sources import registry
+
+    try:
+        spec = registry.source(system)
+    except registry.UnknownSource:
+        return system
+    return f"the {_KIND_WORDS[spec.kind]} ({spec.title})"
 
 
 def failure_alert(*, dag_id: str, task_id: str, error: str, logical_date: date | None, run_id: str,

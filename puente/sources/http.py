@@ -274,6 +274,15 @@ class HttpClient:
         target, base = self._client.base_url.join(url), self._client.base_url
         return (target.scheme, target.host, target.port) == (base.scheme, base.host, base.port)
 
+    def follow(self, url: str | None, obj: str, request: str, advice: str) -> str | None:
+        """``url`` (a next-page link the service handed over), refused with a ``SourceError`` when it
+        points at another scheme, host or port: the credentials would travel there."""
+        if url is not None and not self.same_origin(url):
+            target = httpx.URL(url)
+            raise SourceError(self.system, obj, request, f"a Link header pointing at {target.scheme}://{target.host}"
+                              + (f":{target.port}" if target.port else ""), advice)
+        return url
+
     def request(self, method: str, url: str, *, obj: str, params: dict[str, Any] | None = None,
                 json: Any = None, content: bytes | str | None = None,
                 headers: dict[str, str] | None = None, passthrough: Collection[int] = (),

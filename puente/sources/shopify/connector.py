@@ -129,13 +129,8 @@ class ShopifyConnector:
     def _follow(self, url: str | None, obj: str) -> str | None:
         """The next-page URL, refusing one on another scheme, host or port (the token must not
         travel there, nor in clear)."""
-        if url is not None and not self.http.same_origin(url):
-            target = httpx.URL(url)
-            raise SourceError(SYSTEM, obj, f"GET {obj}.json",
-                              f"a Link header pointing at {target.scheme}://{target.host}"
-                              + (f":{target.port}" if target.port else ""),
-                              f"Check {URL_SETTING}: it must be https://{{shop}}.myshopify.com/admin/api/{API_VERSION}")
-        return url
+        return self.http.follow(url, obj, f"GET {obj}.json",
+                                f"Check {URL_SETTING}: it must be https://{{shop}}.myshopify.com/admin/api/{API_VERSION}")
 
     def _results(self, response: httpx.Response, obj: str) -> list[Any]:
         try:

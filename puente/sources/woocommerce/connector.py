@@ -162,14 +162,9 @@ class WooCommerceConnector:
 
     def _follow(self, url: str, obj: str) -> str:
         """The next-page URL, refusing one on another scheme, host or port (the key would travel there)."""
-        if not self.http.same_origin(url):
-            target = httpx.URL(url)
-            raise SourceError(SYSTEM, obj, f"GET {obj}",
-                              f"a Link header pointing at {target.scheme}://{target.host}"
-                              + (f":{target.port}" if target.port else ""),
-                              f"Check {URL_SETTING}; a WordPress whose 'Site Address' (Settings > General) is not "
-                              f"the address Puente uses writes its links to the other one")
-        return url
+        return self.http.follow(url, obj, f"GET {obj}",
+                                f"Check {URL_SETTING}; a WordPress whose 'Site Address' (Settings > General) is not "
+                                f"the address Puente uses writes its links to the other one")
 
     def _results(self, response: httpx.Response, obj: str) -> list[Any]:
         try:
