@@ -5,7 +5,8 @@ Each source is one folder, ``puente/sources/<system>/`` (the shape of dlt's veri
 - ``__init__.py`` declares the source: one ``Source`` named ``SOURCE``, which the registry lists;
 - ``settings.py`` holds what the API documents: endpoints, API version, page sizes and limits,
   and the objects (each a ``SourceObject`` with the field that is its key and the field that is
-  its cursor, plus what the connector needs to ask for it);
+  its cursor, plus what the connector needs to ask for it and, where the API serves whole records,
+  the fields that land: ``landed_fields``, minimum data, ``puente.sources.fields``);
 - ``config.py`` the frozen configuration, read from an Airflow connection or from
   ``PUENTE_<SYSTEM>_*`` environment variables;
 - ``connector.py`` the code that talks to the API;
