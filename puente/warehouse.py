@@ -541,6 +541,16 @@ create table if not exists ops.extract_state (
     primary key (source, object)
 );
 
+-- Minimum data: the declaration of landed fields (puente/sources/fields.py) that an object's raw
+-- rows and quarantined payloads were last pruned to; a changed declaration prunes them again.
+create table if not exists ops.landed_fields (
+    source     text not null,
+    object     text not null,
+    fields     text not null,
+    pruned_at  timestamptz not null default now(),
+    primary key (source, object)
+);
+
 create table if not exists ops.load_batches (
     batch_id         text primary key,
     source           text not null,

@@ -158,8 +158,10 @@ UPDATED_AT = {"odoo": "write_date", "hubspot": "updatedAt", "shopify": "updated_
 # WordPress writes an unset date as its "zero date".
 _BROKEN_DATES = {"odoo": "2026-02-30 25:61:00", "hubspot": "2026-02-30T25:61:00.000Z",
                  "shopify": "0000-00-00T00:00:00-05:00", "woocommerce": "0000-00-00T00:00:00"}
-_TEXT_FIELD = {"odoo": ("name",), "hubspot": ("properties", "firstname"), "shopify": ("first_name", "title"),
-               "woocommerce": ("first_name", "name")}
+# The text a bad encoding cuts: the first of these a record has (a person's first name, a product's
+# title, an order's name or number), so that it breaks a field the record really carries.
+_TEXT_FIELD = {"odoo": ("name",), "hubspot": ("properties", "firstname"),
+               "shopify": ("first_name", "title", "name"), "woocommerce": ("first_name", "name", "number")}
 
 
 def must_quarantine(service: str, kind: str | None) -> bool:

@@ -1,7 +1,8 @@
 """What every connector hands to the loader: pages of records and the cursor to store after them.
 
 A connector walks one object of its system and yields ``Page`` after ``Page``. Each record is
-kept exactly as the API returned it (``payload``), beside what the loader needs to land it:
+kept as the API returned it (``payload``), reduced to its declared fields where the object
+declares them (``SourceObject.landed_fields``, minimum data), beside what the loader needs to land it:
 its id, its updated-at as the API wrote it, and whether the source says it is deleted or
 archived. The connector reads those leniently (a malformed record gives ``None``) and the loader
 decides: a record without an id or a readable updated-at goes to ``ops.quarantine``.

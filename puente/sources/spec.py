@@ -5,7 +5,8 @@ Each source is one folder, ``puente/sources/<system>/`` (the shape of dlt's veri
 - ``__init__.py`` declares the source: one ``Source`` named ``SOURCE``, which the registry lists;
 - ``settings.py`` holds what the API documents: endpoints, API version, page sizes and limits,
   and the objects (each a ``SourceObject`` with the field that is its key and the field that is
-  its cursor, plus what the connector needs to ask for it);
+  its cursor, plus what the connector needs to ask for it and, where the API serves whole records,
+  the fields that land: ``landed_fields``, minimum data, ``puente.sources.fields``);
 - ``config.py`` the frozen configuration, read from an Airflow connection or from
   ``PUENTE_<SYSTEM>_*`` environment variables;
 - ``connector.py`` the code that talks to the API;
@@ -22,9 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 
 from puente.sources.base import Connector
+from puente.sources.fields import FieldTree, field_tree, project
 
 KINDS = ("erp", "crm", "shop", "marketplace", "payments")
 # A business runs one ERP and one CRM; it may sell and be paid through any number of the others.
@@ -40,6 +43,10 @@ class SourceObject:
     ``live_in_raw`` is the SQL condition on a raw row that the source's own count counts, and
     ``live_in_quarantine`` the condition on a quarantined payload (``q.payload``, JSON text) for a
     record the source counts as live: reconciliation compares the two sides with them.
+
+    ``landed_fields`` (minimum data, ``puente.sources.fields``): the paths of a record that land in
+    raw, where the API serves whole records; the key and the cursor always land. Empty where the
+    connector names the fields it asks for itself (Odoo's fields, HubSpot's properties).
     """
 
     name: str
@@ -47,6 +54,22 @@ class SourceObject:
     cursor: str
     live_in_raw: str = "not _deleted"
     live_in_quarantine: str = "true"
+    landed_fields: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.landed_fields:  # the key and the cursor first, then the declaration
+            object.__setattr__(self, "landed_fields",
+                               tuple(dict.fromkeys((self.key, self.cursor, *self.landed_fields))))
+            self.landed_tree  # noqa: B018 - a malformed path fails when the source is declared
+
+    @cached_property
+    def landed_tree(self) -> FieldTree | None:
+        """The declaration as a tree, None when the object declares none."""
+        return field_tree(self.landed_fields) if self.landed_fields else None
+
+    def landed(self, record: Any) -> Any:
+        """``record`` as it may land: only its declared fields (itself when none are declared)."""
+        return project(record, self.landed_tree)
 
 
 class SourceConfig(Protocol):

@@ -8,6 +8,10 @@ What it relies on, per Shopify's REST Admin docs:
   ``Link: <...page_info=...>; rel="next"`` response header, used exactly as given: a
   ``page_info`` request may carry only ``limit`` (and ``fields``), the filters travel inside
   ``page_info``. No ``Link`` next means the last page.
+- ``fields=<comma list>`` asks for the top-level fields Puente declares (``settings.py``, minimum
+  data); Shopify keeps it in the ``Link`` URLs. Each record is projected to the declaration before
+  it lands all the same: the nested keys of ``line_items`` or ``default_address`` cannot be asked
+  for, and an endpoint may ignore ``fields``.
 - The result is not ordered by ``updated_at``, so the cursor (the greatest ``updated_at``
   seen) is stored only with the last page: a crash mid-walk reruns the walk from the previous
   cursor, and the upsert makes the overlap harmless.
@@ -32,6 +36,7 @@ from typing import Any
 import httpx
 
 from puente.sources.base import DEFAULT_LOOKBACK, Page, Record, get, latest, parse_timestamp, text_id
+from puente.sources.fields import top_level
 from puente.sources.http import HttpClient, SourceError, next_link
 from puente.sources.shopify.config import ShopifyConfig
 from puente.sources.shopify.settings import (
@@ -112,7 +117,8 @@ class ShopifyConnector:
 
     def extract(self, obj: str, cursor: str | None, until: str | None = None) -> Iterator[Page]:
         url: str | None = f"{obj}.json"
-        params: dict[str, Any] | None = {"limit": self._page_size, **EXTRA_PARAMS[obj]}
+        params: dict[str, Any] | None = {"limit": self._page_size, **EXTRA_PARAMS[obj],
+                                         "fields": ",".join(top_level(self._resources[obj].landed_fields))}
         if cursor:
             start = parse_timestamp(cursor) - timedelta(seconds=self.lookback)
             params["updated_at_min"] = start.astimezone(UTC).isoformat(timespec="seconds")
@@ -145,6 +151,6 @@ class ShopifyConnector:
 
 
 def _record(resource: ShopifyResource, result: Any) -> Record:
-    return Record(payload=result, source_id=text_id(get(result, resource.key)),
+    return Record(payload=resource.landed(result), source_id=text_id(get(result, resource.key)),
                   updated_at=get(result, resource.cursor),
                   deleted=resource.name == "products" and get(result, "status") == "archived")

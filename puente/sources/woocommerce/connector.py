@@ -28,6 +28,9 @@ What it relies on, per the WooCommerce REST API docs (see ``settings.py``):
   ``date_modified_gmt`` is at or after the cursor minus the look-back (and at or before
   ``until``). A small business's store holds a few thousand accounts, 100 a request: a few dozen
   requests a night. A record whose date cannot be read is kept, for the loader to quarantine.
+- ``_fields`` asks for the fields Puente declares (``settings.py``, minimum data), nested objects
+  with dots (``billing.email``); each record is projected to the declaration before it lands all
+  the same (WordPress cannot filter inside ``line_items``, and a plugin may answer in full).
 - ``date_modified_gmt`` is ISO 8601 without offset, in UTC; cursors are written the same way.
 - No rate limit in WooCommerce itself; the host's 429 and 503 (with ``Retry-After``) are retried
   by the shared HTTP client (``puente.sources.http``).
@@ -44,6 +47,7 @@ from typing import Any
 import httpx
 
 from puente.sources.base import DEFAULT_LOOKBACK, Page, Record, get, latest, parse_timestamp, text_id
+from puente.sources.fields import wordpress_fields
 from puente.sources.http import HttpClient, SourceError, next_link
 from puente.sources.woocommerce.config import WooCommerceConfig
 from puente.sources.woocommerce.settings import EXTRA_PARAMS, PAGE_LIMIT, RESOURCES, SYSTEM, WooResource
@@ -94,7 +98,7 @@ class WooCommerceConnector:
 
     def count(self, obj: str) -> int:
         self._resource(obj)
-        response = self.http.request("GET", obj, obj=obj, params={"per_page": 1, **EXTRA_PARAMS[obj]})
+        response = self.http.request("GET", obj, obj=obj, params={"per_page": 1, "_fields": "id", **EXTRA_PARAMS[obj]})
         total = _header_int(response, "X-WP-Total")
         if total is None:
             raise SourceError(SYSTEM, obj, f"GET {obj}", "no X-WP-Total header in the answer",
@@ -116,7 +120,8 @@ class WooCommerceConnector:
         newest: Record | None = Record(None, None, cursor) if cursor else None
         shrunk = False
         for number, status in enumerate(passes, 1):
-            params: dict[str, Any] = {"per_page": self._page_size, "orderby": "id", "order": "asc", **status}
+            params: dict[str, Any] = {"per_page": self._page_size, "orderby": "id", "order": "asc", **status,
+                                      "_fields": ",".join(wordpress_fields(resource.landed_fields))}
             if resource.modified_filter:
                 params["dates_are_gmt"] = "true"
                 if since:
@@ -202,6 +207,6 @@ def _changed_within(record: Record, since: datetime | None, upto: datetime | Non
 
 
 def _record(resource: WooResource, result: Any) -> Record:
-    return Record(payload=result, source_id=text_id(get(result, resource.key)),
+    return Record(payload=resource.landed(result), source_id=text_id(get(result, resource.key)),
                   updated_at=get(result, resource.cursor),
                   deleted=resource.trash and get(result, "status") == "trash")
