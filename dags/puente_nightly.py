@@ -6,7 +6,7 @@ nightly; next-best-action) → dbt activation models → sync gate → activatio
 declared activation: what Puente writes into the ERP, the shop and the CRM) → morning check (the
 warnings that are not failures: stale sources, unusual volumes, gate warnings, the work list) →
 the run report (always, puente/run_report.py). A task that fails for good, and every warning, is
-sent to the alert channels (Slack webhook, e-mail: Airflow connections ``puente_alerts_slack``,
+sent to the alert channels (Slack and Teams webhooks, e-mail: Airflow connections ``puente_alerts_slack``, ``puente_alerts_teams``,
 ``puente_alerts_email``) and recorded in ``ops.alerts``.
 
 Wiring only: each task calls one function of ``puente``, ``expectations`` or ``ml``, imported
