@@ -250,6 +250,29 @@ class FailureAlert(BaseNotifier):
             log.exception("the failure alert could not be made or sent")
 
 
+def record_run_started() -> None:
+    """Record the running DAG run in ``ops.dag_runs`` (puente/runs.py): who triggered it, when."""
+    from airflow.sdk import get_current_context
+
+    from puente import runs
+
+    runs.record_started(warehouse_url(), runs.run_of(get_current_context()))
+
+
+def record_run_finished(outcome: str | None = None) -> None:
+    """Record how the running DAG run ended; without ``outcome``, from the states of its other tasks
+    (called by the run's last task, a teardown)."""
+    from airflow.sdk import get_current_context
+
+    from puente import runs
+
+    context = get_current_context()
+    failed: list[str] = []
+    if outcome is None:
+        outcome, failed = runs.outcome_of(night_task_states(), excluding=[context["ti"].task_id])
+    runs.record_finished(warehouse_url(), runs.run_of(context), outcome, failed)
+
+
 def night_task_states() -> dict[str, str]:
     """The state of each task of the running DAG run (task id -> state), as Airflow records it; empty
     when Airflow cannot say (the report then judges the night from the warehouse alone)."""

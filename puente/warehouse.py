@@ -653,6 +653,21 @@ create table if not exists ops.pipeline_lease (
     expires_at   timestamptz not null
 );
 
+-- Every run of Puente's DAGs (puente/runs.py): who triggered it ('scheduler' for a scheduled
+-- run), when, and how it ended; marts.audit_log shows it.
+create table if not exists ops.dag_runs (
+    dag_id        text not null,
+    run_id        text not null,
+    run_type      text not null,
+    triggered_by  text not null,
+    logical_date  date,
+    started_at    timestamptz not null default now(),
+    finished_at   timestamptz,
+    outcome       text not null check (outcome in ('running', 'success', 'failed', 'skipped')),
+    failed_tasks  text[] not null default '{}',
+    primary key (dag_id, run_id)
+);
+
 -- The activation engine (puente/activation/engine.py). What each target last accepted, per
 -- activation and row: the diff of the next run is against this.
 create table if not exists ops.activation_state (

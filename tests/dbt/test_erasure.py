@@ -174,3 +174,7 @@ def test_the_erasure_dag_erases_from_its_trigger_form(erased, monkeypatch):
                             "'%maria.lopez@example.com%'").fetchone()[0] == 0
         assert conn.execute("select identified_by, requested_by from ops.erasures where reason = 'ticket 9'"
                             ).fetchone() == (["customer_id"], "dpo")
+        # the run itself is audited with who triggered it in Airflow (dag.test() triggers as "dag_test")
+        assert conn.execute("select actor, subject, outcome, detail ->> 'run_id' from marts.audit_log "
+                            "where action = 'run'").fetchall() == [("dag_test", "puente_erasure", "success",
+                                                                    run.run_id)]
