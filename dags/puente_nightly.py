@@ -312,7 +312,7 @@ def puente_nightly():
 
                 result = run_named(warehouse_url(), name, source_config(target), business_date(),
                                    dry_run=bool((params or {}).get("dry_run")))
-                return result.as_dict()
+                return result.summary()  # counts only: the rows' content stays in the warehouse
 
             sent = run_activation()
             # one target's activations in turn (they share its rate limit); targets side by side

@@ -621,6 +621,8 @@ create table if not exists ops.erased_records (
     primary key (source, object, record_hash)
 );
 alter table ops.load_batches add column if not exists rows_erased_skipped integer not null default 0;
+-- The CRM tasks Puente made for the person, deleted in the CRM (puente/erasure.py).
+alter table ops.erasures add column if not exists crm_tasks_erased integer not null default 0;
 
 create table if not exists ops.quarantine (
     quarantine_id  bigserial primary key,

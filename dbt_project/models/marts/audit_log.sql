@@ -87,7 +87,8 @@ erasures as (
         case when finished_at is null then 'unfinished' else 'done' end,
         jsonb_build_object('erasure_id', erasure_id, 'reason', reason, 'finished_at', finished_at,
                            'customers', customers, 'source_records', source_records,
-                           'crm_contacts_cleared', crm_contacts_cleared, 'removed', removed),
+                           'crm_contacts_cleared', crm_contacts_cleared, 'crm_tasks_erased', crm_tasks_erased,
+                           'removed', removed, 'message', message),
         'ops.erasures'
     from {{ source('ops', 'erasures') }}
 )
