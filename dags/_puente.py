@@ -251,26 +251,37 @@ class FailureAlert(BaseNotifier):
 
 
 def record_run_started() -> None:
-    """Record the running DAG run in ``ops.dag_runs`` (puente/runs.py): who triggered it, when."""
+    """Record the running DAG run in ``ops.dag_runs`` (puente/runs.py): who triggered it, when. Never
+    raises: the audit's bookkeeping must not fail a run."""
+    import logging
+
     from airflow.sdk import get_current_context
 
     from puente import runs
 
-    runs.record_started(warehouse_url(), runs.run_of(get_current_context()))
+    try:
+        runs.record_started(warehouse_url(), runs.run_of(get_current_context()))
+    except Exception:
+        logging.getLogger(__name__).exception("the run could not be recorded in ops.dag_runs")
 
 
 def record_run_finished(outcome: str | None = None) -> None:
     """Record how the running DAG run ended; without ``outcome``, from the states of its other tasks
-    (called by the run's last task, a teardown)."""
+    (called by the run's last task, a teardown). Never raises."""
+    import logging
+
     from airflow.sdk import get_current_context
 
     from puente import runs
 
-    context = get_current_context()
-    failed: list[str] = []
-    if outcome is None:
-        outcome, failed = runs.outcome_of(night_task_states(), excluding=[context["ti"].task_id])
-    runs.record_finished(warehouse_url(), runs.run_of(context), outcome, failed)
+    try:
+        context = get_current_context()
+        failed: list[str] = []
+        if outcome is None:
+            outcome, failed = runs.outcome_of(night_task_states(), excluding=[context["ti"].task_id])
+        runs.record_finished(warehouse_url(), runs.run_of(context), outcome, failed)
+    except Exception:
+        logging.getLogger(__name__).exception("the run's outcome could not be recorded in ops.dag_runs")
 
 
 def night_task_states() -> dict[str, str]:

@@ -10,6 +10,7 @@ triggered it, when it started and finished, and how it ended.
   made (``run_type`` scheduled, or asset-triggered) is ``scheduler``. A run cleared and rerun
   keeps the user who first triggered it (Airflow does not record who cleared it on the run; its
   own audit log does).
+- **When**: Airflow's start of the run, and the end of its last task.
 - **Outcome**: ``running`` from the run's first task that reaches the warehouse, then ``success``,
   ``failed`` (with the tasks that failed) or ``skipped`` (a web-orders run that gave its turn to
   the night), written by the run's last task, a teardown that always runs.
@@ -24,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import psycopg
@@ -46,6 +47,7 @@ class Run:
     run_type: str
     triggered_by: str
     logical_date: date | None
+    started_at: datetime | None = None  # when Airflow started the run
 
 
 def _value(thing: Any) -> str:
@@ -63,7 +65,8 @@ def run_of(context: Mapping[str, Any]) -> Run:
         logical = logical.in_timezone("UTC")
     return Run(dag_id=dag_run.dag_id, run_id=dag_run.run_id, run_type=run_type,
                triggered_by=user or (SCHEDULER if run_type in _UNATTENDED else f"unknown ({run_type} run)"),
-               logical_date=logical.date() if logical is not None else None)
+               logical_date=logical.date() if logical is not None else None,
+               started_at=getattr(dag_run, "start_date", None))
 
 
 def outcome_of(task_states: Mapping[str, str], *, excluding: Iterable[str] = ()) -> tuple[str, list[str]]:
@@ -93,17 +96,18 @@ def _write(url: str, run: Run, outcome: str, failed_tasks: list[str] | None) -> 
         with psycopg.connect(url, connect_timeout=10) as conn:
             conn.execute(
                 """
-                insert into ops.dag_runs (dag_id, run_id, run_type, triggered_by, logical_date, outcome,
-                                          failed_tasks, finished_at)
-                values (%(dag_id)s, %(run_id)s, %(run_type)s, %(triggered_by)s, %(logical_date)s, %(outcome)s,
-                        %(failed)s, case when %(finished)s then now() end)
+                insert into ops.dag_runs (dag_id, run_id, run_type, triggered_by, logical_date, started_at,
+                                          outcome, failed_tasks, finished_at)
+                values (%(dag_id)s, %(run_id)s, %(run_type)s, %(triggered_by)s, %(logical_date)s,
+                        coalesce(%(started_at)s, now()), %(outcome)s, %(failed)s,
+                        case when %(finished)s then now() end)
                 on conflict (dag_id, run_id) do update set
                     outcome = excluded.outcome, failed_tasks = excluded.failed_tasks,
                     finished_at = excluded.finished_at,
                     triggered_by = coalesce(ops.dag_runs.triggered_by, excluded.triggered_by)
                 """, {"dag_id": run.dag_id, "run_id": run.run_id, "run_type": run.run_type,
                       "triggered_by": run.triggered_by, "logical_date": run.logical_date, "outcome": outcome,
-                      "failed": failed_tasks or [], "finished": finished})
+                      "started_at": run.started_at, "failed": failed_tasks or [], "finished": finished})
     except psycopg.Error as error:
         log.warning("could not record run %s of %s in ops.dag_runs (%s): the audit log will miss it",
                     run.run_id, run.dag_id, str(error).splitlines()[0] if str(error) else type(error).__name__)

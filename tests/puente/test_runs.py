@@ -21,9 +21,11 @@ class RunType(Enum):  # as Airflow passes it (airflow.utils.types.DagRunType)
     MANUAL = "manual"
 
 
-def _context(dag_id: str, run_id: str, run_type: RunType, user: str | None, day: str | None) -> dict:
+def _context(dag_id: str, run_id: str, run_type: RunType, user: str | None, day: str | None,
+             started: str | None = None) -> dict:
     dag_run = SimpleNamespace(dag_id=dag_id, run_id=run_id, run_type=run_type, triggering_user_name=user,
-                              logical_date=pendulum.parse(day) if day else None)
+                              logical_date=pendulum.parse(day) if day else None,
+                              start_date=pendulum.parse(started) if started else None)
     return {"dag_run": dag_run}
 
 
@@ -31,7 +33,7 @@ def test_who_triggered_a_run():
     scheduled = runs.run_of(_context("puente_nightly", "scheduled__2026-11-16T03:00:00+00:00", RunType.SCHEDULED,
                                      None, "2026-11-16T03:00:00+00:00"))
     assert scheduled == runs.Run("puente_nightly", "scheduled__2026-11-16T03:00:00+00:00", "scheduled",
-                                 "scheduler", date(2026, 11, 16))
+                                 "scheduler", date(2026, 11, 16), None)
     by_hand = runs.run_of(_context("puente_erasure", "manual__1", RunType.MANUAL, "ana.dpo", None))
     assert (by_hand.triggered_by, by_hand.run_type, by_hand.logical_date) == ("ana.dpo", "manual", None)
     # a manual run without a user (an old API server) does not pass for the scheduler's
@@ -51,7 +53,7 @@ def test_the_outcome_comes_from_the_other_tasks():
 
 def test_runs_reach_the_audit_log_with_their_user(fresh_db):
     night = runs.run_of(_context("puente_nightly", "scheduled__2026-11-16", RunType.SCHEDULED, None,
-                                 "2026-11-16T03:00:00+00:00"))
+                                 "2026-11-16T03:00:00+00:00", started="2026-11-16T03:00:05+00:00"))
     rerun = runs.run_of(_context("puente_nightly", "manual__2026-11-16", RunType.MANUAL, "carlos", "2026-11-16"))
     erasure = runs.run_of(_context("puente_erasure", "manual__e1", RunType.MANUAL, "ana.dpo", None))
     runs.record_started(fresh_db, night)
@@ -65,6 +67,9 @@ def test_runs_reach_the_audit_log_with_their_user(fresh_db):
 
     run_dbt(["run", "--select", "+audit_log"], fresh_db)
     with psycopg.connect(fresh_db) as conn:
+        # when: Airflow's start of the run (a run that started before its first task reached the warehouse)
+        assert conn.execute("select happened_at from marts.audit_log where detail ->> 'run_id' = "
+                            "'scheduled__2026-11-16'").fetchone()[0] == pendulum.parse("2026-11-16T03:00:05+00:00")
         rows = conn.execute("select actor, subject, outcome, detail ->> 'run_id', detail -> 'failed_tasks', "
                             "detail ->> 'finished_at' is not null, detail_table from marts.audit_log "
                             "where action = 'run' order by happened_at").fetchall()
