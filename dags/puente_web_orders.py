@@ -18,7 +18,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pendulum
-from _puente import FailureAlert, business_date, declared_activations, source_config, warehouse_url
+from _puente import (
+    FailureAlert,
+    business_date,
+    declared_activations,
+    record_run_finished,
+    record_run_started,
+    source_config,
+    warehouse_url,
+)
 from airflow.sdk import Param, dag, task
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,8 +64,10 @@ def puente_web_orders():
 
         url = warehouse_url()
         ensure_schema(url)
+        record_run_started()  # the audit (ops.dag_runs)
         other = leases.acquire(url, f"puente_web_orders {run_id}", leases.FREQUENT_TTL)
         if other is not None:
+            record_run_finished("skipped")
             raise AirflowSkipException(f"{other} is transforming the warehouse now; its web orders are posted "
                                        "by it, and the next quarter-hour tries again")
 
@@ -95,13 +105,14 @@ def puente_web_orders():
         from puente.activation.run import run_named
 
         return run_named(warehouse_url(), ACTIVATION, source_config("odoo"), business_date(),
-                         dry_run=bool((params or {}).get("dry_run"))).as_dict()
+                         dry_run=bool((params or {}).get("dry_run"))).summary()  # counts, no personal data
 
     @task  # a teardown of the turn (below): runs when the lease was taken, never hides a failure
     def release(run_id: str | None = None) -> None:
         from puente import leases
 
         leases.release(warehouse_url(), f"puente_web_orders {run_id}")
+        record_run_finished()  # how the run ended, for the audit (ops.dag_runs)
 
     turn = take_turn()
     turn >> extract() >> transform() >> gate() >> post() >> release().as_teardown(setups=turn)

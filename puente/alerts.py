@@ -18,8 +18,9 @@ Two kinds of alert leave Puente:
 
 ``deliver`` sends each alert to every configured channel and records it, sent or suppressed, in
 ``ops.alerts`` (the run report reads it). A channel is a plain callable taking an ``Alert``: the
-DAGs wrap Airflow's notifiers (Slack incoming webhook, SMTP e-mail) in them, so this module never
-imports Airflow. No channel configured means nothing is sent, and the log says so once.
+DAGs wrap Airflow's notifiers (Slack incoming webhook, SMTP e-mail, and Puente's own Microsoft
+Teams webhook notifier, which posts ``Alert.teams_message`` through ``post_to_teams``) in them, so
+this module never imports Airflow. No channel configured means nothing is sent, and the log says so once.
 
 No secret may reach an alert: error text is passed through ``scrub`` (URL passwords, tokens, keys,
 and any secret value the caller knows) before it is put in a message.
@@ -52,6 +53,9 @@ ROBUST_Z = 3.5               # |x - median| / (1.4826 * MAD) above this is an an
 SCORE_NIGHTS = 14            # the churn score distribution is compared with the last 14 scored nights
 WORK_LIST_GROWTH_NIGHTS = 3  # the work list grew on each of the last 3 nights
 RETRIED_NIGHTS = 3           # a row refused by its target on 3 nights or more
+# The Adaptive Card schema version of Teams messages: 1.4 is what Teams renders on every client
+# (desktop, web, mobile) and what a Workflows webhook posts as a card.
+TEAMS_CARD_VERSION = "1.4"
 
 Channel = Callable[["Alert"], None]
 
@@ -107,6 +111,30 @@ class Alert:
         if self.report_path:
             parts.append(f"<p>The night's run report: <code>{escape(self.report_path)}</code></p>")
         return "\n".join(parts)
+
+    def teams_message(self) -> dict[str, Any]:
+        """The message as a Microsoft Teams webhook takes it (a Teams "Workflows" webhook, the
+        successor of the retired Office 365 connectors, takes Adaptive Cards only): an activity of
+        type ``message`` with one Adaptive Card attachment. One text block per line, so that a
+        quoted error keeps its lines; a button to the run in Airflow."""
+        def block(text: str, **style: Any) -> dict[str, Any]:
+            return {"type": "TextBlock", "text": text, "wrap": True, **style}
+
+        body = [block(self.headline, size="Medium", weight="Bolder",
+                      color="Attention" if self.kind == FAILURE else "Warning"),
+                block("What happened:", weight="Bolder", spacing="Medium"),
+                *(block(line, fontType="Monospace", spacing="None") for line in self.what),
+                block(f"**What it means:** {_sentence(self.means)}", spacing="Medium"),
+                block(f"**What to do:** {_sentence(self.do)}")]
+        if self.report_path:
+            body.append(block(f"The night's run report: {self.report_path}", isSubtle=True))
+        card: dict[str, Any] = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                                "type": "AdaptiveCard", "version": TEAMS_CARD_VERSION, "body": body,
+                                "msteams": {"width": "Full"}}
+        if self.run_url:
+            card["actions"] = [{"type": "Action.OpenUrl", "title": "Open the run in Airflow", "url": self.run_url}]
+        return {"type": "message", "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}]}
 
 
 def _sentence(text: str) -> str:
@@ -558,7 +586,8 @@ def deliver(url: str | None, alerts: list[Alert], channels: Mapping[str, Channel
     (no channel configured, or an alert with the same key was already sent). Never raises: an
     alert that cannot be sent or recorded is logged, and the night goes on."""
     if alerts and not channels:
-        log.warning("No alert channel is configured (Airflow connections puente_alerts_slack, puente_alerts_email): "
+        log.warning("No alert channel is configured (Airflow connections puente_alerts_slack, puente_alerts_teams, "
+                    "puente_alerts_email): "
                     "%d alert(s) recorded in ops.alerts, none sent.", len(alerts))
     outcomes = []
     for alert in alerts:
@@ -586,6 +615,33 @@ def deliver(url: str | None, alerts: list[Alert], channels: Mapping[str, Channel
         _record(url, alert, outcome, dag_id, run_id)
         outcomes.append(outcome)
     return outcomes
+
+
+class TeamsRefused(RuntimeError):
+    """A Microsoft Teams webhook did not take the message."""
+
+
+def post_to_teams(webhook_url: str, alert: Alert, *, timeout: float = 30.0) -> None:
+    """Post ``alert`` as an Adaptive Card to a Microsoft Teams incoming webhook (a Teams
+    "Workflows" webhook, or an Office 365 connector's while they last). The URL carries its own
+    secret (the ``sig`` of a Workflows URL), so no error names it: only its host. Plain http:// is
+    refused for a host that is not this machine (``puente.sources.http.check_scheme``)."""
+    import httpx
+
+    from puente.sources.http import SourceError, check_scheme
+
+    host = httpx.URL(webhook_url).host or "(no host)"
+    try:
+        check_scheme("Microsoft Teams", webhook_url)
+    except SourceError as error:
+        raise TeamsRefused(str(error)) from None
+    try:
+        response = httpx.post(webhook_url, json=alert.teams_message(), timeout=timeout)
+    except httpx.HTTPError as error:
+        raise TeamsRefused(f"the Teams webhook at {host} could not be reached: {type(error).__name__}") from None
+    if not response.is_success:  # a Workflows webhook answers 202 Accepted, a connector's 200 "1"
+        raise TeamsRefused(f"the Teams webhook at {host} answered HTTP {response.status_code}: "
+                           f"{scrub(response.text)[:300]}")
 
 
 def _with(alert: Alert, **changes: Any) -> Alert:

@@ -126,7 +126,8 @@ def collect(url: str, day: date) -> dict:
                 from marts.data_issues group by 1, 2, 3, 4 order by count(*) desc, 1, 2, 3 limit 30
             """),
             "einvoice": report.fetch_all(conn, f"""
-                select invoice_name, customer_id, invoice_date, dian_state, days_pending, reason
+                select invoice_name, customer_id, invoice_date, dian_state, days_pending, reason,
+                       dian_message as "DIAN's answer"
                 from marts.einvoice_issues order by days_pending desc nulls last, invoice_id limit {ROWS_SHOWN}
             """),
             "einvoice_states": report.fetch_all(conn, "select dian_state, count(*) as invoices "

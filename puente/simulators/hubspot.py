@@ -37,6 +37,9 @@ What it reproduces, per HubSpot's published OpenAPI specs (shared/specs/hubspot)
   ``NOT_CONTAINS_TOKEN``; datetimes compared as epoch milliseconds; one sort; ``query``;
   ``limit`` up to 200; ``after``; ``total``. Paging past the 10,000th result answers 400, as
   the search guide warns. Archived records are never found by search.
+- ``POST /crm/v3/objects/{object}/batch/archive`` (``{"inputs": [{"id"}]}``, at most 100): 204; each
+  record archived (out of lists and searches, ``GET …?archived=true`` still has it: HubSpot keeps
+  deleted records restorable for 90 days); unknown or already archived ids are passed over.
 - ``POST /crm/v3/objects/contacts/batch/update``: at most 100 inputs (else 400); duplicate ids
   400; per-input failures (unknown id, unknown or read-only property, invalid value) answer
   207 Multi-Status with ``errors`` beside the successful ``results``; 200 when all succeed. A
@@ -589,6 +592,22 @@ class Portal:
                        errors=errors)
         return (207 if errors else 200), out
 
+    def batch_archive(self, obj: str, body: Any) -> None:
+        """``POST …/batch/archive``: each id archived (restorable for 90 days, as deleting in HubSpot
+        is); an id that does not exist or is archived already is passed over, and the answer is 204."""
+        inputs = body.get("inputs") if isinstance(body, dict) else None
+        if not isinstance(inputs, list) or not inputs:
+            raise HubSpotError(400, "VALIDATION_ERROR", "inputs must be a non-empty list")
+        if len(inputs) > MAX_BATCH:
+            raise HubSpotError(400, "VALIDATION_ERROR",
+                               f"Batch input is limited to {MAX_BATCH} inputs, got {len(inputs)}",
+                               context={"maxInputs": [str(MAX_BATCH)]})
+        table = self.business.hubspot[obj]
+        for item in inputs:
+            key = str(item.get("id")) if isinstance(item, dict) else ""
+            if key.isdigit() and int(key) in table and not table[int(key)]["archived"]:
+                self.business.delete("hubspot", obj, int(key))
+
     def create(self, obj: str, body: Any) -> dict:
         """``POST /crm/v3/objects/{object}``: one record, or the error HubSpot answers."""
         values, links, problem = self._creation(obj, body, self._unique_values(obj))
@@ -988,6 +1007,11 @@ def create_hubspot_app(business: Business, token: str, limits: Limits, faults: F
     async def batch_update(object_type_name: str, request: Request) -> JSONResponse:
         status, body = portal.batch_update(object_type(object_type_name), await json_body(request))
         return JSONResponse(body, status_code=status)
+
+    @app.post("/crm/v3/objects/{object_type_name}/batch/archive")
+    async def batch_archive(object_type_name: str, request: Request) -> Response:
+        portal.batch_archive(object_type(object_type_name), await json_body(request))
+        return Response(status_code=204)
 
     @app.get("/crm/v3/objects/{object_type_name}/{object_id}")
     async def get_object(object_type_name: str, object_id: str, request: Request) -> JSONResponse:

@@ -338,6 +338,20 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog, al
         assert resent < 0.05 * scored, (resent, scored, resends)
         _check_activations(fresh_db, sim.base_url, credentials, since="2026-11-03")
 
+        # The audit has every night with who triggered it (dag.test() triggers as "dag_test") and
+        # how it ended (ops.dag_runs, marts.audit_log).
+        with psycopg.connect(fresh_db) as conn:
+            audited = conn.execute("select subject, actor, outcome, detail ->> 'finished_at' is not null "
+                                   "from marts.audit_log where action = 'run'").fetchall()
+        assert {row for row in audited} == {("puente_nightly for 2026-11-16", "dag_test", "success", True),
+                                            ("puente_nightly for 2026-11-17", "dag_test", "success", True)}
+
+        # What the nights' tasks handed to Airflow (their XComs, in Airflow's own database, which an
+        # erasure of the warehouse does not reach) holds no one's e-mail, phone or tax id.
+        people = _identifiers(business)
+        leaked = {value[:200] for value in _nightly_xcoms() if any(p in value.lower() for p in people)}
+        assert len(people) > 300 and leaked == set(), leaked
+
 
     # Three nights of logs (Airflow, cosmos and dbt, every task) hold no secret.
     from urllib.parse import unquote, urlsplit
@@ -348,6 +362,35 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog, al
                "Odoo API key": credentials.odoo_api_key, "HubSpot token": credentials.hubspot_token,
                "Shopify token": credentials.shopify_token}
     assert [name for name, secret in secrets.items() if secret and secret in logged] == []
+
+
+def _identifiers(business) -> set[str]:
+    """Every e-mail, phone and tax id the simulated systems hold, as typed and as digits, lower-cased."""
+    values = [v for p in business.odoo["res.partner"].values() for v in (p.get("email"), p.get("phone"),
+                                                                          p.get("mobile"), p.get("vat"))]
+    values += [c["properties"].get(k) for c in business.hubspot["contacts"].values()
+               for k in ("email", "phone", "mobilephone")]
+    values += [v for c in business.shopify["customers"].values() for v in (c.get("email"), c.get("phone"))]
+    found = set()
+    for value in values:
+        if isinstance(value, str) and len(value.strip()) >= 7:
+            found.add(value.strip().lower())
+            digits = "".join(ch for ch in value if ch.isdigit())
+            if len(digits) >= 8 and "@" not in value:
+                found.add(digits)
+    return found
+
+
+def _nightly_xcoms() -> list[str]:
+    """Every XCom value of puente_nightly's runs, as text."""
+    import json
+
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(XComModel.value).filter(XComModel.dag_id == "puente_nightly").all()
+    return [(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)).lower() for (value,) in rows]
 
 
 def _check_activations(url: str, base_url: str, credentials, since: str) -> None:

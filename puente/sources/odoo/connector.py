@@ -25,7 +25,9 @@ fields that exist are read, plus every stored custom field (``x_…``, what Odoo
 customisations add) that is not binary or a x2many list: a new custom field lands in raw with no
 code change, and a contract field that was removed is left out with a warning instead of failing
 the call ("Invalid field"). A localisation's fields (``OdooModel.localised``: Colombia's DIAN
-state and CUFE) are read where the database has them and left out quietly where it does not.
+state, CUFE and DIAN documents) are read where the database has them and left out quietly where it
+does not. A one2many declared ``embedded`` (an invoice's DIAN documents, with the DIAN's answer)
+lands with its records in place of their ids: one more ``search_read`` per page.
 
 Deletes: ``unlink`` leaves no trace, so ``list_ids`` reads every id with ``search`` (``active_test:
 False``, id-anchored pages of 50,000, one small request per page) for the id-set comparison;
@@ -146,6 +148,7 @@ class OdooConnector:
             if not isinstance(rows, list):
                 raise SourceError(SYSTEM, obj, "search_read", f"a {type(rows).__name__} instead of a list",
                                   "Check that the URL points at Odoo's XML-RPC endpoint")
+            self._embed(model, rows)
             records = [_record(model, row) for row in rows]
             readable = [n for n, r in enumerate(records) if _keyed(r)]
             if readable:  # rows come in (write_date, id) order: the last readable one is the anchor
@@ -156,6 +159,27 @@ class OdooConnector:
             yield Page(records, max(c for c in (cursor, given) if c) if cursor or given else None)
             if len(rows) < self._page_size:
                 return
+
+    def _embed(self, model: OdooModel, rows: list[Any]) -> None:
+        """Each embedded one2many of ``rows`` (``OdooModel.embedded``) with its records in place of
+        their ids, in the order Odoo listed them: one ``search_read`` per field and page. An id that
+        is gone by then (a rejected DIAN document removed by a resend) is left out."""
+        for field, comodel, wanted in model.embedded:
+            if field not in self.fields(model.name):
+                continue  # a localised field this database does not have
+            lists = [row for row in rows if isinstance(row, dict) and isinstance(row.get(field), list)]
+            ids = sorted({i for row in lists for i in row[field] if isinstance(i, int)})
+            if not ids:
+                continue
+            if comodel not in self._fields:
+                known = self.execute_kw(comodel, "fields_get", [], {"attributes": ["type"]})
+                self._fields[comodel] = [f for f in ("id", *wanted) if isinstance(known, dict) and f in known]
+            found = self.execute_kw(comodel, "search_read", [[["id", "in", ids]]], {
+                "fields": self._fields[comodel], "context": {"active_test": False}})
+            by_id = {r["id"]: r for r in found if isinstance(r, dict) and isinstance(r.get("id"), int)} \
+                if isinstance(found, list) else {}
+            for row in lists:
+                row[field] = [by_id[i] for i in row[field] if i in by_id]
 
     def execute_kw(self, model: str, method: str, args: list[Any], kwargs: dict[str, Any], *,
                    repeatable: bool = True) -> Any:

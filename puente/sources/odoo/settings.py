@@ -34,6 +34,9 @@ class OdooModel(SourceObject):
     # Fields of a country's localisation modules: read where the database has them (its company is
     # in that country), absent elsewhere without a warning. Declared like ``fields``.
     localised: tuple[str, ...] = ()
+    # One2many fields whose records are read with the model's, in place of their ids (the shape of
+    # Odoo 17's ``web_read`` with a sub-specification): field -> (their model, the fields read).
+    embedded: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
 
 
 MODELS: tuple[OdooModel, ...] = (
@@ -54,9 +57,13 @@ MODELS: tuple[OdooModel, ...] = (
         "id", "name", "move_type", "partner_id", "invoice_origin", "invoice_date", "invoice_date_due",
         "amount_total", "amount_residual", "currency_id", "state", "payment_state", "create_date",
         "write_date"),
-        # Colombia, l10n_co_dian (Odoo 17+): the DIAN's answer to the electronic invoice and its
-        # CUFE/CUDE (set once accepted).
-        localised=("l10n_co_dian_state", "l10n_co_edi_cufe_cude_ref")),
+        # Colombia, l10n_co_dian (Odoo 17+): the DIAN's answer to the electronic invoice, its
+        # CUFE/CUDE (set once accepted), and its DIAN documents (one per sending), whose
+        # message_json holds what the DIAN said ({"status": …, "errors": ["Regla: …, Rechazo: …"]}):
+        # why it rejected the invoice. The invoice's state is a stored field computed from its
+        # latest document, so an answer that changes it changes the invoice, read again.
+        localised=("l10n_co_dian_state", "l10n_co_edi_cufe_cude_ref", "l10n_co_dian_document_ids"),
+        embedded=(("l10n_co_dian_document_ids", "l10n_co_dian.document", ("state", "message_json", "datetime")),)),
     OdooModel(name="stock.quant", fields=(
         "id", "product_id", "location_id", "warehouse_id", "quantity", "reserved_quantity", "write_date")),
 )
