@@ -241,7 +241,7 @@ def test_the_business_takes_up_web_orders_and_deals_entered_through_the_api(erp)
         context = {"context": {"active_model": "sale.order", "active_ids": [order_id]}}
         kw("sale.advance.payment.inv", "create_invoices",
            [[kw("sale.advance.payment.inv", "create", [{"advance_payment_method": "delivered"}], context)]], context)
-        posted[web["shopify_order_id"]] = order_id
+        posted[web["shop_order_id"]] = order_id
         assert business.odoo["sale.order"][order_id]["amount_total"] == web["amount_total"]
     partner = kw("res.partner", "search", [[]], {"limit": 1})[0]
     deal_order = kw("sale.order", "create", [{"partner_id": partner, "origin": f"HubSpot deal {deal['hubspot_deal_id']}",
@@ -253,7 +253,7 @@ def test_the_business_takes_up_web_orders_and_deals_entered_through_the_api(erp)
     # The ground truth knows whose they are; everything written sits after the day's own records.
     records = {(r["object"], r["id"]): r for r in business.truth() if r["system"] == "odoo"}
     for sid, order_id in posted.items():
-        web = next(o for o in truth["web_orders"] if o["shopify_order_id"] == sid)
+        web = next(o for o in truth["web_orders"] if o["shop_order_id"] == sid)
         assert records["sale.order", str(order_id)]["order_id"] == web["order_id"]
         assert records["res.partner", str(business.odoo["sale.order"][order_id]["partner_id"][0])][
             "person_id"] == web["person_id"]
