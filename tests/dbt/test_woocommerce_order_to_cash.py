@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import psycopg
 from psycopg.rows import dict_row
 
+from puente import run_report
 from puente.activation.run import run_named
 from puente.dbt import run_dbt
 from puente.extract import extract_source
@@ -149,3 +150,13 @@ def test_store_orders_reach_order_to_cash_and_the_erp_once(fresh_db):
     assert rows(fresh_db, "select count(*) as n from marts.fct_orders where channel = 'erp' and odoo_sale_order_name in "
                           "(select odoo_sale_order_name from marts.fct_orders where source_system = 'woocommerce')"
                 ) == [{"n": 0}]
+
+    # The run report's chart of customers by the systems that know them names the store too.
+    with psycopg.connect(fresh_db, row_factory=dict_row) as conn:
+        linked = {r["systems"]: r["customers"] for r in run_report._linked_customers(conn)}
+        customers, with_store = conn.execute(
+            "select count(*) as n, count(*) filter (where cardinality(woocommerce_customer_ids) > 0) as store "
+            "from marts.dim_customers").fetchone().values()
+    assert sum(linked.values()) == customers
+    assert sum(n for systems, n in linked.items() if "WooCommerce" in systems) == with_store > 0
+    assert any(" + WooCommerce" in systems for systems in linked)
