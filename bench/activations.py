@@ -39,12 +39,12 @@ from bench.results import markdown_table, write_section
 from puente import warehouse
 from puente.activation.engine import run_activation
 from puente.activation.spec import MODEL_TABLE_COLUMNS, Activation
+from puente.sources import registry
 from puente.sources.hubspot import HubSpotConfig
 from puente.sources.hubspot.writer import HubSpotWriter
 from puente.sources.odoo import OdooConfig
 from puente.sources.odoo.writer import OdooWriter
 from puente.sources.shopify import API_VERSION, ShopifyConfig
-from puente.sources import registry
 from puente.sources.shopify.writer import ShopifyWriter
 
 DAY = date(2026, 11, 16)

@@ -329,7 +329,7 @@ def test_the_business_takes_up_store_orders_entered_through_the_api(store_erp):
     for _ in range(8):
         business.advance_day()
     outcomes = []
-    for oid, (web, order_id) in posted.items():
+    for oid, (_, order_id) in posted.items():
         order, status = business.odoo["sale.order"][order_id], business.woocommerce["orders"][oid]["status"]
         outcomes.append(status)
         if status == "completed":
