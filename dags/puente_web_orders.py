@@ -3,8 +3,9 @@
 A web order should not wait for 03:00 to reach the ERP: this DAG (paused until an operator
 turns it on) extracts only the new and changed orders and customers of every web shop the
 business runs (Shopify, WooCommerce: ``web_order_objects`` of the configured systems in
-``puente.sources.registry``) and the ERP's sale orders and partners, rebuilds what the web-orders activation reads (``dbt run --select
-+act_web_orders_to_erp``), gates it, and posts with the same activation the night uses.
+``puente.sources.registry``) and the ERP's sale orders and partners, rebuilds what the
+web-orders activation reads (``dbt run --select +act_web_orders_to_erp``), gates it, and posts
+with the same activation the night uses.
 
 It never clashes with the night: both take turns on one lease (``puente/leases.py``); a run
 that finds the night working skips itself (the night posts those orders), and the night waits
