@@ -1,9 +1,11 @@
 """puente_web_orders — new web orders into the ERP every 15 minutes, between the nights.
 
 A web order should not wait for 03:00 to reach the ERP: this DAG (paused until an operator
-turns it on) extracts only the shop's new and changed orders and customers and the ERP's sale
-orders and partners, rebuilds what the web-orders activation reads (``dbt run --select
-+act_web_orders_to_erp``), gates it, and posts with the same activation the night uses.
+turns it on) extracts only the new and changed orders and customers of every web shop the
+business runs (Shopify, WooCommerce: ``web_order_objects`` of the configured systems in
+``puente.sources.registry``) and the ERP's sale orders and partners, rebuilds what the
+web-orders activation reads (``dbt run --select +act_web_orders_to_erp``), gates it, and posts
+with the same activation the night uses.
 
 It never clashes with the night: both take turns on one lease (``puente/leases.py``); a run
 that finds the night working skips itself (the night posts those orders), and the night waits
@@ -29,12 +31,16 @@ from _puente import (
 )
 from airflow.sdk import Param, dag, task
 
+from puente.sources import registry
+
 REPO = Path(__file__).resolve().parent.parent
 DBT_PROJECT = Path(os.environ.get("PUENTE_DBT_PROJECT_DIR", REPO / "dbt_project"))
 ACTIVATION = "web_orders_to_erp"
-# What the activation reads, per system: new shop orders and customers; the ERP's sale orders (an
-# order a person typed in minutes ago is not posted again) and partners (new ERP customers).
-OBJECTS = {"shopify": ["customers", "orders"], "odoo": ["res.partner", "sale.order"]}
+# What the activation reads, per system: each configured shop's new orders and customers; the
+# ERP's sale orders (an order a person typed in minutes ago is not posted again) and partners
+# (new ERP customers).
+OBJECTS = {**{s.name: list(s.web_order_objects) for s in registry.configured() if s.web_order_objects},
+           "odoo": ["res.partner", "sale.order"]}
 
 
 @dag(

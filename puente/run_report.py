@@ -25,6 +25,7 @@ from psycopg.rows import dict_row
 
 from puente import report
 from puente.config import run_folder
+from puente.sources import registry
 
 HISTORY_NIGHTS = 30
 TOP_PRODUCTS = 6
@@ -82,13 +83,7 @@ def collect(url: str, day: date) -> dict:
                 from ops.load_batches where logical_date between %s and %s
                 group by 1, 2, 3 order by 1, 2, 3
             """, (first, day)),
-            "linked": report.fetch_all(conn, """
-                select concat_ws(' + ', case when cardinality(odoo_partner_ids) > 0 then 'ERP' end,
-                                 case when cardinality(hubspot_contact_ids) > 0 then 'CRM' end,
-                                 case when cardinality(shopify_customer_ids) > 0 then 'shop' end) as systems,
-                       count(*) as customers
-                from marts.dim_customers group by 1 order by 2 desc
-            """),
+            "linked": _linked_customers(conn),
             "review": report.fetch_all(conn, f"""
                 select record_key, other_record_key, match_probability, matched_on, explanation
                 from marts.customer_review_queue order by match_probability desc nulls last, review_id
@@ -432,14 +427,32 @@ def _gates_section(data: dict, day: date) -> str:
     return body
 
 
+def _linked_customers(conn: psycopg.Connection) -> list[dict]:
+    """Customers by the systems that know them (``Odoo + HubSpot + WooCommerce``): one term per
+    source of the registry whose record ids dim_customers keeps (a ``<source>_…_ids`` column), so
+    a source joins the chart as soon as identity resolution gives it a column."""
+    columns = [r["column_name"] for r in conn.execute(
+        "select column_name from information_schema.columns where table_schema = 'marts' "
+        "and table_name = 'dim_customers' order by ordinal_position")]
+    terms = [f"case when cardinality({column}) > 0 then '{source.title}' end"
+             for source in registry.SOURCES for column in columns
+             if column.startswith(f"{source.name}_") and column.endswith("_ids")]
+    if not terms:
+        return []
+    return report.fetch_all(conn, f"""
+        select concat_ws(' + ', {', '.join(terms)}) as systems, count(*) as customers
+        from marts.dim_customers group by 1 order by 2 desc
+    """)
+
+
 def _identity_section(data: dict) -> str:
     ident = data["summary"]["identity"]
     if not ident:
         return _missing("marts.dim_customers is not built: the dbt build has not run on this warehouse.")
     linked = sum(r["customers"] for r in data["linked"] if " + " in r["systems"])
-    body = (f"<p>{ident['odoo'] + ident['hubspot'] + ident['shopify']} source records (ERP {ident['odoo']}, CRM "
-            f"{ident['hubspot']}, shop {ident['shopify']}) are <b>{ident['customers']}</b> customers; <b>{linked}</b> "
-            "of them are linked across systems.</p>")
+    counted = [(s.title, ident[s.name]) for s in registry.SOURCES if ident.get(s.name)]
+    body = (f"<p>{sum(n for _, n in counted)} source records ({', '.join(f'{title} {n}' for title, n in counted)}) "
+            f"are <b>{ident['customers']}</b> customers; <b>{linked}</b> of them are linked across systems.</p>")
     if data["linked"]:
         body += plot_bars([r["systems"] or "no system" for r in data["linked"]], [r["customers"] for r in data["linked"]],
                           "customers, by the systems that know them")

@@ -109,6 +109,7 @@ select
     coalesce(cardinality(c.odoo_partner_ids), 0) as odoo_records,
     coalesce(cardinality(c.hubspot_contact_ids), 0) as hubspot_records,
     coalesce(cardinality(c.shopify_customer_ids), 0) as shopify_records,
+    coalesce(cardinality(c.woocommerce_customer_ids), 0) as woocommerce_records,
     c.source_record_count
 from {{ mart }} as c
 cross join {{ bi_key_table() }} as bi_key

@@ -105,6 +105,9 @@ class Source:
     writer: Callable[..., Any] | None = None
     # check(config) -> list of ``puente.sources.checks.Finding``: what ``puente check`` asks it.
     check: Callable[[Any], list] | None = None
+    # A shop's web orders and their buyers: the objects the frequent ``puente_web_orders`` DAG
+    # extracts between the nights to post new orders into the ERP; () for a system without any.
+    web_order_objects: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -112,6 +115,9 @@ class Source:
         names = [o.name for o in self.objects]
         if len(set(names)) != len(names):
             raise ValueError(f"source {self.name}: an object is declared twice in {names}")
+        unknown = [o for o in self.web_order_objects if o not in names]
+        if unknown:
+            raise ValueError(f"source {self.name}: web_order_objects names undeclared object(s) {unknown}")
 
     @property
     def conn_id(self) -> str:

@@ -108,7 +108,7 @@ def _web_orders(systems, count: int) -> list[dict]:
     rows = []
     for order in orders:
         customer = order["customer"]
-        rows.append({"row_key": f"shopify_order:{order['shopify_order_id']}", "external_key": order["name"],
+        rows.append({"row_key": f"{order['shop']}_order:{order['shop_order_id']}", "external_key": order["name"],
                      "payload": {
                          "partner": ({"id": customer["erp_partner_id"]} if customer["erp_partner_id"] else
                                      {"new": {"ref": f"puente:{customer['person_id']}", "name": customer["name"],

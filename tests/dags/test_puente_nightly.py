@@ -410,7 +410,7 @@ def _check_activations(url: str, base_url: str, credentials, since: str) -> None
     # Every live web order of the posting window is in the ERP (typed in by a person, or posted
     # by Puente), or on the work list saying why not; none is there twice.
     missing = [o["name"] for o in truth["web_orders"] if o["state"] == "sale" and not o["entered"]
-               and not o["entered_by_api"] and ("web_orders_to_erp", f"shopify_order:{o['shopify_order_id']}") not in issues]
+               and not o["entered_by_api"] and ("web_orders_to_erp", f"{o['shop']}_order:{o['shop_order_id']}") not in issues]
     assert missing == [], missing
     assert truth["summary"]["web_orders_entered_through_the_api"] > 0
     # The ERP's free stock reached the shop for every product the shop counts.

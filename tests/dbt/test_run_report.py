@@ -140,7 +140,7 @@ def test_the_report_shows_what_the_warehouse_holds(report_db, artifacts):
                              "order by gate", (DAY,)).fetchall()
         linked = conn.execute("select count(*) from marts.dim_customers where (cardinality(odoo_partner_ids) > 0)::int "
                               "+ (cardinality(hubspot_contact_ids) > 0)::int + (cardinality(shopify_customer_ids) > 0)::int "
-                              "> 1").fetchone()[0]
+                              "+ (cardinality(woocommerce_customer_ids) > 0)::int > 1").fetchone()[0]
         customers = conn.execute("select count(*) from marts.dim_customers").fetchone()[0]
         review = conn.execute("select count(*) from marts.customer_review_queue").fetchone()[0]
         gaps = dict(conn.execute("select gap_type, count(*) from marts.order_to_cash_gaps group by 1").fetchall())

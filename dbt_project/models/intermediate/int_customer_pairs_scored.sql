@@ -150,21 +150,18 @@ sale_orders as (
 ),
 
 shop_orders as (
-    select order_id, customer_id, order_name from {{ ref('stg_shopify__orders') }}
+    select customer_record_key, order_name, order_reference from {{ ref('int_web_orders_unioned') }}
     where not is_deleted
 ),
 
 web_orders as (
     select
         {{ record_key("'odoo_partner'", 'sale_orders.partner_id::text') }} as erp_record_key,
-        case
-            when shop_orders.customer_id is null then {{ record_key("'shopify_guest_order'", 'shop_orders.order_id::text') }}
-            else {{ record_key("'shopify_customer'", 'shop_orders.customer_id::text') }}
-        end as shop_record_key,
+        shop_orders.customer_record_key as shop_record_key,
         shop_orders.order_name
     from sale_orders
     inner join shop_orders
-        on ltrim(sale_orders.client_order_ref, '#') = ltrim(shop_orders.order_name, '#')
+        on ltrim(sale_orders.client_order_ref, '#') = shop_orders.order_reference
 ),
 
 web_order_pairs as (

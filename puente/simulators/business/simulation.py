@@ -45,10 +45,11 @@ from puente.simulators.business.assortment import SHIPPING_SKU, VAT_RATE, Assort
 from puente.simulators.business.calendar import DAY_START, Calendar
 from puente.simulators.business.hubspot import OPEN_DEAL_STAGES, HubSpotWriter
 from puente.simulators.business.integration import Entry, Integration, Line, WebOrder, WonDeal
-from puente.simulators.business.odoo import OdooWriter, order_key
+from puente.simulators.business.odoo import OdooWriter
 from puente.simulators.business.population import Person, Population
 from puente.simulators.business.records import Key, Records, hubspot_ts
 from puente.simulators.business.shopify import ShopifyWriter
+from puente.simulators.business.woocommerce import CANCELLED as STORE_CANCELLED
 from puente.simulators.business.woocommerce import WooCommerceWriter
 from puente.simulators.catalogue import Product, make_products, shop_price
 
@@ -119,8 +120,8 @@ class Business:
         # The wholesale WooCommerce store, on its own random stream: with it off (the default), or
         # on, every other system's records are the same.
         self.store = (WooCommerceWriter(random.Random(f"{seed}:woocommerce"), self.records, self.calendar,
-                                        self.assortment, self.population, customers) if woocommerce else None)
-        self._shop_orders_by_name: dict[str, int] = {}  # shop order number (no "#") -> order id
+                                        self.assortment, self.population, customers, self.integration,
+                                        self._on_store_order_changed) if woocommerce else None)
         self._arrival_rate = 0.75 * customers / history_days
         collecting = gc.isenabled()
         gc.disable()  # millions of long-lived dicts, no cycles: collecting during the build only costs time
@@ -446,17 +447,16 @@ class Business:
         lines = self.assortment.basket(p, day, web=True)
         order = self.shop.order(p, customer, lines, at, order_id)
         sid = order["id"]
-        self._shop_orders_by_name[order_key(order["name"])] = sid
         should = [Line(li["sku"], li["quantity"], float(li["price"]), self.shop.discount_percent(order, li))
                   for li in order["line_items"]]
         if self.shop.shipping_price(order):
             should.append(Line(SHIPPING_SKU, 1, self.shop.shipping_price(order)))
-        truth = self.integration.web_orders[sid] = WebOrder(
-            shopify_order_id=sid, name=order["name"], order_id=order_id, person_id=p.id,
+        truth = self.integration.add_web_order(WebOrder(
+            shop="shopify", shop_order_id=sid, name=order["name"], order_id=order_id, person_id=p.id,
             ordered_on=calendar.date(day).isoformat(), lines=should,
             amount_untaxed=round(float(order["subtotal_price"]) + self.shop.shipping_price(order), 2),
             amount_tax=float(order["total_tax"]), amount_total=float(order["total_price"]),
-            currency=order["currency"])
+            currency=order["currency"]))
         if rng.random() < self.habits.web_orders_retyped:
             truth.person_enters = True
             calendar.schedule(calendar.workday(day, rng.randint(*self.habits.retype_delay_days)),
@@ -475,7 +475,7 @@ class Business:
         order = self.shopify["orders"][sid]
         if order["cancelled_at"] or self.erp.find_order("client_order_ref", order["name"]):
             return
-        rng, truth = self._rng, self.integration.web_orders[sid]
+        rng, truth = self._rng, self.integration.web_order("shopify", sid)
         at = self.calendar.moment(day)
         customer = self.shopify["customers"][order["customer"]["id"]]
         partner_id, mistakes = self.erp.clerk_partner(customer, self._owner_of(customer), at)
@@ -501,7 +501,7 @@ class Business:
         """The order ships; where the ERP has it, the warehouse delivers and invoices it there too."""
         at = self.calendar.moment(day)
         self.shop.fulfil(sid, at)
-        self.integration.web_orders[sid].fulfilled_on = self.calendar.date(day).isoformat()
+        self.integration.web_order("shopify", sid).fulfilled_on = self.calendar.date(day).isoformat()
         sale_order = self._open_erp_order(sid)
         if sale_order:
             self.erp.deliver(p, day, sale_order["id"], at + timedelta(minutes=5), payment)
@@ -510,7 +510,7 @@ class Business:
         """The customer cancels: the shop refunds and restocks; an ERP order for it is cancelled."""
         at = self.calendar.moment(day)
         self.shop.cancel(sid, at)
-        self.integration.web_orders[sid].state = "cancel"
+        self.integration.web_order("shopify", sid).state = "cancel"
         sale_order = self._open_erp_order(sid)
         if sale_order:
             self.erp.cancel(sale_order["id"], at + timedelta(minutes=3))
@@ -527,13 +527,13 @@ class Business:
         """A client confirmed sale order ``so_id`` through the ERP's API. When its client reference
         is a shop order's number, or its origin names a won deal (``HubSpot deal <id>``), it is
         that order's ERP order: the ground truth records whose it is, and the business takes it
-        from there as it does with the orders its people key in (see the module's docstring)."""
+        from there as it does with the orders its people key in (see the module's docstring). A
+        WooCommerce order's reference is ``WC-<number>``."""
         order = self.odoo["sale.order"][so_id]
-        sid = self._shop_orders_by_name.get(order_key(order["client_order_ref"]))
+        web = self.integration.web_order_by_reference(order["client_order_ref"])
         match = _DEAL_ORIGIN.match(order["origin"].strip()) if order["origin"] else None
         deal_id = int(match.group(1)) if match else None
-        if sid is not None:
-            web = self.integration.web_orders[sid]
+        if web is not None:
             p, order_id, entry = self.population.person(web.person_id), web.order_id, web
         elif deal_id in self.integration.won_deals:
             deal = self.integration.won_deals[deal_id]
@@ -548,8 +548,9 @@ class Business:
         self.erp.claim_partner(order["partner_id"][0], p)
         if entry.entered_by_api is None:
             entry.entered_by_api = Entry(so_id, order["name"], self.today.isoformat())
-        if sid is not None:
-            self.calendar.schedule(self.calendar.workday(self._day, 1), self._on_api_web_order, p, sid, so_id)
+        if web is not None:
+            handler = self._on_api_web_order if web.shop == "shopify" else self._on_api_store_order
+            self.calendar.schedule(self.calendar.workday(self._day, 1), handler, p, web.shop_order_id, so_id)
         else:
             self.erp.schedule_delivery(p, self._day, so_id)
 
@@ -567,6 +568,35 @@ class Business:
         for move_id in sale_order["invoice_ids"]:
             if self.odoo["account.move"][move_id]["state"] == "draft":
                 self.erp.post_invoice(move_id, at, at.date())
+
+    def _on_api_store_order(self, day: int, p: Person, oid: int, so_id: int) -> None:
+        """The workday after a WooCommerce order came in through the ERP's API, as for a Shopify one:
+        already completed in the store, the warehouse books the delivery at once; otherwise the
+        accountant posts the wizard's draft invoice and the goods leave when the store completes it."""
+        sale_order, store_order = self.odoo["sale.order"][so_id], self.woocommerce["orders"][oid]
+        if sale_order["state"] != "sale" or store_order["status"] in STORE_CANCELLED or self.erp.delivered(sale_order):
+            return
+        at = self.calendar.moment(day)
+        if store_order["status"] == "completed":
+            self.erp.deliver(p, day, so_id, at, "card")  # paid online or by transfer before it ships
+            return
+        for move_id in sale_order["invoice_ids"]:
+            if self.odoo["account.move"][move_id]["state"] == "draft":
+                self.erp.post_invoice(move_id, at, at.date())
+
+    def _on_store_order_changed(self, day: int, oid: int, status: str, at: datetime) -> None:
+        """The store completed or cancelled order ``oid``. Where the ERP has it (only once an
+        integration put it there: nobody copies the store's orders by hand), the warehouse delivers
+        it, or the ERP order is cancelled, as for the Shopify shop's."""
+        web = self.integration.web_order("woocommerce", oid)
+        sale_order = self.erp.find_order("client_order_ref", web.name)
+        if not sale_order or sale_order["state"] != "sale" or self.erp.delivered(sale_order):
+            return
+        if status == "completed":
+            self.erp.deliver(self.population.person(web.person_id), day, sale_order["id"],
+                             at + timedelta(minutes=5), "card")
+        elif status in STORE_CANCELLED:
+            self.erp.cancel(sale_order["id"], at + timedelta(minutes=3))
 
     # ------------------------------------------------------------------ deals
 

@@ -10,7 +10,11 @@ carry ``customer_id`` 0 and the buyer only in ``billing``. Orders are paid by ca
 completed when shipped; a few are cancelled, and staff move some cancelled orders to the trash.
 
 Before Puente nobody copies these orders into the ERP, nor the ERP's stock into this store: its
-stock follows its own orders only.
+stock follows its own orders only. What a correct integration would have done with each order is
+kept in the business's ``integration`` (the ERP sale order it should have, referenced
+``WC-<number>``: the store's numbers would collide with the Shopify shop's); once an integration
+did enter one, the store's later completion or cancellation is passed to the business
+(``on_status``), whose warehouse and ERP act on it as they do for the Shopify shop's.
 
 Everything here draws from the store's own random stream (``random.Random(f"{seed}:woocommerce")``)
 and keeps its own agenda, its own moments and its own order numbers, so that a business that
@@ -31,6 +35,7 @@ from puente.simulators import colombia as co
 from puente.simulators.business import messiness as messy
 from puente.simulators.business.assortment import VAT_RATE, Assortment
 from puente.simulators.business.calendar import DAY_START, Calendar
+from puente.simulators.business.integration import Integration, Line, WebOrder
 from puente.simulators.business.population import Person, Population
 from puente.simulators.business.records import BOGOTA, Records
 from puente.simulators.catalogue import Product, handle
@@ -46,6 +51,8 @@ BANK_TRANSFER_SHARE = 0.35
 CANCEL_SHARE = 0.04
 TRASH_SHARE = 0.5  # cancelled orders the staff move to the trash some days later
 PAYMENT = {"bacs": "Transferencia bancaria", "payu": "PayU (tarjeta o PSE)"}
+CANCELLED = ("cancelled", "refunded", "failed")  # statuses of an order that no longer stands
+ERP_REFERENCE = "WC-{number}"  # the ERP's client_order_ref of a store order (integration.WebOrder.name)
 
 
 def wp_local(at: datetime) -> str:
@@ -67,8 +74,11 @@ class WooCommerceWriter:
     """Creates and changes WooCommerce records in ``records.woocommerce``, one simulated day at a time."""
 
     def __init__(self, rng: random.Random, records: Records, calendar: Calendar, assortment: Assortment,
-                 population: Population, customers: int):
+                 population: Population, customers: int, integration: Integration | None = None,
+                 on_status: Callable[[int, int, str, datetime], None] | None = None):
         self._rng = rng
+        self._integration = integration or Integration()
+        self._on_status = on_status  # on_status(day, order id, new status, when)
         self._records = records
         self._calendar = calendar
         self._assortment = assortment
@@ -264,6 +274,11 @@ class WooCommerceWriter:
                            "rate_percent": VAT_RATE * 100, "meta_data": []}],
             "shipping_lines": [], "fee_lines": [], "coupon_lines": [], "refunds": [],
         }, at, p, order_id)
+        self._integration.add_web_order(WebOrder(
+            shop="woocommerce", shop_order_id=oid, name=ERP_REFERENCE.format(number=oid), order_id=order_id,
+            person_id=p.id, ordered_on=self._calendar.date(day).isoformat(),
+            lines=[Line(li["sku"], li["quantity"], li["price"]) for li in items],
+            amount_untaxed=subtotal, amount_tax=tax, amount_total=subtotal + tax, currency="COP"))
         for pid, qty in lines:
             self._stock(pid, -qty, at)
         if cid:
@@ -304,12 +319,20 @@ class WooCommerceWriter:
         at = self._moment(day)
         self.update("orders", oid, {"status": "completed", "date_completed": wp_local(at),
                                     "date_completed_gmt": wp_gmt(at)}, at)
+        self._integration.web_order("woocommerce", oid).fulfilled_on = self._calendar.date(day).isoformat()
+        self._status_changed(day, oid, "completed", at)
+
+    def _status_changed(self, day: int, oid: int, status: str, at: datetime) -> None:
+        if self._on_status is not None:
+            self._on_status(day, oid, status, at)
 
     def _cancel(self, day: int, oid: int) -> None:
         """Cancelled: WooCommerce puts the stock back; now and then the staff trash the order later."""
         order = self.woocommerce["orders"][oid]
         at = self._moment(day)
         self.update("orders", oid, {"status": "cancelled"}, at)
+        self._integration.web_order("woocommerce", oid).state = "cancel"
+        self._status_changed(day, oid, "cancelled", at)
         for line in order["line_items"]:
             self._stock(line["product_id"], line["quantity"], at)
         if self._rng.random() < TRASH_SHARE:
