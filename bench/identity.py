@@ -162,7 +162,7 @@ def level_rates(url: str, business: Business) -> list[list[str]]:
     person, _ = _truth(business)
     with psycopg.connect(url) as conn:
         pairs = conn.execute("select record_key, other_record_key, email_level, phone_level, tax_id_level, "
-                             "name_level, city_level, web_order_level from intermediate.int_customer_pairs_scored"
+                             "name_level, city_level, address_level, web_order_level from intermediate.int_customer_pairs_scored"
                              ).fetchall()
     counts: Counter[tuple[str, str, bool]] = Counter()
     matches = non_matches = 0
@@ -172,7 +172,8 @@ def level_rates(url: str, business: Business) -> list[list[str]]:
         same = person[a] == person[b]
         matches += same
         non_matches += not same
-        for comparison, level in zip(("email", "phone", "tax_id", "name", "city", "web_order"), levels, strict=True):
+        for comparison, level in zip(("email", "phone", "tax_id", "name", "city", "address", "web_order"), levels,
+                                     strict=True):
             counts[(comparison, level, same)] += 1
     rows = []
     for comparison, level in sorted({(c, lv) for c, lv, _ in counts}):

@@ -63,7 +63,8 @@ RECORD_TYPES = {"odoo_partner": ("odoo", "res.partner"), "hubspot_contact": ("hu
 # person no longer gives): emptied wherever they sit in the record, keys kept.
 PERSONAL_KEYS = frozenset({
     "email", "phone", "mobile", "mobilephone", "vat", "tax_id", "name", "display_name", "firstname", "lastname",
-    "first_name", "last_name", "company", "street", "street2", "address1", "address2", "zip", "city", "province",
+    "first_name", "last_name", "company", "street", "street2", "address", "address1", "address2", "address_1",
+    "address_2", "zip", "city", "province",
     "note", "hs_marketable_status", "hs_legal_basis", "is_blacklisted", "email_marketing_consent",
     "sms_marketing_consent", "customer_email", "contact_email", "billing_address", "shipping_address",
 })

@@ -162,6 +162,7 @@ _STANDARD = {
         ("mobilephone", "Mobile Phone Number", "string", "phonenumber", "contactinformation", None, False, True),
         ("company", "Company Name", "string", "text", "contactinformation", None, False, True),
         ("jobtitle", "Job Title", "string", "text", "contactinformation", None, False, True),
+        ("address", "Street Address", "string", "text", "contactinformation", None, False, True),
         ("city", "City", "string", "text", "contactinformation", None, False, True),
         ("country", "Country/Region", "string", "text", "contactinformation", None, False, True),
         ("lifecyclestage", "Lifecycle Stage", "enumeration", "radio", "contactinformation", LIFECYCLE, False, True),

@@ -13,6 +13,10 @@
         each guest checkout (`customer_id` 0), keyed by the order, with its billing details.
     Deleted source records are left out unless an order points at them.
 
+    The postal address as typed (`street`: the ERP partner's street, the CRM contact's address,
+    the shop's default address1, WooCommerce's billing address_1; none for a Shopify order known
+    only from its order) and its comparable key `address_key` (macro normalize_address).
+
     Marketing consent, per record: `has_marketing_consent` is the record's own signal, true
     (opted in), false (opted out) or null (it says neither), and `marketing_consent_at` when
     the source says the signal was given (null when the source keeps no date for it):
@@ -89,6 +93,7 @@ erp_records as (
         coalesce(partners.mobile, partners.phone) as phone,
         case when partners.mobile is not null then partners.phone end as other_phone,
         partners.tax_id,
+        partners.street,
         partners.city,
         partners.country_name as country,
         null::text as country_code,
@@ -115,6 +120,7 @@ crm_records as (
         coalesce(mobile_phone, phone) as phone,
         case when mobile_phone is not null then phone end as other_phone,
         tax_id,
+        street,
         city,
         country,
         null::text as country_code,
@@ -142,6 +148,7 @@ shop_customer_records as (
         coalesce(shop_customers.phone, shop_customers.address_phone) as phone,
         case when shop_customers.phone is not null then shop_customers.address_phone end as other_phone,
         shop_customers.tax_id,
+        shop_customers.street,
         shop_customers.city,
         shop_customers.country_name as country,
         shop_customers.country_code,
@@ -172,6 +179,7 @@ shop_order_records as (
         shop_orders.customer_phone as phone,
         null::text as other_phone,
         null::text as tax_id,
+        null::text as street,
         null::text as city,
         null::text as country,
         null::text as country_code,
@@ -197,6 +205,7 @@ woo_customer_records as (
         woo_customers.phone,
         null::text as other_phone,
         null::text as tax_id,
+        woo_customers.street,
         woo_customers.city,
         null::text as country,
         woo_customers.country_code,
@@ -224,6 +233,7 @@ woo_order_records as (
         woo_orders.billing_phone as phone,
         null::text as other_phone,
         null::text as tax_id,
+        woo_orders.billing_street as street,
         woo_orders.billing_city as city,
         null::text as country,
         woo_orders.billing_country_code as country_code,
@@ -275,6 +285,8 @@ normalized as (
         {{ phone_tail('unioned.other_phone') }} as other_phone_tail,
         {{ normalize_person_name('unioned.full_name') }} as name_compared,
         {{ normalize_company_name('unioned.full_name') }} as company_name_compared,
+        unioned.street,
+        {{ normalize_address('unioned.street') }} as address_key,
         unioned.city,
         {{ normalize_city('unioned.city') }} as city_normalized,
         coalesce(
@@ -347,6 +359,8 @@ keyed as (
         normalized.phone_tail,
         normalized.other_phone_tail,
         normalized.name_compared,
+        normalized.street,
+        normalized.address_key,
         normalized.city,
         normalized.city_normalized,
         normalized.country_code,

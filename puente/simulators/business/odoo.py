@@ -183,7 +183,8 @@ class OdooWriter:
             "phone": messy.phone(rng, p.landline or p.mobile) if rng.random() < 0.7 else False,
             "mobile": messy.phone(rng, p.mobile) if rng.random() < 0.6 else False,
             "vat": vat, "l10n_latam_identification_type_id": ID_TYPE_NIT if p.company else ID_TYPE_CEDULA,
-            "street": p.street, "city": p.city, "zip": False, "country_id": COUNTRY,
+            "street": messy.address(p, "odoo", messy.ERP_ADDRESS_SHARE) or False, "city": p.city, "zip": False,
+            "country_id": COUNTRY,
             "lang": "es_CO", "customer_rank": 0, "supplier_rank": 0, "active": True, "ref": False,
         }, at, p)
         p.odoo_partner_id = record["id"]
@@ -221,7 +222,7 @@ class OdooWriter:
                 "company_type": "company" if company else "person", "email": customer.get("email") or False,
                 "phone": customer.get("phone") or False, "mobile": False, "vat": vat,
                 "l10n_latam_identification_type_id": ID_TYPE_NIT if company else ID_TYPE_CEDULA,
-                "street": owner.street, "city": owner.city, "zip": False, "country_id": COUNTRY, "lang": "es_CO",
+                "street": (customer.get("default_address") or {}).get("address1") or False, "city": owner.city, "zip": False, "country_id": COUNTRY, "lang": "es_CO",
                 "customer_rank": 0, "supplier_rank": 0, "active": True, "ref": False,
             }, at, owner)
             partner_id = record["id"]

@@ -103,7 +103,7 @@ class ShopifyWriter:
         stamp = shopify_ts(at)
         address = {
             "id": self.new_id("addresses"), "customer_id": cid, "first_name": first, "last_name": last,
-            "company": p.company, "address1": p.street, "address2": None, "city": messy.typed(rng, p.city),
+            "company": p.company, "address1": messy.address(p, f"shopify:{cid}"), "address2": None, "city": messy.typed(rng, p.city),
             "province": p.department, "country": "Colombia", "zip": None, "phone": phone,
             "name": f"{first} {last}", "province_code": None, "country_code": "CO",
             "country_name": "Colombia", "default": True,

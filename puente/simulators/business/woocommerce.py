@@ -191,7 +191,7 @@ class WooCommerceWriter:
     def _address(self, p: Person, first: str, last: str, phone: str | None, email: str | None) -> dict:
         rng = self._rng
         address = {"first_name": first, "last_name": last, "company": p.company or "",
-                   "address_1": p.street, "address_2": "", "city": messy.typed(rng, p.city),
+                   "address_1": messy.address(p, f"woocommerce:{first}:{last}:{email}"), "address_2": "", "city": messy.typed(rng, p.city),
                    "state": p.department, "postcode": "", "country": "CO", "phone": phone or ""}
         if email is not None:
             address["email"] = email

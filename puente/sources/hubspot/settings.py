@@ -42,8 +42,8 @@ class HubSpotObject(SourceObject):
 
 OBJECTS: tuple[HubSpotObject, ...] = (
     HubSpotObject(name="contacts", modified_property="lastmodifieddate", properties=(
-        "email", "firstname", "lastname", "phone", "mobilephone", "company", "city", "country", "lifecyclestage",
-        "hs_marketable_status", "hs_legal_basis", "tax_id", "hubspot_owner_id", "createdate", "lastmodifieddate", "hs_object_id")),
+        "email", "firstname", "lastname", "phone", "mobilephone", "company", "address", "city", "country",
+        "lifecyclestage", "hs_marketable_status", "hs_legal_basis", "tax_id", "hubspot_owner_id", "createdate", "lastmodifieddate", "hs_object_id")),
     HubSpotObject(name="companies", properties=(
         "name", "domain", "phone", "city", "country", "createdate", "hs_lastmodifieddate", "hs_object_id")),
     HubSpotObject(name="deals", associations="contacts", properties=(
