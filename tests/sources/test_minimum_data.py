@@ -155,11 +155,11 @@ def test_the_connector_asks_for_the_declared_fields_and_projects_what_comes_anyw
         seen.append(request.url.params)
         return httpx.Response(200, json={"customers": [{
             "id": 1, "updated_at": "2026-11-10T08:00:00-05:00", "note": "NIT 900123456-7", "sms_marketing_consent": None,
-            "addresses": [{"address1": "Calle 1"}], "default_address": {"city": "Cali", "address1": "Calle 1"}}]})
+            "addresses": [{"address1": "Calle 1"}], "default_address": {"city": "Cali", "address1": "Calle 1", "zip": "760001"}}]})
 
     connector = ShopifyConnector(ShopifyConfig("https://casa.myshopify.com/admin/api/2026-10", "shpat_x"),
                                  transport=httpx.MockTransport(shop), sleep=lambda s: None)
     [page] = list(connector.extract("customers", None))
     assert seen[0]["fields"] == ",".join(top_level(registry.source_object("shopify", "customers").landed_fields))
     assert page.records[0].payload == {"id": 1, "updated_at": "2026-11-10T08:00:00-05:00", "note": "NIT 900123456-7",
-                                       "default_address": {"city": "Cali"}}
+                                       "default_address": {"city": "Cali", "address1": "Calle 1"}}

@@ -35,14 +35,16 @@ class ShopifyResource(SourceObject):
 
 # Minimum data (``puente.sources.fields``): what lands of each resource, read by the staging models
 # (dbt_project/models/staging/shopify/) and nothing else. Left out, among others: customers'
-# ``addresses`` and the street, names and zip of their ``default_address``, ``sms_marketing_consent``,
+# ``addresses`` and the second line, names and zip of their ``default_address``, ``sms_marketing_consent``,
 # ``verified_email``; orders' ``shipping_address``, ``phone``, ``contact_email``, ``note`` and the
 # lines' ``tax_lines``; products' descriptions and images. A customer's ``note`` lands because the
 # shop has no field for a tax id and staging finds it there (``NIT 900123456-7``); products' ``tags``
-# because the chaos bench nests deep JSON in them (bench/chaos.py).
+# because the chaos bench nests deep JSON in them (bench/chaos.py). The street (``address1``) is
+# identity evidence (macro normalize_address).
 _CUSTOMER = ("created_at", "email", "first_name", "last_name", "phone", "state", "tags", "note",
              "email_marketing_consent.state", "email_marketing_consent.consent_updated_at",
-             "default_address.phone", "default_address.company", "default_address.city",
+             "default_address.phone", "default_address.company", "default_address.address1",
+             "default_address.city",
              "default_address.country", "default_address.country_code")
 _ORDER = ("name", "order_number", "email", "created_at", "processed_at", "cancelled_at", "financial_status",
           "fulfillment_status", "currency", "total_price", "subtotal_price", "total_tax", "total_discounts",
