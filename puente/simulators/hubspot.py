@@ -553,13 +553,7 @@ class Portal:
         return values, problems
 
     def batch_update(self, obj: str, body: Any) -> tuple[int, dict]:
-        inputs = body.get("inputs") if isinstance(body, dict) else None
-        if not isinstance(inputs, list) or not inputs:
-            raise HubSpotError(400, "VALIDATION_ERROR", "inputs must be a non-empty list")
-        if len(inputs) > MAX_BATCH:
-            raise HubSpotError(400, "VALIDATION_ERROR",
-                               f"Batch input is limited to {MAX_BATCH} inputs, got {len(inputs)}",
-                               context={"maxInputs": [str(MAX_BATCH)]})
+        inputs = _batch_inputs(body)
         ids = [str(i.get("id")) if isinstance(i, dict) else "" for i in inputs]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
@@ -596,13 +590,7 @@ class Portal:
     def batch_archive(self, obj: str, body: Any) -> None:
         """``POST …/batch/archive``: each id archived (restorable for 90 days, as deleting in HubSpot
         is); an id that does not exist or is archived already is passed over, and the answer is 204."""
-        inputs = body.get("inputs") if isinstance(body, dict) else None
-        if not isinstance(inputs, list) or not inputs:
-            raise HubSpotError(400, "VALIDATION_ERROR", "inputs must be a non-empty list")
-        if len(inputs) > MAX_BATCH:
-            raise HubSpotError(400, "VALIDATION_ERROR",
-                               f"Batch input is limited to {MAX_BATCH} inputs, got {len(inputs)}",
-                               context={"maxInputs": [str(MAX_BATCH)]})
+        inputs = _batch_inputs(body)
         table = self.business.hubspot[obj]
         for item in inputs:
             key = str(item.get("id")) if isinstance(item, dict) else ""
@@ -621,13 +609,7 @@ class Portal:
     def batch_create(self, obj: str, body: Any) -> tuple[int, dict]:
         """``POST …/batch/create``: all or nothing, unless every input carries its own
         ``objectWriteTraceId`` (then the good ones are made and the others named in ``errors``)."""
-        inputs = body.get("inputs") if isinstance(body, dict) else None
-        if not isinstance(inputs, list) or not inputs:
-            raise HubSpotError(400, "VALIDATION_ERROR", "inputs must be a non-empty list")
-        if len(inputs) > MAX_BATCH:
-            raise HubSpotError(400, "VALIDATION_ERROR",
-                               f"Batch input is limited to {MAX_BATCH} inputs, got {len(inputs)}",
-                               context={"maxInputs": [str(MAX_BATCH)]})
+        inputs = _batch_inputs(body)
         traces = [i.get("objectWriteTraceId") if isinstance(i, dict) else None for i in inputs]
         traced = all(isinstance(t, str) and t for t in traces)
         if traced and len(set(traces)) != len(traces):
@@ -820,6 +802,17 @@ def _epoch_ms(value: str, name: str) -> int:
     parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
     return math.floor(parsed.timestamp() * 1000)
 
+
+
+def _batch_inputs(body: Any) -> list:
+    """A batch call's ``inputs``, or the 400 HubSpot answers to an empty or oversized batch."""
+    inputs = body.get("inputs") if isinstance(body, dict) else None
+    if not isinstance(inputs, list) or not inputs:
+        raise HubSpotError(400, "VALIDATION_ERROR", "inputs must be a non-empty list")
+    if len(inputs) > MAX_BATCH:
+        raise HubSpotError(400, "VALIDATION_ERROR", f"Batch input is limited to {MAX_BATCH} inputs, got {len(inputs)}",
+                           context={"maxInputs": [str(MAX_BATCH)]})
+    return inputs
 
 def _coerce(spec: dict, raw: Any) -> str | None:
     """A value as HubSpot stores it, or ValueError. ``null`` or ``""`` clears the property."""
