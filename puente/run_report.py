@@ -395,14 +395,10 @@ def _gates_section(data: dict, day: date) -> str:
 
 def _linked_customers(conn: psycopg.Connection) -> list[dict]:
     """Customers by the systems that know them (``Odoo + HubSpot + WooCommerce``): one term per
-    source of the registry whose record ids dim_customers keeps (a ``<source>_…_ids`` column), so
-    a source joins the chart as soon as identity resolution gives it a column."""
-    columns = [r["column_name"] for r in conn.execute(
-        "select column_name from information_schema.columns where table_schema = 'marts' "
-        "and table_name = 'dim_customers' order by ordinal_position")]
-    terms = [f"case when cardinality({column}) > 0 then '{source.title}' end"
-             for source in registry.SOURCES for column in columns
-             if column.startswith(f"{source.name}_") and column.endswith("_ids")]
+    source whose record ids dim_customers keeps (``report.customer_id_columns``)."""
+    titles = {source.name: source.title for source in registry.SOURCES}
+    terms = [f"case when cardinality({column}) > 0 then '{titles[name]}' end"
+             for name, column in report.customer_id_columns(conn).items()]
     if not terms:
         return []
     return report.fetch_all(conn, f"""
