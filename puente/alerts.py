@@ -12,7 +12,8 @@ Two kinds of alert leave Puente:
   - a source with no new records for longer than its freshness threshold (``dbt source
     freshness``, thresholds declared in ``dbt_project/models/staging/*/_*__sources.yml``);
   - a night's volume far outside what the same weekday usually brings: new or changed records per
-    source and object (``ops.load_batches``), and the churn score distribution (``ml.churn_scores``);
+    source and object (``ops.load_batches``);
+  - the churn score distribution shifted far from a week before (``puente.drift``, ``ml.churn_scores``);
   - the work list growing night after night (``marts.activation_work_list``, counted each night
     into ``ops.work_list_counts``), and rows refused by their target on several nights.
 
@@ -39,6 +40,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from puente import drift
 from puente.config import run_folder
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,6 @@ ERROR_LINES, LINE_CHARS = 8, 600
 SAME_WEEKDAY_NIGHTS = 8      # how far back: the last 8 same weekdays
 MIN_HISTORY = 4              # below this many earlier nights the test says nothing
 ROBUST_Z = 3.5               # |x - median| / (1.4826 * MAD) above this is an anomaly (Iglewicz and Hoaglin)
-SCORE_NIGHTS = 14            # the churn score distribution is compared with the last 14 scored nights
 WORK_LIST_GROWTH_NIGHTS = 3  # the work list grew on each of the last 3 nights
 RETRIED_NIGHTS = 3           # a row refused by its target on 3 nights or more
 # The Adaptive Card schema version of Teams messages: 1.4 is what Teams renders on every client
@@ -425,41 +426,24 @@ def volume_anomalies(conn: psycopg.Connection, day: date) -> list[Alert]:
 
 
 def score_drift(conn: psycopg.Connection, day: date) -> list[Alert]:
-    """The night's churn score distribution (mean probability, share at high risk) against the last nights."""
-    try:
-        with conn.transaction():
-            rows = conn.execute(
-                """
-                select scored_for_date, avg(churn_probability) as mean_p,
-                       avg((risk_band = 'high')::int) as high_share, count(*) as customers
-                from ml.churn_scores where scored_for_date between %s and %s
-                group by scored_for_date order by scored_for_date
-                """, (day - timedelta(days=SCORE_NIGHTS * 2), day)).fetchall()
-    except psycopg.errors.UndefinedTable:
+    """A large shift of the night's churn scores: their PSI against the scores of a week before at
+    ``drift.LARGE`` or more (the measure the run report draws)."""
+    tonight = drift.score_drift(conn, day)["tonight"]
+    if tonight is None or tonight["psi"] is None or tonight["psi"] < drift.LARGE:
         return []
-    tonight = next((r for r in rows if r["scored_for_date"] == day), None)
-    history = [r for r in rows if r["scored_for_date"] < day][-SCORE_NIGHTS:]
-    if tonight is None:
-        return []
-    findings = []
-    for measure, label in (("mean_p", "mean churn probability"), ("high_share", "share of customers at high risk")):
-        values = [float(r[measure]) for r in history]
-        z = robust_outlier(float(tonight[measure]), values, floor=0.02, relative=0)
-        if z is not None:
-            findings.append(f"{label}: {float(tonight[measure]):.3f} tonight against {statistics.median(values):.3f} "
-                            f"(median of the last {len(values)} nights, robust z-score {z:+.1f})")
-    if not findings:
-        return []
+    value, reference = tonight["psi"], tonight["reference"]
     return [Alert(
         kind=WARNING, category="score_drift", subject="ml.churn_scores", logical_date=day,
-        title="the churn scores moved far from the last nights'",
-        what=[f"Tonight's churn scores of {tonight['customers']} customers (ml.churn_scores):", *findings],
-        means="The scores salespeople see in the CRM changed a lot in one night: either the customers' behaviour "
-              "really changed, or the data feeding the model did (a source missing orders, a new model). The "
-              "churn tasks and next-best-actions follow the scores.",
-        do="Check tonight's volume warnings and the model line of the run report (which model scored, when trained); "
-           "if the data is at fault, fix it and rerun the night.",
-        details={"findings": findings})]
+        title="the churn scores moved far from last week's",
+        what=[f"Tonight's churn scores (ml.churn_scores) against those of {reference}: PSI {value:.3f}, "
+              f"{drift.verdict(value)} (under {drift.MODERATE} is stable, above {drift.LARGE} a large shift), "
+              f"over {drift.BUCKETS} equal buckets of the churn probability."],
+        means="The scores salespeople see in the CRM changed a lot: either the customers' behaviour really changed, "
+              "or the data feeding the model did (a source missing orders, a new model). The churn tasks and "
+              "next-best-actions follow the scores.",
+        do="Compare both nights' histograms in the run report's churn section, check tonight's volume warnings and "
+           "which model scored (the report's model line); if the data is at fault, fix it and rerun the night.",
+        details={"psi": round(value, 4), "reference": reference.isoformat()})]
 
 
 def record_work_list(conn: psycopg.Connection, day: date) -> bool:

@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime
 import psycopg
 from psycopg.rows import dict_row
 
+from puente.sources import registry
+
 
 def night_summary(url: str, business_date: date, since: datetime | None) -> dict:
     """Figures of one night, by stage; ``since`` is when the night's run started. Without it (a
@@ -37,15 +39,13 @@ def night_summary(url: str, business_date: date, since: datetime | None) -> dict
             """,
             (business_date,),
         ).fetchall()
-        identity = fetch_one(conn, """
+        columns = customer_id_columns(conn)
+        identity = fetch_one(conn, f"""
             select (select count(*) from marts.dim_customers) as customers,
-                   (select coalesce(sum(cardinality(odoo_partner_ids)), 0) from marts.dim_customers) as odoo,
-                   (select coalesce(sum(cardinality(hubspot_contact_ids)), 0) from marts.dim_customers) as hubspot,
-                   (select coalesce(sum(cardinality(shopify_customer_ids)), 0) from marts.dim_customers) as shopify,
-                   (select coalesce(sum(cardinality(woocommerce_customer_ids)), 0) from marts.dim_customers)
-                       as woocommerce,
+                   {"".join(f"(select coalesce(sum(cardinality({column})), 0) from marts.dim_customers) as {source}, "
+                            for source, column in columns.items())}
                    (select count(*) from marts.fct_orders) as orders
-        """)
+        """) if columns else None
         issues = fetch_one(conn, """
             select count(*) filter (where consequence = 'value set to null') as values_nulled,
                    count(distinct (staging_model, record_id,
@@ -121,6 +121,17 @@ def fetch_one(conn: psycopg.Connection, sql: str, params: tuple = ()) -> dict | 
         return None
 
 
+def customer_id_columns(conn: psycopg.Connection) -> dict[str, str]:
+    """The id array dim_customers keeps for each source of the registry that has customer records
+    (``{"odoo": "odoo_partner_ids", …}``; dbt's macro ``customer_record_types`` makes them), in the
+    registry's order; empty while dim_customers is not built."""
+    rows = fetch_all(conn, "select column_name from information_schema.columns "
+                           "where table_schema = 'marts' and table_name = 'dim_customers'")
+    columns = [row["column_name"] if isinstance(row, dict) else row[0] for row in rows]
+    return {source.name: column for source in registry.SOURCES for column in columns
+            if column.startswith(f"{source.name}_") and column.endswith("_ids")}
+
+
 def fetch_all(conn: psycopg.Connection, sql: str, params: tuple = ()) -> list[dict]:
     """The query's rows, or none while a table it reads is not built."""
     try:
@@ -158,11 +169,11 @@ def render_night(console, business_date: date, summary: dict, crm_examples: list
 
     ident = summary["identity"]
     if ident:
-        records = ident["odoo"] + ident["hubspot"] + ident["shopify"] + ident["woocommerce"]
-        store = f", WooCommerce {ident['woocommerce']}" if ident["woocommerce"] else ""
+        counted = [(source.title, ident[source.name]) for source in registry.SOURCES if ident.get(source.name)]
         console.print(
-            f"[bold]Identity[/] {records} source records (ERP {ident['odoo']}, CRM {ident['hubspot']}, "
-            f"shop {ident['shopify']}{store}) became {ident['customers']} customers; {ident['orders']} orders"
+            f"[bold]Identity[/] {sum(n for _, n in counted)} source records "
+            f"({', '.join(f'{title} {n}' for title, n in counted)}) became {ident['customers']} customers; "
+            f"{ident['orders']} orders"
         )
 
     if summary["stages"]:

@@ -110,7 +110,8 @@ def test_the_report_shows_what_the_warehouse_holds(report_db, artifacts):
     from expectations.gates import _run_gate, run_marts_gate, run_raw_gate
     from expectations.suites import Target
     from puente.config import run_folder
-    from puente.run_report import PSI_BUCKETS, write_report
+    from puente.drift import BUCKETS as PSI_BUCKETS
+    from puente.run_report import write_report
 
     _night_bookkeeping(report_db)
     run_raw_gate(report_db, DAY)

@@ -21,6 +21,7 @@ from puente.sources import registry
 TODAY = date(2026, 11, 16)
 BUILD = ["build", "--select", "+fct_order_to_cash", "+order_to_cash_gaps", "+act_web_orders_to_erp",
          "+act_web_order_cancellations", "+bi_fct_orders", "+bi_fct_order_lines", "+bi_fct_order_to_cash",
+         "+customer_required_fields_missing",
          "--indirect-selection", "cautious", "--vars", json.dumps({"as_of_date": TODAY.isoformat()})]
 STATUS = {"processing": "confirmed", "on-hold": "confirmed", "completed": "done", "cancelled": "cancelled"}
 
@@ -160,3 +161,15 @@ def test_store_orders_reach_order_to_cash_and_the_erp_once(fresh_db):
     assert sum(linked.values()) == customers
     assert sum(n for systems, n in linked.items() if "WooCommerce" in systems) == with_store > 0
     assert any(" + WooCommerce" in systems for systems in linked)
+
+    # A customer known only to the store, with an order still to invoice, is on the list of the
+    # fields the ERP needs to invoice them, to be completed in the store: their only record.
+    store_only = rows(fresh_db, """
+        select customer_id, woocommerce_customer_ids[1] as store_id from marts.dim_customers
+        where cardinality(woocommerce_customer_ids) > 0 and cardinality(odoo_partner_ids) = 0
+          and cardinality(hubspot_contact_ids) = 0 and cardinality(shopify_customer_ids) = 0 and tax_id is null
+          and customer_id in (select customer_id from marts.fct_order_to_cash where stage in ('ordered', 'in_erp'))""")
+    assert store_only
+    listed = {(r["customer_id"], r["fix_in"], r["fix_record_id"]) for r in rows(
+        fresh_db, "select * from marts.customer_required_fields_missing where field = 'tax_id'")}
+    assert {(c["customer_id"], "woocommerce", c["store_id"]) for c in store_only} <= listed

@@ -5,14 +5,16 @@ The failure alert of a real failed night is tested with the night (tests/puente/
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 
-from puente import alerts
+from puente import alerts, drift
 
 MONDAY = date(2026, 11, 16)
 RUN_URL = "http://airflow.example.com/dags/puente_nightly/runs/scheduled__2026-11-16T03%3A00%3A00%2B00%3A00"
@@ -213,25 +215,30 @@ def test_a_growing_work_list_and_rows_refused_for_nights_are_alerts(fresh_db, al
     assert "sku:A1: HTTP 422: inventory item not found" in retried
 
 
-def test_churn_scores_far_from_the_last_nights_are_an_alert(fresh_db, alert_receiver):
+def test_churn_scores_far_from_last_weeks_are_an_alert(fresh_db, alert_receiver):
     with psycopg.connect(fresh_db) as conn:
         conn.execute("insert into ml.model_runs (model_run_id, model_name, as_of_date, features, metrics, baselines, "
                      "artifact_path, library_versions) values ('m1', 'churn', %s, '[]', '{}', '{}', 'x', '{}')",
                      (MONDAY,))
-        for back in range(6, -1, -1):
-            night = MONDAY - timedelta(days=back)
-            shift = 0.45 if back == 0 else 0.01 * (back % 3)  # tonight everybody looks about to leave
+
+        def score(night, shift):
             for customer in range(20):
                 p = min(0.99, 0.1 + 0.02 * customer + shift)
                 conn.execute("insert into ml.churn_scores (customer_id, scored_for_date, churn_probability, risk_band, "
                              "model_run_id) values (%s, %s, %s, %s, 'm1')",
                              (f"c{customer}", night, p, "high" if p >= 0.6 else "low"))
 
+        score(MONDAY - timedelta(days=7), 0.0)
+        score(MONDAY - timedelta(days=1), 0.02)  # a small move: yesterday is no alert
+        score(MONDAY, 0.45)  # tonight everybody looks about to leave
+
+    with psycopg.connect(fresh_db, row_factory=dict_row) as conn:
+        assert alerts.score_drift(conn, MONDAY - timedelta(days=1)) == []
     _deliver(fresh_db, alerts.night_warnings(fresh_db, MONDAY))
     (text,) = alert_receiver.texts
-    assert "warning: the churn scores moved far from the last nights'" in text
-    assert "mean churn probability: 0.740 tonight against 0.300 (median of the last 6 nights" in text
-    assert "share of customers at high risk: 0.850 tonight against 0.000" in text
+    assert "warning: the churn scores moved far from last week's" in text
+    assert re.search(r"against those of 2026-11-09: PSI (\d+\.\d{3}), a large shift", text)
+    assert float(re.search(r"PSI (\d+\.\d{3})", text).group(1)) >= drift.LARGE
 
 
 # --- the pieces ----------------------------------------------------------------------------------
