@@ -7,6 +7,7 @@ simulators over HTTP, then check the warehouse and the CRM simulator.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import httpx
@@ -362,6 +363,10 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog, al
                "Odoo API key": credentials.odoo_api_key, "HubSpot token": credentials.hubspot_token,
                "Shopify token": credentials.shopify_token}
     assert [name for name, secret in secrets.items() if secret and secret in logged] == []
+    # Nor anyone's e-mail, phone or tax id: the logs are files an erasure does not reach.
+    lowered = logged.lower()
+    in_logs = {p for p in _identifiers(business) if re.search(rf"(?<![\w.+-]){re.escape(p)}(?![\w-])", lowered)}
+    assert in_logs == set(), sorted(in_logs)[:10]
 
 
 def _identifiers(business) -> set[str]:
