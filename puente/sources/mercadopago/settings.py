@@ -60,9 +60,8 @@ class MercadoPagoObject(SourceObject):
 _PAYMENT = ("status", "status_detail", "operation_type", "payment_method_id", "payment_type_id",
             "currency_id", "transaction_amount", "transaction_amount_refunded",
             "external_reference", "description", "date_created", "date_approved", "money_release_date",
-            "fee_details[].type", "fee_details[].amount", "fee_details[].fee_payer",
-            "refunds[].id", "refunds[].amount", "refunds[].date_created", "refunds[].status",
-            "payer.email", "payer.identification.type", "payer.identification.number",
-            "transaction_details.net_received_amount", "transaction_details.total_paid_amount")
+            "fee_details[].amount", "fee_details[].fee_payer", "refunds[].date_created",
+            "payer.email", "payer.identification",
+            "transaction_details.net_received_amount")
 
 OBJECTS: tuple[MercadoPagoObject, ...] = (MercadoPagoObject(name="payments", landed_fields=_PAYMENT),)
