@@ -38,7 +38,7 @@ application's scopes, and nothing is writable.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -53,7 +53,8 @@ RANGES = ("date_created", "date_last_updated", "date_approved", "money_release_d
 SORTS = ("date_approved", "date_created", "date_last_updated", "id", "money_release_date")
 DEFAULT_LIMIT, MAX_LIMIT, OFFSET_CAP = 30, 1000, 10_000
 _RELATIVE = re.compile(r"^NOW(?:-(\d+)(MINUTES?|HOURS?|DAYS?|WEEKS?|MONTHS?|YEARS?))?$")
-_UNIT_DAYS = {"MINUTE": 1 / 1440, "HOUR": 1 / 24, "DAY": 1, "WEEK": 7, "MONTH": 30, "YEAR": 365}
+_UNIT_DAYS = {"MINUTE": 1 / 1440, "HOUR": 1 / 24, "DAY": 1, "WEEK": 7}
+_UNIT_MONTHS = {"MONTH": 1, "YEAR": 12}
 
 
 class MPError(Exception):
@@ -80,7 +81,13 @@ def moment(value: str, now: datetime) -> datetime:
     relative = _RELATIVE.match(value.upper())
     if relative:
         amount, unit = relative.groups()
-        return now - timedelta(days=int(amount or 0) * _UNIT_DAYS[(unit or "DAY").rstrip("S")])
+        unit = (unit or "DAY").rstrip("S")
+        if unit in _UNIT_MONTHS:  # calendar months: NOW-12MONTHS is this day a year ago
+            months = now.year * 12 + now.month - 1 - int(amount) * _UNIT_MONTHS[unit]
+            year, month = divmod(months, 12)
+            last_day = (date(year + (month == 11), (month + 1) % 12 + 1, 1) - timedelta(days=1)).day
+            return now.replace(year=year, month=month + 1, day=min(now.day, last_day))
+        return now - timedelta(days=int(amount or 0) * _UNIT_DAYS[unit])
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:

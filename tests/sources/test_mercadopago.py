@@ -218,3 +218,32 @@ def test_the_simulator_refuses_a_search_past_its_offset_cap_in_mercado_pagos_sha
                               params={"begin_date": "NOW-12MONTHS", "offset": 9500, "limit": 1000})
         assert caught.value.status == 400 and '"code":1000' in caught.value.outcome
         assert walk.count("payments") == len(business.mercadopago["payments"])
+
+
+def test_puente_check_accepts_the_token_and_says_where_to_make_a_refused_one():
+    from puente.sources.mercadopago.check import check
+
+    with simulator() as (_business, config, _clock):
+        assert [(f.check, f.ok) for f in check(config)] == [("connection", True), ("credentials", True)]
+        refused = check(MercadoPagoConfig(config.url, "APP_USR-not-this-one"))
+    assert [(f.check, f.ok, f.blocking) for f in refused] == [("credentials", False, True)]
+    assert "invalid access token" in refused[0].message and "Production credentials" in refused[0].message
+    assert "APP_USR-not-this-one" not in refused[0].message
+
+
+def test_the_configuration_comes_from_a_connection_or_the_environment_and_hides_the_token():
+    from types import SimpleNamespace
+
+    from puente.config import MissingSetting
+
+    default = MercadoPagoConfig.from_connection(SimpleNamespace(host="", port=None, password=TOKEN))
+    assert (default.url, default.access_token, default.origin) == (API, TOKEN, "connection puente_mercadopago")
+    proxied = MercadoPagoConfig.from_connection(SimpleNamespace(host="pagos.internal", port=8443, password=TOKEN))
+    assert proxied.url == "https://pagos.internal:8443"
+    with pytest.raises(MissingSetting, match="puente_mercadopago.*password"):
+        MercadoPagoConfig.from_connection(SimpleNamespace(host="", port=None, password=None))
+    from_env = MercadoPagoConfig.from_env({"PUENTE_MERCADOPAGO_ACCESS_TOKEN": TOKEN})
+    assert from_env.url == API and MercadoPagoConfig.from_env(from_env.to_env()) == from_env
+    with pytest.raises(MissingSetting, match="PUENTE_MERCADOPAGO_ACCESS_TOKEN"):
+        MercadoPagoConfig.from_env({})
+    assert TOKEN not in repr(from_env)

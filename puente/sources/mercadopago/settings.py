@@ -64,4 +64,9 @@ _PAYMENT = ("status", "status_detail", "operation_type", "payment_method_id", "p
             "payer.email", "payer.identification",
             "transaction_details.net_received_amount")
 
-OBJECTS: tuple[MercadoPagoObject, ...] = (MercadoPagoObject(name="payments", landed_fields=_PAYMENT),)
+# The search (and so the source's count) serves the last twelve months; raw keeps older payments,
+# which the count no longer counts. The window is read on the warehouse's clock.
+_IN_SEARCH = "not _deleted and source_updated_at >= now() - interval '12 months'"
+
+OBJECTS: tuple[MercadoPagoObject, ...] = (MercadoPagoObject(name="payments", landed_fields=_PAYMENT,
+                                                            live_in_raw=_IN_SEARCH),)
