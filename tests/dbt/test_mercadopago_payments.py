@@ -18,7 +18,8 @@ from puente.simulators import Business, Credentials, SimulatorServer, create_app
 from puente.sources import registry
 
 TODAY = date(2026, 11, 16)
-BUILD = ["build", "--select", "+payment_reconciliation", "+fct_order_to_cash", "--indirect-selection", "cautious",
+BUILD = ["build", "--select", "+payment_reconciliation", "+fct_order_to_cash", "+bi_fct_payments",
+         "+bi_payment_reconciliation", "--indirect-selection", "cautious",
          "--vars", json.dumps({"as_of_date": TODAY.isoformat()})]
 COLLECTED = ("approved", "refunded", "charged_back")
 
@@ -110,7 +111,7 @@ def test_payments_are_matched_reconciled_with_the_erp_and_give_order_to_cash_its
 
     # Order-to-cash: a web order the provider collected in full is paid, by the provider, at its approval.
     stages = {r["order_name"]: r for r in rows(fresh_db, """
-        select o.order_name, c.stage, c.payment_source, c.paid_at, c.provider_net_amount
+        select o.order_name, c.stage, c.payment_source, c.paid_at, c.provider_net_amount, c.days_to_cash
         from marts.fct_order_to_cash c join marts.fct_orders o using (order_id)
         where o.channel = 'web' and o.source_system = 'shopify'""")}
     by_provider = 0
@@ -125,4 +126,5 @@ def test_payments_are_matched_reconciled_with_the_erp_and_give_order_to_cash_its
             by_provider += 1
             assert (order["stage"], order["payment_source"]) == ("paid", "provider"), reference
             assert order["paid_at"] == max(datetime.fromisoformat(p["date_approved"]) for p in approved), reference
+            assert 0 <= order["days_to_cash"] <= 1, reference  # paid at the checkout, the day it was placed
     assert by_provider > 20

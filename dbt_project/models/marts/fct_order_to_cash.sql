@@ -12,8 +12,9 @@
         latest of those payments, `payment_source` `provider`. Otherwise from the ERP: every
         posted invoice `paid` or `in_payment`; Odoo's payment date is not in the landed
         fields, so `paid_at` is the latest `write_date` of those invoices (when the payment was
-        reconciled, at the latest), `payment_source` `erp`. A web order paid at the checkout is
-        paid before it is invoiced: its `days_to_payment` is then negative.
+        reconciled, at the latest), `payment_source` `erp`. `days_to_payment` stays the ERP's
+        (invoice date to the ERP's payment), `days_to_cash` runs from the order to `paid_at`
+        (a web order paid at the checkout is paid before it is invoiced).
     Stage: `cancelled`, `paid`, `invoiced`, `in_erp` or `ordered` (only in the shop).
 #}
 
@@ -109,8 +110,10 @@ final as (
         end as stage,
         round(extract(epoch from (case when orders.channel = 'erp' then orders.ordered_at else sale_orders.created_at end) - orders.ordered_at) / 86400.0, 2) as days_to_erp,
         invoicing.invoiced_date - (orders.ordered_at at time zone '{{ var("business_timezone") }}')::date as days_to_invoice,
-        (coalesce(provider_paid.paid_at, invoicing.paid_at) at time zone '{{ var("business_timezone") }}')::date
-            - invoicing.invoiced_date as days_to_payment,
+        (invoicing.paid_at at time zone '{{ var("business_timezone") }}')::date - invoicing.invoiced_date as days_to_payment,
+        (case when provider_paid.order_id is not null then provider_paid.paid_at else invoicing.paid_at end
+            at time zone '{{ var("business_timezone") }}')::date
+            - (orders.ordered_at at time zone '{{ var("business_timezone") }}')::date as days_to_cash,
         orders.amount_total,
         orders.currency_code
     from orders
