@@ -71,6 +71,10 @@ def _mask(secret: str) -> str:
     return f"{secret[:6]}…({len(secret)} characters)"
 
 
+# Systems the simulated business runs only when asked (``serve --<name>``); the others always.
+OPT_IN_SYSTEMS = ("woocommerce", "mercadopago")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m puente.simulators",

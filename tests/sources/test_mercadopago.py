@@ -247,3 +247,20 @@ def test_the_configuration_comes_from_a_connection_or_the_environment_and_hides_
     with pytest.raises(MissingSetting, match="PUENTE_MERCADOPAGO_ACCESS_TOKEN"):
         MercadoPagoConfig.from_env({})
     assert TOKEN not in repr(from_env)
+
+
+def test_mercado_pago_is_opt_in_and_the_local_simulators_serve_its_payments_when_the_business_runs_it(
+        monkeypatch, tmp_path):
+    from puente import runtime
+    from puente.simulators import Credentials
+
+    def serve_args() -> list[str]:
+        return runtime.SimulatorProcess(Credentials(), port=1, seed=7, customers=10, start="2026-11-16",
+                                        log_path=tmp_path / "sim.log")._args
+
+    monkeypatch.delenv("PUENTE_SYSTEMS", raising=False)
+    monkeypatch.setenv("PUENTE_CONFIG", str(tmp_path / "puente.yml"))
+    (tmp_path / "puente.yml").write_text("systems: [odoo, hubspot, shopify]\n")
+    assert "mercadopago" not in [s.name for s in registry.configured()] and "--mercadopago" not in serve_args()
+    monkeypatch.setenv("PUENTE_SYSTEMS", "odoo,hubspot,shopify,mercadopago")
+    assert [s.name for s in registry.configured()][-1] == "mercadopago" and serve_args()[-1] == "--mercadopago"
