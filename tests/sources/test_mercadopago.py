@@ -67,29 +67,50 @@ def test_the_search_asks_by_date_last_updated_ascending_and_each_page_carries_it
     pages = list(connector(httpx.MockTransport(search), page_size=3).extract("payments", wire_date(T0)))
     assert search.seen[0] == {"range": "date_last_updated", "begin_date": "2026-11-01T11:00:00.000Z",
                               "sort": "date_last_updated", "criteria": "asc", "offset": "0", "limit": "3"}
-    assert [p.cursor for p in pages] == [wire_date(T0 + timedelta(minutes=m)) for m in (3, 6, 7)]
+    # each next search begins at the last moment read (its payment, read again, is dropped)
+    assert [s["begin_date"] for s in search.seen[1:]] == ["2026-11-01T12:03:00.000Z", "2026-11-01T12:05:00.000Z"]
+    assert {s["offset"] for s in search.seen} == {"0"}
+    assert [[r.source_id for r in p.records] for p in pages] == [["1", "2", "3"], ["4", "5"], ["6", "7"]]
+    assert [p.cursor for p in pages] == [wire_date(T0 + timedelta(minutes=m)) for m in (3, 5, 7)]
     landed = pages[0].records[0].payload
     assert "card" not in landed and landed["payer"] == {"email": "a@b.co", "identification": {"type": "CC",
                                                                                                "number": "1"}}
+    search.seen.clear()
     first = list(connector(httpx.MockTransport(search), page_size=3).extract("payments", None))
-    assert search.seen[-3]["begin_date"] == "NOW-12MONTHS" and sum(len(p.records) for p in first) == 7
+    assert search.seen[0]["begin_date"] == "NOW-12MONTHS" and sum(len(p.records) for p in first) == 7
 
 
-def test_past_the_offset_cap_the_walk_narrows_its_date_range_and_misses_nothing():
-    payments = [payment(i, i // 2) for i in range(1, 58)]  # two payments a minute: ties at the boundary
+def test_the_walk_narrows_its_date_range_so_it_never_reaches_the_offset_cap_and_misses_nothing():
+    payments = [payment(i, i // 3) for i in range(1, 58)]  # three payments a minute: ties at the boundaries
     search = Search(payments, cap=10)
     pages = list(connector(httpx.MockTransport(search), page_size=5, offset_cap=10).extract("payments", None))
-    assert {r.source_id for p in pages for r in p.records} == {str(i) for i in range(1, 58)}
+    got = [r.source_id for p in pages for r in p.records]
+    assert sorted(got, key=int) == [str(i) for i in range(1, 58)] and len(got) == 57  # each once
     assert all(int(s["offset"]) + int(s["limit"]) <= 10 for s in search.seen)
-    begins = [s["begin_date"] for s in search.seen if s["offset"] == "0"]
-    assert begins[0] == "NOW-12MONTHS" and len(begins) > 5 and begins[1:] == sorted(set(begins[1:]))
+    begins = [s["begin_date"] for s in search.seen]
+    assert begins[0] == "NOW-12MONTHS" and len(begins) > 10 and begins[1:] == sorted(set(begins[1:]))
+
+
+def test_a_payment_updated_while_the_walk_pages_cannot_push_another_out_of_it():
+    payments = [payment(i, i) for i in range(1, 11)]
+    search = Search(payments)
+    walk = connector(httpx.MockTransport(search), page_size=3).extract("payments", None)
+    first = next(walk)
+    payments[0]["date_last_updated"] = wire_date(T0 + timedelta(minutes=30))  # payment 1 is refunded now
+    rest = [r.source_id for p in walk for r in p.records]
+    # with offsets, payment 4 would have slipped to offset 2, read already; here it is read, and 1 again
+    assert [r.source_id for r in first.records] == ["1", "2", "3"] and rest == ["4", "5", "6", "7", "8", "9", "10", "1"]
 
 
 def test_more_payments_in_one_moment_than_a_search_reaches_stops_with_a_clear_error():
     search = Search([payment(i, 0) for i in range(1, 30)], cap=10)
     walk = connector(httpx.MockTransport(search), page_size=5, offset_cap=10).extract("payments", wire_date(T0))
-    with pytest.raises(SourceError, match="all updated at the same moment"):
+    with pytest.raises(SourceError, match=r"more than 10 payments updated at 2026-11-01T12:00:00\.000Z"):
         list(walk)
+    # fewer than the cap in one moment: the walk pages through them with the offset, then goes on
+    search = Search([payment(i, 0) for i in range(1, 9)] + [payment(9, 1)], cap=10)
+    pages = list(connector(httpx.MockTransport(search), page_size=3, offset_cap=10).extract("payments", wire_date(T0)))
+    assert sorted(int(r.source_id) for p in pages for r in p.records) == list(range(1, 10))
 
 
 def test_429_with_retry_after_5xx_and_timeouts_are_retried_then_the_page_lands():
@@ -142,10 +163,10 @@ def test_a_malformed_payment_is_handed_over_for_quarantine_and_the_page_goes_on(
 
 
 @contextmanager
-def simulator(faults=None):
+def simulator(faults=None, business=None):
     from puente.simulators import Business, Credentials, Limits, ManualClock, SimulatorServer, create_app
 
-    business = Business(seed=11, customers=150, start=TODAY, history_days=200, mercadopago=True)
+    business = business or Business(seed=11, customers=150, start=TODAY, history_days=200, mercadopago=True)
     credentials, clock = Credentials(), ManualClock()
     app = create_app(business, credentials, limits=Limits(clock=clock), faults=faults)
     with SimulatorServer(app) as server:
@@ -264,3 +285,21 @@ def test_mercado_pago_is_opt_in_and_the_local_simulators_serve_its_payments_when
     assert "mercadopago" not in [s.name for s in registry.configured()] and "--mercadopago" not in serve_args()
     monkeypatch.setenv("PUENTE_SYSTEMS", "odoo,hubspot,shopify,mercadopago")
     assert [s.name for s in registry.configured()][-1] == "mercadopago" and serve_args()[-1] == "--mercadopago"
+
+
+def test_payments_changed_while_paging_or_stamped_late_are_never_pushed_out_of_the_walk(fresh_db):
+    from puente.simulators import FaultRates, Faults
+
+    rates = FaultRates(changed_while_paging=0.5, late_update=0.3)
+    with simulator(Faults(seed=4, mercadopago=rates, late_by_seconds=1800)) as (business, config, clock):
+        # Payments are updated (refunded, charged back) while the walk pages, some stamped half an
+        # hour back: none is pushed out of the walk (every payment lands, the count agrees), and a
+        # payment changed after its page was read is read the next night.
+        for night in range(2):
+            summary = run(fresh_db, config, clock)["payments"]
+            assert summary["status"] == "ok" and set(landed(fresh_db)) == set(served(business))
+            assert night == 0 or summary["updated"] > 0
+            business.advance_day()
+    with simulator(business=business) as (_, config, clock):  # a night with nobody at work
+        run(fresh_db, config, clock)
+        assert landed(fresh_db) == served(business)

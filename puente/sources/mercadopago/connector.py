@@ -1,20 +1,23 @@
 """Mercado Pago payments, read through the payments search (``settings.py`` cites the docs).
 
 - ``GET /v1/payments/search?range=date_last_updated&begin_date=<cursor minus lookback>
-  &sort=date_last_updated&criteria=asc&offset=…&limit=…`` with the access token as a Bearer
-  header; ``end_date`` only for a backfill's upper bound (left out, the search ends ``NOW``, so a
-  payment that changes while the walk pages stays in the set). The first night begins at
-  ``NOW-12MONTHS``: the search serves no older payment.
-- The walk is ordered by the cursor, so each page's greatest ``date_last_updated`` may be stored
-  once the page is committed, and a crash mid-walk resumes from the last committed page. A
-  payment updated while the walk pages moves to the end of the order; the payments after its old
-  place shift one back, and the one that crossed into an already-read page is stamped at or after
-  that page's cursor: the next night (cursor minus the look-back) reads it.
-- The search stops at ``offset + limit`` = ``OFFSET_CAP``. When ``paging.total`` says there is
-  more beyond, the walk narrows its range instead of asking further: a new search begins at the
-  ``date_last_updated`` of the last payment read, from offset 0 (the payments of that very moment
-  are read twice, which lands as "unchanged"). Should one moment hold more than a whole search
-  can page through, the walk stops with an error rather than skip payments.
+  &sort=date_last_updated&criteria=asc&offset=0&limit=…`` with the access token as a Bearer
+  header; ``end_date`` only for a backfill's upper bound (left out, the search ends ``NOW``). The
+  first night begins at ``NOW-12MONTHS``: the search serves no older payment.
+- The walk pages by moment, not by offset: each next search begins at the ``date_last_updated``
+  of the last payment read, from offset 0. Offsets over a list sorted by a field that changes
+  are not safe: a payment updated while the walk pages moves to the end of the order, every
+  payment after its old place shifts one back, and the one at the page boundary slips into a
+  page already read and is never read, while the cursor moves past it
+  (``tests/sources/test_mercadopago.py`` shows it). A fresh search from the last moment read
+  cannot skip anything that is at or after it. The payments of that very moment come back at the
+  head of the next page and are dropped there. Only when a whole page shares the moment it began
+  at does the walk use the offset within that moment.
+- So the walk is also ordered by the cursor: each page's greatest ``date_last_updated`` is stored
+  once the page is committed, and a crash mid-walk resumes from the last committed page.
+- The search stops at ``offset + limit`` = ``OFFSET_CAP``; the walk narrows its date range at
+  every page, so it reaches the cap only when more payments than that share one millisecond,
+  and then stops with an error rather than skip payments.
 - ``count`` is ``paging.total`` of a one-result search over what the first night reads
   (reconciliation). Payments are never deleted, so ``list_ids`` has nothing to compare: None.
 - Retries (429, 5xx, timeouts) are the shared HTTP client's (``puente.sources.http``); the
@@ -23,7 +26,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -40,7 +42,6 @@ from puente.sources.mercadopago.settings import (
     MercadoPagoObject,
 )
 
-log = logging.getLogger(__name__)
 MP_ZONE = timezone(timedelta(hours=-4))  # the zone Mercado Pago writes its dates in
 URL_SETTING = ("the API's base URL (host of the Airflow connection puente_mercadopago, or PUENTE_MERCADOPAGO_URL; "
                "https://api.mercadopago.com by default)")
@@ -104,7 +105,8 @@ class MercadoPagoConnector:
         begin: str = (query_date(parse_timestamp(cursor) - timedelta(seconds=self.lookback)) if cursor
                       else FIRST_BEGIN)
         newest: Record | None = Record(None, None, cursor) if cursor else None
-        offset = 0
+        offset = 0  # only within one moment: see _next_begin
+        seen: set[tuple[str | None, Any]] = set()  # the previous page's payments, read again at its last moment
         while True:
             params: dict[str, Any] = {"range": spec.cursor, "begin_date": begin, "sort": spec.cursor,
                                       "criteria": "asc", "offset": offset, "limit": self._page_size}
@@ -112,30 +114,32 @@ class MercadoPagoConnector:
                 params["end_date"] = query_date(parse_timestamp(until))
             body = self._search(spec, params)
             records = [_record(spec, r) for r in _results(body, obj, spec.path)]
-            newest = latest([*records, *([newest] if newest else [])])
-            yield Page(records, newest.updated_at if newest else None)
+            fresh = [r for r in records if (r.source_id, r.updated_at) not in seen]
+            newest = latest([*fresh, *([newest] if newest else [])])
+            yield Page(fresh, newest.updated_at if newest else None)
             total = get(body, "paging", "total")
-            offset += len(records)
-            if not records or not isinstance(total, int) or offset >= total:
+            if len(records) < self._page_size or not isinstance(total, int) or offset + len(records) >= total:
                 return
-            if offset + self._page_size > self._offset_cap:
-                begin = self._narrowed(obj, begin, records, total, offset)
-                offset = 0
+            seen = {(r.source_id, r.updated_at) for r in records}
+            begin, offset = self._next_begin(obj, begin, offset, records)
 
-    def _narrowed(self, obj: str, begin: str, records: list[Record], total: int, offset: int) -> str:
-        """The search's new ``begin_date`` when the next page would pass the offset cap: the moment
-        of the last payment read, which must be later than where this search began."""
+    def _next_begin(self, obj: str, begin: str, offset: int, records: list[Record]) -> tuple[str, int]:
+        """Where the next search starts: at the moment of the last payment read, from offset 0 (a
+        fresh search, so that no payment can slip into what was read). Only when a whole page
+        shares the moment it began at does the walk page on with the offset within that moment,
+        up to the search's offset cap."""
         last = latest(records)
         moment = parse_timestamp(last.updated_at) if last else None
-        started = parse_timestamp(begin) if not begin.startswith("NOW") else None
-        if moment is None or (started is not None and moment <= started):
-            raise SourceError(SYSTEM, obj, "GET payments/search", f"{total} payments from {begin} on, more than one "
-                              f"search can page through ({self._offset_cap}), all updated at the same moment",
+        started = None if begin.startswith("NOW") else parse_timestamp(begin)
+        if moment is not None and (started is None or moment > started):
+            return query_date(moment), 0
+        offset += len(records)
+        if offset + self._page_size > self._offset_cap:
+            raise SourceError(SYSTEM, obj, "GET payments/search", f"more than {self._offset_cap} payments updated "
+                              f"at {begin}, more than one search can page through",
                               "The range cannot be narrowed further; report this to Puente's maintainers "
                               "with the date above")
-        log.info("%s %s: %d payments match from %s, past the search's offset cap of %d; going on from %s",
-                 SYSTEM, obj, total, begin, self._offset_cap, last.updated_at)
-        return query_date(moment)
+        return begin, offset
 
     def _search(self, spec: MercadoPagoObject, params: dict[str, Any]) -> Any:
         response = self.http.request("GET", spec.path, obj=spec.name, params=params)
