@@ -12,6 +12,7 @@ from datetime import date, datetime
 import psycopg
 from psycopg.rows import dict_row
 
+from puente import report
 from puente.dbt import run_dbt
 from puente.extract import extract_source
 from puente.simulators import Business, Credentials, SimulatorServer, create_app
@@ -22,6 +23,8 @@ BUILD = ["build", "--select", "+payment_reconciliation", "+fct_order_to_cash", "
          "+bi_payment_reconciliation", "--indirect-selection", "cautious",
          "--vars", json.dumps({"as_of_date": TODAY.isoformat()})]
 COLLECTED = ("approved", "refunded", "charged_back")
+ISSUE_ORDER = ["paid_not_in_erp", "paid_not_marked_paid", "cancelled_not_refunded", "refund_not_in_erp",
+               "marked_paid_no_payment", "currency_mismatch", "amount_mismatch", "unknown_reference", "matched"]
 
 
 def rows(url: str, sql: str) -> list[dict]:
@@ -128,3 +131,12 @@ def test_payments_are_matched_reconciled_with_the_erp_and_give_order_to_cash_its
             assert order["paid_at"] == max(datetime.fromisoformat(p["date_approved"]) for p in approved), reference
             assert 0 <= order["days_to_cash"] <= 1, reference  # paid at the checkout, the day it was placed
     assert by_provider > 20
+
+    # What the demo prints of it.
+    with psycopg.connect(fresh_db, row_factory=dict_row) as conn:
+        line = report.payments_line(report.payment_issues(conn))
+    counts = {i: sum(1 for issues in want.values() if (issues and sorted(issues, key=ISSUE_ORDER.index)[0] == i)
+                     or (not issues and i == "matched")) for i in ISSUE_ORDER}
+    assert line.startswith(f"[bold]Payments[/] {len(want)} references paid through the provider: matched "
+                           f"{counts['matched']}, ")
+    assert all(f"{issue} {n}" in line for issue, n in counts.items() if n)
