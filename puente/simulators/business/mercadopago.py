@@ -73,11 +73,11 @@ class MercadoPagoWriter:
     """Creates and changes payments in ``records.mercadopago``, one simulated day at a time."""
 
     def __init__(self, rng: random.Random, records: Records, calendar: Calendar, history_days: int,
-                 email_of: Callable[[str], tuple[str | None, str]]):
+                 payer_of: Callable[[str], tuple[str | None, str]]):
         self._rng = rng
         self._records = records
         self._calendar = calendar
-        self._email_of = email_of  # person id -> (email, document digits)
+        self._payer_of = payer_of  # person id -> (email, document digits)
         self.payments = records.mercadopago["payments"]
         self.opened = max(0, history_days - ACCOUNT_DAYS)
         self._next_id = 1_320_000_000 + rng.randrange(1_000_000)
@@ -114,7 +114,7 @@ class MercadoPagoWriter:
         rng = self._rng
         self._next_id += rng.randint(1, 40_000)  # every seller's payments share one sequence
         method_id, type_id = method or rng.choices([m[:2] for m in METHODS], [m[2] for m in METHODS])[0]
-        email, doc = self._email_of(person_id) if person_id else (None, "")
+        email, doc = self._payer_of(person_id) if person_id else (None, "")
         approved = status == "approved"
         fees = [{"type": "mercadopago_fee", "amount": fee(amount), "fee_payer": "collector"}] if approved else []
         payment = {
