@@ -96,6 +96,7 @@ def night_summary(url: str, business_date: date, since: datetime | None) -> dict
         """, (business_date, since or datetime.min.replace(tzinfo=UTC)))
         stages = fetch_all(conn, "select stage, count(*) as orders from marts.fct_order_to_cash "
                             "group by stage order by count(*) desc")
+        payments = payment_issues(conn)
         demand = fetch_one(conn, """
             select count(distinct product_id) as products, count(distinct warehouse_id) as warehouses,
                    count(*) filter (where reorder_qty > 0) as to_reorder,
@@ -108,8 +109,26 @@ def night_summary(url: str, business_date: date, since: datetime | None) -> dict
         """, (business_date,))
     return {"extract": extract, "gates": gates, "identity": identity, "data_issues": issues, "model": model, "models": models,
             "scores": scores, "activations": activations, "work_list": work_list, "gaps": gaps,
-            "experiment": experiment, "effects": effects, "stages": stages,
+            "experiment": experiment, "effects": effects, "stages": stages, "payments": payments,
             "demand": demand, "actions": actions, "alerts": alerts}
+
+
+def payment_issues(conn: psycopg.Connection) -> list[dict]:
+    """References paid through a payment provider per reconciliation issue, with their fees."""
+    return fetch_all(conn, """
+        select issue, count(*) as refs, sum(fee_amount) as fees, min(provider_currency_code) as currency
+        from marts.payment_reconciliation group by issue order by issue = 'matched' desc, count(*) desc, issue
+    """)
+
+
+def payments_line(payments: list[dict]) -> str:
+    """The payment provider against the ERP, from marts.payment_reconciliation's issue counts."""
+    refs = sum(p["refs"] for p in payments)
+    fees = sum(p["fees"] or 0 for p in payments)
+    currency = next((p["currency"] for p in payments if p["currency"]), "")
+    shown = ", ".join(f"{p['issue']} {p['refs']}" for p in payments)
+    return (f"[bold]Payments[/] {refs} references paid through the provider: {shown}; fees {fees:,.0f} {currency} "
+            "(marts.payment_reconciliation)")
 
 
 def fetch_one(conn: psycopg.Connection, sql: str, params: tuple = ()) -> dict | None:
@@ -178,6 +197,9 @@ def render_night(console, business_date: date, summary: dict, crm_examples: list
 
     if summary["stages"]:
         console.print("[bold]Order-to-cash[/] " + ", ".join(f"{s['stage']} {s['orders']}" for s in summary["stages"]))
+
+    if summary.get("payments"):
+        console.print(payments_line(summary["payments"]))
 
     for run in summary.get("models", []):
         console.print(model_line(run))

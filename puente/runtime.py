@@ -146,14 +146,19 @@ def simulator_env(credentials: Credentials) -> dict[str, str]:
 
 
 class SimulatorProcess:
-    """The simulators as a child process (``python -m puente.simulators serve``)."""
+    """The simulators as a child process (``python -m puente.simulators serve``); the simulated
+    business runs the opt-in systems (WooCommerce, Mercado Pago) this business is configured with
+    (``registry.configured()``), so that their extract tasks find records."""
 
     def __init__(self, credentials: Credentials, *, port: int, seed: int, customers: int,
                  start: str, log_path: Path):
+        from puente.simulators.server import OPT_IN_SYSTEMS
+
         self.credentials = credentials
         self.base_url = f"http://127.0.0.1:{port}"
         self._args = [sys.executable, "-m", "puente.simulators", "serve", "--port", str(port),
-                      "--seed", str(seed), "--customers", str(customers), "--start", start]
+                      "--seed", str(seed), "--customers", str(customers), "--start", start,
+                      *(f"--{s.name}" for s in registry.configured() if s.name in OPT_IN_SYSTEMS)]
         self._log_path = log_path
         self._proc: subprocess.Popen | None = None
 

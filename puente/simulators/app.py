@@ -2,7 +2,8 @@
 
 ``create_app(business, credentials)`` mounts Odoo under ``/odoo``, HubSpot under ``/hubspot``,
 Shopify under ``/shopify`` and WooCommerce under ``/woocommerce`` (its store is empty unless the
-business runs it: ``Business(woocommerce=True)``), so a connector's base URL is e.g. ``http://127.0.0.1:8765/hubspot``
+business runs it: ``Business(woocommerce=True)``) and Mercado Pago under ``/mercadopago`` (no payments
+unless ``Business(mercadopago=True)``), so a connector's base URL is e.g. ``http://127.0.0.1:8765/hubspot``
 where in production it would be ``https://api.hubapi.com``. The tokens' scopes are part of the
 credentials (``PUENTE_SIM_HUBSPOT_SCOPES``, ``PUENTE_SIM_SHOPIFY_SCOPES``, comma-separated; every
 scope Puente needs by default), so a connection check can be tried against a token that lacks one. The admin API under ``/_sim`` is the
@@ -37,6 +38,7 @@ from puente.simulators.business import Business
 from puente.simulators.hubspot import SCOPES as HUBSPOT_SCOPES
 from puente.simulators.hubspot import create_hubspot_app
 from puente.simulators.limits import Faults, Limits
+from puente.simulators.mercadopago import create_mercadopago_app
 from puente.simulators.odoo import create_odoo_app
 from puente.simulators.shopify import SCOPES as SHOPIFY_SCOPES
 from puente.simulators.shopify import create_shopify_app
@@ -45,8 +47,9 @@ from puente.simulators.woocommerce import create_woocommerce_app
 ENV = {"odoo_db": "PUENTE_SIM_ODOO_DB", "odoo_login": "PUENTE_SIM_ODOO_LOGIN",
        "odoo_api_key": "PUENTE_SIM_ODOO_API_KEY", "hubspot_token": "PUENTE_SIM_HUBSPOT_TOKEN",
        "shopify_token": "PUENTE_SIM_SHOPIFY_TOKEN", "woocommerce_key": "PUENTE_SIM_WOOCOMMERCE_KEY",
-       "woocommerce_secret": "PUENTE_SIM_WOOCOMMERCE_SECRET"}
-SECRETS = ("odoo_api_key", "hubspot_token", "shopify_token", "woocommerce_key", "woocommerce_secret")
+       "woocommerce_secret": "PUENTE_SIM_WOOCOMMERCE_SECRET", "mercadopago_token": "PUENTE_SIM_MERCADOPAGO_TOKEN"}
+SECRETS = ("odoo_api_key", "hubspot_token", "shopify_token", "woocommerce_key", "woocommerce_secret",
+           "mercadopago_token")
 # The tokens' scopes, comma-separated (default: every scope Puente needs).
 SCOPES_ENV = {"hubspot_scopes": "PUENTE_SIM_HUBSPOT_SCOPES", "shopify_scopes": "PUENTE_SIM_SHOPIFY_SCOPES"}
 MAX_ADVANCE_DAYS = 3660
@@ -72,6 +75,12 @@ def _woocommerce_secret() -> str:
     return f"cs_{secrets.token_hex(20)}"
 
 
+def _mercadopago_token() -> str:
+    # A production access token: APP_USR-<application>-<date>-<hash>-<user id>
+    return (f"APP_USR-{secrets.randbelow(10**16):016d}-{secrets.randbelow(10**6):06d}-{secrets.token_hex(16)}"
+            f"-{secrets.randbelow(10**9):09d}")
+
+
 @dataclass(frozen=True)
 class Credentials:
     """What clients must present: Odoo database, login and API key; HubSpot and Shopify tokens, and
@@ -88,6 +97,7 @@ class Credentials:
     woocommerce_key: str = field(default_factory=_woocommerce_key, repr=False)
     woocommerce_secret: str = field(default_factory=_woocommerce_secret, repr=False)
     woocommerce_permissions: str = "read"
+    mercadopago_token: str = field(default_factory=_mercadopago_token, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> tuple[Credentials, list[str]]:
@@ -133,6 +143,8 @@ def create_app(business: Business, credentials: Credentials, limits: Limits | No
     app.mount("/woocommerce", create_woocommerce_app(business, credentials.woocommerce_key,
                                                      credentials.woocommerce_secret, faults.injector("woocommerce"),
                                                      credentials.woocommerce_permissions))
+    app.mount("/mercadopago", create_mercadopago_app(business, credentials.mercadopago_token,
+                                                     faults.injector("mercadopago")))
 
     def state() -> dict:
         return {"today": business.today.isoformat(), "now": business.now().isoformat(),

@@ -32,6 +32,7 @@
     ('base_woocommerce__orders', 'woocommerce', 'orders', 'source_id', none),
     ('base_woocommerce__order_lines', 'woocommerce', 'orders', 'source_id', 'line_number'),
     ('base_woocommerce__products', 'woocommerce', 'products', 'source_id', none),
+    ('base_mercadopago__payments', 'mercadopago', 'payments', 'source_id', none),
 ] -%}
 
 with

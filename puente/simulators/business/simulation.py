@@ -45,6 +45,8 @@ from puente.simulators.business.assortment import SHIPPING_SKU, VAT_RATE, Assort
 from puente.simulators.business.calendar import DAY_START, Calendar
 from puente.simulators.business.hubspot import OPEN_DEAL_STAGES, HubSpotWriter
 from puente.simulators.business.integration import Entry, Integration, Line, WebOrder, WonDeal
+from puente.simulators.business.mercadopago import GATEWAY as MERCADOPAGO_GATEWAY
+from puente.simulators.business.mercadopago import MercadoPagoWriter
 from puente.simulators.business.odoo import OdooWriter
 from puente.simulators.business.population import Person, Population
 from puente.simulators.business.records import Key, Records, hubspot_ts
@@ -95,7 +97,7 @@ class Business:
 
     def __init__(self, seed: int = 7, customers: int = 300, start: date = date(2026, 11, 16),
                  history_days: int = 540, habits: Habits | None = None, company_country: str = "CO",
-                 woocommerce: bool = False):
+                 woocommerce: bool = False, mercadopago: bool = False):
         if customers < 1 or history_days < 1:
             raise ValueError("customers and history_days must be at least 1")
         self.seed = seed
@@ -122,6 +124,10 @@ class Business:
         self.store = (WooCommerceWriter(random.Random(f"{seed}:woocommerce"), self.records, self.calendar,
                                         self.assortment, self.population, customers, self.integration,
                                         self._on_store_order_changed) if woocommerce else None)
+        # Mercado Pago, the checkout of the Shopify shop and the payment links of the invoices, on its
+        # own random stream too: it only reads the other systems' records (see mercadopago.py).
+        self.payments = (MercadoPagoWriter(random.Random(f"{seed}:mercadopago"), self.records, self.calendar,
+                                           history_days, self._payer) if mercadopago else None)
         self._arrival_rate = 0.75 * customers / history_days
         collecting = gc.isenabled()
         gc.disable()  # millions of long-lived dicts, no cycles: collecting during the build only costs time
@@ -156,6 +162,10 @@ class Business:
     @property
     def woocommerce(self) -> dict[str, dict[int, dict]]:
         return self.records.woocommerce
+
+    @property
+    def mercadopago(self) -> dict[str, dict[int, dict]]:
+        return self.records.mercadopago
 
     @property
     def hubspot_associations(self) -> dict[tuple[str, int], dict[str, list[int]]]:
@@ -212,6 +222,8 @@ class Business:
                   "shopify": {r: len(t) - gone["shopify", r] for r, t in self.shopify.items()}}
         if self.store is not None:
             counts["woocommerce"] = {r: len(t) - gone["woocommerce", r] for r, t in self.woocommerce.items()}
+        if self.payments is not None:
+            counts["mercadopago"] = {o: len(t) for o, t in self.mercadopago.items()}
         return counts
 
     def table(self, system: str, obj: str) -> dict[int, dict]:
@@ -271,6 +283,8 @@ class Business:
             return self.crm.update(obj, rid, {}, at)
         if system == "woocommerce":
             return self._store().update(obj, rid, {}, at)
+        if system == "mercadopago" and self.payments is not None:
+            return self.payments.update(rid, {}, at)
         return self.shop.update(obj, rid, {}, at)
 
     def _store(self) -> WooCommerceWriter:
@@ -375,6 +389,8 @@ class Business:
                 population.arrivals[day].append(population.new_person(day, imported=False))
         for p in population.arrivals.pop(day, []):
             self._acquire(p, day)
+        if self.payments is not None and day == self.payments.opened:
+            self.shop.online_gateway = MERCADOPAGO_GATEWAY
         self.calendar.run(day)
         for p in population.due.pop(day, []):
             self._order_due(p, day)
@@ -382,6 +398,13 @@ class Business:
         self._close_stock(day)
         if self.store is not None:
             self.store.day(day)
+        if self.payments is not None:
+            self.payments.day(day)
+
+    def _payer(self, person_id: str) -> tuple[str | None, str]:
+        """What a payer types at Mercado Pago's checkout: their email and document."""
+        p = self.population.person(person_id)
+        return p.email, p.doc
 
     def _acquire(self, p: Person, day: int) -> None:
         """The day a person enters the business's systems."""
