@@ -56,7 +56,8 @@ What it reproduces, per HubSpot's published OpenAPI specs (shared/specs/hubspot)
 - Injected faults (``Faults``): per request 429/5xx, hangs and dropped connections; per listing
   or search: malformed record versions, changes while paging and late updates. JSON answers
   escape non-ASCII characters as HubSpot does, so a malformed string can reach the client.
-  Custom properties added with ``Business.add_field`` appear in ``GET /crm/v3/properties``.
+  Custom properties added with ``Business.add_field`` appear in ``GET /crm/v3/properties``, and
+  properties removed with ``Business.drop_field`` vanish from it and from reads.
 - Rate limits: a rolling ten-second window per token (``TEN_SECONDLY_ROLLING``, with the
   ``X-HubSpot-RateLimit-*`` headers) and a separate per-second limit for search, which the spec
   marks exempt from the ten-secondly one; over a limit: 429 with ``errorType: RATE_LIMIT``,
@@ -184,6 +185,7 @@ _STANDARD = {
     "deals": [
         ("dealname", "Deal Name", "string", "text", "dealinformation", None, False, True),
         ("amount", "Amount", "number", "number", "dealinformation", None, False, True),
+        ("deal_currency_code", "Currency", "enumeration", "select", "dealinformation", ["COP", "USD"], False, True),
         ("dealstage", "Deal Stage", "enumeration", "radio", "dealinformation", DEAL_STAGES, False, True),
         ("pipeline", "Pipeline", "enumeration", "select", "dealinformation", ["default"], False, True),
         ("closedate", "Close Date", "datetime", "date", "dealinformation", None, False, True),
@@ -302,12 +304,15 @@ class Portal:
                                                     owners, False, True)
 
     def known_properties(self, obj: str) -> dict[str, dict]:
-        """The property definitions, including custom ones the business added since (schema drift)."""
+        """The property definitions, including custom ones the business added since and without the
+        ones it deleted (schema drift)."""
         known = self.properties[obj]
         for name in self.business.extra_fields.get(("hubspot", obj), []):
             if name not in known:
                 known[name] = _property(hubspot_ts(self.business.now()), name, name.replace("_", " ").title(),
                                         "string", "text", _GROUPS[obj][0][0], [], False, False)
+        for name in self.business.dropped_fields.get(("hubspot", obj), []):
+            known.pop(name, None)
         return known
 
     # ------------------------------------------------------------------ reading objects

@@ -160,8 +160,9 @@ _BROKEN_DATES = {"odoo": "2026-02-30 25:61:00", "hubspot": "2026-02-30T25:61:00.
                  "shopify": "0000-00-00T00:00:00-05:00", "woocommerce": "0000-00-00T00:00:00",
                  "mercadopago": "2026-02-30T25:61:00.000-04:00"}
 # The text a bad encoding cuts: the first of these a record has (a person's first name, a product's
-# title, an order's name or number), so that it breaks a field the record really carries.
-_TEXT_FIELD = {"odoo": ("name",), "hubspot": ("properties", "firstname"),
+# title, an order's name or number; HubSpot's among its properties), so that it breaks a field the
+# record really carries (a field it does not carry would not land: minimum data).
+_TEXT_FIELD = {"odoo": ("name",), "hubspot": ("firstname", "name", "dealname"),
                "shopify": ("first_name", "title", "name"), "woocommerce": ("first_name", "name", "number"),
                "mercadopago": ("description",)}
 
@@ -266,13 +267,10 @@ class FaultInjector:
         elif kind == "wrong_type":
             broken[field_name] = False if self.service == "odoo" else 1763251200000
         else:
-            path_to_text = _TEXT_FIELD[self.service]
+            holder = broken
             if self.service == "hubspot":
-                broken["properties"] = dict(broken.get("properties") or {})
-                holder, key = broken["properties"], path_to_text[1]
-            else:
-                holder = broken
-                key = next((k for k in path_to_text if k in broken), path_to_text[0])
+                broken["properties"] = holder = dict(broken.get("properties") or {})
+            key = next((k for k in _TEXT_FIELD[self.service] if k in holder), _TEXT_FIELD[self.service][0])
             text = holder.get(key) if isinstance(holder.get(key), str) else "Andrés"
             holder[key] = (text.encode("utf-8").decode("latin-1") if self.service == "odoo"
                            else text + "\ud83d")

@@ -117,6 +117,8 @@ MODELS: dict[str, dict[str, tuple[str, str, str | None]]] = {
         "country_id": ("many2one", "Country", "res.country"), "lang": ("selection", "Language", None),
         "customer_rank": ("integer", "Customer Rank", None), "supplier_rank": ("integer", "Supplier Rank", None),
         "active": ("boolean", "Active", None), "ref": ("char", "Reference", None),
+        # the mass-mailing blacklist (module mail, always there with sales): its email opted out
+        "is_blacklisted": ("boolean", "Blacklist", None),
     },
     "product.product": {
         **_COMMON, "name": ("char", "Name", None), "display_name": ("char", "Display Name", None),

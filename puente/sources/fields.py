@@ -1,13 +1,15 @@
 """Minimum data: the fields of a record that Puente lands, and the projection that keeps only them.
 
 Ley 1581 de 2012 (Habeas Data) and its neighbours (Ley 25.326, LFPDPPP, LGPD) ask that personal
-data be collected only for what it is used for. A source object whose API serves whole records
-(Shopify, WooCommerce) declares in its ``settings.py`` the paths of a record Puente reads
-(``SourceObject.landed_fields``): its staging models, the engine's conditions on raw and the
-erasure read nothing else, and ``tests/sources/test_minimum_data.py`` checks that they do not.
-The connector asks the API for those fields only (the top-level names, as Shopify's ``fields``
-and WordPress's ``_fields`` take them) and projects every record to the declaration before it
-lands, because an API may ignore the parameter and cannot filter inside lists.
+data be collected only for what it is used for. Every source object declares in its source's
+``settings.py`` the paths of a record Puente reads (``SourceObject.landed_fields``): its staging
+models, the engine's conditions on raw and the erasure read nothing else, and
+``tests/sources/test_minimum_data.py`` checks that they read all of it and nothing more. The
+connector asks the API for those fields only (Shopify's ``fields`` and WordPress's ``_fields``,
+HubSpot's ``properties``, Odoo's ``fields`` of ``search_read``) and projects every record to the
+declaration before it lands, because an API may ignore the parameter, add what it always serves
+(HubSpot's ``hs_object_id``, ``archivedAt``) and cannot filter inside lists. A field the source
+gains (an Odoo ``x_`` field, a HubSpot custom property) is not declared, so it never lands.
 
 A path names a key, a key inside an object (``default_address.city``) or a key inside every
 element of a list (``line_items[].sku``). A path that ends at a key keeps its whole value

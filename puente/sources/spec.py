@@ -5,8 +5,8 @@ Each source is one folder, ``puente/sources/<system>/`` (the shape of dlt's veri
 - ``__init__.py`` declares the source: one ``Source`` named ``SOURCE``, which the registry lists;
 - ``settings.py`` holds what the API documents: endpoints, API version, page sizes and limits,
   and the objects (each a ``SourceObject`` with the field that is its key and the field that is
-  its cursor, plus what the connector needs to ask for it and, where the API serves whole records,
-  the fields that land: ``landed_fields``, minimum data, ``puente.sources.fields``);
+  its cursor, plus what the connector needs to ask for it and the fields that land:
+  ``landed_fields``, minimum data, ``puente.sources.fields``);
 - ``config.py`` the frozen configuration, read from an Airflow connection or from
   ``PUENTE_<SYSTEM>_*`` environment variables;
 - ``connector.py`` the code that talks to the API;
@@ -45,8 +45,9 @@ class SourceObject:
     record the source counts as live: reconciliation compares the two sides with them.
 
     ``landed_fields`` (minimum data, ``puente.sources.fields``): the paths of a record that land in
-    raw, where the API serves whole records; the key and the cursor always land. Empty where the
-    connector names the fields it asks for itself (Odoo's fields, HubSpot's properties).
+    raw; the key and the cursor always land. Every object of the registry declares them
+    (``tests/sources/test_minimum_data.py``); a subclass may derive them from the way its API
+    names fields (HubSpot's properties, Odoo's fields).
     """
 
     name: str

@@ -186,6 +186,7 @@ class OdooWriter:
             "street": messy.address(p, "odoo", messy.ERP_ADDRESS_SHARE) or False, "city": p.city, "zip": False,
             "country_id": COUNTRY,
             "lang": "es_CO", "customer_rank": 0, "supplier_rank": 0, "active": True, "ref": False,
+            "is_blacklisted": False,
         }, at, p)
         p.odoo_partner_id = record["id"]
         if email:
@@ -223,7 +224,7 @@ class OdooWriter:
                 "phone": customer.get("phone") or False, "mobile": False, "vat": vat,
                 "l10n_latam_identification_type_id": ID_TYPE_NIT if company else ID_TYPE_CEDULA,
                 "street": (customer.get("default_address") or {}).get("address1") or False, "city": owner.city, "zip": False, "country_id": COUNTRY, "lang": "es_CO",
-                "customer_rank": 0, "supplier_rank": 0, "active": True, "ref": False,
+                "customer_rank": 0, "supplier_rank": 0, "active": True, "ref": False, "is_blacklisted": False,
             }, at, owner)
             partner_id = record["id"]
             if owner.odoo_partner_id is None:
@@ -239,7 +240,8 @@ class OdooWriter:
         record = {"name": values["name"], "is_company": False, "company_type": "person", "email": False,
                   "phone": False, "mobile": False, "vat": False, "l10n_latam_identification_type_id": ID_TYPE_VAT,
                   "street": False, "city": False, "zip": False, "country_id": False, "lang": "es_CO",
-                  "customer_rank": 0, "supplier_rank": 0, "active": True, "ref": False}
+                  "customer_rank": 0, "supplier_rank": 0, "active": True, "ref": False,
+                  "is_blacklisted": False}
         record.update(self.relational("res.partner", values))
         record["display_name"] = record["name"]
         created = self.create("res.partner", record, at)

@@ -20,14 +20,18 @@ after the anchor are stepped over with ``offset``. ``context:
 ``_deleted`` in raw). The walk starts ``lookback`` seconds before the stored cursor (Odoo stamps
 ``write_date`` with its transaction's start, so a long transaction commits records "in the past").
 
-Schema drift: once per run and model, ``fields_get`` says which fields exist. The contract's
-fields that exist are read, plus every stored custom field (``x_…``, what Odoo Studio and
-customisations add) that is not binary or a x2many list: a new custom field lands in raw with no
-code change, and a contract field that was removed is left out with a warning instead of failing
-the call ("Invalid field"). A localisation's fields (``OdooModel.localised``: Colombia's DIAN
-state, CUFE and DIAN documents) are read where the database has them and left out quietly where it
-does not. A one2many declared ``embedded`` (an invoice's DIAN documents, with the DIAN's answer)
-lands with its records in place of their ids: one more ``search_read`` per page.
+Minimum data: the fields read are the declared ones (``settings.py``: the model's, its
+localisation's, the embedded records' few), and each record is projected to its declaration
+before it lands (``SourceObject.landed_fields``). A custom ``x_`` field (what Odoo Studio and
+customisations add) or any other field Odoo has is not Puente's to store, so it never lands.
+
+Schema drift: once per run and model, ``fields_get`` says which fields exist. The declared fields
+that exist are read; one that was removed is reported with a warning and left out instead of
+failing the call ("Invalid field"), and staging sees it as absent. A localisation's fields
+(``OdooModel.localised``: Colombia's DIAN state, CUFE and DIAN documents) are read where the
+database has them and left out quietly where it does not. A one2many declared ``embedded`` (an
+invoice's DIAN documents, with the DIAN's answer) lands with its records in place of their ids:
+one more ``search_read`` per page.
 
 Deletes: ``unlink`` leaves no trace, so ``list_ids`` reads every id with ``search`` (``active_test:
 False``, id-anchored pages of 50,000, one small request per page) for the id-set comparison;
@@ -55,7 +59,6 @@ from puente.sources.odoo.settings import (
     MODELS,
     OBJECT_PATH,
     PAGE_SIZE,
-    SKIPPED_FIELD_TYPES,
     SYSTEM,
     OdooModel,
 )
@@ -88,9 +91,9 @@ class OdooConnector:
         return self.http.source_time
 
     def fields(self, obj: str) -> list[str]:
-        """The fields to read for ``obj``: the contract's that exist, plus stored custom ``x_`` fields."""
+        """The declared fields of ``obj`` that this database has; warns about the others (schema drift)."""
         if obj not in self._fields:
-            known = self.execute_kw(obj, "fields_get", [], {"attributes": ["type", "store"]})
+            known = self.execute_kw(obj, "fields_get", [], {"attributes": ["type"]})
             if not isinstance(known, dict):
                 raise SourceError(SYSTEM, obj, "fields_get", f"a {type(known).__name__} instead of a dict",
                                   "Check that the URL points at Odoo's XML-RPC endpoint")
@@ -98,10 +101,7 @@ class OdooConnector:
             if missing:
                 log.warning("Odoo %s no longer has the field(s) %s: extracting without them (dbt staging "
                             "will see them as absent)", obj, missing)
-            custom = sorted(name for name, spec in known.items()
-                            if name.startswith("x_") and isinstance(spec, dict) and spec.get("store", True)
-                            and spec.get("type") not in SKIPPED_FIELD_TYPES)
-            self._fields[obj] = [f for f in FIELDS[obj] if f in known] + custom
+            self._fields[obj] = [f for f in FIELDS[obj] if f in known]
         return self._fields[obj]
 
     def count(self, obj: str) -> int:
@@ -263,5 +263,5 @@ def _keyed(record: Record) -> bool:
 
 
 def _record(model: OdooModel, row: Any) -> Record:
-    return Record(payload=row, source_id=text_id(get(row, model.key)),
+    return Record(payload=model.landed(row), source_id=text_id(get(row, model.key)),
                   updated_at=get(row, model.cursor) or None, deleted=get(row, "active") is False)
