@@ -22,6 +22,7 @@ ODOO_MODELS = ("res.partner", "product.product", "sale.order", "sale.order.line"
 HUBSPOT_OBJECTS = ("contacts", "companies", "deals", "line_items", "tasks")
 SHOPIFY_RESOURCES = ("customers", "orders", "products")
 WOOCOMMERCE_RESOURCES = ("customers", "orders", "products")
+TIENDANUBE_RESOURCES = ("customers", "orders", "products")
 
 Key = tuple[str, str, int]  # (system, object, id)
 
@@ -59,6 +60,8 @@ class Records:
         self.shopify: dict[str, dict[int, dict]] = {r: {} for r in SHOPIFY_RESOURCES}
         # Empty unless the business runs its WooCommerce store (``Business(woocommerce=True)``).
         self.woocommerce: dict[str, dict[int, dict]] = {r: {} for r in WOOCOMMERCE_RESOURCES}
+        # Empty unless the business runs its Tienda Nube store (``Business(tiendanube=True)``).
+        self.tiendanube: dict[str, dict[int, dict]] = {r: {} for r in TIENDANUBE_RESOURCES}
         self.ids: dict[str, list[int]] = defaultdict(list)  # "system/object" -> ids, for sampling
         # (system, object, id) -> (person id, real order id or None): the ground truth
         self.truth: dict[Key, tuple[str, str | None]] = {}
@@ -75,7 +78,7 @@ class Records:
 
     def table(self, system: str, obj: str) -> dict[int, dict]:
         return {"odoo": self.odoo, "hubspot": self.hubspot, "shopify": self.shopify,
-                "woocommerce": self.woocommerce}[system][obj]
+                "woocommerce": self.woocommerce, "tiendanube": self.tiendanube}[system][obj]
 
     def add(self, system: str, obj: str, rid: int, record: dict, person_id: str | None,
             order_id: str | None = None) -> dict:
