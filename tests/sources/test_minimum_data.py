@@ -29,7 +29,7 @@ from puente.sources.fields import (
 from puente.sources.shopify import ShopifyConfig, ShopifyConnector
 
 STAGING = Path(__file__).resolve().parents[2] / "dbt_project" / "models" / "staging"
-SHOPS = ("shopify", "woocommerce")
+SHOPS = ("shopify", "woocommerce", "tiendanube")
 # Declared though no staging model reads it: the chaos bench nests deep JSON in products' tags
 # (bench/chaos.py NESTED_FIELD), which must land to prove the landing copes with it.
 READ_ELSEWHERE = {("shopify", "products"): {"tags"}}

@@ -35,12 +35,12 @@ consent as (
 golden_records as (
     select
         customer_id,
-        {{ owned_field('full_name', ['odoo', 'hubspot', 'shopify', 'woocommerce']) }},
-        {{ owned_field('tax_id_normalized', ['odoo', 'hubspot', 'shopify', 'woocommerce'], name='tax_id') }},
-        {{ owned_field('email_normalized', ['hubspot', 'shopify', 'woocommerce', 'odoo'], name='email') }},
-        {{ owned_field('phone_normalized', ['hubspot', 'shopify', 'woocommerce', 'odoo'], name='phone') }},
-        {{ owned_field('city', ['hubspot', 'shopify', 'woocommerce', 'odoo']) }},
-        {{ owned_field('country_code', ['hubspot', 'shopify', 'woocommerce', 'odoo']) }},
+        {{ owned_field('full_name', ['odoo', 'hubspot', 'shopify', 'woocommerce', 'tiendanube']) }},
+        {{ owned_field('tax_id_normalized', ['odoo', 'hubspot', 'shopify', 'woocommerce', 'tiendanube'], name='tax_id') }},
+        {{ owned_field('email_normalized', ['hubspot', 'shopify', 'woocommerce', 'tiendanube', 'odoo'], name='email') }},
+        {{ owned_field('phone_normalized', ['hubspot', 'shopify', 'woocommerce', 'tiendanube', 'odoo'], name='phone') }},
+        {{ owned_field('city', ['hubspot', 'shopify', 'woocommerce', 'tiendanube', 'odoo']) }},
+        {{ owned_field('country_code', ['hubspot', 'shopify', 'woocommerce', 'tiendanube', 'odoo']) }},
         coalesce(
             array_agg(source_record_id order by source_record_id) filter (where record_type = 'odoo_partner'),
             '{}'
@@ -57,6 +57,10 @@ golden_records as (
             array_agg(source_record_id order by source_record_id) filter (where record_type = 'woocommerce_customer'),
             '{}'
         ) as woocommerce_customer_ids,
+        coalesce(
+            array_agg(source_record_id order by source_record_id) filter (where record_type = 'tiendanube_customer'),
+            '{}'
+        ) as tiendanube_customer_ids,
         count(*) as source_record_count
     from customer_records
     group by customer_id
@@ -115,6 +119,7 @@ final as (
         golden_records.hubspot_contact_ids,
         golden_records.shopify_customer_ids,
         golden_records.woocommerce_customer_ids,
+        golden_records.tiendanube_customer_ids,
         golden_records.source_record_count
     from golden_records
     left join order_history

@@ -80,8 +80,9 @@ _ORDER = ("number", "status", "payment_status", "shipping_status", "currency", "
           "billing_country",
           "products[].id", "products[].product_id", "products[].variant_id", "products[].sku", "products[].name",
           "products[].price", "products[].quantity")
-_PRODUCT = ("name", "handle", "published", "created_at", "variants[].id", "variants[].sku", "variants[].price",
-            "variants[].stock_management", "variants[].stock")
+# A product's name and handle in the languages staging reads (a store's other languages never land).
+_PRODUCT = ("name.es", "name.pt", "name.en", "handle.es", "handle.pt", "handle.en", "published", "created_at",
+            "variants[].id", "variants[].sku", "variants[].price", "variants[].stock_management", "variants[].stock")
 
 RESOURCES: tuple[NubeResource, ...] = (
     NubeResource(name="customers", landed_fields=_CUSTOMER),
