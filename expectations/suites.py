@@ -342,7 +342,7 @@ def marts_targets() -> list[Target]:
                 customer_id,
                 coalesce(cardinality(odoo_partner_ids), 0) + coalesce(cardinality(hubspot_contact_ids), 0)
                 + coalesce(cardinality(shopify_customer_ids), 0) + coalesce(cardinality(woocommerce_customer_ids), 0)
-                as named_records
+                + coalesce(cardinality(tiendanube_customer_ids), 0) as named_records
             from marts.dim_customers"""),
         Target(table="marts.fct_orders", key="order_id", suite=orders),
         Target(table="marts.fct_order_lines", key="order_line_id", suite=lines),

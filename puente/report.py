@@ -44,6 +44,8 @@ def night_summary(url: str, business_date: date, since: datetime | None) -> dict
                    (select coalesce(sum(cardinality(shopify_customer_ids)), 0) from marts.dim_customers) as shopify,
                    (select coalesce(sum(cardinality(woocommerce_customer_ids)), 0) from marts.dim_customers)
                        as woocommerce,
+                   (select coalesce(sum(cardinality(tiendanube_customer_ids)), 0) from marts.dim_customers)
+                       as tiendanube,
                    (select count(*) from marts.fct_orders) as orders
         """)
         issues = fetch_one(conn, """
@@ -158,8 +160,9 @@ def render_night(console, business_date: date, summary: dict, crm_examples: list
 
     ident = summary["identity"]
     if ident:
-        records = ident["odoo"] + ident["hubspot"] + ident["shopify"] + ident["woocommerce"]
-        store = f", WooCommerce {ident['woocommerce']}" if ident["woocommerce"] else ""
+        records = ident["odoo"] + ident["hubspot"] + ident["shopify"] + ident["woocommerce"] + ident["tiendanube"]
+        store = "".join(f", {title} {ident[name]}" for name, title in (("woocommerce", "WooCommerce"),
+                                                                        ("tiendanube", "Tienda Nube")) if ident[name])
         console.print(
             f"[bold]Identity[/] {records} source records (ERP {ident['odoo']}, CRM {ident['hubspot']}, "
             f"shop {ident['shopify']}{store}) became {ident['customers']} customers; {ident['orders']} orders"

@@ -110,6 +110,7 @@ select
     coalesce(cardinality(c.hubspot_contact_ids), 0) as hubspot_records,
     coalesce(cardinality(c.shopify_customer_ids), 0) as shopify_records,
     coalesce(cardinality(c.woocommerce_customer_ids), 0) as woocommerce_records,
+    coalesce(cardinality(c.tiendanube_customer_ids), 0) as tiendanube_records,
     c.source_record_count
 from {{ mart }} as c
 cross join {{ bi_key_table() }} as bi_key
