@@ -112,7 +112,7 @@ def test_a_deleted_customer_vanishes_and_orders_cannot_be_deleted(client_for, au
 
 def test_the_store_s_orders_never_reach_the_erp_by_themselves(new_business):
     """With the store on, the truth holds each store order as the ERP order it should be
-    (``TN-<number>``, its lines before IVA, its total), nobody enters any, and the other systems'
+    (``TN-<number>``, its lines and its shipping before IVA, its total), nobody enters any, and the other systems'
     records are exactly those of the same business without the store."""
     business = new_business(tiendanube=True)
     truth = business.integration_truth()
@@ -121,8 +121,9 @@ def test_the_store_s_orders_never_reach_the_erp_by_themselves(new_business):
     for oid, order in business.tiendanube["orders"].items():
         should = store[oid]
         assert should["name"] == f"TN-{order['number']}" and not should["person_enters"] and not should["entered"]
-        assert [(line["sku"], line["quantity"]) for line in should["lines"]] == [
-            (p["sku"], p["quantity"]) for p in order["products"]]
+        assert [(line["sku"], line["quantity"], line["price_unit"]) for line in should["lines"]] == [
+            *((p["sku"], p["quantity"], round(float(p["price"]) / 1.19, 2)) for p in order["products"]),
+            ("ENVIO", 1, round(float(order["shipping_cost_customer"]) / 1.19, 2))]
         assert should["amount_total"] == float(order["total"])
         assert (should["state"] == "cancel") == (order["status"] == "cancelled")
         assert (should["fulfilled_on"] is not None) == (order["shipping_status"] == "shipped")

@@ -39,7 +39,7 @@ from typing import Any
 
 from puente.simulators import colombia as co
 from puente.simulators.business import messiness as messy
-from puente.simulators.business.assortment import VAT_RATE, Assortment
+from puente.simulators.business.assortment import SHIPPING_SKU, VAT_RATE, Assortment
 from puente.simulators.business.calendar import DAY_START, Calendar
 from puente.simulators.business.integration import Integration, Line, WebOrder
 from puente.simulators.business.population import Person, Population
@@ -271,7 +271,8 @@ class TiendaNubeWriter:
         self._integration.add_web_order(WebOrder(
             shop="tiendanube", shop_order_id=oid, name=ERP_REFERENCE.format(number=number), order_id=order_id,
             person_id=p.id, ordered_on=self._calendar.date(day).isoformat(),
-            lines=[Line(i["sku"], i["quantity"], round(float(i["price"]) / (1 + VAT_RATE), 2)) for i in items],
+            lines=[*(Line(i["sku"], i["quantity"], round(float(i["price"]) / (1 + VAT_RATE), 2)) for i in items),
+                   Line(SHIPPING_SKU, 1, round(SHIPPING_COST / (1 + VAT_RATE), 2))],
             amount_untaxed=untaxed, amount_tax=round(total - untaxed, 2), amount_total=total, currency="COP"))
         for pid, qty in lines:
             self._stock(pid, -qty, at)
