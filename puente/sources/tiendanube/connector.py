@@ -35,14 +35,13 @@ What it relies on, per the Tienda Nube API docs (see ``settings.py``):
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
-from puente.sources.base import DEFAULT_LOOKBACK, Page, Record, get, latest, parse_timestamp, text_id
+from puente.sources.base import DEFAULT_LOOKBACK, Page, Record, get, offset_walk, parse_timestamp, text_id
 from puente.sources.fields import top_level
 from puente.sources.http import HttpClient, SourceError, next_link, retry_after_seconds
 from puente.sources.tiendanube.config import TiendaNubeConfig
@@ -56,7 +55,6 @@ from puente.sources.tiendanube.settings import (
     NubeResource,
 )
 
-log = logging.getLogger(__name__)
 URL_SETTING = ("the API URL and store id (host and login of the Airflow connection puente_tiendanube, or "
                "PUENTE_TIENDANUBE_URL): https://api.tiendanube.com/v1/{store_id}")
 LAST_PAGE = "Last page is"
@@ -142,25 +140,13 @@ class TiendaNubeConnector:
             params["updated_at_min"] = self.cursor_at(start)
         if until:
             params["updated_at_max"] = self.cursor_at(parse_timestamp(until))
-        newest: Record | None = Record(None, None, cursor) if cursor else None
-        shrunk = False
-        for number, query in enumerate(resource.passes, 1):
-            first_total: int | None = None
-            pages = self._pages(obj, {**params, **dict(query)})
-            response = next(pages, None)
-            while response is not None:
-                total = _header_int(response, "X-Total-Count")
-                first_total = total if first_total is None else first_total
-                if total is not None and total < first_total:
-                    shrunk = True
-                records = [_record(resource, r) for r in self._results(response, obj)]
-                newest = latest([*records, *([newest] if newest else [])])
-                response = next(pages, None)
-                done = response is None and number == len(resource.passes)
-                if done and shrunk:
-                    log.warning("%s %s: records left the listing while it was paged; the cursor stays where it "
-                                "was so that the next run reads this window again", SYSTEM, obj)
-                yield Page(records, newest.updated_at if done and newest and not shrunk else None)
+
+        def listing(query: dict[str, str]) -> Iterator[tuple[int | None, list[Record]]]:
+            for response in self._pages(obj, {**params, **query}):
+                yield (_header_int(response, "X-Total-Count"),
+                       [_record(resource, r) for r in self._results(response, obj)])
+
+        yield from offset_walk(SYSTEM, obj, cursor, [listing(dict(query)) for query in resource.passes])
 
     def _pages(self, obj: str, params: dict[str, Any]) -> Iterator[httpx.Response]:
         """Every page of one listing: the ``Link`` next URL as given, else ``X-Total-Count``."""
