@@ -32,26 +32,23 @@ from __future__ import annotations
 
 import random
 import re
-from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from puente.simulators import colombia as co
 from puente.simulators.business import messiness as messy
 from puente.simulators.business.assortment import SHIPPING_SKU, VAT_RATE, Assortment
-from puente.simulators.business.calendar import DAY_START, Calendar
+from puente.simulators.business.calendar import Calendar
 from puente.simulators.business.integration import Integration, Line, WebOrder
 from puente.simulators.business.population import Person, Population
 from puente.simulators.business.records import Records, money, shopify_ts
+from puente.simulators.business.store import StoreWriter
 from puente.simulators.catalogue import Product, handle
 
 STORE_NAME = "Casa Andina Outlet"
 STORE_URL = "https://outlet.casaandina.co"
 STORE_ID = 3100427
 OUTLET = 0.9  # the outlet's price: 10 % under the list price, IVA included
-LISTED_SHARE = 0.8  # products of the catalogue the outlet carries
-ORDERS_PER_CUSTOMER_YEAR = 0.8  # the store's orders a year, per person of the business
 OFFLINE_SHARE = 0.35  # bank transfer or cash on delivery: pending until the staff mark it paid
 CANCEL_SHARE = 0.05
 SHIPPING_COST = 12000.0  # what the buyer pays for delivery, IVA included
@@ -74,46 +71,33 @@ def split_street(typed: str | None) -> tuple[str, str]:
     return (parts[0].strip(), parts[1].strip()) if len(parts) == 2 else (typed, "")
 
 
-class TiendaNubeWriter:
+class TiendaNubeWriter(StoreWriter):
     """Creates and changes Tienda Nube records in ``records.tiendanube``, one simulated day at a time."""
+
+    ORDERS_PER_CUSTOMER_YEAR = 0.8  # the store's orders a year, per person of the business
+    FIRST_LISTING = 5400
+    LISTING_GAP = (30, 120)
 
     def __init__(self, rng: random.Random, records: Records, calendar: Calendar, assortment: Assortment,
                  population: Population, customers: int, integration: Integration | None = None,
                  on_status: Callable[[int, int, str, datetime], None] | None = None):
-        self._rng = rng
-        self._integration = integration or Integration()
-        self._on_status = on_status  # on_status(day, order id, new status, when)
-        self._records = records
-        self._calendar = calendar
-        self._assortment = assortment
-        self._population = population
+        super().__init__(rng, records, calendar, assortment, population, customers, integration, on_status)
         self.tiendanube = records.tiendanube
-        self._daily_orders = customers * ORDERS_PER_CUSTOMER_YEAR / 365
         self._ids = {"customers": 48_100_000, "orders": 1_310_000_000, "products": 172_000_000,
                      "variants": 690_000_000, "addresses": 21_000_000, "lines": 1_700_000_000}
-        self._seen_products = 0
-        self.product_by_sku: dict[str, int] = {}
         self.account: dict[tuple[str, str], int] = {}  # (person id, e-mail typed) -> customer id
         self._number = 99  # order numbers start at 100
-        self._agenda: dict[int, list[tuple[Callable[..., None], tuple[Any, ...]]]] = defaultdict(list)
 
     # ------------------------------------------------------------------ the day
 
     def day(self, day: int) -> None:
         """The store's day, after the rest of the business's: products listed, follow-ups, orders."""
         self._list_new_products(day)
-        for handler, args in self._agenda.pop(day, []):
-            handler(day, *args)
+        self._follow_ups(day)
         people = [p for p in self._population.people if p.acquired_day <= day and p.alive]
         if people:
-            for _ in range(self._calendar.poisson(self._daily_orders * self._calendar.season(day), self._rng)):
+            for _ in range(self._poisson(self._daily_orders * self._calendar.season(day))):
                 self._order(self._rng.choice(people), day)
-
-    def _moment(self, day: int) -> datetime:
-        return self._calendar.moment(day, self._rng)
-
-    def _later(self, day: int, handler: Callable[..., None], *args: Any) -> None:
-        self._agenda[day].append((handler, args))
 
     def _new_id(self, kind: str) -> int:
         self._ids[kind] += self._rng.randint(1, 40)  # the platform's ids are shared by every store
@@ -139,17 +123,6 @@ class TiendaNubeWriter:
         return record
 
     # ------------------------------------------------------------------ products
-
-    def _list_new_products(self, day: int) -> None:
-        products = self._assortment.products
-        if self._seen_products == len(products):
-            return
-        at = self._calendar.midnight(day) + timedelta(seconds=DAY_START + 5400)
-        for product in products[self._seen_products:]:
-            if self._rng.random() < LISTED_SHARE:
-                self._list(product, at)
-                at += timedelta(seconds=self._rng.randint(30, 120))
-        self._seen_products = len(products)
 
     def _list(self, product: Product, at: datetime) -> None:
         pid, vid = self._new_id("products"), self._new_id("variants")
@@ -294,7 +267,7 @@ class TiendaNubeWriter:
         if not listed:
             return []
         basket: dict[int, int] = {}
-        for _ in range(1 + self._calendar.poisson(0.6, rng)):
+        for _ in range(1 + self._poisson(0.6)):
             sku = rng.choice(usual) if usual and rng.random() < 0.5 else rng.choice(listed)
             pid = self.product_by_sku[sku]
             basket[pid] = basket.get(pid, 0) + rng.randint(1, 3)
@@ -335,7 +308,3 @@ class TiendaNubeWriter:
         for line in order["products"]:
             self._stock(line["product_id"], line["quantity"], at)
         return order
-
-    def _status_changed(self, day: int, oid: int, status: str, at: datetime) -> None:
-        if self._on_status is not None:
-            self._on_status(day, oid, status, at)
