@@ -19,7 +19,7 @@ from typing import Any
 from puente.simulators.business.assortment import Assortment
 from puente.simulators.business.calendar import DAY_START, Calendar
 from puente.simulators.business.integration import Integration
-from puente.simulators.business.population import Population
+from puente.simulators.business.population import Person, Population
 from puente.simulators.business.records import Records
 from puente.simulators.catalogue import Product
 
@@ -75,6 +75,24 @@ class StoreWriter:
 
     def _list(self, product: Product, at: datetime) -> None:
         raise NotImplementedError
+
+    def _basket(self, p: Person, extra_lines: float, usual_share: float,
+                quantity: Callable[[Person], int]) -> list[tuple[int, int]]:
+        """What ``p`` buys in the store: one line and a Poisson number more (``extra_lines`` on
+        average), each one of the person's usual products the store carries (``usual_share`` of
+        the time) or any it carries, ``quantity(p)`` of it; ``[(product id, quantity)]``."""
+        rng = self._rng
+        products = self._assortment.products
+        usual = [products[i].sku for i in p.favourites if products[i].sku in self.product_by_sku]
+        listed = list(self.product_by_sku)
+        if not listed:
+            return []
+        basket: dict[int, int] = {}
+        for _ in range(1 + self._poisson(extra_lines)):
+            sku = rng.choice(usual) if usual and rng.random() < usual_share else rng.choice(listed)
+            pid = self.product_by_sku[sku]
+            basket[pid] = basket.get(pid, 0) + quantity(p)
+        return sorted(basket.items())
 
     def _status_changed(self, day: int, oid: int, status: str, at: datetime) -> None:
         if self._on_status is not None:

@@ -189,7 +189,7 @@ class TiendaNubeWriter(StoreWriter):
 
     def _order(self, p: Person, day: int) -> None:
         rng = self._rng
-        lines = self._basket(p)
+        lines = self._basket(p, 0.6, 0.5, lambda _: rng.randint(1, 3))  # a retail buyer's few items
         if not lines:
             return
         at = self._moment(day)
@@ -257,21 +257,6 @@ class TiendaNubeWriter(StoreWriter):
             self._later(self._calendar.workday(day, rng.randint(1, 3)), self._paid, oid)
         else:
             self._later(self._calendar.workday(day, rng.randint(1, 3)), self._ship, oid)
-
-    def _basket(self, p: Person) -> list[tuple[int, int]]:
-        """A few of the person's usual products that the outlet carries, or popular ones."""
-        rng = self._rng
-        products = self._assortment.products
-        usual = [products[i].sku for i in p.favourites if products[i].sku in self.product_by_sku]
-        listed = list(self.product_by_sku)
-        if not listed:
-            return []
-        basket: dict[int, int] = {}
-        for _ in range(1 + self._poisson(0.6)):
-            sku = rng.choice(usual) if usual and rng.random() < 0.5 else rng.choice(listed)
-            pid = self.product_by_sku[sku]
-            basket[pid] = basket.get(pid, 0) + rng.randint(1, 3)
-        return sorted(basket.items())
 
     def _paid(self, day: int, oid: int) -> None:
         """The transfer arrives (or the courier brings the cash back): the staff mark the order paid."""

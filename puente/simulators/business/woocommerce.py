@@ -204,7 +204,7 @@ class WooCommerceWriter(StoreWriter):
             cid = 0  # a guest: the buyer is only in the billing address, typed anew each time
             first, last = messy.shop_names(rng, p)
             billing = self._address(p, first, last, messy.phone(rng, p.mobile), self._typed_email(p))
-        lines = self._basket(p)
+        lines = self._basket(p, 1.5, 0.6, self._wholesale_quantity)
         if not lines:
             return
         self._order_seq += 1
@@ -258,20 +258,9 @@ class WooCommerceWriter(StoreWriter):
         else:
             self._later(self._calendar.workday(day, rng.randint(1, 4)), self._complete, oid)
 
-    def _basket(self, p: Person) -> list[tuple[int, int]]:
-        """Wholesale quantities of the person's usual products that the store sells, or popular ones."""
-        rng = self._rng
-        products = self._assortment.products
-        usual = [products[i].sku for i in p.favourites if products[i].sku in self.product_by_sku]
-        listed = list(self.product_by_sku)
-        if not listed:
-            return []
-        basket: dict[int, int] = {}
-        for _ in range(1 + self._poisson(1.5)):
-            sku = rng.choice(usual) if usual and rng.random() < 0.6 else rng.choice(listed)
-            pid = self.product_by_sku[sku]
-            basket[pid] = basket.get(pid, 0) + (rng.choice((6, 12, 24)) if p.kind == "company" else rng.randint(2, 6))
-        return sorted(basket.items())
+    def _wholesale_quantity(self, p: Person) -> int:
+        """Boxes for a company (6, 12 or 24), a few units for a person."""
+        return self._rng.choice((6, 12, 24)) if p.kind == "company" else self._rng.randint(2, 6)
 
     def _paid(self, day: int, oid: int) -> None:
         """The bank transfer arrives: the staff mark the order paid (processing)."""
