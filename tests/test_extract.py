@@ -24,15 +24,16 @@ from puente.sources.base import parse_timestamp
 from puente.sources.hubspot import HubSpotConfig
 from puente.sources.odoo import OdooConfig
 from puente.sources.shopify import ShopifyConfig
+from puente.sources.tiendanube import TiendaNubeConfig
 from puente.sources.woocommerce import WooCommerceConfig
 from puente.warehouse import raw_object
 
 TODAY = date(2026, 11, 16)
-SOURCES = ("odoo", "hubspot", "shopify", "woocommerce")
+SOURCES = ("odoo", "hubspot", "shopify", "woocommerce", "tiendanube")
 UPDATED_AT = {"odoo": "write_date", "hubspot": "updatedAt", "shopify": "updated_at",
-              "woocommerce": "date_modified_gmt"}
+              "woocommerce": "date_modified_gmt", "tiendanube": "updated_at"}
 SMALL_PAGES = {"odoo": {"page_size": 20}, "hubspot": {"list_limit": 10, "search_limit": 10},
-               "shopify": {"page_size": 20}, "woocommerce": {"page_size": 20}}
+               "shopify": {"page_size": 20}, "woocommerce": {"page_size": 20}, "tiendanube": {"page_size": 20}}
 
 
 @dataclass
@@ -58,7 +59,8 @@ def start_simulators(faults=None, business=None):
     from puente.simulators import Business, Credentials, Limits, ManualClock, SimulatorServer, create_app
 
     global CREDENTIALS
-    business = business or Business(seed=11, customers=150, start=TODAY, history_days=200, woocommerce=True)
+    business = business or Business(seed=11, customers=150, start=TODAY, history_days=200, woocommerce=True,
+                                   tiendanube=True)
     CREDENTIALS = CREDENTIALS or Credentials()
     credentials, clock = CREDENTIALS, ManualClock()
     app = create_app(business, credentials, limits=Limits(clock=clock), faults=faults)
@@ -71,6 +73,8 @@ def start_simulators(faults=None, business=None):
             "shopify": ShopifyConfig(f"{base}/shopify/admin/api/2025-01", credentials.shopify_token),
             "woocommerce": WooCommerceConfig(f"{base}/woocommerce/wp-json/wc/v3", credentials.woocommerce_key,
                                              credentials.woocommerce_secret),
+            "tiendanube": TiendaNubeConfig(f"{base}/tiendanube/v1/3100427", credentials.tiendanube_token,
+                                           "Puente tests (puente@localhost)"),
         })
 
 
@@ -83,7 +87,7 @@ def sim():
 def expected(business, source: str, obj: str) -> dict[str, str]:
     """What the source holds: id -> updated-at, as the API serves it."""
     table = {"odoo": business.odoo, "hubspot": business.hubspot, "shopify": business.shopify,
-             "woocommerce": business.woocommerce}[source][obj]
+             "woocommerce": business.woocommerce, "tiendanube": business.tiendanube}[source][obj]
     rows = table.values()
     if (source, obj) == ("odoo", "account.move"):
         rows = [r for r in rows if r["move_type"] in ("out_invoice", "out_refund")]
@@ -163,7 +167,8 @@ def test_injected_429s_and_5xx_still_end_exact(fresh_db):
     from puente.simulators import FaultRates, Faults
 
     rates = FaultRates(too_many_requests=0.15, server_error=0.1)
-    with start_simulators(Faults(seed=5, odoo=rates, hubspot=rates, shopify=rates, woocommerce=rates)) as faulty:
+    with start_simulators(Faults(seed=5, odoo=rates, hubspot=rates, shopify=rates, woocommerce=rates,
+                                 tiendanube=rates)) as faulty:
         for source in SOURCES:
             summary = faulty.extract(fresh_db, source)
             assert sum(s["requests"] for s in summary.values()) > sum(s["pages"] for s in summary.values())
@@ -199,7 +204,8 @@ class CrashAfter:
 
 
 @pytest.mark.parametrize(("source", "obj"), [("odoo", "sale.order"), ("hubspot", "contacts"),
-                                             ("shopify", "orders"), ("woocommerce", "orders")])
+                                             ("shopify", "orders"), ("woocommerce", "orders"),
+                                             ("tiendanube", "orders")])
 def test_a_crash_mid_extraction_then_a_rerun_ends_exact(fresh_db, sim, source, obj):
     crashing = CrashAfter(sim.connector(source), pages=2)
     with pytest.raises(ExtractionFailed, match="1 of 1 objects failed.*simulated crash after page 2") as caught:
@@ -213,7 +219,7 @@ def test_a_crash_mid_extraction_then_a_rerun_ends_exact(fresh_db, sim, source, o
         cursor = conn.execute("select cursor from ops.extract_state where source = %s and object = %s",
                               (source, obj)).fetchone()
     assert status == "failed" and "simulated crash" in message and rows == crashed["received"] > 0
-    # Sorted walks (Odoo) keep the cursor of page 2; unsorted ones (HubSpot list, Shopify, WooCommerce) keep none yet.
+    # Sorted walks (Odoo) keep the cursor of page 2; unsorted ones (HubSpot list, the shops) keep none yet.
     assert (cursor is not None) == (source == "odoo")
 
     rerun = sim.extract(fresh_db, source, objects=[obj])[obj]
@@ -343,7 +349,8 @@ def test_changes_while_paging_and_late_updates_are_caught_by_the_next_night(fres
 @pytest.mark.parametrize(("source", "obj", "how"), [
     ("odoo", "sale.order.line", "delete"), ("odoo", "res.partner", "archive"),
     ("shopify", "customers", "delete"), ("shopify", "products", "delete"), ("hubspot", "contacts", "delete"),
-    ("woocommerce", "customers", "delete"), ("woocommerce", "orders", "archive")])
+    ("woocommerce", "customers", "delete"), ("woocommerce", "orders", "archive"),
+    ("tiendanube", "customers", "delete"), ("tiendanube", "products", "delete")])
 def test_a_deleted_record_is_flagged_the_next_night(fresh_db, sim, source, obj, how):
     def flags() -> dict[str, bool]:
         with psycopg.connect(fresh_db) as conn:
@@ -397,13 +404,14 @@ def test_schema_drift_a_new_field_never_lands_and_a_vanished_declared_one_is_rep
         assert landed(fresh_db, source, obj) == expected(sim.business, source, obj)
 
 
-@pytest.mark.parametrize("source", ["shopify", "woocommerce"])
+@pytest.mark.parametrize("source", ["shopify", "woocommerce", "tiendanube"])
 def test_only_declared_fields_land_and_rows_landed_before_are_pruned(fresh_db, sim, source):
     shop = getattr(sim.business, source)
     customer, earlier, order = list(shop["customers"].values())[:2] + [next(iter(shop["orders"].values()))]
     # what the shop holds and Puente does not use: a birth date a plugin keeps, a note on an order
     customer["meta_data"] = [{"id": 1, "key": "date_of_birth", "value": "1990-04-12"}]
     order["customer_note" if source == "woocommerce" else "note"] = "Dejar con el portero, cédula 1020304050"
+    lines_key = "products" if source == "tiendanube" else "line_items"
     spec = registry.source(source)
     with psycopg.connect(fresh_db) as conn:  # a customer landed whole by an earlier version of Puente
         conn.execute(f"insert into {raw_object(source, 'customers').qualified_table} (source_id, record, "
@@ -422,8 +430,8 @@ def test_only_declared_fields_land_and_rows_landed_before_are_pruned(fresh_db, s
     assert "date_of_birth" not in text and "1020304050" not in text and "meta_data" not in text
     assert "addresses" not in landed["customers"][str(earlier["id"])]  # the earlier row is pruned too
     # what Puente uses did land: an order's lines with their SKUs, a customer's email
-    lines = landed["orders"][str(order["id"])]["line_items"]
-    assert lines and all(line["sku"] == sold["sku"] for line, sold in zip(lines, order["line_items"], strict=True))
+    lines = landed["orders"][str(order["id"])][lines_key]
+    assert lines and all(line["sku"] == sold["sku"] for line, sold in zip(lines, order[lines_key], strict=True))
     assert landed["customers"][str(customer["id"])]["email"] == customer["email"]
 
 
@@ -611,7 +619,8 @@ def test_a_crash_in_the_middle_of_a_block_resumes_without_duplicates_or_gaps(fre
 
 FUTURE = datetime(2099, 1, 1, tzinfo=UTC)
 # One object per source that changes on most simulated days.
-BUSY = {"odoo": "sale.order", "hubspot": "deals", "shopify": "orders", "woocommerce": "orders"}
+BUSY = {"odoo": "sale.order", "hubspot": "deals", "shopify": "orders", "woocommerce": "orders",
+        "tiendanube": "orders"}
 
 
 def stamp_in_2099(business, source: str, obj: str) -> str:

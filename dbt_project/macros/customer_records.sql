@@ -6,7 +6,7 @@
 #}
 {% macro customer_record_types() -%}
     {{ return({'odoo': 'odoo_partner', 'hubspot': 'hubspot_contact', 'shopify': 'shopify_customer',
-               'woocommerce': 'woocommerce_customer'}) }}
+               'woocommerce': 'woocommerce_customer', 'tiendanube': 'tiendanube_customer'}) }}
 {%- endmacro %}
 
 {# The dim_customers id array of each system: {'odoo': 'odoo_partner_ids', …}. #}

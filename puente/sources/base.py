@@ -28,10 +28,13 @@ What the count counts in raw is declared with each object (``puente.sources.spec
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -127,3 +130,35 @@ def latest(records: Iterable[Record]) -> Record | None:
         if best_at is None or at > best_at:
             best, best_at = record, at
     return best
+
+
+def offset_walk(system: str, obj: str, cursor: str | None,
+                passes: list[Iterable[tuple[int | None, list[Record]]]]) -> Iterator[Page]:
+    """The pages of a walk that pages by offset (``page=1, 2, …``) through one or more listings
+    (``passes``: each an iterable of ``(the listing's total as the page reports it, its records)``,
+    read lazily), none of them sorted by updated-at (WooCommerce, Tienda Nube).
+
+    The cursor (the greatest readable updated-at, never older than ``cursor``) comes only with the
+    last page of the last pass, so a crash mid-walk reruns the walk from the stored cursor. A
+    record that leaves a listing while it is paged shifts unread records back onto a page already
+    read: when a pass's total shrinks, the cursor stays where it was, so that the next run reads
+    the window again (a record entering the listing only repeats one, harmlessly).
+    """
+    newest: Record | None = Record(None, None, cursor) if cursor else None
+    shrunk = False
+    for number, listing in enumerate(passes, 1):
+        first_total: int | None = None
+        pages = iter(listing)
+        page = next(pages, None)
+        while page is not None:
+            total, records = page
+            first_total = total if first_total is None else first_total
+            if total is not None and first_total is not None and total < first_total:
+                shrunk = True
+            newest = latest([*records, *([newest] if newest else [])])
+            page = next(pages, None)
+            done = page is None and number == len(passes)
+            if done and shrunk:
+                log.warning("%s %s: records left the listing while it was paged; the cursor stays where it was "
+                            "so that the next run reads this window again", system, obj)
+            yield Page(records, newest.updated_at if done and newest and not shrunk else None)

@@ -142,6 +142,7 @@ class _Credentials:
     shopify_token: str = "shpat"
     woocommerce_key: str = "ck_1"
     woocommerce_secret: str = "cs_2"
+    tiendanube_token: str = "f00d"
     mercadopago_token: str = "APP_USR-1"
 
 

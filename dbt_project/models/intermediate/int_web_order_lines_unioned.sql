@@ -7,7 +7,9 @@
     `total_discount`; WooCommerce `subtotal` minus `total`, the coupons), `amount` after them.
     `product_fallback_type`/`_id` key a line's product when it has no SKU (macro product_key):
     the Shopify variant or the WooCommerce product (a variation's own id when it is one; both
-    share WordPress's post ids), else the line itself.
+    share WordPress's post ids) or the Tienda Nube variant, else the line itself. Tienda Nube's
+    prices include taxes: the line's price before them is its price over one plus var
+    `tiendanube_price_tax_rate`.
 #}
 
 with
@@ -18,6 +20,10 @@ shopify_lines as (
 
 woocommerce_lines as (
     select * from {{ ref('stg_woocommerce__order_lines') }}
+),
+
+tiendanube_lines as (
+    select * from {{ ref('stg_tiendanube__order_lines') }}
 ),
 
 unioned as (
@@ -61,6 +67,27 @@ unioned as (
         loaded_at,
         is_deleted
     from woocommerce_lines
+
+    union all
+
+    select
+        md5({{ record_key("'tiendanube_order_line'", 'order_line_id') }}) as order_line_id,
+        md5({{ record_key("'tiendanube_order'", 'order_id') }}) as order_id,
+        'tiendanube' as shop_system,
+        order_id as shop_order_id,
+        order_line_id as shop_order_line_id,
+        sku,
+        product_name,
+        case when variant_id is null then 'tiendanube_order_line' else 'tiendanube_variant' end as product_fallback_type,
+        coalesce(variant_id, order_line_id)::text as product_fallback_id,
+        quantity,
+        round(unit_price / (1 + {{ var('tiendanube_price_tax_rate') }}), 2) as unit_price,
+        0 as discount_amount,
+        quantity * round(unit_price / (1 + {{ var('tiendanube_price_tax_rate') }}), 2) as amount,
+        currency_code,
+        loaded_at,
+        is_deleted
+    from tiendanube_lines
 )
 
 select * from unioned

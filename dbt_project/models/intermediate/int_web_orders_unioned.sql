@@ -7,15 +7,20 @@
     A view: the incremental facts filter it on `loaded_at` as they would the staging tables.
       - `order_id` is the order's key in the marts, md5 of `<shop>_order:<id>`;
       - `order_reference` is what the ERP sale order entered from it carries in `client_order_ref`
-        (compared without a leading `#`): the Shopify order's name without `#` (`1042`), and for
-        WooCommerce `WC-<number>` (its numbers would collide with the other shop's);
+        (compared without a leading `#`): the Shopify order's name without `#` (`1042`), for
+        WooCommerce `WC-<number>` and for Tienda Nube `TN-<number>` (their numbers would collide
+        with the other shops');
       - `status`: `done` once fulfilled (Shopify `fulfillment_status` fulfilled, WooCommerce
-        `completed`), `cancelled` (Shopify `cancelled_at`; WooCommerce `cancelled`, `refunded`,
-        `failed`), else `confirmed` (WooCommerce `processing` and `on-hold`: the stock is taken,
-        the money may still be on its way);
+        `completed`, Tienda Nube `shipping_status` shipped), `cancelled` (Shopify `cancelled_at`;
+        WooCommerce `cancelled`, `refunded`, `failed`; Tienda Nube `cancelled`), else `confirmed`
+        (WooCommerce `processing` and `on-hold`, Tienda Nube `open`: the stock is taken, the
+        money may still be on its way);
       - WooCommerce's `pending` (and the block checkout's `checkout-draft`) is a checkout awaiting
         payment, not an order yet, as a quotation is not in the ERP: left out, and WooCommerce
         cancels it itself when the payment never comes. A trashed order lands `is_deleted`.
+        Tienda Nube's abandoned checkouts (`payment_status` abandoned) are left out alike.
+      - Tienda Nube's amounts include taxes; `shipping_amount` is before them, as the other
+        shops' are (var `tiendanube_price_tax_rate`).
 #}
 
 with
@@ -27,6 +32,11 @@ shopify_orders as (
 woocommerce_orders as (
     select * from {{ ref('stg_woocommerce__orders') }}
     where order_status is null or order_status not in ('pending', 'checkout-draft')
+),
+
+tiendanube_orders as (
+    select * from {{ ref('stg_tiendanube__orders') }}
+    where payment_status is null or payment_status <> 'abandoned'
 ),
 
 unioned as (
@@ -85,6 +95,32 @@ unioned as (
         loaded_at,
         is_deleted
     from woocommerce_orders
+
+    union all
+
+    select
+        md5({{ record_key("'tiendanube_order'", 'order_id') }}) as order_id,
+        'tiendanube' as shop_system,
+        'Tienda Nube' as shop_title,
+        order_id as shop_order_id,
+        'TN-' || coalesce(order_number, order_id::text) as order_name,
+        'TN-' || coalesce(order_number, order_id::text) as order_reference,
+        {{ record_key("'tiendanube_customer'", 'customer_id') }} as customer_record_key,
+        created_at as ordered_at,
+        case
+            when is_cancelled then 'cancelled'
+            when shipping_status = 'shipped' then 'done'
+            else 'confirmed'
+        end as status,
+        coalesce(is_cancelled, false) as is_cancelled,
+        coalesce(payment_status = 'paid', false) as is_paid,
+        case when payment_status = 'refunded' then 'refunded' end as refund_status,
+        amount_total,
+        currency_code,
+        round(shipping_amount / (1 + {{ var('tiendanube_price_tax_rate') }}), 2) as shipping_amount,
+        loaded_at,
+        is_deleted
+    from tiendanube_orders
 )
 
 select * from unioned

@@ -98,7 +98,8 @@ erp_order_lines as (
         'odoo' as line_source,
         lines.sale_order_line_id as odoo_sale_order_line_id,
         null::bigint as shopify_order_line_id,
-        null::bigint as woocommerce_order_line_id
+        null::bigint as woocommerce_order_line_id,
+        null::bigint as tiendanube_order_line_id
     from erp_lines as lines
     inner join orders
         on lines.sale_order_id = orders.odoo_sale_order_id
@@ -125,7 +126,8 @@ shop_order_lines as (
         lines.shop_system as line_source,
         null::bigint as odoo_sale_order_line_id,
         case when lines.shop_system = 'shopify' then lines.shop_order_line_id end as shopify_order_line_id,
-        case when lines.shop_system = 'woocommerce' then lines.shop_order_line_id end as woocommerce_order_line_id
+        case when lines.shop_system = 'woocommerce' then lines.shop_order_line_id end as woocommerce_order_line_id,
+        case when lines.shop_system = 'tiendanube' then lines.shop_order_line_id end as tiendanube_order_line_id
     from shop_lines as lines
     inner join orders
         on lines.order_id = orders.order_id

@@ -8,7 +8,7 @@
 
 {#
     One row per real order.
-      - An order of any web shop (int_web_orders_unioned: Shopify, WooCommerce) and the ERP sale
+      - An order of any web shop (int_web_orders_unioned: Shopify, WooCommerce, Tienda Nube) and the ERP sale
         order entered from it (`client_order_ref` = the shop order's reference: the Shopify
         order's name, `WC-<number>` for WooCommerce, compared without a leading `#`) are one
         order, channel `web`, `source_system` the shop: the shop owns it (date, amount,
@@ -202,6 +202,7 @@ web_orders as (
         shop_orders.currency_code,
         case when shop_orders.shop_system = 'shopify' then shop_orders.shop_order_id end as shopify_order_id,
         case when shop_orders.shop_system = 'woocommerce' then shop_orders.shop_order_id end as woocommerce_order_id,
+        case when shop_orders.shop_system = 'tiendanube' then shop_orders.shop_order_id end as tiendanube_order_id,
         linked.sale_order_id as odoo_sale_order_id,
         linked.sale_order_name as odoo_sale_order_name,
         linked.invoice_status,
@@ -232,6 +233,7 @@ erp_orders as (
         sale_orders_invoiced.currency_code,
         null::bigint as shopify_order_id,
         null::bigint as woocommerce_order_id,
+        null::bigint as tiendanube_order_id,
         sale_orders_invoiced.sale_order_id as odoo_sale_order_id,
         sale_orders_invoiced.sale_order_name as odoo_sale_order_name,
         sale_orders_invoiced.invoice_status,
@@ -268,6 +270,7 @@ final as (
         orders.currency_code,
         orders.shopify_order_id,
         orders.woocommerce_order_id,
+        orders.tiendanube_order_id,
         orders.odoo_sale_order_id,
         orders.odoo_sale_order_name,
         orders.invoice_status,

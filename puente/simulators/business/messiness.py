@@ -240,6 +240,10 @@ def _fields(system: str, record: dict) -> dict[str, object]:
         return {"name": " ".join(v for v in (props.get("firstname"), props.get("lastname")) if v),
                 "email": props.get("email"), "phones": [v for v in (props.get("phone"), props.get("mobilephone")) if v],
                 "tax_id": props.get("tax_id"), "city": props.get("city")}
+    if system == "tiendanube":
+        return {"name": record.get("name") or "", "email": record.get("email"),
+                "phones": [v for v in (record.get("phone"), record.get("billing_phone")) if v],
+                "tax_id": record.get("identification") or None, "city": record.get("billing_city")}
     address = record.get("default_address") or {}
     note = record.get("note")
     return {"name": " ".join(v for v in (record.get("first_name"), record.get("last_name")) if v),

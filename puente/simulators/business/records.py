@@ -22,6 +22,7 @@ ODOO_MODELS = ("res.partner", "product.product", "sale.order", "sale.order.line"
 HUBSPOT_OBJECTS = ("contacts", "companies", "deals", "line_items", "tasks")
 SHOPIFY_RESOURCES = ("customers", "orders", "products")
 WOOCOMMERCE_RESOURCES = ("customers", "orders", "products")
+TIENDANUBE_RESOURCES = ("customers", "orders", "products")
 MERCADOPAGO_OBJECTS = ("payments",)
 
 Key = tuple[str, str, int]  # (system, object, id)
@@ -60,6 +61,8 @@ class Records:
         self.shopify: dict[str, dict[int, dict]] = {r: {} for r in SHOPIFY_RESOURCES}
         # Empty unless the business runs its WooCommerce store (``Business(woocommerce=True)``).
         self.woocommerce: dict[str, dict[int, dict]] = {r: {} for r in WOOCOMMERCE_RESOURCES}
+        # Empty unless the business runs its Tienda Nube store (``Business(tiendanube=True)``).
+        self.tiendanube: dict[str, dict[int, dict]] = {r: {} for r in TIENDANUBE_RESOURCES}
         # Empty unless the business is paid through Mercado Pago (``Business(mercadopago=True)``).
         self.mercadopago: dict[str, dict[int, dict]] = {o: {} for o in MERCADOPAGO_OBJECTS}
         self.ids: dict[str, list[int]] = defaultdict(list)  # "system/object" -> ids, for sampling
@@ -78,7 +81,8 @@ class Records:
 
     def table(self, system: str, obj: str) -> dict[int, dict]:
         return {"odoo": self.odoo, "hubspot": self.hubspot, "shopify": self.shopify,
-                "woocommerce": self.woocommerce, "mercadopago": self.mercadopago}[system][obj]
+                "woocommerce": self.woocommerce, "tiendanube": self.tiendanube,
+                "mercadopago": self.mercadopago}[system][obj]
 
     def add(self, system: str, obj: str, rid: int, record: dict, person_id: str | None,
             order_id: str | None = None) -> dict:

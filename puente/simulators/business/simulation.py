@@ -51,6 +51,7 @@ from puente.simulators.business.odoo import OdooWriter
 from puente.simulators.business.population import Person, Population
 from puente.simulators.business.records import Key, Records, hubspot_ts
 from puente.simulators.business.shopify import ShopifyWriter
+from puente.simulators.business.tiendanube import TiendaNubeWriter
 from puente.simulators.business.woocommerce import CANCELLED as STORE_CANCELLED
 from puente.simulators.business.woocommerce import WooCommerceWriter
 from puente.simulators.catalogue import Product, make_products, shop_price
@@ -97,7 +98,7 @@ class Business:
 
     def __init__(self, seed: int = 7, customers: int = 300, start: date = date(2026, 11, 16),
                  history_days: int = 540, habits: Habits | None = None, company_country: str = "CO",
-                 woocommerce: bool = False, mercadopago: bool = False):
+                 woocommerce: bool = False, tiendanube: bool = False, mercadopago: bool = False):
         if customers < 1 or history_days < 1:
             raise ValueError("customers and history_days must be at least 1")
         self.seed = seed
@@ -124,6 +125,10 @@ class Business:
         self.store = (WooCommerceWriter(random.Random(f"{seed}:woocommerce"), self.records, self.calendar,
                                         self.assortment, self.population, customers, self.integration,
                                         self._on_store_order_changed) if woocommerce else None)
+        # The Tienda Nube outlet, likewise on its own stream and off by default.
+        self.nube = (TiendaNubeWriter(random.Random(f"{seed}:tiendanube"), self.records, self.calendar,
+                                      self.assortment, self.population, customers, self.integration,
+                                      self._on_nube_order_changed) if tiendanube else None)
         # Mercado Pago, the checkout of the Shopify shop and the payment links of the invoices, on its
         # own random stream too: it only reads the other systems' records (see mercadopago.py).
         self.payments = (MercadoPagoWriter(random.Random(f"{seed}:mercadopago"), self.records, self.calendar,
@@ -162,6 +167,10 @@ class Business:
     @property
     def woocommerce(self) -> dict[str, dict[int, dict]]:
         return self.records.woocommerce
+
+    @property
+    def tiendanube(self) -> dict[str, dict[int, dict]]:
+        return self.records.tiendanube
 
     @property
     def mercadopago(self) -> dict[str, dict[int, dict]]:
@@ -222,6 +231,8 @@ class Business:
                   "shopify": {r: len(t) - gone["shopify", r] for r, t in self.shopify.items()}}
         if self.store is not None:
             counts["woocommerce"] = {r: len(t) - gone["woocommerce", r] for r, t in self.woocommerce.items()}
+        if self.nube is not None:
+            counts["tiendanube"] = {r: len(t) - gone["tiendanube", r] for r, t in self.tiendanube.items()}
         if self.payments is not None:
             counts["mercadopago"] = {o: len(t) for o, t in self.mercadopago.items()}
         return counts
@@ -243,7 +254,8 @@ class Business:
     def delete(self, system: str, obj: str, rid: int) -> None:
         """Delete a record the way its system does.
 
-        Odoo (``unlink``), Shopify and WooCommerce (``DELETE``, ``force=true``): the record simply vanishes from every answer,
+        Odoo (``unlink``), Shopify, WooCommerce (``DELETE``, ``force=true``) and Tienda Nube (``DELETE``,
+        customers and products; its orders cannot be deleted): the record simply vanishes from every answer,
         with no trace and no change of anyone's updated-at. HubSpot: the record is archived
         (``archived: true``, ``archivedAt``) and leaves lists and searches, without a change of
         its ``updatedAt``; ``GET …?archived=true`` still lists it for 90 days.
@@ -253,19 +265,26 @@ class Business:
         if system == "hubspot":
             self.crm.archive(obj, rid, self.now())
             return
+        if system == "tiendanube" and obj == "orders":
+            raise ValueError("Tienda Nube does not delete orders: they are cancelled (archive)")
         self.deleted.add((system, obj, rid))
         self.records.version += 1
 
     def archive(self, system: str, obj: str, rid: int) -> dict:
         """Archive a record: Odoo ``active = False`` (a write: ``write_date`` moves; only listed with
         ``active_test: False``), Shopify products ``status: archived``, WooCommerce orders and
-        products to the trash (``status: trash``), HubSpot as ``delete``."""
+        products to the trash (``status: trash``), Tienda Nube orders cancelled (``status: cancelled``, their
+        payment voided or refunded: they leave the default list), HubSpot as ``delete``."""
         if system == "odoo":
             if "active" not in self.odoo[obj][rid]:
                 raise ValueError(f"Odoo {obj} has no 'active' field: its records cannot be archived")
             return self.erp.write(obj, rid, {"active": False}, self.now())
         if system == "woocommerce":
             return self._store().trash(obj, rid, self.now())
+        if system == "tiendanube":
+            if obj != "orders":
+                raise ValueError("Tienda Nube archives nothing but orders (cancelled); customers and products are deleted")
+            return self._nube().cancel_order(self._day, rid, self.now())
         if system == "shopify":
             if obj != "products":
                 raise ValueError("Shopify archives products only (orders are closed, customers disabled)")
@@ -283,6 +302,8 @@ class Business:
             return self.crm.update(obj, rid, {}, at)
         if system == "woocommerce":
             return self._store().update(obj, rid, {}, at)
+        if system == "tiendanube":
+            return self._nube().update(obj, rid, {}, at)
         if system == "mercadopago" and self.payments is not None:
             return self.payments.update(rid, {}, at)
         return self.shop.update(obj, rid, {}, at)
@@ -291,6 +312,11 @@ class Business:
         if self.store is None:
             raise ValueError("this business runs no WooCommerce store: Business(woocommerce=True)")
         return self.store
+
+    def _nube(self) -> TiendaNubeWriter:
+        if self.nube is None:
+            raise ValueError("this business runs no Tienda Nube store: Business(tiendanube=True)")
+        return self.nube
 
     def add_field(self, system: str, obj: str, name: str, value: Callable[[dict], Any]) -> None:
         """Schema drift: a new field (an Odoo ``x_`` field, a HubSpot custom property, a new
@@ -398,6 +424,8 @@ class Business:
         self._close_stock(day)
         if self.store is not None:
             self.store.day(day)
+        if self.nube is not None:
+            self.nube.day(day)
         if self.payments is not None:
             self.payments.day(day)
 
@@ -551,7 +579,7 @@ class Business:
         is a shop order's number, or its origin names a won deal (``HubSpot deal <id>``), it is
         that order's ERP order: the ground truth records whose it is, and the business takes it
         from there as it does with the orders its people key in (see the module's docstring). A
-        WooCommerce order's reference is ``WC-<number>``."""
+        WooCommerce order's reference is ``WC-<number>``, a Tienda Nube one's ``TN-<number>``."""
         order = self.odoo["sale.order"][so_id]
         web = self.integration.web_order_by_reference(order["client_order_ref"])
         match = _DEAL_ORIGIN.match(order["origin"].strip()) if order["origin"] else None
@@ -572,7 +600,8 @@ class Business:
         if entry.entered_by_api is None:
             entry.entered_by_api = Entry(so_id, order["name"], self.today.isoformat())
         if web is not None:
-            handler = self._on_api_web_order if web.shop == "shopify" else self._on_api_store_order
+            handler = {"shopify": self._on_api_web_order, "woocommerce": self._on_api_store_order,
+                       "tiendanube": self._on_api_nube_order}[web.shop]
             self.calendar.schedule(self.calendar.workday(self._day, 1), handler, p, web.shop_order_id, so_id)
         else:
             self.erp.schedule_delivery(p, self._day, so_id)
@@ -607,18 +636,42 @@ class Business:
             if self.odoo["account.move"][move_id]["state"] == "draft":
                 self.erp.post_invoice(move_id, at, at.date())
 
+    def _on_api_nube_order(self, day: int, p: Person, oid: int, so_id: int) -> None:
+        """The workday after a Tienda Nube order came in through the ERP's API, as for the other shops':
+        already shipped, the warehouse books the delivery at once; otherwise the accountant posts
+        the wizard's draft invoice and the goods leave when the store ships it."""
+        sale_order, store_order = self.odoo["sale.order"][so_id], self.tiendanube["orders"][oid]
+        if sale_order["state"] != "sale" or store_order["status"] == "cancelled" or self.erp.delivered(sale_order):
+            return
+        at = self.calendar.moment(day)
+        if store_order["shipping_status"] == "shipped":
+            self.erp.deliver(p, day, so_id, at, "card")  # paid online, by transfer or on delivery before it ships
+            return
+        for move_id in sale_order["invoice_ids"]:
+            if self.odoo["account.move"][move_id]["state"] == "draft":
+                self.erp.post_invoice(move_id, at, at.date())
+
+    def _on_nube_order_changed(self, day: int, oid: int, status: str, at: datetime) -> None:
+        """The Tienda Nube store shipped or cancelled order ``oid``: where the ERP has it (only once an
+        integration put it there), the warehouse delivers it, or the ERP order is cancelled."""
+        self._web_order_changed("tiendanube", day, oid, status == "shipped", status == "cancelled", at)
+
     def _on_store_order_changed(self, day: int, oid: int, status: str, at: datetime) -> None:
-        """The store completed or cancelled order ``oid``. Where the ERP has it (only once an
-        integration put it there: nobody copies the store's orders by hand), the warehouse delivers
-        it, or the ERP order is cancelled, as for the Shopify shop's."""
-        web = self.integration.web_order("woocommerce", oid)
+        """The WooCommerce store completed or cancelled order ``oid``."""
+        self._web_order_changed("woocommerce", day, oid, status == "completed", status in STORE_CANCELLED, at)
+
+    def _web_order_changed(self, shop: str, day: int, oid: int, done: bool, cancelled: bool, at: datetime) -> None:
+        """A store (WooCommerce, Tienda Nube) sent order ``oid`` off or cancelled it. Where the ERP has
+        it (only once an integration put it there: nobody copies these stores' orders by hand), the
+        warehouse delivers it, or the ERP order is cancelled, as for the Shopify shop's."""
+        web = self.integration.web_order(shop, oid)
         sale_order = self.erp.find_order("client_order_ref", web.name)
         if not sale_order or sale_order["state"] != "sale" or self.erp.delivered(sale_order):
             return
-        if status == "completed":
+        if done:
             self.erp.deliver(self.population.person(web.person_id), day, sale_order["id"],
                              at + timedelta(minutes=5), "card")
-        elif status in STORE_CANCELLED:
+        elif cancelled:
             self.erp.cancel(sale_order["id"], at + timedelta(minutes=3))
 
     # ------------------------------------------------------------------ deals

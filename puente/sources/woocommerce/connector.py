@@ -39,20 +39,18 @@ What it relies on, per the WooCommerce REST API docs (see ``settings.py``):
 from __future__ import annotations
 
 import base64
-import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
-from puente.sources.base import DEFAULT_LOOKBACK, Page, Record, get, latest, parse_timestamp, text_id
+from puente.sources.base import DEFAULT_LOOKBACK, Page, Record, get, offset_walk, parse_timestamp, text_id
 from puente.sources.fields import wordpress_fields
 from puente.sources.http import HttpClient, SourceError, next_link
 from puente.sources.woocommerce.config import WooCommerceConfig
 from puente.sources.woocommerce.settings import EXTRA_PARAMS, PAGE_LIMIT, RESOURCES, SYSTEM, WooResource
 
-log = logging.getLogger(__name__)
 URL_SETTING = ("the store's URL (host of the Airflow connection puente_woocommerce, or PUENTE_WOOCOMMERCE_URL): "
                "https://{site}, the API is below /wp-json/wc/v3")
 
@@ -116,10 +114,8 @@ class WooCommerceConnector:
         resource = self._resource(obj)
         since = parse_timestamp(cursor) - timedelta(seconds=self.lookback) if cursor else None
         upto = parse_timestamp(until) if until else None
-        passes = [dict(EXTRA_PARAMS[obj])] + ([{"status": "trash"}] if resource.trash else [])
-        newest: Record | None = Record(None, None, cursor) if cursor else None
-        shrunk = False
-        for number, status in enumerate(passes, 1):
+
+        def listing(status: dict[str, str]) -> Iterator[tuple[int | None, list[Record]]]:
             params: dict[str, Any] = {"per_page": self._page_size, "orderby": "id", "order": "asc", **status,
                                       "_fields": ",".join(wordpress_fields(resource.landed_fields))}
             if resource.modified_filter:
@@ -128,24 +124,14 @@ class WooCommerceConnector:
                     params["modified_after"] = gmt(since)
                 if upto:
                     params["modified_before"] = gmt(upto)
-            first_total: int | None = None
-            pages = self._pages(obj, params)
-            response = next(pages, None)
-            while response is not None:
-                total = _header_int(response, "X-WP-Total")
-                first_total = total if first_total is None else first_total
-                if total is not None and first_total is not None and total < first_total:
-                    shrunk = True
+            for response in self._pages(obj, params):
                 records = [_record(resource, r) for r in self._results(response, obj)]
                 if not resource.modified_filter:
                     records = [r for r in records if _changed_within(r, since, upto)]
-                newest = latest([*records, *([newest] if newest else [])])
-                response = next(pages, None)
-                done = response is None and number == len(passes)
-                if done and shrunk:
-                    log.warning("%s %s: records left the listing while it was paged; the cursor stays where it "
-                                "was so that the next run reads this window again", SYSTEM, obj)
-                yield Page(records, newest.updated_at if done and newest and not shrunk else None)
+                yield _header_int(response, "X-WP-Total"), records
+
+        passes = [dict(EXTRA_PARAMS[obj])] + ([{"status": "trash"}] if resource.trash else [])
+        yield from offset_walk(SYSTEM, obj, cursor, [listing(status) for status in passes])
 
     def _pages(self, obj: str, params: dict[str, Any]) -> Iterator[httpx.Response]:
         """Every page of one listing: the ``Link`` next URL as given, else ``X-WP-TotalPages``."""
