@@ -32,7 +32,10 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from puente.sources.http import HttpClient
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,28 @@ class Connector(Protocol):
     def list_ids(self, obj: str) -> set[str] | None: ...
 
     def close(self) -> None: ...
+
+
+class HttpConnector:
+    """What every connector over one ``HttpClient`` (``self.http``) shares: the requests it made,
+    the source's clock at its latest answer, closing it, and a cursor read back as the moment of its
+    ISO 8601 timestamp (a source whose cursor is another format overrides ``cursor_moment``)."""
+
+    http: HttpClient
+
+    @property
+    def requests_made(self) -> int:
+        return self.http.requests_made
+
+    @property
+    def source_time(self) -> datetime | None:
+        return self.http.source_time
+
+    def close(self) -> None:
+        self.http.close()
+
+    def cursor_moment(self, cursor: str) -> datetime:
+        return parse_timestamp(cursor)
 
 
 def parse_timestamp(value: Any) -> datetime:

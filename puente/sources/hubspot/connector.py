@@ -47,7 +47,16 @@ from typing import Any
 
 import httpx
 
-from puente.sources.base import DEFAULT_LOOKBACK, Page, Record, get, latest, parse_timestamp, text_id
+from puente.sources.base import (
+    DEFAULT_LOOKBACK,
+    HttpConnector,
+    Page,
+    Record,
+    get,
+    latest,
+    parse_timestamp,
+    text_id,
+)
 from puente.sources.http import HttpClient, SourceError
 from puente.sources.hubspot.config import HubSpotConfig
 from puente.sources.hubspot.settings import (
@@ -73,7 +82,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 URL_SETTING = "the base URL (host of the Airflow connection puente_hubspot, or PUENTE_HUBSPOT_URL)"
 
 
-class HubSpotConnector:
+class HubSpotConnector(HttpConnector):
     source = "hubspot"
     objects = tuple(o.name for o in OBJECTS)
 
@@ -86,13 +95,6 @@ class HubSpotConnector:
         self.http = HttpClient(SYSTEM, config.url, headers={"Authorization": f"Bearer {config.token}"},
                                **http_options)
 
-    @property
-    def requests_made(self) -> int:
-        return self.http.requests_made
-
-    def close(self) -> None:
-        self.http.close()
-
     # ---------------------------------------------------------------------------------------
     # Extraction
     # ---------------------------------------------------------------------------------------
@@ -102,10 +104,6 @@ class HubSpotConnector:
 
     def cursor_moment(self, cursor: str) -> datetime:
         return _EPOCH + timedelta(milliseconds=int(cursor))
-
-    @property
-    def source_time(self) -> datetime | None:
-        return self.http.source_time
 
     def list_ids(self, obj: str) -> None:
         return None  # HubSpot reports deletions itself: archived=true

@@ -30,7 +30,16 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from puente.sources.base import DEFAULT_LOOKBACK, Page, Record, get, latest, parse_timestamp, text_id
+from puente.sources.base import (
+    DEFAULT_LOOKBACK,
+    HttpConnector,
+    Page,
+    Record,
+    get,
+    latest,
+    parse_timestamp,
+    text_id,
+)
 from puente.sources.http import HttpClient, SourceError
 from puente.sources.mercadopago.config import MercadoPagoConfig
 from puente.sources.mercadopago.settings import (
@@ -57,7 +66,7 @@ def query_date(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class MercadoPagoConnector:
+class MercadoPagoConnector(HttpConnector):
     source = "mercadopago"
     objects = tuple(o.name for o in OBJECTS)
 
@@ -73,20 +82,6 @@ class MercadoPagoConnector:
 
     def cursor_at(self, moment: datetime) -> str:
         return wire_date(moment)
-
-    def cursor_moment(self, cursor: str) -> datetime:
-        return parse_timestamp(cursor)
-
-    @property
-    def source_time(self) -> datetime | None:
-        return self.http.source_time
-
-    @property
-    def requests_made(self) -> int:
-        return self.http.requests_made
-
-    def close(self) -> None:
-        self.http.close()
 
     def count(self, obj: str) -> int:
         spec = self._object(obj)

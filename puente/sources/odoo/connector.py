@@ -47,7 +47,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from xml.parsers.expat import ExpatError
 
-from puente.sources.base import DEFAULT_LOOKBACK, Page, Record, get, parse_timestamp, text_id
+from puente.sources.base import DEFAULT_LOOKBACK, HttpConnector, Page, Record, get, parse_timestamp, text_id
 from puente.sources.http import HttpClient, SourceError
 from puente.sources.odoo.config import OdooConfig
 from puente.sources.odoo.settings import (
@@ -66,7 +66,7 @@ from puente.sources.odoo.settings import (
 log = logging.getLogger(__name__)
 
 
-class OdooConnector:
+class OdooConnector(HttpConnector):
     source = "odoo"
     objects = tuple(m.name for m in MODELS)
 
@@ -82,13 +82,6 @@ class OdooConnector:
 
     def cursor_at(self, moment: datetime) -> str:
         return parse_timestamp(moment.isoformat()).strftime("%Y-%m-%d %H:%M:%S")
-
-    def cursor_moment(self, cursor: str) -> datetime:
-        return parse_timestamp(cursor)
-
-    @property
-    def source_time(self) -> datetime | None:
-        return self.http.source_time
 
     def fields(self, obj: str) -> list[str]:
         """The declared fields of ``obj`` that this database has; warns about the others (schema drift)."""
@@ -120,13 +113,6 @@ class OdooConnector:
             if len(page) < self._id_page_size:
                 return ids
             last = max(page)
-
-    @property
-    def requests_made(self) -> int:
-        return self.http.requests_made
-
-    def close(self) -> None:
-        self.http.close()
 
     def extract(self, obj: str, cursor: str | None, until: str | None = None) -> Iterator[Page]:
         given = cursor

@@ -35,7 +35,16 @@ from typing import Any
 
 import httpx
 
-from puente.sources.base import DEFAULT_LOOKBACK, Page, Record, get, latest, parse_timestamp, text_id
+from puente.sources.base import (
+    DEFAULT_LOOKBACK,
+    HttpConnector,
+    Page,
+    Record,
+    get,
+    latest,
+    parse_timestamp,
+    text_id,
+)
 from puente.sources.fields import top_level
 from puente.sources.http import HttpClient, SourceError, next_link
 from puente.sources.shopify.config import ShopifyConfig
@@ -61,7 +70,7 @@ def throttle_seconds(call_limit: str | None) -> float:
     return max(0.0, (used - HIGH_WATER * size) / LEAK_PER_SECOND)
 
 
-class ShopifyConnector:
+class ShopifyConnector(HttpConnector):
     source = "shopify"
     objects = tuple(r.name for r in RESOURCES)
 
@@ -75,13 +84,6 @@ class ShopifyConnector:
 
     def cursor_at(self, moment: datetime) -> str:
         return parse_timestamp(moment.isoformat()).isoformat(timespec="seconds")
-
-    def cursor_moment(self, cursor: str) -> datetime:
-        return parse_timestamp(cursor)
-
-    @property
-    def source_time(self) -> datetime | None:
-        return self.http.source_time
 
     def count(self, obj: str) -> int:
         response = self._get(f"{obj}/count.json", obj, dict(EXTRA_PARAMS[obj]))
@@ -107,13 +109,6 @@ class ShopifyConnector:
         if pause:
             self.http.sleep(pause)
         return response
-
-    @property
-    def requests_made(self) -> int:
-        return self.http.requests_made
-
-    def close(self) -> None:
-        self.http.close()
 
     def extract(self, obj: str, cursor: str | None, until: str | None = None) -> Iterator[Page]:
         url: str | None = f"{obj}.json"

@@ -41,7 +41,16 @@ from typing import Any
 
 import httpx
 
-from puente.sources.base import DEFAULT_LOOKBACK, Page, Record, get, offset_walk, parse_timestamp, text_id
+from puente.sources.base import (
+    DEFAULT_LOOKBACK,
+    HttpConnector,
+    Page,
+    Record,
+    get,
+    offset_walk,
+    parse_timestamp,
+    text_id,
+)
 from puente.sources.fields import top_level
 from puente.sources.http import HttpClient, SourceError, next_link, retry_after_seconds
 from puente.sources.tiendanube.config import TiendaNubeConfig
@@ -82,7 +91,7 @@ def throttle_seconds(response: httpx.Response) -> float:
     return max(0.0, (used - HIGH_WATER * size) / LEAK_PER_SECOND)
 
 
-class TiendaNubeConnector:
+class TiendaNubeConnector(HttpConnector):
     source = "tiendanube"
     objects = tuple(r.name for r in RESOURCES)
 
@@ -97,20 +106,6 @@ class TiendaNubeConnector:
 
     def cursor_at(self, moment: datetime) -> str:
         return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-    def cursor_moment(self, cursor: str) -> datetime:
-        return parse_timestamp(cursor)
-
-    @property
-    def source_time(self) -> datetime | None:
-        return self.http.source_time
-
-    @property
-    def requests_made(self) -> int:
-        return self.http.requests_made
-
-    def close(self) -> None:
-        self.http.close()
 
     def count(self, obj: str) -> int:
         total = 0

@@ -45,7 +45,16 @@ from typing import Any
 
 import httpx
 
-from puente.sources.base import DEFAULT_LOOKBACK, Page, Record, get, offset_walk, parse_timestamp, text_id
+from puente.sources.base import (
+    DEFAULT_LOOKBACK,
+    HttpConnector,
+    Page,
+    Record,
+    get,
+    offset_walk,
+    parse_timestamp,
+    text_id,
+)
 from puente.sources.fields import wordpress_fields
 from puente.sources.http import HttpClient, SourceError, next_link
 from puente.sources.woocommerce.config import WooCommerceConfig
@@ -64,7 +73,7 @@ def gmt(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
-class WooCommerceConnector:
+class WooCommerceConnector(HttpConnector):
     source = "woocommerce"
     objects = tuple(r.name for r in RESOURCES)
 
@@ -79,20 +88,6 @@ class WooCommerceConnector:
 
     def cursor_at(self, moment: datetime) -> str:
         return gmt(moment)
-
-    def cursor_moment(self, cursor: str) -> datetime:
-        return parse_timestamp(cursor)
-
-    @property
-    def source_time(self) -> datetime | None:
-        return self.http.source_time
-
-    @property
-    def requests_made(self) -> int:
-        return self.http.requests_made
-
-    def close(self) -> None:
-        self.http.close()
 
     def count(self, obj: str) -> int:
         self._resource(obj)
