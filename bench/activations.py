@@ -14,8 +14,9 @@ than one window of the limit:
   for a key and the engine creates without searching first (a search, at 5 a second, only for
   the keys a conflict names);
 - Shopify stock levels (one `inventory_levels/set` a record): the limit is the leak, 2 a second;
-- Odoo sale orders (partner, create, confirm, invoice: 4-6 calls an order): Odoo has no API rate
-  limit of its own, so the figure is the orders per second this machine reaches.
+- Odoo sale orders (partner, create, confirm, invoice: 4-6 calls an order) from the web orders of
+  both shops (the business runs the WooCommerce store too): Odoo has no API rate limit of its
+  own, so the figure is the orders per second this machine reaches.
 
 Each case reports records per second, the ratio to the limit (goal: at least 0.95 with a
 backlog), the 429s the simulator answered and whether every record arrived exactly once. The
@@ -38,6 +39,7 @@ from bench.results import markdown_table, write_section
 from puente import warehouse
 from puente.activation.engine import run_activation
 from puente.activation.spec import MODEL_TABLE_COLUMNS, Activation
+from puente.sources import registry
 from puente.sources.hubspot import HubSpotConfig
 from puente.sources.hubspot.writer import HubSpotWriter
 from puente.sources.odoo import OdooConfig
@@ -116,7 +118,7 @@ def main(argv: list[str]) -> int:
     warehouse.create_database(server_url, name)
     url = warehouse.with_database(server_url, name)
     warehouse.ensure_schema(url)
-    business = Business(seed=5, customers=400, start=DAY, history_days=200,
+    business = Business(seed=5, customers=400, start=DAY, history_days=200, woocommerce=True,
                         habits=Habits(web_orders_retyped=0.0, won_deals_entered=0.0))
     credentials = Credentials()
     app = create_app(business, credentials)
@@ -172,9 +174,9 @@ def main(argv: list[str]) -> int:
                 truth = business.integration_truth()
                 products = {r["default_code"]: r["id"] for r in business.odoo["product.product"].values()}
                 orders = [o for o in truth["web_orders"] if o["state"] == "sale" and not o["entered"]][:ORDER_ROWS]
-                rows = [{"row_key": f"o{o['shopify_order_id']}", "external_key": o["name"], "payload": {
+                rows = [{"row_key": f"o{o['shop']}{o['shop_order_id']}", "external_key": o["name"], "payload": {
                     "partner": {"new": {"ref": f"puente:{o['customer']['person_id']}", "name": o["customer"]["name"]}},
-                    "client_order_ref": o["name"], "origin": f"Shopify {o['name']}",
+                    "client_order_ref": o["name"], "origin": f"{registry.source(o['shop']).title} {o['name']}",
                     "order_line": [{"product_id": products[line["sku"]], "product_uom_qty": line["quantity"],
                                     "price_unit": line["price_unit"]} for line in o["lines"]],
                     "confirm": True, "invoice": True}} for o in orders]

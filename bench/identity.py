@@ -5,8 +5,8 @@ Run `python -m bench.identity [customers] [seed]` (default 100,000 customers, se
 1. generate the business (`puente.simulators.business.Business(seed, customers)`), pure Python;
 2. land every record straight from the Business stores into raw.* of a fresh database with one
    `COPY` per object: the records are the dicts the simulated APIs serve (Odoo fields, HubSpot
-   `{id, properties, createdAt, updatedAt, archived}`, Shopify resources), `source_updated_at`
-   and `_deleted` as the connectors set them;
+   `{id, properties, createdAt, updatedAt, archived}`, Shopify resources) reduced to their declared
+   fields, `source_updated_at` and `_deleted`, as the connectors land them;
 3. `dbt build --exclude tag:activation` (a first, full night), timed;
 4. one more simulated day, its created and changed records upserted into raw.*, and the build
    run again, timed: an incremental night (int_customer_ids keeps ids, fct_orders and
@@ -44,6 +44,7 @@ from puente import warehouse
 from puente.dbt import MAIN_BUILD_ARGS, run_dbt
 from puente.simulators.business import Business
 from puente.simulators.business.messiness import VARIATION_CLASSES, record_variations
+from puente.sources import registry
 
 RECORD_TYPES = {  # truth (system, object) -> record_type of int_customer_records_unioned
     ("odoo", "res.partner"): "odoo_partner",
@@ -63,12 +64,14 @@ def _updated_at(system: str, record: dict) -> str | None:
 
 def _rows(business: Business, system: str, obj: str, ids: set[int] | None = None):
     table = business.table(system, obj)
+    declared = registry.source_object(system, obj)  # what a connector lands of a record (minimum data)
     for rid in (ids if ids is not None else table):
         if business.is_deleted(system, obj, rid):
             continue
         record = table[rid]
         deleted = bool(record.get("archived", False)) if system == "hubspot" else False
-        yield (str(record["id"]), json.dumps(record, default=str), _updated_at(system, record), deleted)
+        yield (str(record["id"]), json.dumps(declared.landed(record), default=str), _updated_at(system, record),
+               deleted)
 
 
 def land(url: str, business: Business, batch_id: str, only: dict[tuple[str, str], set[int]] | None = None) -> int:
@@ -162,7 +165,7 @@ def level_rates(url: str, business: Business) -> list[list[str]]:
     person, _ = _truth(business)
     with psycopg.connect(url) as conn:
         pairs = conn.execute("select record_key, other_record_key, email_level, phone_level, tax_id_level, "
-                             "name_level, city_level, web_order_level from intermediate.int_customer_pairs_scored"
+                             "name_level, city_level, address_level, web_order_level from intermediate.int_customer_pairs_scored"
                              ).fetchall()
     counts: Counter[tuple[str, str, bool]] = Counter()
     matches = non_matches = 0
@@ -172,7 +175,8 @@ def level_rates(url: str, business: Business) -> list[list[str]]:
         same = person[a] == person[b]
         matches += same
         non_matches += not same
-        for comparison, level in zip(("email", "phone", "tax_id", "name", "city", "web_order"), levels, strict=True):
+        for comparison, level in zip(("email", "phone", "tax_id", "name", "city", "address", "web_order"), levels,
+                                     strict=True):
             counts[(comparison, level, same)] += 1
     rows = []
     for comparison, level in sorted({(c, lv) for c, lv, _ in counts}):

@@ -100,6 +100,9 @@ def declared_activations(dbt_project: Path, systems: tuple[str, ...]):
 # {"from_email": "...", "to": "a@x.co, b@x.co"}). Neither configured: nothing is sent.
 ALERT_SLACK_CONN_ID = "puente_alerts_slack"
 ALERT_EMAIL_CONN_ID = "puente_alerts_email"
+# A Microsoft Teams incoming webhook (a Teams "Workflows" webhook; type http or generic: password =
+# the webhook's whole URL, or host = its base URL and password = the rest of it).
+ALERT_TEAMS_CONN_ID = "puente_alerts_teams"
 
 
 
@@ -108,9 +111,45 @@ def _slack_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def teams_webhook_url(conn) -> str:
+    """The webhook URL of a ``puente_alerts_teams`` connection: its password when that is a whole URL,
+    else its host (with a scheme) followed by the password as the rest of the URL."""
+    secret = (conn.password or "").strip()
+    if secret.startswith(("https://", "http://")):
+        return secret
+    host = (conn.host or "").strip().rstrip("/")
+    if not host or not secret:
+        raise ValueError(f"the Airflow connection {ALERT_TEAMS_CONN_ID} needs the Teams webhook's URL as its "
+                         "password (or its base URL as host and the rest as password)")
+    if "://" not in host:
+        host = f"https://{host}"
+    return f"{host}/{secret.lstrip('/')}"
+
+
+class TeamsWebhookNotifier(BaseNotifier):
+    """Post a Puente alert to a Microsoft Teams incoming webhook configured as an Airflow connection
+    (no Airflow provider posts to Teams' Workflows webhooks): the message is an Adaptive Card
+    (``puente.alerts.Alert.teams_message``). Raises when Teams does not take it, so that ``deliver``
+    records the channel as failed."""
+
+    template_fields = ()
+
+    def __init__(self, *, alert, teams_conn_id: str = ALERT_TEAMS_CONN_ID, timeout: float = 30.0) -> None:
+        super().__init__()
+        self.alert, self.teams_conn_id, self.timeout = alert, teams_conn_id, timeout
+
+    def notify(self, context) -> None:
+        from airflow.sdk import Connection
+
+        from puente.alerts import post_to_teams
+
+        post_to_teams(teams_webhook_url(Connection.get(self.teams_conn_id)), self.alert, timeout=self.timeout)
+
+
 def alert_channels() -> dict:
     """The configured alert channels, each a callable taking a ``puente.alerts.Alert``: a Slack
     incoming webhook (``puente_alerts_slack``) through the Slack provider's ``SlackWebhookNotifier``,
+    a Microsoft Teams webhook (``puente_alerts_teams``) through ``TeamsWebhookNotifier``,
     e-mail (``puente_alerts_email``) through the SMTP provider's ``SmtpNotifier``."""
     channels = {}
     if _connection(ALERT_SLACK_CONN_ID) is not None:
@@ -121,6 +160,11 @@ def alert_channels() -> dict:
                                  timeout=30).notify({})
 
         channels["slack"] = slack
+    if _connection(ALERT_TEAMS_CONN_ID) is not None:
+        def teams(alert) -> None:
+            TeamsWebhookNotifier(alert=alert).notify({})
+
+        channels["teams"] = teams
     email = _connection(ALERT_EMAIL_CONN_ID)
     if email is not None:
         def mail(alert) -> None:
@@ -204,6 +248,40 @@ class FailureAlert(BaseNotifier):
             alerts.deliver(url, [alert], alert_channels(), dag_id=ti.dag_id, run_id=ti.run_id)
         except Exception:
             log.exception("the failure alert could not be made or sent")
+
+
+def record_run_started() -> None:
+    """Record the running DAG run in ``ops.dag_runs`` (puente/runs.py): who triggered it, when. Never
+    raises: the audit's bookkeeping must not fail a run."""
+    import logging
+
+    from airflow.sdk import get_current_context
+
+    from puente import runs
+
+    try:
+        runs.record_started(warehouse_url(), runs.run_of(get_current_context()))
+    except Exception:
+        logging.getLogger(__name__).exception("the run could not be recorded in ops.dag_runs")
+
+
+def record_run_finished(outcome: str | None = None) -> None:
+    """Record how the running DAG run ended; without ``outcome``, from the states of its other tasks
+    (called by the run's last task, a teardown). Never raises."""
+    import logging
+
+    from airflow.sdk import get_current_context
+
+    from puente import runs
+
+    try:
+        context = get_current_context()
+        failed: list[str] = []
+        if outcome is None:
+            outcome, failed = runs.outcome_of(night_task_states(), excluding=[context["ti"].task_id])
+        runs.record_finished(warehouse_url(), runs.run_of(context), outcome, failed)
+    except Exception:
+        logging.getLogger(__name__).exception("the run's outcome could not be recorded in ops.dag_runs")
 
 
 def night_task_states() -> dict[str, str]:

@@ -11,7 +11,7 @@ in ``ops.erasures``; the next nights do not bring the person back from the sourc
 from __future__ import annotations
 
 import pendulum
-from _puente import source_config, warehouse_url
+from _puente import record_run_finished, record_run_started, source_config, warehouse_url
 from airflow.sdk import Param, dag, task
 
 
@@ -42,10 +42,16 @@ def puente_erasure():
         from puente.sources import registry
 
         params = params or {}
-        writer = (registry.build_writer("hubspot", source_config("hubspot")) if erasure.runs_hubspot() else None)
-        result = erasure.erase(warehouse_url(), requested_by=params["requested_by"],
-                               reason=params.get("reason") or None, crm_writer=writer,
-                               **{params["identified_by"]: params["identifier"]})
+        record_run_started()  # the audit: who triggered the erasure in Airflow (ops.dag_runs)
+        try:
+            writer = (registry.build_writer("hubspot", source_config("hubspot")) if erasure.runs_hubspot() else None)
+            result = erasure.erase(warehouse_url(), requested_by=params["requested_by"],
+                                   reason=params.get("reason") or None, crm_writer=writer,
+                                   **{params["identified_by"]: params["identifier"]})
+        except BaseException:
+            record_run_finished("failed")
+            raise
+        record_run_finished("success")
         return asdict(result)
 
     erase_subject()

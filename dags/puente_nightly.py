@@ -6,8 +6,10 @@ nightly; next-best-action) → dbt activation models → sync gate → activatio
 declared activation: what Puente writes into the ERP, the shop and the CRM) → morning check (the
 warnings that are not failures: stale sources, unusual volumes, gate warnings, the work list) →
 the run report (always, puente/run_report.py). A task that fails for good, and every warning, is
-sent to the alert channels (Slack webhook, e-mail: Airflow connections ``puente_alerts_slack``,
-``puente_alerts_email``) and recorded in ``ops.alerts``.
+sent to the alert channels (Slack and Teams webhooks, e-mail: Airflow connections
+``puente_alerts_slack``, ``puente_alerts_teams``, ``puente_alerts_email``) and recorded in
+``ops.alerts``. Who triggered the night, and how it ended, is recorded in ``ops.dag_runs``
+(``marts.audit_log``).
 
 Wiring only: each task calls one function of ``puente``, ``expectations`` or ``ml``, imported
 inside the task so that parsing this file stays cheap. Every task is idempotent for its
@@ -38,6 +40,8 @@ from _puente import (
     business_date,
     declared_activations,
     night_task_states,
+    record_run_finished,
+    record_run_started,
     run_url,
     source_config,
     warehouse_url,
@@ -195,6 +199,7 @@ def puente_nightly():
 
         url = warehouse_url()
         ensure_schema(url)
+        record_run_started()  # the audit: who triggered the night (ops.dag_runs)
         # a lease still held by another run of the night is a dead run's (max_active_runs=1)
         leases.acquire_waiting(url, f"puente_nightly {run_id}", leases.NIGHT_TTL, supersedes="puente_nightly ")
 
@@ -307,7 +312,7 @@ def puente_nightly():
 
                 result = run_named(warehouse_url(), name, source_config(target), business_date(),
                                    dry_run=bool((params or {}).get("dry_run")))
-                return result.as_dict()
+                return result.summary()  # counts only: the rows' content stays in the warehouse
 
             sent = run_activation()
             # one target's activations in turn (they share its rate limit); targets side by side
@@ -338,6 +343,7 @@ def puente_nightly():
         night. The page's path is in the log."""
         from puente.run_report import write_report
 
+        record_run_finished()  # how the night ended, for the audit (ops.dag_runs)
         if get_current_context().get("logical_date") is None:
             log.warning("run report: this run has no logical date, so no business day to report on")
             return None

@@ -1,9 +1,11 @@
 """puente_web_orders — new web orders into the ERP every 15 minutes, between the nights.
 
 A web order should not wait for 03:00 to reach the ERP: this DAG (paused until an operator
-turns it on) extracts only the shop's new and changed orders and customers and the ERP's sale
-orders and partners, rebuilds what the web-orders activation reads (``dbt run --select
-+act_web_orders_to_erp``), gates it, and posts with the same activation the night uses.
+turns it on) extracts only the new and changed orders and customers of every web shop the
+business runs (Shopify, WooCommerce: ``web_order_objects`` of the configured systems in
+``puente.sources.registry``) and the ERP's sale orders and partners, rebuilds what the
+web-orders activation reads (``dbt run --select +act_web_orders_to_erp``), gates it, and posts
+with the same activation the night uses.
 
 It never clashes with the night: both take turns on one lease (``puente/leases.py``); a run
 that finds the night working skips itself (the night posts those orders), and the night waits
@@ -18,15 +20,27 @@ from datetime import timedelta
 from pathlib import Path
 
 import pendulum
-from _puente import FailureAlert, business_date, declared_activations, source_config, warehouse_url
+from _puente import (
+    FailureAlert,
+    business_date,
+    declared_activations,
+    record_run_finished,
+    record_run_started,
+    source_config,
+    warehouse_url,
+)
 from airflow.sdk import Param, dag, task
+
+from puente.sources import registry
 
 REPO = Path(__file__).resolve().parent.parent
 DBT_PROJECT = Path(os.environ.get("PUENTE_DBT_PROJECT_DIR", REPO / "dbt_project"))
 ACTIVATION = "web_orders_to_erp"
-# What the activation reads, per system: new shop orders and customers; the ERP's sale orders (an
-# order a person typed in minutes ago is not posted again) and partners (new ERP customers).
-OBJECTS = {"shopify": ["customers", "orders"], "odoo": ["res.partner", "sale.order"]}
+# What the activation reads, per system: each configured shop's new orders and customers; the
+# ERP's sale orders (an order a person typed in minutes ago is not posted again) and partners
+# (new ERP customers).
+OBJECTS = {**{s.name: list(s.web_order_objects) for s in registry.configured() if s.web_order_objects},
+           "odoo": ["res.partner", "sale.order"]}
 
 
 @dag(
@@ -56,8 +70,10 @@ def puente_web_orders():
 
         url = warehouse_url()
         ensure_schema(url)
+        record_run_started()  # the audit (ops.dag_runs)
         other = leases.acquire(url, f"puente_web_orders {run_id}", leases.FREQUENT_TTL)
         if other is not None:
+            record_run_finished("skipped")
             raise AirflowSkipException(f"{other} is transforming the warehouse now; its web orders are posted "
                                        "by it, and the next quarter-hour tries again")
 
@@ -95,13 +111,14 @@ def puente_web_orders():
         from puente.activation.run import run_named
 
         return run_named(warehouse_url(), ACTIVATION, source_config("odoo"), business_date(),
-                         dry_run=bool((params or {}).get("dry_run"))).as_dict()
+                         dry_run=bool((params or {}).get("dry_run"))).summary()  # counts, no personal data
 
     @task  # a teardown of the turn (below): runs when the lease was taken, never hides a failure
     def release(run_id: str | None = None) -> None:
         from puente import leases
 
         leases.release(warehouse_url(), f"puente_web_orders {run_id}")
+        record_run_finished()  # how the run ended, for the audit (ops.dag_runs)
 
     turn = take_turn()
     turn >> extract() >> transform() >> gate() >> post() >> release().as_teardown(setups=turn)

@@ -12,14 +12,16 @@ Two kinds of alert leave Puente:
   - a source with no new records for longer than its freshness threshold (``dbt source
     freshness``, thresholds declared in ``dbt_project/models/staging/*/_*__sources.yml``);
   - a night's volume far outside what the same weekday usually brings: new or changed records per
-    source and object (``ops.load_batches``), and the churn score distribution (``ml.churn_scores``);
+    source and object (``ops.load_batches``);
+  - the churn score distribution shifted far from a week before (``puente.drift``, ``ml.churn_scores``);
   - the work list growing night after night (``marts.activation_work_list``, counted each night
     into ``ops.work_list_counts``), and rows refused by their target on several nights.
 
 ``deliver`` sends each alert to every configured channel and records it, sent or suppressed, in
 ``ops.alerts`` (the run report reads it). A channel is a plain callable taking an ``Alert``: the
-DAGs wrap Airflow's notifiers (Slack incoming webhook, SMTP e-mail) in them, so this module never
-imports Airflow. No channel configured means nothing is sent, and the log says so once.
+DAGs wrap Airflow's notifiers (Slack incoming webhook, SMTP e-mail, and Puente's own Microsoft
+Teams webhook notifier, which posts ``Alert.teams_message`` through ``post_to_teams``) in them, so
+this module never imports Airflow. No channel configured means nothing is sent, and the log says so once.
 
 No secret may reach an alert: error text is passed through ``scrub`` (URL passwords, tokens, keys,
 and any secret value the caller knows) before it is put in a message.
@@ -38,6 +40,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from puente import drift
 from puente.config import run_folder
 
 log = logging.getLogger(__name__)
@@ -49,9 +52,11 @@ ERROR_LINES, LINE_CHARS = 8, 600
 SAME_WEEKDAY_NIGHTS = 8      # how far back: the last 8 same weekdays
 MIN_HISTORY = 4              # below this many earlier nights the test says nothing
 ROBUST_Z = 3.5               # |x - median| / (1.4826 * MAD) above this is an anomaly (Iglewicz and Hoaglin)
-SCORE_NIGHTS = 14            # the churn score distribution is compared with the last 14 scored nights
 WORK_LIST_GROWTH_NIGHTS = 3  # the work list grew on each of the last 3 nights
 RETRIED_NIGHTS = 3           # a row refused by its target on 3 nights or more
+# The Adaptive Card schema version of Teams messages: 1.4 is what Teams renders on every client
+# (desktop, web, mobile) and what a Workflows webhook posts as a card.
+TEAMS_CARD_VERSION = "1.4"
 
 Channel = Callable[["Alert"], None]
 
@@ -107,6 +112,30 @@ class Alert:
         if self.report_path:
             parts.append(f"<p>The night's run report: <code>{escape(self.report_path)}</code></p>")
         return "\n".join(parts)
+
+    def teams_message(self) -> dict[str, Any]:
+        """The message as a Microsoft Teams webhook takes it (a Teams "Workflows" webhook, the
+        successor of the retired Office 365 connectors, takes Adaptive Cards only): an activity of
+        type ``message`` with one Adaptive Card attachment. One text block per line, so that a
+        quoted error keeps its lines; a button to the run in Airflow."""
+        def block(text: str, **style: Any) -> dict[str, Any]:
+            return {"type": "TextBlock", "text": text, "wrap": True, **style}
+
+        body = [block(self.headline, size="Medium", weight="Bolder",
+                      color="Attention" if self.kind == FAILURE else "Warning"),
+                block("What happened:", weight="Bolder", spacing="Medium"),
+                *(block(line, fontType="Monospace", spacing="None") for line in self.what),
+                block(f"**What it means:** {_sentence(self.means)}", spacing="Medium"),
+                block(f"**What to do:** {_sentence(self.do)}")]
+        if self.report_path:
+            body.append(block(f"The night's run report: {self.report_path}", isSubtle=True))
+        card: dict[str, Any] = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                                "type": "AdaptiveCard", "version": TEAMS_CARD_VERSION, "body": body,
+                                "msteams": {"width": "Full"}}
+        if self.run_url:
+            card["actions"] = [{"type": "Action.OpenUrl", "title": "Open the run in Airflow", "url": self.run_url}]
+        return {"type": "message", "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}]}
 
 
 def _sentence(text: str) -> str:
@@ -397,41 +426,24 @@ def volume_anomalies(conn: psycopg.Connection, day: date) -> list[Alert]:
 
 
 def score_drift(conn: psycopg.Connection, day: date) -> list[Alert]:
-    """The night's churn score distribution (mean probability, share at high risk) against the last nights."""
-    try:
-        with conn.transaction():
-            rows = conn.execute(
-                """
-                select scored_for_date, avg(churn_probability) as mean_p,
-                       avg((risk_band = 'high')::int) as high_share, count(*) as customers
-                from ml.churn_scores where scored_for_date between %s and %s
-                group by scored_for_date order by scored_for_date
-                """, (day - timedelta(days=SCORE_NIGHTS * 2), day)).fetchall()
-    except psycopg.errors.UndefinedTable:
+    """A large shift of the night's churn scores: their PSI against the scores of a week before at
+    ``drift.LARGE`` or more (the measure the run report draws)."""
+    tonight = drift.score_drift(conn, day)["tonight"]
+    if tonight is None or tonight["psi"] is None or tonight["psi"] < drift.LARGE:
         return []
-    tonight = next((r for r in rows if r["scored_for_date"] == day), None)
-    history = [r for r in rows if r["scored_for_date"] < day][-SCORE_NIGHTS:]
-    if tonight is None:
-        return []
-    findings = []
-    for measure, label in (("mean_p", "mean churn probability"), ("high_share", "share of customers at high risk")):
-        values = [float(r[measure]) for r in history]
-        z = robust_outlier(float(tonight[measure]), values, floor=0.02, relative=0)
-        if z is not None:
-            findings.append(f"{label}: {float(tonight[measure]):.3f} tonight against {statistics.median(values):.3f} "
-                            f"(median of the last {len(values)} nights, robust z-score {z:+.1f})")
-    if not findings:
-        return []
+    value, reference = tonight["psi"], tonight["reference"]
     return [Alert(
         kind=WARNING, category="score_drift", subject="ml.churn_scores", logical_date=day,
-        title="the churn scores moved far from the last nights'",
-        what=[f"Tonight's churn scores of {tonight['customers']} customers (ml.churn_scores):", *findings],
-        means="The scores salespeople see in the CRM changed a lot in one night: either the customers' behaviour "
-              "really changed, or the data feeding the model did (a source missing orders, a new model). The "
-              "churn tasks and next-best-actions follow the scores.",
-        do="Check tonight's volume warnings and the model line of the run report (which model scored, when trained); "
-           "if the data is at fault, fix it and rerun the night.",
-        details={"findings": findings})]
+        title="the churn scores moved far from last week's",
+        what=[f"Tonight's churn scores (ml.churn_scores) against those of {reference}: PSI {value:.3f}, "
+              f"{drift.verdict(value)} (under {drift.MODERATE} is stable, above {drift.LARGE} a large shift), "
+              f"over {drift.BUCKETS} equal buckets of the churn probability."],
+        means="The scores salespeople see in the CRM changed a lot: either the customers' behaviour really changed, "
+              "or the data feeding the model did (a source missing orders, a new model). The churn tasks and "
+              "next-best-actions follow the scores.",
+        do="Compare both nights' histograms in the run report's churn section, check tonight's volume warnings and "
+           "which model scored (the report's model line); if the data is at fault, fix it and rerun the night.",
+        details={"psi": round(value, 4), "reference": reference.isoformat()})]
 
 
 def record_work_list(conn: psycopg.Connection, day: date) -> bool:
@@ -558,7 +570,8 @@ def deliver(url: str | None, alerts: list[Alert], channels: Mapping[str, Channel
     (no channel configured, or an alert with the same key was already sent). Never raises: an
     alert that cannot be sent or recorded is logged, and the night goes on."""
     if alerts and not channels:
-        log.warning("No alert channel is configured (Airflow connections puente_alerts_slack, puente_alerts_email): "
+        log.warning("No alert channel is configured (Airflow connections puente_alerts_slack, puente_alerts_teams, "
+                    "puente_alerts_email): "
                     "%d alert(s) recorded in ops.alerts, none sent.", len(alerts))
     outcomes = []
     for alert in alerts:
@@ -586,6 +599,33 @@ def deliver(url: str | None, alerts: list[Alert], channels: Mapping[str, Channel
         _record(url, alert, outcome, dag_id, run_id)
         outcomes.append(outcome)
     return outcomes
+
+
+class TeamsRefused(RuntimeError):
+    """A Microsoft Teams webhook did not take the message."""
+
+
+def post_to_teams(webhook_url: str, alert: Alert, *, timeout: float = 30.0) -> None:
+    """Post ``alert`` as an Adaptive Card to a Microsoft Teams incoming webhook (a Teams
+    "Workflows" webhook, or an Office 365 connector's while they last). The URL carries its own
+    secret (the ``sig`` of a Workflows URL), so no error names it: only its host. Plain http:// is
+    refused for a host that is not this machine (``puente.sources.http.check_scheme``)."""
+    import httpx
+
+    from puente.sources.http import SourceError, check_scheme
+
+    host = httpx.URL(webhook_url).host or "(no host)"
+    try:
+        check_scheme("Microsoft Teams", webhook_url)
+    except SourceError as error:
+        raise TeamsRefused(str(error)) from None
+    try:
+        response = httpx.post(webhook_url, json=alert.teams_message(), timeout=timeout)
+    except httpx.HTTPError as error:
+        raise TeamsRefused(f"the Teams webhook at {host} could not be reached: {type(error).__name__}") from None
+    if not response.is_success:  # a Workflows webhook answers 202 Accepted, a connector's 200 "1"
+        raise TeamsRefused(f"the Teams webhook at {host} answered HTTP {response.status_code}: "
+                           f"{scrub(response.text)[:300]}")
 
 
 def _with(alert: Alert, **changes: Any) -> Alert:

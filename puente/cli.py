@@ -12,6 +12,8 @@ DOCS_PORT = 8081
 
 
 def main(argv: list[str] | None = None) -> int:
+    from puente.demo import PROFILES
+
     parser = argparse.ArgumentParser(
         prog="puente",
         description="Puente: the nightly bridge between an SME's ERP, CRM and online shop.",
@@ -25,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--start", type=date.fromisoformat, default=None,
                       help="first business day, YYYY-MM-DD (default 2026-11-16)")
     demo.add_argument("--seed", type=int, default=None, help="seed of the simulated business (default 7)")
+    demo.add_argument("--profile", choices=tuple(PROFILES), default="default",
+                      help="which systems the simulated business runs: " + "; ".join(
+                          f"{name} = {', '.join(systems)}" for name, systems in PROFILES.items()))
 
     rep = sub.add_parser("report", help="write a night's HTML run report again from the warehouse and print its path",
                          description="Write the run report of one business day (one self-contained HTML page under "
@@ -71,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         from puente.demo import DEMO_CUSTOMERS, DEMO_SEED, DEMO_START, run_demo
 
         return run_demo(days=args.days, customers=args.customers or DEMO_CUSTOMERS,
-                        start=args.start or DEMO_START, seed=DEMO_SEED if args.seed is None else args.seed)
+                        start=args.start or DEMO_START, seed=DEMO_SEED if args.seed is None else args.seed,
+                        profile=args.profile)
     if args.command == "warehouse":
         return _warehouse(args.action)
     if args.command == "report":

@@ -19,17 +19,35 @@ import httpx
 from puente import report, runtime, warehouse
 from puente.config import puente_home
 from puente.simulators.app import Credentials
+from puente.sources import registry
+from puente.sources.spec import SINGLE_KINDS, Source
 
 DEMO_START = date(2026, 11, 16)
 DEMO_SEED = 7
 DEMO_CUSTOMERS = 1000
-# A night of the demo takes 2 to 4 minutes here (102-221 s measured); past this something is
+# The businesses the demo simulates (``puente demo --profile``): the systems each runs, in the
+# order of the registry's kinds. The same simulated people and orders feed every system a profile
+# has. ``default``: an ERP, a CRM, two web shops and a payment provider; ``tiendanube``: a business
+# selling through Tienda Nube instead (its CRM will be Salesforce once Puente connects it). The
+# simulated Mercado Pago collects the Shopify shop's checkout, not the Tienda Nube store's, so that
+# profile runs without it (its payments would all be for orders the warehouse never sees).
+PROFILES: dict[str, tuple[str, ...]] = {
+    "default": ("odoo", "hubspot", "shopify", "woocommerce", "mercadopago"),
+    "tiendanube": ("odoo", "hubspot", "tiendanube"),
+}
+# A night of the demo takes 1.5 to 4 minutes here (86-221 s measured); past this something is
 # stuck (airflow dags test waits forever on tasks whose dependencies can never be met).
 NIGHT_TIMEOUT_SECONDS = 1800
 PROGRESS_POLL_SECONDS = 2
 
 
-def run_demo(days: int = 3, customers: int = DEMO_CUSTOMERS, start: date = DEMO_START, seed: int = DEMO_SEED) -> int:
+def demo_systems(profile: str = "default") -> tuple[Source, ...]:
+    """The systems a demo profile's business runs, checked as any business's list is."""
+    return registry.configured({"PUENTE_SYSTEMS": ",".join(PROFILES[profile])})
+
+
+def run_demo(days: int = 3, customers: int = DEMO_CUSTOMERS, start: date = DEMO_START, seed: int = DEMO_SEED,
+             profile: str = "default") -> int:
     from rich.console import Console
 
     console = Console()
@@ -37,7 +55,9 @@ def run_demo(days: int = 3, customers: int = DEMO_CUSTOMERS, start: date = DEMO_
         console = Console(width=120)
     started = time.monotonic()
     console.rule("[bold]Puente demo")
-    console.print(f"{days} nights from {start}, a simulated business of {customers} customers (seed {seed}).")
+    systems = demo_systems(profile)
+    console.print(f"{days} nights from {start}, a simulated business of {customers} customers (seed {seed}), "
+                  f"profile {profile}: {', '.join(s.title for s in systems)}.")
 
     base = warehouse.ensure_embedded()
     url = warehouse.with_database(base, "puente")
@@ -47,15 +67,17 @@ def run_demo(days: int = 3, customers: int = DEMO_CUSTOMERS, start: date = DEMO_
     warehouse.ensure_schema(url)
 
     env = runtime.airflow_env(url)
+    env["PUENTE_SYSTEMS"] = ",".join(s.name for s in systems)  # what the DAG extracts
     runtime.migrate_airflow(env)
     logs = puente_home() / "logs"
     credentials = Credentials()
     simulators = runtime.SimulatorProcess(
         credentials, port=runtime.free_port(), seed=seed, customers=customers,
-        start=start.isoformat(), log_path=logs / "simulators.log",
+        start=start.isoformat(), log_path=logs / "simulators.log", systems=systems,
     )
     with simulators:
-        console.print(f"Simulators: ERP (Odoo), CRM (HubSpot), shop (Shopify) at {simulators.base_url}")
+        served = (f"{s.kind.upper() if s.kind in SINGLE_KINDS else s.kind} ({s.title})" for s in systems)
+        console.print(f"Simulators: {', '.join(served)} at {simulators.base_url}")
         env.update(runtime.simulated_sources_env(credentials, simulators.base_url))
         for night in range(days):
             business_date = start + timedelta(days=night)

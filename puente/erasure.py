@@ -7,7 +7,10 @@ The operator names the person by e-mail, phone, tax id or customer id. Puente th
    identifier, every source record of those customers, and every identifier those records hold
    (e-mails, phones and tax ids as typed and as normalised, and the names as typed).
 2. **Clears the CRM fields Puente wrote** on their HubSpot contacts, through the HubSpot writer
-   (the ``puente_*`` properties set to empty), and forgets what the activations last sent there.
+   (the ``puente_*`` properties set to empty), **deletes the CRM tasks Puente made for them**
+   (churn calls, service reminders: found in ``ops.activation_audit`` by their contact; subject and
+   body replaced, then deleted, as HubSpot keeps a deleted task restorable for 90 days), and forgets
+   what the activations last sent there.
 3. **Scrubs raw**: each of the person's own source records keeps its key, its cursor and the
    fields that are not personal (an order's amounts and lines), its personal fields emptied
    (``PERSONAL_KEYS``); any other raw record that mentions one of the identifiers (an order that
@@ -60,7 +63,8 @@ RECORD_TYPES = {"odoo_partner": ("odoo", "res.partner"), "hubspot_contact": ("hu
 # person no longer gives): emptied wherever they sit in the record, keys kept.
 PERSONAL_KEYS = frozenset({
     "email", "phone", "mobile", "mobilephone", "vat", "tax_id", "name", "display_name", "firstname", "lastname",
-    "first_name", "last_name", "company", "street", "street2", "address1", "address2", "zip", "city", "province",
+    "first_name", "last_name", "company", "street", "street2", "address", "address1", "address2", "address_1",
+    "address_2", "zip", "city", "province",
     "note", "hs_marketable_status", "hs_legal_basis", "is_blacklisted", "email_marketing_consent",
     "sms_marketing_consent", "customer_email", "contact_email", "billing_address", "shipping_address",
 })
@@ -96,6 +100,7 @@ class ErasureResult:
     source_records: int
     crm_contacts_cleared: int
     removed: dict[str, int]
+    crm_tasks_erased: int = 0
 
 
 def _digits(value: str) -> str:
@@ -211,17 +216,25 @@ def erase(url: str, *, requested_by: str, reason: str | None = None, email: str 
             (erasure_id, requested_by, reason, identified_by, sorted(v.lower() for v in subject.identifiers)))
         conn.commit()
     cleared = _clear_crm(url, subject, crm_writer)
-    removed: dict[str, int] = {}
+    made = puente_tasks(url, subject.hubspot_contact_ids)
+    tasks, tasks_left = _erase_crm_tasks(url, made, crm_writer)
+    removed: dict[str, int] = {"hubspot.tasks": tasks} if tasks else {}
+    message = (f"{tasks_left} CRM task(s) Puente made for the person were not deleted (no CRM writer): delete "
+               "them in HubSpot (their ids are in ops.activation_audit)") if tasks_left else None
     with psycopg.connect(url) as conn, conn.transaction():
         removed.update(_scrub_raw(conn, subject, erasure_id))
+        removed.update(_scrub_task_audit(conn, subject, made))
         removed.update(_scrub_tables(conn, subject))
         conn.execute(
             "update ops.erasures set finished_at = now(), customers = %s, source_records = %s, "
-            "crm_contacts_cleared = %s, removed = %s where erasure_id = %s",
-            (len(subject.customer_ids), len(subject.records), cleared, Jsonb(removed), erasure_id))
-    log.info("erasure %s: %d customers, %d source records, %d CRM contacts cleared, rows touched: %s",
-             erasure_id, len(subject.customer_ids), len(subject.records), cleared, json.dumps(removed))
-    return ErasureResult(erasure_id, len(subject.customer_ids), len(subject.records), cleared, removed)
+            "crm_contacts_cleared = %s, crm_tasks_erased = %s, removed = %s, message = %s where erasure_id = %s",
+            (len(subject.customer_ids), len(subject.records), cleared, tasks, Jsonb(removed), message, erasure_id))
+    log.info("erasure %s: %d customers, %d source records, %d CRM contacts cleared, %d CRM tasks deleted, "
+             "rows touched: %s", erasure_id, len(subject.customer_ids), len(subject.records), cleared, tasks,
+             json.dumps(removed))
+    if message:
+        log.warning("erasure %s: %s", erasure_id, message)
+    return ErasureResult(erasure_id, len(subject.customer_ids), len(subject.records), cleared, removed, tasks)
 
 
 def _clear_crm(url: str, subject: Subject, writer: Any) -> int:
@@ -244,6 +257,72 @@ def _clear_crm(url: str, subject: Subject, writer: Any) -> int:
                      "(select distinct activation from ops.activation_audit where target = 'hubspot' "
                      "and target_object = 'contacts')", (contacts,))
     return sum(o.ok for o in outcomes)
+
+
+def puente_tasks(url: str, contact_ids: list[str]) -> list[tuple[str, str, str]]:
+    """The CRM tasks Puente made for these contacts through the activation engine, as
+    (activation, row key, task id): every task the engine created or adopted in HubSpot
+    (``ops.activation_audit``) whose row named one of the contacts, as the engine's memory
+    (``ops.activation_state``) or the audit's fields hold it."""
+    if not contact_ids:
+        return []
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            """
+            with task_rows as (
+                select activation, row_key, target_id, fields_new ->> 'contact_id' as contact_id
+                from ops.activation_audit
+                where target = 'hubspot' and target_object = 'tasks' and status in ('sent', 'adopted')
+                    and target_id is not null
+            )
+            select distinct t.activation, t.row_key, t.target_id
+            from task_rows as t
+            left join ops.activation_state as s on s.activation = t.activation and s.row_key = t.row_key
+            where t.contact_id = any(%(contacts)s) or s.payload ->> 'contact_id' = any(%(contacts)s)
+            order by 1, 2, 3
+            """, {"contacts": contact_ids}).fetchall()
+    return [(activation, row_key, str(task_id)) for activation, row_key, task_id in rows]
+
+
+def _erase_crm_tasks(url: str, tasks: list[tuple[str, str, str]], writer: Any) -> tuple[int, int]:
+    """Delete the CRM tasks Puente made for the person (``puente_tasks``; their subject and body,
+    which name them, are replaced first); forget them. Returns (deleted, left undeleted for want of
+    a CRM writer)."""
+    if not tasks:
+        return 0, 0
+    if writer is None:
+        return 0, len({task_id for _, _, task_id in tasks})
+    task_ids = sorted({task_id for _, _, task_id in tasks})
+    outcomes = writer.erase_tasks(task_ids)
+    refused = [o for o in outcomes if not o.ok]
+    if refused:
+        raise RuntimeError(f"the CRM refused deleting {len(refused)} task(s) Puente made for the person: "
+                           f"{refused[0].error}; nothing was erased in the warehouse yet, run the erasure again")
+    with psycopg.connect(url) as conn:
+        for activation, row_key, _ in tasks:
+            conn.execute("delete from ops.activation_state where activation = %s and row_key = %s",
+                         (activation, row_key))
+    return len(task_ids), 0
+
+
+def _scrub_task_audit(conn: psycopg.Connection, subject: Subject,
+                      tasks: list[tuple[str, str, str]]) -> dict[str, int]:
+    """The audit of the tasks Puente made for the person keeps that they were made and deleted,
+    not what they said: their name is replaced too (a task's subject names the person; the search
+    of every table that follows replaces only identifiers)."""
+    if not tasks:
+        return {}
+    pattern = _pattern(subject.identifiers | subject.names)
+    touched = 0
+    for activation, row_key, _ in tasks:
+        rows = conn.execute("select audit_id, fields_old, fields_new, detail from ops.activation_audit "
+                            "where activation = %s and row_key = %s", (activation, row_key)).fetchall()
+        for audit_id, *documents in rows:
+            conn.execute("update ops.activation_audit set fields_old = %s, fields_new = %s, detail = %s "
+                         "where audit_id = %s", (*(None if d is None else Jsonb(_scrub(d, pattern, False))
+                                                   for d in documents), audit_id))
+            touched += 1
+    return {"ops.activation_audit (crm tasks)": touched}
 
 
 def _refers_to(record: Any, source: str, own: dict[tuple[str, str], set[str]]) -> bool:
@@ -400,7 +479,8 @@ def main(args: Any) -> int:
         print(f"Nothing erased: {exc}")
         return 1
     print(f"Erasure {result.erasure_id}: {result.customers} customer(s), {result.source_records} source record(s), "
-          f"{result.crm_contacts_cleared} CRM contact(s) cleared; rows touched per table:")
+          f"{result.crm_contacts_cleared} CRM contact(s) cleared, {result.crm_tasks_erased} CRM task(s) deleted; "
+          "rows touched per table:")
     for table, rows in sorted(result.removed.items()):
         print(f"   {table}: {rows}")
     return 0

@@ -34,6 +34,13 @@ while the cursor stays at the walk's start (the next walk starts ``lookback`` be
 cursor already in the future (left by an earlier version) is not trusted: the object is walked
 whole once, and the summary says so.
 
+Minimum data: an object that declares its landed fields (``SourceObject.landed_fields``) lands
+only those (its connector projects every record). Before its walk, the extraction compares the
+declaration with the one its raw rows were last pruned to (``ops.landed_fields``); when they
+differ (rows landed before the declaration existed, or a field since removed from it), every raw
+row and quarantined payload of the object is projected to the declaration, in one transaction.
+A field added to the declaration fills in as records change, or at once with a full refresh.
+
 One extraction of an object runs at a time: it holds a PostgreSQL advisory lock on the object
 for its whole walk (released with its session, so also when its process dies or its warehouse
 connection is lost). Holding it, the extraction marks any batch of the object still ``running``
@@ -46,6 +53,7 @@ the call then raises ``ExtractionFailed`` naming every failure.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -58,6 +66,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from puente.load import FUTURE_TOLERANCE, LoadCounts, load_page
 from puente.reconcile import ensure_reconciliation, reconcile
@@ -78,6 +88,7 @@ DEFAULT_MAX_REQUESTS = 20_000
 MAX_DELETE_SHARE = 0.5
 # Rows per load transaction unless PUENTE_LOAD_BLOCK_ROWS says otherwise (1 = one page each).
 DEFAULT_BLOCK_ROWS = 5_000
+PRUNE_ROWS = 2_000  # raw rows read at a time when pruning them to a new declaration of landed fields
 # A block is committed after this long even when it is not full, so a slow source (rate limits,
 # retries) never holds more than this much work uncommitted.
 BLOCK_SECONDS = 30.0
@@ -234,6 +245,7 @@ def _extract_object(conn: psycopg.Connection, connector: Connector, obj: str, lo
     _lock_object(conn, source, obj)
     try:
         _close_interrupted(conn, source, obj, batch_id)
+        _prune_to_declaration(conn, source, obj, target)
         return _walk_object(conn, connector, obj, target, batch_id, logical_date, full_refresh, window,
                             detect_deletes, reconcile_counts, block_rows)
     finally:
@@ -270,6 +282,45 @@ def _close_interrupted(conn: psycopg.Connection, source: str, obj: str, batch_id
     if closed:
         log.warning("%s %s: %d earlier batch(es) never finished, marked interrupted: %s", source, obj,
                     len(closed), ", ".join(row[0] for row in closed))
+
+
+def _prune_to_declaration(conn: psycopg.Connection, source: str, obj: str, target: RawObject) -> None:
+    """Project the object's raw rows and quarantined payloads to its declared fields when they were
+    last pruned to another declaration (or never); see the module's docstring."""
+    spec = registry.source_object(source, obj)
+    if not spec.landed_fields:
+        return
+    declared = ",".join(spec.landed_fields)
+    with conn.transaction():
+        row = conn.execute("select fields from ops.landed_fields where source = %s and object = %s",
+                           (source, obj)).fetchone()
+        if row and row[0] == declared:
+            return
+        table, pruned = sql.Identifier("raw", target.table), 0
+        with conn.cursor(name="puente_prune") as read, conn.cursor() as write:  # server-side: a block at a time
+            read.execute(sql.SQL("select source_id, record from {}").format(table))
+            while rows := read.fetchmany(PRUNE_ROWS):
+                changed = [(Jsonb(kept), source_id) for source_id, record in rows
+                           if (kept := spec.landed(record)) != record]
+                write.executemany(sql.SQL("update {} set record = %s where source_id = %s").format(table), changed)
+                pruned += len(changed)
+        quarantined = []
+        for quarantine_id, payload in conn.execute(
+                "select quarantine_id, payload from ops.quarantine where source = %s and object = %s", (source, obj)):
+            try:
+                record = json.loads(payload)
+            except ValueError:
+                continue  # not JSON: nothing the declaration could name
+            if (kept := spec.landed(record)) != record:
+                quarantined.append((json.dumps(kept, default=repr, allow_nan=True), quarantine_id))
+        with conn.cursor() as cur:
+            cur.executemany("update ops.quarantine set payload = %s where quarantine_id = %s", quarantined)
+        conn.execute("insert into ops.landed_fields (source, object, fields) values (%s, %s, %s) "
+                     "on conflict (source, object) do update set fields = excluded.fields, pruned_at = now()",
+                     (source, obj, declared))
+    if pruned or quarantined:
+        log.warning("%s %s: %d raw row(s) and %d quarantined payload(s) held fields Puente does not declare; "
+                    "they were removed (minimum data, ops.landed_fields)", source, obj, pruned, len(quarantined))
 
 
 def _walk_object(conn: psycopg.Connection, connector: Connector, obj: str, target: RawObject, batch_id: str,

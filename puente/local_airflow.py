@@ -30,8 +30,9 @@ import psutil
 
 from puente import runtime, warehouse
 from puente.config import puente_home
-from puente.demo import DEMO_CUSTOMERS, DEMO_SEED, DEMO_START
+from puente.demo import DEMO_CUSTOMERS, DEMO_SEED, DEMO_START, demo_systems
 from puente.simulators.app import Credentials
+from puente.sources import registry
 
 DAG_ID = "puente_nightly"
 PORT_ENV = "PUENTE_AIRFLOW_PORT"
@@ -247,9 +248,13 @@ def run_airflow_ui() -> int:
     last = _last_business_date(url)
     logs = puente_home() / "logs"
     credentials = Credentials()
+    # The demo's business, unless PUENTE_SYSTEMS or the settings file says which systems run.
+    own = os.environ.get("PUENTE_SYSTEMS") or registry.config_file().exists()
+    systems = registry.configured() if own else demo_systems()
+    env["PUENTE_SYSTEMS"] = ",".join(s.name for s in systems)
     simulators = runtime.SimulatorProcess(
         credentials, port=runtime.free_port(), seed=DEMO_SEED, customers=DEMO_CUSTOMERS,
-        start=DEMO_START.isoformat(), log_path=logs / "simulators-airflow.log",
+        start=DEMO_START.isoformat(), log_path=logs / "simulators-airflow.log", systems=systems,
     )
     base_url = f"http://{runtime.API_HOST}:{port}"
     home = Path(env["AIRFLOW_HOME"])

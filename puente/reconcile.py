@@ -4,7 +4,8 @@ For every extracted object Puente asks the source how many live records it has (
 ``search_count``, HubSpot search ``total``, Shopify ``count.json``) and counts, in raw, the rows
 that count should match, as each object declares it in its source's settings (the registry):
 live rows (``not _deleted``; archived Shopify products too, which ``count.json`` includes) plus the records that are in quarantine and not in raw at all (a record
-the source counts but that could not be landed is accounted for, not lost). Every check is one
+the source counts but that could not be landed is accounted for, not lost; one quarantined without
+an id only covers a record raw lacks, see ``reconcile``). Every check is one
 row of ``ops.reconciliation``; a difference is a failed check, with the numbers in its message,
 and it fails the object's batch (the extract task then fails naming it).
 
@@ -106,9 +107,12 @@ def reconcile(conn: psycopg.Connection, raw: RawObject, source_count: int, batch
     What counts as live is declared with the object in its source's settings (the registry's
     ``SourceObject``): ``live_in_raw``, the condition on a raw row that the source's count counts,
     and ``live_in_quarantine``, the condition on a quarantined payload (``q.payload``, JSON text).
-    Records quarantined without an id cannot be matched to anything: each distinct payload counts
-    until an operator deletes its quarantine row (once the source fixed the record, it lands with
-    its id and the check then says "more in raw than in the source", pointing at that row).
+    A quarantined record with an id counts while that id is not in raw. A record quarantined
+    without an id cannot be matched to anything, not even to itself served right a minute later
+    (a retry) or fixed the next night: the distinct payloads without an id can only account for
+    records raw lacks, up to their number, and never make raw look too full. So a fixed record
+    does not fail every later night, and a record truly missing is still a difference as soon as
+    it is not among those quarantined without an id.
     ``source_ids_table`` (a table of the ids the source holds now, when the connector listed
     them) limits the quarantined records counted to those still in the source.
     """
@@ -118,15 +122,16 @@ def reconcile(conn: psycopg.Connection, raw: RawObject, source_count: int, batch
     raw_live = conn.execute(f"select count(*) from {table} where {live_in_raw}").fetchone()[0]
     still_there = (f"and exists (select 1 from {source_ids_table} s where s.source_id = q.source_id)"
                    if source_ids_table else "")
-    outstanding = conn.execute(
+    with_id, without_id = conn.execute(
         f"""select
               (select count(distinct q.source_id) from ops.quarantine q
                 where q.source = %s and q.object = %s and q.source_id is not null {still_there}
                   and {live_in_quarantine}
-                  and not exists (select 1 from {table} r where r.source_id = q.source_id))
-            + (select count(distinct q.payload) from ops.quarantine q
+                  and not exists (select 1 from {table} r where r.source_id = q.source_id)),
+              (select count(distinct q.payload) from ops.quarantine q
                 where q.source = %s and q.object = %s and q.source_id is null and {live_in_quarantine})""",
-        (raw.source, raw.object, raw.source, raw.object)).fetchone()[0]
+        (raw.source, raw.object, raw.source, raw.object)).fetchone()
+    outstanding = with_id + min(without_id, max(0, source_count - raw_live - with_id))
     result = Reconciliation(raw.source, raw.object, source_count, raw_live, outstanding, flagged_deleted)
     conn.execute(
         "insert into ops.reconciliation (batch_id, source, object, logical_date, source_count, raw_live, "

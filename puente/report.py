@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime
 import psycopg
 from psycopg.rows import dict_row
 
+from puente.sources import registry
+
 
 def night_summary(url: str, business_date: date, since: datetime | None) -> dict:
     """Figures of one night, by stage; ``since`` is when the night's run started. Without it (a
@@ -37,15 +39,13 @@ def night_summary(url: str, business_date: date, since: datetime | None) -> dict
             """,
             (business_date,),
         ).fetchall()
-        identity = fetch_one(conn, """
+        columns = customer_id_columns(conn)
+        identity = fetch_one(conn, f"""
             select (select count(*) from marts.dim_customers) as customers,
-                   (select coalesce(sum(cardinality(odoo_partner_ids)), 0) from marts.dim_customers) as odoo,
-                   (select coalesce(sum(cardinality(hubspot_contact_ids)), 0) from marts.dim_customers) as hubspot,
-                   (select coalesce(sum(cardinality(shopify_customer_ids)), 0) from marts.dim_customers) as shopify,
-                   (select coalesce(sum(cardinality(woocommerce_customer_ids)), 0) from marts.dim_customers)
-                       as woocommerce,
+                   {"".join(f"(select coalesce(sum(cardinality({column})), 0) from marts.dim_customers) as {source}, "
+                            for source, column in columns.items())}
                    (select count(*) from marts.fct_orders) as orders
-        """)
+        """) if columns else None
         issues = fetch_one(conn, """
             select count(*) filter (where consequence = 'value set to null') as values_nulled,
                    count(distinct (staging_model, record_id,
@@ -96,6 +96,7 @@ def night_summary(url: str, business_date: date, since: datetime | None) -> dict
         """, (business_date, since or datetime.min.replace(tzinfo=UTC)))
         stages = fetch_all(conn, "select stage, count(*) as orders from marts.fct_order_to_cash "
                             "group by stage order by count(*) desc")
+        payments = payment_issues(conn)
         demand = fetch_one(conn, """
             select count(distinct product_id) as products, count(distinct warehouse_id) as warehouses,
                    count(*) filter (where reorder_qty > 0) as to_reorder,
@@ -108,8 +109,26 @@ def night_summary(url: str, business_date: date, since: datetime | None) -> dict
         """, (business_date,))
     return {"extract": extract, "gates": gates, "identity": identity, "data_issues": issues, "model": model, "models": models,
             "scores": scores, "activations": activations, "work_list": work_list, "gaps": gaps,
-            "experiment": experiment, "effects": effects, "stages": stages,
+            "experiment": experiment, "effects": effects, "stages": stages, "payments": payments,
             "demand": demand, "actions": actions, "alerts": alerts}
+
+
+def payment_issues(conn: psycopg.Connection) -> list[dict]:
+    """References paid through a payment provider per reconciliation issue, with their fees."""
+    return fetch_all(conn, """
+        select issue, count(*) as refs, sum(fee_amount) as fees, min(provider_currency_code) as currency
+        from marts.payment_reconciliation group by issue order by issue = 'matched' desc, count(*) desc, issue
+    """)
+
+
+def payments_line(payments: list[dict]) -> str:
+    """The payment provider against the ERP, from marts.payment_reconciliation's issue counts."""
+    refs = sum(p["refs"] for p in payments)
+    fees = sum(p["fees"] or 0 for p in payments)
+    currency = next((p["currency"] for p in payments if p["currency"]), "")
+    shown = ", ".join(f"{p['issue']} {p['refs']}" for p in payments)
+    return (f"[bold]Payments[/] {refs} references paid through the provider: {shown}; fees {fees:,.0f} {currency} "
+            "(marts.payment_reconciliation)")
 
 
 def fetch_one(conn: psycopg.Connection, sql: str, params: tuple = ()) -> dict | None:
@@ -119,6 +138,17 @@ def fetch_one(conn: psycopg.Connection, sql: str, params: tuple = ()) -> dict | 
             return conn.execute(sql, params).fetchone()
     except psycopg.errors.UndefinedTable:
         return None
+
+
+def customer_id_columns(conn: psycopg.Connection) -> dict[str, str]:
+    """The id array dim_customers keeps for each source of the registry that has customer records
+    (``{"odoo": "odoo_partner_ids", …}``; dbt's macro ``customer_record_types`` makes them), in the
+    registry's order; empty while dim_customers is not built."""
+    rows = fetch_all(conn, "select column_name from information_schema.columns "
+                           "where table_schema = 'marts' and table_name = 'dim_customers'")
+    columns = [row["column_name"] if isinstance(row, dict) else row[0] for row in rows]
+    return {source.name: column for source in registry.SOURCES for column in columns
+            if column.startswith(f"{source.name}_") and column.endswith("_ids")}
 
 
 def fetch_all(conn: psycopg.Connection, sql: str, params: tuple = ()) -> list[dict]:
@@ -158,15 +188,18 @@ def render_night(console, business_date: date, summary: dict, crm_examples: list
 
     ident = summary["identity"]
     if ident:
-        records = ident["odoo"] + ident["hubspot"] + ident["shopify"] + ident["woocommerce"]
-        store = f", WooCommerce {ident['woocommerce']}" if ident["woocommerce"] else ""
+        counted = [(source.title, ident[source.name]) for source in registry.SOURCES if ident.get(source.name)]
         console.print(
-            f"[bold]Identity[/] {records} source records (ERP {ident['odoo']}, CRM {ident['hubspot']}, "
-            f"shop {ident['shopify']}{store}) became {ident['customers']} customers; {ident['orders']} orders"
+            f"[bold]Identity[/] {sum(n for _, n in counted)} source records "
+            f"({', '.join(f'{title} {n}' for title, n in counted)}) became {ident['customers']} customers; "
+            f"{ident['orders']} orders"
         )
 
     if summary["stages"]:
         console.print("[bold]Order-to-cash[/] " + ", ".join(f"{s['stage']} {s['orders']}" for s in summary["stages"]))
+
+    if summary.get("payments"):
+        console.print(payments_line(summary["payments"]))
 
     for run in summary.get("models", []):
         console.print(model_line(run))

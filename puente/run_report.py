@@ -23,16 +23,13 @@ from pathlib import Path
 import psycopg
 from psycopg.rows import dict_row
 
-from puente import report
+from puente import drift, report
 from puente.config import run_folder
+from puente.sources import registry
 
 HISTORY_NIGHTS = 30
 TOP_PRODUCTS = 6
 ROWS_SHOWN = 50
-PSI_BUCKETS = 10
-# Population stability index, the usual reading: under 0.1 stable, 0.1-0.25 a moderate shift, above a large one.
-PSI_MODERATE, PSI_LARGE = 0.1, 0.25
-DRIFT_REFERENCE_DAYS = 7
 GATES = ("raw", "marts", "sync")
 
 
@@ -82,13 +79,7 @@ def collect(url: str, day: date) -> dict:
                 from ops.load_batches where logical_date between %s and %s
                 group by 1, 2, 3 order by 1, 2, 3
             """, (first, day)),
-            "linked": report.fetch_all(conn, """
-                select concat_ws(' + ', case when cardinality(odoo_partner_ids) > 0 then 'ERP' end,
-                                 case when cardinality(hubspot_contact_ids) > 0 then 'CRM' end,
-                                 case when cardinality(shopify_customer_ids) > 0 then 'shop' end) as systems,
-                       count(*) as customers
-                from marts.dim_customers group by 1 order by 2 desc
-            """),
+            "linked": _linked_customers(conn),
             "review": report.fetch_all(conn, f"""
                 select record_key, other_record_key, match_probability, matched_on, explanation
                 from marts.customer_review_queue order by match_probability desc nulls last, review_id
@@ -105,11 +96,7 @@ def collect(url: str, day: date) -> dict:
                 left join marts.dim_customers c on c.customer_id = g.customer_id
                 order by g.days_open desc nulls last, g.gap_id limit {ROWS_SHOWN}
             """),
-            "score_buckets": report.fetch_all(conn, f"""
-                select scored_for_date, least(width_bucket(churn_probability, 0, 1, {PSI_BUCKETS}), {PSI_BUCKETS})
-                       as bucket, count(*) as customers
-                from ml.churn_scores where scored_for_date between %s and %s group by 1, 2 order by 1, 2
-            """, (first - timedelta(days=DRIFT_REFERENCE_DAYS + HISTORY_NIGHTS), day)),
+            "score_drift": drift.score_drift(conn, day, HISTORY_NIGHTS),
             "demand": _demand(conn, day),
             "audit": report.fetch_all(conn, """
                 select target, target_object, operation, status, count(*) as rows
@@ -126,7 +113,8 @@ def collect(url: str, day: date) -> dict:
                 from marts.data_issues group by 1, 2, 3, 4 order by count(*) desc, 1, 2, 3 limit 30
             """),
             "einvoice": report.fetch_all(conn, f"""
-                select invoice_name, customer_id, invoice_date, dian_state, days_pending, reason
+                select invoice_name, customer_id, invoice_date, dian_state, days_pending, reason,
+                       dian_message as "DIAN's answer"
                 from marts.einvoice_issues order by days_pending desc nulls last, invoice_id limit {ROWS_SHOWN}
             """),
             "einvoice_states": report.fetch_all(conn, "select dian_state, count(*) as invoices "
@@ -195,32 +183,6 @@ def _alerts(conn: psycopg.Connection, day: date) -> list[dict]:
 # --- figures ---------------------------------------------------------------------------------------
 
 
-def psi(expected: list[float], actual: list[float], floor: float = 1e-4) -> float:
-    """Population stability index of two histograms over the same buckets (counts or shares)."""
-    e_total, a_total = sum(expected), sum(actual)
-    value = 0.0
-    for e, a in zip(expected, actual, strict=True):
-        e_share, a_share = max(e / e_total, floor), max(a / a_total, floor)
-        value += (a_share - e_share) * math.log(a_share / e_share)
-    return value
-
-
-def score_drift(buckets: list[dict], day: date) -> dict:
-    """Each night's churn-score histogram and its PSI against the scores of a week before (the latest
-    night scored at least ``DRIFT_REFERENCE_DAYS`` earlier)."""
-    nights: dict[date, list[float]] = {}
-    for row in buckets:
-        nights.setdefault(row["scored_for_date"], [0.0] * PSI_BUCKETS)[row["bucket"] - 1] += row["customers"]
-    series = []
-    for night in sorted(n for n in nights if n > day - timedelta(days=HISTORY_NIGHTS)):
-        earlier = [n for n in nights if n <= night - timedelta(days=DRIFT_REFERENCE_DAYS)]
-        reference = max(earlier) if earlier else None
-        series.append({"night": night, "reference": reference,
-                       "psi": psi(nights[reference], nights[night]) if reference else None})
-    tonight = next((s for s in series if s["night"] == day), None)
-    return {"histograms": nights, "series": series, "tonight": tonight}
-
-
 def _svg(fig) -> str:
     import matplotlib.pyplot as plt
 
@@ -284,26 +246,26 @@ def plot_bars(labels: list[str], values: list[float], xlabel: str, colors: list[
     return _svg(fig)
 
 
-def plot_scores(drift: dict, day: date) -> str:
+def plot_scores(score_drift: dict, day: date) -> str:
     fig, (hist, line) = _figure(height=3, cols=2)
-    edges = [i / PSI_BUCKETS for i in range(PSI_BUCKETS)]
-    tonight = drift["tonight"]
+    edges = [i / drift.BUCKETS for i in range(drift.BUCKETS)]
+    tonight = score_drift["tonight"]
     for night, style in ((tonight["reference"], {"color": "#999999", "label": f"{tonight['reference']} (reference)"}),
                          (day, {"color": "#2c7fb8", "label": f"{day}"})):
         if night is None:
             continue
-        counts = drift["histograms"][night]
+        counts = score_drift["histograms"][night]
         total = sum(counts)
         hist.step(edges + [1.0], [c / total for c in counts] + [counts[-1] / total], where="post", linewidth=1.6, **style)
     hist.set_xlabel("churn probability")
     hist.set_ylabel("share of customers")
     hist.legend(fontsize=7, frameon=False)
-    points = [s for s in drift["series"] if s["psi"] is not None]
+    points = [s for s in score_drift["series"] if s["psi"] is not None]
     if points:
         line.plot([s["night"] for s in points], [s["psi"] for s in points], marker="o", markersize=3)
-        line.axhline(PSI_MODERATE, color="#e67e22", linewidth=0.8, linestyle="--")
-        line.axhline(PSI_LARGE, color="#c0392b", linewidth=0.8, linestyle="--")
-        line.set_ylabel(f"PSI against {DRIFT_REFERENCE_DAYS} days before")
+        line.axhline(drift.MODERATE, color="#e67e22", linewidth=0.8, linestyle="--")
+        line.axhline(drift.LARGE, color="#c0392b", linewidth=0.8, linestyle="--")
+        line.set_ylabel(f"PSI against {drift.REFERENCE_DAYS} days before")
         _date_axis(line, day - timedelta(days=HISTORY_NIGHTS - 1), day)
     else:
         line.text(0.5, 0.5, "no night with scores a week earlier yet", ha="center", va="center",
@@ -431,14 +393,28 @@ def _gates_section(data: dict, day: date) -> str:
     return body
 
 
+def _linked_customers(conn: psycopg.Connection) -> list[dict]:
+    """Customers by the systems that know them (``Odoo + HubSpot + WooCommerce``): one term per
+    source whose record ids dim_customers keeps (``report.customer_id_columns``)."""
+    titles = {source.name: source.title for source in registry.SOURCES}
+    terms = [f"case when cardinality({column}) > 0 then '{titles[name]}' end"
+             for name, column in report.customer_id_columns(conn).items()]
+    if not terms:
+        return []
+    return report.fetch_all(conn, f"""
+        select concat_ws(' + ', {', '.join(terms)}) as systems, count(*) as customers
+        from marts.dim_customers group by 1 order by 2 desc
+    """)
+
+
 def _identity_section(data: dict) -> str:
     ident = data["summary"]["identity"]
     if not ident:
         return _missing("marts.dim_customers is not built: the dbt build has not run on this warehouse.")
     linked = sum(r["customers"] for r in data["linked"] if " + " in r["systems"])
-    body = (f"<p>{ident['odoo'] + ident['hubspot'] + ident['shopify']} source records (ERP {ident['odoo']}, CRM "
-            f"{ident['hubspot']}, shop {ident['shopify']}) are <b>{ident['customers']}</b> customers; <b>{linked}</b> "
-            "of them are linked across systems.</p>")
+    counted = [(s.title, ident[s.name]) for s in registry.SOURCES if ident.get(s.name)]
+    body = (f"<p>{sum(n for _, n in counted)} source records ({', '.join(f'{title} {n}' for title, n in counted)}) "
+            f"are <b>{ident['customers']}</b> customers; <b>{linked}</b> of them are linked across systems.</p>")
     if data["linked"]:
         body += plot_bars([r["systems"] or "no system" for r in data["linked"]], [r["customers"] for r in data["linked"]],
                           "customers, by the systems that know them")
@@ -470,23 +446,23 @@ def _order_to_cash_section(data: dict) -> str:
 
 
 def _scores_section(data: dict, day: date) -> str:
-    drift = score_drift(data["score_buckets"], day)
-    if drift["tonight"] is None:
+    scores = data["score_drift"]
+    if scores["tonight"] is None:
         return _missing(f"No churn scores for {day} (ml.churn_scores): the ML stage did not run, failed, or this "
                         "warehouse has no scores yet.")
     bands = data["summary"]["scores"]
     body = "<p>" + ", ".join(f"{_e(b['risk_band'])} {b['customers']} (mean p {b['mean_p']})" for b in bands) + "</p>"
-    value = drift["tonight"]["psi"]
+    value = scores["tonight"]["psi"]
     if value is None:
-        body += _missing(f"Drift: no night was scored {DRIFT_REFERENCE_DAYS} or more days before {day} yet.")
+        body += _missing(f"Drift: no night was scored {drift.REFERENCE_DAYS} or more days before {day} yet.")
     else:
-        verdict = ("stable" if value < PSI_MODERATE else "a moderate shift" if value < PSI_LARGE
-                   else "a large shift: check the inputs before trusting tonight's scores")
-        cls = "ok" if value < PSI_MODERATE else "warn" if value < PSI_LARGE else "bad"
+        verdict = drift.verdict(value) + (": check the inputs before trusting tonight's scores"
+                                          if value >= drift.LARGE else "")
+        cls = "ok" if value < drift.MODERATE else "warn" if value < drift.LARGE else "bad"
         body += (f"<p>Drift: PSI <b class={cls} id=psi>{value:.3f}</b> against the scores of "
-                 f"{drift['tonight']['reference']} ({verdict}; under {PSI_MODERATE} is stable, above {PSI_LARGE} a "
-                 f"large shift), over {PSI_BUCKETS} equal buckets of the churn probability.</p>")
-    return body + plot_scores(drift, day)
+                 f"{scores['tonight']['reference']} ({verdict}; under {drift.MODERATE} is stable, above {drift.LARGE} "
+                 f"a large shift), over {drift.BUCKETS} equal buckets of the churn probability.</p>")
+    return body + plot_scores(scores, day)
 
 
 def _demand_section(data: dict, day: date) -> str:

@@ -27,6 +27,7 @@ from puente.simulators.app import ENV as SIMULATOR_ENV
 from puente.simulators.app import Credentials
 from puente.sources import registry
 from puente.sources.http import ALLOW_HTTP_SETTING, is_local_host
+from puente.sources.spec import Source
 
 AIRFLOW_METADATA_DB = "airflow"
 API_HOST = "127.0.0.1"
@@ -146,14 +147,21 @@ def simulator_env(credentials: Credentials) -> dict[str, str]:
 
 
 class SimulatorProcess:
-    """The simulators as a child process (``python -m puente.simulators serve``)."""
+    """The simulators as a child process (``python -m puente.simulators serve``); the simulated
+    business runs the opt-in systems (WooCommerce, Mercado Pago, …) among ``systems`` (default: those
+    this business is configured with, ``registry.configured()``), so that their extract tasks find
+    records."""
 
     def __init__(self, credentials: Credentials, *, port: int, seed: int, customers: int,
-                 start: str, log_path: Path):
+                 start: str, log_path: Path, systems: tuple[Source, ...] | None = None):
+        from puente.simulators.server import OPT_IN_SYSTEMS
+
         self.credentials = credentials
         self.base_url = f"http://127.0.0.1:{port}"
+        systems = registry.configured() if systems is None else systems
         self._args = [sys.executable, "-m", "puente.simulators", "serve", "--port", str(port),
-                      "--seed", str(seed), "--customers", str(customers), "--start", start]
+                      "--seed", str(seed), "--customers", str(customers), "--start", start,
+                      *(f"--{s.name}" for s in systems if s.name in OPT_IN_SYSTEMS)]
         self._log_path = log_path
         self._proc: subprocess.Popen | None = None
 

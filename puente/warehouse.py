@@ -541,6 +541,16 @@ create table if not exists ops.extract_state (
     primary key (source, object)
 );
 
+-- Minimum data: the declaration of landed fields (puente/sources/fields.py) that an object's raw
+-- rows and quarantined payloads were last pruned to; a changed declaration prunes them again.
+create table if not exists ops.landed_fields (
+    source     text not null,
+    object     text not null,
+    fields     text not null,
+    pruned_at  timestamptz not null default now(),
+    primary key (source, object)
+);
+
 create table if not exists ops.load_batches (
     batch_id         text primary key,
     source           text not null,
@@ -621,6 +631,8 @@ create table if not exists ops.erased_records (
     primary key (source, object, record_hash)
 );
 alter table ops.load_batches add column if not exists rows_erased_skipped integer not null default 0;
+-- The CRM tasks Puente made for the person, deleted in the CRM (puente/erasure.py).
+alter table ops.erasures add column if not exists crm_tasks_erased integer not null default 0;
 
 create table if not exists ops.quarantine (
     quarantine_id  bigserial primary key,
@@ -651,6 +663,21 @@ create table if not exists ops.pipeline_lease (
     holder       text not null,
     acquired_at  timestamptz not null,
     expires_at   timestamptz not null
+);
+
+-- Every run of Puente's DAGs (puente/runs.py): who triggered it ('scheduler' for a scheduled
+-- run), when, and how it ended; marts.audit_log shows it.
+create table if not exists ops.dag_runs (
+    dag_id        text not null,
+    run_id        text not null,
+    run_type      text not null,
+    triggered_by  text not null,
+    logical_date  date,
+    started_at    timestamptz not null default now(),
+    finished_at   timestamptz,
+    outcome       text not null check (outcome in ('running', 'success', 'failed', 'skipped')),
+    failed_tasks  text[] not null default '{}',
+    primary key (dag_id, run_id)
 );
 
 -- The activation engine (puente/activation/engine.py). What each target last accepted, per

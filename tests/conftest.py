@@ -78,8 +78,8 @@ def nightly_dag(airflow_db):
 
 
 class AlertReceiver:
-    """A local stand-in for a Slack incoming webhook: records every message posted to it and answers
-    as Slack does (200, ``ok``)."""
+    """A local stand-in for a Slack or Microsoft Teams incoming webhook: records every message posted to
+    it (with the path and query it was posted to) and answers as Slack does (200, ``ok``)."""
 
     def __init__(self) -> None:
         import json
@@ -107,13 +107,27 @@ class AlertReceiver:
 
     @property
     def texts(self) -> list[str]:
-        return [message["text"] for message in self.messages]
+        """The Slack messages' texts."""
+        return [message["text"] for message in self.messages if "text" in message]
+
+    @property
+    def teams_messages(self) -> list[dict]:
+        """The messages posted as a Microsoft Teams webhook takes them (an activity with attachments)."""
+        return [message for message in self.messages if "attachments" in message]
 
     def connection(self) -> str:
         import json
 
         return json.dumps({"conn_type": "slackwebhook", "host": f"http://127.0.0.1:{self.server.server_port}",
                            "password": self.token})
+
+    def teams_connection(self) -> str:
+        """The Airflow connection ``puente_alerts_teams`` as an operator makes it: the webhook's whole
+        URL (a Workflows URL carries its secret, ``sig``, in the query string) as the password."""
+        import json
+
+        return json.dumps({"conn_type": "http", "password": f"http://127.0.0.1:{self.server.server_port}/workflows/"
+                           f"{self.token}/triggers/manual/paths/invoke?api-version=2016-06-01&sig=s3cr3t"})
 
     def close(self) -> None:
         self.server.shutdown()

@@ -7,6 +7,7 @@ small so that every object spans several pages.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import psycopg
+import psycopg.types.json
 import pytest
 
 from puente.extract import ExtractionFailed, build_connector, extract_source
@@ -22,15 +24,16 @@ from puente.sources.base import parse_timestamp
 from puente.sources.hubspot import HubSpotConfig
 from puente.sources.odoo import OdooConfig
 from puente.sources.shopify import ShopifyConfig
+from puente.sources.tiendanube import TiendaNubeConfig
 from puente.sources.woocommerce import WooCommerceConfig
 from puente.warehouse import raw_object
 
 TODAY = date(2026, 11, 16)
-SOURCES = ("odoo", "hubspot", "shopify", "woocommerce")
+SOURCES = ("odoo", "hubspot", "shopify", "woocommerce", "tiendanube")
 UPDATED_AT = {"odoo": "write_date", "hubspot": "updatedAt", "shopify": "updated_at",
-              "woocommerce": "date_modified_gmt"}
+              "woocommerce": "date_modified_gmt", "tiendanube": "updated_at"}
 SMALL_PAGES = {"odoo": {"page_size": 20}, "hubspot": {"list_limit": 10, "search_limit": 10},
-               "shopify": {"page_size": 20}, "woocommerce": {"page_size": 20}}
+               "shopify": {"page_size": 20}, "woocommerce": {"page_size": 20}, "tiendanube": {"page_size": 20}}
 
 
 @dataclass
@@ -56,7 +59,8 @@ def start_simulators(faults=None, business=None):
     from puente.simulators import Business, Credentials, Limits, ManualClock, SimulatorServer, create_app
 
     global CREDENTIALS
-    business = business or Business(seed=11, customers=150, start=TODAY, history_days=200, woocommerce=True)
+    business = business or Business(seed=11, customers=150, start=TODAY, history_days=200, woocommerce=True,
+                                   tiendanube=True)
     CREDENTIALS = CREDENTIALS or Credentials()
     credentials, clock = CREDENTIALS, ManualClock()
     app = create_app(business, credentials, limits=Limits(clock=clock), faults=faults)
@@ -69,6 +73,8 @@ def start_simulators(faults=None, business=None):
             "shopify": ShopifyConfig(f"{base}/shopify/admin/api/2025-01", credentials.shopify_token),
             "woocommerce": WooCommerceConfig(f"{base}/woocommerce/wp-json/wc/v3", credentials.woocommerce_key,
                                              credentials.woocommerce_secret),
+            "tiendanube": TiendaNubeConfig(f"{base}/tiendanube/v1/3100427", credentials.tiendanube_token,
+                                           "Puente tests (puente@localhost)"),
         })
 
 
@@ -81,7 +87,7 @@ def sim():
 def expected(business, source: str, obj: str) -> dict[str, str]:
     """What the source holds: id -> updated-at, as the API serves it."""
     table = {"odoo": business.odoo, "hubspot": business.hubspot, "shopify": business.shopify,
-             "woocommerce": business.woocommerce}[source][obj]
+             "woocommerce": business.woocommerce, "tiendanube": business.tiendanube}[source][obj]
     rows = table.values()
     if (source, obj) == ("odoo", "account.move"):
         rows = [r for r in rows if r["move_type"] in ("out_invoice", "out_refund")]
@@ -161,7 +167,8 @@ def test_injected_429s_and_5xx_still_end_exact(fresh_db):
     from puente.simulators import FaultRates, Faults
 
     rates = FaultRates(too_many_requests=0.15, server_error=0.1)
-    with start_simulators(Faults(seed=5, odoo=rates, hubspot=rates, shopify=rates, woocommerce=rates)) as faulty:
+    with start_simulators(Faults(seed=5, odoo=rates, hubspot=rates, shopify=rates, woocommerce=rates,
+                                 tiendanube=rates)) as faulty:
         for source in SOURCES:
             summary = faulty.extract(fresh_db, source)
             assert sum(s["requests"] for s in summary.values()) > sum(s["pages"] for s in summary.values())
@@ -197,7 +204,8 @@ class CrashAfter:
 
 
 @pytest.mark.parametrize(("source", "obj"), [("odoo", "sale.order"), ("hubspot", "contacts"),
-                                             ("shopify", "orders"), ("woocommerce", "orders")])
+                                             ("shopify", "orders"), ("woocommerce", "orders"),
+                                             ("tiendanube", "orders")])
 def test_a_crash_mid_extraction_then_a_rerun_ends_exact(fresh_db, sim, source, obj):
     crashing = CrashAfter(sim.connector(source), pages=2)
     with pytest.raises(ExtractionFailed, match="1 of 1 objects failed.*simulated crash after page 2") as caught:
@@ -211,7 +219,7 @@ def test_a_crash_mid_extraction_then_a_rerun_ends_exact(fresh_db, sim, source, o
         cursor = conn.execute("select cursor from ops.extract_state where source = %s and object = %s",
                               (source, obj)).fetchone()
     assert status == "failed" and "simulated crash" in message and rows == crashed["received"] > 0
-    # Sorted walks (Odoo) keep the cursor of page 2; unsorted ones (HubSpot list, Shopify, WooCommerce) keep none yet.
+    # Sorted walks (Odoo) keep the cursor of page 2; unsorted ones (HubSpot list, the shops) keep none yet.
     assert (cursor is not None) == (source == "odoo")
 
     rerun = sim.extract(fresh_db, source, objects=[obj])[obj]
@@ -341,7 +349,8 @@ def test_changes_while_paging_and_late_updates_are_caught_by_the_next_night(fres
 @pytest.mark.parametrize(("source", "obj", "how"), [
     ("odoo", "sale.order.line", "delete"), ("odoo", "res.partner", "archive"),
     ("shopify", "customers", "delete"), ("shopify", "products", "delete"), ("hubspot", "contacts", "delete"),
-    ("woocommerce", "customers", "delete"), ("woocommerce", "orders", "archive")])
+    ("woocommerce", "customers", "delete"), ("woocommerce", "orders", "archive"),
+    ("tiendanube", "customers", "delete"), ("tiendanube", "products", "delete")])
 def test_a_deleted_record_is_flagged_the_next_night(fresh_db, sim, source, obj, how):
     def flags() -> dict[str, bool]:
         with psycopg.connect(fresh_db) as conn:
@@ -369,27 +378,85 @@ def test_an_id_listing_that_comes_back_short_flags_nothing(fresh_db, sim):
         assert conn.execute("select count(*) from raw.shopify_customers where _deleted").fetchone()[0] == 0
 
 
-@pytest.mark.parametrize(("source", "obj", "new", "gone"), [
-    ("odoo", "res.partner", "x_loyalty_tier", "street"), ("hubspot", "contacts", "loyalty_tier", None),
-    ("shopify", "customers", "loyalty_tier", "note")])
-def test_schema_drift_new_fields_land_and_vanished_ones_do_not_break(fresh_db, sim, source, obj, new, gone):
+@pytest.mark.parametrize(("source", "obj", "new", "gone", "reported"), [
+    ("odoo", "res.partner", "x_loyalty_tier", "street", "no longer has the field(s) ['street']"),
+    ("hubspot", "contacts", "loyalty_tier", "tax_id", "has no property ['tax_id']"),
+    ("shopify", "customers", "loyalty_tier", "note", None)])  # Shopify lists no fields: a gone one is just absent
+def test_schema_drift_a_new_field_never_lands_and_a_vanished_declared_one_is_reported(
+        fresh_db, sim, caplog, source, obj, new, gone, reported):
     sim.extract(fresh_db, source, objects=[obj])
     sim.business.add_field(source, obj, new, lambda record: "gold")
-    if gone:
-        sim.business.drop_field(source, obj, gone)
+    sim.business.drop_field(source, obj, gone)
     victim = sim.business.ids(source, obj)[0]
     sim.business.touch(source, obj, victim)  # the drift shows on records as they change
-    night = sim.extract(fresh_db, source, objects=[obj])[obj]
+    with caplog.at_level("WARNING"):
+        night = sim.extract(fresh_db, source, objects=[obj])[obj]
     assert night["status"] == "ok" and night["updated"] >= 1
     with psycopg.connect(fresh_db) as conn:
         record = conn.execute(f"select record from {raw_object(source, obj).qualified_table} where source_id = %s",
                               (str(victim),)).fetchone()[0]
     fields = record["properties"] if source == "hubspot" else record
-    assert fields[new] == "gold"
-    if gone:
-        assert gone not in fields
+    assert new not in fields and gone not in fields  # minimum data: what Puente does not declare never lands
+    assert registry.source_object(source, obj).landed(record) == record and fields  # the declared rest did
+    if reported:
+        assert reported in caplog.text
     if source != "hubspot":  # HubSpot raw carries only the properties asked for
         assert landed(fresh_db, source, obj) == expected(sim.business, source, obj)
+
+
+@pytest.mark.parametrize("source", ["shopify", "woocommerce", "tiendanube"])
+def test_only_declared_fields_land_and_rows_landed_before_are_pruned(fresh_db, sim, source):
+    shop = getattr(sim.business, source)
+    customer, earlier, order = list(shop["customers"].values())[:2] + [next(iter(shop["orders"].values()))]
+    # what the shop holds and Puente does not use: a birth date a plugin keeps, a note on an order
+    customer["meta_data"] = [{"id": 1, "key": "date_of_birth", "value": "1990-04-12"}]
+    order["customer_note" if source == "woocommerce" else "note"] = "Dejar con el portero, cédula 1020304050"
+    lines_key = "products" if source == "tiendanube" else "line_items"
+    spec = registry.source(source)
+    with psycopg.connect(fresh_db) as conn:  # a customer landed whole by an earlier version of Puente
+        conn.execute(f"insert into {raw_object(source, 'customers').qualified_table} (source_id, record, "
+                     "source_updated_at, _batch_id) values (%s, %s, now(), 'before')",
+                     (str(earlier["id"]), psycopg.types.json.Jsonb(earlier)))
+    sim.extract(fresh_db, source, objects=["customers", "orders"])
+    with psycopg.connect(fresh_db) as conn:
+        landed = {obj: dict(conn.execute(f"select source_id, record from {raw_object(source, obj).qualified_table}"))
+                  for obj in ("customers", "orders")}
+        pruned_to = dict(conn.execute("select object, fields from ops.landed_fields where source = %s", (source,)))
+    for obj, records in landed.items():
+        declared = spec.object(obj)
+        assert all(declared.landed(r) == r for r in records.values()), f"{source} {obj}: undeclared fields landed"
+        assert pruned_to[obj] == ",".join(declared.landed_fields)
+    text = json.dumps(landed, ensure_ascii=False)
+    assert "date_of_birth" not in text and "1020304050" not in text and "meta_data" not in text
+    assert "addresses" not in landed["customers"][str(earlier["id"])]  # the earlier row is pruned too
+    # what Puente uses did land: an order's lines with their SKUs, a customer's email
+    lines = landed["orders"][str(order["id"])][lines_key]
+    assert lines and all(line["sku"] == sold["sku"] for line, sold in zip(lines, order[lines_key], strict=True))
+    assert landed["customers"][str(customer["id"])]["email"] == customer["email"]
+
+
+@pytest.mark.parametrize(("source", "obj", "extra"), [
+    ("odoo", "res.partner", {"x_fecha_nacimiento": "1990-04-12", "comment": "nota privada del vendedor"}),
+    ("hubspot", "contacts", {"properties": {"fecha_de_nacimiento": "1990-04-12", "hs_object_id": "1"},
+                             "propertiesWithHistory": {"email": []}})])
+def test_crm_and_erp_rows_landed_whole_before_are_pruned_to_the_declaration(fresh_db, sim, source, obj, extra):
+    earlier = dict(sim.business.table(source, obj)[sim.business.ids(source, obj)[0]])
+    if source == "hubspot":
+        extra["properties"] = {**earlier["properties"], **extra["properties"]}
+    with psycopg.connect(fresh_db) as conn:  # as an earlier version of Puente landed it: with what it did not use
+        conn.execute(f"insert into {raw_object(source, obj).qualified_table} (source_id, record, source_updated_at, "
+                     "_batch_id) values (%s, %s, now(), 'before')",
+                     (str(earlier["id"]), psycopg.types.json.Jsonb({**earlier, **extra})))
+    sim.extract(fresh_db, source, objects=[obj])
+    declared = registry.source_object(source, obj)
+    with psycopg.connect(fresh_db) as conn:
+        records = [r for (r,) in conn.execute(f"select record from {raw_object(source, obj).qualified_table}")]
+        (pruned_to,) = conn.execute("select fields from ops.landed_fields where source = %s and object = %s",
+                                    (source, obj)).fetchone()
+    assert records and all(declared.landed(r) == r for r in records), f"{source} {obj}: undeclared fields in raw"
+    text = json.dumps(records, ensure_ascii=False)
+    assert "1990-04-12" not in text and "nota privada" not in text and "propertiesWithHistory" not in text
+    assert pruned_to == ",".join(declared.landed_fields)
 
 
 def test_a_reconciliation_mismatch_fails_with_the_numbers(fresh_db, sim):
@@ -552,7 +619,8 @@ def test_a_crash_in_the_middle_of_a_block_resumes_without_duplicates_or_gaps(fre
 
 FUTURE = datetime(2099, 1, 1, tzinfo=UTC)
 # One object per source that changes on most simulated days.
-BUSY = {"odoo": "sale.order", "hubspot": "deals", "shopify": "orders", "woocommerce": "orders"}
+BUSY = {"odoo": "sale.order", "hubspot": "deals", "shopify": "orders", "woocommerce": "orders",
+        "tiendanube": "orders"}
 
 
 def stamp_in_2099(business, source: str, obj: str) -> str:

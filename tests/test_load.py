@@ -208,7 +208,7 @@ def _customer(customer_id: str, name: str, extra: str = "") -> str:
 
 
 def test_one_shop_record_with_bytes_not_utf8_or_nested_5000_deep_is_quarantined_not_the_page(conn):
-    deep = ', "metafield": ' + "[" * 5000 + "1" + "]" * 5000
+    deep = ', "tags": ' + "[" * 5000 + "1" + "]" * 5000  # in a field Puente lands (minimum data)
     body = (b'{"customers": [' + _customer("1", "Juan").encode() + b", "
             + _customer("2", "Jos\xe9").encode("latin-1") + b", "  # é as Latin-1, not UTF-8
             + _customer("3", "Ana", deep).encode() + b", " + _customer("4", "Luis").encode() + b"]}")
@@ -216,8 +216,8 @@ def test_one_shop_record_with_bytes_not_utf8_or_nested_5000_deep_is_quarantined_
         counts = load_page(conn, SHOP_CUSTOMERS, _shopify_customers(body), "b1")
     assert (counts.received, counts.inserted, counts.quarantined) == (4, 2, 2)
     reasons = dict(conn.execute("select source_id, reason from ops.quarantine").fetchall())
-    assert reasons == {"2": "text is not valid UTF-8: byte 0xe9 at character 25 (the source sent text in another "
-                            "encoding, or cut a character in two)",
+    assert reasons == {"2": "text is not valid UTF-8: byte 0xe9 at character 66 (the source sent text in another "
+                            "encoding, or cut a character in two)",  # of the record as it lands, declared keys first
                        "3": "nested deeper than 256 levels (the source's JSON was cut there)"}
 
 

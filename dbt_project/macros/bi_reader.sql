@@ -106,9 +106,9 @@ select
     c.lifetime_orders,
     c.lifetime_revenue,
     c.currency_code,
-    coalesce(cardinality(c.odoo_partner_ids), 0) as odoo_records,
-    coalesce(cardinality(c.hubspot_contact_ids), 0) as hubspot_records,
-    coalesce(cardinality(c.shopify_customer_ids), 0) as shopify_records,
+    {%- for system, column in customer_id_columns().items() %}
+    coalesce(cardinality(c.{{ column }}), 0) as {{ system }}_records,
+    {%- endfor %}
     c.source_record_count
 from {{ mart }} as c
 cross join {{ bi_key_table() }} as bi_key

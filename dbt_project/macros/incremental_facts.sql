@@ -6,7 +6,8 @@
 #}
 
 {#
-    fct_orders: web orders whose shop order was deleted; ERP orders whose sale order was
+    fct_orders: web orders whose shop order was deleted (or trashed, or is a WooCommerce
+    checkout awaiting payment again: int_web_orders_unioned leaves those out); ERP orders whose sale order was
     deleted or went back to quotation; ERP orders a web order now carries (their reference
     matched a shop order).
 #}
@@ -16,8 +17,8 @@ delete from {{ this }} as orders
 where
     orders.channel = 'web'
     and not exists (
-        select 1 from {{ ref('stg_shopify__orders') }} as shop_orders
-        where shop_orders.order_id = orders.shopify_order_id and not shop_orders.is_deleted
+        select 1 from {{ ref('int_web_orders_unioned') }} as shop_orders
+        where shop_orders.order_id = orders.order_id and not shop_orders.is_deleted
     );
 
 delete from {{ this }} as orders

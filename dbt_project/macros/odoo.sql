@@ -42,3 +42,31 @@
 {% macro odoo_date(fields, field) -%}
     {{ safe_date(odoo_raw(fields, field), fields, field) }}
 {%- endmacro %}
+
+{#
+    What the DIAN said about an invoice (Colombia, l10n_co_dian): the `message_json` of its latest
+    DIAN document (`l10n_co_dian_document_ids`, embedded by the connector; newest by `datetime`,
+    then id, Odoo's order), as one line: the answer's status, then each error ("Regla: FAK24,
+    Rechazo: …") after a colon, separated by "; ". Null when the record has no readable document.
+#}
+{% macro odoo_dian_message() -%}
+    (
+        select nullif(concat_ws(': ',
+                   case when jsonb_typeof(doc -> 'message_json' -> 'status') = 'string'
+                        then nullif(trim(doc -> 'message_json' ->> 'status'), '') end,
+                   (select nullif(string_agg(trim(error ->> 0), '; ' order by position), '')
+                    from jsonb_array_elements(
+                        case when jsonb_typeof(doc -> 'message_json' -> 'errors') = 'array'
+                             then doc -> 'message_json' -> 'errors' else '[]'::jsonb end
+                    ) with ordinality as errors (error, position)
+                    where jsonb_typeof(error) = 'string' and trim(error ->> 0) <> '')), '')
+        from jsonb_array_elements(
+            case when jsonb_typeof(record -> 'l10n_co_dian_document_ids') = 'array'
+                 then record -> 'l10n_co_dian_document_ids' else '[]'::jsonb end
+        ) as documents (doc)
+        where jsonb_typeof(doc) = 'object'
+        order by case when jsonb_typeof(doc -> 'datetime') = 'string' then doc ->> 'datetime' end desc nulls last,
+                 case when jsonb_typeof(doc -> 'id') = 'number' then (doc ->> 'id')::numeric end desc nulls last
+        limit 1
+    )
+{%- endmacro %}

@@ -1,12 +1,14 @@
 {#
     Survivorship for the customer golden record, inside a `group by customer_id` over
     int_customers_matched: the value of `column` from its system of record, and which record
-    it came from. `owners` lists systems in order of authority (the owner first, then
-    fallbacks); within a system the most recently updated record with a value wins.
+    it came from. The systems in order of authority (the owner first, then fallbacks) are those
+    dim_customers' YAML declares for `<name>` (`meta.system_of_record`, read by
+    `systems_of_record`); within a system the most recently updated record with a value wins.
     Emits two columns: `<name>` and `<name>_source` (the record key, e.g. `hubspot_contact:901`).
 #}
-{% macro owned_field(column, owners, name=none) -%}
+{% macro owned_field(column, name=none) -%}
     {%- set name = name or column -%}
+    {%- set owners = systems_of_record('dim_customers', name) -%}
     {%- set authority -%}
         array_position(array['{{ owners | join("', '") }}'], source_system)
     {%- endset -%}

@@ -1,9 +1,10 @@
 """The churn scorers: the model and the two baselines, each with Platt-calibrated probabilities.
 
-* **The model** is an L2-regularised logistic regression on eight robust, log-scaled inputs
+* **The model** is an L2-regularised logistic regression on nine robust inputs
   (`ROBUST_INPUTS`), one of them BG/NBD's expected purchases: a model anchored on the
-  baseline that corrects it with recency, frequency, spend and tenure. Few parameters, so it
-  stays good on the few hundred customers of a small business. It replaced a shallow LightGBM
+  baseline that corrects it with recency, frequency, spend, tenure and the share of orders
+  cancelled, with an intercept per training cutoff (`RobustLogistic.fit`). Few parameters, so
+  it stays good on the few hundred customers of a small business. It replaced a shallow LightGBM
   on 27 features, which lost to BG/NBD below about 2,000 customers and was behind the
   logistic regression at every size on UCI Online Retail's cutoffs 2011-04-12 and 2011-05-12
   (bench/RESULTS.md); `CalibratedBooster` remains so that artifacts trained with it still load.
@@ -29,7 +30,9 @@ from sklearn.linear_model import LogisticRegression
 BGNBD = "bgnbd"
 RECENCY = "recency"
 # Inverse L2 strength on standardised inputs; 0.1 was the best of 0.01, 0.1 and 1 at 500,
-# 2,000 and 4,338 customers on UCI Online Retail's cutoffs 2011-04-12 and 2011-05-12.
+# 2,000 and 4,338 customers on UCI Online Retail's cutoffs 2011-04-12 and 2011-05-12 (before every
+# cutoff bench/RESULTS.md reports); with `cancelled_share` and the per-cutoff intercepts added,
+# 0.05, 0.1 and 0.2 tie there, and 0.1 was kept.
 LOGISTIC_C = 0.1
 ROBUST_INPUTS = (
     "log_bgnbd_expected",
@@ -40,7 +43,11 @@ ROBUST_INPUTS = (
     "log_tenure",
     "log_overdue",
     "one_purchase",
+    "cancelled_share",
 )
+# A coefficient c on a column worth 100 shifts the log-odds by 100c at an L2 cost of c²: the
+# penalty on a cutoff's intercept is 10,000 times weaker than on a standardised input.
+CUTOFF_INDICATOR_SCALE = 100.0
 EXPECTED_FLOOR = 0.01  # purchases: log(expected + floor) keeps "expects none" finite
 MAX_OVERDUE = 50.0
 
@@ -50,7 +57,8 @@ def robust_inputs(features: pd.DataFrame) -> pd.DataFrame:
 
     `log_overdue` is the days since the last purchase over the customer's median gap between
     purchase days (capped at 50; for a one-time buyer, 1: neither early nor late, and
-    `one_purchase` says so).
+    `one_purchase` says so). `cancelled_share` is the share of the year's orders cancelled
+    (0 when unknown).
     """
     overdue = (features["recency_days"] / features["gap_median_days"]).clip(0, MAX_OVERDUE)
     return pd.DataFrame(
@@ -63,6 +71,7 @@ def robust_inputs(features: pd.DataFrame) -> pd.DataFrame:
             "log_tenure": np.log1p(features["tenure_days"]),
             "log_overdue": np.log1p(overdue.fillna(1.0)),
             "one_purchase": features["gap_median_days"].isna().astype("float64"),
+            "cancelled_share": features["cancelled_share"].fillna(0.0),
         },
         index=features.index,
     )
@@ -70,30 +79,64 @@ def robust_inputs(features: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class RobustLogistic:
-    """A logistic regression on standardised `robust_inputs`, kept as plain arrays."""
+    """A logistic regression on standardised `robust_inputs`, kept as plain arrays.
+
+    `inputs` names the columns it was fitted on; artifacts saved before the field existed load
+    with its default, the eight inputs they had (no `cancelled_share`), and still score.
+    """
 
     mean: np.ndarray
     scale: np.ndarray
     coefficients: np.ndarray
     intercept: float
+    inputs: tuple[str, ...] = ROBUST_INPUTS[:-1]
 
     @classmethod
     def fit(cls, features: pd.DataFrame, labels: pd.Series) -> RobustLogistic:
+        """Fit on `features` of one or more cutoffs (index level `cutoff`, as training snapshots have).
+
+        The churn rate differs from one cutoff to the next (churn is seasonal), so each cutoff
+        has its own intercept: the inputs' coefficients then learn who churns more than others
+        at the same date, not which dates had more churn. The intercepts are indicator columns
+        scaled by `CUTOFF_INDICATOR_SCALE`, which leaves them practically unpenalised, as a
+        common intercept is. The intercept kept is the common one plus the indicators' mean
+        effect; the Platt sigmoid sets the level of the probabilities anyway.
+        """
         inputs = robust_inputs(features).to_numpy()
         mean, scale = inputs.mean(axis=0), inputs.std(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
-        fitted = LogisticRegression(C=LOGISTIC_C, max_iter=2000).fit((inputs - mean) / scale, labels)
-        return cls(mean, scale, fitted.coef_[0].copy(), float(fitted.intercept_[0]))
+        per_cutoff = _cutoff_indicators(features.index)
+        fitted = LogisticRegression(C=LOGISTIC_C, max_iter=2000).fit(
+            np.hstack([(inputs - mean) / scale, per_cutoff]), labels
+        )
+        coefficients = fitted.coef_[0]
+        shift = CUTOFF_INDICATOR_SCALE * float(coefficients[inputs.shape[1]:].mean()) if per_cutoff.shape[1] else 0.0
+        return cls(mean, scale, coefficients[: inputs.shape[1]].copy(), float(fitted.intercept_[0]) + shift,
+                   ROBUST_INPUTS)
 
     def raw_score(self, features: pd.DataFrame) -> np.ndarray:
         return self._terms(features).sum(axis=1) + self.intercept
 
     def contributions(self, features: pd.DataFrame) -> pd.DataFrame:
         """Each input's term of the log-odds, relative to the average customer it learnt from."""
-        return pd.DataFrame(self._terms(features), index=features.index, columns=list(ROBUST_INPUTS))
+        return pd.DataFrame(self._terms(features), index=features.index, columns=list(self.inputs))
 
     def _terms(self, features: pd.DataFrame) -> np.ndarray:
-        return (robust_inputs(features).to_numpy() - self.mean) / self.scale * self.coefficients
+        inputs = robust_inputs(features).loc[:, list(self.inputs)].to_numpy()
+        return (inputs - self.mean) / self.scale * self.coefficients
+
+
+def _cutoff_indicators(index: pd.Index) -> np.ndarray:
+    """Per cutoff of `index`'s level `cutoff`, a column worth `CUTOFF_INDICATOR_SCALE` on its rows, else 0.
+
+    None without that level, or with a single cutoff (the common intercept is enough).
+    """
+    if "cutoff" not in (index.names or []):
+        return np.empty((len(index), 0))
+    cutoffs = index.get_level_values("cutoff")
+    if cutoffs.nunique() < 2:
+        return np.empty((len(index), 0))
+    return CUTOFF_INDICATOR_SCALE * pd.get_dummies(cutoffs).to_numpy(dtype="float64")
 
 
 def _sigmoid(raw: np.ndarray, slope: float, intercept: float) -> np.ndarray:

@@ -90,6 +90,14 @@ class ActivationResult:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def summary(self) -> dict[str, Any]:
+        """What a DAG task hands to Airflow (its XCom, kept in Airflow's metadata database, out of an
+        erasure's reach): the counts, without the rows' content. The sample payloads of a dry run
+        (names, e-mails, addresses) and the reasons (a target's answer may quote a record's value)
+        stay in ops.activation_runs under ``run_id``, which an erasure scrubs."""
+        return {k: v for k, v in self.as_dict().items() if k not in ("samples", "reasons")} | {
+            "reasons": sum(self.reasons.values())}
+
 
 def run_activation(url: str, activation: Activation, writer: Writer | None, *, logical_date: date | None = None,
                    dry_run: bool = False, run_id: str | None = None) -> ActivationResult:

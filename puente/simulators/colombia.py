@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 import unicodedata
+from dataclasses import dataclass
 
 NIT_WEIGHTS = (3, 7, 13, 17, 19, 23, 29, 37, 41, 43, 47, 53, 59, 67, 71)
 
@@ -282,3 +283,70 @@ def without_particle(surname: str) -> str:
 
 def has_particle(surname: str) -> bool:
     return without_particle(surname) != surname
+
+
+# ---------------------------------------------------------------------------- postal addresses
+# A Colombian urban address names the street the door is on (its type and number), the cross
+# street nearest to it and the metres from that corner: "Calle 38 # 12-45" is the door 45 m
+# from Carrera 12 on Calle 38. Street numbers may carry a letter ("38A") and the door a unit
+# (an apartment, an office). Everyone writes the street type their own way.
+STREET_TYPE_SPELLINGS = {
+    "Calle": ("Calle", "Cl", "Cl.", "CL", "Cll", "Cll.", "Clle"),
+    "Carrera": ("Carrera", "Cra", "Cra.", "Kr", "KR", "Kra", "Cr"),
+    "Avenida": ("Avenida", "Av", "Av.", "AV", "Avda"),
+    "Transversal": ("Transversal", "Tv", "Tv.", "TV", "Transv", "Tr"),
+    "Diagonal": ("Diagonal", "Dg", "Dg.", "DG", "Diag"),
+}
+HOME_UNITS = (("Apartamento", "Apto", "Apto.", "Apt", "Ap"), ("Interior", "Int", "Int."), ("Casa", "Cs"))
+OFFICE_UNITS = (("Oficina", "Of", "Of."), ("Local", "Lc", "Loc"), ("Bodega", "Bod"))
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A door: street type and number, cross street, metres from the corner, and a unit."""
+
+    street_type: str  # a key of STREET_TYPE_SPELLINGS
+    street: str  # "38", "38A"
+    cross: str  # "12", "12B"
+    door: int
+    unit: tuple[int, int] | None = None  # (index in HOME_UNITS or OFFICE_UNITS, number)
+    office: bool = False
+
+    def __str__(self) -> str:
+        text = f"{self.street_type} {self.street} # {self.cross}-{self.door}"
+        if self.unit is not None:
+            kind, number = self.unit
+            text += f" {(OFFICE_UNITS if self.office else HOME_UNITS)[kind][0]} {number}"
+        return text
+
+
+def new_address(rng: random.Random, street_type: str, street: int, cross: int, door: int, office: bool) -> Address:
+    """A door in a city; the letters of the street numbers and the unit drawn from ``rng``."""
+    def lettered(number: int) -> str:
+        return f"{number}{rng.choice('ABCD')}" if rng.random() < 0.15 else str(number)
+    unit = None
+    if rng.random() < (0.5 if office else 0.45):
+        kind = rng.randrange(len(OFFICE_UNITS if office else HOME_UNITS))
+        unit = (kind, rng.randint(1, 20) * 100 + rng.randint(1, 4) if kind == 0 else rng.randint(1, 30))
+    return Address(street_type, lettered(street), lettered(cross), door, unit, office)
+
+
+def address_as_typed(rng: random.Random, address: Address) -> str:
+    """The address as one person types it: ``Calle 38A # 12-45 Apto 301``, ``Cl 38a 12 45``,
+    ``CL. 38 A N° 12 - 45``, ``KR 7 #12B-10 Of 402``; the unit now and then left out."""
+    street_type = rng.choice(STREET_TYPE_SPELLINGS[address.street_type])
+    if rng.random() < 0.2:  # the letter of a street number set apart, or in lower case
+        street, cross = (n[:-1] + " " + n[-1] if n[-1].isalpha() else n for n in (address.street, address.cross))
+    else:
+        street, cross = address.street, address.cross
+    if rng.random() < 0.15:
+        street, cross = street.lower(), cross.lower()
+    number_sign = rng.choice(("# ", "#", "No. ", "No ", "N° ", "Nro ", ""))
+    dash = rng.choice(("-", "-", " - ", " "))
+    text = f"{street_type} {street} {number_sign}{cross}{dash}{address.door}"
+    if address.unit is not None and rng.random() < 0.8:
+        kind, number = address.unit
+        spelling = rng.choice((OFFICE_UNITS if address.office else HOME_UNITS)[kind])
+        text += rng.choice((" ", ", ", " - ")) + f"{spelling} {number}"
+    style = rng.random()
+    return text.upper() if style < 0.2 else text.lower() if style < 0.3 else text

@@ -37,6 +37,9 @@ What it reproduces, per HubSpot's published OpenAPI specs (shared/specs/hubspot)
   ``NOT_CONTAINS_TOKEN``; datetimes compared as epoch milliseconds; one sort; ``query``;
   ``limit`` up to 200; ``after``; ``total``. Paging past the 10,000th result answers 400, as
   the search guide warns. Archived records are never found by search.
+- ``POST /crm/v3/objects/{object}/batch/archive`` (``{"inputs": [{"id"}]}``, at most 100): 204; each
+  record archived (out of lists and searches, ``GET …?archived=true`` still has it: HubSpot keeps
+  deleted records restorable for 90 days); unknown or already archived ids are passed over.
 - ``POST /crm/v3/objects/contacts/batch/update``: at most 100 inputs (else 400); duplicate ids
   400; per-input failures (unknown id, unknown or read-only property, invalid value) answer
   207 Multi-Status with ``errors`` beside the successful ``results``; 200 when all succeed. A
@@ -53,7 +56,8 @@ What it reproduces, per HubSpot's published OpenAPI specs (shared/specs/hubspot)
 - Injected faults (``Faults``): per request 429/5xx, hangs and dropped connections; per listing
   or search: malformed record versions, changes while paging and late updates. JSON answers
   escape non-ASCII characters as HubSpot does, so a malformed string can reach the client.
-  Custom properties added with ``Business.add_field`` appear in ``GET /crm/v3/properties``.
+  Custom properties added with ``Business.add_field`` appear in ``GET /crm/v3/properties``, and
+  properties removed with ``Business.drop_field`` vanish from it and from reads.
 - Rate limits: a rolling ten-second window per token (``TEN_SECONDLY_ROLLING``, with the
   ``X-HubSpot-RateLimit-*`` headers) and a separate per-second limit for search, which the spec
   marks exempt from the ten-secondly one; over a limit: 429 with ``errorType: RATE_LIMIT``,
@@ -159,6 +163,7 @@ _STANDARD = {
         ("mobilephone", "Mobile Phone Number", "string", "phonenumber", "contactinformation", None, False, True),
         ("company", "Company Name", "string", "text", "contactinformation", None, False, True),
         ("jobtitle", "Job Title", "string", "text", "contactinformation", None, False, True),
+        ("address", "Street Address", "string", "text", "contactinformation", None, False, True),
         ("city", "City", "string", "text", "contactinformation", None, False, True),
         ("country", "Country/Region", "string", "text", "contactinformation", None, False, True),
         ("lifecyclestage", "Lifecycle Stage", "enumeration", "radio", "contactinformation", LIFECYCLE, False, True),
@@ -180,6 +185,7 @@ _STANDARD = {
     "deals": [
         ("dealname", "Deal Name", "string", "text", "dealinformation", None, False, True),
         ("amount", "Amount", "number", "number", "dealinformation", None, False, True),
+        ("deal_currency_code", "Currency", "enumeration", "select", "dealinformation", ["COP", "USD"], False, True),
         ("dealstage", "Deal Stage", "enumeration", "radio", "dealinformation", DEAL_STAGES, False, True),
         ("pipeline", "Pipeline", "enumeration", "select", "dealinformation", ["default"], False, True),
         ("closedate", "Close Date", "datetime", "date", "dealinformation", None, False, True),
@@ -298,12 +304,15 @@ class Portal:
                                                     owners, False, True)
 
     def known_properties(self, obj: str) -> dict[str, dict]:
-        """The property definitions, including custom ones the business added since (schema drift)."""
+        """The property definitions, including custom ones the business added since and without the
+        ones it deleted (schema drift)."""
         known = self.properties[obj]
         for name in self.business.extra_fields.get(("hubspot", obj), []):
             if name not in known:
                 known[name] = _property(hubspot_ts(self.business.now()), name, name.replace("_", " ").title(),
                                         "string", "text", _GROUPS[obj][0][0], [], False, False)
+        for name in self.business.dropped_fields.get(("hubspot", obj), []):
+            known.pop(name, None)
         return known
 
     # ------------------------------------------------------------------ reading objects
@@ -549,13 +558,7 @@ class Portal:
         return values, problems
 
     def batch_update(self, obj: str, body: Any) -> tuple[int, dict]:
-        inputs = body.get("inputs") if isinstance(body, dict) else None
-        if not isinstance(inputs, list) or not inputs:
-            raise HubSpotError(400, "VALIDATION_ERROR", "inputs must be a non-empty list")
-        if len(inputs) > MAX_BATCH:
-            raise HubSpotError(400, "VALIDATION_ERROR",
-                               f"Batch input is limited to {MAX_BATCH} inputs, got {len(inputs)}",
-                               context={"maxInputs": [str(MAX_BATCH)]})
+        inputs = _batch_inputs(body)
         ids = [str(i.get("id")) if isinstance(i, dict) else "" for i in inputs]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
@@ -589,6 +592,16 @@ class Portal:
                        errors=errors)
         return (207 if errors else 200), out
 
+    def batch_archive(self, obj: str, body: Any) -> None:
+        """``POST …/batch/archive``: each id archived (restorable for 90 days, as deleting in HubSpot
+        is); an id that does not exist or is archived already is passed over, and the answer is 204."""
+        inputs = _batch_inputs(body)
+        table = self.business.hubspot[obj]
+        for item in inputs:
+            key = str(item.get("id")) if isinstance(item, dict) else ""
+            if key.isdigit() and int(key) in table and not table[int(key)]["archived"]:
+                self.business.delete("hubspot", obj, int(key))
+
     def create(self, obj: str, body: Any) -> dict:
         """``POST /crm/v3/objects/{object}``: one record, or the error HubSpot answers."""
         values, links, problem = self._creation(obj, body, self._unique_values(obj))
@@ -601,13 +614,7 @@ class Portal:
     def batch_create(self, obj: str, body: Any) -> tuple[int, dict]:
         """``POST …/batch/create``: all or nothing, unless every input carries its own
         ``objectWriteTraceId`` (then the good ones are made and the others named in ``errors``)."""
-        inputs = body.get("inputs") if isinstance(body, dict) else None
-        if not isinstance(inputs, list) or not inputs:
-            raise HubSpotError(400, "VALIDATION_ERROR", "inputs must be a non-empty list")
-        if len(inputs) > MAX_BATCH:
-            raise HubSpotError(400, "VALIDATION_ERROR",
-                               f"Batch input is limited to {MAX_BATCH} inputs, got {len(inputs)}",
-                               context={"maxInputs": [str(MAX_BATCH)]})
+        inputs = _batch_inputs(body)
         traces = [i.get("objectWriteTraceId") if isinstance(i, dict) else None for i in inputs]
         traced = all(isinstance(t, str) and t for t in traces)
         if traced and len(set(traces)) != len(traces):
@@ -801,6 +808,17 @@ def _epoch_ms(value: str, name: str) -> int:
     return math.floor(parsed.timestamp() * 1000)
 
 
+
+def _batch_inputs(body: Any) -> list:
+    """A batch call's ``inputs``, or the 400 HubSpot answers to an empty or oversized batch."""
+    inputs = body.get("inputs") if isinstance(body, dict) else None
+    if not isinstance(inputs, list) or not inputs:
+        raise HubSpotError(400, "VALIDATION_ERROR", "inputs must be a non-empty list")
+    if len(inputs) > MAX_BATCH:
+        raise HubSpotError(400, "VALIDATION_ERROR", f"Batch input is limited to {MAX_BATCH} inputs, got {len(inputs)}",
+                           context={"maxInputs": [str(MAX_BATCH)]})
+    return inputs
+
 def _coerce(spec: dict, raw: Any) -> str | None:
     """A value as HubSpot stores it, or ValueError. ``null`` or ``""`` clears the property."""
     if raw is None or raw == "":
@@ -988,6 +1006,11 @@ def create_hubspot_app(business: Business, token: str, limits: Limits, faults: F
     async def batch_update(object_type_name: str, request: Request) -> JSONResponse:
         status, body = portal.batch_update(object_type(object_type_name), await json_body(request))
         return JSONResponse(body, status_code=status)
+
+    @app.post("/crm/v3/objects/{object_type_name}/batch/archive")
+    async def batch_archive(object_type_name: str, request: Request) -> Response:
+        portal.batch_archive(object_type(object_type_name), await json_body(request))
+        return Response(status_code=204)
 
     @app.get("/crm/v3/objects/{object_type_name}/{object_id}")
     async def get_object(object_type_name: str, object_id: str, request: Request) -> JSONResponse:

@@ -3,8 +3,9 @@
 - ``RollingWindow``: at most N requests in any window of W seconds, as HubSpot's
   ``TEN_SECONDLY_ROLLING`` policy (100 or 190 requests per 10 s per private app, by plan) and
   its separate search limit (a few requests per second per account).
-- ``LeakyBucket``: Shopify's REST limit. Each request drops one marble into a bucket of 40 that
-  leaks 2 per second (standard plans); a request that finds it full is refused with 429.
+- ``LeakyBucket``: Shopify's REST limit, and Tienda Nube's. Each request drops one marble into
+  a bucket of 40 that leaks 2 per second (Shopify's standard plans, every Tienda Nube app); a
+  request that finds it full is refused with 429.
 - ``FaultInjector``: seeded misbehaviour at set rates, per service and per endpoint (``Faults``):
   429s and 5xx answers, requests that hang past the client's timeout, connections dropped
   mid-answer, malformed records (missing id, broken or wrongly typed updated-at, bad
@@ -52,6 +53,8 @@ class Limits:
     hubspot_search_per_second: int = 5
     shopify_bucket_size: int = 40
     shopify_leak_per_second: float = 2.0
+    tiendanube_bucket_size: int = 40
+    tiendanube_leak_per_second: float = 2.0
     clock: Clock = field(default=time.monotonic, compare=False)
 
 
@@ -154,12 +157,17 @@ class FaultRates:
 # which no UTF-8 database can store.
 MALFORMATIONS = ("missing_id", "broken_date", "wrong_type", "bad_encoding")
 UPDATED_AT = {"odoo": "write_date", "hubspot": "updatedAt", "shopify": "updated_at",
-              "woocommerce": "date_modified_gmt"}
+              "woocommerce": "date_modified_gmt", "tiendanube": "updated_at", "mercadopago": "date_last_updated"}
 # WordPress writes an unset date as its "zero date".
 _BROKEN_DATES = {"odoo": "2026-02-30 25:61:00", "hubspot": "2026-02-30T25:61:00.000Z",
-                 "shopify": "0000-00-00T00:00:00-05:00", "woocommerce": "0000-00-00T00:00:00"}
-_TEXT_FIELD = {"odoo": ("name",), "hubspot": ("properties", "firstname"), "shopify": ("first_name", "title"),
-               "woocommerce": ("first_name", "name")}
+                 "shopify": "0000-00-00T00:00:00-05:00", "woocommerce": "0000-00-00T00:00:00",
+                 "tiendanube": "2026-02-30T25:61:00-05:00", "mercadopago": "2026-02-30T25:61:00.000-04:00"}
+# The text a bad encoding cuts: the first of these a record has (a person's first name, a product's
+# title, an order's name or number; HubSpot's among its properties), so that it breaks a field the
+# record really carries (a field it does not carry would not land: minimum data).
+_TEXT_FIELD = {"odoo": ("name",), "hubspot": ("firstname", "name", "dealname"),
+               "shopify": ("first_name", "title", "name"), "woocommerce": ("first_name", "name", "number"),
+               "tiendanube": ("name", "contact_name"), "mercadopago": ("description",)}
 
 
 def must_quarantine(service: str, kind: str | None) -> bool:
@@ -182,6 +190,8 @@ class Faults:
     hubspot: FaultRates = FaultRates()
     shopify: FaultRates = FaultRates()
     woocommerce: FaultRates = FaultRates()
+    tiendanube: FaultRates = FaultRates()
+    mercadopago: FaultRates = FaultRates()
     endpoints: Mapping[str, FaultRates] = field(default_factory=dict, compare=False)
     hang_seconds: float = 0.5
     late_by_seconds: float = 1800.0
@@ -261,13 +271,13 @@ class FaultInjector:
         elif kind == "wrong_type":
             broken[field_name] = False if self.service == "odoo" else 1763251200000
         else:
-            path_to_text = _TEXT_FIELD[self.service]
+            holder = broken
             if self.service == "hubspot":
-                broken["properties"] = dict(broken.get("properties") or {})
-                holder, key = broken["properties"], path_to_text[1]
-            else:
-                holder = broken
-                key = next((k for k in path_to_text if k in broken), path_to_text[0])
+                broken["properties"] = holder = dict(broken.get("properties") or {})
+            key = next((k for k in _TEXT_FIELD[self.service] if k in holder), _TEXT_FIELD[self.service][0])
+            if isinstance(holder.get(key), dict):  # a name per language (Tienda Nube): cut the first
+                holder[key] = dict(holder[key])
+                holder, key = holder[key], next(iter(holder[key]), "es")
             text = holder.get(key) if isinstance(holder.get(key), str) else "Andrés"
             holder[key] = (text.encode("utf-8").decode("latin-1") if self.service == "odoo"
                            else text + "\ud83d")

@@ -64,7 +64,11 @@ ORM and RPC code of Odoo 17 (``odoo/service/model.py``, ``odoo/models.py``, ``ad
   default), as Odoo 17's ``l10n_co_dian`` exposes it on ``account.move``: ``l10n_co_dian_state``
   (``invoice_sending_failed``, ``invoice_pending``, ``invoice_rejected``, ``invoice_accepted``;
   ``False`` before the invoice is sent) and ``l10n_co_edi_cufe_cude_ref``, the CUFE, set only once
-  accepted. Elsewhere the module is not installed and the fields do not exist.
+  accepted; ``l10n_co_dian_document_ids``, the invoice's DIAN documents (model
+  ``l10n_co_dian.document``, newest first: one per sending, with the DIAN's answer in
+  ``message_json``, ``{"status": …, "errors": ["Regla: …, Rechazo: …"]}``; a resend removes the
+  rejected ones, as Odoo's ``_l10n_co_dian_send_invoice_xml`` does). Elsewhere the module is not
+  installed: the fields and the model do not exist.
 - Read-only reference models a client resolves ids with: ``res.country`` (Colombia, id 49, code
   ``CO``), ``l10n_latam.identification.type`` (3 Cédula de ciudadanía, ``national_citizen_id``; 4
   NIT, ``rut``; with ``l10n_co_document_code`` and ``is_vat``), ``account.tax`` (IVA 19%, id 1).
@@ -113,6 +117,8 @@ MODELS: dict[str, dict[str, tuple[str, str, str | None]]] = {
         "country_id": ("many2one", "Country", "res.country"), "lang": ("selection", "Language", None),
         "customer_rank": ("integer", "Customer Rank", None), "supplier_rank": ("integer", "Supplier Rank", None),
         "active": ("boolean", "Active", None), "ref": ("char", "Reference", None),
+        # the mass-mailing blacklist (module mail, always there with sales): its email opted out
+        "is_blacklisted": ("boolean", "Blacklist", None),
     },
     "product.product": {
         **_COMMON, "name": ("char", "Name", None), "display_name": ("char", "Display Name", None),
@@ -157,6 +163,17 @@ MODELS: dict[str, dict[str, tuple[str, str, str | None]]] = {
         # latest DIAN document's state, and its CUFE/CUDE once the DIAN accepted it.
         "l10n_co_dian_state": ("selection", "L10N Co Dian State", None),
         "l10n_co_edi_cufe_cude_ref": ("char", "CUFE/CUDE/CUDS", None),
+        "l10n_co_dian_document_ids": ("one2many", "L10N Co Dian Document", "l10n_co_dian.document"),
+    },
+    # l10n_co_dian: one document per sending of an invoice to the DIAN, with the DIAN's answer in
+    # ``message_json`` ({"status": its StatusDescription, "errors": [each ErrorMessage string]}).
+    "l10n_co_dian.document": {
+        **_COMMON, "move_id": ("many2one", "Move", "account.move"),
+        "attachment_id": ("many2one", "Attachment", "ir.attachment"), "identifier": ("char", "CUFE/CUDE/CUDS", None),
+        "zip_key": ("char", "Zip Key", None), "state": ("selection", "State", None),
+        "message_json": ("json", "Message Json", None), "message": ("html", "Message", None),
+        "datetime": ("datetime", "Datetime", None), "test_environment": ("boolean", "Test Environment", None),
+        "certification_process": ("boolean", "Certification Process", None),
     },
     "stock.quant": {
         **_COMMON, "product_id": ("many2one", "Product", "product.product"),
@@ -187,19 +204,22 @@ MODELS: dict[str, dict[str, tuple[str, str, str | None]]] = {
     },
 }
 # Fields of Colombian localisation modules: only a database whose company is in Colombia has them.
-COLOMBIAN_FIELDS = {"account.move": {"l10n_co_dian_state", "l10n_co_edi_cufe_cude_ref"}}
+COLOMBIAN_FIELDS = {"account.move": {"l10n_co_dian_state", "l10n_co_edi_cufe_cude_ref", "l10n_co_dian_document_ids"}}
+# Models of Colombian localisation modules: elsewhere they do not exist ("Object … doesn't exist").
+COLOMBIAN_MODELS = {"l10n_co_dian.document"}
 # Each model's default ``_order`` (simplified where Odoo orders by computed or related fields).
 DEFAULT_ORDER = {"res.partner": "name asc, id desc", "product.product": "default_code asc, name asc, id asc",
                  "sale.order": "date_order desc, id desc", "sale.order.line": "order_id asc, id asc",
                  "account.move": "date desc, name desc, id desc", "stock.quant": "id asc",
                  "res.country": "name asc", "l10n_latam.identification.type": "id asc", "account.tax": "id asc",
-                 "sale.advance.payment.inv": "id asc"}
+                 "sale.advance.payment.inv": "id asc", "l10n_co_dian.document": "datetime desc, id desc"}
 OPERATORS = {"=", "!=", "<>", ">", ">=", "<", "<=", "=?", "in", "not in", "like", "ilike", "not like",
              "not ilike", "=like", "=ilike"}
 MODEL_LABELS = {"res.partner": "Contact", "product.product": "Product Variant", "sale.order": "Sales Order",
                 "sale.order.line": "Sales Order Line", "account.move": "Journal Entry", "stock.quant": "Quants",
                 "res.country": "Country", "l10n_latam.identification.type": "Identification Types",
-                "account.tax": "Tax", "sale.advance.payment.inv": "Sales Advance Payment Invoice"}
+                "account.tax": "Tax", "sale.advance.payment.inv": "Sales Advance Payment Invoice",
+                "l10n_co_dian.document": "Colombian documents used for each interaction with the DIAN"}
 # What the simulated integration user may do (its groups' ir.model.access): a salesperson who may
 # also invoice. Reference data, products and stock are read-only to it; it may delete nothing.
 ACCESS = {model: {"read"} for model in MODELS}
@@ -338,7 +358,7 @@ class OdooService:
             raise access_denied()
         if not isinstance(method, str) or method.startswith("_") or method == "init":  # check_method_name
             raise access_error(f"Private methods (such as {method}) cannot be called remotely.")
-        if model not in MODELS:
+        if model not in MODELS or (model in COLOMBIAN_MODELS and self.business.company_country != "CO"):
             raise user_error(f"Object {model} doesn't exist")
         args, kwargs = list(args or []), dict(kwargs or {})
         handler: Callable[..., Any] | None = {
@@ -395,7 +415,7 @@ class OdooService:
             if rid is not None and not self.business.is_deleted("odoo", model, rid):
                 self.business.touch("odoo", model, rid,
                                     late_by=self.faults.late_by_seconds if mutation == "late" else 0.0)
-        return [self.faults.serve(model, project(r, wanted), path)
+        return [self.faults.serve(model, project(model, r, wanted), path)
                 for r in self._select(model, domain or [], offset, limit, order, context)]
 
     def _search_count(self, model: str, domain: list | None = None, limit: int | None = None,
@@ -412,7 +432,7 @@ class OdooService:
             raise OdooError("odoo.exceptions.MissingError",
                             f"Record does not exist or has been deleted.\n(Record: {model}({missing[0]},), User: {UID})", 2)
         wanted = self._field_list(model, fields)
-        return [project(table[i], wanted) for i in ids]
+        return [project(model, table[i], wanted) for i in ids]
 
     def _fields_get(self, model: str, allfields: list | None = None, attributes: list | None = None,
                     context: dict | None = None) -> dict:
@@ -768,8 +788,10 @@ def valid_nit(vat: str) -> bool:
     return digits.isdigit() and 8 <= len(digits) <= 16 and nit_check_digit(digits[:-1]) == int(digits[-1])
 
 
-def project(record: dict, fields: list[str]) -> dict:
-    return {f: record.get(f, False) for f in fields}
+def project(model: str, record: dict, fields: list[str]) -> dict:
+    """The record's ``fields`` as Odoo reads them: an unset field is ``False``, an empty x2many ``[]``."""
+    return {f: record.get(f, [] if MODELS[model].get(f, ("",))[0] in ("one2many", "many2many") else False)
+            for f in fields}
 
 
 def _normalise(model: str, field: str, value: Any) -> Any:

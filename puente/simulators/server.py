@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from puente.simulators.app import ENV as SIMULATOR_ENV
 from puente.simulators.app import SECRETS, Credentials, create_app
 from puente.simulators.business import Business, Habits
+from puente.simulators.business.tiendanube import STORE_ID as NUBE_STORE_ID
 from puente.sources.shopify.settings import API_VERSION
 
 
@@ -71,13 +72,17 @@ def _mask(secret: str) -> str:
     return f"{secret[:6]}…({len(secret)} characters)"
 
 
+# Systems the simulated business runs only when asked (``serve --<name>``); the others always.
+OPT_IN_SYSTEMS = ("woocommerce", "tiendanube", "mercadopago")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m puente.simulators",
         description="Local simulators of Odoo (ERP), HubSpot (CRM) and Shopify (shop) over one generated "
                     "Colombian SME. Credentials come from PUENTE_SIM_ODOO_DB, PUENTE_SIM_ODOO_LOGIN, "
                     "PUENTE_SIM_ODOO_API_KEY, PUENTE_SIM_HUBSPOT_TOKEN, PUENTE_SIM_SHOPIFY_TOKEN and "
-                    "PUENTE_SIM_WOOCOMMERCE_KEY/_SECRET; secrets "
+                    "PUENTE_SIM_WOOCOMMERCE_KEY/_SECRET, PUENTE_SIM_TIENDANUBE_TOKEN, PUENTE_SIM_MERCADOPAGO_TOKEN; secrets "
                     "not set are generated at start.")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the three APIs and the /_sim admin API until Ctrl-C")
@@ -100,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="share of won deals a salesperson keys into the ERP (default: %(default)s)")
     serve.add_argument("--woocommerce", action="store_true",
                        help="the business also runs its wholesale WooCommerce store (served empty otherwise)")
+    serve.add_argument("--tiendanube", action="store_true",
+                       help="the business also runs its Tienda Nube outlet store (served empty otherwise)")
+    serve.add_argument("--mercadopago", action="store_true",
+                       help="the business is also paid through Mercado Pago: the shop's checkout and invoices' "
+                            "payment links (served empty otherwise)")
     serve.add_argument("--shop-stock-every-days", type=float, default=habits.shop_stock_every_days,
                        help="about how often someone copies the ERP's stock into the shop (default: %(default)s)")
     serve.add_argument("--company-country", default="CO",
@@ -116,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                     shop_stock_every_days=args.shop_stock_every_days)
     business = Business(seed=args.seed, customers=args.customers, start=args.start,
                         history_days=args.history_days, habits=habits, company_country=args.company_country,
-                        woocommerce=args.woocommerce)
+                        woocommerce=args.woocommerce, tiendanube=args.tiendanube, mercadopago=args.mercadopago)
     credentials, generated = Credentials.from_env()
     print(f"Generated {args.customers} customers and {args.history_days} days of history up to "
           f"{business.today} (seed {args.seed}) in {time.monotonic() - began:.1f} s.")
@@ -127,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  Shop (Shopify Admin {API_VERSION}): {base}/shopify/admin/api/{API_VERSION}")
     print(f"  Shop (WooCommerce REST v3): {base}/woocommerce/wp-json/wc/v3"
           + ("" if args.woocommerce else "  (no store: start with --woocommerce)"))
+    print(f"  Shop (Tienda Nube API v1):  {base}/tiendanube/v1/{NUBE_STORE_ID}"
+          + ("" if args.tiendanube else "  (no store: start with --tiendanube)"))
+    print(f"  Payments (Mercado Pago):    {base}/mercadopago/v1/payments/search"
+          + ("" if args.mercadopago else "  (no payments: start with --mercadopago)"))
     print(f"  Admin: {base}/_sim/state, POST {base}/_sim/advance, {base}/_sim/truth, {base}/_sim/integration")
     for name in SECRETS:
         var = SIMULATOR_ENV[name]

@@ -1,7 +1,8 @@
 """What every connector hands to the loader: pages of records and the cursor to store after them.
 
 A connector walks one object of its system and yields ``Page`` after ``Page``. Each record is
-kept exactly as the API returned it (``payload``), beside what the loader needs to land it:
+kept as the API returned it (``payload``), reduced to its declared fields where the object
+declares them (``SourceObject.landed_fields``, minimum data), beside what the loader needs to land it:
 its id, its updated-at as the API wrote it, and whether the source says it is deleted or
 archived. The connector reads those leniently (a malformed record gives ``None``) and the loader
 decides: a record without an id or a readable updated-at goes to ``ops.quarantine``.
@@ -27,10 +28,16 @@ What the count counts in raw is declared with each object (``puente.sources.spec
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from puente.sources.http import HttpClient
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,28 @@ class Connector(Protocol):
     def list_ids(self, obj: str) -> set[str] | None: ...
 
     def close(self) -> None: ...
+
+
+class HttpConnector:
+    """What every connector over one ``HttpClient`` (``self.http``) shares: the requests it made,
+    the source's clock at its latest answer, closing it, and a cursor read back as the moment of its
+    ISO 8601 timestamp (a source whose cursor is another format overrides ``cursor_moment``)."""
+
+    http: HttpClient
+
+    @property
+    def requests_made(self) -> int:
+        return self.http.requests_made
+
+    @property
+    def source_time(self) -> datetime | None:
+        return self.http.source_time
+
+    def close(self) -> None:
+        self.http.close()
+
+    def cursor_moment(self, cursor: str) -> datetime:
+        return parse_timestamp(cursor)
 
 
 def parse_timestamp(value: Any) -> datetime:
@@ -126,3 +155,35 @@ def latest(records: Iterable[Record]) -> Record | None:
         if best_at is None or at > best_at:
             best, best_at = record, at
     return best
+
+
+def offset_walk(system: str, obj: str, cursor: str | None,
+                passes: list[Iterable[tuple[int | None, list[Record]]]]) -> Iterator[Page]:
+    """The pages of a walk that pages by offset (``page=1, 2, …``) through one or more listings
+    (``passes``: each an iterable of ``(the listing's total as the page reports it, its records)``,
+    read lazily), none of them sorted by updated-at (WooCommerce, Tienda Nube).
+
+    The cursor (the greatest readable updated-at, never older than ``cursor``) comes only with the
+    last page of the last pass, so a crash mid-walk reruns the walk from the stored cursor. A
+    record that leaves a listing while it is paged shifts unread records back onto a page already
+    read: when a pass's total shrinks, the cursor stays where it was, so that the next run reads
+    the window again (a record entering the listing only repeats one, harmlessly).
+    """
+    newest: Record | None = Record(None, None, cursor) if cursor else None
+    shrunk = False
+    for number, listing in enumerate(passes, 1):
+        first_total: int | None = None
+        pages = iter(listing)
+        page = next(pages, None)
+        while page is not None:
+            total, records = page
+            first_total = total if first_total is None else first_total
+            if total is not None and first_total is not None and total < first_total:
+                shrunk = True
+            newest = latest([*records, *([newest] if newest else [])])
+            page = next(pages, None)
+            done = page is None and number == len(passes)
+            if done and shrunk:
+                log.warning("%s %s: records left the listing while it was paged; the cursor stays where it was "
+                            "so that the next run reads this window again", system, obj)
+            yield Page(records, newest.updated_at if done and newest and not shrunk else None)

@@ -239,7 +239,9 @@ class HttpClient:
 
     ``sleep`` and ``rng`` are injectable so tests never wait; ``transport`` lets unit tests
     answer requests with ``httpx.MockTransport``. ``pacer`` (writes) spaces requests to stay
-    under the service's rate limit instead of running into it. A plain ``http://`` base URL is refused unless
+    under the service's rate limit instead of running into it. ``retry_after`` reads how long a
+    429 or 5xx asks to wait (``Retry-After`` by default; a service that says it otherwise, as
+    Tienda Nube's ``X-Rate-Limit-Reset``, passes its own reading). A plain ``http://`` base URL is refused unless
     its host is local or allowed (``check_scheme``). ``source_time`` is the service's clock at its
     latest answer (its ``Date`` header), None until it sent one.
     """
@@ -248,8 +250,10 @@ class HttpClient:
                  timeout: httpx.Timeout | float = DEFAULT_TIMEOUT, retry: RetryPolicy | None = None,
                  max_requests: int = 20_000, sleep: Callable[[float], None] = time.sleep,
                  rng: random.Random | None = None, transport: httpx.BaseTransport | None = None,
-                 pacer: Pacer | None = None):
+                 pacer: Pacer | None = None,
+                 retry_after: Callable[[httpx.Response], float | None] = retry_after_seconds):
         check_scheme(system, base_url)
+        self._retry_after = retry_after
         self.system = system
         self.pacer = pacer
         self.source_time: datetime | None = None
@@ -328,7 +332,7 @@ class HttpClient:
                     raise SourceError(self.system, obj, request, outcome, _advice(status), status)
                 if status != 429 and not repeatable:
                     raise UncertainWrite(self.system, obj, request, outcome, _MAYBE_DONE, status)
-                wait = retry_after_seconds(response)
+                wait = self._retry_after(response)
                 if wait is not None and wait > self.retry.max_retry_after:
                     raise SourceError(self.system, obj, request, outcome + f" (Retry-After {wait:.0f} s)",
                                       "The API quota is exhausted for longer than a night's run can "

@@ -5,7 +5,8 @@ Each source is one folder, ``puente/sources/<system>/`` (the shape of dlt's veri
 - ``__init__.py`` declares the source: one ``Source`` named ``SOURCE``, which the registry lists;
 - ``settings.py`` holds what the API documents: endpoints, API version, page sizes and limits,
   and the objects (each a ``SourceObject`` with the field that is its key and the field that is
-  its cursor, plus what the connector needs to ask for it);
+  its cursor, plus what the connector needs to ask for it and the fields that land:
+  ``landed_fields``, minimum data, ``puente.sources.fields``);
 - ``config.py`` the frozen configuration, read from an Airflow connection or from
   ``PUENTE_<SYSTEM>_*`` environment variables;
 - ``connector.py`` the code that talks to the API;
@@ -22,9 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 
 from puente.sources.base import Connector
+from puente.sources.fields import FieldTree, field_tree, project
 
 KINDS = ("erp", "crm", "shop", "marketplace", "payments")
 # A business runs one ERP and one CRM; it may sell and be paid through any number of the others.
@@ -40,6 +43,11 @@ class SourceObject:
     ``live_in_raw`` is the SQL condition on a raw row that the source's own count counts, and
     ``live_in_quarantine`` the condition on a quarantined payload (``q.payload``, JSON text) for a
     record the source counts as live: reconciliation compares the two sides with them.
+
+    ``landed_fields`` (minimum data, ``puente.sources.fields``): the paths of a record that land in
+    raw; the key and the cursor always land. Every object of the registry declares them
+    (``tests/sources/test_minimum_data.py``); a subclass may derive them from the way its API
+    names fields (HubSpot's properties, Odoo's fields).
     """
 
     name: str
@@ -47,6 +55,22 @@ class SourceObject:
     cursor: str
     live_in_raw: str = "not _deleted"
     live_in_quarantine: str = "true"
+    landed_fields: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.landed_fields:  # the key and the cursor first, then the declaration
+            object.__setattr__(self, "landed_fields",
+                               tuple(dict.fromkeys((self.key, self.cursor, *self.landed_fields))))
+            self.landed_tree  # noqa: B018 - a malformed path fails when the source is declared
+
+    @cached_property
+    def landed_tree(self) -> FieldTree | None:
+        """The declaration as a tree, None when the object declares none."""
+        return field_tree(self.landed_fields) if self.landed_fields else None
+
+    def landed(self, record: Any) -> Any:
+        """``record`` as it may land: only its declared fields (itself when none are declared)."""
+        return project(record, self.landed_tree)
 
 
 class SourceConfig(Protocol):
@@ -82,6 +106,9 @@ class Source:
     writer: Callable[..., Any] | None = None
     # check(config) -> list of ``puente.sources.checks.Finding``: what ``puente check`` asks it.
     check: Callable[[Any], list] | None = None
+    # A shop's web orders and their buyers: the objects the frequent ``puente_web_orders`` DAG
+    # extracts between the nights to post new orders into the ERP; () for a system without any.
+    web_order_objects: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -89,6 +116,9 @@ class Source:
         names = [o.name for o in self.objects]
         if len(set(names)) != len(names):
             raise ValueError(f"source {self.name}: an object is declared twice in {names}")
+        unknown = [o for o in self.web_order_objects if o not in names]
+        if unknown:
+            raise ValueError(f"source {self.name}: web_order_objects names undeclared object(s) {unknown}")
 
     @property
     def conn_id(self) -> str:

@@ -176,6 +176,10 @@ def test_dry_run_sends_nothing_and_moves_nothing(fresh_db, hubspot):
         assert _query(fresh_db, f"select count(*) as n from {table}") == [{"n": 0}]
     (run,) = _query(fresh_db, "select dry_run, rows_pending, rows_invalid, samples from ops.activation_runs")
     assert run["dry_run"] and run["rows_pending"] == 5 and len(run["samples"]) == 3
+    # what the DAG task hands to Airflow (its XCom) has the counts, not the sample payloads or reasons
+    summary = result.summary()
+    assert "samples" not in summary and (summary["pending"], summary["invalid"], summary["reasons"]) == (5, 1, 1)
+    assert "no contact owner" not in str(summary)
 
     real = run_activation(fresh_db, ACTIVATION, writer())  # the dry run left everything pending
     assert (real.sent, real.invalid) == (4, 1)

@@ -108,7 +108,7 @@ def _web_orders(systems, count: int) -> list[dict]:
     rows = []
     for order in orders:
         customer = order["customer"]
-        rows.append({"row_key": f"shopify_order:{order['shopify_order_id']}", "external_key": order["name"],
+        rows.append({"row_key": f"{order['shop']}_order:{order['shop_order_id']}", "external_key": order["name"],
                      "payload": {
                          "partner": ({"id": customer["erp_partner_id"]} if customer["erp_partner_id"] else
                                      {"new": {"ref": f"puente:{customer['person_id']}", "name": customer["name"],
@@ -294,6 +294,39 @@ def test_tasks_are_created_once_for_the_owner_even_after_a_crash(fresh_db, syste
     assert all(keys[r["row_key"]] == 1 for r in rows)
     (issue,) = _query(fresh_db, "select row_key, target_error from ops.activation_issues")
     assert issue["row_key"] == "churn:x" and "URGENT" in issue["target_error"]
+
+
+def test_an_erasure_deletes_the_tasks_puente_made_for_the_person(fresh_db, systems):
+    """The engine makes tasks for two contacts; erasing the first person finds their task by the
+    engine's books (puente.erasure.puente_tasks) and deletes it in HubSpot, its subject replaced first;
+    the other person's task stays as it was."""
+    from puente.erasure import puente_tasks
+    from puente.sources.hubspot.writer import ERASED_TASK
+
+    rows = [{**r, "row_key": r["row_key"].replace("2026-11-01", "erasure"),
+             "external_key": r["row_key"].replace("2026-11-01", "erasure"),
+             "payload": {**r["payload"], "properties": {**r["payload"]["properties"],
+                                                        "hs_task_body": "Why: no order in 120 days."}}}
+            for r in _task_rows(systems, 2)]
+    _model(fresh_db, TASKS, rows)
+    assert run_activation(fresh_db, TASKS, _writer(systems, "hubspot")).created == 2
+    erased_contact, kept_contact = (r["payload"]["contact_id"] for r in rows)
+
+    found = puente_tasks(fresh_db, [erased_contact])
+    assert [(activation, key) for activation, key, _ in found] == [("t_tasks", rows[0]["row_key"])]
+    task_id = found[0][2]
+    (kept_id,) = [t for _, _, t in puente_tasks(fresh_db, [kept_contact])]
+    writer = _writer(systems, "hubspot")
+    outcomes = writer.erase_tasks([task_id, "987654321"])  # the second was deleted by its owner already
+    assert [(o.row_key, o.ok) for o in outcomes] == [(task_id, True), ("987654321", True)]
+
+    tasks = systems["business"].hubspot["tasks"]
+    erased, kept = tasks[int(task_id)], tasks[int(kept_id)]
+    assert erased["archived"] and erased["properties"]["hs_task_subject"] == ERASED_TASK["hs_task_subject"]
+    assert "hs_task_body" not in erased["properties"]
+    assert not kept["archived"] and kept["properties"]["hs_task_body"] == "Why: no order in 120 days."
+    # gone from HubSpot's searches (HubSpot keeps it restorable for 90 days, without what it said)
+    assert writer.lookup("tasks", [rows[0]["row_key"], rows[1]["row_key"]]) == {rows[1]["row_key"]: kept_id}
 
 
 def test_a_dry_run_leaves_every_system_as_it_was(fresh_db, systems):

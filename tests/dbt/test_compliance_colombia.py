@@ -29,6 +29,7 @@ from puente.dbt import MAIN_BUILD_ARGS, run_dbt
 
 AS_OF = "2026-11-21"
 CUFE = "a" * 96
+REJECTION = "Regla: FAK24, Rechazo: El NIT del adquiriente no está inscrito en el RUT."
 # The marts whose content depends on the company's country, rebuilt for a company elsewhere.
 COUNTRY_MARTS = ["fct_order_to_cash", "order_to_cash_gaps", "einvoice_issues", "customer_required_fields_missing"]
 
@@ -36,17 +37,28 @@ COUNTRY_MARTS = ["fct_order_to_cash", "order_to_cash_gaps", "einvoice_issues", "
 def colombian_sources() -> dict:
     sources = copy.deepcopy(SOURCES)
     moves = {move["id"]: move for move in sources["odoo"]["account.move"]}
-    moves[401].update(l10n_co_dian_state="invoice_accepted", l10n_co_edi_cufe_cude_ref=CUFE)
-    moves[402].update(l10n_co_dian_state="invoice_pending", l10n_co_edi_cufe_cude_ref=False)
+    moves[401].update(l10n_co_dian_state="invoice_accepted", l10n_co_edi_cufe_cude_ref=CUFE,
+                      l10n_co_dian_document_ids=[{"id": 1, "state": "invoice_accepted", "datetime": "2026-11-02 10:01:00",
+                                                  "message_json": {"status": "Procesado Correctamente.", "errors": []}}])
+    moves[402].update(l10n_co_dian_state="invoice_pending", l10n_co_edi_cufe_cude_ref=False,
+                      l10n_co_dian_document_ids=[{"id": 2, "state": "invoice_pending", "datetime": "2026-11-19 09:00:00",
+                                                  "message_json": {"status": "Invoice is being processed by the DIAN."}}])
     sources["odoo"]["account.move"].append({
         **moves[402], "id": 403, "name": "INV/2026/00044", "partner_id": [102, "Carlos Gómez"],
         "invoice_origin": "S00045", "invoice_date": "2026-11-03", "invoice_date_due": "2026-12-03",
         "amount_total": 80000.0, "amount_residual": 80000.0, "l10n_co_dian_state": "invoice_rejected",
+        # the DIAN's latest answer first (Odoo's order); an older, failed sending after it
+        "l10n_co_dian_document_ids": [
+            {"id": 4, "state": "invoice_rejected", "datetime": "2026-11-03 10:04:00", "message_json": {
+                "status": "Documento con errores en campos mandatorios.",
+                "errors": [REJECTION, "Regla: FAK51, Rechazo: El código de municipio no existe en DIVIPOLA."]}},
+            {"id": 3, "state": "invoice_sending_failed", "datetime": "2026-11-03 10:01:00",
+             "message_json": {"status": "The DIAN server did not respond."}}],
         "create_date": "2026-11-03 10:00:00", "write_date": "2026-11-03 10:05:00"})
     sources["odoo"]["account.move"].append({
         **moves[401], "id": 404, "name": "RINV/2026/00001", "move_type": "out_refund", "invoice_origin": False,
         "invoice_date": "2026-11-20", "amount_total": 10000.0, "amount_residual": 0.0,
-        "l10n_co_dian_state": False, "l10n_co_edi_cufe_cude_ref": False,
+        "l10n_co_dian_state": False, "l10n_co_edi_cufe_cude_ref": False, "l10n_co_dian_document_ids": [],
         "create_date": "2026-11-20 18:00:00", "write_date": "2026-11-20 18:00:00"})
     partners = {partner["id"]: partner for partner in sources["odoo"]["res.partner"]}
     partners[102].update(vat=False, phone=False)
@@ -80,6 +92,10 @@ def test_dian_states_reach_staging(colombian_db):
         colombian_db, "select invoice_id, dian_state, cufe from staging.stg_odoo__invoices")}
     assert states == {401: ("invoice_accepted", CUFE), 402: ("invoice_pending", None),
                       403: ("invoice_rejected", None), 404: (None, None)}
+    messages = {r["invoice_id"]: r["dian_message"] for r in rows(
+        colombian_db, "select invoice_id, dian_message from staging.stg_odoo__invoices")}
+    assert messages[401] == "Procesado Correctamente." and messages[404] is None
+    assert messages[403].startswith("Documento con errores en campos mandatorios.: Regla: FAK24")
 
 
 def test_only_invoices_the_dian_accepted_are_issued(colombian_db):
@@ -103,6 +119,11 @@ def test_einvoice_issues_lists_pending_and_rejected_invoices(colombian_db):
     assert (pending["dian_state"], pending["days_pending"], pending["invoice_id"]) == ("invoice_pending", 2, 402)
     assert (rejected["dian_state"], rejected["days_pending"]) == ("invoice_rejected", 18)
     assert "rejected by the DIAN" in rejected["reason"] and "still being validated" in pending["reason"]
+    # what the DIAN said: the rules a rejected invoice broke, from its latest DIAN document
+    assert rejected["dian_message"] == ("Documento con errores en campos mandatorios.: " + REJECTION
+                                        + "; Regla: FAK51, Rechazo: El código de municipio no existe en DIVIPOLA.")
+    assert pending["dian_message"] == "Invoice is being processed by the DIAN."
+    assert unsent["dian_message"] is None
     (carlos,) = rows(colombian_db, "select customer_id from marts.dim_customers where '102' = any(odoo_partner_ids)")
     assert rejected["customer_id"] == carlos["customer_id"]
 

@@ -68,6 +68,26 @@ CASES = {
         "3001234567": False,
         "6012345678": False,
     },
+    "normalize_address": {
+        "Calle 38 # 12-45": "cl 38 12 45",
+        "Cl 38 12 45": "cl 38 12 45",
+        "CL. 38 N° 12 - 45 Apto 301": "cl 38 12 45",
+        "Calle 38 Nro 12 45, Int. 2": "cl 38 12 45",
+        "Carrera 7 No. 12 B - 10 Casa 2": "kr 7 12b 10",
+        "Kr 7 #12B-10": "kr 7 12b 10",
+        "cra 7 # 12b-10 of 402": "kr 7 12b 10",
+        "Avenida 68 # 45-20": "av 68 45 20",
+        "AV. 68 No 45 20": "av 68 45 20",
+        "Transversal 13 # 11-07": "tv 13 11 7",
+        "Tv 13 11-7": "tv 13 11 7",
+        "Diagonal 40A Sur # 3-12": "dg 40a 3 12 sur",
+        "Dg 40 A # 3 - 12 Sur": "dg 40a 3 12 sur",
+        "Calle 38 # 12-54": "cl 38 12 54",  # three doors away: another door
+        "Carrera 38 # 12-45": "kr 38 12 45",  # another street
+        "Vereda El Salitre, finca La Esperanza": None,
+        "Calle 5 Bis # 3-2": None,  # a `Bis` street: not read (yet), so no key rather than a wrong one
+        "": None,
+    },
     "normalize_name": {
         "  LUCÍA   GÓMEZ ": "lucia gomez",
         "José Ñúñez": "jose nunez",

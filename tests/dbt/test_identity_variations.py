@@ -35,26 +35,26 @@ def _cuit_dv(body: str) -> int:
 
 
 def partner(pid, name, email=False, phone=False, mobile=False, vat=False, city="Bogotá", company=False,
-            country=(49, "Colombia")):
+            country=(49, "Colombia"), street=False):
     return {"id": pid, "name": name, "email": email, "phone": phone, "mobile": mobile, "vat": vat,
-            "street": False, "city": city, "country_id": list(country), "is_company": company,
+            "street": street, "city": city, "country_id": list(country), "is_company": company,
             "customer_rank": 1, "active": True, "create_date": "2025-01-10 14:00:00",
             "write_date": "2026-11-01 09:00:00"}
 
 
-def contact(cid, first, last, email=None, phone=None, tax_id=None, city="Bogotá", country="Colombia"):
+def contact(cid, first, last, email=None, phone=None, tax_id=None, city="Bogotá", country="Colombia", address=None):
     return {"id": str(cid), "properties": {"email": email, "firstname": first, "lastname": last, "phone": phone,
-                                           "mobilephone": None, "city": city, "country": country,
+                                           "mobilephone": None, "address": address, "city": city, "country": country,
                                            "lifecyclestage": "customer", "hs_marketable_status": "false",
                                            "tax_id": tax_id, "hs_object_id": str(cid)},
             "createdAt": "2025-02-01T10:00:00.000Z", "updatedAt": "2026-11-01T10:00:00.000Z", "archived": False}
 
 
-def shop(sid, first, last, email=None, phone=None, city="Bogotá"):
+def shop(sid, first, last, email=None, phone=None, city="Bogotá", address1=None):
     return {"id": sid, "email": email, "first_name": first, "last_name": last, "phone": phone,
             "created_at": "2026-10-01T09:00:00-05:00", "updated_at": "2026-11-15T09:00:00-05:00",
             "state": "enabled", "tags": "", "note": None, "email_marketing_consent": None,
-            "default_address": {"city": city, "country": "Colombia", "country_code": "CO", "phone": None,
+            "default_address": {"address1": address1, "city": city, "country": "Colombia", "country_code": "CO", "phone": None,
                                 "company": None}}
 
 
@@ -115,6 +115,13 @@ PARTNERS = [
     partner(1042, "Héctor Silva", phone="0000000"),
     partner(1043, "Rubén Arias", mobile="1234567"),
     partner(1044, "Olga Cárdenas Mesa", phone="601 234 9876 ext. 115", email="olga.cardenas@gmail.com"),  # her colleague
+    # postal addresses: the same door written another way; relatives and colleagues at one door;
+    # a namesake on the same street; the same door in another city
+    partner(1070, "Claudia Restrepo Mesa", street="Calle 38 # 12-45 Apto 301", mobile="3186660001"),
+    partner(1071, "Mauricio Zuluaga Arango", street="Carrera 7 No. 12 B - 10 Casa 2", city="Medellín"),
+    partner(1072, "Jorge Salcedo Paz", street="Cra 15 # 80-20 Apto 502", mobile="3186660002"),
+    partner(1073, "Hugo Pardo Rey", street="Av 68 # 45-20 Of 301", phone="601 555 0303"),
+    partner(1074, "Gabriel Londoño Ruiz", street="Dg 40A Sur # 3-12", city="Cali"),
     # the review queue
     partner(1050, "Comercial Norte SAS", email="compras@marta.com.co", city="Cali", company=True),
     partner(1051, "Marta Gil Rojas", email="familiagil@gmail.com", mobile="3005550101", city="Cali"),
@@ -152,6 +159,11 @@ CONTACTS = [
     contact(2036, "Andrea", "Gómez", phone="3127778899", city="Cali"),  # a namesake elsewhere
     contact(2031, "Felipe", "Ortega", phone="3125556677", tax_id="CC 1020987654", city="Cali"),
     contact(2034, "Sara", "Lozano", phone="602 333 4455", email="s.lozano@gmail.com", city="Cali"),
+    contact(2170, "Claudia", "Restrepo", address="CL. 38 N° 12 - 45", phone="3009990001"),
+    contact(2172, "Lina", "Salcedo", address="Carrera 15 # 80 - 20", phone="3009990002"),
+    contact(2173, "Nelson", "Acosta", address="Avenida 68 No. 45-20 Oficina 302"),
+    contact(2174, "Gabriel", "Londoño", address="DIAGONAL 40 A # 3 - 12 SUR", city="Bogotá"),
+    contact(2175, "Claudia", "Restrepo Mesa", address="Calle 38 # 12-54"),  # a namesake, three doors away
     contact(2040, "Tatiana", "Ríos", phone="57 3187654321"),
     contact(2041, "Gloria", "Beltrán", phone="(1) 234 9876"),
     contact(2042, "Marcela", "Quintero", phone="0000000"),
@@ -173,6 +185,7 @@ SHOP = [
     shop(3023, "José", "De La Hoz", phone="+573173334455"),
     shop(3030, "Diana", "Castro", email="diana.castro@outlook.com", phone="+573201231234", city="Medellín"),
     shop(3040, "Tatiana", "Rios", phone="+573187654321"),
+    shop(3071, "Mauricio", "Zuluaga", address1="Kr 7 #12B-10", city="Medellin"),
     shop(3053, "Sofia", "Cano", email="ventas@marta.com.co", phone="+573001239876"),
 ]
 SOURCES = {"odoo": {"res.partner": PARTNERS}, "hubspot": {"contacts": CONTACTS}, "shopify": {"customers": SHOP}}
@@ -206,6 +219,8 @@ MUST_MERGE = [
     ("phone_placeholder_beside_a_mailbox", "odoo_partner:1016", "hubspot_contact:2016"),
     ("business_phone_beside_a_mailbox", "hubspot_contact:2053", "shopify_customer:3053"),
     ("company_buyer_in_another_city", "odoo_partner:1050", "hubspot_contact:2050"),
+    ("address_written_another_way", "odoo_partner:1070", "hubspot_contact:2170"),  # nothing else in common
+    ("address_carrera_abbreviated", "odoo_partner:1071", "shopify_customer:3071"),
 ]
 MUST_NOT_MERGE = [
     ("tax_id_doubtful_alone", "odoo_partner:1002", "hubspot_contact:2002"),
@@ -227,6 +242,10 @@ MUST_NOT_MERGE = [
     ("shared_office_phone_nothing_else", "odoo_partner:1034", "hubspot_contact:2034"),
     ("phone_placeholder", "odoo_partner:1042", "hubspot_contact:2042"),
     ("phone_placeholder_counting", "odoo_partner:1043", "hubspot_contact:2043"),
+    ("address_household", "odoo_partner:1072", "hubspot_contact:2172"),
+    ("address_office_colleague", "odoo_partner:1073", "hubspot_contact:2173"),
+    ("address_same_door_other_city", "odoo_partner:1074", "hubspot_contact:2174"),
+    ("address_namesake_other_door", "odoo_partner:1070", "hubspot_contact:2175"),
     *(("business_phone", "hubspot_contact:2060", f"hubspot_contact:{2060 + n}") for n in range(1, 9)),
 ]
 

@@ -110,7 +110,8 @@ def test_the_report_shows_what_the_warehouse_holds(report_db, artifacts):
     from expectations.gates import _run_gate, run_marts_gate, run_raw_gate
     from expectations.suites import Target
     from puente.config import run_folder
-    from puente.run_report import PSI_BUCKETS, write_report
+    from puente.drift import BUCKETS as PSI_BUCKETS
+    from puente.run_report import write_report
 
     _night_bookkeeping(report_db)
     run_raw_gate(report_db, DAY)
@@ -140,7 +141,7 @@ def test_the_report_shows_what_the_warehouse_holds(report_db, artifacts):
                              "order by gate", (DAY,)).fetchall()
         linked = conn.execute("select count(*) from marts.dim_customers where (cardinality(odoo_partner_ids) > 0)::int "
                               "+ (cardinality(hubspot_contact_ids) > 0)::int + (cardinality(shopify_customer_ids) > 0)::int "
-                              "> 1").fetchone()[0]
+                              "+ (cardinality(woocommerce_customer_ids) > 0)::int > 1").fetchone()[0]
         customers = conn.execute("select count(*) from marts.dim_customers").fetchone()[0]
         review = conn.execute("select count(*) from marts.customer_review_queue").fetchone()[0]
         gaps = dict(conn.execute("select gap_type, count(*) from marts.order_to_cash_gaps group by 1").fetchall())
@@ -231,11 +232,12 @@ def test_the_country_sections_and_alerts_appear_when_their_tables_exist(fresh_db
         conn.execute("""
             create schema marts;
             create table marts.einvoice_issues (invoice_id text, invoice_name text, customer_id text,
-                invoice_date date, dian_state text, days_pending integer, reason text);
+                invoice_date date, dian_state text, days_pending integer, reason text, dian_message text);
             insert into marts.einvoice_issues values
-                ('402', 'FE-402', 'c1', '2026-11-18', 'rejected', 3, 'NIT del adquiriente inválido'),
-                ('405', 'FE-405', 'c2', '2026-11-19', 'pending', 2, 'sin respuesta de la DIAN'),
-                ('406', 'FE-406', 'c2', '2026-11-19', 'pending', 2, 'sin respuesta de la DIAN');
+                ('402', 'FE-402', 'c1', '2026-11-18', 'invoice_rejected', 3, 'rejected by the DIAN: fix it',
+                 'Documento con errores en campos mandatorios.: Regla: FAK24, Rechazo: NIT <inválido>'),
+                ('405', 'FE-405', 'c2', '2026-11-19', 'invoice_pending', 2, 'still being validated', null),
+                ('406', 'FE-406', 'c2', '2026-11-19', 'invoice_pending', 2, 'still being validated', null);
             create table marts.customer_required_fields_missing (customer_id text, display_name text, system text,
                 field text, fix_in text);
             insert into marts.customer_required_fields_missing values
@@ -250,8 +252,12 @@ def test_the_country_sections_and_alerts_appear_when_their_tables_exist(fresh_db
         """)
     text = write_report(fresh_db, DAY).read_text()
     page = _Page(text)
-    assert "rejected 1" in page.sections["einvoice"] and "pending 2" in page.sections["einvoice"]
-    assert "FE-402" in page.sections["einvoice"] and "NIT del adquiriente inválido" in page.sections["einvoice"]
+    einvoice = page.sections["einvoice"]
+    assert "invoice_rejected 1" in einvoice and "invoice_pending 2" in einvoice
+    # each invoice with the DIAN's own answer (escaped), beside what to do
+    assert re.search(r"FE-402 c1 2026-11-18 invoice_rejected 3 rejected by the DIAN: fix it Documento con errores "
+                     r"en campos mandatorios\.: Regla: FAK24, Rechazo: NIT <inválido>", einvoice), einvoice
+    assert "DIAN's answer" in einvoice and "NIT &lt;inválido&gt;" in text
     required = page.sections["required-fields"]
     assert "odoo vat 1" in required and "odoo city 1" in required and "Odoo: Contactos > Juan Pérez > NIT" in required
     assert "Lucía &lt;Gómez&gt;" in text  # names are escaped, never markup

@@ -28,11 +28,12 @@ MARTS = """
 create schema marts;
 create table marts.dim_customers (
     customer_id text, full_name text, odoo_partner_ids text[], hubspot_contact_ids text[], shopify_customer_ids text[],
-    woocommerce_customer_ids text[]
+    woocommerce_customer_ids text[],
+    tiendanube_customer_ids text[]
 );
 insert into marts.dim_customers values
-    ('c1', 'Juan Pérez', '{101}', '{501,502}', '{7001}', '{}'),
-    ('c2', 'Lucía Gómez', '{103}', '{503}', '{}', '{31}');
+    ('c1', 'Juan Pérez', '{101}', '{501,502}', '{}', '{}', '{48100024}'),
+    ('c2', 'Lucía Gómez', '{103}', '{503}', '{}', '{31}', '{}');
 create table marts.fct_orders (
     order_id text, customer_id text, ordered_at timestamptz, amount_total numeric, currency_code text
 );

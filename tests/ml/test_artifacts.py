@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import pickle
 import re
 from datetime import UTC, datetime
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from ml.artifacts import LIBRARIES, METADATA_FILE, REQUIRED_METADATA, load_model, save_model
-from ml.churn.features import FEATURE_COLUMNS
+from ml.churn.features import FEATURE_COLUMNS, build_features, cutoff_after
+from ml.churn.model import RobustLogistic, robust_inputs
 from ml.churn.score import score_customers
 
 TRAINED_AT = datetime(2024, 7, 1, 3, 15, 2, tzinfo=UTC)
@@ -54,6 +57,18 @@ def test_a_loaded_model_scores_exactly_as_the_saved_one(saved, orders, as_of):
     pd.testing.assert_frame_equal(
         score_customers(loaded.model, orders, as_of), score_customers(saved.model, orders, as_of)
     )
+
+
+def test_a_regression_saved_before_the_cancelled_share_still_scores(orders, as_of):
+    """Such an artifact holds eight coefficients and no `inputs`: it scores on its own eight inputs."""
+    old = object.__new__(RobustLogistic)
+    old.__dict__.update(mean=np.zeros(8), scale=np.ones(8), coefficients=np.arange(8.0), intercept=0.5)
+    loaded = pickle.loads(pickle.dumps(old))
+    features = build_features(orders, cutoff_after(as_of))
+
+    expected = robust_inputs(features).drop(columns="cancelled_share").to_numpy() @ np.arange(8.0) + 0.5
+    np.testing.assert_allclose(loaded.raw_score(features), expected)
+    assert list(loaded.contributions(features).columns) == list(loaded.inputs) and len(loaded.inputs) == 8
 
 
 def test_the_same_training_gives_the_same_version_hash(trained, orders, as_of, tmp_path):

@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import brier_score_loss
 
 from ml.churn.features import LABEL_WINDOW_DAYS, build_features, cutoff_after, cutoff_instant
-from ml.churn.model import CalibratedBaseline, CalibratedLogistic, churn_probability
+from ml.churn.model import CalibratedBaseline, CalibratedLogistic, RobustLogistic, churn_probability
 from ml.churn.train import NotEnoughData, train_churn_model
 
 LABEL_WINDOW = timedelta(days=LABEL_WINDOW_DAYS)
@@ -80,6 +80,33 @@ def test_the_gate_needs_a_margin_larger_than_its_uncertainty():
     lower = gate("wape", 0.8, {"a": 0.9, "b": 1.2}, lambda name, rows: {"model": 0.8, "a": 0.9}[name], 50,
                  higher_is_better=False)
     assert (lower.best_baseline, round(lower.margin, 6), lower.uncertainty, lower.model_wins) == ("a", 0.1, 0.0, True)
+
+
+def test_a_churn_rate_that_differs_between_cutoffs_is_not_read_as_an_effect_of_the_inputs():
+    """Later cutoff: everyone's last order is older and more churn, but within each cutoff recency says nothing."""
+    rng = np.random.default_rng(3)
+    customers = pd.Index([f"c{number}" for number in range(1000)], name="customer_id")
+    cutoffs = {date(2024, 1, 1): (5, 0.2), date(2024, 2, 1): (60, 0.8)}  # recency from, churn rate
+    frames, labels = [], []
+    for recency_from, churn_rate in cutoffs.values():
+        recency = rng.uniform(recency_from, recency_from + 30, len(customers))
+        frames.append(pd.DataFrame({"bgnbd_expected_90d": 1.0, "recency_days": recency, "purchase_days_365d": 3.0,
+                                    "purchase_days_90d": 1.0, "amount_sum_365d": 100.0, "tenure_days": 200.0,
+                                    "gap_median_days": 30.0, "cancelled_share": 0.0}, index=customers))
+        labels.append(pd.Series((rng.uniform(size=len(customers)) < churn_rate).astype(int), index=customers))
+    features = pd.concat(frames, keys=list(cutoffs), names=["cutoff"])
+    churned = pd.concat(labels, keys=list(cutoffs), names=["cutoff"])
+    first = frames[0]
+
+    def spread_within_a_cutoff(model: RobustLogistic) -> float:  # log-odds, from the most recent buyer to the least
+        raw = model.raw_score(first)
+        return float(raw.max() - raw.min())
+
+    per_cutoff = spread_within_a_cutoff(RobustLogistic.fit(features, churned))
+    pooled = spread_within_a_cutoff(RobustLogistic.fit(features.droplevel("cutoff"), churned.droplevel("cutoff")))
+
+    assert pooled > 1.0  # one intercept for both dates: the later date's churn is blamed on recency
+    assert per_cutoff < 0.2
 
 
 def test_probabilities_are_calibrated(trained):

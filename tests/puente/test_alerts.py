@@ -5,14 +5,16 @@ The failure alert of a real failed night is tested with the night (tests/puente/
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 
-from puente import alerts
+from puente import alerts, drift
 
 MONDAY = date(2026, 11, 16)
 RUN_URL = "http://airflow.example.com/dags/puente_nightly/runs/scheduled__2026-11-16T03%3A00%3A00%2B00%3A00"
@@ -213,25 +215,30 @@ def test_a_growing_work_list_and_rows_refused_for_nights_are_alerts(fresh_db, al
     assert "sku:A1: HTTP 422: inventory item not found" in retried
 
 
-def test_churn_scores_far_from_the_last_nights_are_an_alert(fresh_db, alert_receiver):
+def test_churn_scores_far_from_last_weeks_are_an_alert(fresh_db, alert_receiver):
     with psycopg.connect(fresh_db) as conn:
         conn.execute("insert into ml.model_runs (model_run_id, model_name, as_of_date, features, metrics, baselines, "
                      "artifact_path, library_versions) values ('m1', 'churn', %s, '[]', '{}', '{}', 'x', '{}')",
                      (MONDAY,))
-        for back in range(6, -1, -1):
-            night = MONDAY - timedelta(days=back)
-            shift = 0.45 if back == 0 else 0.01 * (back % 3)  # tonight everybody looks about to leave
+
+        def score(night, shift):
             for customer in range(20):
                 p = min(0.99, 0.1 + 0.02 * customer + shift)
                 conn.execute("insert into ml.churn_scores (customer_id, scored_for_date, churn_probability, risk_band, "
                              "model_run_id) values (%s, %s, %s, %s, 'm1')",
                              (f"c{customer}", night, p, "high" if p >= 0.6 else "low"))
 
+        score(MONDAY - timedelta(days=7), 0.0)
+        score(MONDAY - timedelta(days=1), 0.02)  # a small move: yesterday is no alert
+        score(MONDAY, 0.45)  # tonight everybody looks about to leave
+
+    with psycopg.connect(fresh_db, row_factory=dict_row) as conn:
+        assert alerts.score_drift(conn, MONDAY - timedelta(days=1)) == []
     _deliver(fresh_db, alerts.night_warnings(fresh_db, MONDAY))
     (text,) = alert_receiver.texts
-    assert "warning: the churn scores moved far from the last nights'" in text
-    assert "mean churn probability: 0.740 tonight against 0.300 (median of the last 6 nights" in text
-    assert "share of customers at high risk: 0.850 tonight against 0.000" in text
+    assert "warning: the churn scores moved far from last week's" in text
+    assert re.search(r"against those of 2026-11-09: PSI (\d+\.\d{3}), a large shift", text)
+    assert float(re.search(r"PSI (\d+\.\d{3})", text).group(1)) >= drift.LARGE
 
 
 # --- the pieces ----------------------------------------------------------------------------------
@@ -324,3 +331,74 @@ def test_the_email_channel_sends_through_an_smtp_connection(monkeypatch):
     html = next(part.get_content() for part in mail.walk() if part.get_content_type() == "text/html")
     assert "<b>What it means:</b> The raw gate refused tonight&#x27;s landed data" in html
     assert f'<a href="{RUN_URL}">' in html and "/runs/2026-11-16/report.html" in html
+
+
+def test_the_teams_channel_posts_an_adaptive_card(fresh_db, alert_receiver, monkeypatch):
+    """Puente's Teams notifier over the connection puente_alerts_teams (the webhook's whole URL as its
+    password), beside Slack: the message a Teams Workflows webhook takes, one Adaptive Card."""
+    monkeypatch.setenv("AIRFLOW_CONN_PUENTE_ALERTS_TEAMS", alert_receiver.teams_connection())
+    assert set(_channels()) == {"slack", "teams"}
+    alert = alerts.failure_alert(dag_id="puente_nightly", task_id="extract.shopify", logical_date=MONDAY,
+                                 run_id="r1", run_url=RUN_URL,
+                                 error="SourceError: shopify orders: GET /orders.json -> HTTP 503\nretried 5 times")
+    outcomes = _deliver(fresh_db, [alert])
+    assert [(o["status"], o["channels"]) for o in outcomes] == [("sent", ["slack", "teams"])]
+
+    (message,) = alert_receiver.teams_messages
+    assert message["path"].startswith(f"/workflows/{alert_receiver.token}/triggers/manual/paths/invoke?")
+    assert message["type"] == "message"
+    (attachment,) = message["attachments"]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    card = attachment["content"]
+    assert (card["type"], card["version"]) == ("AdaptiveCard", "1.4")
+    texts = [block["text"] for block in card["body"]]
+    assert all(block["type"] == "TextBlock" and block["wrap"] for block in card["body"])
+    assert texts[0] == "Puente night of 2026-11-16 — FAILED: extract.shopify failed (puente_nightly)"
+    # the quoted error keeps its lines, one block each
+    assert "SourceError: shopify orders: GET /orders.json -> HTTP 503" in texts and "retried 5 times" in texts
+    assert any(t.startswith("**What it means:** Extraction from the shop (Shopify) failed") for t in texts)
+    assert texts[-1].startswith("The night's run report: ") and texts[-1].endswith("/runs/2026-11-16/report.html")
+    assert card["actions"] == [{"type": "Action.OpenUrl", "title": "Open the run in Airflow", "url": RUN_URL}]
+    assert _recorded(fresh_db) == [("failure", "task_failed", "extract.shopify", "sent", ["slack", "teams"], None)]
+
+
+def test_a_teams_webhook_that_refuses_is_a_failed_channel_without_its_secret(fresh_db, monkeypatch):
+    """No Slack, a Teams webhook answering 400: the alert is recorded as failed with Teams' answer,
+    and neither the error nor the log carries the webhook's secret (its URL)."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Refusing(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(400)
+            self.end_headers()
+            self.wfile.write(b'{"error":{"code":"InvalidRequestContent","message":"The card is not valid"}}')
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.delenv("AIRFLOW_CONN_PUENTE_ALERTS_SLACK", raising=False)
+    monkeypatch.setenv("AIRFLOW_CONN_PUENTE_ALERTS_TEAMS", json.dumps(
+        {"conn_type": "http", "host": f"http://127.0.0.1:{server.server_port}", "password": "workflows/abc?sig=s3cr3t"}))
+    try:
+        (outcome,) = _deliver(fresh_db, [alerts.failure_alert(
+            dag_id="puente_nightly", task_id="raw_gate", error="GateFailed", logical_date=MONDAY, run_id="r1",
+            run_url=RUN_URL)])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert outcome["status"] == "failed" and "HTTP 400" in outcome["reason"] and "InvalidRequestContent" in \
+        outcome["reason"]
+    assert "s3cr3t" not in outcome["reason"] and "workflows/abc" not in outcome["reason"]
+
+
+def test_without_a_teams_connection_nothing_goes_to_teams(fresh_db, alert_receiver, monkeypatch):
+    monkeypatch.delenv("AIRFLOW_CONN_PUENTE_ALERTS_TEAMS", raising=False)
+    assert set(_channels()) == {"slack"}
+    _deliver(fresh_db, [alerts.failure_alert(dag_id="puente_nightly", task_id="raw_gate", error="GateFailed",
+                                             logical_date=MONDAY, run_id="r1", run_url=RUN_URL)])
+    assert len(alert_receiver.texts) == 1 and alert_receiver.teams_messages == []

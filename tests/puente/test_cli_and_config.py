@@ -74,3 +74,23 @@ def test_dbt_output_through_make_carries_no_colour_codes(tmp_path):
     assert (project / "target" / "manifest.json").exists()
     assert "Running with dbt" in done.stdout  # dbt did speak
     assert "\x1b[" not in done.stdout + done.stderr
+
+
+def test_each_demo_profile_is_a_valid_business_whose_simulators_run_its_systems(capsys, tmp_path):
+    from puente import runtime
+    from puente.demo import PROFILES, demo_systems
+    from puente.simulators import Credentials
+    from puente.simulators.server import OPT_IN_SYSTEMS
+
+    assert "default" in PROFILES and len(PROFILES) >= 2
+    for profile, names in PROFILES.items():
+        systems = demo_systems(profile)  # one ERP, one CRM, known systems: as any business is checked
+        assert {s.name for s in systems} == set(names) and {"erp", "crm"} <= {s.kind for s in systems}
+        served = runtime.SimulatorProcess(Credentials(), port=1, seed=7, customers=10, start="2026-11-16",
+                                          log_path=tmp_path / "sim.log", systems=systems)._args
+        assert {arg[2:] for arg in served if arg[2:] in OPT_IN_SYSTEMS} == set(names) & set(OPT_IN_SYSTEMS)
+
+    with pytest.raises(SystemExit):
+        cli.main(["demo", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert all(f"{profile} = {', '.join(names)}" in help_text for profile, names in PROFILES.items())

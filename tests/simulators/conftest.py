@@ -14,8 +14,10 @@ from fastapi.testclient import TestClient
 from puente.simulators import Business, Credentials, Faults, Limits, create_app
 
 
-def small_business(seed: int = 5, customers: int = 150, history_days: int = 300) -> Business:
-    return Business(seed=seed, customers=customers, history_days=history_days)
+def small_business(seed: int = 5, customers: int = 150, history_days: int = 300, woocommerce: bool = False,
+                   tiendanube: bool = False) -> Business:
+    return Business(seed=seed, customers=customers, history_days=history_days, woocommerce=woocommerce,
+                    tiendanube=tiendanube)
 
 
 @pytest.fixture(scope="module")

@@ -134,3 +134,26 @@ def test_the_integration_truth_is_served_and_filtered_by_date(business, client_f
     assert all(o["ordered_on"] >= since for o in recent["web_orders"])
     assert recent["stock"] == everything["stock"]
     assert client.get("/_sim/integration", params={"since": "yesterday"}).status_code == 400
+
+
+def test_the_stores_orders_never_reach_the_erp_by_themselves(new_business):
+    """With the WooCommerce store on, the truth holds each store order as the ERP order it should be
+    (``WC-<number>``, the store's lines and amounts), nobody enters any, and the Shopify shop's
+    orders are exactly those of the same business without the store."""
+    business = new_business(woocommerce=True)
+    truth = business.integration_truth()
+    store = {o["shop_order_id"]: o for o in truth["web_orders"] if o["shop"] == "woocommerce"}
+    assert set(store) == set(business.woocommerce["orders"]) and store
+    for oid, order in business.woocommerce["orders"].items():
+        should = store[oid]
+        assert should["name"] == f"WC-{order['number']}" and not should["person_enters"] and not should["entered"]
+        assert [(line["sku"], line["quantity"], line["price_unit"]) for line in should["lines"]] == [
+            (li["sku"], li["quantity"], li["price"]) for li in order["line_items"]]
+        assert should["amount_total"] == float(order["total"])
+        assert (should["state"] == "cancel") == (order["status"] in ("cancelled", "trash"))
+        assert (should["fulfilled_on"] is not None) == (order["status"] == "completed")
+    assert not any(str(o["client_order_ref"]).startswith("WC-") for o in business.odoo["sale.order"].values())
+    live = sum(o["state"] == "sale" for o in store.values())
+    without = new_business().integration_truth()
+    assert [o for o in truth["web_orders"] if o["shop"] == "shopify"] == without["web_orders"]
+    assert truth["summary"]["web_orders_left_for_puente"] == without["summary"]["web_orders_left_for_puente"] + live

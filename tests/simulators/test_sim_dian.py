@@ -10,9 +10,10 @@ from collections import Counter
 import pytest
 
 from puente.simulators import Business, SimulatorServer, create_app
+from puente.sources.http import SourceError
 from puente.sources.odoo import OdooConfig, OdooConnector
 
-DIAN_FIELDS = ("l10n_co_dian_state", "l10n_co_edi_cufe_cude_ref")
+DIAN_FIELDS = ("l10n_co_dian_state", "l10n_co_edi_cufe_cude_ref", "l10n_co_dian_document_ids")
 STATES = {"invoice_accepted", "invoice_pending", "invoice_rejected", "invoice_sending_failed"}
 
 
@@ -85,6 +86,10 @@ def test_a_company_outside_colombia_has_no_dian_fields(credentials):
         try:
             assert not set(DIAN_FIELDS) & set(connector.execute_kw("account.move", "fields_get", [], {}))
             assert not set(DIAN_FIELDS) & set(connector.fields("account.move"))
+            with pytest.raises(SourceError, match="Object l10n_co_dian.document doesn't exist"):
+                connector.execute_kw("l10n_co_dian.document", "search_read", [[]], {"fields": ["state"]})
+            # the invoices land as before, nothing asked of a model this database does not have
+            assert [r for page in connector.extract("account.move", None) for r in page.records]
         finally:
             connector.close()
 
@@ -104,3 +109,52 @@ def test_the_connector_reads_the_dian_fields_of_a_colombian_company(colombian, c
     assert {p["l10n_co_dian_state"] for p in posted} <= STATES
     accepted = [p for p in posted if p["l10n_co_dian_state"] == "invoice_accepted"]
     assert accepted and all(len(p["l10n_co_edi_cufe_cude_ref"]) == 96 for p in accepted)
+
+
+def test_the_dian_says_why_it_rejected_an_invoice_and_a_resend_replaces_the_rejection():
+    """Each sending is a DIAN document of the invoice (l10n_co_dian.document) with the DIAN's answer;
+    the rejected ones carry the rules they broke, and Odoo removes them when the invoice is resent."""
+    business = _business()
+    documents = business.odoo["l10n_co_dian.document"]
+    rejected_once = set()
+    for _ in range(10):
+        business.advance_day()
+        for move in business.odoo["account.move"].values():
+            ids = move.get("l10n_co_dian_document_ids") or []
+            if move.get("l10n_co_dian_state"):
+                latest = documents[ids[0]]
+                assert latest["state"] == move["l10n_co_dian_state"] and latest["move_id"][0] == move["id"]
+                if latest["state"] == "invoice_rejected":
+                    rejected_once.add(move["id"])
+                    answer = latest["message_json"]
+                    assert answer["status"] == "Documento con errores en campos mandatorios."
+                    assert answer["errors"] and all(re.match(r"Regla: \w+, Rechazo: \S", e) for e in answer["errors"])
+                    assert "Rechazo:" in latest["message"]
+            # a resend removed the invoice's rejected documents: none left behind an accepted one
+            if move.get("l10n_co_dian_state") == "invoice_accepted":
+                assert not any(documents[i]["state"] == "invoice_rejected" for i in ids)
+                assert documents[ids[0]]["message_json"] == {"status": "Procesado Correctamente.", "errors": []}
+    resent = {i for i in rejected_once if business.odoo["account.move"][i]["l10n_co_dian_state"] == "invoice_accepted"}
+    assert rejected_once and resent
+    assert any(business.is_deleted("odoo", "l10n_co_dian.document", d) for d in documents)
+
+
+def test_the_connector_lands_each_invoice_with_its_dian_documents(colombian, credentials):
+    with SimulatorServer(create_app(colombian, credentials)) as server:
+        connector = OdooConnector(OdooConfig(url=f"{server.base_url}/odoo", db=credentials.odoo_db,
+                                             login=credentials.odoo_login, api_key=credentials.odoo_api_key))
+        try:
+            records = {r.payload["id"]: r.payload for page in connector.extract("account.move", None)
+                       for r in page.records}
+        finally:
+            connector.close()
+    rejected = [p for p in records.values() if p.get("l10n_co_dian_state") == "invoice_rejected"]
+    assert rejected
+    for payload in rejected:
+        move = colombian.odoo["account.move"][payload["id"]]
+        documents = payload["l10n_co_dian_document_ids"]
+        # the records in place of their ids, in Odoo's order (newest first), with the declared fields
+        assert [d["id"] for d in documents] == move["l10n_co_dian_document_ids"]
+        assert set(documents[0]) == {"id", "message_json", "datetime"}  # minimum data: what staging reads
+        assert colombian.odoo["l10n_co_dian.document"][documents[0]["id"]]["state"] == "invoice_rejected"
+        assert documents[0]["message_json"]["errors"][0].startswith("Regla: ")

@@ -30,11 +30,10 @@ class Erp:
         return self.kw("product.product", "search", [[["default_code", "=", sku]]])[0]
 
 
-@pytest.fixture
-def erp(credentials) -> Iterator[Erp]:
+def _served(credentials, **options: Any) -> Iterator[Erp]:
     """A business nobody moves orders for (everything is left to the API client), served over HTTP."""
     business = Business(seed=3, customers=120, history_days=150,
-                        habits=Habits(web_orders_retyped=0.0, won_deals_entered=0.0))
+                        habits=Habits(web_orders_retyped=0.0, won_deals_entered=0.0), **options)
     with SimulatorServer(create_app(business, credentials)) as server:
         proxy = xmlrpc.client.ServerProxy(f"{server.base_url}/odoo/xmlrpc/2/object", allow_none=True)
 
@@ -42,6 +41,17 @@ def erp(credentials) -> Iterator[Erp]:
             return proxy.execute_kw(credentials.odoo_db, 2, credentials.odoo_api_key, model, method, args,
                                     kwargs or {})
         yield Erp(business, kw)
+
+
+@pytest.fixture
+def erp(credentials) -> Iterator[Erp]:
+    yield from _served(credentials)
+
+
+@pytest.fixture
+def store_erp(credentials) -> Iterator[Erp]:
+    """The same, with the WooCommerce store."""
+    yield from _served(credentials, woocommerce=True)
 
 
 def _nit(digits: str) -> str:
@@ -241,7 +251,7 @@ def test_the_business_takes_up_web_orders_and_deals_entered_through_the_api(erp)
         context = {"context": {"active_model": "sale.order", "active_ids": [order_id]}}
         kw("sale.advance.payment.inv", "create_invoices",
            [[kw("sale.advance.payment.inv", "create", [{"advance_payment_method": "delivered"}], context)]], context)
-        posted[web["shopify_order_id"]] = order_id
+        posted[web["shop_order_id"]] = order_id
         assert business.odoo["sale.order"][order_id]["amount_total"] == web["amount_total"]
     partner = kw("res.partner", "search", [[]], {"limit": 1})[0]
     deal_order = kw("sale.order", "create", [{"partner_id": partner, "origin": f"HubSpot deal {deal['hubspot_deal_id']}",
@@ -253,7 +263,7 @@ def test_the_business_takes_up_web_orders_and_deals_entered_through_the_api(erp)
     # The ground truth knows whose they are; everything written sits after the day's own records.
     records = {(r["object"], r["id"]): r for r in business.truth() if r["system"] == "odoo"}
     for sid, order_id in posted.items():
-        web = next(o for o in truth["web_orders"] if o["shopify_order_id"] == sid)
+        web = next(o for o in truth["web_orders"] if o["shop_order_id"] == sid)
         assert records["sale.order", str(order_id)]["order_id"] == web["order_id"]
         assert records["res.partner", str(business.odoo["sale.order"][order_id]["partner_id"][0])][
             "person_id"] == web["person_id"]
@@ -286,3 +296,49 @@ def test_the_business_takes_up_web_orders_and_deals_entered_through_the_api(erp)
     deal_sale = business.odoo["sale.order"][deal_order]
     assert business.erp.delivered(deal_sale) and len(deal_sale["invoice_ids"]) == 1
     assert business.today > business.go_live + timedelta(days=150)
+
+
+def test_the_business_takes_up_store_orders_entered_through_the_api(store_erp):
+    """WooCommerce orders posted with their ERP reference (``WC-<number>``): the truth knows whose
+    they are, and the business takes them up as Shopify ones (shipped when the store completes
+    them, then invoiced and paid; cancelled in the ERP when the store cancels them); the store's
+    other orders stay out of the ERP."""
+    kw, business = store_erp.kw, store_erp.business
+    truth = business.integration_truth()
+    store = [o for o in truth["web_orders"] if o["shop"] == "woocommerce"]
+    assert store and all(o["name"] == f"WC-{o['shop_order_id']}" and not o["person_enters"] and not o["entered"]
+                         for o in store)
+    posted = {}
+    for web in [o for o in store if o["state"] == "sale"][-4:]:
+        partner = kw("res.partner", "create", [{"name": web["customer"]["name"], "ref": f"puente:{web['person_id']}"}])
+        lines = [[0, 0, {"product_id": store_erp.product(line["sku"]), "product_uom_qty": line["quantity"],
+                         "price_unit": line["price_unit"]}] for line in web["lines"]]
+        order_id = kw("sale.order", "create", [{"partner_id": partner, "client_order_ref": web["name"],
+                                                "origin": f"WooCommerce {web['name']}", "order_line": lines}])
+        kw("sale.order", "action_confirm", [[order_id]])
+        assert business.odoo["sale.order"][order_id]["amount_total"] == web["amount_total"]
+        posted[web["shop_order_id"]] = (web, order_id)
+    records = {(r["object"], r["id"]): r for r in business.truth() if r["system"] == "odoo"}
+    entered = {o["name"]: o["entered_by_api"] for o in business.integration_truth()["web_orders"]
+               if o["shop"] == "woocommerce"}
+    for web, order_id in posted.values():
+        assert records["sale.order", str(order_id)]["order_id"] == web["order_id"]
+        assert entered[web["name"]]["sale_order_id"] == order_id
+    assert len([name for name, entry in entered.items() if entry]) == len(posted)
+
+    for _ in range(8):
+        business.advance_day()
+    outcomes = []
+    for oid, (_, order_id) in posted.items():
+        order, status = business.odoo["sale.order"][order_id], business.woocommerce["orders"][oid]["status"]
+        outcomes.append(status)
+        if status == "completed":
+            assert business.erp.delivered(order), oid
+            (invoice,) = [business.odoo["account.move"][i] for i in order["invoice_ids"]]
+            assert invoice["state"] == "posted" and invoice["payment_state"] in ("in_payment", "paid")
+        else:
+            assert status in ("cancelled", "trash") and order["state"] == "cancel", (oid, status, order["state"])
+    print("store orders posted, then in the store:", outcomes)
+    assert "completed" in outcomes
+    assert sorted(o["id"] for o in business.odoo["sale.order"].values()
+                  if str(o["client_order_ref"]).startswith("WC-")) == sorted(i for _, i in posted.values())

@@ -147,3 +147,17 @@ def test_the_store_sells_the_erps_skus_to_the_businesss_people_registered_or_not
     assert buyers & elsewhere, "some of the store's buyers are the business's customers elsewhere"
     assert all(o["line_items"] and all(li["sku"] in skus for li in o["line_items"]) for o in orders)
     assert {o["status"] for o in orders} >= {"completed", "processing"}
+
+
+def test_fields_filter_nested_objects_but_not_inside_lists_as_wordpress_does(client_for, store, auth):
+    client = client_for(store)
+
+    def first(fields: str) -> dict:
+        return client.get(f"{API}/orders", params={"_fields": fields, "per_page": 1}, headers=auth).json()[0]
+
+    order = first("id,billing.email,billing.phone,line_items,total.amount")
+    assert order.keys() == {"id", "billing", "line_items", "total"}
+    assert order["billing"].keys() == {"email", "phone"}  # the rest of the address is not served
+    assert order["line_items"] and "sku" in order["line_items"][0] and isinstance(order["total"], str)
+    assert first("id,line_items.sku")["line_items"] == []  # WordPress cannot filter inside a list
+    assert first("billing.email,billing")["billing"].keys() > {"email", "phone"}  # the whole object wins

@@ -152,3 +152,20 @@ def test_a_site_without_its_rest_path_points_at_the_permalinks(business):
         nowhere = dataclasses.replace(config, url=f"{server.base_url}/nothing-here/wp-json/wc/v3")
         ((check, message, blocking),) = _problems(checks.check_all({"woocommerce": nowhere}))
     assert (check, blocking) == ("connection", True) and "Settings > Permalinks" in message
+
+
+def test_tiendanube_check_names_the_token_and_the_scopes(business):
+    credentials = Credentials()
+    fit = _check(business, credentials)["Tienda Nube"]
+    assert _problems(fit) == [] and [f.check for f in fit] == ["configuration", "connection", "credentials", "rights"]
+    assert "Casa Andina Outlet" in fit[1].message
+
+    found = _check(business, credentials, tiendanube={"token": "not-the-token"})["Tienda Nube"]
+    ((check, message, blocking),) = _problems(found)
+    assert (check, blocking) == ("credentials", True)
+    assert "Invalid access token" in message and "Aplicaciones" in message
+    assert "not-the-token" not in checks.report(found) and credentials.tiendanube_token not in checks.report(found)
+
+    no_orders = dataclasses.replace(credentials, tiendanube_scopes=("read_customers", "read_products"))
+    ((check, message, _),) = _problems(_check(business, no_orders)["Tienda Nube"])
+    assert check == "rights" and "read_orders" in message and "read_customers" not in message

@@ -72,6 +72,30 @@ def test_dag_extract_tasks_and_sources_param_follow_the_registry(airflow_db, no_
     assert dag.params.get_param("sources").schema["items"]["enum"] == ["odoo", "hubspot"]
 
 
+def test_the_web_orders_dag_extracts_the_orders_of_every_shop_the_business_runs(airflow_db, monkeypatch):
+    """puente_web_orders posts new web orders between the nights: it extracts the orders and
+    buyers of each configured shop (``web_order_objects``), and the ERP's orders and partners."""
+    import importlib.util
+    import sys
+
+    def objects() -> dict[str, list[str]]:
+        spec = importlib.util.spec_from_file_location("web_orders_dag", REPO / "dags" / "puente_web_orders.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.OBJECTS
+
+    monkeypatch.syspath_prepend(str(REPO / "dags"))
+    monkeypatch.delitem(sys.modules, "_puente", raising=False)
+    erp = {"odoo": ["res.partner", "sale.order"]}
+    monkeypatch.setenv("PUENTE_SYSTEMS", "odoo,hubspot,shopify,woocommerce")
+    assert objects() == {"shopify": ["customers", "orders"], "woocommerce": ["customers", "orders"], **erp}
+    monkeypatch.setenv("PUENTE_SYSTEMS", "odoo,hubspot,woocommerce")
+    assert objects() == {"woocommerce": ["customers", "orders"], **erp}
+    for source in registry.SOURCES:
+        assert set(source.web_order_objects) <= set(source.object_names)
+        assert bool(source.web_order_objects) == (source.kind == "shop"), source.name
+
+
 def test_raw_tables_are_those_of_the_registry(fresh_db):
     expected = set().union(*(_raw_tables(s) for s in registry.SOURCES))
     assert {o.table for o in warehouse.RAW_OBJECTS} == expected
@@ -118,6 +142,8 @@ class _Credentials:
     shopify_token: str = "shpat"
     woocommerce_key: str = "ck_1"
     woocommerce_secret: str = "cs_2"
+    tiendanube_token: str = "f00d"
+    mercadopago_token: str = "APP_USR-1"
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
+from puente.sources import registry
+from puente.sources.fields import wordpress_fields
 from puente.sources.http import SourceError
 from puente.sources.woocommerce import WooCommerceConfig, WooCommerceConnector
 
@@ -52,10 +54,12 @@ def test_orders_walk_modified_after_in_id_order_then_the_trash_flagged_deleted()
                    ("orders", "trash"): [[record(3, "2026-11-11T10:00:00", status="trash")]]})
     pages = list(connector(store).extract("orders", "2026-11-10T12:00:00", until="2026-11-13T00:00:00"))
     first = dict(store.seen[0].params)
+    declared = ",".join(wordpress_fields(registry.source_object("woocommerce", "orders").landed_fields))
     assert first == {"per_page": "100", "orderby": "id", "order": "asc", "status": "any", "dates_are_gmt": "true",
-                     "modified_after": "2026-11-10T11:00:00", "modified_before": "2026-11-13T00:00:00"}
+                     "modified_after": "2026-11-10T11:00:00", "modified_before": "2026-11-13T00:00:00",
+                     "_fields": declared}
     assert dict(store.seen[1].params)["page"] == "2"  # the Link, as given
-    assert dict(store.seen[2].params)["status"] == "trash"
+    assert dict(store.seen[2].params)["status"] == "trash" and dict(store.seen[2].params)["_fields"] == declared
     assert [p.cursor for p in pages] == [None, None, "2026-11-12T09:30:00"]  # the greatest, after the last pass
     assert [(r.source_id, r.deleted) for p in pages for r in p.records] == [("1", False), ("5", False), ("3", True)]
 

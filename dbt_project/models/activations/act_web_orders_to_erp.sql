@@ -1,8 +1,11 @@
 {#
-    Web orders that should be in the ERP and are not: every live shop order placed in the last
-    var `web_order_posting_days` days that no ERP sale order carries yet (fct_orders links a sale
+    Web orders that should be in the ERP and are not: every live order of any web shop
+    (int_web_orders_unioned: Shopify, WooCommerce) placed in the last var
+    `web_order_posting_days` days that no ERP sale order carries yet (fct_orders links a sale
     order to a shop order by `client_order_ref`), as the Odoo sale order the business would have
-    typed in:
+    typed in, its `client_order_ref` the shop order's reference (the Shopify order's name,
+    `#1042`; `WC-<number>` for a WooCommerce order, whose numbers would collide with the other
+    shop's) and its origin the shop and that reference:
       - the customer: the ERP partner Puente's identity resolution found for the buyer, or a new
         partner made from the golden record (name and tax id from their owners, contact details
         from the CRM or the shop), with Puente's reference `puente:<customer_id>` so that it is
@@ -10,8 +13,10 @@
       - one line per shop line, the product found by SKU, at the price and discount the shop
         charged; the ERP applies each product's own taxes (the shop's prices are before tax),
         and shipping is a line of the product var `shipping_product_sku` at the shop's price;
-      - confirmed, so the ERP reserves the stock; paid orders are invoiced at once with the
-        ERP's own invoicing wizard when var `invoice_paid_web_orders` is on.
+      - confirmed, so the ERP reserves the stock; paid orders (Shopify `financial_status` paid,
+        WooCommerce `processing` or `completed` with a payment date; a bank transfer `on-hold` is
+        not paid yet) are invoiced at once with the ERP's own invoicing wizard when var
+        `invoice_paid_web_orders` is on.
     Older orders are left to a person (order_to_cash_gaps lists them): posting a sale of last
     year into this month's books is an accountant's decision. An order that cannot be posted
     says why in `invalid_reason` (the work list). Cancelled shop orders are never posted; those
@@ -32,11 +37,11 @@ web_orders as (
 ),
 
 shop_orders as (
-    select * from {{ ref('stg_shopify__orders') }}
+    select * from {{ ref('int_web_orders_unioned') }}
 ),
 
 shop_lines as (
-    select * from {{ ref('stg_shopify__order_lines') }}
+    select * from {{ ref('int_web_order_lines_unioned') }}
 ),
 
 products as (
@@ -50,7 +55,7 @@ customers as (
 
 lines as (
     select
-        shop_lines.order_id as shopify_order_id,
+        shop_lines.order_id,
         jsonb_agg(
             jsonb_build_object(
                 'product_id', products.odoo_product_id,
@@ -63,21 +68,23 @@ lines as (
                     else 0
                 end
             )
-            order by shop_lines.order_line_id
+            order by shop_lines.shop_order_line_id
         ) as order_lines,
         -- the first line the ERP cannot take, in words
         (array_agg(
             case
                 when shop_lines.sku is null
-                    then 'the shop line "' || coalesce(shop_lines.product_title, '?') || '" has no SKU; '
-                         || 'give the product a SKU in Shopify or enter the order by hand'
+                    then 'the shop line "' || coalesce(shop_lines.product_name, '?') || '" has no SKU; '
+                         || 'give the product a SKU in ' || shop_orders.shop_title || ' or enter the order by hand'
                 when products.odoo_product_id is null
                     then 'SKU ' || shop_lines.sku || ' does not exist in the ERP; create it there (Internal '
-                         || 'Reference ' || shop_lines.sku || ') or fix the SKU in Shopify'
+                         || 'Reference ' || shop_lines.sku || ') or fix the SKU in ' || shop_orders.shop_title
             end
-            order by shop_lines.order_line_id
+            order by shop_lines.shop_order_line_id
         ) filter (where shop_lines.sku is null or products.odoo_product_id is null))[1] as line_problem
     from shop_lines
+    inner join shop_orders
+        on shop_lines.order_id = shop_orders.order_id
     left join products
         on shop_lines.sku = products.sku
     group by shop_lines.order_id
@@ -93,8 +100,10 @@ orders as (
         web_orders.order_name,
         web_orders.customer_id,
         web_orders.amount_total,
-        shop_orders.order_id as shopify_order_id,
-        shop_orders.financial_status,
+        shop_orders.shop_system,
+        shop_orders.shop_title,
+        shop_orders.shop_order_id,
+        shop_orders.is_paid,
         shop_orders.shipping_amount,
         customers.full_name,
         customers.tax_id,
@@ -107,22 +116,22 @@ orders as (
         lines.line_problem
     from web_orders
     inner join shop_orders
-        on web_orders.shopify_order_id = shop_orders.order_id
+        on web_orders.order_id = shop_orders.order_id
     left join customers
         on web_orders.customer_id = customers.customer_id
     left join lines
-        on shop_orders.order_id = lines.shopify_order_id
+        on web_orders.order_id = lines.order_id
 ),
 
 final as (
     select
-        'shopify_order:' || orders.shopify_order_id as row_key,
+        orders.shop_system || '_order:' || orders.shop_order_id as row_key,
         null::text as target_id,
         orders.order_name as external_key,
         jsonb_build_object(
             'partner', {{ erp_partner('orders') }},
             'client_order_ref', orders.order_name,
-            'origin', 'Shopify ' || orders.order_name,
+            'origin', orders.shop_title || ' ' || orders.order_name,
             'order_line', coalesce(orders.order_lines, '[]'::jsonb) || case
                 when coalesce(orders.shipping_amount, 0) > 0 and (select odoo_product_id from shipping) is not null
                     then jsonb_build_array(jsonb_build_object(
@@ -133,7 +142,7 @@ final as (
                 else '[]'::jsonb
             end,
             'confirm', true,
-            'invoice', {{ 'true' if var('invoice_paid_web_orders') else 'false' }} and orders.financial_status = 'paid'
+            'invoice', {{ 'true' if var('invoice_paid_web_orders') else 'false' }} and orders.is_paid
         ) as payload,
         -- created once, never rewritten: the ERP's order is the staff's from then on
         jsonb_build_object('order', orders.order_name) as compare,

@@ -10,10 +10,11 @@
     every comparison with its level and weight: why the pair merged or did not.
 
     Candidates (blocking): records sharing a mailbox (email_canonical), a phone (E.164), the last
-    seven digits of a phone, the digits of a tax id (check digit aside), or a web order booked in
-    the ERP under one of them. A value carried by more than var identity_block_max_records
-    records (the business's own phone, a shared inbox) makes no candidates and scores as
-    `shared`. A common name alone never makes a candidate; a rare one does: the only two
+    seven digits of a phone, the digits of a tax id (check digit aside), a door in a city
+    (address_key, macro normalize_address: `Calle 38 # 12-45` and `CL. 38 N° 12 - 45 Apto 301`
+    are one), or a web order booked in the ERP under one of them. A value carried by more than
+    var identity_block_max_records records (the business's own phone, a shared inbox, an office
+    building's door) makes no candidates and scores as `shared`. A common name alone never makes a candidate; a rare one does: the only two
     records of a city whose names share a given name and another word (`juan|gomez|bogota`),
     since no namesake of theirs lives there.
 
@@ -42,6 +43,11 @@
         companies: `company_exact`, `company_similar`, `company_different`; a company beside a
         person (a buyer at a company): `not_comparable`;
       - city: `same`, `different` (people move), `missing`;
+      - address: `exact` (the same door in the same city, the unit aside), `household` (either,
+        at a door whose holders include two people: a pair of them whose names conflict, or whose
+        valid tax ids differ; relatives and colleagues share doors as they share mailboxes),
+        `shared`, `different`, `other_city` (counted by the city already), `missing` (one side
+        has none, or a company's door beside a person's);
       - web_order: `linked` when a web order of one was booked in the ERP under the other, unless
         their addresses already agree (the ERP finds the partner by address: no new evidence);
       - name_rarity: `only_pair_in_city` when the names agree (`exact`, `compatible`) and the two
@@ -91,6 +97,9 @@ record_identifiers as (
     select record_key, 'phone_tail', other_phone_tail from candidates where other_phone_tail is not null
     union
     select record_key, 'tax_id', tax_id_body from candidates where tax_id_body is not null
+    union
+    select record_key, 'address', address_key || '|' || city_normalized from candidates
+    where address_key is not null and city_normalized is not null
 ),
 
 identifier_sizes as (
@@ -150,21 +159,18 @@ sale_orders as (
 ),
 
 shop_orders as (
-    select order_id, customer_id, order_name from {{ ref('stg_shopify__orders') }}
+    select customer_record_key, order_name, order_reference from {{ ref('int_web_orders_unioned') }}
     where not is_deleted
 ),
 
 web_orders as (
     select
         {{ record_key("'odoo_partner'", 'sale_orders.partner_id::text') }} as erp_record_key,
-        case
-            when shop_orders.customer_id is null then {{ record_key("'shopify_guest_order'", 'shop_orders.order_id::text') }}
-            else {{ record_key("'shopify_customer'", 'shop_orders.customer_id::text') }}
-        end as shop_record_key,
+        shop_orders.customer_record_key as shop_record_key,
         shop_orders.order_name
     from sale_orders
     inner join shop_orders
-        on ltrim(sale_orders.client_order_ref, '#') = ltrim(shop_orders.order_name, '#')
+        on ltrim(sale_orders.client_order_ref, '#') = shop_orders.order_reference
 ),
 
 web_order_pairs as (
@@ -248,6 +254,18 @@ compared as (
             when a.city_normalized = b.city_normalized then 'same'
             else 'different'
         end as city_level,
+        case
+            when a.address_key is null or b.address_key is null then 'missing'
+            -- a company's door beside a person's (its buyer's, or staff who have their purchases
+            -- sent to the office) says nothing, as its line does not
+            when a.is_company <> b.is_company then 'missing'
+            -- in another city the address differs with it: the city's comparison says so already
+            when a.city_normalized <> b.city_normalized then 'other_city'
+            when a.address_key <> b.address_key then 'different'
+            when address_size.records > {{ max_block }} then 'shared'
+            else 'exact'
+        end as typed_address_level,
+        a.address_key,
         web_order_pairs.order_name is not null as has_web_order,
         rare_name_pairs.record_key is not null as is_rare_name_pair
     from pairs
@@ -275,6 +293,8 @@ compared as (
         on phone_size.kind = 'phone' and phone_size.value = common_phone.phone
     left join identifier_sizes as tail_size
         on tail_size.kind = 'phone_tail' and tail_size.value = common_tail.tail
+    left join identifier_sizes as address_size
+        on address_size.kind = 'address' and address_size.value = a.address_key || '|' || a.city_normalized
     cross join lateral (
         select
             agreeing.words = cardinality(words.shorter) as words_agree,
@@ -350,6 +370,17 @@ ambiguous_family_pairs as materialized (
         and (relatives.name_level in {{ family_conflicts }} or relatives.tax_id_level = 'different')
 ),
 
+-- doors that records of two people hold: among the holders a pair whose names conflict, or whose
+-- valid tax ids differ (a household, an office); the address then says less, as a family's
+-- mailbox does
+household_doors as materialized (
+    select distinct address_key, city_normalized
+    from compared
+    where
+        typed_address_level = 'exact'
+        and (name_level in {{ family_conflicts }} or tax_id_level = 'different')
+),
+
 -- each pair's levels, computed once (the scoring joins the weights on them)
 levelled as materialized (
     select
@@ -360,6 +391,10 @@ levelled as materialized (
             when family_mailboxes.email_canonical is not null then 'family'
             else compared.typed_email_level
         end as email_level,
+        case
+            when household_doors.address_key is not null then 'household'
+            else compared.typed_address_level
+        end as address_level,
         case when has_web_order and typed_email_level not in ('exact', 'variant') then 'linked' else 'none' end as web_order_level,
         case
             when is_rare_name_pair and name_level in ('exact', 'compatible') then 'only_pair_in_city'
@@ -367,6 +402,10 @@ levelled as materialized (
         end as name_rarity_level
     from compared
     left join family_mailboxes on compared.email_canonical = family_mailboxes.email_canonical
+    left join household_doors
+        on compared.typed_address_level = 'exact'
+        and compared.address_key = household_doors.address_key
+        and compared.city_normalized = household_doors.city_normalized
     left join ambiguous_family_pairs
         on compared.record_key = ambiguous_family_pairs.record_key
         and compared.other_record_key = ambiguous_family_pairs.other_record_key
@@ -380,17 +419,19 @@ scored as (
         tax_id.weight as tax_id_weight,
         name.weight as name_weight,
         city.weight as city_weight,
+        address.weight as address_weight,
         web_order.weight as web_order_weight,
         name_rarity.weight as name_rarity_weight,
         round((ln({{ var('identity_prior_match_probability') }} / (1 - {{ var('identity_prior_match_probability') }})) / ln(2))::numeric, 2)
-            + email.weight + phone.weight + tax_id.weight + name.weight + city.weight + web_order.weight
-            + name_rarity.weight as match_weight
+            + email.weight + phone.weight + tax_id.weight + name.weight + city.weight + address.weight
+            + web_order.weight + name_rarity.weight as match_weight
     from levelled
     inner join weights as email on email.comparison = 'email' and email.level = levelled.email_level
     inner join weights as phone on phone.comparison = 'phone' and phone.level = levelled.phone_level
     inner join weights as tax_id on tax_id.comparison = 'tax_id' and tax_id.level = levelled.tax_id_level
     inner join weights as name on name.comparison = 'name' and name.level = levelled.name_level
     inner join weights as city on city.comparison = 'city' and city.level = levelled.city_level
+    inner join weights as address on address.comparison = 'address' and address.level = levelled.address_level
     inner join weights as web_order on web_order.comparison = 'web_order' and web_order.level = levelled.web_order_level
     inner join weights as name_rarity on name_rarity.comparison = 'name_rarity' and name_rarity.level = levelled.name_rarity_level
 ),
@@ -405,6 +446,7 @@ final as (
         tax_id_level,
         name_level,
         city_level,
+        address_level,
         web_order_level,
         name_rarity_level,
         match_weight,
@@ -419,10 +461,10 @@ final as (
             else 'apart'
         end as decision,
         -- the comparison that weighs most for the pair: what joined (or nearly joined) it
-        (array['email', 'phone', 'tax_id', 'name', 'web_order'])[
+        (array['email', 'phone', 'tax_id', 'name', 'address', 'web_order'])[
             array_position(
-                array[email_weight, phone_weight, tax_id_weight, name_weight, web_order_weight],
-                greatest(email_weight, phone_weight, tax_id_weight, name_weight, web_order_weight)
+                array[email_weight, phone_weight, tax_id_weight, name_weight, address_weight, web_order_weight],
+                greatest(email_weight, phone_weight, tax_id_weight, name_weight, address_weight, web_order_weight)
             )
         ] as strongest_comparison,
         concat_ws(', ',
@@ -432,6 +474,7 @@ final as (
                 when phone_level in ('tail', 'shared') and common_tail is not null then 'phone ending ' || common_tail
             end,
             case when tax_id_level in ('exact', 'doubtful') then 'tax id ' || tax_id_compared end,
+            case when address_level in ('exact', 'household', 'shared') then 'address ' || address_key end,
             case when web_order_level = 'linked' then 'shop order ' || order_name end,
             case when name_level not in ('missing') then 'names ' || name_compared || ' / ' || other_name_compared end
         ) as matched_on,
@@ -441,6 +484,7 @@ final as (
             format('tax id %s %s', tax_id_level, to_char(tax_id_weight, 'FMSG990.0')),
             format('name %s %s', name_level, to_char(name_weight, 'FMSG990.0')),
             format('city %s %s', city_level, to_char(city_weight, 'FMSG990.0')),
+            format('address %s %s', address_level, to_char(address_weight, 'FMSG990.0')),
             case when web_order_level = 'linked' then format('web order %s %s', order_name, to_char(web_order_weight, 'FMSG990.0')) end,
             case when name_rarity_level <> 'none' then format('name %s %s', name_rarity_level, to_char(name_rarity_weight, 'FMSG990.0')) end,
             format('prior %s', to_char(round((ln({{ var('identity_prior_match_probability') }} / (1 - {{ var('identity_prior_match_probability') }})) / ln(2))::numeric, 2), 'FMSG990.0'))

@@ -10,8 +10,15 @@
         itself has not landed, plus guest orders without any customer (keyed by the order);
       - the same for a WooCommerce store: its registered customers (deleted ones only while an
         order points at them), the billing details of an order whose account has not landed, and
-        each guest checkout (`customer_id` 0), keyed by the order, with its billing details.
+        each guest checkout (`customer_id` 0), keyed by the order, with its billing details;
+      - the same for a Tienda Nube store, which keeps a customer for every buyer (no guests): its
+        customers, with the document its checkout asks for (`identification`, a tax id), and
+        the contact details of an order whose customer has not landed.
     Deleted source records are left out unless an order points at them.
+
+    The postal address as typed (`street`: the ERP partner's street, the CRM contact's address,
+    the shop's default address1, WooCommerce's billing address_1, Tienda Nube's billing street and
+    number; none for a Shopify order known only from its order) and its comparable key `address_key` (macro normalize_address).
 
     Marketing consent, per record: `has_marketing_consent` is the record's own signal, true
     (opted in), false (opted out) or null (it says neither), and `marketing_consent_at` when
@@ -64,6 +71,15 @@ woo_orders as (
     where not is_deleted
 ),
 
+nube_customers as (
+    select * from {{ ref('stg_tiendanube__customers') }}
+),
+
+nube_orders as (
+    select * from {{ ref('stg_tiendanube__orders') }}
+    where not is_deleted and customer_id is not null
+),
+
 country_codes as (
     select * from {{ ref('country_codes') }}
 ),
@@ -89,6 +105,7 @@ erp_records as (
         coalesce(partners.mobile, partners.phone) as phone,
         case when partners.mobile is not null then partners.phone end as other_phone,
         partners.tax_id,
+        partners.street,
         partners.city,
         partners.country_name as country,
         null::text as country_code,
@@ -115,6 +132,7 @@ crm_records as (
         coalesce(mobile_phone, phone) as phone,
         case when mobile_phone is not null then phone end as other_phone,
         tax_id,
+        street,
         city,
         country,
         null::text as country_code,
@@ -142,6 +160,7 @@ shop_customer_records as (
         coalesce(shop_customers.phone, shop_customers.address_phone) as phone,
         case when shop_customers.phone is not null then shop_customers.address_phone end as other_phone,
         shop_customers.tax_id,
+        shop_customers.street,
         shop_customers.city,
         shop_customers.country_name as country,
         shop_customers.country_code,
@@ -172,6 +191,7 @@ shop_order_records as (
         shop_orders.customer_phone as phone,
         null::text as other_phone,
         null::text as tax_id,
+        null::text as street,
         null::text as city,
         null::text as country,
         null::text as country_code,
@@ -197,6 +217,7 @@ woo_customer_records as (
         woo_customers.phone,
         null::text as other_phone,
         null::text as tax_id,
+        woo_customers.street,
         woo_customers.city,
         null::text as country,
         woo_customers.country_code,
@@ -224,6 +245,7 @@ woo_order_records as (
         woo_orders.billing_phone as phone,
         null::text as other_phone,
         null::text as tax_id,
+        woo_orders.billing_street as street,
         woo_orders.billing_city as city,
         null::text as country,
         woo_orders.billing_country_code as country_code,
@@ -238,6 +260,59 @@ woo_order_records as (
     order by record_type, source_record_id, woo_orders.updated_at desc nulls last
 ),
 
+nube_customer_records as (
+    select
+        'tiendanube_customer' as record_type,
+        'tiendanube' as source_system,
+        nube_customers.customer_id::text as source_record_id,
+        nube_customers.full_name,
+        false as is_company,
+        nube_customers.email,
+        coalesce(nube_customers.phone, nube_customers.billing_phone) as phone,
+        case when nube_customers.billing_phone <> nube_customers.phone then nube_customers.billing_phone end
+            as other_phone,
+        nube_customers.tax_id,
+        nube_customers.street,
+        nube_customers.city,
+        null::text as country,
+        nube_customers.country_code,
+        -- Tienda Nube's newsletter list is not read: no consent either way
+        null::boolean as has_marketing_consent,
+        null::timestamptz as marketing_consent_at,
+        null::boolean as has_processing_authorisation,
+        nube_customers.updated_at
+    from nube_customers
+    where not nube_customers.is_deleted
+        or exists (select 1 from nube_orders where nube_orders.customer_id = nube_customers.customer_id)
+),
+
+-- a customer known only from an order's contact details (the customer has not landed): its latest order
+nube_order_records as (
+    select distinct on (nube_orders.customer_id)
+        'tiendanube_customer' as record_type,
+        'tiendanube' as source_system,
+        nube_orders.customer_id::text as source_record_id,
+        nube_orders.contact_name as full_name,
+        false as is_company,
+        nube_orders.email,
+        nube_orders.contact_phone as phone,
+        null::text as other_phone,
+        nube_orders.tax_id,
+        nube_orders.billing_street as street,
+        nube_orders.billing_city as city,
+        null::text as country,
+        nube_orders.billing_country_code as country_code,
+        null::boolean as has_marketing_consent,
+        null::timestamptz as marketing_consent_at,
+        null::boolean as has_processing_authorisation,
+        nube_orders.updated_at
+    from nube_orders
+    left join nube_customers
+        on nube_orders.customer_id = nube_customers.customer_id
+    where nube_customers.customer_id is null
+    order by nube_orders.customer_id, nube_orders.updated_at desc nulls last
+),
+
 unioned as (
     select * from erp_records
     union all
@@ -250,6 +325,10 @@ unioned as (
     select * from woo_customer_records
     union all
     select * from woo_order_records
+    union all
+    select * from nube_customer_records
+    union all
+    select * from nube_order_records
 ),
 
 email_domain_typos (typo, domain) as (
@@ -275,6 +354,8 @@ normalized as (
         {{ phone_tail('unioned.other_phone') }} as other_phone_tail,
         {{ normalize_person_name('unioned.full_name') }} as name_compared,
         {{ normalize_company_name('unioned.full_name') }} as company_name_compared,
+        unioned.street,
+        {{ normalize_address('unioned.street') }} as address_key,
         unioned.city,
         {{ normalize_city('unioned.city') }} as city_normalized,
         coalesce(
@@ -347,6 +428,8 @@ keyed as (
         normalized.phone_tail,
         normalized.other_phone_tail,
         normalized.name_compared,
+        normalized.street,
+        normalized.address_key,
         normalized.city,
         normalized.city_normalized,
         normalized.country_code,

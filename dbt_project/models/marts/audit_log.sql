@@ -1,28 +1,42 @@
 {#
-    Who changed what, and when, in one place: everything Puente writes (extractions into raw,
-    activation runs into the systems) and everything an operator decides (identity review
-    decisions, activation rows dropped, erasures). One row per event, newest first when read
-    with `order by happened_at desc`. `actor` is the person for an operator's decision, and
-    `puente` for what the nightly or the web-orders run did by itself; the row-level detail
-    stays in its own table (`detail_table`), e.g. every field an activation sent in
-    ops.activation_audit.
+    Who changed what, and when, in one place: every run of Puente's DAGs with who triggered it,
+    everything Puente writes (extractions into raw, activation runs into the systems) and
+    everything an operator decides (identity review decisions, activation rows dropped,
+    erasures). One row per event, newest first when read with `order by happened_at desc`.
+    `actor` is the person for an operator's decision and for a run they triggered (Airflow's
+    triggering user), `scheduler` for a scheduled run, and `puente` for what a run did by
+    itself; the row-level detail stays in its own table (`detail_table`), e.g. every field an
+    activation sent in ops.activation_audit.
 #}
 
 {{ config(materialized='view') }}
 
 with
 
-extractions as (
+runs as (
     select
         started_at as happened_at,
-        'puente' as actor,
-        'extract' as action,
-        source || '.' || object as subject,
-        status as outcome,
+        triggered_by as actor,
+        'run' as action,
+        dag_id || coalesce(' for ' || logical_date::text, '') as subject,
+        outcome,
+        jsonb_build_object('run_id', run_id, 'run_type', run_type, 'logical_date', logical_date,
+                           'finished_at', finished_at, 'failed_tasks', failed_tasks) as detail,
+        'ops.dag_runs' as detail_table
+    from {{ source('ops', 'dag_runs') }}
+),
+
+extractions as (
+    select
+        started_at,
+        'puente',
+        'extract',
+        source || '.' || object,
+        status,
         jsonb_build_object('batch_id', batch_id, 'logical_date', logical_date, 'received', rows_received,
                            'inserted', rows_inserted, 'updated', rows_updated, 'quarantined', rows_quarantined,
-                           'erased_skipped', rows_erased_skipped, 'message', message) as detail,
-        'ops.load_batches' as detail_table
+                           'erased_skipped', rows_erased_skipped, 'message', message),
+        'ops.load_batches'
     from {{ source('ops', 'load_batches') }}
 ),
 
@@ -73,11 +87,14 @@ erasures as (
         case when finished_at is null then 'unfinished' else 'done' end,
         jsonb_build_object('erasure_id', erasure_id, 'reason', reason, 'finished_at', finished_at,
                            'customers', customers, 'source_records', source_records,
-                           'crm_contacts_cleared', crm_contacts_cleared, 'removed', removed),
+                           'crm_contacts_cleared', crm_contacts_cleared, 'crm_tasks_erased', crm_tasks_erased,
+                           'removed', removed, 'message', message),
         'ops.erasures'
     from {{ source('ops', 'erasures') }}
 )
 
+select * from runs
+union all
 select * from extractions
 union all
 select * from activation_runs

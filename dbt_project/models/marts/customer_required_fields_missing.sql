@@ -18,8 +18,7 @@
 #}
 
 {%- set country = company_country_code() %}
-{%- set id_columns = {'odoo': 'odoo_partner_ids', 'hubspot': 'hubspot_contact_ids',
-                      'shopify': 'shopify_customer_ids'} %}
+{%- set id_columns = customer_id_columns() %}
 {%- set fields = ['tax_id', 'city', 'phone', 'email'] %}
 
 with
@@ -47,8 +46,11 @@ covered as (
         coalesce(cardinality(customers.odoo_partner_ids), 0) > 0
         or (
             customers.customer_id in (select customer_id from to_invoice)
-            and coalesce(cardinality(customers.hubspot_contact_ids), 0)
-            + coalesce(cardinality(customers.shopify_customer_ids), 0) > 0
+            and (
+                {%- for system, column in id_columns.items() if system != 'odoo' %}
+                {{ "or " if not loop.first }}coalesce(cardinality(customers.{{ column }}), 0) > 0
+                {%- endfor %}
+            )
         )
 ),
 
@@ -79,9 +81,9 @@ missing as (
             end
         {%- endfor %}
         end as owner_with_record,
-        customers.odoo_partner_ids,
-        customers.hubspot_contact_ids,
-        customers.shopify_customer_ids
+        {%- for column in id_columns.values() %}
+        customers.{{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
     from rules
     inner join covered
         on rules.system = covered.system

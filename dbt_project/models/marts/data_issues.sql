@@ -32,6 +32,11 @@
     ('base_woocommerce__orders', 'woocommerce', 'orders', 'source_id', none),
     ('base_woocommerce__order_lines', 'woocommerce', 'orders', 'source_id', 'line_number'),
     ('base_woocommerce__products', 'woocommerce', 'products', 'source_id', none),
+    ('base_tiendanube__customers', 'tiendanube', 'customers', 'source_id', none),
+    ('base_tiendanube__orders', 'tiendanube', 'orders', 'source_id', none),
+    ('base_tiendanube__order_lines', 'tiendanube', 'orders', 'source_id', 'line_number'),
+    ('base_tiendanube__products', 'tiendanube', 'products', 'source_id', 'variant_number'),
+    ('base_mercadopago__payments', 'mercadopago', 'payments', 'source_id', none),
 ] -%}
 
 with

@@ -35,28 +35,18 @@ consent as (
 golden_records as (
     select
         customer_id,
-        {{ owned_field('full_name', ['odoo', 'hubspot', 'shopify', 'woocommerce']) }},
-        {{ owned_field('tax_id_normalized', ['odoo', 'hubspot', 'shopify', 'woocommerce'], name='tax_id') }},
-        {{ owned_field('email_normalized', ['hubspot', 'shopify', 'woocommerce', 'odoo'], name='email') }},
-        {{ owned_field('phone_normalized', ['hubspot', 'shopify', 'woocommerce', 'odoo'], name='phone') }},
-        {{ owned_field('city', ['hubspot', 'shopify', 'woocommerce', 'odoo']) }},
-        {{ owned_field('country_code', ['hubspot', 'shopify', 'woocommerce', 'odoo']) }},
+        {{ owned_field('full_name') }},
+        {{ owned_field('tax_id_normalized', name='tax_id') }},
+        {{ owned_field('email_normalized', name='email') }},
+        {{ owned_field('phone_normalized', name='phone') }},
+        {{ owned_field('city') }},
+        {{ owned_field('country_code') }},
+        {%- for record_type in customer_record_types().values() %}
         coalesce(
-            array_agg(source_record_id order by source_record_id) filter (where record_type = 'odoo_partner'),
+            array_agg(source_record_id order by source_record_id) filter (where record_type = '{{ record_type }}'),
             '{}'
-        ) as odoo_partner_ids,
-        coalesce(
-            array_agg(source_record_id order by source_record_id) filter (where record_type = 'hubspot_contact'),
-            '{}'
-        ) as hubspot_contact_ids,
-        coalesce(
-            array_agg(source_record_id order by source_record_id) filter (where record_type = 'shopify_customer'),
-            '{}'
-        ) as shopify_customer_ids,
-        coalesce(
-            array_agg(source_record_id order by source_record_id) filter (where record_type = 'woocommerce_customer'),
-            '{}'
-        ) as woocommerce_customer_ids,
+        ) as {{ record_type }}_ids,
+        {%- endfor %}
         count(*) as source_record_count
     from customer_records
     group by customer_id
@@ -111,10 +101,9 @@ final as (
         coalesce(order_history.lifetime_orders, 0) as lifetime_orders,
         coalesce(revenue_by_currency.lifetime_revenue, 0) as lifetime_revenue,
         coalesce(revenue_by_currency.currency_code, '{{ var("company_currency_code") }}') as currency_code,
-        golden_records.odoo_partner_ids,
-        golden_records.hubspot_contact_ids,
-        golden_records.shopify_customer_ids,
-        golden_records.woocommerce_customer_ids,
+        {%- for column in customer_id_columns().values() %}
+        golden_records.{{ column }},
+        {%- endfor %}
         golden_records.source_record_count
     from golden_records
     left join order_history

@@ -8,14 +8,13 @@
         (fct_stock_by_location), never Odoo's stale `qty_available`; 0 for an ERP product
         without quants, null for a product the ERP does not know.
       - Shop stock is the sum of the live shop variants' `inventory_quantity` with that SKU.
-      - A product an order line names but neither catalogue holds (deleted before it landed)
-        gets a row of its own from the line, so every order line has its product.
+      - A product an order line of the ERP or of any web shop names but neither catalogue holds
+        (deleted before it landed, or sold only in the WooCommerce store) gets a row of its own
+        from the line, so every order line has its product.
       - `is_shipping` flags the ERP product shipping is charged as (var `shipping_product_sku`,
         the Odoo service `ENVIO` unless set): a line of it is a delivery charge, not goods, so
         the ML jobs neither forecast nor recommend it.
 #}
-
-{%- set shop_line_fallback_type = "case when variant_id is null then 'shopify_order_line' else 'shopify_variant' end" %}
 
 with
 
@@ -86,10 +85,10 @@ erp_lines as (
 
 shop_lines as (
     select
-        {{ product_key('sku', shop_line_fallback_type, 'coalesce(variant_id, order_line_id)') }} as product_key,
+        {{ product_key('sku', 'product_fallback_type', 'product_fallback_id') }} as product_key,
         max(sku) as sku,
-        max(product_title) as product_name
-    from {{ ref('stg_shopify__order_lines') }}
+        max(product_name) as product_name
+    from {{ ref('int_web_order_lines_unioned') }}
     group by 1
 ),
 

@@ -8,6 +8,8 @@
       - `invoice_sending_failed`: the DIAN's web service could not be reached: send it again;
       - `false` on a posted invoice: never sent to the DIAN (`not_sent`).
     Only where the ERP sends its invoices to the DIAN itself (staging `is_dian_tracked`).
+    `dian_message` is what the DIAN answered (the rules a rejected invoice broke), from the
+    invoice's latest DIAN document: what the accountant fixes.
     Until accepted the invoice is not issued: order-to-cash does not count it. `days_pending`
     counts from the invoice date (Odoo sends it when it is posted). Empty for a company outside
     Colombia. The marts gate warns about rows pending for more than a day.
@@ -48,6 +50,7 @@ final as (
             when 'not_sent' then 'posted but never sent to the DIAN: send it from Odoo'
             else 'unknown DIAN state ' || invoices.dian_state
         end as reason,
+        invoices.dian_message,
         'odoo' as fix_in,
         invoices.amount_total,
         invoices.currency_code

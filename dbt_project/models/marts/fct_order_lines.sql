@@ -22,8 +22,6 @@
     The post-hook `remove_vanished_order_lines` deletes the lines of orders that are gone.
 #}
 
-{%- set shop_line_fallback_type = "case when lines.variant_id is null then 'shopify_order_line' else 'shopify_variant' end" %}
-
 {%- set scoped = is_incremental_with('refreshed_at') %}
 
 with
@@ -80,7 +78,7 @@ erp_products as (
 ),
 
 shop_lines as (
-    select * from {{ ref('stg_shopify__order_lines') }}
+    select * from {{ ref('int_web_order_lines_unioned') }}
     where not is_deleted
 ),
 
@@ -99,7 +97,9 @@ erp_order_lines as (
         orders.warehouse_id,
         'odoo' as line_source,
         lines.sale_order_line_id as odoo_sale_order_line_id,
-        null::bigint as shopify_order_line_id
+        null::bigint as shopify_order_line_id,
+        null::bigint as woocommerce_order_line_id,
+        null::bigint as tiendanube_order_line_id
     from erp_lines as lines
     inner join orders
         on lines.sale_order_id = orders.odoo_sale_order_id
@@ -112,23 +112,25 @@ erp_order_lines as (
 
 shop_order_lines as (
     select
-        md5({{ record_key("'shopify_order_line'", 'lines.order_line_id') }}) as order_line_id,
+        lines.order_line_id,
         orders.order_id,
         orders.customer_id,
-        {{ product_key('lines.sku', shop_line_fallback_type, 'coalesce(lines.variant_id, lines.order_line_id)') }} as product_id,
+        {{ product_key('lines.sku', 'lines.product_fallback_type', 'lines.product_fallback_id') }} as product_id,
         orders.ordered_at,
         lines.quantity,
         lines.unit_price,
-        lines.quantity * lines.unit_price - coalesce(lines.discount_amount, 0) as amount,
+        lines.amount,
         coalesce(lines.currency_code, orders.currency_code) as currency_code,
         orders.is_cancelled,
         orders.warehouse_id,
-        'shopify' as line_source,
+        lines.shop_system as line_source,
         null::bigint as odoo_sale_order_line_id,
-        lines.order_line_id as shopify_order_line_id
+        case when lines.shop_system = 'shopify' then lines.shop_order_line_id end as shopify_order_line_id,
+        case when lines.shop_system = 'woocommerce' then lines.shop_order_line_id end as woocommerce_order_line_id,
+        case when lines.shop_system = 'tiendanube' then lines.shop_order_line_id end as tiendanube_order_line_id
     from shop_lines as lines
     inner join orders
-        on lines.order_id = orders.shopify_order_id
+        on lines.order_id = orders.order_id
     where not exists (
         select 1 from erp_order_lines
         where erp_order_lines.order_id = orders.order_id

@@ -6,9 +6,15 @@
         order (`invoice_origin`): posted, and for a company in Colombia accepted by the DIAN
         (macros/company_country.sql; a pending or rejected electronic invoice is not issued yet,
         marts.einvoice_issues lists it);
-      - paid: every posted invoice `paid` or `in_payment`; Odoo's payment date is not in the
-        landed fields, so `paid_at` is the latest `write_date` of those invoices (when the
-        payment was reconciled, at the latest).
+      - paid: from the payment provider itself when it collected the order's total (fct_payments:
+        its checkout, or the payment links of the order's invoices; net of refunds and
+        chargebacks, less var `payment_amount_tolerance`): `paid_at` is the approval of the
+        latest of those payments, `payment_source` `provider`. Otherwise from the ERP: every
+        posted invoice `paid` or `in_payment`; Odoo's payment date is not in the landed
+        fields, so `paid_at` is the latest `write_date` of those invoices (when the payment was
+        reconciled, at the latest), `payment_source` `erp`. `days_to_payment` stays the ERP's
+        (invoice date to the ERP's payment), `days_to_cash` runs from the order to `paid_at`
+        (a web order paid at the checkout is paid before it is invoiced).
     Stage: `cancelled`, `paid`, `invoiced`, `in_erp` or `ordered` (only in the shop).
 #}
 
@@ -54,6 +60,17 @@ invoicing as (
     group by sale_order_name
 ),
 
+provider_payments as (
+    select
+        order_id,
+        sum(net_amount) as net_amount,
+        sum(fee_amount) filter (where collected_amount > 0) as fee_amount,
+        max(approved_at) filter (where net_amount > 0) as paid_at
+    from {{ ref('fct_payments') }}
+    where order_id is not null
+    group by order_id
+),
+
 deals as (
     select distinct on (order_id) order_id, deal_id
     from {{ ref('int_deals_orders_matched') }}
@@ -75,12 +92,18 @@ final as (
         end as erp_entered_at,
         invoicing.invoiced_date,
         invoicing.due_date,
-        invoicing.paid_at,
+        case when provider_paid.order_id is not null then provider_paid.paid_at else invoicing.paid_at end as paid_at,
+        case
+            when provider_paid.order_id is not null then 'provider'
+            when invoicing.paid_at is not null then 'erp'
+        end as payment_source,
+        provider_payments.net_amount as provider_net_amount,
+        provider_payments.fee_amount as provider_fee_amount,
         coalesce(invoicing.invoice_count, 0) as invoice_count,
         invoicing.amount_residual,
         case
             when orders.is_cancelled then 'cancelled'
-            when invoicing.paid_at is not null then 'paid'
+            when invoicing.paid_at is not null or provider_paid.order_id is not null then 'paid'
             when invoicing.invoiced_date is not null then 'invoiced'
             when orders.odoo_sale_order_id is not null then 'in_erp'
             else 'ordered'
@@ -88,6 +111,9 @@ final as (
         round(extract(epoch from (case when orders.channel = 'erp' then orders.ordered_at else sale_orders.created_at end) - orders.ordered_at) / 86400.0, 2) as days_to_erp,
         invoicing.invoiced_date - (orders.ordered_at at time zone '{{ var("business_timezone") }}')::date as days_to_invoice,
         (invoicing.paid_at at time zone '{{ var("business_timezone") }}')::date - invoicing.invoiced_date as days_to_payment,
+        (case when provider_paid.order_id is not null then provider_paid.paid_at else invoicing.paid_at end
+            at time zone '{{ var("business_timezone") }}')::date
+            - (orders.ordered_at at time zone '{{ var("business_timezone") }}')::date as days_to_cash,
         orders.amount_total,
         orders.currency_code
     from orders
@@ -97,6 +123,11 @@ final as (
         on sale_orders.sale_order_name = invoicing.sale_order_name
     left join deals
         on orders.order_id = deals.order_id
+    left join provider_payments
+        on orders.order_id = provider_payments.order_id
+    left join provider_payments as provider_paid
+        on orders.order_id = provider_paid.order_id
+        and provider_paid.net_amount >= orders.amount_total - {{ var('payment_amount_tolerance') }}
 )
 
 select * from final

@@ -8,11 +8,13 @@
 
 {#
     One row per real order.
-      - A shop order and the ERP sale order entered from it (`client_order_ref` = the shop
-        order's name, compared without a leading `#`) are one order, channel `web`: the shop
-        owns it (date, amount, currency, status, customer); the ERP adds the sale order and its
-        invoicing. When several sale orders carry the same reference, the live, latest one is
-        the link and the others stay ERP orders of their own.
+      - An order of any web shop (int_web_orders_unioned: Shopify, WooCommerce, Tienda Nube) and the ERP sale
+        order entered from it (`client_order_ref` = the shop order's reference: the Shopify
+        order's name, `WC-<number>` for WooCommerce, compared without a leading `#`) are one
+        order, channel `web`, `source_system` the shop: the shop owns it (date, amount,
+        currency, status, customer); the ERP adds the sale order and its invoicing. When
+        several sale orders carry the same reference, the live, latest one is the link and the
+        others stay ERP orders of their own.
       - Any other confirmed sale order (phone or counter sale) is an order, channel `erp`;
         quotations (`draft`, `sent`) are not orders yet.
     Invoicing comes from customer invoices (`out_invoice`, not cancelled) whose
@@ -91,7 +93,7 @@ touched_sale_order_names as (
 
 -- orders whose buyer record belongs to another customer than the row says
 remapped as (
-    select previous.shopify_order_id, previous.odoo_sale_order_id
+    select previous.order_id, previous.odoo_sale_order_id
     from {{ this }} as previous
     left join customer_records
         on previous.customer_record_key = customer_records.record_key
@@ -114,16 +116,16 @@ touched_sale_orders as (
         on all_sale_orders.sale_order_id = remapped.odoo_sale_order_id
 ),
 
--- the references (`#1042` without `#`) of every touched shop or sale order
+-- the references (`#1042` without `#`, `WC-1042`) of every touched shop or sale order
 touched_references as (
-    select ltrim(order_name, '#') as reference
-    from {{ ref('stg_shopify__orders') }}
+    select order_reference as reference
+    from {{ ref('int_web_orders_unioned') }}
     where loaded_at > (select loaded_after from since)
     union
-    select ltrim(all_shop_orders.order_name, '#')
-    from {{ ref('stg_shopify__orders') }} as all_shop_orders
+    select all_shop_orders.order_reference
+    from {{ ref('int_web_orders_unioned') }} as all_shop_orders
     inner join remapped
-        on all_shop_orders.order_id = remapped.shopify_order_id
+        on all_shop_orders.order_id = remapped.order_id
     union
     select ltrim(client_order_ref, '#') from touched_sale_orders
     where client_order_ref is not null
@@ -142,8 +144,8 @@ in_scope_sale_orders as (
     -- the sale order a touched shop order was linked to
     select previous.odoo_sale_order_id
     from {{ this }} as previous
-    inner join {{ ref('stg_shopify__orders') }} as touched_shop_orders
-        on previous.shopify_order_id = touched_shop_orders.order_id
+    inner join {{ ref('int_web_orders_unioned') }} as touched_shop_orders
+        on previous.order_id = touched_shop_orders.order_id
     where
         touched_shop_orders.loaded_at > (select loaded_after from since)
         and previous.odoo_sale_order_id is not null
@@ -155,11 +157,11 @@ in_scope_sale_orders as (
 
 -- the orders to compute: all of them, or on an incremental night the touched ones
 shop_orders as (
-    select * from {{ ref('stg_shopify__orders') }}
+    select * from {{ ref('int_web_orders_unioned') }}
     where
         not is_deleted
         {% if scoped %}
-        and ltrim(order_name, '#') in (select reference from touched_references)
+        and order_reference in (select reference from touched_references)
         {% endif %}
 ),
 
@@ -188,23 +190,19 @@ sale_orders_invoiced as (
 
 web_orders as (
     select
-        md5({{ record_key("'shopify_order'", 'shop_orders.order_id') }}) as order_id,
-        coalesce(
-            {{ record_key("'shopify_customer'", 'shop_orders.customer_id') }},
-            {{ record_key("'shopify_guest_order'", 'shop_orders.order_id') }}
-        ) as customer_record_key,
+        shop_orders.order_id,
+        shop_orders.customer_record_key,
         shop_orders.order_name,
         'web' as channel,
-        coalesce(shop_orders.processed_at, shop_orders.created_at) as ordered_at,
-        case
-            when shop_orders.is_cancelled then 'cancelled'
-            when shop_orders.fulfillment_status = 'fulfilled' then 'done'
-            else 'confirmed'
-        end as status,
+        shop_orders.shop_system as source_system,
+        shop_orders.ordered_at,
+        shop_orders.status,
         shop_orders.is_cancelled,
         shop_orders.amount_total,
         shop_orders.currency_code,
-        shop_orders.order_id as shopify_order_id,
+        case when shop_orders.shop_system = 'shopify' then shop_orders.shop_order_id end as shopify_order_id,
+        case when shop_orders.shop_system = 'woocommerce' then shop_orders.shop_order_id end as woocommerce_order_id,
+        case when shop_orders.shop_system = 'tiendanube' then shop_orders.shop_order_id end as tiendanube_order_id,
         linked.sale_order_id as odoo_sale_order_id,
         linked.sale_order_name as odoo_sale_order_name,
         linked.invoice_status,
@@ -212,7 +210,7 @@ web_orders as (
         linked.warehouse_id
     from shop_orders
     left join sale_orders_invoiced as linked
-        on ltrim(linked.client_order_ref, '#') = ltrim(shop_orders.order_name, '#')
+        on ltrim(linked.client_order_ref, '#') = shop_orders.order_reference
         and linked.reference_rank = 1
 ),
 
@@ -222,6 +220,7 @@ erp_orders as (
         {{ record_key("'odoo_partner'", 'sale_orders_invoiced.partner_id') }} as customer_record_key,
         sale_orders_invoiced.sale_order_name as order_name,
         'erp' as channel,
+        'odoo' as source_system,
         -- (staging quarantines a sale order whose create_date cannot be read)
         coalesce(sale_orders_invoiced.ordered_at, sale_orders_invoiced.created_at) as ordered_at,
         case sale_orders_invoiced.state
@@ -233,6 +232,8 @@ erp_orders as (
         sale_orders_invoiced.amount_total,
         sale_orders_invoiced.currency_code,
         null::bigint as shopify_order_id,
+        null::bigint as woocommerce_order_id,
+        null::bigint as tiendanube_order_id,
         sale_orders_invoiced.sale_order_id as odoo_sale_order_id,
         sale_orders_invoiced.sale_order_name as odoo_sale_order_name,
         sale_orders_invoiced.invoice_status,
@@ -260,6 +261,7 @@ final as (
         orders.customer_record_key,
         orders.order_name,
         orders.channel,
+        orders.source_system,
         orders.ordered_at,
         (orders.ordered_at at time zone '{{ var("business_timezone") }}')::date as order_date,
         orders.status,
@@ -267,6 +269,8 @@ final as (
         orders.amount_total,
         orders.currency_code,
         orders.shopify_order_id,
+        orders.woocommerce_order_id,
+        orders.tiendanube_order_id,
         orders.odoo_sale_order_id,
         orders.odoo_sale_order_name,
         orders.invoice_status,

@@ -135,6 +135,8 @@ class HubSpotWriter:
             "mobilephone": messy.phone(rng, p.mobile) if rng.random() < 0.2 else None,
             "company": p.company if p.company and rng.random() < 0.9 else None,
             "city": p.city if rng.random() < 0.7 else co.strip_accents(p.city), "country": "Colombia",
+            "address": messy.address(p, f"hubspot:{len(p.hubspot_contact_ids)}", messy.CRM_ADDRESS_SHARE_WEB_FORM
+                                     if duplicate else messy.CRM_ADDRESS_SHARE),
             "lifecyclestage": lifecycle, "hs_marketable_status": "true" if p.consent else "false",
             "tax_id": tax_id, "hubspot_owner_id": self._owner(), "hs_legal_basis": _legal_basis(p, duplicate),
         }, at, p)
@@ -233,7 +235,9 @@ class HubSpotWriter:
             person = self._population.person(self._records.owner("hubspot", "contacts", rid))
             change = rng.choice((
                 {"phone": messy.phone(rng, person.mobile)},
-                {"city": person.city},
+                # a move: the city, and the address when the contact had one
+                {"city": person.city} | ({"address": messy.address(person, f"hubspot:{rid}:{day}")}
+                                         if record["properties"].get("address") else {}),
                 {"tax_id": messy.tax_id(rng, person)},
                 {"jobtitle": rng.choice(("Gerente", "Compras", "Administrador", "Propietario"))},
             ))

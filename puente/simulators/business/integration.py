@@ -1,7 +1,8 @@
 """What a correct integration of the three systems would have done: the yardstick for Puente.
 
 The business runs as it did before Puente: web orders reach the ERP only when a person retypes
-them (a share of them, days late, with the usual mistakes), won deals only when a salesperson
+them (a share of the Shopify shop's, days late, with the usual mistakes; none of the WooCommerce
+store's, when the business runs one), won deals only when a salesperson
 keys them in, and the shop's stock only when someone copies the ERP's figures over. Here the
 business keeps, for every web order and every won deal, the ERP sale order it *should* have
 (customer, lines, quantities, prices, state) and whether a person did key it in (when, as which
@@ -16,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from puente.simulators.business.odoo import order_key
 
 
 @dataclass(frozen=True)
@@ -41,9 +44,16 @@ class Entry:
 
 @dataclass
 class WebOrder:
-    """A shop order, and the ERP sale order it should have (``client_order_ref`` = ``name``)."""
+    """A shop order, and the ERP sale order it should have (``client_order_ref`` = ``name``).
 
-    shopify_order_id: int
+    ``shop`` is the web shop it was placed in (``shopify`` or ``woocommerce``) and
+    ``shop_order_id`` its id there. ``name``: a Shopify order's name (``#1042``); for a
+    WooCommerce order ``WC-<number>``, the reference an integration gives it in the ERP, since the
+    two shops' numbers collide.
+    """
+
+    shop: str
+    shop_order_id: int
     name: str
     order_id: str  # the real order, as in truth()
     person_id: str
@@ -77,11 +87,27 @@ class WonDeal:
 
 
 class Integration:
-    """The web orders and won deals of the business, by id, with what should have happened."""
+    """The web orders (by shop and id) and won deals (by id) of the business, with what should have happened."""
 
     def __init__(self) -> None:
-        self.web_orders: dict[int, WebOrder] = {}
+        self.web_orders: dict[tuple[str, int], WebOrder] = {}
         self.won_deals: dict[int, WonDeal] = {}
+        self._by_reference: dict[str, tuple[str, int]] = {}
+
+    def add_web_order(self, order: WebOrder) -> WebOrder:
+        key = (order.shop, order.shop_order_id)
+        self.web_orders[key] = order
+        self._by_reference[order_key(order.name)] = key
+        return order
+
+    def web_order(self, shop: str, shop_order_id: int) -> WebOrder:
+        return self.web_orders[(shop, shop_order_id)]
+
+    def web_order_by_reference(self, reference: Any) -> WebOrder | None:
+        """The web order whose ERP reference is ``reference`` (a sale order's ``client_order_ref``,
+        compared as people look it up: trimmed, the ``#`` optional), if any."""
+        key = self._by_reference.get(order_key(reference))
+        return self.web_orders[key] if key else None
 
     def as_dict(self, customer: Callable[[str], dict[str, Any]], stock: list[dict[str, Any]],
                 since: str = "") -> dict[str, Any]:

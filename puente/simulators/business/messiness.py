@@ -20,7 +20,14 @@ American business whose staff and customers type every record by hand; change th
   company under its trade name or with its legal suffix written another way;
 - phones: landlines as seven local digits, with the old one-digit area code or an extension;
   placeholders (``0000000``, ``1234567``) and the business's own number typed for a customer
-  who gave none.
+  who gave none;
+- postal addresses: the street type spelled out or abbreviated (``Calle``, ``Cl``, ``CL.``;
+  ``Carrera``, ``Cra``, ``Kr``; ``Avenida``, ``Av``; ``Transversal``, ``Tv``; ``Diagonal``,
+  ``Dg``), the number sign as ``#``, ``No.``, ``N°`` or nothing, the door with or without a
+  dash, a letter apart (``38 A``), the apartment or office written several ways or left out,
+  in capitals or lower case; the ERP holds one on almost every partner (electronic invoices
+  need it), the shop on every account (it ships there), the CRM on a few contacts. Relatives
+  share one, some staff give their office's, and a move changes it (population).
 
 ``record_variations`` names, for one record and the person behind it, the variations it shows:
 the ground truth per variation class that ``bench/identity.py`` measures matching on.
@@ -48,6 +55,9 @@ SECOND_GIVEN_NAME_SHARE = 0.15  # someone with two given names goes by the secon
 PARTICLE_VARIANT_SHARE = 0.5  # a surname with a particle typed without it or capitalised
 TRADE_NAME_SHARE = 0.3  # the ERP's staff type a company's trade name instead of its legal name
 COMPANY_SUFFIX_VARIANT_SHARE = 0.3  # a company's legal form written another way (SAS, S. A. S., none)
+ERP_ADDRESS_SHARE = 0.92  # ERP partners with an address (the DIAN's e-invoice asks for the buyer's)
+CRM_ADDRESS_SHARE = 0.3  # CRM contacts a salesperson gave an address
+CRM_ADDRESS_SHARE_WEB_FORM = 0.1  # ... a duplicate contact from a web form or a fair list
 
 
 def typed(rng: random.Random, text: str) -> str:
@@ -143,6 +153,14 @@ def crm_email(rng: random.Random, email: str | None, duplicate: bool) -> str | N
     return email
 
 
+def address(p: Person, record: str, share: float = 1.0) -> str | None:
+    """The person's address as typed on one of their records (``record`` names it, so that each
+    record draws its own spelling from a stream of its own), or None for the ``1 - share`` of
+    records left without one."""
+    rng = random.Random(f"{p.doc}:{p.id}:{record}")
+    return co.address_as_typed(rng, p.street) if rng.random() < share else None
+
+
 def crm_company_name(rng: random.Random, company: str) -> str:
     """Salespeople rarely type the legal suffix."""
     if rng.random() < 0.5:
@@ -204,8 +222,8 @@ VARIATION_CLASSES = (
     # names
     "name_two_given", "name_second_given_alone", "name_initials", "name_accents", "name_particle",
     "name_dropped_surname", "company_suffix", "company_trade_name",
-    # people who move and change phones; who share a mailbox, an office line or a name
-    "moved", "new_phone", "family_mailbox", "shared_office_phone", "namesake",
+    # people who move and change phones; who share a mailbox, an office line, a door or a name
+    "moved", "moved_within_city", "new_phone", "family_mailbox", "shared_office_phone", "shared_address", "namesake",
     # phones
     "phone_landline_format", "phone_placeholder", "business_phone",
 )
@@ -222,6 +240,10 @@ def _fields(system: str, record: dict) -> dict[str, object]:
         return {"name": " ".join(v for v in (props.get("firstname"), props.get("lastname")) if v),
                 "email": props.get("email"), "phones": [v for v in (props.get("phone"), props.get("mobilephone")) if v],
                 "tax_id": props.get("tax_id"), "city": props.get("city")}
+    if system == "tiendanube":
+        return {"name": record.get("name") or "", "email": record.get("email"),
+                "phones": [v for v in (record.get("phone"), record.get("billing_phone")) if v],
+                "tax_id": record.get("identification") or None, "city": record.get("billing_city")}
     address = record.get("default_address") or {}
     note = record.get("note")
     return {"name": " ".join(v for v in (record.get("first_name"), record.get("last_name")) if v),

@@ -30,7 +30,7 @@ from puente.simulators.business import messiness as messy
 from puente.simulators.business.assortment import SHIPPING_PRICE, SHIPPING_SKU, VAT_RATE, Assortment
 from puente.simulators.business.calendar import DAY_END, DAY_START, Calendar
 from puente.simulators.business.population import Person, Population
-from puente.simulators.business.records import Records, odoo_ts
+from puente.simulators.business.records import BOGOTA, Records, odoo_ts
 from puente.simulators.catalogue import BASE_ITEMS, Product
 from puente.simulators.colombia import nit_check_digit
 
@@ -71,6 +71,24 @@ DIAN_PENDING_DAYS = (1, 2)
 DIAN_RESEND_DAYS = (1, 6)
 DIAN_LEFT_REJECTED = 0.2  # of the rejected: nobody fixes them for a month or more
 DIAN_FORGOTTEN_DAYS = (30, 90)
+# What the DIAN says, as l10n_co_dian keeps it in a document's message_json: the answer's
+# StatusDescription and each ErrorMessage string ("Regla: <rule>, Rechazo: <what it refused>", the
+# DIAN's validation rules of its technical annex; the wording here is the simulation's). The
+# pending and failed ones are Odoo's own texts (it says them, not the DIAN).
+DIAN_STATUS = {"invoice_accepted": "Procesado Correctamente.",
+               "invoice_rejected": "Documento con errores en campos mandatorios.",
+               "invoice_pending": "Invoice is being processed by the DIAN.",
+               "invoice_sending_failed": "The DIAN server did not respond."}
+DIAN_REJECTIONS = (
+    ("Regla: FAK24, Rechazo: El NIT {vat} del adquiriente no está inscrito en el RUT o su dígito de "
+     "verificación no corresponde.",),
+    ("Regla: FAJ43b, Rechazo: El nombre del adquiriente no corresponde al registrado en el RUT para el NIT "
+     "informado.",),
+    ("Regla: FAB05b, Rechazo: El número de la factura no está dentro del rango de numeración autorizado.",
+     "Regla: FAB07b, Rechazo: La fecha de emisión es posterior a la vigencia de la autorización de numeración."),
+    ("Regla: FAK51, Rechazo: El código de municipio de la dirección del adquiriente no existe en la "
+     "codificación DIVIPOLA.",),
+)
 COMPANY_NIT = f"901234567{nit_check_digit('901234567')}"  # the company's own NIT with its DV, in every CUFE
 # A clerk retyping a web order for a customer the ERP does not know yet:
 NAME_TYPO_SHARE = 0.2  # slips a typo into the name
@@ -165,8 +183,10 @@ class OdooWriter:
             "phone": messy.phone(rng, p.landline or p.mobile) if rng.random() < 0.7 else False,
             "mobile": messy.phone(rng, p.mobile) if rng.random() < 0.6 else False,
             "vat": vat, "l10n_latam_identification_type_id": ID_TYPE_NIT if p.company else ID_TYPE_CEDULA,
-            "street": p.street, "city": p.city, "zip": False, "country_id": COUNTRY,
+            "street": messy.address(p, "odoo", messy.ERP_ADDRESS_SHARE) or False, "city": p.city, "zip": False,
+            "country_id": COUNTRY,
             "lang": "es_CO", "customer_rank": 0, "supplier_rank": 0, "active": True, "ref": False,
+            "is_blacklisted": False,
         }, at, p)
         p.odoo_partner_id = record["id"]
         if email:
@@ -203,8 +223,8 @@ class OdooWriter:
                 "company_type": "company" if company else "person", "email": customer.get("email") or False,
                 "phone": customer.get("phone") or False, "mobile": False, "vat": vat,
                 "l10n_latam_identification_type_id": ID_TYPE_NIT if company else ID_TYPE_CEDULA,
-                "street": owner.street, "city": owner.city, "zip": False, "country_id": COUNTRY, "lang": "es_CO",
-                "customer_rank": 0, "supplier_rank": 0, "active": True, "ref": False,
+                "street": (customer.get("default_address") or {}).get("address1") or False, "city": owner.city, "zip": False, "country_id": COUNTRY, "lang": "es_CO",
+                "customer_rank": 0, "supplier_rank": 0, "active": True, "ref": False, "is_blacklisted": False,
             }, at, owner)
             partner_id = record["id"]
             if owner.odoo_partner_id is None:
@@ -220,7 +240,8 @@ class OdooWriter:
         record = {"name": values["name"], "is_company": False, "company_type": "person", "email": False,
                   "phone": False, "mobile": False, "vat": False, "l10n_latam_identification_type_id": ID_TYPE_VAT,
                   "street": False, "city": False, "zip": False, "country_id": False, "lang": "es_CO",
-                  "customer_rank": 0, "supplier_rank": 0, "active": True, "ref": False}
+                  "customer_rank": 0, "supplier_rank": 0, "active": True, "ref": False,
+                  "is_blacklisted": False}
         record.update(self.relational("res.partner", values))
         record["display_name"] = record["name"]
         created = self.create("res.partner", record, at)
@@ -567,14 +588,36 @@ class OdooWriter:
             wait = rng.randint(*days)
             calendar.schedule(calendar.workday(day, wait), self._on_dian_resent, invoice["id"])
 
-    def _dian_answer(self, move_id: int, state: str, at: datetime) -> None:
+    def _dian_answer(self, move_id: int, state: str, at: datetime, *, status_check: bool = False) -> None:
+        """The DIAN's answer in a document of the invoice: a new one for each sending (Odoo first
+        removes the rejected ones), the same one for a status check of a pending sending. The
+        invoice's state and CUFE follow its latest document, as l10n_co_dian computes them."""
         move = self.odoo["account.move"][move_id]
-        cufe = _cufe(move) if state == "invoice_accepted" else False
-        self.write("account.move", move_id, {"l10n_co_dian_state": state, "l10n_co_edi_cufe_cude_ref": cufe}, at)
+        documents = list(move.get("l10n_co_dian_document_ids") or [])
+        values = {"state": state, "identifier": _cufe(move), **_dian_message(move_id, state, self._partner_vat(move))}
+        if status_check and documents:
+            self.write("l10n_co_dian.document", documents[0], values, at)
+        else:
+            table = self.odoo["l10n_co_dian.document"]
+            for rejected in [d for d in documents if table[d]["state"] == "invoice_rejected"]:
+                self._records.deleted.add(("odoo", "l10n_co_dian.document", rejected))
+                documents.remove(rejected)
+            document = self.create("l10n_co_dian.document", {
+                "move_id": self.m2o("account.move", move_id), "attachment_id": False, "zip_key": False,
+                "datetime": odoo_ts(at.astimezone(BOGOTA)),  # l10n_co_dian keeps Colombian time, naive
+                "test_environment": False, "certification_process": False, **values}, at)
+            documents.insert(0, document["id"])
+        cufe = values["identifier"] if state == "invoice_accepted" else False
+        self.write("account.move", move_id, {"l10n_co_dian_state": state, "l10n_co_edi_cufe_cude_ref": cufe,
+                                             "l10n_co_dian_document_ids": documents}, at)
+
+    def _partner_vat(self, move: dict) -> str:
+        partner = self.odoo["res.partner"].get(move["partner_id"][0]) if move.get("partner_id") else None
+        return "".join(c for c in str((partner or {}).get("vat") or "") if c.isdigit())
 
     def _on_dian_validated(self, day: int, move_id: int) -> None:
         """The DIAN finishes validating a pending invoice (Odoo's status check picks it up)."""
-        self._dian_answer(move_id, "invoice_accepted", self._dian_moment(day))
+        self._dian_answer(move_id, "invoice_accepted", self._dian_moment(day), status_check=True)
 
     def _on_dian_resent(self, day: int, move_id: int) -> None:
         """The accountant fixes what the DIAN refused (or the web service is back) and sends it again."""
@@ -664,6 +707,25 @@ class OdooWriter:
             pid = rng.choice(partners)
             person = self._population.person(self._records.owner("odoo", "res.partner", pid))
             self.write("res.partner", pid, {"mobile": messy.phone(rng, person.mobile)}, self._calendar.moment(day))
+
+
+def _dian_message(move_id: int, state: str, vat: str) -> dict:
+    """A DIAN document's ``message_json`` and the ``message`` Odoo renders from it. Which rules a
+    rejected invoice broke is drawn from the invoice's id, not from the DIAN's stream (whose draws
+    decide the answers themselves)."""
+    from html import escape
+
+    errors: list[str] = []
+    if state == "invoice_rejected":
+        choices = [r for r in DIAN_REJECTIONS if vat or "{vat}" not in r[0]]
+        errors = [e.format(vat=vat) for e in random.Random(f"dian-{move_id}").choice(choices)]
+    status = DIAN_STATUS[state]
+    html = f"<p>{escape(status)}</p>" + (
+        "<ul>" + "".join(f"<li>{escape(e)}</li>" for e in errors) + "</ul>" if errors else "")
+    # Odoo's own texts (pending, failed) carry no list of errors; a parsed DIAN answer always does
+    answer = {"status": status, "errors": errors} if state in ("invoice_accepted", "invoice_rejected") else \
+        {"status": status}
+    return {"message_json": answer, "message": html}
 
 
 def _cufe(move: dict) -> str:

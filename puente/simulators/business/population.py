@@ -11,8 +11,9 @@ them late than early) and keep arriving afterwards, with the season.
 Identifiers have one holder each, as in life (the tax authority and phone operators never reissue
 a number, a mail provider never hands out an address twice); only a family shares a mailbox, an
 office its landline with the staff who buy on their own account, and namesakes live in the same
-city. People move to another city (a new landline there) and change their mobile: records typed
-after that carry the new ones. ``Person.variations`` names the variation classes a person shows
+city. People move to another city (a new landline and address there) or to another door of
+theirs, and change their mobile: records typed after that carry the new ones. Most relatives
+live at one address, and some staff have their purchases sent to the office. ``Person.variations`` names the variation classes a person shows
 (messiness.VARIATION_CLASSES), the ground truth the identity benchmark measures per class.
 """
 
@@ -45,7 +46,7 @@ class Person:
     mobile: str
     landline: str | None
     doc: str  # cédula digits, or the NIT's nine digits for companies
-    street: str
+    street: co.Address  # where the person lives (a company: its office)
     web_share: float
     in_crm: bool
     consent: bool
@@ -79,6 +80,9 @@ class Person:
 MOVE_SHARE = 0.08  # people who move to another city during the history
 NEW_MOBILE_SHARE = 0.08  # people who change their mobile number
 SHARED_OFFICE_PHONE_SHARE = 0.03  # people whose landline is the office line of a client company
+MOVE_WITHIN_CITY_SHARE = 0.1  # people (and companies) who move to another door of their city
+HOUSEHOLD_SHARE = 0.7  # relatives (a family name and city in common) who live at the same address
+OFFICE_ADDRESS_SHARE = 0.4  # staff sharing their office's line who also give its address for their purchases
 
 
 class Population:
@@ -173,13 +177,15 @@ class Population:
             landline, city, department = office.landline, office.city, office.department
             office.variations.add("shared_office_phone")
             variations.add("shared_office_phone")
+        mobile = self._unique(lambda: co.new_mobile(rng))
+        doc = self._unique(lambda: co.new_nit(rng) if is_company else co.new_cedula(rng))
+        # the door: type and numbers from the business's stream, letters and unit from the person's own
+        street = (rng.choice(co.STREET_TYPES), rng.randint(1, 170), rng.randint(1, 120), rng.randint(1, 99))
         person = Person(
             id=f"P{len(self.people) + 1:06d}", kind="company" if is_company else "person",
             first=first, last1=last1, last2=last2, city=city, department=department, email=email,
-            mobile=self._unique(lambda: co.new_mobile(rng)),
-            landline=landline,
-            doc=self._unique(lambda: co.new_nit(rng) if is_company else co.new_cedula(rng)),
-            street=f"{rng.choice(co.STREET_TYPES)} {rng.randint(1, 170)} # {rng.randint(1, 120)}-{rng.randint(1, 99)}",
+            mobile=mobile, landline=landline, doc=doc,
+            street=co.new_address(random.Random(f"{doc}:address"), *street, office=is_company),
             web_share=web_share, in_crm=rng.random() < (0.95 if is_company else 0.6),
             consent=rng.random() < 0.6,
             base_gap=rng.lognormvariate(math.log(20 if is_company else 45), 0.5 if is_company else 0.6),
@@ -191,10 +197,14 @@ class Population:
             goes_by=(first.split()[1] if " " in first and rng.random() < messy.SECOND_GIVEN_NAME_SHARE else None),
             variations=variations,
         )
+        self._share_address(person, twin, office)
         if is_company:
             self._offices = [*self._offices[-199:], person]
         if rng.random() < MOVE_SHARE:
             self._calendar.schedule(day + rng.randint(15, 500), self._move, person)
+        relocation = random.Random(f"{doc}:relocation")  # a stream of its own: the rest stays as it was
+        if relocation.random() < MOVE_WITHIN_CITY_SHARE:
+            self._calendar.schedule(day + relocation.randint(15, 700), self._move_within_city, person)
         if rng.random() < NEW_MOBILE_SHARE:
             self._calendar.schedule(day + rng.randint(15, 500), self._new_mobile, person)
         if person.in_crm:  # systematic sampling: exactly one in 25 CRM people gets a duplicate
@@ -204,14 +214,41 @@ class Population:
         self.people.append(person)
         return person
 
+    @staticmethod
+    def _share_address(p: Person, relative: Person | None, office: Person | None) -> None:
+        """Most relatives live under one roof; some staff have their own purchases sent to the
+        office of the client company they work at. (A separate random stream, drawn per person,
+        so that the addresses leave the rest of the business as it was.)"""
+        draw = random.Random(f"{p.doc}:{p.id}:household").random()
+        shared = (relative if relative is not None and draw < HOUSEHOLD_SHARE else
+                  office if office is not None and draw < OFFICE_ADDRESS_SHARE else None)
+        if shared is not None:
+            p.street = shared.street
+            p.variations.add("shared_address")
+            shared.variations.add("shared_address")
+
     def _move(self, day: int, p: Person) -> None:
-        """The person (or company) moves to another city: a new landline there, if they had one."""
+        """The person (or company) moves to another city: a new landline there, if they had one,
+        and a new address."""
         city, department, _, indicative = co.weighted(self._rng, [c for c in co.CITIES if c[0] != p.city])
         p.city, p.department = city, department
         if p.landline is not None:
             p.landline = self._unique(lambda: co.new_landline(self._rng, indicative))
+        p.street = self._new_door(p, day)
         if self._has_records(p):
             p.variations.add("moved")
+
+    def _move_within_city(self, day: int, p: Person) -> None:
+        """The person (or company) moves to another door of the same city: same phones."""
+        p.street = self._new_door(p, day)
+        if self._has_records(p):
+            p.variations.add("moved_within_city")
+
+    @staticmethod
+    def _new_door(p: Person, day: int) -> co.Address:
+        draw = random.Random(f"{p.doc}:{p.id}:move:{day}")
+        return co.new_address(draw, draw.choice(co.STREET_TYPES), draw.randint(1, 170), draw.randint(1, 120),
+                              draw.randint(1, 99), office=p.kind == "company")
 
     def _new_mobile(self, day: int, p: Person) -> None:
         """The person changes their mobile number (the old one stays theirs: never reissued here)."""

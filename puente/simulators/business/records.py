@@ -18,10 +18,12 @@ T = TypeVar("T")
 BOGOTA = timezone(timedelta(hours=-5))  # Colombia keeps UTC-5 all year (no DST)
 ODOO_MODELS = ("res.partner", "product.product", "sale.order", "sale.order.line", "account.move",
                "stock.quant", "res.country", "l10n_latam.identification.type", "account.tax",
-               "sale.advance.payment.inv")
+               "sale.advance.payment.inv", "l10n_co_dian.document")
 HUBSPOT_OBJECTS = ("contacts", "companies", "deals", "line_items", "tasks")
 SHOPIFY_RESOURCES = ("customers", "orders", "products")
 WOOCOMMERCE_RESOURCES = ("customers", "orders", "products")
+TIENDANUBE_RESOURCES = ("customers", "orders", "products")
+MERCADOPAGO_OBJECTS = ("payments",)
 
 Key = tuple[str, str, int]  # (system, object, id)
 
@@ -59,6 +61,10 @@ class Records:
         self.shopify: dict[str, dict[int, dict]] = {r: {} for r in SHOPIFY_RESOURCES}
         # Empty unless the business runs its WooCommerce store (``Business(woocommerce=True)``).
         self.woocommerce: dict[str, dict[int, dict]] = {r: {} for r in WOOCOMMERCE_RESOURCES}
+        # Empty unless the business runs its Tienda Nube store (``Business(tiendanube=True)``).
+        self.tiendanube: dict[str, dict[int, dict]] = {r: {} for r in TIENDANUBE_RESOURCES}
+        # Empty unless the business is paid through Mercado Pago (``Business(mercadopago=True)``).
+        self.mercadopago: dict[str, dict[int, dict]] = {o: {} for o in MERCADOPAGO_OBJECTS}
         self.ids: dict[str, list[int]] = defaultdict(list)  # "system/object" -> ids, for sampling
         # (system, object, id) -> (person id, real order id or None): the ground truth
         self.truth: dict[Key, tuple[str, str | None]] = {}
@@ -75,7 +81,8 @@ class Records:
 
     def table(self, system: str, obj: str) -> dict[int, dict]:
         return {"odoo": self.odoo, "hubspot": self.hubspot, "shopify": self.shopify,
-                "woocommerce": self.woocommerce}[system][obj]
+                "woocommerce": self.woocommerce, "tiendanube": self.tiendanube,
+                "mercadopago": self.mercadopago}[system][obj]
 
     def add(self, system: str, obj: str, rid: int, record: dict, person_id: str | None,
             order_id: str | None = None) -> dict:

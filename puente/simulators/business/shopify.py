@@ -49,6 +49,7 @@ class ShopifyWriter:
                      "line_items": 14_800_000_000_000, "addresses": 9_100_000_000_000,
                      "inventory_items": 46_200_000_000_000}
         self._seq: Counter[str] = Counter()
+        self.online_gateway = "wompi"  # the checkout's gateway (Mercado Pago's once the business takes it)
         self._customer_by_email: dict[str, int] = {}
         opened = shopify_ts(calendar.midnight(0))
         self.location = {
@@ -103,7 +104,7 @@ class ShopifyWriter:
         stamp = shopify_ts(at)
         address = {
             "id": self.new_id("addresses"), "customer_id": cid, "first_name": first, "last_name": last,
-            "company": p.company, "address1": p.street, "address2": None, "city": messy.typed(rng, p.city),
+            "company": p.company, "address1": messy.address(p, f"shopify:{cid}"), "address2": None, "city": messy.typed(rng, p.city),
             "province": p.department, "country": "Colombia", "zip": None, "phone": phone,
             "name": f"{first} {last}", "province_code": None, "country_code": "CO",
             "country_name": "Colombia", "default": True,
@@ -169,7 +170,7 @@ class ShopifyWriter:
             "total_price": money(subtotal + shipping + tax),
             "total_shipping_price_set": _money_set(shipping),
             "taxes_included": False, "source_name": "web", "tags": "", "note": None, "test": False,
-            "payment_gateway_names": ["wompi"] if paid_online else ["Cash on Delivery (COD)"],
+            "payment_gateway_names": [self.online_gateway] if paid_online else ["Cash on Delivery (COD)"],
             "customer": {k: customer[k] for k in ("id", "email", "first_name", "last_name", "phone",
                                                    "state", "tags", "created_at")},
             "discount_applications": [] if not percent else [{

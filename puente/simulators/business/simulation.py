@@ -45,10 +45,14 @@ from puente.simulators.business.assortment import SHIPPING_SKU, VAT_RATE, Assort
 from puente.simulators.business.calendar import DAY_START, Calendar
 from puente.simulators.business.hubspot import OPEN_DEAL_STAGES, HubSpotWriter
 from puente.simulators.business.integration import Entry, Integration, Line, WebOrder, WonDeal
-from puente.simulators.business.odoo import OdooWriter, order_key
+from puente.simulators.business.mercadopago import GATEWAY as MERCADOPAGO_GATEWAY
+from puente.simulators.business.mercadopago import MercadoPagoWriter
+from puente.simulators.business.odoo import OdooWriter
 from puente.simulators.business.population import Person, Population
 from puente.simulators.business.records import Key, Records, hubspot_ts
 from puente.simulators.business.shopify import ShopifyWriter
+from puente.simulators.business.tiendanube import TiendaNubeWriter
+from puente.simulators.business.woocommerce import CANCELLED as STORE_CANCELLED
 from puente.simulators.business.woocommerce import WooCommerceWriter
 from puente.simulators.catalogue import Product, make_products, shop_price
 
@@ -94,7 +98,7 @@ class Business:
 
     def __init__(self, seed: int = 7, customers: int = 300, start: date = date(2026, 11, 16),
                  history_days: int = 540, habits: Habits | None = None, company_country: str = "CO",
-                 woocommerce: bool = False):
+                 woocommerce: bool = False, tiendanube: bool = False, mercadopago: bool = False):
         if customers < 1 or history_days < 1:
             raise ValueError("customers and history_days must be at least 1")
         self.seed = seed
@@ -119,8 +123,16 @@ class Business:
         # The wholesale WooCommerce store, on its own random stream: with it off (the default), or
         # on, every other system's records are the same.
         self.store = (WooCommerceWriter(random.Random(f"{seed}:woocommerce"), self.records, self.calendar,
-                                        self.assortment, self.population, customers) if woocommerce else None)
-        self._shop_orders_by_name: dict[str, int] = {}  # shop order number (no "#") -> order id
+                                        self.assortment, self.population, customers, self.integration,
+                                        self._on_store_order_changed) if woocommerce else None)
+        # The Tienda Nube outlet, likewise on its own stream and off by default.
+        self.nube = (TiendaNubeWriter(random.Random(f"{seed}:tiendanube"), self.records, self.calendar,
+                                      self.assortment, self.population, customers, self.integration,
+                                      self._on_nube_order_changed) if tiendanube else None)
+        # Mercado Pago, the checkout of the Shopify shop and the payment links of the invoices, on its
+        # own random stream too: it only reads the other systems' records (see mercadopago.py).
+        self.payments = (MercadoPagoWriter(random.Random(f"{seed}:mercadopago"), self.records, self.calendar,
+                                           history_days, self._payer) if mercadopago else None)
         self._arrival_rate = 0.75 * customers / history_days
         collecting = gc.isenabled()
         gc.disable()  # millions of long-lived dicts, no cycles: collecting during the build only costs time
@@ -155,6 +167,14 @@ class Business:
     @property
     def woocommerce(self) -> dict[str, dict[int, dict]]:
         return self.records.woocommerce
+
+    @property
+    def tiendanube(self) -> dict[str, dict[int, dict]]:
+        return self.records.tiendanube
+
+    @property
+    def mercadopago(self) -> dict[str, dict[int, dict]]:
+        return self.records.mercadopago
 
     @property
     def hubspot_associations(self) -> dict[tuple[str, int], dict[str, list[int]]]:
@@ -211,6 +231,10 @@ class Business:
                   "shopify": {r: len(t) - gone["shopify", r] for r, t in self.shopify.items()}}
         if self.store is not None:
             counts["woocommerce"] = {r: len(t) - gone["woocommerce", r] for r, t in self.woocommerce.items()}
+        if self.nube is not None:
+            counts["tiendanube"] = {r: len(t) - gone["tiendanube", r] for r, t in self.tiendanube.items()}
+        if self.payments is not None:
+            counts["mercadopago"] = {o: len(t) for o, t in self.mercadopago.items()}
         return counts
 
     def table(self, system: str, obj: str) -> dict[int, dict]:
@@ -230,7 +254,8 @@ class Business:
     def delete(self, system: str, obj: str, rid: int) -> None:
         """Delete a record the way its system does.
 
-        Odoo (``unlink``), Shopify and WooCommerce (``DELETE``, ``force=true``): the record simply vanishes from every answer,
+        Odoo (``unlink``), Shopify, WooCommerce (``DELETE``, ``force=true``) and Tienda Nube (``DELETE``,
+        customers and products; its orders cannot be deleted): the record simply vanishes from every answer,
         with no trace and no change of anyone's updated-at. HubSpot: the record is archived
         (``archived: true``, ``archivedAt``) and leaves lists and searches, without a change of
         its ``updatedAt``; ``GET …?archived=true`` still lists it for 90 days.
@@ -240,19 +265,26 @@ class Business:
         if system == "hubspot":
             self.crm.archive(obj, rid, self.now())
             return
+        if system == "tiendanube" and obj == "orders":
+            raise ValueError("Tienda Nube does not delete orders: they are cancelled (archive)")
         self.deleted.add((system, obj, rid))
         self.records.version += 1
 
     def archive(self, system: str, obj: str, rid: int) -> dict:
         """Archive a record: Odoo ``active = False`` (a write: ``write_date`` moves; only listed with
         ``active_test: False``), Shopify products ``status: archived``, WooCommerce orders and
-        products to the trash (``status: trash``), HubSpot as ``delete``."""
+        products to the trash (``status: trash``), Tienda Nube orders cancelled (``status: cancelled``, their
+        payment voided or refunded: they leave the default list), HubSpot as ``delete``."""
         if system == "odoo":
             if "active" not in self.odoo[obj][rid]:
                 raise ValueError(f"Odoo {obj} has no 'active' field: its records cannot be archived")
             return self.erp.write(obj, rid, {"active": False}, self.now())
         if system == "woocommerce":
             return self._store().trash(obj, rid, self.now())
+        if system == "tiendanube":
+            if obj != "orders":
+                raise ValueError("Tienda Nube archives nothing but orders (cancelled); customers and products are deleted")
+            return self._nube().cancel_order(self._day, rid, self.now())
         if system == "shopify":
             if obj != "products":
                 raise ValueError("Shopify archives products only (orders are closed, customers disabled)")
@@ -270,12 +302,21 @@ class Business:
             return self.crm.update(obj, rid, {}, at)
         if system == "woocommerce":
             return self._store().update(obj, rid, {}, at)
+        if system == "tiendanube":
+            return self._nube().update(obj, rid, {}, at)
+        if system == "mercadopago" and self.payments is not None:
+            return self.payments.update(rid, {}, at)
         return self.shop.update(obj, rid, {}, at)
 
     def _store(self) -> WooCommerceWriter:
         if self.store is None:
             raise ValueError("this business runs no WooCommerce store: Business(woocommerce=True)")
         return self.store
+
+    def _nube(self) -> TiendaNubeWriter:
+        if self.nube is None:
+            raise ValueError("this business runs no Tienda Nube store: Business(tiendanube=True)")
+        return self.nube
 
     def add_field(self, system: str, obj: str, name: str, value: Callable[[dict], Any]) -> None:
         """Schema drift: a new field (an Odoo ``x_`` field, a HubSpot custom property, a new
@@ -374,6 +415,8 @@ class Business:
                 population.arrivals[day].append(population.new_person(day, imported=False))
         for p in population.arrivals.pop(day, []):
             self._acquire(p, day)
+        if self.payments is not None and day == self.payments.opened:
+            self.shop.online_gateway = MERCADOPAGO_GATEWAY
         self.calendar.run(day)
         for p in population.due.pop(day, []):
             self._order_due(p, day)
@@ -381,6 +424,15 @@ class Business:
         self._close_stock(day)
         if self.store is not None:
             self.store.day(day)
+        if self.nube is not None:
+            self.nube.day(day)
+        if self.payments is not None:
+            self.payments.day(day)
+
+    def _payer(self, person_id: str) -> tuple[str | None, str]:
+        """What a payer types at Mercado Pago's checkout: their email and document."""
+        p = self.population.person(person_id)
+        return p.email, p.doc
 
     def _acquire(self, p: Person, day: int) -> None:
         """The day a person enters the business's systems."""
@@ -446,17 +498,16 @@ class Business:
         lines = self.assortment.basket(p, day, web=True)
         order = self.shop.order(p, customer, lines, at, order_id)
         sid = order["id"]
-        self._shop_orders_by_name[order_key(order["name"])] = sid
         should = [Line(li["sku"], li["quantity"], float(li["price"]), self.shop.discount_percent(order, li))
                   for li in order["line_items"]]
         if self.shop.shipping_price(order):
             should.append(Line(SHIPPING_SKU, 1, self.shop.shipping_price(order)))
-        truth = self.integration.web_orders[sid] = WebOrder(
-            shopify_order_id=sid, name=order["name"], order_id=order_id, person_id=p.id,
+        truth = self.integration.add_web_order(WebOrder(
+            shop="shopify", shop_order_id=sid, name=order["name"], order_id=order_id, person_id=p.id,
             ordered_on=calendar.date(day).isoformat(), lines=should,
             amount_untaxed=round(float(order["subtotal_price"]) + self.shop.shipping_price(order), 2),
             amount_tax=float(order["total_tax"]), amount_total=float(order["total_price"]),
-            currency=order["currency"])
+            currency=order["currency"]))
         if rng.random() < self.habits.web_orders_retyped:
             truth.person_enters = True
             calendar.schedule(calendar.workday(day, rng.randint(*self.habits.retype_delay_days)),
@@ -475,7 +526,7 @@ class Business:
         order = self.shopify["orders"][sid]
         if order["cancelled_at"] or self.erp.find_order("client_order_ref", order["name"]):
             return
-        rng, truth = self._rng, self.integration.web_orders[sid]
+        rng, truth = self._rng, self.integration.web_order("shopify", sid)
         at = self.calendar.moment(day)
         customer = self.shopify["customers"][order["customer"]["id"]]
         partner_id, mistakes = self.erp.clerk_partner(customer, self._owner_of(customer), at)
@@ -501,7 +552,7 @@ class Business:
         """The order ships; where the ERP has it, the warehouse delivers and invoices it there too."""
         at = self.calendar.moment(day)
         self.shop.fulfil(sid, at)
-        self.integration.web_orders[sid].fulfilled_on = self.calendar.date(day).isoformat()
+        self.integration.web_order("shopify", sid).fulfilled_on = self.calendar.date(day).isoformat()
         sale_order = self._open_erp_order(sid)
         if sale_order:
             self.erp.deliver(p, day, sale_order["id"], at + timedelta(minutes=5), payment)
@@ -510,7 +561,7 @@ class Business:
         """The customer cancels: the shop refunds and restocks; an ERP order for it is cancelled."""
         at = self.calendar.moment(day)
         self.shop.cancel(sid, at)
-        self.integration.web_orders[sid].state = "cancel"
+        self.integration.web_order("shopify", sid).state = "cancel"
         sale_order = self._open_erp_order(sid)
         if sale_order:
             self.erp.cancel(sale_order["id"], at + timedelta(minutes=3))
@@ -527,13 +578,13 @@ class Business:
         """A client confirmed sale order ``so_id`` through the ERP's API. When its client reference
         is a shop order's number, or its origin names a won deal (``HubSpot deal <id>``), it is
         that order's ERP order: the ground truth records whose it is, and the business takes it
-        from there as it does with the orders its people key in (see the module's docstring)."""
+        from there as it does with the orders its people key in (see the module's docstring). A
+        WooCommerce order's reference is ``WC-<number>``, a Tienda Nube one's ``TN-<number>``."""
         order = self.odoo["sale.order"][so_id]
-        sid = self._shop_orders_by_name.get(order_key(order["client_order_ref"]))
+        web = self.integration.web_order_by_reference(order["client_order_ref"])
         match = _DEAL_ORIGIN.match(order["origin"].strip()) if order["origin"] else None
         deal_id = int(match.group(1)) if match else None
-        if sid is not None:
-            web = self.integration.web_orders[sid]
+        if web is not None:
             p, order_id, entry = self.population.person(web.person_id), web.order_id, web
         elif deal_id in self.integration.won_deals:
             deal = self.integration.won_deals[deal_id]
@@ -548,8 +599,10 @@ class Business:
         self.erp.claim_partner(order["partner_id"][0], p)
         if entry.entered_by_api is None:
             entry.entered_by_api = Entry(so_id, order["name"], self.today.isoformat())
-        if sid is not None:
-            self.calendar.schedule(self.calendar.workday(self._day, 1), self._on_api_web_order, p, sid, so_id)
+        if web is not None:
+            handler = {"shopify": self._on_api_web_order, "woocommerce": self._on_api_store_order,
+                       "tiendanube": self._on_api_nube_order}[web.shop]
+            self.calendar.schedule(self.calendar.workday(self._day, 1), handler, p, web.shop_order_id, so_id)
         else:
             self.erp.schedule_delivery(p, self._day, so_id)
 
@@ -567,6 +620,59 @@ class Business:
         for move_id in sale_order["invoice_ids"]:
             if self.odoo["account.move"][move_id]["state"] == "draft":
                 self.erp.post_invoice(move_id, at, at.date())
+
+    def _on_api_store_order(self, day: int, p: Person, oid: int, so_id: int) -> None:
+        """The workday after a WooCommerce order came in through the ERP's API, as for a Shopify one:
+        already completed in the store, the warehouse books the delivery at once; otherwise the
+        accountant posts the wizard's draft invoice and the goods leave when the store completes it."""
+        sale_order, store_order = self.odoo["sale.order"][so_id], self.woocommerce["orders"][oid]
+        if sale_order["state"] != "sale" or store_order["status"] in STORE_CANCELLED or self.erp.delivered(sale_order):
+            return
+        at = self.calendar.moment(day)
+        if store_order["status"] == "completed":
+            self.erp.deliver(p, day, so_id, at, "card")  # paid online or by transfer before it ships
+            return
+        for move_id in sale_order["invoice_ids"]:
+            if self.odoo["account.move"][move_id]["state"] == "draft":
+                self.erp.post_invoice(move_id, at, at.date())
+
+    def _on_api_nube_order(self, day: int, p: Person, oid: int, so_id: int) -> None:
+        """The workday after a Tienda Nube order came in through the ERP's API, as for the other shops':
+        already shipped, the warehouse books the delivery at once; otherwise the accountant posts
+        the wizard's draft invoice and the goods leave when the store ships it."""
+        sale_order, store_order = self.odoo["sale.order"][so_id], self.tiendanube["orders"][oid]
+        if sale_order["state"] != "sale" or store_order["status"] == "cancelled" or self.erp.delivered(sale_order):
+            return
+        at = self.calendar.moment(day)
+        if store_order["shipping_status"] == "shipped":
+            self.erp.deliver(p, day, so_id, at, "card")  # paid online, by transfer or on delivery before it ships
+            return
+        for move_id in sale_order["invoice_ids"]:
+            if self.odoo["account.move"][move_id]["state"] == "draft":
+                self.erp.post_invoice(move_id, at, at.date())
+
+    def _on_nube_order_changed(self, day: int, oid: int, status: str, at: datetime) -> None:
+        """The Tienda Nube store shipped or cancelled order ``oid``: where the ERP has it (only once an
+        integration put it there), the warehouse delivers it, or the ERP order is cancelled."""
+        self._web_order_changed("tiendanube", day, oid, status == "shipped", status == "cancelled", at)
+
+    def _on_store_order_changed(self, day: int, oid: int, status: str, at: datetime) -> None:
+        """The WooCommerce store completed or cancelled order ``oid``."""
+        self._web_order_changed("woocommerce", day, oid, status == "completed", status in STORE_CANCELLED, at)
+
+    def _web_order_changed(self, shop: str, day: int, oid: int, done: bool, cancelled: bool, at: datetime) -> None:
+        """A store (WooCommerce, Tienda Nube) sent order ``oid`` off or cancelled it. Where the ERP has
+        it (only once an integration put it there: nobody copies these stores' orders by hand), the
+        warehouse delivers it, or the ERP order is cancelled, as for the Shopify shop's."""
+        web = self.integration.web_order(shop, oid)
+        sale_order = self.erp.find_order("client_order_ref", web.name)
+        if not sale_order or sale_order["state"] != "sale" or self.erp.delivered(sale_order):
+            return
+        if done:
+            self.erp.deliver(self.population.person(web.person_id), day, sale_order["id"],
+                             at + timedelta(minutes=5), "card")
+        elif cancelled:
+            self.erp.cancel(sale_order["id"], at + timedelta(minutes=3))
 
     # ------------------------------------------------------------------ deals
 

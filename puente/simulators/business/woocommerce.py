@@ -10,7 +10,11 @@ carry ``customer_id`` 0 and the buyer only in ``billing``. Orders are paid by ca
 completed when shipped; a few are cancelled, and staff move some cancelled orders to the trash.
 
 Before Puente nobody copies these orders into the ERP, nor the ERP's stock into this store: its
-stock follows its own orders only.
+stock follows its own orders only. What a correct integration would have done with each order is
+kept in the business's ``integration`` (the ERP sale order it should have, referenced
+``WC-<number>``: the store's numbers would collide with the Shopify shop's); once an integration
+did enter one, the store's later completion or cancellation is passed to the business
+(``on_status``), whose warehouse and ERP act on it as they do for the Shopify shop's.
 
 Everything here draws from the store's own random stream (``random.Random(f"{seed}:woocommerce")``)
 and keeps its own agenda, its own moments and its own order numbers, so that a business that
@@ -22,30 +26,30 @@ offset) and UTC (``date_modified_gmt``, the connector's cursor).
 from __future__ import annotations
 
 import random
-from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from puente.simulators import colombia as co
 from puente.simulators.business import messiness as messy
 from puente.simulators.business.assortment import VAT_RATE, Assortment
-from puente.simulators.business.calendar import DAY_START, Calendar
+from puente.simulators.business.calendar import Calendar
+from puente.simulators.business.integration import Integration, Line, WebOrder
 from puente.simulators.business.population import Person, Population
 from puente.simulators.business.records import BOGOTA, Records
+from puente.simulators.business.store import StoreWriter
 from puente.simulators.catalogue import Product, handle
 
 STORE_NAME = "Casa Andina Mayorista"
 SITE = "https://mayorista.casaandina.co"
 WHOLESALE = 0.85  # the wholesale price: 15 % under the list price
-LISTED_SHARE = 0.8  # products of the catalogue the store sells
-ORDERS_PER_CUSTOMER_YEAR = 1.2  # the store's orders a year, per person of the business
 COMPANY_WEIGHT = 4.0  # a company is this much likelier than a person to be the buyer
 REGISTER_SHARE = 0.45  # buyers without an account who make one at checkout (the rest: guests)
 BANK_TRANSFER_SHARE = 0.35
 CANCEL_SHARE = 0.04
 TRASH_SHARE = 0.5  # cancelled orders the staff move to the trash some days later
 PAYMENT = {"bacs": "Transferencia bancaria", "payu": "PayU (tarjeta o PSE)"}
+CANCELLED = ("cancelled", "refunded", "failed")  # statuses of an order that no longer stands
+ERP_REFERENCE = "WC-{number}"  # the ERP's client_order_ref of a store order (integration.WebOrder.name)
 
 
 def wp_local(at: datetime) -> str:
@@ -63,34 +67,28 @@ def cop(amount: float) -> str:
     return f"{amount:.0f}"
 
 
-class WooCommerceWriter:
+class WooCommerceWriter(StoreWriter):
     """Creates and changes WooCommerce records in ``records.woocommerce``, one simulated day at a time."""
 
+    ORDERS_PER_CUSTOMER_YEAR = 1.2  # the store's orders a year, per person of the business
+
     def __init__(self, rng: random.Random, records: Records, calendar: Calendar, assortment: Assortment,
-                 population: Population, customers: int):
-        self._rng = rng
-        self._records = records
-        self._calendar = calendar
-        self._assortment = assortment
-        self._population = population
+                 population: Population, customers: int, integration: Integration | None = None,
+                 on_status: Callable[[int, int, str, datetime], None] | None = None):
+        super().__init__(rng, records, calendar, assortment, population, customers, integration, on_status)
         self.woocommerce = records.woocommerce
-        self._daily_orders = customers * ORDERS_PER_CUSTOMER_YEAR / 365
         self._ids = {"customers": 1, "orders": 1000, "products": 100, "line_items": 1,  # order items share one sequence
                      "categories": 15}
         self._categories: dict[str, dict] = {}
-        self._seen_products = 0  # catalogue products already considered for listing
-        self.product_by_sku: dict[str, int] = {}
         self.account: dict[str, int] = {}  # person id -> their customer id
         self._order_seq = 0
-        self._agenda: dict[int, list[tuple[Callable[..., None], tuple[Any, ...]]]] = defaultdict(list)
 
     # ------------------------------------------------------------------ the day
 
     def day(self, day: int) -> None:
         """The store's day, after the rest of the business's: products listed, follow-ups, orders, edits."""
         self._list_new_products(day)
-        for handler, args in self._agenda.pop(day, []):
-            handler(day, *args)
+        self._follow_ups(day)
         people = [p for p in self._population.people if p.acquired_day <= day and p.alive]
         if people:
             season = self._calendar.season(day)
@@ -98,15 +96,6 @@ class WooCommerceWriter:
             for _ in range(self._poisson(self._daily_orders * season)):
                 self._order(self._rng.choices(people, weights)[0], day)
         self._edits(day)
-
-    def _moment(self, day: int) -> datetime:
-        return self._calendar.moment(day, self._rng)
-
-    def _poisson(self, lam: float) -> int:
-        return self._calendar.poisson(lam, self._rng)
-
-    def _later(self, day: int, handler: Callable[..., None], *args: Any) -> None:
-        self._agenda[day].append((handler, args))
 
     def _new_id(self, kind: str) -> int:
         self._ids[kind] += 1 if kind != "orders" else self._rng.randint(1, 4)  # order ids share wp_posts
@@ -132,17 +121,6 @@ class WooCommerceWriter:
         return record
 
     # ------------------------------------------------------------------ products
-
-    def _list_new_products(self, day: int) -> None:
-        products = self._assortment.products
-        if self._seen_products == len(products):
-            return
-        at = self._calendar.midnight(day) + timedelta(seconds=DAY_START + 3600)
-        for product in products[self._seen_products:]:
-            if self._rng.random() < LISTED_SHARE:
-                self._list(product, at)
-                at += timedelta(seconds=self._rng.randint(20, 90))
-        self._seen_products = len(products)
 
     def _list(self, product: Product, at: datetime) -> None:
         pid = self._new_id("products")
@@ -181,7 +159,7 @@ class WooCommerceWriter:
     def _address(self, p: Person, first: str, last: str, phone: str | None, email: str | None) -> dict:
         rng = self._rng
         address = {"first_name": first, "last_name": last, "company": p.company or "",
-                   "address_1": p.street, "address_2": "", "city": messy.typed(rng, p.city),
+                   "address_1": messy.address(p, f"woocommerce:{first}:{last}:{email}"), "address_2": "", "city": messy.typed(rng, p.city),
                    "state": p.department, "postcode": "", "country": "CO", "phone": phone or ""}
         if email is not None:
             address["email"] = email
@@ -226,7 +204,7 @@ class WooCommerceWriter:
             cid = 0  # a guest: the buyer is only in the billing address, typed anew each time
             first, last = messy.shop_names(rng, p)
             billing = self._address(p, first, last, messy.phone(rng, p.mobile), self._typed_email(p))
-        lines = self._basket(p)
+        lines = self._basket(p, 1.5, 0.6, self._wholesale_quantity)
         if not lines:
             return
         self._order_seq += 1
@@ -264,6 +242,11 @@ class WooCommerceWriter:
                            "rate_percent": VAT_RATE * 100, "meta_data": []}],
             "shipping_lines": [], "fee_lines": [], "coupon_lines": [], "refunds": [],
         }, at, p, order_id)
+        self._integration.add_web_order(WebOrder(
+            shop="woocommerce", shop_order_id=oid, name=ERP_REFERENCE.format(number=oid), order_id=order_id,
+            person_id=p.id, ordered_on=self._calendar.date(day).isoformat(),
+            lines=[Line(li["sku"], li["quantity"], li["price"]) for li in items],
+            amount_untaxed=subtotal, amount_tax=tax, amount_total=subtotal + tax, currency="COP"))
         for pid, qty in lines:
             self._stock(pid, -qty, at)
         if cid:
@@ -275,20 +258,9 @@ class WooCommerceWriter:
         else:
             self._later(self._calendar.workday(day, rng.randint(1, 4)), self._complete, oid)
 
-    def _basket(self, p: Person) -> list[tuple[int, int]]:
-        """Wholesale quantities of the person's usual products that the store sells, or popular ones."""
-        rng = self._rng
-        products = self._assortment.products
-        usual = [products[i].sku for i in p.favourites if products[i].sku in self.product_by_sku]
-        listed = list(self.product_by_sku)
-        if not listed:
-            return []
-        basket: dict[int, int] = {}
-        for _ in range(1 + self._poisson(1.5)):
-            sku = rng.choice(usual) if usual and rng.random() < 0.6 else rng.choice(listed)
-            pid = self.product_by_sku[sku]
-            basket[pid] = basket.get(pid, 0) + (rng.choice((6, 12, 24)) if p.kind == "company" else rng.randint(2, 6))
-        return sorted(basket.items())
+    def _wholesale_quantity(self, p: Person) -> int:
+        """Boxes for a company (6, 12 or 24), a few units for a person."""
+        return self._rng.choice((6, 12, 24)) if p.kind == "company" else self._rng.randint(2, 6)
 
     def _paid(self, day: int, oid: int) -> None:
         """The bank transfer arrives: the staff mark the order paid (processing)."""
@@ -304,12 +276,16 @@ class WooCommerceWriter:
         at = self._moment(day)
         self.update("orders", oid, {"status": "completed", "date_completed": wp_local(at),
                                     "date_completed_gmt": wp_gmt(at)}, at)
+        self._integration.web_order("woocommerce", oid).fulfilled_on = self._calendar.date(day).isoformat()
+        self._status_changed(day, oid, "completed", at)
 
     def _cancel(self, day: int, oid: int) -> None:
         """Cancelled: WooCommerce puts the stock back; now and then the staff trash the order later."""
         order = self.woocommerce["orders"][oid]
         at = self._moment(day)
         self.update("orders", oid, {"status": "cancelled"}, at)
+        self._integration.web_order("woocommerce", oid).state = "cancel"
+        self._status_changed(day, oid, "cancelled", at)
         for line in order["line_items"]:
             self._stock(line["product_id"], line["quantity"], at)
         if self._rng.random() < TRASH_SHARE:

@@ -22,10 +22,14 @@ What it relies on, per HubSpot's CRM v3 docs and OpenAPI specs (/work/shared/spe
   ``archived=true``; those records land with ``_deleted`` (unchanged ones count as unchanged).
   No id-set comparison is needed (``list_ids`` is None); ``count`` is the ``total`` of a search
   without filters (live records only).
-- Schema drift: once per run and object, ``GET /crm/v3/properties/{object}`` lists the
-  properties; the contract's are read plus every custom one (``hubspotDefined: false``), so a
-  property the business adds lands in raw with no code change, and one it deletes is simply no
-  longer asked for.
+- Minimum data: the properties asked for are the declared ones (``settings.py``), and each record
+  is projected to its declaration before it lands (``SourceObject.landed_fields``): HubSpot adds
+  ``hs_object_id`` and ``archivedAt`` unasked, and a custom property the business adds is not
+  Puente's to store, so it never lands.
+- Schema drift: once per run and object, ``GET /crm/v3/properties/{object}`` lists the portal's
+  properties; a declared one the portal lacks (deleted, archived, a custom one never created) is
+  reported with a warning. It is still asked for (HubSpot ignores a name it does not know), so a
+  failed listing never narrows what is read; staging sees it empty.
 - Search returns no associations, so for deals found by search they are read with
   ``POST /crm/v4/associations/deals/contacts/batch/read`` (100 ids a call) and put on the record
   in the shape the v3 list returns (``associations.contacts.results[{id, type}]``): the only
@@ -43,7 +47,16 @@ from typing import Any
 
 import httpx
 
-from puente.sources.base import DEFAULT_LOOKBACK, Page, Record, get, latest, parse_timestamp, text_id
+from puente.sources.base import (
+    DEFAULT_LOOKBACK,
+    HttpConnector,
+    Page,
+    Record,
+    get,
+    latest,
+    parse_timestamp,
+    text_id,
+)
 from puente.sources.http import HttpClient, SourceError
 from puente.sources.hubspot.config import HubSpotConfig
 from puente.sources.hubspot.settings import (
@@ -69,7 +82,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 URL_SETTING = "the base URL (host of the Airflow connection puente_hubspot, or PUENTE_HUBSPOT_URL)"
 
 
-class HubSpotConnector:
+class HubSpotConnector(HttpConnector):
     source = "hubspot"
     objects = tuple(o.name for o in OBJECTS)
 
@@ -77,17 +90,10 @@ class HubSpotConnector:
                  lookback: float = DEFAULT_LOOKBACK, **http_options: Any):
         self._list_limit, self._search_limit = list_limit, search_limit
         self.lookback = lookback
-        self._properties: dict[str, list[str]] = {}
+        self._checked: set[str] = set()  # objects whose declared properties were checked this run
         self._objects = {o.name: o for o in OBJECTS}
         self.http = HttpClient(SYSTEM, config.url, headers={"Authorization": f"Bearer {config.token}"},
                                **http_options)
-
-    @property
-    def requests_made(self) -> int:
-        return self.http.requests_made
-
-    def close(self) -> None:
-        self.http.close()
 
     # ---------------------------------------------------------------------------------------
     # Extraction
@@ -98,10 +104,6 @@ class HubSpotConnector:
 
     def cursor_moment(self, cursor: str) -> datetime:
         return _EPOCH + timedelta(milliseconds=int(cursor))
-
-    @property
-    def source_time(self) -> datetime | None:
-        return self.http.source_time
 
     def list_ids(self, obj: str) -> None:
         return None  # HubSpot reports deletions itself: archived=true
@@ -116,14 +118,18 @@ class HubSpotConnector:
         return total
 
     def properties(self, obj: str) -> list[str]:
-        """The contract's properties plus every custom property of the portal (schema drift)."""
-        if obj not in self._properties:
+        """The declared properties of ``obj``; warns (once per run) about those the portal lacks."""
+        if obj not in self._checked:
             body = self.json_body(self.http.request("GET", f"{PROPERTIES_PATH}/{obj}", obj=obj), obj)
-            custom = sorted(p["name"] for p in body.get("results") or []
-                            if isinstance(p, dict) and p.get("name") and p.get("hubspotDefined") is False
-                            and not p.get("archived"))
-            self._properties[obj] = list(dict.fromkeys([*PROPERTIES[obj], *custom]))
-        return self._properties[obj]
+            known = {p["name"] for p in body.get("results") or []
+                     if isinstance(p, dict) and p.get("name") and not p.get("archived")}
+            missing = [p for p in PROPERTIES[obj] if p not in known]
+            if missing:
+                log.warning("HubSpot %s has no property %s (deleted, archived or never created in this portal): "
+                            "staging will see it empty; create it or remove it from "
+                            "puente/sources/hubspot/settings.py", obj, missing)
+            self._checked.add(obj)
+        return PROPERTIES[obj]
 
     def extract(self, obj: str, cursor: str | None, until: str | None = None) -> Iterator[Page]:
         if cursor is None and until is None:
@@ -228,5 +234,6 @@ def _readable_ms(record: Record) -> int | None:
 
 
 def _record(spec: HubSpotObject, result: Any) -> Record:
-    return Record(payload=result, source_id=text_id(get(result, spec.key)), updated_at=get(result, spec.cursor),
+    return Record(payload=spec.landed(result), source_id=text_id(get(result, spec.key)),
+                  updated_at=get(result, spec.cursor),
                   deleted=get(result, "archived") is True)

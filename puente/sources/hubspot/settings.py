@@ -29,7 +29,15 @@ BATCH_LIMIT = 100  # batch read/update: at most 100 inputs a call
 @dataclass(frozen=True, kw_only=True)
 class HubSpotObject(SourceObject):
     """A CRM object: the properties Puente reads (docs/contracts.md), the property search filters
-    on, and the object whose associations its records carry."""
+    on, and the object whose associations its records carry.
+
+    Minimum data (``puente.sources.fields``): ``properties`` is the declaration, read by the staging
+    models (dbt_project/models/staging/hubspot/) and nothing else. What lands of a record is its
+    ``id``, ``updatedAt``, ``archived``, ``createdAt`` (staging's fallback for ``createdate``), those
+    properties and the ids of its associations (``landed_fields``, derived here): no custom property
+    of the portal (Puente's own ``puente_*`` write-back ones included), no ``hs_object_id`` or
+    ``archivedAt`` HubSpot adds, no association type.
+    """
 
     key: str = "id"
     cursor: str = "updatedAt"
@@ -39,19 +47,27 @@ class HubSpotObject(SourceObject):
     modified_property: str = "hs_lastmodifieddate"
     associations: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "landed_fields", (
+            *(["createdAt"] if "createdate" in self.properties else []),  # the fallback of createdate
+            "archived", *(f"properties.{p}" for p in self.properties),
+            *([f"associations.{self.associations}.results[].id"] if self.associations else [])))
+        super().__post_init__()
+
 
 OBJECTS: tuple[HubSpotObject, ...] = (
     HubSpotObject(name="contacts", modified_property="lastmodifieddate", properties=(
-        "email", "firstname", "lastname", "phone", "mobilephone", "company", "city", "country", "lifecyclestage",
-        "hs_marketable_status", "hs_legal_basis", "tax_id", "hubspot_owner_id", "createdate", "lastmodifieddate", "hs_object_id")),
+        "email", "firstname", "lastname", "phone", "mobilephone", "company", "address", "city", "country",
+        "lifecyclestage", "hs_marketable_status", "hs_legal_basis", "tax_id", "hubspot_owner_id", "createdate",
+        "lastmodifieddate")),
     HubSpotObject(name="companies", properties=(
-        "name", "domain", "phone", "city", "country", "createdate", "hs_lastmodifieddate", "hs_object_id")),
+        "name", "domain", "phone", "city", "country", "createdate", "hs_lastmodifieddate")),
     HubSpotObject(name="deals", associations="contacts", properties=(
-        "dealname", "amount", "dealstage", "pipeline", "closedate", "createdate", "hs_lastmodifieddate",
-        "hs_object_id")),
+        "dealname", "amount", "deal_currency_code", "dealstage", "pipeline", "closedate", "createdate",
+        "hs_lastmodifieddate")),
     HubSpotObject(name="line_items", associations="deals", properties=(
-        "name", "hs_sku", "quantity", "price", "discount", "hs_discount_percentage", "amount", "createdate",
-        "hs_lastmodifieddate", "hs_object_id")),
+        "name", "hs_sku", "quantity", "price", "discount", "hs_discount_percentage", "amount",
+        "hs_lastmodifieddate")),
 )
 PROPERTIES: dict[str, list[str]] = {o.name: list(o.properties) for o in OBJECTS}
 MODIFIED_PROPERTY: dict[str, str] = {o.name: o.modified_property for o in OBJECTS}

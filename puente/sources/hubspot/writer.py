@@ -13,6 +13,9 @@ Per HubSpot's CRM v3 docs and OpenAPI specs (/work/shared/specs/hubspot):
   carries its key in the task property ``puente_task_key`` (created unique before the first
   batch), and ``lookup`` searches it: a task created by a run that crashed before booking it is
   found, not made twice.
+- Erasure (``erase_tasks``): a task Puente made for an erased person has its subject and body
+  replaced (``POST …/tasks/batch/update``), then is deleted (``POST …/tasks/batch/archive``, 204;
+  HubSpot keeps deleted records restorable for 90 days, hence the replacement first).
 - Requests are paced at the private app's burst limit (100 per rolling 10 s by default;
   ``PUENTE_HUBSPOT_REQUESTS_PER_10S`` for a higher tier), searches also at the search limit
   (4 a second), and a 429's ``Retry-After`` is honoured by the shared HTTP layer. Creates are
@@ -96,6 +99,8 @@ TASK_PROPERTIES: tuple[PropertySpec, ...] = (
                  unique=True),
 )
 OWNED_PROPERTIES = {"contacts": PUENTE_PROPERTIES, "tasks": TASK_PROPERTIES}
+# What a task Puente made for an erased person says before it is deleted (puente/erasure.py).
+ERASED_TASK = {"hs_task_subject": "[erased: Habeas Data request]", "hs_task_body": ""}
 
 
 def requests_per_10s(env: Mapping[str, str] | None = None) -> int:
@@ -234,6 +239,27 @@ class HubSpotWriter:
                 else:
                     outcomes.append(Outcome(row.row_key, False, None, "create", errors.get(
                         row.row_key, f"HubSpot answered {response.status_code} without this task")))
+        return outcomes
+
+    def erase_tasks(self, task_ids: Sequence[str]) -> list[Outcome]:
+        """Delete the tasks Puente made for a person whose data is erased (Habeas Data). HubSpot keeps
+        a deleted task restorable for 90 days, so its subject and body (the person's name, the
+        reasons of their score) are replaced first (``batch/update``), then the task is archived
+        (``batch/archive``, HubSpot's delete). A task already gone (deleted by its owner) is done."""
+        outcomes: list[Outcome] = []
+        for start in range(0, len(task_ids), BATCH_LIMIT):
+            chunk = [str(t) for t in task_ids[start:start + BATCH_LIMIT]]
+            response = self.http.request(
+                "POST", f"{OBJECTS_PATH}/tasks/batch/update", obj="tasks", passthrough=(400,),
+                json={"inputs": [{"id": t, "properties": dict(ERASED_TASK)} for t in chunk]})
+            answers = parse_batch_response(response.status_code, self._body(response, "tasks"), chunk)
+            gone = {t for t, error in answers.items() if error and error.startswith("OBJECT_NOT_FOUND")}
+            cleared = [t for t, error in answers.items() if error is None]
+            if cleared:
+                self.http.request("POST", f"{OBJECTS_PATH}/tasks/batch/archive", obj="tasks",
+                                  json={"inputs": [{"id": t} for t in cleared]})
+            outcomes += [Outcome(t, answers[t] is None or t in gone, t, "erase",
+                                 None if answers[t] is None or t in gone else answers[t]) for t in chunk]
         return outcomes
 
     def _body(self, response: Any, obj: str) -> dict[str, Any]:

@@ -20,12 +20,18 @@ after the anchor are stepped over with ``offset``. ``context:
 ``_deleted`` in raw). The walk starts ``lookback`` seconds before the stored cursor (Odoo stamps
 ``write_date`` with its transaction's start, so a long transaction commits records "in the past").
 
-Schema drift: once per run and model, ``fields_get`` says which fields exist. The contract's
-fields that exist are read, plus every stored custom field (``x_…``, what Odoo Studio and
-customisations add) that is not binary or a x2many list: a new custom field lands in raw with no
-code change, and a contract field that was removed is left out with a warning instead of failing
-the call ("Invalid field"). A localisation's fields (``OdooModel.localised``: Colombia's DIAN
-state and CUFE) are read where the database has them and left out quietly where it does not.
+Minimum data: the fields read are the declared ones (``settings.py``: the model's, its
+localisation's, the embedded records' few), and each record is projected to its declaration
+before it lands (``SourceObject.landed_fields``). A custom ``x_`` field (what Odoo Studio and
+customisations add) or any other field Odoo has is not Puente's to store, so it never lands.
+
+Schema drift: once per run and model, ``fields_get`` says which fields exist. The declared fields
+that exist are read; one that was removed is reported with a warning and left out instead of
+failing the call ("Invalid field"), and staging sees it as absent. A localisation's fields
+(``OdooModel.localised``: Colombia's DIAN state, CUFE and DIAN documents) are read where the
+database has them and left out quietly where it does not. A one2many declared ``embedded`` (an
+invoice's DIAN documents, with the DIAN's answer) lands with its records in place of their ids:
+one more ``search_read`` per page.
 
 Deletes: ``unlink`` leaves no trace, so ``list_ids`` reads every id with ``search`` (``active_test:
 False``, id-anchored pages of 50,000, one small request per page) for the id-set comparison;
@@ -41,7 +47,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from xml.parsers.expat import ExpatError
 
-from puente.sources.base import DEFAULT_LOOKBACK, Page, Record, get, parse_timestamp, text_id
+from puente.sources.base import DEFAULT_LOOKBACK, HttpConnector, Page, Record, get, parse_timestamp, text_id
 from puente.sources.http import HttpClient, SourceError
 from puente.sources.odoo.config import OdooConfig
 from puente.sources.odoo.settings import (
@@ -53,7 +59,6 @@ from puente.sources.odoo.settings import (
     MODELS,
     OBJECT_PATH,
     PAGE_SIZE,
-    SKIPPED_FIELD_TYPES,
     SYSTEM,
     OdooModel,
 )
@@ -61,7 +66,7 @@ from puente.sources.odoo.settings import (
 log = logging.getLogger(__name__)
 
 
-class OdooConnector:
+class OdooConnector(HttpConnector):
     source = "odoo"
     objects = tuple(m.name for m in MODELS)
 
@@ -78,17 +83,10 @@ class OdooConnector:
     def cursor_at(self, moment: datetime) -> str:
         return parse_timestamp(moment.isoformat()).strftime("%Y-%m-%d %H:%M:%S")
 
-    def cursor_moment(self, cursor: str) -> datetime:
-        return parse_timestamp(cursor)
-
-    @property
-    def source_time(self) -> datetime | None:
-        return self.http.source_time
-
     def fields(self, obj: str) -> list[str]:
-        """The fields to read for ``obj``: the contract's that exist, plus stored custom ``x_`` fields."""
+        """The declared fields of ``obj`` that this database has; warns about the others (schema drift)."""
         if obj not in self._fields:
-            known = self.execute_kw(obj, "fields_get", [], {"attributes": ["type", "store"]})
+            known = self.execute_kw(obj, "fields_get", [], {"attributes": ["type"]})
             if not isinstance(known, dict):
                 raise SourceError(SYSTEM, obj, "fields_get", f"a {type(known).__name__} instead of a dict",
                                   "Check that the URL points at Odoo's XML-RPC endpoint")
@@ -96,10 +94,7 @@ class OdooConnector:
             if missing:
                 log.warning("Odoo %s no longer has the field(s) %s: extracting without them (dbt staging "
                             "will see them as absent)", obj, missing)
-            custom = sorted(name for name, spec in known.items()
-                            if name.startswith("x_") and isinstance(spec, dict) and spec.get("store", True)
-                            and spec.get("type") not in SKIPPED_FIELD_TYPES)
-            self._fields[obj] = [f for f in FIELDS[obj] if f in known] + custom
+            self._fields[obj] = [f for f in FIELDS[obj] if f in known]
         return self._fields[obj]
 
     def count(self, obj: str) -> int:
@@ -118,13 +113,6 @@ class OdooConnector:
             if len(page) < self._id_page_size:
                 return ids
             last = max(page)
-
-    @property
-    def requests_made(self) -> int:
-        return self.http.requests_made
-
-    def close(self) -> None:
-        self.http.close()
 
     def extract(self, obj: str, cursor: str | None, until: str | None = None) -> Iterator[Page]:
         given = cursor
@@ -146,6 +134,7 @@ class OdooConnector:
             if not isinstance(rows, list):
                 raise SourceError(SYSTEM, obj, "search_read", f"a {type(rows).__name__} instead of a list",
                                   "Check that the URL points at Odoo's XML-RPC endpoint")
+            self._embed(model, rows)
             records = [_record(model, row) for row in rows]
             readable = [n for n, r in enumerate(records) if _keyed(r)]
             if readable:  # rows come in (write_date, id) order: the last readable one is the anchor
@@ -156,6 +145,27 @@ class OdooConnector:
             yield Page(records, max(c for c in (cursor, given) if c) if cursor or given else None)
             if len(rows) < self._page_size:
                 return
+
+    def _embed(self, model: OdooModel, rows: list[Any]) -> None:
+        """Each embedded one2many of ``rows`` (``OdooModel.embedded``) with its records in place of
+        their ids, in the order Odoo listed them: one ``search_read`` per field and page. An id that
+        is gone by then (a rejected DIAN document removed by a resend) is left out."""
+        for field, comodel, wanted in model.embedded:
+            if field not in self.fields(model.name):
+                continue  # a localised field this database does not have
+            lists = [row for row in rows if isinstance(row, dict) and isinstance(row.get(field), list)]
+            ids = sorted({i for row in lists for i in row[field] if isinstance(i, int)})
+            if not ids:
+                continue
+            if comodel not in self._fields:
+                known = self.execute_kw(comodel, "fields_get", [], {"attributes": ["type"]})
+                self._fields[comodel] = [f for f in ("id", *wanted) if isinstance(known, dict) and f in known]
+            found = self.execute_kw(comodel, "search_read", [[["id", "in", ids]]], {
+                "fields": self._fields[comodel], "context": {"active_test": False}})
+            by_id = {r["id"]: r for r in found if isinstance(r, dict) and isinstance(r.get("id"), int)} \
+                if isinstance(found, list) else {}
+            for row in lists:
+                row[field] = [by_id[i] for i in row[field] if i in by_id]
 
     def execute_kw(self, model: str, method: str, args: list[Any], kwargs: dict[str, Any], *,
                    repeatable: bool = True) -> Any:
@@ -239,5 +249,5 @@ def _keyed(record: Record) -> bool:
 
 
 def _record(model: OdooModel, row: Any) -> Record:
-    return Record(payload=row, source_id=text_id(get(row, model.key)),
+    return Record(payload=model.landed(row), source_id=text_id(get(row, model.key)),
                   updated_at=get(row, model.cursor) or None, deleted=get(row, "active") is False)

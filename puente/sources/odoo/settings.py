@@ -17,15 +17,20 @@ COMMON_PATH = "/xmlrpc/2/common"
 OBJECT_PATH = "/xmlrpc/2/object"
 PAGE_SIZE = 500
 ID_PAGE_SIZE = 50_000
-# Custom fields of these types are not landed: files, and lists of ids of other records.
-SKIPPED_FIELD_TYPES = {"binary", "one2many", "many2many"}
 # A quarantined record the source counts as live: not archived (Odoo's search_count skips those).
 _ACTIVE = """q.payload not like '%%"active": false%%'"""
 
 
 @dataclass(frozen=True, kw_only=True)
 class OdooModel(SourceObject):
-    """An Odoo model: the fields Puente reads (docs/contracts.md) and the domain every read starts with."""
+    """An Odoo model: the fields Puente reads (docs/contracts.md) and the domain every read starts with.
+
+    Minimum data (``puente.sources.fields``): ``fields``, ``localised`` and ``embedded`` are the
+    declaration, read by the staging models (dbt_project/models/staging/odoo/) and nothing else;
+    ``landed_fields`` is derived from them (an embedded one2many as ``field[].sub``). No custom
+    ``x_`` field lands, nor any other field Odoo has: a partner's birthdate, ``comment``,
+    ``function``, ``website``, ``bank_ids``, ``zip`` or ``street2``, an order's ``note``.
+    """
 
     key: str = "id"
     cursor: str = "write_date"
@@ -34,12 +39,24 @@ class OdooModel(SourceObject):
     # Fields of a country's localisation modules: read where the database has them (its company is
     # in that country), absent elsewhere without a warning. Declared like ``fields``.
     localised: tuple[str, ...] = ()
+    # One2many fields whose records are read with the model's, in place of their ids (the shape of
+    # Odoo 17's ``web_read`` with a sub-specification): field -> (their model, the fields read;
+    # their ``id`` is always read).
+    embedded: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+
+    def __post_init__(self) -> None:
+        subs = {field: ("id", *wanted) for field, _, wanted in self.embedded}
+        object.__setattr__(self, "landed_fields", tuple(
+            path for field in (*self.fields, *self.localised)
+            for path in ([f"{field}[].{sub}" for sub in subs[field]] if field in subs else [field])))
+        super().__post_init__()
 
 
 MODELS: tuple[OdooModel, ...] = (
+    # is_blacklisted: the partner's email is on the mass-mailing blacklist (module mail), an opt-out.
     OdooModel(name="res.partner", live_in_quarantine=_ACTIVE, fields=(
         "id", "name", "email", "phone", "mobile", "vat", "street", "city", "country_id", "is_company",
-        "customer_rank", "active", "create_date", "write_date")),
+        "customer_rank", "active", "is_blacklisted", "create_date", "write_date")),
     OdooModel(name="product.product", live_in_quarantine=_ACTIVE, fields=(
         "id", "name", "default_code", "list_price", "standard_price", "qty_available", "active",
         "create_date", "write_date")),
@@ -54,9 +71,13 @@ MODELS: tuple[OdooModel, ...] = (
         "id", "name", "move_type", "partner_id", "invoice_origin", "invoice_date", "invoice_date_due",
         "amount_total", "amount_residual", "currency_id", "state", "payment_state", "create_date",
         "write_date"),
-        # Colombia, l10n_co_dian (Odoo 17+): the DIAN's answer to the electronic invoice and its
-        # CUFE/CUDE (set once accepted).
-        localised=("l10n_co_dian_state", "l10n_co_edi_cufe_cude_ref")),
+        # Colombia, l10n_co_dian (Odoo 17+): the DIAN's answer to the electronic invoice, its
+        # CUFE/CUDE (set once accepted), and its DIAN documents (one per sending), whose
+        # message_json holds what the DIAN said ({"status": …, "errors": ["Regla: …, Rechazo: …"]}):
+        # why it rejected the invoice. The invoice's state is a stored field computed from its
+        # latest document, so an answer that changes it changes the invoice, read again.
+        localised=("l10n_co_dian_state", "l10n_co_edi_cufe_cude_ref", "l10n_co_dian_document_ids"),
+        embedded=(("l10n_co_dian_document_ids", "l10n_co_dian.document", ("message_json", "datetime")),)),
     OdooModel(name="stock.quant", fields=(
         "id", "product_id", "location_id", "warehouse_id", "quantity", "reserved_quantity", "write_date")),
 )

@@ -8,6 +8,10 @@ What it relies on, per Shopify's REST Admin docs:
   ``Link: <...page_info=...>; rel="next"`` response header, used exactly as given: a
   ``page_info`` request may carry only ``limit`` (and ``fields``), the filters travel inside
   ``page_info``. No ``Link`` next means the last page.
+- ``fields=<comma list>`` asks for the top-level fields Puente declares (``settings.py``, minimum
+  data); Shopify keeps it in the ``Link`` URLs. Each record is projected to the declaration before
+  it lands all the same: the nested keys of ``line_items`` or ``default_address`` cannot be asked
+  for, and an endpoint may ignore ``fields``.
 - The result is not ordered by ``updated_at``, so the cursor (the greatest ``updated_at``
   seen) is stored only with the last page: a crash mid-walk reruns the walk from the previous
   cursor, and the upsert makes the overlap harmless.
@@ -31,7 +35,17 @@ from typing import Any
 
 import httpx
 
-from puente.sources.base import DEFAULT_LOOKBACK, Page, Record, get, latest, parse_timestamp, text_id
+from puente.sources.base import (
+    DEFAULT_LOOKBACK,
+    HttpConnector,
+    Page,
+    Record,
+    get,
+    latest,
+    parse_timestamp,
+    text_id,
+)
+from puente.sources.fields import top_level
 from puente.sources.http import HttpClient, SourceError, next_link
 from puente.sources.shopify.config import ShopifyConfig
 from puente.sources.shopify.settings import (
@@ -56,7 +70,7 @@ def throttle_seconds(call_limit: str | None) -> float:
     return max(0.0, (used - HIGH_WATER * size) / LEAK_PER_SECOND)
 
 
-class ShopifyConnector:
+class ShopifyConnector(HttpConnector):
     source = "shopify"
     objects = tuple(r.name for r in RESOURCES)
 
@@ -70,13 +84,6 @@ class ShopifyConnector:
 
     def cursor_at(self, moment: datetime) -> str:
         return parse_timestamp(moment.isoformat()).isoformat(timespec="seconds")
-
-    def cursor_moment(self, cursor: str) -> datetime:
-        return parse_timestamp(cursor)
-
-    @property
-    def source_time(self) -> datetime | None:
-        return self.http.source_time
 
     def count(self, obj: str) -> int:
         response = self._get(f"{obj}/count.json", obj, dict(EXTRA_PARAMS[obj]))
@@ -103,16 +110,10 @@ class ShopifyConnector:
             self.http.sleep(pause)
         return response
 
-    @property
-    def requests_made(self) -> int:
-        return self.http.requests_made
-
-    def close(self) -> None:
-        self.http.close()
-
     def extract(self, obj: str, cursor: str | None, until: str | None = None) -> Iterator[Page]:
         url: str | None = f"{obj}.json"
-        params: dict[str, Any] | None = {"limit": self._page_size, **EXTRA_PARAMS[obj]}
+        params: dict[str, Any] | None = {"limit": self._page_size, **EXTRA_PARAMS[obj],
+                                         "fields": ",".join(top_level(self._resources[obj].landed_fields))}
         if cursor:
             start = parse_timestamp(cursor) - timedelta(seconds=self.lookback)
             params["updated_at_min"] = start.astimezone(UTC).isoformat(timespec="seconds")
@@ -145,6 +146,6 @@ class ShopifyConnector:
 
 
 def _record(resource: ShopifyResource, result: Any) -> Record:
-    return Record(payload=result, source_id=text_id(get(result, resource.key)),
+    return Record(payload=resource.landed(result), source_id=text_id(get(result, resource.key)),
                   updated_at=get(result, resource.cursor),
                   deleted=resource.name == "products" and get(result, "status") == "archived")

@@ -33,12 +33,36 @@ class ShopifyResource(SourceObject):
     params: tuple[tuple[str, str], ...] = ()
 
 
+# Minimum data (``puente.sources.fields``): what lands of each resource, read by the staging models
+# (dbt_project/models/staging/shopify/) and nothing else. Left out, among others: customers'
+# ``addresses`` and the second line, names and zip of their ``default_address``, ``sms_marketing_consent``,
+# ``verified_email``; orders' ``shipping_address``, ``phone``, ``contact_email``, ``note`` and the
+# lines' ``tax_lines``; products' descriptions and images. A customer's ``note`` lands because the
+# shop has no field for a tax id and staging finds it there (``NIT 900123456-7``); products' ``tags``
+# because the chaos bench nests deep JSON in them (bench/chaos.py). The street (``address1``) is
+# identity evidence (macro normalize_address).
+_CUSTOMER = ("created_at", "email", "first_name", "last_name", "phone", "state", "tags", "note",
+             "email_marketing_consent.state", "email_marketing_consent.consent_updated_at",
+             "default_address.phone", "default_address.company", "default_address.address1",
+             "default_address.city",
+             "default_address.country", "default_address.country_code")
+_ORDER = ("name", "order_number", "email", "created_at", "processed_at", "cancelled_at", "financial_status",
+          "fulfillment_status", "currency", "total_price", "subtotal_price", "total_tax", "total_discounts",
+          "shipping_lines[].price",
+          "customer.id", "customer.email", "customer.first_name", "customer.last_name", "customer.phone",
+          "line_items[].id", "line_items[].product_id", "line_items[].variant_id", "line_items[].sku",
+          "line_items[].title", "line_items[].quantity", "line_items[].price", "line_items[].total_discount")
+_PRODUCT = ("title", "handle", "status", "tags", "created_at",
+            "variants[].id", "variants[].sku", "variants[].inventory_item_id", "variants[].price",
+            "variants[].inventory_quantity", "variants[].inventory_management", "variants[].updated_at")
+
 RESOURCES: tuple[ShopifyResource, ...] = (
-    ShopifyResource(name="customers"),
+    ShopifyResource(name="customers", landed_fields=_CUSTOMER),
     # Without status=any, orders.json and count.json only see open orders.
-    ShopifyResource(name="orders", params=(("status", "any"),)),
+    ShopifyResource(name="orders", params=(("status", "any"),), landed_fields=_ORDER),
     # count.json counts archived products, which raw flags _deleted.
-    ShopifyResource(name="products", live_in_raw="(not _deleted or record->>'status' = 'archived')"),
+    ShopifyResource(name="products", live_in_raw="(not _deleted or record->>'status' = 'archived')",
+                    landed_fields=_PRODUCT),
 )
 EXTRA_PARAMS: dict[str, dict[str, str]] = {r.name: dict(r.params) for r in RESOURCES}
 

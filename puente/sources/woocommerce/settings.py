@@ -21,6 +21,8 @@ Per the WooCommerce REST API docs (woocommerce.github.io/woocommerce-rest-api-do
   ``id`` is the key.
 - Core WooCommerce sets no rate limit on its REST API, but the hosts in front of it answer 429
   or 503 (often with ``Retry-After``) when pushed: the shared HTTP client waits and retries both.
+- Every request may carry WordPress's ``_fields`` (WordPress 4.9.8+, nested with dots since 5.3:
+  ``billing.email``; a list's elements cannot be filtered, ``line_items`` comes whole).
 """
 
 from __future__ import annotations
@@ -56,9 +58,28 @@ class WooResource(SourceObject):
 # quarantined payloads are written by json.dumps (puente.load), hence the spacing.
 _NOT_TRASHED = """q.payload not like '%%"status": "trash"%%'"""
 
+# Minimum data (``puente.sources.fields``): what lands of each resource, read by the staging models
+# (dbt_project/models/staging/woocommerce/) and nothing else. Left out, among others: every
+# ``meta_data`` (where plugins keep a birth date or a document number), the ``shipping`` address,
+# ``avatar_url``, the billing ``address_2`` and ``postcode``; orders' ``customer_ip_address``,
+# ``customer_user_agent``, ``customer_note``, ``transaction_id``; products' descriptions and images.
+_CUSTOMER = ("date_created_gmt", "email", "first_name", "last_name", "username", "role", "is_paying_customer",
+             "billing.email", "billing.phone", "billing.company", "billing.address_1", "billing.city",
+             "billing.state", "billing.country")
+_ORDER = ("number", "status", "customer_id", "currency", "total", "total_tax", "discount_total", "shipping_total",
+          "payment_method", "date_created_gmt", "date_paid_gmt", "date_completed_gmt",
+          "billing.email", "billing.first_name", "billing.last_name", "billing.phone", "billing.company",
+          "billing.address_1", "billing.city", "billing.country",
+          "line_items[].id", "line_items[].product_id", "line_items[].variation_id", "line_items[].sku",
+          "line_items[].name", "line_items[].quantity", "line_items[].price", "line_items[].subtotal",
+          "line_items[].total", "line_items[].total_tax")
+_PRODUCT = ("name", "slug", "sku", "type", "status", "price", "regular_price", "manage_stock", "stock_quantity",
+            "stock_status", "date_created_gmt")
+
 RESOURCES: tuple[WooResource, ...] = (
-    WooResource(name="customers", modified_filter=False, trash=False),  # role=customer by default
-    WooResource(name="orders", params=(("status", "any"),), live_in_quarantine=_NOT_TRASHED),
-    WooResource(name="products", params=(("status", "any"),), live_in_quarantine=_NOT_TRASHED),
+    WooResource(name="customers", modified_filter=False, trash=False, landed_fields=_CUSTOMER),  # role=customer by default
+    WooResource(name="orders", params=(("status", "any"),), live_in_quarantine=_NOT_TRASHED, landed_fields=_ORDER),
+    WooResource(name="products", params=(("status", "any"),), live_in_quarantine=_NOT_TRASHED,
+                landed_fields=_PRODUCT),
 )
 EXTRA_PARAMS: dict[str, dict[str, str]] = {r.name: dict(r.params) for r in RESOURCES}

@@ -16,6 +16,7 @@ renamed as (
         {{ hubspot_property('phone') }} as phone,
         {{ hubspot_property('mobilephone') }} as mobile_phone,
         {{ hubspot_property('company') }} as company_name,
+        {{ hubspot_property('address') }} as street,
         {{ hubspot_property('city') }} as city,
         {{ hubspot_property('country') }} as country,
         {{ hubspot_property('lifecyclestage') }} as lifecycle_stage,

@@ -26,6 +26,7 @@ renamed as (
         record ? 'l10n_co_dian_state' as is_dian_tracked,
         {{ odoo_text('l10n_co_dian_state') }} as dian_state,
         {{ odoo_text('l10n_co_edi_cufe_cude_ref') }} as cufe,
+        {{ odoo_dian_message() }} as dian_message,
         {{ odoo_datetime(fields, 'create_date') }} as created_at,
         {{ odoo_datetime(fields, 'write_date') }} as updated_at,
         _loaded_at as loaded_at,

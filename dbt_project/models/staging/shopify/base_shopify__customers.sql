@@ -17,6 +17,7 @@ renamed as (
         {{ field_value(fields, 'phone') }} as phone,
         nullif(trim({{ field_value(fields, 'default_address', json=true) }} ->> 'phone'), '') as address_phone,
         nullif(trim({{ field_value(fields, 'default_address', json=true) }} ->> 'company'), '') as company_name,
+        nullif(trim({{ field_value(fields, 'default_address', json=true) }} ->> 'address1'), '') as street,
         nullif(trim({{ field_value(fields, 'default_address', json=true) }} ->> 'city'), '') as city,
         nullif(trim({{ field_value(fields, 'default_address', json=true) }} ->> 'country'), '') as country_name,
         upper(nullif(trim({{ field_value(fields, 'default_address', json=true) }} ->> 'country_code'), '')) as country_code,

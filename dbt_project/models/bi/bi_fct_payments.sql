@@ -1,0 +1,2 @@
+{{ config(alias='fct_payments') }}
+{{ bi_view(ref('fct_payments')) }}

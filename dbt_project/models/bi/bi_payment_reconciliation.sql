@@ -1,0 +1,2 @@
+{{ config(alias='payment_reconciliation') }}
+{{ bi_view(ref('payment_reconciliation')) }}

@@ -1,0 +1,175 @@
+"""The WooCommerce store's orders in order-to-cash, and into the ERP: a business running the store
+beside its Shopify shop, served by the simulators, landed by the connectors and built by dbt, then
+its recent store orders posted into the Odoo simulator by the web-orders activation, twice."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date, timedelta
+
+import psycopg
+from psycopg.rows import dict_row
+
+from puente import run_report
+from puente.activation.run import run_named
+from puente.dbt import run_dbt
+from puente.extract import extract_source
+from puente.simulators import Business, Credentials, SimulatorServer, create_app
+from puente.sources import registry
+
+TODAY = date(2026, 11, 16)
+BUILD = ["build", "--select", "+fct_order_to_cash", "+order_to_cash_gaps", "+act_web_orders_to_erp",
+         "+act_web_order_cancellations", "+bi_fct_orders", "+bi_fct_order_lines", "+bi_fct_order_to_cash",
+         "+customer_required_fields_missing",
+         "--indirect-selection", "cautious", "--vars", json.dumps({"as_of_date": TODAY.isoformat()})]
+STATUS = {"processing": "confirmed", "on-hold": "confirmed", "completed": "done", "cancelled": "cancelled"}
+
+
+def rows(url: str, sql: str) -> list[dict]:
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def land(url: str, base_url: str, credentials: Credentials) -> None:
+    for name, config in registry.simulator_configs(base_url, credentials).items():
+        extract_source(url, name, config, TODAY)
+
+
+def test_store_orders_reach_order_to_cash_and_the_erp_once(fresh_db):
+    business = Business(seed=3, customers=200, start=TODAY, history_days=120, woocommerce=True)
+    store = business.woocommerce["orders"]
+    credentials = Credentials()
+    with SimulatorServer(create_app(business, credentials)) as server:
+        land(fresh_db, server.base_url, credentials)
+        run_dbt(BUILD, fresh_db)
+
+        # Every store order the store still has (not in the trash) is a web order of its own,
+        # its reference WC-<number>, the store's status, total and currency, its buyer resolved
+        # to the customer that holds the store record.
+        orders = {o["woocommerce_order_id"]: o for o in rows(fresh_db, """
+            select o.*, m.customer_id as matched_customer_id
+            from marts.fct_orders o
+            left join intermediate.int_customers_matched m on m.record_key = o.customer_record_key
+            where o.source_system = 'woocommerce'""")}
+        kept = {i: o for i, o in store.items() if o["status"] != "trash"}
+        assert set(orders) == set(kept) and len(kept) > 40
+        assert {o["status"] for o in kept.values()} >= {"processing", "completed", "cancelled"}
+        assert len(kept) < len(store)  # some were trashed: they are not orders
+        for oid, order in orders.items():
+            placed = kept[oid]
+            buyer = (f"woocommerce_customer:{placed['customer_id']}" if placed["customer_id"]
+                     else f"woocommerce_guest_order:{oid}")
+            assert (order["order_name"], order["channel"], order["status"], order["customer_record_key"]) == (
+                f"WC-{placed['number']}", "web", STATUS[placed["status"]], buyer), oid
+            assert order["customer_id"] is not None and order["customer_id"] == order["matched_customer_id"]
+            assert (float(order["amount_total"]), order["currency_code"]) == (float(placed["total"]), "COP")
+            assert order["is_cancelled"] == (placed["status"] == "cancelled")
+            # Before Puente nobody enters the store's orders in the ERP.
+            assert order["odoo_sale_order_id"] is None and order["shopify_order_id"] is None
+
+        # Their lines: one per store line, before tax, the product by the ERP's SKU.
+        lines = rows(fresh_db, """
+            select l.woocommerce_order_line_id, l.amount, l.quantity, l.line_source, p.sku
+            from marts.fct_order_lines l
+            join marts.fct_orders o using (order_id)
+            join marts.dim_products p on p.product_id = l.product_id
+            where o.source_system = 'woocommerce'""")
+        expected = {li["id"]: li for o in kept.values() for li in o["line_items"]}
+        assert {line["woocommerce_order_line_id"] for line in lines} == set(expected)
+        for line in lines:
+            item = expected[line["woocommerce_order_line_id"]]
+            assert (line["line_source"], line["sku"], float(line["quantity"]), float(line["amount"])) == (
+                "woocommerce", item["sku"], item["quantity"], float(item["total"]))
+
+        # Order-to-cash: nothing of the store is in the ERP yet; the live orders past the grace
+        # days are gaps, those of the posting window are the activation's to close.
+        stages = Counter(r["stage"] for r in rows(fresh_db, """
+            select c.stage from marts.fct_order_to_cash c join marts.fct_orders o using (order_id)
+            where o.source_system = 'woocommerce'"""))
+        assert set(stages) == {"ordered", "cancelled"} and stages["cancelled"] == sum(
+            o["status"] == "cancelled" for o in kept.values())
+        gaps = {r["order_id"]: r for r in rows(fresh_db, """
+            select g.order_id, g.activation_posts from marts.order_to_cash_gaps g
+            join marts.fct_orders o using (order_id)
+            where g.gap_type = 'web_order_not_in_erp' and o.source_system = 'woocommerce'""")}
+        old = {o["order_id"] for o in orders.values()
+               if not o["is_cancelled"] and o["order_date"] < TODAY - timedelta(days=2)}
+        assert set(gaps) == old
+        window = {oid for oid, o in orders.items()
+                  if not o["is_cancelled"] and o["order_date"] >= TODAY - timedelta(days=14)}
+        assert window and all(g["activation_posts"] for g in gaps.values() if g["order_id"] in
+                              {orders[i]["order_id"] for i in window})
+
+        # BI reads them through its views.
+        assert rows(fresh_db, "select count(*) as n from marts_bi.fct_orders where source_system = 'woocommerce'"
+                    )[0]["n"] == len(orders)
+
+        # The activation shapes each order of the window as the ERP sale order it should be.
+        posted = {r["row_key"]: r for r in rows(fresh_db, """
+            select * from activations.act_web_orders_to_erp where row_key like 'woocommerce_order:%'""")}
+        assert set(posted) == {f"woocommerce_order:{oid}" for oid in window}
+        for oid in window:
+            row, placed = posted[f"woocommerce_order:{oid}"], kept[oid]
+            payload = row["payload"]
+            assert row["external_key"] == payload["client_order_ref"] == f"WC-{placed['number']}"
+            assert payload["origin"] == f"WooCommerce WC-{placed['number']}"
+            assert payload["invoice"] == (placed["status"] in ("processing", "completed"))
+            assert sorted((line["product_uom_qty"], line["price_unit"]) for line in payload["order_line"]) == sorted(
+                (li["quantity"], li["price"]) for li in placed["line_items"])
+            assert row["invalid_reason"] is None or "cédula/NIT" in row["invalid_reason"], row["invalid_reason"]
+        sendable = {k for k, r in posted.items() if r["invalid_reason"] is None}
+        assert sendable
+
+        # Posted into the ERP, once: a second run finds every order there and creates nothing.
+        odoo = registry.simulator_configs(server.base_url, credentials)["odoo"]
+        first = run_named(fresh_db, "web_orders_to_erp", odoo, TODAY)
+        assert first.failed == 0 and first.created >= len(sendable)
+        again = run_named(fresh_db, "web_orders_to_erp", odoo, TODAY)
+        assert again.created == 0 and again.failed == 0
+        refs = Counter(o["client_order_ref"] for o in business.odoo["sale.order"].values()
+                       if o["state"] != "cancel" and str(o["client_order_ref"]).startswith("WC-"))
+        assert set(refs) == {posted[k]["external_key"] for k in sendable} and set(refs.values()) == {1}
+
+        # The business's truth counts them entered through the API; landed again, each store
+        # order is one web order with its sale order, and its lines are the ERP's.
+        truth = {o["name"]: o for o in business.integration_truth()["web_orders"] if o["shop"] == "woocommerce"}
+        assert len(truth) == len(store)
+        assert {name for name, o in truth.items() if o["entered_by_api"]} == set(refs)
+        land(fresh_db, server.base_url, credentials)
+        run_dbt(BUILD, fresh_db)
+    linked = rows(fresh_db, """
+        select o.order_name, o.odoo_sale_order_name, c.stage, count(l.*) filter (where l.line_source = 'odoo') as erp_lines
+        from marts.fct_orders o join marts.fct_order_to_cash c using (order_id)
+        left join marts.fct_order_lines l using (order_id)
+        where o.source_system = 'woocommerce' and o.odoo_sale_order_id is not null
+        group by 1, 2, 3""")
+    print(f"store orders {len(store)}, web orders {len(orders)}, lines {len(lines)}, gaps {len(gaps)}, window "
+          f"{len(window)}, sendable {len(sendable)}, created {first.created}, linked after the ERP's landing {len(linked)}")
+    assert {r["order_name"] for r in linked} == set(refs)
+    assert all(r["stage"] in ("in_erp", "invoiced", "paid") and r["erp_lines"] > 0 for r in linked)
+    assert rows(fresh_db, "select count(*) as n from marts.fct_orders where channel = 'erp' and odoo_sale_order_name in "
+                          "(select odoo_sale_order_name from marts.fct_orders where source_system = 'woocommerce')"
+                ) == [{"n": 0}]
+
+    # The run report's chart of customers by the systems that know them names the store too.
+    with psycopg.connect(fresh_db, row_factory=dict_row) as conn:
+        linked = {r["systems"]: r["customers"] for r in run_report._linked_customers(conn)}
+        customers, with_store = conn.execute(
+            "select count(*) as n, count(*) filter (where cardinality(woocommerce_customer_ids) > 0) as store "
+            "from marts.dim_customers").fetchone().values()
+    assert sum(linked.values()) == customers
+    assert sum(n for systems, n in linked.items() if "WooCommerce" in systems) == with_store > 0
+    assert any(" + WooCommerce" in systems for systems in linked)
+
+    # A customer known only to the store, with an order still to invoice, is on the list of the
+    # fields the ERP needs to invoice them, to be completed in the store: their only record.
+    store_only = rows(fresh_db, """
+        select customer_id, woocommerce_customer_ids[1] as store_id from marts.dim_customers
+        where cardinality(woocommerce_customer_ids) > 0 and cardinality(odoo_partner_ids) = 0
+          and cardinality(hubspot_contact_ids) = 0 and cardinality(shopify_customer_ids) = 0 and tax_id is null
+          and customer_id in (select customer_id from marts.fct_order_to_cash where stage in ('ordered', 'in_erp'))""")
+    assert store_only
+    listed = {(r["customer_id"], r["fix_in"], r["fix_record_id"]) for r in rows(
+        fresh_db, "select * from marts.customer_required_fields_missing where field = 'tax_id'")}
+    assert {(c["customer_id"], "woocommerce", c["store_id"]) for c in store_only} <= listed
