@@ -184,6 +184,27 @@ def next_link(header: str | None) -> str | None:
     return None
 
 
+def header_int(response: httpx.Response, name: str) -> int | None:
+    """A header's whole number (``X-WP-Total``, ``X-Total-Count``), or None when absent or not a number."""
+    try:
+        return int(response.headers.get(name, ""))
+    except ValueError:
+        return None
+
+
+def json_list(response: httpx.Response, system: str, obj: str, advice: str) -> list[Any]:
+    """The JSON array a list endpoint answers (WordPress, Tienda Nube), or a ``SourceError`` saying
+    what came instead."""
+    try:
+        results = response.json()
+    except ValueError:
+        results = None
+    if not isinstance(results, list):
+        raise SourceError(system, obj, f"GET {response.request.url.path}",
+                          f"HTTP {response.status_code} without a list of {obj}: {response.text[:200]!r}", advice)
+    return results
+
+
 def _answer_time(response: httpx.Response) -> datetime | None:
     """The service's clock when it answered (its ``Date`` header), or None when absent or unreadable."""
     dates = response.headers.get_list("Date")

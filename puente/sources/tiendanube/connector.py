@@ -52,7 +52,7 @@ from puente.sources.base import (
     text_id,
 )
 from puente.sources.fields import top_level
-from puente.sources.http import HttpClient, SourceError, next_link, retry_after_seconds
+from puente.sources.http import HttpClient, SourceError, header_int, json_list, next_link, retry_after_seconds
 from puente.sources.tiendanube.config import TiendaNubeConfig
 from puente.sources.tiendanube.settings import (
     BUCKET_SIZE,
@@ -111,7 +111,7 @@ class TiendaNubeConnector(HttpConnector):
         total = 0
         for query in self._resource(obj).passes:
             response = self._get(obj, obj, {"per_page": 1, "fields": "id", **dict(query)})
-            found = _header_int(response, "X-Total-Count")
+            found = header_int(response, "X-Total-Count")
             if found is None and response.status_code == 404:
                 found = 0  # nothing in this pass: "Last page is 0"
             if found is None:
@@ -138,7 +138,7 @@ class TiendaNubeConnector(HttpConnector):
 
         def listing(query: dict[str, str]) -> Iterator[tuple[int | None, list[Record]]]:
             for response in self._pages(obj, {**params, **query}):
-                yield (_header_int(response, "X-Total-Count"),
+                yield (header_int(response, "X-Total-Count"),
                        [_record(resource, r) for r in self._results(response, obj)])
 
         yield from offset_walk(SYSTEM, obj, cursor, [listing(dict(query)) for query in resource.passes])
@@ -152,7 +152,7 @@ class TiendaNubeConnector(HttpConnector):
             response = self._get(url, obj, query)
             yield response
             link = next_link(response.headers.get("Link"))
-            total = _header_int(response, "X-Total-Count")
+            total = header_int(response, "X-Total-Count")
             if response.status_code == 404:
                 url = None
             elif link is not None:
@@ -182,15 +182,7 @@ class TiendaNubeConnector(HttpConnector):
     def _results(self, response: httpx.Response, obj: str) -> list[Any]:
         if response.status_code == 404:  # past the last page
             return []
-        try:
-            results = response.json()
-        except ValueError:
-            results = None
-        if not isinstance(results, list):
-            raise SourceError(SYSTEM, obj, f"GET {response.request.url.path}",
-                              f"HTTP {response.status_code} without a list of {obj}: {response.text[:200]!r}",
-                              f"Check {URL_SETTING}")
-        return results
+        return json_list(response, SYSTEM, obj, f"Check {URL_SETTING}")
 
     def _resource(self, obj: str) -> NubeResource:
         try:
@@ -206,12 +198,6 @@ def _description(response: httpx.Response) -> str:
         return ""
     return str(body.get("description") or "") if isinstance(body, dict) else ""
 
-
-def _header_int(response: httpx.Response, name: str) -> int | None:
-    try:
-        return int(response.headers.get(name, ""))
-    except ValueError:
-        return None
 
 
 def _record(resource: NubeResource, result: Any) -> Record:

@@ -56,7 +56,7 @@ from puente.sources.base import (
     text_id,
 )
 from puente.sources.fields import wordpress_fields
-from puente.sources.http import HttpClient, SourceError, next_link
+from puente.sources.http import HttpClient, SourceError, header_int, json_list, next_link
 from puente.sources.woocommerce.config import WooCommerceConfig
 from puente.sources.woocommerce.settings import EXTRA_PARAMS, PAGE_LIMIT, RESOURCES, SYSTEM, WooResource
 
@@ -92,7 +92,7 @@ class WooCommerceConnector(HttpConnector):
     def count(self, obj: str) -> int:
         self._resource(obj)
         response = self.http.request("GET", obj, obj=obj, params={"per_page": 1, "_fields": "id", **EXTRA_PARAMS[obj]})
-        total = _header_int(response, "X-WP-Total")
+        total = header_int(response, "X-WP-Total")
         if total is None:
             raise SourceError(SYSTEM, obj, f"GET {obj}", "no X-WP-Total header in the answer",
                               f"Check {URL_SETTING}")
@@ -123,7 +123,7 @@ class WooCommerceConnector(HttpConnector):
                 records = [_record(resource, r) for r in self._results(response, obj)]
                 if not resource.modified_filter:
                     records = [r for r in records if _changed_within(r, since, upto)]
-                yield _header_int(response, "X-WP-Total"), records
+                yield header_int(response, "X-WP-Total"), records
 
         passes = [dict(EXTRA_PARAMS[obj])] + ([{"status": "trash"}] if resource.trash else [])
         yield from offset_walk(SYSTEM, obj, cursor, [listing(status) for status in passes])
@@ -137,7 +137,7 @@ class WooCommerceConnector(HttpConnector):
             response = self.http.request("GET", url, obj=obj, params=query)
             yield response
             link = next_link(response.headers.get("Link"))
-            total_pages = _header_int(response, "X-WP-TotalPages")
+            total_pages = header_int(response, "X-WP-TotalPages")
             if link is not None:
                 url, query = self._follow(link, obj), None
             elif total_pages is not None and page < total_pages:
@@ -153,15 +153,7 @@ class WooCommerceConnector(HttpConnector):
                                 f"the address Puente uses writes its links to the other one")
 
     def _results(self, response: httpx.Response, obj: str) -> list[Any]:
-        try:
-            results = response.json()
-        except ValueError:
-            results = None
-        if not isinstance(results, list):
-            raise SourceError(SYSTEM, obj, f"GET {response.request.url.path}",
-                              f"HTTP {response.status_code} without a list of {obj}: {response.text[:200]!r}",
-                              f"Check {URL_SETTING}")
-        return results
+        return json_list(response, SYSTEM, obj, f"Check {URL_SETTING}")
 
     def _resource(self, obj: str) -> WooResource:
         try:
@@ -169,12 +161,6 @@ class WooCommerceConnector(HttpConnector):
         except KeyError:
             raise ValueError(f"woocommerce has no object {obj!r}; known: {list(self.objects)}") from None
 
-
-def _header_int(response: httpx.Response, name: str) -> int | None:
-    try:
-        return int(response.headers.get(name, ""))
-    except ValueError:
-        return None
 
 
 def _changed_within(record: Record, since: datetime | None, upto: datetime | None) -> bool:
