@@ -1,7 +1,7 @@
 """puente_nightly — one night of Puente for one business day.
 
 check connections (``puente check``) → extract (Odoo, HubSpot, Shopify in parallel) → raw gate → dbt build (staging, intermediate,
-marts; cosmos, one task per model) → marts gate → ML (churn and demand: train weekly, score
+marts; cosmos, one task per model; the staging of the systems the business does not run in one task) → marts gate → ML (churn and demand: train weekly, score
 nightly; next-best-action) → dbt activation models → sync gate → activations (one task per
 declared activation: what Puente writes into the ERP, the shop and the CRM) → morning check (the
 warnings that are not failures: stale sources, unusual volumes, gate warnings, the work list) →
