@@ -93,7 +93,7 @@ def test_the_web_orders_dag_extracts_the_orders_of_every_shop_the_business_runs(
     assert objects() == {"woocommerce": ["customers", "orders"], **erp}
     for source in registry.SOURCES:
         assert set(source.web_order_objects) <= set(source.object_names)
-        assert bool(source.web_order_objects) == (source.kind == "shop"), source.name
+        assert bool(source.web_order_objects) == (source.kind in ("shop", "marketplace")), source.name
 
 
 def test_raw_tables_are_those_of_the_registry(fresh_db):

@@ -196,13 +196,14 @@ class MercadoLibreWriter(StoreWriter):
                                                  "city": {"name": city}, "state": {"name": p.department},
                                                  "country": {"id": "CO"}}},
         }, p.id, f"M{oid}")
-        untaxed = round(total / (1 + VAT_RATE), 2)
+        paid = total + SHIPPING_COST
+        untaxed = round(paid / (1 + VAT_RATE), 2)
         self._integration.add_web_order(WebOrder(
             shop="mercadolibre", shop_order_id=oid, name=ERP_REFERENCE.format(order_id=oid), order_id=f"M{oid}",
             person_id=p.id, ordered_on=self._calendar.date(day).isoformat(),
             lines=[*(Line(i["item"]["seller_sku"], i["quantity"], round(i["unit_price"] / (1 + VAT_RATE), 2))
                      for i in items), Line(SHIPPING_SKU, 1, round(SHIPPING_COST / (1 + VAT_RATE), 2))],
-            amount_untaxed=untaxed, amount_tax=round(total - untaxed, 2), amount_total=total, currency="COP"))
+            amount_untaxed=untaxed, amount_tax=round(paid - untaxed, 2), amount_total=paid, currency="COP"))
         if rng.random() < CANCEL_SHARE:
             self._later(day + rng.randint(0, 2), self._cancel, oid, sid)
         else:
