@@ -144,6 +144,9 @@ class _Credentials:
     woocommerce_secret: str = "cs_2"
     tiendanube_token: str = "f00d"
     mercadopago_token: str = "APP_USR-1"
+    mercadolibre_client_id: str = "1"
+    mercadolibre_client_secret: str = "s"
+    mercadolibre_refresh_token: str = "TG-1"
 
 
 # --------------------------------------------------------------------------------------------

@@ -136,16 +136,18 @@ class MemoryTokenStore:
 
 
 class WarehouseTokenStore:
-    """Tokens in ``ops.oauth_tokens`` of the warehouse at ``url`` (see the module's docstring)."""
+    """Tokens in ``ops.oauth_tokens`` of the warehouse at ``url`` (``puente.warehouse.warehouse_url()``
+    when None, looked up at the first use; see the module's docstring)."""
 
-    def __init__(self, url: str, source: str = SOURCE):
+    def __init__(self, url: str | None = None, source: str = SOURCE):
         self.url, self.source = url, source
         self._conn: Any = None
 
     def _connect(self) -> Any:
         if self._conn is None or self._conn.closed:
-            from puente.warehouse import connect
+            from puente.warehouse import connect, warehouse_url
 
+            self.url = self.url or warehouse_url()
             self._conn = connect(self.url, autocommit=True, application_name=f"puente oauth {self.source}")
             self._conn.execute(TOKENS_TABLE)
         return self._conn

@@ -78,10 +78,7 @@ class MercadoLibreConnector(HttpConnector):
         self._objects = {o.name: o for o in OBJECTS}
         self.lookback = lookback
         self.http = HttpClient(SYSTEM, config.url, headers={"Accept": "application/json"}, **http_options)
-        if token_store is None:
-            from puente.warehouse import warehouse_url as default_url
-
-            token_store = WarehouseTokenStore(warehouse_url or default_url())
+        token_store = WarehouseTokenStore(warehouse_url) if token_store is None else token_store
         self.auth = MeliAuth(self.http, config.client_id, config.client_secret, config.refresh_token, token_store)
         self._seller = config.seller_id
 

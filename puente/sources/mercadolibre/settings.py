@@ -73,16 +73,14 @@ class MeliObject(SourceObject):
 # Habeas Data (Ley 1581) protects: only what links them to the business's other records and what
 # the ERP order needs lands: the nickname, first and last names, and the document the buyer gave
 # for the invoice (type and number). Left out: the billing address and taxpayer details, the
-# shipment's receiver (name, phone, street), the payments' card and payer details, the sale's
-# feedback, messages and mediations, and Mercado Libre's fee per item.
-_ORDER = ("status", "status_detail", "date_created", "date_closed", "total_amount", "paid_amount",
-          "currency_id", "pack_id", "tags",
+# shipment's receiver (name, phone, street), the payments, the sale's feedback, messages, tags
+# and mediations, and Mercado Libre's fee per item.
+_ORDER = ("status", "date_created", "date_closed", "total_amount", "paid_amount", "currency_id",
           "buyer.id", "buyer.nickname", "buyer.first_name", "buyer.last_name",
           "order_items[].item.id", "order_items[].item.title", "order_items[].item.seller_sku",
-          "order_items[].item.variation_id", "order_items[].quantity", "order_items[].unit_price",
-          "shipping.id", "payments[].id", "payments[].status", "payments[].total_paid_amount",
+          "order_items[].quantity", "order_items[].unit_price",
           "billing_info.doc_type", "billing_info.doc_number",
-          "shipment.status", "shipment.substatus", "shipment.last_updated", "shipment.date_shipped",
-          "shipment.date_delivered", "shipment.shipping_cost", "shipment.receiver_city", "shipment.receiver_state")
+          "shipment.status", "shipment.date_shipped", "shipment.date_delivered", "shipment.shipping_cost",
+          "shipment.receiver_city", "shipment.receiver_state")
 
 OBJECTS: tuple[MeliObject, ...] = (MeliObject(name="orders", landed_fields=_ORDER),)
