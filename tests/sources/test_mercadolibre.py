@@ -126,7 +126,8 @@ def test_a_malformed_order_is_handed_over_for_quarantine_and_the_page_goes_on():
 def simulator(faults=None, **business_options):
     from puente.simulators import Business, Credentials, Limits, ManualClock, SimulatorServer, create_app
 
-    business = Business(seed=11, customers=150, start=TODAY, history_days=200, mercadolibre=True, **business_options)
+    # 420 days: some sales are older than the twelve months reconciliation counts on both sides
+    business = Business(seed=11, customers=150, start=TODAY, history_days=420, mercadolibre=True, **business_options)
     credentials, clock = Credentials(), ManualClock()
     app = create_app(business, credentials, limits=Limits(clock=clock), faults=faults)
     account = next(r.app for r in app.routes if getattr(r, "path", "") == "/mercadolibre").state.account
@@ -218,6 +219,8 @@ def test_faults_on_the_wire_a_crash_mid_run_and_the_rerun_end_exact_with_bad_ord
         want = {str(o["id"]): o["date_last_updated"] for o in business.mercadolibre["orders"].values()}
         got = landed(fresh_db)
         assert quarantined and got.items() <= want.items() and len(set(want) - set(got)) <= quarantined
+        newest = max(datetime.fromisoformat(o["date_last_updated"]) for o in business.mercadolibre["orders"].values())
+        assert any(datetime.fromisoformat(v) < newest - timedelta(days=365) for v in got.values())  # outside the count
 
         business.advance_day()
         business.archive("mercadolibre", "orders", next(iter(business.mercadolibre["orders"])))  # a cancellation

@@ -21,7 +21,9 @@
 - A record without an id or with an unreadable ``date_last_updated`` lands in quarantine
   (``puente.load``); it is not completed (there is no id to ask about).
 - Orders are never deleted (a cancelled sale keeps its id), so ``list_ids`` is None; ``count``
-  is ``paging.total`` of a one-order search over everything the search serves.
+  is ``paging.total`` of a one-order search over the sales updated in the ``SEARCH_DAYS`` before
+  the newest update the walk saw (or its cursor), as raw's side counts them
+  (``settings.py``); before any walk, over everything the search serves.
 - Retries (429 with Mercado Libre's ``too_many_requests`` error, 5xx, timeouts) are the shared
   HTTP client's (``puente.sources.http``).
 """
@@ -38,6 +40,7 @@ from puente.sources.base import (
     Page,
     Record,
     get,
+    latest,
     offset_walk,
     parse_timestamp,
     text_id,
@@ -50,6 +53,7 @@ from puente.sources.mercadolibre.settings import (
     OBJECTS,
     OFFSET_CAP,
     PAGE_LIMIT,
+    SEARCH_DAYS,
     SEARCH_PATH,
     SYSTEM,
     MeliObject,
@@ -81,6 +85,7 @@ class MercadoLibreConnector(HttpConnector):
         token_store = WarehouseTokenStore(warehouse_url) if token_store is None else token_store
         self.auth = MeliAuth(self.http, config.client_id, config.client_secret, config.refresh_token, token_store)
         self._seller = config.seller_id
+        self._anchor: datetime | None = None  # the newest update the walk saw (reconciliation's window)
 
     def close(self) -> None:
         super().close()
@@ -101,7 +106,7 @@ class MercadoLibreConnector(HttpConnector):
 
     def count(self, obj: str) -> int:
         self._object(obj)
-        return self._total((None, None))
+        return self._total((self._anchor - timedelta(days=SEARCH_DAYS) if self._anchor else None, None))
 
     def list_ids(self, obj: str) -> None:
         self._object(obj)
@@ -112,6 +117,7 @@ class MercadoLibreConnector(HttpConnector):
         start = parse_timestamp(cursor) - timedelta(seconds=self.lookback) if cursor else None
         end = parse_timestamp(until) if until else None
         windows = self._windows((start, end))
+        self._anchor = parse_timestamp(cursor) if cursor else None
 
         def listing(window: Window) -> Iterator[tuple[int | None, list[Record]]]:
             offset = 0
@@ -119,7 +125,12 @@ class MercadoLibreConnector(HttpConnector):
                 body = self._search(window, offset, self._page_size)
                 results = _results(body)
                 total = get(body, "paging", "total")
-                yield (total if isinstance(total, int) else None, [self._record(spec, r) for r in results])
+                records = [self._record(spec, r) for r in results]
+                newest = latest(r for r in records if r.source_id is not None)  # what raw can hold
+                if newest is not None and (self._anchor is None or
+                                           parse_timestamp(newest.updated_at) > self._anchor):
+                    self._anchor = parse_timestamp(newest.updated_at)
+                yield (total if isinstance(total, int) else None, records)
                 offset += len(results)
                 if not results or not isinstance(total, int) or offset >= total:
                     return

@@ -83,4 +83,12 @@ _ORDER = ("status", "date_created", "date_closed", "total_amount", "paid_amount"
           "shipment.status", "shipment.date_shipped", "shipment.date_delivered", "shipment.shipping_cost",
           "shipment.receiver_city", "shipment.receiver_state")
 
-OBJECTS: tuple[MeliObject, ...] = (MeliObject(name="orders", landed_fields=_ORDER),)
+# Reconciliation: the search serves the sales of the last twelve months (``SEARCH_DAYS``), raw keeps
+# older ones. Both sides count the sales updated in the 365 days before the newest update the
+# walk landed (``count`` in the connector, this condition in raw): one anchor in the data itself,
+# so neither this machine's clock nor the source's enters the comparison.
+SEARCH_DAYS = 365
+_IN_SEARCH = (f"not _deleted and source_updated_at >= (select max(newest.source_updated_at) from "
+              f"raw.mercadolibre_orders as newest) - interval '{SEARCH_DAYS} days'")
+
+OBJECTS: tuple[MeliObject, ...] = (MeliObject(name="orders", landed_fields=_ORDER, live_in_raw=_IN_SEARCH),)
