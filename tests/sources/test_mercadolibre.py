@@ -159,6 +159,12 @@ def test_an_access_token_expiring_mid_run_is_refreshed_and_each_new_refresh_toke
         assert again.count("orders") == read and account.refreshes == 2
         account.expire_access_tokens()
         assert again.count("orders") == read and account.refreshes == 3
+        # the seller revokes the app: the refusal says so, and does not blame a cut run
+        account.refresh_token = "TG-revoked"
+        account.expire_access_tokens()
+        with pytest.raises(SourceError, match="revoked by the seller") as refused:
+            again.count("orders")
+        assert "never saved" not in str(refused.value)
         again.close()
 
 

@@ -99,21 +99,20 @@ class TokenStore(Protocol):
 
     @contextmanager
     def refreshing(self, seed: str) -> Iterator[Tokens]:
-        """Hold the source's refresh lock; yield the tokens as they stand under it, with the
-        refresh's start committed. ``save`` inside the block stores the new tokens at once."""
+        """Hold the source's refresh lock; commit the refresh's start and yield the tokens as they
+        stood under the lock before it (their ``refresh_started_at`` is the previous refresh's).
+        ``save`` inside the block stores the new tokens at once."""
         ...
 
     def save(self, tokens: Tokens) -> None: ...
 
 
 class MemoryTokenStore:
-    """Tokens kept in this process (tests, one-off scripts); ``fail_save`` makes the next save fail,
-    as a run killed between the refresh and the save would."""
+    """Tokens kept in this process (tests, one-off scripts)."""
 
     def __init__(self) -> None:
         self.tokens: Tokens | None = None
         self.seeded_from: str | None = None
-        self.fail_save = False
         self._lock = threading.Lock()
 
     def load(self, seed: str) -> Tokens:
@@ -124,15 +123,13 @@ class MemoryTokenStore:
     @contextmanager
     def refreshing(self, seed: str) -> Iterator[Tokens]:
         with self._lock:
-            tokens = replace(self.load(seed), refresh_started_at=datetime.now(UTC))
-            self.tokens = tokens
-            yield tokens
+            before = self.load(seed)
+            self.tokens = replace(before, refresh_started_at=datetime.now(UTC))
+            yield before
 
     def save(self, tokens: Tokens) -> None:
-        if self.fail_save:
-            self.fail_save = False
-            raise RuntimeError("the run was cut between the refresh and the save")
-        self.tokens = tokens
+        self.tokens = replace(tokens, refreshed_at=datetime.now(UTC),
+                              refresh_started_at=self.tokens.refresh_started_at if self.tokens else None)
 
 
 class WarehouseTokenStore:
@@ -178,19 +175,19 @@ class WarehouseTokenStore:
         key = f"puente oauth {self.source}"
         conn.execute("select pg_advisory_lock(hashtext(%s))", (key,))
         try:
-            self.load(seed)
+            before = self.load(seed)
             conn.execute("update ops.oauth_tokens set refresh_started_at = clock_timestamp() where source = %s",
                          (self.source,))
-            yield self.load(seed)
+            yield before
         finally:
             conn.execute("select pg_advisory_unlock(hashtext(%s))", (key,))
 
     def save(self, tokens: Tokens) -> None:
+        """Store new tokens, stamped on the warehouse's clock as their refresh's start was."""
         self._connect().execute(
             "update ops.oauth_tokens set refresh_token = %s, access_token = %s, expires_at = %s, user_id = %s, "
-            "refreshed_at = %s where source = %s",
-            (tokens.refresh_token, tokens.access_token, tokens.expires_at, tokens.user_id, tokens.refreshed_at,
-             self.source))
+            "refreshed_at = clock_timestamp() where source = %s",
+            (tokens.refresh_token, tokens.access_token, tokens.expires_at, tokens.user_id, self.source))
 
 
 class MeliAuth:
@@ -235,8 +232,7 @@ class MeliAuth:
             now = self._clock()
             tokens = Tokens(refresh_token=str(body["refresh_token"]), access_token=str(body.get("access_token") or ""),
                             expires_at=now + timedelta(seconds=float(body.get("expires_in") or 0)),
-                            user_id=str(body["user_id"]) if body.get("user_id") is not None else current.user_id,
-                            refreshed_at=datetime.now(UTC), refresh_started_at=current.refresh_started_at)
+                            user_id=str(body["user_id"]) if body.get("user_id") is not None else current.user_id)
             self.store.save(tokens)
         self.refreshes += 1
         self._tokens = tokens
