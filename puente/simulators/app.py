@@ -3,7 +3,8 @@
 ``create_app(business, credentials)`` mounts Odoo under ``/odoo``, HubSpot under ``/hubspot``,
 Shopify under ``/shopify``, WooCommerce under ``/woocommerce`` and Tienda Nube under ``/tiendanube``
 (their stores are empty unless the business runs them: ``Business(woocommerce=True, tiendanube=True)``)
-and Mercado Pago under ``/mercadopago`` (no payments unless ``Business(mercadopago=True)``), so a
+and Mercado Pago under ``/mercadopago`` (no payments unless ``Business(mercadopago=True)``) and
+Mercado Libre under ``/mercadolibre`` (no sales unless ``Business(mercadolibre=True)``), so a
 connector's base URL is e.g. ``http://127.0.0.1:8765/hubspot``
 where in production it would be ``https://api.hubapi.com``. The tokens' scopes are part of the
 credentials (``PUENTE_SIM_HUBSPOT_SCOPES``, ``PUENTE_SIM_SHOPIFY_SCOPES``, comma-separated; every
