@@ -80,6 +80,11 @@ def test_marketplace_sales_reach_order_to_cash_identity_and_the_erp_once(fresh_d
         assert all(len(people) == 1 for people in by_customer.values()), "two people merged into one customer"
         linked = sum(bool(r["others"]) for r in matched)
         assert linked >= 0.6 * len(matched), f"only {linked} of {len(matched)} buyers linked"
+        # recall: of the buyers whose person has a customer record elsewhere, how many are linked
+        elsewhere = {person for (system, _obj, _id), person in truth.items() if system != "mercadolibre"}
+        findable = [r for r in matched if person_of_buyer[r["source_record_id"]] in elsewhere]
+        recall = sum(bool(r["others"]) for r in findable) / len(findable)
+        assert recall >= 0.75, f"recall {recall:.2f}"
         dim = rows(fresh_db, "select count(*) as n from marts.dim_customers where cardinality(mercadolibre_buyer_ids) > 0")
         assert dim[0]["n"] == len(by_customer)
 
@@ -113,5 +118,6 @@ def test_marketplace_sales_reach_order_to_cash_identity_and_the_erp_once(fresh_d
         assert set(refs) == {posted[k]["external_key"] for k in sendable} and set(refs.values()) == {1}
         web = {o["name"]: o for o in business.integration_truth()["web_orders"] if o["shop"] == "mercadolibre"}
         assert {name for name, o in web.items() if o["entered_by_api"]} == set(refs)
-    print(f"sales {len(sales)}, lines {len(lines)}, buyers {len(matched)} ({linked} linked), window {len(window)}, "
+    print(f"sales {len(sales)}, lines {len(lines)}, buyers {len(matched)} ({linked} linked; recall {recall:.2f} of "
+          f"{len(findable)} findable, no two people merged), window {len(window)}, "
           f"sendable {len(sendable)} (the rest: a buyer with no document nor ERP record), created {first.created}")
