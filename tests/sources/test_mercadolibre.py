@@ -278,3 +278,20 @@ def test_the_configuration_comes_from_a_connection_or_the_environment_and_hides_
     assert MercadoLibreConfig.from_env(config.to_env()) == config
     with pytest.raises(MissingSetting, match="refresh_token"):
         MercadoLibreConfig.from_connection(SimpleNamespace(host="", port=None, login="1", password="s", extra="{}"))
+
+
+def test_puente_check_gets_a_token_keeps_it_and_names_a_wrong_application_secret(fresh_db):
+    from dataclasses import replace
+
+    from puente.sources import checks
+
+    with simulator() as (business, config, _clock, account):
+        findings = checks.check_all({"mercadolibre": config}, fresh_db)
+        assert [(f.check, f.ok) for f in findings] == [("configuration", True), ("credentials", True), ("rights", True)]
+        assert f"({len(business.mercadolibre['orders'])})" in findings[-1].message
+        with psycopg.connect(fresh_db) as conn:  # the refresh's new refresh token is kept for the extraction
+            assert conn.execute("select refresh_token from ops.oauth_tokens").fetchone()[0] == account.refresh_token
+        wrong = replace(config, client_secret="not-the-secret", refresh_token="TG-another-1284551907")
+        refused = checks.check_all({"mercadolibre": wrong}, fresh_db)
+    assert [(f.check, f.ok) for f in refused] == [("configuration", True), ("credentials", False)]
+    assert "invalid_client" in refused[-1].message and "not-the-secret" not in refused[-1].message

@@ -17,10 +17,10 @@ from puente.sources.mercadolibre.settings import OBJECTS
 from puente.sources.spec import Source
 
 
-def _check(config: MercadoLibreConfig) -> list:
+def _check(config: MercadoLibreConfig, warehouse_url: str | None = None) -> list:
     from puente.sources.mercadolibre.check import check
 
-    return check(config)
+    return check(config, warehouse_url)
 
 
 def _simulator(base_url: str, credentials: Any) -> MercadoLibreConfig:

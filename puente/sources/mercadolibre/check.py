@@ -14,8 +14,10 @@ from puente.sources.mercadolibre.connector import MercadoLibreConnector
 from puente.sources.mercadolibre.settings import SYSTEM
 
 
-def check(config: MercadoLibreConfig) -> list[Finding]:
-    connector = MercadoLibreConnector(config, **CHECK_HTTP_OPTIONS)
+def check(config: MercadoLibreConfig, warehouse_url: str | None = None) -> list[Finding]:
+    """The findings; a refresh's new tokens are kept in the warehouse at ``warehouse_url`` (the
+    nightly DAG's), as the extraction keeps them."""
+    connector = MercadoLibreConnector(config, warehouse_url=warehouse_url, **CHECK_HTTP_OPTIONS)
     try:
         try:
             connector.auth.tokens()
