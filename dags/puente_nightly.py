@@ -186,7 +186,7 @@ def puente_nightly():
         from puente.sources import checks
 
         tonight = [s for s in SOURCES if s in ((params or {}).get("sources") or SOURCES)]
-        findings = checks.check_all(checks.read_configs(tonight, source_config))
+        findings = checks.check_all(checks.read_configs(tonight, source_config), warehouse_url())
         log.info("connections:\n%s\n%s", checks.report(findings), checks.verdict(findings))
         stops = checks.blocking(findings)
         if stops:

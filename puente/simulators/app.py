@@ -3,7 +3,8 @@
 ``create_app(business, credentials)`` mounts Odoo under ``/odoo``, HubSpot under ``/hubspot``,
 Shopify under ``/shopify``, WooCommerce under ``/woocommerce`` and Tienda Nube under ``/tiendanube``
 (their stores are empty unless the business runs them: ``Business(woocommerce=True, tiendanube=True)``)
-and Mercado Pago under ``/mercadopago`` (no payments unless ``Business(mercadopago=True)``), so a
+and Mercado Pago under ``/mercadopago`` (no payments unless ``Business(mercadopago=True)``) and
+Mercado Libre under ``/mercadolibre`` (no sales unless ``Business(mercadolibre=True)``), so a
 connector's base URL is e.g. ``http://127.0.0.1:8765/hubspot``
 where in production it would be ``https://api.hubapi.com``. The tokens' scopes are part of the
 credentials (``PUENTE_SIM_HUBSPOT_SCOPES``, ``PUENTE_SIM_SHOPIFY_SCOPES``, comma-separated; every
@@ -39,6 +40,7 @@ from puente.simulators.business import Business
 from puente.simulators.hubspot import SCOPES as HUBSPOT_SCOPES
 from puente.simulators.hubspot import create_hubspot_app
 from puente.simulators.limits import Faults, Limits
+from puente.simulators.mercadolibre import account_for, create_mercadolibre_app
 from puente.simulators.mercadopago import create_mercadopago_app
 from puente.simulators.odoo import create_odoo_app
 from puente.simulators.shopify import SCOPES as SHOPIFY_SCOPES
@@ -51,9 +53,12 @@ ENV = {"odoo_db": "PUENTE_SIM_ODOO_DB", "odoo_login": "PUENTE_SIM_ODOO_LOGIN",
        "odoo_api_key": "PUENTE_SIM_ODOO_API_KEY", "hubspot_token": "PUENTE_SIM_HUBSPOT_TOKEN",
        "shopify_token": "PUENTE_SIM_SHOPIFY_TOKEN", "woocommerce_key": "PUENTE_SIM_WOOCOMMERCE_KEY",
        "woocommerce_secret": "PUENTE_SIM_WOOCOMMERCE_SECRET", "tiendanube_token": "PUENTE_SIM_TIENDANUBE_TOKEN",
-       "mercadopago_token": "PUENTE_SIM_MERCADOPAGO_TOKEN"}
+       "mercadopago_token": "PUENTE_SIM_MERCADOPAGO_TOKEN",
+       "mercadolibre_client_id": "PUENTE_SIM_MERCADOLIBRE_CLIENT_ID",
+       "mercadolibre_client_secret": "PUENTE_SIM_MERCADOLIBRE_CLIENT_SECRET",
+       "mercadolibre_refresh_token": "PUENTE_SIM_MERCADOLIBRE_REFRESH_TOKEN"}
 SECRETS = ("odoo_api_key", "hubspot_token", "shopify_token", "woocommerce_key", "woocommerce_secret",
-           "tiendanube_token", "mercadopago_token")
+           "tiendanube_token", "mercadopago_token", "mercadolibre_client_secret", "mercadolibre_refresh_token")
 # The tokens' scopes, comma-separated (default: every scope Puente needs).
 SCOPES_ENV = {"hubspot_scopes": "PUENTE_SIM_HUBSPOT_SCOPES", "shopify_scopes": "PUENTE_SIM_SHOPIFY_SCOPES",
               "tiendanube_scopes": "PUENTE_SIM_TIENDANUBE_SCOPES"}
@@ -90,6 +95,10 @@ def _mercadopago_token() -> str:
             f"-{secrets.randbelow(10**9):09d}")
 
 
+def _mercadolibre_refresh_token() -> str:
+    return f"TG-{secrets.token_hex(12)}-{secrets.randbelow(10**9):09d}"  # a refresh token: TG-<hash>-<user id>
+
+
 @dataclass(frozen=True)
 class Credentials:
     """What clients must present: Odoo database, login and API key; HubSpot and Shopify tokens, and
@@ -110,6 +119,11 @@ class Credentials:
     tiendanube_token: str = field(default_factory=_tiendanube_token, repr=False)
     tiendanube_scopes: tuple[str, ...] = TIENDANUBE_SCOPES
     mercadopago_token: str = field(default_factory=_mercadopago_token, repr=False)
+    # Puente's application at Mercado Libre (its client id and secret) and the first refresh token the
+    # seller's authorisation gave it (each refresh hands out the next one).
+    mercadolibre_client_id: str = "4410927365512088"
+    mercadolibre_client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
+    mercadolibre_refresh_token: str = field(default_factory=_mercadolibre_refresh_token, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> tuple[Credentials, list[str]]:
@@ -159,6 +173,8 @@ def create_app(business: Business, credentials: Credentials, limits: Limits | No
                                                    faults.injector("tiendanube"), credentials.tiendanube_scopes))
     app.mount("/mercadopago", create_mercadopago_app(business, credentials.mercadopago_token,
                                                      faults.injector("mercadopago")))
+    app.mount("/mercadolibre", create_mercadolibre_app(business, account_for(credentials, limits),
+                                                       faults.injector("mercadolibre")))
 
     def state() -> dict:
         return {"today": business.today.isoformat(), "now": business.now().isoformat(),

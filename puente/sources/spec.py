@@ -109,6 +109,10 @@ class Source:
     # A shop's web orders and their buyers: the objects the frequent ``puente_web_orders`` DAG
     # extracts between the nights to post new orders into the ERP; () for a system without any.
     web_order_objects: tuple[str, ...] = ()
+    # Whether the connector keeps rotating OAuth tokens in the warehouse (``ops.oauth_tokens``,
+    # Mercado Libre's single-use refresh tokens): the extraction hands it ``warehouse_url``, and
+    # ``check(config, warehouse_url)`` takes it too.
+    keeps_tokens: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -93,7 +93,7 @@ def test_the_web_orders_dag_extracts_the_orders_of_every_shop_the_business_runs(
     assert objects() == {"woocommerce": ["customers", "orders"], **erp}
     for source in registry.SOURCES:
         assert set(source.web_order_objects) <= set(source.object_names)
-        assert bool(source.web_order_objects) == (source.kind == "shop"), source.name
+        assert bool(source.web_order_objects) == (source.kind in ("shop", "marketplace")), source.name
 
 
 def test_raw_tables_are_those_of_the_registry(fresh_db):
@@ -144,6 +144,9 @@ class _Credentials:
     woocommerce_secret: str = "cs_2"
     tiendanube_token: str = "f00d"
     mercadopago_token: str = "APP_USR-1"
+    mercadolibre_client_id: str = "1"
+    mercadolibre_client_secret: str = "s"
+    mercadolibre_refresh_token: str = "TG-1"
 
 
 # --------------------------------------------------------------------------------------------

@@ -13,7 +13,12 @@
         each guest checkout (`customer_id` 0), keyed by the order, with its billing details;
       - the same for a Tienda Nube store, which keeps a customer for every buyer (no guests): its
         customers, with the document its checkout asks for (`identification`, a tax id), and
-        the contact details of an order whose customer has not landed.
+        the contact details of an order whose customer has not landed;
+      - Mercado Libre buyers, known only from their sales (the marketplace has no customer
+        list for a seller): one record per buyer account, from its latest sale, with what the
+        marketplace gives: the account's first and last names, the document given for the
+        invoice (`billing_info`, a tax id), and the city the latest sale was sent to. No e-mail,
+        no phone: identity links them by name and document.
     Deleted source records are left out unless an order points at them.
 
     The postal address as typed (`street`: the ERP partner's street, the CRM contact's address,
@@ -78,6 +83,11 @@ nube_customers as (
 nube_orders as (
     select * from {{ ref('stg_tiendanube__orders') }}
     where not is_deleted and customer_id is not null
+),
+
+meli_orders as (
+    select * from {{ ref('stg_mercadolibre__orders') }}
+    where not is_deleted and buyer_id is not null
 ),
 
 country_codes as (
@@ -313,6 +323,35 @@ nube_order_records as (
     order by nube_orders.customer_id, nube_orders.updated_at desc nulls last
 ),
 
+-- a Mercado Libre buyer: the latest sale's names and city, and the latest document it gave
+meli_buyer_records as (
+    select distinct on (meli_orders.buyer_id)
+        'mercadolibre_buyer' as record_type,
+        'mercadolibre' as source_system,
+        meli_orders.buyer_id::text as source_record_id,
+        meli_orders.buyer_name as full_name,
+        false as is_company,
+        null::text as email,
+        null::text as phone,
+        null::text as other_phone,
+        coalesce(meli_orders.buyer_doc_number, (
+            select documented.buyer_doc_number from meli_orders as documented
+            where documented.buyer_id = meli_orders.buyer_id and documented.buyer_doc_number is not null
+            order by documented.updated_at desc nulls last limit 1
+        )) as tax_id,
+        null::text as street,
+        meli_orders.receiver_city as city,
+        null::text as country,
+        'CO' as country_code,
+        -- the marketplace's own consent and authorisation are not the seller's to read
+        null::boolean as has_marketing_consent,
+        null::timestamptz as marketing_consent_at,
+        null::boolean as has_processing_authorisation,
+        meli_orders.updated_at
+    from meli_orders
+    order by meli_orders.buyer_id, meli_orders.updated_at desc nulls last
+),
+
 unioned as (
     select * from erp_records
     union all
@@ -329,6 +368,8 @@ unioned as (
     select * from nube_customer_records
     union all
     select * from nube_order_records
+    union all
+    select * from meli_buyer_records
 ),
 
 email_domain_typos (typo, domain) as (

@@ -37,6 +37,8 @@
     ('base_tiendanube__order_lines', 'tiendanube', 'orders', 'source_id', 'line_number'),
     ('base_tiendanube__products', 'tiendanube', 'products', 'source_id', 'variant_number'),
     ('base_mercadopago__payments', 'mercadopago', 'payments', 'source_id', none),
+    ('base_mercadolibre__orders', 'mercadolibre', 'orders', 'source_id', none),
+    ('base_mercadolibre__order_lines', 'mercadolibre', 'orders', 'source_id', 'line_number'),
 ] -%}
 
 with

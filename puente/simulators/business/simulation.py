@@ -45,6 +45,7 @@ from puente.simulators.business.assortment import SHIPPING_SKU, VAT_RATE, Assort
 from puente.simulators.business.calendar import DAY_START, Calendar
 from puente.simulators.business.hubspot import OPEN_DEAL_STAGES, HubSpotWriter
 from puente.simulators.business.integration import Entry, Integration, Line, WebOrder, WonDeal
+from puente.simulators.business.mercadolibre import MercadoLibreWriter
 from puente.simulators.business.mercadopago import GATEWAY as MERCADOPAGO_GATEWAY
 from puente.simulators.business.mercadopago import MercadoPagoWriter
 from puente.simulators.business.odoo import OdooWriter
@@ -98,7 +99,8 @@ class Business:
 
     def __init__(self, seed: int = 7, customers: int = 300, start: date = date(2026, 11, 16),
                  history_days: int = 540, habits: Habits | None = None, company_country: str = "CO",
-                 woocommerce: bool = False, tiendanube: bool = False, mercadopago: bool = False):
+                 woocommerce: bool = False, tiendanube: bool = False, mercadopago: bool = False,
+                 mercadolibre: bool = False):
         if customers < 1 or history_days < 1:
             raise ValueError("customers and history_days must be at least 1")
         self.seed = seed
@@ -129,6 +131,10 @@ class Business:
         self.nube = (TiendaNubeWriter(random.Random(f"{seed}:tiendanube"), self.records, self.calendar,
                                       self.assortment, self.population, customers, self.integration,
                                       self._on_nube_order_changed) if tiendanube else None)
+        # The Mercado Libre seller account, likewise on its own stream and off by default.
+        self.meli = (MercadoLibreWriter(random.Random(f"{seed}:mercadolibre"), self.records, self.calendar,
+                                        self.assortment, self.population, customers, self.integration,
+                                        self._on_meli_order_changed) if mercadolibre else None)
         # Mercado Pago, the checkout of the Shopify shop and the payment links of the invoices, on its
         # own random stream too: it only reads the other systems' records (see mercadopago.py).
         self.payments = (MercadoPagoWriter(random.Random(f"{seed}:mercadopago"), self.records, self.calendar,
@@ -175,6 +181,10 @@ class Business:
     @property
     def mercadopago(self) -> dict[str, dict[int, dict]]:
         return self.records.mercadopago
+
+    @property
+    def mercadolibre(self) -> dict[str, dict[int, dict]]:
+        return self.records.mercadolibre
 
     @property
     def hubspot_associations(self) -> dict[tuple[str, int], dict[str, list[int]]]:
@@ -233,6 +243,8 @@ class Business:
             counts["woocommerce"] = {r: len(t) - gone["woocommerce", r] for r, t in self.woocommerce.items()}
         if self.nube is not None:
             counts["tiendanube"] = {r: len(t) - gone["tiendanube", r] for r, t in self.tiendanube.items()}
+        if self.meli is not None:
+            counts["mercadolibre"] = {o: len(t) for o, t in self.mercadolibre.items()}
         if self.payments is not None:
             counts["mercadopago"] = {o: len(t) for o, t in self.mercadopago.items()}
         return counts
@@ -267,6 +279,8 @@ class Business:
             return
         if system == "tiendanube" and obj == "orders":
             raise ValueError("Tienda Nube does not delete orders: they are cancelled (archive)")
+        if system == "mercadolibre":
+            raise ValueError("Mercado Libre does not delete sales: they are cancelled (archive)")
         self.deleted.add((system, obj, rid))
         self.records.version += 1
 
@@ -285,6 +299,10 @@ class Business:
             if obj != "orders":
                 raise ValueError("Tienda Nube archives nothing but orders (cancelled); customers and products are deleted")
             return self._nube().cancel_order(self._day, rid, self.now())
+        if system == "mercadolibre":
+            if obj != "orders" or self.meli is None:
+                raise ValueError("Mercado Libre archives nothing but orders (cancelled): Business(mercadolibre=True)")
+            return self.meli.cancel_order(self._day, rid, self.now())
         if system == "shopify":
             if obj != "products":
                 raise ValueError("Shopify archives products only (orders are closed, customers disabled)")
@@ -306,6 +324,8 @@ class Business:
             return self._nube().update(obj, rid, {}, at)
         if system == "mercadopago" and self.payments is not None:
             return self.payments.update(rid, {}, at)
+        if system == "mercadolibre" and self.meli is not None:
+            return self.meli.update(obj, rid, {}, at)
         return self.shop.update(obj, rid, {}, at)
 
     def _store(self) -> WooCommerceWriter:
@@ -426,6 +446,8 @@ class Business:
             self.store.day(day)
         if self.nube is not None:
             self.nube.day(day)
+        if self.meli is not None:
+            self.meli.day(day)
         if self.payments is not None:
             self.payments.day(day)
 
@@ -601,7 +623,7 @@ class Business:
             entry.entered_by_api = Entry(so_id, order["name"], self.today.isoformat())
         if web is not None:
             handler = {"shopify": self._on_api_web_order, "woocommerce": self._on_api_store_order,
-                       "tiendanube": self._on_api_nube_order}[web.shop]
+                       "tiendanube": self._on_api_nube_order, "mercadolibre": self._on_api_meli_order}[web.shop]
             self.calendar.schedule(self.calendar.workday(self._day, 1), handler, p, web.shop_order_id, so_id)
         else:
             self.erp.schedule_delivery(p, self._day, so_id)
@@ -650,6 +672,25 @@ class Business:
         for move_id in sale_order["invoice_ids"]:
             if self.odoo["account.move"][move_id]["state"] == "draft":
                 self.erp.post_invoice(move_id, at, at.date())
+
+    def _on_api_meli_order(self, day: int, p: Person, oid: int, so_id: int) -> None:
+        """The workday after a Mercado Libre sale came in through the ERP's API: already delivered, the
+        warehouse books the delivery at once (the goods left with Mercado Envíos); otherwise the
+        accountant posts the wizard's draft invoice (the sale is paid) and the goods leave when it ships."""
+        sale_order, sale = self.odoo["sale.order"][so_id], self.mercadolibre["orders"][oid]
+        if sale_order["state"] != "sale" or sale["status"] == "cancelled" or self.erp.delivered(sale_order):
+            return
+        at = self.calendar.moment(day)
+        if "delivered" in sale["tags"]:
+            self.erp.deliver(p, day, so_id, at, "card")
+            return
+        for move_id in sale_order["invoice_ids"]:
+            if self.odoo["account.move"][move_id]["state"] == "draft":
+                self.erp.post_invoice(move_id, at, at.date())
+
+    def _on_meli_order_changed(self, day: int, oid: int, status: str, at: datetime) -> None:
+        """Mercado Libre delivered or cancelled sale ``oid``."""
+        self._web_order_changed("mercadolibre", day, oid, status == "delivered", status == "cancelled", at)
 
     def _on_nube_order_changed(self, day: int, oid: int, status: str, at: datetime) -> None:
         """The Tienda Nube store shipped or cancelled order ``oid``: where the ERP has it (only once an
