@@ -10,6 +10,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg
+import pytest
 from psycopg.rows import dict_row
 
 from puente.dbt import run_dbt
@@ -37,7 +38,7 @@ def hours(start: datetime, end: datetime | None) -> float | None:
 
 
 def test_tickets_are_modelled_to_resolution_per_ticket_and_per_customer(fresh_db):
-    business = Business(seed=11, customers=300, start=TODAY, history_days=240)
+    business = Business(seed=5, customers=300, start=TODAY, history_days=240)
     credentials = Credentials()
     with SimulatorServer(create_app(business, credentials)) as server:
         configs = registry.simulator_configs(server.base_url, credentials)
@@ -61,8 +62,9 @@ def test_tickets_are_modelled_to_resolution_per_ticket_and_per_customer(fresh_db
         assert fact["opened_at"] == opened
         assert _float(fact["hours_to_first_response"]) == hours(opened, ts(props.get("first_agent_reply_date")))
         assert _float(fact["hours_to_resolution"]) == hours(opened, ts(props.get("closed_date")))
-    states = {(f["is_open"], f["is_reopened"], f["is_complaint"]) for f in facts.values()}
-    assert {(True, False, True), (False, False, True), (False, True, True), (False, False, False)} <= states, states
+    states = {(f["is_open"], f["is_complaint"]) for f in facts.values()}
+    assert states == {(True, True), (True, False), (False, True), (False, False)}, states
+    assert sum(f["is_reopened"] for f in facts.values()) >= 3
 
     # Per customer: the desk's own tickets counted under the customer each ticket's contact belongs to.
     expected: dict[str, dict] = defaultdict(lambda: {"open_tickets": 0, "open_complaints": 0,
@@ -83,7 +85,10 @@ def test_tickets_are_modelled_to_resolution_per_ticket_and_per_customer(fresh_db
         assert (got["open_tickets"], got["open_complaints"], got["tickets_last_90_days"]) == (
             want["open_tickets"], want["open_complaints"], want["tickets_last_90_days"]), customer
         median = statistics.median(want["resolutions"]) if want["resolutions"] else None
-        assert _float(got["median_hours_to_resolution"]) == (None if median is None else round(median, 2))
+        if median is None:
+            assert got["median_hours_to_resolution"] is None
+        else:
+            assert float(got["median_hours_to_resolution"]) == pytest.approx(median, abs=0.001)
 
     bi = rows(fresh_db, "select * from marts_bi.fct_service_tickets limit 1")[0]
     assert not {"subject", "ticket_id", "crm_contact_id"} & set(bi)
