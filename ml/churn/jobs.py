@@ -73,14 +73,6 @@ _ORDER_LINES = """
 # no ML job reads it, so it is never a product bought, forecast or recommended.
 _GOODS = "and not exists (select 1 from marts.dim_products p where p.product_id = l.product_id and p.is_shipping)"
 
-_TICKETS = text(
-    """
-    select customer_id, opened_at, resolved_at, is_complaint, is_reopened
-    from marts.fct_service_tickets
-    where opened_at < :before and customer_id is not null
-    """
-)
-
 _CHURN_SCORES = Table(
     "churn_scores",
     MetaData(schema="ml"),
@@ -116,8 +108,7 @@ def train_churn(url: str, as_of: date) -> dict[str, Any]:
     `decide_champion` says.
     """
     with registry.engine(url) as engine:
-        result = train_churn_model(read_orders(engine, as_of), as_of, read_order_lines(engine, as_of),
-                                   read_tickets(engine, as_of))
+        result = train_churn_model(read_orders(engine, as_of), as_of, read_order_lines(engine, as_of))
         artifact = save_model(result.model, MODEL_NAME, result.metadata())
         with engine.begin() as connection:
             decision = decide_champion(connection, result)
@@ -159,7 +150,7 @@ def score_churn(url: str, as_of: date) -> dict[str, Any]:
         with engine.connect() as connection:
             champion = load_champion(connection, MODEL_NAME)
         lines = read_order_lines(engine, as_of)
-        scores = score_customers(champion.model, orders, as_of, lines, read_tickets(engine, as_of))
+        scores = score_customers(champion.model, orders, as_of, lines)
         with engine.begin() as connection:
             written, removed = write_scores(connection, scores, as_of, champion.model_run_id)
     bands = scores["risk_band"].value_counts()
@@ -211,19 +202,6 @@ def read_order_lines(engine: Engine, as_of: date) -> pd.DataFrame | None:
         is_cancelled=lines["is_cancelled"].astype(bool),
         product_id=lines["product_id"].astype(str),
     )
-
-
-def read_tickets(engine: Engine, as_of: date) -> pd.DataFrame | None:
-    """The service tickets of `marts.fct_service_tickets` opened up to the end of `as_of` (the features
-    read each one as it stood at their cutoff), or None while dbt does not build it."""
-    with engine.connect() as connection:
-        if not inspect(connection).has_table("fct_service_tickets", schema="marts"):
-            log.warning("marts.fct_service_tickets does not exist: the churn model runs without service features")
-            return None
-        tickets = pd.read_sql(_TICKETS, connection,
-                              params={"before": cutoff_instant(cutoff_after(as_of)).to_pydatetime()})
-    return tickets.assign(opened_at=pd.to_datetime(tickets["opened_at"], utc=True),
-                          resolved_at=pd.to_datetime(tickets["resolved_at"], utc=True))
 
 
 def marks_shipping(tables: Inspector) -> bool:
