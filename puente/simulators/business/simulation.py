@@ -403,6 +403,10 @@ class Business:
         """Apply an inventory level set through the API, stamped with the simulated now."""
         return self.shop.set_level(inventory_item_id, available, self.now())
 
+    def tiendanube_set_stock(self, product_id: int, variant_id: int, stock: int | None) -> dict:
+        """Apply a Tienda Nube variant's stock set through the API, stamped with the simulated now."""
+        return self._nube().set_stock(product_id, variant_id, stock, self.now())
+
     def hubspot_write(self, obj: str, rid: int, properties: dict[str, str | None]) -> dict:
         """Apply a CRM write made through the API, stamped with the simulated now."""
         return self.crm.update(obj, rid, properties, self.now())
