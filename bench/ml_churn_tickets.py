@@ -57,7 +57,8 @@ def read_tickets(engine, as_of: date):
 def measure(customers: int, seed: int) -> list[dict]:
     from ml import registry as ml_registry
     from ml.churn.jobs import read_order_lines, read_orders
-    from ml.churn.train import train_churn_model
+    from ml.churn.train import roc_auc_gate, train_churn_model
+    from ml.promotion import MODEL
 
     base = os.environ.get("PUENTE_WAREHOUSE_URL") or warehouse.ensure_embedded()
     name = f"bench_churn_tickets_{uuid.uuid4().hex[:8]}"
@@ -85,6 +86,11 @@ def measure(customers: int, seed: int) -> list[dict]:
                 with_tickets = train_churn_model(orders, as_of, lines, tickets)
                 best = max(without.baselines, key=lambda b: without.baselines[b]["roc_auc"])
                 evaluated = with_tickets.evaluation
+                # the evaluation models with and without, paired on the same customers: does the
+                # gain beat its bootstrap uncertainty (the rule that ships a model over a baseline)?
+                paired = roc_auc_gate(evaluated.labels, {
+                    MODEL: with_tickets.model.evaluation.raw_score(evaluated.features),
+                    "without": without.model.evaluation.raw_score(without.evaluation.features.loc[evaluated.features.index])})
                 rows.append({
                     "seed": seed, "as_of": as_of.isoformat(), "evaluation_cutoff": evaluated.cutoffs[0].isoformat(),
                     "customers": len(evaluated.labels), "churn_rate": float(evaluated.labels.mean()),
@@ -93,6 +99,7 @@ def measure(customers: int, seed: int) -> list[dict]:
                     "auc_without": without.metrics["roc_auc"], "auc_with": with_tickets.metrics["roc_auc"],
                     "best_baseline": best, "auc_baseline": without.baselines[best]["roc_auc"],
                     "shipped_without": without.gate.winner, "shipped_with": with_tickets.gate.winner,
+                    "gain": paired.margin, "gain_uncertainty": paired.uncertainty, "gain_beats_uncertainty": paired.model_wins,
                 })
                 print(json.dumps(rows[-1]), flush=True)
     finally:
