@@ -6,7 +6,8 @@ owner), companies for business customers, deals that move through the pipeline s
 and are won or lost, with their products as line items (a few deals have none: the salesperson
 did not add them), the lifecycle stage that becomes "customer" after a first order, marketing
 opt-outs, and the small edits of a normal day (a phone fixed, a stale lead deleted). Tasks are
-never made by the business itself: they come through the API (``create_task``).
+never made by the business itself: they come through the API (``create_task``). The service
+team's tickets are ``ServiceDesk``'s.
 """
 
 from __future__ import annotations
