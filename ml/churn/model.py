@@ -45,6 +45,9 @@ ROBUST_INPUTS = (
     "one_purchase",
     "cancelled_share",
 )
+# With the service tickets (ml.churn.features.TICKET_FEATURES): the year's complaints, a complaint
+# open at the cutoff, and how long the year's tickets took to close.
+TICKET_INPUTS = ("log_complaints_365d", "open_complaint", "log_resolution_days")
 # A coefficient c on a column worth 100 shifts the log-odds by 100c at an L2 cost of c²: the
 # penalty on a cutoff's intercept is 10,000 times weaker than on a standardised input.
 CUTOFF_INDICATOR_SCALE = 100.0
@@ -58,9 +61,11 @@ def robust_inputs(features: pd.DataFrame) -> pd.DataFrame:
     `log_overdue` is the days since the last purchase over the customer's median gap between
     purchase days (capped at 50; for a one-time buyer, 1: neither early nor late, and
     `one_purchase` says so). `cancelled_share` is the share of the year's orders cancelled
-    (0 when unknown).
+    (0 when unknown). The ticket inputs are 0 for a customer without tickets (and when the
+    tickets are not known).
     """
     overdue = (features["recency_days"] / features["gap_median_days"]).clip(0, MAX_OVERDUE)
+    unknown = pd.Series(0.0, index=features.index)  # a frame without the ticket features (older callers)
     return pd.DataFrame(
         {
             "log_bgnbd_expected": np.log(features["bgnbd_expected_90d"].fillna(0.0) + EXPECTED_FLOOR),
@@ -72,6 +77,9 @@ def robust_inputs(features: pd.DataFrame) -> pd.DataFrame:
             "log_overdue": np.log1p(overdue.fillna(1.0)),
             "one_purchase": features["gap_median_days"].isna().astype("float64"),
             "cancelled_share": features["cancelled_share"].fillna(0.0),
+            "log_complaints_365d": np.log1p(features.get("complaints_365d", unknown).fillna(0.0)),
+            "open_complaint": features.get("open_complaint", unknown).fillna(0.0),
+            "log_resolution_days": np.log1p(features.get("resolution_hours_median_365d", unknown).fillna(0.0) / 24),
         },
         index=features.index,
     )
@@ -92,7 +100,7 @@ class RobustLogistic:
     inputs: tuple[str, ...] = ROBUST_INPUTS[:-1]
 
     @classmethod
-    def fit(cls, features: pd.DataFrame, labels: pd.Series) -> RobustLogistic:
+    def fit(cls, features: pd.DataFrame, labels: pd.Series, inputs: tuple[str, ...] = ROBUST_INPUTS) -> RobustLogistic:
         """Fit on `features` of one or more cutoffs (index level `cutoff`, as training snapshots have).
 
         The churn rate differs from one cutoff to the next (churn is seasonal), so each cutoff
@@ -102,7 +110,8 @@ class RobustLogistic:
         common intercept is. The intercept kept is the common one plus the indicators' mean
         effect; the Platt sigmoid sets the level of the probabilities anyway.
         """
-        inputs = robust_inputs(features).to_numpy()
+        names = inputs
+        inputs = robust_inputs(features).loc[:, list(names)].to_numpy()
         mean, scale = inputs.mean(axis=0), inputs.std(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
         per_cutoff = _cutoff_indicators(features.index)
@@ -111,8 +120,7 @@ class RobustLogistic:
         )
         coefficients = fitted.coef_[0]
         shift = CUTOFF_INDICATOR_SCALE * float(coefficients[inputs.shape[1]:].mean()) if per_cutoff.shape[1] else 0.0
-        return cls(mean, scale, coefficients[: inputs.shape[1]].copy(), float(fitted.intercept_[0]) + shift,
-                   ROBUST_INPUTS)
+        return cls(mean, scale, coefficients[: inputs.shape[1]].copy(), float(fitted.intercept_[0]) + shift, names)
 
     def raw_score(self, features: pd.DataFrame) -> np.ndarray:
         return self._terms(features).sum(axis=1) + self.intercept
@@ -231,12 +239,13 @@ def fit_calibrated(
     fit_labels: pd.Series,
     calibration_features: pd.DataFrame,
     calibration_labels: pd.Series,
+    inputs: tuple[str, ...] = ROBUST_INPUTS,
 ) -> CalibratedLogistic:
-    """Fit the sigmoid on the calibration set out of time, then the regression on both sets."""
-    held_out = RobustLogistic.fit(fit_features, fit_labels).raw_score(calibration_features)
+    """Fit the sigmoid on the calibration set out of time, then the regression on both sets (on `inputs`)."""
+    held_out = RobustLogistic.fit(fit_features, fit_labels, inputs).raw_score(calibration_features)
     slope, intercept = platt(held_out, calibration_labels)
     logistic = RobustLogistic.fit(
-        pd.concat([fit_features, calibration_features]), pd.concat([fit_labels, calibration_labels])
+        pd.concat([fit_features, calibration_features]), pd.concat([fit_labels, calibration_labels]), inputs
     )
     return CalibratedLogistic(logistic=logistic, slope=slope, intercept=intercept)
 

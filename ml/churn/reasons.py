@@ -68,6 +68,8 @@ THEMES = {
     "range": ("distinct_products_365d", "lines_per_order_365d", "units_per_order_365d", "channel_count"),
     "returns": ("cancelled_share", "returned_amount_share"),
     "tenure": ("tenure_days", "log_tenure", "bgnbd_age"),
+    "service": ("tickets_365d", "complaints_90d", "complaints_365d", "open_complaint", "resolution_hours_median_365d",
+                "log_complaints_365d", "log_resolution_days"),
 }
 _THEME_OF = {name: theme for theme, names in THEMES.items() for name in names}
 
@@ -169,4 +171,9 @@ def _phrases(theme: str, features: pd.DataFrame) -> np.ndarray:
         share = column("returned_amount_share", pd.Series(np.nan, index=features.index))
         share = share.fillna(features["cancelled_share"]).fillna(0.0)
         return ("returned or cancelled " + _share(share) + " of what they ordered").to_numpy()
+    if theme == "service":
+        complaints = column("complaints_365d", pd.Series(np.nan, index=features.index)).fillna(0)
+        still_open = column("open_complaint", pd.Series(0.0, index=features.index)).fillna(0) > 0
+        text = _number(complaints) + " complaint(s) in the last year"
+        return np.where(still_open, text + ", one still open", text)
     return ("customer for " + _number(features["tenure_days"]) + " days").to_numpy()

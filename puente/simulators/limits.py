@@ -167,7 +167,7 @@ _BROKEN_DATES = {"odoo": "2026-02-30 25:61:00", "hubspot": "2026-02-30T25:61:00.
 # The text a bad encoding cuts: the first of these a record has (a person's first name, a product's
 # title, an order's name or number; HubSpot's among its properties), so that it breaks a field the
 # record really carries (a field it does not carry would not land: minimum data).
-_TEXT_FIELD = {"odoo": ("name",), "hubspot": ("firstname", "name", "dealname"),
+_TEXT_FIELD = {"odoo": ("name",), "hubspot": ("firstname", "name", "dealname", "subject"),
                "shopify": ("first_name", "title", "name"), "woocommerce": ("first_name", "name", "number"),
                "tiendanube": ("name", "contact_name"), "mercadopago": ("description",),
                "mercadolibre": ("status",)}

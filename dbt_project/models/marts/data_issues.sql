@@ -23,6 +23,7 @@
     ('stg_hubspot__contacts', 'hubspot', 'contacts', 'contact_id', none),
     ('stg_hubspot__companies', 'hubspot', 'companies', 'company_id', none),
     ('stg_hubspot__deals', 'hubspot', 'deals', 'deal_id', none),
+    ('stg_hubspot__tickets', 'hubspot', 'tickets', 'ticket_id', none),
     ('base_shopify__customers', 'shopify', 'customers', 'source_id', none),
     ('base_shopify__orders', 'shopify', 'orders', 'source_id', none),
     ('base_shopify__order_lines', 'shopify', 'orders', 'source_id', 'line_number'),

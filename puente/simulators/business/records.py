@@ -19,7 +19,7 @@ BOGOTA = timezone(timedelta(hours=-5))  # Colombia keeps UTC-5 all year (no DST)
 ODOO_MODELS = ("res.partner", "product.product", "sale.order", "sale.order.line", "account.move",
                "stock.quant", "res.country", "l10n_latam.identification.type", "account.tax",
                "sale.advance.payment.inv", "l10n_co_dian.document")
-HUBSPOT_OBJECTS = ("contacts", "companies", "deals", "line_items", "tasks")
+HUBSPOT_OBJECTS = ("contacts", "companies", "deals", "line_items", "tasks", "tickets")
 SHOPIFY_RESOURCES = ("customers", "orders", "products")
 WOOCOMMERCE_RESOURCES = ("customers", "orders", "products")
 TIENDANUBE_RESOURCES = ("customers", "orders", "products")

@@ -43,7 +43,7 @@ from puente.simulators import colombia as co
 from puente.simulators.business import messiness as messy
 from puente.simulators.business.assortment import SHIPPING_SKU, VAT_RATE, Assortment
 from puente.simulators.business.calendar import DAY_START, Calendar
-from puente.simulators.business.hubspot import OPEN_DEAL_STAGES, HubSpotWriter
+from puente.simulators.business.hubspot import OPEN_DEAL_STAGES, HubSpotWriter, ServiceDesk
 from puente.simulators.business.integration import Entry, Integration, Line, WebOrder, WonDeal
 from puente.simulators.business.mercadolibre import MercadoLibreWriter
 from puente.simulators.business.mercadopago import GATEWAY as MERCADOPAGO_GATEWAY
@@ -121,6 +121,8 @@ class Business:
         dian = random.Random(f"{seed}:dian") if self.company_country == "CO" else None
         self.erp = OdooWriter(rng, self.records, self.calendar, self.assortment, self.population, dian)
         self.crm = HubSpotWriter(rng, self.records, self.calendar, self.population, details)
+        # The service team's HubSpot tickets, on their own random stream (the rest stays the same).
+        self.service = ServiceDesk(random.Random(f"{seed}:tickets"), self.crm, self.calendar)
         self.shop = ShopifyWriter(rng, self.records, self.calendar, self.assortment, details)
         # The wholesale WooCommerce store, on its own random stream: with it off (the default), or
         # on, every other system's records are the same.
@@ -421,6 +423,10 @@ class Business:
         """Apply an inventory level set through the API, stamped with the simulated now."""
         return self.shop.set_level(inventory_item_id, available, self.now())
 
+    def tiendanube_set_stock(self, product_id: int, variant_id: int, stock: int | None) -> dict:
+        """Apply a Tienda Nube variant's stock set through the API, stamped with the simulated now."""
+        return self._nube().set_stock(product_id, variant_id, stock, self.now())
+
     def hubspot_write(self, obj: str, rid: int, properties: dict[str, str | None]) -> dict:
         """Apply a CRM write made through the API, stamped with the simulated now."""
         return self.crm.update(obj, rid, properties, self.now())
@@ -497,12 +503,13 @@ class Business:
             self._web_order(p, day, order_id)
         else:
             self.erp.order(p, day, order_id, self.calendar.moment(day), origin=False)
-        self._after_order(p, day)
+        self._after_order(p, day, order_id)
 
-    def _after_order(self, p: Person, day: int) -> None:
+    def _after_order(self, p: Person, day: int, order_id: str) -> None:
         self.population.bought(p, day)
         self.crm.became_customer(p, day)
         self.population.drift(p, day)
+        self.service.after_order(p, day, order_id)
 
     def _on_unsubscribe(self, day: int, p: Person) -> None:
         """A cooling customer opts out of marketing in the CRM and, if they have one, the shop."""
@@ -761,7 +768,7 @@ class Business:
             truth.person_enters = True
             self.calendar.schedule(self.calendar.workday(day, rng.randint(*self.habits.deal_entry_delay_days)),
                                    self._on_enter_deal, p, deal_id, lines, discount)
-        self._after_order(p, day)
+        self._after_order(p, day, order_id)
 
     def _on_enter_deal(self, day: int, p: Person, deal_id: int, lines: list, discount: float) -> None:
         """A salesperson keys a won deal into the ERP (the deal's name as origin, the negotiated
