@@ -3,7 +3,8 @@
 ``create_app(business, credentials)`` mounts Odoo under ``/odoo``, HubSpot under ``/hubspot``,
 Shopify under ``/shopify``, WooCommerce under ``/woocommerce`` and Tienda Nube under ``/tiendanube``
 (their stores are empty unless the business runs them: ``Business(woocommerce=True, tiendanube=True)``)
-and Mercado Pago under ``/mercadopago`` (no payments unless ``Business(mercadopago=True)``), so a
+Mercado Pago under ``/mercadopago`` (no payments unless ``Business(mercadopago=True)``) and Stripe under
+``/stripe`` (none unless ``Business(woocommerce=True, stripe=True)``), so a
 connector's base URL is e.g. ``http://127.0.0.1:8765/hubspot``
 where in production it would be ``https://api.hubapi.com``. The tokens' scopes are part of the
 credentials (``PUENTE_SIM_HUBSPOT_SCOPES``, ``PUENTE_SIM_SHOPIFY_SCOPES``, comma-separated; every
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -43,6 +45,7 @@ from puente.simulators.mercadopago import create_mercadopago_app
 from puente.simulators.odoo import create_odoo_app
 from puente.simulators.shopify import SCOPES as SHOPIFY_SCOPES
 from puente.simulators.shopify import create_shopify_app
+from puente.simulators.stripe import create_stripe_app
 from puente.simulators.tiendanube import SCOPES as TIENDANUBE_SCOPES
 from puente.simulators.tiendanube import create_tiendanube_app
 from puente.simulators.woocommerce import create_woocommerce_app
@@ -51,9 +54,9 @@ ENV = {"odoo_db": "PUENTE_SIM_ODOO_DB", "odoo_login": "PUENTE_SIM_ODOO_LOGIN",
        "odoo_api_key": "PUENTE_SIM_ODOO_API_KEY", "hubspot_token": "PUENTE_SIM_HUBSPOT_TOKEN",
        "shopify_token": "PUENTE_SIM_SHOPIFY_TOKEN", "woocommerce_key": "PUENTE_SIM_WOOCOMMERCE_KEY",
        "woocommerce_secret": "PUENTE_SIM_WOOCOMMERCE_SECRET", "tiendanube_token": "PUENTE_SIM_TIENDANUBE_TOKEN",
-       "mercadopago_token": "PUENTE_SIM_MERCADOPAGO_TOKEN"}
+       "mercadopago_token": "PUENTE_SIM_MERCADOPAGO_TOKEN", "stripe_key": "PUENTE_SIM_STRIPE_KEY"}
 SECRETS = ("odoo_api_key", "hubspot_token", "shopify_token", "woocommerce_key", "woocommerce_secret",
-           "tiendanube_token", "mercadopago_token")
+           "tiendanube_token", "mercadopago_token", "stripe_key")
 # The tokens' scopes, comma-separated (default: every scope Puente needs).
 SCOPES_ENV = {"hubspot_scopes": "PUENTE_SIM_HUBSPOT_SCOPES", "shopify_scopes": "PUENTE_SIM_SHOPIFY_SCOPES",
               "tiendanube_scopes": "PUENTE_SIM_TIENDANUBE_SCOPES"}
@@ -90,6 +93,11 @@ def _mercadopago_token() -> str:
             f"-{secrets.randbelow(10**9):09d}")
 
 
+def _stripe_key() -> str:
+    # A live secret key: sk_live_ and 99 letters and digits
+    return "sk_live_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(99))
+
+
 @dataclass(frozen=True)
 class Credentials:
     """What clients must present: Odoo database, login and API key; HubSpot and Shopify tokens, and
@@ -110,6 +118,7 @@ class Credentials:
     tiendanube_token: str = field(default_factory=_tiendanube_token, repr=False)
     tiendanube_scopes: tuple[str, ...] = TIENDANUBE_SCOPES
     mercadopago_token: str = field(default_factory=_mercadopago_token, repr=False)
+    stripe_key: str = field(default_factory=_stripe_key, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> tuple[Credentials, list[str]]:
@@ -159,6 +168,7 @@ def create_app(business: Business, credentials: Credentials, limits: Limits | No
                                                    faults.injector("tiendanube"), credentials.tiendanube_scopes))
     app.mount("/mercadopago", create_mercadopago_app(business, credentials.mercadopago_token,
                                                      faults.injector("mercadopago")))
+    app.mount("/stripe", create_stripe_app(business, credentials.stripe_key, faults.injector("stripe")))
 
     def state() -> dict:
         return {"today": business.today.isoformat(), "now": business.now().isoformat(),

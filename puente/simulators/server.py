@@ -73,7 +73,7 @@ def _mask(secret: str) -> str:
 
 
 # Systems the simulated business runs only when asked (``serve --<name>``); the others always.
-OPT_IN_SYSTEMS = ("woocommerce", "tiendanube", "mercadopago")
+OPT_IN_SYSTEMS = ("woocommerce", "tiendanube", "mercadopago", "stripe")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Local simulators of Odoo (ERP), HubSpot (CRM) and Shopify (shop) over one generated "
                     "Colombian SME. Credentials come from PUENTE_SIM_ODOO_DB, PUENTE_SIM_ODOO_LOGIN, "
                     "PUENTE_SIM_ODOO_API_KEY, PUENTE_SIM_HUBSPOT_TOKEN, PUENTE_SIM_SHOPIFY_TOKEN and "
-                    "PUENTE_SIM_WOOCOMMERCE_KEY/_SECRET, PUENTE_SIM_TIENDANUBE_TOKEN, PUENTE_SIM_MERCADOPAGO_TOKEN; secrets "
+                    "PUENTE_SIM_WOOCOMMERCE_KEY/_SECRET, PUENTE_SIM_TIENDANUBE_TOKEN, PUENTE_SIM_MERCADOPAGO_TOKEN, PUENTE_SIM_STRIPE_KEY; "
+                    "secrets "
                     "not set are generated at start.")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the three APIs and the /_sim admin API until Ctrl-C")
@@ -110,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--mercadopago", action="store_true",
                        help="the business is also paid through Mercado Pago: the shop's checkout and invoices' "
                             "payment links (served empty otherwise)")
+    serve.add_argument("--stripe", action="store_true",
+                       help="the WooCommerce store's card checkout is Stripe's (with --woocommerce; served empty "
+                            "otherwise)")
     serve.add_argument("--shop-stock-every-days", type=float, default=habits.shop_stock_every_days,
                        help="about how often someone copies the ERP's stock into the shop (default: %(default)s)")
     serve.add_argument("--company-country", default="CO",
@@ -126,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                     shop_stock_every_days=args.shop_stock_every_days)
     business = Business(seed=args.seed, customers=args.customers, start=args.start,
                         history_days=args.history_days, habits=habits, company_country=args.company_country,
-                        woocommerce=args.woocommerce, tiendanube=args.tiendanube, mercadopago=args.mercadopago)
+                        woocommerce=args.woocommerce, tiendanube=args.tiendanube, mercadopago=args.mercadopago,
+                        stripe=args.stripe)
     credentials, generated = Credentials.from_env()
     print(f"Generated {args.customers} customers and {args.history_days} days of history up to "
           f"{business.today} (seed {args.seed}) in {time.monotonic() - began:.1f} s.")
@@ -141,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
           + ("" if args.tiendanube else "  (no store: start with --tiendanube)"))
     print(f"  Payments (Mercado Pago):    {base}/mercadopago/v1/payments/search"
           + ("" if args.mercadopago else "  (no payments: start with --mercadopago)"))
+    print(f"  Payments (Stripe):          {base}/stripe/v1/charges"
+          + ("" if args.stripe and args.woocommerce else "  (no payments: start with --woocommerce --stripe)"))
     print(f"  Admin: {base}/_sim/state, POST {base}/_sim/advance, {base}/_sim/truth, {base}/_sim/integration")
     for name in SECRETS:
         var = SIMULATOR_ENV[name]

@@ -24,6 +24,7 @@ SHOPIFY_RESOURCES = ("customers", "orders", "products")
 WOOCOMMERCE_RESOURCES = ("customers", "orders", "products")
 TIENDANUBE_RESOURCES = ("customers", "orders", "products")
 MERCADOPAGO_OBJECTS = ("payments",)
+STRIPE_OBJECTS = ("charges", "payment_intents", "refunds", "balance_transactions", "events")
 
 Key = tuple[str, str, int]  # (system, object, id)
 
@@ -65,6 +66,8 @@ class Records:
         self.tiendanube: dict[str, dict[int, dict]] = {r: {} for r in TIENDANUBE_RESOURCES}
         # Empty unless the business is paid through Mercado Pago (``Business(mercadopago=True)``).
         self.mercadopago: dict[str, dict[int, dict]] = {o: {} for o in MERCADOPAGO_OBJECTS}
+        # Empty unless the business is paid through Stripe (``Business(stripe=True)``); by Stripe's ids.
+        self.stripe: dict[str, dict[str, dict]] = {o: {} for o in STRIPE_OBJECTS}
         self.ids: dict[str, list[int]] = defaultdict(list)  # "system/object" -> ids, for sampling
         # (system, object, id) -> (person id, real order id or None): the ground truth
         self.truth: dict[Key, tuple[str, str | None]] = {}
