@@ -52,7 +52,7 @@ SITE_URL = "https://mayorista.casaandina.co"
 ACCOUNT_DAYS = 240  # the account opened this many days before the last day of history
 API_VERSION = "2024-06-20"
 RETRY_SHARE = 0.06  # card checkouts whose first charge fails before one succeeds
-PARTIAL_REFUND_SHARE = 0.03  # completed orders refunded in part
+PARTIAL_REFUND_SHARE = 0.05  # completed orders refunded in part
 DISPUTE_SHARE = 0.01  # successful charges disputed weeks later
 # The fee this simulation assumes for a card charged in COP: 3.9 % plus COP 1.200 (Stripe's
 # pricing depends on the account's country, the card's and the currency conversion).
@@ -129,7 +129,7 @@ class StripeWriter:
         if oid not in self._by_order and ("woocommerce", "orders", oid) in self._records.created_today:
             self._checkout(day, order)
         elif oid in self._by_order and order["status"] in ("cancelled", "refunded"):
-            self._refund(day, self._by_order[oid], 1.0)
+            self.refund(day, self._by_order[oid], 1.0)
 
     def _checkout(self, day: int, order: dict) -> None:
         rng = self._rng
@@ -159,7 +159,7 @@ class StripeWriter:
         if rng.random() < DISPUTE_SHARE:
             self._later(day + rng.randint(20, 60), self._dispute, intent["id"])
         elif rng.random() < PARTIAL_REFUND_SHARE:
-            self._later(day + rng.randint(5, 20), self._refund, intent["id"], round(rng.uniform(0.1, 0.4), 2))
+            self._later(day + rng.randint(5, 20), self.refund, intent["id"], round(rng.uniform(0.1, 0.4), 2))
 
     def _charge(self, intent: dict, at: datetime, decline: str | None) -> dict:
         ok = decline is None
@@ -193,7 +193,7 @@ class StripeWriter:
         charge = self.tables["charges"].get(self.tables["payment_intents"][pi]["latest_charge"] or "")
         return charge if charge and charge["status"] == "succeeded" else None
 
-    def _refund(self, day: int, pi: str, share: float) -> None:
+    def refund(self, day: int, pi: str, share: float) -> None:
         """A refund of ``share`` of what is left of the charge (a cancelled order in full, a damaged box in part)."""
         charge = self._succeeded(pi)
         if charge is None or charge["refunded"] or charge["disputed"]:
