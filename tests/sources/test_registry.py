@@ -144,6 +144,7 @@ class _Credentials:
     woocommerce_secret: str = "cs_2"
     tiendanube_token: str = "f00d"
     mercadopago_token: str = "APP_USR-1"
+    stripe_key: str = "sk_live_1"
 
 
 # --------------------------------------------------------------------------------------------

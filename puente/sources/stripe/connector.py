@@ -117,9 +117,9 @@ class StripeConnector(HttpConnector):
                         EVENT_RETENTION_DAYS, spec.stripe_object)
         elif since is not None:
             created["created[gte]"] = int(since.timestamp())
-        started = self._clock()
+        started = stamp(self._clock()) if relist else None
         for records in self._list(spec.path, obj, created):
-            landed = [self._record(spec, item, stamp(started) if relist else None) for item in records]
+            landed = [self._record(spec, item, started) for item in records]
             newest = _later(newest, landed)
             yield Page(landed, None)
         if since is not None and not relist and (spec.event_types or spec.refetch_types):

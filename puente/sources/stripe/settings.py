@@ -71,19 +71,17 @@ class StripeObject(SourceObject):
 # The Woo order the payment is for lands from ``metadata`` (``order_id``, ``order_number``); the
 # payer's card, name, email, address and IP (``billing_details``, ``payment_method_details.card``,
 # ``receipt_email``) never land: the order names the buyer.
-_CHARGE = ("amount", "amount_captured", "amount_refunded", "currency", "status", "paid", "captured", "refunded",
-           "disputed", "failure_code", "outcome.type", "payment_intent", "balance_transaction",
-           "payment_method_details.type", "description", "metadata.order_id", "metadata.order_number", "livemode")
+_CHARGE = ("amount", "amount_refunded", "currency", "status", "paid", "refunded", "disputed", "failure_code",
+           "payment_intent", "balance_transaction", "payment_method_details.type", "description",
+           "metadata.order_id", "metadata.order_number")
 _PAYMENT_INTENT = ("amount", "amount_received", "currency", "status", "latest_charge", "canceled_at",
-                   "cancellation_reason", "last_payment_error.code", "description", "metadata.order_id",
-                   "metadata.order_number")
+                   "cancellation_reason", "last_payment_error.code", "metadata.order_id", "metadata.order_number")
 _REFUND = ("amount", "currency", "status", "charge", "payment_intent", "reason", "balance_transaction",
            "failure_reason")
 # A balance transaction's status (pending, then available) moves on ``available_on`` without an
 # event: it does not land; staging derives it from ``available_on``.
 _BALANCE_TRANSACTION = ("amount", "currency", "fee", "net", "exchange_rate", "type", "reporting_category",
-                        "source", "available_on", "fee_details[].amount", "fee_details[].currency",
-                        "fee_details[].type")
+                        "source", "available_on")
 
 OBJECTS: tuple[StripeObject, ...] = (
     StripeObject(name="charges", path="/v1/charges", stripe_object="charge", landed_fields=_CHARGE,
