@@ -85,7 +85,7 @@ class Records:
     def table(self, system: str, obj: str) -> dict[int, dict]:
         return {"odoo": self.odoo, "hubspot": self.hubspot, "shopify": self.shopify,
                 "woocommerce": self.woocommerce, "tiendanube": self.tiendanube,
-                "mercadopago": self.mercadopago}[system][obj]
+                "mercadopago": self.mercadopago, "stripe": self.stripe}[system][obj]  # Stripe ids are text
 
     def add(self, system: str, obj: str, rid: int, record: dict, person_id: str | None,
             order_id: str | None = None) -> dict:
