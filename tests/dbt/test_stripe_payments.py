@@ -20,7 +20,7 @@ from puente.simulators import Business, Credentials, SimulatorServer, create_app
 from puente.sources import registry
 
 TODAY = date(2026, 11, 16)
-BUILD = ["build", "--select", "+payment_reconciliation", "+fct_order_to_cash", "+stg_stripe__payment_intents",
+BUILD = ["build", "--select", "+payment_reconciliation", "+fct_order_to_cash", "+stg_stripe__payment_intents", "+data_issues",
          "--indirect-selection", "cautious", "--vars", json.dumps({"as_of_date": TODAY.isoformat()})]
 BOGOTA = ZoneInfo("America/Bogota")
 

@@ -37,6 +37,10 @@
     ('base_tiendanube__order_lines', 'tiendanube', 'orders', 'source_id', 'line_number'),
     ('base_tiendanube__products', 'tiendanube', 'products', 'source_id', 'variant_number'),
     ('base_mercadopago__payments', 'mercadopago', 'payments', 'source_id', none),
+    ('base_stripe__charges', 'stripe', 'charges', 'source_id', none),
+    ('base_stripe__payment_intents', 'stripe', 'payment_intents', 'source_id', none),
+    ('base_stripe__refunds', 'stripe', 'refunds', 'source_id', none),
+    ('base_stripe__balance_transactions', 'stripe', 'balance_transactions', 'source_id', none),
 ] -%}
 
 with
