@@ -14,15 +14,26 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg.rows import dict_row
 
+from puente.activation.run import run_named
 from puente.dbt import run_dbt
 from puente.extract import extract_source
 from puente.simulators import Business, Credentials, SimulatorServer, create_app
 from puente.sources import registry
 
 TODAY = date(2026, 11, 16)
-BUILD = ["build", "--select", "+payment_reconciliation", "+fct_order_to_cash", "+stg_stripe__payment_intents", "+data_issues",
-         "--indirect-selection", "cautious", "--vars", json.dumps({"as_of_date": TODAY.isoformat()})]
+SELECT = ["+payment_reconciliation", "+fct_order_to_cash", "+stg_stripe__payment_intents", "+data_issues",
+          "+act_web_orders_to_erp"]
 BOGOTA = ZoneInfo("America/Bogota")
+
+
+def build(url: str, as_of: date) -> None:
+    run_dbt(["build", "--select", *SELECT, "--indirect-selection", "cautious",
+             "--vars", json.dumps({"as_of_date": as_of.isoformat()})], url)
+
+
+def land(url: str, base_url: str, credentials: Credentials, day: date) -> None:
+    for name, config in registry.simulator_configs(base_url, credentials).items():
+        extract_source(url, name, config, day)
 
 
 def rows(url: str, sql: str) -> list[dict]:
@@ -34,39 +45,65 @@ def pesos(minor: int) -> float:
     return minor / 100  # COP has two decimals in Stripe's API
 
 
-def expected_issues(business: Business) -> dict[str, set[str]]:
-    """What an accountant comparing the Stripe statement with the store and the ERP would find, per
-    store order, from the simulated systems' records (the store's orders are in no ERP before
-    Puente enters them; a trashed order is no order any more)."""
+def expected_issues(business: Business, as_of: date) -> dict[str, set[str]]:
+    """What an accountant comparing the Stripe statement with the store and the ERP would find on
+    ``as_of``, per store order, from the simulated systems' records: the ERP's invoices of the sale
+    order entered for it (``WC-<number>``), issued once the DIAN accepted them; a trashed order is
+    no order any more."""
     store = business.woocommerce["orders"]
+    by_ref = defaultdict(set)
+    for o in business.odoo["sale.order"].values():
+        by_ref[o["client_order_ref"]].add(o["name"])
+    issued = [m for m in business.odoo["account.move"].values() if m["move_type"] == "out_invoice"
+              and m["state"] == "posted" and m.get("l10n_co_dian_state", "invoice_accepted") == "invoice_accepted"]
     charges = defaultdict(list)
     for charge in business.stripe["charges"].values():
         charges[int(charge["metadata"]["order_id"])].append(charge)
     found = {}
     for oid, paid in charges.items():
         ok = [c for c in paid if c["status"] == "succeeded"]
+        collected = sum(pesos(c["amount"]) for c in ok)
+        refunded = sum(pesos(c["amount_refunded"]) for c in ok)
+        charged = sum(pesos(c["amount"] - c["amount_refunded"]) for c in ok if c["disputed"])
         net = sum(pesos(c["amount"] - c["amount_refunded"]) for c in ok if not c["disputed"] and not c["refunded"])
         approved = min((datetime.fromtimestamp(c["created"], UTC).astimezone(BOGOTA).date() for c in ok), default=None)
-        past_grace = approved is not None and (TODAY - approved).days > 3
+        past_grace = approved is not None and (as_of - approved).days > 3
         order = store[oid]
+        reference = f"WC-{order['number']}"
+        trashed, cancelled = order["status"] == "trash", order["status"] == "cancelled"
+        invoices = [] if trashed else [m for m in issued if m["invoice_origin"] in by_ref[reference]]
+        marked = bool(invoices) and all(m["payment_state"] in ("paid", "in_payment") for m in invoices)
+        total = sum(m["amount_total"] for m in invoices)
         issues = set()
-        if order["status"] == "trash":
-            issues |= {"unknown_reference"} if net > 1 else set()
-        elif order["status"] == "cancelled":
-            issues |= {"cancelled_not_refunded"} if net > 1 else set()
-        elif net > 1 and past_grace:
+        if not trashed and not cancelled and not invoices and net > 1 and past_grace:
             issues.add("paid_not_in_erp")
-        found[f"WC-{order['number']}"] = issues
+        if invoices and net > 1 and not marked and past_grace:
+            issues.add("paid_not_marked_paid")
+        if cancelled and net > 1:
+            issues.add("cancelled_not_refunded")
+        if refunded > 0 and marked:
+            issues.add("refund_not_in_erp")
+        if marked and refunded == 0 and net <= 1:
+            issues.add("marked_paid_no_payment")
+        if invoices and net > 1 and abs(collected - charged - total) > 1:
+            issues.add("amount_mismatch")
+        if trashed and net > 1:
+            issues.add("unknown_reference")
+        found[reference] = issues
     return found
+
+
+def reconciled(url: str) -> dict[str, set[str]]:
+    return {r["external_reference"]: set(r["issues"]) for r in rows(
+        url, "select * from marts.payment_reconciliation where provider = 'stripe'")}
 
 
 def test_stripe_charges_land_in_pesos_are_reconciled_and_give_store_orders_their_payment_stage(fresh_db):
     business = Business(seed=5, customers=200, start=TODAY, history_days=150, woocommerce=True, stripe=True)
     credentials = Credentials()
     with SimulatorServer(create_app(business, credentials)) as server:
-        for name, config in registry.simulator_configs(server.base_url, credentials).items():
-            extract_source(fresh_db, name, config, TODAY)
-    run_dbt(BUILD, fresh_db)
+        land(fresh_db, server.base_url, credentials, TODAY)
+        build(fresh_db, TODAY)
 
     charges = business.stripe["charges"]
     fee = {t["source"]: t for t in business.stripe["balance_transactions"].values() if t["type"] == "charge"}
@@ -92,14 +129,13 @@ def test_stripe_charges_land_in_pesos_are_reconciled_and_give_store_orders_their
             assert float(fact["fee_amount"]) == 0 and float(fact["collected_amount"]) == 0
     assert {"approved", "refunded", "rejected"} <= statuses, statuses
 
-    reconciled = {r["external_reference"]: r for r in rows(
-        fresh_db, "select * from marts.payment_reconciliation where provider = 'stripe'")}
-    want = expected_issues(business)
-    assert {ref: set(r["issues"]) for ref, r in reconciled.items()} == want
+    # Before Puente the store's orders are in no ERP: paid but not in the ERP, past the grace days.
+    want = expected_issues(business, TODAY)
+    assert reconciled(fresh_db) == want
     assert any(issues == {"paid_not_in_erp"} for issues in want.values())
     assert any(not issues for issues in want.values())
-    for reference, row in reconciled.items():
-        paid = [c for c in charges.values() if facts[c["id"]]["external_reference"] == reference]
+    for row in rows(fresh_db, "select * from marts.payment_reconciliation where provider = 'stripe'"):
+        paid = [c for c in charges.values() if facts[c["id"]]["external_reference"] == row["external_reference"]]
         assert float(row["fee_amount"]) == sum(pesos(fee[c["id"]]["fee"]) for c in paid if c["id"] in fee)
 
     # Order-to-cash: a store order Stripe collected in full is paid, by the provider, at the charge.
@@ -122,3 +158,26 @@ def test_stripe_charges_land_in_pesos_are_reconciled_and_give_store_orders_their
     # A card order the store names Stripe for, a bank transfer it does not: only the first has charges.
     methods = {o["payment_method"] for o in business.woocommerce["orders"].values()}
     assert {"stripe", "bacs"} <= methods
+
+    # Puente enters the store's recent orders in the ERP; over the next days the accountant posts
+    # their invoices and marks them paid as the store completes them (from the bank, not from
+    # Stripe). Then the store refunds part of one of them through Stripe: the ERP never hears of it.
+    with SimulatorServer(create_app(business, credentials)) as server:
+        odoo = registry.simulator_configs(server.base_url, credentials)["odoo"]
+        assert run_named(fresh_db, "web_orders_to_erp", odoo, TODAY).created > 5
+        for _ in range(6):
+            business.advance_day()
+        entered = {o["client_order_ref"] for o in business.odoo["sale.order"].values()
+                   if str(o["client_order_ref"]).startswith("WC-")}
+        damaged = next(c for c in charges.values() if facts[c["id"]]["external_reference"] in entered
+                       and c["status"] == "succeeded" and not c["refunded"] and not c["disputed"])
+        business.stripe_payments.refund(business._day, damaged["payment_intent"], 0.3)
+        later = business.today
+        land(fresh_db, server.base_url, credentials, later)
+    build(fresh_db, later)
+    want = expected_issues(business, later)
+    assert reconciled(fresh_db) == want
+    assert want[facts[damaged["id"]]["external_reference"]] == {"refund_not_in_erp"}
+    in_erp = {r["external_reference"]: r for r in rows(fresh_db, """
+        select * from marts.payment_reconciliation where provider = 'stripe' and erp_invoice_count > 0""")}
+    assert set(in_erp) == entered & set(want) and sum(r["issue"] == "matched" for r in in_erp.values()) > 5
