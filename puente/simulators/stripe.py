@@ -26,8 +26,10 @@ docs.stripe.com/currencies):
   lists (no id, a ``created`` that is not a Unix time, a wrong type, a bad encoding).
 
 Departures from the real API: nothing is writable, the expandable fields are never expanded
-(``expand[]`` is ignored), the rate limiter is the fault injector's, and the key has every
-permission (a restricted key's 403 is not simulated).
+(``expand[]`` is ignored), the rate limiter is the fault injector's, the key has every
+permission (a restricted key's 403 is not simulated), and the faults "changed while paging" and
+"late update" are not injected: a list paged by id cannot push an object out of the walk, and
+Stripe stamps no update on the object itself (its changes are events, which the business writes).
 """
 
 from __future__ import annotations
