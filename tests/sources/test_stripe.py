@@ -212,6 +212,11 @@ def test_a_night_with_faults_quarantines_bad_objects_and_a_later_refund_arrives_
         assert again["refunded"] is True and again["amount_refunded"] == old["amount"]
         refunds = landed(fresh_db, "refunds")
         assert any(r["charge"] == old["id"] for r in refunds.values())
+        # the same night again: nothing new, nothing duplicated
+        before = {obj: landed(fresh_db, obj) for obj in summary}
+        rerun = run()
+        assert all(s["inserted"] == s["updated"] == 0 for s in rerun.values())
+        assert {obj: landed(fresh_db, obj) for obj in summary} == before
 
 
 def test_puente_check_accepts_the_key_and_says_where_to_make_a_refused_one():
