@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg.rows import dict_row
 
+from puente import report
 from puente.activation.run import run_named
 from puente.dbt import run_dbt
 from puente.extract import extract_source
@@ -181,3 +182,17 @@ def test_stripe_charges_land_in_pesos_are_reconciled_and_give_store_orders_their
     in_erp = {r["external_reference"]: r for r in rows(fresh_db, """
         select * from marts.payment_reconciliation where provider = 'stripe' and erp_invoice_count > 0""")}
     assert set(in_erp) == entered & set(want) and sum(r["issue"] == "matched" for r in in_erp.values()) > 5
+
+    # What the demo prints of it: one provider, said as before.
+    with psycopg.connect(fresh_db, row_factory=dict_row) as conn:
+        line = report.payments_line(report.payment_issues(conn))
+    assert line.startswith(f"[bold]Payments[/] {len(want)} references paid through the provider: ")
+
+
+def test_the_payments_line_names_each_provider_when_the_business_has_two():
+    rows_ = [{"provider": "mercadopago", "issue": "matched", "refs": 3, "fees": 10.0, "currency": "COP"},
+             {"provider": "stripe", "issue": "paid_not_in_erp", "refs": 2, "fees": 5.0, "currency": "COP"},
+             {"provider": "stripe", "issue": "matched", "refs": 1, "fees": None, "currency": "COP"}]
+    assert report.payments_line(rows_) == (
+        "[bold]Payments[/] Mercado Pago 3 references: matched 3; fees 10 COP. "
+        "Stripe 3 references: paid_not_in_erp 2, matched 1; fees 5 COP (marts.payment_reconciliation)")
