@@ -4,15 +4,19 @@
     Amounts are integers in the currency's minor unit. Most currencies have two decimals (COP
     too: Stripe's API counts the Colombian peso in cents, so COP 119.000 is 11900000); the
     zero-decimal ones (CLP, JPY, KRW, PYG, …) are whole units and the three-decimal ones (BHD,
-    JOD, KWD, OMR, TND) thousandths. `stripe_money` gives the amount in the currency's units.
+    JOD, KWD, OMR, TND) thousandths. `stripe_money` gives the amount in the currency's units, with
+    the currency's decimals (exact: a whole number of minor units has no more).
 #}
 {% macro stripe_money(amount, currency) -%}
-    (({{ amount }}) / case
-        when lower({{ currency }}) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx',
-                                       'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 1
-        when lower({{ currency }}) in ('bhd', 'jod', 'kwd', 'omr', 'tnd') then 1000
-        else 100
-    end)
+    {%- set decimals -%}
+        case
+            when lower({{ currency }}) in ('bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx',
+                                           'vnd', 'vuv', 'xaf', 'xof', 'xpf') then 0
+            when lower({{ currency }}) in ('bhd', 'jod', 'kwd', 'omr', 'tnd') then 3
+            else 2
+        end
+    {%- endset -%}
+    round(({{ amount }}) / 10 ^ ({{ decimals }})::numeric, {{ decimals }})
 {%- endmacro %}
 
 {# An integer amount in minor units (`11900000`, `-5000`); `field` names it in data_issues. #}
