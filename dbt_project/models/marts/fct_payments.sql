@@ -130,8 +130,8 @@ stripe_charges as (
     select
         charges.*,
         case
-            when charges.charge_status <> 'succeeded' then case when charges.charge_status = 'failed' then 'rejected'
-                                                                else charges.charge_status end
+            when charges.charge_status = 'failed' then 'rejected'
+            when charges.charge_status is distinct from 'succeeded' then charges.charge_status
             when charges.is_disputed then 'charged_back'
             when charges.is_refunded then 'refunded'
             else 'approved'

@@ -82,7 +82,7 @@ class StripeConnector(HttpConnector):
     objects = tuple(o.name for o in OBJECTS)
 
     def __init__(self, config: StripeConfig, *, page_size: int = PAGE_LIMIT, lookback: float = DEFAULT_LOOKBACK,
-                 now: Any = None, **http_options: Any):
+                 now: datetime | None = None, **http_options: Any):
         if not 1 <= page_size <= PAGE_LIMIT:
             raise ValueError(f"page_size must be between 1 and {PAGE_LIMIT}, got {page_size}")
         self._page_size = page_size
