@@ -9,13 +9,13 @@ docs.stripe.com/currencies):
   sk_…:``). None: 401 ``{"error": {"type": "invalid_request_error", "message": "You did not
   provide an API key. …"}}``; a wrong one: 401 ``Invalid API Key provided: sk_live_****abcd``
   (the key masked but for its last four characters). Every answer carries a ``Request-Id``.
-- ``GET /v1/charges``, ``/v1/payment_intents``, ``/v1/refunds``, ``/v1/balance_transactions`` and
-  ``/v1/events``: ``{"object": "list", "url", "has_more", "data"}``, newest first (by ``created``,
+- ``GET /v1/charges``, ``/v1/payment_intents``, ``/v1/refunds``, ``/v1/balance_transactions``,
+  ``/v1/disputes`` and ``/v1/events``: ``{"object": "list", "url", "has_more", "data"}``, newest first (by ``created``,
   then the order the objects were made in); ``limit`` 1 to 100, default 10; ``starting_after`` or
   ``ending_before`` (an object id of that list; both at once, an unknown id or a limit out of range
   answer 400 ``invalid_request_error``, the first with code ``resource_missing``); ``created`` as
   a Unix time or with ``[gt]``, ``[gte]``, ``[lt]``, ``[lte]``. Charges filter by ``payment_intent``,
-  refunds by ``charge`` and ``payment_intent``, balance transactions by ``type`` and ``source``;
+  refunds and disputes by ``charge`` and ``payment_intent``, balance transactions by ``type`` and ``source``;
   events by ``type`` (a ``*`` wildcard allowed) or ``types[]`` (at most 20). Events older than 30
   days are gone. ``GET /v1/<object>/{id}`` serves one object, 404 ``resource_missing`` otherwise.
 - Amounts are integers in the currency's minor unit; COP has two decimals (see
@@ -45,14 +45,14 @@ from puente.simulators.business import Business
 from puente.simulators.limits import FaultInjector
 from puente.simulators.wire import WireJSON, local_path, request_fault
 
-LISTS = {"charges": "charges", "payment_intents": "payment_intents", "refunds": "refunds",
-         "balance_transactions": "balance_transactions", "events": "events"}
+LISTS = ("charges", "payment_intents", "refunds", "balance_transactions", "disputes", "events")
 FILTERS = {"charges": ("payment_intent",), "refunds": ("charge", "payment_intent"),
-           "balance_transactions": ("type", "source"), "payment_intents": (), "events": ()}
+           "balance_transactions": ("type", "source"), "disputes": ("charge", "payment_intent"),
+           "payment_intents": (), "events": ()}
 DEFAULT_LIMIT, MAX_LIMIT, MAX_TYPES = 10, 100, 20
 EVENT_DAYS = 30
 _NAMES = {"charges": "charge", "payment_intents": "payment_intent", "refunds": "refund",
-          "balance_transactions": "balance transaction", "events": "event"}
+          "balance_transactions": "balance transaction", "disputes": "dispute", "events": "event"}
 
 
 class StripeError(Exception):

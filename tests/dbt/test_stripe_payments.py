@@ -46,6 +46,13 @@ def pesos(minor: int) -> float:
     return minor / 100  # COP has two decimals in Stripe's API
 
 
+def withdrawn(business: Business) -> set[str]:
+    """The charges whose money a dispute holds: disputed, and the dispute not won (Stripe leaves a
+    charge ``disputed`` after a dispute it won)."""
+    won = {d["charge"] for d in business.stripe["disputes"].values() if d["status"] == "won"}
+    return {c["id"] for c in business.stripe["charges"].values() if c["disputed"] and c["id"] not in won}
+
+
 def expected_issues(business: Business, as_of: date) -> dict[str, set[str]]:
     """What an accountant comparing the Stripe statement with the store and the ERP would find on
     ``as_of``, per store order, from the simulated systems' records: the ERP's invoices of the sale
@@ -57,6 +64,7 @@ def expected_issues(business: Business, as_of: date) -> dict[str, set[str]]:
         by_ref[o["client_order_ref"]].add(o["name"])
     issued = [m for m in business.odoo["account.move"].values() if m["move_type"] == "out_invoice"
               and m["state"] == "posted" and m.get("l10n_co_dian_state", "invoice_accepted") == "invoice_accepted"]
+    held = withdrawn(business)
     charges = defaultdict(list)
     for charge in business.stripe["charges"].values():
         charges[int(charge["metadata"]["order_id"])].append(charge)
@@ -65,8 +73,8 @@ def expected_issues(business: Business, as_of: date) -> dict[str, set[str]]:
         ok = [c for c in paid if c["status"] == "succeeded"]
         collected = sum(pesos(c["amount"]) for c in ok)
         refunded = sum(pesos(c["amount_refunded"]) for c in ok)
-        charged = sum(pesos(c["amount"] - c["amount_refunded"]) for c in ok if c["disputed"])
-        net = sum(pesos(c["amount"] - c["amount_refunded"]) for c in ok if not c["disputed"] and not c["refunded"])
+        charged = sum(pesos(c["amount"] - c["amount_refunded"]) for c in ok if c["id"] in held)
+        net = sum(pesos(c["amount"] - c["amount_refunded"]) for c in ok if c["id"] not in held and not c["refunded"])
         approved = min((datetime.fromtimestamp(c["created"], UTC).astimezone(BOGOTA).date() for c in ok), default=None)
         past_grace = approved is not None and (as_of - approved).days > 3
         order = store[oid]
@@ -110,7 +118,7 @@ def test_stripe_charges_land_in_pesos_are_reconciled_and_give_store_orders_their
     fee = {t["source"]: t for t in business.stripe["balance_transactions"].values() if t["type"] == "charge"}
     facts = {f["payment_id"]: f for f in rows(fresh_db, "select * from marts.fct_payments where provider = 'stripe'")}
     assert set(facts) == set(charges) and len(charges) > 40
-    statuses = set()
+    statuses, held = set(), withdrawn(business)
     for cid, fact in facts.items():
         charge = charges[cid]
         order = business.woocommerce["orders"][int(charge["metadata"]["order_id"])]
@@ -118,7 +126,7 @@ def test_stripe_charges_land_in_pesos_are_reconciled_and_give_store_orders_their
         assert float(fact["refunded_amount"]) == pesos(charge["amount_refunded"])
         assert fact["external_reference"] == f"WC-{order['number']}"
         assert fact["reference_kind"] == ("unmatched" if order["status"] == "trash" else "order")
-        status = ("rejected" if charge["status"] == "failed" else "charged_back" if charge["disputed"]
+        status = ("rejected" if charge["status"] == "failed" else "charged_back" if cid in held
                   else "refunded" if charge["refunded"] else "approved")
         statuses.add(status)
         assert fact["payment_status"] == status, cid
@@ -147,7 +155,7 @@ def test_stripe_charges_land_in_pesos_are_reconciled_and_give_store_orders_their
     by_provider = 0
     for oid, order in business.woocommerce["orders"].items():
         ok = [c for c in charges.values() if c["metadata"]["order_id"] == str(oid) and c["status"] == "succeeded"
-              and not c["refunded"] and not c["disputed"]]
+              and not c["refunded"] and c["id"] not in held]
         if oid not in stages or stages[oid]["stage"] == "cancelled" or not ok:
             continue
         net = sum(pesos(c["amount"] - c["amount_refunded"]) for c in ok)
@@ -170,15 +178,20 @@ def test_stripe_charges_land_in_pesos_are_reconciled_and_give_store_orders_their
             business.advance_day()
         entered = {o["client_order_ref"] for o in business.odoo["sale.order"].values()
                    if str(o["client_order_ref"]).startswith("WC-")}
-        damaged = next(c for c in charges.values() if facts[c["id"]]["external_reference"] in entered
-                       and c["status"] == "succeeded" and not c["refunded"] and not c["disputed"])
+        damaged, contested = [c for c in charges.values() if c["id"] in facts
+                              and facts[c["id"]]["external_reference"] in entered
+                              and c["status"] == "succeeded" and not c["refunded"] and not c["disputed"]][:2]
         business.stripe_payments.refund(business._day, damaged["payment_intent"], 0.3)
+        business.stripe_payments.dispute(business._day, contested["payment_intent"])  # the payer's bank
         later = business.today
         land(fresh_db, server.base_url, credentials, later)
     build(fresh_db, later)
     want = expected_issues(business, later)
     assert reconciled(fresh_db) == want
     assert want[facts[damaged["id"]]["external_reference"]] == {"refund_not_in_erp"}
+    assert want[facts[contested["id"]]["external_reference"]] == {"marked_paid_no_payment"}
+    assert rows(fresh_db, f"select payment_status, status_detail from marts.fct_payments where payment_id = "
+                          f"'{contested['id']}'") == [{"payment_status": "charged_back", "status_detail": "disputed: needs_response"}]
     in_erp = {r["external_reference"]: r for r in rows(fresh_db, """
         select * from marts.payment_reconciliation where provider = 'stripe' and erp_invoice_count > 0""")}
     assert set(in_erp) == entered & set(want) and sum(r["issue"] == "matched" for r in in_erp.values()) > 5

@@ -37,6 +37,7 @@ def test_stripe_collects_the_store_checkout_and_leaves_the_other_systems_as_they
     assert _digest(plain) == _digest(paid)  # the simulator does not tell the ERP anything
     store = paid.woocommerce["orders"]
     charges = list(paid.stripe["charges"].values())
+    charges_by_id = paid.stripe["charges"]
     assert {o["payment_method"] for o in store.values()} >= {"stripe", "bacs"}
     credited = {t["source"]: t for t in paid.stripe["balance_transactions"].values() if t["type"] == "charge"}
     for charge in charges:
@@ -56,6 +57,12 @@ def test_stripe_collects_the_store_checkout_and_leaves_the_other_systems_as_they
     cancelled = {str(i) for i, o in store.items() if o["status"] == "cancelled" and o["payment_method"] == "stripe"}
     assert cancelled and all(c["refunded"] for c in charges if c["metadata"]["order_id"] in cancelled
                              and c["status"] == "succeeded" and not c["disputed"])
+    reversed_ = {t["source"] for t in paid.stripe["balance_transactions"].values()
+                 if t["reporting_category"] == "dispute_reversal"}
+    for dispute in paid.stripe["disputes"].values():  # the charge stays disputed, whatever the outcome
+        assert dispute["status"] in ("needs_response", "won", "lost") and charges_by_id[dispute["charge"]]["disputed"]
+        assert (dispute["id"] in reversed_) == (dispute["status"] == "won")
+    assert paid.stripe["disputes"]
     kinds = {e["type"] for e in paid.stripe["events"].values()}
     assert {"charge.succeeded", "charge.failed", "charge.refunded", "charge.dispute.created"} <= kinds
 

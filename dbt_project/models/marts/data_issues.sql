@@ -41,6 +41,7 @@
     ('base_stripe__payment_intents', 'stripe', 'payment_intents', 'source_id', none),
     ('base_stripe__refunds', 'stripe', 'refunds', 'source_id', none),
     ('base_stripe__balance_transactions', 'stripe', 'balance_transactions', 'source_id', none),
+    ('base_stripe__disputes', 'stripe', 'disputes', 'source_id', none),
 ] -%}
 
 with

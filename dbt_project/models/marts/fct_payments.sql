@@ -11,8 +11,10 @@
     by the store's Stripe gateway): `order` when the warehouse has that order (`external_reference`
     is then its name, `WC-1042`), else `unmatched`. A Stripe charge's status is said in the same
     words as Mercado Pago's: `approved` (succeeded), `refunded` (in full), `charged_back`
-    (disputed: the funds are withdrawn while the dispute lasts), `rejected` (failed), `pending`;
-    `status_detail` keeps Stripe's own (`succeeded`, `failed: card_declined`, `disputed`).
+    (disputed: the funds are withdrawn while the dispute lasts, and for good once it is lost; a
+    dispute won is `approved` again, though Stripe leaves the charge `disputed`), `rejected`
+    (failed), `pending`; `status_detail` keeps Stripe's own (`succeeded`, `failed: card_declined`,
+    `disputed: won`).
     Its fee and net are those of its balance transaction, converted to the charge's currency
     when the account settles in another (`exchange_rate`); a dispute's fee is on the dispute's
     balance transaction, not here.
@@ -119,6 +121,14 @@ credited as (
     group by source_object_id
 ),
 
+-- a charge's latest dispute: won gives the money back, lost or still open keeps it withdrawn
+disputed as (
+    select distinct on (charge_id) charge_id, dispute_status
+    from {{ ref('stg_stripe__disputes') }}
+    where not is_deleted
+    order by charge_id, created_at desc, dispute_id desc
+),
+
 refunded as (
     select charge_id, count(*) as refund_count, max(created_at) as last_refunded_at
     from {{ ref('stg_stripe__refunds') }}
@@ -132,14 +142,17 @@ stripe_charges as (
         case
             when charges.charge_status = 'failed' then 'rejected'
             when charges.charge_status is distinct from 'succeeded' then charges.charge_status
-            when charges.is_disputed then 'charged_back'
+            when charges.is_disputed and disputed.dispute_status is distinct from 'won' then 'charged_back'
             when charges.is_refunded then 'refunded'
             else 'approved'
         end as payment_status,
+        disputed.dispute_status,
         store_orders.order_id,
         store_orders.order_name,
         store_orders.customer_id
     from charges
+    left join disputed
+        on disputed.charge_id = charges.charge_id
     left join orders as store_orders
         on store_orders.channel = 'web' and store_orders.woocommerce_order_id = charges.woocommerce_order_id
 ),
@@ -156,7 +169,7 @@ stripe as (
         stripe_charges.payment_status,
         case
             when stripe_charges.failure_code is not null then stripe_charges.charge_status || ': ' || stripe_charges.failure_code
-            when stripe_charges.is_disputed then 'disputed'
+            when stripe_charges.is_disputed then 'disputed: ' || coalesce(stripe_charges.dispute_status, 'open')
             when stripe_charges.refunded_amount > 0 and not stripe_charges.is_refunded then 'partially_refunded'
             else stripe_charges.charge_status
         end as status_detail,

@@ -11,13 +11,15 @@ from then on the store's card checkout is the WooCommerce Stripe gateway's (the 
   (``txn_…``, type ``charge``) with Stripe's fee (``FEE_RATE`` plus ``FEE_FIXED``) and the net;
 - a cancelled order is refunded in full (a refund ``re_…`` with its own balance transaction, type
   ``refund``); now and then a completed order is refunded in part some days later (a damaged box);
-- more rarely, weeks later, the buyer's bank disputes the charge: the charge becomes ``disputed``,
-  and a balance transaction (type ``adjustment``, reporting category ``dispute``) takes the amount
-  back plus the dispute fee.
+- more rarely, weeks later, the buyer's bank disputes the charge (a dispute ``du_…``): the charge
+  becomes ``disputed``, and a balance transaction (type ``adjustment``, reporting category
+  ``dispute``) takes the amount back plus the dispute fee; a month or two later the dispute is
+  ``won`` (the amount comes back, reporting category ``dispute_reversal``; the charge stays
+  ``disputed``, as Stripe leaves it) or ``lost``.
 
 Every change is also an event (``evt_…``: ``charge.succeeded``, ``charge.failed``,
 ``payment_intent.succeeded``, ``charge.refunded``, ``refund.created``, ``charge.dispute.created``,
-``charge.dispute.funds_withdrawn``), holding the object as it was after the change.
+``charge.dispute.funds_withdrawn``, ``charge.dispute.funds_reinstated``, ``charge.dispute.closed``), holding the object as it was after the change.
 
 Amounts are Stripe's: integers in the currency's minor unit. The store sells in Colombian pesos,
 which Stripe's API counts with two decimals: a COP 119.000 order is ``amount`` 11900000. The
@@ -58,6 +60,7 @@ DISPUTE_SHARE = 0.01  # successful charges disputed weeks later
 # pricing depends on the account's country, the card's and the currency conversion).
 FEE_RATE, FEE_FIXED = 0.039, 1_200
 DISPUTE_FEE = 60_000  # COP, about USD 15
+DISPUTE_WON_SHARE = 0.4  # disputes the business wins with its evidence (the charge's ``disputed`` stays true)
 CENTS = 100  # COP has two decimals in Stripe's API
 DECLINES = ("card_declined", "insufficient_funds", "expired_card", "incorrect_cvc")
 _ALPHABET = string.ascii_letters + string.digits
@@ -157,7 +160,7 @@ class StripeWriter:
                        "last_payment_error": None})
         self._event("payment_intent.succeeded", intent, at)
         if rng.random() < DISPUTE_SHARE:
-            self._later(day + rng.randint(20, 60), self._dispute, intent["id"])
+            self._later(day + rng.randint(20, 60), self.dispute, intent["id"])
         elif rng.random() < PARTIAL_REFUND_SHARE:
             self._later(day + rng.randint(5, 20), self.refund, intent["id"], round(rng.uniform(0.1, 0.4), 2))
 
@@ -213,7 +216,7 @@ class StripeWriter:
         self._event("refund.created", refund, at)
         self._event("charge.refunded", charge, at)
 
-    def _dispute(self, day: int, pi: str) -> None:
+    def dispute(self, day: int, pi: str) -> None:
         charge = self._succeeded(pi)
         if charge is None or charge["refunded"]:
             return
@@ -225,6 +228,21 @@ class StripeWriter:
         txn = self._balance(at, -amount, DISPUTE_FEE * CENTS, "adjustment", "dispute", dispute["id"],
                             f"Chargeback withdrawal for {charge['id']}")
         dispute["balance_transactions"] = [copy.deepcopy(txn)]
+        self._add("disputes", dispute)
         charge["disputed"] = True
         self._event("charge.dispute.created", dispute, at)
         self._event("charge.dispute.funds_withdrawn", dispute, at + timedelta(seconds=1))
+        self._later(day + self._rng.randint(30, 75), self._close_dispute, dispute["id"])
+
+    def _close_dispute(self, day: int, du: str) -> None:
+        """The card network decides: won (the evidence held; the funds come back, not the fee) or lost."""
+        dispute = self.tables["disputes"][du]
+        at = self._calendar.moment(day, self._rng)
+        won = self._rng.random() < DISPUTE_WON_SHARE
+        dispute["status"] = "won" if won else "lost"
+        if won:
+            back = self._balance(at, dispute["amount"], 0, "adjustment", "dispute_reversal", du,
+                                 f"Chargeback reversal for {dispute['charge']}")
+            dispute["balance_transactions"].append(copy.deepcopy(back))
+            self._event("charge.dispute.funds_reinstated", dispute, at)
+        self._event("charge.dispute.closed", dispute, at + timedelta(seconds=1))

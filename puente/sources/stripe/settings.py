@@ -8,7 +8,7 @@ charges, payment intents, refunds, balance transactions and events):
   with read access to these objects) as a Bearer token. A refused key answers 401 with
   ``{"error": {"type": "invalid_request_error", "message": "Invalid API Key provided: sk_live_****…"}}``.
 - Every list (``GET /v1/charges``, ``/v1/payment_intents``, ``/v1/refunds``,
-  ``/v1/balance_transactions``, ``/v1/events``) answers ``{"object": "list", "url", "has_more",
+  ``/v1/balance_transactions``, ``/v1/disputes``, ``/v1/events``) answers ``{"object": "list", "url", "has_more",
   "data": […]}``, newest first; ``limit`` is 1 to 100 (default 10); ``starting_after`` (an object's
   id) asks for the page after that object, ``ending_before`` for the one before; ``created`` filters
   by creation with ``created[gte]``, ``created[gt]``, ``created[lte]``, ``created[lt]`` (Unix
@@ -78,6 +78,9 @@ _PAYMENT_INTENT = ("amount", "amount_received", "currency", "status", "latest_ch
                    "cancellation_reason", "last_payment_error.code", "metadata.order_id", "metadata.order_number")
 _REFUND = ("amount", "currency", "status", "charge", "payment_intent", "reason", "balance_transaction",
            "failure_reason")
+# A dispute's outcome: ``won`` gives the money back (the charge's ``disputed`` stays true), ``lost``
+# does not; the evidence the business sent does not land.
+_DISPUTE = ("amount", "currency", "status", "charge", "payment_intent", "reason")
 # A balance transaction's status (pending, then available) moves on ``available_on`` without an
 # event: it does not land; staging derives it from ``available_on``.
 _BALANCE_TRANSACTION = ("amount", "currency", "fee", "net", "exchange_rate", "type", "reporting_category",
@@ -99,4 +102,7 @@ OBJECTS: tuple[StripeObject, ...] = (
                  event_types=("refund.updated", "refund.failed", "charge.refund.updated")),
     StripeObject(name="balance_transactions", path="/v1/balance_transactions", stripe_object="balance_transaction",
                  landed_fields=_BALANCE_TRANSACTION),
+    StripeObject(name="disputes", path="/v1/disputes", stripe_object="dispute", landed_fields=_DISPUTE,
+                 event_types=("charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed",
+                              "charge.dispute.funds_withdrawn", "charge.dispute.funds_reinstated")),
 )
