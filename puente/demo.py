@@ -27,12 +27,13 @@ DEMO_SEED = 7
 DEMO_CUSTOMERS = 1000
 # The businesses the demo simulates (``puente demo --profile``): the systems each runs, in the
 # order of the registry's kinds. The same simulated people and orders feed every system a profile
-# has. ``default``: an ERP, a CRM, two web shops, a marketplace and a payment provider; ``tiendanube``: a business
+# has. ``default``: an ERP, a CRM, two web shops, a marketplace and two payment providers (Stripe
+# collects the WooCommerce store's card checkout, Mercado Pago the Shopify shop's); ``tiendanube``: a business
 # selling through Tienda Nube instead (its CRM will be Salesforce once Puente connects it). The
 # simulated Mercado Pago collects the Shopify shop's checkout, not the Tienda Nube store's, so that
 # profile runs without it (its payments would all be for orders the warehouse never sees).
 PROFILES: dict[str, tuple[str, ...]] = {
-    "default": ("odoo", "hubspot", "shopify", "woocommerce", "mercadolibre", "mercadopago"),
+    "default": ("odoo", "hubspot", "shopify", "woocommerce", "mercadolibre", "mercadopago", "stripe"),
     "tiendanube": ("odoo", "hubspot", "tiendanube"),
 }
 # A night of the demo takes 1.5 to 4 minutes here (86-221 s measured); past this something is

@@ -3,7 +3,8 @@
 ``create_app(business, credentials)`` mounts Odoo under ``/odoo``, HubSpot under ``/hubspot``,
 Shopify under ``/shopify``, WooCommerce under ``/woocommerce`` and Tienda Nube under ``/tiendanube``
 (their stores are empty unless the business runs them: ``Business(woocommerce=True, tiendanube=True)``)
-and Mercado Pago under ``/mercadopago`` (no payments unless ``Business(mercadopago=True)``) and
+and Mercado Pago under ``/mercadopago`` (no payments unless ``Business(mercadopago=True)``), Stripe under
+``/stripe`` (none unless ``Business(woocommerce=True, stripe=True)``) and
 Mercado Libre under ``/mercadolibre`` (no sales unless ``Business(mercadolibre=True)``), so a
 connector's base URL is e.g. ``http://127.0.0.1:8765/hubspot``
 where in production it would be ``https://api.hubapi.com``. The tokens' scopes are part of the
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -45,6 +47,7 @@ from puente.simulators.mercadopago import create_mercadopago_app
 from puente.simulators.odoo import create_odoo_app
 from puente.simulators.shopify import SCOPES as SHOPIFY_SCOPES
 from puente.simulators.shopify import create_shopify_app
+from puente.simulators.stripe import create_stripe_app
 from puente.simulators.tiendanube import SCOPES as TIENDANUBE_SCOPES
 from puente.simulators.tiendanube import create_tiendanube_app
 from puente.simulators.woocommerce import create_woocommerce_app
@@ -56,9 +59,11 @@ ENV = {"odoo_db": "PUENTE_SIM_ODOO_DB", "odoo_login": "PUENTE_SIM_ODOO_LOGIN",
        "mercadopago_token": "PUENTE_SIM_MERCADOPAGO_TOKEN",
        "mercadolibre_client_id": "PUENTE_SIM_MERCADOLIBRE_CLIENT_ID",
        "mercadolibre_client_secret": "PUENTE_SIM_MERCADOLIBRE_CLIENT_SECRET",
-       "mercadolibre_refresh_token": "PUENTE_SIM_MERCADOLIBRE_REFRESH_TOKEN"}
+       "mercadolibre_refresh_token": "PUENTE_SIM_MERCADOLIBRE_REFRESH_TOKEN",
+       "stripe_key": "PUENTE_SIM_STRIPE_KEY"}
 SECRETS = ("odoo_api_key", "hubspot_token", "shopify_token", "woocommerce_key", "woocommerce_secret",
-           "tiendanube_token", "mercadopago_token", "mercadolibre_client_secret", "mercadolibre_refresh_token")
+           "tiendanube_token", "mercadopago_token", "mercadolibre_client_secret", "mercadolibre_refresh_token",
+           "stripe_key")
 # The tokens' scopes, comma-separated (default: every scope Puente needs).
 SCOPES_ENV = {"hubspot_scopes": "PUENTE_SIM_HUBSPOT_SCOPES", "shopify_scopes": "PUENTE_SIM_SHOPIFY_SCOPES",
               "tiendanube_scopes": "PUENTE_SIM_TIENDANUBE_SCOPES"}
@@ -99,6 +104,11 @@ def _mercadolibre_refresh_token() -> str:
     return f"TG-{secrets.token_hex(12)}-{secrets.randbelow(10**9):09d}"  # a refresh token: TG-<hash>-<user id>
 
 
+def _stripe_key() -> str:
+    # A live secret key: sk_live_ and 99 letters and digits
+    return "sk_live_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(99))
+
+
 @dataclass(frozen=True)
 class Credentials:
     """What clients must present: Odoo database, login and API key; HubSpot and Shopify tokens, and
@@ -124,6 +134,7 @@ class Credentials:
     mercadolibre_client_id: str = "4410927365512088"
     mercadolibre_client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
     mercadolibre_refresh_token: str = field(default_factory=_mercadolibre_refresh_token, repr=False)
+    stripe_key: str = field(default_factory=_stripe_key, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> tuple[Credentials, list[str]]:
@@ -175,6 +186,7 @@ def create_app(business: Business, credentials: Credentials, limits: Limits | No
                                                      faults.injector("mercadopago")))
     app.mount("/mercadolibre", create_mercadolibre_app(business, account_for(credentials, limits),
                                                        faults.injector("mercadolibre")))
+    app.mount("/stripe", create_stripe_app(business, credentials.stripe_key, faults.injector("stripe")))
 
     def state() -> dict:
         return {"today": business.today.isoformat(), "now": business.now().isoformat(),

@@ -158,19 +158,22 @@ class FaultRates:
 MALFORMATIONS = ("missing_id", "broken_date", "wrong_type", "bad_encoding")
 UPDATED_AT = {"odoo": "write_date", "hubspot": "updatedAt", "shopify": "updated_at",
               "woocommerce": "date_modified_gmt", "tiendanube": "updated_at", "mercadopago": "date_last_updated",
-              "mercadolibre": "date_last_updated"}
+              "mercadolibre": "date_last_updated",
+              "stripe": "created"}
 # WordPress writes an unset date as its "zero date".
 _BROKEN_DATES = {"odoo": "2026-02-30 25:61:00", "hubspot": "2026-02-30T25:61:00.000Z",
                  "shopify": "0000-00-00T00:00:00-05:00", "woocommerce": "0000-00-00T00:00:00",
                  "tiendanube": "2026-02-30T25:61:00-05:00", "mercadopago": "2026-02-30T25:61:00.000-04:00",
-                 "mercadolibre": "2026-02-30T25:61:00.000-05:00"}
+                 "mercadolibre": "2026-02-30T25:61:00.000-05:00",
+                 "stripe": "2026-02-30T25:61:00Z"}
 # The text a bad encoding cuts: the first of these a record has (a person's first name, a product's
 # title, an order's name or number; HubSpot's among its properties), so that it breaks a field the
 # record really carries (a field it does not carry would not land: minimum data).
 _TEXT_FIELD = {"odoo": ("name",), "hubspot": ("firstname", "name", "dealname", "subject"),
                "shopify": ("first_name", "title", "name"), "woocommerce": ("first_name", "name", "number"),
                "tiendanube": ("name", "contact_name"), "mercadopago": ("description",),
-               "mercadolibre": ("status",)}
+               "mercadolibre": ("status",),
+               "stripe": ("description",)}
 
 
 def must_quarantine(service: str, kind: str | None) -> bool:
@@ -196,6 +199,7 @@ class Faults:
     tiendanube: FaultRates = FaultRates()
     mercadopago: FaultRates = FaultRates()
     mercadolibre: FaultRates = FaultRates()
+    stripe: FaultRates = FaultRates()
     endpoints: Mapping[str, FaultRates] = field(default_factory=dict, compare=False)
     hang_seconds: float = 0.5
     late_by_seconds: float = 1800.0

@@ -73,7 +73,7 @@ def _mask(secret: str) -> str:
 
 
 # Systems the simulated business runs only when asked (``serve --<name>``); the others always.
-OPT_IN_SYSTEMS = ("woocommerce", "tiendanube", "mercadopago", "mercadolibre")
+OPT_IN_SYSTEMS = ("woocommerce", "tiendanube", "mercadopago", "mercadolibre", "stripe")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "Colombian SME. Credentials come from PUENTE_SIM_ODOO_DB, PUENTE_SIM_ODOO_LOGIN, "
                     "PUENTE_SIM_ODOO_API_KEY, PUENTE_SIM_HUBSPOT_TOKEN, PUENTE_SIM_SHOPIFY_TOKEN and "
                     "PUENTE_SIM_WOOCOMMERCE_KEY/_SECRET, PUENTE_SIM_TIENDANUBE_TOKEN, PUENTE_SIM_MERCADOPAGO_TOKEN, "
-                    "PUENTE_SIM_MERCADOLIBRE_CLIENT_ID/_CLIENT_SECRET/_REFRESH_TOKEN; secrets "
+                    "PUENTE_SIM_MERCADOLIBRE_CLIENT_ID/_CLIENT_SECRET/_REFRESH_TOKEN, PUENTE_SIM_STRIPE_KEY; secrets "
                     "not set are generated at start.")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the three APIs and the /_sim admin API until Ctrl-C")
@@ -113,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "payment links (served empty otherwise)")
     serve.add_argument("--mercadolibre", action="store_true",
                        help="the business also sells on Mercado Libre (served empty otherwise)")
+    serve.add_argument("--stripe", action="store_true",
+                       help="the WooCommerce store's card checkout is Stripe's (with --woocommerce; served empty "
+                            "otherwise)")
     serve.add_argument("--shop-stock-every-days", type=float, default=habits.shop_stock_every_days,
                        help="about how often someone copies the ERP's stock into the shop (default: %(default)s)")
     serve.add_argument("--company-country", default="CO",
@@ -130,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     business = Business(seed=args.seed, customers=args.customers, start=args.start,
                         history_days=args.history_days, habits=habits, company_country=args.company_country,
                         woocommerce=args.woocommerce, tiendanube=args.tiendanube, mercadopago=args.mercadopago,
-                        mercadolibre=args.mercadolibre)
+                        mercadolibre=args.mercadolibre, stripe=args.stripe)
     credentials, generated = Credentials.from_env()
     print(f"Generated {args.customers} customers and {args.history_days} days of history up to "
           f"{business.today} (seed {args.seed}) in {time.monotonic() - began:.1f} s.")
@@ -147,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
           + ("" if args.mercadopago else "  (no payments: start with --mercadopago)"))
     print(f"  Marketplace (Mercado Libre): {base}/mercadolibre/orders/search"
           + ("" if args.mercadolibre else "  (no sales: start with --mercadolibre)"))
+    print(f"  Payments (Stripe):          {base}/stripe/v1/charges"
+          + ("" if args.stripe and args.woocommerce else "  (no payments: start with --woocommerce --stripe)"))
     print(f"  Admin: {base}/_sim/state, POST {base}/_sim/advance, {base}/_sim/truth, {base}/_sim/integration")
     for name in SECRETS:
         var = SIMULATOR_ENV[name]

@@ -147,6 +147,7 @@ class _Credentials:
     mercadolibre_client_id: str = "1"
     mercadolibre_client_secret: str = "s"
     mercadolibre_refresh_token: str = "TG-1"
+    stripe_key: str = "sk_live_1"
 
 
 # --------------------------------------------------------------------------------------------

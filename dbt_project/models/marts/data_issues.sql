@@ -40,6 +40,11 @@
     ('base_mercadopago__payments', 'mercadopago', 'payments', 'source_id', none),
     ('base_mercadolibre__orders', 'mercadolibre', 'orders', 'source_id', none),
     ('base_mercadolibre__order_lines', 'mercadolibre', 'orders', 'source_id', 'line_number'),
+    ('base_stripe__charges', 'stripe', 'charges', 'source_id', none),
+    ('base_stripe__payment_intents', 'stripe', 'payment_intents', 'source_id', none),
+    ('base_stripe__refunds', 'stripe', 'refunds', 'source_id', none),
+    ('base_stripe__balance_transactions', 'stripe', 'balance_transactions', 'source_id', none),
+    ('base_stripe__disputes', 'stripe', 'disputes', 'source_id', none),
 ] -%}
 
 with

@@ -52,6 +52,8 @@ from puente.simulators.business.odoo import OdooWriter
 from puente.simulators.business.population import Person, Population
 from puente.simulators.business.records import Key, Records, hubspot_ts
 from puente.simulators.business.shopify import ShopifyWriter
+from puente.simulators.business.stripe import METHOD as STRIPE_METHOD
+from puente.simulators.business.stripe import StripeWriter
 from puente.simulators.business.tiendanube import TiendaNubeWriter
 from puente.simulators.business.woocommerce import CANCELLED as STORE_CANCELLED
 from puente.simulators.business.woocommerce import WooCommerceWriter
@@ -100,7 +102,7 @@ class Business:
     def __init__(self, seed: int = 7, customers: int = 300, start: date = date(2026, 11, 16),
                  history_days: int = 540, habits: Habits | None = None, company_country: str = "CO",
                  woocommerce: bool = False, tiendanube: bool = False, mercadopago: bool = False,
-                 mercadolibre: bool = False):
+                 mercadolibre: bool = False, stripe: bool = False):
         if customers < 1 or history_days < 1:
             raise ValueError("customers and history_days must be at least 1")
         self.seed = seed
@@ -141,6 +143,9 @@ class Business:
         # own random stream too: it only reads the other systems' records (see mercadopago.py).
         self.payments = (MercadoPagoWriter(random.Random(f"{seed}:mercadopago"), self.records, self.calendar,
                                            history_days, self._payer) if mercadopago else None)
+        # Stripe, the WooCommerce store's card checkout (nothing to collect without the store), on its own stream.
+        self.stripe_payments = (StripeWriter(random.Random(f"{seed}:stripe"), self.records, self.calendar,
+                                             history_days) if stripe else None)
         self._arrival_rate = 0.75 * customers / history_days
         collecting = gc.isenabled()
         gc.disable()  # millions of long-lived dicts, no cycles: collecting during the build only costs time
@@ -187,6 +192,10 @@ class Business:
     @property
     def mercadolibre(self) -> dict[str, dict[int, dict]]:
         return self.records.mercadolibre
+
+    @property
+    def stripe(self) -> dict[str, dict[str, dict]]:
+        return self.records.stripe
 
     @property
     def hubspot_associations(self) -> dict[tuple[str, int], dict[str, list[int]]]:
@@ -249,6 +258,8 @@ class Business:
             counts["mercadolibre"] = {o: len(t) for o, t in self.mercadolibre.items()}
         if self.payments is not None:
             counts["mercadopago"] = {o: len(t) for o, t in self.mercadopago.items()}
+        if self.stripe_payments is not None:
+            counts["stripe"] = {o: len(t) for o, t in self.stripe.items() if o != "events"}
         return counts
 
     def table(self, system: str, obj: str) -> dict[int, dict]:
@@ -443,6 +454,8 @@ class Business:
             self._acquire(p, day)
         if self.payments is not None and day == self.payments.opened:
             self.shop.online_gateway = MERCADOPAGO_GATEWAY
+        if self.stripe_payments is not None and self.store is not None and day == self.stripe_payments.opened:
+            self.store.online_method = STRIPE_METHOD
         self.calendar.run(day)
         for p in population.due.pop(day, []):
             self._order_due(p, day)
@@ -456,6 +469,8 @@ class Business:
             self.meli.day(day)
         if self.payments is not None:
             self.payments.day(day)
+        if self.stripe_payments is not None:
+            self.stripe_payments.day(day)
 
     def _payer(self, person_id: str) -> tuple[str | None, str]:
         """What a payer types at Mercado Pago's checkout: their email and document."""
