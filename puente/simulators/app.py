@@ -3,7 +3,9 @@
 ``create_app(business, credentials)`` mounts Odoo under ``/odoo``, HubSpot under ``/hubspot``,
 Shopify under ``/shopify``, WooCommerce under ``/woocommerce`` and Tienda Nube under ``/tiendanube``
 (their stores are empty unless the business runs them: ``Business(woocommerce=True, tiendanube=True)``)
-and Mercado Pago under ``/mercadopago`` (no payments unless ``Business(mercadopago=True)``), so a
+and Mercado Pago under ``/mercadopago`` (no payments unless ``Business(mercadopago=True)``); a business
+whose sales team runs Salesforce (``Business(crm="salesforce")``) has it under ``/salesforce`` instead
+of HubSpot (its connected app's consumer key and secret are the credentials), so a
 connector's base URL is e.g. ``http://127.0.0.1:8765/hubspot``
 where in production it would be ``https://api.hubapi.com``. The tokens' scopes are part of the
 credentials (``PUENTE_SIM_HUBSPOT_SCOPES``, ``PUENTE_SIM_SHOPIFY_SCOPES``, comma-separated; every
@@ -41,6 +43,7 @@ from puente.simulators.hubspot import create_hubspot_app
 from puente.simulators.limits import Faults, Limits
 from puente.simulators.mercadopago import create_mercadopago_app
 from puente.simulators.odoo import create_odoo_app
+from puente.simulators.salesforce import create_salesforce_app
 from puente.simulators.shopify import SCOPES as SHOPIFY_SCOPES
 from puente.simulators.shopify import create_shopify_app
 from puente.simulators.tiendanube import SCOPES as TIENDANUBE_SCOPES
@@ -51,9 +54,10 @@ ENV = {"odoo_db": "PUENTE_SIM_ODOO_DB", "odoo_login": "PUENTE_SIM_ODOO_LOGIN",
        "odoo_api_key": "PUENTE_SIM_ODOO_API_KEY", "hubspot_token": "PUENTE_SIM_HUBSPOT_TOKEN",
        "shopify_token": "PUENTE_SIM_SHOPIFY_TOKEN", "woocommerce_key": "PUENTE_SIM_WOOCOMMERCE_KEY",
        "woocommerce_secret": "PUENTE_SIM_WOOCOMMERCE_SECRET", "tiendanube_token": "PUENTE_SIM_TIENDANUBE_TOKEN",
-       "mercadopago_token": "PUENTE_SIM_MERCADOPAGO_TOKEN"}
+       "mercadopago_token": "PUENTE_SIM_MERCADOPAGO_TOKEN", "salesforce_client_id": "PUENTE_SIM_SALESFORCE_CLIENT_ID",
+       "salesforce_client_secret": "PUENTE_SIM_SALESFORCE_CLIENT_SECRET"}
 SECRETS = ("odoo_api_key", "hubspot_token", "shopify_token", "woocommerce_key", "woocommerce_secret",
-           "tiendanube_token", "mercadopago_token")
+           "tiendanube_token", "mercadopago_token", "salesforce_client_id", "salesforce_client_secret")
 # The tokens' scopes, comma-separated (default: every scope Puente needs).
 SCOPES_ENV = {"hubspot_scopes": "PUENTE_SIM_HUBSPOT_SCOPES", "shopify_scopes": "PUENTE_SIM_SHOPIFY_SCOPES",
               "tiendanube_scopes": "PUENTE_SIM_TIENDANUBE_SCOPES"}
@@ -90,6 +94,15 @@ def _mercadopago_token() -> str:
             f"-{secrets.randbelow(10**9):09d}")
 
 
+def _salesforce_client_id() -> str:
+    # A connected app's consumer key: 3MVG9 and 80 more characters of letters, digits, dots and underscores
+    return "3MVG9" + secrets.token_urlsafe(60).replace("-", ".")[:80]
+
+
+def _salesforce_client_secret() -> str:
+    return "".join(str(secrets.randbelow(10)) for _ in range(64)).lstrip("0").rjust(64, "1")
+
+
 @dataclass(frozen=True)
 class Credentials:
     """What clients must present: Odoo database, login and API key; HubSpot and Shopify tokens, and
@@ -110,6 +123,8 @@ class Credentials:
     tiendanube_token: str = field(default_factory=_tiendanube_token, repr=False)
     tiendanube_scopes: tuple[str, ...] = TIENDANUBE_SCOPES
     mercadopago_token: str = field(default_factory=_mercadopago_token, repr=False)
+    salesforce_client_id: str = field(default_factory=_salesforce_client_id, repr=False)
+    salesforce_client_secret: str = field(default_factory=_salesforce_client_secret, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> tuple[Credentials, list[str]]:
@@ -148,8 +163,13 @@ def create_app(business: Business, credentials: Credentials, limits: Limits | No
     app.add_middleware(BusinessClock, business=business)
     app.mount("/odoo", create_odoo_app(business, credentials.odoo_db, credentials.odoo_login,
                                        credentials.odoo_api_key, faults.injector("odoo")))
-    app.mount("/hubspot", create_hubspot_app(business, credentials.hubspot_token, limits,
-                                             faults.injector("hubspot"), credentials.hubspot_scopes))
+    if business.crm_system == "salesforce":  # the business runs one CRM: HubSpot is then not served
+        app.mount("/salesforce", create_salesforce_app(business, credentials.salesforce_client_id,
+                                                       credentials.salesforce_client_secret, limits,
+                                                       faults.injector("salesforce")))
+    else:
+        app.mount("/hubspot", create_hubspot_app(business, credentials.hubspot_token, limits,
+                                                 faults.injector("hubspot"), credentials.hubspot_scopes))
     app.mount("/shopify", create_shopify_app(business, credentials.shopify_token, limits,
                                              faults.injector("shopify"), credentials.shopify_scopes))
     app.mount("/woocommerce", create_woocommerce_app(business, credentials.woocommerce_key,

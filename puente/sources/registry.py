@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from puente.config import PROJECT_ROOT, MissingSetting
-from puente.sources import hubspot, mercadopago, odoo, shopify, tiendanube, woocommerce
+from puente.sources import hubspot, mercadopago, odoo, salesforce, shopify, tiendanube, woocommerce
 from puente.sources.base import Connector
 from puente.sources.spec import SINGLE_KINDS, Source, SourceConfig, SourceObject
 
 SOURCES: tuple[Source, ...] = (odoo.SOURCE, hubspot.SOURCE, shopify.SOURCE, woocommerce.SOURCE, tiendanube.SOURCE,
-                               mercadopago.SOURCE)
+                               mercadopago.SOURCE, salesforce.SOURCE)
 DEFAULT_SYSTEMS = ("odoo", "hubspot", "shopify")  # what the local simulators serve
 _BY_NAME = {s.name: s for s in SOURCES}
 

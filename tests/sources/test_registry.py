@@ -129,8 +129,8 @@ def test_every_source_declares_what_the_pipeline_derives_from_it():
         for obj in source.objects:
             assert obj.key and obj.cursor, (source.name, obj.name)
             assert registry.source_object(source.name, obj.name) is obj
-    with pytest.raises(ValueError, match="unknown source 'salesforce'.*odoo, hubspot, shopify"):
-        registry.source("salesforce")
+    with pytest.raises(ValueError, match="unknown source 'pipedrive'.*odoo, hubspot, shopify"):
+        registry.source("pipedrive")
 
 
 @dataclasses.dataclass
@@ -144,6 +144,8 @@ class _Credentials:
     woocommerce_secret: str = "cs_2"
     tiendanube_token: str = "f00d"
     mercadopago_token: str = "APP_USR-1"
+    salesforce_client_id: str = "3MVG9x"
+    salesforce_client_secret: str = "123"
 
 
 # --------------------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ from puente.simulators.business.mercadopago import MercadoPagoWriter
 from puente.simulators.business.odoo import OdooWriter
 from puente.simulators.business.population import Person, Population
 from puente.simulators.business.records import Key, Records, hubspot_ts
+from puente.simulators.business.salesforce import SalesforceOrg, SalesforceSalesTeam
 from puente.simulators.business.shopify import ShopifyWriter
 from puente.simulators.business.tiendanube import TiendaNubeWriter
 from puente.simulators.business.woocommerce import CANCELLED as STORE_CANCELLED
@@ -62,6 +63,7 @@ DEAL_ORIGIN = "HubSpot deal {deal_id}"  # where an integration (Puente) puts a w
 _DEAL_ORIGIN = re.compile(r"^HubSpot deal (\d+)$")
 DEAL_DISCOUNT_SHARE = 0.2  # won deals with a negotiated discount (percent, on every line)
 DEAL_DISCOUNTS = (5.0, 10.0)
+CRMS = ("hubspot", "salesforce")  # the CRM the sales team runs (one)
 
 
 @dataclass(frozen=True)
@@ -98,9 +100,13 @@ class Business:
 
     def __init__(self, seed: int = 7, customers: int = 300, start: date = date(2026, 11, 16),
                  history_days: int = 540, habits: Habits | None = None, company_country: str = "CO",
-                 woocommerce: bool = False, tiendanube: bool = False, mercadopago: bool = False):
+                 woocommerce: bool = False, tiendanube: bool = False, mercadopago: bool = False,
+                 crm: str = "hubspot"):
         if customers < 1 or history_days < 1:
             raise ValueError("customers and history_days must be at least 1")
+        if crm not in CRMS:
+            raise ValueError(f"crm must be one of {CRMS}, got {crm!r}")
+        self.crm_system = crm
         self.seed = seed
         self.habits = habits or Habits()
         self.integration = Integration()
@@ -118,7 +124,12 @@ class Business:
         self.company_country = company_country.upper()
         dian = random.Random(f"{seed}:dian") if self.company_country == "CO" else None
         self.erp = OdooWriter(rng, self.records, self.calendar, self.assortment, self.population, dian)
-        self.crm = HubSpotWriter(rng, self.records, self.calendar, self.population, details)
+        # The sales team keeps one book (hubspot.py); a business on Salesforce sees it as Salesforce
+        # holds it (salesforce.py). The same seed gives the same people and deals either way.
+        self.crm = (SalesforceSalesTeam if crm == "salesforce" else HubSpotWriter)(
+            rng, self.records, self.calendar, self.population, details)
+        self.salesforce = (SalesforceOrg(self.records, self.crm, self.now)
+                           if isinstance(self.crm, SalesforceSalesTeam) else None)
         self.shop = ShopifyWriter(rng, self.records, self.calendar, self.assortment, details)
         # The wholesale WooCommerce store, on its own random stream: with it off (the default), or
         # on, every other system's records are the same.
@@ -226,9 +237,13 @@ class Business:
     def counts(self) -> dict[str, dict[str, int]]:
         """How many records each system holds (deleted ones not counted), per object."""
         gone = Counter((s, o) for s, o, _ in self.deleted)
-        counts = {"odoo": {m: len(t) - gone["odoo", m] for m, t in self.odoo.items()},
-                  "hubspot": {o: len(t) for o, t in self.hubspot.items()},
-                  "shopify": {r: len(t) - gone["shopify", r] for r, t in self.shopify.items()}}
+        counts = {"odoo": {m: len(t) - gone["odoo", m] for m, t in self.odoo.items()}}
+        if self.salesforce is not None:
+            counts["salesforce"] = {o: sum(not r["IsDeleted"] for r in self.salesforce.table(o))
+                                    for o in ("Account", "Contact", "Lead", "Opportunity", "OpportunityLineItem")}
+        else:
+            counts["hubspot"] = {o: len(t) for o, t in self.hubspot.items()}
+        counts["shopify"] = {r: len(t) - gone["shopify", r] for r, t in self.shopify.items()}
         if self.store is not None:
             counts["woocommerce"] = {r: len(t) - gone["woocommerce", r] for r, t in self.woocommerce.items()}
         if self.nube is not None:
