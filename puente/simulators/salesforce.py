@@ -76,7 +76,9 @@ FIELDS: dict[str, set[str]] = {obj: {*_SYSTEM_FIELDS, *more} for obj, more in {
     "Opportunity": ("Name", "AccountId", "ContactId", "Amount", "StageName", "CloseDate", "IsClosed", "IsWon"),
     "OpportunityLineItem": ("OpportunityId", "Name", "ProductCode", "Quantity", "UnitPrice", "Discount",
                             "TotalPrice"),
-    "Task": ("Subject", "Description", "WhoId", "WhatId", "ActivityDate", "Status", "Priority",
+    "Case": ("CaseNumber", "ContactId", "Subject", "Type", "Reason", "Priority", "Status", "Origin", "IsClosed",
+             "ClosedDate", "First_Response__c", "Times_Reopened__c"),
+    "Task": ("Subject", "Description", "WhoId", "WhatId", "ActivityDate", "Status", "Priority", "TaskSubtype",
              "Puente_Task_Key__c"),
 }.items()}
 _QUERY = re.compile(r"^\s*SELECT\s+(?P<fields>.+?)\s+FROM\s+(?P<obj>\w+)(?:\s+WHERE\s+(?P<where>.+?))?"
@@ -373,10 +375,13 @@ def _check_write(org: Any, record: Any, create: bool) -> tuple[bool, dict | None
     if create:
         if kind != "Task":
             return _error("INVALID_TYPE_FOR_OPERATION", f"entity type {kind} does not support insert here")
+        unknown = [f for f in fields if f not in FIELDS["Task"]]
+        if unknown:
+            return _error("INVALID_FIELD", f"No such column '{unknown[0]}' on sobject of type Task", unknown)
         missing = [f for f in ("Subject", "WhoId") if not fields.get(f)]
         if missing:
             return _error("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
-        if org.contact_number(str(fields["WhoId"])) is None:
+        if not org.person_exists(str(fields["WhoId"])):
             return _error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["WhoId"])
         key = fields.get("Puente_Task_Key__c")
         if key and any(t.get("Puente_Task_Key__c") == key for t in org.tasks.values()):
@@ -390,6 +395,9 @@ def _check_write(org: Any, record: Any, create: bool) -> tuple[bool, dict | None
     if not rid.startswith(PREFIX["Contact"]) or org.contact_number(rid) is None:
         return _error("ENTITY_IS_DELETED" if rid.startswith(PREFIX["Contact"]) else "INVALID_CROSS_REFERENCE_KEY",
                       "entity is deleted" if rid.startswith(PREFIX["Contact"]) else "invalid cross reference id")
+    unknown = [f for f in fields if f not in FIELDS["Contact"]]
+    if unknown:
+        return _error("INVALID_FIELD", f"No such column '{unknown[0]}' on sobject of type Contact", unknown)
     foreign = [f for f in fields if not (f.startswith("Puente_") and f.endswith("__c"))]
     if foreign:
         return _error("INVALID_FIELD_FOR_INSERT_UPDATE", f"Unable to create/update fields: {', '.join(foreign)}. "

@@ -99,6 +99,14 @@ def configured(env: Mapping[str, str] | None = None) -> tuple[Source, ...]:
     return _validated(chosen, where)
 
 
+def system_of_kind(kind: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The configured system of a kind a business runs one of (``crm``: ``hubspot`` or ``salesforce``),
+    None when it runs none. Activations declared for a kind (``target: crm``) go to it."""
+    if kind not in SINGLE_KINDS:
+        raise ValueError(f"a business may run several systems of kind {kind!r}; only {SINGLE_KINDS} name one")
+    return next((s.name for s in configured(env) if s.kind == kind), None)
+
+
 def _systems_in_file(path: Path) -> list[str]:
     import yaml
 

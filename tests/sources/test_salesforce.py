@@ -174,3 +174,45 @@ def test_the_daily_quota_of_the_simulated_org_stops_the_night_with_its_pages_kep
         with pytest.raises(ExtractionFailed, match="TotalRequests|daily API requests"):
             extract_source(fresh_db, "salesforce", config, TODAY, connector=walk, objects=["contacts"])
         assert len(landed(fresh_db, "contacts")) >= 200  # the pages read before the stop are kept
+
+
+def test_the_writer_sends_200_records_a_collection_and_reports_each_records_error():
+    from puente.activation.writers import Row
+    from puente.simulators.business.salesforce import sf_id
+    from puente.sources.salesforce.writer import SalesforceWriter
+
+    with simulator() as (business, config, clock):
+        org = business.salesforce
+        contacts = [r["Id"] for r in org.table("Contact") if not r["IsDeleted"]][:250]
+        lead = next(r["Id"] for r in org.table("Lead") if not r["IsDeleted"] and not r["IsConverted"])
+        gone = contacts.pop()
+        business.crm.archive("contacts", org.contact_number(gone), business.now())
+        rows = [Row(c, c, None, {"puente_churn_score": "0.4200", "puente_churn_risk": "medium"}) for c in contacts]
+        rows += [Row(gone, gone, None, {"puente_churn_score": "0.1"}), Row(lead, lead, None, {"puente_churn_score": "0.1"}),
+                 Row("bad", contacts[0], None, {"puente_churn_reasons": ""})]
+        writer = SalesforceWriter(config, sleep=clock.advance)
+        before = writer.requests_made
+        outcomes = {o.row_key: o for o in writer.write("contacts", "update", rows)}
+        assert writer.requests_made - before == 3  # a token, then 250 records in two collections of 200 at most
+        assert all(outcomes[c].ok for c in contacts) and outcomes["bad"].ok
+        assert not outcomes[gone].ok and "ENTITY_IS_DELETED" in outcomes[gone].error
+        assert not outcomes[lead].ok and "convert the lead" in outcomes[lead].error
+        shown = {r["Id"]: r for r in org.table("Contact")}
+        assert shown[contacts[5]]["Puente_Churn_Score__c"] == "0.4200" and shown[contacts[0]]["Puente_Churn_Reasons__c"] is None
+
+        owner = sf_id("User", 41629779)
+        task = {"hs_task_subject": "Churn risk: call", "hs_task_status": "NOT_STARTED", "hs_task_priority": "HIGH",
+                "hs_task_type": "CALL", "hs_timestamp": "2026-11-17T14:00:00.000Z", "hubspot_owner_id": owner}
+        rows = [Row("churn:a", None, "churn:a", {"properties": task, "contact_id": contacts[1]}),
+                Row("churn:b", None, "churn:b", {"properties": task, "contact_id": lead}),
+                Row("churn:c", None, "churn:c", {"properties": task, "contact_id": None})]
+        first = {o.row_key: o for o in writer.write("tasks", "create", rows)}
+        assert first["churn:a"].ok and first["churn:b"].ok and first["churn:a"].target_id.startswith("00T")
+        assert not first["churn:c"].ok and "REQUIRED_FIELD_MISSING" in first["churn:c"].error
+        again = {o.row_key: o for o in writer.write("tasks", "create", rows[:1])}  # a run that never booked it
+        assert again["churn:a"].operation == "adopt" and again["churn:a"].target_id == first["churn:a"].target_id
+        assert writer.lookup("tasks", ["churn:a", "churn:z"]) == {"churn:a": first["churn:a"].target_id}
+        made = org.table("Task")
+        assert len(made) == 2 and made[0]["WhoId"] == contacts[1] and made[0]["Priority"] == "High"
+        assert made[0]["ActivityDate"] == "2026-11-17" and made[0]["OwnerId"] == owner
+        writer.close()

@@ -1,5 +1,5 @@
 {#
-    What Puente's fields on each HubSpot contact should show: the churn score, its risk band and
+    What Puente's fields on each CRM contact (HubSpot's, or Salesforce's) should show: the churn score, its risk band and
     reasons, and the next-best-action, for every contact of a customer scored tonight (the
     latest scoring date). The activation engine sends a contact only when something a
     salesperson would notice changed (`compare`), measured against what the CRM shows now:
@@ -38,7 +38,7 @@ latest_scores as (
 contacts as (
     select customer_id, source_record_id as hubspot_contact_id
     from {{ ref('int_customers_matched') }}
-    where record_type = 'hubspot_contact'
+    where record_type in {{ crm_contact_record_types() }}
 ),
 
 actions as (

@@ -37,6 +37,11 @@
     ('base_tiendanube__order_lines', 'tiendanube', 'orders', 'source_id', 'line_number'),
     ('base_tiendanube__products', 'tiendanube', 'products', 'source_id', 'variant_number'),
     ('base_mercadopago__payments', 'mercadopago', 'payments', 'source_id', none),
+    ('stg_salesforce__accounts', 'salesforce', 'accounts', 'account_id', none),
+    ('stg_salesforce__contacts', 'salesforce', 'contacts', 'contact_id', none),
+    ('stg_salesforce__leads', 'salesforce', 'leads', 'lead_id', none),
+    ('stg_salesforce__opportunities', 'salesforce', 'opportunities', 'opportunity_id', none),
+    ('stg_salesforce__opportunity_line_items', 'salesforce', 'opportunity_line_items', 'line_item_id', none),
 ] -%}
 
 with

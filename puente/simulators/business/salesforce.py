@@ -18,7 +18,11 @@ this module renders, record by record:
   ``SystemModstamp``; a deleted record (HubSpot's archive) has ``IsDeleted`` and a new
   ``SystemModstamp`` and is served by ``queryAll`` only (the Recycle Bin);
 - the org's own custom fields, made before Puente by its admin: ``Tax_Id__c`` (the NIT or
-  cédula) and ``Legal_Basis__c`` (the Habeas Data basis, with HubSpot's values).
+  cédula) and ``Legal_Basis__c`` (the Habeas Data basis, with HubSpot's values);
+- the service desk's **Case**s (``SalesforceSalesTeam._service_day``): customers write or call about
+  what they bought (a complaint: a product that arrived damaged or does not work; a question), the
+  desk answers (the org's flow stamps ``First_Response__c``), closes the case, and now and then the
+  customer reopens it (the flow counts ``Times_Reopened__c``).
 
 Ids are Salesforce's: the three-character key prefix of the object (001 Account, 003 Contact,
 00Q Lead, 006 Opportunity, 00k OpportunityLineItem, 00T Task, 005 User), the record's number in
@@ -31,6 +35,7 @@ ERP by the simulator: that is Puente's job (or a salesperson's, ``Habits``).
 
 from __future__ import annotations
 
+import random
 import string
 from datetime import datetime
 from typing import Any
@@ -39,8 +44,8 @@ from puente.simulators.business.hubspot import HubSpotWriter
 from puente.simulators.business.records import Records, hubspot_ts
 
 PREFIX = {"Account": "001", "Contact": "003", "Lead": "00Q", "Opportunity": "006", "OpportunityLineItem": "00k",
-          "Task": "00T", "User": "005", "Organization": "00D"}
-SOBJECTS = ("Account", "Contact", "Lead", "Opportunity", "OpportunityLineItem", "Task")
+          "Task": "00T", "User": "005", "Organization": "00D", "Case": "500"}
+SOBJECTS = ("Account", "Contact", "Lead", "Opportunity", "OpportunityLineItem", "Task", "Case")
 # HubSpot's default pipeline stages as the standard Salesforce sales process names them.
 STAGES = {"appointmentscheduled": "Prospecting", "qualifiedtobuy": "Qualification",
           "presentationscheduled": "Value Proposition", "decisionmakerboughtin": "Id. Decision Makers",
@@ -84,12 +89,68 @@ def sf_ts(hubspot_stamp: str) -> str:
     return hubspot_stamp[:23] + "+0000"
 
 
-class SalesforceSalesTeam(HubSpotWriter):
-    """The sales team's book (``HubSpotWriter``), noting when a lead was entered and converted."""
+# Service: customers call or write about what they bought; the service desk works the Case.
+CASE_RATE = 0.002  # new cases a day per customer Contact
+CASE_KINDS = (  # (Type, Reason, Subject, Priority, share)
+    ("Complaint", "Breakdown", "El producto llegó dañado", "High", 0.25),
+    ("Complaint", "Performance", "El producto no funciona como se esperaba", "Medium", 0.2),
+    ("Question", "Installation", "Consulta sobre instalación", "Low", 0.3),
+    ("Question", "Feedback", "Consulta sobre garantía", "Medium", 0.25),
+)
+REOPEN_SHARE = 0.1  # closed cases the customer reopens within a week
 
-    def __init__(self, *args: Any, **kwargs: Any):
+
+class SalesforceSalesTeam(HubSpotWriter):
+    """The sales team's book (``HubSpotWriter``), noting when a lead was entered and converted, and
+    the service desk's Cases (on their own random stream ``cases``: with Salesforce or without it,
+    the rest of the business is the same)."""
+
+    def __init__(self, *args: Any, cases: random.Random, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.leads: dict[int, str | None] = {}  # contact number -> when its Lead was converted (None: not yet)
+        self.cases: dict[int, dict[str, Any]] = {}  # case number -> the Case as Salesforce holds it
+        self._cases_rng = cases
+
+    def daily_edits(self, day: int) -> None:
+        super().daily_edits(day)
+        self._service_day(day)
+
+    def _service_day(self, day: int) -> None:
+        """The day's new Cases, first answers, resolutions and reopenings."""
+        rng, calendar = self._cases_rng, self._calendar
+
+        def at() -> str:
+            return sf_ts(hubspot_ts(calendar.moment(day, rng)))
+        for case in self.cases.values():
+            now = at()
+            if case["First_Response__c"] is None and rng.random() < 0.7:
+                self._case_update(case, now, First_Response__c=now, Status="Working")
+            elif not case["IsClosed"] and case["First_Response__c"] and rng.random() < 0.35:
+                self._case_update(case, now, Status="Closed", IsClosed=True, ClosedDate=now, _closed_day=day)
+            elif case["IsClosed"] and case["Times_Reopened__c"] == 0 and day - case["_closed_day"] <= 7 \
+                    and rng.random() < REOPEN_SHARE / 7:
+                self._case_update(case, now, Status="Working", IsClosed=False, ClosedDate=None, Times_Reopened__c=1)
+        customers = [rid for rid in self._records.ids["hubspot/contacts"]
+                     if self.hubspot["contacts"][rid]["properties"].get("lifecyclestage") == "customer"
+                     and not self.hubspot["contacts"][rid]["archived"]]
+        for _ in range(calendar.poisson(len(customers) * CASE_RATE, rng)):
+            kind, reason, subject, priority, _share = rng.choices(CASE_KINDS, weights=[k[4] for k in CASE_KINDS])[0]
+            number = len(self.cases) + 1
+            stamp = at()
+            self.cases[number] = {
+                "attributes": {"type": "Case", "url": ""}, "Id": sf_id("Case", number),
+                "CaseNumber": f"{number:08d}", "ContactId": sf_id("Contact", rng.choice(customers)),
+                "Subject": subject, "Type": kind, "Reason": reason, "Priority": priority, "Status": "New",
+                "Origin": rng.choice(("Phone", "Email", "Web")), "IsClosed": False, "ClosedDate": None,
+                "First_Response__c": None, "Times_Reopened__c": 0, "IsDeleted": False, "CreatedDate": stamp,
+                "LastModifiedDate": stamp, "SystemModstamp": stamp, "_closed_day": None}
+            self._records.track("salesforce", "cases", number, created=True)
+
+    def _case_update(self, case: dict[str, Any], stamp: str, **fields: Any) -> None:
+        stamp = max(stamp, case["SystemModstamp"])
+        case.update({k: stamp if v is not None and k in ("First_Response__c", "ClosedDate") else v
+                     for k, v in fields.items()}, LastModifiedDate=stamp, SystemModstamp=stamp)
+        self._records.track("salesforce", "cases", sf_number("Case", case["Id"]) or 0)
 
     def create(self, obj: str, properties: dict[str, str | None], at: datetime, person: Any,
                order_id: str | None = None) -> dict:
@@ -173,6 +234,8 @@ class SalesforceOrg:
                             "TotalPrice": float(p.get("amount") or 0)})
         elif sobject == "Task":
             out = list(self.tasks.values())
+        elif sobject == "Case":
+            out = [{k: v for k, v in c.items() if not k.startswith("_")} for c in self.team.cases.values()]
         return out
 
     def _contact_props(self, contact: int | None) -> dict:
@@ -213,6 +276,15 @@ class SalesforceOrg:
         if record is None or record["archived"] or record["properties"].get("lifecyclestage") == "lead":
             return None
         return number
+
+    def person_exists(self, rid: str) -> bool:
+        """Whether ``rid`` is a live Contact, or a Lead not converted (what a Task's WhoId may name)."""
+        if rid.startswith(PREFIX["Lead"]):
+            number = sf_number("Lead", rid)
+            record = self.records.hubspot["contacts"].get(number) if number is not None else None
+            return (record is not None and not record["archived"] and number in self.team.leads
+                    and self.team.leads[number] is None)
+        return self.contact_number(rid) is not None
 
     def update_contact(self, number: int, fields: dict[str, Any]) -> None:
         """Puente's fields written on a Contact: stored beside the book, the contact stamped now."""

@@ -16,7 +16,8 @@ done is kept in ``integration`` (see ``integration.py``) to measure Puente again
 What a client (Puente) writes through the APIs lands in the same records, stamped with the
 simulated now (the end of the current day), and the business reacts to it as to its own
 people's work: a sale order confirmed through the ERP's API whose client reference is a shop
-order's number (with or without ``#``), or whose origin is ``HubSpot deal <id>``, is that web
+order's number (with or without ``#``), or whose origin is ``HubSpot deal <id>`` (on Salesforce
+``Salesforce opportunity <Opportunity id>``), is that web
 order's or deal's ERP order. Its customer and order are recorded in the ground truth, the staff
 no longer retype it, and the warehouse and the accountant take it from there on the next
 workday: delivered when the shop ships it (at once if it already has), invoiced (a draft invoice
@@ -50,7 +51,7 @@ from puente.simulators.business.mercadopago import MercadoPagoWriter
 from puente.simulators.business.odoo import OdooWriter
 from puente.simulators.business.population import Person, Population
 from puente.simulators.business.records import Key, Records, hubspot_ts
-from puente.simulators.business.salesforce import SalesforceOrg, SalesforceSalesTeam
+from puente.simulators.business.salesforce import SalesforceOrg, SalesforceSalesTeam, sf_id, sf_number
 from puente.simulators.business.shopify import ShopifyWriter
 from puente.simulators.business.tiendanube import TiendaNubeWriter
 from puente.simulators.business.woocommerce import CANCELLED as STORE_CANCELLED
@@ -61,6 +62,8 @@ T = TypeVar("T")
 WRONG_QUANTITY_SHARE = 0.08  # retyped web orders with one quantity mistyped
 DEAL_ORIGIN = "HubSpot deal {deal_id}"  # where an integration (Puente) puts a won deal in the ERP order
 _DEAL_ORIGIN = re.compile(r"^HubSpot deal (\d+)$")
+SALESFORCE_DEAL_ORIGIN = "Salesforce opportunity {opportunity_id}"
+_SALESFORCE_DEAL_ORIGIN = re.compile(r"^Salesforce opportunity (006\w{12}(?:\w{3})?)$")
 DEAL_DISCOUNT_SHARE = 0.2  # won deals with a negotiated discount (percent, on every line)
 DEAL_DISCOUNTS = (5.0, 10.0)
 CRMS = ("hubspot", "salesforce")  # the CRM the sales team runs (one)
@@ -126,8 +129,9 @@ class Business:
         self.erp = OdooWriter(rng, self.records, self.calendar, self.assortment, self.population, dian)
         # The sales team keeps one book (hubspot.py); a business on Salesforce sees it as Salesforce
         # holds it (salesforce.py). The same seed gives the same people and deals either way.
-        self.crm = (SalesforceSalesTeam if crm == "salesforce" else HubSpotWriter)(
-            rng, self.records, self.calendar, self.population, details)
+        self.crm = (SalesforceSalesTeam(rng, self.records, self.calendar, self.population, details,
+                                        cases=random.Random(f"{seed}:salesforce"))
+                    if crm == "salesforce" else HubSpotWriter(rng, self.records, self.calendar, self.population, details))
         self.salesforce = (SalesforceOrg(self.records, self.crm, self.now)
                            if isinstance(self.crm, SalesforceSalesTeam) else None)
         self.shop = ShopifyWriter(rng, self.records, self.calendar, self.assortment, details)
@@ -597,8 +601,7 @@ class Business:
         WooCommerce order's reference is ``WC-<number>``, a Tienda Nube one's ``TN-<number>``."""
         order = self.odoo["sale.order"][so_id]
         web = self.integration.web_order_by_reference(order["client_order_ref"])
-        match = _DEAL_ORIGIN.match(order["origin"].strip()) if order["origin"] else None
-        deal_id = int(match.group(1)) if match else None
+        deal_id = self._deal_of_origin(order["origin"])
         if web is not None:
             p, order_id, entry = self.population.person(web.person_id), web.order_id, web
         elif deal_id in self.integration.won_deals:
@@ -737,12 +740,28 @@ class Business:
                                    self._on_enter_deal, p, deal_id, lines, discount)
         self._after_order(p, day)
 
+    def deal_origin(self, deal_id: int) -> str:
+        """What names won deal ``deal_id`` in an ERP order an integration made from it: ``HubSpot deal
+        <id>``, or on Salesforce ``Salesforce opportunity <Opportunity id>``."""
+        if self.salesforce is not None:
+            return SALESFORCE_DEAL_ORIGIN.format(opportunity_id=sf_id("Opportunity", deal_id))
+        return DEAL_ORIGIN.format(deal_id=deal_id)
+
+    def _deal_of_origin(self, origin: str | None) -> int | None:
+        """The won deal an ERP order's origin names (``deal_origin``), None when it names none."""
+        text = (origin or "").strip()
+        if self.salesforce is not None:
+            match = _SALESFORCE_DEAL_ORIGIN.match(text)
+            return sf_number("Opportunity", match.group(1)) if match else None
+        match = _DEAL_ORIGIN.match(text)
+        return int(match.group(1)) if match else None
+
     def _on_enter_deal(self, day: int, p: Person, deal_id: int, lines: list, discount: float) -> None:
         """A salesperson keys a won deal into the ERP (the deal's name as origin, the negotiated
         discount on every line), unless an order with ``HubSpot deal <id>`` as origin is there
         already (where an integration puts it)."""
         truth = self.integration.won_deals[deal_id]
-        if self.erp.find_order("origin", DEAL_ORIGIN.format(deal_id=deal_id)):
+        if self.erp.find_order("origin", self.deal_origin(deal_id)):
             return
         order = self.erp.order(p, day, truth.order_id, self.calendar.moment(day), origin=truth.dealname,
                                lines=lines, discounts={idx: discount for idx, _ in lines} if discount else None)

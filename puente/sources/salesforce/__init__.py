@@ -22,12 +22,18 @@ def _check(config: SalesforceConfig) -> list:
     return check(config)
 
 
+def _writer(config: SalesforceConfig, **options: Any):
+    from puente.sources.salesforce.writer import SalesforceWriter
+
+    return SalesforceWriter(config, **options)
+
+
 def _simulator(base_url: str, credentials: Any) -> SalesforceConfig:
     return SalesforceConfig(url=f"{base_url}/salesforce", client_id=credentials.salesforce_client_id,
                             client_secret=credentials.salesforce_client_secret)
 
 
 SOURCE = Source(name="salesforce", title="Salesforce", kind="crm", objects=OBJECTS, config=SalesforceConfig,
-                connector=SalesforceConnector, simulator=_simulator, check=_check)
+                connector=SalesforceConnector, simulator=_simulator, writer=_writer, check=_check)
 
 __all__ = ["OBJECTS", "SOURCE", "SalesforceConfig", "SalesforceConnector"]

@@ -166,19 +166,27 @@ class SalesforceConnector(HttpConnector):
 
     def get(self, url: str, obj: str, params: dict[str, Any] | None = None,
             headers: dict[str, str] | None = None) -> dict[str, Any]:
-        """GET a data resource: the session refreshed once when it expired, the quota watched."""
+        """GET a data resource (a JSON object)."""
+        return self.json_body(self.send("GET", url, obj, params=params, headers=headers), obj)
+
+    def send(self, method: str, url: str, obj: str, *, params: dict[str, Any] | None = None,
+             headers: dict[str, str] | None = None, json: Any = None, passthrough: tuple[int, ...] = (),
+             repeatable: bool = True) -> httpx.Response:
+        """One request to the instance: the session refreshed once when it expired, the quota watched,
+        a concurrency limit waited out; the 2xx answer (or one of ``passthrough``)."""
         refreshed, attempt = False, 0
         while True:
             self._check_quota(obj, url)
             client = self.http
-            response = client.request("GET", url, obj=obj, params=params, passthrough=(401, 403),
+            response = client.request(method, url, obj=obj, params=params, json=json, repeatable=repeatable,
+                                      passthrough=(401, 403, *passthrough),
                                       headers={"Authorization": f"Bearer {self._token}", **(headers or {})})
             self._read_usage(response)
-            if response.is_success:
-                return self.json_body(response, obj)
+            if response.is_success or response.status_code in passthrough:
+                return response
             errors = errors_of(response)
             codes = {e.get("errorCode") for e in errors}
-            request = f"GET {httpx.URL(url).path}"
+            request = f"{method} {httpx.URL(url).path}"
             if response.status_code == 401 and "INVALID_SESSION_ID" in codes and not refreshed:
                 log.info("Salesforce session expired or revoked: asking for a new token")
                 refreshed = True

@@ -83,6 +83,11 @@ OBJECTS: tuple[SObject, ...] = (
                                         "IsConverted", "ConvertedContactId")),
     SObject(name="opportunities", sobject="Opportunity", landed_fields=("IsDeleted", "Name", "AccountId", "ContactId", "Amount",
                                                "StageName", "CloseDate", "IsClosed", "IsWon", "CreatedDate")),
+    # Service tickets. First_Response__c and Times_Reopened__c are the org's own fields (a flow stamps
+    # the desk's first answer and counts reopenings: Salesforce keeps neither on a Case by itself).
+    SObject(name="cases", sobject="Case", landed_fields=("IsDeleted", "ContactId", "Subject", "Type", "Reason",
+                                                         "Priority", "IsClosed", "ClosedDate", "First_Response__c",
+                                                         "Times_Reopened__c", "CreatedDate")),
     SObject(name="opportunity_line_items", sobject="OpportunityLineItem", landed_fields=("IsDeleted", "OpportunityId", "Name", "ProductCode",
                                                        "Quantity", "UnitPrice", "Discount", "TotalPrice")),
 )

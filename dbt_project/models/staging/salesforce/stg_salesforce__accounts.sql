@@ -14,8 +14,8 @@ renamed as (
         {{ field_value(fields, 'Phone') }} as phone,
         {{ field_value(fields, 'BillingCity') }} as city,
         {{ field_value(fields, 'BillingCountry') }} as country,
-        {{ safe_timestamptz(field_value(fields, 'CreatedDate'), fields, 'CreatedDate') }} as created_at,
-        {{ safe_timestamptz(field_value(fields, 'SystemModstamp'), fields, 'SystemModstamp') }} as updated_at,
+        {{ safe_timestamptz(salesforce_zone(field_value(fields, 'CreatedDate')), fields, 'CreatedDate') }} as created_at,
+        {{ safe_timestamptz(salesforce_zone(field_value(fields, 'SystemModstamp')), fields, 'SystemModstamp') }} as updated_at,
         _loaded_at as loaded_at,
         _deleted or coalesce({{ safe_boolean(field_value(fields, 'IsDeleted'), fields, 'IsDeleted') }}, false) as is_deleted,
         {{ data_issues(fields) }} as data_issues

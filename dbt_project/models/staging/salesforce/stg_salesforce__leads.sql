@@ -33,8 +33,8 @@ renamed as (
         end as has_processing_authorisation,
         {{ field_value(fields, 'Tax_Id__c') }} as tax_id,
         {{ field_value(fields, 'OwnerId') }} as owner_id,
-        {{ safe_timestamptz(field_value(fields, 'CreatedDate'), fields, 'CreatedDate') }} as created_at,
-        {{ safe_timestamptz(field_value(fields, 'SystemModstamp'), fields, 'SystemModstamp') }} as updated_at,
+        {{ safe_timestamptz(salesforce_zone(field_value(fields, 'CreatedDate')), fields, 'CreatedDate') }} as created_at,
+        {{ safe_timestamptz(salesforce_zone(field_value(fields, 'SystemModstamp')), fields, 'SystemModstamp') }} as updated_at,
         _loaded_at as loaded_at,
         _deleted or coalesce({{ safe_boolean(field_value(fields, 'IsDeleted'), fields, 'IsDeleted') }}, false) as is_deleted,
         {{ data_issues(fields) }} as data_issues

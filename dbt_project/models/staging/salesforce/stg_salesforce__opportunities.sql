@@ -20,8 +20,8 @@ renamed as (
         coalesce({{ safe_boolean(field_value(fields, 'IsWon'), fields, 'IsWon') }}, false) as is_won,
         coalesce({{ safe_boolean(field_value(fields, 'IsClosed'), fields, 'IsClosed') }}, false) as is_closed,
         {{ safe_date(field_value(fields, 'CloseDate'), fields, 'CloseDate') }} as close_date,
-        {{ safe_timestamptz(field_value(fields, 'CreatedDate'), fields, 'CreatedDate') }} as created_at,
-        {{ safe_timestamptz(field_value(fields, 'SystemModstamp'), fields, 'SystemModstamp') }} as updated_at,
+        {{ safe_timestamptz(salesforce_zone(field_value(fields, 'CreatedDate')), fields, 'CreatedDate') }} as created_at,
+        {{ safe_timestamptz(salesforce_zone(field_value(fields, 'SystemModstamp')), fields, 'SystemModstamp') }} as updated_at,
         _loaded_at as loaded_at,
         _deleted or coalesce({{ safe_boolean(field_value(fields, 'IsDeleted'), fields, 'IsDeleted') }}, false) as is_deleted,
         {{ data_issues(fields) }} as data_issues

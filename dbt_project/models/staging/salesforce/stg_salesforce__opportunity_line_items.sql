@@ -19,7 +19,7 @@ renamed as (
         -- Salesforce's Discount is a percentage of the line
         {{ safe_numeric(field_value(fields, 'Discount'), fields, 'Discount') }} as discount_percentage,
         {{ safe_numeric(field_value(fields, 'TotalPrice'), fields, 'TotalPrice') }} as amount,
-        {{ safe_timestamptz(field_value(fields, 'SystemModstamp'), fields, 'SystemModstamp') }} as updated_at,
+        {{ safe_timestamptz(salesforce_zone(field_value(fields, 'SystemModstamp')), fields, 'SystemModstamp') }} as updated_at,
         _loaded_at as loaded_at,
         _deleted or coalesce({{ safe_boolean(field_value(fields, 'IsDeleted'), fields, 'IsDeleted') }}, false) as is_deleted,
         {{ data_issues(fields) }} as data_issues
