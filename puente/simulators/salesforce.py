@@ -23,7 +23,8 @@ and _update "sObject Collections") and the OAuth 2.0 client credentials and refr
   rest through ``nextRecordsUrl`` (``/services/data/vXX.X/query/01g…-2000``), a locator over the
   results as they were when the query ran. ``query`` leaves deleted records out, ``queryAll``
   serves them with ``IsDeleted`` true. Records carry ``attributes`` {type, url} and the fields
-  asked for. Errors: ``MALFORMED_QUERY``, ``INVALID_FIELD`` ("No such column 'X' on entity
+  asked for. The sObjects: Account, Contact, Lead, Opportunity, OpportunityLineItem, Case (the
+  service desk's), Task (what clients create). Errors: ``MALFORMED_QUERY``, ``INVALID_FIELD`` ("No such column 'X' on entity
   'Y'"), ``INVALID_TYPE``, ``INVALID_QUERY_LOCATOR``, all 400.
 - ``GET /services/data/vXX.X/limits``: ``DailyApiRequests`` {Max, Remaining}.
 - ``POST`` (create) and ``PATCH`` (update) ``/services/data/vXX.X/composite/sobjects``: ``{"allOrNone",

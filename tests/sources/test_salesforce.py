@@ -216,3 +216,13 @@ def test_the_writer_sends_200_records_a_collection_and_reports_each_records_erro
         assert len(made) == 2 and made[0]["WhoId"] == contacts[1] and made[0]["Priority"] == "High"
         assert made[0]["ActivityDate"] == "2026-11-17" and made[0]["OwnerId"] == owner
         writer.close()
+
+
+def test_puente_check_accepts_the_app_reports_the_quota_and_names_a_refused_secret():
+    with simulator() as (_business, config, _clock):
+        findings = registry.source("salesforce").check(config)
+        assert all(f.ok for f in findings) and {f.check for f in findings} == {
+            "connection", "credentials", "quota", "rights"}
+        refused = registry.source("salesforce").check(SalesforceConfig(config.url, config.client_id, "wrong"))
+        assert [(f.check, f.ok) for f in refused] == [("connection", True), ("credentials", False)]
+        assert "consumer key and secret" in refused[1].message and "wrong" not in refused[1].message

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from puente.sources.checks import CHECK_HTTP_OPTIONS, Finding, failed, first_contact, passed
+from puente.sources.checks import CHECK_HTTP_OPTIONS, Finding, failed, passed
 from puente.sources.http import SourceError
 from puente.sources.salesforce.config import SalesforceConfig
 from puente.sources.salesforce.connector import SalesforceConnector
@@ -19,9 +19,17 @@ from puente.sources.salesforce.settings import DATA_PATH, DEFAULT_QUOTA_RESERVE,
 def check(config: SalesforceConfig) -> list[Finding]:
     connector = SalesforceConnector(config, **CHECK_HTTP_OPTIONS)
     try:
-        _, findings = first_contact(SYSTEM, config.url, connector.authenticate)
-        if not all(f.ok for f in findings):
-            return findings
+        try:
+            connector.authenticate()
+        except SourceError as exc:
+            if exc.status in (400, 401):  # invalid_client, invalid_grant: the token endpoint answered
+                return [passed(SYSTEM, "connection", f"{config.url} answers"),
+                        failed(SYSTEM, "credentials", f"Salesforce refused the credentials ({exc.outcome}). {exc.advice}")]
+            if exc.status is None:
+                return [failed(SYSTEM, "connection", f"cannot reach {config.url}: {exc.outcome}. Check the URL, the "
+                               "network between Airflow and Salesforce, and its TLS certificate")]
+            return [failed(SYSTEM, "connection", f"{config.url} answered {exc.outcome}. {exc.advice}")]
+        findings = [passed(SYSTEM, "connection", f"{config.url} answers")]
         findings.append(passed(SYSTEM, "credentials", "the connected app's credentials are accepted"))
         limits = connector.get(f"{DATA_PATH}/limits", "limits").get("DailyApiRequests") or {}
         most, left = limits.get("Max"), limits.get("Remaining")
@@ -37,12 +45,12 @@ def check(config: SalesforceConfig) -> list[Finding]:
             except SourceError as exc:
                 if exc.status not in (400, 403, 404):
                     raise
-                unreadable.append(obj.name)
+                unreadable.append(obj.sobject)
         if unreadable:
             findings.append(failed(SYSTEM, "rights", f"the integration user cannot read {', '.join(unreadable)}: "
                                    "grant Read on them in its profile or a permission set"))
         else:
-            findings.append(passed(SYSTEM, "rights", f"reads {', '.join(o.name for o in OBJECTS)}"))
+            findings.append(passed(SYSTEM, "rights", f"reads {', '.join(o.sobject for o in OBJECTS)}"))
         return findings
     except SourceError as exc:
         return [*findings, failed(SYSTEM, "connection", f"{config.url} answered {exc.outcome}. {exc.advice}")]
