@@ -35,8 +35,8 @@ from puente.sources import hubspot, mercadopago, odoo, salesforce, shopify, tien
 from puente.sources.base import Connector
 from puente.sources.spec import SINGLE_KINDS, Source, SourceConfig, SourceObject
 
-SOURCES: tuple[Source, ...] = (odoo.SOURCE, hubspot.SOURCE, shopify.SOURCE, woocommerce.SOURCE, tiendanube.SOURCE,
-                               mercadopago.SOURCE, salesforce.SOURCE)
+SOURCES: tuple[Source, ...] = (odoo.SOURCE, hubspot.SOURCE, salesforce.SOURCE, shopify.SOURCE, woocommerce.SOURCE,
+                               tiendanube.SOURCE, mercadopago.SOURCE)
 DEFAULT_SYSTEMS = ("odoo", "hubspot", "shopify")  # what the local simulators serve
 _BY_NAME = {s.name: s for s in SOURCES}
 

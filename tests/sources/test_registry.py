@@ -129,7 +129,7 @@ def test_every_source_declares_what_the_pipeline_derives_from_it():
         for obj in source.objects:
             assert obj.key and obj.cursor, (source.name, obj.name)
             assert registry.source_object(source.name, obj.name) is obj
-    with pytest.raises(ValueError, match="unknown source 'pipedrive'.*odoo, hubspot, shopify"):
+    with pytest.raises(ValueError, match="unknown source 'pipedrive'.*odoo, hubspot, salesforce, shopify"):
         registry.source("pipedrive")
 
 
