@@ -85,21 +85,28 @@ def test_a_salesforce_business_gets_identity_golden_fields_and_crm_activations(f
             case["Times_Reopened__c"])
         assert (t["resolved_at"] is not None) == case["IsClosed"] and t["opened_at"] <= t["updated_at"]
 
-    # a scored customer's churn fields go to its Salesforce Contact
-    customer = rows(fresh_db, "select customer_id, salesforce_contact_ids from marts.dim_customers "
-                              "where salesforce_contact_ids[1] like '003%%' limit 1")[0]
+    # scored customers' churn fields go to their Salesforce Contacts; a Lead's row says to convert it
+    scored = rows(fresh_db, "select customer_id, salesforce_contact_ids from marts.dim_customers "
+                            "where cardinality(salesforce_contact_ids) > 0 order by customer_id")
+    with_lead = [c for c in scored if any(i.startswith("00Q") for i in c["salesforce_contact_ids"])][:1]
+    scored = [c for c in scored if c not in with_lead][:2] + with_lead
+    assert with_lead, "some customer has a Lead"
     with psycopg.connect(fresh_db) as conn:
         conn.execute("insert into ml.model_runs (model_run_id, model_name, as_of_date, features, metrics, baselines, "
                      "artifact_path, library_versions) values ('run-1', 'churn', '2026-11-16', '[]', '{}', '{}', "
                      "'artifacts/churn/run-1', '{}')")
-        conn.execute("insert into ml.churn_scores (customer_id, scored_for_date, churn_probability, risk_band, "
-                     "model_run_id, scored_at, reasons) values (%s, '2026-11-16', 0.81, 'high', 'run-1', "
-                     "'2026-11-17 03:00+00', 'no order in 120 days')", (customer["customer_id"],))
+        for c in scored:
+            conn.execute("insert into ml.churn_scores (customer_id, scored_for_date, churn_probability, risk_band, "
+                         "model_run_id, scored_at, reasons) values (%s, '2026-11-16', 0.81, 'high', 'run-1', "
+                         "'2026-11-17 03:00+00', 'no order in 120 days')", (c["customer_id"],))
     run_dbt(["build", "--select", "stg_ops__activation_state", "stg_ml__churn_scores", "act_crm_contact_scores",
              "--indirect-selection", "cautious"], fresh_db)
-    scores = rows(fresh_db, "select row_key, target_id, payload from activations.act_crm_contact_scores")
-    assert [(r["row_key"], r["payload"]["puente_churn_risk"]) for r in scores] == [
-        (customer["salesforce_contact_ids"][0], "high")]
+    got = {r["row_key"]: r for r in rows(fresh_db, "select * from activations.act_crm_contact_scores")}
+    assert set(got) == {i for c in scored for i in c["salesforce_contact_ids"]}
+    for key, row in got.items():
+        assert row["target_id"] == key and row["payload"]["puente_churn_risk"] == "high"
+        assert (row["invalid_reason"] is not None) == key.startswith("00Q")
+        assert key.startswith("00Q") <= ("convert the lead" in (row["invalid_reason"] or ""))
 
     from puente.activation.spec import activation_named
 

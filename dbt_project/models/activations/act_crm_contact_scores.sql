@@ -144,7 +144,9 @@ final as (
         -- unchanged for a salesperson: compare what the CRM shows, so the row stays unsent
         {{ crm_compared("(case when is_noticeable then payload else accepted_payload end)") }} as compare,
         null::timestamptz as observed_at,
-        null::text as invalid_reason,
+        case when hubspot_contact_id in (select contact_id from {{ ref('int_crm_contacts') }} where crm_object = 'lead')
+            then 'a Salesforce Lead: Puente''s fields are on Contacts; convert the lead in Salesforce to see them'
+        end as invalid_reason,
         customer_id,
         null::jsonb as context
     from noticed
@@ -158,7 +160,9 @@ final as (
         payload,
         payload,
         null::timestamptz,
-        null::text,
+        case when hubspot_contact_id in (select contact_id from {{ ref('int_crm_contacts') }} where crm_object = 'lead')
+            then 'a Salesforce Lead: Puente''s fields are on Contacts; convert the lead in Salesforce to see them'
+        end,
         customer_id,
         null::jsonb
     from no_longer_scored

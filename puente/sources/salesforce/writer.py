@@ -10,8 +10,9 @@ call with ``allOrNone`` false, so each record succeeds or fails on its own and i
   (``FIELDS``). They are custom fields the org's admin creates once on the Contact object
   (README, "Salesforce"): the REST API cannot create fields, so ``prepare`` creates nothing, and a
   field missing in the org comes back per record as ``INVALID_FIELD``. An empty value clears
-  the field (null). A row whose target is a Lead (id prefix ``00Q``) is not sent: Puente's
-  fields live on Contacts, and the work list says to convert the lead.
+  the field (null). Puente's fields live on Contacts: the activation models mark a row for a Lead
+  invalid ("convert the lead", ``int_crm_contacts.crm_object``), and the writer refuses one that
+  reaches it anyway (id prefix ``00Q``) without sending it.
 - Tasks (``create``): ``POST /composite/sobjects`` of Tasks (``Subject``, ``Description``,
   ``ActivityDate``, ``Status``, ``Priority``, ``TaskSubtype`` "Call", ``OwnerId``, ``WhoId`` the
   Contact or Lead) carrying the row's key in ``Puente_Task_Key__c``, a unique external id field:
