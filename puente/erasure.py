@@ -10,7 +10,9 @@ The operator names the person by e-mail, phone, tax id or customer id. Puente th
    (the ``puente_*`` properties set to empty), **deletes the CRM tasks Puente made for them**
    (churn calls, service reminders: found in ``ops.activation_audit`` by their contact; subject and
    body replaced, then deleted, as HubSpot keeps a deleted task restorable for 90 days), and forgets
-   what the activations last sent there.
+   what the activations last sent there. (In a business on Salesforce this step is not done yet:
+   Puente's ``Puente_*__c`` fields and tasks there stay; its Contacts and Leads are scrubbed in
+   the warehouse like any record, steps 3 to 6.)
 3. **Scrubs raw**: each of the person's own source records keeps its key, its cursor and the
    fields that are not personal (an order's amounts and lines), its personal fields emptied
    (``PERSONAL_KEYS``); any other raw record that mentions one of the identifiers (an order that
@@ -67,10 +69,15 @@ PERSONAL_KEYS = frozenset({
     "address_2", "zip", "city", "province",
     "note", "hs_marketable_status", "hs_legal_basis", "is_blacklisted", "email_marketing_consent",
     "sms_marketing_consent", "customer_email", "contact_email", "billing_address", "shipping_address",
+    # Salesforce Contacts and Leads
+    "Email", "Phone", "MobilePhone", "FirstName", "LastName", "Company", "MailingStreet", "MailingCity", "Street",
+    "City", "Tax_Id__c", "Legal_Basis__c", "HasOptedOutOfEmail",
 })
 # Identifier fields of a record, whose values are searched for everywhere else.
-IDENTIFIER_KEYS = frozenset({"email", "phone", "mobile", "mobilephone", "vat", "tax_id", "customer_email"})
-NAME_KEYS = frozenset({"name", "display_name", "firstname", "lastname", "first_name", "last_name"})
+IDENTIFIER_KEYS = frozenset({"email", "phone", "mobile", "mobilephone", "vat", "tax_id", "customer_email",
+                             "Email", "Phone", "MobilePhone", "Tax_Id__c"})
+NAME_KEYS = frozenset({"name", "display_name", "firstname", "lastname", "first_name", "last_name", "FirstName",
+                       "LastName"})
 # Columns of a dbt model or snapshot row about one customer that name or place the person.
 PERSONAL_COLUMNS = ("full_name", "first_name", "last_name", "city", "name_normalized", "name_compared",
                     "company_name_compared", "city_normalized")
@@ -141,6 +148,8 @@ def find_subject(conn: psycopg.Connection, *, email: str | None = None, phone: s
     for record_type, record_id, *identifiers, full_name in rows:
         if record_type in RECORD_TYPES:
             subject.records.append((*RECORD_TYPES[record_type], record_id))
+        elif record_type == "salesforce_contact":  # a Salesforce Contact, or a Lead (id prefix 00Q)
+            subject.records.append(("salesforce", "leads" if record_id.startswith("00Q") else "contacts", record_id))
         subject.identifiers.update(v for v in identifiers if v)
         if full_name:
             subject.names.add(full_name)

@@ -108,6 +108,16 @@ def test_a_salesforce_business_gets_identity_golden_fields_and_crm_activations(f
         assert (row["invalid_reason"] is not None) == key.startswith("00Q")
         assert key.startswith("00Q") <= ("convert the lead" in (row["invalid_reason"] or ""))
 
+    # Habeas Data: erasing a customer empties the personal fields of its Salesforce records in raw
+    from puente.erasure import erase
+
+    person = next(c for c in scored if c["salesforce_contact_ids"][0].startswith("003"))
+    erase(fresh_db, requested_by="test", customer_id=person["customer_id"])
+    (record,) = rows(fresh_db, "select record from raw.salesforce_contacts where source_id = %s",
+                     person["salesforce_contact_ids"][0])
+    assert record["record"]["Id"] == person["salesforce_contact_ids"][0]
+    assert all(record["record"].get(k) is None for k in ("Email", "FirstName", "LastName", "Phone", "MailingCity"))
+
     from puente.activation.spec import activation_named
 
     assert activation_named("churn_risk_tasks").target == "salesforce"  # target: crm, the configured CRM
