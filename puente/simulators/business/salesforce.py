@@ -249,13 +249,14 @@ class SalesforceOrg:
 
     def _lead(self, rid: int, r: dict, converted: str | None) -> dict:
         p = r["properties"]
-        lead = {**self._base("Lead", rid, r, self._stamp(r) or converted), **self._person(p),
+        # a converted lead stays as it was (deleting its Contact later does not delete it)
+        lead = {**self._base("Lead", rid, r, converted or self._stamp(r)), **self._person(p),
                 "Company": p.get("company") or "Particular", "Street": p.get("address"), "City": p.get("city"),
                 "Country": p.get("country"), "Status": "Closed - Converted" if converted else "Open - Not Contacted",
                 "IsConverted": converted is not None,
                 "ConvertedContactId": sf_id("Contact", rid) if converted else None}
         if converted:  # a converted lead is frozen at its conversion
-            lead["LastModifiedDate"] = sf_ts(converted)
+            lead.update(LastModifiedDate=sf_ts(converted), IsDeleted=False)
         return lead
 
     def _contact(self, rid: int, r: dict, converted: str | None) -> dict:
@@ -268,6 +269,17 @@ class SalesforceOrg:
         if converted:
             contact["CreatedDate"] = sf_ts(converted)
         return contact
+
+    def records_of(self, obj: str, number: int) -> list[tuple[str, str]]:
+        """The Salesforce records (raw object name, Id) a record of the book is: a contact is its
+        Lead, its Contact, or both once converted; a company an Account, a deal an Opportunity."""
+        if obj == "contacts":
+            lead = [("leads", sf_id("Lead", number))] if number in self.team.leads else []
+            stage = self.records.hubspot["contacts"][number]["properties"].get("lifecyclestage")
+            return lead + ([("contacts", sf_id("Contact", number))] if stage != "lead" else [])
+        kind = {"companies": ("accounts", "Account"), "deals": ("opportunities", "Opportunity"),
+                "line_items": ("opportunity_line_items", "OpportunityLineItem")}.get(obj)
+        return [(kind[0], sf_id(kind[1], number))] if kind else []
 
     def contact_number(self, rid: str) -> int | None:
         """The book's contact behind a Contact id, None when there is none (or it is only a Lead)."""

@@ -367,8 +367,14 @@ class Business:
         Rows ``{"system", "object", "id", "person_id", "order_id"}``; ``order_id`` is shared by the
         shop order, the ERP sale order made from it, its lines, its invoices and the won deal.
         """
-        return [{"system": s, "object": o, "id": str(i), "person_id": p, "order_id": order}
-                for (s, o, i), (p, order) in self.records.truth.items()]
+        if self.salesforce is None:
+            return [{"system": s, "object": o, "id": str(i), "person_id": p, "order_id": order}
+                    for (s, o, i), (p, order) in self.records.truth.items()]
+        # on Salesforce the CRM's records are named as Salesforce holds them (a contact: its Lead and/or Contact)
+        return [{"system": "salesforce" if s == "hubspot" else s, "object": obj, "id": rid, "person_id": p,
+                 "order_id": order}
+                for (s, o, i), (p, order) in self.records.truth.items()
+                for obj, rid in (self.salesforce.records_of(o, i) if s == "hubspot" else [(o, str(i))])]
 
     def people_truth(self) -> list[dict[str, Any]]:
         """The people themselves: who they are and whether they have stopped buying for good."""
