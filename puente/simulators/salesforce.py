@@ -33,7 +33,8 @@ and _update "sObject Collections") and the OAuth 2.0 client credentials and refr
   order sent. Creatable: Tasks (``Subject`` and ``WhoId``, a Contact, required; an external id field
   ``Puente_Task_Key__c`` whose value must be unique: ``DUPLICATE_VALUE``). Updatable: Contacts, the
   ``Puente_*__c`` fields only (others: ``INVALID_FIELD_FOR_INSERT_UPDATE``; an unknown or deleted
-  id: ``ENTITY_IS_DELETED`` / ``INVALID_CROSS_REFERENCE_KEY``). With ``allOrNone`` true, one failure
+  id: ``ENTITY_IS_DELETED`` / ``INVALID_CROSS_REFERENCE_KEY``), and Tasks. ``DELETE
+  /composite/sobjects?ids=…`` deletes Tasks (up to 200 ids; per-id results). With ``allOrNone`` true, one failure
   fails them all (``ALL_OR_NONE_OPERATION_ROLLED_BACK``).
 - Every data answer carries ``Sforce-Limit-Info: api-usage=n/m`` (requests in the current
   simulated day / the daily allocation, ``Limits.salesforce_daily_requests``); over it, 403
@@ -60,7 +61,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from puente.simulators.business import Business
-from puente.simulators.business.salesforce import PREFIX, PUENTE_CONTACT_FIELDS, sf_id
+from puente.simulators.business.salesforce import PREFIX, PUENTE_CONTACT_FIELDS, sf_id, sf_number
 from puente.simulators.limits import FaultInjector, Limits
 from puente.simulators.wire import WireJSON, local_path, request_fault
 
@@ -343,6 +344,9 @@ def create_salesforce_app(business: Business, client_id: str, client_secret: str
             fields = {k: v for k, v in record.items() if k not in ("attributes", "id", "Id")}
             if create:
                 answers.append({"id": org.create_task(fields)["Id"], "success": True, "errors": []})
+            elif record["attributes"]["type"] == "Task":
+                org.update_task(str(record.get("id") or record.get("Id")), fields)
+                answers.append({"id": record.get("id") or record.get("Id"), "success": True, "errors": []})
             else:
                 org.update_contact(org.contact_number(str(record.get("id") or record.get("Id"))), fields)
                 answers.append({"id": record.get("id") or record.get("Id"), "success": True, "errors": []})
@@ -355,6 +359,25 @@ def create_salesforce_app(business: Business, client_id: str, client_secret: str
     @app.patch("/services/data/{version}/composite/sobjects")
     async def update_records(request: Request) -> Response:
         return await collection(request, create=False)
+
+    @app.delete("/services/data/{version}/composite/sobjects")
+    async def delete_records(request: Request) -> Response:
+        ids = [i for i in request.query_params.get("ids", "").split(",") if i]
+        if len(ids) > COLLECTION_LIMIT:
+            raise SfError(400, "EXCEEDED_ID_LIMIT", f"record limit reached. cannot submit more than "
+                                                    f"{COLLECTION_LIMIT} records into this call")
+        answers = []
+        for rid in ids:
+            number = sf_number("Task", rid) if org is not None and rid.startswith(PREFIX["Task"]) else None
+            if number is None or number not in org.tasks:
+                answers.append({"id": rid, "success": False, "errors": [
+                    {"statusCode": "ENTITY_IS_DELETED" if number else "INVALID_CROSS_REFERENCE_KEY",
+                     "message": "entity is deleted" if number else "invalid cross reference id", "fields": []}]})
+                continue
+            del org.tasks[number]  # to the Recycle Bin: no query serves it any more
+            business.records.version += 1
+            answers.append({"id": rid, "success": True, "errors": []})
+        return WireJSON(answers, headers=limit_header())
 
     @app.api_route("/{path:path}", methods=["GET", "POST", "PATCH", "PUT", "DELETE"])
     async def no_route(path: str) -> Response:
@@ -390,9 +413,17 @@ def _check_write(org: Any, record: Any, create: bool) -> tuple[bool, dict | None
                           f"with id: {next(t['Id'] for t in org.tasks.values() if t.get('Puente_Task_Key__c') == key)}",
                           ["Puente_Task_Key__c"])
         return True, None
+    rid = str(record.get("id") or record.get("Id") or "")
+    if kind == "Task":
+        number = sf_number("Task", rid) if rid.startswith(PREFIX["Task"]) else None
+        if number is None or number not in org.tasks:
+            return _error("ENTITY_IS_DELETED" if number else "INVALID_CROSS_REFERENCE_KEY",
+                          "entity is deleted" if number else "invalid cross reference id")
+        unknown = [f for f in fields if f not in FIELDS["Task"]]
+        return _error("INVALID_FIELD", f"No such column '{unknown[0]}' on sobject of type Task", unknown) \
+            if unknown else (True, None)
     if kind != "Contact":
         return _error("INVALID_TYPE_FOR_OPERATION", f"entity type {kind} does not support update here")
-    rid = str(record.get("id") or record.get("Id") or "")
     if not rid.startswith(PREFIX["Contact"]) or org.contact_number(rid) is None:
         return _error("ENTITY_IS_DELETED" if rid.startswith(PREFIX["Contact"]) else "INVALID_CROSS_REFERENCE_KEY",
                       "entity is deleted" if rid.startswith(PREFIX["Contact"]) else "invalid cross reference id")

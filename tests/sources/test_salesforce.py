@@ -215,6 +215,11 @@ def test_the_writer_sends_200_records_a_collection_and_reports_each_records_erro
         made = org.table("Task")
         assert len(made) == 2 and made[0]["WhoId"] == contacts[1] and made[0]["Priority"] == "High"
         assert made[0]["ActivityDate"] == "2026-11-17" and made[0]["OwnerId"] == owner
+
+        # Habeas Data: the tasks Puente made for an erased person are emptied, then deleted; one already gone is done
+        erased = writer.erase_tasks([first["churn:a"].target_id, sf_id("Task", 999)])
+        assert [o.ok for o in erased] == [True, True]
+        assert [t["Puente_Task_Key__c"] for t in org.table("Task")] == ["churn:b"]
         writer.close()
 
 

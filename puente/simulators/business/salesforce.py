@@ -303,6 +303,12 @@ class SalesforceOrg:
         self.contact_fields.setdefault(number, {}).update(fields)
         self.team.update("contacts", number, {}, self.now())
 
+    def update_task(self, rid: str, fields: dict[str, Any]) -> None:
+        task = self.tasks[sf_number("Task", rid) or 0]
+        stamp = max(sf_ts(hubspot_ts(self.now())), task["SystemModstamp"])
+        task.update(fields, LastModifiedDate=stamp, SystemModstamp=stamp)
+        self.records.version += 1
+
     def create_task(self, fields: dict[str, Any]) -> dict:
         number = len(self.tasks) + 1
         stamp = sf_ts(hubspot_ts(self.now()))

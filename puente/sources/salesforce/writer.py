@@ -98,6 +98,29 @@ class SalesforceWriter:
         results = body if isinstance(body, list) else []
         return [r if isinstance(r, dict) else {} for r in results] + [{}] * (len(records) - len(results))
 
+    def erase_tasks(self, task_ids: Sequence[str]) -> list[Outcome]:
+        """Delete the tasks Puente made for a person whose data is erased (Habeas Data). A deleted
+        task stays in the Recycle Bin about 15 days, so its subject and description (the person's
+        name, the reasons of their score) are replaced first, then it is deleted
+        (``DELETE /composite/sobjects?ids=…``). A task already gone (deleted by its owner) is done."""
+        outcomes: list[Outcome] = []
+        for start in range(0, len(task_ids), COLLECTION_LIMIT):
+            chunk = [str(t) for t in task_ids[start:start + COLLECTION_LIMIT]]
+            cleared = self._collection("PATCH", [{"attributes": {"type": "Task"}, "id": t, **ERASED_TASK}
+                                                 for t in chunk], "tasks")
+            response = self.connector.send("DELETE", COLLECTIONS, "tasks", passthrough=(400,),
+                                           params={"ids": ",".join(chunk), "allOrNone": "false"})
+            deleted = response.json() if response.status_code != 400 else []
+            deleted = [r if isinstance(r, dict) else {} for r in deleted] + [{}] * (len(chunk) - len(deleted))
+            for task_id, patch, delete in zip(chunk, cleared, deleted, strict=True):
+                gone = [e for e in [*(patch.get("errors") or []), *(delete.get("errors") or [])]
+                        if isinstance(e, dict) and e.get("statusCode") in ("ENTITY_IS_DELETED",
+                                                                            "INVALID_CROSS_REFERENCE_KEY")]
+                ok = bool(gone) or (patch.get("success") is True and delete.get("success") is True)
+                outcomes.append(Outcome(task_id, ok, task_id, "erase", None if ok else
+                                        _failure(delete if patch.get("success") is True else patch)))
+        return outcomes
+
     def _update_contacts(self, rows: Sequence[Row]) -> list[Outcome]:
         outcomes: dict[str, Outcome] = {}
         sendable = []
@@ -134,6 +157,9 @@ class SalesforceWriter:
                 else:
                     outcomes.append(Outcome(row.row_key, False, None, "create", _failure(result)))
         return outcomes
+
+
+ERASED_TASK = {"Subject": "[erased: Habeas Data request]", "Description": None}
 
 
 def contact_fields(payload: Mapping[str, Any]) -> dict[str, Any]:
