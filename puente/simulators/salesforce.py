@@ -310,10 +310,9 @@ def create_salesforce_app(business: Business, client_id: str, client_secret: str
         if kind not in ("query", "queryAll") or key not in locators or not start.isdigit():
             raise SfError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
         obj, fields, results = locators[key]
-        body = page(key, results, int(start), batch_size(request), version, obj, local_path(request), fields)
-        if body["done"]:
-            locators.pop(key, None)
-        return WireJSON(body, headers=limit_header())
+        # a locator stays readable (a batch lost on the way is asked for again); none expires here
+        return WireJSON(page(key, results, int(start), batch_size(request), version, obj, local_path(request), fields),
+                        headers=limit_header())
 
     @app.get("/services/data/{version}/limits")
     async def org_limits() -> Response:

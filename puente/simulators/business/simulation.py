@@ -244,7 +244,7 @@ class Business:
         counts = {"odoo": {m: len(t) - gone["odoo", m] for m, t in self.odoo.items()}}
         if self.salesforce is not None:
             counts["salesforce"] = {o: sum(not r["IsDeleted"] for r in self.salesforce.table(o))
-                                    for o in ("Account", "Contact", "Lead", "Opportunity", "OpportunityLineItem")}
+                                    for o in ("Account", "Contact", "Lead", "Opportunity", "OpportunityLineItem", "Case")}
         else:
             counts["hubspot"] = {o: len(t) for o, t in self.hubspot.items()}
         counts["shopify"] = {r: len(t) - gone["shopify", r] for r, t in self.shopify.items()}

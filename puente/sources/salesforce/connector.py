@@ -116,6 +116,7 @@ class SalesforceConnector(HttpConnector):
         self._objects = {o.name: o for o in OBJECTS}
         self.login = HttpClient(SYSTEM, config.url, **http_options)
         self._data: HttpClient | None = None
+        self._retired = 0  # requests of a data client replaced by one for another instance
         self._token: str | None = None
         self.api_usage: tuple[int, int] | None = None  # (requests used in 24 h, daily allocation)
         self.sessions = 0  # tokens obtained
@@ -134,7 +135,7 @@ class SalesforceConnector(HttpConnector):
 
     @property
     def requests_made(self) -> int:
-        return self.login.requests_made + (self._data.requests_made if self._data else 0)
+        return self.login.requests_made + self._retired + (self._data.requests_made if self._data else 0)
 
     @property
     def source_time(self) -> datetime | None:
@@ -160,7 +161,8 @@ class SalesforceConnector(HttpConnector):
         self.sessions += 1
         instance = str(body["instance_url"]).rstrip("/")
         if self._data is None or str(self._data.base_url).rstrip("/") != instance:
-            if self._data is not None:
+            if self._data is not None:  # the org moved to another instance (a migration)
+                self._retired += self._data.requests_made
                 self._data.close()
             self._data = HttpClient(SYSTEM, instance, **self._options)
 
