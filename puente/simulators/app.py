@@ -4,8 +4,8 @@
 Shopify under ``/shopify``, WooCommerce under ``/woocommerce`` and Tienda Nube under ``/tiendanube``
 (their stores are empty unless the business runs them: ``Business(woocommerce=True, tiendanube=True)``)
 and Mercado Pago under ``/mercadopago`` (no payments unless ``Business(mercadopago=True)``); a business
-whose sales team runs Salesforce (``Business(crm="salesforce")``) has it under ``/salesforce`` instead
-of HubSpot (its connected app's consumer key and secret are the credentials), so a
+whose sales team runs Salesforce (``Business(crm="salesforce")``) has its org under ``/salesforce``
+(empty otherwise) and no HubSpot (the connected app's consumer key and secret are the credentials), so a
 connector's base URL is e.g. ``http://127.0.0.1:8765/hubspot``
 where in production it would be ``https://api.hubapi.com``. The tokens' scopes are part of the
 credentials (``PUENTE_SIM_HUBSPOT_SCOPES``, ``PUENTE_SIM_SHOPIFY_SCOPES``, comma-separated; every
@@ -163,11 +163,12 @@ def create_app(business: Business, credentials: Credentials, limits: Limits | No
     app.add_middleware(BusinessClock, business=business)
     app.mount("/odoo", create_odoo_app(business, credentials.odoo_db, credentials.odoo_login,
                                        credentials.odoo_api_key, faults.injector("odoo")))
-    if business.crm_system == "salesforce":  # the business runs one CRM: HubSpot is then not served
-        app.mount("/salesforce", create_salesforce_app(business, credentials.salesforce_client_id,
-                                                       credentials.salesforce_client_secret, limits,
-                                                       faults.injector("salesforce")))
-    else:
+    # Salesforce's org is empty unless the sales team runs it (``Business(crm="salesforce")``); HubSpot is
+    # then not served at all (the sales team's book would show there in HubSpot's shape).
+    app.mount("/salesforce", create_salesforce_app(business, credentials.salesforce_client_id,
+                                                   credentials.salesforce_client_secret, limits,
+                                                   faults.injector("salesforce")))
+    if business.crm_system != "salesforce":
         app.mount("/hubspot", create_hubspot_app(business, credentials.hubspot_token, limits,
                                                  faults.injector("hubspot"), credentials.hubspot_scopes))
     app.mount("/shopify", create_shopify_app(business, credentials.shopify_token, limits,

@@ -112,8 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the business is also paid through Mercado Pago: the shop's checkout and invoices' "
                             "payment links (served empty otherwise)")
     serve.add_argument("--salesforce", action="store_true",
-                       help="the business's sales team runs Salesforce instead of HubSpot (then served at /salesforce "
-                            "and HubSpot not at all)")
+                       help="the business's sales team runs Salesforce instead of HubSpot (its org at /salesforce, "
+                            "empty otherwise; HubSpot is then not served)")
     serve.add_argument("--shop-stock-every-days", type=float, default=habits.shop_stock_every_days,
                        help="about how often someone copies the ERP's stock into the shop (default: %(default)s)")
     serve.add_argument("--company-country", default="CO",
@@ -138,10 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     base = f"http://{args.host}:{args.port}"
     print(f"  ERP  (Odoo 17 XML-RPC):     {base}/odoo     database {credentials.odoo_db!r}, "
           f"login {credentials.odoo_login!r}")
-    if args.salesforce:
-        print(f"  CRM  (Salesforce REST):     {base}/salesforce  (token: /services/oauth2/token, client credentials)")
-    else:
+    if not args.salesforce:
         print(f"  CRM  (HubSpot CRM v3):      {base}/hubspot")
+    print(f"  CRM  (Salesforce REST):     {base}/salesforce/services/oauth2/token, …/services/data/v62.0"
+          + ("" if args.salesforce else "  (no org: start with --salesforce)"))
     print(f"  Shop (Shopify Admin {API_VERSION}): {base}/shopify/admin/api/{API_VERSION}")
     print(f"  Shop (WooCommerce REST v3): {base}/woocommerce/wp-json/wc/v3"
           + ("" if args.woocommerce else "  (no store: start with --woocommerce)"))
