@@ -6,10 +6,11 @@ The operator names the person by e-mail, phone, tax id or customer id. Puente th
 1. **Finds them**: the customers (``intermediate.int_customers_matched``) whose records carry that
    identifier, every source record of those customers, and every identifier those records hold
    (e-mails, phones and tax ids as typed and as normalised, and the names as typed).
-2. **Clears the CRM fields Puente wrote** on their HubSpot contacts, through the HubSpot writer
-   (the ``puente_*`` properties set to empty), **deletes the CRM tasks Puente made for them**
-   (churn calls, service reminders: found in ``ops.activation_audit`` by their contact; subject and
-   body replaced, then deleted, as HubSpot keeps a deleted task restorable for 90 days), and forgets
+2. **Clears the CRM fields Puente wrote** on their contacts in the business's CRM, through its
+   writer (HubSpot's ``puente_*`` properties, Salesforce's ``Puente_*__c`` fields, set to empty),
+   **deletes the CRM tasks Puente made for them** (churn calls, service reminders: found in
+   ``ops.activation_audit`` by their contact; subject and body replaced, then deleted, as HubSpot
+   keeps a deleted task restorable for 90 days and Salesforce's Recycle Bin for 15), and forgets
    what the activations last sent there.
 3. **Scrubs raw**: each of the person's own source records keeps its key, its cursor and the
    fields that are not personal (an order's amounts and lines), its personal fields emptied
@@ -67,10 +68,15 @@ PERSONAL_KEYS = frozenset({
     "address_2", "zip", "city", "province",
     "note", "hs_marketable_status", "hs_legal_basis", "is_blacklisted", "email_marketing_consent",
     "sms_marketing_consent", "customer_email", "contact_email", "billing_address", "shipping_address",
+    # Salesforce Contacts and Leads
+    "Email", "Phone", "MobilePhone", "FirstName", "LastName", "Company", "MailingStreet", "MailingCity", "Street",
+    "City", "Tax_Id__c", "Legal_Basis__c", "HasOptedOutOfEmail",
 })
 # Identifier fields of a record, whose values are searched for everywhere else.
-IDENTIFIER_KEYS = frozenset({"email", "phone", "mobile", "mobilephone", "vat", "tax_id", "customer_email"})
-NAME_KEYS = frozenset({"name", "display_name", "firstname", "lastname", "first_name", "last_name"})
+IDENTIFIER_KEYS = frozenset({"email", "phone", "mobile", "mobilephone", "vat", "tax_id", "customer_email",
+                             "Email", "Phone", "MobilePhone", "Tax_Id__c"})
+NAME_KEYS = frozenset({"name", "display_name", "firstname", "lastname", "first_name", "last_name", "FirstName",
+                       "LastName"})
 # Columns of a dbt model or snapshot row about one customer that name or place the person.
 PERSONAL_COLUMNS = ("full_name", "first_name", "last_name", "city", "name_normalized", "name_compared",
                     "company_name_compared", "city_normalized")
@@ -91,6 +97,11 @@ class Subject:
     @property
     def hubspot_contact_ids(self) -> list[str]:
         return [rid for source, obj, rid in self.records if (source, obj) == ("hubspot", "contacts")]
+
+    def crm_people(self, crm: str, with_leads: bool = False) -> list[str]:
+        """Their records in the CRM ``crm``: HubSpot contacts; Salesforce Contacts (and Leads)."""
+        kinds = {("hubspot", "contacts"), ("salesforce", "contacts"), *([("salesforce", "leads")] if with_leads else [])}
+        return [rid for source, obj, rid in self.records if source == crm and (source, obj) in kinds]
 
 
 @dataclass
@@ -141,6 +152,8 @@ def find_subject(conn: psycopg.Connection, *, email: str | None = None, phone: s
     for record_type, record_id, *identifiers, full_name in rows:
         if record_type in RECORD_TYPES:
             subject.records.append((*RECORD_TYPES[record_type], record_id))
+        elif record_type == "salesforce_contact":  # a Salesforce Contact, or a Lead (id prefix 00Q)
+            subject.records.append(("salesforce", "leads" if record_id.startswith("00Q") else "contacts", record_id))
         subject.identifiers.update(v for v in identifiers if v)
         if full_name:
             subject.names.add(full_name)
@@ -215,12 +228,13 @@ def erase(url: str, *, requested_by: str, reason: str | None = None, email: str 
             f"from unnest(%s::text[]) as i(v)) from ops.erasure_key as k",
             (erasure_id, requested_by, reason, identified_by, sorted(v.lower() for v in subject.identifiers)))
         conn.commit()
-    cleared = _clear_crm(url, subject, crm_writer)
-    made = puente_tasks(url, subject.hubspot_contact_ids)
+    crm = crm_writer.system if crm_writer is not None else (crm_system() or "hubspot")
+    cleared = _clear_crm(url, subject, crm_writer, crm)
+    made = puente_tasks(url, subject.crm_people(crm, with_leads=True), crm)
     tasks, tasks_left = _erase_crm_tasks(url, made, crm_writer)
-    removed: dict[str, int] = {"hubspot.tasks": tasks} if tasks else {}
+    removed: dict[str, int] = {f"{crm}.tasks": tasks} if tasks else {}
     message = (f"{tasks_left} CRM task(s) Puente made for the person were not deleted (no CRM writer): delete "
-               "them in HubSpot (their ids are in ops.activation_audit)") if tasks_left else None
+               f"them in {crm} (their ids are in ops.activation_audit)") if tasks_left else None
     with psycopg.connect(url) as conn, conn.transaction():
         removed.update(_scrub_raw(conn, subject, erasure_id))
         removed.update(_scrub_task_audit(conn, subject, made))
@@ -237,9 +251,9 @@ def erase(url: str, *, requested_by: str, reason: str | None = None, email: str 
     return ErasureResult(erasure_id, len(subject.customer_ids), len(subject.records), cleared, removed, tasks)
 
 
-def _clear_crm(url: str, subject: Subject, writer: Any) -> int:
+def _clear_crm(url: str, subject: Subject, writer: Any, crm: str) -> int:
     """Empty the ``puente_*`` properties Puente wrote on the person's CRM contacts; forget them."""
-    contacts = subject.hubspot_contact_ids
+    contacts = subject.crm_people(crm)
     if not contacts or writer is None:
         return 0
     from puente.activation.writers import Row
@@ -248,18 +262,19 @@ def _clear_crm(url: str, subject: Subject, writer: Any) -> int:
     empty = {spec.name: "" for spec in PUENTE_PROPERTIES}
     writer.prepare("contacts")
     outcomes = writer.write("contacts", "update", [Row(cid, cid, None, empty) for cid in contacts])
-    refused = [o for o in outcomes if not o.ok and "not found" not in (o.error or "").lower()]
+    refused = [o for o in outcomes if not o.ok and "not found" not in (o.error or "").lower()
+               and "ENTITY_IS_DELETED" not in (o.error or "")]
     if refused:
         raise RuntimeError(f"the CRM refused clearing Puente's fields on {len(refused)} contact(s): "
                            f"{refused[0].error}; nothing was erased in the warehouse yet, run the erasure again")
     with psycopg.connect(url) as conn:
         conn.execute("delete from ops.activation_state where row_key = any(%s) and activation in "
-                     "(select distinct activation from ops.activation_audit where target = 'hubspot' "
-                     "and target_object = 'contacts')", (contacts,))
+                     "(select distinct activation from ops.activation_audit where target = %s "
+                     "and target_object = 'contacts')", (contacts, crm))
     return sum(o.ok for o in outcomes)
 
 
-def puente_tasks(url: str, contact_ids: list[str]) -> list[tuple[str, str, str]]:
+def puente_tasks(url: str, contact_ids: list[str], crm: str = "hubspot") -> list[tuple[str, str, str]]:
     """The CRM tasks Puente made for these contacts through the activation engine, as
     (activation, row key, task id): every task the engine created or adopted in HubSpot
     (``ops.activation_audit``) whose row named one of the contacts, as the engine's memory
@@ -272,7 +287,7 @@ def puente_tasks(url: str, contact_ids: list[str]) -> list[tuple[str, str, str]]
             with task_rows as (
                 select activation, row_key, target_id, fields_new ->> 'contact_id' as contact_id
                 from ops.activation_audit
-                where target = 'hubspot' and target_object = 'tasks' and status in ('sent', 'adopted')
+                where target = %(crm)s and target_object = 'tasks' and status in ('sent', 'adopted')
                     and target_id is not null
             )
             select distinct t.activation, t.row_key, t.target_id
@@ -280,7 +295,7 @@ def puente_tasks(url: str, contact_ids: list[str]) -> list[tuple[str, str, str]]
             left join ops.activation_state as s on s.activation = t.activation and s.row_key = t.row_key
             where t.contact_id = any(%(contacts)s) or s.payload ->> 'contact_id' = any(%(contacts)s)
             order by 1, 2, 3
-            """, {"contacts": contact_ids}).fetchall()
+            """, {"contacts": contact_ids, "crm": crm}).fetchall()
     return [(activation, row_key, str(task_id)) for activation, row_key, task_id in rows]
 
 
@@ -441,18 +456,19 @@ def was_erased(url: str, value: str) -> bool:
 
 
 
-def runs_hubspot() -> bool:
-    """Whether the business runs HubSpot, where Puente wrote fields the erasure clears."""
+def crm_system() -> str | None:
+    """The CRM the business runs (HubSpot or Salesforce), where Puente wrote fields and tasks the
+    erasure clears; None when it runs none."""
     from puente.sources import registry
 
-    return "hubspot" in {s.name for s in registry.configured()}
+    return registry.system_of_kind("crm")
 
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
         "erase", help="erase a data subject (Habeas Data): their personal data out of the whole warehouse",
         description="Erase a person from the warehouse (see puente/erasure.py): name them by exactly one "
-                    "identifier. Puente's fields on their CRM contacts are cleared (PUENTE_HUBSPOT_* settings), "
+                    "identifier. Puente's fields on their CRM contacts are cleared (the CRM's PUENTE_* settings), "
                     "their personal data is removed from raw and from every table built from it, and a "
                     "tombstone (ops.erasures) keeps who asked, when and what was removed, without the data.")
     who = parser.add_mutually_exclusive_group(required=True)
@@ -470,8 +486,9 @@ def main(args: Any) -> int:
     from puente.warehouse import warehouse_url
 
     writer = None
-    if not args.no_crm and runs_hubspot():
-        writer = registry.build_writer("hubspot", registry.source("hubspot").config.from_env())
+    crm = crm_system()
+    if not args.no_crm and crm:
+        writer = registry.build_writer(crm, registry.source(crm).config.from_env())
     try:
         result = erase(warehouse_url(), requested_by=args.requested_by, reason=args.reason, email=args.email,
                        phone=args.phone, tax_id=args.tax_id, customer_id=args.customer_id, crm_writer=writer)

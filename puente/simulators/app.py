@@ -4,8 +4,10 @@
 Shopify under ``/shopify``, WooCommerce under ``/woocommerce`` and Tienda Nube under ``/tiendanube``
 (their stores are empty unless the business runs them: ``Business(woocommerce=True, tiendanube=True)``)
 and Mercado Pago under ``/mercadopago`` (no payments unless ``Business(mercadopago=True)``), Stripe under
-``/stripe`` (none unless ``Business(woocommerce=True, stripe=True)``) and
-Mercado Libre under ``/mercadolibre`` (no sales unless ``Business(mercadolibre=True)``), so a
+``/stripe`` (none unless ``Business(woocommerce=True, stripe=True)``),
+Mercado Libre under ``/mercadolibre`` (no sales unless ``Business(mercadolibre=True)``); a business
+whose sales team runs Salesforce (``Business(crm="salesforce")``) has its org under ``/salesforce``
+(empty otherwise) and no HubSpot (the connected app's consumer key and secret are the credentials), so a
 connector's base URL is e.g. ``http://127.0.0.1:8765/hubspot``
 where in production it would be ``https://api.hubapi.com``. The tokens' scopes are part of the
 credentials (``PUENTE_SIM_HUBSPOT_SCOPES``, ``PUENTE_SIM_SHOPIFY_SCOPES``, comma-separated; every
@@ -45,6 +47,7 @@ from puente.simulators.limits import Faults, Limits
 from puente.simulators.mercadolibre import account_for, create_mercadolibre_app
 from puente.simulators.mercadopago import create_mercadopago_app
 from puente.simulators.odoo import create_odoo_app
+from puente.simulators.salesforce import create_salesforce_app
 from puente.simulators.shopify import SCOPES as SHOPIFY_SCOPES
 from puente.simulators.shopify import create_shopify_app
 from puente.simulators.stripe import create_stripe_app
@@ -60,10 +63,12 @@ ENV = {"odoo_db": "PUENTE_SIM_ODOO_DB", "odoo_login": "PUENTE_SIM_ODOO_LOGIN",
        "mercadolibre_client_id": "PUENTE_SIM_MERCADOLIBRE_CLIENT_ID",
        "mercadolibre_client_secret": "PUENTE_SIM_MERCADOLIBRE_CLIENT_SECRET",
        "mercadolibre_refresh_token": "PUENTE_SIM_MERCADOLIBRE_REFRESH_TOKEN",
-       "stripe_key": "PUENTE_SIM_STRIPE_KEY"}
+       "stripe_key": "PUENTE_SIM_STRIPE_KEY",
+       "salesforce_client_id": "PUENTE_SIM_SALESFORCE_CLIENT_ID",
+       "salesforce_client_secret": "PUENTE_SIM_SALESFORCE_CLIENT_SECRET"}
 SECRETS = ("odoo_api_key", "hubspot_token", "shopify_token", "woocommerce_key", "woocommerce_secret",
            "tiendanube_token", "mercadopago_token", "mercadolibre_client_secret", "mercadolibre_refresh_token",
-           "stripe_key")
+           "stripe_key", "salesforce_client_id", "salesforce_client_secret")
 # The tokens' scopes, comma-separated (default: every scope Puente needs).
 SCOPES_ENV = {"hubspot_scopes": "PUENTE_SIM_HUBSPOT_SCOPES", "shopify_scopes": "PUENTE_SIM_SHOPIFY_SCOPES",
               "tiendanube_scopes": "PUENTE_SIM_TIENDANUBE_SCOPES"}
@@ -109,6 +114,15 @@ def _stripe_key() -> str:
     return "sk_live_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(99))
 
 
+def _salesforce_client_id() -> str:
+    # A connected app's consumer key: 3MVG9 and 80 more characters of letters, digits, dots and underscores
+    return "3MVG9" + secrets.token_urlsafe(60).replace("-", ".")[:80]
+
+
+def _salesforce_client_secret() -> str:
+    return "".join(str(secrets.randbelow(10)) for _ in range(64)).lstrip("0").rjust(64, "1")
+
+
 @dataclass(frozen=True)
 class Credentials:
     """What clients must present: Odoo database, login and API key; HubSpot and Shopify tokens, and
@@ -135,6 +149,8 @@ class Credentials:
     mercadolibre_client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
     mercadolibre_refresh_token: str = field(default_factory=_mercadolibre_refresh_token, repr=False)
     stripe_key: str = field(default_factory=_stripe_key, repr=False)
+    salesforce_client_id: str = field(default_factory=_salesforce_client_id, repr=False)
+    salesforce_client_secret: str = field(default_factory=_salesforce_client_secret, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> tuple[Credentials, list[str]]:
@@ -173,8 +189,14 @@ def create_app(business: Business, credentials: Credentials, limits: Limits | No
     app.add_middleware(BusinessClock, business=business)
     app.mount("/odoo", create_odoo_app(business, credentials.odoo_db, credentials.odoo_login,
                                        credentials.odoo_api_key, faults.injector("odoo")))
-    app.mount("/hubspot", create_hubspot_app(business, credentials.hubspot_token, limits,
-                                             faults.injector("hubspot"), credentials.hubspot_scopes))
+    # Salesforce's org is empty unless the sales team runs it (``Business(crm="salesforce")``); HubSpot is
+    # then not served at all (the sales team's book would show there in HubSpot's shape).
+    app.mount("/salesforce", create_salesforce_app(business, credentials.salesforce_client_id,
+                                                   credentials.salesforce_client_secret, limits,
+                                                   faults.injector("salesforce")))
+    if business.crm_system != "salesforce":
+        app.mount("/hubspot", create_hubspot_app(business, credentials.hubspot_token, limits,
+                                                 faults.injector("hubspot"), credentials.hubspot_scopes))
     app.mount("/shopify", create_shopify_app(business, credentials.shopify_token, limits,
                                              faults.injector("shopify"), credentials.shopify_scopes))
     app.mount("/woocommerce", create_woocommerce_app(business, credentials.woocommerce_key,

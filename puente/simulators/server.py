@@ -73,7 +73,7 @@ def _mask(secret: str) -> str:
 
 
 # Systems the simulated business runs only when asked (``serve --<name>``); the others always.
-OPT_IN_SYSTEMS = ("woocommerce", "tiendanube", "mercadopago", "mercadolibre", "stripe")
+OPT_IN_SYSTEMS = ("woocommerce", "tiendanube", "mercadopago", "mercadolibre", "stripe", "salesforce")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "Colombian SME. Credentials come from PUENTE_SIM_ODOO_DB, PUENTE_SIM_ODOO_LOGIN, "
                     "PUENTE_SIM_ODOO_API_KEY, PUENTE_SIM_HUBSPOT_TOKEN, PUENTE_SIM_SHOPIFY_TOKEN and "
                     "PUENTE_SIM_WOOCOMMERCE_KEY/_SECRET, PUENTE_SIM_TIENDANUBE_TOKEN, PUENTE_SIM_MERCADOPAGO_TOKEN, "
-                    "PUENTE_SIM_MERCADOLIBRE_CLIENT_ID/_CLIENT_SECRET/_REFRESH_TOKEN, PUENTE_SIM_STRIPE_KEY; secrets "
+                    "PUENTE_SIM_MERCADOLIBRE_CLIENT_ID/_CLIENT_SECRET/_REFRESH_TOKEN, PUENTE_SIM_STRIPE_KEY, "
+                    "PUENTE_SIM_SALESFORCE_CLIENT_ID/_SECRET; secrets "
                     "not set are generated at start.")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the three APIs and the /_sim admin API until Ctrl-C")
@@ -116,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--stripe", action="store_true",
                        help="the WooCommerce store's card checkout is Stripe's (with --woocommerce; served empty "
                             "otherwise)")
+    serve.add_argument("--salesforce", action="store_true",
+                       help="the business's sales team runs Salesforce instead of HubSpot (its org at /salesforce, "
+                            "empty otherwise; HubSpot is then not served)")
     serve.add_argument("--shop-stock-every-days", type=float, default=habits.shop_stock_every_days,
                        help="about how often someone copies the ERP's stock into the shop (default: %(default)s)")
     serve.add_argument("--company-country", default="CO",
@@ -133,14 +137,18 @@ def main(argv: list[str] | None = None) -> int:
     business = Business(seed=args.seed, customers=args.customers, start=args.start,
                         history_days=args.history_days, habits=habits, company_country=args.company_country,
                         woocommerce=args.woocommerce, tiendanube=args.tiendanube, mercadopago=args.mercadopago,
-                        mercadolibre=args.mercadolibre, stripe=args.stripe)
+                        mercadolibre=args.mercadolibre, stripe=args.stripe,
+                        crm="salesforce" if args.salesforce else "hubspot")
     credentials, generated = Credentials.from_env()
     print(f"Generated {args.customers} customers and {args.history_days} days of history up to "
           f"{business.today} (seed {args.seed}) in {time.monotonic() - began:.1f} s.")
     base = f"http://{args.host}:{args.port}"
     print(f"  ERP  (Odoo 17 XML-RPC):     {base}/odoo     database {credentials.odoo_db!r}, "
           f"login {credentials.odoo_login!r}")
-    print(f"  CRM  (HubSpot CRM v3):      {base}/hubspot")
+    if not args.salesforce:
+        print(f"  CRM  (HubSpot CRM v3):      {base}/hubspot")
+    print(f"  CRM  (Salesforce REST):     {base}/salesforce/services/oauth2/token, …/services/data/v62.0"
+          + ("" if args.salesforce else "  (no org: start with --salesforce)"))
     print(f"  Shop (Shopify Admin {API_VERSION}): {base}/shopify/admin/api/{API_VERSION}")
     print(f"  Shop (WooCommerce REST v3): {base}/woocommerce/wp-json/wc/v3"
           + ("" if args.woocommerce else "  (no store: start with --woocommerce)"))

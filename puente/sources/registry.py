@@ -31,12 +31,22 @@ from pathlib import Path
 from typing import Any
 
 from puente.config import PROJECT_ROOT, MissingSetting
-from puente.sources import hubspot, mercadolibre, mercadopago, odoo, shopify, stripe, tiendanube, woocommerce
+from puente.sources import (
+    hubspot,
+    mercadolibre,
+    mercadopago,
+    odoo,
+    salesforce,
+    shopify,
+    stripe,
+    tiendanube,
+    woocommerce,
+)
 from puente.sources.base import Connector
 from puente.sources.spec import SINGLE_KINDS, Source, SourceConfig, SourceObject
 
-SOURCES: tuple[Source, ...] = (odoo.SOURCE, hubspot.SOURCE, shopify.SOURCE, woocommerce.SOURCE, tiendanube.SOURCE,
-                               mercadopago.SOURCE, mercadolibre.SOURCE, stripe.SOURCE)
+SOURCES: tuple[Source, ...] = (odoo.SOURCE, hubspot.SOURCE, salesforce.SOURCE, shopify.SOURCE, woocommerce.SOURCE,
+                               tiendanube.SOURCE, mercadopago.SOURCE, mercadolibre.SOURCE, stripe.SOURCE)
 DEFAULT_SYSTEMS = ("odoo", "hubspot", "shopify")  # what the local simulators serve
 _BY_NAME = {s.name: s for s in SOURCES}
 
@@ -97,6 +107,14 @@ def configured(env: Mapping[str, str] | None = None) -> tuple[Source, ...]:
             return tuple(source(n) for n in DEFAULT_SYSTEMS)
         chosen, where = _systems_in_file(path), str(path)
     return _validated(chosen, where)
+
+
+def system_of_kind(kind: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The configured system of a kind a business runs one of (``crm``: ``hubspot`` or ``salesforce``),
+    None when it runs none. Activations declared for a kind (``target: crm``) go to it."""
+    if kind not in SINGLE_KINDS:
+        raise ValueError(f"a business may run several systems of kind {kind!r}; only {SINGLE_KINDS} name one")
+    return next((s.name for s in configured(env) if s.kind == kind), None)
 
 
 def _systems_in_file(path: Path) -> list[str]:

@@ -129,8 +129,8 @@ def test_every_source_declares_what_the_pipeline_derives_from_it():
         for obj in source.objects:
             assert obj.key and obj.cursor, (source.name, obj.name)
             assert registry.source_object(source.name, obj.name) is obj
-    with pytest.raises(ValueError, match="unknown source 'salesforce'.*odoo, hubspot, shopify"):
-        registry.source("salesforce")
+    with pytest.raises(ValueError, match="unknown source 'pipedrive'.*odoo, hubspot, salesforce, shopify"):
+        registry.source("pipedrive")
 
 
 @dataclasses.dataclass
@@ -148,6 +148,8 @@ class _Credentials:
     mercadolibre_client_secret: str = "s"
     mercadolibre_refresh_token: str = "TG-1"
     stripe_key: str = "sk_live_1"
+    salesforce_client_id: str = "3MVG9x"
+    salesforce_client_secret: str = "123"
 
 
 # --------------------------------------------------------------------------------------------

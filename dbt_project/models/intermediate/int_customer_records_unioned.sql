@@ -5,7 +5,9 @@
         buyers are customers too), plus any partner a sale order points at, archived or not,
         so that every order keeps its customer (a partner missing from raw.odoo_res_partner
         is kept as a stub built from the order's many2one name);
-      - CRM contacts that are not archived (HubSpot archives the loser of a merge);
+      - CRM contacts that are not archived (HubSpot archives the loser of a merge); in a business
+        on Salesforce, its Contacts and the Leads not converted yet (a converted lead is its
+        Contact), both of record type `salesforce_contact` (their ids differ in their prefix);
       - shop customers, plus the customer embedded in a shop order when the customer resource
         itself has not landed, plus guest orders without any customer (keyed by the order);
       - the same for a WooCommerce store: its registered customers (deleted ones only while an
@@ -80,6 +82,20 @@ nube_customers as (
     select * from {{ ref('stg_tiendanube__customers') }}
 ),
 
+salesforce_people as (
+    select
+        contact_id as person_id, full_name, email, phone, mobile_phone, tax_id, street, city, country,
+        has_marketing_consent, has_processing_authorisation, updated_at
+    from {{ ref('stg_salesforce__contacts') }}
+    where not is_deleted
+    union all
+    select
+        lead_id, full_name, email, phone, mobile_phone, tax_id, street, city, country,
+        has_marketing_consent, has_processing_authorisation, updated_at
+    from {{ ref('stg_salesforce__leads') }}
+    where not is_deleted and not is_converted
+),
+
 nube_orders as (
     select * from {{ ref('stg_tiendanube__orders') }}
     where not is_deleted and customer_id is not null
@@ -151,6 +167,28 @@ crm_records as (
         has_processing_authorisation,
         updated_at
     from contacts
+),
+
+salesforce_records as (
+    select
+        'salesforce_contact' as record_type,
+        'salesforce' as source_system,
+        person_id as source_record_id,
+        full_name,
+        false as is_company,
+        email,
+        coalesce(mobile_phone, phone) as phone,
+        case when mobile_phone is not null then phone end as other_phone,
+        tax_id,
+        street,
+        city,
+        country,
+        null::text as country_code,
+        has_marketing_consent,
+        null::timestamptz as marketing_consent_at,
+        has_processing_authorisation,
+        updated_at
+    from salesforce_people
 ),
 
 ordering_shop_customer_ids as (
@@ -356,6 +394,8 @@ unioned as (
     select * from erp_records
     union all
     select * from crm_records
+    union all
+    select * from salesforce_records
     union all
     select * from shop_customer_records
     union all

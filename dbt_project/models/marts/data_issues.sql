@@ -45,6 +45,11 @@
     ('base_stripe__refunds', 'stripe', 'refunds', 'source_id', none),
     ('base_stripe__balance_transactions', 'stripe', 'balance_transactions', 'source_id', none),
     ('base_stripe__disputes', 'stripe', 'disputes', 'source_id', none),
+    ('stg_salesforce__accounts', 'salesforce', 'accounts', 'account_id', none),
+    ('stg_salesforce__contacts', 'salesforce', 'contacts', 'contact_id', none),
+    ('stg_salesforce__leads', 'salesforce', 'leads', 'lead_id', none),
+    ('stg_salesforce__opportunities', 'salesforce', 'opportunities', 'opportunity_id', none),
+    ('stg_salesforce__opportunity_line_items', 'salesforce', 'opportunity_line_items', 'line_item_id', none),
 ] -%}
 
 with

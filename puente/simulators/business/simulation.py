@@ -16,7 +16,8 @@ done is kept in ``integration`` (see ``integration.py``) to measure Puente again
 What a client (Puente) writes through the APIs lands in the same records, stamped with the
 simulated now (the end of the current day), and the business reacts to it as to its own
 people's work: a sale order confirmed through the ERP's API whose client reference is a shop
-order's number (with or without ``#``), or whose origin is ``HubSpot deal <id>``, is that web
+order's number (with or without ``#``), or whose origin is ``HubSpot deal <id>`` (on Salesforce
+``Salesforce opportunity <Opportunity id>``), is that web
 order's or deal's ERP order. Its customer and order are recorded in the ground truth, the staff
 no longer retype it, and the warehouse and the accountant take it from there on the next
 workday: delivered when the shop ships it (at once if it already has), invoiced (a draft invoice
@@ -51,6 +52,7 @@ from puente.simulators.business.mercadopago import MercadoPagoWriter
 from puente.simulators.business.odoo import OdooWriter
 from puente.simulators.business.population import Person, Population
 from puente.simulators.business.records import Key, Records, hubspot_ts
+from puente.simulators.business.salesforce import SalesforceOrg, SalesforceSalesTeam, sf_id, sf_number
 from puente.simulators.business.shopify import ShopifyWriter
 from puente.simulators.business.stripe import METHOD as STRIPE_METHOD
 from puente.simulators.business.stripe import StripeWriter
@@ -63,8 +65,11 @@ T = TypeVar("T")
 WRONG_QUANTITY_SHARE = 0.08  # retyped web orders with one quantity mistyped
 DEAL_ORIGIN = "HubSpot deal {deal_id}"  # where an integration (Puente) puts a won deal in the ERP order
 _DEAL_ORIGIN = re.compile(r"^HubSpot deal (\d+)$")
+SALESFORCE_DEAL_ORIGIN = "Salesforce opportunity {opportunity_id}"
+_SALESFORCE_DEAL_ORIGIN = re.compile(r"^Salesforce opportunity (006\w{12}(?:\w{3})?)$")
 DEAL_DISCOUNT_SHARE = 0.2  # won deals with a negotiated discount (percent, on every line)
 DEAL_DISCOUNTS = (5.0, 10.0)
+CRMS = ("hubspot", "salesforce")  # the CRM the sales team runs (one)
 
 
 @dataclass(frozen=True)
@@ -102,9 +107,12 @@ class Business:
     def __init__(self, seed: int = 7, customers: int = 300, start: date = date(2026, 11, 16),
                  history_days: int = 540, habits: Habits | None = None, company_country: str = "CO",
                  woocommerce: bool = False, tiendanube: bool = False, mercadopago: bool = False,
-                 mercadolibre: bool = False, stripe: bool = False):
+                 mercadolibre: bool = False, stripe: bool = False, crm: str = "hubspot"):
         if customers < 1 or history_days < 1:
             raise ValueError("customers and history_days must be at least 1")
+        if crm not in CRMS:
+            raise ValueError(f"crm must be one of {CRMS}, got {crm!r}")
+        self.crm_system = crm
         self.seed = seed
         self.habits = habits or Habits()
         self.integration = Integration()
@@ -122,9 +130,17 @@ class Business:
         self.company_country = company_country.upper()
         dian = random.Random(f"{seed}:dian") if self.company_country == "CO" else None
         self.erp = OdooWriter(rng, self.records, self.calendar, self.assortment, self.population, dian)
-        self.crm = HubSpotWriter(rng, self.records, self.calendar, self.population, details)
-        # The service team's HubSpot tickets, on their own random stream (the rest stays the same).
-        self.service = ServiceDesk(random.Random(f"{seed}:tickets"), self.crm, self.calendar)
+        # The sales team keeps one book (hubspot.py); a business on Salesforce sees it as Salesforce
+        # holds it (salesforce.py). The same seed gives the same people and deals either way.
+        self.crm = (SalesforceSalesTeam(rng, self.records, self.calendar, self.population, details,
+                                        cases=random.Random(f"{seed}:salesforce"))
+                    if crm == "salesforce" else HubSpotWriter(rng, self.records, self.calendar, self.population, details))
+        self.salesforce = (SalesforceOrg(self.records, self.crm, self.now)
+                           if isinstance(self.crm, SalesforceSalesTeam) else None)
+        # The service team's HubSpot tickets, on their own random stream (the rest stays the same); a
+        # Salesforce org's Cases come from its sales team's service desk (salesforce.py).
+        self.service = (ServiceDesk(random.Random(f"{seed}:tickets"), self.crm, self.calendar)
+                        if crm == "hubspot" else None)
         self.shop = ShopifyWriter(rng, self.records, self.calendar, self.assortment, details)
         # The wholesale WooCommerce store, on its own random stream: with it off (the default), or
         # on, every other system's records are the same.
@@ -247,9 +263,13 @@ class Business:
     def counts(self) -> dict[str, dict[str, int]]:
         """How many records each system holds (deleted ones not counted), per object."""
         gone = Counter((s, o) for s, o, _ in self.deleted)
-        counts = {"odoo": {m: len(t) - gone["odoo", m] for m, t in self.odoo.items()},
-                  "hubspot": {o: len(t) for o, t in self.hubspot.items()},
-                  "shopify": {r: len(t) - gone["shopify", r] for r, t in self.shopify.items()}}
+        counts = {"odoo": {m: len(t) - gone["odoo", m] for m, t in self.odoo.items()}}
+        if self.salesforce is not None:
+            counts["salesforce"] = {o: sum(not r["IsDeleted"] for r in self.salesforce.table(o))
+                                    for o in ("Account", "Contact", "Lead", "Opportunity", "OpportunityLineItem", "Case")}
+        else:
+            counts["hubspot"] = {o: len(t) for o, t in self.hubspot.items()}
+        counts["shopify"] = {r: len(t) - gone["shopify", r] for r, t in self.shopify.items()}
         if self.store is not None:
             counts["woocommerce"] = {r: len(t) - gone["woocommerce", r] for r, t in self.woocommerce.items()}
         if self.nube is not None:
@@ -381,8 +401,14 @@ class Business:
         Rows ``{"system", "object", "id", "person_id", "order_id"}``; ``order_id`` is shared by the
         shop order, the ERP sale order made from it, its lines, its invoices and the won deal.
         """
-        return [{"system": s, "object": o, "id": str(i), "person_id": p, "order_id": order}
-                for (s, o, i), (p, order) in self.records.truth.items()]
+        if self.salesforce is None:
+            return [{"system": s, "object": o, "id": str(i), "person_id": p, "order_id": order}
+                    for (s, o, i), (p, order) in self.records.truth.items()]
+        # on Salesforce the CRM's records are named as Salesforce holds them (a contact: its Lead and/or Contact)
+        return [{"system": "salesforce" if s == "hubspot" else s, "object": obj, "id": rid, "person_id": p,
+                 "order_id": order}
+                for (s, o, i), (p, order) in self.records.truth.items()
+                for obj, rid in (self.salesforce.records_of(o, i) if s == "hubspot" else [(o, str(i))])]
 
     def people_truth(self) -> list[dict[str, Any]]:
         """The people themselves: who they are and whether they have stopped buying for good."""
@@ -524,7 +550,8 @@ class Business:
         self.population.bought(p, day)
         self.crm.became_customer(p, day)
         self.population.drift(p, day)
-        self.service.after_order(p, day, order_id)
+        if self.service is not None:
+            self.service.after_order(p, day, order_id)
 
     def _on_unsubscribe(self, day: int, p: Person) -> None:
         """A cooling customer opts out of marketing in the CRM and, if they have one, the shop."""
@@ -626,8 +653,7 @@ class Business:
         WooCommerce order's reference is ``WC-<number>``, a Tienda Nube one's ``TN-<number>``."""
         order = self.odoo["sale.order"][so_id]
         web = self.integration.web_order_by_reference(order["client_order_ref"])
-        match = _DEAL_ORIGIN.match(order["origin"].strip()) if order["origin"] else None
-        deal_id = int(match.group(1)) if match else None
+        deal_id = self._deal_of_origin(order["origin"])
         if web is not None:
             p, order_id, entry = self.population.person(web.person_id), web.order_id, web
         elif deal_id in self.integration.won_deals:
@@ -785,12 +811,28 @@ class Business:
                                    self._on_enter_deal, p, deal_id, lines, discount)
         self._after_order(p, day, order_id)
 
+    def deal_origin(self, deal_id: int) -> str:
+        """What names won deal ``deal_id`` in an ERP order an integration made from it: ``HubSpot deal
+        <id>``, or on Salesforce ``Salesforce opportunity <Opportunity id>``."""
+        if self.salesforce is not None:
+            return SALESFORCE_DEAL_ORIGIN.format(opportunity_id=sf_id("Opportunity", deal_id))
+        return DEAL_ORIGIN.format(deal_id=deal_id)
+
+    def _deal_of_origin(self, origin: str | None) -> int | None:
+        """The won deal an ERP order's origin names (``deal_origin``), None when it names none."""
+        text = (origin or "").strip()
+        if self.salesforce is not None:
+            match = _SALESFORCE_DEAL_ORIGIN.match(text)
+            return sf_number("Opportunity", match.group(1)) if match else None
+        match = _DEAL_ORIGIN.match(text)
+        return int(match.group(1)) if match else None
+
     def _on_enter_deal(self, day: int, p: Person, deal_id: int, lines: list, discount: float) -> None:
         """A salesperson keys a won deal into the ERP (the deal's name as origin, the negotiated
         discount on every line), unless an order with ``HubSpot deal <id>`` as origin is there
         already (where an integration puts it)."""
         truth = self.integration.won_deals[deal_id]
-        if self.erp.find_order("origin", DEAL_ORIGIN.format(deal_id=deal_id)):
+        if self.erp.find_order("origin", self.deal_origin(deal_id)):
             return
         order = self.erp.order(p, day, truth.order_id, self.calendar.moment(day), origin=truth.dealname,
                                lines=lines, discounts={idx: discount for idx, _ in lines} if discount else None)
