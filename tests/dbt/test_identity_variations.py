@@ -128,6 +128,7 @@ PARTNERS = [
     partner(1091, "Mateo Rojas González", email="mateo36@gmail.com", street="Calle 51 # 97-55"),
     partner(1092, "Felipe de León", email="felipe.de6319@gmail.com", mobile="3182119568", vat="CC 99820296",
             city="Manizales"),
+    partner(1093, "Alejandro Suárez Gutiérrez", email="alejandrosuarez@gmail.com", mobile="3045090614"),
     # the review queue
     partner(1050, "Comercial Norte SAS", email="compras@marta.com.co", city="Cali", company=True),
     partner(1051, "Marta Gil Rojas", email="familiagil@gmail.com", mobile="3005550101", city="Cali"),
@@ -179,6 +180,9 @@ CONTACTS = [
     contact(2092, "Felipe", "de León Torres", email="felipe.de6319@gmail.com", phone="3129834543",
             tax_id="CC 1148598786", city="Manizales"),
     contact(2093, "felipe", "leon", email="felipe.de6319@gmail.com", phone="3129834543", city="Manizales"),
+    # the business's own number on Alejandro's contact, in the mailbox he shares with his sister
+    contact(2094, "Alejandro", "S.", email="alejandrosuarez@gmail.com", phone="601 743 2100"),
+    contact(2095, "Mónica", "Suárez", email="alejandrosuarez@gmail.com"),
     contact(2050, "Pablo", "Mora", email="compras@marta.com.co"),  # Comercial Norte's buyer, in Bogotá
     contact(2051, "Marta", "Gil", email="familiagil@gmail.com", phone="3105550202", city=None),
     contact(2052, "Luis", "Gil", email="familiagil@gmail.com", phone="3205550303", city="Cali"),
@@ -244,6 +248,7 @@ MUST_MERGE = [
     ("given_name_mailbox_and_door", "odoo_partner:1091", "shopify_customer:3091"),
     ("family_mailbox_ambiguous_holder_by_phone", "hubspot_contact:2092", "hubspot_contact:2093"),
     ("family_mailbox_relative_by_phone", "odoo_partner:1092", "shopify_customer:3092"),
+    ("business_phone_is_no_other_phone", "hubspot_contact:2094", "odoo_partner:1093"),
 ]
 MUST_NOT_MERGE = [
     ("tax_id_doubtful_alone", "odoo_partner:1002", "hubspot_contact:2002"),

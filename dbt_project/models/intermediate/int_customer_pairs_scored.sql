@@ -32,7 +32,8 @@
         transitive closure would join the relatives through it), `shared`, `different`, `missing`;
       - phone: `exact` (a mobile), `exact_landline` (a 60x line, which offices and homes share),
         `tail` (the same last seven digits, one side a local number), `different`, `missing` (one
-        side has none, or a company's line beside a person's number);
+        side has none, or only a shared one such as the business's own number typed for its
+        customers, or a company's line beside a person's number);
       - tax_id: `exact` (same valid id), `doubtful` (same digits, but a check digit fails on one
         side), `different` (two valid ids), `missing`. A doubtful tax id never links on its own:
         unless the other comparisons weigh at least var identity_merge_weight without it, the
@@ -133,6 +134,18 @@ identifier_sizes as (
         count(*) > {{ max_records }} or count(distinct holder) > {{ max_block }} as is_shared
     from record_identifiers
     group by kind, value
+),
+
+-- the records with a phone of their own: one whose last seven digits are not shared (a record
+-- carrying only the business's own number or an office's switchboard has none)
+own_phones as (
+    select record_identifiers.record_key
+    from record_identifiers
+    inner join identifier_sizes
+        on record_identifiers.kind = identifier_sizes.kind
+        and record_identifiers.value = identifier_sizes.value
+    where record_identifiers.kind = 'phone_tail' and not identifier_sizes.is_shared
+    group by record_identifiers.record_key
 ),
 
 open_identifiers as (
@@ -252,7 +265,9 @@ compared as (
             when common_phone.phone is not null then 'exact'
             when common_tail.tail is not null and tail_size.is_shared then 'shared'
             when common_tail.tail is not null then 'tail'
-            when coalesce(a.phone_tail, a.other_phone_tail) is null or coalesce(b.phone_tail, b.other_phone_tail) is null then 'missing'
+            -- one side has no phone, or only a shared one (the business's own number typed for
+            -- its customers): that says nothing against the other's
+            when a_phone.record_key is null or b_phone.record_key is null then 'missing'
             -- a company's line beside a person's mobile (its buyer's) says nothing
             when a.is_company <> b.is_company then 'missing'
             else 'different'
@@ -320,6 +335,8 @@ compared as (
         from unnest(array[a.phone_tail, a.other_phone_tail]) as tail
         where tail is not null and tail in (b.phone_tail, b.other_phone_tail)
     ) as common_tail
+    left join own_phones as a_phone on pairs.record_key = a_phone.record_key
+    left join own_phones as b_phone on pairs.other_record_key = b_phone.record_key
     left join identifier_sizes as email_size
         on email_size.kind = 'email' and email_size.value = a.email_canonical
     left join identifier_sizes as phone_size
