@@ -2,11 +2,14 @@
 
 Run `python -m bench.identity [customers] [seed]` (default 100,000 customers, seed 7). Steps:
 
-1. generate the business (`puente.simulators.business.Business(seed, customers)`), pure Python;
+1. generate the business (`puente.simulators.business.Business(seed, customers)`) with a
+   WooCommerce store and a Tienda Nube outlet beside the Shopify shop (SHOPS: the same people buy
+   in several channels), pure Python;
 2. land every record straight from the Business stores into raw.* of a fresh database with one
-   `COPY` per object: the records are the dicts the simulated APIs serve (Odoo fields, HubSpot
-   `{id, properties, createdAt, updatedAt, archived}`, Shopify resources) reduced to their declared
-   fields, `source_updated_at` and `_deleted`, as the connectors land them;
+   `COPY` per object of every registered source the business runs: the records are the dicts the
+   simulated APIs serve (Odoo fields, HubSpot `{id, properties, createdAt, updatedAt, archived}`,
+   the shops' resources) reduced to their declared fields, `source_updated_at` and `_deleted`, as
+   the connectors land them;
 3. `dbt build --exclude tag:activation` (a first, full night), timed;
 4. one more simulated day, its created and changed records upserted into raw.*, and the build
    run again, timed: an incremental night (int_customer_ids keeps ids, fct_orders and
@@ -16,10 +19,13 @@ Run `python -m bench.identity [customers] [seed]` (default 100,000 customers, se
    whole first night;
 5. precision and recall of "same customer" pairs: among the customer records of
    intermediate.int_customers_matched that the truth ties to a person, a pair is predicted
-   when both records have one customer_id and true when both have one person_id.
+   when both records have one customer_id and true when both have one person_id. The customer
+   records are those of the kinds dbt's macro `customer_record_types` lists (read back from
+   dim_customers' id arrays), so a source added there is measured without a change here.
 
 Results go into the `identity` section of bench/RESULTS.md: overall and per variation class
-(messiness.VARIATION_CLASSES, from `messiness.record_variations`), the review queue's size and
+(messiness.VARIATION_CLASSES, from `messiness.record_variations`), per source pair (every pair
+of record kinds, a kind with itself included), the review queue's size and
 the comparison levels' rates by the truth. Goal (issue 11): precision >= 0.995 and recall >= 0.98
 overall and in every class at 100,000 customers, the review queue under 1% of customers.
 Set BENCH_IDENTITY_KEEP_DATABASE=1 to keep the database for a look afterwards.
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -40,26 +47,22 @@ from typing import Any
 import psycopg
 
 from bench.results import markdown_table, write_section
-from puente import warehouse
+from puente import report, warehouse
 from puente.dbt import MAIN_BUILD_ARGS, run_dbt
 from puente.simulators.business import Business
 from puente.simulators.business.messiness import VARIATION_CLASSES, record_variations
 from puente.sources import registry
 
-RECORD_TYPES = {  # truth (system, object) -> record_type of int_customer_records_unioned
-    ("odoo", "res.partner"): "odoo_partner",
-    ("hubspot", "contacts"): "hubspot_contact",
-    ("shopify", "customers"): "shopify_customer",
-}
-
-
 LANDED = {(raw.source, raw.object) for raw in warehouse.RAW_OBJECTS}  # what the connectors extract
+SHOPS = ("woocommerce", "tiendanube")  # the stores the bench's business runs besides Shopify
 
 
-def _updated_at(system: str, record: dict) -> str | None:
-    if system == "odoo":
-        return f"{record['write_date']}+00" if record.get("write_date") else None
-    return record.get("updatedAt") or record.get("updated_at")
+def _updated_at(declared, record: dict) -> str | None:
+    """The record's updated-at as the connector stores it (a stamp without an offset is UTC)."""
+    stamp = record.get(declared.cursor)
+    if not stamp:
+        return None
+    return str(stamp) if re.search(r"(Z|[+-]\d\d:?\d\d)$", str(stamp)) else f"{stamp}+00"
 
 
 def _rows(business: Business, system: str, obj: str, ids: set[int] | None = None):
@@ -70,7 +73,7 @@ def _rows(business: Business, system: str, obj: str, ids: set[int] | None = None
             continue
         record = table[rid]
         deleted = bool(record.get("archived", False)) if system == "hubspot" else False
-        yield (str(record["id"]), json.dumps(declared.landed(record), default=str), _updated_at(system, record),
+        yield (str(record["id"]), json.dumps(declared.landed(record), default=str), _updated_at(declared, record),
                deleted)
 
 
@@ -78,8 +81,8 @@ def land(url: str, business: Business, batch_id: str, only: dict[tuple[str, str]
     """COPY the business's records (all, or `only` those ids per object) into raw.*; upsert by id."""
     landed = 0
     with psycopg.connect(url) as conn:
-        for system, objects in (("odoo", business.odoo), ("hubspot", business.hubspot), ("shopify", business.shopify)):
-            for obj in objects:
+        for system in registry.names():
+            for obj in getattr(business, system, None) or {}:
                 if (system, obj) not in LANDED:  # a simulated object no connector extracts
                     continue
                 ids = None if only is None else only.get((system, obj), set())
@@ -103,17 +106,44 @@ def land(url: str, business: Business, batch_id: str, only: dict[tuple[str, str]
     return landed
 
 
-def _truth(business: Business) -> tuple[dict[str, str], dict[str, set[str]]]:
+def record_types(url: str) -> dict[str, str]:
+    """The customer record kinds the golden record merges, per system (``{"odoo": "odoo_partner", …}``):
+    dbt's macro ``customer_record_types`` as dim_customers' id arrays show it, so a source added
+    there is measured here without a change."""
+    with psycopg.connect(url) as conn:
+        return {system: column.removesuffix("_ids") for system, column in report.customer_id_columns(conn).items()}
+
+
+def _truth_object(business: Business, system: str, record_type: str) -> str:
+    """The simulated object a record kind is read from: the one its name says (`odoo_partner` is
+    res.partner, `hubspot_contact` contacts, `shopify_customer` customers)."""
+    noun = record_type.removeprefix(f"{system}_")
+    objects = [obj for obj in getattr(business, system) if obj.lower().rsplit(".", 1)[-1].rstrip("s") == noun]
+    if len(objects) != 1:
+        raise ValueError(f"no single object of {system} holds its {record_type} records: {objects}")
+    return objects[0]
+
+
+def _truth(business: Business, kinds: dict[str, str]) -> tuple[dict[str, str], dict[str, set[str]]]:
     """Per record key of a customer record: its person, and the variation classes it shows."""
+    by_object = {(system, _truth_object(business, system, kind)): kind
+                 for system, kind in kinds.items() if getattr(business, system, None)}
     person, classes = {}, {}
     for row in business.truth():
-        record_type = RECORD_TYPES.get((row["system"], row["object"]))
+        record_type = by_object.get((row["system"], row["object"]))
         if record_type and row["person_id"]:
             key = f"{record_type}:{row['id']}"
             person[key] = row["person_id"]
             record = business.table(row["system"], row["object"])[int(row["id"])]
             classes[key] = record_variations(business.population.person(row["person_id"]), row["system"], record)
     return person, classes
+
+
+def _scores(predicted: set, actual: set) -> dict[str, Any]:
+    both = len(predicted & actual)
+    return {"true_pairs": len(actual), "predicted_pairs": len(predicted),
+            "precision": both / len(predicted) if predicted else 1.0,
+            "recall": both / len(actual) if actual else 1.0}
 
 
 def _pairs(groups: dict[str, list[str]]) -> set[tuple[str, str]]:
@@ -123,7 +153,8 @@ def _pairs(groups: dict[str, list[str]]) -> set[tuple[str, str]]:
 def pair_scores(url: str, business: Business) -> dict[str, Any]:
     """Precision and recall of "same customer" pairs, overall and per variation class (a pair
     counts for a class when either record shows it), and the review queue's size."""
-    person, classes = _truth(business)
+    kinds = record_types(url)
+    person, classes = _truth(business, kinds)
     with psycopg.connect(url) as conn:
         matched = conn.execute("select record_key, customer_id from intermediate.int_customers_matched").fetchall()
         queue = conn.execute("select count(*), count(distinct customer_id) + count(distinct other_customer_id) "
@@ -143,17 +174,25 @@ def pair_scores(url: str, business: Business) -> dict[str, Any]:
     for name in VARIATION_CLASSES:
         def shows(pair: tuple[str, str], name: str = name) -> bool:
             return name in classes[pair[0]] or name in classes[pair[1]]
-        p_c = {pair for pair in predicted if shows(pair)}
-        t_c = {pair for pair in actual if shows(pair)}
-        both = len(p_c & t_c)
         per_class[name] = {"records": sum(1 for key, _ in matched if name in classes[key]),
-                           "true_pairs": len(t_c), "predicted_pairs": len(p_c),
-                           "precision": both / len(p_c) if p_c else 1.0, "recall": both / len(t_c) if t_c else 1.0}
-    both = len(predicted & actual)
+                           **_scores({pair for pair in predicted if shows(pair)},
+                                     {pair for pair in actual if shows(pair)})}
+    # per source pair, every pair of record kinds (one kind with itself: duplicates within a system)
+    order = list(kinds.values())
+    def kinds_of(pair: tuple[str, str]) -> tuple[str, str]:
+        a, b = (key.split(":", 1)[0] for key in pair)
+        return (a, b) if order.index(a) <= order.index(b) else (b, a)
+    predicted_by, actual_by = defaultdict(set), defaultdict(set)
+    for pair in predicted:
+        predicted_by[kinds_of(pair)].add(pair)
+    for pair in actual:
+        actual_by[kinds_of(pair)].add(pair)
+    per_source_pair = {(a, b): _scores(predicted_by[(a, b)], actual_by[(a, b)])
+                       for i, a in enumerate(order) for b in order[i:]}
     return {"records": len(matched), "people": len(by_person), "customers": len(by_customer),
-            "predicted_pairs": len(predicted), "true_pairs": len(actual), "correct_pairs": both,
-            "precision": both / len(predicted) if predicted else 1.0,
-            "recall": both / len(actual) if actual else 1.0, "per_class": per_class,
+            "correct_pairs": len(predicted & actual), **_scores(predicted, actual), "per_class": per_class,
+            "per_source_pair": per_source_pair,
+            "records_per_kind": Counter(key.split(":", 1)[0] for key, _ in matched),
             "review_pairs": queue[0], "review_customers": queue[1], "all_customers": all_customers,
             "doubtful_tax_ids": doubtful}
 
@@ -162,7 +201,7 @@ def level_rates(url: str, business: Business) -> list[list[str]]:
     """Per comparison level of the scored candidate pairs: how many are one person's and how
     many two people's, by the truth (the m and u the seed's weights should resemble, among
     candidates)."""
-    person, _ = _truth(business)
+    person, _ = _truth(business, record_types(url))
     with psycopg.connect(url) as conn:
         pairs = conn.execute("select record_key, other_record_key, email_level, phone_level, tax_id_level, "
                              "name_level, city_level, address_level, web_order_level from intermediate.int_customer_pairs_scored"
@@ -201,7 +240,7 @@ def _commit() -> str:
 
 def main(customers: int = 100_000, seed: int = 7) -> None:
     started = time.perf_counter()
-    business = Business(seed, customers=customers)
+    business = Business(seed, customers=customers, **{shop: True for shop in SHOPS})
     generated = time.perf_counter() - started
     base = os.environ.get("PUENTE_WAREHOUSE_URL") or warehouse.ensure_embedded()
     name = f"bench_identity_{uuid.uuid4().hex[:8]}"
@@ -238,8 +277,10 @@ def main(customers: int = 100_000, seed: int = 7) -> None:
         else:
             warehouse.drop_database(base, name)
     body = "\n".join([
-        f"Commit {_commit()}. Business(seed={seed}, customers={customers:,}): generated in {generated:.0f} s; "
-        f"{rows:,} raw rows landed by COPY in {loaded:.0f} s.",
+        f"Commit {_commit()}. Business(seed={seed}, customers={customers:,}, "
+        f"{', '.join(f'{shop}=True' for shop in SHOPS)}): generated in {generated:.0f} s; "
+        f"{rows:,} raw rows landed by COPY in {loaded:.0f} s. Customer records per kind: "
+        + ", ".join(f"{kind} {count:,}" for kind, count in scores["records_per_kind"].items()) + ".",
         "",
         markdown_table(
             ["night", "customer records scored", "people", "customers", "precision", "recall", "dbt build (s)"],
@@ -269,6 +310,16 @@ def main(customers: int = 100_000, seed: int = 7) -> None:
             ["variation class", "records", "true pairs", "predicted pairs", "precision", "recall"],
             [[name, f"{c['records']:,}", f"{c['true_pairs']:,}", f"{c['predicted_pairs']:,}", f"{c['precision']:.4f}",
               f"{c['recall']:.4f}"] for name, c in scores["per_class"].items()],
+        ),
+        "",
+        "Per source pair (first night; the record kinds of dbt's macro `customer_record_types`, a kind "
+        "beside itself being the duplicates within one system; a pair counts for the kinds of its two records):",
+        "",
+        markdown_table(
+            ["source pair", "true pairs", "predicted pairs", "precision", "recall"],
+            [[f"{a} – {b}", f"{c['true_pairs']:,}", f"{c['predicted_pairs']:,}", f"{c['precision']:.4f}",
+              f"{c['recall']:.4f}"] for (a, b), c in scores["per_source_pair"].items()
+             if c["true_pairs"] or c["predicted_pairs"]],
         ),
         "",
         "Comparison levels among the scored candidate pairs, by the truth (first night): the share of "

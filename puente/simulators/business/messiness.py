@@ -244,6 +244,11 @@ def _fields(system: str, record: dict) -> dict[str, object]:
         return {"name": record.get("name") or "", "email": record.get("email"),
                 "phones": [v for v in (record.get("phone"), record.get("billing_phone")) if v],
                 "tax_id": record.get("identification") or None, "city": record.get("billing_city")}
+    if system == "woocommerce":
+        billing = record.get("billing") or {}
+        return {"name": " ".join(v for v in (record.get("first_name"), record.get("last_name")) if v),
+                "email": record.get("email"), "phones": [billing["phone"]] if billing.get("phone") else [],
+                "tax_id": None, "city": billing.get("city")}
     address = record.get("default_address") or {}
     note = record.get("note")
     return {"name": " ".join(v for v in (record.get("first_name"), record.get("last_name")) if v),
