@@ -4,9 +4,10 @@ For a benchmark cutoff C the job is trained with `as_of = C + 89 days`, so that 
 evaluation cutoff is C: it sees only orders before C + 90 days, its evaluation model only
 labels that end before C, and it is measured on the customers active in the year before C
 (label: no purchase in [C, C + 90 days)). The baselines are scored on the same customers:
-recency, and BG/NBD's expected purchases in the label window (fitted on the orders before C).
-What the job ships is its model when the model beats the better baseline by more than the
-bootstrap uncertainty (`ml.promotion`), otherwise that baseline.
+recency, and BG/NBD's expected purchases in the label window and its probability of no
+purchase in it (fitted on the orders before C). What the job ships is its model when the model
+beats the best baseline by more than the bootstrap uncertainty (`ml.promotion`), otherwise that
+baseline; "best baseline" in every figure is the best of the three in that run.
 
 The same runs are repeated on random samples of 500 and 2,000 customers (several each; UCI has
 4,338 customers with an order, so 5,000 is the full set). The model's constants (its inputs,
@@ -57,8 +58,10 @@ SECOND_ROUND = (
     "choices were fixed. UCI Online Retail is the only data set with dated purchases the bench has "
     "(Ta-Feng is stored as undated basket sequences), so the churn figures are UCI's alone."
 )
-LABELS = {MODEL: "model (churn job's logistic regression)", "bgnbd": "BG/NBD expected purchases",
-          "recency": "recency"}
+LABELS = {MODEL: "model (churn job's logistic regression)",
+          "bgnbd_no_purchase": "BG/NBD P(no purchase in the 90 days)",
+          "bgnbd": "BG/NBD expected purchases", "recency": "recency"}
+BASELINES = [name for name in LABELS if name != MODEL]
 
 
 def _run_one(orders, lines, cutoff: date) -> dict:
@@ -103,7 +106,8 @@ def _full_table(runs: list[dict]) -> str:
 
 
 def _best(run: dict) -> float:
-    return max(run["bgnbd"]["roc_auc"], run["recency"]["roc_auc"])
+    """The best baseline's ROC-AUC in `run`: what the job's gate measures the model against."""
+    return max(run[name]["roc_auc"] for name in BASELINES)
 
 
 def _size_table(runs: list[dict]) -> str:
@@ -115,15 +119,15 @@ def _size_table(runs: list[dict]) -> str:
         rows.append([
             size, len(seeds), f"{np.mean([run[MODEL]['customers'] for run in at_size]):,.0f}",
             spread(per_sample(at_size, lambda run: run[MODEL]["roc_auc"])),
-            spread(per_sample(at_size, lambda run: run["bgnbd"]["roc_auc"])),
-            spread(per_sample(at_size, lambda run: run["recency"]["roc_auc"])),
+            *(spread(per_sample(at_size, lambda run, name=name: run[name]["roc_auc"])) for name in BASELINES),
             spread(per_sample(at_size, lambda run: run[MODEL]["roc_auc"] - _best(run))),
             f"{min(run[MODEL]['roc_auc'] - _best(run) for run in at_size):+.3f}",
             spread(per_sample(at_size, lambda run: run["shipped"]["roc_auc"] - _best(run))),
             f"{shipped_model} of {len(at_size)}",
         ])
     return markdown_table(
-        ["customers", "samples", "scored per cutoff", "model ROC-AUC", "BG/NBD", "recency", "model − best baseline",
+        ["customers", "samples", "scored per cutoff", "model ROC-AUC", "BG/NBD P(none)", "BG/NBD expected", "recency",
+         "model − best baseline",
          "worst run", "shipped − best baseline", "model shipped"], rows)
 
 
