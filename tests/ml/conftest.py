@@ -28,9 +28,14 @@ LEAVING_DAYS, LEAVING_CANCELLED_SHARE = 120, 0.8
 
 
 def synthetic_orders(
-    customers: int = 500, start: date = HISTORY_START, as_of: date = AS_OF, seed: int = 7, rate_spread: float = 0.8
+    customers: int = 500, start: date = HISTORY_START, as_of: date = AS_OF, seed: int = 7, rate_spread: float = 0.8,
+    leaving_cancelled_share: float = LEAVING_CANCELLED_SHARE,
 ) -> pd.DataFrame:
-    """Orders from `start` to the end of `as_of`, shaped like `marts.fct_orders`, sorted by time."""
+    """Orders from `start` to the end of `as_of`, shaped like `marts.fct_orders`, sorted by time.
+
+    `leaving_cancelled_share` is the share of orders cancelled in the `LEAVING_DAYS` before a
+    customer leaves (`CANCELLED_SHARE` for no warning).
+    """
     rng = np.random.default_rng(seed)
     span_days = (as_of - start).days + 1
     rows = []
@@ -47,7 +52,7 @@ def synthetic_orders(
                     day,
                     round(rng.lognormal(BASKET_LOG_MEAN[number % 2], 0.5), 2),
                     "web" if rng.uniform() < web_share else "erp",
-                    bool(rng.uniform() < (LEAVING_CANCELLED_SHARE if day > churn_day - LEAVING_DAYS
+                    bool(rng.uniform() < (leaving_cancelled_share if day > churn_day - LEAVING_DAYS
                                           else CANCELLED_SHARE)),
                 )
             )
@@ -187,8 +192,10 @@ def synthetic_products(products: int = PRODUCTS, seed: int = 5) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
-def order_orders(orders) -> pd.DataFrame:
-    """`orders` with the `order_id` the lines refer to."""
+def order_orders() -> pd.DataFrame:
+    """The synthetic business of the demand, next-best-action and warehouse tests, with the `order_id` the
+    lines refer to: `orders` without the cancellations before leaving (the churn tests' warning sign)."""
+    orders = synthetic_orders(leaving_cancelled_share=CANCELLED_SHARE)
     return orders.assign(order_id=[f"o{number}" for number in range(len(orders))])
 
 
