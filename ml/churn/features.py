@@ -11,7 +11,8 @@ between orders describe purchases; cancelled orders only enter through their sha
 orders. A customer is *active* at a cutoff when they made a purchase in the year before it.
 Amounts are summed as they come: the business is assumed to sell in one currency.
 
-Beside those order features: the BG/NBD expected purchases in the label window and P(alive)
+Beside those order features: the BG/NBD expected purchases in the label window, the
+probability of none in it, and P(alive)
 (fitted on the history before the cutoff, `ml.churn.baselines`), the spread of the days
 between purchase days (median, longest, last), and, when the order lines
 (`marts.fct_order_lines`) are given, what a customer buys: distinct products, lines and units
@@ -59,6 +60,7 @@ FEATURE_COLUMNS = (
     "cancelled_share",
     "bgnbd_expected_90d",
     "bgnbd_p_alive",
+    "bgnbd_p_no_purchase_90d",
     "purchase_days_90d",
     "purchase_days_365d",
     "gap_median_days",
@@ -163,6 +165,7 @@ def build_features(orders: pd.DataFrame, cutoff: date, lines: pd.DataFrame | Non
     bgnbd = bgnbd_quantities(history, cutoff, LABEL_WINDOW_DAYS)
     features["bgnbd_expected_90d"] = bgnbd["bgnbd_expected"]
     features["bgnbd_p_alive"] = bgnbd["bgnbd_p_alive"]
+    features["bgnbd_p_no_purchase_90d"] = bgnbd["bgnbd_p_none"]
     features = features.join(_purchase_day_statistics(purchases, end))
     features["recency_over_max_gap"] = features["recency_days"] / features["gap_max_days"].where(
         features["gap_max_days"] > 0

@@ -8,8 +8,9 @@
   on 27 features, which lost to BG/NBD below about 2,000 customers and was behind the
   logistic regression at every size on UCI Online Retail's cutoffs 2011-04-12 and 2011-05-12
   (bench/RESULTS.md); `CalibratedBooster` remains so that artifacts trained with it still load.
-* **bgnbd** and **recency** are the baselines (`ml.churn.baselines`) as scorers: when the
-  model does not beat them clearly (`ml.promotion`), the best of them scores customers.
+* **bgnbd** (expected purchases), **bgnbd_no_purchase** (probability of no purchase in the
+  label window) and **recency** are the baselines (`ml.churn.baselines`) as scorers: when the
+  model does not beat the best of them clearly (`ml.promotion`), that one scores customers.
 
 Every scorer has a raw score (higher: likelier to churn), a probability (a Platt sigmoid of
 the raw score, fitted on a cutoff the scorer did not learn from: on a small business's one
@@ -27,8 +28,12 @@ import pandas as pd
 from lightgbm import LGBMClassifier
 from sklearn.linear_model import LogisticRegression
 
+from ml.churn.baselines import log_odds
+
 BGNBD = "bgnbd"
+BGNBD_NO_PURCHASE = "bgnbd_no_purchase"
 RECENCY = "recency"
+BASELINES = (RECENCY, BGNBD, BGNBD_NO_PURCHASE)
 # Inverse L2 strength on standardised inputs; 0.1 was the best of 0.01, 0.1 and 1 at 500,
 # 2,000 and 4,338 customers on UCI Online Retail's cutoffs 2011-04-12 and 2011-05-12 (before every
 # cutoff bench/RESULTS.md reports); with `cancelled_share` and the per-cutoff intercepts added,
@@ -52,6 +57,7 @@ TICKET_INPUTS = ("log_complaints_365d", "open_complaint", "log_resolution_days")
 # penalty on a cutoff's intercept is 10,000 times weaker than on a standardised input.
 CUTOFF_INDICATOR_SCALE = 100.0
 EXPECTED_FLOOR = 0.01  # purchases: log(expected + floor) keeps "expects none" finite
+PROBABILITY_FLOOR = 1e-6  # log-odds of a probability kept within [floor, 1 - floor]
 MAX_OVERDUE = 50.0
 
 
@@ -210,12 +216,18 @@ class CalibratedLogistic(_Calibrated):
 
 
 def baseline_raw_score(name: str, features: pd.DataFrame) -> np.ndarray:
-    """A baseline's churn score from the features: minus log BG/NBD expected purchases, or log recency."""
+    """A baseline's churn score from the features: minus log BG/NBD expected purchases, the log-odds
+    of BG/NBD's probability of no purchase in the label window, or log recency.
+
+    Where BG/NBD could not be fitted (NaN) it expects no purchase.
+    """
     if name == BGNBD:
         return -np.log(features["bgnbd_expected_90d"].fillna(0.0).to_numpy() + EXPECTED_FLOOR)
+    if name == BGNBD_NO_PURCHASE:
+        return log_odds(features["bgnbd_p_no_purchase_90d"].fillna(1.0).to_numpy(), PROBABILITY_FLOOR)
     if name == RECENCY:
         return np.log1p(features["recency_days"].to_numpy())
-    raise ValueError(f"unknown churn baseline {name!r}; expected {BGNBD!r} or {RECENCY!r}")
+    raise ValueError(f"unknown churn baseline {name!r}; expected one of {BASELINES}")
 
 
 @dataclass(frozen=True)

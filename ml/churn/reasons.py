@@ -26,9 +26,16 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from ml.churn.baselines import bgnbd_contributions
+from ml.churn.baselines import bgnbd_contributions, no_purchase_score
 from ml.churn.features import LABEL_WINDOW_DAYS
-from ml.churn.model import BGNBD, EXPECTED_FLOOR, RECENCY, CalibratedBaseline
+from ml.churn.model import (
+    BGNBD,
+    BGNBD_NO_PURCHASE,
+    EXPECTED_FLOOR,
+    PROBABILITY_FLOOR,
+    RECENCY,
+    CalibratedBaseline,
+)
 
 MAX_REASONS = 3
 MIN_SHARE = 0.1  # a theme is named only if it carries at least this share of the strongest one
@@ -46,6 +53,7 @@ THEMES = {
         "gap_last_days",
         "recency_over_max_gap",
         "bgnbd_p_alive",
+        "bgnbd_p_no_purchase_90d",
         "log_recency",
         "log_overdue",
         "one_purchase",
@@ -81,6 +89,9 @@ def contributions(scorer, features: pd.DataFrame, orders: pd.DataFrame, cutoff: 
     """
     if isinstance(scorer, CalibratedBaseline) and scorer.name == BGNBD:
         return bgnbd_contributions(orders, cutoff, features.index, LABEL_WINDOW_DAYS, EXPECTED_FLOOR)
+    if isinstance(scorer, CalibratedBaseline) and scorer.name == BGNBD_NO_PURCHASE:
+        return bgnbd_contributions(orders, cutoff, features.index, LABEL_WINDOW_DAYS, PROBABILITY_FLOOR,
+                                   no_purchase_score)
     if isinstance(scorer, CalibratedBaseline) and scorer.name == RECENCY:
         raw = pd.Series(scorer.raw_score(features), index=features.index)
         return (raw - raw.median()).to_frame("recency_days")

@@ -13,8 +13,9 @@ fully observed is S - 90 days: the *evaluation cutoff* E. Training snapshots are
   BG/NBD) is fitted on its cutoffs but the latest, c, scores c held out, which fits the
   Platt sigmoid; it is then refitted on all of them and keeps that sigmoid
   (`ml.churn.model.fit_calibrated`). Nothing it learns from has a label after c + 90 days = E.
-* **Does it ship.** The evaluation model is measured on E beside the baselines (recency and
-  BG/NBD's expected purchases, `ml.churn.baselines`). The model scores customers only if its
+* **Does it ship.** The evaluation model is measured on E beside the baselines (recency,
+  BG/NBD's expected purchases and its probability of no purchase in the 90 days,
+  `ml.churn.baselines`). The model scores customers only if its
   ROC-AUC beats the best baseline's by more than the bootstrap uncertainty of the difference
   (`ml.promotion.gate`); otherwise the best baseline does, with its own Platt sigmoid fitted
   on E.
@@ -46,9 +47,8 @@ from ml.churn.features import (
     validate_orders,
 )
 from ml.churn.model import (
-    BGNBD,
+    BASELINES,
     LOGISTIC_C,
-    RECENCY,
     ROBUST_INPUTS,
     TICKET_INPUTS,
     CalibratedBaseline,
@@ -58,7 +58,6 @@ from ml.churn.model import (
 )
 from ml.promotion import MODEL, GateResult, gate
 
-BASELINES = (RECENCY, BGNBD)
 CUTOFF_SPACING_DAYS = 30
 MAX_TRAINING_CUTOFFS = 12
 MIN_TRAINING_CUTOFFS = 2  # one to fit the booster, one to calibrate it

@@ -123,3 +123,34 @@ def test_ticket_features_see_each_ticket_as_it_stood_at_the_cutoff():
     assert build_features(HISTORY, CUTOFF)[["open_complaint", "complaints_365d"]].isna().all().all()
     none = build_features(HISTORY, CUTOFF, tickets=tickets.loc[tickets["customer_id"] == "bo"]).loc["ana"]
     assert (none["tickets_365d"], none["open_complaint"]) == (0, 0) and pd.isna(none["resolution_hours_median_365d"])
+
+
+def test_bgnbd_probability_of_no_purchase_matches_the_process_it_describes():
+    """Averaged over customers drawn from BG/NBD itself, P(no purchase in t days) is the share who buy nothing."""
+    import numpy as np
+
+    from ml.churn.baselines import BgNbd
+
+    model, horizon, observed_for = BgNbd(r=0.5, alpha=10.0, a=0.8, b=2.5), 30.0, 60.0
+    rng = np.random.default_rng(7)
+    customers = 20_000
+    rate = rng.gamma(model.r, 1 / model.alpha, customers)
+    dropout = rng.beta(model.a, model.b, customers)
+    x, t_x, bought_after = np.zeros(customers), np.zeros(customers), np.zeros(customers, dtype=bool)
+    time, alive = np.zeros(customers), np.ones(customers, dtype=bool)
+    while alive.any():  # the first purchase at 0; after each purchase a customer may drop out
+        time = np.where(alive, time + rng.exponential(1 / rate), time)
+        in_history = alive & (time < observed_for)
+        x, t_x = x + in_history, np.where(in_history, time, t_x)
+        bought_after |= alive & (time >= observed_for) & (time < observed_for + horizon)
+        alive &= (time < observed_for + horizon) & (rng.uniform(size=customers) >= dropout)
+    T = np.full(customers, observed_for)
+
+    predicted = model.p_no_purchase(horizon, x, t_x, T)
+    assert predicted.mean() == pytest.approx(1 - bought_after.mean(), abs=0.01)
+    # a new customer: the negative binomial's zero, (alpha / (alpha + t))^r
+    assert model.p_no_purchase(horizon, np.zeros(1), np.zeros(1), np.zeros(1))[0] == pytest.approx((10 / 40) ** 0.5)
+    # over a short horizon, the chance of a purchase is the expected number of purchases
+    tiny = 1e-4
+    assert 1 - model.p_no_purchase(tiny, x[:50], t_x[:50], T[:50]) == pytest.approx(
+        model.expected_purchases(tiny, x[:50], t_x[:50], T[:50]), rel=1e-3)
