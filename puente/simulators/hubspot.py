@@ -85,7 +85,7 @@ from fastapi.responses import JSONResponse, Response
 
 from puente.simulators.business import Business, hubspot_ts
 from puente.simulators.limits import Decision, FaultInjector, Limits, RollingWindow
-from puente.simulators.wire import WireJSON, local_path, request_fault
+from puente.simulators.wire import WireJSON, drawn_fault, local_path, service_app
 
 OBJECT_TYPES = {"contacts": "contacts", "0-1": "contacts", "companies": "companies", "0-2": "companies",
                 "deals": "deals", "0-3": "deals", "line_items": "line_items", "0-8": "line_items",
@@ -910,13 +910,9 @@ def create_hubspot_app(business: Business, token: str, limits: Limits, faults: F
                        scopes: Collection[str] = SCOPES) -> FastAPI:
     """The HubSpot endpoints, to mount under ``/hubspot``; ``scopes`` are the token's."""
     portal = Portal(business, faults)
-    app = FastAPI(title="Simulated HubSpot CRM v3", docs_url=None, redoc_url=None, openapi_url=None)
+    app = service_app("Simulated HubSpot CRM v3", HubSpotError)
     ten_secondly: dict[str, RollingWindow] = {}
     secondly: dict[str, RollingWindow] = {}
-
-    @app.exception_handler(HubSpotError)
-    async def hubspot_error(request: Request, exc: HubSpotError) -> JSONResponse:
-        return exc.response()
 
     @app.middleware("http")
     async def gatekeeper(request: Request, call_next):
@@ -932,9 +928,7 @@ def create_hubspot_app(business: Business, token: str, limits: Limits, faults: F
             return error_response(401, "INVALID_AUTHENTICATION",
                                   "The access token is not valid: it may be expired, revoked or mistyped. "
                                   "Check the private app's access token.")
-        path = local_path(request)
-        fault = faults.draw(path)
-        broken = await request_fault(fault, faults.hang_seconds)
+        path, fault, broken = await drawn_fault(request, faults)
         if broken is not None:
             return broken
         if fault == "5xx":

@@ -55,7 +55,7 @@ from fastapi.responses import JSONResponse, Response
 from puente.simulators.business import Business
 from puente.simulators.business.mercadolibre import SELLER_ID, SITE_ID
 from puente.simulators.limits import FaultInjector, Limits
-from puente.simulators.wire import WireJSON, local_path, request_fault
+from puente.simulators.wire import WireJSON, drawn_fault, local_path, service_app
 
 SEARCH = "/orders/search"
 DEFAULT_LIMIT, MAX_LIMIT, OFFSET_CAP = 50, 51, 10_000
@@ -128,18 +128,12 @@ def _int(params: Any, name: str, default: int) -> int:
 def create_mercadolibre_app(business: Business, account: MeliAccount, faults: FaultInjector,
                             offset_cap: int = OFFSET_CAP) -> FastAPI:
     """The seller's API, to mount under ``/mercadolibre`` (no sales unless ``Business(mercadolibre=True)``)."""
-    app = FastAPI(title="Simulated Mercado Libre API", docs_url=None, redoc_url=None, openapi_url=None)
+    app = service_app("Simulated Mercado Libre API", MeliError)
     app.state.account = account
-
-    @app.exception_handler(MeliError)
-    async def meli_error(request: Request, exc: MeliError) -> JSONResponse:
-        return exc.response()
 
     @app.middleware("http")
     async def gatekeeper(request: Request, call_next):
-        path = local_path(request)
-        fault = faults.draw(path)
-        broken = await request_fault(fault, faults.hang_seconds)
+        path, fault, broken = await drawn_fault(request, faults)
         if broken is not None:
             return broken
         if fault == "429":

@@ -63,7 +63,7 @@ from fastapi.responses import JSONResponse, Response
 from puente.simulators.business import Business
 from puente.simulators.business.salesforce import PREFIX, PUENTE_CONTACT_FIELDS, sf_id, sf_number
 from puente.simulators.limits import FaultInjector, Limits
-from puente.simulators.wire import WireJSON, local_path, request_fault
+from puente.simulators.wire import WireJSON, local_path, request_fault, service_app
 
 MAX_BATCH, MIN_BATCH, COLLECTION_LIMIT = 2000, 200, 200
 ORG_ID = sf_id("Organization", 7)
@@ -188,7 +188,7 @@ def create_salesforce_app(business: Business, client_id: str, client_secret: str
                           faults: FaultInjector, refresh_token: str | None = None) -> FastAPI:
     """The Salesforce endpoints, to mount under ``/salesforce``."""
     org = business.salesforce
-    app = FastAPI(title="Simulated Salesforce REST API", docs_url=None, redoc_url=None, openapi_url=None)
+    app = service_app("Simulated Salesforce REST API")
     sessions: dict[str, float] = {}  # access token -> when it was last used (limits' clock)
     locators: dict[str, tuple[str, list[str], list[dict]]] = {}  # key -> (sObject, fields, results)
     usage = {"day": business.today, "used": 0}

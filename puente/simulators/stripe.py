@@ -43,7 +43,7 @@ from fastapi.responses import JSONResponse, Response
 
 from puente.simulators.business import Business
 from puente.simulators.limits import FaultInjector
-from puente.simulators.wire import WireJSON, local_path, request_fault
+from puente.simulators.wire import WireJSON, drawn_fault, local_path, service_app
 
 LISTS = ("charges", "payment_intents", "refunds", "balance_transactions", "disputes", "events")
 FILTERS = {"charges": ("payment_intent",), "refunds": ("charge", "payment_intent"),
@@ -104,18 +104,12 @@ def created_bounds(params: Any) -> tuple[int | None, int | None]:
 
 def create_stripe_app(business: Business, key: str, faults: FaultInjector) -> FastAPI:
     """The API, to mount under ``/stripe`` (empty unless ``Business(stripe=True, woocommerce=True)``)."""
-    app = FastAPI(title="Simulated Stripe API", docs_url=None, redoc_url=None, openapi_url=None)
+    app = service_app("Simulated Stripe API", StripeError)
     counter = iter(range(1, 1 << 62))
-
-    @app.exception_handler(StripeError)
-    async def stripe_error(request: Request, exc: StripeError) -> JSONResponse:
-        return exc.response()
 
     @app.middleware("http")
     async def gatekeeper(request: Request, call_next):
-        path = local_path(request)
-        fault = faults.draw(path)
-        broken = await request_fault(fault, faults.hang_seconds)
+        path, fault, broken = await drawn_fault(request, faults)
         if broken is not None:
             return broken
         request_id = {"Request-Id": f"req_{next(counter):014d}"}

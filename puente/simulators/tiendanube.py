@@ -61,7 +61,7 @@ from puente.simulators.business import BOGOTA, Business
 from puente.simulators.business.tiendanube import STORE_ID, STORE_NAME, STORE_URL
 from puente.simulators.limits import FaultInjector, LeakyBucket, Limits
 from puente.simulators.shopify import select_fields
-from puente.simulators.wire import WireJSON, local_path, request_fault
+from puente.simulators.wire import WireJSON, local_path, request_fault, service_app
 
 RESOURCES = ("customers", "orders", "products")
 SCOPES = ("read_customers", "read_orders", "read_products", "write_products")
@@ -178,7 +178,7 @@ def create_tiendanube_app(business: Business, token: str, limits: Limits, faults
                           scopes: Collection[str] = SCOPES) -> FastAPI:
     """The Tienda Nube endpoints, to mount under ``/tiendanube``; ``scopes`` are those the store granted the app."""
     store = Store(business)
-    app = FastAPI(title="Simulated Tienda Nube API", docs_url=None, redoc_url=None, openapi_url=None)
+    app = service_app("Simulated Tienda Nube API", NubeError)
     buckets: dict[str, LeakyBucket] = {}
     base = f"/v1/{STORE_ID}"
 
@@ -186,10 +186,6 @@ def create_tiendanube_app(business: Business, token: str, limits: Limits, faults
         used = bucket.used
         return {"X-Rate-Limit-Limit": str(bucket.capacity), "X-Rate-Limit-Remaining": str(bucket.capacity - used),
                 "X-Rate-Limit-Reset": str(round(used / bucket.leak * 1000))}
-
-    @app.exception_handler(NubeError)
-    async def nube_error(request: Request, exc: NubeError) -> JSONResponse:
-        return exc.response()
 
     @app.middleware("http")
     async def gatekeeper(request: Request, call_next):
