@@ -6,7 +6,8 @@ Each source is one folder, ``puente/sources/<system>/`` (the shape of dlt's veri
 - ``settings.py`` holds what the API documents: endpoints, API version, page sizes and limits,
   and the objects (each a ``SourceObject`` with the field that is its key and the field that is
   its cursor, plus what the connector needs to ask for it and the fields that land:
-  ``landed_fields``, minimum data, ``puente.sources.fields``);
+  ``landed_fields``, minimum data, ``puente.sources.fields``), and where people's data sits in
+  them (``personal``, a ``PersonalData``: what an erasure follows and empties);
 - ``config.py`` the frozen configuration, read from an Airflow connection or from
   ``PUENTE_<SYSTEM>_*`` environment variables;
 - ``connector.py`` the code that talks to the API;
