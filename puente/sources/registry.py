@@ -83,6 +83,24 @@ def build_writer(name: str, config: SourceConfig, **options: Any) -> Any:
     return spec.writer(config, **options)
 
 
+def personal_objects() -> tuple[tuple[Source, SourceObject], ...]:
+    """Every object that holds people's data or points at a customer record (``PersonalData``):
+    what the erasure (``puente.erasure``) reads, in registry order."""
+    return tuple((s, o) for s in SOURCES for o in s.objects
+                 if o.personal.record_kinds or o.personal.refers or o.personal.fields)
+
+
+def record_kinds() -> dict[str, tuple[tuple[Source, SourceObject], ...]]:
+    """Each kind of customer record (``int_customer_records_unioned.record_type``) and the objects
+    that hold it: keyed by it (``PersonalData.record_kinds``) or pointing at it (``refers``)."""
+    kinds: dict[str, list[tuple[Source, SourceObject]]] = {}
+    for s, o in personal_objects():
+        for kind in (*o.personal.record_kinds, *(kind for _, kind in o.personal.refers)):
+            if (s, o) not in kinds.setdefault(kind, []):
+                kinds[kind].append((s, o))
+    return {kind: tuple(objects) for kind, objects in kinds.items()}
+
+
 def simulator_configs(base_url: str, credentials: Any) -> dict[str, SourceConfig]:
     """Every registered source's configuration pointing at the local simulators at ``base_url``."""
     return {s.name: s.simulator(base_url, credentials) for s in SOURCES}

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from puente.sources.spec import SourceObject
+from puente.sources.spec import PersonalData, SourceObject
 
 SYSTEM = "HubSpot"
 DEFAULT_URL = "https://api.hubapi.com"
@@ -61,20 +61,27 @@ class HubSpotObject(SourceObject):
         super().__post_init__()
 
 
+# A deal or a ticket is the person's through its association to their contact (erasure).
+_OF_CONTACT = PersonalData(refers=(("associations.contacts.results[].id", "hubspot_contact"),))
 OBJECTS: tuple[HubSpotObject, ...] = (
-    HubSpotObject(name="contacts", modified_property="lastmodifieddate", properties=(
+    HubSpotObject(name="contacts", modified_property="lastmodifieddate", personal=PersonalData(
+        record_kinds=("hubspot_contact",),
+        identifiers=("properties.email", "properties.phone", "properties.mobilephone", "properties.tax_id"),
+        names=("properties.firstname", "properties.lastname"),
+        other=("properties.company", "properties.address", "properties.city", "properties.hs_marketable_status",
+               "properties.hs_legal_basis")), properties=(
         "email", "firstname", "lastname", "phone", "mobilephone", "company", "address", "city", "country",
         "lifecyclestage", "hs_marketable_status", "hs_legal_basis", "tax_id", "hubspot_owner_id", "createdate",
         "lastmodifieddate")),
     HubSpotObject(name="companies", properties=(
         "name", "domain", "phone", "city", "country", "createdate", "hs_lastmodifieddate")),
-    HubSpotObject(name="deals", associations="contacts", properties=(
+    HubSpotObject(name="deals", associations="contacts", personal=_OF_CONTACT, properties=(
         "dealname", "amount", "deal_currency_code", "dealstage", "pipeline", "closedate", "createdate",
         "hs_lastmodifieddate")),
     HubSpotObject(name="line_items", associations="deals", properties=(
         "name", "hs_sku", "quantity", "price", "discount", "hs_discount_percentage", "amount",
         "hs_lastmodifieddate")),
-    HubSpotObject(name="tickets", associations="contacts", read_scope="tickets", properties=(
+    HubSpotObject(name="tickets", associations="contacts", read_scope="tickets", personal=_OF_CONTACT, properties=(
         "subject", "hs_pipeline", "hs_pipeline_stage", "hs_ticket_category", "hs_ticket_priority", "source_type",
         "createdate", "first_agent_reply_date", "closed_date", "hs_v2_date_exited_4", "hs_lastmodifieddate")),
 )

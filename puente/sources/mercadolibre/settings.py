@@ -45,7 +45,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from puente.sources.spec import SourceObject
+from puente.sources.spec import PersonalData, SourceObject
 
 SYSTEM = "Mercado Libre"
 API_URL = "https://api.mercadolibre.com"
@@ -91,4 +91,9 @@ SEARCH_DAYS = 365
 _IN_SEARCH = (f"not _deleted and source_updated_at >= (select max(newest.source_updated_at) from "
               f"raw.mercadolibre_orders as newest) - interval '{SEARCH_DAYS} days'")
 
-OBJECTS: tuple[MeliObject, ...] = (MeliObject(name="orders", landed_fields=_ORDER, live_in_raw=_IN_SEARCH),)
+# Erasure: a buyer is known only from their sales, each the buyer's through ``buyer.id``.
+OBJECTS: tuple[MeliObject, ...] = (MeliObject(name="orders", landed_fields=_ORDER, live_in_raw=_IN_SEARCH,
+                                              personal=PersonalData(
+    refers=(("buyer.id", "mercadolibre_buyer"),), identifiers=("billing_info.doc_number",),
+    names=("buyer.first_name", "buyer.last_name", "buyer.nickname"),
+    other=("shipment.receiver_city", "shipment.receiver_state"))),)

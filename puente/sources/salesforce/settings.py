@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from puente.sources.spec import SourceObject
+from puente.sources.spec import PersonalData, SourceObject
 
 SYSTEM = "Salesforce"
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
@@ -74,18 +74,25 @@ class SObject(SourceObject):
 # custom fields (Puente's own Puente_*__c write-back fields too).
 _PERSON = ("FirstName", "LastName", "Email", "Phone", "MobilePhone", "HasOptedOutOfEmail", "Tax_Id__c",
            "Legal_Basis__c", "OwnerId", "CreatedDate")
+# Erasure: a Contact and a Lead are both of record kind salesforce_contact (their ids differ in
+# their prefix); an Opportunity and a Case are the person's through their ContactId.
+_PERSONAL = dict(record_kinds=("salesforce_contact",), identifiers=("Email", "Phone", "MobilePhone", "Tax_Id__c"),
+                 names=("FirstName", "LastName"))
+_OF_CONTACT = PersonalData(refers=(("ContactId", "salesforce_contact"),))
 OBJECTS: tuple[SObject, ...] = (
     SObject(name="accounts", sobject="Account", landed_fields=("IsDeleted", "Name", "Website", "Phone", "BillingCity",
                                            "BillingCountry", "CreatedDate")),
-    SObject(name="contacts", sobject="Contact", landed_fields=("IsDeleted", *_PERSON, "AccountId", "MailingStreet", "MailingCity",
+    SObject(name="contacts", sobject="Contact", personal=PersonalData(
+        **_PERSONAL, other=("HasOptedOutOfEmail", "Legal_Basis__c", "MailingStreet", "MailingCity")), landed_fields=("IsDeleted", *_PERSON, "AccountId", "MailingStreet", "MailingCity",
                                            "MailingCountry")),
-    SObject(name="leads", sobject="Lead", landed_fields=("IsDeleted", *_PERSON, "Company", "Street", "City", "Country", "Status",
+    SObject(name="leads", sobject="Lead", personal=PersonalData(
+        **_PERSONAL, other=("HasOptedOutOfEmail", "Legal_Basis__c", "Company", "Street", "City")), landed_fields=("IsDeleted", *_PERSON, "Company", "Street", "City", "Country", "Status",
                                         "IsConverted", "ConvertedContactId")),
-    SObject(name="opportunities", sobject="Opportunity", landed_fields=("IsDeleted", "Name", "AccountId", "ContactId", "Amount",
+    SObject(name="opportunities", sobject="Opportunity", personal=_OF_CONTACT, landed_fields=("IsDeleted", "Name", "AccountId", "ContactId", "Amount",
                                                "StageName", "CloseDate", "IsClosed", "IsWon", "CreatedDate")),
     # Service tickets. First_Response__c and Times_Reopened__c are the org's own fields (a flow stamps
     # the desk's first answer and counts reopenings: Salesforce keeps neither on a Case by itself).
-    SObject(name="cases", sobject="Case", landed_fields=("IsDeleted", "ContactId", "Subject", "Type", "Reason",
+    SObject(name="cases", sobject="Case", personal=_OF_CONTACT, landed_fields=("IsDeleted", "ContactId", "Subject", "Type", "Reason",
                                                          "Priority", "IsClosed", "ClosedDate", "First_Response__c",
                                                          "Times_Reopened__c", "CreatedDate")),
     SObject(name="opportunity_line_items", sobject="OpportunityLineItem", landed_fields=("IsDeleted", "OpportunityId", "Name", "ProductCode",
