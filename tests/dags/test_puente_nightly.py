@@ -29,7 +29,6 @@ def test_dag_shape(nightly_dag):
     assert all(t.retries >= 1 for t in nightly_dag.tasks)
     # One task per declared activation, and nothing reaches any system unless every gate upstream passed.
     from puente.activation.spec import load_activations
-
     from puente.sources import registry
 
     systems = {s.name for s in registry.configured()}
