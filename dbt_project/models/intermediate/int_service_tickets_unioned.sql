@@ -26,7 +26,7 @@ hubspot as (
         updated_at::timestamptz as updated_at
     from {{ ref('stg_hubspot__tickets') }}
     where not is_deleted
-)
+),
 
 salesforce as (
     select
