@@ -51,7 +51,7 @@ def test_a_placeholder_surname_is_no_surname(fresh_db):
         staged = conn.execute("select last_name, full_name from staging.stg_salesforce__contacts union all "
                               "select last_name, full_name from staging.stg_salesforce__leads order by 2").fetchall()
         customer = dict(conn.execute("select record_key, customer_id from intermediate.int_customers_matched").fetchall())
-    # one mobile, a work address beside the home one, a name the partner's fits: one person each
+    # one mobile, a work e-mail beside the home one, a name the partner's fits: one person each
     assert customer["salesforce_contact:0035g0000000001AAA"] == customer["odoo_partner:1"]
     assert customer["salesforce_contact:00Q5g0000000001AAA"] == customer["odoo_partner:2"]
     assert customer["odoo_partner:1"] != customer["odoo_partner:2"]
