@@ -229,8 +229,10 @@ def pair_scores(url: str, business: Business) -> dict[str, Any]:
     person, classes = _truth(business, kinds)
     with psycopg.connect(url) as conn:
         matched = conn.execute("select record_key, customer_id from intermediate.int_customers_matched").fetchall()
-        queue = conn.execute("select count(*), count(distinct customer_id) + count(distinct other_customer_id) "
-                             "from marts.customer_review_queue").fetchone()
+        # the customers a pair of the queue touches (one in several pairs, on either side, counts once)
+        queue = conn.execute("select (select count(*) from marts.customer_review_queue), count(*) from ("
+                             "select customer_id from marts.customer_review_queue union "
+                             "select other_customer_id from marts.customer_review_queue) as touched").fetchone()
         doubtful = conn.execute("select count(*) from intermediate.int_customer_match_evidence "
                                 "where rule = 'doubtful_tax_id'").fetchone()[0]
         all_customers = conn.execute("select count(distinct customer_id) from intermediate.int_customers_matched"
