@@ -19,3 +19,10 @@ array_cat({{ c }}hubspot_contact_ids, {{ c }}salesforce_contact_ids)
 {% macro salesforce_zone(expression) -%}
 regexp_replace({{ expression }}, '([+-][0-9]{2})([0-9]{2})$', '\1:\2')
 {%- endmacro %}
+
+{# A Salesforce person's LastName, none when it is a placeholder: Salesforce requires one, so a
+   person entered without a surname gets a bracketed stand-in (`[sin apellido]`, web-to-lead's
+   `[not provided]`), which is no surname and must not weigh against one in identity resolution. #}
+{% macro salesforce_last_name(expression) -%}
+case when trim({{ expression }}) !~ '^\[.*\]$' then {{ expression }} end
+{%- endmacro %}

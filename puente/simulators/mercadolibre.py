@@ -53,7 +53,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from puente.simulators.business import Business
-from puente.simulators.business.mercadolibre import SELLER_ID, SITE_ID
+from puente.simulators.business.mercadolibre import SELLER_ID
 from puente.simulators.limits import FaultInjector, Limits
 from puente.simulators.wire import WireJSON, drawn_fault, local_path, service_app
 
@@ -206,10 +206,10 @@ def create_mercadolibre_app(business: Business, account: MeliAccount, faults: Fa
     @app.get("/orders/{oid}/billing_info")
     async def billing(oid: str) -> Response:
         record = orders().get(int(oid)) if oid.isdigit() else None
-        form = business.meli.billing.get(record["id"]) if record is not None and business.meli else None
-        if form is None:
+        answer = business.meli.billing_info(record["id"]) if record is not None and business.meli else None
+        if answer is None:
             raise MeliError(404, "not_found", f"Billing info for order {oid} not found")
-        return WireJSON({"site_id": SITE_ID, "buyer": {"cust_id": record["buyer"]["id"], "billing_info": form}})
+        return WireJSON(answer)
 
     @app.get("/shipments/{sid}")
     async def shipment(sid: str) -> Response:

@@ -140,6 +140,13 @@ class MercadoLibreWriter(StoreWriter):
                             "street_name": messy.address(p, "mercadolibre") or "", "country_id": "CO"},
                 "taxes": {"taxpayer_type": {"description": "Persona Jurídica" if p.company else "Persona Natural"}}}
 
+    def billing_info(self, oid: int) -> dict | None:
+        """``GET /orders/{id}/billing_info``'s answer: what the buyer typed for the invoice, None when nothing."""
+        form = self.billing.get(oid)
+        if form is None:
+            return None
+        return {"site_id": SITE_ID, "buyer": {"cust_id": self.meli["orders"][oid]["buyer"]["id"], "billing_info": form}}
+
     # ------------------------------------------------------------------ sales
 
     def _order(self, p: Person, day: int) -> None:

@@ -204,31 +204,40 @@ class MercadoLibreConnector(HttpConnector):
         return Record(payload=spec.landed(order), source_id=oid, updated_at=get(order, spec.cursor))
 
     def _billing(self, oid: str) -> dict[str, Any] | None:
-        body = self._get(f"/orders/{oid}/billing_info", "orders", headers={"x-version": "2"}, missing_ok=True)
-        ident = get(body, "buyer", "billing_info", "identification")
-        if not isinstance(ident, dict):
-            return None
-        return {"doc_type": ident.get("type"), "doc_number": ident.get("number")}
+        return billing_info(self._get(f"/orders/{oid}/billing_info", "orders", headers={"x-version": "2"},
+                                      missing_ok=True))
 
     def _shipment(self, shipment_id: Any) -> dict[str, Any] | None:
         sid = text_id(shipment_id)
         if sid is None:
             return None
-        body = self._get(f"/shipments/{sid}", "orders", headers={"x-format-new": "true"}, missing_ok=True)
-        if not isinstance(body, dict):
-            return None
-        history = body.get("status_history") if isinstance(body.get("status_history"), dict) else {}
-        return {"status": body.get("status"), "substatus": body.get("substatus"), "last_updated": body.get("last_updated"),
-                "date_shipped": history.get("date_shipped"), "date_delivered": history.get("date_delivered"),
-                "shipping_cost": get(body, "lead_time", "cost"),
-                "receiver_city": get(body, "destination", "shipping_address", "city", "name"),
-                "receiver_state": get(body, "destination", "shipping_address", "state", "name")}
+        return shipment(self._get(f"/shipments/{sid}", "orders", headers={"x-format-new": "true"}, missing_ok=True))
 
     def _object(self, obj: str) -> MeliObject:
         try:
             return self._objects[obj]
         except KeyError:
             raise ValueError(f"mercadolibre has no object {obj!r}; known: {list(self.objects)}") from None
+
+
+def billing_info(body: Any) -> dict[str, Any] | None:
+    """What lands of an order's billing data (``GET /orders/{id}/billing_info``; None: the buyer gave none)."""
+    ident = get(body, "buyer", "billing_info", "identification")
+    if not isinstance(ident, dict):
+        return None
+    return {"doc_type": ident.get("type"), "doc_number": ident.get("number")}
+
+
+def shipment(body: Any) -> dict[str, Any] | None:
+    """What lands of an order's shipment (``GET /shipments/{id}``)."""
+    if not isinstance(body, dict):
+        return None
+    history = body.get("status_history") if isinstance(body.get("status_history"), dict) else {}
+    return {"status": body.get("status"), "substatus": body.get("substatus"), "last_updated": body.get("last_updated"),
+            "date_shipped": history.get("date_shipped"), "date_delivered": history.get("date_delivered"),
+            "shipping_cost": get(body, "lead_time", "cost"),
+            "receiver_city": get(body, "destination", "shipping_address", "city", "name"),
+            "receiver_state": get(body, "destination", "shipping_address", "state", "name")}
 
 
 def _results(body: Any) -> list[Any]:
