@@ -1,12 +1,18 @@
 """`make bench-identity`: identity resolution against the generator's truth, and dbt build time.
 
-Run `python -m bench.identity [customers] [seed]` (default 100,000 customers, seed 7). Steps:
+Run `python -m bench.identity [customers] [seed] [--crm salesforce]` (default 100,000 customers,
+seed 7, HubSpot). Steps:
 
-1. generate the business (`puente.simulators.business.Business(seed, customers)`), pure Python;
+1. generate the business (`puente.simulators.business.Business(seed, customers, crm=…)`) with a
+   WooCommerce store, a Tienda Nube outlet and a Mercado Libre seller account beside the Shopify
+   shop (SHOPS: the same people buy in several channels), its CRM HubSpot or Salesforce (the same
+   people and sales team either way), pure Python;
 2. land every record straight from the Business stores into raw.* of a fresh database with one
-   `COPY` per object: the records are the dicts the simulated APIs serve (Odoo fields, HubSpot
-   `{id, properties, createdAt, updatedAt, archived}`, Shopify resources) reduced to their declared
-   fields, `source_updated_at` and `_deleted`, as the connectors land them;
+   `COPY` per object of every registered source the business runs: the records are the dicts the
+   simulated APIs serve (Odoo fields, HubSpot `{id, properties, createdAt, updatedAt, archived}`,
+   Salesforce's sObjects, the shops' resources; a Mercado Libre sale with its billing data and
+   shipment, as the connector adds them) reduced to their declared fields, `source_updated_at` and
+   `_deleted`, as the connectors land them;
 3. `dbt build --exclude tag:activation` (a first, full night), timed;
 4. one more simulated day, its created and changed records upserted into raw.*, and the build
    run again, timed: an incremental night (int_customer_ids keeps ids, fct_orders and
@@ -16,10 +22,17 @@ Run `python -m bench.identity [customers] [seed]` (default 100,000 customers, se
    whole first night;
 5. precision and recall of "same customer" pairs: among the customer records of
    intermediate.int_customers_matched that the truth ties to a person, a pair is predicted
-   when both records have one customer_id and true when both have one person_id.
+   when both records have one customer_id and true when both have one person_id. The customer
+   records are those of the kinds dbt's macro `customer_record_types` lists (read back from
+   dim_customers' id arrays); the truth ties a record of most kinds to its person by the simulated
+   object the kind's name says, a Salesforce contact (a Contact or an unconverted Lead) through
+   the org's view of the sales team's book, a Mercado Libre buyer through the sales it bought
+   (`_customer_records`).
 
-Results go into the `identity` section of bench/RESULTS.md: overall and per variation class
-(messiness.VARIATION_CLASSES, from `messiness.record_variations`), the review queue's size and
+Results go into the `identity` section of bench/RESULTS.md (another size or CRM: a section of its
+own, `identity-<crm>-<customers>`): overall and per variation class
+(messiness.VARIATION_CLASSES, from `messiness.record_variations`), per source pair (every pair
+of record kinds, a kind with itself included), the review queue's size and
 the comparison levels' rates by the truth. Goal (issue 11): precision >= 0.995 and recall >= 0.98
 overall and in every class at 100,000 customers, the review queue under 1% of customers.
 Set BENCH_IDENTITY_KEEP_DATABASE=1 to keep the database for a look afterwards.
@@ -27,10 +40,11 @@ Set BENCH_IDENTITY_KEEP_DATABASE=1 to keep the database for a look afterwards.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
 import subprocess
-import sys
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -40,48 +54,82 @@ from typing import Any
 import psycopg
 
 from bench.results import markdown_table, write_section
-from puente import warehouse
+from puente import report, warehouse
 from puente.dbt import MAIN_BUILD_ARGS, run_dbt
 from puente.simulators.business import Business
 from puente.simulators.business.messiness import VARIATION_CLASSES, record_variations
+from puente.simulators.business.simulation import CRMS
 from puente.sources import registry
-
-RECORD_TYPES = {  # truth (system, object) -> record_type of int_customer_records_unioned
-    ("odoo", "res.partner"): "odoo_partner",
-    ("hubspot", "contacts"): "hubspot_contact",
-    ("shopify", "customers"): "shopify_customer",
-}
-
+from puente.sources.base import parse_timestamp
+from puente.sources.mercadolibre import connector as meli
 
 LANDED = {(raw.source, raw.object) for raw in warehouse.RAW_OBJECTS}  # what the connectors extract
+SHOPS = ("woocommerce", "tiendanube", "mercadolibre")  # the stores the bench's business runs besides Shopify
 
 
-def _updated_at(system: str, record: dict) -> str | None:
-    if system == "odoo":
-        return f"{record['write_date']}+00" if record.get("write_date") else None
-    return record.get("updatedAt") or record.get("updated_at")
+def _updated_at(declared, record: dict) -> str | None:
+    """The record's updated-at as the connector stores it (a stamp without an offset is UTC)."""
+    stamp = record.get(declared.cursor)
+    if not stamp:
+        return None
+    return str(stamp) if re.search(r"(Z|[+-]\d\d:?\d\d)$", str(stamp)) else f"{stamp}+00"
 
 
-def _rows(business: Business, system: str, obj: str, ids: set[int] | None = None):
-    table = business.table(system, obj)
+def _objects(business: Business, system: str) -> list[str]:
+    """The objects of ``system`` a connector extracts from the business (none: it runs another CRM)."""
+    if system in CRMS and business.crm_system != system:
+        return []
+    # a Salesforce org shows the sales team's book as its sObjects (salesforce.py)
+    objects = ([spec.name for spec in registry.source(system).objects] if system == "salesforce"
+               else list(getattr(business, system, None) or {}))
+    return [obj for obj in objects if (system, obj) in LANDED]  # not a simulated object no connector extracts
+
+
+def _landed_sale(business: Business, sale: dict) -> dict:
+    """A Mercado Libre sale as the connector lands it: its billing data and its shipment beside it."""
+    shipment = business.table("mercadolibre", "shipments").get(sale["shipping"]["id"])
+    return {**sale, "billing_info": meli.billing_info(business.meli.billing_info(sale["id"])),
+            "shipment": meli.shipment(shipment)}
+
+
+def _rows(business: Business, system: str, obj: str, ids: set | None = None):
     declared = registry.source_object(system, obj)  # what a connector lands of a record (minimum data)
+    if system == "salesforce":  # queryAll: deleted records (the Recycle Bin) land as deleted
+        for record in business.salesforce.table(declared.sobject):
+            if ids is None or record["Id"] in ids:
+                yield (record["Id"], json.dumps(declared.landed(record), default=str), _updated_at(declared, record),
+                       record["IsDeleted"])
+        return
+    table = business.table(system, obj)
     for rid in (ids if ids is not None else table):
         if business.is_deleted(system, obj, rid):
             continue
-        record = table[rid]
+        record = _landed_sale(business, table[rid]) if system == "mercadolibre" else table[rid]
         deleted = bool(record.get("archived", False)) if system == "hubspot" else False
-        yield (str(record["id"]), json.dumps(declared.landed(record), default=str), _updated_at(system, record),
+        yield (str(record["id"]), json.dumps(declared.landed(record), default=str), _updated_at(declared, record),
                deleted)
 
 
-def land(url: str, business: Business, batch_id: str, only: dict[tuple[str, str], set[int]] | None = None) -> int:
+def _changed(business: Business, since) -> dict[tuple[str, str], set]:
+    """Per object, the ids of the records the last simulated day created or changed. A Salesforce
+    org's records are the sales team's book as the org shows it: those whose SystemModstamp (the
+    connector's cursor) is ``since`` or later."""
+    changed: dict[tuple[str, str], set] = defaultdict(set)
+    for system, obj, rid in business.changed_today():
+        changed[(system, obj)].add(rid)
+    for obj in _objects(business, "salesforce"):
+        changed[("salesforce", obj)] = {
+            record["Id"] for record in business.salesforce.table(registry.source_object("salesforce", obj).sobject)
+            if parse_timestamp(record["SystemModstamp"]) >= since}
+    return changed
+
+
+def land(url: str, business: Business, batch_id: str, only: dict[tuple[str, str], set] | None = None) -> int:
     """COPY the business's records (all, or `only` those ids per object) into raw.*; upsert by id."""
     landed = 0
     with psycopg.connect(url) as conn:
-        for system, objects in (("odoo", business.odoo), ("hubspot", business.hubspot), ("shopify", business.shopify)):
-            for obj in objects:
-                if (system, obj) not in LANDED:  # a simulated object no connector extracts
-                    continue
+        for system in registry.names():
+            for obj in _objects(business, system):
                 ids = None if only is None else only.get((system, obj), set())
                 if ids is not None and not ids:
                     continue
@@ -103,17 +151,71 @@ def land(url: str, business: Business, batch_id: str, only: dict[tuple[str, str]
     return landed
 
 
-def _truth(business: Business) -> tuple[dict[str, str], dict[str, set[str]]]:
+def record_types(url: str) -> dict[str, str]:
+    """The customer record kinds the golden record merges, per system (``{"odoo": "odoo_partner", …}``):
+    dbt's macro ``customer_record_types`` as dim_customers' id arrays show it, so a source added
+    there is measured here without a change."""
+    with psycopg.connect(url) as conn:
+        return {system: column.removesuffix("_ids") for system, column in report.customer_id_columns(conn).items()}
+
+
+def _truth_object(business: Business, system: str, record_type: str) -> str:
+    """The simulated object a record kind is read from: the one its name says (`odoo_partner` is
+    res.partner, `hubspot_contact` contacts, `shopify_customer` customers)."""
+    noun = record_type.removeprefix(f"{system}_")
+    objects = [obj for obj in getattr(business, system) if obj.lower().rsplit(".", 1)[-1].rstrip("s") == noun]
+    if len(objects) != 1:
+        raise ValueError(f"no single object of {system} holds its {record_type} records: {objects}")
+    return objects[0]
+
+
+def _customer_records(business: Business, kinds: dict[str, str]):
+    """Every customer record the truth ties to a person: (its key as dbt writes it, the person, its
+    system, the record as the system holds it). Most kinds are one simulated object's records; a
+    Salesforce contact is a Contact or a Lead (an unconverted one: dbt leaves converted ones out);
+    a Mercado Libre buyer is no object of its own, but the buyer of sales, seen through the latest
+    one as it lands (its names and city; its document, or the latest one the buyer gave), as dbt
+    reads it."""
+    by_object = {(system, _truth_object(business, system, kind)): kind for system, kind in kinds.items()
+                 if system not in ("salesforce", "mercadolibre") and _objects(business, system)}
+    people = {sobject: {r["Id"]: r for r in business.salesforce.table(sobject)} if business.salesforce else {}
+              for sobject in ("Contact", "Lead")}
+    sales: dict[int, list[tuple[str, dict]]] = defaultdict(list)  # buyer id -> (person, sale)
+    for row in business.truth():
+        system, obj, rid, person = row["system"], row["object"], row["id"], row["person_id"]
+        if not person:
+            continue
+        if system == "salesforce" and obj in ("contacts", "leads"):
+            yield f"{kinds[system]}:{rid}", person, system, people["Contact" if obj == "contacts" else "Lead"][rid]
+        elif system == "mercadolibre" and obj == "orders":
+            sale = business.table(system, obj)[int(rid)]
+            sales[sale["buyer"]["id"]].append((person, sale))
+        elif (system, obj) in by_object:
+            yield f"{by_object[(system, obj)]}:{rid}", person, system, business.table(system, obj)[int(rid)]
+    for buyer, bought in sales.items():
+        if len({person for person, _ in bought}) != 1:
+            raise ValueError(f"Mercado Libre buyer {buyer} buys for several people: {bought}")
+        landed = sorted((_landed_sale(business, sale) for _, sale in bought), key=lambda s: s["date_last_updated"])
+        latest = landed[-1]
+        documented = [s["billing_info"] for s in landed if s["billing_info"] and s["billing_info"]["doc_number"]]
+        yield (f"{kinds['mercadolibre']}:{buyer}", bought[0][0], "mercadolibre",
+               {**latest, "billing_info": latest["billing_info"] or (documented[-1] if documented else None)})
+
+
+def _truth(business: Business, kinds: dict[str, str]) -> tuple[dict[str, str], dict[str, set[str]]]:
     """Per record key of a customer record: its person, and the variation classes it shows."""
     person, classes = {}, {}
-    for row in business.truth():
-        record_type = RECORD_TYPES.get((row["system"], row["object"]))
-        if record_type and row["person_id"]:
-            key = f"{record_type}:{row['id']}"
-            person[key] = row["person_id"]
-            record = business.table(row["system"], row["object"])[int(row["id"])]
-            classes[key] = record_variations(business.population.person(row["person_id"]), row["system"], record)
+    for key, person_id, system, record in _customer_records(business, kinds):
+        person[key] = person_id
+        classes[key] = record_variations(business.population.person(person_id), system, record)
     return person, classes
+
+
+def _scores(predicted: set, actual: set) -> dict[str, Any]:
+    both = len(predicted & actual)
+    return {"true_pairs": len(actual), "predicted_pairs": len(predicted),
+            "precision": both / len(predicted) if predicted else 1.0,
+            "recall": both / len(actual) if actual else 1.0}
 
 
 def _pairs(groups: dict[str, list[str]]) -> set[tuple[str, str]]:
@@ -123,11 +225,14 @@ def _pairs(groups: dict[str, list[str]]) -> set[tuple[str, str]]:
 def pair_scores(url: str, business: Business) -> dict[str, Any]:
     """Precision and recall of "same customer" pairs, overall and per variation class (a pair
     counts for a class when either record shows it), and the review queue's size."""
-    person, classes = _truth(business)
+    kinds = record_types(url)
+    person, classes = _truth(business, kinds)
     with psycopg.connect(url) as conn:
         matched = conn.execute("select record_key, customer_id from intermediate.int_customers_matched").fetchall()
-        queue = conn.execute("select count(*), count(distinct customer_id) + count(distinct other_customer_id) "
-                             "from marts.customer_review_queue").fetchone()
+        # the customers a pair of the queue touches (one in several pairs, on either side, counts once)
+        queue = conn.execute("select (select count(*) from marts.customer_review_queue), count(*) from ("
+                             "select customer_id from marts.customer_review_queue union "
+                             "select other_customer_id from marts.customer_review_queue) as touched").fetchone()
         doubtful = conn.execute("select count(*) from intermediate.int_customer_match_evidence "
                                 "where rule = 'doubtful_tax_id'").fetchone()[0]
         all_customers = conn.execute("select count(distinct customer_id) from intermediate.int_customers_matched"
@@ -143,17 +248,25 @@ def pair_scores(url: str, business: Business) -> dict[str, Any]:
     for name in VARIATION_CLASSES:
         def shows(pair: tuple[str, str], name: str = name) -> bool:
             return name in classes[pair[0]] or name in classes[pair[1]]
-        p_c = {pair for pair in predicted if shows(pair)}
-        t_c = {pair for pair in actual if shows(pair)}
-        both = len(p_c & t_c)
         per_class[name] = {"records": sum(1 for key, _ in matched if name in classes[key]),
-                           "true_pairs": len(t_c), "predicted_pairs": len(p_c),
-                           "precision": both / len(p_c) if p_c else 1.0, "recall": both / len(t_c) if t_c else 1.0}
-    both = len(predicted & actual)
+                           **_scores({pair for pair in predicted if shows(pair)},
+                                     {pair for pair in actual if shows(pair)})}
+    # per source pair, every pair of record kinds (one kind with itself: duplicates within a system)
+    order = list(kinds.values())
+    def kinds_of(pair: tuple[str, str]) -> tuple[str, str]:
+        a, b = (key.split(":", 1)[0] for key in pair)
+        return (a, b) if order.index(a) <= order.index(b) else (b, a)
+    predicted_by, actual_by = defaultdict(set), defaultdict(set)
+    for pair in predicted:
+        predicted_by[kinds_of(pair)].add(pair)
+    for pair in actual:
+        actual_by[kinds_of(pair)].add(pair)
+    per_source_pair = {(a, b): _scores(predicted_by[(a, b)], actual_by[(a, b)])
+                       for i, a in enumerate(order) for b in order[i:]}
     return {"records": len(matched), "people": len(by_person), "customers": len(by_customer),
-            "predicted_pairs": len(predicted), "true_pairs": len(actual), "correct_pairs": both,
-            "precision": both / len(predicted) if predicted else 1.0,
-            "recall": both / len(actual) if actual else 1.0, "per_class": per_class,
+            "correct_pairs": len(predicted & actual), **_scores(predicted, actual), "per_class": per_class,
+            "per_source_pair": per_source_pair,
+            "records_per_kind": Counter(key.split(":", 1)[0] for key, _ in matched),
             "review_pairs": queue[0], "review_customers": queue[1], "all_customers": all_customers,
             "doubtful_tax_ids": doubtful}
 
@@ -162,7 +275,7 @@ def level_rates(url: str, business: Business) -> list[list[str]]:
     """Per comparison level of the scored candidate pairs: how many are one person's and how
     many two people's, by the truth (the m and u the seed's weights should resemble, among
     candidates)."""
-    person, _ = _truth(business)
+    person, _ = _truth(business, record_types(url))
     with psycopg.connect(url) as conn:
         pairs = conn.execute("select record_key, other_record_key, email_level, phone_level, tax_id_level, "
                              "name_level, city_level, address_level, web_order_level from intermediate.int_customer_pairs_scored"
@@ -193,15 +306,17 @@ def _slowest_nodes(result, count: int = 5) -> str:
 
 
 def _commit() -> str:
-    """The commit the benchmark measures (`-dirty` when the work tree has changes)."""
+    """The commit the benchmark measures (`-dirty` when the work tree has changes; the results
+    file that benchmarks write aside)."""
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], capture_output=True, text=True, check=False).stdout.strip()
-    return (git("rev-parse", "--short", "HEAD") or "unknown") + ("-dirty" if git("status", "--porcelain", "--", ".") else "")
+    dirty = git("status", "--porcelain", "--", ".", ":(exclude)bench/RESULTS.md")
+    return (git("rev-parse", "--short", "HEAD") or "unknown") + ("-dirty" if dirty else "")
 
 
-def main(customers: int = 100_000, seed: int = 7) -> None:
+def main(customers: int = 100_000, seed: int = 7, crm: str = "hubspot") -> None:
     started = time.perf_counter()
-    business = Business(seed, customers=customers)
+    business = Business(seed, customers=customers, crm=crm, **{shop: True for shop in SHOPS})
     generated = time.perf_counter() - started
     base = os.environ.get("PUENTE_WAREHOUSE_URL") or warehouse.ensure_embedded()
     name = f"bench_identity_{uuid.uuid4().hex[:8]}"
@@ -220,10 +335,9 @@ def main(customers: int = 100_000, seed: int = 7) -> None:
         levels = level_rates(url, business)
         print(f"generated {customers:,} customers in {generated:.0f}s; landed {rows:,} rows in {loaded:.0f}s; "
               f"full build {full:.0f}s; {scores}", flush=True)
+        first_night = business.now()
         business.advance_day()
-        changed: dict[tuple[str, str], set[int]] = {}
-        for system, obj, rid in business.changed_today():
-            changed.setdefault((system, obj), set()).add(rid)
+        changed = _changed(business, first_night)
         t = time.perf_counter()
         night_rows = land(url, business, "bench-2", changed)
         t_land = time.perf_counter() - t
@@ -238,8 +352,10 @@ def main(customers: int = 100_000, seed: int = 7) -> None:
         else:
             warehouse.drop_database(base, name)
     body = "\n".join([
-        f"Commit {_commit()}. Business(seed={seed}, customers={customers:,}): generated in {generated:.0f} s; "
-        f"{rows:,} raw rows landed by COPY in {loaded:.0f} s.",
+        f"Commit {_commit()}. Business(seed={seed}, customers={customers:,}, crm={crm!r}, "
+        f"{', '.join(f'{shop}=True' for shop in SHOPS)}): generated in {generated:.0f} s; "
+        f"{rows:,} raw rows landed by COPY in {loaded:.0f} s. Customer records per kind: "
+        + ", ".join(f"{kind} {count:,}" for kind, count in scores["records_per_kind"].items()) + ".",
         "",
         markdown_table(
             ["night", "customer records scored", "people", "customers", "precision", "recall", "dbt build (s)"],
@@ -271,6 +387,16 @@ def main(customers: int = 100_000, seed: int = 7) -> None:
               f"{c['recall']:.4f}"] for name, c in scores["per_class"].items()],
         ),
         "",
+        "Per source pair (first night; the record kinds of dbt's macro `customer_record_types`, a kind "
+        "beside itself being the duplicates within one system; a pair counts for the kinds of its two records):",
+        "",
+        markdown_table(
+            ["source pair", "true pairs", "predicted pairs", "precision", "recall"],
+            [[f"{a} – {b}", f"{c['true_pairs']:,}", f"{c['predicted_pairs']:,}", f"{c['precision']:.4f}",
+              f"{c['recall']:.4f}"] for (a, b), c in scores["per_source_pair"].items()
+             if c["true_pairs"] or c["predicted_pairs"]],
+        ),
+        "",
         "Comparison levels among the scored candidate pairs, by the truth (first night): the share of "
         "one person's pairs (m) and of two people's pairs (u) at each level, beside which "
         "seeds/identity_match_weights.csv sets its weights by hand:",
@@ -282,9 +408,16 @@ def main(customers: int = 100_000, seed: int = 7) -> None:
         "models rebuild every night (a new record can join or bridge any cluster); fct_orders and "
         "fct_order_lines recompute only the orders the day touched.",
     ])
-    write_section("identity", "Identity resolution", f"python -m bench.identity {customers} {seed}", body)
+    default = (customers, crm) == (100_000, "hubspot")  # `make bench-identity`; other runs get sections of their own
+    write_section("identity" if default else f"identity-{crm}-{customers}",
+                  "Identity resolution" + ("" if default else f" ({customers:,} customers, CRM {crm})"),
+                  f"python -m bench.identity {customers} {seed}" + ("" if crm == "hubspot" else f" --crm {crm}"), body)
     print(body)
 
 
 if __name__ == "__main__":
-    main(*(int(arg) for arg in sys.argv[1:3]))
+    parser = argparse.ArgumentParser(prog="python -m bench.identity", description=__doc__.split("\n", 1)[0])
+    parser.add_argument("customers", nargs="?", type=int, default=100_000)
+    parser.add_argument("seed", nargs="?", type=int, default=7)
+    parser.add_argument("--crm", choices=CRMS, default="hubspot", help="the CRM the business runs")
+    main(**vars(parser.parse_args()))

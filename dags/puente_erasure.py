@@ -2,7 +2,7 @@
 
 Trigger this DAG with its form ("Trigger DAG" in the Airflow UI): one identifier of the person
 (e-mail, phone, tax id or customer id), who requested the erasure and the request's reference.
-Puente clears the fields it wrote on the person's CRM contacts (through the HubSpot connection),
+Puente clears the fields it wrote on the person's CRM contacts (through the CRM's connection),
 removes their personal data from raw and from every table built from it, and keeps a tombstone
 in ``ops.erasures``; the next nights do not bring the person back from the sources' old records
 (see ``puente/erasure.py``). Wiring only: the task calls ``puente.erasure.erase``.
@@ -44,7 +44,8 @@ def puente_erasure():
         params = params or {}
         record_run_started()  # the audit: who triggered the erasure in Airflow (ops.dag_runs)
         try:
-            writer = (registry.build_writer("hubspot", source_config("hubspot")) if erasure.runs_hubspot() else None)
+            crm = erasure.crm_system()
+            writer = registry.build_writer(crm, source_config(crm)) if crm else None
             result = erasure.erase(warehouse_url(), requested_by=params["requested_by"],
                                    reason=params.get("reason") or None, crm_writer=writer,
                                    **{params["identified_by"]: params["identifier"]})

@@ -1,7 +1,7 @@
 """puente_nightly — one night of Puente for one business day.
 
 check connections (``puente check``) → extract (Odoo, HubSpot, Shopify in parallel) → raw gate → dbt build (staging, intermediate,
-marts; cosmos, one task per model) → marts gate → ML (churn and demand: train weekly, score
+marts; cosmos, one task per model; the staging of the systems the business does not run in one task) → marts gate → ML (churn and demand: train weekly, score
 nightly; next-best-action) → dbt activation models → sync gate → activations (one task per
 declared activation: what Puente writes into the ERP, the shop and the CRM) → morning check (the
 warnings that are not failures: stale sources, unusual volumes, gate warnings, the work list) →
@@ -56,6 +56,12 @@ log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parent.parent
 DBT_PROJECT = Path(os.environ.get("PUENTE_DBT_PROJECT_DIR", REPO / "dbt_project"))
 SOURCES = tuple(s.name for s in registry.configured())
+# The staging folders of the registry's systems this business does not run. The unions downstream
+# read them (empty), so they are built every night, but in one dbt call (`other_systems_staging`)
+# rather than a task per model: the DAG shows the business's own systems, and a night does not pay a
+# dbt start-up for each of their models (about 1 s a task here).
+OTHER_SYSTEMS_STAGING = tuple(f"path:models/staging/{s.name}" for s in registry.SOURCES
+                              if s.name not in SOURCES and (DBT_PROJECT / "models" / "staging" / s.name).is_dir())
 ACTIVATION_TAG = "tag:activation"
 # A transient fault (a source's 5xx, a lock) deserves a retry a little later; tests shorten the wait.
 RETRY_DELAY = timedelta(seconds=float(os.environ.get("PUENTE_RETRY_DELAY_SECONDS", 120)))
@@ -180,7 +186,7 @@ def puente_nightly():
         from puente.sources import checks
 
         tonight = [s for s in SOURCES if s in ((params or {}).get("sources") or SOURCES)]
-        findings = checks.check_all(checks.read_configs(tonight, source_config))
+        findings = checks.check_all(checks.read_configs(tonight, source_config), warehouse_url())
         log.info("connections:\n%s\n%s", checks.report(findings), checks.verdict(findings))
         stops = checks.blocking(findings)
         if stops:
@@ -241,7 +247,27 @@ def puente_nightly():
         result.raise_for_failure()
         return result.summary()
 
-    transform = _dbt_group("transform", exclude=[ACTIVATION_TAG])
+    @task
+    def other_systems_staging(params: dict | None = None) -> dict:
+        """The staging models of the systems this business does not run (empty: nothing is extracted
+        from them), built in one dbt call so that the models which union every system find them."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from puente.config import puente_home
+        from puente.dbt import run_dbt
+
+        if not OTHER_SYSTEMS_STAGING:
+            raise AirflowSkipException("this business runs every system Puente knows")
+        # cautious: only the tests of these models alone; a test that also reads the business's own
+        # models (orders counted once across every channel) runs with those, in the transform.
+        args = ["build", "--select", *OTHER_SYSTEMS_STAGING, "--indirect-selection", "cautious",
+                "--target-path", str(puente_home() / "dbt-other-systems")]
+        if (params or {}).get("rebuild_marts"):
+            args.append("--full-refresh")
+        result = run_dbt(args, warehouse_url())
+        return {"built": len(getattr(result.result, "results", None) or [])}
+
+    transform = _dbt_group("transform", exclude=[ACTIVATION_TAG, *OTHER_SYSTEMS_STAGING])
 
     @task
     def marts_gate() -> dict:
@@ -353,7 +379,7 @@ def puente_nightly():
 
     prepare = prepare_warehouse()
     release = release_lease().as_teardown(setups=prepare)
-    (validate_run() >> check_connections() >> prepare >> extract >> raw_gate() >> transform >> marts_gate()
+    (validate_run() >> check_connections() >> prepare >> extract >> raw_gate() >> other_systems_staging() >> transform >> marts_gate()
      >> ml_group >> activation_models >> gate >> activate >> release)
     morning = morning_check()
     activate >> morning

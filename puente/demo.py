@@ -27,13 +27,15 @@ DEMO_SEED = 7
 DEMO_CUSTOMERS = 1000
 # The businesses the demo simulates (``puente demo --profile``): the systems each runs, in the
 # order of the registry's kinds. The same simulated people and orders feed every system a profile
-# has. ``default``: an ERP, a CRM, two web shops and a payment provider; ``tiendanube``: a business
-# selling through Tienda Nube instead (its CRM will be Salesforce once Puente connects it). The
-# simulated Mercado Pago collects the Shopify shop's checkout, not the Tienda Nube store's, so that
-# profile runs without it (its payments would all be for orders the warehouse never sees).
+# has. ``default``: an ERP, a CRM, two web shops, a marketplace and two payment providers (Stripe
+# collects the WooCommerce store's card checkout, Mercado Pago the Shopify shop's); ``salesforce``: a
+# business whose sales team runs Salesforce and that sells through Tienda Nube. The simulated payment
+# providers collect the Shopify shop's and the WooCommerce store's checkout, not the Tienda Nube
+# store's, so that profile runs without them (their payments would all be for orders the warehouse
+# never sees).
 PROFILES: dict[str, tuple[str, ...]] = {
-    "default": ("odoo", "hubspot", "shopify", "woocommerce", "mercadopago"),
-    "tiendanube": ("odoo", "hubspot", "tiendanube"),
+    "default": ("odoo", "hubspot", "shopify", "woocommerce", "mercadolibre", "mercadopago", "stripe"),
+    "salesforce": ("odoo", "salesforce", "tiendanube"),
 }
 # A night of the demo takes 1.5 to 4 minutes here (86-221 s measured); past this something is
 # stuck (airflow dags test waits forever on tasks whose dependencies can never be met).
@@ -93,7 +95,8 @@ def run_demo(days: int = 3, customers: int = DEMO_CUSTOMERS, start: date = DEMO_
                 _print_report(console, url, business_date)
                 return 1
             summary = report.night_summary(url, business_date, night_started)
-            report.render_night(console, business_date, summary, _crm_examples(simulators, credentials))
+            crm = next((s.name for s in systems if s.kind == "crm"), None)
+            report.render_night(console, business_date, summary, _crm_examples(simulators, credentials, crm))
             _print_report(console, url, business_date)
     console.rule(f"Done in {time.monotonic() - started:.0f} s")
     console.print("Open the Airflow UI on the same warehouse with [bold]make airflow[/].")
@@ -222,11 +225,15 @@ def _tail(log_path: str, lines: int = 40) -> str:
         return "".join(fh.readlines()[-lines:])
 
 
-def _crm_examples(simulators: runtime.SimulatorProcess, credentials: Credentials,
+def _crm_examples(simulators: runtime.SimulatorProcess, credentials: Credentials, crm: str | None,
                   limit: int = 5) -> list[dict]:
-    """A few contacts as the CRM shows them, read back through HubSpot's search API."""
+    """A few contacts as the business's CRM shows them (at-risk customers the CRM suggests something
+    for), read back through its own API: HubSpot's search, or a SOQL query on Salesforce."""
+    if crm == "salesforce":
+        return _salesforce_examples(simulators, credentials, limit)
+    if crm != "hubspot":
+        return []
     body = {
-        # at-risk customers the CRM suggests something for
         "filterGroups": [{"filters": [{"propertyName": "puente_churn_risk", "operator": "EQ", "value": "high"},
                                       {"propertyName": "puente_next_action", "operator": "NEQ", "value": "none"}]}],
         "properties": ["firstname", "lastname", "puente_churn_score", "puente_churn_risk", "puente_next_action",
@@ -246,3 +253,25 @@ def _crm_examples(simulators: runtime.SimulatorProcess, credentials: Credentials
          "reason": r["properties"].get("puente_next_action_reason")}
         for r in response.json().get("results", [])
     ]
+
+
+def _salesforce_examples(simulators: runtime.SimulatorProcess, credentials: Credentials, limit: int) -> list[dict]:
+    from puente.sources.http import SourceError
+    from puente.sources.salesforce import SalesforceConnector
+    from puente.sources.salesforce.settings import DATA_PATH
+
+    config = registry.source("salesforce").simulator(simulators.base_url, credentials)
+    connector = SalesforceConnector(config, timeout=30)
+    soql = ("SELECT Id, FirstName, LastName, Puente_Churn_Score__c, Puente_Churn_Risk__c, Puente_Next_Action__c, "
+            "Puente_Next_Action_Product__c, Puente_Next_Action_Reason__c FROM Contact WHERE Puente_Churn_Risk__c = "
+            f"'high' AND Puente_Next_Action__c != 'none' LIMIT {limit}")
+    try:
+        records = connector.get(f"{DATA_PATH}/query", "contacts", params={"q": soql}).get("records") or []
+    except SourceError:
+        return []
+    finally:
+        connector.close()
+    return [{"id": r["Id"], "name": f"{r.get('FirstName') or ''} {r.get('LastName') or ''}".strip(),
+             "score": r.get("Puente_Churn_Score__c"), "risk": r.get("Puente_Churn_Risk__c"),
+             "action": r.get("Puente_Next_Action__c"), "product": r.get("Puente_Next_Action_Product__c"),
+             "reason": r.get("Puente_Next_Action_Reason__c")} for r in records]

@@ -4,18 +4,28 @@
 The operator names the person by e-mail, phone, tax id or customer id. Puente then:
 
 1. **Finds them**: the customers (``intermediate.int_customers_matched``) whose records carry that
-   identifier, every source record of those customers, and every identifier those records hold
-   (e-mails, phones and tax ids as typed and as normalised, and the names as typed).
-2. **Clears the CRM fields Puente wrote** on their HubSpot contacts, through the HubSpot writer
-   (the ``puente_*`` properties set to empty), **deletes the CRM tasks Puente made for them**
-   (churn calls, service reminders: found in ``ops.activation_audit`` by their contact; subject and
-   body replaced, then deleted, as HubSpot keeps a deleted task restorable for 90 days), and forgets
+   identifier, every source record of those customers, the raw records pointing at those (an
+   Odoo order's or invoice's partner, a HubSpot deal's or ticket's contact, a Salesforce
+   Opportunity's or Case's ContactId, a Shopify or Tienda Nube order's ``customer.id``, a
+   WooCommerce order's ``customer_id``, a Mercado Libre sale's ``buyer.id``), and every identifier
+   those records hold (e-mails, phones and tax ids as typed and as normalised, and the names as
+   typed). Where each kind of customer record lands, what points at it and which fields are
+   personal is each source's own declaration (``PersonalData`` of its objects in
+   ``puente/sources/<system>/settings.py``, read through ``puente.sources.registry``); a record
+   kind no source declares stops the erasure before it changes anything.
+2. **Clears the CRM fields Puente wrote** on their contacts in the business's CRM, through its
+   writer (HubSpot's ``puente_*`` properties, Salesforce's ``Puente_*__c`` fields, set to empty),
+   **deletes the CRM tasks Puente made for them** (churn calls, service reminders: found in
+   ``ops.activation_audit`` by their contact; subject and body replaced, then deleted, as HubSpot
+   keeps a deleted task restorable for 90 days and Salesforce's Recycle Bin for 15), and forgets
    what the activations last sent there.
-3. **Scrubs raw**: each of the person's own source records keeps its key, its cursor and the
-   fields that are not personal (an order's amounts and lines), its personal fields emptied
-   (``PERSONAL_KEYS``); any other raw record that mentions one of the identifiers (an order that
-   embeds the customer's e-mail, a note with the cédula) has the mention replaced by
-   ``[erased]``. Raw keeps one version per record, so this is every version Puente stored.
+3. **Scrubs raw**: each of the person's own source records, and each record pointing at them
+   (their orders and sales), keeps its key, its cursor and the fields that are not personal (an
+   order's amounts and lines), the personal fields its source declares emptied (names, e-mails,
+   phones, documents, addresses, consents); any other raw record that mentions one of the
+   identifiers (a Mercado Pago payment's payer, a Stripe charge's description, a note with the
+   cédula) has the mention replaced by ``[erased]``. Raw keeps one version per record, so this
+   is every version Puente stored.
 4. **Scrubs everything built from it**, in every schema of the warehouse (staging,
    intermediate, marts, the snapshot history, the activation models, ops, ml): every text, JSON
    and array column is searched for the identifiers and the mentions replaced, and the rows of
@@ -51,26 +61,17 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from puente.sources import registry
+from puente.sources.fields import blank, jsonpath, values_at
+from puente.sources.spec import SourceObject
 from puente.warehouse import raw_object
 
 log = logging.getLogger(__name__)
 
 ERASED = "[erased]"
-# Where each kind of customer record (int_customer_records_unioned.record_type) lands in raw.
-RECORD_TYPES = {"odoo_partner": ("odoo", "res.partner"), "hubspot_contact": ("hubspot", "contacts"),
-                "shopify_customer": ("shopify", "customers"), "shopify_guest_order": ("shopify", "orders")}
-# Fields of a person's own source record that hold personal data (or a consent that, erased, the
-# person no longer gives): emptied wherever they sit in the record, keys kept.
-PERSONAL_KEYS = frozenset({
-    "email", "phone", "mobile", "mobilephone", "vat", "tax_id", "name", "display_name", "firstname", "lastname",
-    "first_name", "last_name", "company", "street", "street2", "address", "address1", "address2", "address_1",
-    "address_2", "zip", "city", "province",
-    "note", "hs_marketable_status", "hs_legal_basis", "is_blacklisted", "email_marketing_consent",
-    "sms_marketing_consent", "customer_email", "contact_email", "billing_address", "shipping_address",
-})
-# Identifier fields of a record, whose values are searched for everywhere else.
-IDENTIFIER_KEYS = frozenset({"email", "phone", "mobile", "mobilephone", "vat", "tax_id", "customer_email"})
-NAME_KEYS = frozenset({"name", "display_name", "firstname", "lastname", "first_name", "last_name"})
+# Where each source keeps a person's records and their personal fields is the source's own
+# declaration (``PersonalData`` of its objects, in ``puente/sources/<system>/settings.py``), read
+# through ``puente.sources.registry``: no list of sources here.
 # Columns of a dbt model or snapshot row about one customer that name or place the person.
 PERSONAL_COLUMNS = ("full_name", "first_name", "last_name", "city", "name_normalized", "name_compared",
                     "company_name_compared", "city_normalized")
@@ -85,12 +86,19 @@ class SubjectNotFound(LookupError):
 class Subject:
     customer_ids: list[str]
     records: list[tuple[str, str, str]]  # (source, object, source id) of their own records
+    # (source, object, source id) of the records pointing at their own ones (their orders, deals, sales)
+    linked: list[tuple[str, str, str]] = field(default_factory=list)
     identifiers: set[str] = field(default_factory=set)  # searched for in every table
     names: set[str] = field(default_factory=set)  # replaced in the raw records that mention them
 
     @property
     def hubspot_contact_ids(self) -> list[str]:
         return [rid for source, obj, rid in self.records if (source, obj) == ("hubspot", "contacts")]
+
+    def crm_people(self, crm: str, with_leads: bool = False) -> list[str]:
+        """Their records in the CRM ``crm``: HubSpot contacts; Salesforce Contacts (and Leads)."""
+        kinds = {("hubspot", "contacts"), ("salesforce", "contacts"), *([("salesforce", "leads")] if with_leads else [])}
+        return [rid for source, obj, rid in self.records if source == crm and (source, obj) in kinds]
 
 
 @dataclass
@@ -138,20 +146,37 @@ def find_subject(conn: psycopg.Connection, *, email: str | None = None, phone: s
         from intermediate.int_customers_matched where customer_id = any(%s)
         """, (customers,)).fetchall()
     subject = Subject(customer_ids=customers, records=[])
+    kinds: dict[str, set[str]] = {}
+    declared = registry.record_kinds()
     for record_type, record_id, *identifiers, full_name in rows:
-        if record_type in RECORD_TYPES:
-            subject.records.append((*RECORD_TYPES[record_type], record_id))
+        if record_type not in declared:
+            raise LookupError(f"no source declares where records of kind {record_type!r} land "
+                              "(PersonalData.record_kinds or refers in its settings.py)")
+        kinds.setdefault(record_type, set()).add(record_id)
         subject.identifiers.update(v for v in identifiers if v)
         if full_name:
             subject.names.add(full_name)
+    for source, obj in registry.personal_objects():
+        table = sql.Identifier("raw", raw_object(source.name, obj.name).table)
+        own = sorted({i for kind in obj.personal.record_kinds for i in kinds.get(kind, ())})
+        if own:
+            for record_id, record in conn.execute(sql.SQL("select source_id, record from {} where source_id = any(%s)"
+                                                          ).format(table), (own,)):
+                subject.records.append((source.name, obj.name, record_id))
+                _collect(record, obj, subject)
+        for path, kind in obj.personal.refers:
+            if kind not in kinds:
+                continue
+            for record_id, record in conn.execute(sql.SQL(
+                    "select source_id, record from {} where source_id <> all(%s) and exists (select from "
+                    "jsonb_path_query(record, %s::jsonpath) as v(x) where x #>> '{{}}' = any(%s))").format(table),
+                    (own, jsonpath(path), sorted(kinds[kind]))):
+                if (source.name, obj.name, record_id) not in subject.linked:
+                    subject.linked.append((source.name, obj.name, record_id))
+                    _collect(record, obj, subject)
     for value in (email, phone, tax_id):
         if value:
             subject.identifiers.add(value.strip())
-    for source, obj, record_id in subject.records:
-        found = conn.execute(sql.SQL("select record from {} where source_id = %s").format(
-            sql.Identifier("raw", raw_object(source, obj).table)), (record_id,)).fetchone()
-        if found:
-            _collect(found[0], subject)
     # phones also as the digits people type (+573001234567, 573001234567, 3001234567); tax ids
     # also without their check digit (the body the identity models compare)
     for value in list(subject.identifiers):
@@ -164,30 +189,37 @@ def find_subject(conn: psycopg.Connection, *, email: str | None = None, phone: s
     return subject
 
 
-def _collect(value: Any, subject: Subject, key: str | None = None) -> None:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _collect(v, subject, k)
-    elif isinstance(value, list):
-        for v in value:
-            _collect(v, subject, key)
-    elif isinstance(value, str) and value.strip():
-        if key in IDENTIFIER_KEYS:
-            subject.identifiers.add(value.strip())
-        elif key in NAME_KEYS:
-            subject.names.add(value.strip())
+def _collect(record: Any, obj: SourceObject, subject: Subject) -> None:
+    """The identifiers and names one of the person's records holds, where its source declares them."""
+    for paths, found in ((obj.personal.identifiers, subject.identifiers), (obj.personal.names, subject.names)):
+        for path in paths:
+            found.update(v.strip() for v in _strings(values_at(record, path)) if v.strip())
+
+
+def _strings(values: Iterable[Any]) -> Iterable[str]:
+    """The text of every value (numbers too: a document typed as a number), inside objects too."""
+    for v in values:
+        if isinstance(v, dict):
+            yield from _strings(v.values())
+        elif isinstance(v, list):
+            yield from _strings(v)
+        elif isinstance(v, str | int) and not isinstance(v, bool):
+            yield str(v)
 
 
 def _pattern(needles: Iterable[str]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(n) for n in sorted(needles, key=len, reverse=True)), re.IGNORECASE)
 
 
-def _scrub(value: Any, pattern: re.Pattern[str], own: bool) -> Any:
-    """``value`` with every mention of ``pattern`` replaced, and (``own``) personal fields emptied."""
+def _scrub(value: Any, pattern: re.Pattern[str], obj: SourceObject | None = None) -> Any:
+    """``value`` with every mention of ``pattern`` replaced, and (a record of the person's, of
+    ``obj``) the personal fields its source declares emptied."""
+    if obj is not None:
+        value = blank(value, obj.personal.tree)
     if isinstance(value, dict):
-        return {k: (None if own and k in PERSONAL_KEYS else _scrub(v, pattern, own)) for k, v in value.items()}
+        return {k: _scrub(v, pattern) for k, v in value.items()}
     if isinstance(value, list):
-        return [_scrub(v, pattern, own) for v in value]
+        return [_scrub(v, pattern) for v in value]
     if isinstance(value, str):
         return pattern.sub(ERASED, value)
     return value
@@ -215,12 +247,13 @@ def erase(url: str, *, requested_by: str, reason: str | None = None, email: str 
             f"from unnest(%s::text[]) as i(v)) from ops.erasure_key as k",
             (erasure_id, requested_by, reason, identified_by, sorted(v.lower() for v in subject.identifiers)))
         conn.commit()
-    cleared = _clear_crm(url, subject, crm_writer)
-    made = puente_tasks(url, subject.hubspot_contact_ids)
+    crm = crm_writer.system if crm_writer is not None else (crm_system() or "hubspot")
+    cleared = _clear_crm(url, subject, crm_writer, crm)
+    made = puente_tasks(url, subject.crm_people(crm, with_leads=True), crm)
     tasks, tasks_left = _erase_crm_tasks(url, made, crm_writer)
-    removed: dict[str, int] = {"hubspot.tasks": tasks} if tasks else {}
+    removed: dict[str, int] = {f"{crm}.tasks": tasks} if tasks else {}
     message = (f"{tasks_left} CRM task(s) Puente made for the person were not deleted (no CRM writer): delete "
-               "them in HubSpot (their ids are in ops.activation_audit)") if tasks_left else None
+               f"them in {crm} (their ids are in ops.activation_audit)") if tasks_left else None
     with psycopg.connect(url) as conn, conn.transaction():
         removed.update(_scrub_raw(conn, subject, erasure_id))
         removed.update(_scrub_task_audit(conn, subject, made))
@@ -237,9 +270,9 @@ def erase(url: str, *, requested_by: str, reason: str | None = None, email: str 
     return ErasureResult(erasure_id, len(subject.customer_ids), len(subject.records), cleared, removed, tasks)
 
 
-def _clear_crm(url: str, subject: Subject, writer: Any) -> int:
+def _clear_crm(url: str, subject: Subject, writer: Any, crm: str) -> int:
     """Empty the ``puente_*`` properties Puente wrote on the person's CRM contacts; forget them."""
-    contacts = subject.hubspot_contact_ids
+    contacts = subject.crm_people(crm)
     if not contacts or writer is None:
         return 0
     from puente.activation.writers import Row
@@ -248,18 +281,19 @@ def _clear_crm(url: str, subject: Subject, writer: Any) -> int:
     empty = {spec.name: "" for spec in PUENTE_PROPERTIES}
     writer.prepare("contacts")
     outcomes = writer.write("contacts", "update", [Row(cid, cid, None, empty) for cid in contacts])
-    refused = [o for o in outcomes if not o.ok and "not found" not in (o.error or "").lower()]
+    refused = [o for o in outcomes if not o.ok and "not found" not in (o.error or "").lower()
+               and "ENTITY_IS_DELETED" not in (o.error or "")]
     if refused:
         raise RuntimeError(f"the CRM refused clearing Puente's fields on {len(refused)} contact(s): "
                            f"{refused[0].error}; nothing was erased in the warehouse yet, run the erasure again")
     with psycopg.connect(url) as conn:
         conn.execute("delete from ops.activation_state where row_key = any(%s) and activation in "
-                     "(select distinct activation from ops.activation_audit where target = 'hubspot' "
-                     "and target_object = 'contacts')", (contacts,))
+                     "(select distinct activation from ops.activation_audit where target = %s "
+                     "and target_object = 'contacts')", (contacts, crm))
     return sum(o.ok for o in outcomes)
 
 
-def puente_tasks(url: str, contact_ids: list[str]) -> list[tuple[str, str, str]]:
+def puente_tasks(url: str, contact_ids: list[str], crm: str = "hubspot") -> list[tuple[str, str, str]]:
     """The CRM tasks Puente made for these contacts through the activation engine, as
     (activation, row key, task id): every task the engine created or adopted in HubSpot
     (``ops.activation_audit``) whose row named one of the contacts, as the engine's memory
@@ -272,7 +306,7 @@ def puente_tasks(url: str, contact_ids: list[str]) -> list[tuple[str, str, str]]
             with task_rows as (
                 select activation, row_key, target_id, fields_new ->> 'contact_id' as contact_id
                 from ops.activation_audit
-                where target = 'hubspot' and target_object = 'tasks' and status in ('sent', 'adopted')
+                where target = %(crm)s and target_object = 'tasks' and status in ('sent', 'adopted')
                     and target_id is not null
             )
             select distinct t.activation, t.row_key, t.target_id
@@ -280,7 +314,7 @@ def puente_tasks(url: str, contact_ids: list[str]) -> list[tuple[str, str, str]]
             left join ops.activation_state as s on s.activation = t.activation and s.row_key = t.row_key
             where t.contact_id = any(%(contacts)s) or s.payload ->> 'contact_id' = any(%(contacts)s)
             order by 1, 2, 3
-            """, {"contacts": contact_ids}).fetchall()
+            """, {"contacts": contact_ids, "crm": crm}).fetchall()
     return [(activation, row_key, str(task_id)) for activation, row_key, task_id in rows]
 
 
@@ -319,48 +353,35 @@ def _scrub_task_audit(conn: psycopg.Connection, subject: Subject,
                             "where activation = %s and row_key = %s", (activation, row_key)).fetchall()
         for audit_id, *documents in rows:
             conn.execute("update ops.activation_audit set fields_old = %s, fields_new = %s, detail = %s "
-                         "where audit_id = %s", (*(None if d is None else Jsonb(_scrub(d, pattern, False))
+                         "where audit_id = %s", (*(None if d is None else Jsonb(_scrub(d, pattern))
                                                    for d in documents), audit_id))
             touched += 1
     return {"ops.activation_audit (crm tasks)": touched}
 
 
-def _refers_to(record: Any, source: str, own: dict[tuple[str, str], set[str]]) -> bool:
-    """Whether a record points at one of the person's own records: an Odoo many2one
-    (``[id, "display name"]``) to their partner, a shop order's ``customer``, a HubSpot
-    association to their contact. Such a record carries their name, which is replaced in it."""
-    partners = own.get(("odoo", "res.partner"), set())
-    customers = own.get(("shopify", "customers"), set())
-    contacts = own.get(("hubspot", "contacts"), set())
-    if not isinstance(record, dict):
-        return False
-    if source == "odoo":
-        return any(isinstance(v, list) and len(v) == 2 and str(v[0]) in partners for v in record.values())
-    if source == "shopify":
-        return isinstance(record.get("customer"), dict) and str(record["customer"].get("id")) in customers
-    return any(str(link.get("id")) in contacts for links in (record.get("associations") or {}).values()
-               if isinstance(links, dict) for link in links.get("results", []) if isinstance(link, dict))
-
-
 def _scrub_raw(conn: psycopg.Connection, subject: Subject, erasure_id: str) -> dict[str, int]:
+    """Raw: the person's own records and the records pointing at them (``find_subject``) lose
+    their personal fields; any other record that mentions one of their identifiers has the
+    mentions replaced (a payment's payer, a charge's description, a ticket's subject)."""
     pattern = _pattern(subject.identifiers | subject.names)
     mentions = [f"%{n}%" for n in subject.identifiers | subject.names]
-    own: dict[tuple[str, str], set[str]] = {}
-    for source, obj, record_id in subject.records:
-        own.setdefault((source, obj), set()).add(record_id)
+    theirs: dict[tuple[str, str], set[str]] = {}
+    for source, obj, record_id in (*subject.records, *subject.linked):
+        theirs.setdefault((source, obj), set()).add(record_id)
     from puente.warehouse import RAW_OBJECTS
 
     removed: dict[str, int] = {}
     for raw in RAW_OBJECTS:
         table = sql.Identifier("raw", raw.table)
-        ids = sorted(own.get((raw.source, raw.object), ()))
+        obj = registry.source_object(raw.source, raw.object)
+        ids = sorted(theirs.get((raw.source, raw.object), ()))
         rows = conn.execute(sql.SQL(
             "select source_id, record from {} where source_id = any(%s) or record::text ilike any(%s)").format(table),
             (ids, mentions)).fetchall()
         rows = [(source_id, record) for source_id, record in rows
-                if source_id in ids or _mentions_identifier(record, subject) or _refers_to(record, raw.source, own)]
+                if source_id in ids or _mentions_identifier(record, subject)]
         for source_id, record in rows:
-            scrubbed = _scrub(record, pattern, source_id in ids)
+            scrubbed = _scrub(record, pattern, obj if source_id in ids else None)
             conn.execute(sql.SQL("update {} set record = %s, _loaded_at = now() where source_id = %s").format(table),
                          (Jsonb(scrubbed), source_id))
             conn.execute(
@@ -441,18 +462,19 @@ def was_erased(url: str, value: str) -> bool:
 
 
 
-def runs_hubspot() -> bool:
-    """Whether the business runs HubSpot, where Puente wrote fields the erasure clears."""
+def crm_system() -> str | None:
+    """The CRM the business runs (HubSpot or Salesforce), where Puente wrote fields and tasks the
+    erasure clears; None when it runs none."""
     from puente.sources import registry
 
-    return "hubspot" in {s.name for s in registry.configured()}
+    return registry.system_of_kind("crm")
 
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
         "erase", help="erase a data subject (Habeas Data): their personal data out of the whole warehouse",
         description="Erase a person from the warehouse (see puente/erasure.py): name them by exactly one "
-                    "identifier. Puente's fields on their CRM contacts are cleared (PUENTE_HUBSPOT_* settings), "
+                    "identifier. Puente's fields on their CRM contacts are cleared (the CRM's PUENTE_* settings), "
                     "their personal data is removed from raw and from every table built from it, and a "
                     "tombstone (ops.erasures) keeps who asked, when and what was removed, without the data.")
     who = parser.add_mutually_exclusive_group(required=True)
@@ -470,8 +492,9 @@ def main(args: Any) -> int:
     from puente.warehouse import warehouse_url
 
     writer = None
-    if not args.no_crm and runs_hubspot():
-        writer = registry.build_writer("hubspot", registry.source("hubspot").config.from_env())
+    crm = crm_system()
+    if not args.no_crm and crm:
+        writer = registry.build_writer(crm, registry.source(crm).config.from_env())
     try:
         result = erase(warehouse_url(), requested_by=args.requested_by, reason=args.reason, email=args.email,
                        phone=args.phone, tax_id=args.tax_id, customer_id=args.customer_id, crm_writer=writer)

@@ -194,7 +194,8 @@ def extract_source(url: str, source: str, config: SourceConfig,
         raise ValueError(f"block_rows must be at least 1, got {block_rows}")
     origin = config.origin
     log.info("%s: extracting from %s with settings from %s", source, _where(config), origin)
-    connector = connector or build_connector(source, config)
+    connector = connector or build_connector(
+        source, config, **({"warehouse_url": url} if registry.source(source).keeps_tokens else {}))
     summary: dict[str, dict[str, Any]] = {}
     try:
         unknown = set(objects or ()) - set(connector.objects)

@@ -20,7 +20,7 @@ import psycopg
 
 DECISIONS = {"same": "merge", "different": "distinct", "split": "split", "revoke": None}
 RECORD_KEY = re.compile(r"^(odoo_partner|hubspot_contact|shopify_customer|shopify_guest_order|woocommerce_customer"
-                        r"|woocommerce_guest_order|tiendanube_customer):\S+$")
+                        r"|woocommerce_guest_order|tiendanube_customer|mercadolibre_buyer):\S+$")
 
 
 class InvalidDecision(ValueError):

@@ -114,21 +114,30 @@ def night_summary(url: str, business_date: date, since: datetime | None) -> dict
 
 
 def payment_issues(conn: psycopg.Connection) -> list[dict]:
-    """References paid through a payment provider per reconciliation issue, with their fees."""
+    """References paid through each payment provider per reconciliation issue, with their fees."""
     return fetch_all(conn, """
-        select issue, count(*) as refs, sum(fee_amount) as fees, min(provider_currency_code) as currency
-        from marts.payment_reconciliation group by issue order by issue = 'matched' desc, count(*) desc, issue
+        select provider, issue, count(*) as refs, sum(fee_amount) as fees, min(provider_currency_code) as currency
+        from marts.payment_reconciliation group by provider, issue
+        order by provider, issue = 'matched' desc, count(*) desc, issue
     """)
 
 
 def payments_line(payments: list[dict]) -> str:
-    """The payment provider against the ERP, from marts.payment_reconciliation's issue counts."""
-    refs = sum(p["refs"] for p in payments)
-    fees = sum(p["fees"] or 0 for p in payments)
-    currency = next((p["currency"] for p in payments if p["currency"]), "")
-    shown = ", ".join(f"{p['issue']} {p['refs']}" for p in payments)
-    return (f"[bold]Payments[/] {refs} references paid through the provider: {shown}; fees {fees:,.0f} {currency} "
-            "(marts.payment_reconciliation)")
+    """The payment providers against the ERP, from marts.payment_reconciliation's issue counts:
+    one clause per provider when the business has more than one."""
+    by_provider: dict[str, list[dict]] = {}
+    for row in payments:
+        by_provider.setdefault(row["provider"], []).append(row)
+    clauses = []
+    for provider, rows in by_provider.items():
+        refs = sum(p["refs"] for p in rows)
+        fees = sum(p["fees"] or 0 for p in rows)
+        currency = next((p["currency"] for p in rows if p["currency"]), "")
+        shown = ", ".join(f"{p['issue']} {p['refs']}" for p in rows)
+        named = (f"{registry.source(provider).title} {refs} references" if len(by_provider) > 1
+                 else f"{refs} references paid through the provider")
+        clauses.append(f"{named}: {shown}; fees {fees:,.0f} {currency}")
+    return f"[bold]Payments[/] {'. '.join(clauses)} (marts.payment_reconciliation)"
 
 
 def fetch_one(conn: psycopg.Connection, sql: str, params: tuple = ()) -> dict | None:

@@ -241,8 +241,8 @@ def test_full_refresh_ignores_the_cursor(fresh_db, sim):
 def test_unknown_object_and_source_are_refused_with_the_known_ones(fresh_db, sim):
     with pytest.raises(ValueError, match="odoo has no object.*'res.partner'"):
         sim.extract(fresh_db, "odoo", objects=["res.users"])
-    with pytest.raises(ValueError, match="unknown source 'salesforce'.*odoo, hubspot, shopify"):
-        build_connector("salesforce", sim.configs["odoo"])
+    with pytest.raises(ValueError, match="unknown source 'pipedrive'.*odoo, hubspot, salesforce, shopify"):
+        build_connector("pipedrive", sim.configs["odoo"])
 
 
 def test_wrong_credentials_fail_the_batch_with_advice_and_no_secret(fresh_db, sim):

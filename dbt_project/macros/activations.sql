@@ -68,3 +68,43 @@ jsonb_build_object(
     'score', {{ p }} ->> 'puente_churn_score'
 )
 {%- endmacro %}
+
+
+{# Every active product the ERP holds (dim_products), with `available`: what a shop may show of
+   it, the ERP's free stock (on hand minus reserved), minus what tonight's ERP orders will reserve
+   when posted (the valid rows of act_web_orders_to_erp and act_won_deals_to_erp the ERP has not
+   accepted yet), minus var `stock_safety_buffer` units, never below zero. The one rule of the
+   stock activations (act_stock_to_shop, act_stock_to_tiendanube): a query, to use as a subquery. #}
+{% macro erp_free_stock() -%}
+with
+
+products as (
+    select * from {{ ref('dim_products') }}
+    where is_in_erp and is_active
+),
+
+to_post as (
+    select 'web_orders_to_erp' as activation, row_key, payload from {{ ref('act_web_orders_to_erp') }}
+    where invalid_reason is null
+    union all
+    select 'won_deals_to_erp', row_key, payload from {{ ref('act_won_deals_to_erp') }}
+    where invalid_reason is null
+),
+
+unposted as (
+    select (line ->> 'product_id')::bigint as odoo_product_id, sum((line ->> 'product_uom_qty')::numeric) as quantity
+    from to_post
+    cross join lateral jsonb_array_elements(to_post.payload -> 'order_line') as lines (line)
+    where not exists (select from {{ ref('stg_ops__activation_state') }} as accepted
+                      where accepted.activation = to_post.activation and accepted.row_key = to_post.row_key)
+    group by 1
+)
+
+select
+    products.*,
+    greatest(0, floor(coalesce(products.stock_on_hand, 0) - coalesce(products.stock_reserved, 0)
+                      - coalesce(unposted.quantity, 0) - {{ var('stock_safety_buffer') }}))::integer as available
+from products
+left join unposted
+    on products.odoo_product_id = unposted.odoo_product_id
+{%- endmacro %}

@@ -122,6 +122,13 @@ select
     hubspot_value is not null and hubspot_value is distinct from owner_value as hubspot_differs,
     shopify_value is not null and shopify_value is distinct from owner_value as shopify_differs
 from {{ mart }}
+    {%- elif mart.identifier == 'fct_service_tickets' %}
+-- without the subject (the customer's words) and the CRM's ticket and contact ids
+select
+    service_ticket_id, source_system, customer_id, category, priority, is_complaint, opened_at,
+    first_response_at, resolved_at, hours_to_first_response, hours_to_resolution, reopened_count,
+    is_reopened, is_open, updated_at
+from {{ mart }}
     {%- else %}
 -- no personal data: passed through as is
 select * from {{ mart }}

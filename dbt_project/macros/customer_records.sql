@@ -6,7 +6,8 @@
 #}
 {% macro customer_record_types() -%}
     {{ return({'odoo': 'odoo_partner', 'hubspot': 'hubspot_contact', 'shopify': 'shopify_customer',
-               'woocommerce': 'woocommerce_customer', 'tiendanube': 'tiendanube_customer'}) }}
+               'woocommerce': 'woocommerce_customer', 'tiendanube': 'tiendanube_customer',
+               'mercadolibre': 'mercadolibre_buyer', 'salesforce': 'salesforce_contact'}) }}
 {%- endmacro %}
 
 {# The dim_customers id array of each system: {'odoo': 'odoo_partner_ids', …}. #}

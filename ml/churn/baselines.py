@@ -5,13 +5,15 @@
 * **BG/NBD** (Fader, Hardie and Lee, 2005), fitted by maximum likelihood on each customer's
   repeat-purchase count ``x``, the time of the last repeat purchase ``t_x`` and the customer's
   age ``T`` (days from the first purchase to the cutoff, with purchases counted per calendar
-  day). The churn score is minus the expected number of purchases in the label window: fewer
-  expected purchases means a likelier churner. P(alive) is not a churn score on its own (it is
-  1 for every one-time buyer), but beside the expected purchases it is a useful model feature.
+  day). It gives two churn scores, two baselines: `bgnbd`, minus the expected number of
+  purchases in the label window, and `bgnbd_no_purchase`, the probability of no purchase in
+  it — the label itself, so on UCI Online Retail it ranks customers a little better
+  (bench/RESULTS.md). P(alive) is not a churn score on its own (it is 1 for every one-time
+  buyer), but beside the others it is a possible model feature.
 
 The model (`ml.churn.features`) also uses the BG/NBD quantities as features: they are fitted
-on the history before each cutoff only, exactly as the baseline is. On the nights no model
-beats them clearly, the best of the two is what scores customers (`ml.churn.model.CalibratedBaseline`,
+on the history before each cutoff only, exactly as the baselines are. On the nights no model
+beats them clearly, the best baseline measured is what scores customers (`ml.churn.model.CalibratedBaseline`,
 with its reasons from `bgnbd_contributions`).
 """
 
@@ -48,6 +50,16 @@ class BgNbd:
         hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
         first = (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp)
         return first / self._dropout_term(x, t_x, T)
+
+    def p_no_purchase(self, t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """P(X(t) = 0 | x, t_x, T): the probability of no purchase in the next ``t`` days.
+
+        A customer who has dropped out buys nothing; one still alive at ``T`` cannot drop out
+        before their next purchase, so buys nothing with probability exp(-λt), whose mean over
+        the posterior of λ given alive, Gamma(r + x, α + T), is ((α + T) / (α + T + t))^(r + x).
+        """
+        alive = self.p_alive(x, t_x, T)
+        return 1.0 - alive + alive * ((self.alpha + T) / (self.alpha + T + t)) ** (self.r + x)
 
     def p_alive(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
         """P(alive | x, t_x, T): the probability the customer has not dropped out (eq. 12)."""
@@ -115,25 +127,44 @@ def _fitted_at(orders: pd.DataFrame, cutoff: date) -> tuple[pd.DataFrame, BgNbd 
 
 
 def bgnbd_quantities(orders: pd.DataFrame, cutoff: date, horizon_days: int) -> pd.DataFrame:
-    """BG/NBD fitted on the history before `cutoff`: expected purchases and P(alive) per customer.
+    """BG/NBD fitted on the history before `cutoff`: expected purchases, P(no purchase) and P(alive) per customer.
 
-    Returns columns `bgnbd_expected` (purchases in the next `horizon_days`) and `bgnbd_p_alive`,
-    indexed by `customer_id`. With too few customers to fit (under 10), both are NaN.
+    Returns columns `bgnbd_expected` (purchases in the next `horizon_days`), `bgnbd_p_none`
+    (no purchase in them) and `bgnbd_p_alive`, indexed by `customer_id`. With too few customers
+    to fit (under 10), all are NaN.
     """
     summary, model = _fitted_at(orders, cutoff)
+    columns = ("bgnbd_expected", "bgnbd_p_none", "bgnbd_p_alive")
     if model is None:
-        return pd.DataFrame({"bgnbd_expected": np.nan, "bgnbd_p_alive": np.nan}, index=summary.index)
+        return pd.DataFrame({column: np.nan for column in columns}, index=summary.index)
     x, t_x, T = (summary[column].to_numpy() for column in ("x", "t_x", "T"))
-    return pd.DataFrame(
-        {"bgnbd_expected": model.expected_purchases(horizon_days, x, t_x, T), "bgnbd_p_alive": model.p_alive(x, t_x, T)},
-        index=summary.index,
-    )
+    values = (model.expected_purchases(horizon_days, x, t_x, T), model.p_no_purchase(horizon_days, x, t_x, T),
+              model.p_alive(x, t_x, T))
+    return pd.DataFrame(dict(zip(columns, values, strict=True)), index=summary.index)
+
+
+def expected_purchases_score(model: BgNbd, horizon_days: int, x, t_x, T, floor: float) -> np.ndarray:
+    """The `bgnbd` baseline's churn score: -log(expected purchases in the horizon + `floor`)."""
+    return -np.log(model.expected_purchases(horizon_days, x, t_x, T) + floor)
+
+
+def no_purchase_score(model: BgNbd, horizon_days: int, x, t_x, T, floor: float) -> np.ndarray:
+    """The `bgnbd_no_purchase` baseline's churn score: the log-odds of no purchase in the horizon."""
+    return log_odds(model.p_no_purchase(horizon_days, x, t_x, T), floor)
+
+
+def log_odds(probability: np.ndarray, floor: float) -> np.ndarray:
+    """log(p / (1 - p)) with p kept within [`floor`, 1 - `floor`]: finite at 0 and 1."""
+    clipped = np.clip(probability, floor, 1.0 - floor)
+    return np.log(clipped / (1.0 - clipped))
 
 
 def bgnbd_contributions(
-    orders: pd.DataFrame, cutoff: date, customers: pd.Index, horizon_days: int, floor: float
+    orders: pd.DataFrame, cutoff: date, customers: pd.Index, horizon_days: int, floor: float,
+    churn_score=expected_purchases_score,
 ) -> pd.DataFrame:
-    """What moves each customer's BG/NBD churn score, -log(expected purchases + `floor`), from a typical one's.
+    """What moves each customer's BG/NBD churn score `churn_score` (by default -log(expected purchases +
+    `floor`); `no_purchase_score` is the other) from a typical one's.
 
     One column per BG/NBD input, each the change of the score when that input alone is set
     to the median customer's: `bgnbd_repeat_days` (how many days they bought again),
@@ -152,7 +183,7 @@ def bgnbd_contributions(
 
     def score(x_: np.ndarray, since_: np.ndarray, T_: np.ndarray) -> np.ndarray:
         since_ = np.minimum(since_, T_)
-        return -np.log(model.expected_purchases(horizon_days, x_, T_ - since_, T_) + floor)
+        return churn_score(model, horizon_days, x_, T_ - since_, T_, floor)
 
     own = score(x, since, T)
     once = x == 0

@@ -11,12 +11,24 @@ between orders describe purchases; cancelled orders only enter through their sha
 orders. A customer is *active* at a cutoff when they made a purchase in the year before it.
 Amounts are summed as they come: the business is assumed to sell in one currency.
 
-Beside those order features: the BG/NBD expected purchases in the label window and P(alive)
+Beside those order features: the BG/NBD expected purchases in the label window, the
+probability of none in it, and P(alive)
 (fitted on the history before the cutoff, `ml.churn.baselines`), the spread of the days
 between purchase days (median, longest, last), and, when the order lines
 (`marts.fct_order_lines`) are given, what a customer buys: distinct products, lines and units
 per order, the trend of the basket value, and the share of the amount returned or cancelled.
 Without lines those are NaN, which the booster treats as "unknown".
+
+When the service tickets (`marts.fct_service_tickets`) are given: the customer's tickets and
+complaints opened in the 90 days and the year before the cutoff, whether a complaint was open at
+the cutoff, and the median hours to resolution of the year's tickets closed before it
+(`TICKET_FEATURES`). Strictly as of the cutoff: only tickets opened before it count, and a ticket
+is open at the cutoff unless it was closed before it. The CRM keeps a ticket's last close and
+whether it was ever reopened, not its history: a reopened ticket not closed before the cutoff
+may have been closed at the cutoff and reopened after it, which the warehouse cannot tell, so it
+counts as not open (that can only hide signal, never add what the cutoff did not know). Without
+tickets those features are NaN. The nightly job does not pass them: on the simulated business
+they did not improve the model beyond noise (bench/ml_churn_tickets.py).
 """
 
 from __future__ import annotations
@@ -30,6 +42,7 @@ from ml.churn.baselines import bgnbd_quantities
 
 ORDER_COLUMNS = ("customer_id", "ordered_at", "amount_total", "channel", "is_cancelled")
 LINE_COLUMNS = ("order_id", "customer_id", "product_id", "ordered_at", "quantity", "amount")
+TICKET_COLUMNS = ("customer_id", "opened_at", "resolved_at", "is_complaint", "is_reopened")
 ACTIVE_WINDOW_DAYS = 365
 FREQUENCY_WINDOWS_DAYS = (30, 90, 180, 365)
 LABEL_WINDOW_DAYS = 90
@@ -47,6 +60,7 @@ FEATURE_COLUMNS = (
     "cancelled_share",
     "bgnbd_expected_90d",
     "bgnbd_p_alive",
+    "bgnbd_p_no_purchase_90d",
     "purchase_days_90d",
     "purchase_days_365d",
     "gap_median_days",
@@ -59,7 +73,14 @@ FEATURE_COLUMNS = (
     "units_per_order_365d",
     "basket_value_trend",
     "returned_amount_share",
+    "tickets_365d",
+    "complaints_90d",
+    "complaints_365d",
+    "open_complaint",
+    "resolution_hours_median_365d",
 )
+TICKET_FEATURES = ("tickets_365d", "complaints_90d", "complaints_365d", "open_complaint",
+                   "resolution_hours_median_365d")
 LINE_FEATURES = (
     "distinct_products_365d",
     "lines_per_order_365d",
@@ -99,13 +120,25 @@ def validate_lines(lines: pd.DataFrame) -> None:
         raise ValueError("order lines' ordered_at must be timezone-aware (UTC), as in marts.fct_order_lines")
 
 
-def build_features(orders: pd.DataFrame, cutoff: date, lines: pd.DataFrame | None = None) -> pd.DataFrame:
+def validate_tickets(tickets: pd.DataFrame) -> None:
+    """Raise `ValueError` unless `tickets` has the columns of `marts.fct_service_tickets` features read."""
+    missing = [column for column in TICKET_COLUMNS if column not in tickets.columns]
+    if missing:
+        raise ValueError(f"service tickets lack the columns {missing}; expected {list(TICKET_COLUMNS)}")
+    for column in ("opened_at", "resolved_at"):
+        if getattr(tickets[column].dtype, "tz", None) is None:
+            raise ValueError(f"service tickets' {column} must be timezone-aware (UTC), as in marts.fct_service_tickets")
+
+
+def build_features(orders: pd.DataFrame, cutoff: date, lines: pd.DataFrame | None = None,
+                   tickets: pd.DataFrame | None = None) -> pd.DataFrame:
     """Features of every customer active in the year before `cutoff`, one row per customer.
 
-    Only orders (and order lines) placed strictly before `cutoff` are read. The result is
-    indexed by `customer_id` (sorted) and has the columns of `FEATURE_COLUMNS`, all floats; a
-    gap statistic is NaN when a customer has too few purchases to measure it, and the
-    `LINE_FEATURES` are NaN when `lines` is None.
+    Only orders (and order lines, and service tickets) placed or opened strictly before `cutoff`
+    are read. The result is indexed by `customer_id` (sorted) and has the columns of
+    `FEATURE_COLUMNS`, all floats; a gap statistic is NaN when a customer has too few purchases
+    to measure it, the `LINE_FEATURES` are NaN when `lines` is None and the `TICKET_FEATURES`
+    when `tickets` is None.
     """
     validate_orders(orders)
     end = cutoff_instant(cutoff)
@@ -132,6 +165,7 @@ def build_features(orders: pd.DataFrame, cutoff: date, lines: pd.DataFrame | Non
     bgnbd = bgnbd_quantities(history, cutoff, LABEL_WINDOW_DAYS)
     features["bgnbd_expected_90d"] = bgnbd["bgnbd_expected"]
     features["bgnbd_p_alive"] = bgnbd["bgnbd_p_alive"]
+    features["bgnbd_p_no_purchase_90d"] = bgnbd["bgnbd_p_none"]
     features = features.join(_purchase_day_statistics(purchases, end))
     features["recency_over_max_gap"] = features["recency_days"] / features["gap_max_days"].where(
         features["gap_max_days"] > 0
@@ -142,6 +176,11 @@ def build_features(orders: pd.DataFrame, cutoff: date, lines: pd.DataFrame | Non
     if lines is not None:
         validate_lines(lines)
         features = features.join(_line_features(lines, history, end))
+    if tickets is not None:
+        validate_tickets(tickets)
+        service = _ticket_features(tickets, end)
+        features = features.join(service)
+        features[list(TICKET_FEATURES[:4])] = features[list(TICKET_FEATURES[:4])].fillna(0)
     zero_when_absent = [
         *(f"orders_{days}d" for days in FREQUENCY_WINDOWS_DAYS),
         "purchase_days_90d",
@@ -226,6 +265,24 @@ def _line_features(lines: pd.DataFrame, history: pd.DataFrame, end: pd.Timestamp
             )),
         }
     )
+
+
+def _ticket_features(tickets: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
+    """Each customer's service tickets as they stood at `end` (see the module's docstring)."""
+    opened = tickets.loc[tickets["customer_id"].notna() & (tickets["opened_at"] < end)]
+    year = opened.loc[opened["opened_at"] >= end - ACTIVE_WINDOW_DAYS * _DAY]
+    complaint = year["is_complaint"].astype(bool)
+    closed_before = year["resolved_at"].notna() & (year["resolved_at"] < end)
+    open_then = ~closed_before & ~year["is_reopened"].astype(bool)
+    hours = (year["resolved_at"] - year["opened_at"]) / pd.Timedelta(hours=1)
+    by_customer = year["customer_id"]
+    return pd.DataFrame({
+        "tickets_365d": year.groupby(by_customer).size(),
+        "complaints_90d": year.loc[complaint & (year["opened_at"] >= end - 90 * _DAY)].groupby("customer_id").size(),
+        "complaints_365d": year.loc[complaint].groupby("customer_id").size(),
+        "open_complaint": (complaint & open_then).groupby(by_customer).any().astype("float64"),
+        "resolution_hours_median_365d": hours.loc[closed_before].groupby(by_customer.loc[closed_before]).median(),
+    })
 
 
 def _cancelled_share(history: pd.DataFrame, end: pd.Timestamp) -> pd.Series:

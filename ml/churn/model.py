@@ -8,8 +8,9 @@
   on 27 features, which lost to BG/NBD below about 2,000 customers and was behind the
   logistic regression at every size on UCI Online Retail's cutoffs 2011-04-12 and 2011-05-12
   (bench/RESULTS.md); `CalibratedBooster` remains so that artifacts trained with it still load.
-* **bgnbd** and **recency** are the baselines (`ml.churn.baselines`) as scorers: when the
-  model does not beat them clearly (`ml.promotion`), the best of them scores customers.
+* **bgnbd** (expected purchases), **bgnbd_no_purchase** (probability of no purchase in the
+  label window) and **recency** are the baselines (`ml.churn.baselines`) as scorers: when the
+  model does not beat the best of them clearly (`ml.promotion`), that one scores customers.
 
 Every scorer has a raw score (higher: likelier to churn), a probability (a Platt sigmoid of
 the raw score, fitted on a cutoff the scorer did not learn from: on a small business's one
@@ -27,8 +28,12 @@ import pandas as pd
 from lightgbm import LGBMClassifier
 from sklearn.linear_model import LogisticRegression
 
+from ml.churn.baselines import log_odds
+
 BGNBD = "bgnbd"
+BGNBD_NO_PURCHASE = "bgnbd_no_purchase"
 RECENCY = "recency"
+BASELINES = (RECENCY, BGNBD, BGNBD_NO_PURCHASE)
 # Inverse L2 strength on standardised inputs; 0.1 was the best of 0.01, 0.1 and 1 at 500,
 # 2,000 and 4,338 customers on UCI Online Retail's cutoffs 2011-04-12 and 2011-05-12 (before every
 # cutoff bench/RESULTS.md reports); with `cancelled_share` and the per-cutoff intercepts added,
@@ -45,10 +50,14 @@ ROBUST_INPUTS = (
     "one_purchase",
     "cancelled_share",
 )
+# With the service tickets (ml.churn.features.TICKET_FEATURES): the year's complaints, a complaint
+# open at the cutoff, and how long the year's tickets took to close.
+TICKET_INPUTS = ("log_complaints_365d", "open_complaint", "log_resolution_days")
 # A coefficient c on a column worth 100 shifts the log-odds by 100c at an L2 cost of c²: the
 # penalty on a cutoff's intercept is 10,000 times weaker than on a standardised input.
 CUTOFF_INDICATOR_SCALE = 100.0
 EXPECTED_FLOOR = 0.01  # purchases: log(expected + floor) keeps "expects none" finite
+PROBABILITY_FLOOR = 1e-6  # log-odds of a probability kept within [floor, 1 - floor]
 MAX_OVERDUE = 50.0
 
 
@@ -58,9 +67,11 @@ def robust_inputs(features: pd.DataFrame) -> pd.DataFrame:
     `log_overdue` is the days since the last purchase over the customer's median gap between
     purchase days (capped at 50; for a one-time buyer, 1: neither early nor late, and
     `one_purchase` says so). `cancelled_share` is the share of the year's orders cancelled
-    (0 when unknown).
+    (0 when unknown). The ticket inputs are 0 for a customer without tickets (and when the
+    tickets are not known).
     """
     overdue = (features["recency_days"] / features["gap_median_days"]).clip(0, MAX_OVERDUE)
+    unknown = pd.Series(0.0, index=features.index)  # a frame without the ticket features (older callers)
     return pd.DataFrame(
         {
             "log_bgnbd_expected": np.log(features["bgnbd_expected_90d"].fillna(0.0) + EXPECTED_FLOOR),
@@ -72,6 +83,9 @@ def robust_inputs(features: pd.DataFrame) -> pd.DataFrame:
             "log_overdue": np.log1p(overdue.fillna(1.0)),
             "one_purchase": features["gap_median_days"].isna().astype("float64"),
             "cancelled_share": features["cancelled_share"].fillna(0.0),
+            "log_complaints_365d": np.log1p(features.get("complaints_365d", unknown).fillna(0.0)),
+            "open_complaint": features.get("open_complaint", unknown).fillna(0.0),
+            "log_resolution_days": np.log1p(features.get("resolution_hours_median_365d", unknown).fillna(0.0) / 24),
         },
         index=features.index,
     )
@@ -92,7 +106,7 @@ class RobustLogistic:
     inputs: tuple[str, ...] = ROBUST_INPUTS[:-1]
 
     @classmethod
-    def fit(cls, features: pd.DataFrame, labels: pd.Series) -> RobustLogistic:
+    def fit(cls, features: pd.DataFrame, labels: pd.Series, inputs: tuple[str, ...] = ROBUST_INPUTS) -> RobustLogistic:
         """Fit on `features` of one or more cutoffs (index level `cutoff`, as training snapshots have).
 
         The churn rate differs from one cutoff to the next (churn is seasonal), so each cutoff
@@ -102,7 +116,8 @@ class RobustLogistic:
         common intercept is. The intercept kept is the common one plus the indicators' mean
         effect; the Platt sigmoid sets the level of the probabilities anyway.
         """
-        inputs = robust_inputs(features).to_numpy()
+        names = inputs
+        inputs = robust_inputs(features).loc[:, list(names)].to_numpy()
         mean, scale = inputs.mean(axis=0), inputs.std(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
         per_cutoff = _cutoff_indicators(features.index)
@@ -111,8 +126,7 @@ class RobustLogistic:
         )
         coefficients = fitted.coef_[0]
         shift = CUTOFF_INDICATOR_SCALE * float(coefficients[inputs.shape[1]:].mean()) if per_cutoff.shape[1] else 0.0
-        return cls(mean, scale, coefficients[: inputs.shape[1]].copy(), float(fitted.intercept_[0]) + shift,
-                   ROBUST_INPUTS)
+        return cls(mean, scale, coefficients[: inputs.shape[1]].copy(), float(fitted.intercept_[0]) + shift, names)
 
     def raw_score(self, features: pd.DataFrame) -> np.ndarray:
         return self._terms(features).sum(axis=1) + self.intercept
@@ -202,12 +216,18 @@ class CalibratedLogistic(_Calibrated):
 
 
 def baseline_raw_score(name: str, features: pd.DataFrame) -> np.ndarray:
-    """A baseline's churn score from the features: minus log BG/NBD expected purchases, or log recency."""
+    """A baseline's churn score from the features: minus log BG/NBD expected purchases, the log-odds
+    of BG/NBD's probability of no purchase in the label window, or log recency.
+
+    Where BG/NBD could not be fitted (NaN) it expects no purchase.
+    """
     if name == BGNBD:
         return -np.log(features["bgnbd_expected_90d"].fillna(0.0).to_numpy() + EXPECTED_FLOOR)
+    if name == BGNBD_NO_PURCHASE:
+        return log_odds(features["bgnbd_p_no_purchase_90d"].fillna(1.0).to_numpy(), PROBABILITY_FLOOR)
     if name == RECENCY:
         return np.log1p(features["recency_days"].to_numpy())
-    raise ValueError(f"unknown churn baseline {name!r}; expected {BGNBD!r} or {RECENCY!r}")
+    raise ValueError(f"unknown churn baseline {name!r}; expected one of {BASELINES}")
 
 
 @dataclass(frozen=True)
@@ -231,12 +251,13 @@ def fit_calibrated(
     fit_labels: pd.Series,
     calibration_features: pd.DataFrame,
     calibration_labels: pd.Series,
+    inputs: tuple[str, ...] = ROBUST_INPUTS,
 ) -> CalibratedLogistic:
-    """Fit the sigmoid on the calibration set out of time, then the regression on both sets."""
-    held_out = RobustLogistic.fit(fit_features, fit_labels).raw_score(calibration_features)
+    """Fit the sigmoid on the calibration set out of time, then the regression on both sets (on `inputs`)."""
+    held_out = RobustLogistic.fit(fit_features, fit_labels, inputs).raw_score(calibration_features)
     slope, intercept = platt(held_out, calibration_labels)
     logistic = RobustLogistic.fit(
-        pd.concat([fit_features, calibration_features]), pd.concat([fit_labels, calibration_labels])
+        pd.concat([fit_features, calibration_features]), pd.concat([fit_labels, calibration_labels]), inputs
     )
     return CalibratedLogistic(logistic=logistic, slope=slope, intercept=intercept)
 

@@ -26,9 +26,16 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from ml.churn.baselines import bgnbd_contributions
+from ml.churn.baselines import bgnbd_contributions, no_purchase_score
 from ml.churn.features import LABEL_WINDOW_DAYS
-from ml.churn.model import BGNBD, EXPECTED_FLOOR, RECENCY, CalibratedBaseline
+from ml.churn.model import (
+    BGNBD,
+    BGNBD_NO_PURCHASE,
+    EXPECTED_FLOOR,
+    PROBABILITY_FLOOR,
+    RECENCY,
+    CalibratedBaseline,
+)
 
 MAX_REASONS = 3
 MIN_SHARE = 0.1  # a theme is named only if it carries at least this share of the strongest one
@@ -46,6 +53,7 @@ THEMES = {
         "gap_last_days",
         "recency_over_max_gap",
         "bgnbd_p_alive",
+        "bgnbd_p_no_purchase_90d",
         "log_recency",
         "log_overdue",
         "one_purchase",
@@ -68,6 +76,8 @@ THEMES = {
     "range": ("distinct_products_365d", "lines_per_order_365d", "units_per_order_365d", "channel_count"),
     "returns": ("cancelled_share", "returned_amount_share"),
     "tenure": ("tenure_days", "log_tenure", "bgnbd_age"),
+    "service": ("tickets_365d", "complaints_90d", "complaints_365d", "open_complaint", "resolution_hours_median_365d",
+                "log_complaints_365d", "log_resolution_days"),
 }
 _THEME_OF = {name: theme for theme, names in THEMES.items() for name in names}
 
@@ -79,6 +89,9 @@ def contributions(scorer, features: pd.DataFrame, orders: pd.DataFrame, cutoff: 
     """
     if isinstance(scorer, CalibratedBaseline) and scorer.name == BGNBD:
         return bgnbd_contributions(orders, cutoff, features.index, LABEL_WINDOW_DAYS, EXPECTED_FLOOR)
+    if isinstance(scorer, CalibratedBaseline) and scorer.name == BGNBD_NO_PURCHASE:
+        return bgnbd_contributions(orders, cutoff, features.index, LABEL_WINDOW_DAYS, PROBABILITY_FLOOR,
+                                   no_purchase_score)
     if isinstance(scorer, CalibratedBaseline) and scorer.name == RECENCY:
         raw = pd.Series(scorer.raw_score(features), index=features.index)
         return (raw - raw.median()).to_frame("recency_days")
@@ -169,4 +182,9 @@ def _phrases(theme: str, features: pd.DataFrame) -> np.ndarray:
         share = column("returned_amount_share", pd.Series(np.nan, index=features.index))
         share = share.fillna(features["cancelled_share"]).fillna(0.0)
         return ("returned or cancelled " + _share(share) + " of what they ordered").to_numpy()
+    if theme == "service":
+        complaints = column("complaints_365d", pd.Series(np.nan, index=features.index)).fillna(0)
+        still_open = column("open_complaint", pd.Series(0.0, index=features.index)).fillna(0) > 0
+        text = _number(complaints) + " complaint(s) in the last year"
+        return np.where(still_open, text + ", one still open", text)
     return ("customer for " + _number(features["tenure_days"]) + " days").to_numpy()

@@ -27,7 +27,8 @@ def risk_band(probability: pd.Series) -> pd.Series:
 
 
 def score_customers(
-    model: ChurnModel, orders: pd.DataFrame, as_of: date, lines: pd.DataFrame | None = None
+    model: ChurnModel, orders: pd.DataFrame, as_of: date, lines: pd.DataFrame | None = None,
+    tickets: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Churn probability, risk band, reasons and reason codes of each customer active at the end of `as_of`.
 
@@ -36,7 +37,7 @@ def score_customers(
     Uses only orders (and order lines) placed up to the end of `as_of`. The result is indexed
     by `customer_id` in sorted order, so the same model and orders always give the same frame.
     """
-    features = build_features(orders, cutoff_after(as_of), lines)
+    features = build_features(orders, cutoff_after(as_of), lines, tickets)
     missing = [name for name in model.features if name not in features.columns]
     if missing:
         raise ValueError(

@@ -13,8 +13,9 @@ fully observed is S - 90 days: the *evaluation cutoff* E. Training snapshots are
   BG/NBD) is fitted on its cutoffs but the latest, c, scores c held out, which fits the
   Platt sigmoid; it is then refitted on all of them and keeps that sigmoid
   (`ml.churn.model.fit_calibrated`). Nothing it learns from has a label after c + 90 days = E.
-* **Does it ship.** The evaluation model is measured on E beside the baselines (recency and
-  BG/NBD's expected purchases, `ml.churn.baselines`). The model scores customers only if its
+* **Does it ship.** The evaluation model is measured on E beside the baselines (recency,
+  BG/NBD's expected purchases and its probability of no purchase in the 90 days,
+  `ml.churn.baselines`). The model scores customers only if its
   ROC-AUC beats the best baseline's by more than the bootstrap uncertainty of the difference
   (`ml.promotion.gate`); otherwise the best baseline does, with its own Platt sigmoid fitted
   on E.
@@ -46,10 +47,10 @@ from ml.churn.features import (
     validate_orders,
 )
 from ml.churn.model import (
-    BGNBD,
+    BASELINES,
     LOGISTIC_C,
-    RECENCY,
     ROBUST_INPUTS,
+    TICKET_INPUTS,
     CalibratedBaseline,
     ChurnModel,
     churn_probability,
@@ -57,7 +58,6 @@ from ml.churn.model import (
 )
 from ml.promotion import MODEL, GateResult, gate
 
-BASELINES = (RECENCY, BGNBD)
 CUTOFF_SPACING_DAYS = 30
 MAX_TRAINING_CUTOFFS = 12
 MIN_TRAINING_CUTOFFS = 2  # one to fit the booster, one to calibrate it
@@ -94,6 +94,7 @@ class ChurnTrainingResult:
     baselines: dict[str, dict[str, float]]
     row_counts: dict[str, int]
     gate: GateResult  # the evaluation model against the best baseline, on the evaluation cutoff
+    inputs: tuple[str, ...] = ROBUST_INPUTS  # the logistic regression's
 
     @property
     def scored_by(self) -> str:
@@ -108,21 +109,24 @@ class ChurnTrainingResult:
             "training_cutoffs": [cutoff.isoformat() for cutoff in self.scoring_model_cutoffs],
             "label_window_days": LABEL_WINDOW_DAYS,
             "features": list(self.model.features),
-            "params": {"model": "logistic regression", "C": LOGISTIC_C, "inputs": list(ROBUST_INPUTS)},
+            "params": {"model": "logistic regression", "C": LOGISTIC_C, "inputs": list(self.inputs)},
         }
 
 
-def train_churn_model(orders: pd.DataFrame, as_of: date, lines: pd.DataFrame | None = None) -> ChurnTrainingResult:
+def train_churn_model(orders: pd.DataFrame, as_of: date, lines: pd.DataFrame | None = None,
+                      tickets: pd.DataFrame | None = None) -> ChurnTrainingResult:
     """Train, evaluate and gate the churn model on `orders` placed up to the end of `as_of`.
 
-    `lines` (`marts.fct_order_lines`), when given, adds the features of what customers buy.
+    `lines` (`marts.fct_order_lines`), when given, adds the features of what customers buy;
+    `tickets` (`marts.fct_service_tickets`) the service inputs (`TICKET_INPUTS`), each as of its cutoff.
     Raises `NotEnoughData` when the history is too short or too small to train on.
     """
+    inputs = ROBUST_INPUTS if tickets is None else (*ROBUST_INPUTS, *TICKET_INPUTS)
     validate_orders(orders)
     end = cutoff_instant(cutoff_after(as_of))
     history = orders.loc[orders["ordered_at"] < end]
     lines = None if lines is None else lines.loc[lines["ordered_at"] < end]
-    snapshots = _SnapshotCache(history, lines)
+    snapshots = _SnapshotCache(history, lines, tickets)
     if history.empty:
         raise NotEnoughData(
             f"no orders up to {as_of} in marts.fct_orders: load the sources and build the marts first."
@@ -133,7 +137,7 @@ def train_churn_model(orders: pd.DataFrame, as_of: date, lines: pd.DataFrame | N
     evaluation_cutoffs = cutoff_schedule(evaluation_cutoff - timedelta(days=LABEL_WINDOW_DAYS), first_order)
     fit, calibration = _fit_and_calibration(snapshots, evaluation_cutoffs, as_of)
     evaluation = snapshots.get((evaluation_cutoff,), "evaluation")
-    evaluation_model = fit_calibrated(fit.features, fit.labels, calibration.features, calibration.labels)
+    evaluation_model = fit_calibrated(fit.features, fit.labels, calibration.features, calibration.labels, inputs)
 
     model_scores = evaluation_model.raw_score(evaluation.features)
     metrics = _metrics(evaluation.labels, model_scores, churn_probability(evaluation_model, evaluation.features))
@@ -155,7 +159,7 @@ def train_churn_model(orders: pd.DataFrame, as_of: date, lines: pd.DataFrame | N
         scoring_cutoffs = cutoff_schedule(evaluation_cutoff, first_order)
         scoring_fit, scoring_calibration = _fit_and_calibration(snapshots, scoring_cutoffs, as_of)
         scoring = fit_calibrated(scoring_fit.features, scoring_fit.labels, scoring_calibration.features,
-                                 scoring_calibration.labels)
+                                 scoring_calibration.labels, inputs)
         row_counts |= {"scoring_model_fit_rows": len(scoring_fit.labels),
                        "scoring_model_calibration_rows": len(scoring_calibration.labels)}
     else:
@@ -175,6 +179,7 @@ def train_churn_model(orders: pd.DataFrame, as_of: date, lines: pd.DataFrame | N
         baselines=baselines,
         row_counts=row_counts,
         gate=verdict,
+        inputs=inputs,
     )
 
 
@@ -215,13 +220,13 @@ def labelled_snapshot(
 class _SnapshotCache:
     """Features and labels per cutoff, computed once: the evaluation and scoring schedules overlap."""
 
-    def __init__(self, orders: pd.DataFrame, lines: pd.DataFrame | None) -> None:
-        self.orders, self.lines = orders, lines
+    def __init__(self, orders: pd.DataFrame, lines: pd.DataFrame | None, tickets: pd.DataFrame | None = None) -> None:
+        self.orders, self.lines, self.tickets = orders, lines, tickets
         self._by_cutoff: dict[date, tuple[pd.DataFrame, pd.Series]] = {}
 
     def at(self, cutoff: date) -> tuple[pd.DataFrame, pd.Series]:
         if cutoff not in self._by_cutoff:
-            features = build_features(self.orders, cutoff, self.lines)
+            features = build_features(self.orders, cutoff, self.lines, self.tickets)
             self._by_cutoff[cutoff] = (features, build_labels(self.orders, cutoff, features.index))
         return self._by_cutoff[cutoff]
 

@@ -13,7 +13,10 @@ Every action other than `none` is a marketing contact, and choosing one is an an
 customer's data. `enforce_rules` runs last on every action, whatever produced it: an action for
 a customer who did not authorise analytics or marketing (Habeas Data, marts.customer_authorisations)
 becomes `none`, and so does an offer of a product that is inactive, out of stock in the ERP, or whose
-margin at list price is below the floor (`PUENTE_MARGIN_FLOOR`, default 0.15) or unknown.
+margin at list price is below the floor (`PUENTE_MARGIN_FLOOR`, default 0.15) or unknown, and every
+sales offer (`SALES_OFFERS`) to a customer with an open complaint in the CRM
+(marts.customer_service_summary): the reason says what was withheld and why. A retention call
+stays: a salesperson calling about an open complaint is what such a customer needs.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from ml.promotion import MODEL
 
 ACTIONS = ("offer_product", "retention_call", "win_back_offer", "none")
 MARKETING_ACTIONS = frozenset({"offer_product", "retention_call", "win_back_offer"})
+SALES_OFFERS = frozenset({"offer_product", "win_back_offer"})  # withheld while the customer has an open complaint
 DEFAULT_MARGIN_FLOOR = 0.15
 ACTIVE_DAYS = 365
 FALLBACK = "personal"  # what orders the products while no ranker can be learnt
@@ -65,8 +69,8 @@ def offerable(products: pd.DataFrame, floor: float) -> pd.Series:
 def enforce_rules(actions: pd.DataFrame, customers: pd.DataFrame, products: pd.DataFrame, floor: float) -> pd.DataFrame:
     """The final filter: turn every action that breaks a rule into `none`, saying which rule.
 
-    `actions` is indexed by customer_id; `customers` has `has_marketing_consent` and
-    `has_analytics_authorisation`; `products`
+    `actions` is indexed by customer_id; `customers` has `has_marketing_consent`,
+    `has_analytics_authorisation` and, when the service tickets are modelled, `open_complaints`; `products`
     (indexed by product_id) has `list_price`, `unit_cost`, `stock_on_hand`, `is_active`.
     """
     actions = actions.copy()
@@ -76,14 +80,20 @@ def enforce_rules(actions: pd.DataFrame, customers: pd.DataFrame, products: pd.D
     offered = actions["action"] == "offer_product"
     product_ok = actions["product_id"].map(allowed).fillna(False).astype(bool)
     bad_product = offered & ~product_ok
+    complaints = (customers["open_complaints"] if "open_complaints" in customers.columns
+                  else pd.Series(0, index=customers.index)).reindex(actions.index).fillna(0).astype(int)
+    complaining = actions["action"].isin(SALES_OFFERS) & (complaints > 0) & ~bad_product
     no_consent = actions["action"].isin(MARKETING_ACTIONS) & ~consent
     actions.loc[bad_product, "reason"] = (
         "withheld: the product is out of stock, inactive or below the margin floor"
     )
+    actions.loc[complaining, "reason"] = [
+        f"withheld {action}: {n} open complaint{'s' if n > 1 else ''} in the CRM, no sales offer until resolved"
+        for action, n in zip(actions.loc[complaining, "action"], complaints.loc[complaining], strict=True)]
     actions.loc[no_consent, "reason"] = "no marketing consent: " + actions.loc[no_consent, "reason"].astype(str)
     unauthorised = (actions["action"] != "none") & ~analysed
     actions.loc[unauthorised, "reason"] = "no authorisation for analytics (Habeas Data)"
-    blocked = bad_product | no_consent | unauthorised
+    blocked = bad_product | complaining | no_consent | unauthorised
     actions.loc[blocked, "action"] = "none"
     actions.loc[blocked, "product_id"] = None
     actions["is_marketing"] = actions["action"].isin(MARKETING_ACTIONS)

@@ -1,7 +1,8 @@
 """Warehouse entry point of the next-best-action job, called nightly after churn scoring.
 
 `score_next_best_actions` reads the day's churn scores (`ml.churn_scores`), the customers
-with their marketing consent and analytics authorisation (`marts.dim_customers`), orders and order lines, and the
+with their marketing consent and analytics authorisation (`marts.dim_customers`) and open complaints
+(`marts.customer_service_summary`), orders and order lines, and the
 products with price, cost and ERP stock (`marts.dim_products`); it writes one action per
 customer into `ml.next_best_actions`. A rerun for the same day changes no row.
 
@@ -52,11 +53,16 @@ MODEL_NAME = "nba"
 
 log = logging.getLogger(__name__)
 
-_CUSTOMERS = text(
-    "select customer_id::text as customer_id, coalesce(has_marketing_consent, false) as has_marketing_consent, "
-    "coalesce('analytics' = any(authorised_purposes), false) as has_analytics_authorisation "
-    "from marts.dim_customers"
-)
+_CUSTOMERS = """
+    select c.customer_id::text as customer_id, coalesce(c.has_marketing_consent, false) as has_marketing_consent,
+           coalesce('analytics' = any(c.authorised_purposes), false) as has_analytics_authorisation,
+           {complaints} as open_complaints
+    from marts.dim_customers as c
+    {service}
+"""
+# Open complaints per customer (a sales offer is withheld while there is one), when the service
+# tickets are modelled.
+_SERVICE = "left join marts.customer_service_summary as s on s.customer_id = c.customer_id"
 # The catalogue an action may offer from: never the shipping charge (dim_products.is_shipping).
 _PRODUCTS = """
     select product_id::text as product_id, product_name, list_price::float8 as list_price,
@@ -106,7 +112,10 @@ def score_next_best_actions(url: str, as_of: date) -> dict[str, Any]:
         with engine.connect() as connection:
             for table in ("dim_customers", "dim_products"):
                 _require_table(connection, "marts", table)
-            customers = pd.read_sql(_CUSTOMERS, connection).set_index("customer_id").sort_index()
+            service = inspect(connection).has_table("customer_service_summary", schema="marts")
+            customers = pd.read_sql(text(_CUSTOMERS.format(
+                complaints="coalesce(s.open_complaints, 0)" if service else "0", service=_SERVICE if service else "")),
+                connection).set_index("customer_id").sort_index()
             goods = "where not is_shipping" if marks_shipping(inspect(connection)) else ""
             products = pd.read_sql(text(_PRODUCTS.format(goods=goods)), connection).set_index("product_id").sort_index()
             churn = pd.read_sql(_CHURN, connection, params={"day": as_of}).set_index("customer_id")

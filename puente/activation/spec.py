@@ -6,7 +6,7 @@ A declaration sits in the activation model's YAML, beside its columns::
       config:
         meta:
           activation:
-            target: hubspot          # a system of the source registry
+            target: crm              # a system of the source registry, or the kind ``crm``/``erp``
             object: contacts         # the object written there
             mode: update             # create | update | upsert
             owns: [puente_churn_score, puente_churn_risk]
@@ -31,6 +31,12 @@ Every activation model has the same columns (``MODEL_COLUMNS``), so one engine s
 - ``customer_id``: whose data the row carries, for the authorisation and the work list;
 - ``context``: what a person needs to act on the row by hand (order name, SKU, customer name).
 
+``target`` names a system (``odoo``, ``shopify``), or a kind a business runs exactly one of
+(``crm``, ``erp``): such an activation goes to the business's configured system of that kind
+(``registry.system_of_kind``, from ``PUENTE_SYSTEMS`` or ``puente.yml``), so the CRM activations
+work to HubSpot or Salesforce alike. The models speak Puente's CRM vocabulary (the HubSpot
+property names of the ``puente_*`` fields and tasks); each CRM's writer maps it to its own API.
+
 ``purposes`` names what the activation processes the customer's data for, among ``PURPOSES``
 (the dbt var ``authorisation_purposes``); the engine sends a row only when its customer
 authorised every one of them in ``marts.customer_authorisations`` (a row without a customer is
@@ -48,6 +54,8 @@ from pathlib import Path
 from typing import Any
 
 from puente.config import dbt_project_dir
+from puente.sources import registry
+from puente.sources.spec import SINGLE_KINDS
 
 MODES = ("create", "update", "upsert")
 # The purposes a customer authorises one by one (Habeas Data); dbt's var `authorisation_purposes`.
@@ -96,9 +104,12 @@ class Activation:
         batch_size = int(meta.get("batch_size", 100))
         if batch_size < 1:
             raise DeclarationError(f"{model}: batch_size must be at least 1")
+        target = meta["target"]
+        if target in SINGLE_KINDS:  # the business's one CRM (or ERP); the kind itself when it runs none
+            target = registry.system_of_kind(target) or target
         return cls(
             name=model.removeprefix("act_"), model=model, relation=f"{node['schema']}.{node.get('alias') or model}",
-            target=meta["target"], object=meta["object"], mode=meta["mode"], owns=tuple(meta["owns"]),
+            target=target, object=meta["object"], mode=meta["mode"], owns=tuple(meta["owns"]),
             purposes=tuple(dict.fromkeys(purposes)), batch_size=batch_size, order=int(meta.get("order", 100)),
             summary=str(meta.get("summary") or node.get("description") or "").strip(),
         )

@@ -3,7 +3,11 @@
 ``create_app(business, credentials)`` mounts Odoo under ``/odoo``, HubSpot under ``/hubspot``,
 Shopify under ``/shopify``, WooCommerce under ``/woocommerce`` and Tienda Nube under ``/tiendanube``
 (their stores are empty unless the business runs them: ``Business(woocommerce=True, tiendanube=True)``)
-and Mercado Pago under ``/mercadopago`` (no payments unless ``Business(mercadopago=True)``), so a
+and Mercado Pago under ``/mercadopago`` (no payments unless ``Business(mercadopago=True)``), Stripe under
+``/stripe`` (none unless ``Business(woocommerce=True, stripe=True)``),
+Mercado Libre under ``/mercadolibre`` (no sales unless ``Business(mercadolibre=True)``); a business
+whose sales team runs Salesforce (``Business(crm="salesforce")``) has its org under ``/salesforce``
+(empty otherwise) and no HubSpot (the connected app's consumer key and secret are the credentials), so a
 connector's base URL is e.g. ``http://127.0.0.1:8765/hubspot``
 where in production it would be ``https://api.hubapi.com``. The tokens' scopes are part of the
 credentials (``PUENTE_SIM_HUBSPOT_SCOPES``, ``PUENTE_SIM_SHOPIFY_SCOPES``, comma-separated; every
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -39,10 +44,13 @@ from puente.simulators.business import Business
 from puente.simulators.hubspot import SCOPES as HUBSPOT_SCOPES
 from puente.simulators.hubspot import create_hubspot_app
 from puente.simulators.limits import Faults, Limits
+from puente.simulators.mercadolibre import account_for, create_mercadolibre_app
 from puente.simulators.mercadopago import create_mercadopago_app
 from puente.simulators.odoo import create_odoo_app
+from puente.simulators.salesforce import create_salesforce_app
 from puente.simulators.shopify import SCOPES as SHOPIFY_SCOPES
 from puente.simulators.shopify import create_shopify_app
+from puente.simulators.stripe import create_stripe_app
 from puente.simulators.tiendanube import SCOPES as TIENDANUBE_SCOPES
 from puente.simulators.tiendanube import create_tiendanube_app
 from puente.simulators.woocommerce import create_woocommerce_app
@@ -51,9 +59,16 @@ ENV = {"odoo_db": "PUENTE_SIM_ODOO_DB", "odoo_login": "PUENTE_SIM_ODOO_LOGIN",
        "odoo_api_key": "PUENTE_SIM_ODOO_API_KEY", "hubspot_token": "PUENTE_SIM_HUBSPOT_TOKEN",
        "shopify_token": "PUENTE_SIM_SHOPIFY_TOKEN", "woocommerce_key": "PUENTE_SIM_WOOCOMMERCE_KEY",
        "woocommerce_secret": "PUENTE_SIM_WOOCOMMERCE_SECRET", "tiendanube_token": "PUENTE_SIM_TIENDANUBE_TOKEN",
-       "mercadopago_token": "PUENTE_SIM_MERCADOPAGO_TOKEN"}
+       "mercadopago_token": "PUENTE_SIM_MERCADOPAGO_TOKEN",
+       "mercadolibre_client_id": "PUENTE_SIM_MERCADOLIBRE_CLIENT_ID",
+       "mercadolibre_client_secret": "PUENTE_SIM_MERCADOLIBRE_CLIENT_SECRET",
+       "mercadolibre_refresh_token": "PUENTE_SIM_MERCADOLIBRE_REFRESH_TOKEN",
+       "stripe_key": "PUENTE_SIM_STRIPE_KEY",
+       "salesforce_client_id": "PUENTE_SIM_SALESFORCE_CLIENT_ID",
+       "salesforce_client_secret": "PUENTE_SIM_SALESFORCE_CLIENT_SECRET"}
 SECRETS = ("odoo_api_key", "hubspot_token", "shopify_token", "woocommerce_key", "woocommerce_secret",
-           "tiendanube_token", "mercadopago_token")
+           "tiendanube_token", "mercadopago_token", "mercadolibre_client_secret", "mercadolibre_refresh_token",
+           "stripe_key", "salesforce_client_id", "salesforce_client_secret")
 # The tokens' scopes, comma-separated (default: every scope Puente needs).
 SCOPES_ENV = {"hubspot_scopes": "PUENTE_SIM_HUBSPOT_SCOPES", "shopify_scopes": "PUENTE_SIM_SHOPIFY_SCOPES",
               "tiendanube_scopes": "PUENTE_SIM_TIENDANUBE_SCOPES"}
@@ -90,6 +105,24 @@ def _mercadopago_token() -> str:
             f"-{secrets.randbelow(10**9):09d}")
 
 
+def _mercadolibre_refresh_token() -> str:
+    return f"TG-{secrets.token_hex(12)}-{secrets.randbelow(10**9):09d}"  # a refresh token: TG-<hash>-<user id>
+
+
+def _stripe_key() -> str:
+    # A live secret key: sk_live_ and 99 letters and digits
+    return "sk_live_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(99))
+
+
+def _salesforce_client_id() -> str:
+    # A connected app's consumer key: 3MVG9 and 80 more characters of letters, digits, dots and underscores
+    return "3MVG9" + secrets.token_urlsafe(60).replace("-", ".")[:80]
+
+
+def _salesforce_client_secret() -> str:
+    return "".join(str(secrets.randbelow(10)) for _ in range(64)).lstrip("0").rjust(64, "1")
+
+
 @dataclass(frozen=True)
 class Credentials:
     """What clients must present: Odoo database, login and API key; HubSpot and Shopify tokens, and
@@ -110,6 +143,14 @@ class Credentials:
     tiendanube_token: str = field(default_factory=_tiendanube_token, repr=False)
     tiendanube_scopes: tuple[str, ...] = TIENDANUBE_SCOPES
     mercadopago_token: str = field(default_factory=_mercadopago_token, repr=False)
+    # Puente's application at Mercado Libre (its client id and secret) and the first refresh token the
+    # seller's authorisation gave it (each refresh hands out the next one).
+    mercadolibre_client_id: str = "4410927365512088"
+    mercadolibre_client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
+    mercadolibre_refresh_token: str = field(default_factory=_mercadolibre_refresh_token, repr=False)
+    stripe_key: str = field(default_factory=_stripe_key, repr=False)
+    salesforce_client_id: str = field(default_factory=_salesforce_client_id, repr=False)
+    salesforce_client_secret: str = field(default_factory=_salesforce_client_secret, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> tuple[Credentials, list[str]]:
@@ -148,8 +189,14 @@ def create_app(business: Business, credentials: Credentials, limits: Limits | No
     app.add_middleware(BusinessClock, business=business)
     app.mount("/odoo", create_odoo_app(business, credentials.odoo_db, credentials.odoo_login,
                                        credentials.odoo_api_key, faults.injector("odoo")))
-    app.mount("/hubspot", create_hubspot_app(business, credentials.hubspot_token, limits,
-                                             faults.injector("hubspot"), credentials.hubspot_scopes))
+    # Salesforce's org is empty unless the sales team runs it (``Business(crm="salesforce")``); HubSpot is
+    # then not served at all (the sales team's book would show there in HubSpot's shape).
+    app.mount("/salesforce", create_salesforce_app(business, credentials.salesforce_client_id,
+                                                   credentials.salesforce_client_secret, limits,
+                                                   faults.injector("salesforce")))
+    if business.crm_system != "salesforce":
+        app.mount("/hubspot", create_hubspot_app(business, credentials.hubspot_token, limits,
+                                                 faults.injector("hubspot"), credentials.hubspot_scopes))
     app.mount("/shopify", create_shopify_app(business, credentials.shopify_token, limits,
                                              faults.injector("shopify"), credentials.shopify_scopes))
     app.mount("/woocommerce", create_woocommerce_app(business, credentials.woocommerce_key,
@@ -159,6 +206,9 @@ def create_app(business: Business, credentials: Credentials, limits: Limits | No
                                                    faults.injector("tiendanube"), credentials.tiendanube_scopes))
     app.mount("/mercadopago", create_mercadopago_app(business, credentials.mercadopago_token,
                                                      faults.injector("mercadopago")))
+    app.mount("/mercadolibre", create_mercadolibre_app(business, account_for(credentials, limits),
+                                                       faults.injector("mercadolibre")))
+    app.mount("/stripe", create_stripe_app(business, credentials.stripe_key, faults.injector("stripe")))
 
     def state() -> dict:
         return {"today": business.today.isoformat(), "now": business.now().isoformat(),

@@ -5,8 +5,13 @@ What it reproduces, per HubSpot's published OpenAPI specs (shared/specs/hubspot)
 
 - Objects ``contacts`` (with ``hubspot_owner_id``), ``companies``, ``deals``, ``line_items``
   (0-8: ``name``, ``hs_sku``, ``quantity``, ``price``, ``discount``, ``hs_discount_percentage``,
-  ``amount``; associated with their deal) and ``tasks`` (0-27) as ``{"id", "properties",
-  "createdAt", "updatedAt", "archived"}`` with every property value a string (or ``null``).
+  ``amount``; associated with their deal), ``tasks`` (0-27) and ``tickets`` (0-5; tickets guide
+  and default ticket properties: ``subject``, ``content``, ``hs_pipeline`` ``"0"``,
+  ``hs_pipeline_stage`` 1-4 of the default support pipeline, ``hs_ticket_category``,
+  ``hs_ticket_priority``, ``source_type``, ``first_agent_reply_date``, ``closed_date``,
+  ``hs_v2_date_entered_4``/``hs_v2_date_exited_4``; associated with contacts, type ids 16/15;
+  their records need the ``tickets`` scope) as ``{"id", "properties", "createdAt", "updatedAt",
+  "archived"}`` with every property value a string (or ``null``).
 - ``POST /crm/v3/objects/{object}`` (201) and ``POST …/batch/create`` (at most 100 inputs, else
   400): properties checked as for updates, a task needs ``hs_timestamp`` (epoch ms or ISO 8601),
   ``hs_task_status``/``hs_task_priority``/``hs_task_type`` take their documented options and
@@ -80,15 +85,17 @@ from fastapi.responses import JSONResponse, Response
 
 from puente.simulators.business import Business, hubspot_ts
 from puente.simulators.limits import Decision, FaultInjector, Limits, RollingWindow
-from puente.simulators.wire import WireJSON, local_path, request_fault
+from puente.simulators.wire import WireJSON, drawn_fault, local_path, service_app
 
 OBJECT_TYPES = {"contacts": "contacts", "0-1": "contacts", "companies": "companies", "0-2": "companies",
                 "deals": "deals", "0-3": "deals", "line_items": "line_items", "0-8": "line_items",
-                "tasks": "tasks", "0-27": "tasks"}
-OBJECT_TYPE_IDS = {"contacts": "0-1", "companies": "0-2", "deals": "0-3", "line_items": "0-8", "tasks": "0-27"}
-SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal", "line_items": "line_item", "tasks": "task"}
+                "tasks": "tasks", "0-27": "tasks", "tickets": "tickets", "0-5": "tickets"}
+OBJECT_TYPE_IDS = {"contacts": "0-1", "companies": "0-2", "deals": "0-3", "line_items": "0-8", "tasks": "0-27",
+                   "tickets": "0-5"}
+SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal", "line_items": "line_item", "tasks": "task",
+            "tickets": "ticket"}
 MODIFIED = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate", "deals": "hs_lastmodifieddate",
-            "line_items": "hs_lastmodifieddate", "tasks": "hs_lastmodifieddate"}
+            "line_items": "hs_lastmodifieddate", "tasks": "hs_lastmodifieddate", "tickets": "hs_lastmodifieddate"}
 CREATED = {"tasks": "hs_createdate"}  # the create-date property where it is not "createdate"
 DEFAULT_PROPERTIES = {
     "contacts": ["createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"],
@@ -97,20 +104,24 @@ DEFAULT_PROPERTIES = {
               "hs_object_id", "pipeline"],
     "line_items": ["amount", "createdate", "hs_lastmodifieddate", "hs_object_id", "name", "price", "quantity"],
     "tasks": ["hs_createdate", "hs_lastmodifieddate", "hs_object_id"],
+    "tickets": ["content", "createdate", "hs_lastmodifieddate", "hs_object_id", "hs_pipeline", "hs_pipeline_stage",
+                "hs_ticket_category", "hs_ticket_priority", "subject"],
 }
 SEARCHABLE = {"contacts": ["firstname", "lastname", "email", "phone", "company"],
               "companies": ["name", "domain", "phone"], "deals": ["dealname"], "line_items": ["name", "hs_sku"],
-              "tasks": ["hs_task_subject", "hs_task_body"]}
+              "tasks": ["hs_task_subject", "hs_task_body"], "tickets": ["subject", "content"]}
 REQUIRED = {"tasks": ("hs_timestamp",)}  # properties a create must set
 CREATE_DEFAULTS = {"tasks": {"hs_task_status": "NOT_STARTED"}}
 # The scopes of each object's records and property definitions (tasks are engagements: contacts').
 SCOPE_OBJECT = {"contacts": "contacts", "companies": "companies", "deals": "deals", "line_items": "line_items",
-                "tasks": "contacts"}
+                "tasks": "contacts", "tickets": "tickets"}
+# Objects whose records take one scope of their own to read and write (HubSpot's scopes list: "tickets").
+RECORD_SCOPES = {"tickets": "tickets"}
 # Every scope Puente needs: the default grant of the simulated private app.
 SCOPES = ("crm.objects.contacts.read", "crm.objects.contacts.write", "crm.objects.companies.read",
           "crm.objects.deals.read", "crm.objects.line_items.read", "crm.objects.owners.read",
           "crm.schemas.contacts.read", "crm.schemas.contacts.write", "crm.schemas.companies.read",
-          "crm.schemas.deals.read", "crm.schemas.line_items.read")
+          "crm.schemas.deals.read", "crm.schemas.line_items.read", "tickets", "crm.schemas.tickets.read")
 HUB_ID, APP_ID = 48_213_507, 3_410_977  # the simulated portal and private app
 TOKEN_INFO_PATH = "/oauth/v2/private-apps/get/access-token-info"
 MAX_OWNERS_LIMIT = 500
@@ -122,7 +133,8 @@ ASSOCIATION_TYPE_IDS = {("deals", "contacts"): 3, ("contacts", "deals"): 4, ("co
                         ("companies", "contacts"): 280, ("deals", "companies"): 341, ("companies", "deals"): 342,
                         ("line_items", "deals"): 20, ("deals", "line_items"): 19,
                         ("tasks", "contacts"): 204, ("contacts", "tasks"): 203, ("tasks", "deals"): 216,
-                        ("deals", "tasks"): 215, ("tasks", "companies"): 192, ("companies", "tasks"): 191}
+                        ("deals", "tasks"): 215, ("tasks", "companies"): 192, ("companies", "tasks"): 191,
+                        ("tickets", "contacts"): 16, ("contacts", "tickets"): 15}
 ASSOCIATION_CATEGORIES = {"HUBSPOT_DEFINED", "USER_DEFINED", "INTEGRATOR_DEFINED", "WORK"}
 FIELD_TYPES = {"string": {"text", "textarea", "html", "phonenumber", "file"},
                "number": {"number", "calculation_equation"},
@@ -145,6 +157,14 @@ TASK_TYPES = ["EMAIL", "CALL", "TODO"]
 LEGAL_BASES = ["Legitimate interest – prospect/lead", "Legitimate interest – existing customer",
                "Performance of a contract", "Freely given consent from contact", "Not applicable"]
 OWNER = "hubspot_owner_id"  # an enumeration whose options are the portal's owners
+# Tickets guide and default ticket properties: the default support pipeline "0" and its stages
+# (New, Waiting on contact, Waiting on us, Closed; stage ids are portal-specific, these are the
+# default pipeline's), priority LOW/MEDIUM/HIGH/URGENT, the category's default options plus the
+# one this business added for deliveries (options are portal-configurable), the source channel.
+TICKET_STAGES = {"1": "New", "2": "Waiting on contact", "3": "Waiting on us", "4": "Closed"}
+TICKET_PRIORITIES = ["LOW", "MEDIUM", "HIGH", "URGENT"]
+TICKET_CATEGORIES = ["PRODUCT_ISSUE", "BILLING_ISSUE", "FEATURE_REQUEST", "GENERAL_INQUIRY", "DELIVERY_ISSUE"]
+TICKET_SOURCES = ["EMAIL", "PHONE", "CHAT", "FORM"]
 
 def _record_dates(group: str, created: str = "createdate", modified: str = "hs_lastmodifieddate") -> list[tuple]:
     """The read-only properties every object has: create and modification dates, record id."""
@@ -212,12 +232,33 @@ _STANDARD = {
         ("hs_task_reminders", "Reminder", "string", "text", "taskinformation", None, False, True),
         *_record_dates("taskinformation", created="hs_createdate"),
     ],
+    "tickets": [
+        ("subject", "Ticket name", "string", "text", "ticketinformation", None, False, True),
+        ("content", "Ticket description", "string", "textarea", "ticketinformation", None, False, True),
+        ("hs_pipeline", "Pipeline", "enumeration", "select", "ticketinformation", ["0"], False, True),
+        ("hs_pipeline_stage", "Ticket status", "enumeration", "select", "ticketinformation",
+         list(TICKET_STAGES), False, True),
+        ("hs_ticket_category", "Category", "enumeration", "checkbox", "ticketinformation", TICKET_CATEGORIES, False,
+         True),
+        ("hs_ticket_priority", "Priority", "enumeration", "select", "ticketinformation", TICKET_PRIORITIES, False,
+         True),
+        ("source_type", "Source", "enumeration", "select", "ticketinformation", TICKET_SOURCES, False, True),
+        ("first_agent_reply_date", "First agent email response date", "datetime", "date", "ticketinformation",
+         None, True, True),
+        ("closed_date", "Close date", "datetime", "date", "ticketinformation", None, False, True),
+        ("hs_v2_date_entered_4", "Date entered 'Closed (Support Pipeline)'", "datetime", "date",
+         "ticketinformation", None, True, True),
+        ("hs_v2_date_exited_4", "Date exited 'Closed (Support Pipeline)'", "datetime", "date", "ticketinformation",
+         None, True, True),
+        *_record_dates("ticketinformation"),
+    ],
 }
 _GROUPS = {"contacts": [("contactinformation", "Contact information")],
            "companies": [("companyinformation", "Company information")],
            "deals": [("dealinformation", "Deal information")],
            "line_items": [("lineiteminformation", "Line item information")],
-           "tasks": [("taskinformation", "Task information")]}
+           "tasks": [("taskinformation", "Task information")],
+           "tickets": [("ticketinformation", "Ticket information")]}
 
 
 class HubSpotError(Exception):
@@ -249,6 +290,8 @@ def required_scopes(method: str, path: str) -> list[str]:
     if objects:
         obj = OBJECT_TYPES.get(objects.group(1))
         reading = method == "GET" or path.endswith(("/search", "/batch/read"))
+        if obj in RECORD_SCOPES:
+            return [RECORD_SCOPES[obj]]
         return [f"crm.objects.{SCOPE_OBJECT[obj]}.{'read' if reading else 'write'}"] if obj else []
     schema = re.match(r"^/crm/v3/properties/([^/]+)", path)
     if schema:
@@ -257,7 +300,7 @@ def required_scopes(method: str, path: str) -> list[str]:
     associations = re.match(r"^/crm/v4/associations/([^/]+)/([^/]+)/", path)
     if associations:
         pair = [OBJECT_TYPES.get(associations.group(i)) for i in (1, 2)]
-        return [f"crm.objects.{SCOPE_OBJECT[o]}.read" for o in dict.fromkeys(pair) if o]
+        return [RECORD_SCOPES.get(o) or f"crm.objects.{SCOPE_OBJECT[o]}.read" for o in dict.fromkeys(pair) if o]
     if path.startswith("/crm/v3/owners"):
         return ["crm.objects.owners.read"]
     return []
@@ -867,13 +910,9 @@ def create_hubspot_app(business: Business, token: str, limits: Limits, faults: F
                        scopes: Collection[str] = SCOPES) -> FastAPI:
     """The HubSpot endpoints, to mount under ``/hubspot``; ``scopes`` are the token's."""
     portal = Portal(business, faults)
-    app = FastAPI(title="Simulated HubSpot CRM v3", docs_url=None, redoc_url=None, openapi_url=None)
+    app = service_app("Simulated HubSpot CRM v3", HubSpotError)
     ten_secondly: dict[str, RollingWindow] = {}
     secondly: dict[str, RollingWindow] = {}
-
-    @app.exception_handler(HubSpotError)
-    async def hubspot_error(request: Request, exc: HubSpotError) -> JSONResponse:
-        return exc.response()
 
     @app.middleware("http")
     async def gatekeeper(request: Request, call_next):
@@ -889,9 +928,7 @@ def create_hubspot_app(business: Business, token: str, limits: Limits, faults: F
             return error_response(401, "INVALID_AUTHENTICATION",
                                   "The access token is not valid: it may be expired, revoked or mistyped. "
                                   "Check the private app's access token.")
-        path = local_path(request)
-        fault = faults.draw(path)
-        broken = await request_fault(fault, faults.hang_seconds)
+        path, fault, broken = await drawn_fault(request, faults)
         if broken is not None:
             return broken
         if fault == "5xx":

@@ -55,6 +55,10 @@ class Limits:
     shopify_leak_per_second: float = 2.0
     tiendanube_bucket_size: int = 40
     tiendanube_leak_per_second: float = 2.0
+    # Salesforce: the org's API requests per rolling 24 hours (Enterprise Edition's base allocation),
+    # and how long a session (an access token) lives without use (the org's session timeout).
+    salesforce_daily_requests: int = 100_000
+    salesforce_session_seconds: float = 7200.0
     clock: Clock = field(default=time.monotonic, compare=False)
 
 
@@ -157,17 +161,26 @@ class FaultRates:
 # which no UTF-8 database can store.
 MALFORMATIONS = ("missing_id", "broken_date", "wrong_type", "bad_encoding")
 UPDATED_AT = {"odoo": "write_date", "hubspot": "updatedAt", "shopify": "updated_at",
-              "woocommerce": "date_modified_gmt", "tiendanube": "updated_at", "mercadopago": "date_last_updated"}
+              "woocommerce": "date_modified_gmt", "tiendanube": "updated_at", "mercadopago": "date_last_updated",
+              "mercadolibre": "date_last_updated",
+              "stripe": "created",
+              "salesforce": "SystemModstamp"}
 # WordPress writes an unset date as its "zero date".
 _BROKEN_DATES = {"odoo": "2026-02-30 25:61:00", "hubspot": "2026-02-30T25:61:00.000Z",
                  "shopify": "0000-00-00T00:00:00-05:00", "woocommerce": "0000-00-00T00:00:00",
-                 "tiendanube": "2026-02-30T25:61:00-05:00", "mercadopago": "2026-02-30T25:61:00.000-04:00"}
+                 "tiendanube": "2026-02-30T25:61:00-05:00", "mercadopago": "2026-02-30T25:61:00.000-04:00",
+                 "mercadolibre": "2026-02-30T25:61:00.000-05:00",
+                 "stripe": "2026-02-30T25:61:00Z",
+                 "salesforce": "2026-02-30T25:61:00.000+0000"}
 # The text a bad encoding cuts: the first of these a record has (a person's first name, a product's
 # title, an order's name or number; HubSpot's among its properties), so that it breaks a field the
 # record really carries (a field it does not carry would not land: minimum data).
-_TEXT_FIELD = {"odoo": ("name",), "hubspot": ("firstname", "name", "dealname"),
+_TEXT_FIELD = {"odoo": ("name",), "hubspot": ("firstname", "name", "dealname", "subject"),
                "shopify": ("first_name", "title", "name"), "woocommerce": ("first_name", "name", "number"),
-               "tiendanube": ("name", "contact_name"), "mercadopago": ("description",)}
+               "tiendanube": ("name", "contact_name"), "mercadopago": ("description",),
+               "mercadolibre": ("status",),
+               "stripe": ("description",),
+               "salesforce": ("FirstName", "Name")}
 
 
 def must_quarantine(service: str, kind: str | None) -> bool:
@@ -192,6 +205,9 @@ class Faults:
     woocommerce: FaultRates = FaultRates()
     tiendanube: FaultRates = FaultRates()
     mercadopago: FaultRates = FaultRates()
+    mercadolibre: FaultRates = FaultRates()
+    stripe: FaultRates = FaultRates()
+    salesforce: FaultRates = FaultRates()
     endpoints: Mapping[str, FaultRates] = field(default_factory=dict, compare=False)
     hang_seconds: float = 0.5
     late_by_seconds: float = 1800.0

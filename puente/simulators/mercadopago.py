@@ -46,7 +46,7 @@ from fastapi.responses import JSONResponse, Response
 
 from puente.simulators.business import Business
 from puente.simulators.limits import FaultInjector
-from puente.simulators.wire import WireJSON, local_path, request_fault
+from puente.simulators.wire import WireJSON, drawn_fault, local_path, service_app
 
 SEARCH = "/v1/payments/search"
 RANGES = ("date_created", "date_last_updated", "date_approved", "money_release_date")
@@ -107,17 +107,11 @@ def _int(params: Any, name: str, default: int) -> int:
 def create_mercadopago_app(business: Business, token: str, faults: FaultInjector,
                            offset_cap: int = OFFSET_CAP) -> FastAPI:
     """The payments API, to mount under ``/mercadopago`` (empty unless ``Business(mercadopago=True)``)."""
-    app = FastAPI(title="Simulated Mercado Pago API", docs_url=None, redoc_url=None, openapi_url=None)
-
-    @app.exception_handler(MPError)
-    async def mp_error(request: Request, exc: MPError) -> JSONResponse:
-        return exc.response()
+    app = service_app("Simulated Mercado Pago API", MPError)
 
     @app.middleware("http")
     async def gatekeeper(request: Request, call_next):
-        path = local_path(request)
-        fault = faults.draw(path)
-        broken = await request_fault(fault, faults.hang_seconds)
+        path, fault, broken = await drawn_fault(request, faults)
         if broken is not None:
             return broken
         if fault == "429":

@@ -97,7 +97,7 @@ from fastapi import FastAPI, Request, Response
 from puente.simulators.business import Business
 from puente.simulators.colombia import nit_check_digit
 from puente.simulators.limits import FaultInjector, FaultRates
-from puente.simulators.wire import local_path, request_fault
+from puente.simulators.wire import drawn_fault, service_app
 
 UID = 2
 SERVER_VERSION = {"server_version": "17.0", "server_version_info": [17, 0, 0, "final", 0, ""],
@@ -915,12 +915,11 @@ def sort_records(model: str, records: list[dict], order: str) -> list[dict]:
 def create_odoo_app(business: Business, db: str, login: str, api_key: str, faults: FaultInjector) -> FastAPI:
     """The Odoo endpoints, to mount under ``/odoo``."""
     service = OdooService(business, db, login, api_key, faults)
-    app = FastAPI(title="Simulated Odoo 17 external API", docs_url=None, redoc_url=None, openapi_url=None)
+    app = service_app("Simulated Odoo 17 external API")
 
     @app.middleware("http")
     async def inject_faults(request: Request, call_next):
-        fault = faults.draw(local_path(request))
-        broken = await request_fault(fault, faults.hang_seconds)
+        _, fault, broken = await drawn_fault(request, faults)
         if broken is not None:
             return broken
         if fault == "429":

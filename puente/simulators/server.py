@@ -73,7 +73,7 @@ def _mask(secret: str) -> str:
 
 
 # Systems the simulated business runs only when asked (``serve --<name>``); the others always.
-OPT_IN_SYSTEMS = ("woocommerce", "tiendanube", "mercadopago")
+OPT_IN_SYSTEMS = ("woocommerce", "tiendanube", "mercadopago", "mercadolibre", "stripe", "salesforce")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Local simulators of Odoo (ERP), HubSpot (CRM) and Shopify (shop) over one generated "
                     "Colombian SME. Credentials come from PUENTE_SIM_ODOO_DB, PUENTE_SIM_ODOO_LOGIN, "
                     "PUENTE_SIM_ODOO_API_KEY, PUENTE_SIM_HUBSPOT_TOKEN, PUENTE_SIM_SHOPIFY_TOKEN and "
-                    "PUENTE_SIM_WOOCOMMERCE_KEY/_SECRET, PUENTE_SIM_TIENDANUBE_TOKEN, PUENTE_SIM_MERCADOPAGO_TOKEN; secrets "
+                    "PUENTE_SIM_WOOCOMMERCE_KEY/_SECRET, PUENTE_SIM_TIENDANUBE_TOKEN, PUENTE_SIM_MERCADOPAGO_TOKEN, "
+                    "PUENTE_SIM_MERCADOLIBRE_CLIENT_ID/_CLIENT_SECRET/_REFRESH_TOKEN, PUENTE_SIM_STRIPE_KEY, "
+                    "PUENTE_SIM_SALESFORCE_CLIENT_ID/_SECRET; secrets "
                     "not set are generated at start.")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the three APIs and the /_sim admin API until Ctrl-C")
@@ -110,6 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--mercadopago", action="store_true",
                        help="the business is also paid through Mercado Pago: the shop's checkout and invoices' "
                             "payment links (served empty otherwise)")
+    serve.add_argument("--mercadolibre", action="store_true",
+                       help="the business also sells on Mercado Libre (served empty otherwise)")
+    serve.add_argument("--stripe", action="store_true",
+                       help="the WooCommerce store's card checkout is Stripe's (with --woocommerce; served empty "
+                            "otherwise)")
+    serve.add_argument("--salesforce", action="store_true",
+                       help="the business's sales team runs Salesforce instead of HubSpot (its org at /salesforce, "
+                            "empty otherwise; HubSpot is then not served)")
     serve.add_argument("--shop-stock-every-days", type=float, default=habits.shop_stock_every_days,
                        help="about how often someone copies the ERP's stock into the shop (default: %(default)s)")
     serve.add_argument("--company-country", default="CO",
@@ -126,14 +136,19 @@ def main(argv: list[str] | None = None) -> int:
                     shop_stock_every_days=args.shop_stock_every_days)
     business = Business(seed=args.seed, customers=args.customers, start=args.start,
                         history_days=args.history_days, habits=habits, company_country=args.company_country,
-                        woocommerce=args.woocommerce, tiendanube=args.tiendanube, mercadopago=args.mercadopago)
+                        woocommerce=args.woocommerce, tiendanube=args.tiendanube, mercadopago=args.mercadopago,
+                        mercadolibre=args.mercadolibre, stripe=args.stripe,
+                        crm="salesforce" if args.salesforce else "hubspot")
     credentials, generated = Credentials.from_env()
     print(f"Generated {args.customers} customers and {args.history_days} days of history up to "
           f"{business.today} (seed {args.seed}) in {time.monotonic() - began:.1f} s.")
     base = f"http://{args.host}:{args.port}"
     print(f"  ERP  (Odoo 17 XML-RPC):     {base}/odoo     database {credentials.odoo_db!r}, "
           f"login {credentials.odoo_login!r}")
-    print(f"  CRM  (HubSpot CRM v3):      {base}/hubspot")
+    if not args.salesforce:
+        print(f"  CRM  (HubSpot CRM v3):      {base}/hubspot")
+    print(f"  CRM  (Salesforce REST):     {base}/salesforce/services/oauth2/token, …/services/data/v62.0"
+          + ("" if args.salesforce else "  (no org: start with --salesforce)"))
     print(f"  Shop (Shopify Admin {API_VERSION}): {base}/shopify/admin/api/{API_VERSION}")
     print(f"  Shop (WooCommerce REST v3): {base}/woocommerce/wp-json/wc/v3"
           + ("" if args.woocommerce else "  (no store: start with --woocommerce)"))
@@ -141,6 +156,10 @@ def main(argv: list[str] | None = None) -> int:
           + ("" if args.tiendanube else "  (no store: start with --tiendanube)"))
     print(f"  Payments (Mercado Pago):    {base}/mercadopago/v1/payments/search"
           + ("" if args.mercadopago else "  (no payments: start with --mercadopago)"))
+    print(f"  Marketplace (Mercado Libre): {base}/mercadolibre/orders/search"
+          + ("" if args.mercadolibre else "  (no sales: start with --mercadolibre)"))
+    print(f"  Payments (Stripe):          {base}/stripe/v1/charges"
+          + ("" if args.stripe and args.woocommerce else "  (no payments: start with --woocommerce --stripe)"))
     print(f"  Admin: {base}/_sim/state, POST {base}/_sim/advance, {base}/_sim/truth, {base}/_sim/integration")
     for name in SECRETS:
         var = SIMULATOR_ENV[name]

@@ -64,7 +64,7 @@ from fastapi.responses import JSONResponse, Response
 from puente.simulators.business import BOGOTA, Business
 from puente.simulators.business.shopify import LOCATION_ID
 from puente.simulators.limits import FaultInjector, LeakyBucket, Limits
-from puente.simulators.wire import WireJSON, local_path, request_fault
+from puente.simulators.wire import WireJSON, local_path, request_fault, service_app
 from puente.sources.shopify.settings import API_VERSION
 
 # Stable versions Shopify supports on the simulated date (each at least 12 months), and the connector's.
@@ -300,7 +300,7 @@ def create_shopify_app(business: Business, token: str, limits: Limits, faults: F
                        scopes: Collection[str] = SCOPES) -> FastAPI:
     """The Shopify endpoints, to mount under ``/shopify``; ``scopes`` are the token's access scopes."""
     shop = Shop(business, scopes)
-    app = FastAPI(title="Simulated Shopify Admin REST API", docs_url=None, redoc_url=None, openapi_url=None)
+    app = service_app("Simulated Shopify Admin REST API")
     buckets: dict[str, LeakyBucket] = {}
 
     def bucket_for(key: str) -> LeakyBucket:

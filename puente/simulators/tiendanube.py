@@ -25,8 +25,14 @@ resources/store.md, customer.md, order.md and product.md):
   such id does not exist``), a parameter out of range or a date that is not one 422.
 - Deletes: a customer or product deleted (``Business.delete``) is gone from lists, totals and
   ``/{id}``; orders are never deleted, a cancelled one leaves the default list.
-- The app's scopes (``read_customers``, ``read_orders``, ``read_products``): a resource without
-  its scope answers 403.
+- The app's scopes (``read_customers``, ``read_orders``, ``read_products``, ``write_products``): a
+  resource without its scope answers 403 (a write without ``write_products`` too).
+- ``PUT /products/{product_id}/variants/{id}`` (resources/product_variant.md, "Modify an existing
+  Product Variant"): the body is the variant's fields to change; ``stock`` an integer (or null:
+  unlimited, ``stock_management`` false), else 422 ``{"code", "message", "description":
+  "Validation error", "stock": ["The stock must be an integer."]}``; an unknown product or variant
+  404. Answers 200 with the variant; its product's ``updated_at`` moves, so the next products
+  extract sees the change.
 - The leaky bucket: 40 requests leaking 2 a second, per store and app. Every answer carries
   ``X-Rate-Limit-Limit``, ``X-Rate-Limit-Remaining`` and ``X-Rate-Limit-Reset`` (milliseconds
   until the bucket is empty); a full bucket answers 429 with them, no ``Retry-After``.
@@ -38,11 +44,13 @@ resources/store.md, customer.md, order.md and product.md):
 Departures from the real API: the docs do not say whether the date bounds are inclusive nor what
 a ``per_page`` over 200 answers (here: inclusive; 422), nor what an empty list's first page is
 (here ``[]``, while a page past the last is the documented-by-practice 404); plain HTTP is
-served (the real API is SSL only), and nothing is writable.
+served (the real API is SSL only), and of a variant only ``stock`` is writable (other fields of
+the body are ignored).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection
 from datetime import datetime
 
@@ -53,10 +61,10 @@ from puente.simulators.business import BOGOTA, Business
 from puente.simulators.business.tiendanube import STORE_ID, STORE_NAME, STORE_URL
 from puente.simulators.limits import FaultInjector, LeakyBucket, Limits
 from puente.simulators.shopify import select_fields
-from puente.simulators.wire import WireJSON, local_path, request_fault
+from puente.simulators.wire import WireJSON, local_path, request_fault, service_app
 
 RESOURCES = ("customers", "orders", "products")
-SCOPES = ("read_customers", "read_orders", "read_products")
+SCOPES = ("read_customers", "read_orders", "read_products", "write_products")
 SINGULAR = {"customers": "Customer", "orders": "Order", "products": "Product"}
 DEFAULT_PER_PAGE, MAX_PER_PAGE = 30, 200
 ORDER_FILTERS = {"status": ("open", "closed", "cancelled"),
@@ -170,7 +178,7 @@ def create_tiendanube_app(business: Business, token: str, limits: Limits, faults
                           scopes: Collection[str] = SCOPES) -> FastAPI:
     """The Tienda Nube endpoints, to mount under ``/tiendanube``; ``scopes`` are those the store granted the app."""
     store = Store(business)
-    app = FastAPI(title="Simulated Tienda Nube API", docs_url=None, redoc_url=None, openapi_url=None)
+    app = service_app("Simulated Tienda Nube API", NubeError)
     buckets: dict[str, LeakyBucket] = {}
     base = f"/v1/{STORE_ID}"
 
@@ -178,10 +186,6 @@ def create_tiendanube_app(business: Business, token: str, limits: Limits, faults
         used = bucket.used
         return {"X-Rate-Limit-Limit": str(bucket.capacity), "X-Rate-Limit-Remaining": str(bucket.capacity - used),
                 "X-Rate-Limit-Reset": str(round(used / bucket.leak * 1000))}
-
-    @app.exception_handler(NubeError)
-    async def nube_error(request: Request, exc: NubeError) -> JSONResponse:
-        return exc.response()
 
     @app.middleware("http")
     async def gatekeeper(request: Request, call_next):
@@ -210,8 +214,9 @@ def create_tiendanube_app(business: Business, token: str, limits: Limits, faults
             return NubeError(429, "You have exceeded the rate limit; please wait for the bucket to leak").response(
                 {**headers, "X-Rate-Limit-Remaining": "0"})
         resource = path[len(base) + 1:].split("/", 1)[0]
-        if resource in RESOURCES and f"read_{resource}" not in scopes:
-            return NubeError(403, f"The app was not granted the scope read_{resource}").response(headers)
+        needed = f"{'read' if request.method == 'GET' else 'write'}_{resource}"
+        if resource in RESOURCES and needed not in scopes:
+            return NubeError(403, f"The app was not granted the scope {needed}").response(headers)
         response = await call_next(request)
         response.headers.update(headers)
         return response
@@ -256,6 +261,26 @@ def create_tiendanube_app(business: Business, token: str, limits: Limits, faults
     @app.get(base + "/{resource}/{rid}")
     async def single(resource: str, rid: str, request: Request) -> JSONResponse:
         return WireJSON(select_fields(store.item(resource_of(resource), rid), request.query_params.get("fields")))
+
+    @app.put(base + "/products/{product_id}/variants/{variant_id}")
+    async def put_variant(product_id: str, variant_id: str, request: Request) -> JSONResponse:
+        product = store.item("products", product_id)
+        variant = next((v for v in product["variants"] if str(v["id"]) == variant_id), None)
+        if variant is None:
+            raise NubeError(404, "Product Variant with such id does not exist")
+        try:
+            body = json.loads(await request.body() or b"null")
+        except ValueError:
+            raise NubeError(400, "Invalid input format") from None
+        if not isinstance(body, dict):
+            raise NubeError(400, "Invalid input format")
+        if "stock" not in body:
+            return WireJSON(variant)
+        stock = body["stock"]
+        if stock is not None and (isinstance(stock, bool) or not isinstance(stock, int)):
+            return JSONResponse({"code": 422, "message": REASONS[422], "description": "Validation error",
+                                 "stock": ["The stock must be an integer."]}, status_code=422)
+        return WireJSON(business.tiendanube_set_stock(product["id"], variant["id"], stock))
 
     @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "DELETE"])
     async def no_route(path: str) -> Response:

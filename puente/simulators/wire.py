@@ -16,6 +16,7 @@ import json
 import logging
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse, StreamingResponse
 
 
@@ -62,3 +63,23 @@ def local_path(request: Any) -> str:
     """The request's path inside the mounted service (``/crm/v3/…``, not ``/hubspot/crm/v3/…``)."""
     path, root = request.scope.get("path", ""), request.scope.get("root_path", "")
     return path[len(root):] if root and path.startswith(root) else path
+
+
+def service_app(title: str, error: type[Exception] | None = None) -> FastAPI:
+    """A simulated service's app: no documentation pages (the real services have none at their API's
+    address), and ``error``'s exceptions answered in the service's own error shape (their
+    ``response()``)."""
+    app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
+    if error is not None:
+        @app.exception_handler(error)
+        async def service_error(request: Any, exc: Any) -> Any:
+            return exc.response()
+    return app
+
+
+async def drawn_fault(request: Any, faults: Any) -> tuple[str, str | None, StreamingResponse | None]:
+    """The request's local path, the fault drawn for it (``faults``: a ``limits.FaultInjector``)
+    and, for a hang or a dropped connection, the broken answer to give instead of the real one."""
+    path = local_path(request)
+    fault = faults.draw(path)
+    return path, fault, await request_fault(fault, faults.hang_seconds)

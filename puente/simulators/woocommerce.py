@@ -58,7 +58,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from puente.simulators.business import BOGOTA, Business
 from puente.simulators.business.woocommerce import SITE, STORE_NAME
 from puente.simulators.limits import FaultInjector
-from puente.simulators.wire import WireJSON, local_path, request_fault
+from puente.simulators.wire import WireJSON, drawn_fault, local_path, service_app
 
 API = "/wp-json/wc/v3"
 RESOURCES = ("customers", "orders", "products")
@@ -274,17 +274,11 @@ def create_woocommerce_app(business: Business, key: str, secret: str, faults: Fa
     """The WooCommerce endpoints, to mount under ``/woocommerce``; ``permissions`` is the key's
     (``read``, ``write`` or ``read_write``, as WooCommerce > Settings > Advanced > REST API sets it)."""
     store = Store(business)
-    app = FastAPI(title="Simulated WooCommerce REST API", docs_url=None, redoc_url=None, openapi_url=None)
-
-    @app.exception_handler(WPError)
-    async def wp_error(request: Request, exc: WPError) -> JSONResponse:
-        return exc.response()
+    app = service_app("Simulated WooCommerce REST API", WPError)
 
     @app.middleware("http")
     async def gatekeeper(request: Request, call_next):
-        path = local_path(request)
-        fault = faults.draw(path)
-        broken = await request_fault(fault, faults.hang_seconds)
+        path, fault, broken = await drawn_fault(request, faults)
         if broken is not None:
             return broken
         if fault == "429":  # the host's limiter, in front of WordPress: no JSON of WordPress's

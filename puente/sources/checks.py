@@ -91,9 +91,11 @@ def read_configs(names: Iterable[str], read: Callable[[str], Any]) -> dict[str, 
     return configs
 
 
-def check_all(configs: Mapping[str, Any]) -> list[Finding]:
+def check_all(configs: Mapping[str, Any], warehouse_url: str | None = None) -> list[Finding]:
     """Check every system in ``configs`` (registry name -> its configuration, or the exception
-    raised reading it, e.g. a missing setting)."""
+    raised reading it, e.g. a missing setting). A system that keeps rotating tokens in the
+    warehouse (``Source.keeps_tokens``) is checked with ``warehouse_url`` (default: the one
+    ``puente.warehouse.warehouse_url()`` finds)."""
     from puente.sources import registry
 
     findings: list[Finding] = []
@@ -107,7 +109,7 @@ def check_all(configs: Mapping[str, Any]) -> list[Finding]:
             findings.append(failed(spec.title, "connection", "Puente has no connection check for it yet",
                                    blocking=False))
             continue
-        findings.extend(spec.check(config))
+        findings.extend(spec.check(config, warehouse_url) if spec.keeps_tokens else spec.check(config))
     return findings
 
 

@@ -65,6 +65,40 @@ def project(value: Any, tree: FieldTree | None) -> Any:
     return value
 
 
+def values_at(value: Any, path: str) -> list[Any]:
+    """The values a record holds at ``path`` (a declared path), every list met on the way, and
+    the list found at its end, read element by element."""
+    found = [value]
+    for part in path.replace("[]", "").split("."):
+        found = [v.get(part) for v in _flat(found) if isinstance(v, dict)]
+    return [v for v in _flat(found) if v is not None]
+
+
+def _flat(values: list[Any]) -> Iterable[Any]:
+    for v in values:
+        if isinstance(v, list):
+            yield from _flat(v)
+        else:
+            yield v
+
+
+def blank(value: Any, tree: FieldTree) -> Any:
+    """``value`` with every declared field of ``tree`` set to None (the others kept as they are)."""
+    if isinstance(value, list):
+        return [blank(v, tree) for v in value]
+    if not isinstance(value, dict):
+        return value
+    return {k: (v if k not in tree else None if tree[k] is None else blank(v, tree[k]))  # type: ignore[arg-type]
+            for k, v in value.items()}
+
+
+def jsonpath(path: str) -> str:
+    """The declared ``path`` as a PostgreSQL SQL/JSON path reaching every value there (lax mode:
+    the trailing ``[*]`` reads a list element by element and a single value as itself)."""
+    return "$" + "".join(f'."{part.removesuffix("[]")}"' + ("[*]" if part.endswith("[]") else "")
+                         for part in path.split(".")) + "[*]"
+
+
 def top_level(paths: Iterable[str]) -> list[str]:
     """The top-level names of the paths, in order (Shopify's ``fields``)."""
     return list(dict.fromkeys(p.split(".")[0].removesuffix("[]") for p in paths))

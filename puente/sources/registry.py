@@ -31,12 +31,22 @@ from pathlib import Path
 from typing import Any
 
 from puente.config import PROJECT_ROOT, MissingSetting
-from puente.sources import hubspot, mercadopago, odoo, shopify, tiendanube, woocommerce
+from puente.sources import (
+    hubspot,
+    mercadolibre,
+    mercadopago,
+    odoo,
+    salesforce,
+    shopify,
+    stripe,
+    tiendanube,
+    woocommerce,
+)
 from puente.sources.base import Connector
 from puente.sources.spec import SINGLE_KINDS, Source, SourceConfig, SourceObject
 
-SOURCES: tuple[Source, ...] = (odoo.SOURCE, hubspot.SOURCE, shopify.SOURCE, woocommerce.SOURCE, tiendanube.SOURCE,
-                               mercadopago.SOURCE)
+SOURCES: tuple[Source, ...] = (odoo.SOURCE, hubspot.SOURCE, salesforce.SOURCE, shopify.SOURCE, woocommerce.SOURCE,
+                               tiendanube.SOURCE, mercadopago.SOURCE, mercadolibre.SOURCE, stripe.SOURCE)
 DEFAULT_SYSTEMS = ("odoo", "hubspot", "shopify")  # what the local simulators serve
 _BY_NAME = {s.name: s for s in SOURCES}
 
@@ -73,6 +83,24 @@ def build_writer(name: str, config: SourceConfig, **options: Any) -> Any:
     return spec.writer(config, **options)
 
 
+def personal_objects() -> tuple[tuple[Source, SourceObject], ...]:
+    """Every object that holds people's data or points at a customer record (``PersonalData``):
+    what the erasure (``puente.erasure``) reads, in registry order."""
+    return tuple((s, o) for s in SOURCES for o in s.objects
+                 if o.personal.record_kinds or o.personal.refers or o.personal.fields)
+
+
+def record_kinds() -> dict[str, tuple[tuple[Source, SourceObject], ...]]:
+    """Each kind of customer record (``int_customer_records_unioned.record_type``) and the objects
+    that hold it: keyed by it (``PersonalData.record_kinds``) or pointing at it (``refers``)."""
+    kinds: dict[str, list[tuple[Source, SourceObject]]] = {}
+    for s, o in personal_objects():
+        for kind in (*o.personal.record_kinds, *(kind for _, kind in o.personal.refers)):
+            if (s, o) not in kinds.setdefault(kind, []):
+                kinds[kind].append((s, o))
+    return {kind: tuple(objects) for kind, objects in kinds.items()}
+
+
 def simulator_configs(base_url: str, credentials: Any) -> dict[str, SourceConfig]:
     """Every registered source's configuration pointing at the local simulators at ``base_url``."""
     return {s.name: s.simulator(base_url, credentials) for s in SOURCES}
@@ -97,6 +125,14 @@ def configured(env: Mapping[str, str] | None = None) -> tuple[Source, ...]:
             return tuple(source(n) for n in DEFAULT_SYSTEMS)
         chosen, where = _systems_in_file(path), str(path)
     return _validated(chosen, where)
+
+
+def system_of_kind(kind: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The configured system of a kind a business runs one of (``crm``: ``hubspot`` or ``salesforce``),
+    None when it runs none. Activations declared for a kind (``target: crm``) go to it."""
+    if kind not in SINGLE_KINDS:
+        raise ValueError(f"a business may run several systems of kind {kind!r}; only {SINGLE_KINDS} name one")
+    return next((s.name for s in configured(env) if s.kind == kind), None)
 
 
 def _systems_in_file(path: Path) -> list[str]:

@@ -6,7 +6,8 @@ Each source is one folder, ``puente/sources/<system>/`` (the shape of dlt's veri
 - ``settings.py`` holds what the API documents: endpoints, API version, page sizes and limits,
   and the objects (each a ``SourceObject`` with the field that is its key and the field that is
   its cursor, plus what the connector needs to ask for it and the fields that land:
-  ``landed_fields``, minimum data, ``puente.sources.fields``);
+  ``landed_fields``, minimum data, ``puente.sources.fields``), and where people's data sits in
+  them (``personal``, a ``PersonalData``: what an erasure follows and empties);
 - ``config.py`` the frozen configuration, read from an Airflow connection or from
   ``PUENTE_<SYSTEM>_*`` environment variables;
 - ``connector.py`` the code that talks to the API;
@@ -29,6 +30,43 @@ from typing import Any, Protocol
 from puente.sources.base import Connector
 from puente.sources.fields import FieldTree, field_tree, project
 
+
+@dataclass(frozen=True, kw_only=True)
+class PersonalData:
+    """Where an object holds people's data, for the erasure of a data subject (``puente.erasure``).
+
+    ``record_kinds``: the kinds of customer record (``int_customer_records_unioned.record_type``,
+    the dbt macro ``customer_record_types()``) whose ``source_record_id`` is this object's key (a
+    Shopify guest order is keyed by the order). ``refers``: (path, record kind) for each field that
+    points at such a record (an order's customer, an Odoo many2one ``[id, name]``, a HubSpot
+    association): a record pointing at the person's record is the person's too (their order, with
+    the billing details they typed). The paths, as in ``landed_fields``, of the fields that hold
+    personal data: ``identifiers`` (e-mails, phones, tax ids: their values are searched for in every
+    table), ``names`` (names as typed: replaced in the raw records that mention them) and ``other``
+    (addresses, notes, consents). In the person's own records and the records pointing at them, all
+    three are emptied; every other record that mentions an identifier or a name has the mention
+    replaced. ``tests/sources/test_personal_data.py`` checks the declarations against the dbt
+    record kinds and the landed fields.
+    """
+
+    record_kinds: tuple[str, ...] = ()
+    refers: tuple[tuple[str, str], ...] = ()
+    identifiers: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    other: tuple[str, ...] = ()
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Every personal field: what erasure empties in the person's records."""
+        return (*self.identifiers, *self.names, *self.other)
+
+    @cached_property
+    def tree(self) -> FieldTree:
+        return field_tree(self.fields)
+
+
+NO_PERSONAL_DATA = PersonalData()
+
 KINDS = ("erp", "crm", "shop", "marketplace", "payments")
 # A business runs one ERP and one CRM; it may sell and be paid through any number of the others.
 SINGLE_KINDS = ("erp", "crm")
@@ -47,7 +85,8 @@ class SourceObject:
     ``landed_fields`` (minimum data, ``puente.sources.fields``): the paths of a record that land in
     raw; the key and the cursor always land. Every object of the registry declares them
     (``tests/sources/test_minimum_data.py``); a subclass may derive them from the way its API
-    names fields (HubSpot's properties, Odoo's fields).
+    names fields (HubSpot's properties, Odoo's fields). ``personal``: which of them hold people's
+    data and which point at a customer record (``PersonalData``, for the erasure).
     """
 
     name: str
@@ -56,6 +95,7 @@ class SourceObject:
     live_in_raw: str = "not _deleted"
     live_in_quarantine: str = "true"
     landed_fields: tuple[str, ...] = ()
+    personal: PersonalData = NO_PERSONAL_DATA  # what the erasure empties and follows (``PersonalData``)
 
     def __post_init__(self) -> None:
         if self.landed_fields:  # the key and the cursor first, then the declaration
@@ -109,6 +149,10 @@ class Source:
     # A shop's web orders and their buyers: the objects the frequent ``puente_web_orders`` DAG
     # extracts between the nights to post new orders into the ERP; () for a system without any.
     web_order_objects: tuple[str, ...] = ()
+    # Whether the connector keeps rotating OAuth tokens in the warehouse (``ops.oauth_tokens``,
+    # Mercado Libre's single-use refresh tokens): the extraction hands it ``warehouse_url``, and
+    # ``check(config, warehouse_url)`` takes it too.
+    keeps_tokens: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -40,6 +40,8 @@ CANCELS = Activation(name="t_cancels", model="act_t_cancels", relation="activati
                      object="sale.order", mode="update", owns=("state",))
 STOCK = Activation(name="t_stock", model="act_t_stock", relation="activations.act_t_stock", target="shopify",
                    object="inventory_levels", mode="update", owns=("available",))
+NUBE_STOCK = Activation(name="t_nube_stock", model="act_t_nube_stock", relation="activations.act_t_nube_stock",
+                        target="tiendanube", object="product_variants", mode="update", owns=("stock",))
 TASKS = Activation(name="t_tasks", model="act_t_tasks", relation="activations.act_t_tasks", target="hubspot",
                    object="tasks", mode="create", owns=("properties", "contact_id"))
 
@@ -261,6 +263,41 @@ def test_stock_levels_are_set_and_an_untracked_item_is_refused(fresh_db, systems
     assert sorted(level["available"] for level in levels) == [7, 8, 9]
     (issue,) = _query(fresh_db, "select row_key, target_error from ops.activation_issues")
     assert issue["row_key"] == f"sku:{untracked['sku']}" and "tracking" in issue["target_error"]
+
+
+def test_tienda_nube_variant_stock_is_set_and_a_missing_variant_is_refused(fresh_db):
+    """ERP stock into the Tienda Nube store: each variant's stock set through PUT
+    /products/{id}/variants/{id} (the store's products extract then sees it), a variant the store no
+    longer has refused with the store's words, and nothing sent again once accepted."""
+    from puente.simulators import Business, Credentials, Limits, ManualClock, SimulatorServer, create_app
+    from puente.sources import registry
+    from puente.sources.tiendanube.writer import TiendaNubeWriter
+
+    business = Business(seed=3, customers=120, start=DAY, history_days=90, tiendanube=True)
+    products = [p for p in business.tiendanube["products"].values() if p["variants"][0]["stock_management"]][:3]
+    gone = products[0]["variants"][0]["id"] + 999_999
+    rows = [{"row_key": f"sku:{p['variants'][0]['sku']}", "target_id": f"{p['id']}/{p['variants'][0]['id']}",
+             "payload": {"stock": n + 5}} for n, p in enumerate(products)]
+    rows.append({"row_key": "sku:GONE", "target_id": f"{products[0]['id']}/{gone}", "payload": {"stock": 1}})
+    _model(fresh_db, NUBE_STOCK, rows)
+    credentials, clock = Credentials(), ManualClock()
+    with SimulatorServer(create_app(business, credentials, limits=Limits(clock=clock))) as server:
+        config = registry.source("tiendanube").simulator(server.base_url, credentials)
+        writer = TiendaNubeWriter(config, pacer=Pacer.leaky_bucket(40, 2.0, clock=clock, sleep=clock.advance),
+                                  sleep=clock.advance, rng=random.Random(0))
+        before = {p["id"]: p["updated_at"] for p in products}
+        result = run_activation(fresh_db, NUBE_STOCK, writer)
+        assert (result.sent, result.failed) == (3, 1)
+        headers = {"Authentication": f"bearer {config.token}", "User-Agent": config.user_agent}
+        for n, product in enumerate(products):
+            served = httpx.get(f"{config.url}/products/{product['id']}", headers=headers).json()
+            assert served["variants"][0]["stock"] == n + 5 and served["variants"][0]["stock_management"]
+            assert served["updated_at"] > before[product["id"]]  # the next products extract sees it
+        (issue,) = _query(fresh_db, "select row_key, target_error from ops.activation_issues")
+        assert issue["row_key"] == "sku:GONE" and issue["target_error"] == (
+            "HTTP 404: Product Variant with such id does not exist")
+        again = run_activation(fresh_db, NUBE_STOCK, writer)
+        assert (again.sent, again.failed) == (0, 1)  # the accepted rows are not sent again
 
 
 def _task_rows(systems, count: int) -> list[dict]:

@@ -29,8 +29,13 @@ def test_dag_shape(nightly_dag):
     assert all(t.retries >= 1 for t in nightly_dag.tasks)
     # One task per declared activation, and nothing reaches any system unless every gate upstream passed.
     from puente.activation.spec import load_activations
+    from puente.sources import registry
 
-    activations = {f"activate.{a.name}" for a in load_activations()}
+    systems = {s.name for s in registry.configured()}
+    declared = load_activations()
+    activations = {f"activate.{a.name}" for a in declared if a.target in systems}
+    # an activation into a system the business does not run has no task (the Tienda Nube store's stock)
+    assert {a.name for a in declared if a.target not in systems} == {"stock_to_tiendanube"}
     assert "activate.crm_contact_scores" in activations
     assert activations == {t.task_id for t in nightly_dag.tasks if t.task_id.startswith("activate.")}
     for task_id in activations:
@@ -45,6 +50,13 @@ def test_dag_shape(nightly_dag):
     assert nightly_dag.params["rebuild_marts"] is False
     facts = [t for t in nightly_dag.tasks if t.task_id.startswith("transform.fct_order")]
     assert facts and all(t.full_refresh == "{{ params.rebuild_marts }}" for t in facts)
+    # The staging models of the systems this business does not run are built in one task before the
+    # transform, not one task each: the DAG shows the business's own systems.
+    other = nightly_dag.get_task("other_systems_staging")
+    assert other.upstream_task_ids == {"raw_gate"}
+    transform = [t for t in nightly_dag.tasks if t.task_id.startswith("transform.")]
+    assert not [t.task_id for t in transform if "woocommerce" in t.task_id or "tiendanube" in t.task_id]
+    assert all(other.task_id in t.get_flat_relative_ids(upstream=True) for t in transform)
     # The run report comes last, whatever happened, and never decides the night's state.
     report = nightly_dag.get_task("run_report")
     assert report.is_teardown and not report.on_failure_fail_dagrun and not report.downstream_task_ids

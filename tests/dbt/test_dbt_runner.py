@@ -39,6 +39,6 @@ def test_ensure_manifest_parses_once_and_lists_the_nightly_selectors():
     nodes = json.loads(manifest.read_text())["nodes"]
     scores = nodes["model.puente.act_crm_contact_scores"]
     assert "activation" in scores["tags"] and scores["schema"] == "activations"
-    assert scores["config"]["meta"]["activation"]["target"] == "hubspot"
+    assert scores["config"]["meta"]["activation"]["target"] == "crm"  # the CRM the business runs
     assert nodes["model.puente.dim_customers"]["schema"] == "marts"
     assert nodes["model.puente.stg_odoo__partners"]["schema"] == "staging"

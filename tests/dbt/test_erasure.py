@@ -1,7 +1,9 @@
 """Erasure of a data subject (puente.erasure): no trace of the person's e-mail, phone or tax id
 anywhere in the warehouse afterwards (every table and view of every schema), nor after the same
 old records are landed again by the loader and the models rebuilt; a record the source changed
-after the erasure lands again."""
+after the erasure lands again. Juan bought in every channel Puente lands (the ERP, the CRM,
+Shopify, WooCommerce, Tienda Nube, Mercado Libre, paid through Mercado Pago and Stripe): every one
+of those records loses him, and other people's records stay as they were."""
 
 from __future__ import annotations
 
@@ -19,12 +21,105 @@ from puente.activation.writers import Outcome
 from puente.dbt import MAIN_BUILD_ARGS, run_dbt
 from puente.erasure import SubjectNotFound, erase, was_erased
 from puente.load import load_page
+from puente.sources import registry
 from puente.sources.base import Record
 from puente.warehouse import raw_object
 
 # Juan Pérez as the systems typed him (scenario.py): e-mail, phones and tax id in every form
 TRACES = ["juan.perez@example.com", "3001234567", "300) 123-4567", "300 123 4567", "9001234568", "900.123.456",
           "900123456"]
+JUAN_NAMES = ["Juan Pérez", "Juan Perez", "JUANPEREZ77"]
+_JUAN_BILLING = {"email": "juan.perez@example.com", "first_name": "Juan", "last_name": "Pérez",
+                 "phone": "300 123 4567", "company": "", "address_1": "Cra 7 # 45-10", "city": "Bogotá", "country": "CO"}
+_LINE = {"id": 1, "product_id": 108, "variation_id": 0, "sku": "COC-0009", "name": "Tabla de picar en bambú mediana",
+         "quantity": 1, "price": 31400.0, "subtotal": "31400", "total": "31400", "total_tax": "5966"}
+
+
+def _woo_order(order_id: int, customer_id: int, billing: dict) -> dict:
+    return {"id": order_id, "date_modified_gmt": "2026-11-10T15:00:00", "number": str(order_id), "status": "completed",
+            "customer_id": customer_id, "currency": "COP", "total": "37366", "total_tax": "5966", "discount_total": "0",
+            "shipping_total": "0", "payment_method": "stripe", "date_created_gmt": "2026-11-10T14:00:00",
+            "date_paid_gmt": "2026-11-10T14:00:00", "date_completed_gmt": "2026-11-10T15:00:00", "billing": billing,
+            "line_items": [{**_LINE, "id": order_id}]}
+
+
+def _meli_order(order_id: int, buyer: dict, doc_number: str) -> dict:
+    return {"id": order_id, "date_last_updated": "2026-11-05T17:48:37.893-05:00", "status": "paid",
+            "date_created": "2026-11-02T10:23:19.787-05:00", "date_closed": "2026-11-02T10:23:19.787-05:00",
+            "total_amount": 26500.0, "paid_amount": 26500.0, "currency_id": "COP", "buyer": buyer,
+            "order_items": [{"item": {"id": "MCO5406407331", "title": "Colador de acero pequeño",
+                                      "seller_sku": "COC-0013"}, "quantity": 1, "unit_price": 26500.0}],
+            "billing_info": {"doc_type": "NIT", "doc_number": doc_number},
+            "shipment": {"status": "delivered", "receiver_city": "Bogotá", "receiver_state": "Bogotá D.C."}}
+
+
+# Juan in the other channels, as each one types him (and Ana Ruiz, who is someone else)
+ANA_WOO_ORDER = _woo_order(1080, 0, {**_JUAN_BILLING, "email": "ana.ruiz@example.com", "first_name": "Ana",
+                                     "last_name": "Ruiz", "phone": "311 555 0199", "address_1": "Cl 80 # 11-20"})
+ANA_MELI_ORDER = _meli_order(2000009800077002, {"id": 310000888, "nickname": "ANARUIZ", "first_name": "Ana",
+                                                "last_name": "Ruiz"}, "52987654")
+CHANNELS = {
+    "woocommerce": {
+        "customers": [{"id": 77, "date_modified_gmt": "2026-11-10T14:00:00", "date_created_gmt": "2026-03-01T10:00:00",
+                       "email": "juan.perez@example.com", "first_name": "Juan", "last_name": "Pérez",
+                       "username": "juan.perez", "role": "customer", "is_paying_customer": True,
+                       "billing": {k: v for k, v in _JUAN_BILLING.items() if k not in ("first_name", "last_name")}}],
+        # his order, and a guest checkout of his (customer 0) that only its billing e-mail ties to him
+        "orders": [_woo_order(1077, 77, _JUAN_BILLING), _woo_order(1078, 0, _JUAN_BILLING), ANA_WOO_ORDER],
+    },
+    "tiendanube": {
+        "customers": [{"id": 48100777, "updated_at": "2026-11-09T07:44:15-05:00", "name": "Juan Pérez",
+                       "email": "juan.perez@example.com", "phone": "3001234567", "identification": "900123456-8",
+                       "created_at": "2026-05-08T07:44:15-05:00", "billing_address": "Cra 7", "billing_number": "45-10",
+                       "billing_city": "bogota", "billing_province": "Bogotá D.C.", "billing_country": "CO",
+                       "billing_phone": "3001234567"}],
+        "orders": [{"id": 1310000777, "updated_at": "2026-11-09T11:57:54-05:00", "number": 177, "status": "closed",
+                    "payment_status": "paid", "shipping_status": "shipped", "currency": "COP", "subtotal": "54500.00",
+                    "discount": "0.00", "shipping_cost_customer": "12000.00", "total": "66500.00",
+                    "gateway": "mercadopago", "created_at": "2026-11-08T07:44:15-05:00",
+                    "paid_at": "2026-11-08T07:44:15-05:00", "shipped_at": None, "closed_at": None,
+                    "cancelled_at": None, "cancel_reason": None, "customer": {"id": 48100777},
+                    "contact_email": "juan.perez@example.com", "contact_name": "Juan Pérez",
+                    "contact_phone": "3001234567", "contact_identification": "900123456-8",
+                    "billing_address": "Cra 7", "billing_number": "45-10", "billing_city": "bogota",
+                    "billing_province": "Bogotá D.C.", "billing_country": "CO",
+                    "products": [{"id": 1700000777, "product_id": 172000168, "variant_id": 690000170,
+                                  "sku": "COC-0010", "name": "Tabla de picar en bambú grande", "price": "54500.00",
+                                  "quantity": 1}]}],
+    },
+    # a buyer known by names and the document for the invoice only (no e-mail, no phone)
+    "mercadolibre": {"orders": [_meli_order(2000009800077001, {"id": 310000777, "nickname": "JUANPEREZ77",
+                                                                "first_name": "Juan", "last_name": "Pérez"},
+                                            "9001234568"), ANA_MELI_ORDER]},
+    "mercadopago": {"payments": [{
+        "id": 1320250777, "date_last_updated": "2026-11-08T07:46:01.000-04:00", "status": "approved",
+        "status_detail": "accredited", "operation_type": "regular_payment", "payment_method_id": "visa",
+        "payment_type_id": "credit_card", "currency_id": "COP", "transaction_amount": 66500.0,
+        "transaction_amount_refunded": 0, "external_reference": "177", "description": "Casa Andina, pedido #177",
+        "date_created": "2026-11-08T07:46:01.000-04:00", "date_approved": "2026-11-08T07:46:01.000-04:00",
+        "money_release_date": "2026-11-22T07:46:01.000-04:00", "fee_details": [{"amount": 3700.0, "fee_payer": "collector"}],
+        "refunds": [], "payer": {"email": "juan.perez@example.com", "identification": {"type": "NIT", "number": "900123456"}},
+        "transaction_details": {"net_received_amount": 62800.0}}]},
+    # Stripe lands no payer (settings.py): a description a plugin wrote with his e-mail is a mention
+    "stripe": {"charges": [{
+        "id": "ch_juan1077", "created": 1794322800, "amount": 3736600, "amount_refunded": 0, "currency": "cop",
+        "status": "succeeded", "paid": True, "refunded": False, "disputed": False, "failure_code": None,
+        "payment_intent": "pi_juan1077", "balance_transaction": "txn_juan1077", "payment_method_details": {"type": "card"},
+        "description": "Casa Andina - Order 1077 - juan.perez@example.com", "metadata": {"order_id": "1077",
+                                                                                       "order_number": "1077"}}]},
+}
+EVERY_CHANNEL = {**SOURCES, **CHANNELS}
+
+
+def _cursor(source: str, obj: str, record: dict) -> str | None:
+    """The updated-at the connector hands the loader (scenario.py's sources, or the object's cursor
+    field: Stripe's in Unix seconds, WooCommerce's ``_gmt`` without its zone)."""
+    if source in SOURCES:
+        return _updated_at(source, record)
+    value = record[registry.source_object(source, obj).cursor]
+    if isinstance(value, int):
+        return datetime.fromtimestamp(value, UTC).isoformat()
+    return value if source != "woocommerce" else f"{value}+00:00"
 
 
 class RecordingCRM:
@@ -98,9 +193,15 @@ def xcoms(run_id: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def erased(module_db):
-    load_raw(module_db)
+    load_raw(module_db, EVERY_CHANNEL)
     run_dbt(list(MAIN_BUILD_ARGS), module_db)
     assert len(traces(module_db)) > 10  # he is everywhere before
+    with psycopg.connect(module_db) as conn:  # and one customer holds his records of every channel
+        assert conn.execute("select count(distinct customer_id), array_agg(distinct source_system order by "
+                            "source_system) from intermediate.int_customers_matched where customer_id in (select "
+                            "customer_id from intermediate.int_customers_matched where source_record_id = '101' "
+                            "and record_type = 'odoo_partner')").fetchone() == (
+            1, ["hubspot", "mercadolibre", "odoo", "shopify", "tiendanube", "woocommerce"])
     # Puente made a churn task for Juan in the CRM (his contact 501), and one for Lucía (503)
     book_task(module_db, "churn:juan:2026-11-16", "501", "9001", "Churn risk: call Juan Pérez",
               "Churn score 0.81 (high). Write to juan.perez@example.com or call 3001234567.")
@@ -114,14 +215,31 @@ def erased(module_db):
 def test_no_trace_of_the_person_remains_anywhere(erased):
     url, result, _ = erased
     assert traces(url) == {}
-    assert result.customers == 1 and result.source_records >= 4  # partner 101, contacts 501 and 502, customer 7001
-    assert result.removed["raw.shopify_orders"] >= 1  # his order embeds his e-mail
+    assert result.customers == 1 and result.source_records >= 7  # partner 101, contacts 501, 502, customers 7001, 77, 48100777, guest order 1078
+    # each channel's records of his, counted per source in the tombstone
+    assert {table: n for table, n in result.removed.items() if table.startswith("raw.")} == {
+        "raw.odoo_res_partner": 1, "raw.odoo_sale_order": 1, "raw.odoo_account_move": 1, "raw.hubspot_contacts": 3,
+        "raw.hubspot_deals": 1, "raw.shopify_customers": 1, "raw.shopify_orders": 1,
+        "raw.woocommerce_customers": 1, "raw.woocommerce_orders": 2, "raw.tiendanube_customers": 1,
+        "raw.tiendanube_orders": 1, "raw.mercadolibre_orders": 1, "raw.mercadopago_payments": 1,
+        "raw.stripe_charges": 1}
     with psycopg.connect(url) as conn:
         # the others stay as they were (Carlos and Lucía share the family's e-mail)
         assert conn.execute("select count(*) from marts.dim_customers where email = 'familia.gomez@example.com'"
                             ).fetchone()[0] == 2
         # his orders stay, without him: the revenue is the business's
         assert conn.execute("select count(*) from raw.shopify_orders where source_id = '5001'").fetchone()[0] == 1
+        orders = dict(conn.execute("select source_id, record from raw.woocommerce_orders").fetchall())
+        sales = dict(conn.execute("select source_id, record from raw.mercadolibre_orders").fetchall())
+        (payer,) = conn.execute("select record -> 'payer' from raw.mercadopago_payments").fetchone()
+    assert orders["1077"]["billing"] == dict.fromkeys(_JUAN_BILLING) | {"country": "CO"}
+    assert orders["1077"]["customer_id"] == 77 and orders["1077"]["line_items"][0]["sku"] == "COC-0009"
+    assert sales["2000009800077001"]["buyer"] == {"id": 310000777, "nickname": None, "first_name": None,
+                                                  "last_name": None}
+    assert sales["2000009800077001"]["billing_info"] == {"doc_type": "NIT", "doc_number": None}
+    assert payer == {"email": "[erased]", "identification": {"type": "NIT", "number": "[erased]"}}
+    # Ana's records of the same channels are untouched
+    assert orders["1080"] == ANA_WOO_ORDER and sales[str(ANA_MELI_ORDER["id"])] == ANA_MELI_ORDER
 
 
 def test_the_tombstone_keeps_the_fact_without_the_data(erased):
@@ -164,7 +282,7 @@ def test_the_crm_tasks_puente_made_for_him_are_deleted_and_forgotten(erased):
 
 def test_the_next_night_does_not_bring_him_back_unless_the_source_changed(erased):
     url, _, _ = erased
-    sources = copy.deepcopy(SOURCES)
+    sources = copy.deepcopy(EVERY_CHANNEL)
     changed = next(c for c in sources["hubspot"]["contacts"] if c["id"] == "501")
     later = (datetime.now(UTC) + timedelta(minutes=1)).isoformat().replace("+00:00", "Z")
     with psycopg.connect(url) as conn:
@@ -173,16 +291,16 @@ def test_the_next_night_does_not_bring_him_back_unless_the_source_changed(erased
         for source, objects in sources.items():
             for obj, records in objects.items():
                 counts = load_page(conn, raw_object(source, obj), [
-                    Record(r, str(r["id"]), _updated_at(source, r), bool(r.get("archived", False))) for r in records],
+                    Record(r, str(r["id"]), _cursor(source, obj, r), bool(r.get("archived", False))) for r in records],
                     "erasure-test-night-2")
                 skipped += counts.erased_skipped
         conn.commit()
-    assert skipped >= 4
+    assert skipped >= 12  # every channel's records of his
     run_dbt(list(MAIN_BUILD_ARGS), url)
     assert traces(url) == {}
     # nor his name, once the models are rebuilt from the scrubbed records (the ERP's orders named
     # him in their partner many2one)
-    assert traces(url, ["Juan Pérez", "Juan Perez"]) == {}
+    assert traces(url, JUAN_NAMES) == {}
 
     # the CRM contact changed after the erasure (the person wrote in again): it lands
     changed["updatedAt"] = later

@@ -80,16 +80,28 @@ def _web_sale_order(sale_order_id, partner, shop_order_name):
 NIGHT_1["shopify"]["customers"] += [
     _shop_customer(7010, "Andrés", "Rojas", "andres.rojas@example.org", "Cali"),
     _shop_customer(7011, "José", "Castro", "castro.familia@example.org", "Bogotá"),
+    _shop_customer(7012, "Tomás", "Ibarra", "pedidos@ibarra.example.org", "Bogotá"),
+]
+# an office's order inbox that ten people's records carry (a shared mailbox): the ERP books a web
+# order of one of them under the partner it finds by that e-mail, which says nothing more
+NIGHT_1["odoo"]["res.partner"].append(
+    _partner(115, "Rosa Méndez Vargas", "pedidos@ibarra.example.org", "3007770115", False))
+NIGHT_1["hubspot"]["contacts"] += [
+    _contact(str(560 + n), first, "Ibarra", "pedidos@ibarra.example.org", None)
+    for n, first in enumerate(("Adela", "Bruno", "Celia", "Darío", "Elsa", "Fidel", "Gema", "Hilda"))
 ]
 NIGHT_1["shopify"]["orders"] += [
     _order(5010, "#1050", {"id": 7010, "email": "andres.rojas@example.org", "first_name": "Andrés",
                            "last_name": "Rojas", "phone": None}, "2026-11-15T14:50:00-05:00", "64950.00"),
     _order(5011, "#1051", {"id": 7011, "email": "castro.familia@example.org", "first_name": "José",
                            "last_name": "Castro", "phone": None}, "2026-11-15T14:55:00-05:00", "64950.00"),
+    _order(5012, "#1052", {"id": 7012, "email": "pedidos@ibarra.example.org", "first_name": "Tomás",
+                           "last_name": "Ibarra", "phone": None}, "2026-11-15T14:58:00-05:00", "64950.00"),
 ]
 NIGHT_1["odoo"]["sale.order"] += [
     _web_sale_order(250, [113, "ANDRES ROJAS"], "#1050"),
     _web_sale_order(251, [114, "Rubén Castro Rodríguez"], "#1051"),
+    _web_sale_order(252, [115, "Rosa Méndez Vargas"], "#1052"),
 ]
 NIGHT_2 = {"odoo": {"res.partner": [
     _partner(100, "Juan Perez", "juan.perez@example.com", False, False),
@@ -137,6 +149,14 @@ def test_web_order_joins_the_erp_partner_it_was_booked_under(nights, module_db):
 
 def test_relatives_web_order_under_the_family_partner_joins_nobody(nights):
     assert nights[1]["odoo_partner:114"] != nights[1]["shopify_customer:7011"]
+
+
+def test_web_order_booked_by_a_shared_mailbox_is_no_evidence(nights, module_db):
+    assert nights[1]["odoo_partner:115"] != nights[1]["shopify_customer:7012"]
+    (pair,) = rows(module_db, """
+        select email_level, web_order_level from intermediate.int_customer_pairs_scored
+        where record_key = 'odoo_partner:115' and other_record_key = 'shopify_customer:7012'""")
+    assert (pair["email_level"], pair["web_order_level"]) == ("shared", "none")
 
 
 def test_record_linked_only_by_a_similar_name_and_a_local_phone_joins_with_its_evidence(nights, module_db):

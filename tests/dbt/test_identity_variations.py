@@ -122,6 +122,13 @@ PARTNERS = [
     partner(1072, "Jorge Salcedo Paz", street="Cra 15 # 80-20 Apto 502", mobile="3186660002"),
     partner(1073, "Hugo Pardo Rey", street="Av 68 # 45-20 Of 301", phone="601 555 0303"),
     partner(1074, "Gabriel Londoño Ruiz", street="Dg 40A Sur # 3-12", city="Cali"),
+    # one busy customer in every channel: her phone on more records than one household holds
+    partner(1080, "Laura Rodríguez Restrepo", mobile="3155764748", city="Barranquilla"),
+    # a mailbox named by a given name and a number; a family's mailbox two relatives named alike hold
+    partner(1091, "Mateo Rojas González", email="mateo36@gmail.com", street="Calle 51 # 97-55"),
+    partner(1092, "Felipe de León", email="felipe.de6319@gmail.com", mobile="3182119568", vat="CC 99820296",
+            city="Manizales"),
+    partner(1093, "Alejandro Suárez Gutiérrez", email="alejandrosuarez@gmail.com", mobile="3045090614"),
     # the review queue
     partner(1050, "Comercial Norte SAS", email="compras@marta.com.co", city="Cali", company=True),
     partner(1051, "Marta Gil Rojas", email="familiagil@gmail.com", mobile="3005550101", city="Cali"),
@@ -168,6 +175,14 @@ CONTACTS = [
     contact(2041, "Gloria", "Beltrán", phone="(1) 234 9876"),
     contact(2042, "Marcela", "Quintero", phone="0000000"),
     contact(2043, "Iván", "Toro", phone="1234567"),
+    contact(2090, "Carlos", "Valencia", email="carlos26@gmail.com", phone="3146077253",
+            address="Carrera 117 # 61-85"),
+    contact(2092, "Felipe", "de León Torres", email="felipe.de6319@gmail.com", phone="3129834543",
+            tax_id="CC 1148598786", city="Manizales"),
+    contact(2093, "felipe", "leon", email="felipe.de6319@gmail.com", phone="3129834543", city="Manizales"),
+    # the business's own number on Alejandro's contact, in the mailbox he shares with his sister
+    contact(2094, "Alejandro", "S.", email="alejandrosuarez@gmail.com", phone="601 743 2100"),
+    contact(2095, "Mónica", "Suárez", email="alejandrosuarez@gmail.com"),
     contact(2050, "Pablo", "Mora", email="compras@marta.com.co"),  # Comercial Norte's buyer, in Bogotá
     contact(2051, "Marta", "Gil", email="familiagil@gmail.com", phone="3105550202", city=None),
     contact(2052, "Luis", "Gil", email="familiagil@gmail.com", phone="3205550303", city="Cali"),
@@ -187,6 +202,13 @@ SHOP = [
     shop(3040, "Tatiana", "Rios", phone="+573187654321"),
     shop(3071, "Mauricio", "Zuluaga", address1="Kr 7 #12B-10", city="Medellin"),
     shop(3053, "Sofia", "Cano", email="ventas@marta.com.co", phone="+573001239876"),
+    # Laura buys in the shop without an e-mail of her own: each checkout makes one up
+    *(shop(3080 + n, "Laura", "Rodríguez", email=f"laura{10 + n}@hotmail.com", phone="+57 315 576 4748",
+           city="Barranquilla") for n in range(10)),
+    shop(3090, "Carlos", "Torres Valencia", email="carlos26@gmail.com", phone="+573225239273",
+         address1="Calle 98 # 30D-32"),
+    shop(3091, "Mateo", "Rojas González", email="MATEO36@gmail.com", address1="Cl 51 # 97 - 55"),
+    shop(3092, "Felipe", "de León", email="felipe.de6319@gmail.com", phone="+573182119568", city="Manizales"),
 ]
 SOURCES = {"odoo": {"res.partner": PARTNERS}, "hubspot": {"contacts": CONTACTS}, "shopify": {"customers": SHOP}}
 
@@ -221,6 +243,12 @@ MUST_MERGE = [
     ("company_buyer_in_another_city", "odoo_partner:1050", "hubspot_contact:2050"),
     ("address_written_another_way", "odoo_partner:1070", "hubspot_contact:2170"),  # nothing else in common
     ("address_carrera_abbreviated", "odoo_partner:1071", "shopify_customer:3071"),
+    ("busy_customer_phone_in_every_channel", "odoo_partner:1080", "shopify_customer:3080"),
+    ("busy_customer_phone_in_every_channel_shop", "shopify_customer:3081", "shopify_customer:3089"),
+    ("given_name_mailbox_and_door", "odoo_partner:1091", "shopify_customer:3091"),
+    ("family_mailbox_ambiguous_holder_by_phone", "hubspot_contact:2092", "hubspot_contact:2093"),
+    ("family_mailbox_relative_by_phone", "odoo_partner:1092", "shopify_customer:3092"),
+    ("business_phone_is_no_other_phone", "hubspot_contact:2094", "odoo_partner:1093"),
 ]
 MUST_NOT_MERGE = [
     ("tax_id_doubtful_alone", "odoo_partner:1002", "hubspot_contact:2002"),
@@ -247,6 +275,8 @@ MUST_NOT_MERGE = [
     ("address_same_door_other_city", "odoo_partner:1074", "hubspot_contact:2174"),
     ("address_namesake_other_door", "odoo_partner:1070", "hubspot_contact:2175"),
     *(("business_phone", "hubspot_contact:2060", f"hubspot_contact:{2060 + n}") for n in range(1, 9)),
+    ("given_name_mailbox_two_people", "hubspot_contact:2090", "shopify_customer:3090"),
+    ("family_mailbox_name_fits_two_relatives", "hubspot_contact:2093", "shopify_customer:3092"),
 ]
 
 
@@ -280,6 +310,17 @@ def test_must_merge(night_1, module_db, case, a, b):
 @pytest.mark.parametrize(("case", "a", "b"), MUST_NOT_MERGE, ids=[c[0] for c in MUST_NOT_MERGE])
 def test_must_not_merge(night_1, case, a, b):
     assert night_1[a] != night_1[b], case
+
+
+def test_a_made_up_mailbox_and_a_family_holder_that_fits_two_relatives_weigh_less(night_1, module_db):
+    levels = {(r["record_key"], r["other_record_key"]): r["email_level"] for r in rows(module_db, """
+        select record_key, other_record_key, email_level from intermediate.int_customer_pairs_scored""")}
+    assert levels["hubspot_contact:2090", "shopify_customer:3090"] == "given_name"
+    assert levels["odoo_partner:1091", "shopify_customer:3091"] == "given_name"
+    # `felipe leon` fits both Felipes of the mailbox, whose tax ids differ: none of his pairs there leans on it
+    assert levels["hubspot_contact:2093", "shopify_customer:3092"] == "family_ambiguous"
+    assert levels["hubspot_contact:2092", "hubspot_contact:2093"] == "family_ambiguous"
+    assert levels["hubspot_contact:2092", "odoo_partner:1092"] == "family"
 
 
 def test_doubtful_tax_id_is_flagged_with_its_corrected_digit(night_1, module_db):

@@ -89,3 +89,68 @@ def test_naive_timestamps_are_refused():
 
     with pytest.raises(ValueError, match="timezone-aware"):
         build_features(naive, CUTOFF)
+
+
+def _tickets(*rows: tuple[str, str, str | None, bool, bool]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["customer_id", "opened_at", "resolved_at", "is_complaint", "is_reopened"])
+    return frame.assign(opened_at=pd.to_datetime(frame["opened_at"], utc=True, format="ISO8601"),
+                        resolved_at=pd.to_datetime(frame["resolved_at"], utc=True, format="ISO8601"))
+
+
+def test_ticket_features_see_each_ticket_as_it_stood_at_the_cutoff():
+    tickets = _tickets(
+        ("ana", "2024-05-20T10:00", "2024-05-21T10:00", True, False),  # complaint closed before: 24 h
+        ("ana", "2024-05-28T10:00", "2024-06-03T10:00", True, False),  # complaint open at the cutoff, closed after
+        ("ana", "2024-01-10T00:00", "2024-01-13T00:00", False, False),  # a question: 72 h
+        ("bo", "2024-05-25T00:00", None, False, False),  # a question still open: no complaint
+        ("bo", "2024-05-30T00:00", None, True, True),  # reopened, open now: its state at the cutoff is unknown
+        ("bo", "2023-05-01T00:00", "2023-05-02T00:00", True, False),  # more than a year before
+    )
+    later = _tickets(
+        ("ana", "2024-06-01T00:00", None, True, False),  # opened at the cutoff: not seen
+        ("bo", "2024-07-01T00:00", None, True, False),
+    )
+    features = build_features(HISTORY, CUTOFF, tickets=tickets)
+    ana, bo = features.loc["ana"], features.loc["bo"]
+    assert (ana["tickets_365d"], ana["complaints_90d"], ana["complaints_365d"], ana["open_complaint"]) == (3, 2, 2, 1)
+    assert ana["resolution_hours_median_365d"] == 48  # the two closed before the cutoff: 24 and 72 hours
+    assert (bo["tickets_365d"], bo["complaints_365d"], bo["open_complaint"]) == (2, 1, 0)
+    assert pd.isna(bo["resolution_hours_median_365d"])
+    # What happens from the cutoff on changes nothing: new tickets, or an open one closed after it.
+    closed_later = tickets.assign(resolved_at=tickets["resolved_at"].fillna(pd.Timestamp("2024-08-01", tz="UTC")))
+    pd.testing.assert_frame_equal(build_features(HISTORY, CUTOFF, tickets=pd.concat([closed_later, later])), features)
+    # Without tickets the service features are unknown; with tickets, a customer without any has zeros.
+    assert build_features(HISTORY, CUTOFF)[["open_complaint", "complaints_365d"]].isna().all().all()
+    none = build_features(HISTORY, CUTOFF, tickets=tickets.loc[tickets["customer_id"] == "bo"]).loc["ana"]
+    assert (none["tickets_365d"], none["open_complaint"]) == (0, 0) and pd.isna(none["resolution_hours_median_365d"])
+
+
+def test_bgnbd_probability_of_no_purchase_matches_the_process_it_describes():
+    """Averaged over customers drawn from BG/NBD itself, P(no purchase in t days) is the share who buy nothing."""
+    import numpy as np
+
+    from ml.churn.baselines import BgNbd
+
+    model, horizon, observed_for = BgNbd(r=0.5, alpha=10.0, a=0.8, b=2.5), 30.0, 60.0
+    rng = np.random.default_rng(7)
+    customers = 20_000
+    rate = rng.gamma(model.r, 1 / model.alpha, customers)
+    dropout = rng.beta(model.a, model.b, customers)
+    x, t_x, bought_after = np.zeros(customers), np.zeros(customers), np.zeros(customers, dtype=bool)
+    time, alive = np.zeros(customers), np.ones(customers, dtype=bool)
+    while alive.any():  # the first purchase at 0; after each purchase a customer may drop out
+        time = np.where(alive, time + rng.exponential(1 / rate), time)
+        in_history = alive & (time < observed_for)
+        x, t_x = x + in_history, np.where(in_history, time, t_x)
+        bought_after |= alive & (time >= observed_for) & (time < observed_for + horizon)
+        alive &= (time < observed_for + horizon) & (rng.uniform(size=customers) >= dropout)
+    T = np.full(customers, observed_for)
+
+    predicted = model.p_no_purchase(horizon, x, t_x, T)
+    assert predicted.mean() == pytest.approx(1 - bought_after.mean(), abs=0.01)
+    # a new customer: the negative binomial's zero, (alpha / (alpha + t))^r
+    assert model.p_no_purchase(horizon, np.zeros(1), np.zeros(1), np.zeros(1))[0] == pytest.approx((10 / 40) ** 0.5)
+    # over a short horizon, the chance of a purchase is the expected number of purchases
+    tiny = 1e-4
+    assert 1 - model.p_no_purchase(tiny, x[:50], t_x[:50], T[:50]) == pytest.approx(
+        model.expected_purchases(tiny, x[:50], t_x[:50], T[:50]), rel=1e-3)

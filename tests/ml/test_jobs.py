@@ -86,7 +86,7 @@ def test_train_then_score_writes_runs_and_scores_idempotently(warehouse, as_of):
 
     assert summary["is_champion"] is True and summary["scored_by"] == "model"
     assert summary["metrics"]["roc_auc"] > 0.85
-    assert set(summary["baselines"]) == {"recency", "bgnbd"}
+    assert set(summary["baselines"]) == {"recency", "bgnbd", "bgnbd_no_purchase"}
     assert set(summary["baselines"]["recency"]) == set(summary["metrics"])
     runs = _fetch(
         warehouse,
@@ -110,31 +110,39 @@ def test_train_then_score_writes_runs_and_scores_idempotently(warehouse, as_of):
     assert _fetch(warehouse, snapshot) == before  # scored_at included: nothing was touched
 
 
-def test_a_small_business_where_bgnbd_wins_is_scored_by_bgnbd_that_night(warehouse, bgnbd_history, as_of):
-    """The model loses to BG/NBD on the job's own evaluation: BG/NBD's scores reach ml.churn_scores."""
-    _load_orders(warehouse, bgnbd_history)
+def test_a_small_business_where_the_best_baseline_wins_is_scored_by_it_that_night(
+        warehouse, no_purchase_history, as_of):
+    """The model loses to BG/NBD on the job's own evaluation: the best baseline measured, here BG/NBD's
+    probability of no purchase in the 90 days (it ranks better than its expected purchases), reaches
+    ml.churn_scores."""
+    _load_orders(warehouse, no_purchase_history)
 
     summary = train_churn(warehouse, as_of)
     scored = score_churn(warehouse, as_of)
 
-    assert summary["is_champion"] is True and summary["scored_by"] == "bgnbd" == scored["scored_by"]
-    assert summary["gate"]["winner"] == "bgnbd" and summary["gate"]["model_wins"] is False
-    assert summary["gate"]["model"] < summary["gate"]["baseline"] == summary["baselines"]["bgnbd"]["roc_auc"]
-    ((scored_by, winner, margin),) = _fetch(
-        warehouse, "select scored_by, gate->>'winner', (gate->>'margin')::float8 from ml.model_runs where is_champion")
-    assert (scored_by, winner) == ("bgnbd", "bgnbd") and margin == pytest.approx(summary["gate"]["margin"])
+    baselines = {name: values["roc_auc"] for name, values in summary["baselines"].items()}
+    assert set(baselines) == {"recency", "bgnbd", "bgnbd_no_purchase"}
+    assert max(baselines, key=baselines.get) == "bgnbd_no_purchase" and baselines["bgnbd_no_purchase"] > baselines["bgnbd"]
+    assert summary["is_champion"] is True and summary["scored_by"] == "bgnbd_no_purchase" == scored["scored_by"]
+    assert summary["gate"]["winner"] == "bgnbd_no_purchase" and summary["gate"]["model_wins"] is False
+    assert summary["gate"]["model"] < summary["gate"]["baseline"] == baselines["bgnbd_no_purchase"]
+    ((scored_by, best, winner, margin),) = _fetch(
+        warehouse, "select scored_by, gate->>'best_baseline', gate->>'winner', (gate->>'margin')::float8 "
+        "from ml.model_runs where is_champion")
+    assert (scored_by, best, winner) == ("bgnbd_no_purchase",) * 3 and margin == pytest.approx(summary["gate"]["margin"])
     scores = pd.DataFrame(
-        _fetch(warehouse, "select customer_id, churn_probability, model_run_id from ml.churn_scores"),
-        columns=["customer_id", "churn_probability", "model_run_id"],
+        _fetch(warehouse, "select customer_id, churn_probability, model_run_id, reason_codes from ml.churn_scores"),
+        columns=["customer_id", "churn_probability", "model_run_id", "reason_codes"],
     ).set_index("customer_id")
-    features = build_features(bgnbd_history, cutoff_after(as_of))
+    features = build_features(no_purchase_history, cutoff_after(as_of))
     assert set(scores["model_run_id"]) == {summary["model_run_id"]} and scores.index.sort_values().equals(features.index)
-    # BG/NBD's ranking, not the model's: the fewer purchases it expects, the likelier the churn
-    expected = features["bgnbd_expected_90d"].reindex(scores.index).fillna(0)
-    assert scores["churn_probability"].corr(expected, method="spearman") == pytest.approx(-1.0)
+    assert scores["reason_codes"].str.len().gt(0).all()
+    # the baseline's ranking, not the model's: the likelier no purchase in the 90 days, the likelier the churn
+    no_purchase = features["bgnbd_p_no_purchase_90d"].reindex(scores.index)
+    assert scores["churn_probability"].corr(no_purchase, method="spearman") == pytest.approx(1.0)
     line = model_line({"model_name": "churn", "model_run_id": summary["model_run_id"], "as_of_date": as_of,
                        "scored_by": scored_by, "gate": summary["gate"]})
-    assert "the baseline bgnbd scores" in line and f"{summary['gate']['margin']:+.3f}" in line
+    assert "the baseline bgnbd_no_purchase scores" in line and f"{summary['gate']['margin']:+.3f}" in line
 
 
 def test_a_champion_model_that_no_longer_beats_the_baseline_is_replaced(warehouse, bgnbd_history, as_of):
@@ -144,7 +152,7 @@ def test_a_champion_model_that_no_longer_beats_the_baseline_is_replaced(warehous
 
     second = train_churn(warehouse, as_of)
 
-    assert second["is_champion"] is True and second["scored_by"] == "bgnbd"
+    assert second["is_champion"] is True and second["scored_by"] == second["gate"]["best_baseline"] != "model"
     assert "no longer beats the best baseline" in second["champion_decision"]
     assert _fetch(warehouse, "select model_run_id from ml.model_runs where is_champion") == [(second["model_run_id"],)]
 

@@ -205,3 +205,19 @@ def test_churn_reasons_and_next_best_actions_land_in_the_warehouse(warehouse, as
     again = score_next_best_actions(warehouse, as_of)
     assert again["recommender_training"]["trained"] is False  # weekly: tonight reuses this week's run
     assert (again["rows_written"], again["rows_removed"]) == (0, 0)
+
+    # An open complaint in the service tickets (marts.customer_service_summary) withholds the offer.
+    offered = sorted(row[0] for row in rows if row[1] == "offer_product")[:3]
+    assert offered
+    with psycopg.connect(warehouse) as conn:
+        conn.execute("create table marts.customer_service_summary (customer_id text, open_complaints bigint)")
+        conn.execute("insert into marts.customer_service_summary select unnest(%s::text[]), 1", (offered,))
+    try:
+        score_next_best_actions(warehouse, as_of)
+        withheld = _fetch(warehouse, "select action, product_id, reason from ml.next_best_actions where customer_id in "
+                                     f"({', '.join(repr(c) for c in offered)})")
+    finally:
+        with psycopg.connect(warehouse) as conn:
+            conn.execute("drop table marts.customer_service_summary")
+    assert withheld == [("none", None, "withheld offer_product: 1 open complaint in the CRM, no sales offer until "
+                                       "resolved")] * len(offered)

@@ -86,6 +86,28 @@ def test_the_final_filter_blocks_every_forbidden_action(customers, products):
     assert (blocked.loc[unauthorised & proposed_some, "reason"] == "no authorisation for analytics (Habeas Data)").all()
 
 
+def test_no_sales_offer_to_a_customer_with_an_open_complaint(actions, customers, products):
+    """The night's actions again with open complaints for some customers (customer_service_summary):
+    their offers become `none` saying why; retention calls and everyone else's actions stay."""
+    offered = actions.index[actions["action"].isin(["offer_product", "win_back_offer"])]
+    called = actions.index[actions["action"] == "retention_call"]
+    assert len(offered) >= 4 and len(called)
+    complaining = [*offered[::2], called[0]]
+    with_tickets = customers.assign(open_complaints=0)
+    with_tickets.loc[complaining, "open_complaints"] = [2, *[1] * (len(complaining) - 1)]
+    after = enforce_rules(actions, with_tickets, products, FLOOR)
+    _assert_rules_hold(after, customers, products, FLOOR)
+    withheld = offered[::2]
+    assert (after.loc[withheld, "action"] == "none").all() and after.loc[withheld, "product_id"].isna().all()
+    assert after.loc[withheld[0], "reason"] == (
+        f"withheld {actions.loc[withheld[0], 'action']}: 2 open complaints in the CRM, no sales offer until resolved")
+    assert after.loc[withheld[1:], "reason"].str.match(r"^withheld (offer_product|win_back_offer): 1 open complaint in").all()
+    assert not after.loc[withheld, "is_marketing"].any()
+    untouched = actions.index.difference(withheld)
+    pd.testing.assert_frame_equal(after.loc[untouched], actions.loc[untouched])
+    pd.testing.assert_frame_equal(enforce_rules(actions, customers, products, FLOOR), actions)  # no tickets: as before
+
+
 def test_offerable_products_by_hand(products):
     allowed = offerable(products, FLOOR)
     assert not allowed.loc[products["stock_on_hand"] <= 0].any()

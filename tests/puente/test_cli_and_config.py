@@ -83,6 +83,8 @@ def test_each_demo_profile_is_a_valid_business_whose_simulators_run_its_systems(
     from puente.simulators.server import OPT_IN_SYSTEMS
 
     assert "default" in PROFILES and len(PROFILES) >= 2
+    # the second business runs the alternative CRM: the simulators serve Salesforce instead of HubSpot
+    assert [s.name for s in demo_systems("salesforce") if s.kind == "crm"] == ["salesforce"]
     for profile, names in PROFILES.items():
         systems = demo_systems(profile)  # one ERP, one CRM, known systems: as any business is checked
         assert {s.name for s in systems} == set(names) and {"erp", "crm"} <= {s.kind for s in systems}

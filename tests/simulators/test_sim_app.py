@@ -56,20 +56,32 @@ def test_credentials_come_from_the_environment_or_are_generated():
         "PUENTE_SIM_ODOO_DB": "acme", "PUENTE_SIM_ODOO_LOGIN": "bot@acme.co", "PUENTE_SIM_ODOO_API_KEY": "k1",
         "PUENTE_SIM_HUBSPOT_TOKEN": "t2", "PUENTE_SIM_SHOPIFY_TOKEN": "t3", "PUENTE_SIM_WOOCOMMERCE_KEY": "ck_4",
         "PUENTE_SIM_WOOCOMMERCE_SECRET": "cs_5", "PUENTE_SIM_TIENDANUBE_TOKEN": "t6",
-        "PUENTE_SIM_MERCADOPAGO_TOKEN": "APP_USR-7"})
+        "PUENTE_SIM_MERCADOPAGO_TOKEN": "APP_USR-7", "PUENTE_SIM_MERCADOLIBRE_CLIENT_ID": "8",
+        "PUENTE_SIM_MERCADOLIBRE_CLIENT_SECRET": "s9", "PUENTE_SIM_MERCADOLIBRE_REFRESH_TOKEN": "TG-10",
+        "PUENTE_SIM_STRIPE_KEY": "sk_live_11",
+        "PUENTE_SIM_SALESFORCE_CLIENT_ID": "3MVG9x", "PUENTE_SIM_SALESFORCE_CLIENT_SECRET": "12"})
     assert (given.odoo_db, given.odoo_login, given.odoo_api_key, given.hubspot_token, given.shopify_token) == (
         "acme", "bot@acme.co", "k1", "t2", "t3") and (given.woocommerce_key, given.woocommerce_secret) == (
         "ck_4", "cs_5") and (given.tiendanube_token, given.mercadopago_token) == ("t6", "APP_USR-7") and generated == []
+    assert (given.mercadolibre_client_id, given.mercadolibre_client_secret, given.mercadolibre_refresh_token) == (
+        "8", "s9", "TG-10") and given.stripe_key == "sk_live_11"
+    assert (given.salesforce_client_id, given.salesforce_client_secret) == ("3MVG9x", "12")
     fresh, generated = Credentials.from_env({})
     assert generated == ["PUENTE_SIM_ODOO_API_KEY", "PUENTE_SIM_HUBSPOT_TOKEN", "PUENTE_SIM_SHOPIFY_TOKEN",
                          "PUENTE_SIM_WOOCOMMERCE_KEY", "PUENTE_SIM_WOOCOMMERCE_SECRET", "PUENTE_SIM_TIENDANUBE_TOKEN",
-                         "PUENTE_SIM_MERCADOPAGO_TOKEN"]
+                         "PUENTE_SIM_MERCADOPAGO_TOKEN", "PUENTE_SIM_MERCADOLIBRE_CLIENT_SECRET",
+                         "PUENTE_SIM_MERCADOLIBRE_REFRESH_TOKEN", "PUENTE_SIM_STRIPE_KEY", "PUENTE_SIM_SALESFORCE_CLIENT_ID",
+                         "PUENTE_SIM_SALESFORCE_CLIENT_SECRET"]
+    assert fresh.salesforce_client_id.startswith("3MVG9") and fresh.salesforce_client_secret not in repr(fresh)
     assert fresh.woocommerce_key.startswith("ck_") and fresh.woocommerce_secret.startswith("cs_")
     assert fresh.woocommerce_secret not in repr(fresh) and fresh.mercadopago_token not in repr(fresh)
     assert fresh.mercadopago_token.startswith("APP_USR-")
+    assert fresh.stripe_key.startswith("sk_live_") and fresh.stripe_key not in repr(fresh)
     assert fresh.shopify_token.startswith("shpat_") and fresh.hubspot_token.startswith("pat-")
     assert len(fresh.odoo_api_key) == 40 and fresh != Credentials.from_env({})[0]
     assert fresh.hubspot_token not in repr(fresh)
+    assert fresh.mercadolibre_refresh_token.startswith("TG-") and fresh.mercadolibre_refresh_token not in repr(fresh)
+    assert fresh.mercadolibre_client_secret not in repr(fresh)
 
 
 def test_cli_arguments_and_help():

@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
-from puente.simulators import Limits, ManualClock, SimulatorServer, create_app
+from puente.simulators import Credentials, Limits, ManualClock, SimulatorServer, create_app
 from puente.simulators.business import hubspot_ts
+from puente.sources.hubspot import HubSpotConfig, HubSpotConnector
 
 SCORED_AT_MS = int(datetime(2026, 11, 18, 6, 30, tzinfo=UTC).timestamp() * 1000)
 WRITE_BACK = [
@@ -241,3 +243,40 @@ def test_batch_update_limits(client_for, business, auth):
     twice = [{"id": "1001", "properties": {}}, {"id": "1001", "properties": {}}]
     assert client.post("/hubspot/crm/v3/objects/contacts/batch/update", json={"inputs": twice},
                        headers=auth).status_code == 400
+
+
+def test_tickets_are_extracted_with_their_contacts_in_full_and_incrementally(new_business, credentials):
+    """The connector reads the service desk's tickets: the first run lists them with their contacts,
+    the next searches what changed (closed, reopened, new) and reads their contacts through v4."""
+    business = new_business(customers=300, history_days=400)
+    tickets = business.hubspot["tickets"]
+    contacts = {rid: business.hubspot_associations[("tickets", rid)]["contacts"] for rid in tickets}
+    assert len(tickets) > 30 and all(len(c) == 1 for c in contacts.values())
+    with SimulatorServer(create_app(business, credentials)) as server:
+        connector = HubSpotConnector(HubSpotConfig(f"{server.base_url}/hubspot", credentials.hubspot_token),
+                                     lookback=0, sleep=lambda s: None)
+        pages = list(connector.extract("tickets", None))
+        first = {r.source_id: r for page in pages for r in page.records}
+        assert set(first) == {str(rid) for rid in tickets}
+        for rid, ticket in tickets.items():
+            landed = first[str(rid)].payload
+            assert landed["associations"]["contacts"]["results"][0]["id"] == str(contacts[rid][0])
+            assert landed["properties"]["hs_pipeline_stage"] == ticket["properties"]["hs_pipeline_stage"]
+            assert "content" not in landed["properties"]  # the ticket's text is not Puente's to land
+        cursor = max(page.cursor for page in pages if page.cursor)
+        changed: set[str] = set()
+        while len(changed) < 3:
+            business.advance_day()
+            changed |= {str(rid) for system, obj, rid in business.changed_today() if obj == "tickets"}
+        again = {r.source_id: r for page in connector.extract("tickets", cursor) for r in page.records}
+        assert changed <= set(again)
+        for tid in changed:
+            rid, landed = int(tid), again[tid].payload
+            assert all(tickets[rid]["properties"].get(k) == v for k, v in landed["properties"].items())
+            assert landed["associations"]["contacts"]["results"][0]["id"] == str(
+                business.hubspot_associations[("tickets", rid)]["contacts"][0])
+
+    narrow = Credentials(hubspot_scopes=("crm.objects.contacts.read",))
+    answer = TestClient(create_app(business, narrow)).get(
+        "/hubspot/crm/v3/objects/tickets", headers={"Authorization": f"Bearer {narrow.hubspot_token}"})
+    assert answer.status_code == 403 and answer.json()["errors"][0]["context"]["requiredScopes"] == ["tickets"]

@@ -65,3 +65,36 @@ def test_variant_writers_keep_the_mailbox_and_the_number():
     assert domain_typo(random.Random(3), "hotmail.com") != "hotmail.com"
     assert {landline_as_typed("6012345678", s) for s in range(5)} == {
         "234 5678", "(1) 234 5678", "01 2345678", "601 234 5678 ext. 178", "6012345678 x58"}
+
+
+def test_salesforce_and_mercadolibre_records_are_read_for_their_variations():
+    """A business on Salesforce keeps the same book as on HubSpot: each Contact or Lead shows the
+    classes of its HubSpot twin. A Mercado Libre buyer (a sale as it lands) has no e-mail or phone
+    to show; its document does."""
+    from puente.simulators.business.salesforce import sf_id
+    from puente.sources.mercadolibre.connector import billing_info
+
+    on_hubspot = Business(seed=5, customers=300, history_days=120, mercadolibre=True)
+    on_salesforce = Business(seed=5, customers=300, history_days=120, mercadolibre=True, crm="salesforce")
+    org = {r["Id"]: r for sobject in ("Contact", "Lead") for r in on_salesforce.salesforce.table(sobject)}
+    compared = 0
+    for row in on_hubspot.truth():
+        if row["system"] == "hubspot" and row["object"] == "contacts" and row["person_id"]:
+            person = on_hubspot.population.person(row["person_id"])
+            twin = on_hubspot.table("hubspot", "contacts")[int(row["id"])]
+            for sobject in ("Contact", "Lead"):
+                record = org.get(sf_id(sobject, int(row["id"])))
+                if record is not None:
+                    compared += 1
+                    assert record_variations(person, "salesforce", record) == record_variations(person, "hubspot", twin)
+    assert compared > 100, compared
+    classes = Counter()
+    for oid, sale in on_salesforce.mercadolibre["orders"].items():
+        person = on_salesforce.population.person(on_salesforce.records.truth[("mercadolibre", "orders", oid)][0])
+        landed = {**sale, "billing_info": billing_info(on_salesforce.meli.billing_info(oid))}
+        found = record_variations(person, "mercadolibre", landed) - set(person.variations)
+        assert not {name for name in found if name.startswith(("email", "phone"))}
+        if landed["billing_info"] is None:
+            assert not {name for name in found if name.startswith("tax_id")}
+        classes.update(found)
+    assert classes["name_two_given"] > 0 and classes["tax_id_doubtful"] + classes["tax_id_person_nit"] > 0, classes

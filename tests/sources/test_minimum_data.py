@@ -38,8 +38,9 @@ SOURCES = tuple(s.name for s in registry.SOURCES)
 # Declared though no staging model reads it: the chaos bench nests deep JSON in products' tags
 # (bench/chaos.py NESTED_FIELD), which must land to prove the landing copes with it.
 READ_ELSEWHERE = {("shopify", "products"): {"tags"}}
-# What Python code reads of these raw records: the erasure finds a shop order's customer by its id.
-PYTHON_READS = {("shopify", "orders"): {"customer.id"}}
+# What Python code reads of these raw records: the erasure follows the fields that point at a
+# customer record (an order's customer id: ``PersonalData.refers``).
+PYTHON_READS = {(s.name, o.name): {path for path, _ in o.personal.refers} for s, o in registry.personal_objects()}
 
 _SET_VALUE = re.compile(r"\{%-?\s*set\s+(\w+)\s*=\s*(field_value\([^)]*\))\s*-?%\}")
 _SCOPE = re.compile(r"\{%-?\s*set\s+(\w+)\s*=\s*typed_fields\((?:'([^']*)'(?:\s*,\s*'\w+')?)?\)")

@@ -93,7 +93,7 @@ def test_the_web_orders_dag_extracts_the_orders_of_every_shop_the_business_runs(
     assert objects() == {"woocommerce": ["customers", "orders"], **erp}
     for source in registry.SOURCES:
         assert set(source.web_order_objects) <= set(source.object_names)
-        assert bool(source.web_order_objects) == (source.kind == "shop"), source.name
+        assert bool(source.web_order_objects) == (source.kind in ("shop", "marketplace")), source.name
 
 
 def test_raw_tables_are_those_of_the_registry(fresh_db):
@@ -129,8 +129,8 @@ def test_every_source_declares_what_the_pipeline_derives_from_it():
         for obj in source.objects:
             assert obj.key and obj.cursor, (source.name, obj.name)
             assert registry.source_object(source.name, obj.name) is obj
-    with pytest.raises(ValueError, match="unknown source 'salesforce'.*odoo, hubspot, shopify"):
-        registry.source("salesforce")
+    with pytest.raises(ValueError, match="unknown source 'pipedrive'.*odoo, hubspot, salesforce, shopify"):
+        registry.source("pipedrive")
 
 
 @dataclasses.dataclass
@@ -144,6 +144,12 @@ class _Credentials:
     woocommerce_secret: str = "cs_2"
     tiendanube_token: str = "f00d"
     mercadopago_token: str = "APP_USR-1"
+    mercadolibre_client_id: str = "1"
+    mercadolibre_client_secret: str = "s"
+    mercadolibre_refresh_token: str = "TG-1"
+    stripe_key: str = "sk_live_1"
+    salesforce_client_id: str = "3MVG9x"
+    salesforce_client_secret: str = "123"
 
 
 # --------------------------------------------------------------------------------------------

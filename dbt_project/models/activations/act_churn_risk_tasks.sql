@@ -1,5 +1,5 @@
 {#
-    A HubSpot task for the owner of each customer at high churn risk: call them, with the
+    A CRM task (HubSpot's or Salesforce's) for the owner of each customer at high churn risk: call them, with the
     reasons behind the score and the next-best-action, due the next morning. At most one per
     customer per period (var `churn_task_period`), and only for the customers assigned to the
     `treated` group (int_churn_task_assignments): the control group gets no task, so
@@ -24,7 +24,7 @@ actions as (
 ),
 
 contacts as (
-    select contact_id, owner_id from {{ ref('stg_hubspot__contacts') }}
+    select contact_id, owner_id from {{ ref('int_crm_contacts') }}
 ),
 
 customers as (
@@ -75,7 +75,7 @@ final as (
         null::timestamptz as observed_at,
         case
             when owner_id is null
-                then 'the CRM contact has no owner: assign one in HubSpot so the task reaches a salesperson'
+                then 'the CRM contact has no owner: assign one in the CRM so the task reaches a salesperson'
         end as invalid_reason,
         customer_id,
         jsonb_build_object('what', 'churn-risk task for ' || coalesce(full_name, customer_id),

@@ -1,5 +1,5 @@
 {#
-    What Puente's fields on each HubSpot contact should show: the churn score, its risk band and
+    What Puente's fields on each CRM contact (HubSpot's, or Salesforce's) should show: the churn score, its risk band and
     reasons, and the next-best-action, for every contact of a customer scored tonight (the
     latest scoring date). The activation engine sends a contact only when something a
     salesperson would notice changed (`compare`), measured against what the CRM shows now:
@@ -38,7 +38,7 @@ latest_scores as (
 contacts as (
     select customer_id, source_record_id as hubspot_contact_id
     from {{ ref('int_customers_matched') }}
-    where record_type = 'hubspot_contact'
+    where record_type in {{ crm_contact_record_types() }}
 ),
 
 actions as (
@@ -144,7 +144,9 @@ final as (
         -- unchanged for a salesperson: compare what the CRM shows, so the row stays unsent
         {{ crm_compared("(case when is_noticeable then payload else accepted_payload end)") }} as compare,
         null::timestamptz as observed_at,
-        null::text as invalid_reason,
+        case when hubspot_contact_id in (select contact_id from {{ ref('int_crm_contacts') }} where crm_object = 'lead')
+            then 'a Salesforce Lead: Puente''s fields are on Contacts; convert the lead in Salesforce to see them'
+        end as invalid_reason,
         customer_id,
         null::jsonb as context
     from noticed
@@ -158,7 +160,9 @@ final as (
         payload,
         payload,
         null::timestamptz,
-        null::text,
+        case when hubspot_contact_id in (select contact_id from {{ ref('int_crm_contacts') }} where crm_object = 'lead')
+            then 'a Salesforce Lead: Puente''s fields are on Contacts; convert the lead in Salesforce to see them'
+        end,
         customer_id,
         null::jsonb
     from no_longer_scored

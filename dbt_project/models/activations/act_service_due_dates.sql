@@ -24,7 +24,9 @@ final as (
         ) as payload,
         null::jsonb as compare,
         null::timestamptz as observed_at,
-        null::text as invalid_reason,
+        case when hubspot_contact_id in (select contact_id from {{ ref('int_crm_contacts') }} where crm_object = 'lead')
+            then 'a Salesforce Lead: Puente''s fields are on Contacts; convert the lead in Salesforce to see them'
+        end as invalid_reason,
         customer_id,
         jsonb_build_object('what', 'service due date of ' || coalesce(full_name, customer_id)) as context
     from due

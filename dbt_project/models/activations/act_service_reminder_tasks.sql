@@ -1,5 +1,5 @@
 {#
-    A HubSpot task for the contact's owner for each service falling due (int_service_reminders_due):
+    A CRM task (HubSpot's or Salesforce's) for the contact's owner for each service falling due (int_service_reminders_due):
     "Yearly check of the appliance: Freidora de aire 5,5 L", due on the service date, once per rule
     and purchase. Not a marketing contact (it follows up a product the customer bought), so it does
     not wait for marketing consent; see README, "Activations".
@@ -35,9 +35,9 @@ final as (
         null::timestamptz as observed_at,
         case
             when hubspot_contact_id is null
-                then 'the customer has no CRM contact: create one in HubSpot so the reminder reaches a salesperson'
+                then 'the customer has no CRM contact: create one in the CRM so the reminder reaches a salesperson'
             when owner_id is null
-                then 'the CRM contact has no owner: assign one in HubSpot so the task reaches a salesperson'
+                then 'the CRM contact has no owner: assign one in the CRM so the task reaches a salesperson'
         end as invalid_reason,
         customer_id,
         jsonb_build_object('what', rule_subject || ' for ' || coalesce(full_name, customer_id) || ': ' || product_name,

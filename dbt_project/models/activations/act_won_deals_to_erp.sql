@@ -1,7 +1,7 @@
 {#
     Deals won in the CRM that should be ERP orders and are not (the dealer's scenario): every
     deal that reached `closedwon` in the last var `deal_posting_days` days, with its products
-    (HubSpot line items), and no order of its customer matched to it (int_deals_orders_matched),
+    (HubSpot line items, Salesforce opportunity products: int_crm_deal_lines), and no order of its customer matched to it (int_deals_orders_matched),
     as a confirmed Odoo sale order that reserves the items, once. The customer and the lines
     are found as for web orders (act_web_orders_to_erp); the order's `origin` names the deal, so
     it is looked up there before it is ever created again.
@@ -12,9 +12,11 @@
 with
 
 deals as (
-    select matched.deal_id, matched.customer_id, matched.closed_at, deals.deal_name, deals.amount
+    select
+        matched.deal_id, matched.customer_id, matched.closed_at, deals.deal_name, deals.amount, deals.deal_key,
+        deals.erp_origin, deals.crm_system
     from {{ ref('int_deals_orders_matched') }} as matched
-    inner join {{ ref('stg_hubspot__deals') }} as deals
+    inner join {{ ref('int_crm_deals') }} as deals
         on matched.deal_id = deals.deal_id
     where
         matched.order_id is null
@@ -23,7 +25,7 @@ deals as (
 ),
 
 items as (
-    select * from {{ ref('stg_hubspot__line_items') }}
+    select * from {{ ref('int_crm_deal_lines') }}
     where not is_deleted
 ),
 
@@ -54,11 +56,12 @@ lines as (
         (array_agg(
             case
                 when items.sku is null
-                    then 'the deal''s product "' || coalesce(items.product_name, '?') || '" has no SKU in HubSpot; '
-                         || 'set it on the product library item or enter the order by hand'
+                    then 'the deal''s product "' || coalesce(items.product_name, '?') || '" has no SKU in the CRM; '
+                         || 'set it on the product (HubSpot''s product library, Salesforce''s Product Code) or '
+                         || 'enter the order by hand'
                 when products.odoo_product_id is null
                     then 'SKU ' || items.sku || ' does not exist in the ERP; create it there (Internal Reference '
-                         || items.sku || ') or fix the SKU in HubSpot'
+                         || items.sku || ') or fix the SKU in the CRM'
             end
             order by items.line_item_id
         ) filter (where items.sku is null or products.odoo_product_id is null))[1] as line_problem
@@ -71,6 +74,9 @@ lines as (
 orders as (
     select
         deals.deal_id,
+        deals.deal_key,
+        deals.erp_origin,
+        deals.crm_system,
         deals.deal_name,
         deals.amount,
         deals.customer_id,
@@ -92,12 +98,12 @@ orders as (
 
 final as (
     select
-        'hubspot_deal:' || deal_id as row_key,
+        deal_key as row_key,
         null::text as target_id,
-        'HubSpot deal ' || deal_id as external_key,
+        erp_origin as external_key,
         jsonb_build_object(
             'partner', {{ erp_partner('') }},
-            'origin', 'HubSpot deal ' || deal_id,
+            'origin', erp_origin,
             'order_line', coalesce(order_lines, '[]'::jsonb),
             'confirm', true,
             'invoice', false
@@ -106,9 +112,12 @@ final as (
         null::timestamptz as observed_at,
         case
             when customer_id is null
-                then 'the deal has no contact Puente knows as a customer; associate it with a contact in HubSpot'
+                then 'the deal has no contact Puente knows as a customer; associate it with a contact in '
+                     || case crm_system when 'salesforce' then 'Salesforce (the opportunity''s contact)' else 'HubSpot' end
             when order_lines is null
-                then 'the deal has no products: add them in HubSpot (line items) or enter the order by hand'
+                then 'the deal has no products: add them in '
+                     || case crm_system when 'salesforce' then 'Salesforce (opportunity products)' else 'HubSpot (line items)' end
+                     || ' or enter the order by hand'
             when line_problem is not null
                 then line_problem
             else {{ erp_partner_problem() }}

@@ -32,7 +32,7 @@ latest as (
 ),
 
 customers as (
-    select customer_id, hubspot_contact_ids, has_marketing_consent from {{ ref('dim_customers') }}
+    select customer_id, {{ crm_contact_ids() }} as crm_contact_ids, has_marketing_consent from {{ ref('dim_customers') }}
 ),
 
 eligible as (
@@ -42,14 +42,14 @@ eligible as (
         latest.scored_for_date as assigned_for_date,
         latest.churn_probability,
         latest.risk_band,
-        customers.hubspot_contact_ids[1] as hubspot_contact_id
+        customers.crm_contact_ids[1] as hubspot_contact_id  -- the CRM contact (HubSpot or Salesforce)
     from latest
     inner join customers
         on latest.customer_id = customers.customer_id
     where
         latest.risk_band = 'high'
         and customers.has_marketing_consent
-        and cardinality(customers.hubspot_contact_ids) > 0
+        and cardinality(customers.crm_contact_ids) > 0
 ),
 
 new_assignments as (

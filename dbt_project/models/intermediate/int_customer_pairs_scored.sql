@@ -13,21 +13,27 @@
     seven digits of a phone, the digits of a tax id (check digit aside), a door in a city
     (address_key, macro normalize_address: `Calle 38 # 12-45` and `CL. 38 N° 12 - 45 Apto 301`
     are one), or a web order booked in the ERP under one of them. A value carried by more than
-    var identity_block_max_records records (the business's own phone, a shared inbox, an office
-    building's door) makes no candidates and scores as `shared`. A common name alone never makes a candidate; a rare one does: the only two
+    var identity_block_max_holders holders (distinct given names, or company names: the
+    business's own phone, a shared inbox, an office building's door), or by more than var
+    identity_block_max_records records, makes no candidates and scores as `shared`; one person's
+    records in every channel count as one holder, so a busy customer's own phone still links. A common name alone never makes a candidate; a rare one does: the only two
     records of a city whose names share a given name and another word (`juan|gomez|bogota`),
     since no namesake of theirs lives there.
 
     Comparisons:
       - email: `exact` (same address), `variant` (same mailbox typed another way: plus-addressing,
-        Gmail dots, googlemail, a slip in a big provider's domain), `family` (either, in a mailbox
+        Gmail dots, googlemail, a slip in a big provider's domain), `given_name` (the same mailbox
+        of a big provider named by a given name alone and a number, `carlos26@gmail.com`: the
+        kind a buyer without e-mail makes up at a checkout, which other people type too), `family` (either, in a mailbox
         whose holders include two people: a pair of them whose given names or surnames conflict,
-        or whose valid tax ids differ), `family_ambiguous` (a family's mailbox, and the name fits
-        two of its holders whose names conflict: transitive closure would join the relatives
-        through this record), `shared`, `different`, `missing`;
+        or whose valid tax ids differ), `family_ambiguous` (a family's mailbox, and the name of
+        one of the two fits two of its holders whose names or tax ids conflict: the mailbox cannot
+        say which relative that record is, so none of its pairs in the mailbox leans on it;
+        transitive closure would join the relatives through it), `shared`, `different`, `missing`;
       - phone: `exact` (a mobile), `exact_landline` (a 60x line, which offices and homes share),
         `tail` (the same last seven digits, one side a local number), `different`, `missing` (one
-        side has none, or a company's line beside a person's number);
+        side has none, or only a shared one such as the business's own number typed for its
+        customers, or a company's line beside a person's number);
       - tax_id: `exact` (same valid id), `doubtful` (same digits, but a check digit fails on one
         side), `different` (two valid ids), `missing`. A doubtful tax id never links on its own:
         unless the other comparisons weigh at least var identity_merge_weight without it, the
@@ -49,13 +55,15 @@
         `shared`, `different`, `other_city` (counted by the city already), `missing` (one side
         has none, or a company's door beside a person's);
       - web_order: `linked` when a web order of one was booked in the ERP under the other, unless
-        their addresses already agree (the ERP finds the partner by address: no new evidence);
+        they share a mailbox, a shared one included (the ERP finds the partner by its e-mail: no
+        new evidence);
       - name_rarity: `only_pair_in_city` when the names agree (`exact`, `compatible`) and the two
         are the only records of their city sharing such a key, else `none`.
     A record an operator split (ops.customer_match_overrides, 'split') is in no pair.
 #}
 
-{%- set max_block = var('identity_block_max_records') -%}
+{%- set max_block = var('identity_block_max_holders') -%}
+{%- set max_records = var('identity_block_max_records') -%}
 {#- name levels that say two holders of a mailbox are two people -#}
 {%- set family_conflicts = "('different_given_name', 'different_surname', 'different')" -%}
 
@@ -85,27 +93,59 @@ candidates as (
     where not exists (select 1 from split_records where split_records.record_key = records.record_key)
 ),
 
-record_identifiers as (
-    select record_key, 'email' as kind, email_canonical as value from candidates where email_canonical is not null
-    union
-    select record_key, 'phone', phone_normalized from candidates where phone_normalized is not null
-    union
-    select record_key, 'phone', other_phone_normalized from candidates where other_phone_normalized is not null
-    union
-    select record_key, 'phone_tail', phone_tail from candidates where phone_tail is not null
-    union
-    select record_key, 'phone_tail', other_phone_tail from candidates where other_phone_tail is not null
-    union
-    select record_key, 'tax_id', tax_id_body from candidates where tax_id_body is not null
-    union
-    select record_key, 'address', address_key || '|' || city_normalized from candidates
-    where address_key is not null and city_normalized is not null
+-- who holds a record, for counting a value's holders: a company by its name, a person by the
+-- first word of theirs (one person's records in several channels count once, however many)
+holders as (
+    select
+        record_key,
+        coalesce(case when is_company then company_name_compared else name_words[1] end, record_key) as holder
+    from candidates
 ),
 
+record_identifiers as (
+    select identifiers.*, holders.holder
+    from (
+        select record_key, 'email' as kind, email_canonical as value from candidates where email_canonical is not null
+        union
+        select record_key, 'phone', phone_normalized from candidates where phone_normalized is not null
+        union
+        select record_key, 'phone', other_phone_normalized from candidates where other_phone_normalized is not null
+        union
+        select record_key, 'phone_tail', phone_tail from candidates where phone_tail is not null
+        union
+        select record_key, 'phone_tail', other_phone_tail from candidates where other_phone_tail is not null
+        union
+        select record_key, 'tax_id', tax_id_body from candidates where tax_id_body is not null
+        union
+        select record_key, 'address', address_key || '|' || city_normalized from candidates
+        where address_key is not null and city_normalized is not null
+    ) as identifiers
+    inner join holders on identifiers.record_key = holders.record_key
+),
+
+-- a value is shared (makes no candidates, and says nothing) when more holders than one household
+-- has carry it (the business's own line, a placeholder, an office building's door), or more
+-- records than one busy customer leaves in every channel
 identifier_sizes as (
-    select kind, value, count(*) as records
+    select
+        kind,
+        value,
+        count(*) as records,
+        count(*) > {{ max_records }} or count(distinct holder) > {{ max_block }} as is_shared
     from record_identifiers
     group by kind, value
+),
+
+-- the records with a phone of their own: one whose last seven digits are not shared (a record
+-- carrying only the business's own number or an office's switchboard has none)
+own_phones as (
+    select record_identifiers.record_key
+    from record_identifiers
+    inner join identifier_sizes
+        on record_identifiers.kind = identifier_sizes.kind
+        and record_identifiers.value = identifier_sizes.value
+    where record_identifiers.kind = 'phone_tail' and not identifier_sizes.is_shared
+    group by record_identifiers.record_key
 ),
 
 open_identifiers as (
@@ -114,7 +154,7 @@ open_identifiers as (
     inner join identifier_sizes
         on record_identifiers.kind = identifier_sizes.kind
         and record_identifiers.value = identifier_sizes.value
-    where identifier_sizes.records between 2 and {{ max_block }}
+    where identifier_sizes.records >= 2 and not identifier_sizes.is_shared
 ),
 
 
@@ -209,17 +249,25 @@ compared as (
         case
             when a.email_canonical is null or b.email_canonical is null then 'missing'
             when a.email_canonical <> b.email_canonical then 'different'
-            when email_size.records > {{ max_block }} then 'shared'
+            when email_size.is_shared then 'shared'
+            -- a big provider's mailbox named by a given name alone and a number (`carlos26@gmail.com`),
+            -- the kind a buyer without e-mail makes up at a checkout: other people type it too
+            when split_part(a.email_canonical, '@', 2) in ('{{ var("email_providers") | join("', '") }}')
+                and split_part(a.email_canonical, '@', 1) ~ '^[a-z]+\d{0,3}$'
+                and regexp_replace(split_part(a.email_canonical, '@', 1), '\d+$', '') in (a.name_words[1], b.name_words[1])
+                then 'given_name'
             when a.email_normalized = b.email_normalized then 'exact'
             else 'variant'
         end as typed_email_level,
         case
-            when common_phone.phone is not null and phone_size.records > {{ max_block }} then 'shared'
+            when common_phone.phone is not null and phone_size.is_shared then 'shared'
             when common_phone.phone like '+5760%' then 'exact_landline'
             when common_phone.phone is not null then 'exact'
-            when common_tail.tail is not null and tail_size.records > {{ max_block }} then 'shared'
+            when common_tail.tail is not null and tail_size.is_shared then 'shared'
             when common_tail.tail is not null then 'tail'
-            when coalesce(a.phone_tail, a.other_phone_tail) is null or coalesce(b.phone_tail, b.other_phone_tail) is null then 'missing'
+            -- one side has no phone, or only a shared one (the business's own number typed for
+            -- its customers): that says nothing against the other's
+            when a_phone.record_key is null or b_phone.record_key is null then 'missing'
             -- a company's line beside a person's mobile (its buyer's) says nothing
             when a.is_company <> b.is_company then 'missing'
             else 'different'
@@ -262,7 +310,7 @@ compared as (
             -- in another city the address differs with it: the city's comparison says so already
             when a.city_normalized <> b.city_normalized then 'other_city'
             when a.address_key <> b.address_key then 'different'
-            when address_size.records > {{ max_block }} then 'shared'
+            when address_size.is_shared then 'shared'
             else 'exact'
         end as typed_address_level,
         a.address_key,
@@ -287,6 +335,8 @@ compared as (
         from unnest(array[a.phone_tail, a.other_phone_tail]) as tail
         where tail is not null and tail in (b.phone_tail, b.other_phone_tail)
     ) as common_tail
+    left join own_phones as a_phone on pairs.record_key = a_phone.record_key
+    left join own_phones as b_phone on pairs.other_record_key = b_phone.record_key
     left join identifier_sizes as email_size
         on email_size.kind = 'email' and email_size.value = a.email_canonical
     left join identifier_sizes as phone_size
@@ -352,11 +402,11 @@ family_holders as materialized (
     where compared.typed_email_level in ('exact', 'variant')
 ),
 
--- a holder whose name fits two relatives whose names conflict (`Juan Rojas` beside `Juan Rojas
--- Cortés` and `Juan Rojas Quintero`): the mailbox cannot say which of them it is
-ambiguous_family_pairs as materialized (
-    select distinct least(fits.record_key, fits.other_record_key) as record_key,
-        greatest(fits.record_key, fits.other_record_key) as other_record_key
+-- a holder whose name fits two relatives whose names or tax ids conflict (`Juan Rojas` beside
+-- `Juan Rojas Cortés` and `Juan Rojas Quintero`): the mailbox cannot say which of them it is, so
+-- every pair of that holder in the mailbox is ambiguous, not only those with the two relatives
+ambiguous_family_holders as materialized (
+    select distinct fits.record_key
     from family_holders as fits
     inner join family_holders as fits_too
         on fits.record_key = fits_too.record_key
@@ -387,7 +437,7 @@ levelled as materialized (
         compared.*,
         case
             when compared.typed_email_level not in ('exact', 'variant') then compared.typed_email_level
-            when ambiguous_family_pairs.record_key is not null then 'family_ambiguous'
+            when ambiguous_holder.record_key is not null or ambiguous_other.record_key is not null then 'family_ambiguous'
             when family_mailboxes.email_canonical is not null then 'family'
             else compared.typed_email_level
         end as email_level,
@@ -395,7 +445,9 @@ levelled as materialized (
             when household_doors.address_key is not null then 'household'
             else compared.typed_address_level
         end as address_level,
-        case when has_web_order and typed_email_level not in ('exact', 'variant') then 'linked' else 'none' end as web_order_level,
+        -- the ERP finds a web order's partner by its e-mail: when the two share the mailbox (a shared
+        -- one too: a family's inbox several people's records carry), the booking adds nothing
+        case when has_web_order and typed_email_level not in ('exact', 'variant', 'shared') then 'linked' else 'none' end as web_order_level,
         case
             when is_rare_name_pair and name_level in ('exact', 'compatible') then 'only_pair_in_city'
             else 'none'
@@ -406,9 +458,10 @@ levelled as materialized (
         on compared.typed_address_level = 'exact'
         and compared.address_key = household_doors.address_key
         and compared.city_normalized = household_doors.city_normalized
-    left join ambiguous_family_pairs
-        on compared.record_key = ambiguous_family_pairs.record_key
-        and compared.other_record_key = ambiguous_family_pairs.other_record_key
+    left join ambiguous_family_holders as ambiguous_holder
+        on family_mailboxes.email_canonical is not null and compared.record_key = ambiguous_holder.record_key
+    left join ambiguous_family_holders as ambiguous_other
+        on family_mailboxes.email_canonical is not null and compared.other_record_key = ambiguous_other.record_key
 ),
 
 scored as (

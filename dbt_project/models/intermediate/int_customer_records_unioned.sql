@@ -5,7 +5,9 @@
         buyers are customers too), plus any partner a sale order points at, archived or not,
         so that every order keeps its customer (a partner missing from raw.odoo_res_partner
         is kept as a stub built from the order's many2one name);
-      - CRM contacts that are not archived (HubSpot archives the loser of a merge);
+      - CRM contacts that are not archived (HubSpot archives the loser of a merge); in a business
+        on Salesforce, its Contacts and the Leads not converted yet (a converted lead is its
+        Contact), both of record type `salesforce_contact` (their ids differ in their prefix);
       - shop customers, plus the customer embedded in a shop order when the customer resource
         itself has not landed, plus guest orders without any customer (keyed by the order);
       - the same for a WooCommerce store: its registered customers (deleted ones only while an
@@ -13,7 +15,12 @@
         each guest checkout (`customer_id` 0), keyed by the order, with its billing details;
       - the same for a Tienda Nube store, which keeps a customer for every buyer (no guests): its
         customers, with the document its checkout asks for (`identification`, a tax id), and
-        the contact details of an order whose customer has not landed.
+        the contact details of an order whose customer has not landed;
+      - Mercado Libre buyers, known only from their sales (the marketplace has no customer
+        list for a seller): one record per buyer account, from its latest sale, with what the
+        marketplace gives: the account's first and last names, the document given for the
+        invoice (`billing_info`, a tax id), and the city the latest sale was sent to. No e-mail,
+        no phone: identity links them by name and document.
     Deleted source records are left out unless an order points at them.
 
     The postal address as typed (`street`: the ERP partner's street, the CRM contact's address,
@@ -75,9 +82,28 @@ nube_customers as (
     select * from {{ ref('stg_tiendanube__customers') }}
 ),
 
+salesforce_people as (
+    select
+        contact_id as person_id, full_name, email, phone, mobile_phone, tax_id, street, city, country,
+        has_marketing_consent, has_processing_authorisation, updated_at
+    from {{ ref('stg_salesforce__contacts') }}
+    where not is_deleted
+    union all
+    select
+        lead_id, full_name, email, phone, mobile_phone, tax_id, street, city, country,
+        has_marketing_consent, has_processing_authorisation, updated_at
+    from {{ ref('stg_salesforce__leads') }}
+    where not is_deleted and not is_converted
+),
+
 nube_orders as (
     select * from {{ ref('stg_tiendanube__orders') }}
     where not is_deleted and customer_id is not null
+),
+
+meli_orders as (
+    select * from {{ ref('stg_mercadolibre__orders') }}
+    where not is_deleted and buyer_id is not null
 ),
 
 country_codes as (
@@ -141,6 +167,28 @@ crm_records as (
         has_processing_authorisation,
         updated_at
     from contacts
+),
+
+salesforce_records as (
+    select
+        'salesforce_contact' as record_type,
+        'salesforce' as source_system,
+        person_id as source_record_id,
+        full_name,
+        false as is_company,
+        email,
+        coalesce(mobile_phone, phone) as phone,
+        case when mobile_phone is not null then phone end as other_phone,
+        tax_id,
+        street,
+        city,
+        country,
+        null::text as country_code,
+        has_marketing_consent,
+        null::timestamptz as marketing_consent_at,
+        has_processing_authorisation,
+        updated_at
+    from salesforce_people
 ),
 
 ordering_shop_customer_ids as (
@@ -313,10 +361,41 @@ nube_order_records as (
     order by nube_orders.customer_id, nube_orders.updated_at desc nulls last
 ),
 
+-- a Mercado Libre buyer: the latest sale's names and city, and the latest document it gave
+meli_buyer_records as (
+    select distinct on (meli_orders.buyer_id)
+        'mercadolibre_buyer' as record_type,
+        'mercadolibre' as source_system,
+        meli_orders.buyer_id::text as source_record_id,
+        meli_orders.buyer_name as full_name,
+        false as is_company,
+        null::text as email,
+        null::text as phone,
+        null::text as other_phone,
+        coalesce(meli_orders.buyer_doc_number, (
+            select documented.buyer_doc_number from meli_orders as documented
+            where documented.buyer_id = meli_orders.buyer_id and documented.buyer_doc_number is not null
+            order by documented.updated_at desc nulls last limit 1
+        )) as tax_id,
+        null::text as street,
+        meli_orders.receiver_city as city,
+        null::text as country,
+        'CO' as country_code,
+        -- the marketplace's own consent and authorisation are not the seller's to read
+        null::boolean as has_marketing_consent,
+        null::timestamptz as marketing_consent_at,
+        null::boolean as has_processing_authorisation,
+        meli_orders.updated_at
+    from meli_orders
+    order by meli_orders.buyer_id, meli_orders.updated_at desc nulls last
+),
+
 unioned as (
     select * from erp_records
     union all
     select * from crm_records
+    union all
+    select * from salesforce_records
     union all
     select * from shop_customer_records
     union all
@@ -329,6 +408,8 @@ unioned as (
     select * from nube_customer_records
     union all
     select * from nube_order_records
+    union all
+    select * from meli_buyer_records
 ),
 
 email_domain_typos (typo, domain) as (

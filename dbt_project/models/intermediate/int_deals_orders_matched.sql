@@ -1,5 +1,5 @@
 {#
-    Won CRM deals and the order each became: the deal's contacts are customer records
+    Won CRM deals (HubSpot deals or Salesforce Opportunities, int_crm_deals) and the order each became: the deal's contacts are customer records
     (int_customers_matched); the deal's order is that customer's order placed closest to the
     deal's close date, from 3 days before it to var `deal_order_window_days` after. A deal with
     no such order has `order_id` null (order_to_cash_gaps lists it).
@@ -8,7 +8,7 @@
 with
 
 deals as (
-    select * from {{ ref('stg_hubspot__deals') }}
+    select * from {{ ref('int_crm_deals') }}
     where not is_deleted and is_won
 ),
 
@@ -26,7 +26,7 @@ deal_customers as (
     from deals
     cross join lateral unnest(deals.contact_ids) as contacts (contact_id)
     inner join customers
-        on customers.record_key = {{ record_key("'hubspot_contact'", 'contacts.contact_id') }}
+        on customers.record_key = {{ record_key('deals.contact_record_type', 'contacts.contact_id') }}
 ),
 
 candidates as (

@@ -47,11 +47,12 @@ due as (
 ),
 
 customers as (
-    select customer_id, full_name, hubspot_contact_ids[1] as hubspot_contact_id from {{ ref('dim_customers') }}
+    -- hubspot_contact_id: the customer's CRM contact, HubSpot's or Salesforce's
+    select customer_id, full_name, ({{ crm_contact_ids() }})[1] as hubspot_contact_id from {{ ref('dim_customers') }}
 ),
 
 contacts as (
-    select contact_id, owner_id from {{ ref('stg_hubspot__contacts') }}
+    select contact_id, owner_id from {{ ref('int_crm_contacts') }}
 ),
 
 final as (

@@ -9,7 +9,9 @@
     the Shopify variant or the WooCommerce product (a variation's own id when it is one; both
     share WordPress's post ids) or the Tienda Nube variant, else the line itself. Tienda Nube's
     prices include taxes: the line's price before them is its price over one plus var
-    `tiendanube_price_tax_rate`.
+    `tiendanube_price_tax_rate`. A Mercado Libre sale's items have no id of their own: a line is
+    its order and its position (`shop_order_line_id`), its product the listing when it has no
+    SKU, its price with taxes as the listing shows it (var `mercadolibre_price_tax_rate`).
 #}
 
 with
@@ -24,6 +26,10 @@ woocommerce_lines as (
 
 tiendanube_lines as (
     select * from {{ ref('stg_tiendanube__order_lines') }}
+),
+
+mercadolibre_lines as (
+    select * from {{ ref('stg_mercadolibre__order_lines') }}
 ),
 
 unioned as (
@@ -88,6 +94,27 @@ unioned as (
         loaded_at,
         is_deleted
     from tiendanube_lines
+
+    union all
+
+    select
+        md5({{ record_key("'mercadolibre_order_line'", "order_id::text || '-' || line_number::text") }}) as order_line_id,
+        md5({{ record_key("'mercadolibre_order'", 'order_id') }}) as order_id,
+        'mercadolibre' as shop_system,
+        order_id as shop_order_id,
+        line_number as shop_order_line_id,
+        sku,
+        product_name,
+        case when item_id is null then 'mercadolibre_order_line' else 'mercadolibre_item' end as product_fallback_type,
+        coalesce(item_id, order_id::text || '-' || line_number::text) as product_fallback_id,
+        quantity,
+        round(unit_price / (1 + {{ var('mercadolibre_price_tax_rate') }}), 2) as unit_price,
+        0 as discount_amount,
+        quantity * round(unit_price / (1 + {{ var('mercadolibre_price_tax_rate') }}), 2) as amount,
+        currency_code,
+        loaded_at,
+        is_deleted
+    from mercadolibre_lines
 )
 
 select * from unioned

@@ -3,7 +3,8 @@
     customer's records in different systems hold different (normalised) values. The golden
     record (dim_customers) already takes the owner's value; this is the list for a person to
     fix at the source. Compared fields and their owners (as in dim_customers): tax id (ERP),
-    name (ERP; compared without accents, case or punctuation), email, phone and city (CRM).
+    name (ERP; compared without accents, case or punctuation), email, phone and city (CRM: HubSpot, or
+    Salesforce in a business that runs it).
     Values of one system that differ among its own duplicates are not a conflict here.
 #}
 
@@ -50,10 +51,33 @@ owners as (
         values
             ('tax_id', 'odoo'),
             ('full_name', 'odoo'),
-            ('email', 'hubspot'),
-            ('phone', 'hubspot'),
-            ('city', 'hubspot')
+            ('email', 'crm'),
+            ('phone', 'crm'),
+            ('city', 'crm')
     ) as owners (field_name, system_of_record)
+),
+
+-- the CRM the customer's records are in (the business runs one: HubSpot or Salesforce)
+customer_crm as (
+    select customer_id, min(source_system) as crm_system
+    from records
+    where source_system in ('hubspot', 'salesforce')
+    group by customer_id
+),
+
+conflict_owners as (
+    select
+        conflicts.customer_id,
+        conflicts.field_name,
+        case
+            when owners.system_of_record = 'crm' then coalesce(customer_crm.crm_system, 'hubspot')
+            else owners.system_of_record
+        end as system_of_record
+    from conflicts
+    inner join owners
+        on conflicts.field_name = owners.field_name
+    left join customer_crm
+        on conflicts.customer_id = customer_crm.customer_id
 ),
 
 final as (
@@ -61,19 +85,17 @@ final as (
         md5(conflicts.customer_id || ':' || conflicts.field_name) as conflict_id,
         conflicts.customer_id,
         conflicts.field_name,
-        owners.system_of_record,
-        max(per_system.field_value) filter (where per_system.source_system = owners.system_of_record) as owner_value,
+        conflicts.system_of_record,
+        max(per_system.field_value) filter (where per_system.source_system = conflicts.system_of_record) as owner_value,
         max(per_system.field_value) filter (where per_system.source_system = 'odoo') as odoo_value,
         max(per_system.field_value) filter (where per_system.source_system = 'hubspot') as hubspot_value,
         max(per_system.field_value) filter (where per_system.source_system = 'shopify') as shopify_value,
         jsonb_object_agg(per_system.source_system, per_system.record_key) as record_keys
-    from conflicts
+    from conflict_owners as conflicts
     inner join per_system
         on conflicts.customer_id = per_system.customer_id
         and conflicts.field_name = per_system.field_name
-    inner join owners
-        on conflicts.field_name = owners.field_name
-    group by conflicts.customer_id, conflicts.field_name, owners.system_of_record
+    group by conflicts.customer_id, conflicts.field_name, conflicts.system_of_record
 )
 
 select * from final

@@ -23,6 +23,7 @@
     ('stg_hubspot__contacts', 'hubspot', 'contacts', 'contact_id', none),
     ('stg_hubspot__companies', 'hubspot', 'companies', 'company_id', none),
     ('stg_hubspot__deals', 'hubspot', 'deals', 'deal_id', none),
+    ('stg_hubspot__tickets', 'hubspot', 'tickets', 'ticket_id', none),
     ('base_shopify__customers', 'shopify', 'customers', 'source_id', none),
     ('base_shopify__orders', 'shopify', 'orders', 'source_id', none),
     ('base_shopify__order_lines', 'shopify', 'orders', 'source_id', 'line_number'),
@@ -37,6 +38,18 @@
     ('base_tiendanube__order_lines', 'tiendanube', 'orders', 'source_id', 'line_number'),
     ('base_tiendanube__products', 'tiendanube', 'products', 'source_id', 'variant_number'),
     ('base_mercadopago__payments', 'mercadopago', 'payments', 'source_id', none),
+    ('base_mercadolibre__orders', 'mercadolibre', 'orders', 'source_id', none),
+    ('base_mercadolibre__order_lines', 'mercadolibre', 'orders', 'source_id', 'line_number'),
+    ('base_stripe__charges', 'stripe', 'charges', 'source_id', none),
+    ('base_stripe__payment_intents', 'stripe', 'payment_intents', 'source_id', none),
+    ('base_stripe__refunds', 'stripe', 'refunds', 'source_id', none),
+    ('base_stripe__balance_transactions', 'stripe', 'balance_transactions', 'source_id', none),
+    ('base_stripe__disputes', 'stripe', 'disputes', 'source_id', none),
+    ('stg_salesforce__accounts', 'salesforce', 'accounts', 'account_id', none),
+    ('stg_salesforce__contacts', 'salesforce', 'contacts', 'contact_id', none),
+    ('stg_salesforce__leads', 'salesforce', 'leads', 'lead_id', none),
+    ('stg_salesforce__opportunities', 'salesforce', 'opportunities', 'opportunity_id', none),
+    ('stg_salesforce__opportunity_line_items', 'salesforce', 'opportunity_line_items', 'line_item_id', none),
 ] -%}
 
 with

@@ -1,11 +1,23 @@
 {#
-    One row per payment collected (or attempted) through a payment provider, Mercado Pago today,
-    matched to what the business's reference on it names (`external_reference`):
+    One row per payment collected (or attempted) through a payment provider, `provider` saying
+    which. Mercado Pago's payments are matched to what the business's reference on them names
+    (`external_reference`):
       - `invoice`: a customer invoice's number in the ERP (a payment link): that invoice, and the
         order (fct_orders) whose sale order it names first in `invoice_origin`;
       - `order`: a web order's name (`#1042`, the shop's checkout): that order;
       - `unmatched`: nothing the business has (a reference typed by hand, an order the shop no
         longer has).
+    Stripe's charges (every attempt) name the WooCommerce order in their metadata (its id, written
+    by the store's Stripe gateway): `order` when the warehouse has that order (`external_reference`
+    is then its name, `WC-1042`), else `unmatched`. A Stripe charge's status is said in the same
+    words as Mercado Pago's: `approved` (succeeded), `refunded` (in full), `charged_back`
+    (disputed: the funds are withdrawn while the dispute lasts, and for good once it is lost; a
+    dispute won is `approved` again, though Stripe leaves the charge `disputed`), `rejected`
+    (failed), `pending`; `status_detail` keeps Stripe's own (`succeeded`, `failed: card_declined`,
+    `disputed: won`).
+    Its fee and net are those of its balance transaction, converted to the charge's currency
+    when the account settles in another (`exchange_rate`); a dispute's fee is on the dispute's
+    balance transaction, not here.
     The customer is the order's, else the invoice partner's (int_customers_matched).
     Money, in the payment's currency: `collected_amount` is what the payer was charged once the
     payment went through (approved, later refunded or charged back too); `net_amount` what the
@@ -29,7 +41,7 @@ invoices as (
 ),
 
 orders as (
-    select order_id, order_name, channel, customer_id, odoo_sale_order_name
+    select order_id, order_name, channel, customer_id, odoo_sale_order_name, woocommerce_order_id
     from {{ ref('fct_orders') }}
 ),
 
@@ -60,9 +72,9 @@ matched as (
         on partners.record_key = {{ record_key("'odoo_partner'", 'invoices.partner_id') }}
 ),
 
-final as (
+mercadopago as (
     select
-        payment_id,
+        payment_id::text as payment_id,
         'mercadopago' as provider,
         external_reference,
         reference_kind,
@@ -91,6 +103,100 @@ final as (
         approved_at,
         updated_at
     from matched
+),
+
+charges as (
+    select * from {{ ref('stg_stripe__charges') }}
+    where not is_deleted
+),
+
+-- the balance transaction that credited each charge, in the charge's currency
+credited as (
+    select
+        source_object_id as charge_id,
+        sum(fee_amount / coalesce(nullif(exchange_rate, 0), 1)) as fee_amount,
+        sum(net_amount / coalesce(nullif(exchange_rate, 0), 1)) as net_received_amount
+    from {{ ref('stg_stripe__balance_transactions') }}
+    where transaction_type in ('charge', 'payment') and not is_deleted
+    group by source_object_id
+),
+
+-- a charge's latest dispute: won gives the money back, lost or still open keeps it withdrawn
+disputed as (
+    select distinct on (charge_id) charge_id, dispute_status
+    from {{ ref('stg_stripe__disputes') }}
+    where not is_deleted
+    order by charge_id, created_at desc, dispute_id desc
+),
+
+refunded as (
+    select charge_id, count(*) as refund_count, max(created_at) as last_refunded_at
+    from {{ ref('stg_stripe__refunds') }}
+    where refund_status in ('succeeded', 'pending') and not is_deleted
+    group by charge_id
+),
+
+stripe_charges as (
+    select
+        charges.*,
+        case
+            when charges.charge_status = 'failed' then 'rejected'
+            when charges.charge_status is distinct from 'succeeded' then charges.charge_status
+            when charges.is_disputed and disputed.dispute_status is distinct from 'won' then 'charged_back'
+            when charges.is_refunded then 'refunded'
+            else 'approved'
+        end as payment_status,
+        disputed.dispute_status,
+        store_orders.order_id,
+        store_orders.order_name,
+        store_orders.customer_id
+    from charges
+    left join disputed
+        on disputed.charge_id = charges.charge_id
+    left join orders as store_orders
+        on store_orders.channel = 'web' and store_orders.woocommerce_order_id = charges.woocommerce_order_id
+),
+
+stripe as (
+    select
+        stripe_charges.charge_id as payment_id,
+        'stripe' as provider,
+        coalesce(stripe_charges.order_name, 'WC-' || stripe_charges.order_number) as external_reference,
+        case when stripe_charges.order_id is not null then 'order' else 'unmatched' end as reference_kind,
+        stripe_charges.order_id,
+        null::bigint as invoice_id,
+        stripe_charges.customer_id,
+        stripe_charges.payment_status,
+        case
+            when stripe_charges.failure_code is not null then stripe_charges.charge_status || ': ' || stripe_charges.failure_code
+            when stripe_charges.is_disputed then 'disputed: ' || coalesce(stripe_charges.dispute_status, 'open')
+            when stripe_charges.refunded_amount > 0 and not stripe_charges.is_refunded then 'partially_refunded'
+            else stripe_charges.charge_status
+        end as status_detail,
+        stripe_charges.payment_method,
+        stripe_charges.payment_method as payment_type,
+        stripe_charges.currency_code,
+        stripe_charges.amount,
+        case when stripe_charges.charge_status = 'succeeded' then stripe_charges.amount else 0 end as collected_amount,
+        stripe_charges.refunded_amount,
+        case when stripe_charges.payment_status = 'charged_back' then stripe_charges.amount - stripe_charges.refunded_amount
+             else 0 end as charged_back_amount,
+        case when stripe_charges.payment_status = 'approved' then stripe_charges.amount - stripe_charges.refunded_amount
+             else 0 end as net_amount,
+        coalesce(credited.fee_amount, 0) as fee_amount,
+        coalesce(credited.net_received_amount, 0) as net_received_amount,
+        coalesce(refunded.refund_count, 0) as refund_count,
+        refunded.last_refunded_at,
+        stripe_charges.created_at,
+        case when stripe_charges.charge_status = 'succeeded' then stripe_charges.created_at end as approved_at,
+        stripe_charges.updated_at
+    from stripe_charges
+    left join credited
+        on credited.charge_id = stripe_charges.charge_id
+    left join refunded
+        on refunded.charge_id = stripe_charges.charge_id
 )
 
-select * from final
+select * from mercadopago
+union all
+select * from stripe

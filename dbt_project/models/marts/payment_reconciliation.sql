@@ -1,7 +1,8 @@
 {#
-    The payment provider against the ERP, one row per reference the provider was paid (or asked
-    to be paid) against: an ERP invoice (a payment link) or a web order (the shop's checkout),
-    or a reference that names neither. Measured on var `as_of_date` (today when null), from
+    Each payment provider against the ERP, one row per provider and reference it was paid (or
+    asked to be paid) against: an ERP invoice (a Mercado Pago payment link) or a web order (a
+    shop's checkout: the Shopify shop's through Mercado Pago, the WooCommerce store's through
+    Stripe), or a reference that names neither. Measured on var `as_of_date` (today when null), from
     the payments created by then. The provider owns what was collected, refunded and kept in
     fees; the ERP owns the invoices and what the accountant registered as paid (`paid` or
     `in_payment`). `issue` is the first that applies, `issues` all of them:
@@ -45,6 +46,7 @@ orders as (
 -- the provider's side, per reference
 provided as (
     select
+        provider,
         reference_kind,
         coalesce(external_reference, '(none)') as external_reference,
         min(invoice_id) as invoice_id,
@@ -61,7 +63,7 @@ provided as (
         min(approved_at) filter (where collected_amount > 0) as first_approved_at,
         max(updated_at) as provider_updated_at
     from payments
-    group by reference_kind, coalesce(external_reference, '(none)')
+    group by provider, reference_kind, coalesce(external_reference, '(none)')
 ),
 
 -- the ERP's side: the invoice a link names, or the issued invoices of the order's sale order
@@ -129,8 +131,10 @@ flagged as (
 
 final as (
     select
-        md5(reference_kind || ':' || external_reference) as reconciliation_id,
-        'mercadopago' as provider,
+        -- Mercado Pago's rows keep the id they had before there was a second provider
+        md5(case when provider = 'mercadopago' then '' else provider || ':' end || reference_kind || ':'
+            || external_reference) as reconciliation_id,
+        provider,
         external_reference,
         reference_kind,
         order_id,

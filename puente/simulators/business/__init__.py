@@ -27,7 +27,9 @@ The package is split by concern:
 - ``assortment``: the products with their popularity, baskets, the stock moved in a day;
 - ``odoo``, ``hubspot``, ``shopify``: one writer per system, recording what happens in its wire
   shapes; ``woocommerce`` and ``tiendanube`` the writers of the stores a business may also run
-  (off by default), on what ``store`` gives them both;
+  (off by default), and ``mercadolibre`` its seller account on the marketplace, on what ``store``
+  gives them; ``mercadopago`` and ``stripe`` the payment providers (off by default) collecting the
+  Shopify shop's and the WooCommerce store's checkout;
 - ``messiness``: how people type other people (and orders) into systems;
 - ``integration``: what a correct integration would have done, per web order, won deal, product;
 - ``records``: the store the writers fill and the API simulators serve;

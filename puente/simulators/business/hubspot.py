@@ -6,7 +6,8 @@ owner), companies for business customers, deals that move through the pipeline s
 and are won or lost, with their products as line items (a few deals have none: the salesperson
 did not add them), the lifecycle stage that becomes "customer" after a first order, marketing
 opt-outs, and the small edits of a normal day (a phone fixed, a stale lead deleted). Tasks are
-never made by the business itself: they come through the API (``create_task``).
+never made by the business itself: they come through the API (``create_task``). The service
+team's tickets are ``ServiceDesk``'s.
 """
 
 from __future__ import annotations
@@ -59,16 +60,17 @@ class HubSpotWriter:
         self._population = population
         self.hubspot = records.hubspot
         self._ids = {"contacts": 1_000, "companies": 20_000_000_000, "deals": 30_000_000_000,
-                     "line_items": 40_000_000_000, "tasks": 90_000_000_000}
+                     "line_items": 40_000_000_000, "tasks": 90_000_000_000, "tickets": 1_900_000_000}
 
     # ------------------------------------------------------------------ records
 
     def create(self, obj: str, properties: dict[str, str | None], at: datetime,
-               person: Person | None, order_id: str | None = None) -> dict:
+               person: Person | None, order_id: str | None = None, rng: random.Random | None = None) -> dict:
+        """A new record; its id is drawn from ``rng`` (default: the writer's stream for the object)."""
         if person is None:  # made through the API: ids that need no random draw
             self._ids[obj] += 1 + self._ids[obj] * 7919 % 97
         else:
-            rng = self._details if obj == "line_items" else self._rng
+            rng = rng or (self._details if obj == "line_items" else self._rng)
             self._ids[obj] += rng.randint(1, 3) if obj == "contacts" else rng.randint(1, 900)
         rid = self._ids[obj]
         stamp = hubspot_ts(at)
@@ -265,3 +267,105 @@ def _legal_basis(p: Person, duplicate: bool) -> str | None:
     if draw < AUTHORISED_WITHOUT_MARKETING_SHARE + LEGITIMATE_INTEREST_SHARE:
         return "Legitimate interest – existing customer" if p.orders else "Legitimate interest – prospect/lead"
     return None
+
+
+# ---------------------------------------------------------------------- the service desk
+
+# What customers write in about, by category (a HubSpot category option: the defaults and the one
+# the business added for deliveries), with the subjects they use; complaints are all but questions.
+TICKET_TOPICS = {
+    "DELIVERY_ISSUE": ("Mi pedido {order} no ha llegado", "Pedido {order} retrasado", "¿Dónde está mi pedido?"),
+    "PRODUCT_ISSUE": ("Me llegó un producto equivocado", "Producto dañado en el pedido {order}",
+                      "Falta un artículo en mi pedido"),
+    "BILLING_ISSUE": ("Error en la factura del pedido {order}", "Me cobraron dos veces", "La factura tiene mal el NIT"),
+    "GENERAL_INQUIRY": ("Pregunta sobre la garantía", "¿Tienen disponible otra talla?", "Horario de atención",
+                        "¿Hacen envíos a otra ciudad?"),
+}
+COMPLAINT_WEIGHTS = {"DELIVERY_ISSUE": 0.45, "PRODUCT_ISSUE": 0.35, "BILLING_ISSUE": 0.2}
+COMPLAINT_SHARE = 0.04  # orders after which the customer complains
+COMPLAINT_SHARE_LEAVING = 0.22  # ... when the order went so badly the customer does not come back
+QUESTION_SHARE = 0.03  # orders after which the customer asks something
+UNRESOLVED_SHARE = 0.1  # tickets nobody closes (0.3 of a leaving customer's complaints)
+REOPEN_SHARE = 0.12  # closed tickets the customer writes back on
+
+
+class ServiceDesk:
+    """The service team's tickets in HubSpot, the way customers open them and agents work them.
+
+    After an order, now and then the customer writes in (a few days later): a late delivery, a
+    wrong or damaged item, an invoice error, or just a question. An agent answers hours or days
+    later (the ticket waits on the contact), closes it days after (or never: some stay open), and
+    some customers write back after it was closed, which reopens it. The order that makes a
+    customer leave is the bad experience: a complaint about it is about five times as likely and
+    is answered and solved more slowly, so complaints say something about churn, not everything.
+    Tickets draw from their own random stream: the rest of the business is the same with them.
+    """
+
+    def __init__(self, rng: random.Random, crm: HubSpotWriter, calendar: Calendar):
+        self._rng, self._crm, self._calendar = rng, crm, calendar
+
+    def after_order(self, p: Person, day: int, order_id: str) -> None:
+        """Whether the customer writes in about the order just placed (the churn draw is made)."""
+        if not p.hubspot_contact_ids:
+            return
+        rng = self._rng
+        leaving = not p.alive
+        draw = rng.random()
+        complaint = COMPLAINT_SHARE_LEAVING if leaving else COMPLAINT_SHARE
+        if draw < complaint:
+            category = rng.choices(list(COMPLAINT_WEIGHTS), weights=list(COMPLAINT_WEIGHTS.values()))[0]
+        elif draw < complaint + QUESTION_SHARE:
+            category = "GENERAL_INQUIRY"
+        else:
+            return
+        self._calendar.schedule(day + rng.randint(1, 12), self._open, p, order_id, category, leaving)
+
+    def _open(self, day: int, p: Person, order_id: str, category: str, leaving: bool) -> None:
+        rng, crm = self._rng, self._crm
+        at = self._calendar.moment(day, rng)
+        complaint = category != "GENERAL_INQUIRY"
+        priority = (rng.choices(("MEDIUM", "HIGH", "URGENT"), weights=(0.5, 0.4, 0.1))[0] if complaint
+                    else rng.choice(("LOW", "MEDIUM")))
+        ticket = crm.create("tickets", {
+            "subject": rng.choice(TICKET_TOPICS[category]).format(order=order_id),
+            "content": f"Cliente sobre el pedido {order_id}", "hs_pipeline": "0", "hs_pipeline_stage": "1",
+            "hs_ticket_category": category, "hs_ticket_priority": priority,
+            "source_type": rng.choice(("EMAIL", "EMAIL", "PHONE", "CHAT", "FORM")),
+        }, at, p, order_id, rng=rng)
+        rid = int(ticket["id"])
+        crm.associate("tickets", rid, "contacts", p.hubspot_contact_ids[0])
+        slow = 2.0 if leaving and complaint else 1.0
+        wait = int(rng.expovariate(1 / (1.2 * slow)))  # days to the first answer: mostly the same or next day
+        if wait == 0:
+            reply = at + timedelta(minutes=rng.uniform(20, 300))
+            if reply.date() == at.date() and reply < self._calendar.midnight(day) + timedelta(hours=23, minutes=30):
+                self._answer(day, rid, leaving and complaint, reply)
+                return
+            wait = 1
+        self._calendar.schedule(day + wait, self._answer, rid, leaving and complaint)
+
+    def _answer(self, day: int, rid: int, bad: bool, at: datetime | None = None) -> None:
+        rng = self._rng
+        at = at or self._calendar.moment(day, rng)
+        self._crm.update("tickets", rid, {"first_agent_reply_date": hubspot_ts(at), "hs_pipeline_stage": "2"}, at)
+        if rng.random() < (0.3 if bad else UNRESOLVED_SHARE):
+            return  # nobody closes it
+        self._calendar.schedule(day + 1 + int(rng.expovariate(1 / (4.0 if bad else 2.0))), self._close, rid, bad)
+
+    def _close(self, day: int, rid: int, bad: bool) -> None:
+        rng = self._rng
+        at = self._calendar.moment(day, rng)
+        stamp = hubspot_ts(at)
+        self._crm.update("tickets", rid, {"hs_pipeline_stage": "4", "closed_date": stamp,
+                                          "hs_v2_date_entered_4": stamp}, at)
+        if rng.random() < REOPEN_SHARE * (2 if bad else 1):
+            self._calendar.schedule(day + rng.randint(1, 7), self._reopen, rid, bad)
+
+    def _reopen(self, day: int, rid: int, bad: bool) -> None:
+        """The customer writes back: the ticket leaves the closed stage (its close date is cleared)."""
+        rng = self._rng
+        at = self._calendar.moment(day, rng)
+        self._crm.update("tickets", rid, {"hs_pipeline_stage": "3", "closed_date": None,
+                                          "hs_v2_date_exited_4": hubspot_ts(at)}, at)
+        if rng.random() < 0.8:
+            self._calendar.schedule(day + 1 + int(rng.expovariate(1 / 3.0)), self._close, rid, bad)

@@ -244,6 +244,20 @@ def _fields(system: str, record: dict) -> dict[str, object]:
         return {"name": record.get("name") or "", "email": record.get("email"),
                 "phones": [v for v in (record.get("phone"), record.get("billing_phone")) if v],
                 "tax_id": record.get("identification") or None, "city": record.get("billing_city")}
+    if system == "woocommerce":
+        billing = record.get("billing") or {}
+        return {"name": " ".join(v for v in (record.get("first_name"), record.get("last_name")) if v),
+                "email": record.get("email"), "phones": [billing["phone"]] if billing.get("phone") else [],
+                "tax_id": None, "city": billing.get("city")}
+    if system == "salesforce":  # a Contact or a Lead
+        return {"name": " ".join(v for v in (record.get("FirstName"), record.get("LastName")) if v),
+                "email": record.get("Email"), "phones": [v for v in (record.get("Phone"), record.get("MobilePhone")) if v],
+                "tax_id": record.get("Tax_Id__c") or None, "city": record.get("MailingCity") or record.get("City")}
+    if system == "mercadolibre":  # a buyer, seen through a sale as it lands: its billing data and shipment beside it
+        buyer, billing = record.get("buyer") or {}, record.get("billing_info") or {}
+        return {"name": " ".join(v for v in (buyer.get("first_name"), buyer.get("last_name")) if v), "email": None,
+                "phones": [], "tax_id": billing.get("doc_number") or None,
+                "city": (record.get("shipment") or {}).get("receiver_city")}
     address = record.get("default_address") or {}
     note = record.get("note")
     return {"name": " ".join(v for v in (record.get("first_name"), record.get("last_name")) if v),

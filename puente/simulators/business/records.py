@@ -19,11 +19,13 @@ BOGOTA = timezone(timedelta(hours=-5))  # Colombia keeps UTC-5 all year (no DST)
 ODOO_MODELS = ("res.partner", "product.product", "sale.order", "sale.order.line", "account.move",
                "stock.quant", "res.country", "l10n_latam.identification.type", "account.tax",
                "sale.advance.payment.inv", "l10n_co_dian.document")
-HUBSPOT_OBJECTS = ("contacts", "companies", "deals", "line_items", "tasks")
+HUBSPOT_OBJECTS = ("contacts", "companies", "deals", "line_items", "tasks", "tickets")
 SHOPIFY_RESOURCES = ("customers", "orders", "products")
 WOOCOMMERCE_RESOURCES = ("customers", "orders", "products")
 TIENDANUBE_RESOURCES = ("customers", "orders", "products")
 MERCADOPAGO_OBJECTS = ("payments",)
+MERCADOLIBRE_OBJECTS = ("orders", "shipments", "items")
+STRIPE_OBJECTS = ("charges", "payment_intents", "refunds", "balance_transactions", "disputes", "events")
 
 Key = tuple[str, str, int]  # (system, object, id)
 
@@ -65,6 +67,10 @@ class Records:
         self.tiendanube: dict[str, dict[int, dict]] = {r: {} for r in TIENDANUBE_RESOURCES}
         # Empty unless the business is paid through Mercado Pago (``Business(mercadopago=True)``).
         self.mercadopago: dict[str, dict[int, dict]] = {o: {} for o in MERCADOPAGO_OBJECTS}
+        # Empty unless the business sells on Mercado Libre (``Business(mercadolibre=True)``).
+        self.mercadolibre: dict[str, dict[int, dict]] = {o: {} for o in MERCADOLIBRE_OBJECTS}
+        # Empty unless the business is paid through Stripe (``Business(stripe=True)``); by Stripe's ids.
+        self.stripe: dict[str, dict[str, dict]] = {o: {} for o in STRIPE_OBJECTS}
         self.ids: dict[str, list[int]] = defaultdict(list)  # "system/object" -> ids, for sampling
         # (system, object, id) -> (person id, real order id or None): the ground truth
         self.truth: dict[Key, tuple[str, str | None]] = {}
@@ -82,7 +88,8 @@ class Records:
     def table(self, system: str, obj: str) -> dict[int, dict]:
         return {"odoo": self.odoo, "hubspot": self.hubspot, "shopify": self.shopify,
                 "woocommerce": self.woocommerce, "tiendanube": self.tiendanube,
-                "mercadopago": self.mercadopago}[system][obj]
+                "mercadopago": self.mercadopago, "mercadolibre": self.mercadolibre,
+                "stripe": self.stripe}[system][obj]  # Stripe ids are text
 
     def add(self, system: str, obj: str, rid: int, record: dict, person_id: str | None,
             order_id: str | None = None) -> dict:

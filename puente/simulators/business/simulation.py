@@ -16,7 +16,8 @@ done is kept in ``integration`` (see ``integration.py``) to measure Puente again
 What a client (Puente) writes through the APIs lands in the same records, stamped with the
 simulated now (the end of the current day), and the business reacts to it as to its own
 people's work: a sale order confirmed through the ERP's API whose client reference is a shop
-order's number (with or without ``#``), or whose origin is ``HubSpot deal <id>``, is that web
+order's number (with or without ``#``), or whose origin is ``HubSpot deal <id>`` (on Salesforce
+``Salesforce opportunity <Opportunity id>``), is that web
 order's or deal's ERP order. Its customer and order are recorded in the ground truth, the staff
 no longer retype it, and the warehouse and the accountant take it from there on the next
 workday: delivered when the shop ships it (at once if it already has), invoiced (a draft invoice
@@ -43,14 +44,18 @@ from puente.simulators import colombia as co
 from puente.simulators.business import messiness as messy
 from puente.simulators.business.assortment import SHIPPING_SKU, VAT_RATE, Assortment
 from puente.simulators.business.calendar import DAY_START, Calendar
-from puente.simulators.business.hubspot import OPEN_DEAL_STAGES, HubSpotWriter
+from puente.simulators.business.hubspot import OPEN_DEAL_STAGES, HubSpotWriter, ServiceDesk
 from puente.simulators.business.integration import Entry, Integration, Line, WebOrder, WonDeal
+from puente.simulators.business.mercadolibre import MercadoLibreWriter
 from puente.simulators.business.mercadopago import GATEWAY as MERCADOPAGO_GATEWAY
 from puente.simulators.business.mercadopago import MercadoPagoWriter
 from puente.simulators.business.odoo import OdooWriter
 from puente.simulators.business.population import Person, Population
 from puente.simulators.business.records import Key, Records, hubspot_ts
+from puente.simulators.business.salesforce import SalesforceOrg, SalesforceSalesTeam, sf_id, sf_number
 from puente.simulators.business.shopify import ShopifyWriter
+from puente.simulators.business.stripe import METHOD as STRIPE_METHOD
+from puente.simulators.business.stripe import StripeWriter
 from puente.simulators.business.tiendanube import TiendaNubeWriter
 from puente.simulators.business.woocommerce import CANCELLED as STORE_CANCELLED
 from puente.simulators.business.woocommerce import WooCommerceWriter
@@ -60,8 +65,11 @@ T = TypeVar("T")
 WRONG_QUANTITY_SHARE = 0.08  # retyped web orders with one quantity mistyped
 DEAL_ORIGIN = "HubSpot deal {deal_id}"  # where an integration (Puente) puts a won deal in the ERP order
 _DEAL_ORIGIN = re.compile(r"^HubSpot deal (\d+)$")
+SALESFORCE_DEAL_ORIGIN = "Salesforce opportunity {opportunity_id}"
+_SALESFORCE_DEAL_ORIGIN = re.compile(r"^Salesforce opportunity (006\w{12}(?:\w{3})?)$")
 DEAL_DISCOUNT_SHARE = 0.2  # won deals with a negotiated discount (percent, on every line)
 DEAL_DISCOUNTS = (5.0, 10.0)
+CRMS = ("hubspot", "salesforce")  # the CRM the sales team runs (one)
 
 
 @dataclass(frozen=True)
@@ -98,9 +106,13 @@ class Business:
 
     def __init__(self, seed: int = 7, customers: int = 300, start: date = date(2026, 11, 16),
                  history_days: int = 540, habits: Habits | None = None, company_country: str = "CO",
-                 woocommerce: bool = False, tiendanube: bool = False, mercadopago: bool = False):
+                 woocommerce: bool = False, tiendanube: bool = False, mercadopago: bool = False,
+                 mercadolibre: bool = False, stripe: bool = False, crm: str = "hubspot"):
         if customers < 1 or history_days < 1:
             raise ValueError("customers and history_days must be at least 1")
+        if crm not in CRMS:
+            raise ValueError(f"crm must be one of {CRMS}, got {crm!r}")
+        self.crm_system = crm
         self.seed = seed
         self.habits = habits or Habits()
         self.integration = Integration()
@@ -118,7 +130,17 @@ class Business:
         self.company_country = company_country.upper()
         dian = random.Random(f"{seed}:dian") if self.company_country == "CO" else None
         self.erp = OdooWriter(rng, self.records, self.calendar, self.assortment, self.population, dian)
-        self.crm = HubSpotWriter(rng, self.records, self.calendar, self.population, details)
+        # The sales team keeps one book (hubspot.py); a business on Salesforce sees it as Salesforce
+        # holds it (salesforce.py). The same seed gives the same people and deals either way.
+        self.crm = (SalesforceSalesTeam(rng, self.records, self.calendar, self.population, details,
+                                        cases=random.Random(f"{seed}:salesforce"))
+                    if crm == "salesforce" else HubSpotWriter(rng, self.records, self.calendar, self.population, details))
+        self.salesforce = (SalesforceOrg(self.records, self.crm, self.now)
+                           if isinstance(self.crm, SalesforceSalesTeam) else None)
+        # The service team's HubSpot tickets, on their own random stream (the rest stays the same); a
+        # Salesforce org's Cases come from its sales team's service desk (salesforce.py).
+        self.service = (ServiceDesk(random.Random(f"{seed}:tickets"), self.crm, self.calendar)
+                        if crm == "hubspot" else None)
         self.shop = ShopifyWriter(rng, self.records, self.calendar, self.assortment, details)
         # The wholesale WooCommerce store, on its own random stream: with it off (the default), or
         # on, every other system's records are the same.
@@ -129,10 +151,17 @@ class Business:
         self.nube = (TiendaNubeWriter(random.Random(f"{seed}:tiendanube"), self.records, self.calendar,
                                       self.assortment, self.population, customers, self.integration,
                                       self._on_nube_order_changed) if tiendanube else None)
+        # The Mercado Libre seller account, likewise on its own stream and off by default.
+        self.meli = (MercadoLibreWriter(random.Random(f"{seed}:mercadolibre"), self.records, self.calendar,
+                                        self.assortment, self.population, customers, self.integration,
+                                        self._on_meli_order_changed) if mercadolibre else None)
         # Mercado Pago, the checkout of the Shopify shop and the payment links of the invoices, on its
         # own random stream too: it only reads the other systems' records (see mercadopago.py).
         self.payments = (MercadoPagoWriter(random.Random(f"{seed}:mercadopago"), self.records, self.calendar,
                                            history_days, self._payer) if mercadopago else None)
+        # Stripe, the WooCommerce store's card checkout (nothing to collect without the store), on its own stream.
+        self.stripe_payments = (StripeWriter(random.Random(f"{seed}:stripe"), self.records, self.calendar,
+                                             history_days) if stripe else None)
         self._arrival_rate = 0.75 * customers / history_days
         collecting = gc.isenabled()
         gc.disable()  # millions of long-lived dicts, no cycles: collecting during the build only costs time
@@ -175,6 +204,14 @@ class Business:
     @property
     def mercadopago(self) -> dict[str, dict[int, dict]]:
         return self.records.mercadopago
+
+    @property
+    def mercadolibre(self) -> dict[str, dict[int, dict]]:
+        return self.records.mercadolibre
+
+    @property
+    def stripe(self) -> dict[str, dict[str, dict]]:
+        return self.records.stripe
 
     @property
     def hubspot_associations(self) -> dict[tuple[str, int], dict[str, list[int]]]:
@@ -226,15 +263,23 @@ class Business:
     def counts(self) -> dict[str, dict[str, int]]:
         """How many records each system holds (deleted ones not counted), per object."""
         gone = Counter((s, o) for s, o, _ in self.deleted)
-        counts = {"odoo": {m: len(t) - gone["odoo", m] for m, t in self.odoo.items()},
-                  "hubspot": {o: len(t) for o, t in self.hubspot.items()},
-                  "shopify": {r: len(t) - gone["shopify", r] for r, t in self.shopify.items()}}
+        counts = {"odoo": {m: len(t) - gone["odoo", m] for m, t in self.odoo.items()}}
+        if self.salesforce is not None:
+            counts["salesforce"] = {o: sum(not r["IsDeleted"] for r in self.salesforce.table(o))
+                                    for o in ("Account", "Contact", "Lead", "Opportunity", "OpportunityLineItem", "Case")}
+        else:
+            counts["hubspot"] = {o: len(t) for o, t in self.hubspot.items()}
+        counts["shopify"] = {r: len(t) - gone["shopify", r] for r, t in self.shopify.items()}
         if self.store is not None:
             counts["woocommerce"] = {r: len(t) - gone["woocommerce", r] for r, t in self.woocommerce.items()}
         if self.nube is not None:
             counts["tiendanube"] = {r: len(t) - gone["tiendanube", r] for r, t in self.tiendanube.items()}
+        if self.meli is not None:
+            counts["mercadolibre"] = {o: len(t) for o, t in self.mercadolibre.items()}
         if self.payments is not None:
             counts["mercadopago"] = {o: len(t) for o, t in self.mercadopago.items()}
+        if self.stripe_payments is not None:
+            counts["stripe"] = {o: len(t) for o, t in self.stripe.items() if o != "events"}
         return counts
 
     def table(self, system: str, obj: str) -> dict[int, dict]:
@@ -267,6 +312,8 @@ class Business:
             return
         if system == "tiendanube" and obj == "orders":
             raise ValueError("Tienda Nube does not delete orders: they are cancelled (archive)")
+        if system == "mercadolibre":
+            raise ValueError("Mercado Libre does not delete sales: they are cancelled (archive)")
         self.deleted.add((system, obj, rid))
         self.records.version += 1
 
@@ -285,6 +332,10 @@ class Business:
             if obj != "orders":
                 raise ValueError("Tienda Nube archives nothing but orders (cancelled); customers and products are deleted")
             return self._nube().cancel_order(self._day, rid, self.now())
+        if system == "mercadolibre":
+            if obj != "orders" or self.meli is None:
+                raise ValueError("Mercado Libre archives nothing but orders (cancelled): Business(mercadolibre=True)")
+            return self.meli.cancel_order(self._day, rid, self.now())
         if system == "shopify":
             if obj != "products":
                 raise ValueError("Shopify archives products only (orders are closed, customers disabled)")
@@ -306,6 +357,8 @@ class Business:
             return self._nube().update(obj, rid, {}, at)
         if system == "mercadopago" and self.payments is not None:
             return self.payments.update(rid, {}, at)
+        if system == "mercadolibre" and self.meli is not None:
+            return self.meli.update(obj, rid, {}, at)
         return self.shop.update(obj, rid, {}, at)
 
     def _store(self) -> WooCommerceWriter:
@@ -348,8 +401,14 @@ class Business:
         Rows ``{"system", "object", "id", "person_id", "order_id"}``; ``order_id`` is shared by the
         shop order, the ERP sale order made from it, its lines, its invoices and the won deal.
         """
-        return [{"system": s, "object": o, "id": str(i), "person_id": p, "order_id": order}
-                for (s, o, i), (p, order) in self.records.truth.items()]
+        if self.salesforce is None:
+            return [{"system": s, "object": o, "id": str(i), "person_id": p, "order_id": order}
+                    for (s, o, i), (p, order) in self.records.truth.items()]
+        # on Salesforce the CRM's records are named as Salesforce holds them (a contact: its Lead and/or Contact)
+        return [{"system": "salesforce" if s == "hubspot" else s, "object": obj, "id": rid, "person_id": p,
+                 "order_id": order}
+                for (s, o, i), (p, order) in self.records.truth.items()
+                for obj, rid in (self.salesforce.records_of(o, i) if s == "hubspot" else [(o, str(i))])]
 
     def people_truth(self) -> list[dict[str, Any]]:
         """The people themselves: who they are and whether they have stopped buying for good."""
@@ -401,6 +460,10 @@ class Business:
         """Apply an inventory level set through the API, stamped with the simulated now."""
         return self.shop.set_level(inventory_item_id, available, self.now())
 
+    def tiendanube_set_stock(self, product_id: int, variant_id: int, stock: int | None) -> dict:
+        """Apply a Tienda Nube variant's stock set through the API, stamped with the simulated now."""
+        return self._nube().set_stock(product_id, variant_id, stock, self.now())
+
     def hubspot_write(self, obj: str, rid: int, properties: dict[str, str | None]) -> dict:
         """Apply a CRM write made through the API, stamped with the simulated now."""
         return self.crm.update(obj, rid, properties, self.now())
@@ -417,6 +480,8 @@ class Business:
             self._acquire(p, day)
         if self.payments is not None and day == self.payments.opened:
             self.shop.online_gateway = MERCADOPAGO_GATEWAY
+        if self.stripe_payments is not None and self.store is not None and day == self.stripe_payments.opened:
+            self.store.online_method = STRIPE_METHOD
         self.calendar.run(day)
         for p in population.due.pop(day, []):
             self._order_due(p, day)
@@ -426,8 +491,12 @@ class Business:
             self.store.day(day)
         if self.nube is not None:
             self.nube.day(day)
+        if self.meli is not None:
+            self.meli.day(day)
         if self.payments is not None:
             self.payments.day(day)
+        if self.stripe_payments is not None:
+            self.stripe_payments.day(day)
 
     def _payer(self, person_id: str) -> tuple[str | None, str]:
         """What a payer types at Mercado Pago's checkout: their email and document."""
@@ -475,12 +544,14 @@ class Business:
             self._web_order(p, day, order_id)
         else:
             self.erp.order(p, day, order_id, self.calendar.moment(day), origin=False)
-        self._after_order(p, day)
+        self._after_order(p, day, order_id)
 
-    def _after_order(self, p: Person, day: int) -> None:
+    def _after_order(self, p: Person, day: int, order_id: str) -> None:
         self.population.bought(p, day)
         self.crm.became_customer(p, day)
         self.population.drift(p, day)
+        if self.service is not None:
+            self.service.after_order(p, day, order_id)
 
     def _on_unsubscribe(self, day: int, p: Person) -> None:
         """A cooling customer opts out of marketing in the CRM and, if they have one, the shop."""
@@ -582,8 +653,7 @@ class Business:
         WooCommerce order's reference is ``WC-<number>``, a Tienda Nube one's ``TN-<number>``."""
         order = self.odoo["sale.order"][so_id]
         web = self.integration.web_order_by_reference(order["client_order_ref"])
-        match = _DEAL_ORIGIN.match(order["origin"].strip()) if order["origin"] else None
-        deal_id = int(match.group(1)) if match else None
+        deal_id = self._deal_of_origin(order["origin"])
         if web is not None:
             p, order_id, entry = self.population.person(web.person_id), web.order_id, web
         elif deal_id in self.integration.won_deals:
@@ -601,7 +671,7 @@ class Business:
             entry.entered_by_api = Entry(so_id, order["name"], self.today.isoformat())
         if web is not None:
             handler = {"shopify": self._on_api_web_order, "woocommerce": self._on_api_store_order,
-                       "tiendanube": self._on_api_nube_order}[web.shop]
+                       "tiendanube": self._on_api_nube_order, "mercadolibre": self._on_api_meli_order}[web.shop]
             self.calendar.schedule(self.calendar.workday(self._day, 1), handler, p, web.shop_order_id, so_id)
         else:
             self.erp.schedule_delivery(p, self._day, so_id)
@@ -650,6 +720,25 @@ class Business:
         for move_id in sale_order["invoice_ids"]:
             if self.odoo["account.move"][move_id]["state"] == "draft":
                 self.erp.post_invoice(move_id, at, at.date())
+
+    def _on_api_meli_order(self, day: int, p: Person, oid: int, so_id: int) -> None:
+        """The workday after a Mercado Libre sale came in through the ERP's API: already delivered, the
+        warehouse books the delivery at once (the goods left with Mercado Envíos); otherwise the
+        accountant posts the wizard's draft invoice (the sale is paid) and the goods leave when it ships."""
+        sale_order, sale = self.odoo["sale.order"][so_id], self.mercadolibre["orders"][oid]
+        if sale_order["state"] != "sale" or sale["status"] == "cancelled" or self.erp.delivered(sale_order):
+            return
+        at = self.calendar.moment(day)
+        if "delivered" in sale["tags"]:
+            self.erp.deliver(p, day, so_id, at, "card")
+            return
+        for move_id in sale_order["invoice_ids"]:
+            if self.odoo["account.move"][move_id]["state"] == "draft":
+                self.erp.post_invoice(move_id, at, at.date())
+
+    def _on_meli_order_changed(self, day: int, oid: int, status: str, at: datetime) -> None:
+        """Mercado Libre delivered or cancelled sale ``oid``."""
+        self._web_order_changed("mercadolibre", day, oid, status == "delivered", status == "cancelled", at)
 
     def _on_nube_order_changed(self, day: int, oid: int, status: str, at: datetime) -> None:
         """The Tienda Nube store shipped or cancelled order ``oid``: where the ERP has it (only once an
@@ -720,14 +809,30 @@ class Business:
             truth.person_enters = True
             self.calendar.schedule(self.calendar.workday(day, rng.randint(*self.habits.deal_entry_delay_days)),
                                    self._on_enter_deal, p, deal_id, lines, discount)
-        self._after_order(p, day)
+        self._after_order(p, day, order_id)
+
+    def deal_origin(self, deal_id: int) -> str:
+        """What names won deal ``deal_id`` in an ERP order an integration made from it: ``HubSpot deal
+        <id>``, or on Salesforce ``Salesforce opportunity <Opportunity id>``."""
+        if self.salesforce is not None:
+            return SALESFORCE_DEAL_ORIGIN.format(opportunity_id=sf_id("Opportunity", deal_id))
+        return DEAL_ORIGIN.format(deal_id=deal_id)
+
+    def _deal_of_origin(self, origin: str | None) -> int | None:
+        """The won deal an ERP order's origin names (``deal_origin``), None when it names none."""
+        text = (origin or "").strip()
+        if self.salesforce is not None:
+            match = _SALESFORCE_DEAL_ORIGIN.match(text)
+            return sf_number("Opportunity", match.group(1)) if match else None
+        match = _DEAL_ORIGIN.match(text)
+        return int(match.group(1)) if match else None
 
     def _on_enter_deal(self, day: int, p: Person, deal_id: int, lines: list, discount: float) -> None:
         """A salesperson keys a won deal into the ERP (the deal's name as origin, the negotiated
         discount on every line), unless an order with ``HubSpot deal <id>`` as origin is there
         already (where an integration puts it)."""
         truth = self.integration.won_deals[deal_id]
-        if self.erp.find_order("origin", DEAL_ORIGIN.format(deal_id=deal_id)):
+        if self.erp.find_order("origin", self.deal_origin(deal_id)):
             return
         order = self.erp.order(p, day, truth.order_id, self.calendar.moment(day), origin=truth.dealname,
                                lines=lines, discounts={idx: discount for idx, _ in lines} if discount else None)

@@ -148,9 +148,19 @@ class TiendaNubeWriter(StoreWriter):
         return round(product.price * (1 + VAT_RATE) * OUTLET, -2)
 
     def _stock(self, pid: int, change: int, at: datetime) -> None:
-        variant = dict(self.tiendanube["products"][pid]["variants"][0])
-        variant.update(stock=variant["stock"] + change, updated_at=nube_ts(at))
-        self.update("products", pid, {"variants": [variant]}, at)
+        variant = self.tiendanube["products"][pid]["variants"][0]
+        if variant["stock_management"]:
+            self.set_stock(pid, variant["id"], variant["stock"] + change, at)
+
+    def set_stock(self, pid: int, vid: int, stock: int | None, at: datetime) -> dict:
+        """A variant's stock set (the admin, or the API's ``PUT /products/{id}/variants/{id}``): a
+        number tracks it, null makes it unlimited (``stock_management`` false); the variant and its
+        product count as updated. Returns the variant."""
+        variants = [dict(v) for v in self.tiendanube["products"][pid]["variants"]]
+        variant = next(v for v in variants if v["id"] == vid)
+        product = self.update("products", pid, {"variants": variants}, at)
+        variant.update(stock=stock, stock_management=stock is not None, updated_at=product["updated_at"])
+        return variant
 
     # ------------------------------------------------------------------ customers
 

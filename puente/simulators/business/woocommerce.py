@@ -47,7 +47,8 @@ REGISTER_SHARE = 0.45  # buyers without an account who make one at checkout (the
 BANK_TRANSFER_SHARE = 0.35
 CANCEL_SHARE = 0.04
 TRASH_SHARE = 0.5  # cancelled orders the staff move to the trash some days later
-PAYMENT = {"bacs": "Transferencia bancaria", "payu": "PayU (tarjeta o PSE)"}
+PAYMENT = {"bacs": "Transferencia bancaria", "payu": "PayU (tarjeta o PSE)",
+           "stripe": "Tarjeta de crédito o débito (Stripe)"}
 CANCELLED = ("cancelled", "refunded", "failed")  # statuses of an order that no longer stands
 ERP_REFERENCE = "WC-{number}"  # the ERP's client_order_ref of a store order (integration.WebOrder.name)
 
@@ -82,6 +83,7 @@ class WooCommerceWriter(StoreWriter):
         self._categories: dict[str, dict] = {}
         self.account: dict[str, int] = {}  # person id -> their customer id
         self._order_seq = 0
+        self.online_method = "payu"  # the card checkout (Stripe's once the business takes it)
 
     # ------------------------------------------------------------------ the day
 
@@ -222,7 +224,7 @@ class WooCommerceWriter(StoreWriter):
                           "taxes": [{"id": 1, "total": cop(line_tax), "subtotal": cop(line_tax)}],
                           "meta_data": [], "sku": product["sku"], "price": float(product["price"])})
         transfer = rng.random() < BANK_TRANSFER_SHARE
-        method = "bacs" if transfer else "payu"
+        method = "bacs" if transfer else self.online_method
         stamp_local, stamp_gmt = wp_local(at), wp_gmt(at)
         self.create("orders", {
             "id": oid, "parent_id": 0, "number": str(oid), "order_key": f"wc_order_{rng.getrandbits(48):012x}",

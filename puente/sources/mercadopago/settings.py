@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from puente.sources.spec import SourceObject
+from puente.sources.spec import PersonalData, SourceObject
 
 SYSTEM = "Mercado Pago"
 API_URL = "https://api.mercadopago.com"
@@ -68,5 +68,8 @@ _PAYMENT = ("status", "status_detail", "operation_type", "payment_method_id", "p
 # which the count no longer counts. The window is read on the warehouse's clock.
 _IN_SEARCH = "not _deleted and source_updated_at >= now() - interval '12 months'"
 
+# Erasure: a payment points at no customer record; its payer's e-mail and document are mentions of
+# the person, replaced wherever they are one of the person's identifiers.
 OBJECTS: tuple[MercadoPagoObject, ...] = (MercadoPagoObject(name="payments", landed_fields=_PAYMENT,
-                                                            live_in_raw=_IN_SEARCH),)
+                                                            live_in_raw=_IN_SEARCH, personal=PersonalData(
+    identifiers=("payer.email", "payer.identification"))),)

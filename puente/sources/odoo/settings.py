@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from puente.sources.spec import SourceObject
+from puente.sources.spec import PersonalData, SourceObject
 
 SYSTEM = "Odoo"
 COMMON_PATH = "/xmlrpc/2/common"
@@ -54,20 +54,23 @@ class OdooModel(SourceObject):
 
 MODELS: tuple[OdooModel, ...] = (
     # is_blacklisted: the partner's email is on the mass-mailing blacklist (module mail), an opt-out.
-    OdooModel(name="res.partner", live_in_quarantine=_ACTIVE, fields=(
+    OdooModel(name="res.partner", live_in_quarantine=_ACTIVE, personal=PersonalData(
+        record_kinds=("odoo_partner",), identifiers=("email", "phone", "mobile", "vat"), names=("name",),
+        other=("street", "city", "is_blacklisted")), fields=(
         "id", "name", "email", "phone", "mobile", "vat", "street", "city", "country_id", "is_company",
         "customer_rank", "active", "is_blacklisted", "create_date", "write_date")),
     OdooModel(name="product.product", live_in_quarantine=_ACTIVE, fields=(
         "id", "name", "default_code", "list_price", "standard_price", "qty_available", "active",
         "create_date", "write_date")),
-    OdooModel(name="sale.order", fields=(
+    # an order's and an invoice's partner many2one is [id, "display name"]: the name is replaced
+    OdooModel(name="sale.order", personal=PersonalData(refers=(("partner_id", "odoo_partner"),)), fields=(
         "id", "name", "partner_id", "date_order", "state", "amount_untaxed", "amount_tax", "amount_total",
         "currency_id", "client_order_ref", "origin", "warehouse_id", "create_date", "write_date")),
     OdooModel(name="sale.order.line", fields=(
         "id", "order_id", "product_id", "product_uom_qty", "price_unit", "price_subtotal", "create_date",
         "write_date")),
     # Customer invoices and refunds only: vendor bills and journal entries are not Puente's business.
-    OdooModel(name="account.move", domain=(("move_type", "in", ("out_invoice", "out_refund")),), fields=(
+    OdooModel(name="account.move", personal=PersonalData(refers=(("partner_id", "odoo_partner"),)), domain=(("move_type", "in", ("out_invoice", "out_refund")),), fields=(
         "id", "name", "move_type", "partner_id", "invoice_origin", "invoice_date", "invoice_date_due",
         "amount_total", "amount_residual", "currency_id", "state", "payment_state", "create_date",
         "write_date"),

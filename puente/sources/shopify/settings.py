@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from puente.sources.spec import SourceObject
+from puente.sources.spec import PersonalData, SourceObject
 
 SYSTEM = "Shopify"
 API_VERSION = "2026-10"
@@ -57,9 +57,16 @@ _PRODUCT = ("title", "handle", "status", "tags", "created_at",
             "variants[].inventory_quantity", "variants[].inventory_management", "variants[].updated_at")
 
 RESOURCES: tuple[ShopifyResource, ...] = (
-    ShopifyResource(name="customers", landed_fields=_CUSTOMER),
+    ShopifyResource(name="customers", landed_fields=_CUSTOMER, personal=PersonalData(
+        record_kinds=("shopify_customer",), identifiers=("email", "phone", "default_address.phone"),
+        names=("first_name", "last_name"),
+        other=("note", "email_marketing_consent.state", "email_marketing_consent.consent_updated_at",
+               "default_address.company", "default_address.address1", "default_address.city"))),
     # Without status=any, orders.json and count.json only see open orders.
-    ShopifyResource(name="orders", params=(("status", "any"),), landed_fields=_ORDER),
+    # a guest order is a customer record of its own; any other order is its customer's
+    ShopifyResource(name="orders", params=(("status", "any"),), landed_fields=_ORDER, personal=PersonalData(
+        record_kinds=("shopify_guest_order",), refers=(("customer.id", "shopify_customer"),),
+        identifiers=("email", "customer.email", "customer.phone"), names=("customer.first_name", "customer.last_name"))),
     # count.json counts archived products, which raw flags _deleted.
     ShopifyResource(name="products", live_in_raw="(not _deleted or record->>'status' = 'archived')",
                     landed_fields=_PRODUCT),

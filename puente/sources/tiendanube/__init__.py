@@ -3,8 +3,8 @@
 Puente reads the store through the Tienda Nube API v1 with the access token the store gave
 Puente's app when it was installed. ``settings.py`` holds what the API documents and the
 resources, ``config.py`` where the store is, its token and Puente's User-Agent,
-``connector.py`` the walk, ``check.py`` what ``puente check`` asks it. Puente does not write
-into Tienda Nube (yet).
+``connector.py`` the walk, ``check.py`` what ``puente check`` asks it, ``writer.py`` the ERP's
+stock set on the store's variants (activation ``stock_to_tiendanube``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,12 @@ def _check(config: TiendaNubeConfig) -> list:
     return check(config)
 
 
+def _writer(config: TiendaNubeConfig, **options: Any):
+    from puente.sources.tiendanube.writer import TiendaNubeWriter
+
+    return TiendaNubeWriter(config, **options)
+
+
 def _simulator(base_url: str, credentials: Any) -> TiendaNubeConfig:
     from puente.simulators.business.tiendanube import STORE_ID
 
@@ -31,7 +37,7 @@ def _simulator(base_url: str, credentials: Any) -> TiendaNubeConfig:
 
 
 SOURCE = Source(name="tiendanube", title="Tienda Nube", kind="shop", objects=RESOURCES, config=TiendaNubeConfig,
-                connector=TiendaNubeConnector, simulator=_simulator, check=_check,
+                connector=TiendaNubeConnector, simulator=_simulator, writer=_writer, check=_check,
                 web_order_objects=("customers", "orders"))
 
 __all__ = ["RESOURCES", "SOURCE", "TiendaNubeConfig", "TiendaNubeConnector"]

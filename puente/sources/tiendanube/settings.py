@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from puente.sources.spec import SourceObject
+from puente.sources.spec import PersonalData, SourceObject
 
 SYSTEM = "Tienda Nube"
 API_HOST = "https://api.tiendanube.com"  # Brazil's stores: https://api.nuvemshop.com.br
@@ -84,9 +84,16 @@ _ORDER = ("number", "status", "payment_status", "shipping_status", "currency", "
 _PRODUCT = ("name.es", "name.pt", "name.en", "handle.es", "handle.pt", "handle.en", "published", "created_at",
             "variants[].id", "variants[].sku", "variants[].price", "variants[].stock_management", "variants[].stock")
 
+_BILLING_ADDRESS = ("billing_address", "billing_number", "billing_city", "billing_province")
+
 RESOURCES: tuple[NubeResource, ...] = (
-    NubeResource(name="customers", landed_fields=_CUSTOMER),
-    NubeResource(name="orders", landed_fields=_ORDER,
+    NubeResource(name="customers", landed_fields=_CUSTOMER, personal=PersonalData(
+        record_kinds=("tiendanube_customer",), identifiers=("email", "phone", "billing_phone", "identification"),
+        names=("name",), other=_BILLING_ADDRESS)),
+    NubeResource(name="orders", landed_fields=_ORDER, personal=PersonalData(
+        refers=(("customer.id", "tiendanube_customer"),),
+        identifiers=("contact_email", "contact_phone", "contact_identification"), names=("contact_name",),
+        other=_BILLING_ADDRESS),
                  passes=((), *((("payment_status", s),) for s in LEFT_OUT_PAYMENT_STATUSES))),
     NubeResource(name="products", landed_fields=_PRODUCT),
 )

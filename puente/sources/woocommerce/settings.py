@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from puente.sources.spec import SourceObject
+from puente.sources.spec import PersonalData, SourceObject
 
 SYSTEM = "WooCommerce"
 API_PATH = "/wp-json/wc/v3"  # below the store's site URL, https://{site}
@@ -77,8 +77,18 @@ _PRODUCT = ("name", "slug", "sku", "type", "status", "price", "regular_price", "
             "stock_status", "date_created_gmt")
 
 RESOURCES: tuple[WooResource, ...] = (
-    WooResource(name="customers", modified_filter=False, trash=False, landed_fields=_CUSTOMER),  # role=customer by default
-    WooResource(name="orders", params=(("status", "any"),), live_in_quarantine=_NOT_TRASHED, landed_fields=_ORDER),
+    WooResource(name="customers", modified_filter=False, trash=False, landed_fields=_CUSTOMER,  # role=customer by default
+                personal=PersonalData(record_kinds=("woocommerce_customer",),
+                                      identifiers=("email", "billing.email", "billing.phone"),
+                                      names=("first_name", "last_name", "username"),
+                                      other=("billing.company", "billing.address_1", "billing.city", "billing.state"))),
+    # a guest checkout (customer_id 0) is a customer record of its own; any other order is its customer's
+    WooResource(name="orders", params=(("status", "any"),), live_in_quarantine=_NOT_TRASHED, landed_fields=_ORDER,
+                personal=PersonalData(record_kinds=("woocommerce_guest_order",),
+                                      refers=(("customer_id", "woocommerce_customer"),),
+                                      identifiers=("billing.email", "billing.phone"),
+                                      names=("billing.first_name", "billing.last_name"),
+                                      other=("billing.company", "billing.address_1", "billing.city"))),
     WooResource(name="products", params=(("status", "any"),), live_in_quarantine=_NOT_TRASHED,
                 landed_fields=_PRODUCT),
 )

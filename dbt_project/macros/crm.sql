@@ -1,0 +1,28 @@
+{#
+    The CRM a business runs is one of HubSpot and Salesforce (puente/sources/registry.py: one CRM);
+    the models that act through the CRM read both, and only the one the business runs has rows.
+#}
+
+{# The customer record types of CRM people (customer_record_types()). #}
+{% macro crm_contact_record_types() -%}
+('hubspot_contact', 'salesforce_contact')
+{%- endmacro %}
+
+{# A golden customer's CRM contact ids (dim_customers' arrays of both CRMs), from `alias.`. #}
+{% macro crm_contact_ids(alias='') -%}
+{%- set c = alias ~ '.' if alias else '' -%}
+array_cat({{ c }}hubspot_contact_ids, {{ c }}salesforce_contact_ids)
+{%- endmacro %}
+
+{# A Salesforce datetime (`2026-11-16T14:03:22.000+0000`) with its zone as ISO 8601 writes it
+   (`+00:00`), for safe_timestamptz. #}
+{% macro salesforce_zone(expression) -%}
+regexp_replace({{ expression }}, '([+-][0-9]{2})([0-9]{2})$', '\1:\2')
+{%- endmacro %}
+
+{# A Salesforce person's LastName, none when it is a placeholder: Salesforce requires one, so a
+   person entered without a surname gets a bracketed stand-in (`[sin apellido]`, web-to-lead's
+   `[not provided]`), which is no surname and must not weigh against one in identity resolution. #}
+{% macro salesforce_last_name(expression) -%}
+case when trim({{ expression }}) !~ '^\[.*\]$' then {{ expression }} end
+{%- endmacro %}

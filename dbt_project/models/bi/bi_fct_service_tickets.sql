@@ -1,0 +1,2 @@
+{{ config(alias='fct_service_tickets') }}
+{{ bi_view(ref('fct_service_tickets')) }}

@@ -1,0 +1,257 @@
+"""The Mercado Libre seller account's writer: the business's sales on the marketplace, in API wire shapes.
+
+The business lists some of the catalogue's products on Mercado Libre Colombia (site ``MCO``) at
+the marketplace's price (IVA included, a markup over the list price that pays Mercado Libre's
+fee), and some of its own customers buy there now and then: the same real people, seen through
+what the marketplace gives a seller: a nickname (``JUANPEREZ1987``), the first and last names of
+the account, and, for the invoice, the document the buyer types in the billing form (``CC`` or
+``NIT``, the ways people write it; a buyer now and then gives none). Never an e-mail address or
+a phone number.
+
+A sale is paid through Mercado Pago at once (``status`` paid); Mercado Envíos ships it a few
+workdays later (the shipment ``ready_to_ship``, ``shipped``, then ``delivered``); a few are
+cancelled by the buyer before shipping (``status`` cancelled, the shipment ``cancelled``).
+Every change of the shipment is a change of the order too (its ``date_last_updated`` and
+``tags``: ``delivered``), as the orders search's filter on it relies on.
+
+Before Puente nobody copies these sales into the ERP: the staff pack them from Mercado Libre's
+own screens. What a correct integration would have done with each is kept in the business's
+``integration`` (the ERP sale order it should have, referenced ``ML-<order id>``); once an
+integration did enter one, the shipment's delivery or the cancellation is passed to the business
+(``on_status``), whose warehouse and ERP act on it as for the other shops' orders.
+
+Everything here draws from the account's own random stream (``random.Random(f"{seed}:mercadolibre")``),
+so that a business that sells on Mercado Libre has the same ERP, CRM and other shops' records as
+one that does not. Dates are ISO 8601 with milliseconds and the -05:00 offset of Colombia's
+site, money numbers (not text), order ids 16-digit numbers.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from puente.simulators import colombia as co
+from puente.simulators.business import messiness as messy
+from puente.simulators.business.assortment import SHIPPING_SKU, VAT_RATE, Assortment
+from puente.simulators.business.calendar import Calendar
+from puente.simulators.business.integration import Integration, Line, WebOrder
+from puente.simulators.business.population import Person, Population
+from puente.simulators.business.records import BOGOTA, Records
+from puente.simulators.business.store import StoreWriter
+from puente.simulators.catalogue import Product
+
+SELLER_ID = 1_284_551_907
+SELLER_NICKNAME = "CASAANDINA.CO"
+SITE_ID = "MCO"
+MARKUP = 1.12  # the marketplace's price: 12 % over the list price, IVA included (it pays the fee)
+SALE_FEE = 0.13  # what Mercado Libre keeps of each item's price
+CANCEL_SHARE = 0.04
+NO_DOCUMENT_SHARE = 0.1  # buyers who leave the billing form empty
+SHIPPING_COST = 9900.0  # what the buyer pays Mercado Envíos, IVA included
+ERP_REFERENCE = "ML-{order_id}"  # the ERP's client_order_ref of a sale (integration.WebOrder.name)
+
+
+def meli_ts(at: datetime) -> str:
+    """Mercado Libre's date: ISO 8601 with milliseconds in Colombia's zone (``…T10:31:02.000-05:00``)."""
+    return at.astimezone(BOGOTA).isoformat(timespec="milliseconds")
+
+
+def nickname(rng: random.Random, p: Person) -> str:
+    """An account's nickname as people choose them: names run together in capitals, and digits."""
+    base = co.strip_accents(f"{messy.given_name(p).split()[0]}{p.last1.split()[-1]}").upper()
+    base = re.sub(r"[^A-Z]", "", base)
+    return f"{base}{rng.choice(['', str(rng.randrange(1, 99)), str(rng.randrange(1960, 2006))])}"
+
+
+class MercadoLibreWriter(StoreWriter):
+    """Creates and changes the seller's records in ``records.mercadolibre``, one simulated day at a time."""
+
+    ORDERS_PER_CUSTOMER_YEAR = 0.5
+    LISTED_SHARE = 0.5  # the products the business lists on the marketplace
+    FIRST_LISTING = 7200
+    LISTING_GAP = (40, 150)
+
+    def __init__(self, rng: random.Random, records: Records, calendar: Calendar, assortment: Assortment,
+                 population: Population, customers: int, integration: Integration | None = None,
+                 on_status: Callable[[int, int, str, datetime], None] | None = None):
+        super().__init__(rng, records, calendar, assortment, population, customers, integration, on_status)
+        self.meli = records.mercadolibre
+        self._order_id = 2_000_009_800_000_000
+        self._shipment_id = 44_120_000_000
+        self._user_id = 310_000_000
+        self.accounts: dict[str, dict] = {}  # person id -> the buyer's account (id, nickname, names)
+        self.billing: dict[int, dict | None] = {}  # order id -> what the buyer typed in the billing form
+
+    def day(self, day: int) -> None:
+        self._list_new_products(day)
+        self._follow_ups(day)
+        people = [p for p in self._population.people if p.acquired_day <= day and p.alive]
+        if people:
+            for _ in range(self._poisson(self._daily_orders * self._calendar.season(day))):
+                self._order(self._rng.choice(people), day)
+
+    # ------------------------------------------------------------------ records
+
+    def _stamp(self, record: dict, at: datetime, *fields: str) -> None:
+        """Set ``fields`` to ``at``; ``date_last_updated`` and ``last_updated`` only ever grow."""
+        last = record.get("date_last_updated")
+        if last and at <= datetime.fromisoformat(last):
+            at = datetime.fromisoformat(last) + timedelta(seconds=1)
+        for name in (*fields, "date_last_updated", "last_updated"):
+            record[name] = meli_ts(at)
+
+    def update(self, obj: str, rid: int, values: dict, at: datetime) -> dict:
+        record = self.meli[obj][rid]
+        record.update(values)
+        self._stamp(record, at)
+        self._records.track("mercadolibre", obj, rid)
+        return record
+
+    def _list(self, product: Product, at: datetime) -> None:
+        item_id = f"{SITE_ID}{self._rng.randrange(10**9, 10**10)}"
+        self.meli["items"][len(self.meli["items"]) + 1] = {
+            "id": item_id, "title": product.name, "seller_sku": product.sku,
+            "price": round(product.price * (1 + VAT_RATE) * MARKUP, -2), "date_created": meli_ts(at)}
+        self.product_by_sku[product.sku] = len(self.meli["items"])
+
+    def _account(self, p: Person) -> dict:
+        account = self.accounts.get(p.id)
+        if account is None:
+            rng = self._rng
+            first, last = messy.shop_names(rng, p)
+            self._user_id += rng.randint(1, 5000)
+            account = {"id": self._user_id, "nickname": nickname(rng, p), "first_name": first, "last_name": last}
+            self.accounts[p.id] = account
+        return account
+
+    def _billing_form(self, p: Person, account: dict) -> dict | None:
+        rng = self._rng
+        if rng.random() < NO_DOCUMENT_SHARE:
+            return None
+        typed = messy.tax_id(rng, p)
+        kind = "NIT" if p.company or "-" in typed else "CC"
+        typed = re.sub(r"[^\d-]", "", typed)  # the form's number field keeps digits (and a NIT's dash)
+        return {"name": account["first_name"], "last_name": account["last_name"],
+                "identification": {"type": kind, "number": typed},
+                "address": {"city_name": messy.typed(rng, p.city), "state": {"name": p.department},
+                            "street_name": messy.address(p, "mercadolibre") or "", "country_id": "CO"},
+                "taxes": {"taxpayer_type": {"description": "Persona Jurídica" if p.company else "Persona Natural"}}}
+
+    def billing_info(self, oid: int) -> dict | None:
+        """``GET /orders/{id}/billing_info``'s answer: what the buyer typed for the invoice, None when nothing."""
+        form = self.billing.get(oid)
+        if form is None:
+            return None
+        return {"site_id": SITE_ID, "buyer": {"cust_id": self.meli["orders"][oid]["buyer"]["id"], "billing_info": form}}
+
+    # ------------------------------------------------------------------ sales
+
+    def _order(self, p: Person, day: int) -> None:
+        rng = self._rng
+        lines = self._basket(p, 0.2, 0.6, lambda _: rng.randint(1, 2))
+        if not lines:
+            return
+        at = self._moment(day)
+        account = self._account(p)
+        self._order_id += rng.randint(1, 90_000)
+        self._shipment_id += rng.randint(1, 9_000)
+        oid, sid = self._order_id, self._shipment_id
+        items, total = [], 0.0
+        for idx, qty in lines:
+            item = self.meli["items"][idx]
+            total += item["price"] * qty
+            items.append({"item": {"id": item["id"], "title": item["title"], "category_id": "MCO1574",
+                                   "variation_id": None, "seller_custom_field": None, "seller_sku": item["seller_sku"],
+                                   "variation_attributes": [], "warranty": "Garantía del vendedor: 30 días",
+                                   "condition": "new"},
+                          "quantity": qty, "unit_price": item["price"], "full_unit_price": item["price"],
+                          "currency_id": "COP", "sale_fee": round(item["price"] * SALE_FEE, 2),
+                          "listing_type_id": "gold_special"})
+        stamp = meli_ts(at)
+        order = {
+            "id": oid, "status": "paid", "status_detail": None, "date_created": stamp, "date_closed": stamp,
+            "last_updated": stamp, "date_last_updated": stamp, "expiration_date": meli_ts(at + timedelta(days=28)),
+            "order_items": items, "total_amount": total, "paid_amount": total + SHIPPING_COST, "currency_id": "COP",
+            "coupon": {"id": None, "amount": 0}, "pack_id": None, "pickup_id": None, "fulfilled": None,
+            "mediations": [], "comments": None, "feedback": {"sale": None, "purchase": None},
+            "buyer": {"id": account["id"], "nickname": account["nickname"], "first_name": account["first_name"],
+                      "last_name": account["last_name"], "billing_info": {"id": str(rng.getrandbits(59))}},
+            "seller": {"id": SELLER_ID, "nickname": SELLER_NICKNAME},
+            "shipping": {"id": sid},
+            "payments": [{"id": rng.randrange(10**10, 10**11), "order_id": oid, "payer_id": account["id"],
+                          "status": "approved", "status_detail": "accredited", "payment_type": "credit_card",
+                          "transaction_amount": total, "shipping_cost": SHIPPING_COST,
+                          "total_paid_amount": total + SHIPPING_COST, "currency_id": "COP", "date_created": stamp,
+                          "date_approved": stamp, "date_last_modified": stamp}],
+            "tags": ["paid", "not_delivered"], "context": {"channel": "marketplace", "site": SITE_ID},
+        }
+        self._records.add("mercadolibre", "orders", oid, order, p.id, f"M{oid}")
+        self.billing[oid] = self._billing_form(p, account)
+        city = messy.typed(rng, p.city)
+        self._records.add("mercadolibre", "shipments", sid, {
+            "id": sid, "order_id": oid, "status": "ready_to_ship", "substatus": "ready_to_print", "mode": "me2",
+            "logistic_type": "cross_docking", "date_created": stamp, "last_updated": stamp,
+            "status_history": {"date_ready_to_ship": stamp, "date_shipped": None, "date_delivered": None,
+                               "date_cancelled": None},
+            "lead_time": {"cost": SHIPPING_COST, "currency_id": "COP", "shipping_method": {"name": "Normal"}},
+            "destination": {"receiver_name": f"{account['first_name']} {account['last_name']}",
+                            "receiver_phone": messy.phone(rng, p.mobile),
+                            "shipping_address": {"address_line": messy.address(p, "mercadolibre:envio") or "",
+                                                 "city": {"name": city}, "state": {"name": p.department},
+                                                 "country": {"id": "CO"}}},
+        }, p.id, f"M{oid}")
+        paid = total + SHIPPING_COST
+        untaxed = round(paid / (1 + VAT_RATE), 2)
+        self._integration.add_web_order(WebOrder(
+            shop="mercadolibre", shop_order_id=oid, name=ERP_REFERENCE.format(order_id=oid), order_id=f"M{oid}",
+            person_id=p.id, ordered_on=self._calendar.date(day).isoformat(),
+            lines=[*(Line(i["item"]["seller_sku"], i["quantity"], round(i["unit_price"] / (1 + VAT_RATE), 2))
+                     for i in items), Line(SHIPPING_SKU, 1, round(SHIPPING_COST / (1 + VAT_RATE), 2))],
+            amount_untaxed=untaxed, amount_tax=round(paid - untaxed, 2), amount_total=paid, currency="COP"))
+        if rng.random() < CANCEL_SHARE:
+            self._later(day + rng.randint(0, 2), self._cancel, oid, sid)
+        else:
+            self._later(self._calendar.workday(day, rng.randint(1, 2)), self._ship, oid, sid)
+
+    def _shipment(self, sid: int, values: dict, history: str, at: datetime) -> None:
+        shipment = self.meli["shipments"][sid]
+        shipment.update(values)
+        shipment["status_history"] = {**shipment["status_history"], history: meli_ts(at)}
+        shipment["last_updated"] = meli_ts(at)
+        self._records.track("mercadolibre", "shipments", sid)
+
+    def _ship(self, day: int, oid: int, sid: int) -> None:
+        if self.meli["orders"][oid]["status"] != "paid":
+            return
+        at = self._moment(day)
+        self._shipment(sid, {"status": "shipped", "substatus": None}, "date_shipped", at)
+        self.update("orders", oid, {}, at)
+        self._later(self._calendar.workday(day, self._rng.randint(1, 3)), self._deliver, oid, sid)
+
+    def _deliver(self, day: int, oid: int, sid: int) -> None:
+        at = self._moment(day)
+        self._shipment(sid, {"status": "delivered", "substatus": None}, "date_delivered", at)
+        self.update("orders", oid, {"tags": ["paid", "delivered"]}, at)
+        self._integration.web_order("mercadolibre", oid).fulfilled_on = self._calendar.date(day).isoformat()
+        self._status_changed(day, oid, "delivered", at)
+
+    def _cancel(self, day: int, oid: int, sid: int) -> None:
+        self.cancel_order(day, oid, self._moment(day))
+
+    def cancel_order(self, day: int, oid: int, at: datetime) -> dict:
+        """Cancelled by the buyer before it ships: the payment is refunded, the shipment cancelled."""
+        order = self.meli["orders"][oid]
+        if order["status"] != "paid":
+            return order
+        sid = order["shipping"]["id"]
+        self._shipment(sid, {"status": "cancelled", "substatus": "cancelled_by_buyer"}, "date_cancelled", at)
+        payments = [{**pay, "status": "refunded", "status_detail": "refunded", "date_last_modified": meli_ts(at)}
+                    for pay in order["payments"]]
+        self.update("orders", oid, {"status": "cancelled", "status_detail": {"code": "buyer_cancelled"},
+                                    "payments": payments, "tags": ["not_delivered"]}, at)
+        self._integration.web_order("mercadolibre", oid).state = "cancel"
+        self._status_changed(day, oid, "cancelled", at)
+        return order

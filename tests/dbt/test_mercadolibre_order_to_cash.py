@@ -1,0 +1,123 @@
+"""Mercado Libre's sales in order-to-cash, identity and the ERP: a business selling on the
+marketplace beside its Shopify shop, served by the simulators, landed by the connectors and built
+by dbt, then its recent sales posted into the Odoo simulator by the web-orders activation."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date, timedelta
+
+import psycopg
+from psycopg.rows import dict_row
+
+from puente.activation.run import run_named
+from puente.dbt import run_dbt
+from puente.extract import extract_source
+from puente.simulators import Business, Credentials, SimulatorServer, create_app
+from puente.sources import registry
+
+TODAY = date(2026, 11, 16)
+BUILD = ["build", "--select", "+fct_order_to_cash", "+act_web_orders_to_erp", "+fct_order_lines",
+         "--indirect-selection", "cautious", "--vars", json.dumps({"as_of_date": TODAY.isoformat()})]
+VAT = 0.19  # var mercadolibre_price_tax_rate
+
+
+def rows(url: str, sql: str) -> list[dict]:
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def status(sale: dict, shipment: dict) -> str:
+    if sale["status"] == "cancelled":
+        return "cancelled"
+    return "done" if shipment["status"] in ("shipped", "delivered") else "confirmed"
+
+
+def test_marketplace_sales_reach_order_to_cash_identity_and_the_erp_once(fresh_db):
+    business = Business(seed=3, customers=300, start=TODAY, history_days=150, mercadolibre=True)
+    sales, shipments = business.mercadolibre["orders"], business.mercadolibre["shipments"]
+    credentials = Credentials()
+    with SimulatorServer(create_app(business, credentials)) as server:
+        configs = registry.simulator_configs(server.base_url, credentials)
+        for name in ("odoo", "hubspot", "shopify", "mercadolibre"):
+            extract_source(fresh_db, name, configs[name], TODAY)
+        run_dbt(BUILD, fresh_db)
+
+        # Every sale is a web order, its reference ML-<order id>, its buyer a mercadolibre_buyer record.
+        orders = {o["shop_order_id"]: o for o in rows(fresh_db, """
+            select o.*, u.shop_order_id from marts.fct_orders o
+            join intermediate.int_web_orders_unioned u using (order_id)
+            where o.source_system = 'mercadolibre'""")}
+        assert set(orders) == set(sales) and len(sales) > 40
+        for oid, order in orders.items():
+            sale = sales[oid]
+            assert (order["order_name"], order["channel"], order["customer_record_key"]) == (
+                f"ML-{oid}", "web", f"mercadolibre_buyer:{sale['buyer']['id']}")
+            assert order["status"] == status(sale, shipments[sale["shipping"]["id"]])
+            assert float(order["amount_total"]) == sale["total_amount"] + 9900.0
+            assert order["customer_id"] is not None and order["odoo_sale_order_id"] is None  # the ERP was never told
+
+        # Identity: buyers carry no e-mail or phone; their names and billing documents link them to
+        # the people the ERP and the CRM know, and never merge two people.
+        truth = {(r["system"], r["object"], r["id"]): r["person_id"] for r in business.truth()}
+        person_of_buyer = {str(s["buyer"]["id"]): truth[("mercadolibre", "orders", str(oid))]
+                           for oid, s in sales.items()}
+        matched = rows(fresh_db, """
+            select r.source_record_id, r.email_normalized, r.tax_id, m.customer_id,
+                   array_agg(distinct other.source_system) filter (where other.source_system <> 'mercadolibre') as others
+            from intermediate.int_customer_records_unioned r
+            join intermediate.int_customers_matched m using (record_key)
+            left join intermediate.int_customers_matched om on om.customer_id = m.customer_id
+            left join intermediate.int_customer_records_unioned other on other.record_key = om.record_key
+            where r.record_type = 'mercadolibre_buyer'
+            group by 1, 2, 3, 4""")
+        assert {r["source_record_id"] for r in matched} == set(person_of_buyer)
+        assert all(r["email_normalized"] is None for r in matched) and sum(bool(r["tax_id"]) for r in matched) > 0.7 * len(matched)
+        by_customer: dict[str, set[str]] = {}
+        for r in matched:
+            by_customer.setdefault(r["customer_id"], set()).add(person_of_buyer[r["source_record_id"]])
+        assert all(len(people) == 1 for people in by_customer.values()), "two people merged into one customer"
+        linked = sum(bool(r["others"]) for r in matched)
+        assert linked >= 0.6 * len(matched), f"only {linked} of {len(matched)} buyers linked"
+        # recall: of the buyers whose person has a customer record elsewhere, how many are linked
+        elsewhere = {person for (system, _obj, _id), person in truth.items() if system != "mercadolibre"}
+        findable = [r for r in matched if person_of_buyer[r["source_record_id"]] in elsewhere]
+        recall = sum(bool(r["others"]) for r in findable) / len(findable)
+        assert recall >= 0.75, f"recall {recall:.2f}"
+        dim = rows(fresh_db, "select count(*) as n from marts.dim_customers where cardinality(mercadolibre_buyer_ids) > 0")
+        assert dim[0]["n"] == len(by_customer)
+
+        # The lines: before IVA, the product by the ERP's SKU (the listings carry the business's SKUs).
+        lines = rows(fresh_db, """
+            select l.amount, l.quantity, p.sku, p.odoo_product_id, o.order_name
+            from marts.fct_order_lines l join marts.fct_orders o using (order_id)
+            join marts.dim_products p on p.product_id = l.product_id
+            where o.source_system = 'mercadolibre'""")
+        assert len(lines) == sum(len(s["order_items"]) for s in sales.values())
+        assert all(line["odoo_product_id"] is not None for line in lines)
+
+        # The activation books the posting window's live sales into the ERP as ML-<order id>, once.
+        window = {oid for oid, o in orders.items() if not o["is_cancelled"] and o["order_date"] >= TODAY - timedelta(days=14)}
+        posted = {r["row_key"]: r for r in rows(fresh_db, """
+            select * from activations.act_web_orders_to_erp where row_key like 'mercadolibre_order:%'""")}
+        assert window and set(posted) == {f"mercadolibre_order:{oid}" for oid in window}
+        for oid in window:
+            row, sale = posted[f"mercadolibre_order:{oid}"], sales[oid]
+            assert row["external_key"] == row["payload"]["client_order_ref"] == f"ML-{oid}"
+            goods = sorted((line["product_uom_qty"], line["price_unit"]) for line in row["payload"]["order_line"]
+                           if line["price_unit"] != round(9900.0 / (1 + VAT), 2))
+            assert goods == sorted((i["quantity"], round(i["unit_price"] / (1 + VAT), 2)) for i in sale["order_items"])
+        sendable = {k for k, r in posted.items() if r["invalid_reason"] is None}
+        odoo = registry.simulator_configs(server.base_url, credentials)["odoo"]
+        first = run_named(fresh_db, "web_orders_to_erp", odoo, TODAY)
+        again = run_named(fresh_db, "web_orders_to_erp", odoo, TODAY)
+        assert first.failed == 0 and first.created >= len(sendable) > 0 and again.created == 0
+        refs = Counter(o["client_order_ref"] for o in business.odoo["sale.order"].values()
+                       if o["state"] != "cancel" and str(o["client_order_ref"]).startswith("ML-"))
+        assert set(refs) == {posted[k]["external_key"] for k in sendable} and set(refs.values()) == {1}
+        web = {o["name"]: o for o in business.integration_truth()["web_orders"] if o["shop"] == "mercadolibre"}
+        assert {name for name, o in web.items() if o["entered_by_api"]} == set(refs)
+    print(f"sales {len(sales)}, lines {len(lines)}, buyers {len(matched)} ({linked} linked; recall {recall:.2f} of "
+          f"{len(findable)} findable, no two people merged), window {len(window)}, "
+          f"sendable {len(sendable)} (the rest: a buyer with no document nor ERP record), created {first.created}")

@@ -1,0 +1,84 @@
+"""Erasure's map of people's data (``PersonalData`` in each source's settings.py): every kind of
+customer record the golden record merges has the raw object it lands in declared, so a new source
+cannot forget it; every field that points at a customer record or holds personal data lands; and
+every landed field that looks personal is among what erasure empties."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from puente.sources import registry
+from puente.sources.fields import blank, jsonpath, values_at
+
+DBT = Path(__file__).resolve().parents[2] / "dbt_project"
+# Landed paths whose last name says "a person's data", as sources name them.
+_LOOKS_PERSONAL = re.compile(r"^(?!is_company$)\w*(email|phone|mobile|first_?name|last_?name|nickname|username|contact_name|vat|tax_id|"
+                             r"identification|doc_number|address|street|city|province|billing_state|note|company|"
+                             r"legal_basis|marketable|blacklist|optedout|consent|receiver)", re.I)
+# Looks personal, is not a person's: the CRM's companies and accounts are businesses (the B2B
+# buyer's own data, not a data subject's).
+NOT_A_PERSON = {("hubspot", "companies"), ("salesforce", "accounts")}
+
+
+def _record_types_in_dbt() -> set[str]:
+    """The kinds of the dbt macro customer_record_types(), and every literal the union model
+    gives as a record_type (the guest orders, keyed by the order, are kinds of their own there)."""
+    macro = (DBT / "macros" / "customer_records.sql").read_text()
+    kinds = set(re.findall(r"'\w+':\s*'(\w+)'", macro.split("macro customer_record_types", 1)[1].split("endmacro")[0]))
+    model = (DBT / "models" / "intermediate" / "int_customer_records_unioned.sql").read_text()
+    for expression in re.findall(r"(?:select|,)\s*((?:(?!\bselect\b|,).)*?)\bas record_type\b", model, re.S):
+        kinds |= set(re.findall(r"'(\w+)'", expression))
+    return kinds
+
+
+def test_every_kind_of_customer_record_has_its_raw_object_declared():
+    kinds = _record_types_in_dbt()
+    assert {"odoo_partner", "woocommerce_customer", "mercadolibre_buyer", "shopify_guest_order",
+            "woocommerce_guest_order", "salesforce_contact"} <= kinds  # the reader finds both forms
+    declared = registry.record_kinds()
+    assert kinds - set(declared) == set(), "a kind of customer record whose raw object no source declares"
+    assert set(declared) - kinds == set(), "a declared kind of customer record dbt does not know"
+    # and each kind is held where the person's own records are: keyed by it, or pointed at
+    assert [o.name for _, o in declared["mercadolibre_buyer"]] == ["orders"]
+    assert {(s.name, o.name) for s, o in declared["woocommerce_customer"]} == {("woocommerce", "customers"),
+                                                                              ("woocommerce", "orders")}
+
+
+def test_personal_fields_and_references_are_landed_fields():
+    for source, obj in registry.personal_objects():
+        landed = set(obj.landed_fields)
+        paths = [*obj.personal.fields, *(path for path, _ in obj.personal.refers)]
+        assert set(paths) <= landed, (source.name, obj.name, set(paths) - landed)
+        assert len(set(obj.personal.fields)) == len(obj.personal.fields), (source.name, obj.name)
+
+
+def test_every_personal_field_a_source_lands_is_emptied_by_erasure():
+    missing = {}
+    for source in registry.SOURCES:
+        for obj in source.objects:
+            if (source.name, obj.name) in NOT_A_PERSON:
+                continue
+            person = obj.personal.record_kinds and not obj.personal.refers  # a record that is a person
+            personal = re.compile(_LOOKS_PERSONAL.pattern + r"|^name$", re.I) if person else _LOOKS_PERSONAL
+            looks = {p for p in obj.landed_fields if personal.search(p.rsplit(".", 1)[-1].replace("[]", ""))
+                     or "consent" in p}
+            left = looks - set(obj.personal.fields)
+            if left:
+                missing[f"{source.name}.{obj.name}"] = sorted(left)
+    assert missing == {}, f"landed fields that look personal and erasure would keep: {missing}"
+    # the reader does see them (it is not vacuous)
+    woo_orders = registry.source_object("woocommerce", "orders")
+    assert {"billing.email", "billing.first_name", "billing.address_1"} <= set(woo_orders.personal.fields)
+
+
+def test_paths_reach_values_the_way_erasure_reads_and_empties_them():
+    order = {"id": 9, "customer_id": 33, "billing": {"email": "a@b.co", "first_name": "Ana", "city": "Cali"},
+             "line_items": [{"sku": "X", "name": "Mug"}],
+             "associations": {"contacts": {"results": [{"id": "501"}, {"id": "502"}]}}, "partner_id": [101, "Ana"]}
+    assert values_at(order, "associations.contacts.results[].id") == ["501", "502"]
+    assert values_at(order, "partner_id") == [101, "Ana"] and values_at(order, "nowhere.deep") == []
+    assert jsonpath("associations.contacts.results[].id") == '$."associations"."contacts"."results"[*]."id"[*]'
+    emptied = blank(order, registry.source_object("woocommerce", "orders").personal.tree)
+    assert emptied["billing"] == {"email": None, "first_name": None, "city": None}
+    assert emptied["customer_id"] == 33 and emptied["line_items"] == order["line_items"]
