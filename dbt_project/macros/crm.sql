@@ -26,3 +26,14 @@ regexp_replace({{ expression }}, '([+-][0-9]{2})([0-9]{2})$', '\1:\2')
 {% macro salesforce_last_name(expression) -%}
 case when trim({{ expression }}) !~ '^\[.*\]$' then {{ expression }} end
 {%- endmacro %}
+
+{# Whether a CRM person authorised processing (Habeas Data), from the legal basis the CRM records
+   (HubSpot's `hs_legal_basis`, the Salesforce org's `Legal_Basis__c`: options joined by semicolons):
+   only the person's own consent authorises (Ley 1581 knows no legitimate interest); "Not
+   applicable" says they have none (a revocation); anything else leaves it unknown. #}
+{% macro processing_authorisation(legal_basis) -%}
+case
+    when {{ checkbox_has(legal_basis, 'Not applicable') }} then false
+    when {{ checkbox_has(legal_basis, 'Freely given consent from contact') }} then true
+end
+{%- endmacro %}

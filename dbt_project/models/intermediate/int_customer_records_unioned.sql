@@ -55,9 +55,8 @@ sale_orders as (
     where not is_deleted
 ),
 
-contacts as (
-    select * from {{ ref('stg_hubspot__contacts') }}
-    where not is_deleted
+crm_people as (
+    select * from {{ ref('int_crm_contacts') }}
 ),
 
 shop_customers as (
@@ -80,20 +79,6 @@ woo_orders as (
 
 nube_customers as (
     select * from {{ ref('stg_tiendanube__customers') }}
-),
-
-salesforce_people as (
-    select
-        contact_id as person_id, full_name, email, phone, mobile_phone, tax_id, street, city, country,
-        has_marketing_consent, has_processing_authorisation, updated_at
-    from {{ ref('stg_salesforce__contacts') }}
-    where not is_deleted
-    union all
-    select
-        lead_id, full_name, email, phone, mobile_phone, tax_id, street, city, country,
-        has_marketing_consent, has_processing_authorisation, updated_at
-    from {{ ref('stg_salesforce__leads') }}
-    where not is_deleted and not is_converted
 ),
 
 nube_orders as (
@@ -149,8 +134,8 @@ erp_records as (
 
 crm_records as (
     select
-        'hubspot_contact' as record_type,
-        'hubspot' as source_system,
+        crm_system || '_contact' as record_type,
+        crm_system as source_system,
         contact_id as source_record_id,
         full_name,
         false as is_company,
@@ -166,29 +151,7 @@ crm_records as (
         null::timestamptz as marketing_consent_at,
         has_processing_authorisation,
         updated_at
-    from contacts
-),
-
-salesforce_records as (
-    select
-        'salesforce_contact' as record_type,
-        'salesforce' as source_system,
-        person_id as source_record_id,
-        full_name,
-        false as is_company,
-        email,
-        coalesce(mobile_phone, phone) as phone,
-        case when mobile_phone is not null then phone end as other_phone,
-        tax_id,
-        street,
-        city,
-        country,
-        null::text as country_code,
-        has_marketing_consent,
-        null::timestamptz as marketing_consent_at,
-        has_processing_authorisation,
-        updated_at
-    from salesforce_people
+    from crm_people
 ),
 
 ordering_shop_customer_ids as (
@@ -394,8 +357,6 @@ unioned as (
     select * from erp_records
     union all
     select * from crm_records
-    union all
-    select * from salesforce_records
     union all
     select * from shop_customer_records
     union all

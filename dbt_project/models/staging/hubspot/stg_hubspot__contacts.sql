@@ -22,12 +22,7 @@ renamed as (
         {{ hubspot_property('lifecyclestage') }} as lifecycle_stage,
         {{ safe_boolean(hubspot_property('hs_marketable_status'), fields, 'properties.hs_marketable_status') }} as has_marketing_consent,
         {{ hubspot_property('hs_legal_basis') }} as legal_basis,
-        -- Habeas Data: only the contact's own consent is an authorisation (Ley 1581 knows no
-        -- legitimate interest); "Not applicable" says the contact has none (a revocation)
-        case
-            when {{ checkbox_has(hubspot_property('hs_legal_basis'), 'Not applicable') }} then false
-            when {{ checkbox_has(hubspot_property('hs_legal_basis'), 'Freely given consent from contact') }} then true
-        end as has_processing_authorisation,
+        {{ processing_authorisation(hubspot_property('hs_legal_basis')) }} as has_processing_authorisation,
         {{ hubspot_property('tax_id') }} as tax_id,
         {{ hubspot_property('hubspot_owner_id') }} as owner_id,
         coalesce(

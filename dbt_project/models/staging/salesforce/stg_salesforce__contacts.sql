@@ -24,11 +24,7 @@ renamed as (
         not {{ safe_boolean(field_value(fields, 'HasOptedOutOfEmail'), fields, 'HasOptedOutOfEmail') }}
             as has_marketing_consent,
         {{ field_value(fields, 'Legal_Basis__c') }} as legal_basis,
-        -- Habeas Data, as for HubSpot contacts: the org's Legal_Basis__c field holds the same values
-        case
-            when {{ checkbox_has(field_value(fields, 'Legal_Basis__c'), 'Not applicable') }} then false
-            when {{ checkbox_has(field_value(fields, 'Legal_Basis__c'), 'Freely given consent from contact') }} then true
-        end as has_processing_authorisation,
+        {{ processing_authorisation(field_value(fields, 'Legal_Basis__c')) }} as has_processing_authorisation,
         {{ field_value(fields, 'Tax_Id__c') }} as tax_id,
         {{ field_value(fields, 'OwnerId') }} as owner_id,
         {{ safe_timestamptz(salesforce_zone(field_value(fields, 'CreatedDate')), fields, 'CreatedDate') }} as created_at,
