@@ -909,8 +909,10 @@ def ensure_schema(url: str) -> None:
             conn.execute(schema_ddl())
             # Owned by the modules that use them; imported here because they import this module.
             from puente.reconcile import DDL as RECONCILIATION_DDL
+            from puente.sources.mercadolibre.auth import TOKENS_TABLE
 
             conn.execute(RECONCILIATION_DDL)
+            conn.execute(TOKENS_TABLE)
             inner, outer = _hmac_pads(secrets.token_bytes(32))
             conn.execute("insert into ops.bi_pseudonym_key (inner_pad, outer_pad) values (%s, %s) "
                          "on conflict do nothing", (inner, outer))

@@ -142,11 +142,11 @@ class WarehouseTokenStore:
 
     def _connect(self) -> Any:
         if self._conn is None or self._conn.closed:
-            from puente.warehouse import connect, warehouse_url
+            from puente.warehouse import connect, ensure_schema, warehouse_url
 
             self.url = self.url or warehouse_url()
+            ensure_schema(self.url)  # the ops schema and its tables, this one included (a fresh warehouse)
             self._conn = connect(self.url, autocommit=True, application_name=f"puente oauth {self.source}")
-            self._conn.execute(TOKENS_TABLE)
         return self._conn
 
     def close(self) -> None:
