@@ -45,7 +45,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from puente.simulators.business import Business
-from puente.simulators.limits import FaultInjector
+from puente.simulators.limits import FaultInjector, Limits
+from puente.simulators.systems import Simulated
 from puente.simulators.wire import WireJSON, drawn_fault, local_path, service_app
 
 SEARCH = "/v1/payments/search"
@@ -182,3 +183,12 @@ def create_mercadopago_app(business: Business, token: str, faults: FaultInjector
     return app
 
 
+def _mount(business: Business, credentials: Any, limits: Limits, faults: FaultInjector) -> FastAPI | None:
+    return create_mercadopago_app(business, credentials.mercadopago_token, faults)
+
+
+SIMULATOR = Simulated(name="mercadopago", mount=_mount, broken_date="2026-02-30T25:61:00.000-04:00",
+                      text_fields=("description",),
+                      title="Payments (Mercado Pago)", endpoint=lambda credentials: "/mercadopago/v1/payments/search",
+                      opt_in="the business is also paid through Mercado Pago: the shop's checkout and invoices' payment links (served empty otherwise)",
+                      business_options={"mercadopago": True})

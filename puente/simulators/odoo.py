@@ -96,7 +96,8 @@ from fastapi import FastAPI, Request, Response
 
 from puente.simulators.business import Business
 from puente.simulators.colombia import nit_check_digit
-from puente.simulators.limits import FaultInjector, FaultRates
+from puente.simulators.limits import FaultInjector, FaultRates, Limits
+from puente.simulators.systems import Simulated
 from puente.simulators.wire import drawn_fault, service_app
 
 UID = 2
@@ -962,3 +963,12 @@ def create_odoo_app(business: Business, db: str, login: str, api_key: str, fault
         return Response(json.dumps(answer), media_type="application/json")
 
     return app
+
+
+def _mount(business: Business, credentials: Any, limits: Limits, faults: FaultInjector) -> FastAPI | None:
+    return create_odoo_app(business, credentials.odoo_db, credentials.odoo_login, credentials.odoo_api_key, faults)
+
+
+SIMULATOR = Simulated(name="odoo", mount=_mount, broken_date="2026-02-30 25:61:00",
+                      text_fields=("name",),
+                      title="ERP  (Odoo 17 XML-RPC)", endpoint=lambda credentials: f"/odoo  (database {credentials.odoo_db!r}, login {credentials.odoo_login!r})")

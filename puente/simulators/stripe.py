@@ -42,7 +42,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from puente.simulators.business import Business
-from puente.simulators.limits import FaultInjector
+from puente.simulators.limits import FaultInjector, Limits
+from puente.simulators.systems import Simulated
 from puente.simulators.wire import WireJSON, drawn_fault, local_path, service_app
 
 LISTS = ("charges", "payment_intents", "refunds", "balance_transactions", "disputes", "events")
@@ -230,3 +231,14 @@ def _masked(key: str) -> str:
     kind, _, rest = key.partition("_")
     mode, _, _ = rest.partition("_")
     return f"{kind}_{mode}_{'*' * 20}{key[-4:]}" if len(key) > 12 else "*" * len(key)
+
+
+def _mount(business: Business, credentials: Any, limits: Limits, faults: FaultInjector) -> FastAPI | None:
+    return create_stripe_app(business, credentials.stripe_key, faults)
+
+
+SIMULATOR = Simulated(name="stripe", mount=_mount, broken_date="2026-02-30T25:61:00Z",
+                      text_fields=("description",),
+                      title="Payments (Stripe)", endpoint=lambda credentials: "/stripe/v1/charges",
+                      opt_in="the WooCommerce store's card checkout is Stripe's (with --woocommerce; served empty otherwise)",
+                      business_options={"stripe": True})

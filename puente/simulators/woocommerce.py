@@ -57,7 +57,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from puente.simulators.business import BOGOTA, Business
 from puente.simulators.business.woocommerce import SITE, STORE_NAME
-from puente.simulators.limits import FaultInjector
+from puente.simulators.limits import FaultInjector, Limits
+from puente.simulators.systems import Simulated
 from puente.simulators.wire import WireJSON, drawn_fault, local_path, service_app
 
 API = "/wp-json/wc/v3"
@@ -348,3 +349,16 @@ def create_woocommerce_app(business: Business, key: str, secret: str, faults: Fa
         raise WPError(404, "rest_no_route", "No route was found matching the URL and request method.")
 
     return app
+
+
+def _mount(business: Business, credentials: Any, limits: Limits, faults: FaultInjector) -> FastAPI | None:
+    # WordPress writes an unset date as its "zero date".
+    return create_woocommerce_app(business, credentials.woocommerce_key, credentials.woocommerce_secret, faults,
+                                  credentials.woocommerce_permissions)
+
+
+SIMULATOR = Simulated(name="woocommerce", mount=_mount, broken_date="0000-00-00T00:00:00",
+                      text_fields=("first_name", "name", "number"),
+                      title="Shop (WooCommerce REST v3)", endpoint=lambda credentials: "/woocommerce/wp-json/wc/v3",
+                      opt_in="the business also runs its wholesale WooCommerce store (served empty otherwise)",
+                      business_options={"woocommerce": True})

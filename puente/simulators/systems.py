@@ -1,0 +1,57 @@
+"""What each system's simulator declares about itself, for the files all simulators share.
+
+Each simulated system's module, ``puente/simulators/<system>.py`` (the name of its source in
+``puente.sources.registry``), ends with one ``SIMULATOR = Simulated(...)``: how the app mounts it
+(``create_app``), how its records break when the chaos faults ask for a malformed one
+(``puente.simulators.limits``), and whether the business runs it only when asked
+(``python -m puente.simulators serve --<system>``). ``simulated()`` lists them in registry order,
+so the shared files loop over the registry instead of naming each system.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+
+@dataclass(frozen=True, kw_only=True)
+class Simulated:
+    name: str  # the source's name: mounted under /<name>
+    # mount(business, credentials, limits, faults) -> the ASGI app to mount, or None when the
+    # business does not expose it at all (HubSpot for a business on Salesforce)
+    mount: Callable[[Any, Any, Any, Any], Any]
+    # A date the system's API could never hold, written as its dates are (a malformed record's).
+    broken_date: str
+    # The text a bad encoding cuts: the first of these fields a record has.
+    text_fields: tuple[str, ...]
+    # Where the API starts below the base URL, shown by `serve` (`/shopify/admin/api/2026-10`), and
+    # what it is, as people call it ("Shop (Shopify Admin 2026-10)").
+    endpoint: Callable[[Any], str]
+    title: str
+    # Set for a system the simulated business runs only when asked (``serve --<name>``): the
+    # option's help, and the ``Business`` arguments that turn it on.
+    opt_in: str | None = None
+    business_options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@cache
+def simulated() -> tuple[Simulated, ...]:
+    """The simulator of each source of the registry, in its order."""
+    from puente.sources.registry import SOURCES
+
+    return tuple(importlib.import_module(f"puente.simulators.{s.name}").SIMULATOR for s in SOURCES)
+
+
+def simulator(name: str) -> Simulated:
+    for sim in simulated():
+        if sim.name == name:
+            return sim
+    raise KeyError(f"no simulator of {name!r}; simulated: {[s.name for s in simulated()]}")
+
+
+def opt_in_systems() -> tuple[str, ...]:
+    """The systems the simulated business runs only when asked (``serve --<name>``)."""
+    return tuple(s.name for s in simulated() if s.opt_in)
