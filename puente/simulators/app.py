@@ -112,7 +112,7 @@ class Credentials:
     shopify_scopes: tuple[str, ...] = SHOPIFY_SCOPES
     woocommerce_key: str = field(default_factory=_woocommerce_key, repr=False)
     woocommerce_secret: str = field(default_factory=_woocommerce_secret, repr=False)
-    woocommerce_permissions: str = field(default="read", metadata={"env": False})  # set by the tests
+    woocommerce_permissions: str = field(default="read", metadata={"env": False})  # no variable: the tests set it
     tiendanube_token: str = field(default_factory=_tiendanube_token, repr=False)
     tiendanube_scopes: tuple[str, ...] = TIENDANUBE_SCOPES
     mercadopago_token: str = field(default_factory=_mercadopago_token, repr=False)

@@ -44,6 +44,7 @@ CONTRACTS = {
     "web_orders": "int_web_orders_unioned",
     "web_order_lines": "int_web_order_lines_unioned",
     "service_tickets": "int_service_tickets_unioned",
+    "provider_payments": "fct_payments",
 }
 
 

@@ -24,17 +24,21 @@ def test_the_generated_dbt_file_is_current_with_the_registry():
     assert contracts.main(["--check"]) == 0
 
 
-def test_every_shared_model_loops_over_its_contract_and_names_no_source():
-    """The union models read the contract's providers only (no `ref('stg_<system>__…')` of their own)."""
-    intermediate = REPO / "dbt_project" / "models" / "intermediate"
+def test_every_shared_model_loops_over_its_contract_and_names_no_provider():
+    """The models that union a contract read its providers through the loop only (no
+    `ref('stg_<system>__…')` of a system that provides it)."""
+    models = {path.stem: path for path in (REPO / "dbt_project" / "models").glob("*/*.sql")}
+    systems = contracts.systems()
     for contract, model in contracts.CONTRACTS.items():
-        text = (intermediate / f"{model}.sql").read_text()
+        text = models[model].read_text()
         assert f"source_contract_models('{contract}')" in text, model
-        assert not [s.name for s in registry.SOURCES if f"ref('stg_{s.name}__" in text], model
+        assert systems[contract], contract
+        assert not [s for s in systems[contract] if f"ref('stg_{s}__" in text], model
     providers = contracts.providers()
     assert providers["web_orders"] == ("stg_shopify__web_orders", "stg_woocommerce__web_orders",
                                        "stg_tiendanube__web_orders", "stg_mercadolibre__web_orders")
     assert providers["crm_people"] == ("stg_hubspot__crm_people", "stg_salesforce__crm_people")
+    assert providers["provider_payments"] == ("stg_mercadopago__provider_payments", "stg_stripe__provider_payments")
     assert set(contracts.customer_record_types()) == set(contracts.systems()["customer_records"]) | set(
         contracts.systems()["crm_people"]), "a system with customer records that provides none (or the reverse)"
 

@@ -8,7 +8,8 @@
         'crm_people': ['stg_hubspot__crm_people', 'stg_salesforce__crm_people'],
         'web_orders': ['stg_shopify__web_orders', 'stg_woocommerce__web_orders', 'stg_tiendanube__web_orders', 'stg_mercadolibre__web_orders'],
         'web_order_lines': ['stg_shopify__web_order_lines', 'stg_woocommerce__web_order_lines', 'stg_tiendanube__web_order_lines', 'stg_mercadolibre__web_order_lines'],
-        'service_tickets': ['stg_hubspot__service_tickets', 'stg_salesforce__service_tickets']
+        'service_tickets': ['stg_hubspot__service_tickets', 'stg_salesforce__service_tickets'],
+        'provider_payments': ['stg_mercadopago__provider_payments', 'stg_stripe__provider_payments']
     }[contract]) }}
 {%- endmacro %}
 
@@ -19,7 +20,8 @@
         'crm_people': ['hubspot', 'salesforce'],
         'web_orders': ['shopify', 'woocommerce', 'tiendanube', 'mercadolibre'],
         'web_order_lines': ['shopify', 'woocommerce', 'tiendanube', 'mercadolibre'],
-        'service_tickets': ['hubspot', 'salesforce']
+        'service_tickets': ['hubspot', 'salesforce'],
+        'provider_payments': ['mercadopago', 'stripe']
     }[contract]) }}
 {%- endmacro %}
 
