@@ -44,6 +44,8 @@ CONTRACTS = {
     "web_orders": "int_web_orders_unioned",
     "web_order_lines": "int_web_order_lines_unioned",
     "service_tickets": "int_service_tickets_unioned",
+    "crm_deals": "int_crm_deals",
+    "crm_deal_lines": "int_crm_deal_lines",
     "provider_payments": "fct_payments",
 }
 

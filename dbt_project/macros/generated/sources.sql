@@ -9,6 +9,8 @@
         'web_orders': ['stg_shopify__web_orders', 'stg_woocommerce__web_orders', 'stg_tiendanube__web_orders', 'stg_mercadolibre__web_orders'],
         'web_order_lines': ['stg_shopify__web_order_lines', 'stg_woocommerce__web_order_lines', 'stg_tiendanube__web_order_lines', 'stg_mercadolibre__web_order_lines'],
         'service_tickets': ['stg_hubspot__service_tickets', 'stg_salesforce__service_tickets'],
+        'crm_deals': ['stg_hubspot__crm_deals', 'stg_salesforce__crm_deals'],
+        'crm_deal_lines': ['stg_hubspot__crm_deal_lines', 'stg_salesforce__crm_deal_lines'],
         'provider_payments': ['stg_mercadopago__provider_payments', 'stg_stripe__provider_payments']
     }[contract]) }}
 {%- endmacro %}
@@ -21,6 +23,8 @@
         'web_orders': ['shopify', 'woocommerce', 'tiendanube', 'mercadolibre'],
         'web_order_lines': ['shopify', 'woocommerce', 'tiendanube', 'mercadolibre'],
         'service_tickets': ['hubspot', 'salesforce'],
+        'crm_deals': ['hubspot', 'salesforce'],
+        'crm_deal_lines': ['hubspot', 'salesforce'],
         'provider_payments': ['mercadopago', 'stripe']
     }[contract]) }}
 {%- endmacro %}
