@@ -42,7 +42,14 @@ def simulated() -> tuple[Simulated, ...]:
     """The simulator of each source of the registry, in its order."""
     from puente.sources.registry import SOURCES
 
-    return tuple(importlib.import_module(f"puente.simulators.{s.name}").SIMULATOR for s in SOURCES)
+    found = []
+    for source in SOURCES:
+        module = importlib.import_module(f"puente.simulators.{source.name}")
+        if not isinstance(getattr(module, "SIMULATOR", None), Simulated) or module.SIMULATOR.name != source.name:
+            raise TypeError(f"puente/simulators/{source.name}.py must end with SIMULATOR = Simulated(name="
+                            f"{source.name!r}, ...) (puente.simulators.systems)")
+        found.append(module.SIMULATOR)
+    return tuple(found)
 
 
 def simulator(name: str) -> Simulated:
