@@ -27,10 +27,8 @@ and generates what is missing with ``secrets``; nothing secret is written in the
 from __future__ import annotations
 
 import os
-import secrets
-import string
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields, make_dataclass
 from datetime import date
 from email.utils import format_datetime
 from typing import Any
@@ -39,94 +37,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from puente.simulators.business import Business
-from puente.simulators.hubspot import SCOPES as HUBSPOT_SCOPES
 from puente.simulators.limits import Faults, Limits
-from puente.simulators.shopify import SCOPES as SHOPIFY_SCOPES
-from puente.simulators.systems import simulated
-from puente.simulators.tiendanube import SCOPES as TIENDANUBE_SCOPES
+from puente.simulators.systems import Credential, simulated
 
 MAX_ADVANCE_DAYS = 3660
 
 
-def _odoo_key() -> str:
-    return secrets.token_hex(20)  # Odoo API keys are 40 hex characters
-
-
-def _hubspot_token() -> str:
-    return f"pat-na1-{secrets.token_hex(4)}-{secrets.token_hex(2)}-{secrets.token_hex(2)}-{secrets.token_hex(2)}-{secrets.token_hex(6)}"
-
-
-def _shopify_token() -> str:
-    return f"shpat_{secrets.token_hex(16)}"
-
-
-def _woocommerce_key() -> str:
-    return f"ck_{secrets.token_hex(20)}"  # WooCommerce's keys: ck_/cs_ and 40 hex characters
-
-
-def _woocommerce_secret() -> str:
-    return f"cs_{secrets.token_hex(20)}"
-
-
-def _tiendanube_token() -> str:
-    return secrets.token_hex(20)  # a Tienda Nube access token: 40 hex characters
-
-
-def _mercadopago_token() -> str:
-    # A production access token: APP_USR-<application>-<date>-<hash>-<user id>
-    return (f"APP_USR-{secrets.randbelow(10**16):016d}-{secrets.randbelow(10**6):06d}-{secrets.token_hex(16)}"
-            f"-{secrets.randbelow(10**9):09d}")
-
-
-def _mercadolibre_refresh_token() -> str:
-    return f"TG-{secrets.token_hex(12)}-{secrets.randbelow(10**9):09d}"  # a refresh token: TG-<hash>-<user id>
-
-
-def _stripe_key() -> str:
-    # A live secret key: sk_live_ and 99 letters and digits
-    return "sk_live_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(99))
-
-
-def _salesforce_client_id() -> str:
-    # A connected app's consumer key: 3MVG9 and 80 more characters of letters, digits, dots and underscores
-    return "3MVG9" + secrets.token_urlsafe(60).replace("-", ".")[:80]
-
-
-def _salesforce_client_secret() -> str:
-    return "".join(str(secrets.randbelow(10)) for _ in range(64)).lstrip("0").rjust(64, "1")
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """What clients must present: Odoo database, login and API key; HubSpot and Shopify tokens, and
-    the scopes those tokens were granted (a private app's, a custom app's); WooCommerce's REST API
-    key (consumer key and secret) and its permissions (read, write or read_write); the Tienda Nube
-    store's access token for Puente's app and the scopes the store granted it."""
-
-    odoo_db: str = "puente"
-    odoo_login: str = "admin@puente.example"
-    odoo_api_key: str = field(default_factory=_odoo_key, repr=False)
-    hubspot_token: str = field(default_factory=_hubspot_token, repr=False)
-    shopify_token: str = field(default_factory=_shopify_token, repr=False)
-    hubspot_scopes: tuple[str, ...] = HUBSPOT_SCOPES
-    shopify_scopes: tuple[str, ...] = SHOPIFY_SCOPES
-    woocommerce_key: str = field(default_factory=_woocommerce_key, repr=False)
-    woocommerce_secret: str = field(default_factory=_woocommerce_secret, repr=False)
-    woocommerce_permissions: str = field(default="read", metadata={"env": False})  # no variable: the tests set it
-    tiendanube_token: str = field(default_factory=_tiendanube_token, repr=False)
-    tiendanube_scopes: tuple[str, ...] = TIENDANUBE_SCOPES
-    mercadopago_token: str = field(default_factory=_mercadopago_token, repr=False)
-    # Puente's application at Mercado Libre (its client id and secret) and the first refresh token the
-    # seller's authorisation gave it (each refresh hands out the next one).
-    mercadolibre_client_id: str = "4410927365512088"
-    mercadolibre_client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
-    mercadolibre_refresh_token: str = field(default_factory=_mercadolibre_refresh_token, repr=False)
-    stripe_key: str = field(default_factory=_stripe_key, repr=False)
-    salesforce_client_id: str = field(default_factory=_salesforce_client_id, repr=False)
-    salesforce_client_secret: str = field(default_factory=_salesforce_client_secret, repr=False)
-
+class _FromEnv:
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> tuple[Credentials, list[str]]:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> tuple[Any, list[str]]:
         """Credentials from ``PUENTE_SIM_*``; the names of the secrets that were generated instead."""
         environ = os.environ if environ is None else environ
         given: dict[str, Any] = {name: environ[var] for name, var in ENV.items() if environ.get(var)}
@@ -136,6 +55,22 @@ class Credentials:
         generated = [ENV[name] for name in SECRETS if name not in given]
         return cls(**given), generated
 
+
+def _field(credential: Credential) -> tuple[str, type, Any]:
+    metadata = {"env": credential.env}
+    if credential.make is not None:  # a secret: drawn when not given, never in a repr
+        return credential.name, str, field(default_factory=credential.make, repr=False, metadata=metadata)
+    return credential.name, type(credential.default), field(default=credential.default, metadata=metadata)
+
+
+_DECLARED = [credential for system in simulated() for credential in system.credentials]
+Credentials = make_dataclass("Credentials", [_field(c) for c in _DECLARED], bases=(_FromEnv,), frozen=True)
+Credentials.__module__ = __name__
+Credentials.__doc__ = """What clients must present, a field per credential each simulator declares
+(``Simulated.credentials`` in ``puente/simulators/<system>.py``): Odoo's database, login and API
+key, HubSpot's and Shopify's tokens and the scopes they were granted, WooCommerce's consumer key
+and secret and the key's permissions, the Tienda Nube store's token for Puente's app and its
+scopes, and so on. ``Credentials.from_env()`` reads them from ``PUENTE_SIM_<FIELD>``."""
 
 # Each credential's variable, PUENTE_SIM_<FIELD> (``PUENTE_SIM_SHOPIFY_TOKEN``); the secrets are the
 # fields kept out of repr; the tokens' scopes, comma-separated (default: every scope Puente needs).

@@ -55,7 +55,7 @@ from fastapi.responses import JSONResponse, Response
 from puente.simulators.business import Business
 from puente.simulators.business.mercadolibre import SELLER_ID
 from puente.simulators.limits import FaultInjector, Limits
-from puente.simulators.systems import Simulated
+from puente.simulators.systems import Credential, Simulated
 from puente.simulators.wire import WireJSON, drawn_fault, local_path, service_app
 
 SEARCH = "/orders/search"
@@ -232,6 +232,14 @@ def account_for(credentials: Any, limits: Limits) -> MeliAccount:
                        credentials.mercadolibre_refresh_token, limits.clock)
 
 
+def _new_client_secret() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def _new_refresh_token() -> str:
+    return f"TG-{secrets.token_hex(12)}-{secrets.randbelow(10**9):09d}"  # a refresh token: TG-<hash>-<user id>
+
+
 def _mount(business: Business, credentials: Any, limits: Limits, faults: FaultInjector) -> FastAPI | None:
     return create_mercadolibre_app(business, account_for(credentials, limits), faults)
 
@@ -240,4 +248,9 @@ SIMULATOR = Simulated(name="mercadolibre", mount=_mount, broken_date="2026-02-30
                       text_fields=("status",),
                       title="Marketplace (Mercado Libre)", endpoint=lambda credentials: "/mercadolibre/orders/search",
                       opt_in="the business also sells on Mercado Libre (served empty otherwise)",
-                      business_options={"mercadolibre": True})
+                      business_options={"mercadolibre": True},
+                      credentials=(  # Puente's application at Mercado Libre (its client id and secret) and the first refresh
+                                   # token the seller's authorisation gave it (each refresh hands out the next one)
+                                   Credential("mercadolibre_client_id", default="4410927365512088"),
+                                   Credential("mercadolibre_client_secret", make=_new_client_secret),
+                                   Credential("mercadolibre_refresh_token", make=_new_refresh_token)))

@@ -4,7 +4,8 @@ Each simulated system's module, ``puente/simulators/<system>.py`` (the name of i
 ``puente.sources.registry``), ends with one ``SIMULATOR = Simulated(...)``: how the app mounts it
 (``create_app``), how its records break when the chaos faults ask for a malformed one
 (``puente.simulators.limits``), and whether the business runs it only when asked
-(``python -m puente.simulators serve --<system>``). ``simulated()`` lists them in registry order,
+(``python -m puente.simulators serve --<system>``), and the credentials it accepts
+(``Credentials``). ``simulated()`` lists them in registry order,
 so the shared files loop over the registry instead of naming each system.
 """
 
@@ -15,6 +16,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Credential:
+    """One credential a simulator accepts: its field of ``puente.simulators.app.Credentials``
+    (``shopify_token``), read from ``PUENTE_SIM_<FIELD>`` (``env`` False: set in code only; a field
+    ending in ``_scopes`` is comma-separated). A secret has ``make``, which draws one when none is
+    given (it never shows in a repr); any other has its ``default``."""
+
+    name: str
+    make: Callable[[], str] | None = None
+    default: Any = None
+    env: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +49,8 @@ class Simulated:
     # option's help, and the ``Business`` arguments that turn it on.
     opt_in: str | None = None
     business_options: Mapping[str, Any] = field(default_factory=dict)
+    # What a client must present (fields of ``Credentials``, in this order).
+    credentials: tuple[Credential, ...] = ()
 
 
 @cache
