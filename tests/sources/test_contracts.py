@@ -118,3 +118,13 @@ def test_dbt_unions_follow_the_registry(tmp_path, monkeypatch):
     assert "model.puente.stg_woocommerce__web_orders" in depends
     assert "model.puente.base_woocommerce__orders" in nodes["model.puente.data_issues"]["depends_on"]["nodes"]
     assert "model.puente.stg_acme__web_orders" in nodes["model.puente.data_issues"]["depends_on"]["nodes"]
+
+
+def test_an_operator_may_decide_on_a_record_of_every_kind():
+    """The review decisions take a record of any kind the registry knows (a Salesforce Contact's
+    too, which the hand-written list used to leave out), and no other."""
+    from puente.identity_review import RECORD_KEY
+
+    assert RECORD_KEY.match("salesforce_contact:0035e00000AbCdEAAZ")
+    assert all(RECORD_KEY.match(f"{kind}:42") for kind in contracts.record_types())
+    assert not RECORD_KEY.match("acme_customer:42") and not RECORD_KEY.match("odoo_partner:")
