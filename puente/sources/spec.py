@@ -153,6 +153,11 @@ class Source:
     # Mercado Libre's single-use refresh tokens): the extraction hands it ``warehouse_url``, and
     # ``check(config, warehouse_url)`` takes it too.
     keeps_tokens: bool = False
+    # The kind of customer record this system holds its buyers in (``odoo_partner``,
+    # ``shopify_customer``: ``record_type`` of the dbt model int_customer_records_unioned),
+    # None for a system without customers of its own (a payment provider). dim_customers keeps
+    # an id array of each (``puente.sources.contracts``).
+    customer_record_kind: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -22,13 +22,13 @@ NOT_A_PERSON = {("hubspot", "companies"), ("salesforce", "accounts")}
 
 
 def _record_types_in_dbt() -> set[str]:
-    """The kinds of the dbt macro customer_record_types(), and every literal the union model
-    gives as a record_type (the guest orders, keyed by the order, are kinds of their own there)."""
-    macro = (DBT / "macros" / "customer_records.sql").read_text()
+    """The kinds of the dbt macro customer_record_types() (generated from the registry), and every
+    literal the sources' customer-record models give as a record_type (the guest orders, keyed by
+    the order, are kinds of their own there)."""
+    macro = (DBT / "macros" / "generated" / "sources.sql").read_text()
     kinds = set(re.findall(r"'\w+':\s*'(\w+)'", macro.split("macro customer_record_types", 1)[1].split("endmacro")[0]))
-    model = (DBT / "models" / "intermediate" / "int_customer_records_unioned.sql").read_text()
-    for expression in re.findall(r"(?:select|,)\s*((?:(?!\bselect\b|,).)*?)\bas record_type\b", model, re.S):
-        if "||" not in expression:  # a kind built from a column (the CRM's `<system>_contact`) is the macro's
+    for model in (DBT / "models" / "staging").glob("*/stg_*__customer_records.sql"):
+        for expression in re.findall(r"(?:select|,)\s*((?:(?!\bselect\b|,).)*?)\bas record_type\b", model.read_text(), re.S):
             kinds |= set(re.findall(r"'(\w+)'", expression))
     return kinds
 

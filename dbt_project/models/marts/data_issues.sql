@@ -12,45 +12,10 @@
     resolution uses it as weaker evidence only, never as a key.
 #}
 
-{#- (model, source system, source object as landed in raw, id column, position of the item in its array) -#}
-{%- set staged = [
-    ('base_odoo__partners', 'odoo', 'res.partner', 'source_id', none),
-    ('base_odoo__products', 'odoo', 'product.product', 'source_id', none),
-    ('base_odoo__sale_orders', 'odoo', 'sale.order', 'source_id', none),
-    ('base_odoo__sale_order_lines', 'odoo', 'sale.order.line', 'source_id', none),
-    ('base_odoo__invoices', 'odoo', 'account.move', 'source_id', none),
-    ('base_odoo__stock_quants', 'odoo', 'stock.quant', 'source_id', none),
-    ('stg_hubspot__contacts', 'hubspot', 'contacts', 'contact_id', none),
-    ('stg_hubspot__companies', 'hubspot', 'companies', 'company_id', none),
-    ('stg_hubspot__deals', 'hubspot', 'deals', 'deal_id', none),
-    ('stg_hubspot__tickets', 'hubspot', 'tickets', 'ticket_id', none),
-    ('base_shopify__customers', 'shopify', 'customers', 'source_id', none),
-    ('base_shopify__orders', 'shopify', 'orders', 'source_id', none),
-    ('base_shopify__order_lines', 'shopify', 'orders', 'source_id', 'line_number'),
-    ('base_shopify__products', 'shopify', 'products', 'source_id', none),
-    ('base_shopify__product_variants', 'shopify', 'products', 'source_id', 'variant_number'),
-    ('base_woocommerce__customers', 'woocommerce', 'customers', 'source_id', none),
-    ('base_woocommerce__orders', 'woocommerce', 'orders', 'source_id', none),
-    ('base_woocommerce__order_lines', 'woocommerce', 'orders', 'source_id', 'line_number'),
-    ('base_woocommerce__products', 'woocommerce', 'products', 'source_id', none),
-    ('base_tiendanube__customers', 'tiendanube', 'customers', 'source_id', none),
-    ('base_tiendanube__orders', 'tiendanube', 'orders', 'source_id', none),
-    ('base_tiendanube__order_lines', 'tiendanube', 'orders', 'source_id', 'line_number'),
-    ('base_tiendanube__products', 'tiendanube', 'products', 'source_id', 'variant_number'),
-    ('base_mercadopago__payments', 'mercadopago', 'payments', 'source_id', none),
-    ('base_mercadolibre__orders', 'mercadolibre', 'orders', 'source_id', none),
-    ('base_mercadolibre__order_lines', 'mercadolibre', 'orders', 'source_id', 'line_number'),
-    ('base_stripe__charges', 'stripe', 'charges', 'source_id', none),
-    ('base_stripe__payment_intents', 'stripe', 'payment_intents', 'source_id', none),
-    ('base_stripe__refunds', 'stripe', 'refunds', 'source_id', none),
-    ('base_stripe__balance_transactions', 'stripe', 'balance_transactions', 'source_id', none),
-    ('base_stripe__disputes', 'stripe', 'disputes', 'source_id', none),
-    ('stg_salesforce__accounts', 'salesforce', 'accounts', 'account_id', none),
-    ('stg_salesforce__contacts', 'salesforce', 'contacts', 'contact_id', none),
-    ('stg_salesforce__leads', 'salesforce', 'leads', 'lead_id', none),
-    ('stg_salesforce__opportunities', 'salesforce', 'opportunities', 'opportunity_id', none),
-    ('stg_salesforce__opportunity_line_items', 'salesforce', 'opportunity_line_items', 'line_item_id', none),
-] -%}
+{#- (model, source system, source object as landed in raw, id column, position of the item in its
+    array): each staging model's `meta.data_issues` in its _<system>__models.yml, gathered by
+    `python -m puente.sources.contracts` into macro data_issue_models (macros/generated/sources.sql) -#}
+{%- set staged = data_issue_models() -%}
 
 with
 

@@ -1,0 +1,41 @@
+{#
+    Mercado Libre buyers (contract `customer_records`, int_customer_records_unioned), known only
+    from their sales (the marketplace has no customer list for a seller): one record per buyer
+    account, from its latest sale, with what the marketplace gives: the account's first and last
+    names, the document given for the invoice (`billing_info`, a tax id), and the city the latest
+    sale was sent to. No e-mail, no phone: identity links them by name and document.
+#}
+
+with
+
+meli_orders as (
+    select * from {{ ref('stg_mercadolibre__orders') }}
+    where not is_deleted and buyer_id is not null
+)
+
+-- a Mercado Libre buyer: the latest sale's names and city, and the latest document it gave
+select distinct on (meli_orders.buyer_id)
+    'mercadolibre_buyer' as record_type,
+    'mercadolibre' as source_system,
+    meli_orders.buyer_id::text as source_record_id,
+    meli_orders.buyer_name as full_name,
+    false as is_company,
+    null::text as email,
+    null::text as phone,
+    null::text as other_phone,
+    coalesce(meli_orders.buyer_doc_number, (
+        select documented.buyer_doc_number from meli_orders as documented
+        where documented.buyer_id = meli_orders.buyer_id and documented.buyer_doc_number is not null
+        order by documented.updated_at desc nulls last limit 1
+    )) as tax_id,
+    null::text as street,
+    meli_orders.receiver_city as city,
+    null::text as country,
+    'CO' as country_code,
+    -- the marketplace's own consent and authorisation are not the seller's to read
+    null::boolean as has_marketing_consent,
+    null::timestamptz as marketing_consent_at,
+    null::boolean as has_processing_authorisation,
+    meli_orders.updated_at
+from meli_orders
+order by meli_orders.buyer_id, meli_orders.updated_at desc nulls last
