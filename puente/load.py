@@ -32,7 +32,9 @@ gives the inserted / updated / unchanged counts without a second query.
 A record an operator erased (``puente.erasure``: its keyed hash in ``ops.erased_records``) is
 not landed again from the source's old data: skipped, and counted in ``rows_erased_skipped``,
 unless the source changed it after the erasure (its updated-at is later), which lands it as any
-new version.
+new version. Quarantine keeps that promise too: such a record rejected as malformed (a broken
+cursor re-serving old rows with an updated-at that does not parse) is quarantined with its key,
+its cursor and the reason only, never its data.
 
 The caller owns the transaction: ``extract.py`` commits the block, the cursor of its last page
 and the batch counters together.
@@ -176,6 +178,42 @@ def _quarantine_payload(payload: object) -> str:
         return json.dumps(_pruned(payload), default=repr, allow_nan=True)
 
 
+def _erased_among(conn: psycopg.Connection, raw_object: RawObject,
+                  rejected: list[tuple[Record, str]]) -> dict[str, tuple[datetime, str]]:
+    """The rejected records an erasure scrubbed (``ops.erased_records``): id -> (erased at, erasure)."""
+    ids = sorted({r.source_id for r, _ in rejected if isinstance(r.source_id, str) and _storable(r.source_id)
+                  == r.source_id})
+    if not ids:
+        return {}
+    rows = conn.execute(_ERASED_IDS, (ids, raw_object.source, raw_object.object,
+                                      f"{raw_object.source}/{raw_object.object}/")).fetchall()
+    return {source_id: (erased_at, erasure_id) for source_id, erased_at, erasure_id in rows}
+
+
+def _quarantined(raw_object: RawObject, record: Record, reason: str,
+                 erased: tuple[datetime, str] | None) -> tuple[str, str]:
+    """(payload, reason) as ``ops.quarantine`` keeps a rejected record. The record of an erased
+    person that the source has not changed since the erasure (or whose updated-at cannot tell:
+    a broken cursor re-serving old rows) keeps only its key and cursor: the erasure's promise
+    holds in quarantine too, and the operator still sees which record came back and why."""
+    if erased is not None:
+        erased_at, erasure_id = erased
+        try:
+            stamp = datetime.fromisoformat(record.updated_at) if isinstance(record.updated_at, str) else None
+        except ValueError:
+            stamp = None
+        if stamp is not None and stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=UTC)
+        if stamp is None or stamp <= erased_at:
+            obj = registry.source_object(raw_object.source, raw_object.object)
+            payload = record.payload
+            kept = {f: payload[f] for f in (obj.key, obj.cursor) if f in payload} if isinstance(payload, dict) else {}
+            return (_quarantine_payload(kept),
+                    f"{reason}; the record of a person erased by erasure {erasure_id}, served again unchanged "
+                    "since (or with an updated-at that cannot tell): only its key and cursor are kept")
+    return _quarantine_payload(record.payload), reason
+
+
 def _storable(source_id: str | None) -> str | None:
     """The id as text PostgreSQL can store: JSON-escaped when it holds NUL or a lone surrogate."""
     if source_id is None:
@@ -238,12 +276,14 @@ def load_page(conn: psycopg.Connection, raw_object: RawObject, records: Sequence
         except Malformed as exc:
             rejected.append((record, str(exc)))
     if rejected:
+        erased = _erased_among(conn, raw_object, rejected)
         with conn.cursor() as cur:
             cur.executemany(
                 "insert into ops.quarantine (batch_id, source, object, source_id, payload, reason) "
                 "values (%s, %s, %s, %s, %s, %s)",
                 [(batch_id, raw_object.source, raw_object.object, _storable(record.source_id),
-                  _quarantine_payload(record.payload), reason) for record, reason in rejected],
+                  *_quarantined(raw_object, record, reason, erased.get(record.source_id)))
+                 for record, reason in rejected],
             )
         counts.quarantined = len(rejected)
     rows = _dedupe(good)
@@ -293,6 +333,16 @@ def load_page(conn: psycopg.Connection, raw_object: RawObject, records: Sequence
     counts.unchanged = len(good) - counts.inserted - counts.updated - counts.erased_skipped
     return counts
 
+
+# The ids (of a page's rejected records) that an erasure scrubbed, with when and by which erasure.
+_ERASED_IDS = """
+select i.source_id, e.erased_at, e.erasure_id
+from unnest(%s::text[]) as i(source_id)
+cross join ops.erasure_key as k
+join ops.erased_records as e
+  on e.source = %s and e.object = %s
+ and e.record_hash = sha256(k.outer_pad || sha256(k.inner_pad || convert_to(%s || i.source_id, 'UTF8')))
+"""
 
 # The page's records an erasure scrubbed (HMAC-SHA256 of "<source>/<object>/<id>" under the
 # erasure key, puente.erasure.record_hash) and the source has not changed since.

@@ -311,6 +311,31 @@ def test_the_next_night_does_not_bring_him_back_unless_the_source_changed(erased
     assert "raw.hubspot_contacts" in traces(url)
 
 
+def test_his_records_served_again_with_a_broken_cursor_are_quarantined_without_his_data(erased):
+    """A source whose cursor broke re-serves old rows with an updated-at that does not parse: they
+    are quarantined, the erased person's with their key, cursor and reason only; other people's
+    keep their data, as every quarantined record does."""
+    url, result, _ = erased
+    with psycopg.connect(url) as conn:
+        for source, objects in EVERY_CHANNEL.items():
+            for obj, records in objects.items():
+                load_page(conn, raw_object(source, obj), [Record(r, str(r["id"]), "not a date") for r in records],
+                          "erasure-test-broken-cursor")
+        conn.commit()
+        rows = conn.execute("select source, object, source_id, payload, reason from ops.quarantine "
+                            "where batch_id = 'erasure-test-broken-cursor'").fetchall()
+    held = [payload for *_, payload, _ in rows]
+    assert not [t for t in TRACES + JUAN_NAMES if any(t.lower() in p.lower() for p in held)]
+    his = [(source, obj, rid, json.loads(payload)) for source, obj, rid, payload, reason in rows
+           if f"erased by erasure {result.erasure_id}" in reason]
+    assert len(his) >= 12  # every channel's records of his, each still named by its key
+    for source, obj, rid, payload in his:
+        declared = registry.source_object(source, obj)
+        assert set(payload) <= {declared.key, declared.cursor} and str(payload[declared.key]) == rid
+    assert all(reason.startswith("updated-at 'not a date' is not a timestamp") for *_, reason in rows)
+    assert any("maria.lopez@example.com" in p for p in held)  # someone else's record keeps its data
+
+
 def test_an_unknown_person_is_a_clear_error(erased):
     url, _, _ = erased
     with pytest.raises(SubjectNotFound):
