@@ -52,6 +52,7 @@ from typing import Any
 
 import psycopg
 
+from puente.field_crypto import FieldKeys
 from puente.sources import registry
 from puente.sources.base import Record
 from puente.sources.http import MAX_JSON_DEPTH, TOO_DEEP
@@ -190,12 +191,15 @@ def _erased_among(conn: psycopg.Connection, raw_object: RawObject,
     return {source_id: (erased_at, erasure_id) for source_id, erased_at, erasure_id in rows}
 
 
-def _quarantined(raw_object: RawObject, record: Record, reason: str,
-                 erased: tuple[datetime, str] | None) -> tuple[str, str]:
+def _quarantined(raw_object: RawObject, record: Record, reason: str, erased: tuple[datetime, str] | None,
+                 field_keys: FieldKeys | None = None) -> tuple[str, str]:
     """(payload, reason) as ``ops.quarantine`` keeps a rejected record. The record of an erased
     person that the source has not changed since the erasure (or whose updated-at cannot tell:
     a broken cursor re-serving old rows) keeps only its key and cursor: the erasure's promise
-    holds in quarantine too, and the operator still sees which record came back and why."""
+    holds in quarantine too, and the operator still sees which record came back and why. With
+    ``field_keys``, the phones and tax ids its source declares (``PersonalData.sensitive``) are
+    sealed."""
+    obj = registry.source_object(raw_object.source, raw_object.object)
     if erased is not None:
         erased_at, erasure_id = erased
         try:
@@ -205,12 +209,13 @@ def _quarantined(raw_object: RawObject, record: Record, reason: str,
         if stamp is not None and stamp.tzinfo is None:
             stamp = stamp.replace(tzinfo=UTC)
         if stamp is None or stamp <= erased_at:
-            obj = registry.source_object(raw_object.source, raw_object.object)
             payload = record.payload
             kept = {f: payload[f] for f in (obj.key, obj.cursor) if f in payload} if isinstance(payload, dict) else {}
             return (_quarantine_payload(kept),
                     f"{reason}; the record of a person erased by erasure {erasure_id}, served again unchanged "
                     "since (or with an updated-at that cannot tell): only its key and cursor are kept")
+    if field_keys is not None and obj.personal.sensitive:
+        return _quarantine_payload(field_keys.seal_record(record.payload, obj.personal.sensitive)), reason
     return _quarantine_payload(record.payload), reason
 
 
@@ -262,11 +267,12 @@ def _flag_future(conn: psycopg.Connection, raw_object: RawObject, rows: list[_Ro
 
 
 def load_page(conn: psycopg.Connection, raw_object: RawObject, records: Sequence[Record],
-              batch_id: str, read_at: datetime | None = None) -> LoadCounts:
+              batch_id: str, read_at: datetime | None = None, field_keys: FieldKeys | None = None) -> LoadCounts:
     """Land ``records`` in ``raw_object``'s table inside the caller's transaction.
 
     ``read_at`` is the source's clock when it served them (None: no record is judged to be from
-    the future)."""
+    the future). ``field_keys`` seals the phones and tax ids of the records quarantined
+    (``puente.field_crypto``; None: kept as served)."""
     counts = LoadCounts(received=len(records))
     good: list[_Row] = []
     rejected: list[tuple[Record, str]] = []
@@ -282,7 +288,7 @@ def load_page(conn: psycopg.Connection, raw_object: RawObject, records: Sequence
                 "insert into ops.quarantine (batch_id, source, object, source_id, payload, reason) "
                 "values (%s, %s, %s, %s, %s, %s)",
                 [(batch_id, raw_object.source, raw_object.object, _storable(record.source_id),
-                  *_quarantined(raw_object, record, reason, erased.get(record.source_id)))
+                  *_quarantined(raw_object, record, reason, erased.get(record.source_id), field_keys))
                  for record, reason in rejected],
             )
         counts.quarantined = len(rejected)
