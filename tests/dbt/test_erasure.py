@@ -20,6 +20,7 @@ from scenario import SOURCES, _updated_at, load_raw
 from puente.activation.writers import Outcome
 from puente.dbt import MAIN_BUILD_ARGS, run_dbt
 from puente.erasure import SubjectNotFound, erase, was_erased
+from puente.field_crypto import FieldKeys, new_key
 from puente.load import load_page
 from puente.sources import registry
 from puente.sources.base import Record
@@ -346,7 +347,8 @@ def test_an_unknown_person_is_a_clear_error(erased):
 
 def test_the_erasure_dag_erases_from_its_trigger_form(erased, monkeypatch):
     """The operator's other way: the puente_erasure DAG's form (here María, by the tax id in her
-    shop note; a business without a CRM, so nothing to clear there)."""
+    shop note; a business without a CRM, so nothing to clear there). The business seals phones
+    and tax ids (PUENTE_FIELD_KEY): her record quarantined with its phone sealed loses that too."""
     from pathlib import Path
 
     from airflow.dag_processing.dagbag import DagBag
@@ -358,6 +360,15 @@ def test_the_erasure_dag_erases_from_its_trigger_form(erased, monkeypatch):
     monkeypatch.syspath_prepend(str(dags))
     monkeypatch.setenv("AIRFLOW_CONN_PUENTE_WAREHOUSE", runtime.warehouse_connection(url))
     monkeypatch.setenv("PUENTE_SYSTEMS", "odoo,shopify")
+    key = new_key()
+    monkeypatch.setenv("PUENTE_FIELD_KEY", key)
+    maria = next(c for c in SOURCES["shopify"]["customers"] if c["id"] == 7002)
+    with psycopg.connect(url) as conn:
+        load_page(conn, raw_object("shopify", "customers"), [Record(maria, "7002", "garbled")], "maria-sealed",
+                  field_keys=FieldKeys.parse(key))
+        conn.commit()
+    sealed_phone = FieldKeys.parse(key).seal("(316) 555-0101")
+    assert traces(url, [sealed_phone]) == {"ops.quarantine": 1}
     bag = DagBag(dag_folder=str(dags / "puente_erasure.py"))
     assert bag.import_errors == {}
     with psycopg.connect(url) as conn:
@@ -373,6 +384,8 @@ def test_the_erasure_dag_erases_from_its_trigger_form(erased, monkeypatch):
     with psycopg.connect(url) as conn:
         assert conn.execute("select count(*) from raw.shopify_customers where record::text ilike "
                             "'%maria.lopez@example.com%'").fetchone()[0] == 0
+        assert conn.execute("select count(*) from ops.quarantine where batch_id = 'maria-sealed'").fetchone() == (1,)
+        assert traces(url, [sealed_phone, *MARIA[:4]]) == {}
         assert conn.execute("select identified_by, requested_by from ops.erasures where reason = 'ticket 9'"
                             ).fetchone() == (["customer_id"], "dpo")
         # the run itself is audited with who triggered it in Airflow (dag.test() triggers as "dag_test")
