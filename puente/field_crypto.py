@@ -6,7 +6,7 @@ other than e-mail addresses, ``puente/sources/<system>/settings.py``); no second
 
 The key: the Airflow connection ``puente_field_key`` (its password), else ``PUENTE_FIELD_KEY``;
 one or more keys, comma-separated, the newest first, each 64 random bytes in URL-safe base64
-(``python -m puente.field_crypto`` prints a new one). Without a key nothing is sealed and nothing
+(``puente field-key new`` prints a new one). Without a key nothing is sealed and nothing
 changes (the demo's default). The key is never logged: ``FieldKeys`` shows only key ids.
 
 The cipher is AES-256-SIV (RFC 5297, the ``cryptography`` package): authenticated, so a changed
@@ -19,9 +19,8 @@ else. A sealed value is text, ``enc:v1:<key id>:<ciphertext, URL-safe base64>``,
 wherever the value was (JSON strings, text columns), and its key id says which key opens it.
 
 Rotation: put the new key first and keep the old ones after it; values are sealed with the first
-and opened with whichever key their id names. ``reseal`` rewrites a value under the first key; a
-key may be dropped once nothing sealed under it is kept (``ops.quarantine``: its records are
-released or re-landed, or resealed).
+and opened with whichever key their id names. ``puente field-key reseal`` seals again under the
+first key every sealed value Puente keeps (``ops.quarantine``); the older keys can be dropped after.
 
 Where it applies today: ``ops.quarantine`` (``puente.load``). The raw tables and the models built
 from them still hold phones and tax ids in clear: PostgreSQL cannot open these values (the
@@ -37,7 +36,6 @@ import hashlib
 import os
 import re
 import secrets
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -83,7 +81,7 @@ class FieldKeys:
                 raise FieldKeyError(f"field key {n} is not URL-safe base64") from None
             if len(key) != KEY_BYTES:
                 raise FieldKeyError(f"field key {n} is {len(key)} bytes, not {KEY_BYTES}: make one with "
-                                    "python -m puente.field_crypto")
+                                    "puente field-key new")
             keys.append((_key_id(key), key))
         if not keys:
             raise FieldKeyError("no field key given")
@@ -186,6 +184,49 @@ def _seal(kid: str, key: bytes, value: str) -> str:
     return f"{PREFIX}{kid}:{base64.urlsafe_b64encode(token).decode()}"
 
 
-if __name__ == "__main__":
-    print(new_key())
-    sys.exit(0)
+def reseal_quarantine(url: str, keys: FieldKeys) -> int:
+    """Seal again under the newest key every sealed value ``ops.quarantine`` keeps (rotation);
+    how many payloads changed. A value under a key no longer configured stops it, naming the key."""
+    import json
+
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        changed = []
+        for quarantine_id, payload in conn.execute(
+                "select quarantine_id, payload from ops.quarantine where payload like '%%enc:v1:%%'"):
+            try:
+                document = json.loads(payload)
+            except ValueError:
+                continue
+            resealed = _leaves(document, lambda v: keys.reseal(v) if is_sealed(v) else v)
+            if resealed != document:
+                changed.append((json.dumps(resealed, default=repr, allow_nan=True), quarantine_id))
+        with conn.cursor() as cur:
+            cur.executemany("update ops.quarantine set payload = %s where quarantine_id = %s", changed)
+    return len(changed)
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "field-key", help="the key that seals phones and tax ids: make one, or reseal under the newest",
+        description="Field encryption (see puente/field_crypto.py). `new` prints a fresh key for the Airflow "
+                    f"connection {CONN_ID} (its password) or {ENV}. `reseal` seals again, under the first key of "
+                    f"{ENV}, every sealed value the warehouse keeps, so that the keys after it can be dropped.")
+    parser.add_argument("action", choices=["new", "reseal"])
+
+
+def main(args: Any) -> int:
+    if args.action == "new":
+        print(new_key())
+        return 0
+    from puente.warehouse import warehouse_url
+
+    keys = FieldKeys.from_env()
+    if keys is None:
+        print(f"Nothing resealed: set {ENV} to the new key, followed by the old ones (comma-separated)")
+        return 1
+    count = reseal_quarantine(warehouse_url(), keys)
+    print(f"Resealed {count} quarantined record(s) under key {keys.ids[0]}; keys {keys.ids[1:] or 'none'} "
+          "no longer open anything Puente keeps and can be dropped")
+    return 0
