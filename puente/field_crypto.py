@@ -194,7 +194,7 @@ def reseal_quarantine(url: str, keys: FieldKeys) -> int:
     with psycopg.connect(url) as conn:
         changed = []
         for quarantine_id, payload in conn.execute(
-                "select quarantine_id, payload from ops.quarantine where payload like '%%enc:v1:%%'"):
+                "select quarantine_id, payload from ops.quarantine where payload like '%enc:v1:%'"):
             try:
                 document = json.loads(payload)
             except ValueError:

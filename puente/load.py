@@ -182,8 +182,9 @@ def _quarantine_payload(payload: object) -> str:
 def _erased_among(conn: psycopg.Connection, raw_object: RawObject,
                   rejected: list[tuple[Record, str]]) -> dict[str, tuple[datetime, str]]:
     """The rejected records an erasure scrubbed (``ops.erased_records``): id -> (erased at, erasure)."""
-    ids = sorted({r.source_id for r, _ in rejected if isinstance(r.source_id, str) and _storable(r.source_id)
-                  == r.source_id})
+    # an id with NUL or a lone surrogate never landed in raw, so no erasure scrubbed it
+    ids = sorted({r.source_id for r, _ in rejected
+                  if isinstance(r.source_id, str) and _storable(r.source_id) == r.source_id})
     if not ids:
         return {}
     rows = conn.execute(_ERASED_IDS, (ids, raw_object.source, raw_object.object,
@@ -340,22 +341,22 @@ def load_page(conn: psycopg.Connection, raw_object: RawObject, records: Sequence
     return counts
 
 
-# The ids (of a page's rejected records) that an erasure scrubbed, with when and by which erasure.
-_ERASED_IDS = """
-select i.source_id, e.erased_at, e.erasure_id
-from unnest(%s::text[]) as i(source_id)
-cross join ops.erasure_key as k
-join ops.erased_records as e
-  on e.source = %s and e.object = %s
- and e.record_hash = sha256(k.outer_pad || sha256(k.inner_pad || convert_to(%s || i.source_id, 'UTF8')))
-"""
+# A record an erasure scrubbed: HMAC-SHA256 of "<source>/<object>/<id>" under the erasure key
+# (``k``, ops.erasure_key), as puente.erasure keeps it in ops.erased_records (``e``).
+_ERASED = ("e.source = %s and e.object = %s and e.record_hash = "
+           "sha256(k.outer_pad || sha256(k.inner_pad || convert_to(%s || {id}, 'UTF8')))")
 
-# The page's records an erasure scrubbed (HMAC-SHA256 of "<source>/<object>/<id>" under the
-# erasure key, puente.erasure.record_hash) and the source has not changed since.
-_SKIP_ERASED = """
+# The page's records an erasure scrubbed and the source has not changed since.
+_SKIP_ERASED = f"""
 delete from _puente_page as p
 using ops.erased_records as e, ops.erasure_key as k
-where e.source = %s and e.object = %s
-  and e.record_hash = sha256(k.outer_pad || sha256(k.inner_pad || convert_to(%s || p.source_id, 'UTF8')))
+where {_ERASED.format(id="p.source_id")}
   and p.source_updated_at <= e.erased_at
+"""
+
+# Which of the ids (of a page's rejected records) an erasure scrubbed: when, and which erasure.
+_ERASED_IDS = f"""
+select i.source_id, e.erased_at, e.erasure_id
+from unnest(%s::text[]) as i(source_id), ops.erasure_key as k, ops.erased_records as e
+where {_ERASED.format(id="i.source_id")}
 """
