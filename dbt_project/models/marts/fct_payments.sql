@@ -16,8 +16,9 @@
     (failed), `pending`; `status_detail` keeps Stripe's own (`succeeded`, `failed: card_declined`,
     `disputed: won`).
     Its fee and net are those of its balance transaction, converted to the charge's currency
-    when the account settles in another (`exchange_rate`); a dispute's fee is on the dispute's
-    balance transaction, not here.
+    when the account settles in another (`exchange_rate`), plus the fees of its disputes (on the
+    dispute's own balance transactions, which name the dispute, not the charge), which also come
+    out of what the charge left in the account.
     The customer is the order's, else the invoice partner's (int_customers_matched).
     Money, in the payment's currency: `collected_amount` is what the payer was charged once the
     payment went through (approved, later refunded or charged back too); `net_amount` what the
@@ -121,6 +122,19 @@ credited as (
     group by source_object_id
 ),
 
+-- the fees of a charge's disputes, in the charge's currency (the dispute's withdrawal carries the
+-- fee; a reinstatement may return it)
+dispute_fees as (
+    select
+        disputes.charge_id,
+        sum(movements.fee_amount / coalesce(nullif(movements.exchange_rate, 0), 1)) as fee_amount
+    from {{ ref('stg_stripe__balance_transactions') }} as movements
+    inner join {{ ref('stg_stripe__disputes') }} as disputes
+        on movements.source_object_id = disputes.dispute_id
+    where movements.transaction_type = 'adjustment' and not movements.is_deleted and not disputes.is_deleted
+    group by disputes.charge_id
+),
+
 -- a charge's latest dispute: won gives the money back, lost or still open keeps it withdrawn
 disputed as (
     select distinct on (charge_id) charge_id, dispute_status
@@ -183,8 +197,8 @@ stripe as (
              else 0 end as charged_back_amount,
         case when stripe_charges.payment_status = 'approved' then stripe_charges.amount - stripe_charges.refunded_amount
              else 0 end as net_amount,
-        coalesce(credited.fee_amount, 0) as fee_amount,
-        coalesce(credited.net_received_amount, 0) as net_received_amount,
+        coalesce(credited.fee_amount, 0) + coalesce(dispute_fees.fee_amount, 0) as fee_amount,
+        coalesce(credited.net_received_amount, 0) - coalesce(dispute_fees.fee_amount, 0) as net_received_amount,
         coalesce(refunded.refund_count, 0) as refund_count,
         refunded.last_refunded_at,
         stripe_charges.created_at,
@@ -195,6 +209,8 @@ stripe as (
         on credited.charge_id = stripe_charges.charge_id
     left join refunded
         on refunded.charge_id = stripe_charges.charge_id
+    left join dispute_fees
+        on dispute_fees.charge_id = stripe_charges.charge_id
 )
 
 select * from mercadopago
