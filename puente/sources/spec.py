@@ -64,6 +64,12 @@ class PersonalData:
     def tree(self) -> FieldTree:
         return field_tree(self.fields)
 
+    @property
+    def sensitive(self) -> tuple[str, ...]:
+        """The identifiers that are phones and tax ids (every one but the e-mail addresses): what
+        is sealed when a field key is configured (``puente.field_crypto``)."""
+        return tuple(p for p in self.identifiers if "email" not in p.rsplit(".", 1)[-1].lower())
+
 
 NO_PERSONAL_DATA = PersonalData()
 

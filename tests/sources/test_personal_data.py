@@ -83,3 +83,18 @@ def test_paths_reach_values_the_way_erasure_reads_and_empties_them():
     emptied = blank(order, registry.source_object("woocommerce", "orders").personal.tree)
     assert emptied["billing"] == {"email": None, "first_name": None, "city": None}
     assert emptied["customer_id"] == 33 and emptied["line_items"] == order["line_items"]
+
+
+def test_the_fields_sealed_with_a_field_key_are_the_phones_and_tax_ids():
+    """PersonalData.sensitive (puente.field_crypto) is every identifier but the e-mail addresses:
+    a path named otherwise (a new source's ``correo``) must be looked at, not sealed or left by chance."""
+    phone_or_tax_id = re.compile(r"phone|mobile|vat|tax_id|identification|doc_number", re.IGNORECASE)
+    sealed = set()
+    for source, obj in registry.personal_objects():
+        for path in obj.personal.identifiers:
+            name = path.rsplit(".", 1)[-1]
+            assert (path in obj.personal.sensitive) == bool(phone_or_tax_id.search(name)), (source.name, obj.name, path)
+            assert (path in obj.personal.sensitive) != ("email" in name.lower()), (source.name, obj.name, path)
+        sealed.update(f"{source.name}.{obj.name}.{p}" for p in obj.personal.sensitive)
+    assert {"odoo.res.partner.vat", "odoo.res.partner.mobile", "hubspot.contacts.properties.tax_id",
+            "mercadolibre.orders.billing_info.doc_number", "tiendanube.customers.identification"} <= sealed
