@@ -25,14 +25,22 @@ def pytest_configure(config) -> None:
     from puente import runtime
     from puente.config import puente_home
 
-    os.environ.setdefault("PUENTE_ARTIFACTS_DIR", str(puente_home() / "test-artifacts"))
+    # `make test` runs the tests in two processes (pytest-xdist, a file at a time to each): each
+    # has its own Airflow home and metadata database, artifacts folder and dbt target folder,
+    # so that they share only the PostgreSQL server (a database per test or module).
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    suffix = f"-{worker}" if worker else ""
+    os.environ.setdefault("PUENTE_ARTIFACTS_DIR", str(puente_home() / f"test-artifacts{suffix}"))
     os.environ.setdefault("PUENTE_RETRY_DELAY_SECONDS", "1")
+    if worker:
+        os.environ.setdefault("DBT_TARGET_PATH", str(puente_home() / f"dbt-target{suffix}"))
     base = _server_url()
     env = runtime.airflow_env(base)
-    env["AIRFLOW_HOME"] = str(puente_home() / "airflow-test")
+    env["AIRFLOW_HOME"] = str(puente_home() / f"airflow-test{suffix}")
+    metadata_db = f"airflow_test{suffix.replace('-', '_')}"
     env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace(
-        f"/{runtime.AIRFLOW_METADATA_DB}", "/airflow_test")
-    warehouse.create_database(base, "airflow_test")
+        f"/{runtime.AIRFLOW_METADATA_DB}", f"/{metadata_db}")
+    warehouse.create_database(base, metadata_db)
     os.makedirs(env["AIRFLOW_HOME"], exist_ok=True)
     os.environ.update(env)
 
