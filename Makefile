@@ -43,7 +43,7 @@ demo: $(STAMP) manifest ## Run three simulated nights end to end on the embedded
 	$(BIN)/puente demo
 
 test: $(STAMP) manifest ## Install what is needed and run every test (unit, dbt, GX, Airflow end to end)
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-fast: $(STAMP) ## Unit tests only (no end-to-end DAG runs)
 	$(BIN)/pytest -q -m "not e2e"
