@@ -19,13 +19,15 @@
       - Mercado Libre buyers, known only from their sales (the marketplace has no customer
         list for a seller): one record per buyer account, from its latest sale, with what the
         marketplace gives: the account's first and last names, the document given for the
-        invoice (`billing_info`, a tax id), and the city the latest sale was sent to. No e-mail,
-        no phone: identity links them by name and document.
+        invoice (`billing_info`, a tax id), the city the latest sale was sent to, and the door
+        the latest sale delivered at home was sent to (a sale picked up at an agency names the
+        agency's door, no door of the buyer's). No e-mail, no phone (the shipment's receiver
+        phone is masked): identity links them by name, document and door.
     Deleted source records are left out unless an order points at them.
 
     The postal address as typed (`street`: the ERP partner's street, the CRM contact's address,
     the shop's default address1, WooCommerce's billing address_1, Tienda Nube's billing street and
-    number; none for a Shopify order known only from its order) and its comparable key `address_key` (macro normalize_address).
+    number, a Mercado Libre buyer's delivery door; none for a Shopify order known only from its order) and its comparable key `address_key` (macro normalize_address).
 
     Marketing consent, per record: `has_marketing_consent` is the record's own signal, true
     (opted in), false (opted out) or null (it says neither), and `marketing_consent_at` when
@@ -324,7 +326,16 @@ nube_order_records as (
     order by nube_orders.customer_id, nube_orders.updated_at desc nulls last
 ),
 
--- a Mercado Libre buyer: the latest sale's names and city, and the latest document it gave
+-- the door of a buyer's latest sale delivered to them (not picked up at an agency)
+meli_doors as (
+    select distinct on (buyer_id) buyer_id, receiver_address
+    from meli_orders
+    where receiver_address is not null and not is_pickup
+    order by buyer_id, updated_at desc nulls last
+),
+
+-- a Mercado Libre buyer: the latest sale's names and city, the latest document it gave, the
+-- latest door it had a sale delivered to
 meli_buyer_records as (
     select distinct on (meli_orders.buyer_id)
         'mercadolibre_buyer' as record_type,
@@ -340,7 +351,7 @@ meli_buyer_records as (
             where documented.buyer_id = meli_orders.buyer_id and documented.buyer_doc_number is not null
             order by documented.updated_at desc nulls last limit 1
         )) as tax_id,
-        null::text as street,
+        meli_doors.receiver_address as street,
         meli_orders.receiver_city as city,
         null::text as country,
         'CO' as country_code,
@@ -350,6 +361,8 @@ meli_buyer_records as (
         null::boolean as has_processing_authorisation,
         meli_orders.updated_at
     from meli_orders
+    left join meli_doors
+        on meli_orders.buyer_id = meli_doors.buyer_id
     order by meli_orders.buyer_id, meli_orders.updated_at desc nulls last
 ),
 
