@@ -120,7 +120,7 @@ def _meli_sale(order_id, buyer, first_name, last_name, updated_at, door, pickup=
                                       "seller_sku": "COC-0013"}, "quantity": 1, "unit_price": 26500.0}],
             "billing_info": None,
             "shipment": {"status": "delivered", "receiver_address": door,
-                         "receiver_address_type": "agency" if pickup else "buying_address",
+                         "destination_type": "agency" if pickup else "buying_address",
                          "receiver_city": "Medellin", "receiver_state": "Antioquia"}}
 
 

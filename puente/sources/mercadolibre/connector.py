@@ -16,7 +16,7 @@
   the invoice (``GET /orders/{id}/billing_info``, a 404 when the buyer gave none) as
   ``billing_info: {doc_type, doc_number}``, and its shipment (``GET /shipments/{id}``) as
   ``shipment: {status, substatus, last_updated, date_shipped, date_delivered, shipping_cost,
-  receiver_address, receiver_address_type, receiver_city, receiver_state}`` (the destination's
+  receiver_address, destination_type, receiver_city, receiver_state}`` (the destination's
   street line and ``type``). The order is then projected to the declared fields (minimum data):
   the buyer's names, nickname and document and the door the sale went to land, nothing else of
   theirs (not the receiver's name, nor the phone, which the API masks).
@@ -239,7 +239,7 @@ def shipment(body: Any) -> dict[str, Any] | None:
             "date_shipped": history.get("date_shipped"), "date_delivered": history.get("date_delivered"),
             "shipping_cost": get(body, "lead_time", "cost"),
             "receiver_address": get(body, "destination", "shipping_address", "address_line"),
-            "receiver_address_type": get(body, "destination", "type"),
+            "destination_type": get(body, "destination", "type"),
             "receiver_city": get(body, "destination", "shipping_address", "city", "name"),
             "receiver_state": get(body, "destination", "shipping_address", "state", "name")}
 

@@ -89,7 +89,7 @@ _ORDER = ("status", "date_created", "date_closed", "total_amount", "paid_amount"
           "order_items[].quantity", "order_items[].unit_price",
           "billing_info.doc_type", "billing_info.doc_number",
           "shipment.status", "shipment.date_shipped", "shipment.date_delivered", "shipment.shipping_cost",
-          "shipment.receiver_address", "shipment.receiver_address_type", "shipment.receiver_city",
+          "shipment.receiver_address", "shipment.destination_type", "shipment.receiver_city",
           "shipment.receiver_state")
 
 # Reconciliation: the search serves the sales of the last twelve months (``SEARCH_DAYS``), raw keeps
