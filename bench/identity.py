@@ -27,7 +27,9 @@ seed 7, HubSpot). Steps:
    dim_customers' id arrays); the truth ties a record of most kinds to its person by the simulated
    object the kind's name says, a Salesforce contact (a Contact or an unconverted Lead) through
    the org's view of the sales team's book, a Mercado Libre buyer through the sales it bought
-   (`_customer_records`).
+   (`_customer_records`). Beside recall, the recall of the linkable pairs: the true pairs a
+   chain of the person's records sharing a mailbox, a phone, a tax id's digits or a door joins
+   (`linkable_pairs`); the rest share names and cities only, and no matching can find them.
 
 Results go into the `identity` section of bench/RESULTS.md (another size or CRM: a section of its
 own, `identity-<crm>-<customers>`): overall and per variation class

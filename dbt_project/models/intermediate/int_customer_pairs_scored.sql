@@ -54,8 +54,8 @@
         valid tax ids differ; relatives and colleagues share doors as they share mailboxes),
         `household_named` (such a door, and the two names agree, and neither record's name fits
         two of the door's holders whose names or tax ids conflict: the name says which resident
-        it is, as it does for a family's mailbox), `shared`, `different`, `other_city` (counted by the city already), `missing` (one side
-        has none, or a company's door beside a person's);
+        it is, as it does for a family's mailbox), `shared`, `different`, `other_city` (counted
+        by the city already), `missing` (one side has none, or a company's door beside a person's);
       - web_order: `linked` when a web order of one was booked in the ERP under the other, unless
         they share a mailbox, a shared one included (the ERP finds the partner by its e-mail: no
         new evidence);

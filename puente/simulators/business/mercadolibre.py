@@ -209,7 +209,9 @@ class MercadoLibreWriter(StoreWriter):
         self._records.add("mercadolibre", "orders", oid, order, p.id, f"M{oid}")
         self.billing[oid] = self._billing_form(p, account)
         city = messy.typed(rng, p.city)
-        messy.phone(rng, p.mobile)  # the number the buyer gives Mercado Envíos (drawn, never served to the seller)
+        # the number the buyer gives Mercado Envíos: never served to the seller, drawn still so that
+        # the account's stream (and every sale after this one) is the same as before it was masked
+        messy.phone(rng, p.mobile)
         picked_up = random.Random(f"mercadolibre:pickup:{oid}").random() < PICKUP_SHARE
         door = agency_door(p.city, oid) if picked_up else messy.address(p, "mercadolibre:envio") or ""
         self._records.add("mercadolibre", "shipments", sid, {
