@@ -192,7 +192,7 @@ SOURCES = {"odoo": ODOO, "hubspot": HUBSPOT, "shopify": SHOPIFY}
 def _updated_at(source: str, record: dict) -> str | None:
     if source == "odoo":
         return f"{record['write_date']}+00"
-    return record.get("updatedAt") or record.get("updated_at")
+    return record.get("updatedAt") or record.get("updated_at") or record.get("date_last_updated")
 
 
 def load_raw(url: str, sources: dict = SOURCES, batch_id: str = BATCH) -> None:

@@ -2,8 +2,10 @@
     Mercado Libre buyers (contract `customer_records`, int_customer_records_unioned), known only
     from their sales (the marketplace has no customer list for a seller): one record per buyer
     account, from its latest sale, with what the marketplace gives: the account's first and last
-    names, the document given for the invoice (`billing_info`, a tax id), and the city the latest
-    sale was sent to. No e-mail, no phone: identity links them by name and document.
+    names, the document given for the invoice (`billing_info`, a tax id), the city the latest sale
+    was sent to, and the door the latest sale delivered at home was sent to (`street`; a sale
+    picked up at an agency names the agency's door, no door of the buyer's). No e-mail, no phone
+    (the shipment's receiver phone is masked): identity links them by name, document and door.
 #}
 
 with
@@ -11,9 +13,18 @@ with
 meli_orders as (
     select * from {{ ref('stg_mercadolibre__orders') }}
     where not is_deleted and buyer_id is not null
+),
+
+-- the door of a buyer's latest sale delivered to them (not picked up at an agency)
+meli_doors as (
+    select distinct on (buyer_id) buyer_id, receiver_address
+    from meli_orders
+    where receiver_address is not null and not is_pickup
+    order by buyer_id, updated_at desc nulls last
 )
 
--- a Mercado Libre buyer: the latest sale's names and city, and the latest document it gave
+-- a Mercado Libre buyer: the latest sale's names and city, the latest document it gave, the
+-- latest door it had a sale delivered to
 select distinct on (meli_orders.buyer_id)
     'mercadolibre_buyer' as record_type,
     'mercadolibre' as source_system,
@@ -28,7 +39,7 @@ select distinct on (meli_orders.buyer_id)
         where documented.buyer_id = meli_orders.buyer_id and documented.buyer_doc_number is not null
         order by documented.updated_at desc nulls last limit 1
     )) as tax_id,
-    null::text as street,
+    meli_doors.receiver_address as street,
     meli_orders.receiver_city as city,
     null::text as country,
     'CO' as country_code,
@@ -38,4 +49,6 @@ select distinct on (meli_orders.buyer_id)
     null::boolean as has_processing_authorisation,
     meli_orders.updated_at
 from meli_orders
+left join meli_doors
+    on meli_orders.buyer_id = meli_doors.buyer_id
 order by meli_orders.buyer_id, meli_orders.updated_at desc nulls last
