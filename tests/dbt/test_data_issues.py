@@ -9,10 +9,10 @@ import datetime as dt
 
 import psycopg
 import pytest
+from messy_night import DOUBTFUL_TAX_IDS
 from psycopg.rows import dict_row
 
 from expectations.gates import run_marts_gate
-from messy_night import DOUBTFUL_TAX_IDS
 from puente.dbt import run_dbt
 from puente.report import night_summary
 
