@@ -99,6 +99,15 @@ def record_types(sources: Sequence[Source] | None = None) -> tuple[str, ...]:
     return tuple(kinds)
 
 
+def customer_tax_id_fields(sources: Sequence[Source] | None = None) -> dict[str, dict[str, str]]:
+    """Each system's objects that hold a customer record's tax id (``PersonalData.tax_id``) and the
+    field a person finds it in: ``{"salesforce": {"contacts": "Tax_Id__c", "leads": "Tax_Id__c"}, …}``,
+    keyed as ``int_customer_records_unioned`` names a record's own (``source_system``,
+    ``source_object``); what ``marts.data_issues`` names for a doubtful tax id."""
+    return {s.name: fields for s in _sources(sources)
+            if (fields := {o.name: o.personal.tax_id for o in s.objects if o.personal.tax_id})}
+
+
 def data_issue_models(sources: Sequence[Source] | None = None,
                       staging: Path = STAGING) -> tuple[tuple[str, str, str, str, str | None], ...]:
     """(model, system, raw object, id column, item position column or None) of each staging model
@@ -158,6 +167,9 @@ def render(sources: Sequence[Source] | None = None, staging: Path = STAGING) -> 
                customer_record_types(sources)),
         _macro("customer_record_kinds", "Every record_type of int_customer_records_unioned (the systems' kinds, and "
                "the guest orders keyed by the order).", list(record_types(sources))),
+        _macro("customer_tax_id_fields", "Each system's objects that hold a customer record's tax id and the field "
+               "a person finds it in (PersonalData.tax_id in puente/sources/<system>/settings.py): what "
+               "data_issues names for a doubtful tax id.", customer_tax_id_fields(sources)),
         _macro("data_issue_models", "(model, system, raw object, id column, item position column) of each staging "
                "model that reports data issues (meta.data_issues in its _<system>__models.yml).",
                [list(row) for row in data_issue_models(sources, staging)]),

@@ -47,6 +47,11 @@ class PersonalData:
     three are emptied; every other record that mentions an identifier or a name has the mention
     replaced. ``tests/sources/test_personal_data.py`` checks the declarations against the dbt
     record kinds and the landed fields.
+
+    ``tax_id``: the one of those fields where a person finds the tax id of the customer record
+    this object is or points at (Odoo's ``vat``, the Shopify customer's ``note`` it is written
+    in), as the system's own screens and API name it: ``marts.data_issues`` tells the operator to
+    fix a doubtful tax id there (macro ``customer_tax_id_fields()``, ``puente.sources.contracts``).
     """
 
     record_kinds: tuple[str, ...] = ()
@@ -54,6 +59,11 @@ class PersonalData:
     identifiers: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
     other: tuple[str, ...] = ()
+    tax_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.tax_id is not None and self.tax_id not in self.fields:
+            raise ValueError(f"tax_id {self.tax_id!r} is none of the personal fields {self.fields}")
 
     @property
     def fields(self) -> tuple[str, ...]:

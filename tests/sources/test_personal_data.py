@@ -8,8 +8,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from puente.sources import registry
+import pytest
+
+from puente.sources import contracts, registry
 from puente.sources.fields import blank, jsonpath, values_at
+from puente.sources.spec import PersonalData
 
 DBT = Path(__file__).resolve().parents[2] / "dbt_project"
 # Landed paths whose last name says "a person's data", as sources name them.
@@ -98,3 +101,19 @@ def test_the_fields_sealed_with_a_field_key_are_the_phones_and_tax_ids():
         sealed.update(f"{source.name}.{obj.name}.{p}" for p in obj.personal.sensitive)
     assert {"odoo.res.partner.vat", "odoo.res.partner.mobile", "hubspot.contacts.properties.tax_id",
             "mercadolibre.orders.billing_info.doc_number", "tiendanube.customers.identification"} <= sealed
+
+
+def test_every_source_whose_customer_records_carry_a_tax_id_says_where_a_person_finds_it():
+    """``PersonalData.tax_id``: where marts.data_issues sends the operator to fix a doubtful tax id.
+    A source whose customer records read a tax id declares its field (the CRMs' people always
+    carry one); one whose records never have any (WooCommerce) declares none."""
+    fields = contracts.customer_tax_id_fields()
+    for model in (DBT / "models" / "staging").glob("*/stg_*__customer_records.sql"):
+        text = model.read_text()  # a staging column passed on (`partners.tax_id`), or an expression not null
+        read = re.search(r"\w\.tax_id\b", text) or [e for e in re.findall(r"[,(]\s*([^,]*?)\s+as tax_id\b", text, re.S)
+                                                   if not e.startswith("null")]
+        assert bool(read) == (model.parent.name in fields), model.name
+    assert set(contracts.systems()["crm_people"]) <= set(fields)
+    assert fields["salesforce"] == {"contacts": "Tax_Id__c", "leads": "Tax_Id__c"}
+    with pytest.raises(ValueError, match="none of the personal fields"):
+        PersonalData(identifiers=("vat",), tax_id="tax")

@@ -50,6 +50,18 @@
     {{ return(['odoo_partner', 'hubspot_contact', 'salesforce_contact', 'shopify_customer', 'shopify_guest_order', 'woocommerce_customer', 'woocommerce_guest_order', 'tiendanube_customer', 'mercadolibre_buyer']) }}
 {%- endmacro %}
 
+{# Each system's objects that hold a customer record's tax id and the field a person finds it in (PersonalData.tax_id in puente/sources/<system>/settings.py): what data_issues names for a doubtful tax id. #}
+{% macro customer_tax_id_fields() -%}
+    {{ return({
+        'odoo': {'res.partner': 'vat'},
+        'hubspot': {'contacts': 'properties.tax_id'},
+        'salesforce': {'contacts': 'Tax_Id__c', 'leads': 'Tax_Id__c'},
+        'shopify': {'customers': 'note'},
+        'tiendanube': {'customers': 'identification', 'orders': 'contact_identification'},
+        'mercadolibre': {'orders': 'billing_info.doc_number'}
+    }) }}
+{%- endmacro %}
+
 {# (model, system, raw object, id column, item position column) of each staging model that reports data issues (meta.data_issues in its _<system>__models.yml). #}
 {% macro data_issue_models() -%}
     {{ return([

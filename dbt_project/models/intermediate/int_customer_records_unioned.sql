@@ -28,7 +28,7 @@
 #}
 
 {%- set record_columns -%}
-    record_type, source_system, source_record_id, full_name, is_company, email, phone, other_phone, tax_id,
+    record_type, source_system, source_object, source_record_id, full_name, is_company, email, phone, other_phone, tax_id,
     street, city, country, country_code, has_marketing_consent, marketing_consent_at,
     has_processing_authorisation, updated_at
 {%- endset %}
@@ -47,6 +47,7 @@ crm_records as (
     select
         crm_system || '_contact' as record_type,
         crm_system as source_system,
+        source_object,
         contact_id as source_record_id,
         full_name,
         false as is_company,
@@ -82,6 +83,7 @@ normalized as (
         {{ record_key('unioned.record_type', 'unioned.source_record_id') }} as record_key,
         unioned.record_type,
         unioned.source_system,
+        unioned.source_object,
         unioned.source_record_id,
         unioned.full_name,
         unioned.is_company as is_erp_company,
@@ -156,6 +158,7 @@ keyed as (
         normalized.record_key,
         normalized.record_type,
         normalized.source_system,
+        normalized.source_object,
         normalized.source_record_id,
         normalized.full_name,
         -- a company: the ERP says so, or the name carries a legal form (`... S.A.S.`)

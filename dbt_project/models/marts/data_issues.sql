@@ -9,13 +9,21 @@
 
     Also every doubtful tax id of a customer record (int_customer_records_unioned: its check
     digit fails), with the value its body calls for: the record keeps it, but identity
-    resolution uses it as weaker evidence only, never as a key.
+    resolution uses it as weaker evidence only, never as a key. It is named where a person fixes
+    it: the record's own object and the field of that object its system keeps the tax id in, as
+    each source declares it in its folder (PersonalData.tax_id in
+    puente/sources/<system>/settings.py, gathered into macro customer_tax_id_fields): a Salesforce
+    Lead's `Tax_Id__c`, a Tienda Nube customer's `identification`. A record known only from its
+    orders (a Mercado Libre buyer, a store customer that has not landed) keeps its own id, its
+    tax id named on its orders (`billing_info.doc_number`, `contact_identification`).
 #}
 
 {#- (model, source system, source object as landed in raw, id column, position of the item in its
     array): each staging model's `meta.data_issues` in its _<system>__models.yml, gathered by
     `python -m puente.sources.contracts` into macro data_issue_models (macros/generated/sources.sql) -#}
 {%- set staged = data_issue_models() -%}
+{#- {system: {object: the field a person finds a customer record's tax id in}} -#}
+{%- set tax_id_fields = customer_tax_id_fields() -%}
 
 with
 
@@ -48,20 +56,31 @@ issues as (
     {%- endfor %}
 ),
 
+tax_id_fields (source_system, source_object, field) as (
+    values
+    {%- for system, objects in tax_id_fields.items() %}{% for object, field in objects.items() %}
+        ('{{ system }}', '{{ object }}', '{{ field }}'){% if not loop.last %},{% endif %}
+    {%- endfor %}{% if not loop.last %},{% endif %}{% endfor %}
+),
+
 doubtful_tax_ids as (
     select
-        source_system,
-        case record_type when 'odoo_partner' then 'res.partner' when 'hubspot_contact' then 'contacts' else 'customers' end as source_object,
-        source_record_id as record_id,
-        case source_system when 'odoo' then 'vat' when 'hubspot' then 'properties.tax_id' else 'note' end as field,
-        tax_id as raw_value,
-        'tax id check digit fails' || coalesce(' (' || tax_id_corrected || ' would be valid)', '') as reason,
+        records.source_system,
+        records.source_object,
+        records.source_record_id as record_id,
+        -- (null for an object that declares no tax id field: the not_null test on field says so)
+        tax_id_fields.field,
+        records.tax_id as raw_value,
+        'tax id check digit fails' || coalesce(' (' || records.tax_id_corrected || ' would be valid)', '') as reason,
         'not used as a key to match customers (weaker evidence only)' as consequence,
         false as is_record_quarantined,
         'int_customer_records_unioned' as staging_model,
         null::timestamptz as loaded_at
-    from {{ ref('int_customer_records_unioned') }}
-    where tax_id_is_valid = false and record_type <> 'shopify_guest_order'
+    from {{ ref('int_customer_records_unioned') }} as records
+    left join tax_id_fields
+        on records.source_system = tax_id_fields.source_system
+        and records.source_object = tax_id_fields.source_object
+    where records.tax_id_is_valid = false
 ),
 
 final as (

@@ -105,4 +105,5 @@ OBJECTS: tuple[MeliObject, ...] = (MeliObject(name="orders", landed_fields=_ORDE
                                               personal=PersonalData(
     refers=(("buyer.id", "mercadolibre_buyer"),), identifiers=("billing_info.doc_number",),
     names=("buyer.first_name", "buyer.last_name", "buyer.nickname"),
-    other=("shipment.receiver_address", "shipment.receiver_city", "shipment.receiver_state"))),)
+    other=("shipment.receiver_address", "shipment.receiver_city", "shipment.receiver_state"),
+    tax_id="billing_info.doc_number")),)

@@ -8,6 +8,7 @@ select
     owner_id,
     'hubspot' as crm_system,
     'contact' as crm_object,
+    'contacts' as source_object,
     full_name, email, phone, mobile_phone, tax_id, street, city, country, has_marketing_consent,
     has_processing_authorisation, updated_at
 from {{ ref('stg_hubspot__contacts') }}

@@ -28,6 +28,7 @@ meli_doors as (
 select distinct on (meli_orders.buyer_id)
     'mercadolibre_buyer' as record_type,
     'mercadolibre' as source_system,
+    'orders' as source_object,
     meli_orders.buyer_id::text as source_record_id,
     meli_orders.buyer_name as full_name,
     false as is_company,

@@ -32,6 +32,7 @@ ordering_partners as (
 select
     'odoo_partner' as record_type,
     'odoo' as source_system,
+    'res.partner' as source_object,
     coalesce(partners.partner_id, ordering_partners.partner_id)::text as source_record_id,
     coalesce(partners.partner_name, ordering_partners.partner_name) as full_name,
     coalesce(partners.is_company, false) as is_company,

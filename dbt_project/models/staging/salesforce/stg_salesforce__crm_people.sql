@@ -8,12 +8,12 @@
     has_processing_authorisation, updated_at
 {%- endset %}
 
-select contact_id, owner_id, 'salesforce' as crm_system, 'contact' as crm_object, {{ person_columns }}
+select contact_id, owner_id, 'salesforce' as crm_system, 'contact' as crm_object, 'contacts' as source_object, {{ person_columns }}
 from {{ ref('stg_salesforce__contacts') }}
 where not is_deleted
 
 union all
 
-select lead_id, owner_id, 'salesforce', 'lead', {{ person_columns }}
+select lead_id, owner_id, 'salesforce', 'lead', 'leads', {{ person_columns }}
 from {{ ref('stg_salesforce__leads') }}
 where not is_deleted and not is_converted

@@ -30,6 +30,7 @@ shop_customer_records as (
     select
         'shopify_customer' as record_type,
         'shopify' as source_system,
+        'customers' as source_object,
         shop_customers.customer_id::text as source_record_id,
         shop_customers.full_name,
         false as is_company,
@@ -61,6 +62,7 @@ shop_order_records as (
     select distinct on (record_type, source_record_id)
         case when shop_orders.customer_id is null then 'shopify_guest_order' else 'shopify_customer' end as record_type,
         'shopify' as source_system,
+        'orders' as source_object,
         coalesce(shop_orders.customer_id, shop_orders.order_id)::text as source_record_id,
         nullif(concat_ws(' ', shop_orders.customer_first_name, shop_orders.customer_last_name), '') as full_name,
         false as is_company,

@@ -20,6 +20,7 @@ nube_customer_records as (
     select
         'tiendanube_customer' as record_type,
         'tiendanube' as source_system,
+        'customers' as source_object,
         nube_customers.customer_id::text as source_record_id,
         nube_customers.full_name,
         false as is_company,
@@ -47,6 +48,7 @@ nube_order_records as (
     select distinct on (nube_orders.customer_id)
         'tiendanube_customer' as record_type,
         'tiendanube' as source_system,
+        'orders' as source_object,
         nube_orders.customer_id::text as source_record_id,
         nube_orders.contact_name as full_name,
         false as is_company,

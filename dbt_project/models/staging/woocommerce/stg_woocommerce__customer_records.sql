@@ -21,6 +21,7 @@ woo_customer_records as (
     select
         'woocommerce_customer' as record_type,
         'woocommerce' as source_system,
+        'customers' as source_object,
         woo_customers.customer_id::text as source_record_id,
         woo_customers.full_name,
         false as is_company,
@@ -49,6 +50,7 @@ woo_order_records as (
         case when woo_orders.customer_id is null then 'woocommerce_guest_order' else 'woocommerce_customer' end
             as record_type,
         'woocommerce' as source_system,
+        'orders' as source_object,
         coalesce(woo_orders.customer_id, woo_orders.order_id)::text as source_record_id,
         nullif(concat_ws(' ', woo_orders.billing_first_name, woo_orders.billing_last_name), '') as full_name,
         false as is_company,
