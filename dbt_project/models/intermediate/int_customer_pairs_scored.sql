@@ -355,18 +355,20 @@ compared as (
             or {{ given_names_agree('words.shorter[1]', 'words.longer[2]', initials=false) }}
             or {{ given_names_agree('words.shorter[2]', 'words.longer[1]', initials=false) }} as given_agree,
             -- each name ends in a surname the other lacks (`María Acosta Ospina` / `María Isabel
-            -- Acosta Rojas`: two sisters), initials aside
+            -- Acosta Rojas`: two sisters), initials aside; a surname a name holds twice needs
+            -- two in the other (`Fernando García García` / `Fernando García Rojas`: a father and
+            -- son whose mothers' surnames differ)
             cardinality(words.shorter) >= 2
             and length(words.shorter[cardinality(words.shorter)]) > 1
             and length(words.longer[cardinality(words.longer)]) > 1
-            and not exists (
-                select 1 from unnest(words.longer) as l
-                where {{ name_words_agree('words.shorter[cardinality(words.shorter)]', 'l') }}
-            )
-            and not exists (
-                select 1 from unnest(words.shorter) as s
-                where {{ name_words_agree('words.longer[cardinality(words.longer)]', 's') }}
-            ) as surnames_conflict
+            and (select count(*) from unnest(words.longer) as l
+                 where {{ name_words_agree('words.shorter[cardinality(words.shorter)]', 'l') }})
+                < (select count(*) from unnest(words.shorter) as s
+                   where {{ name_words_agree('words.shorter[cardinality(words.shorter)]', 's') }})
+            and (select count(*) from unnest(words.shorter) as s
+                 where {{ name_words_agree('words.longer[cardinality(words.longer)]', 's') }})
+                < (select count(*) from unnest(words.longer) as l
+                   where {{ name_words_agree('words.longer[cardinality(words.longer)]', 'l') }}) as surnames_conflict
         from (
             select
                 case when cardinality(a.name_words) <= cardinality(b.name_words) then a.name_words else b.name_words end as shorter,
