@@ -291,8 +291,10 @@ compared as (
             when a.is_company or b.is_company then 'not_comparable'
             when (select array_agg(w order by w) from unnest(a.name_words) as w)
                 = (select array_agg(w order by w) from unnest(b.name_words) as w) then 'exact'
-            when name_check.words_agree and name_check.given_agree then 'compatible'
+            -- before `compatible`: `García García` has a word for each of `García Rojas` but
+            -- the one García of the son's name cannot stand for both of the father's
             when name_check.given_agree and name_check.surnames_conflict then 'different_surname'
+            when name_check.words_agree and name_check.given_agree then 'compatible'
             when name_check.words >= 2 and name_check.given_agree then 'partly_compatible'
             when not coalesce(name_check.given_agree, false)
                 and length(a.name_words[1]) > 1 and length(b.name_words[1]) > 1 then 'different_given_name'
