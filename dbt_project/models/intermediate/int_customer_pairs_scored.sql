@@ -357,20 +357,34 @@ compared as (
             or {{ given_names_agree('words.shorter[1]', 'words.longer[2]', initials=false) }}
             or {{ given_names_agree('words.shorter[2]', 'words.longer[1]', initials=false) }} as given_agree,
             -- each name ends in a surname the other lacks (`María Acosta Ospina` / `María Isabel
-            -- Acosta Rojas`: two sisters), initials aside; a surname a name holds twice needs
-            -- two in the other (`Fernando García García` / `Fernando García Rojas`: a father and
-            -- son whose mothers' surnames differ)
+            -- Acosta Rojas`: two sisters), initials aside; or one name holds its surname twice
+            -- and the other ends in a surname it lacks (`Fernando García García` / `Fernando
+            -- García Rojas`: the son's one García cannot stand for both of his father's)
             cardinality(words.shorter) >= 2
             and length(words.shorter[cardinality(words.shorter)]) > 1
             and length(words.longer[cardinality(words.longer)]) > 1
-            and (select count(*) from unnest(words.longer) as l
-                 where {{ name_words_agree('words.shorter[cardinality(words.shorter)]', 'l') }})
-                < (select count(*) from unnest(words.shorter) as s
-                   where {{ name_words_agree('words.shorter[cardinality(words.shorter)]', 's') }})
-            and (select count(*) from unnest(words.shorter) as s
-                 where {{ name_words_agree('words.longer[cardinality(words.longer)]', 's') }})
-                < (select count(*) from unnest(words.longer) as l
-                   where {{ name_words_agree('words.longer[cardinality(words.longer)]', 'l') }}) as surnames_conflict
+            and (
+                (not exists (
+                    select 1 from unnest(words.longer) as l
+                    where {{ name_words_agree('words.shorter[cardinality(words.shorter)]', 'l') }}
+                )
+                and not exists (
+                    select 1 from unnest(words.shorter) as s
+                    where {{ name_words_agree('words.longer[cardinality(words.longer)]', 's') }}
+                ))
+                or (cardinality(words.shorter) >= 3
+                    and words.shorter[cardinality(words.shorter)] = words.shorter[cardinality(words.shorter) - 1]
+                    and not exists (
+                        select 1 from unnest(words.shorter) as s
+                        where {{ name_words_agree('words.longer[cardinality(words.longer)]', 's') }}
+                    ))
+                or (cardinality(words.longer) >= 3
+                    and words.longer[cardinality(words.longer)] = words.longer[cardinality(words.longer) - 1]
+                    and not exists (
+                        select 1 from unnest(words.longer) as l
+                        where {{ name_words_agree('words.shorter[cardinality(words.shorter)]', 'l') }}
+                    ))
+            ) as surnames_conflict
         from (
             select
                 case when cardinality(a.name_words) <= cardinality(b.name_words) then a.name_words else b.name_words end as shorter,
