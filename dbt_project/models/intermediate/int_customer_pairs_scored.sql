@@ -44,8 +44,8 @@
         `partly_compatible` (a given name and another word agree, each side has a word the other
         lacks: `Luis Carlos Gómez` / `Luis Gómez Giraldo`), `different_surname` (a given name
         agrees but each ends in a surname the other lacks: `María Acosta Ospina` / `María Isabel
-        Acosta Rojas`), `similar`
-        (trigrams), `different_given_name` (`Carlos Gómez` / `Lucía Gómez`), `different`; two
+        Acosta Rojas`; or one holds its surname twice and the other ends in one it lacks:
+        `Fernando García García` / `Fernando García Rojas`), `similar` (trigrams), `different_given_name` (`Carlos Gómez` / `Lucía Gómez`), `different`; two
         companies: `company_exact`, `company_similar`, `company_different`; a company beside a
         person (a buyer at a company): `not_comparable`;
       - city: `same`, `different` (people move), `missing`;
