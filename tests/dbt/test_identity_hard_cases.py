@@ -14,7 +14,9 @@ of Mercado Envíos, in the building where his namesake Carlos Andrés Gómez has
 Gómez, who has her sales sent to her mother Marta Restrepo's home; Jorge Castaño, whose sales go
 to the home he shares with his wife Elena (a namesake of his lives elsewhere in the city); and
 Hernán Ospina, whose sales go to the home where Hernán Ospina Duque and his son Hernán Ospina
-Mejía both have ERP partners (the door cannot say which of them he is).
+Mejía both have ERP partners (the door cannot say which of them he is). Two pairs of relatives of
+Pereira with one mailbox and one name: Sandra Gómez and Sandra Gómez Gómez, told apart by their
+cédulas, and Fernando García García and Fernando García Rojas, by their second surnames.
 Before night 2 an operator splits CRM contact 502 off Juan Pérez, and a new ERP partner 100
 (a key smaller than every record of Juan's) arrives with Juan's email. Night 3 changes nothing.
 """
@@ -156,6 +158,23 @@ NIGHT_1["mercadolibre"] = {"orders": [
     _meli_sale(2000009800120005, 310000126, "Hernan", "Ospina", "2026-11-13T12:00:00.000-05:00",
                "Calle 50 No. 70-11"),
 ]}
+# Relatives named after a relative, sharing the family's mailbox and home in Pereira: Sandra
+# Gómez and her daughter Sandra Gómez Gómez, each with her own valid cédula (nothing else tells
+# them apart: no phones; a third Sandra Gómez lives across town); Fernando García García and his son Fernando García Rojas, whose second
+# surnames differ (no tax id, no phone on the son's shop account)
+NIGHT_1["odoo"]["res.partner"] += [
+    {**_partner(130, "Sandra Gómez", "sandra_gomez61@example.net", False, "CC 1014439621", city="Pereira"),
+     "street": "Diagonal 46 # 35A-24"},
+    {**_partner(131, "Sandra Gómez Gómez", "sandra_gomez61@example.net", False, "CC 17938878", city="Pereira"),
+     "street": "Dg 46 35a 24"},
+    # a namesake across town: the name is common in Pereira, no rare name's evidence
+    {**_partner(133, "Sandra Gómez Ríos", "sgomezrios@example.net", "3128880133", False, city="Pereira"),
+     "street": "Calle 14 # 20-31"},
+    {**_partner(132, "Fernando García García", "fgarcia93@example.net", "3210117779", False, city="Pereira"),
+     "street": "Carrera 71 # 120-87"},
+]
+NIGHT_1["shopify"]["customers"].append(
+    _shop_customer(7020, "Fernando", "García Rojas", "fgarcia93@example.net", "Pereira"))
 NIGHT_2 = {"odoo": {"res.partner": [
     _partner(100, "Juan Perez", "juan.perez@example.com", False, False),
 ]}}
@@ -216,6 +235,26 @@ def test_marketplace_buyer_joins_the_one_resident_of_a_household_its_name_fits(n
 def test_marketplace_buyer_whose_name_fits_two_residents_stays_apart(nights):
     seen = nights[1]
     assert len({seen["mercadolibre_buyer:310000126"], seen["odoo_partner:126"], seen["odoo_partner:127"]}) == 3
+
+
+def test_two_valid_cedulas_in_a_family_mailbox_and_home_go_to_a_person(nights, module_db):
+    """One mailbox, one door, names that fit one person: only the two valid cédulas say two
+    taxpayers, and they outweigh the family's mailbox and door; the pair waits for a person."""
+    (pair,) = rows(module_db, """
+        select tax_id_level, name_level, decision, explanation from intermediate.int_customer_pairs_scored
+        where record_key = 'odoo_partner:130' and other_record_key = 'odoo_partner:131'""")
+    assert (pair["tax_id_level"], pair["name_level"], pair["decision"]) == ("different", "compatible", "review"), pair
+    assert nights[1]["odoo_partner:130"] != nights[1]["odoo_partner:131"]
+
+
+def test_a_surname_held_twice_conflicts_with_a_different_second_surname(nights, module_db):
+    """García García / García Rojas: the one García of the son's name cannot stand for both of
+    the father's, so the second surnames conflict and the mailbox is a family's."""
+    assert nights[1]["odoo_partner:132"] != nights[1]["shopify_customer:7020"]
+    (pair,) = rows(module_db, """
+        select name_level, email_level, decision from intermediate.int_customer_pairs_scored
+        where record_key = 'odoo_partner:132' and other_record_key = 'shopify_customer:7020'""")
+    assert (pair["name_level"], pair["email_level"], pair["decision"]) == ("different_surname", "family", "apart")
 
 
 def test_web_order_joins_the_erp_partner_it_was_booked_under(nights, module_db):

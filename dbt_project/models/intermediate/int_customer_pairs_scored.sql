@@ -44,8 +44,8 @@
         `partly_compatible` (a given name and another word agree, each side has a word the other
         lacks: `Luis Carlos Gómez` / `Luis Gómez Giraldo`), `different_surname` (a given name
         agrees but each ends in a surname the other lacks: `María Acosta Ospina` / `María Isabel
-        Acosta Rojas`), `similar`
-        (trigrams), `different_given_name` (`Carlos Gómez` / `Lucía Gómez`), `different`; two
+        Acosta Rojas`; or one holds its surname twice and the other ends in one it lacks:
+        `Fernando García García` / `Fernando García Rojas`), `similar` (trigrams), `different_given_name` (`Carlos Gómez` / `Lucía Gómez`), `different`; two
         companies: `company_exact`, `company_similar`, `company_different`; a company beside a
         person (a buyer at a company): `not_comparable`;
       - city: `same`, `different` (people move), `missing`;
@@ -291,8 +291,10 @@ compared as (
             when a.is_company or b.is_company then 'not_comparable'
             when (select array_agg(w order by w) from unnest(a.name_words) as w)
                 = (select array_agg(w order by w) from unnest(b.name_words) as w) then 'exact'
-            when name_check.words_agree and name_check.given_agree then 'compatible'
+            -- before `compatible`: `García García` has a word for each of `García Rojas` but
+            -- the one García of the son's name cannot stand for both of the father's
             when name_check.given_agree and name_check.surnames_conflict then 'different_surname'
+            when name_check.words_agree and name_check.given_agree then 'compatible'
             when name_check.words >= 2 and name_check.given_agree then 'partly_compatible'
             when not coalesce(name_check.given_agree, false)
                 and length(a.name_words[1]) > 1 and length(b.name_words[1]) > 1 then 'different_given_name'
@@ -355,17 +357,33 @@ compared as (
             or {{ given_names_agree('words.shorter[1]', 'words.longer[2]', initials=false) }}
             or {{ given_names_agree('words.shorter[2]', 'words.longer[1]', initials=false) }} as given_agree,
             -- each name ends in a surname the other lacks (`María Acosta Ospina` / `María Isabel
-            -- Acosta Rojas`: two sisters), initials aside
+            -- Acosta Rojas`: two sisters), initials aside; or one name holds its surname twice
+            -- and the other ends in a surname it lacks (`Fernando García García` / `Fernando
+            -- García Rojas`: the son's one García cannot stand for both of his father's)
             cardinality(words.shorter) >= 2
             and length(words.shorter[cardinality(words.shorter)]) > 1
             and length(words.longer[cardinality(words.longer)]) > 1
-            and not exists (
-                select 1 from unnest(words.longer) as l
-                where {{ name_words_agree('words.shorter[cardinality(words.shorter)]', 'l') }}
-            )
-            and not exists (
-                select 1 from unnest(words.shorter) as s
-                where {{ name_words_agree('words.longer[cardinality(words.longer)]', 's') }}
+            and (
+                (not exists (
+                    select 1 from unnest(words.longer) as l
+                    where {{ name_words_agree('words.shorter[cardinality(words.shorter)]', 'l') }}
+                )
+                and not exists (
+                    select 1 from unnest(words.shorter) as s
+                    where {{ name_words_agree('words.longer[cardinality(words.longer)]', 's') }}
+                ))
+                or (cardinality(words.shorter) >= 3
+                    and words.shorter[cardinality(words.shorter)] = words.shorter[cardinality(words.shorter) - 1]
+                    and not exists (
+                        select 1 from unnest(words.shorter) as s
+                        where {{ name_words_agree('words.longer[cardinality(words.longer)]', 's') }}
+                    ))
+                or (cardinality(words.longer) >= 3
+                    and words.longer[cardinality(words.longer)] = words.longer[cardinality(words.longer) - 1]
+                    and not exists (
+                        select 1 from unnest(words.longer) as l
+                        where {{ name_words_agree('words.shorter[cardinality(words.shorter)]', 'l') }}
+                    ))
             ) as surnames_conflict
         from (
             select
