@@ -26,14 +26,16 @@ def pytest_configure(config) -> None:
     from puente.config import puente_home
 
     # `make test` runs the tests in two processes (pytest-xdist, a file at a time to each): each
-    # has its own Airflow home and metadata database, artifacts folder and dbt target folder,
+    # has its own Airflow home and metadata database, artifacts folder and target folder for run_dbt's dbt,
     # so that they share only the PostgreSQL server (a database per test or module).
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     suffix = f"-{worker}" if worker else ""
     os.environ.setdefault("PUENTE_ARTIFACTS_DIR", str(puente_home() / f"test-artifacts{suffix}"))
     os.environ.setdefault("PUENTE_RETRY_DELAY_SECONDS", "1")
     if worker:
-        os.environ.setdefault("DBT_TARGET_PATH", str(puente_home() / f"dbt-target{suffix}"))
+        from puente.dbt import TARGET_PATH_ENV
+
+        os.environ.setdefault(TARGET_PATH_ENV, str(puente_home() / f"dbt-target{suffix}"))
     base = _server_url()
     env = runtime.airflow_env(base)
     env["AIRFLOW_HOME"] = str(puente_home() / f"airflow-test{suffix}")
