@@ -25,7 +25,7 @@ def pytest_configure(config) -> None:
     from puente import runtime
     from puente.config import puente_home
 
-    # `make test` runs the tests in two processes (pytest-xdist, a file at a time to each): each
+    # `TEST_WORKERS=2 make test` runs the tests in two processes (pytest-xdist, a file at a time): each
     # has its own Airflow home and metadata database, artifacts folder and target folder for run_dbt's dbt,
     # so that they share only the PostgreSQL server (a database per test or module).
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
