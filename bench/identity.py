@@ -27,7 +27,9 @@ seed 7, HubSpot). Steps:
    dim_customers' id arrays); the truth ties a record of most kinds to its person by the simulated
    object the kind's name says, a Salesforce contact (a Contact or an unconverted Lead) through
    the org's view of the sales team's book, a Mercado Libre buyer through the sales it bought
-   (`_customer_records`).
+   (`_customer_records`). Beside recall, the recall of the linkable pairs: the true pairs a
+   chain of the person's records sharing a mailbox, a phone, a tax id's digits or a door joins
+   (`linkable_pairs`); the rest share names and cities only, and no matching can find them.
 
 Results go into the `identity` section of bench/RESULTS.md (another size or CRM: a section of its
 own, `identity-<crm>-<customers>`): overall and per variation class
@@ -52,9 +54,11 @@ from itertools import combinations
 from typing import Any
 
 import psycopg
+import yaml
 
 from bench.results import markdown_table, write_section
 from puente import report, warehouse
+from puente.config import dbt_project_dir
 from puente.dbt import MAIN_BUILD_ARGS, run_dbt
 from puente.simulators.business import Business
 from puente.simulators.business.messiness import VARIATION_CLASSES, record_variations
@@ -218,13 +222,66 @@ def _scores(predicted: set, actual: set) -> dict[str, Any]:
             "recall": both / len(actual) if actual else 1.0}
 
 
+def _linkable(predicted: set, linkable: set) -> dict[str, Any]:
+    return {"linkable_pairs": len(linkable),
+            "linkable_recall": len(predicted & linkable) / len(linkable) if linkable else 1.0}
+
+
 def _pairs(groups: dict[str, list[str]]) -> set[tuple[str, str]]:
     return {(a, b) for keys in groups.values() for a, b in combinations(sorted(keys), 2)}
 
 
+# The evidence a person reading two records could join them by: a mailbox, a phone (or its last
+# seven digits), a tax id's digits (check digit aside) or a door in a city, as identity
+# normalises them (int_customer_records_unioned). Names are not in it: a name and a city alone
+# cannot tell namesakes apart.
+EVIDENCE = (("email", "email_canonical"), ("phone", "phone_normalized"), ("phone", "other_phone_normalized"),
+            ("phone_tail", "phone_tail"), ("phone_tail", "other_phone_tail"), ("tax_id", "tax_id_body"),
+            ("door", "address_key || '|' || city_normalized"))
+
+
+def linkable_pairs(url: str, person: dict[str, str]) -> set[tuple[str, str]]:
+    """The true pairs the data can join: the two records are one person's and a chain of that
+    person's records, each sharing a piece of EVIDENCE with the next, runs from one to the other.
+    A value more people hold than var identity_block_max_holders (the business's own phone, a
+    placeholder, an office building's door) is no one's evidence. The other true pairs share
+    nothing but a name and perhaps a city: impossible by construction."""
+    max_holders = yaml.safe_load((dbt_project_dir() / "dbt_project.yml").read_text())["vars"][
+        "identity_block_max_holders"]
+    values: dict[tuple[str, str], set[str]] = defaultdict(set)  # (kind, value) -> record keys
+    with psycopg.connect(url) as conn:
+        for key, *keys in conn.execute(f"select record_key, {', '.join(column for _, column in EVIDENCE)} "
+                                       "from intermediate.int_customer_records_unioned"):
+            if key in person:
+                for (kind, _), value in zip(EVIDENCE, keys, strict=True):
+                    if value is not None:
+                        values[(kind, value)].add(key)
+    parent = {key: key for key in person}
+
+    def root(key: str) -> str:
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+    for holders in values.values():
+        by_person: dict[str, list[str]] = defaultdict(list)
+        for key in holders:
+            by_person[person[key]].append(key)
+        if len(by_person) > max_holders:
+            continue
+        for keys in by_person.values():
+            for key in keys[1:]:
+                parent[root(key)] = root(keys[0])
+    components: dict[str, list[str]] = defaultdict(list)
+    for key in person:
+        components[root(key)].append(key)
+    return _pairs(components)
+
+
 def pair_scores(url: str, business: Business) -> dict[str, Any]:
     """Precision and recall of "same customer" pairs, overall and per variation class (a pair
-    counts for a class when either record shows it), and the review queue's size."""
+    counts for a class when either record shows it), the recall among the pairs the data can
+    join (``linkable_pairs``), and the review queue's size."""
     kinds = record_types(url)
     person, classes = _truth(business, kinds)
     with psycopg.connect(url) as conn:
@@ -244,6 +301,7 @@ def pair_scores(url: str, business: Business) -> dict[str, Any]:
         by_customer[customer].append(key)
         by_person[person[key]].append(key)
     predicted, actual = _pairs(by_customer), _pairs(by_person)
+    linkable = linkable_pairs(url, {key: person[key] for key, _ in matched}) & actual
     per_class = {}
     for name in VARIATION_CLASSES:
         def shows(pair: tuple[str, str], name: str = name) -> bool:
@@ -261,10 +319,12 @@ def pair_scores(url: str, business: Business) -> dict[str, Any]:
         predicted_by[kinds_of(pair)].add(pair)
     for pair in actual:
         actual_by[kinds_of(pair)].add(pair)
-    per_source_pair = {(a, b): _scores(predicted_by[(a, b)], actual_by[(a, b)])
+    per_source_pair = {(a, b): {**_scores(predicted_by[(a, b)], actual_by[(a, b)]),
+                                **_linkable(predicted_by[(a, b)], actual_by[(a, b)] & linkable)}
                        for i, a in enumerate(order) for b in order[i:]}
     return {"records": len(matched), "people": len(by_person), "customers": len(by_customer),
-            "correct_pairs": len(predicted & actual), **_scores(predicted, actual), "per_class": per_class,
+            "correct_pairs": len(predicted & actual), **_scores(predicted, actual),
+            **_linkable(predicted, linkable), "per_class": per_class,
             "per_source_pair": per_source_pair,
             "records_per_kind": Counter(key.split(":", 1)[0] for key, _ in matched),
             "review_pairs": queue[0], "review_customers": queue[1], "all_customers": all_customers,
@@ -358,13 +418,22 @@ def main(customers: int = 100_000, seed: int = 7, crm: str = "hubspot") -> None:
         + ", ".join(f"{kind} {count:,}" for kind, count in scores["records_per_kind"].items()) + ".",
         "",
         markdown_table(
-            ["night", "customer records scored", "people", "customers", "precision", "recall", "dbt build (s)"],
+            ["night", "customer records scored", "people", "customers", "precision", "recall",
+             "recall of linkable pairs", "dbt build (s)"],
             [["full (first night)", f"{scores['records']:,}", f"{scores['people']:,}", f"{scores['customers']:,}",
-              f"{scores['precision']:.4f}", f"{scores['recall']:.4f}", f"{full:.0f}"],
+              f"{scores['precision']:.4f}", f"{scores['recall']:.4f}", f"{scores['linkable_recall']:.4f}",
+              f"{full:.0f}"],
              [f"incremental (+1 day, {night_rows:,} rows upserted in {t_land:.0f} s)", f"{after['records']:,}",
               f"{after['people']:,}", f"{after['customers']:,}", f"{after['precision']:.4f}",
-              f"{after['recall']:.4f}", f"{incremental:.0f}"]],
+              f"{after['recall']:.4f}", f"{after['linkable_recall']:.4f}", f"{incremental:.0f}"]],
         ),
+        "",
+        f"Linkable pairs: {scores['linkable_pairs']:,} of the {scores['true_pairs']:,} true pairs "
+        f"({scores['linkable_pairs'] / max(scores['true_pairs'], 1):.2%}) can be joined by evidence (a chain of the "
+        "person's records, each sharing a mailbox, a phone, a tax id's digits or a door in a city with the next; a "
+        "value more people hold than var identity_block_max_holders counts for none); the others share names and "
+        "cities only. Recall stays the goal's measure; the recall of linkable pairs says how much of the miss "
+        "the data leaves no way to find.",
         "",
         f"Pairs (first night): {scores['predicted_pairs']:,} predicted, {scores['true_pairs']:,} true, "
         f"{scores['correct_pairs']:,} correct. Review queue: {scores['review_pairs']:,} pairs touching "
@@ -391,10 +460,11 @@ def main(customers: int = 100_000, seed: int = 7, crm: str = "hubspot") -> None:
         "beside itself being the duplicates within one system; a pair counts for the kinds of its two records):",
         "",
         markdown_table(
-            ["source pair", "true pairs", "predicted pairs", "precision", "recall"],
+            ["source pair", "true pairs", "predicted pairs", "precision", "recall", "linkable pairs",
+             "recall of linkable"],
             [[f"{a} – {b}", f"{c['true_pairs']:,}", f"{c['predicted_pairs']:,}", f"{c['precision']:.4f}",
-              f"{c['recall']:.4f}"] for (a, b), c in scores["per_source_pair"].items()
-             if c["true_pairs"] or c["predicted_pairs"]],
+              f"{c['recall']:.4f}", f"{c['linkable_pairs']:,}", f"{c['linkable_recall']:.4f}"]
+             for (a, b), c in scores["per_source_pair"].items() if c["true_pairs"] or c["predicted_pairs"]],
         ),
         "",
         "Comparison levels among the scored candidate pairs, by the truth (first night): the share of "

@@ -75,6 +75,15 @@ def source_config(source: str):
     return spec.config.from_env() if conn is None else spec.config.from_connection(conn)
 
 
+def field_keys():
+    """The keys that seal phones and tax ids (``puente.field_crypto``): the Airflow connection
+    ``puente_field_key`` (its password), else ``PUENTE_FIELD_KEY``; None when neither is set."""
+    from puente.field_crypto import CONN_ID, FieldKeys
+
+    conn = _connection(CONN_ID)
+    return FieldKeys.from_env() if conn is None else FieldKeys.from_connection(conn)
+
+
 def business_date():
     """The business day this run closes: the run's logical date (UTC)."""
     from airflow.sdk import get_current_context

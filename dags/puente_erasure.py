@@ -11,7 +11,7 @@ in ``ops.erasures``; the next nights do not bring the person back from the sourc
 from __future__ import annotations
 
 import pendulum
-from _puente import record_run_finished, record_run_started, source_config, warehouse_url
+from _puente import field_keys, record_run_finished, record_run_started, source_config, warehouse_url
 from airflow.sdk import Param, dag, task
 
 
@@ -47,7 +47,7 @@ def puente_erasure():
             crm = erasure.crm_system()
             writer = registry.build_writer(crm, source_config(crm)) if crm else None
             result = erasure.erase(warehouse_url(), requested_by=params["requested_by"],
-                                   reason=params.get("reason") or None, crm_writer=writer,
+                                   reason=params.get("reason") or None, crm_writer=writer, field_keys=field_keys(),
                                    **{params["identified_by"]: params["identifier"]})
         except BaseException:
             record_run_finished("failed")

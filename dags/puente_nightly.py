@@ -39,6 +39,7 @@ from _puente import (
     alert_channels,
     business_date,
     declared_activations,
+    field_keys,
     night_task_states,
     record_run_finished,
     record_run_started,
@@ -232,7 +233,8 @@ def puente_nightly():
                     raise AirflowSkipException(f"{source} is not among this run's sources")
                 return run(warehouse_url(), source, source_config(source), business_date(),
                            full_refresh=bool(params.get("full_refresh")),
-                           since=params.get("backfill_from") or None, until=params.get("backfill_to") or None)
+                           since=params.get("backfill_from") or None, until=params.get("backfill_to") or None,
+                           field_keys=field_keys())
 
             extract_source()
 

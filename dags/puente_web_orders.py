@@ -24,6 +24,7 @@ from _puente import (
     FailureAlert,
     business_date,
     declared_activations,
+    field_keys,
     record_run_finished,
     record_run_started,
     source_config,
@@ -81,9 +82,9 @@ def puente_web_orders():
     def extract() -> dict:
         from puente.extract import extract_source
 
-        url, day = warehouse_url(), business_date()
+        url, day, keys = warehouse_url(), business_date(), field_keys()
         return {source: extract_source(url, source, source_config(source), day, objects=objects,
-                                       detect_deletes=False, reconcile_counts=False)
+                                       detect_deletes=False, reconcile_counts=False, field_keys=keys)
                 for source, objects in OBJECTS.items()}
 
     @task

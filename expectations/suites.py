@@ -392,7 +392,7 @@ def _crm_score_target(relation: str) -> Target:
     risk_bands, actions = property_options("puente_churn_risk"), property_options("puente_next_action")
     query = rf"""
         select
-            row_key as hubspot_contact_id,
+            row_key as crm_contact_id,
             payload ->> 'puente_churn_score' as churn_score,
             case
                 when payload ->> 'puente_churn_score' ~ '^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$'
@@ -428,4 +428,4 @@ def _crm_score_target(relation: str) -> Target:
         gxe.ExpectColumnValuesToNotBeNull(
             column="scored_at", meta={"hint": f"puente_scored_at is missing: look at {scoring}"}),
     )
-    return Target(table=relation, query=query, key="hubspot_contact_id", suite=suite)
+    return Target(table=relation, query=query, key="crm_contact_id", suite=suite)

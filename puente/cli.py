@@ -62,9 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     from puente.activation import cli as activations_cli
 
     activations_cli.add_parser(sub)
-    from puente import erasure
+    from puente import erasure, field_crypto
 
     erasure.add_parser(sub)
+    field_crypto.add_parser(sub)
 
     args = parser.parse_args(argv)
     if not sys.stdout.isatty():  # piped into make's output, a file or CI: no ANSI colour codes from dbt
@@ -97,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         return activations_cli.main(args)
     if args.command == "erase":
         return erasure.main(args)
+    if args.command == "field-key":
+        return field_crypto.main(args)
     if args.command == "dbt-docs":
         return _dbt_docs(serve=args.serve)
     return 2

@@ -109,6 +109,12 @@ def _environ(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+# Where run_dbt's commands write dbt's files (run results, compiled SQL, the partial parse) when
+# set; by default the project's target/. make test's processes each name their own, so that two
+# never write one folder. (cosmos' tasks run in a copy of the project, with its own target/.)
+TARGET_PATH_ENV = "PUENTE_DBT_TARGET_PATH"
+
+
 def _invoke(args: list[str], env: Mapping[str, str]) -> dbtRunnerResult:
     from dbt.cli.main import dbtRunner
 
@@ -135,7 +141,11 @@ def run_dbt(args: list[str], url: str) -> dbtRunnerResult:
     could not run at all (bad project, unreachable warehouse). The PUENTE_DBT_* variables are
     set in this process for the duration of the call: run one dbt command at a time per process.
     """
-    result = _invoke(list(args), dbt_env(url))
+    args = list(args)
+    target = os.environ.get(TARGET_PATH_ENV)
+    if target and "--target-path" not in args:
+        args += ["--target-path", target]
+    result = _invoke(args, dbt_env(url))
     if result.success:
         return result
     command = next((arg for arg in args if not arg.startswith("-")), "?")
@@ -204,7 +214,8 @@ def ensure_manifest(url: str | None = None) -> Path:
     if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(project):
         return manifest
     env = dbt_env(url) if url else {name: os.environ.get(name, value) for name, value in _PARSE_ONLY_ENV.items()}
-    result = _invoke(["parse"], env)
+    # written where it is read, whatever DBT_TARGET_PATH says
+    result = _invoke(["parse", "--target-path", str(project / "target")], env)
     if not result.success:
         raise DbtFailed("parse", [f"{type(result.exception).__name__}: {result.exception}"]
                         if result.exception is not None else ["see dbt's log"])

@@ -61,6 +61,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from puente.field_crypto import FieldKeys, sealed_needles
 from puente.sources import registry
 from puente.sources.fields import blank, jsonpath, values_at
 from puente.sources.spec import SourceObject
@@ -232,8 +233,10 @@ def _hash_sql(value: str = "%s") -> str:
 
 def erase(url: str, *, requested_by: str, reason: str | None = None, email: str | None = None,
           phone: str | None = None, tax_id: str | None = None, customer_id: str | None = None,
-          crm_writer: Any = None) -> ErasureResult:
-    """Erase the person named by one identifier (see the module's docstring); the tombstone's summary."""
+          crm_writer: Any = None, field_keys: FieldKeys | None = None) -> ErasureResult:
+    """Erase the person named by one identifier (see the module's docstring); the tombstone's summary.
+    ``field_keys`` (``puente.field_crypto``): the keys that sealed phones and tax ids, so their
+    sealed forms are found and removed too."""
     if not requested_by.strip():
         raise ValueError("say who requested the erasure (requested_by)")
     identified_by = [k for k, v in (("email", email), ("phone", phone), ("tax_id", tax_id),
@@ -257,7 +260,7 @@ def erase(url: str, *, requested_by: str, reason: str | None = None, email: str 
     with psycopg.connect(url) as conn, conn.transaction():
         removed.update(_scrub_raw(conn, subject, erasure_id))
         removed.update(_scrub_task_audit(conn, subject, made))
-        removed.update(_scrub_tables(conn, subject))
+        removed.update(_scrub_tables(conn, subject, sealed_needles(field_keys, subject.identifiers)))
         conn.execute(
             "update ops.erasures set finished_at = now(), customers = %s, source_records = %s, "
             "crm_contacts_cleared = %s, crm_tasks_erased = %s, removed = %s, message = %s where erasure_id = %s",
@@ -400,9 +403,10 @@ def _mentions_identifier(record: Any, subject: Subject) -> bool:
     return any(n.lower() in text for n in subject.identifiers)
 
 
-def _scrub_tables(conn: psycopg.Connection, subject: Subject) -> dict[str, int]:
-    """Every other table of the warehouse: mentions of the identifiers replaced in every text,
-    JSON and array column; the person's customer rows without names and places."""
+def _scrub_tables(conn: psycopg.Connection, subject: Subject, sealed: Iterable[str] = ()) -> dict[str, int]:
+    """Every other table of the warehouse: mentions of the identifiers (and their ``sealed``
+    forms, ``puente.field_crypto``) replaced in every text, JSON and array column; the person's
+    customer rows without names and places."""
     columns = conn.execute(
         """
         select c.table_schema, c.table_name, c.column_name, c.data_type, c.udt_name
@@ -415,7 +419,7 @@ def _scrub_tables(conn: psycopg.Connection, subject: Subject) -> dict[str, int]:
           and (c.data_type in ('text', 'character varying', 'json', 'jsonb') or c.udt_name in ('_text', '_varchar'))
         order by 1, 2, 3
         """).fetchall()
-    needles = sorted(subject.identifiers, key=len, reverse=True)
+    needles = sorted({*subject.identifiers, *sealed}, key=len, reverse=True)
     regex = "|".join(re.escape(n) for n in needles)
     mentions = [f"%{n}%" for n in needles]
     removed: dict[str, int] = {}
@@ -497,7 +501,8 @@ def main(args: Any) -> int:
         writer = registry.build_writer(crm, registry.source(crm).config.from_env())
     try:
         result = erase(warehouse_url(), requested_by=args.requested_by, reason=args.reason, email=args.email,
-                       phone=args.phone, tax_id=args.tax_id, customer_id=args.customer_id, crm_writer=writer)
+                       phone=args.phone, tax_id=args.tax_id, customer_id=args.customer_id, crm_writer=writer,
+                       field_keys=FieldKeys.from_env())
     except (SubjectNotFound, ValueError) as exc:
         print(f"Nothing erased: {exc}")
         return 1

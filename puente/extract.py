@@ -69,6 +69,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from puente.field_crypto import FieldKeys
 from puente.load import FUTURE_TOLERANCE, LoadCounts, load_page
 from puente.reconcile import ensure_reconciliation, reconcile
 from puente.sources import registry
@@ -173,7 +174,8 @@ def extract_source(url: str, source: str, config: SourceConfig,
                    logical_date: date, objects: list[str] | None = None, full_refresh: bool = False,
                    *, since: date | datetime | str | None = None, until: date | datetime | str | None = None,
                    detect_deletes: bool = True, reconcile_counts: bool = True,
-                   connector: Connector | None = None, block_rows: int | None = None) -> dict[str, dict[str, Any]]:
+                   connector: Connector | None = None, block_rows: int | None = None,
+                   field_keys: FieldKeys | None = None) -> dict[str, dict[str, Any]]:
     """Extract ``objects`` (default: all of the source) into raw; returns a summary per object.
 
     ``full_refresh`` ignores the stored cursors and sets them from what it reads.
@@ -183,6 +185,8 @@ def extract_source(url: str, source: str, config: SourceConfig,
     ``reconcile_counts`` checks counts afterwards (a mismatch fails the object).
     ``connector`` replaces the one built from ``config`` (tests, custom HTTP options).
     ``block_rows`` is the number of rows landed per transaction (default: ``block_rows_for()``).
+    ``field_keys`` (``puente.field_crypto``): the key that seals the phones and tax ids of the
+    records quarantined; None seals nothing.
     Where the settings came from (``config.origin``: an Airflow connection, or ``PUENTE_<SOURCE>_*``
     variables, the local simulators' among them) is logged and kept in every object's summary.
     """
@@ -210,7 +214,7 @@ def extract_source(url: str, source: str, config: SourceConfig,
                 try:
                     done = _extract_object(conn, connector, obj, logical_date, full_refresh,
                                            window if (start or end) else None, detect_deletes, reconcile_counts,
-                                           block_rows)
+                                           block_rows, field_keys)
                 except psycopg.OperationalError as exc:
                     if not conn.broken:
                         raise
@@ -239,7 +243,7 @@ def _where(config: SourceConfig) -> str:
 def _extract_object(conn: psycopg.Connection, connector: Connector, obj: str, logical_date: date,
                     full_refresh: bool, window: tuple[str | None, str | None] | None = None,
                     detect_deletes: bool = True, reconcile_counts: bool = True,
-                    block_rows: int = DEFAULT_BLOCK_ROWS) -> ObjectSummary:
+                    block_rows: int = DEFAULT_BLOCK_ROWS, field_keys: FieldKeys | None = None) -> ObjectSummary:
     source = connector.source
     target = raw_object(source, obj)
     batch_id = f"{source}.{obj}.{logical_date.isoformat()}.{uuid.uuid4().hex[:8]}"
@@ -248,7 +252,7 @@ def _extract_object(conn: psycopg.Connection, connector: Connector, obj: str, lo
         _close_interrupted(conn, source, obj, batch_id)
         _prune_to_declaration(conn, source, obj, target)
         return _walk_object(conn, connector, obj, target, batch_id, logical_date, full_refresh, window,
-                            detect_deletes, reconcile_counts, block_rows)
+                            detect_deletes, reconcile_counts, block_rows, field_keys)
     finally:
         if not conn.broken:  # a lost session has released its locks with it
             conn.execute("select pg_advisory_unlock(hashtextextended(%s, 0))", (_lock_name(source, obj),))
@@ -326,7 +330,8 @@ def _prune_to_declaration(conn: psycopg.Connection, source: str, obj: str, targe
 
 def _walk_object(conn: psycopg.Connection, connector: Connector, obj: str, target: RawObject, batch_id: str,
                  logical_date: date, full_refresh: bool, window: tuple[str | None, str | None] | None,
-                 detect_deletes: bool, reconcile_counts: bool, block_rows: int) -> ObjectSummary:
+                 detect_deletes: bool, reconcile_counts: bool, block_rows: int,
+                 field_keys: FieldKeys | None = None) -> ObjectSummary:
     source = connector.source
     row = conn.execute("select cursor from ops.extract_state where source = %s and object = %s",
                        (source, obj)).fetchone()
@@ -344,7 +349,7 @@ def _walk_object(conn: psycopg.Connection, connector: Connector, obj: str, targe
 
     def commit_block() -> None:
         nonlocal pages, cursor
-        counts = _commit_block(conn, target, obj, block, batch_id)
+        counts = _commit_block(conn, target, obj, block, batch_id, field_keys)
         pages, cursor = pages + block.pages, block.cursor
         totals.add(counts)
         log.info("%s %s pages %d-%d committed: %d rows (%d new, %d updated, %d unchanged, %d quarantined, "
@@ -475,10 +480,10 @@ class _Block:
 
 
 def _commit_block(conn: psycopg.Connection, target: RawObject, obj: str, block: _Block,
-                  batch_id: str) -> LoadCounts:
+                  batch_id: str, field_keys: FieldKeys | None = None) -> LoadCounts:
     """Land ``block`` and move the cursor and the batch counters in ONE transaction."""
     with conn.transaction():
-        counts = load_page(conn, target, block.records, batch_id, block.read_at)
+        counts = load_page(conn, target, block.records, batch_id, block.read_at, field_keys)
         if block.moved:
             conn.execute(
                 "insert into ops.extract_state (source, object, cursor, batch_id, updated_at) "

@@ -18,9 +18,11 @@ from typing import Any
 
 import psycopg
 
+from puente.sources import contracts
+
 DECISIONS = {"same": "merge", "different": "distinct", "split": "split", "revoke": None}
-RECORD_KEY = re.compile(r"^(odoo_partner|hubspot_contact|shopify_customer|shopify_guest_order|woocommerce_customer"
-                        r"|woocommerce_guest_order|tiendanube_customer|mercadolibre_buyer):\S+$")
+# `<record_type>:<id>`, a record type of the registry's (int_customer_records_unioned.record_type)
+RECORD_KEY = re.compile(rf"^({'|'.join(contracts.record_types())}):\S+$")
 
 
 class InvalidDecision(ValueError):

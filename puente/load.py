@@ -32,7 +32,9 @@ gives the inserted / updated / unchanged counts without a second query.
 A record an operator erased (``puente.erasure``: its keyed hash in ``ops.erased_records``) is
 not landed again from the source's old data: skipped, and counted in ``rows_erased_skipped``,
 unless the source changed it after the erasure (its updated-at is later), which lands it as any
-new version.
+new version. Quarantine keeps that promise too: such a record rejected as malformed (a broken
+cursor re-serving old rows with an updated-at that does not parse) is quarantined with its key,
+its cursor and the reason only, never its data.
 
 The caller owns the transaction: ``extract.py`` commits the block, the cursor of its last page
 and the batch counters together.
@@ -50,6 +52,7 @@ from typing import Any
 
 import psycopg
 
+from puente.field_crypto import FieldKeys
 from puente.sources import registry
 from puente.sources.base import Record
 from puente.sources.http import MAX_JSON_DEPTH, TOO_DEEP
@@ -176,6 +179,47 @@ def _quarantine_payload(payload: object) -> str:
         return json.dumps(_pruned(payload), default=repr, allow_nan=True)
 
 
+def _erased_among(conn: psycopg.Connection, raw_object: RawObject,
+                  rejected: list[tuple[Record, str]]) -> dict[str, tuple[datetime, str]]:
+    """The rejected records an erasure scrubbed (``ops.erased_records``): id -> (erased at, erasure)."""
+    # an id with NUL or a lone surrogate never landed in raw, so no erasure scrubbed it
+    ids = sorted({r.source_id for r, _ in rejected
+                  if isinstance(r.source_id, str) and _storable(r.source_id) == r.source_id})
+    if not ids:
+        return {}
+    rows = conn.execute(_ERASED_IDS, (ids, raw_object.source, raw_object.object,
+                                      f"{raw_object.source}/{raw_object.object}/")).fetchall()
+    return {source_id: (erased_at, erasure_id) for source_id, erased_at, erasure_id in rows}
+
+
+def _quarantined(raw_object: RawObject, record: Record, reason: str, erased: tuple[datetime, str] | None,
+                 field_keys: FieldKeys | None = None) -> tuple[str, str]:
+    """(payload, reason) as ``ops.quarantine`` keeps a rejected record. The record of an erased
+    person that the source has not changed since the erasure (or whose updated-at cannot tell:
+    a broken cursor re-serving old rows) keeps only its key and cursor: the erasure's promise
+    holds in quarantine too, and the operator still sees which record came back and why. With
+    ``field_keys``, the phones and tax ids its source declares (``PersonalData.sensitive``) are
+    sealed."""
+    obj = registry.source_object(raw_object.source, raw_object.object)
+    if erased is not None:
+        erased_at, erasure_id = erased
+        try:
+            stamp = datetime.fromisoformat(record.updated_at) if isinstance(record.updated_at, str) else None
+        except ValueError:
+            stamp = None
+        if stamp is not None and stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=UTC)
+        if stamp is None or stamp <= erased_at:
+            payload = record.payload
+            kept = {f: payload[f] for f in (obj.key, obj.cursor) if f in payload} if isinstance(payload, dict) else {}
+            return (_quarantine_payload(kept),
+                    f"{reason}; the record of a person erased by erasure {erasure_id}, served again unchanged "
+                    "since (or with an updated-at that cannot tell): only its key and cursor are kept")
+    if field_keys is not None and obj.personal.sensitive:
+        return _quarantine_payload(field_keys.seal_record(record.payload, obj.personal.sensitive)), reason
+    return _quarantine_payload(record.payload), reason
+
+
 def _storable(source_id: str | None) -> str | None:
     """The id as text PostgreSQL can store: JSON-escaped when it holds NUL or a lone surrogate."""
     if source_id is None:
@@ -224,11 +268,12 @@ def _flag_future(conn: psycopg.Connection, raw_object: RawObject, rows: list[_Ro
 
 
 def load_page(conn: psycopg.Connection, raw_object: RawObject, records: Sequence[Record],
-              batch_id: str, read_at: datetime | None = None) -> LoadCounts:
+              batch_id: str, read_at: datetime | None = None, field_keys: FieldKeys | None = None) -> LoadCounts:
     """Land ``records`` in ``raw_object``'s table inside the caller's transaction.
 
     ``read_at`` is the source's clock when it served them (None: no record is judged to be from
-    the future)."""
+    the future). ``field_keys`` seals the phones and tax ids of the records quarantined
+    (``puente.field_crypto``; None: kept as served)."""
     counts = LoadCounts(received=len(records))
     good: list[_Row] = []
     rejected: list[tuple[Record, str]] = []
@@ -238,12 +283,14 @@ def load_page(conn: psycopg.Connection, raw_object: RawObject, records: Sequence
         except Malformed as exc:
             rejected.append((record, str(exc)))
     if rejected:
+        erased = _erased_among(conn, raw_object, rejected)
         with conn.cursor() as cur:
             cur.executemany(
                 "insert into ops.quarantine (batch_id, source, object, source_id, payload, reason) "
                 "values (%s, %s, %s, %s, %s, %s)",
                 [(batch_id, raw_object.source, raw_object.object, _storable(record.source_id),
-                  _quarantine_payload(record.payload), reason) for record, reason in rejected],
+                  *_quarantined(raw_object, record, reason, erased.get(record.source_id), field_keys))
+                 for record, reason in rejected],
             )
         counts.quarantined = len(rejected)
     rows = _dedupe(good)
@@ -294,12 +341,22 @@ def load_page(conn: psycopg.Connection, raw_object: RawObject, records: Sequence
     return counts
 
 
-# The page's records an erasure scrubbed (HMAC-SHA256 of "<source>/<object>/<id>" under the
-# erasure key, puente.erasure.record_hash) and the source has not changed since.
-_SKIP_ERASED = """
+# A record an erasure scrubbed: HMAC-SHA256 of "<source>/<object>/<id>" under the erasure key
+# (``k``, ops.erasure_key), as puente.erasure keeps it in ops.erased_records (``e``).
+_ERASED = ("e.source = %s and e.object = %s and e.record_hash = "
+           "sha256(k.outer_pad || sha256(k.inner_pad || convert_to(%s || {id}, 'UTF8')))")
+
+# The page's records an erasure scrubbed and the source has not changed since.
+_SKIP_ERASED = f"""
 delete from _puente_page as p
 using ops.erased_records as e, ops.erasure_key as k
-where e.source = %s and e.object = %s
-  and e.record_hash = sha256(k.outer_pad || sha256(k.inner_pad || convert_to(%s || p.source_id, 'UTF8')))
+where {_ERASED.format(id="p.source_id")}
   and p.source_updated_at <= e.erased_at
+"""
+
+# Which of the ids (of a page's rejected records) an erasure scrubbed: when, and which erasure.
+_ERASED_IDS = f"""
+select i.source_id, e.erased_at, e.erasure_id
+from unnest(%s::text[]) as i(source_id), ops.erasure_key as k, ops.erased_records as e
+where {_ERASED.format(id="i.source_id")}
 """

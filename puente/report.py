@@ -50,7 +50,8 @@ def night_summary(url: str, business_date: date, since: datetime | None) -> dict
             select count(*) filter (where consequence = 'value set to null') as values_nulled,
                    count(distinct (staging_model, record_id,
                                    case when strpos(field, '[') > 0 then split_part(field, ']', 1) end))
-                       filter (where consequence <> 'value set to null') as records_quarantined,
+                       filter (where consequence = 'record quarantined: kept out of the marts')
+                       as records_quarantined,
                    count(*) filter (where loaded_at >= %s) as landed_tonight
             from marts.data_issues
         """, (since or datetime.max,))

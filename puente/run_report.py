@@ -87,7 +87,7 @@ def collect(url: str, day: date) -> dict:
             """),
             "review_count": _count(conn, "marts.customer_review_queue", tables),
             "gap_rows": report.fetch_all(conn, f"""
-                select g.gap_type, coalesce(o.order_name, 'invoice ' || g.invoice_id, 'deal ' || g.hubspot_deal_id)
+                select g.gap_type, coalesce(o.order_name, 'invoice ' || g.invoice_id, 'deal ' || g.crm_deal_id)
                            as reference,
                        c.full_name as customer, g.since_date, g.days_open, g.activation_posts as puente_posts_it,
                        g.amount, g.currency_code

@@ -8,7 +8,9 @@ import httpx
 import psycopg
 import pytest
 
+from puente import cli
 from puente.config import ShopifyConfig
+from puente.field_crypto import FieldKeyError, FieldKeys, is_sealed, new_key
 from puente.load import load_page
 from puente.sources.base import Record
 from puente.sources.shopify import ShopifyConnector
@@ -79,6 +81,43 @@ def test_malformed_records_are_quarantined_and_the_rest_loads(conn):
     assert "NUL" in reasons[4]
     assert "not representable as JSON" in reasons[5]
     assert json.loads(quarantined[4][3])["name"] == "nul\x00byte"  # the payload is kept as it came
+
+
+def test_with_a_field_key_a_quarantined_record_keeps_its_phones_and_tax_id_sealed(conn):
+    """Sealed as its source declares them (PersonalData.sensitive: Odoo's phone, mobile, vat);
+    the rest as it came, and without a key everything as it came."""
+    keys = FieldKeys.parse(new_key())
+    partner = {"id": 9, "name": "Juan Pérez", "email": "juan@example.com", "phone": "300 123 4567",
+               "mobile": "+57 310 555 0101", "vat": "900.123.456-8", "write_date": "yesterday"}
+    with conn.transaction():
+        load_page(conn, PARTNERS, [Record(partner, "9", "yesterday")], "sealed", field_keys=keys)
+        load_page(conn, PARTNERS, [Record(partner, "9", "yesterday")], "clear")
+    sealed, clear = (json.loads(conn.execute("select payload from ops.quarantine where batch_id = %s",
+                                             (batch,)).fetchone()[0]) for batch in ("sealed", "clear"))
+    assert clear == partner
+    assert {k: v for k, v in sealed.items() if k not in ("phone", "mobile", "vat")} == {
+        k: v for k, v in partner.items() if k not in ("phone", "mobile", "vat")}
+    assert all(is_sealed(sealed[k]) for k in ("phone", "mobile", "vat"))
+    assert not [v for v in ("300 123 4567", "310 555 0101", "900.123.456") if v in json.dumps(sealed)]
+    assert keys.open_record(sealed) == partner
+
+
+def test_a_new_field_key_reseals_what_quarantine_keeps(conn, fresh_db, capsys, monkeypatch):
+    """Rotation: `puente field-key reseal` with the new key first; the old one opens nothing after."""
+    old, new = new_key(), new_key()
+    partner = {"id": 9, "name": "Juan", "vat": "900.123.456-8", "write_date": "yesterday"}
+    with conn.transaction():
+        load_page(conn, PARTNERS, [Record(partner, "9", "yesterday")], "b1", field_keys=FieldKeys.parse(old))
+    monkeypatch.setenv("PUENTE_WAREHOUSE_URL", fresh_db)
+    monkeypatch.setenv("PUENTE_FIELD_KEY", f"{new},{old}")
+    assert cli.main(["field-key", "reseal"]) == 0
+    assert "Resealed 1 quarantined record(s)" in capsys.readouterr().out
+    (payload,) = conn.execute("select payload from ops.quarantine").fetchone()
+    assert FieldKeys.parse(new).open_record(json.loads(payload)) == partner
+    with pytest.raises(FieldKeyError, match="not among the configured keys"):
+        FieldKeys.parse(old).open_record(json.loads(payload))
+    assert cli.main(["field-key", "new"]) == 0
+    assert len(FieldKeys.parse(capsys.readouterr().out.strip()).ids) == 1
 
 
 def test_a_literal_backslash_u0000_is_not_mistaken_for_nul(conn):

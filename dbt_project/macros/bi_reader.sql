@@ -118,9 +118,11 @@ select
     customer_id,
     field_name,
     system_of_record,
-    odoo_value is not null and odoo_value is distinct from owner_value as odoo_differs,
-    hubspot_value is not null and hubspot_value is distinct from owner_value as hubspot_differs,
-    shopify_value is not null and shopify_value is distinct from owner_value as shopify_differs
+    -- which systems hold another value than the owner's, without the values themselves
+    array(
+        select differing.key from jsonb_each_text(system_values) as differing
+        where differing.value is distinct from owner_value order by differing.key
+    ) as differing_systems
 from {{ mart }}
     {%- elif mart.identifier == 'fct_service_tickets' %}
 -- without the subject (the customer's words) and the CRM's ticket and contact ids

@@ -1,17 +1,27 @@
 {#
-    The CRM a business runs is one of HubSpot and Salesforce (puente/sources/registry.py: one CRM);
-    the models that act through the CRM read both, and only the one the business runs has rows.
+    The CRM a business runs is one of the registry's CRMs (puente/sources/registry.py: one CRM;
+    macro source_systems_of_kind('crm'), generated): the models that act through the CRM read
+    them all, and only the one the business runs has rows.
 #}
 
-{# The customer record types of CRM people (customer_record_types()). #}
+{# The customer record types of CRM people (customer_record_types()): ('hubspot_contact', …). #}
 {% macro crm_contact_record_types() -%}
-('hubspot_contact', 'salesforce_contact')
+    {%- set kinds = [] -%}
+    {%- for crm in source_systems_of_kind('crm') if crm in customer_record_types() -%}
+        {%- do kinds.append("'" ~ customer_record_types()[crm] ~ "'") -%}
+    {%- endfor -%}
+    ({{ kinds | join(', ') }})
 {%- endmacro %}
 
-{# A golden customer's CRM contact ids (dim_customers' arrays of both CRMs), from `alias.`. #}
+{# A golden customer's CRM contact ids (dim_customers' arrays of every CRM), from `alias.`:
+   array_cat(hubspot_contact_ids, salesforce_contact_ids). #}
 {% macro crm_contact_ids(alias='') -%}
-{%- set c = alias ~ '.' if alias else '' -%}
-array_cat({{ c }}hubspot_contact_ids, {{ c }}salesforce_contact_ids)
+    {%- set c = alias ~ '.' if alias else '' -%}
+    {%- set columns = [] -%}
+    {%- for crm in source_systems_of_kind('crm') if crm in customer_record_types() -%}
+        {%- do columns.append(c ~ customer_record_types()[crm] ~ '_ids') -%}
+    {%- endfor -%}
+    {{ 'array_cat(' * (columns | length - 1) }}{{ columns[0] }}{% for column in columns[1:] %}, {{ column }}){% endfor %}
 {%- endmacro %}
 
 {# A Salesforce datetime (`2026-11-16T14:03:22.000+0000`) with its zone as ISO 8601 writes it

@@ -75,6 +75,7 @@ import bisect
 import json
 import math
 import re
+import secrets
 import uuid
 from collections.abc import Callable, Collection
 from datetime import UTC, date, datetime
@@ -85,6 +86,7 @@ from fastapi.responses import JSONResponse, Response
 
 from puente.simulators.business import Business, hubspot_ts
 from puente.simulators.limits import Decision, FaultInjector, Limits, RollingWindow
+from puente.simulators.systems import Credential, Simulated
 from puente.simulators.wire import WireJSON, drawn_fault, local_path, service_app
 
 OBJECT_TYPES = {"contacts": "contacts", "0-1": "contacts", "companies": "companies", "0-2": "companies",
@@ -1105,3 +1107,19 @@ def create_hubspot_app(business: Business, token: str, limits: Limits, faults: F
         raise HubSpotError(404, "OBJECT_NOT_FOUND", f"No API endpoint /{path} in this simulator")
 
     return app
+
+
+def _new_token() -> str:  # a private app's access token
+    return f"pat-na1-{secrets.token_hex(4)}-{secrets.token_hex(2)}-{secrets.token_hex(2)}-{secrets.token_hex(2)}-{secrets.token_hex(6)}"
+
+
+def _mount(business: Business, credentials: Any, limits: Limits, faults: FaultInjector) -> FastAPI | None:
+    # A business on Salesforce has no HubSpot at all (its sales team's book would show there in HubSpot's shape).
+    return None if business.crm_system == "salesforce" else create_hubspot_app(
+        business, credentials.hubspot_token, limits, faults, credentials.hubspot_scopes)
+
+
+SIMULATOR = Simulated(name="hubspot", mount=_mount, broken_date="2026-02-30T25:61:00.000Z",
+                      text_fields=("firstname", "name", "dealname", "subject"),
+                      title="CRM  (HubSpot CRM v3)", endpoint=lambda credentials: "/hubspot",
+                      credentials=(Credential("hubspot_token", make=_new_token), Credential("hubspot_scopes", default=SCOPES)))

@@ -28,6 +28,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from puente.simulators.systems import simulator
+from puente.sources.registry import SOURCES
+
 Clock = Callable[[], float]
 
 
@@ -160,27 +163,13 @@ class FaultRates:
 # text, wrong letters) and a lone UTF-16 surrogate in the JSON APIs (a string cut inside an emoji),
 # which no UTF-8 database can store.
 MALFORMATIONS = ("missing_id", "broken_date", "wrong_type", "bad_encoding")
-UPDATED_AT = {"odoo": "write_date", "hubspot": "updatedAt", "shopify": "updated_at",
-              "woocommerce": "date_modified_gmt", "tiendanube": "updated_at", "mercadopago": "date_last_updated",
-              "mercadolibre": "date_last_updated",
-              "stripe": "created",
-              "salesforce": "SystemModstamp"}
-# WordPress writes an unset date as its "zero date".
-_BROKEN_DATES = {"odoo": "2026-02-30 25:61:00", "hubspot": "2026-02-30T25:61:00.000Z",
-                 "shopify": "0000-00-00T00:00:00-05:00", "woocommerce": "0000-00-00T00:00:00",
-                 "tiendanube": "2026-02-30T25:61:00-05:00", "mercadopago": "2026-02-30T25:61:00.000-04:00",
-                 "mercadolibre": "2026-02-30T25:61:00.000-05:00",
-                 "stripe": "2026-02-30T25:61:00Z",
-                 "salesforce": "2026-02-30T25:61:00.000+0000"}
-# The text a bad encoding cuts: the first of these a record has (a person's first name, a product's
-# title, an order's name or number; HubSpot's among its properties), so that it breaks a field the
-# record really carries (a field it does not carry would not land: minimum data).
-_TEXT_FIELD = {"odoo": ("name",), "hubspot": ("firstname", "name", "dealname", "subject"),
-               "shopify": ("first_name", "title", "name"), "woocommerce": ("first_name", "name", "number"),
-               "tiendanube": ("name", "contact_name"), "mercadopago": ("description",),
-               "mercadolibre": ("status",),
-               "stripe": ("description",),
-               "salesforce": ("FirstName", "Name")}
+# The field of a record's updated-at, per system: its objects' cursor (puente.sources.registry).
+UPDATED_AT = {source.name: source.objects[0].cursor for source in SOURCES}
+# How a malformed record's date and text break is each simulator's (``Simulated.broken_date``: a
+# date its API could never hold, WordPress's "zero date" for WooCommerce; ``Simulated.text_fields``:
+# the text a bad encoding cuts, the first of these a record has, a person's first name, a product's
+# title, an order's name or number, so that it breaks a field the record really carries, since a
+# field it does not carry would not land: minimum data).
 
 
 def must_quarantine(service: str, kind: str | None) -> bool:
@@ -188,34 +177,43 @@ def must_quarantine(service: str, kind: str | None) -> bool:
     return kind is not None and not (service == "odoo" and kind == "bad_encoding")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False, eq=False)
 class Faults:
     """Injected faults per service, and per endpoint where ``endpoints`` says so.
 
-    ``endpoints`` maps ``"<service> <path prefix>"`` (e.g. ``"hubspot /crm/v3/objects/contacts/search"``)
+    The rates of each service are given by its name (``Faults(shopify=FaultRates(...))``), any
+    system of the registry; a service not given has none. ``endpoints`` maps
+    ``"<service> <path prefix>"`` (e.g. ``"hubspot /crm/v3/objects/contacts/search"``)
     to the rates for requests under that path, instead of the service's. The same seed gives the
     same faults for the same sequence of requests, and malformed versions depend only on the
     seed and the record version.
     """
 
-    seed: int = 0
-    odoo: FaultRates = FaultRates()
-    hubspot: FaultRates = FaultRates()
-    shopify: FaultRates = FaultRates()
-    woocommerce: FaultRates = FaultRates()
-    tiendanube: FaultRates = FaultRates()
-    mercadopago: FaultRates = FaultRates()
-    mercadolibre: FaultRates = FaultRates()
-    stripe: FaultRates = FaultRates()
-    salesforce: FaultRates = FaultRates()
-    endpoints: Mapping[str, FaultRates] = field(default_factory=dict, compare=False)
-    hang_seconds: float = 0.5
-    late_by_seconds: float = 1800.0
+    seed: int
+    rates: Mapping[str, FaultRates]
+    endpoints: Mapping[str, FaultRates]
+    hang_seconds: float
+    late_by_seconds: float
+
+    def __init__(self, seed: int = 0, endpoints: Mapping[str, FaultRates] | None = None, hang_seconds: float = 0.5,
+                 late_by_seconds: float = 1800.0, **rates: FaultRates):
+        unknown = sorted(set(rates) - set(UPDATED_AT))
+        if unknown:
+            raise TypeError(f"Faults got rates for unknown service(s) {unknown}; known: {sorted(UPDATED_AT)}")
+        for name, value in (("seed", seed), ("rates", dict(rates)), ("endpoints", dict(endpoints or {})),
+                            ("hang_seconds", hang_seconds), ("late_by_seconds", late_by_seconds)):
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, service: str) -> FaultRates:
+        """``faults.shopify``: the rates of a service (none given: no faults)."""
+        if service in UPDATED_AT:
+            return self.rates.get(service, FaultRates())
+        raise AttributeError(service)
 
     def injector(self, service: str) -> FaultInjector:
         endpoints = {key.split(" ", 1)[1]: rates for key, rates in self.endpoints.items()
                      if key.split(" ", 1)[0] == service}
-        return FaultInjector(getattr(self, service), random.Random(f"{self.seed}:{service}"),
+        return FaultInjector(self.rates.get(service, FaultRates()), random.Random(f"{self.seed}:{service}"),
                              service=service, seed=self.seed, endpoints=endpoints,
                              hang_seconds=self.hang_seconds, late_by_seconds=self.late_by_seconds)
 
@@ -283,14 +281,15 @@ class FaultInjector:
         if kind == "missing_id":
             broken.pop("id", None)
         elif kind == "broken_date":
-            broken[field_name] = _BROKEN_DATES[self.service]
+            broken[field_name] = simulator(self.service).broken_date
         elif kind == "wrong_type":
             broken[field_name] = False if self.service == "odoo" else 1763251200000
         else:
             holder = broken
             if self.service == "hubspot":
                 broken["properties"] = holder = dict(broken.get("properties") or {})
-            key = next((k for k in _TEXT_FIELD[self.service] if k in holder), _TEXT_FIELD[self.service][0])
+            text_fields = simulator(self.service).text_fields
+            key = next((k for k in text_fields if k in holder), text_fields[0])
             if isinstance(holder.get(key), dict):  # a name per language (Tienda Nube): cut the first
                 holder[key] = dict(holder[key])
                 holder, key = holder[key], next(iter(holder[key]), "es")

@@ -55,6 +55,7 @@ from fastapi.responses import JSONResponse, Response
 from puente.simulators.business import Business
 from puente.simulators.business.mercadolibre import SELLER_ID
 from puente.simulators.limits import FaultInjector, Limits
+from puente.simulators.systems import Credential, Simulated
 from puente.simulators.wire import WireJSON, drawn_fault, local_path, service_app
 
 SEARCH = "/orders/search"
@@ -229,3 +230,27 @@ def account_for(credentials: Any, limits: Limits) -> MeliAccount:
     """The seller's OAuth state for the simulator's credentials, on the limits' clock."""
     return MeliAccount(credentials.mercadolibre_client_id, credentials.mercadolibre_client_secret,
                        credentials.mercadolibre_refresh_token, limits.clock)
+
+
+def _new_client_secret() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def _new_refresh_token() -> str:
+    return f"TG-{secrets.token_hex(12)}-{secrets.randbelow(10**9):09d}"  # a refresh token: TG-<hash>-<user id>
+
+
+def _mount(business: Business, credentials: Any, limits: Limits, faults: FaultInjector) -> FastAPI | None:
+    return create_mercadolibre_app(business, account_for(credentials, limits), faults)
+
+
+SIMULATOR = Simulated(name="mercadolibre", mount=_mount, broken_date="2026-02-30T25:61:00.000-05:00",
+                      text_fields=("status",),
+                      title="Marketplace (Mercado Libre)", endpoint=lambda credentials: "/mercadolibre/orders/search",
+                      opt_in="the business also sells on Mercado Libre (served empty otherwise)",
+                      business_options={"mercadolibre": True},
+                      credentials=(  # Puente's application at Mercado Libre (its client id and secret) and the first refresh
+                                   # token the seller's authorisation gave it (each refresh hands out the next one)
+                                   Credential("mercadolibre_client_id", default="4410927365512088"),
+                                   Credential("mercadolibre_client_secret", make=_new_client_secret),
+                                   Credential("mercadolibre_refresh_token", make=_new_refresh_token)))

@@ -38,6 +38,7 @@ application's scopes, and nothing is writable.
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -45,7 +46,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from puente.simulators.business import Business
-from puente.simulators.limits import FaultInjector
+from puente.simulators.limits import FaultInjector, Limits
+from puente.simulators.systems import Credential, Simulated
 from puente.simulators.wire import WireJSON, drawn_fault, local_path, service_app
 
 SEARCH = "/v1/payments/search"
@@ -182,3 +184,19 @@ def create_mercadopago_app(business: Business, token: str, faults: FaultInjector
     return app
 
 
+def _new_token() -> str:
+    # A production access token: APP_USR-<application>-<date>-<hash>-<user id>
+    return (f"APP_USR-{secrets.randbelow(10**16):016d}-{secrets.randbelow(10**6):06d}-{secrets.token_hex(16)}"
+            f"-{secrets.randbelow(10**9):09d}")
+
+
+def _mount(business: Business, credentials: Any, limits: Limits, faults: FaultInjector) -> FastAPI | None:
+    return create_mercadopago_app(business, credentials.mercadopago_token, faults)
+
+
+SIMULATOR = Simulated(name="mercadopago", mount=_mount, broken_date="2026-02-30T25:61:00.000-04:00",
+                      text_fields=("description",),
+                      title="Payments (Mercado Pago)", endpoint=lambda credentials: "/mercadopago/v1/payments/search",
+                      opt_in="the business is also paid through Mercado Pago: the shop's checkout and invoices' payment links (served empty otherwise)",
+                      business_options={"mercadopago": True},
+                      credentials=(Credential("mercadopago_token", make=_new_token),))

@@ -86,6 +86,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import secrets
 import xmlrpc.client
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -96,7 +97,8 @@ from fastapi import FastAPI, Request, Response
 
 from puente.simulators.business import Business
 from puente.simulators.colombia import nit_check_digit
-from puente.simulators.limits import FaultInjector, FaultRates
+from puente.simulators.limits import FaultInjector, FaultRates, Limits
+from puente.simulators.systems import Credential, Simulated
 from puente.simulators.wire import drawn_fault, service_app
 
 UID = 2
@@ -962,3 +964,18 @@ def create_odoo_app(business: Business, db: str, login: str, api_key: str, fault
         return Response(json.dumps(answer), media_type="application/json")
 
     return app
+
+
+def _new_api_key() -> str:
+    return secrets.token_hex(20)  # Odoo API keys are 40 hex characters
+
+
+def _mount(business: Business, credentials: Any, limits: Limits, faults: FaultInjector) -> FastAPI | None:
+    return create_odoo_app(business, credentials.odoo_db, credentials.odoo_login, credentials.odoo_api_key, faults)
+
+
+SIMULATOR = Simulated(name="odoo", mount=_mount, broken_date="2026-02-30 25:61:00",
+                      text_fields=("name",),
+                      title="ERP  (Odoo 17 XML-RPC)", endpoint=lambda credentials: f"/odoo  (database {credentials.odoo_db!r}, login {credentials.odoo_login!r})",
+                      credentials=(Credential("odoo_db", default="puente"), Credential("odoo_login", default="admin@puente.example"),
+                                   Credential("odoo_api_key", make=_new_api_key)))

@@ -63,6 +63,7 @@ from fastapi.responses import JSONResponse, Response
 from puente.simulators.business import Business
 from puente.simulators.business.salesforce import PREFIX, PUENTE_CONTACT_FIELDS, sf_id, sf_number
 from puente.simulators.limits import FaultInjector, Limits
+from puente.simulators.systems import Credential, Simulated
 from puente.simulators.wire import WireJSON, local_path, request_fault, service_app
 
 MAX_BATCH, MIN_BATCH, COLLECTION_LIMIT = 2000, 200, 200
@@ -434,3 +435,26 @@ def _check_write(org: Any, record: Any, create: bool) -> tuple[bool, dict | None
         return _error("INVALID_FIELD_FOR_INSERT_UPDATE", f"Unable to create/update fields: {', '.join(foreign)}. "
                       "Please check the security settings of this field", foreign)
     return True, None
+
+
+def _new_client_id() -> str:
+    # A connected app's consumer key: 3MVG9 and 80 more characters of letters, digits, dots and underscores
+    return "3MVG9" + secrets.token_urlsafe(60).replace("-", ".")[:80]
+
+
+def _new_client_secret() -> str:
+    return "".join(str(secrets.randbelow(10)) for _ in range(64)).lstrip("0").rjust(64, "1")
+
+
+def _mount(business: Business, credentials: Any, limits: Limits, faults: FaultInjector) -> FastAPI | None:
+    return create_salesforce_app(business, credentials.salesforce_client_id, credentials.salesforce_client_secret,
+                                 limits, faults)
+
+
+SIMULATOR = Simulated(name="salesforce", mount=_mount, broken_date="2026-02-30T25:61:00.000+0000",
+                      text_fields=("FirstName", "Name"),
+                      title="CRM  (Salesforce REST)", endpoint=lambda credentials: "/salesforce/services/oauth2/token, …/services/data/v62.0",
+                      opt_in="the business's sales team runs Salesforce instead of HubSpot (its org at /salesforce, empty otherwise; HubSpot is then not served)",
+                      business_options={"crm": "salesforce"},
+                      credentials=(Credential("salesforce_client_id", make=_new_client_id),
+                                   Credential("salesforce_client_secret", make=_new_client_secret)))

@@ -23,8 +23,8 @@ from fastapi import FastAPI
 from puente.simulators.app import ENV as SIMULATOR_ENV
 from puente.simulators.app import SECRETS, Credentials, create_app
 from puente.simulators.business import Business, Habits
-from puente.simulators.business.tiendanube import STORE_ID as NUBE_STORE_ID
-from puente.sources.shopify.settings import API_VERSION
+from puente.simulators.systems import opt_in_systems, simulated
+from puente.sources.registry import SOURCES
 
 
 class SimulatorServer:
@@ -72,22 +72,19 @@ def _mask(secret: str) -> str:
     return f"{secret[:6]}…({len(secret)} characters)"
 
 
-# Systems the simulated business runs only when asked (``serve --<name>``); the others always.
-OPT_IN_SYSTEMS = ("woocommerce", "tiendanube", "mercadopago", "mercadolibre", "stripe", "salesforce")
+# Systems the simulated business runs only when asked (``serve --<name>``; each simulator's
+# ``Simulated.opt_in``); the others always.
+OPT_IN_SYSTEMS = opt_in_systems()
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m puente.simulators",
-        description="Local simulators of Odoo (ERP), HubSpot (CRM) and Shopify (shop) over one generated "
-                    "Colombian SME. Credentials come from PUENTE_SIM_ODOO_DB, PUENTE_SIM_ODOO_LOGIN, "
-                    "PUENTE_SIM_ODOO_API_KEY, PUENTE_SIM_HUBSPOT_TOKEN, PUENTE_SIM_SHOPIFY_TOKEN and "
-                    "PUENTE_SIM_WOOCOMMERCE_KEY/_SECRET, PUENTE_SIM_TIENDANUBE_TOKEN, PUENTE_SIM_MERCADOPAGO_TOKEN, "
-                    "PUENTE_SIM_MERCADOLIBRE_CLIENT_ID/_CLIENT_SECRET/_REFRESH_TOKEN, PUENTE_SIM_STRIPE_KEY, "
-                    "PUENTE_SIM_SALESFORCE_CLIENT_ID/_SECRET; secrets "
-                    "not set are generated at start.")
+        description=f"Local simulators of {', '.join(s.title for s in SOURCES)} "
+                    f"over one generated Colombian SME. Credentials come from {', '.join(SIMULATOR_ENV.values())}; "
+                    "secrets not set are generated at start.")
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve the three APIs and the /_sim admin API until Ctrl-C")
+    serve = commands.add_parser("serve", help="serve every simulated API and the /_sim admin API until Ctrl-C")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     serve.add_argument("--port", type=int, default=8765, help="port to listen on, 0 for any free one "
                                                               "(default: %(default)s)")
@@ -105,21 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default: %(default)s)")
     serve.add_argument("--won-deals-entered", type=float, default=habits.won_deals_entered,
                        help="share of won deals a salesperson keys into the ERP (default: %(default)s)")
-    serve.add_argument("--woocommerce", action="store_true",
-                       help="the business also runs its wholesale WooCommerce store (served empty otherwise)")
-    serve.add_argument("--tiendanube", action="store_true",
-                       help="the business also runs its Tienda Nube outlet store (served empty otherwise)")
-    serve.add_argument("--mercadopago", action="store_true",
-                       help="the business is also paid through Mercado Pago: the shop's checkout and invoices' "
-                            "payment links (served empty otherwise)")
-    serve.add_argument("--mercadolibre", action="store_true",
-                       help="the business also sells on Mercado Libre (served empty otherwise)")
-    serve.add_argument("--stripe", action="store_true",
-                       help="the WooCommerce store's card checkout is Stripe's (with --woocommerce; served empty "
-                            "otherwise)")
-    serve.add_argument("--salesforce", action="store_true",
-                       help="the business's sales team runs Salesforce instead of HubSpot (its org at /salesforce, "
-                            "empty otherwise; HubSpot is then not served)")
+    for system in simulated():
+        if system.opt_in:
+            serve.add_argument(f"--{system.name}", action="store_true", help=system.opt_in)
     serve.add_argument("--shop-stock-every-days", type=float, default=habits.shop_stock_every_days,
                        help="about how often someone copies the ERP's stock into the shop (default: %(default)s)")
     serve.add_argument("--company-country", default="CO",
@@ -136,30 +121,16 @@ def main(argv: list[str] | None = None) -> int:
                     shop_stock_every_days=args.shop_stock_every_days)
     business = Business(seed=args.seed, customers=args.customers, start=args.start,
                         history_days=args.history_days, habits=habits, company_country=args.company_country,
-                        woocommerce=args.woocommerce, tiendanube=args.tiendanube, mercadopago=args.mercadopago,
-                        mercadolibre=args.mercadolibre, stripe=args.stripe,
-                        crm="salesforce" if args.salesforce else "hubspot")
+                        **{option: value for system in simulated() if system.opt_in and getattr(args, system.name)
+                           for option, value in system.business_options.items()})
     credentials, generated = Credentials.from_env()
     print(f"Generated {args.customers} customers and {args.history_days} days of history up to "
           f"{business.today} (seed {args.seed}) in {time.monotonic() - began:.1f} s.")
     base = f"http://{args.host}:{args.port}"
-    print(f"  ERP  (Odoo 17 XML-RPC):     {base}/odoo     database {credentials.odoo_db!r}, "
-          f"login {credentials.odoo_login!r}")
-    if not args.salesforce:
-        print(f"  CRM  (HubSpot CRM v3):      {base}/hubspot")
-    print(f"  CRM  (Salesforce REST):     {base}/salesforce/services/oauth2/token, …/services/data/v62.0"
-          + ("" if args.salesforce else "  (no org: start with --salesforce)"))
-    print(f"  Shop (Shopify Admin {API_VERSION}): {base}/shopify/admin/api/{API_VERSION}")
-    print(f"  Shop (WooCommerce REST v3): {base}/woocommerce/wp-json/wc/v3"
-          + ("" if args.woocommerce else "  (no store: start with --woocommerce)"))
-    print(f"  Shop (Tienda Nube API v1):  {base}/tiendanube/v1/{NUBE_STORE_ID}"
-          + ("" if args.tiendanube else "  (no store: start with --tiendanube)"))
-    print(f"  Payments (Mercado Pago):    {base}/mercadopago/v1/payments/search"
-          + ("" if args.mercadopago else "  (no payments: start with --mercadopago)"))
-    print(f"  Marketplace (Mercado Libre): {base}/mercadolibre/orders/search"
-          + ("" if args.mercadolibre else "  (no sales: start with --mercadolibre)"))
-    print(f"  Payments (Stripe):          {base}/stripe/v1/charges"
-          + ("" if args.stripe and args.woocommerce else "  (no payments: start with --woocommerce --stripe)"))
+    for system in simulated():
+        asked = not system.opt_in or getattr(args, system.name)
+        print(f"  {system.title + ':':<30} {base}{system.endpoint(credentials)}"
+              + ("" if asked else f"  (empty: start with --{system.name})"))
     print(f"  Admin: {base}/_sim/state, POST {base}/_sim/advance, {base}/_sim/truth, {base}/_sim/integration")
     for name in SECRETS:
         var = SIMULATOR_ENV[name]

@@ -54,6 +54,7 @@ import binascii
 import bisect
 import json
 import re
+import secrets
 from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any
@@ -64,6 +65,7 @@ from fastapi.responses import JSONResponse, Response
 from puente.simulators.business import BOGOTA, Business
 from puente.simulators.business.shopify import LOCATION_ID
 from puente.simulators.limits import FaultInjector, LeakyBucket, Limits
+from puente.simulators.systems import Credential, Simulated
 from puente.simulators.wire import WireJSON, local_path, request_fault, service_app
 from puente.sources.shopify.settings import API_VERSION
 
@@ -449,3 +451,17 @@ def create_shopify_app(business: Business, token: str, limits: Limits, faults: F
         raise ShopifyError(404, "Not Found")
 
     return app
+
+
+def _new_token() -> str:
+    return f"shpat_{secrets.token_hex(16)}"
+
+
+def _mount(business: Business, credentials: Any, limits: Limits, faults: FaultInjector) -> FastAPI | None:
+    return create_shopify_app(business, credentials.shopify_token, limits, faults, credentials.shopify_scopes)
+
+
+SIMULATOR = Simulated(name="shopify", mount=_mount, broken_date="0000-00-00T00:00:00-05:00",
+                      text_fields=("first_name", "title", "name"),
+                      title=f"Shop (Shopify Admin {API_VERSION})", endpoint=lambda credentials: f"/shopify/admin/api/{API_VERSION}",
+                      credentials=(Credential("shopify_token", make=_new_token), Credential("shopify_scopes", default=SCOPES)))

@@ -36,13 +36,16 @@ from __future__ import annotations
 
 import base64
 import bisect
+import secrets
+import string
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from puente.simulators.business import Business
-from puente.simulators.limits import FaultInjector
+from puente.simulators.limits import FaultInjector, Limits
+from puente.simulators.systems import Credential, Simulated
 from puente.simulators.wire import WireJSON, drawn_fault, local_path, service_app
 
 LISTS = ("charges", "payment_intents", "refunds", "balance_transactions", "disputes", "events")
@@ -230,3 +233,20 @@ def _masked(key: str) -> str:
     kind, _, rest = key.partition("_")
     mode, _, _ = rest.partition("_")
     return f"{kind}_{mode}_{'*' * 20}{key[-4:]}" if len(key) > 12 else "*" * len(key)
+
+
+def _new_key() -> str:
+    # A live secret key: sk_live_ and 99 letters and digits
+    return "sk_live_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(99))
+
+
+def _mount(business: Business, credentials: Any, limits: Limits, faults: FaultInjector) -> FastAPI | None:
+    return create_stripe_app(business, credentials.stripe_key, faults)
+
+
+SIMULATOR = Simulated(name="stripe", mount=_mount, broken_date="2026-02-30T25:61:00Z",
+                      text_fields=("description",),
+                      title="Payments (Stripe)", endpoint=lambda credentials: "/stripe/v1/charges",
+                      opt_in="the WooCommerce store's card checkout is Stripe's (with --woocommerce; served empty otherwise)",
+                      business_options={"stripe": True},
+                      credentials=(Credential("stripe_key", make=_new_key),))

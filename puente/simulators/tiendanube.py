@@ -51,8 +51,10 @@ the body are ignored).
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable, Collection
 from datetime import datetime
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -61,6 +63,7 @@ from puente.simulators.business import BOGOTA, Business
 from puente.simulators.business.tiendanube import STORE_ID, STORE_NAME, STORE_URL
 from puente.simulators.limits import FaultInjector, LeakyBucket, Limits
 from puente.simulators.shopify import select_fields
+from puente.simulators.systems import Credential, Simulated
 from puente.simulators.wire import WireJSON, local_path, request_fault, service_app
 
 RESOURCES = ("customers", "orders", "products")
@@ -287,3 +290,19 @@ def create_tiendanube_app(business: Business, token: str, limits: Limits, faults
         raise NubeError(404, "Not Found")
 
     return app
+
+
+def _new_token() -> str:
+    return secrets.token_hex(20)  # a Tienda Nube access token: 40 hex characters
+
+
+def _mount(business: Business, credentials: Any, limits: Limits, faults: FaultInjector) -> FastAPI | None:
+    return create_tiendanube_app(business, credentials.tiendanube_token, limits, faults, credentials.tiendanube_scopes)
+
+
+SIMULATOR = Simulated(name="tiendanube", mount=_mount, broken_date="2026-02-30T25:61:00-05:00",
+                      text_fields=("name", "contact_name"),
+                      title="Shop (Tienda Nube API v1)", endpoint=lambda credentials: f"/tiendanube/v1/{STORE_ID}",
+                      opt_in="the business also runs its Tienda Nube outlet store (served empty otherwise)",
+                      business_options={"tiendanube": True},
+                      credentials=(Credential("tiendanube_token", make=_new_token), Credential("tiendanube_scopes", default=SCOPES)))

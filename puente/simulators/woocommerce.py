@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -57,7 +58,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from puente.simulators.business import BOGOTA, Business
 from puente.simulators.business.woocommerce import SITE, STORE_NAME
-from puente.simulators.limits import FaultInjector
+from puente.simulators.limits import FaultInjector, Limits
+from puente.simulators.systems import Credential, Simulated
 from puente.simulators.wire import WireJSON, drawn_fault, local_path, service_app
 
 API = "/wp-json/wc/v3"
@@ -348,3 +350,27 @@ def create_woocommerce_app(business: Business, key: str, secret: str, faults: Fa
         raise WPError(404, "rest_no_route", "No route was found matching the URL and request method.")
 
     return app
+
+
+def _new_key() -> str:
+    return f"ck_{secrets.token_hex(20)}"  # WooCommerce's keys: ck_/cs_ and 40 hex characters
+
+
+def _new_secret() -> str:
+    return f"cs_{secrets.token_hex(20)}"
+
+
+def _mount(business: Business, credentials: Any, limits: Limits, faults: FaultInjector) -> FastAPI | None:
+    # WordPress writes an unset date as its "zero date".
+    return create_woocommerce_app(business, credentials.woocommerce_key, credentials.woocommerce_secret, faults,
+                                  credentials.woocommerce_permissions)
+
+
+SIMULATOR = Simulated(name="woocommerce", mount=_mount, broken_date="0000-00-00T00:00:00",
+                      text_fields=("first_name", "name", "number"),
+                      title="Shop (WooCommerce REST v3)", endpoint=lambda credentials: "/woocommerce/wp-json/wc/v3",
+                      opt_in="the business also runs its wholesale WooCommerce store (served empty otherwise)",
+                      business_options={"woocommerce": True},
+                      credentials=(Credential("woocommerce_key", make=_new_key), Credential("woocommerce_secret", make=_new_secret),
+                                   # the key's permissions: read, write or read_write (set by the tests)
+                                   Credential("woocommerce_permissions", default="read", env=False)))

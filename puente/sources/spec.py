@@ -47,6 +47,11 @@ class PersonalData:
     three are emptied; every other record that mentions an identifier or a name has the mention
     replaced. ``tests/sources/test_personal_data.py`` checks the declarations against the dbt
     record kinds and the landed fields.
+
+    ``tax_id``: the one of those fields where a person finds the tax id of the customer record
+    this object is or points at (Odoo's ``vat``, the Shopify customer's ``note`` it is written
+    in), as the system's own screens and API name it: ``marts.data_issues`` tells the operator to
+    fix a doubtful tax id there (macro ``customer_tax_id_fields()``, ``puente.sources.contracts``).
     """
 
     record_kinds: tuple[str, ...] = ()
@@ -54,6 +59,11 @@ class PersonalData:
     identifiers: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
     other: tuple[str, ...] = ()
+    tax_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.tax_id is not None and self.tax_id not in self.fields:
+            raise ValueError(f"tax_id {self.tax_id!r} is none of the personal fields {self.fields}")
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -63,6 +73,12 @@ class PersonalData:
     @cached_property
     def tree(self) -> FieldTree:
         return field_tree(self.fields)
+
+    @property
+    def sensitive(self) -> tuple[str, ...]:
+        """The identifiers that are phones and tax ids (every one but the e-mail addresses): what
+        is sealed when a field key is configured (``puente.field_crypto``)."""
+        return tuple(p for p in self.identifiers if "email" not in p.rsplit(".", 1)[-1].lower())
 
 
 NO_PERSONAL_DATA = PersonalData()
@@ -153,6 +169,11 @@ class Source:
     # Mercado Libre's single-use refresh tokens): the extraction hands it ``warehouse_url``, and
     # ``check(config, warehouse_url)`` takes it too.
     keeps_tokens: bool = False
+    # The kind of customer record this system holds its buyers in (``odoo_partner``,
+    # ``shopify_customer``: ``record_type`` of the dbt model int_customer_records_unioned),
+    # None for a system without customers of its own (a payment provider). dim_customers keeps
+    # an id array of each (``puente.sources.contracts``).
+    customer_record_kind: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -12,6 +12,11 @@ Malformed values, one record each, as issue 10 found them (each alone used to fa
   order #1048 whose second line has price "abc" (that line quarantined, the order kept).
 - CRM: deal 701's `closedate` "2026-02-30T…"; contact 503's `hs_marketable_status` "maybe".
 
+Doubtful tax ids (a NIT whose check digit fails, `DOUBTFUL_TAX_IDS`), each where its system keeps
+it: a Shopify customer's note, a Tienda Nube customer's `identification`, a Mercado Libre sale's
+`billing_info`, a Salesforce Lead's `Tax_Id__c` (beside the HubSpot CRM: the tables of every
+source are there, and the unions read them all).
+
 Consent: one person per case, their records in two systems joined by one email. Odoo has no
 opt-in of its own, only its mass-mailing blacklist (`is_blacklisted`, an opt-out).
 """
@@ -70,6 +75,38 @@ PARTNER_WRITTEN_AT = "2026-07-01 10:00:00"
 # a person with two shop accounts: unsubscribed on one, later subscribed on the other, and the
 # CRM saying yes: the later opt-in in the same system lifts the shop's opt-out
 TWO_SHOP_ACCOUNTS = ("shopify_later_opt_in", 7601, 7602)
+
+
+# (system, object, record id, field, the value typed, the value its body calls for)
+DOUBTFUL_TAX_IDS = [
+    ("shopify", "customers", "7801", "note", "NIT 900123456-3", "900123456-8"),
+    ("tiendanube", "customers", "9101", "identification", "800765432-1", "800765432-3"),
+    ("mercadolibre", "orders", "9301", "billing_info.doc_number", "830111222-0", "830111222-6"),
+    ("salesforce", "leads", "00Q5e00000DoubtAAA", "Tax_Id__c", "860333444-1", "860333444-6"),
+]
+
+
+def _doubtful_tax_id_records() -> dict[str, dict[str, list[dict]]]:
+    """One customer record per DOUBTFUL_TAX_IDS row, nobody else's name or contact details."""
+    (_, _, shop_id, _, shop_note, _), (_, _, nube_id, _, nube_doc, _), (_, _, buyer_id, _, meli_doc, _), \
+        (_, _, lead_id, _, lead_doc, _) = DOUBTFUL_TAX_IDS
+    shop_customer = _shop_customer(int(shop_id), "dudoso.tienda@example.org", "Dudoso", "not_subscribed", None)
+    return {
+        "shopify": {"customers": [{**shop_customer, "note": f"Factura a {shop_note}"}]},
+        "tiendanube": {"customers": [{
+            "id": int(nube_id), "name": "Nube Dudosa", "email": "nube.dudosa@example.org", "identification": nube_doc,
+            "billing_city": "Manizales", "billing_country": "CO", "created_at": "2025-01-01T10:00:00-05:00",
+            "updated_at": "2026-11-01T10:00:00-05:00"}]},
+        "mercadolibre": {"orders": [{
+            "id": 2000009301, "status": "paid", "currency_id": "COP", "total_amount": 50000, "paid_amount": 50000,
+            "buyer": {"id": int(buyer_id), "nickname": "LIBREDUDOSO", "first_name": "Libre", "last_name": "Dudoso"},
+            "billing_info": {"doc_type": "NIT", "doc_number": meli_doc}, "order_items": [],
+            "date_created": "2026-11-01T10:00:00.000-05:00", "date_last_updated": "2026-11-01T10:00:00.000-05:00"}]},
+        "salesforce": {"leads": [{
+            "Id": lead_id, "FirstName": "Fuerza", "LastName": "Dudosa", "Company": "Fuerza Dudosa SAS",
+            "Tax_Id__c": lead_doc, "Status": "Open - Not Contacted", "IsConverted": False, "IsDeleted": False,
+            "CreatedDate": "2025-01-01T10:00:00.000+0000", "SystemModstamp": "2026-11-01T10:00:00.000+0000"}]},
+    }
 
 
 def _person_records(n: int, case: str, signals: dict) -> dict[str, dict[str, list[dict]]]:
@@ -152,4 +189,7 @@ def messy_sources() -> dict:
     for contact_id, basis in ((first, CONSENT), (second, "Not applicable")):
         hubspot["contacts"] += _person_records(contact_id - 900, case, {"hubspot": "true", "legal_basis": basis}
                                                )["hubspot"]["contacts"]
+    for source, objects in _doubtful_tax_id_records().items():
+        for obj, records in objects.items():
+            sources.setdefault(source, {}).setdefault(obj, []).extend(records)
     return sources

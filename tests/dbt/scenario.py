@@ -192,7 +192,7 @@ SOURCES = {"odoo": ODOO, "hubspot": HUBSPOT, "shopify": SHOPIFY}
 def _updated_at(source: str, record: dict) -> str | None:
     if source == "odoo":
         return f"{record['write_date']}+00"
-    return record.get("updatedAt") or record.get("updated_at")
+    return record.get("updatedAt") or record.get("updated_at") or record.get("date_last_updated")
 
 
 def load_raw(url: str, sources: dict = SOURCES, batch_id: str = BATCH) -> None:
@@ -205,6 +205,6 @@ def load_raw(url: str, sources: dict = SOURCES, batch_id: str = BATCH) -> None:
                     conn.execute(
                         f"insert into {table} (source_id, record, source_updated_at, _batch_id, _deleted) "
                         "values (%s, %s, %s, %s, %s)",
-                        (str(record["id"]), Jsonb(record), _updated_at(source, record), batch_id,
+                        (str(record["id"] if "id" in record else record["Id"]), Jsonb(record), _updated_at(source, record), batch_id,
                          bool(record.get("archived", False))),
                     )

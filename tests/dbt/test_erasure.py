@@ -20,6 +20,7 @@ from scenario import SOURCES, _updated_at, load_raw
 from puente.activation.writers import Outcome
 from puente.dbt import MAIN_BUILD_ARGS, run_dbt
 from puente.erasure import SubjectNotFound, erase, was_erased
+from puente.field_crypto import FieldKeys, new_key
 from puente.load import load_page
 from puente.sources import registry
 from puente.sources.base import Record
@@ -311,6 +312,31 @@ def test_the_next_night_does_not_bring_him_back_unless_the_source_changed(erased
     assert "raw.hubspot_contacts" in traces(url)
 
 
+def test_his_records_served_again_with_a_broken_cursor_are_quarantined_without_his_data(erased):
+    """A source whose cursor broke re-serves old rows with an updated-at that does not parse: they
+    are quarantined, the erased person's with their key, cursor and reason only; other people's
+    keep their data, as every quarantined record does."""
+    url, result, _ = erased
+    with psycopg.connect(url) as conn:
+        for source, objects in EVERY_CHANNEL.items():
+            for obj, records in objects.items():
+                load_page(conn, raw_object(source, obj), [Record(r, str(r["id"]), "not a date") for r in records],
+                          "erasure-test-broken-cursor")
+        conn.commit()
+        rows = conn.execute("select source, object, source_id, payload, reason from ops.quarantine "
+                            "where batch_id = 'erasure-test-broken-cursor'").fetchall()
+    held = [payload for *_, payload, _ in rows]
+    assert not [t for t in TRACES + JUAN_NAMES if any(t.lower() in p.lower() for p in held)]
+    his = [(source, obj, rid, json.loads(payload)) for source, obj, rid, payload, reason in rows
+           if f"erased by erasure {result.erasure_id}" in reason]
+    assert len(his) >= 12  # every channel's records of his, each still named by its key
+    for source, obj, rid, payload in his:
+        declared = registry.source_object(source, obj)
+        assert set(payload) <= {declared.key, declared.cursor} and str(payload[declared.key]) == rid
+    assert all(reason.startswith("updated-at 'not a date' is not a timestamp") for *_, reason in rows)
+    assert any("maria.lopez@example.com" in p for p in held)  # someone else's record keeps its data
+
+
 def test_an_unknown_person_is_a_clear_error(erased):
     url, _, _ = erased
     with pytest.raises(SubjectNotFound):
@@ -321,7 +347,8 @@ def test_an_unknown_person_is_a_clear_error(erased):
 
 def test_the_erasure_dag_erases_from_its_trigger_form(erased, monkeypatch):
     """The operator's other way: the puente_erasure DAG's form (here María, by the tax id in her
-    shop note; a business without a CRM, so nothing to clear there)."""
+    shop note; a business without a CRM, so nothing to clear there). The business seals phones
+    and tax ids (PUENTE_FIELD_KEY): her record quarantined with its phone sealed loses that too."""
     from pathlib import Path
 
     from airflow.dag_processing.dagbag import DagBag
@@ -333,6 +360,15 @@ def test_the_erasure_dag_erases_from_its_trigger_form(erased, monkeypatch):
     monkeypatch.syspath_prepend(str(dags))
     monkeypatch.setenv("AIRFLOW_CONN_PUENTE_WAREHOUSE", runtime.warehouse_connection(url))
     monkeypatch.setenv("PUENTE_SYSTEMS", "odoo,shopify")
+    key = new_key()
+    monkeypatch.setenv("PUENTE_FIELD_KEY", key)
+    maria = next(c for c in SOURCES["shopify"]["customers"] if c["id"] == 7002)
+    with psycopg.connect(url) as conn:
+        load_page(conn, raw_object("shopify", "customers"), [Record(maria, "7002", "garbled")], "maria-sealed",
+                  field_keys=FieldKeys.parse(key))
+        conn.commit()
+    sealed_phone = FieldKeys.parse(key).seal("(316) 555-0101")
+    assert traces(url, [sealed_phone]) == {"ops.quarantine": 1}
     bag = DagBag(dag_folder=str(dags / "puente_erasure.py"))
     assert bag.import_errors == {}
     with psycopg.connect(url) as conn:
@@ -348,6 +384,8 @@ def test_the_erasure_dag_erases_from_its_trigger_form(erased, monkeypatch):
     with psycopg.connect(url) as conn:
         assert conn.execute("select count(*) from raw.shopify_customers where record::text ilike "
                             "'%maria.lopez@example.com%'").fetchone()[0] == 0
+        assert conn.execute("select count(*) from ops.quarantine where batch_id = 'maria-sealed'").fetchone() == (1,)
+        assert traces(url, [sealed_phone, *MARIA[:4]]) == {}
         assert conn.execute("select identified_by, requested_by from ops.erasures where reason = 'ticket 9'"
                             ).fetchone() == (["customer_id"], "dpo")
         # the run itself is audited with who triggered it in Airflow (dag.test() triggers as "dag_test")

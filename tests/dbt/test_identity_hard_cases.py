@@ -7,6 +7,16 @@ Liliana Ortiz, sisters of Bucaramanga sharing one mailbox (same initial, differe
 Andrés Rojas, whose web order #1050 the ERP booked under a partner typed without email or phone
 (only the order joins them); and José Castro, whose web order #1051 the ERP's shop connector
 booked under his father Rubén's partner because they share the family email.
+Mercado Libre buyers of Medellín, where three records are named Carlos Gómez (so the name alone
+makes no candidate) and the buyers gave no document: Carlos Gómez, whose sale delivered home went
+to the door of his ERP partner (typed otherwise), and whose latest sale he picked up at an agency
+of Mercado Envíos, in the building where his namesake Carlos Andrés Gómez has his shop; and Lucía
+Gómez, who has her sales sent to her mother Marta Restrepo's home; Jorge Castaño, whose sales go
+to the home he shares with his wife Elena (a namesake of his lives elsewhere in the city); and
+Hernán Ospina, whose sales go to the home where Hernán Ospina Duque and his son Hernán Ospina
+Mejía both have ERP partners (the door cannot say which of them he is). Two pairs of relatives of
+Pereira with one mailbox and one name: Sandra Gómez and Sandra Gómez Gómez, told apart by their
+cédulas, and Fernando García García and Fernando García Rojas, by their second surnames.
 Before night 2 an operator splits CRM contact 502 off Juan Pérez, and a new ERP partner 100
 (a key smaller than every record of Juan's) arrives with Juan's email. Night 3 changes nothing.
 """
@@ -103,6 +113,68 @@ NIGHT_1["odoo"]["sale.order"] += [
     _web_sale_order(251, [114, "Rubén Castro Rodríguez"], "#1051"),
     _web_sale_order(252, [115, "Rosa Méndez Vargas"], "#1052"),
 ]
+
+
+def _meli_sale(order_id, buyer, first_name, last_name, updated_at, door, pickup=False):
+    """A Mercado Libre sale as the connector lands it: no document given, the shipment's door."""
+    return {"id": order_id, "date_last_updated": updated_at, "status": "paid", "date_created": updated_at,
+            "date_closed": updated_at, "total_amount": 26500.0, "paid_amount": 36400.0, "currency_id": "COP",
+            "buyer": {"id": buyer, "nickname": f"{first_name}{last_name}".upper(), "first_name": first_name,
+                      "last_name": last_name},
+            "order_items": [{"item": {"id": "MCO5406407331", "title": "Colador de acero pequeño",
+                                      "seller_sku": "COC-0013"}, "quantity": 1, "unit_price": 26500.0}],
+            "billing_info": None,
+            "shipment": {"status": "delivered", "receiver_address": door,
+                         "destination_type": "agency" if pickup else "buying_address",
+                         "receiver_city": "Medellin", "receiver_state": "Antioquia"}}
+
+
+NIGHT_1["odoo"]["res.partner"] += [
+    {**_partner(120, "Carlos Gómez Restrepo", "cgomez@example.net", "3045550120", False, city="Medellín"),
+     "street": "CL 10 #43 - 12 apto 301"},
+    {**_partner(121, "Carlos Andrés Gómez", "tienda.cag@example.net", "3045550121", False, city="Medellín"),
+     "street": "Carrera 43A # 14-109 Local 5"},
+    {**_partner(122, "Marta Restrepo", "marta.restrepo@example.net", "3045550122", False, city="Medellín"),
+     "street": "Carrera 70 # 32-15"},
+    {**_partner(123, "Jorge Castaño Ruiz", "jcastano@example.net", "3045550123", False, city="Medellín"),
+     "street": "Calle 33 # 65-20"},
+    {**_partner(124, "Elena Mejía", "elena.mejia@example.net", "3045550124", False, city="Medellín"),
+     "street": "Calle 33 # 65-20"},
+    {**_partner(125, "Jorge Castaño Gil", "jorge.castano.gil@example.net", "3045550125", False, city="Medellín"),
+     "street": "Carrera 80 # 10-05"},
+    {**_partner(126, "Hernán Ospina Duque", "hospina@example.net", "3045550126", False, city="Medellín"),
+     "street": "Calle 50 # 70-11"},
+    {**_partner(127, "Hernán Ospina Mejía", "hernan.om@example.net", "3045550127", False, city="Medellín"),
+     "street": "Calle 50 # 70-11"},
+]
+NIGHT_1["mercadolibre"] = {"orders": [
+    _meli_sale(2000009800120001, 310000120, "Carlos", "Gómez", "2026-10-02T10:00:00.000-05:00",
+               "Calle 10 No. 43-12 Apartamento 301"),
+    _meli_sale(2000009800120002, 310000120, "Carlos", "Gómez", "2026-11-12T10:00:00.000-05:00",
+               "Cra 43A 14-109", pickup=True),
+    _meli_sale(2000009800120003, 310000122, "Lucia", "Gomez", "2026-11-13T10:00:00.000-05:00",
+               "Cra 70 # 32 - 15"),
+    _meli_sale(2000009800120004, 310000123, "Jorge", "Castaño", "2026-11-13T11:00:00.000-05:00", "CL 33 65 20"),
+    _meli_sale(2000009800120005, 310000126, "Hernan", "Ospina", "2026-11-13T12:00:00.000-05:00",
+               "Calle 50 No. 70-11"),
+]}
+# Relatives named after a relative, sharing the family's mailbox and home in Pereira: Sandra
+# Gómez and her daughter Sandra Gómez Gómez, each with her own valid cédula (nothing else tells
+# them apart: no phones; a third Sandra Gómez lives across town); Fernando García García and his son Fernando García Rojas, whose second
+# surnames differ (no tax id, no phone on the son's shop account)
+NIGHT_1["odoo"]["res.partner"] += [
+    {**_partner(130, "Sandra Gómez", "sandra_gomez61@example.net", False, "CC 1014439621", city="Pereira"),
+     "street": "Diagonal 46 # 35A-24"},
+    {**_partner(131, "Sandra Gómez Gómez", "sandra_gomez61@example.net", False, "CC 17938878", city="Pereira"),
+     "street": "Dg 46 35a 24"},
+    # a namesake across town: the name is common in Pereira, no rare name's evidence
+    {**_partner(133, "Sandra Gómez Ríos", "sgomezrios@example.net", "3128880133", False, city="Pereira"),
+     "street": "Calle 14 # 20-31"},
+    {**_partner(132, "Fernando García García", "fgarcia93@example.net", "3210117779", False, city="Pereira"),
+     "street": "Carrera 71 # 120-87"},
+]
+NIGHT_1["shopify"]["customers"].append(
+    _shop_customer(7020, "Fernando", "García Rojas", "fgarcia93@example.net", "Pereira"))
 NIGHT_2 = {"odoo": {"res.partner": [
     _partner(100, "Juan Perez", "juan.perez@example.com", False, False),
 ]}}
@@ -135,6 +207,54 @@ def test_common_name_pair_in_the_same_city_stays_apart(nights):
 
 def test_sisters_sharing_a_mailbox_stay_apart_though_their_initials_agree(nights):
     assert nights[1]["odoo_partner:112"] != nights[1]["hubspot_contact:540"]
+
+
+def test_marketplace_buyer_joins_the_partner_at_the_door_its_sales_go_to(nights, module_db):
+    """No document, no e-mail, a name three records of the city share: the door of the buyer's
+    delivered sale is the evidence; the agency where it picked up its latest sale is none."""
+    seen = nights[1]
+    assert seen["mercadolibre_buyer:310000120"] == seen["odoo_partner:120"]
+    assert seen["mercadolibre_buyer:310000120"] != seen["odoo_partner:121"]
+    door = rows(module_db, "select street from intermediate.int_customer_records_unioned "
+                           "where record_key = 'mercadolibre_buyer:310000120'")
+    assert door == [{"street": "Calle 10 No. 43-12 Apartamento 301"}]
+
+
+def test_marketplace_buyer_at_a_relatives_door_stays_apart(nights):
+    assert nights[1]["mercadolibre_buyer:310000122"] != nights[1]["odoo_partner:122"]
+
+
+def test_marketplace_buyer_joins_the_one_resident_of_a_household_its_name_fits(nights):
+    """A household's door (two people's partners) says less than a door of one; the buyer's name
+    fits one resident only, and says which."""
+    seen = nights[1]
+    assert seen["mercadolibre_buyer:310000123"] == seen["odoo_partner:123"]
+    assert len({seen["odoo_partner:123"], seen["odoo_partner:124"], seen["odoo_partner:125"]}) == 3
+
+
+def test_marketplace_buyer_whose_name_fits_two_residents_stays_apart(nights):
+    seen = nights[1]
+    assert len({seen["mercadolibre_buyer:310000126"], seen["odoo_partner:126"], seen["odoo_partner:127"]}) == 3
+
+
+def test_two_valid_cedulas_in_a_family_mailbox_and_home_go_to_a_person(nights, module_db):
+    """One mailbox, one door, names that fit one person: only the two valid cédulas say two
+    taxpayers, and they outweigh the family's mailbox and door; the pair waits for a person."""
+    (pair,) = rows(module_db, """
+        select tax_id_level, name_level, decision, explanation from intermediate.int_customer_pairs_scored
+        where record_key = 'odoo_partner:130' and other_record_key = 'odoo_partner:131'""")
+    assert (pair["tax_id_level"], pair["name_level"], pair["decision"]) == ("different", "compatible", "review"), pair
+    assert nights[1]["odoo_partner:130"] != nights[1]["odoo_partner:131"]
+
+
+def test_a_surname_held_twice_conflicts_with_a_different_second_surname(nights, module_db):
+    """García García / García Rojas: the one García of the son's name cannot stand for both of
+    the father's, so the second surnames conflict and the mailbox is a family's."""
+    assert nights[1]["odoo_partner:132"] != nights[1]["shopify_customer:7020"]
+    (pair,) = rows(module_db, """
+        select name_level, email_level, decision from intermediate.int_customer_pairs_scored
+        where record_key = 'odoo_partner:132' and other_record_key = 'shopify_customer:7020'""")
+    assert (pair["name_level"], pair["email_level"], pair["decision"]) == ("different_surname", "family", "apart")
 
 
 def test_web_order_joins_the_erp_partner_it_was_booked_under(nights, module_db):

@@ -24,9 +24,12 @@ from scenario import ODOO, SHOPIFY, _order, _updated_at, load_raw
 
 from puente import warehouse
 from puente.dbt import MAIN_BUILD_ARGS, run_dbt
+from puente.sources import contracts
 
 FACTS = {"fct_orders": "order_id", "fct_order_lines": "order_line_id"}
-UNIONS = ("int_web_orders_unioned", "int_web_order_lines_unioned")
+# the union views over the shops' contract views (puente.sources.contracts)
+UNIONS = ("int_web_orders_unioned", "int_web_order_lines_unioned",
+          *contracts.providers()["web_orders"], *contracts.providers()["web_order_lines"])
 # the staging models read from incremental tables (their base_* models), and their row keys
 STAGED = {"stg_odoo__sale_orders": "sale_order_id", "stg_odoo__sale_order_lines": "sale_order_line_id",
           "stg_odoo__invoices": "invoice_id", "stg_shopify__orders": "order_id",
@@ -122,7 +125,8 @@ def nights(module_db: str) -> dict[str, dict]:
     _night_3(module_db)
     run_dbt([*MAIN_BUILD_ARGS, *no_lookback], module_db)  # raises on any failed model or dbt test
     third, staged = _facts(module_db), _rows(module_db, "staging", STAGED)
-    # (the facts read the shops' staging through the union views, which a rebuilt table's drop cascades to)
+    # (the facts read the shops' staging through the contract and union views, which a rebuilt
+    # table's drop cascades to)
     run_dbt(["build", "--full-refresh", "--select", *FACTS, *(f"+{model}" for model in STAGED), *UNIONS], module_db)
     return {"first": first, "incremental": incremental, "third": third, "staged": staged, "rebuilt": _facts(module_db), "reparsed": _rows(module_db, "staging", STAGED)}
 

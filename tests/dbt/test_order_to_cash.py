@@ -18,7 +18,7 @@ def test_each_order_has_its_stage_and_won_deal(built_db):
     stages = {r["order_name"]: r for r in rows(built_db, "select * from marts.fct_order_to_cash")}
     assert {name: r["stage"] for name, r in stages.items()} == {
         "#1042": "paid", "S00043": "invoiced", "S00045": "in_erp", "#1044": "ordered", "#1043": "cancelled"}
-    assert stages["#1042"]["hubspot_deal_id"] == "701"  # Juan's won deal, closed the day before
+    assert stages["#1042"]["crm_deal_id"] == "701"  # Juan's won deal, closed the day before
     assert (stages["#1042"]["days_to_invoice"], stages["#1042"]["days_to_payment"]) == (0, 0)
 
 
@@ -32,7 +32,7 @@ def test_gaps_on_a_later_day(built_db, given_as, monkeypatch):
         run_dbt(["build", "--select", "order_to_cash_gaps"], built_db)
         monkeypatch.delenv("PUENTE_AS_OF_DATE")
     try:
-        gaps = {(r["gap_type"], r["order_id"] or r["invoice_id"] or r["hubspot_deal_id"]): r
+        gaps = {(r["gap_type"], r["order_id"] or r["invoice_id"] or r["crm_deal_id"]): r
                 for r in rows(built_db, "select * from marts.order_to_cash_gaps")}
         (guest,) = rows(built_db, "select order_id from marts.fct_orders where order_name = '#1044'")
         assert set(gaps) == {("web_order_not_in_erp", guest["order_id"]), ("invoice_unpaid_past_due", 402)}

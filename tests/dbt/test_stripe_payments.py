@@ -108,6 +108,23 @@ def expected_issues(business: Business, as_of: date) -> dict[str, set[str]]:
     return found
 
 
+def fees(business: Business) -> dict[str, tuple[int, int]]:
+    """Per charge, in minor units: its fees (its own balance transaction's, and its disputes', whose
+    balance transactions name the dispute) and what it left in the account after them."""
+    disputes = business.stripe["disputes"]
+    found: dict[str, tuple[int, int]] = {}
+    for t in business.stripe["balance_transactions"].values():
+        if t["type"] == "charge":
+            charge, net = t["source"], t["net"]
+        elif t["type"] == "adjustment" and t["source"] in disputes:
+            charge, net = disputes[t["source"]]["charge"], -t["fee"]
+        else:
+            continue
+        fee_so_far, net_so_far = found.get(charge, (0, 0))
+        found[charge] = (fee_so_far + t["fee"], net_so_far + net)
+    return found
+
+
 def reconciled(url: str) -> dict[str, set[str]]:
     return {r["external_reference"]: set(r["issues"]) for r in rows(
         url, "select * from marts.payment_reconciliation where provider = 'stripe'")}
@@ -121,7 +138,7 @@ def test_stripe_charges_land_in_pesos_are_reconciled_and_give_store_orders_their
         build(fresh_db, TODAY)
 
     charges = business.stripe["charges"]
-    fee = {t["source"]: t for t in business.stripe["balance_transactions"].values() if t["type"] == "charge"}
+    fee = fees(business)
     facts = {f["payment_id"]: f for f in rows(fresh_db, "select * from marts.fct_payments where provider = 'stripe'")}
     assert set(facts) == set(charges) and len(charges) > 40
     statuses, held = set(), withdrawn(business)
@@ -137,8 +154,7 @@ def test_stripe_charges_land_in_pesos_are_reconciled_and_give_store_orders_their
         statuses.add(status)
         assert fact["payment_status"] == status, cid
         if charge["status"] == "succeeded":
-            assert float(fact["fee_amount"]) == pesos(fee[cid]["fee"]) and float(fact["net_received_amount"]) == pesos(
-                fee[cid]["net"])
+            assert (float(fact["fee_amount"]), float(fact["net_received_amount"])) == tuple(map(pesos, fee[cid])), cid
             assert float(fact["fee_amount"]) > 0
         else:
             assert float(fact["fee_amount"]) == 0 and float(fact["collected_amount"]) == 0
@@ -151,7 +167,7 @@ def test_stripe_charges_land_in_pesos_are_reconciled_and_give_store_orders_their
     assert any(not issues for issues in want.values())
     for row in rows(fresh_db, "select * from marts.payment_reconciliation where provider = 'stripe'"):
         paid = [c for c in charges.values() if facts[c["id"]]["external_reference"] == row["external_reference"]]
-        assert float(row["fee_amount"]) == sum(pesos(fee[c["id"]]["fee"]) for c in paid if c["id"] in fee)
+        assert float(row["fee_amount"]) == sum(pesos(fee[c["id"]][0]) for c in paid if c["id"] in fee)
 
     # Order-to-cash: a store order Stripe collected in full is paid, by the provider, at the charge.
     stages = {r["woocommerce_order_id"]: r for r in rows(fresh_db, """
@@ -198,6 +214,11 @@ def test_stripe_charges_land_in_pesos_are_reconciled_and_give_store_orders_their
     assert want[facts[contested["id"]]["external_reference"]] == {"marked_paid_no_payment"}
     assert rows(fresh_db, f"select payment_status, status_detail from marts.fct_payments where payment_id = "
                           f"'{contested['id']}'") == [{"payment_status": "charged_back", "status_detail": "disputed: needs_response"}]
+    # The dispute's fee is the charge's: it is on the dispute's balance transaction, which names the dispute.
+    charged_fee, dispute_fee = fee[contested["id"]][0], fees(business)[contested["id"]][0] - fee[contested["id"]][0]
+    assert dispute_fee > 0
+    assert rows(fresh_db, f"select fee_amount::float as fee from marts.fct_payments where payment_id = '{contested['id']}'"
+                ) == [{"fee": pesos(charged_fee + dispute_fee)}]
     in_erp = {r["external_reference"]: r for r in rows(fresh_db, """
         select * from marts.payment_reconciliation where provider = 'stripe' and erp_invoice_count > 0""")}
     assert set(in_erp) == entered & set(want) and sum(r["issue"] == "matched" for r in in_erp.values()) > 5

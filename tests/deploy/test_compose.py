@@ -104,10 +104,13 @@ def test_airflow_init_refuses_a_warehouse_password_json_cannot_hold(compose, env
 
 def test_sources_reach_the_simulators_through_puente_variables_not_connections(compose, env_example):
     from puente import runtime
-    from puente.simulators.app import ENV, Credentials
+    from puente.simulators.app import ENV, SECRETS, Credentials
 
     services = interpolate(compose["services"], _filled(env_example))
     simulators = services["simulators"]["environment"]
+    # Every simulator's secret (a source's credentials, puente/simulators/app.py) is set in .env
+    # and reaches the simulators; every registered source reaches them from Airflow (below).
+    assert {ENV[name] for name in SECRETS} <= set(env_example) & set(simulators)
     # What the simulators accept, and what the local runtime would hand the DAG for them.
     credentials = Credentials(**{name: simulators[var] for name, var in ENV.items()})
     expected = runtime.simulated_sources_env(credentials, "http://simulators:8765")

@@ -237,7 +237,7 @@ def test_sync_gate_fails_on_a_score_that_is_not_a_probability(marts_db):
     message = failure_message(result)
     assert "sync gate failed 1 of 10 checks" in message
     assert "activations.act_crm_contact_scores.churn_score_value: expect_column_values_to_be_between(" in message
-    assert "hubspot_contact_id=503 churn_score_value=1.7" in message
+    assert "crm_contact_id=503 churn_score_value=1.7" in message
     assert "ml.churn_scores" in message
     assert len(result.summary()["failed_checks"]) == 1
 

@@ -67,11 +67,11 @@ def test_credentials_come_from_the_environment_or_are_generated():
         "8", "s9", "TG-10") and given.stripe_key == "sk_live_11"
     assert (given.salesforce_client_id, given.salesforce_client_secret) == ("3MVG9x", "12")
     fresh, generated = Credentials.from_env({})
-    assert generated == ["PUENTE_SIM_ODOO_API_KEY", "PUENTE_SIM_HUBSPOT_TOKEN", "PUENTE_SIM_SHOPIFY_TOKEN",
-                         "PUENTE_SIM_WOOCOMMERCE_KEY", "PUENTE_SIM_WOOCOMMERCE_SECRET", "PUENTE_SIM_TIENDANUBE_TOKEN",
-                         "PUENTE_SIM_MERCADOPAGO_TOKEN", "PUENTE_SIM_MERCADOLIBRE_CLIENT_SECRET",
-                         "PUENTE_SIM_MERCADOLIBRE_REFRESH_TOKEN", "PUENTE_SIM_STRIPE_KEY", "PUENTE_SIM_SALESFORCE_CLIENT_ID",
-                         "PUENTE_SIM_SALESFORCE_CLIENT_SECRET"]
+    assert generated == ["PUENTE_SIM_ODOO_API_KEY", "PUENTE_SIM_HUBSPOT_TOKEN", "PUENTE_SIM_SALESFORCE_CLIENT_ID",
+                         "PUENTE_SIM_SALESFORCE_CLIENT_SECRET", "PUENTE_SIM_SHOPIFY_TOKEN", "PUENTE_SIM_WOOCOMMERCE_KEY",
+                         "PUENTE_SIM_WOOCOMMERCE_SECRET", "PUENTE_SIM_TIENDANUBE_TOKEN", "PUENTE_SIM_MERCADOPAGO_TOKEN",
+                         "PUENTE_SIM_MERCADOLIBRE_CLIENT_SECRET", "PUENTE_SIM_MERCADOLIBRE_REFRESH_TOKEN",
+                         "PUENTE_SIM_STRIPE_KEY"]  # each simulator's, in registry order
     assert fresh.salesforce_client_id.startswith("3MVG9") and fresh.salesforce_client_secret not in repr(fresh)
     assert fresh.woocommerce_key.startswith("ck_") and fresh.woocommerce_secret.startswith("cs_")
     assert fresh.woocommerce_secret not in repr(fresh) and fresh.mercadopago_token not in repr(fresh)
@@ -108,3 +108,37 @@ def test_rolling_window_and_leaky_bucket_on_a_manual_clock():
     assert [bucket.acquire().allowed for _ in range(5)] == [True, True, True, True, False]
     clock.advance(2.5)
     assert bucket.used == 2 and bucket.acquire().remaining == 1
+
+
+def test_each_system_registers_its_simulator_and_the_shared_files_follow(new_business, credentials, monkeypatch):
+    """The app, the `serve` options, the credentials and the faults loop over the registry's
+    simulators (each declared in its own module): one more, declared nowhere else, is mounted and
+    offered."""
+    import dataclasses
+
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from puente.simulators import app as app_module
+    from puente.simulators import server, systems
+    from puente.simulators.limits import UPDATED_AT
+    from puente.sources import registry
+
+    assert [s.name for s in systems.simulated()] == list(registry.names())
+    assert set(UPDATED_AT) == set(registry.names())
+    declared = [c.name for s in systems.simulated() for c in s.credentials]
+    assert [f.name for f in dataclasses.fields(Credentials)] == declared
+    assert {"shopify_token", "woocommerce_permissions", "stripe_key"} <= set(declared)
+    assert set(server.OPT_IN_SYSTEMS) == {"woocommerce", "tiendanube", "mercadopago", "mercadolibre", "stripe",
+                                          "salesforce"}
+    acme_api = FastAPI()
+    acme_api.get("/v1/ping")(lambda: {"pong": True})
+    acme = dataclasses.replace(systems.simulator("stripe"), name="acme", mount=lambda *_: acme_api,
+                               opt_in="the business also sells on Acme", business_options={})
+    monkeypatch.setattr(app_module, "simulated", lambda: (*systems.simulated(), acme))
+    monkeypatch.setattr(server, "simulated", lambda: (*systems.simulated(), acme))
+    client = TestClient(app_module.create_app(new_business(customers=5, history_days=5), credentials))
+    assert client.get("/acme/v1/ping").json() == {"pong": True}
+    assert build_parser().parse_args(["serve", "--acme"]).acme is True
+    with pytest.raises(TypeError, match="acme"):  # no faults for a system the registry does not list
+        Faults(acme=FaultRates(timeout=1.0))

@@ -70,7 +70,8 @@ class Api:
             return httpx.Response(200, json={"buyer": {"billing_info": {"name": "Ana", "identification": {
                 "type": "CC", "number": "52123456"}, "address": {"street_name": "Calle 1"}}}})
         return httpx.Response(200, json={"id": oid, "status": "delivered", "status_history": {"date_delivered": "x"},
-                                         "destination": {"receiver_phone": "300", "shipping_address": {
+                                         "destination": {"type": "buying_address", "receiver_name": "Ana Gil",
+                                                         "receiver_phone": "XXXXXXX", "shipping_address": {
                                              "city": {"name": "Cali"}, "address_line": "Calle 2"}}})
 
 
@@ -95,7 +96,11 @@ def test_the_search_asks_by_seller_and_date_last_updated_and_lands_the_buyers_mi
     assert first["buyer"] == {"id": 9, "nickname": "ANA9", "first_name": "Ana", "last_name": "Gil"}
     assert first["billing_info"] == {"doc_type": "CC", "doc_number": "52123456"} and second["billing_info"] is None
     assert first["shipment"]["status"] == "delivered" and first["shipment"]["receiver_city"] == "Cali"
+    # the door the sale went to lands (identity evidence); the receiver's name and masked phone do not
+    assert first["shipment"]["receiver_address"] == "Calle 2"
+    assert first["shipment"]["destination_type"] == "buying_address"
     assert "sale_fee" not in first["order_items"][0] and "receiver_phone" not in str(first)
+    assert "Ana Gil" not in str(first)
 
 
 def test_a_window_over_the_offset_cap_is_split_in_time_until_each_fits_and_nothing_is_missed():

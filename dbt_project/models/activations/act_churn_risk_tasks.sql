@@ -35,7 +35,8 @@ tasks as (
     select
         'churn:' || assignments.customer_id || ':' || assignments.period_start as row_key,
         assignments.customer_id,
-        assignments.hubspot_contact_id,
+        -- the assignments table keeps its first column name (never rebuilt); it holds either CRM's contact
+        assignments.hubspot_contact_id as crm_contact_id,
         contacts.owner_id,
         customers.full_name,
         jsonb_build_object(
@@ -70,7 +71,7 @@ final as (
         row_key,
         null::text as target_id,
         row_key as external_key,
-        jsonb_build_object('properties', jsonb_strip_nulls(properties), 'contact_id', hubspot_contact_id) as payload,
+        jsonb_build_object('properties', jsonb_strip_nulls(properties), 'contact_id', crm_contact_id) as payload,
         jsonb_build_object('task', row_key) as compare,
         null::timestamptz as observed_at,
         case
@@ -79,7 +80,7 @@ final as (
         end as invalid_reason,
         customer_id,
         jsonb_build_object('what', 'churn-risk task for ' || coalesce(full_name, customer_id),
-                           'hubspot_contact_id', hubspot_contact_id) as context
+                           'crm_contact_id', crm_contact_id) as context
     from tasks
 )
 

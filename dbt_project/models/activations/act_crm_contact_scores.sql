@@ -36,7 +36,7 @@ latest_scores as (
 ),
 
 contacts as (
-    select customer_id, source_record_id as hubspot_contact_id
+    select customer_id, source_record_id as crm_contact_id
     from {{ ref('int_customers_matched') }}
     where record_type in {{ crm_contact_record_types() }}
 ),
@@ -55,7 +55,7 @@ actions as (
 
 accepted as (
     select
-        state.row_key as hubspot_contact_id,
+        state.row_key as crm_contact_id,
         state.accepted_payload,
         -- the product the CRM shows can still be offered
         coalesce(products.stock_on_hand > 0 and products.is_active, false) as is_shown_product_offerable
@@ -67,7 +67,7 @@ accepted as (
 
 scored as (
     select
-        contacts.hubspot_contact_id,
+        contacts.crm_contact_id,
         contacts.customer_id,
         -- Absent values are left out rather than sent empty, so the CRM keeps what it has.
         jsonb_strip_nulls(jsonb_build_object(
@@ -94,7 +94,7 @@ scored as (
         on latest_scores.customer_id = actions.customer_id
         and latest_scores.scored_for_date = actions.scored_for_date
     left join accepted
-        on contacts.hubspot_contact_id = accepted.hubspot_contact_id
+        on contacts.crm_contact_id = accepted.crm_contact_id
 ),
 
 noticed as (
@@ -116,7 +116,7 @@ noticed as (
 -- contacts still showing a score from an earlier night whose customer is no longer scored
 no_longer_scored as (
     select
-        accepted.hubspot_contact_id,
+        accepted.crm_contact_id,
         contacts.customer_id,
         jsonb_build_object(
             'puente_churn_score', '',
@@ -129,22 +129,22 @@ no_longer_scored as (
         ) as payload
     from accepted
     left join contacts
-        on accepted.hubspot_contact_id = contacts.hubspot_contact_id
+        on accepted.crm_contact_id = contacts.crm_contact_id
     where
         coalesce(accepted.accepted_payload ->> 'puente_churn_risk', '') <> ''
-        and not exists (select from scored where scored.hubspot_contact_id = accepted.hubspot_contact_id)
+        and not exists (select from scored where scored.crm_contact_id = accepted.crm_contact_id)
 ),
 
 final as (
     select
-        hubspot_contact_id as row_key,
-        hubspot_contact_id as target_id,
+        crm_contact_id as row_key,
+        crm_contact_id as target_id,
         null::text as external_key,
         payload,
         -- unchanged for a salesperson: compare what the CRM shows, so the row stays unsent
         {{ crm_compared("(case when is_noticeable then payload else accepted_payload end)") }} as compare,
         null::timestamptz as observed_at,
-        case when hubspot_contact_id in (select contact_id from {{ ref('int_crm_contacts') }} where crm_object = 'lead')
+        case when crm_contact_id in (select contact_id from {{ ref('int_crm_contacts') }} where crm_object = 'lead')
             then 'a Salesforce Lead: Puente''s fields are on Contacts; convert the lead in Salesforce to see them'
         end as invalid_reason,
         customer_id,
@@ -154,13 +154,13 @@ final as (
     union all
 
     select
-        hubspot_contact_id,
-        hubspot_contact_id,
+        crm_contact_id,
+        crm_contact_id,
         null::text,
         payload,
         payload,
         null::timestamptz,
-        case when hubspot_contact_id in (select contact_id from {{ ref('int_crm_contacts') }} where crm_object = 'lead')
+        case when crm_contact_id in (select contact_id from {{ ref('int_crm_contacts') }} where crm_object = 'lead')
             then 'a Salesforce Lead: Puente''s fields are on Contacts; convert the lead in Salesforce to see them'
         end,
         customer_id,

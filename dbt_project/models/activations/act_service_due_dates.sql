@@ -7,16 +7,16 @@
 with
 
 due as (
-    select distinct on (hubspot_contact_id) *
+    select distinct on (crm_contact_id) *
     from {{ ref('int_service_reminders_due') }}
-    where hubspot_contact_id is not null
-    order by hubspot_contact_id, due_date, rule_name, order_line_id
+    where crm_contact_id is not null
+    order by crm_contact_id, due_date, rule_name, order_line_id
 ),
 
 final as (
     select
-        hubspot_contact_id as row_key,
-        hubspot_contact_id as target_id,
+        crm_contact_id as row_key,
+        crm_contact_id as target_id,
         null::text as external_key,
         jsonb_build_object(
             'puente_service_due_date', to_char(due_date, 'YYYY-MM-DD'),
@@ -24,7 +24,7 @@ final as (
         ) as payload,
         null::jsonb as compare,
         null::timestamptz as observed_at,
-        case when hubspot_contact_id in (select contact_id from {{ ref('int_crm_contacts') }} where crm_object = 'lead')
+        case when crm_contact_id in (select contact_id from {{ ref('int_crm_contacts') }} where crm_object = 'lead')
             then 'a Salesforce Lead: Puente''s fields are on Contacts; convert the lead in Salesforce to see them'
         end as invalid_reason,
         customer_id,

@@ -29,12 +29,12 @@ final as (
                 'hs_task_type', 'CALL',
                 'hubspot_owner_id', owner_id
             )),
-            'contact_id', hubspot_contact_id
+            'contact_id', crm_contact_id
         ) as payload,
         jsonb_build_object('task', 'service:' || rule_name || ':' || order_line_id) as compare,
         null::timestamptz as observed_at,
         case
-            when hubspot_contact_id is null
+            when crm_contact_id is null
                 then 'the customer has no CRM contact: create one in the CRM so the reminder reaches a salesperson'
             when owner_id is null
                 then 'the CRM contact has no owner: assign one in the CRM so the task reaches a salesperson'

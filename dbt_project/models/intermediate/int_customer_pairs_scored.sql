@@ -44,16 +44,18 @@
         `partly_compatible` (a given name and another word agree, each side has a word the other
         lacks: `Luis Carlos Gómez` / `Luis Gómez Giraldo`), `different_surname` (a given name
         agrees but each ends in a surname the other lacks: `María Acosta Ospina` / `María Isabel
-        Acosta Rojas`), `similar`
-        (trigrams), `different_given_name` (`Carlos Gómez` / `Lucía Gómez`), `different`; two
+        Acosta Rojas`; or one holds its surname twice and the other ends in one it lacks:
+        `Fernando García García` / `Fernando García Rojas`), `similar` (trigrams), `different_given_name` (`Carlos Gómez` / `Lucía Gómez`), `different`; two
         companies: `company_exact`, `company_similar`, `company_different`; a company beside a
         person (a buyer at a company): `not_comparable`;
       - city: `same`, `different` (people move), `missing`;
       - address: `exact` (the same door in the same city, the unit aside), `household` (either,
         at a door whose holders include two people: a pair of them whose names conflict, or whose
         valid tax ids differ; relatives and colleagues share doors as they share mailboxes),
-        `shared`, `different`, `other_city` (counted by the city already), `missing` (one side
-        has none, or a company's door beside a person's);
+        `household_named` (such a door, and the two names agree, and neither record's name fits
+        two of the door's holders whose names or tax ids conflict: the name says which resident
+        it is, as it does for a family's mailbox), `shared`, `different`, `other_city` (counted
+        by the city already), `missing` (one side has none, or a company's door beside a person's);
       - web_order: `linked` when a web order of one was booked in the ERP under the other, unless
         they share a mailbox, a shared one included (the ERP finds the partner by its e-mail: no
         new evidence);
@@ -289,8 +291,10 @@ compared as (
             when a.is_company or b.is_company then 'not_comparable'
             when (select array_agg(w order by w) from unnest(a.name_words) as w)
                 = (select array_agg(w order by w) from unnest(b.name_words) as w) then 'exact'
-            when name_check.words_agree and name_check.given_agree then 'compatible'
+            -- before `compatible`: `García García` has a word for each of `García Rojas` but
+            -- the one García of the son's name cannot stand for both of the father's
             when name_check.given_agree and name_check.surnames_conflict then 'different_surname'
+            when name_check.words_agree and name_check.given_agree then 'compatible'
             when name_check.words >= 2 and name_check.given_agree then 'partly_compatible'
             when not coalesce(name_check.given_agree, false)
                 and length(a.name_words[1]) > 1 and length(b.name_words[1]) > 1 then 'different_given_name'
@@ -353,17 +357,33 @@ compared as (
             or {{ given_names_agree('words.shorter[1]', 'words.longer[2]', initials=false) }}
             or {{ given_names_agree('words.shorter[2]', 'words.longer[1]', initials=false) }} as given_agree,
             -- each name ends in a surname the other lacks (`María Acosta Ospina` / `María Isabel
-            -- Acosta Rojas`: two sisters), initials aside
+            -- Acosta Rojas`: two sisters), initials aside; or one name holds its surname twice
+            -- and the other ends in a surname it lacks (`Fernando García García` / `Fernando
+            -- García Rojas`: the son's one García cannot stand for both of his father's)
             cardinality(words.shorter) >= 2
             and length(words.shorter[cardinality(words.shorter)]) > 1
             and length(words.longer[cardinality(words.longer)]) > 1
-            and not exists (
-                select 1 from unnest(words.longer) as l
-                where {{ name_words_agree('words.shorter[cardinality(words.shorter)]', 'l') }}
-            )
-            and not exists (
-                select 1 from unnest(words.shorter) as s
-                where {{ name_words_agree('words.longer[cardinality(words.longer)]', 's') }}
+            and (
+                (not exists (
+                    select 1 from unnest(words.longer) as l
+                    where {{ name_words_agree('words.shorter[cardinality(words.shorter)]', 'l') }}
+                )
+                and not exists (
+                    select 1 from unnest(words.shorter) as s
+                    where {{ name_words_agree('words.longer[cardinality(words.longer)]', 's') }}
+                ))
+                or (cardinality(words.shorter) >= 3
+                    and words.shorter[cardinality(words.shorter)] = words.shorter[cardinality(words.shorter) - 1]
+                    and not exists (
+                        select 1 from unnest(words.shorter) as s
+                        where {{ name_words_agree('words.longer[cardinality(words.longer)]', 's') }}
+                    ))
+                or (cardinality(words.longer) >= 3
+                    and words.longer[cardinality(words.longer)] = words.longer[cardinality(words.longer) - 1]
+                    and not exists (
+                        select 1 from unnest(words.longer) as l
+                        where {{ name_words_agree('words.shorter[cardinality(words.shorter)]', 'l') }}
+                    ))
             ) as surnames_conflict
         from (
             select
@@ -431,6 +451,41 @@ household_doors as materialized (
         and (name_level in {{ family_conflicts }} or tax_id_level = 'different')
 ),
 
+-- at a household's door, each holder's pairs, both ways
+household_holders as materialized (
+    select compared.record_key, compared.other_record_key, compared.name_level, compared.tax_id_level
+    from compared
+    inner join household_doors
+        on compared.address_key = household_doors.address_key
+        and compared.city_normalized = household_doors.city_normalized
+    where compared.typed_address_level = 'exact'
+    union all
+    select compared.other_record_key, compared.record_key, compared.name_level, compared.tax_id_level
+    from compared
+    inner join household_doors
+        on compared.address_key = household_doors.address_key
+        and compared.city_normalized = household_doors.city_normalized
+    where compared.typed_address_level = 'exact'
+),
+
+-- a holder whose name fits two residents whose names or tax ids conflict (`Carlos Gómez` at the
+-- door of `Carlos Gómez Restrepo` and his son `Carlos Gómez Ospina`): the door cannot say which
+-- of them it is (as ambiguous_family_holders for a mailbox)
+ambiguous_household_holders as materialized (
+    select distinct fits.record_key
+    from household_holders as fits
+    inner join household_holders as fits_too
+        on fits.record_key = fits_too.record_key
+        and fits.other_record_key <> fits_too.other_record_key
+    inner join household_holders as residents
+        on fits.other_record_key = residents.record_key
+        and fits_too.other_record_key = residents.other_record_key
+    where
+        fits.name_level in ('exact', 'compatible')
+        and fits_too.name_level in ('exact', 'compatible')
+        and (residents.name_level in {{ family_conflicts }} or residents.tax_id_level = 'different')
+),
+
 -- each pair's levels, computed once (the scoring joins the weights on them)
 levelled as materialized (
     select
@@ -442,6 +497,9 @@ levelled as materialized (
             else compared.typed_email_level
         end as email_level,
         case
+            when household_doors.address_key is not null and compared.name_level in ('exact', 'compatible')
+                and ambiguous_resident.record_key is null and ambiguous_other_resident.record_key is null
+                then 'household_named'
             when household_doors.address_key is not null then 'household'
             else compared.typed_address_level
         end as address_level,
@@ -458,6 +516,10 @@ levelled as materialized (
         on compared.typed_address_level = 'exact'
         and compared.address_key = household_doors.address_key
         and compared.city_normalized = household_doors.city_normalized
+    left join ambiguous_household_holders as ambiguous_resident
+        on household_doors.address_key is not null and compared.record_key = ambiguous_resident.record_key
+    left join ambiguous_household_holders as ambiguous_other_resident
+        on household_doors.address_key is not null and compared.other_record_key = ambiguous_other_resident.record_key
     left join ambiguous_family_holders as ambiguous_holder
         on family_mailboxes.email_canonical is not null and compared.record_key = ambiguous_holder.record_key
     left join ambiguous_family_holders as ambiguous_other
@@ -527,7 +589,7 @@ final as (
                 when phone_level in ('tail', 'shared') and common_tail is not null then 'phone ending ' || common_tail
             end,
             case when tax_id_level in ('exact', 'doubtful') then 'tax id ' || tax_id_compared end,
-            case when address_level in ('exact', 'household', 'shared') then 'address ' || address_key end,
+            case when address_level in ('exact', 'household', 'household_named', 'shared') then 'address ' || address_key end,
             case when web_order_level = 'linked' then 'shop order ' || order_name end,
             case when name_level not in ('missing') then 'names ' || name_compared || ' / ' || other_name_compared end
         ) as matched_on,

@@ -47,8 +47,8 @@ due as (
 ),
 
 customers as (
-    -- hubspot_contact_id: the customer's CRM contact, HubSpot's or Salesforce's
-    select customer_id, full_name, ({{ crm_contact_ids() }})[1] as hubspot_contact_id from {{ ref('dim_customers') }}
+    -- crm_contact_id: the customer's CRM contact, HubSpot's or Salesforce's
+    select customer_id, full_name, ({{ crm_contact_ids() }})[1] as crm_contact_id from {{ ref('dim_customers') }}
 ),
 
 contacts as (
@@ -67,13 +67,13 @@ final as (
         due.product_name,
         due.order_date as purchased_on,
         due.due_date,
-        customers.hubspot_contact_id,
+        customers.crm_contact_id,
         contacts.owner_id
     from due
     inner join customers
         on due.customer_id = customers.customer_id
     left join contacts
-        on customers.hubspot_contact_id = contacts.contact_id
+        on customers.crm_contact_id = contacts.contact_id
 )
 
 select * from final

@@ -87,9 +87,7 @@ final as (
         conflicts.field_name,
         conflicts.system_of_record,
         max(per_system.field_value) filter (where per_system.source_system = conflicts.system_of_record) as owner_value,
-        max(per_system.field_value) filter (where per_system.source_system = 'odoo') as odoo_value,
-        max(per_system.field_value) filter (where per_system.source_system = 'hubspot') as hubspot_value,
-        max(per_system.field_value) filter (where per_system.source_system = 'shopify') as shopify_value,
+        jsonb_object_agg(per_system.source_system, per_system.field_value) as system_values,
         jsonb_object_agg(per_system.source_system, per_system.record_key) as record_keys
     from conflict_owners as conflicts
     inner join per_system

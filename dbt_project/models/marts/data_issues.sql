@@ -9,48 +9,21 @@
 
     Also every doubtful tax id of a customer record (int_customer_records_unioned: its check
     digit fails), with the value its body calls for: the record keeps it, but identity
-    resolution uses it as weaker evidence only, never as a key.
+    resolution uses it as weaker evidence only, never as a key. It is named where a person fixes
+    it: the record's own object and the field of that object its system keeps the tax id in, as
+    each source declares it in its folder (PersonalData.tax_id in
+    puente/sources/<system>/settings.py, gathered into macro customer_tax_id_fields): a Salesforce
+    Lead's `Tax_Id__c`, a Tienda Nube customer's `identification`. A record known only from its
+    orders (a Mercado Libre buyer, a store customer that has not landed) keeps its own id, its
+    tax id named on its orders (`billing_info.doc_number`, `contact_identification`).
 #}
 
-{#- (model, source system, source object as landed in raw, id column, position of the item in its array) -#}
-{%- set staged = [
-    ('base_odoo__partners', 'odoo', 'res.partner', 'source_id', none),
-    ('base_odoo__products', 'odoo', 'product.product', 'source_id', none),
-    ('base_odoo__sale_orders', 'odoo', 'sale.order', 'source_id', none),
-    ('base_odoo__sale_order_lines', 'odoo', 'sale.order.line', 'source_id', none),
-    ('base_odoo__invoices', 'odoo', 'account.move', 'source_id', none),
-    ('base_odoo__stock_quants', 'odoo', 'stock.quant', 'source_id', none),
-    ('stg_hubspot__contacts', 'hubspot', 'contacts', 'contact_id', none),
-    ('stg_hubspot__companies', 'hubspot', 'companies', 'company_id', none),
-    ('stg_hubspot__deals', 'hubspot', 'deals', 'deal_id', none),
-    ('stg_hubspot__tickets', 'hubspot', 'tickets', 'ticket_id', none),
-    ('base_shopify__customers', 'shopify', 'customers', 'source_id', none),
-    ('base_shopify__orders', 'shopify', 'orders', 'source_id', none),
-    ('base_shopify__order_lines', 'shopify', 'orders', 'source_id', 'line_number'),
-    ('base_shopify__products', 'shopify', 'products', 'source_id', none),
-    ('base_shopify__product_variants', 'shopify', 'products', 'source_id', 'variant_number'),
-    ('base_woocommerce__customers', 'woocommerce', 'customers', 'source_id', none),
-    ('base_woocommerce__orders', 'woocommerce', 'orders', 'source_id', none),
-    ('base_woocommerce__order_lines', 'woocommerce', 'orders', 'source_id', 'line_number'),
-    ('base_woocommerce__products', 'woocommerce', 'products', 'source_id', none),
-    ('base_tiendanube__customers', 'tiendanube', 'customers', 'source_id', none),
-    ('base_tiendanube__orders', 'tiendanube', 'orders', 'source_id', none),
-    ('base_tiendanube__order_lines', 'tiendanube', 'orders', 'source_id', 'line_number'),
-    ('base_tiendanube__products', 'tiendanube', 'products', 'source_id', 'variant_number'),
-    ('base_mercadopago__payments', 'mercadopago', 'payments', 'source_id', none),
-    ('base_mercadolibre__orders', 'mercadolibre', 'orders', 'source_id', none),
-    ('base_mercadolibre__order_lines', 'mercadolibre', 'orders', 'source_id', 'line_number'),
-    ('base_stripe__charges', 'stripe', 'charges', 'source_id', none),
-    ('base_stripe__payment_intents', 'stripe', 'payment_intents', 'source_id', none),
-    ('base_stripe__refunds', 'stripe', 'refunds', 'source_id', none),
-    ('base_stripe__balance_transactions', 'stripe', 'balance_transactions', 'source_id', none),
-    ('base_stripe__disputes', 'stripe', 'disputes', 'source_id', none),
-    ('stg_salesforce__accounts', 'salesforce', 'accounts', 'account_id', none),
-    ('stg_salesforce__contacts', 'salesforce', 'contacts', 'contact_id', none),
-    ('stg_salesforce__leads', 'salesforce', 'leads', 'lead_id', none),
-    ('stg_salesforce__opportunities', 'salesforce', 'opportunities', 'opportunity_id', none),
-    ('stg_salesforce__opportunity_line_items', 'salesforce', 'opportunity_line_items', 'line_item_id', none),
-] -%}
+{#- (model, source system, source object as landed in raw, id column, position of the item in its
+    array): each staging model's `meta.data_issues` in its _<system>__models.yml, gathered by
+    `python -m puente.sources.contracts` into macro data_issue_models (macros/generated/sources.sql) -#}
+{%- set staged = data_issue_models() -%}
+{#- {system: {object: the field a person finds a customer record's tax id in}} -#}
+{%- set tax_id_fields = customer_tax_id_fields() -%}
 
 with
 
@@ -83,20 +56,31 @@ issues as (
     {%- endfor %}
 ),
 
+tax_id_fields (source_system, source_object, field) as (
+    values
+    {%- for system, objects in tax_id_fields.items() %}{% for object, field in objects.items() %}
+        ('{{ system }}', '{{ object }}', '{{ field }}'){% if not loop.last %},{% endif %}
+    {%- endfor %}{% if not loop.last %},{% endif %}{% endfor %}
+),
+
 doubtful_tax_ids as (
     select
-        source_system,
-        case record_type when 'odoo_partner' then 'res.partner' when 'hubspot_contact' then 'contacts' else 'customers' end as source_object,
-        source_record_id as record_id,
-        case source_system when 'odoo' then 'vat' when 'hubspot' then 'properties.tax_id' else 'note' end as field,
-        tax_id as raw_value,
-        'tax id check digit fails' || coalesce(' (' || tax_id_corrected || ' would be valid)', '') as reason,
+        records.source_system,
+        records.source_object,
+        records.source_record_id as record_id,
+        -- (null for an object that declares no tax id field: the not_null test on field says so)
+        tax_id_fields.field,
+        records.tax_id as raw_value,
+        'tax id check digit fails' || coalesce(' (' || records.tax_id_corrected || ' would be valid)', '') as reason,
         'not used as a key to match customers (weaker evidence only)' as consequence,
         false as is_record_quarantined,
         'int_customer_records_unioned' as staging_model,
         null::timestamptz as loaded_at
-    from {{ ref('int_customer_records_unioned') }}
-    where tax_id_is_valid = false and record_type <> 'shopify_guest_order'
+    from {{ ref('int_customer_records_unioned') }} as records
+    left join tax_id_fields
+        on records.source_system = tax_id_fields.source_system
+        and records.source_object = tax_id_fields.source_object
+    where records.tax_id_is_valid = false
 ),
 
 final as (

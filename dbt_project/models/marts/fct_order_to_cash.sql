@@ -84,7 +84,7 @@ final as (
         orders.customer_id,
         orders.order_name,
         orders.channel,
-        deals.deal_id as hubspot_deal_id,
+        deals.deal_id as crm_deal_id,
         orders.ordered_at,
         case
             when orders.channel = 'erp' then orders.ordered_at

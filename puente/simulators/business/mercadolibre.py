@@ -6,7 +6,11 @@ fee), and some of its own customers buy there now and then: the same real people
 what the marketplace gives a seller: a nickname (``JUANPEREZ1987``), the first and last names of
 the account, and, for the invoice, the document the buyer types in the billing form (``CC`` or
 ``NIT``, the ways people write it; a buyer now and then gives none). Never an e-mail address or
-a phone number.
+a phone number: the shipment names its receiver and the door it goes to, but its
+``receiver_phone`` is masked (``XXXXXXX``), as the real API serves it to sellers. The door is the
+buyer's own, or, for the ``PICKUP_SHARE`` of sales picked up at an agency of Mercado Envíos, the
+agency's (one of ``AGENCIES_PER_CITY`` doors of the city, shared by every buyer who picks up
+there).
 
 A sale is paid through Mercado Pago at once (``status`` paid); Mercado Envíos ships it a few
 workdays later (the shipment ``ready_to_ship``, ``shipped``, then ``delivered``); a few are
@@ -50,6 +54,9 @@ MARKUP = 1.12  # the marketplace's price: 12 % over the list price, IVA included
 SALE_FEE = 0.13  # what Mercado Libre keeps of each item's price
 CANCEL_SHARE = 0.04
 NO_DOCUMENT_SHARE = 0.1  # buyers who leave the billing form empty
+PICKUP_SHARE = 0.15  # sales picked up at an agency (the docs give no figure; an assumption)
+AGENCIES_PER_CITY = 4
+MASKED_PHONE = "XXXXXXX"  # what the shipments API serves a seller for the receiver's phone
 SHIPPING_COST = 9900.0  # what the buyer pays Mercado Envíos, IVA included
 ERP_REFERENCE = "ML-{order_id}"  # the ERP's client_order_ref of a sale (integration.WebOrder.name)
 
@@ -64,6 +71,17 @@ def nickname(rng: random.Random, p: Person) -> str:
     base = co.strip_accents(f"{messy.given_name(p).split()[0]}{p.last1.split()[-1]}").upper()
     base = re.sub(r"[^A-Z]", "", base)
     return f"{base}{rng.choice(['', str(rng.randrange(1, 99)), str(rng.randrange(1960, 2006))])}"
+
+
+def agency_door(city: str, oid: int) -> str:
+    """The door of the Mercado Envíos agency of ``city`` a sale is picked up at, as the agency's
+    address reads (one spelling per agency). Drawn from streams of the city and the sale, so the
+    account's own stream is the same whether a sale is picked up or not."""
+    agency = random.Random(f"mercadolibre:agency-of:{oid}").randrange(AGENCIES_PER_CITY)
+    rng = random.Random(f"mercadolibre:agency:{city}:{agency}")
+    door = co.new_address(rng, rng.choice(co.STREET_TYPES), rng.randint(1, 170), rng.randint(1, 120),
+                          rng.randint(1, 99), office=True)
+    return co.address_as_typed(rng, door)
 
 
 class MercadoLibreWriter(StoreWriter):
@@ -191,15 +209,21 @@ class MercadoLibreWriter(StoreWriter):
         self._records.add("mercadolibre", "orders", oid, order, p.id, f"M{oid}")
         self.billing[oid] = self._billing_form(p, account)
         city = messy.typed(rng, p.city)
+        # the number the buyer gives Mercado Envíos: never served to the seller, drawn still so that
+        # the account's stream (and every sale after this one) is the same as before it was masked
+        messy.phone(rng, p.mobile)
+        picked_up = random.Random(f"mercadolibre:pickup:{oid}").random() < PICKUP_SHARE
+        door = agency_door(p.city, oid) if picked_up else messy.address(p, "mercadolibre:envio") or ""
         self._records.add("mercadolibre", "shipments", sid, {
             "id": sid, "order_id": oid, "status": "ready_to_ship", "substatus": "ready_to_print", "mode": "me2",
             "logistic_type": "cross_docking", "date_created": stamp, "last_updated": stamp,
             "status_history": {"date_ready_to_ship": stamp, "date_shipped": None, "date_delivered": None,
                                "date_cancelled": None},
             "lead_time": {"cost": SHIPPING_COST, "currency_id": "COP", "shipping_method": {"name": "Normal"}},
-            "destination": {"receiver_name": f"{account['first_name']} {account['last_name']}",
-                            "receiver_phone": messy.phone(rng, p.mobile),
-                            "shipping_address": {"address_line": messy.address(p, "mercadolibre:envio") or "",
+            "destination": {"type": "agency" if picked_up else "buying_address",
+                            "receiver_name": f"{account['first_name']} {account['last_name']}",
+                            "receiver_phone": MASKED_PHONE,
+                            "shipping_address": {"address_line": door,
                                                  "city": {"name": city}, "state": {"name": p.department},
                                                  "country": {"id": "CO"}}},
         }, p.id, f"M{oid}")

@@ -13,7 +13,8 @@ a number, a mail provider never hands out an address twice); only a family share
 office its landline with the staff who buy on their own account, and namesakes live in the same
 city. People move to another city (a new landline and address there) or to another door of
 theirs, and change their mobile: records typed after that carry the new ones. Most relatives
-live at one address, and some staff have their purchases sent to the office. ``Person.variations`` names the variation classes a person shows
+live at one address (some named after the relative they live with: a father and his son, one
+name at one door), and some staff have their purchases sent to the office. ``Person.variations`` names the variation classes a person shows
 (messiness.VARIATION_CLASSES), the ground truth the identity benchmark measures per class.
 """
 
@@ -83,6 +84,9 @@ SHARED_OFFICE_PHONE_SHARE = 0.03  # people whose landline is the office line of 
 MOVE_WITHIN_CITY_SHARE = 0.1  # people (and companies) who move to another door of their city
 HOUSEHOLD_SHARE = 0.7  # relatives (a family name and city in common) who live at the same address
 OFFICE_ADDRESS_SHARE = 0.4  # staff sharing their office's line who also give its address for their purchases
+# relatives named after the relative they join (a son after his father, a daughter after her mother):
+# one name and family name at one door; no figure found, an assumption
+NAMED_AFTER_SHARE = 0.1
 
 
 class Population:
@@ -197,6 +201,11 @@ class Population:
             goes_by=(first.split()[1] if " " in first and rng.random() < messy.SECOND_GIVEN_NAME_SHARE else None),
             variations=variations,
         )
+        if twin is not None and random.Random(f"{twin.doc}:{person.id}:named-after").random() < NAMED_AFTER_SHARE:
+            # named after the relative (a stream of its own, so the rest of the business stays as it was)
+            person.first, person.goes_by = twin.first, twin.goes_by
+            twin.variations.add("namesake")
+            person.variations.add("namesake")
         self._share_address(person, twin, office)
         if is_company:
             self._offices = [*self._offices[-199:], person]

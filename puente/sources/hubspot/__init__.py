@@ -32,6 +32,7 @@ def _simulator(base_url: str, credentials: Any) -> HubSpotConfig:
 
 
 SOURCE = Source(name="hubspot", title="HubSpot", kind="crm", objects=OBJECTS, config=HubSpotConfig,
-                connector=HubSpotConnector, simulator=_simulator, writer=_writer, check=_check)
+                connector=HubSpotConnector, simulator=_simulator, writer=_writer, check=_check,
+                customer_record_kind="hubspot_contact")
 
 __all__ = ["BATCH_LIMIT", "OBJECTS", "PROPERTIES", "SOURCE", "HubSpotConfig", "HubSpotConnector"]

@@ -69,7 +69,7 @@ OBJECTS: tuple[HubSpotObject, ...] = (
         identifiers=("properties.email", "properties.phone", "properties.mobilephone", "properties.tax_id"),
         names=("properties.firstname", "properties.lastname"),
         other=("properties.company", "properties.address", "properties.city", "properties.hs_marketable_status",
-               "properties.hs_legal_basis")), properties=(
+               "properties.hs_legal_basis"), tax_id="properties.tax_id"), properties=(
         "email", "firstname", "lastname", "phone", "mobilephone", "company", "address", "city", "country",
         "lifecyclestage", "hs_marketable_status", "hs_legal_basis", "tax_id", "hubspot_owner_id", "createdate",
         "lastmodifieddate")),

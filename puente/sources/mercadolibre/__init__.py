@@ -33,6 +33,7 @@ def _simulator(base_url: str, credentials: Any) -> MercadoLibreConfig:
 
 SOURCE = Source(name="mercadolibre", title="Mercado Libre", kind="marketplace", objects=OBJECTS,
                 config=MercadoLibreConfig, connector=MercadoLibreConnector, simulator=_simulator, check=_check,
-                web_order_objects=("orders",), keeps_tokens=True)
+                web_order_objects=("orders",), keeps_tokens=True,
+                customer_record_kind="mercadolibre_buyer")
 
 __all__ = ["OBJECTS", "SOURCE", "MercadoLibreConfig", "MercadoLibreConnector"]

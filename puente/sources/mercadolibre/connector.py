@@ -16,8 +16,10 @@
   the invoice (``GET /orders/{id}/billing_info``, a 404 when the buyer gave none) as
   ``billing_info: {doc_type, doc_number}``, and its shipment (``GET /shipments/{id}``) as
   ``shipment: {status, substatus, last_updated, date_shipped, date_delivered, shipping_cost,
-  receiver_city, receiver_state}``. The order is then projected to the declared fields
-  (minimum data): the buyer's names, nickname and document land, nothing else of theirs.
+  receiver_address, destination_type, receiver_city, receiver_state}`` (the destination's
+  street line and ``type``). The order is then projected to the declared fields (minimum data):
+  the buyer's names, nickname and document and the door the sale went to land, nothing else of
+  theirs (not the receiver's name, nor the phone, which the API masks).
 - A record without an id or with an unreadable ``date_last_updated`` lands in quarantine
   (``puente.load``); it is not completed (there is no id to ask about).
 - Orders are never deleted (a cancelled sale keeps its id), so ``list_ids`` is None; ``count``
@@ -236,6 +238,8 @@ def shipment(body: Any) -> dict[str, Any] | None:
     return {"status": body.get("status"), "substatus": body.get("substatus"), "last_updated": body.get("last_updated"),
             "date_shipped": history.get("date_shipped"), "date_delivered": history.get("date_delivered"),
             "shipping_cost": get(body, "lead_time", "cost"),
+            "receiver_address": get(body, "destination", "shipping_address", "address_line"),
+            "destination_type": get(body, "destination", "type"),
             "receiver_city": get(body, "destination", "shipping_address", "city", "name"),
             "receiver_state": get(body, "destination", "shipping_address", "state", "name")}
 

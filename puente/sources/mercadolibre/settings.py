@@ -33,7 +33,11 @@ error list of "Errores"):
 - ``GET /shipments/{id}`` (header ``x-format-new: true``): ``status`` (``pending``,
   ``handling``, ``ready_to_ship``, ``shipped``, ``delivered``, ``not_delivered``,
   ``cancelled``), ``substatus``, ``date_created``, ``last_updated``, ``status_history``
-  (``date_shipped``, ``date_delivered``) and the destination (``receiver_address``).
+  (``date_shipped``, ``date_delivered``) and the ``destination`` (what the older format called
+  ``receiver_address``): its ``type`` (``buying_address``, or ``agency`` for a sale picked up at
+  an agency), ``receiver_name``, ``receiver_phone`` (masked for the seller: ``XXXXXXX``) and
+  ``shipping_address`` (``address_line``, ``street_name``, ``street_number``, ``zip_code``,
+  ``city.name``, ``state.name``, ``neighborhood.name``).
 - Orders are never deleted: a cancelled sale keeps its id with status ``cancelled``. The order
   search serves the last twelve months (older ones move to ``/orders/search/archived``).
 - Errors are JSON ``{"message", "error", "status", "cause": []}``: 401 for a refused or expired
@@ -71,17 +75,22 @@ class MeliObject(SourceObject):
 # Minimum data (``puente.sources.fields``): what lands of an order, read by the staging models
 # (dbt_project/models/staging/mercadolibre/) and nothing else. The buyer is a person whose data
 # Habeas Data (Ley 1581) protects: only what links them to the business's other records and what
-# the ERP order needs lands: the nickname, first and last names, and the document the buyer gave
-# for the invoice (type and number). Left out: the billing address and taxpayer details, the
-# shipment's receiver (name, phone, street), the payments, the sale's feedback, messages, tags
-# and mediations, and Mercado Libre's fee per item.
+# the ERP order needs lands: the nickname, first and last names, the document the buyer gave
+# for the invoice (type and number), and the door the sale was sent to (the shipment's street
+# line, city and state, and whether the door is the buyer's or a pickup agency's): the business
+# delivers to it, and identity compares it with the addresses of its own customer records (the
+# README's "Identity and personal data" says why that use is within the purpose). Left out: the
+# billing address and taxpayer details, the shipment's receiver name and phone (the API masks
+# the phone, ``XXXXXXX``, anyway), the payments, the sale's feedback, messages, tags and
+# mediations, and Mercado Libre's fee per item.
 _ORDER = ("status", "date_created", "date_closed", "total_amount", "paid_amount", "currency_id",
           "buyer.id", "buyer.nickname", "buyer.first_name", "buyer.last_name",
           "order_items[].item.id", "order_items[].item.title", "order_items[].item.seller_sku",
           "order_items[].quantity", "order_items[].unit_price",
           "billing_info.doc_type", "billing_info.doc_number",
           "shipment.status", "shipment.date_shipped", "shipment.date_delivered", "shipment.shipping_cost",
-          "shipment.receiver_city", "shipment.receiver_state")
+          "shipment.receiver_address", "shipment.destination_type", "shipment.receiver_city",
+          "shipment.receiver_state")
 
 # Reconciliation: the search serves the sales of the last twelve months (``SEARCH_DAYS``), raw keeps
 # older ones. Both sides count the sales updated in the 365 days before the newest update the
@@ -96,4 +105,5 @@ OBJECTS: tuple[MeliObject, ...] = (MeliObject(name="orders", landed_fields=_ORDE
                                               personal=PersonalData(
     refers=(("buyer.id", "mercadolibre_buyer"),), identifiers=("billing_info.doc_number",),
     names=("buyer.first_name", "buyer.last_name", "buyer.nickname"),
-    other=("shipment.receiver_city", "shipment.receiver_state"))),)
+    other=("shipment.receiver_address", "shipment.receiver_city", "shipment.receiver_state"),
+    tax_id="billing_info.doc_number")),)

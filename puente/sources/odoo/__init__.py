@@ -34,6 +34,7 @@ def _simulator(base_url: str, credentials: Any) -> OdooConfig:
 
 
 SOURCE = Source(name="odoo", title="Odoo", kind="erp", objects=MODELS, config=OdooConfig,
-                connector=OdooConnector, simulator=_simulator, writer=_writer, check=_check)
+                connector=OdooConnector, simulator=_simulator, writer=_writer, check=_check,
+                customer_record_kind="odoo_partner")
 
 __all__ = ["BASE_DOMAINS", "FIELDS", "MODELS", "SOURCE", "OdooConfig", "OdooConnector"]

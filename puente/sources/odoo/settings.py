@@ -56,7 +56,7 @@ MODELS: tuple[OdooModel, ...] = (
     # is_blacklisted: the partner's email is on the mass-mailing blacklist (module mail), an opt-out.
     OdooModel(name="res.partner", live_in_quarantine=_ACTIVE, personal=PersonalData(
         record_kinds=("odoo_partner",), identifiers=("email", "phone", "mobile", "vat"), names=("name",),
-        other=("street", "city", "is_blacklisted")), fields=(
+        other=("street", "city", "is_blacklisted"), tax_id="vat"), fields=(
         "id", "name", "email", "phone", "mobile", "vat", "street", "city", "country_id", "is_company",
         "customer_rank", "active", "is_blacklisted", "create_date", "write_date")),
     OdooModel(name="product.product", live_in_quarantine=_ACTIVE, fields=(

@@ -34,6 +34,7 @@ def _simulator(base_url: str, credentials: Any) -> SalesforceConfig:
 
 
 SOURCE = Source(name="salesforce", title="Salesforce", kind="crm", objects=OBJECTS, config=SalesforceConfig,
-                connector=SalesforceConnector, simulator=_simulator, writer=_writer, check=_check)
+                connector=SalesforceConnector, simulator=_simulator, writer=_writer, check=_check,
+                customer_record_kind="salesforce_contact")
 
 __all__ = ["OBJECTS", "SOURCE", "SalesforceConfig", "SalesforceConnector"]

@@ -77,7 +77,7 @@ _PERSON = ("FirstName", "LastName", "Email", "Phone", "MobilePhone", "HasOptedOu
 # Erasure: a Contact and a Lead are both of record kind salesforce_contact (their ids differ in
 # their prefix); an Opportunity and a Case are the person's through their ContactId.
 _PERSONAL = dict(record_kinds=("salesforce_contact",), identifiers=("Email", "Phone", "MobilePhone", "Tax_Id__c"),
-                 names=("FirstName", "LastName"))
+                 names=("FirstName", "LastName"), tax_id="Tax_Id__c")
 _OF_CONTACT = PersonalData(refers=(("ContactId", "salesforce_contact"),))
 OBJECTS: tuple[SObject, ...] = (
     SObject(name="accounts", sobject="Account", landed_fields=("IsDeleted", "Name", "Website", "Phone", "BillingCity",

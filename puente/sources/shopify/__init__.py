@@ -34,7 +34,8 @@ def _simulator(base_url: str, credentials: Any) -> ShopifyConfig:
 
 SOURCE = Source(name="shopify", title="Shopify", kind="shop", objects=RESOURCES, config=ShopifyConfig,
                 connector=ShopifyConnector, simulator=_simulator, writer=_writer, check=_check,
-                web_order_objects=("customers", "orders"))
+                web_order_objects=("customers", "orders"),
+                customer_record_kind="shopify_customer")
 
 __all__ = ["API_VERSION", "RESOURCES", "SOURCE", "ShopifyConfig", "ShopifyConnector", "next_link",
            "throttle_seconds"]

@@ -61,7 +61,8 @@ RESOURCES: tuple[ShopifyResource, ...] = (
         record_kinds=("shopify_customer",), identifiers=("email", "phone", "default_address.phone"),
         names=("first_name", "last_name"),
         other=("note", "email_marketing_consent.state", "email_marketing_consent.consent_updated_at",
-               "default_address.company", "default_address.address1", "default_address.city"))),
+               "default_address.company", "default_address.address1", "default_address.city"),
+        tax_id="note")),  # no field of its own: staging reads the NIT or CC written in the note
     # Without status=any, orders.json and count.json only see open orders.
     # a guest order is a customer record of its own; any other order is its customer's
     ShopifyResource(name="orders", params=(("status", "any"),), landed_fields=_ORDER, personal=PersonalData(

@@ -38,6 +38,7 @@ def _simulator(base_url: str, credentials: Any) -> TiendaNubeConfig:
 
 SOURCE = Source(name="tiendanube", title="Tienda Nube", kind="shop", objects=RESOURCES, config=TiendaNubeConfig,
                 connector=TiendaNubeConnector, simulator=_simulator, writer=_writer, check=_check,
-                web_order_objects=("customers", "orders"))
+                web_order_objects=("customers", "orders"),
+                customer_record_kind="tiendanube_customer")
 
 __all__ = ["RESOURCES", "SOURCE", "TiendaNubeConfig", "TiendaNubeConnector"]

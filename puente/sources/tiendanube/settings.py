@@ -89,11 +89,11 @@ _BILLING_ADDRESS = ("billing_address", "billing_number", "billing_city", "billin
 RESOURCES: tuple[NubeResource, ...] = (
     NubeResource(name="customers", landed_fields=_CUSTOMER, personal=PersonalData(
         record_kinds=("tiendanube_customer",), identifiers=("email", "phone", "billing_phone", "identification"),
-        names=("name",), other=_BILLING_ADDRESS)),
+        names=("name",), other=_BILLING_ADDRESS, tax_id="identification")),
     NubeResource(name="orders", landed_fields=_ORDER, personal=PersonalData(
         refers=(("customer.id", "tiendanube_customer"),),
         identifiers=("contact_email", "contact_phone", "contact_identification"), names=("contact_name",),
-        other=_BILLING_ADDRESS),
+        other=_BILLING_ADDRESS, tax_id="contact_identification"),
                  passes=((), *((("payment_status", s),) for s in LEFT_OUT_PAYMENT_STATUSES))),
     NubeResource(name="products", landed_fields=_PRODUCT),
 )

@@ -29,6 +29,7 @@ def _simulator(base_url: str, credentials: Any) -> WooCommerceConfig:
 
 SOURCE = Source(name="woocommerce", title="WooCommerce", kind="shop", objects=RESOURCES, config=WooCommerceConfig,
                 connector=WooCommerceConnector, simulator=_simulator, check=_check,
-                web_order_objects=("customers", "orders"))
+                web_order_objects=("customers", "orders"),
+                customer_record_kind="woocommerce_customer")
 
 __all__ = ["RESOURCES", "SOURCE", "WooCommerceConfig", "WooCommerceConnector"]

@@ -28,6 +28,10 @@ renamed as (
         lower(nullif(trim({{ field_value(fields, 'shipment', json=true) }} ->> 'status'), '')) as shipping_status,
         {{ safe_timestamptz("(" ~ field_value(fields, 'shipment', json=true) ~ " ->> 'date_shipped')", fields, 'shipment.date_shipped') }} as shipped_at,
         {{ safe_timestamptz("(" ~ field_value(fields, 'shipment', json=true) ~ " ->> 'date_delivered')", fields, 'shipment.date_delivered') }} as delivered_at,
+        -- the door the sale went to: the buyer's, or a pickup agency's (type `agency`)
+        nullif(trim({{ field_value(fields, 'shipment', json=true) }} ->> 'receiver_address'), '') as receiver_address,
+        coalesce(lower(nullif(trim({{ field_value(fields, 'shipment', json=true) }} ->> 'destination_type'), '')) = 'agency',
+                 false) as is_pickup,
         nullif(trim({{ field_value(fields, 'shipment', json=true) }} ->> 'receiver_city'), '') as receiver_city,
         nullif(trim({{ field_value(fields, 'shipment', json=true) }} ->> 'receiver_state'), '') as receiver_state,
         {{ safe_timestamptz(field_value(fields, 'date_created'), fields, 'date_created', required=true) }} as created_at,

@@ -1,0 +1,232 @@
+"""Field encryption: the most sensitive personal fields (phones, tax ids) sealed with a key Puente
+is given, never one it keeps in the warehouse (Habeas Data, Ley 1581 de 2012, art. 4 g: security).
+
+Which fields: each source object's own declaration, ``PersonalData.sensitive`` (its identifiers
+other than e-mail addresses, ``puente/sources/<system>/settings.py``); no second list here.
+
+The key: the Airflow connection ``puente_field_key`` (its password), else ``PUENTE_FIELD_KEY``;
+one or more keys, comma-separated, the newest first, each 64 random bytes in URL-safe base64
+(``puente field-key new`` prints a new one). Without a key nothing is sealed and nothing
+changes (the demo's default). The key is never logged: ``FieldKeys`` shows only key ids.
+
+The cipher is AES-256-SIV (RFC 5297, the ``cryptography`` package): authenticated, so a changed
+or forged value fails to open instead of opening to something else, and deterministic, so the
+same value under the same key gives the same text. That is deliberate: a quarantined record
+without an id is counted by its distinct payload (``puente.reconcile``), and the erasure finds a
+person's sealed values by sealing their identifiers (``sealed_needles``). It reveals which sealed
+values are equal, which a keyed blind index for matching would reveal as well; it reveals nothing
+else. A sealed value is text, ``enc:v1:<key id>:<ciphertext, URL-safe base64>``, so it fits
+wherever the value was (JSON strings, text columns), and its key id says which key opens it.
+
+Rotation: put the new key first and keep the old ones after it; values are sealed with the first
+and opened with whichever key their id names. ``puente field-key reseal`` seals again under the
+first key every sealed value Puente keeps (``ops.quarantine``); the older keys can be dropped after.
+
+Where it applies today: ``ops.quarantine`` (``puente.load``). The raw tables and the models built
+from them still hold phones and tax ids in clear: PostgreSQL cannot open these values (the
+embedded server has no pgcrypto), and identity resolution normalises and compares them in SQL;
+README "Field encryption" says what that needs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
+
+from puente.sources.fields import field_tree
+
+CONN_ID = "puente_field_key"
+ENV = "PUENTE_FIELD_KEY"
+KEY_BYTES = 64  # AES-256-SIV: two 256-bit keys
+PREFIX = "enc:v1:"
+_SEALED = re.compile(r"^enc:v1:([0-9a-f]{8}):([A-Za-z0-9_-]+=*)$")
+
+
+class FieldKeyError(ValueError):
+    """A key that cannot serve, or a sealed value no configured key opens."""
+
+
+def new_key() -> str:
+    """A fresh key, as the connection's password or ``PUENTE_FIELD_KEY`` takes it."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(KEY_BYTES)).decode()
+
+
+def _key_id(key: bytes) -> str:
+    return hashlib.sha256(b"puente field key id\x00" + key).hexdigest()[:8]
+
+
+@dataclass(frozen=True, repr=False)
+class FieldKeys:
+    """The configured keys, the newest first (the one that seals)."""
+
+    _keys: tuple[tuple[str, bytes], ...]
+
+    @classmethod
+    def parse(cls, text: str) -> FieldKeys:
+        keys = []
+        for n, part in enumerate((p.strip() for p in text.split(",") if p.strip()), 1):
+            try:
+                key = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+            except (binascii.Error, ValueError):
+                raise FieldKeyError(f"field key {n} is not URL-safe base64") from None
+            if len(key) != KEY_BYTES:
+                raise FieldKeyError(f"field key {n} is {len(key)} bytes, not {KEY_BYTES}: make one with "
+                                    "puente field-key new")
+            keys.append((_key_id(key), key))
+        if not keys:
+            raise FieldKeyError("no field key given")
+        return cls(tuple(keys))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> FieldKeys | None:
+        """``PUENTE_FIELD_KEY``, or None when it is unset (nothing is sealed)."""
+        text = (os.environ if env is None else env).get(ENV, "").strip()
+        return cls.parse(text) if text else None
+
+    @classmethod
+    def from_connection(cls, conn: Any) -> FieldKeys | None:
+        """The Airflow connection ``puente_field_key``: the keys are its password."""
+        text = (getattr(conn, "password", None) or "").strip()
+        return cls.parse(text) if text else None
+
+    def __repr__(self) -> str:
+        return f"FieldKeys(ids={[kid for kid, _ in self._keys]})"
+
+    @property
+    def ids(self) -> list[str]:
+        return [kid for kid, _ in self._keys]
+
+    def seal(self, value: str) -> str:
+        """``value`` sealed under the newest key (a sealed value is returned as it is)."""
+        if is_sealed(value):
+            return value
+        return _seal(*self._keys[0], value)
+
+    def open(self, value: str) -> str:
+        """The clear text of a sealed value (any other value as it is)."""
+        match = _SEALED.match(value) if isinstance(value, str) else None
+        if match is None:
+            return value
+        kid, token = match.groups()
+        key = dict(self._keys).get(kid)
+        if key is None:
+            raise FieldKeyError(f"a value is sealed under key {kid}, which is not among the configured keys {self.ids}")
+        try:
+            return AESSIV(key).decrypt(base64.urlsafe_b64decode(token), [kid.encode()]).decode("utf-8")
+        except InvalidTag:
+            raise FieldKeyError(f"a value sealed under key {kid} fails its authentication: it was altered") from None
+
+    def reseal(self, value: str) -> str:
+        """A sealed value under the newest key (rotation)."""
+        return self.seal(self.open(value))
+
+    def seal_record(self, record: Any, paths: Iterable[str]) -> Any:
+        """``record`` with every text or number at the declared ``paths`` sealed (inside the objects
+        and lists found there too: a payer's ``identification`` ``{type, number}``)."""
+        tree = field_tree(paths)
+        return _at(record, tree, self._seal_leaf) if tree else record
+
+    def open_record(self, value: Any) -> Any:
+        """``value`` with every sealed text in it opened."""
+        return _leaves(value, self.open)
+
+    def _seal_leaf(self, value: Any) -> Any:
+        if isinstance(value, str) and value:
+            return self.seal(value)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return self.seal(str(value))
+        return value
+
+
+def is_sealed(value: Any) -> bool:
+    return isinstance(value, str) and _SEALED.match(value) is not None
+
+
+def _at(value: Any, tree: dict, leaf) -> Any:
+    """``value`` with ``leaf`` applied to every leaf below the declared paths of ``tree``."""
+    if isinstance(value, list):
+        return [_at(v, tree, leaf) for v in value]
+    if not isinstance(value, dict):
+        return value
+    return {k: (v if k not in tree else _leaves(v, leaf) if tree[k] is None else _at(v, tree[k], leaf))
+            for k, v in value.items()}
+
+
+def _leaves(value: Any, leaf) -> Any:
+    if isinstance(value, dict):
+        return {k: _leaves(v, leaf) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_leaves(v, leaf) for v in value]
+    return leaf(value)
+
+
+def sealed_needles(keys: FieldKeys | None, values: Iterable[str]) -> set[str]:
+    """The sealed texts of ``values`` under every configured key: what the erasure searches for
+    besides the values themselves."""
+    if keys is None:
+        return set()
+    return {_seal(kid, key, value) for value in values for kid, key in keys._keys}
+
+
+def _seal(kid: str, key: bytes, value: str) -> str:
+    """AES-256-SIV of ``value``, the key id bound to it as associated data."""
+    token = AESSIV(key).encrypt(value.encode("utf-8"), [kid.encode()])
+    return f"{PREFIX}{kid}:{base64.urlsafe_b64encode(token).decode()}"
+
+
+def reseal_quarantine(url: str, keys: FieldKeys) -> int:
+    """Seal again under the newest key every sealed value ``ops.quarantine`` keeps (rotation);
+    how many payloads changed. A value under a key no longer configured stops it, naming the key."""
+    import json
+
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        changed = []
+        for quarantine_id, payload in conn.execute(
+                "select quarantine_id, payload from ops.quarantine where payload like '%enc:v1:%'"):
+            try:
+                document = json.loads(payload)
+            except ValueError:
+                continue
+            resealed = _leaves(document, lambda v: keys.reseal(v) if is_sealed(v) else v)
+            if resealed != document:
+                changed.append((json.dumps(resealed, default=repr, allow_nan=True), quarantine_id))
+        with conn.cursor() as cur:
+            cur.executemany("update ops.quarantine set payload = %s where quarantine_id = %s", changed)
+    return len(changed)
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "field-key", help="the key that seals phones and tax ids: make one, or reseal under the newest",
+        description="Field encryption (see puente/field_crypto.py). `new` prints a fresh key for the Airflow "
+                    f"connection {CONN_ID} (its password) or {ENV}. `reseal` seals again, under the first key of "
+                    f"{ENV}, every sealed value the warehouse keeps, so that the keys after it can be dropped.")
+    parser.add_argument("action", choices=["new", "reseal"])
+
+
+def main(args: Any) -> int:
+    if args.action == "new":
+        print(new_key())
+        return 0
+    from puente.warehouse import warehouse_url
+
+    keys = FieldKeys.from_env()
+    if keys is None:
+        print(f"Nothing resealed: set {ENV} to the new key, followed by the old ones (comma-separated)")
+        return 1
+    count = reseal_quarantine(warehouse_url(), keys)
+    print(f"Resealed {count} quarantined record(s) under key {keys.ids[0]}; keys {keys.ids[1:] or 'none'} "
+          "no longer open anything Puente keeps and can be dropped")
+    return 0
