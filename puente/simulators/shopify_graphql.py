@@ -19,8 +19,9 @@ and idempotency guides and the 2026-04 changelog:
   ``ignoreCompareQuantity`` are gone, and the field must carry ``@idempotent(key: …)``: without it
   the answer is a ``BAD_REQUEST`` error. A key seen before with the same input returns the first
   answer without setting anything again; with another input, ``IDEMPOTENCY_KEY_PARAMETER_MISMATCH``.
-  Before 2026-04 (2026-01 is still served) the old ``compareQuantity``/``ignoreCompareQuantity``
-  pair applies and the key is optional.
+  Before 2026-04 (2026-01 is still served) the key is optional and ``changeFromQuantity`` (new in
+  2026-01) sits beside the deprecated ``compareQuantity``/``ignoreCompareQuantity`` pair: a
+  quantity without either must be opted out with ``ignoreCompareQuantity``.
 - At most 250 quantities (``MAX_INPUT_SIZE_EXCEEDED``, nothing set). Per-quantity problems are
   ``userErrors`` (``field`` is the path into the input, indices as strings, e.g. ``["input",
   "quantities", "3", "inventoryItemId"]``): an unknown item (``INVALID_INVENTORY_ITEM``) or location
@@ -347,7 +348,7 @@ class ShopifyGraphQL:
         item = {"inventoryItemId": "ID!", "locationId": "ID!", "quantity": "Int!", "changeFromQuantity": "Int"}
         if not modern:
             top["ignoreCompareQuantity"] = "Boolean"
-            item = {k: v for k, v in item.items() if k != "changeFromQuantity"} | {"compareQuantity": "Int"}
+            item = item | {"compareQuantity": "Int"}  # 2026-01: changeFromQuantity is new, compareQuantity deprecated
 
         def check(obj: Any, shape: dict[str, str], where: list, type_name: str) -> None:
             if not isinstance(obj, dict):
@@ -403,7 +404,7 @@ class ShopifyGraphQL:
             errors.append({"field": ["input", "reason"], "message": "The specified reason is invalid.",
                            "code": "INVALID_REASON"})
         if not modern and not given.get("ignoreCompareQuantity") and any(
-                q.get("compareQuantity") is None for q in given["quantities"]):
+                q.get("compareQuantity") is None and "changeFromQuantity" not in q for q in given["quantities"]):
             errors.append({"field": ["input", "ignoreCompareQuantity"], "message": "The compareQuantity argument "
                            "must be given to each quantity or ignored using ignoreCompareQuantity.",
                            "code": "COMPARE_QUANTITY_REQUIRED"})
@@ -438,11 +439,12 @@ class ShopifyGraphQL:
                 errors.append({"field": [*where, "quantity"], "code": "INVALID_QUANTITY_TOO_LOW",
                                "message": "The total quantity can't be lower than -1,000,000,000."})
                 continue
-            expected = q.get("changeFromQuantity") if modern else (
-                None if given.get("ignoreCompareQuantity") else q.get("compareQuantity"))
+            legacy = not modern and "changeFromQuantity" not in q
+            expected = (None if given.get("ignoreCompareQuantity") else q.get("compareQuantity")) if legacy \
+                else q.get("changeFromQuantity")
             if expected is not None and expected != current:
-                code = "CHANGE_FROM_QUANTITY_STALE" if modern else "COMPARE_QUANTITY_STALE"
-                name = "changeFromQuantity" if modern else "compareQuantity"
+                code = "COMPARE_QUANTITY_STALE" if legacy else "CHANGE_FROM_QUANTITY_STALE"
+                name = "compareQuantity" if legacy else "changeFromQuantity"
                 errors.append({"field": [*where, name], "code": code,
                                "message": f"The {name} value does not match persisted value."})
                 continue

@@ -166,6 +166,11 @@ def test_idempotency_key_and_compare_and_swap_from_2026_04(client_for, new_busin
     older = _set(client, token, [legacy], key="k-7", prefix="/shopify/admin/api/2026-01", ignoreCompareQuantity=True)
     assert older["data"]["inventorySetQuantities"]["userErrors"] == []
     assert _levels(client, token, tracked[:1]) == {item: 13}
+    unchecked = _set(client, token, [legacy], key="k-8", prefix="/shopify/admin/api/2026-01")
+    assert unchecked["data"]["inventorySetQuantities"]["userErrors"][0]["code"] == "COMPARE_QUANTITY_REQUIRED"
+    writers_form = _set(client, token, [_quantity(business, tracked[0], 14)], key="k-9",
+                        prefix="/shopify/admin/api/2026-01")  # changeFromQuantity: null, new in 2026-01
+    assert writers_form["data"]["inventorySetQuantities"]["userErrors"] == []
 
 
 def test_auth_scope_and_graphql_errors(client_for, new_business, token):
