@@ -123,9 +123,7 @@ def main(argv: list[str]) -> int:
     warehouse.create_database(server_url, name)
     url = warehouse.with_database(server_url, name)
     warehouse.ensure_schema(url)
-    # 1,600 customers: the shop lists about 270 tracked items, so a call of 250 names each item once
-    # (Shopify refuses an item twice in one call).
-    business = Business(seed=5, customers=1600, start=DAY, history_days=200, woocommerce=True,
+    business = Business(seed=5, customers=400, start=DAY, history_days=200, woocommerce=True,
                         habits=Habits(web_orders_retyped=0.0, won_deals_entered=0.0))
     credentials = Credentials()
     app = create_app(business, credentials)
@@ -134,7 +132,6 @@ def main(argv: list[str]) -> int:
         with SimulatorServer(app) as server:
             base = server.base_url
             hubspot = HubSpotConfig(f"{base}/hubspot", credentials.hubspot_token)
-            shopify = ShopifyConfig(f"{base}/shopify/admin/api/{API_VERSION}", credentials.shopify_token)
             odoo = OdooConfig(f"{base}/odoo", credentials.odoo_db, credentials.odoo_login, credentials.odoo_api_key)
             throttled = _Throttled()
             logging.getLogger("puente.sources.http").addHandler(throttled)
@@ -169,18 +166,27 @@ def main(argv: list[str]) -> int:
                 assert all(keys[f"bench:{n}"] == 1 for n in range(TASK_ROWS)), "a task was lost or made twice"
 
             if "stock" in wanted:
-                variants = [v for p in business.shopify["products"].values() for v in p["variants"]
-                            if v["inventory_management"] == "shopify"]
-                assert len(variants) >= SET_QUANTITIES_MAX, "the bench's shop lists too few items for a full call"
-                # zero-padded keys: rows go out in row_key order, so each call of 250 names distinct items
-                rows = [{"row_key": f"s{n:06d}", "target_id": str(variants[n % len(variants)]["inventory_item_id"]),
-                         "payload": {"available": n % 1000}} for n in range(STOCK_ROWS)]
-                writer = ShopifyWriter(shopify)
-                limits = Limits()
-                limit = limits.shopify_graphql_restore_per_second / EXPECTED_COST * SET_QUANTITIES_MAX
-                table.append(_case(url, "Shopify stock levels (GraphQL inventorySetQuantities)", _activation(
-                    "b_stock", "shopify", "inventory_levels", "update", ("available",), SET_QUANTITIES_MAX),
-                    rows, writer, limit, lambda: refusals() + writer.throttled))
+                # A shop of its own with 1,700 customers' worth of products (about 280 tracked items), so
+                # that a call of 250 names each item once (Shopify refuses an item twice in one call).
+                shop_business = Business(seed=5, customers=1700, start=DAY, history_days=20)
+                with SimulatorServer(create_app(shop_business, credentials)) as shop_server:
+                    shopify = ShopifyConfig(f"{shop_server.base_url}/shopify/admin/api/{API_VERSION}",
+                                            credentials.shopify_token)
+                    variants = [v for p in shop_business.shopify["products"].values() for v in p["variants"]
+                                if v["inventory_management"] == "shopify"]
+                    assert len(variants) >= SET_QUANTITIES_MAX, "the bench's shop lists too few items for a full call"
+                    # zero-padded keys: rows go out in row_key order, so each call of 250 names distinct items
+                    rows = [{"row_key": f"s{n:06d}", "target_id": str(variants[n % len(variants)]["inventory_item_id"]),
+                             "payload": {"available": n % 1000}} for n in range(STOCK_ROWS)]
+                    writer = ShopifyWriter(shopify)
+                    limits = Limits()
+                    limit = limits.shopify_graphql_restore_per_second / EXPECTED_COST * SET_QUANTITIES_MAX
+                    table.append(_case(url, "Shopify stock levels (GraphQL inventorySetQuantities)", _activation(
+                        "b_stock", "shopify", "inventory_levels", "update", ("available",), SET_QUANTITIES_MAX),
+                        rows, writer, limit, lambda: refusals() + writer.throttled))
+                    last = {r["target_id"]: r["payload"]["available"] for r in rows}  # sets are absolute: the last wins
+                    shown = {str(v["inventory_item_id"]): v["inventory_quantity"] for v in variants}
+                    assert all(shown[item] == quantity for item, quantity in last.items()), "a stock level was lost"
 
             if "orders" in wanted:
                 truth = business.integration_truth()
@@ -207,7 +213,9 @@ def main(argv: list[str]) -> int:
     body = (
         "A backlog far larger than one window of each API's limit, sent by the activation engine through "
         "the system's writer and its pacing, against the simulators' limits on the real clock. Goal: at "
-        "least 0.95 of the limit. Every record arrived exactly once (checked in the simulator).\n\n"
+        "least 0.95 of the limit. Every record arrived exactly once (checked in the simulator). Shopify stock's "
+        "limit is GraphQL's sustained rate; its 2,000-point bucket lets the first ~150 of the 200 calls go at once, "
+        "so the ratio can pass 1, and what bounds the case is the engine's bookkeeping of 50,000 rows.\n\n"
         + markdown_table(HEADER, table))
     write_section("activations", "Activations: records per second against each API's limit",
                   "make bench-activations", body)
