@@ -284,7 +284,7 @@ class ShopifyGraphQL:
         actual = 0
         for f in fields:
             if f.name == "__typename":
-                data[f.key] = "Mutation"
+                data[f.key] = "Mutation" if operation.kind == "mutation" else "QueryRoot"
                 continue
             payload, error, cost = self._set_quantities(document, f, values, version)
             data[f.key] = payload
