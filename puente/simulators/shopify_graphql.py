@@ -6,11 +6,18 @@ the REST endpoints (a wrong token gets the same 401). What it reproduces, per Sh
 Admin reference (the mutation, its input and payload types, the user-error codes), the rate-limit
 and idempotency guides and the 2026-04 changelog:
 
-- The document is parsed (``graphql_lite``): a syntax error is a top-level error with its
-  location. The simulated schema holds one root field, ``Mutation.inventorySetQuantities``; any
-  other field (a query's ``shop``, another mutation) is refused as the real API refuses a field it
-  does not have (``undefinedField``), so a client cannot believe something worked that was never
-  simulated. Unknown arguments, directives and subfields are refused the same way.
+- The simulated schema is written in SDL below (``SDL``): the ``Mutation`` root with one field,
+  ``inventorySetQuantities``, its input and payload types as Shopify's reference declares them, the
+  ``@idempotent(key:)`` directive and an empty ``QueryRoot``. ``graphql-core`` (the reference
+  implementation's Python port) parses the document and validates it against that schema, so any
+  other field (a query's ``shop``, another mutation), argument, directive or type is refused as the
+  real API refuses a field it does not have, and a client cannot believe something worked that was
+  never simulated. A syntax error keeps graphql-core's words and location; the validation errors
+  Shopify's server (graphql-ruby) words differently are given its message and ``extensions.code``
+  (``undefinedField``, ``argumentNotAccepted``, ``missingRequiredArguments``, ``undefinedDirective``,
+  ``selectionMismatch``, ``variableRequiresValidType``, ``useAndDefineFragment``,
+  ``variableNotDefined``, ``variableNotUsed``), and a variable that does not fit its type is
+  ``INVALID_VARIABLE`` with the ``problems`` list (path into the value, explanation).
 - ``inventorySetQuantities(input: {name, reason, referenceDocumentUri, quantities: [{inventoryItemId,
   locationId, quantity, changeFromQuantity}]})`` sets absolute quantities (``available``; the
   simulated shop commits nothing, so ``on_hand`` moves with it). From 2026-04 each quantity must
@@ -22,14 +29,15 @@ and idempotency guides and the 2026-04 changelog:
   Before 2026-04 (2026-01 is still served) the key is optional and ``changeFromQuantity`` (new in
   2026-01) sits beside the deprecated ``compareQuantity``/``ignoreCompareQuantity`` pair: a
   quantity without either must be opted out with ``ignoreCompareQuantity``.
-- At most 250 quantities (``MAX_INPUT_SIZE_EXCEEDED``, nothing set). Per-quantity problems are
-  ``userErrors`` (``field`` is the path into the input, indices as strings, e.g. ``["input",
-  "quantities", "3", "inventoryItemId"]``): an unknown item (``INVALID_INVENTORY_ITEM``) or location
-  (``INVALID_LOCATION``), an item and location given twice, a quantity out of range. The mutation
-  is all or nothing: with any user error nothing is set and ``inventoryAdjustmentGroup`` is null.
-  An item whose quantity the shop does not track (``inventory_management: null``) is refused as
-  ``NON_MUTABLE_INVENTORY_ITEM`` with the REST endpoint's words (Shopify's reference does not say
-  which code it uses; the simulator keeps the REST refusal's meaning).
+- At most 250 quantities (``MAX_INPUT_SIZE_EXCEEDED``, nothing run, nothing charged). Per-quantity
+  problems are ``userErrors`` (``field`` is the path into the input, indices as strings, e.g.
+  ``["input", "quantities", "3", "inventoryItemId"]``): an unknown item (``INVALID_INVENTORY_ITEM``)
+  or location (``INVALID_LOCATION``), an item and location given twice, a quantity out of range.
+  The mutation is all or nothing: with any user error nothing is set and
+  ``inventoryAdjustmentGroup`` is null. An item whose quantity the shop does not track
+  (``inventory_management: null``) is refused as ``NON_MUTABLE_INVENTORY_ITEM`` with the REST
+  endpoint's words (Shopify's reference does not say which code it uses; the simulator keeps the
+  REST refusal's meaning).
 - It writes the same inventory state as REST ``inventory_levels/set.json`` (``Business.
   shopify_set_level``), so REST reads, the products extract and the shop's own sales see it.
 - Without the ``write_inventory`` scope: ``ACCESS_DENIED`` with the required access, data null.
@@ -48,12 +56,39 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-from puente.simulators import graphql_lite as gql
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    GraphQLSyntaxError,
+    InlineFragmentNode,
+    NamedTypeNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    Visitor,
+    build_schema,
+    execute,
+    get_named_type,
+    get_operation_ast,
+    parse,
+    validate,
+    visit,
+)
+from graphql.execution.values import get_argument_values, get_directive_values, get_variable_values
+from graphql.utilities import type_from_ast, validate_input_value
+
 from puente.simulators.business import Business
 from puente.simulators.business.shopify import LOCATION_ID
 from puente.simulators.limits import CostBucket
@@ -69,25 +104,107 @@ REASONS = frozenset({"correction", "cycle_count_available", "damaged", "movement
                      "restock", "safety_stock", "shrinkage"})
 QUANTITY_LIMIT = 1_000_000_000
 REQUIRED_ACCESS = "`write_inventory` access scope. Also: The user must have a permission to update an inventory."
-
-# The simulated schema: per object type, its fields and the type each returns (None: a scalar or
-# an enum, free). ``changes`` takes filters, ``__typename`` is everywhere.
-SCHEMA: dict[str, dict[str, str | None]] = {
-    "Mutation": {"inventorySetQuantities": "InventorySetQuantitiesPayload"},
-    "QueryRoot": {},
-    "InventorySetQuantitiesPayload": {"inventoryAdjustmentGroup": "InventoryAdjustmentGroup",
-                                      "userErrors": "InventorySetQuantitiesUserError"},
-    "InventoryAdjustmentGroup": {"id": None, "createdAt": None, "reason": None, "referenceDocumentUri": None,
-                                 "changes": "InventoryChange"},
-    "InventoryChange": {"name": None, "delta": None, "quantityAfterChange": None, "ledgerDocumentUri": None,
-                        "item": "InventoryItem", "location": "Location"},
-    "InventoryItem": {"id": None, "sku": None, "tracked": None},
-    "Location": {"id": None, "name": None},
-    "InventorySetQuantitiesUserError": {"field": None, "message": None, "code": None},
-}
-ARGUMENTS = {("Mutation", "inventorySetQuantities"): {"input"},
-             ("InventoryAdjustmentGroup", "changes"): {"inventoryItemIds", "locationIds", "quantityNames"}}
 FREE = {("InventorySetQuantitiesPayload", "userErrors")}  # payload errors cost nothing
+
+# The subset of the Admin schema the simulator serves, typed as Shopify's reference types it.
+# ``{legacy_input}`` and ``{legacy_quantity}`` hold what versions before 2026-04 still accept.
+SDL = """
+schema { query: QueryRoot mutation: Mutation }
+
+"The simulator serves no query field: only __typename."
+type QueryRoot
+
+type Mutation {
+  inventorySetQuantities(input: InventorySetQuantitiesInput!): InventorySetQuantitiesPayload
+}
+
+"Makes a mutation safe to retry: a key seen before returns the first answer."
+directive @idempotent(key: String!) on FIELD
+
+scalar DateTime
+
+input InventorySetQuantitiesInput {
+  name: String!
+  reason: String!
+  referenceDocumentUri: String
+  quantities: [InventoryQuantityInput!]!
+  {legacy_input}
+}
+
+input InventoryQuantityInput {
+  inventoryItemId: ID!
+  locationId: ID!
+  quantity: Int!
+  changeFromQuantity: Int
+  {legacy_quantity}
+}
+
+type InventorySetQuantitiesPayload {
+  inventoryAdjustmentGroup: InventoryAdjustmentGroup
+  userErrors: [InventorySetQuantitiesUserError!]!
+}
+
+type InventoryAdjustmentGroup {
+  id: ID!
+  createdAt: DateTime!
+  reason: String!
+  referenceDocumentUri: String
+  changes(inventoryItemIds: [ID!], locationIds: [ID!], quantityNames: [String!]): [InventoryChange!]!
+}
+
+type InventoryChange {
+  name: String!
+  delta: Int!
+  quantityAfterChange: Int
+  ledgerDocumentUri: String
+  item: InventoryItem
+  location: Location
+}
+
+type InventoryItem {
+  id: ID!
+  sku: String
+  tracked: Boolean!
+}
+
+type Location {
+  id: ID!
+  name: String!
+}
+
+type InventorySetQuantitiesUserError {
+  field: [String!]
+  message: String!
+  code: InventorySetQuantitiesUserErrorCode
+}
+
+enum InventorySetQuantitiesUserErrorCode {
+  CHANGE_FROM_QUANTITY_STALE
+  COMPARE_QUANTITY_REQUIRED
+  COMPARE_QUANTITY_STALE
+  IDEMPOTENCY_KEY_PARAMETER_MISMATCH
+  INVALID_INVENTORY_ITEM
+  INVALID_LOCATION
+  INVALID_NAME
+  INVALID_QUANTITY_TOO_HIGH
+  INVALID_QUANTITY_TOO_LOW
+  INVALID_REASON
+  NON_MUTABLE_INVENTORY_ITEM
+  NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR
+}
+"""
+
+
+@cache
+def schema_for(modern: bool) -> GraphQLSchema:
+    """The served schema: 2026-04 and later (``modern``), or the older versions with the deprecated pair."""
+    sdl = SDL.replace("{legacy_input}", "" if modern else "ignoreCompareQuantity: Boolean")
+    sdl = sdl.replace("{legacy_quantity}", "" if modern else "compareQuantity: Int")
+    # assume_valid: a QueryRoot without fields is on purpose (graphql-core's schema check wants one)
+    schema = build_schema(sdl, assume_valid=True)
+    schema.mutation_type.fields["inventorySetQuantities"].resolve = _resolve_set_quantities
+    schema.get_type("InventoryAdjustmentGroup").fields["changes"].resolve = _resolve_changes
+    return schema
 
 
 class Answer(Exception):
@@ -101,8 +218,9 @@ class Answer(Exception):
 def _error(message: str, code: str | None = None, node: Any = None, path: list | None = None,
            **extensions: Any) -> dict[str, Any]:
     error: dict[str, Any] = {"message": message}
-    if node is not None:
-        error["locations"] = [{"line": node.line, "column": node.column}]
+    if node is not None and node.loc is not None:
+        location = node.loc.source.get_location(node.loc.start)
+        error["locations"] = [{"line": location.line, "column": location.column}]
     if path is not None:
         error["path"] = path
     if code is not None or extensions:
@@ -115,6 +233,173 @@ def _gid(value: Any, kind: str) -> int | None:
     if isinstance(value, str) and value.startswith(prefix) and value[len(prefix):].isdigit():
         return int(value[len(prefix):])
     return None
+
+
+# ---------------------------------------------------------------------- Shopify's words for graphql-core's
+
+def _label(node: Any) -> str | None:
+    """How graphql-ruby names ``node`` in a validation error's ``path``."""
+    if isinstance(node, OperationDefinitionNode):
+        kind = node.operation.value
+        return f"{kind} {node.name.value}" if node.name else kind
+    if isinstance(node, FragmentDefinitionNode):
+        return f"fragment {node.name.value}"
+    if isinstance(node, FieldNode):
+        return (node.alias or node.name).value
+    if isinstance(node, InlineFragmentNode):
+        return f"... on {node.type_condition.name.value}" if node.type_condition else "..."
+    return None
+
+
+class _Paths(Visitor):
+    """For every node of a document, the path (operation, fields) that leads to it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.at: dict[int, list[str]] = {}
+
+    def enter(self, node: Any, *_: Any) -> None:
+        label = _label(node)
+        if label is not None:
+            self.stack.append(label)
+        self.at[id(node)] = list(self.stack)
+
+    def leave(self, node: Any, *_: Any) -> None:
+        if _label(node) is not None:
+            self.stack.pop()
+
+
+def _shopify_validation_error(error: GraphQLError, document: DocumentNode, paths: dict[int, list[str]],
+                              operation: OperationDefinitionNode | None) -> dict[str, Any]:
+    """A graphql-core validation error as Shopify words it (graphql-ruby's message and code)."""
+    formatted = dict(error.formatted)
+    node = error.nodes[0] if error.nodes else None
+    path = paths.get(id(node)) if node is not None else None
+    message, code, extensions = error.message, None, {}
+    by = "anonymous " + operation.operation.value if operation and not operation.name else \
+        operation.name.value if operation else "the operation"
+    if m := re.match(r"Cannot query field '(\w+)' on type '(\w+)'", message):
+        field, type_name = m.groups()
+        message, code = f"Field '{field}' doesn't exist on type '{type_name}'", "undefinedField"
+        extensions = {"typeName": type_name, "fieldName": field}
+    elif m := re.match(r"Unknown argument '(\w+)' on (field|directive) '(?:\w+\.|@)(\w+)'", message):
+        argument, kind, name = m.groups()
+        message, code = f"{kind.title()} '{name}' doesn't accept argument '{argument}'", "argumentNotAccepted"
+        extensions = {"name": name, "typeName": kind.title(), "argumentName": argument}
+    elif m := re.match(r"Argument '(@|\w+\.)(\w+)\((\w+):\)' of type '.*' is required", message):
+        at, name, argument = m.groups()
+        kind = "Directive" if at == "@" else "Field"
+        message, code = f"{kind} '{name}' is missing required arguments: {argument}", "missingRequiredArguments"
+        extensions = {"className": kind, "name": name, "arguments": argument}
+    elif m := re.match(r"Unknown directive '@(\w+)'", message):
+        message, code, extensions = f"Directive @{m[1]} is not defined", "undefinedDirective", {"directiveName": m[1]}
+    elif m := re.match(r"Field '(\w+)' must not have a selection since type '([^']+)'", message):
+        message, code = f"Selections can't be made on scalars (field '{m[1]}' returns {m[2]})", "selectionMismatch"
+        extensions = {"nodeName": f"field '{m[1]}'"}
+    elif m := re.match(r"Field '(\w+)' of type '([^']+)' must have a selection of subfields", message):
+        message = (f"Field must have selections (field '{m[1]}' returns {m[2]} but has no selections. "
+                   f"Did you mean '{m[1]} {{ ... }}'?)")
+        code, extensions = "selectionMismatch", {"nodeName": f"field '{m[1]}'", "typeName": m[2].strip("[]!")}
+    elif m := re.match(r"Unknown type '(\w+)'", message):
+        variable = next((d.variable.name.value for op in document.definitions
+                         if isinstance(op, OperationDefinitionNode) for d in op.variable_definitions or ()
+                         if _named(d.type) is node), None)
+        if variable is not None:
+            message, code = f"{m[1]} isn't a defined input type (on ${variable})", "variableRequiresValidType"
+            extensions = {"typeName": m[1], "variableName": variable}
+        else:
+            message, code = f"No such type {m[1]}, so it can't be a fragment condition", "undefinedType"
+            extensions = {"typeName": m[1]}
+    elif m := re.match(r"Unknown fragment '(\w+)'", message):
+        message, code = f"Fragment {m[1]} was used, but not defined", "useAndDefineFragment"
+        extensions = {"fragmentName": m[1]}
+    elif m := re.match(r"Variable '\$(\w+)' is not defined", message):
+        message, code = f"Variable ${m[1]} is used by {by} but not declared", "variableNotDefined"
+        extensions = {"variableName": m[1]}
+    elif m := re.match(r"Variable '\$(\w+)' is never used", message):
+        message, code = f"Variable ${m[1]} is declared by {by} but not used", "variableNotUsed"
+        extensions = {"variableName": m[1]}
+    formatted["message"] = message
+    if path:
+        formatted["path"] = path
+    if code is not None:
+        formatted["extensions"] = {"code": code, **extensions}
+    return formatted
+
+
+def _named(type_node: Any) -> NamedTypeNode:
+    while not isinstance(type_node, NamedTypeNode):
+        type_node = type_node.type
+    return type_node
+
+
+def _problem(error: GraphQLError, path: list, raw: Any) -> dict[str, Any]:
+    """One of graphql-core's input-coercion errors as an entry of Shopify's ``problems`` list."""
+    message = error.message
+    value = raw
+    for step in path:
+        value = value[step] if isinstance(value, (dict, list)) else None
+    if re.match(r"Expected (a )?value of non-null type .* (not to be None|to be provided)", message):
+        return {"path": path, "explanation": "Expected value to not be null"}
+    if m := re.match(r"Expected value of type '\w+' to include required field '(\w+)'", message):
+        return {"path": [*path, m[1]], "explanation": "Expected value to not be null"}
+    if m := re.match(r"Expected value of type '(\w+)' not to include unknown field '(\w+)'", message):
+        return {"path": [*path, m[2]], "explanation": f"Field is not defined on {m[1]}"}
+    if m := re.match(r"(\w+) cannot represent", message):
+        return {"path": path, "explanation": f"Could not coerce value {json.dumps(value)} to {m[1]}"}
+    if re.match(r"Expected value of type '\w+' to be an object", message):
+        return {"path": path, "explanation": f"Expected {json.dumps(value)} to be a key-value object"}
+    return {"path": path, "explanation": message}
+
+
+# ---------------------------------------------------------------------- cost
+
+def _cost(schema: GraphQLSchema, selection_set: SelectionSetNode | None, parent: Any,
+          fragments: dict[str, FragmentDefinitionNode]) -> int:
+    """The requested cost of a selection on ``parent``: 10 a mutation field, 1 an object below it."""
+    total = 0
+    for selection in selection_set.selections if selection_set else ():
+        if isinstance(selection, FieldNode):
+            field = parent.fields.get(selection.name.value)
+            named = get_named_type(field.type) if field is not None else None
+            if not isinstance(named, GraphQLObjectType):
+                continue  # scalars, enums, __typename and introspection cost nothing
+            if parent is schema.mutation_type:
+                total += MUTATION_COST
+            elif (parent.name, selection.name.value) not in FREE:
+                total += OBJECT_COST
+            total += _cost(schema, selection.selection_set, named, fragments)
+        elif isinstance(selection, InlineFragmentNode):
+            condition = selection.type_condition
+            total += _cost(schema, selection.selection_set,
+                           schema.get_type(condition.name.value) if condition else parent, fragments)
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value in fragments:
+            fragment = fragments[selection.name.value]
+            total += _cost(schema, fragment.selection_set, schema.get_type(fragment.type_condition.name.value),
+                           fragments)
+    return total
+
+
+# ---------------------------------------------------------------------- resolvers
+
+class _Run:
+    """What one request's resolvers share: the endpoint, the version and the points actually used."""
+
+    def __init__(self, endpoint: ShopifyGraphQL, modern: bool):
+        self.endpoint, self.modern, self.actual = endpoint, modern, 0
+
+
+def _resolve_set_quantities(_root: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+    run: _Run = info.context
+    return run.endpoint._set_quantities(info, input, run)
+
+
+def _resolve_changes(group: dict[str, Any], _info: GraphQLResolveInfo, quantityNames: list[str] | None = None,
+                     inventoryItemIds: list[str] | None = None, locationIds: list[str] | None = None) -> list[dict]:
+    return [c for c in group["changes"] if (quantityNames is None or c["name"] in quantityNames)
+            and (inventoryItemIds is None or c["item"]["id"] in inventoryItemIds)
+            and (locationIds is None or c["location"]["id"] in locationIds)]
 
 
 class ShopifyGraphQL:
@@ -136,16 +421,26 @@ class ShopifyGraphQL:
         if not isinstance(variables, dict):
             return {"errors": [_error("Variables must be an object")]}
         try:
-            document = gql.parse(query)
-        except gql.GraphQLSyntaxError as exc:
-            return {"errors": [{"message": str(exc), "locations": [{"line": exc.line, "column": exc.column}]}]}
+            document = parse(query)
+        except GraphQLSyntaxError as exc:
+            return {"errors": [exc.formatted]}
+        modern = version >= IDEMPOTENCY_FROM
+        schema = schema_for(modern)
         try:
             operation = self._operation(document, body.get("operationName"))
-            root = {"query": "QueryRoot", "mutation": "Mutation"}.get(operation.kind)
-            if root is None:
+            if operation.operation.value == "subscription":
                 raise Answer({"errors": [_error("Subscriptions are not supported by the Admin API", node=operation)]})
-            fields = self._validate(document, operation, root)
-            requested = self._cost(document, fields, root)
+            errors = validate(schema, document)
+            if errors:
+                paths = _Paths()
+                visit(document, paths)
+                raise Answer({"errors": [_shopify_validation_error(e, document, paths.at, operation)
+                                         for e in errors]})
+            values = self._variables(schema, operation, variables)
+            fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+            self._check_inputs(schema, operation, values, modern)
+            root = schema.mutation_type if operation.operation.value == "mutation" else schema.query_type
+            requested = _cost(schema, operation.selection_set, root, fragments)
             bucket = self.bucket_for(token)
             if requested > MAX_QUERY_COST:
                 raise Answer({"errors": [_error(
@@ -154,13 +449,15 @@ class ShopifyGraphQL:
             if not bucket.take(requested):
                 raise Answer({"errors": [_error("Throttled", "THROTTLED", documentation=RATE_LIMITS_DOCS)],
                               "extensions": self._cost_extension(requested, None, bucket)})
-            data, errors, actual = self._execute(document, operation, fields, variables, version, requested)
-            bucket.refund(requested - actual)
+            run = _Run(self, modern)
+            result = execute(schema, document, context_value=run, variable_values=variables,
+                             operation_name=_name(operation))
+            bucket.refund(requested - run.actual)
             answer: dict[str, Any] = {}
-            if errors:
-                answer["errors"] = errors
-            answer["data"] = data
-            answer["extensions"] = self._cost_extension(requested, actual, bucket)
+            if result.errors:
+                answer["errors"] = [e.formatted for e in result.errors]
+            answer["data"] = result.data
+            answer["extensions"] = self._cost_extension(requested, run.actual, bucket)
             return answer
         except Answer as done:
             return done.body
@@ -172,226 +469,100 @@ class ShopifyGraphQL:
             "restoreRate": float(bucket.restore_rate)}}}
 
     @staticmethod
-    def _operation(document: gql.Document, name: Any) -> gql.Operation:
-        operations = document.operations
+    def _operation(document: DocumentNode, name: Any) -> OperationDefinitionNode:
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         if not operations:
             raise Answer({"errors": [_error("No operations in the document")]})
-        if name:
-            found = [op for op in operations if op.name == name]
-            if not found:
-                raise Answer({"errors": [_error(f'No operation named "{name}"')]})
-            return found[0]
-        if len(operations) > 1:
-            raise Answer({"errors": [_error("An operation name is required")]})
-        return operations[0]
+        operation = get_operation_ast(document, name or None)
+        if operation is None:
+            raise Answer({"errors": [_error(f'No operation named "{name}"' if name
+                                            else "An operation name is required")]})
+        return operation
 
-    # ------------------------------------------------------------------ validation and cost
-
-    def _validate(self, document: gql.Document, operation: gql.Operation, root: str) -> list[gql.Field]:
-        errors: list[dict[str, Any]] = []
-        label = f"{operation.kind} {operation.name}" if operation.name else operation.kind
-        for definition in operation.variables:
-            known = {"InventorySetQuantitiesInput", "String", "ID", "Int", "Boolean", "Float"}
-            named = definition.type
-            while named.of is not None:
-                named = named.of
-            if named.name not in known:
-                errors.append(_error(f"{named.name} isn't a defined input type (on ${definition.name})",
-                                     "variableRequiresValidType", node=operation, typeName=named.name,
-                                     variableName=definition.name))
-
-        def walk(selections: list[gql.Selection], type_name: str, path: list[str]) -> list[gql.Field]:
-            try:
-                fields = gql.flatten(selections, type_name, document.fragments)
-            except KeyError as missing:
-                errors.append(_error(f"Fragment {missing.args[0]} was used, but not defined", "useAndDefineFragment",
-                                     path=path, fragmentName=missing.args[0]))
-                return []
-            for f in fields:
-                here = [*path, f.key]
-                if f.name == "__typename":
-                    continue
-                known = SCHEMA.get(type_name, {})
-                if f.name not in known:
-                    errors.append(_error(f"Field '{f.name}' doesn't exist on type '{type_name}'", "undefinedField",
-                                         node=f, path=here, typeName=type_name, fieldName=f.name))
-                    continue
-                allowed = ARGUMENTS.get((type_name, f.name), set())
-                for argument in f.arguments:
-                    if argument not in allowed:
-                        errors.append(_error(f"Field '{f.name}' doesn't accept argument '{argument}'",
-                                             "argumentNotAccepted", node=f, path=here, name=f.name,
-                                             typeName="Field", argumentName=argument))
-                if (type_name, f.name) == ("Mutation", "inventorySetQuantities") and "input" not in f.arguments:
-                    errors.append(_error("Field 'inventorySetQuantities' is missing required arguments: input",
-                                         "missingRequiredArguments", node=f, path=here, className="Field",
-                                         name="inventorySetQuantities", arguments="input"))
-                for directive in f.directives:
-                    if directive.name != "idempotent" or (type_name, f.name) != ("Mutation", "inventorySetQuantities"):
-                        errors.append(_error(f"Directive @{directive.name} is not defined"
-                                             if directive.name != "idempotent" else
-                                             f"'@idempotent' can't be applied to {f.name}", "undefinedDirective",
-                                             node=directive, path=here, directiveName=directive.name))
-                    elif "key" not in directive.arguments:
-                        errors.append(_error("Directive 'idempotent' is missing required arguments: key",
-                                             "missingRequiredArguments", node=directive, path=here,
-                                             className="Directive", name="idempotent", arguments="key"))
-                child = known[f.name]
-                if child is None and f.selections:
-                    errors.append(_error(f"Selections can't be made on scalars (field '{f.name}' returns a scalar)",
-                                         "selectionMismatch", node=f, path=here, nodeName=f"field '{f.name}'"))
-                elif child is not None and not f.selections:
-                    errors.append(_error(f"Field must have selections (field '{f.name}' returns {child} but has no "
-                                         "selections. Did you mean '" + f.name + " { ... }'?)", "selectionMismatch",
-                                         node=f, path=here, nodeName=f"field '{f.name}'", typeName=child))
-                elif child is not None:
-                    walk(f.selections, child, here)
-            return fields
-
-        fields = walk(operation.selections, root, [label])
-        if errors:
-            raise Answer({"errors": errors})
-        return fields
-
-    def _cost(self, document: gql.Document, fields: list[gql.Field], type_name: str) -> int:
-        total = 0
-        for f in fields:
-            child = SCHEMA.get(type_name, {}).get(f.name)
-            if f.name == "__typename" or child is None:
+    @staticmethod
+    def _variables(schema: GraphQLSchema, operation: OperationDefinitionNode, inputs: dict[str, Any]) -> Any:
+        """The operation's variables coerced by graphql-core; refused as Shopify words it (INVALID_VARIABLE)."""
+        coerced = get_variable_values(schema, operation.variable_definitions or (), inputs, hide_suggestions=True)
+        if not isinstance(coerced, list):
+            return coerced
+        errors = []
+        for definition in operation.variable_definitions or ():
+            name = definition.variable.name.value
+            type_ = type_from_ast(schema, definition.type)
+            problems: list[dict[str, Any]] = []
+            if inputs.get(name) is None:
+                if definition.type.kind == "non_null_type" and definition.default_value is None:
+                    problems.append({"path": [], "explanation": "Expected value to not be null"})
+            else:
+                validate_input_value(inputs[name], type_,
+                                     lambda error, path, raw=inputs[name], into=problems: into.append(_problem(error, path, raw)),
+                                     hide_suggestions=True)
+            if not problems:
                 continue
-            if type_name == "Mutation":
-                total += MUTATION_COST
-            elif (type_name, f.name) not in FREE:
-                total += OBJECT_COST
-            total += self._cost(document, gql.flatten(f.selections, child, document.fragments), child)
-        return total
+            first = problems[0]
+            where = ".".join(str(p) for p in first["path"])
+            message = f"Variable ${name} of type {type_} was provided invalid value"
+            if where:
+                message += f" for {where} ({first['explanation']})"
+            errors.append(_error(message, "INVALID_VARIABLE", node=definition, value=inputs.get(name),
+                                 problems=problems))
+        raise Answer({"errors": errors or [e.formatted for e in coerced]})
 
-    # ------------------------------------------------------------------ execution
-
-    def _execute(self, document: gql.Document, operation: gql.Operation, fields: list[gql.Field],
-                 variables: dict[str, Any], version: str, requested: int) -> tuple[dict | None, list, int]:
-        known = {d.name for d in operation.variables}
-        values = {d.name: d.default for d in operation.variables if d.has_default}
-        values |= {k: v for k, v in variables.items() if k in known}
-        for definition in operation.variables:
-            if definition.type.non_null and values.get(definition.name) is None:
+    @staticmethod
+    def _check_inputs(schema: GraphQLSchema, operation: OperationDefinitionNode, values: Any, modern: bool) -> None:
+        """Refusals of the whole request before it runs: more than 250 quantities, a quantity without
+        ``changeFromQuantity`` from 2026-04."""
+        if operation.operation.value != "mutation":
+            return
+        field_def = schema.mutation_type.fields["inventorySetQuantities"]
+        for node in operation.selection_set.selections:
+            if not isinstance(node, FieldNode) or node.name.value != "inventorySetQuantities":
+                continue
+            key = (node.alias or node.name).value
+            quantities = get_argument_values(field_def, node, values)["input"]["quantities"]
+            if len(quantities) > MAX_QUANTITIES:
                 raise Answer({"errors": [_error(
-                    f"Variable ${definition.name} of type {definition.type} was provided invalid value",
-                    "INVALID_VARIABLE", node=operation, value=None,
-                    problems=[{"path": [], "explanation": "Expected value to not be null"}])]})
-        data: dict[str, Any] = {}
-        errors: list[dict[str, Any]] = []
-        actual = 0
-        for f in fields:
-            if f.name == "__typename":
-                data[f.key] = "Mutation" if operation.kind == "mutation" else "QueryRoot"
-                continue
-            payload, error, cost = self._set_quantities(document, f, values, version)
-            data[f.key] = payload
-            actual += cost
-            if error:
-                errors.append(error)
-        return data, errors, actual
+                    f"The input array size of {len(quantities)} is greater than the maximum allowed of "
+                    f"{MAX_QUANTITIES}.", "MAX_INPUT_SIZE_EXCEEDED", node=node, path=[key, "input", "quantities"])]})
+            for n, quantity in enumerate(quantities):
+                if modern and "changeFromQuantity" not in quantity:
+                    raise Answer({"errors": [_error(
+                        "InventoryQuantityInput must include the following argument: changeFromQuantity.",
+                        "BAD_REQUEST", node=node, path=[key, "input", "quantities", str(n)])]})
 
-    def _set_quantities(self, document: gql.Document, f: gql.Field, variables: dict[str, Any],
-                        version: str) -> tuple[dict | None, dict | None, int]:
-        path = [f.key]
+    # ------------------------------------------------------------------ the mutation
+
+    def _set_quantities(self, info: GraphQLResolveInfo, given: dict[str, Any], run: _Run) -> dict[str, Any]:
+        node = info.field_nodes[0]
         if "write_inventory" not in self.scopes:
-            return None, _error(f"Access denied for inventorySetQuantities field. Required access: {REQUIRED_ACCESS}",
-                                "ACCESS_DENIED", node=f, path=path,
-                                documentation="https://shopify.dev/api/usage/access-scopes",
-                                requiredAccess=REQUIRED_ACCESS), 0
-        try:
-            raw = gql.resolve(f.arguments["input"], variables)
-        except gql.Unresolved as missing:
-            raise Answer({"errors": [_error(f"Variable ${missing.name} is used by anonymous mutation but not declared",
-                                            "variableNotDefined", node=f, variableName=missing.name)]}) from None
-        modern = version >= IDEMPOTENCY_FROM
-        given = self._check_input(raw, modern, f)
-        quantities = given["quantities"]
-        if len(quantities) > MAX_QUANTITIES:
-            raise Answer({"errors": [_error(
-                f"The input array size of {len(quantities)} is greater than the maximum allowed of {MAX_QUANTITIES}.",
-                "MAX_INPUT_SIZE_EXCEEDED", node=f, path=[f.key, "input", "quantities"])]})
-        key = None
-        idempotent = next((d for d in f.directives if d.name == "idempotent"), None)
-        if idempotent is not None:
-            key = gql.resolve(idempotent.arguments["key"], variables)
-            if not isinstance(key, str) or not key.strip():
-                return None, _error("The idempotency key must be a non-empty string", "BAD_REQUEST", node=idempotent,
-                                    path=path), 0
-        elif modern:
-            return None, _error("The @idempotent directive is required for this mutation but was not provided.",
-                                "BAD_REQUEST", node=f, path=path), 0
+            raise GraphQLError(f"Access denied for inventorySetQuantities field. Required access: {REQUIRED_ACCESS}",
+                               extensions={"code": "ACCESS_DENIED",
+                                           "documentation": "https://shopify.dev/api/usage/access-scopes",
+                                           "requiredAccess": REQUIRED_ACCESS})
+        idempotent = get_directive_values(info.schema.get_directive("idempotent"), node, info.variable_values)
+        key = idempotent["key"] if idempotent is not None else None
+        if idempotent is not None and not key.strip():
+            raise GraphQLError("The idempotency key must be a non-empty string", extensions={"code": "BAD_REQUEST"})
+        if idempotent is None and run.modern:
+            raise GraphQLError("The @idempotent directive is required for this mutation but was not provided.",
+                               extensions={"code": "BAD_REQUEST"})
         fingerprint = hashlib.sha256(json.dumps(given, sort_keys=True).encode()).hexdigest()
         if key is not None and key in self._idempotent:
             seen, payload = self._idempotent[key]
+            run.actual += MUTATION_COST
             if seen != fingerprint:
-                payload = {"inventoryAdjustmentGroup": None, "userErrors": [{
+                return {"inventoryAdjustmentGroup": None, "userErrors": [{
                     "field": None, "message": "The same idempotency key cannot be used with different operation "
                                               "parameters.", "code": "IDEMPOTENCY_KEY_PARAMETER_MISMATCH"}]}
-            return self._shape(document, f, payload, variables), None, MUTATION_COST
-        payload = self._apply(given, modern)
+            return payload
+        payload = self._apply(given, run.modern)
         if key is not None:
             self._idempotent[key] = (fingerprint, payload)
         # what was asked below the mutation costs only when it came back (no group: nothing to pay for)
-        below = self._cost(document, gql.flatten(f.selections, "InventorySetQuantitiesPayload", document.fragments),
-                           "InventorySetQuantitiesPayload")
-        cost = MUTATION_COST + (below if payload["inventoryAdjustmentGroup"] is not None else 0)
-        return self._shape(document, f, payload, variables), None, cost
-
-    def _check_input(self, raw: Any, modern: bool, f: gql.Field) -> dict[str, Any]:
-        """The input, checked as GraphQL coerces an ``InventorySetQuantitiesInput!``."""
-        problems: list[dict[str, Any]] = []
-        top = {"name": "String!", "reason": "String!", "referenceDocumentUri": "String",
-               "quantities": "[InventoryQuantityInput!]!"}
-        item = {"inventoryItemId": "ID!", "locationId": "ID!", "quantity": "Int!", "changeFromQuantity": "Int"}
-        if not modern:
-            top["ignoreCompareQuantity"] = "Boolean"
-            item = item | {"compareQuantity": "Int"}  # 2026-01: changeFromQuantity is new, compareQuantity deprecated
-
-        def check(obj: Any, shape: dict[str, str], where: list, type_name: str) -> None:
-            if not isinstance(obj, dict):
-                problems.append({"path": where, "explanation": f"Expected {obj!r} to be a key-value object"})
-                return
-            for name in obj:
-                if name not in shape:
-                    problems.append({"path": [*where, name], "explanation": f"Field is not defined on {type_name}"})
-            for name, kind in shape.items():
-                value = obj.get(name)
-                if value is None:
-                    if kind.endswith("!"):
-                        problems.append({"path": [*where, name], "explanation": "Expected value to not be null"})
-                    continue
-                base = kind.strip("[]!")
-                if base in ("String", "ID") and not isinstance(value, str):
-                    problems.append({"path": [*where, name], "explanation": f"Could not coerce value {value!r} to "
-                                                                          f"{base}"})
-                elif base == "Int" and (isinstance(value, bool) or not isinstance(value, int)):
-                    problems.append({"path": [*where, name], "explanation": f"Could not coerce value {value!r} to Int"})
-                elif base == "Boolean" and not isinstance(value, bool):
-                    problems.append({"path": [*where, name], "explanation": f"Could not coerce value {value!r} to "
-                                                                          "Boolean"})
-        check(raw, top, [], "InventorySetQuantitiesInput")
-        quantities = raw.get("quantities") if isinstance(raw, dict) else None
-        if isinstance(quantities, dict):
-            quantities = [quantities]  # GraphQL coerces a single value into a one-item list
-        if isinstance(quantities, list):
-            for n, quantity in enumerate(quantities):
-                check(quantity, item, ["quantities", n], "InventoryQuantityInput")
-                if modern and isinstance(quantity, dict) and "changeFromQuantity" not in quantity:
-                    raise Answer({"errors": [_error(
-                        "InventoryQuantityInput must include the following argument: changeFromQuantity.",
-                        "BAD_REQUEST", node=f, path=[f.key, "input", "quantities", str(n)])]})
-        elif quantities is not None:
-            problems.append({"path": ["quantities"], "explanation": "Expected a list"})
-        if problems:
-            first = problems[0]
-            where = ".".join(str(p) for p in first["path"])
-            raise Answer({"errors": [_error(
-                f"Variable $input of type InventorySetQuantitiesInput! was provided invalid value for {where} "
-                f"({first['explanation']})", "INVALID_VARIABLE", node=f, value=raw, problems=problems)]})
-        return {**raw, "quantities": quantities}
+        run.actual += MUTATION_COST
+        if payload["inventoryAdjustmentGroup"] is not None:
+            run.actual += _cost(info.schema, node.selection_set, info.return_type, info.fragments)
+        return payload
 
     def _apply(self, given: dict[str, Any], modern: bool) -> dict[str, Any]:
         """Check every quantity, then set them all, or none when any is refused."""
@@ -466,35 +637,7 @@ class ShopifyGraphQL:
                  "referenceDocumentUri": given.get("referenceDocumentUri"), "changes": changes}
         return {"inventoryAdjustmentGroup": group, "userErrors": []}
 
-    def _shape(self, document: gql.Document, f: gql.Field, payload: dict[str, Any],
-               variables: dict[str, Any]) -> dict[str, Any]:
-        """The payload as the client's selection asks for it (aliases, filters on ``changes``)."""
-
-        def select(value: Any, selections: list[gql.Selection], type_name: str) -> Any:
-            if value is None:
-                return None
-            if isinstance(value, list):
-                return [select(v, selections, type_name) for v in value]
-            out: dict[str, Any] = {}
-            for field in gql.flatten(selections, type_name, document.fragments):
-                if field.name == "__typename":
-                    out[field.key] = type_name
-                    continue
-                child = SCHEMA[type_name][field.name]
-                found = value.get(field.name)
-                if field.name == "changes" and isinstance(found, list):
-                    try:
-                        found = _filter_changes(found, gql.resolve(field.arguments, variables))
-                    except gql.Unresolved:
-                        pass
-                out[field.key] = select(found, field.selections, child) if child else found
-            return out
-
-        return select(payload, f.selections, "InventorySetQuantitiesPayload")
 
 
-def _filter_changes(changes: list[dict], arguments: dict[str, Any]) -> list[dict]:
-    names = arguments.get("quantityNames")
-    items = arguments.get("inventoryItemIds")
-    return [c for c in changes if (names is None or c["name"] in names)
-            and (items is None or c["item"]["id"] in items)]
+def _name(operation: OperationDefinitionNode) -> str | None:
+    return operation.name.value if operation.name else None

@@ -202,3 +202,46 @@ def test_auth_scope_and_graphql_errors(client_for, new_business, token):
     broken = client.post(f"{PREFIX}/graphql.json", headers=token, json={"query": "mutation { inventorySetQuantities("})
     assert broken.status_code == 200 and broken.json()["errors"][0]["locations"] == [{"line": 1, "column": 35}]
     assert client.post(f"{PREFIX}/graphql.json", headers=token, json={}).status_code == 400
+
+
+def test_documents_are_read_by_graphql_core(client_for, new_business, token):
+    """Aliases, named and inline fragments and __typename work as in any GraphQL server, and what the
+    schema does not have is refused in Shopify's words before anything runs or is charged."""
+    business, tracked, _ = _shop(new_business)
+    client = client_for(business, limits=Limits(clock=ManualClock()))
+    fragments = """mutation Set($input: InventorySetQuantitiesInput!, $key: String!) {
+      stock: inventorySetQuantities(input: $input) @idempotent(key: $key) { __typename ...Payload }
+    }
+    fragment Payload on InventorySetQuantitiesPayload {
+      inventoryAdjustmentGroup { ... on InventoryAdjustmentGroup { changes(quantityNames: ["on_hand"]) {
+        name quantityAfterChange location { name } } } }
+      userErrors { code }
+    }"""
+    answer = _set(client, token, [_quantity(business, tracked[0], 21)], query=fragments)
+    stock = answer["data"]["stock"]
+    assert stock["__typename"] == "InventorySetQuantitiesPayload" and stock["userErrors"] == []
+    assert [(c["name"], c["quantityAfterChange"]) for c in stock["inventoryAdjustmentGroup"]["changes"]] == [
+        ("on_hand", 21)]
+    assert answer["extensions"]["cost"]["actualQueryCost"] == 13  # 10 + group + changes + location
+
+    root = client.post(f"{PREFIX}/graphql.json", headers=token, json={"query": "{ __typename }"}).json()
+    assert root["data"] == {"__typename": "QueryRoot"}
+
+    bad_variable = _set(client, token, [_quantity(business, tracked[0], "many")], key="k-2")
+    (error,) = bad_variable["errors"]
+    assert error["extensions"]["code"] == "INVALID_VARIABLE" and "data" not in bad_variable
+    assert error["extensions"]["problems"] == [
+        {"path": ["quantities", 0, "quantity"], "explanation": 'Could not coerce value "many" to Int'}]
+    assert error["message"].startswith("Variable $input of type InventorySetQuantitiesInput! was provided invalid "
+                                       "value for quantities.0.quantity")
+
+    extra = _set(client, token, [_quantity(business, tracked[0], 1)], key="k-3",
+                 query=SET.replace("(input: $input)", "(input: $input, force: true)"))
+    assert extra["errors"][0]["extensions"] == {"code": "argumentNotAccepted", "name": "inventorySetQuantities",
+                                                "typeName": "Field", "argumentName": "force"}
+    keyless = _set(client, token, [_quantity(business, tracked[0], 1)], key="k-4",
+                   query=SET.replace("@idempotent(key: $key)", "@idempotent"))
+    messages = [e["message"] for e in keyless["errors"]]
+    assert "Directive 'idempotent' is missing required arguments: key" in messages
+    assert "extensions" not in keyless  # refused before it was charged
+    assert _levels(client, token, tracked[:1]) == {tracked[0]["inventory_item_id"]: 21}
