@@ -68,11 +68,15 @@ ACTIVATION_TAG = "tag:activation"
 RETRY_DELAY = timedelta(seconds=float(os.environ.get("PUENTE_RETRY_DELAY_SECONDS", 120)))
 
 
-def _freeze_heap(context) -> None:
+def _before_dbt(context) -> None:
     """Before a dbt task: move every object alive now into the collector's permanent generation.
     cosmos runs ``gc.collect()`` after each dbt invocation; without this it walks the whole heap of
     Airflow, dbt and (in ``dag.test()``) the night's earlier tasks, about 0.5-0.9 s a task measured
-    here (bench/night.py), to free only what dbt itself left behind."""
+    here (bench/night.py), to free only what dbt itself left behind. And keep dbt's default
+    behaviour flags from growing with each dbt task run in this process (``lighten_adapter_start``)."""
+    from puente.dbt import lighten_adapter_start
+
+    lighten_adapter_start()
     gc.freeze()
 
 
@@ -117,7 +121,7 @@ def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[
         # nothing reads them (results reach the log and the task's state). About 1 CPU-s a task.
         operator_args={"install_deps": False, "full_refresh": "{{ params.rebuild_marts }}",
                        "env": {"PUENTE_AS_OF_DATE": "{{ ds }}"}, "dbt_cmd_global_flags": ["--no-write-json"],
-                       "pre_execute": _freeze_heap, "post_execute": _thaw_heap},
+                       "pre_execute": _before_dbt, "post_execute": _thaw_heap},
     )
 
 
@@ -262,7 +266,9 @@ def puente_nightly():
             raise AirflowSkipException("this business runs every system Puente knows")
         # cautious: only the tests of these models alone; a test that also reads the business's own
         # models (orders counted once across every channel) runs with those, in the transform.
-        args = ["build", "--select", *OTHER_SYSTEMS_STAGING, "--indirect-selection", "cautious",
+        # --no-write-json: as the transform's tasks (nothing reads the manifest or run results it
+        # would write; about 2 CPU-s)
+        args = ["--no-write-json", "build", "--select", *OTHER_SYSTEMS_STAGING, "--indirect-selection", "cautious",
                 "--target-path", str(puente_home() / "dbt-other-systems")]
         if (params or {}).get("rebuild_marts"):
             args.append("--full-refresh")
