@@ -7,9 +7,6 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 EXTRAS := dev,bench,celery
-# `make test` runs the tests in make's own process; TEST_WORKERS=2 shares the files out between two
-# (pytest-xdist), worth it with more cores than this 2-core machine has (measured no faster here)
-TEST_WORKERS ?= 0
 # bash with pipefail: a failing pip must fail the install even though its output is filtered.
 SHELL  := /bin/bash
 .SHELLFLAGS := -o pipefail -c
@@ -44,7 +41,7 @@ demo: $(STAMP) manifest ## Run three simulated nights end to end on the embedded
 	$(BIN)/puente demo
 
 test: $(STAMP) manifest ## Install what is needed and run every test (unit, dbt, GX, Airflow end to end)
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	$(BIN)/pytest -q
 
 test-fast: $(STAMP) ## Unit tests only (no end-to-end DAG runs)
 	$(BIN)/pytest -q -m "not e2e"

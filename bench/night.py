@@ -13,11 +13,17 @@ invokes it in-process), the CPU seconds of the PostgreSQL server (the postmaster
 backends: where the SQL of dbt, the loads and the gates does its work) and the peak RSS of the
 night's process while the task ran (sampled every 50 ms). Tasks are summed into stages; results
 go to bench/RESULTS.md with the load average, since the machine is shared.
+
+With ``PUENTE_BENCH_PROFILE=DIR`` in the environment, each task also runs under cProfile and its
+statistics land in ``DIR/<n>-<task_id>.prof`` (``python -m pstats``): how the growth of a dbt task's
+cost through the night was traced to dbt-adapters' behaviour flags (``puente.dbt.lighten_adapter_start``).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import itertools
 import json
 import os
 import resource
@@ -36,12 +42,14 @@ SEED = 7
 SIZES = (1000, 10_000)
 DATABASE = "bench_night"
 NIGHT_TIMEOUT_SECONDS = 3600
+URL_ENV = "PUENTE_BENCH_NIGHT_URL"  # the warehouse's URL for the night's process (not in its argv: a password)
 # Stages in the night's order: the top-level task or task group each task belongs to.
 STAGES = {
     "validate_run": "check", "check_connections": "check", "prepare_warehouse": "check",
-    "extract": "extract", "raw_gate": "raw gate", "transform": "transform", "marts_gate": "marts gate",
+    "extract": "extract", "raw_gate": "raw gate", "transform": "transform", "other_systems_staging": "transform",
+    "marts_gate": "marts gate",
     "ml": "ML", "activation_models": "activation models", "sync_gate": "sync gate",
-    "activate": "activations", "release_lease": "activations",
+    "activate": "activations", "release_lease": "activations", "morning_check": "report", "run_report": "report",
 }
 STAGE_ORDER = list(dict.fromkeys(STAGES.values()))
 
@@ -139,12 +147,21 @@ def run_night(logical: datetime, out: Path, url: str) -> int:
         emit({"event": "parsed", "wall": time.monotonic() - began, "cpu": _cpu_seconds() - cpu_began,
               "upstream": {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks}})
 
+        profile_dir = os.environ.get("PUENTE_BENCH_PROFILE")
+        numbers = itertools.count()
+
         def measured(*, ti, task, **kwargs):
             rss.reset()
             wall, cpu, pg = time.monotonic(), _cpu_seconds(), server.seconds()
+            profiler = cProfile.Profile() if profile_dir else None
+            if profiler:
+                profiler.enable()
             try:
                 return run_task(ti=ti, task=task, **kwargs)
             finally:
+                if profiler:
+                    profiler.disable()
+                    profiler.dump_stats(f"{profile_dir}/{next(numbers)}-{ti.task_id}.prof")
                 pg_end = server.seconds()
                 emit({"event": "task", "task_id": ti.task_id, "wall": time.monotonic() - wall,
                       "cpu": _cpu_seconds() - cpu, "pg_cpu": None if pg is None or pg_end is None else pg_end - pg,
@@ -236,8 +253,8 @@ def night(env: dict[str, str], url: str, logical: datetime, logs: Path, label: s
     began = time.monotonic()
     with log_path.open("w") as log:
         proc = subprocess.Popen([sys.executable, "-m", "bench.night", "--run-night", logical.isoformat(),
-                                 "--out", str(out), "--url", url],
-                                env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1])
+                                 "--out", str(out)],
+                                env={**env, URL_ENV: url}, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1])
         try:
             while proc.poll() is None:
                 if time.monotonic() - began > NIGHT_TIMEOUT_SECONDS:
@@ -380,10 +397,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="print the report of the nights recorded in DIR (<customers>-<night>.jsonl) without running")
     parser.add_argument("--run-night", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
-    parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run_night:
-        return run_night(datetime.fromisoformat(args.run_night), Path(args.out), args.url)
+        return run_night(datetime.fromisoformat(args.run_night), Path(args.out), os.environ[URL_ENV])
     if args.from_logs:
         print(report([recorded(args.from_logs, customers, kind) for customers in args.sizes
                       for kind in ("full", "incremental") if (args.from_logs / f"{customers}-{kind}.jsonl").exists()]))

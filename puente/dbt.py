@@ -15,6 +15,7 @@ file current.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -109,15 +110,44 @@ def _environ(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-# Where run_dbt's commands write dbt's files (run results, compiled SQL, the partial parse) when
-# set; by default the project's target/. make test's processes each name their own, so that two
-# never write one folder. (cosmos' tasks run in a copy of the project, with its own target/.)
-TARGET_PATH_ENV = "PUENTE_DBT_TARGET_PATH"
+def lighten_adapter_start() -> None:
+    """Two costs that dbt's adapter start-up pays in a process that runs dbt many times (cosmos'
+    dbtRunner tasks in ``dag.test()``, the demo, the tests); call this before each dbt command.
+
+    - dbt-adapters (1.24.5, the newest) hands its module-level ``DEFAULT_BASE_BEHAVIOR_FLAGS`` to each
+      new adapter, whose ``behavior`` setter *extends that list in place* with the adapter's own flags
+      (Postgres: one). dbt creates an adapter per command, so the list gains a flag each time: 5 flags
+      built for the ninth dbt task of a night, 56 for the sixtieth (about 1.5 CPU-s). Each flag name
+      is kept once, as the first command saw it.
+    - Each flag built names the module that declared it by walking ``inspect.stack()``, which reads
+      the source file of every frame (about 0.1 CPU-s a flag). The same name is read from the
+      frames' globals instead.
+    """
+    from dbt.adapters.base import impl
+    from dbt_common import behavior_flags
+
+    seen: set[str] = set()
+    impl.DEFAULT_BASE_BEHAVIOR_FLAGS[:] = [flag for flag in impl.DEFAULT_BASE_BEHAVIOR_FLAGS
+                                           if not (flag["name"] in seen or seen.add(flag["name"]))]
+    behavior_flags.BehaviorFlagRendered._default_source = staticmethod(_declaring_module)
+
+
+def _declaring_module() -> str:
+    """The module of the nearest caller outside dbt_common.behavior_flags (what dbt's own
+    ``_default_source`` finds through ``inspect.stack()``)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_globals.get("__name__")
+        if name and name != "dbt_common.behavior_flags":
+            return name
+        frame = frame.f_back
+    return "Unknown"
 
 
 def _invoke(args: list[str], env: Mapping[str, str]) -> dbtRunnerResult:
     from dbt.cli.main import dbtRunner
 
+    lighten_adapter_start()
     project = str(dbt_project_dir())
     with _environ({**_QUIET_ENV, **env}):
         return dbtRunner().invoke([*args, "--project-dir", project, "--profiles-dir", project])
@@ -142,9 +172,6 @@ def run_dbt(args: list[str], url: str) -> dbtRunnerResult:
     set in this process for the duration of the call: run one dbt command at a time per process.
     """
     args = list(args)
-    target = os.environ.get(TARGET_PATH_ENV)
-    if target and "--target-path" not in args:
-        args += ["--target-path", target]
     result = _invoke(args, dbt_env(url))
     if result.success:
         return result

@@ -43,7 +43,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 
-from puente.sources.fields import field_tree
+from puente.sources.fields import field_tree, replace_at
 
 CONN_ID = "puente_field_key"
 ENV = "PUENTE_FIELD_KEY"
@@ -134,7 +134,7 @@ class FieldKeys:
         """``record`` with every text or number at the declared ``paths`` sealed (inside the objects
         and lists found there too: a payer's ``identification`` ``{type, number}``)."""
         tree = field_tree(paths)
-        return _at(record, tree, self._seal_leaf) if tree else record
+        return replace_at(record, tree, lambda v: _leaves(v, self._seal_leaf)) if tree else record
 
     def open_record(self, value: Any) -> Any:
         """``value`` with every sealed text in it opened."""
@@ -150,16 +150,6 @@ class FieldKeys:
 
 def is_sealed(value: Any) -> bool:
     return isinstance(value, str) and _SEALED.match(value) is not None
-
-
-def _at(value: Any, tree: dict, leaf) -> Any:
-    """``value`` with ``leaf`` applied to every leaf below the declared paths of ``tree``."""
-    if isinstance(value, list):
-        return [_at(v, tree, leaf) for v in value]
-    if not isinstance(value, dict):
-        return value
-    return {k: (v if k not in tree else _leaves(v, leaf) if tree[k] is None else _at(v, tree[k], leaf))
-            for k, v in value.items()}
 
 
 def _leaves(value: Any, leaf) -> Any:

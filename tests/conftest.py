@@ -25,33 +25,16 @@ def pytest_configure(config) -> None:
     from puente import runtime
     from puente.config import puente_home
 
-    # `TEST_WORKERS=2 make test` runs the tests in two processes (pytest-xdist, a file at a time): each
-    # has its own Airflow home and metadata database, artifacts folder and target folder for run_dbt's dbt,
-    # so that they share only the PostgreSQL server (a database per test or module).
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    suffix = f"-{worker}" if worker else ""
-    os.environ.setdefault("PUENTE_ARTIFACTS_DIR", str(puente_home() / f"test-artifacts{suffix}"))
+    os.environ.setdefault("PUENTE_ARTIFACTS_DIR", str(puente_home() / "test-artifacts"))
     os.environ.setdefault("PUENTE_RETRY_DELAY_SECONDS", "1")
-    if worker:
-        from puente.dbt import TARGET_PATH_ENV
-
-        os.environ.setdefault(TARGET_PATH_ENV, str(puente_home() / f"dbt-target{suffix}"))
     base = _server_url()
     env = runtime.airflow_env(base)
-    env["AIRFLOW_HOME"] = str(puente_home() / f"airflow-test{suffix}")
-    metadata_db = f"airflow_test{suffix.replace('-', '_')}"
+    env["AIRFLOW_HOME"] = str(puente_home() / "airflow-test")
     env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace(
-        f"/{runtime.AIRFLOW_METADATA_DB}", f"/{metadata_db}")
-    warehouse.create_database(base, metadata_db)
+        f"/{runtime.AIRFLOW_METADATA_DB}", "/airflow_test")
+    warehouse.create_database(base, "airflow_test")
     os.makedirs(env["AIRFLOW_HOME"], exist_ok=True)
     os.environ.update(env)
-
-
-def pytest_collection_modifyitems(config, items) -> None:
-    """The files with end-to-end runs first (each file's tests kept together and in order): shared
-    out between `make test`'s processes a file at a time, the longest start at once, not last."""
-    slow = {item.path for item in items if item.get_closest_marker("e2e")}
-    items.sort(key=lambda item: item.path not in slow)
 
 
 @pytest.fixture(scope="session")

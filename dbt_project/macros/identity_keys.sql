@@ -382,3 +382,25 @@
         ) as address
     )
 {%- endmacro %}
+
+{#-
+    ambiguous_holders(holders, conflicts): the holders (records) of a shared mailbox or door whose
+    name fits two of its other holders who are two people (their names are among `conflicts`, or
+    their valid tax ids differ): the shared value cannot say which of the two the holder is.
+    `holders` is a relation of each holder's pairs, both ways (record_key, other_record_key,
+    name_level, tax_id_level).
+#}
+{% macro ambiguous_holders(holders, conflicts) -%}
+    select distinct fits.record_key
+    from {{ holders }} as fits
+    inner join {{ holders }} as fits_too
+        on fits.record_key = fits_too.record_key
+        and fits.other_record_key <> fits_too.other_record_key
+    inner join {{ holders }} as two_people
+        on fits.other_record_key = two_people.record_key
+        and fits_too.other_record_key = two_people.other_record_key
+    where
+        fits.name_level in ('exact', 'compatible')
+        and fits_too.name_level in ('exact', 'compatible')
+        and (two_people.name_level in {{ conflicts }} or two_people.tax_id_level = 'different')
+{%- endmacro %}

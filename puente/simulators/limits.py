@@ -6,6 +6,9 @@
 - ``LeakyBucket``: Shopify's REST limit, and Tienda Nube's. Each request drops one marble into
   a bucket of 40 that leaks 2 per second (Shopify's standard plans, every Tienda Nube app); a
   request that finds it full is refused with 429.
+- ``CostBucket``: Shopify's GraphQL Admin limit: a bucket of points (2,000 on the standard plan)
+  restored at a steady rate (100 a second); a request takes its calculated query cost out of it
+  up front and gets back what it did not use, and one that finds too few points is not run.
 - ``FaultInjector``: seeded misbehaviour at set rates, per service and per endpoint (``Faults``):
   429s and 5xx answers, requests that hang past the client's timeout, connections dropped
   mid-answer, malformed records (missing id, broken or wrongly typed updated-at, bad
@@ -56,6 +59,9 @@ class Limits:
     hubspot_search_per_second: int = 5
     shopify_bucket_size: int = 40
     shopify_leak_per_second: float = 2.0
+    # Shopify's GraphQL Admin API: a bucket of cost points per app and store (standard plan).
+    shopify_graphql_points: float = 2000.0
+    shopify_graphql_restore_per_second: float = 100.0
     tiendanube_bucket_size: int = 40
     tiendanube_leak_per_second: float = 2.0
     # Salesforce: the org's API requests per rolling 24 hours (Enterprise Edition's base allocation),
@@ -89,6 +95,33 @@ class RollingWindow:
             return Decision(False, 0, self._accepted[0] + self.window - now)
         self._accepted.append(now)
         return Decision(True, self.limit - len(self._accepted))
+
+
+class CostBucket:
+    """Shopify's GraphQL cost bucket: ``capacity`` points, ``restore_rate`` points back a second."""
+
+    def __init__(self, capacity: float, restore_rate: float, clock: Clock):
+        self.capacity, self.restore_rate, self._clock = capacity, restore_rate, clock
+        self._available = float(capacity)
+        self._at = clock()
+
+    @property
+    def available(self) -> float:
+        now = self._clock()
+        self._available = min(self.capacity, self._available + (now - self._at) * self.restore_rate)
+        self._at = now
+        return self._available
+
+    def take(self, points: float) -> bool:
+        """Take ``points`` when the bucket holds them; False (nothing taken) when it does not."""
+        if self.available < points:
+            return False
+        self._available -= points
+        return True
+
+    def refund(self, points: float) -> None:
+        if points > 0:
+            self._available = min(self.capacity, self.available + points)
 
 
 class LeakyBucket:

@@ -34,6 +34,9 @@ InventoryLevel, AccessScope), its versioning, pagination and rate-limit guides (
   ``rel="previous"`` after the first page). A request with ``page_info`` may only add ``limit``
   and ``fields``; any other parameter is a 400, as Shopify answers. The cursor keeps the first
   request's filters.
+- ``POST …/graphql.json``: the GraphQL Admin API's ``inventorySetQuantities`` (up to 250 quantities
+  a call, cost-based throttling, ``userErrors``), over the same inventory state as ``set.json``;
+  see ``shopify_graphql``. It has its own cost bucket and does not count against the REST one.
 - Authentication by ``X-Shopify-Access-Token``; a missing or wrong token gets Shopify's 401 body.
 - The leaky bucket: 40 requests, leaking 2 per second; every answer (writes too) carries
   ``X-Shopify-Shop-Api-Call-Limit: n/40``; a full bucket answers 429 with ``Retry-After`` and
@@ -64,7 +67,8 @@ from fastapi.responses import JSONResponse, Response
 
 from puente.simulators.business import BOGOTA, Business
 from puente.simulators.business.shopify import LOCATION_ID
-from puente.simulators.limits import FaultInjector, LeakyBucket, Limits
+from puente.simulators.limits import CostBucket, FaultInjector, LeakyBucket, Limits
+from puente.simulators.shopify_graphql import ShopifyGraphQL
 from puente.simulators.systems import Credential, Simulated
 from puente.simulators.wire import WireJSON, local_path, request_fault, service_app
 from puente.sources.shopify.settings import API_VERSION
@@ -304,10 +308,17 @@ def create_shopify_app(business: Business, token: str, limits: Limits, faults: F
     shop = Shop(business, scopes)
     app = service_app("Simulated Shopify Admin REST API")
     buckets: dict[str, LeakyBucket] = {}
+    cost_buckets: dict[str, CostBucket] = {}
 
     def bucket_for(key: str) -> LeakyBucket:
         return buckets.setdefault(key, LeakyBucket(limits.shopify_bucket_size, limits.shopify_leak_per_second,
                                                    limits.clock))
+
+    def cost_bucket_for(key: str) -> CostBucket:
+        return cost_buckets.setdefault(key, CostBucket(limits.shopify_graphql_points,
+                                                       limits.shopify_graphql_restore_per_second, limits.clock))
+
+    graphql = ShopifyGraphQL(business, scopes, cost_bucket_for)
 
     @app.exception_handler(ShopifyError)
     async def shopify_error(request: Request, exc: ShopifyError) -> JSONResponse:
@@ -334,6 +345,16 @@ def create_shopify_app(business: Business, token: str, limits: Limits, faults: F
         broken = await request_fault(fault, faults.hang_seconds)
         if broken is not None:
             return broken
+        if path.endswith("/graphql.json"):  # cost-based limits of its own (shopify_graphql), no call-limit header
+            headers.pop("X-Shopify-Shop-Api-Call-Limit")
+            if fault == "5xx":
+                return JSONResponse({"errors": "Service Unavailable"}, status_code=503, headers=headers)
+            if fault == "429":
+                return JSONResponse({"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]},
+                                    status_code=429, headers={**headers, "Retry-After": "1.0"})
+            response = await call_next(request)
+            response.headers.update(headers)
+            return response
         decision = bucket.acquire() if fault is None else None
         headers["X-Shopify-Shop-Api-Call-Limit"] = f"{bucket.used}/{bucket.capacity}"
         if fault == "5xx":
@@ -411,6 +432,21 @@ def create_shopify_app(business: Business, token: str, limits: Limits, faults: F
         except ValueError:
             raise ShopifyError(400, {"error": "822: unexpected token: the body is not JSON"}) from None
         return JSONResponse({"inventory_level": shop.set_level(body)})
+
+    @app.post(prefix + "/graphql.json")
+    async def graphql_endpoint(version: str, request: Request) -> JSONResponse:
+        raw = await request.body()
+        if request.headers.get("content-type", "").startswith("application/graphql"):
+            body: Any = {"query": raw.decode("utf-8", "replace")}
+        else:
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                raise ShopifyError(400, {"query": "Required parameter missing or invalid"}) from None
+        if not isinstance(body, dict) or not body.get("query"):
+            raise ShopifyError(400, {"query": "Required parameter missing or invalid"})
+        served = served_version(version) or version
+        return JSONResponse(graphql.answer(request.headers.get("x-shopify-access-token", ""), served, body))
 
     @app.get(prefix + "/{resource}/count.json")
     async def count(resource: str, request: Request) -> JSONResponse:

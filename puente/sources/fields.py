@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -82,14 +82,20 @@ def _flat(values: list[Any]) -> Iterable[Any]:
             yield v
 
 
-def blank(value: Any, tree: FieldTree) -> Any:
-    """``value`` with every declared field of ``tree`` set to None (the others kept as they are)."""
+def replace_at(value: Any, tree: FieldTree, replace: Callable[[Any], Any]) -> Any:
+    """``value`` with what it holds at every declared field of ``tree`` passed through ``replace``
+    (the others kept as they are; lists met on the way are followed element by element)."""
     if isinstance(value, list):
-        return [blank(v, tree) for v in value]
+        return [replace_at(v, tree, replace) for v in value]
     if not isinstance(value, dict):
         return value
-    return {k: (v if k not in tree else None if tree[k] is None else blank(v, tree[k]))  # type: ignore[arg-type]
+    return {k: (v if k not in tree else replace(v) if tree[k] is None else replace_at(v, tree[k], replace))  # type: ignore[arg-type]
             for k, v in value.items()}
+
+
+def blank(value: Any, tree: FieldTree) -> Any:
+    """``value`` with every declared field of ``tree`` set to None (the others kept as they are)."""
+    return replace_at(value, tree, lambda _: None)
 
 
 def jsonpath(path: str) -> str:

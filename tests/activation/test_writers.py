@@ -21,7 +21,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from puente.activation.engine import run_activation
-from puente.activation.pacing import Pacer
+from puente.activation.pacing import CostPacer, Pacer
 from puente.activation.spec import MODEL_TABLE_COLUMNS, Activation
 from puente.activation.writers import Outcome, Row
 from puente.sources.http import UncertainWrite
@@ -80,7 +80,8 @@ def _writer(systems, target: str):
     pacer = Pacer(40, 20.0, clock=clock, sleep=clock.advance) if target == "shopify" else \
         Pacer(100, 10.0, clock=clock, sleep=clock.advance)
     if target == "shopify":
-        return ShopifyWriter(systems["shopify"], pacer=pacer, **quiet)
+        return ShopifyWriter(systems["shopify"], pacer=pacer, cost_pacer=CostPacer(clock=clock, sleep=clock.advance),
+                             **quiet)
     return HubSpotWriter(systems["hubspot"], connector=HubSpotConnector(systems["hubspot"], pacer=pacer, **quiet))
 
 
@@ -246,23 +247,101 @@ def test_a_cancelled_web_order_is_cancelled_in_the_erp_and_its_stock_released(fr
     assert sum(q["reserved_quantity"] for q in business.odoo["stock.quant"].values()) < reserved
 
 
+def _levels(config: ShopifyConfig, items) -> dict[int, int | None]:
+    """The shop's levels of ``items`` as the REST Admin API reads them."""
+    items, levels = list(items), {}
+    for start in range(0, len(items), 250):
+        answer = httpx.get(f"{config.url}/inventory_levels.json", headers={"X-Shopify-Access-Token": config.token},
+                           params={"inventory_item_ids": ",".join(map(str, items[start:start + 250])), "limit": 250})
+        levels |= {lv["inventory_item_id"]: lv["available"] for lv in answer.json()["inventory_levels"]}
+    return levels
+
+
 def test_stock_levels_are_set_and_an_untracked_item_is_refused(fresh_db, systems):
+    """One inventorySetQuantities call for the batch; Shopify refuses it whole for the untracked
+    and the unknown item (all or nothing), so those two fail with Shopify's words and the rest is
+    sent again in a second call."""
     business = systems["business"]
     variants = [v for p in business.shopify["products"].values() for v in p["variants"]]
     tracked = [v for v in variants if v["inventory_management"] == "shopify"][:3]
     untracked = next(v for v in variants if v["inventory_management"] is None)
     rows = [{"row_key": f"sku:{v['sku']}", "target_id": str(v["inventory_item_id"]),
              "payload": {"available": n + 7}} for n, v in enumerate([*tracked, untracked])]
+    rows.append({"row_key": "sku:gone", "target_id": "1", "payload": {"available": 1}})
     _model(fresh_db, STOCK, rows)
 
-    result = run_activation(fresh_db, STOCK, _writer(systems, "shopify"))
-    assert (result.sent, result.failed) == (3, 1)
-    headers = {"X-Shopify-Access-Token": systems["shopify"].token}
-    levels = httpx.get(f"{systems['shopify'].url}/inventory_levels.json", headers=headers, params={
-        "inventory_item_ids": ",".join(str(v["inventory_item_id"]) for v in tracked)}).json()["inventory_levels"]
-    assert sorted(level["available"] for level in levels) == [7, 8, 9]
-    (issue,) = _query(fresh_db, "select row_key, target_error from ops.activation_issues")
-    assert issue["row_key"] == f"sku:{untracked['sku']}" and "tracking" in issue["target_error"]
+    writer = _writer(systems, "shopify")
+    result = run_activation(fresh_db, STOCK, writer)
+    assert (result.sent, result.failed) == (3, 2)
+    assert writer.graphql.requests_made == 2  # the batch, then the batch without the two refused items
+    assert _levels(systems["shopify"], [v["inventory_item_id"] for v in tracked]) == {
+        v["inventory_item_id"]: n + 7 for n, v in enumerate(tracked)}
+    issues = {i["row_key"]: i["target_error"] for i in _query(fresh_db, "select row_key, target_error "
+                                                                        "from ops.activation_issues")}
+    assert issues.keys() == {f"sku:{untracked['sku']}", "sku:gone"}
+    assert "tracking" in issues[f"sku:{untracked['sku']}"]
+    assert issues["sku:gone"] == "INVALID_INVENTORY_ITEM: The specified inventory item could not be found."
+    (audit,) = _query(fresh_db, "select detail from ops.activation_audit where row_key = %s and status = 'sent'",
+                      f"sku:{tracked[1]['sku']}")
+    assert audit["detail"]["available"] == 8
+
+
+def test_stock_goes_out_250_quantities_a_call(fresh_db):
+    """More items than one call may carry: the writer cuts the engine's batch into calls of 250
+    (REST took one request an item), and the shop's REST reads see every new quantity."""
+    from puente.simulators import Business, Credentials, Limits, ManualClock, SimulatorServer, create_app
+
+    business = Business(seed=5, customers=1700, start=DAY, history_days=20)
+    tracked = [v for p in business.shopify["products"].values() for v in p["variants"]
+               if v["inventory_management"] == "shopify"]
+    assert len(tracked) > 250
+    activation = Activation(name="t_stock_many", model="act_t_stock_many", relation="activations.act_t_stock_many",
+                            target="shopify", object="inventory_levels", mode="update", owns=("available",),
+                            batch_size=1000)
+    _model(fresh_db, activation, [{"row_key": f"sku:{v['sku']}", "target_id": str(v["inventory_item_id"]),
+                                   "payload": {"available": n % 50}} for n, v in enumerate(tracked)])
+    credentials, clock = Credentials(), ManualClock()
+    with SimulatorServer(create_app(business, credentials, limits=Limits(clock=clock))) as server:
+        config = ShopifyConfig(f"{server.base_url}/shopify/admin/api/{API_VERSION}", credentials.shopify_token)
+        writer = ShopifyWriter(config, cost_pacer=CostPacer(clock=clock, sleep=clock.advance), sleep=clock.advance,
+                               rng=random.Random(0))
+        result = run_activation(fresh_db, activation, writer)
+        assert (result.sent, result.failed) == (len(tracked), 0)
+        assert writer.graphql.requests_made == 2 and result.requests == 3  # two calls and the location
+        assert _levels(config, [v["inventory_item_id"] for v in tracked]) == {
+            v["inventory_item_id"]: n % 50 for n, v in enumerate(tracked)}
+
+
+def test_a_throttled_call_waits_for_its_points_and_is_sent_again(fresh_db):
+    """Another client has spent the shop's GraphQL points: the call comes back THROTTLED, the writer
+    waits (requested - currentlyAvailable) / restoreRate seconds, as Shopify documents, and the
+    same call then goes through."""
+    from puente.simulators import Business, Credentials, Limits, ManualClock, SimulatorServer, create_app
+
+    business = Business(seed=6, customers=80, start=DAY, history_days=60)
+    tracked = [v for p in business.shopify["products"].values() for v in p["variants"]
+               if v["inventory_management"] == "shopify"][:4]
+    _model(fresh_db, STOCK, [{"row_key": f"sku:{v['sku']}", "target_id": str(v["inventory_item_id"]),
+                              "payload": {"available": 30 + n}} for n, v in enumerate(tracked)])
+    credentials, clock = Credentials(), ManualClock()
+    limits = Limits(shopify_graphql_points=20, shopify_graphql_restore_per_second=10, clock=clock)
+    with SimulatorServer(create_app(business, credentials, limits=limits)) as server:
+        config = ShopifyConfig(f"{server.base_url}/shopify/admin/api/{API_VERSION}", credentials.shopify_token)
+        headers = {"X-Shopify-Access-Token": config.token}
+        other = httpx.post(f"{config.url}/graphql.json", headers=headers, json={"query": (
+            'mutation { inventorySetQuantities(input: {name: "available", reason: "correction", quantities: []}) '
+            '@idempotent(key: "other-app") { inventoryAdjustmentGroup { id changes { delta item { id } } } '
+            "userErrors { code } } }")}).json()
+        assert other["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] == 7  # 20 - 13
+        writer = ShopifyWriter(config, cost_pacer=CostPacer(clock=clock, sleep=clock.advance), sleep=clock.advance,
+                               rng=random.Random(0))
+        started = clock.now
+        result = run_activation(fresh_db, STOCK, writer)
+        assert (result.sent, result.failed, writer.throttled) == (4, 0, 1)
+        assert clock.now - started == pytest.approx((13 - 7) / 10)
+        assert writer.graphql.requests_made == 2
+        assert _levels(config, [v["inventory_item_id"] for v in tracked]) == {
+            v["inventory_item_id"]: 30 + n for n, v in enumerate(tracked)}
 
 
 def test_tienda_nube_variant_stock_is_set_and_a_missing_variant_is_refused(fresh_db):

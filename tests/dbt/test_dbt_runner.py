@@ -42,3 +42,37 @@ def test_ensure_manifest_parses_once_and_lists_the_nightly_selectors():
     assert scores["config"]["meta"]["activation"]["target"] == "crm"  # the CRM the business runs
     assert nodes["model.puente.dim_customers"]["schema"] == "marts"
     assert nodes["model.puente.stg_odoo__partners"]["schema"] == "staging"
+
+
+def test_dbt_commands_in_one_process_do_not_grow_the_default_behaviour_flags():
+    """Each dbt command creates an adapter, whose ``behavior`` setter extends dbt-adapters' module-level
+    default flags with the adapter's own (BaseAdapter.__init__); ``lighten_adapter_start``, run before
+    each command, keeps every flag once however many commands the process runs."""
+    from types import SimpleNamespace
+
+    from dbt.adapters.base import impl
+    from dbt.adapters.postgres import PostgresAdapter
+
+    adapter = PostgresAdapter.__new__(PostgresAdapter)
+    adapter.config = SimpleNamespace(flags={})
+    dbt.lighten_adapter_start()
+    built = []
+    for _ in range(4):  # four dbt commands in one process
+        dbt.lighten_adapter_start()
+        adapter.behavior = impl.DEFAULT_BASE_BEHAVIOR_FLAGS  # what BaseAdapter.__init__ does
+        built.append(len(impl.DEFAULT_BASE_BEHAVIOR_FLAGS))
+    assert built[1:] == [built[1]] * 3  # without it: one flag more per command
+    dbt.lighten_adapter_start()
+    names = [flag["name"] for flag in impl.DEFAULT_BASE_BEHAVIOR_FLAGS]
+    assert len(names) == len(set(names))
+    assert {flag["name"] for flag in adapter._behavior_flags} <= set(names)  # the adapter's own still there
+
+
+def test_a_behaviour_flag_still_names_the_module_that_declared_it():
+    """The flag's source, read from the frames' globals after ``lighten_adapter_start``, is what
+    dbt's ``inspect.stack()`` walk finds: the nearest caller outside dbt_common.behavior_flags."""
+    from dbt_common.behavior_flags import BehaviorFlagRendered
+
+    flag = {"name": "puente_test_flag", "default": False, "docs_url": "https://example.invalid"}
+    dbt.lighten_adapter_start()
+    assert BehaviorFlagRendered(flag, {})._behavior_change_event.flag_source == __name__

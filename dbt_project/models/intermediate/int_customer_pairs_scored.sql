@@ -426,18 +426,7 @@ family_holders as materialized (
 -- `Juan Rojas Cortés` and `Juan Rojas Quintero`): the mailbox cannot say which of them it is, so
 -- every pair of that holder in the mailbox is ambiguous, not only those with the two relatives
 ambiguous_family_holders as materialized (
-    select distinct fits.record_key
-    from family_holders as fits
-    inner join family_holders as fits_too
-        on fits.record_key = fits_too.record_key
-        and fits.other_record_key <> fits_too.other_record_key
-    inner join family_holders as relatives
-        on fits.other_record_key = relatives.record_key
-        and fits_too.other_record_key = relatives.other_record_key
-    where
-        fits.name_level in ('exact', 'compatible')
-        and fits_too.name_level in ('exact', 'compatible')
-        and (relatives.name_level in {{ family_conflicts }} or relatives.tax_id_level = 'different')
+    {{ ambiguous_holders('family_holders', family_conflicts) }}
 ),
 
 -- doors that records of two people hold: among the holders a pair whose names conflict, or whose
@@ -472,18 +461,7 @@ household_holders as materialized (
 -- door of `Carlos Gómez Restrepo` and his son `Carlos Gómez Ospina`): the door cannot say which
 -- of them it is (as ambiguous_family_holders for a mailbox)
 ambiguous_household_holders as materialized (
-    select distinct fits.record_key
-    from household_holders as fits
-    inner join household_holders as fits_too
-        on fits.record_key = fits_too.record_key
-        and fits.other_record_key <> fits_too.other_record_key
-    inner join household_holders as residents
-        on fits.other_record_key = residents.record_key
-        and fits_too.other_record_key = residents.other_record_key
-    where
-        fits.name_level in ('exact', 'compatible')
-        and fits_too.name_level in ('exact', 'compatible')
-        and (residents.name_level in {{ family_conflicts }} or residents.tax_id_level = 'different')
+    {{ ambiguous_holders('household_holders', family_conflicts) }}
 ),
 
 -- each pair's levels, computed once (the scoring joins the weights on them)

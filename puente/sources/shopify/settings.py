@@ -6,7 +6,9 @@ least 12 months; a request to a retired version silently falls forward to the ol
 one (``X-Shopify-API-Version`` says which answered). 2026-10 is the latest stable version on
 2026-11-30, supported until at least October 2027. Records carry ``id`` (the key) and ``updated_at`` (the cursor, ISO
 8601 in the shop's zone); a page holds at most 250 records; the standard plan's leaky bucket holds
-40 requests and leaks 2 a second.
+40 requests and leaks 2 a second. Stock is written through the GraphQL Admin API
+(``/admin/api/{version}/graphql.json``, ``inventorySetQuantities``), which Shopify limits by query
+cost instead: 100 points restored a second on the standard plan, into a bucket of 2,000.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ PAGE_LIMIT = 250
 BUCKET_SIZE = 40
 LEAK_PER_SECOND = 2.0  # standard plan; faster plans simply never get near the top
 HIGH_WATER = 0.8  # pause when the bucket is fuller than this
+# GraphQL Admin API (the stock writer): the endpoint below the versioned URL, and how many quantities
+# one inventorySetQuantities call may carry (Shopify refuses input arrays longer than 250).
+GRAPHQL_PATH = "graphql.json"
+SET_QUANTITIES_MAX = 250
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,7 +82,8 @@ EXTRA_PARAMS: dict[str, dict[str, str]] = {r.name: dict(r.params) for r in RESOU
 
 # The custom app's Admin API access scopes Puente needs (Settings > Apps and sales channels >
 # Develop apps > Configuration). Without read_all_orders Shopify serves only the last 60 days of
-# orders. The stock activation reads the shop's location and sets its inventory levels.
+# orders. The stock activation reads the shop's location (REST) and sets its inventory quantities
+# (GraphQL inventorySetQuantities, which needs write_inventory).
 READ_SCOPES = ("read_customers", "read_orders", "read_all_orders", "read_products")
 WRITE_SCOPES = ("read_locations", "read_inventory", "write_inventory")
 SCOPES_PATH = "/admin/oauth/access_scopes.json"  # below the shop's URL, not versioned
