@@ -62,19 +62,20 @@ SOURCES = tuple(s.name for s in registry.configured())
 # rather than a task per model: the DAG shows the business's own systems, and a night does not pay a
 # dbt start-up for each of their models (about 1 s a task here).
 STAGING = DBT_PROJECT / "models" / "staging"
-OTHER_SYSTEMS_STAGING = tuple(f"path:models/staging/{s.name}" for s in registry.SOURCES
-                              if s.name not in SOURCES and (STAGING / s.name).is_dir())
+OTHER_SYSTEMS = tuple(s.name for s in registry.SOURCES if s.name not in SOURCES and (STAGING / s.name).is_dir())
+OTHER_SYSTEMS_STAGING = tuple(f"path:models/staging/{name}" for name in OTHER_SYSTEMS)
 ACTIVATION_TAG = "tag:activation"
 # The transform's nodes, named by what they are (every folder but those staging folders) rather than by
 # what they are not: cosmos repeats a group's `exclude` in every task's dbt command, and dbt's path
 # method builds a Path for each node of the project per criterion, a third of a one-model task's dbt
 # time with six systems left out (py-spy, three-night test). A group's `select` stays with cosmos.
-TRANSFORM = tuple(
-    [f"path:models/{folder.name}" for folder in sorted((DBT_PROJECT / "models").iterdir())
-     if folder.is_dir() and folder.name != "staging"]
-    + [f"path:models/staging/{folder.name}" for folder in sorted(STAGING.iterdir())
-       if folder.is_dir() and f"path:models/staging/{folder.name}" not in OTHER_SYSTEMS_STAGING]
-    + ["path:seeds", "path:snapshots", "path:tests"])
+TRANSFORM = (
+    *(f"path:models/{folder.name}" for folder in sorted((DBT_PROJECT / "models").iterdir())
+      if folder.is_dir() and folder.name != "staging"),
+    *(f"path:models/staging/{folder.name}" for folder in sorted(STAGING.iterdir())
+      if folder.is_dir() and folder.name not in OTHER_SYSTEMS),
+    "path:seeds", "path:snapshots", "path:tests",
+)
 # A transient fault (a source's 5xx, a lock) deserves a retry a little later; tests shorten the wait.
 RETRY_DELAY = timedelta(seconds=float(os.environ.get("PUENTE_RETRY_DELAY_SECONDS", 120)))
 

@@ -171,8 +171,7 @@ def run_dbt(args: list[str], url: str) -> dbtRunnerResult:
     could not run at all (bad project, unreachable warehouse). The PUENTE_DBT_* variables are
     set in this process for the duration of the call: run one dbt command at a time per process.
     """
-    args = list(args)
-    result = _invoke(args, dbt_env(url))
+    result = _invoke(list(args), dbt_env(url))
     if result.success:
         return result
     command = next((arg for arg in args if not arg.startswith("-")), "?")
