@@ -46,7 +46,7 @@ URL_ENV = "PUENTE_BENCH_NIGHT_URL"  # the warehouse's URL for the night's proces
 # Stages in the night's order: the top-level task or task group each task belongs to.
 STAGES = {
     "validate_run": "check", "check_connections": "check", "prepare_warehouse": "check",
-    "extract": "extract", "raw_gate": "raw gate", "transform": "transform", "other_systems_staging": "transform",
+    "extract": "extract", "raw_gate": "raw gate", "staging": "transform", "transform": "transform", "bi_views": "transform",
     "marts_gate": "marts gate",
     "ml": "ML", "activation_models": "activation models", "sync_gate": "sync gate",
     "activate": "activations", "release_lease": "activations", "morning_check": "report", "run_report": "report",

@@ -1,7 +1,8 @@
 """puente_nightly — one night of Puente for one business day.
 
-check connections (``puente check``) → extract (Odoo, HubSpot, Shopify in parallel) → raw gate → dbt build (staging, intermediate,
-marts; cosmos, one task per model; the staging of the systems the business does not run in one task) → marts gate → ML (churn and demand: train weekly, score
+check connections (``puente check``) → extract (Odoo, HubSpot, Shopify in parallel) → raw gate → dbt
+staging (a task per system) → transform (intermediate and marts; cosmos, a task per model; the BI views
+beside it in one task) → marts gate → ML (churn and demand: train weekly, score
 nightly; next-best-action) → dbt activation models → sync gate → activations (one task per
 declared activation: what Puente writes into the ERP, the shop and the CRM) → morning check (the
 warnings that are not failures: stale sources, unusual volumes, gate warnings, the work list) →
@@ -50,6 +51,7 @@ from _puente import (
 from airflow.sdk import Param, TaskGroup, dag, get_current_context, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
+from cosmos.operators.local import DbtBuildLocalOperator
 
 from puente.sources import registry
 
@@ -57,23 +59,29 @@ log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parent.parent
 DBT_PROJECT = Path(os.environ.get("PUENTE_DBT_PROJECT_DIR", REPO / "dbt_project"))
 SOURCES = tuple(s.name for s in registry.configured())
-# The staging folders of the registry's systems this business does not run. The unions downstream
-# read them (empty), so they are built every night, but in one dbt call (`other_systems_staging`)
-# rather than a task per model: the DAG shows the business's own systems, and a night does not pay a
-# dbt start-up for each of their models (about 1 s a task here).
 STAGING = DBT_PROJECT / "models" / "staging"
 OTHER_SYSTEMS = tuple(s.name for s in registry.SOURCES if s.name not in SOURCES and (STAGING / s.name).is_dir())
-OTHER_SYSTEMS_STAGING = tuple(f"path:models/staging/{name}" for name in OTHER_SYSTEMS)
 ACTIVATION_TAG = "tag:activation"
-# The transform's nodes, named by what they are (every folder but those staging folders) rather than by
-# what they are not: cosmos repeats a group's `exclude` in every task's dbt command, and dbt's path
-# method builds a Path for each node of the project per criterion, a third of a one-model task's dbt
-# time with six systems left out (py-spy, three-night test). A group's `select` stays with cosmos.
+# Staging and the BI views are built a folder at a time, one dbt task each, not one task per model:
+# their models are cheap selects of one source object or one mart, and a dbt task costs about 1.2 CPU-s
+# of start-up whatever it builds (bench/night.py). A task per system the business runs (`staging.odoo`),
+# one for Puente's own tables (ops, ml), and one for the systems it does not run: the unions downstream
+# read those staging models (empty), so they are built every night, but the DAG shows the business's
+# own systems. A failed staging test names its model in the task's log and alert.
+STAGING_TASKS = {
+    **{name: (f"path:models/staging/{name}",) for name in SOURCES if (STAGING / name).is_dir()},
+    "puente": tuple(f"path:models/staging/{folder.name}" for folder in sorted(STAGING.iterdir())
+                    if folder.is_dir() and folder.name not in registry.names()),
+    "other_systems": tuple(f"path:models/staging/{name}" for name in OTHER_SYSTEMS),
+}
+BI_VIEWS = "path:models/bi"
+# The rest of the transform, a task per model (the unified customers, order-to-cash, the marts): named by
+# its folders rather than by what it leaves out, because cosmos repeats a group's `exclude` in every
+# task's dbt command, and dbt's path method builds a Path for each node of the project per criterion (a
+# third of a one-model task's dbt time with six systems left out; py-spy, three-night test).
 TRANSFORM = (
     *(f"path:models/{folder.name}" for folder in sorted((DBT_PROJECT / "models").iterdir())
-      if folder.is_dir() and folder.name != "staging"),
-    *(f"path:models/staging/{folder.name}" for folder in sorted(STAGING.iterdir())
-      if folder.is_dir() and folder.name not in OTHER_SYSTEMS),
+      if folder.is_dir() and f"path:models/{folder.name}" not in ("path:models/staging", BI_VIEWS)),
     "path:seeds", "path:snapshots", "path:tests",
 )
 # A transient fault (a source's 5xx, a lock) deserves a retry a little later; tests shorten the wait.
@@ -98,15 +106,41 @@ def _thaw_heap(context, result=None) -> None:
     gc.unfreeze()
 
 
+DBT_PROFILE = ProfileConfig(profile_name="puente", target_name="warehouse",
+                            profile_mapping=WarehouseProfile(conn_id=WAREHOUSE_CONN_ID))
+# What every dbt task of the night is given, whether it builds one model or a folder.
+# `rebuild_marts` rebuilds every incremental model from scratch: the facts (fct_orders,
+# fct_order_lines) and the staging tables of orders, lines and invoices, re-parsed from raw;
+# int_customer_ids opts out of full refreshes, so customer ids survive it.
+# PUENTE_AS_OF_DATE: the day the models measure from (order-to-cash gaps, posting windows, service
+# dates; macro as_of_date) is the run's business day, so a rerun or a backfill of a past night sees
+# that night. An environment variable, not --vars: new vars each night would make every night's first
+# dbt task of each group re-parse the whole project (5-7 CPU-s) instead of reusing cosmos' cached
+# partial parse.
+# --no-write-json: each task's dbt would write manifest.json (1.5 MB) twice and run_results.json into
+# cosmos' temporary copy of the project, deleted when the task ends; nothing reads them (results reach
+# the log and the task's state). About 1 CPU-s a task.
+DBT_TASK_ARGS = {"install_deps": False, "full_refresh": "{{ params.rebuild_marts }}",
+                 "env": {"PUENTE_AS_OF_DATE": "{{ ds }}"}, "dbt_cmd_global_flags": ["--no-write-json"],
+                 "pre_execute": _before_dbt, "post_execute": _thaw_heap}
+# A task of one model also runs with --no-populate-cache: dbt would list every relation of every schema
+# before building it; it asks the warehouse about the model's own relation instead (a tenth of a
+# one-model task's dbt time, py-spy in the three-night test). Not where a task builds several models:
+# without the listing dbt does not know which views depend on which, and replacing a view drops those
+# built on it (cascade) behind the back of its cache, so the next model's replacement fails with
+# "relation does not exist" (seen on the second night of bench.night).
+ONE_MODEL_ARGS = {**DBT_TASK_ARGS, "dbt_cmd_global_flags": ["--no-write-json", "--no-populate-cache"]}
+
+
 def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[str] | None = None):
+    """A task per model (with its tests) of ``select``, in dbt's order."""
     return DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(
             dbt_project_path=DBT_PROJECT,
             manifest_path=DBT_PROJECT / "target" / "manifest.json",
         ),
-        profile_config=ProfileConfig(profile_name="puente", target_name="warehouse",
-                                     profile_mapping=WarehouseProfile(conn_id=WAREHOUSE_CONN_ID)),
+        profile_config=DBT_PROFILE,
         # BUILDABLE: a test that spans several models (relationships, reconciliations) runs only
         # once all of its parents are built, not after the first of them.
         execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER,
@@ -120,24 +154,20 @@ def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[
             select=select or [],
             exclude=exclude or [],
         ),
-        # `rebuild_marts` rebuilds every incremental model from scratch: the facts
-        # (fct_orders, fct_order_lines) and the staging tables of orders, lines and invoices,
-        # re-parsed from raw; int_customer_ids opts out of full refreshes, so customer ids survive it.
-        # PUENTE_AS_OF_DATE: the day the models measure from (order-to-cash gaps, posting windows,
-        # service dates; macro as_of_date) is the run's business day, so a rerun or a backfill of a
-        # past night sees that night. An environment variable, not --vars: new vars each night would
-        # make every night's first dbt task of each group re-parse the whole project (5-7 CPU-s)
-        # instead of reusing cosmos' cached partial parse.
-        # --no-write-json: each task's dbt would write manifest.json (1.5 MB) twice and
-        # run_results.json into cosmos' temporary copy of the project, deleted when the task ends;
-        # nothing reads them (results reach the log and the task's state). About 1 CPU-s a task.
-        # --no-populate-cache: dbt would list every relation of every schema before building one
-        # model; it asks the warehouse about the model's own relation instead (a tenth of a one-model
-        # task's dbt time, py-spy in the three-night test).
-        operator_args={"install_deps": False, "full_refresh": "{{ params.rebuild_marts }}",
-                       "env": {"PUENTE_AS_OF_DATE": "{{ ds }}"}, "dbt_cmd_global_flags": ["--no-write-json", "--no-populate-cache"],
-                       "pre_execute": _before_dbt, "post_execute": _thaw_heap},
+        operator_args=ONE_MODEL_ARGS,
     )
+
+
+def _dbt_folders(task_id: str, select: tuple[str, ...], parse_cache: Path) -> DbtBuildLocalOperator:
+    """One ``dbt build`` of the models of ``select`` (folders) and their tests, reusing the partial
+    parse cosmos keeps for the transform (same project, same flags). Cautious: only the tests of
+    these models alone; a test that also reads models built elsewhere (orders counted once across
+    every channel) runs with those, in the transform."""
+    return DbtBuildLocalOperator(
+        task_id=task_id, project_dir=str(DBT_PROJECT), profile_config=DBT_PROFILE,
+        invocation_mode=InvocationMode.DBT_RUNNER, select=list(select),
+        indirect_selection=TestIndirectSelection.CAUTIOUS.value, emit_datasets=False, cache_dir=parse_cache,
+        **DBT_TASK_ARGS)
 
 
 @dag(
@@ -268,29 +298,14 @@ def puente_nightly():
         result.raise_for_failure()
         return result.summary()
 
-    @task
-    def other_systems_staging(params: dict | None = None) -> dict:
-        """The staging models of the systems this business does not run (empty: nothing is extracted
-        from them), built in one dbt call so that the models which union every system find them."""
-        from airflow.sdk.exceptions import AirflowSkipException
-
-        from puente.config import puente_home
-        from puente.dbt import run_dbt
-
-        if not OTHER_SYSTEMS_STAGING:
-            raise AirflowSkipException("this business runs every system Puente knows")
-        # cautious: only the tests of these models alone; a test that also reads the business's own
-        # models (orders counted once across every channel) runs with those, in the transform.
-        # --no-write-json: as the transform's tasks (nothing reads the manifest or run results it
-        # would write; about 2 CPU-s)
-        args = ["--no-write-json", "build", "--select", *OTHER_SYSTEMS_STAGING, "--indirect-selection", "cautious",
-                "--target-path", str(puente_home() / "dbt-other-systems")]
-        if (params or {}).get("rebuild_marts"):
-            args.append("--full-refresh")
-        result = run_dbt(args, warehouse_url())
-        return {"built": len(getattr(result.result, "results", None) or [])}
-
     transform = _dbt_group("transform", select=list(TRANSFORM), exclude=[ACTIVATION_TAG])
+    parse_cache = next(t.cache_dir for t in transform.iter_tasks())
+    with TaskGroup("staging", tooltip="dbt staging, a task per system: each source's records parsed and "
+                                      "typed") as staging:
+        for name, selectors in STAGING_TASKS.items():
+            if selectors:
+                _dbt_folders(name, selectors, parse_cache)
+    bi_views = _dbt_folders("bi_views", (BI_VIEWS,), parse_cache)
 
     @task
     def marts_gate() -> dict:
@@ -402,8 +417,10 @@ def puente_nightly():
 
     prepare = prepare_warehouse()
     release = release_lease().as_teardown(setups=prepare)
-    (validate_run() >> check_connections() >> prepare >> extract >> raw_gate() >> other_systems_staging() >> transform >> marts_gate()
+    (validate_run() >> check_connections() >> prepare >> extract >> raw_gate() >> staging >> transform >> marts_gate()
      >> ml_group >> activation_models >> gate >> activate >> release)
+    # the BI views beside the rest of the night: a failed view does not hold back the scores
+    transform >> bi_views >> release
     morning = morning_check()
     activate >> morning
     # last, whatever happened: the report shows the night's alerts too

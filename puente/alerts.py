@@ -194,10 +194,19 @@ _STAGES: dict[str, tuple[str, str]] = {
         "sent: " + _NOTHING_SENT + ".",
         "Look at the refused records named above (ops.gate_results, ops.quarantine), fix them at their source or "
         "accept them, then clear raw_gate to continue the night."),
+    "staging": (
+        "The dbt staging of {model} failed (the failing model or test is named above): tonight's records could not be "
+        "parsed and typed, so the marts are yesterday's and nothing was scored or sent: " + _NOTHING_SENT + ".",
+        "Read the failing model's or test's message above; fix the data at its source or the model, then clear the "
+        "failed task."),
     "transform": (
         "The dbt build of the unified customers and orders failed at {model}: the marts are yesterday's and "
         "nothing was scored or sent, so " + _NOTHING_SENT + ".",
         "Read the failing model's or test's message above; fix the data or the model, then clear the failed task."),
+    "bi_views": (
+        "The BI views (schema marts_bi) could not be rebuilt: reports and dashboards may fail or miss tonight's new "
+        "columns until they are. The rest of the night went on: scores and activations are not affected.",
+        "Read the failing view's message above; fix it, then clear bi_views."),
     "marts_gate": (
         "The marts gate refused the unified customers or orders (the checks above), so nothing was scored or "
         "sent: " + _NOTHING_SENT + ".",

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 
 START = date(2026, 11, 16)
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_dag_shape(nightly_dag):
@@ -50,13 +52,30 @@ def test_dag_shape(nightly_dag):
     assert nightly_dag.params["rebuild_marts"] is False
     facts = [t for t in nightly_dag.tasks if t.task_id.startswith("transform.fct_order")]
     assert facts and all(t.full_refresh == "{{ params.rebuild_marts }}" for t in facts)
-    # The staging models of the systems this business does not run are built in one task before the
-    # transform, not one task each: the DAG shows the business's own systems.
-    other = nightly_dag.get_task("other_systems_staging")
-    assert other.upstream_task_ids == {"raw_gate"}
+    # Staging is built a folder at a time: a task per system the business runs, one for Puente's own tables
+    # and one for the systems it does not run (the DAG shows the business's own systems). Every staging
+    # model is in exactly one of them, and every task of the transform comes after all of them.
+    import json
+
+    staging = {t.task_id: t for t in nightly_dag.tasks if t.task_id.startswith("staging.")}
+    assert set(staging) == {"staging.odoo", "staging.hubspot", "staging.shopify", "staging.puente",
+                            "staging.other_systems"}
+    assert all(t.upstream_task_ids == {"raw_gate"} and t.full_refresh == "{{ params.rebuild_marts }}"
+               for t in staging.values())
+    manifest = json.loads((REPO / "dbt_project" / "target" / "manifest.json").read_text())
+    folders = {node["original_file_path"].split("/")[2] for node in manifest["nodes"].values()
+               if node["resource_type"] == "model" and node["original_file_path"].startswith("models/staging/")}
+    selected = [selector for t in staging.values() for selector in t.select]
+    assert sorted(selected) == sorted(f"path:models/staging/{folder}" for folder in folders)
     transform = [t for t in nightly_dag.tasks if t.task_id.startswith("transform.")]
-    assert not [t.task_id for t in transform if "woocommerce" in t.task_id or "tiendanube" in t.task_id]
-    assert all(other.task_id in t.get_flat_relative_ids(upstream=True) for t in transform)
+    assert transform and not [t.task_id for t in transform if t.task_id.startswith(("transform.stg_", "transform.bi_"))]
+    assert all(set(staging) <= t.get_flat_relative_ids(upstream=True) for t in transform)
+    # The BI views, one task after the transform, beside the rest of the night: a failed view holds back
+    # no score and no activation, and the night's lease is released after it.
+    bi_views = nightly_dag.get_task("bi_views")
+    assert bi_views.select == ["path:models/bi"]
+    assert {t.task_id for t in transform} <= bi_views.get_flat_relative_ids(upstream=True)
+    assert bi_views.downstream_task_ids == {"release_lease"}
     # The run report comes last, whatever happened, and never decides the night's state.
     report = nightly_dag.get_task("run_report")
     assert report.is_teardown and not report.on_failure_fail_dagrun and not report.downstream_task_ids

@@ -284,6 +284,9 @@ def test_a_failure_says_what_it_means_for_each_stage():
     assert "web orders since the night of 2026-11-15 are not in the ERP yet" in means(
         "extract.shopify", last_good_night=date(2026, 11, 15))
     assert "the CRM scores and tasks are still yesterday's" in means("raw_gate")
+    assert means("staging.odoo").startswith("The dbt staging of odoo failed")
+    assert "nothing was scored or sent" in means("staging.odoo")
+    assert "scores and activations are not affected" in means("bi_views")
     assert means("activate.stock_to_shop", target="shopify", summary="ERP free stock to shop inventory.").startswith(
         "the shop (Shopify) did not receive all of tonight's stock_to_shop (ERP free stock to shop inventory)")
     web = alerts.failure_alert(dag_id="puente_web_orders", task_id="post", error="x", logical_date=MONDAY,
