@@ -3,7 +3,7 @@
 check connections (``puente check``) → extract (Odoo, HubSpot, Shopify in parallel) → raw gate → dbt
 staging (a task per system) → transform (intermediate and marts; cosmos, a task per model; the BI views
 beside it in one task) → marts gate → ML (churn and demand: train weekly, score
-nightly; next-best-action) → dbt activation models → sync gate → activations (one task per
+nightly; next-best-action) → dbt activation models (one task) → sync gate → activations (one task per
 declared activation: what Puente writes into the ERP, the shop and the CRM) → morning check (the
 warnings that are not failures: stale sources, unusual volumes, gate warnings, the work list) →
 the run report (always, puente/run_report.py). A task that fails for good, and every warning, is
@@ -62,16 +62,17 @@ SOURCES = tuple(s.name for s in registry.configured())
 STAGING = DBT_PROJECT / "models" / "staging"
 OTHER_SYSTEMS = tuple(s.name for s in registry.SOURCES if s.name not in SOURCES and (STAGING / s.name).is_dir())
 ACTIVATION_TAG = "tag:activation"
-# Staging and the BI views are built a folder at a time, one dbt task each, not one task per model:
-# their models are cheap selects of one source object or one mart, and a dbt task costs about 1.2 CPU-s
-# of start-up whatever it builds (bench/night.py). A task per system the business runs (`staging.odoo`),
-# one for Puente's own tables (ops, ml), and one for the systems it does not run: the unions downstream
-# read those staging models (empty), so they are built every night, but the DAG shows the business's
-# own systems. A failed staging test names its model in the task's log and alert.
+# Staging, the BI views and the activation models are built a folder (or a tag) at a time, one dbt task
+# each, not one task per model: their models are cheap selects of one source object or one mart, and a
+# dbt task costs about 1.2 CPU-s of start-up whatever it builds (bench/night.py). Staging has a task per
+# system the business runs (`staging.odoo`), one for Puente's own tables and reference data (ops, ml,
+# the seeds), and one for the systems it does not run: the unions downstream read those staging models
+# (empty), so they are built every night, but the DAG shows the business's own systems. A failed model
+# or test is named in the task's log and alert.
 STAGING_TASKS = {
     **{name: (f"path:models/staging/{name}",) for name in SOURCES if (STAGING / name).is_dir()},
-    "puente": tuple(f"path:models/staging/{folder.name}" for folder in sorted(STAGING.iterdir())
-                    if folder.is_dir() and folder.name not in registry.names()),
+    "puente": (*(f"path:models/staging/{folder.name}" for folder in sorted(STAGING.iterdir())
+                 if folder.is_dir() and folder.name not in registry.names()), "path:seeds"),
     "other_systems": tuple(f"path:models/staging/{name}" for name in OTHER_SYSTEMS),
 }
 BI_VIEWS = "path:models/bi"
@@ -82,7 +83,7 @@ BI_VIEWS = "path:models/bi"
 TRANSFORM = (
     *(f"path:models/{folder.name}" for folder in sorted((DBT_PROJECT / "models").iterdir())
       if folder.is_dir() and f"path:models/{folder.name}" not in ("path:models/staging", BI_VIEWS)),
-    "path:seeds", "path:snapshots", "path:tests",
+    "path:snapshots", "path:tests",
 )
 # A transient fault (a source's 5xx, a lock) deserves a retry a little later; tests shorten the wait.
 RETRY_DELAY = timedelta(seconds=float(os.environ.get("PUENTE_RETRY_DELAY_SECONDS", 120)))
@@ -158,16 +159,16 @@ def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[
     )
 
 
-def _dbt_folders(task_id: str, select: tuple[str, ...], parse_cache: Path) -> DbtBuildLocalOperator:
-    """One ``dbt build`` of the models of ``select`` (folders) and their tests, reusing the partial
-    parse cosmos keeps for the transform (same project, same flags). Cautious: only the tests of
-    these models alone; a test that also reads models built elsewhere (orders counted once across
-    every channel) runs with those, in the transform."""
+def _dbt_folders(task_id: str, select: tuple[str, ...], parse_cache: Path,
+                 tests: TestIndirectSelection = TestIndirectSelection.CAUTIOUS) -> DbtBuildLocalOperator:
+    """One ``dbt build`` of the models of ``select`` (folders, a tag) and their tests, reusing the
+    partial parse cosmos keeps for the transform (same project, same flags). Cautious by default: only
+    the tests of these models alone; a test that also reads models built elsewhere (orders counted once
+    across every channel) runs with those, in the transform."""
     return DbtBuildLocalOperator(
         task_id=task_id, project_dir=str(DBT_PROJECT), profile_config=DBT_PROFILE,
-        invocation_mode=InvocationMode.DBT_RUNNER, select=list(select),
-        indirect_selection=TestIndirectSelection.CAUTIOUS.value, emit_datasets=False, cache_dir=parse_cache,
-        **DBT_TASK_ARGS)
+        invocation_mode=InvocationMode.DBT_RUNNER, select=list(select), indirect_selection=tests.value,
+        emit_datasets=False, cache_dir=parse_cache, **DBT_TASK_ARGS)
 
 
 @dag(
@@ -353,7 +354,9 @@ def puente_nightly():
         train_churn() >> score_churn() >> next_best_action()
         train_demand() >> forecast_demand()
 
-    activation_models = _dbt_group("activation_models", select=[ACTIVATION_TAG])
+    # one task: the sync gate waits for every activation model anyway, so a task each would isolate nothing
+    activation_models = _dbt_folders("activation_models", (ACTIVATION_TAG,), parse_cache,
+                                     tests=TestIndirectSelection.BUILDABLE)
 
     @task
     def sync_gate() -> dict:

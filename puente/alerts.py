@@ -216,7 +216,8 @@ _STAGES: dict[str, tuple[str, str]] = {
         "nothing was sent to any system tonight, so " + _NOTHING_SENT + ".",
         "Read the error above; clear the failed task to retry."),
     "activation_models": (
-        "What each system should show could not be built ({model}), so nothing was sent tonight: "
+        "What each system should show could not be built (the failing model is named above), so nothing was "
+        "sent tonight: "
         + _NOTHING_SENT + ".",
         "Read the failing model's message above; fix it, then clear the failed task."),
     "sync_gate": (

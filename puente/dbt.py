@@ -164,14 +164,16 @@ def _failures(result: dbtRunnerResult) -> list[str]:
     return failures
 
 
-def run_dbt(args: list[str], url: str) -> dbtRunnerResult:
+def run_dbt(args: list[str], url: str, env: Mapping[str, str] | None = None) -> dbtRunnerResult:
     """Run one dbt command (``["build", "--exclude", "tag:activation"]``) against ``url``.
 
     Raises ``DbtFailed`` naming every failed model, test or seed, or dbt's own error when it
-    could not run at all (bad project, unreachable warehouse). The PUENTE_DBT_* variables are
+    could not run at all (bad project, unreachable warehouse). The PUENTE_DBT_* variables, and
+    ``env`` (``{"PUENTE_AS_OF_DATE": "2026-11-16"}``: the day the models measure from, as the nightly
+    DAG gives it; unlike ``--vars``, a new value does not make dbt parse the whole project again), are
     set in this process for the duration of the call: run one dbt command at a time per process.
     """
-    result = _invoke(list(args), dbt_env(url))
+    result = _invoke(list(args), {**dbt_env(url), **(env or {})})
     if result.success:
         return result
     command = next((arg for arg in args if not arg.startswith("-")), "?")

@@ -66,7 +66,7 @@ def test_dag_shape(nightly_dag):
     folders = {node["original_file_path"].split("/")[2] for node in manifest["nodes"].values()
                if node["resource_type"] == "model" and node["original_file_path"].startswith("models/staging/")}
     selected = [selector for t in staging.values() for selector in t.select]
-    assert sorted(selected) == sorted(f"path:models/staging/{folder}" for folder in folders)
+    assert sorted(selected) == sorted([*(f"path:models/staging/{folder}" for folder in folders), "path:seeds"])
     transform = [t for t in nightly_dag.tasks if t.task_id.startswith("transform.")]
     assert transform and not [t.task_id for t in transform if t.task_id.startswith(("transform.stg_", "transform.bi_"))]
     assert all(set(staging) <= t.get_flat_relative_ids(upstream=True) for t in transform)
@@ -76,6 +76,9 @@ def test_dag_shape(nightly_dag):
     assert bi_views.select == ["path:models/bi"]
     assert {t.task_id for t in transform} <= bi_views.get_flat_relative_ids(upstream=True)
     assert bi_views.downstream_task_ids == {"release_lease"}
+    # The activation models in one task between the ML and the sync gate (which waits for all of them).
+    assert nightly_dag.get_task("activation_models").select == ["tag:activation"]
+    assert nightly_dag.get_task("sync_gate").upstream_task_ids == {"activation_models"}
     # The run report comes last, whatever happened, and never decides the night's state.
     report = nightly_dag.get_task("run_report")
     assert report.is_teardown and not report.on_failure_fail_dagrun and not report.downstream_task_ids

@@ -1,52 +1,49 @@
-"""Fixtures of the dbt tests: a database per module, and the scenario (scenario.py) built once."""
+"""Fixtures of the dbt tests: a database per module, and the scenario (scenario.py) built once a session."""
 
 from __future__ import annotations
-
-import uuid
 
 import pytest
 from scenario import load_raw
 
-from puente import warehouse
 from puente.dbt import MAIN_BUILD_ARGS, run_dbt
 
 
 @pytest.fixture(scope="module")
-def module_db(warehouse_url: str):
+def module_db(scratch_db):
     """A database of this module's own, with Puente's schemas, dropped at the end."""
-    name = f"test_dbt_{uuid.uuid4().hex[:10]}"
-    warehouse.create_database(warehouse_url, name)
-    url = warehouse.with_database(warehouse_url, name)
-    warehouse.ensure_schema(url)
-    yield url
-    warehouse.drop_database(warehouse_url, name)
-
-
-@pytest.fixture(scope="module")
-def main_build(module_db: str):
-    """The scenario landed in raw.* and the main nightly build run over it (its dbt result)."""
-    load_raw(module_db)
-    return run_dbt(list(MAIN_BUILD_ARGS), module_db)
-
-
-@pytest.fixture(scope="module")
-def built_db(module_db: str, main_build) -> str:
-    return module_db
+    with scratch_db("test_module") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
-def messy_db(warehouse_url: str):
+def scenario_build(scratch_db):
+    """The scenario landed in raw.* and the main nightly build run over it, once a session: its
+    database's name and the build's dbt result. Modules read copies of it (``built_db``)."""
+    with scratch_db("test_scenario") as url:
+        load_raw(url)
+        yield "test_scenario", run_dbt(list(MAIN_BUILD_ARGS), url)
+
+
+@pytest.fixture(scope="module")
+def main_build(scenario_build):
+    """The main build's dbt result over the scenario."""
+    return scenario_build[1]
+
+
+@pytest.fixture(scope="module")
+def built_db(scratch_db, scenario_build) -> str:
+    """A copy of the built scenario of this module's own: what its tests change stays in it."""
+    with scratch_db("test_built", template=scenario_build[0]) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def messy_db(scratch_db):
     """messy_night.py landed and the main build run over it once (a build that fails raises here);
     shared by the data-issue and the consent tests."""
     from messy_night import messy_sources
 
-    name = f"test_dbt_messy_{uuid.uuid4().hex[:8]}"
-    warehouse.create_database(warehouse_url, name)
-    url = warehouse.with_database(warehouse_url, name)
-    try:
-        warehouse.ensure_schema(url)
+    with scratch_db("test_messy") as url:
         load_raw(url, messy_sources())
         run_dbt(list(MAIN_BUILD_ARGS), url)
         yield url
-    finally:
-        warehouse.drop_database(warehouse_url, name)

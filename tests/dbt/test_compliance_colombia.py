@@ -16,7 +16,6 @@ neither in the ERP nor in her CRM contact.
 from __future__ import annotations
 
 import copy
-import uuid
 
 import psycopg
 import pytest
@@ -24,10 +23,10 @@ from psycopg.rows import dict_row
 from scenario import SOURCES, load_raw
 
 from expectations.gates import run_marts_gate
-from puente import warehouse
 from puente.dbt import MAIN_BUILD_ARGS, run_dbt
 
 AS_OF = "2026-11-21"
+ON_AS_OF = {"PUENTE_AS_OF_DATE": AS_OF}  # the day the models measure from, as the nightly DAG gives it
 CUFE = "a" * 96
 REJECTION = "Regla: FAK24, Rechazo: El NIT del adquiriente no está inscrito en el RUT."
 # The marts whose content depends on the company's country, rebuilt for a company elsewhere.
@@ -74,17 +73,11 @@ def rows(url: str, sql: str, *params) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def colombian_db(warehouse_url: str):
-    name = f"test_dbt_co_{uuid.uuid4().hex[:8]}"
-    warehouse.create_database(warehouse_url, name)
-    url = warehouse.with_database(warehouse_url, name)
-    try:
-        warehouse.ensure_schema(url)
+def colombian_db(scratch_db):
+    with scratch_db("test_colombia") as url:
         load_raw(url, colombian_sources())
-        run_dbt([*MAIN_BUILD_ARGS, "--vars", f"{{as_of_date: '{AS_OF}'}}"], url)
+        run_dbt(list(MAIN_BUILD_ARGS), url, env=ON_AS_OF)
         yield url
-    finally:
-        warehouse.drop_database(warehouse_url, name)
 
 
 def test_dian_states_reach_staging(colombian_db):
@@ -103,12 +96,12 @@ def test_only_invoices_the_dian_accepted_are_issued(colombian_db):
     # S00043's invoice is pending and S00045's rejected: both orders wait in the ERP
     assert stages == {"#1042": "paid", "S00043": "in_erp", "S00045": "in_erp", "#1044": "ordered",
                       "#1043": "cancelled"}
-    run_dbt(["build", "--select", "order_to_cash_gaps", "--vars", "{as_of_date: '2027-01-10'}"], colombian_db)
+    run_dbt(["build", "--select", "order_to_cash_gaps"], colombian_db, env={"PUENTE_AS_OF_DATE": "2027-01-10"})
     try:
         gaps = {r["gap_type"] for r in rows(colombian_db, "select gap_type from marts.order_to_cash_gaps")}
         assert "invoice_unpaid_past_due" not in gaps  # 402 is not issued: it is on einvoice_issues instead
     finally:
-        run_dbt(["build", "--select", "order_to_cash_gaps", "--vars", f"{{as_of_date: '{AS_OF}'}}"], colombian_db)
+        run_dbt(["build", "--select", "order_to_cash_gaps"], colombian_db, env=ON_AS_OF)
 
 
 def test_einvoice_issues_lists_pending_and_rejected_invoices(colombian_db):
@@ -151,7 +144,7 @@ def test_the_marts_gate_warns_without_failing(colombian_db):
 
 
 def test_an_invoice_pending_since_yesterday_and_accepted_ones_do_not_warn(colombian_db):
-    run_dbt(["build", "--select", "einvoice_issues", "--vars", "{as_of_date: '2026-11-20'}"], colombian_db)
+    run_dbt(["build", "--select", "einvoice_issues"], colombian_db, env={"PUENTE_AS_OF_DATE": "2026-11-20"})
     try:
         result = run_marts_gate(colombian_db, "2026-11-20")
         (warned,) = [check for check in result.warnings if check["table"] == "marts.einvoice_issues"]
@@ -160,14 +153,13 @@ def test_an_invoice_pending_since_yesterday_and_accepted_ones_do_not_warn(colomb
         listed = {r["invoice_name"]: r["days_pending"] for r in rows(colombian_db, "select * from marts.einvoice_issues")}
         assert listed == {"INV/2026/00043": 1, "INV/2026/00044": 17, "RINV/2026/00001": 0}
     finally:
-        run_dbt(["build", "--select", "einvoice_issues", "--vars", f"{{as_of_date: '{AS_OF}'}}"], colombian_db)
+        run_dbt(["build", "--select", "einvoice_issues"], colombian_db, env=ON_AS_OF)
 
 
 def test_a_company_outside_colombia_gets_neither(colombian_db):
     """The same invoices and customers for a company in Argentina: invoices count when posted,
     no DIAN list, no required fields, no warnings."""
-    elsewhere = f"{{as_of_date: '{AS_OF}', default_country_code: AR}}"
-    run_dbt(["build", "--select", *COUNTRY_MARTS, "--vars", elsewhere], colombian_db)
+    run_dbt(["build", "--select", *COUNTRY_MARTS, "--vars", "{default_country_code: AR}"], colombian_db, env=ON_AS_OF)
     try:
         stages = {r["order_name"]: r["stage"] for r in rows(colombian_db, "select * from marts.fct_order_to_cash")}
         assert (stages["S00043"], stages["S00045"]) == ("invoiced", "invoiced")
@@ -175,4 +167,4 @@ def test_a_company_outside_colombia_gets_neither(colombian_db):
         assert rows(colombian_db, "select * from marts.customer_required_fields_missing") == []
         assert run_marts_gate(colombian_db, AS_OF).raise_for_failure().warnings == []
     finally:
-        run_dbt(["build", "--select", *COUNTRY_MARTS, "--vars", f"{{as_of_date: '{AS_OF}'}}"], colombian_db)
+        run_dbt(["build", "--select", *COUNTRY_MARTS], colombian_db, env=ON_AS_OF)

@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
-from scenario import ODOO, SHOPIFY, _order, _updated_at, load_raw
+from scenario import ODOO, SHOPIFY, _order, _updated_at
 
 from puente import warehouse
 from puente.dbt import MAIN_BUILD_ARGS, run_dbt
@@ -113,22 +113,21 @@ def _without_refresh(rows: dict[str, dict]) -> dict[str, dict]:
 
 
 @pytest.fixture(scope="module")
-def nights(module_db: str) -> dict[str, dict]:
-    load_raw(module_db)
-    run_dbt(list(MAIN_BUILD_ARGS), module_db)
-    first = _facts(module_db)
-    _night_2(module_db)
+def nights(built_db: str) -> dict[str, dict]:
+    # the first night: the scenario landed and built (a copy of the session's build)
+    first = _facts(built_db)
+    _night_2(built_db)
     # no look-back: everything here landed within the hour, and the test is what a night re-reads
     no_lookback = ["--vars", '{"incremental_lookback_hours": 0}']
-    run_dbt([*MAIN_BUILD_ARGS, *no_lookback], module_db)
-    incremental = _facts(module_db)
-    _night_3(module_db)
-    run_dbt([*MAIN_BUILD_ARGS, *no_lookback], module_db)  # raises on any failed model or dbt test
-    third, staged = _facts(module_db), _rows(module_db, "staging", STAGED)
+    run_dbt([*MAIN_BUILD_ARGS, *no_lookback], built_db)
+    incremental = _facts(built_db)
+    _night_3(built_db)
+    run_dbt([*MAIN_BUILD_ARGS, *no_lookback], built_db)  # raises on any failed model or dbt test
+    third, staged = _facts(built_db), _rows(built_db, "staging", STAGED)
     # (the facts read the shops' staging through the contract and union views, which a rebuilt
     # table's drop cascades to)
-    run_dbt(["build", "--full-refresh", "--select", *FACTS, *(f"+{model}" for model in STAGED), *UNIONS], module_db)
-    return {"first": first, "incremental": incremental, "third": third, "staged": staged, "rebuilt": _facts(module_db), "reparsed": _rows(module_db, "staging", STAGED)}
+    run_dbt(["build", "--full-refresh", "--select", *FACTS, *(f"+{model}" for model in STAGED), *UNIONS], built_db)
+    return {"first": first, "incremental": incremental, "third": third, "staged": staged, "rebuilt": _facts(built_db), "reparsed": _rows(built_db, "staging", STAGED)}
 
 
 def test_incremental_nights_end_with_the_rows_of_a_full_rebuild(nights):
@@ -167,13 +166,13 @@ def test_a_shop_order_relanded_without_lines_keeps_none_in_staging(nights):
     assert not [line for line in nights["staged"]["stg_shopify__order_lines"].values() if line["order_id"] == 5001]
 
 
-def test_a_fact_built_before_its_refresh_stamp_existed_is_recomputed_whole(nights, module_db):
+def test_a_fact_built_before_its_refresh_stamp_existed_is_recomputed_whole(nights, built_db):
     """The first night after an upgrade from plain-table facts: no `refreshed_at` to scope by."""
-    with psycopg.connect(module_db) as conn:
+    with psycopg.connect(built_db) as conn:
         # Such a version had no BI views over these columns either (cascade drops today's).
         conn.execute("alter table marts.fct_order_lines drop column refreshed_at cascade")
         conn.execute("alter table marts.fct_orders drop column refreshed_at cascade, "
                      "drop column customer_record_key cascade")
-    run_dbt([*MAIN_BUILD_ARGS, "--select", *FACTS], module_db)
-    assert _without_refresh(_facts(module_db)["fct_orders"]) == _without_refresh(nights["rebuilt"]["fct_orders"])
-    assert {row["refreshed_at"] is not None for row in _facts(module_db)["fct_order_lines"].values()} == {True}
+    run_dbt([*MAIN_BUILD_ARGS, "--select", *FACTS], built_db)
+    assert _without_refresh(_facts(built_db)["fct_orders"]) == _without_refresh(nights["rebuilt"]["fct_orders"])
+    assert {row["refreshed_at"] is not None for row in _facts(built_db)["fct_order_lines"].values()} == {True}

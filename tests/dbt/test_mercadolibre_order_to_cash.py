@@ -4,7 +4,6 @@ by dbt, then its recent sales posted into the Odoo simulator by the web-orders a
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import date, timedelta
 
@@ -19,7 +18,8 @@ from puente.sources import registry
 
 TODAY = date(2026, 11, 16)
 BUILD = ["build", "--select", "+fct_order_to_cash", "+act_web_orders_to_erp", "+fct_order_lines",
-         "--indirect-selection", "cautious", "--vars", json.dumps({"as_of_date": TODAY.isoformat()})]
+         "--indirect-selection", "cautious"]
+AS_OF = {"PUENTE_AS_OF_DATE": TODAY.isoformat()}  # the day the models measure from
 VAT = 0.19  # var mercadolibre_price_tax_rate
 
 
@@ -42,7 +42,7 @@ def test_marketplace_sales_reach_order_to_cash_identity_and_the_erp_once(fresh_d
         configs = registry.simulator_configs(server.base_url, credentials)
         for name in ("odoo", "hubspot", "shopify", "mercadolibre"):
             extract_source(fresh_db, name, configs[name], TODAY)
-        run_dbt(BUILD, fresh_db)
+        run_dbt(BUILD, fresh_db, env=AS_OF)
 
         # Every sale is a web order, its reference ML-<order id>, its buyer a mercadolibre_buyer record.
         orders = {o["shop_order_id"]: o for o in rows(fresh_db, """

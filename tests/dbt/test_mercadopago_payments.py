@@ -5,7 +5,6 @@ order-to-cash taking its payment stage from the provider."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from datetime import date, datetime
 
@@ -20,8 +19,8 @@ from puente.sources import registry
 
 TODAY = date(2026, 11, 16)
 BUILD = ["build", "--select", "+payment_reconciliation", "+fct_order_to_cash", "+bi_fct_payments",
-         "+bi_payment_reconciliation", "--indirect-selection", "cautious",
-         "--vars", json.dumps({"as_of_date": TODAY.isoformat()})]
+         "+bi_payment_reconciliation", "--indirect-selection", "cautious"]
+AS_OF = {"PUENTE_AS_OF_DATE": TODAY.isoformat()}  # the day the models measure from
 COLLECTED = ("approved", "refunded", "charged_back")
 ISSUE_ORDER = ["paid_not_in_erp", "paid_not_marked_paid", "cancelled_not_refunded", "refund_not_in_erp",
                "marked_paid_no_payment", "currency_mismatch", "amount_mismatch", "unknown_reference", "matched"]
@@ -86,7 +85,7 @@ def test_payments_are_matched_reconciled_with_the_erp_and_give_order_to_cash_its
     with SimulatorServer(create_app(business, credentials)) as server:
         for name, config in registry.simulator_configs(server.base_url, credentials).items():
             extract_source(fresh_db, name, config, TODAY)
-    run_dbt(BUILD, fresh_db)
+    run_dbt(BUILD, fresh_db, env=AS_OF)
 
     payments = {str(p["id"]): p for p in business.mercadopago["payments"].values()}
     facts = {str(f["payment_id"]): f for f in rows(fresh_db, "select * from marts.fct_payments")}

@@ -4,7 +4,6 @@ the tickets the simulated service desk holds."""
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
@@ -21,7 +20,8 @@ from puente.sources import registry
 TODAY = date(2026, 11, 16)
 COMPLAINTS = {"PRODUCT_ISSUE", "BILLING_ISSUE", "DELIVERY_ISSUE"}
 BUILD = ["build", "--select", "+customer_service_summary", "+bi_fct_service_tickets", "+bi_customer_service_summary",
-         "--indirect-selection", "cautious", "--vars", json.dumps({"as_of_date": TODAY.isoformat()})]
+         "--indirect-selection", "cautious"]
+AS_OF = {"PUENTE_AS_OF_DATE": TODAY.isoformat()}  # the day the models measure from
 
 
 def rows(url: str, sql: str) -> list[dict]:
@@ -44,7 +44,7 @@ def test_tickets_are_modelled_to_resolution_per_ticket_and_per_customer(fresh_db
         configs = registry.simulator_configs(server.base_url, credentials)
         for name in ("odoo", "hubspot", "shopify"):
             extract_source(fresh_db, name, configs[name], TODAY)
-    run_dbt(BUILD, fresh_db)
+    run_dbt(BUILD, fresh_db, env=AS_OF)
 
     tickets = {str(rid): t for rid, t in business.hubspot["tickets"].items() if not t["archived"]}
     facts = {f["ticket_id"]: f for f in rows(fresh_db, "select * from marts.fct_service_tickets")}

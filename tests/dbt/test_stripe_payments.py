@@ -6,7 +6,6 @@ business's own records; order-to-cash takes the payment stage of the store's ord
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -28,8 +27,8 @@ BOGOTA = ZoneInfo("America/Bogota")
 
 
 def build(url: str, as_of: date) -> None:
-    run_dbt(["build", "--select", *SELECT, "--indirect-selection", "cautious",
-             "--vars", json.dumps({"as_of_date": as_of.isoformat()})], url)
+    run_dbt(["build", "--select", *SELECT, "--indirect-selection", "cautious"], url,
+            env={"PUENTE_AS_OF_DATE": as_of.isoformat()})
 
 
 # The systems of the test's business (a Mercado Libre account's refresh token would not survive the

@@ -4,7 +4,6 @@ then its recent store orders posted into the Odoo simulator by the web-orders ac
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import date, timedelta
 
@@ -20,8 +19,8 @@ from puente.sources import registry
 
 TODAY = date(2026, 11, 16)
 BUILD = ["build", "--select", "+fct_order_to_cash", "+order_to_cash_gaps", "+act_web_orders_to_erp",
-         "+act_web_order_cancellations", "+fct_order_lines", "--indirect-selection", "cautious",
-         "--vars", json.dumps({"as_of_date": TODAY.isoformat()})]
+         "+act_web_order_cancellations", "+fct_order_lines", "--indirect-selection", "cautious"]
+AS_OF = {"PUENTE_AS_OF_DATE": TODAY.isoformat()}  # the day the models measure from
 VAT = 0.19  # var tiendanube_price_tax_rate: the store's prices include Colombia's IVA
 
 
@@ -47,7 +46,7 @@ def test_store_orders_reach_order_to_cash_identity_and_the_erp_once(fresh_db):
     credentials = Credentials()
     with SimulatorServer(create_app(business, credentials)) as server:
         land(fresh_db, server.base_url, credentials)
-        run_dbt(BUILD, fresh_db)
+        run_dbt(BUILD, fresh_db, env=AS_OF)
 
         # Every store order is a web order of its own, cancelled ones included (their payment
         # refunded or voided: a pass of their own in the walk), its reference TN-<number>, its
@@ -147,7 +146,7 @@ def test_store_orders_reach_order_to_cash_identity_and_the_erp_once(fresh_db):
         web = {o["name"]: o for o in business.integration_truth()["web_orders"] if o["shop"] == "tiendanube"}
         assert {name for name, o in web.items() if o["entered_by_api"]} == set(refs)
         land(fresh_db, server.base_url, credentials)
-        run_dbt(BUILD, fresh_db)
+        run_dbt(BUILD, fresh_db, env=AS_OF)
     linked_orders = rows(fresh_db, """
         select o.order_name, c.stage from marts.fct_orders o join marts.fct_order_to_cash c using (order_id)
         where o.source_system = 'tiendanube' and o.odoo_sale_order_id is not null""")

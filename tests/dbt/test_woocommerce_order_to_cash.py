@@ -4,7 +4,6 @@ its recent store orders posted into the Odoo simulator by the web-orders activat
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import date, timedelta
 
@@ -22,7 +21,8 @@ TODAY = date(2026, 11, 16)
 BUILD = ["build", "--select", "+fct_order_to_cash", "+order_to_cash_gaps", "+act_web_orders_to_erp",
          "+act_web_order_cancellations", "+bi_fct_orders", "+bi_fct_order_lines", "+bi_fct_order_to_cash",
          "+customer_required_fields_missing",
-         "--indirect-selection", "cautious", "--vars", json.dumps({"as_of_date": TODAY.isoformat()})]
+         "--indirect-selection", "cautious"]
+AS_OF = {"PUENTE_AS_OF_DATE": TODAY.isoformat()}  # the day the models measure from
 STATUS = {"processing": "confirmed", "on-hold": "confirmed", "completed": "done", "cancelled": "cancelled"}
 
 
@@ -42,7 +42,7 @@ def test_store_orders_reach_order_to_cash_and_the_erp_once(fresh_db):
     credentials = Credentials()
     with SimulatorServer(create_app(business, credentials)) as server:
         land(fresh_db, server.base_url, credentials)
-        run_dbt(BUILD, fresh_db)
+        run_dbt(BUILD, fresh_db, env=AS_OF)
 
         # Every store order the store still has (not in the trash) is a web order of its own,
         # its reference WC-<number>, the store's status, total and currency, its buyer resolved
@@ -137,7 +137,7 @@ def test_store_orders_reach_order_to_cash_and_the_erp_once(fresh_db):
         assert len(truth) == len(store)
         assert {name for name, o in truth.items() if o["entered_by_api"]} == set(refs)
         land(fresh_db, server.base_url, credentials)
-        run_dbt(BUILD, fresh_db)
+        run_dbt(BUILD, fresh_db, env=AS_OF)
     linked = rows(fresh_db, """
         select o.order_name, o.odoo_sale_order_name, c.stage, count(l.*) filter (where l.line_source = 'odoo') as erp_lines
         from marts.fct_orders o join marts.fct_order_to_cash c using (order_id)
