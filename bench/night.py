@@ -46,7 +46,7 @@ URL_ENV = "PUENTE_BENCH_NIGHT_URL"  # the warehouse's URL for the night's proces
 # Stages in the night's order: the top-level task or task group each task belongs to.
 STAGES = {
     "validate_run": "check", "check_connections": "check", "prepare_warehouse": "check",
-    "extract": "extract", "raw_gate": "raw gate", "staging": "transform", "transform": "transform", "bi_views": "transform",
+    "extract": "extract", "raw_gate": "raw gate", "staging": "staging", "transform": "transform", "bi_views": "transform",
     "marts_gate": "marts gate",
     "ml": "ML", "activation_models": "activation models", "sync_gate": "sync gate",
     "activate": "activations", "release_lease": "activations", "morning_check": "report", "run_report": "report",
@@ -354,7 +354,7 @@ def report(results: list[dict]) -> str:
     upstream = next((r["parsed"]["upstream"] for r in results if (r["parsed"] or {}).get("upstream")), {})
     for r in results:
         end, parsed = r["end"] or {}, r["parsed"] or {}
-        dbt = [t for t in r["tasks"] if stage_of(t["task_id"]) in ("transform", "activation models")]
+        dbt = [t for t in r["tasks"] if stage_of(t["task_id"]) in ("staging", "transform", "activation models")]
         summary.append([
             f"{r['customers']:,}", r["kind"], "yes" if r["ok"] else "**failed**", f"{r['seconds']:.0f}",
             f"{side_by_side(r, upstream):.0f}" if upstream and r["end"] else "",
