@@ -15,25 +15,22 @@ def module_db(scratch_db):
         yield url
 
 
+SCENARIO = "test_scenario"  # the database the scenario is built in, once a session
+
+
 @pytest.fixture(scope="session")
-def scenario_build(scratch_db):
-    """The scenario landed in raw.* and the main nightly build run over it, once a session: its
-    database's name and the build's dbt result. Modules read copies of it (``built_db``)."""
-    with scratch_db("test_scenario") as url:
+def main_build(scratch_db):
+    """The scenario landed in raw.* and the main nightly build run over it, once a session (its dbt
+    result). Modules read copies of it (``built_db``)."""
+    with scratch_db(SCENARIO) as url:
         load_raw(url)
-        yield "test_scenario", run_dbt(list(MAIN_BUILD_ARGS), url)
+        yield run_dbt(list(MAIN_BUILD_ARGS), url)
 
 
 @pytest.fixture(scope="module")
-def main_build(scenario_build):
-    """The main build's dbt result over the scenario."""
-    return scenario_build[1]
-
-
-@pytest.fixture(scope="module")
-def built_db(scratch_db, scenario_build) -> str:
+def built_db(scratch_db, main_build) -> str:
     """A copy of the built scenario of this module's own: what its tests change stays in it."""
-    with scratch_db("test_built", template=scenario_build[0]) as url:
+    with scratch_db("test_built", template=SCENARIO) as url:
         yield url
 
 
