@@ -121,8 +121,12 @@ DBT_PROFILE = ProfileConfig(profile_name="puente", target_name="warehouse",
 # --no-write-json: each task's dbt would write manifest.json (1.5 MB) twice and run_results.json into
 # cosmos' temporary copy of the project, deleted when the task ends; nothing reads them (results reach
 # the log and the task's state). About 1 CPU-s a task.
+# --log-level-file none: dbt would also write a debug log of every query to logs/dbt.log in that same
+# temporary copy, deleted unread; the task's log keeps dbt's info lines. Writing it took about a tenth
+# of the three-night test's CPU (py-spy: the file handler and its lock).
+DBT_GLOBAL_FLAGS = ["--no-write-json", "--log-level-file", "none"]
 DBT_TASK_ARGS = {"install_deps": False, "full_refresh": "{{ params.rebuild_marts }}",
-                 "env": {"PUENTE_AS_OF_DATE": "{{ ds }}"}, "dbt_cmd_global_flags": ["--no-write-json"],
+                 "env": {"PUENTE_AS_OF_DATE": "{{ ds }}"}, "dbt_cmd_global_flags": DBT_GLOBAL_FLAGS,
                  "pre_execute": _before_dbt, "post_execute": _thaw_heap}
 # A task of one model also runs with --no-populate-cache: dbt would list every relation of every schema
 # before building it; it asks the warehouse about the model's own relation instead (a tenth of a
@@ -130,7 +134,7 @@ DBT_TASK_ARGS = {"install_deps": False, "full_refresh": "{{ params.rebuild_marts
 # without the listing dbt does not know which views depend on which, and replacing a view drops those
 # built on it (cascade) behind the back of its cache, so the next model's replacement fails with
 # "relation does not exist" (seen on the second night of bench.night).
-ONE_MODEL_ARGS = {**DBT_TASK_ARGS, "dbt_cmd_global_flags": ["--no-write-json", "--no-populate-cache"]}
+ONE_MODEL_ARGS = {**DBT_TASK_ARGS, "dbt_cmd_global_flags": [*DBT_GLOBAL_FLAGS, "--no-populate-cache"]}
 
 
 def _dbt_group(group_id: str, *, select: list[str] | None = None, exclude: list[str] | None = None):

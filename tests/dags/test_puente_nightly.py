@@ -403,8 +403,40 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog, al
     assert [name for name, secret in secrets.items() if secret and secret in logged] == []
     # Nor anyone's e-mail, phone or tax id: the logs are files an erasure does not reach.
     lowered = logged.lower()
-    in_logs = {p for p in _identifiers(business) if re.search(rf"(?<![\w.+-]){re.escape(p)}(?![\w-])", lowered)}
+    in_logs = _whole_values_in(_identifiers(business), lowered)
     assert in_logs == set(), sorted(in_logs)[:10]
+
+
+def _whole_values_in(values: set[str], text: str) -> set[str]:
+    """Which of ``values`` occur in ``text`` as a whole value, not inside a longer e-mail, number or
+    word. One pass of one regex, the values as a trie (each character tried once per position):
+    a search per value took about 75 CPU-s over three nights' logs. The set is empty exactly when no
+    value occurs; when some do, it holds at least one of them (matches do not overlap)."""
+    if not values:
+        return set()
+    trie: dict = {}
+    for value in values:
+        node = trie
+        for char in value:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a value ends here
+
+    def pattern(node: dict) -> str:
+        branches = [re.escape(char) + pattern(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+        return f"(?:{body})?" if "" in node else body
+
+    return {m.group() for m in re.finditer(rf"(?<![\w.+-])(?:{pattern(trie)})(?![\w-])", text)}
+
+
+def test_the_log_scan_finds_whole_values_only():
+    values = {"ana@x.co", "3001234567", "300 123 4567", "ana@x.com"}
+    assert _whole_values_in(values, "sent to ana@x.community and 573001234567, 3001234567x") == set()
+    assert _whole_values_in(values, "contact ana@x.co, call (300 123 4567)") == {"ana@x.co", "300 123 4567"}
+    assert _whole_values_in(values, "mail: ana@x.com\n") == {"ana@x.com"}
+    assert _whole_values_in(set(), "anything") == set()
 
 
 def _identifiers(business) -> set[str]:
