@@ -259,6 +259,6 @@
                 left({{ body }}, i - 1) || substr({{ body }}, i + 1, 1) || substr({{ body }}, i, 1) || substr({{ body }}, i + 2) as swapped
             from generate_series(1, length({{ body }}) - 1) as i
         ) as swaps
-        where swapped <> {{ body }} and {{ dian_check_digit('swapped') }} = {{ check_digit }}
+        where swapped <> {{ body }} and {{ dian_check_digit('swapped') }} = ({{ check_digit }})::int
     )
 {%- endmacro %}
