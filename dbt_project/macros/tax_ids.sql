@@ -240,3 +240,25 @@
         ) as parsed
     )
 {%- endmacro %}
+
+{#
+    The NIT bodies one swap of two adjacent digits away from `body` whose DIAN verification
+    digit is `check_digit` (text[], null when none): what a doubtful NIT may have been typed for.
+    Swapping two neighbouring digits is a common slip in typing an id, and the one the DIAN's
+    weights are chosen to catch; when the digit typed after the dash is the verification digit
+    of such a body, the slip was likely there (`967756305-5` for `967753605-5`), not in the
+    verification digit. Each body has about one such neighbour by chance (one in eleven of its
+    swaps), so a swap says nothing on its own: a pair compares it as `doubtful`.
+#}
+{% macro nit_transpositions(body, check_digit) -%}
+    (
+        select array_agg(swapped order by i)
+        from (
+            select
+                i,
+                left({{ body }}, i - 1) || substr({{ body }}, i + 1, 1) || substr({{ body }}, i, 1) || substr({{ body }}, i + 2) as swapped
+            from generate_series(1, length({{ body }}) - 1) as i
+        ) as swaps
+        where swapped <> {{ body }} and {{ dian_check_digit('swapped') }} = ({{ check_digit }})::int
+    )
+{%- endmacro %}

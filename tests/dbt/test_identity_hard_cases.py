@@ -17,6 +17,10 @@ Hernán Ospina, whose sales go to the home where Hernán Ospina Duque and his so
 Mejía both have ERP partners (the door cannot say which of them he is). Two pairs of relatives of
 Pereira with one mailbox and one name: Sandra Gómez and Sandra Gómez Gómez, told apart by their
 cédulas, and Fernando García García and Fernando García Rojas, by their second surnames.
+In Manizales, doubtful tax ids: a person's cédula written as a NIT with a wrong verification
+digit beside the cédula (names agree), a NIT with two digits of its body swapped beside the right
+one (names agree), a company's NIT with a wrong digit beside its buyer's contact at its door, and
+a doubtful NIT whose digits are on the contact of someone whose given name conflicts.
 Before night 2 an operator splits CRM contact 502 off Juan Pérez, and a new ERP partner 100
 (a key smaller than every record of Juan's) arrives with Juan's email. Night 3 changes nothing.
 """
@@ -31,6 +35,7 @@ from psycopg.rows import dict_row
 from scenario import SOURCES, _order, load_raw
 
 from puente.dbt import MAIN_BUILD_ARGS, run_dbt
+from puente.simulators.colombia import nit_check_digit
 
 
 def rows(url: str, sql: str, *params) -> list[dict]:
@@ -175,6 +180,38 @@ NIGHT_1["odoo"]["res.partner"] += [
 ]
 NIGHT_1["shopify"]["customers"].append(
     _shop_customer(7020, "Fernando", "García Rojas", "fgarcia93@example.net", "Pereira"))
+# Doubtful tax ids in Manizales, each with nothing else in common but the city: Gloria Henao,
+# whose ERP partner holds her cédula as a NIT with a wrong verification digit and whose CRM
+# contact holds the cédula (their names agree); Ricardo Salazar, whose CRM contact holds his NIT
+# with two digits of its body swapped (the digit after the dash is his); the coffee roaster El
+# Roble, whose ERP partner holds its NIT with a wrong digit and whose buyer Hernando Ríos holds it
+# right on his CRM contact, at the roaster's door; and Martha Giraldo's partner, whose doubtful
+# NIT's digits are those on the contact of Andrés Giraldo (names that conflict: two people, or a
+# slip that only a person can settle)
+def _contact_with(contact_id, firstname, lastname, tax_id, address=None, city="Manizales"):
+    contact = _contact(contact_id, firstname, lastname, None, None, city=city)
+    contact["properties"].update(tax_id=tax_id, address=address)
+    return contact
+
+
+def _wrong_dv(body: str) -> int:
+    return (nit_check_digit(body) + 3) % 10
+
+
+NIGHT_1["odoo"]["res.partner"] += [
+    _partner(140, "Gloria Patricia Henao Arango", False, False, f"43555666-{_wrong_dv('43555666')}", city="Manizales"),
+    _partner(141, "Ricardo Salazar Mejía", False, False, f"75123894-{nit_check_digit('75123894')}", city="Manizales"),
+    {**_partner(142, "Tostadora El Roble S.A.S.", False, "606 884 1212", f"900.555.121-{_wrong_dv('900555121')}",
+                city="Manizales"), "is_company": True, "street": "Calle 20 # 15-30"},
+    _partner(143, "Martha Giraldo Ruiz", False, False, f"30444555-{_wrong_dv('30444555')}", city="Manizales"),
+]
+NIGHT_1["hubspot"]["contacts"] += [
+    _contact_with("580", "Gloria", "Henao", "CC 43555666"),
+    # 75128394 is 75123894 with its fifth and sixth digits swapped; its own digit would be 0
+    _contact_with("581", "Ricardo", "Salazar", f"75128394-{nit_check_digit('75123894')}"),
+    _contact_with("582", "Hernando", "Ríos", f"900555121-{nit_check_digit('900555121')}", address="Cl 20 15 30"),
+    _contact_with("583", "Andrés", "Giraldo", "CC 30444555"),
+]
 NIGHT_2 = {"odoo": {"res.partner": [
     _partner(100, "Juan Perez", "juan.perez@example.com", False, False),
 ]}}
@@ -255,6 +292,34 @@ def test_a_surname_held_twice_conflicts_with_a_different_second_surname(nights, 
         select name_level, email_level, decision from intermediate.int_customer_pairs_scored
         where record_key = 'odoo_partner:132' and other_record_key = 'shopify_customer:7020'""")
     assert (pair["name_level"], pair["email_level"], pair["decision"]) == ("different_surname", "family", "apart")
+
+
+def _pair(url: str, a: str, b: str) -> dict:
+    (pair,) = rows(url, """
+        select tax_id_level, name_level, address_level, decision from intermediate.int_customer_pairs_scored
+        where record_key = least(%s, %s) and other_record_key = greatest(%s, %s)""", a, b, a, b)
+    return pair
+
+
+@pytest.mark.parametrize(("a", "b", "name_level"), [
+    ("odoo_partner:140", "hubspot_contact:580", "compatible"),  # a wrong verification digit
+    ("odoo_partner:141", "hubspot_contact:581", "compatible"),  # two digits of the body swapped
+    ("odoo_partner:142", "hubspot_contact:582", "not_comparable"),  # a company and its buyer at one door
+], ids=["wrong_digit_names_agree", "swapped_digits_names_agree", "company_and_buyer_at_its_door"])
+def test_doubtful_tax_id_joins_when_the_names_or_the_door_agree(nights, module_db, a, b, name_level):
+    """A doubtful tax id whose digits (or, one swap of neighbouring digits away, whose verification
+    digit) are the other's valid id, and names that agree or one door: two pieces of evidence."""
+    pair = _pair(module_db, a, b)
+    assert (pair["tax_id_level"], pair["name_level"], pair["decision"]) == ("doubtful", name_level, "merge"), pair
+    assert nights[1][a] == nights[1][b]
+
+
+def test_doubtful_tax_id_beside_a_conflicting_name_joins_nobody(nights, module_db):
+    """The same digits, but Martha and Andrés are no one name: the doubtful id stands alone."""
+    pair = _pair(module_db, "odoo_partner:143", "hubspot_contact:583")
+    assert (pair["tax_id_level"], pair["name_level"]) == ("doubtful", "different_given_name"), pair
+    assert pair["decision"] in ("review", "apart"), pair
+    assert nights[1]["odoo_partner:143"] != nights[1]["hubspot_contact:583"]
 
 
 def test_web_order_joins_the_erp_partner_it_was_booked_under(nights, module_db):

@@ -221,6 +221,10 @@ MUST_MERGE = [
     ("tax_id_rfc", "odoo_partner:1008", "hubspot_contact:2008"),
     ("tax_id_cpf", "odoo_partner:1060", "hubspot_contact:2070"),
     ("tax_id_cnpj", "odoo_partner:1062", "hubspot_contact:2072"),
+    # a check digit that fails, beside the other's valid id and a name that agrees: two pieces of evidence
+    ("tax_id_rut_doubtful_names_agree", "odoo_partner:1007", "hubspot_contact:2007"),
+    ("tax_id_rfc_doubtful_names_agree", "odoo_partner:1009", "hubspot_contact:2009"),
+    ("tax_id_cpf_doubtful_names_agree", "odoo_partner:1061", "hubspot_contact:2071"),
     ("email_plus", "odoo_partner:1010", "shopify_customer:3010"),
     ("email_gmail_dots", "odoo_partner:1011", "hubspot_contact:2011"),
     ("email_provider_alias", "odoo_partner:1012", "hubspot_contact:2012"),
@@ -253,9 +257,6 @@ MUST_MERGE = [
 MUST_NOT_MERGE = [
     ("tax_id_doubtful_alone", "odoo_partner:1002", "hubspot_contact:2002"),
     ("tax_id_foreign_doubtful", "odoo_partner:1004", "hubspot_contact:2004"),
-    ("tax_id_rut_doubtful", "odoo_partner:1007", "hubspot_contact:2007"),
-    ("tax_id_rfc_doubtful", "odoo_partner:1009", "hubspot_contact:2009"),
-    ("tax_id_cpf_doubtful", "odoo_partner:1061", "hubspot_contact:2071"),
     ("tax_id_cnpj_doubtful", "odoo_partner:1063", "hubspot_contact:2073"),
     ("family_mailbox", "odoo_partner:1014", "hubspot_contact:2014"),
     ("same_mailbox_name_other_provider", "odoo_partner:1015", "hubspot_contact:2015"),
@@ -345,6 +346,13 @@ def test_doubtful_tax_id_is_flagged_with_its_corrected_digit(night_1, module_db)
         assert corrected in flags[key], (key, flags.get(key))
     # ... and no valid one is
     assert not {"odoo_partner:1006", "odoo_partner:1008", "odoo_partner:1060", "odoo_partner:1062"} & set(flags)
+    # their pairs compare them as doubtful: what joins them is the names beside the digits
+    levels = {(r["record_key"], r["other_record_key"]): r["tax_id_level"] for r in rows(module_db, """
+        select record_key, other_record_key, tax_id_level from intermediate.int_customer_pairs_scored""")}
+    for pair in (("hubspot_contact:2007", "odoo_partner:1007"), ("hubspot_contact:2009", "odoo_partner:1009"),
+                 ("hubspot_contact:2071", "odoo_partner:1061"), ("hubspot_contact:2073", "odoo_partner:1063"),
+                 ("hubspot_contact:2002", "odoo_partner:1002")):
+        assert levels[pair] == "doubtful", pair
 
 
 def test_review_queue_and_decisions_hold_the_next_night(night_1, module_db, airflow_db, monkeypatch):

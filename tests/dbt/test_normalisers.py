@@ -69,6 +69,11 @@ CASES: dict[str, dict[tuple[str, str | None], object]] = {
         ("GODE561231GR7", "MX"): "GODE561231GR8",
         ("ABC010101AB5", "MX"): "ABC010101AB1",  # a company: 12 characters, padded for the check
     },
+    "nit_transpositions": {  # (a doubtful NIT's body, the digit typed after its dash): bodies one swap away
+        ("75128394", "9"): "{75123894,75128349}",  # 75123894-9 with its fifth and sixth digits swapped
+        ("967756305", "5"): "{697756305,967753605}",
+        ("900123456", "7"): None,  # a slip in the verification digit itself: no swap gives a 7
+    },
     "normalize_tax_id_for_country": {
         ("900.123.456-8", "CO"): "900123456",
         ("900.123.456-8", None): "900123456",  # var default_country_code
@@ -131,7 +136,8 @@ def normalized(module_db) -> dict[tuple[str, str, str | None], object]:
     """Every case through its macro, in one `dbt show --inline` query."""
     selects = []
     for macro, cases in CASES.items():
-        two_args = macro.startswith("tax_id") or macro.endswith("_for_country") or macro == "normalize_phone"
+        two_args = (macro.startswith("tax_id") or macro.endswith("_for_country")
+                    or macro in ("normalize_phone", "nit_transpositions"))
         call = f"{macro}('typed', 'country')" if two_args else f"{macro}('typed')"
         values = ", ".join(f"({_literal(typed)}, {_literal(country)})" for typed, country in cases)
         selects.append(

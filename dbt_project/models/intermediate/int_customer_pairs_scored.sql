@@ -10,7 +10,8 @@
     every comparison with its level and weight: why the pair merged or did not.
 
     Candidates (blocking): records sharing a mailbox (email_canonical), a phone (E.164), the last
-    seven digits of a phone, the digits of a tax id (check digit aside), a door in a city
+    seven digits of a phone, the digits of a tax id (check digit aside; a doubtful NIT's with two
+    neighbouring digits swapped too, tax_id_swapped_bodies), a door in a city
     (address_key, macro normalize_address: `Calle 38 # 12-45` and `CL. 38 N° 12 - 45 Apto 301`
     are one), or a web order booked in the ERP under one of them. A value carried by more than
     var identity_block_max_holders holders (distinct given names, or company names: the
@@ -35,9 +36,12 @@
         side has none, or only a shared one such as the business's own number typed for its
         customers, or a company's line beside a person's number);
       - tax_id: `exact` (same valid id), `doubtful` (same digits, but a check digit fails on one
-        side), `different` (two valid ids), `missing`. A doubtful tax id never links on its own:
-        unless the other comparisons weigh at least var identity_merge_weight without it, the
-        pair goes to review at most;
+        side; or a doubtful NIT one swap of neighbouring digits from the other's valid id, whose
+        verification digit it carries: column tax_id_swapped_bodies), `different` (two valid ids),
+        `missing`. A doubtful tax id never links on its own: it counts when the names agree, or
+        when the two hold one door and their names do not conflict (a company's door beside its
+        buyer's); else, unless the other comparisons weigh at least var identity_merge_weight
+        without it, the pair goes to review at most;
       - name, word by word (name_words: particles dropped): `exact`, `compatible` (every word of
         the shorter name agrees with one of the longer: equal, an initial, or two edits apart;
         and a given name agrees: `Fernanda López` / `María Fernanda López Gómez`),
@@ -118,6 +122,9 @@ record_identifiers as (
         select record_key, 'phone_tail', other_phone_tail from candidates where other_phone_tail is not null
         union
         select record_key, 'tax_id', tax_id_body from candidates where tax_id_body is not null
+        union
+        select record_key, 'tax_id', swapped_body from candidates
+        cross join lateral unnest(tax_id_swapped_bodies) as swapped_body
         union
         select record_key, 'address', address_key || '|' || city_normalized from candidates
         where address_key is not null and city_normalized is not null
@@ -277,6 +284,9 @@ compared as (
         case
             when a.tax_id_normalized = b.tax_id_normalized then 'exact'
             when a.tax_id_body = b.tax_id_body and (a.tax_id_is_valid = false or b.tax_id_is_valid = false) then 'doubtful'
+            -- a doubtful NIT that one swap of neighbouring digits turns into the other's valid id
+            when a.tax_id_is_valid = false and b.tax_id_is_valid and b.tax_id_body = any(a.tax_id_swapped_bodies) then 'doubtful'
+            when b.tax_id_is_valid = false and a.tax_id_is_valid and a.tax_id_body = any(b.tax_id_swapped_bodies) then 'doubtful'
             when a.tax_id_normalized is not null and b.tax_id_normalized is not null then 'different'
             else 'missing'
         end as tax_id_level,
@@ -318,6 +328,10 @@ compared as (
             else 'exact'
         end as typed_address_level,
         a.address_key,
+        -- the same door in the same city, a company's beside its buyer's included (a door more
+        -- holders share than one household is no one's)
+        coalesce(a.address_key = b.address_key and a.city_normalized = b.city_normalized, false)
+            and not coalesce(address_size.is_shared, false) as shares_door,
         web_order_pairs.order_name is not null as has_web_order,
         rare_name_pairs.record_key is not null as is_rare_name_pair
     from pairs
@@ -545,9 +559,15 @@ final as (
         match_weight,
         round(1 / (1 + power(2::numeric, -greatest(least(match_weight, 60), -60))), 6) as match_probability,
         case
-            -- a doubtful tax id never links on its own: the pair merges only when the rest merges it,
-            -- else it goes to a person at most
+            -- a doubtful tax id never links on its own: it counts when another comparison says the
+            -- same (the names agree, or the two hold one door and their names do not conflict: a
+            -- company's door beside its buyer's); else the pair merges only when the rest merges
+            -- it, and goes to a person at most
             when tax_id_level = 'doubtful' and match_weight - tax_id_weight < {{ var('identity_merge_weight') }}
+                and not (
+                    name_level in ('exact', 'compatible', 'company_exact', 'company_similar')
+                    or (shares_door and name_level not in {{ family_conflicts }})
+                )
                 then case when match_weight >= {{ var('identity_review_weight') }} then 'review' else 'apart' end
             when match_weight >= {{ var('identity_merge_weight') }} then 'merge'
             when match_weight >= {{ var('identity_review_weight') }} then 'review'

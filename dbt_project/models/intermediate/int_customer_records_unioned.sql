@@ -153,6 +153,19 @@ tax_keys as materialized (
     from tax_checked
 ),
 
+-- a doubtful NIT's body with two neighbouring digits swapped, when the verification digit typed
+-- is that body's (macro nit_transpositions): the slip may have been in the body
+tax_swaps as materialized (
+    select
+        tax_id,
+        tax_country,
+        {{ nit_transpositions(
+            "split_part(tax_id_corrected, '-', 1)", "right(regexp_replace(tax_id, '\\D', '', 'g'), 1)"
+        ) }} as tax_id_swapped_bodies
+    from tax_keys
+    where tax_id_is_valid = false and tax_id_kind = 'nit'
+),
+
 keyed as (
     select
         normalized.record_key,
@@ -182,6 +195,7 @@ keyed as (
         tax_keys.tax_id_is_valid,
         tax_keys.tax_id_normalized,
         tax_keys.tax_id_corrected,
+        tax_swaps.tax_id_swapped_bodies,
         -- the digits without the check digit(s), valid or not: a doubtful id whose body is
         -- another record's still says something about the pair (int_customer_pairs_scored)
         case
@@ -207,6 +221,9 @@ keyed as (
     left join tax_keys
         on normalized.tax_id = tax_keys.tax_id
         and coalesce(normalized.country_code, '{{ var("default_country_code") }}') = tax_keys.tax_country
+    left join tax_swaps
+        on tax_keys.tax_id = tax_swaps.tax_id
+        and tax_keys.tax_country = tax_swaps.tax_country
 )
 
 select * from keyed
