@@ -7,6 +7,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 EXTRAS := dev,bench,celery
+# `make test` shares the test files out between this many processes (pytest-xdist), longest first
+# (tests/conftest.py); 0 runs them in make's own process
+TEST_WORKERS ?= 2
 # bash with pipefail: a failing pip must fail the install even though its output is filtered.
 SHELL  := /bin/bash
 .SHELLFLAGS := -o pipefail -c
@@ -41,7 +44,7 @@ demo: $(STAMP) manifest ## Run three simulated nights end to end on the embedded
 	$(BIN)/puente demo
 
 test: $(STAMP) manifest ## Install what is needed and run every test (unit, dbt, GX, Airflow end to end)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-fast: $(STAMP) ## Unit tests only (no end-to-end DAG runs)
 	$(BIN)/pytest -q -m "not e2e"

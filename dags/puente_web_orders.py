@@ -92,10 +92,9 @@ def puente_web_orders():
         """Rebuild what the activation reads, apart from the nightly build's target folder."""
         import json
 
-        from puente.config import puente_home
-        from puente.dbt import run_dbt
+        from puente.dbt import run_dbt, side_target
 
-        run_dbt(["run", "--select", f"+act_{ACTIVATION}", "--target-path", str(puente_home() / "dbt-web-orders"),
+        run_dbt(["run", "--select", f"+act_{ACTIVATION}", "--target-path", str(side_target("web-orders")),
                  "--vars", json.dumps({"as_of_date": business_date().isoformat()})], warehouse_url())
 
     @task

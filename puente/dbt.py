@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from puente.config import dbt_project_dir
+from puente.config import dbt_project_dir, puente_home
 from puente.warehouse import DBT_PROFILE_OPTIONS, LIBPQ_ENV_OPTIONS, connection_options
 
 if TYPE_CHECKING:
@@ -144,6 +144,22 @@ def _declaring_module() -> str:
     return "Unknown"
 
 
+# Where run_dbt's commands write dbt's files (run results, compiled SQL, the partial parse) when set;
+# by default the project's target/. `make test`'s two processes name one each, so that they never
+# write one folder. run_dbt hands it to dbt as DBT_TARGET_PATH for the length of its call only: set
+# in the process, cosmos' tasks would inherit it and read and write their partial parse outside
+# their own copy of the project.
+TARGET_PATH_ENV = "PUENTE_DBT_TARGET_PATH"
+
+
+def side_target(name: str) -> Path:
+    """The target folder of a dbt command that runs beside the nightly build (``freshness``,
+    ``web-orders``), so that it never rewrites the build's partial parse: under
+    ``PUENTE_DBT_TARGET_PATH`` when set, else ``.puente/dbt-<name>``."""
+    base = os.environ.get(TARGET_PATH_ENV)
+    return Path(base) / name if base else puente_home() / f"dbt-{name}"
+
+
 def _invoke(args: list[str], env: Mapping[str, str]) -> dbtRunnerResult:
     from dbt.cli.main import dbtRunner
 
@@ -173,7 +189,10 @@ def run_dbt(args: list[str], url: str, env: Mapping[str, str] | None = None) -> 
     DAG gives it; unlike ``--vars``, a new value does not make dbt parse the whole project again), are
     set in this process for the duration of the call: run one dbt command at a time per process.
     """
-    result = _invoke(list(args), {**dbt_env(url), **(env or {})})
+    target = {"DBT_TARGET_PATH": os.environ[TARGET_PATH_ENV]} if os.environ.get(TARGET_PATH_ENV) else {}
+    # as dbt's own variable only for this call: commands without a target folder (debug) ignore it,
+    # and an explicit --target-path wins over it
+    result = _invoke(list(args), {**dbt_env(url), **target, **(env or {})})
     if result.success:
         return result
     command = next((arg for arg in args if not arg.startswith("-")), "?")
@@ -190,11 +209,9 @@ def source_freshness(url: str, sources: list[str], target_path: Path | None = No
     ``error``), ``max_loaded_at``, ``age_seconds`` and the ``threshold`` it broke. A table that never
     received a record is left out (a system not in use is not stale). A stale source is a result, not
     an error: only a freshness query dbt could not run raises ``DbtFailed``. ``target_path``: where dbt
-    writes its files (apart from the nightly build's target folder by default)."""
-    from puente.config import puente_home
-
+    writes its files (``side_target("freshness")`` by default)."""
     args = ["source", "freshness", "--select", *(f"source:{name}" for name in sources),
-            "--target-path", str(target_path or puente_home() / "dbt-freshness")]
+            "--target-path", str(target_path or side_target("freshness"))]
     result = _invoke(args, dbt_env(url))
     if result.exception is not None:
         raise DbtFailed("source freshness", [f"{type(result.exception).__name__}: {result.exception}"]) \

@@ -29,7 +29,16 @@ def pytest_configure(config) -> None:
     from puente import runtime
     from puente.config import puente_home
 
-    os.environ.setdefault("PUENTE_ARTIFACTS_DIR", str(puente_home() / "test-artifacts"))
+    # `make test` runs the test files in two processes (pytest-xdist, a file at a time to each). Each
+    # has its own Airflow home and metadata database, artifacts folder, target folder for run_dbt's dbt
+    # and cosmos cache: the two share only the PostgreSQL server, with a database per test or module.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    suffix = f"-{worker}" if worker else ""
+    os.environ.setdefault("PUENTE_ARTIFACTS_DIR", str(puente_home() / f"test-artifacts{suffix}"))
+    if worker:
+        from puente.dbt import TARGET_PATH_ENV
+
+        os.environ.setdefault(TARGET_PATH_ENV, str(puente_home() / f"dbt-target{suffix}"))
     os.environ.setdefault("PUENTE_RETRY_DELAY_SECONDS", "1")
     # dbt's file log (dbt_project/logs/dbt.log) at info, not debug: the tests' dozens of builds would
     # write every query there, unread (a failure's nodes and messages are in DbtFailed), at about a
@@ -37,12 +46,28 @@ def pytest_configure(config) -> None:
     os.environ.setdefault("DBT_LOG_LEVEL_FILE", "info")
     base = _server_url()
     env = runtime.airflow_env(base)
-    env["AIRFLOW_HOME"] = str(puente_home() / "airflow-test")
+    env["AIRFLOW_HOME"] = str(puente_home() / f"airflow-test{suffix}")
+    env["AIRFLOW__COSMOS__CACHE_DIR"] = str(puente_home() / f"cosmos_cache-test{suffix}")
+    metadata_db = f"airflow_test{suffix.replace('-', '_')}"
     env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace(
-        f"/{runtime.AIRFLOW_METADATA_DB}", "/airflow_test")
-    warehouse.create_database(base, "airflow_test")
+        f"/{runtime.AIRFLOW_METADATA_DB}", f"/{metadata_db}")
+    warehouse.create_database(base, metadata_db)
     os.makedirs(env["AIRFLOW_HOME"], exist_ok=True)
     os.environ.update(env)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """The longest files first, each file's tests kept together and in order: `make test` shares the
+    files out between its two processes one at a time as each runs short of work, so a long file
+    started last would leave one process idle at the end. Files with end-to-end nights come first,
+    then those that use the warehouse (dbt builds, gates, ML jobs), then the rest."""
+    def weight(item) -> int:
+        return 0 if item.get_closest_marker("e2e") else 1 if "warehouse_url" in item.fixturenames else 2
+
+    by_file: dict = {}
+    for item in items:
+        by_file[item.path] = min(by_file.get(item.path, 2), weight(item))
+    items.sort(key=lambda item: by_file[item.path])
 
 
 @pytest.fixture(scope="session")
