@@ -242,23 +242,61 @@
 {%- endmacro %}
 
 {#
-    The NIT bodies one swap of two adjacent digits away from `body` whose DIAN verification
-    digit is `check_digit` (text[], null when none): what a doubtful NIT may have been typed for.
-    Swapping two neighbouring digits is a common slip in typing an id, and the one the DIAN's
-    weights are chosen to catch; when the digit typed after the dash is the verification digit
-    of such a body, the slip was likely there (`967756305-5` for `967753605-5`), not in the
-    verification digit. Each body has about one such neighbour by chance (one in eleven of its
-    swaps), so a swap says nothing on its own: a pair compares it as `doubtful`.
+    The bodies one swap of two neighbouring characters away from a doubtful tax id's whose check
+    digit(s) are the ones typed (text[], in tax_id_body's form: a RUT's without leading zeros; null
+    when none): what the value may have been typed for. Swapping two neighbouring digits is a
+    common slip in typing an id, and the one check digits are chosen to catch; when the digit
+    typed is that of such a body, the slip was likely in the body (`967756305-5` for
+    `967753605-5`, CUIT `20-21345678-6` for `20-12345678-6`), not in the check digit.
+    Every kind with a check digit: NIT (written with its DV), CUIT/CUIL, RUT, RFC (any two
+    neighbouring characters), CPF and CNPJ (both digits typed). One rule decides: the swapped
+    body written with the typed digit(s) must pass tax_id_is_valid for the country, so the
+    check-digit macros and the other rules of a kind (a CUIT's prefix, an RFC's date) are those
+    of the id itself. Chance makes such neighbours often: one swap in eleven gives a given
+    check digit, so a doubtful NIT, CUIT or RUT whose slip was in the check digit has 0.6 to 0.8
+    of them (a CPF or CNPJ, whose two digits must both hold, under 0.1), and when the slip was a
+    swap, another swap gives the digit(s) typed too about half the time, for every kind (the
+    weights of CUIT, RUT, CPF and CNPJ mostly run one apart, so a swap of two digits d apart
+    moves the sum by d almost wherever it is; figures from random bodies, simulated). So a swap
+    says little on its own: a pair compares it as `doubtful`. The swaps never cross into the
+    check digit. `kind`: an expression holding tax_id_kind's answer already.
 #}
-{% macro nit_transpositions(body, check_digit) -%}
+{% macro tax_id_transpositions(expression, country_code, kind=none) -%}
     (
-        select array_agg(swapped order by i)
+        select array_agg(case when parsed.kind = 'rut' then ltrim(swaps.swapped, '0') else swaps.swapped end order by swaps.i)
         from (
             select
+                kind,
+                case
+                    when kind in ('cpf', 'cnpj') then left(digits, length(digits) - 2)
+                    when kind = 'rut' then regexp_replace(left(compact, length(compact) - 1), '\D', '', 'g')
+                    when kind = 'rfc' then left(compact, length(compact) - 1)
+                    when kind = 'cuit' then left(digits, 10)
+                    -- a NIT with its DV: after a dash, or the tenth digit of one written without it
+                    when kind = 'nit' and (compact ~ '-\d$' or length(digits) = 10) then left(digits, length(digits) - 1)
+                end as body,
+                case
+                    when kind in ('cpf', 'cnpj') then right(digits, 2)
+                    when kind in ('rut', 'rfc') then right(compact, 1)
+                    else right(digits, 1)
+                end as check_digits
+            from (
+                select
+                    {{ kind or tax_id_kind(expression, country_code) }} as kind,
+                    {{ _tax_id_compact(expression) }} as compact,
+                    regexp_replace({{ expression }}, '\D', '', 'g') as digits
+            ) as typed
+        ) as parsed
+        cross join lateral (
+            select
                 i,
-                left({{ body }}, i - 1) || substr({{ body }}, i + 1, 1) || substr({{ body }}, i, 1) || substr({{ body }}, i + 2) as swapped
-            from generate_series(1, length({{ body }}) - 1) as i
+                left(parsed.body, i - 1) || substr(parsed.body, i + 1, 1) || substr(parsed.body, i, 1) || substr(parsed.body, i + 2) as swapped
+            from generate_series(1, length(parsed.body) - 1) as i
         ) as swaps
-        where swapped <> {{ body }} and {{ dian_check_digit('swapped') }} = ({{ check_digit }})::int
+        where swaps.swapped <> parsed.body
+            and {{ tax_id_is_valid(
+                "case when parsed.kind in ('nit', 'rut') then swaps.swapped || '-' || parsed.check_digits else swaps.swapped || parsed.check_digits end",
+                country_code
+            ) }}
     )
 {%- endmacro %}
