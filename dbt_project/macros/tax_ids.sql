@@ -53,6 +53,66 @@
     )
 {%- endmacro %}
 
+{# CUIT/CUIL check digit of its first ten digits (text), null where the remainder gives none (10). #}
+{% macro cuit_check_digit(body) -%}
+    (
+        select case r when 11 then '0' when 10 then null else r::text end
+        from (select 11 - mod({{ weighted_digit_sum(body, [5, 4, 3, 2, 7, 6, 5, 4, 3, 2]) }}, 11) as r) as cuit
+    )
+{%- endmacro %}
+
+{# RUT/RUN verification digit (`0`-`9` or `K`) of a body of digits. #}
+{% macro rut_check_digit(body) -%}
+    (
+        select case r when 11 then '0' when 10 then 'K' else r::text end
+        from (
+            select 11 - mod(sum(substr(reverse({{ body }}), i, 1)::int * (2 + mod(i - 1, 6))), 11) as r
+            from generate_series(1, length({{ body }})) as i
+        ) as rut
+    )
+{%- endmacro %}
+
+{# The two check digits (text) of a CPF's first nine digits. #}
+{% macro cpf_check_digits(body) -%}
+    (
+        select d1::text || mod(mod({{ weighted_digit_sum("(" ~ body ~ ") || d1::text", [11, 10, 9, 8, 7, 6, 5, 4, 3, 2]) }} * 10, 11), 10)::text
+        from (select mod(mod({{ weighted_digit_sum(body, [10, 9, 8, 7, 6, 5, 4, 3, 2]) }} * 10, 11), 10) as d1) as first_digit
+    )
+{%- endmacro %}
+
+{# The two check digits (text) of a CNPJ's first twelve digits. #}
+{% macro cnpj_check_digits(body) -%}
+    (
+        select d1::text || (
+            select case when r < 2 then 0 else 11 - r end
+            from (select mod({{ weighted_digit_sum("(" ~ body ~ ") || d1::text", [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]) }}, 11) as r) as d2
+        )::text
+        from (
+            select case when r < 2 then 0 else 11 - r end as d1
+            from (select mod({{ weighted_digit_sum(body, [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]) }}, 11) as r) as d1r
+        ) as first_digit
+    )
+{%- endmacro %}
+
+{#
+    The check digit(s) a body calls for, as text, by kind (tax_id_kind's answer, a SQL
+    expression): NIT, CUIT, RUT, RFC one character, CPF and CNPJ two; null for a kind without
+    one, or a CUIT body whose remainder gives none. The body must have the kind's length (a CUIT
+    ten digits, a CPF nine, a CNPJ twelve).
+#}
+{% macro tax_id_check_digits(body, kind) -%}
+    (
+        case {{ kind }}
+            when 'nit' then {{ dian_check_digit(body) }}::text
+            when 'cuit' then {{ cuit_check_digit(body) }}
+            when 'rut' then {{ rut_check_digit(body) }}
+            when 'rfc' then {{ rfc_check_character(body) }}
+            when 'cpf' then {{ cpf_check_digits(body) }}
+            when 'cnpj' then {{ cnpj_check_digits(body) }}
+        end
+    )
+{%- endmacro %}
+
 {# The compact form every check reads: upper case, without spaces, dots, commas or slashes. #}
 {% macro _tax_id_compact(expression) -%}
     regexp_replace(upper({{ expression }}), '[\s.,/]', '', 'g')
@@ -192,32 +252,11 @@
                 when is_valid is distinct from false then null
                 when kind = 'nit' then body || '-' || {{ dian_check_digit('body') }}
                 when kind = 'cuit' and length(body) = 10 then
-                    left(body, 2) || '-' || substr(body, 3) || '-' || (
-                        select case r when 11 then '0' when 10 then null else r::text end
-                        from (select 11 - mod({{ weighted_digit_sum('body', [5, 4, 3, 2, 7, 6, 5, 4, 3, 2]) }}, 11) as r) as cuit
-                    )
+                    left(body, 2) || '-' || substr(body, 3) || '-' || {{ cuit_check_digit('body') }}
                 when kind = 'rfc' then body || {{ rfc_check_character('body') }}
-                when kind = 'rut' and body <> '' then body || '-' || (
-                    select case r when 11 then '0' when 10 then 'K' else r::text end
-                    from (
-                        select 11 - mod(sum(substr(reverse(body), i, 1)::int * (2 + mod(i - 1, 6))), 11) as r
-                        from generate_series(1, length(body)) as i
-                    ) as rut
-                )
-                when kind = 'cpf' and length(body) = 9 then body || (
-                    select d1::text || mod(mod({{ weighted_digit_sum("body || d1::text", [11, 10, 9, 8, 7, 6, 5, 4, 3, 2]) }} * 10, 11), 10)::text
-                    from (select mod(mod({{ weighted_digit_sum('body', [10, 9, 8, 7, 6, 5, 4, 3, 2]) }} * 10, 11), 10) as d1) as first_digit
-                )
-                when kind = 'cnpj' and length(body) = 12 then body || (
-                    select d1::text || (
-                        select case when r < 2 then 0 else 11 - r end
-                        from (select mod({{ weighted_digit_sum("body || d1::text", [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]) }}, 11) as r) as d2
-                    )::text
-                    from (
-                        select case when r < 2 then 0 else 11 - r end as d1
-                        from (select mod({{ weighted_digit_sum('body', [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]) }}, 11) as r) as d1r
-                    ) as first_digit
-                )
+                when kind = 'rut' and body <> '' then body || '-' || {{ rut_check_digit('body') }}
+                when kind = 'cpf' and length(body) = 9 then body || {{ cpf_check_digits('body') }}
+                when kind = 'cnpj' and length(body) = 12 then body || {{ cnpj_check_digits('body') }}
             end
         from (
             select
@@ -242,23 +281,67 @@
 {%- endmacro %}
 
 {#
-    The NIT bodies one swap of two adjacent digits away from `body` whose DIAN verification
-    digit is `check_digit` (text[], null when none): what a doubtful NIT may have been typed for.
-    Swapping two neighbouring digits is a common slip in typing an id, and the one the DIAN's
-    weights are chosen to catch; when the digit typed after the dash is the verification digit
-    of such a body, the slip was likely there (`967756305-5` for `967753605-5`), not in the
-    verification digit. Each body has about one such neighbour by chance (one in eleven of its
-    swaps), so a swap says nothing on its own: a pair compares it as `doubtful`.
+    The bodies one swap of two neighbouring characters away from a doubtful tax id's whose check
+    digit(s) are the ones typed (text[], in tax_id_body's form: a RUT's without leading zeros; null
+    when none): what the value may have been typed for. Swapping two neighbouring digits is a
+    common slip in typing an id, and the one check digits are chosen to catch; when the digit
+    typed is that of such a body, the slip was likely in the body (`967756305-5` for
+    `967753605-5`, CUIT `20-21345678-6` for `20-12345678-6`), not in the check digit.
+    Every kind with a check digit: NIT (written with its DV), CUIT/CUIL, RUT, RFC (any two
+    neighbouring characters), CPF and CNPJ (both digits typed). The swapped body must call for
+    the typed digit(s) (tax_id_check_digits, the kind's check-digit macro) and keep the rest of
+    the kind's rules (a CUIT's prefix, an RFC's shape and date), as tax_id_is_valid has them:
+    the swapped body written with the typed digits would be valid. (Not through tax_id_is_valid
+    itself, whose kind test and regular expressions would run again for every swap.) Chance makes such neighbours often: one swap in eleven gives a given
+    check digit, so a doubtful NIT, CUIT or RUT whose slip was in the check digit has 0.6 to 0.8
+    of them (a CPF or CNPJ, whose two digits must both hold, under 0.1), and when the slip was a
+    swap, another swap gives the digit(s) typed too about half the time, for every kind (the
+    weights of CUIT, RUT, CPF and CNPJ mostly run one apart, so a swap of two digits d apart
+    moves the sum by d almost wherever it is; figures from random bodies, simulated). So a swap
+    says little on its own: a pair compares it as `doubtful`. The swaps never cross into the
+    check digit. `kind`: an expression holding tax_id_kind's answer already.
 #}
-{% macro nit_transpositions(body, check_digit) -%}
+{% macro tax_id_transpositions(expression, country_code, kind=none) -%}
     (
-        select array_agg(swapped order by i)
+        select array_agg(case when parsed.kind = 'rut' then ltrim(swaps.swapped, '0') else swaps.swapped end order by swaps.i)
         from (
             select
+                kind,
+                case
+                    when kind in ('cpf', 'cnpj') then left(digits, length(digits) - 2)
+                    when kind = 'rut' then regexp_replace(left(compact, length(compact) - 1), '\D', '', 'g')
+                    when kind = 'rfc' then left(compact, length(compact) - 1)
+                    when kind = 'cuit' then left(digits, 10)
+                    -- a NIT with its DV: after a dash, or the tenth digit of one written without it
+                    when kind = 'nit' and (compact ~ '-\d$' or length(digits) = 10) then left(digits, length(digits) - 1)
+                end as body,
+                case
+                    when kind in ('cpf', 'cnpj') then right(digits, 2)
+                    when kind in ('rut', 'rfc') then right(compact, 1)
+                    else right(digits, 1)
+                end as check_digits
+            from (
+                select
+                    {{ kind or tax_id_kind(expression, country_code) }} as kind,
+                    {{ _tax_id_compact(expression) }} as compact,
+                    regexp_replace({{ expression }}, '\D', '', 'g') as digits
+            ) as typed
+            -- (evaluated once: PostgreSQL would otherwise pull the subquery up and compute the
+            -- kind, body and digits again for every swap)
+            offset 0
+        ) as parsed
+        cross join lateral (
+            select
                 i,
-                left({{ body }}, i - 1) || substr({{ body }}, i + 1, 1) || substr({{ body }}, i, 1) || substr({{ body }}, i + 2) as swapped
-            from generate_series(1, length({{ body }}) - 1) as i
+                left(parsed.body, i - 1) || substr(parsed.body, i + 1, 1) || substr(parsed.body, i, 1) || substr(parsed.body, i + 2) as swapped
+            from generate_series(1, length(parsed.body) - 1) as i
         ) as swaps
-        where swapped <> {{ body }} and {{ dian_check_digit('swapped') }} = ({{ check_digit }})::int
+        where swaps.swapped <> parsed.body
+            and {{ tax_id_check_digits('swaps.swapped', 'parsed.kind') }} = parsed.check_digits
+            and case parsed.kind
+                when 'cuit' then swaps.swapped ~ '^(20|23|24|27|30|33|34)'
+                when 'rfc' then swaps.swapped ~ '^[A-ZÑ&]{3,4}\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])[A-Z\d]{2}$'
+                else true
+            end
     )
 {%- endmacro %}

@@ -314,6 +314,20 @@ def test_doubtful_tax_id_joins_when_the_names_or_the_door_agree(nights, module_d
     assert nights[1][a] == nights[1][b]
 
 
+def test_data_issues_name_the_id_a_swap_gives_when_the_customer_holds_it(nights, module_db):
+    """Ricardo's CRM contact: beside the verification digit its body calls for, the operator reads
+    that his ERP partner holds the NIT one swap of neighbouring digits away; Gloria's wrong digit
+    has no such line."""
+    reasons = {r["record_id"]: r["reason"] for r in rows(module_db, """
+        select record_id, reason from marts.data_issues
+        where staging_model = 'int_customer_records_unioned' and record_id in ('581', '140')""")}
+    right = f"75123894-{nit_check_digit('75123894')}"
+    assert reasons["581"] == (f"tax id check digit fails (75128394-{nit_check_digit('75128394')} would be valid); "
+                              f"odoo_partner:141 of the same customer holds {right}, these digits with two "
+                              "neighbours swapped"), reasons
+    assert "holds" not in reasons["140"], reasons
+
+
 def test_doubtful_tax_id_beside_a_conflicting_name_joins_nobody(nights, module_db):
     """The same digits, but Martha and Andrés are no one name: the doubtful id stands alone."""
     pair = _pair(module_db, "odoo_partner:143", "hubspot_contact:583")

@@ -80,6 +80,14 @@ PARTNERS = [
             company=True),
     partner(1063, "Padaria Serra Ltda", vat="45.372.594/0001-09", city="Recife", country=BRAZIL,
             company=True),  # CNPJ: ...-08
+    # two neighbouring digits of the body swapped, the check digit(s) typed being the right id's
+    # (each the only swap that gives them): beside that id and agreeing names, or a conflicting given name
+    partner(1064, "Santiago Ferreyra Díaz", vat="20-29834756-9", city="Córdoba", country=ARGENTINA),  # 20-29384756-9
+    partner(1065, "Valentina Muñoz Reyes", vat="15.829.374-9", city="Valparaíso", country=CHILE),
+    partner(1066, "Rafael Oliveira Souza", vat="358.617.294-73", city="Belo Horizonte", country=BRAZIL),  # 385.617.294-73
+    partner(1067, "Federico Álvarez Gómez", vat="20-41256374-1", city="Mendoza", country=ARGENTINA),  # 20-41526374-1
+    partner(1068, "Ignacio Torres Vidal", vat="9.476.315-3", city="Concepción", country=CHILE),  # 9.473.615-3
+    partner(1069, "Lucas Almeida Rocha", vat="712.948.635-28", city="Porto Alegre", country=BRAZIL),  # 712.948.365-28
     # e-mail addresses
     partner(1010, "Ana Gil Rojas", email="ana.gil@gmail.com"),
     partner(1011, "Óscar Ruiz Peña", email="oscar.ruiz.pena@gmail.com"),
@@ -149,6 +157,12 @@ CONTACTS = [
     contact(2071, "Bruno", "Costa", tax_id="123.456.789-09", city="Curitiba", country="Brasil"),
     contact(2072, "Ana", "Souza", tax_id="11222333000181", city="São Paulo", country="Brasil"),
     contact(2073, "Rita", "Serra", tax_id="45.372.594/0001-08", city="Recife", country="Brasil"),
+    contact(2074, "Santiago", "Ferreyra", tax_id="20-29384756-9", city="Córdoba", country="Argentina"),
+    contact(2075, "Valentina", "Muñoz", tax_id="15.289.374-9", city="Valparaíso", country="Chile"),  # 15.829.374-9
+    contact(2076, "Rafael", "Oliveira", tax_id="385.617.294-73", city="Belo Horizonte", country="Brasil"),
+    contact(2077, "Joaquín", "Álvarez", tax_id="20-41526374-1", city="Mendoza", country="Argentina"),
+    contact(2078, "Matías", "Torres", tax_id="9.473.615-3", city="Concepción", country="Chile"),
+    contact(2079, "Gabriel", "Almeida", tax_id="712.948.365-28", city="Porto Alegre", country="Brasil"),
     contact(2011, "Oscar", "Ruiz", email="oscarruizpena@gmail.com"),
     contact(2012, "Inés", "Castro", email="Ines.Castro@googlemail.com"),
     contact(2013, "Hernán", "Vargas", email="hvargas77@hotmial.com"),
@@ -212,6 +226,17 @@ SHOP = [
 ]
 SOURCES = {"odoo": {"res.partner": PARTNERS}, "hubspot": {"contacts": CONTACTS}, "shopify": {"customers": SHOP}}
 
+# a doubtful CUIT, RUT or CPF one swap of neighbouring digits from the other's valid id
+SWAPPED_NAMES_AGREE = [
+    ("tax_id_cuit_swapped_names_agree", "odoo_partner:1064", "hubspot_contact:2074"),
+    ("tax_id_rut_swapped_names_agree", "odoo_partner:1065", "hubspot_contact:2075"),
+    ("tax_id_cpf_swapped_names_agree", "odoo_partner:1066", "hubspot_contact:2076"),
+]
+SWAPPED_GIVEN_NAME_CONFLICTS = [
+    ("tax_id_cuit_swapped_given_name_conflicts", "odoo_partner:1067", "hubspot_contact:2077"),
+    ("tax_id_rut_swapped_given_name_conflicts", "odoo_partner:1068", "hubspot_contact:2078"),
+    ("tax_id_cpf_swapped_given_name_conflicts", "odoo_partner:1069", "hubspot_contact:2079"),
+]
 # (variation class, records that must be one customer, or must not)
 MUST_MERGE = [
     ("tax_id_doubtful", "odoo_partner:1001", "hubspot_contact:2001"),  # a wrong DV, but the mailbox agrees
@@ -225,6 +250,7 @@ MUST_MERGE = [
     ("tax_id_rut_doubtful_names_agree", "odoo_partner:1007", "hubspot_contact:2007"),
     ("tax_id_rfc_doubtful_names_agree", "odoo_partner:1009", "hubspot_contact:2009"),
     ("tax_id_cpf_doubtful_names_agree", "odoo_partner:1061", "hubspot_contact:2071"),
+    *SWAPPED_NAMES_AGREE,
     ("email_plus", "odoo_partner:1010", "shopify_customer:3010"),
     ("email_gmail_dots", "odoo_partner:1011", "hubspot_contact:2011"),
     ("email_provider_alias", "odoo_partner:1012", "hubspot_contact:2012"),
@@ -258,6 +284,7 @@ MUST_NOT_MERGE = [
     ("tax_id_doubtful_alone", "odoo_partner:1002", "hubspot_contact:2002"),
     ("tax_id_foreign_doubtful", "odoo_partner:1004", "hubspot_contact:2004"),
     ("tax_id_cnpj_doubtful", "odoo_partner:1063", "hubspot_contact:2073"),
+    *SWAPPED_GIVEN_NAME_CONFLICTS,
     ("family_mailbox", "odoo_partner:1014", "hubspot_contact:2014"),
     ("same_mailbox_name_other_provider", "odoo_partner:1015", "hubspot_contact:2015"),
     ("family_landline", "odoo_partner:1027", "hubspot_contact:2027"),
@@ -353,6 +380,36 @@ def test_doubtful_tax_id_is_flagged_with_its_corrected_digit(night_1, module_db)
                  ("hubspot_contact:2071", "odoo_partner:1061"), ("hubspot_contact:2073", "odoo_partner:1063"),
                  ("hubspot_contact:2002", "odoo_partner:1002")):
         assert levels[pair] == "doubtful", pair
+
+
+def test_swapped_digits_of_a_cuit_rut_or_cpf_count_as_doubtful(night_1, module_db):
+    """One swap of neighbouring digits from the other's valid id, the check digits typed being
+    that id's: `doubtful`, which the agreeing names carry to a merge and a conflicting given name
+    does not; the operator is shown the id the customer's other record holds, and only then."""
+    pairs = {(r["record_key"], r["other_record_key"]): r for r in rows(module_db, """
+        select record_key, other_record_key, tax_id_level, name_level, decision
+        from intermediate.int_customer_pairs_scored""")}
+    for _, a, b in SWAPPED_NAMES_AGREE + SWAPPED_GIVEN_NAME_CONFLICTS:
+        pair = pairs[min(a, b), max(a, b)]
+        assert pair["tax_id_level"] == "doubtful", pair
+    for _, a, b in SWAPPED_NAMES_AGREE:
+        assert pairs[min(a, b), max(a, b)]["decision"] == "merge"
+    for _, a, b in SWAPPED_GIVEN_NAME_CONFLICTS:
+        pair = pairs[min(a, b), max(a, b)]
+        assert (pair["name_level"], pair["decision"]) in {("different_given_name", "apart"),
+                                                          ("different_given_name", "review")}, pair
+    reasons = {(r["source_object"], r["record_id"]): r["reason"] for r in rows(module_db, """
+        select source_object, record_id, reason from marts.data_issues
+        where staging_model = 'int_customer_records_unioned'""")}
+    assert reasons["res.partner", "1064"].endswith(
+        "; hubspot_contact:2074 of the same customer holds 20-29384756-9, these digits with two neighbours swapped")
+    assert "odoo_partner:1065 of the same customer holds 15.829.374-9" in reasons["contacts", "2075"]
+    assert "hubspot_contact:2076 of the same customer holds 385.617.294-73" in reasons["res.partner", "1066"]
+    # its own check digit is still shown first: the operator has both
+    assert reasons["res.partner", "1066"].startswith("tax id check digit fails (358617294")
+    # two customers: the valid id beside it is another person's, no suggestion
+    for key in (("res.partner", "1067"), ("res.partner", "1068"), ("res.partner", "1069")):
+        assert "holds" not in reasons[key], reasons[key]
 
 
 def test_review_queue_and_decisions_hold_the_next_night(night_1, module_db, airflow_db, monkeypatch):

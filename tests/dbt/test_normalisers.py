@@ -69,10 +69,22 @@ CASES: dict[str, dict[tuple[str, str | None], object]] = {
         ("GODE561231GR7", "MX"): "GODE561231GR8",
         ("ABC010101AB5", "MX"): "ABC010101AB1",  # a company: 12 characters, padded for the check
     },
-    "nit_transpositions": {  # (a doubtful NIT's body, the digit typed after its dash): bodies one swap away
-        ("75128394", "9"): "{75123894,75128349}",  # 75123894-9 with its fifth and sixth digits swapped
-        ("967756305", "5"): "{697756305,967753605}",
-        ("900123456", "7"): None,  # a slip in the verification digit itself: no swap gives a 7
+    "tax_id_transpositions": {  # a doubtful id: its bodies one swap of neighbours away whose check digits are the typed
+        ("75128394-9", "CO"): "{75123894,75128349}",  # 75123894-9 with its fifth and sixth digits swapped
+        ("967756305-5", "CO"): "{697756305,967753605}",
+        ("9677563055", "CO"): "{697756305,967753605}",  # its DV typed without the dash
+        ("900123456-7", "CO"): None,  # a slip in the verification digit itself: no swap gives a 7
+        ("20-21345678-6", "AR"): "{2012345678}",  # CUIT 20-12345678-6, its third and fourth digits swapped
+        ("20-12345678-4", "AR"): None,
+        ("12.354.678-5", "CL"): "{12345678}",
+        ("12.345.678-K", "CL"): "{13245678}",
+        ("529.928.247-25", "BR"): "{529982247}",  # CPF: both check digits typed are the swapped body's
+        ("529.982.247-24", "BR"): None,
+        ("11.223.233/0001-81", "BR"): "{112223330001}",  # CNPJ
+        ("11.222.333/0001-82", "BR"): None,
+        # of its swaps whose SAT character is 8, GDOE562131GR has no month 21: no RFC
+        ("GODE562131GR8", "MX"): "{GODE561231GR}",
+        ("ABC010101AB5", "MX"): None,
     },
     "normalize_tax_id_for_country": {
         ("900.123.456-8", "CO"): "900123456",
@@ -137,7 +149,7 @@ def normalized(module_db) -> dict[tuple[str, str, str | None], object]:
     selects = []
     for macro, cases in CASES.items():
         two_args = (macro.startswith("tax_id") or macro.endswith("_for_country")
-                    or macro in ("normalize_phone", "nit_transpositions"))
+                    or macro == "normalize_phone")
         call = f"{macro}('typed', 'country')" if two_args else f"{macro}('typed')"
         values = ", ".join(f"({_literal(typed)}, {_literal(country)})" for typed, country in cases)
         selects.append(

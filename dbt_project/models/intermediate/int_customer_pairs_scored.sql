@@ -10,7 +10,7 @@
     every comparison with its level and weight: why the pair merged or did not.
 
     Candidates (blocking): records sharing a mailbox (email_canonical), a phone (E.164), the last
-    seven digits of a phone, the digits of a tax id (check digit aside; a doubtful NIT's with two
+    seven digits of a phone, the digits of a tax id (check digit aside; a doubtful id's with two
     neighbouring digits swapped too, tax_id_swapped_bodies), a door in a city
     (address_key, macro normalize_address: `Calle 38 # 12-45` and `CL. 38 N° 12 - 45 Apto 301`
     are one), or a web order booked in the ERP under one of them. A value carried by more than
@@ -36,8 +36,8 @@
         side has none, or only a shared one such as the business's own number typed for its
         customers, or a company's line beside a person's number);
       - tax_id: `exact` (same valid id), `doubtful` (same digits, but a check digit fails on one
-        side; or a doubtful NIT one swap of neighbouring digits from the other's valid id, whose
-        verification digit it carries: column tax_id_swapped_bodies), `different` (two valid ids),
+        side; or a doubtful id one swap of neighbouring digits from the other's valid id, whose
+        check digit(s) it carries: column tax_id_swapped_bodies; NIT, CUIT, RUT, RFC, CPF, CNPJ), `different` (two valid ids),
         `missing`. A doubtful tax id never links on its own: it counts when the names agree, or
         when the two hold one door and their names do not conflict (a company's door beside its
         buyer's); else, unless the other comparisons weigh at least var identity_merge_weight
@@ -284,7 +284,7 @@ compared as (
         case
             when a.tax_id_normalized = b.tax_id_normalized then 'exact'
             when a.tax_id_body = b.tax_id_body and (a.tax_id_is_valid = false or b.tax_id_is_valid = false) then 'doubtful'
-            -- a doubtful NIT that one swap of neighbouring digits turns into the other's valid id
+            -- a doubtful id that one swap of neighbouring digits turns into the other's valid id
             when a.tax_id_is_valid = false and b.tax_id_is_valid and b.tax_id_body = any(a.tax_id_swapped_bodies) then 'doubtful'
             when b.tax_id_is_valid = false and a.tax_id_is_valid and a.tax_id_body = any(b.tax_id_swapped_bodies) then 'doubtful'
             when a.tax_id_normalized is not null and b.tax_id_normalized is not null then 'different'

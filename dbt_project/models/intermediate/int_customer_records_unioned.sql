@@ -153,17 +153,16 @@ tax_keys as materialized (
     from tax_checked
 ),
 
--- a doubtful NIT's body with two neighbouring digits swapped, when the verification digit typed
--- is that body's (macro nit_transpositions): the slip may have been in the body
+-- a doubtful id's body with two neighbouring digits swapped, when the check digit typed is that
+-- body's (macro tax_id_transpositions: NIT, CUIT/CUIL, RUT, RFC, CPF, CNPJ): the slip may have
+-- been in the body. Only doubtful ids, a dozen swaps each at most, each checked once.
 tax_swaps as materialized (
     select
         tax_id,
         tax_country,
-        {{ nit_transpositions(
-            "split_part(tax_id_corrected, '-', 1)", "right(regexp_replace(tax_id, '\\D', '', 'g'), 1)"
-        ) }} as tax_id_swapped_bodies
+        {{ tax_id_transpositions('tax_id', 'tax_country', kind='tax_id_kind') }} as tax_id_swapped_bodies
     from tax_keys
-    where tax_id_is_valid = false and tax_id_kind = 'nit'
+    where tax_id_is_valid = false
 ),
 
 keyed as (
@@ -200,6 +199,8 @@ keyed as (
         -- another record's still says something about the pair (int_customer_pairs_scored)
         case
             when tax_keys.tax_id_is_valid = false and tax_keys.tax_id_kind = 'rfc' then left(tax_keys.tax_id_corrected, -1)
+            -- (a RUT's body without leading zeros, as its valid form's)
+            when tax_keys.tax_id_is_valid = false and tax_keys.tax_id_kind = 'rut' then ltrim(split_part(tax_keys.tax_id_corrected, '-', 1), '0')
             when tax_keys.tax_id_is_valid = false then regexp_replace(left(
                 tax_keys.tax_id_corrected,
                 length(tax_keys.tax_id_corrected) - case when tax_keys.tax_id_kind in ('cpf', 'cnpj') then 2 else 1 end

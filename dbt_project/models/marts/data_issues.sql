@@ -16,6 +16,14 @@
     Lead's `Tax_Id__c`, a Tienda Nube customer's `identification`. A record known only from its
     orders (a Mercado Libre buyer, a store customer that has not landed) keeps its own id, its
     tax id named on its orders (`billing_info.doc_number`, `contact_identification`).
+    When another record of the same customer (int_customers_matched) holds a valid id that one
+    swap of two neighbouring digits of the doubtful one's body gives, its check digit(s) being
+    the ones typed (tax_id_swapped_bodies), the reason names that record and its id too: the
+    slip was likely a swap in the body, not in the check digit. Only that: a swap that makes a
+    valid id nobody else holds is no suggestion, since chance gives one often (a doubtful NIT,
+    CUIT or RUT whose check digit was the slip has 0.6 to 0.8 valid swaps on average; a real
+    swap leaves another valid one about half the time: macro tax_id_transpositions); and two
+    records of the customer with different such ids suggest neither.
 #}
 
 {#- (model, source system, source object as landed in raw, id column, position of the item in its
@@ -63,6 +71,24 @@ tax_id_fields (source_system, source_object, field) as (
     {%- endfor %}{% if not loop.last %},{% endif %}{% endfor %}
 ),
 
+-- a doubtful id one swap of neighbouring digits from exactly one valid id of another record of
+-- its customer
+swapped_tax_ids as (
+    select
+        doubtful.record_key,
+        min(other.tax_id) as other_tax_id,
+        min(other.record_key) as other_record_key
+    from {{ ref('int_customers_matched') }} as doubtful
+    inner join {{ ref('int_customers_matched') }} as other
+        on doubtful.customer_id = other.customer_id
+        and doubtful.record_key <> other.record_key
+        and other.tax_id_is_valid
+        and other.tax_id_body = any(doubtful.tax_id_swapped_bodies)
+    where doubtful.tax_id_is_valid = false
+    group by doubtful.record_key
+    having count(distinct other.tax_id_normalized) = 1
+),
+
 doubtful_tax_ids as (
     select
         records.source_system,
@@ -71,7 +97,11 @@ doubtful_tax_ids as (
         -- (null for an object that declares no tax id field: the not_null test on field says so)
         tax_id_fields.field,
         records.tax_id as raw_value,
-        'tax id check digit fails' || coalesce(' (' || records.tax_id_corrected || ' would be valid)', '') as reason,
+        'tax id check digit fails' || coalesce(' (' || records.tax_id_corrected || ' would be valid)', '')
+        || case when swapped_tax_ids.record_key is not null then format(
+            '; %s of the same customer holds %s, these digits with two neighbours swapped',
+            swapped_tax_ids.other_record_key, swapped_tax_ids.other_tax_id
+        ) else '' end as reason,
         'not used as a key to match customers (weaker evidence only)' as consequence,
         false as is_record_quarantined,
         'int_customer_records_unioned' as staging_model,
@@ -80,6 +110,8 @@ doubtful_tax_ids as (
     left join tax_id_fields
         on records.source_system = tax_id_fields.source_system
         and records.source_object = tax_id_fields.source_object
+    left join swapped_tax_ids
+        on records.record_key = swapped_tax_ids.record_key
     where records.tax_id_is_valid = false
 ),
 
