@@ -98,7 +98,8 @@ doubtful_tax_ids as (
         null::numeric as score,
         null::numeric as match_weight,
         format(
-            'tax id %s fails its check digit%s: not a key; a pair whose digits agree scores it as doubtful',
+            'tax id %s fails its check digit%s: not a key; a pair whose digits agree, or whose valid id is '
+            'these digits with two neighbours swapped, scores it as doubtful',
             tax_id,
             coalesce(' (' || tax_id_corrected || ' would be valid)', '')
         ) as explanation
