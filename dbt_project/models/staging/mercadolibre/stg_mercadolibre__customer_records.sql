@@ -21,6 +21,16 @@ meli_doors as (
     from meli_orders
     where receiver_address is not null and not is_pickup
     order by buyer_id, updated_at desc nulls last
+),
+
+-- the document of the buyer's latest sale that gave one, once per buyer and joined: a subquery
+-- per sale ran as a scan of every sale for each sale without a document, time growing with the
+-- square of the sales (2.7 CPU-s at 20,000 customers, 23 at 50,000; 0.1 and 0.2 joined)
+meli_documents as (
+    select distinct on (buyer_id) buyer_id, buyer_doc_number
+    from meli_orders
+    where buyer_doc_number is not null
+    order by buyer_id, updated_at desc nulls last
 )
 
 -- a Mercado Libre buyer: the latest sale's names and city, the latest document it gave, the
@@ -35,11 +45,7 @@ select distinct on (meli_orders.buyer_id)
     null::text as email,
     null::text as phone,
     null::text as other_phone,
-    coalesce(meli_orders.buyer_doc_number, (
-        select documented.buyer_doc_number from meli_orders as documented
-        where documented.buyer_id = meli_orders.buyer_id and documented.buyer_doc_number is not null
-        order by documented.updated_at desc nulls last limit 1
-    )) as tax_id,
+    coalesce(meli_orders.buyer_doc_number, meli_documents.buyer_doc_number) as tax_id,
     meli_doors.receiver_address as street,
     meli_orders.receiver_city as city,
     null::text as country,
@@ -52,4 +58,6 @@ select distinct on (meli_orders.buyer_id)
 from meli_orders
 left join meli_doors
     on meli_orders.buyer_id = meli_doors.buyer_id
+left join meli_documents
+    on meli_orders.buyer_id = meli_documents.buyer_id
 order by meli_orders.buyer_id, meli_orders.updated_at desc nulls last
