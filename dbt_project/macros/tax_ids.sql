@@ -292,8 +292,9 @@
     the typed digit(s) (tax_id_check_digits, the kind's check-digit macro) and keep the rest of
     the kind's rules (a CUIT's prefix, an RFC's shape and date), as tax_id_is_valid has them:
     the swapped body written with the typed digits would be valid. (Not through tax_id_is_valid
-    itself, whose kind test and regular expressions would run again for every swap.) Chance makes such neighbours often: one swap in eleven gives a given
-    check digit, so a doubtful NIT, CUIT or RUT whose slip was in the check digit has 0.6 to 0.8
+    itself, whose kind test and regular expressions would run again for every swap.) Chance
+    makes such neighbours often: one swap in eleven gives a given check digit, so a doubtful NIT,
+    CUIT or RUT whose slip was in the check digit has 0.6 to 0.8
     of them (a CPF or CNPJ, whose two digits must both hold, under 0.1), and when the slip was a
     swap, another swap gives the digit(s) typed too about half the time, for every kind (the
     weights of CUIT, RUT, CPF and CNPJ mostly run one apart, so a swap of two digits d apart

@@ -37,8 +37,8 @@
         customers, or a company's line beside a person's number);
       - tax_id: `exact` (same valid id), `doubtful` (same digits, but a check digit fails on one
         side; or a doubtful id one swap of neighbouring digits from the other's valid id, whose
-        check digit(s) it carries: column tax_id_swapped_bodies; NIT, CUIT, RUT, RFC, CPF, CNPJ), `different` (two valid ids),
-        `missing`. A doubtful tax id never links on its own: it counts when the names agree, or
+        check digit(s) it carries: column tax_id_swapped_bodies; NIT, CUIT, RUT, RFC, CPF, CNPJ),
+        `different` (two valid ids), `missing`. A doubtful tax id never links on its own: it counts when the names agree, or
         when the two hold one door and their names do not conflict (a company's door beside its
         buyer's); else, unless the other comparisons weigh at least var identity_merge_weight
         without it, the pair goes to review at most;
