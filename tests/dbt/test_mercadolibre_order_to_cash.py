@@ -4,6 +4,7 @@ by dbt, then its recent sales posted into the Odoo simulator by the web-orders a
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from datetime import date, timedelta
 
@@ -35,12 +36,20 @@ def status(sale: dict, shipment: dict) -> str:
 
 
 def test_marketplace_sales_reach_order_to_cash_identity_and_the_erp_once(fresh_db):
-    business = Business(seed=3, customers=300, start=TODAY, history_days=150, mercadolibre=True)
+    business = Business(seed=3, customers=300, start=TODAY, history_days=150, mercadolibre=True, mercadopago=True)
     sales, shipments = business.mercadolibre["orders"], business.mercadolibre["shipments"]
+    # The seller's Mercado Pago account collects the sales too, and its payments search can serve
+    # one of them: under the same id, without the business's reference (the shape of the
+    # account's other payments).
+    twin_sale = next(s for s in sales.values() if s["status"] == "paid")
+    twin = {**copy.deepcopy(next(iter(business.mercadopago["payments"].values()))),
+            "id": twin_sale["payments"][0]["id"], "external_reference": None, "status": "approved",
+            "transaction_amount": twin_sale["payments"][0]["total_paid_amount"]}
+    business.records.add("mercadopago", "payments", twin["id"], twin, None)
     credentials = Credentials()
     with SimulatorServer(create_app(business, credentials)) as server:
         configs = registry.simulator_configs(server.base_url, credentials)
-        for name in ("odoo", "hubspot", "shopify", "mercadolibre"):
+        for name in ("odoo", "hubspot", "shopify", "mercadolibre", "mercadopago"):
             extract_source(fresh_db, name, configs[name], TODAY)
         run_dbt(BUILD, fresh_db, env=AS_OF)
 
@@ -96,6 +105,30 @@ def test_marketplace_sales_reach_order_to_cash_identity_and_the_erp_once(fresh_d
             where o.source_system = 'mercadolibre'""")
         assert len(lines) == sum(len(s["order_items"]) for s in sales.values())
         assert all(line["odoo_product_id"] is not None for line in lines)
+
+        # Order-to-cash: the Mercado Pago payment each sale carries pays it (a cancelled sale's was
+        # refunded); what Mercado Libre kept is the fee.
+        payments = {r["external_reference"]: r for r in rows(fresh_db, """
+            select * from marts.fct_payments where provider = 'mercadolibre'""")}
+        assert set(payments) == {f"ML-{oid}" for oid in sales}
+        cash = {r["order_id"]: r for r in rows(fresh_db, "select * from marts.fct_order_to_cash")}
+        for oid, sale in sales.items():
+            (paid,), payment, order = sale["payments"], payments[f"ML-{oid}"], orders[oid]
+            assert (payment["payment_id"], payment["reference_kind"], payment["order_id"], payment["customer_id"]) == (
+                str(paid["id"]), "order", order["order_id"], order["customer_id"])
+            assert float(payment["collected_amount"]) == paid["total_paid_amount"] == float(order["amount_total"])
+            assert float(payment["fee_amount"]) == round(sum(i["sale_fee"] * i["quantity"] for i in sale["order_items"]), 2) > 0
+            flow = cash[order["order_id"]]
+            if sale["status"] == "cancelled":
+                assert (payment["payment_status"], float(payment["net_amount"]), flow["stage"]) == ("refunded", 0.0, "cancelled")
+            else:
+                assert (payment["payment_status"], float(payment["net_amount"])) == ("approved", paid["total_paid_amount"])
+                assert (flow["stage"], flow["payment_source"], flow["paid_at"]) == ("paid", "provider", payment["approved_at"])
+        assert Counter(p["payment_status"] for p in payments.values())["refunded"] > 0
+        # the payment both systems landed is one payment, the sale's
+        assert rows(fresh_db, f"select count(*) as n from staging.stg_mercadopago__payments where payment_id = {twin['id']}")[0]["n"] == 1
+        assert rows(fresh_db, f"""select provider, reference_kind from marts.fct_payments
+                                  where payment_id = '{twin["id"]}'""") == [{"provider": "mercadolibre", "reference_kind": "order"}]
 
         # The activation books the posting window's live sales into the ERP as ML-<order id>, once.
         window = {oid for oid, o in orders.items() if not o["is_cancelled"] and o["order_date"] >= TODAY - timedelta(days=14)}

@@ -38,7 +38,8 @@ def test_every_shared_model_loops_over_its_contract_and_names_no_provider():
     assert providers["web_orders"] == ("stg_shopify__web_orders", "stg_woocommerce__web_orders",
                                        "stg_tiendanube__web_orders", "stg_mercadolibre__web_orders")
     assert providers["crm_people"] == ("stg_hubspot__crm_people", "stg_salesforce__crm_people")
-    assert providers["provider_payments"] == ("stg_mercadopago__provider_payments", "stg_stripe__provider_payments")
+    assert providers["provider_payments"] == ("stg_mercadopago__provider_payments", "stg_mercadolibre__provider_payments",
+                                              "stg_stripe__provider_payments")
     assert set(contracts.customer_record_types()) == set(contracts.systems()["customer_records"]) | set(
         contracts.systems()["crm_people"]), "a system with customer records that provides none (or the reverse)"
 

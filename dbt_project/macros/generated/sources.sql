@@ -11,7 +11,7 @@
         'service_tickets': ['stg_hubspot__service_tickets', 'stg_salesforce__service_tickets'],
         'crm_deals': ['stg_hubspot__crm_deals', 'stg_salesforce__crm_deals'],
         'crm_deal_lines': ['stg_hubspot__crm_deal_lines', 'stg_salesforce__crm_deal_lines'],
-        'provider_payments': ['stg_mercadopago__provider_payments', 'stg_stripe__provider_payments']
+        'provider_payments': ['stg_mercadopago__provider_payments', 'stg_mercadolibre__provider_payments', 'stg_stripe__provider_payments']
     }[contract]) }}
 {%- endmacro %}
 
@@ -25,7 +25,7 @@
         'service_tickets': ['hubspot', 'salesforce'],
         'crm_deals': ['hubspot', 'salesforce'],
         'crm_deal_lines': ['hubspot', 'salesforce'],
-        'provider_payments': ['mercadopago', 'stripe']
+        'provider_payments': ['mercadopago', 'mercadolibre', 'stripe']
     }[contract]) }}
 {%- endmacro %}
 
@@ -94,6 +94,7 @@
         ['base_tiendanube__order_lines', 'tiendanube', 'orders', 'source_id', 'line_number'],
         ['base_tiendanube__products', 'tiendanube', 'products', 'source_id', 'variant_number'],
         ['base_mercadopago__payments', 'mercadopago', 'payments', 'source_id', none],
+        ['base_mercadolibre__payments', 'mercadolibre', 'orders', 'source_id', 'payment_number'],
         ['base_mercadolibre__orders', 'mercadolibre', 'orders', 'source_id', none],
         ['base_mercadolibre__order_lines', 'mercadolibre', 'orders', 'source_id', 'line_number'],
         ['base_stripe__charges', 'stripe', 'charges', 'source_id', none],

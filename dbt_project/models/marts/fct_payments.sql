@@ -1,13 +1,14 @@
 {#
     One row per payment collected (or attempted) through a payment provider, `provider` saying
-    which: each provider's staging model of contract `provider_payments`,
+    which system it was landed from (Mercado Libre's sales carry their Mercado Pago payments): each
+    provider's staging model of contract `provider_payments`,
     `stg_<provider>__provider_payments` (macro source_contract_models, generated from the
     registry), says its payments in Mercado Pago's words (`payment_status` `approved`, `refunded`,
     `charged_back`, `rejected`, `pending`; `status_detail` the provider's own). Each is matched to
     what it paid, `reference_kind`:
       - `order`: the shop order the provider's own data names (`shop_order_key`: a Stripe charge's
-        WooCommerce order, from its metadata), when the warehouse has it (`external_reference` is
-        then its name, `WC-1042`);
+        WooCommerce order, from its metadata; a Mercado Libre sale's payment, its sale), when the
+        warehouse has it (`external_reference` is then its name, `WC-1042`, `ML-2000009713473608`);
       - `invoice`: else a customer invoice whose number in the ERP is the business's reference on
         the payment (`external_reference`: a Mercado Pago payment link), and the order
         (fct_orders) whose sale order it names first in `invoice_origin`;
@@ -29,13 +30,21 @@
 
 with
 
-payments as (
+provided as (
     {%- for model in source_contract_models('provider_payments') %}
     select {{ columns }} from {{ ref(model) }}
     {%- if not loop.last %}
     union all
     {%- endif %}
     {%- endfor %}
+),
+
+-- A Mercado Libre sale's payment is a Mercado Pago payment: a business landing both sees it twice,
+-- under one id. The record naming the order it pays is kept.
+payments as (
+    select distinct on (payment_id) *
+    from provided
+    order by payment_id, shop_order_key is null, provider
 ),
 
 invoices as (

@@ -2,7 +2,8 @@
     Each payment provider against the ERP, one row per provider and reference it was paid (or
     asked to be paid) against: an ERP invoice (a Mercado Pago payment link) or a web order (a
     shop's checkout: the Shopify shop's through Mercado Pago, the WooCommerce store's through
-    Stripe), or a reference that names neither. Measured on var `as_of_date` (today when null), from
+    Stripe; a Mercado Libre sale, through the Mercado Pago payment it carries), or a reference
+    that names neither. Measured on var `as_of_date` (today when null), from
     the payments created by then. The provider owns what was collected, refunded and kept in
     fees; the ERP owns the invoices and what the accountant registered as paid (`paid` or
     `in_payment`). `issue` is the first that applies, `issues` all of them:

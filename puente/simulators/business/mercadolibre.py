@@ -12,9 +12,11 @@ buyer's own, or, for the ``PICKUP_SHARE`` of sales picked up at an agency of Mer
 agency's (one of ``AGENCIES_PER_CITY`` doors of the city, shared by every buyer who picks up
 there).
 
-A sale is paid through Mercado Pago at once (``status`` paid); Mercado Envíos ships it a few
-workdays later (the shipment ``ready_to_ship``, ``shipped``, then ``delivered``); a few are
-cancelled by the buyer before shipping (``status`` cancelled, the shipment ``cancelled``).
+A sale is paid through Mercado Pago at once (``status`` paid): its ``payments`` hold the one card
+payment, the items and the shipping, with what Mercado Libre keeps (``marketplace_fee``, the items'
+``sale_fee``). Mercado Envíos ships it a few workdays later (the shipment ``ready_to_ship``,
+``shipped``, then ``delivered``); a few are cancelled by the buyer before shipping (``status``
+cancelled, the shipment ``cancelled``, the payment ``refunded`` in full).
 Every change of the shipment is a change of the order too (its ``date_last_updated`` and
 ``tags``: ``delivered``), as the orders search's filter on it relies on.
 
@@ -58,6 +60,7 @@ PICKUP_SHARE = 0.15  # sales picked up at an agency (the docs give no figure; an
 AGENCIES_PER_CITY = 4
 MASKED_PHONE = "XXXXXXX"  # what the shipments API serves a seller for the receiver's phone
 SHIPPING_COST = 9900.0  # what the buyer pays Mercado Envíos, IVA included
+CARDS = ("visa", "visa", "master", "master", "amex", "diners")  # payment_method_id of a card payment
 ERP_REFERENCE = "ML-{order_id}"  # the ERP's client_order_ref of a sale (integration.WebOrder.name)
 
 
@@ -200,10 +203,14 @@ class MercadoLibreWriter(StoreWriter):
             "seller": {"id": SELLER_ID, "nickname": SELLER_NICKNAME},
             "shipping": {"id": sid},
             "payments": [{"id": rng.randrange(10**10, 10**11), "order_id": oid, "payer_id": account["id"],
+                          "collector": {"id": SELLER_ID}, "site_id": SITE_ID, "operation_type": "regular_payment",
                           "status": "approved", "status_detail": "accredited", "payment_type": "credit_card",
-                          "transaction_amount": total, "shipping_cost": SHIPPING_COST,
-                          "total_paid_amount": total + SHIPPING_COST, "currency_id": "COP", "date_created": stamp,
-                          "date_approved": stamp, "date_last_modified": stamp}],
+                          "payment_method_id": random.Random(f"mercadolibre:card:{oid}").choice(CARDS),
+                          "installments": 1, "transaction_amount": total, "transaction_amount_refunded": 0.0,
+                          "taxes_amount": 0.0, "shipping_cost": SHIPPING_COST, "overpaid_amount": 0.0,
+                          "total_paid_amount": total + SHIPPING_COST, "currency_id": "COP",
+                          "marketplace_fee": round(sum(i["sale_fee"] * i["quantity"] for i in items), 2),
+                          "date_created": stamp, "date_approved": stamp, "date_last_modified": stamp}],
             "tags": ["paid", "not_delivered"], "context": {"channel": "marketplace", "site": SITE_ID},
         }
         self._records.add("mercadolibre", "orders", oid, order, p.id, f"M{oid}")
@@ -272,8 +279,8 @@ class MercadoLibreWriter(StoreWriter):
             return order
         sid = order["shipping"]["id"]
         self._shipment(sid, {"status": "cancelled", "substatus": "cancelled_by_buyer"}, "date_cancelled", at)
-        payments = [{**pay, "status": "refunded", "status_detail": "refunded", "date_last_modified": meli_ts(at)}
-                    for pay in order["payments"]]
+        payments = [{**pay, "status": "refunded", "status_detail": "refunded", "date_last_modified": meli_ts(at),
+                     "transaction_amount_refunded": pay["transaction_amount"]} for pay in order["payments"]]
         self.update("orders", oid, {"status": "cancelled", "status_detail": {"code": "buyer_cancelled"},
                                     "payments": payments, "tags": ["not_delivered"]}, at)
         self._integration.web_order("mercadolibre", oid).state = "cancel"

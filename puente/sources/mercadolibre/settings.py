@@ -23,9 +23,16 @@ error list of "Errores"):
   ``date_created``, ``date_closed``, ``last_updated``/``date_last_updated`` (ISO 8601 with
   milliseconds and an offset), ``order_items`` (``item.id``, ``item.title``,
   ``item.seller_sku``, ``quantity``, ``unit_price``, ``sale_fee``, ``currency_id``),
-  ``total_amount``, ``paid_amount``, ``currency_id``, ``shipping.id``, ``payments``, ``tags``
-  and the ``buyer``: ``id``, ``nickname``, ``first_name`` and ``last_name`` only. The buyer's
-  e-mail and phone are not given to the seller.
+  ``total_amount``, ``paid_amount``, ``currency_id``, ``shipping.id``, ``tags``, the ``buyer``:
+  ``id``, ``nickname``, ``first_name`` and ``last_name`` only (the buyer's e-mail and phone are not
+  given to the seller), and ``payments``, the Mercado Pago payments of the sale: ``id`` (Mercado
+  Pago's payment id), ``order_id``, ``payer_id``, ``collector.id``, ``status`` (``approved``,
+  ``pending``, ``in_process``, ``rejected``, ``cancelled``, ``refunded``, ``charged_back``,
+  ``in_mediation``), ``status_detail``, ``payment_type``, ``payment_method_id``,
+  ``transaction_amount`` (the items), ``shipping_cost``, ``total_paid_amount`` (what the buyer
+  paid), ``transaction_amount_refunded``, ``marketplace_fee`` (what Mercado Libre keeps),
+  ``currency_id``, ``date_created``, ``date_approved``, ``date_last_modified``. A refunded
+  payment cancels its sale.
 - ``GET /orders/{id}/billing_info`` (header ``x-version: 2``): the document the buyer gave for the
   invoice, ``{"site_id", "buyer": {"cust_id", "billing_info": {"name", "last_name",
   "identification": {"type", "number"}, "address": {…}}}}``; in Colombia (site MCO) the type is
@@ -81,8 +88,9 @@ class MeliObject(SourceObject):
 # delivers to it, and identity compares it with the addresses of its own customer records (the
 # README's "Identity and personal data" says why that use is within the purpose). Left out: the
 # billing address and taxpayer details, the shipment's receiver name and phone (the API masks
-# the phone, ``XXXXXXX``, anyway), the payments, the sale's feedback, messages, tags and
-# mediations, and Mercado Libre's fee per item.
+# the phone, ``XXXXXXX``, anyway), the payer of each payment, the sale's feedback, messages, tags
+# and mediations, and Mercado Libre's fee per item (its payment's ``marketplace_fee`` lands: the
+# sale's total fee). The payments land for order-to-cash (stg_mercadolibre__provider_payments).
 _ORDER = ("status", "date_created", "date_closed", "total_amount", "paid_amount", "currency_id",
           "buyer.id", "buyer.nickname", "buyer.first_name", "buyer.last_name",
           "order_items[].item.id", "order_items[].item.title", "order_items[].item.seller_sku",
@@ -90,7 +98,11 @@ _ORDER = ("status", "date_created", "date_closed", "total_amount", "paid_amount"
           "billing_info.doc_type", "billing_info.doc_number",
           "shipment.status", "shipment.date_shipped", "shipment.date_delivered", "shipment.shipping_cost",
           "shipment.receiver_address", "shipment.destination_type", "shipment.receiver_city",
-          "shipment.receiver_state")
+          "shipment.receiver_state",
+          "payments[].id", "payments[].status", "payments[].status_detail", "payments[].payment_type",
+          "payments[].payment_method_id", "payments[].transaction_amount", "payments[].total_paid_amount",
+          "payments[].transaction_amount_refunded", "payments[].marketplace_fee", "payments[].currency_id",
+          "payments[].date_created", "payments[].date_approved", "payments[].date_last_modified")
 
 # Reconciliation: the search serves the sales of the last twelve months (``SEARCH_DAYS``), raw keeps
 # older ones. Both sides count the sales updated in the 365 days before the newest update the
