@@ -10,6 +10,8 @@ Malformed values, one record each, as issue 10 found them (each alone used to fa
   order #1046 landed under its GraphQL global id with María as `gid://shopify/Customer/7002`
   (read as order 5005 of customer 7002); order #1047 with `total_price` "abc" (quarantined);
   order #1048 whose second line has price "abc" (that line quarantined, the order kept).
+- Marketplace: a Mercado Libre sale whose payment's `total_paid_amount` is "abc" (that payment
+  quarantined, the sale kept).
 - CRM: deal 701's `closedate` "2026-02-30T…"; contact 503's `hs_marketable_status` "maybe".
 
 Doubtful tax ids (a NIT whose check digit fails, `DOUBTFUL_TAX_IDS`), each where its system keeps
@@ -101,6 +103,8 @@ def _doubtful_tax_id_records() -> dict[str, dict[str, list[dict]]]:
             "id": 2000009301, "status": "paid", "currency_id": "COP", "total_amount": 50000, "paid_amount": 50000,
             "buyer": {"id": int(buyer_id), "nickname": "LIBREDUDOSO", "first_name": "Libre", "last_name": "Dudoso"},
             "billing_info": {"doc_type": "NIT", "doc_number": meli_doc}, "order_items": [],
+            "payments": [{"id": 91776699099, "status": "approved", "total_paid_amount": "abc", "currency_id": "COP",
+                          "date_created": "2026-11-01T10:00:00.000-05:00"}],
             "date_created": "2026-11-01T10:00:00.000-05:00", "date_last_updated": "2026-11-01T10:00:00.000-05:00"}]},
         "salesforce": {"leads": [{
             "Id": lead_id, "FirstName": "Fuerza", "LastName": "Dudosa", "Company": "Fuerza Dudosa SAS",

@@ -100,7 +100,7 @@ _ORDER = ("status", "date_created", "date_closed", "total_amount", "paid_amount"
           "shipment.receiver_address", "shipment.destination_type", "shipment.receiver_city",
           "shipment.receiver_state",
           "payments[].id", "payments[].status", "payments[].status_detail", "payments[].payment_type",
-          "payments[].payment_method_id", "payments[].transaction_amount", "payments[].total_paid_amount",
+          "payments[].payment_method_id", "payments[].total_paid_amount",
           "payments[].transaction_amount_refunded", "payments[].marketplace_fee", "payments[].currency_id",
           "payments[].date_created", "payments[].date_approved", "payments[].date_last_modified")
 

@@ -28,10 +28,7 @@ renamed as (
         {{ field_value(fields, 'payment_method_id') }} as payment_method,
         {{ field_value(fields, 'payment_type') }} as payment_type,
         upper(coalesce({{ field_value(fields, 'currency_id') }}, {{ field_value(order, 'currency_id') }})) as currency_code,
-        coalesce(
-            {{ safe_numeric(field_value(fields, 'total_paid_amount'), fields, 'payments[].total_paid_amount') }},
-            {{ safe_numeric(field_value(fields, 'transaction_amount'), fields, 'payments[].transaction_amount', required=true) }}
-        ) as amount,
+        {{ safe_numeric(field_value(fields, 'total_paid_amount'), fields, 'payments[].total_paid_amount', required=true) }} as amount,
         coalesce({{ safe_numeric(field_value(fields, 'transaction_amount_refunded'), fields, 'payments[].transaction_amount_refunded') }}, 0)
             as transaction_refunded_amount,
         coalesce({{ safe_numeric(field_value(fields, 'marketplace_fee'), fields, 'payments[].marketplace_fee') }}, 0) as fee_amount,
