@@ -5,9 +5,9 @@
     (`ML-<order id>`). `amount` is what the buyer paid, items and shipping; `fee_amount` what
     Mercado Libre kept (`marketplace_fee`). The sale does not say what reached the seller's
     account (Mercado Envíos' charges and the release are Mercado Pago's), so `net_received_amount`
-    is null here; when the business also lands its Mercado Pago account, fct_payments keeps that
-    source's record of the same payment, which does. A refunded payment is refunded in full (it
-    cancels the sale).
+    is null. When the business also lands its Mercado Pago account, the same payment may come from
+    there too, under the same id and without the sale's reference: fct_payments keeps this record,
+    which names the sale. A refunded payment is refunded in full (it cancels the sale). The amounts as each status means them: macro mercadopago_payment_amounts.
 #}
 
 with
@@ -34,11 +34,7 @@ select
     payment_type,
     currency_code,
     amount,
-    case when payment_status in ('approved', 'refunded', 'charged_back', 'in_mediation') then amount else 0 end
-        as collected_amount,
-    refunded_amount,
-    case when payment_status = 'charged_back' then amount - refunded_amount else 0 end as charged_back_amount,
-    case when payment_status in ('approved', 'in_mediation') then amount - refunded_amount else 0 end as net_amount,
+    {{ mercadopago_payment_amounts('payment_status', 'amount', 'refunded_amount') }},
     fee_amount,
     null::numeric as net_received_amount,
     case when refunded_amount > 0 then 1 else 0 end as refund_count,
