@@ -43,8 +43,8 @@ def test_marketplace_sales_reach_order_to_cash_identity_and_the_erp_once(fresh_d
     # account's other payments).
     twin_sale = next(s for s in sales.values() if s["status"] == "paid")
     twin = {**copy.deepcopy(next(iter(business.mercadopago["payments"].values()))),
-            "id": twin_sale["payments"][0]["id"], "external_reference": None, "status": "approved",
-            "transaction_amount": twin_sale["payments"][0]["total_paid_amount"]}
+            "id": twin_sale["payments"][-1]["id"], "external_reference": None, "status": "approved",
+            "transaction_amount": twin_sale["payments"][-1]["total_paid_amount"]}
     business.records.add("mercadopago", "payments", twin["id"], twin, None)
     credentials = Credentials()
     with SimulatorServer(create_app(business, credentials)) as server:
@@ -106,25 +106,31 @@ def test_marketplace_sales_reach_order_to_cash_identity_and_the_erp_once(fresh_d
         assert len(lines) == sum(len(s["order_items"]) for s in sales.values())
         assert all(line["odoo_product_id"] is not None for line in lines)
 
-        # Order-to-cash: the Mercado Pago payment each sale carries pays it (a cancelled sale's was
-        # refunded); what Mercado Libre kept is the fee.
-        payments = {r["external_reference"]: r for r in rows(fresh_db, """
+        # Order-to-cash: the Mercado Pago payments each sale carries pay it (an attempt rejected
+        # first collects nothing; a cancelled sale's payment was refunded); what Mercado Libre kept
+        # is the fee.
+        payments = {r["payment_id"]: r for r in rows(fresh_db, """
             select * from marts.fct_payments where provider = 'mercadolibre'""")}
-        assert set(payments) == {f"ML-{oid}" for oid in sales}
+        assert set(payments) == {str(paid["id"]) for sale in sales.values() for paid in sale["payments"]}
         cash = {r["order_id"]: r for r in rows(fresh_db, "select * from marts.fct_order_to_cash")}
         for oid, sale in sales.items():
-            (paid,), payment, order = sale["payments"], payments[f"ML-{oid}"], orders[oid]
-            assert (payment["payment_id"], payment["reference_kind"], payment["order_id"], payment["customer_id"]) == (
-                str(paid["id"]), "order", order["order_id"], order["customer_id"])
+            order, flow = orders[oid], cash[orders[oid]["order_id"]]
+            *rejected, paid = sale["payments"]
+            payment = payments[str(paid["id"])]
+            for attempt in [payments[str(r["id"])] for r in rejected]:
+                assert (attempt["payment_status"], float(attempt["collected_amount"]), attempt["order_id"]) == (
+                    "rejected", 0.0, order["order_id"])
+            assert (payment["external_reference"], payment["reference_kind"], payment["order_id"], payment["customer_id"]) == (
+                f"ML-{oid}", "order", order["order_id"], order["customer_id"])
             assert float(payment["collected_amount"]) == paid["total_paid_amount"] == float(order["amount_total"])
             assert float(payment["fee_amount"]) == round(sum(i["sale_fee"] * i["quantity"] for i in sale["order_items"]), 2) > 0
-            flow = cash[order["order_id"]]
             if sale["status"] == "cancelled":
                 assert (payment["payment_status"], float(payment["net_amount"]), flow["stage"]) == ("refunded", 0.0, "cancelled")
             else:
                 assert (payment["payment_status"], float(payment["net_amount"])) == ("approved", paid["total_paid_amount"])
                 assert (flow["stage"], flow["payment_source"], flow["paid_at"]) == ("paid", "provider", payment["approved_at"])
-        assert Counter(p["payment_status"] for p in payments.values())["refunded"] > 0
+        statuses = Counter(p["payment_status"] for p in payments.values())
+        assert statuses["refunded"] > 0 and statuses["rejected"] > 0, statuses
         # the payment both systems landed is one payment, the sale's
         assert rows(fresh_db, f"select count(*) as n from staging.stg_mercadopago__payments where payment_id = {twin['id']}")[0]["n"] == 1
         assert rows(fresh_db, f"""select provider, reference_kind from marts.fct_payments

@@ -12,9 +12,9 @@ buyer's own, or, for the ``PICKUP_SHARE`` of sales picked up at an agency of Mer
 agency's (one of ``AGENCIES_PER_CITY`` doors of the city, shared by every buyer who picks up
 there).
 
-A sale is paid through Mercado Pago at once (``status`` paid): its ``payments`` hold the one card
-payment, the items and the shipping, with what Mercado Libre keeps (``marketplace_fee``, the items'
-``sale_fee``). Mercado Envíos ships it a few workdays later (the shipment ``ready_to_ship``,
+A sale is paid through Mercado Pago at once (``status`` paid): its ``payments`` hold the approved
+card payment, the items and the shipping, with what Mercado Libre keeps (``marketplace_fee``, the
+items' ``sale_fee``), now and then after a rejected attempt with another card. Mercado Envíos ships it a few workdays later (the shipment ``ready_to_ship``,
 ``shipped``, then ``delivered``); a few are cancelled by the buyer before shipping (``status``
 cancelled, the shipment ``cancelled``, the payment ``refunded`` in full).
 Every change of the shipment is a change of the order too (its ``date_last_updated`` and
@@ -61,6 +61,8 @@ AGENCIES_PER_CITY = 4
 MASKED_PHONE = "XXXXXXX"  # what the shipments API serves a seller for the receiver's phone
 SHIPPING_COST = 9900.0  # what the buyer pays Mercado Envíos, IVA included
 CARDS = ("visa", "visa", "master", "master", "amex", "diners")  # payment_method_id of a card payment
+RETRY_SHARE = 0.05  # sales whose first card payment is rejected before another is approved (as the shop's)
+REJECTIONS = ("cc_rejected_insufficient_amount", "cc_rejected_bad_filled_security_code", "cc_rejected_other_reason")
 ERP_REFERENCE = "ML-{order_id}"  # the ERP's client_order_ref of a sale (integration.WebOrder.name)
 
 
@@ -202,15 +204,7 @@ class MercadoLibreWriter(StoreWriter):
                       "last_name": account["last_name"], "billing_info": {"id": str(rng.getrandbits(59))}},
             "seller": {"id": SELLER_ID, "nickname": SELLER_NICKNAME},
             "shipping": {"id": sid},
-            "payments": [{"id": rng.randrange(10**10, 10**11), "order_id": oid, "payer_id": account["id"],
-                          "collector": {"id": SELLER_ID}, "site_id": SITE_ID, "operation_type": "regular_payment",
-                          "status": "approved", "status_detail": "accredited", "payment_type": "credit_card",
-                          "payment_method_id": random.Random(f"mercadolibre:card:{oid}").choice(CARDS),
-                          "installments": 1, "transaction_amount": total, "transaction_amount_refunded": 0.0,
-                          "taxes_amount": 0.0, "shipping_cost": SHIPPING_COST, "overpaid_amount": 0.0,
-                          "total_paid_amount": total + SHIPPING_COST, "currency_id": "COP",
-                          "marketplace_fee": round(sum(i["sale_fee"] * i["quantity"] for i in items), 2),
-                          "date_created": stamp, "date_approved": stamp, "date_last_modified": stamp}],
+            "payments": self._payments(oid, rng.randrange(10**10, 10**11), account["id"], items, total, at),
             "tags": ["paid", "not_delivered"], "context": {"channel": "marketplace", "site": SITE_ID},
         }
         self._records.add("mercadolibre", "orders", oid, order, p.id, f"M{oid}")
@@ -272,6 +266,27 @@ class MercadoLibreWriter(StoreWriter):
     def _cancel(self, day: int, oid: int, sid: int) -> None:
         self.cancel_order(day, oid, self._moment(day))
 
+    @staticmethod
+    def _payments(oid: int, pid: int, payer: int, items: list[dict], total: float, at: datetime) -> list[dict]:
+        """The sale's Mercado Pago payments: one approved card payment, after a rejected attempt now
+        and then (a stream of the sale's own, so the account's stays as it was)."""
+        draw = random.Random(f"mercadolibre:payment:{oid}")
+        stamp = meli_ts(at)
+        approved = {"id": pid, "order_id": oid, "payer_id": payer, "collector": {"id": SELLER_ID}, "site_id": SITE_ID,
+                    "operation_type": "regular_payment", "status": "approved", "status_detail": "accredited",
+                    "payment_type": "credit_card", "payment_method_id": draw.choice(CARDS), "installments": 1,
+                    "transaction_amount": total, "transaction_amount_refunded": 0.0, "taxes_amount": 0.0,
+                    "shipping_cost": SHIPPING_COST, "overpaid_amount": 0.0, "total_paid_amount": total + SHIPPING_COST,
+                    "currency_id": "COP", "marketplace_fee": round(sum(i["sale_fee"] * i["quantity"] for i in items), 2),
+                    "date_created": stamp, "date_approved": stamp, "date_last_modified": stamp}
+        if draw.random() >= RETRY_SHARE:
+            return [approved]
+        tried = meli_ts(at - timedelta(minutes=draw.randint(1, 10)))
+        rejected = {**approved, "id": pid - draw.randint(1, 5_000), "status": "rejected",
+                    "status_detail": draw.choice(REJECTIONS), "payment_method_id": draw.choice(CARDS),
+                    "marketplace_fee": 0.0, "date_created": tried, "date_approved": None, "date_last_modified": tried}
+        return [rejected, approved]
+
     def cancel_order(self, day: int, oid: int, at: datetime) -> dict:
         """Cancelled by the buyer before it ships: the payment is refunded, the shipment cancelled."""
         order = self.meli["orders"][oid]
@@ -280,7 +295,8 @@ class MercadoLibreWriter(StoreWriter):
         sid = order["shipping"]["id"]
         self._shipment(sid, {"status": "cancelled", "substatus": "cancelled_by_buyer"}, "date_cancelled", at)
         payments = [{**pay, "status": "refunded", "status_detail": "refunded", "date_last_modified": meli_ts(at),
-                     "transaction_amount_refunded": pay["transaction_amount"]} for pay in order["payments"]]
+                     "transaction_amount_refunded": pay["transaction_amount"]} if pay["status"] == "approved" else pay
+                    for pay in order["payments"]]
         self.update("orders", oid, {"status": "cancelled", "status_detail": {"code": "buyer_cancelled"},
                                     "payments": payments, "tags": ["not_delivered"]}, at)
         self._integration.web_order("mercadolibre", oid).state = "cancel"
