@@ -44,6 +44,7 @@ from puente.simulators.business import messiness as messy
 from puente.simulators.business.assortment import SHIPPING_SKU, VAT_RATE, Assortment
 from puente.simulators.business.calendar import Calendar
 from puente.simulators.business.integration import Integration, Line, WebOrder
+from puente.simulators.business.mercadopago import REJECTIONS, RETRY_SHARE  # Mercado Pago's, as at the shop
 from puente.simulators.business.population import Person, Population
 from puente.simulators.business.records import BOGOTA, Records
 from puente.simulators.business.store import StoreWriter
@@ -61,8 +62,6 @@ AGENCIES_PER_CITY = 4
 MASKED_PHONE = "XXXXXXX"  # what the shipments API serves a seller for the receiver's phone
 SHIPPING_COST = 9900.0  # what the buyer pays Mercado Envíos, IVA included
 CARDS = ("visa", "visa", "master", "master", "amex", "diners")  # payment_method_id of a card payment
-RETRY_SHARE = 0.05  # sales whose first card payment is rejected before another is approved (as the shop's)
-REJECTIONS = ("cc_rejected_insufficient_amount", "cc_rejected_bad_filled_security_code", "cc_rejected_other_reason")
 ERP_REFERENCE = "ML-{order_id}"  # the ERP's client_order_ref of a sale (integration.WebOrder.name)
 
 
