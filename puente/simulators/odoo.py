@@ -70,8 +70,11 @@ ORM and RPC code of Odoo 17 (``odoo/service/model.py``, ``odoo/models.py``, ``ad
   rejected ones, as Odoo's ``_l10n_co_dian_send_invoice_xml`` does). Elsewhere the module is not
   installed: the fields and the model do not exist.
 - Read-only reference models a client resolves ids with: ``res.country`` (Colombia, id 49, code
-  ``CO``), ``l10n_latam.identification.type`` (3 Cédula de ciudadanía, ``national_citizen_id``; 4
-  NIT, ``rut``; with ``l10n_co_document_code`` and ``is_vat``), ``account.tax`` (IVA 19%, id 1).
+  ``CO``; Argentina 10, Chile 46, México 156, Brasil 31 for the customers abroad),
+  ``l10n_latam.identification.type`` (3 Cédula de ciudadanía, ``national_citizen_id``; 4 NIT,
+  ``rut``; 1 VAT, l10n_latam_base's generic type, for a company abroad; 7 ID del Exterior,
+  ``external_id``, for a person abroad; with ``l10n_co_document_code`` and ``is_vat``),
+  ``account.tax`` (IVA 19%, id 1).
 
 Injected faults answer as a reverse proxy in front of Odoo would: 429 with ``Retry-After`` or
 502, outside XML-RPC, or a hang and a dropped connection. ``search_read`` serves malformed
