@@ -68,6 +68,17 @@ CASES = {
         "3001234567": False,
         "6012345678": False,
     },
+    "is_landline_phone": {
+        "+576012345678": True,
+        "+573001234567": False,
+        "+541143211234": True,  # Buenos Aires
+        "+5491143211234": False,  # a mobile: a 9 after the country code
+        "+56223456789": True,  # Santiago
+        "+56912345678": False,
+        "+551134567890": True,  # São Paulo: eight digits
+        "+5511934567890": False,  # nine, the first a 9
+        "+525512345678": False,  # Mexico: one plan for both
+    },
     "normalize_address": {
         "Calle 38 # 12-45": "cl 38 12 45",
         "Cl 38 12 45": "cl 38 12 45",

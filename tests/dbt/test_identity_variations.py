@@ -92,6 +92,9 @@ PARTNERS = [
     partner(1100, "Larissa Ribeiro Costa", mobile="(21) 98765-4321", city="Rio de Janeiro", country=BRAZIL),
     partner(1101, "Javiera Fuentes Soto", mobile="9 8123 4567", city="Santiago", country=CHILE),
     partner(1102, "Renata Vidal Ochoa", mobile="55 8123 4567", city="Ciudad de México", country=MEXICO),
+    # an office abroad and a member of its staff, on its landline
+    partner(1103, "Padaria Central Ltda.", phone="+55 11 3456-7890", city="São Paulo", country=BRAZIL, company=True),
+    partner(1104, "Beatriz Gomes Alves", phone="(11) 3456-7890", city="São Paulo", country=BRAZIL),
     # e-mail addresses
     partner(1010, "Ana Gil Rojas", email="ana.gil@gmail.com"),
     partner(1011, "Óscar Ruiz Peña", email="oscar.ruiz.pena@gmail.com"),
@@ -170,6 +173,7 @@ CONTACTS = [
     contact(2100, "Larissa", "Ribeiro", phone="+55 21 98765-4321", city="Rio de Janeiro", country="Brasil"),
     contact(2101, "Javiera", "Fuentes", phone="+56981234567", city="Santiago", country="Chile"),
     contact(2102, "Renata", "Vidal", phone="+52 55 8123 4567", city="Ciudad de México", country="México"),
+    contact(2104, "Thiago", "Ramos", phone="+55 11 3456 7890", city="São Paulo", country="Brasil"),  # her colleague
     contact(2011, "Oscar", "Ruiz", email="oscarruizpena@gmail.com"),
     contact(2012, "Inés", "Castro", email="Ines.Castro@googlemail.com"),
     contact(2013, "Hernán", "Vargas", email="hvargas77@hotmial.com"),
@@ -371,6 +375,17 @@ def test_a_phone_abroad_is_read_in_the_records_country(night_1, module_db):
     assert phones == {"odoo_partner:1100": "+5521987654321", "hubspot_contact:2100": "+5521987654321",
                       "odoo_partner:1101": "+56981234567", "odoo_partner:1102": "+525581234567",
                       "odoo_partner:1040": "+573187654321"}
+
+
+def test_a_landline_abroad_is_compared_as_a_landline(night_1, module_db):
+    """A Brazilian office's eight-digit line, which its staff share, weighs as a landline does,
+    not as a mobile, which one person holds."""
+    (pair,) = rows(module_db, """
+        select phone_level from intermediate.int_customer_pairs_scored
+        where least(record_key, other_record_key) = 'hubspot_contact:2104'
+          and greatest(record_key, other_record_key) = 'odoo_partner:1104'""")
+    assert pair["phone_level"] == "exact_landline"
+    assert len({night_1[key] for key in ("odoo_partner:1103", "odoo_partner:1104", "hubspot_contact:2104")}) == 3
 
 
 def test_doubtful_tax_id_is_flagged_with_its_corrected_digit(night_1, module_db):
