@@ -147,3 +147,11 @@ def test_foreign_slips_mostly_break_the_check_digit():
                 slips += 1
                 caught += latam.check_digits(code, company, compact[:-cut]) != compact[-cut:]
     assert slips > 50 and caught / slips > 0.97, (slips, caught)
+
+
+def test_the_same_seed_makes_the_same_customers_abroad():
+    def abroad(business: Business) -> list[tuple]:
+        return [(p.id, p.country, p.legal_name, p.city, p.doc, p.mobile, p.landline, p.email)
+                for p in business.population.people if p.country != "CO"]
+    first, again = (abroad(Business(seed=9, customers=800, history_days=60)) for _ in range(2))
+    assert first and first == again

@@ -14,7 +14,10 @@ office its landline with the staff who buy on their own account, and namesakes l
 city. People move to another city (a new landline and address there) or to another door of
 theirs, and change their mobile: records typed after that carry the new ones. Most relatives
 live at one address (some named after the relative they live with: a father and his son, one
-name at one door), and some staff have their purchases sent to the office. ``Person.variations`` names the variation classes a person shows
+name at one door), and some staff have their purchases sent to the office. A few customers
+live abroad (FOREIGN_SHARE: Argentina, Chile, Mexico, Brazil), with their country's tax id,
+phones and cities (latam), as do their relatives, namesakes and staff.
+``Person.variations`` names the variation classes a person shows
 (messiness.VARIATION_CLASSES), the ground truth the identity benchmark measures per class.
 """
 
@@ -251,7 +254,8 @@ class Population:
         draw = random.Random(f"{p.doc}:{p.id}:abroad")
         if model is not None:
             code = model.country
-        elif draw.random() < FOREIGN_SHARE:
+        elif draw.random() < FOREIGN_SHARE and kin is None and office is None:
+            # (the relative, namesake or staff of someone here lives here: same city, same door)
             code = co.weighted(draw, list(latam.COUNTRY_WEIGHTS))[0]
         else:
             return
