@@ -65,6 +65,17 @@
 {%- endmacro %}
 
 {#
+    Whether a phone in E.164 (normalize_phone's answer, a SQL expression) is a landline, which
+    an office or a home shares: Colombia's 60x lines; Argentina's and Chile's numbers without the
+    9 their mobiles carry after the country code; Brazil's eight-digit numbers after the area
+    code (its mobiles have nine, the first a 9). Mexico's mobiles and landlines share one plan:
+    never a landline here.
+#}
+{% macro is_landline_phone(e164) -%}
+    ({{ e164 }} ~ '^\+(5760\d{8}|54[1-8]\d{9}|56[2-8]\d{8}|55[1-9]{2}[2-5]\d{7})$')
+{%- endmacro %}
+
+{#
     Whether a phone's digits (a SQL expression) are a placeholder typed when a form insists on a
     phone: a local part of one repeated digit (`0000000`, `3000000000`) or a count up or down
     (`1234567`, `123456789`): a real number of another country may spell a count (`9 8765 4321`

@@ -165,8 +165,9 @@ def format_phone(digits: str, style: int) -> str:
 
 
 def e164(digits: str) -> str:
-    """How Shopify stores a phone: normalised to E.164 (``+573001234567``)."""
-    return f"+57{digits}"
+    """How Shopify stores a phone: normalised to E.164 (``+573001234567``; a foreign number, held
+    in E.164 already, as it is)."""
+    return digits if digits.startswith("+") else f"+57{digits}"
 
 
 def email_local_part(rng: random.Random, first: str, last: str) -> str:
@@ -263,13 +264,21 @@ def domain_typo(rng: random.Random, domain: str) -> str:
 def company_suffix_variant(rng: random.Random, name: str) -> str:
     """A company's legal name with its legal form written another way: ``S.A.S.`` as ``SAS``,
     ``S. A. S.`` or left out, ``Ltda.`` as ``LTDA`` or ``Limitada``."""
-    for suffix in sorted(COMPANY_SUFFIXES, key=len, reverse=True):
+    for suffix in sorted((*COMPANY_SUFFIXES, *FOREIGN_SUFFIX_SPELLINGS), key=len, reverse=True):
         if name.endswith(" " + suffix):
             body = name[: -len(suffix) - 1]
-            kind = "Ltda" if "Ltda" in suffix else "SAS"
-            options = {"SAS": ("SAS", "S.A.S.", "S. A. S.", "sas", ""), "Ltda": ("LTDA", "Limitada", "Ltda", "")}[kind]
+            kind = "Ltda" if "Ltda" in suffix else "SAS" if suffix in COMPANY_SUFFIXES else suffix
+            options = {"SAS": ("SAS", "S.A.S.", "S. A. S.", "sas", ""), "Ltda": ("LTDA", "Limitada", "Ltda", ""),
+                       **FOREIGN_SUFFIX_SPELLINGS}[kind]
             return f"{body} {rng.choice(options)}".rstrip()
     return name
+
+
+# The legal forms of the region's other countries (a foreign customer's: latam), written other ways.
+FOREIGN_SUFFIX_SPELLINGS = {
+    "S.A.": ("SA", "S. A.", "sa", ""), "S.R.L.": ("SRL", "S. R. L.", "srl", ""), "SpA": ("SPA", "S.p.A.", ""),
+    "S.A. de C.V.": ("SA de CV", "S.A. DE C.V.", "SA DE CV", ""), "S. de R.L.": ("S de RL", "S. DE R.L.", ""),
+}
 
 
 def without_particle(surname: str) -> str:

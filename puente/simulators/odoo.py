@@ -70,8 +70,11 @@ ORM and RPC code of Odoo 17 (``odoo/service/model.py``, ``odoo/models.py``, ``ad
   rejected ones, as Odoo's ``_l10n_co_dian_send_invoice_xml`` does). Elsewhere the module is not
   installed: the fields and the model do not exist.
 - Read-only reference models a client resolves ids with: ``res.country`` (Colombia, id 49, code
-  ``CO``), ``l10n_latam.identification.type`` (3 Cédula de ciudadanía, ``national_citizen_id``; 4
-  NIT, ``rut``; with ``l10n_co_document_code`` and ``is_vat``), ``account.tax`` (IVA 19%, id 1).
+  ``CO``; Argentina 10, Chile 46, México 156, Brasil 31 for the customers abroad),
+  ``l10n_latam.identification.type`` (3 Cédula de ciudadanía, ``national_citizen_id``; 4 NIT,
+  ``rut``; 1 VAT, l10n_latam_base's generic type, for a company abroad; 7 ID del Exterior,
+  ``external_id``, for a person abroad; with ``l10n_co_document_code`` and ``is_vat``),
+  ``account.tax`` (IVA 19%, id 1).
 
 Injected faults answer as a reverse proxy in front of Odoo would: 429 with ``Retry-After`` or
 502, outside XML-RPC, or a hang and a dropped connection. ``search_read`` serves malformed
@@ -95,6 +98,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
+from puente.simulators import latam
 from puente.simulators.business import Business
 from puente.simulators.colombia import nit_check_digit
 from puente.simulators.limits import FaultInjector, FaultRates, Limits
@@ -240,6 +244,8 @@ SELECTIONS = {("res.partner", "company_type"): {"person", "company"},
               ("sale.advance.payment.inv", "advance_payment_method"): {"delivered", "percentage", "fixed"}}
 ACCESS_VERBS = {"read": "access", "write": "modify", "create": "create", "unlink": "delete"}
 NIT_FORMAT = "CO213123432-1 or CO213.123.432-1"  # base_vat's _ref_vat['co']
+FOREIGN_VAT_FORMATS = {"AR": "AR200-5536168-2 or 20055361682", "CL": "CL76086428-5",
+                       "MX": "MXGODE561231GR8 or GODE561231GR8", "BR": "11 digits (CPF) or 14 (CNPJ)"}
 NOTHING_TO_INVOICE = (
     "Cannot create an invoice. No items are available to invoice.\n\n"
     "To resolve this issue, please ensure that:\n"
@@ -619,7 +625,9 @@ class OdooService:
 
     def _check_partner(self, record: dict) -> None:
         """``res.partner``'s constraints: a contact needs a name; a NIT-type partner's ``vat`` must
-        carry DIAN's check digit (``base_vat``'s Colombian format)."""
+        carry DIAN's check digit (``base_vat``'s Colombian format), and a VAT-type partner's of
+        Argentina, Chile, Mexico or Brazil its country's (``base_vat`` checks the generic type
+        against the partner's country)."""
         if not record.get("name"):
             raise validation_error("The operation cannot be completed: Contacts require a name")
         id_type = record.get("l10n_latam_identification_type_id")
@@ -628,6 +636,15 @@ class OdooService:
                 "l10n_co_document_code"] == "rut" and not valid_nit(record["vat"]):
             raise validation_error(f"\nThe NIT number [{record['vat']}] for partner [{record['name']}] does not "
                                    f"seem to be valid. \nNote: the expected format is {NIT_FORMAT}")
+        country = record.get("country_id")
+        country_id = country[0] if isinstance(country, list) else country
+        code = (self.business.odoo["res.country"].get(country_id) or {}).get("code") if country_id else None
+        id_types = self.business.odoo["l10n_latam.identification.type"]
+        if record.get("vat") and type_id and id_types[type_id]["is_vat"] and not id_types[type_id]["country_id"] \
+                and code in latam.COUNTRIES and not valid_foreign_vat(code, record["vat"]):
+            label = self.business.odoo["res.country"][country_id]["vat_label"]
+            raise validation_error(f"\nThe {label} number [{record['vat']}] for partner [{record['name']}] does not "
+                                   f"seem to be valid. \nNote: the expected format is {FOREIGN_VAT_FORMATS[code]}")
 
     def _make_partner(self, values: dict) -> int:
         return self.business.erp.new_partner(values, self.business.now())["id"]
@@ -781,6 +798,16 @@ def _company_type(values: dict) -> dict:
     elif "is_company" in values:
         values["company_type"] = "company" if values["is_company"] else "person"
     return values
+
+
+def valid_foreign_vat(code: str, vat: str) -> bool:
+    """A CUIT, RUT, RFC, CPF or CNPJ whose check digits hold (its country's code ahead allowed)."""
+    compact = latam.canonical_tax_id(str(vat)).removeprefix(code)
+    shapes = {"AR": r"\d{11}", "CL": r"\d{1,8}[\dK]", "MX": r"[A-ZÑ&]{3,4}\d{6}[A-Z\d]{3}", "BR": r"\d{11}|\d{14}"}
+    if not re.fullmatch(shapes[code], compact):
+        return False
+    cut = 2 if code == "BR" else 1
+    return latam.check_digits(code, len(compact) == 14, compact[:-cut]) == compact[-cut:]
 
 
 def valid_nit(vat: str) -> bool:

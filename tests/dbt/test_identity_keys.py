@@ -68,6 +68,17 @@ CASES = {
         "3001234567": False,
         "6012345678": False,
     },
+    "is_landline_phone": {
+        "+576012345678": True,
+        "+573001234567": False,
+        "+541143211234": True,  # Buenos Aires
+        "+5491143211234": False,  # a mobile: a 9 after the country code
+        "+56223456789": True,  # Santiago
+        "+56912345678": False,
+        "+551134567890": True,  # São Paulo: eight digits
+        "+5511934567890": False,  # nine, the first a 9
+        "+525512345678": False,  # Mexico: one plan for both
+    },
     "normalize_address": {
         "Calle 38 # 12-45": "cl 38 12 45",
         "Cl 38 12 45": "cl 38 12 45",
@@ -137,3 +148,70 @@ def test_phone_is_the_e164_libphonenumber_gives(normalized, typed):
     number = phonenumbers.parse(typed, "CO")
     assert phonenumbers.is_valid_number(number), typed
     assert normalized[("normalize_phone", typed)] == phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# ---------------------------------------------------------------------------- the generator's foreign customers
+# Tax ids and phones of customers abroad as the business generator makes and types them
+# (puente.simulators.latam): the macros must read them as their country's tax authority and
+# phone plan do, or the identity benchmark would measure the generator rather than the models.
+
+def _foreign_cases() -> list[tuple[str, str, str, str]]:
+    """(typed, country, kind of case, what the macros must give): valid ids in every typed
+    style, ids with a mistyped check digit (the correction is the valid id), ids with two
+    neighbouring characters of the body swapped (the valid body is among the swaps), phones."""
+    import random
+
+    from puente.simulators import latam
+
+    rng = random.Random(11)
+    cases = []
+    for code in sorted(latam.COUNTRIES):
+        for company in (False, True):
+            for n in range(4):
+                tax_id = latam.new_tax_id(rng, code, company, male=n % 2 == 0, first="Ana María", last1="de la Hoz",
+                                          last2="Gil", company_name="Comercial Andina S.A. de C.V.")
+                body, check = latam.split_tax_id(code, company, tax_id)
+                cases.append((latam.format_tax_id(code, company, body, check, n), code, "valid", "true"))
+                wrong = check[:-1] + str((int(check[-1]) + 1) % 10 if check[-1].isdigit() else 3)
+                cases.append((latam.format_tax_id(code, company, body, wrong, n), code, "check_slip",
+                              latam.canonical_tax_id(tax_id)))
+                i = len(body) - 2 - n if code != "MX" else len(body) - 8 + n  # (an RFC's: in its date)
+                swapped = body[:i] + body[i + 1] + body[i] + body[i + 2:]
+                if swapped != body and latam.check_digits(code, company, swapped) != check:
+                    cases.append((latam.format_tax_id(code, company, swapped, check, n), code, "swap",
+                                  body.lstrip("0") if code == "CL" else body))
+        for city, _, _, area in latam.COUNTRIES[code].cities[:2]:
+            for number in (latam.new_mobile(rng, code, city), latam.new_landline(rng, code, area)):
+                cases += [(latam.phone_as_typed(number, style), code, "phone", number) for style in range(6)]
+    return cases
+
+
+FOREIGN_CASES = _foreign_cases()
+
+
+@pytest.fixture(scope="module")
+def foreign_read(module_db) -> dict[tuple[str, str], dict]:
+    values = ", ".join(f"('{typed}', '{code}')" for typed, code, _, _ in FOREIGN_CASES)
+    sql = (
+        "select typed, country, ({{ tax_id_is_valid('typed', 'country') }})::text as is_valid, "
+        "regexp_replace(upper(({{ tax_id_corrected('typed', 'country') }})), '[^A-Z0-9]', '', 'g') as corrected, "
+        "array_to_string(({{ tax_id_transpositions('typed', 'country') }}), ',') as swaps, "
+        "({{ normalize_phone('typed', 'country') }}) as phone "
+        f"from (values {values}) as cases (typed, country)"
+    )
+    result = run_dbt(["show", "--inline", sql, "--limit", "-1", "--quiet"], module_db)
+    return {(row["typed"], row["country"]): row for row in result.result.results[0].agate_table.rows}
+
+
+@pytest.mark.parametrize(("typed", "code", "kind", "expected"), FOREIGN_CASES,
+                         ids=[f"{kind}-{code}-{typed}" for typed, code, kind, _ in FOREIGN_CASES])
+def test_the_generators_foreign_ids_and_phones_read_as_their_country_has_them(foreign_read, typed, code, kind, expected):
+    row = foreign_read[(typed, code)]
+    if kind == "valid":
+        assert row["is_valid"] == "true", typed
+    elif kind == "check_slip":
+        assert row["is_valid"] == "false" and row["corrected"] == expected, (typed, row)
+    elif kind == "swap":
+        assert row["is_valid"] == "false" and expected in (row["swaps"] or "").split(","), (typed, row)
+    else:
+        assert row["phone"] == expected, (typed, row)

@@ -88,6 +88,13 @@ PARTNERS = [
     partner(1067, "Federico Álvarez Gómez", vat="20-41256374-1", city="Mendoza", country=ARGENTINA),  # 20-41526374-1
     partner(1068, "Ignacio Torres Vidal", vat="9.476.315-3", city="Concepción", country=CHILE),  # 9.473.615-3
     partner(1069, "Lucas Almeida Rocha", vat="712.948.635-28", city="Porto Alegre", country=BRAZIL),  # 712.948.365-28
+    # customers abroad whose mobile the ERP's staff typed in its national form
+    partner(1100, "Larissa Ribeiro Costa", mobile="(21) 98765-4321", city="Rio de Janeiro", country=BRAZIL),
+    partner(1101, "Javiera Fuentes Soto", mobile="9 8123 4567", city="Santiago", country=CHILE),
+    partner(1102, "Renata Vidal Ochoa", mobile="55 8123 4567", city="Ciudad de México", country=MEXICO),
+    # an office abroad and a member of its staff, on its landline
+    partner(1103, "Padaria Central Ltda.", phone="+55 11 3456-7890", city="São Paulo", country=BRAZIL, company=True),
+    partner(1104, "Beatriz Gomes Alves", phone="(11) 3456-7890", city="São Paulo", country=BRAZIL),
     # e-mail addresses
     partner(1010, "Ana Gil Rojas", email="ana.gil@gmail.com"),
     partner(1011, "Óscar Ruiz Peña", email="oscar.ruiz.pena@gmail.com"),
@@ -163,6 +170,10 @@ CONTACTS = [
     contact(2077, "Joaquín", "Álvarez", tax_id="20-41526374-1", city="Mendoza", country="Argentina"),
     contact(2078, "Matías", "Torres", tax_id="9.473.615-3", city="Concepción", country="Chile"),
     contact(2079, "Gabriel", "Almeida", tax_id="712.948.365-28", city="Porto Alegre", country="Brasil"),
+    contact(2100, "Larissa", "Ribeiro", phone="+55 21 98765-4321", city="Rio de Janeiro", country="Brasil"),
+    contact(2101, "Javiera", "Fuentes", phone="+56981234567", city="Santiago", country="Chile"),
+    contact(2102, "Renata", "Vidal", phone="+52 55 8123 4567", city="Ciudad de México", country="México"),
+    contact(2104, "Thiago", "Ramos", phone="+55 11 3456 7890", city="São Paulo", country="Brasil"),  # her colleague
     contact(2011, "Oscar", "Ruiz", email="oscarruizpena@gmail.com"),
     contact(2012, "Inés", "Castro", email="Ines.Castro@googlemail.com"),
     contact(2013, "Hernán", "Vargas", email="hvargas77@hotmial.com"),
@@ -266,6 +277,9 @@ MUST_MERGE = [
     ("moved", "odoo_partner:1030", "shopify_customer:3030"),
     ("new_phone", "odoo_partner:1031", "hubspot_contact:2031"),
     ("phone_international_formats", "odoo_partner:1040", "hubspot_contact:2040"),
+    ("phone_foreign_national_form_br", "odoo_partner:1100", "hubspot_contact:2100"),
+    ("phone_foreign_national_form_cl", "odoo_partner:1101", "hubspot_contact:2101"),
+    ("phone_foreign_national_form_mx", "odoo_partner:1102", "hubspot_contact:2102"),
     ("phone_e164", "odoo_partner:1040", "shopify_customer:3040"),
     ("phone_landline_extension_and_old_area_code", "odoo_partner:1041", "hubspot_contact:2041"),
     ("phone_placeholder_beside_a_mailbox", "odoo_partner:1016", "hubspot_contact:2016"),
@@ -349,6 +363,29 @@ def test_a_made_up_mailbox_and_a_family_holder_that_fits_two_relatives_weigh_les
     assert levels["hubspot_contact:2093", "shopify_customer:3092"] == "family_ambiguous"
     assert levels["hubspot_contact:2092", "hubspot_contact:2093"] == "family_ambiguous"
     assert levels["hubspot_contact:2092", "odoo_partner:1092"] == "family"
+
+
+def test_a_phone_abroad_is_read_in_the_records_country(night_1, module_db):
+    """A mobile typed in its country's national form (no country code) is that country's number,
+    not a Colombian one: the record's country (Odoo's country_id) says which plan to read it in."""
+    phones = {r["record_key"]: r["phone_normalized"] for r in rows(module_db, """
+        select record_key, phone_normalized from intermediate.int_customer_records_unioned
+        where record_key in ('odoo_partner:1100', 'odoo_partner:1101', 'odoo_partner:1102',
+                             'hubspot_contact:2100', 'odoo_partner:1040')""")}
+    assert phones == {"odoo_partner:1100": "+5521987654321", "hubspot_contact:2100": "+5521987654321",
+                      "odoo_partner:1101": "+56981234567", "odoo_partner:1102": "+525581234567",
+                      "odoo_partner:1040": "+573187654321"}
+
+
+def test_a_landline_abroad_is_compared_as_a_landline(night_1, module_db):
+    """A Brazilian office's eight-digit line, which its staff share, weighs as a landline does,
+    not as a mobile, which one person holds."""
+    (pair,) = rows(module_db, """
+        select phone_level from intermediate.int_customer_pairs_scored
+        where least(record_key, other_record_key) = 'hubspot_contact:2104'
+          and greatest(record_key, other_record_key) = 'odoo_partner:1104'""")
+    assert pair["phone_level"] == "exact_landline"
+    assert len({night_1[key] for key in ("odoo_partner:1103", "odoo_partner:1104", "hubspot_contact:2104")}) == 3
 
 
 def test_doubtful_tax_id_is_flagged_with_its_corrected_digit(night_1, module_db):

@@ -107,6 +107,25 @@ def test_partners_created_and_written_like_odoo_with_the_nit_checked(erp):
     assert written["phone"] == "+57 300 123 4567" and written["write_date"] == now
 
 
+def test_a_partner_abroad_has_its_vat_checked_in_its_country(erp):
+    """The generic VAT type (l10n_latam_base) is checked against the partner's country, as
+    base_vat does: a CUIT for Argentina, an RFC for Mexico, a CPF or CNPJ for Brazil."""
+    kw = erp.kw
+    assert kw("res.country", "search", [[["code", "in", ["AR", "CL", "MX", "BR"]]]]) == [10, 31, 46, 156]
+    assert kw("l10n_latam.identification.type", "search", [[["l10n_co_document_code", "=", "external_id"]]]) == [7]
+    good = kw("res.partner", "create", [[
+        {"name": "Comercial Paulista Ltda.", "is_company": True, "vat": "11.222.333/0001-81",
+         "l10n_latam_identification_type_id": 1, "country_id": 31},
+        {"name": "Emilio González", "vat": "GODE561231GR8", "l10n_latam_identification_type_id": 1, "country_id": 156},
+        {"name": "Martín Suárez", "vat": "20-12345678-6", "l10n_latam_identification_type_id": 1, "country_id": 10},
+        {"name": "Camila Soto", "vat": "12.345.678-4", "l10n_latam_identification_type_id": 7, "country_id": 46}]])
+    assert len(good) == 4  # (an ID del Exterior is not a VAT: not checked)
+    bad = erp.fault("res.partner", "create", [{"name": "Camila Soto", "vat": "12.345.678-4",
+                                               "l10n_latam_identification_type_id": 1, "country_id": 46}])
+    assert bad.faultCode == 2 and "The RUT number [12.345.678-4] for partner [Camila Soto] does not seem to be " \
+                                  "valid" in bad.faultString and "CL76086428-5" in bad.faultString
+
+
 def test_sale_order_create_confirm_reserve_and_cancel(erp):
     kw, business = erp.kw, erp.business
     now = odoo_ts(business.now())

@@ -31,7 +31,8 @@
         one of the two fits two of its holders whose names or tax ids conflict: the mailbox cannot
         say which relative that record is, so none of its pairs in the mailbox leans on it;
         transitive closure would join the relatives through it), `shared`, `different`, `missing`;
-      - phone: `exact` (a mobile), `exact_landline` (a 60x line, which offices and homes share),
+      - phone: `exact` (a mobile), `exact_landline` (a 60x line, which offices and homes share;
+        abroad, macro is_landline_phone),
         `tail` (the same last seven digits, one side a local number), `different`, `missing` (one
         side has none, or only a shared one such as the business's own number typed for its
         customers, or a company's line beside a person's number);
@@ -270,7 +271,7 @@ compared as (
         end as typed_email_level,
         case
             when common_phone.phone is not null and phone_size.is_shared then 'shared'
-            when common_phone.phone like '+5760%' then 'exact_landline'
+            when {{ is_landline_phone('common_phone.phone') }} then 'exact_landline'
             when common_phone.phone is not null then 'exact'
             when common_tail.tail is not null and tail_size.is_shared then 'shared'
             when common_tail.tail is not null then 'tail'

@@ -78,6 +78,15 @@ email_domain_typos (typo, domain) as (
     {{ email_domain_typos() }}
 ),
 
+{#- the record's country: its code, a name that is a code, or a name the seed knows -#}
+{%- set record_country -%}
+        coalesce(
+            unioned.country_code,
+            case when trim(unioned.country) ~* '^[a-z]{2}$' then upper(trim(unioned.country)) end,
+            country_codes.country_code
+        )
+{%- endset %}
+
 normalized as (
     select
         {{ record_key('unioned.record_type', 'unioned.source_record_id') }} as record_key,
@@ -89,8 +98,9 @@ normalized as (
         unioned.is_company as is_erp_company,
         {{ normalize_name('unioned.full_name') }} as name_normalized,
         {{ normalize_email('unioned.email') }} as email_normalized,
-        {{ normalize_phone('unioned.phone') }} as phone_normalized,
-        {{ normalize_phone('unioned.other_phone') }} as other_phone_normalized,
+        -- in the record's country: a customer abroad types their national form (`(11) 91234-5678`)
+        {{ normalize_phone('unioned.phone', record_country) }} as phone_normalized,
+        {{ normalize_phone('unioned.other_phone', record_country) }} as other_phone_normalized,
         unioned.tax_id,
         -- the last seven digits of a phone as typed: a local number written without its area
         -- code (no E.164 form) still meets its full form
@@ -102,11 +112,7 @@ normalized as (
         {{ normalize_address('unioned.street') }} as address_key,
         unioned.city,
         {{ normalize_city('unioned.city') }} as city_normalized,
-        coalesce(
-            unioned.country_code,
-            case when trim(unioned.country) ~* '^[a-z]{2}$' then upper(trim(unioned.country)) end,
-            country_codes.country_code
-        ) as country_code,
+        {{ record_country }} as country_code,
         unioned.has_marketing_consent,
         unioned.marketing_consent_at,
         unioned.has_processing_authorisation,

@@ -136,7 +136,7 @@ class HubSpotWriter:
             "phone": messy.phone(rng, p.mobile) if rng.random() < 0.85 else None,
             "mobilephone": messy.phone(rng, p.mobile) if rng.random() < 0.2 else None,
             "company": p.company if p.company and rng.random() < 0.9 else None,
-            "city": p.city if rng.random() < 0.7 else co.strip_accents(p.city), "country": "Colombia",
+            "city": p.city if rng.random() < 0.7 else co.strip_accents(p.city), "country": p.country_name,
             "address": messy.address(p, f"hubspot:{len(p.hubspot_contact_ids)}", messy.CRM_ADDRESS_SHARE_WEB_FORM
                                      if duplicate else messy.CRM_ADDRESS_SHARE),
             "lifecyclestage": lifecycle, "hs_marketable_status": "true" if p.consent else "false",
@@ -156,7 +156,7 @@ class HubSpotWriter:
         domain = p.email.split("@")[1] if p.email and p.email.endswith(".com.co") else None
         record = self.create("companies", {
             "name": name, "domain": domain, "phone": messy.phone(rng, p.landline or p.mobile),
-            "city": p.city, "country": "Colombia",
+            "city": p.city, "country": p.country_name,
         }, at, p)
         p.hubspot_company_id = int(record["id"])
         return p.hubspot_company_id

@@ -110,7 +110,8 @@ class MercadoLibreWriter(StoreWriter):
     def day(self, day: int) -> None:
         self._list_new_products(day)
         self._follow_ups(day)
-        people = [p for p in self._population.people if p.acquired_day <= day and p.alive]
+        # (a Mercado Libre Colombia account is Colombian: customers abroad buy elsewhere)
+        people = [p for p in self._population.people if p.acquired_day <= day and p.alive and p.country == "CO"]
         if people:
             for _ in range(self._poisson(self._daily_orders * self._calendar.season(day))):
                 self._order(self._rng.choice(people), day)

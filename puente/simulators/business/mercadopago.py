@@ -115,6 +115,8 @@ class MercadoPagoWriter:
         self._next_id += rng.randint(1, 40_000)  # every seller's payments share one sequence
         method_id, type_id = method or rng.choices([m[:2] for m in METHODS], [m[2] for m in METHODS])[0]
         email, doc = self._payer_of(person_id) if person_id else (None, "")
+        # Colombia's document types (CC, NIT; a customer abroad's id is of type Otro)
+        doc_type = "NIT" if len(doc) == 9 else "CC" if not doc or (doc.isdigit() and len(doc) in (8, 10)) else "Otro"
         approved = status == "approved"
         fees = [{"type": "mercadopago_fee", "amount": fee(amount), "fee_payer": "collector"}] if approved else []
         payment = {
@@ -128,7 +130,7 @@ class MercadoPagoWriter:
             "authorization_code": f"{rng.randrange(10**6):06d}" if approved and type_id != "bank_transfer" else None,
             "collector_id": COLLECTOR_ID, "external_reference": reference,
             "payer": {"id": str(rng.randrange(10**8, 10**9)), "type": None, "email": email,
-                      "identification": {"type": "CC" if len(doc) != 9 else "NIT", "number": doc},
+                      "identification": {"type": doc_type, "number": doc},
                       "first_name": None, "last_name": None, "phone": {"area_code": None, "number": None}},
             "metadata": {}, "additional_info": {"ip_address": f"181.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"},
             "transaction_amount": amount, "transaction_amount_refunded": 0, "coupon_amount": 0,
@@ -139,7 +141,8 @@ class MercadoPagoWriter:
             "fee_details": fees, "refunds": [], "charges_details": [],
             "card": {} if type_id == "bank_transfer" else {
                 "first_six_digits": f"{rng.randrange(400000, 559999)}", "last_four_digits": f"{rng.randrange(10**4):04d}",
-                "cardholder": {"name": "", "identification": {"type": "CC", "number": doc}}},
+                "cardholder": {"name": "", "identification": {"type": "CC" if doc_type == "NIT" else doc_type,
+                                                              "number": doc}}},
             "point_of_interaction": {"type": "CHECKOUT" if reference.startswith("#") else "PAYMENT_LINK"},
         }
         self._records.add("mercadopago", "payments", payment["id"], payment, None)

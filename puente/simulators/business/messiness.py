@@ -12,6 +12,10 @@ American business whose staff and customers type every record by hand; change th
 - tax ids: a NIT's verification digit mistyped, or two digits of its body swapped (its check
   digit then fails); a person's cédula written as a NIT with its verification digit
   (``79.123.456-1``), as people registered with the DIAN write it;
+- foreign tax ids (the few customers from Argentina, Chile, Mexico, Brazil: population): a CUIT,
+  RUT, RFC, CPF or CNPJ typed in its country's ways, its check digit mistyped or two neighbouring
+  characters of its body swapped more often than a NIT's (staff seldom type one); their phones
+  in the international form or their country's national one;
 - e-mail addresses retyped by a salesperson or a web form: plus-addressing (``juan+tienda@…``),
   Gmail's dots, ``googlemail.com``, a slip in the provider's domain (``gmial.com``, ``gmail``,
   ``hotmail.con``), odd capitals;
@@ -39,6 +43,7 @@ import random
 from typing import TYPE_CHECKING
 
 from puente.simulators import colombia as co
+from puente.simulators import latam
 
 if TYPE_CHECKING:
     from puente.simulators.business.population import Person
@@ -48,6 +53,11 @@ BUSINESS_PHONE_SHARE = 0.008  # the business's own number typed for a customer
 OLD_LANDLINE_STYLE_SHARE = 0.35  # a landline typed the old way (local digits, old area code, extension)
 NIT_DV_SLIP_SHARE = 0.03  # a NIT's verification digit mistyped
 NIT_SWAP_SHARE = 0.015  # two adjacent digits of a NIT's body swapped
+# A foreign tax id (CUIT, RUT, RFC, CPF, CNPJ) typed by staff who rarely see one: its check
+# digit mistyped, or two neighbouring characters of its body swapped (twice the NIT's rates: an
+# estimate, for a format they do not know)
+FOREIGN_CHECK_SLIP_SHARE = 0.06
+FOREIGN_SWAP_SHARE = 0.03
 PERSON_NIT_SHARE = 0.1  # a person's cédula written as a NIT with its verification digit
 EMAIL_VARIANT_SHARE = 0.06  # an address retyped another way by a salesperson
 EMAIL_VARIANT_SHARE_WEB_FORM = 0.25  # ... by the person on a web form (a duplicate contact)
@@ -81,6 +91,10 @@ def phone(rng: random.Random, number: str) -> str:
         return rng.choice(co.PLACEHOLDER_PHONES)
     if r < PLACEHOLDER_PHONE_SHARE + BUSINESS_PHONE_SHARE:
         return co.format_phone(co.BUSINESS_PHONE, rng.randrange(6))
+    if number.startswith("+"):  # a foreign number, held in E.164 (the same draws as a Colombian one's)
+        if latam.is_landline(number) and rng.random() < OLD_LANDLINE_STYLE_SHARE:
+            return latam.phone_as_typed(number, rng.randrange(5))
+        return latam.phone_as_typed(number, rng.randrange(6))
     if number.startswith("60") and rng.random() < OLD_LANDLINE_STYLE_SHARE:
         return co.landline_as_typed(number, rng.randrange(5))
     return co.format_phone(number, rng.randrange(6))
@@ -88,20 +102,51 @@ def phone(rng: random.Random, number: str) -> str:
 
 def tax_id(rng: random.Random, p: Person) -> str:
     """The person's NIT or cédula in one of the ways people write it, now and then with a slip
-    that its verification digit gives away."""
-    if not p.company and rng.random() >= PERSON_NIT_SHARE:
-        return co.format_cedula(p.doc, rng.randrange(4))
-    style = rng.randrange(3) if p.company else rng.randrange(2)  # a person's NIT always shows its dash
+    that its verification digit gives away. A foreign customer's is their country's
+    (foreign_tax_id), typed from a stream of its own: the business's stream draws what it would
+    have for the Colombian id the person was first drawn with, so the rest stays as it was."""
+    if p.country != "CO":
+        _colombian_tax_id(rng, p.colombian_doc or p.doc, bool(p.company))
+        p.tax_ids_typed += 1
+        return foreign_tax_id(random.Random(f"{p.doc}:{p.id}:tax-id:{p.tax_ids_typed}"), p)
+    return _colombian_tax_id(rng, p.doc, bool(p.company))
+
+
+def _colombian_tax_id(rng: random.Random, doc: str, company: bool) -> str:
+    if not company and rng.random() >= PERSON_NIT_SHARE:
+        return co.format_cedula(doc, rng.randrange(4))
+    style = rng.randrange(3) if company else rng.randrange(2)  # a person's NIT always shows its dash
     r = rng.random()
     if r < NIT_DV_SLIP_SHARE:
-        dv = co.nit_check_digit(p.doc)
-        return co.format_nit(p.doc, style, dv=(dv + rng.randrange(1, 10)) % 10)
+        dv = co.nit_check_digit(doc)
+        return co.format_nit(doc, style, dv=(dv + rng.randrange(1, 10)) % 10)
     if r < NIT_DV_SLIP_SHARE + NIT_SWAP_SHARE:
-        i = rng.randrange(1, len(p.doc) - 1)
-        swapped = p.doc[:i] + p.doc[i + 1] + p.doc[i] + p.doc[i + 2:]
-        if swapped != p.doc:
-            return co.format_nit(swapped, style, dv=co.nit_check_digit(p.doc))
-    return co.format_nit(p.doc, style)
+        i = rng.randrange(1, len(doc) - 1)
+        swapped = doc[:i] + doc[i + 1] + doc[i] + doc[i + 2:]
+        if swapped != doc:
+            return co.format_nit(swapped, style, dv=co.nit_check_digit(doc))
+    return co.format_nit(doc, style)
+
+
+def foreign_tax_id(rng: random.Random, p: Person) -> str:
+    """A foreign customer's tax id as typed, now and then with its check digit mistyped or two
+    neighbouring characters of its body swapped (an RFC's only among its digits and homoclave:
+    a letter swapped into its date would no longer look like an RFC at all, so among the digits of
+    its date or the two characters of its homoclave)."""
+    company = bool(p.company)
+    body, check = latam.split_tax_id(p.country, company, p.doc)
+    style = rng.randrange(4)
+    r = rng.random()
+    if r < FOREIGN_CHECK_SLIP_SHARE:
+        wrong = check
+        while wrong == check:
+            wrong = check[:-1] + rng.choice("0123456789")
+        check = wrong
+    elif r < FOREIGN_CHECK_SLIP_SHARE + FOREIGN_SWAP_SHARE:
+        i = (rng.choice([*range(len(body) - 8, len(body) - 3), len(body) - 2]) if p.country == "MX"
+             else rng.randrange(0, len(body) - 1))
+        body = body[:i] + body[i + 1] + body[i] + body[i + 2:]
+    return latam.format_tax_id(p.country, company, body, check, style)
 
 
 def erp_name(rng: random.Random, p: Person) -> str:
@@ -216,7 +261,7 @@ def wrong_quantity(rng: random.Random, quantity: int) -> int:
 
 VARIATION_CLASSES = (
     # tax ids
-    "tax_id_doubtful", "tax_id_person_nit",
+    "tax_id_doubtful", "tax_id_person_nit", "tax_id_foreign",
     # e-mail addresses
     "email_plus", "email_gmail_dots", "email_provider_alias", "email_domain_typo", "email_case",
     # names
@@ -226,6 +271,8 @@ VARIATION_CLASSES = (
     "moved", "moved_within_city", "new_phone", "family_mailbox", "shared_office_phone", "shared_address", "namesake",
     # phones
     "phone_landline_format", "phone_placeholder", "business_phone",
+    # customers from another country of the region: their phones, cities and countries
+    "foreign_customer",
 )
 
 
@@ -322,10 +369,16 @@ def record_variations(p: Person, system: str, record: dict) -> set[str]:
             found.add("phone_placeholder")
         elif digits.endswith(co.BUSINESS_PHONE):
             found.add("business_phone")
+        elif p.country != "CO":
+            continue
         elif "ext" in typed_phone or " x" in typed_phone or typed_phone[:3] in {f"({d})" for d in "1245678"} \
                 or len(digits) in (7, 9):
             found.add("phone_landline_format")
-    if f["tax_id"]:
+    if f["tax_id"] and p.country != "CO":
+        found.add("tax_id_foreign")
+        if latam.canonical_tax_id(str(f["tax_id"])) != latam.canonical_tax_id(p.doc):
+            found.add("tax_id_doubtful")
+    elif f["tax_id"]:
         digits = "".join(ch for ch in str(f["tax_id"]) if ch.isdigit())
         right = p.doc + str(co.nit_check_digit(p.doc))
         if digits not in (p.doc, right):

@@ -43,9 +43,17 @@ CATEGORY_IDS = {category: n + 1 for n, (_, category, _) in enumerate(BASE_ITEMS)
 ID_TYPE_VAT = [1, "VAT"]  # l10n_latam_base's generic type: Odoo's default for a new partner
 ID_TYPE_NIT = [4, "NIT"]
 ID_TYPE_CEDULA = [3, "Cédula de ciudadanía"]
+ID_TYPE_EXTERNAL = [7, "ID del Exterior"]  # l10n_co's id of a person abroad (DIAN's foreign document)
 IVA = 1  # account.tax: the general IVA rate, every product's sales tax
 # Read-only reference data, with the ids a Colombian Odoo (l10n_co) has: (id, values).
-COUNTRIES = ((49, {"name": "Colombia", "code": "CO", "phone_code": 57, "vat_label": "NIT", "currency_id": CURRENCY}),)
+COUNTRIES = ((49, {"name": "Colombia", "code": "CO", "phone_code": 57, "vat_label": "NIT", "currency_id": CURRENCY}),
+             (10, {"name": "Argentina", "code": "AR", "phone_code": 54, "vat_label": "CUIT", "currency_id": [19, "ARS"]}),
+             (46, {"name": "Chile", "code": "CL", "phone_code": 56, "vat_label": "RUT", "currency_id": [45, "CLP"]}),
+             (156, {"name": "México", "code": "MX", "phone_code": 52, "vat_label": "RFC", "currency_id": [33, "MXN"]}),
+             (31, {"name": "Brasil", "code": "BR", "phone_code": 55, "vat_label": "CNPJ", "currency_id": [6, "BRL"]}))
+# (the foreign countries, for the few customers from abroad: Odoo's ids; the currencies' ids are
+# this simulator's, res.currency not being served)
+COUNTRY_IDS = {values["code"]: [cid, values["name"]] for cid, values in COUNTRIES}
 ID_TYPES = (  # l10n_latam_base's generic VAT and l10n_co's identification types
     (1, {"name": "VAT", "is_vat": True, "country_id": False, "l10n_co_document_code": False}),
     (3, {"name": "Cédula de ciudadanía", "is_vat": False, "country_id": COUNTRY,
@@ -54,6 +62,7 @@ ID_TYPES = (  # l10n_latam_base's generic VAT and l10n_co's identification types
     (5, {"name": "Cédula de extranjería", "is_vat": False, "country_id": COUNTRY,
          "l10n_co_document_code": "foreign_id_card"}),
     (6, {"name": "Pasaporte", "is_vat": False, "country_id": COUNTRY, "l10n_co_document_code": "passport"}),
+    (7, {"name": "ID del Exterior", "is_vat": False, "country_id": COUNTRY, "l10n_co_document_code": "external_id"}),
 )
 TAXES = ((IVA, {"name": "IVA 19%", "amount": VAT_RATE * 100, "amount_type": "percent", "type_tax_use": "sale",
                 "price_include": False}),
@@ -182,9 +191,9 @@ class OdooWriter:
             "email": email or False,
             "phone": messy.phone(rng, p.landline or p.mobile) if rng.random() < 0.7 else False,
             "mobile": messy.phone(rng, p.mobile) if rng.random() < 0.6 else False,
-            "vat": vat, "l10n_latam_identification_type_id": ID_TYPE_NIT if p.company else ID_TYPE_CEDULA,
+            "vat": vat, "l10n_latam_identification_type_id": _id_type(p),
             "street": messy.address(p, "odoo", messy.ERP_ADDRESS_SHARE) or False, "city": p.city, "zip": False,
-            "country_id": COUNTRY,
+            "country_id": COUNTRY_IDS[p.country],
             "lang": "es_CO", "customer_rank": 0, "supplier_rank": 0, "active": True, "ref": False,
             "is_blacklisted": False,
         }, at, p)
@@ -222,8 +231,10 @@ class OdooWriter:
                 "name": name, "display_name": name, "is_company": bool(company),
                 "company_type": "company" if company else "person", "email": customer.get("email") or False,
                 "phone": customer.get("phone") or False, "mobile": False, "vat": vat,
-                "l10n_latam_identification_type_id": ID_TYPE_NIT if company else ID_TYPE_CEDULA,
-                "street": (customer.get("default_address") or {}).get("address1") or False, "city": owner.city, "zip": False, "country_id": COUNTRY, "lang": "es_CO",
+                "l10n_latam_identification_type_id": (ID_TYPE_NIT if company else ID_TYPE_CEDULA) if owner.country == "CO"
+                else _id_type(owner),
+                "street": (customer.get("default_address") or {}).get("address1") or False, "city": owner.city, "zip": False,
+                "country_id": COUNTRY_IDS[owner.country], "lang": "es_CO",
                 "customer_rank": 0, "supplier_rank": 0, "active": True, "ref": False, "is_blacklisted": False,
             }, at, owner)
             partner_id = record["id"]
@@ -707,6 +718,15 @@ class OdooWriter:
             pid = rng.choice(partners)
             person = self._population.person(self._records.owner("odoo", "res.partner", pid))
             self.write("res.partner", pid, {"mobile": messy.phone(rng, person.mobile)}, self._calendar.moment(day))
+
+
+def _id_type(p: Person) -> list:
+    """The identification type staff pick for the person's tax id: NIT or cédula for a
+    Colombian; abroad, a company's id is a VAT (l10n_latam_base's generic type, which base_vat
+    checks against the partner's country) and a person's l10n_co's "ID del Exterior"."""
+    if p.country == "CO":
+        return ID_TYPE_NIT if p.company else ID_TYPE_CEDULA
+    return ID_TYPE_VAT if p.company else ID_TYPE_EXTERNAL
 
 
 def _dian_message(move_id: int, state: str, vat: str) -> dict:

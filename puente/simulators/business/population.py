@@ -14,7 +14,10 @@ office its landline with the staff who buy on their own account, and namesakes l
 city. People move to another city (a new landline and address there) or to another door of
 theirs, and change their mobile: records typed after that carry the new ones. Most relatives
 live at one address (some named after the relative they live with: a father and his son, one
-name at one door), and some staff have their purchases sent to the office. ``Person.variations`` names the variation classes a person shows
+name at one door), and some staff have their purchases sent to the office. A few customers
+live abroad (FOREIGN_SHARE: Argentina, Chile, Mexico, Brazil), with their country's tax id,
+phones and cities (latam), as do their relatives, namesakes and staff.
+``Person.variations`` names the variation classes a person shows
 (messiness.VARIATION_CLASSES), the ground truth the identity benchmark measures per class.
 """
 
@@ -28,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from puente.simulators import colombia as co
+from puente.simulators import latam
 from puente.simulators.business import messiness as messy
 from puente.simulators.business.calendar import Calendar
 
@@ -72,6 +76,15 @@ class Person:
     trade_name: str | None = None  # the name a company is known by, beside its legal name
     goes_by: str | None = None  # the given name used outside legal papers, when not ``first``
     variations: set[str] = field(default_factory=set)  # person-level variation classes (see messiness)
+    country: str = "CO"  # ISO code of the country the person (company) lives in and is taxed by
+    # abroad: the cédula or NIT first drawn for them, whose typing draws stand in for their id's
+    # (messiness.tax_id), and how many times their id has been typed (its own streams)
+    colombian_doc: str | None = None
+    tax_ids_typed: int = 0
+
+    @property
+    def country_name(self) -> str:
+        return "Colombia" if self.country == "CO" else latam.country(self.country).name
 
     @property
     def legal_name(self) -> str:
@@ -87,6 +100,13 @@ OFFICE_ADDRESS_SHARE = 0.4  # staff sharing their office's line who also give it
 # relatives named after the relative they join (a son after his father, a daughter after her mother):
 # one name and family name at one door; no figure found, an assumption
 NAMED_AFTER_SHARE = 0.1
+# Customers from abroad (Argentina, Chile, Mexico, Brazil: latam.COUNTRY_WEIGHTS), with their own
+# country's tax id and phone. A Colombian SME selling online and to other businesses reaches a
+# few: buyers for a company of the region, people who order from home after a stay. No figure
+# found for such a business; 3% is our estimate (Colombia's SMEs export little, and most of
+# what they sell abroad goes to these neighbours). Relatives, namesakes and staff of a foreign
+# customer live in their country too.
+FOREIGN_SHARE = 0.03
 
 
 class Population:
@@ -141,6 +161,7 @@ class Population:
             twin = self.people[rng.randrange(max(0, len(self.people) - 200), len(self.people))]
             twin = twin if twin.kind == "person" else None
         variations: set[str] = set()
+        kin = twin  # a relative or namesake: same city, so same country
         if twin is not None and rng.random() < 0.5:
             # A namesake: same common name, same city, a different person.
             first, last1, city, department = twin.first, twin.last1, twin.city, twin.department
@@ -206,6 +227,7 @@ class Population:
             person.first, person.goes_by = twin.first, twin.goes_by
             twin.variations.add("namesake")
             person.variations.add("namesake")
+        self._abroad(person, kin, office, male)
         self._share_address(person, twin, office)
         if is_company:
             self._offices = [*self._offices[-199:], person]
@@ -223,6 +245,64 @@ class Population:
         self.people.append(person)
         return person
 
+    def _abroad(self, p: Person, kin: Person | None, office: Person | None, male: bool) -> None:
+        """A customer from another country of the region (FOREIGN_SHARE), or the relative,
+        namesake or staff of one (they live in that city): their country's tax id, phones, city
+        and, for Brazilians, names. Drawn from streams of their own, so that the rest of the
+        business stays as it was."""
+        model = kin if kin is not None and kin.country != "CO" else office if office is not None and office.country != "CO" else None
+        draw = random.Random(f"{p.doc}:{p.id}:abroad")
+        if model is not None:
+            code = model.country
+        elif draw.random() < FOREIGN_SHARE and kin is None and office is None:
+            # (the relative, namesake or staff of someone here lives here: same city, same door)
+            code = co.weighted(draw, list(latam.COUNTRY_WEIGHTS))[0]
+        else:
+            return
+        c = latam.country(code)
+        p.country = code
+        p.variations.add("foreign_customer")
+        if model is None:
+            p.city, p.department, _, area = co.weighted(draw, list(c.cities))
+            if code == "BR":  # Brazilian names, and a mailbox made from them
+                p.first = co.weighted(draw, latam.BR_MALE_NAMES if male else latam.BR_FEMALE_NAMES)[0]
+                p.last1, p.last2 = co.weighted(draw, latam.BR_SURNAMES)[0], co.weighted(draw, latam.BR_SURNAMES)[0]
+                p.goes_by = None
+            if p.company:  # the country's legal form; a Brazilian company named in Portuguese
+                body = p.company
+                for suffix in sorted(co.COMPANY_SUFFIXES, key=len, reverse=True):
+                    if body.endswith(" " + suffix):
+                        body = body[: -len(suffix) - 1]
+                        break
+                if code == "BR":
+                    body = f"{draw.choice(latam.BR_COMPANY_KINDS)} {draw.choice(latam.BR_COMPANY_WORDS)}"
+                p.company = f"{body} {draw.choice(c.company_suffixes)}"
+            if p.email is not None:  # (the address first drawn stays taken: the others' draws stay as they were)
+                local, _, domain = p.email.partition("@")
+                if p.company and domain.endswith(".com.co"):  # the company's own domain, in its country
+                    domain = (co.company_domain(p.company).removesuffix(".com.co")
+                              + {"AR": ".com.ar", "CL": ".cl", "MX": ".com.mx", "BR": ".com.br"}[code])
+                elif code == "BR":
+                    local = co.email_local_part(draw, p.first, p.last1)
+                email = f"{local}@{domain}"
+                while co.mailbox(email) in self._mailboxes:
+                    email = f"{local}{draw.randrange(1, 10_000)}@{domain}"
+                p.email = email
+                self._mailboxes.add(co.mailbox(email))
+            if p.landline is not None:
+                p.landline = self._unique(lambda: latam.new_landline(draw, code, area))
+        else:
+            if code == "BR" and kin is not None and p.first != kin.first:  # a relative, not a namesake
+                p.first = co.weighted(draw, latam.BR_MALE_NAMES if male else latam.BR_FEMALE_NAMES)[0]
+                p.goes_by = None
+            if p.landline is not None and p.landline != model.landline:
+                area = next((city[3] for city in c.cities if city[0] == p.city), c.cities[0][3])
+                p.landline = self._unique(lambda: latam.new_landline(draw, code, area))
+        p.mobile = self._unique(lambda: latam.new_mobile(draw, code, p.city))
+        p.colombian_doc = p.doc
+        p.doc = self._unique(lambda: latam.new_tax_id(draw, code, bool(p.company), male=male, first=p.first,
+                                                      last1=p.last1, last2=p.last2, company_name=p.company))
+
     @staticmethod
     def _share_address(p: Person, relative: Person | None, office: Person | None) -> None:
         """Most relatives live under one roof; some staff have their own purchases sent to the
@@ -239,10 +319,12 @@ class Population:
     def _move(self, day: int, p: Person) -> None:
         """The person (or company) moves to another city: a new landline there, if they had one,
         and a new address."""
-        city, department, _, indicative = co.weighted(self._rng, [c for c in co.CITIES if c[0] != p.city])
+        cities = co.CITIES if p.country == "CO" else list(latam.country(p.country).cities)
+        city, department, _, indicative = co.weighted(self._rng, [c for c in cities if c[0] != p.city])
         p.city, p.department = city, department
         if p.landline is not None:
-            p.landline = self._unique(lambda: co.new_landline(self._rng, indicative))
+            p.landline = self._unique(lambda: co.new_landline(self._rng, indicative) if p.country == "CO"
+                                      else latam.new_landline(self._rng, p.country, indicative))
         p.street = self._new_door(p, day)
         if self._has_records(p):
             p.variations.add("moved")
@@ -261,7 +343,8 @@ class Population:
 
     def _new_mobile(self, day: int, p: Person) -> None:
         """The person changes their mobile number (the old one stays theirs: never reissued here)."""
-        p.mobile = self._unique(lambda: co.new_mobile(self._rng))
+        p.mobile = self._unique(lambda: co.new_mobile(self._rng) if p.country == "CO"
+                                else latam.new_mobile(self._rng, p.country, p.city))
         if self._has_records(p):
             p.variations.add("new_phone")
 

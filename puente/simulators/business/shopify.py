@@ -105,12 +105,13 @@ class ShopifyWriter:
         address = {
             "id": self.new_id("addresses"), "customer_id": cid, "first_name": first, "last_name": last,
             "company": p.company, "address1": messy.address(p, f"shopify:{cid}"), "address2": None, "city": messy.typed(rng, p.city),
-            "province": p.department, "country": "Colombia", "zip": None, "phone": phone,
-            "name": f"{first} {last}", "province_code": None, "country_code": "CO",
-            "country_name": "Colombia", "default": True,
+            "province": p.department, "country": p.country_name, "zip": None, "phone": phone,
+            "name": f"{first} {last}", "province_code": None, "country_code": p.country,
+            "country_name": p.country_name, "default": True,
         }
         note = None
-        if rng.random() < (0.3 if p.company else 0.05):
+        # the NIT or cédula an e-invoice asks for (a customer abroad gets none: not the DIAN's)
+        if rng.random() < (0.3 if p.company else 0.05) and p.country == "CO":
             note = (f"NIT {co.format_nit(p.doc, 1)}" if p.company else f"CC {p.doc}")
         record = self.create("customers", {
             "id": cid, "email": p.email, "first_name": first, "last_name": last,

@@ -427,8 +427,8 @@ class Business:
         p = self.population.person(person_id)
         contact = self.hubspot["contacts"][p.hubspot_contact_ids[0]] if p.hubspot_contact_ids else None
         return {"person_id": p.id, "erp_partner_id": p.odoo_partner_id, "name": p.legal_name,
-                "tax_id": co.format_nit(p.doc, 1) if p.company else p.doc,
-                "tax_id_type": "NIT" if p.company else "CC", "email": p.email, "phone": co.e164(p.mobile),
+                "tax_id": (co.format_nit(p.doc, 1) if p.company else p.doc) if p.country == "CO" else p.doc,
+                "tax_id_type": ("NIT" if p.company else "CC") if p.country == "CO" else "VAT" if p.company else "ID del Exterior", "email": p.email, "phone": co.e164(p.mobile),
                 "city": p.city, "hubspot_contact_id": contact["id"] if contact else None,
                 "hubspot_owner_id": contact["properties"].get("hubspot_owner_id") if contact else None}
 

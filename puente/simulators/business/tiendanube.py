@@ -182,14 +182,14 @@ class TiendaNubeWriter(StoreWriter):
         city = messy.typed(rng, p.city)
         cid, aid = self._new_id("customers"), self._new_id("addresses")
         address = {"id": aid, "address": street, "number": number, "floor": None, "locality": None,
-                   "city": city, "province": p.department, "country": "CO", "zipcode": "", "phone": phone,
+                   "city": city, "province": p.department, "country": p.country, "zipcode": "", "phone": phone,
                    "name": f"{first} {last}", "default": True, "created_at": nube_ts(at), "updated_at": nube_ts(at)}
         record = self.create("customers", {
             "id": cid, "name": f"{first} {last}", "email": email, "phone": phone,
             "identification": messy.tax_id(rng, p), "note": None, "default_address": address, "addresses": [address],
             "billing_name": first, "billing_phone": phone, "billing_address": street, "billing_number": number,
             "billing_floor": None, "billing_locality": None, "billing_zipcode": "", "billing_city": city,
-            "billing_province": p.department, "billing_country": "CO", "extra": {}, "total_spent": "0.00",
+            "billing_province": p.department, "billing_country": p.country, "extra": {}, "total_spent": "0.00",
             "total_spent_currency": "COP", "last_order_id": None, "active": False, "accepts_marketing": False,
         }, at, p)
         self.account[(p.id, email.lower())] = cid
@@ -231,7 +231,7 @@ class TiendaNubeWriter(StoreWriter):
             "billing_address": buyer["billing_address"], "billing_number": buyer["billing_number"],
             "billing_floor": None, "billing_locality": None, "billing_zipcode": "",
             "billing_city": buyer["billing_city"], "billing_province": buyer["billing_province"],
-            "billing_country": "CO", "shipping_cost_owner": money(SHIPPING_COST),
+            "billing_country": buyer["billing_country"], "shipping_cost_owner": money(SHIPPING_COST),
             "shipping_cost_customer": money(SHIPPING_COST), "coupon": [], "promotional_discount": None,
             "subtotal": money(subtotal), "discount": "0.00", "discount_coupon": "0.00", "discount_gateway": "0.00",
             "total": money(total), "total_usd": money(total / 4000), "checkout_enabled": True, "weight": "0.000",

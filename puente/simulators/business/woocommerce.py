@@ -162,7 +162,7 @@ class WooCommerceWriter(StoreWriter):
         rng = self._rng
         address = {"first_name": first, "last_name": last, "company": p.company or "",
                    "address_1": messy.address(p, f"woocommerce:{first}:{last}:{email}"), "address_2": "", "city": messy.typed(rng, p.city),
-                   "state": p.department, "postcode": "", "country": "CO", "phone": phone or ""}
+                   "state": p.department, "postcode": "", "country": p.country, "phone": phone or ""}
         if email is not None:
             address["email"] = email
         return address
