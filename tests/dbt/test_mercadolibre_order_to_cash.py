@@ -38,6 +38,10 @@ def status(sale: dict, shipment: dict) -> str:
 def test_marketplace_sales_reach_order_to_cash_identity_and_the_erp_once(fresh_db):
     business = Business(seed=3, customers=300, start=TODAY, history_days=150, mercadolibre=True, mercadopago=True)
     sales, shipments = business.mercadolibre["orders"], business.mercadolibre["shipments"]
+    # a buyer cancels a sale not shipped yet: its payment is refunded
+    business.archive("mercadolibre", "orders", next(
+        oid for oid, s in reversed(sales.items())
+        if s["status"] == "paid" and shipments[s["shipping"]["id"]]["status"] not in ("shipped", "delivered")))
     # The seller's Mercado Pago account collects the sales too, and its payments search can serve
     # one of them: under the same id, without the business's reference (the shape of the
     # account's other payments).
