@@ -14,9 +14,11 @@
     with one name and one mailbox: the father's record merges with a record of the son that
     carries no tax id, which merges with the son's). Such a component is grown again link by
     link, strongest first (an operator's merge before any score, then by match weight), and a
-    link that would put two different valid tax ids in one customer is left out: the strong
-    links decide which side a weakly linked record joins. Components with one tax id or none
-    are the closure as it is.
+    link that would put two different valid tax ids in one customer through other records is
+    left out: the strong links decide which side a weakly linked record joins. A link between
+    the two records holding the ids stands (their score weighed the conflict, -15.6 bits, and
+    still merged them: a slip that reads as a valid id). Components with one tax id or none are
+    the closure as it is.
 #}
 
 with recursive
@@ -115,6 +117,8 @@ grown (component_key, step, groups, tax_ids) as (
             ends.other_group,
             ends.own_group <> ends.other_group and (
                 ordered_links.is_operator_merge
+                -- the link's own two records hold the two ids: their score weighed that already
+                or grown.tax_ids ->> ordered_links.record_key <> grown.tax_ids ->> ordered_links.linked_record_key
                 or not exists (
                     select 1
                     from jsonb_each_text(grown.groups) as own_member
