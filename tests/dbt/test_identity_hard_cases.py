@@ -21,6 +21,9 @@ In Manizales, doubtful tax ids: a person's cédula written as a NIT with a wrong
 digit beside the cédula (names agree), a NIT with two digits of its body swapped beside the right
 one (names agree), a company's NIT with a wrong digit beside its buyer's contact at its door, and
 a doubtful NIT whose digits are on the contact of someone whose given name conflicts.
+In Ibagué, an aunt and her niece with one name, one mailbox and one door, each with her own
+cédula, whom a record of the niece's at the family's door would chain into one customer; in
+Neiva, two Diana Torres whose mobiles end in the same seven digits.
 Before night 2 an operator splits CRM contact 502 off Juan Pérez, and a new ERP partner 100
 (a key smaller than every record of Juan's) arrives with Juan's email. Night 3 changes nothing.
 """
@@ -212,6 +215,28 @@ NIGHT_1["hubspot"]["contacts"] += [
     _contact_with("582", "Hernando", "Ríos", f"900555121-{nit_check_digit('900555121')}", address="Cl 20 15 30"),
     _contact_with("583", "Andrés", "Giraldo", "CC 30444555"),
 ]
+# Relatives of Ibagué with one name, one mailbox and one door, each a taxpayer of her own: Andrea
+# Restrepo López (ERP partner 150 with her cédula, CRM contact 592 with her mobile) and her niece
+# Andrea Restrepo (CRM contact 591 with her own cédula and mobile, ERP partner 151 at the family's
+# door with her mobile and no tax id). The scores merge partner 151 with the aunt's partner (the
+# door, names that agree) and with the niece's contact (the mobile): closed transitively, two
+# valid cédulas would make one customer
+NIGHT_1["odoo"]["res.partner"] += [
+    {**_partner(150, "Andrea Restrepo López", "andrea.restrepo608@example.net", "3500251944", "CC 64542464",
+                city="Ibagué"), "street": "Transversal 63 # 23-99"},
+    {**_partner(151, "Andrea Restrepo", "andrea.restrepo608@example.net", "3172271450", False, city="Ibagué"),
+     "street": "Tv 63 23 99"},
+]
+_niece = _contact("591", "Andrea", "Restrepo", "andrea.restrepo608@example.net", "3172271450", city="Ibagué")
+_niece["properties"]["tax_id"] = "CC 1051641845"
+NIGHT_1["hubspot"]["contacts"] += [_niece, _contact("592", "Andrea", "Restrepo López", None, "3500251944",
+                                                    city="Ibagué")]
+# Two people of Neiva named Diana Torres, each with her own mobile: the numbers end in the same
+# seven digits (300 441 7782 and 315 441 7782), which says nothing when both are read in full
+NIGHT_1["odoo"]["res.partner"].append(_partner(160, "Diana Torres", "dtorres.neiva@example.net", "3004417782", False,
+                                               city="Neiva"))
+NIGHT_1["hubspot"]["contacts"].append(_contact("593", "Diana", "Torres", "diana.t@example.org", "315 441 7782",
+                                               city="Neiva"))
 NIGHT_2 = {"odoo": {"res.partner": [
     _partner(100, "Juan Perez", "juan.perez@example.com", False, False),
 ]}}
@@ -393,3 +418,31 @@ def test_golden_record_history_has_a_version_per_change(nights, module_db):
         where customer_id = %s order by dbt_valid_from""", juan)
     assert [v["odoo_partner_ids"] for v in versions] == [["101"], ["100", "101"]]  # night 3 changed nothing
     assert versions[0]["dbt_valid_to"] is not None and versions[1]["dbt_valid_to"] is None
+
+
+def test_two_valid_tax_ids_never_close_into_one_customer(nights, module_db):
+    """Partner 151 merges with the aunt's partner by the door and with the niece's contact by her
+    mobile. Closed link by link, strongest first, the mobile's link joins the niece's records and
+    the door's would put two valid cédulas in one customer: it is left out."""
+    decisions = {(r["record_key"], r["other_record_key"]): (r["decision"], r["tax_id_level"]) for r in rows(
+        module_db, "select * from intermediate.int_customer_pairs_scored where record_key like any(%s) "
+                   "and other_record_key like any(%s)", ["%:15_", "%:59_"], ["%:15_", "%:59_"])}
+    assert decisions[("hubspot_contact:591", "odoo_partner:151")][0] == "merge", decisions
+    assert decisions[("odoo_partner:150", "odoo_partner:151")][0] == "merge", decisions
+    assert decisions[("hubspot_contact:591", "odoo_partner:150")] == ("apart", "different"), decisions
+    seen = nights[1]
+    assert seen["odoo_partner:151"] == seen["hubspot_contact:591"]
+    assert seen["odoo_partner:150"] == seen["hubspot_contact:592"]
+    assert seen["odoo_partner:150"] != seen["odoo_partner:151"]
+    assert not rows(module_db, "select * from marts.dim_customers where cardinality(odoo_partner_ids) > 0 "
+                               "and '150' = any(odoo_partner_ids) and '591' = any(hubspot_contact_ids)")
+
+
+def test_full_numbers_ending_alike_are_no_evidence(nights, module_db):
+    """The last seven digits link a local number to its full form (Juanita Ramírez above), not two
+    full numbers: the two Diana Torres of Neiva (a candidate pair all the same, the only two
+    records of the city with their name) have different phones, and stay two customers."""
+    (pair,) = rows(module_db, "select phone_level, decision from intermediate.int_customer_pairs_scored "
+                              "where record_key = 'hubspot_contact:593' and other_record_key = 'odoo_partner:160'")
+    assert pair == {"phone_level": "different", "decision": "apart"}, pair
+    assert nights[1]["odoo_partner:160"] != nights[1]["hubspot_contact:593"]

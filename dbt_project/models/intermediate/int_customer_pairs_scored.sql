@@ -10,8 +10,11 @@
     every comparison with its level and weight: why the pair merged or did not.
 
     Candidates (blocking): records sharing a mailbox (email_canonical), a phone (E.164), the last
-    seven digits of a phone, the digits of a tax id (check digit aside; a doubtful id's with two
-    neighbouring digits swapped too, tax_id_swapped_bodies), a door in a city
+    seven digits of a phone when one side's number is a local one (typed without its area code, it
+    cannot be read in full; two full numbers are one number or two, whatever their last seven
+    digits, and the chance that two people's numbers end alike grows with their count), the
+    digits of a tax id (check digit aside; a doubtful id's with two neighbouring digits swapped
+    too, tax_id_swapped_bodies), a door in a city
     (address_key, macro normalize_address: `Calle 38 # 12-45` and `CL. 38 N° 12 - 45 Apto 301`
     are one), or a web order booked in the ERP under one of them. A value carried by more than
     var identity_block_max_holders holders (distinct given names, or company names: the
@@ -112,22 +115,25 @@ holders as (
 record_identifiers as (
     select identifiers.*, holders.holder
     from (
-        select record_key, 'email' as kind, email_canonical as value from candidates where email_canonical is not null
+        select record_key, 'email' as kind, email_canonical as value, false as is_local from candidates where email_canonical is not null
         union
-        select record_key, 'phone', phone_normalized from candidates where phone_normalized is not null
+        select record_key, 'phone', phone_normalized, false from candidates where phone_normalized is not null
         union
-        select record_key, 'phone', other_phone_normalized from candidates where other_phone_normalized is not null
+        select record_key, 'phone', other_phone_normalized, false from candidates where other_phone_normalized is not null
         union
-        select record_key, 'phone_tail', phone_tail from candidates where phone_tail is not null
+        -- a tail links only to a number that could not be read in full (a local number): two full
+        -- numbers are the same or differ, whatever their last seven digits
+        select record_key, 'phone_tail', phone_tail, phone_normalized is null from candidates where phone_tail is not null
         union
-        select record_key, 'phone_tail', other_phone_tail from candidates where other_phone_tail is not null
+        select record_key, 'phone_tail', other_phone_tail, other_phone_normalized is null from candidates
+        where other_phone_tail is not null
         union
-        select record_key, 'tax_id', tax_id_body from candidates where tax_id_body is not null
+        select record_key, 'tax_id', tax_id_body, false from candidates where tax_id_body is not null
         union
-        select record_key, 'tax_id', swapped_body from candidates
+        select record_key, 'tax_id', swapped_body, false from candidates
         cross join lateral unnest(tax_id_swapped_bodies) as swapped_body
         union
-        select record_key, 'address', address_key || '|' || city_normalized from candidates
+        select record_key, 'address', address_key || '|' || city_normalized, false from candidates
         where address_key is not null and city_normalized is not null
     ) as identifiers
     inner join holders on identifiers.record_key = holders.record_key
@@ -140,8 +146,8 @@ identifier_sizes as (
     select
         kind,
         value,
-        count(*) as records,
-        count(*) > {{ max_records }} or count(distinct holder) > {{ max_block }} as is_shared
+        count(distinct record_key) as records,
+        count(distinct record_key) > {{ max_records }} or count(distinct holder) > {{ max_block }} as is_shared
     from record_identifiers
     group by kind, value
 ),
@@ -175,6 +181,7 @@ blocked_pairs as (
         on a.kind = b.kind
         and a.value = b.value
         and a.record_key < b.record_key
+        and (a.kind <> 'phone_tail' or a.is_local or b.is_local)
 ),
 
 -- a person's given name with each other word of the name, in the person's city
@@ -350,9 +357,13 @@ compared as (
         where phone is not null and phone in (b.phone_normalized, b.other_phone_normalized)
     ) as common_phone
     cross join lateral (
-        select min(tail) as tail
-        from unnest(array[a.phone_tail, a.other_phone_tail]) as tail
-        where tail is not null and tail in (b.phone_tail, b.other_phone_tail)
+        select min(a_tail.tail) as tail
+        from (values (a.phone_tail, a.phone_normalized is null), (a.other_phone_tail, a.other_phone_normalized is null))
+            as a_tail (tail, is_local)
+        inner join (values (b.phone_tail, b.phone_normalized is null), (b.other_phone_tail, b.other_phone_normalized is null))
+            as b_tail (tail, is_local)
+            on a_tail.tail = b_tail.tail
+        where a_tail.is_local or b_tail.is_local
     ) as common_tail
     left join own_phones as a_phone on pairs.record_key = a_phone.record_key
     left join own_phones as b_phone on pairs.other_record_key = b_phone.record_key
