@@ -67,6 +67,14 @@ provided as (
     group by provider, reference_kind, coalesce(external_reference, '(none)')
 ),
 
+-- each issued invoice once per sale order its origin names (`S00042, S00043`): an equality to
+-- join on (matching the origin's list against every order grew with orders times invoices)
+invoice_origins as (
+    select distinct invoices.invoice_id, origin.sale_order_name
+    from invoices
+    cross join lateral unnest(string_to_array(replace(invoices.invoice_origin, ' ', ''), ',')) as origin (sale_order_name)
+),
+
 -- the ERP's side: the invoice a link names, or the issued invoices of the order's sale order
 order_invoices as (
     select
@@ -77,8 +85,10 @@ order_invoices as (
         coalesce(bool_and(invoices.payment_state in ('paid', 'in_payment')), false) as is_marked_paid,
         string_agg(distinct invoices.payment_state, ',') as payment_state
     from orders
+    inner join invoice_origins
+        on invoice_origins.sale_order_name = orders.odoo_sale_order_name
     inner join invoices
-        on orders.odoo_sale_order_name = any (string_to_array(replace(invoices.invoice_origin, ' ', ''), ','))
+        on invoices.invoice_id = invoice_origins.invoice_id
     where orders.order_id in (select order_id from provided where reference_kind = 'order')
     group by orders.order_id
 ),
