@@ -265,8 +265,19 @@ def test_the_simulated_marketplace_sells_to_the_businesss_people_and_the_erp_is_
         if form is not None:
             docs += person.doc in form["identification"]["number"].replace("-", "")[: len(person.doc) + 1]
     assert docs > len(orders) / 2  # most buyers' documents are the real person's
+    # the ERP order a sale should have: ML-<order id>, or one for a cart's orders, ML-PACK-<pack id>
     web = [w for w in business.integration.web_orders.values() if w.shop == "mercadolibre"]
-    assert len(web) == len(orders) and all(w.name == f"ML-{w.shop_order_id}" and not w.entered for w in web)
+    packs = business.mercadolibre["packs"]
+    assert packs and all(len(p["orders"]) > 1 for p in packs.values())
+    assert len(web) == len(orders) - sum(len(p["orders"]) - 1 for p in packs.values())
+    assert not any(w.entered for w in web)
+    assert all(w.name == (f"ML-PACK-{orders[w.shop_order_id]['pack_id']}" if orders[w.shop_order_id]["pack_id"]
+                          else f"ML-{w.shop_order_id}") for w in web)
+    for pack in packs.values():  # a cart: one order per listing, one shipment, the shipping paid once
+        cart = [orders[o["id"]] for o in pack["orders"]]
+        assert all(len(o["order_items"]) == 1 and o["pack_id"] == pack["id"] for o in cart)
+        assert {o["shipping"]["id"] for o in cart} == {pack["shipment"]["id"]}
+        assert [o["paid_amount"] - o["total_amount"] for o in cart] == [9900.0] + [0.0] * (len(cart) - 1)
 
 
 def test_the_configuration_comes_from_a_connection_or_the_environment_and_hides_the_secrets():

@@ -17,28 +17,37 @@
 with
 
 orders as (
-    select * from final
+    select * from {{ ref('stg_mercadolibre__orders') }}
+),
+
+-- each cart as the newest landing of its orders saw its pack
+pack_views as (
+    select distinct on (pack_id) pack_id, pack_order_ids, pack_status
+    from orders
+    where pack_id is not null and pack_order_ids is not null
+    order by pack_id, loaded_at desc, order_id
 ),
 
 packs as (
     select
-        pack_id,
+        orders.pack_id,
         count(*) as landed_orders,
-        min(order_id) as first_landed_order_id,
-        -- the newest landing's view of the pack
-        (array_agg(pack_order_ids order by loaded_at desc) filter (where pack_order_ids is not null))[1] as pack_order_ids,
-        (array_agg(pack_status order by loaded_at desc) filter (where pack_status is not null))[1] as pack_status,
-        array_agg(order_id) as landed_order_ids
+        min(orders.order_id) as first_landed_order_id,
+        array_agg(orders.order_id) as landed_order_ids,
+        min(pack_views.pack_order_ids) as pack_order_ids,
+        min(pack_views.pack_status) as pack_status
     from orders
-    where pack_id is not null
-    group by pack_id
+    left join pack_views
+        on orders.pack_id = pack_views.pack_id
+    where orders.pack_id is not null
+    group by orders.pack_id
 ),
 
 carts as (
     select
         pack_id,
         coalesce(pack_order_ids[1], first_landed_order_id) as first_order_id,
-        pack_status = 'filling' or not (coalesce(pack_order_ids, '{}') <@ landed_order_ids) as is_incomplete
+        coalesce(pack_status = 'filling', false) or not (coalesce(pack_order_ids, '{}') <@ landed_order_ids) as is_incomplete
     from packs
     where greatest(cardinality(pack_order_ids), landed_orders) > 1
 ),
