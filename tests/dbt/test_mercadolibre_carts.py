@@ -20,7 +20,7 @@ from puente.simulators.business.assortment import SHIPPING_SKU
 from puente.sources import registry
 
 TODAY = date(2026, 11, 16)
-BUILD = ["build", "--select", "+fct_order_to_cash", "+act_web_orders_to_erp",
+BUILD = ["build", "--select", "+fct_order_to_cash", "+act_web_orders_to_erp", "+act_web_order_cancellations",
          "--indirect-selection", "cautious"]
 AS_OF = {"PUENTE_AS_OF_DATE": TODAY.isoformat()}
 SHIPPING, VAT = 9900.0, 0.19
@@ -148,3 +148,22 @@ def test_a_cart_is_one_erp_order_with_its_shipping_once(fresh_db):
         # the ERP order is one order in the marts, not a fourth one of its own
         assert rows(fresh_db, "select count(*) as n from marts.fct_orders where odoo_sale_order_id = %s",
                     sale_order["id"])[0]["n"] == 3
+
+        # The buyer cancels the first cart (as a whole, the simulated marketplace's way): one
+        # cancellation for its one ERP order, not three. One order of the second cart is cancelled
+        # alone: the sale order keeps standing, a person removes the line.
+        business.archive("mercadolibre", "orders", cart[1])
+        assert all(orders[o]["status"] == "cancelled" for o in cart)
+        meli.update("orders", late[1], {"status": "cancelled"}, business.now())
+        extract_source(fresh_db, "mercadolibre", configs["mercadolibre"], TODAY)
+        run_dbt(BUILD, fresh_db, env=AS_OF)
+        cancels = {r["row_key"]: r for r in rows(fresh_db, """
+            select * from activations.act_web_order_cancellations where row_key like 'mercadolibre_%%'""")}
+        assert set(cancels) == {f"mercadolibre_cart:{reference}", f"mercadolibre_order:{late[1]}"}
+        assert cancels[f"mercadolibre_cart:{reference}"]["target_id"] == str(sale_order["id"])
+        assert "other orders stand" in cancels[f"mercadolibre_order:{late[1]}"]["invalid_reason"]
+        assert cancels[f"mercadolibre_cart:{reference}"]["invalid_reason"] is None  # not invoiced yet
+        cancelled = run_named(fresh_db, "web_order_cancellations", odoo, TODAY)
+        assert cancelled.failed == 0
+        assert business.odoo["sale.order"][sale_order["id"]]["state"] == "cancel"
+        assert business.odoo["sale.order"][late_sale_order["id"]]["state"] == "sale"

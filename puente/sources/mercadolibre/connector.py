@@ -57,11 +57,11 @@ from puente.sources.mercadolibre.settings import (
     EARLIEST,
     OBJECTS,
     OFFSET_CAP,
+    PACK_PATH,
     PAGE_LIMIT,
     SEARCH_DAYS,
     SEARCH_PATH,
     SYSTEM,
-    PACK_PATH,
     MeliObject,
 )
 
