@@ -56,6 +56,12 @@ def test_a_cart_is_one_erp_order_with_its_shipping_once(fresh_db):
     orders, packs = business.mercadolibre["orders"], business.mercadolibre["packs"]
     pack_id, late_pack = orders[cart[0]]["pack_id"], orders[late[0]]["pack_id"]
     assert len(cart) == 3 and len(late) == 2 and pack_id is not None and orders[lone]["pack_id"] is None
+    # The docs of 2024-2025 announce a pack for every order: the lone sale gets one, of one order,
+    # and stays a lone sale for Puente (tests/dbt/test_mercadolibre_order_to_cash.py has lone sales
+    # without a pack).
+    solo = {**packs[pack_id], "id": max(packs) + 1, "orders": [{"id": lone}], "shipment": orders[lone]["shipping"]}
+    business.records.add("mercadolibre", "packs", solo["id"], solo, None)
+    orders[lone]["pack_id"] = solo["id"]
     assert len({orders[o]["shipping"]["id"] for o in cart}) == 1
     assert [o["id"] for o in packs[pack_id]["orders"]] == cart
     # the order the search does not serve yet (the pack lists it already)
