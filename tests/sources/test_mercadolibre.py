@@ -311,3 +311,22 @@ def test_puente_check_gets_a_token_keeps_it_and_names_a_wrong_application_secret
         refused = checks.check_all({"mercadolibre": wrong}, fresh_db)
     assert [(f.check, f.ok) for f in refused] == [("configuration", True), ("credentials", False)]
     assert "invalid_client" in refused[-1].message and "not-the-secret" not in refused[-1].message
+
+
+def test_the_simulator_serves_a_carts_pack_and_the_connector_lands_it():
+    with simulator() as (business, config, clock, _account):
+        walk = walker(config, clock, MemoryTokenStore())
+        pack = next(iter(business.mercadolibre["packs"].values()))
+        header = walk.auth.header()
+        for path in (f"/packs/{pack['id']}", f"/marketplace/orders/pack/{pack['id']}"):  # the docs give both
+            answer = httpx.get(f"{config.url}{path}", headers=header)
+            assert answer.status_code == 200 and answer.json() == pack
+        missing = httpx.get(f"{config.url}/packs/1", headers=header)
+        assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
+        landed = {r.source_id: r.payload for page in walk.extract("orders", None) for r in page.records}
+        ids = [str(o["id"]) for o in pack["orders"]]
+        assert all(landed[oid]["pack_id"] == pack["id"] for oid in ids)
+        assert all(landed[oid]["pack"] == {"status": "released", "order_ids": ids} for oid in ids)
+        lone = next(oid for oid, o in business.mercadolibre["orders"].items() if o["pack_id"] is None)
+        assert landed[str(lone)]["pack_id"] is None and landed[str(lone)]["pack"] is None
+        walk.close()
