@@ -7,7 +7,7 @@ by dbt and posted into the Odoo simulator by the web-orders activation."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 import psycopg
 from psycopg.rows import dict_row
@@ -118,6 +118,13 @@ def test_a_cart_is_one_erp_order_with_its_shipping_once(fresh_db):
         assert not any(str(o["client_order_ref"]).endswith(str(late_pack)) for o in business.odoo["sale.order"].values())
         truth = {o["name"]: o for o in business.integration_truth()["web_orders"] if o["shop"] == "mercadolibre"}
         assert truth[reference]["entered_by_api"] and truth[f"ML-{lone}"]["entered_by_api"]
+
+        # Were the order never served (another seller's, in a cart of two sellers), the cart would go
+        # to the work list once a day has passed, never posted in part.
+        run_dbt(BUILD, fresh_db, env={"PUENTE_AS_OF_DATE": (TODAY + timedelta(days=2)).isoformat()})
+        (waiting,) = rows(fresh_db, "select * from activations.act_web_orders_to_erp where row_key = %s",
+                          f"mercadolibre_cart:ML-PACK-{late_pack}")
+        assert "never reached Puente" in waiting["invalid_reason"]
 
         # The next night: the cart's second order is served at last; the ERP's new orders land.
         orders[late[1]] = hidden
