@@ -702,7 +702,26 @@ with typed as (
         tax_ids.tax_id_corrected,
         tax_ids.tax_id_swapped_bodies,
         tax_ids.tax_id_body,
-        (regexp_match(typed.value, '\m((nit|c\.?\s?c|c\.?\s?e)\.?[\s:#]*\d[\d.\s]*\d(\s*-\s*\d)?)', 'i'))[1] as note_tax_id
+        (regexp_match(typed.value, '\m((nit|c\.?\s?c|c\.?\s?e)\.?[\s:#]*\d[\d.\s]*\d(\s*-\s*\d)?)', 'i'))[1] as note_tax_id,
+        -- what the ERP activations read of a golden record's tax id (macro erp_partner)
+        (tax_ids.tax_id_normalized ~ '^[89][0-9]{8}$') as tax_id_is_nit_body,
+        (case when (tax_ids.tax_id_normalized ~ '^[89][0-9]{8}$') then tax_ids.tax_id_normalized || '-' || (
+        select case when remainder < 2 then remainder else 11 - remainder end
+        from (
+            select mod(
+                substr(tax_ids.tax_id_normalized, 1, 1)::int * 41 +
+                substr(tax_ids.tax_id_normalized, 2, 1)::int * 37 +
+                substr(tax_ids.tax_id_normalized, 3, 1)::int * 29 +
+                substr(tax_ids.tax_id_normalized, 4, 1)::int * 23 +
+                substr(tax_ids.tax_id_normalized, 5, 1)::int * 19 +
+                substr(tax_ids.tax_id_normalized, 6, 1)::int * 17 +
+                substr(tax_ids.tax_id_normalized, 7, 1)::int * 13 +
+                substr(tax_ids.tax_id_normalized, 8, 1)::int * 7 +
+                substr(tax_ids.tax_id_normalized, 9, 1)::int * 3,
+                11
+            ) as remainder
+        ) as dian
+    ) else tax_ids.tax_id_normalized end) as tax_id_erp_vat
     from typed
     cross join countries
     inner join phones on typed.value = phones.phone and countries.country_code = phones.phone_country

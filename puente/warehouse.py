@@ -660,9 +660,12 @@ create table if not exists ops.sealed_keys (
     tax_id_swapped_bodies text[],
     tax_id_body           text,
     note_tax_id           text,
+    tax_id_is_nit_body    boolean,
+    tax_id_erp_vat        text,
     derived_at            timestamptz not null default now(),
     primary key (sealed, country_code)
 );
+create index if not exists sealed_keys_tax_id_normalized on ops.sealed_keys (tax_id_normalized);
 
 create table if not exists ops.gate_results (
     gate_run_id   bigserial primary key,

@@ -143,7 +143,10 @@
         tax_ids.tax_id_corrected,
         tax_ids.tax_id_swapped_bodies,
         tax_ids.tax_id_body,
-        {{ tax_id_in_note('typed.value') }} as note_tax_id
+        {{ tax_id_in_note('typed.value') }} as note_tax_id,
+        -- what the ERP activations read of a golden record's tax id (macro erp_partner)
+        {{ is_nit_body('tax_ids.tax_id_normalized') }} as tax_id_is_nit_body,
+        {{ erp_vat('tax_ids.tax_id_normalized') }} as tax_id_erp_vat
     from typed
     cross join countries
     inner join phones on typed.value = phones.phone and countries.country_code = phones.phone_country

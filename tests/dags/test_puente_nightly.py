@@ -176,11 +176,15 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog, al
     from rich.console import Console
 
     from puente import report, runtime
+    from puente.field_crypto import is_sealed, new_key
     from puente.simulators.app import Credentials, create_app
     from puente.simulators.business import Business
     from puente.simulators.server import SimulatorServer
 
     monkeypatch.setenv("PUENTE_ARTIFACTS_DIR", str(tmp_path))
+    # The business seals phones and tax ids (puente.field_crypto): every check below holds on sealed data.
+    key = new_key()
+    monkeypatch.setenv("PUENTE_FIELD_KEY", key)
     business = Business(seed=13, customers=300, start=START)  # its second day brings new shop orders
     credentials = Credentials()
     app = create_app(business, credentials)
@@ -304,6 +308,22 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog, al
 
         # Puente acted in every system: see _check_activations.
         _check_activations(fresh_db, sim.base_url, credentials, since="2026-11-02")
+
+        # Sealed: raw holds no phone or tax id in clear, customers were still matched across systems,
+        # and the partners Puente made in the ERP got them in clear (a NIT with its check digit).
+        with psycopg.connect(fresh_db) as conn:
+            vats = [v for (v,) in conn.execute("select record ->> 'vat' from raw.odoo_res_partner "
+                                               "where jsonb_typeof(record -> 'vat') = 'string'")]
+            phones = [v for (v,) in conn.execute("select record -> 'properties' ->> 'phone' from raw.hubspot_contacts "
+                                                 "where record -> 'properties' ->> 'phone' is not null")]
+            merged = conn.execute("select count(*) from marts.dim_customers where cardinality(odoo_partner_ids) > 0 "
+                                  "and cardinality(hubspot_contact_ids) > 0").fetchone()[0]
+            golden = conn.execute("select tax_id from marts.dim_customers where tax_id is not null").fetchall()
+        assert vats and phones and all(is_sealed(v) for v in vats + phones) and merged > 0
+        assert golden and all(is_sealed(t) for (t,) in golden)
+        made = [p for p in business.odoo["res.partner"].values() if str(p.get("ref") or "").startswith("puente:")]
+        assert [p for p in made if p.get("vat")], "Puente made no ERP partner with a tax id"
+        assert not [p for p in made if is_sealed(p.get("vat")) or is_sealed(p.get("phone"))]
 
         # A rerun of the same night changes nothing: nothing is sent again, no new customer or
         # order appears. What it does land is the echo of what the first run wrote: the sale orders

@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from psycopg import sql
 from psycopg.types.json import Jsonb
 from scenario import SOURCES, _updated_at, load_raw
 from warehouse_scan import traces

@@ -20,6 +20,7 @@ from test_identity_variations import BUILD
 from test_identity_variations import SOURCES as VARIATIONS
 from warehouse_scan import traces
 
+from puente import sealed_keys
 from puente.dbt import run_dbt
 from puente.field_crypto import FieldKeys, clear_values, is_sealed, new_key
 from puente.load import load_page
@@ -67,6 +68,14 @@ def opened(value):
     if isinstance(value, list):
         return [opened(v) for v in value]
     return KEYS.open(value) if is_sealed(value) else value
+
+
+def test_the_loaders_query_is_the_compiled_macro(nights):
+    """puente/sealed_keys.sql is dbt macro sealed_identity_keys compiled (`python -m puente.sealed_keys`):
+    a change to the identity macros that is not compiled again would derive other keys for sealed
+    values than for clear ones."""
+    assert sealed_keys.QUERY_FILE.read_text() == sealed_keys.compile_query(nights[0]), (
+        "puente/sealed_keys.sql is out of date with the dbt macros: run python -m puente.sealed_keys")
 
 
 def test_raw_holds_every_phone_and_tax_id_sealed(nights):
