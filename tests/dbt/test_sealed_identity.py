@@ -11,6 +11,8 @@ the scenario's people (scenario.py: María's tax id typed into her Shopify note)
 
 from __future__ import annotations
 
+import json
+
 import psycopg
 import pytest
 from psycopg.rows import dict_row
@@ -121,6 +123,23 @@ def test_identity_decides_as_on_the_clear_values(nights):
     assert {"exact", "doubtful", "different"} <= {r["tax_id_level"] for r in pairs}
     queue = "select record_key, other_record_key from marts.customer_review_queue order by 1, 2"
     assert rows(sealed, queue) == rows(clear, queue)
+
+
+def test_a_sealed_tax_id_reaches_the_erp_as_it_takes_it(nights):
+    """An ERP partner Puente creates (macro erp_partner, the web-order and won-deal activations) gets
+    a NIT with its check digit, typed a company's, and a cédula as it is: the same whether the golden
+    record's tax id is sealed (read through ops.sealed_keys, opened by the engine as it sends) or clear."""
+    _, sealed = nights
+    values = [KEYS.seal("900123456"), "900123456", KEYS.seal("1020304050"), "1020304050"]
+    inline = ("select {{ erp_partner() }} -> 'new' as partner from (select null::bigint as odoo_partner_id, "
+              "'c' as customer_id, 'Ana' as full_name, tax_id, null as email, null as phone, null as city, "
+              "null as country_code from (values " + ", ".join(f"({n}, '{v}')" for n, v in enumerate(values))
+              + ") as t (n, tax_id) order by n) as customers")
+    shown = run_dbt(["show", "--inline", inline, "--limit", "10"], sealed).result.results[0].agate_table
+    partners = [KEYS.open_record(json.loads(row[0]) if isinstance(row[0], str) else row[0]) for row in shown.rows]
+    expected_nit = {"vat": "900123456-8", "id_type": "nit", "is_company": True}
+    expected_cc = {"vat": "1020304050", "id_type": "cedula", "is_company": False}
+    assert [{k: p[k] for k in expected_nit} for p in partners] == [expected_nit, expected_nit, expected_cc, expected_cc]
 
 
 def test_no_clear_phone_or_tax_id_is_left_in_the_sealed_warehouse(nights):
