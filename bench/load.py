@@ -36,10 +36,11 @@ import psycopg
 
 from bench.results import machine, markdown_table, write_section
 from puente import warehouse
+from puente.config import ShopifyConfig
 from puente.extract import DEFAULT_BLOCK_ROWS, extract_source
 from puente.field_crypto import FieldKeys, new_key
 from puente.load import load_page
-from puente.sources.base import Page, Record
+from puente.sources.base import Page, Record, parse_timestamp
 
 RAW = warehouse.raw_object("shopify", "orders")
 RUNS = 3
@@ -126,8 +127,13 @@ class _Served:
             page = self.records[start:start + self.page_size]
             yield Page(page, max(record.updated_at for record in page))
 
+    source_time = None  # no clock of its own: the machine's
+
     def cursor_at(self, moment: datetime) -> str:
         return moment.isoformat()
+
+    def cursor_moment(self, cursor: str) -> datetime:
+        return parse_timestamp(cursor)
 
     def close(self) -> None:
         pass
@@ -137,7 +143,9 @@ def _nightly(url: str, records: list[Record], field_keys: FieldKeys | None = Non
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"truncate {RAW.qualified_table}, ops.extract_state, ops.load_batches, ops.sealed_keys")
     began = time.perf_counter()
-    summary = extract_source(url, "shopify", None, date(2026, 11, 22), objects=["orders"], full_refresh=True,
+    # (the settings only name where the records come from: the connector given serves them)
+    config = ShopifyConfig("http://127.0.0.1/bench-load", "bench-load")
+    summary = extract_source(url, "shopify", config, date(2026, 11, 22), objects=["orders"], full_refresh=True,
                              detect_deletes=False, reconcile_counts=False,
                              connector=_Served(records, API_PAGE), block_rows=DEFAULT_BLOCK_ROWS,
                              field_keys=field_keys)["orders"]

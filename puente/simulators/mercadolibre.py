@@ -3,7 +3,8 @@
 What it reproduces, per Mercado Libre's developer docs (developers.mercadolibre.com.co and its
 siblings: "Authentication and Authorization" (``/oauth/token``, the access token's six hours and
 the refresh token good for one use), "Manage sales" (``/orders/{id}``, ``/orders/search``),
-"Shipments" (``/shipments/{id}``, ``x-format-new``), "Billing data"
+"Shipments" (``/shipments/{id}``, ``x-format-new``), "Manage cart orders" and "Packs management"
+(``/packs/{id}``, ``/marketplace/orders/pack/{id}``), "Billing data"
 (``/orders/{id}/billing_info`` with ``x-version: 2``), "Paging results", and the error list of
 "Errores"):
 
@@ -26,6 +27,20 @@ the refresh token good for one use), "Manage sales" (``/orders/{id}``, ``/orders
 - ``GET /orders/{id}``, ``/orders/{id}/billing_info`` (404 when the buyer gave no billing data),
   ``/shipments/{id}``: the records, or 404 ``{"message": "… not found", "error": "not_found",
   "status": 404, "cause": []}``.
+- ``GET /packs/{pack_id}`` ("Packs management") and its older address
+  ``GET /marketplace/orders/pack/{pack_id}`` ("Manage cart orders"): a cart, ``{"id", "status",
+  "status_detail", "family_pack_id", "buyer": {"id"}, "shipment": {"id"}, "orders": [{"id"}],
+  "date_created", "last_updated"}``, or 404 ``not_found``. What the docs say of carts: an order
+  whose ``pack_id`` is not null belongs to a cart, whose orders the pack resource lists; the
+  orders of a cart may share one shipment id (the pack has 0 or 1 shipment); each order has its
+  own payments (1 to N); the pack's ``status`` goes ``filling`` (paid, orders and shipments being
+  created), ``filled`` (all created, the payment being distributed to them), ``released`` (all
+  paid); ``family_pack_id`` names the parent of a pack that was split. What they leave open, and
+  the business's writer (``business/mercadolibre.py``) assumes: how the one shipment's cost is
+  spread over the cart's orders and payments (here: all of it on the first order's payment and
+  ``paid_amount``), the status of a cancelled pack (here ``cancelled``), and the docs of 2024-2025
+  announcing that every order would gradually get a ``pack_id`` (here a lone sale keeps
+  ``pack_id`` null, as the cart page still describes; Puente reads a one-order pack as a lone sale).
 - Errors in Mercado Libre's shape, ``{"message", "error", "status", "cause": []}``.
 - Injected faults (``Faults``, service ``mercadolibre``): 429 ``too_many_requests`` (Mercado
   Libre sends no ``Retry-After``), 500 ``internal_server_error``, hangs and dropped
@@ -217,6 +232,14 @@ def create_mercadolibre_app(business: Business, account: MeliAccount, faults: Fa
         record = business.table("mercadolibre", "shipments").get(int(sid)) if sid.isdigit() else None
         if record is None:
             raise MeliError(404, "not_found", f"Shipment {sid} not found")
+        return WireJSON(record)
+
+    @app.get("/packs/{pack_id}")
+    @app.get("/marketplace/orders/pack/{pack_id}")
+    async def pack(pack_id: str) -> Response:
+        record = business.table("mercadolibre", "packs").get(int(pack_id)) if pack_id.isdigit() else None
+        if record is None:
+            raise MeliError(404, "not_found", f"Pack {pack_id} not found")
         return WireJSON(record)
 
     @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "DELETE"])

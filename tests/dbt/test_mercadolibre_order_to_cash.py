@@ -68,7 +68,10 @@ def test_marketplace_sales_reach_order_to_cash_identity_and_the_erp_once(fresh_d
             assert (order["order_name"], order["channel"], order["customer_record_key"]) == (
                 f"ML-{oid}", "web", f"mercadolibre_buyer:{sale['buyer']['id']}")
             assert order["status"] == status(sale, shipments[sale["shipping"]["id"]])
-            assert float(order["amount_total"]) == sale["total_amount"] + 9900.0
+            # the shipping once a sale: a cart's first order carries it (its payment pays it)
+            assert float(order["amount_total"]) == sale["paid_amount"] == sale["total_amount"] + (
+                9900.0 if sale["pack_id"] is None or sale["id"] == min(
+                    o["id"] for o in business.mercadolibre["packs"][sale["pack_id"]]["orders"]) else 0.0)
             assert order["customer_id"] is not None and order["odoo_sale_order_id"] is None  # the ERP was never told
 
         # Identity: buyers carry no e-mail or phone; their names and billing documents link them to
@@ -140,17 +143,27 @@ def test_marketplace_sales_reach_order_to_cash_identity_and_the_erp_once(fresh_d
         assert rows(fresh_db, f"""select provider, reference_kind from marts.fct_payments
                                   where payment_id = '{twin["id"]}'""") == [{"provider": "mercadolibre", "reference_kind": "order"}]
 
-        # The activation books the posting window's live sales into the ERP as ML-<order id>, once.
+        # The activation books the posting window's live sales into the ERP as ML-<order id>, once;
+        # a cart's orders (one pack) as one sale order, ML-PACK-<pack id> (tests/dbt/test_mercadolibre_carts.py).
         window = {oid for oid, o in orders.items() if not o["is_cancelled"] and o["order_date"] >= TODAY - timedelta(days=14)}
         posted = {r["row_key"]: r for r in rows(fresh_db, """
-            select * from activations.act_web_orders_to_erp where row_key like 'mercadolibre_order:%'""")}
-        assert window and set(posted) == {f"mercadolibre_order:{oid}" for oid in window}
-        for oid in window:
-            row, sale = posted[f"mercadolibre_order:{oid}"], sales[oid]
-            assert row["external_key"] == row["payload"]["client_order_ref"] == f"ML-{oid}"
+            select * from activations.act_web_orders_to_erp where row_key like 'mercadolibre_%'""")}
+
+        def key(oid: int) -> str:
+            pack = sales[oid]["pack_id"]
+            return f"mercadolibre_cart:ML-PACK-{pack}" if pack else f"mercadolibre_order:{oid}"
+
+        assert window and set(posted) == {key(oid) for oid in window}
+        assert any(k.startswith("mercadolibre_cart:") for k in posted)
+        for k in posted:
+            row, sold = posted[k], [sales[oid] for oid in window if key(oid) == k]
+            assert row["external_key"] == row["payload"]["client_order_ref"] == (
+                k.removeprefix("mercadolibre_cart:") if sold[0]["pack_id"] else f"ML-{sold[0]['id']}")
             goods = sorted((line["product_uom_qty"], line["price_unit"]) for line in row["payload"]["order_line"]
                            if line["price_unit"] != round(9900.0 / (1 + VAT), 2))
-            assert goods == sorted((i["quantity"], round(i["unit_price"] / (1 + VAT), 2)) for i in sale["order_items"])
+            assert goods == sorted((i["quantity"], round(i["unit_price"] / (1 + VAT), 2))
+                                   for sale in sold for i in sale["order_items"])
+            assert len(row["payload"]["order_line"]) == len(goods) + 1  # the shipping once
         sendable = {k for k, r in posted.items() if r["invalid_reason"] is None}
         odoo = registry.simulator_configs(server.base_url, credentials)["odoo"]
         first = run_named(fresh_db, "web_orders_to_erp", odoo, TODAY)

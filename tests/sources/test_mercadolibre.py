@@ -265,8 +265,19 @@ def test_the_simulated_marketplace_sells_to_the_businesss_people_and_the_erp_is_
         if form is not None:
             docs += person.doc in form["identification"]["number"].replace("-", "")[: len(person.doc) + 1]
     assert docs > len(orders) / 2  # most buyers' documents are the real person's
+    # the ERP order a sale should have: ML-<order id>, or one for a cart's orders, ML-PACK-<pack id>
     web = [w for w in business.integration.web_orders.values() if w.shop == "mercadolibre"]
-    assert len(web) == len(orders) and all(w.name == f"ML-{w.shop_order_id}" and not w.entered for w in web)
+    packs = business.mercadolibre["packs"]
+    assert packs and all(len(p["orders"]) > 1 for p in packs.values())
+    assert len(web) == len(orders) - sum(len(p["orders"]) - 1 for p in packs.values())
+    assert not any(w.entered for w in web)
+    assert all(w.name == (f"ML-PACK-{orders[w.shop_order_id]['pack_id']}" if orders[w.shop_order_id]["pack_id"]
+                          else f"ML-{w.shop_order_id}") for w in web)
+    for pack in packs.values():  # a cart: one order per listing, one shipment, the shipping paid once
+        cart = [orders[o["id"]] for o in pack["orders"]]
+        assert all(len(o["order_items"]) == 1 and o["pack_id"] == pack["id"] for o in cart)
+        assert {o["shipping"]["id"] for o in cart} == {pack["shipment"]["id"]}
+        assert [o["paid_amount"] - o["total_amount"] for o in cart] == [9900.0] + [0.0] * (len(cart) - 1)
 
 
 def test_the_configuration_comes_from_a_connection_or_the_environment_and_hides_the_secrets():
@@ -300,3 +311,22 @@ def test_puente_check_gets_a_token_keeps_it_and_names_a_wrong_application_secret
         refused = checks.check_all({"mercadolibre": wrong}, fresh_db)
     assert [(f.check, f.ok) for f in refused] == [("configuration", True), ("credentials", False)]
     assert "invalid_client" in refused[-1].message and "not-the-secret" not in refused[-1].message
+
+
+def test_the_simulator_serves_a_carts_pack_and_the_connector_lands_it():
+    with simulator() as (business, config, clock, _account):
+        walk = walker(config, clock, MemoryTokenStore())
+        pack = next(iter(business.mercadolibre["packs"].values()))
+        header = walk.auth.header()
+        for path in (f"/packs/{pack['id']}", f"/marketplace/orders/pack/{pack['id']}"):  # the docs give both
+            answer = httpx.get(f"{config.url}{path}", headers=header)
+            assert answer.status_code == 200 and answer.json() == pack
+        missing = httpx.get(f"{config.url}/packs/1", headers=header)
+        assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
+        landed = {r.source_id: r.payload for page in walk.extract("orders", None) for r in page.records}
+        ids = [str(o["id"]) for o in pack["orders"]]
+        assert all(landed[oid]["pack_id"] == pack["id"] for oid in ids)
+        assert all(landed[oid]["pack"] == {"status": "released", "order_ids": ids} for oid in ids)
+        lone = next(oid for oid, o in business.mercadolibre["orders"].items() if o["pack_id"] is None)
+        assert landed[str(lone)]["pack_id"] is None and landed[str(lone)]["pack"] is None
+        walk.close()

@@ -17,6 +17,15 @@
         WooCommerce `processing` or `completed` with a payment date; a bank transfer `on-hold` is
         not paid yet) are invoiced at once with the ERP's own invoicing wizard when var
         `invoice_paid_web_orders` is on.
+    A cart of several shop orders (a Mercado Libre pack: one order per listing, all carrying the
+    reference `ML-PACK-<pack id>`) is one sale order: its `client_order_ref` that reference, the
+    lines of every order of the cart, the shipping once (staging counts it on the cart's first
+    order), row key `<shop>_cart:<reference>`. It is posted once every order of the cart has landed
+    (`is_cart_incomplete` false): posting part of a cart would leave the rest to a second sale
+    order under the same reference. A cart still incomplete a day after its orders were placed
+    (its pack lists an order Puente never receives, another seller's maybe) goes to the work list.
+    Once posted, every order of the cart links to the sale order by the reference (fct_orders),
+    so none is posted again, whichever night its orders landed. A lone order keeps its own name.
     Older orders are left to a person (order_to_cash_gaps lists them): posting a sale of last
     year into this month's books is an accountant's decision. An order that cannot be posted
     says why in `invalid_reason` (the work list). Cancelled shop orders are never posted; those
@@ -40,6 +49,34 @@ shop_orders as (
     select * from {{ ref('int_web_orders_unioned') }}
 ),
 
+-- what is posted: a shop order, or the live orders of a cart (those sharing a reference) together
+postings as (
+    select
+        shop_orders.shop_system,
+        shop_orders.order_reference,
+        count(*) as order_count,
+        (array_agg(web_orders.order_id order by shop_orders.shop_order_id))[1] as order_id,
+        array_agg(web_orders.order_id) as order_ids,
+        -- a cart: orders whose reference is not their own name (`ML-PACK-<pack id>`), even when a
+        -- single one of them is left to post (the others cancelled)
+        case
+            when count(*) = 1 and ltrim(min(web_orders.order_name), '#') = shop_orders.order_reference
+                then min(shop_orders.shop_system || '_order:' || shop_orders.shop_order_id)
+            else min(shop_orders.shop_system) || '_cart:' || shop_orders.order_reference
+        end as row_key,
+        case
+            when count(*) = 1 and ltrim(min(web_orders.order_name), '#') = shop_orders.order_reference
+                then min(web_orders.order_name)
+            else shop_orders.order_reference
+        end as order_name,
+        bool_or(shop_orders.is_cart_incomplete) as is_cart_incomplete,
+        min(web_orders.order_date) as order_date
+    from web_orders
+    inner join shop_orders
+        on web_orders.order_id = shop_orders.order_id
+    group by shop_orders.shop_system, shop_orders.order_reference
+),
+
 shop_lines as (
     select * from {{ ref('int_web_order_lines_unioned') }}
 ),
@@ -55,7 +92,7 @@ customers as (
 
 lines as (
     select
-        shop_lines.order_id,
+        postings.row_key,
         jsonb_agg(
             jsonb_build_object(
                 'product_id', products.odoo_product_id,
@@ -68,7 +105,7 @@ lines as (
                     else 0
                 end
             )
-            order by shop_lines.shop_order_line_id
+            order by shop_orders.shop_order_id, shop_lines.shop_order_line_id
         ) as order_lines,
         -- the first line the ERP cannot take, in words
         (array_agg(
@@ -80,14 +117,33 @@ lines as (
                     then 'SKU ' || shop_lines.sku || ' does not exist in the ERP; create it there (Internal '
                          || 'Reference ' || shop_lines.sku || ') or fix the SKU in ' || shop_orders.shop_title
             end
-            order by shop_lines.shop_order_line_id
+            order by shop_orders.shop_order_id, shop_lines.shop_order_line_id
         ) filter (where shop_lines.sku is null or products.odoo_product_id is null))[1] as line_problem
-    from shop_lines
+    from postings
+    cross join unnest(postings.order_ids) as posted (order_id)
+    inner join shop_lines
+        on posted.order_id = shop_lines.order_id
     inner join shop_orders
         on shop_lines.order_id = shop_orders.order_id
     left join products
         on shop_lines.sku = products.sku
-    group by shop_lines.order_id
+    group by postings.row_key
+),
+
+-- the cart's amounts, its shipping counted once (on the cart's first order)
+amounts as (
+    select
+        postings.row_key,
+        sum(web_orders.amount_total) as amount_total,
+        sum(shop_orders.shipping_amount) as shipping_amount,
+        bool_and(shop_orders.is_paid) as is_paid
+    from postings
+    cross join unnest(postings.order_ids) as posted (order_id)
+    inner join web_orders
+        on posted.order_id = web_orders.order_id
+    inner join shop_orders
+        on posted.order_id = shop_orders.order_id
+    group by postings.row_key
 ),
 
 shipping as (
@@ -96,15 +152,18 @@ shipping as (
 
 orders as (
     select
-        web_orders.order_id,
-        web_orders.order_name,
+        postings.row_key,
+        postings.order_name,
+        postings.order_count,
+        postings.is_cart_incomplete,
+        postings.order_date,
         web_orders.customer_id,
-        web_orders.amount_total,
+        amounts.amount_total,
         shop_orders.shop_system,
         shop_orders.shop_title,
         shop_orders.shop_order_id,
-        shop_orders.is_paid,
-        shop_orders.shipping_amount,
+        amounts.is_paid,
+        amounts.shipping_amount,
         customers.full_name,
         customers.tax_id,
         customers.email,
@@ -114,18 +173,24 @@ orders as (
         {{ erp_partner_id('customers.odoo_partner_ids') }} as odoo_partner_id,
         lines.order_lines,
         lines.line_problem
-    from web_orders
+    from postings
+    inner join web_orders
+        on postings.order_id = web_orders.order_id
     inner join shop_orders
-        on web_orders.order_id = shop_orders.order_id
+        on postings.order_id = shop_orders.order_id
+    inner join amounts
+        on postings.row_key = amounts.row_key
     left join customers
         on web_orders.customer_id = customers.customer_id
     left join lines
-        on web_orders.order_id = lines.order_id
+        on postings.row_key = lines.row_key
+    -- a cart whose other orders are still on their way waits for them (a day at most)
+    where not (postings.is_cart_incomplete and postings.order_date >= {{ as_of }} - 1)
 ),
 
 final as (
     select
-        orders.shop_system || '_order:' || orders.shop_order_id as row_key,
+        orders.row_key,
         null::text as target_id,
         orders.order_name as external_key,
         jsonb_build_object(
@@ -148,6 +213,9 @@ final as (
         jsonb_build_object('order', orders.order_name) as compare,
         null::timestamptz as observed_at,
         case
+            when orders.is_cart_incomplete
+                then 'the cart ' || orders.order_name || ' lists orders that never reached Puente (another '
+                     || 'seller''s, or not yet served by ' || orders.shop_title || '); enter it by hand'
             when orders.customer_id is null
                 then 'the order has no customer Puente could identify; enter it by hand'
             when orders.order_lines is null
@@ -161,7 +229,11 @@ final as (
         end as invalid_reason,
         orders.customer_id,
         jsonb_strip_nulls(jsonb_build_object(
-            'what', 'web order ' || orders.order_name,
+            'what', case
+                when orders.order_count > 1
+                    then 'cart ' || orders.order_name || ' (' || orders.order_count || ' ' || orders.shop_title || ' orders)'
+                else 'web order ' || orders.order_name
+            end,
             'customer', orders.full_name,
             'amount_total', orders.amount_total
         )) as context

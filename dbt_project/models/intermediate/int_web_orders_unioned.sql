@@ -12,13 +12,17 @@
         (compared without a leading `#`): unique across the shops (`1042`, `WC-1042`, `TN-1042`);
       - `status`: `done` once fulfilled, `cancelled`, else `confirmed` (the stock is taken, the
         money may still be on its way); a checkout awaiting payment is no order yet: left out;
-      - `shipping_amount` before taxes, as the other amounts of the marts.
+      - `shipping_amount` before taxes, as the other amounts of the marts;
+      - `is_cart_incomplete`: the order belongs to a cart of several orders (a Mercado Libre pack,
+        whose orders share `order_reference`) and some of the cart's orders have not landed yet;
+        false for shops whose orders are carts already.
     A view: the incremental facts filter it on `loaded_at` as they would the staging tables.
 #}
 
 {%- set columns -%}
     order_id, shop_system, shop_title, shop_order_id, order_name, order_reference, customer_record_key, ordered_at,
-    status, is_cancelled, is_paid, refund_status, amount_total, currency_code, shipping_amount, loaded_at, is_deleted
+    status, is_cancelled, is_paid, refund_status, amount_total, currency_code, shipping_amount, is_cart_incomplete,
+    loaded_at, is_deleted
 {%- endset %}
 
 {% for model in source_contract_models('web_orders') -%}

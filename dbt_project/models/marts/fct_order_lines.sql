@@ -10,7 +10,9 @@
     One row per line of a real order (fct_orders). A shop order line and the ERP sale order
     line entered from it are one line: when the order reached the ERP (its sale order has
     lines) the ERP lines are the order's lines, since the ERP may have corrected quantities or
-    prices; until then the shop lines are. ERP-only orders have ERP lines.
+    prices; until then the shop lines are. ERP-only orders have ERP lines. The orders of a cart
+    (a Mercado Libre pack: several shop orders, one ERP sale order) keep their shop lines: the
+    sale order's lines are the whole cart's, and no one order of it owns them.
     `amount` is before taxes and after discounts (ERP `price_subtotal`, else quantity x unit
     price; the shop's line `price` is also before taxes, less the line's `total_discount`), in
     `currency_code`, the currency of the order the line was taken from.
@@ -82,6 +84,14 @@ shop_lines as (
     where not is_deleted
 ),
 
+-- sale orders entered for a cart: linked to several orders
+cart_sale_orders as (
+    select odoo_sale_order_id from {{ ref('fct_orders') }}
+    where odoo_sale_order_id is not null
+    group by odoo_sale_order_id
+    having count(*) > 1
+),
+
 erp_order_lines as (
     select
         md5({{ record_key("'odoo_sale_order_line'", 'lines.sale_order_line_id') }}) as order_line_id,
@@ -103,6 +113,7 @@ erp_order_lines as (
     from erp_lines as lines
     inner join orders
         on lines.sale_order_id = orders.odoo_sale_order_id
+        and orders.odoo_sale_order_id not in (select odoo_sale_order_id from cart_sale_orders)
     left join sale_orders
         on lines.sale_order_id = sale_orders.sale_order_id
     left join erp_products

@@ -16,6 +16,9 @@
         (invoice date to the ERP's payment), `days_to_cash` runs from the order to `paid_at`
         (a web order paid at the checkout is paid before it is invoiced).
     Stage: `cancelled`, `paid`, `invoiced`, `in_erp` or `ordered` (only in the shop).
+    The orders of a cart (a Mercado Libre pack) share the one sale order entered for the cart: each
+    shows its invoicing, so `invoice_count` and `amount_residual` are the cart's on each of them
+    (not to be summed over the cart's orders); each order's own payment pays it.
 #}
 
 with

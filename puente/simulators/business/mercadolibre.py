@@ -20,6 +20,29 @@ cancelled, the shipment ``cancelled``, the payment ``refunded`` in full).
 Every change of the shipment is a change of the order too (its ``date_last_updated`` and
 ``tags``: ``delivered``), as the orders search's filter on it relies on.
 
+Carts ("packs"). A Mercado Libre order holds one listing: a buyer who checks out several of the
+business's listings together gets one order per listing, all with the same ``pack_id``, one
+shipment (every order's ``shipping.id``) and one pack (``GET /packs/{pack_id}``: ``id``,
+``status``, ``status_detail``, ``family_pack_id``, ``buyer.id``, ``shipment.id``, ``orders[].id``,
+``date_created``, ``last_updated``). Here a sale whose basket holds two or more products (the
+shared store model's basket: one line and a Poisson(0.2) number more, about 18 % of sales; at most
+``CART_MAX_ITEMS`` of them) is such a cart; a sale of one product is a lone order with
+``pack_id`` null. That share is this simulation's estimate: Mercado Libre publishes no figure.
+What the docs leave open and this writer assumes:
+  - payments: the docs relate payments to orders (1 to N), and say a pack's payment is then
+    "distributed" to its entities; here each order of a cart carries its own approved payment
+    for its item, and the shipment's cost is paid with the first order's (lowest id) payment and
+    counted in that order's ``paid_amount`` only (integrators of Odoo connectors report that a
+    cart order's ``paid_amount`` leaves the shipping out: the cost lives on the one shipment);
+  - the pack's ``status`` is ``released`` from the start (the docs' ``filling`` and ``filled``
+    last the seconds the checkout takes); a cancelled cart's pack is ``cancelled``, its
+    ``status_detail`` the reason;
+  - the buyer cancels a cart as a whole (every order, the shipment), and Mercado Envíos ships and
+    delivers its one shipment at once, every order changing with it.
+The ERP sale order a correct integration would have entered for a cart is one for the whole
+pack, referenced ``ML-PACK-<pack id>``, with every order's item and the shipping once
+(``integration``); keyed there by the cart's first order.
+
 Before Puente nobody copies these sales into the ERP: the staff pack them from Mercado Libre's
 own screens. What a correct integration would have done with each is kept in the business's
 ``integration`` (the ERP sale order it should have, referenced ``ML-<order id>``); once an
@@ -63,6 +86,8 @@ MASKED_PHONE = "XXXXXXX"  # what the shipments API serves a seller for the recei
 SHIPPING_COST = 9900.0  # what the buyer pays Mercado Envíos, IVA included
 CARDS = ("visa", "visa", "master", "master", "amex", "diners")  # payment_method_id of a card payment
 ERP_REFERENCE = "ML-{order_id}"  # the ERP's client_order_ref of a sale (integration.WebOrder.name)
+PACK_REFERENCE = "ML-PACK-{pack_id}"  # the ERP's client_order_ref of a cart's sale order
+CART_MAX_ITEMS = 4  # listings one cart holds here (a larger basket keeps its first four products)
 
 
 def meli_ts(at: datetime) -> str:
@@ -104,10 +129,14 @@ class MercadoLibreWriter(StoreWriter):
         self._order_id = 2_000_009_800_000_000
         self._shipment_id = 44_120_000_000
         self._user_id = 310_000_000
+        self._pack_id = 2_000_006_400_000_000
+        self.pack_of: dict[int, int] = {}  # order id -> its cart's pack id (orders of carts only)
+        self._today = 0
         self.accounts: dict[str, dict] = {}  # person id -> the buyer's account (id, nickname, names)
         self.billing: dict[int, dict | None] = {}  # order id -> what the buyer typed in the billing form
 
     def day(self, day: int) -> None:
+        self._today = day
         self._list_new_products(day)
         self._follow_ups(day)
         # (a Mercado Libre Colombia account is Colombian: customers abroad buy elsewhere)
@@ -172,20 +201,26 @@ class MercadoLibreWriter(StoreWriter):
 
     # ------------------------------------------------------------------ sales
 
-    def _order(self, p: Person, day: int) -> None:
+    def sell(self, p: Person, skus: list[tuple[str, int]]) -> list[int]:
+        """A sale of these listed products (``[(sku, quantity)]``) to ``p`` today, as a buyer checks
+        it out (several products: a cart); the ids of its orders. For tests that need a given sale."""
+        lines = sorted((self.product_by_sku[sku], qty) for sku, qty in skus)
+        first = self._order(p, self._today, lines)
+        return self.orders_of(first) if first is not None else []
+
+    def _order(self, p: Person, day: int, lines: list[tuple[int, int]] | None = None) -> int | None:
         rng = self._rng
-        lines = self._basket(p, 0.2, 0.6, lambda _: rng.randint(1, 2))
+        lines = self._basket(p, 0.2, 0.6, lambda _: rng.randint(1, 2)) if lines is None else lines
         if not lines:
-            return
+            return None
         at = self._moment(day)
         account = self._account(p)
         self._order_id += rng.randint(1, 90_000)
         self._shipment_id += rng.randint(1, 9_000)
         oid, sid = self._order_id, self._shipment_id
-        items, total = [], 0.0
+        items = []
         for idx, qty in lines:
             item = self.meli["items"][idx]
-            total += item["price"] * qty
             items.append({"item": {"id": item["id"], "title": item["title"], "category_id": "MCO1574",
                                    "variation_id": None, "seller_custom_field": None, "seller_sku": item["seller_sku"],
                                    "variation_attributes": [], "warranty": "Garantía del vendedor: 30 días",
@@ -193,22 +228,44 @@ class MercadoLibreWriter(StoreWriter):
                           "quantity": qty, "unit_price": item["price"], "full_unit_price": item["price"],
                           "currency_id": "COP", "sale_fee": round(item["price"] * SALE_FEE, 2),
                           "listing_type_id": "gold_special"})
+        # a cart: one order per listing (ids in a row), one pack, one shipment
+        cart = len(items) > 1
+        groups = [[i] for i in items[:CART_MAX_ITEMS]] if cart else [items]
+        oids = [oid + k for k in range(len(groups))]
+        self._order_id = oids[-1]
+        pack_id = None
+        if cart:
+            self._pack_id += random.Random(f"mercadolibre:pack:{oid}").randint(1, 90_000)
+            pack_id = self._pack_id
         stamp = meli_ts(at)
-        order = {
-            "id": oid, "status": "paid", "status_detail": None, "date_created": stamp, "date_closed": stamp,
-            "last_updated": stamp, "date_last_updated": stamp, "expiration_date": meli_ts(at + timedelta(days=28)),
-            "order_items": items, "total_amount": total, "paid_amount": total + SHIPPING_COST, "currency_id": "COP",
-            "coupon": {"id": None, "amount": 0}, "pack_id": None, "pickup_id": None, "fulfilled": None,
-            "mediations": [], "comments": None, "feedback": {"sale": None, "purchase": None},
-            "buyer": {"id": account["id"], "nickname": account["nickname"], "first_name": account["first_name"],
-                      "last_name": account["last_name"], "billing_info": {"id": str(rng.getrandbits(59))}},
-            "seller": {"id": SELLER_ID, "nickname": SELLER_NICKNAME},
-            "shipping": {"id": sid},
-            "payments": self._payments(oid, rng.randrange(10**10, 10**11), account["id"], items, total, at),
-            "tags": ["paid", "not_delivered"], "context": {"channel": "marketplace", "site": SITE_ID},
-        }
-        self._records.add("mercadolibre", "orders", oid, order, p.id, f"M{oid}")
-        self.billing[oid] = self._billing_form(p, account)
+        billing_id, pid = str(rng.getrandbits(59)), rng.randrange(10**10, 10**11)
+        for k, (order_id, group) in enumerate(zip(oids, groups, strict=True)):
+            total = sum(i["unit_price"] * i["quantity"] for i in group)
+            shipping = SHIPPING_COST if k == 0 else 0.0  # a cart's shipping is paid once, with its first order
+            order = {
+                "id": order_id, "status": "paid", "status_detail": None, "date_created": stamp, "date_closed": stamp,
+                "last_updated": stamp, "date_last_updated": stamp, "expiration_date": meli_ts(at + timedelta(days=28)),
+                "order_items": group, "total_amount": total, "paid_amount": total + shipping, "currency_id": "COP",
+                "coupon": {"id": None, "amount": 0}, "pack_id": pack_id, "pickup_id": None, "fulfilled": None,
+                "mediations": [], "comments": None, "feedback": {"sale": None, "purchase": None},
+                "buyer": {"id": account["id"], "nickname": account["nickname"], "first_name": account["first_name"],
+                          "last_name": account["last_name"], "billing_info": {"id": billing_id}},
+                "seller": {"id": SELLER_ID, "nickname": SELLER_NICKNAME},
+                "shipping": {"id": sid},
+                "payments": self._payments(order_id, pid + 10_000 * k, account["id"], group, total, at, shipping),
+                "tags": ["paid", "not_delivered"], "context": {"channel": "marketplace", "site": SITE_ID},
+            }
+            self._records.add("mercadolibre", "orders", order_id, order, p.id, f"M{oid}")
+            if pack_id is not None:
+                self.pack_of[order_id] = pack_id
+        if pack_id is not None:
+            self._records.add("mercadolibre", "packs", pack_id, {
+                "id": pack_id, "status": "released", "status_detail": None, "date_created": stamp,
+                "last_updated": stamp, "family_pack_id": None, "buyer": {"id": account["id"]},
+                "shipment": {"id": sid}, "orders": [{"id": o} for o in oids]}, None)
+        form = self._billing_form(p, account)
+        for order_id in oids:
+            self.billing[order_id] = form
         city = messy.typed(rng, p.city)
         # the number the buyer gives Mercado Envíos: never served to the seller, drawn still so that
         # the account's stream (and every sale after this one) is the same as before it was masked
@@ -228,18 +285,32 @@ class MercadoLibreWriter(StoreWriter):
                                                  "city": {"name": city}, "state": {"name": p.department},
                                                  "country": {"id": "CO"}}},
         }, p.id, f"M{oid}")
-        paid = total + SHIPPING_COST
+        sold = [i for group in groups for i in group]
+        paid = sum(i["unit_price"] * i["quantity"] for i in sold) + SHIPPING_COST
         untaxed = round(paid / (1 + VAT_RATE), 2)
+        name = PACK_REFERENCE.format(pack_id=pack_id) if pack_id is not None else ERP_REFERENCE.format(order_id=oid)
         self._integration.add_web_order(WebOrder(
-            shop="mercadolibre", shop_order_id=oid, name=ERP_REFERENCE.format(order_id=oid), order_id=f"M{oid}",
+            shop="mercadolibre", shop_order_id=oid, name=name, order_id=f"M{oid}",
             person_id=p.id, ordered_on=self._calendar.date(day).isoformat(),
             lines=[*(Line(i["item"]["seller_sku"], i["quantity"], round(i["unit_price"] / (1 + VAT_RATE), 2))
-                     for i in items), Line(SHIPPING_SKU, 1, round(SHIPPING_COST / (1 + VAT_RATE), 2))],
+                     for i in sold), Line(SHIPPING_SKU, 1, round(SHIPPING_COST / (1 + VAT_RATE), 2))],
             amount_untaxed=untaxed, amount_tax=round(paid - untaxed, 2), amount_total=paid, currency="COP"))
         if rng.random() < CANCEL_SHARE:
             self._later(day + rng.randint(0, 2), self._cancel, oid, sid)
         else:
             self._later(self._calendar.workday(day, rng.randint(1, 2)), self._ship, oid, sid)
+        return oid
+
+    def orders_of(self, oid: int) -> list[int]:
+        """The orders that go together with ``oid``: its cart's, or itself alone."""
+        pack_id = self.pack_of.get(oid)
+        if pack_id is None:
+            return [oid]
+        return [o["id"] for o in self.meli["packs"][pack_id]["orders"]]
+
+    def lead_order(self, oid: int) -> int:
+        """The order the integration's web order of ``oid``'s sale is keyed by (its cart's first)."""
+        return self.orders_of(oid)[0]
 
     def _shipment(self, sid: int, values: dict, history: str, at: datetime) -> None:
         shipment = self.meli["shipments"][sid]
@@ -253,13 +324,15 @@ class MercadoLibreWriter(StoreWriter):
             return
         at = self._moment(day)
         self._shipment(sid, {"status": "shipped", "substatus": None}, "date_shipped", at)
-        self.update("orders", oid, {}, at)
+        for order_id in self.orders_of(oid):
+            self.update("orders", order_id, {}, at)
         self._later(self._calendar.workday(day, self._rng.randint(1, 3)), self._deliver, oid, sid)
 
     def _deliver(self, day: int, oid: int, sid: int) -> None:
         at = self._moment(day)
         self._shipment(sid, {"status": "delivered", "substatus": None}, "date_delivered", at)
-        self.update("orders", oid, {"tags": ["paid", "delivered"]}, at)
+        for order_id in self.orders_of(oid):
+            self.update("orders", order_id, {"tags": ["paid", "delivered"]}, at)
         self._integration.web_order("mercadolibre", oid).fulfilled_on = self._calendar.date(day).isoformat()
         self._status_changed(day, oid, "delivered", at)
 
@@ -267,16 +340,18 @@ class MercadoLibreWriter(StoreWriter):
         self.cancel_order(day, oid, self._moment(day))
 
     @staticmethod
-    def _payments(oid: int, pid: int, payer: int, items: list[dict], total: float, at: datetime) -> list[dict]:
+    def _payments(oid: int, pid: int, payer: int, items: list[dict], total: float, at: datetime,
+                  shipping: float = SHIPPING_COST) -> list[dict]:
         """The sale's Mercado Pago payments: one approved card payment, after a rejected attempt now
-        and then (a stream of the sale's own, so the account's stays as it was)."""
+        and then (a stream of the sale's own, so the account's stays as it was). ``shipping``: what
+        it pays Mercado Envíos (nothing for a cart's orders after the first)."""
         draw = random.Random(f"mercadolibre:payment:{oid}")
         stamp = meli_ts(at)
         approved = {"id": pid, "order_id": oid, "payer_id": payer, "collector": {"id": SELLER_ID}, "site_id": SITE_ID,
                     "operation_type": "regular_payment", "status": "approved", "status_detail": "accredited",
                     "payment_type": "credit_card", "payment_method_id": draw.choice(CARDS), "installments": 1,
                     "transaction_amount": total, "transaction_amount_refunded": 0.0, "taxes_amount": 0.0,
-                    "shipping_cost": SHIPPING_COST, "overpaid_amount": 0.0, "total_paid_amount": total + SHIPPING_COST,
+                    "shipping_cost": shipping, "overpaid_amount": 0.0, "total_paid_amount": total + shipping,
                     "currency_id": "COP", "marketplace_fee": round(sum(i["sale_fee"] * i["quantity"] for i in items), 2),
                     "date_created": stamp, "date_approved": stamp, "date_last_modified": stamp}
         if draw.random() >= RETRY_SHARE:
@@ -288,17 +363,26 @@ class MercadoLibreWriter(StoreWriter):
         return [rejected, approved]
 
     def cancel_order(self, day: int, oid: int, at: datetime) -> dict:
-        """Cancelled by the buyer before it ships: the payment is refunded, the shipment cancelled."""
+        """Cancelled by the buyer before it ships: the payment is refunded, the shipment cancelled.
+        A cart is cancelled as a whole: every order of its pack, and the pack."""
         order = self.meli["orders"][oid]
         if order["status"] != "paid":
             return order
         sid = order["shipping"]["id"]
         self._shipment(sid, {"status": "cancelled", "substatus": "cancelled_by_buyer"}, "date_cancelled", at)
-        payments = [{**pay, "status": "refunded", "status_detail": "refunded", "date_last_modified": meli_ts(at),
-                     "transaction_amount_refunded": pay["transaction_amount"]} if pay["status"] == "approved" else pay
-                    for pay in order["payments"]]
-        self.update("orders", oid, {"status": "cancelled", "status_detail": {"code": "buyer_cancelled"},
-                                    "payments": payments, "tags": ["not_delivered"]}, at)
-        self._integration.web_order("mercadolibre", oid).state = "cancel"
-        self._status_changed(day, oid, "cancelled", at)
+        for order_id in self.orders_of(oid):
+            sale = self.meli["orders"][order_id]
+            payments = [{**pay, "status": "refunded", "status_detail": "refunded", "date_last_modified": meli_ts(at),
+                         "transaction_amount_refunded": pay["transaction_amount"]} if pay["status"] == "approved"
+                        else pay for pay in sale["payments"]]
+            self.update("orders", order_id, {"status": "cancelled", "status_detail": {"code": "buyer_cancelled"},
+                                             "payments": payments, "tags": ["not_delivered"]}, at)
+        pack_id = self.pack_of.get(oid)
+        if pack_id is not None:
+            pack = self.meli["packs"][pack_id]
+            pack.update({"status": "cancelled", "status_detail": "buyer_cancelled", "last_updated": meli_ts(at)})
+            self._records.track("mercadolibre", "packs", pack_id)
+        lead = self.lead_order(oid)
+        self._integration.web_order("mercadolibre", lead).state = "cancel"
+        self._status_changed(day, lead, "cancelled", at)
         return order

@@ -24,7 +24,7 @@ SHOPIFY_RESOURCES = ("customers", "orders", "products")
 WOOCOMMERCE_RESOURCES = ("customers", "orders", "products")
 TIENDANUBE_RESOURCES = ("customers", "orders", "products")
 MERCADOPAGO_OBJECTS = ("payments",)
-MERCADOLIBRE_OBJECTS = ("orders", "shipments", "items")
+MERCADOLIBRE_OBJECTS = ("orders", "shipments", "items", "packs")
 STRIPE_OBJECTS = ("charges", "payment_intents", "refunds", "balance_transactions", "disputes", "events")
 
 Key = tuple[str, str, int]  # (system, object, id)

@@ -17,7 +17,10 @@
   ``billing_info: {doc_type, doc_number}``, and its shipment (``GET /shipments/{id}``) as
   ``shipment: {status, substatus, last_updated, date_shipped, date_delivered, shipping_cost,
   receiver_address, destination_type, receiver_city, receiver_state}`` (the destination's
-  street line and ``type``). The order is then projected to the declared fields (minimum data):
+  street line and ``type``), and, for an order of a cart (``pack_id`` not null), its pack
+  (``GET /packs/{pack_id}``, asked once per pack and walk: a cart's orders come together) as
+  ``pack: {status, order_ids}``, the cart's orders as Mercado Libre lists them, so that the
+  activation can wait for all of them (a 404: ``pack`` null). The order is then projected to the declared fields (minimum data):
   the buyer's names, nickname and document and the door the sale went to land, nothing else of
   theirs (not the receiver's name, nor the phone, which the API masks).
 - A record without an id or with an unreadable ``date_last_updated`` lands in quarantine
@@ -54,6 +57,7 @@ from puente.sources.mercadolibre.settings import (
     EARLIEST,
     OBJECTS,
     OFFSET_CAP,
+    PACK_PATH,
     PAGE_LIMIT,
     SEARCH_DAYS,
     SEARCH_PATH,
@@ -88,6 +92,7 @@ class MercadoLibreConnector(HttpConnector):
         self.auth = MeliAuth(self.http, config.client_id, config.client_secret, config.refresh_token, token_store)
         self._seller = config.seller_id
         self._anchor: datetime | None = None  # the newest update the walk saw (reconciliation's window)
+        self._packs: dict[str, dict[str, Any] | None] = {}  # pack id -> what lands of it, for one walk
 
     def close(self) -> None:
         super().close()
@@ -119,6 +124,7 @@ class MercadoLibreConnector(HttpConnector):
         start = parse_timestamp(cursor) - timedelta(seconds=self.lookback) if cursor else None
         end = parse_timestamp(until) if until else None
         windows = self._windows((start, end))
+        self._packs = {}
         self._anchor = parse_timestamp(cursor) if cursor else None
 
         def listing(window: Window) -> Iterator[tuple[int | None, list[Record]]]:
@@ -202,7 +208,8 @@ class MercadoLibreConnector(HttpConnector):
     def _record(self, spec: MeliObject, order: Any) -> Record:
         oid = text_id(get(order, "id"))
         if oid is not None and isinstance(order, dict):
-            order = {**order, "billing_info": self._billing(oid), "shipment": self._shipment(get(order, "shipping", "id"))}
+            order = {**order, "billing_info": self._billing(oid), "shipment": self._shipment(get(order, "shipping", "id")),
+                     "pack": self._pack(get(order, "pack_id"))}
         return Record(payload=spec.landed(order), source_id=oid, updated_at=get(order, spec.cursor))
 
     def _billing(self, oid: str) -> dict[str, Any] | None:
@@ -214,6 +221,14 @@ class MercadoLibreConnector(HttpConnector):
         if sid is None:
             return None
         return shipment(self._get(f"/shipments/{sid}", "orders", headers={"x-format-new": "true"}, missing_ok=True))
+
+    def _pack(self, pack_id: Any) -> dict[str, Any] | None:
+        pid = text_id(pack_id)
+        if pid is None:
+            return None
+        if pid not in self._packs:
+            self._packs[pid] = pack(self._get(PACK_PATH.format(pack_id=pid), "orders", missing_ok=True))
+        return self._packs[pid]
 
     def _object(self, obj: str) -> MeliObject:
         try:
@@ -242,6 +257,14 @@ def shipment(body: Any) -> dict[str, Any] | None:
             "destination_type": get(body, "destination", "type"),
             "receiver_city": get(body, "destination", "shipping_address", "city", "name"),
             "receiver_state": get(body, "destination", "shipping_address", "state", "name")}
+
+
+def pack(body: Any) -> dict[str, Any] | None:
+    """What lands of a cart's pack (``GET /packs/{id}``): its status and its orders' ids."""
+    if not isinstance(body, dict):
+        return None
+    orders = body.get("orders") if isinstance(body.get("orders"), list) else []
+    return {"status": body.get("status"), "order_ids": [text_id(get(o, "id")) for o in orders]}
 
 
 def _results(body: Any) -> list[Any]:

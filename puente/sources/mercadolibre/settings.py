@@ -45,6 +45,18 @@ error list of "Errores"):
   an agency), ``receiver_name``, ``receiver_phone`` (masked for the seller: ``XXXXXXX``) and
   ``shipping_address`` (``address_line``, ``street_name``, ``street_number``, ``zip_code``,
   ``city.name``, ``state.name``, ``neighborhood.name``).
+- Carts ("Manage cart orders", "Packs management"): a buyer who checks out several listings
+  together gets one order per listing, each with the cart's ``pack_id`` (null for a sale that is
+  not a cart; the docs of 2024-2025 announce that every order gradually gets one, a cart of one
+  order then); the orders of a cart may share one shipment (``shipping.id``), and each has its own
+  payments. ``GET /packs/{pack_id}`` (``PACK_PATH``; older address
+  ``/marketplace/orders/pack/{pack_id}``) answers ``{"id", "status", "status_detail",
+  "family_pack_id", "buyer": {"id"}, "shipment": {"id"}, "orders": [{"id"}], "date_created",
+  "last_updated"}``, 404 ``not_found`` for an unknown pack; ``status`` ``filling`` (paid, its
+  orders and shipment being created), ``filled`` (all created, the payment being distributed),
+  ``released`` (all paid). The docs do not say how the shared shipment's cost is spread over the
+  cart's orders and payments: every order's shipment answers the same cost, so Puente counts it
+  once per cart (staging), not once per order.
 - Orders are never deleted: a cancelled sale keeps its id with status ``cancelled``. The order
   search serves the last twelve months (older ones move to ``/orders/search/archived``).
 - Errors are JSON ``{"message", "error", "status", "cause": []}``: 401 for a refused or expired
@@ -63,6 +75,7 @@ API_URL = "https://api.mercadolibre.com"
 AUTHORISE_URL = "https://auth.mercadolibre.com.co/authorization"  # the site's auth host (Colombia)
 SEARCH_PATH = "/orders/search"
 TOKEN_PATH = "/oauth/token"
+PACK_PATH = "/packs/{pack_id}"
 PAGE_LIMIT = 50  # limit: at most this many orders a page
 OFFSET_CAP = 10_000  # offset: at most this far into one search (the docs give no figure; integrators report it)
 CURSOR = "date_last_updated"
@@ -91,7 +104,10 @@ class MeliObject(SourceObject):
 # the phone, ``XXXXXXX``, anyway), the payer of each payment, the sale's feedback, messages, tags
 # and mediations, and Mercado Libre's fee per item (its payment's ``marketplace_fee`` lands: the
 # sale's total fee). The payments land for order-to-cash (stg_mercadolibre__provider_payments).
+# A cart's ``pack_id`` and, from ``GET /packs/{id}``, its status and the ids of its orders land so
+# that a cart becomes one ERP sale order once all its orders are in (act_web_orders_to_erp).
 _ORDER = ("status", "date_created", "date_closed", "total_amount", "paid_amount", "currency_id",
+          "pack_id", "pack.status", "pack.order_ids",
           "buyer.id", "buyer.nickname", "buyer.first_name", "buyer.last_name",
           "order_items[].item.id", "order_items[].item.title", "order_items[].item.seller_sku",
           "order_items[].quantity", "order_items[].unit_price",

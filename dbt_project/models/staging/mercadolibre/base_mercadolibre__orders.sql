@@ -14,6 +14,15 @@ renamed as (
         {{ safe_id('source_id', fields, 'id', required=true) }} as order_id,
         lower({{ field_value(fields, 'status') }}) as order_status,
         lower({{ field_value(fields, 'status') }}) = 'cancelled' as is_cancelled,
+        -- a cart's orders share its pack id (null for a sale that is not a cart); the pack resource
+        -- says the cart's status and lists its orders
+        {{ safe_id(field_value(fields, 'pack_id'), fields, 'pack_id') }} as pack_id,
+        lower(nullif(trim({{ field_value(fields, 'pack', json=true) }} ->> 'status'), '')) as pack_status,
+        (select array_agg(ids.pack_order_id::bigint order by ids.pack_order_id::bigint)
+         from jsonb_array_elements_text(
+             case when jsonb_typeof({{ field_value(fields, 'pack', json=true) }} -> 'order_ids') = 'array'
+                  then {{ field_value(fields, 'pack', json=true) }} -> 'order_ids' end) as ids (pack_order_id)
+         where ids.pack_order_id ~ '^\d{1,18}$') as pack_order_ids,
         {{ safe_id("(" ~ field_value(fields, 'buyer', json=true) ~ " ->> 'id')", fields, 'buyer.id') }} as buyer_id,
         nullif(trim({{ field_value(fields, 'buyer', json=true) }} ->> 'nickname'), '') as buyer_nickname,
         nullif(trim(concat_ws(' ', {{ field_value(fields, 'buyer', json=true) }} ->> 'first_name',

@@ -27,6 +27,7 @@ select
     amount_total,
     currency_code,
     shipping_amount,
+    false as is_cart_incomplete,
     loaded_at,
     is_deleted
 from {{ ref('stg_shopify__orders') }}

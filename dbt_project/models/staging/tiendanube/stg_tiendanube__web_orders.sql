@@ -26,6 +26,7 @@ select
     amount_total,
     currency_code,
     round(shipping_amount / (1 + {{ var('tiendanube_price_tax_rate') }}), 2) as shipping_amount,
+    false as is_cart_incomplete,
     loaded_at,
     is_deleted
 from {{ ref('stg_tiendanube__orders') }}
