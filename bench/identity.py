@@ -62,7 +62,7 @@ from bench.results import markdown_table, write_section
 from puente import report, sealed_keys, warehouse
 from puente.config import dbt_project_dir
 from puente.dbt import MAIN_BUILD_ARGS, run_dbt
-from puente.field_crypto import FieldKeys, clear_values, new_key
+from puente.field_crypto import FieldKeys, new_key
 from puente.simulators.business import Business
 from puente.simulators.business.messiness import VARIATION_CLASSES, record_variations
 from puente.simulators.business.simulation import CRMS
@@ -145,12 +145,13 @@ def land(url: str, business: Business, batch_id: str, only: dict[tuple[str, str]
                     continue
                 table = warehouse.raw_object(system, obj).qualified_table
                 rows = list(_rows(business, system, obj, ids))
-                paths = registry.source_object(system, obj).personal.sensitive
+                personal = registry.source_object(system, obj).personal
+                paths = personal.sensitive
                 if field_keys is not None and paths:
                     clear, sealed = [], []
                     for source_id, document, updated_at, deleted in rows:
                         record = json.loads(document)
-                        clear.extend(clear_values(record, paths))
+                        clear.extend(sealed_keys.clear_kinds(record, personal.sensitive_kinds))
                         sealed.append((source_id, json.dumps(field_keys.seal_record(record, paths)), updated_at,
                                        deleted))
                     sealed_keys.derive(conn, clear, field_keys)

@@ -143,7 +143,7 @@ def find_subject(conn: psycopg.Connection, *, email: str | None = None, phone: s
     params = [value] * where.count("%s")
     if field_keys is not None and (phone or tax_id):
         # the keys the models compare, sealed as the loader seals them
-        keys = sealed_keys.derived(conn, [(phone or tax_id).strip()])
+        keys = sealed_keys.derived(conn, [(phone.strip(), "phone") if phone else (tax_id.strip(), "tax_id")])
         columns = ("phone_normalized", "other_phone_normalized") if phone else ("tax_id_normalized", "tax_id_body")
         found = "tax_id_normalized" if tax_id else "phone_normalized"
         tokens = sorted({field_keys.seal(k[found]) for k in keys if k[found]}

@@ -53,7 +53,7 @@ from typing import Any
 import psycopg
 
 from puente import sealed_keys
-from puente.field_crypto import FieldKeys, clear_values
+from puente.field_crypto import FieldKeys
 from puente.sources import registry
 from puente.sources.base import Record
 from puente.sources.http import MAX_JSON_DEPTH, TOO_DEEP
@@ -225,14 +225,15 @@ def _sealed(conn: psycopg.Connection, raw_object: RawObject, records: Sequence[R
             field_keys: FieldKeys) -> Sequence[Record]:
     """``records`` with the phones and tax ids their source declares (``PersonalData.sensitive``)
     sealed, their identity keys derived from the clear values first (``puente.sealed_keys``)."""
-    paths = registry.source_object(raw_object.source, raw_object.object).personal.sensitive
+    personal = registry.source_object(raw_object.source, raw_object.object).personal
+    paths = personal.sensitive
     if not paths:
         return records
-    clear: list[str] = []
+    clear: list[tuple[str, str]] = []
     sealed = []
     for record in records:
         if isinstance(record.payload, dict):
-            clear.extend(clear_values(record.payload, paths))
+            clear.extend(sealed_keys.clear_kinds(record.payload, personal.sensitive_kinds))
             record = replace(record, payload=field_keys.seal_record(record.payload, paths))
         sealed.append(record)
     sealed_keys.derive(conn, clear, field_keys)

@@ -24,18 +24,22 @@ import argparse
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-from puente.field_crypto import FieldKeys
+from puente.field_crypto import FieldKeys, clear_values
 
 QUERY_FILE = Path(__file__).with_name("sealed_keys.sql")
 INPUT_TABLE = "_puente_clear_values"
-# the columns of ops.sealed_keys after (sealed, country_code), in the query's order
-KEY_COLUMNS = ("phone_normalized", "phone_tail", "phone_is_landline", "tax_id_kind", "tax_id_is_valid",
-               "tax_id_normalized", "tax_id_corrected", "tax_id_swapped_bodies", "tax_id_body", "note_tax_id",
-               "tax_id_is_nit_body", "tax_id_erp_vat")
+# the columns of ops.sealed_keys each kind of value (PersonalData.sensitive_kinds) fills, after (sealed, country_code)
+KIND_COLUMNS = {
+    "phone": ("phone_normalized", "phone_tail", "phone_is_landline"),
+    "tax_id": ("tax_id_kind", "tax_id_is_valid", "tax_id_normalized", "tax_id_corrected", "tax_id_swapped_bodies",
+               "tax_id_body", "tax_id_is_nit_body", "tax_id_erp_vat"),
+    "note": ("note_tax_id",),
+}
 # the keys that are the values themselves or parts of them, sealed; the kind and the flags are not
 _SEALED_COLUMNS = frozenset({"phone_normalized", "phone_tail", "tax_id_normalized", "tax_id_corrected",
                              "tax_id_body", "note_tax_id", "tax_id_erp_vat"})
@@ -46,18 +50,19 @@ def query() -> str:
     return QUERY_FILE.read_text().removeprefix(_HEADER)
 
 
-def derived(conn: psycopg.Connection, values: Iterable[str]) -> list[dict]:
-    """The identity keys of ``values`` (clear phones and tax ids, as typed) in every country, in clear:
-    one dict per value and country, as the query returns them (inside the caller's transaction)."""
-    values = sorted({v for v in values if v})
+def derived(conn: psycopg.Connection, values: Iterable[tuple[str, str]]) -> list[dict]:
+    """The identity keys of ``values`` ((clear value as typed, kind): ``phone``, ``tax_id`` or
+    ``note``) in every country, in clear: one dict per value, kind and country, as the query returns
+    them (inside the caller's transaction)."""
+    values = sorted({(v, kind) for v, kind in values if v})
     if not values:
         return []
     with conn.cursor() as cur:
-        cur.execute(f"create temp table if not exists {INPUT_TABLE} (value text) on commit delete rows")
+        cur.execute(f"create temp table if not exists {INPUT_TABLE} (value text, kind text) on commit delete rows")
         cur.execute(f"delete from {INPUT_TABLE}")
-        with cur.copy(f"copy {INPUT_TABLE} (value) from stdin") as copy:
-            for value in values:
-                copy.write_row((value,))
+        with cur.copy(f"copy {INPUT_TABLE} (value, kind) from stdin") as copy:
+            for row in values:
+                copy.write_row(row)
         cur.execute(query())
         names = [d.name for d in cur.description]
         rows = [dict(zip(names, found, strict=True)) for found in cur.fetchall()]
@@ -65,9 +70,10 @@ def derived(conn: psycopg.Connection, values: Iterable[str]) -> list[dict]:
     return rows
 
 
-def derive(conn: psycopg.Connection, values: Iterable[str], keys: FieldKeys) -> int:
-    """Derive and keep (``ops.sealed_keys``) the identity keys of ``values`` (clear phones and tax
-    ids, as typed), inside the caller's transaction; how many rows were written."""
+def derive(conn: psycopg.Connection, values: Iterable[tuple[str, str]], keys: FieldKeys) -> int:
+    """Derive and keep (``ops.sealed_keys``) the identity keys of ``values`` ((clear value as typed,
+    kind)), inside the caller's transaction; how many rows were written. A value is a phone in one
+    record and a tax id in another at times: each kind writes its own columns only."""
     sealed: dict[str, str] = {}
 
     def seal(text: str | None) -> str | None:
@@ -77,26 +83,33 @@ def derive(conn: psycopg.Connection, values: Iterable[str], keys: FieldKeys) -> 
             sealed[text] = keys.seal(text)
         return sealed[text]
 
-    rows = []
+    by_kind: dict[str, list[list]] = {kind: [] for kind in KIND_COLUMNS}
     for row in derived(conn, values):
         keyed = [seal(row["value"]), row["country_code"]]
-        for column in KEY_COLUMNS:
+        for column in KIND_COLUMNS[row["kind"]]:
             value = row[column]
             if column == "tax_id_swapped_bodies" and value is not None:
                 value = [seal(body) for body in value]
             elif column in _SEALED_COLUMNS:
                 value = seal(value)
             keyed.append(value)
-        rows.append(keyed)
-    if rows:
-        columns = ", ".join(("sealed", "country_code", *KEY_COLUMNS))
-        updates = ", ".join(f"{c} = excluded.{c}" for c in KEY_COLUMNS)
-        with conn.cursor() as cur:
-            cur.executemany(
-                f"insert into ops.sealed_keys ({columns}) values ({', '.join(['%s'] * (2 + len(KEY_COLUMNS)))}) "
-                f"on conflict (sealed, country_code) do update set {updates}, derived_at = now()",
-                rows)
-    return len(rows)
+        by_kind[row["kind"]].append(keyed)
+    with conn.cursor() as cur:
+        for kind, rows in by_kind.items():
+            if rows:
+                columns = ("sealed", "country_code", *KIND_COLUMNS[kind])
+                updates = ", ".join(f"{c} = excluded.{c}" for c in KIND_COLUMNS[kind])
+                cur.executemany(
+                    f"insert into ops.sealed_keys ({', '.join(columns)}) values ({', '.join(['%s'] * len(columns))}) "
+                    f"on conflict (sealed, country_code) do update set {updates}, derived_at = now()",
+                    rows)
+    return sum(len(rows) for rows in by_kind.values())
+
+
+def clear_kinds(record: Any, fields: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(clear value, kind) of every text ``seal_record`` would seal in ``record`` at ``fields``
+    (``PersonalData.sensitive_kinds``)."""
+    return [(value, kind) for path, kind in fields for value in clear_values(record, [path])]
 
 
 def reseal_raw(url: str, keys: FieldKeys, batch: int = 2000) -> int:
@@ -106,14 +119,14 @@ def reseal_raw(url: str, keys: FieldKeys, batch: int = 2000) -> int:
     forms until a full refresh (the nightly DAG's ``rebuild_marts``)."""
     from psycopg import sql
 
-    from puente.field_crypto import clear_values
     from puente.sources import registry
     from puente.warehouse import RAW_OBJECTS
 
     changed = 0
     with psycopg.connect(url) as conn:
         for raw in RAW_OBJECTS:
-            paths = registry.source_object(raw.source, raw.object).personal.sensitive
+            personal = registry.source_object(raw.source, raw.object).personal
+            paths = personal.sensitive
             if not paths:
                 continue
             table = sql.Identifier("raw", raw.table)
@@ -124,7 +137,7 @@ def reseal_raw(url: str, keys: FieldKeys, batch: int = 2000) -> int:
                 clear, updates = [], []
                 for source_id, record in rows:
                     opened = keys.open_record(record)
-                    clear.extend(clear_values(opened, paths))
+                    clear.extend(clear_kinds(opened, personal.sensitive_kinds))
                     resealed = keys.seal_record(opened, paths)
                     if resealed != record:
                         updates.append((Jsonb(resealed), source_id))

@@ -108,31 +108,36 @@
 
 {#
     What the loader derives from the clear values of a page before sealing them (puente/sealed_keys.py):
-    one row per value and country (var identity_key_countries, and 'ZZ' for any other), each value
-    read as a phone and as a tax id (the loader does not know which a field holds), and the tax id
-    a note holds (tax_id_in_note) derived as a value of its own. `relation`: column `value`.
+    one row per value and country (var identity_key_countries, and 'ZZ' for any other). `relation`:
+    columns `value` and `kind`, what the field holds (PersonalData.sensitive_kinds): a `phone` gets
+    a phone's keys, a `tax_id` a tax id's, a `note` the tax id typed into it (tax_id_in_note), which
+    is derived as a tax id of its own.
 #}
 {% macro sealed_identity_keys(relation) -%}
-    with typed as (
-        select value from {{ relation }}
+    -- (each step materialized: inlined, the keys' expressions would be evaluated again for every
+    -- row the joins below compare them with)
+    with typed as materialized (
+        select value, kind from {{ relation }}
         union
-        select {{ tax_id_in_note('value') }} from {{ relation }} where {{ tax_id_in_note('value') }} is not null
+        select {{ tax_id_in_note('value') }}, 'tax_id' from {{ relation }}
+        where kind = 'note' and {{ tax_id_in_note('value') }} is not null
     ),
 
     countries (country_code) as (
         select unnest(array['{{ var("identity_key_countries") | join("', '") }}', 'ZZ'])
     ),
 
-    phones as (
-        {{ phone_keys("(select value as phone, country_code as phone_country from typed cross join countries)") }}
+    phones as materialized (
+        {{ phone_keys("(select value as phone, country_code as phone_country from typed cross join countries where kind = 'phone')") }}
     ),
 
-    tax_ids as (
-        {{ tax_id_keys("(select value as tax_id, country_code as tax_country from typed cross join countries)") }}
+    tax_ids as materialized (
+        {{ tax_id_keys("(select value as tax_id, country_code as tax_country from typed cross join countries where kind = 'tax_id')") }}
     )
 
     select
         typed.value,
+        typed.kind,
         countries.country_code,
         phones.phone_normalized,
         phones.phone_tail,
@@ -143,14 +148,16 @@
         tax_ids.tax_id_corrected,
         tax_ids.tax_id_swapped_bodies,
         tax_ids.tax_id_body,
-        {{ tax_id_in_note('typed.value') }} as note_tax_id,
+        case when typed.kind = 'note' then {{ tax_id_in_note('typed.value') }} end as note_tax_id,
         -- what the ERP activations read of a golden record's tax id (macro erp_partner)
         {{ is_nit_body('tax_ids.tax_id_normalized') }} as tax_id_is_nit_body,
         {{ erp_vat('tax_ids.tax_id_normalized') }} as tax_id_erp_vat
     from typed
     cross join countries
-    inner join phones on typed.value = phones.phone and countries.country_code = phones.phone_country
-    inner join tax_ids on typed.value = tax_ids.tax_id and countries.country_code = tax_ids.tax_country
+    left join phones on typed.kind = 'phone' and typed.value = phones.phone and countries.country_code = phones.phone_country
+    left join tax_ids on typed.kind = 'tax_id' and typed.value = tax_ids.tax_id and countries.country_code = tax_ids.tax_country
+    -- (a note's tax id is the same in every country: read from its 'ZZ' row)
+    where typed.kind <> 'note' or countries.country_code = 'ZZ'
 {%- endmacro %}
 
 {# Whether a value is sealed (puente/field_crypto.py: `enc:v1:<key id>:<ciphertext>`). #}

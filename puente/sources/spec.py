@@ -82,6 +82,19 @@ class PersonalData:
         identifiers = tuple(p for p in self.identifiers if "email" not in p.rsplit(".", 1)[-1].lower())
         return identifiers + ((self.tax_id,) if self.tax_id and self.tax_id not in identifiers else ())
 
+    @property
+    def sensitive_kinds(self) -> tuple[tuple[str, str], ...]:
+        """Each sensitive field with what it holds, for the identity keys derived from it
+        (``puente.sealed_keys``): ``phone`` (a field named for a phone or a mobile), ``note`` (the
+        free text a tax id is typed into) or ``tax_id`` (any other: a vat, a document)."""
+        def kind(path: str) -> str:
+            name = path.rsplit(".", 1)[-1].lower()
+            if "phone" in name or "mobile" in name:
+                return "phone"
+            return "note" if path == self.tax_id and path not in self.identifiers else "tax_id"
+
+        return tuple((path, kind(path)) for path in self.sensitive)
+
 
 NO_PERSONAL_DATA = PersonalData()
 

@@ -100,6 +100,15 @@ def test_the_fields_sealed_with_a_field_key_are_the_phones_and_tax_ids():
             assert (path in obj.personal.sensitive) == bool(phone_or_tax_id.search(name)), (source.name, obj.name, path)
             assert (path in obj.personal.sensitive) != ("email" in name.lower()), (source.name, obj.name, path)
         sealed.update(f"{source.name}.{obj.name}.{p}" for p in obj.personal.sensitive)
+    # what each holds, for the identity keys derived from it: the names say
+    kinds = {f"{source.name}.{obj.name}.{p}": k for source, obj in registry.personal_objects()
+             for p, k in obj.personal.sensitive_kinds}
+    assert set(kinds) == sealed and kinds["shopify.customers.note"] == "note"
+    for path, held in kinds.items():
+        name = path.rsplit(".", 1)[-1]
+        assert held == ("phone" if re.search("phone|mobile", name, re.I) else "note" if name == "note"
+                        else "tax_id"), path
+        assert held != "tax_id" or re.search("vat|tax_id|identification|doc_number", name, re.I), path
     assert {"odoo.res.partner.vat", "odoo.res.partner.mobile", "hubspot.contacts.properties.tax_id",
             "mercadolibre.orders.billing_info.doc_number", "tiendanube.customers.identification",
             "shopify.customers.note"} <= sealed
