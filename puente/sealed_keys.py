@@ -21,6 +21,7 @@ key; the tables dbt built from the old ones follow at the next full refresh.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -33,13 +34,11 @@ from puente.field_crypto import FieldKeys, clear_values
 
 QUERY_FILE = Path(__file__).with_name("sealed_keys.sql")
 INPUT_TABLE = "_puente_clear_values"
-# the columns of ops.sealed_keys each kind of value (PersonalData.sensitive_kinds) fills, after (sealed, country_code)
-KIND_COLUMNS = {
-    "phone": ("phone_normalized", "phone_tail", "phone_is_landline"),
-    "tax_id": ("tax_id_kind", "tax_id_is_valid", "tax_id_normalized", "tax_id_corrected", "tax_id_swapped_bodies",
-               "tax_id_body", "tax_id_is_nit_body", "tax_id_erp_vat"),
-    "note": ("note_tax_id",),
-}
+# the columns of ops.sealed_keys after (sealed, kind, country_code, derived_by), in the query's order;
+# each kind of value (PersonalData.sensitive_kinds) fills its own, the others are null
+KEY_COLUMNS = ("phone_normalized", "phone_tail", "phone_is_landline", "tax_id_kind", "tax_id_is_valid",
+               "tax_id_normalized", "tax_id_corrected", "tax_id_swapped_bodies", "tax_id_body", "note_tax_id",
+               "tax_id_is_nit_body", "tax_id_erp_vat")
 # the keys that are the values themselves or parts of them, sealed; the kind and the flags are not
 _SEALED_COLUMNS = frozenset({"phone_normalized", "phone_tail", "tax_id_normalized", "tax_id_corrected",
                              "tax_id_body", "note_tax_id", "tax_id_erp_vat"})
@@ -70,10 +69,16 @@ def derived(conn: psycopg.Connection, values: Iterable[tuple[str, str]]) -> list
     return rows
 
 
+def query_version() -> str:
+    """What derived a row (``ops.sealed_keys.derived_by``): a hash of the query, so that the keys of
+    a new Puente version's macros are derived again as the values come back."""
+    return hashlib.sha256(query().encode()).hexdigest()[:12]
+
+
 def derive(conn: psycopg.Connection, values: Iterable[tuple[str, str]], keys: FieldKeys) -> int:
     """Derive and keep (``ops.sealed_keys``) the identity keys of ``values`` ((clear value as typed,
-    kind)), inside the caller's transaction; how many rows were written. A value is a phone in one
-    record and a tax id in another at times: each kind writes its own columns only."""
+    kind)), inside the caller's transaction; how many rows were written. A value whose keys this
+    version of the query already derived under this key is skipped (a returning customer's phone)."""
     sealed: dict[str, str] = {}
 
     def seal(text: str | None) -> str | None:
@@ -83,27 +88,34 @@ def derive(conn: psycopg.Connection, values: Iterable[tuple[str, str]], keys: Fi
             sealed[text] = keys.seal(text)
         return sealed[text]
 
-    by_kind: dict[str, list[list]] = {kind: [] for kind in KIND_COLUMNS}
-    for row in derived(conn, values):
-        keyed = [seal(row["value"]), row["country_code"]]
-        for column in KIND_COLUMNS[row["kind"]]:
+    version = query_version()
+    wanted = {(seal(value), kind): (value, kind) for value, kind in values if value}
+    if not wanted:
+        return 0
+    known = conn.execute("select distinct sealed, kind from ops.sealed_keys where derived_by = %s and sealed = any(%s)",
+                         (version, sorted({s for s, _ in wanted}))).fetchall()
+    for pair in known:
+        wanted.pop(tuple(pair), None)
+    rows = []
+    for row in derived(conn, wanted.values()):
+        keyed = [seal(row["value"]), row["kind"], row["country_code"], version]
+        for column in KEY_COLUMNS:
             value = row[column]
             if column == "tax_id_swapped_bodies" and value is not None:
                 value = [seal(body) for body in value]
             elif column in _SEALED_COLUMNS:
                 value = seal(value)
             keyed.append(value)
-        by_kind[row["kind"]].append(keyed)
-    with conn.cursor() as cur:
-        for kind, rows in by_kind.items():
-            if rows:
-                columns = ("sealed", "country_code", *KIND_COLUMNS[kind])
-                updates = ", ".join(f"{c} = excluded.{c}" for c in KIND_COLUMNS[kind])
-                cur.executemany(
-                    f"insert into ops.sealed_keys ({', '.join(columns)}) values ({', '.join(['%s'] * len(columns))}) "
-                    f"on conflict (sealed, country_code) do update set {updates}, derived_at = now()",
-                    rows)
-    return sum(len(rows) for rows in by_kind.values())
+        rows.append(keyed)
+    if rows:
+        columns = ("sealed", "kind", "country_code", "derived_by", *KEY_COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns[3:])
+        with conn.cursor() as cur:
+            cur.executemany(
+                f"insert into ops.sealed_keys ({', '.join(columns)}) values ({', '.join(['%s'] * len(columns))}) "
+                f"on conflict (sealed, kind, country_code) do update set {updates}, derived_at = now()",
+                rows)
+    return len(rows)
 
 
 def clear_kinds(record: Any, fields: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:

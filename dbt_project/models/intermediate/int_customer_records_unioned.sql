@@ -155,7 +155,8 @@ phone_keyed as materialized (
     select phone_values.phone, phone_values.phone_country, sealed_keys.phone_normalized, sealed_keys.phone_tail,
         sealed_keys.phone_is_landline
     from phone_values
-    inner join sealed_keys on phone_values.phone = sealed_keys.sealed and phone_values.phone_country = sealed_keys.country_code
+    inner join sealed_keys on phone_values.phone = sealed_keys.sealed and sealed_keys.kind = 'phone'
+        and phone_values.phone_country = sealed_keys.country_code
 ),
 
 tax_values as (
@@ -171,7 +172,8 @@ tax_keyed as materialized (
         sealed_keys.tax_id_normalized, sealed_keys.tax_id_corrected, sealed_keys.tax_id_swapped_bodies,
         sealed_keys.tax_id_body
     from tax_values
-    inner join sealed_keys on tax_values.tax_id = sealed_keys.sealed and tax_values.tax_country = sealed_keys.country_code
+    inner join sealed_keys on tax_values.tax_id = sealed_keys.sealed and sealed_keys.kind = 'tax_id'
+        and tax_values.tax_country = sealed_keys.country_code
 ),
 
 keyed as (
