@@ -240,12 +240,14 @@
       - Gmail: dots of the local part dropped and `googlemail.com` read as `gmail.com`;
       - a slip in a big provider's domain corrected (email_domain_typos): `corrected_domain`,
         a SQL expression giving the provider's domain when the typed one is a known slip of it
-        (null otherwise), e.g. a column of a join to email_domain_typos(); by default a lookup.
+        (null otherwise), e.g. a column of a join to email_domain_typos(); by default a lookup,
+        which corrects only a slip of one domain (`hotmial.com`, `gmail`), never one that may
+        stand for two mailboxes (`hotmail`: hotmail.com or hotmail.es?).
     `normalized` is an expression already passed through normalize_email.
 #}
 {% macro canonical_email(normalized, corrected_domain=none) -%}
     {%- if corrected_domain is none -%}
-        {%- set corrected_domain = "(select typos.domain from " ~ email_domain_typos() ~ " as typos (typo, domain) where typos.typo = split_part(email, '@', 2))" -%}
+        {%- set corrected_domain = "(select case when count(*) = 1 then min(typos.domain) end from " ~ email_domain_typos() ~ " as typos (typo, domain) where typos.typo = split_part(email, '@', 2))" -%}
     {%- endif -%}
     (
         select case when local is not null then
@@ -264,11 +266,16 @@
 {%- endmacro %}
 
 {#
-    Slips of the big mail providers' domains and the provider each stands for, as a VALUES
-    list of (typo, domain): every domain of var `email_providers` with one letter of its name
-    dropped, doubled or swapped with the next, its name alone (`gmail`), and its suffix
-    mistyped (`gmail.co`, `gmail.con`, `gmail.cm`, `gmailcom`). A slip that is itself a
-    provider's domain is left out.
+    Slips of the big mail providers' domains and the domain each stands for, as a VALUES list of
+    (typo, domain): every domain of var `email_providers` with one letter of its name dropped,
+    doubled or swapped with the next, its name alone (`gmail`), its suffix run into the name
+    (`gmailcom`, `hotmailes`), and a `.com` mistyped (`gmail.co`, `gmail.con`, `gmail.cm`).
+    A provider that really has a domain in two countries (hotmail.com and hotmail.es, yahoo.com
+    and yahoo.es, outlook.com and outlook.es) has two mailboxes of one local part, often two
+    people's; the one slip both domains make, the name alone (`hotmail`), gets one row for each:
+    it cannot say which mailbox it is, and a consumer corrects it only where it can tell
+    (int_customer_records_unioned: the one of them the other records hold). A slip that is
+    itself a provider's domain is left out: `yahoo.es` is a mailbox, not a slip of `yahoo.com`.
 #}
 {% macro email_domain_typos() -%}
     {%- set providers = var('email_providers') -%}
@@ -282,15 +289,19 @@
             {%- do names.append(name[:i] ~ name[i] ~ name[i:]) -%}
             {%- if i < (name | length) - 1 -%}{%- do names.append(name[:i] ~ name[i + 1] ~ name[i] ~ name[i + 2:]) -%}{%- endif -%}
         {%- endfor -%}
-        {%- for typo_name in names -%}{%- do typos.setdefault(typo_name ~ '.' ~ suffix, domain) -%}{%- endfor -%}
-        {%- for typo in [name, name ~ '.co', name ~ '.con', name ~ '.cm', name ~ '.om', name ~ '.comm', name ~ suffix | replace('.', '')] -%}
-            {%- if typo != domain -%}{%- do typos.setdefault(typo, domain) -%}{%- endif -%}
+        {%- set slips = [] -%}
+        {%- for typo_name in names -%}{%- do slips.append(typo_name ~ '.' ~ suffix) -%}{%- endfor -%}
+        {%- do slips.extend([name, name ~ suffix | replace('.', '')]) -%}
+        {%- if suffix == 'com' -%}{%- do slips.extend([name ~ '.co', name ~ '.con', name ~ '.cm', name ~ '.om', name ~ '.comm']) -%}{%- endif -%}
+        {%- for typo in slips if typo not in providers -%}
+            {%- do typos.setdefault(typo, []) -%}
+            {%- if domain not in typos[typo] -%}{%- do typos[typo].append(domain) -%}{%- endif -%}
         {%- endfor -%}
     {%- endfor -%}
     (values
     {%- set rows = [] -%}
-    {%- for typo, domain in typos.items() if typo not in providers -%}
-        {%- do rows.append("('" ~ typo ~ "', '" ~ domain ~ "')") -%}
+    {%- for typo, domains in typos.items() -%}
+        {%- for domain in domains -%}{%- do rows.append("('" ~ typo ~ "', '" ~ domain ~ "')") -%}{%- endfor -%}
     {%- endfor %}
         {{ rows | join(',\n        ') }}
     )

@@ -58,6 +58,14 @@ CASES = {
         "ana.gil@hotmial.com": "ana.gil@hotmail.com",
         "ana.gil+promo@hotmail.com": "ana.gil@hotmail.com",
         "ana.gil@hotmail.es": "ana.gil@hotmail.es",  # another real mailbox, not a slip
+        "ana.gil@hotmial.es": "ana.gil@hotmail.es",  # a slip of hotmail.es, not of hotmail.com
+        "ana.gil@hotmail.co": "ana.gil@hotmail.com",  # a .com short of its m (.es is two letters off)
+        "juan.perez@yahoo.es": "juan.perez@yahoo.es",
+        "juan.perez@yahoo.com.mx": "juan.perez@yahoo.com.mx",
+        # yahoo.com or yahoo.es? Not guessed here (int_customer_records_unioned reads it by the
+        # mailbox its records hold)
+        "juan.perez@yahoo": "juan.perez@yahoo",
+        "juan.perez@outlook": "juan.perez@outlook",
         "compras@ferreteria.com.co": "compras@ferreteria.com.co",
         "sin correo": None,
     },

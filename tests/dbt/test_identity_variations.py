@@ -147,6 +147,10 @@ PARTNERS = [
     # the review queue
     partner(1050, "Comercial Norte SAS", email="compras@marta.com.co", city="Cali", company=True),
     partner(1051, "Marta Gil Rojas", email="familiagil@gmail.com", mobile="3005550101", city="Cali"),
+    # one local part at yahoo.com and yahoo.es: two mailboxes, here two namesakes' (the second one's
+    # third record typed without the suffix); beside them a yahoo.es mailbox nobody else's shares
+    partner(1110, "Julián Pérez Gómez", email="julian.perez@yahoo.com", mobile="3011110001", city="Pereira"),
+    partner(1111, "Gloria Mejía Toro", email="gloria.mejia@yahoo.es", city="Pereira"),
 ]
 CONTACTS = [
     contact(2001, "Pablo", "Mora", email="compras@lospinos.com.co", tax_id=f"900700800-{_dv('900700800')}"),
@@ -213,6 +217,7 @@ CONTACTS = [
     contact(2052, "Luis", "Gil", email="familiagil@gmail.com", phone="3205550303", city="Cali"),
     contact(2053, "Sofía", "Cano", email="ventas@marta.com.co", phone="601 743 2100"),  # the business's number
     # the business's own number, typed for nine different customers
+    contact(2110, "Julián", "Pérez", email="julian.perez@yahoo.es", phone="3011110002", city="Pereira"),
     *(contact(2060 + n, first, last, phone="601 743 2100", email=f"{first.lower()}{n}@example.org")
       for n, (first, last) in enumerate([("Adriana", "Lara"), ("Beatriz", "Mesa"), ("César", "Niño"),
                                          ("Daniel", "Ochoa"), ("Elena", "Prado"), ("Fabio", "Quiroga"),
@@ -234,6 +239,8 @@ SHOP = [
          address1="Calle 98 # 30D-32"),
     shop(3091, "Mateo", "Rojas González", email="MATEO36@gmail.com", address1="Cl 51 # 97 - 55"),
     shop(3092, "Felipe", "de León", email="felipe.de6319@gmail.com", phone="+573182119568", city="Manizales"),
+    shop(3110, "Julián", "Pérez", email="julian.perez@yahoo", phone="+57 301 111 0002", city="Pereira"),
+    shop(3111, "Gloria", "Mejía", email="Gloria.Mejia@yahoo", city="Pereira"),
 ]
 SOURCES = {"odoo": {"res.partner": PARTNERS}, "hubspot": {"contacts": CONTACTS}, "shopify": {"customers": SHOP}}
 
@@ -267,6 +274,9 @@ MUST_MERGE = [
     ("email_provider_alias", "odoo_partner:1012", "hubspot_contact:2012"),
     ("email_domain_typo", "odoo_partner:1013", "hubspot_contact:2013"),
     ("email_domain_missing_suffix", "odoo_partner:1013", "shopify_customer:3013"),
+    # `yahoo` alone may be yahoo.com or yahoo.es: the one the records hold
+    ("email_domain_missing_suffix_the_one_held", "odoo_partner:1111", "shopify_customer:3111"),
+    ("email_namesake_yahoo_es_own_records", "hubspot_contact:2110", "shopify_customer:3110"),
     ("name_second_given_alone", "odoo_partner:1020", "hubspot_contact:2020"),
     ("name_initials", "odoo_partner:1021", "hubspot_contact:2021"),
     ("name_accents", "odoo_partner:1022", "shopify_customer:3022"),
@@ -301,6 +311,8 @@ MUST_NOT_MERGE = [
     *SWAPPED_GIVEN_NAME_CONFLICTS,
     ("family_mailbox", "odoo_partner:1014", "hubspot_contact:2014"),
     ("same_mailbox_name_other_provider", "odoo_partner:1015", "hubspot_contact:2015"),
+    ("email_namesakes_yahoo_com_and_es", "odoo_partner:1110", "hubspot_contact:2110"),
+    ("email_namesakes_yahoo_without_suffix", "odoo_partner:1110", "shopify_customer:3110"),
     ("family_landline", "odoo_partner:1027", "hubspot_contact:2027"),
     ("namesake", "odoo_partner:1028", "hubspot_contact:2028"),
     ("namesake_elsewhere", "odoo_partner:1036", "hubspot_contact:2036"),
