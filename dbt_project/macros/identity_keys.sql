@@ -27,13 +27,16 @@
       - an international number written with `+` or `00`: kept, with `+`;
       - a national number of the country, with or without its calling code:
           CO  10 digits, mobile 3xx or landline 60x (national format since 2021)   -> +57
-          MX  10 digits                                                            -> +52
+          MX  10 digits, also behind a prefix the 2019 reform dropped (044 or 045 of
+              a mobile, 01 of a long-distance call)                                -> +52
           CL  9 digits                                                             -> +56
           AR  10 digits (a leading trunk 0 dropped)                                -> +54
           BR  10 or 11 digits, area code first (a leading trunk 0 dropped)         -> +55
     A Colombian landline typed the pre-2021 way, its one-digit area code and seven digits
     (`(1) 234 5678`, `01 2345678`), becomes its 60x number (`+576012345678`). An extension
-    (`ext. 112`, `x12`, `extensión 3`) is dropped first. Null for anything else (a 7-digit local
+    (`ext. 112`, `x12`, `extensión 3`) is dropped first. A Mexican mobile with the 1 that calls
+    from abroad carried before 2019 (`+52 1 55 1234 5678`, `00 52 1 …`, in Mexico also `52 1 …`)
+    is the number without it (`+525512345678`). Null for anything else (a 7-digit local
     number cannot be put in E.164 without guessing its area) and for placeholders typed when a
     form insists (is_placeholder_phone).
 #}
@@ -46,9 +49,11 @@
                 when country = 'CO' and digits ~ '^(3\d{9}|60\d{8})$' then '+57' || digits
                 when country = 'CO' and digits ~ '^0?[124-8]\d{7}$' then '+5760' || ltrim(digits, '0')
                 when country = 'CO' and digits ~ '^57(3\d{9}|60\d{8})$' then '+' || digits
+                when digits ~ '^(00)?521[1-9]\d{9}$' and (typed like '+%' or digits like '00%' or country = 'MX')
+                    then '+52' || right(digits, 10)
                 when digits ~ '^00[1-9]\d{7,13}$' then '+' || substr(digits, 3)
                 when typed like '+%' and digits ~ '^[1-9]\d{7,14}$' then '+' || digits
-                when country = 'MX' and digits ~ '^(52)?[1-9]\d{9}$' then '+52' || right(digits, 10)
+                when country = 'MX' and digits ~ '^(52|044|045|01)?[1-9]\d{9}$' then '+52' || right(digits, 10)
                 when country = 'CL' and digits ~ '^(56)?[2-9]\d{8}$' then '+56' || right(digits, 9)
                 when country = 'AR' and digits ~ '^0?[1-9]\d{9}$' then '+54' || right(digits, 10)
                 when country = 'AR' and digits ~ '^549?[1-9]\d{9}$' then '+' || digits
@@ -65,14 +70,17 @@
 {%- endmacro %}
 
 {#
-    Whether a phone in E.164 (normalize_phone's answer, a SQL expression) is a landline, which
-    an office or a home shares: Colombia's 60x lines; Argentina's and Chile's numbers without the
-    9 their mobiles carry after the country code; Brazil's eight-digit numbers after the area
-    code (its mobiles have nine, the first a 9). Mexico's mobiles and landlines share one plan:
-    never a landline here.
+    Whether a phone in E.164 (normalize_phone's answer, a SQL expression) may be a line that a
+    home or an office shares, rather than one person's mobile: Colombia's 60x lines; Argentina's
+    and Chile's numbers without the 9 their mobiles carry after the country code; Brazil's
+    eight-digit numbers after the area code (its mobiles have nine, the first a 9); and every
+    Mexican number. Since the IFT's 2019 reform Mexico's fixed lines and mobiles share one plan of
+    ten digits (libphonenumber: FIXED_LINE_OR_MOBILE), so the number cannot say which it is: it is
+    read the cautious way, as a line others may share, which weighs less (exact_landline) when two
+    records hold it; a Mexican mobile still links its holder's records with the names' help.
 #}
 {% macro is_landline_phone(e164) -%}
-    ({{ e164 }} ~ '^\+(5760\d{8}|54[1-8]\d{9}|56[2-8]\d{8}|55[1-9]{2}[2-5]\d{7})$')
+    ({{ e164 }} ~ '^\+(5760\d{8}|54[1-8]\d{9}|56[2-8]\d{8}|55[1-9]{2}[2-5]\d{7}|52\d{10})$')
 {%- endmacro %}
 
 {#

@@ -233,8 +233,10 @@ def new_landline(rng: random.Random, code: str, area: str) -> str:
 
 def is_landline(number: str) -> bool:
     """Whether a number in E.164 is a landline: Argentina's and Chile's mobiles have a 9 after
-    the country code, Brazil's after the area code; Mexico's mobiles and landlines share one
-    plan, so here landlines take the subscriber numbers beginning 2 to 5 and mobiles 6 to 9."""
+    the country code, Brazil's after the area code. Mexico's mobiles and landlines share one plan
+    (ten digits since the IFT's 2019 reform; libphonenumber calls them FIXED_LINE_OR_MOBILE) and
+    nothing in a real number tells them apart: this generator's own convention, its ground truth,
+    gives landlines the subscriber numbers beginning 2 to 5 and mobiles 6 to 9."""
     if number.startswith("+54"):
         return not number.startswith("+549")
     if number.startswith("+56"):
@@ -245,6 +247,29 @@ def is_landline(number: str) -> bool:
         area = next((row[3] for row in COUNTRIES["MX"].cities if number[3:].startswith(row[3])), number[3:5])
         return number[3 + len(area)] in "2345"
     return False
+
+
+# Mexican numbers typed the way dialling worked before the IFT's reform of August 2019, which
+# dropped the prefixes: a mobile with the 1 that international calls to it carried (`+52 1 55 …`,
+# kept for years by WhatsApp and by contact lists), or with 044 (a local call from a landline) or
+# 045 (a long-distance one); a landline with 01 (long distance). No figure found of how many
+# forms still hold them; a tenth of the Mexican numbers typed is our estimate.
+MX_OLD_DIALLING_SHARE = 0.1
+
+
+def mx_old_dialling(number: str, style: int) -> str:
+    """A Mexican number in E.164 as typed before the 2019 reform (MX_OLD_DIALLING_SHARE): a mobile
+    (is_landline false) ``+52 1 55 1234 5678``, ``521 5512345678``, ``044 55 1234 5678`` or
+    ``045 33 1234 5678``; a landline ``01 55 1234 5678`` or ``01 (222) 123 4567``."""
+    national = number.removeprefix("+52")
+    area = next((city[3] for city in COUNTRIES["MX"].cities if national.startswith(city[3])), national[:2])
+    local = national[len(area):]
+    spaced = f"{area} {local[:-4]} {local[-4:]}"
+    if is_landline(number):
+        options: tuple[str, ...] = (f"01 {spaced}", f"01 ({area}) {local[:-4]} {local[-4:]}")
+    else:
+        options = (f"+52 1 {spaced}", f"521{national}", f"044 {spaced}", f"045 {spaced}")
+    return options[style % len(options)]
 
 
 def phone_as_typed(number: str, style: int) -> str:

@@ -31,6 +31,9 @@ CASES = {
         "0057 300 123 4567": "+573001234567",
         "601 345 6789": "+576013456789",
         "+1 (415) 555-0100": "+14155550100",
+        # a Mexican mobile with the 1 international calls carried before 2019 (the number has ten digits)
+        "+52 1 55 1234 5678": "+525512345678",
+        "0052 1 55 1234 5678": "+525512345678",
         "555-0100": None,
         "": None,
     },
@@ -85,7 +88,8 @@ CASES = {
         "+56912345678": False,
         "+551134567890": True,  # São Paulo: eight digits
         "+5511934567890": False,  # nine, the first a 9
-        "+525512345678": False,  # Mexico: one plan for both
+        # Mexico: one plan for both, which does not say; read as a line others may share
+        "+525512345678": True,
     },
     "normalize_address": {
         "Calle 38 # 12-45": "cl 38 12 45",
@@ -191,6 +195,8 @@ def _foreign_cases() -> list[tuple[str, str, str, str]]:
         for city, _, _, area in latam.COUNTRIES[code].cities[:2]:
             for number in (latam.new_mobile(rng, code, city), latam.new_landline(rng, code, area)):
                 cases += [(latam.phone_as_typed(number, style), code, "phone", number) for style in range(6)]
+                if code == "MX":  # with a prefix the 2019 reform dropped (044, 045, 01, +52 1)
+                    cases += [(latam.mx_old_dialling(number, style), code, "phone", number) for style in range(4)]
     return cases
 
 

@@ -151,6 +151,10 @@ PARTNERS = [
     # third record typed without the suffix); beside them a yahoo.es mailbox nobody else's shares
     partner(1110, "Julián Pérez Gómez", email="julian.perez@yahoo.com", mobile="3011110001", city="Pereira"),
     partner(1111, "Gloria Mejía Toro", email="gloria.mejia@yahoo.es", city="Pereira"),
+    # Mexican numbers typed with the prefixes the 2019 reform dropped: a mobile with 044 (beside its
+    # `+52 1` form), a home line with 01 that a husband and wife both give
+    partner(1112, "Ximena Robles Pardo", mobile="044 33 1234 5678", city="Guadalajara", country=MEXICO),
+    partner(1113, "Rodrigo Salinas Cruz", phone="01 81 8340 1234", city="Monterrey", country=MEXICO),
 ]
 CONTACTS = [
     contact(2001, "Pablo", "Mora", email="compras@lospinos.com.co", tax_id=f"900700800-{_dv('900700800')}"),
@@ -217,6 +221,8 @@ CONTACTS = [
     contact(2052, "Luis", "Gil", email="familiagil@gmail.com", phone="3205550303", city="Cali"),
     contact(2053, "Sofía", "Cano", email="ventas@marta.com.co", phone="601 743 2100"),  # the business's number
     # the business's own number, typed for nine different customers
+    contact(2112, "Ximena", "Robles", phone="+52 1 33 1234 5678", city="Guadalajara", country="México"),
+    contact(2113, "Lorena", "Salinas", phone="81 8340 1234", city="Monterrey", country="México"),
     contact(2110, "Julián", "Pérez", email="julian.perez@yahoo.es", phone="3011110002", city="Pereira"),
     *(contact(2060 + n, first, last, phone="601 743 2100", email=f"{first.lower()}{n}@example.org")
       for n, (first, last) in enumerate([("Adriana", "Lara"), ("Beatriz", "Mesa"), ("César", "Niño"),
@@ -291,6 +297,7 @@ MUST_MERGE = [
     ("phone_foreign_national_form_cl", "odoo_partner:1101", "hubspot_contact:2101"),
     ("phone_foreign_national_form_mx", "odoo_partner:1102", "hubspot_contact:2102"),
     ("phone_e164", "odoo_partner:1040", "shopify_customer:3040"),
+    ("phone_mx_before_2019_044_and_plus_52_1", "odoo_partner:1112", "hubspot_contact:2112"),
     ("phone_landline_extension_and_old_area_code", "odoo_partner:1041", "hubspot_contact:2041"),
     ("phone_placeholder_beside_a_mailbox", "odoo_partner:1016", "hubspot_contact:2016"),
     ("business_phone_beside_a_mailbox", "hubspot_contact:2053", "shopify_customer:3053"),
@@ -314,6 +321,7 @@ MUST_NOT_MERGE = [
     ("email_namesakes_yahoo_com_and_es", "odoo_partner:1110", "hubspot_contact:2110"),
     ("email_namesakes_yahoo_without_suffix", "odoo_partner:1110", "shopify_customer:3110"),
     ("family_landline", "odoo_partner:1027", "hubspot_contact:2027"),
+    ("family_line_mx_01_prefix", "odoo_partner:1113", "hubspot_contact:2113"),
     ("namesake", "odoo_partner:1028", "hubspot_contact:2028"),
     ("namesake_elsewhere", "odoo_partner:1036", "hubspot_contact:2036"),
     ("sisters_two_given_names_family_line", "odoo_partner:1029", "hubspot_contact:2029"),
@@ -387,6 +395,22 @@ def test_a_phone_abroad_is_read_in_the_records_country(night_1, module_db):
     assert phones == {"odoo_partner:1100": "+5521987654321", "hubspot_contact:2100": "+5521987654321",
                       "odoo_partner:1101": "+56981234567", "odoo_partner:1102": "+525581234567",
                       "odoo_partner:1040": "+573187654321"}
+
+
+def test_a_mexican_number_typed_before_the_2019_reform_is_the_same_number(night_1, module_db):
+    """`044`, `045`, `01` and the `+52 1` of a mobile were dropped in 2019: the ten digits after
+    them are the number. Mexico's plan does not say which numbers are fixed lines, so a shared one
+    weighs as a line others may share (macro is_landline_phone)."""
+    phones = {r["record_key"]: r["phone_normalized"] for r in rows(module_db, """
+        select record_key, phone_normalized from intermediate.int_customer_records_unioned
+        where record_key in ('odoo_partner:1112', 'hubspot_contact:2112', 'odoo_partner:1113', 'hubspot_contact:2113')""")}
+    assert phones == {"odoo_partner:1112": "+523312345678", "hubspot_contact:2112": "+523312345678",
+                      "odoo_partner:1113": "+528183401234", "hubspot_contact:2113": "+528183401234"}
+    (pair,) = rows(module_db, """
+        select phone_level, name_level from intermediate.int_customer_pairs_scored
+        where least(record_key, other_record_key) = 'hubspot_contact:2113'
+          and greatest(record_key, other_record_key) = 'odoo_partner:1113'""")
+    assert pair == {"phone_level": "exact_landline", "name_level": "different_given_name"}
 
 
 def test_a_landline_abroad_is_compared_as_a_landline(night_1, module_db):

@@ -35,7 +35,7 @@
         say which relative that record is, so none of its pairs in the mailbox leans on it;
         transitive closure would join the relatives through it), `shared`, `different`, `missing`;
       - phone: `exact` (a mobile), `exact_landline` (a 60x line, which offices and homes share;
-        abroad, macro is_landline_phone),
+        abroad, macro is_landline_phone: every Mexican number, whose plan does not say),
         `tail` (the same last seven digits, one side a local number), `different`, `missing` (one
         side has none, or only a shared one such as the business's own number typed for its
         customers, or a company's line beside a person's number);

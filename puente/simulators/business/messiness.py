@@ -92,9 +92,14 @@ def phone(rng: random.Random, number: str) -> str:
     if r < PLACEHOLDER_PHONE_SHARE + BUSINESS_PHONE_SHARE:
         return co.format_phone(co.BUSINESS_PHONE, rng.randrange(6))
     if number.startswith("+"):  # a foreign number, held in E.164 (the same draws as a Colombian one's)
-        if latam.is_landline(number) and rng.random() < OLD_LANDLINE_STYLE_SHARE:
-            return latam.phone_as_typed(number, rng.randrange(5))
-        return latam.phone_as_typed(number, rng.randrange(6))
+        style = rng.randrange(5) if latam.is_landline(number) and rng.random() < OLD_LANDLINE_STYLE_SHARE else None
+        style = rng.randrange(6) if style is None else style
+        # a Mexican number with a prefix the 2019 reform dropped: drawn from a stream of its own
+        # (the number and the draw above), so that the rest of the business stays as it was
+        old = random.Random(f"{number}:{r}")
+        if number.startswith("+52") and old.random() < latam.MX_OLD_DIALLING_SHARE:
+            return latam.mx_old_dialling(number, old.randrange(4))
+        return latam.phone_as_typed(number, style)
     if number.startswith("60") and rng.random() < OLD_LANDLINE_STYLE_SHARE:
         return co.landline_as_typed(number, rng.randrange(5))
     return co.format_phone(number, rng.randrange(6))
