@@ -373,7 +373,8 @@
 {%- endmacro %}
 
 {#
-    A Colombian urban address as a comparable key: the street type (abbreviated as the DIAN's
+    An urban address as a comparable key. A Colombian one (the nomenclature every record is read
+    in first, whatever its country): the street type (abbreviated as the DIAN's
     nomenclature does: cl, kr, av, tv, dg), the street's number and letter, the cross street's
     number and letter, the door's metres from the corner, and the quadrant (`sur`, `este`) when
     written (`Calle 38A # 12-45 Apto 301`, `CL. 38 A N° 12 - 45`, `cl 38a 12 45` all give
@@ -381,9 +382,20 @@
     (apartment, office) is left out: relatives and staff hold the same door under several units,
     and people often omit it. Null when the text does not read as such an address (a rural one,
     a P.O. box, a building's name, `Calle 5 Bis`): such records meet on other evidence only.
-    Words, not one regular expression with groups, which PostgreSQL runs many times slower.
+    Abroad (`country_code`, a SQL expression such as the record's country; without one, var
+    `default_country_code`): a named street and the door's number, the form of Argentina,
+    Chile, Mexico and Brazil (`Av. Corrientes 1234, piso 3 dto B`, `Av. Providencia 1234, depto
+    56`, `Av. Insurgentes Sur 1234 int. 5, Col. Del Valle`, `Rua Augusta, 1234 - apto 56`): the
+    street's name without its type (`Avenida`, `Av.`, `Calle`, `Rua`, `R.`, `Alameda`, which
+    people abbreviate or leave out) and the number, `corrientes 1234`; the unit and the colonia
+    after it are left out, as a Colombian door's unit is. Two streets of one name in one city
+    (an `Avenida` and a `Calle`, or one name in two colonias of a Mexican city) give one key: a
+    door then needs the names to agree, as any shared door does.
+    Words, not one regular expression with groups, which PostgreSQL runs many times slower
+    (the form abroad, a regular expression, runs only on records of another country).
 #}
-{% macro normalize_address(expression) -%}
+{% macro normalize_address(expression, country_code=none) -%}
+    {%- set country = country_code if country_code else "'" ~ var('default_country_code') ~ "'" -%}
     (
         select case
             when t[2] ~ '^\d+[a-z]?$' and t[3 + q] ~ '^\d+[a-z]?$' and t[4 + q] ~ '^\d+$' then
@@ -396,6 +408,13 @@
                 end
                 || ' ' || ltrim(t[2], '0') || ' ' || ltrim(t[3 + q], '0') || ' ' || ltrim(t[4 + q], '0')
                 || case when q = 1 then ' ' || t[3] when t[5] in ('sur', 'este') then ' ' || t[5] else '' end
+            -- abroad: the words of the street's name (letters only) before the door's number, the
+            -- street's type dropped when a name follows it
+            when coalesce(upper({{ country }}), '{{ var("default_country_code") }}') <> 'CO'
+                and array_to_string(t, ' ') ~ '^([a-z]+ )+\d{1,5}( |$)' then
+                regexp_replace(substring(array_to_string(t, ' ') from '^((?:[a-z]+ )+)\d'),
+                    '^(avenida|avda|av|calle|rua|r|alameda|al|pasaje|pje|calzada|calz|boulevard|blvd) (?=[a-z])', '')
+                || ltrim(substring(array_to_string(t, ' ') from '^(?:[a-z]+ )+(\d{1,5})(?: |$)'), '0')
         end
         from (
             select t, case when t[3] in ('sur', 'este') then 1 else 0 end as q

@@ -155,6 +155,14 @@ PARTNERS = [
     # `+52 1` form), a home line with 01 that a husband and wife both give
     partner(1112, "Ximena Robles Pardo", mobile="044 33 1234 5678", city="Guadalajara", country=MEXICO),
     partner(1113, "Rodrigo Salinas Cruz", phone="01 81 8340 1234", city="Monterrey", country=MEXICO),
+    # doors abroad in their country's form, typed another way on the CRM contact (nothing else in
+    # common); beside one, a namesake at another door of the same street
+    partner(1114, "Valentina Ferreyra Paz", street="Av. Corrientes 1234, piso 3 dto B", city="Buenos Aires",
+            country=ARGENTINA),
+    partner(1115, "Andrea Campos Ruiz", street="Av. Insurgentes Sur 1234 int. 5, Col. Del Valle",
+            city="Ciudad de México", country=MEXICO),
+    partner(1117, "Larissa Souza Lima", street="Rua Augusta, 1234 - apto 56", city="São Paulo", country=BRAZIL),
+    partner(1119, "Matías Rojas Vera", street="Av. Providencia 1234, depto 56", city="Santiago", country=CHILE),
 ]
 CONTACTS = [
     contact(2001, "Pablo", "Mora", email="compras@lospinos.com.co", tax_id=f"900700800-{_dv('900700800')}"),
@@ -223,6 +231,13 @@ CONTACTS = [
     # the business's own number, typed for nine different customers
     contact(2112, "Ximena", "Robles", phone="+52 1 33 1234 5678", city="Guadalajara", country="México"),
     contact(2113, "Lorena", "Salinas", phone="81 8340 1234", city="Monterrey", country="México"),
+    contact(2114, "Valentina", "Ferreyra", address="Corrientes N° 1234 3° B", city="Buenos Aires", country="Argentina"),
+    contact(2115, "Andrea", "Campos", address="INSURGENTES SUR #1234-5 COLONIA DEL VALLE", city="Ciudad de México",
+            country="México"),
+    contact(2116, "Andrea", "Campos", address="Av. Insurgentes Sur 1324, Col. Del Valle", city="Ciudad de México",
+            country="México"),
+    contact(2117, "Larissa", "Souza", address="R. Augusta, nº 1234", city="São Paulo", country="Brasil"),
+    contact(2119, "Matías", "Rojas", address="Providencia Nº 1234 dpto. 56", city="Santiago", country="Chile"),
     contact(2110, "Julián", "Pérez", email="julian.perez@yahoo.es", phone="3011110002", city="Pereira"),
     *(contact(2060 + n, first, last, phone="601 743 2100", email=f"{first.lower()}{n}@example.org")
       for n, (first, last) in enumerate([("Adriana", "Lara"), ("Beatriz", "Mesa"), ("César", "Niño"),
@@ -304,6 +319,10 @@ MUST_MERGE = [
     ("company_buyer_in_another_city", "odoo_partner:1050", "hubspot_contact:2050"),
     ("address_written_another_way", "odoo_partner:1070", "hubspot_contact:2170"),  # nothing else in common
     ("address_carrera_abbreviated", "odoo_partner:1071", "shopify_customer:3071"),
+    ("address_abroad_ar_avenida_abbreviated_unit_another_way", "odoo_partner:1114", "hubspot_contact:2114"),
+    ("address_abroad_mx_number_sign_and_colonia", "odoo_partner:1115", "hubspot_contact:2115"),
+    ("address_abroad_br_rua_abbreviated_unit_dropped", "odoo_partner:1117", "hubspot_contact:2117"),
+    ("address_abroad_cl_avenida_dropped", "odoo_partner:1119", "hubspot_contact:2119"),
     ("busy_customer_phone_in_every_channel", "odoo_partner:1080", "shopify_customer:3080"),
     ("busy_customer_phone_in_every_channel_shop", "shopify_customer:3081", "shopify_customer:3089"),
     ("given_name_mailbox_and_door", "odoo_partner:1091", "shopify_customer:3091"),
@@ -336,6 +355,7 @@ MUST_NOT_MERGE = [
     ("address_office_colleague", "odoo_partner:1073", "hubspot_contact:2173"),
     ("address_same_door_other_city", "odoo_partner:1074", "hubspot_contact:2174"),
     ("address_namesake_other_door", "odoo_partner:1070", "hubspot_contact:2175"),
+    ("address_abroad_namesake_other_door", "odoo_partner:1115", "hubspot_contact:2116"),
     *(("business_phone", "hubspot_contact:2060", f"hubspot_contact:{2060 + n}") for n in range(1, 9)),
     ("given_name_mailbox_two_people", "hubspot_contact:2090", "shopify_customer:3090"),
     ("family_mailbox_name_fits_two_relatives", "hubspot_contact:2093", "shopify_customer:3092"),

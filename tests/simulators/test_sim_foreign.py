@@ -103,6 +103,23 @@ def test_a_small_share_of_customers_is_from_abroad(business):
         assert "foreign_customer" in p.variations
 
 
+def test_doors_abroad_are_in_their_countrys_form(business):
+    """A customer abroad lives at a door of their country's form (latam.Door: a named street and a
+    number, ``Av. Corrientes 1234, piso 3 dto B``), never a Colombian one; the ERP types it."""
+    abroad = [p for p in business.population.people if p.country != "CO"]
+    assert all(isinstance(p.street, latam.Door) and p.street.country == p.country for p in abroad)
+    people = {p.odoo_partner_id: p for p in abroad if p.odoo_partner_id}
+    typed = [(people[pid], partner["street"]) for pid, partner in business.odoo["res.partner"].items()
+             if pid in people and partner["street"]]
+    assert len(typed) > 20
+    for p, street in typed:
+        assert "#" not in street or p.country in ("CL", "MX"), street  # (Colombia's sign: theirs too)
+        # (the door they had when the record was typed: people move)
+        assert any(name.lower() in street.lower() for _, name in latam.STREETS[p.country]), (p.street, street)
+    styles = Counter(street.split()[0].rstrip(".,").lower() for _, street in typed)
+    assert len(styles) >= 4, styles  # in full, abbreviated, left out
+
+
 def test_relatives_and_namesakes_of_a_customer_abroad_live_in_their_country(business):
     people = business.population.people
     by_city = Counter((p.city, p.country) for p in people)

@@ -117,7 +117,8 @@ normalized as (
         {{ normalize_person_name('unioned.full_name') }} as name_compared,
         {{ normalize_company_name('unioned.full_name') }} as company_name_compared,
         unioned.street,
-        {{ normalize_address('unioned.street') }} as address_key,
+        -- in the record's country: abroad a named street and a number (`Av. Corrientes 1234`)
+        {{ normalize_address('unioned.street', record_country) }} as address_key,
         unioned.city,
         {{ normalize_city('unioned.city') }} as city_normalized,
         {{ record_country }} as country_code,

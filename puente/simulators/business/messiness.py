@@ -29,7 +29,10 @@ American business whose staff and customers type every record by hand; change th
   ``Carrera``, ``Cra``, ``Kr``; ``Avenida``, ``Av``; ``Transversal``, ``Tv``; ``Diagonal``,
   ``Dg``), the number sign as ``#``, ``No.``, ``N°`` or nothing, the door with or without a
   dash, a letter apart (``38 A``), the apartment or office written several ways or left out,
-  in capitals or lower case; the ERP holds one on almost every partner (electronic invoices
+  in capitals or lower case; abroad, the country's own form (latam.door_as_typed: ``Av.
+  Corrientes 1234, piso 3 dto B``, ``Rua Augusta, 1234 - apto 56``) with the street type in
+  full, abbreviated or left out, ``Nº``/``n°``/``#`` now and then, the unit or the colonia left
+  out; the ERP holds one on almost every partner (electronic invoices
   need it), the shop on every account (it ships there), the CRM on a few contacts. Relatives
   share one, some staff give their office's, and a move changes it (population).
 
@@ -208,7 +211,9 @@ def address(p: Person, record: str, share: float = 1.0) -> str | None:
     record draws its own spelling from a stream of its own), or None for the ``1 - share`` of
     records left without one."""
     rng = random.Random(f"{p.doc}:{p.id}:{record}")
-    return co.address_as_typed(rng, p.street) if rng.random() < share else None
+    if rng.random() >= share:
+        return None
+    return latam.door_as_typed(rng, p.street) if isinstance(p.street, latam.Door) else co.address_as_typed(rng, p.street)
 
 
 def crm_company_name(rng: random.Random, company: str) -> str:
