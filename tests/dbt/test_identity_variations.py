@@ -403,6 +403,8 @@ def test_a_made_up_mailbox_and_a_family_holder_that_fits_two_relatives_weigh_les
     assert levels["hubspot_contact:2093", "shopify_customer:3092"] == "family_ambiguous"
     assert levels["hubspot_contact:2092", "hubspot_contact:2093"] == "family_ambiguous"
     assert levels["hubspot_contact:2092", "odoo_partner:1092"] == "family"
+    # `julian.perez@yahoo` beside julian.perez@yahoo.es, while a namesake holds julian.perez@yahoo.com
+    assert levels["hubspot_contact:2110", "shopify_customer:3110"] == "undecided"
 
 
 def test_a_phone_abroad_is_read_in_the_records_country(night_1, module_db):

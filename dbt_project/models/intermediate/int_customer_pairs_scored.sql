@@ -28,7 +28,9 @@
       - email: `exact` (same address), `variant` (same mailbox typed another way: plus-addressing,
         Gmail dots, googlemail, a slip in a big provider's domain), `given_name` (the same mailbox
         of a big provider named by a given name alone and a number, `carlos26@gmail.com`: the
-        kind a buyer without e-mail makes up at a checkout, which other people type too), `family` (either, in a mailbox
+        kind a buyer without e-mail makes up at a checkout, which other people type too), `undecided` (a
+        provider's name alone, `juan@yahoo`, beside one of two of its mailboxes that the records both
+        hold, `juan@yahoo.com` and `juan@yahoo.es`: it cannot say which), `family` (either, in a mailbox
         whose holders include two people: a pair of them whose given names or surnames conflict,
         or whose valid tax ids differ), `family_ambiguous` (a family's mailbox, and the name of
         one of the two fits two of its holders whose names or tax ids conflict: the mailbox cannot
@@ -265,6 +267,13 @@ compared as (
         web_order_pairs.order_name,
         case
             when a.email_canonical is null or b.email_canonical is null then 'missing'
+            -- one side typed a provider's name alone (`juan@yahoo`) that may be either of two of its
+            -- domains, whose mailboxes of that local part the records both hold (namesakes at
+            -- yahoo.com and yahoo.es: int_customer_records_unioned leaves it as typed)
+            when split_part(a.email_canonical, '@', 1) = split_part(b.email_canonical, '@', 1)
+                and (split_part(a.email_canonical, '@', 2) = split_part(split_part(b.email_canonical, '@', 2), '.', 1)
+                     or split_part(b.email_canonical, '@', 2) = split_part(split_part(a.email_canonical, '@', 2), '.', 1))
+                then 'undecided'
             when a.email_canonical <> b.email_canonical then 'different'
             when email_size.is_shared then 'shared'
             -- a big provider's mailbox named by a given name alone and a number (`carlos26@gmail.com`),
