@@ -37,6 +37,8 @@ own, `identity-<crm>-<customers>`): overall and per variation class
 of record kinds, a kind with itself included), the review queue's size and
 the comparison levels' rates by the truth. Goal (issue 11): precision >= 0.995 and recall >= 0.98
 overall and in every class at 100,000 customers, the review queue under 1% of customers.
+With `--field-key`, phones and tax ids land sealed, as a business with a field key has them
+(puente.field_crypto, puente.sealed_keys), in a section of its own.
 Set BENCH_IDENTITY_KEEP_DATABASE=1 to keep the database for a look afterwards.
 """
 
@@ -57,9 +59,10 @@ import psycopg
 import yaml
 
 from bench.results import markdown_table, write_section
-from puente import report, warehouse
+from puente import report, sealed_keys, warehouse
 from puente.config import dbt_project_dir
 from puente.dbt import MAIN_BUILD_ARGS, run_dbt
+from puente.field_crypto import FieldKeys, clear_values, new_key
 from puente.simulators.business import Business
 from puente.simulators.business.messiness import VARIATION_CLASSES, record_variations
 from puente.simulators.business.simulation import CRMS
@@ -128,8 +131,11 @@ def _changed(business: Business, since) -> dict[tuple[str, str], set]:
     return changed
 
 
-def land(url: str, business: Business, batch_id: str, only: dict[tuple[str, str], set] | None = None) -> int:
-    """COPY the business's records (all, or `only` those ids per object) into raw.*; upsert by id."""
+def land(url: str, business: Business, batch_id: str, only: dict[tuple[str, str], set] | None = None,
+         field_keys: FieldKeys | None = None) -> int:
+    """COPY the business's records (all, or `only` those ids per object) into raw.*; upsert by id.
+    With ``field_keys``, their phones and tax ids sealed and their identity keys derived first, as
+    the loader does (``puente.load``, ``puente.sealed_keys``)."""
     landed = 0
     with psycopg.connect(url) as conn:
         for system in registry.names():
@@ -138,10 +144,21 @@ def land(url: str, business: Business, batch_id: str, only: dict[tuple[str, str]
                 if ids is not None and not ids:
                     continue
                 table = warehouse.raw_object(system, obj).qualified_table
+                rows = list(_rows(business, system, obj, ids))
+                paths = registry.source_object(system, obj).personal.sensitive
+                if field_keys is not None and paths:
+                    clear, sealed = [], []
+                    for source_id, document, updated_at, deleted in rows:
+                        record = json.loads(document)
+                        clear.extend(clear_values(record, paths))
+                        sealed.append((source_id, json.dumps(field_keys.seal_record(record, paths)), updated_at,
+                                       deleted))
+                    sealed_keys.derive(conn, clear, field_keys)
+                    rows = sealed
                 conn.execute("create temp table landing (source_id text, record jsonb, source_updated_at timestamptz,"
                              " _deleted boolean) on commit drop")
                 with conn.cursor().copy("copy landing from stdin") as copy:
-                    for row in _rows(business, system, obj, ids):
+                    for row in rows:
                         copy.write_row(row)
                         landed += 1
                 conn.execute(
@@ -380,7 +397,8 @@ def _commit() -> str:
     return (git("rev-parse", "--short", "HEAD") or "unknown") + ("-dirty" if dirty else "")
 
 
-def main(customers: int = 100_000, seed: int = 7, crm: str = "hubspot") -> None:
+def main(customers: int = 100_000, seed: int = 7, crm: str = "hubspot", field_key: bool = False) -> None:
+    keys = FieldKeys.parse(new_key()) if field_key else None
     started = time.perf_counter()
     business = Business(seed, customers=customers, crm=crm, **{shop: True for shop in SHOPS})
     generated = time.perf_counter() - started
@@ -391,7 +409,7 @@ def main(customers: int = 100_000, seed: int = 7, crm: str = "hubspot") -> None:
     try:
         warehouse.ensure_schema(url)
         t = time.perf_counter()
-        rows = land(url, business, "bench-1")
+        rows = land(url, business, "bench-1", field_keys=keys)
         loaded = time.perf_counter() - t
         t = time.perf_counter()
         full_run = run_dbt(list(MAIN_BUILD_ARGS), url)
@@ -405,7 +423,7 @@ def main(customers: int = 100_000, seed: int = 7, crm: str = "hubspot") -> None:
         business.advance_day()
         changed = _changed(business, first_night)
         t = time.perf_counter()
-        night_rows = land(url, business, "bench-2", changed)
+        night_rows = land(url, business, "bench-2", changed, field_keys=keys)
         t_land = time.perf_counter() - t
         t = time.perf_counter()
         incremental_run = run_dbt([*MAIN_BUILD_ARGS, "--vars", '{"incremental_lookback_hours": 0}'], url)
@@ -420,7 +438,9 @@ def main(customers: int = 100_000, seed: int = 7, crm: str = "hubspot") -> None:
     body = "\n".join([
         f"Commit {_commit()}. Business(seed={seed}, customers={customers:,}, crm={crm!r}, "
         f"{', '.join(f'{shop}=True' for shop in SHOPS)}): generated in {generated:.0f} s; "
-        f"{rows:,} raw rows landed by COPY in {loaded:.0f} s. Customer records per kind: "
+        f"{rows:,} raw rows landed by COPY in {loaded:.0f} s"
+        + (" (phones and tax ids sealed with a field key, their identity keys derived first, as the loader does)"
+           if keys else "") + ". Customer records per kind: "
         + ", ".join(f"{kind} {count:,}" for kind, count in scores["records_per_kind"].items()) + ".",
         "",
         markdown_table(
@@ -482,10 +502,13 @@ def main(customers: int = 100_000, seed: int = 7, crm: str = "hubspot") -> None:
         "models rebuild every night (a new record can join or bridge any cluster); fct_orders and "
         "fct_order_lines recompute only the orders the day touched.",
     ])
-    default = (customers, crm) == (100_000, "hubspot")  # `make bench-identity`; other runs get sections of their own
-    write_section("identity" if default else f"identity-{crm}-{customers}",
-                  "Identity resolution" + ("" if default else f" ({customers:,} customers, CRM {crm})"),
-                  f"python -m bench.identity {customers} {seed}" + ("" if crm == "hubspot" else f" --crm {crm}"), body)
+    # `make bench-identity`; other runs get sections of their own
+    default = (customers, crm, field_key) == (100_000, "hubspot", False)
+    sealed = ", phones and tax ids sealed" if field_key else ""
+    write_section("identity" if default else f"identity-{crm}-{customers}" + ("-sealed" if field_key else ""),
+                  "Identity resolution" + ("" if default else f" ({customers:,} customers, CRM {crm}{sealed})"),
+                  f"python -m bench.identity {customers} {seed}" + ("" if crm == "hubspot" else f" --crm {crm}")
+                  + (" --field-key" if field_key else ""), body)
     print(body)
 
 
@@ -494,4 +517,6 @@ if __name__ == "__main__":
     parser.add_argument("customers", nargs="?", type=int, default=100_000)
     parser.add_argument("seed", nargs="?", type=int, default=7)
     parser.add_argument("--crm", choices=CRMS, default="hubspot", help="the CRM the business runs")
+    parser.add_argument("--field-key", action="store_true",
+                        help="seal phones and tax ids with a field key as they land (puente.field_crypto)")
     main(**vars(parser.parse_args()))

@@ -3,7 +3,8 @@
 Run `python -m bench.load [rows]` (default 1,000,000). Both sides run on the same PostgreSQL
 (the embedded one, or PUENTE_WAREHOUSE_URL's server) in a fresh database, in the same run, on
 the same Python records: realistic Shopify orders (customer, addresses, 1-6 line items; about
-1.4 kB of JSON each).
+1.4 kB of JSON each). `python -m bench.load --field-key [rows]` (default 200,000) measures the
+nightly path without and with a field key instead (its own section).
 
 - `COPY` (the limit): one `COPY raw_copy (source_id, record, source_updated_at, _batch_id,
   _deleted) FROM STDIN` of every row into a table shaped like a raw table (same primary key and
@@ -36,6 +37,7 @@ import psycopg
 from bench.results import machine, markdown_table, write_section
 from puente import warehouse
 from puente.extract import DEFAULT_BLOCK_ROWS, extract_source
+from puente.field_crypto import FieldKeys, new_key
 from puente.load import load_page
 from puente.sources.base import Page, Record
 
@@ -131,13 +133,14 @@ class _Served:
         pass
 
 
-def _nightly(url: str, records: list[Record]) -> float:
+def _nightly(url: str, records: list[Record], field_keys: FieldKeys | None = None) -> float:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"truncate {RAW.qualified_table}, ops.extract_state, ops.load_batches")
+        conn.execute(f"truncate {RAW.qualified_table}, ops.extract_state, ops.load_batches, ops.sealed_keys")
     began = time.perf_counter()
     summary = extract_source(url, "shopify", None, date(2026, 11, 22), objects=["orders"], full_refresh=True,
                              detect_deletes=False, reconcile_counts=False,
-                             connector=_Served(records, API_PAGE), block_rows=DEFAULT_BLOCK_ROWS)["orders"]
+                             connector=_Served(records, API_PAGE), block_rows=DEFAULT_BLOCK_ROWS,
+                             field_keys=field_keys)["orders"]
     seconds = time.perf_counter() - began
     assert summary["status"] == "ok" and summary["inserted"] == len(records), summary
     return seconds
@@ -185,17 +188,58 @@ def run(rows: int, progress=print) -> tuple[str, dict]:
     return body, {label: statistics.median(s) for label, s in times.items()}
 
 
+def run_sealed(rows: int, progress=print) -> str:
+    """The nightly path without and with a field key (``puente.field_crypto``): with one, every
+    order's customer phone is sealed and its identity keys derived first (``puente.sealed_keys``)."""
+    server = warehouse.warehouse_url()
+    name = f"bench_load_{uuid.uuid4().hex[:8]}"
+    warehouse.create_database(server, name)
+    url = warehouse.with_database(server, name)
+    keys = FieldKeys.parse(new_key())
+    sealed = "nightly path with a field key (phones sealed, their identity keys derived)"
+    try:
+        warehouse.ensure_schema(url)
+        progress(f"generating {rows:,} records")
+        records = make_records(rows)
+        phones = len({r.payload["customer"]["phone"] for r in records})
+        times: dict[str, list[float]] = {NIGHTLY: [], sealed: []}
+        for n in range(RUNS):
+            times[NIGHTLY].append(_nightly(url, records))
+            progress(f"run {n + 1}: {NIGHTLY}: {times[NIGHTLY][-1]:.1f} s")
+            times[sealed].append(_nightly(url, records, keys))
+            progress(f"run {n + 1}: {sealed}: {times[sealed][-1]:.1f} s")
+        with psycopg.connect(url) as conn:
+            derived = conn.execute("select count(*) from ops.sealed_keys").fetchone()[0]
+    finally:
+        warehouse.drop_database(server, name)
+    clear = statistics.median(times[NIGHTLY])
+    table = [[label, f"{rows / statistics.median(s):,.0f}", f"{statistics.median(s):.1f}",
+              ", ".join(f"{x:.1f}" for x in s), f"{statistics.median(s) / clear:.2f}"] for label, s in times.items()]
+    return (f"{rows:,} Shopify orders, {phones:,} distinct customer phones, empty tables, {RUNS} runs each, medians. "
+            f"With the key the loader keeps {derived:,} rows of identity keys (one per phone and country: "
+            f"var identity_key_countries and one for any other).\n\n"
+            + markdown_table(["what", "rows/s", "median s", "runs (s)", "time ÷ without a key"], table))
+
+
 def main(argv: list[str]) -> int:
-    rows = int(argv[0]) if argv else 1_000_000
+    sealed = "--field-key" in argv
+    argv = [a for a in argv if a != "--field-key"]
+    rows = int(argv[0]) if argv else (200_000 if sealed else 1_000_000)
     began = time.perf_counter()
 
     def progress(message: str) -> None:
         print(f"[{time.perf_counter() - began:6.0f} s] {message}", flush=True)
 
     progress(f"machine: {machine()}")
-    body, _ = run(rows, progress)
-    command = "python -m bench.load" + (f" {rows}" if argv else "")
-    write_section("load", "Loading: raw loader vs plain COPY", command, body)
+    if sealed:
+        body = run_sealed(rows, progress)
+        command = "python -m bench.load --field-key" + (f" {rows}" if argv else "")
+        write_section("load-sealed", "Loading with a field key: phones sealed and their identity keys derived",
+                      command, body)
+    else:
+        body, _ = run(rows, progress)
+        command = "python -m bench.load" + (f" {rows}" if argv else "")
+        write_section("load", "Loading: raw loader vs plain COPY", command, body)
     print(body)
     return 0
 

@@ -382,7 +382,7 @@ def puente_nightly():
                 from puente.activation.run import run_named
 
                 result = run_named(warehouse_url(), name, source_config(target), business_date(),
-                                   dry_run=bool((params or {}).get("dry_run")))
+                                   dry_run=bool((params or {}).get("dry_run")), field_keys=field_keys())
                 return result.summary()  # counts only: the rows' content stays in the warehouse
 
             sent = run_activation()

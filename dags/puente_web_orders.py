@@ -111,7 +111,7 @@ def puente_web_orders():
         from puente.activation.run import run_named
 
         return run_named(warehouse_url(), ACTIVATION, source_config("odoo"), business_date(),
-                         dry_run=bool((params or {}).get("dry_run"))).summary()  # counts, no personal data
+                         dry_run=bool((params or {}).get("dry_run")), field_keys=field_keys()).summary()  # counts, no personal data
 
     @task  # a teardown of the turn (below): runs when the lease was taken, never hides a failure
     def release(run_id: str | None = None) -> None:

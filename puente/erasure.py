@@ -61,7 +61,8 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from puente.field_crypto import FieldKeys, sealed_needles
+from puente import sealed_keys
+from puente.field_crypto import FieldKeys, is_sealed, sealed_needles
 from puente.sources import registry
 from puente.sources.fields import blank, jsonpath, values_at
 from puente.sources.spec import SourceObject
@@ -117,8 +118,12 @@ def _digits(value: str) -> str:
 
 
 def find_subject(conn: psycopg.Connection, *, email: str | None = None, phone: str | None = None,
-                 tax_id: str | None = None, customer_id: str | None = None) -> Subject:
-    """The person's customers, their source records and identifiers, from the warehouse."""
+                 tax_id: str | None = None, customer_id: str | None = None,
+                 field_keys: FieldKeys | None = None) -> Subject:
+    """The person's customers, their source records and identifiers, from the warehouse.
+    ``field_keys``: the keys that sealed phones and tax ids (``puente.field_crypto``): a phone or a
+    tax id is then found sealed too, through its identity keys (``puente.sealed_keys``), and the
+    sealed identifiers found are opened, so that every form of them is searched for."""
     given = {"email": email, "phone": phone, "tax_id": tax_id, "customer_id": customer_id}
     if sum(v is not None and str(v).strip() != "" for v in given.values()) != 1:
         raise ValueError("name the person by exactly one of: e-mail, phone, tax id, customer id")
@@ -136,6 +141,15 @@ def find_subject(conn: psycopg.Connection, *, email: str | None = None, phone: s
     else:
         where, value = "customer_id = %s", str(customer_id)
     params = [value] * where.count("%s")
+    if field_keys is not None and (phone or tax_id):
+        # the keys the models compare, sealed as the loader seals them
+        keys = sealed_keys.derived(conn, [(phone or tax_id).strip()])
+        columns = ("phone_normalized", "other_phone_normalized") if phone else ("tax_id_normalized", "tax_id_body")
+        found = "tax_id_normalized" if tax_id else "phone_normalized"
+        tokens = sorted({field_keys.seal(k[found]) for k in keys if k[found]}
+                        | ({field_keys.seal(k["tax_id_body"]) for k in keys if k["tax_id_body"]} if tax_id else set()))
+        where = f"({where}) or " + " or ".join(f"{c} = any(%s)" for c in columns)
+        params += [tokens] * len(columns)
     customers = [r[0] for r in conn.execute(
         f"select distinct customer_id from intermediate.int_customers_matched where {where}", params)]
     if not customers:
@@ -178,6 +192,8 @@ def find_subject(conn: psycopg.Connection, *, email: str | None = None, phone: s
     for value in (email, phone, tax_id):
         if value:
             subject.identifiers.add(value.strip())
+    if field_keys is not None:
+        subject.identifiers.update(field_keys.open(v) for v in list(subject.identifiers) if is_sealed(v))
     # phones also as the digits people type (+573001234567, 573001234567, 3001234567); tax ids
     # also without their check digit (the body the identity models compare)
     for value in list(subject.identifiers):
@@ -243,7 +259,8 @@ def erase(url: str, *, requested_by: str, reason: str | None = None, email: str 
                                     ("customer_id", customer_id)) if v]
     erasure_id = uuid.uuid4().hex
     with psycopg.connect(url) as conn:
-        subject = find_subject(conn, email=email, phone=phone, tax_id=tax_id, customer_id=customer_id)
+        subject = find_subject(conn, email=email, phone=phone, tax_id=tax_id, customer_id=customer_id,
+                               field_keys=field_keys)
         conn.execute(
             f"insert into ops.erasures (erasure_id, requested_by, reason, identified_by, identifier_hashes) "
             f"select %s, %s, %s, %s, array(select {_hash_sql('i.v')} "
@@ -260,7 +277,9 @@ def erase(url: str, *, requested_by: str, reason: str | None = None, email: str 
     with psycopg.connect(url) as conn, conn.transaction():
         removed.update(_scrub_raw(conn, subject, erasure_id))
         removed.update(_scrub_task_audit(conn, subject, made))
-        removed.update(_scrub_tables(conn, subject, sealed_needles(field_keys, subject.identifiers)))
+        sealed = sealed_needles(field_keys, subject.identifiers)
+        removed.update(_drop_sealed_keys(conn, subject.identifiers | sealed))
+        removed.update(_scrub_tables(conn, subject, sealed))
         conn.execute(
             "update ops.erasures set finished_at = now(), customers = %s, source_records = %s, "
             "crm_contacts_cleared = %s, crm_tasks_erased = %s, removed = %s, message = %s where erasure_id = %s",
@@ -401,6 +420,12 @@ def _scrub_raw(conn: psycopg.Connection, subject: Subject, erasure_id: str) -> d
 def _mentions_identifier(record: Any, subject: Subject) -> bool:
     text = json.dumps(record, ensure_ascii=False).lower()
     return any(n.lower() in text for n in subject.identifiers)
+
+
+def _drop_sealed_keys(conn: psycopg.Connection, needles: Iterable[str]) -> dict[str, int]:
+    """The identity keys derived from the person's sealed phones and tax ids (``ops.sealed_keys``)."""
+    count = conn.execute("delete from ops.sealed_keys where sealed = any(%s)", (sorted(needles),)).rowcount
+    return {"ops.sealed_keys": count} if count else {}
 
 
 def _scrub_tables(conn: psycopg.Connection, subject: Subject, sealed: Iterable[str] = ()) -> dict[str, int]:

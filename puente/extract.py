@@ -185,8 +185,8 @@ def extract_source(url: str, source: str, config: SourceConfig,
     ``reconcile_counts`` checks counts afterwards (a mismatch fails the object).
     ``connector`` replaces the one built from ``config`` (tests, custom HTTP options).
     ``block_rows`` is the number of rows landed per transaction (default: ``block_rows_for()``).
-    ``field_keys`` (``puente.field_crypto``): the key that seals the phones and tax ids of the
-    records quarantined; None seals nothing.
+    ``field_keys`` (``puente.field_crypto``): the key that seals the phones and tax ids of every
+    record landed or quarantined; None seals nothing.
     Where the settings came from (``config.origin``: an Airflow connection, or ``PUENTE_<SOURCE>_*``
     variables, the local simulators' among them) is logged and kept in every object's summary.
     """

@@ -2,7 +2,8 @@
 is given, never one it keeps in the warehouse (Habeas Data, Ley 1581 de 2012, art. 4 g: security).
 
 Which fields: each source object's own declaration, ``PersonalData.sensitive`` (its identifiers
-other than e-mail addresses, ``puente/sources/<system>/settings.py``); no second list here.
+other than e-mail addresses, and the field a tax id is typed into when it has none of its own,
+``puente/sources/<system>/settings.py``); no second list here.
 
 The key: the Airflow connection ``puente_field_key`` (its password), else ``PUENTE_FIELD_KEY``;
 one or more keys, comma-separated, the newest first, each 64 random bytes in URL-safe base64
@@ -11,21 +12,26 @@ changes (the demo's default). The key is never logged: ``FieldKeys`` shows only 
 
 The cipher is AES-256-SIV (RFC 5297, the ``cryptography`` package): authenticated, so a changed
 or forged value fails to open instead of opening to something else, and deterministic, so the
-same value under the same key gives the same text. That is deliberate: a quarantined record
-without an id is counted by its distinct payload (``puente.reconcile``), and the erasure finds a
-person's sealed values by sealing their identifiers (``sealed_needles``). It reveals which sealed
+same value under the same key gives the same text. That is deliberate: identity resolution
+compares sealed keys by equality, a quarantined record without an id is counted by its distinct
+payload (``puente.reconcile``), and the erasure finds a person's sealed values by sealing their
+identifiers (``sealed_needles``). It reveals which sealed
 values are equal, which a keyed blind index for matching would reveal as well; it reveals nothing
 else. A sealed value is text, ``enc:v1:<key id>:<ciphertext, URL-safe base64>``, so it fits
 wherever the value was (JSON strings, text columns), and its key id says which key opens it.
 
 Rotation: put the new key first and keep the old ones after it; values are sealed with the first
 and opened with whichever key their id names. ``puente field-key reseal`` seals again under the
-first key every sealed value Puente keeps (``ops.quarantine``); the older keys can be dropped after.
+first key every sealed value Puente keeps (``ops.quarantine``, raw and the identity keys derived from
+it), and seals what raw still holds in clear (a warehouse that ran without a key); after the next
+night rebuilds the models (``rebuild_marts``) the older keys can be dropped.
 
-Where it applies today: ``ops.quarantine`` (``puente.load``). The raw tables and the models built
-from them still hold phones and tax ids in clear: PostgreSQL cannot open these values (the
-embedded server has no pgcrypto), and identity resolution normalises and compares them in SQL;
-README "Field encryption" says what that needs.
+Where it applies: raw (every record the loader lands, ``puente.load``) and ``ops.quarantine``, and so
+everything built from them: staging, the marts and the snapshots hold the sealed forms. PostgreSQL
+cannot open them (the embedded server has no pgcrypto); identity resolution, which compares phones
+and tax ids, reads the keys the loader derived from the clear values before sealing them, sealed
+too (``puente.sealed_keys``). The activation engine opens a value only as it hands it to a writer
+(an ERP partner's tax id); the erasure, given the key, finds every sealed form.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ ENV = "PUENTE_FIELD_KEY"
 KEY_BYTES = 64  # AES-256-SIV: two 256-bit keys
 PREFIX = "enc:v1:"
 _SEALED = re.compile(r"^enc:v1:([0-9a-f]{8}):([A-Za-z0-9_-]+=*)$")
+_SEALED_IN_TEXT = re.compile(r"enc:v1:[0-9a-f]{8}:[A-Za-z0-9_-]+=*")
 
 
 class FieldKeyError(ValueError):
@@ -141,11 +148,34 @@ class FieldKeys:
         return _leaves(value, self.open)
 
     def _seal_leaf(self, value: Any) -> Any:
-        if isinstance(value, str) and value:
-            return self.seal(value)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return self.seal(str(value))
+        text = _sealable(value)
+        return value if text is None else self.seal(text)
+
+
+def _sealable(value: Any) -> str | None:
+    """The text a leaf is sealed as: a non-empty text, or a number's; None: kept as it is."""
+    if isinstance(value, str) and value:
         return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def clear_values(record: Any, paths: Iterable[str]) -> list[str]:
+    """The clear texts ``seal_record`` would seal in ``record`` at ``paths`` (those already sealed
+    left out)."""
+    found: list[str] = []
+
+    def collect(value: Any) -> Any:
+        text = _sealable(value)
+        if text is not None and not is_sealed(text):
+            found.append(text)
+        return value
+
+    tree = field_tree(paths)
+    if tree:
+        replace_at(record, tree, lambda v: _leaves(v, collect))
+    return found
 
 
 def is_sealed(value: Any) -> bool:
@@ -199,11 +229,13 @@ def reseal_quarantine(url: str, keys: FieldKeys) -> int:
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
-        "field-key", help="the key that seals phones and tax ids: make one, or reseal under the newest",
+        "field-key", help="the key that seals phones and tax ids: make one, reseal under the newest, open values",
         description="Field encryption (see puente/field_crypto.py). `new` prints a fresh key for the Airflow "
                     f"connection {CONN_ID} (its password) or {ENV}. `reseal` seals again, under the first key of "
-                    f"{ENV}, every sealed value the warehouse keeps, so that the keys after it can be dropped.")
-    parser.add_argument("action", choices=["new", "reseal"])
+                    f"{ENV}, every sealed value the warehouse keeps, and seals what raw still holds in clear, so "
+                    "that the keys after it can be dropped. `open` prints each line of its input with the sealed "
+                    "values in it opened (a work list's tax id: `echo 'enc:v1:…' | puente field-key open`).")
+    parser.add_argument("action", choices=["new", "reseal", "open"])
 
 
 def main(args: Any) -> int:
@@ -214,9 +246,21 @@ def main(args: Any) -> int:
 
     keys = FieldKeys.from_env()
     if keys is None:
-        print(f"Nothing resealed: set {ENV} to the new key, followed by the old ones (comma-separated)")
+        print(f"Nothing done: set {ENV} to the key (for reseal: the new key, followed by the old ones, "
+              "comma-separated)")
         return 1
-    count = reseal_quarantine(warehouse_url(), keys)
-    print(f"Resealed {count} quarantined record(s) under key {keys.ids[0]}; keys {keys.ids[1:] or 'none'} "
-          "no longer open anything Puente keeps and can be dropped")
+    if args.action == "open":
+        import sys
+
+        for line in sys.stdin:
+            print(_SEALED_IN_TEXT.sub(lambda m: keys.open(m.group(0)), line.rstrip("\n")))
+        return 0
+    from puente.sealed_keys import reseal_raw
+
+    url = warehouse_url()
+    count = reseal_quarantine(url, keys)
+    raw = reseal_raw(url, keys)
+    print(f"Resealed {count} quarantined record(s) and {raw} raw record(s) under key {keys.ids[0]}. Run the next "
+          "night with rebuild_marts (dbt --full-refresh) so that the models hold the new forms; then keys "
+          f"{keys.ids[1:] or 'none'} no longer open anything Puente keeps and can be dropped")
     return 0

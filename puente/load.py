@@ -45,14 +45,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
 import psycopg
 
-from puente.field_crypto import FieldKeys
+from puente import sealed_keys
+from puente.field_crypto import FieldKeys, clear_values
 from puente.sources import registry
 from puente.sources.base import Record
 from puente.sources.http import MAX_JSON_DEPTH, TOO_DEEP
@@ -220,6 +221,24 @@ def _quarantined(raw_object: RawObject, record: Record, reason: str, erased: tup
     return _quarantine_payload(record.payload), reason
 
 
+def _sealed(conn: psycopg.Connection, raw_object: RawObject, records: Sequence[Record],
+            field_keys: FieldKeys) -> Sequence[Record]:
+    """``records`` with the phones and tax ids their source declares (``PersonalData.sensitive``)
+    sealed, their identity keys derived from the clear values first (``puente.sealed_keys``)."""
+    paths = registry.source_object(raw_object.source, raw_object.object).personal.sensitive
+    if not paths:
+        return records
+    clear: list[str] = []
+    sealed = []
+    for record in records:
+        if isinstance(record.payload, dict):
+            clear.extend(clear_values(record.payload, paths))
+            record = replace(record, payload=field_keys.seal_record(record.payload, paths))
+        sealed.append(record)
+    sealed_keys.derive(conn, clear, field_keys)
+    return sealed
+
+
 def _storable(source_id: str | None) -> str | None:
     """The id as text PostgreSQL can store: JSON-escaped when it holds NUL or a lone surrogate."""
     if source_id is None:
@@ -272,9 +291,11 @@ def load_page(conn: psycopg.Connection, raw_object: RawObject, records: Sequence
     """Land ``records`` in ``raw_object``'s table inside the caller's transaction.
 
     ``read_at`` is the source's clock when it served them (None: no record is judged to be from
-    the future). ``field_keys`` seals the phones and tax ids of the records quarantined
-    (``puente.field_crypto``; None: kept as served)."""
+    the future). ``field_keys`` seals the phones and tax ids of every record, landed or
+    quarantined (``puente.field_crypto``, ``puente.sealed_keys``; None: kept as served)."""
     counts = LoadCounts(received=len(records))
+    if field_keys is not None:
+        records = _sealed(conn, raw_object, records, field_keys)
     good: list[_Row] = []
     rejected: list[tuple[Record, str]] = []
     for record in records:

@@ -645,6 +645,28 @@ create table if not exists ops.quarantine (
     quarantined_at timestamptz not null default now()
 );
 
+-- The identity keys of the phones and tax ids raw holds sealed (puente/sealed_keys.py): one row per
+-- sealed value and country, the text keys sealed under the same key, so equal values still meet.
+create table if not exists ops.sealed_keys (
+    sealed                text not null,
+    country_code          text not null,
+    phone_normalized      text,
+    phone_tail            text,
+    phone_is_landline     boolean,
+    tax_id_kind           text,
+    tax_id_is_valid       boolean,
+    tax_id_normalized     text,
+    tax_id_corrected      text,
+    tax_id_swapped_bodies text[],
+    tax_id_body           text,
+    note_tax_id           text,
+    tax_id_is_nit_body    boolean,
+    tax_id_erp_vat        text,
+    derived_at            timestamptz not null default now(),
+    primary key (sealed, country_code)
+);
+create index if not exists sealed_keys_tax_id_normalized on ops.sealed_keys (tax_id_normalized);
+
 create table if not exists ops.gate_results (
     gate_run_id   bigserial primary key,
     gate          text not null,

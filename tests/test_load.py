@@ -102,20 +102,51 @@ def test_with_a_field_key_a_quarantined_record_keeps_its_phones_and_tax_id_seale
     assert keys.open_record(sealed) == partner
 
 
-def test_a_new_field_key_reseals_what_quarantine_keeps(conn, fresh_db, capsys, monkeypatch):
-    """Rotation: `puente field-key reseal` with the new key first; the old one opens nothing after."""
+def test_with_a_field_key_raw_lands_phones_and_tax_ids_sealed_with_their_identity_keys(conn):
+    """Landed records too (puente.sealed_keys): raw holds the sealed forms, and ops.sealed_keys the
+    keys identity resolution compares, derived from the clear values and sealed under the same key."""
+    keys = FieldKeys.parse(new_key())
+    partner = {"id": 9, "name": "Juan Pérez", "phone": "(300) 123-4567", "vat": "900.123.456-7",
+               "write_date": "2026-11-16 10:00:00"}
+    with conn.transaction():
+        load_page(conn, PARTNERS, [Record(partner, "9", partner["write_date"])], "sealed", field_keys=keys)
+    (record,) = conn.execute("select record from raw.odoo_res_partner").fetchone()
+    assert is_sealed(record["phone"]) and is_sealed(record["vat"]) and record["name"] == "Juan Pérez"
+    assert keys.open_record(record) == partner
+    phone = conn.execute("select phone_normalized, phone_tail, phone_is_landline from ops.sealed_keys "
+                         "where sealed = %s and country_code = 'CO'", (record["phone"],)).fetchone()
+    assert (keys.open(phone[0]), keys.open(phone[1]), phone[2]) == ("+573001234567", "1234567", False)
+    vat = conn.execute("select tax_id_is_valid, tax_id_normalized, tax_id_corrected, tax_id_body from ops.sealed_keys "
+                       "where sealed = %s and country_code = 'CO'", (record["vat"],)).fetchone()
+    assert (vat[0], vat[1], keys.open(vat[2]), keys.open(vat[3])) == (False, None, "900123456-8", "900123456")
+    # a country the macros do not know reads as any other ('ZZ'): every value has its row
+    assert conn.execute("select count(distinct country_code) from ops.sealed_keys").fetchone()[0] == 6
+
+
+def test_a_new_field_key_reseals_what_quarantine_and_raw_keep(conn, fresh_db, capsys, monkeypatch):
+    """Rotation: `puente field-key reseal` with the new key first; the old one opens nothing after.
+    What raw holds in clear (landed before a key was configured) is sealed too."""
     old, new = new_key(), new_key()
     partner = {"id": 9, "name": "Juan", "vat": "900.123.456-8", "write_date": "yesterday"}
+    landed = [{"id": n, "name": "Ana", "phone": f"310 555 010{n}", "write_date": "2026-11-16 10:00:00"} for n in (10, 11)]
     with conn.transaction():
-        load_page(conn, PARTNERS, [Record(partner, "9", "yesterday")], "b1", field_keys=FieldKeys.parse(old))
+        load_page(conn, PARTNERS, [Record(partner, "9", "yesterday"), Record(landed[0], "10", landed[0]["write_date"])],
+                  "b1", field_keys=FieldKeys.parse(old))
+        load_page(conn, PARTNERS, [Record(landed[1], "11", landed[1]["write_date"])], "b2")
     monkeypatch.setenv("PUENTE_WAREHOUSE_URL", fresh_db)
     monkeypatch.setenv("PUENTE_FIELD_KEY", f"{new},{old}")
     assert cli.main(["field-key", "reseal"]) == 0
-    assert "Resealed 1 quarantined record(s)" in capsys.readouterr().out
+    assert "Resealed 1 quarantined record(s) and 2 raw record(s)" in capsys.readouterr().out
     (payload,) = conn.execute("select payload from ops.quarantine").fetchone()
     assert FieldKeys.parse(new).open_record(json.loads(payload)) == partner
     with pytest.raises(FieldKeyError, match="not among the configured keys"):
         FieldKeys.parse(old).open_record(json.loads(payload))
+    raw = [r[0] for r in conn.execute("select record from raw.odoo_res_partner order by source_id")]
+    assert [r["phone"].split(":")[2] for r in raw] == [FieldKeys.parse(new).ids[0]] * 2
+    assert [FieldKeys.parse(new).open_record(r) for r in raw] == landed
+    key_ids = {r[0].split(":")[2] for r in conn.execute("select sealed from ops.sealed_keys")}
+    assert key_ids == {FieldKeys.parse(new).ids[0]}
+    assert conn.execute("select count(distinct sealed) from ops.sealed_keys").fetchone()[0] == 2
     assert cli.main(["field-key", "new"]) == 0
     assert len(FieldKeys.parse(capsys.readouterr().out.strip()).ids) == 1
 

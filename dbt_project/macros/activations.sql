@@ -6,29 +6,48 @@
    `odoo_partner_id`, `customer_id` and the golden record's `full_name`, `tax_id`, `email`,
    `phone`, `city`, `country_code` (optionally behind `alias.`): the partner Puente knows, or a
    new one with Puente's reference, a NIT (nine digits from 8 or 9) with its DIAN check digit or a
-   cédula as it is. #}
+   cédula as it is. A tax id sealed in the warehouse (puente/field_crypto.py) is read through the
+   keys the loader derived from it (ops.sealed_keys); the engine opens it as it sends the row. #}
 {% macro erp_partner(alias='') -%}
 {%- set c = alias ~ '.' if alias else '' -%}
+{%- set is_nit -%}
+    case when {{ is_sealed(c ~ 'tax_id') }} then {{ sealed_tax_id_key(c ~ 'tax_id', 'tax_id_is_nit_body') }}
+        else {{ is_nit_body(c ~ 'tax_id') }} end
+{%- endset -%}
 case
     when {{ c }}odoo_partner_id is not null then jsonb_build_object('id', {{ c }}odoo_partner_id)
     else jsonb_build_object('new', jsonb_strip_nulls(jsonb_build_object(
         'ref', 'puente:' || {{ c }}customer_id,
         'name', {{ c }}full_name,
-        'vat', case
-            when {{ c }}tax_id ~ '^[89][0-9]{8}$' then {{ c }}tax_id || '-' || {{ nit_check_digit(c ~ 'tax_id') }}
-            else {{ c }}tax_id
-        end,
+        'vat', case when {{ is_sealed(c ~ 'tax_id') }} then {{ sealed_tax_id_key(c ~ 'tax_id', 'tax_id_erp_vat') }}
+            else {{ erp_vat(c ~ 'tax_id') }} end,
         'id_type', case
-            when {{ c }}tax_id ~ '^[89][0-9]{8}$' then 'nit'
+            when {{ is_nit }} then 'nit'
             when {{ c }}tax_id is not null then 'cedula'
         end,
-        'is_company', {{ c }}tax_id ~ '^[89][0-9]{8}$',
+        'is_company', {{ is_nit }},
         'email', {{ c }}email,
         'phone', {{ c }}phone,
         'city', {{ c }}city,
         'country_code', {{ c }}country_code
     )))
 end
+{%- endmacro %}
+
+{# Whether a Colombian tax id's matching key (tax_id_normalized) is a company's NIT: nine digits from 8 or 9. #}
+{% macro is_nit_body(tax_id) -%}
+    ({{ tax_id }} ~ '^[89][0-9]{8}$')
+{%- endmacro %}
+
+{# The tax id as the ERP takes it (Odoo's `vat`): a NIT with its DIAN check digit, anything else as it is. #}
+{% macro erp_vat(tax_id) -%}
+    (case when {{ is_nit_body(tax_id) }} then {{ tax_id }} || '-' || {{ nit_check_digit(tax_id) }} else {{ tax_id }} end)
+{%- endmacro %}
+
+{# A key the loader derived from a sealed matching key of a tax id (ops.sealed_keys, puente/sealed_keys.py). #}
+{% macro sealed_tax_id_key(tax_id, column) -%}
+    (select sealed_keys.{{ column }} from {{ source('ops', 'sealed_keys') }} as sealed_keys
+     where sealed_keys.tax_id_normalized = {{ tax_id }} limit 1)
 {%- endmacro %}
 
 {# Why the ERP cannot take the customer of an order, or null (same columns as erp_partner). #}

@@ -77,6 +77,7 @@ def main(args: argparse.Namespace) -> int:
 def _run(url: str, activations: list, *, dry_run: bool, samples: int) -> int:
     from puente.activation import engine
     from puente.activation.run import run_named
+    from puente.field_crypto import FieldKeys
     from puente.sources import registry
 
     failed = 0
@@ -89,7 +90,7 @@ def _run(url: str, activations: list, *, dry_run: bool, samples: int) -> int:
             else:
                 config = registry.source(activation.target).config.from_env()
                 print(f"   sending to {config.url} ({config.origin})")
-                result = run_named(url, activation.name, config, activation=activation)
+                result = run_named(url, activation.name, config, activation=activation, field_keys=FieldKeys.from_env())
         except Exception as exc:  # one activation's failure must not hide the others' reports
             failed += 1
             print(f"   FAILED: {exc}")

@@ -39,7 +39,7 @@ import logging
 import time
 import uuid
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -51,6 +51,7 @@ from psycopg.types.json import Jsonb
 
 from puente.activation.spec import MODEL_COLUMNS, Activation
 from puente.activation.writers import Outcome, Row, Writer
+from puente.field_crypto import CONN_ID, ENV, FieldKeyError, FieldKeys, is_sealed
 from puente.sources.http import SourceError, UncertainWrite
 
 log = logging.getLogger(__name__)
@@ -100,8 +101,13 @@ class ActivationResult:
 
 
 def run_activation(url: str, activation: Activation, writer: Writer | None, *, logical_date: date | None = None,
-                   dry_run: bool = False, run_id: str | None = None) -> ActivationResult:
-    """Run ``activation`` once: diff, check, then (unless ``dry_run``) send through ``writer``."""
+                   dry_run: bool = False, run_id: str | None = None,
+                   field_keys: FieldKeys | None = None) -> ActivationResult:
+    """Run ``activation`` once: diff, check, then (unless ``dry_run``) send through ``writer``.
+
+    A phone or tax id the warehouse holds sealed (``puente.field_crypto``) is opened with
+    ``field_keys`` as it is handed to the writer, and only there: the state, the audit and the work
+    list keep it sealed. Without the key such a row is not sent (the target would get ciphertext)."""
     run_id = run_id or f"{activation.name}.{(logical_date or date.today()).isoformat()}.{uuid.uuid4().hex[:8]}"
     result = ActivationResult(activation.name, run_id, dry_run)
     started = time.monotonic()
@@ -121,7 +127,7 @@ def run_activation(url: str, activation: Activation, writer: Writer | None, *, l
             elif sendable:
                 if writer is None:
                     raise ValueError(f"{activation.name}: a writer is needed to send {len(sendable)} rows")
-                _send(conn, activation, writer, sendable, result, logical_date)
+                _send(conn, activation, writer, sendable, result, logical_date, field_keys)
             if not dry_run:
                 _resolve(conn, activation)
         finally:
@@ -242,7 +248,7 @@ def _clearing(activation: Activation, row: dict[str, Any]) -> dict[str, Any] | N
 
 
 def _send(conn: psycopg.Connection, activation: Activation, writer: Writer, rows: list[dict[str, Any]],
-          result: ActivationResult, logical_date: date | None) -> None:
+          result: ActivationResult, logical_date: date | None, field_keys: FieldKeys | None = None) -> None:
     done = 0  # rows whose outcome is booked
     uncertain: list[str] = []  # errors of writes whose answer was lost
     try:
@@ -253,7 +259,7 @@ def _send(conn: psycopg.Connection, activation: Activation, writer: Writer, rows
 
         def send(batch: list[dict[str, Any]]) -> dict[str, Outcome]:
             return {o.row_key: o for o in writer.write(activation.object, activation.mode,
-                                                        [_as_row(r) for r in batch])}
+                                                        [_as_row(r, field_keys) for r in batch])}
 
         # While one batch's outcomes are booked, the next batch is on its way (one in flight at
         # most, in one worker thread): at a rate limit the bookkeeping then costs no sending time.
@@ -310,9 +316,24 @@ def _adopt_existing(activation: Activation, writer: Writer, rows: list[dict[str,
             if row["row_key"] in unknown and row["external_key"] in found else row for row in rows]
 
 
-def _as_row(row: dict[str, Any]) -> Row:
-    return Row(row["row_key"], row["target_id"] or row["accepted_target_id"], row["external_key"],
-               row["payload"], row["context"])
+def _as_row(row: dict[str, Any], field_keys: FieldKeys | None = None) -> Row:
+    payload, context = row["payload"], row["context"]
+    if field_keys is not None:
+        payload, context = field_keys.open_record(payload), field_keys.open_record(context)
+    elif any(is_sealed(v) for v in _texts((payload, context))):
+        raise FieldKeyError(f"row {row['row_key']} holds a sealed phone or tax id and no field key is configured to "
+                            f"open it (connection {CONN_ID} or {ENV}): nothing was sent")
+    return Row(row["row_key"], row["target_id"] or row["accepted_target_id"], row["external_key"], payload, context)
+
+
+def _texts(value: Any) -> Iterator[Any]:
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list | tuple):
+        for item in value:
+            yield from _texts(item)
+    else:
+        yield value
 
 
 def _book(conn: psycopg.Connection, activation: Activation, row: dict[str, Any], outcome: Outcome,

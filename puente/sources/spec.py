@@ -76,9 +76,11 @@ class PersonalData:
 
     @property
     def sensitive(self) -> tuple[str, ...]:
-        """The identifiers that are phones and tax ids (every one but the e-mail addresses): what
-        is sealed when a field key is configured (``puente.field_crypto``)."""
-        return tuple(p for p in self.identifiers if "email" not in p.rsplit(".", 1)[-1].lower())
+        """The identifiers that are phones and tax ids (every one but the e-mail addresses), and the
+        field a tax id is typed into when it has none of its own (``tax_id``: a Shopify customer's
+        note): what is sealed when a field key is configured (``puente.field_crypto``)."""
+        identifiers = tuple(p for p in self.identifiers if "email" not in p.rsplit(".", 1)[-1].lower())
+        return identifiers + ((self.tax_id,) if self.tax_id and self.tax_id not in identifiers else ())
 
 
 NO_PERSONAL_DATA = PersonalData()

@@ -374,3 +374,26 @@ def test_two_runs_of_one_activation_never_overlap(fresh_db, hubspot):
 def test_a_missing_model_says_what_to_build(fresh_db):
     with pytest.raises(ActivationModelMissing, match="build it first"):
         run_activation(fresh_db, ACTIVATION, None, dry_run=True)
+
+
+def test_a_sealed_value_is_opened_only_as_it_is_sent(fresh_db, hubspot):
+    """A phone or tax id the warehouse holds sealed (puente.field_crypto) reaches the target in clear,
+    opened with the field key as the writer gets the row; the engine's state and audit keep it
+    sealed. Without the key nothing is sent: the target would get ciphertext."""
+    from puente.field_crypto import FieldKeyError, FieldKeys, is_sealed, new_key
+
+    business, config, writer = hubspot
+    keys = FieldKeys.parse(new_key())
+    (contact,) = _live_contacts(business)[:1]
+    _model(fresh_db, [{"row_key": contact, "payload": {**SCORES, "puente_churn_risk": keys.seal("medium")}}])
+
+    with pytest.raises(FieldKeyError, match="no field key is configured"):
+        run_activation(fresh_db, ACTIVATION, writer(), logical_date=DAY)
+    assert _crm(config, contact)["puente_churn_risk"] != "medium"
+
+    result = run_activation(fresh_db, ACTIVATION, writer(), logical_date=DAY, field_keys=keys)
+    assert result.sent == 1 and _crm(config, contact)["puente_churn_risk"] == "medium"
+    (state,) = _query(fresh_db, "select payload from ops.activation_state where row_key = %s", contact)
+    assert is_sealed(state["payload"]["puente_churn_risk"])
+    (audit,) = _query(fresh_db, "select fields_new from ops.activation_audit where status = 'sent'")
+    assert is_sealed(audit["fields_new"]["puente_churn_risk"])

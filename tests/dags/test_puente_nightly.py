@@ -7,6 +7,7 @@ simulators over HTTP, then check the warehouse and the CRM simulator.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -55,8 +56,6 @@ def test_dag_shape(nightly_dag):
     # Staging is built a folder at a time: a task per system the business runs, one for Puente's own tables
     # and one for the systems it does not run (the DAG shows the business's own systems). Every staging
     # model is in exactly one of them, and every task of the transform comes after all of them.
-    import json
-
     staging = {t.task_id: t for t in nightly_dag.tasks if t.task_id.startswith("staging.")}
     assert set(staging) == {"staging.odoo", "staging.hubspot", "staging.shopify", "staging.puente",
                             "staging.other_systems"}
@@ -89,7 +88,6 @@ def test_python_tasks_and_dbt_connect_with_the_same_warehouse_configuration(nigh
     """The Airflow connection's extra (libpq options) reaches every Python task's URL and dbt's
     profile alike: an ``application_name`` is seen by the server from both, and ``sslmode=require``
     against a server without TLS is refused by both."""
-    import json
     import sys
 
     from dbt.cli.main import dbtRunner
@@ -176,11 +174,15 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog, al
     from rich.console import Console
 
     from puente import report, runtime
+    from puente.field_crypto import is_sealed, new_key
     from puente.simulators.app import Credentials, create_app
     from puente.simulators.business import Business
     from puente.simulators.server import SimulatorServer
 
     monkeypatch.setenv("PUENTE_ARTIFACTS_DIR", str(tmp_path))
+    # The business seals phones and tax ids (puente.field_crypto): every check below holds on sealed data.
+    key = new_key()
+    monkeypatch.setenv("PUENTE_FIELD_KEY", key)
     business = Business(seed=13, customers=300, start=START)  # its second day brings new shop orders
     credentials = Credentials()
     app = create_app(business, credentials)
@@ -304,6 +306,21 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog, al
 
         # Puente acted in every system: see _check_activations.
         _check_activations(fresh_db, sim.base_url, credentials, since="2026-11-02")
+
+        # Sealed: raw holds no phone or tax id in clear, customers were still matched across systems,
+        # and no system Puente wrote to holds a sealed value (a sealed value opened as it is sent:
+        # tests/activation/test_engine.py; an ERP partner's tax id: tests/dbt/test_sealed_identity.py).
+        with psycopg.connect(fresh_db) as conn:
+            vats = [v for (v,) in conn.execute("select record ->> 'vat' from raw.odoo_res_partner "
+                                               "where jsonb_typeof(record -> 'vat') = 'string'")]
+            phones = [v for (v,) in conn.execute("select record -> 'properties' ->> 'phone' from raw.hubspot_contacts "
+                                                 "where record -> 'properties' ->> 'phone' is not null")]
+            merged = conn.execute("select count(*) from marts.dim_customers where cardinality(odoo_partner_ids) > 0 "
+                                  "and cardinality(hubspot_contact_ids) > 0").fetchone()[0]
+            golden = conn.execute("select tax_id from marts.dim_customers where tax_id is not null").fetchall()
+        assert vats and phones and all(is_sealed(v) for v in vats + phones) and merged > 0
+        assert golden and all(is_sealed(t) for (t,) in golden)
+        assert "enc:v1:" not in json.dumps([business.odoo, business.hubspot, business.shopify], default=str)
 
         # A rerun of the same night changes nothing: nothing is sent again, no new customer or
         # order appears. What it does land is the echo of what the first run wrote: the sale orders
@@ -459,8 +476,6 @@ def _identifiers(business) -> set[str]:
 
 def _nightly_xcoms() -> list[str]:
     """Every XCom value of puente_nightly's runs, as text."""
-    import json
-
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 

@@ -89,8 +89,9 @@ def test_paths_reach_values_the_way_erasure_reads_and_empties_them():
 
 
 def test_the_fields_sealed_with_a_field_key_are_the_phones_and_tax_ids():
-    """PersonalData.sensitive (puente.field_crypto) is every identifier but the e-mail addresses:
-    a path named otherwise (a new source's ``correo``) must be looked at, not sealed or left by chance."""
+    """PersonalData.sensitive (puente.field_crypto) is every identifier but the e-mail addresses, and
+    the field a tax id is typed into when it has none of its own (a Shopify customer's note): a path
+    named otherwise (a new source's ``correo``) must be looked at, not sealed or left by chance."""
     phone_or_tax_id = re.compile(r"phone|mobile|vat|tax_id|identification|doc_number", re.IGNORECASE)
     sealed = set()
     for source, obj in registry.personal_objects():
@@ -100,7 +101,9 @@ def test_the_fields_sealed_with_a_field_key_are_the_phones_and_tax_ids():
             assert (path in obj.personal.sensitive) != ("email" in name.lower()), (source.name, obj.name, path)
         sealed.update(f"{source.name}.{obj.name}.{p}" for p in obj.personal.sensitive)
     assert {"odoo.res.partner.vat", "odoo.res.partner.mobile", "hubspot.contacts.properties.tax_id",
-            "mercadolibre.orders.billing_info.doc_number", "tiendanube.customers.identification"} <= sealed
+            "mercadolibre.orders.billing_info.doc_number", "tiendanube.customers.identification",
+            "shopify.customers.note"} <= sealed
+    assert "shopify.orders.note" not in sealed
 
 
 def test_every_source_whose_customer_records_carry_a_tax_id_says_where_a_person_finds_it():

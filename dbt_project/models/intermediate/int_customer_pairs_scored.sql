@@ -287,7 +287,7 @@ compared as (
         end as typed_email_level,
         case
             when common_phone.phone is not null and phone_size.is_shared then 'shared'
-            when {{ is_landline_phone('common_phone.phone') }} then 'exact_landline'
+            when common_phone.is_landline then 'exact_landline'
             when common_phone.phone is not null then 'exact'
             when common_tail.tail is not null and tail_size.is_shared then 'shared'
             when common_tail.tail is not null then 'tail'
@@ -361,8 +361,9 @@ compared as (
         on pairs.record_key = rare_name_pairs.record_key
         and pairs.other_record_key = rare_name_pairs.other_record_key
     cross join lateral (
-        select min(phone) as phone
-        from unnest(array[a.phone_normalized, a.other_phone_normalized]) as phone
+        select min(phone) as phone, (array_agg(is_landline order by phone))[1] as is_landline
+        from unnest(array[a.phone_normalized, a.other_phone_normalized], array[a.phone_is_landline, a.other_phone_is_landline])
+            as phones (phone, is_landline)
         where phone is not null and phone in (b.phone_normalized, b.other_phone_normalized)
     ) as common_phone
     cross join lateral (

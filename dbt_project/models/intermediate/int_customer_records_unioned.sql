@@ -106,14 +106,9 @@ normalized as (
         unioned.is_company as is_erp_company,
         {{ normalize_name('unioned.full_name') }} as name_normalized,
         {{ normalize_email('unioned.email') }} as email_normalized,
-        -- in the record's country: a customer abroad types their national form (`(11) 91234-5678`)
-        {{ normalize_phone('unioned.phone', record_country) }} as phone_normalized,
-        {{ normalize_phone('unioned.other_phone', record_country) }} as other_phone_normalized,
+        unioned.phone,
+        unioned.other_phone,
         unioned.tax_id,
-        -- the last seven digits of a phone as typed: a local number written without its area
-        -- code (no E.164 form) still meets its full form
-        {{ phone_tail('unioned.phone') }} as phone_tail,
-        {{ phone_tail('unioned.other_phone') }} as other_phone_tail,
         {{ normalize_person_name('unioned.full_name') }} as name_compared,
         {{ normalize_company_name('unioned.full_name') }} as company_name_compared,
         unioned.street,
@@ -122,6 +117,9 @@ normalized as (
         unioned.city,
         {{ normalize_city('unioned.city') }} as city_normalized,
         {{ record_country }} as country_code,
+        -- the country the keys of its phones and tax ids are read in (another than those the
+        -- macros know reads as 'ZZ')
+        {{ sealed_key_country("upper(coalesce(" ~ record_country ~ ", '" ~ var('default_country_code') ~ "'))") }} as key_country,
         unioned.has_marketing_consent,
         unioned.marketing_consent_at,
         unioned.has_processing_authorisation,
@@ -159,52 +157,57 @@ email_slips_read as (
 ),
 
 {#-
-    Tax ids: a value whose check digit fails (tax_id_is_valid false) is doubtful: it is no key
-    (tax_id_normalized null) and links nobody on its own; its digits without the check digit
-    (tax_id_body) may still count as weaker evidence, and tax_id_corrected shows the operator
-    the value with the digit its body calls for (marts.data_issues lists every one).
+    Phones and tax ids: their keys are derived once per distinct value and country (macros
+    phone_keys and tax_id_keys, macros/sensitive_keys.sql), in the record's country: a customer
+    abroad types their national form (`(11) 91234-5678`). A phone's keys: E.164, the last seven
+    digits as typed (a local number written without its area code, with no E.164 form, still meets
+    its full form) and whether it is a landline. A tax id whose check digit fails
+    (tax_id_is_valid false) is doubtful: it is no key (tax_id_normalized null) and links nobody on
+    its own; its digits without the check digit (tax_id_body) may still count as weaker evidence,
+    and tax_id_corrected shows the operator the value with the digit its body calls for
+    (marts.data_issues lists every one).
+
+    A value sealed in raw (a field key configured: puente/field_crypto.py) cannot be read here:
+    its keys are those the loader derived from its clear value before sealing it, the text ones
+    sealed too (ops.sealed_keys, puente/sealed_keys.py), so that equal values still meet.
 -#}
+sealed_keys as (
+    select * from {{ source('ops', 'sealed_keys') }}
+),
+
+phone_values as (
+    select distinct phone, key_country as phone_country
+    from (
+        select phone, key_country from normalized
+        union all
+        select other_phone, key_country from normalized
+    ) as phones
+    where phone is not null
+),
+
+phone_keyed as materialized (
+    {{ phone_keys("(select * from phone_values where not " ~ is_sealed('phone') ~ ")") }}
+    union all
+    select phone_values.phone, phone_values.phone_country, sealed_keys.phone_normalized, sealed_keys.phone_tail,
+        sealed_keys.phone_is_landline
+    from phone_values
+    inner join sealed_keys on phone_values.phone = sealed_keys.sealed and phone_values.phone_country = sealed_keys.country_code
+),
+
 tax_values as (
-    select distinct tax_id, coalesce(country_code, '{{ var("default_country_code") }}') as tax_country
+    select distinct tax_id, key_country as tax_country
     from normalized
     where tax_id is not null
 ),
 
--- each distinct tax id checked once (the checks are many regular expressions; `materialized`
--- keeps PostgreSQL from repeating them wherever a later expression refers to their answer)
-tax_checked as materialized (
-    select
-        tax_values.*,
-        {{ tax_id_is_valid('tax_values.tax_id', 'tax_values.tax_country') }} as tax_id_is_valid,
-        {{ tax_id_kind('tax_values.tax_id', 'tax_values.tax_country') }} as tax_id_kind
+tax_keyed as materialized (
+    {{ tax_id_keys("(select * from tax_values where not " ~ is_sealed('tax_id') ~ ")") }}
+    union all
+    select tax_values.tax_id, tax_values.tax_country, sealed_keys.tax_id_is_valid, sealed_keys.tax_id_kind,
+        sealed_keys.tax_id_normalized, sealed_keys.tax_id_corrected, sealed_keys.tax_id_swapped_bodies,
+        sealed_keys.tax_id_body
     from tax_values
-),
-
-tax_keys as materialized (
-    select
-        tax_id,
-        tax_country,
-        tax_id_is_valid,
-        tax_id_kind,
-        case when tax_id_is_valid is distinct from false
-            then {{ normalize_tax_id_for_country('tax_id', 'tax_country', is_valid='tax_id_is_valid') }}
-        end as tax_id_normalized,
-        case when tax_id_is_valid = false
-            then {{ tax_id_corrected('tax_id', 'tax_country', is_valid='tax_id_is_valid', kind='tax_id_kind') }}
-        end as tax_id_corrected
-    from tax_checked
-),
-
--- a doubtful id's body with two neighbouring digits swapped, when the check digit typed is that
--- body's (macro tax_id_transpositions: NIT, CUIT/CUIL, RUT, RFC, CPF, CNPJ): the slip may have
--- been in the body. Only doubtful ids, a dozen swaps each at most, each checked once.
-tax_swaps as materialized (
-    select
-        tax_id,
-        tax_country,
-        {{ tax_id_transpositions('tax_id', 'tax_country', kind='tax_id_kind') }} as tax_id_swapped_bodies
-    from tax_keys
-    where tax_id_is_valid = false
+    inner join sealed_keys on tax_values.tax_id = sealed_keys.sealed and tax_values.tax_country = sealed_keys.country_code
 ),
 
 keyed as (
@@ -222,10 +225,12 @@ keyed as (
         normalized.company_name_compared,
         normalized.email_normalized,
         {{ canonical_email('normalized.email_normalized', 'coalesce(email_slips.domain, email_slips_read.domain)') }} as email_canonical,
-        normalized.phone_normalized,
-        normalized.other_phone_normalized,
-        normalized.phone_tail,
-        normalized.other_phone_tail,
+        phone_keyed.phone_normalized,
+        other_phone_keyed.phone_normalized as other_phone_normalized,
+        phone_keyed.phone_tail,
+        other_phone_keyed.phone_tail as other_phone_tail,
+        phone_keyed.phone_is_landline,
+        other_phone_keyed.phone_is_landline as other_phone_is_landline,
         normalized.name_compared,
         normalized.street,
         normalized.address_key,
@@ -233,27 +238,11 @@ keyed as (
         normalized.city_normalized,
         normalized.country_code,
         normalized.tax_id,
-        tax_keys.tax_id_is_valid,
-        tax_keys.tax_id_normalized,
-        tax_keys.tax_id_corrected,
-        tax_swaps.tax_id_swapped_bodies,
-        -- the digits without the check digit(s), valid or not: a doubtful id whose body is
-        -- another record's still says something about the pair (int_customer_pairs_scored)
-        case
-            when tax_keys.tax_id_is_valid = false and tax_keys.tax_id_kind = 'rfc' then left(tax_keys.tax_id_corrected, -1)
-            -- (a RUT's body without leading zeros, as its valid form's)
-            when tax_keys.tax_id_is_valid = false and tax_keys.tax_id_kind = 'rut' then ltrim(split_part(tax_keys.tax_id_corrected, '-', 1), '0')
-            when tax_keys.tax_id_is_valid = false then regexp_replace(left(
-                tax_keys.tax_id_corrected,
-                length(tax_keys.tax_id_corrected) - case when tax_keys.tax_id_kind in ('cpf', 'cnpj') then 2 else 1 end
-            ), '\D', '', 'g')
-            when tax_keys.tax_id_kind = 'rfc' then left(tax_keys.tax_id_normalized, -1)
-            when tax_keys.tax_id_kind = 'cuit' then left(tax_keys.tax_id_normalized, 10)
-            when tax_keys.tax_id_kind = 'rut' then split_part(tax_keys.tax_id_normalized, '-', 1)
-            when tax_keys.tax_id_kind = 'cpf' then left(tax_keys.tax_id_normalized, 9)
-            when tax_keys.tax_id_kind = 'cnpj' then left(tax_keys.tax_id_normalized, 12)
-            else tax_keys.tax_id_normalized
-        end as tax_id_body,
+        tax_keyed.tax_id_is_valid,
+        tax_keyed.tax_id_normalized,
+        tax_keyed.tax_id_corrected,
+        tax_keyed.tax_id_swapped_bodies,
+        tax_keyed.tax_id_body,
         normalized.has_marketing_consent,
         normalized.marketing_consent_at,
         normalized.has_processing_authorisation,
@@ -262,12 +251,15 @@ keyed as (
     left join email_slips
         on split_part(normalized.email_normalized, '@', 2) = email_slips.typo
     left join email_slips_read on normalized.record_key = email_slips_read.record_key
-    left join tax_keys
-        on normalized.tax_id = tax_keys.tax_id
-        and coalesce(normalized.country_code, '{{ var("default_country_code") }}') = tax_keys.tax_country
-    left join tax_swaps
-        on tax_keys.tax_id = tax_swaps.tax_id
-        and tax_keys.tax_country = tax_swaps.tax_country
+    left join phone_keyed
+        on normalized.phone = phone_keyed.phone
+        and normalized.key_country = phone_keyed.phone_country
+    left join phone_keyed as other_phone_keyed
+        on normalized.other_phone = other_phone_keyed.phone
+        and normalized.key_country = other_phone_keyed.phone_country
+    left join tax_keyed
+        on normalized.tax_id = tax_keyed.tax_id
+        and normalized.key_country = tax_keyed.tax_country
 )
 
 select * from keyed

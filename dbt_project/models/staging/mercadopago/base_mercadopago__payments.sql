@@ -48,8 +48,12 @@ renamed as (
         {{ field_value(fields, 'external_reference') }} as external_reference,
         {{ field_value(fields, 'description') }} as description,
         lower(nullif(trim({{ field_value(fields, 'payer', json=true) }} ->> 'email'), '')) as payer_email,
-        upper(nullif(trim(({{ field_value(fields, 'payer', json=true) }} -> 'identification') ->> 'type'), '')) as payer_id_type,
-        nullif(regexp_replace(coalesce(({{ field_value(fields, 'payer', json=true) }} -> 'identification') ->> 'number', ''), '\D', '', 'g'), '') as payer_id_number,
+        -- (kept as landed when sealed: a field key seals the payer's document, puente/field_crypto.py)
+        {%- set id_type = "(" ~ field_value(fields, 'payer', json=true) ~ " -> 'identification') ->> 'type'" %}
+        {%- set id_number = "(" ~ field_value(fields, 'payer', json=true) ~ " -> 'identification') ->> 'number'" %}
+        case when {{ is_sealed(id_type) }} then {{ id_type }} else upper(nullif(trim({{ id_type }}), '')) end as payer_id_type,
+        case when {{ is_sealed(id_number) }} then {{ id_number }}
+            else nullif(regexp_replace(coalesce({{ id_number }}, ''), '\D', '', 'g'), '') end as payer_id_number,
         {{ safe_timestamptz(field_value(fields, 'date_created'), fields, 'date_created', required=true) }} as created_at,
         {{ safe_timestamptz(field_value(fields, 'date_approved'), fields, 'date_approved') }} as approved_at,
         {{ safe_timestamptz(field_value(fields, 'money_release_date'), fields, 'money_release_date') }} as money_release_at,

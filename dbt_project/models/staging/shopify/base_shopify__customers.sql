@@ -24,8 +24,13 @@ renamed as (
         {{ field_value(fields, 'state') }} as customer_state,
         {{ field_value(fields, 'tags') }} as tags,
         {{ field_value(fields, 'note') }} as note,
-        -- a tax id is sometimes typed into the note: `NIT 900123456-7`, `CC 1020304050`
-        (regexp_match({{ field_value(fields, 'note') }}, '\m((nit|c\.?\s?c|c\.?\s?e)\.?[\s:#]*\d[\d.\s]*\d(\s*-\s*\d)?)', 'i'))[1] as tax_id,
+        -- a tax id is sometimes typed into the note: `NIT 900123456-7`, `CC 1020304050`; a sealed
+        -- note's (a field key configured) is the one the loader found in it, sealed
+        case when {{ is_sealed(field_value(fields, 'note')) }}
+            then (select sealed_keys.note_tax_id from {{ source('ops', 'sealed_keys') }} as sealed_keys
+                  where sealed_keys.sealed = {{ field_value(fields, 'note') }} and sealed_keys.country_code = 'ZZ')
+            else {{ tax_id_in_note(field_value(fields, 'note')) }}
+        end as tax_id,
         {{ field_value(fields, 'email_marketing_consent', json=true) }} ->> 'state' as marketing_consent_state,
         coalesce({{ field_value(fields, 'email_marketing_consent', json=true) }} ->> 'state' = 'subscribed', false) as has_marketing_consent,
         {{ safe_timestamptz("nullif(trim(" ~ field_value(fields, 'email_marketing_consent', json=true) ~ " ->> 'consent_updated_at'), '')",
