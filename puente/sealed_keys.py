@@ -9,8 +9,12 @@ read (macro ``sealed_identity_keys``, ``dbt_project/macros/sensitive_keys.sql``)
 ones under the same key and keeps them in ``ops.sealed_keys``: a sealed value is deterministic, so
 equal keys still meet, and ``int_customer_records_unioned`` reads a sealed value's keys there.
 
-The clear values exist only in the loader's transaction: a temporary table dropped at its commit,
-which PostgreSQL does not write to its log. ``sealed_keys.sql`` beside this file is that macro
+Each value is read as what its field holds (``PersonalData.sensitive_kinds``: a phone, a tax id,
+or a note a tax id is typed into), in every country the identity macros know and once for any other
+(one row each). A value whose keys the same query already derived under the key is skipped.
+
+The clear values exist only in the loader's transaction: a temporary table, which PostgreSQL does
+not write to its log, emptied as soon as the query has read it. ``sealed_keys.sql`` beside this file is that macro
 compiled (``python -m puente.sealed_keys`` writes it again; ``--check`` says whether it is current,
 and a test runs the check): the loader runs where no dbt project may be.
 
