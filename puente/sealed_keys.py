@@ -9,8 +9,12 @@ read (macro ``sealed_identity_keys``, ``dbt_project/macros/sensitive_keys.sql``)
 ones under the same key and keeps them in ``ops.sealed_keys``: a sealed value is deterministic, so
 equal keys still meet, and ``int_customer_records_unioned`` reads a sealed value's keys there.
 
-The clear values exist only in the loader's transaction: a temporary table dropped at its commit,
-which PostgreSQL does not write to its log. ``sealed_keys.sql`` beside this file is that macro
+Each value is read as what its field holds (``PersonalData.sensitive_kinds``: a phone, a tax id,
+or a note a tax id is typed into), in every country the identity macros know and once for any other
+(one row each). A value whose keys the same query already derived under the key is skipped.
+
+The clear values exist only in the loader's transaction: a temporary table, which PostgreSQL does
+not write to its log, emptied as soon as the query has read it. ``sealed_keys.sql`` beside this file is that macro
 compiled (``python -m puente.sealed_keys`` writes it again; ``--check`` says whether it is current,
 and a test runs the check): the loader runs where no dbt project may be.
 
@@ -21,6 +25,7 @@ key; the tables dbt built from the old ones follow at the next full refresh.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -33,13 +38,11 @@ from puente.field_crypto import FieldKeys, clear_values
 
 QUERY_FILE = Path(__file__).with_name("sealed_keys.sql")
 INPUT_TABLE = "_puente_clear_values"
-# the columns of ops.sealed_keys each kind of value (PersonalData.sensitive_kinds) fills, after (sealed, country_code)
-KIND_COLUMNS = {
-    "phone": ("phone_normalized", "phone_tail", "phone_is_landline"),
-    "tax_id": ("tax_id_kind", "tax_id_is_valid", "tax_id_normalized", "tax_id_corrected", "tax_id_swapped_bodies",
-               "tax_id_body", "tax_id_is_nit_body", "tax_id_erp_vat"),
-    "note": ("note_tax_id",),
-}
+# the columns of ops.sealed_keys after (sealed, kind, country_code, derived_by), in the query's order;
+# each kind of value (PersonalData.sensitive_kinds) fills its own, the others are null
+KEY_COLUMNS = ("phone_normalized", "phone_tail", "phone_is_landline", "tax_id_kind", "tax_id_is_valid",
+               "tax_id_normalized", "tax_id_corrected", "tax_id_swapped_bodies", "tax_id_body", "note_tax_id",
+               "tax_id_is_nit_body", "tax_id_erp_vat")
 # the keys that are the values themselves or parts of them, sealed; the kind and the flags are not
 _SEALED_COLUMNS = frozenset({"phone_normalized", "phone_tail", "tax_id_normalized", "tax_id_corrected",
                              "tax_id_body", "note_tax_id", "tax_id_erp_vat"})
@@ -70,10 +73,16 @@ def derived(conn: psycopg.Connection, values: Iterable[tuple[str, str]]) -> list
     return rows
 
 
+def query_version() -> str:
+    """What derived a row (``ops.sealed_keys.derived_by``): a hash of the query, so that the keys of
+    a new Puente version's macros are derived again as the values come back."""
+    return hashlib.sha256(query().encode()).hexdigest()[:12]
+
+
 def derive(conn: psycopg.Connection, values: Iterable[tuple[str, str]], keys: FieldKeys) -> int:
     """Derive and keep (``ops.sealed_keys``) the identity keys of ``values`` ((clear value as typed,
-    kind)), inside the caller's transaction; how many rows were written. A value is a phone in one
-    record and a tax id in another at times: each kind writes its own columns only."""
+    kind)), inside the caller's transaction; how many rows were written. A value whose keys this
+    version of the query already derived under this key is skipped (a returning customer's phone)."""
     sealed: dict[str, str] = {}
 
     def seal(text: str | None) -> str | None:
@@ -83,27 +92,38 @@ def derive(conn: psycopg.Connection, values: Iterable[tuple[str, str]], keys: Fi
             sealed[text] = keys.seal(text)
         return sealed[text]
 
-    by_kind: dict[str, list[list]] = {kind: [] for kind in KIND_COLUMNS}
-    for row in derived(conn, values):
-        keyed = [seal(row["value"]), row["country_code"]]
-        for column in KIND_COLUMNS[row["kind"]]:
+    version = query_version()
+    wanted = {(seal(value), kind): (value, kind) for value, kind in values if value}
+    if not wanted:
+        return 0
+    known = conn.execute("select distinct sealed, kind from ops.sealed_keys where derived_by = %s and sealed = any(%s)",
+                         (version, sorted({s for s, _ in wanted}))).fetchall()
+    for pair in known:
+        wanted.pop(tuple(pair), None)
+    rows = []
+    for row in derived(conn, wanted.values()):
+        keyed = [seal(row["value"]), row["kind"], row["country_code"], version]
+        for column in KEY_COLUMNS:
             value = row[column]
             if column == "tax_id_swapped_bodies" and value is not None:
                 value = [seal(body) for body in value]
             elif column in _SEALED_COLUMNS:
                 value = seal(value)
             keyed.append(value)
-        by_kind[row["kind"]].append(keyed)
-    with conn.cursor() as cur:
-        for kind, rows in by_kind.items():
-            if rows:
-                columns = ("sealed", "country_code", *KIND_COLUMNS[kind])
-                updates = ", ".join(f"{c} = excluded.{c}" for c in KIND_COLUMNS[kind])
-                cur.executemany(
-                    f"insert into ops.sealed_keys ({', '.join(columns)}) values ({', '.join(['%s'] * len(columns))}) "
-                    f"on conflict (sealed, country_code) do update set {updates}, derived_at = now()",
-                    rows)
-    return sum(len(rows) for rows in by_kind.values())
+        rows.append(keyed)
+    if rows:
+        columns = ", ".join(("sealed", "kind", "country_code", "derived_by", *KEY_COLUMNS))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in ("derived_by", *KEY_COLUMNS))
+        with conn.cursor() as cur:
+            # copied in, then upserted in one statement (row by row took as long as deriving them)
+            cur.execute("create temp table if not exists _puente_new_keys (like ops.sealed_keys including defaults) on commit delete rows")
+            cur.execute("delete from _puente_new_keys")
+            with cur.copy(f"copy _puente_new_keys ({columns}) from stdin") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cur.execute(f"insert into ops.sealed_keys ({columns}) select {columns} from _puente_new_keys "
+                        f"on conflict (sealed, kind, country_code) do update set {updates}, derived_at = now()")
+    return len(rows)
 
 
 def clear_kinds(record: Any, fields: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:

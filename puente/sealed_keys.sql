@@ -22,7 +22,7 @@
      or digits in ('1234567', '123456789', '1234567890', '0123456789', '7654321')) then right(digits, 7) end
         from (select regexp_replace(regexp_replace(phone, '\s*(ext|extension|extensión|ext\.|x)\s*\.?\s*\d{1,5}\s*$', '', 'i'), '\D', '', 'g') as digits) as phone
     ) as phone_tail,
-        (phone_normalized ~ '^\+(5760\d{8}|54[1-8]\d{9}|56[2-8]\d{8}|55[1-9]{2}[2-5]\d{7})$') as phone_is_landline
+        (phone_normalized ~ '^\+(5760\d{8}|54[1-8]\d{9}|56[2-8]\d{8}|55[1-9]{2}[2-5]\d{7}|52\d{10})$') as phone_is_landline
     from (
         select phone, phone_country, (
         select
@@ -32,9 +32,11 @@
                 when country = 'CO' and digits ~ '^(3\d{9}|60\d{8})$' then '+57' || digits
                 when country = 'CO' and digits ~ '^0?[124-8]\d{7}$' then '+5760' || ltrim(digits, '0')
                 when country = 'CO' and digits ~ '^57(3\d{9}|60\d{8})$' then '+' || digits
+                when digits ~ '^(00)?521[1-9]\d{9}$' and (typed like '+%' or digits like '00%' or country = 'MX')
+                    then '+52' || right(digits, 10)
                 when digits ~ '^00[1-9]\d{7,13}$' then '+' || substr(digits, 3)
                 when typed like '+%' and digits ~ '^[1-9]\d{7,14}$' then '+' || digits
-                when country = 'MX' and digits ~ '^(52)?[1-9]\d{9}$' then '+52' || right(digits, 10)
+                when country = 'MX' and digits ~ '^(52|044|045|01)?[1-9]\d{9}$' then '+52' || right(digits, 10)
                 when country = 'CL' and digits ~ '^(56)?[2-9]\d{8}$' then '+56' || right(digits, 9)
                 when country = 'AR' and digits ~ '^0?[1-9]\d{9}$' then '+54' || right(digits, 10)
                 when country = 'AR' and digits ~ '^549?[1-9]\d{9}$' then '+' || digits

@@ -646,9 +646,11 @@ create table if not exists ops.quarantine (
 );
 
 -- The identity keys of the phones and tax ids raw holds sealed (puente/sealed_keys.py): one row per
--- sealed value and country, the text keys sealed under the same key, so equal values still meet.
+-- sealed value, kind of field (phone, tax_id, note) and country, the text keys sealed under the same
+-- key, so equal values still meet; derived_by names the query that derived them.
 create table if not exists ops.sealed_keys (
     sealed                text not null,
+    kind                  text not null,
     country_code          text not null,
     phone_normalized      text,
     phone_tail            text,
@@ -662,8 +664,9 @@ create table if not exists ops.sealed_keys (
     note_tax_id           text,
     tax_id_is_nit_body    boolean,
     tax_id_erp_vat        text,
+    derived_by            text not null,
     derived_at            timestamptz not null default now(),
-    primary key (sealed, country_code)
+    primary key (sealed, kind, country_code)
 );
 create index if not exists sealed_keys_tax_id_normalized on ops.sealed_keys (tax_id_normalized);
 

@@ -8,7 +8,7 @@ import httpx
 import psycopg
 import pytest
 
-from puente import cli
+from puente import cli, sealed_keys
 from puente.config import ShopifyConfig
 from puente.field_crypto import FieldKeyError, FieldKeys, is_sealed, new_key
 from puente.load import load_page
@@ -121,6 +121,10 @@ def test_with_a_field_key_raw_lands_phones_and_tax_ids_sealed_with_their_identit
     assert (vat[0], vat[1], keys.open(vat[2]), keys.open(vat[3])) == (False, None, "900123456-8", "900123456")
     # a country the macros do not know reads as any other ('ZZ'): every value has its row
     assert conn.execute("select count(distinct country_code) from ops.sealed_keys").fetchone()[0] == 6
+    # the same values again (a returning customer, a rerun) are not derived again
+    with conn.transaction():
+        assert sealed_keys.derive(conn, [("(300) 123-4567", "phone"), ("310 555 0101", "phone")], keys) == 6
+    assert conn.execute("select count(*) from ops.sealed_keys").fetchone()[0] == 18
 
 
 def test_a_new_field_key_reseals_what_quarantine_and_raw_keep(conn, fresh_db, capsys, monkeypatch):

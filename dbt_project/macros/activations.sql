@@ -47,7 +47,7 @@ end
 {# A key the loader derived from a sealed matching key of a tax id (ops.sealed_keys, puente/sealed_keys.py). #}
 {% macro sealed_tax_id_key(tax_id, column) -%}
     (select sealed_keys.{{ column }} from {{ source('ops', 'sealed_keys') }} as sealed_keys
-     where sealed_keys.tax_id_normalized = {{ tax_id }} limit 1)
+     where sealed_keys.tax_id_normalized = {{ tax_id }} and sealed_keys.kind = 'tax_id' limit 1)
 {%- endmacro %}
 
 {# Why the ERP cannot take the customer of an order, or null (same columns as erp_partner). #}

@@ -27,13 +27,16 @@
       - an international number written with `+` or `00`: kept, with `+`;
       - a national number of the country, with or without its calling code:
           CO  10 digits, mobile 3xx or landline 60x (national format since 2021)   -> +57
-          MX  10 digits                                                            -> +52
+          MX  10 digits, also behind a prefix the 2019 reform dropped (044 or 045 of
+              a mobile, 01 of a long-distance call)                                -> +52
           CL  9 digits                                                             -> +56
           AR  10 digits (a leading trunk 0 dropped)                                -> +54
           BR  10 or 11 digits, area code first (a leading trunk 0 dropped)         -> +55
     A Colombian landline typed the pre-2021 way, its one-digit area code and seven digits
     (`(1) 234 5678`, `01 2345678`), becomes its 60x number (`+576012345678`). An extension
-    (`ext. 112`, `x12`, `extensión 3`) is dropped first. Null for anything else (a 7-digit local
+    (`ext. 112`, `x12`, `extensión 3`) is dropped first. A Mexican mobile with the 1 that calls
+    from abroad carried before 2019 (`+52 1 55 1234 5678`, `00 52 1 …`, in Mexico also `52 1 …`)
+    is the number without it (`+525512345678`). Null for anything else (a 7-digit local
     number cannot be put in E.164 without guessing its area) and for placeholders typed when a
     form insists (is_placeholder_phone).
 #}
@@ -46,9 +49,11 @@
                 when country = 'CO' and digits ~ '^(3\d{9}|60\d{8})$' then '+57' || digits
                 when country = 'CO' and digits ~ '^0?[124-8]\d{7}$' then '+5760' || ltrim(digits, '0')
                 when country = 'CO' and digits ~ '^57(3\d{9}|60\d{8})$' then '+' || digits
+                when digits ~ '^(00)?521[1-9]\d{9}$' and (typed like '+%' or digits like '00%' or country = 'MX')
+                    then '+52' || right(digits, 10)
                 when digits ~ '^00[1-9]\d{7,13}$' then '+' || substr(digits, 3)
                 when typed like '+%' and digits ~ '^[1-9]\d{7,14}$' then '+' || digits
-                when country = 'MX' and digits ~ '^(52)?[1-9]\d{9}$' then '+52' || right(digits, 10)
+                when country = 'MX' and digits ~ '^(52|044|045|01)?[1-9]\d{9}$' then '+52' || right(digits, 10)
                 when country = 'CL' and digits ~ '^(56)?[2-9]\d{8}$' then '+56' || right(digits, 9)
                 when country = 'AR' and digits ~ '^0?[1-9]\d{9}$' then '+54' || right(digits, 10)
                 when country = 'AR' and digits ~ '^549?[1-9]\d{9}$' then '+' || digits
@@ -65,14 +70,17 @@
 {%- endmacro %}
 
 {#
-    Whether a phone in E.164 (normalize_phone's answer, a SQL expression) is a landline, which
-    an office or a home shares: Colombia's 60x lines; Argentina's and Chile's numbers without the
-    9 their mobiles carry after the country code; Brazil's eight-digit numbers after the area
-    code (its mobiles have nine, the first a 9). Mexico's mobiles and landlines share one plan:
-    never a landline here.
+    Whether a phone in E.164 (normalize_phone's answer, a SQL expression) may be a line that a
+    home or an office shares, rather than one person's mobile: Colombia's 60x lines; Argentina's
+    and Chile's numbers without the 9 their mobiles carry after the country code; Brazil's
+    eight-digit numbers after the area code (its mobiles have nine, the first a 9); and every
+    Mexican number. Since the IFT's 2019 reform Mexico's fixed lines and mobiles share one plan of
+    ten digits (libphonenumber: FIXED_LINE_OR_MOBILE), so the number cannot say which it is: it is
+    read the cautious way, as a line others may share, which weighs less (exact_landline) when two
+    records hold it; a Mexican mobile still links its holder's records with the names' help.
 #}
 {% macro is_landline_phone(e164) -%}
-    ({{ e164 }} ~ '^\+(5760\d{8}|54[1-8]\d{9}|56[2-8]\d{8}|55[1-9]{2}[2-5]\d{7})$')
+    ({{ e164 }} ~ '^\+(5760\d{8}|54[1-8]\d{9}|56[2-8]\d{8}|55[1-9]{2}[2-5]\d{7}|52\d{10})$')
 {%- endmacro %}
 
 {#
@@ -240,12 +248,14 @@
       - Gmail: dots of the local part dropped and `googlemail.com` read as `gmail.com`;
       - a slip in a big provider's domain corrected (email_domain_typos): `corrected_domain`,
         a SQL expression giving the provider's domain when the typed one is a known slip of it
-        (null otherwise), e.g. a column of a join to email_domain_typos(); by default a lookup.
+        (null otherwise), e.g. a column of a join to email_domain_typos(); by default a lookup,
+        which corrects only a slip of one domain (`hotmial.com`, `gmail`), never one that may
+        stand for two mailboxes (`hotmail`: hotmail.com or hotmail.es?).
     `normalized` is an expression already passed through normalize_email.
 #}
 {% macro canonical_email(normalized, corrected_domain=none) -%}
     {%- if corrected_domain is none -%}
-        {%- set corrected_domain = "(select typos.domain from " ~ email_domain_typos() ~ " as typos (typo, domain) where typos.typo = split_part(email, '@', 2))" -%}
+        {%- set corrected_domain = "(select case when count(*) = 1 then min(typos.domain) end from " ~ email_domain_typos() ~ " as typos (typo, domain) where typos.typo = split_part(email, '@', 2))" -%}
     {%- endif -%}
     (
         select case when local is not null then
@@ -264,11 +274,16 @@
 {%- endmacro %}
 
 {#
-    Slips of the big mail providers' domains and the provider each stands for, as a VALUES
-    list of (typo, domain): every domain of var `email_providers` with one letter of its name
-    dropped, doubled or swapped with the next, its name alone (`gmail`), and its suffix
-    mistyped (`gmail.co`, `gmail.con`, `gmail.cm`, `gmailcom`). A slip that is itself a
-    provider's domain is left out.
+    Slips of the big mail providers' domains and the domain each stands for, as a VALUES list of
+    (typo, domain): every domain of var `email_providers` with one letter of its name dropped,
+    doubled or swapped with the next, its name alone (`gmail`), its suffix run into the name
+    (`gmailcom`, `hotmailes`), and a `.com` mistyped (`gmail.co`, `gmail.con`, `gmail.cm`).
+    A provider that really has a domain in two countries (hotmail.com and hotmail.es, yahoo.com
+    and yahoo.es, outlook.com and outlook.es) has two mailboxes of one local part, often two
+    people's; the one slip both domains make, the name alone (`hotmail`), gets one row for each:
+    it cannot say which mailbox it is, and a consumer corrects it only where it can tell
+    (int_customer_records_unioned: the one of them the other records hold). A slip that is
+    itself a provider's domain is left out: `yahoo.es` is a mailbox, not a slip of `yahoo.com`.
 #}
 {% macro email_domain_typos() -%}
     {%- set providers = var('email_providers') -%}
@@ -282,15 +297,19 @@
             {%- do names.append(name[:i] ~ name[i] ~ name[i:]) -%}
             {%- if i < (name | length) - 1 -%}{%- do names.append(name[:i] ~ name[i + 1] ~ name[i] ~ name[i + 2:]) -%}{%- endif -%}
         {%- endfor -%}
-        {%- for typo_name in names -%}{%- do typos.setdefault(typo_name ~ '.' ~ suffix, domain) -%}{%- endfor -%}
-        {%- for typo in [name, name ~ '.co', name ~ '.con', name ~ '.cm', name ~ '.om', name ~ '.comm', name ~ suffix | replace('.', '')] -%}
-            {%- if typo != domain -%}{%- do typos.setdefault(typo, domain) -%}{%- endif -%}
+        {%- set slips = [] -%}
+        {%- for typo_name in names -%}{%- do slips.append(typo_name ~ '.' ~ suffix) -%}{%- endfor -%}
+        {%- do slips.extend([name, name ~ suffix | replace('.', '')]) -%}
+        {%- if suffix == 'com' -%}{%- do slips.extend([name ~ '.co', name ~ '.con', name ~ '.cm', name ~ '.om', name ~ '.comm']) -%}{%- endif -%}
+        {%- for typo in slips if typo not in providers -%}
+            {%- do typos.setdefault(typo, []) -%}
+            {%- if domain not in typos[typo] -%}{%- do typos[typo].append(domain) -%}{%- endif -%}
         {%- endfor -%}
     {%- endfor -%}
     (values
     {%- set rows = [] -%}
-    {%- for typo, domain in typos.items() if typo not in providers -%}
-        {%- do rows.append("('" ~ typo ~ "', '" ~ domain ~ "')") -%}
+    {%- for typo, domains in typos.items() -%}
+        {%- for domain in domains -%}{%- do rows.append("('" ~ typo ~ "', '" ~ domain ~ "')") -%}{%- endfor -%}
     {%- endfor %}
         {{ rows | join(',\n        ') }}
     )
@@ -354,7 +373,8 @@
 {%- endmacro %}
 
 {#
-    A Colombian urban address as a comparable key: the street type (abbreviated as the DIAN's
+    An urban address as a comparable key. A Colombian one (the nomenclature every record is read
+    in first, whatever its country): the street type (abbreviated as the DIAN's
     nomenclature does: cl, kr, av, tv, dg), the street's number and letter, the cross street's
     number and letter, the door's metres from the corner, and the quadrant (`sur`, `este`) when
     written (`Calle 38A # 12-45 Apto 301`, `CL. 38 A N° 12 - 45`, `cl 38a 12 45` all give
@@ -362,9 +382,20 @@
     (apartment, office) is left out: relatives and staff hold the same door under several units,
     and people often omit it. Null when the text does not read as such an address (a rural one,
     a P.O. box, a building's name, `Calle 5 Bis`): such records meet on other evidence only.
-    Words, not one regular expression with groups, which PostgreSQL runs many times slower.
+    Abroad (`country_code`, a SQL expression such as the record's country; without one, var
+    `default_country_code`): a named street and the door's number, the form of Argentina,
+    Chile, Mexico and Brazil (`Av. Corrientes 1234, piso 3 dto B`, `Av. Providencia 1234, depto
+    56`, `Av. Insurgentes Sur 1234 int. 5, Col. Del Valle`, `Rua Augusta, 1234 - apto 56`): the
+    street's name without its type (`Avenida`, `Av.`, `Calle`, `Rua`, `R.`, `Alameda`, which
+    people abbreviate or leave out) and the number, `corrientes 1234`; the unit and the colonia
+    after it are left out, as a Colombian door's unit is. Two streets of one name in one city
+    (an `Avenida` and a `Calle`, or one name in two colonias of a Mexican city) give one key: a
+    door then needs the names to agree, as any shared door does.
+    Words, not one regular expression with groups, which PostgreSQL runs many times slower
+    (the form abroad, a regular expression, runs only on records of another country).
 #}
-{% macro normalize_address(expression) -%}
+{% macro normalize_address(expression, country_code=none) -%}
+    {%- set country = country_code if country_code else "'" ~ var('default_country_code') ~ "'" -%}
     (
         select case
             when t[2] ~ '^\d+[a-z]?$' and t[3 + q] ~ '^\d+[a-z]?$' and t[4 + q] ~ '^\d+$' then
@@ -377,6 +408,13 @@
                 end
                 || ' ' || ltrim(t[2], '0') || ' ' || ltrim(t[3 + q], '0') || ' ' || ltrim(t[4 + q], '0')
                 || case when q = 1 then ' ' || t[3] when t[5] in ('sur', 'este') then ' ' || t[5] else '' end
+            -- abroad: the words of the street's name (letters only) before the door's number, the
+            -- street's type dropped when a name follows it
+            when coalesce(upper({{ country }}), '{{ var("default_country_code") }}') <> 'CO'
+                and array_to_string(t, ' ') ~ '^([a-z]+ )+\d{1,5}( |$)' then
+                regexp_replace(substring(array_to_string(t, ' ') from '^((?:[a-z]+ )+)\d'),
+                    '^(avenida|avda|av|calle|rua|r|alameda|al|pasaje|pje|calzada|calz|boulevard|blvd) (?=[a-z])', '')
+                || ltrim(substring(array_to_string(t, ' ') from '^(?:[a-z]+ )+(\d{1,5})(?: |$)'), '0')
         end
         from (
             select t, case when t[3] in ('sur', 'este') then 1 else 0 end as q

@@ -233,8 +233,10 @@ def new_landline(rng: random.Random, code: str, area: str) -> str:
 
 def is_landline(number: str) -> bool:
     """Whether a number in E.164 is a landline: Argentina's and Chile's mobiles have a 9 after
-    the country code, Brazil's after the area code; Mexico's mobiles and landlines share one
-    plan, so here landlines take the subscriber numbers beginning 2 to 5 and mobiles 6 to 9."""
+    the country code, Brazil's after the area code. Mexico's mobiles and landlines share one plan
+    (ten digits since the IFT's 2019 reform; libphonenumber calls them FIXED_LINE_OR_MOBILE) and
+    nothing in a real number tells them apart: this generator's own convention, its ground truth,
+    gives landlines the subscriber numbers beginning 2 to 5 and mobiles 6 to 9."""
     if number.startswith("+54"):
         return not number.startswith("+549")
     if number.startswith("+56"):
@@ -245,6 +247,29 @@ def is_landline(number: str) -> bool:
         area = next((row[3] for row in COUNTRIES["MX"].cities if number[3:].startswith(row[3])), number[3:5])
         return number[3 + len(area)] in "2345"
     return False
+
+
+# Mexican numbers typed the way dialling worked before the IFT's reform of August 2019, which
+# dropped the prefixes: a mobile with the 1 that international calls to it carried (`+52 1 55 …`,
+# kept for years by WhatsApp and by contact lists), or with 044 (a local call from a landline) or
+# 045 (a long-distance one); a landline with 01 (long distance). No figure found of how many
+# forms still hold them; a tenth of the Mexican numbers typed is our estimate.
+MX_OLD_DIALLING_SHARE = 0.1
+
+
+def mx_old_dialling(number: str, style: int) -> str:
+    """A Mexican number in E.164 as typed before the 2019 reform (MX_OLD_DIALLING_SHARE): a mobile
+    (is_landline false) ``+52 1 55 1234 5678``, ``521 5512345678``, ``044 55 1234 5678`` or
+    ``045 33 1234 5678``; a landline ``01 55 1234 5678`` or ``01 (222) 123 4567``."""
+    national = number.removeprefix("+52")
+    area = next((city[3] for city in COUNTRIES["MX"].cities if national.startswith(city[3])), national[:2])
+    local = national[len(area):]
+    spaced = f"{area} {local[:-4]} {local[-4:]}"
+    if is_landline(number):
+        options: tuple[str, ...] = (f"01 {spaced}", f"01 ({area}) {local[:-4]} {local[-4:]}")
+    else:
+        options = (f"+52 1 {spaced}", f"521{national}", f"044 {spaced}", f"045 {spaced}")
+    return options[style % len(options)]
 
 
 def phone_as_typed(number: str, style: int) -> str:
@@ -274,3 +299,104 @@ def phone_as_typed(number: str, style: int) -> str:
         options = (f"+55 {area} {local[:-4]}-{local[-4:]}", number, f"({area}) {local[:-4]}-{local[-4:]}",
                    f"+55 ({area}) {local[:-4]}-{local[-4:]}")
     return options[style % len(options)]
+
+
+# ---------------------------------------------------------------------------- street addresses
+
+# Streets are named, not numbered as Colombia's, and a door is the street's name and the door's
+# number, then the unit (and in Mexico the neighbourhood, the colonia, which the post needs):
+#   Argentina  Av. Corrientes 1234, piso 3 dto B
+#   Chile      Av. Providencia 1234, depto 56
+#   México     Av. Insurgentes Sur 1234 int. 5, Col. Del Valle
+#   Brasil     Rua Augusta, 1234 - apto 56
+# (type, name) of streets of each country's big cities (real names; a door is drawn on any of
+# them in any city: the key is the door in its city).
+STREETS = {
+    "AR": (("Avenida", "Corrientes"), ("Avenida", "Santa Fe"), ("Avenida", "Rivadavia"), ("Avenida", "Cabildo"),
+           ("Calle", "Lavalle"), ("Calle", "Tucumán"), ("Calle", "Viamonte"), ("Calle", "Paraguay"),
+           ("Avenida", "San Martín"), ("Calle", "Belgrano")),
+    "CL": (("Avenida", "Providencia"), ("Avenida", "Apoquindo"), ("Avenida", "Vicuña Mackenna"),
+           ("Avenida", "Irarrázaval"), ("Calle", "Los Leones"), ("Calle", "Manuel Montt"), ("Avenida", "Grecia"),
+           ("Calle", "Huérfanos"), ("Avenida", "Pedro de Valdivia"), ("Calle", "Agustinas")),
+    "MX": (("Avenida", "Insurgentes Sur"), ("Avenida", "Revolución"), ("Avenida", "Universidad"), ("Calle", "Hidalgo"),
+           ("Calle", "Morelos"), ("Avenida", "Álvaro Obregón"), ("Avenida", "Vallarta"), ("Calle", "Zaragoza"),
+           ("Calle", "Allende"), ("Avenida", "Constitución")),
+    "BR": (("Rua", "Augusta"), ("Avenida", "Paulista"), ("Rua", "Oscar Freire"), ("Rua", "Haddock Lobo"),
+           ("Rua", "da Consolação"), ("Rua", "Barata Ribeiro"), ("Avenida", "Atlântica"), ("Rua", "Sete de Setembro"),
+           ("Rua", "Marechal Deodoro"), ("Alameda", "Santos")),
+}
+COLONIAS = ("Del Valle", "Condesa", "Narvarte", "Polanco", "Centro", "Escandón", "Juárez", "Americana")
+# how each street type is written (the first: in full)
+STREET_TYPE_SPELLINGS = {"Avenida": ("Avenida", "Av.", "Av", "AV.", "Avda."), "Calle": ("Calle", ""),
+                         "Rua": ("Rua", "R.", "R"), "Alameda": ("Alameda", "Al.")}
+# how each country writes the number sign, when someone writes one
+NUMBER_SIGNS = {"AR": ("N° ", "Nº ", "nro. "), "CL": ("Nº ", "N° ", "#"), "MX": ("#", "No. ", "Núm. "),
+                "BR": ("nº ", "n° ", "Nº ")}
+
+
+@dataclass(frozen=True, slots=True)
+class Door:
+    """A door abroad: the street (type and name), the door's number, the unit (Argentina a floor
+    and a flat, ``(3, "B")``; elsewhere a number), in Mexico the colonia; ``office`` a company's."""
+
+    country: str
+    street_type: str  # a key of STREET_TYPE_SPELLINGS
+    street: str
+    number: int
+    unit: tuple[int, str] | None = None
+    colonia: str | None = None
+    office: bool = False
+
+    def __str__(self) -> str:
+        return door_as_typed(random.Random(0), self, canonical=True)
+
+
+def new_door(rng: random.Random, code: str, office: bool = False) -> Door:
+    """A door of ``code``'s country: a street, a number, most homes and offices in a building a unit."""
+    street_type, street = rng.choice(STREETS[code])
+    number = rng.randint(10, 4999) if code != "BR" else rng.randint(10, 2999)
+    unit = None
+    if rng.random() < 0.6:
+        unit = (rng.randint(1, 15), rng.choice("ABCDEF")) if code == "AR" else (rng.randint(1, 20) * (10 if code != "MX" else 1) + rng.randint(0, 9), "")
+    return Door(code, street_type, street, number, unit, rng.choice(COLONIAS) if code == "MX" else None, office)
+
+
+def door_as_typed(rng: random.Random, door: Door, canonical: bool = False) -> str:
+    """A door abroad as one person types it: the street type in full, abbreviated or left out
+    (``Avenida``, ``Av.``, none), now and then a number sign (``Nº``, ``n°``, ``#``), the unit
+    in the country's words or left out, the colonia with ``Col.``, ``Colonia`` or left out;
+    ``canonical``: the form in full."""
+    c = door.country
+    spellings = STREET_TYPE_SPELLINGS[door.street_type]
+    street_type = spellings[0] if canonical else spellings[0] if rng.random() < 0.4 else rng.choice(spellings + ("",))
+    street = f"{street_type} {door.street}".strip()
+    sign = "" if canonical or rng.random() < 0.75 else rng.choice(NUMBER_SIGNS[c])
+    unit = ""
+    if door.unit is not None and (canonical or rng.random() < 0.75):
+        a, b = door.unit
+        if door.office:  # an office's unit: AR ``piso 3 of. B``, CL ``of. 56``, MX ``desp. 5``, BR ``sala 56``
+            words = {"AR": (f", piso {a} of. {b}", f" piso {a} oficina {b}", f" {a}° {b}"),
+                     "CL": (f", of. {a}", f" oficina {a}", f" Of {a}"),
+                     "MX": (f" int. {a}", f" desp. {a}", f" despacho {a}"),
+                     "BR": (f" - sala {a}", f", sala {a}", f" cj. {a}")}[c]
+            unit = words[0] if canonical else rng.choice(words)
+        elif c == "AR":
+            unit = (f", piso {a} dto {b}" if canonical else
+                    rng.choice((f", piso {a} dto {b}", f" piso {a} depto {b}", f" {a}° {b}", f", {a}{b}")))
+        elif c == "CL":
+            unit = f", depto {a}" if canonical else rng.choice((f", depto {a}", f" dpto. {a}", f" Depto {a}", f", dto. {a}"))
+        elif c == "MX":
+            unit = f" int. {a}" if canonical else rng.choice((f" int. {a}", f" Int {a}", f"-{a}", f" interior {a}"))
+        else:
+            unit = f" - apto {a}" if canonical else rng.choice((f" - apto {a}", f", ap. {a}", f" apto {a}", f", apartamento {a}"))
+    if c == "BR":
+        text = f"{street}, {sign}{door.number}{unit}" if canonical or rng.random() < 0.7 else f"{street} {sign}{door.number}{unit}"
+    else:
+        text = f"{street} {sign}{door.number}{unit}"
+    if door.colonia and (canonical or rng.random() < 0.8):
+        text += f", Col. {door.colonia}" if canonical else rng.choice((f", Col. {door.colonia}", f" Col. {door.colonia}",
+                                                                       f", Colonia {door.colonia}"))
+    if canonical:
+        return text
+    style = rng.random()
+    return text.upper() if style < 0.1 else text.lower() if style < 0.2 else text

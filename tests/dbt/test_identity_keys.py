@@ -31,6 +31,9 @@ CASES = {
         "0057 300 123 4567": "+573001234567",
         "601 345 6789": "+576013456789",
         "+1 (415) 555-0100": "+14155550100",
+        # a Mexican mobile with the 1 international calls carried before 2019 (the number has ten digits)
+        "+52 1 55 1234 5678": "+525512345678",
+        "0052 1 55 1234 5678": "+525512345678",
         "555-0100": None,
         "": None,
     },
@@ -58,6 +61,14 @@ CASES = {
         "ana.gil@hotmial.com": "ana.gil@hotmail.com",
         "ana.gil+promo@hotmail.com": "ana.gil@hotmail.com",
         "ana.gil@hotmail.es": "ana.gil@hotmail.es",  # another real mailbox, not a slip
+        "ana.gil@hotmial.es": "ana.gil@hotmail.es",  # a slip of hotmail.es, not of hotmail.com
+        "ana.gil@hotmail.co": "ana.gil@hotmail.com",  # a .com short of its m (.es is two letters off)
+        "juan.perez@yahoo.es": "juan.perez@yahoo.es",
+        "juan.perez@yahoo.com.mx": "juan.perez@yahoo.com.mx",
+        # yahoo.com or yahoo.es? Not guessed here (int_customer_records_unioned reads it by the
+        # mailbox its records hold)
+        "juan.perez@yahoo": "juan.perez@yahoo",
+        "juan.perez@outlook": "juan.perez@outlook",
         "compras@ferreteria.com.co": "compras@ferreteria.com.co",
         "sin correo": None,
     },
@@ -77,7 +88,8 @@ CASES = {
         "+56912345678": False,
         "+551134567890": True,  # São Paulo: eight digits
         "+5511934567890": False,  # nine, the first a 9
-        "+525512345678": False,  # Mexico: one plan for both
+        # Mexico: one plan for both, which does not say; read as a line others may share
+        "+525512345678": True,
     },
     "normalize_address": {
         "Calle 38 # 12-45": "cl 38 12 45",
@@ -183,17 +195,62 @@ def _foreign_cases() -> list[tuple[str, str, str, str]]:
         for city, _, _, area in latam.COUNTRIES[code].cities[:2]:
             for number in (latam.new_mobile(rng, code, city), latam.new_landline(rng, code, area)):
                 cases += [(latam.phone_as_typed(number, style), code, "phone", number) for style in range(6)]
+                if code == "MX":  # with a prefix the 2019 reform dropped (044, 045, 01, +52 1)
+                    cases += [(latam.mx_old_dialling(number, style), code, "phone", number) for style in range(4)]
     return cases
 
 
 FOREIGN_CASES = _foreign_cases()
 
+# Doors abroad as people write them: one key for the variants of one door (street type in full,
+# abbreviated or left out, a number sign, the unit or the colonia left out), another for another door
+FOREIGN_ADDRESSES = {
+    ("Av. Corrientes 1234, piso 3 dto B", "AR"): "corrientes 1234",
+    ("Avenida Corrientes N° 1234 3° B", "AR"): "corrientes 1234",
+    ("CORRIENTES 1234", "AR"): "corrientes 1234",
+    ("Av. Corrientes 1243, piso 3 dto B", "AR"): "corrientes 1243",  # another door of the street
+    ("Av. Santa Fe 1234", "AR"): "santa fe 1234",  # another street
+    ("Av. Providencia 1234, depto 56", "CL"): "providencia 1234",
+    ("Providencia Nº 1234 dpto. 56", "CL"): "providencia 1234",
+    ("Calle Los Leones 1234", "CL"): "los leones 1234",
+    ("Av. Insurgentes Sur 1234 int. 5, Col. Del Valle", "MX"): "insurgentes sur 1234",
+    ("Insurgentes Sur #1234-5 Colonia del Valle", "MX"): "insurgentes sur 1234",
+    ("AVENIDA INSURGENTES SUR NÚM. 1234", "MX"): "insurgentes sur 1234",
+    ("Av. Insurgentes Sur 1324, Col. Del Valle", "MX"): "insurgentes sur 1324",
+    ("Rua Augusta, 1234 - apto 56", "BR"): "augusta 1234",
+    ("R. Augusta, nº 1234", "BR"): "augusta 1234",
+    ("rua augusta 1234 ap. 56", "BR"): "augusta 1234",
+    ("Alameda Santos, 1234", "BR"): "santos 1234",
+    ("Calle 38 # 12-45", "MX"): "cl 38 12 45",  # a Colombian door, wherever the record says it is
+    ("Vereda El Salitre, finca La Esperanza", "CO"): None,  # a Colombian record: Colombian forms only
+    ("Corrientes 1234", "CO"): None,
+}
+
+
+def _generated_doors() -> list[tuple[str, str, int]]:
+    """(typed, country, door): three doors of each country typed eight ways each."""
+    import random
+
+    from puente.simulators import latam
+
+    rng = random.Random(12)
+    return [(latam.door_as_typed(rng, door), code, n)
+            for code in sorted(latam.COUNTRIES)
+            for n, door in enumerate(latam.new_door(rng, code, office=k == 2) for k in range(3))
+            for _ in range(8)]
+
+
+GENERATED_DOORS = _generated_doors()
+
 
 @pytest.fixture(scope="module")
 def foreign_read(module_db) -> dict[tuple[str, str], dict]:
-    values = ", ".join(f"('{typed}', '{code}')" for typed, code, _, _ in FOREIGN_CASES)
+    typed_values = [(typed, code) for typed, code, _, _ in FOREIGN_CASES] + list(FOREIGN_ADDRESSES)
+    typed_values += [(typed, code) for typed, code, _ in GENERATED_DOORS]
+    values = ", ".join(f"({_literal(typed)[1:-1]}, '{code}')" for typed, code in dict.fromkeys(typed_values))
     sql = (
         "select typed, country, ({{ tax_id_is_valid('typed', 'country') }})::text as is_valid, "
+        "({{ normalize_address('typed', 'country') }}) as address, "
         "regexp_replace(upper(({{ tax_id_corrected('typed', 'country') }})), '[^A-Z0-9]', '', 'g') as corrected, "
         "array_to_string(({{ tax_id_transpositions('typed', 'country') }}), ',') as swaps, "
         "({{ normalize_phone('typed', 'country') }}) as phone "
@@ -215,3 +272,17 @@ def test_the_generators_foreign_ids_and_phones_read_as_their_country_has_them(fo
         assert row["is_valid"] == "false" and expected in (row["swaps"] or "").split(","), (typed, row)
     else:
         assert row["phone"] == expected, (typed, row)
+
+
+@pytest.mark.parametrize(("typed", "code"), list(FOREIGN_ADDRESSES), ids=[f"{c}-{t}" for t, c in FOREIGN_ADDRESSES])
+def test_a_door_abroad_reads_as_its_street_and_number(foreign_read, typed, code):
+    assert foreign_read[(typed, code)]["address"] == FOREIGN_ADDRESSES[(typed, code)]
+
+
+def test_the_generators_doors_abroad_give_one_key_per_door(foreign_read):
+    """Every way the generator types a door abroad gives the door's one key; two doors, two keys."""
+    keys: dict[tuple[str, int], set[str | None]] = {}
+    for typed, code, door in GENERATED_DOORS:
+        keys.setdefault((code, door), set()).add(foreign_read[(typed, code)]["address"])
+    assert all(len(found) == 1 and None not in found for found in keys.values()), keys
+    assert len({(code, *found) for (code, _), found in keys.items()}) == len(keys), keys

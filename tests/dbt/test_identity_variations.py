@@ -147,6 +147,22 @@ PARTNERS = [
     # the review queue
     partner(1050, "Comercial Norte SAS", email="compras@marta.com.co", city="Cali", company=True),
     partner(1051, "Marta Gil Rojas", email="familiagil@gmail.com", mobile="3005550101", city="Cali"),
+    # one local part at yahoo.com and yahoo.es: two mailboxes, here two namesakes' (the second one's
+    # third record typed without the suffix); beside them a yahoo.es mailbox nobody else's shares
+    partner(1110, "Julián Pérez Gómez", email="julian.perez@yahoo.com", mobile="3011110001", city="Pereira"),
+    partner(1111, "Gloria Mejía Toro", email="gloria.mejia@yahoo.es", city="Pereira"),
+    # Mexican numbers typed with the prefixes the 2019 reform dropped: a mobile with 044 (beside its
+    # `+52 1` form), a home line with 01 that a husband and wife both give
+    partner(1112, "Ximena Robles Pardo", mobile="044 33 1234 5678", city="Guadalajara", country=MEXICO),
+    partner(1113, "Rodrigo Salinas Cruz", phone="01 81 8340 1234", city="Monterrey", country=MEXICO),
+    # doors abroad in their country's form, typed another way on the CRM contact (nothing else in
+    # common); beside one, a namesake at another door of the same street
+    partner(1114, "Valentina Ferreyra Paz", street="Av. Corrientes 1234, piso 3 dto B", city="Buenos Aires",
+            country=ARGENTINA),
+    partner(1115, "Andrea Campos Ruiz", street="Av. Insurgentes Sur 1234 int. 5, Col. Del Valle",
+            city="Ciudad de México", country=MEXICO),
+    partner(1117, "Larissa Souza Lima", street="Rua Augusta, 1234 - apto 56", city="São Paulo", country=BRAZIL),
+    partner(1119, "Matías Rojas Vera", street="Av. Providencia 1234, depto 56", city="Santiago", country=CHILE),
 ]
 CONTACTS = [
     contact(2001, "Pablo", "Mora", email="compras@lospinos.com.co", tax_id=f"900700800-{_dv('900700800')}"),
@@ -213,6 +229,16 @@ CONTACTS = [
     contact(2052, "Luis", "Gil", email="familiagil@gmail.com", phone="3205550303", city="Cali"),
     contact(2053, "Sofía", "Cano", email="ventas@marta.com.co", phone="601 743 2100"),  # the business's number
     # the business's own number, typed for nine different customers
+    contact(2112, "Ximena", "Robles", phone="+52 1 33 1234 5678", city="Guadalajara", country="México"),
+    contact(2113, "Lorena", "Salinas", phone="81 8340 1234", city="Monterrey", country="México"),
+    contact(2114, "Valentina", "Ferreyra", address="Corrientes N° 1234 3° B", city="Buenos Aires", country="Argentina"),
+    contact(2115, "Andrea", "Campos", address="INSURGENTES SUR #1234-5 COLONIA DEL VALLE", city="Ciudad de México",
+            country="México"),
+    contact(2116, "Andrea", "Campos", address="Av. Insurgentes Sur 1324, Col. Del Valle", city="Ciudad de México",
+            country="México"),
+    contact(2117, "Larissa", "Souza", address="R. Augusta, nº 1234", city="São Paulo", country="Brasil"),
+    contact(2119, "Matías", "Rojas", address="Providencia Nº 1234 dpto. 56", city="Santiago", country="Chile"),
+    contact(2110, "Julián", "Pérez", email="julian.perez@yahoo.es", phone="3011110002", city="Pereira"),
     *(contact(2060 + n, first, last, phone="601 743 2100", email=f"{first.lower()}{n}@example.org")
       for n, (first, last) in enumerate([("Adriana", "Lara"), ("Beatriz", "Mesa"), ("César", "Niño"),
                                          ("Daniel", "Ochoa"), ("Elena", "Prado"), ("Fabio", "Quiroga"),
@@ -234,6 +260,8 @@ SHOP = [
          address1="Calle 98 # 30D-32"),
     shop(3091, "Mateo", "Rojas González", email="MATEO36@gmail.com", address1="Cl 51 # 97 - 55"),
     shop(3092, "Felipe", "de León", email="felipe.de6319@gmail.com", phone="+573182119568", city="Manizales"),
+    shop(3110, "Julián", "Pérez", email="julian.perez@yahoo", phone="+57 301 111 0002", city="Pereira"),
+    shop(3111, "Gloria", "Mejía", email="Gloria.Mejia@yahoo", city="Pereira"),
 ]
 SOURCES = {"odoo": {"res.partner": PARTNERS}, "hubspot": {"contacts": CONTACTS}, "shopify": {"customers": SHOP}}
 
@@ -267,6 +295,9 @@ MUST_MERGE = [
     ("email_provider_alias", "odoo_partner:1012", "hubspot_contact:2012"),
     ("email_domain_typo", "odoo_partner:1013", "hubspot_contact:2013"),
     ("email_domain_missing_suffix", "odoo_partner:1013", "shopify_customer:3013"),
+    # `yahoo` alone may be yahoo.com or yahoo.es: the one the records hold
+    ("email_domain_missing_suffix_the_one_held", "odoo_partner:1111", "shopify_customer:3111"),
+    ("email_namesake_yahoo_es_own_records", "hubspot_contact:2110", "shopify_customer:3110"),
     ("name_second_given_alone", "odoo_partner:1020", "hubspot_contact:2020"),
     ("name_initials", "odoo_partner:1021", "hubspot_contact:2021"),
     ("name_accents", "odoo_partner:1022", "shopify_customer:3022"),
@@ -281,12 +312,17 @@ MUST_MERGE = [
     ("phone_foreign_national_form_cl", "odoo_partner:1101", "hubspot_contact:2101"),
     ("phone_foreign_national_form_mx", "odoo_partner:1102", "hubspot_contact:2102"),
     ("phone_e164", "odoo_partner:1040", "shopify_customer:3040"),
+    ("phone_mx_before_2019_044_and_plus_52_1", "odoo_partner:1112", "hubspot_contact:2112"),
     ("phone_landline_extension_and_old_area_code", "odoo_partner:1041", "hubspot_contact:2041"),
     ("phone_placeholder_beside_a_mailbox", "odoo_partner:1016", "hubspot_contact:2016"),
     ("business_phone_beside_a_mailbox", "hubspot_contact:2053", "shopify_customer:3053"),
     ("company_buyer_in_another_city", "odoo_partner:1050", "hubspot_contact:2050"),
     ("address_written_another_way", "odoo_partner:1070", "hubspot_contact:2170"),  # nothing else in common
     ("address_carrera_abbreviated", "odoo_partner:1071", "shopify_customer:3071"),
+    ("address_abroad_ar_avenida_abbreviated_unit_another_way", "odoo_partner:1114", "hubspot_contact:2114"),
+    ("address_abroad_mx_number_sign_and_colonia", "odoo_partner:1115", "hubspot_contact:2115"),
+    ("address_abroad_br_rua_abbreviated_unit_dropped", "odoo_partner:1117", "hubspot_contact:2117"),
+    ("address_abroad_cl_avenida_dropped", "odoo_partner:1119", "hubspot_contact:2119"),
     ("busy_customer_phone_in_every_channel", "odoo_partner:1080", "shopify_customer:3080"),
     ("busy_customer_phone_in_every_channel_shop", "shopify_customer:3081", "shopify_customer:3089"),
     ("given_name_mailbox_and_door", "odoo_partner:1091", "shopify_customer:3091"),
@@ -301,7 +337,10 @@ MUST_NOT_MERGE = [
     *SWAPPED_GIVEN_NAME_CONFLICTS,
     ("family_mailbox", "odoo_partner:1014", "hubspot_contact:2014"),
     ("same_mailbox_name_other_provider", "odoo_partner:1015", "hubspot_contact:2015"),
+    ("email_namesakes_yahoo_com_and_es", "odoo_partner:1110", "hubspot_contact:2110"),
+    ("email_namesakes_yahoo_without_suffix", "odoo_partner:1110", "shopify_customer:3110"),
     ("family_landline", "odoo_partner:1027", "hubspot_contact:2027"),
+    ("family_line_mx_01_prefix", "odoo_partner:1113", "hubspot_contact:2113"),
     ("namesake", "odoo_partner:1028", "hubspot_contact:2028"),
     ("namesake_elsewhere", "odoo_partner:1036", "hubspot_contact:2036"),
     ("sisters_two_given_names_family_line", "odoo_partner:1029", "hubspot_contact:2029"),
@@ -316,6 +355,7 @@ MUST_NOT_MERGE = [
     ("address_office_colleague", "odoo_partner:1073", "hubspot_contact:2173"),
     ("address_same_door_other_city", "odoo_partner:1074", "hubspot_contact:2174"),
     ("address_namesake_other_door", "odoo_partner:1070", "hubspot_contact:2175"),
+    ("address_abroad_namesake_other_door", "odoo_partner:1115", "hubspot_contact:2116"),
     *(("business_phone", "hubspot_contact:2060", f"hubspot_contact:{2060 + n}") for n in range(1, 9)),
     ("given_name_mailbox_two_people", "hubspot_contact:2090", "shopify_customer:3090"),
     ("family_mailbox_name_fits_two_relatives", "hubspot_contact:2093", "shopify_customer:3092"),
@@ -363,6 +403,8 @@ def test_a_made_up_mailbox_and_a_family_holder_that_fits_two_relatives_weigh_les
     assert levels["hubspot_contact:2093", "shopify_customer:3092"] == "family_ambiguous"
     assert levels["hubspot_contact:2092", "hubspot_contact:2093"] == "family_ambiguous"
     assert levels["hubspot_contact:2092", "odoo_partner:1092"] == "family"
+    # `julian.perez@yahoo` beside julian.perez@yahoo.es, while a namesake holds julian.perez@yahoo.com
+    assert levels["hubspot_contact:2110", "shopify_customer:3110"] == "undecided"
 
 
 def test_a_phone_abroad_is_read_in_the_records_country(night_1, module_db):
@@ -375,6 +417,22 @@ def test_a_phone_abroad_is_read_in_the_records_country(night_1, module_db):
     assert phones == {"odoo_partner:1100": "+5521987654321", "hubspot_contact:2100": "+5521987654321",
                       "odoo_partner:1101": "+56981234567", "odoo_partner:1102": "+525581234567",
                       "odoo_partner:1040": "+573187654321"}
+
+
+def test_a_mexican_number_typed_before_the_2019_reform_is_the_same_number(night_1, module_db):
+    """`044`, `045`, `01` and the `+52 1` of a mobile were dropped in 2019: the ten digits after
+    them are the number. Mexico's plan does not say which numbers are fixed lines, so a shared one
+    weighs as a line others may share (macro is_landline_phone)."""
+    phones = {r["record_key"]: r["phone_normalized"] for r in rows(module_db, """
+        select record_key, phone_normalized from intermediate.int_customer_records_unioned
+        where record_key in ('odoo_partner:1112', 'hubspot_contact:2112', 'odoo_partner:1113', 'hubspot_contact:2113')""")}
+    assert phones == {"odoo_partner:1112": "+523312345678", "hubspot_contact:2112": "+523312345678",
+                      "odoo_partner:1113": "+528183401234", "hubspot_contact:2113": "+528183401234"}
+    (pair,) = rows(module_db, """
+        select phone_level, name_level from intermediate.int_customer_pairs_scored
+        where least(record_key, other_record_key) = 'hubspot_contact:2113'
+          and greatest(record_key, other_record_key) = 'odoo_partner:1113'""")
+    assert pair == {"phone_level": "exact_landline", "name_level": "different_given_name"}
 
 
 def test_a_landline_abroad_is_compared_as_a_landline(night_1, module_db):

@@ -59,6 +59,28 @@ def test_phones_are_valid_numbers_of_their_country_however_typed(code):
         assert latam.is_landline(latam.new_landline(rng, code, area))
 
 
+def test_mexican_numbers_typed_before_the_2019_reform():
+    """The prefixes the IFT's reform dropped (044, 045, 01, the 1 of `+52 1`) come before the ten
+    digits of the number libphonenumber knows; libphonenumber itself no longer reads them as
+    valid, so normalize_phone must. About MX_OLD_DIALLING_SHARE of the Mexican numbers typed carry one."""
+    rng = random.Random("MX-old")
+    for city, _, _, area in latam.COUNTRIES["MX"].cities:
+        for number in (latam.new_mobile(rng, "MX", city), latam.new_landline(rng, "MX", area)):
+            for style in range(4):
+                typed = latam.mx_old_dialling(number, style)
+                digits = "".join(ch for ch in typed if ch.isdigit())
+                assert digits.endswith(number[3:]) and digits[: -10] in ("521", "044", "045", "01"), typed
+                assert (digits[: -10] == "01") == latam.is_landline(number), typed
+                modern = phonenumbers.parse(digits[-10:], "MX")
+                assert phonenumbers.is_valid_number(modern)
+                assert phonenumbers.format_number(modern, phonenumbers.PhoneNumberFormat.E164) == number
+                assert not phonenumbers.is_valid_number(phonenumbers.parse(typed, "MX")), typed
+    draws = random.Random(5)
+    typed = [messy.phone(draws, latam.new_mobile(draws, "MX")) for _ in range(4_000)]
+    old = sum(t.replace(" ", "").startswith(("+521", "521", "044", "045", "01")) for t in typed)
+    assert 0.07 <= old / len(typed) <= 0.13, old
+
+
 @pytest.fixture(scope="module")
 def business() -> Business:
     return Business(seed=4, customers=4_000, history_days=300, mercadolibre=True, tiendanube=True)
@@ -79,6 +101,23 @@ def test_a_small_share_of_customers_is_from_abroad(business):
         body, check = latam.split_tax_id(p.country, bool(p.company), p.doc)
         assert latam.check_digits(p.country, bool(p.company), body) == check, p.doc
         assert "foreign_customer" in p.variations
+
+
+def test_doors_abroad_are_in_their_countrys_form(business):
+    """A customer abroad lives at a door of their country's form (latam.Door: a named street and a
+    number, ``Av. Corrientes 1234, piso 3 dto B``), never a Colombian one; the ERP types it."""
+    abroad = [p for p in business.population.people if p.country != "CO"]
+    assert all(isinstance(p.street, latam.Door) and p.street.country == p.country for p in abroad)
+    people = {p.odoo_partner_id: p for p in abroad if p.odoo_partner_id}
+    typed = [(people[pid], partner["street"]) for pid, partner in business.odoo["res.partner"].items()
+             if pid in people and partner["street"]]
+    assert len(typed) > 20
+    for p, street in typed:
+        assert "#" not in street or p.country in ("CL", "MX"), street  # (Colombia's sign: theirs too)
+        # (the door they had when the record was typed: people move)
+        assert any(name.lower() in street.lower() for _, name in latam.STREETS[p.country]), (p.street, street)
+    styles = Counter(street.split()[0].rstrip(".,").lower() for _, street in typed)
+    assert len(styles) >= 4, styles  # in full, abbreviated, left out
 
 
 def test_relatives_and_namesakes_of_a_customer_abroad_live_in_their_country(business):

@@ -28,14 +28,16 @@
       - email: `exact` (same address), `variant` (same mailbox typed another way: plus-addressing,
         Gmail dots, googlemail, a slip in a big provider's domain), `given_name` (the same mailbox
         of a big provider named by a given name alone and a number, `carlos26@gmail.com`: the
-        kind a buyer without e-mail makes up at a checkout, which other people type too), `family` (either, in a mailbox
+        kind a buyer without e-mail makes up at a checkout, which other people type too), `undecided` (a
+        provider's name alone, `juan@yahoo`, beside one of two of its mailboxes that the records both
+        hold, `juan@yahoo.com` and `juan@yahoo.es`: it cannot say which), `family` (either, in a mailbox
         whose holders include two people: a pair of them whose given names or surnames conflict,
         or whose valid tax ids differ), `family_ambiguous` (a family's mailbox, and the name of
         one of the two fits two of its holders whose names or tax ids conflict: the mailbox cannot
         say which relative that record is, so none of its pairs in the mailbox leans on it;
         transitive closure would join the relatives through it), `shared`, `different`, `missing`;
       - phone: `exact` (a mobile), `exact_landline` (a 60x line, which offices and homes share;
-        abroad, macro is_landline_phone),
+        abroad, macro is_landline_phone: every Mexican number, whose plan does not say),
         `tail` (the same last seven digits, one side a local number), `different`, `missing` (one
         side has none, or only a shared one such as the business's own number typed for its
         customers, or a company's line beside a person's number);
@@ -265,6 +267,13 @@ compared as (
         web_order_pairs.order_name,
         case
             when a.email_canonical is null or b.email_canonical is null then 'missing'
+            -- one side typed a provider's name alone (`juan@yahoo`) that may be either of two of its
+            -- domains, whose mailboxes of that local part the records both hold (namesakes at
+            -- yahoo.com and yahoo.es: int_customer_records_unioned leaves it as typed)
+            when split_part(a.email_canonical, '@', 1) = split_part(b.email_canonical, '@', 1)
+                and (split_part(a.email_canonical, '@', 2) = split_part(split_part(b.email_canonical, '@', 2), '.', 1)
+                     or split_part(b.email_canonical, '@', 2) = split_part(split_part(a.email_canonical, '@', 2), '.', 1))
+                then 'undecided'
             when a.email_canonical <> b.email_canonical then 'different'
             when email_size.is_shared then 'shared'
             -- a big provider's mailbox named by a given name alone and a number (`carlos26@gmail.com`),

@@ -78,6 +78,14 @@ email_domain_typos (typo, domain) as (
     {{ email_domain_typos() }}
 ),
 
+-- each slip of a provider's domain once: the domain it stands for, or null when it may stand for
+-- two (`hotmail`: hotmail.com or hotmail.es), with the domains it may stand for
+email_slips as (
+    select typo, case when count(*) = 1 then min(domain) end as domain, array_agg(domain) as domains
+    from email_domain_typos
+    group by typo
+),
+
 {#- the record's country: its code, a name that is a code, or a name the seed knows -#}
 {%- set record_country -%}
         coalesce(
@@ -104,7 +112,8 @@ normalized as (
         {{ normalize_person_name('unioned.full_name') }} as name_compared,
         {{ normalize_company_name('unioned.full_name') }} as company_name_compared,
         unioned.street,
-        {{ normalize_address('unioned.street') }} as address_key,
+        -- in the record's country: abroad a named street and a number (`Av. Corrientes 1234`)
+        {{ normalize_address('unioned.street', record_country) }} as address_key,
         unioned.city,
         {{ normalize_city('unioned.city') }} as city_normalized,
         {{ record_country }} as country_code,
@@ -118,6 +127,33 @@ normalized as (
     from unioned
     left join country_codes
         on {{ normalize_name('unioned.country') }} = country_codes.country_name
+),
+
+-- the mailboxes the records name without doubt (an address that is no slip of two domains)
+held_mailboxes as materialized (
+    select distinct {{ canonical_email('normalized.email_normalized', 'email_slips.domain') }} as mailbox
+    from normalized
+    left join email_slips
+        on split_part(normalized.email_normalized, '@', 2) = email_slips.typo
+    where normalized.email_normalized is not null
+        and (email_slips.typo is null or email_slips.domain is not null)
+),
+
+-- an address whose domain is a slip of two of a provider's domains (`juan.perez@yahoo`): the one
+-- of them whose mailbox another record holds, when only one is held. When both are (namesakes,
+-- `juan.perez@yahoo.com` and `juan.perez@yahoo.es`) or none is, it stays as typed and links by
+-- the other evidence only
+email_slips_read as (
+    select normalized.record_key, min(candidate.domain) as domain
+    from normalized
+    inner join email_slips
+        on split_part(normalized.email_normalized, '@', 2) = email_slips.typo
+        and email_slips.domain is null
+    cross join lateral unnest(email_slips.domains) as candidate (domain)
+    inner join held_mailboxes
+        on held_mailboxes.mailbox = {{ canonical_email('normalized.email_normalized', 'candidate.domain') }}
+    group by normalized.record_key
+    having count(*) = 1
 ),
 
 {#-
@@ -155,7 +191,8 @@ phone_keyed as materialized (
     select phone_values.phone, phone_values.phone_country, sealed_keys.phone_normalized, sealed_keys.phone_tail,
         sealed_keys.phone_is_landline
     from phone_values
-    inner join sealed_keys on phone_values.phone = sealed_keys.sealed and phone_values.phone_country = sealed_keys.country_code
+    inner join sealed_keys on phone_values.phone = sealed_keys.sealed and sealed_keys.kind = 'phone'
+        and phone_values.phone_country = sealed_keys.country_code
 ),
 
 tax_values as (
@@ -171,7 +208,8 @@ tax_keyed as materialized (
         sealed_keys.tax_id_normalized, sealed_keys.tax_id_corrected, sealed_keys.tax_id_swapped_bodies,
         sealed_keys.tax_id_body
     from tax_values
-    inner join sealed_keys on tax_values.tax_id = sealed_keys.sealed and tax_values.tax_country = sealed_keys.country_code
+    inner join sealed_keys on tax_values.tax_id = sealed_keys.sealed and sealed_keys.kind = 'tax_id'
+        and tax_values.tax_country = sealed_keys.country_code
 ),
 
 keyed as (
@@ -188,7 +226,7 @@ keyed as (
         {{ name_words('normalized.name_compared', compared=true) }} as name_words,
         normalized.company_name_compared,
         normalized.email_normalized,
-        {{ canonical_email('normalized.email_normalized', 'email_domain_typos.domain') }} as email_canonical,
+        {{ canonical_email('normalized.email_normalized', 'coalesce(email_slips.domain, email_slips_read.domain)') }} as email_canonical,
         phone_keyed.phone_normalized,
         other_phone_keyed.phone_normalized as other_phone_normalized,
         phone_keyed.phone_tail,
@@ -212,8 +250,9 @@ keyed as (
         normalized.has_processing_authorisation,
         normalized.updated_at
     from normalized
-    left join email_domain_typos
-        on split_part(normalized.email_normalized, '@', 2) = email_domain_typos.typo
+    left join email_slips
+        on split_part(normalized.email_normalized, '@', 2) = email_slips.typo
+    left join email_slips_read on normalized.record_key = email_slips_read.record_key
     left join phone_keyed
         on normalized.phone = phone_keyed.phone
         and normalized.key_country = phone_keyed.phone_country

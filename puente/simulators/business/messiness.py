@@ -29,7 +29,10 @@ American business whose staff and customers type every record by hand; change th
   ``Carrera``, ``Cra``, ``Kr``; ``Avenida``, ``Av``; ``Transversal``, ``Tv``; ``Diagonal``,
   ``Dg``), the number sign as ``#``, ``No.``, ``N°`` or nothing, the door with or without a
   dash, a letter apart (``38 A``), the apartment or office written several ways or left out,
-  in capitals or lower case; the ERP holds one on almost every partner (electronic invoices
+  in capitals or lower case; abroad, the country's own form (latam.door_as_typed: ``Av.
+  Corrientes 1234, piso 3 dto B``, ``Rua Augusta, 1234 - apto 56``) with the street type in
+  full, abbreviated or left out, ``Nº``/``n°``/``#`` now and then, the unit or the colonia left
+  out; the ERP holds one on almost every partner (electronic invoices
   need it), the shop on every account (it ships there), the CRM on a few contacts. Relatives
   share one, some staff give their office's, and a move changes it (population).
 
@@ -92,9 +95,14 @@ def phone(rng: random.Random, number: str) -> str:
     if r < PLACEHOLDER_PHONE_SHARE + BUSINESS_PHONE_SHARE:
         return co.format_phone(co.BUSINESS_PHONE, rng.randrange(6))
     if number.startswith("+"):  # a foreign number, held in E.164 (the same draws as a Colombian one's)
-        if latam.is_landline(number) and rng.random() < OLD_LANDLINE_STYLE_SHARE:
-            return latam.phone_as_typed(number, rng.randrange(5))
-        return latam.phone_as_typed(number, rng.randrange(6))
+        style = rng.randrange(5) if latam.is_landline(number) and rng.random() < OLD_LANDLINE_STYLE_SHARE else None
+        style = rng.randrange(6) if style is None else style
+        # a Mexican number with a prefix the 2019 reform dropped: drawn from a stream of its own
+        # (the number and the draw above), so that the rest of the business stays as it was
+        old = random.Random(f"{number}:{r}")
+        if number.startswith("+52") and old.random() < latam.MX_OLD_DIALLING_SHARE:
+            return latam.mx_old_dialling(number, old.randrange(4))
+        return latam.phone_as_typed(number, style)
     if number.startswith("60") and rng.random() < OLD_LANDLINE_STYLE_SHARE:
         return co.landline_as_typed(number, rng.randrange(5))
     return co.format_phone(number, rng.randrange(6))
@@ -203,7 +211,9 @@ def address(p: Person, record: str, share: float = 1.0) -> str | None:
     record draws its own spelling from a stream of its own), or None for the ``1 - share`` of
     records left without one."""
     rng = random.Random(f"{p.doc}:{p.id}:{record}")
-    return co.address_as_typed(rng, p.street) if rng.random() < share else None
+    if rng.random() >= share:
+        return None
+    return latam.door_as_typed(rng, p.street) if isinstance(p.street, latam.Door) else co.address_as_typed(rng, p.street)
 
 
 def crm_company_name(rng: random.Random, company: str) -> str:

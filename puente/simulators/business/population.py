@@ -51,7 +51,7 @@ class Person:
     mobile: str
     landline: str | None
     doc: str  # cédula digits, or the NIT's nine digits for companies
-    street: co.Address  # where the person lives (a company: its office)
+    street: co.Address | latam.Door  # where the person lives (a company: its office); abroad, its country's form
     web_share: float
     in_crm: bool
     consent: bool
@@ -302,6 +302,8 @@ class Population:
         p.colombian_doc = p.doc
         p.doc = self._unique(lambda: latam.new_tax_id(draw, code, bool(p.company), male=male, first=p.first,
                                                       last1=p.last1, last2=p.last2, company_name=p.company))
+        # a door of the country's own form (a relative's or an office's when shared: _share_address)
+        p.street = latam.new_door(random.Random(f"{p.doc}:address"), code, office=p.kind == "company")
 
     @staticmethod
     def _share_address(p: Person, relative: Person | None, office: Person | None) -> None:
@@ -336,8 +338,10 @@ class Population:
             p.variations.add("moved_within_city")
 
     @staticmethod
-    def _new_door(p: Person, day: int) -> co.Address:
+    def _new_door(p: Person, day: int) -> co.Address | latam.Door:
         draw = random.Random(f"{p.doc}:{p.id}:move:{day}")
+        if p.country != "CO":
+            return latam.new_door(draw, p.country, office=p.kind == "company")
         return co.new_address(draw, draw.choice(co.STREET_TYPES), draw.randint(1, 170), draw.randint(1, 120),
                               draw.randint(1, 99), office=p.kind == "company")
 

@@ -28,7 +28,8 @@ renamed as (
         -- note's (a field key configured) is the one the loader found in it, sealed
         case when {{ is_sealed(field_value(fields, 'note')) }}
             then (select sealed_keys.note_tax_id from {{ source('ops', 'sealed_keys') }} as sealed_keys
-                  where sealed_keys.sealed = {{ field_value(fields, 'note') }} and sealed_keys.country_code = 'ZZ')
+                  where sealed_keys.sealed = {{ field_value(fields, 'note') }} and sealed_keys.kind = 'note'
+                    and sealed_keys.country_code = 'ZZ')
             else {{ tax_id_in_note(field_value(fields, 'note')) }}
         end as tax_id,
         {{ field_value(fields, 'email_marketing_consent', json=true) }} ->> 'state' as marketing_consent_state,
