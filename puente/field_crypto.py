@@ -182,6 +182,15 @@ def is_sealed(value: Any) -> bool:
     return isinstance(value, str) and _SEALED.match(value) is not None
 
 
+def holds_sealed(value: Any) -> bool:
+    """Whether a sealed text is anywhere in ``value`` (inside its objects and lists too)."""
+    if isinstance(value, dict):
+        return any(holds_sealed(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(holds_sealed(v) for v in value)
+    return is_sealed(value)
+
+
 def _leaves(value: Any, leaf) -> Any:
     if isinstance(value, dict):
         return {k: _leaves(v, leaf) for k, v in value.items()}

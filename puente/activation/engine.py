@@ -39,7 +39,7 @@ import logging
 import time
 import uuid
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -51,7 +51,7 @@ from psycopg.types.json import Jsonb
 
 from puente.activation.spec import MODEL_COLUMNS, Activation
 from puente.activation.writers import Outcome, Row, Writer
-from puente.field_crypto import CONN_ID, ENV, FieldKeyError, FieldKeys, is_sealed
+from puente.field_crypto import CONN_ID, ENV, FieldKeyError, FieldKeys, holds_sealed
 from puente.sources.http import SourceError, UncertainWrite
 
 log = logging.getLogger(__name__)
@@ -320,20 +320,10 @@ def _as_row(row: dict[str, Any], field_keys: FieldKeys | None = None) -> Row:
     payload, context = row["payload"], row["context"]
     if field_keys is not None:
         payload, context = field_keys.open_record(payload), field_keys.open_record(context)
-    elif any(is_sealed(v) for v in _texts((payload, context))):
+    elif holds_sealed([payload, context]):
         raise FieldKeyError(f"row {row['row_key']} holds a sealed phone or tax id and no field key is configured to "
                             f"open it (connection {CONN_ID} or {ENV}): nothing was sent")
     return Row(row["row_key"], row["target_id"] or row["accepted_target_id"], row["external_key"], payload, context)
-
-
-def _texts(value: Any) -> Iterator[Any]:
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, list | tuple):
-        for item in value:
-            yield from _texts(item)
-    else:
-        yield value
 
 
 def _book(conn: psycopg.Connection, activation: Activation, row: dict[str, Any], outcome: Outcome,

@@ -52,29 +52,28 @@ shop_orders as (
 -- what is posted: a shop order, or the live orders of a cart (those sharing a reference) together
 postings as (
     select
-        shop_orders.shop_system,
-        shop_orders.order_reference,
-        count(*) as order_count,
-        (array_agg(web_orders.order_id order by shop_orders.shop_order_id))[1] as order_id,
-        array_agg(web_orders.order_id) as order_ids,
-        -- a cart: orders whose reference is not their own name (`ML-PACK-<pack id>`), even when a
-        -- single one of them is left to post (the others cancelled)
-        case
-            when count(*) = 1 and ltrim(min(web_orders.order_name), '#') = shop_orders.order_reference
-                then min(shop_orders.shop_system || '_order:' || shop_orders.shop_order_id)
-            else min(shop_orders.shop_system) || '_cart:' || shop_orders.order_reference
-        end as row_key,
-        case
-            when count(*) = 1 and ltrim(min(web_orders.order_name), '#') = shop_orders.order_reference
-                then min(web_orders.order_name)
-            else shop_orders.order_reference
-        end as order_name,
-        bool_or(shop_orders.is_cart_incomplete) as is_cart_incomplete,
-        min(web_orders.order_date) as order_date
-    from web_orders
-    inner join shop_orders
-        on web_orders.order_id = shop_orders.order_id
-    group by shop_orders.shop_system, shop_orders.order_reference
+        grouped.*,
+        case when is_lone_order then lone_row_key else shop_system || '_cart:' || order_reference end as row_key,
+        case when is_lone_order then lone_order_name else order_reference end as order_name
+    from (
+        select
+            shop_orders.shop_system,
+            shop_orders.order_reference,
+            count(*) as order_count,
+            (array_agg(web_orders.order_id order by shop_orders.shop_order_id))[1] as order_id,
+            array_agg(web_orders.order_id) as order_ids,
+            -- a cart: orders whose reference is not their own name (`ML-PACK-<pack id>`), even when a
+            -- single one of them is left to post (the others cancelled)
+            count(*) = 1 and ltrim(min(web_orders.order_name), '#') = shop_orders.order_reference as is_lone_order,
+            min(shop_orders.shop_system || '_order:' || shop_orders.shop_order_id) as lone_row_key,
+            min(web_orders.order_name) as lone_order_name,
+            bool_or(shop_orders.is_cart_incomplete) as is_cart_incomplete,
+            min(web_orders.order_date) as order_date
+        from web_orders
+        inner join shop_orders
+            on web_orders.order_id = shop_orders.order_id
+        group by shop_orders.shop_system, shop_orders.order_reference
+    ) as grouped
 ),
 
 shop_lines as (
