@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import date, timedelta
 
 import psycopg
+import pytest
 from psycopg.rows import dict_row
 
 from puente.activation.run import run_named
@@ -142,22 +143,36 @@ def test_a_cart_is_one_erp_order_with_its_shipping_once(fresh_db):
         assert len(erp_orders(business, late_reference)) == 1 and len(erp_orders(business, reference)) == 1
 
         # A third night: nothing new to post; order-to-cash links every order of a cart to its
-        # one ERP order.
+        # one ERP order. The accountant posts the second cart's invoice (Puente's draft) today.
+        (late_sale_order,) = erp_orders(business, late_reference)
+        (draft,) = late_sale_order["invoice_ids"]
+        invoice = business.erp.post_invoice(draft, business.now(), TODAY + timedelta(days=30))
         extract_source(fresh_db, "odoo", odoo, TODAY)
         run_dbt(BUILD, fresh_db, env=AS_OF)
         assert rows(fresh_db, """select row_key from activations.act_web_orders_to_erp
                                  where row_key like 'mercadolibre_%%'""") == []
         assert run_named(fresh_db, "web_orders_to_erp", odoo, TODAY).created == 0
         cash = {r["shop_order_id"]: r for r in rows(fresh_db, """
-            select u.shop_order_id, o.odoo_sale_order_id, c.stage from marts.fct_orders o
+            select u.shop_order_id, o.odoo_sale_order_id, o.amount_total, c.stage, c.invoice_count,
+                   c.amount_residual, c.erp_order_share from marts.fct_orders o
             join intermediate.int_web_orders_unioned u using (order_id)
             join marts.fct_order_to_cash c using (order_id)
             where o.source_system = 'mercadolibre'""")}
-        (late_sale_order,) = erp_orders(business, late_reference)
         assert [cash[o]["odoo_sale_order_id"] for o in cart] == [sale_order["id"]] * 3
         assert [cash[o]["odoo_sale_order_id"] for o in late] == [late_sale_order["id"]] * 2
         assert cash[lone]["odoo_sale_order_id"] == erp_orders(business, f"ML-{lone}")[0]["id"]
         assert Counter(cash[o]["stage"] for o in [*cart, *late, lone])["ordered"] == 0
+        # the cart's invoice is counted once over its orders: each shows it (each paid at the
+        # marketplace's checkout), with its part of what is due by its part of the cart's amount
+        assert [cash[o]["invoice_count"] for o in late] == [1] * 2
+        assert [cash[o]["invoice_count"] for o in cart] == [0] * 3
+        assert sum(cash[o]["erp_order_share"] for o in late) == pytest.approx(1)
+        cart_total = sum(cash[o]["amount_total"] for o in late)
+        for o in late:
+            assert cash[o]["erp_order_share"] == pytest.approx(cash[o]["amount_total"] / cart_total)
+        assert float(sum(cash[o]["amount_residual"] for o in late)) == pytest.approx(
+            invoice["amount_residual"], abs=0.01 * len(late))
+        assert cash[lone]["erp_order_share"] == 1
         # the ERP order is one order in the marts, not a fourth one of its own
         assert rows(fresh_db, "select count(*) as n from marts.fct_orders where odoo_sale_order_id = %s",
                     sale_order["id"])[0]["n"] == 3

@@ -16,15 +16,28 @@
         (invoice date to the ERP's payment), `days_to_cash` runs from the order to `paid_at`
         (a web order paid at the checkout is paid before it is invoiced).
     Stage: `cancelled`, `paid`, `invoiced`, `in_erp` or `ordered` (only in the shop).
-    The orders of a cart (a Mercado Libre pack) share the one sale order entered for the cart: each
-    shows its invoicing, so `invoice_count` and `amount_residual` are the cart's on each of them
-    (not to be summed over the cart's orders); each order's own payment pays it.
+    The orders of a cart (a Mercado Libre pack) share the one sale order entered for the cart
+    (`erp_order_share` < 1): `invoice_count`, the dates and the stage are the cart's on each of
+    them, and `amount_residual` is the cart's shared out by each order's part of the cart's total
+    (`erp_order_share`), so that it sums to the cart's over its orders (to the cent); each order's own payment
+    pays it.
 #}
 
 with
 
 orders as (
-    select * from {{ ref('fct_orders') }}
+    select
+        *,
+        -- an order's part of its ERP sale order: 1 unless a cart's orders share it (by amount;
+        -- evenly when the cart's amounts are all zero)
+        case
+            when odoo_sale_order_id is null or channel = 'erp' then 1.0
+            else coalesce(
+                amount_total / nullif(sum(amount_total) over (partition by odoo_sale_order_id, channel), 0),
+                1.0 / count(*) over (partition by odoo_sale_order_id, channel)
+            )
+        end as erp_order_share
+    from {{ ref('fct_orders') }}
 ),
 
 sale_orders as (
@@ -103,7 +116,8 @@ final as (
         provider_payments.net_amount as provider_net_amount,
         provider_payments.fee_amount as provider_fee_amount,
         coalesce(invoicing.invoice_count, 0) as invoice_count,
-        invoicing.amount_residual,
+        round(invoicing.amount_residual * orders.erp_order_share, 2) as amount_residual,
+        orders.erp_order_share,
         case
             when orders.is_cancelled then 'cancelled'
             when invoicing.paid_at is not null or provider_paid.order_id is not null then 'paid'
