@@ -126,6 +126,11 @@ def test_a_cart_is_one_erp_order_with_its_shipping_once(fresh_db):
         (waiting,) = rows(fresh_db, "select * from activations.act_web_orders_to_erp where row_key = %s",
                           f"mercadolibre_cart:ML-PACK-{late_pack}")
         assert "never reached Puente" in waiting["invalid_reason"]
+        # a business whose marketplace carts take longer to arrive waits longer (the var)
+        run_dbt([*BUILD, "--vars", "{web_order_cart_wait_days: 3}"], fresh_db,
+                env={"PUENTE_AS_OF_DATE": (TODAY + timedelta(days=2)).isoformat()})
+        assert rows(fresh_db, "select * from activations.act_web_orders_to_erp where row_key = %s",
+                    f"mercadolibre_cart:ML-PACK-{late_pack}") == []
 
         # The next night: the cart's second order is served at last; the ERP's new orders land.
         orders[late[1]] = hidden

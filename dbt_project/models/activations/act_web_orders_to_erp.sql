@@ -22,8 +22,9 @@
     lines of every order of the cart, the shipping once (staging counts it on the cart's first
     order), row key `<shop>_cart:<reference>`. It is posted once every order of the cart has landed
     (`is_cart_incomplete` false): posting part of a cart would leave the rest to a second sale
-    order under the same reference. A cart still incomplete a day after its orders were placed
-    (its pack lists an order Puente never receives, another seller's maybe) goes to the work list.
+    order under the same reference. A cart still incomplete `web_order_cart_wait_days` (1) after
+    its orders were placed (its pack lists an order Puente never receives, another seller's maybe)
+    goes to the work list.
     Once posted, every order of the cart links to the sale order by the reference (fct_orders),
     so none is posted again, whichever night its orders landed. A lone order keeps its own name.
     Older orders are left to a person (order_to_cash_gaps lists them): posting a sale of last
@@ -183,8 +184,8 @@ orders as (
         on web_orders.customer_id = customers.customer_id
     left join lines
         on postings.row_key = lines.row_key
-    -- a cart whose other orders are still on their way waits for them (a day at most)
-    where not (postings.is_cart_incomplete and postings.order_date >= {{ as_of }} - 1)
+    -- a cart whose other orders are still on their way waits for them (var web_order_cart_wait_days)
+    where not (postings.is_cart_incomplete and postings.order_date >= {{ as_of }} - {{ var('web_order_cart_wait_days') }})
 ),
 
 final as (
