@@ -16,8 +16,11 @@ probability of none in it, and P(alive)
 (fitted on the history before the cutoff, `ml.churn.baselines`), the spread of the days
 between purchase days (median, longest, last), and, when the order lines
 (`marts.fct_order_lines`) are given, what a customer buys: distinct products, lines and units
-per order, the trend of the basket value, and the share of the amount returned or cancelled.
-Without lines those are NaN, which the booster treats as "unknown".
+per order, the trend of the basket value, the share of the amount returned or cancelled, and how
+popular their products are lately (`product_popularity_90d`: over the year's lines, weighted by
+amount, the log of one plus the number of customers who bought the line's product in the 90 days
+before the cutoff; a customer of products nobody buys any more scores low). Without lines those
+are NaN.
 
 When the service tickets (`marts.fct_service_tickets`) are given: the customer's tickets and
 complaints opened in the 90 days and the year before the cutoff, whether a complaint was open at
@@ -73,6 +76,7 @@ FEATURE_COLUMNS = (
     "units_per_order_365d",
     "basket_value_trend",
     "returned_amount_share",
+    "product_popularity_90d",
     "tickets_365d",
     "complaints_90d",
     "complaints_365d",
@@ -87,6 +91,7 @@ LINE_FEATURES = (
     "units_per_order_365d",
     "basket_value_trend",
     "returned_amount_share",
+    "product_popularity_90d",
 )
 
 _DAY = pd.Timedelta(days=1)
@@ -252,6 +257,9 @@ def _line_features(lines: pd.DataFrame, history: pd.DataFrame, end: pd.Timestamp
     )
     by_customer = per_order.groupby("customer_id")
     recent_value = per_order.loc[per_order["at"] >= end - 90 * _DAY].groupby("customer_id")["value"].mean()
+    quarter = bought.loc[(bought["ordered_at"] >= end - 90 * _DAY) & (bought["quantity"] > 0)]
+    buyers = np.log1p(bought["product_id"].map(quarter.groupby("product_id")["customer_id"].nunique()).fillna(0))
+    weight = bought["amount"].clip(lower=0)
     bought_amount = bought.groupby("customer_id")["amount"].sum()
     returned_amount = returned.groupby("customer_id")["amount"].sum().abs()
     return pd.DataFrame(
@@ -263,6 +271,10 @@ def _line_features(lines: pd.DataFrame, history: pd.DataFrame, end: pd.Timestamp
             "returned_amount_share": (returned_amount.reindex(bought_amount.index).fillna(0) / bought_amount.where(
                 bought_amount > 0
             )),
+            "product_popularity_90d": (
+                (buyers * weight).groupby(bought["customer_id"]).sum()
+                / weight.groupby(bought["customer_id"]).sum().where(lambda total: total > 0)
+            ),
         }
     )
 

@@ -73,7 +73,8 @@ THEMES = {
         "bgnbd_repeat_days",
     ),
     "spend": ("amount_sum_365d", "amount_mean_365d", "amount_sum_90d", "basket_value_trend", "log_amount_365d"),
-    "range": ("distinct_products_365d", "lines_per_order_365d", "units_per_order_365d", "channel_count"),
+    "range": ("distinct_products_365d", "lines_per_order_365d", "units_per_order_365d", "channel_count",
+              "product_popularity_90d", "log_product_popularity"),
     "returns": ("cancelled_share", "returned_amount_share"),
     "tenure": ("tenure_days", "log_tenure", "bgnbd_age"),
     "service": ("tickets_365d", "complaints_90d", "complaints_365d", "open_complaint", "resolution_hours_median_365d",
@@ -176,8 +177,13 @@ def _phrases(theme: str, features: pd.DataFrame) -> np.ndarray:
         channels = "buys through " + _number(features["channel_count"]) + " channel(s)"
         if products is None:
             return channels.to_numpy()
-        return np.where(products.isna(), channels,
-                        "bought " + _number(products) + " different products in the last year")
+        bought = "bought " + _number(products) + " different products in the last year"
+        popularity = column("product_popularity_90d")
+        if popularity is not None:
+            # (the feature is a log: about how many customers bought each of them lately)
+            bought = bought.where(popularity.isna(), bought + ", each bought by about "
+                                  + _number(np.expm1(popularity)) + " customers in the last 90 days")
+        return np.where(products.isna(), channels, bought)
     if theme == "returns":
         share = column("returned_amount_share", pd.Series(np.nan, index=features.index))
         share = share.fillna(features["cancelled_share"]).fillna(0.0)

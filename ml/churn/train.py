@@ -49,6 +49,8 @@ from ml.churn.features import (
 from ml.churn.model import (
     BASELINES,
     LOGISTIC_C,
+    PRODUCT_INPUT_MIN_CUSTOMERS,
+    PRODUCT_INPUTS,
     ROBUST_INPUTS,
     TICKET_INPUTS,
     CalibratedBaseline,
@@ -117,11 +119,11 @@ def train_churn_model(orders: pd.DataFrame, as_of: date, lines: pd.DataFrame | N
                       tickets: pd.DataFrame | None = None) -> ChurnTrainingResult:
     """Train, evaluate and gate the churn model on `orders` placed up to the end of `as_of`.
 
-    `lines` (`marts.fct_order_lines`), when given, adds the features of what customers buy;
-    `tickets` (`marts.fct_service_tickets`) the service inputs (`TICKET_INPUTS`), each as of its cutoff.
+    `lines` (`marts.fct_order_lines`), when given, adds the features of what customers buy, and
+    the model's product input (`PRODUCT_INPUTS`) when at least `PRODUCT_INPUT_MIN_CUSTOMERS` customers
+    are active at the evaluation cutoff; `tickets` (`marts.fct_service_tickets`) the service inputs (`TICKET_INPUTS`), each as of its cutoff.
     Raises `NotEnoughData` when the history is too short or too small to train on.
     """
-    inputs = ROBUST_INPUTS if tickets is None else (*ROBUST_INPUTS, *TICKET_INPUTS)
     validate_orders(orders)
     end = cutoff_instant(cutoff_after(as_of))
     history = orders.loc[orders["ordered_at"] < end]
@@ -137,6 +139,9 @@ def train_churn_model(orders: pd.DataFrame, as_of: date, lines: pd.DataFrame | N
     evaluation_cutoffs = cutoff_schedule(evaluation_cutoff - timedelta(days=LABEL_WINDOW_DAYS), first_order)
     fit, calibration = _fit_and_calibration(snapshots, evaluation_cutoffs, as_of)
     evaluation = snapshots.get((evaluation_cutoff,), "evaluation")
+    inputs = (*ROBUST_INPUTS,
+              *(PRODUCT_INPUTS if lines is not None and len(evaluation.features) >= PRODUCT_INPUT_MIN_CUSTOMERS else ()),
+              *(TICKET_INPUTS if tickets is not None else ()))
     evaluation_model = fit_calibrated(fit.features, fit.labels, calibration.features, calibration.labels, inputs)
 
     model_scores = evaluation_model.raw_score(evaluation.features)

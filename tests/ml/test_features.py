@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -154,3 +155,28 @@ def test_bgnbd_probability_of_no_purchase_matches_the_process_it_describes():
     tiny = 1e-4
     assert 1 - model.p_no_purchase(tiny, x[:50], t_x[:50], T[:50]) == pytest.approx(
         model.expected_purchases(tiny, x[:50], t_x[:50], T[:50]), rel=1e-3)
+
+
+def test_product_popularity_counts_each_products_recent_buyers_weighted_by_what_the_customer_spent():
+    orders = _orders(
+        ("ana", "2024-01-10", 30.0, "web", False),
+        ("bo", "2024-05-01", 10.0, "web", False),
+        ("cy", "2024-05-20", 10.0, "web", False),
+        ("cy", "2024-05-25", 5.0, "web", True),  # cancelled: its line buys nothing
+    ).assign(order_id=["o1", "o2", "o3", "o4"])
+    lines = pd.DataFrame(
+        [("o1", "ana", "old", "2024-01-10", 1.0, 10.0),  # nobody bought "old" in the 90 days before the cutoff
+         ("o1", "ana", "hit", "2024-01-10", 1.0, 20.0),
+         ("o2", "bo", "hit", "2024-05-01", 1.0, 10.0),
+         ("o3", "cy", "hit", "2024-05-20", 1.0, 10.0),
+         ("o4", "cy", "old", "2024-05-25", 1.0, 5.0),
+         ("o5", "bo", "old", "2024-06-01", 1.0, 5.0)],  # at the cutoff: not seen
+        columns=["order_id", "customer_id", "product_id", "ordered_at", "quantity", "amount"],
+    ).assign(ordered_at=lambda frame: pd.to_datetime(frame["ordered_at"], utc=True))
+
+    popularity = build_features(orders, CUTOFF, lines)["product_popularity_90d"]
+
+    hit = np.log1p(2)  # bo and cy bought it in the 90 days; ana's purchase was before them
+    assert popularity["ana"] == pytest.approx((10 * np.log1p(0) + 20 * hit) / 30)
+    assert popularity["bo"] == pytest.approx(hit) and popularity["cy"] == pytest.approx(hit)
+    assert build_features(orders, CUTOFF)["product_popularity_90d"].isna().all()  # no lines: unknown

@@ -168,3 +168,20 @@ def test_customers_who_all_come_back_are_not_enough(as_of):
 def test_no_orders_is_not_enough(orders, as_of):
     with pytest.raises(NotEnoughData, match="no orders up to 2024-06-30"):
         train_churn_model(orders.iloc[0:0], as_of)
+
+
+def test_the_product_input_is_used_only_with_lines_and_enough_customers(order_orders, lines, as_of, monkeypatch):
+    """How popular a customer's products are is read from a few hundred customers' lines too noisily
+    (bench/RESULTS.md, fifth round): the model takes it from PRODUCT_INPUT_MIN_CUSTOMERS active customers."""
+    import ml.churn.train as train
+
+    popularity = "log_product_popularity"
+    small = train_churn_model(order_orders, as_of, lines)
+    assert small.evaluation.features.shape[0] < train.PRODUCT_INPUT_MIN_CUSTOMERS
+    assert popularity not in small.inputs and popularity not in small.metadata()["params"]["inputs"]
+
+    monkeypatch.setattr(train, "PRODUCT_INPUT_MIN_CUSTOMERS", 100)
+    large = train_churn_model(order_orders, as_of, lines)
+    assert large.inputs[-1] == popularity and large.metadata()["params"]["inputs"][-1] == popularity
+    assert large.model.evaluation.logistic.inputs == large.inputs
+    assert popularity not in train_churn_model(order_orders, as_of).inputs  # no lines: no product input
