@@ -23,7 +23,11 @@ one (names agree), a company's NIT with a wrong digit beside its buyer's contact
 a doubtful NIT whose digits are on the contact of someone whose given name conflicts.
 In Ibagué, an aunt and her niece with one name, one mailbox and one door, each with her own
 cédula, whom a record of the niece's at the family's door would chain into one customer; in
-Neiva, two Diana Torres whose mobiles end in the same seven digits.
+Neiva, two Diana Torres whose mobiles end in the same seven digits. In Tunja, Felipe Antonio Pérez
+Díaz and his son Felipe Antonio Pérez Vargas, one door, one mailbox on the father's records and on
+a CRM contact of each, told apart by their second surnames on their ERP partners only; in Popayán,
+two Jimena Ramírez with one mailbox, each with her own mobile at her own door, and Óscar Mejía and
+Rosa Lugo, each one person whose records show two mobiles (Óscar also two doors, and one cédula).
 Before night 2 an operator splits CRM contact 502 off Juan Pérez, and a new ERP partner 100
 (a key smaller than every record of Juan's) arrives with Juan's email. Night 3 changes nothing.
 """
@@ -237,6 +241,41 @@ NIGHT_1["odoo"]["res.partner"].append(_partner(160, "Diana Torres", "dtorres.nei
                                                city="Neiva"))
 NIGHT_1["hubspot"]["contacts"].append(_contact("593", "Diana", "Torres", "diana.t@example.org", "315 441 7782",
                                                city="Neiva"))
+# Tunja: Felipe Antonio Pérez Díaz (ERP partner 170, CRM contact 594) and his son Felipe Antonio
+# Pérez Vargas (ERP partner 171 at the father's door, without e-mail; CRM contact 595 with the
+# family's mailbox, his mobile and his cédula). Only the two partners say two people (their second
+# surnames); the contacts, names that agree in one mailbox, merge with each other and with both
+# sides: closed transitively, father and son would be one customer
+NIGHT_1["odoo"]["res.partner"] += [
+    {**_partner(170, "Felipe Antonio Pérez Díaz", "felipeperez715@example.net", "3180932755", False, city="Tunja"),
+     "street": "Carrera 20 # 3-53"},
+    {**_partner(171, "Felipe Antonio Pérez Vargas", False, "3144606469", "CC 37739653", city="Tunja"),
+     "street": "Cra 20 3 53"},
+]
+_son = _contact("595", "Felipe Antonio", "Pérez", "felipeperez715@example.net", "3144606469", city="Tunja")
+_son["properties"]["tax_id"] = "CC 37739653"
+NIGHT_1["hubspot"]["contacts"] += [
+    _contact("594", "Felipe Antonio", "Pérez", "felipeperez715@example.net", "3180932755", city="Tunja"), _son]
+# Popayán: two Jimena Ramírez, one mailbox, each her own mobile at her own door (ERP partners 172
+# and 173); a CRM contact (596) with the mailbox and the second one's mobile. Óscar Mejía, one
+# person who moved within the city and changed his mobile: his partner (174) and his contact (597)
+# show two mobiles and two doors, and one cédula. Rosa Lugo changed her mobile: partner 175 and
+# contact 598 show two, in one mailbox
+NIGHT_1["odoo"]["res.partner"] += [
+    {**_partner(172, "Jimena Ramírez", "jramirez88@example.net", "3005263476", False, city="Popayán"),
+     "street": "Transversal 142 # 73-61"},
+    {**_partner(173, "Jimena Ramírez", "jramirez88@example.net", "3204351166", False, city="Popayán"),
+     "street": "Carrera 128 # 62-20"},
+    {**_partner(174, "Óscar Mejía Toro", "omejia@example.net", "3001110174", "CC 71234567", city="Popayán"),
+     "street": "Calle 5 # 10-20"},
+    {**_partner(175, "Rosa Lugo Paz", "rlugo@example.net", "3001110175", False, city="Popayán"),
+     "street": "Calle 7 # 8-9"},
+]
+_oscar = _contact("597", "Óscar", "Mejía", "omejia@example.net", "3152220597", city="Popayán")
+_oscar["properties"].update(tax_id="CC 71234567", address="Carrera 9 # 4-15")
+NIGHT_1["hubspot"]["contacts"] += [
+    _contact("596", "Jimena", "Ramírez", "jramirez88@example.net", "3204351166", city="Popayán"), _oscar,
+    _contact("598", "Rosa", "Lugo", "rlugo@example.net", "3152220598", city="Popayán")]
 NIGHT_2 = {"odoo": {"res.partner": [
     _partner(100, "Juan Perez", "juan.perez@example.com", False, False),
 ]}}
@@ -446,3 +485,50 @@ def test_full_numbers_ending_alike_are_no_evidence(nights, module_db):
                               "where record_key = 'hubspot_contact:593' and other_record_key = 'odoo_partner:160'")
     assert pair == {"phone_level": "different", "decision": "apart"}, pair
     assert nights[1]["odoo_partner:160"] != nights[1]["hubspot_contact:593"]
+
+
+def test_relatives_told_apart_by_their_surnames_stay_apart_through_the_family_mailbox(nights, module_db):
+    """Father and son, one door, names that agree on the CRM contacts, one mailbox: only their ERP
+    partners' second surnames say two people, and their pair, scored apart on them, is never joined
+    through the contacts' mailbox. Each contact stays with its own side (the son's by his mobile and
+    cédula, the father's by his mobile)."""
+    pair = _pair(module_db, "odoo_partner:170", "odoo_partner:171")
+    assert (pair["name_level"], pair["decision"]) == ("different_surname", "apart"), pair
+    (conflict,) = rows(module_db, "select conflict from intermediate.int_customer_match_evidence "
+                                  "where record_key = 'odoo_partner:170' and linked_record_key = 'odoo_partner:171'")
+    assert conflict == {"conflict": "surname"}
+    seen = nights[1]
+    assert seen["odoo_partner:170"] != seen["odoo_partner:171"]
+    assert seen["odoo_partner:170"] == seen["hubspot_contact:594"]
+    assert seen["odoo_partner:171"] == seen["hubspot_contact:595"]
+
+
+def test_two_mobiles_at_two_doors_in_one_mailbox_go_to_a_person(nights, module_db):
+    """Two Jimena Ramírez, one mailbox, each her own mobile at her own door: the mailbox and the
+    name would merge them (+18 bits); a mobile and a door of each one's own send the pair to a
+    person instead, and the CRM contact that carries the mailbox and one mobile joins that one
+    only."""
+    (pair,) = rows(module_db, """
+        select phone_level, address_level, decision, conflict, match_weight from intermediate.int_customer_pairs_scored
+        where record_key = 'odoo_partner:172' and other_record_key = 'odoo_partner:173'""")
+    assert (pair["phone_level"], pair["address_level"], pair["decision"], pair["conflict"]) == (
+        "different", "different", "review", "phone_and_door"), pair
+    assert pair["match_weight"] >= 6  # the mailbox and the name alone would have merged them
+    seen = nights[1]
+    assert seen["odoo_partner:172"] != seen["odoo_partner:173"]
+    assert seen["hubspot_contact:596"] == seen["odoo_partner:173"]
+    queued = rows(module_db, "select 1 from marts.customer_review_queue where record_key = 'odoo_partner:172' "
+                             "and other_record_key = 'odoo_partner:173'")
+    assert len(queued) == 1
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("odoo_partner:174", "hubspot_contact:597"),  # a new mobile and a new door, one cédula
+    ("odoo_partner:175", "hubspot_contact:598"),  # a new mobile at the same door (the contact has none)
+], ids=["moved_and_new_mobile_one_cedula", "new_mobile_in_one_mailbox"])
+def test_one_person_with_two_mobiles_stays_one_customer(nights, module_db, a, b):
+    """What one person's records show after a new mobile (and a move): a cédula they share outweighs
+    a mobile and a door of each record's own; a mobile alone is no conflict."""
+    pair = _pair(module_db, a, b)
+    assert pair["decision"] == "merge", pair
+    assert nights[1][a] == nights[1][b]

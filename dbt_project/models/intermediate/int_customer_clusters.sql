@@ -17,8 +17,17 @@
     link that would put two different valid tax ids in one customer through other records is
     left out: the strong links decide which side a weakly linked record joins. A link between
     the two records holding the ids stands (their score weighed the conflict, -15.6 bits, and
-    still merged them: a slip that reads as a valid id). Components with one tax id or none are
-    the closure as it is.
+    still merged them: a slip that reads as a valid id).
+
+    The same holds for any pair of records whose own comparison said two people and did not
+    merge (int_customer_match_evidence's `conflict`: two second surnames, a mobile and a door of
+    each one's own, two valid tax ids, or an operator's 'distinct'): relatives named alike in one
+    mailbox are one name and one mailbox on most of their records, and the records where they
+    differ are weighed against each other once, by their own score; a chain of links that never
+    compared them (the son's record without a surname beside the father's, through the mailbox)
+    must not undo that. Such a component is grown again the same way, and a link that would put
+    two records of such a pair in one customer is left out. Components with no conflict are the
+    closure as it is.
 #}
 
 with recursive
@@ -27,9 +36,23 @@ records as (
     select record_key, tax_id_normalized from {{ ref('int_customer_records_unioned') }}
 ),
 
+all_evidence as (
+    select record_key, linked_record_key, rule, decision, match_weight, conflict
+    from {{ ref('int_customer_match_evidence') }}
+),
+
 evidence as (
-    select record_key, linked_record_key, rule, match_weight from {{ ref('int_customer_match_evidence') }}
+    select record_key, linked_record_key, rule, match_weight from all_evidence
     where decision = 'merge'
+),
+
+-- pairs whose own comparison said two people and did not merge: never joined through others
+barred_links as (
+    select record_key, linked_record_key as other_record_key from all_evidence
+    where decision in ('review', 'apart') and conflict is not null and record_key <> linked_record_key
+    union
+    select linked_record_key, record_key from all_evidence
+    where decision in ('review', 'apart') and conflict is not null and record_key <> linked_record_key
 ),
 
 links as (
@@ -54,7 +77,18 @@ closed as (
     group by record_key
 ),
 
--- components that gather two different valid tax ids
+-- each record's barred partners within its component
+barred_lists as (
+    select closed.component_key, barred_links.record_key, jsonb_agg(barred_links.other_record_key) as others
+    from barred_links
+    inner join closed on barred_links.record_key = closed.record_key
+    inner join closed as other_closed
+        on barred_links.other_record_key = other_closed.record_key
+        and closed.component_key = other_closed.component_key
+    group by closed.component_key, barred_links.record_key
+),
+
+-- components that gather two different valid tax ids, or both records of a barred pair
 conflicted as (
     select closed.component_key
     from closed
@@ -62,6 +96,8 @@ conflicted as (
     where records.tax_id_normalized is not null
     group by closed.component_key
     having count(distinct records.tax_id_normalized) > 1
+    union
+    select component_key from barred_lists
 ),
 
 -- their links, strongest first: an operator's merge, then by match weight
@@ -82,15 +118,21 @@ ordered_links as (
 ),
 
 -- a conflicted component grown link by link: `groups` maps each record to its group (a record
--- key), `tax_ids` each record to its valid tax id; a link joins two groups unless each holds a
--- tax id and they differ (an operator's merge joins them all the same)
-grown (component_key, step, groups, tax_ids) as (
+-- key), `tax_ids` each record to its valid tax id, `barred` each record to its barred partners;
+-- a link joins two groups unless each holds a tax id and they differ, or one holds a record
+-- barred from one of the other's (an operator's merge joins them all the same)
+grown (component_key, step, groups, tax_ids, barred) as (
     select
         closed.component_key,
         0::bigint,
         jsonb_object_agg(closed.record_key, closed.record_key),
         coalesce(jsonb_object_agg(closed.record_key, records.tax_id_normalized)
-            filter (where records.tax_id_normalized is not null), '{}'::jsonb)
+            filter (where records.tax_id_normalized is not null), '{}'::jsonb),
+        coalesce((
+            select jsonb_object_agg(barred_lists.record_key, barred_lists.others)
+            from barred_lists
+            where barred_lists.component_key = closed.component_key
+        ), '{}'::jsonb)
     from closed
     inner join conflicted on closed.component_key = conflicted.component_key
     inner join records on closed.record_key = records.record_key
@@ -106,7 +148,8 @@ grown (component_key, step, groups, tax_ids) as (
             )
             else grown.groups
         end,
-        grown.tax_ids
+        grown.tax_ids,
+        grown.barred
     from grown
     inner join ordered_links
         on grown.component_key = ordered_links.component_key
@@ -125,7 +168,10 @@ grown (component_key, step, groups, tax_ids) as (
                     cross join jsonb_each_text(grown.groups) as other_member
                     where
                         own_member.value = ends.own_group and other_member.value = ends.other_group
-                        and grown.tax_ids ->> own_member.key <> grown.tax_ids ->> other_member.key
+                        and (
+                            grown.tax_ids ->> own_member.key <> grown.tax_ids ->> other_member.key
+                            or coalesce(grown.barred -> own_member.key @> to_jsonb(other_member.key), false)
+                        )
                 )
             ) as joins
         from (

@@ -14,6 +14,10 @@
       - `matched_on`: the values the pair shares; `explanation`: every comparison with its level
         and weight in bits (the prior included), or the operator's name and reason;
         `score`: the match probability; `match_weight`: its log2 odds.
+      - `conflict`: what says the pair's two records are two people: the scored pair's own
+        comparisons (`tax_id`, `surname`, `phone_and_door`: int_customer_pairs_scored), or
+        `operator_distinct` (a person said so). A pair with a conflict that does not merge is
+        one int_customer_clusters never joins through other links.
     Operator decisions (ops.customer_match_overrides, not revoked): the latest 'merge' or
     'distinct' of a pair wins over the score, night after night.
 #}
@@ -62,6 +66,11 @@ scored_evidence as (
         pairs.matched_on,
         pairs.match_probability as score,
         pairs.match_weight,
+        case decided_pairs.action
+            when 'merge' then null
+            when 'distinct' then 'operator_distinct'
+            else pairs.conflict
+        end as conflict,
         concat_ws(' | ', 'operator ' || decided_pairs.action || ' (' || decided_pairs.decided || ')', pairs.explanation) as explanation
     from pairs
     left join decided_pairs
@@ -78,6 +87,7 @@ operator_merges as (
         decided_pairs.decided as matched_on,
         1.0::numeric as score,
         null::numeric as match_weight,
+        null::text as conflict,
         'operator merge (' || decided_pairs.decided || ')' as explanation
     from decided_pairs
     inner join records as a on decided_pairs.record_key = a.record_key
@@ -97,6 +107,7 @@ doubtful_tax_ids as (
         'tax id ' || tax_id as matched_on,
         null::numeric as score,
         null::numeric as match_weight,
+        null::text as conflict,
         format(
             'tax id %s fails its check digit%s: not a key; a pair whose digits agree, or whose valid id is '
             'these digits with two neighbours swapped, scores it as doubtful',
@@ -125,6 +136,7 @@ final as (
         matched_on,
         score,
         match_weight,
+        conflict,
         explanation
     from evidence
 )
