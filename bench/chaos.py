@@ -55,7 +55,7 @@ from puente.simulators.business import Business
 from puente.simulators.business.salesforce import sf_id, sf_number
 from puente.simulators.limits import UPDATED_AT, FaultRates, Faults, must_quarantine
 from puente.simulators.server import SimulatorServer
-from puente.simulators.systems import simulated
+from puente.simulators.systems import simulated, simulator
 from puente.sources import registry
 from puente.sources.salesforce.writer import FIELDS as SF_FIELDS
 
@@ -460,7 +460,21 @@ class Chaos:
             kind = self.faults.malformed(system, SALESFORCE_BOOK.get(obj, (None, registry.source_object(
                 system, obj).sobject))[1], None, served)
             return None if kind == "missing_id" else kind
-        return self.faults.malformed(system, obj, record.get("id"), served)
+        kind = self.faults.malformed(system, obj, record.get("id"), served)
+        if kind == "bad_encoding" and not _lands(system, obj, record):
+            return None  # the text cut is in a field that never lands (a payment intent's description)
+        return kind
+
+
+def _lands(system: str, obj: str, record: dict) -> bool:
+    """Whether the field a bad encoding cuts in ``record`` (``FaultInjector.serve``: the first of its
+    simulator's text fields it has) lands (minimum data: only declared fields land)."""
+    holder = (record.get("properties") or {}) if system == "hubspot" else record
+    names = simulator(system).text_fields
+    name = next((k for k in names if k in holder), names[0])
+    path = f"properties.{name}" if system == "hubspot" else name
+    landed = registry.source_object(system, obj).landed_fields
+    return not landed or any(f == path or f.startswith((f"{path}.", f"{path}[]")) for f in landed)
 
 
 def _last_run_state(env: dict[str, str], logical: datetime) -> str | None:
