@@ -1,12 +1,19 @@
 """Chaos benchmark (``make bench-chaos``): consecutive simulated nights of the real ``puente_nightly``
 with every fault class of issue 10 injected at random, measured against the simulators' truth.
 
+By default the business runs the three systems the simulators serve without options (Odoo, HubSpot,
+Shopify); ``--systems all`` runs every system of the registry (WooCommerce, Tienda Nube, Mercado Libre,
+Mercado Pago and Stripe too; the DAG extracts them all, ``PUENTE_SYSTEMS``), and ``--crm salesforce``
+puts Salesforce in HubSpot's place. Every fault below reaches every system the run has; each such run
+writes its own section of bench/RESULTS.md.
+
 Each night: the simulated business lives one more day; yesterday's broken values are fixed at the
 source (as an operator would, after reading ``marts.data_issues``); then, drawn at random with a
 fixed seed, new faults are put into the sources and the run:
 
-- bad values in every field type (dates, timestamps, amounts, many2one ids) of ERP, CRM and shop records;
-- records stamped in the future (days ahead of the source's clock);
+- bad values in every field type (dates, timestamps, amounts, ids) of ERP, CRM, shop, marketplace and
+  payment records (``BAD_VALUES``);
+- records stamped in the future (days ahead of the source's clock; a Stripe change's event);
 - text PostgreSQL cannot store (NUL, a lone UTF-16 surrogate) and JSON nested 400 levels deep;
 - all night long, 429s, 5xx answers, hanging answers and dropped connections on every API
   (``puente.simulators.limits.Faults``), and record versions served malformed;
@@ -41,13 +48,16 @@ import psycopg
 
 from bench.results import markdown_table, write_section
 from puente import runtime, warehouse
-from puente.config import puente_home
+from puente.config import PROJECT_ROOT, puente_home
 from puente.demo import _metadata_url, _task_states
 from puente.simulators.app import Credentials, create_app
 from puente.simulators.business import Business
+from puente.simulators.business.salesforce import sf_id, sf_number
 from puente.simulators.limits import UPDATED_AT, FaultRates, Faults, must_quarantine
 from puente.simulators.server import SimulatorServer
+from puente.simulators.systems import simulated, simulator
 from puente.sources import registry
+from puente.sources.salesforce.writer import FIELDS as SF_FIELDS
 
 DATABASE = "chaos"
 NIGHT_TIMEOUT_SECONDS = 1800
@@ -55,7 +65,10 @@ REQUEST_FAULTS = FaultRates(too_many_requests=0.02, server_error=0.02, timeout=0
                             malformed=0.001, changed_while_paging=0.05, late_update=0.05)
 
 # A value of the wrong kind in an ordinary field: (system, object, field, bad value). The field is
-# a top-level key (HubSpot: a property). Reproduces issue 10's list, one of each field type.
+# a top-level key (HubSpot: a property; Salesforce: the field as served, put into the sales team's
+# book, SALESFORCE_BOOK). Reproduces issue 10's list, one of each field type, then the same for the
+# opt-in systems (fields their staging types and reports, dbt_project/models/staging/<system>/base_*):
+# only those of the systems a run has are drawn, in this order.
 BAD_VALUES = (
     ("odoo", "account.move", "invoice_date", "0000-00-00"),
     ("odoo", "sale.order", "date_order", "2026-02-30 10:00:00"),
@@ -67,14 +80,60 @@ BAD_VALUES = (
     ("shopify", "orders", "processed_at", "2026-02-30T10:00:00-05:00"),
     ("shopify", "orders", "total_price", "abc"),
     ("shopify", "customers", "created_at", "0000-00-00T00:00:00-05:00"),
+    ("salesforce", "opportunities", "CloseDate", "2026-02-30T10:00:00.000Z"),
+    ("woocommerce", "orders", "date_created_gmt", "2026-02-30T10:00:00"),
+    ("woocommerce", "orders", "total", "abc"),
+    ("woocommerce", "orders", "customer_id", "x17"),
+    ("woocommerce", "products", "regular_price", "abc"),
+    ("woocommerce", "customers", "date_created_gmt", "0000-00-00T00:00:00"),
+    ("tiendanube", "orders", "created_at", "2026-02-30T10:00:00-05:00"),
+    ("tiendanube", "orders", "total", "abc"),
+    ("tiendanube", "customers", "created_at", "0000-00-00T00:00:00-05:00"),
+    ("tiendanube", "products", "created_at", "2026-02-30T10:00:00-05:00"),
+    ("mercadopago", "payments", "date_approved", "2026-02-30T10:00:00.000-04:00"),
+    ("mercadopago", "payments", "transaction_amount", "abc"),
+    ("mercadolibre", "orders", "date_closed", "2026-02-30T10:00:00.000-05:00"),
+    ("mercadolibre", "orders", "total_amount", "abc"),
+    ("stripe", "charges", "amount", "abc"),
+    ("stripe", "refunds", "amount", "abc"),
 )
+# A Salesforce record as the sales team's book holds it (puente.simulators.business.salesforce): the
+# book's object and the Salesforce object each raw object renders, and the book's property behind a
+# field a fault goes into.
+SALESFORCE_BOOK = {"accounts": ("companies", "Account"), "contacts": ("contacts", "Contact"),
+                   "opportunities": ("deals", "Opportunity"), "opportunity_line_items": ("line_items", "OpportunityLineItem")}
+SALESFORCE_PROPERTY = {"CloseDate": "closedate", "FirstName": "firstname", "Name": "name"}
 # Text and structure no loader may land (JSON APIs only: an XML-RPC answer with NUL is not XML).
 UNSTORABLE = (("nul", "\x00"), ("surrogate", "Andr\ud83d"), ("nesting", None))
 TEXT_FIELD = {("hubspot", "contacts"): "firstname", ("hubspot", "companies"): "name",
-              ("shopify", "customers"): "first_name", ("shopify", "products"): "title"}
+              ("shopify", "customers"): "first_name", ("shopify", "products"): "title",
+              ("salesforce", "contacts"): "FirstName", ("salesforce", "accounts"): "Name",
+              ("woocommerce", "customers"): "first_name", ("tiendanube", "customers"): "name",
+              ("mercadopago", "payments"): "description", ("stripe", "charges"): "description"}
 # Deep nesting goes in a field the shop serves and no other record copies (a customer's tags are
 # copied into each new order, which would carry the nesting after the customer is fixed).
-NESTED_FIELD = {("shopify", "products"): "tags"}
+NESTED_FIELD = {("shopify", "products"): "tags", ("woocommerce", "products"): "slug",
+                ("mercadopago", "payments"): "description", ("stripe", "charges"): "description"}
+# The systems whose records a fault can change, per object: Stripe stamps only ``created`` and tells a
+# change by its event, which payment intents and balance transactions never send for one; a
+# Salesforce Lead or Case is not drawn (a Lead is its contact's record too).
+UNCHANGEABLE = {("stripe", "payment_intents"), ("stripe", "balance_transactions"), ("salesforce", "leads"),
+                ("salesforce", "cases")}
+CRMS = ("hubspot", "salesforce")
+
+
+def run_systems(systems: str = "default", crm: str = "hubspot") -> tuple[str, ...]:
+    """The systems a run's business runs, in registry order: ``default``, the three the simulators
+    serve without options (Odoo, the CRM, Shopify); ``all``, every system of the registry with one CRM."""
+    if crm not in CRMS:
+        raise ValueError(f"crm must be one of {CRMS}")
+    if systems == "default":
+        chosen = {"odoo", crm, "shopify"}
+    elif systems == "all":
+        chosen = set(registry.names()) - (set(CRMS) - {crm})
+    else:
+        raise ValueError("systems must be 'default' or 'all'")
+    return tuple(name for name in registry.names() if name in chosen)
 
 
 def first_night(nights: int, today: date | None = None) -> date:
@@ -100,6 +159,7 @@ class Injected:
     field: str
     original: object = None
     night: int = 0
+    broken: object = None
 
 
 @dataclass
@@ -116,64 +176,108 @@ class Night:
 
 
 class Chaos:
-    def __init__(self, nights: int, customers: int, seed: int, kill_share: float, lost_connection_share: float):
-        self.nights, self.seed = nights, seed
+    def __init__(self, nights: int, customers: int, seed: int, kill_share: float, lost_connection_share: float,
+                 systems: tuple[str, ...] = registry.DEFAULT_SYSTEMS):
+        self.nights, self.seed, self.systems = nights, seed, systems
         self.kill_share, self.lost_connection_share = kill_share, lost_connection_share
         self.rng = random.Random(seed)
-        self.faults = Faults(seed=seed, odoo=REQUEST_FAULTS, hubspot=REQUEST_FAULTS, shopify=REQUEST_FAULTS,
-                             hang_seconds=1.0)
+        self.faults = Faults(seed=seed, hang_seconds=1.0, **{name: REQUEST_FAULTS for name in systems})
+        self.bad_values = [b for b in BAD_VALUES if b[0] in systems]
+        self.text_fields = {k: v for k, v in TEXT_FIELD.items() if k[0] in systems}
+        self.nested_fields = {k: v for k, v in NESTED_FIELD.items() if k[0] in systems}
+        options = {option: value for sim in simulated() if sim.opt_in and sim.name in systems
+                   for option, value in sim.business_options.items()}
         # The last night is yesterday's: a simulated day after the machine's clock would bring orders
         # from the future, which the marts gate rightly refuses (a night never runs before its day).
-        self.business = Business(seed=seed, customers=customers, start=first_night(nights))
+        self.business = Business(seed=seed, customers=customers, start=first_night(nights), **options)
         self.credentials = Credentials()
         self.injected: list[Injected] = []
         self.to_fix: list[Injected] = []
 
     # ------------------------------------------------------------------ the sources
 
-    def _record(self, system: str, obj: str, rid: int) -> dict:
+    def _book(self, system: str, obj: str, rid) -> tuple[str, str, int | str]:
+        """Where a record is kept: a Salesforce record in the sales team's book (``hubspot``)."""
+        if system == "salesforce":
+            return "hubspot", SALESFORCE_BOOK[obj][0], sf_number(SALESFORCE_BOOK[obj][1], rid)
+        return system, obj, rid
+
+    def _record(self, system: str, obj: str, rid) -> dict:
+        system, obj, rid = self._book(system, obj, rid)
         record = self.business.table(system, obj)[rid]
         return record["properties"] if system == "hubspot" else record
 
-    def _pick(self, system: str, obj: str) -> int:
+    def _touch(self, system: str, obj: str, rid, late_by: float = 0.0) -> None:
+        self.business.touch(*self._book(system, obj, rid), late_by=late_by)
+
+    def _pick(self, system: str, obj: str):
+        if system == "salesforce":
+            book, sobject = SALESFORCE_BOOK[obj]
+            leads = self.business.crm.leads
+            ids = [sf_id(sobject, rid) for rid, r in self.business.table("hubspot", book).items()
+                   if not r.get("archived") and rid not in leads
+                   and (book != "contacts" or r["properties"].get("lifecyclestage") != "lead")]
+            return self.rng.choice(ids)
         ids = [rid for rid, r in self.business.table(system, obj).items()
                if not self.business.is_deleted(system, obj, rid)
                and not (system == "odoo" and obj == "account.move" and r.get("move_type") not in ("out_invoice", "out_refund"))
-               and not (system == "hubspot" and r.get("archived"))]
+               and not (system == "hubspot" and r.get("archived"))
+               # trashed, cancelled: out of the default lists, landed as deleted (nothing left to report)
+               and not (system in ("woocommerce", "tiendanube", "mercadolibre")
+                        and r.get("status") in ("trash", "cancelled"))]
         return self.rng.choice(ids)
+
+    def _field(self, system: str, name: str) -> str:
+        return SALESFORCE_PROPERTY[name] if system == "salesforce" else name
+
+    def shield(self, broken: bool) -> None:
+        """Puts the opt-in systems' originals back while the business lives its day (``broken``
+        False), then the broken values again: their writers read their own records (a refund reads its
+        charge's amount), and a value an operator typed wrong must not stop the simulated business.
+        The default systems' broken values stay in place, as they always did."""
+        for item in self.to_fix:
+            if item.system not in registry.DEFAULT_SYSTEMS:
+                holder = self._record(item.system, item.obj, item.rid)
+                holder[self._field(item.system, item.field)] = item.broken if broken else item.original
 
     def fix_yesterday(self) -> None:
         """The business fixes what was broken (its value comes back), with a new updated-at."""
         for item in self.to_fix:
-            self._record(item.system, item.obj, item.rid)[item.field] = item.original
+            name = self._field(item.system, item.field)
+            self._record(item.system, item.obj, item.rid)[name] = item.original
             if item.original is None:
-                self._record(item.system, item.obj, item.rid).pop(item.field, None)
-            self.business.touch(item.system, item.obj, item.rid)
+                self._record(item.system, item.obj, item.rid).pop(name, None)
+            self._touch(item.system, item.obj, item.rid)
         self.to_fix = []
 
     def inject(self, night: int) -> list[Injected]:
         tonight = []
-        for system, obj, name, bad in self.rng.sample(BAD_VALUES, self.rng.randint(1, 3)):
+        for system, obj, name, bad in self.rng.sample(self.bad_values, self.rng.randint(1, 3)):
             rid = self._pick(system, obj)
             holder = self._record(system, obj, rid)
-            tonight.append(Injected("bad_value", system, obj, rid, name, holder.get(name), night))
-            holder[name] = bad
-            self.business.touch(system, obj, rid)
+            key = self._field(system, name)
+            tonight.append(Injected("bad_value", system, obj, rid, name, holder.get(key), night, bad))
+            holder[key] = bad
+            self._touch(system, obj, rid)
         if self.rng.random() < 0.5:
             kind, value = self.rng.choice(UNSTORABLE)
-            system, obj = self.rng.choice(sorted(NESTED_FIELD if kind == "nesting" else TEXT_FIELD))
+            fields = self.nested_fields if kind == "nesting" else self.text_fields
+            system, obj = self.rng.choice(sorted(fields))
             rid = self._pick(system, obj)
             holder = self._record(system, obj, rid)
-            name = (NESTED_FIELD if kind == "nesting" else TEXT_FIELD)[system, obj]
-            tonight.append(Injected(f"unstorable:{kind}", system, obj, rid, name, holder.get(name), night))
-            holder[name] = _nested(400) if kind == "nesting" else (holder.get(name) or "") + value
-            self.business.touch(system, obj, rid)
+            name = fields[system, obj]
+            key = self._field(system, name)
+            broken = _nested(400) if kind == "nesting" else (holder.get(key) or "") + value
+            tonight.append(Injected(f"unstorable:{kind}", system, obj, rid, name, holder.get(key), night, broken))
+            holder[key] = broken
+            self._touch(system, obj, rid)
         if self.rng.random() < 0.4:
-            system = self.rng.choice(("odoo", "hubspot", "shopify"))
-            obj = self.rng.choice([o.name for o in registry.source(system).objects])
+            system = self.rng.choice(self.systems)
+            obj = self.rng.choice([o.name for o in registry.source(system).objects
+                                   if (system, o.name) not in UNCHANGEABLE and self.truth(system, o.name)])
             rid = self._pick(system, obj)
             days = self.rng.choice((3, 30, 365 * 73))  # up to 2099
-            self.business.touch(system, obj, rid, late_by=-days * 86400)
+            self._touch(system, obj, rid, late_by=-days * 86400)
             tonight.append(Injected("future", system, obj, rid, UPDATED_AT[system], None, night))
         self.injected += tonight
         # bad values and unstorable text are fixed at the source tomorrow; future stamps stay
@@ -247,36 +351,51 @@ class Chaos:
         Changes made while it runs (Puente's own write-back, records changed while paged) may
         land tonight or tomorrow; the next night's snapshot holds them."""
         return {(spec.name, obj.name, rid): record.get(obj.cursor)
-                for spec in registry.SOURCES for obj in spec.objects
-                for rid, record in self.business.table(spec.name, obj.name).items()}
+                for spec in self.sources() for obj in spec.objects
+                for rid, record in self.truth(spec.name, obj.name).items()}
+
+    def sources(self) -> tuple:
+        return tuple(spec for spec in registry.SOURCES if spec.name in self.systems)
+
+    def truth(self, system: str, obj: str) -> dict:
+        """The records of an object as its system serves them, by id as raw keys them (text)."""
+        if system == "salesforce":
+            sobject = SALESFORCE_BOOK.get(obj, (None, registry.source_object(system, obj).sobject))[1]
+            return {r["Id"]: r for r in self.business.salesforce.table(sobject)}
+        return {str(rid): r for rid, r in self.business.table(system, obj).items()}
+
+    def _deleted(self, system: str, obj: str, sid: str, record: dict) -> bool:
+        if system == "salesforce":
+            return bool(record.get("IsDeleted"))
+        rid = sid if system == "stripe" else int(sid)
+        return self.business.is_deleted(system, obj, rid)
 
     def check(self, url: str, night: Night, before: dict) -> dict:
         business = self.business
         lost, phantom, stale_deletes, quarantined_ok = [], 0, 0, 0
         with psycopg.connect(url) as conn:
             quarantine = {(s, o, i) for s, o, i in conn.execute("select source, object, source_id from ops.quarantine")}
-            for spec in registry.SOURCES:
+            for spec in self.sources():
                 for obj in spec.objects:
                     table = warehouse.raw_object(spec.name, obj.name).qualified_table
                     raw = {sid: (stamp, deleted) for sid, stamp, deleted in conn.execute(
                         f"select source_id, source_updated_at, _deleted from {table}")}
                     source_ids = set()
-                    for rid, record in business.table(spec.name, obj.name).items():
+                    for sid, record in self.truth(spec.name, obj.name).items():
                         if spec.name == "odoo" and obj.name == "account.move" and \
                                 record.get("move_type") not in ("out_invoice", "out_refund"):
                             continue
-                        sid = str(rid)
                         source_ids.add(sid)
-                        if business.is_deleted(spec.name, obj.name, rid):
+                        if self._deleted(spec.name, obj.name, sid, record):
                             if sid in raw and not raw[sid][1]:
                                 stale_deletes += 1
                             continue
-                        if (spec.name, obj.name, rid) not in before:  # created while the night ran
+                        if (spec.name, obj.name, sid) not in before:  # created while the night ran
                             continue
-                        served = before[spec.name, obj.name, rid]
+                        served = before[spec.name, obj.name, sid]
                         stamp = _stamp(served)
-                        kind = self.faults.malformed(spec.name, obj.name, record.get("id"), served)
-                        if must_quarantine(spec.name, kind) or self._unstorable_now(spec.name, obj.name, rid):
+                        kind = self._malformed(spec.name, obj.name, record, served)
+                        if must_quarantine(spec.name, kind) or self._unstorable_now(spec.name, obj.name, sid):
                             # this version cannot be landed: it must be in quarantine with a reason
                             # (a missing id is quarantined without one: matched on the object only)
                             if (spec.name, obj.name, sid) in quarantine or (
@@ -298,7 +417,7 @@ class Chaos:
                                ("marts.fct_order_lines", "order_line_id"), ("marts.dim_products", "product_id")):
                 duplicates[table] = conn.execute(
                     f"select count(*) - count(distinct {key}) from {table}").fetchone()[0]
-            # What HubSpot last accepted from the score activation, per contact.
+            # What the CRM last accepted from the score activation, per contact.
             sent = {cid: props for cid, props in conn.execute(
                 "select target_id, payload from ops.activation_state where activation = 'crm_contact_scores'")}
         tonight = [i for i in self.injected if i.night == night.number]
@@ -316,9 +435,13 @@ class Chaos:
             if not hit:
                 unreported.append(f"{item.kind} {item.system}.{item.obj} {item.rid} {item.field}")
         crm_differs = []
-        contacts = business.table("hubspot", "contacts")
+        if "salesforce" in self.systems:  # Puente's fields of a Contact, by the activation's names
+            people = {sf_id("Contact", number): {name: stored.get(name_in_org) for name, name_in_org in SF_FIELDS.items()}
+                      for number, stored in business.salesforce.contact_fields.items()}
+        else:
+            people = {str(rid): r.get("properties", {}) for rid, r in business.table("hubspot", "contacts").items()}
         for cid, props in sent.items():
-            shown = contacts.get(int(cid), {}).get("properties", {})
+            shown = people.get(str(cid), {})
             for name, value in props.items():
                 if not _same(shown.get(name), value):
                     crm_differs.append(f"contact {cid} {name}: CRM {shown.get(name)!r}, warehouse {value!r}")
@@ -327,9 +450,31 @@ class Chaos:
                 "unreported": unreported, "duplicates": duplicates, "crm_contacts": len(sent),
                 "crm_differs": crm_differs}
 
-    def _unstorable_now(self, system: str, obj: str, rid: int) -> bool:
-        return any(i.kind.startswith("unstorable") and (i.system, i.obj, i.rid) == (system, obj, rid)
+    def _unstorable_now(self, system: str, obj: str, sid: str) -> bool:
+        return any(i.kind.startswith("unstorable") and (i.system, i.obj, str(i.rid)) == (system, obj, sid)
                    for i in self.to_fix)
+
+    def _malformed(self, system: str, obj: str, record: dict, served) -> str | None:
+        """How the simulator serves this version broken (``FaultInjector.serve``), None when whole."""
+        if system == "salesforce":  # served by its sObject name, without a lower-case id to drop
+            kind = self.faults.malformed(system, SALESFORCE_BOOK.get(obj, (None, registry.source_object(
+                system, obj).sobject))[1], None, served)
+            return None if kind == "missing_id" else kind
+        kind = self.faults.malformed(system, obj, record.get("id"), served)
+        if kind == "bad_encoding" and not _lands(system, obj, record):
+            return None  # the text cut is in a field that never lands (a payment intent's description)
+        return kind
+
+
+def _lands(system: str, obj: str, record: dict) -> bool:
+    """Whether the field a bad encoding cuts in ``record`` (``FaultInjector.serve``: the first of its
+    simulator's text fields it has) lands (minimum data: only declared fields land)."""
+    holder = (record.get("properties") or {}) if system == "hubspot" else record
+    names = simulator(system).text_fields
+    name = next((k for k in names if k in holder), names[0])
+    path = f"properties.{name}" if system == "hubspot" else name
+    landed = registry.source_object(system, obj).landed_fields
+    return not landed or any(f == path or f.startswith((f"{path}.", f"{path}[]")) for f in landed)
 
 
 def _last_run_state(env: dict[str, str], logical: datetime) -> str | None:
@@ -366,8 +511,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kill-share", type=float, default=0.3, help="share of nights killed once")
     parser.add_argument("--lost-connection-share", type=float, default=0.25,
                         help="share of nights whose extraction loses its warehouse connection")
+    parser.add_argument("--systems", choices=("default", "all"), default="default",
+                        help="the systems the simulated business runs and the faults reach: default, Odoo, the CRM "
+                             "and Shopify; all, every system of the registry (WooCommerce, Tienda Nube, Mercado "
+                             "Libre, Mercado Pago and Stripe too) (default: %(default)s)")
+    parser.add_argument("--crm", choices=CRMS, default="hubspot",
+                        help="the business's CRM (default: %(default)s)")
     parser.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS.md")
     args = parser.parse_args(argv)
+    systems = run_systems(args.systems, args.crm)
 
     os.environ.setdefault("PUENTE_AIRFLOW_DB", "airflow_chaos")
     os.environ["PUENTE_RETRY_DELAY_SECONDS"] = "2"
@@ -378,18 +530,23 @@ def main(argv: list[str] | None = None) -> int:
     warehouse.ensure_schema(url)
     env = runtime.airflow_env(url)
     env["PUENTE_RETRY_DELAY_SECONDS"] = "2"
+    env["PUENTE_SYSTEMS"] = ",".join(systems)  # what the DAG extracts
+    # The night runs this checkout's Puente (a worktree's), not the one the virtualenv was installed from.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
     runtime.migrate_airflow(env)
     logs = puente_home() / "logs" / "chaos"
     logs.mkdir(parents=True, exist_ok=True)
 
     began = time.monotonic()
-    chaos = Chaos(args.nights, args.customers, args.seed, args.kill_share, args.lost_connection_share)
+    chaos = Chaos(args.nights, args.customers, args.seed, args.kill_share, args.lost_connection_share, systems)
     nights: list[Night] = []
     with SimulatorServer(create_app(chaos.business, chaos.credentials, faults=chaos.faults)) as sim:
         env.update(runtime.simulated_sources_env(chaos.credentials, sim.base_url))
         for number in range(args.nights):
             if number:
+                chaos.shield(False)
                 chaos.business.advance_day()
+                chaos.shield(True)
                 chaos.fix_yesterday()
             night = Night(number, chaos.business.today)
             tonight = chaos.inject(number)
@@ -414,9 +571,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _write(nights: list[Night], args, seconds: float) -> None:
-    write_section("chaos", "Chaos: consecutive nights with every fault injected",
-                  f"python -m bench.chaos --nights {args.nights} --customers {args.customers} --seed {args.seed}",
-                  _report(nights, args, seconds))
+    """The default run's section is ``chaos``; a run of other systems has its own (``chaos-all``,
+    ``chaos-all-salesforce``, ``chaos-default-salesforce``)."""
+    options, key, heading = "", "chaos", "Chaos: consecutive nights with every fault injected"
+    if (args.systems, args.crm) != ("default", "hubspot"):
+        options = f" --systems {args.systems}" + (f" --crm {args.crm}" if args.crm != "hubspot" else "")
+        key = "-".join(["chaos", args.systems] + ([args.crm] if args.crm != "hubspot" else []))
+        heading += f", {'every system' if args.systems == 'all' else 'the default systems'}" + \
+            (f" (CRM {args.crm})" if args.crm != "hubspot" else "")
+    write_section(key, heading, f"python -m bench.chaos --nights {args.nights} --customers {args.customers} "
+                                f"--seed {args.seed}{options}", _report(nights, args, seconds))
 
 
 def _report(nights: list[Night], args, total: float) -> str:
@@ -454,10 +618,12 @@ def _report(nights: list[Night], args, total: float) -> str:
     return "\n\n".join(filter(None, [
         (f"**In progress: {len(nights)} of {args.nights} nights run so far.**" if len(nights) < args.nights else ""),
         f"{args.nights} consecutive nights of `puente_nightly` (`airflow dags test`, the demo's path) over a "
-        f"simulated business of {args.customers} customers (seed {args.seed}), {total / 60:.0f} minutes in all. "
+        f"simulated business of {args.customers} customers (seed {args.seed}) running "
+        f"{', '.join(registry.source(name).title for name in run_systems(args.systems, args.crm))}, "
+        f"{total / 60:.0f} minutes in all. "
         f"All night, every API answers 2% 429, 2% 5xx, 0.5% hangs, 0.5% dropped connections, 0.1% of record "
         f"versions malformed, and records change while paged or late. Each night 1-3 bad values (of "
-        f"{len(BAD_VALUES)} kinds across ERP, CRM and shop), half the nights NUL, a lone surrogate or 400-level "
+        f"{sum(b[0] in run_systems(args.systems, args.crm) for b in BAD_VALUES)} kinds across the systems), half the nights NUL, a lone surrogate or 400-level "
         f"nesting, 40% a future stamp (3 days to 73 years ahead); {args.kill_share:.0%} of nights killed once "
         f"(SIGKILL of the whole process group) in a random stage and run again; {args.lost_connection_share:.0%} "
         f"lose the extraction's warehouse sessions. Truth: the simulators' own records.",

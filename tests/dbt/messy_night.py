@@ -196,4 +196,11 @@ def messy_sources() -> dict:
     for source, objects in _doubtful_tax_id_records().items():
         for obj, records in objects.items():
             sources.setdefault(source, {}).setdefault(obj, []).extend(records)
+    # A Tienda Nube product is read variant by variant (no model of the product's own): its own
+    # unreadable date is named once, not once per variant, nor never (found by the chaos bench).
+    sources["tiendanube"].setdefault("products", []).append({
+        "id": 172009001, "name": {"es": "Martillo 16oz"}, "handle": {"es": "martillo-16oz"}, "published": True,
+        "created_at": "2026-02-30T10:00:00-05:00", "updated_at": "2026-11-01T10:00:00-05:00",
+        "variants": [{"id": 690009001, "sku": "HAM-16", "price": "45000.00", "stock_management": True, "stock": 3},
+                     {"id": 690009002, "sku": "HAM-16-R", "price": "47000.00", "stock_management": True, "stock": 1}]})
     return sources

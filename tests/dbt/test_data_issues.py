@@ -36,6 +36,7 @@ EXPECTED_ISSUES = {
     ("hubspot", "deals", "701", "properties.closedate", "2026-02-30T14:00:00.000Z", NOT_A_TIMESTAMP, NULL),
     ("hubspot", "contacts", "503", "properties.hs_marketable_status", "maybe", "not true or false", NULL),
     ("mercadolibre", "orders", "2000009301", "payments[1].total_paid_amount", "abc", "not a number", QUARANTINED),
+    ("tiendanube", "products", "172009001", "created_at", "2026-02-30T10:00:00-05:00", NOT_A_TIMESTAMP, NULL),
 }
 
 
@@ -91,7 +92,7 @@ def test_the_night_goes_on_past_the_bad_values(messy_db):
 
 def test_the_night_summary_counts_the_data_issues(messy_db):
     summary = night_summary(messy_db, dt.date(2026, 11, 22), dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
-    assert summary["data_issues"] == {"values_nulled": 8, "records_quarantined": 6, "landed_tonight": 14}
+    assert summary["data_issues"] == {"values_nulled": 9, "records_quarantined": 6, "landed_tonight": 15}
 
 
 # --- the casting macros ------------------------------------------------------------------------

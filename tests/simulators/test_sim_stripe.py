@@ -117,3 +117,25 @@ def test_the_secret_key_and_stripes_error_shape(client_for, paid, credentials):
         "/stripe/v1/charges", headers=auth)
     assert throttled.status_code == 429 and throttled.json()["error"]["code"] == "rate_limit"
     assert throttled.headers["Stripe-Should-Retry"] == "true" and "Request-Id" in throttled.headers
+
+
+def test_a_change_of_a_stripe_object_is_its_event():
+    """Business.touch of a Stripe object (as the chaos bench and the fault mutations change records):
+    Stripe stamps only ``created``, so the change is an event holding the object as changed, stamped
+    now; before, it went to the Shopify writer, which has no such record."""
+    business = Business(seed=3, customers=150, history_days=300, woocommerce=True, stripe=True)
+    charge = next(iter(business.stripe["charges"].values()))
+    events = len(business.stripe["events"])
+    charge["description"] = "changed"
+    business.touch("stripe", "charges", charge["id"])
+    assert len(business.stripe["events"]) == events + 1
+    event = list(business.stripe["events"].values())[-1]
+    assert event["type"] == "charge.updated" and event["data"]["object"]["id"] == charge["id"]
+    assert event["data"]["object"]["description"] == "changed"
+    assert event["created"] == int(business.now().timestamp())
+    assert charge["created"] < event["created"]  # the object keeps its own stamp
+    intent = next(iter(business.stripe["payment_intents"]))
+    with pytest.raises(ValueError, match="no event"):
+        business.touch("stripe", "payment_intents", intent)
+    with pytest.raises(ValueError, match="cannot change"):
+        Business(seed=3, customers=20, history_days=30).touch("stripe", "charges", charge["id"])

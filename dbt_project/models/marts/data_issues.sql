@@ -30,6 +30,13 @@
     array): each staging model's `meta.data_issues` in its _<system>__models.yml, gathered by
     `python -m puente.sources.contracts` into macro data_issue_models (macros/generated/sources.sql) -#}
 {%- set staged = data_issue_models() -%}
+{#- The objects a model of its own reports the fields of (a record's own fields, not its items'). An
+    object read only item by item (a Tienda Nube product, one row per variant) has its own fields
+    reported by its first item's row, once per record. -#}
+{%- set whole_records = [] -%}
+{%- for model, source_system, source_object, id_column, position in staged if not position -%}
+    {%- do whole_records.append(source_system ~ '.' ~ source_object) -%}
+{%- endfor -%}
 {#- {system: {object: the field a person finds a customer record's tax id in}} -#}
 {%- set tax_id_fields = customer_tax_id_fields() -%}
 
@@ -56,9 +63,12 @@ issues as (
     cross join lateral unnest(data_issues) as issues (issue)
     where
         data_issues is not null and not is_deleted
-        {%- if position %}
+        {%- if position and (source_system ~ '.' ~ source_object) in whole_records %}
         -- (the record's own fields are reported by the record's model)
         and issue ->> 'field' like '%[]%'
+        {%- elif position %}
+        -- (no model of the record's own: its first item reports the record's fields)
+        and (issue ->> 'field' like '%[]%' or {{ position }} = 1)
         {%- endif %}
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}

@@ -113,6 +113,21 @@ class StripeWriter:
                  "data": {"object": copy.deepcopy(held)}, "request": {"id": None, "idempotency_key": None}}
         self._add("events", event)
 
+    # The event a change of an object of each list sends (Stripe sends none for a payment intent's or
+    # a balance transaction's change other than those of its own life cycle).
+    UPDATE_EVENTS = {"charges": "charge.updated", "refunds": "refund.updated", "disputes": "charge.dispute.updated"}
+
+    def update(self, obj: str, rid: str, values: dict, at: datetime) -> dict:
+        """Change an object (``values``), as the Dashboard or the API does: Stripe stamps only ``created``,
+        so the change is known from its event (``charge.updated``…), stamped ``at``."""
+        if obj not in self.UPDATE_EVENTS:
+            raise ValueError(f"Stripe sends no event when a {obj[:-1]} is changed: only {sorted(self.UPDATE_EVENTS)}")
+        record = self.tables[obj][rid]
+        record.update(values)
+        self._event(self.UPDATE_EVENTS[obj], record, at)
+        self._records.track("stripe", obj, rid)
+        return record
+
     def _balance(self, at: datetime, amount: int, fee: int, kind: str, category: str, source: str,
                  description: str | None) -> dict:
         fees = [{"amount": fee, "application": None, "currency": "cop", "description": "Stripe processing fees",
