@@ -47,12 +47,16 @@ evidence as (
 ),
 
 -- pairs whose own comparison said two people and did not merge: never joined through others
+barred_pairs as (
+    select record_key, linked_record_key from all_evidence
+    where decision in ('review', 'apart') and conflict is not null and record_key <> linked_record_key
+),
+
+-- each barred pair both ways
 barred_links as (
-    select record_key, linked_record_key as other_record_key from all_evidence
-    where decision in ('review', 'apart') and conflict is not null and record_key <> linked_record_key
+    select record_key, linked_record_key as other_record_key from barred_pairs
     union
-    select linked_record_key, record_key from all_evidence
-    where decision in ('review', 'apart') and conflict is not null and record_key <> linked_record_key
+    select linked_record_key, record_key from barred_pairs
 ),
 
 links as (
