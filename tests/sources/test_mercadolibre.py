@@ -142,7 +142,7 @@ def simulator(faults=None, **business_options):
 
 def walker(config, clock, store, **options) -> MercadoLibreConnector:
     return MercadoLibreConnector(config, page_size=10, sleep=clock.advance, rng=random.Random(0),
-                                 timeout=httpx.Timeout(2.0, read=0.3), token_store=store, **options)
+                                 timeout=httpx.Timeout(2.0, read=1.0), token_store=store, **options)
 
 
 def test_an_access_token_expiring_mid_run_is_refreshed_and_each_new_refresh_token_is_kept(fresh_db):
@@ -207,7 +207,7 @@ def test_faults_on_the_wire_a_crash_mid_run_and_the_rerun_end_exact_with_bad_ord
     from puente.simulators import FaultRates, Faults
 
     rates = FaultRates(too_many_requests=0.08, server_error=0.06, timeout=0.03, malformed=0.05)
-    with simulator(Faults(seed=3, mercadolibre=rates, hang_seconds=0.6)) as (business, config, clock, _account):
+    with simulator(Faults(seed=3, mercadolibre=rates, hang_seconds=2.0)) as (business, config, clock, _account):
         class CrashAfterTwoPages(MercadoLibreConnector):
             def extract(self, obj, cursor, until=None):
                 for n, page in enumerate(super().extract(obj, cursor, until), 1):
@@ -216,7 +216,7 @@ def test_faults_on_the_wire_a_crash_mid_run_and_the_rerun_end_exact_with_bad_ord
                         raise ConnectionResetError("simulated crash after page 2")
 
         crashing = CrashAfterTwoPages(config, page_size=10, sleep=clock.advance, rng=random.Random(0),
-                                      timeout=httpx.Timeout(2.0, read=0.3), token_store=WarehouseTokenStore(fresh_db))
+                                      timeout=httpx.Timeout(2.0, read=1.0), token_store=WarehouseTokenStore(fresh_db))
         with pytest.raises(ExtractionFailed, match="simulated crash"):
             extract_source(fresh_db, "mercadolibre", config, TODAY, connector=crashing)
         with psycopg.connect(fresh_db) as conn:

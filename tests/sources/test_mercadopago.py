@@ -176,7 +176,7 @@ def simulator(faults=None, business=None):
 
 def run(url, config, clock, **options):
     walk = MercadoPagoConnector(config, page_size=25, sleep=clock.advance, rng=random.Random(0),
-                                timeout=httpx.Timeout(2.0, read=0.3), **options)
+                                timeout=httpx.Timeout(2.0, read=1.0), **options)
     return extract_source(url, "mercadopago", config, TODAY, connector=walk)
 
 
@@ -195,7 +195,7 @@ def test_faults_on_the_wire_a_crash_mid_run_and_the_rerun_end_exact_with_bad_pay
     from puente.simulators import FaultRates, Faults
 
     rates = FaultRates(too_many_requests=0.1, server_error=0.08, timeout=0.05, malformed=0.03)
-    with simulator(Faults(seed=3, mercadopago=rates, hang_seconds=0.6)) as (business, config, clock):
+    with simulator(Faults(seed=3, mercadopago=rates, hang_seconds=2.0)) as (business, config, clock):
         assert len(business.mercadopago["payments"]) > 100
 
         class CrashAfterTwoPages(MercadoPagoConnector):
@@ -206,7 +206,7 @@ def test_faults_on_the_wire_a_crash_mid_run_and_the_rerun_end_exact_with_bad_pay
                         raise ConnectionResetError("simulated crash after page 2")
 
         crashing = CrashAfterTwoPages(config, page_size=25, sleep=clock.advance, rng=random.Random(0),
-                                      timeout=httpx.Timeout(2.0, read=0.3))
+                                      timeout=httpx.Timeout(2.0, read=1.0))
         with pytest.raises(ExtractionFailed, match="simulated crash"):
             extract_source(fresh_db, "mercadopago", config, TODAY, connector=crashing)
         with psycopg.connect(fresh_db) as conn:

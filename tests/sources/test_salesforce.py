@@ -126,9 +126,9 @@ def test_faults_a_crash_mid_walk_and_the_rerun_end_exact_with_bad_records_quaran
     from puente.simulators import FaultRates, Faults
 
     rates = FaultRates(too_many_requests=0.1, server_error=0.1, timeout=0.05, malformed=0.03)
-    with simulator(Faults(seed=4, salesforce=rates, hang_seconds=0.6)) as (business, config, clock):
+    with simulator(Faults(seed=4, salesforce=rates, hang_seconds=2.0)) as (business, config, clock):
         options = {"batch_size": 200, "sleep": clock.advance, "rng": random.Random(0),
-                   "timeout": httpx.Timeout(2.0, read=0.3), "retry": RetryPolicy(attempts=8)}
+                   "timeout": httpx.Timeout(2.0, read=1.0), "retry": RetryPolicy(attempts=8)}
         assert len(served(business, "Contact")) > 400  # three pages of 200 at least
 
         class CrashAfterTwoPages(SalesforceConnector):

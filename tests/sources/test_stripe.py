@@ -185,10 +185,10 @@ def test_a_night_with_faults_quarantines_bad_objects_and_a_later_refund_arrives_
     from puente.simulators import FaultRates, Faults
 
     rates = FaultRates(too_many_requests=0.1, server_error=0.08, timeout=0.05, malformed=0.04)
-    with simulator(Faults(seed=3, stripe=rates, hang_seconds=0.6)) as (business, config, clock):
+    with simulator(Faults(seed=3, stripe=rates, hang_seconds=2.0)) as (business, config, clock):
         def run():
             walk = StripeConnector(config, page_size=10, sleep=clock.advance, rng=random.Random(0),
-                                   timeout=httpx.Timeout(2.0, read=0.3))
+                                   timeout=httpx.Timeout(2.0, read=1.0))
             return extract_source(fresh_db, "stripe", config, TODAY, connector=walk)
 
         summary = run()
