@@ -16,11 +16,13 @@ probability of none in it, and P(alive)
 (fitted on the history before the cutoff, `ml.churn.baselines`), the spread of the days
 between purchase days (median, longest, last), and, when the order lines
 (`marts.fct_order_lines`) are given, what a customer buys: distinct products, lines and units
-per order, the trend of the basket value, the share of the amount returned or cancelled, and how
+per order, the trend of the basket value, the share of the amount returned or cancelled, how
 popular their products are lately (`product_popularity_90d`: over the year's lines, weighted by
 amount, the log of one plus the number of customers who bought the line's product in the 90 days
-before the cutoff; a customer of products nobody buys any more scores low). Without lines those
-are NaN.
+before the cutoff; a customer of products nobody buys any more scores low), and the mean price
+they paid per unit (`unit_price_365d`: the amount of the year's bought lines over their units; a
+trade buyer of wholesale quantities pays less per unit than a shop's retail customer). Without
+lines those are NaN.
 
 When the service tickets (`marts.fct_service_tickets`) are given: the customer's tickets and
 complaints opened in the 90 days and the year before the cutoff, whether a complaint was open at
@@ -77,6 +79,7 @@ FEATURE_COLUMNS = (
     "basket_value_trend",
     "returned_amount_share",
     "product_popularity_90d",
+    "unit_price_365d",
     "tickets_365d",
     "complaints_90d",
     "complaints_365d",
@@ -92,6 +95,7 @@ LINE_FEATURES = (
     "basket_value_trend",
     "returned_amount_share",
     "product_popularity_90d",
+    "unit_price_365d",
 )
 
 _DAY = pd.Timedelta(days=1)
@@ -260,6 +264,9 @@ def _line_features(lines: pd.DataFrame, history: pd.DataFrame, end: pd.Timestamp
     quarter = bought.loc[(bought["ordered_at"] >= end - 90 * _DAY) & (bought["quantity"] > 0)]
     buyers = np.log1p(bought["product_id"].map(quarter.groupby("product_id")["customer_id"].nunique()).fillna(0))
     weight = bought["amount"].clip(lower=0)
+    units = bought.loc[bought["quantity"] > 0]
+    unit_spend = units["amount"].clip(lower=0).groupby(units["customer_id"]).sum()
+    unit_count = units.groupby("customer_id")["quantity"].sum()
     bought_amount = bought.groupby("customer_id")["amount"].sum()
     returned_amount = returned.groupby("customer_id")["amount"].sum().abs()
     return pd.DataFrame(
@@ -275,6 +282,7 @@ def _line_features(lines: pd.DataFrame, history: pd.DataFrame, end: pd.Timestamp
                 (buyers * weight).groupby(bought["customer_id"]).sum()
                 / weight.groupby(bought["customer_id"]).sum().where(lambda total: total > 0)
             ),
+            "unit_price_365d": unit_spend / unit_count,
         }
     )
 

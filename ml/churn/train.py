@@ -48,6 +48,7 @@ from ml.churn.features import (
 )
 from ml.churn.model import (
     BASELINES,
+    LINE_INPUTS,
     LOGISTIC_C,
     PRODUCT_INPUT_MIN_CUSTOMERS,
     PRODUCT_INPUTS,
@@ -119,8 +120,8 @@ def train_churn_model(orders: pd.DataFrame, as_of: date, lines: pd.DataFrame | N
                       tickets: pd.DataFrame | None = None) -> ChurnTrainingResult:
     """Train, evaluate and gate the churn model on `orders` placed up to the end of `as_of`.
 
-    `lines` (`marts.fct_order_lines`), when given, adds the features of what customers buy, and
-    the model's product input (`PRODUCT_INPUTS`) when at least `PRODUCT_INPUT_MIN_CUSTOMERS` customers
+    `lines` (`marts.fct_order_lines`), when given, adds the features of what customers buy, the
+    model's price input (`LINE_INPUTS`), and its product input (`PRODUCT_INPUTS`) when at least `PRODUCT_INPUT_MIN_CUSTOMERS` customers
     are active at the evaluation cutoff; `tickets` (`marts.fct_service_tickets`) the service inputs (`TICKET_INPUTS`), each as of its cutoff.
     Raises `NotEnoughData` when the history is too short or too small to train on.
     """
@@ -140,6 +141,7 @@ def train_churn_model(orders: pd.DataFrame, as_of: date, lines: pd.DataFrame | N
     fit, calibration = _fit_and_calibration(snapshots, evaluation_cutoffs, as_of)
     evaluation = snapshots.get((evaluation_cutoff,), "evaluation")
     inputs = (*ROBUST_INPUTS,
+              *(LINE_INPUTS if lines is not None else ()),
               *(PRODUCT_INPUTS if lines is not None and len(evaluation.features) >= PRODUCT_INPUT_MIN_CUSTOMERS else ()),
               *(TICKET_INPUTS if tickets is not None else ()))
     evaluation_model = fit_calibrated(fit.features, fit.labels, calibration.features, calibration.labels, inputs)

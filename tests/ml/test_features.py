@@ -180,3 +180,30 @@ def test_product_popularity_counts_each_products_recent_buyers_weighted_by_what_
     assert popularity["ana"] == pytest.approx((10 * np.log1p(0) + 20 * hit) / 30)
     assert popularity["bo"] == pytest.approx(hit) and popularity["cy"] == pytest.approx(hit)
     assert build_features(orders, CUTOFF)["product_popularity_90d"].isna().all()  # no lines: unknown
+
+
+def test_unit_price_is_the_years_bought_amount_over_its_units_and_ignores_the_cutoff_and_cancellations():
+    orders = _orders(
+        ("ana", "2023-05-01", 50.0, "web", False),  # more than a year before the cutoff
+        ("ana", "2024-02-01", 26.0, "web", False),
+        ("ana", "2024-05-30", 4.0, "web", False),
+        ("bo", "2024-05-20", 12.0, "web", False),
+        ("bo", "2024-05-25", 99.0, "web", True),  # cancelled: its line buys nothing
+    ).assign(order_id=["o1", "o2", "o3", "o4", "o5"])
+    lines = pd.DataFrame(
+        [("o1", "ana", "mug", "2023-05-01", 1.0, 50.0),
+         ("o2", "ana", "mug", "2024-02-01", 10.0, 20.0),
+         ("o2", "ana", "tin", "2024-02-01", 2.0, 6.0),
+         ("o3", "ana", "tin", "2024-05-30", 4.0, 4.0),
+         ("o3", "ana", "tin", "2024-05-30", -1.0, -1.0),  # a returned unit
+         ("o4", "bo", "lamp", "2024-05-20", 1.0, 12.0),
+         ("o5", "bo", "lamp", "2024-05-25", 9.0, 99.0),
+         ("o6", "bo", "lamp", "2024-06-01", 100.0, 1.0)],  # at the cutoff: not seen
+        columns=["order_id", "customer_id", "product_id", "ordered_at", "quantity", "amount"],
+    ).assign(ordered_at=lambda frame: pd.to_datetime(frame["ordered_at"], utc=True))
+
+    price = build_features(orders, CUTOFF, lines)["unit_price_365d"]
+
+    assert price["ana"] == pytest.approx((20 + 6 + 4) / (10 + 2 + 4))
+    assert price["bo"] == pytest.approx(12.0)
+    assert build_features(orders, CUTOFF)["unit_price_365d"].isna().all()  # no lines: unknown

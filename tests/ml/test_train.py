@@ -185,3 +185,20 @@ def test_the_product_input_is_used_only_with_lines_and_enough_customers(order_or
     assert large.inputs[-1] == popularity and large.metadata()["params"]["inputs"][-1] == popularity
     assert large.model.evaluation.logistic.inputs == large.inputs
     assert popularity not in train_churn_model(order_orders, as_of).inputs  # no lines: no product input
+
+
+def test_the_price_input_is_used_with_lines_at_any_size(order_orders, lines, as_of):
+    """The mean price paid per unit helped on samples of 500 customers too (bench/RESULTS.md, sixth round)."""
+    from ml.churn.model import LINE_INPUTS, ROBUST_INPUTS, robust_inputs
+
+    small = train_churn_model(order_orders, as_of, lines)
+    assert small.inputs[: len(ROBUST_INPUTS) + 1] == (*ROBUST_INPUTS, "log_unit_price") == (*ROBUST_INPUTS, *LINE_INPUTS)
+    assert small.metadata()["params"]["inputs"] == list(small.inputs)
+    assert small.model.evaluation.logistic.inputs == small.inputs
+    assert "log_unit_price" not in train_churn_model(order_orders, as_of).inputs  # no lines: no price input
+
+    features = small.evaluation.features
+    price = robust_inputs(features)["log_unit_price"]
+    known = features["unit_price_365d"].notna()
+    assert known.any() and np.allclose(price[known], np.log(features.loc[known, "unit_price_365d"]))
+    assert (price[~known] == price[known].median()).all()  # without lines of their own: the median customer
