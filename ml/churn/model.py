@@ -141,7 +141,9 @@ class RobustLogistic:
         mean, scale = inputs.mean(axis=0), inputs.std(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
         per_cutoff = _cutoff_indicators(features.index)
-        fitted = LogisticRegression(C=LOGISTIC_C, max_iter=2000).fit(
+        # Newton's method on the Cholesky factor: exact in a few steps for a few columns and many rows,
+        # where L-BFGS took hundreds on the scaled indicators (the same optimum, a quarter of the time)
+        fitted = LogisticRegression(C=LOGISTIC_C, solver="newton-cholesky", max_iter=200).fit(
             np.hstack([(inputs - mean) / scale, per_cutoff]), labels
         )
         coefficients = fitted.coef_[0]
