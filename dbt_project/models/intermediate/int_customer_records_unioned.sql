@@ -30,7 +30,7 @@
 {%- set record_columns -%}
     record_type, source_system, source_object, source_record_id, full_name, is_company, email, phone, other_phone, tax_id,
     street, city, country, country_code, has_marketing_consent, marketing_consent_at,
-    has_processing_authorisation, updated_at
+    has_processing_authorisation, created_at, updated_at
 {%- endset %}
 
 with
@@ -62,6 +62,7 @@ crm_records as (
         has_marketing_consent,
         null::timestamptz as marketing_consent_at,
         has_processing_authorisation,
+        created_at,
         updated_at
     from crm_people
 ),
@@ -123,6 +124,7 @@ normalized as (
         unioned.has_marketing_consent,
         unioned.marketing_consent_at,
         unioned.has_processing_authorisation,
+        unioned.created_at,
         unioned.updated_at
     from unioned
     left join country_codes
@@ -248,6 +250,7 @@ keyed as (
         normalized.has_marketing_consent,
         normalized.marketing_consent_at,
         normalized.has_processing_authorisation,
+        normalized.created_at,
         normalized.updated_at
     from normalized
     left join email_slips
