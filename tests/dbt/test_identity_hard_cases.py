@@ -280,10 +280,10 @@ NIGHT_1["hubspot"]["contacts"] += [
     _contact("596", "Jimena", "Ramírez", "jramirez88@example.net", "3204351166", city="Popayán"), _oscar,
     _contact("598", "Rosa", "Lugo", "rlugo@example.net", "3152220598", city="Popayán")]
 # Pasto: Camilo Vélez changed his mobile; every record with the old one (ERP partner 176, CRM
-# contact 599, edited since) was created before any with the new one (shop customer 7020, partner
+# contact 599, edited since) was created before any with the new one (shop customer 7030, partner
 # 177), one mailbox, no door, no tax id. Gloria Benítez and her daughter Gloria Benítez, one mailbox, each her
 # own mobile, kept creating records in turn: the mother's partner 180 (2024-01), the daughter's
-# partner 181 (2024-06), the mother's contact 600 (2025-03), the daughter's shop customer 7021
+# partner 181 (2024-06), the mother's contact 600 (2025-03), the daughter's shop customer 7031
 # (2025-08); no door, no tax id either
 
 
@@ -310,9 +310,9 @@ NIGHT_1["hubspot"]["contacts"] += [
     _dated(_contact("600", "Gloria", "Benítez", "gbenitez@example.net", "300 111 0180", city="Pasto"), "2025-03-01"),
 ]
 NIGHT_1["shopify"]["customers"] += [
-    _dated({**_shop_customer(7020, "Camilo", "Vélez", "cvelez@example.net", "Pasto"), "phone": "+573152220177"},
+    _dated({**_shop_customer(7030, "Camilo", "Vélez", "cvelez@example.net", "Pasto"), "phone": "+573152220177"},
            "2025-06-01"),
-    _dated({**_shop_customer(7021, "Gloria", "Benítez", "gbenitez@example.net", "Pasto"), "phone": "+573152220181"},
+    _dated({**_shop_customer(7031, "Gloria", "Benítez", "gbenitez@example.net", "Pasto"), "phone": "+573152220181"},
            "2025-08-01"),
 ]
 NIGHT_2 = {"odoo": {"res.partner": [
@@ -579,7 +579,7 @@ def test_one_person_whose_old_mobile_records_all_came_first_stays_one_customer(n
     customer, no conflict."""
     seen = nights[1]
     assert seen["odoo_partner:176"] == seen["hubspot_contact:599"] == seen["odoo_partner:177"] \
-        == seen["shopify_customer:7020"]
+        == seen["shopify_customer:7030"]
     pair = _pair(module_db, "odoo_partner:176", "odoo_partner:177")
     assert (pair["phone_level"], pair["decision"], pair["conflict"]) == ("different", "merge", None), pair
 
@@ -589,12 +589,12 @@ def test_relatives_whose_mobiles_were_typed_in_turn_go_to_a_person(nights, modul
     them, and a second mobile alone is what a change of number shows; but the records with each
     mobile were created in turn (mother, daughter, mother, daughter), which one person changing
     number does not do. Each pair across the two mobiles goes to a person, and no chain joins them."""
-    for a, b in (("odoo_partner:180", "odoo_partner:181"), ("hubspot_contact:600", "shopify_customer:7021")):
+    for a, b in (("odoo_partner:180", "odoo_partner:181"), ("hubspot_contact:600", "shopify_customer:7031")):
         pair = _pair(module_db, a, b)
         assert (pair["phone_level"], pair["decision"], pair["conflict"]) == ("different", "review", "phone_timeline"), pair
         assert pair["match_weight"] >= 6  # the mailbox and the name alone would have merged them
         assert "typed in turn" in pair["explanation"], pair
     seen = nights[1]
     assert seen["odoo_partner:180"] == seen["hubspot_contact:600"]
-    assert seen["odoo_partner:181"] == seen["shopify_customer:7021"]
+    assert seen["odoo_partner:181"] == seen["shopify_customer:7031"]
     assert seen["odoo_partner:180"] != seen["odoo_partner:181"]
