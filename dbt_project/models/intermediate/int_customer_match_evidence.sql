@@ -15,7 +15,7 @@
         and weight in bits (the prior included), or the operator's name and reason;
         `score`: the match probability; `match_weight`: its log2 odds.
       - `conflict`: what says the pair's two records are two people: the scored pair's own
-        comparisons (`tax_id`, `surname`, `phone_and_door`, `phone_timeline`: int_customer_pairs_scored), or
+        comparisons (`tax_id`, `surname`, `phone_and_door`: int_customer_pairs_scored), or
         `operator_distinct` (a person said so). A pair with a conflict that does not merge is
         one int_customer_clusters never joins through other links.
     Operator decisions (ops.customer_match_overrides, not revoked): the latest 'merge' or

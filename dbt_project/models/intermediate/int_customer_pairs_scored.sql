@@ -103,14 +103,6 @@
     (phone_level = 'different' and address_level = 'different' and name_level in ('exact', 'compatible')
         and tax_id_level not in ('exact', 'doubtful') and web_order_level = 'none')
 {%- endset %}
-{#-
-    names that agree, each record a mobile of its own, the records of the two numbers typed in turn
-    (phone_timeline_pairs), nothing else shared but a mailbox or a door (no tax id, no web order)
--#}
-{%- set phones_in_turn -%}
-    (interleaved_mobile is not null and name_level in ('exact', 'compatible')
-        and tax_id_level not in ('exact', 'doubtful') and web_order_level = 'none')
-{%- endset %}
 
 with
 
@@ -468,73 +460,6 @@ compared as (
     ) as name_check
 ),
 
--- each record's own mobiles (a full number, no landline, none that more holders share), with the span
--- in which the record got it: typed when the record was created, or at an edit since, by its last
--- change at the latest
-record_mobiles as materialized (
-    select distinct
-        candidates.record_key,
-        mobiles.mobile,
-        candidates.created_at as typed_from,
-        greatest(candidates.created_at, candidates.updated_at) as typed_by
-    from candidates
-    cross join lateral (
-        values
-            (candidates.phone_normalized, candidates.phone_is_landline),
-            (candidates.other_phone_normalized, candidates.other_phone_is_landline)
-    ) as mobiles (mobile, is_landline)
-    inner join identifier_sizes
-        on identifier_sizes.kind = 'phone'
-        and identifier_sizes.value = mobiles.mobile
-        and not identifier_sizes.is_shared
-    where mobiles.mobile is not null and not coalesce(mobiles.is_landline, false) and candidates.created_at is not null
-),
-
--- each mobile's timeline: when the last record carrying it was created, and by when the first
--- carrying it surely had it
-mobile_timelines as materialized (
-    select mobile, max(typed_from) as last_typed_from, min(typed_by) as first_typed_by
-    from record_mobiles
-    group by mobile
-),
-
--- two mobiles one record carries: one person's two numbers
-co_held_mobiles as materialized (
-    select distinct one.mobile, other.mobile as other_mobile
-    from record_mobiles as one
-    inner join record_mobiles as other
-        on one.record_key = other.record_key
-        and one.mobile <> other.mobile
-),
-
--- pairs whose two records each carry a mobile of their own whose records were typed in turn: a
--- record with one number created after the other number was surely typed, and a record with the
--- other created after the first number was. One person who changed number typed every record
--- with the old one before any with the new one (a later edit may write the new one into an old
--- record: its last change bounds when); two people keep typing their own, interleaved. A record
--- carrying both numbers says one person's two
-phone_timeline_pairs as materialized (
-    select
-        compared.record_key,
-        compared.other_record_key,
-        min(a_mobile.mobile) as mobile,
-        min(b_mobile.mobile) as other_mobile
-    from compared
-    inner join record_mobiles as a_mobile on compared.record_key = a_mobile.record_key
-    inner join record_mobiles as b_mobile on compared.other_record_key = b_mobile.record_key
-    inner join mobile_timelines as a_line on a_mobile.mobile = a_line.mobile
-    inner join mobile_timelines as b_line on b_mobile.mobile = b_line.mobile
-    where
-        compared.phone_level = 'different'
-        and a_line.last_typed_from > b_line.first_typed_by
-        and b_line.last_typed_from > a_line.first_typed_by
-        and not exists (
-            select 1 from co_held_mobiles
-            where co_held_mobiles.mobile = a_mobile.mobile and co_held_mobiles.other_mobile = b_mobile.mobile
-        )
-    group by compared.record_key, compared.other_record_key
-),
-
 -- mailboxes that records of two people hold: among its holders a pair whose names conflict
 -- (given names, surnames), or whose valid tax ids differ (a family's inbox)
 family_mailboxes as materialized (
@@ -623,13 +548,8 @@ levelled as materialized (
         case
             when is_rare_name_pair and name_level in ('exact', 'compatible') then 'only_pair_in_city'
             else 'none'
-        end as name_rarity_level,
-        phone_timeline_pairs.mobile as interleaved_mobile,
-        phone_timeline_pairs.other_mobile as other_interleaved_mobile
+        end as name_rarity_level
     from compared
-    left join phone_timeline_pairs
-        on compared.record_key = phone_timeline_pairs.record_key
-        and compared.other_record_key = phone_timeline_pairs.other_record_key
     left join family_mailboxes on compared.email_canonical = family_mailboxes.email_canonical
     left join household_doors
         on compared.typed_address_level = 'exact'
@@ -699,8 +619,6 @@ final as (
             -- a mobile and a door of each one's own: the mailbox and the name that outweigh them
             -- are what two relatives named alike share; a person decides (conflict below)
             when {{ own_phone_and_door }} and match_weight >= {{ var('identity_review_weight') }} then 'review'
-            -- each a mobile of their own, typed in turn (phone_timeline_pairs): a person decides
-            when {{ phones_in_turn }} and match_weight >= {{ var('identity_review_weight') }} then 'review'
             when match_weight >= {{ var('identity_merge_weight') }} then 'merge'
             when match_weight >= {{ var('identity_review_weight') }} then 'review'
             else 'apart'
@@ -713,7 +631,6 @@ final as (
             when tax_id_level = 'different' then 'tax_id'
             when name_level = 'different_surname' then 'surname'
             when {{ own_phone_and_door }} then 'phone_and_door'
-            when {{ phones_in_turn }} then 'phone_timeline'
         end as conflict,
         -- the comparison that weighs most for the pair: what joined (or nearly joined) it
         (array['email', 'phone', 'tax_id', 'name', 'address', 'web_order'])[
@@ -742,7 +659,6 @@ final as (
             format('address %s %s', address_level, to_char(address_weight, 'FMSG990.0')),
             case when web_order_level = 'linked' then format('web order %s %s', order_name, to_char(web_order_weight, 'FMSG990.0')) end,
             case when name_rarity_level <> 'none' then format('name %s %s', name_rarity_level, to_char(name_rarity_weight, 'FMSG990.0')) end,
-            case when {{ phones_in_turn }} then format('phones %s and %s typed in turn', interleaved_mobile, other_interleaved_mobile) end,
             format('prior %s', to_char(round((ln({{ var('identity_prior_match_probability') }} / (1 - {{ var('identity_prior_match_probability') }})) / ln(2))::numeric, 2), 'FMSG990.0'))
         ) as explanation
     from scored

@@ -128,14 +128,13 @@ class HubSpotWriter:
         rng = self._rng
         names = messy.crm_names(rng, p)
         email = messy.crm_email(rng, p.email, duplicate)
-        mobile = p.typed_mobile()
         tax_id = None
         if rng.random() < (0.6 if p.company else 0.35):
             tax_id = messy.tax_id(rng, p)
         record = self.create("contacts", {
             "email": email, "firstname": names[0], "lastname": names[1],
-            "phone": messy.phone(rng, mobile) if rng.random() < 0.85 else None,
-            "mobilephone": messy.phone(rng, mobile) if rng.random() < 0.2 else None,
+            "phone": messy.phone(rng, p.mobile) if rng.random() < 0.85 else None,
+            "mobilephone": messy.phone(rng, p.mobile) if rng.random() < 0.2 else None,
             "company": p.company if p.company and rng.random() < 0.9 else None,
             "city": p.city if rng.random() < 0.7 else co.strip_accents(p.city), "country": p.country_name,
             "address": messy.address(p, f"hubspot:{len(p.hubspot_contact_ids)}", messy.CRM_ADDRESS_SHARE_WEB_FORM

@@ -185,13 +185,12 @@ class OdooWriter:
         else:
             vat = messy.tax_id(rng, p) if rng.random() < 0.75 else False
         email = p.email if p.email and rng.random() > 0.08 else None
-        mobile = p.typed_mobile()
         record = self.create("res.partner", {
             "name": name, "display_name": name, "is_company": bool(p.company),
             "company_type": "company" if p.company else "person",
             "email": email or False,
-            "phone": messy.phone(rng, p.landline or mobile) if rng.random() < 0.7 else False,
-            "mobile": messy.phone(rng, mobile) if rng.random() < 0.6 else False,
+            "phone": messy.phone(rng, p.landline or p.mobile) if rng.random() < 0.7 else False,
+            "mobile": messy.phone(rng, p.mobile) if rng.random() < 0.6 else False,
             "vat": vat, "l10n_latam_identification_type_id": _id_type(p),
             "street": messy.address(p, "odoo", messy.ERP_ADDRESS_SHARE) or False, "city": p.city, "zip": False,
             "country_id": COUNTRY_IDS[p.country],

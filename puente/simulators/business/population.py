@@ -12,8 +12,7 @@ Identifiers have one holder each, as in life (the tax authority and phone operat
 a number, a mail provider never hands out an address twice); only a family shares a mailbox, an
 office its landline with the staff who buy on their own account, and namesakes live in the same
 city. People move to another city (a new landline and address there) or to another door of
-theirs, and change their mobile: records typed after that carry the new ones (the first few, now and
-then, the old one: Person.typed_mobile). Most relatives
+theirs, and change their mobile: records typed after that carry the new ones. Most relatives
 live at one address (some named after the relative they live with: a father and his son, one
 name at one door), and some staff have their purchases sent to the office. A few customers
 live abroad (FOREIGN_SHARE: Argentina, Chile, Mexico, Brazil), with their country's tax id,
@@ -82,20 +81,6 @@ class Person:
     # (messiness.tax_id), and how many times their id has been typed (its own streams)
     colombian_doc: str | None = None
     tax_ids_typed: int = 0
-    # the mobile before the last change (still theirs: never reissued), and how many new records
-    # they have given a mobile for since (typed_mobile)
-    old_mobile: str | None = None
-    mobiles_typed_since_change: int = 0
-
-    def typed_mobile(self) -> str:
-        """The mobile the person gives for a new record: the current one, but for the first
-        OLD_MOBILE_RECORDS records after a change now and then the old one (a habit, a browser's
-        autofill, the old SIM still in the phone), drawn from a stream of its own."""
-        if self.old_mobile is None or self.mobiles_typed_since_change >= OLD_MOBILE_RECORDS:
-            return self.mobile
-        self.mobiles_typed_since_change += 1
-        draw = random.Random(f"{self.doc}:{self.id}:old-mobile:{self.old_mobile}:{self.mobiles_typed_since_change}")
-        return self.old_mobile if draw.random() < OLD_MOBILE_SHARE else self.mobile
 
     @property
     def country_name(self) -> str:
@@ -108,10 +93,6 @@ class Person:
 
 MOVE_SHARE = 0.08  # people who move to another city during the history
 NEW_MOBILE_SHARE = 0.08  # people who change their mobile number
-# after a change, each of the next OLD_MOBILE_RECORDS new records a person gives a mobile for has
-# OLD_MOBILE_SHARE chance of the old number; no figure found, an assumption
-OLD_MOBILE_RECORDS = 4
-OLD_MOBILE_SHARE = 0.15
 SHARED_OFFICE_PHONE_SHARE = 0.03  # people whose landline is the office line of a client company
 MOVE_WITHIN_CITY_SHARE = 0.1  # people (and companies) who move to another door of their city
 HOUSEHOLD_SHARE = 0.7  # relatives (a family name and city in common) who live at the same address
@@ -366,8 +347,6 @@ class Population:
 
     def _new_mobile(self, day: int, p: Person) -> None:
         """The person changes their mobile number (the old one stays theirs: never reissued here)."""
-        if self._has_records(p):  # someone who never gave the old number to the business gives the new one
-            p.old_mobile, p.mobiles_typed_since_change = p.mobile, 0
         p.mobile = self._unique(lambda: co.new_mobile(self._rng) if p.country == "CO"
                                 else latam.new_mobile(self._rng, p.country, p.city))
         if self._has_records(p):

@@ -100,7 +100,7 @@ class ShopifyWriter:
         cid = self.new_id("customers")
         first, last = messy.shop_names(rng, p)
         # checkout asks for an email or a phone to send the order to: someone without email gives a phone
-        phone = co.e164(p.typed_mobile()) if p.email is None or rng.random() < 0.55 else None
+        phone = co.e164(p.mobile) if p.email is None or rng.random() < 0.55 else None
         stamp = shopify_ts(at)
         address = {
             "id": self.new_id("addresses"), "customer_id": cid, "first_name": first, "last_name": last,

@@ -177,7 +177,7 @@ class TiendaNubeWriter(StoreWriter):
             return self.tiendanube["customers"][cid]
         rng = self._rng
         first, last = messy.shop_names(rng, p)
-        phone = messy.phone(rng, p.typed_mobile())
+        phone = messy.phone(rng, p.mobile)
         street, number = split_street(messy.address(p, f"tiendanube:{email}"))
         city = messy.typed(rng, p.city)
         cid, aid = self._new_id("customers"), self._new_id("addresses")

@@ -178,7 +178,7 @@ class WooCommerceWriter(StoreWriter):
         cid = self._new_id("customers")
         first, last = messy.shop_names(rng, p)
         email = self._typed_email(p)
-        phone = messy.phone(rng, p.typed_mobile())
+        phone = messy.phone(rng, p.mobile)
         billing = self._address(p, first, last, phone, email)
         record = self.create("customers", {
             "id": cid, "email": email, "first_name": first, "last_name": last, "role": "customer",
@@ -205,7 +205,7 @@ class WooCommerceWriter(StoreWriter):
         else:
             cid = 0  # a guest: the buyer is only in the billing address, typed anew each time
             first, last = messy.shop_names(rng, p)
-            billing = self._address(p, first, last, messy.phone(rng, p.typed_mobile()), self._typed_email(p))
+            billing = self._address(p, first, last, messy.phone(rng, p.mobile), self._typed_email(p))
         lines = self._basket(p, 1.5, 0.6, self._wholesale_quantity)
         if not lines:
             return
