@@ -15,6 +15,11 @@
     The postal address as typed (`street`, each system's own: see its model) and its comparable
     key `address_key` (macro normalize_address).
 
+    When the source created the record (`created_at`: Odoo's `create_date`, the CRM's creation
+    date, a shop customer's; a record known from an order, the order's) beside when it last
+    changed it (`updated_at`): the record's phone was typed between the two. Identity does not
+    weigh it (bench/RESULTS.md, "each record's creation date").
+
     Marketing consent, per record: `has_marketing_consent` is the record's own signal, true
     (opted in), false (opted out) or null (it says neither), and `marketing_consent_at` when
     the source says the signal was given (null when the source keeps no date for it):
