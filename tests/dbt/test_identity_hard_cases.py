@@ -28,6 +28,8 @@ Díaz and his son Felipe Antonio Pérez Vargas, one door, one mailbox on the fat
 a CRM contact of each, told apart by their second surnames on their ERP partners only; in Popayán,
 two Jimena Ramírez with one mailbox, each with her own mobile at her own door, and Óscar Mejía and
 Rosa Lugo, each one person whose records show two mobiles (Óscar also two doors, and one cédula).
+In Pasto, Camilo Vélez, whose records with his old mobile were all created before those with his
+new one.
 Before night 2 an operator splits CRM contact 502 off Juan Pérez, and a new ERP partner 100
 (a key smaller than every record of Juan's) arrives with Juan's email. Night 3 changes nothing.
 """
@@ -276,6 +278,34 @@ _oscar["properties"].update(tax_id="CC 71234567", address="Carrera 9 # 4-15")
 NIGHT_1["hubspot"]["contacts"] += [
     _contact("596", "Jimena", "Ramírez", "jramirez88@example.net", "3204351166", city="Popayán"), _oscar,
     _contact("598", "Rosa", "Lugo", "rlugo@example.net", "3152220598", city="Popayán")]
+# Pasto: Camilo Vélez changed his mobile; every record with the old one (ERP partner 176, CRM
+# contact 599, edited since) was created before any with the new one (shop customer 7030, partner
+# 177), one mailbox, no door, no tax id
+
+
+def _dated(record: dict, created: str, updated: str | None = None) -> dict:
+    """The record created (and last changed) when given: Odoo's `create_date`, HubSpot's
+    `createdAt`, Shopify's `created_at`."""
+    if "properties" in record:
+        return {**record, "createdAt": f"{created}T10:00:00.000Z", "updatedAt": f"{updated or created}T10:00:00.000Z"}
+    if "first_name" in record:
+        return {**record, "created_at": f"{created}T10:00:00-05:00", "updated_at": f"{updated or created}T10:00:00-05:00"}
+    return {**record, "create_date": f"{created} 10:00:00", "write_date": f"{updated or created} 10:00:00"}
+
+
+NIGHT_1["odoo"]["res.partner"] += [
+    _dated(_partner(176, "Camilo Vélez Ruiz", "cvelez@example.net", "3001110176", False, city="Pasto"), "2024-03-01"),
+    _dated(_partner(177, "Camilo Vélez", "cvelez@example.net", "3152220177", False, city="Pasto"), "2025-09-01"),
+]
+NIGHT_1["hubspot"]["contacts"] += [
+    # an old record edited since (another field): its number was typed when it was created, or since
+    _dated(_contact("599", "Camilo", "Vélez", "cvelez@example.net", "300 111 0176", city="Pasto"),
+           "2024-05-01", "2026-10-01"),
+]
+NIGHT_1["shopify"]["customers"] += [
+    _dated({**_shop_customer(7030, "Camilo", "Vélez", "cvelez@example.net", "Pasto"), "phone": "+573152220177"},
+           "2025-06-01"),
+]
 NIGHT_2 = {"odoo": {"res.partner": [
     _partner(100, "Juan Perez", "juan.perez@example.com", False, False),
 ]}}
@@ -360,7 +390,7 @@ def test_a_surname_held_twice_conflicts_with_a_different_second_surname(nights, 
 
 def _pair(url: str, a: str, b: str) -> dict:
     (pair,) = rows(url, """
-        select tax_id_level, name_level, address_level, decision from intermediate.int_customer_pairs_scored
+        select * from intermediate.int_customer_pairs_scored
         where record_key = least(%s, %s) and other_record_key = greatest(%s, %s)""", a, b, a, b)
     return pair
 
@@ -532,3 +562,21 @@ def test_one_person_with_two_mobiles_stays_one_customer(nights, module_db, a, b)
     pair = _pair(module_db, a, b)
     assert pair["decision"] == "merge", pair
     assert nights[1][a] == nights[1][b]
+
+
+def test_one_person_whose_old_mobile_records_all_came_first_stays_one_customer(nights, module_db):
+    """Camilo Vélez's records with his old mobile were all created before any with his new one: a
+    change of number, one mailbox, one name: one customer, no conflict. Each record carries its
+    creation as its source gives it (Odoo's `create_date`, HubSpot's `createdAt`, Shopify's
+    `created_at`), an edit since aside."""
+    seen = nights[1]
+    assert seen["odoo_partner:176"] == seen["hubspot_contact:599"] == seen["odoo_partner:177"] \
+        == seen["shopify_customer:7030"]
+    pair = _pair(module_db, "odoo_partner:176", "odoo_partner:177")
+    assert (pair["phone_level"], pair["decision"], pair["conflict"]) == ("different", "merge", None), pair
+    created = {r["record_key"]: (r["created_at"].date().isoformat(), r["updated_at"].date().isoformat()) for r in rows(
+        module_db, "select record_key, created_at, updated_at from intermediate.int_customer_records_unioned "
+                   "where record_key in ('odoo_partner:176', 'hubspot_contact:599', 'shopify_customer:7030')")}
+    assert created == {"odoo_partner:176": ("2024-03-01", "2024-03-01"),
+                       "hubspot_contact:599": ("2024-05-01", "2026-10-01"),
+                       "shopify_customer:7030": ("2025-06-01", "2025-06-01")}, created

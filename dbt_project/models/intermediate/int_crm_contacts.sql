@@ -10,7 +10,7 @@
 
 {%- set columns -%}
     contact_id, owner_id, crm_system, crm_object, source_object, full_name, email, phone, mobile_phone, tax_id, street, city,
-    country, has_marketing_consent, has_processing_authorisation, updated_at
+    country, has_marketing_consent, has_processing_authorisation, created_at, updated_at
 {%- endset %}
 
 {% for model in source_contract_models('crm_people') -%}

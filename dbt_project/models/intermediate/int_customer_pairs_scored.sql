@@ -50,7 +50,8 @@
         without it, the pair goes to review at most;
       - name, word by word (name_words: particles dropped): `exact`, `compatible` (every word of
         the shorter name agrees with one of the longer: equal, an initial, or two edits apart;
-        and a given name agrees: `Fernanda López` / `María Fernanda López Gómez`),
+        and a given name agrees: `Fernanda López` / `María Fernanda López Gómez`; a given name typed
+        without its last letter, `Dieg`, agrees with the one it is rare beside, given_name_slips),
         `partly_compatible` (a given name and another word agree, each side has a word the other
         lacks: `Luis Carlos Gómez` / `Luis Gómez Giraldo`), `different_surname` (a given name
         agrees but each ends in a surname the other lacks: `María Acosta Ospina` / `María Isabel
@@ -209,6 +210,26 @@ blocked_pairs as (
         and a.value = b.value
         and a.record_key < b.record_key
         and (a.kind <> 'phone_tail' or a.is_local or b.is_local)
+),
+
+-- each first word of a person's name, and how many records begin with it
+first_words as (
+    select name_words[1] as word, count(*) as records
+    from candidates
+    where not is_company and name_words is not null and length(name_words[1]) > 1
+    group by name_words[1]
+),
+
+-- a given name typed without its last letter (`Dieg`, `Paol`, `Catalin`): a first word that is
+-- another one less its last letter, and var identity_given_name_slip_ratio times rarer than it at
+-- least; `Daniel` / `Daniela`, `Julián` / `Juliana`, each common, stay two names
+given_name_slips as materialized (
+    select slip.word as slip, given.word as given_name
+    from first_words as slip
+    inner join first_words as given
+        on left(given.word, -1) = slip.word
+    where length(slip.word) >= 3
+        and slip.records * {{ var('identity_given_name_slip_ratio') }} < given.records
 ),
 
 -- a person's given name with each other word of the name, in the person's city
@@ -416,7 +437,12 @@ compared as (
             agreeing.words,
             {{ given_names_agree('words.shorter[1]', 'words.longer[1]') }}
             or {{ given_names_agree('words.shorter[1]', 'words.longer[2]', initials=false) }}
-            or {{ given_names_agree('words.shorter[2]', 'words.longer[1]', initials=false) }} as given_agree,
+            or {{ given_names_agree('words.shorter[2]', 'words.longer[1]', initials=false) }}
+            or exists (
+                select 1 from given_name_slips
+                where (given_name_slips.slip, given_name_slips.given_name)
+                    in ((words.shorter[1], words.longer[1]), (words.longer[1], words.shorter[1]))
+            ) as given_agree,
             -- each name ends in a surname the other lacks (`María Acosta Ospina` / `María Isabel
             -- Acosta Rojas`: two sisters), initials aside; or one name holds its surname twice
             -- and the other ends in a surname it lacks (`Fernando García García` / `Fernando

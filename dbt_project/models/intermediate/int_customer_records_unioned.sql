@@ -15,6 +15,11 @@
     The postal address as typed (`street`, each system's own: see its model) and its comparable
     key `address_key` (macro normalize_address).
 
+    When the source created the record (`created_at`: Odoo's `create_date`, the CRM's creation
+    date, a shop customer's; a record known from an order, the order's) beside when it last
+    changed it (`updated_at`): the record's phone was typed between the two. Identity does not
+    weigh it (bench/RESULTS.md, "each record's creation date").
+
     Marketing consent, per record: `has_marketing_consent` is the record's own signal, true
     (opted in), false (opted out) or null (it says neither), and `marketing_consent_at` when
     the source says the signal was given (null when the source keeps no date for it):
@@ -30,7 +35,7 @@
 {%- set record_columns -%}
     record_type, source_system, source_object, source_record_id, full_name, is_company, email, phone, other_phone, tax_id,
     street, city, country, country_code, has_marketing_consent, marketing_consent_at,
-    has_processing_authorisation, updated_at
+    has_processing_authorisation, created_at, updated_at
 {%- endset %}
 
 with
@@ -62,6 +67,7 @@ crm_records as (
         has_marketing_consent,
         null::timestamptz as marketing_consent_at,
         has_processing_authorisation,
+        created_at,
         updated_at
     from crm_people
 ),
@@ -123,6 +129,7 @@ normalized as (
         unioned.has_marketing_consent,
         unioned.marketing_consent_at,
         unioned.has_processing_authorisation,
+        unioned.created_at,
         unioned.updated_at
     from unioned
     left join country_codes
@@ -248,6 +255,7 @@ keyed as (
         normalized.has_marketing_consent,
         normalized.marketing_consent_at,
         normalized.has_processing_authorisation,
+        normalized.created_at,
         normalized.updated_at
     from normalized
     left join email_slips

@@ -10,6 +10,6 @@ select
     'contact' as crm_object,
     'contacts' as source_object,
     full_name, email, phone, mobile_phone, tax_id, street, city, country, has_marketing_consent,
-    has_processing_authorisation, updated_at
+    has_processing_authorisation, created_at, updated_at
 from {{ ref('stg_hubspot__contacts') }}
 where not is_deleted

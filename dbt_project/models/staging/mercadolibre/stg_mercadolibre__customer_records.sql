@@ -54,6 +54,7 @@ select distinct on (meli_orders.buyer_id)
     null::boolean as has_marketing_consent,
     null::timestamptz as marketing_consent_at,
     null::boolean as has_processing_authorisation,
+    meli_orders.created_at,
     meli_orders.updated_at
 from meli_orders
 left join meli_doors

@@ -23,6 +23,7 @@ ordering_partners as (
     select
         partner_id,
         max(partner_name) as partner_name,
+        min(created_at) as created_at,
         max(updated_at) as updated_at
     from sale_orders
     where partner_id is not null
@@ -47,6 +48,7 @@ select
     case when partners.is_blacklisted then false end as has_marketing_consent,
     null::timestamptz as marketing_consent_at,
     null::boolean as has_processing_authorisation,
+    coalesce(partners.created_at, ordering_partners.created_at) as created_at,
     coalesce(partners.updated_at, ordering_partners.updated_at) as updated_at
 from partners
 full outer join ordering_partners

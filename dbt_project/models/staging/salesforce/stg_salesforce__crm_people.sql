@@ -5,7 +5,7 @@
 
 {% set person_columns -%}
     full_name, email, phone, mobile_phone, tax_id, street, city, country, has_marketing_consent,
-    has_processing_authorisation, updated_at
+    has_processing_authorisation, created_at, updated_at
 {%- endset %}
 
 select contact_id, owner_id, 'salesforce' as crm_system, 'contact' as crm_object, 'contacts' as source_object, {{ person_columns }}

@@ -49,6 +49,7 @@ shop_customer_records as (
         end as has_marketing_consent,
         shop_customers.marketing_consent_updated_at as marketing_consent_at,
         null::boolean as has_processing_authorisation,
+        shop_customers.created_at,
         shop_customers.updated_at
     from shop_customers
     left join ordering_shop_customer_ids
@@ -77,6 +78,7 @@ shop_order_records as (
         null::boolean as has_marketing_consent,
         null::timestamptz as marketing_consent_at,
         null::boolean as has_processing_authorisation,
+        shop_orders.created_at,
         shop_orders.updated_at
     from shop_orders
     left join shop_customers

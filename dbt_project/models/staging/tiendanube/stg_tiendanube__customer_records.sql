@@ -37,6 +37,7 @@ nube_customer_records as (
         null::boolean as has_marketing_consent,
         null::timestamptz as marketing_consent_at,
         null::boolean as has_processing_authorisation,
+        nube_customers.created_at,
         nube_customers.updated_at
     from nube_customers
     where not nube_customers.is_deleted
@@ -63,6 +64,7 @@ nube_order_records as (
         null::boolean as has_marketing_consent,
         null::timestamptz as marketing_consent_at,
         null::boolean as has_processing_authorisation,
+        nube_orders.created_at,
         nube_orders.updated_at
     from nube_orders
     left join nube_customers

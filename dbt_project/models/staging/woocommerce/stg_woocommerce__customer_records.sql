@@ -37,6 +37,7 @@ woo_customer_records as (
         null::boolean as has_marketing_consent,
         null::timestamptz as marketing_consent_at,
         null::boolean as has_processing_authorisation,
+        woo_customers.created_at,
         woo_customers.updated_at
     from woo_customers
     where not woo_customers.is_deleted
@@ -65,6 +66,7 @@ woo_order_records as (
         null::boolean as has_marketing_consent,
         null::timestamptz as marketing_consent_at,
         null::boolean as has_processing_authorisation,
+        woo_orders.created_at,
         woo_orders.updated_at
     from woo_orders
     left join woo_customers
