@@ -20,6 +20,11 @@ def _orders(*rows: tuple[str, str, float, str, bool]) -> pd.DataFrame:
     return frame.assign(ordered_at=pd.to_datetime(frame["ordered_at"], utc=True, format="ISO8601"))
 
 
+def _lines(*rows: tuple[str, str, str, str, float, float]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["order_id", "customer_id", "product_id", "ordered_at", "quantity", "amount"])
+    return frame.assign(ordered_at=pd.to_datetime(frame["ordered_at"], utc=True))
+
+
 HISTORY = _orders(
     ("ana", "2024-01-02", 100.0, "web", False),
     ("ana", "2024-03-02", 50.0, "erp", False),
@@ -164,15 +169,14 @@ def test_product_popularity_counts_each_products_recent_buyers_weighted_by_what_
         ("cy", "2024-05-20", 10.0, "web", False),
         ("cy", "2024-05-25", 5.0, "web", True),  # cancelled: its line buys nothing
     ).assign(order_id=["o1", "o2", "o3", "o4"])
-    lines = pd.DataFrame(
-        [("o1", "ana", "old", "2024-01-10", 1.0, 10.0),  # nobody bought "old" in the 90 days before the cutoff
-         ("o1", "ana", "hit", "2024-01-10", 1.0, 20.0),
-         ("o2", "bo", "hit", "2024-05-01", 1.0, 10.0),
-         ("o3", "cy", "hit", "2024-05-20", 1.0, 10.0),
-         ("o4", "cy", "old", "2024-05-25", 1.0, 5.0),
-         ("o5", "bo", "old", "2024-06-01", 1.0, 5.0)],  # at the cutoff: not seen
-        columns=["order_id", "customer_id", "product_id", "ordered_at", "quantity", "amount"],
-    ).assign(ordered_at=lambda frame: pd.to_datetime(frame["ordered_at"], utc=True))
+    lines = _lines(
+        ("o1", "ana", "old", "2024-01-10", 1.0, 10.0),  # nobody bought "old" in the 90 days before the cutoff
+        ("o1", "ana", "hit", "2024-01-10", 1.0, 20.0),
+        ("o2", "bo", "hit", "2024-05-01", 1.0, 10.0),
+        ("o3", "cy", "hit", "2024-05-20", 1.0, 10.0),
+        ("o4", "cy", "old", "2024-05-25", 1.0, 5.0),
+        ("o5", "bo", "old", "2024-06-01", 1.0, 5.0),  # at the cutoff: not seen
+    )
 
     popularity = build_features(orders, CUTOFF, lines)["product_popularity_90d"]
 
@@ -190,17 +194,16 @@ def test_unit_price_is_the_years_bought_amount_over_its_units_and_ignores_the_cu
         ("bo", "2024-05-20", 12.0, "web", False),
         ("bo", "2024-05-25", 99.0, "web", True),  # cancelled: its line buys nothing
     ).assign(order_id=["o1", "o2", "o3", "o4", "o5"])
-    lines = pd.DataFrame(
-        [("o1", "ana", "mug", "2023-05-01", 1.0, 50.0),
-         ("o2", "ana", "mug", "2024-02-01", 10.0, 20.0),
-         ("o2", "ana", "tin", "2024-02-01", 2.0, 6.0),
-         ("o3", "ana", "tin", "2024-05-30", 4.0, 4.0),
-         ("o3", "ana", "tin", "2024-05-30", -1.0, -1.0),  # a returned unit
-         ("o4", "bo", "lamp", "2024-05-20", 1.0, 12.0),
-         ("o5", "bo", "lamp", "2024-05-25", 9.0, 99.0),
-         ("o6", "bo", "lamp", "2024-06-01", 100.0, 1.0)],  # at the cutoff: not seen
-        columns=["order_id", "customer_id", "product_id", "ordered_at", "quantity", "amount"],
-    ).assign(ordered_at=lambda frame: pd.to_datetime(frame["ordered_at"], utc=True))
+    lines = _lines(
+        ("o1", "ana", "mug", "2023-05-01", 1.0, 50.0),
+        ("o2", "ana", "mug", "2024-02-01", 10.0, 20.0),
+        ("o2", "ana", "tin", "2024-02-01", 2.0, 6.0),
+        ("o3", "ana", "tin", "2024-05-30", 4.0, 4.0),
+        ("o3", "ana", "tin", "2024-05-30", -1.0, -1.0),  # a returned unit
+        ("o4", "bo", "lamp", "2024-05-20", 1.0, 12.0),
+        ("o5", "bo", "lamp", "2024-05-25", 9.0, 99.0),
+        ("o6", "bo", "lamp", "2024-06-01", 100.0, 1.0),  # at the cutoff: not seen
+    )
 
     price = build_features(orders, CUTOFF, lines)["unit_price_365d"]
 
