@@ -21,8 +21,8 @@ popular their products are lately (`product_popularity_90d`: over the year's lin
 amount, the log of one plus the number of customers who bought the line's product in the 90 days
 before the cutoff; a customer of products nobody buys any more scores low), and the mean price
 they paid per unit (`unit_price_365d`: the amount of the year's bought lines over their units; a
-trade buyer of wholesale quantities pays less per unit than a shop's retail customer). Without
-lines those are NaN.
+trade buyer of wholesale quantities pays less per unit than a shop's retail customer; unknown when
+all they bought was free). Without lines those are NaN.
 
 When the service tickets (`marts.fct_service_tickets`) are given: the customer's tickets and
 complaints opened in the 90 days and the year before the cutoff, whether a complaint was open at
@@ -261,10 +261,10 @@ def _line_features(lines: pd.DataFrame, history: pd.DataFrame, end: pd.Timestamp
     )
     by_customer = per_order.groupby("customer_id")
     recent_value = per_order.loc[per_order["at"] >= end - 90 * _DAY].groupby("customer_id")["value"].mean()
-    quarter = bought.loc[(bought["ordered_at"] >= end - 90 * _DAY) & (bought["quantity"] > 0)]
+    units = bought.loc[bought["quantity"] > 0]
+    quarter = units.loc[units["ordered_at"] >= end - 90 * _DAY]
     buyers = np.log1p(bought["product_id"].map(quarter.groupby("product_id")["customer_id"].nunique()).fillna(0))
     weight = bought["amount"].clip(lower=0)
-    units = bought.loc[bought["quantity"] > 0]
     unit_spend = units["amount"].clip(lower=0).groupby(units["customer_id"]).sum()
     unit_count = units.groupby("customer_id")["quantity"].sum()
     bought_amount = bought.groupby("customer_id")["amount"].sum()
@@ -282,7 +282,7 @@ def _line_features(lines: pd.DataFrame, history: pd.DataFrame, end: pd.Timestamp
                 (buyers * weight).groupby(bought["customer_id"]).sum()
                 / weight.groupby(bought["customer_id"]).sum().where(lambda total: total > 0)
             ),
-            "unit_price_365d": unit_spend / unit_count,
+            "unit_price_365d": (unit_spend / unit_count).where(unit_spend > 0),  # free goods alone: unknown
         }
     )
 

@@ -23,6 +23,7 @@ away from a typical customer's, which `ml.churn.reasons` turns into words.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,25 +72,37 @@ TICKET_INPUTS = ("log_complaints_365d", "open_complaint", "log_resolution_days")
 CUTOFF_INDICATOR_SCALE = 100.0
 EXPECTED_FLOOR = 0.01  # purchases: log(expected + floor) keeps "expects none" finite
 PROBABILITY_FLOOR = 1e-6  # log-odds of a probability kept within [floor, 1 - floor]
-PRICE_FLOOR = 1e-3  # per unit: log(max(price, floor)) keeps a free line finite
 MAX_OVERDUE = 50.0
 
 
-def robust_inputs(features: pd.DataFrame) -> pd.DataFrame:
+# Inputs a customer may lack (no order lines, nothing bought that year): filled with the median of
+# the customers the model learnt from (`RobustLogistic.fills`).
+MEDIAN_FILLED = ("log_product_popularity", "log_unit_price")
+
+
+def robust_inputs(features: pd.DataFrame, fills: Mapping[str, float] | None = None) -> pd.DataFrame:
     """The model's inputs: log scales tame the long tails of retail counts and amounts.
 
     `log_overdue` is the days since the last purchase over the customer's median gap between
     purchase days (capped at 50; for a one-time buyer, 1: neither early nor late, and
     `one_purchase` says so). `cancelled_share` is the share of the year's orders cancelled
     (0 when unknown). The ticket inputs are 0 for a customer without tickets (and when the
-    tickets are not known). `log_product_popularity` is already a log; a customer without it
-    gets the median of the others (0 when nobody has it), and so does one without
-    `log_unit_price` (the log of the mean price paid per unit, floored at `PRICE_FLOOR`).
+    tickets are not known). `log_product_popularity` is already a log; `log_unit_price` is the
+    log of the mean price paid per unit. A customer without one of those (`MEDIAN_FILLED`) gets
+    `fills`' value, the median of the customers a model learnt from, so that a customer's score
+    does not depend on who else is scored with them; without `fills`, the median of `features`
+    (0 when nobody has it).
     """
     overdue = (features["recency_days"] / features["gap_median_days"]).clip(0, MAX_OVERDUE)
     unknown = pd.Series(0.0, index=features.index)  # a frame without the ticket features (older callers)
-    popularity = features.get("product_popularity_90d", unknown)
-    price = np.log(features.get("unit_price_365d", unknown + 1.0).clip(lower=PRICE_FLOOR))
+    missing = pd.Series(np.nan, index=features.index)
+    filled = {
+        "log_product_popularity": features.get("product_popularity_90d", missing),
+        "log_unit_price": np.log(features.get("unit_price_365d", missing)),
+    }
+    for name, values in filled.items():
+        fill = fills[name] if fills is not None and name in fills else values.median()
+        filled[name] = values.fillna(fill).fillna(0.0)
     return pd.DataFrame(
         {
             "log_bgnbd_expected": np.log(features["bgnbd_expected_90d"].fillna(0.0) + EXPECTED_FLOOR),
@@ -104,8 +117,7 @@ def robust_inputs(features: pd.DataFrame) -> pd.DataFrame:
             "log_complaints_365d": np.log1p(features.get("complaints_365d", unknown).fillna(0.0)),
             "open_complaint": features.get("open_complaint", unknown).fillna(0.0),
             "log_resolution_days": np.log1p(features.get("resolution_hours_median_365d", unknown).fillna(0.0) / 24),
-            "log_product_popularity": popularity.fillna(popularity.median()).fillna(0.0),
-            "log_unit_price": price.fillna(price.median()).fillna(0.0),
+            **filled,
         },
         index=features.index,
     )
@@ -117,6 +129,8 @@ class RobustLogistic:
 
     `inputs` names the columns it was fitted on; artifacts saved before the field existed load
     with its default, the eight inputs they had (no `cancelled_share`), and still score.
+    `fills`: the value of each `MEDIAN_FILLED` input for a customer who lacks it, learnt at fit
+    (None in artifacts saved before it: the median of the customers scored, as they did).
     """
 
     mean: np.ndarray
@@ -124,6 +138,7 @@ class RobustLogistic:
     coefficients: np.ndarray
     intercept: float
     inputs: tuple[str, ...] = ROBUST_INPUTS[:-1]
+    fills: dict[str, float] | None = None
 
     @classmethod
     def fit(cls, features: pd.DataFrame, labels: pd.Series, inputs: tuple[str, ...] = ROBUST_INPUTS) -> RobustLogistic:
@@ -137,7 +152,8 @@ class RobustLogistic:
         effect; the Platt sigmoid sets the level of the probabilities anyway.
         """
         names = inputs
-        inputs = robust_inputs(features).loc[:, list(names)].to_numpy()
+        fills = {name: float(value) for name, value in robust_inputs(features).loc[:, list(MEDIAN_FILLED)].median().items()}
+        inputs = robust_inputs(features, fills).loc[:, list(names)].to_numpy()
         mean, scale = inputs.mean(axis=0), inputs.std(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
         per_cutoff = _cutoff_indicators(features.index)
@@ -148,7 +164,8 @@ class RobustLogistic:
         )
         coefficients = fitted.coef_[0]
         shift = CUTOFF_INDICATOR_SCALE * float(coefficients[inputs.shape[1]:].mean()) if per_cutoff.shape[1] else 0.0
-        return cls(mean, scale, coefficients[: inputs.shape[1]].copy(), float(fitted.intercept_[0]) + shift, names)
+        return cls(mean, scale, coefficients[: inputs.shape[1]].copy(), float(fitted.intercept_[0]) + shift, names,
+                   fills)
 
     def raw_score(self, features: pd.DataFrame) -> np.ndarray:
         return self._terms(features).sum(axis=1) + self.intercept
@@ -158,7 +175,7 @@ class RobustLogistic:
         return pd.DataFrame(self._terms(features), index=features.index, columns=list(self.inputs))
 
     def _terms(self, features: pd.DataFrame) -> np.ndarray:
-        inputs = robust_inputs(features).loc[:, list(self.inputs)].to_numpy()
+        inputs = robust_inputs(features, self.fills).loc[:, list(self.inputs)].to_numpy()
         return (inputs - self.mean) / self.scale * self.coefficients
 
 

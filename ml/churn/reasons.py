@@ -166,6 +166,10 @@ def _phrases(theme: str, features: pd.DataFrame) -> np.ndarray:
                 + _number(features["orders_365d"]) + " in the last year").to_numpy()
     if theme == "spend":
         text = "spent " + _number(features["amount_sum_365d"]) + " in the last year"
+        price = column("unit_price_365d")
+        if price is not None:
+            per_unit = price.map(lambda value: f"{value:,.2f}" if value < 100 else f"{value:,.0f}")
+            text = text.where(price.isna(), text + ", about " + per_unit + " per unit")
         trend = column("basket_value_trend")
         if trend is None:
             return text.to_numpy()

@@ -193,7 +193,8 @@ def test_unit_price_is_the_years_bought_amount_over_its_units_and_ignores_the_cu
         ("ana", "2024-05-30", 4.0, "web", False),
         ("bo", "2024-05-20", 12.0, "web", False),
         ("bo", "2024-05-25", 99.0, "web", True),  # cancelled: its line buys nothing
-    ).assign(order_id=["o1", "o2", "o3", "o4", "o5"])
+        ("cy", "2024-05-26", 0.0, "web", False),
+    ).assign(order_id=["o1", "o2", "o3", "o4", "o5", "o7"])
     lines = _lines(
         ("o1", "ana", "mug", "2023-05-01", 1.0, 50.0),
         ("o2", "ana", "mug", "2024-02-01", 10.0, 20.0),
@@ -203,10 +204,12 @@ def test_unit_price_is_the_years_bought_amount_over_its_units_and_ignores_the_cu
         ("o4", "bo", "lamp", "2024-05-20", 1.0, 12.0),
         ("o5", "bo", "lamp", "2024-05-25", 9.0, 99.0),
         ("o6", "bo", "lamp", "2024-06-01", 100.0, 1.0),  # at the cutoff: not seen
+        ("o7", "cy", "sample", "2024-05-26", 3.0, 0.0),  # free goods only
     )
 
     price = build_features(orders, CUTOFF, lines)["unit_price_365d"]
 
     assert price["ana"] == pytest.approx((20 + 6 + 4) / (10 + 2 + 4))
     assert price["bo"] == pytest.approx(12.0)
+    assert np.isnan(price["cy"])  # nothing paid for: no price (not a price of 0, whose log is minus infinity)
     assert build_features(orders, CUTOFF)["unit_price_365d"].isna().all()  # no lines: unknown

@@ -106,6 +106,25 @@ def test_reasons_by_hand():
     assert reasons.loc["flat"].tolist() == [NO_REASON, "none"]
 
 
+def test_the_spend_reason_names_the_price_paid_per_unit():
+    customers = pd.Index(["trade", "retail", "unknown"], name="customer_id")
+    features = pd.DataFrame(
+        {"amount_sum_365d": [1500.0, 90000.0, 80.0], "basket_value_trend": [1.0, 1.0, np.nan],
+         "unit_price_365d": [2.456, 45000.0, np.nan], "recency_days": [50.0] * 3, "gap_median_days": [30.0] * 3,
+         "orders_90d": [1.0] * 3, "orders_365d": [4.0] * 3, "tenure_days": [400.0] * 3,
+         "distinct_products_365d": [3.0] * 3, "channel_count": [1.0] * 3, "cancelled_share": [0.0] * 3},
+        index=customers,
+    )
+    contributions = pd.DataFrame({"log_unit_price": [1.0, 1.0, 1.0]}, index=customers)
+
+    reasons = churn_reasons(contributions, features, pd.Series(0.8, index=customers), MEDIUM_RISK_THRESHOLD)
+
+    assert reasons["reasons"].tolist() == ["spent 1,500 in the last year, about 2.46 per unit",
+                                           "spent 90,000 in the last year, about 45,000 per unit",
+                                           "spent 80 in the last year"]  # no price known: none said
+    assert reasons["reason_codes"].tolist() == ["spend"] * 3
+
+
 @pytest.mark.parametrize(("history", "baseline"), [("bgnbd_history", "bgnbd"),
                                                      ("no_purchase_history", "bgnbd_no_purchase")])
 def test_bgnbd_scores_with_its_own_reasons(history, baseline, request, as_of):

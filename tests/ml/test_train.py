@@ -198,7 +198,14 @@ def test_the_price_input_is_used_with_lines_at_any_size(order_orders, lines, as_
     assert "log_unit_price" not in train_churn_model(order_orders, as_of).inputs  # no lines: no price input
 
     features = small.evaluation.features
-    price = robust_inputs(features)["log_unit_price"]
+    model = small.model.evaluation.logistic
+    price = robust_inputs(features, model.fills)["log_unit_price"]
     known = features["unit_price_365d"].notna()
     assert known.any() and np.allclose(price[known], np.log(features.loc[known, "unit_price_365d"]))
-    assert (price[~known] == price[known].median()).all()  # without lines of their own: the median customer
+    # A customer without a price of their own gets the median the model learnt, whoever else is scored
+    # with them: alone or beside the others, the same score.
+    lacking = features.iloc[[0]].assign(unit_price_365d=np.nan)
+    assert robust_inputs(lacking, model.fills)["log_unit_price"].iloc[0] == model.fills["log_unit_price"]
+    assert price.min() <= model.fills["log_unit_price"] <= price.max()
+    beside = pd.concat([lacking, features.iloc[1:]])
+    assert model.raw_score(lacking)[0] == pytest.approx(model.raw_score(beside)[0])

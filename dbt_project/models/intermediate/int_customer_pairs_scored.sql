@@ -222,14 +222,19 @@ first_words as (
 
 -- a given name typed without its last letter (`Dieg`, `Paol`, `Catalin`): a first word that is
 -- another one less its last letter, and var identity_given_name_slip_ratio times rarer than it at
--- least; `Daniel` / `Daniela`, `Julián` / `Juliana`, each common, stay two names
+-- least; `Daniel` / `Daniela`, `Julián` / `Juliana`, each common, stay two names. Never a name of
+-- its own (var identity_given_names_not_slips: `Paul` beside many a `Paula`), nor a word that could
+-- be either of two names (`Andre`: Andrea or Andrés)
 given_name_slips as materialized (
-    select slip.word as slip, given.word as given_name
+    select slip.word as slip, min(given.word) as given_name
     from first_words as slip
     inner join first_words as given
         on left(given.word, -1) = slip.word
     where length(slip.word) >= 3
         and slip.records * {{ var('identity_given_name_slip_ratio') }} < given.records
+        and slip.word not in ({{ "'" ~ var('identity_given_names_not_slips') | join("', '") ~ "'" }})
+    group by slip.word
+    having count(*) = 1
 ),
 
 -- a person's given name with each other word of the name, in the person's city
