@@ -152,8 +152,10 @@ class RobustLogistic:
         effect; the Platt sigmoid sets the level of the probabilities anyway.
         """
         names = inputs
-        fills = {name: float(value) for name, value in robust_inputs(features).loc[:, list(MEDIAN_FILLED)].median().items()}
-        inputs = robust_inputs(features, fills).loc[:, list(names)].to_numpy()
+        # (a column filled with its own median keeps that median: the frame is what `fills` would give)
+        frame = robust_inputs(features)
+        fills = {name: float(frame[name].median()) for name in MEDIAN_FILLED}
+        inputs = frame.loc[:, list(names)].to_numpy()
         mean, scale = inputs.mean(axis=0), inputs.std(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
         per_cutoff = _cutoff_indicators(features.index)
