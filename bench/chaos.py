@@ -459,8 +459,9 @@ class Chaos:
         if system == "salesforce":  # served by its sObject name, without a lower-case id to drop
             kind = self.faults.malformed(system, SALESFORCE_BOOK.get(obj, (None, registry.source_object(
                 system, obj).sobject))[1], None, served)
-            return None if kind == "missing_id" else kind
-        kind = self.faults.malformed(system, obj, record.get("id"), served)
+            kind = None if kind == "missing_id" else kind
+        else:
+            kind = self.faults.malformed(system, obj, record.get("id"), served)
         if kind == "bad_encoding" and not _lands(system, obj, record):
             return None  # the text cut is in a field that never lands (a payment intent's description)
         return kind

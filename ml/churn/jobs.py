@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 _ORDERS = text(
     """
     select order_id, customer_id, ordered_at, amount_total::float8 as amount_total, channel,
-           coalesce(is_cancelled, false) as is_cancelled
+           coalesce(is_cancelled, false) as is_cancelled, cancelled_at
     from marts.fct_orders
     where ordered_at < :before and customer_id is not null
     """
@@ -179,6 +179,7 @@ def read_orders(engine: Engine, as_of: date) -> pd.DataFrame:
     return orders.assign(
         ordered_at=pd.to_datetime(orders["ordered_at"], utc=True),
         is_cancelled=orders["is_cancelled"].astype(bool),
+        cancelled_at=pd.to_datetime(orders["cancelled_at"], utc=True),
     )
 
 

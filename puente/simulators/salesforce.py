@@ -452,7 +452,7 @@ def _mount(business: Business, credentials: Any, limits: Limits, faults: FaultIn
 
 
 SIMULATOR = Simulated(name="salesforce", mount=_mount, broken_date="2026-02-30T25:61:00.000+0000",
-                      text_fields=("FirstName", "Name"),
+                      text_fields=("FirstName", "Name", "Subject"),
                       title="CRM  (Salesforce REST)", endpoint=lambda credentials: "/salesforce/services/oauth2/token, …/services/data/v62.0",
                       opt_in="the business's sales team runs Salesforce instead of HubSpot (its org at /salesforce, empty otherwise; HubSpot is then not served)",
                       business_options={"crm": "salesforce"},

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import psycopg
 from psycopg.rows import dict_row
@@ -73,6 +73,9 @@ def test_marketplace_sales_reach_order_to_cash_identity_and_the_erp_once(fresh_d
                 9900.0 if sale["pack_id"] is None or sale["id"] == min(
                     o["id"] for o in business.mercadolibre["packs"][sale["pack_id"]]["orders"]) else 0.0)
             assert order["customer_id"] is not None and order["odoo_sale_order_id"] is None  # the ERP was never told
+            # Mercado Libre does not date a cancellation: the sale's last change stands for it
+            assert order["cancelled_at"] == (datetime.fromisoformat(sale["date_last_updated"])
+                                             if sale["status"] == "cancelled" else None)
 
         # Identity: buyers carry no e-mail or phone; their names and billing documents link them to
         # the people the ERP and the CRM know, and never merge two people.

@@ -20,6 +20,10 @@ def test_each_order_has_its_stage_and_won_deal(built_db):
         "#1042": "paid", "S00043": "invoiced", "S00045": "in_erp", "#1044": "ordered", "#1043": "cancelled"}
     assert stages["#1042"]["crm_deal_id"] == "701"  # Juan's won deal, closed the day before
     assert (stages["#1042"]["days_to_invoice"], stages["#1042"]["days_to_payment"]) == (0, 0)
+    # when each order was cancelled: Shopify dates it; a live order has no date
+    cancelled = {r["order_name"]: r["cancelled_at"] for r in rows(built_db, "select * from marts.fct_orders")}
+    assert cancelled.pop("#1043").isoformat() == "2026-11-10T17:00:00+00:00"
+    assert set(cancelled.values()) == {None}
 
 
 @pytest.mark.parametrize("given_as", ["var", "environment"])

@@ -5,7 +5,7 @@ then its recent store orders posted into the Odoo simulator by the web-orders ac
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import psycopg
 from psycopg.rows import dict_row
@@ -65,6 +65,9 @@ def test_store_orders_reach_order_to_cash_identity_and_the_erp_once(fresh_db):
                 f"tiendanube_customer:{placed['customer']['id']}"), oid
             assert order["customer_id"] is not None and order["customer_id"] == order["matched_customer_id"]
             assert (float(order["amount_total"]), order["currency_code"]) == (float(placed["total"]), "COP")
+            # the store dates a cancellation
+            assert order["cancelled_at"] == (datetime.fromisoformat(placed["cancelled_at"])
+                                             if status(placed) == "cancelled" else None)
             # Before Puente nobody enters the store's orders in the ERP.
             assert order["odoo_sale_order_id"] is None and order["woocommerce_order_id"] is None
 

@@ -5,7 +5,7 @@ its recent store orders posted into the Odoo simulator by the web-orders activat
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 from psycopg.rows import dict_row
@@ -24,6 +24,11 @@ BUILD = ["build", "--select", "+fct_order_to_cash", "+order_to_cash_gaps", "+act
          "--indirect-selection", "cautious"]
 AS_OF = {"PUENTE_AS_OF_DATE": TODAY.isoformat()}  # the day the models measure from
 STATUS = {"processing": "confirmed", "on-hold": "confirmed", "completed": "done", "cancelled": "cancelled"}
+
+
+def _gmt(stamp: str) -> datetime:
+    """A WordPress `_gmt` date (UTC, without offset)."""
+    return datetime.fromisoformat(stamp).replace(tzinfo=UTC)
 
 
 def rows(url: str, sql: str) -> list[dict]:
@@ -65,8 +70,18 @@ def test_store_orders_reach_order_to_cash_and_the_erp_once(fresh_db):
             assert order["customer_id"] is not None and order["customer_id"] == order["matched_customer_id"]
             assert (float(order["amount_total"]), order["currency_code"]) == (float(placed["total"]), "COP")
             assert order["is_cancelled"] == (placed["status"] == "cancelled")
+            # WooCommerce does not date a cancellation: the order's last change stands for it
+            assert order["cancelled_at"] == (_gmt(placed["date_modified_gmt"]) if order["is_cancelled"] else None)
             # Before Puente nobody enters the store's orders in the ERP.
             assert order["odoo_sale_order_id"] is None and order["shopify_order_id"] is None
+
+        # An ERP order: Odoo does not date a cancellation either; the sale order's last change stands for it.
+        erp = rows(fresh_db, "select odoo_sale_order_id, is_cancelled, cancelled_at from marts.fct_orders "
+                             "where channel = 'erp'")
+        assert any(o["is_cancelled"] for o in erp) and not all(o["is_cancelled"] for o in erp)
+        for o in erp:
+            sale_order = business.odoo["sale.order"][o["odoo_sale_order_id"]]
+            assert o["cancelled_at"] == (_gmt(sale_order["write_date"]) if sale_order["state"] == "cancel" else None)
 
         # Their lines: one per store line, before tax, the product by the ERP's SKU.
         lines = rows(fresh_db, """

@@ -75,6 +75,30 @@ def test_features_of_a_synthetic_history_ignore_everything_after_the_cutoff(orde
     pd.testing.assert_frame_equal(build_features(orders, cutoff), build_features(before, cutoff))
 
 
+def test_a_cancellation_counts_from_when_it_happened_and_the_label_sees_the_state_now():
+    dated = HISTORY.assign(cancelled_at=pd.Series(pd.NaT, index=HISTORY.index, dtype="datetime64[ns, UTC]"))
+    # ana's cancelled order of 2024-04-01: cancelled on the last day before the cutoff, then on the cutoff
+    cancelled_then = dated.assign(cancelled_at=dated["cancelled_at"].mask(
+        dated["is_cancelled"] & (dated["customer_id"] == "ana"), pd.Timestamp("2024-05-31T23:59:59", tz="UTC")))
+    cancelled_later = dated.assign(cancelled_at=dated["cancelled_at"].mask(
+        dated["is_cancelled"], pd.Timestamp("2024-06-01", tz="UTC")))
+
+    # before the cutoff (or undated, as without the column): the order is no purchase
+    pd.testing.assert_frame_equal(build_features(cancelled_then, CUTOFF), build_features(HISTORY, CUTOFF))
+    pd.testing.assert_frame_equal(build_features(dated, CUTOFF), build_features(HISTORY, CUTOFF))
+    # at or after the cutoff: the cutoff saw a purchase, as the business did that day
+    later = build_features(cancelled_later, CUTOFF)
+    assert list(later.index) == ["ana", "bo", "gone"]  # gone's order was still live a year back
+    assert later.loc["ana", "cancelled_share"] == 0
+    assert (later.loc["ana", "orders_365d"], later.loc["ana", "amount_sum_365d"]) == (4, 190)
+    assert later.loc["ana", "gap_mean_days"] == pytest.approx(np.mean([60, 30, 30]))
+    assert later.loc["gone", "recency_days"] == 121
+    # the label reads what is known now: a purchase in the window cancelled since is none
+    window = _orders(("ana", "2024-07-01", 10.0, "web", True)).assign(
+        cancelled_at=pd.Timestamp("2024-09-30", tz="UTC"))
+    assert build_labels(window, CUTOFF, pd.Index(["ana"], name="customer_id")).to_dict() == {"ana": 1}
+
+
 def test_label_reads_only_the_90_days_from_the_cutoff():
     customers = pd.Index(["ana", "bo", "cy", "di"], name="customer_id")
     window_and_around = _orders(

@@ -26,7 +26,8 @@ create table marts.fct_orders (
     amount_total  numeric(14, 2) not null,
     currency_code text not null,
     status        text not null,
-    is_cancelled  boolean not null
+    is_cancelled  boolean not null,
+    cancelled_at  timestamptz
 )
 """
 
@@ -50,6 +51,7 @@ def _load_orders(url: str, orders) -> None:
             "COP",
             "cancelled" if row.is_cancelled else "sale",
             row.is_cancelled,
+            row.ordered_at + timedelta(days=2) if row.is_cancelled else None,  # cancelled two days later
         )
         for number, row in enumerate(orders.itertuples())
     ]
@@ -59,7 +61,7 @@ def _load_orders(url: str, orders) -> None:
         connection.execute("delete from marts.fct_orders")
         with connection.cursor() as cursor:
             cursor.executemany(
-                "insert into marts.fct_orders values (%s, %s, %s, %s, %s, %s, %s, %s, %s)", rows
+                "insert into marts.fct_orders values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows
             )
 
 

@@ -19,7 +19,7 @@ create schema if not exists marts;
 create table marts.fct_orders (
     order_id text primary key, customer_id text, ordered_at timestamptz not null, order_date date not null,
     channel text not null, amount_total numeric(14, 2) not null, currency_code text not null, status text not null,
-    is_cancelled boolean not null
+    is_cancelled boolean not null, cancelled_at timestamptz
 )
 """
 MARTS_DDL = """

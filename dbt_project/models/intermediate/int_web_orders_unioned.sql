@@ -15,13 +15,16 @@
       - `shipping_amount` before taxes, as the other amounts of the marts;
       - `is_cart_incomplete`: the order belongs to a cart of several orders (a Mercado Libre pack,
         whose orders share `order_reference`) and some of the cart's orders have not landed yet;
-        false for shops whose orders are carts already.
+        false for shops whose orders are carts already;
+      - `cancelled_at`, for a cancelled order, when the shop cancelled it; a shop that does not date
+        the cancellation gives the order's last change (it was cancelled then or before), so that a
+        model learning from the past never sees a cancellation before it happened.
     A view: the incremental facts filter it on `loaded_at` as they would the staging tables.
 #}
 
 {%- set columns -%}
     order_id, shop_system, shop_title, shop_order_id, order_name, order_reference, customer_record_key, ordered_at,
-    status, is_cancelled, is_paid, refund_status, amount_total, currency_code, shipping_amount, is_cart_incomplete,
+    status, is_cancelled, cancelled_at, is_paid, refund_status, amount_total, currency_code, shipping_amount, is_cart_incomplete,
     loaded_at, is_deleted
 {%- endset %}
 

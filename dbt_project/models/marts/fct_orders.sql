@@ -198,6 +198,7 @@ web_orders as (
         shop_orders.ordered_at,
         shop_orders.status,
         shop_orders.is_cancelled,
+        shop_orders.cancelled_at,
         shop_orders.amount_total,
         shop_orders.currency_code,
         case when shop_orders.shop_system = 'shopify' then shop_orders.shop_order_id end as shopify_order_id,
@@ -229,6 +230,11 @@ erp_orders as (
             when 'cancel' then 'cancelled'
         end as status,
         sale_orders_invoiced.is_cancelled,
+        -- Odoo does not date a cancellation: the sale order's last change (it was cancelled then or before)
+        case
+            when sale_orders_invoiced.is_cancelled
+                then coalesce(sale_orders_invoiced.updated_at, sale_orders_invoiced.created_at)
+        end as cancelled_at,
         sale_orders_invoiced.amount_total,
         sale_orders_invoiced.currency_code,
         null::bigint as shopify_order_id,
@@ -266,6 +272,7 @@ final as (
         (orders.ordered_at at time zone '{{ var("business_timezone") }}')::date as order_date,
         orders.status,
         orders.is_cancelled,
+        orders.cancelled_at,
         orders.amount_total,
         orders.currency_code,
         orders.shopify_order_id,

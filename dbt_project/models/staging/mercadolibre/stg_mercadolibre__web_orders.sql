@@ -84,6 +84,8 @@ select
         else 'confirmed'
     end as status,
     coalesce(is_cancelled, false) as is_cancelled,
+    -- the order's last change (`date_last_updated`): it was cancelled then or before
+    case when is_cancelled then coalesce(updated_at, created_at) end as cancelled_at,
     coalesce(order_status = 'paid', false) as is_paid,
     case when is_cancelled and paid_amount > 0 then 'refunded' end as refund_status,
     items_amount + coalesce(cart_shipping_amount, 0) as amount_total,

@@ -22,6 +22,7 @@ select
         else 'confirmed'
     end as status,
     is_cancelled,
+    case when is_cancelled then coalesce(cancelled_at, updated_at, created_at) end as cancelled_at,
     coalesce(financial_status = 'paid', false) as is_paid,
     case when financial_status in ('refunded', 'partially_refunded') then financial_status end as refund_status,
     amount_total,

@@ -21,6 +21,7 @@ select
         else 'confirmed'
     end as status,
     coalesce(is_cancelled, false) as is_cancelled,
+    case when is_cancelled then coalesce(cancelled_at, updated_at, created_at) end as cancelled_at,
     coalesce(payment_status = 'paid', false) as is_paid,
     case when payment_status = 'refunded' then 'refunded' end as refund_status,
     amount_total,

@@ -26,6 +26,8 @@ select
         else 'confirmed'
     end as status,
     coalesce(is_cancelled, false) as is_cancelled,
+    -- WooCommerce does not date the change of status: the order's last change, when it was cancelled or later
+    case when is_cancelled then coalesce(updated_at, created_at) end as cancelled_at,
     paid_at is not null and coalesce(order_status in ('processing', 'completed'), false) as is_paid,
     case when order_status = 'refunded' then 'refunded' end as refund_status,
     amount_total,
