@@ -40,9 +40,12 @@ provided as (
 ),
 
 -- A Mercado Libre sale's payment is a Mercado Pago payment: a business landing both sees it twice,
--- under one id. The record naming the order it pays is kept.
+-- under one id. The record naming the order it pays is kept (Mercado Libre's, when both do), with
+-- what reached the account as the other says it when it does not (the sale does not say).
 payments as (
-    select distinct on (payment_id) *
+    select distinct on (payment_id)
+        *,
+        max(net_received_amount) over (partition by payment_id) as net_received_known
     from provided
     order by payment_id, shop_order_key is null, provider
 ),
@@ -111,7 +114,7 @@ select
     charged_back_amount,
     net_amount,
     fee_amount,
-    net_received_amount,
+    coalesce(net_received_amount, net_received_known) as net_received_amount,
     refund_count,
     last_refunded_at,
     created_at,

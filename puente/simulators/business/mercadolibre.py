@@ -134,6 +134,9 @@ class MercadoLibreWriter(StoreWriter):
         self._today = 0
         self.accounts: dict[str, dict] = {}  # person id -> the buyer's account (id, nickname, names)
         self.billing: dict[int, dict | None] = {}  # order id -> what the buyer typed in the billing form
+        # called with a sale's id whenever its payments are made or change (the seller's Mercado Pago
+        # account holds them too: MercadoPagoWriter.mirror_sale, when the business runs it)
+        self.on_payments: Callable[[int], None] | None = None
 
     def day(self, day: int) -> None:
         self._today = day
@@ -160,6 +163,8 @@ class MercadoLibreWriter(StoreWriter):
         record.update(values)
         self._stamp(record, at)
         self._records.track("mercadolibre", obj, rid)
+        if obj == "orders" and "payments" in values and self.on_payments is not None:
+            self.on_payments(rid)
         return record
 
     def _list(self, product: Product, at: datetime) -> None:
@@ -256,6 +261,8 @@ class MercadoLibreWriter(StoreWriter):
                 "tags": ["paid", "not_delivered"], "context": {"channel": "marketplace", "site": SITE_ID},
             }
             self._records.add("mercadolibre", "orders", order_id, order, p.id, f"M{oid}")
+            if self.on_payments is not None:
+                self.on_payments(order_id)
             if pack_id is not None:
                 self.pack_of[order_id] = pack_id
         if pack_id is not None:

@@ -15,6 +15,12 @@ months its payments search serves). From then on:
 - Every approved payment carries Mercado Pago's fee (``fee_details``, paid by the collector) and
   its net amount (``transaction_details.net_received_amount``); the money is released some days
   after approval.
+- A Mercado Libre sale is paid through the seller's Mercado Pago account (when the business sells
+  there too): its payments search serves each of the sale's payments under the same id, naming
+  the sale in ``order`` (``{"id": "<order id>", "type": "mercadolibre"}``, ``marketplace`` MELI)
+  and without the business's ``external_reference``, its fee Mercado Libre's sale fee
+  (``application_fee``) and its net amount what is left once that fee and the Mercado Envíos
+  shipping are paid (``mirror_sale``, called whenever the sale's payments are made or change).
 
 Before Puente nobody reconciles the provider with the ERP. The accountant keeps the invoices'
 payment state by hand from the bank and the Mercado Pago statement (``OdooWriter``, untouched by
@@ -158,6 +164,55 @@ class MercadoPagoWriter:
         payment["date_last_updated"] = mp_ts(at)
         self._records.track("mercadopago", "payments", pid)
         return payment
+
+    # ------------------------------------------------------------------ Mercado Libre's sales
+
+    def mirror_sale(self, oid: int) -> None:
+        """Serve Mercado Libre sale ``oid``'s payments as the account's own (see the module's docstring);
+        draws nothing, so the rest of the account stays as it was."""
+        sale = self._records.mercadolibre["orders"][oid]
+        owner = self._records.truth.get(("mercadolibre", "orders", oid))
+        for paid in sale.get("payments") or []:
+            payment = self._sale_payment(sale, paid)
+            if paid["id"] not in self.payments:
+                self._records.add("mercadopago", "payments", paid["id"], payment, owner[0] if owner else None)
+            elif self.payments[paid["id"]] != payment:
+                self.payments[paid["id"]].update(payment)
+                self._records.track("mercadopago", "payments", paid["id"])
+
+    @staticmethod
+    def _sale_payment(sale: dict, paid: dict) -> dict:
+        def stamp(value: str | None) -> str | None:
+            return mp_ts(datetime.fromisoformat(value)) if value else None
+
+        approved_at = datetime.fromisoformat(paid["date_approved"]) if paid["date_approved"] else None
+        refunded = paid["status"] == "refunded"
+        total, shipping, sale_fee = paid["total_paid_amount"], paid["shipping_cost"], paid["marketplace_fee"]
+        return {
+            "id": paid["id"], "date_created": stamp(paid["date_created"]), "date_approved": stamp(paid["date_approved"]),
+            "date_last_updated": stamp(paid["date_last_modified"]), "date_of_expiration": None,
+            "money_release_date": mp_ts(approved_at + timedelta(days=RELEASE_DAYS)) if approved_at else None,
+            "money_release_status": "pending" if approved_at else None, "operation_type": paid["operation_type"],
+            "issuer_id": None, "payment_method_id": paid["payment_method_id"], "payment_type_id": paid["payment_type"],
+            "status": paid["status"], "status_detail": paid["status_detail"], "currency_id": paid["currency_id"],
+            "description": sale["order_items"][0]["item"]["title"], "live_mode": True, "sponsor_id": None,
+            "collector_id": COLLECTOR_ID, "external_reference": None, "marketplace": "MELI",
+            "order": {"id": str(sale["id"]), "type": "mercadolibre"}, "marketplace_fee": sale_fee,
+            # the buyer's e-mail and document are Mercado Libre's to keep
+            "payer": {"id": str(paid["payer_id"]), "type": None, "email": None,
+                      "identification": {"type": None, "number": None}},
+            "metadata": {}, "transaction_amount": paid["transaction_amount"],
+            "transaction_amount_refunded": paid["transaction_amount_refunded"], "shipping_amount": shipping,
+            "coupon_amount": 0, "installments": paid["installments"], "captured": True, "binary_mode": False,
+            "transaction_details": {"net_received_amount": round(total - shipping - sale_fee, 2) if approved_at else 0,
+                                    "total_paid_amount": total, "overpaid_amount": paid["overpaid_amount"],
+                                    "installment_amount": total, "financial_institution": None},
+            "fee_details": [{"type": "application_fee", "amount": sale_fee, "fee_payer": "collector"}] if sale_fee else [],
+            "refunds": [{"id": paid["id"] + 1, "payment_id": paid["id"], "amount": paid["transaction_amount_refunded"],
+                         "source": {"type": "collector"}, "date_created": stamp(paid["date_last_modified"]),
+                         "status": "approved", "unique_sequence_number": None}] if refunded else [],
+            "charges_details": [], "card": {}, "point_of_interaction": {"type": "UNSPECIFIED"},
+        }
 
     # ------------------------------------------------------------------ the shop's checkout
 

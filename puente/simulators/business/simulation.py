@@ -159,6 +159,8 @@ class Business:
         # own random stream too: it only reads the other systems' records (see mercadopago.py).
         self.payments = (MercadoPagoWriter(random.Random(f"{seed}:mercadopago"), self.records, self.calendar,
                                            history_days, self._payer) if mercadopago else None)
+        if self.meli is not None and self.payments is not None:  # a sale's payments are the account's too
+            self.meli.on_payments = self.payments.mirror_sale
         # Stripe, the WooCommerce store's card checkout (nothing to collect without the store), on its own stream.
         self.stripe_payments = (StripeWriter(random.Random(f"{seed}:stripe"), self.records, self.calendar,
                                              history_days) if stripe else None)

@@ -62,7 +62,7 @@ _PAYMENT = ("status", "status_detail", "operation_type", "payment_method_id", "p
             "external_reference", "description", "date_created", "date_approved", "money_release_date",
             "fee_details[].amount", "fee_details[].fee_payer", "refunds[].date_created",
             "payer.email", "payer.identification",
-            "transaction_details.net_received_amount")
+            "transaction_details.net_received_amount", "order.id", "order.type")
 
 # The search (and so the source's count) serves the last twelve months; raw keeps older payments,
 # which the count no longer counts. The window is read on the warehouse's clock.

@@ -5,9 +5,9 @@
     (`ML-<order id>`). `amount` is what the buyer paid, items and shipping; `fee_amount` what
     Mercado Libre kept (`marketplace_fee`). The sale does not say what reached the seller's
     account (Mercado Envíos' charges and the release are Mercado Pago's), so `net_received_amount`
-    is null. When the business also lands its Mercado Pago account, the same payment may come from
-    there too, under the same id and without the sale's reference: fct_payments keeps this record,
-    which names the sale. A refunded payment is refunded in full (it cancels the sale). The amounts as each status means them: macro mercadopago_payment_amounts.
+    is null. When the business also lands its Mercado Pago account, the same payment comes from
+    there too, under the same id: fct_payments keeps this record, with what reached the account as
+    Mercado Pago says it. A refunded payment is refunded in full (it cancels the sale). The amounts as each status means them: macro mercadopago_payment_amounts.
 #}
 
 with

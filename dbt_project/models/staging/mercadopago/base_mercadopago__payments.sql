@@ -46,6 +46,10 @@ renamed as (
             where (refunded ->> 'date_created') like '____-__-__T%' and pg_input_is_valid(refunded ->> 'date_created', 'timestamptz')
         ) as last_refunded_at,
         {{ field_value(fields, 'external_reference') }} as external_reference,
+        -- the order Mercado Pago itself names: a Mercado Libre sale's (type `mercadolibre`), whose
+        -- payments the seller's account holds too
+        lower(nullif(trim({{ field_value(fields, 'order', json=true) }} ->> 'type'), '')) as order_type,
+        {{ safe_id("(" ~ field_value(fields, 'order', json=true) ~ " ->> 'id')", fields, 'order.id') }} as order_source_id,
         {{ field_value(fields, 'description') }} as description,
         lower(nullif(trim({{ field_value(fields, 'payer', json=true) }} ->> 'email'), '')) as payer_email,
         -- (kept as landed when sealed: a field key seals the payer's document, puente/field_crypto.py)
