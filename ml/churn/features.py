@@ -120,10 +120,9 @@ def validate_orders(orders: pd.DataFrame) -> None:
     missing = [column for column in ORDER_COLUMNS if column not in orders.columns]
     if missing:
         raise ValueError(f"orders lack the columns {missing}; expected {list(ORDER_COLUMNS)}")
-    if getattr(orders["ordered_at"].dtype, "tz", None) is None:
-        raise ValueError("orders.ordered_at must be timezone-aware (UTC), as in marts.fct_orders")
-    if "cancelled_at" in orders.columns and getattr(orders["cancelled_at"].dtype, "tz", None) is None:
-        raise ValueError("orders.cancelled_at must be timezone-aware (UTC), as in marts.fct_orders")
+    for column in ("ordered_at", "cancelled_at"):  # (cancelled_at when given)
+        if column in orders.columns and getattr(orders[column].dtype, "tz", None) is None:
+            raise ValueError(f"orders.{column} must be timezone-aware (UTC), as in marts.fct_orders")
 
 
 def validate_lines(lines: pd.DataFrame) -> None:

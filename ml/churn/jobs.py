@@ -52,14 +52,13 @@ MODEL_NAME = "churn"
 
 log = logging.getLogger(__name__)
 
-_ORDERS = text(
-    """
+# (`cancelled_at`: null::timestamptz on marts built before it existed, whose cancellations then count always)
+_ORDERS = """
     select order_id, customer_id, ordered_at, amount_total::float8 as amount_total, channel,
-           coalesce(is_cancelled, false) as is_cancelled, cancelled_at
+           coalesce(is_cancelled, false) as is_cancelled, {cancelled_at} as cancelled_at
     from marts.fct_orders
     where ordered_at < :before and customer_id is not null
-    """
-)
+"""
 
 _ORDER_LINES = """
     select l.order_id, l.customer_id, l.product_id, l.ordered_at, l.quantity::float8 as quantity,
@@ -168,13 +167,17 @@ def score_churn(url: str, as_of: date) -> dict[str, Any]:
 def read_orders(engine: Engine, as_of: date) -> pd.DataFrame:
     """The orders of `marts.fct_orders` up to the end of `as_of`, typed as the features expect."""
     with engine.connect() as connection:
-        if not inspect(connection).has_table("fct_orders", schema="marts"):
+        tables = inspect(connection)
+        if not tables.has_table("fct_orders", schema="marts"):
             raise RuntimeError(
                 "marts.fct_orders does not exist in the warehouse: build the marts (dbt build) "
                 "before running the churn jobs."
             )
+        columns = {column["name"] for column in tables.get_columns("fct_orders", schema="marts")}
+        dated = "cancelled_at" if "cancelled_at" in columns else "null::timestamptz"
         orders = pd.read_sql(
-            _ORDERS, connection, params={"before": cutoff_instant(cutoff_after(as_of)).to_pydatetime()}
+            text(_ORDERS.format(cancelled_at=dated)), connection,
+            params={"before": cutoff_instant(cutoff_after(as_of)).to_pydatetime()},
         )
     return orders.assign(
         ordered_at=pd.to_datetime(orders["ordered_at"], utc=True),

@@ -176,3 +176,15 @@ def test_a_fact_built_before_its_refresh_stamp_existed_is_recomputed_whole(night
     run_dbt([*MAIN_BUILD_ARGS, "--select", *FACTS], built_db)
     assert _without_refresh(_facts(built_db)["fct_orders"]) == _without_refresh(nights["rebuilt"]["fct_orders"])
     assert {row["refreshed_at"] is not None for row in _facts(built_db)["fct_order_lines"].values()} == {True}
+
+
+def test_fct_orders_built_before_cancelled_at_existed_is_recomputed_whole(nights, built_db):
+    """The first night after the upgrade that added `cancelled_at`: every cancelled order gets its date,
+    not only those the night touches (sync_all_columns alone would leave the others null)."""
+    with psycopg.connect(built_db) as conn:
+        conn.execute("alter table marts.fct_orders drop column cancelled_at cascade")
+    run_dbt([*MAIN_BUILD_ARGS, "--select", *FACTS], built_db)
+    orders = _facts(built_db)["fct_orders"]
+    assert _without_refresh(orders) == _without_refresh(nights["rebuilt"]["fct_orders"])
+    cancelled = [row for row in orders.values() if row["is_cancelled"]]
+    assert cancelled and all(row["cancelled_at"] is not None for row in cancelled)

@@ -10,8 +10,9 @@ import pytest
 
 from ml.artifacts import NoChampion
 from ml.churn.features import build_features, cutoff_after
-from ml.churn.jobs import score_churn, train_churn, train_churn_if_due
+from ml.churn.jobs import read_orders, score_churn, train_churn, train_churn_if_due
 from ml.churn.train import NotEnoughData
+from ml.registry import engine
 from puente.report import model_line
 
 # marts.fct_orders is built by dbt; these tests stand in for it with the columns the job reads.
@@ -204,3 +205,18 @@ def test_missing_history_keeps_the_champion_or_fails_without_one(warehouse, as_o
     assert kept["trained"] is False
     assert kept["reason"].startswith("kept the champion: no orders up to")
     assert _fetch(warehouse, "select model_run_id from ml.model_runs where is_champion") == [(champion,)]
+
+
+def test_orders_are_read_with_their_cancellation_dates_or_without_them_on_older_marts(warehouse, as_of):
+    with engine(warehouse) as connected:
+        dated = read_orders(connected, as_of)
+    cancelled = dated["is_cancelled"]
+    assert cancelled.any() and (dated.loc[cancelled, "cancelled_at"] > dated.loc[cancelled, "ordered_at"]).all()
+    assert dated.loc[~cancelled, "cancelled_at"].isna().all()
+
+    with psycopg.connect(warehouse) as connection:  # marts built before the column existed
+        connection.execute("alter table marts.fct_orders drop column cancelled_at")
+    with engine(warehouse) as connected:
+        undated = read_orders(connected, as_of)
+    assert undated["cancelled_at"].isna().all()
+    pd.testing.assert_frame_equal(undated.drop(columns="cancelled_at"), dated.drop(columns="cancelled_at"))

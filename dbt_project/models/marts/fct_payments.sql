@@ -47,7 +47,7 @@ payments as (
         *,
         max(net_received_amount) over (partition by payment_id) as net_received_known
     from provided
-    order by payment_id, shop_order_key is null, provider
+    order by payment_id, shop_order_key is null, provider <> 'mercadolibre', provider
 ),
 
 invoices as (

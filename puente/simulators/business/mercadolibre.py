@@ -67,13 +67,13 @@ from puente.simulators.business import messiness as messy
 from puente.simulators.business.assortment import SHIPPING_SKU, VAT_RATE, Assortment
 from puente.simulators.business.calendar import Calendar
 from puente.simulators.business.integration import Integration, Line, WebOrder
-from puente.simulators.business.mercadopago import REJECTIONS, RETRY_SHARE  # Mercado Pago's, as at the shop
+from puente.simulators.business.mercadopago import COLLECTOR_ID, REJECTIONS, RETRY_SHARE  # Mercado Pago's
 from puente.simulators.business.population import Person, Population
 from puente.simulators.business.records import BOGOTA, Records
 from puente.simulators.business.store import StoreWriter
 from puente.simulators.catalogue import Product
 
-SELLER_ID = 1_284_551_907
+SELLER_ID = COLLECTOR_ID  # the seller's user is the business's Mercado Pago account
 SELLER_NICKNAME = "CASAANDINA.CO"
 SITE_ID = "MCO"
 MARKUP = 1.12  # the marketplace's price: 12 % over the list price, IVA included (it pays the fee)

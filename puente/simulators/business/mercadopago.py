@@ -49,7 +49,7 @@ from puente.simulators.business.records import Records
 GATEWAY = "Mercado Pago"  # the shop's payment_gateway_names for an order paid online
 MP_ZONE = timezone(timedelta(hours=-4))
 ACCOUNT_DAYS = 300  # the account opened this many days before the last day of history
-COLLECTOR_ID = 1_458_223_917  # the business's Mercado Pago user
+COLLECTOR_ID = 1_284_551_907  # the business's Mercado Pago user, its Mercado Libre seller too (one user on both)
 RETRY_SHARE = 0.05  # checkouts whose first attempt is rejected before one is approved
 PARTIAL_REFUND_SHARE = 0.02  # delivered web orders refunded in part
 CHARGEBACK_SHARE = 0.008  # approved checkout payments disputed weeks later
