@@ -213,6 +213,34 @@ SEVENTH_ROUND = (
     "cutoff; hours of the day would need the business's time zone (var `business_timezone`), the marts "
     "storing `ordered_at` in UTC."
 )
+# The eighth round (hand-measured on the selection cutoffs by a replica that patches the job's own training,
+# kept outside the repository; it reproduces the model's figures there). Nothing of the job changed after it.
+EIGHTH_ROUND = (
+    "**Eighth round (how much history a cutoff has).** The model's margin is smaller on the reported cutoffs "
+    "(+0.0166 on all customers) than on the selection ones (+0.0298): the data start in December 2010, so its "
+    "early training cutoffs have weeks of history where the reported ones have six to nine months, and BG/NBD, "
+    "fitted per cutoff, is both a weaker anchor in training and a stronger baseline in the report. This round "
+    "tried inputs that let the model weigh its inputs by the history a cutoff has. On the selection cutoffs "
+    "only, by a replica that patches the job's own training and reproduces the model's figures there (+0.0292 "
+    "/ +0.0332 / +0.0298 at 500 / 2,000 / all customers); each candidate's mean model − best baseline, then its "
+    "paired change against the model (mean ± standard deviation over the samples, numpy's population one): "
+    "BG/NBD's expected purchases times the log of the cutoff's history in months (history: days since the "
+    "first order in the warehouse, at most 365) +0.0264 / +0.0262 / +0.0301 (−0.0028 ± 0.0033 / −0.0070 ± "
+    "0.0094 / +0.0003); with recency times the same as well +0.0266 / +0.0262 / +0.0301; recency times it alone "
+    "+0.0295 / +0.0340 / +0.0305 (+0.0003 ± 0.0020 / +0.0009 ± 0.0036 / +0.0006; ahead on 3 of 5 samples of "
+    "500 and 2 of 3 of 2,000); recency and the overdue ratio times it +0.0277 / +0.0320 / +0.0281; every "
+    "input times it −0.0091 / −0.0119 / −0.0059 against the model; a customer whose first purchase is within "
+    "30 days of the data's start (tenure unknown: the history is cut) +0.0274 / +0.0307 / +0.0279 (−0.0018 ± "
+    "0.0052 / −0.0025 ± 0.0020 / −0.0020), with its tenure times that flag +0.0260 / +0.0308 / +0.0278, with "
+    "recency times history +0.0280 / +0.0325 / +0.0292; the inputs standardised within each cutoff (mean and "
+    "standard deviation of that cutoff's customers, so that a training cutoff's customers are compared among "
+    "themselves, as the ROC-AUC compares them) +0.0292 / +0.0333 / +0.0306 (+0.0000 ± 0.0017 / +0.0001 ± "
+    "0.0013 / +0.0008); their percentile ranks within each cutoff instead +0.0207 / +0.0304 / +0.0204. No "
+    "candidate was ahead of the model by more than its spread at 500 and 2,000 customers (the best, recency "
+    "times history and the standardisation within cutoffs, gain under 0.001 anywhere), so nothing of the job "
+    "changed and the reported cutoffs were not run for them: the figures in this section are the sixth "
+    "round's (+0.0166 of the +0.02 goal)."
+)
 LABELS = {MODEL: "model (churn job's logistic regression)",
           "bgnbd_no_purchase": "BG/NBD P(no purchase in the 90 days)",
           "bgnbd": "BG/NBD expected purchases", "recency": "recency"}
@@ -363,7 +391,7 @@ def _report(runs: list[dict]) -> str:
         "lost to BG/NBD on samples of 500. During that work the two families were also compared once on "
         "the reported cutoffs; nothing was tuned there.\n\n"
         + SECOND_ROUND + "\n\n" + THIRD_ROUND + "\n\n" + FOURTH_ROUND + "\n\n" + FIFTH_ROUND + "\n\n" + SIXTH_ROUND
-        + "\n\n" + SEVENTH_ROUND + "\n\n"
+        + "\n\n" + SEVENTH_ROUND + "\n\n" + EIGHTH_ROUND + "\n\n"
         "### Full set, per cutoff\n\n" + _full_table(full) + "\n\n" + "\n".join(verdict[: len(full) + 1])
         + "\n\n### By size of business (random samples of customers; mean ± standard deviation over samples "
         "of the average over the three cutoffs)\n\n" + _size_table(reported) + "\n\n"
