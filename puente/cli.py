@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="run a few simulated nights end to end and show what happened")
-    demo.add_argument("--days", type=int, default=3, help="consecutive business days to run (default 3)")
+    demo.add_argument("--days", type=_positive, default=3, help="consecutive business days to run (default 3)")
     demo.add_argument("--customers", type=int, default=None, help="size of the simulated business (default 1000)")
     demo.add_argument("--start", type=date.fromisoformat, default=None,
                       help="first business day, YYYY-MM-DD (default 2026-11-16)")
@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--profile", choices=tuple(PROFILES), default="default",
                       help="which systems the simulated business runs: " + "; ".join(
                           f"{name} = {', '.join(systems)}" for name, systems in PROFILES.items()))
+    demo.add_argument("--reset", action="store_true",
+                      help="empty the warehouse even when it holds nights the demo did not run (the demo refuses "
+                           "otherwise: `make airflow` shares its database)")
 
     rep = sub.add_parser("report", help="write a night's HTML run report again from the warehouse and print its path",
                          description="Write the run report of one business day (one self-contained HTML page under "
@@ -78,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_demo(days=args.days, customers=args.customers or DEMO_CUSTOMERS,
                         start=args.start or DEMO_START, seed=DEMO_SEED if args.seed is None else args.seed,
-                        profile=args.profile)
+                        profile=args.profile, reset=args.reset)
     if args.command == "warehouse":
         return _warehouse(args.action)
     if args.command == "report":
@@ -103,6 +106,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "dbt-docs":
         return _dbt_docs(serve=args.serve)
     return 2
+
+
+def _positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
 
 
 def _dbt_docs(serve: bool) -> int:

@@ -80,8 +80,9 @@
 {%- endmacro %}
 
 {#
-    The select of the BI view of `mart` (a relation). Marts without personal data pass through;
-    the others show what BI needs (models/bi/_bi__models.yml).
+    The select of the BI view of `mart` (a relation). Marts without personal data pass through,
+    but for the keys of people's records in the sources; the others show what BI needs
+    (models/bi/_bi__models.yml).
 #}
 {% macro bi_view(mart) -%}
     {%- if mart.identifier == 'dim_customers' %}
@@ -132,8 +133,16 @@ select
     is_reopened, is_open, updated_at
 from {{ mart }}
     {%- else %}
--- no personal data: passed through as is
-select * from {{ mart }}
+    {#- every column but a person's record in a source (`customer_record_key`: `shopify_customer:…`);
+        at parse time, when no table can be read, the select is never run -#}
+    {%- set columns = [] %}
+    {%- if execute %}
+        {%- for column in adapter.get_columns_in_relation(mart) if not column.name.endswith('_record_key') %}
+            {%- do columns.append(adapter.quote(column.name)) %}
+        {%- endfor %}
+    {%- endif %}
+-- no personal data but the record keys of people in the sources, left out
+select {{ columns | join(', ') if columns else '*' }} from {{ mart }}
     {%- endif %}
 {%- endmacro %}
 

@@ -47,6 +47,12 @@ def test_bi_reader_reads_what_bi_needs_and_no_person(bi_db):
         assert "differing_systems" in columns
         assert not {"owner_value", "system_values", "record_keys"} & columns
         assert conn.execute("select count(*) as n from marts_bi.fct_order_lines").fetchone()["n"] == 3
+        # no view shows the key of a person's record in a source (fct_orders has one)
+        leaked = conn.execute("select table_name, column_name from information_schema.columns "
+                              "where table_schema = 'marts_bi' and column_name like '%%record_key'").fetchall()
+        assert leaked == []
+        orders = {c.name for c in conn.execute("select * from marts_bi.fct_orders limit 0").description}
+        assert {"order_id", "customer_id", "order_name", "amount_total"} <= orders
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("select * from marts.dim_customers")
 
