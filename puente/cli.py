@@ -143,14 +143,23 @@ def _dbt_docs(serve: bool) -> int:
 
 
 def _report(day: date | None) -> int:
-    from puente.run_report import latest_night, write_report
+    from puente.run_report import latest_night, night_on_record, nights_on_record, write_report
     from puente.warehouse import warehouse_url
 
     url = warehouse_url()
+    if day is not None and not night_on_record(url, day):
+        # Without a trace of the night the page would show today's marts under that date's name.
+        nights = nights_on_record(url)
+        known = ", ".join(str(night) for night in nights) + (" (latest first)" if len(nights) > 1 else "")
+        print(f"puente report: no night has run for {day} in this warehouse "
+              "(no load batch, gate run or nightly DAG run for it); "
+              + (f"nights on record: {known}." if nights else "no night is on record yet."),
+              file=sys.stderr)
+        return 1
     day = day or latest_night(url)
     if day is None:
-        print("The warehouse has no night yet (ops.load_batches and ops.gate_results are empty): give --date.",
-              file=sys.stderr)
+        print("The warehouse has no night yet (ops.load_batches, ops.gate_results and ops.dag_runs have none): "
+              "run a night first, then write its report.", file=sys.stderr)
         return 1
     print(write_report(url, day))
     return 0

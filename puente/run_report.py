@@ -52,11 +52,41 @@ def write_report(url: str, business_date: date, task_states: dict[str, str] | No
     return path
 
 
+NIGHTLY_DAG = "puente_nightly"
+
+# A night is on record when it left a trace: a load batch (its extract started), a gate run, or its
+# nightly DAG run in ops.dag_runs (a night that stopped before its first batch). Each query yields
+# the business days it knows of.
+_NIGHT_TRACES = (
+    "select logical_date as d from ops.load_batches",
+    "select logical_date as d from ops.gate_results",
+    f"select logical_date as d from ops.dag_runs where dag_id = '{NIGHTLY_DAG}'",
+)
+
+
+def nights_on_record(url: str, limit: int = 5) -> list[date]:
+    """The latest ``limit`` business days the warehouse has a trace of (latest first): a load batch,
+    a gate run or a nightly DAG run. Empty for a warehouse with none, or without its ``ops`` tables."""
+    union = " union ".join(_NIGHT_TRACES)
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        rows = report.fetch_all(conn, f"select d from ({union}) nights where d is not null "
+                                      f"order by d desc limit {int(limit)}")
+    return [row["d"] for row in rows]
+
+
+def night_on_record(url: str, day: date) -> bool:
+    """Whether the warehouse has any trace of the night of ``day`` (see ``nights_on_record``): a night
+    that started but stopped early has one; a date no night ran for has none."""
+    union = " union all ".join(f"select 1 from ({trace}) t where d = %(day)s" for trace in _NIGHT_TRACES)
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        found = report.fetch_one(conn, f"select exists ({union}) as found", {"day": day})
+    return bool(found and found["found"])
+
+
 def latest_night(url: str) -> date | None:
-    """The latest business day the warehouse has a load batch or a gate run of."""
-    with psycopg.connect(url) as conn:
-        return conn.execute("select max(d) from (select max(logical_date) as d from ops.load_batches "
-                            "union all select max(logical_date) from ops.gate_results) nights").fetchone()[0]
+    """The latest business day the warehouse has a load batch, a gate run or a nightly DAG run of."""
+    nights = nights_on_record(url, limit=1)
+    return nights[0] if nights else None
 
 
 # --- what the night left in the warehouse --------------------------------------------------------

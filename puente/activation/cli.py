@@ -110,18 +110,33 @@ def _run(url: str, activations: list, *, dry_run: bool, samples: int) -> int:
 
 def _list(url: str, activations: list) -> int:
     import psycopg
+    from psycopg.rows import dict_row
 
-    with psycopg.connect(url) as conn:
-        last = {row[0]: row[1:] for row in conn.execute(
-            "select distinct on (activation) activation, finished_at, dry_run, rows_sent, rows_failed, rows_invalid "
-            "from ops.activation_runs order by activation, finished_at desc")}
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        # the latest real run and the latest dry run of each activation (ops.activation_runs.dry_run)
+        latest = conn.execute(
+            "select distinct on (activation, dry_run) activation, dry_run, finished_at, rows_pending, rows_sent, "
+            "rows_failed, rows_invalid, rows_withheld from ops.activation_runs "
+            "order by activation, dry_run, finished_at desc").fetchall()
+    real = {row["activation"]: row for row in latest if not row["dry_run"]}
+    dry = {row["activation"]: row for row in latest if row["dry_run"]}
     for a in activations:
-        when = last.get(a.name)
-        ran = (f"last run {when[0]:%Y-%m-%d %H:%M}{' (dry run)' if when[1] else ''}: {when[2]} sent, "
-               f"{when[3]} refused, {when[4]} invalid" if when else "never run")
-        purposes = f", for {' and '.join(a.purposes)}" if a.purposes else ""
-        print(f"{a.name:<28} {a.target} {a.object} ({a.mode}{purposes}); {ran}\n{'':<28} {a.summary}")
+        print(f"{a.name:<28} {a.target} {a.object} ({a.mode}"
+              + (f", for {' and '.join(a.purposes)}" if a.purposes else "")
+              + f"); {_last_runs(real.get(a.name), dry.get(a.name))}\n{'':<28} {a.summary}")
     return 0
+
+
+def _last_runs(real: dict | None, dry: dict | None) -> str:
+    """The latest real run's figures, then the latest dry run when it is more recent: what it found
+    would be sent (the rows changed, less the invalid and the withheld ones; a dry run sends nothing)."""
+    said = (f"last run {real['finished_at']:%Y-%m-%d %H:%M}: {real['rows_sent']} sent, {real['rows_failed']} refused, "
+            f"{real['rows_invalid']} invalid" if real else "no real run yet" if dry else "never run")
+    if dry and (real is None or dry["finished_at"] > real["finished_at"]):
+        would = dry["rows_pending"] - dry["rows_invalid"] - dry["rows_withheld"]
+        said += (f"; latest dry run {dry['finished_at']:%Y-%m-%d %H:%M}: would send {would} "
+                 f"({dry['rows_invalid']} invalid, {dry['rows_withheld']} withheld), nothing sent")
+    return said
 
 
 def _work_list(url: str, names: list[str]) -> int:

@@ -33,16 +33,49 @@ def test_report_writes_the_nights_page_and_prints_its_path(capsys, fresh_db, mon
     monkeypatch.setenv("PUENTE_WAREHOUSE_URL", fresh_db)
     monkeypatch.setenv("PUENTE_ARTIFACTS_DIR", str(tmp_path))
     assert cli.main(["report"]) == 1
-    assert "give --date" in capsys.readouterr().err
+    assert "no night yet" in capsys.readouterr().err
     with psycopg.connect(fresh_db) as conn:
         conn.execute("insert into ops.load_batches (batch_id, source, object, logical_date, status, rows_received) "
-                     "values ('b1', 'odoo', 'res.partner', '2026-11-20', 'succeeded', 3)")
+                     "values ('b1', 'odoo', 'res.partner', '2026-11-20', 'succeeded', 3), "
+                     "('b0', 'odoo', 'res.partner', '2026-11-19', 'succeeded', 1)")
     assert cli.main(["report"]) == 0  # the latest night
     assert cli.main(["report", "--date", "2026-11-19"]) == 0
     printed = capsys.readouterr().out.split()
     assert printed == [str(tmp_path / "runs" / day / "report.html") for day in ("2026-11-20", "2026-11-19")]
     page = (tmp_path / "runs" / "2026-11-20" / "report.html").read_text()
     assert "odoo res.partner 3 " in " ".join(re.sub(r"<[^>]+>", " ", page).split())
+
+
+def test_report_refuses_a_date_no_night_ran_for(capsys, fresh_db, monkeypatch, tmp_path):
+    """A date the warehouse has no trace of gets no page (it would show today's marts under that
+    date); a night that started but stopped before its first batch or gate still gets one."""
+    import psycopg
+
+    monkeypatch.setenv("PUENTE_WAREHOUSE_URL", fresh_db)
+    monkeypatch.setenv("PUENTE_ARTIFACTS_DIR", str(tmp_path))
+    assert cli.main(["report", "--date", "2025-01-01"]) == 1
+    printed = capsys.readouterr()
+    assert "no night has run for 2025-01-01 in this warehouse" in printed.err
+    assert "no night is on record yet" in printed.err and printed.out == ""
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("insert into ops.load_batches (batch_id, source, object, logical_date, status, rows_received) "
+                     "values ('b1', 'odoo', 'res.partner', '2026-11-20', 'succeeded', 3)")
+        conn.execute("insert into ops.gate_results (gate, logical_date, success, evaluated, failed, details) "
+                     "values ('raw', '2026-11-18', true, 1, 0, '{}')")
+        # a web-orders run is not a night; the nightly run of the 17th stopped before extracting anything
+        conn.execute("insert into ops.dag_runs (dag_id, run_id, run_type, triggered_by, logical_date, outcome) "
+                     "values ('puente_web_orders', 'w1', 'scheduled', 'scheduler', '2025-01-01', 'success'), "
+                     "('puente_nightly', 'n1', 'scheduled', 'scheduler', '2026-11-17', 'failed')")
+    assert cli.main(["report", "--date", "2025-01-01"]) == 1
+    printed = capsys.readouterr()
+    assert ("no night has run for 2025-01-01 in this warehouse (no load batch, gate run or nightly DAG run for it); "
+            "nights on record: 2026-11-20, 2026-11-18, 2026-11-17 (latest first).") in printed.err
+    assert printed.out == "" and not (tmp_path / "runs" / "2025-01-01").exists()
+
+    assert cli.main(["report", "--date", "2026-11-17"]) == 0  # started, stopped before its first gate
+    page = (tmp_path / "runs" / "2026-11-17" / "report.html").read_text()
+    assert "the night stopped before its first gate" in page
+    assert capsys.readouterr().out.split() == [str(tmp_path / "runs" / "2026-11-17" / "report.html")]
 
 
 def test_missing_setting_names_variable_and_connection():
