@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 
@@ -62,12 +63,16 @@ def main(args: argparse.Namespace) -> int:
     if args.action == "work-list":
         return _work_list(url, [a.name for a in chosen])
     if args.action == "drop":
-        from puente.activation.engine import drop_rows
+        from puente.activation.engine import UnknownRowKeys, drop_rows
 
         if args.name not in declared:
             print(f"unknown activation {args.name!r}; declared: {', '.join(declared)}")
             return 2
-        left = drop_rows(url, args.name, args.row_keys, args.reason, args.by)
+        try:
+            left = drop_rows(url, args.name, args.row_keys, args.reason, args.by)
+        except UnknownRowKeys as exc:
+            print(exc, file=sys.stderr)
+            return 2
         print(f"{len(args.row_keys)} row(s) of {args.name} dropped; {left} left the work list")
         return 0
     return _run(url, chosen, dry_run=args.action == "dry-run" or args.dry_run,
