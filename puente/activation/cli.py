@@ -50,7 +50,7 @@ def main(args: argparse.Namespace) -> int:
     names = list(getattr(args, "names", None) or [])
     unknown = [n for n in names if n not in declared]
     if unknown:
-        print(f"unknown activation(s) {unknown}; declared: {', '.join(declared)}")
+        print(f"unknown activation(s) {unknown}; declared: {', '.join(declared)}", file=sys.stderr)
         return 2
     chosen = [declared[n] for n in names] if names else list(declared.values())
     if getattr(args, "build", False):
@@ -66,7 +66,7 @@ def main(args: argparse.Namespace) -> int:
         from puente.activation.engine import UnknownRowKeys, drop_rows
 
         if args.name not in declared:
-            print(f"unknown activation {args.name!r}; declared: {', '.join(declared)}")
+            print(f"unknown activation {args.name!r}; declared: {', '.join(declared)}", file=sys.stderr)
             return 2
         try:
             left = drop_rows(url, args.name, args.row_keys, args.reason, args.by)
