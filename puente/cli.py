@@ -74,8 +74,9 @@ def _main(argv: list[str] | None) -> int:
     wh.add_argument("action", choices=["start", "stop", "url"],
                     help="start (or reuse) it, stop it, or print its URL")
 
-    sub.add_parser("airflow", help="start the Airflow UI (127.0.0.1:8080, or PUENTE_AIRFLOW_PORT) over the "
-                                   "same warehouse; Ctrl-C or SIGTERM stops it")
+    airflow_help = ("start the Airflow UI (127.0.0.1:8080, or PUENTE_AIRFLOW_PORT) over the same warehouse; "
+                    "Ctrl-C or SIGTERM stops it")
+    sub.add_parser("airflow", help=airflow_help, description=airflow_help[0].upper() + airflow_help[1:] + ".")
     check = sub.add_parser(
         "check", help="test each configured system: reachable, credentials accepted, scopes or access rights, "
                       "API version",
@@ -86,7 +87,11 @@ def _main(argv: list[str] | None) -> int:
                     "it stops the activations into that system, not the night. The nightly DAG's "
                     "check_connections task runs the same checks with the Airflow connections.")
     check.add_argument("systems", nargs="*", metavar="SYSTEM", help="only these systems (e.g. hubspot)")
-    sub.add_parser("dbt-parse", help="write dbt_project/target/manifest.json when the project changed")
+    sub.add_parser("dbt-parse", help="write dbt_project/target/manifest.json when the project changed",
+                   description="Parse the dbt project (dbt parse) and write dbt_project/target/manifest.json, which "
+                               "the Airflow DAGs read, when the project changed since the last parse. There is no "
+                               "`puente dbt`: run .venv/bin/dbt with --project-dir dbt_project --profiles-dir "
+                               "dbt_project (README, 'Other commands').")
     docs = sub.add_parser("dbt-docs", help="build the dbt docs (dbt_project/target/static_index.html)")
     docs.add_argument("--serve", action="store_true",
                       help=f"then serve them on 127.0.0.1 (port {DOCS_PORT}, or PUENTE_DOCS_PORT) until Ctrl-C")

@@ -23,7 +23,9 @@ def add_parser(sub: Any) -> None:
     parser = sub.add_parser("activations", help="list, dry-run, run the activations; the work list; drop rows",
                             description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    actions.add_parser("list", help="the declared activations and their last run")
+    actions.add_parser("list", help="the declared activations and their last run",
+                       description="List the declared activations (the activation models' config), each with its "
+                                   "target, mode and purposes, and its last run: when, rows sent, refused, invalid.")
     dry = actions.add_parser("dry-run", help="what each activation would send now; nothing is sent")
     dry.add_argument("names", nargs="*", help="activations (default: all)")
     dry.add_argument("--build", action="store_true", help="build the activation models first")

@@ -15,6 +15,20 @@ def test_help_lists_every_command(capsys):
         assert command in out
 
 
+@pytest.mark.parametrize("argv, says", [
+    (["airflow"], "Start the Airflow UI"),
+    (["dbt-parse"], "manifest.json"),
+    (["activations", "list"], "its last run"),
+])
+def test_each_commands_help_says_what_it_does(capsys, argv, says):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([*argv, "-h"])
+    assert exit_.value.code == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    # below the usage line and before the options: a description of the command
+    assert says in help_text.split("options:")[0], help_text
+
+
 def test_warehouse_url_prints_without_password(capsys, warehouse_url):
     from urllib.parse import urlsplit
 
