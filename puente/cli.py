@@ -11,7 +11,45 @@ from datetime import date
 DOCS_PORT = 8081
 
 
+def _day(value: str) -> date:
+    """An argparse type: a calendar day written YYYY-MM-DD, said plainly when it is not one."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date in YYYY-MM-DD form (e.g. 2026-11-16)") from None
+
+
+def _positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that report a mistake of the person at the shell (a mistyped system, a missing or
+    wrong setting, an unknown row): main prints their message, not a traceback."""
+    from puente.activation.engine import ActivationModelMissing, UnknownRowKeys
+    from puente.activation.spec import DeclarationError
+    from puente.config import InvalidSetting, MissingSetting
+    from puente.field_crypto import FieldKeyError
+    from puente.sources.registry import UnknownSource
+
+    return (MissingSetting, InvalidSetting, UnknownSource, FieldKeyError, DeclarationError, ActivationModelMissing,
+            UnknownRowKeys)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The command line; a user's mistake (``_user_errors``) ends in one line on stderr and exit status 2,
+    anything unexpected in its traceback."""
+    try:
+        return _main(argv)
+    except _user_errors() as exc:
+        print(f"puente: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None) -> int:
     from puente.demo import PROFILES
 
     parser = argparse.ArgumentParser(
@@ -24,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="run a few simulated nights end to end and show what happened")
     demo.add_argument("--days", type=_positive, default=3, help="consecutive business days to run (default 3)")
     demo.add_argument("--customers", type=int, default=None, help="size of the simulated business (default 1000)")
-    demo.add_argument("--start", type=date.fromisoformat, default=None,
+    demo.add_argument("--start", type=_day, default=None,
                       help="first business day, YYYY-MM-DD (default 2026-11-16)")
     demo.add_argument("--seed", type=int, default=None, help="seed of the simulated business (default 7)")
     demo.add_argument("--profile", choices=tuple(PROFILES), default="default",
@@ -39,15 +77,16 @@ def main(argv: list[str] | None = None) -> int:
                                      "the night's folder, beside the gates' data docs) from what the warehouse holds "
                                      "now. The nightly DAG writes it after every night; this rewrites it, e.g. after "
                                      "a fix or for a night whose report task did not run.")
-    rep.add_argument("--date", type=date.fromisoformat, default=None,
+    rep.add_argument("--date", type=_day, default=None,
                      help="business day, YYYY-MM-DD (default: the latest night the warehouse has records of)")
 
     wh = sub.add_parser("warehouse", help="the embedded PostgreSQL")
     wh.add_argument("action", choices=["start", "stop", "url"],
                     help="start (or reuse) it, stop it, or print its URL")
 
-    sub.add_parser("airflow", help="start the Airflow UI (127.0.0.1:8080, or PUENTE_AIRFLOW_PORT) over the "
-                                   "same warehouse; Ctrl-C or SIGTERM stops it")
+    airflow_help = ("start the Airflow UI (127.0.0.1:8080, or PUENTE_AIRFLOW_PORT) over the same warehouse; "
+                    "Ctrl-C or SIGTERM stops it")
+    sub.add_parser("airflow", help=airflow_help, description=airflow_help[0].upper() + airflow_help[1:] + ".")
     check = sub.add_parser(
         "check", help="test each configured system: reachable, credentials accepted, scopes or access rights, "
                       "API version",
@@ -58,7 +97,11 @@ def main(argv: list[str] | None = None) -> int:
                     "it stops the activations into that system, not the night. The nightly DAG's "
                     "check_connections task runs the same checks with the Airflow connections.")
     check.add_argument("systems", nargs="*", metavar="SYSTEM", help="only these systems (e.g. hubspot)")
-    sub.add_parser("dbt-parse", help="write dbt_project/target/manifest.json when the project changed")
+    sub.add_parser("dbt-parse", help="write dbt_project/target/manifest.json when the project changed",
+                   description="Parse the dbt project (dbt parse) and write dbt_project/target/manifest.json, which "
+                               "the Airflow DAGs read, when the project changed since the last parse. There is no "
+                               "`puente dbt`: run .venv/bin/dbt with --project-dir dbt_project --profiles-dir "
+                               "dbt_project (README, 'Other commands').")
     docs = sub.add_parser("dbt-docs", help="build the dbt docs (dbt_project/target/static_index.html)")
     docs.add_argument("--serve", action="store_true",
                       help=f"then serve them on 127.0.0.1 (port {DOCS_PORT}, or PUENTE_DOCS_PORT) until Ctrl-C")
@@ -106,13 +149,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "dbt-docs":
         return _dbt_docs(serve=args.serve)
     return 2
-
-
-def _positive(text: str) -> int:
-    """An argparse type: a whole number of at least 1."""
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return int(text)
 
 
 def _dbt_docs(serve: bool) -> int:

@@ -52,6 +52,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -517,19 +518,25 @@ def add_parser(sub: Any) -> None:
 
 
 def main(args: Any) -> int:
+    from puente.config import MissingSetting
     from puente.sources import registry
     from puente.warehouse import warehouse_url
 
     writer = None
     crm = crm_system()
     if not args.no_crm and crm:
-        writer = registry.build_writer(crm, registry.source(crm).config.from_env())
+        try:
+            config = registry.source(crm).config.from_env()
+        except MissingSetting as exc:
+            raise MissingSetting(f"{exc} The erasure clears the person's fields in the CRM ({crm}) too: set it, or give "
+                                 "--no-crm to erase without clearing the CRM's fields.") from None
+        writer = registry.build_writer(crm, config)
     try:
         result = erase(warehouse_url(), requested_by=args.requested_by, reason=args.reason, email=args.email,
                        phone=args.phone, tax_id=args.tax_id, customer_id=args.customer_id, crm_writer=writer,
                        field_keys=FieldKeys.from_env())
     except (SubjectNotFound, ValueError) as exc:
-        print(f"Nothing erased: {exc}")
+        print(f"Nothing erased: {exc}", file=sys.stderr)
         return 1
     print(f"Erasure {result.erasure_id}: {result.customers} customer(s), {result.source_records} source record(s), "
           f"{result.crm_contacts_cleared} CRM contact(s) cleared, {result.crm_tasks_erased} CRM task(s) deleted; "

@@ -42,6 +42,7 @@ import hashlib
 import os
 import re
 import secrets
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -256,10 +257,9 @@ def main(args: Any) -> int:
     keys = FieldKeys.from_env()
     if keys is None:
         print(f"Nothing done: set {ENV} to the key (for reseal: the new key, followed by the old ones, "
-              "comma-separated)")
+              "comma-separated)", file=sys.stderr)
         return 1
     if args.action == "open":
-        import sys
 
         for line in sys.stdin:
             print(_SEALED_IN_TEXT.sub(lambda m: keys.open(m.group(0)), line.rstrip("\n")))

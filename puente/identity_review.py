@@ -61,12 +61,23 @@ def record_decision(url: str, record_key: str, other_record_key: str | None, dec
         if missing:
             raise InvalidDecision(f"no customer record {', '.join(missing)} in the last night's records")
         if decision == "revoke":
+            # a pair's decisions, or (without a second record) the record's split: never both
+            if other is None:
+                target = "other_record_key is null and record_key = %(key)s and action = 'split'"
+            else:
+                target = ("least(record_key, other_record_key) = least(%(key)s, %(other)s)"
+                          " and greatest(record_key, other_record_key) = greatest(%(key)s, %(other)s)")
+            # who revoked and why, where the table has the columns (stg_ops__customer_match_overrides
+            # adds them; a table created before that gets them at the next build)
+            columns = {row[0] for row in conn.execute(
+                "select column_name from information_schema.columns"
+                " where table_schema = 'ops' and table_name = 'customer_match_overrides'")}
+            audit = ", revoked_by = %(by)s, revoke_reason = %(reason)s, revoked_at = now()" \
+                if {"revoked_by", "revoke_reason", "revoked_at"} <= columns else ""
             rows = conn.execute(
-                "update ops.customer_match_overrides set is_revoked = true where not is_revoked and ("
-                " (other_record_key is null or %(other)s::text is null) and record_key = %(key)s and action = 'split'"
-                " or %(other)s::text is not null and least(record_key, other_record_key) = least(%(key)s, %(other)s)"
-                " and greatest(record_key, other_record_key) = greatest(%(key)s, %(other)s))",
-                {"key": record_key, "other": other}).rowcount
+                f"update ops.customer_match_overrides set is_revoked = true{audit} where not is_revoked and {target}",
+                {"key": record_key, "other": other, "by": decided_by.strip(),
+                 "reason": (reason or "").strip() or None}).rowcount
             return {"action": "revoke", "rows": rows, "record_key": record_key, "other_record_key": other}
         conn.execute(
             "insert into ops.customer_match_overrides (record_key, other_record_key, action, reason, decided_by) "

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 
@@ -22,7 +23,9 @@ def add_parser(sub: Any) -> None:
     parser = sub.add_parser("activations", help="list, dry-run, run the activations; the work list; drop rows",
                             description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    actions.add_parser("list", help="the declared activations and their last run")
+    actions.add_parser("list", help="the declared activations and their last run",
+                       description="List the declared activations (the activation models' config), each with its "
+                                   "target, mode and purposes, and its last run: when, rows sent, refused, invalid.")
     dry = actions.add_parser("dry-run", help="what each activation would send now; nothing is sent")
     dry.add_argument("names", nargs="*", help="activations (default: all)")
     dry.add_argument("--build", action="store_true", help="build the activation models first")
@@ -49,7 +52,7 @@ def main(args: argparse.Namespace) -> int:
     names = list(getattr(args, "names", None) or [])
     unknown = [n for n in names if n not in declared]
     if unknown:
-        print(f"unknown activation(s) {unknown}; declared: {', '.join(declared)}")
+        print(f"unknown activation(s) {unknown}; declared: {', '.join(declared)}", file=sys.stderr)
         return 2
     chosen = [declared[n] for n in names] if names else list(declared.values())
     if getattr(args, "build", False):
@@ -62,12 +65,16 @@ def main(args: argparse.Namespace) -> int:
     if args.action == "work-list":
         return _work_list(url, [a.name for a in chosen])
     if args.action == "drop":
-        from puente.activation.engine import drop_rows
+        from puente.activation.engine import UnknownRowKeys, drop_rows
 
         if args.name not in declared:
-            print(f"unknown activation {args.name!r}; declared: {', '.join(declared)}")
+            print(f"unknown activation {args.name!r}; declared: {', '.join(declared)}", file=sys.stderr)
             return 2
-        left = drop_rows(url, args.name, args.row_keys, args.reason, args.by)
+        try:
+            left = drop_rows(url, args.name, args.row_keys, args.reason, args.by)
+        except UnknownRowKeys as exc:
+            print(exc, file=sys.stderr)
+            return 2
         print(f"{len(args.row_keys)} row(s) of {args.name} dropped; {left} left the work list")
         return 0
     return _run(url, chosen, dry_run=args.action == "dry-run" or args.dry_run,

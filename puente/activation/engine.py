@@ -64,6 +64,10 @@ class ActivationBusy(RuntimeError):
     """Another run is sending the same activation right now."""
 
 
+class UnknownRowKeys(LookupError):
+    """Row keys an operator named that the activation does not know (a typing mistake, most likely)."""
+
+
 class ActivationModelMissing(RuntimeError):
     """The activation's dbt model is not built (or lacks the contract's columns)."""
 
@@ -422,13 +426,28 @@ def _record_run(conn: psycopg.Connection, activation: Activation, result: Activa
 
 
 def drop_rows(url: str, activation: str, row_keys: Sequence[str], reason: str, dropped_by: str) -> int:
-    """An operator gives up on rows: they are no longer retried and leave the work list."""
+    """An operator gives up on rows: they are no longer retried and leave the work list.
+
+    Only rows the activation knows: on its work list (ops.activation_issues), accepted by its target
+    once (ops.activation_state) or dropped before (a new reason); any other key, a typing mistake most
+    likely, raises UnknownRowKeys and nothing is dropped."""
+    keys = list(dict.fromkeys(row_keys))
     with psycopg.connect(url) as conn, conn.transaction():
-        for key in row_keys:
+        known = {row[0] for row in conn.execute(
+            "select row_key from ops.activation_issues where activation = %(name)s and row_key = any(%(keys)s) "
+            "union select row_key from ops.activation_state where activation = %(name)s and row_key = any(%(keys)s) "
+            "union select row_key from ops.activation_dropped where activation = %(name)s and row_key = any(%(keys)s)",
+            {"name": activation, "keys": keys})}
+        unknown = [k for k in keys if k not in known]
+        if unknown:
+            raise UnknownRowKeys(
+                f"{activation} has no row {', '.join(unknown)} on its work list nor among the rows its target "
+                f"accepted; nothing dropped (`puente activations work-list {activation}` lists its rows)")
+        for key in keys:
             conn.execute(
                 "insert into ops.activation_dropped (activation, row_key, reason, dropped_by) values (%s, %s, %s, %s) "
                 "on conflict (activation, row_key) do update set reason = excluded.reason, "
                 "dropped_by = excluded.dropped_by, dropped_at = now()", (activation, key, reason, dropped_by))
         deleted = conn.execute("delete from ops.activation_issues where activation = %s and row_key = any(%s)",
-                               (activation, list(row_keys))).rowcount
+                               (activation, keys)).rowcount
     return deleted

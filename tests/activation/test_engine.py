@@ -17,7 +17,13 @@ import pytest
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from puente.activation.engine import ActivationBusy, ActivationModelMissing, drop_rows, run_activation
+from puente.activation.engine import (
+    ActivationBusy,
+    ActivationModelMissing,
+    UnknownRowKeys,
+    drop_rows,
+    run_activation,
+)
 from puente.activation.pacing import Pacer
 from puente.activation.spec import MODEL_TABLE_COLUMNS, PURPOSES, Activation, load_activations
 from puente.sources.http import SourceError
@@ -347,6 +353,26 @@ def test_dropped_rows_leave_the_work_list_and_are_not_retried(fresh_db, hubspot)
     again = run_activation(fresh_db, ACTIVATION, writer())
     assert (again.pending, again.failed) == (0, 0)
     assert _query(fresh_db, "select * from ops.activation_issues") == []
+
+
+def test_only_rows_the_activation_knows_can_be_dropped(fresh_db, hubspot):
+    business, _, writer = hubspot
+    (contact,) = _live_contacts(business)[:1]
+    _model(fresh_db, _scores(["999999999", contact]))
+    assert run_activation(fresh_db, ACTIVATION, writer()).failed == 1
+    # a made-up key (or one of another activation's) is refused, and with it the whole command
+    for keys in (["123456789"], ["999999999", "123456789"]):
+        with pytest.raises(UnknownRowKeys, match="123456789"):
+            drop_rows(fresh_db, ACTIVATION.name, keys, "typo", "ana")
+    with pytest.raises(UnknownRowKeys):
+        drop_rows(fresh_db, "another_activation", ["999999999"], "typo", "ana")
+    assert _query(fresh_db, "select * from ops.activation_dropped") == []
+    assert len(_query(fresh_db, "select * from ops.activation_issues")) == 1
+    # the work list's row, a row its target accepted, and a row dropped before (a new reason) are known
+    assert drop_rows(fresh_db, ACTIVATION.name, ["999999999", contact], "contact merged away", "ana") == 1
+    assert drop_rows(fresh_db, ACTIVATION.name, ["999999999"], "merged into 42", "luis") == 0
+    assert {(r["row_key"], r["reason"]) for r in _query(fresh_db, "select * from ops.activation_dropped")} == {
+        ("999999999", "merged into 42"), (contact, "contact merged away")}
 
 
 def test_two_runs_of_one_activation_never_overlap(fresh_db, hubspot):

@@ -543,3 +543,40 @@ def test_review_queue_and_decisions_hold_the_next_night(night_1, module_db, airf
                    office[0], marta[0], office[1], marta[1])
     assert {(r["rule"], r["decision"]) for r in decided} == {("operator_distinct", "apart"), ("operator_merge", "merge")}
     assert any("luis: Marta changed her mobile" in r["explanation"] for r in decided)
+
+
+def _overrides_table(url: str) -> None:
+    """ops.customer_match_overrides as its dbt model's pre-hook creates it, and one record table the
+    decisions are checked against (no night needed)."""
+    import re
+    from pathlib import Path
+
+    model = (Path(__file__).resolve().parents[2] / "dbt_project" / "models" / "staging" / "ops"
+             / "stg_ops__customer_match_overrides.sql").read_text()
+    hook = model[model.index("pre_hook"):model.index("}}")]
+    with psycopg.connect(url, autocommit=True) as conn:
+        for statement in re.findall(r'"([^"]*)"', hook, re.S):
+            conn.execute(statement)
+        conn.execute("create schema if not exists intermediate")
+        conn.execute("create table intermediate.int_customer_records_unioned as select unnest(%s::text[]) as record_key",
+                     (["odoo_partner:1", "hubspot_contact:2", "shopify_customer:3"],))
+
+
+def test_revoking_a_pair_leaves_the_records_split_and_keeps_who_revoked(fresh_db):
+    _overrides_table(fresh_db)
+    record_decision(fresh_db, "odoo_partner:1", None, "split", "two people in one record", "ana")
+    record_decision(fresh_db, "odoo_partner:1", "hubspot_contact:2", "same", "same tax id", "ana")
+    record_decision(fresh_db, "odoo_partner:1", "shopify_customer:3", "different", None, "ana")
+    revoked = record_decision(fresh_db, "odoo_partner:1", "hubspot_contact:2", "revoke", "wrong tax id", "luis")
+    assert revoked["rows"] == 1
+    state = {(r["other_record_key"], r["action"]): r for r in rows(fresh_db, "select * from ops.customer_match_overrides")}
+    assert {k: r["is_revoked"] for k, r in state.items()} == {
+        (None, "split"): False, ("hubspot_contact:2", "merge"): True, ("shopify_customer:3", "distinct"): False}
+    pair = state[("hubspot_contact:2", "merge")]
+    assert (pair["revoked_by"], pair["revoke_reason"], pair["reason"]) == ("luis", "wrong tax id", "same tax id")
+    assert pair["revoked_at"] is not None
+    # a revoke without a second record: the split only, not the record's pairs
+    assert record_decision(fresh_db, "odoo_partner:1", None, "revoke", None, "luis")["rows"] == 1
+    state = {(r["other_record_key"], r["action"]): r["is_revoked"]
+             for r in rows(fresh_db, "select * from ops.customer_match_overrides")}
+    assert state == {(None, "split"): True, ("hubspot_contact:2", "merge"): True, ("shopify_customer:3", "distinct"): False}

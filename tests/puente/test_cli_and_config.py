@@ -15,6 +15,20 @@ def test_help_lists_every_command(capsys):
         assert command in out
 
 
+@pytest.mark.parametrize("argv, says", [
+    (["airflow"], "Start the Airflow UI"),
+    (["dbt-parse"], "manifest.json"),
+    (["activations", "list"], "its last run"),
+])
+def test_each_commands_help_says_what_it_does(capsys, argv, says):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([*argv, "-h"])
+    assert exit_.value.code == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    # below the usage line and before the options: a description of the command
+    assert says in help_text.split("options:")[0], help_text
+
+
 def test_warehouse_url_prints_without_password(capsys, warehouse_url):
     from urllib.parse import urlsplit
 
@@ -76,6 +90,53 @@ def test_report_refuses_a_date_no_night_ran_for(capsys, fresh_db, monkeypatch, t
     page = (tmp_path / "runs" / "2026-11-17" / "report.html").read_text()
     assert "the night stopped before its first gate" in page
     assert capsys.readouterr().out.split() == [str(tmp_path / "runs" / "2026-11-17" / "report.html")]
+
+
+@pytest.mark.parametrize("argv, env, says", [
+    (["check", "shopfy"], {}, "unknown source 'shopfy'"),
+    (["check"], {"PUENTE_SYSTEMS": "odoo,hubspt"}, "PUENTE_SYSTEMS names unknown system(s) ['hubspt']"),
+    (["erase", "--email", "x@y.z", "--requested-by", "tester"], {"PUENTE_SYSTEMS": "odoo,hubspot,shopify"},
+     "give --no-crm"),
+])
+def test_a_typing_mistake_is_one_line_on_stderr_and_exit_2(capsys, monkeypatch, argv, env, says):
+    for name in ("PUENTE_SYSTEMS", "PUENTE_CONFIG", "PUENTE_HUBSPOT_URL", "PUENTE_HUBSPOT_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(argv) == 2
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    assert printed.err.startswith("puente: error: ") and printed.err.count("\n") == 1, printed.err
+    assert says in printed.err and "Traceback" not in printed.err
+
+
+def test_an_unexpected_error_keeps_its_traceback(monkeypatch):
+    def broken(systems):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(cli, "_check", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        cli.main(["check"])
+
+
+def test_a_date_that_is_no_date_is_said_plainly(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["report", "--date", "2026-13-40"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "'2026-13-40' is not a date in YYYY-MM-DD form" in err and "fromisoformat" not in err
+
+
+def test_an_unknown_activation_is_said_on_stderr(capsys, monkeypatch, warehouse_url):
+    from puente.activation import spec
+
+    monkeypatch.setenv("PUENTE_WAREHOUSE_URL", warehouse_url)
+    monkeypatch.setattr(spec, "load_activations", lambda: [])
+    for argv in (["activations", "dry-run", "nosuch"], ["activations", "drop", "nosuch", "k", "--reason", "r",
+                                                         "--by", "ana"]):
+        assert cli.main(argv) == 2
+        printed = capsys.readouterr()
+        assert printed.out == "" and "unknown activation" in printed.err
 
 
 def test_missing_setting_names_variable_and_connection():

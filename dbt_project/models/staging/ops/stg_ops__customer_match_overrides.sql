@@ -13,6 +13,8 @@
     "alter table ops.customer_match_overrides drop constraint if exists customer_match_overrides_action_check",
     "alter table ops.customer_match_overrides add constraint customer_match_overrides_action_check
         check (action in ('merge', 'split', 'distinct'))",
+    "alter table ops.customer_match_overrides add column if not exists revoked_by text,
+        add column if not exists revoke_reason text, add column if not exists revoked_at timestamptz",
 ]) }}
 
 with
