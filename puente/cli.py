@@ -11,7 +11,7 @@ from datetime import date
 DOCS_PORT = 8081
 
 
-def _day(value: str) -> date:
+def iso_day(value: str) -> date:
     """An argparse type: a calendar day written YYYY-MM-DD, said plainly when it is not one."""
     try:
         return date.fromisoformat(value)
@@ -62,7 +62,7 @@ def _main(argv: list[str] | None) -> int:
     demo = sub.add_parser("demo", help="run a few simulated nights end to end and show what happened")
     demo.add_argument("--days", type=_positive, default=3, help="consecutive business days to run (default 3)")
     demo.add_argument("--customers", type=int, default=None, help="size of the simulated business (default 1000)")
-    demo.add_argument("--start", type=_day, default=None,
+    demo.add_argument("--start", type=iso_day, default=None,
                       help="first business day, YYYY-MM-DD (default 2026-11-16)")
     demo.add_argument("--seed", type=int, default=None, help="seed of the simulated business (default 7)")
     demo.add_argument("--profile", choices=tuple(PROFILES), default="default",
@@ -77,7 +77,7 @@ def _main(argv: list[str] | None) -> int:
                                      "the night's folder, beside the gates' data docs) from what the warehouse holds "
                                      "now. The nightly DAG writes it after every night; this rewrites it, e.g. after "
                                      "a fix or for a night whose report task did not run.")
-    rep.add_argument("--date", type=_day, default=None,
+    rep.add_argument("--date", type=iso_day, default=None,
                      help="business day, YYYY-MM-DD (default: the latest night the warehouse has records of)")
 
     wh = sub.add_parser("warehouse", help="the embedded PostgreSQL")

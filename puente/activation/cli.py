@@ -8,7 +8,9 @@
                                                  give up on rows: never retried again
 
 --build first builds the activation models (dbt build --select tag:activation) from what the
-warehouse holds now.
+warehouse holds now, as of the latest business day a night ran for (--date to choose another), as
+the night builds them: the windows they count in days (the web orders still to post, the reminders
+due) run back from that day.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import argparse
 import json
 import sys
 from typing import Any
+
+from puente.cli import iso_day
 
 
 def add_parser(sub: Any) -> None:
@@ -29,10 +33,14 @@ def add_parser(sub: Any) -> None:
     dry = actions.add_parser("dry-run", help="what each activation would send now; nothing is sent")
     dry.add_argument("names", nargs="*", help="activations (default: all)")
     dry.add_argument("--build", action="store_true", help="build the activation models first")
+    dry.add_argument("--date", type=iso_day, default=None,
+                     help="with --build: the business day they are built as of (default: the latest night's)")
     dry.add_argument("--samples", type=int, default=3, help="payloads shown per activation (default 3)")
     run = actions.add_parser("run", help="send the activations to their systems")
     run.add_argument("names", nargs="+", help="activations to run")
     run.add_argument("--build", action="store_true", help="build the activation models first")
+    run.add_argument("--date", type=iso_day, default=None,
+                     help="with --build: the business day they are built as of (default: the latest night's)")
     run.add_argument("--dry-run", action="store_true", help="report only, send nothing")
     work = actions.add_parser("work-list", help="what could not be sent and why")
     work.add_argument("names", nargs="*", help="activations (default: all)")
@@ -57,9 +65,12 @@ def main(args: argparse.Namespace) -> int:
     chosen = [declared[n] for n in names] if names else list(declared.values())
     if getattr(args, "build", False):
         from puente.dbt import ACTIVATION_BUILD_ARGS, run_dbt
+        from puente.run_report import latest_night
 
-        print("Building the activation models (dbt build --select tag:activation)…", flush=True)
-        run_dbt(list(ACTIVATION_BUILD_ARGS), url)
+        day = args.date or latest_night(url)
+        as_of = f" as of {day}" if day else ""
+        print(f"Building the activation models (dbt build --select tag:activation){as_of}…", flush=True)
+        run_dbt(list(ACTIVATION_BUILD_ARGS), url, env={"PUENTE_AS_OF_DATE": day.isoformat()} if day else None)
     if args.action == "list":
         return _list(url, chosen)
     if args.action == "work-list":

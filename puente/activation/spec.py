@@ -118,6 +118,9 @@ class Activation:
 def load_activations(manifest: Path | None = None) -> list[Activation]:
     """Every declared activation of the dbt project, ordered by target and ``order``."""
     path = manifest or dbt_project_dir() / "target" / "manifest.json"
+    if not path.is_file():
+        raise DeclarationError(f"no dbt manifest at {path}: the activations are declared in the dbt project; "
+                               "parse it first (`make manifest`, or `.venv/bin/puente dbt-parse`)")
     nodes = json.loads(path.read_text())["nodes"]
     found = [Activation.from_node(node) for node in nodes.values()
              if node.get("resource_type") == "model"

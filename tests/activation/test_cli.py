@@ -3,11 +3,14 @@ read from ops.activation_runs in a real PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import psycopg
+import pytest
 from psycopg.types.json import Jsonb
 
+from puente import cli, dbt, run_report
+from puente.activation import spec
 from puente.activation.cli import _list
 from puente.activation.engine import run_activation
 from puente.activation.spec import MODEL_TABLE_COLUMNS, Activation
@@ -81,3 +84,21 @@ def test_list_without_a_later_dry_run_or_without_a_real_run(fresh_db, capsys):
     assert lines["test_scores"].endswith(f"; last run {night:%Y-%m-%d %H:%M}: 4 sent, 0 refused, 0 invalid")
     assert lines["test_tasks"].endswith(f"; no real run yet; latest dry run {night:%Y-%m-%d %H:%M}: would send 3 "
                                         "(1 invalid, 2 withheld), nothing sent")
+
+
+def test_build_runs_as_of_the_latest_night_or_the_date_given_and_a_missing_manifest_is_said(
+        fresh_db, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("PUENTE_WAREHOUSE_URL", fresh_db)
+    monkeypatch.setattr(spec, "load_activations", lambda: [])
+    built: list[dict | None] = []
+    monkeypatch.setattr(dbt, "run_dbt", lambda args, url, env=None: built.append(env))
+    monkeypatch.setattr(run_report, "latest_night", lambda url: date(2026, 11, 18))
+    monkeypatch.setattr("puente.activation.cli._run", lambda *args, **kwargs: 0)
+    assert cli.main(["activations", "dry-run", "--build"]) == 0
+    assert cli.main(["activations", "dry-run", "--build", "--date", "2026-11-16"]) == 0
+    assert built == [{"PUENTE_AS_OF_DATE": "2026-11-18"}, {"PUENTE_AS_OF_DATE": "2026-11-16"}]
+    assert "as of 2026-11-18" in capsys.readouterr().out
+
+    monkeypatch.undo()
+    with pytest.raises(spec.DeclarationError, match="no dbt manifest.*puente dbt-parse"):
+        spec.load_activations(tmp_path / "target" / "manifest.json")
