@@ -84,3 +84,22 @@ def test_a_warehouse_out_of_reach_never_fails_the_run(caplog):
     run = runs.run_of(_context("puente_nightly", "r", RunType.SCHEDULED, None, None))
     runs.record_started("postgresql://nobody@127.0.0.1:1/none", run)
     assert "could not record run r of puente_nightly in ops.dag_runs" in caplog.text
+
+
+def test_a_revoked_review_decision_reaches_the_audit_log_with_who_revoked_it_and_why(fresh_db):
+    run_dbt(["run", "--select", "+audit_log"], fresh_db)  # creates ops.customer_match_overrides
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("insert into ops.customer_match_overrides (record_key, other_record_key, action, reason, "
+                     "decided_by, decided_at, is_revoked, revoked_by, revoke_reason, revoked_at) values "
+                     "('odoo_partner:7', 'hubspot_contact:9', 'distinct', 'two sisters', 'ana', "
+                     "'2026-11-16T10:00:00+00', true, 'carlos', 'one person after all', '2026-11-20T09:00:00+00')")
+    run_dbt(["run", "--select", "audit_log"], fresh_db)
+    with psycopg.connect(fresh_db) as conn:
+        rows = conn.execute("select happened_at, actor, action, subject, outcome, detail ->> 'reason' "
+                            "from marts.audit_log where action like 'identity review%' order by happened_at").fetchall()
+    assert rows == [
+        (pendulum.parse("2026-11-16T10:00:00+00:00"), "ana", "identity review: distinct",
+         "odoo_partner:7 / hubspot_contact:9", "revoked", "two sisters"),
+        (pendulum.parse("2026-11-20T09:00:00+00:00"), "carlos", "identity review: revoke distinct",
+         "odoo_partner:7 / hubspot_contact:9", "revoked", "one person after all"),
+    ]

@@ -78,6 +78,20 @@ review_decisions as (
     from {{ ref('stg_ops__customer_match_overrides') }}
 ),
 
+-- a decision revoked: who, when and why (revokes recorded before these columns existed have none)
+review_revocations as (
+    select
+        revoked_at,
+        coalesce(revoked_by, 'unknown'),
+        'identity review: revoke ' || action,
+        record_key || coalesce(' / ' || other_record_key, ''),
+        'revoked',
+        jsonb_build_object('reason', revoke_reason),
+        'ops.customer_match_overrides'
+    from {{ ref('stg_ops__customer_match_overrides') }}
+    where revoked_at is not null
+),
+
 erasures as (
     select
         requested_at,
@@ -102,5 +116,7 @@ union all
 select * from drops
 union all
 select * from review_decisions
+union all
+select * from review_revocations
 union all
 select * from erasures

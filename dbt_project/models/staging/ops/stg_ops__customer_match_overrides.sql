@@ -32,7 +32,10 @@ renamed as (
         reason,
         decided_by,
         decided_at,
-        is_revoked
+        is_revoked,
+        revoked_by,
+        revoke_reason,
+        revoked_at
     from source
 )
 
