@@ -69,8 +69,8 @@ def _main(argv: list[str] | None) -> int:
                       help="which systems the simulated business runs: " + "; ".join(
                           f"{name} = {', '.join(systems)}" for name, systems in PROFILES.items()))
     demo.add_argument("--reset", action="store_true",
-                      help="empty the warehouse even when it holds nights the demo did not run (the demo refuses "
-                           "otherwise: `make airflow` shares its database)")
+                      help="empty the warehouse even when Airflow's scheduler or a person ran Puente's DAGs on it "
+                           "(the demo refuses otherwise: `make airflow` shares its database)")
 
     rep = sub.add_parser("report", help="write a night's HTML run report again from the warehouse and print its path",
                          description="Write the run report of one business day (one self-contained HTML page under "

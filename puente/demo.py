@@ -49,27 +49,25 @@ def demo_systems(profile: str = "default") -> tuple[Source, ...]:
     return registry.configured({"PUENTE_SYSTEMS": ",".join(PROFILES[profile])})
 
 
-# The comment the demo puts on the database it makes: the next demo may empty a database that bears it.
-DEMO_MARK = "made by puente demo; the next demo empties it"
-
-
 def refusal(base: str, database: str = "puente") -> str | None:
     """Why the demo must not empty ``database`` (None when it may): it holds nights the demo did not
-    run (a warehouse that ``make airflow`` pointed at real systems shares the demo's database)."""
+    run, runs of the DAGs that Airflow's scheduler or a person started (``make airflow`` shares the
+    demo's database, and may have been pointed at real systems). The demo's own nights are
+    ``airflow dags test`` runs (ops.dag_runs ``triggered_by`` ``dag_test``)."""
     with psycopg.connect(warehouse.with_database(base, "postgres")) as conn:
-        found = conn.execute("select shobj_description(oid, 'pg_database') from pg_database where datname = %s",
-                             (database,)).fetchone()
-    if found is None or found[0] == DEMO_MARK:
-        return None
-    with psycopg.connect(warehouse.with_database(base, database)) as conn:
-        if conn.execute("select to_regclass('ops.load_batches')").fetchone()[0] is None:
+        if not conn.execute("select 1 from pg_database where datname = %s", (database,)).fetchone():
             return None
-        batches, last = conn.execute("select count(*), max(started_at)::date from ops.load_batches").fetchone()
-    if not batches:
+    with psycopg.connect(warehouse.with_database(base, database)) as conn:
+        if conn.execute("select to_regclass('ops.dag_runs')").fetchone()[0] is None:
+            return None
+        runs, last = conn.execute("select count(*), max(started_at)::date from ops.dag_runs "
+                                  "where triggered_by is distinct from 'dag_test'").fetchone()
+    if not runs:
         return None
-    return (f"the warehouse's database {database!r} holds {batches} load{'s' * (batches != 1)} the demo did not "
-            f"make (the latest on {last}), and the demo empties it before its first night. Run `puente demo "
-            "--reset` to empty it anyway, or run the demo with another PUENTE_HOME to keep them.")
+    return (f"the warehouse's database {database!r} holds {runs} run{'s' * (runs != 1)} of Puente's DAGs that the "
+            f"demo did not make (Airflow's scheduler or a person started them; the latest on {last}), and the demo "
+            "empties it before its first night. Run `puente demo --reset` to empty it anyway, or run the demo with "
+            "another PUENTE_HOME to keep them.")
 
 
 def run_demo(days: int = 3, customers: int = DEMO_CUSTOMERS, start: date = DEMO_START, seed: int = DEMO_SEED,
@@ -94,7 +92,6 @@ def run_demo(days: int = 3, customers: int = DEMO_CUSTOMERS, start: date = DEMO_
     console.print(f"Warehouse: embedded PostgreSQL at {warehouse.describe(url)} (emptied for the demo)")
     warehouse.drop_database(base, "puente")
     warehouse.create_database(base, "puente")
-    warehouse.mark_database(base, "puente", DEMO_MARK)
     warehouse.ensure_schema(url)
 
     env = runtime.airflow_env(url)

@@ -505,12 +505,6 @@ def drop_database(url: str, database: str) -> None:
         conn.execute(f'drop database if exists "{database}" with (force)')
 
 
-def mark_database(url: str, database: str, comment: str) -> None:
-    """Put ``comment`` on ``database`` (the demo marks the database it makes)."""
-    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("comment on database {} is {}").format(sql.Identifier(database), sql.Literal(comment)))
-
-
 def describe(url: str) -> str:
     """The URL without any password, for logs and messages."""
     parts = urlsplit(url)
