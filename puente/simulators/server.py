@@ -20,6 +20,7 @@ from datetime import date
 import uvicorn
 from fastapi import FastAPI
 
+from puente.cli import iso_day
 from puente.simulators.app import ENV as SIMULATOR_ENV
 from puente.simulators.app import SECRETS, Credentials, create_app
 from puente.simulators.business import Business, Habits
@@ -91,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=7, help="seed of the generated business (default: %(default)s)")
     serve.add_argument("--customers", type=int, default=300,
                        help="people in the business at the start date (default: %(default)s)")
-    serve.add_argument("--start", type=date.fromisoformat, default=date(2026, 11, 16),
+    serve.add_argument("--start", type=iso_day, default=date(2026, 11, 16),
                        help="the simulated today, YYYY-MM-DD; history is generated up to its end "
                             "(default: %(default)s)")
     serve.add_argument("--history-days", type=int, default=540,
