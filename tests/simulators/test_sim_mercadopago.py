@@ -116,3 +116,24 @@ def test_a_throttled_search_answers_429_in_mercado_pagos_shape_with_retry_after(
     answer = client.get(SEARCH, headers=auth)
     assert answer.status_code == 429 and answer.headers["Retry-After"] == "2"
     assert answer.json()["error"] == "too_many_requests" and answer.json()["status"] == 429
+
+
+def test_the_account_holds_the_marketplace_sales_paid_since_it_opened_in_step_with_them():
+    from puente.simulators.business.mercadopago import ACCOUNT_DAYS
+
+    business = Business(seed=5, customers=150, history_days=ACCOUNT_DAYS + 200, mercadolibre=True, mercadopago=True)
+    account = business.mercadopago["payments"]
+    opened = business.calendar.midnight(200)
+    sales = business.mercadolibre["orders"]
+    paid = {p["id"]: p for s in sales.values() for p in s["payments"]}
+    since = {i for i, p in paid.items() if datetime.fromisoformat(p["date_created"]) >= opened}
+    assert 0 < len(since) < len(paid)  # sales before the account opened are not in it
+    assert {i for i, p in account.items() if p.get("order", {}).get("type") == "mercadolibre"} == since
+    cancelled = next(oid for oid, s in reversed(sales.items())
+                     if s["status"] == "paid" and any(p["id"] in since for p in s["payments"]))
+    business.archive("mercadolibre", "orders", cancelled)  # the buyer cancels: refunded in both
+    for p in sales[cancelled]["payments"]:
+        mirrored = account[p["id"]]
+        assert (mirrored["status"], mirrored["order"]["id"], mirrored["external_reference"]) == (
+            p["status"], str(cancelled), None)
+        assert mirrored["transaction_amount_refunded"] == p["transaction_amount_refunded"]
