@@ -66,7 +66,7 @@ def refusal(base: str, database: str = "puente") -> str | None:
         return None
     return (f"the warehouse's database {database!r} holds {runs} run{'s' * (runs != 1)} of Puente's DAGs that the "
             f"demo did not make (Airflow's scheduler or a person started them; the latest on {last}), and the demo "
-            "empties it before its first night. Run `puente demo --reset` to empty it anyway, or run the demo with "
+            "empties it before its first night. Run `.venv/bin/puente demo --reset` to empty it anyway, or run the demo with "
             "another PUENTE_HOME to keep them.")
 
 
