@@ -82,7 +82,7 @@ def _main(argv: list[str] | None) -> int:
 
     wh = sub.add_parser("warehouse", help="the embedded PostgreSQL")
     wh.add_argument("action", choices=["start", "stop", "url"],
-                    help="start (or reuse) it, stop it, or print its URL")
+                    help="start (or reuse) it, stop it, or print the URL of the running one (never its password)")
 
     airflow_help = ("start the Airflow UI (127.0.0.1:8080, or PUENTE_AIRFLOW_PORT) over the same warehouse; "
                     "Ctrl-C or SIGTERM stops it")
@@ -217,7 +217,15 @@ def _warehouse(action: str) -> int:
     if action == "stop":
         print("stopped" if warehouse.stop_embedded() else "no embedded warehouse was running")
         return 0
-    url = warehouse.warehouse_url()
+    if action == "url" and not os.environ.get("PUENTE_WAREHOUSE_URL"):
+        port = warehouse.embedded_port()
+        if port is None:
+            print("puente: the embedded warehouse is not running (`.venv/bin/puente warehouse start` starts it)",
+                  file=sys.stderr)
+            return 1
+        url = warehouse.embedded_url(port)
+    else:
+        url = warehouse.warehouse_url()
     if action == "start":
         warehouse.ensure_schema(url)
     print(warehouse.describe(url))

@@ -39,7 +39,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from puente.config import puente_home
+from puente.config import InvalidSetting, puente_home
 from puente.sources import registry
 
 log = logging.getLogger(__name__)
@@ -151,12 +151,39 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _free_port(preferred: int) -> int:
-    if not _port_open(preferred):
+def _port_to_listen_on(port: int | None) -> int:
+    """``port``, else ``PUENTE_PG_PORT``, else 55432. A port the user chose that another program holds is an
+    error (a BI tool saved with it would reach that program); the default one, taken, gives way to a free port,
+    with a warning naming it."""
+    chosen = port or os.environ.get("PUENTE_PG_PORT")
+    if chosen:
+        try:
+            preferred = int(chosen)
+        except ValueError:
+            raise InvalidSetting(f"PUENTE_PG_PORT is {chosen!r}, not a port number") from None
+        if _port_open(preferred):
+            raise InvalidSetting(f"port {preferred} (PUENTE_PG_PORT) is taken by another program: free it, or "
+                                 "set PUENTE_PG_PORT to a free port, to start the embedded warehouse")
         return preferred
+    if not _port_open(DEFAULT_PORT):
+        return DEFAULT_PORT
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        free = s.getsockname()[1]
+    log.warning("port %d is taken by another program: the embedded warehouse listens on %d this time "
+                "(set PUENTE_PG_PORT to keep one port for it)", DEFAULT_PORT, free)
+    return free
+
+
+def embedded_url(port: int, password: str | None = None) -> str:
+    """The URL of the ``puente`` database on the embedded server listening on ``port``."""
+    auth = SUPERUSER + (f":{password}" if password else "")
+    return f"postgresql://{auth}@127.0.0.1:{port}/{DEFAULT_DATABASE}"
+
+
+def embedded_port(home: Path | None = None) -> int | None:
+    """The port of the embedded server of ``home`` if it is running, without starting it."""
+    return _running_port(_pgdata((home or puente_home()).resolve()))
 
 
 def ensure_embedded(home: Path | None = None, port: int | None = None) -> str:
@@ -178,7 +205,7 @@ def ensure_embedded(home: Path | None = None, port: int | None = None) -> str:
         if _uses_trust(pgdata):
             _move_to_passwords(pgdata, running, passwords)
             generated = set(EMBEDDED_ROLES)
-        url = f"postgresql://{SUPERUSER}:{passwords[SUPERUSER]}@127.0.0.1:{running}/{DEFAULT_DATABASE}"
+        url = embedded_url(running, passwords[SUPERUSER])
         _ensure_login_roles(url, passwords, generated, home)
     create_database(url, DEFAULT_DATABASE)
     return url
@@ -204,7 +231,7 @@ def _start(home: Path, pgdata: Path, port: int | None, superuser_password: str) 
         with _password_file(home, superuser_password, run_as) as pwfile:
             pgbin.initdb(["--auth-local=scram-sha-256", "--auth-host=scram-sha-256", f"--pwfile={pwfile}",
                           "--encoding=UTF8", "--locale=C", "-U", SUPERUSER], pgdata=pgdata, user=run_as)
-    running = _free_port(port or int(os.environ.get("PUENTE_PG_PORT", DEFAULT_PORT)))
+    running = _port_to_listen_on(port)
     options = f"-h 127.0.0.1 -p {running} -k {pgdata} -c max_connections=200 -c synchronous_commit=off"
     log.info("starting embedded PostgreSQL on 127.0.0.1:%s", running)
     pgbin.pg_ctl(["-w", "-t", "60", "-o", options, "-l", str(home / "postgres.log"), "start"],

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from puente import cli
+from puente import cli, warehouse
 from puente.config import HubSpotConfig, MissingSetting, OdooConfig
 
 
@@ -34,9 +34,18 @@ def test_warehouse_url_prints_without_password(capsys, warehouse_url):
 
     assert cli.main(["warehouse", "url"]) == 0
     printed = capsys.readouterr()
-    assert printed.out.strip().startswith("postgresql://")
+    assert printed.out.strip() == warehouse.describe(warehouse_url)
     password = urlsplit(warehouse_url).password
     assert not password or password not in printed.out + printed.err
+
+
+def test_warehouse_url_does_not_start_a_stopped_server(capsys, monkeypatch, tmp_path):
+    monkeypatch.delenv("PUENTE_WAREHOUSE_URL", raising=False)
+    monkeypatch.setenv("PUENTE_HOME", str(tmp_path))
+    assert cli.main(["warehouse", "url"]) == 1
+    printed = capsys.readouterr()
+    assert printed.out == "" and "not running" in printed.err and "puente warehouse start" in printed.err
+    assert list(tmp_path.iterdir()) == []  # nothing initialised, no passwords written
 
 
 def test_report_writes_the_nights_page_and_prints_its_path(capsys, fresh_db, monkeypatch, tmp_path):

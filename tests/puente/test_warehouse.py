@@ -168,14 +168,16 @@ def test_the_embedded_server_refuses_a_connection_without_the_password(warehouse
 
 
 @pytest.fixture
-def scratch_home():
+def scratch_home(monkeypatch):
     """A PUENTE_HOME of its own inside the project's (whose folders the server's OS user may
-    traverse), its server stopped and removed afterwards."""
+    traverse), its server stopped and removed afterwards. It listens on a free port: a PUENTE_PG_PORT
+    of the person running the tests is the session's server's."""
     import shutil
     import uuid
 
     from puente.config import puente_home
 
+    monkeypatch.delenv("PUENTE_PG_PORT", raising=False)
     home = puente_home() / f"scratch-{uuid.uuid4().hex[:8]}"
     home.mkdir(parents=True)
     try:
@@ -237,3 +239,34 @@ def test_a_pid_file_naming_another_program_is_stale(tmp_path):
     pidfile.write_text(f"{os.getpid()}\n{pgdata}\n1796037917\n55432\n")
     assert _running_port(pgdata) is None
     assert not pidfile.exists()
+
+
+@pytest.fixture
+def taken_port():
+    """A port another program listens on."""
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+def test_a_chosen_port_another_program_holds_is_an_error_not_another_port(monkeypatch, taken_port):
+    from puente.config import InvalidSetting
+
+    monkeypatch.setenv("PUENTE_PG_PORT", str(taken_port))
+    with pytest.raises(InvalidSetting, match=f"port {taken_port} .PUENTE_PG_PORT. is taken"):
+        warehouse._port_to_listen_on(None)
+    monkeypatch.setenv("PUENTE_PG_PORT", "fifty")
+    with pytest.raises(InvalidSetting, match="not a port number"):
+        warehouse._port_to_listen_on(None)
+
+
+def test_the_default_port_taken_gives_way_to_a_free_one_with_a_warning(monkeypatch, taken_port, caplog):
+    monkeypatch.delenv("PUENTE_PG_PORT", raising=False)
+    monkeypatch.setattr(warehouse, "DEFAULT_PORT", taken_port)
+    with caplog.at_level("WARNING", logger=warehouse.log.name):
+        port = warehouse._port_to_listen_on(None)
+    assert port != taken_port and not warehouse._port_open(port)
+    assert f"port {taken_port} is taken" in caplog.text and f"listens on {port}" in caplog.text
