@@ -12,7 +12,9 @@ orders. A cancellation counts as the cutoff saw it: when `orders` has `cancelled
 (`marts.fct_orders`), an order cancelled at or after the cutoff was still a purchase then (a
 model trained on past cutoffs must not learn from cancellations that had not happened yet, which
 it could never see in the customers it scores); without a date (or without the column) the
-order's cancellation counts whenever it came. Labels read the orders' state as it is now. A customer is *active* at a cutoff when they made a purchase in the year before it.
+order's cancellation counts whenever it came (the rule of `ml.cancellations`, shared with the demand
+and next-best-action jobs). Labels read the orders' state as it is now: they are the truth after the
+cutoff, not what the cutoff saw. A customer is *active* at a cutoff when they made a purchase in the year before it.
 Amounts are summed as they come: the business is assumed to sell in one currency.
 
 Beside those order features: the BG/NBD expected purchases in the label window, the
@@ -47,6 +49,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from ml.cancellations import as_seen_at
 from ml.churn.baselines import bgnbd_quantities
 
 ORDER_COLUMNS = ("customer_id", "ordered_at", "amount_total", "channel", "is_cancelled")
@@ -156,7 +159,7 @@ def build_features(orders: pd.DataFrame, cutoff: date, lines: pd.DataFrame | Non
     """
     validate_orders(orders)
     end = cutoff_instant(cutoff)
-    history = _as_seen_at(orders, end)
+    history = as_seen_at(orders, end)
     purchases = history.loc[~history["is_cancelled"].astype(bool)].sort_values(["customer_id", "ordered_at"])
     recent = purchases.loc[purchases["ordered_at"] >= end - ACTIVE_WINDOW_DAYS * _DAY]
     active = pd.Index(recent["customer_id"].unique(), name="customer_id").sort_values()
@@ -220,15 +223,6 @@ def build_labels(orders: pd.DataFrame, cutoff: date, customers: pd.Index) -> pd.
     ]
     retained = customers.isin(in_window["customer_id"])
     return pd.Series(np.where(retained, 0, 1), index=customers, name="churned")
-
-
-def _as_seen_at(orders: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
-    """The orders placed before `end`, each cancelled only if it had been by then (see the module's docstring)."""
-    history = orders.loc[orders["ordered_at"] < end]
-    if "cancelled_at" not in history.columns:
-        return history
-    later = history["cancelled_at"].notna() & (history["cancelled_at"] >= end)
-    return history.assign(is_cancelled=history["is_cancelled"].astype(bool) & ~later)
 
 
 def _gap_statistics(purchases: pd.DataFrame) -> pd.DataFrame:

@@ -63,7 +63,8 @@ _ORDERS = """
 _ORDER_LINES = """
     select l.order_id, l.customer_id, l.product_id, l.ordered_at, l.quantity::float8 as quantity,
            l.unit_price::float8 as unit_price, l.amount::float8 as amount,
-           coalesce(o.is_cancelled, false) as is_cancelled, {warehouse} as warehouse_id
+           coalesce(o.is_cancelled, false) as is_cancelled, {cancelled_at} as cancelled_at,
+           {warehouse} as warehouse_id
     from marts.fct_order_lines l
     left join marts.fct_orders o on o.order_id = l.order_id
     where l.ordered_at < :before {goods}
@@ -188,7 +189,11 @@ def read_orders(engine: Engine, as_of: date) -> pd.DataFrame:
 
 def read_order_lines(engine: Engine, as_of: date) -> pd.DataFrame | None:
     """The lines of goods of `marts.fct_order_lines` up to the end of `as_of` (shipping left out),
-    or None while dbt does not build it."""
+    or None while dbt does not build it.
+
+    Each line carries its order's `is_cancelled` and `cancelled_at` (`marts.fct_orders`; null on a
+    marts built before the column existed, whose cancellations then count at every cutoff:
+    `ml.cancellations`)."""
     with engine.connect() as connection:
         tables = inspect(connection)
         if not tables.has_table("fct_order_lines", schema="marts"):
@@ -196,14 +201,17 @@ def read_order_lines(engine: Engine, as_of: date) -> pd.DataFrame | None:
             return None
         columns = {column["name"] for column in tables.get_columns("fct_order_lines", schema="marts")}
         warehouse = "l.warehouse_id::text" if "warehouse_id" in columns else "null::text"
+        dated = "o.cancelled_at" if "cancelled_at" in {
+            column["name"] for column in tables.get_columns("fct_orders", schema="marts")} else "null::timestamptz"
         goods = _GOODS if marks_shipping(tables) else ""
         lines = pd.read_sql(
-            text(_ORDER_LINES.format(warehouse=warehouse, goods=goods)), connection,
+            text(_ORDER_LINES.format(warehouse=warehouse, goods=goods, cancelled_at=dated)), connection,
             params={"before": cutoff_instant(cutoff_after(as_of)).to_pydatetime()},
         )
     return lines.assign(
         ordered_at=pd.to_datetime(lines["ordered_at"], utc=True),
         is_cancelled=lines["is_cancelled"].astype(bool),
+        cancelled_at=pd.to_datetime(lines["cancelled_at"], utc=True),
         product_id=lines["product_id"].astype(str),
     )
 

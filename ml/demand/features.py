@@ -10,6 +10,13 @@ The model is recursive with lags of at least a week: the features of day t read 
 to t - 7, so the first week of a forecast uses observed sales only, and later weeks use the
 model's own forecasts of the days before (as Nixtla's mlforecast does). `SalesMatrix` keeps
 the series as a products × days matrix so that every feature is one vectorised operation.
+
+Cancellations follow `ml.cancellations`. `sales_matrix` counts them as the warehouse holds
+them now: its days are the truth a backtest measures a forecast against. `SalesMatrix.until`
+is the history a model is fitted on or forecasts from at a cutoff, as seen then: the units of
+an order cancelled at or after that cutoff (`cancelled_at`) count as sold again, so a model
+trained or measured at a past cutoff never learns from cancellations that came later. The
+lines of orders cancelled without a date (or without the column) never count.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+
+from ml.cancellations import ALWAYS, NEVER, cancelled_since, cancelled_then
 
 HORIZON_DAYS = 28
 MIN_LAG_DAYS = 7
@@ -52,12 +61,17 @@ class SalesMatrix:
     `daily_prices` holds each product's median unit price of each day it sold (NaN on other
     days, or when the lines carry no price), so that `prices`, like every other feature, is
     computed from the days the matrix holds: `until` cuts the prices with the units.
+
+    `cancelled` holds the sold lines the matrix leaves out as cancelled but whose cancellation
+    is dated (`row`, `day` index, `quantity`, `unit_price`, `since`: `ml.cancellations.
+    cancelled_since`): `until` counts those cancelled at or after its cutoff as sold again.
     """
 
     products: pd.Index
     start: date
     units: np.ndarray  # float64, shape (products, days)
     daily_prices: np.ndarray | None = None  # float32, shape (products, days)
+    cancelled: pd.DataFrame | None = None
 
     @property
     def days(self) -> int:
@@ -81,10 +95,31 @@ class SalesMatrix:
         return self.start + timedelta(days=index)
 
     def until(self, cutoff: date) -> SalesMatrix:
-        """The same products with only the days before `cutoff` (prices included)."""
+        """The same products with only the days before `cutoff` (prices included), as seen at `cutoff`.
+
+        A line this matrix leaves out as cancelled counts as sold when its order was cancelled
+        at or after `cutoff` (`ml.cancellations`); on a day when nothing else of the product sold
+        the day's price becomes the median price of those lines (a day that sold otherwise keeps
+        its price).
+        """
         end = self.day_index(cutoff)
+        units = self.units[:, :end].copy()
         prices = None if self.daily_prices is None else self.daily_prices[:, :end].copy()
-        return SalesMatrix(self.products, self.start, self.units[:, :end].copy(), prices)
+        cancelled = self.cancelled
+        if cancelled is not None and len(cancelled):
+            cancelled = cancelled.loc[cancelled["day"].to_numpy() < end]
+            still = cancelled_then(cancelled["since"].to_numpy(), cutoff_instant(cutoff))
+            sold = cancelled.loc[~still]
+            cancelled = cancelled.loc[still]
+            if len(sold):
+                row, day = sold["row"].to_numpy(), sold["day"].to_numpy()
+                if prices is not None:
+                    medians = sold["unit_price"].astype("float64").groupby([row, day]).median()
+                    at = (medians.index.get_level_values(0), medians.index.get_level_values(1))
+                    unsold = units[at] == 0
+                    prices[at[0][unsold], at[1][unsold]] = medians.to_numpy()[unsold]
+                np.add.at(units, (row, day), sold["quantity"].to_numpy(dtype="float64"))
+        return SalesMatrix(self.products, self.start, units, prices, cancelled)
 
 
 def cutoff_instant(cutoff: date) -> pd.Timestamp:
@@ -106,17 +141,22 @@ def sales_matrix(
 
     `products` fixes the rows (in that order; a product without sales is a row of zeros);
     by default every product sold. Days run from `start` (default: the first sale) to the
-    day before `cutoff`. Lines with `is_cancelled` true, when the column exists, are ignored.
+    day before `cutoff`. Lines with `is_cancelled` true, when the column exists, are left out
+    (cancelled now: the truth of these days); those with a `cancelled_at` are kept aside in
+    `SalesMatrix.cancelled`, so that `until` sees them as a past cutoff saw them.
     """
     validate_lines(lines)
-    sold = lines.loc[(lines["ordered_at"] < cutoff_instant(cutoff)) & (lines["quantity"] > 0)]
-    if "is_cancelled" in sold.columns:
-        sold = sold.loc[~sold["is_cancelled"].astype(bool)]
+    placed = lines.loc[(lines["ordered_at"] < cutoff_instant(cutoff)) & (lines["quantity"] > 0)]
+    since = cancelled_since(placed)
+    sold = placed.loc[since == NEVER]
+    dated = (since != NEVER) & (since != ALWAYS)  # cancelled now, at a known date: a sale before it
+    dated = placed.loc[dated].assign(since=since[dated])
     if products is None:
-        products = pd.Index(sorted(sold["product_id"].unique()), name="product_id")
+        products = pd.Index(sorted(set(sold["product_id"]) | set(dated["product_id"])), name="product_id")
     sold = sold.loc[sold["product_id"].isin(products)]
     if start is None:
-        start = sold["ordered_at"].min().date() if len(sold) else cutoff - timedelta(days=1)
+        first = pd.concat([sold["ordered_at"], dated.loc[dated["product_id"].isin(products), "ordered_at"]]).min()
+        start = first.date() if pd.notna(first) else cutoff - timedelta(days=1)
     days = (cutoff - start).days
     sold = sold.loc[sold["ordered_at"] >= cutoff_instant(start)]
     day = ((sold["ordered_at"] - cutoff_instant(start)) / pd.Timedelta(days=1)).astype("int64").to_numpy()
@@ -128,7 +168,20 @@ def sales_matrix(
         daily_prices = np.full(units.shape, np.nan, dtype="float32")
         medians = sold["unit_price"].astype("float64").groupby([row, day]).median()
         daily_prices[medians.index.get_level_values(0), medians.index.get_level_values(1)] = medians.to_numpy()
-    return SalesMatrix(products=products, start=start, units=units, daily_prices=daily_prices)
+    return SalesMatrix(products=products, start=start, units=units, daily_prices=daily_prices,
+                       cancelled=_cancelled_lines(dated, products, start) if len(dated) else None)
+
+
+def _cancelled_lines(dated: pd.DataFrame, products: pd.Index, start: date) -> pd.DataFrame:
+    """The lines of `dated` (cancelled now, with a date) on the matrix's rows and days (`SalesMatrix.cancelled`)."""
+    dated = dated.loc[dated["product_id"].isin(products) & (dated["ordered_at"] >= cutoff_instant(start))]
+    return pd.DataFrame({
+        "row": products.get_indexer(dated["product_id"]),
+        "day": ((dated["ordered_at"] - cutoff_instant(start)) / pd.Timedelta(days=1)).astype("int64").to_numpy(),
+        "quantity": dated["quantity"].to_numpy(dtype="float64"),
+        "unit_price": dated["unit_price"].to_numpy(dtype="float64") if "unit_price" in dated.columns else np.nan,
+        "since": dated["since"].to_numpy(dtype=np.int64),
+    })
 
 
 def winsorise(matrix: SalesMatrix, quantile: float = WINSOR_QUANTILE) -> SalesMatrix:

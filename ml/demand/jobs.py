@@ -38,6 +38,7 @@ from sqlalchemy.dialects.postgresql import Insert, insert
 
 from ml import registry
 from ml.artifacts import load_champion, load_model, save_model
+from ml.churn.features import cutoff_after, cutoff_instant
 from ml.churn.jobs import marks_shipping, read_order_lines
 from ml.demand.baselines import BASELINES
 from ml.demand.features import HORIZON_DAYS, sales_matrix
@@ -122,7 +123,7 @@ def _series(engine: Engine, as_of: date) -> tuple[pd.DataFrame, pd.Series, pd.In
     stock = read_stock(engine)
     if stock is None:
         return lines.drop(columns="warehouse_id", errors="ignore"), pd.Series(dtype="float64"), None
-    keyed, on_hand = demand_series(lines, stock)
+    keyed, on_hand = demand_series(lines, stock, cutoff_instant(cutoff_after(as_of)))
     return keyed, on_hand, on_hand.index
 
 

@@ -70,12 +70,13 @@ def forecast_products(
     """One row per product and day of the 28 days after `as_of`, in `FORECAST_COLUMNS`.
 
     `stock` is the stock on hand per product id (ERP), NaN or absent when unknown. Only lines
-    placed up to the end of `as_of` are read. Rows are sorted by product and day.
+    placed up to the end of `as_of` are read, their cancellations as seen at its end (the
+    model's history at scoring is cut as its backtests were). Rows are sorted by product and day.
     """
     cutoff = as_of + timedelta(days=1)
     if products is None:
         products = pd.Index(sorted(set(stock.index) | set(lines["product_id"].unique())), name="product_id")
-    matrix = sales_matrix(lines, cutoff, products)
+    matrix = sales_matrix(lines, cutoff, products).until(cutoff)  # as seen at the cutoff (ml.cancellations)
     if matrix.days == 0 or len(products) == 0:
         return pd.DataFrame(columns=list(FORECAST_COLUMNS))
     predicted = forecast(model, matrix)

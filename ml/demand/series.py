@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ml.cancellations import cancelled_at
+
 SEPARATOR = "@"
 NO_WAREHOUSE = ""  # warehouse_id of a per-product series: all warehouses together
 ACTIVE_DAYS = 365
@@ -47,13 +49,17 @@ def _main_warehouse(sold: pd.DataFrame, stock: pd.DataFrame) -> pd.Series:
     return main.reindex(sorted(set(sold["product_id"]) | set(stock["product_id"]))).fillna(overall)
 
 
-def demand_series(lines: pd.DataFrame, stock: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+def demand_series(lines: pd.DataFrame, stock: pd.DataFrame, end: pd.Timestamp | None = None
+                  ) -> tuple[pd.DataFrame, pd.Series]:
     """`lines` with `product_id` replaced by the series id, and the stock on hand per series.
 
     `stock` has one row per product (and warehouse, when known): `product_id`,
     `warehouse_id` (None for none) and `stock_on_hand` (NaN when unknown). The series are the
     stock's products, per warehouse that sold or holds it; the returned stock's index is the
-    series to forecast, sorted.
+    series to forecast, sorted. Which warehouse sold a product, and whether it sold lately, is
+    decided by the sales as seen at `end`, the scoring cutoff the series are forecast from
+    (`ml.cancellations`; by default the cancellations known now). Every line is returned, the
+    cancelled ones too: the sales matrix decides what each cutoff counts.
     """
     lines = lines.assign(warehouse_id=lines.get("warehouse_id")).astype({"warehouse_id": object})
     stock = stock.astype({"warehouse_id": object})
@@ -63,7 +69,8 @@ def demand_series(lines: pd.DataFrame, stock: pd.DataFrame) -> tuple[pd.DataFram
         return lines.drop(columns="warehouse_id"), per_product.rename_axis("product_id")
     sold = lines.loc[lines["quantity"] > 0]
     if "is_cancelled" in sold.columns:
-        sold = sold.loc[~sold["is_cancelled"].astype(bool)]
+        cancelled = sold["is_cancelled"].astype(bool).to_numpy() if end is None else cancelled_at(sold, end)
+        sold = sold.loc[~cancelled]
     main = _main_warehouse(sold, stock)
     lines = lines.assign(warehouse_id=lines["warehouse_id"].fillna(lines["product_id"].map(main)))
     stock = stock.assign(warehouse_id=stock["warehouse_id"].fillna(stock["product_id"].map(main)))

@@ -21,6 +21,12 @@ the *validation cutoff* V = E - 28 days the one before:
   are not what a business should reorder by): the model forecasts only if it is better by
   more than the bootstrap uncertainty over products (`ml.promotion.gate`); otherwise that
   baseline is the p50 (weight 1 on it), with the quantile boosters' interval around it.
+* **Cancellations as of each cutoff** (`ml.cancellations`). Whatever a model is fitted on or
+  forecasts from at V, E or S is the history as seen then (`SalesMatrix.until`): an order
+  cancelled later still counts as sold. The windows a forecast is measured on keep the
+  cancellations known now, the truth: [E, S) for the gate and the scoring blend; [V, E), which
+  chooses the evaluation model's blend, is truth as seen at E, since the evaluation model must
+  know nothing of what came after E.
 """
 
 from __future__ import annotations
@@ -129,7 +135,11 @@ class Backtest:
 
 
 def run_backtest(model: DemandModel, matrix: SalesMatrix, cutoff: date) -> Backtest:
-    """`model` forecasting the `HORIZON_DAYS` of `matrix` from `cutoff` (it sees only the days before)."""
+    """`model` forecasting the `HORIZON_DAYS` of `matrix` from `cutoff` (it sees only the days before).
+
+    The history is `matrix.until(cutoff)` (cancellations as seen at `cutoff`); the actual sales
+    are `matrix`'s own days (cancellations as `matrix` knows them).
+    """
     history = matrix.until(cutoff)
     actual = matrix.units[:, history.days : history.days + HORIZON_DAYS]
     return Backtest(actual, history.units, forecast(model, history))
@@ -203,7 +213,8 @@ def train_demand_model(
     scoring_blend = choose_weight(measured.actual, measured.predicted.booster, baseline_forecasts[AUTO_ETS],
                                   evaluation_cutoff)
     if with_scoring:
-        scoring_model = fit_demand_model(matrix, with_quantiles=with_quantiles, ets_weight=scoring_blend.weight)
+        scoring_model = fit_demand_model(matrix.until(scoring_cutoff), with_quantiles=with_quantiles,
+                                         ets_weight=scoring_blend.weight)
     else:
         scoring_model = evaluation_model
     if not verdict.model_wins:

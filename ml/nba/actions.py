@@ -27,6 +27,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from ml.cancellations import as_seen_at
 from ml.nba import recommend
 from ml.nba.train import NotEnoughData, Recommender, train_recommender
 from ml.promotion import MODEL
@@ -101,13 +102,17 @@ def enforce_rules(actions: pd.DataFrame, customers: pd.DataFrame, products: pd.D
 
 
 def baskets_of(lines: pd.DataFrame, cutoff: date) -> recommend.Baskets:
-    """Each customer's baskets (orders, oldest first) from the lines before `cutoff`, cancellations excluded."""
+    """Each customer's baskets (orders, oldest first) from the lines before `cutoff`, cancellations excluded.
+
+    Cancellations as seen at `cutoff` (`ml.cancellations`): an order cancelled at or after it is a basket.
+    """
     return timed_baskets_of(lines, cutoff)[0]
 
 
 def timed_baskets_of(lines: pd.DataFrame, cutoff: date | pd.Timestamp) -> tuple[recommend.Baskets, recommend.Times]:
     """`baskets_of`, with the day of each basket (days since 1970, fractional; the order's first line)."""
-    return recommend.Purchases.from_lines(lines, _instant(cutoff)).baskets()
+    end = _instant(cutoff)
+    return recommend.Purchases.from_lines(lines, end).before(day_number(end)).baskets()
 
 
 def _instant(moment: pd.Timestamp | date) -> pd.Timestamp:
@@ -164,20 +169,27 @@ def decide_actions(
     the end of `as_of` are read); `products` is `marts.dim_products` indexed by product_id.
     `recommender` orders the products (the job's weekly one); without it one is learnt here.
     `bought`, when the caller has it, is `recommend.Purchases.from_lines(lines, end of as_of)`.
+
+    The last purchase and the baskets products are ranked from are as seen at the end of
+    `as_of` (`ml.cancellations`: an order cancelled later was still a purchase then), as at the
+    past days the ranker learnt and was measured at; a ranker learnt here reads the targets of
+    those days with the cancellations known now (`recommend.horizon_training_sets`).
     """
     cutoff = as_of + timedelta(days=1)
     end = pd.Timestamp(cutoff).tz_localize("UTC")
-    purchases = orders.loc[(orders["ordered_at"] < end) & ~orders["is_cancelled"].astype(bool)]
+    history = as_seen_at(orders, end)
+    purchases = history.loc[~history["is_cancelled"].astype(bool)]
     last_purchase = purchases.groupby("customer_id")["ordered_at"].max()
     if bought is None:
         bought = recommend.Purchases.from_lines(lines, end)
     now = day_number(end)
     if recommender is None:
         recommender = fit_recommender(bought, now, as_of)
+    seen = bought.before(now)
     allowed = products.index[offerable(products, floor)]
-    offers = recommend_products(bought, allowed, now, recommender)
+    offers = recommend_products(seen, allowed, now, recommender)
     names = products["product_name"] if "product_name" in products.columns else pd.Series(dtype="object")
-    facts = _purchase_facts(bought, offers)
+    facts = _purchase_facts(seen, offers)
 
     rows = []
     for customer in customers.index:

@@ -32,18 +32,26 @@ it learns the task it is used for — what a customer buys in the next `HORIZON_
 at each month of the past year (`horizon_training_sets`), with repeat-cycle features, from at
 most `MAX_QUERIES_PER_WINDOW` customers per month (`MAX_TRAINING_QUERIES` in all). It never
 sees the baskets it is evaluated or used on.
+
+Cancelled orders follow `ml.cancellations`: a `Purchases` built from order lines holds the
+baskets not cancelled now (the truth a target window is read from), and keeps aside those
+cancelled at a known date (`Purchases.cancelled`); `Purchases.before(day)`, the history a
+ranker learns from or ranks with at a past day, counts those cancelled on or after that day as
+bought then.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 from lightgbm import LGBMRanker
 from scipy import sparse
+
+from ml.cancellations import ALWAYS, NEVER, cancelled_since, cancelled_then
 
 Baskets = dict[str, list[list[str]]]
 Times = dict[str, list[float]]  # per user, the day (days since 1970, fractional) of each basket, oldest first
@@ -125,6 +133,11 @@ class Purchases:
     Baskets are numbered in (customer, time) order; `basket_user` is each basket's customer
     row in `users`, `basket_day` its day (days since 1970, None for histories without days).
     Each (basket, item) appears once: `event_basket`, `event_item` (column in `items`).
+
+    `cancelled`, from order lines with a dated cancellation (`from_lines`), holds the baskets
+    left out as cancelled now, in the same users and items, each with `basket_since` (the
+    instant from which it counts as cancelled, `ml.cancellations.cancelled_since`): `before`
+    puts back those a past day did not yet see cancelled.
     """
 
     users: pd.Index
@@ -133,6 +146,8 @@ class Purchases:
     basket_day: np.ndarray | None
     event_basket: np.ndarray
     event_item: np.ndarray
+    basket_since: np.ndarray | None = None
+    cancelled: Purchases | None = None
 
     @classmethod
     def from_baskets(cls, history: Baskets, times: Times | None = None, items: pd.Index | None = None) -> Purchases:
@@ -166,17 +181,32 @@ class Purchases:
         """The orders before `end` as baskets: lines with a customer and a positive quantity of orders not cancelled.
 
         A basket's day is its order's first line's `ordered_at` (days since 1970, fractional).
+        Cancelled means cancelled now (`is_cancelled`): these baskets are the truth of every
+        day before `end`. The orders cancelled at a known date (`cancelled_at`) are kept aside
+        in `cancelled`, for `before`; their customers and items are among `users` and `items`.
         """
-        bought = lines.loc[(lines["ordered_at"] < end) & (lines["quantity"] > 0) & lines["customer_id"].notna()]
-        if "is_cancelled" in bought.columns:
-            bought = bought.loc[~bought["is_cancelled"].astype(bool)]
-        bought = bought.assign(customer_id=bought["customer_id"].astype(str), product_id=bought["product_id"].astype(str))
-        orders = bought.groupby("order_id", sort=False).agg(customer_id=("customer_id", "first"),
-                                                              ordered_at=("ordered_at", "min"))
-        orders = orders.reset_index().sort_values(["customer_id", "ordered_at", "order_id"], kind="stable")
-        users = pd.Index(sorted(orders["customer_id"].unique()))
+        placed = lines.loc[(lines["ordered_at"] < end) & (lines["quantity"] > 0) & lines["customer_id"].notna()]
+        placed = placed.assign(customer_id=placed["customer_id"].astype(str), product_id=placed["product_id"].astype(str))
+        since = cancelled_since(placed)
+        bought = placed.loc[since == NEVER]
+        dated = (since != NEVER) & (since != ALWAYS)  # cancelled now, at a known date: bought before it
+        dated = placed.loc[dated].assign(since=since[dated])
+        users = pd.Index(sorted(set(bought["customer_id"]) | set(dated["customer_id"])))
         if items is None:
-            items = pd.Index(sorted(bought["product_id"].unique()))
+            items = pd.Index(sorted(set(bought["product_id"]) | set(dated["product_id"])))
+        purchases = cls._from_order_lines(bought, users, items)
+        if not len(dated):
+            return purchases
+        return replace(purchases, cancelled=cls._from_order_lines(dated, users, items))
+
+    @classmethod
+    def _from_order_lines(cls, bought: pd.DataFrame, users: pd.Index, items: pd.Index) -> Purchases:
+        """`from_lines` of the lines `bought`, in `users` and `items` (with `basket_since` when they have `since`)."""
+        aggregated = {"customer_id": ("customer_id", "first"), "ordered_at": ("ordered_at", "min")}
+        if "since" in bought.columns:
+            aggregated["since"] = ("since", "min")
+        orders = bought.groupby("order_id", sort=False).agg(**aggregated)
+        orders = orders.reset_index().sort_values(["customer_id", "ordered_at", "order_id"], kind="stable")
         basket_of = pd.Series(np.arange(len(orders)), index=orders["order_id"].to_numpy())
         events = bought.drop_duplicates(["order_id", "product_id"])
         columns = items.get_indexer(events["product_id"])
@@ -188,6 +218,7 @@ class Purchases:
             basket_day=day_numbers(orders["ordered_at"]),
             event_basket=basket_of.reindex(events["order_id"].to_numpy()).to_numpy(dtype=np.int64)[known],
             event_item=columns[known].astype(np.int64),
+            basket_since=orders["since"].to_numpy(dtype=np.int64) if "since" in orders.columns else None,
         )
 
     # --- what the table holds -------------------------------------------------------------
@@ -222,7 +253,10 @@ class Purchases:
         return history, times
 
     def select_baskets(self, keep: np.ndarray) -> Purchases:
-        """The same users and items with only the baskets where `keep` is true (renumbered, order kept)."""
+        """The same users and items with only the baskets where `keep` is true (renumbered, order kept).
+
+        The baskets set aside as `cancelled` are not carried.
+        """
         renumber = np.cumsum(keep) - 1
         kept_events = keep[self.event_basket]
         return Purchases(
@@ -232,11 +266,40 @@ class Purchases:
             basket_day=None if self.basket_day is None else self.basket_day[keep],
             event_basket=renumber[self.event_basket[kept_events]],
             event_item=self.event_item[kept_events],
+            basket_since=None if self.basket_since is None else self.basket_since[keep],
         )
 
     def before(self, day: float) -> Purchases:
-        """The baskets of days before `day`."""
-        return self.select_baskets(self.basket_day < day)
+        """The baskets of days before `day`, as seen at `day`: the history of a ranker posed there.
+
+        A basket set aside as `cancelled` counts as bought when its order was cancelled at or
+        after `day` (`ml.cancellations`); those still cancelled then stay aside, so that a later
+        `before` of an earlier day sees its own.
+        """
+        earlier = self.select_baskets(self.basket_day < day)
+        late = self.cancelled
+        if late is None or not len(late.basket_user):
+            return earlier
+        placed = late.basket_day < day
+        still = cancelled_then(late.basket_since, pd.Timestamp(round(day * 86_400e9), unit="ns", tz="UTC"))
+        return replace(earlier._merged(late.select_baskets(placed & ~still)),
+                       cancelled=late.select_baskets(placed & still))
+
+    def _merged(self, other: Purchases) -> Purchases:
+        """These baskets and `other`'s (same users and items, with days), renumbered in (customer, day) order."""
+        if not len(other.basket_user):
+            return self
+        count = len(self.basket_user)
+        user = np.concatenate([self.basket_user, other.basket_user])
+        day = np.concatenate([self.basket_day, other.basket_day])
+        order = np.lexsort((np.arange(len(user)), day, user))  # ties: these baskets first
+        number = np.empty(len(user), dtype=np.int64)
+        number[order] = np.arange(len(user))
+        event_basket = number[np.concatenate([self.event_basket, other.event_basket + count])]
+        event_item = np.concatenate([self.event_item, other.event_item])
+        events = np.argsort(event_basket, kind="stable")
+        return Purchases(users=self.users, items=self.items, basket_user=user[order], basket_day=day[order],
+                         event_basket=event_basket[events], event_item=event_item[events])
 
     def items_bought(self, keep: np.ndarray) -> sparse.csr_matrix:
         """Users × items, 1 where the user bought the item in a basket where `keep` is true."""
@@ -791,9 +854,11 @@ def horizon_training_sets(
     """The task "what will each customer buy in the next `horizon_days`", posed at earlier days.
 
     Window w (1 = the latest) is seen at `now - horizon_days - (w - 1) · step_days`, for w from
-    `first_window` to `first_window + windows - 1`: the baskets before that day are the
-    history, the items bought in the following `horizon_days` the target (only the items new
-    to the customer when `exclude_bought`). Nothing at or after `now` is read.
+    `first_window` to `first_window + windows - 1`: the baskets before that day, as seen that
+    day (`Purchases.before`: an order cancelled later still counts), are the history; the items
+    bought in the following `horizon_days` the target, with the cancellations known now (the
+    truth the ranker is judged by; only the items new to the customer when `exclude_bought`).
+    Nothing at or after `now` is read.
     """
     sets = []
     for window in range(first_window, first_window + windows):
