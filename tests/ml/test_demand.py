@@ -168,3 +168,60 @@ def test_too_short_a_history_is_not_enough(lines, as_of):
         train_demand_model(recent, as_of)
     with pytest.raises(NotEnoughData, match="no sales up to"):
         train_demand_model(lines.iloc[0:0], as_of)
+
+
+def _cancellation_lines() -> pd.DataFrame:
+    """Product p: four orders of 1 unit on 2024-03-01..04; b sells 5 units on 2024-03-02 alone.
+
+    o2 is cancelled after the cutoff of 2024-03-06 (on the 8th), o3 before it (on the 5th), o4
+    without a date; o1 and b1 never.
+    """
+    day = [pd.Timestamp(f"2024-03-0{n}T10:00", tz="UTC") for n in range(1, 5)]
+    return pd.DataFrame({
+        "order_id": ["o1", "o2", "o3", "o4", "b1"],
+        "product_id": ["p", "p", "p", "p", "b"],
+        "ordered_at": [day[0], day[1], day[2], day[3], day[1]],
+        "quantity": [1.0, 1.0, 1.0, 1.0, 5.0],
+        "unit_price": [10.0, 12.0, 14.0, 16.0, 3.0],
+        "is_cancelled": [False, True, True, True, False],
+        "cancelled_at": pd.to_datetime([None, "2024-03-08T09:00", "2024-03-05T09:00", None], utc=True).append(
+            pd.DatetimeIndex([pd.NaT], tz="UTC")),
+    })
+
+
+def test_a_past_cutoff_counts_an_order_cancelled_after_it_as_sold_and_one_cancelled_before_it_not():
+    lines = _cancellation_lines()
+    matrix = sales_matrix(lines, date(2024, 3, 10))  # the truth: the cancellations known now
+    at_cutoff = matrix.until(date(2024, 3, 6))  # as seen at midnight starting 2024-03-06
+
+    assert matrix.products.tolist() == ["b", "p"] and matrix.start == date(2024, 3, 1)
+    np.testing.assert_array_equal(matrix.units[1, :4], [1, 0, 0, 0])
+    np.testing.assert_array_equal(at_cutoff.units[1], [1, 1, 0, 0, 0])  # o2 was still a sale then; o3, o4 not
+    np.testing.assert_array_equal(at_cutoff.units[0], matrix.units[0, :5])
+    assert at_cutoff.prices["p"] == 11.0  # the median of o1's and o2's prices
+    # a later cutoff sees o2 cancelled; cutting a cut sees what the earlier cutoff saw
+    np.testing.assert_array_equal(matrix.until(date(2024, 3, 9)).units[1], matrix.units[1, :8])
+    np.testing.assert_array_equal(matrix.until(date(2024, 3, 9)).until(date(2024, 3, 6)).units, at_cutoff.units)
+    # without the column (an older marts) every cancellation counts at every cutoff, as before
+    undated = sales_matrix(lines.drop(columns="cancelled_at"), date(2024, 3, 10))
+    assert undated.cancelled is None
+    np.testing.assert_array_equal(undated.until(date(2024, 3, 6)).units, matrix.units[:, :5])
+
+
+def test_training_at_past_cutoffs_does_not_see_cancellations_that_came_after_them(lines, as_of):
+    """Orders placed before the evaluation cutoff and cancelled only after as_of were sales at every
+    cutoff the job fits or measures at: the backtest is the one of the same orders never cancelled."""
+    end = pd.Timestamp(evaluation_cutoff_for(as_of), tz="UTC")
+    sold = lines.loc[(lines["ordered_at"] < end) & ~lines["is_cancelled"].astype(bool)]
+    orders = sold["order_id"].drop_duplicates().iloc[::5]
+    later = lines["order_id"].isin(orders)
+    dated = lines.assign(is_cancelled=lines["is_cancelled"].astype(bool) | later, cancelled_at=pd.Series(
+        pd.Timestamp(as_of + timedelta(days=3), tz="UTC"), index=lines.index).where(later))
+    kept = lines.assign(cancelled_at=pd.Series(pd.NaT, index=lines.index, dtype="datetime64[ns, UTC]"))
+
+    seen_then = train_demand_model(dated, as_of, with_quantiles=False, with_scoring=False)
+    never_cancelled = train_demand_model(kept, as_of, with_quantiles=False, with_scoring=False)
+
+    assert later.any() and lines["is_cancelled"].any()  # beside the orders cancelled without a date
+    assert seen_then.metrics == never_cancelled.metrics
+    assert seen_then.baselines == never_cancelled.baselines

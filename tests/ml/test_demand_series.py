@@ -84,3 +84,16 @@ def test_a_warehouse_that_stopped_selling_a_product_it_holds_none_of_gets_no_ser
 def test_no_forecast_splits_to_no_rows():
     empty = split_series(pd.DataFrame(columns=["product_id", "p50"]))
     assert empty.empty and "warehouse_id" in empty
+
+
+def test_a_sale_cancelled_after_the_scoring_cutoff_still_makes_a_series_and_one_cancelled_before_does_not():
+    lines = _lines([("p1", "1", 2), ("p1", "2", 1), ("p2", "1", 1), ("p2", "2", 1)]).assign(
+        is_cancelled=[False, True, False, True],
+        cancelled_at=pd.to_datetime([None, "2026-11-09", None, "2026-11-03"], utc=True))
+    stock = _stock([("p1", "1", 1.0), ("p2", "1", 1.0)])
+
+    _, on_hand = demand_series(lines, stock, pd.Timestamp("2026-11-05", tz="UTC"))
+    _, today = demand_series(lines, stock)
+
+    assert on_hand.index.tolist() == ["p1@1", "p1@2", "p2@1"]  # p1's sale in warehouse 2 was one on the 5th
+    assert today.index.tolist() == ["p1@1", "p2@1"]  # by default, the cancellations known now

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pandas as pd
 import psycopg
 import pytest
 
@@ -108,6 +109,26 @@ def test_shipping_lines_are_not_goods_to_any_ml_job(warehouse, as_of, lines, pro
         stock = read_stock(engine)
     assert SHIPPING not in set(read["product_id"]) and len(read) == len(lines)
     assert set(stock["product_id"]) == set(products.index[products["is_active"]])
+
+
+def test_order_lines_carry_their_orders_cancellation_dates_or_none_on_older_marts(warehouse, as_of):
+    """The demand and next-best-action jobs read the lines with `cancelled_at` (`ml.cancellations`)."""
+    with psycopg.connect(warehouse) as connection:
+        connection.execute("update marts.fct_orders set cancelled_at = ordered_at + interval '2 days' "
+                           "where is_cancelled")
+    with registry.engine(warehouse) as engine:
+        dated = read_order_lines(engine, as_of)
+    cancelled = dated["is_cancelled"]
+    assert str(dated["cancelled_at"].dtype).endswith(", UTC]")
+    assert cancelled.any() and ((dated["cancelled_at"] - dated["ordered_at"])[cancelled] == pd.Timedelta(days=2)).all()
+    assert dated.loc[~cancelled, "cancelled_at"].isna().all()
+
+    with psycopg.connect(warehouse) as connection:  # marts built before the column existed
+        connection.execute("alter table marts.fct_orders drop column cancelled_at")
+    with registry.engine(warehouse) as engine:
+        undated = read_order_lines(engine, as_of)
+    assert undated["cancelled_at"].isna().all()
+    pd.testing.assert_frame_equal(undated.drop(columns="cancelled_at"), dated.drop(columns="cancelled_at"))
 
 
 def test_demand_trains_scores_idempotently_and_keeps_a_better_champion(warehouse, as_of, monkeypatch, products):

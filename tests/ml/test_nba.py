@@ -296,3 +296,56 @@ def test_timed_baskets_are_the_orders_with_their_days(lines, as_of):
     for customer, days in times.items():
         assert len(days) == len(history[customer]) and days == sorted(days)
         assert days[-1] < day_number(pd.Timestamp(as_of, tz="UTC"))
+
+
+def _cancelled_lines() -> pd.DataFrame:
+    """Customer a: o1 (x) on 2024-03-01; o2 (y) on the 2nd, cancelled on the 8th; o3 (z) on the 3rd,
+    cancelled on the 4th; o4 (w) on the 4th, cancelled without a date. Customer b: only o5 (y) on
+    the 2nd, cancelled on the 8th."""
+    at = pd.Timestamp("2024-03-01T10:00", tz="UTC")
+    return pd.DataFrame({
+        "customer_id": ["a", "a", "a", "a", "b"],
+        "order_id": ["o1", "o2", "o3", "o4", "o5"],
+        "product_id": ["x", "y", "z", "w", "y"],
+        "quantity": [1, 1, 1, 1, 1],
+        "ordered_at": [at, at + pd.Timedelta(days=1), at + pd.Timedelta(days=2), at + pd.Timedelta(days=3),
+                       at + pd.Timedelta(days=1)],
+        "is_cancelled": [False, True, True, True, True],
+        "cancelled_at": pd.to_datetime([None, "2024-03-08", "2024-03-04", None, "2024-03-08"], utc=True),
+    })
+
+
+def test_baskets_at_a_past_cutoff_keep_an_order_cancelled_after_it_and_drop_one_cancelled_before():
+    lines = _cancelled_lines()
+
+    history, times = timed_baskets_of(lines, date(2024, 3, 6))
+
+    assert history == {"a": [["x"], ["y"]], "b": [["y"]]}  # o2 and o5 were cancelled on the 8th
+    assert times["a"] == [day_number(lines["ordered_at"][0]), day_number(lines["ordered_at"][1])]
+    assert baskets_of(lines, date(2024, 3, 9)) == {"a": [["x"]]}  # after the 8th they were cancelled
+    # without the column (an older marts) every cancellation counts at every cutoff
+    assert baskets_of(lines.drop(columns="cancelled_at"), date(2024, 3, 6)) == {"a": [["x"]]}
+
+
+def test_purchases_are_cut_as_each_day_saw_them_and_targets_keep_the_cancellations_known_now():
+    lines = _cancelled_lines()
+    later = pd.DataFrame({"customer_id": ["a", "b"], "order_id": ["o6", "o7"], "product_id": ["y", "x"],
+                          "quantity": [1, 1], "ordered_at": pd.Timestamp("2024-03-07T10:00", tz="UTC"),
+                          "is_cancelled": [False, True],
+                          "cancelled_at": pd.to_datetime(["NaT", "2024-03-09"], utc=True)})
+    purchases = recommend.Purchases.from_lines(pd.concat([lines, later], ignore_index=True),
+                                               pd.Timestamp("2024-03-10", tz="UTC"))
+    split = day_number(pd.Timestamp("2024-03-06", tz="UTC"))
+
+    # w was cancelled at no known date: never bought; z and b's only order were bought before the cancellations
+    assert purchases.users.tolist() == ["a", "b"] and purchases.items.tolist() == ["x", "y", "z"]
+    assert purchases.baskets()[0] == {"a": [["x"], ["y"]]}  # the truth: o1 and o6
+    assert purchases.before(split).baskets()[0] == {"a": [["x"], ["y"]], "b": [["y"]]}  # o1, o2 and o5
+    # at midnight starting the 9th: o2 and o5 are cancelled; o7, cancelled at that very instant, not yet
+    assert purchases.before(split + 3).baskets()[0] == {"a": [["x"], ["y"]], "b": [["x"]]}
+    assert purchases.before(split + 3.5).baskets()[0] == {"a": [["x"], ["y"]]}
+    assert purchases.before(split + 3).before(split).baskets()[0] == purchases.before(split).baskets()[0]
+    (training,) = recommend.horizon_training_sets(purchases, split + 4, horizon_days=4, windows=1)
+    assert training.earlier.baskets()[0] == purchases.before(split).baskets()[0]
+    # the target of the window from the 6th: o6 only (o7 is cancelled now)
+    assert training.targets.toarray().tolist() == [[0, 1, 0], [0, 0, 0]]
