@@ -42,10 +42,20 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 def main(argv: list[str] | None = None) -> int:
     """The command line; a user's mistake (``_user_errors``) ends in one line on stderr and exit status 2,
     anything unexpected in its traceback."""
+    import psycopg
+
     try:
         return _main(argv)
     except _user_errors() as exc:
         print(f"puente: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except psycopg.OperationalError as exc:
+        # the warehouse cannot be reached or refuses the login: a setting to fix, not a bug to trace
+        # (libpq's message names the host, port and user, never the password)
+        if "connection failed" not in str(exc) and "connection to server" not in str(exc):
+            raise
+        print(f"puente: error: cannot connect to the warehouse: {' '.join(str(exc).split())} "
+              "(PUENTE_WAREHOUSE_URL, or the embedded one: `.venv/bin/puente warehouse start`)", file=sys.stderr)
         return 2
 
 
@@ -61,7 +71,7 @@ def _main(argv: list[str] | None) -> int:
 
     demo = sub.add_parser("demo", help="run a few simulated nights end to end and show what happened")
     demo.add_argument("--days", type=_positive, default=3, help="consecutive business days to run (default 3)")
-    demo.add_argument("--customers", type=int, default=None, help="size of the simulated business (default 1000)")
+    demo.add_argument("--customers", type=_positive, default=None, help="size of the simulated business (default 1000)")
     demo.add_argument("--start", type=iso_day, default=None,
                       help="first business day, YYYY-MM-DD (default 2026-11-16)")
     demo.add_argument("--seed", type=int, default=None, help="seed of the simulated business (default 7)")
@@ -102,7 +112,12 @@ def _main(argv: list[str] | None) -> int:
                                "the Airflow DAGs read, when the project changed since the last parse. There is no "
                                "`puente dbt`: run .venv/bin/dbt with --project-dir dbt_project --profiles-dir "
                                "dbt_project (README, 'Other commands').")
-    docs = sub.add_parser("dbt-docs", help="build the dbt docs (dbt_project/target/static_index.html)")
+    docs_help = "build the dbt docs (dbt_project/target/static_index.html)"
+    docs = sub.add_parser("dbt-docs", help=docs_help,
+                          description="Build the dbt docs of the project, every model, mart and column with its "
+                                      "description and lineage, against the warehouse (dbt docs generate --static "
+                                      "reads its catalog) into one self-contained page, "
+                                      "dbt_project/target/static_index.html; --serve then serves it.")
     docs.add_argument("--serve", action="store_true",
                       help=f"then serve them on 127.0.0.1 (port {DOCS_PORT}, or PUENTE_DOCS_PORT) until Ctrl-C")
     from puente.activation import cli as activations_cli

@@ -9,15 +9,17 @@ path of the night's HTML run report (written by the DAG's ``run_report`` task).
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections import Counter
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import psycopg
 
-from puente import report, runtime, warehouse
+from puente import dbt, report, runtime, warehouse
 from puente.config import puente_home
 from puente.simulators.app import Credentials
 from puente.sources import registry
@@ -47,6 +49,33 @@ PROGRESS_POLL_SECONDS = 2
 def demo_systems(profile: str = "default") -> tuple[Source, ...]:
     """The systems a demo profile's business runs, checked as any business's list is."""
     return registry.configured({"PUENTE_SYSTEMS": ",".join(PROFILES[profile])})
+
+
+# The business the last demo simulated, beside the embedded warehouse it filled: `make airflow`
+# continues that business (same seed, size, first day and systems), not the default one.
+BUSINESS_FILE = "demo-business.json"
+
+
+@dataclass(frozen=True)
+class DemoBusiness:
+    seed: int = DEMO_SEED
+    customers: int = DEMO_CUSTOMERS
+    start: date = DEMO_START
+    profile: str = "default"
+
+    def save(self) -> None:
+        (puente_home() / BUSINESS_FILE).write_text(json.dumps({**asdict(self), "start": self.start.isoformat()}))
+
+    @classmethod
+    def last(cls) -> DemoBusiness:
+        """The business of the last demo on the embedded warehouse, or the default one when there was none."""
+        try:
+            saved = json.loads((puente_home() / BUSINESS_FILE).read_text())
+            business = cls(seed=int(saved["seed"]), customers=int(saved["customers"]),
+                           start=date.fromisoformat(saved["start"]), profile=str(saved["profile"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return cls()
+        return business if business.profile in PROFILES else cls()
 
 
 def refusal(base: str, database: str = "puente") -> str | None:
@@ -80,7 +109,7 @@ def run_demo(days: int = 3, customers: int = DEMO_CUSTOMERS, start: date = DEMO_
     started = time.monotonic()
     console.rule("[bold]Puente demo")
     systems = demo_systems(profile)
-    console.print(f"{days} nights from {start}, a simulated business of {customers} customers (seed {seed}), "
+    console.print(f"{days} night{'s' * (days != 1)} from {start}, a simulated business of {customers} customers (seed {seed}), "
                   f"profile {profile}: {', '.join(s.title for s in systems)}.")
 
     base = warehouse.ensure_embedded()
@@ -90,9 +119,11 @@ def run_demo(days: int = 3, customers: int = DEMO_CUSTOMERS, start: date = DEMO_
         console.print(f"[red]Not run:[/] {refused}")
         return 2
     console.print(f"Warehouse: embedded PostgreSQL at {warehouse.describe(url)} (emptied for the demo)")
+    dbt.ensure_manifest(url)  # what the DAGs read; `make demo` parses first, `puente demo` alone must too
     warehouse.drop_database(base, "puente")
     warehouse.create_database(base, "puente")
     warehouse.ensure_schema(url)
+    DemoBusiness(seed=seed, customers=customers, start=start, profile=profile).save()
 
     env = runtime.airflow_env(url)
     env["PUENTE_SYSTEMS"] = ",".join(s.name for s in systems)  # what the DAG extracts

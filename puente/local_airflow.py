@@ -28,9 +28,9 @@ from pathlib import Path
 import httpx
 import psutil
 
-from puente import runtime, warehouse
+from puente import dbt, runtime, warehouse
 from puente.config import puente_home
-from puente.demo import DEMO_CUSTOMERS, DEMO_SEED, DEMO_START, demo_systems
+from puente.demo import DemoBusiness, demo_systems
 from puente.simulators.app import Credentials
 from puente.sources import registry
 
@@ -241,6 +241,7 @@ def _wait_until_ready(airflow: StandaloneAirflow, api: AirflowApi, started: floa
 def run_airflow_ui() -> int:
     port = choose_port()
     url = warehouse.warehouse_url()
+    dbt.ensure_manifest(url)  # what the DAGs read
     warehouse.ensure_schema(url)
     env = {**runtime.airflow_env(url), **runtime.api_server_env(port)}
     print("Preparing Airflow's metadata database…", flush=True)
@@ -248,21 +249,23 @@ def run_airflow_ui() -> int:
     last = _last_business_date(url)
     logs = puente_home() / "logs"
     credentials = Credentials()
-    # The demo's business, unless PUENTE_SYSTEMS or the settings file says which systems run.
+    # The last demo's business on the embedded warehouse (the default one on another warehouse, or
+    # before any demo), unless PUENTE_SYSTEMS or the settings file says which systems run.
+    business = DemoBusiness() if os.environ.get("PUENTE_WAREHOUSE_URL") else DemoBusiness.last()
     own = os.environ.get("PUENTE_SYSTEMS") or registry.config_file().exists()
-    systems = registry.configured() if own else demo_systems()
+    systems = registry.configured() if own else demo_systems(business.profile)
     env["PUENTE_SYSTEMS"] = ",".join(s.name for s in systems)
     simulators = runtime.SimulatorProcess(
-        credentials, port=runtime.free_port(), seed=DEMO_SEED, customers=DEMO_CUSTOMERS,
-        start=DEMO_START.isoformat(), log_path=logs / "simulators-airflow.log", systems=systems,
+        credentials, port=runtime.free_port(), seed=business.seed, customers=business.customers,
+        start=business.start.isoformat(), log_path=logs / "simulators-airflow.log", systems=systems,
     )
     base_url = f"http://{runtime.API_HOST}:{port}"
     home = Path(env["AIRFLOW_HOME"])
     api = AirflowApi(base_url, home / "simple_auth_manager_passwords.json.generated")
     try:
         with _sigterm_unwinds(), simulators:
-            if last and last > DEMO_START:
-                simulators.advance((last - DEMO_START).days)
+            if last and last > business.start:
+                simulators.advance((last - business.start).days)
             env.update(runtime.simulated_sources_env(credentials, simulators.base_url))
             print(f"Warehouse:   {warehouse.describe(url)}\n"
                   f"Simulators:  {simulators.base_url} (business day {simulators.state().get('today')})\n"

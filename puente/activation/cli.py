@@ -55,6 +55,10 @@ def main(args: argparse.Namespace) -> int:
     from puente.activation.spec import load_activations
     from puente.warehouse import warehouse_url
 
+    if getattr(args, "date", None) and not args.build:
+        print("--date says as of which day --build builds the activation models: give --build too "
+              "(without it they are read as the last build left them)", file=sys.stderr)
+        return 2
     url = warehouse_url()
     declared = {a.name: a for a in load_activations()}
     names = list(getattr(args, "names", None) or [])

@@ -98,6 +98,9 @@ def test_build_runs_as_of_the_latest_night_or_the_date_given_and_a_missing_manif
     assert cli.main(["activations", "dry-run", "--build", "--date", "2026-11-16"]) == 0
     assert built == [{"PUENTE_AS_OF_DATE": "2026-11-18"}, {"PUENTE_AS_OF_DATE": "2026-11-16"}]
     assert "as of 2026-11-18" in capsys.readouterr().out
+    # a date without --build would be silently ignored: refused, nothing built
+    assert cli.main(["activations", "dry-run", "--date", "2026-11-16"]) == 2
+    assert "give --build too" in capsys.readouterr().err and len(built) == 2
 
     monkeypatch.undo()
     with pytest.raises(spec.DeclarationError, match="no dbt manifest.*puente dbt-parse"):

@@ -39,6 +39,19 @@ def test_warehouse_url_prints_without_password(capsys, warehouse_url):
     assert not password or password not in printed.out + printed.err
 
 
+def test_a_warehouse_that_cannot_be_reached_is_one_line_without_the_password(capsys, monkeypatch):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("PUENTE_WAREHOUSE_URL", f"postgresql://postgres:s3cret-pw@127.0.0.1:{port}/puente")
+    assert cli.main(["report"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("puente: error: cannot connect to the warehouse") and f"port {port}" in err
+    assert "s3cret-pw" not in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
 def test_warehouse_url_does_not_start_a_stopped_server(capsys, monkeypatch, tmp_path):
     monkeypatch.delenv("PUENTE_WAREHOUSE_URL", raising=False)
     monkeypatch.setenv("PUENTE_HOME", str(tmp_path))

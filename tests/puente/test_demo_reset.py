@@ -25,6 +25,35 @@ def test_the_demo_empties_a_warehouse_only_when_every_run_in_it_was_the_demos(fr
     assert refused and "1 run of Puente's DAGs that the demo did not make" in refused
     assert "puente demo --reset" in refused
     assert demo.refusal(base, "no_such_database") is None
-    with pytest.raises(SystemExit):
-        cli.main(["demo", "--days", "0"])
-    assert "not a whole number of at least 1" in capsys.readouterr().err
+    for option in ("--days", "--customers"):
+        with pytest.raises(SystemExit):
+            cli.main(["demo", option, "0"])
+        assert "not a whole number of at least 1" in capsys.readouterr().err
+
+
+def test_make_airflow_continues_the_last_demos_business(monkeypatch, tmp_path):
+    from datetime import date
+
+    monkeypatch.setenv("PUENTE_HOME", str(tmp_path))
+    assert demo.DemoBusiness.last() == demo.DemoBusiness()  # no demo yet: the default business
+    ran = demo.DemoBusiness(seed=3, customers=300, start=date(2026, 10, 1), profile="salesforce")
+    ran.save()
+    assert demo.DemoBusiness.last() == ran
+    (tmp_path / demo.BUSINESS_FILE).write_text('{"seed": 3, "profile": "no such profile"}')
+    assert demo.DemoBusiness.last() == demo.DemoBusiness()  # unreadable: the default, not a crash
+
+
+def test_the_demo_parses_the_dbt_project_before_it_empties_the_warehouse(monkeypatch, fresh_db):
+    """`.venv/bin/puente demo` on a fresh clone has no manifest (only `make demo` parsed first): the
+    DAGs would not load, after the warehouse was emptied."""
+    class Parsed(Exception):
+        pass
+
+    emptied = []
+    monkeypatch.setattr(warehouse, "ensure_embedded", lambda: warehouse.with_database(fresh_db, "postgres"))
+    monkeypatch.setattr(demo, "refusal", lambda base: None)
+    monkeypatch.setattr(warehouse, "drop_database", lambda *args: emptied.append(args))
+    monkeypatch.setattr(demo.dbt, "ensure_manifest", lambda url=None: (_ for _ in ()).throw(Parsed()))
+    with pytest.raises(Parsed):
+        demo.run_demo(days=1)
+    assert emptied == []
