@@ -95,7 +95,9 @@ def check_all(configs: Mapping[str, Any], warehouse_url: str | None = None) -> l
     """Check every system in ``configs`` (registry name -> its configuration, or the exception
     raised reading it, e.g. a missing setting). A system that keeps rotating tokens in the
     warehouse (``Source.keeps_tokens``) is checked with ``warehouse_url`` (default: the one
-    ``puente.warehouse.warehouse_url()`` finds)."""
+    ``puente.warehouse.warehouse_url()`` finds). What a system's check raises (a URL the HTTP
+    client refuses, a check that breaks) is that system's FAIL finding: the others are still
+    checked."""
     from puente.sources import registry
 
     findings: list[Finding] = []
@@ -109,7 +111,13 @@ def check_all(configs: Mapping[str, Any], warehouse_url: str | None = None) -> l
             findings.append(failed(spec.title, "connection", "Puente has no connection check for it yet",
                                    blocking=False))
             continue
-        findings.extend(spec.check(config, warehouse_url) if spec.keeps_tokens else spec.check(config))
+        try:
+            findings.extend(spec.check(config, warehouse_url) if spec.keeps_tokens else spec.check(config))
+        except SourceError as exc:  # e.g. the HTTP client refusing the URL before any request
+            findings.append(failed(spec.title, "connection", f"{config.url}: {exc.outcome}. {exc.advice}"))
+        except Exception as exc:  # noqa: BLE001 — one system's check must not stop the others'
+            findings.append(failed(spec.title, "connection", f"the check could not finish "
+                                   f"({type(exc).__name__}: {exc})"))
     return findings
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -173,3 +174,53 @@ def test_tiendanube_check_names_the_token_and_the_scopes(business):
     no_orders = dataclasses.replace(credentials, tiendanube_scopes=("read_customers", "read_products"))
     ((check, message, _),) = _problems(_check(business, no_orders)["Tienda Nube"])
     assert check == "rights" and "read_orders" in message and "read_customers" not in message
+
+
+def _elsewhere(url: str) -> str:
+    """The same base URL on a host of the network, over plain http://, which the HTTP client refuses."""
+    return urlsplit(url)._replace(scheme="http", netloc="10.0.0.1:9").geturl()
+
+
+def test_a_url_the_http_client_refuses_fails_each_system_and_stops_none(business, fresh_db, monkeypatch):
+    monkeypatch.delenv("PUENTE_ALLOW_HTTP_HOSTS", raising=False)
+    credentials = Credentials()
+    configs = {name: dataclasses.replace(config, url=_elsewhere(config.url))
+               for name, config in registry.simulator_configs("http://127.0.0.1:9", credentials).items()}
+    assert len(configs) == len(registry.SOURCES)  # every system has a base URL
+    findings = checks.check_all(configs, fresh_db)
+    for name in configs:
+        title = registry.source(name).title
+        mine = [(f.check, f.ok, f.blocking) for f in findings if f.system == title]
+        assert mine == [("configuration", True, True), ("connection", False, True)], name
+        (problem,) = [f for f in findings if f.system == title and not f.ok]
+        assert "http://10.0.0.1:9" in problem.message and "PUENTE_ALLOW_HTTP_HOSTS=10.0.0.1" in problem.message
+
+
+def test_cli_reports_a_refused_url_as_one_fail_and_checks_the_other_systems(business, monkeypatch, capsys):
+    monkeypatch.delenv("PUENTE_ALLOW_HTTP_HOSTS", raising=False)
+    credentials = Credentials()
+    with SimulatorServer(create_app(business, credentials)) as server:
+        for config in registry.simulator_configs(server.base_url, credentials).values():
+            for name, value in config.to_env().items():
+                monkeypatch.setenv(name, value)
+        monkeypatch.setenv("PUENTE_HUBSPOT_URL", "http://10.0.0.1:9")
+        monkeypatch.setenv("PUENTE_SYSTEMS", "odoo,hubspot,shopify")
+        status = cli.main(["check"])
+    out = capsys.readouterr().out
+    assert status == 1, out
+    lines = out.splitlines()
+    (fail,) = [line for line in lines if line.split()[0] != "ok"][:-1]
+    assert fail.split()[:3] == ["FAIL", "HubSpot", "connection"] and "plain http://" in fail
+    assert "Admin API 2026-10 is served" in out and "Odoo 17.0" in out  # the others were asked
+    assert lines[-1] == "1 problem(s) stop the night (HubSpot)"
+
+
+def test_a_check_that_breaks_is_its_systems_fail_not_the_commands(business, monkeypatch):
+    def broken(config):
+        raise KeyError("scopes")
+
+    monkeypatch.setitem(registry._BY_NAME, "hubspot", dataclasses.replace(registry.source("hubspot"), check=broken))
+    found = _check(business, Credentials())
+    assert [(c, b) for c, _, b in _problems(found["HubSpot"])] == [("connection", True)]
+    assert "KeyError" in _problems(found["HubSpot"])[0][1]
+    assert _problems(found["Odoo"]) == [] and _problems(found["Shopify"]) == []
