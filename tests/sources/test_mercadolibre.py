@@ -330,3 +330,107 @@ def test_the_simulator_serves_a_carts_pack_and_the_connector_lands_it():
         lone = next(oid for oid, o in business.mercadolibre["orders"].items() if o["pack_id"] is None)
         assert landed[str(lone)]["pack_id"] is None and landed[str(lone)]["pack"] is None
         walk.close()
+
+
+TOKEN_ROW = ("select refresh_token, access_token, expires_at, user_id, seeded_from, refreshed_at, refresh_started_at "
+             "from ops.oauth_tokens where source = 'mercadolibre'")
+
+
+def kept_row(url: str) -> tuple:
+    with psycopg.connect(url) as conn:
+        return conn.execute(TOKEN_ROW).fetchone()
+
+
+def test_a_wrong_refresh_token_in_the_connection_never_replaces_the_kept_tokens(fresh_db):
+    from dataclasses import replace
+
+    from puente.sources import checks
+
+    with simulator() as (business, config, clock, account):
+        walker(config, clock, WarehouseTokenStore(fresh_db)).count("orders")  # a night: the row holds a rotated token
+        before = kept_row(fresh_db)
+        assert before[0] == account.refresh_token != config.refresh_token
+        wrong = replace(config, refresh_token="TG-WRONG-0000000000000000-1284551907")
+
+        # puente check: a warning, the night can run, the row is as it was
+        findings = checks.check_all({"mercadolibre": wrong}, fresh_db)
+        assert [(f.check, f.mark) for f in findings] == [
+            ("configuration", "ok"), ("credentials", "warn"), ("credentials", "ok"), ("rights", "ok")]
+        assert "invalid_grant" in findings[1].message and "ops.oauth_tokens" in findings[1].message
+        assert not checks.blocking(findings) and wrong.refresh_token not in checks.report(findings)
+        assert kept_row(fresh_db) == before
+
+        # a night with the typo, once the access token has expired: the kept refresh token is spent and its
+        # successor kept, the row still descends from the first configured token
+        account.expire_access_tokens()
+        night = walker(wrong, clock, WarehouseTokenStore(fresh_db))
+        assert night.count("orders") == len(business.mercadolibre["orders"]) and night.auth.seed_refused
+        after = kept_row(fresh_db)
+        assert after[0] == account.refresh_token != before[0] and after[4] == before[4]
+        assert after[5] >= after[6]  # saved after its start: not a cut refresh
+        night.close()
+
+        # both refused (the seller revoked the app): the error says so, and names neither token
+        account.refresh_token = "TG-revoked"
+        account.expire_access_tokens()
+        with pytest.raises(SourceError, match="revoked by the seller") as refused:
+            walker(wrong, clock, WarehouseTokenStore(fresh_db)).count("orders")
+        assert "refused as well" in str(refused.value) and wrong.refresh_token not in str(refused.value)
+        assert kept_row(fresh_db)[0] == after[0]
+
+
+def test_a_new_refresh_token_in_the_connection_is_adopted_once_mercado_libre_accepts_it(fresh_db):
+    from dataclasses import replace
+
+    from puente.sources import checks
+    from puente.sources.mercadolibre.auth import digest
+
+    with simulator() as (business, config, clock, account):
+        walker(config, clock, WarehouseTokenStore(fresh_db)).count("orders")
+        assert account.refreshes == 1
+        # the seller authorises the app again; its new refresh token goes into the connection
+        account.refresh_token = "TG-after-authorising-again-1284551907"
+        renewed = replace(config, refresh_token=account.refresh_token)
+        findings = checks.check_all({"mercadolibre": renewed}, fresh_db)
+        assert [(f.check, f.mark) for f in findings] == [("configuration", "ok"), ("credentials", "ok"),
+                                                         ("rights", "ok")]
+        assert account.refreshes == 2
+        adopted = kept_row(fresh_db)
+        assert adopted[0] == account.refresh_token != renewed.refresh_token and adopted[4] == digest(
+            renewed.refresh_token)
+        assert adopted[6] is None and adopted[5] is not None
+        # the next run uses the adopted tokens and does not spend the configured one again
+        again = walker(renewed, clock, WarehouseTokenStore(fresh_db))
+        assert again.count("orders") == len(business.mercadolibre["orders"]) and account.refreshes == 2
+        account.expire_access_tokens()
+        assert again.count("orders") == len(business.mercadolibre["orders"]) and account.refreshes == 3
+        assert again.auth.seed_refused is None
+        again.close()
+
+
+def test_the_memory_store_keeps_its_tokens_from_a_refused_seed_and_adopts_an_accepted_one():
+    accepted = {"TG-first-1284551907"}
+    issued = iter(f"TG-{n}" for n in range(100))
+
+    def api(request: httpx.Request) -> httpx.Response:
+        form = dict(httpx.QueryParams(request.content.decode()))
+        if form["refresh_token"] not in accepted:
+            return httpx.Response(400, json={"error": "invalid_grant", "message": "Error validating grant"})
+        accepted.discard(form["refresh_token"])
+        accepted.add(new := next(issued))
+        return httpx.Response(200, json={"access_token": f"APP_USR-{new}", "expires_in": 21600,
+                                         "user_id": 1284551907, "refresh_token": new})
+
+    from puente.sources.http import HttpClient
+    from puente.sources.mercadolibre.auth import MeliAuth
+
+    store, http = MemoryTokenStore(), HttpClient("Mercado Libre", API, transport=httpx.MockTransport(api))
+    first = MeliAuth(http, "id", "secret", "TG-first-1284551907", store)
+    assert first.tokens().refresh_token == "TG-0"
+    wrong = MeliAuth(http, "id", "secret", "TG-typo", store)
+    assert wrong.tokens().refresh_token == "TG-0" and wrong.seed_refused and wrong.refreshes == 0
+    assert wrong.refresh(wrong.tokens().access_token).refresh_token == "TG-1"  # the kept token still refreshes
+    accepted.add("TG-authorised-again")
+    renewed = MeliAuth(http, "id", "secret", "TG-authorised-again", store)
+    assert renewed.tokens().refresh_token == "TG-2" and store.tokens.refresh_token == "TG-2"
+    assert MeliAuth(http, "id", "secret", "TG-authorised-again", store).tokens().refresh_token == "TG-2"

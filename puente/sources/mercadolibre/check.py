@@ -2,7 +2,10 @@
 
 Getting an access token proves the client id and secret and the refresh token (a refusal names
 which: ``invalid_client`` or ``invalid_grant``, with how to authorise again); one search of one
-order proves that the token reaches the seller's sales.
+order proves that the token reaches the seller's sales. A configured refresh token that is not the
+one the tokens kept in ``ops.oauth_tokens`` descend from, and that Mercado Libre refuses, is a
+warning: the kept tokens are never replaced by a token Mercado Libre has not accepted
+(``auth.py``), so they still serve.
 """
 
 from __future__ import annotations
@@ -26,6 +29,14 @@ def check(config: MercadoLibreConfig, warehouse_url: str | None = None) -> list[
             return [failed(SYSTEM, where, f"{exc.outcome}. {exc.advice}")]
         findings = [passed(SYSTEM, "credentials", "the application's credentials and the seller's authorisation "
                            "give an access token")]
+        if connector.auth.seed_refused:
+            findings.insert(0, failed(
+                SYSTEM, "credentials", f"Mercado Libre refuses the configured refresh token "
+                f"({connector.auth.seed_refused}); it is not the one the tokens kept in ops.oauth_tokens descend "
+                "from, so those are kept and used, and each run tries the configured one again. If the app was "
+                "authorised again, copy its new refresh token into the connection puente_mercadolibre again (or "
+                "PUENTE_MERCADOLIBRE_REFRESH_TOKEN): it replaces the kept tokens once Mercado Libre accepts it",
+                blocking=False))
         try:
             total = connector.count("orders")
         except SourceError as exc:

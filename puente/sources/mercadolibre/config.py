@@ -23,7 +23,8 @@ class MercadoLibreConfig:
     ``refresh_token`` is the *first* one only: Mercado Libre hands out a new refresh token at every
     refresh and refuses the old, so the connector keeps the current one in the warehouse
     (``ops.oauth_tokens``, see ``auth.py``) and uses this one only while that holds none, or when
-    the operator puts a new one here after authorising the app again. ``seller_id`` is the
+    the operator puts a new one here after authorising the app again (it replaces the kept tokens
+    once Mercado Libre accepts it; a refused one changes nothing). ``seller_id`` is the
     seller's user id (the token's ``user_id`` when left out).
 
     ``origin`` says where the settings came from, for logs and summaries; never a secret.
