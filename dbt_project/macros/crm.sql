@@ -47,3 +47,32 @@ case
     when {{ checkbox_has(legal_basis, 'Freely given consent from contact') }} then true
 end
 {%- endmacro %}
+
+{# What Puente writes to CRM contacts, from the activation declarations (meta.activation of the
+   activation models): a `select contact_id, accepted_at` over ops.activation_state (its staging
+   model) of every contact an activation to the CRM wrote to, the fields of a contact
+   (`object: contacts`: the row's target) or a record tied to one (tasks: the `contact_id` of the
+   payload, as HubSpot moves a contact's last-modified time when it gets a task). Read by
+   int_customer_record_changes: a record's last-modified time may be one of Puente's writes. #}
+{% macro crm_contact_writes() -%}
+    {%- set writes = [] -%}
+    {%- if execute -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' -%}
+        {%- set activation = (node.config.get('meta') or {}).get('activation') or (node.get('meta') or {}).get('activation') -%}
+        {%- if activation and (activation.target == 'crm' or activation.target in source_systems_of_kind('crm')) -%}
+            {%- if activation.object == 'contacts' -%}
+                {%- do writes.append((node.name, 'target_id')) -%}
+            {%- elif 'contact_id' in activation.owns -%}
+                {%- do writes.append((node.name, "accepted_payload ->> 'contact_id'")) -%}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- endif -%}
+    {%- for name, contact in writes %}
+    select {{ contact }} as contact_id, accepted_at
+    from {{ ref('stg_ops__activation_state') }}
+    where activation = '{{ name }}' and {{ contact }} is not null
+    union all
+    {%- endfor %}
+    select null::text as contact_id, null::timestamptz as accepted_at where false
+{%- endmacro %}

@@ -17,7 +17,15 @@
     records in one system one "no" is a no); an opt-in from one system never lifts another
     system's opt-out. Authorised when an opt-in exists and no opt-out stands; the deciding
     record is the most recent standing opt-out, else the most recent opt-in (by the signal's
-    date, else the record's last update). No signal at all is no authorisation.
+    date). No signal at all is no authorisation.
+
+    A signal's date is the one its source gives (`marketing_consent_at`: Shopify's, Odoo's),
+    else when the warehouse first saw the record hold that signal, dated by the source's
+    last-modified time on that build (int_customer_record_changes:
+    `marketing_consent_changed_at`, `processing_authorisation_changed_at`): the CRM dates neither
+    its marketing status nor its legal basis. Never the record's current last-modified time,
+    which Puente's own writes move (churn scores on a CRM contact): a consent date must not be
+    the moment Puente wrote to the record.
 #}
 
 with
@@ -33,20 +41,21 @@ purposes as (
 signals as (
     select
         customer_id, record_key, source_system, 'marketing' as purpose,
-        has_marketing_consent as is_opt_in, marketing_consent_at as dated_at, updated_at
+        has_marketing_consent as is_opt_in, marketing_consent_at as dated_at,
+        marketing_consent_changed_at as seen_at
     from customer_records
     where has_marketing_consent is not null
     union all
     select
         customer_id, record_key, source_system, 'marketing' as purpose,
-        false as is_opt_in, null::timestamptz as dated_at, updated_at
+        false as is_opt_in, null::timestamptz as dated_at, processing_authorisation_changed_at as seen_at
     from customer_records
     where has_processing_authorisation = false
     union all
     select
         customer_records.customer_id, customer_records.record_key, customer_records.source_system,
         purposes.purpose, customer_records.has_processing_authorisation as is_opt_in,
-        null::timestamptz as dated_at, customer_records.updated_at
+        null::timestamptz as dated_at, customer_records.processing_authorisation_changed_at as seen_at
     from customer_records
     cross join purposes
     where customer_records.has_processing_authorisation is not null
@@ -60,7 +69,7 @@ weighed as (
         record_key,
         source_system,
         is_opt_in,
-        coalesce(dated_at, updated_at) as signal_at,
+        coalesce(dated_at, seen_at) as signal_at,
         not is_opt_in
         and (
             dated_at is null
