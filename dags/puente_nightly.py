@@ -112,7 +112,8 @@ DBT_PROFILE = ProfileConfig(profile_name="puente", target_name="warehouse",
 # What every dbt task of the night is given, whether it builds one model or a folder.
 # `rebuild_marts` rebuilds every incremental model from scratch: the facts (fct_orders,
 # fct_order_lines) and the staging tables of orders, lines and invoices, re-parsed from raw;
-# int_customer_ids opts out of full refreshes, so customer ids survive it.
+# int_customer_ids and int_customer_record_changes opt out of full refreshes, so customer ids and
+# when each record last changed survive it.
 # PUENTE_AS_OF_DATE: the day the models measure from (order-to-cash gaps, posting windows, service
 # dates; macro as_of_date) is the run's business day, so a rerun or a backfill of a past night sees
 # that night. An environment variable, not --vars: new vars each night would make every night's first
