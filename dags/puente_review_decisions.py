@@ -46,11 +46,17 @@ from puente.identity_review import RECORD_KEY
 def puente_review_decisions():
     @task
     def record_decision(params: dict | None = None) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from puente.identity_review import InvalidDecision
         from puente.identity_review import record_decision as record
 
         params = params or {}
-        return record(warehouse_url(), params["record_key"], params.get("other_record_key"), params["decision"],
-                      params.get("reason"), params.get("decided_by"))
+        try:
+            return record(warehouse_url(), params["record_key"], params.get("other_record_key"), params["decision"],
+                          params.get("reason"), params.get("decided_by"))
+        except InvalidDecision as error:  # the form's input: trying it again cannot help (retries are for the warehouse)
+            raise AirflowFailException(str(error)) from None
 
     record_decision()
 

@@ -78,6 +78,9 @@ def record_decision(url: str, record_key: str, other_record_key: str | None, dec
                 f"update ops.customer_match_overrides set is_revoked = true{audit} where not is_revoked and {target}",
                 {"key": record_key, "other": other, "by": decided_by.strip(),
                  "reason": (reason or "").strip() or None}).rowcount
+            if not rows:  # a revoke that undoes nothing is a mistyped pair, not a success
+                what = f"the pair {record_key} / {other}" if other else f"a split of {record_key}"
+                raise InvalidDecision(f"no decision in force on {what} to revoke (ops.customer_match_overrides)")
             return {"action": "revoke", "rows": rows, "record_key": record_key, "other_record_key": other}
         conn.execute(
             "insert into ops.customer_match_overrides (record_key, other_record_key, action, reason, decided_by) "

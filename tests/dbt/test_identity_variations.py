@@ -533,6 +533,12 @@ def test_review_queue_and_decisions_hold_the_next_night(night_1, module_db, airf
     run = dag.test(run_conf={"record_key": marta[1], "other_record_key": marta[0], "decision": "same",
                              "decided_by": "luis", "reason": "Marta changed her mobile"})
     assert run.state == "success"
+    # a mistake in the form fails the run at once, without the retry meant for a lost warehouse
+    wrong = dag.test(run_conf={"record_key": "odoo_partner:999999", "other_record_key": marta[0], "decision": "same",
+                               "decided_by": "luis", "reason": ""})
+    assert wrong.state == "failed"
+    [attempt] = [ti for ti in wrong.get_task_instances() if ti.task_id == "record_decision"]
+    assert attempt.try_number == 1
     run_dbt(BUILD, module_db)
     after = customers(module_db)
     assert after[marta[0]] == after[marta[1]] and after[office[0]] != after[office[1]]
@@ -580,3 +586,8 @@ def test_revoking_a_pair_leaves_the_records_split_and_keeps_who_revoked(fresh_db
     state = {(r["other_record_key"], r["action"]): r["is_revoked"]
              for r in rows(fresh_db, "select * from ops.customer_match_overrides")}
     assert state == {(None, "split"): True, ("hubspot_contact:2", "merge"): True, ("shopify_customer:3", "distinct"): False}
+    # a revoke that finds nothing in force (done twice, or a pair never decided) is refused, not a silent success
+    with pytest.raises(InvalidDecision, match="no decision in force on the pair odoo_partner:1 / hubspot_contact:2"):
+        record_decision(fresh_db, "odoo_partner:1", "hubspot_contact:2", "revoke", None, "luis")
+    with pytest.raises(InvalidDecision, match="no decision in force on a split of hubspot_contact:2"):
+        record_decision(fresh_db, "hubspot_contact:2", None, "revoke", None, "luis")

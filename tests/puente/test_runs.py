@@ -103,3 +103,20 @@ def test_a_revoked_review_decision_reaches_the_audit_log_with_who_revoked_it_and
         (pendulum.parse("2026-11-20T09:00:00+00:00"), "carlos", "identity review: revoke distinct",
          "odoo_partner:7 / hubspot_contact:9", "revoked", "one person after all"),
     ]
+
+
+def test_a_decision_a_later_one_on_the_same_pair_replaced_is_overruled_in_the_audit_log(fresh_db):
+    run_dbt(["run", "--select", "+audit_log"], fresh_db)  # creates ops.customer_match_overrides
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("insert into ops.customer_match_overrides (record_key, other_record_key, action, reason, "
+                     "decided_by, decided_at) values "
+                     "('odoo_partner:7', 'hubspot_contact:9', 'distinct', 'two sisters', 'ana', '2026-11-16T10:00:00+00'), "
+                     "('hubspot_contact:9', 'odoo_partner:7', 'merge', 'one person', 'bob', '2026-11-17T10:00:00+00'), "
+                     "('odoo_partner:7', null, 'split', 'two in one', 'ana', '2026-11-18T10:00:00+00'), "
+                     "('odoo_partner:8', 'hubspot_contact:9', 'distinct', null, 'ana', '2026-11-19T10:00:00+00')")
+    run_dbt(["run", "--select", "audit_log"], fresh_db)
+    with psycopg.connect(fresh_db) as conn:
+        rows = conn.execute("select actor, action, outcome from marts.audit_log "
+                            "where action like 'identity review%' order by happened_at").fetchall()
+    assert rows == [("ana", "identity review: distinct", "overruled"), ("bob", "identity review: merge", "in force"),
+                    ("ana", "identity review: split", "in force"), ("ana", "identity review: distinct", "in force")]

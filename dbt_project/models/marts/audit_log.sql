@@ -72,7 +72,17 @@ review_decisions as (
         coalesce(decided_by, 'unknown'),
         'identity review: ' || action,
         record_key || coalesce(' / ' || other_record_key, ''),
-        case when is_revoked then 'revoked' else 'in force' end,
+        case
+            when is_revoked then 'revoked'
+            -- a later decision on the same pair stands instead (int_customer_match_evidence: the latest wins)
+            when action in ('merge', 'distinct') and other_record_key is not null
+                and override_id <> first_value(override_id) over (
+                    partition by least(record_key, other_record_key), greatest(record_key, other_record_key),
+                        action in ('merge', 'distinct'), is_revoked
+                    order by decided_at desc, override_id desc)
+                then 'overruled'
+            else 'in force'
+        end,
         jsonb_build_object('reason', reason),
         'ops.customer_match_overrides'
     from {{ ref('stg_ops__customer_match_overrides') }}
