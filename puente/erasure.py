@@ -29,9 +29,13 @@ The operator names the person by e-mail, phone, tax id or customer id. Puente th
 4. **Scrubs everything built from it**, in every schema of the warehouse (staging,
    intermediate, marts, the snapshot history, the activation models, ops, ml): every text, JSON
    and array column is searched for the identifiers and the mentions replaced, and the rows of
-   the person's customers lose their names and cities. The next night's dbt build rebuilds the
-   models from the scrubbed raw records (their ``_loaded_at`` is moved so the incremental
-   models re-read them).
+   the person's customers lose their names and cities; free text Puente keeps in ``ops`` about
+   their records (identity-review reasons, the activation work list's context) is replaced, found
+   by their record keys and customer ids, never by name (other people share it). Then the dbt
+   models are rebuilt from the scrubbed raw records (``_rebuild``; their ``_loaded_at`` is moved
+   so the incremental models re-read them): names and streets leave every derived table at once.
+   Should the rebuild fail, the tombstone stays unfinished (``pending`` in marts.audit_log) and
+   the next successful night completes it.
 5. **Keeps a tombstone** (``ops.erasures``): who asked, why, when, how the person was identified
    (the kind of identifier, never its value), how many customers, source records and rows of
    each table were touched, and the identifiers only as keyed hashes (HMAC-SHA256 under
@@ -93,6 +97,8 @@ class Subject:
     linked: list[tuple[str, str, str]] = field(default_factory=list)
     identifiers: set[str] = field(default_factory=set)  # searched for in every table
     names: set[str] = field(default_factory=set)  # replaced in the raw records that mention them
+    # (record type, source id) of their own records, as the identity models key them ("odoo_partner:42")
+    record_keys: set[tuple[str, str]] = field(default_factory=set)
 
     @property
     def hubspot_contact_ids(self) -> list[str]:
@@ -112,6 +118,7 @@ class ErasureResult:
     crm_contacts_cleared: int
     removed: dict[str, int]
     crm_tasks_erased: int = 0
+    message: str | None = None  # what is left to do (pending), as the tombstone says
 
 
 def _digits(value: str) -> str:
@@ -169,6 +176,7 @@ def find_subject(conn: psycopg.Connection, *, email: str | None = None, phone: s
             raise LookupError(f"no source declares where records of kind {record_type!r} land "
                               "(PersonalData.record_kinds or refers in its settings.py)")
         kinds.setdefault(record_type, set()).add(record_id)
+        subject.record_keys.add((record_type, record_id))
         subject.identifiers.update(v for v in identifiers if v)
         if full_name:
             subject.names.add(full_name)
@@ -250,10 +258,12 @@ def _hash_sql(value: str = "%s") -> str:
 
 def erase(url: str, *, requested_by: str, reason: str | None = None, email: str | None = None,
           phone: str | None = None, tax_id: str | None = None, customer_id: str | None = None,
-          crm_writer: Any = None, field_keys: FieldKeys | None = None) -> ErasureResult:
+          crm_writer: Any = None, field_keys: FieldKeys | None = None, rebuild: bool = True) -> ErasureResult:
     """Erase the person named by one identifier (see the module's docstring); the tombstone's summary.
     ``field_keys`` (``puente.field_crypto``): the keys that sealed phones and tax ids, so their
-    sealed forms are found and removed too."""
+    sealed forms are found and removed too. ``rebuild``: rebuild the dbt models from the scrubbed
+    raw records (``_rebuild``); without it, or when it fails, the tombstone stays unfinished with
+    what is pending in its message, and the next successful night completes it."""
     if not requested_by.strip():
         raise ValueError("say who requested the erasure (requested_by)")
     identified_by = [k for k, v in (("email", email), ("phone", phone), ("tax_id", tax_id),
@@ -281,16 +291,28 @@ def erase(url: str, *, requested_by: str, reason: str | None = None, email: str 
         sealed = sealed_needles(field_keys, subject.identifiers)
         removed.update(_drop_sealed_keys(conn, subject.identifiers | sealed))
         removed.update(_scrub_tables(conn, subject, sealed))
+        removed.update(_scrub_ops_text(conn, subject))
         conn.execute(
-            "update ops.erasures set finished_at = now(), customers = %s, source_records = %s, "
-            "crm_contacts_cleared = %s, crm_tasks_erased = %s, removed = %s, message = %s where erasure_id = %s",
+            "update ops.erasures set customers = %s, source_records = %s, crm_contacts_cleared = %s, "
+            "crm_tasks_erased = %s, removed = %s, message = %s where erasure_id = %s",
             (len(subject.customer_ids), len(subject.records), cleared, tasks, Jsonb(removed), message, erasure_id))
+    # What dbt built from raw (names, streets, task bodies in the intermediate models, the marts,
+    # the activation models, the staging increments) is rebuilt from the scrubbed raw records now,
+    # not the next night: the erasure is done only then.
+    pending = _rebuild(url) if rebuild else "the rebuild of the models from the scrubbed raw records was skipped"
+    if pending:
+        message = "; ".join(m for m in (message, f"pending: {pending}; the next successful nightly build "
+                                        "completes the erasure of the tables built from raw") if m)
+    with psycopg.connect(url) as conn:
+        conn.execute("update ops.erasures set finished_at = case when %s then now() end, message = %s "
+                     "where erasure_id = %s", (not pending, message, erasure_id))
     log.info("erasure %s: %d customers, %d source records, %d CRM contacts cleared, %d CRM tasks deleted, "
              "rows touched: %s", erasure_id, len(subject.customer_ids), len(subject.records), cleared, tasks,
              json.dumps(removed))
     if message:
         log.warning("erasure %s: %s", erasure_id, message)
-    return ErasureResult(erasure_id, len(subject.customer_ids), len(subject.records), cleared, removed, tasks)
+    return ErasureResult(erasure_id, len(subject.customer_ids), len(subject.records), cleared, removed, tasks,
+                         message)
 
 
 def _clear_crm(url: str, subject: Subject, writer: Any, crm: str) -> int:
@@ -478,6 +500,90 @@ def _scrub_tables(conn: psycopg.Connection, subject: Subject, sealed: Iterable[s
     return removed
 
 
+ERASED_TEXT = "(erased)"
+
+
+def _scrub_ops_text(conn: psycopg.Connection, subject: Subject) -> dict[str, int]:
+    """Free text Puente keeps in ``ops`` about the person's own records, found by their record
+    keys and customer ids (never by name: other people share it): the reasons of identity-review
+    decisions on their records (kept forever, shown in marts.audit_log), and what the activation
+    work list says about their rows (a task's body names them)."""
+    keys = sorted(f"{kind}:{rid}" for kind, rid in subject.record_keys)
+    removed: dict[str, int] = {}
+    if conn.execute("select to_regclass('ops.customer_match_overrides') is not null").fetchone()[0]:
+        columns = {r[0] for r in conn.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'ops' and table_name = 'customer_match_overrides'")}
+        texts = [c for c in ("reason", "revoke_reason") if c in columns]
+        if texts and keys:
+            count = conn.execute(sql.SQL(
+                "update ops.customer_match_overrides set {} where (record_key = any(%(keys)s) "
+                "or other_record_key = any(%(keys)s)) and ({})").format(
+                sql.SQL(", ").join(sql.SQL("{0} = case when {0} is null then null else %(erased)s end").format(
+                    sql.Identifier(c)) for c in texts),
+                sql.SQL(" or ").join(sql.SQL("{} is not null").format(sql.Identifier(c)) for c in texts)),
+                {"keys": keys, "erased": ERASED_TEXT}).rowcount
+            if count:
+                removed["ops.customer_match_overrides (reasons)"] = count
+    if subject.customer_ids and conn.execute("select to_regclass('ops.activation_issues') is not null").fetchone()[0]:
+        pattern = _pattern(subject.identifiers | subject.names) if subject.identifiers | subject.names else None
+        rows = conn.execute("select activation, row_key, reason, target_error, context from ops.activation_issues "
+                            "where customer_id = any(%s)", (subject.customer_ids,)).fetchall()
+        for activation, row_key, reason, target_error, context in rows:
+            conn.execute(
+                "update ops.activation_issues set reason = %s, target_error = %s, context = %s "
+                "where activation = %s and row_key = %s",
+                (_scrub(reason, pattern) if pattern else reason,
+                 _scrub(target_error, pattern) if pattern and target_error else target_error,
+                 None if context is None else Jsonb(_erase_strings(context)), activation, row_key))
+        if rows:
+            removed["ops.activation_issues (context)"] = len(rows)
+    return removed
+
+
+def _erase_strings(value: Any) -> Any:
+    """``value`` (a JSON document about one of the person's rows) with every text replaced: its
+    structure and numbers stay."""
+    if isinstance(value, dict):
+        return {k: _erase_strings(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_erase_strings(v) for v in value]
+    if isinstance(value, str):
+        return ERASED_TEXT
+    return value
+
+
+def _rebuild(url: str) -> str | None:
+    """Rebuild the dbt models from the scrubbed raw records: the nightly main build's models
+    (``dbt run``, no tests or snapshots: a failing data test is not the erasure's to judge), then
+    the activation models the warehouse holds (they read the night's ML scores, which exist only
+    once a night ran). The scrubbed raw records' ``_loaded_at`` was moved, so the incremental models
+    (the staging ``base_*``, ``fct_orders``…) re-read and merge them by key like any changed record.
+    The day the models measure from is the last successful night's (``ops.dag_runs``), so the
+    rebuilt tables match what the night built. None when done, else what is pending."""
+    from puente.dbt import DbtFailed, run_dbt, side_target
+
+    with psycopg.connect(url) as conn:
+        day = conn.execute(
+            "select max(logical_date) from ops.dag_runs where dag_id = 'puente_nightly' and outcome = 'success'"
+        ).fetchone()[0] if conn.execute("select to_regclass('ops.dag_runs') is not null").fetchone()[0] else None
+        activations = [r[0] for r in conn.execute(
+            "select table_name from information_schema.tables where table_schema = 'activations' order by 1")]
+    env = {"PUENTE_AS_OF_DATE": day.isoformat()} if day else None
+    target = ["--target-path", str(side_target("erasure"))]
+    try:
+        run_dbt(["run", "--exclude", "tag:activation", *target], url, env=env)
+        if activations:
+            run_dbt(["run", "--select", *(f"tag:activation,{name}" for name in activations), *target], url, env=env)
+    except Exception as exc:  # noqa: BLE001 - a failed rebuild leaves the erasure pending, not undone
+        log.warning("erasure: rebuilding the models from the scrubbed raw records failed: %s", exc)
+        # the tombstone names the failed nodes only: dbt's messages may quote a row's values
+        failed = ", ".join(f.split(" ")[0] for f in exc.failures[:5]) if isinstance(exc, DbtFailed) \
+            else type(exc).__name__
+        return f"the models were not rebuilt from the scrubbed raw records (failed: {failed})"
+    return None
+
+
 def identifier_hash(conn: psycopg.Connection, value: str) -> bytes:
     """The keyed hash an erasure keeps of an identifier (lower-cased), to ask whether it was erased."""
     return conn.execute(f"select {_hash_sql()} from ops.erasure_key as k", (value.strip().lower(),)).fetchone()[0]
@@ -543,4 +649,6 @@ def main(args: Any) -> int:
           "rows touched per table:")
     for table, rows in sorted(result.removed.items()):
         print(f"   {table}: {rows}")
+    if result.message:
+        print(f"Not finished: {result.message}", file=sys.stderr)
     return 0

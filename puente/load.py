@@ -43,6 +43,7 @@ and the batch counters together.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -58,6 +59,8 @@ from puente.sources import registry
 from puente.sources.base import Record
 from puente.sources.http import MAX_JSON_DEPTH, TOO_DEEP
 from puente.warehouse import RawObject
+
+log = logging.getLogger(__name__)
 
 # jsonb refuses the NUL character; json.dumps writes it as \u0000 (after an even number of \).
 _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
@@ -335,6 +338,14 @@ def load_page(conn: psycopg.Connection, raw_object: RawObject, records: Sequence
         cur.execute(_SKIP_ERASED, (raw_object.source, raw_object.object,
                                    f"{raw_object.source}/{raw_object.object}/"))
         counts.erased_skipped = cur.rowcount
+        cur.execute(_BACK_AFTER_ERASURE, (raw_object.source, raw_object.object,
+                                          f"{raw_object.source}/{raw_object.object}/"))
+        back, erasures = cur.fetchone()
+        if back:
+            log.warning("%d record(s) of %s.%s erased by erasure(s) %s land again: the source changed them after "
+                        "the erasure (the person came back, or the record was edited); if the person's data should "
+                        "be gone, erase them in %s and run `puente erase` again", back, raw_object.source,
+                        raw_object.object, ", ".join(erasures), raw_object.source)
         table = raw_object.qualified_table
         cur.execute(
             f"""
@@ -374,6 +385,15 @@ delete from _puente_page as p
 using ops.erased_records as e, ops.erasure_key as k
 where {_ERASED.format(id="p.source_id")}
   and p.source_updated_at <= e.erased_at
+"""
+
+# The page's records an erasure scrubbed that the source changed since: they land again (new data
+# the business holds), and the operator is told (a warning in the log).
+_BACK_AFTER_ERASURE = f"""
+select count(*), coalesce(array_agg(distinct e.erasure_id), '{{}}')
+from _puente_page as p, ops.erased_records as e, ops.erasure_key as k
+where {_ERASED.format(id="p.source_id")}
+  and p.source_updated_at > e.erased_at
 """
 
 # Which of the ids (of a page's rejected records) an erasure scrubbed: when, and which erasure.

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+from psycopg import sql
 from psycopg.types.json import Jsonb
 from scenario import SOURCES, _updated_at, load_raw
 from warehouse_scan import traces
@@ -54,6 +55,18 @@ def _meli_order(order_id: int, buyer: dict, doc_number: str) -> dict:
             "shipment": {"status": "delivered", "receiver_city": "Bogotá", "receiver_state": "Bogotá D.C."}}
 
 
+# Another Juan Pérez (of Cali), a customer of his own who shares only the name: nothing of his goes
+NAMESAKE_BILLING = {**_JUAN_BILLING, "email": "jp.cali@example.com", "phone": "318 222 3344",
+                    "address_1": "Cl 5 # 3-21 Cali", "city": "Cali"}
+NAMESAKE = {"id": 79, "date_modified_gmt": "2026-11-10T14:00:00", "date_created_gmt": "2026-04-01T10:00:00",
+            "email": "jp.cali@example.com", "first_name": "Juan", "last_name": "Pérez", "username": "jp.cali",
+            "role": "customer", "is_paying_customer": True,
+            "billing": {k: v for k, v in NAMESAKE_BILLING.items() if k not in ("first_name", "last_name")}}
+# what only the erased Juan's records hold: his streets, his marketplace nickname, a CRM last name
+JUAN_ONLY = ["Cra 7 # 12-34", "Cra 7 # 45-10", "JUANPEREZ77", "Pérez (duplicado)"]
+# filled by the fixture before the erasure: his record keys and customer, the namesake's
+BEFORE: dict = {}
+
 # Juan in the other channels, as each one types him (and Ana Ruiz, who is someone else)
 ANA_WOO_ORDER = _woo_order(1080, 0, {**_JUAN_BILLING, "email": "ana.ruiz@example.com", "first_name": "Ana",
                                      "last_name": "Ruiz", "phone": "311 555 0199", "address_1": "Cl 80 # 11-20"})
@@ -64,9 +77,11 @@ CHANNELS = {
         "customers": [{"id": 77, "date_modified_gmt": "2026-11-10T14:00:00", "date_created_gmt": "2026-03-01T10:00:00",
                        "email": "juan.perez@example.com", "first_name": "Juan", "last_name": "Pérez",
                        "username": "juan.perez", "role": "customer", "is_paying_customer": True,
-                       "billing": {k: v for k, v in _JUAN_BILLING.items() if k not in ("first_name", "last_name")}}],
+                       "billing": {k: v for k, v in _JUAN_BILLING.items() if k not in ("first_name", "last_name")}},
+                      NAMESAKE],
         # his order, and a guest checkout of his (customer 0) that only its billing e-mail ties to him
-        "orders": [_woo_order(1077, 77, _JUAN_BILLING), _woo_order(1078, 0, _JUAN_BILLING), ANA_WOO_ORDER],
+        "orders": [_woo_order(1077, 77, _JUAN_BILLING), _woo_order(1078, 0, _JUAN_BILLING), ANA_WOO_ORDER,
+                   _woo_order(1079, 79, NAMESAKE_BILLING)],
     },
     "tiendanube": {
         "customers": [{"id": 48100777, "updated_at": "2026-11-09T07:44:15-05:00", "name": "Juan Pérez",
@@ -190,6 +205,33 @@ def erased(module_db):
     book_task(module_db, "churn:juan:2026-11-16", "501", "9001", "Churn risk: call Juan Pérez",
               "Churn score 0.81 (high). Write to juan.perez@example.com or call 3001234567.")
     book_task(module_db, "churn:lucia:2026-11-16", "503", "9002", "Churn risk: call Lucía Gómez", "Churn score 0.77.")
+    with psycopg.connect(module_db) as conn:
+        BEFORE["juan_keys"] = [r[0] for r in conn.execute(
+            "select record_type || ':' || source_record_id from intermediate.int_customers_matched where customer_id "
+            "in (select customer_id from intermediate.int_customers_matched where source_record_id = '101' "
+            "and record_type = 'odoo_partner')")]
+        (BEFORE["juan"],) = conn.execute("select customer_id from intermediate.int_customers_matched "
+                                         "where record_type = 'odoo_partner' and source_record_id = '101'").fetchone()
+        (BEFORE["namesake"], BEFORE["namesake_key"]) = conn.execute(
+            "select customer_id, record_type || ':' || source_record_id from intermediate.int_customers_matched "
+            "where email_normalized = 'jp.cali@example.com' and source_object = 'customers'").fetchone()
+    assert BEFORE["namesake"] != BEFORE["juan"]  # the same name, another person
+    # identity-review decisions whose reasons name them (kept forever, shown in marts.audit_log),
+    # and what the activation work list says about their rows
+    from puente.identity_review import record_decision
+
+    record_decision(module_db, "odoo_partner:101", "odoo_partner:102", "different",
+                    "Juan Pérez of Cra 7 # 12-34 is not Carlos", "ops")
+    record_decision(module_db, BEFORE["namesake_key"], "odoo_partner:102", "different",
+                    "Juan Pérez of Cali is not Carlos", "ops")
+    with psycopg.connect(module_db) as conn:
+        for row_key, customer, context in (
+                ("service:101", BEFORE["juan"], {"subject": "Yearly check of the appliance for Juan Pérez",
+                                                  "street": "Cra 7 # 12-34", "months": 12}),
+                ("service:79", BEFORE["namesake"], {"subject": "Yearly check of the appliance for Juan Pérez"})):
+            conn.execute("insert into ops.activation_issues (activation, row_key, kind, reason, customer_id, context) "
+                         "values ('service_reminder_tasks', %s, 'invalid', 'no CRM contact', %s, %s)",
+                         (row_key, customer, Jsonb(context)))
     crm = RecordingCRM()
     result = erase(module_db, requested_by="dpo@casaandina.com.co", reason="Habeas Data request 2026-117",
                    email="Juan.Perez@example.com", crm_writer=crm)
@@ -224,6 +266,61 @@ def test_no_trace_of_the_person_remains_anywhere(erased):
     assert payer == {"email": "[erased]", "identification": {"type": "NIT", "number": "[erased]"}}
     # Ana's records of the same channels are untouched
     assert orders["1080"] == ANA_WOO_ORDER and sales[str(ANA_MELI_ORDER["id"])] == ANA_MELI_ORDER
+
+
+def test_the_tables_built_from_raw_lose_his_name_and_street_at_once(erased):
+    """Not the next night: the erasure rebuilds the models from the scrubbed raw records, so his
+    name and streets leave the intermediate models (records, pairs, evidence), the marts, the
+    staging increments of his orders; the other Juan Pérez keeps his, as every other customer."""
+    url, _, _ = erased
+    assert traces(url, JUAN_ONLY) == {}
+    keys = BEFORE["juan_keys"]
+    assert len(keys) >= 7
+    names = ["%Juan%", "%Pérez%", "%Perez%"]
+    with psycopg.connect(url) as conn:
+        # every table and view keyed by a customer record or a customer: his rows name him no more
+        keyed: dict[tuple[str, str], list[str]] = {}
+        for schema, table, column in conn.execute(
+                "select table_schema, table_name, column_name from information_schema.columns where table_schema "
+                "in ('staging', 'intermediate', 'marts', 'activations', 'ops') and (column_name like '%%record_key' "
+                "or column_name = 'customer_id')"):
+            keyed.setdefault((schema, table), []).append(column)
+        assert ("intermediate", "int_customer_pairs_scored") in keyed
+        for (schema, table), columns in keyed.items():
+            where = sql.SQL(" or ").join(
+                sql.SQL("{}::text = any(%(k)s)" if c != "customer_id" else "{}::text = %(c)s").format(
+                    sql.Identifier(c)) for c in columns)
+            named = conn.execute(sql.SQL("select count(*) from {} as t where ({}) and t::text ilike any(%(n)s)").format(
+                sql.Identifier(schema, table), where), {"k": keys, "c": BEFORE["juan"], "n": names}).fetchone()[0]
+            assert named == 0, f"{schema}.{table}"
+        # the staging increments of his orders (incremental models: re-read from the scrubbed records)
+        for table, column, ids in (("base_woocommerce__orders", "order_id", ["1077", "1078"]),
+                                   ("base_odoo__sale_orders", "sale_order_id", ["201"]),
+                                   ("base_shopify__orders", "order_id", ["5001"])):
+            rows = conn.execute(sql.SQL("select t::text from staging.{} as t where {}::text = any(%s)").format(
+                sql.Identifier(table), sql.Identifier(column)), (ids,)).fetchall()
+            assert rows and not [r for (r,) in rows if "Juan" in r or "Pérez" in r], table
+        # the namesake keeps his name, his street and his order
+        assert conn.execute("select full_name from intermediate.int_customer_records_unioned where record_key = %s",
+                            (BEFORE["namesake_key"],)).fetchone()[0] in ("Juan Pérez", "Juan Perez")
+        (namesake_order,) = conn.execute("select record from raw.woocommerce_orders where source_id = '1079'"
+                                         ).fetchone()
+        assert namesake_order["billing"] == NAMESAKE_BILLING
+        (status, message) = conn.execute("select outcome, detail ->> 'message' from marts.audit_log "
+                                         "where action = 'erasure'").fetchone()
+    assert status == "done" and message is None
+
+
+def test_the_ops_free_text_about_him_is_scrubbed_by_his_keys_not_his_name(erased):
+    url, _, _ = erased
+    with psycopg.connect(url) as conn:
+        reasons = dict(conn.execute("select record_key, reason from ops.customer_match_overrides").fetchall())
+        issues = dict(conn.execute("select row_key, context from ops.activation_issues").fetchall())
+        shown = [d for (d,) in conn.execute("select detail::text from marts.audit_log where action like 'identity%%'")]
+    assert reasons == {"odoo_partner:101": "(erased)", BEFORE["namesake_key"]: "Juan Pérez of Cali is not Carlos"}
+    assert issues["service:101"] == {"subject": "(erased)", "street": "(erased)", "months": 12}
+    assert issues["service:79"] == {"subject": "Yearly check of the appliance for Juan Pérez"}
+    assert not [d for d in shown if "12-34" in d]
 
 
 def test_the_tombstone_keeps_the_fact_without_the_data(erased):
@@ -264,7 +361,7 @@ def test_the_crm_tasks_puente_made_for_him_are_deleted_and_forgotten(erased):
     assert "Churn risk: call [erased]" in audited
 
 
-def test_the_next_night_does_not_bring_him_back_unless_the_source_changed(erased):
+def test_the_next_night_does_not_bring_him_back_unless_the_source_changed(erased, caplog):
     url, _, _ = erased
     sources = copy.deepcopy(EVERY_CHANNEL)
     changed = next(c for c in sources["hubspot"]["contacts"] if c["id"] == "501")
@@ -283,8 +380,11 @@ def test_the_next_night_does_not_bring_him_back_unless_the_source_changed(erased
     run_dbt(list(MAIN_BUILD_ARGS), url)
     assert traces(url, TRACES) == {}
     # nor his name, once the models are rebuilt from the scrubbed records (the ERP's orders named
-    # him in their partner many2one)
-    assert traces(url, JUAN_NAMES) == {}
+    # him in their partner many2one): what names a Juan Pérez is the other one's
+    assert traces(url, JUAN_ONLY) == {}
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select count(*) from intermediate.int_customer_records_unioned where record_key = "
+                            "any(%s) and full_name ~* 'juan|p[eé]rez'", (BEFORE["juan_keys"],)).fetchone() == (0,)
 
     # the CRM contact changed after the erasure (the person wrote in again): it lands
     changed["updatedAt"] = later
@@ -293,6 +393,8 @@ def test_the_next_night_does_not_bring_him_back_unless_the_source_changed(erased
         conn.commit()
     assert (counts.erased_skipped, counts.updated) == (0, 1)
     assert "raw.hubspot_contacts" in traces(url, TRACES)
+    # and the operator is told: the source still holds him
+    assert "1 record(s) of hubspot.contacts erased by erasure(s)" in caplog.text and "land again" in caplog.text
 
 
 def test_his_records_served_again_with_a_broken_cursor_are_quarantined_without_his_data(erased):
@@ -328,7 +430,7 @@ def test_an_unknown_person_is_a_clear_error(erased):
         erase(url, requested_by="dpo", email="a@example.com", phone="3001234567")
 
 
-def test_the_erasure_dag_erases_from_its_trigger_form(erased, monkeypatch):
+def test_the_erasure_dag_erases_from_its_trigger_form(erased, monkeypatch, airflow_db):
     """The operator's other way: the puente_erasure DAG's form (here María, by the tax id in her
     shop note; a business without a CRM, so nothing to clear there). The business seals phones
     and tax ids (PUENTE_FIELD_KEY): her record quarantined with its phone sealed loses that too."""
@@ -376,3 +478,24 @@ def test_the_erasure_dag_erases_from_its_trigger_form(erased, monkeypatch):
         assert conn.execute("select actor, split_part(subject, ' ', 1), outcome, detail ->> 'run_id' "
                             "from marts.audit_log where action = 'run'").fetchall() == [
             ("dag_test", "puente_erasure", "success", run.run_id)]
+
+
+def test_a_failed_rebuild_leaves_the_erasure_pending(erased, monkeypatch):
+    """The models could not be rebuilt (dbt failed): the tombstone does not say done, its message
+    says what is pending, until a successful night."""
+    import puente.dbt
+
+    url, _, _ = erased
+
+    def broken(*args, **kwargs):
+        raise puente.dbt.DbtFailed("run", ["model.puente.int_customer_records_unioned [error]: boom"])
+
+    monkeypatch.setattr(puente.dbt, "run_dbt", broken)
+    result = erase(url, requested_by="dpo", customer_id=BEFORE["namesake"])
+    with psycopg.connect(url) as conn:
+        finished, message = conn.execute("select finished_at, message from ops.erasures where erasure_id = %s",
+                                         (result.erasure_id,)).fetchone()
+        outcome = conn.execute("select outcome from marts.audit_log where detail ->> 'erasure_id' = %s",
+                               (result.erasure_id,)).fetchone()
+    assert finished is None and "pending: the models were not rebuilt" in message and "next successful" in message
+    assert outcome == ("pending",)

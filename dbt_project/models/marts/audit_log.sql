@@ -108,13 +108,23 @@ erasures as (
         requested_by,
         'erasure',
         'data subject identified by ' || array_to_string(identified_by, ', '),
-        case when finished_at is null then 'unfinished' else 'done' end,
+        -- an erasure whose rebuild of the models failed is pending until a night succeeds after it
+        case
+            when finished_at is not null then 'done'
+            when exists (
+                select from {{ source('ops', 'dag_runs') }} as nights
+                where nights.dag_id = 'puente_nightly' and nights.outcome = 'success'
+                    and nights.started_at > erasures.requested_at
+            ) then 'done'
+            when message like '%pending:%' then 'pending'
+            else 'unfinished'
+        end,
         jsonb_build_object('erasure_id', erasure_id, 'reason', reason, 'finished_at', finished_at,
                            'customers', customers, 'source_records', source_records,
                            'crm_contacts_cleared', crm_contacts_cleared, 'crm_tasks_erased', crm_tasks_erased,
                            'removed', removed, 'message', message),
         'ops.erasures'
-    from {{ source('ops', 'erasures') }}
+    from {{ source('ops', 'erasures') }} as erasures
 )
 
 select * from runs
