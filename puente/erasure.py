@@ -554,8 +554,8 @@ def _erase_strings(value: Any) -> Any:
 
 
 def _rebuild(url: str) -> str | None:
-    """Rebuild the dbt models from the scrubbed raw records: the nightly main build's models
-    (``dbt run``, no tests or snapshots: a failing data test is not the erasure's to judge), then
+    """Rebuild the dbt models from the scrubbed raw records: the nightly main build's seeds and
+    models (no tests or snapshots: a failing data test is not the erasure's to judge), then
     the activation models the warehouse holds (they read the night's ML scores, which exist only
     once a night ran). The scrubbed raw records' ``_loaded_at`` was moved, so the incremental models
     (the staging ``base_*``, ``fct_orders``…) re-read and merge them by key like any changed record.
@@ -572,9 +572,11 @@ def _rebuild(url: str) -> str | None:
     env = {"PUENTE_AS_OF_DATE": day.isoformat()} if day else None
     target = ["--target-path", str(side_target("erasure"))]
     try:
-        run_dbt(["run", "--exclude", "tag:activation", *target], url, env=env)
+        models = ["--resource-type", "seed", "--resource-type", "model"]  # seeds: the models' settings tables
+        run_dbt(["build", *models, "--exclude", "tag:activation", *target], url, env=env)
         if activations:
-            run_dbt(["run", "--select", *(f"tag:activation,{name}" for name in activations), *target], url, env=env)
+            run_dbt(["build", *models, "--select", *(f"tag:activation,{name}" for name in activations), *target],
+                    url, env=env)
     except Exception as exc:  # noqa: BLE001 - a failed rebuild leaves the erasure pending, not undone
         log.warning("erasure: rebuilding the models from the scrubbed raw records failed: %s", exc)
         # the tombstone names the failed nodes only: dbt's messages may quote a row's values

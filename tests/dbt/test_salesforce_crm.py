@@ -126,7 +126,9 @@ def test_a_salesforce_business_gets_identity_golden_fields_and_crm_activations(f
     from puente.erasure import erase
 
     person = next(c for c in scored if c["salesforce_contact_ids"][0].startswith("003"))
-    erase(fresh_db, requested_by="test", customer_id=person["customer_id"])
+    erased = erase(fresh_db, requested_by="test", customer_id=person["customer_id"])
+    # and rebuilds the models from the scrubbed raw records, the activation model built above too
+    assert erased.message is None
     (record,) = rows(fresh_db, "select record from raw.salesforce_contacts where source_id = %s",
                      person["salesforce_contact_ids"][0])
     assert record["record"]["Id"] == person["salesforce_contact_ids"][0]
