@@ -36,14 +36,20 @@ def _problems(findings: list[checks.Finding]) -> list[tuple[str, str, bool]]:
     return [(f.check, f.message, f.blocking) for f in findings if not f.ok]
 
 
-def test_cli_reports_every_system_fit_with_the_default_grants(business, monkeypatch, capsys):
-    credentials = Credentials()
+def _check_against_the_simulators(business, monkeypatch, credentials: Credentials, **settings: str) -> int:
+    """`puente check` of Odoo, HubSpot and Shopify, configured for the simulators, then `settings`."""
     with SimulatorServer(create_app(business, credentials)) as server:
         for config in registry.simulator_configs(server.base_url, credentials).values():
             for name, value in config.to_env().items():
                 monkeypatch.setenv(name, value)
-        monkeypatch.setenv("PUENTE_SYSTEMS", "odoo,hubspot,shopify")
-        status = cli.main(["check"])
+        for name, value in {"PUENTE_SYSTEMS": "odoo,hubspot,shopify", **settings}.items():
+            monkeypatch.setenv(name, value)
+        return cli.main(["check"])
+
+
+def test_cli_reports_every_system_fit_with_the_default_grants(business, monkeypatch, capsys):
+    credentials = Credentials()
+    status = _check_against_the_simulators(business, monkeypatch, credentials)
     out = capsys.readouterr().out
     assert status == 0, out
     lines = out.splitlines()
@@ -198,14 +204,8 @@ def test_a_url_the_http_client_refuses_fails_each_system_and_stops_none(business
 
 def test_cli_reports_a_refused_url_as_one_fail_and_checks_the_other_systems(business, monkeypatch, capsys):
     monkeypatch.delenv("PUENTE_ALLOW_HTTP_HOSTS", raising=False)
-    credentials = Credentials()
-    with SimulatorServer(create_app(business, credentials)) as server:
-        for config in registry.simulator_configs(server.base_url, credentials).values():
-            for name, value in config.to_env().items():
-                monkeypatch.setenv(name, value)
-        monkeypatch.setenv("PUENTE_HUBSPOT_URL", "http://10.0.0.1:9")
-        monkeypatch.setenv("PUENTE_SYSTEMS", "odoo,hubspot,shopify")
-        status = cli.main(["check"])
+    status = _check_against_the_simulators(business, monkeypatch, Credentials(),
+                                           PUENTE_HUBSPOT_URL="http://10.0.0.1:9")
     out = capsys.readouterr().out
     assert status == 1, out
     lines = out.splitlines()
