@@ -49,7 +49,7 @@ end
 {%- endmacro %}
 
 {# What Puente writes to CRM contacts, from the activation declarations (meta.activation of the
-   activation models): a `select contact_id, accepted_at` over ops.activation_state (its staging
+   activation models): a `select contact_id` over ops.activation_state (its staging
    model) of every contact an activation to the CRM wrote to, the fields of a contact
    (`object: contacts`: the row's target) or a record tied to one (tasks: the `contact_id` of the
    payload, as HubSpot moves a contact's last-modified time when it gets a task). Read by
@@ -69,10 +69,10 @@ end
     {%- endfor -%}
     {%- endif -%}
     {%- for name, contact in writes %}
-    select {{ contact }} as contact_id, accepted_at
+    select {{ contact }} as contact_id
     from {{ ref('stg_ops__activation_state') }}
     where activation = '{{ name }}' and {{ contact }} is not null
     union all
     {%- endfor %}
-    select null::text as contact_id, null::timestamptz as accepted_at where false
+    select null::text as contact_id where false
 {%- endmacro %}

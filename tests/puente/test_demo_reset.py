@@ -53,7 +53,10 @@ def test_the_demo_parses_the_dbt_project_before_it_empties_the_warehouse(monkeyp
     monkeypatch.setattr(warehouse, "ensure_embedded", lambda: warehouse.with_database(fresh_db, "postgres"))
     monkeypatch.setattr(demo, "refusal", lambda base: None)
     monkeypatch.setattr(warehouse, "drop_database", lambda *args: emptied.append(args))
-    monkeypatch.setattr(demo.dbt, "ensure_manifest", lambda url=None: (_ for _ in ()).throw(Parsed()))
+    def parse(url=None):
+        raise Parsed
+
+    monkeypatch.setattr(demo.dbt, "ensure_manifest", parse)
     with pytest.raises(Parsed):
         demo.run_demo(days=1)
     assert emptied == []

@@ -86,17 +86,25 @@ def test_a_warehouse_out_of_reach_never_fails_the_run(caplog):
     assert "could not record run r of puente_nightly in ops.dag_runs" in caplog.text
 
 
+def _review_audit(url: str, columns: str, decisions: str, shown: str) -> list[tuple]:
+    """marts.audit_log's identity-review rows (`shown`), built over ops.customer_match_overrides
+    holding `decisions` (the values of an insert into `columns`)."""
+    run_dbt(["run", "--select", "+audit_log"], url)  # creates ops.customer_match_overrides
+    with psycopg.connect(url) as conn:
+        conn.execute(f"insert into ops.customer_match_overrides ({columns}) values {decisions}")
+    run_dbt(["run", "--select", "audit_log"], url)
+    with psycopg.connect(url) as conn:
+        return conn.execute(f"select {shown} from marts.audit_log where action like 'identity review%' "
+                            "order by happened_at").fetchall()
+
+
 def test_a_revoked_review_decision_reaches_the_audit_log_with_who_revoked_it_and_why(fresh_db):
-    run_dbt(["run", "--select", "+audit_log"], fresh_db)  # creates ops.customer_match_overrides
-    with psycopg.connect(fresh_db) as conn:
-        conn.execute("insert into ops.customer_match_overrides (record_key, other_record_key, action, reason, "
-                     "decided_by, decided_at, is_revoked, revoked_by, revoke_reason, revoked_at) values "
-                     "('odoo_partner:7', 'hubspot_contact:9', 'distinct', 'two sisters', 'ana', "
-                     "'2026-11-16T10:00:00+00', true, 'carlos', 'one person after all', '2026-11-20T09:00:00+00')")
-    run_dbt(["run", "--select", "audit_log"], fresh_db)
-    with psycopg.connect(fresh_db) as conn:
-        rows = conn.execute("select happened_at, actor, action, subject, outcome, detail ->> 'reason' "
-                            "from marts.audit_log where action like 'identity review%' order by happened_at").fetchall()
+    rows = _review_audit(
+        fresh_db, "record_key, other_record_key, action, reason, decided_by, decided_at, is_revoked, revoked_by, "
+                  "revoke_reason, revoked_at",
+        "('odoo_partner:7', 'hubspot_contact:9', 'distinct', 'two sisters', 'ana', '2026-11-16T10:00:00+00', true, "
+        "'carlos', 'one person after all', '2026-11-20T09:00:00+00')",
+        "happened_at, actor, action, subject, outcome, detail ->> 'reason'")
     assert rows == [
         (pendulum.parse("2026-11-16T10:00:00+00:00"), "ana", "identity review: distinct",
          "odoo_partner:7 / hubspot_contact:9", "revoked", "two sisters"),
@@ -106,17 +114,12 @@ def test_a_revoked_review_decision_reaches_the_audit_log_with_who_revoked_it_and
 
 
 def test_a_decision_a_later_one_on_the_same_pair_replaced_is_overruled_in_the_audit_log(fresh_db):
-    run_dbt(["run", "--select", "+audit_log"], fresh_db)  # creates ops.customer_match_overrides
-    with psycopg.connect(fresh_db) as conn:
-        conn.execute("insert into ops.customer_match_overrides (record_key, other_record_key, action, reason, "
-                     "decided_by, decided_at) values "
-                     "('odoo_partner:7', 'hubspot_contact:9', 'distinct', 'two sisters', 'ana', '2026-11-16T10:00:00+00'), "
-                     "('hubspot_contact:9', 'odoo_partner:7', 'merge', 'one person', 'bob', '2026-11-17T10:00:00+00'), "
-                     "('odoo_partner:7', null, 'split', 'two in one', 'ana', '2026-11-18T10:00:00+00'), "
-                     "('odoo_partner:8', 'hubspot_contact:9', 'distinct', null, 'ana', '2026-11-19T10:00:00+00')")
-    run_dbt(["run", "--select", "audit_log"], fresh_db)
-    with psycopg.connect(fresh_db) as conn:
-        rows = conn.execute("select actor, action, outcome from marts.audit_log "
-                            "where action like 'identity review%' order by happened_at").fetchall()
+    rows = _review_audit(
+        fresh_db, "record_key, other_record_key, action, reason, decided_by, decided_at",
+        "('odoo_partner:7', 'hubspot_contact:9', 'distinct', 'two sisters', 'ana', '2026-11-16T10:00:00+00'), "
+        "('hubspot_contact:9', 'odoo_partner:7', 'merge', 'one person', 'bob', '2026-11-17T10:00:00+00'), "
+        "('odoo_partner:7', null, 'split', 'two in one', 'ana', '2026-11-18T10:00:00+00'), "
+        "('odoo_partner:8', 'hubspot_contact:9', 'distinct', null, 'ana', '2026-11-19T10:00:00+00')",
+        "actor, action, outcome")
     assert rows == [("ana", "identity review: distinct", "overruled"), ("bob", "identity review: merge", "in force"),
                     ("ana", "identity review: split", "in force"), ("ana", "identity review: distinct", "in force")]
