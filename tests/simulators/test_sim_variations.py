@@ -99,3 +99,26 @@ def test_salesforce_and_mercadolibre_records_are_read_for_their_variations():
             assert not {name for name in found if name.startswith("tax_id")}
         classes.update(found)
     assert classes["name_two_given"] > 0 and classes["tax_id_doubtful"] + classes["tax_id_person_nit"] > 0, classes
+
+
+def test_sons_named_after_their_father_are_men_of_his_family_and_rare():
+    """A relative named after the one they join is a son after his father (NAMED_AFTER_SHARE of the
+    male relatives of a man): his given and family name, in his city; never a woman given a man's name."""
+    import random
+    from datetime import date
+
+    from puente.simulators.business.calendar import Calendar
+    from puente.simulators.business.population import NAMED_AFTER_SHARE, Population
+
+    population = Population(random.Random(3), Calendar(random.Random(2), date(2025, 1, 1)),
+                            lambda k, web: [], lambda day, person: None)
+    population.plan(20_000, 700)
+    named = [p for p in population.people if p.named_after]
+    assert named
+    for son in named:
+        father = population.person(son.named_after)
+        assert son.male and father.male and "namesake" in son.variations | father.variations
+        assert (son.first, son.last1, son.city) == (father.first, father.last1, father.city)
+    male_relatives = sum(1 for p in population.people
+                         if p.male and p.kind == "person" and "family_mailbox" in p.variations)
+    assert len(named) < 3 * NAMED_AFTER_SHARE * male_relatives, (len(named), male_relatives)
