@@ -82,6 +82,9 @@ ERASED = "[erased]"
 # Columns of a dbt model or snapshot row about one customer that name or place the person.
 PERSONAL_COLUMNS = ("full_name", "first_name", "last_name", "city", "name_normalized", "name_compared",
                     "company_name_compared", "city_normalized")
+# … and of a snapshot's version (dbt_project/snapshots), which no rebuild replaces: its identifiers
+# too, as the version may hold ones no record of the person holds any more (a former e-mail)
+SNAPSHOT_PERSONAL_COLUMNS = (*PERSONAL_COLUMNS, "email", "phone", "tax_id")
 MIN_NEEDLE = 5  # shorter strings are not searched for (a "Cra" or a "57" is in everybody's data)
 
 
@@ -251,8 +254,10 @@ def _scrub(value: Any, pattern: re.Pattern[str], obj: SourceObject | None = None
     return value
 
 
-def _hash_sql(value: str = "%s") -> str:
-    """HMAC-SHA256 of the text ``value`` under the erasure key (``k``: ops.erasure_key's padded halves)."""
+def keyed_hash_sql(value: str = "%s") -> str:
+    """HMAC-SHA256 of the text ``value`` under the erasure key (``k``: ops.erasure_key's padded halves):
+    the hashes of the tombstones' identifiers and of the erased records (``ops.erased_records``,
+    which the loader looks its records up in, ``puente.load``)."""
     return f"sha256(k.outer_pad || sha256(k.inner_pad || convert_to({value}, 'UTF8')))"
 
 
@@ -270,11 +275,19 @@ def erase(url: str, *, requested_by: str, reason: str | None = None, email: str 
                                     ("customer_id", customer_id)) if v]
     erasure_id = uuid.uuid4().hex
     with psycopg.connect(url) as conn:
-        subject = find_subject(conn, email=email, phone=phone, tax_id=tax_id, customer_id=customer_id,
-                               field_keys=field_keys)
+        try:
+            subject = find_subject(conn, email=email, phone=phone, tax_id=tax_id, customer_id=customer_id,
+                                   field_keys=field_keys)
+        except SubjectNotFound:
+            given = email or phone or tax_id
+            done = erased_by(conn, given) if given else []
+            if done:  # a request made twice, or an erasure run again: say it was done
+                raise SubjectNotFound(f"no customer in the warehouse carries that identifier: erasure "
+                                      f"{', '.join(done)} removed it") from None
+            raise
         conn.execute(
             f"insert into ops.erasures (erasure_id, requested_by, reason, identified_by, identifier_hashes) "
-            f"select %s, %s, %s, %s, array(select {_hash_sql('i.v')} "
+            f"select %s, %s, %s, %s, array(select {keyed_hash_sql('i.v')} "
             f"from unnest(%s::text[]) as i(v)) from ops.erasure_key as k",
             (erasure_id, requested_by, reason, identified_by, sorted(v.lower() for v in subject.identifiers)))
         conn.commit()
@@ -292,6 +305,7 @@ def erase(url: str, *, requested_by: str, reason: str | None = None, email: str 
         removed.update(_drop_sealed_keys(conn, subject.identifiers | sealed))
         removed.update(_scrub_tables(conn, subject, sealed))
         removed.update(_scrub_ops_text(conn, subject))
+        removed.update(_forget_assigned_contacts(conn, subject))
         conn.execute(
             "update ops.erasures set customers = %s, source_records = %s, crm_contacts_cleared = %s, "
             "crm_tasks_erased = %s, removed = %s, message = %s where erasure_id = %s",
@@ -431,7 +445,7 @@ def _scrub_raw(conn: psycopg.Connection, subject: Subject, erasure_id: str) -> d
                          (Jsonb(scrubbed), source_id))
             conn.execute(
                 f"insert into ops.erased_records (source, object, record_hash, erased_at, erasure_id) "
-                f"select %s, %s, {_hash_sql()}, now(), %s from ops.erasure_key as k "
+                f"select %s, %s, {keyed_hash_sql()}, now(), %s from ops.erasure_key as k "
                 f"on conflict (source, object, record_hash) do update set erased_at = excluded.erased_at, "
                 f"erasure_id = excluded.erasure_id",
                 (raw.source, raw.object, f"{raw.source}/{raw.object}/{source_id}", erasure_id))
@@ -490,7 +504,9 @@ def _scrub_tables(conn: psycopg.Connection, subject: Subject, sealed: Iterable[s
                 sql.SQL("update {} set {} = {} where {}::text ilike any(%(mentions)s)").format(relation, col, new, col),
                 {"regex": regex, "erased": ERASED, "mentions": mentions}).rowcount
         names = [c for c, _, _ in cols if c in PERSONAL_COLUMNS]
-        if names and "customer_id" in {c for c, _, _ in cols}:
+        if "dbt_scd_id" in {c for c, _, _ in cols}:  # a snapshot: no rebuild replaces its history
+            touched += _scrub_snapshot(conn, schema, table, subject)
+        elif names and "customer_id" in {c for c, _, _ in cols}:
             touched += conn.execute(
                 sql.SQL("update {} set {} where customer_id::text = any(%s)").format(
                     relation, sql.SQL(", ").join(sql.SQL("{} = null").format(sql.Identifier(c)) for c in names)),
@@ -498,6 +514,33 @@ def _scrub_tables(conn: psycopg.Connection, subject: Subject, sealed: Iterable[s
         if touched:
             removed[f"{schema}.{table}"] = touched
     return removed
+
+
+def _scrub_snapshot(conn: psycopg.Connection, schema: str, table: str, subject: Subject) -> int:
+    """A snapshot's versions of the person's customers lose their names, places and identifiers:
+    the versions of their customer ids, and those of any customer that held one of their records
+    (its ``<record type>_ids`` columns, as dim_customers lists them): a customer merged into theirs
+    later, whose closed versions keep the name and a former e-mail or phone under another id."""
+    columns = {r[0]: r[1] for r in conn.execute(
+        "select column_name, udt_name from information_schema.columns where table_schema = %s and table_name = %s",
+        (schema, table))}
+    personal = [c for c in SNAPSHOT_PERSONAL_COLUMNS if c in columns]
+    if not personal or "customer_id" not in columns:
+        return 0
+    ids: dict[str, list[str]] = {}
+    for record_type, record_id in subject.record_keys:
+        ids.setdefault(f"{record_type}_ids", []).append(record_id)
+    theirs = [sql.SQL("customer_id::text = any(%s)")]
+    params: list[Any] = [subject.customer_ids]
+    for column, record_ids in sorted(ids.items()):
+        if columns.get(column) in ("_text", "_varchar"):
+            theirs.append(sql.SQL("{} && %s::text[]").format(sql.Identifier(column)))
+            params.append(sorted(record_ids))
+    return conn.execute(sql.SQL("update {} set {} where ({}) and ({})").format(
+        sql.Identifier(schema, table), sql.SQL(", ").join(sql.SQL("{} = null").format(sql.Identifier(c)) for c in personal),
+        sql.SQL(" or ").join(theirs),
+        sql.SQL(" or ").join(sql.SQL("{} is not null").format(sql.Identifier(c)) for c in personal)),
+        params).rowcount
 
 
 ERASED_TEXT = "(erased)"
@@ -541,6 +584,20 @@ def _scrub_ops_text(conn: psycopg.Connection, subject: Subject) -> dict[str, int
     return removed
 
 
+def _forget_assigned_contacts(conn: psycopg.Connection, subject: Subject) -> dict[str, int]:
+    """The churn-task assignments of the person's customers (intermediate.int_churn_task_assignments:
+    kept for the experiment, never rebuilt) forget the CRM contact they were made for: rebuilt from
+    them, act_churn_risk_tasks would otherwise task that contact again, as the erasure deleted the
+    task Puente made there. The assignment itself (its arm) stays in the experiment."""
+    if not subject.customer_ids or not conn.execute(
+            "select to_regclass('intermediate.int_churn_task_assignments') is not null").fetchone()[0]:
+        return {}
+    count = conn.execute("update intermediate.int_churn_task_assignments set hubspot_contact_id = null "
+                         "where customer_id = any(%s) and hubspot_contact_id is not null",
+                         (subject.customer_ids,)).rowcount
+    return {"intermediate.int_churn_task_assignments (crm contact)": count} if count else {}
+
+
 def _erase_strings(value: Any) -> Any:
     """``value`` (a JSON document about one of the person's rows) with every text replaced: its
     structure and numbers stay."""
@@ -556,8 +613,9 @@ def _erase_strings(value: Any) -> Any:
 def _rebuild(url: str) -> str | None:
     """Rebuild the dbt models from the scrubbed raw records: the nightly main build's seeds and
     models (no tests or snapshots: a failing data test is not the erasure's to judge), then
-    the activation models the warehouse holds (they read the night's ML scores, which exist only
-    once a night ran). The scrubbed raw records' ``_loaded_at`` was moved, so the incremental models
+    the activation models the warehouse holds, the intermediate ones tagged with them included
+    (they read the night's ML scores, which exist only once a night ran; left as they were, the
+    service reminders would still name the person's customer and CRM contact of before). The scrubbed raw records' ``_loaded_at`` was moved, so the incremental models
     (the staging ``base_*``, ``fct_orders``…) re-read and merge them by key like any changed record.
     The day the models measure from is the last successful night's (``ops.dag_runs``), so the
     rebuilt tables match what the night built. None when done, else what is pending."""
@@ -567,8 +625,12 @@ def _rebuild(url: str) -> str | None:
         day = conn.execute(
             "select max(logical_date) from ops.dag_runs where dag_id = 'puente_nightly' and outcome = 'success'"
         ).fetchone()[0] if conn.execute("select to_regclass('ops.dag_runs') is not null").fetchone()[0] else None
+        # the activation models, and the intermediate ones built with them (int_service_reminders_due:
+        # the service tasks' customers and CRM contacts), that the warehouse holds
         activations = [r[0] for r in conn.execute(
-            "select table_name from information_schema.tables where table_schema = 'activations' order by 1")]
+            "select distinct table_name from information_schema.tables where table_schema = 'activations' "
+            "or table_schema = 'intermediate' and exists (select from information_schema.tables "
+            "where table_schema = 'activations') order by 1")]
     env = {"PUENTE_AS_OF_DATE": day.isoformat()} if day else None
     target = ["--target-path", str(side_target("erasure"))]
     try:
@@ -586,18 +648,17 @@ def _rebuild(url: str) -> str | None:
     return None
 
 
-def identifier_hash(conn: psycopg.Connection, value: str) -> bytes:
-    """The keyed hash an erasure keeps of an identifier (lower-cased), to ask whether it was erased."""
-    return conn.execute(f"select {_hash_sql()} from ops.erasure_key as k", (value.strip().lower(),)).fetchone()[0]
-
-
-def was_erased(url: str, value: str) -> bool:
-    """Whether an erasure removed this identifier (e-mail, phone, tax id as the records held it)."""
-    with psycopg.connect(url) as conn:
-        digest = identifier_hash(conn, value)
-        return conn.execute("select exists (select from ops.erasures where %s = any(identifier_hashes))",
-                            (digest,)).fetchone()[0]
-
+def erased_by(conn: psycopg.Connection, value: str) -> list[str]:
+    """The erasures whose tombstone holds this identifier (an e-mail in any case, a phone or tax id
+    as typed or as its digits), by its keyed hash: whether a person was erased, without keeping who."""
+    candidates = {value.strip().lower()}
+    digits = _digits(value)
+    if "@" not in value and len(digits) >= 8:
+        candidates |= {digits, digits[-10:]}
+    return [r[0] for r in conn.execute(
+        f"select e.erasure_id from ops.erasures as e, ops.erasure_key as k, unnest(%s::text[]) as i(v) "
+        f"where {keyed_hash_sql('i.v')} = any(e.identifier_hashes) group by e.erasure_id "
+        f"order by min(e.requested_at)", (sorted(candidates),))]
 
 
 def crm_system() -> str | None:

@@ -54,6 +54,7 @@ from typing import Any
 import psycopg
 
 from puente import sealed_keys
+from puente.erasure import keyed_hash_sql
 from puente.field_crypto import FieldKeys
 from puente.sources import registry
 from puente.sources.base import Record
@@ -376,8 +377,7 @@ def load_page(conn: psycopg.Connection, raw_object: RawObject, records: Sequence
 
 # A record an erasure scrubbed: HMAC-SHA256 of "<source>/<object>/<id>" under the erasure key
 # (``k``, ops.erasure_key), as puente.erasure keeps it in ops.erased_records (``e``).
-_ERASED = ("e.source = %s and e.object = %s and e.record_hash = "
-           "sha256(k.outer_pad || sha256(k.inner_pad || convert_to(%s || {id}, 'UTF8')))")
+_ERASED = "e.source = %s and e.object = %s and e.record_hash = " + keyed_hash_sql("%s || {id}")
 
 # The page's records an erasure scrubbed and the source has not changed since.
 _SKIP_ERASED = f"""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
@@ -19,8 +19,8 @@ from scenario import SOURCES, _updated_at, load_raw
 from warehouse_scan import traces
 
 from puente.activation.writers import Outcome
-from puente.dbt import MAIN_BUILD_ARGS, run_dbt
-from puente.erasure import SubjectNotFound, erase, was_erased
+from puente.dbt import ACTIVATION_BUILD_ARGS, MAIN_BUILD_ARGS, run_dbt
+from puente.erasure import SubjectNotFound, erase
 from puente.field_crypto import FieldKeys, new_key
 from puente.load import load_page
 from puente.sources import registry
@@ -125,6 +125,23 @@ CHANNELS = {
                                                                                        "order_number": "1077"}}]},
 }
 EVERY_CHANNEL = {**SOURCES, **CHANNELS}
+# The day of the last successful night (ops.dag_runs): the fixture's builds and the erasure's rebuild
+# measure from it, so his web orders of November are still to post to the ERP, his won deal too,
+# and his coffee of 23 October runs out within the service rule's lead days
+DAY = date(2026, 11, 21)
+AS_OF = {"PUENTE_AS_OF_DATE": DAY.isoformat()}
+CHANNELS["woocommerce"]["orders"].append({
+    **_woo_order(1076, 77, _JUAN_BILLING), "date_modified_gmt": "2026-10-23T15:00:00",
+    "date_created_gmt": "2026-10-23T14:00:00", "date_paid_gmt": "2026-10-23T14:00:00",
+    "date_completed_gmt": "2026-10-23T15:00:00",
+    "line_items": [{**_LINE, "id": 1076, "product_id": 310, "sku": "CAF-0002", "name": "Café de origen 500 g"}]})
+# His WooCommerce account as it was before he changed it (the first night of the fixture): another
+# e-mail, phone and street, which no record holds any more, only the snapshot's history
+JUAN_WOO_BEFORE = {**CHANNELS["woocommerce"]["customers"][0], "date_modified_gmt": "2026-10-01T10:00:00",
+                   "email": "juanp.antes@example.com", "username": "juanp.antes",
+                   "billing": {**CHANNELS["woocommerce"]["customers"][0]["billing"],
+                               "email": "juanp.antes@example.com", "phone": "310 999 8877",
+                               "address_1": "Cl 19 # 4-88"}}
 
 
 def _cursor(source: str, obj: str, record: dict) -> str | None:
@@ -176,6 +193,31 @@ def book_task(url: str, row_key: str, contact_id: str, task_id: str, subject: st
                      (row_key, task_id, Jsonb(payload), row_key))
 
 
+# The activation models whose rows name the customer (the task's subject and body, the work
+# list's context, a new ERP partner's name and contact details), each with a row for him in the
+# fixture; act_won_deals_to_erp would too, but his won deal is matched to his orders (none to post)
+ACTIVATIONS_NAMING_HIM = {"act_churn_risk_tasks", "act_service_reminder_tasks", "act_service_due_dates",
+                          "act_web_orders_to_erp"}
+HIS_NAME = ["%Juan%", "%Pérez%", "%Perez%"]
+
+
+def named_in_activations(url: str, customer_id: str | None = None,
+                         row_keys: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
+    """The row keys of each activation model whose rows name him, among the rows of ``customer_id``
+    or of ``row_keys`` (per model)."""
+    found: dict[str, list[str]] = {}
+    with psycopg.connect(url) as conn:
+        for (table,) in conn.execute("select table_name from information_schema.tables "
+                                     "where table_schema = 'activations' order by 1").fetchall():
+            keys = conn.execute(sql.SQL(
+                "select row_key from activations.{} as t where (customer_id = %s or row_key = any(%s)) "
+                "and t::text ilike any(%s) order by 1").format(sql.Identifier(table)),
+                (customer_id, (row_keys or {}).get(table, []), HIS_NAME + [f"%{t}%" for t in TRACES])).fetchall()
+            if keys:
+                found[table] = [k for (k,) in keys]
+    return found
+
+
 # María López as the shop holds her (scenario.py)
 MARIA = ["maria.lopez@example.com", "52.123.456", "52123456", "(316) 555-0101", "3165550101", "María López"]
 
@@ -192,8 +234,26 @@ def xcoms(run_id: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def erased(module_db):
-    load_raw(module_db, EVERY_CHANNEL)
-    run_dbt(list(MAIN_BUILD_ARGS), module_db)
+    # A night before: his shop account (WooCommerce 77) still held an older e-mail, phone and street
+    # (the snapshot's history keeps that version), then the account changed to today's
+    earlier = copy.deepcopy(EVERY_CHANNEL)
+    earlier["woocommerce"]["customers"][0] = JUAN_WOO_BEFORE
+    # he consents to marketing (in the CRM and the shop): the churn-risk tasks may call him
+    next(c for c in earlier["hubspot"]["contacts"] if c["id"] == "502")["properties"]["hs_marketable_status"] = "true"
+    next(c for c in earlier["shopify"]["customers"] if c["id"] == 7001)["email_marketing_consent"] = {
+        "state": "subscribed", "opt_in_level": "single_opt_in", "consent_updated_at": "2026-11-01T09:00:00-05:00"}
+    load_raw(module_db, earlier)
+    with psycopg.connect(module_db) as conn:  # the last successful night: the day the models measure from
+        conn.execute("insert into ops.dag_runs (dag_id, run_id, run_type, triggered_by, logical_date, started_at, "
+                     "finished_at, outcome) values ('puente_nightly', 'scheduled__2026-11-21', 'scheduled', "
+                     "'scheduler', %s, '2026-11-22 03:00+00', '2026-11-22 04:00+00', 'success')", (DAY,))
+    run_dbt(list(MAIN_BUILD_ARGS), module_db, env=AS_OF)
+    juan_77 = CHANNELS["woocommerce"]["customers"][0]
+    with psycopg.connect(module_db) as conn:
+        load_page(conn, raw_object("woocommerce", "customers"),
+                  [Record(juan_77, "77", _cursor("woocommerce", "customers", juan_77))], "erasure-test-changed")
+        conn.commit()
+    run_dbt(list(MAIN_BUILD_ARGS), module_db, env=AS_OF)
     assert len(traces(module_db, TRACES)) > 10  # he is everywhere before
     with psycopg.connect(module_db) as conn:  # and one customer holds his records of every channel
         assert conn.execute("select count(distinct customer_id), array_agg(distinct source_system order by "
@@ -232,6 +292,21 @@ def erased(module_db):
             conn.execute("insert into ops.activation_issues (activation, row_key, kind, reason, customer_id, context) "
                          "values ('service_reminder_tasks', %s, 'invalid', 'no CRM contact', %s, %s)",
                          (row_key, customer, Jsonb(context)))
+    # the night's ML scores (he is at high churn risk) and the activation models built from them
+    with psycopg.connect(module_db) as conn:
+        conn.execute("insert into ml.model_runs (model_run_id, model_name, as_of_date, features, metrics, baselines, "
+                     "artifact_path, library_versions) values ('run-1', 'churn', %s, '[]', '{}', '{}', "
+                     "'artifacts/churn/run-1', '{}')", (DAY,))
+        conn.execute("insert into ml.churn_scores (customer_id, scored_for_date, churn_probability, risk_band, "
+                     "model_run_id, scored_at, reasons) values (%s, %s, 0.81, 'high', 'run-1', "
+                     "'2026-11-22 03:00+00', 'no order in 40 days')", (BEFORE["juan"], DAY))
+    run_dbt(list(ACTIVATION_BUILD_ARGS), module_db, env=AS_OF)
+    # each activation whose rows carry his name has a row for him before the erasure
+    BEFORE["activations"] = named_in_activations(module_db, BEFORE["juan"])
+    assert set(BEFORE["activations"]) == ACTIVATIONS_NAMING_HIM, BEFORE["activations"]
+    with psycopg.connect(module_db) as conn:  # and the snapshot's history holds his former account
+        assert conn.execute("select count(*) from snapshots.dim_customers_snapshot where email = "
+                            "'juanp.antes@example.com' and dbt_valid_to is not null").fetchone() == (1,)
     crm = RecordingCRM()
     result = erase(module_db, requested_by="dpo@casaandina.com.co", reason="Habeas Data request 2026-117",
                    email="Juan.Perez@example.com", crm_writer=crm)
@@ -246,7 +321,7 @@ def test_no_trace_of_the_person_remains_anywhere(erased):
     assert {table: n for table, n in result.removed.items() if table.startswith("raw.")} == {
         "raw.odoo_res_partner": 1, "raw.odoo_sale_order": 1, "raw.odoo_account_move": 1, "raw.hubspot_contacts": 3,
         "raw.hubspot_deals": 1, "raw.shopify_customers": 1, "raw.shopify_orders": 1,
-        "raw.woocommerce_customers": 1, "raw.woocommerce_orders": 2, "raw.tiendanube_customers": 1,
+        "raw.woocommerce_customers": 1, "raw.woocommerce_orders": 3, "raw.tiendanube_customers": 1,
         "raw.tiendanube_orders": 1, "raw.mercadolibre_orders": 1, "raw.mercadopago_payments": 1,
         "raw.stripe_charges": 1}
     with psycopg.connect(url) as conn:
@@ -323,6 +398,79 @@ def test_the_ops_free_text_about_him_is_scrubbed_by_his_keys_not_his_name(erased
     assert not [d for d in shown if "12-34" in d]
 
 
+def test_the_activation_models_name_him_no_more(erased):
+    """The rebuild covers the activation models: the churn-risk task, the service reminder task and
+    the service due date aimed at his CRM contact, the web orders to post to the ERP, each of which
+    named him before the erasure (the fixture checks it), name him no more; and none of them aims at
+    his CRM contacts again (the erasure deleted Puente's tasks there and cleared its fields)."""
+    url, _, _ = erased
+    assert named_in_activations(url, BEFORE["juan"], BEFORE["activations"]) == {}
+    with psycopg.connect(url) as conn:
+        # his churn-risk assignment stays in the experiment, without the contact it was made for
+        assert conn.execute("select arm, hubspot_contact_id from intermediate.int_churn_task_assignments "
+                            "where customer_id = %s", (BEFORE["juan"],)).fetchone() == ("treated", None)
+        aimed = conn.execute(
+            "select 'churn' from activations.act_churn_risk_tasks where payload ->> 'contact_id' in ('501', '502') "
+            "union all select 'service' from activations.act_service_reminder_tasks "
+            "where payload ->> 'contact_id' in ('501', '502') "
+            "union all select 'due date' from activations.act_service_due_dates where target_id in ('501', '502')"
+        ).fetchall()
+        # his coffee is still due (the order is the business's), for a customer with no CRM contact
+        (reminder,) = conn.execute("select payload ->> 'contact_id', invalid_reason, context ->> 'what' from "
+                                   "activations.act_service_reminder_tasks").fetchall()
+        # the namesake's web order still names the namesake
+        (namesake_order,) = conn.execute("select payload -> 'partner' -> 'new' ->> 'email' from "
+                                         "activations.act_web_orders_to_erp where row_key = 'woocommerce_order:1079'"
+                                         ).fetchone()
+    assert aimed == []
+    assert reminder[0] is None and reminder[1].startswith("the customer has no CRM contact")
+    assert "Juan" not in reminder[2] and "Pérez" not in reminder[2]
+    assert namesake_order == "jp.cali@example.com"
+
+
+def test_the_snapshot_history_keeps_nothing_of_his(erased):
+    """The snapshot (dim_customers_snapshot) is history no rebuild replaces: every version of his
+    customer, and of the customer his shop account was before it merged into his (a closed version
+    under another customer id, with a former e-mail and phone no record holds any more), loses his
+    name, place and identifiers; other customers' versions stay as they were."""
+    url, _, _ = erased
+    assert traces(url, ["juanp.antes@example.com", "3109998877", "juanp.antes"]) == {}
+    with psycopg.connect(url) as conn:
+        versions = conn.execute(
+            "select customer_id, full_name, email, phone, tax_id, city from snapshots.dim_customers_snapshot "
+            "where customer_id = %s or woocommerce_customer_ids && '{77}' or odoo_partner_ids && '{101}' "
+            "or hubspot_contact_ids && '{501,502}'", (BEFORE["juan"],)).fetchall()
+        others = dict(conn.execute("select full_name, email from snapshots.dim_customers_snapshot "
+                                   "where full_name in ('Ana Ruiz', 'Carlos Gómez', 'María López')").fetchall())
+    assert len({customer for customer, *_ in versions}) >= 2  # his customer, and his shop account's before
+    assert all(personal == [None] * 5 for _, *personal in versions), versions
+    assert others == {"Ana Ruiz": "ana.ruiz@example.com", "Carlos Gómez": "familia.gomez@example.com",
+                      "María López": "maria.lopez@example.com"}
+
+
+def test_his_records_become_anonymous_customers_of_their_own(erased):
+    """What the erasure removes is what tied his records together (e-mail, phone, tax id, name): the
+    rebuild no longer finds them one person. The records an order ties without personal data (his
+    shop order #1042 entered in the ERP as S00042) stay together and keep his customer id, each
+    other record is a customer of its own; none holds a name or identifier, nor joins anyone
+    else's records. (README, "Habeas Data"; puente/erasure.py.)"""
+    url, _, _ = erased
+    with psycopg.connect(url) as conn:
+        customers = conn.execute(
+            "select m.customer_id, array_agg(m.record_key), array_agg(distinct p) "
+            "from intermediate.int_customers_matched as m join marts.dim_customers as c using (customer_id), "
+            "unnest(array[c.full_name, c.email, c.phone, c.tax_id, c.city]) as p "
+            "where m.customer_id in (select customer_id from intermediate.int_customers_matched "
+            "where record_key = any(%s)) group by 1", (BEFORE["juan_keys"],)).fetchall()
+    groups = {customer: sorted(set(keys)) for customer, keys, _ in customers}
+    assert sorted(k for keys in groups.values() for k in keys) == sorted(BEFORE["juan_keys"])  # his only
+    assert groups.pop(BEFORE["juan"]) == ["odoo_partner:101", "shopify_customer:7001"]
+    assert sorted(groups.values()) == [[k] for k in sorted(BEFORE["juan_keys"])
+                                       if k not in ("odoo_partner:101", "shopify_customer:7001")]
+    # (the mention of a name replaced in raw, "[erased]", may be a customer's golden name)
+    assert {p for *_, personal in customers for p in personal} == {None, "[erased]"}, customers
+
+
 def test_the_tombstone_keeps_the_fact_without_the_data(erased):
     url, result, _ = erased
     with psycopg.connect(url) as conn:
@@ -331,7 +479,14 @@ def test_the_tombstone_keeps_the_fact_without_the_data(erased):
     assert row[:5] == ("dpo@casaandina.com.co", "Habeas Data request 2026-117", ["email"], 1, result.source_records)
     assert row[5] is not None and row[6] == result.removed
     assert row[6]["hubspot.tasks"] == 1  # the CRM task Puente made for him, deleted
-    assert was_erased(url, " juan.perez@EXAMPLE.com") and not was_erased(url, "familia.gomez@example.com")
+    # asked again (a request made twice), he is not found, and the operator is told which erasure
+    # removed him: the tombstone's keyed hashes of his identifiers (the e-mail in any case, the
+    # phone and tax id as typed or as their digits), not the identifiers
+    for given in ({"email": " juan.perez@EXAMPLE.com"}, {"phone": "+57 300 123 4567"}, {"tax_id": "900.123.456-8"}):
+        with pytest.raises(SubjectNotFound, match=f"erasure {result.erasure_id} removed it"):
+            erase(url, requested_by="dpo", **given)
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select count(*) from ops.erasures").fetchone() == (1,)  # nothing started
     with psycopg.connect(url) as conn:  # and the audit log shows it, with who asked
         assert conn.execute("select actor, outcome, detail ->> 'erasure_id' from marts.audit_log "
                             "where action = 'erasure'").fetchall() == [("dpo@casaandina.com.co", "done",
@@ -424,8 +579,9 @@ def test_his_records_served_again_with_a_broken_cursor_are_quarantined_without_h
 
 def test_an_unknown_person_is_a_clear_error(erased):
     url, _, _ = erased
-    with pytest.raises(SubjectNotFound):
+    with pytest.raises(SubjectNotFound) as unknown:
         erase(url, requested_by="dpo", email="nobody@example.com")
+    assert "erasure" not in str(unknown.value)
     with pytest.raises(ValueError, match="exactly one"):
         erase(url, requested_by="dpo", email="a@example.com", phone="3001234567")
 
@@ -476,7 +632,8 @@ def test_the_erasure_dag_erases_from_its_trigger_form(erased, monkeypatch, airfl
                             ).fetchone() == (["customer_id"], "dpo")
         # the run itself is audited with who triggered it in Airflow (dag.test() triggers as "dag_test")
         assert conn.execute("select actor, split_part(subject, ' ', 1), outcome, detail ->> 'run_id' "
-                            "from marts.audit_log where action = 'run'").fetchall() == [
+                            "from marts.audit_log where action = 'run' and subject like 'puente_erasure%%'"
+                            ).fetchall() == [
             ("dag_test", "puente_erasure", "success", run.run_id)]
 
 
@@ -499,3 +656,4 @@ def test_a_failed_rebuild_leaves_the_erasure_pending(erased, monkeypatch):
                                (result.erasure_id,)).fetchone()
     assert finished is None and "pending: the models were not rebuilt" in message and "next successful" in message
     assert outcome == ("pending",)
+

@@ -13,6 +13,8 @@ assignments as (
     select * from {{ ref('int_churn_task_assignments') }}
     where arm = 'treated'
         and period_start = (select max(period_start) from {{ ref('int_churn_task_assignments') }})
+        -- an assignment without its CRM contact is one an erasure (puente/erasure.py) emptied: no task
+        and hubspot_contact_id is not null
 ),
 
 scores as (
