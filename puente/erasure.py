@@ -29,13 +29,17 @@ The operator names the person by e-mail, phone, tax id or customer id. Puente th
 4. **Scrubs everything built from it**, in every schema of the warehouse (staging,
    intermediate, marts, the snapshot history, the activation models, ops, ml): every text, JSON
    and array column is searched for the identifiers and the mentions replaced, and the rows of
-   the person's customers lose their names and cities; free text Puente keeps in ``ops`` about
+   the person's customers lose their names and cities; the snapshot's versions (history no
+   rebuild replaces) of their customers, and of any customer that held one of their records (one
+   merged into theirs later, under another id and with a former e-mail or phone), lose names,
+   places and identifiers; free text Puente keeps in ``ops`` about
    their records (identity-review reasons, the activation work list's context) is replaced, found
-   by their record keys and customer ids, never by name (other people share it). Then the dbt
+   by their record keys and customer ids, never by name (other people share it); their churn-task
+   assignments (kept for the experiment) forget the CRM contact they were made for. Then the dbt
    models are rebuilt from the scrubbed raw records (``_rebuild``; their ``_loaded_at`` is moved
-   so the incremental models re-read them): names and streets leave every derived table at once.
-   Should the rebuild fail, the tombstone stays unfinished (``pending`` in marts.audit_log) and
-   the next successful night completes it.
+   so the incremental models re-read them): names and streets leave every derived table at once,
+   and no activation aims at their CRM contacts again. Should the rebuild fail, the tombstone
+   stays unfinished (``pending`` in marts.audit_log) and the next successful night completes it.
 5. **Keeps a tombstone** (``ops.erasures``): who asked, why, when, how the person was identified
    (the kind of identifier, never its value), how many customers, source records and rows of
    each table were touched, and the identifiers only as keyed hashes (HMAC-SHA256 under
@@ -46,6 +50,22 @@ The operator names the person by e-mail, phone, tax id or customer id. Puente th
    when the source serves it unchanged since (a full refresh, a record re-read), and lands it
    when the source changed it after the erasure (the person came back, or the business
    corrected the record): new data the business holds again is not Puente's to refuse.
+
+Afterwards the person is **several anonymous customers**, not one: what tied their records together
+(e-mails, phones, tax ids, names) is what was erased, so identity resolution finds each scrubbed
+record a customer of its own, but for records an order ties without personal data (a shop order
+entered in the ERP under the shop's reference). The part holding most of their records keeps
+their customer id (``int_customer_ids``), the others get ids of their own; none holds a name or
+an identifier. Their orders and revenue stay, spread over those customers: the customer count
+grows and their history is split. On purpose: keeping them one customer would mean keeping, in
+clear, which records were one person (an operator merge per pair, ``ops.customer_match_overrides``),
+the very link the erasure removes, and one of their records coming back would bring the whole
+history back to them. A won deal or web order of theirs not yet in the ERP no longer finds their
+ERP partner: it asks for a new one without a cédula/NIT, so it goes to the work list
+(``erp_requires_tax_id``). tests/dbt/test_erasure.py pins this behaviour.
+
+Asked again for a person already erased, ``erase`` finds nobody and says which erasure removed
+the identifier (``erased_by``: the tombstones' keyed hashes).
 
 Puente does not delete the person in the ERP, the CRM or the shop: each system is the business's
 own record and has its own erasure (HubSpot's GDPR delete, Shopify's customer redaction).
