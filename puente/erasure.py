@@ -557,7 +557,8 @@ def _scrub_snapshot(conn: psycopg.Connection, schema: str, table: str, subject: 
             theirs.append(sql.SQL("{} && %s::text[]").format(sql.Identifier(column)))
             params.append(sorted(record_ids))
     return conn.execute(sql.SQL("update {} set {} where ({}) and ({})").format(
-        sql.Identifier(schema, table), sql.SQL(", ").join(sql.SQL("{} = null").format(sql.Identifier(c)) for c in personal),
+        sql.Identifier(schema, table),
+        sql.SQL(", ").join(sql.SQL("{} = null").format(sql.Identifier(c)) for c in personal),
         sql.SQL(" or ").join(theirs),
         sql.SQL(" or ").join(sql.SQL("{} is not null").format(sql.Identifier(c)) for c in personal)),
         params).rowcount
@@ -635,8 +636,9 @@ def _rebuild(url: str) -> str | None:
     models (no tests or snapshots: a failing data test is not the erasure's to judge), then
     the activation models the warehouse holds, the intermediate ones tagged with them included
     (they read the night's ML scores, which exist only once a night ran; left as they were, the
-    service reminders would still name the person's customer and CRM contact of before). The scrubbed raw records' ``_loaded_at`` was moved, so the incremental models
-    (the staging ``base_*``, ``fct_orders``…) re-read and merge them by key like any changed record.
+    service reminders would still aim at the person's customer and CRM contact of before). The
+    scrubbed raw records' ``_loaded_at`` was moved, so the incremental models (the staging
+    ``base_*``, ``fct_orders``…) re-read and merge them by key like any changed record.
     The day the models measure from is the last successful night's (``ops.dag_runs``), so the
     rebuilt tables match what the night built. None when done, else what is pending."""
     from puente.dbt import DbtFailed, run_dbt, side_target

@@ -126,8 +126,8 @@ CHANNELS = {
 }
 EVERY_CHANNEL = {**SOURCES, **CHANNELS}
 # The day of the last successful night (ops.dag_runs): the fixture's builds and the erasure's rebuild
-# measure from it, so his web orders of November are still to post to the ERP, his won deal too,
-# and his coffee of 23 October runs out within the service rule's lead days
+# measure from it, so his web orders of November are still to post to the ERP and his coffee of
+# 23 October runs out within the service rule's lead days
 DAY = date(2026, 11, 21)
 AS_OF = {"PUENTE_AS_OF_DATE": DAY.isoformat()}
 CHANNELS["woocommerce"]["orders"].append({
