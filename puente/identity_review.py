@@ -3,22 +3,37 @@
 ``marts.customer_review_queue`` lists the pairs of customer records the matching is not sure
 about. A person answers, for a pair, ``same`` (one customer: a 'merge' row) or ``different`` (two
 customers: a 'distinct' row); ``split`` takes one record out of whatever customer the rules put
-it in, and ``revoke`` undoes the decisions taken on a pair (or, without a second record, on a
-record's split). Rows are never deleted, so a decision holds every night until revoked; the next
-night's dbt build honours it (int_customer_match_evidence) and the pair leaves the queue.
+it in. Rows are never deleted, so a decision holds every night until revoked; the next night's
+dbt build honours it (int_customer_match_evidence) and the pair leaves the queue.
+
+What is in force: on a pair, its latest 'merge' or 'distinct' not revoked (an earlier one it
+contradicts is overruled: marts.audit_log says so); on a record, its split not revoked, whatever
+record the split names beside it. Repeating the decision in force records nothing (the answer
+says it was already recorded, with the row that holds it); the opposite answer on a pair is a new
+row, which wins. ``revoke`` on a pair undoes its 'merge' and 'distinct' decisions, the one in force
+and those it overruled (none comes back into force: the pair is undecided again and returns to the
+queue if its score is doubtful), never a split; ``revoke`` without a second record undoes the
+record's split.
 
 The same insert works from SQL (dbt_project/README.md shows it) and from the Airflow UI: the DAG
-``puente_review_decisions`` calls ``record_decision`` with its trigger form's fields.
+``puente_review_decisions`` calls ``record_decision`` with its trigger form's fields. The table's
+constraints (stg_ops__customer_match_overrides) refuse in SQL what this module refuses before
+looking at the warehouse; that a key names a record the nights saw is checked here only
+(marts.data_issues lists a decision in force that names none).
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from datetime import UTC
 from typing import Any
 
 import psycopg
 
 from puente.sources import contracts
+
+log = logging.getLogger(__name__)
 
 DECISIONS = {"same": "merge", "different": "distinct", "split": "split", "revoke": None}
 # `<record_type>:<id>`, a record type of the registry's (int_customer_records_unioned.record_type)
@@ -31,7 +46,9 @@ class InvalidDecision(ValueError):
 
 def record_decision(url: str, record_key: str, other_record_key: str | None, decision: str,
                     reason: str | None, decided_by: str | None) -> dict[str, Any]:
-    """Record one decision and return what was written (``{"action", "rows", ...}``).
+    """Record one decision and return what was done: ``{"action", "rows", "record_key",
+    "other_record_key", "already_recorded", "message"}``, and ``override_id``, the row that holds a
+    'merge', 'distinct' or 'split' (the existing one when the decision was already in force).
 
     Both records must be customer records the last night saw (intermediate.int_customer_records_unioned),
     so a mistyped key fails loudly instead of being kept forever to no effect.
@@ -49,6 +66,7 @@ def record_decision(url: str, record_key: str, other_record_key: str | None, dec
         raise InvalidDecision("the two record keys are the same record")
     if not (decided_by or "").strip():
         raise InvalidDecision("say who decides (decided_by): decisions are kept forever and shown with their author")
+    decided_by, reason = decided_by.strip(), (reason or "").strip() or None
     with psycopg.connect(url) as conn:
         known = conn.execute("select to_regclass('intermediate.int_customer_records_unioned') is not null, "
                              "to_regclass('ops.customer_match_overrides') is not null").fetchone()
@@ -60,30 +78,68 @@ def record_decision(url: str, record_key: str, other_record_key: str | None, dec
         missing = [k for k in keys if k not in found]
         if missing:
             raise InvalidDecision(f"no customer record {', '.join(missing)} in the last night's records")
+        # one decision at a time: two people answering the same pair at once must not both write it
+        conn.execute("select pg_advisory_xact_lock(hashtext('ops.customer_match_overrides'))")
+        params = {"key": record_key, "other": other, "by": decided_by, "reason": reason}
+        pair = ("least(record_key, other_record_key) = least(%(key)s, %(other)s)"
+                " and greatest(record_key, other_record_key) = greatest(%(key)s, %(other)s)")
         if decision == "revoke":
-            # a pair's decisions, or (without a second record) the record's split: never both
-            if other is None:
-                target = "other_record_key is null and record_key = %(key)s and action = 'split'"
-            else:
-                target = ("least(record_key, other_record_key) = least(%(key)s, %(other)s)"
-                          " and greatest(record_key, other_record_key) = greatest(%(key)s, %(other)s)")
-            # who revoked and why, where the table has the columns (stg_ops__customer_match_overrides
-            # adds them; a table created before that gets them at the next build)
-            columns = {row[0] for row in conn.execute(
-                "select column_name from information_schema.columns"
-                " where table_schema = 'ops' and table_name = 'customer_match_overrides'")}
-            audit = ", revoked_by = %(by)s, revoke_reason = %(reason)s, revoked_at = now()" \
-                if {"revoked_by", "revoke_reason", "revoked_at"} <= columns else ""
-            rows = conn.execute(
-                f"update ops.customer_match_overrides set is_revoked = true{audit} where not is_revoked and {target}",
-                {"key": record_key, "other": other, "by": decided_by.strip(),
-                 "reason": (reason or "").strip() or None}).rowcount
-            if not rows:  # a revoke that undoes nothing is a mistyped pair, not a success
-                what = f"the pair {record_key} / {other}" if other else f"a split of {record_key}"
-                raise InvalidDecision(f"no decision in force on {what} to revoke (ops.customer_match_overrides)")
-            return {"action": "revoke", "rows": rows, "record_key": record_key, "other_record_key": other}
-        conn.execute(
+            return _revoke(conn, record_key, other, pair, params)
+        action = DECISIONS[decision]
+        # the decision in force (int_customer_match_evidence: the pair's latest 'merge' or 'distinct'
+        # wins; a record's split, whatever record it names beside it)
+        in_force = pair + " and action in ('merge', 'distinct')" if action != "split" \
+            else "record_key = %(key)s and action = 'split'"
+        current = conn.execute(
+            f"select override_id, action, decided_by, decided_at from ops.customer_match_overrides"
+            f" where not is_revoked and {in_force} order by decided_at desc, override_id desc limit 1",
+            params).fetchone()
+        what = f"{action} of {record_key}" + (f" / {other}" if other else "")
+        if current and current[1] == action:
+            message = (f"already recorded: {what} is in force since {current[3].astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+                       f" (by {current[2] or 'unknown'}, override_id {current[0]}); nothing new written")
+            log.info(message)
+            return {"action": action, "rows": 0, "record_key": record_key, "other_record_key": other,
+                    "already_recorded": True, "override_id": current[0], "message": message}
+        override_id = conn.execute(
             "insert into ops.customer_match_overrides (record_key, other_record_key, action, reason, decided_by) "
-            "values (%s, %s, %s, %s, %s)",
-            (record_key, other, DECISIONS[decision], (reason or "").strip() or None, decided_by.strip()))
-    return {"action": DECISIONS[decision], "rows": 1, "record_key": record_key, "other_record_key": other}
+            "values (%(key)s, %(other)s, %(action)s, %(reason)s, %(by)s) returning override_id",
+            {**params, "action": action}).fetchone()[0]
+    message = f"recorded: {what} (override_id {override_id})" + (
+        f"; it overrules the {current[1]} in force (override_id {current[0]})" if current else "")
+    log.info(message)
+    return {"action": action, "rows": 1, "record_key": record_key, "other_record_key": other,
+            "already_recorded": False, "override_id": override_id, "message": message}
+
+
+def _revoke(conn: psycopg.Connection, record_key: str, other: str | None, pair: str,
+            params: dict[str, Any]) -> dict[str, Any]:
+    """Undo, on a pair, its 'merge' and 'distinct' decisions (the one in force and those it
+    overruled, so none comes back); without a second record, the record's split."""
+    target = pair + " and action in ('merge', 'distinct')" if other else "record_key = %(key)s and action = 'split'"
+    # who revoked and why, where the table has the columns (stg_ops__customer_match_overrides
+    # adds them; a table created before that gets them at the next build)
+    columns = {row[0] for row in conn.execute(
+        "select column_name from information_schema.columns"
+        " where table_schema = 'ops' and table_name = 'customer_match_overrides'")}
+    audit = ", revoked_by = %(by)s, revoke_reason = %(reason)s, revoked_at = now()" \
+        if {"revoked_by", "revoke_reason", "revoked_at"} <= columns else ""
+    rows = conn.execute(
+        f"update ops.customer_match_overrides set is_revoked = true{audit} where not is_revoked and {target}",
+        params).rowcount
+    if not rows:  # a revoke that undoes nothing is a mistyped pair, not a success
+        if other is None:
+            raise InvalidDecision(f"no decision in force on a split of {record_key} to revoke"
+                                  " (ops.customer_match_overrides; a pair's decision is revoked with both record keys)")
+        split = conn.execute(
+            "select record_key from ops.customer_match_overrides where not is_revoked and action = 'split'"
+            f" and {pair} order by override_id limit 1", params).fetchone()
+        hint = (f"; {split[0]}'s split names the other record: revoke it with {split[0]} alone"
+                if split else "")
+        raise InvalidDecision(f"no decision in force on the pair {record_key} / {other} to revoke"
+                              f" (ops.customer_match_overrides){hint}")
+    what = f"the pair {record_key} / {other}" if other else f"the split of {record_key}"
+    message = f"revoked: {rows} decision(s) on {what}"
+    log.info(message)
+    return {"action": "revoke", "rows": rows, "record_key": record_key, "other_record_key": other,
+            "already_recorded": False, "message": message}

@@ -52,7 +52,9 @@ def night_summary(url: str, business_date: date, since: datetime | None) -> dict
                                    case when strpos(field, '[') > 0 then split_part(field, ']', 1) end))
                        filter (where consequence = 'record quarantined: kept out of the marts')
                        as records_quarantined,
-                   count(*) filter (where loaded_at >= %s) as landed_tonight
+                   count(*) filter (where loaded_at >= %s) as landed_tonight,
+                   count(distinct record_id) filter (where source_object = 'ops.customer_match_overrides')
+                       as decisions_naming_no_record
             from marts.data_issues
         """, (since or datetime.max,))
         models = fetch_all(conn, """
@@ -195,6 +197,9 @@ def render_night(console, business_date: date, summary: dict, crm_examples: list
     if summary.get("data_issues"):
         console.print("[bold]Data issues[/] {values_nulled} values set to null, {records_quarantined} records or lines "
                       "quarantined ({landed_tonight} landed tonight): marts.data_issues".format(**summary["data_issues"]))
+        if summary["data_issues"].get("decisions_naming_no_record"):
+            console.print("[bold]Identity review[/] {decisions_naming_no_record} decision(s) in force name no customer "
+                          "record and do nothing: marts.data_issues".format(**summary["data_issues"]))
 
     ident = summary["identity"]
     if ident:

@@ -536,8 +536,10 @@ def _issues_section(data: dict) -> str:
     issues = data["summary"]["data_issues"]
     if issues is None:
         return _missing("marts.data_issues is not built.")
+    undecided = (f" {issues['decisions_naming_no_record']} identity-review decision(s) in force name no customer"
+                 " record and do nothing." if issues.get("decisions_naming_no_record") else "")
     return (f"<p>{issues['values_nulled']} values set to null, {issues['records_quarantined']} records or lines "
-            "quarantined (marts.data_issues).</p>" + _table(data["issues"]))
+            f"quarantined (marts.data_issues).{undecided}</p>" + _table(data["issues"]))
 
 
 def _optional_sections(data: dict) -> list[str]:

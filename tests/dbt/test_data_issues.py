@@ -92,7 +92,8 @@ def test_the_night_goes_on_past_the_bad_values(messy_db):
 
 def test_the_night_summary_counts_the_data_issues(messy_db):
     summary = night_summary(messy_db, dt.date(2026, 11, 22), dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
-    assert summary["data_issues"] == {"values_nulled": 9, "records_quarantined": 6, "landed_tonight": 15}
+    assert summary["data_issues"] == {"values_nulled": 9, "records_quarantined": 6, "landed_tonight": 15,
+                                     "decisions_naming_no_record": 0}
 
 
 # --- the casting macros ------------------------------------------------------------------------

@@ -517,6 +517,14 @@ def test_review_queue_and_decisions_hold_the_next_night(night_1, module_db, airf
     with pytest.raises(InvalidDecision, match="no customer record"):
         record_decision(module_db, "odoo_partner:999999", "odoo_partner:1034", "same", None, "test")
     record_decision(module_db, *office, "different", "a neighbour's office line", "ana")
+    again = record_decision(module_db, office[1], office[0], "different", "asked twice", "luis")
+    assert (again["rows"], again["already_recorded"]) == (0, True) and "already recorded" in again["message"]
+    # a decision typed in SQL whose key names no record: kept (the record may land later), listed by the night
+    with psycopg.connect(module_db) as conn:
+        typo = conn.execute(
+            "insert into ops.customer_match_overrides (record_key, other_record_key, action, reason, decided_by) "
+            "values ('odoo_partner:1034', 'hubspot_contact:20340', 'merge', 'typo', 'ana') returning override_id"
+        ).fetchone()[0]
     # the other decision from the Airflow UI: the DAG's trigger form
     from pathlib import Path
 
@@ -549,11 +557,22 @@ def test_review_queue_and_decisions_hold_the_next_night(night_1, module_db, airf
                    office[0], marta[0], office[1], marta[1])
     assert {(r["rule"], r["decision"]) for r in decided} == {("operator_distinct", "apart"), ("operator_merge", "merge")}
     assert any("luis: Marta changed her mobile" in r["explanation"] for r in decided)
+    assert len(rows(module_db, "select * from ops.customer_match_overrides where record_key = %s", office[0])) == 1
+    issues = rows(module_db, "select * from marts.data_issues where source_system = 'puente'")
+    assert [(i["source_object"], i["record_id"], i["field"], i["raw_value"], i["consequence"]) for i in issues] == [
+        ("ops.customer_match_overrides", str(typo), "other_record_key", "hubspot_contact:20340",
+         "decision without effect while no record has this key")]
+    assert "names no customer record" in issues[0]["reason"]
+    import datetime as dt
+
+    from puente.report import night_summary
+
+    summary = night_summary(module_db, dt.date(2026, 11, 22), dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+    assert summary["data_issues"]["decisions_naming_no_record"] == 1
 
 
-def _overrides_table(url: str) -> None:
-    """ops.customer_match_overrides as its dbt model's pre-hook creates it, and one record table the
-    decisions are checked against (no night needed)."""
+def _overrides_hook(url: str) -> None:
+    """The pre-hook of ops.customer_match_overrides's dbt model, as a build runs it."""
     import re
     from pathlib import Path
 
@@ -563,31 +582,170 @@ def _overrides_table(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         for statement in re.findall(r'"([^"]*)"', hook, re.S):
             conn.execute(statement)
+
+
+def _overrides_table(url: str) -> None:
+    """ops.customer_match_overrides as its dbt model's pre-hook creates it, and one record table the
+    decisions are checked against (no night needed)."""
+    _overrides_hook(url)
+    with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("create schema if not exists intermediate")
         conn.execute("create table intermediate.int_customer_records_unioned as select unnest(%s::text[]) as record_key",
                      (["odoo_partner:1", "hubspot_contact:2", "shopify_customer:3"],))
 
 
+def _state(url: str) -> list[tuple]:
+    return [(r["record_key"], r["other_record_key"], r["action"], r["is_revoked"])
+            for r in rows(url, "select * from ops.customer_match_overrides order by override_id")]
+
+
 def test_revoking_a_pair_leaves_the_records_split_and_keeps_who_revoked(fresh_db):
     _overrides_table(fresh_db)
-    record_decision(fresh_db, "odoo_partner:1", None, "split", "two people in one record", "ana")
+    # a split names the record it was wrongly joined to: still a decision about odoo_partner:1 alone
+    record_decision(fresh_db, "odoo_partner:1", "hubspot_contact:2", "split", "two people in one record", "ana")
     record_decision(fresh_db, "odoo_partner:1", "hubspot_contact:2", "same", "same tax id", "ana")
     record_decision(fresh_db, "odoo_partner:1", "shopify_customer:3", "different", None, "ana")
-    revoked = record_decision(fresh_db, "odoo_partner:1", "hubspot_contact:2", "revoke", "wrong tax id", "luis")
+    revoked = record_decision(fresh_db, "hubspot_contact:2", "odoo_partner:1", "revoke", "wrong tax id", "luis")
     assert revoked["rows"] == 1
     state = {(r["other_record_key"], r["action"]): r for r in rows(fresh_db, "select * from ops.customer_match_overrides")}
     assert {k: r["is_revoked"] for k, r in state.items()} == {
-        (None, "split"): False, ("hubspot_contact:2", "merge"): True, ("shopify_customer:3", "distinct"): False}
+        ("hubspot_contact:2", "split"): False, ("hubspot_contact:2", "merge"): True,
+        ("shopify_customer:3", "distinct"): False}
     pair = state[("hubspot_contact:2", "merge")]
     assert (pair["revoked_by"], pair["revoke_reason"], pair["reason"]) == ("luis", "wrong tax id", "same tax id")
     assert pair["revoked_at"] is not None
-    # a revoke without a second record: the split only, not the record's pairs
+    # the pair again: its decision is gone, and the split that names it is revoked with its record alone
+    with pytest.raises(InvalidDecision, match="no decision in force on the pair odoo_partner:1 / hubspot_contact:2"
+                                              ".*odoo_partner:1's split names the other record"):
+        record_decision(fresh_db, "odoo_partner:1", "hubspot_contact:2", "revoke", None, "luis")
+    # a revoke without a second record: the split only, whatever record it names, not the record's pairs
     assert record_decision(fresh_db, "odoo_partner:1", None, "revoke", None, "luis")["rows"] == 1
-    state = {(r["other_record_key"], r["action"]): r["is_revoked"]
-             for r in rows(fresh_db, "select * from ops.customer_match_overrides")}
-    assert state == {(None, "split"): True, ("hubspot_contact:2", "merge"): True, ("shopify_customer:3", "distinct"): False}
+    assert _state(fresh_db) == [("odoo_partner:1", "hubspot_contact:2", "split", True),
+                                ("odoo_partner:1", "hubspot_contact:2", "merge", True),
+                                ("odoo_partner:1", "shopify_customer:3", "distinct", False)]
     # a revoke that finds nothing in force (done twice, or a pair never decided) is refused, not a silent success
-    with pytest.raises(InvalidDecision, match="no decision in force on the pair odoo_partner:1 / hubspot_contact:2"):
+    with pytest.raises(InvalidDecision, match="no decision in force on the pair odoo_partner:1 / hubspot_contact:2"
+                                              r" to revoke \(ops.customer_match_overrides\)$"):
         record_decision(fresh_db, "odoo_partner:1", "hubspot_contact:2", "revoke", None, "luis")
     with pytest.raises(InvalidDecision, match="no decision in force on a split of hubspot_contact:2"):
         record_decision(fresh_db, "hubspot_contact:2", None, "revoke", None, "luis")
+
+
+def test_repeating_the_decision_in_force_records_nothing(fresh_db):
+    _overrides_table(fresh_db)
+    first = record_decision(fresh_db, "odoo_partner:1", "hubspot_contact:2", "same", "same tax id", "ana")
+    assert (first["rows"], first["already_recorded"]) == (1, False)
+    # the same answer again, the keys in either order: the row in force is named, nothing written
+    for key, other in (("odoo_partner:1", "hubspot_contact:2"), ("hubspot_contact:2", "odoo_partner:1")):
+        again = record_decision(fresh_db, key, other, "same", "asked twice", "luis")
+        assert (again["rows"], again["already_recorded"], again["override_id"]) == (0, True, first["override_id"])
+        assert "already recorded: merge of" in again["message"] and "by ana" in again["message"]
+    # a record's split: once, whatever record a repeat names beside it
+    split = record_decision(fresh_db, "shopify_customer:3", None, "split", None, "ana")
+    again = record_decision(fresh_db, "shopify_customer:3", "odoo_partner:1", "split", None, "luis")
+    assert (again["rows"], again["override_id"]) == (0, split["override_id"])
+    # the opposite answer on the pair is a change of mind: a new row, which wins (the latest in force)...
+    changed = record_decision(fresh_db, "hubspot_contact:2", "odoo_partner:1", "different", "two sisters", "luis")
+    assert changed["rows"] == 1 and "overrules the merge in force" in changed["message"]
+    assert record_decision(fresh_db, "odoo_partner:1", "hubspot_contact:2", "different", None, "ana")["rows"] == 0
+    # ...and so is going back to 'same': the earlier merge was overruled, it is not the decision in force
+    assert record_decision(fresh_db, "odoo_partner:1", "hubspot_contact:2", "same", "one after all", "ana")["rows"] == 1
+    assert [row[2] for row in _state(fresh_db)] == ["merge", "split", "distinct", "merge"]
+
+
+def test_revoking_a_pair_undoes_its_decision_and_those_it_overruled(fresh_db):
+    """The pair is undecided again: a 'merge' the revoked 'distinct' had overruled does not come
+    back into force; the record's split stays."""
+    _overrides_table(fresh_db)
+    record_decision(fresh_db, "odoo_partner:1", "hubspot_contact:2", "same", None, "ana")
+    record_decision(fresh_db, "odoo_partner:1", None, "split", None, "ana")
+    record_decision(fresh_db, "hubspot_contact:2", "odoo_partner:1", "different", None, "luis")
+    revoked = record_decision(fresh_db, "odoo_partner:1", "hubspot_contact:2", "revoke", "unsure", "carlos")
+    assert revoked["rows"] == 2 and "2 decision(s) on the pair" in revoked["message"]
+    assert _state(fresh_db) == [("odoo_partner:1", "hubspot_contact:2", "merge", True),
+                                ("odoo_partner:1", None, "split", False),
+                                ("hubspot_contact:2", "odoo_partner:1", "distinct", True)]
+    # nothing in force on the pair: the same answer as before is recorded anew
+    assert record_decision(fresh_db, "odoo_partner:1", "hubspot_contact:2", "same", None, "ana")["rows"] == 1
+
+
+BAD_DECISIONS = [
+    # (record_key, other_record_key, action, decided_by), the constraint that refuses it
+    (("odoo_partner:1", "hubspot_contact:2", "merge", None), "customer_match_overrides_decided_by_required"),
+    (("odoo_partner:1", "hubspot_contact:2", "merge", " \t"), "customer_match_overrides_decided_by_required"),
+    (("partner 42", "hubspot_contact:2", "merge", "ana"), "customer_match_overrides_record_keys_kind_colon_id"),
+    ((" odoo_partner:1", "hubspot_contact:2", "merge", "ana"), "customer_match_overrides_record_keys_kind_colon_id"),
+    (("odoo_partner:1", "hubspot_contact:", "distinct", "ana"), "customer_match_overrides_record_keys_kind_colon_id"),
+    (("odoo_partner:1", "42", "split", "ana"), "customer_match_overrides_record_keys_kind_colon_id"),
+    (("odoo_partner:1", None, "merge", "ana"), "customer_match_overrides_pair_needs_other_record"),
+    (("odoo_partner:1", None, "distinct", "ana"), "customer_match_overrides_pair_needs_other_record"),
+    (("odoo_partner:1", "odoo_partner:1", "distinct", "ana"), "customer_match_overrides_two_different_records"),
+    (("odoo_partner:1", "odoo_partner:1", "split", "ana"), "customer_match_overrides_two_different_records"),
+    (("odoo_partner:1", "hubspot_contact:2", "revoke", "ana"), "customer_match_overrides_action_check"),
+]
+
+
+def _insert(url: str, decision: tuple) -> int:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "insert into ops.customer_match_overrides (record_key, other_record_key, action, reason, decided_by) "
+            "values (%s, %s, %s, 'a reason', %s) returning override_id", decision).fetchone()[0]
+
+
+def test_the_table_refuses_in_sql_what_the_review_dag_refuses(fresh_db):
+    _overrides_table(fresh_db)
+    for decision, constraint in BAD_DECISIONS:
+        with pytest.raises(psycopg.errors.CheckViolation, match=constraint):
+            _insert(fresh_db, decision)
+    # the README's inserts; a split may name the record it was joined to, or none
+    _insert(fresh_db, ("odoo_partner:42", "hubspot_contact:901", "merge", "ana"))
+    _insert(fresh_db, ("hubspot_contact:42", "odoo_partner:7", "split", "ana"))
+    _insert(fresh_db, ("hubspot_contact:43", None, "split", "ana"))
+    assert len(_state(fresh_db)) == 3
+
+
+OLD_TABLE = """
+    create table ops.customer_match_overrides (
+        override_id bigint generated always as identity primary key,
+        record_key text not null,
+        other_record_key text,
+        action text not null check (action in ('merge', 'split', 'distinct')),
+        reason text,
+        decided_by text,
+        decided_at timestamptz not null default now(),
+        is_revoked boolean not null default false,
+        revoked_by text, revoke_reason text, revoked_at timestamptz
+    )"""
+
+
+def test_a_table_from_before_the_constraints_keeps_its_old_rows_and_refuses_new_bad_ones(fresh_db):
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute(OLD_TABLE)
+        conn.execute(
+            "insert into ops.customer_match_overrides (record_key, other_record_key, action, reason, decided_by) values "
+            "('odoo_partner:1', 'hubspot_contact:2', 'merge', 'typed in psql', null),"
+            "('odoo_partner:1', 'hubspot_contact:2', 'merge', 'and again', 'ana'),"
+            "('odoo partner 5', null, 'split', null, 'ana')")
+    _overrides_table(fresh_db)
+    _overrides_hook(fresh_db)  # every build runs it: the second time changes nothing
+    with psycopg.connect(fresh_db) as conn:
+        constraints = dict(conn.execute(
+            "select conname, pg_get_constraintdef(oid) from pg_constraint"
+            " where conrelid = 'ops.customer_match_overrides'::regclass and contype = 'c' and convalidated"
+            " and conname <> 'customer_match_overrides_action_check'").fetchall())
+    # the rules old rows break exempt those rows (ids up to the last of them); the others are plain
+    assert sorted(constraints) == ["customer_match_overrides_decided_by_required",
+                                   "customer_match_overrides_pair_needs_other_record",
+                                   "customer_match_overrides_record_keys_kind_colon_id",
+                                   "customer_match_overrides_two_different_records"]
+    assert "override_id <= 1" in constraints["customer_match_overrides_decided_by_required"]
+    assert "override_id <= 3" in constraints["customer_match_overrides_record_keys_kind_colon_id"]
+    assert "override_id" not in constraints["customer_match_overrides_pair_needs_other_record"]
+    assert len(_state(fresh_db)) == 3
+    for decision, constraint in BAD_DECISIONS:
+        with pytest.raises(psycopg.errors.CheckViolation, match=constraint):
+            _insert(fresh_db, decision)
+    # the old rows can still be revoked (both merges of the pair), and have their reasons erased
+    assert record_decision(fresh_db, "odoo_partner:1", "hubspot_contact:2", "revoke", "wrong", "luis")["rows"] == 2
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("update ops.customer_match_overrides set reason = '(erased)'").rowcount == 3

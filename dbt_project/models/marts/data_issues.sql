@@ -24,6 +24,13 @@
     CUIT or RUT whose check digit was the slip has 0.6 to 0.8 valid swaps on average; a real
     swap leaves another valid one about half the time: macro tax_id_transpositions); and two
     records of the customer with different such ids suggest neither.
+
+    Also every identity-review decision in force (ops.customer_match_overrides, not revoked) with a
+    record key no customer record of the night has (int_customer_records_unioned): typed wrong in
+    SQL, a record deleted at its source, or one that has not landed yet. The decision does nothing
+    while so (the DAG puente_review_decisions refuses such a key; the table cannot, as a record may
+    land later): revoke it, or correct it with a new decision. Named at the decision: source
+    `puente`, object `ops.customer_match_overrides`, its override_id and the field holding the key.
 #}
 
 {#- (model, source system, source object as landed in raw, id column, position of the item in its
@@ -125,6 +132,33 @@ doubtful_tax_ids as (
     where records.tax_id_is_valid = false
 ),
 
+-- a decision in force whose record key names no customer record of the night
+decisions_naming_no_record as (
+    select
+        'puente' as source_system,
+        'ops.customer_match_overrides' as source_object,
+        decisions.override_id::text as record_id,
+        named.field,
+        left(named.record_key, 200) as raw_value,
+        'identity-review decision ' || decisions.action || ' names no customer record of the night'
+        || ' (a key typed wrong, or a record deleted or not landed yet)' as reason,
+        'decision without effect while no record has this key' as consequence,
+        false as is_record_quarantined,
+        'stg_ops__customer_match_overrides' as staging_model,
+        null::timestamptz as loaded_at
+    from {{ ref('stg_ops__customer_match_overrides') }} as decisions
+    cross join lateral (
+        values ('record_key', decisions.record_key), ('other_record_key', decisions.other_record_key)
+    ) as named (field, record_key)
+    where
+        not decisions.is_revoked
+        and named.record_key is not null
+        and not exists (
+            select from {{ ref('int_customer_records_unioned') }} as records
+            where records.record_key = named.record_key
+        )
+),
+
 final as (
     select
         md5(concat_ws('|', source_system, source_object, record_id, field)) as data_issue_id,
@@ -147,6 +181,11 @@ final as (
         md5(concat_ws('|', source_system, source_object, record_id, field)) as data_issue_id,
         *
     from doubtful_tax_ids
+    union all
+    select
+        md5(concat_ws('|', source_system, source_object, record_id, field)) as data_issue_id,
+        *
+    from decisions_naming_no_record
 )
 
 select * from final
