@@ -4,7 +4,9 @@
 sure about. Trigger this DAG with its form ("Trigger DAG" in the Airflow UI): the two record keys
 from the queue, the decision (the same customer, different customers, take one record out of its
 customer, or revoke an earlier decision), who decides and why. The decision goes into
-``ops.customer_match_overrides``, where it is kept forever, and the next night's build honours it.
+``ops.customer_match_overrides``, where it is kept forever, and the next night's build honours it;
+the answer already in force on the pair is not written twice (the task's result says so). A revoke
+undoes the pair's decisions, or with one record that record's split.
 Wiring only: the task calls ``puente.identity_review.record_decision``.
 """
 
