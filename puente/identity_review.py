@@ -50,8 +50,10 @@ def record_decision(url: str, record_key: str, other_record_key: str | None, dec
     "other_record_key", "already_recorded", "message"}``, and ``override_id``, the row that holds a
     'merge', 'distinct' or 'split' (the existing one when the decision was already in force).
 
-    Both records must be customer records the last night saw (intermediate.int_customer_records_unioned),
-    so a mistyped key fails loudly instead of being kept forever to no effect.
+    Both records of a new decision must be customer records the last night saw
+    (intermediate.int_customer_records_unioned), so a mistyped key fails loudly instead of being kept
+    forever to no effect. A revoke needs no such record: it may undo a decision about a record gone
+    from its source, or one typed wrong in SQL (marts.data_issues lists them).
     """
     record_key, other = record_key.strip(), (other_record_key or "").strip() or None
     if decision not in DECISIONS:
@@ -76,7 +78,7 @@ def record_decision(url: str, record_key: str, other_record_key: str | None, dec
         found = {row[0] for row in conn.execute(
             "select record_key from intermediate.int_customer_records_unioned where record_key = any(%s)", (keys,))}
         missing = [k for k in keys if k not in found]
-        if missing:
+        if missing and decision != "revoke":
             raise InvalidDecision(f"no customer record {', '.join(missing)} in the last night's records")
         # one decision at a time: two people answering the same pair at once must not both write it
         conn.execute("select pg_advisory_xact_lock(hashtext('ops.customer_match_overrides'))")

@@ -667,6 +667,13 @@ def test_revoking_a_pair_undoes_its_decision_and_those_it_overruled(fresh_db):
                                 ("hubspot_contact:2", "odoo_partner:1", "distinct", True)]
     # nothing in force on the pair: the same answer as before is recorded anew
     assert record_decision(fresh_db, "odoo_partner:1", "hubspot_contact:2", "same", None, "ana")["rows"] == 1
+    # a decision about a record no night has (typed in SQL, or gone from its source) can be revoked too
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("insert into ops.customer_match_overrides (record_key, other_record_key, action, decided_by)"
+                     " values ('odoo_partner:1', 'hubspot_contact:20', 'merge', 'ana')")
+    with pytest.raises(InvalidDecision, match="no customer record hubspot_contact:20"):
+        record_decision(fresh_db, "odoo_partner:1", "hubspot_contact:20", "same", None, "ana")
+    assert record_decision(fresh_db, "hubspot_contact:20", "odoo_partner:1", "revoke", "typo", "ana")["rows"] == 1
 
 
 BAD_DECISIONS = [
