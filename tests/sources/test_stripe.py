@@ -230,6 +230,29 @@ def test_puente_check_accepts_the_key_and_says_where_to_make_a_refused_one():
     assert "sk_live_not_this_one_at_all" not in refused[0].message
 
 
+def test_puente_check_fails_a_key_that_may_not_read_disputes(monkeypatch):
+    # The simulator's key may read everything, so a scripted Stripe answers the way it does for a
+    # restricted key without Read on Disputes.
+    from puente.sources.stripe import check as stripe_check
+
+    asked = []
+
+    def stripe(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        if request.url.path == "/v1/disputes":
+            return httpx.Response(403, json={"error": {
+                "type": "invalid_request_error", "message": "The provided key 'rk_live_***kkkk' does not have the "
+                "required permissions for this endpoint. Having the 'rak_dispute_read' permission would allow "
+                "this request to continue."}})
+        return httpx.Response(200, json={"object": "list", "url": request.url.path, "has_more": False, "data": []})
+
+    monkeypatch.setattr(stripe_check, "CHECK_HTTP_OPTIONS", {"transport": httpx.MockTransport(stripe)})
+    findings = stripe_check.check(StripeConfig(API, KEY))
+    assert asked == ["/v1/charges", "/v1/events", "/v1/disputes"]
+    assert [(f.check, f.ok) for f in findings] == [("connection", True), ("credentials", False)]
+    assert "may not read disputes" in findings[-1].message and "Disputes" in findings[-1].message
+
+
 def test_the_configuration_comes_from_a_connection_or_the_environment_and_hides_the_key():
     from types import SimpleNamespace
 

@@ -18,7 +18,7 @@ CONN_ID = "puente_stripe"
 class StripeConfig:
     """Stripe: the API's base URL (``https://api.stripe.com``) and the account's secret key
     (``sk_live_…``, Developers > API keys), or better a restricted key (``rk_live_…``) with Read
-    on Charges, PaymentIntents, Refunds, Balance and Events.
+    on Charges, PaymentIntents, Refunds, Balance, Disputes and Events.
 
     ``origin`` says where the settings came from, for logs and summaries; never a secret.
     """
