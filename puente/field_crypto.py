@@ -22,9 +22,11 @@ wherever the value was (JSON strings, text columns), and its key id says which k
 
 Rotation: put the new key first and keep the old ones after it; values are sealed with the first
 and opened with whichever key their id names. ``puente field-key reseal`` seals again under the
-first key every sealed value Puente keeps (``ops.quarantine``, raw and the identity keys derived from
-it), and seals what raw still holds in clear (a warehouse that ran without a key); after the next
-night rebuilds the models (``rebuild_marts``) the older keys can be dropped.
+first key every sealed value ``ops.quarantine`` and raw keep (and the identity keys derived from
+raw), and seals what raw still holds in clear (a warehouse that ran without a key); the next night
+rebuilds the models (``rebuild_marts``). The snapshot history and the activation engine's books
+(``ops.activation_state``, ``ops.activation_audit``, ``ops.activation_runs``) keep the forms sealed
+under the older keys: drop a key only when nothing it sealed must be opened again.
 
 Where it applies: raw (every record the loader lands, ``puente.load``) and ``ops.quarantine``, and so
 everything built from them: staging, the marts and the snapshots hold the sealed forms. PostgreSQL
@@ -242,8 +244,8 @@ def add_parser(sub: Any) -> None:
         "field-key", help="the key that seals phones and tax ids: make one, reseal under the newest, open values",
         description="Field encryption (see puente/field_crypto.py). `new` prints a fresh key for the Airflow "
                     f"connection {CONN_ID} (its password) or {ENV}. `reseal` seals again, under the first key of "
-                    f"{ENV}, every sealed value the warehouse keeps, and seals what raw still holds in clear, so "
-                    "that the keys after it can be dropped. `open` prints each line of its input with the sealed "
+                    f"{ENV}, every sealed value raw and ops.quarantine keep, and seals what raw still holds in "
+                    "clear. `open` prints each line of its input with the sealed "
                     "values in it opened (a work list's tax id: `echo 'enc:v1:…' | puente field-key open`).")
     parser.add_argument("action", choices=["new", "reseal", "open"])
 
@@ -270,6 +272,7 @@ def main(args: Any) -> int:
     count = reseal_quarantine(url, keys)
     raw = reseal_raw(url, keys)
     print(f"Resealed {count} quarantined record(s) and {raw} raw record(s) under key {keys.ids[0]}. Run the next "
-          "night with rebuild_marts (dbt --full-refresh) so that the models hold the new forms; then keys "
-          f"{keys.ids[1:] or 'none'} no longer open anything Puente keeps and can be dropped")
+          "night with rebuild_marts (dbt --full-refresh) so that the models hold the new forms. Keys "
+          f"{keys.ids[1:] or 'none'} still open the snapshot history and the activations' books "
+          "(ops.activation_state, ops.activation_audit, ops.activation_runs): keep them while those must be opened")
     return 0
