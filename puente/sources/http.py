@@ -338,7 +338,8 @@ class HttpClient:
                                       "This is not an outage: check the host name in the base URL and the "
                                       "service's certificate (its validity dates, the names it covers). A "
                                       "certificate signed by a private authority is trusted by pointing "
-                                      "SSL_CERT_FILE at that authority's certificate") from None
+                                      "SSL_CERT_FILE at a file holding the public authorities and that one "
+                                      "(the file replaces them)") from None
                 outcome, wait, status = type(exc).__name__, None, None
                 if not repeatable and not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
                     raise UncertainWrite(self.system, obj, request, outcome, _MAYBE_DONE) from None
