@@ -63,16 +63,16 @@ docs-serve: $(STAMP) ## Serve the dbt docs on http://127.0.0.1:8081 (or PUENTE_D
 
 bench: bench-ml bench-load bench-identity bench-activations ## Every benchmark; results land in bench/RESULTS.md
 
-bench-ml: $(STAMP)
+bench-ml: $(STAMP) ## Churn, demand and recommendations on real data, and the ML jobs at scale
 	$(BIN)/python -m bench.ml
 
-bench-load: $(STAMP)
+bench-load: $(STAMP) ## The raw loader's rows per second against a plain COPY of the same rows
 	$(BIN)/python -m bench.load
 
 bench-activations: $(STAMP) ## Records per second of each activation against its API's rate limit
 	$(BIN)/python -m bench.activations
 
-bench-identity: $(STAMP)
+bench-identity: $(STAMP) ## Identity resolution against the simulated business's truth, and dbt build time
 	$(BIN)/python -m bench.identity
 
 bench-night: $(STAMP) manifest ## The nightly DAG per stage at 1,000 and 10,000 customers, full and incremental (about 30 min); `python -m bench.night 1000` for one size
@@ -87,5 +87,5 @@ warehouse-stop: $(STAMP) ## Stop the embedded PostgreSQL
 lock: ## Re-create constraints.txt from the current .venv (after changing pyproject.toml; every extra installed)
 	$(BIN)/pip freeze --exclude-editable > constraints.txt
 
-clean: warehouse-stop ## Stop the warehouse and remove .puente (embedded data, artifacts, Airflow home)
+clean: warehouse-stop ## Stop the warehouse and delete .puente: the embedded warehouse's data, artifacts, Airflow home
 	rm -rf .puente dbt_project/target
