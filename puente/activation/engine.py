@@ -118,8 +118,8 @@ def run_activation(url: str, activation: Activation, writer: Writer | None, *, l
     with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
         lock = zlib.crc32(f"puente.activation.{activation.name}".encode())
         if not conn.execute("select pg_try_advisory_lock(%s) as ok", (lock,)).fetchone()["ok"]:
-            raise ActivationBusy(f"{activation.name}: another run is sending this activation now; it will "
-                                 "send what is left when it finishes (nothing is lost by skipping)")
+            raise ActivationBusy(f"{activation.name}: another run is sending this activation now; this one "
+                                 "sends nothing, and its retry (or the next run) sends what the other leaves")
         try:
             _check_model(conn, activation)
             pending = _pending(conn, activation, result)
