@@ -37,8 +37,15 @@
         create schema if not exists marts_bi;
         grant usage on schema marts_bi to bi_reader;
         grant select on all tables in schema marts_bi to bi_reader;
-        revoke all on all tables in schema marts from bi_reader;
-        revoke all on schema marts from bi_reader;
+        do $$
+        begin
+            -- before the first night there is no marts schema, so nothing in it to take back
+            if exists (select from pg_namespace where nspname = 'marts') then
+                revoke all on all tables in schema marts from bi_reader;
+                revoke all on schema marts from bi_reader;
+            end if;
+        end
+        $$;
     {% endset %}
     {% do run_query(sql) %}
     {{ log("bi_reader may read marts_bi (masked views), nothing else", info=True) }}

@@ -91,3 +91,13 @@ def test_bi_views_survive_a_rebuild_of_the_marts_they_read(bi_db):
             "join pg_class v on v.oid = r.ev_class join pg_class t on t.oid = d.refobjid "
             "where v.relnamespace = 'marts_bi'::regnamespace and t.relname like '%%__dbt_backup'").fetchall()
     assert stale == []
+
+
+def test_the_role_can_be_made_before_the_first_night(fresh_db):
+    """On a warehouse no night has built yet (no marts schema) the macro still makes the role and
+    its schema, instead of stopping at taking back rights on marts."""
+    with psycopg.connect(fresh_db) as conn:
+        assert not conn.execute("select 1 from pg_namespace where nspname = 'marts'").fetchone()
+    run_dbt(["run-operation", "create_bi_reader"], fresh_db)
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("select has_schema_privilege('bi_reader', 'marts_bi', 'usage')").fetchone()[0]
