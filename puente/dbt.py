@@ -165,8 +165,15 @@ def _invoke(args: list[str], env: Mapping[str, str]) -> dbtRunnerResult:
 
     lighten_adapter_start()
     project = str(dbt_project_dir())
-    with _environ({**_QUIET_ENV, **env}):
-        return dbtRunner().invoke([*args, "--project-dir", project, "--profiles-dir", project])
+    args = [*args, "--project-dir", project, "--profiles-dir", project]
+    # dbt writes the process's own command line into its log and run_results.json as the
+    # "invocation_command": the dbt command's, never the caller's (`puente erase --email …`)
+    argv, sys.argv = sys.argv, ["dbt", *args]
+    try:
+        with _environ({**_QUIET_ENV, **env}):
+            return dbtRunner().invoke(args)
+    finally:
+        sys.argv = argv
 
 
 def _failures(result: dbtRunnerResult) -> list[str]:

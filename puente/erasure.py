@@ -80,13 +80,14 @@ import sys
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from puente import sealed_keys
+from puente import leases, sealed_keys
 from puente.field_crypto import FieldKeys, is_sealed, sealed_needles
 from puente.sources import registry
 from puente.sources.fields import blank, jsonpath, values_at
@@ -281,7 +282,27 @@ def keyed_hash_sql(value: str = "%s") -> str:
     return f"sha256(k.outer_pad || sha256(k.inner_pad || convert_to({value}, 'UTF8')))"
 
 
-def erase(url: str, *, requested_by: str, reason: str | None = None, email: str | None = None,
+# How long an erasure waits for the run writing the warehouse (a night, a web-orders run) to end
+ERASURE_LEASE_WAIT = timedelta(hours=2)
+# How long its own hold lasts if it dies without releasing it (a rebuild of a large business included)
+ERASURE_LEASE_TTL = timedelta(hours=2)
+
+
+def erase(url: str, **request: Any) -> ErasureResult:
+    """Erase the person named by one identifier (``_erase_now``'s arguments; see the module's
+    docstring), holding the warehouse's writer lease (``puente.leases``) as the nightly and
+    web-orders runs do: a build that read raw before the scrub would otherwise write the person
+    back into the models and the snapshot after it. Waits for a run that holds it (up to
+    ERASURE_LEASE_WAIT, saying so in the log)."""
+    holder = f"puente_erasure {uuid.uuid4().hex}"
+    leases.acquire_waiting(url, holder, ERASURE_LEASE_TTL, wait=ERASURE_LEASE_WAIT.total_seconds())
+    try:
+        return _erase_now(url, **request)
+    finally:
+        leases.release(url, holder)
+
+
+def _erase_now(url: str, *, requested_by: str, reason: str | None = None, email: str | None = None,
           phone: str | None = None, tax_id: str | None = None, customer_id: str | None = None,
           crm_writer: Any = None, field_keys: FieldKeys | None = None, rebuild: bool = True) -> ErasureResult:
     """Erase the person named by one identifier (see the module's docstring); the tombstone's summary.

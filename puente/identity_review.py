@@ -104,8 +104,11 @@ def record_decision(url: str, record_key: str, other_record_key: str | None, dec
             return {"action": action, "rows": 0, "record_key": record_key, "other_record_key": other,
                     "already_recorded": True, "override_id": current[0], "message": message}
         override_id = conn.execute(
-            "insert into ops.customer_match_overrides (record_key, other_record_key, action, reason, decided_by) "
-            "values (%(key)s, %(other)s, %(action)s, %(reason)s, %(by)s) returning override_id",
+            # dated when written, under the lock (not when this transaction began, before it waited
+            # for the lock): the latest decision is the one in force, and the lock's order is theirs
+            "insert into ops.customer_match_overrides"
+            " (record_key, other_record_key, action, reason, decided_by, decided_at)"
+            " values (%(key)s, %(other)s, %(action)s, %(reason)s, %(by)s, clock_timestamp()) returning override_id",
             {**params, "action": action}).fetchone()[0]
     message = f"recorded: {what} (override_id {override_id})" + (
         f"; it overrules the {current[1]} in force (override_id {current[0]})" if current else "")

@@ -586,6 +586,43 @@ def test_an_unknown_person_is_a_clear_error(erased):
         erase(url, requested_by="dpo", email="a@example.com", phone="3001234567")
 
 
+def test_an_erasure_waits_for_the_run_writing_the_warehouse(erased, monkeypatch):
+    """A night (or a web-orders run) holds the writer lease: an erasure does not scrub under a build
+    that read raw before it (that build would write the person back); past its wait it gives up,
+    having touched nothing."""
+    import puente.erasure
+    from puente import leases
+
+    url, _, _ = erased
+    leases.acquire(url, "puente_nightly manual__2026-11-16", leases.NIGHT_TTL)
+    monkeypatch.setattr(puente.erasure, "ERASURE_LEASE_WAIT", timedelta(0))
+    try:
+        with psycopg.connect(url) as conn:
+            tombstones = conn.execute("select count(*) from ops.erasures").fetchone()
+        with pytest.raises(TimeoutError, match="puente_nightly manual__2026-11-16"):
+            erase(url, requested_by="dpo", customer_id=BEFORE["namesake"])
+        with psycopg.connect(url) as conn:
+            assert conn.execute("select count(*) from ops.erasures").fetchone() == tombstones
+    finally:
+        leases.release(url, "puente_nightly manual__2026-11-16")
+    with psycopg.connect(url) as conn:  # an erasure releases the lease it held
+        assert conn.execute("select count(*) from ops.pipeline_lease").fetchone() == (0,)
+
+
+def test_dbt_records_its_own_command_never_the_erasure_request(erased, monkeypatch, tmp_path):
+    """dbt logs the process's command line as its invocation; `puente erase --email …` runs dbt in
+    the same process, and the e-mail must not reach dbt's log or run_results.json."""
+    import sys
+
+    url, _, _ = erased
+    monkeypatch.setattr(sys, "argv", ["puente", "erase", "--email", "juan.perez@example.com"])
+    monkeypatch.setenv("PUENTE_DBT_TARGET_PATH", str(tmp_path))
+    run_dbt(["compile", "--select", "dim_customers"], url)
+    invocation = json.loads((tmp_path / "run_results.json").read_text())["args"]["invocation_command"]
+    assert invocation.startswith("dbt compile") and "juan" not in invocation
+    assert sys.argv[-1] == "juan.perez@example.com"  # the process's own is given back
+
+
 def test_the_erasure_dag_erases_from_its_trigger_form(erased, monkeypatch, airflow_db):
     """The operator's other way: the puente_erasure DAG's form (here María, by the tax id in her
     shop note; a business without a CRM, so nothing to clear there). The business seals phones

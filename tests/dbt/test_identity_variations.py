@@ -599,6 +599,36 @@ def _state(url: str) -> list[tuple]:
             for r in rows(url, "select * from ops.customer_match_overrides order by override_id")]
 
 
+def test_a_decision_that_waited_for_another_is_dated_after_it(fresh_db):
+    """Alice answers a pair while another decision holds the lock; Bob's 'different' lands while she
+    waits. Hers, written after his and told it overrules his, must be the one in force (the latest by
+    decided_at, as int_customer_match_evidence reads them): dated when written, not when she began."""
+    import threading
+    import time
+
+    _overrides_table(fresh_db)
+    answers: dict = {}
+    with psycopg.connect(fresh_db) as holder:
+        holder.execute("select pg_advisory_xact_lock(hashtext('ops.customer_match_overrides'))")
+        alice = threading.Thread(target=lambda: answers.update(
+            record_decision(fresh_db, "odoo_partner:1", "hubspot_contact:2", "same", None, "alice")))
+        alice.start()
+        for _ in range(100):  # until she waits for the lock
+            if holder.execute("select count(*) from pg_locks where locktype = 'advisory' and not granted"
+                              ).fetchone()[0]:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("alice never waited for the lock")
+        _insert(fresh_db, ("hubspot_contact:2", "odoo_partner:1", "distinct", "bob"))
+        holder.commit()
+    alice.join(timeout=30)
+    assert "overrules the distinct" in answers["message"]
+    (in_force,) = rows(fresh_db, "select action, decided_by from ops.customer_match_overrides where not is_revoked "
+                                 "order by decided_at desc, override_id desc limit 1")
+    assert (in_force["action"], in_force["decided_by"]) == ("merge", "alice")
+
+
 def test_revoking_a_pair_leaves_the_records_split_and_keeps_who_revoked(fresh_db):
     _overrides_table(fresh_db)
     # a split names the record it was wrongly joined to: still a decision about odoo_partner:1 alone
