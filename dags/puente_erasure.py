@@ -2,6 +2,8 @@
 
 Trigger this DAG with its form ("Trigger DAG" in the Airflow UI): one identifier of the person
 (e-mail, phone, tax id or customer id), who requested the erasure and the request's reference.
+An identifier several customers carry (an office landline, a family's e-mail) fails the run with
+their customer ids, unless "Erase every customer carrying it" (``all_matching``) is ticked.
 Puente clears the fields it wrote on the person's CRM contacts (through the CRM's connection),
 removes their personal data from raw and from every table built from it, and keeps a tombstone
 in ``ops.erasures``; the next nights do not bring the person back from the sources' old records
@@ -30,6 +32,10 @@ from airflow.sdk import Param, dag, task
         "requested_by": Param("", type="string", title="Requested by", minLength=1,
                               description="Who asked for the erasure: kept in the tombstone"),
         "reason": Param("", type="string", title="Reference", description="The request's reference or reason"),
+        "all_matching": Param(False, type="boolean", title="Erase every customer carrying it",
+                              description="An e-mail, phone or tax id several customers carry (an office landline, "
+                                          "a family's e-mail) is refused, with their customer ids to check: tick "
+                                          "this to erase them all, or erase one by its customer id"),
     },
     doc_md=__doc__,
 )
@@ -48,6 +54,7 @@ def puente_erasure():
             writer = registry.build_writer(crm, source_config(crm)) if crm else None
             result = erasure.erase(warehouse_url(), requested_by=params["requested_by"],
                                    reason=params.get("reason") or None, crm_writer=writer, field_keys=field_keys(),
+                                   all_matching=bool(params.get("all_matching", False)),
                                    **{params["identified_by"]: params["identifier"]})
         except BaseException:
             record_run_finished("failed")

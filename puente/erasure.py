@@ -113,6 +113,12 @@ class SubjectNotFound(LookupError):
     """No customer carries the identifier given."""
 
 
+class SeveralSubjects(ValueError):
+    """The identifier given is carried by more than one customer, and the operator did not confirm
+    erasing them all (``all_matching``): several people may share it (an office landline, a
+    family's e-mail)."""
+
+
 @dataclass
 class Subject:
     customer_ids: list[str]
@@ -151,11 +157,15 @@ def _digits(value: str) -> str:
 
 def find_subject(conn: psycopg.Connection, *, email: str | None = None, phone: str | None = None,
                  tax_id: str | None = None, customer_id: str | None = None,
-                 field_keys: FieldKeys | None = None) -> Subject:
+                 field_keys: FieldKeys | None = None, all_matching: bool = False) -> Subject:
     """The person's customers, their source records and identifiers, from the warehouse.
     ``field_keys``: the keys that sealed phones and tax ids (``puente.field_crypto``): a phone or a
     tax id is then found sealed too, through its identity keys (``puente.sealed_keys``), and the
-    sealed identifiers found are opened, so that every form of them is searched for."""
+    sealed identifiers found are opened, so that every form of them is searched for.
+    An e-mail, phone or tax id several customers carry is refused (``SeveralSubjects``, naming
+    how many and their customer ids only) unless ``all_matching``: people share them (an office
+    landline, a family's e-mail), and one person may also be two customers the matching did not
+    merge, which the operator checks."""
     given = {"email": email, "phone": phone, "tax_id": tax_id, "customer_id": customer_id}
     if sum(v is not None and str(v).strip() != "" for v in given.values()) != 1:
         raise ValueError("name the person by exactly one of: e-mail, phone, tax id, customer id")
@@ -186,6 +196,8 @@ def find_subject(conn: psycopg.Connection, *, email: str | None = None, phone: s
         f"select distinct customer_id from intermediate.int_customers_matched where {where}", params)]
     if not customers:
         raise SubjectNotFound("no customer in the warehouse carries that identifier")
+    if len(customers) > 1 and not all_matching and customer_id is None:
+        raise SeveralSubjects(_several_message("e-mail" if email else "phone" if phone else "tax id", customers))
     rows = conn.execute(
         """
         select record_type, source_record_id, email_normalized, phone_normalized, other_phone_normalized,
@@ -237,6 +249,16 @@ def find_subject(conn: psycopg.Connection, *, email: str | None = None, phone: s
     subject.identifiers = {v for v in subject.identifiers if len(v) >= MIN_NEEDLE}
     subject.names = {v for v in subject.names if len(v) >= MIN_NEEDLE} - subject.identifiers
     return subject
+
+
+def _several_message(kind: str, customers: list[str]) -> str:
+    """Why an identifier several customers carry is refused, and what to do: their ids only, never
+    what their records hold."""
+    ids = ", ".join(sorted(customers)[:20]) + (f", … ({len(customers) - 20} more)" if len(customers) > 20 else "")
+    return (f"the {kind} given is carried by {len(customers)} customers ({ids}): they may be different people "
+            f"sharing it (an office landline, a family's e-mail) or one person the matching did not merge. Check "
+            f"them (marts.dim_customers), then erase one by its customer id (--customer-id), or confirm erasing all "
+            f"{len(customers)} with --all-matching (all_matching in the puente_erasure DAG)")
 
 
 def _collect(record: Any, obj: SourceObject, subject: Subject) -> None:
@@ -304,7 +326,8 @@ def erase(url: str, **request: Any) -> ErasureResult:
 
 def _erase_now(url: str, *, requested_by: str, reason: str | None = None, email: str | None = None,
           phone: str | None = None, tax_id: str | None = None, customer_id: str | None = None,
-          crm_writer: Any = None, field_keys: FieldKeys | None = None, rebuild: bool = True) -> ErasureResult:
+          crm_writer: Any = None, field_keys: FieldKeys | None = None, rebuild: bool = True,
+          all_matching: bool = False) -> ErasureResult:
     """Erase the person named by one identifier (see the module's docstring); the tombstone's summary.
     ``field_keys`` (``puente.field_crypto``): the keys that sealed phones and tax ids, so their
     sealed forms are found and removed too. ``rebuild``: rebuild the dbt models from the scrubbed
@@ -318,7 +341,7 @@ def _erase_now(url: str, *, requested_by: str, reason: str | None = None, email:
     with psycopg.connect(url) as conn:
         try:
             subject = find_subject(conn, email=email, phone=phone, tax_id=tax_id, customer_id=customer_id,
-                                   field_keys=field_keys)
+                                   field_keys=field_keys, all_matching=all_matching)
         except SubjectNotFound:
             given = email or phone or tax_id
             done = erased_by(conn, given) if given else []
@@ -345,7 +368,7 @@ def _erase_now(url: str, *, requested_by: str, reason: str | None = None, email:
         sealed = sealed_needles(field_keys, subject.identifiers)
         removed.update(_drop_sealed_keys(conn, subject.identifiers | sealed))
         removed.update(_scrub_tables(conn, subject, sealed))
-        removed.update(_scrub_ops_text(conn, subject))
+        removed.update(_scrub_ops_text(conn, subject, erasure_id))
         removed.update(_forget_assigned_contacts(conn, subject))
         conn.execute(
             "update ops.erasures set customers = %s, source_records = %s, crm_contacts_cleared = %s, "
@@ -560,8 +583,10 @@ def _scrub_tables(conn: psycopg.Connection, subject: Subject, sealed: Iterable[s
 def _scrub_snapshot(conn: psycopg.Connection, schema: str, table: str, subject: Subject) -> int:
     """A snapshot's versions of the person's customers lose their names, places and identifiers:
     the versions of their customer ids, and those of any customer that held one of their records
-    (its ``<record type>_ids`` columns, as dim_customers lists them): a customer merged into theirs
-    later, whose closed versions keep the name and a former e-mail or phone under another id."""
+    (its ``<record type>_ids`` columns, as dim_customers lists them, or a ``<field>_source`` column
+    naming one of their record keys, e.g. ``full_name_source`` = 'woocommerce_guest_order:1307':
+    guest-checkout orders have no id column): a customer merged into theirs later, whose closed
+    versions keep the name and a former e-mail or phone under another id."""
     columns = {r[0]: r[1] for r in conn.execute(
         "select column_name, udt_name from information_schema.columns where table_schema = %s and table_name = %s",
         (schema, table))}
@@ -577,6 +602,11 @@ def _scrub_snapshot(conn: psycopg.Connection, schema: str, table: str, subject: 
         if columns.get(column) in ("_text", "_varchar"):
             theirs.append(sql.SQL("{} && %s::text[]").format(sql.Identifier(column)))
             params.append(sorted(record_ids))
+    keys = sorted(f"{record_type}:{record_id}" for record_type, record_id in subject.record_keys)
+    for column in sorted(c for c, udt in columns.items() if c.endswith("_source") and udt in ("text", "varchar")):
+        if keys:
+            theirs.append(sql.SQL("{} = any(%s::text[])").format(sql.Identifier(column)))
+            params.append(keys)
     return conn.execute(sql.SQL("update {} set {} where ({}) and ({})").format(
         sql.Identifier(schema, table),
         sql.SQL(", ").join(sql.SQL("{} = null").format(sql.Identifier(c)) for c in personal),
@@ -588,11 +618,12 @@ def _scrub_snapshot(conn: psycopg.Connection, schema: str, table: str, subject: 
 ERASED_TEXT = "(erased)"
 
 
-def _scrub_ops_text(conn: psycopg.Connection, subject: Subject) -> dict[str, int]:
+def _scrub_ops_text(conn: psycopg.Connection, subject: Subject, erasure_id: str | None = None) -> dict[str, int]:
     """Free text Puente keeps in ``ops`` about the person's own records, found by their record
     keys and customer ids (never by name: other people share it): the reasons of identity-review
     decisions on their records (kept forever, shown in marts.audit_log), and what the activation
-    work list says about their rows (a task's body names them)."""
+    work list says about their rows (a task's body names them). The identity-review decisions in
+    force that name one of their records are revoked (``_revoke_decisions``)."""
     keys = sorted(f"{kind}:{rid}" for kind, rid in subject.record_keys)
     removed: dict[str, int] = {}
     if conn.execute("select to_regclass('ops.customer_match_overrides') is not null").fetchone()[0]:
@@ -610,6 +641,8 @@ def _scrub_ops_text(conn: psycopg.Connection, subject: Subject) -> dict[str, int
                 {"keys": keys, "erased": ERASED_TEXT}).rowcount
             if count:
                 removed["ops.customer_match_overrides (reasons)"] = count
+        if keys:
+            removed.update(_revoke_decisions(conn, keys, columns, erasure_id))
     if subject.customer_ids and conn.execute("select to_regclass('ops.activation_issues') is not null").fetchone()[0]:
         pattern = _pattern(subject.identifiers | subject.names) if subject.identifiers | subject.names else None
         rows = conn.execute("select activation, row_key, reason, target_error, context from ops.activation_issues "
@@ -624,6 +657,25 @@ def _scrub_ops_text(conn: psycopg.Connection, subject: Subject) -> dict[str, int
         if rows:
             removed["ops.activation_issues (context)"] = len(rows)
     return removed
+
+
+def _revoke_decisions(conn: psycopg.Connection, keys: list[str], columns: set[str],
+                      erasure_id: str | None) -> dict[str, int]:
+    """Revoke the identity-review decisions in force (ops.customer_match_overrides, not revoked)
+    that name one of the person's record keys: a 'merge' would keep their records linked as one
+    customer after the erasure (the link it removes, see the module's docstring), a 'distinct' or
+    'split' would keep deciding about records that are no one's any more. Revoked as
+    ``puente.identity_review`` revokes (the row stays, ``is_revoked``), by ``erasure <id>`` where
+    the table has the audit columns; marts.audit_log shows it."""
+    audit = sql.SQL("")
+    if {"revoked_by", "revoke_reason", "revoked_at"} <= columns:
+        audit = sql.SQL(", revoked_by = %(by)s, revoke_reason = %(why)s, revoked_at = now()")
+    count = conn.execute(sql.SQL(
+        "update ops.customer_match_overrides set is_revoked = true{} where not is_revoked "
+        "and (record_key = any(%(keys)s) or other_record_key = any(%(keys)s))").format(audit),
+        {"keys": keys, "by": f"erasure {erasure_id}" if erasure_id else "erasure",
+         "why": "the person of this record was erased (Habeas Data)"}).rowcount
+    return {"ops.customer_match_overrides (revoked)": count} if count else {}
 
 
 def _forget_assigned_contacts(conn: psycopg.Connection, subject: Subject) -> dict[str, int]:
@@ -727,6 +779,10 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--requested-by", required=True, help="who asked (kept in the tombstone)")
     parser.add_argument("--reason", help="the request's reference, kept in the tombstone")
     parser.add_argument("--no-crm", action="store_true", help="do not clear the CRM fields (no CRM reachable)")
+    parser.add_argument("--all-matching", action="store_true",
+                        help="erase every customer carrying the e-mail, phone or tax id given: without it, one "
+                             "several customers carry (an office landline, a family's e-mail) is refused, with "
+                             "their customer ids to check")
 
 
 def main(args: Any) -> int:
@@ -746,7 +802,7 @@ def main(args: Any) -> int:
     try:
         result = erase(warehouse_url(), requested_by=args.requested_by, reason=args.reason, email=args.email,
                        phone=args.phone, tax_id=args.tax_id, customer_id=args.customer_id, crm_writer=writer,
-                       field_keys=FieldKeys.from_env())
+                       field_keys=FieldKeys.from_env(), all_matching=getattr(args, "all_matching", False))
     except (SubjectNotFound, ValueError) as exc:
         print(f"Nothing erased: {exc}", file=sys.stderr)
         return 1

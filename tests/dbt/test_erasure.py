@@ -20,7 +20,7 @@ from warehouse_scan import traces
 
 from puente.activation.writers import Outcome
 from puente.dbt import ACTIVATION_BUILD_ARGS, MAIN_BUILD_ARGS, run_dbt
-from puente.erasure import SubjectNotFound, erase
+from puente.erasure import SeveralSubjects, SubjectNotFound, erase
 from puente.field_crypto import FieldKeys, new_key
 from puente.load import load_page
 from puente.sources import registry
@@ -307,6 +307,21 @@ def erased(module_db):
     with psycopg.connect(module_db) as conn:  # and the snapshot's history holds his former account
         assert conn.execute("select count(*) from snapshots.dim_customers_snapshot where email = "
                             "'juanp.antes@example.com' and dbt_valid_to is not null").fetchone() == (1,)
+        # a closed version of a customer that was only his guest checkout (WooCommerce order 1078,
+        # before it merged into his): guest orders have no <record type>_ids column, only its
+        # fields' sources name the record
+        conn.execute("create temp table guest_version as select * from snapshots.dim_customers_snapshot "
+                     "where customer_id = %s limit 1", (BEFORE["juan"],))
+        ids = [c for (c,) in conn.execute("select column_name from information_schema.columns where table_schema = "
+                                          "'snapshots' and table_name = 'dim_customers_snapshot' and (column_name "
+                                          "like '%%\\_ids' or column_name like '%%\\_source') and column_name "
+                                          "not in ('full_name_source', 'city_source')")]
+        conn.execute(sql.SQL("update guest_version set customer_id = 'guest-1078-before', dbt_scd_id = md5('guest'), "
+                             "dbt_valid_to = dbt_valid_from, full_name = 'Juan Pérez', city = 'Bogotá', email = null, "
+                             "phone = null, tax_id = null, {}, full_name_source = 'woocommerce_guest_order:1078', "
+                             "city_source = 'woocommerce_guest_order:1078'").format(sql.SQL(", ").join(
+                                 sql.SQL("{} = null").format(sql.Identifier(c)) for c in ids)))
+        conn.execute("insert into snapshots.dim_customers_snapshot select * from guest_version")
     crm = RecordingCRM()
     result = erase(module_db, requested_by="dpo@casaandina.com.co", reason="Habeas Data request 2026-117",
                    email="Juan.Perez@example.com", crm_writer=crm)
@@ -446,6 +461,31 @@ def test_the_snapshot_history_keeps_nothing_of_his(erased):
     assert all(personal == [None] * 5 for _, *personal in versions), versions
     assert others == {"Ana Ruiz": "ana.ruiz@example.com", "Carlos Gómez": "familia.gomez@example.com",
                       "María López": "maria.lopez@example.com"}
+
+
+def test_the_snapshot_versions_of_his_guest_checkout_lose_his_name(erased):
+    """A customer that was only his guest-checkout order (no ``<record type>_ids`` column holds a
+    guest order) is found by its fields' sources (``full_name_source``…)."""
+    url, _, _ = erased
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select full_name, city, full_name_source from snapshots.dim_customers_snapshot "
+                            "where customer_id = 'guest-1078-before'").fetchall() == [
+            (None, None, "woocommerce_guest_order:1078")]
+
+
+def test_the_identity_review_decisions_on_his_records_are_revoked(erased):
+    """An operator's decision naming one of his records no longer holds (a merge would keep his
+    records one customer): revoked by the erasure, in the audit log; the namesake's stays."""
+    url, result, _ = erased
+    with psycopg.connect(url) as conn:
+        decisions = {key: rest for key, *rest in conn.execute(
+            "select record_key, is_revoked, revoked_by, revoked_at is not null from ops.customer_match_overrides")}
+        shown = conn.execute("select actor, outcome from marts.audit_log where action = 'identity review: revoke "
+                             "distinct'").fetchall()
+    assert decisions == {"odoo_partner:101": [True, f"erasure {result.erasure_id}", True],
+                         BEFORE["namesake_key"]: [False, None, False]}
+    assert result.removed["ops.customer_match_overrides (revoked)"] == 1
+    assert shown == [(f"erasure {result.erasure_id}", "revoked")]
 
 
 def test_his_records_become_anonymous_customers_of_their_own(erased):
@@ -694,3 +734,42 @@ def test_a_failed_rebuild_leaves_the_erasure_pending(erased, monkeypatch):
     assert finished is None and "pending: the models were not rebuilt" in message and "next successful" in message
     assert outcome == ("pending",)
 
+
+
+def test_an_identifier_several_customers_share_is_refused_unless_confirmed(erased, monkeypatch, capsys):
+    """Carlos and Lucía share the family's e-mail (two customers): erasing by it is refused, naming
+    how many customers and their ids (not their data), and nothing changes; confirmed
+    (``all_matching``, ``--all-matching``) both are erased."""
+    from argparse import Namespace
+
+    import puente.warehouse
+    from puente import erasure
+
+    url, _, _ = erased
+    family = "familia.gomez@example.com"
+    with psycopg.connect(url) as conn:
+        customers = sorted(r[0] for r in conn.execute(
+            "select distinct customer_id from intermediate.int_customers_matched where email_normalized = %s",
+            (family,)))
+        before = conn.execute("select count(*) from ops.erasures").fetchone()
+    assert len(customers) == 2
+    with pytest.raises(SeveralSubjects) as refused:
+        erase(url, requested_by="dpo", email=family)
+    message = str(refused.value)
+    assert "2 customers" in message and all(c in message for c in customers) and "--all-matching" in message
+    assert "--customer-id" in message and "Carlos" not in message and "Lucía" not in message
+    # the CLI says so too, and erases nothing
+    monkeypatch.setattr(puente.warehouse, "warehouse_url", lambda: url)
+    args = Namespace(email=family, phone=None, tax_id=None, customer_id=None, requested_by="dpo", reason=None,
+                     no_crm=True, all_matching=False)
+    assert erasure.main(args) == 1
+    assert "Nothing erased: the e-mail given is carried by 2 customers" in capsys.readouterr().err
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select count(*) from ops.erasures").fetchone() == before
+        assert conn.execute("select count(*) from marts.dim_customers where email = %s", (family,)).fetchone() == (2,)
+    # confirmed: both go
+    result = erase(url, requested_by="dpo", email=family, all_matching=True, rebuild=False)
+    assert result.customers == 2
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select count(*) from ops.erasures").fetchone() == (before[0] + 1,)
+    assert traces(url, [family]) == {}
