@@ -1,7 +1,10 @@
 """Erase a data subject (Habeas Data, Ley 1581 de 2012, art. 8 and 15): ``puente erase`` and the
 ``puente_erasure`` DAG.
 
-The operator names the person by e-mail, phone, tax id or customer id. Puente then:
+The operator names the person by e-mail, phone, tax id or customer id. An e-mail, phone or tax id
+several customers carry (an office landline, a family's e-mail) is refused, naming how many and
+their customer ids, unless the operator confirms them all (``all_matching``, ``--all-matching``):
+they may be several people, or one person the matching did not merge. Puente then:
 
 1. **Finds them**: the customers (``intermediate.int_customers_matched``) whose records carry that
    identifier, every source record of those customers, the raw records pointing at those (an
@@ -31,10 +34,12 @@ The operator names the person by e-mail, phone, tax id or customer id. Puente th
    and array column is searched for the identifiers and the mentions replaced, and the rows of
    the person's customers lose their names and cities; the snapshot's versions (history no
    rebuild replaces) of their customers, and of any customer that held one of their records (one
-   merged into theirs later, under another id and with a former e-mail or phone), lose names,
+   merged into theirs later, under another id and with a former e-mail or phone; found by its
+   ``<record type>_ids`` or a ``<field>_source`` naming one of their record keys), lose names,
    places and identifiers; free text Puente keeps in ``ops`` about
    their records (identity-review reasons, the activation work list's context) is replaced, found
-   by their record keys and customer ids, never by name (other people share it); their churn-task
+   by their record keys and customer ids, never by name (other people share it), and the
+   identity-review decisions in force naming their records are revoked; their churn-task
    assignments (kept for the experiment) forget the CRM contact they were made for. Then the dbt
    models are rebuilt from the scrubbed raw records (``_rebuild``; their ``_loaded_at`` is moved
    so the incremental models re-read them): names and streets leave every derived table at once,
@@ -60,7 +65,8 @@ an identifier. Their orders and revenue stay, spread over those customers: the c
 grows and their history is split. On purpose: keeping them one customer would mean keeping, in
 clear, which records were one person (an operator merge per pair, ``ops.customer_match_overrides``),
 the very link the erasure removes, and one of their records coming back would bring the whole
-history back to them. A won deal or web order of theirs not yet in the ERP no longer finds their
+history back to them: the identity-review decisions in force naming one of their records are
+revoked (``_revoke_decisions``; ``revoked_by`` 'erasure <id>'). A won deal or web order of theirs not yet in the ERP no longer finds their
 ERP partner: it asks for a new one without a cédula/NIT, so it goes to the work list
 (``erp_requires_tax_id``). tests/dbt/test_erasure.py pins this behaviour.
 
