@@ -741,6 +741,8 @@ def test_the_table_refuses_in_sql_what_the_review_dag_refuses(fresh_db):
     assert len(_state(fresh_db)) == 3
 
 
+# The table as the model's pre-hook made it before the constraints: written out, not taken from the
+# hook, which has moved on (an upgrade starts from what an older Puente left).
 OLD_TABLE = """
     create table ops.customer_match_overrides (
         override_id bigint generated always as identity primary key,
