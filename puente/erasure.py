@@ -366,8 +366,11 @@ def _erase_now(url: str, *, requested_by: str, reason: str | None = None, email:
     made = puente_tasks(url, subject.crm_people(crm, with_leads=True), crm)
     tasks, tasks_left = _erase_crm_tasks(url, made, crm_writer)
     removed: dict[str, int] = {f"{crm}.tasks": tasks} if tasks else {}
-    message = (f"{tasks_left} CRM task(s) Puente made for the person were not deleted (no CRM writer): delete "
-               f"them in {crm} (their ids are in ops.activation_audit)") if tasks_left else None
+    message = "; ".join(m for m in (
+        f"confirmed for every customer carrying the identifier ({len(subject.customer_ids)}: --all-matching)"
+        if all_matching and len(subject.customer_ids) > 1 else None,
+        f"{tasks_left} CRM task(s) Puente made for the person were not deleted (no CRM writer): delete "
+        f"them in {crm} (their ids are in ops.activation_audit)" if tasks_left else None) if m) or None
     with psycopg.connect(url) as conn, conn.transaction():
         removed.update(_scrub_raw(conn, subject, erasure_id))
         removed.update(_scrub_task_audit(conn, subject, made))

@@ -772,4 +772,7 @@ def test_an_identifier_several_customers_share_is_refused_unless_confirmed(erase
     assert result.customers == 2
     with psycopg.connect(url) as conn:
         assert conn.execute("select count(*) from ops.erasures").fetchone() == (before[0] + 1,)
+        (message,) = conn.execute("select message from ops.erasures where erasure_id = %s",
+                                  (result.erasure_id,)).fetchone()
+    assert "confirmed for every customer carrying the identifier (2: --all-matching)" in message  # the tombstone says so
     assert traces(url, [family]) == {}
