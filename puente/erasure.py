@@ -331,9 +331,9 @@ def erase(url: str, **request: Any) -> ErasureResult:
 
 
 def _erase_now(url: str, *, requested_by: str, reason: str | None = None, email: str | None = None,
-          phone: str | None = None, tax_id: str | None = None, customer_id: str | None = None,
-          crm_writer: Any = None, field_keys: FieldKeys | None = None, rebuild: bool = True,
-          all_matching: bool = False) -> ErasureResult:
+               phone: str | None = None, tax_id: str | None = None, customer_id: str | None = None,
+               crm_writer: Any = None, field_keys: FieldKeys | None = None, rebuild: bool = True,
+               all_matching: bool = False) -> ErasureResult:
     """Erase the person named by one identifier (see the module's docstring); the tombstone's summary.
     ``field_keys`` (``puente.field_crypto``): the keys that sealed phones and tax ids, so their
     sealed forms are found and removed too. ``rebuild``: rebuild the dbt models from the scrubbed
