@@ -95,6 +95,7 @@ from psycopg.types.json import Jsonb
 
 from puente import leases, sealed_keys
 from puente.field_crypto import FieldKeys, is_sealed, sealed_needles
+from puente.identity_review import revoke_where
 from puente.sources import registry
 from puente.sources.fields import blank, jsonpath, values_at
 from puente.sources.spec import SourceObject
@@ -651,7 +652,7 @@ def _scrub_ops_text(conn: psycopg.Connection, subject: Subject, erasure_id: str 
             if count:
                 removed["ops.customer_match_overrides (reasons)"] = count
         if keys:
-            removed.update(_revoke_decisions(conn, keys, columns, erasure_id))
+            removed.update(_revoke_decisions(conn, keys, erasure_id))
     if subject.customer_ids and conn.execute("select to_regclass('ops.activation_issues') is not null").fetchone()[0]:
         pattern = _pattern(subject.identifiers | subject.names) if subject.identifiers | subject.names else None
         rows = conn.execute("select activation, row_key, reason, target_error, context from ops.activation_issues "
@@ -668,22 +669,16 @@ def _scrub_ops_text(conn: psycopg.Connection, subject: Subject, erasure_id: str 
     return removed
 
 
-def _revoke_decisions(conn: psycopg.Connection, keys: list[str], columns: set[str],
-                      erasure_id: str | None) -> dict[str, int]:
+def _revoke_decisions(conn: psycopg.Connection, keys: list[str], erasure_id: str | None) -> dict[str, int]:
     """Revoke the identity-review decisions in force (ops.customer_match_overrides, not revoked)
     that name one of the person's record keys: a 'merge' would keep their records linked as one
     customer after the erasure (the link it removes, see the module's docstring), a 'distinct' or
     'split' would keep deciding about records that are no one's any more. Revoked as
-    ``puente.identity_review`` revokes (the row stays, ``is_revoked``), by ``erasure <id>`` where
-    the table has the audit columns; marts.audit_log shows it."""
-    audit = sql.SQL("")
-    if {"revoked_by", "revoke_reason", "revoked_at"} <= columns:
-        audit = sql.SQL(", revoked_by = %(by)s, revoke_reason = %(why)s, revoked_at = now()")
-    count = conn.execute(sql.SQL(
-        "update ops.customer_match_overrides set is_revoked = true{} where not is_revoked "
-        "and (record_key = any(%(keys)s) or other_record_key = any(%(keys)s))").format(audit),
-        {"keys": keys, "by": f"erasure {erasure_id}" if erasure_id else "erasure",
-         "why": "the person of this record was erased (Habeas Data)"}).rowcount
+    ``puente.identity_review`` revokes (the row stays, ``is_revoked``), by ``erasure <id>``;
+    marts.audit_log shows it."""
+    count = revoke_where(conn, "record_key = any(%(keys)s) or other_record_key = any(%(keys)s)", {"keys": keys},
+                         f"erasure {erasure_id}" if erasure_id else "erasure",
+                         "the person of this record was erased (Habeas Data)")
     return {"ops.customer_match_overrides (revoked)": count} if count else {}
 
 

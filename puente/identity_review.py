@@ -117,21 +117,28 @@ def record_decision(url: str, record_key: str, other_record_key: str | None, dec
             "already_recorded": False, "override_id": override_id, "message": message}
 
 
+def revoke_where(conn: psycopg.Connection, where: str, params: dict[str, Any], revoked_by: str,
+                 reason: str | None) -> int:
+    """Revoke the decisions in force that ``where`` selects (SQL over ops.customer_match_overrides,
+    its placeholders in ``params``): the rows stay, ``is_revoked``, with who revoked them and why
+    where the table has those columns (stg_ops__customer_match_overrides adds them; a table created
+    before that gets them at the next build). How many were revoked."""
+    columns = {row[0] for row in conn.execute(
+        "select column_name from information_schema.columns"
+        " where table_schema = 'ops' and table_name = 'customer_match_overrides'")}
+    audit = ", revoked_by = %(revoked_by)s, revoke_reason = %(revoke_reason)s, revoked_at = now()" \
+        if {"revoked_by", "revoke_reason", "revoked_at"} <= columns else ""
+    return conn.execute(
+        f"update ops.customer_match_overrides set is_revoked = true{audit} where not is_revoked and ({where})",
+        {**params, "revoked_by": revoked_by, "revoke_reason": reason}).rowcount
+
+
 def _revoke(conn: psycopg.Connection, record_key: str, other: str | None, pair: str,
             params: dict[str, Any]) -> dict[str, Any]:
     """Undo, on a pair, its 'merge' and 'distinct' decisions (the one in force and those it
     overruled, so none comes back); without a second record, the record's split."""
     target = pair + " and action in ('merge', 'distinct')" if other else "record_key = %(key)s and action = 'split'"
-    # who revoked and why, where the table has the columns (stg_ops__customer_match_overrides
-    # adds them; a table created before that gets them at the next build)
-    columns = {row[0] for row in conn.execute(
-        "select column_name from information_schema.columns"
-        " where table_schema = 'ops' and table_name = 'customer_match_overrides'")}
-    audit = ", revoked_by = %(by)s, revoke_reason = %(reason)s, revoked_at = now()" \
-        if {"revoked_by", "revoke_reason", "revoked_at"} <= columns else ""
-    rows = conn.execute(
-        f"update ops.customer_match_overrides set is_revoked = true{audit} where not is_revoked and {target}",
-        params).rowcount
+    rows = revoke_where(conn, target, params, params["by"], params["reason"])
     if not rows:  # a revoke that undoes nothing is a mistyped pair, not a success
         if other is None:
             raise InvalidDecision(f"no decision in force on a split of {record_key} to revoke"
