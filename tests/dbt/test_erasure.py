@@ -645,8 +645,6 @@ def test_an_erasure_waits_for_the_run_writing_the_warehouse(erased, monkeypatch)
             assert conn.execute("select count(*) from ops.erasures").fetchone() == tombstones
     finally:
         leases.release(url, "puente_nightly manual__2026-11-16")
-    with psycopg.connect(url) as conn:  # an erasure releases the lease it held
-        assert conn.execute("select count(*) from ops.pipeline_lease").fetchone() == (0,)
 
 
 def test_dbt_records_its_own_command_never_the_erasure_request(erased, monkeypatch, tmp_path):
@@ -776,3 +774,5 @@ def test_an_identifier_several_customers_share_is_refused_unless_confirmed(erase
                                   (result.erasure_id,)).fetchone()
     assert "confirmed for every customer carrying the identifier (2: --all-matching)" in message  # the tombstone says so
     assert traces(url, [family]) == {}
+    with psycopg.connect(url) as conn:  # an erasure releases the writer lease it held
+        assert conn.execute("select count(*) from ops.pipeline_lease").fetchone() == (0,)
