@@ -730,6 +730,11 @@ def _rebuild(url: str) -> str | None:
             "select distinct table_name from information_schema.tables where table_schema = 'activations' "
             "or table_schema = 'intermediate' and exists (select from information_schema.tables "
             "where table_schema = 'activations') order by 1")]
+        # the keys int_customer_record_keys derived stay cached while a record's inputs do not change:
+        # the scrub above may have changed a cached key in place (a mention replaced), which only a
+        # derivation from the raw records sets right
+        if conn.execute("select to_regclass('intermediate.int_customer_record_keys') is not null").fetchone()[0]:
+            conn.execute("truncate intermediate.int_customer_record_keys")
     env = {"PUENTE_AS_OF_DATE": day.isoformat()} if day else None
     target = ["--target-path", str(side_target("erasure"))]
     try:

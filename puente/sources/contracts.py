@@ -39,7 +39,7 @@ GENERATED = PROJECT_ROOT / "dbt_project" / "macros" / "generated" / "sources.sql
 
 # Each contract and the shared model that unions its providers (where its columns are documented).
 CONTRACTS = {
-    "customer_records": "int_customer_records_unioned",
+    "customer_records": "int_customer_record_keys",
     "crm_people": "int_crm_contacts",
     "web_orders": "int_web_orders_unioned",
     "web_order_lines": "int_web_order_lines_unioned",
