@@ -65,7 +65,10 @@ customer_crm as (
     group by customer_id
 ),
 
-conflict_owners as (
+-- materialized, so that the conflicts (a seventh of the customer-field groups) are found first and
+-- then meet their per_system rows: inlined, the planner joined all of per_system to the owners
+-- through their shared field_name and sorted every row on disk before the conflicts dropped most
+conflict_owners as materialized (
     select
         conflicts.customer_id,
         conflicts.field_name,
