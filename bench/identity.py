@@ -41,7 +41,8 @@ of record kinds, a kind with itself included), the review queue's size and
 the comparison levels' rates by the truth. Goal (issue 11): precision >= 0.995 and recall >= 0.98
 overall and in every class at 100,000 customers, the review queue under 1% of customers.
 With `--field-key`, phones and tax ids land sealed, as a business with a field key has them
-(puente.field_crypto, puente.sealed_keys), in a section of its own.
+(puente.field_crypto, puente.sealed_keys), in a section of its own; with `--one-shop`, the business
+runs Shopify alone beside its ERP and CRM (the shape issue 11 timed its incremental night on).
 Set BENCH_IDENTITY_KEEP_DATABASE=1 to keep the database for a look afterwards.
 """
 
@@ -423,10 +424,12 @@ def _commit() -> str:
     return (git("rev-parse", "--short", "HEAD") or "unknown") + ("-dirty" if dirty else "")
 
 
-def main(customers: int = 100_000, seed: int = 7, crm: str = "hubspot", field_key: bool = False) -> None:
+def main(customers: int = 100_000, seed: int = 7, crm: str = "hubspot", field_key: bool = False,
+         one_shop: bool = False) -> None:
     keys = FieldKeys.parse(new_key()) if field_key else None
+    shops = () if one_shop else SHOPS
     started = time.perf_counter()
-    business = Business(seed, customers=customers, crm=crm, **{shop: True for shop in SHOPS})
+    business = Business(seed, customers=customers, crm=crm, **{shop: True for shop in shops})
     generated = time.perf_counter() - started
     base = os.environ.get("PUENTE_WAREHOUSE_URL") or warehouse.ensure_embedded()
     name = f"bench_identity_{uuid.uuid4().hex[:8]}"
@@ -468,7 +471,7 @@ def main(customers: int = 100_000, seed: int = 7, crm: str = "hubspot", field_ke
             warehouse.drop_database(base, name)
     body = "\n".join([
         f"Commit {_commit()}. Business(seed={seed}, customers={customers:,}, crm={crm!r}, "
-        f"{', '.join(f'{shop}=True' for shop in SHOPS)}): generated in {generated:.0f} s; "
+        f"{', '.join(f'{shop}=True' for shop in shops) or 'Shopify only'}): generated in {generated:.0f} s; "
         f"{rows:,} raw rows landed by COPY in {loaded:.0f} s"
         + (" (phones and tax ids sealed with a field key, their identity keys derived first, as the loader does)"
            if keys else "") + ". Customer records per kind: "
@@ -551,12 +554,14 @@ def main(customers: int = 100_000, seed: int = 7, crm: str = "hubspot", field_ke
         "fct_order_lines recompute only the orders the day touched.",
     ])
     # `make bench-identity`; other runs get sections of their own
-    default = (customers, crm, field_key) == (100_000, "hubspot", False)
+    default = (customers, crm, field_key, one_shop) == (100_000, "hubspot", False, False)
     sealed = ", phones and tax ids sealed" if field_key else ""
-    write_section("identity" if default else f"identity-{crm}-{customers}" + ("-sealed" if field_key else ""),
-                  "Identity resolution" + ("" if default else f" ({customers:,} customers, CRM {crm}{sealed})"),
+    alone = ", Shopify its only shop" if one_shop else ""
+    write_section("identity" if default else f"identity-{crm}-{customers}" + ("-sealed" if field_key else "")
+                  + ("-one-shop" if one_shop else ""),
+                  "Identity resolution" + ("" if default else f" ({customers:,} customers, CRM {crm}{sealed}{alone})"),
                   f"python -m bench.identity {customers} {seed}" + ("" if crm == "hubspot" else f" --crm {crm}")
-                  + (" --field-key" if field_key else ""), body)
+                  + (" --field-key" if field_key else "") + (" --one-shop" if one_shop else ""), body)
     print(body)
 
 
@@ -567,4 +572,7 @@ if __name__ == "__main__":
     parser.add_argument("--crm", choices=CRMS, default="hubspot", help="the CRM the business runs")
     parser.add_argument("--field-key", action="store_true",
                         help="seal phones and tax ids with a field key as they land (puente.field_crypto)")
+    parser.add_argument("--one-shop", action="store_true",
+                        help="Shopify alone beside the ERP and the CRM (no WooCommerce, Tienda Nube or Mercado Libre): "
+                             "the business issue 11 measured its incremental night on")
     main(**vars(parser.parse_args()))
