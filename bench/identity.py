@@ -550,7 +550,8 @@ def main(customers: int = 100_000, seed: int = 7, crm: str = "hubspot", field_ke
                         "u among candidates"], levels),
         "",
         f"Slowest dbt nodes, full night: {full_nodes}; incremental night: {incremental_nodes}. The identity "
-        "models rebuild every night (a new record can join or bridge any cluster); fct_orders and "
+        "models rebuild every night (a new record can join or bridge any cluster), but for each record's keys, "
+        "derived again only for the records whose values changed (int_customer_record_keys); fct_orders and "
         "fct_order_lines recompute only the orders the day touched.",
     ])
     # `make bench-identity`; other runs get sections of their own
