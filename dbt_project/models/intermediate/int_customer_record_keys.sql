@@ -1,7 +1,7 @@
 {#
     Every record of a person or business that buys, from every system, one row each, with the
-    keys derived from its own values. Which records count is each system's to say, in its staging model
-    of contract `customer_records`, `stg_<system>__customer_records` (macro
+    keys derived from its own values. Which records count is each system's to say, in its staging
+    model of contract `customer_records`, `stg_<system>__customer_records` (macro
     source_contract_models, generated from the registry by `python -m puente.sources.contracts`;
     the columns are those of `record_columns` below): the ERP's customers and the partners its
     orders point at, each shop's customers, the customer of an order whose customer has not
@@ -23,10 +23,10 @@
     previous build and derives again only the records whose inputs changed, or every record when
     the derivation did: `derivation_hash` is the record's inputs, the derivation's compiled SQL
     (vars and macros included) and the country_codes seed, hashed. It is still rebuilt whole each
-    night (a record gone from its source leaves it); a previous build without every column of
-    this one (a new Puente), or none (`dbt build --full-refresh`), derives every record. An
-    erasure empties it before rebuilding the models (puente/erasure.py): what it scrubbed in place
-    is never kept.
+    night (a record gone from its source leaves it). A first build, a full refresh (`dbt build
+    --full-refresh`, the night's `rebuild_marts`) and a previous build without every column of this
+    one (a new Puente) derive every record. An erasure empties it before rebuilding the models
+    (puente/erasure.py): what it scrubbed in place is never kept.
 
     A value sealed in raw (a field key configured: puente/field_crypto.py) cannot be read here: its
     keys are not derived (null), and int_customer_records_unioned reads those the loader derived
