@@ -66,9 +66,10 @@ grows and their history is split. On purpose: keeping them one customer would me
 clear, which records were one person (an operator merge per pair, ``ops.customer_match_overrides``),
 the very link the erasure removes, and one of their records coming back would bring the whole
 history back to them: the identity-review decisions in force naming one of their records are
-revoked (``_revoke_decisions``; ``revoked_by`` 'erasure <id>'). A won deal or web order of theirs not yet in the ERP no longer finds their
-ERP partner: it asks for a new one without a cédula/NIT, so it goes to the work list
-(``erp_requires_tax_id``). tests/dbt/test_erasure.py pins this behaviour.
+revoked (``_revoke_decisions``; ``revoked_by`` 'erasure <id>'). A won deal or web order of theirs
+not yet in the ERP no longer finds their ERP partner: it asks for a new one without a cédula/NIT,
+so it goes to the work list (``erp_requires_tax_id``). tests/dbt/test_erasure.py pins this
+behaviour.
 
 Asked again for a person already erased, ``erase`` finds nobody and says which erasure removed
 the identifier (``erased_by``: the tombstones' keyed hashes).
@@ -613,10 +614,9 @@ def _scrub_snapshot(conn: psycopg.Connection, schema: str, table: str, subject: 
             theirs.append(sql.SQL("{} && %s::text[]").format(sql.Identifier(column)))
             params.append(sorted(record_ids))
     keys = sorted(f"{record_type}:{record_id}" for record_type, record_id in subject.record_keys)
-    for column in sorted(c for c, udt in columns.items() if c.endswith("_source") and udt in ("text", "varchar")):
-        if keys:
-            theirs.append(sql.SQL("{} = any(%s::text[])").format(sql.Identifier(column)))
-            params.append(keys)
+    for column in sorted(c for c, udt in columns.items() if keys and c.endswith("_source") and udt in ("text", "varchar")):
+        theirs.append(sql.SQL("{} = any(%s::text[])").format(sql.Identifier(column)))
+        params.append(keys)
     return conn.execute(sql.SQL("update {} set {} where ({}) and ({})").format(
         sql.Identifier(schema, table),
         sql.SQL(", ").join(sql.SQL("{} = null").format(sql.Identifier(c)) for c in personal),

@@ -733,7 +733,6 @@ def test_a_failed_rebuild_leaves_the_erasure_pending(erased, monkeypatch):
     assert outcome == ("pending",)
 
 
-
 def test_an_identifier_several_customers_share_is_refused_unless_confirmed(erased, monkeypatch, capsys):
     """Carlos and Lucía share the family's e-mail (two customers): erasing by it is refused, naming
     how many customers and their ids (not their data), and nothing changes; confirmed

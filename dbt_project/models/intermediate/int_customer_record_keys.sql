@@ -33,8 +33,9 @@
     in ops.sealed_keys.
 #}
 
+{#- what the derivation adds to a record, beside its record_key -#}
 {%- set derived_columns = [
-    'record_key', 'name_normalized', 'email_normalized', 'name_compared', 'company_name_compared', 'name_words',
+    'name_normalized', 'email_normalized', 'name_compared', 'company_name_compared', 'name_words',
     'address_key', 'city_normalized', 'record_country', 'key_country',
     'phone_normalized', 'phone_tail', 'phone_is_landline',
     'other_phone_normalized', 'other_phone_tail', 'other_phone_is_landline',
@@ -45,7 +46,7 @@
 {%- set previous = load_relation(this) if execute and not flags.FULL_REFRESH else none -%}
 {%- if previous is not none -%}
     {%- set previous_columns = adapter.get_columns_in_relation(previous) | map(attribute='name') | list -%}
-    {%- if (derived_columns + ['derivation_hash']) | reject('in', previous_columns) | list -%}
+    {%- if (['record_key', 'derivation_hash'] + derived_columns) | reject('in', previous_columns) | list -%}
         {%- set previous = none -%}
     {%- endif -%}
 {%- endif -%}
@@ -222,7 +223,7 @@ sourced as (
 
 -- the records whose keys the previous build derived from the same inputs, the same way
 kept as (
-    select sourced.*, {% for column in derived_columns if column != 'record_key' %}previous.{{ column }}{{ ", " if not loop.last }}{% endfor %}
+    select sourced.*, {% for column in derived_columns %}previous.{{ column }}{{ ", " if not loop.last }}{% endfor %}
     from sourced
     inner join {{ previous }} as previous
         on sourced.record_key = previous.record_key
@@ -247,6 +248,6 @@ changed as (
 select * from kept
 union all
 {% endif -%}
-select changed.*, {% for column in derived_columns if column != 'record_key' %}derived.{{ column }}{{ ", " if not loop.last }}{% endfor %}
+select changed.*, {% for column in derived_columns %}derived.{{ column }}{{ ", " if not loop.last }}{% endfor %}
 from changed
 inner join derived on changed.record_key = derived.record_key
