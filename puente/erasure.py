@@ -67,12 +67,20 @@ clear, which records were one person (an operator merge per pair, ``ops.customer
 the very link the erasure removes, and one of their records coming back would bring the whole
 history back to them: the identity-review decisions in force naming one of their records are
 revoked (``_revoke_decisions``; ``revoked_by`` 'erasure <id>'). A won deal or web order of theirs
-not yet in the ERP no longer finds their ERP partner: it asks for a new one without a cédula/NIT,
-so it goes to the work list (``erp_requires_tax_id``). tests/dbt/test_erasure.py pins this
-behaviour.
+not yet in the ERP no longer finds their ERP partner (nor the deal the order that fulfilled it):
+posted, it would make a partner for them again, or a second order, wherever the ERP takes a
+customer without a cédula/NIT (``erp_requires_tax_id`` false). So act_won_deals_to_erp and
+act_web_orders_to_erp hold a deal or order whose record an erasure scrubbed and the source has not
+changed since (dbt macro ``erasure_of``, reading ``ops.erased_records``): on the work list, the
+erasure named as the reason; the operator enters it in the ERP by hand if it must still be
+delivered. tests/dbt/test_erasure.py pins this behaviour.
 
 Asked again for a person already erased, ``erase`` finds nobody and says which erasure removed
-the identifier (``erased_by``: the tombstones' keyed hashes).
+the identifier (``erased_by``: the tombstones' keyed hashes). Asked again by customer id, it
+finds the anonymous remainder that kept it, but every record of that customer is one an erasure
+scrubbed and none landed since (``_already_erased``): ``AlreadyErased`` says which erasure and
+when, and nothing is written. A record the source changed after the erasure is new data: it
+landed again, and is erased again, under a tombstone of its own.
 
 Puente does not delete the person in the ERP, the CRM or the shop: each system is the business's
 own record and has its own erasure (HubSpot's GDPR delete, Shopify's customer redaction).
@@ -87,7 +95,7 @@ import sys
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import psycopg
@@ -119,6 +127,12 @@ MIN_NEEDLE = 5  # shorter strings are not searched for (a "Cra" or a "57" is in 
 
 class SubjectNotFound(LookupError):
     """No customer carries the identifier given."""
+
+
+class AlreadyErased(SubjectNotFound):
+    """The customer named (by customer id: the anonymous remainder of an erased person keeps it)
+    holds only records an erasure scrubbed, none landed again since: a request made twice. Nothing
+    is done and no second tombstone is written."""
 
 
 class SeveralSubjects(ValueError):
@@ -357,6 +371,14 @@ def _erase_now(url: str, *, requested_by: str, reason: str | None = None, email:
                 raise SubjectNotFound(f"no customer in the warehouse carries that identifier: erasure "
                                       f"{', '.join(done)} removed it") from None
             raise
+        # The anonymous remainder of an erased person keeps their customer id (see above), so a
+        # request by customer id made twice finds "them" again: recognised by their records, every
+        # one scrubbed and none landed since (a record the source changed after the erasure is new
+        # data, erased again below)
+        done = _already_erased(conn, subject)
+        if done:
+            raise AlreadyErased(f"customer {', '.join(subject.customer_ids)} was already erased: {done}; every "
+                                "record of theirs is scrubbed and none landed again since, so nothing was done")
         conn.execute(
             f"insert into ops.erasures (erasure_id, requested_by, reason, identified_by, identifier_hashes) "
             f"select %s, %s, %s, %s, array(select {keyed_hash_sql('i.v')} "
@@ -402,6 +424,36 @@ def _erase_now(url: str, *, requested_by: str, reason: str | None = None, email:
         log.warning("erasure %s: %s", erasure_id, message)
     return ErasureResult(erasure_id, len(subject.customer_ids), len(subject.records), cleared, removed, tasks,
                          message)
+
+
+def _already_erased(conn: psycopg.Connection, subject: Subject) -> str | None:
+    """Which erasures, and when, scrubbed every record of ``subject`` (their own and those pointing
+    at them) when none landed again since (``ops.erased_records``' time not before its raw row's
+    ``_loaded_at``, which the scrub moved to the same moment); None when one is new or changed."""
+    records = {*subject.records, *subject.linked}
+    by_object: dict[tuple[str, str], list[str]] = {}
+    for source, obj, record_id in records:
+        by_object.setdefault((source, obj), []).append(record_id)
+    found: dict[str, Any] = {}  # erasure id -> when it scrubbed them
+    erased: set[tuple[str, str, str]] = set()
+    for (source, obj), ids in by_object.items():
+        rows = conn.execute(sql.SQL(
+            f"select r.source_id, e.erasure_id, e.erased_at from {{}} as r cross join ops.erasure_key as k "
+            f"join ops.erased_records as e on e.source = %(source)s and e.object = %(object)s "
+            f"and e.record_hash = {keyed_hash_sql('%(prefix)s || r.source_id')} "
+            f"where r.source_id = any(%(ids)s) and e.erased_at >= r._loaded_at").format(
+                sql.Identifier("raw", raw_object(source, obj).table)),
+            {"source": source, "object": obj, "prefix": f"{source}/{obj}/", "ids": ids}).fetchall()
+        for record_id, erasure_id, erased_at in rows:
+            erased.add((source, obj, record_id))
+            found[erasure_id] = min(erased_at, found.get(erasure_id, erased_at))
+    if not records or erased != records:
+        return None
+    pending = {r[0] for r in conn.execute("select erasure_id from ops.erasures where erasure_id = any(%s) "
+                                          "and finished_at is null", (sorted(found),))}
+    return ", ".join(f"erasure {erasure_id} of {at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+                     + (" (pending: the next successful night completes it)" if erasure_id in pending else "")
+                     for erasure_id, at in sorted(found.items(), key=lambda item: item[1]))
 
 
 def _clear_crm(url: str, subject: Subject, writer: Any, crm: str) -> int:

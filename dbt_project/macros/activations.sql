@@ -60,6 +60,31 @@ case
 end
 {%- endmacro %}
 
+{# The erasure (Habeas Data, puente/erasure.py) that scrubbed record `id` of `system`'s `object`, as
+   `erasure <id> of <date>`, while the record has not landed again since (`loaded_at` not after the
+   erasure, which moved it to its own moment): a record the source changed later is new data the
+   business holds, not the erased person's. Null otherwise. ops.erased_records keys a record by
+   HMAC-SHA256 of `<system>/<object>/<id>` under ops.erasure_key (looked up by its primary key). #}
+{% macro erasure_of(system, object, id, loaded_at) -%}
+(select 'erasure ' || e.erasure_id || ' of ' || to_char(e.erased_at at time zone 'UTC', 'YYYY-MM-DD')
+ from {{ source('ops', 'erased_records') }} as e, {{ source('ops', 'erasure_key') }} as k
+ where e.source = {{ system }} and e.object = {{ object }}
+     and e.record_hash = sha256(k.outer_pad || sha256(k.inner_pad
+                                || convert_to({{ system }} || '/' || {{ object }} || '/' || {{ id }}, 'UTF8')))
+     and e.erased_at >= {{ loaded_at }}
+ order by e.erased_at desc limit 1)
+{%- endmacro %}
+
+{# Why an order of an erased person (its record scrubbed: erasure_of) is held: the customer
+   Puente would post it for is the anonymous remainder of that person, no longer tied to their
+   ERP partner; posting it would create a partner for them again, or a second order for a deal
+   already fulfilled (the erasure removed what matched the two). `what`: 'order', 'deal'. #}
+{% macro erased_problem(erasure, what) -%}
+'the customer of this {{ what }} was erased (Habeas Data, ' || {{ erasure }} || '): Puente does not post it '
+|| 'to the ERP, which would create a partner for them again or a second order; if the business must still '
+|| 'deliver it, enter it in the ERP by hand, then drop this row (puente activations drop)'
+{%- endmacro %}
+
 {# The ERP partner id of a golden customer (the oldest of its partners), from `odoo_partner_ids`. #}
 {% macro erp_partner_id(partner_ids) -%}
 (select min(partner_id::bigint) from unnest({{ partner_ids }}) as ids (partner_id))

@@ -20,7 +20,7 @@ from warehouse_scan import traces
 
 from puente.activation.writers import Outcome
 from puente.dbt import ACTIVATION_BUILD_ARGS, MAIN_BUILD_ARGS, run_dbt
-from puente.erasure import SeveralSubjects, SubjectNotFound, erase
+from puente.erasure import AlreadyErased, SeveralSubjects, SubjectNotFound, erase
 from puente.field_crypto import FieldKeys, new_key
 from puente.load import load_page
 from puente.sources import registry
@@ -443,6 +443,88 @@ def test_the_activation_models_name_him_no_more(erased):
     assert namesake_order == "jp.cali@example.com"
 
 
+class RecordingERP:
+    """Stands in for the Odoo writer: records the sale orders the activations would post."""
+
+    system = "odoo"
+    requests_made = 0
+
+    def __init__(self) -> None:
+        self.written: list = []
+
+    def prepare(self, obj: str) -> None:
+        pass
+
+    def lookup(self, obj, external_keys):
+        return {}
+
+    def refuses_duplicates(self, obj: str) -> bool:
+        return False
+
+    def write(self, obj, mode, rows):
+        self.written += list(rows)
+        return [Outcome(row.row_key, True, f"so-{n}", "create") for n, row in enumerate(rows, 1)]
+
+    def close(self) -> None:
+        pass
+
+
+def test_his_won_deal_and_web_orders_are_held_not_posted_to_the_erp(erased):
+    """After the erasure his won deal (matched to his ERP order before: the erasure removed what
+    matched them) and his web orders not yet in the ERP no longer find his ERP partner. Posted,
+    they would make a partner for him again and a second order for the deal: even where the ERP
+    takes a new customer without a cédula/NIT (var erp_requires_tax_id false) they are held, on
+    the work list with the erasure as the reason. Here their products exist in the ERP, so nothing
+    else holds them; the namesake's order, the same name but not erased, is posted."""
+    from puente.activation.engine import run_activation
+    from puente.activation.spec import activation_named
+
+    url, result, _ = erased
+    products = [{"id": 12 + n, "name": name, "default_code": sku, "list_price": price, "standard_price": price / 2,
+                 "qty_available": 20.0, "active": True, "create_date": "2026-01-01 00:00:00",
+                 "write_date": "2026-11-01 00:00:00"}
+                for n, (sku, name, price) in enumerate((("COC-0009", "Tabla de picar en bambú mediana", 31400.0),
+                                                        ("COC-0010", "Tabla de picar en bambú grande", 54500.0)))]
+    line = {"id": "8701", "properties": {"name": "Martillo 16oz", "hs_sku": "HAM-16", "quantity": "10",
+                                         "price": "42016.81", "hs_lastmodifieddate": "2026-11-19T14:00:00.000Z"},
+            "updatedAt": "2026-11-19T14:00:00.000Z", "archived": False,
+            "associations": {"deals": {"results": [{"id": "701", "type": "line_item_to_deal"}]}}}
+    with psycopg.connect(url) as conn:
+        load_page(conn, raw_object("odoo", "product.product"),
+                  [Record(p, str(p["id"]), f"{p['write_date']}+00") for p in products], "erasure-test-products")
+        load_page(conn, raw_object("hubspot", "line_items"), [Record(line, "8701", line["updatedAt"])],
+                  "erasure-test-deal-lines")
+        conn.commit()
+    no_tax_id = ["--vars", "{erp_requires_tax_id: false}"]
+    run_dbt([*MAIN_BUILD_ARGS, "--resource-type", "model", *no_tax_id], url, env=AS_OF)  # the products, the lines
+    run_dbt([*ACTIVATION_BUILD_ARGS, *no_tax_id], url, env=AS_OF)
+    his = {"won_deals_to_erp": ["hubspot_deal:701"],
+           "web_orders_to_erp": ["tiendanube_order:1310000777", "woocommerce_order:1077", "woocommerce_order:1078"]}
+    with psycopg.connect(url) as conn:
+        (erased_on,) = conn.execute("select min(erased_at)::date from ops.erased_records where erasure_id = %s",
+                                    (result.erasure_id,)).fetchone()
+        rows = {(name, key): reason for name, model in (("won_deals_to_erp", "act_won_deals_to_erp"),
+                                                        ("web_orders_to_erp", "act_web_orders_to_erp"))
+                for key, reason in conn.execute(sql.SQL("select row_key, invalid_reason from activations.{}").format(
+                    sql.Identifier(model)))}
+    held = f"was erased (Habeas Data, erasure {result.erasure_id} of {erased_on:%Y-%m-%d}): Puente does not post it"
+    for name, keys in his.items():
+        for key in keys:
+            assert held in (rows.get((name, key)) or ""), (key, rows.get((name, key)))
+    assert rows[("web_orders_to_erp", "woocommerce_order:1079")] is None  # the namesake's: nothing holds it
+    erp = RecordingERP()
+    for name in his:
+        run_activation(url, activation_named(name), erp, logical_date=DAY)
+    sent = {row.row_key for row in erp.written}
+    assert "woocommerce_order:1079" in sent and not sent & {k for keys in his.values() for k in keys}, sent
+    with psycopg.connect(url) as conn:  # the operator sees why on the work list
+        listed = dict(((a, k), r) for a, k, r in conn.execute(
+            "select activation, row_key, reason from ops.activation_issues where activation in "
+            "('won_deals_to_erp', 'web_orders_to_erp')"))
+    assert all(held in listed[(name, key)] for name, keys in his.items() for key in keys), listed
+    assert "the customer of this deal was erased" in listed[("won_deals_to_erp", "hubspot_deal:701")]
+
+
 def test_the_snapshot_history_keeps_nothing_of_his(erased):
     """The snapshot (dim_customers_snapshot) is history no rebuild replaces: every version of his
     customer, and of the customer his shop account was before it merged into his (a closed version
@@ -531,6 +613,40 @@ def test_the_tombstone_keeps_the_fact_without_the_data(erased):
         assert conn.execute("select actor, outcome, detail ->> 'erasure_id' from marts.audit_log "
                             "where action = 'erasure'").fetchall() == [("dpo@casaandina.com.co", "done",
                                                                         result.erasure_id)]
+
+
+# what an erasure writes: its tombstone, and when it scrubbed each record
+STATE = ("select (select count(*) from ops.erasures), (select count(*) from ops.erased_records), "
+         "(select max(erased_at) from ops.erased_records)")
+
+
+def test_a_request_by_customer_id_made_again_says_when_he_was_erased_and_writes_no_tombstone(
+        erased, monkeypatch, capsys):
+    """His customer id stays with the anonymous remainder of his records (the part holding most of
+    them), so a request by it made again finds "him": every record of that customer was scrubbed
+    by the erasure and none landed since, so nothing is done, no second tombstone is written, and
+    the operator is told which erasure did it and when (the CLI too)."""
+    from argparse import Namespace
+
+    import puente.warehouse
+    from puente import erasure
+
+    url, result, _ = erased
+    with psycopg.connect(url) as conn:
+        before = conn.execute(STATE).fetchone()
+        (when,) = conn.execute("select min(erased_at) from ops.erased_records where erasure_id = %s",
+                               (result.erasure_id,)).fetchone()
+    done = f"erasure {result.erasure_id} of {when.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    with pytest.raises(AlreadyErased, match=f"customer {BEFORE['juan']} was already erased: {done};"):
+        erase(url, requested_by="dpo", customer_id=BEFORE["juan"])
+    monkeypatch.setattr(puente.warehouse, "warehouse_url", lambda: url)
+    args = Namespace(email=None, phone=None, tax_id=None, customer_id=BEFORE["juan"], requested_by="dpo",
+                     reason=None, no_crm=True, all_matching=False)
+    assert erasure.main(args) == 1
+    assert f"Nothing erased: customer {BEFORE['juan']} was already erased: {done}" in capsys.readouterr().err
+    with psycopg.connect(url) as conn:  # nothing started, nothing scrubbed again
+        assert conn.execute(STATE).fetchone() == before
+        assert conn.execute("select count(*) from ops.pipeline_lease").fetchone() == (0,)
 
 
 def test_the_crm_fields_puente_wrote_are_cleared(erased):
@@ -775,3 +891,24 @@ def test_an_identifier_several_customers_share_is_refused_unless_confirmed(erase
     assert traces(url, [family]) == {}
     with psycopg.connect(url) as conn:  # an erasure releases the writer lease it held
         assert conn.execute("select count(*) from ops.pipeline_lease").fetchone() == (0,)
+
+
+def test_a_record_of_his_the_source_changed_after_the_erasure_is_erased_again(erased):
+    """The ERP changed his partner after the erasure (he came back, or the business corrected the
+    record): it lands again, new data the business holds, so a request by his customer id is not
+    "already erased": what came back is erased, under a tombstone of its own."""
+    url, result, _ = erased
+    partner = {**next(p for p in SOURCES["odoo"]["res.partner"] if p["id"] == 101),
+               "write_date": (datetime.now(UTC) + timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S")}
+    with psycopg.connect(url) as conn:
+        tombstones = conn.execute("select count(*) from ops.erasures").fetchone()[0]
+        counts = load_page(conn, raw_object("odoo", "res.partner"), [Record(partner, "101", _cursor(
+            "odoo", "res.partner", partner))], "erasure-test-partner-back")
+        conn.commit()
+    assert (counts.erased_skipped, counts.updated) == (0, 1)
+    again = erase(url, requested_by="dpo", customer_id=BEFORE["juan"], rebuild=False)
+    assert again.erasure_id != result.erasure_id and again.removed["raw.odoo_res_partner"] == 1
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select count(*) from ops.erasures").fetchone()[0] == tombstones + 1
+        (record,) = conn.execute("select record from raw.odoo_res_partner where source_id = '101'").fetchone()
+    assert record["email"] is None and "Juan" not in json.dumps(record)

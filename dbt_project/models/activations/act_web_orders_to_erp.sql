@@ -29,8 +29,11 @@
     so none is posted again, whichever night its orders landed. A lone order keeps its own name.
     Older orders are left to a person (order_to_cash_gaps lists them): posting a sale of last
     year into this month's books is an accountant's decision. An order that cannot be posted
-    says why in `invalid_reason` (the work list). Cancelled shop orders are never posted; those
-    cancelled after posting are act_web_order_cancellations' business.
+    says why in `invalid_reason` (the work list); so does an order of an erased person (its record
+    scrubbed by an erasure and not changed in the shop since), held: its customer is the person's
+    anonymous remainder, no longer tied to their ERP partner (macro erased_problem). Cancelled
+    shop orders are never posted; those cancelled after posting are act_web_order_cancellations'
+    business.
 #}
 
 {%- set as_of = as_of_date() %}
@@ -69,6 +72,9 @@ postings as (
             min(shop_orders.shop_system || '_order:' || shop_orders.shop_order_id) as lone_row_key,
             min(web_orders.order_name) as lone_order_name,
             bool_or(shop_orders.is_cart_incomplete) as is_cart_incomplete,
+            -- every shop lands its orders as its raw object `orders` (puente/sources/<shop>/settings.py)
+            min({{ erasure_of('shop_orders.shop_system', "'orders'", 'shop_orders.shop_order_id::text',
+                              'shop_orders.loaded_at') }}) as erased_by,
             min(web_orders.order_date) as order_date
         from web_orders
         inner join shop_orders
@@ -156,6 +162,7 @@ orders as (
         postings.order_name,
         postings.order_count,
         postings.is_cart_incomplete,
+        postings.erased_by,
         postings.order_date,
         web_orders.customer_id,
         amounts.amount_total,
@@ -213,6 +220,8 @@ final as (
         jsonb_build_object('order', orders.order_name) as compare,
         null::timestamptz as observed_at,
         case
+            when orders.erased_by is not null
+                then {{ erased_problem('orders.erased_by', 'order') }}
             when orders.is_cart_incomplete
                 then 'the cart ' || orders.order_name || ' lists orders that never reached Puente (another '
                      || 'seller''s, or not yet served by ' || orders.shop_title || '); enter it by hand'

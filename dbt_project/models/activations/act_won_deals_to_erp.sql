@@ -4,7 +4,9 @@
     (HubSpot line items, Salesforce opportunity products: int_crm_deal_lines), and no order of its customer matched to it (int_deals_orders_matched),
     as a confirmed Odoo sale order that reserves the items, once. The customer and the lines
     are found as for web orders (act_web_orders_to_erp); the order's `origin` names the deal, so
-    it is looked up there before it is ever created again.
+    it is looked up there before it is ever created again. A deal of an erased person (its record
+    scrubbed by an erasure and not changed in the CRM since) is held on the work list: the
+    erasure removed what matched it to their orders and tied them to their ERP partner.
 #}
 
 {%- set as_of = as_of_date() %}
@@ -14,7 +16,8 @@ with
 deals as (
     select
         matched.deal_id, matched.customer_id, matched.closed_at, deals.deal_name, deals.amount, deals.deal_key,
-        deals.erp_origin, deals.crm_system
+        deals.erp_origin, deals.crm_system,
+        {{ erasure_of('deals.crm_system', 'deals.source_object', 'deals.deal_id', 'deals.loaded_at') }} as erased_by
     from {{ ref('int_deals_orders_matched') }} as matched
     inner join {{ ref('int_crm_deals') }} as deals
         on matched.deal_id = deals.deal_id
@@ -80,6 +83,7 @@ orders as (
         deals.deal_name,
         deals.amount,
         deals.customer_id,
+        deals.erased_by,
         customers.full_name,
         customers.tax_id,
         customers.email,
@@ -111,6 +115,8 @@ final as (
         jsonb_build_object('deal', deal_id) as compare,
         null::timestamptz as observed_at,
         case
+            when erased_by is not null
+                then {{ erased_problem('erased_by', 'deal') }}
             when customer_id is null
                 then 'the deal has no contact Puente knows as a customer; associate it with a contact in '
                      || case crm_system when 'salesforce' then 'Salesforce (the opportunity''s contact)' else 'HubSpot' end

@@ -15,5 +15,7 @@ select
     is_won,
     closed_at,
     contact_ids,
-    is_deleted
+    is_deleted,
+    'deals' as source_object,
+    loaded_at
 from {{ ref('stg_hubspot__deals') }}

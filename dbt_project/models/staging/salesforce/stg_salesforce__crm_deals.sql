@@ -16,5 +16,7 @@ select
     is_won,
     (close_date + time '12:00') at time zone '{{ var("business_timezone") }}' as closed_at,
     array_remove(array[contact_id], null) as contact_ids,
-    is_deleted
+    is_deleted,
+    'opportunities' as source_object,
+    loaded_at
 from {{ ref('stg_salesforce__opportunities') }}
