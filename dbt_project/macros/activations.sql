@@ -64,13 +64,13 @@ end
    `erasure <id> of <date>`, while the record has not landed again since (`loaded_at` not after the
    erasure, which moved it to its own moment): a record the source changed later is new data the
    business holds, not the erased person's. Null otherwise. ops.erased_records keys a record by
-   HMAC-SHA256 of `<system>/<object>/<id>` under ops.erasure_key (looked up by its primary key). #}
+   HMAC-SHA256 of `<system>/<object>/<id>` under ops.erasure_key (keyed_hash; looked up by its
+   primary key). #}
 {% macro erasure_of(system, object, id, loaded_at) -%}
 (select 'erasure ' || e.erasure_id || ' of ' || to_char(e.erased_at at time zone 'UTC', 'YYYY-MM-DD')
  from {{ source('ops', 'erased_records') }} as e, {{ source('ops', 'erasure_key') }} as k
  where e.source = {{ system }} and e.object = {{ object }}
-     and e.record_hash = sha256(k.outer_pad || sha256(k.inner_pad
-                                || convert_to({{ system }} || '/' || {{ object }} || '/' || {{ id }}, 'UTF8')))
+     and e.record_hash = {{ keyed_hash('k', system ~ " || '/' || " ~ object ~ " || '/' || " ~ id) }}
      and e.erased_at >= {{ loaded_at }}
  order by e.erased_at desc limit 1)
 {%- endmacro %}

@@ -82,7 +82,7 @@
 {# HMAC-SHA256 of a text value under the warehouse's key (`bi_key` must be joined), hex. #}
 {% macro bi_pseudonym(column) -%}
     case when {{ column }} is not null
-        then encode(sha256(bi_key.outer_pad || sha256(bi_key.inner_pad || convert_to({{ column }}, 'UTF8'))), 'hex')
+        then encode({{ keyed_hash('bi_key', column) }}, 'hex')
     end
 {%- endmacro %}
 
