@@ -56,7 +56,7 @@ def airflow_env(warehouse_url: str) -> dict[str, str]:
     home = puente_home() / "airflow"
     home.mkdir(parents=True, exist_ok=True)
     metadata_db = airflow_metadata_db()
-    warehouse.create_database(warehouse_url, metadata_db)
+    warehouse.create_database(warehouse_url, metadata_db, private=True)
     meta = warehouse.sqlalchemy_url(warehouse.with_database(warehouse_url, metadata_db))
     env = {
         **quiet_telemetry_env(),

@@ -347,6 +347,8 @@ def _ensure_login_roles(url: str, passwords: dict[str, str], generated: set[str]
             f"method in {home / 'pgdata' / 'pg_hba.conf'} and start again: Puente then sets new passwords"
         ) from None
     with conn:
+        # the server's maintenance database is the superuser's: bi_reader logs in to the warehouse only
+        conn.execute("revoke connect, temporary on database postgres from public")
         for role in EMBEDDED_ROLES:
             if role == SUPERUSER:
                 continue
@@ -511,8 +513,12 @@ def connect(url: str | None = None, **kwargs) -> psycopg.Connection:
     return psycopg.connect(url or warehouse_url(), **kwargs)
 
 
-def create_database(url: str, database: str) -> None:
-    """Create ``database`` on the server of ``url`` unless it exists (connects to ``postgres``)."""
+def create_database(url: str, database: str, *, private: bool = False) -> None:
+    """Create ``database`` on the server of ``url`` unless it exists (connects to ``postgres``).
+
+    ``private``: a database no role but its owner and the superusers may connect to (PostgreSQL lets
+    every role connect to every database and make temporary tables there unless told otherwise), such
+    as Airflow's metadata: ``bi_reader`` has no business there, not even to list its tables."""
     admin = with_database(url, "postgres")
     for attempt in range(20):
         try:
@@ -520,6 +526,11 @@ def create_database(url: str, database: str) -> None:
                 exists = conn.execute("select 1 from pg_database where datname = %s", (database,)).fetchone()
                 if not exists:
                     conn.execute(f'create database "{database}"')
+                if private:
+                    try:
+                        conn.execute(f'revoke connect, temporary on database "{database}" from public')
+                    except psycopg.errors.InsufficientPrivilege:
+                        pass  # a database another role owns, on a server Puente does not run: its owner's call
                 return
         except psycopg.OperationalError:
             if attempt == 19:

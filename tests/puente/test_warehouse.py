@@ -165,6 +165,14 @@ def test_the_embedded_server_refuses_a_connection_without_the_password(warehouse
                              passfile=str(passfile)) as conn:
             assert conn.execute("select current_user").fetchone()[0] == role
         assert passwords[role] in passfile.read_text()
+    # BI logs in to the warehouse only: not to the server's maintenance database, nor Airflow's metadata
+    from puente import runtime
+
+    runtime.airflow_env(warehouse_url)  # makes Airflow's database, as `make airflow` does
+    for database in ("postgres", runtime.airflow_metadata_db()):
+        reader = warehouse.with_database(_without_password(warehouse_url), database).replace("postgres@", "bi_reader@", 1)
+        with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+            psycopg.connect(reader, passfile=str(passfile))
 
 
 @pytest.fixture
@@ -212,7 +220,7 @@ def test_an_embedded_warehouse_of_an_earlier_version_moves_to_passwords_and_keep
     assert not warehouse._uses_trust(pgdata)
     passfile = scratch_home / warehouse.PASSFILE
     assert passfile.stat().st_mode & 0o777 == 0o600
-    with psycopg.connect(old.replace("postgres@", "bi_reader@", 1), passfile=str(passfile)) as conn:
+    with psycopg.connect(_without_password(url).replace("postgres@", "bi_reader@", 1), passfile=str(passfile)) as conn:
         assert conn.execute("select current_user").fetchone()[0] == "bi_reader"
 
 
