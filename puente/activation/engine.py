@@ -189,6 +189,7 @@ def _pending(conn: psycopg.Connection, activation: Activation, result: Activatio
     rows = conn.execute(
         f"""
         select m.row_key, m.target_id, m.external_key, m.payload, coalesce(m.compare, m.payload) as compare,
+               coalesce(m.compare, m.payload)::text as compare_text,
                m.invalid_reason, m.customer_id, coalesce(m.context, '{{}}'::jsonb) as context,
                s.target_id as accepted_target_id, s.payload as accepted_payload,
                {_AUTHORISED if activation.purposes else "true"} as is_authorised
@@ -248,7 +249,7 @@ def _clearing(activation: Activation, row: dict[str, Any]) -> dict[str, Any] | N
     if activation.mode != "update" or not any(v not in (None, "") for v in accepted.values()):
         return None
     empty = {name: "" for name in accepted}
-    return {**row, "payload": empty, "compare": empty}
+    return {**row, "payload": empty, "compare": empty, "compare_text": json.dumps(empty)}
 
 
 def _send(conn: psycopg.Connection, activation: Activation, writer: Writer, rows: list[dict[str, Any]],
@@ -358,7 +359,9 @@ def _book(conn: psycopg.Connection, activation: Activation, row: dict[str, Any],
                 payload = excluded.payload, compare_hash = excluded.compare_hash,
                 accepted_at = excluded.accepted_at, run_id = excluded.run_id
             """,
-            (activation.name, row["row_key"], target_id, Jsonb(new), json.dumps(row["compare"]), result.run_id))
+            # the compare as PostgreSQL wrote it (its text, not a round trip through Python, which
+            # turns 2.50 into 2.5): the hash the diff computes from the model the next time
+            (activation.name, row["row_key"], target_id, Jsonb(new), row["compare_text"], result.run_id))
         conn.execute("delete from ops.activation_issues where activation = %s and row_key = %s",
                      (activation.name, row["row_key"]))
         if status == "adopted":

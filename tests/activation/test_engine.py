@@ -137,6 +137,21 @@ def test_compare_decides_what_is_a_change(fresh_db, hubspot):
     assert run_activation(fresh_db, ACTIVATION, writer()).pending == 0
 
 
+def test_a_compare_with_decimals_is_not_a_change_the_next_run(fresh_db, hubspot):
+    """The accepted compare is hashed as PostgreSQL writes it: numbers with trailing zeros (an ERP
+    line's discount of 0.0000, a quantity of 2.50) stay as they are, not as a round trip through
+    Python writes them (0.0, 2.5), so an unchanged row is not sent again every run."""
+    business, _, writer = hubspot
+    (contact,) = _live_contacts(business)[:1]
+    _model(fresh_db, [{"row_key": contact, "payload": SCORES}])
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute(f"update {ACTIVATION.relation} set compare = "
+                     """'{"quantity": 2.50, "discount": 0.0000, "risk": "high"}'::jsonb""")
+    assert run_activation(fresh_db, ACTIVATION, writer()).sent == 1
+    again = run_activation(fresh_db, ACTIVATION, writer())
+    assert (again.pending, again.sent) == (0, 0)
+
+
 def test_refused_rows_are_audited_listed_and_retried_until_accepted(fresh_db, hubspot):
     business, _, writer = hubspot
     good = _live_contacts(business)[:3]
