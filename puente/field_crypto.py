@@ -26,7 +26,9 @@ first key every sealed value ``ops.quarantine`` and raw keep (and the identity k
 raw), and seals what raw still holds in clear (a warehouse that ran without a key); the next night
 rebuilds the models (``rebuild_marts``). The snapshot history and the activation engine's books
 (``ops.activation_state``, ``ops.activation_audit``, ``ops.activation_runs``) keep the forms sealed
-under the older keys: drop a key only when nothing it sealed must be opened again.
+under the older keys: drop a key only when nothing it sealed must be opened again. No activation
+sends a row again for a rotation: what the engine compares (a model's ``compare``) never holds a
+sealed value (tests/dbt/test_field_key_rotation.py).
 
 Where it applies: raw (every record the loader lands, ``puente.load``) and ``ops.quarantine``, and so
 everything built from them: staging, the marts and the snapshots hold the sealed forms. PostgreSQL

@@ -23,7 +23,9 @@ Every activation model has the same columns (``MODEL_COLUMNS``), so one engine s
   shop order's name in the ERP's ``client_order_ref``): creates look it up first;
 - ``payload``: the fields to write (only fields the activation owns);
 - ``compare``: what counts as a change (defaults to the payload): the engine sends a row only when
-  ``compare`` differs from what the target last accepted;
+  ``compare`` differs from what the target last accepted. It holds no sealed value
+  (``puente.field_crypto``): a key rotation gives those new forms, which would send every such row
+  again (tests/dbt/test_field_key_rotation.py);
 - ``observed_at``: when the target's current state was last read, for activations that converge
   the target on a state (stock): a row accepted before the target was observed again and still
   emitted is sent again;
