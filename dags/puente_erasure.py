@@ -7,7 +7,9 @@ their customer ids, unless "Erase every customer carrying it" (``all_matching``)
 Puente clears the fields it wrote on the person's CRM contacts (through the CRM's connection),
 removes their personal data from raw and from every table built from it, and keeps a tombstone
 in ``ops.erasures``; the next nights do not bring the person back from the sources' old records
-(see ``puente/erasure.py``). Wiring only: the task calls ``puente.erasure.erase``.
+(see ``puente/erasure.py``). A request for someone already erased fails the run saying which
+erasure removed them and when, and writes nothing. Wiring only: the task calls
+``puente.erasure.erase``.
 """
 
 from __future__ import annotations
