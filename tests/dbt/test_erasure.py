@@ -443,14 +443,14 @@ def test_the_activation_models_name_him_no_more(erased):
     assert namesake_order == "jp.cali@example.com"
 
 
-class RecordingERP:
-    """Stands in for the Odoo writer: records the sale orders the activations would post."""
+class RecordingWriter:
+    """Stands in for every target (ERP, CRM, shops): accepts and records each row it is handed."""
 
-    system = "odoo"
     requests_made = 0
 
-    def __init__(self) -> None:
-        self.written: list = []
+    def __init__(self, system: str) -> None:
+        self.system = system
+        self.written: list[tuple[str, str, object]] = []
 
     def prepare(self, obj: str) -> None:
         pass
@@ -462,8 +462,10 @@ class RecordingERP:
         return False
 
     def write(self, obj, mode, rows):
-        self.written += list(rows)
-        return [Outcome(row.row_key, True, f"so-{n}", "create") for n, row in enumerate(rows, 1)]
+        self.written += [(obj, mode, row) for row in rows]
+        operation = "create" if mode == "create" else "update"
+        return [Outcome(row.row_key, True, row.target_id or f"{self.system}-{len(self.written)}-{n}", operation)
+                for n, row in enumerate(rows)]
 
     def close(self) -> None:
         pass
@@ -512,10 +514,10 @@ def test_his_won_deal_and_web_orders_are_held_not_posted_to_the_erp(erased):
         for key in keys:
             assert held in (rows.get((name, key)) or ""), (key, rows.get((name, key)))
     assert rows[("web_orders_to_erp", "woocommerce_order:1079")] is None  # the namesake's: nothing holds it
-    erp = RecordingERP()
+    erp = RecordingWriter("odoo")
     for name in his:
         run_activation(url, activation_named(name), erp, logical_date=DAY)
-    sent = {row.row_key for row in erp.written}
+    sent = {row.row_key for _, _, row in erp.written}
     assert "woocommerce_order:1079" in sent and not sent & {k for keys in his.values() for k in keys}, sent
     with psycopg.connect(url) as conn:  # the operator sees why on the work list
         listed = dict(((a, k), r) for a, k, r in conn.execute(

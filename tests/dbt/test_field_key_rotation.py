@@ -22,11 +22,10 @@ import psycopg
 import pytest
 from psycopg import sql
 from psycopg.rows import dict_row
-from test_erasure import AS_OF, DAY, EVERY_CHANNEL, _cursor
+from test_erasure import AS_OF, DAY, EVERY_CHANNEL, RecordingWriter, _cursor
 
 from puente.activation.engine import pending_rows, run_activation
 from puente.activation.spec import load_activations
-from puente.activation.writers import Outcome
 from puente.dbt import ACTIVATION_BUILD_ARGS, MAIN_BUILD_ARGS, run_dbt
 from puente.field_crypto import FieldKeys, holds_sealed, new_key, reseal_quarantine
 from puente.load import load_page
@@ -39,34 +38,6 @@ NEW = new_key()
 BEFORE = FieldKeys.parse(OLD)
 AFTER = FieldKeys.parse(f"{NEW},{OLD}")  # the rotation: the new key first, the old one kept after it
 SEALED_FORM = re.compile(r"enc:v1:([0-9a-f]{8}):")
-
-
-class RecordingWriter:
-    """Stands in for every target (ERP, CRM, shops): accepts and records each row it is handed."""
-
-    requests_made = 0
-
-    def __init__(self, system: str) -> None:
-        self.system = system
-        self.written: list[tuple[str, str, object]] = []
-
-    def prepare(self, obj: str) -> None:
-        pass
-
-    def lookup(self, obj, external_keys):
-        return {}
-
-    def refuses_duplicates(self, obj: str) -> bool:
-        return False
-
-    def write(self, obj, mode, rows):
-        self.written += [(obj, mode, row) for row in rows]
-        operation = "create" if mode == "create" else "update"
-        return [Outcome(row.row_key, True, row.target_id or f"{self.system}-{len(self.written)}-{n}", operation)
-                for n, row in enumerate(rows)]
-
-    def close(self) -> None:
-        pass
 
 
 def land(url: str, sources: dict, keys: FieldKeys, batch: str) -> None:
