@@ -326,6 +326,11 @@ def keyed_hash_sql(value: str = "%s") -> str:
     return f"sha256(k.outer_pad || sha256(k.inner_pad || convert_to({value}, 'UTF8')))"
 
 
+# A record an erasure scrubbed: ops.erased_records (``e``) holds HMAC-SHA256 of "<source>/<object>/<id>"
+# under the erasure key (``k``, ops.erasure_key). Parameters: the source, the object and the prefix
+# "<source>/<object>/"; ``{id}``: the SQL of the record's id. The loader and the erasure read it.
+ERASED_RECORD = "e.source = %s and e.object = %s and e.record_hash = " + keyed_hash_sql("%s || {id}")
+
 # How long an erasure waits for the run writing the warehouse (a night, a web-orders run) to end
 ERASURE_LEASE_WAIT = timedelta(hours=2)
 # How long its own hold lasts if it dies without releasing it (a rebuild of a large business included)
@@ -438,12 +443,9 @@ def _already_erased(conn: psycopg.Connection, subject: Subject) -> str | None:
     erased: set[tuple[str, str, str]] = set()
     for (source, obj), ids in by_object.items():
         rows = conn.execute(sql.SQL(
-            f"select r.source_id, e.erasure_id, e.erased_at from {{}} as r cross join ops.erasure_key as k "
-            f"join ops.erased_records as e on e.source = %(source)s and e.object = %(object)s "
-            f"and e.record_hash = {keyed_hash_sql('%(prefix)s || r.source_id')} "
-            f"where r.source_id = any(%(ids)s) and e.erased_at >= r._loaded_at").format(
-                sql.Identifier("raw", raw_object(source, obj).table)),
-            {"source": source, "object": obj, "prefix": f"{source}/{obj}/", "ids": ids}).fetchall()
+            f"select r.source_id, e.erasure_id, e.erased_at from {{}} as r, ops.erasure_key as k, ops.erased_records as e "
+            f"where r.source_id = any(%s) and {ERASED_RECORD.format(id='r.source_id')} and e.erased_at >= r._loaded_at"
+        ).format(sql.Identifier("raw", raw_object(source, obj).table)), (ids, source, obj, f"{source}/{obj}/")).fetchall()
         for record_id, erasure_id, erased_at in rows:
             erased.add((source, obj, record_id))
             found[erasure_id] = min(erased_at, found.get(erasure_id, erased_at))

@@ -54,7 +54,7 @@ from typing import Any
 import psycopg
 
 from puente import sealed_keys
-from puente.erasure import keyed_hash_sql
+from puente.erasure import ERASED_RECORD
 from puente.field_crypto import FieldKeys
 from puente.sources import registry
 from puente.sources.base import Record
@@ -375,15 +375,11 @@ def load_page(conn: psycopg.Connection, raw_object: RawObject, records: Sequence
     return counts
 
 
-# A record an erasure scrubbed: HMAC-SHA256 of "<source>/<object>/<id>" under the erasure key
-# (``k``, ops.erasure_key), as puente.erasure keeps it in ops.erased_records (``e``).
-_ERASED = "e.source = %s and e.object = %s and e.record_hash = " + keyed_hash_sql("%s || {id}")
-
 # The page's records an erasure scrubbed and the source has not changed since.
 _SKIP_ERASED = f"""
 delete from _puente_page as p
 using ops.erased_records as e, ops.erasure_key as k
-where {_ERASED.format(id="p.source_id")}
+where {ERASED_RECORD.format(id="p.source_id")}
   and p.source_updated_at <= e.erased_at
 """
 
@@ -392,7 +388,7 @@ where {_ERASED.format(id="p.source_id")}
 _BACK_AFTER_ERASURE = f"""
 select count(*), coalesce(array_agg(distinct e.erasure_id), '{{}}')
 from _puente_page as p, ops.erased_records as e, ops.erasure_key as k
-where {_ERASED.format(id="p.source_id")}
+where {ERASED_RECORD.format(id="p.source_id")}
   and p.source_updated_at > e.erased_at
 """
 
@@ -400,5 +396,5 @@ where {_ERASED.format(id="p.source_id")}
 _ERASED_IDS = f"""
 select i.source_id, e.erased_at, e.erasure_id
 from unnest(%s::text[]) as i(source_id), ops.erasure_key as k, ops.erased_records as e
-where {_ERASED.format(id="i.source_id")}
+where {ERASED_RECORD.format(id="i.source_id")}
 """
