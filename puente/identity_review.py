@@ -40,12 +40,28 @@ DECISIONS = {"same": "merge", "different": "distinct", "split": "split", "revoke
 RECORD_KEY = re.compile(rf"^({'|'.join(contracts.record_types())}):\S+$")
 
 
+# the rows about the pair %(key)s / %(other)s, in either order
+_PAIR = ("least(record_key, other_record_key) = least(%(key)s, %(other)s)"
+         " and greatest(record_key, other_record_key) = greatest(%(key)s, %(other)s)")
+
+
 class InvalidDecision(ValueError):
     """A decision that cannot be recorded as given (the message says what to fix)."""
 
 
+def _author(decided_by: str | None) -> str:
+    if not (decided_by or "").strip():
+        raise InvalidDecision("say who decides (decided_by): decisions are kept forever and shown with their author")
+    return decided_by.strip()
+
+
+def _one_at_a_time(conn: psycopg.Connection) -> None:
+    """One decision at a time: two people answering the same pair at once must not both write it."""
+    conn.execute("select pg_advisory_xact_lock(hashtext('ops.customer_match_overrides'))")
+
+
 def record_decision(url: str, record_key: str, other_record_key: str | None, decision: str,
-                    reason: str | None, decided_by: str | None) -> dict[str, Any]:
+                    reason: str | None, decided_by: str | None, override_id: int | None = None) -> dict[str, Any]:
     """Record one decision and return what was done: ``{"action", "rows", "record_key",
     "other_record_key", "already_recorded", "message"}``, and ``override_id``, the row that holds a
     'merge', 'distinct' or 'split' (the existing one when the decision was already in force).
@@ -54,10 +70,20 @@ def record_decision(url: str, record_key: str, other_record_key: str | None, dec
     (intermediate.int_customer_records_unioned), so a mistyped key fails loudly instead of being kept
     forever to no effect. A revoke needs no such record: it may undo a decision about a record gone
     from its source, or one typed wrong in SQL (marts.data_issues lists them).
+
+    ``override_id`` names the decision to revoke instead of its record keys (``decision`` 'revoke',
+    no keys): it is revoked as its own keys, exactly as stored, would revoke it (a pair's 'merge' and
+    'distinct' rows, or the record's split). marts.data_issues names a decision whose key names no
+    record by this id, and it reaches a row the keys cannot: one written before the table's rules
+    with a malformed key (``odoo partner 5``, a trailing non-breaking space).
     """
     record_key, other = record_key.strip(), (other_record_key or "").strip() or None
     if decision not in DECISIONS:
         raise InvalidDecision(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
+    if override_id is not None:
+        if decision != "revoke" or record_key or other:
+            raise InvalidDecision("a decision id (override_id) is given only to revoke that decision, without record keys")
+        return _revoke_by_id(url, override_id, reason, decided_by)
     for key in (record_key, other):
         if key is not None and not RECORD_KEY.match(key):
             raise InvalidDecision(f"{key!r} is not a record key such as 'odoo_partner:42' or 'hubspot_contact:901'"
@@ -66,9 +92,7 @@ def record_decision(url: str, record_key: str, other_record_key: str | None, dec
         raise InvalidDecision(f"'{decision}' is about a pair: give the other record's key too")
     if other == record_key:
         raise InvalidDecision("the two record keys are the same record")
-    if not (decided_by or "").strip():
-        raise InvalidDecision("say who decides (decided_by): decisions are kept forever and shown with their author")
-    decided_by, reason = decided_by.strip(), (reason or "").strip() or None
+    decided_by, reason = _author(decided_by), (reason or "").strip() or None
     with psycopg.connect(url) as conn:
         known = conn.execute("select to_regclass('intermediate.int_customer_records_unioned') is not null, "
                              "to_regclass('ops.customer_match_overrides') is not null").fetchone()
@@ -80,17 +104,14 @@ def record_decision(url: str, record_key: str, other_record_key: str | None, dec
         missing = [k for k in keys if k not in found]
         if missing and decision != "revoke":
             raise InvalidDecision(f"no customer record {', '.join(missing)} in the last night's records")
-        # one decision at a time: two people answering the same pair at once must not both write it
-        conn.execute("select pg_advisory_xact_lock(hashtext('ops.customer_match_overrides'))")
+        _one_at_a_time(conn)
         params = {"key": record_key, "other": other, "by": decided_by, "reason": reason}
-        pair = ("least(record_key, other_record_key) = least(%(key)s, %(other)s)"
-                " and greatest(record_key, other_record_key) = greatest(%(key)s, %(other)s)")
         if decision == "revoke":
-            return _revoke(conn, record_key, other, pair, params)
+            return _revoke(conn, record_key, other, params)
         action = DECISIONS[decision]
         # the decision in force (int_customer_match_evidence: the pair's latest 'merge' or 'distinct'
         # wins; a record's split, whatever record it names beside it)
-        in_force = pair + " and action in ('merge', 'distinct')" if action != "split" \
+        in_force = _PAIR + " and action in ('merge', 'distinct')" if action != "split" \
             else "record_key = %(key)s and action = 'split'"
         current = conn.execute(
             f"select override_id, action, decided_by, decided_at from ops.customer_match_overrides"
@@ -133,11 +154,10 @@ def revoke_where(conn: psycopg.Connection, where: str, params: dict[str, Any], r
         {**params, "revoked_by": revoked_by, "revoke_reason": reason}).rowcount
 
 
-def _revoke(conn: psycopg.Connection, record_key: str, other: str | None, pair: str,
-            params: dict[str, Any]) -> dict[str, Any]:
+def _revoke(conn: psycopg.Connection, record_key: str, other: str | None, params: dict[str, Any]) -> dict[str, Any]:
     """Undo, on a pair, its 'merge' and 'distinct' decisions (the one in force and those it
     overruled, so none comes back); without a second record, the record's split."""
-    target = pair + " and action in ('merge', 'distinct')" if other else "record_key = %(key)s and action = 'split'"
+    target = _PAIR + " and action in ('merge', 'distinct')" if other else "record_key = %(key)s and action = 'split'"
     rows = revoke_where(conn, target, params, params["by"], params["reason"])
     if not rows:  # a revoke that undoes nothing is a mistyped pair, not a success
         if other is None:
@@ -145,7 +165,7 @@ def _revoke(conn: psycopg.Connection, record_key: str, other: str | None, pair: 
                                   " (ops.customer_match_overrides; a pair's decision is revoked with both record keys)")
         split = conn.execute(
             "select record_key from ops.customer_match_overrides where not is_revoked and action = 'split'"
-            f" and {pair} order by override_id limit 1", params).fetchone()
+            f" and {_PAIR} order by override_id limit 1", params).fetchone()
         hint = (f"; {split[0]}'s split names the other record: revoke it with {split[0]} alone"
                 if split else "")
         raise InvalidDecision(f"no decision in force on the pair {record_key} / {other} to revoke"
@@ -155,3 +175,28 @@ def _revoke(conn: psycopg.Connection, record_key: str, other: str | None, pair: 
     log.info(message)
     return {"action": "revoke", "rows": rows, "record_key": record_key, "other_record_key": other,
             "already_recorded": False, "message": message}
+
+
+def _revoke_by_id(url: str, override_id: int, reason: str | None, decided_by: str | None) -> dict[str, Any]:
+    """``record_decision``'s revoke of decision ``override_id``, through its keys as stored."""
+    decided_by, reason = _author(decided_by), (reason or "").strip() or None
+    with psycopg.connect(url) as conn:
+        if conn.execute("select to_regclass('ops.customer_match_overrides') is null").fetchone()[0]:
+            raise InvalidDecision("no decision has been recorded on this warehouse yet")
+        _one_at_a_time(conn)
+        # as json: a table older than the revoke's columns (revoked_by, revoked_at) is read too
+        row = conn.execute("select to_jsonb(decision), (to_jsonb(decision) ->> 'revoked_at')::timestamptz"
+                           " from ops.customer_match_overrides as decision where override_id = %s",
+                           (override_id,)).fetchone()
+        if row is None:
+            raise InvalidDecision(f"no decision with override_id {override_id} (ops.customer_match_overrides)")
+        decision, revoked_at = row
+        record_key, action = decision["record_key"], decision["action"]
+        if decision["is_revoked"]:
+            when = f" on {revoked_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if revoked_at else ""
+            raise InvalidDecision(f"decision {override_id} ({action} of {record_key}) was already revoked"
+                                  f" by {decision.get('revoked_by') or 'unknown'}{when}")
+        pair_other = None if action == "split" else decision["other_record_key"]
+        done = _revoke(conn, record_key, pair_other,
+                       {"key": record_key, "other": pair_other, "by": decided_by, "reason": reason})
+    return {**done, "override_id": override_id, "message": f"decision {override_id}: {done['message']}"}

@@ -569,6 +569,13 @@ def test_review_queue_and_decisions_hold_the_next_night(night_1, module_db, airf
 
     summary = night_summary(module_db, dt.date(2026, 11, 22), dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
     assert summary["data_issues"]["decisions_naming_no_record"] == 1
+    # the operator takes it back from the form by the id the data issue gives, the keys left empty (the
+    # form sends every field; dag.test() would otherwise keep the last run's)
+    run = dag.test(run_conf={"record_key": "", "other_record_key": "", "override_id": int(issues[0]["record_id"]),
+                             "decision": "revoke", "decided_by": "ana", "reason": "typo"})
+    assert run.state == "success"
+    run_dbt(["build", "--select", "stg_ops__customer_match_overrides", "data_issues"], module_db)
+    assert rows(module_db, "select * from marts.data_issues where source_system = 'puente'") == []
 
 
 def _overrides_hook(url: str) -> None:
@@ -786,5 +793,43 @@ def test_a_table_from_before_the_constraints_keeps_its_old_rows_and_refuses_new_
             _insert(fresh_db, decision)
     # the old rows can still be revoked (both merges of the pair), and have their reasons erased
     assert record_decision(fresh_db, "odoo_partner:1", "hubspot_contact:2", "revoke", "wrong", "luis")["rows"] == 2
+    # a malformed key no form takes is revoked by the decision's id, as it was stored
+    with pytest.raises(InvalidDecision, match="'odoo partner 5' is not a record key"):
+        record_decision(fresh_db, "odoo partner 5", None, "revoke", "typo", "luis")
+    revoked = record_decision(fresh_db, "", None, "revoke", "typo", "luis", override_id=3)
+    assert (revoked["rows"], revoked["override_id"]) == (1, 3)
+    assert revoked["message"] == "decision 3: revoked: 1 decision(s) on the split of odoo partner 5"
     with psycopg.connect(fresh_db) as conn:
         assert conn.execute("update ops.customer_match_overrides set reason = '(erased)'").rowcount == 3
+    assert [row[3] for row in _state(fresh_db)] == [True, True, True]
+    with pytest.raises(InvalidDecision, match=r"decision 3 \(split of odoo partner 5\) was already revoked by luis on "
+                                              r"\d{4}-\d\d-\d\d \d\d:\d\d UTC"):
+        record_decision(fresh_db, "", None, "revoke", None, "luis", override_id=3)
+
+
+def test_a_decision_is_revoked_by_its_id_as_its_keys_would_revoke_it(fresh_db):
+    """By id, a pair's decision takes the decisions it overruled with it (none comes back into force),
+    and a split is its record's; a key typed with a non-breaking space at its end, which the table's
+    rule lets through and a form would strip, is matched as stored."""
+    _overrides_table(fresh_db)
+    merge = _insert(fresh_db, ("odoo_partner:1", "hubspot_contact:2\u00a0", "merge", "ana"))
+    distinct = _insert(fresh_db, ("hubspot_contact:2\u00a0", "odoo_partner:1", "distinct", "luis"))
+    split = _insert(fresh_db, ("shopify_customer:3", "odoo_partner:1", "split", "ana"))
+    kept = _insert(fresh_db, ("odoo_partner:1", "hubspot_contact:2", "merge", "ana"))
+    done = record_decision(fresh_db, "", None, "revoke", "typed in psql", "luis", override_id=distinct)
+    assert done["rows"] == 2
+    assert record_decision(fresh_db, "", None, "revoke", None, "luis", override_id=split)["rows"] == 1
+    assert [(r[0], r[3]) for r in _state(fresh_db)] == [
+        ("odoo_partner:1", True), ("hubspot_contact:2\u00a0", True), ("shopify_customer:3", True),
+        ("odoo_partner:1", False)]
+    assert rows(fresh_db, "select revoked_by, revoke_reason from ops.customer_match_overrides where override_id = %s",
+                merge) == [{"revoked_by": "luis", "revoke_reason": "typed in psql"}]
+    # what a decision id cannot be given with, and an id no decision has
+    with pytest.raises(InvalidDecision, match="only to revoke that decision, without record keys"):
+        record_decision(fresh_db, "odoo_partner:1", None, "revoke", None, "ana", override_id=kept)
+    with pytest.raises(InvalidDecision, match="only to revoke that decision"):
+        record_decision(fresh_db, "", None, "same", None, "ana", override_id=kept)
+    with pytest.raises(InvalidDecision, match="say who decides"):
+        record_decision(fresh_db, "", None, "revoke", None, " ", override_id=kept)
+    with pytest.raises(InvalidDecision, match=r"no decision with override_id 999 \(ops.customer_match_overrides\)"):
+        record_decision(fresh_db, "", None, "revoke", None, "ana", override_id=999)
