@@ -116,14 +116,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     began = time.monotonic()
-    habits = Habits(web_orders_retyped=args.web_orders_retyped, won_deals_entered=args.won_deals_entered,
-                    shop_stock_every_days=args.shop_stock_every_days)
-    business = Business(seed=args.seed, customers=args.customers, start=args.start,
-                        history_days=args.history_days, habits=habits, company_country=args.company_country,
-                        **{option: value for system in simulated() if system.opt_in and getattr(args, system.name)
-                           for option, value in system.business_options.items()})
+    try:
+        habits = Habits(web_orders_retyped=args.web_orders_retyped, won_deals_entered=args.won_deals_entered,
+                        shop_stock_every_days=args.shop_stock_every_days)
+        business = Business(seed=args.seed, customers=args.customers, start=args.start,
+                            history_days=args.history_days, habits=habits, company_country=args.company_country,
+                            **{option: value for system in simulated() if system.opt_in and getattr(args, system.name)
+                               for option, value in system.business_options.items()})
+    except ValueError as error:  # the business's own checks (a share above 1, no customers): the option's fault
+        parser.error(str(error))
     credentials, generated = Credentials.from_env()
     print(f"Generated {args.customers} customers and {args.history_days} days of history up to "
           f"{business.today} (seed {args.seed}) in {time.monotonic() - began:.1f} s.")

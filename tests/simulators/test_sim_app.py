@@ -93,6 +93,13 @@ def test_cli_arguments_and_help():
     overview = subprocess.run([sys.executable, "-m", "puente.simulators", "--help"], capture_output=True,
                               text=True, check=True).stdout
     assert "PUENTE_SIM_HUBSPOT_TOKEN" in overview
+    # a value the business refuses is a usage error naming it, not a traceback
+    for option, value, said in (("--customers", "-5", "customers and history_days must be at least 1"),
+                                ("--web-orders-retyped", "1.5", "web_orders_retyped is a share between 0 and 1")):
+        refused = subprocess.run([sys.executable, "-m", "puente.simulators", "serve", "--port", "0", option, value],
+                                 capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+        assert f"error: {said}" in refused.stderr
 
 
 def test_rolling_window_and_leaky_bucket_on_a_manual_clock():
