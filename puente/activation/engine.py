@@ -297,7 +297,7 @@ def _send(conn: psycopg.Connection, activation: Activation, writer: Writer, rows
         # left stays pending for the next run, and the task fails visibly.
         with conn.transaction():
             for row in rows[done:]:
-                _issue(conn, activation, row, "failed", _plain_failure(activation, str(exc)), str(exc))
+                _issue(conn, activation, row, "failed", _not_confirmed(activation, str(exc)), str(exc))
         result.failed += len(rows) - done
         result.message = str(exc)
         raise
@@ -371,7 +371,8 @@ def _book(conn: psycopg.Connection, activation: Activation, row: dict[str, Any],
             result.created += outcome.operation == "create"
     else:
         result.failed += 1
-        reason = _plain_failure(activation, outcome.error or "refused")
+        reason = outcome.error if outcome.not_sent and outcome.error else \
+            (_not_confirmed if outcome.uncertain else _plain_failure)(activation, outcome.error or "refused")
         result.reasons[reason] = result.reasons.get(reason, 0) + 1
         _issue(conn, activation, row, "failed", reason, outcome.error)
 
@@ -396,6 +397,15 @@ def _plain_failure(activation: Activation, error: str) -> str:
     """The target's refusal in a sentence for the work list (the verbatim error is kept beside it)."""
     first = " ".join(error.split())[:300]
     return f"{activation.target} refused it: {first}"
+
+
+def _not_confirmed(activation: Activation, error: str) -> str:
+    """For the work list, a row the target may hold: its answer was lost, or the target failed
+    before or while it was sent. Never "refused": whoever reads the list must not enter it by hand,
+    since the next attempt looks a record to create up in the target before sending it again."""
+    first = " ".join(error.split())[:300]
+    return (f"not confirmed: the call to {activation.target} failed ({first}); Puente tries it again at the "
+            "task's retry or the next run, looking up first what it may have made: do not enter it by hand")
 
 
 def _resolve(conn: psycopg.Connection, activation: Activation) -> None:

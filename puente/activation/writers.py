@@ -44,6 +44,9 @@ class Outcome:
     # Not refused: the target's answer to a write was lost, so it may have done it. The row is
     # looked up before it is sent again, and the run asks to be retried soon (engine).
     uncertain: bool = False
+    # Not sent at all: the row is not something the target can take (an order line without a
+    # price); ``error`` says why, in words for the work list.
+    not_sent: bool = False
 
 
 class Writer(Protocol):

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from puente.activation.writers import Outcome, Row
-from puente.sources.http import UncertainWrite
+from puente.sources.http import SourceError, UncertainWrite
 from puente.sources.odoo.config import OdooConfig
 from puente.sources.odoo.connector import OdooConnector, OdooFault
 
@@ -83,7 +83,19 @@ class OdooWriter:
     def write(self, obj: str, mode: str, rows: Sequence[Row]) -> list[Outcome]:
         if mode == "create":
             partners: dict[str, int] = {}  # one new customer with several orders is created once
-            return [self._create_order(row, partners) for row in rows]
+            outcomes: list[Outcome] = []
+            for position, row in enumerate(rows):
+                try:
+                    outcomes.append(self._create_order(row, partners))
+                except _Unavailable as down:
+                    # Odoo stopped answering (after the HTTP layer's retries) in the middle of this
+                    # row: the rows done keep their outcomes, this one is uncertain, the rest were not
+                    # sent; the engine books the ones done and its retry looks the others up first
+                    outcomes.append(down.outcome)
+                    outcomes += [Outcome(later.row_key, False, None, "create", f"not sent: {down.outcome.error}",
+                                         uncertain=True) for later in rows[position + 1:]]
+                    break
+            return outcomes
         if mode == "update":
             return [self._update_order(row) for row in rows]
         raise ValueError(f"the Odoo writer cannot {mode} {obj}")
@@ -95,6 +107,12 @@ class OdooWriter:
         operation = "adopt" if row.target_id else "create"
         detail: dict[str, Any] = {}
         try:
+            lines = [[0, 0, _line(line)] for line in payload["order_line"]] if not row.target_id else []
+        except (KeyError, TypeError, ValueError) as error:  # before anything is written: no partner made
+            return Outcome(row.row_key, False, None, operation,
+                           f"not sent: an order line Odoo cannot take ({error}); every line needs a product, "
+                           "a quantity and a unit price", not_sent=True)
+        try:
             if row.target_id:
                 order_id = int(row.target_id)
             else:
@@ -102,7 +120,7 @@ class OdooWriter:
                     "partner_id": self._partner(payload["partner"], partners, detail),
                     "client_order_ref": payload.get("client_order_ref") or False,
                     "origin": payload.get("origin") or False,
-                    "order_line": [[0, 0, _line(line)] for line in payload["order_line"]],
+                    "order_line": lines,
                 }
                 if payload.get("warehouse_id"):
                     values["warehouse_id"] = int(payload["warehouse_id"])
@@ -121,6 +139,9 @@ class OdooWriter:
         except UncertainWrite as lost:  # this order only: the batch's other orders go on
             return Outcome(row.row_key, False, _id(detail.get("sale_order_id")), operation, str(lost),
                            detail or None, uncertain=True)
+        except SourceError as down:  # Odoo is unavailable: what this order got to is unknown
+            raise _Unavailable(Outcome(row.row_key, False, _id(detail.get("sale_order_id")), operation, str(down),
+                                       detail or None, uncertain=True)) from down
         return Outcome(row.row_key, True, str(order_id), operation, None, detail)
 
     def _update_order(self, row: Row) -> Outcome:
@@ -199,7 +220,18 @@ class OdooWriter:
             raise
 
 
+class _Unavailable(Exception):
+    """Odoo failed a call of an order's after the HTTP layer's retries; ``outcome`` is that order's."""
+
+    def __init__(self, outcome: Outcome):
+        super().__init__(outcome.error)
+        self.outcome = outcome
+
+
 def _line(line: dict[str, Any]) -> dict[str, Any]:
+    missing = [field for field in ("product_id", "product_uom_qty", "price_unit") if line.get(field) is None]
+    if missing:
+        raise ValueError(f"product {line.get('product_id')} has no {' or '.join(missing)}")
     values = {"product_id": int(line["product_id"]), "product_uom_qty": float(line["product_uom_qty"]),
               "price_unit": float(line["price_unit"])}
     if line.get("discount"):
