@@ -188,3 +188,51 @@ def test_store_orders_reach_order_to_cash_and_the_erp_once(fresh_db):
     listed = {(r["customer_id"], r["fix_in"], r["fix_record_id"]) for r in rows(
         fresh_db, "select * from marts.customer_required_fields_missing where field = 'tax_id'")}
     assert {(c["customer_id"], "woocommerce", c["store_id"]) for c in store_only} <= listed
+
+
+def _restamp(order: dict, status: str, gmt: str, paid: bool = False) -> None:
+    """The store changes the order's status at ``gmt`` (later that day than any other change)."""
+    order["status"] = status
+    order["date_modified_gmt"] = order["date_modified"] = gmt
+    if paid:
+        order["date_paid_gmt"] = order["date_paid"] = gmt
+
+
+def test_a_store_order_reopened_after_its_erp_order_was_cancelled_is_a_gap_not_posted_again(fresh_db):
+    """An on-hold (bank transfer) order is posted; the store cancels it and Puente cancels its sale
+    order; the money arrives and the owner sets it back to processing, as WooCommerce allows. The
+    order is live in the store, its only ERP order cancelled: whether to post it again is a person's
+    call (the ERP cancellation may have been theirs), so it is an order-to-cash gap, and no
+    activation posts or cancels anything for it. (A hostile tester found it on no list at all.)"""
+    business = Business(seed=3, customers=200, start=TODAY, history_days=120, woocommerce=True)
+    store = business.woocommerce["orders"]
+    order = store[max(store)]
+    order.update(status="on-hold", date_paid=None, date_paid_gmt=None, payment_method="bacs")
+    name = f"WC-{order['number']}"
+    credentials = Credentials()
+    with SimulatorServer(create_app(business, credentials)) as server:
+        odoo = registry.simulator_configs(server.base_url, credentials)["odoo"]
+        land(fresh_db, server.base_url, credentials)
+        run_dbt(BUILD, fresh_db, env=AS_OF)
+        assert run_named(fresh_db, "web_orders_to_erp", odoo, TODAY).created > 0
+        (sale_order,) = [o for o in business.odoo["sale.order"].values() if o.get("client_order_ref") == name]
+
+        _restamp(order, "cancelled", "2026-11-16T22:00:00")
+        land(fresh_db, server.base_url, credentials)
+        run_dbt(BUILD, fresh_db, env=AS_OF)
+        assert run_named(fresh_db, "web_order_cancellations", odoo, TODAY).sent >= 1
+        assert business.odoo["sale.order"][sale_order["id"]]["state"] == "cancel"
+        assert rows(fresh_db, f"""select g.gap_type from marts.order_to_cash_gaps g join marts.fct_orders o
+                                  using (order_id) where o.order_name = '{name}'""") == []
+
+        _restamp(order, "processing", "2026-11-16T22:30:00", paid=True)
+        land(fresh_db, server.base_url, credentials)
+        run_dbt(BUILD, fresh_db, env=AS_OF)
+        posted = run_named(fresh_db, "web_orders_to_erp", odoo, TODAY)
+        cancelled = run_named(fresh_db, "web_order_cancellations", odoo, TODAY)
+    gaps = rows(fresh_db, f"""select g.gap_type, g.activation_posts from marts.order_to_cash_gaps g
+                              join marts.fct_orders o using (order_id) where o.order_name = '{name}'""")
+    assert gaps == [{"gap_type": "web_order_cancelled_in_erp", "activation_posts": False}]
+    assert (posted.sent, cancelled.sent) == (0, 0)
+    assert [o["state"] for o in business.odoo["sale.order"].values() if o.get("client_order_ref") == name] == \
+        ["cancel"]

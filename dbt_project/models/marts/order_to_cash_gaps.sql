@@ -2,6 +2,10 @@
     Where order-to-cash has stalled, one row per problem, measured on var `as_of_date`
     (today when null):
       - `web_order_not_in_erp`: a live web order not in the ERP after var `erp_entry_grace_days` days;
+      - `web_order_cancelled_in_erp`: a live web order whose ERP sale orders are all cancelled (the
+        shop reopened it after Puente cancelled its sale order, as WooCommerce allows once a bank
+        transfer arrives; or someone cancelled it in the ERP only): a person decides, post it again
+        or cancel it in the shop, so no activation acts on it;
       - `invoice_unpaid_past_due`: an issued customer invoice (posted; in Colombia also accepted
         by the DIAN, else it is on marts.einvoice_issues) with money still due after its due date;
       - `won_deal_without_order`: a won CRM deal with no order of its customer near its close
@@ -35,6 +39,13 @@ invoice_customers as (
     select record_key, customer_id from {{ ref('int_customers_matched') }}
 ),
 
+-- (fct_orders links a web order to a cancelled sale order only when every one carrying its
+-- reference is cancelled)
+cancelled_sale_orders as (
+    select sale_order_id from {{ ref('stg_odoo__sale_orders') }}
+    where is_cancelled and not is_deleted
+),
+
 gaps as (
     select
         'web_order_not_in_erp' as gap_type,
@@ -52,6 +63,24 @@ gaps as (
         and not orders.is_cancelled
         and (orders.ordered_at at time zone '{{ var("business_timezone") }}')::date
             < {{ as_of }} - {{ var('erp_entry_grace_days') }}
+
+    union all
+
+    select
+        'web_order_cancelled_in_erp' as gap_type,
+        orders.order_id,
+        null::bigint as invoice_id,
+        null::text as crm_deal_id,
+        orders.customer_id,
+        (orders.ordered_at at time zone '{{ var("business_timezone") }}')::date as since_date,
+        orders.amount_total as amount,
+        orders.currency_code
+    from orders
+    inner join cancelled_sale_orders
+        on orders.odoo_sale_order_id = cancelled_sale_orders.sale_order_id
+    where
+        orders.channel = 'web'
+        and not orders.is_cancelled
 
     union all
 
