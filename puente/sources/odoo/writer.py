@@ -46,6 +46,7 @@ class OdooWriter:
         self.connector = connector or OdooConnector(config, **http_options)
         self._countries: dict[str, int | None] = {}
         self._id_types: dict[str, int | None] = {}
+        self._down: str | None = None  # why Odoo stopped answering during this run, once it did
 
     @property
     def requests_made(self) -> int:
@@ -84,17 +85,19 @@ class OdooWriter:
         if mode == "create":
             partners: dict[str, int] = {}  # one new customer with several orders is created once
             outcomes: list[Outcome] = []
-            for position, row in enumerate(rows):
+            for row in rows:
+                if self._down:  # not sent: the engine's retry looks these up first, as the uncertain
+                    outcomes.append(Outcome(row.row_key, False, None, "create", f"not sent: {self._down}",
+                                            uncertain=True))
+                    continue
                 try:
                     outcomes.append(self._create_order(row, partners))
                 except _Unavailable as down:
                     # Odoo stopped answering (after the HTTP layer's retries) in the middle of this
-                    # row: the rows done keep their outcomes, this one is uncertain, the rest were not
-                    # sent; the engine books the ones done and its retry looks the others up first
+                    # row: the rows done keep their outcomes, this one is uncertain, and neither the
+                    # rest of the batch nor the later batches of this run are sent
                     outcomes.append(down.outcome)
-                    outcomes += [Outcome(later.row_key, False, None, "create", f"not sent: {down.outcome.error}",
-                                         uncertain=True) for later in rows[position + 1:]]
-                    break
+                    self._down = down.outcome.error
             return outcomes
         if mode == "update":
             return [self._update_order(row) for row in rows]
