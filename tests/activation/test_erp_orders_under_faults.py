@@ -13,10 +13,7 @@ from dataclasses import replace
 
 import httpx
 import pytest
-
-from puente.activation.engine import run_activation
-from puente.sources.odoo.writer import OdooWriter
-from tests.activation.test_writers import (  # noqa: F401  (the module fixture `systems`)
+from test_writers import (  # noqa: F401  (the module fixture `systems`)
     ORDERS,
     _erp_orders,
     _model,
@@ -25,6 +22,9 @@ from tests.activation.test_writers import (  # noqa: F401  (the module fixture `
     _writer,
     systems,
 )
+
+from puente.activation.engine import run_activation
+from puente.sources.odoo.writer import OdooWriter
 
 
 def test_one_malformed_row_does_not_hold_back_every_other_order(fresh_db, systems):  # noqa: F811
