@@ -371,8 +371,12 @@ def _book(conn: psycopg.Connection, activation: Activation, row: dict[str, Any],
             result.created += outcome.operation == "create"
     else:
         result.failed += 1
-        reason = outcome.error if outcome.not_sent and outcome.error else \
-            (_not_confirmed if outcome.uncertain else _plain_failure)(activation, outcome.error or "refused")
+        if outcome.not_sent and outcome.error:  # the writer's own words: the target never saw it
+            reason = outcome.error
+        elif outcome.uncertain:
+            reason = _not_confirmed(activation, outcome.error or "no answer")
+        else:
+            reason = _plain_failure(activation, outcome.error or "refused")
         result.reasons[reason] = result.reasons.get(reason, 0) + 1
         _issue(conn, activation, row, "failed", reason, outcome.error)
 

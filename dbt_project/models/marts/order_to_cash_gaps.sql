@@ -48,7 +48,10 @@ cancelled_sale_orders as (
 
 gaps as (
     select
-        'web_order_not_in_erp' as gap_type,
+        case
+            when cancelled_sale_orders.sale_order_id is null then 'web_order_not_in_erp'
+            else 'web_order_cancelled_in_erp'
+        end as gap_type,
         orders.order_id,
         null::bigint as invoice_id,
         null::text as crm_deal_id,
@@ -57,30 +60,19 @@ gaps as (
         orders.amount_total as amount,
         orders.currency_code
     from orders
-    where
-        orders.channel = 'web'
-        and orders.odoo_sale_order_id is null
-        and not orders.is_cancelled
-        and (orders.ordered_at at time zone '{{ var("business_timezone") }}')::date
-            < {{ as_of }} - {{ var('erp_entry_grace_days') }}
-
-    union all
-
-    select
-        'web_order_cancelled_in_erp' as gap_type,
-        orders.order_id,
-        null::bigint as invoice_id,
-        null::text as crm_deal_id,
-        orders.customer_id,
-        (orders.ordered_at at time zone '{{ var("business_timezone") }}')::date as since_date,
-        orders.amount_total as amount,
-        orders.currency_code
-    from orders
-    inner join cancelled_sale_orders
+    left join cancelled_sale_orders
         on orders.odoo_sale_order_id = cancelled_sale_orders.sale_order_id
     where
         orders.channel = 'web'
         and not orders.is_cancelled
+        and (
+            cancelled_sale_orders.sale_order_id is not null
+            or (
+                orders.odoo_sale_order_id is null
+                and (orders.ordered_at at time zone '{{ var("business_timezone") }}')::date
+                    < {{ as_of }} - {{ var('erp_entry_grace_days') }}
+            )
+        )
 
     union all
 
