@@ -70,3 +70,21 @@
         limit 1
     )
 {%- endmacro %}
+
+
+{#
+    Whether a sale order carrying a web order's reference in `client_order_ref` is that order by
+    the order's own evidence: its origin names the reference (Puente writes `<shop> <reference>`),
+    or its total is the shop's (all the shop orders sharing the reference: a cart's together) to
+    within half a percent. The Customer Reference is free text: staff type a B2B customer's
+    purchase-order number there, and `1042` for another customer's quotation is not Shopify
+    order `#1042`. A person retyping an order mistypes a quantity now and then, so fct_orders also
+    takes a sale order whose partner is the web order's customer; identity cannot (that is what it
+    decides), so a retyped order that agrees in neither is not its evidence.
+#}
+{% macro is_web_order_sale_order(sale_order, reference, shop_amount) -%}
+    (
+        ltrim(substring({{ sale_order }}.origin from '[^ ]+$'), '#') = {{ reference }}
+        or abs({{ sale_order }}.amount_total - {{ shop_amount }}) <= 0.005 * abs({{ shop_amount }}) + 0.01
+    )
+{%- endmacro %}

@@ -177,3 +177,41 @@ def test_a_won_deal_whose_create_answer_was_lost_is_adopted_by_its_origin(fresh_
     assert (retry.adopted, retry.created) == (1, 0)
     orders = [o for o in systems["business"].odoo["sale.order"].values() if o.get("origin") == origin]
     assert len(orders) == 1 and orders[0]["state"] == "sale"
+
+
+# Last in the file: it leaves another customer's quotation carrying a web order's number in the shared ERP.
+def test_another_customers_order_carrying_the_reference_is_neither_adopted_nor_doubled(fresh_db, systems):  # noqa: F811
+    """Odoo's ``client_order_ref`` is the customer's reference, free text: staff type a B2B customer's
+    purchase-order number there. fct_orders does not take such an order for the web order (so the row
+    reaches the engine only when the quotation appeared after the night's build); the writer must not
+    adopt, confirm and invoice it (it did: its lookup went by the reference alone), nor post a second
+    order under the reference: it lists the row, naming the quotation."""
+    (row,) = _web_orders(systems, 1)
+    name = "#990042"  # a number of this test's own: the module's other tests post their orders for real
+    row = {**row, "row_key": "shopify_order:990042", "external_key": name,
+           "payload": {**row["payload"], "client_order_ref": name, "origin": f"Shopify {name}"}}
+    business = systems["business"]
+    writer = _writer(systems, "odoo")
+    other = next(p for p in business.odoo["res.partner"].values()
+                 if p["id"] != row["payload"]["partner"].get("id") and p.get("active", True))
+    quotation = writer.connector.execute_kw("sale.order", "create", [{
+        "partner_id": other["id"], "client_order_ref": name.lstrip("#"), "origin": "Phone call",
+        "order_line": [[0, 0, {"product_id": row["payload"]["order_line"][0]["product_id"],
+                               "product_uom_qty": 50, "price_unit": 1.0}]]}], {})
+    staff_quote = business.odoo["sale.order"][quotation]
+
+    _model(fresh_db, ORDERS, [row])
+    result = run_activation(fresh_db, ORDERS, writer)
+    assert (staff_quote["state"], staff_quote["invoice_ids"]) == ("draft", [])
+    assert (result.adopted, result.created, result.failed) == (0, 0, 1)
+    assert [o["id"] for o in _erp_orders(systems, name)] == [quotation]
+    (issue,) = _query(fresh_db, "select reason from ops.activation_issues")
+    assert issue["reason"].startswith(f"not sent: ERP order {staff_quote['name']} ({other['name']}) already carries "
+                                      f"the reference {name} and Puente did not make it")
+
+    # the quotation cancelled, the retry posts the web order: Puente's own, found by its origin from then on
+    writer.connector.execute_kw("sale.order", "action_cancel", [[quotation]],
+                                {"context": {"disable_cancel_warning": True}})
+    assert run_activation(fresh_db, ORDERS, writer).created == 1
+    (posted,) = [o for o in _erp_orders(systems, name) if o["id"] != quotation]
+    assert writer.lookup("sale.order", [name]) == {name: str(posted["id"])}

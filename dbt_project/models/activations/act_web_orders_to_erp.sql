@@ -2,10 +2,10 @@
     Web orders that should be in the ERP and are not: every live order of any web shop
     (int_web_orders_unioned: Shopify, WooCommerce) placed in the last var
     `web_order_posting_days` days that no ERP sale order carries yet (fct_orders links a sale
-    order to a shop order by `client_order_ref`), as the Odoo sale order the business would have
-    typed in, its `client_order_ref` the shop order's reference (the Shopify order's name,
-    `#1042`; `WC-<number>` for a WooCommerce order, whose numbers would collide with the other
-    shop's) and its origin the shop and that reference:
+    order to a shop order by `client_order_ref` when its customer or total agrees), as the Odoo
+    sale order the business would have typed in, its `client_order_ref` the shop order's
+    reference (the Shopify order's name, `#1042`; `WC-<number>` for a WooCommerce order, whose
+    numbers would collide with the other shop's) and its origin the shop and that reference:
       - the customer: the ERP partner Puente's identity resolution found for the buyer, or a new
         partner made from the golden record (name and tax id from their owners, contact details
         from the CRM or the shop), with Puente's reference `puente:<customer_id>` so that it is
@@ -29,7 +29,11 @@
     so none is posted again, whichever night its orders landed. A lone order keeps its own name.
     Older orders are left to a person (order_to_cash_gaps lists them): posting a sale of last
     year into this month's books is an accountant's decision. An order that cannot be posted
-    says why in `invalid_reason` (the work list); so does an order of an erased person (its record
+    says why in `invalid_reason` (the work list); so does an order whose reference live sale orders
+    that are not it already carry (fct_orders' `conflicting_sale_order_names`: another customer's
+    purchase-order number, or the order retyped with a wrong customer and total; a person tells
+    which); so does an order
+    of an erased person (its record
     scrubbed by an erasure and not changed in the shop since), held: its customer is the person's
     anonymous remainder, no longer tied to their ERP partner (macro erased_problem). Cancelled
     shop orders are never posted; those cancelled after posting are act_web_order_cancellations'
@@ -72,6 +76,7 @@ postings as (
             min(shop_orders.shop_system || '_order:' || shop_orders.shop_order_id) as lone_row_key,
             min(web_orders.order_name) as lone_order_name,
             bool_or(shop_orders.is_cart_incomplete) as is_cart_incomplete,
+            min(web_orders.conflicting_sale_order_names) as conflicting_sale_order_names,
             -- every shop lands its orders as its raw object `orders` (puente/sources/<shop>/settings.py)
             min({{ erasure_of('shop_orders.shop_system', "'orders'", 'shop_orders.shop_order_id::text',
                               'shop_orders.loaded_at') }}) as erased_by,
@@ -162,6 +167,7 @@ orders as (
         postings.order_name,
         postings.order_count,
         postings.is_cart_incomplete,
+        postings.conflicting_sale_order_names,
         postings.erased_by,
         postings.order_date,
         web_orders.customer_id,
@@ -222,6 +228,12 @@ final as (
         case
             when orders.erased_by is not null
                 then {{ erased_problem('orders.erased_by', 'order') }}
+            when orders.conflicting_sale_order_names is not null
+                then 'ERP order ' || orders.conflicting_sale_order_names || ' already carries the reference ' || orders.order_name
+                     || ', but neither its customer nor its total is this order''s; Puente does not post a second '
+                     || 'order under it. If it is this order, retyped with a mistake, correct its customer or total '
+                     || 'in the ERP; if it is another customer''s (a purchase-order number typed as Customer '
+                     || 'Reference), enter this order by hand'
             when orders.is_cart_incomplete
                 then 'the cart ' || orders.order_name || ' lists orders that never reached Puente (another '
                      || 'seller''s, or not yet served by ' || orders.shop_title || '); enter it by hand'

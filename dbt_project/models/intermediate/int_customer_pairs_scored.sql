@@ -67,7 +67,10 @@
         two of the door's holders whose names or tax ids conflict: the name says which resident
         it is, as it does for a family's mailbox), `shared`, `different`, `other_city` (counted
         by the city already), `missing` (one side has none, or a company's door beside a person's);
-      - web_order: `linked` when a web order of one was booked in the ERP under the other, unless
+      - web_order: `linked` when a web order of one was booked in the ERP under the other (a sale
+        order carrying its reference that is that order by its origin or total, macro
+        is_web_order_sale_order: a purchase-order number typed as another customer's reference is
+        no evidence), unless
         they share a mailbox, a shared one included (the ERP finds the partner by its e-mail: no
         new evidence);
       - name_rarity: `only_pair_in_city` when the names agree (`exact`, `compatible`) and the two
@@ -264,12 +267,15 @@ rare_name_pairs as (
 ),
 
 sale_orders as (
-    select partner_id, client_order_ref from {{ ref('stg_odoo__sale_orders') }}
+    select partner_id, client_order_ref, origin, amount_total from {{ ref('stg_odoo__sale_orders') }}
     where not is_deleted and partner_id is not null and client_order_ref is not null
 ),
 
 shop_orders as (
-    select customer_record_key, order_name, order_reference from {{ ref('int_web_orders_unioned') }}
+    select
+        customer_record_key, order_name, order_reference,
+        sum(amount_total) over (partition by order_reference) as reference_amount
+    from {{ ref('int_web_orders_unioned') }}
     where not is_deleted
 ),
 
@@ -281,6 +287,7 @@ web_orders as (
     from sale_orders
     inner join shop_orders
         on ltrim(sale_orders.client_order_ref, '#') = shop_orders.order_reference
+        and {{ is_web_order_sale_order('sale_orders', 'shop_orders.order_reference', 'shop_orders.reference_amount') }}
 ),
 
 web_order_pairs as (

@@ -12,8 +12,13 @@
         order entered from it (`client_order_ref` = the shop order's reference: the Shopify
         order's name, `WC-<number>` for WooCommerce, compared without a leading `#`) are one
         order, channel `web`, `source_system` the shop: the shop owns it (date, amount,
-        currency, status, customer); the ERP adds the sale order and its invoicing. When
-        several sale orders carry the same reference, the live, latest one is the link and the
+        currency, status, customer); the ERP adds the sale order and its invoicing. A sale order
+        carrying the reference is that order when its origin or its total says so (macro
+        is_web_order_sale_order) or its partner is the web order's customer: the reference is free
+        text, and another customer's purchase-order number typed there is not the web order (it
+        stays an ERP order of its own, is named in `conflicting_sale_order_names`, and the web order
+        is not posted beside it: act_web_orders_to_erp and order_to_cash_gaps list it).
+        When several sale orders are the web order, the live, latest one is the link and the
         others stay ERP orders of their own.
       - Any other confirmed sale order (phone or counter sale) is an order, channel `erp`;
         quotations (`draft`, `sent`) are not orders yet.
@@ -31,7 +36,8 @@
 
 {#- a table built before a column existed is rebuilt whole once (a column added by sync_all_columns
     would be null on every row the night does not touch) -#}
-{%- set scoped = is_incremental_with('refreshed_at') and is_incremental_with('cancelled_at') %}
+{%- set scoped = is_incremental_with('refreshed_at') and is_incremental_with('cancelled_at')
+    and is_incremental_with('conflicting_sale_order_names') %}
 
 with
 
@@ -159,7 +165,10 @@ in_scope_sale_orders as (
 
 -- the orders to compute: all of them, or on an incremental night the touched ones
 shop_orders as (
-    select * from {{ ref('int_web_orders_unioned') }}
+    select
+        *,
+        sum(amount_total) over (partition by order_reference) as reference_amount
+    from {{ ref('int_web_orders_unioned') }}
     where
         not is_deleted
         {% if scoped %}
@@ -180,14 +189,48 @@ sale_orders_invoiced as (
     select
         sale_orders.*,
         coalesce(sale_order_invoicing.invoice_status, 'not_invoiced') as invoice_status,
-        sale_order_invoicing.payment_status,
-        row_number() over (
-            partition by ltrim(sale_orders.client_order_ref, '#')
-            order by sale_orders.is_cancelled, sale_orders.updated_at desc nulls last, sale_orders.sale_order_id desc
-        ) as reference_rank
+        sale_order_invoicing.payment_status
     from sale_orders
     left join sale_order_invoicing
         on sale_orders.sale_order_name = sale_order_invoicing.sale_order_name
+),
+
+-- the sale order each web order is: of those carrying its reference, the ones the order's own
+-- evidence or its buyer says are it, the live, latest one first
+web_order_links as (
+    select
+        shop_orders.order_id,
+        sale_orders_invoiced.sale_order_id,
+        row_number() over (
+            partition by shop_orders.order_id
+            order by
+                sale_orders_invoiced.is_cancelled,
+                sale_orders_invoiced.updated_at desc nulls last,
+                sale_orders_invoiced.sale_order_id desc
+        ) as link_rank
+    from shop_orders
+    inner join sale_orders_invoiced
+        on ltrim(sale_orders_invoiced.client_order_ref, '#') = shop_orders.order_reference
+    left join customer_records as buyer
+        on shop_orders.customer_record_key = buyer.record_key
+    left join customer_records as partner
+        on {{ record_key("'odoo_partner'", 'sale_orders_invoiced.partner_id') }} = partner.record_key
+    where
+        {{ is_web_order_sale_order('sale_orders_invoiced', 'shop_orders.order_reference', 'shop_orders.reference_amount') }}
+        or buyer.customer_id = partner.customer_id
+),
+
+-- live sale orders carrying a web order's reference (those of an unlinked web order are not it)
+reference_holders as (
+    select
+        shop_orders.order_id,
+        string_agg(sale_orders_invoiced.sale_order_name, ', ' order by sale_orders_invoiced.sale_order_name)
+            as sale_order_names
+    from shop_orders
+    inner join sale_orders_invoiced
+        on ltrim(sale_orders_invoiced.client_order_ref, '#') = shop_orders.order_reference
+    where not sale_orders_invoiced.is_cancelled
+    group by shop_orders.order_id
 ),
 
 web_orders as (
@@ -210,11 +253,16 @@ web_orders as (
         linked.sale_order_name as odoo_sale_order_name,
         linked.invoice_status,
         linked.payment_status,
-        linked.warehouse_id
+        linked.warehouse_id,
+        case when linked.sale_order_id is null then reference_holders.sale_order_names end as conflicting_sale_order_names
     from shop_orders
+    left join web_order_links
+        on shop_orders.order_id = web_order_links.order_id
+        and web_order_links.link_rank = 1
     left join sale_orders_invoiced as linked
-        on ltrim(linked.client_order_ref, '#') = shop_orders.order_reference
-        and linked.reference_rank = 1
+        on web_order_links.sale_order_id = linked.sale_order_id
+    left join reference_holders
+        on shop_orders.order_id = reference_holders.order_id
 ),
 
 erp_orders as (
@@ -246,7 +294,8 @@ erp_orders as (
         sale_orders_invoiced.sale_order_name as odoo_sale_order_name,
         sale_orders_invoiced.invoice_status,
         sale_orders_invoiced.payment_status,
-        sale_orders_invoiced.warehouse_id
+        sale_orders_invoiced.warehouse_id,
+        null::text as conflicting_sale_order_names
     from sale_orders_invoiced
     where
         sale_orders_invoiced.state in ('sale', 'done', 'cancel')
@@ -285,6 +334,7 @@ final as (
         orders.invoice_status,
         orders.payment_status,
         orders.warehouse_id,
+        orders.conflicting_sale_order_names,
         '{{ run_started_at }}'::timestamptz as refreshed_at
     from orders
     left join customer_records

@@ -2,6 +2,10 @@
     Where order-to-cash has stalled, one row per problem, measured on var `as_of_date`
     (today when null):
       - `web_order_not_in_erp`: a live web order not in the ERP after var `erp_entry_grace_days` days;
+      - `web_order_reference_conflict`: a live web order in no ERP sale order, after the same grace,
+        whose reference other sale orders carry (fct_orders' `conflicting_sale_order_names`:
+        another customer's purchase-order number typed as Customer Reference, or the order retyped
+        with a wrong customer and total): a person tells which, so no activation posts it;
       - `web_order_cancelled_in_erp`: a live web order whose ERP sale orders are all cancelled (the
         shop reopened it after Puente cancelled its sale order, as WooCommerce allows once a bank
         transfer arrives; or someone cancelled it in the ERP only): a person decides, post it again
@@ -49,8 +53,9 @@ cancelled_sale_orders as (
 gaps as (
     select
         case
-            when cancelled_sale_orders.sale_order_id is null then 'web_order_not_in_erp'
-            else 'web_order_cancelled_in_erp'
+            when cancelled_sale_orders.sale_order_id is not null then 'web_order_cancelled_in_erp'
+            when orders.conflicting_sale_order_names is not null then 'web_order_reference_conflict'
+            else 'web_order_not_in_erp'
         end as gap_type,
         orders.order_id,
         null::bigint as invoice_id,

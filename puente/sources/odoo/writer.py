@@ -12,8 +12,14 @@ documentation and its own source (see /work/notes or docs/operations.md, "Activa
   (``sale.advance.payment.inv`` with ``active_ids`` in the context, then ``create_invoices``): the
   private ``_create_invoices`` cannot be called remotely. The invoice is left in draft, for the
   accountant to post (posting starts the DIAN electronic invoice in Colombia).
-- ``lookup``: orders whose ``client_order_ref`` (with or without the shop's ``#``) or ``origin``
-  is one of the external keys, not cancelled: created by an earlier run whose answer was lost.
+- ``lookup``: live orders an earlier run made and whose answer was lost: the origin is the external
+  key (a won deal's ``HubSpot deal <id>``), or the ``client_order_ref`` is the key (with or without
+  the shop's ``#``) and the origin names it too (Puente writes ``<shop> <reference>``).
+  ``client_order_ref`` alone is not Puente's mark: it is the customer's reference, free text in which
+  the staff type a B2B customer's purchase-order number, and ``1042`` may be another customer's
+  quotation. An order to create whose reference a live order the lookup did not adopt already
+  carries is not sent: it is listed with that order named (fct_orders had not taken that order for
+  this web order, so a person decides), never adopted, confirmed or invoiced by Puente.
 - ``sale.order`` **update** ``{"state": "cancel"}``: ``action_cancel`` with
   ``disable_cancel_warning`` in the context (without it Odoo only opens its cancel wizard);
   the reservation is released.
@@ -65,19 +71,26 @@ class OdooWriter:
         return False  # client_order_ref and origin are free text in Odoo
 
     def lookup(self, obj: str, external_keys: Sequence[str]) -> dict[str, str]:
-        """Live sale orders already carrying one of ``external_keys`` (client reference or origin)."""
+        """Live sale orders an earlier run made for ``external_keys``: the origin is the key, or the
+        client reference is and the origin names it."""
         wanted = {_bare(k): k for k in external_keys}
-        refs = sorted({*wanted, *(f"#{k}" for k in wanted), *external_keys})
-        found = self._kw("sale.order", "search_read", [[
-            "&", ["state", "!=", "cancel"], "|", ["client_order_ref", "in", refs], ["origin", "in", list(external_keys)]]],
-            {"fields": ["id", "client_order_ref", "origin"], "order": "id asc"})
         out: dict[str, str] = {}
-        for order in found:
-            for value in (order.get("client_order_ref"), order.get("origin")):
-                key = wanted.get(_bare(value)) if isinstance(value, str) else None
-                if key is not None:
-                    out.setdefault(key, str(order["id"]))
+        for order in self._carrying(external_keys, by_origin=True):
+            origin = order.get("origin") if isinstance(order.get("origin"), str) else ""
+            key = origin if origin in external_keys else wanted.get(_bare(order.get("client_order_ref")))
+            if key is not None and (origin == key or _bare(origin.rsplit(" ", 1)[-1]) == _bare(key)):
+                out.setdefault(key, str(order["id"]))
         return out
+
+    def _carrying(self, keys: Sequence[str], *, by_origin: bool = False) -> list[dict[str, Any]]:
+        """Live sale orders whose client reference is one of ``keys`` (with or without ``#``), or
+        (``by_origin``) whose origin is."""
+        bare = {_bare(k) for k in keys}
+        domain: list = [["client_order_ref", "in", sorted({*bare, *(f"#{k}" for k in bare), *keys})]]
+        if by_origin:
+            domain = ["|", *domain, ["origin", "in", list(keys)]]
+        return self._kw("sale.order", "search_read", [["&", ["state", "!=", "cancel"], *domain]],
+                        {"fields": ["id", "name", "client_order_ref", "origin", "partner_id"], "order": "id asc"})
 
     # ------------------------------------------------------------------ writes
 
@@ -85,7 +98,11 @@ class OdooWriter:
         if mode == "create":
             partners: dict[str, int] = {}  # one new customer with several orders is created once
             outcomes: list[Outcome] = []
+            taken = self._taken(rows) if not self._down else {}
             for row in rows:
+                if row.row_key in taken:
+                    outcomes.append(Outcome(row.row_key, False, None, "create", taken[row.row_key], not_sent=True))
+                    continue
                 if self._down:  # not sent: the engine's retry looks these up first, as the uncertain
                     outcomes.append(Outcome(row.row_key, False, None, "create", f"not sent: {self._down}",
                                             uncertain=True))
@@ -102,6 +119,28 @@ class OdooWriter:
         if mode == "update":
             return [self._update_order(row) for row in rows]
         raise ValueError(f"the Odoo writer cannot {mode} {obj}")
+
+    def _taken(self, rows: Sequence[Row]) -> dict[str, str]:
+        """Why each new order (no ``target_id``) whose client reference a live ERP order already carries
+        is not sent: that order is not one Puente made for it (``lookup`` would have adopted it)."""
+        new = {_bare(row.payload.get("client_order_ref")): row for row in rows
+               if not row.target_id and _bare(row.payload.get("client_order_ref"))}
+        if not new:
+            return {}
+        try:
+            found = self._carrying(sorted(new))
+        except SourceError:
+            return {}  # Odoo is down: the first create finds it so, and says so
+        out: dict[str, str] = {}
+        for order in found:
+            row = new[_bare(order["client_order_ref"])]
+            partner = order["partner_id"][1] if isinstance(order["partner_id"], list) else order["partner_id"]
+            out.setdefault(row.row_key, (
+                f"not sent: ERP order {order['name']} ({partner}) already carries the reference "
+                f"{row.payload['client_order_ref']} and Puente did not make it. If it is this order, the next night "
+                "links them (when its customer or total is this order's); if it is another customer's (a "
+                "purchase-order number typed as Customer Reference), enter this order by hand"))
+        return out
 
     def _create_order(self, row: Row, partners: dict[str, int]) -> Outcome:
         """Create, confirm and (if asked) invoice one order; for an order found by ``lookup``
