@@ -177,3 +177,16 @@ $$
                    "(" ~ expression ~ ")::timestamp at time zone 'utc'",
                    'not a real date and time (YYYY-MM-DDTHH:MM:SS, UTC)', required) }}
 {%- endmacro %}
+
+
+{#
+    True when staging quarantined an item of the record whose raw id is `source_id`, in the base
+    model of its items (`base_<shop>__order_lines`: an item's `source_id` is its record's): the
+    record reaches the marts without that item.
+#}
+{% macro has_quarantined_items(items_model, source_id) -%}
+    coalesce({{ source_id }} in (
+        select items.source_id from {{ ref(items_model) }} as items
+        where {{ is_quarantined('items.data_issues') }}
+    ), false)
+{%- endmacro %}

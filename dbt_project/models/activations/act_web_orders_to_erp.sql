@@ -76,6 +76,7 @@ postings as (
             min(shop_orders.shop_system || '_order:' || shop_orders.shop_order_id) as lone_row_key,
             min(web_orders.order_name) as lone_order_name,
             bool_or(shop_orders.is_cart_incomplete) as is_cart_incomplete,
+            bool_or(shop_orders.has_unread_lines) as has_unread_lines,
             min(web_orders.conflicting_sale_order_names) as conflicting_sale_order_names,
             -- every shop lands its orders as its raw object `orders` (puente/sources/<shop>/settings.py)
             min({{ erasure_of('shop_orders.shop_system', "'orders'", 'shop_orders.shop_order_id::text',
@@ -168,6 +169,7 @@ orders as (
         postings.order_count,
         postings.is_cart_incomplete,
         postings.conflicting_sale_order_names,
+        postings.has_unread_lines,
         postings.erased_by,
         postings.order_date,
         web_orders.customer_id,
@@ -239,6 +241,10 @@ final as (
                      || 'seller''s, or not yet served by ' || orders.shop_title || '); enter it by hand'
             when orders.customer_id is null
                 then 'the order has no customer Puente could identify; enter it by hand'
+            when orders.has_unread_lines
+                then 'a line of the order could not be read from ' || orders.shop_title || ' (marts.data_issues says '
+                     || 'which value); Puente does not post the order without it: correct it there or enter the '
+                     || 'order by hand'
             when orders.order_lines is null
                 then 'the order has no lines in the shop'
             when orders.line_problem is not null

@@ -65,9 +65,13 @@ lines as (
                 when products.odoo_product_id is null
                     then 'SKU ' || items.sku || ' does not exist in the ERP; create it there (Internal Reference '
                          || items.sku || ') or fix the SKU in the CRM'
+                else 'the deal''s product "' || coalesce(items.product_name, items.sku) || '" has no '
+                     || case when items.quantity is null then 'quantity' else 'price' end
+                     || ' in the CRM; set it on the deal''s product line or enter the order by hand'
             end
             order by items.line_item_id
-        ) filter (where items.sku is null or products.odoo_product_id is null))[1] as line_problem
+        ) filter (where items.sku is null or products.odoo_product_id is null
+                        or items.quantity is null or items.unit_price is null))[1] as line_problem
     from items
     left join products
         on items.sku = products.sku

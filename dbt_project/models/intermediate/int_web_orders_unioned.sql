@@ -16,6 +16,8 @@
       - `is_cart_incomplete`: the order belongs to a cart of several orders (a Mercado Libre pack,
         whose orders share `order_reference`) and some of the cart's orders have not landed yet;
         false for shops whose orders are carts already;
+      - `has_unread_lines`: staging quarantined a line of the order (an id, quantity or price it
+        could not read; marts.data_issues names it), so the order's lines here lack it;
       - `cancelled_at`, for a cancelled order, when the shop cancelled it; a shop that does not date
         the cancellation gives the order's last change (it was cancelled then or before), so that a
         model learning from the past never sees a cancellation before it happened.
@@ -25,7 +27,7 @@
 {%- set columns -%}
     order_id, shop_system, shop_title, shop_order_id, order_name, order_reference, customer_record_key, ordered_at,
     status, is_cancelled, cancelled_at, is_paid, refund_status, amount_total, currency_code, shipping_amount, is_cart_incomplete,
-    loaded_at, is_deleted
+    has_unread_lines, loaded_at, is_deleted
 {%- endset %}
 
 {% for model in source_contract_models('web_orders') -%}

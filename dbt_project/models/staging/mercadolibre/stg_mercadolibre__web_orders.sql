@@ -92,6 +92,7 @@ select
     currency_code,
     round(cart_shipping_amount / (1 + {{ var('mercadolibre_price_tax_rate') }}), 2) as shipping_amount,
     is_cart_incomplete,
+    {{ has_quarantined_items('base_mercadolibre__order_lines', 'source_id') }} as has_unread_lines,
     loaded_at,
     is_deleted
 from final

@@ -29,6 +29,7 @@ select
     currency_code,
     shipping_amount,
     false as is_cart_incomplete,
+    {{ has_quarantined_items('base_shopify__order_lines', 'source_id') }} as has_unread_lines,
     loaded_at,
     is_deleted
 from {{ ref('stg_shopify__orders') }}

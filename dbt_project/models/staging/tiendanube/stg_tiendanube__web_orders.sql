@@ -28,6 +28,7 @@ select
     currency_code,
     round(shipping_amount / (1 + {{ var('tiendanube_price_tax_rate') }}), 2) as shipping_amount,
     false as is_cart_incomplete,
+    {{ has_quarantined_items('base_tiendanube__order_lines', 'source_id') }} as has_unread_lines,
     loaded_at,
     is_deleted
 from {{ ref('stg_tiendanube__orders') }}
