@@ -140,9 +140,16 @@ def simulator(faults=None, **business_options):
         yield business, registry.source("mercadolibre").simulator(server.base_url, credentials), clock, account
 
 
-def walker(config, clock, store, **options) -> MercadoLibreConnector:
+# the fault tests' simulator hangs for 2 s: a 1 s read timeout meets it quickly; the others wait longer
+HANG_TIMEOUT = httpx.Timeout(2.0, read=1.0)
+PATIENT = httpx.Timeout(10.0)
+
+
+def walker(config, clock, store, timeout=PATIENT, **options) -> MercadoLibreConnector:
+    """A connector on the simulator's clock; a generous timeout unless the test's faults hang (a 1 s read
+    timed out on a loaded machine)."""
     return MercadoLibreConnector(config, page_size=10, sleep=clock.advance, rng=random.Random(0),
-                                 timeout=httpx.Timeout(2.0, read=1.0), token_store=store, **options)
+                                 timeout=timeout, token_store=store, **options)
 
 
 def test_an_access_token_expiring_mid_run_is_refreshed_and_each_new_refresh_token_is_kept(fresh_db):
@@ -216,14 +223,14 @@ def test_faults_on_the_wire_a_crash_mid_run_and_the_rerun_end_exact_with_bad_ord
                         raise ConnectionResetError("simulated crash after page 2")
 
         crashing = CrashAfterTwoPages(config, page_size=10, sleep=clock.advance, rng=random.Random(0),
-                                      timeout=httpx.Timeout(2.0, read=1.0), token_store=WarehouseTokenStore(fresh_db))
+                                      timeout=HANG_TIMEOUT, token_store=WarehouseTokenStore(fresh_db))
         with pytest.raises(ExtractionFailed, match="simulated crash"):
             extract_source(fresh_db, "mercadolibre", config, TODAY, connector=crashing)
         with psycopg.connect(fresh_db) as conn:
             assert conn.execute("select cursor from ops.extract_state where source = 'mercadolibre'").fetchone() is None
 
         summary = extract_source(fresh_db, "mercadolibre", config, TODAY,
-                                 connector=walker(config, clock, WarehouseTokenStore(fresh_db)))["orders"]
+                                 connector=walker(config, clock, WarehouseTokenStore(fresh_db), HANG_TIMEOUT))["orders"]
         assert summary["status"] == "ok" and summary["requests"] > summary["pages"]
         with psycopg.connect(fresh_db) as conn:
             quarantined = conn.execute("select count(*) from ops.quarantine where source = 'mercadolibre'").fetchone()[0]
@@ -236,7 +243,7 @@ def test_faults_on_the_wire_a_crash_mid_run_and_the_rerun_end_exact_with_bad_ord
         business.advance_day()
         business.archive("mercadolibre", "orders", next(iter(business.mercadolibre["orders"])))  # a cancellation
         extract_source(fresh_db, "mercadolibre", config, TODAY,
-                       connector=walker(config, clock, WarehouseTokenStore(fresh_db)))
+                       connector=walker(config, clock, WarehouseTokenStore(fresh_db), HANG_TIMEOUT))
         got = landed(fresh_db)
         assert {k: v for k, v in ((str(o["id"]), o["date_last_updated"])
                                   for o in business.mercadolibre["orders"].values()) if k in got} == got
