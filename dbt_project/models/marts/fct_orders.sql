@@ -37,7 +37,7 @@
 {#- a table built before a column existed is rebuilt whole once (a column added by sync_all_columns
     would be null on every row the night does not touch) -#}
 {%- set scoped = is_incremental_with('refreshed_at') and is_incremental_with('cancelled_at')
-    and is_incremental_with('conflicting_sale_order_names') %}
+    and is_incremental_with('conflicting_sale_order_names') and is_incremental_with('odoo_amount_total') %}
 
 with
 
@@ -251,6 +251,7 @@ web_orders as (
         case when shop_orders.shop_system = 'tiendanube' then shop_orders.shop_order_id end as tiendanube_order_id,
         linked.sale_order_id as odoo_sale_order_id,
         linked.sale_order_name as odoo_sale_order_name,
+        linked.amount_total as odoo_amount_total,
         linked.invoice_status,
         linked.payment_status,
         linked.warehouse_id,
@@ -292,6 +293,7 @@ erp_orders as (
         null::bigint as tiendanube_order_id,
         sale_orders_invoiced.sale_order_id as odoo_sale_order_id,
         sale_orders_invoiced.sale_order_name as odoo_sale_order_name,
+        sale_orders_invoiced.amount_total as odoo_amount_total,
         sale_orders_invoiced.invoice_status,
         sale_orders_invoiced.payment_status,
         sale_orders_invoiced.warehouse_id,
@@ -331,6 +333,7 @@ final as (
         orders.tiendanube_order_id,
         orders.odoo_sale_order_id,
         orders.odoo_sale_order_name,
+        orders.odoo_amount_total,
         orders.invoice_status,
         orders.payment_status,
         orders.warehouse_id,

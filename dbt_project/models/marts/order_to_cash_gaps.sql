@@ -6,6 +6,11 @@
         whose reference other sale orders carry (fct_orders' `conflicting_sale_order_names`:
         another customer's purchase-order number typed as Customer Reference, or the order retyped
         with a wrong customer and total): a person tells which, so no activation posts it;
+      - `web_order_total_differs_in_erp`: a live web order whose ERP sale order totals otherwise
+        than the shop (macro totals_agree; a cart's orders together, one row per sale order, the
+        cart's first order named): a retyping mistake (a quantity, a line left out) or an edit in
+        the shop or the ERP after the order was entered; the ERP's books and stock follow the ERP
+        order, so a person compares the two;
       - `web_order_cancelled_in_erp`: a live web order whose ERP sale orders are all cancelled (the
         shop reopened it after Puente cancelled its sale order, as WooCommerce allows once a bank
         transfer arrives; or someone cancelled it in the ERP only): a person decides, post it again
@@ -78,6 +83,29 @@ gaps as (
                     < {{ as_of }} - {{ var('erp_entry_grace_days') }}
             )
         )
+
+    union all
+
+    -- one per sale order: a cart's orders are one sale order, totalled together
+    select
+        'web_order_total_differs_in_erp' as gap_type,
+        min(orders.order_id) as order_id,
+        null::bigint as invoice_id,
+        null::text as crm_deal_id,
+        min(orders.customer_id) as customer_id,
+        min((orders.ordered_at at time zone '{{ var("business_timezone") }}')::date) as since_date,
+        sum(orders.amount_total) as amount,
+        min(orders.currency_code) as currency_code
+    from orders
+    left join cancelled_sale_orders
+        on orders.odoo_sale_order_id = cancelled_sale_orders.sale_order_id
+    where
+        orders.channel = 'web'
+        and not orders.is_cancelled
+        and orders.odoo_sale_order_id is not null
+        and cancelled_sale_orders.sale_order_id is null
+    group by orders.odoo_sale_order_id, orders.odoo_amount_total
+    having not {{ totals_agree('orders.odoo_amount_total', 'sum(orders.amount_total)') }}
 
     union all
 
