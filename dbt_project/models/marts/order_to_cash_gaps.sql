@@ -55,57 +55,52 @@ cancelled_sale_orders as (
     where is_cancelled and not is_deleted
 ),
 
-gaps as (
+-- the live web orders, and whether the ERP cancelled their sale order
+live_web_orders as (
     select
-        case
-            when cancelled_sale_orders.sale_order_id is not null then 'web_order_cancelled_in_erp'
-            when orders.conflicting_sale_order_names is not null then 'web_order_reference_conflict'
-            else 'web_order_not_in_erp'
-        end as gap_type,
-        orders.order_id,
-        null::bigint as invoice_id,
-        null::text as crm_deal_id,
-        orders.customer_id,
-        (orders.ordered_at at time zone '{{ var("business_timezone") }}')::date as since_date,
-        orders.amount_total as amount,
-        orders.currency_code
+        orders.*,
+        cancelled_sale_orders.sale_order_id is not null as is_cancelled_in_erp
     from orders
     left join cancelled_sale_orders
         on orders.odoo_sale_order_id = cancelled_sale_orders.sale_order_id
+    where orders.channel = 'web' and not orders.is_cancelled
+),
+
+gaps as (
+    select
+        case
+            when is_cancelled_in_erp then 'web_order_cancelled_in_erp'
+            when conflicting_sale_order_names is not null then 'web_order_reference_conflict'
+            else 'web_order_not_in_erp'
+        end as gap_type,
+        order_id,
+        null::bigint as invoice_id,
+        null::text as crm_deal_id,
+        customer_id,
+        order_date as since_date,
+        amount_total as amount,
+        currency_code
+    from live_web_orders
     where
-        orders.channel = 'web'
-        and not orders.is_cancelled
-        and (
-            cancelled_sale_orders.sale_order_id is not null
-            or (
-                orders.odoo_sale_order_id is null
-                and (orders.ordered_at at time zone '{{ var("business_timezone") }}')::date
-                    < {{ as_of }} - {{ var('erp_entry_grace_days') }}
-            )
-        )
+        is_cancelled_in_erp
+        or (odoo_sale_order_id is null and order_date < {{ as_of }} - {{ var('erp_entry_grace_days') }})
 
     union all
 
     -- one per sale order: a cart's orders are one sale order, totalled together
     select
         'web_order_total_differs_in_erp' as gap_type,
-        min(orders.order_id) as order_id,
+        min(order_id) as order_id,
         null::bigint as invoice_id,
         null::text as crm_deal_id,
-        min(orders.customer_id) as customer_id,
-        min((orders.ordered_at at time zone '{{ var("business_timezone") }}')::date) as since_date,
-        sum(orders.amount_total) as amount,
-        min(orders.currency_code) as currency_code
-    from orders
-    left join cancelled_sale_orders
-        on orders.odoo_sale_order_id = cancelled_sale_orders.sale_order_id
-    where
-        orders.channel = 'web'
-        and not orders.is_cancelled
-        and orders.odoo_sale_order_id is not null
-        and cancelled_sale_orders.sale_order_id is null
-    group by orders.odoo_sale_order_id, orders.odoo_amount_total
-    having not {{ totals_agree('orders.odoo_amount_total', 'sum(orders.amount_total)') }}
+        min(customer_id) as customer_id,
+        min(order_date) as since_date,
+        sum(amount_total) as amount,
+        min(currency_code) as currency_code
+    from live_web_orders
+    where odoo_sale_order_id is not null and not is_cancelled_in_erp
+    group by odoo_sale_order_id, odoo_amount_total
+    having not {{ totals_agree('odoo_amount_total', 'sum(amount_total)') }}
 
     union all
 
