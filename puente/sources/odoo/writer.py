@@ -133,7 +133,9 @@ class OdooWriter:
             return {}  # Odoo is down: the first create finds it so, and says so
         out: dict[str, str] = {}
         for order in found:
-            row = new[_bare(order["client_order_ref"])]
+            row = new.get(_bare(order["client_order_ref"]))
+            if row is None:  # (Odoo matched it otherwise than Puente compares)
+                continue
             partner = order["partner_id"][1] if isinstance(order["partner_id"], list) else order["partner_id"]
             out.setdefault(row.row_key, (
                 f"not sent: ERP order {order['name']} ({partner}) already carries the reference "
