@@ -29,7 +29,8 @@ For one activation and one run:
    again until they are accepted or an operator drops them.
 
 Two runs of the same activation never overlap (an advisory lock per activation), so the nightly
-DAG and the frequent web-orders DAG cannot post the same order twice.
+DAG and the frequent web-orders DAG cannot post the same order twice. A dry run takes no lock: it
+sends nothing, so it neither waits for a run that sends nor holds one back.
 """
 
 from __future__ import annotations
@@ -116,8 +117,10 @@ def run_activation(url: str, activation: Activation, writer: Writer | None, *, l
     result = ActivationResult(activation.name, run_id, dry_run)
     started = time.monotonic()
     with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
-        lock = zlib.crc32(f"puente.activation.{activation.name}".encode())
-        if not conn.execute("select pg_try_advisory_lock(%s) as ok", (lock,)).fetchone()["ok"]:
+        # a dry run sends nothing and books nothing but its run: it neither waits for a run that sends
+        # nor holds one back (an operator's preview during the night does not fail the night's task)
+        lock = None if dry_run else zlib.crc32(f"puente.activation.{activation.name}".encode())
+        if lock is not None and not conn.execute("select pg_try_advisory_lock(%s) as ok", (lock,)).fetchone()["ok"]:
             raise ActivationBusy(f"{activation.name}: another run is sending this activation now; this one "
                                  "sends nothing, and its retry (or the next run) sends what the other leaves")
         try:
@@ -138,7 +141,8 @@ def run_activation(url: str, activation: Activation, writer: Writer | None, *, l
             result.seconds = round(time.monotonic() - started, 3)
             result.requests = writer.requests_made if writer is not None else 0
             _record_run(conn, activation, result, logical_date)
-            conn.execute("select pg_advisory_unlock(%s)", (lock,))
+            if lock is not None:
+                conn.execute("select pg_advisory_unlock(%s)", (lock,))
     log.info("activation %s%s: %d rows, %d pending, %d sent (%d created, %d adopted), %d failed, %d invalid, "
              "%d withheld, %d requests, %.1f s", activation.name, " (dry run)" if dry_run else "", result.rows,
              result.pending, result.sent, result.created, result.adopted, result.failed, result.invalid,

@@ -406,7 +406,9 @@ def test_two_runs_of_one_activation_never_overlap(fresh_db, hubspot):
     try:
         held.wait(10)
         with pytest.raises(ActivationBusy, match="another run is sending this activation"):
-            run_activation(fresh_db, ACTIVATION, None, dry_run=True)
+            run_activation(fresh_db, ACTIVATION, None)
+        # a dry run sends nothing: an operator's preview neither waits for the run that sends nor fails
+        assert run_activation(fresh_db, ACTIVATION, None, dry_run=True).dry_run
     finally:
         release.set()
         holder.join()
