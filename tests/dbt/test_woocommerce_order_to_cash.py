@@ -44,6 +44,13 @@ def land(url: str, base_url: str, credentials: Credentials) -> None:
 def test_store_orders_reach_order_to_cash_and_the_erp_once(fresh_db):
     business = Business(seed=3, customers=200, start=TODAY, history_days=120, woocommerce=True)
     store = business.woocommerce["orders"]
+    # the Shopify shop's orders a person retyped, now and then with a quantity wrong; one of those
+    # sale orders is in another currency than the shop's (its total is not compared)
+    mistyped = {o["name"]: o["entered"]["sale_order_id"] for o in business.integration_truth()["web_orders"]
+                if o["shop"] == "shopify" and o["state"] != "cancel" and o["entered"]
+                and any(m.startswith("quantity of") for m in o["entered"]["mistakes"])}
+    in_dollars = min(mistyped)
+    business.odoo["sale.order"][mistyped.pop(in_dollars)]["currency_id"] = [2, "USD"]
     credentials = Credentials()
     with SimulatorServer(create_app(business, credentials)) as server:
         land(fresh_db, server.base_url, credentials)
@@ -116,15 +123,11 @@ def test_store_orders_reach_order_to_cash_and_the_erp_once(fresh_db):
         assert window and all(g["activation_posts"] for g in gaps.values() if g["order_id"] in
                               {orders[i]["order_id"] for i in window})
 
-        # The Shopify shop's orders a person retyped, now and then with a quantity wrong: each such ERP
-        # order totals otherwise than the shop, and is listed; no other order is.
-        mistyped = {o["name"] for o in business.integration_truth()["web_orders"]
-                    if o["shop"] == "shopify" and o["state"] != "cancel" and o["entered"]
-                    and any(m.startswith("quantity of") for m in o["entered"]["mistakes"])}
+        # Each mistyped ERP order totals otherwise than the shop, and is listed; no other order is.
         differs = {r["order_name"] for r in rows(fresh_db, """
             select o.order_name from marts.order_to_cash_gaps g join marts.fct_orders o using (order_id)
             where g.gap_type = 'web_order_total_differs_in_erp'""")}
-        assert mistyped and differs == mistyped
+        assert mistyped and differs == set(mistyped)
 
         # BI reads them through its views.
         assert rows(fresh_db, "select count(*) as n from marts_bi.fct_orders where source_system = 'woocommerce'"

@@ -8,9 +8,9 @@
         with a wrong customer and total): a person tells which, so no activation posts it;
       - `web_order_total_differs_in_erp`: a live web order whose ERP sale order totals otherwise
         than the shop (macro totals_agree; a cart's orders together, one row per sale order, the
-        cart's first order named): a retyping mistake (a quantity, a line left out) or an edit in
-        the shop or the ERP after the order was entered; the ERP's books and stock follow the ERP
-        order, so a person compares the two;
+        cart's first order named; both in one currency): a retyping mistake (a quantity, a line
+        left out) or an edit in the shop or the ERP after the order was entered; the ERP's books
+        and stock follow the ERP order, so a person compares the two;
       - `web_order_cancelled_in_erp`: a live web order whose ERP sale orders are all cancelled (the
         shop reopened it after Puente cancelled its sale order, as WooCommerce allows once a bank
         transfer arrives; or someone cancelled it in the ERP only): a person decides, post it again
@@ -48,21 +48,21 @@ invoice_customers as (
     select record_key, customer_id from {{ ref('int_customers_matched') }}
 ),
 
--- (fct_orders links a web order to a cancelled sale order only when every one carrying its
--- reference is cancelled)
-cancelled_sale_orders as (
-    select sale_order_id from {{ ref('stg_odoo__sale_orders') }}
-    where is_cancelled and not is_deleted
+sale_orders as (
+    select sale_order_id, is_cancelled, currency_code from {{ ref('stg_odoo__sale_orders') }}
+    where not is_deleted
 ),
 
--- the live web orders, and whether the ERP cancelled their sale order
+-- the live web orders, whether the ERP cancelled their sale order (fct_orders links a web order to
+-- a cancelled one only when every one carrying its reference is cancelled), and its currency
 live_web_orders as (
     select
         orders.*,
-        cancelled_sale_orders.sale_order_id is not null as is_cancelled_in_erp
+        coalesce(sale_orders.is_cancelled, false) as is_cancelled_in_erp,
+        sale_orders.currency_code as odoo_currency_code
     from orders
-    left join cancelled_sale_orders
-        on orders.odoo_sale_order_id = cancelled_sale_orders.sale_order_id
+    left join sale_orders
+        on orders.odoo_sale_order_id = sale_orders.sale_order_id
     where orders.channel = 'web' and not orders.is_cancelled
 ),
 
@@ -98,7 +98,8 @@ gaps as (
         sum(amount_total) as amount,
         min(currency_code) as currency_code
     from live_web_orders
-    where odoo_sale_order_id is not null and not is_cancelled_in_erp
+    -- (totals in two currencies are not compared)
+    where odoo_sale_order_id is not null and not is_cancelled_in_erp and odoo_currency_code = currency_code
     group by odoo_sale_order_id, odoo_amount_total
     having not {{ totals_agree('odoo_amount_total', 'sum(amount_total)') }}
 
