@@ -4,9 +4,11 @@ A web order should not wait for 03:00 to reach the ERP: this DAG (paused until a
 turns it on) extracts only the new and changed orders and customers of every web shop the
 business runs (Shopify, WooCommerce: ``web_order_objects`` of the configured systems in
 ``puente.sources.registry``) and the ERP's sale orders and partners, rebuilds what the
-web-orders activation reads (``dbt run --select +act_web_orders_to_erp``), gates it, and posts
-with the same activation the night uses.
+web-orders activation reads (``dbt build --select +act_web_orders_to_erp``, its models and
+seeds), gates it, and posts with the same activation the night uses.
 
+It starts once a night has built the warehouse (until then a run skips itself, saying so): it
+lands only what changes by the minute, the night the rest (the ERP's products, the CRM).
 It never clashes with the night: both take turns on one lease (``puente/leases.py``); a run
 that finds the night working skips itself (the night posts those orders), and the night waits
 for a run in progress to finish. The activation's own lock and its lookup by the shop order's
@@ -63,7 +65,9 @@ OBJECTS = {**{s.name: list(s.web_order_objects) for s in registry.configured() i
 def puente_web_orders():
     @task
     def take_turn(run_id: str | None = None) -> None:
-        """Take the writer lease, or skip this run while the night (or another run) works."""
+        """Take the writer lease, or skip this run while the night (or another run) works, or
+        before the first night built the warehouse."""
+        import psycopg
         from airflow.sdk.exceptions import AirflowSkipException
 
         from puente import leases
@@ -72,6 +76,13 @@ def puente_web_orders():
         url = warehouse_url()
         ensure_schema(url)
         record_run_started()  # the audit (ops.dag_runs)
+        with psycopg.connect(url) as conn:
+            built = conn.execute("select to_regclass('marts.dim_products') is not null").fetchone()[0]
+        if not built:  # this run lands only the orders, customers and partners: the rest is the night's
+            record_run_finished("skipped")
+            raise AirflowSkipException("no night has built the warehouse yet (marts.dim_products does not exist): "
+                                       "web orders wait for the first night, which lands the ERP's products and "
+                                       "the customers' other records they are posted with")
         other = leases.acquire(url, f"puente_web_orders {run_id}", leases.FREQUENT_TTL)
         if other is not None:
             record_run_finished("skipped")
@@ -89,12 +100,15 @@ def puente_web_orders():
 
     @task
     def transform() -> None:
-        """Rebuild what the activation reads, apart from the nightly build's target folder."""
+        """Rebuild what the activation reads (its seeds too: one a new version of Puente adds would be
+        missing until the next night), apart from the nightly build's target folder. Not the data
+        tests: the gate next checks what is sent, and the night tests the rest."""
         import json
 
         from puente.dbt import run_dbt, side_target
 
-        run_dbt(["run", "--select", f"+act_{ACTIVATION}", "--target-path", str(side_target("web-orders")),
+        run_dbt(["build", "--select", f"+act_{ACTIVATION}", "--exclude-resource-type", "test", "unit_test",
+                 "--target-path", str(side_target("web-orders")),
                  "--vars", json.dumps({"as_of_date": business_date().isoformat()})], warehouse_url())
 
     @task

@@ -128,8 +128,8 @@ def airflow_db() -> None:
 
 
 @pytest.fixture(scope="session")
-def nightly_dag(airflow_db):
-    """The ``puente_nightly`` DAG parsed from ``dags/`` (with a current dbt manifest), once per session."""
+def dag_bag(airflow_db):
+    """Puente's DAGs parsed from ``dags/`` (with a current dbt manifest), once per session."""
     from pathlib import Path
 
     from airflow.dag_processing.dagbag import BundleDagBag
@@ -141,7 +141,13 @@ def nightly_dag(airflow_db):
     # as Airflow's DAG processor reads a bundle: its folder on sys.path (dags/_puente.py)
     bag = BundleDagBag(dag_folder=str(dags), bundle_path=dags)
     assert bag.import_errors == {}, bag.import_errors
-    return bag.get_dag("puente_nightly")
+    return bag
+
+
+@pytest.fixture(scope="session")
+def nightly_dag(dag_bag):
+    """The ``puente_nightly`` DAG."""
+    return dag_bag.get_dag("puente_nightly")
 
 
 class AlertReceiver:
