@@ -32,9 +32,8 @@
     says why in `invalid_reason` (the work list); so does an order whose reference live sale orders
     that are not it already carry (fct_orders' `conflicting_sale_order_names`: another customer's
     purchase-order number, or the order retyped with a wrong customer and total; a person tells
-    which); so does an order
-    of an erased person (its record
-    scrubbed by an erasure and not changed in the shop since), held: its customer is the person's
+    which); so does an order of an erased person (its record scrubbed by an erasure and not
+    changed in the shop since), held: its customer is the person's
     anonymous remainder, no longer tied to their ERP partner (macro erased_problem). Cancelled
     shop orders are never posted; those cancelled after posting are act_web_order_cancellations'
     business.

@@ -70,9 +70,8 @@
       - web_order: `linked` when a web order of one was booked in the ERP under the other (a sale
         order carrying its reference that is that order by its origin or total, macro
         is_web_order_sale_order: a purchase-order number typed as another customer's reference is
-        no evidence), unless
-        they share a mailbox, a shared one included (the ERP finds the partner by its e-mail: no
-        new evidence);
+        no evidence), unless they share a mailbox, a shared one included (the ERP finds the
+        partner by its e-mail: no new evidence);
       - name_rarity: `only_pair_in_city` when the names agree (`exact`, `compatible`) and the two
         are the only records of their city sharing such a key, else `none`.
     A record an operator split (ops.customer_match_overrides, 'split') is in no pair.
