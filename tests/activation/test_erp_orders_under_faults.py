@@ -31,9 +31,10 @@ def test_one_malformed_row_does_not_hold_back_every_other_order(fresh_db, system
     """One row the ERP writer cannot even shape must go to the work list with its reason while the
     other orders are posted. A line without a price is what act_won_deals_to_erp emits for a
     HubSpot line item whose price was left blank (stg_hubspot__line_items: safe_numeric gives
-    null; the model has no invalid_reason for it); the writer's float(None) raises TypeError out
-    of the engine: nothing after it is sent (every night again), the work list stays empty and
-    ops.activation_runs records rows_failed 0 and no message."""
+    null; the model now lists it by itself, tests/dbt/test_unpriced_order_lines.py, and the writer
+    must hold should such a row reach it). The writer's float(None) raised TypeError out of the
+    engine: nothing after it was sent (every night again), the work list stayed empty and
+    ops.activation_runs recorded rows_failed 0 and no message."""
     rows = sorted(_web_orders(systems, 4), key=lambda r: r["row_key"])
     bad = rows[0]  # the engine sends in row_key order: the first batch
     bad["payload"]["order_line"][0]["price_unit"] = None

@@ -40,6 +40,7 @@ def test_new_web_orders_reach_the_erp_once_after_the_first_night_and_never_besid
     waiting = {o["name"] for o in business.integration_truth()["web_orders"]
                if o["shop"] == "shopify" and o["state"] == "sale" and not o["entered"]
                and o["ordered_on"] >= (START - timedelta(days=14)).isoformat()}
+    assert waiting, "the simulated business has no recent web order left for Puente (test set-up)"
     with SimulatorServer(create_app(business, credentials)) as sim:
         monkeypatch.setenv("AIRFLOW_CONN_PUENTE_WAREHOUSE", runtime.warehouse_connection(fresh_db))
         for key, value in runtime.simulated_sources_env(credentials, sim.base_url).items():

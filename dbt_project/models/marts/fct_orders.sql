@@ -195,19 +195,24 @@ sale_orders_invoiced as (
         on sale_orders.sale_order_name = sale_order_invoicing.sale_order_name
 ),
 
--- the sale order each web order is: of those carrying its reference, the ones the order's own
--- evidence or its buyer says are it, the live, latest one first
-web_order_links as (
+-- for each web order, the sale orders carrying its reference: the one it is (of those the order's
+-- own evidence or its buyer says are it, the live, latest one), and the live ones, named (those of
+-- an unlinked web order are not it)
+reference_matches as (
     select
         shop_orders.order_id,
-        sale_orders_invoiced.sale_order_id,
-        row_number() over (
-            partition by shop_orders.order_id
+        (array_agg(
+            sale_orders_invoiced.sale_order_id
             order by
                 sale_orders_invoiced.is_cancelled,
                 sale_orders_invoiced.updated_at desc nulls last,
                 sale_orders_invoiced.sale_order_id desc
-        ) as link_rank
+        ) filter (where
+            {{ is_web_order_sale_order('sale_orders_invoiced', 'shop_orders.order_reference', 'shop_orders.reference_amount') }}
+            or buyer.customer_id = partner.customer_id
+        ))[1] as linked_sale_order_id,
+        string_agg(sale_orders_invoiced.sale_order_name, ', ' order by sale_orders_invoiced.sale_order_name)
+            filter (where not sale_orders_invoiced.is_cancelled) as live_sale_order_names
     from shop_orders
     inner join sale_orders_invoiced
         on ltrim(sale_orders_invoiced.client_order_ref, '#') = shop_orders.order_reference
@@ -215,21 +220,6 @@ web_order_links as (
         on shop_orders.customer_record_key = buyer.record_key
     left join customer_records as partner
         on {{ record_key("'odoo_partner'", 'sale_orders_invoiced.partner_id') }} = partner.record_key
-    where
-        {{ is_web_order_sale_order('sale_orders_invoiced', 'shop_orders.order_reference', 'shop_orders.reference_amount') }}
-        or buyer.customer_id = partner.customer_id
-),
-
--- live sale orders carrying a web order's reference (those of an unlinked web order are not it)
-reference_holders as (
-    select
-        shop_orders.order_id,
-        string_agg(sale_orders_invoiced.sale_order_name, ', ' order by sale_orders_invoiced.sale_order_name)
-            as sale_order_names
-    from shop_orders
-    inner join sale_orders_invoiced
-        on ltrim(sale_orders_invoiced.client_order_ref, '#') = shop_orders.order_reference
-    where not sale_orders_invoiced.is_cancelled
     group by shop_orders.order_id
 ),
 
@@ -255,15 +245,13 @@ web_orders as (
         linked.invoice_status,
         linked.payment_status,
         linked.warehouse_id,
-        case when linked.sale_order_id is null then reference_holders.sale_order_names end as conflicting_sale_order_names
+        case when linked.sale_order_id is null then reference_matches.live_sale_order_names end
+            as conflicting_sale_order_names
     from shop_orders
-    left join web_order_links
-        on shop_orders.order_id = web_order_links.order_id
-        and web_order_links.link_rank = 1
+    left join reference_matches
+        on shop_orders.order_id = reference_matches.order_id
     left join sale_orders_invoiced as linked
-        on web_order_links.sale_order_id = linked.sale_order_id
-    left join reference_holders
-        on shop_orders.order_id = reference_holders.order_id
+        on reference_matches.linked_sale_order_id = linked.sale_order_id
 ),
 
 erp_orders as (
