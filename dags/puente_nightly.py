@@ -89,14 +89,31 @@ TRANSFORM = (
 RETRY_DELAY = timedelta(seconds=float(os.environ.get("PUENTE_RETRY_DELAY_SECONDS", 120)))
 
 
+NIGHT = "puente_nightly "  # the night's holder of the writer lease: NIGHT + the run's id
+
+
+def _hold_lease(context) -> None:
+    """Before each task of the night that writes the warehouse (extraction, dbt, ML, activations):
+    renew the night's writer lease (puente/leases.py) for another ``NIGHT_TTL``, so a night that runs
+    longer than the TTL (a long backfill, a slow source) keeps it and no web-orders run starts a dbt
+    build beside its own. If the lease was lost all the same (a single task longer than the TTL) or
+    given back (a task cleared by hand reruns ``prepare_warehouse`` and ``release_lease`` too), the
+    task takes it again, waiting for a web-orders run in progress as ``prepare_warehouse`` does."""
+    from puente import leases
+
+    leases.acquire_waiting(warehouse_url(), f"{NIGHT}{context['run_id']}", leases.NIGHT_TTL, supersedes=NIGHT)
+
+
 def _before_dbt(context) -> None:
-    """Before a dbt task: move every object alive now into the collector's permanent generation.
+    """Before a dbt task: renew the night's lease (``_hold_lease``), then move every object alive now
+    into the collector's permanent generation.
     cosmos runs ``gc.collect()`` after each dbt invocation; without this it walks the whole heap of
     Airflow, dbt and (in ``dag.test()``) the night's earlier tasks, about 0.5-0.9 s a task measured
     here (bench/night.py), to free only what dbt itself left behind. And keep dbt's default
     behaviour flags from growing with each dbt task run in this process (``lighten_adapter_start``)."""
     from puente.dbt import lighten_adapter_start
 
+    _hold_lease(context)
     lighten_adapter_start()
     gc.freeze()
 
@@ -263,7 +280,7 @@ def puente_nightly():
         ensure_schema(url)
         record_run_started()  # the audit: who triggered the night (ops.dag_runs)
         # a lease still held by another run of the night is a dead run's (max_active_runs=1)
-        leases.acquire_waiting(url, f"puente_nightly {run_id}", leases.NIGHT_TTL, supersedes="puente_nightly ")
+        leases.acquire_waiting(url, f"{NIGHT}{run_id}", leases.NIGHT_TTL, supersedes=NIGHT)
 
     @task
     def release_lease(run_id: str | None = None) -> None:
@@ -272,9 +289,12 @@ def puente_nightly():
         never makes a failed night look successful."""
         from puente import leases
 
-        leases.release(warehouse_url(), f"puente_nightly {run_id}")
+        leases.release(warehouse_url(), f"{NIGHT}{run_id}")
 
-    with TaskGroup("extract", tooltip="Incremental extraction of every source into raw.*") as extract:
+    # every task that writes the warehouse renews the lease first (_hold_lease; the dbt tasks in _before_dbt)
+    renewing = {"pre_execute": _hold_lease}
+    with TaskGroup("extract", tooltip="Incremental extraction of every source into raw.*",
+                   default_args=renewing) as extract:
         for source in SOURCES:
 
             @task(task_id=source)
@@ -321,7 +341,8 @@ def puente_nightly():
         result.raise_for_failure()
         return result.summary()
 
-    with TaskGroup("ml", tooltip="Weekly training (champion/challenger), nightly scoring") as ml_group:
+    with TaskGroup("ml", tooltip="Weekly training (champion/challenger), nightly scoring",
+                   default_args=renewing) as ml_group:
 
         @task
         def train_churn(params: dict | None = None) -> dict:
@@ -373,7 +394,8 @@ def puente_nightly():
         return result.summary()
 
     gate = sync_gate()
-    with TaskGroup("activate", tooltip="What Puente writes into the ERP, the shop and the CRM") as activate:
+    with TaskGroup("activate", tooltip="What Puente writes into the ERP, the shop and the CRM",
+                   default_args=renewing) as activate:
         previous: dict[str, object] = {}
         for activation in declared_activations(DBT_PROJECT, SOURCES):
 

@@ -46,6 +46,23 @@ OBJECTS = {**{s.name: list(s.web_order_objects) for s in registry.configured() i
            "odoo": ["res.partner", "sale.order"]}
 
 
+HOLDER = "puente_web_orders "  # this DAG's holder of the writer lease: HOLDER + the run's id
+
+
+def _keep_turn(context) -> None:
+    """Before each task after the turn: renew the run's lease (puente/leases.py). A run that lost it
+    (held past its TTL, then taken by the night) stops here instead of building or posting beside the
+    night: the night posts these orders."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from puente import leases
+
+    other = leases.acquire(warehouse_url(), f"{HOLDER}{context['run_id']}", leases.FREQUENT_TTL)
+    if other is not None:
+        raise AirflowSkipException(f"{other} took the writer lease over from this run (held longer than "
+                                   f"{leases.FREQUENT_TTL}); it posts these orders, and this run stops here")
+
+
 @dag(
     dag_id="puente_web_orders",
     description="New web orders into the ERP every 15 minutes (paused until enabled).",
@@ -83,13 +100,13 @@ def puente_web_orders():
             raise AirflowSkipException("no night has built the warehouse yet (marts.dim_products does not exist): "
                                        "web orders wait for the first night, which lands the ERP's products and "
                                        "the customers' other records they are posted with")
-        other = leases.acquire(url, f"puente_web_orders {run_id}", leases.FREQUENT_TTL)
+        other = leases.acquire(url, f"{HOLDER}{run_id}", leases.FREQUENT_TTL)
         if other is not None:
             record_run_finished("skipped")
             raise AirflowSkipException(f"{other} is transforming the warehouse now; its web orders are posted "
                                        "by it, and the next quarter-hour tries again")
 
-    @task
+    @task(pre_execute=_keep_turn)
     def extract() -> dict:
         from puente.extract import extract_source
 
@@ -98,7 +115,7 @@ def puente_web_orders():
                                        detect_deletes=False, reconcile_counts=False, field_keys=keys)
                 for source, objects in OBJECTS.items()}
 
-    @task
+    @task(pre_execute=_keep_turn)
     def transform() -> None:
         """Rebuild what the activation reads (its seeds too: one a new version of Puente adds would be
         missing until the next night), apart from the nightly build's target folder. Not the data
@@ -111,7 +128,7 @@ def puente_web_orders():
                  "--target-path", str(side_target("web-orders")),
                  "--vars", json.dumps({"as_of_date": business_date().isoformat()})], warehouse_url())
 
-    @task
+    @task(pre_execute=_keep_turn)
     def gate() -> dict:
         from expectations.gates import run_sync_gate
 
@@ -120,7 +137,7 @@ def puente_web_orders():
         result.raise_for_failure()
         return result.summary()
 
-    @task
+    @task(pre_execute=_keep_turn)
     def post(params: dict | None = None) -> dict:
         from puente.activation.run import run_named
 
@@ -131,7 +148,7 @@ def puente_web_orders():
     def release(run_id: str | None = None) -> None:
         from puente import leases
 
-        leases.release(warehouse_url(), f"puente_web_orders {run_id}")
+        leases.release(warehouse_url(), f"{HOLDER}{run_id}")
         record_run_finished()  # how the run ended, for the audit (ops.dag_runs)
 
     turn = take_turn()

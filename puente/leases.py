@@ -9,11 +9,15 @@ turns through one lease, a row of ``ops.pipeline_lease``:
 - a web-orders run that finds the night (or another web-orders run) holding it skips itself:
   the night posts the web orders anyway, and the next quarter-hour tries again.
 
-A lease expires after ``ttl`` (a killed run cannot block the next night forever). A night also
-takes over a lease still held by another run of the night (``supersedes``): Airflow never runs two
-nights at once (``max_active_runs=1``), so that holder is a run that died without releasing it (a
-killed worker, a lost machine), and the operator's rerun of the night must not wait hours for its
-lease to expire. Activations add their own advisory lock per activation, so even outside the lease
+A lease expires after ``ttl`` (a killed run cannot block the next night forever), counted from the
+last renewal: each task of a run that writes renews it as it starts (``acquire`` by its holder), so a
+run longer than its TTL keeps it, and a run that lost it all the same learns so before it writes (the
+night waits to take it back, a web-orders run stops).
+
+A night also takes over a lease still held by another run of the night (``supersedes``): Airflow
+never runs two nights at once (``max_active_runs=1``), so that holder is a run that died without
+releasing it (a killed worker, a lost machine), and the operator's rerun of the night must not wait
+hours for its lease to expire. Activations add their own advisory lock per activation, so even outside the lease
 nothing is sent twice.
 """
 

@@ -130,6 +130,46 @@ def test_python_tasks_and_dbt_connect_with_the_same_warehouse_configuration(nigh
         dag_module.warehouse_url()
 
 
+def _lease(url: str) -> tuple[str, float] | None:
+    """The writer lease's holder and the hours left before it expires."""
+    with psycopg.connect(url) as conn:
+        return conn.execute("select holder, extract(epoch from expires_at - now()) / 3600 from ops.pipeline_lease"
+                            ).fetchone()
+
+
+def test_every_task_that_writes_renews_the_nights_lease(nightly_dag, fresh_db, monkeypatch):
+    """A night longer than its lease's TTL (six hours) keeps the lease: every task between taking it and
+    giving it back, other than the gates (which only read), renews it as it starts; a task cleared by
+    hand after the night gave it back takes it again. Without this a web-orders run could start a dbt
+    build beside the night's once the TTL ran out."""
+    import gc
+    from datetime import timedelta
+
+    from puente import leases, runtime
+
+    monkeypatch.setenv("AIRFLOW_CONN_PUENTE_WAREHOUSE", runtime.warehouse_connection(fresh_db))
+    scope = (nightly_dag.get_task("prepare_warehouse").get_flat_relative_ids(upstream=False)
+             & nightly_dag.get_task("release_lease").get_flat_relative_ids(upstream=True))
+    writers = [nightly_dag.get_task(task_id) for task_id in sorted(scope - {"raw_gate", "marts_gate", "sync_gate"})]
+    assert {t.task_id.split(".")[0] for t in writers} == {
+        "extract", "staging", "transform", "bi_views", "ml", "activation_models", "activate"}
+    run_id = "scheduled__2026-11-17T03:00:00+00:00"
+    holder = f"puente_nightly {run_id}"
+    for number, task in enumerate(writers):
+        if number % 2:
+            leases.acquire(fresh_db, holder, timedelta(seconds=-1))  # held, and its TTL has just run out
+        else:
+            leases.release(fresh_db, holder)  # given back (the task was cleared by hand after the night)
+        try:
+            task._pre_execute_hook({"run_id": run_id})
+        finally:
+            gc.unfreeze()  # a dbt task's hook freezes the heap (_before_dbt); its post_execute thaws it
+        held_by, hours_left = _lease(fresh_db)
+        assert held_by == holder and hours_left > 5.9, task.task_id
+    # a web-orders run finds the night's renewed lease and skips itself
+    assert leases.acquire(fresh_db, "puente_web_orders manual__1", leases.FREQUENT_TTL) == holder
+
+
 def _counts(url: str) -> dict[str, int]:
     from puente.warehouse import RAW_OBJECTS
 

@@ -13,6 +13,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg
+import pytest
 
 START = date(2026, 11, 16)
 
@@ -85,3 +86,30 @@ def test_new_web_orders_reach_the_erp_once_after_the_first_night_and_never_besid
             assert conn.execute("select count(*) from ops.load_batches").fetchone()[0] == batches
             assert conn.execute("select holder from ops.pipeline_lease").fetchone()[0] == (
                 "puente_nightly scheduled__2026-11-17")
+
+
+def test_a_run_that_lost_the_lease_stops_before_it_writes(dag_bag, fresh_db, monkeypatch):
+    """Each task after ``take_turn`` renews the run's lease first. A run whose lease ran out and was
+    taken by the night stops there (skipped): it never extracts, builds or posts beside the night."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from puente import leases, runtime
+
+    monkeypatch.setenv("AIRFLOW_CONN_PUENTE_WAREHOUSE", runtime.warehouse_connection(fresh_db))
+    dag = dag_bag.get_dag("puente_web_orders")
+    run_id = "scheduled__2026-11-16T15:00:00+00:00"
+    holder = f"puente_web_orders {run_id}"
+    for task_id in ("extract", "transform", "gate", "post"):
+        hook = dag.get_task(task_id)._pre_execute_hook
+        assert leases.acquire(fresh_db, holder, timedelta(seconds=1)) is None  # about to run out
+        hook({"run_id": run_id})
+        with psycopg.connect(fresh_db) as conn:
+            minutes_left = conn.execute("select extract(epoch from expires_at - now()) / 60 from ops.pipeline_lease "
+                                        "where holder = %s", (holder,)).fetchone()[0]
+        assert minutes_left > 29, task_id  # renewed for another FREQUENT_TTL
+
+        assert leases.acquire(fresh_db, holder, timedelta(seconds=-1)) is None  # ran out...
+        assert leases.acquire(fresh_db, "puente_nightly night", leases.NIGHT_TTL) is None  # ...and the night took it
+        with pytest.raises(AirflowSkipException, match="puente_nightly night took the writer lease over"):
+            hook({"run_id": run_id})
+        assert leases.release(fresh_db, "puente_nightly night")
