@@ -17,8 +17,8 @@ night waits to take it back, a web-orders run stops).
 A night also takes over a lease still held by another run of the night (``supersedes``): Airflow
 never runs two nights at once (``max_active_runs=1``), so that holder is a run that died without
 releasing it (a killed worker, a lost machine), and the operator's rerun of the night must not wait
-hours for its lease to expire. Activations add their own advisory lock per activation, so even outside the lease
-nothing is sent twice.
+hours for its lease to expire. Activations add their own advisory lock per activation, so even
+outside the lease nothing is sent twice.
 """
 
 from __future__ import annotations
