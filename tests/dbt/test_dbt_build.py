@@ -209,11 +209,20 @@ def test_crm_scores_are_sent_only_when_a_salesperson_would_notice(built_db):
     assert _pending(built_db) == {}
 
 
+def test_a_key_test_fails_on_a_repeated_value_and_on_the_empty_key(built_db):
+    """`unique_key` (macros/unique_key.sql), the keys' test: dbt's unique and not_null in one query."""
+    keys = "(select * from (values ('a'), ('b'), ('b'), (null), ('c')) as keys (key)) as keys"
+    result = run_dbt(["show", "--inline", '{{ test_unique_key("' + keys + '", "key") }}', "--limit", "-1", "--quiet"],
+                     built_db)
+    failing = {(row["key_value"], row["n_records"]) for row in result.result.results[0].agate_table.rows}
+    assert failing == {("b", 2), (None, 1)}
+
+
 def test_a_failing_dbt_test_names_the_node(built_db):
     order = {"id": 999, "name": "#999", "line_items": [{"id": 9991, "quantity": 1, "price": "1.00"}] * 2}
     load_raw(built_db, {"shopify": {"orders": [order]}}, batch_id="test-batch-bad")
     try:
-        with pytest.raises(DbtFailed, match=r"unique_stg_shopify__order_lines_order_line_id\S* \[fail\]"):
+        with pytest.raises(DbtFailed, match=r"unique_key_stg_shopify__order_lines_order_line_id\S* \[fail\]"):
             run_dbt(["build", "--select", "+stg_shopify__order_lines"], built_db)
     finally:
         with psycopg.connect(built_db) as conn:
