@@ -177,7 +177,7 @@ def _dbt_docs(serve: bool) -> int:
     url = warehouse_url()
     target = dbt_project_dir() / "target"
     print("Building the dbt docs (dbt docs generate; reads the warehouse's catalog)…", flush=True)
-    run_dbt(["docs", "generate", "--static"], url)
+    run_dbt(["docs", "generate", "--static", "--write-json"], url)  # whatever DBT_WRITE_JSON says
     print(f"dbt docs written to {target}.\n"
           f"  Open {target / 'static_index.html'} in a browser (one self-contained file),\n"
           "  or run `make docs-serve` to browse them over http://127.0.0.1.", flush=True)

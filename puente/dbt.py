@@ -266,8 +266,8 @@ def ensure_manifest(url: str | None = None) -> Path:
     if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(project):
         return manifest
     env = dbt_env(url) if url else {name: os.environ.get(name, value) for name, value in _PARSE_ONLY_ENV.items()}
-    # written where it is read, whatever DBT_TARGET_PATH says
-    result = _invoke(["parse", "--target-path", str(project / "target")], env)
+    # written where it is read, whatever DBT_TARGET_PATH (or DBT_WRITE_JSON) says
+    result = _invoke(["parse", "--write-json", "--target-path", str(project / "target")], env)
     if not result.success:
         raise DbtFailed("parse", [f"{type(result.exception).__name__}: {result.exception}"]
                         if result.exception is not None else ["see dbt's log"])

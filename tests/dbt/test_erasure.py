@@ -773,6 +773,7 @@ def test_dbt_records_its_own_command_never_the_erasure_request(erased, monkeypat
     url, _, _ = erased
     monkeypatch.setattr(sys, "argv", ["puente", "erase", "--email", "juan.perez@example.com"])
     monkeypatch.setenv("PUENTE_DBT_TARGET_PATH", str(tmp_path))
+    monkeypatch.setenv("DBT_WRITE_JSON", "True")  # as a user's dbt writes it (the tests' does not: conftest.py)
     run_dbt(["compile", "--select", "dim_customers"], url)
     invocation = json.loads((tmp_path / "run_results.json").read_text())["args"]["invocation_command"]
     assert invocation.startswith("dbt compile") and "juan" not in invocation
