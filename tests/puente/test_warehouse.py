@@ -236,6 +236,16 @@ def test_a_new_embedded_warehouse_asks_every_role_for_its_password(warehouse_url
             assert conn.execute("select current_user").fetchone()[0] == role
 
 
+def test_the_embedded_server_compiles_no_query_and_commits_without_waiting_for_the_disk(warehouse_url, scratch_home):
+    """warehouse._start's settings: jit off (its compiling cost small builds a tenth of their time), and
+    synchronous_commit off (a crash of the server may lose its last fraction of a second of commits, whole
+    transactions each: a load's rows and its watermark together, loaded again the next night)."""
+    _embedded_only(warehouse_url)
+    url = warehouse.ensure_embedded(scratch_home)
+    with psycopg.connect(_without_password(url), passfile=str(scratch_home / warehouse.PASSFILE)) as conn:
+        assert [conn.execute(f"show {name}").fetchone()[0] for name in ("jit", "synchronous_commit")] == ["off", "off"]
+
+
 def test_a_pid_file_naming_another_program_is_stale(tmp_path):
     """A server that died leaves postmaster.pid behind; when its process id is reused by another
     program (here: this test), the home is treated as stopped and the stale file removed."""
