@@ -44,8 +44,8 @@ def pytest_configure(config) -> None:
     # write every query there, unread (a failure's nodes and messages are in DbtFailed), at about a
     # tenth of each build's CPU (tests/dbt/test_dbt_build.py: 92.7 CPU-s at debug, 84.1 at info, 83.2 off).
     os.environ.setdefault("DBT_LOG_LEVEL_FILE", "info")
-    # nor manifest.json and run_results.json into the target folder, as the nightly DAG's dbt does not
-    # (dags/puente_nightly.py, DBT_GLOBAL_FLAGS): unread, and about a second of each dbt command's CPU.
+    # No manifest.json or run_results.json in the target folder either, as the nightly DAG's dbt writes
+    # none (dags/puente_nightly.py, DBT_GLOBAL_FLAGS): unread, and about a second of each dbt command's CPU.
     # The commands whose files are read say --write-json (ensure_manifest, `puente dbt-docs`).
     os.environ.setdefault("DBT_WRITE_JSON", "False")
     base = _server_url()

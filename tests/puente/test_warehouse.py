@@ -236,10 +236,11 @@ def test_a_new_embedded_warehouse_asks_every_role_for_its_password(warehouse_url
             assert conn.execute("select current_user").fetchone()[0] == role
 
 
-def test_the_embedded_server_compiles_no_query_and_commits_without_waiting_for_the_disk(warehouse_url, scratch_home):
-    """warehouse._start's settings: jit off (its compiling cost small builds a tenth of their time), and
-    synchronous_commit off (a crash of the server may lose its last fraction of a second of commits, whole
-    transactions each: a load's rows and its watermark together, loaded again the next night)."""
+def test_the_embedded_server_runs_without_jit_and_commits_without_waiting_for_the_disk(warehouse_url, scratch_home):
+    """warehouse._start's settings: jit off (compiling queries to machine code cost small builds a tenth of
+    their time), and synchronous_commit off (a crash of the server may lose its last fraction of a second
+    of commits, whole transactions each: a block of records with its cursor, extracted again by the next
+    run)."""
     _embedded_only(warehouse_url)
     url = warehouse.ensure_embedded(scratch_home)
     with psycopg.connect(_without_password(url), passfile=str(scratch_home / warehouse.PASSFILE)) as conn:
