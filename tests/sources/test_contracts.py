@@ -111,9 +111,7 @@ def test_dbt_unions_follow_the_registry(tmp_path, monkeypatch):
     sources = (*registry.SOURCES, _acme())
     (project / "macros" / "generated" / "sources.sql").write_text(contracts.render(sources, staging))
     monkeypatch.setenv("PUENTE_DBT_PROJECT_DIR", str(project))
-    result = dbt._invoke(["parse", "--write-json", "--target-path", str(project / "target")], dbt._PARSE_ONLY_ENV)
-    assert result.success, result.exception
-    nodes = json.loads((project / "target" / "manifest.json").read_text())["nodes"]
+    nodes = json.loads(dbt.ensure_manifest().read_text())["nodes"]  # `puente dbt-parse`'s parse; raises if it fails
     depends = nodes["model.puente.int_web_orders_unioned"]["depends_on"]["nodes"]
     assert "model.puente.stg_acme__web_orders" in depends
     assert "model.puente.stg_woocommerce__web_orders" in depends
