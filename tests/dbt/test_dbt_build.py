@@ -218,6 +218,21 @@ def test_a_key_test_fails_on_a_repeated_value_and_on_the_empty_key(built_db):
     assert failing == {("b", 2), (None, 1)}
 
 
+def test_a_required_columns_test_names_each_column_with_empty_values(built_db):
+    """`not_null_columns` (macros/not_null_columns.sql): a model's not_null tests in one query, a
+    failing row per column that has empty values."""
+    rows = ("(select * from (values ('a', 1, 'x'), (null, 2, null), (null, null, 'y')) as t (first, second, third))"
+            " as t")
+    result = run_dbt(["show", "--inline", '{{ test_not_null_columns("' + rows + '", ["first", "second", "third"]) }}',
+                      "--limit", "-1", "--quiet"], built_db)
+    failing = {(row["column_name"], row["n_records"]) for row in result.result.results[0].agate_table.rows}
+    assert failing == {("first", 2), ("second", 1), ("third", 1)}
+    full = "(select * from (values ('a', 1), ('b', 2)) as t (first, second)) as t"
+    clean = run_dbt(["show", "--inline", '{{ test_not_null_columns("' + full + '", ["first", "second"]) }}',
+                     "--limit", "-1", "--quiet"], built_db)
+    assert len(clean.result.results[0].agate_table.rows) == 0
+
+
 def test_a_failing_dbt_test_names_the_node(built_db):
     order = {"id": 999, "name": "#999", "line_items": [{"id": 9991, "quantity": 1, "price": "1.00"}] * 2}
     load_raw(built_db, {"shopify": {"orders": [order]}}, batch_id="test-batch-bad")
