@@ -476,7 +476,7 @@ def main(customers: int = 100_000, seed: int = 7, crm: str = "hubspot", field_ke
         reviewed = pair_scores(url, business)
     finally:
         if os.environ.get("BENCH_IDENTITY_KEEP_DATABASE"):
-            print(f"kept {url}", flush=True)
+            print(f"kept {warehouse.describe(url)} (password in PUENTE_HOME/pgpass)", flush=True)
         else:
             warehouse.drop_database(base, name)
     body = "\n".join([
