@@ -329,6 +329,22 @@
 {%- endmacro %}
 
 {#
+    A person's name words (`words`, name_words) read beside another name (`other`, its
+    normalize_person_name) whose surname begins with a particle: a surname written as its initial
+    `d` (`Lucía D.`, `Víctor d.`) stands for that surname (`Lucia de la Hoz`, `Víctor del Castillo`),
+    whose particle name_words drops; so the `d` becomes the surname's own initial (`h`, `c`). Only
+    after the first word: a given name is never a particle. Otherwise the words unchanged.
+#}
+{% macro particle_surname_initial(words, other) -%}
+    {%- set particle_surname = "substring(" ~ other ~ " from ' (?:de|del|da|do|dos|das)(?: (?:la|las|los))? ([a-z]+)')" -%}
+    case
+        when {{ words }}[2:] @> array['d'] and {{ particle_surname }} is not null
+            then {{ words }}[1:1] || array_replace({{ words }}[2:], 'd', left({{ particle_surname }}, 1))
+        else {{ words }}
+    end
+{%- endmacro %}
+
+{#
     Whether two words of two names (SQL expressions) can be the same name: equal; one the
     initial of the other (`j` / `juan`); one edit apart when the longer has four letters or more
     (`gomz` / `gomez`, `ernandez` / `hernandez`); two neighbours swapped (`azpata` / `zapata`);

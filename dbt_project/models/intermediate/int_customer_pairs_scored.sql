@@ -49,7 +49,9 @@
         buyer's); else, unless the other comparisons weigh at least var identity_merge_weight
         without it, the pair goes to review at most;
       - name, word by word (name_words: particles dropped): `exact`, `compatible` (every word of
-        the shorter name agrees with one of the longer: equal, an initial, or two edits apart;
+        the shorter name agrees with one of the longer: equal, an initial, or two edits apart; a
+        `D.` is the initial of a surname that begins with a particle, `Lucía D.` / `Lucia de la Hoz`,
+        macro particle_surname_initial;
         and a given name agrees: `Fernanda López` / `María Fernanda López Gómez`; a given name typed
         without its last letter, `Dieg`, agrees with the one it is rare beside, given_name_slips),
         `partly_compatible` (a given name and another word agree, each side has a word the other
@@ -485,8 +487,14 @@ compared as (
             ) as surnames_conflict
         from (
             select
-                case when cardinality(a.name_words) <= cardinality(b.name_words) then a.name_words else b.name_words end as shorter,
-                case when cardinality(a.name_words) <= cardinality(b.name_words) then b.name_words else a.name_words end as longer
+                case when cardinality(names.a_words) <= cardinality(names.b_words) then names.a_words else names.b_words end as shorter,
+                case when cardinality(names.a_words) <= cardinality(names.b_words) then names.b_words else names.a_words end as longer
+            -- each name's words, a surname's initial `d` read as the other's surname after its particle
+            from (
+                select
+                    {{ particle_surname_initial('a.name_words', 'b.name_compared') }} as a_words,
+                    {{ particle_surname_initial('b.name_words', 'a.name_compared') }} as b_words
+            ) as names
         ) as words
         cross join lateral (
             select count(*) filter (where exists (
