@@ -319,12 +319,17 @@
     A name as the words that identify a person, for comparing names word by word: normalised,
     without punctuation, without the particles of surnames (`de`, `del`, `de la`, `y`), as an
     array in the order typed (`José de la Hoz Ruiz` -> {jose,hoz,ruiz}). Null when empty. With
-    `compared`, the expression is already normalize_person_name's.
+    `compared`, the expression is already normalize_person_name's. The initials a name begins with
+    are kept, whatever their letters: `Y. E. Mejía` is Yolanda Eugenia's {y,e,mejia}, not the
+    conjunctions `y` and `e`.
 #}
 {% macro name_words(expression, compared=false) -%}
     {%- set name = expression if compared else normalize_person_name(expression) -%}
+    {%- set leading_initials = "'^(?:[a-z] )+'" -%}
     nullif(array_remove(string_to_array(
-        regexp_replace(' ' || {{ name }} || ' ', '( (de|del|la|las|los|y|e|da|do|dos|das))+ ', ' ', 'g'),
+        coalesce(substring({{ name }} from {{ leading_initials }}), '')
+        || regexp_replace(' ' || regexp_replace({{ name }}, {{ leading_initials }}, '') || ' ',
+                          '( (de|del|la|las|los|y|e|da|do|dos|das))+ ', ' ', 'g'),
         ' '), ''), '{}')
 {%- endmacro %}
 

@@ -111,6 +111,9 @@ PARTNERS = [
     # a surname after its particle, written as the particle's initial (`Víctor d.`), at one door
     partner(1120, "Víctor de la Hoz Gómez", street="Calle 45 # 12-30", mobile="3186660011"),
     partner(1121, "Víctor de la Hoz Gómez", street="Calle 47 # 10-20", mobile="3186660012"),
+    # given names written as initials, the first of them a `Y.` (not the conjunction `y`)
+    partner(1122, "Yolanda Eugenia Mejía Martínez", mobile="3186660013", city="Envigado"),
+    partner(1123, "Esteban Mejía Rojas", mobile="3186660014", city="Envigado"),
     partner(1024, "Distribuciones Sol S.A.S.", vat=f"901.222.333-{_dv('901222333')}", company=True),
     partner(1025, "DISTRIBUCIONES SOL SAS", vat=f"901222333{_dv('901222333')}", company=True),
     partner(1026, "Ferretería El Sol", vat=f"901222333-{_dv('901222333')}", company=True),
@@ -204,6 +207,8 @@ CONTACTS = [
     contact(2023, "Jose", "Hoz", phone="317 333 4455"),
     contact(2180, "Víctor", "d.", address="Cl. 45 # 12 - 30"),
     contact(2181, "Víctor", "C.", address="Calle 47 # 10-20"),  # a C. at his door
+    contact(2182, "Y. E.", "Mejía", phone="3186660013", city="Envigado"),
+    contact(2183, "Y.", "Mejía", phone="3186660014", city="Envigado"),  # a relative on Esteban's mobile
     contact(2027, "Jorge", "Peña", phone="(4) 555 1212", city="Medellín"),
     contact(2028, "Laura", "Gómez", email="lgomez@hotmail.com"),
     contact(2029, "María Isabel", "Ortiz", phone="601 555 7788"),  # her sister, on the family line
@@ -306,6 +311,7 @@ MUST_MERGE = [
     ("name_second_given_alone", "odoo_partner:1020", "hubspot_contact:2020"),
     ("name_initials", "odoo_partner:1021", "hubspot_contact:2021"),
     ("name_initial_of_a_surname_after_its_particle", "odoo_partner:1120", "hubspot_contact:2180"),  # a door only
+    ("name_leading_initials_y_e", "odoo_partner:1122", "hubspot_contact:2182"),  # a mobile only
     ("name_accents", "odoo_partner:1022", "shopify_customer:3022"),
     ("name_particle_dropped", "odoo_partner:1023", "hubspot_contact:2023"),
     ("name_particle_capitalised", "odoo_partner:1023", "shopify_customer:3023"),
@@ -350,6 +356,7 @@ MUST_NOT_MERGE = [
     ("namesake", "odoo_partner:1028", "hubspot_contact:2028"),
     ("namesake_elsewhere", "odoo_partner:1036", "hubspot_contact:2036"),
     ("name_initial_of_another_surname", "odoo_partner:1121", "hubspot_contact:2181"),
+    ("name_leading_initial_of_another_given_name", "odoo_partner:1123", "hubspot_contact:2183"),
     ("sisters_two_given_names_family_line", "odoo_partner:1029", "hubspot_contact:2029"),
     ("trade_name_of_another_taxpayer", "odoo_partner:1035", "hubspot_contact:2035"),
     ("family_mailbox_relative", "hubspot_contact:2051", "hubspot_contact:2052"),
