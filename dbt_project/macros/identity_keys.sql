@@ -326,11 +326,25 @@
 {% macro name_words(expression, compared=false) -%}
     {%- set name = expression if compared else normalize_person_name(expression) -%}
     {%- set leading_initials = "'^(?:[a-z] )+'" -%}
+    {%- set particles = surname_particles() -%}
     nullif(array_remove(string_to_array(
         coalesce(substring({{ name }} from {{ leading_initials }}), '')
         || regexp_replace(' ' || regexp_replace({{ name }}, {{ leading_initials }}, '') || ' ',
-                          '( (de|del|la|las|los|y|e|da|do|dos|das))+ ', ' ', 'g'),
+                          '( ({{ (particles.prepositions + particles.articles + particles.conjunctions) | join("|") }}))+ ', ' ', 'g'),
         ' '), ''), '{}')
+{%- endmacro %}
+
+{#
+    The particles of Spanish and Portuguese surnames, which name_words drops: the prepositions a
+    surname begins with (`de la Hoz`, `del Castillo`, `dos Santos`), the articles after them, and
+    the conjunctions between two surnames (`Ortega y Gasset`).
+#}
+{% macro surname_particles() -%}
+    {{ return({
+        'prepositions': ['de', 'del', 'da', 'do', 'dos', 'das'],
+        'articles': ['la', 'las', 'los'],
+        'conjunctions': ['y', 'e'],
+    }) }}
 {%- endmacro %}
 
 {#
@@ -341,7 +355,9 @@
     after the first word: a given name is never a particle. Otherwise the words unchanged.
 #}
 {% macro particle_surname_initial(words, other) -%}
-    {%- set particle_surname = "substring(" ~ other ~ " from ' (?:de|del|da|do|dos|das)(?: (?:la|las|los))? ([a-z]+)')" -%}
+    {%- set particles = surname_particles() -%}
+    {%- set particle_surname = "substring(" ~ other ~ " from ' (?:" ~ particles.prepositions | join("|")
+        ~ ")(?: (?:" ~ particles.articles | join("|") ~ "))? ([a-z]+)')" -%}
     case
         when {{ words }}[2:] @> array['d'] and {{ particle_surname }} is not null
             then {{ words }}[1:1] || array_replace({{ words }}[2:], 'd', left({{ particle_surname }}, 1))
