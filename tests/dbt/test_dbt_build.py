@@ -209,35 +209,39 @@ def test_crm_scores_are_sent_only_when_a_salesperson_would_notice(built_db):
     assert _pending(built_db) == {}
 
 
-def test_a_key_test_fails_on_a_repeated_value_and_on_the_empty_key(built_db):
-    """`unique_key` (macros/unique_key.sql), the keys' test: dbt's unique and not_null in one query."""
-    keys = "(select * from (values ('a'), ('b'), ('b'), (null), ('c')) as keys (key)) as keys"
-    result = run_dbt(["show", "--inline", '{{ test_unique_key("' + keys + '", "key") }}', "--limit", "-1", "--quiet"],
-                     built_db)
-    failing = {(row["key_value"], row["n_records"]) for row in result.result.results[0].agate_table.rows}
-    assert failing == {("b", 2), (None, 1)}
+def _column_checks(url: str, rows: str, arguments: str) -> set[tuple]:
+    """The failing rows of `column_checks` (macros/column_checks.sql) over ``rows`` with ``arguments``."""
+    result = run_dbt(["show", "--inline", "{{ test_column_checks(" + repr(rows) + ", " + arguments + ") }}",
+                      "--limit", "-1", "--quiet"], url)
+    return {(row["failure"], row["column_name"], row["value"], row["n_records"])
+            for row in result.result.results[0].agate_table.rows}
 
 
-def test_a_required_columns_test_names_each_column_with_empty_values(built_db):
-    """`not_null_columns` (macros/not_null_columns.sql): a model's not_null tests in one query, a
-    failing row per column that has empty values."""
-    rows = ("(select * from (values ('a', 1, 'x'), (null, 2, null), (null, null, 'y')) as t (first, second, third))"
-            " as t")
-    result = run_dbt(["show", "--inline", '{{ test_not_null_columns("' + rows + '", ["first", "second", "third"]) }}',
-                      "--limit", "-1", "--quiet"], built_db)
-    failing = {(row["column_name"], row["n_records"]) for row in result.result.results[0].agate_table.rows}
-    assert failing == {("first", 2), ("second", 1), ("third", 1)}
-    full = "(select * from (values ('a', 1), ('b', 2)) as t (first, second)) as t"
-    clean = run_dbt(["show", "--inline", '{{ test_not_null_columns("' + full + '", ["first", "second"]) }}',
-                     "--limit", "-1", "--quiet"], built_db)
-    assert len(clean.result.results[0].agate_table.rows) == 0
+def test_column_checks_name_each_failure_with_its_column_and_count(built_db):
+    """`column_checks`: a model's unique, not_null and accepted_values tests in one query, a failing row per
+    repeated value, per column with empty values and per value outside a column's list."""
+    rows = ("(select * from (values ('a', 1, 'x', 'web'), ('b', 2, null, 'erp'), ('b', null, null, 'fax'),"
+            " (null, 3, 'y', null), ('c', 3, 'y', 'fax')) as t (id, n, label, channel)) as t")
+    failing = _column_checks(built_db, rows, "key='id', unique=[\"n || '|' || label\"], not_null=['label'],"
+                                            " accepted_values={'channel': ['web', 'erp']}")
+    assert failing == {
+        ("duplicate", "id", "b", 2),             # a key held twice
+        ("empty", "id", None, 1),                # and empty once
+        ("duplicate", "n || '|' || label", "3|y", 2),  # an expression, its quotes kept in the name
+        ("empty", "label", None, 2),
+        ("not accepted", "channel", "fax", 2),   # an empty channel is not checked, as with accepted_values
+    }
+    clean = ("(select * from (values ('a', 1, 'x', 'web'), ('b', null, 'x', 'erp')) as t (id, n, label, channel))"
+             " as t")
+    assert _column_checks(built_db, clean, "key='id', unique=['n'], not_null=['label'],"
+                                          " accepted_values={'channel': ['web', 'erp']}") == set()
 
 
 def test_a_failing_dbt_test_names_the_node(built_db):
     order = {"id": 999, "name": "#999", "line_items": [{"id": 9991, "quantity": 1, "price": "1.00"}] * 2}
     load_raw(built_db, {"shopify": {"orders": [order]}}, batch_id="test-batch-bad")
     try:
-        with pytest.raises(DbtFailed, match=r"unique_key_stg_shopify__order_lines_order_line_id\S* \[fail\]"):
+        with pytest.raises(DbtFailed, match=r"column_checks_stg_shopify__order_lines\S* \[fail\]"):
             run_dbt(["build", "--select", "+stg_shopify__order_lines"], built_db)
     finally:
         with psycopg.connect(built_db) as conn:
