@@ -5,6 +5,7 @@
 
         data_tests:
           - column_checks:
+              name: column_checks_fct_orders       # else dbt names it after every argument
               arguments:
                 key: order_id                      # unique and never empty
                 unique: ["a || '|' || b"]          # unique where not empty (columns or expressions)
