@@ -26,20 +26,25 @@
 {%- endif -%}
 {%- set queries = [] -%}
 {%- for column in unique_columns -%}
+    {%- set label = dbt.string_literal(dbt.escape_single_quotes(column)) -%}
     {%- do queries.append(
-        "select 'duplicate' as failure, " ~ sql_text(column) ~ " as column_name, ("
+        "select 'duplicate' as failure, " ~ label ~ " as column_name, ("
         ~ column ~ ")::text as value, count(*) as n_records\nfrom " ~ model
         ~ "\nwhere (" ~ column ~ ") is not null\ngroup by (" ~ column ~ ")\nhaving count(*) > 1") -%}
 {%- endfor -%}
 {%- if required or accepted -%}
     {%- set checks = [] -%}
     {%- for column in required -%}
-        {%- do checks.append("('empty', " ~ sql_text(column) ~ ", null::text, " ~ column ~ " is null)") -%}
+        {%- set label = dbt.string_literal(dbt.escape_single_quotes(column)) -%}
+        {%- do checks.append("('empty', " ~ label ~ ", null::text, " ~ column ~ " is null)") -%}
     {%- endfor -%}
     {%- for column, values in accepted.items() -%}
+        {%- set label = dbt.string_literal(dbt.escape_single_quotes(column)) -%}
         {%- set listed = [] -%}
-        {%- for value in values -%}{%- do listed.append(sql_text(value)) -%}{%- endfor -%}
-        {%- do checks.append("('not accepted', " ~ sql_text(column) ~ ", " ~ column ~ "::text, "
+        {%- for value in values -%}
+            {%- do listed.append(dbt.string_literal(dbt.escape_single_quotes(value | string))) -%}
+        {%- endfor -%}
+        {%- do checks.append("('not accepted', " ~ label ~ ", " ~ column ~ "::text, "
                              ~ column ~ "::text not in (" ~ listed | join(", ") ~ "))") -%}
     {%- endfor -%}
     {%- do queries.append(
@@ -51,8 +56,3 @@
 {{ queries | join("\nunion all\n") }}
 {% endtest %}
 
-
-{# A value as an SQL string literal (its quotes doubled). #}
-{% macro sql_text(value) -%}
-'{{ value | string | replace("'", "''") }}'
-{%- endmacro %}
