@@ -1,9 +1,11 @@
+{{ landed_staging_config() }}
 {%- set fields = typed_fields() -%}
 
 with
 
 source as (
     select * from {{ source('odoo', 'res_partner') }}
+    {{ landed_since_last_run() }}
 ),
 
 renamed as (

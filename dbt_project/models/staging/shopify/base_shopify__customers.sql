@@ -1,9 +1,11 @@
+{{ landed_staging_config() }}
 {%- set fields = typed_fields() -%}
 
 with
 
 source as (
     select * from {{ source('shopify', 'customers') }}
+    {{ landed_since_last_run() }}
 ),
 
 renamed as (
