@@ -101,7 +101,7 @@ select 1
     on_schema_change='sync_all_columns',
     indexes=[{'columns': ['source_id']}],
     pre_hook=pre_hook or [],
-    post_hook="analyze {{ this }}",
+    post_hook="{{ analyze_table() }}",
 ) }}
 {% endmacro %}
 

@@ -33,7 +33,10 @@ UNIONS = ("int_web_orders_unioned", "int_web_order_lines_unioned",
 # the staging models read from incremental tables (their base_* models), and their row keys
 STAGED = {"stg_odoo__sale_orders": "sale_order_id", "stg_odoo__sale_order_lines": "sale_order_line_id",
           "stg_odoo__invoices": "invoice_id", "stg_shopify__orders": "order_id",
-          "stg_shopify__order_lines": "order_line_id"}
+          "stg_shopify__order_lines": "order_line_id", "stg_odoo__partners": "partner_id",
+          "stg_shopify__customers": "customer_id"}
+# a table model and an incremental one, for who is analysed again on a night (macros/analyze_table.sql)
+ANALYSED = ("marts.dim_customers", "staging.base_odoo__sale_orders")
 
 
 def _upsert(url: str, source: str, obj: str, records: list[dict], deleted: bool = False) -> None:
@@ -108,6 +111,17 @@ def _facts(url: str) -> dict[str, dict[str, dict]]:
     return _rows(url, "marts", FACTS)
 
 
+def _analyses(url: str) -> dict[str, tuple[int, int]]:
+    """Per table of ANALYSED: how many times it was analysed by a command (autovacuum's are counted
+    apart), and how many columns have statistics."""
+    with psycopg.connect(url) as conn:
+        return {table: conn.execute(
+            "select s.analyze_count, (select count(*) from pg_stats as p"
+            "  where p.schemaname = s.schemaname and p.tablename = s.relname) "
+            "from pg_stat_user_tables as s where s.schemaname || '.' || s.relname = %s", (table,)).fetchone()
+            for table in ANALYSED}
+
+
 def _without_refresh(rows: dict[str, dict]) -> dict[str, dict]:
     return {key: {k: v for k, v in row.items() if k != "refreshed_at"} for key, row in rows.items()}
 
@@ -115,19 +129,20 @@ def _without_refresh(rows: dict[str, dict]) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def nights(built_db: str) -> dict[str, dict]:
     # the first night: the scenario landed and built (a copy of the session's build)
-    first = _facts(built_db)
+    first, first_analyses = _facts(built_db), _analyses(built_db)
     _night_2(built_db)
     # no look-back: everything here landed within the hour, and the test is what a night re-reads
     no_lookback = ["--vars", '{"incremental_lookback_hours": 0}']
     run_dbt([*MAIN_BUILD_ARGS, *no_lookback], built_db)
-    incremental = _facts(built_db)
+    incremental, second_analyses = _facts(built_db), _analyses(built_db)
     _night_3(built_db)
     run_dbt([*MAIN_BUILD_ARGS, *no_lookback], built_db)  # raises on any failed model or dbt test
     third, staged = _facts(built_db), _rows(built_db, "staging", STAGED)
     # (the facts read the shops' staging through the contract and union views, which a rebuilt
     # table's drop cascades to)
     run_dbt(["build", "--full-refresh", "--select", *FACTS, *(f"+{model}" for model in STAGED), *UNIONS], built_db)
-    return {"first": first, "incremental": incremental, "third": third, "staged": staged, "rebuilt": _facts(built_db), "reparsed": _rows(built_db, "staging", STAGED)}
+    return {"first": first, "incremental": incremental, "third": third, "staged": staged, "rebuilt": _facts(built_db),
+            "reparsed": _rows(built_db, "staging", STAGED), "analyses": (first_analyses, second_analyses)}
 
 
 def test_incremental_nights_end_with_the_rows_of_a_full_rebuild(nights):
@@ -135,6 +150,17 @@ def test_incremental_nights_end_with_the_rows_of_a_full_rebuild(nights):
         assert _without_refresh(nights["third"][fact]) == _without_refresh(nights["rebuilt"][fact]), fact
     for model in STAGED:
         assert nights["staged"][model] == nights["reparsed"][model], model
+
+
+def test_a_night_analyses_the_tables_it_rebuilt_and_leaves_the_incremental_ones_their_statistics(nights):
+    (first, second) = nights["analyses"]
+    table, incremental = ANALYSED
+    # both were analysed when first built: each column has its statistics
+    assert first[table][1] > 0 and first[incremental][1] > 0
+    # the next night rebuilds the table (analysed again) and adds to the incremental one, which keeps
+    # the statistics it has (autovacuum renews them once a tenth of its rows changed)
+    assert second[table][0] == first[table][0] + 1
+    assert second[incremental] == first[incremental]
 
 
 def _third(nights) -> tuple[dict[str, dict], list[dict]]:

@@ -1,0 +1,27 @@
+{#
+    Post-hook of the models built as tables: statistics for the planner of the models that read
+    them in the same night. A table built anew (every table model; an incremental one on its first
+    build or a full refresh) is analysed at once. An incremental table that already has statistics
+    keeps them while it is less than a fifth larger on disk than when they were taken (a night adds
+    a small share of it, and autovacuum analyses it again once a tenth of its rows changed; a first
+    load into a table built empty is analysed at once). That spares a night a whole-table sample of
+    each incremental table: 3.3 to 4.3 s for the 27 of them at 100,000 customers.
+#}
+{% macro analyze_table() %}
+{%- if model.config.materialized == 'incremental' -%}
+do $$
+begin
+    if not exists (
+        select 1 from pg_stats
+        where schemaname = {{ dbt.string_literal(this.schema) }} and tablename = {{ dbt.string_literal(this.identifier) }}
+    ) or pg_relation_size({{ dbt.string_literal(this) }}) > 1.2 * current_setting('block_size')::integer * (
+        select relpages from pg_class where oid = {{ dbt.string_literal(this) }}::regclass
+    ) then
+        analyze {{ this }};
+    end if;
+end
+$$
+{%- else -%}
+analyze {{ this }}
+{%- endif -%}
+{% endmacro %}
