@@ -87,9 +87,9 @@ select 1
     Config and source filter of the staging models kept as incremental tables (the large
     objects, and those a night reads several times: orders, their lines, invoices, payments,
     customers). Views over the raw JSON would make every night parse every record again, several
-    times over (a customer record: for its column checks, its identity keys and data_issues); these tables parse a record once, when it
-    lands, and a night reads only what landed since the last run (minus var
-    `incremental_lookback_hours`). The unique key is the raw record's `source_id` (always
+    times over (a customer record: for its column checks, its identity keys and data_issues);
+    these tables parse a record once, when it lands, and a night reads only what landed since the
+    last run (minus var `incremental_lookback_hours`). The unique key is the raw record's `source_id` (always
     there, even when the record's own id cannot be read): delete+insert replaces the rows of
     every re-landed record (for shop order lines, all lines of the order).
 #}
