@@ -89,17 +89,18 @@ select 1
     customers). Views over the raw JSON would make every night parse every record again, several
     times over (a customer record: for its column checks, its identity keys and data_issues);
     these tables parse a record once, when it lands, and a night reads only what landed since the
-    last run (minus var `incremental_lookback_hours`). The unique key is the raw record's `source_id` (always
-    there, even when the record's own id cannot be read): delete+insert replaces the rows of
-    every re-landed record (for shop order lines, all lines of the order).
+    last run (minus var `incremental_lookback_hours`). The unique key is the raw record's
+    `source_id` (always there, even when the record's own id cannot be read; `unique_key` names the
+    column a model keeps it in under another name): delete+insert replaces the rows of every
+    re-landed record (for shop order lines, all lines of the order).
 #}
-{% macro landed_staging_config(pre_hook=none) %}
+{% macro landed_staging_config(pre_hook=none, unique_key='source_id') %}
 {{ config(
     materialized='incremental',
-    unique_key='source_id',
+    unique_key=unique_key,
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns',
-    indexes=[{'columns': ['source_id']}],
+    indexes=[{'columns': [unique_key]}],
     pre_hook=pre_hook or [],
     post_hook="{{ analyze_table() }}",
 ) }}

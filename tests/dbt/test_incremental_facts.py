@@ -34,7 +34,7 @@ UNIONS = ("int_web_orders_unioned", "int_web_order_lines_unioned",
 STAGED = {"stg_odoo__sale_orders": "sale_order_id", "stg_odoo__sale_order_lines": "sale_order_line_id",
           "stg_odoo__invoices": "invoice_id", "stg_shopify__orders": "order_id",
           "stg_shopify__order_lines": "order_line_id", "stg_odoo__partners": "partner_id",
-          "stg_shopify__customers": "customer_id"}
+          "stg_shopify__customers": "customer_id", "stg_hubspot__contacts": "contact_id"}
 # a table model and an incremental one, for who is analysed again on a night (macros/analyze_table.sql)
 ANALYSED = ("marts.dim_customers", "staging.base_odoo__sale_orders")
 

@@ -1,9 +1,11 @@
+{{ landed_staging_config(unique_key='contact_id') }}
 {%- set fields = typed_fields() -%}
 
 with
 
 source as (
     select * from {{ source('hubspot', 'contacts') }}
+    {{ landed_since_last_run() }}
 ),
 
 renamed as (
