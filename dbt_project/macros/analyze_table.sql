@@ -14,8 +14,9 @@ begin
     if not exists (
         select 1 from pg_stats
         where schemaname = {{ dbt.string_literal(this.schema) }} and tablename = {{ dbt.string_literal(this.identifier) }}
-    ) or pg_relation_size({{ dbt.string_literal(this) }}) > 1.2 * current_setting('block_size')::integer * (
-        select relpages from pg_class where oid = {{ dbt.string_literal(this) }}::regclass
+    ) or (
+        select pg_relation_size(oid) > 1.2 * current_setting('block_size')::integer * relpages
+        from pg_class where oid = {{ dbt.string_literal(this) }}::regclass
     ) then
         analyze {{ this }};
     end if;
