@@ -163,6 +163,31 @@ def test_a_night_analyses_the_tables_it_rebuilt_and_leaves_the_incremental_ones_
     assert second[incremental] == first[incremental]
 
 
+def test_an_incremental_table_grown_by_more_than_a_fifth_on_disk_is_analysed_again(nights, built_db):
+    _, incremental = ANALYSED
+    model = incremental.split(".")[1]
+    with psycopg.connect(built_db, autocommit=True) as conn:
+        # (autovacuum would take new statistics on its own at any moment)
+        conn.execute(f"alter table {incremental} set (autovacuum_enabled = false)")
+        # new versions of every row, in one transaction (none can be pruned before it ends): the same
+        # rows on several times the pages, the statistics as they were
+        conn.execute(f"do $$ begin for i in 1..10 loop update {incremental} set sale_order_id = sale_order_id;"
+                     " end loop; end $$")
+        pages, stale = conn.execute("select pg_relation_size(oid) / current_setting('block_size')::integer, relpages"
+                                    " from pg_class where oid = %s::regclass", (incremental,)).fetchone()
+        assert pages > 1.2 * stale
+    try:
+        before = _analyses(built_db)[incremental][0]
+        run_dbt(["build", "--select", model], built_db)
+        grown = _analyses(built_db)[incremental][0]
+        # the analysis took the table's new size: the next build, which adds nothing, leaves it
+        run_dbt(["build", "--select", model], built_db)
+        assert (grown, _analyses(built_db)[incremental][0]) == (before + 1, before + 1)
+    finally:
+        with psycopg.connect(built_db, autocommit=True) as conn:
+            conn.execute(f"alter table {incremental} reset (autovacuum_enabled)")
+
+
 def _third(nights) -> tuple[dict[str, dict], list[dict]]:
     orders = {row["order_name"]: row for row in nights["third"]["fct_orders"].values()}
     return orders, list(nights["third"]["fct_order_lines"].values())
