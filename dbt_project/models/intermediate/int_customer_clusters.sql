@@ -59,7 +59,9 @@ barred_links as (
     select linked_record_key, record_key from barred_pairs
 ),
 
-links as (
+-- (materialized: referenced once, in the recursive step, it would be inlined there and
+-- deduplicated again on every step of the recursion: 0.5 of 3.2 s at 100,000 customers)
+links as materialized (
     select record_key, linked_record_key from evidence
     union
     select linked_record_key as record_key, record_key as linked_record_key from evidence
