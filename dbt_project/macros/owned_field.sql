@@ -7,7 +7,10 @@
     changed by someone other than Puente (`content_changed_at`, int_customer_record_changes), as
     the record's last-modified time also moves with Puente's own writes (scores on two
     duplicate CRM contacts at one instant must not hand the field to the other contact).
-    Emits two columns: `<name>` and `<name>_source` (the record key, e.g. `hubspot_contact:901`).
+    Emits two columns: `<name>` (as text) and `<name>_source` (the record key, e.g.
+    `hubspot_contact:901`), both read from one ordered aggregate of the pair (PostgreSQL computes
+    identical aggregates once: one sort per customer and field, where a value and a source
+    aggregated apart took two; dim_customers' query 2.7 s -> 2.2 s at 100,000 customers).
 #}
 {% macro owned_field(column, name=none) -%}
     {%- set name = name or column -%}
@@ -21,6 +24,9 @@
     {%- set has_value -%}
         filter (where {{ column }} is not null and {{ authority }} is not null)
     {%- endset -%}
-    (array_agg({{ column }} {{ survivor_order }}) {{ has_value }})[1] as {{ name }},
-    (array_agg(record_key {{ survivor_order }}) {{ has_value }})[1] as {{ name }}_source
+    {%- set survivor -%}
+        (array_agg(array[{{ column }}::text, record_key] {{ survivor_order }}) {{ has_value }})
+    {%- endset -%}
+    {{ survivor }}[1][1] as {{ name }},
+    {{ survivor }}[1][2] as {{ name }}_source
 {%- endmacro %}
