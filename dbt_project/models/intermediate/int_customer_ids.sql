@@ -12,7 +12,7 @@
       - A cluster none of whose records had an id gets md5 of its smallest record key (as on
         the first night), or, when that id was already used, md5 of the key and the run start.
     Records that left the sources keep their row (nothing reads it), so their id is never
-    reused.
+    reused. A night writes only the rows whose customer id is new or changed (`assigned_at`).
 #}
 
 with
@@ -71,7 +71,8 @@ assigned as (
                 else md5(clusters.cluster_record_key || '@{{ run_started_at }}')
             end
         ) as customer_id,
-        coalesce(previous.first_seen_at, now()) as first_seen_at
+        coalesce(previous.first_seen_at, now()) as first_seen_at,
+        previous.customer_id as previous_customer_id
     from clusters
     left join kept_ids
         on clusters.cluster_record_key = kept_ids.cluster_record_key
@@ -87,3 +88,6 @@ select
     first_seen_at,
     now() as assigned_at
 from assigned
+-- a night writes only the records whose id is new or changed: the others' rows stay as they are
+-- (rewriting every row of 200,000 records cost a second of the night's critical path)
+where previous_customer_id is distinct from customer_id

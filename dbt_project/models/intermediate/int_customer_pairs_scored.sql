@@ -95,6 +95,9 @@
 
 {%- set max_block = var('identity_block_max_holders') -%}
 {%- set max_records = var('identity_block_max_records') -%}
+{#- who holds a record, for counting a value's holders: a company by its name, a person by the
+    first word of theirs (one person's records in several channels count once, however many) -#}
+{%- set holder = "coalesce(case when is_company then company_name_compared else name_words[1] end, record_key)" -%}
 {#- name levels that say two holders of a mailbox are two people -#}
 {%- set family_conflicts = "('different_given_name', 'different_surname', 'different')" -%}
 {#-
@@ -135,51 +138,53 @@ candidates as (
     where not exists (select 1 from split_records where split_records.record_key = records.record_key)
 ),
 
--- who holds a record, for counting a value's holders: a company by its name, a person by the
--- first word of theirs (one person's records in several channels count once, however many)
-holders as (
-    select
-        record_key,
-        coalesce(case when is_company then company_name_compared else name_words[1] end, record_key) as holder
-    from candidates
-),
-
+-- every value a record can be found by, with who holds the record
 record_identifiers as (
-    select identifiers.*, holders.holder
-    from (
-        select record_key, 'email' as kind, email_canonical as value, false as is_local from candidates where email_canonical is not null
-        union
-        select record_key, 'phone', phone_normalized, false from candidates where phone_normalized is not null
-        union
-        select record_key, 'phone', other_phone_normalized, false from candidates where other_phone_normalized is not null
-        union
-        -- a tail links only to a number that could not be read in full (a local number): two full
-        -- numbers are the same or differ, whatever their last seven digits
-        select record_key, 'phone_tail', phone_tail, phone_normalized is null from candidates where phone_tail is not null
-        union
-        select record_key, 'phone_tail', other_phone_tail, other_phone_normalized is null from candidates
-        where other_phone_tail is not null
-        union
-        select record_key, 'tax_id', tax_id_body, false from candidates where tax_id_body is not null
-        union
-        select record_key, 'tax_id', swapped_body, false from candidates
-        cross join lateral unnest(tax_id_swapped_bodies) as swapped_body
-        union
-        select record_key, 'address', address_key || '|' || city_normalized, false from candidates
-        where address_key is not null and city_normalized is not null
-    ) as identifiers
-    inner join holders on identifiers.record_key = holders.record_key
+    select record_key, {{ holder }} as holder, 'email' as kind, email_canonical as value, false as is_local
+    from candidates where email_canonical is not null
+    union all
+    select record_key, {{ holder }}, 'phone', phone_normalized, false
+    from candidates where phone_normalized is not null
+    union all
+    select record_key, {{ holder }}, 'phone', other_phone_normalized, false
+    from candidates where other_phone_normalized is not null
+    union all
+    -- a tail links only to a number that could not be read in full (a local number): two full
+    -- numbers are the same or differ, whatever their last seven digits
+    select record_key, {{ holder }}, 'phone_tail', phone_tail, phone_normalized is null
+    from candidates where phone_tail is not null
+    union all
+    select record_key, {{ holder }}, 'phone_tail', other_phone_tail, other_phone_normalized is null
+    from candidates where other_phone_tail is not null
+    union all
+    select record_key, {{ holder }}, 'tax_id', tax_id_body, false
+    from candidates where tax_id_body is not null
+    union all
+    select record_key, {{ holder }}, 'tax_id', swapped_body, false
+    from candidates
+    cross join lateral unnest(tax_id_swapped_bodies) as swapped_body
+    union all
+    select record_key, {{ holder }}, 'address', address_key || '|' || city_normalized, false
+    from candidates
+    where address_key is not null and city_normalized is not null
 ),
 
--- a value is shared (makes no candidates, and says nothing) when more holders than one household
--- has carry it (the business's own line, a placeholder, an office building's door), or more
--- records than one busy customer leaves in every channel
-identifier_sizes as (
+-- each value once, with its records. A value is shared (makes no candidates, and says nothing)
+-- when more holders than one household has carry it (the business's own line, a placeholder, an
+-- office building's door), or more records than one busy customer leaves in every channel. One
+-- grouping gives both the sizes and the records to pair, where joining every identifier row back
+-- to its value's size and then to the value's other holders sorted them three times (1.2 to 2.3 s
+-- more at 100,000 customers: bench/RESULTS.md)
+identifier_groups as materialized (
     select
         kind,
         value,
         count(distinct record_key) as records,
-        count(distinct record_key) > {{ max_records }} or count(distinct holder) > {{ max_block }} as is_shared
+        count(distinct record_key) > {{ max_records }} or count(distinct holder) > {{ max_block }} as is_shared,
+        -- a record holding a value twice (a tail of both its phones) is listed twice: the pairs
+        -- below are distinct
+        array_agg(record_key) as record_keys,
+        array_agg(is_local) as record_is_local
     from record_identifiers
     group by kind, value
 ),
@@ -187,33 +192,22 @@ identifier_sizes as (
 -- the records with a phone of their own: one whose last seven digits are not shared (a record
 -- carrying only the business's own number or an office's switchboard has none)
 own_phones as (
-    select record_identifiers.record_key
-    from record_identifiers
-    inner join identifier_sizes
-        on record_identifiers.kind = identifier_sizes.kind
-        and record_identifiers.value = identifier_sizes.value
-    where record_identifiers.kind = 'phone_tail' and not identifier_sizes.is_shared
-    group by record_identifiers.record_key
+    select distinct record_key
+    from identifier_groups
+    cross join lateral unnest(identifier_groups.record_keys) as record_key
+    where identifier_groups.kind = 'phone_tail' and not identifier_groups.is_shared
 ),
 
-open_identifiers as (
-    select record_identifiers.*
-    from record_identifiers
-    inner join identifier_sizes
-        on record_identifiers.kind = identifier_sizes.kind
-        and record_identifiers.value = identifier_sizes.value
-    where identifier_sizes.records >= 2 and not identifier_sizes.is_shared
-),
-
-
+-- the records of a value no more than one household holds, two by two
 blocked_pairs as (
     select distinct a.record_key, b.record_key as other_record_key
-    from open_identifiers as a
-    inner join open_identifiers as b
-        on a.kind = b.kind
-        and a.value = b.value
+    from identifier_groups
+    cross join lateral unnest(identifier_groups.record_keys, identifier_groups.record_is_local) as a (record_key, is_local)
+    cross join lateral unnest(identifier_groups.record_keys, identifier_groups.record_is_local) as b (record_key, is_local)
+    where
+        identifier_groups.records >= 2 and not identifier_groups.is_shared
         and a.record_key < b.record_key
-        and (a.kind <> 'phone_tail' or a.is_local or b.is_local)
+        and (identifier_groups.kind <> 'phone_tail' or a.is_local or b.is_local)
 ),
 
 -- each first word of a person's name, and how many records begin with it
@@ -436,15 +430,17 @@ compared as (
     ) as common_tail
     left join own_phones as a_phone on pairs.record_key = a_phone.record_key
     left join own_phones as b_phone on pairs.other_record_key = b_phone.record_key
-    left join identifier_sizes as email_size
+    left join identifier_groups as email_size
         on email_size.kind = 'email' and email_size.value = a.email_canonical
-    left join identifier_sizes as phone_size
+    left join identifier_groups as phone_size
         on phone_size.kind = 'phone' and phone_size.value = common_phone.phone
-    left join identifier_sizes as tail_size
+    left join identifier_groups as tail_size
         on tail_size.kind = 'phone_tail' and tail_size.value = common_tail.tail
-    left join identifier_sizes as address_size
+    left join identifier_groups as address_size
         on address_size.kind = 'address' and address_size.value = a.address_key || '|' || a.city_normalized
-    cross join lateral (
+    -- the words of two people's names compared (name_level), for the pairs that need it only: two
+    -- names alike word for word, a company's, or a missing one are decided without it
+    left join lateral (
         select
             agreeing.words = cardinality(words.shorter) as words_agree,
             agreeing.words,
@@ -502,7 +498,11 @@ compared as (
             )) as words
             from unnest(words.shorter) as s
         ) as agreeing
-    ) as name_check
+        where a.name_words <> b.name_words and not a.is_company and not b.is_company
+        -- kept a subquery (not merged into the join), so that its condition is checked before
+        -- the words are compared, not after
+        offset 0
+    ) as name_check on true
 ),
 
 -- mailboxes that records of two people hold: among its holders a pair whose names conflict
