@@ -477,6 +477,18 @@ def test_new_record_joins_its_customer_without_renumbering(nights):
     assert {key: nights[3][key] for key in unchanged} == {key: nights[1][key] for key in unchanged}
 
 
+def test_a_night_writes_only_the_customer_ids_it_changes(nights, module_db):
+    """Night 2 gives the split contact a new id and the new partner its customer's; night 3 changes
+    nothing and rewrites no row: every other record keeps the row night 1 wrote."""
+    written = {r["record_key"]: r["assigned_at"] for r in rows(
+        module_db, "select record_key, assigned_at from intermediate.int_customer_ids")}
+    night_2 = written["hubspot_contact:502"]
+    assert written["odoo_partner:100"] == night_2
+    assert written["odoo_partner:101"] < night_2 and written["odoo_partner:110"] < night_2
+    assert max(written.values()) == night_2
+    assert {key for key, at in written.items() if at == night_2} == {"hubspot_contact:502", "odoo_partner:100"}
+
+
 def test_forced_split_holds_on_later_nights(nights, module_db):
     assert nights[1]["hubspot_contact:502"] == nights[1]["odoo_partner:101"]
     for night in (2, 3):
