@@ -140,33 +140,25 @@ candidates as (
 
 -- every value a record can be found by, with who holds the record
 record_identifiers as (
-    select record_key, {{ holder }} as holder, 'email' as kind, email_canonical as value, false as is_local
-    from candidates where email_canonical is not null
-    union all
-    select record_key, {{ holder }}, 'phone', phone_normalized, false
-    from candidates where phone_normalized is not null
-    union all
-    select record_key, {{ holder }}, 'phone', other_phone_normalized, false
-    from candidates where other_phone_normalized is not null
-    union all
-    -- a tail links only to a number that could not be read in full (a local number): two full
-    -- numbers are the same or differ, whatever their last seven digits
-    select record_key, {{ holder }}, 'phone_tail', phone_tail, phone_normalized is null
-    from candidates where phone_tail is not null
-    union all
-    select record_key, {{ holder }}, 'phone_tail', other_phone_tail, other_phone_normalized is null
-    from candidates where other_phone_tail is not null
-    union all
-    select record_key, {{ holder }}, 'tax_id', tax_id_body, false
-    from candidates where tax_id_body is not null
+    select candidates.record_key, {{ holder }} as holder, identifiers.kind, identifiers.value, identifiers.is_local
+    from candidates
+    cross join lateral (
+        values
+            ('email', email_canonical, false),
+            ('phone', phone_normalized, false),
+            ('phone', other_phone_normalized, false),
+            -- a tail links only to a number that could not be read in full (a local number): two
+            -- full numbers are the same or differ, whatever their last seven digits
+            ('phone_tail', phone_tail, phone_normalized is null),
+            ('phone_tail', other_phone_tail, other_phone_normalized is null),
+            ('tax_id', tax_id_body, false),
+            ('address', address_key || '|' || city_normalized, false)
+    ) as identifiers (kind, value, is_local)
+    where identifiers.value is not null
     union all
     select record_key, {{ holder }}, 'tax_id', swapped_body, false
     from candidates
     cross join lateral unnest(tax_id_swapped_bodies) as swapped_body
-    union all
-    select record_key, {{ holder }}, 'address', address_key || '|' || city_normalized, false
-    from candidates
-    where address_key is not null and city_normalized is not null
 ),
 
 -- each value once, with its records. A value is shared (makes no candidates, and says nothing)
