@@ -164,9 +164,9 @@ record_identifiers as (
 -- each value once, with its records. A value is shared (makes no candidates, and says nothing)
 -- when more holders than one household has carry it (the business's own line, a placeholder, an
 -- office building's door), or more records than one busy customer leaves in every channel. One
--- grouping gives both the sizes and the records to pair, where joining every identifier row back
--- to its value's size and then to the value's other holders sorted them three times (1.2 to 2.3 s
--- more at 100,000 customers: bench/RESULTS.md)
+-- grouping gives both the sizes and the records to pair, where deduplicating the identifier rows,
+-- counting them, joining each back to its value's count and joining them to themselves sorted or
+-- hashed them four times (1.1 to 2.5 s more at 100,000 customers: bench/RESULTS.md)
 identifier_groups as materialized (
     select
         kind,
