@@ -122,7 +122,7 @@ def _rows(business: Business, system: str, obj: str, ids: set | None = None):
                deleted)
 
 
-def _changed(business: Business, since) -> dict[tuple[str, str], set]:
+def changed_since(business: Business, since) -> dict[tuple[str, str], set]:
     """Per object, the ids of the records the last simulated day created or changed. A Salesforce
     org's records are the sales team's book as the org shows it: those whose SystemModstamp (the
     connector's cursor) is ``since`` or later."""
@@ -460,7 +460,7 @@ def main(customers: int = 100_000, seed: int = 7, crm: str = "hubspot", field_ke
               f"full build {full:.0f}s; {scores}", flush=True)
         first_night = business.now()
         business.advance_day()
-        changed = _changed(business, first_night)
+        changed = changed_since(business, first_night)
         t = time.perf_counter()
         night_rows = land(url, business, "bench-2", changed, field_keys=keys)
         t_land = time.perf_counter() - t

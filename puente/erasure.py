@@ -786,9 +786,11 @@ def _rebuild(url: str) -> str | None:
             "where table_schema = 'activations') order by 1")]
         # the keys int_customer_record_keys derived stay cached while a record's inputs do not change:
         # the scrub above may have changed a cached key in place (a mention replaced), which only a
-        # derivation from the raw records sets right
-        if conn.execute("select to_regclass('intermediate.int_customer_record_keys') is not null").fetchone()[0]:
-            conn.execute("truncate intermediate.int_customer_record_keys")
+        # derivation from the raw records sets right; and int_customer_pair_inputs keeps the values
+        # the pairs were last scored from (with it empty, every pair is scored again)
+        for cached in ("int_customer_record_keys", "int_customer_pair_inputs"):
+            if conn.execute("select to_regclass(%s) is not null", (f"intermediate.{cached}",)).fetchone()[0]:
+                conn.execute(f"truncate intermediate.{cached}")
     env = {"PUENTE_AS_OF_DATE": day.isoformat()} if day else None
     target = ["--target-path", str(side_target("erasure"))]
     try:

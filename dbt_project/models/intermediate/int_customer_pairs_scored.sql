@@ -95,9 +95,7 @@
 
 {%- set max_block = var('identity_block_max_holders') -%}
 {%- set max_records = var('identity_block_max_records') -%}
-{#- who holds a record, for counting a value's holders: a company by its name, a person by the
-    first word of theirs (one person's records in several channels count once, however many) -#}
-{%- set holder = "coalesce(case when is_company then company_name_compared else name_words[1] end, record_key)" -%}
+{%- set holder = pairing_holder('candidates') -%}
 {#- name levels that say two holders of a mailbox are two people -#}
 {%- set family_conflicts = "('different_given_name', 'different_surname', 'different')" -%}
 {#-
@@ -112,8 +110,28 @@
         and tax_id_level not in ('exact', 'doubtful') and web_order_level = 'none')
 {%- endset %}
 
-with
+{#- the columns of a pair, but the build that scored it (scoring_run) -#}
+{%- set pair_columns = [
+    'pair_id', 'record_key', 'other_record_key', 'email_level', 'phone_level', 'tax_id_level', 'name_level',
+    'city_level', 'address_level', 'web_order_level', 'name_rarity_level', 'match_weight', 'match_probability',
+    'decision', 'conflict', 'strongest_comparison', 'matched_on', 'explanation', 'web_order', 'scoring_hash',
+] -%}
 
+{#- what scores a pair, beside the weights and the given names' slips: this model, the macros it
+    calls and its vars, hashed into scoring_hash -#}
+{%- set scoring_code -%}
+    {{ model.raw_code }}
+    {{ pairing_input_hash('r') }} {{ pairing_key_rows('r') }} {{ given_names_agree('a', 'b') }} {{ given_names_agree('a', 'b', initials=false) }}
+    {{ name_words_agree('a', 'b') }} {{ particle_surname_initial('a', 'b') }} {{ ambiguous_holders('h', family_conflicts) }}
+    {{ is_web_order_sale_order('s', 'r', 'a') }} {{ record_key("'k'", 'i') }}
+    {%- for name in ['identity_block_max_holders', 'identity_block_max_records', 'identity_given_name_slip_ratio',
+                     'identity_given_names_not_slips', 'email_providers', 'identity_prior_match_probability',
+                     'identity_merge_weight', 'identity_review_weight'] %} {{ name }}={{ var(name) }}{% endfor %}
+{%- endset -%}
+
+{#- the candidates, and how this build scores them (read also to decide, below, whether the
+    previous build can be kept in part) -#}
+{%- set scoring_ctes -%}
 records as (
     select * from {{ ref('int_customer_records_unioned') }}
 ),
@@ -136,70 +154,6 @@ candidates as (
     select records.*
     from records
     where not exists (select 1 from split_records where split_records.record_key = records.record_key)
-),
-
--- every value a record can be found by, with who holds the record
-record_identifiers as (
-    select candidates.record_key, {{ holder }} as holder, identifiers.kind, identifiers.value, identifiers.is_local
-    from candidates
-    cross join lateral (
-        values
-            ('email', email_canonical, false),
-            ('phone', phone_normalized, false),
-            ('phone', other_phone_normalized, false),
-            -- a tail links only to a number that could not be read in full (a local number): two
-            -- full numbers are the same or differ, whatever their last seven digits
-            ('phone_tail', phone_tail, phone_normalized is null),
-            ('phone_tail', other_phone_tail, other_phone_normalized is null),
-            ('tax_id', tax_id_body, false),
-            ('address', address_key || '|' || city_normalized, false)
-    ) as identifiers (kind, value, is_local)
-    where identifiers.value is not null
-    union all
-    select record_key, {{ holder }}, 'tax_id', swapped_body, false
-    from candidates
-    cross join lateral unnest(tax_id_swapped_bodies) as swapped_body
-),
-
--- each value once, with its records. A value is shared (makes no candidates, and says nothing)
--- when more holders than one household has carry it (the business's own line, a placeholder, an
--- office building's door), or more records than one busy customer leaves in every channel. One
--- grouping gives both the sizes and the records to pair, where deduplicating the identifier rows,
--- counting them, joining each back to its value's count and joining them to themselves sorted or
--- hashed them four times (1.1 to 2.5 s more at 100,000 customers: bench/RESULTS.md)
-identifier_groups as materialized (
-    select
-        kind,
-        value,
-        count(distinct record_key) as records,
-        count(distinct record_key) > {{ max_records }} or count(distinct holder) > {{ max_block }} as is_shared,
-        -- a record holding a value twice (a tail of both its phones) is listed twice: the pairs
-        -- below are distinct
-        array_agg(record_key) as record_keys,
-        array_agg(is_local) as record_is_local
-    from record_identifiers
-    group by kind, value
-),
-
--- the records with a phone of their own: one whose last seven digits are not shared (a record
--- carrying only the business's own number or an office's switchboard has none)
-own_phones as (
-    select distinct record_key
-    from identifier_groups
-    cross join lateral unnest(identifier_groups.record_keys) as record_key
-    where identifier_groups.kind = 'phone_tail' and not identifier_groups.is_shared
-),
-
--- the records of a value no more than one household holds, two by two
-blocked_pairs as (
-    select distinct a.record_key, b.record_key as other_record_key
-    from identifier_groups
-    cross join lateral unnest(identifier_groups.record_keys, identifier_groups.record_is_local) as a (record_key, is_local)
-    cross join lateral unnest(identifier_groups.record_keys, identifier_groups.record_is_local) as b (record_key, is_local)
-    where
-        identifier_groups.records >= 2 and not identifier_groups.is_shared
-        and a.record_key < b.record_key
-        and (identifier_groups.kind <> 'phone_tail' or a.is_local or b.is_local)
 ),
 
 -- each first word of a person's name, and how many records begin with it
@@ -227,31 +181,63 @@ given_name_slips as materialized (
     having count(*) = 1
 ),
 
--- a person's given name with each other word of the name, in the person's city
--- (`juan|perez|bogota`, `juan|gomez|bogota` for Juan Pérez Gómez of Bogotá)
-name_keys as (
-    select distinct candidates.record_key, candidates.name_words[1] || '|' || word || '|' || candidates.city_normalized as name_key
-    from candidates
-    cross join lateral unnest(candidates.name_words[2:]) as word
-    where
-        not candidates.is_company and candidates.city_normalized is not null
-        and length(candidates.name_words[1]) > 1 and length(word) > 1
-),
+-- how this build scores: its code (the model, the macros it calls, its vars), the weights, the
+-- given names' slips and the records split. A previous build scored another way is scored again whole
+scoring as (
+    select md5(
+        '{{ local_md5(scoring_code) }}'
+        || '|' || (select string_agg(comparison || ':' || level || ':' || weight, ',' order by comparison, level) from weights)
+        || '|' || (select coalesce(string_agg(slip || ':' || given_name, ',' order by slip), '') from given_name_slips)
+        || '|' || (select coalesce(string_agg(record_key, ',' order by record_key), '') from split_records)
+    ) as scoring_hash
+)
+{%- endset -%}
 
--- the only two records of a city whose names share such a key: a name no namesake there holds
-rare_name_keys as (
-    select record_key, name_key
-    from (select name_keys.*, count(*) over (partition by name_key) as records from name_keys) as counted
-    where records = 2
-),
+{#- the previous build and the record of the inputs it scored (int_customer_pair_inputs, built after
+    this model: read by its name), when both hold this build's columns, that record is the build's
+    own, the build scored the way this one does, and no full refresh was asked; else every pair is
+    scored -#}
+{%- set previous = none -%}
+{%- if execute and not flags.FULL_REFRESH -%}
+    {%- set previous = load_relation(this) -%}
+    {%- set previous_inputs = adapter.get_relation(database=this.database, schema=this.schema, identifier='int_customer_pair_inputs') -%}
+    {%- if previous is none or previous_inputs is none -%}
+        {%- set previous = none -%}
+    {%- elif (pair_columns + ['scoring_run']) | reject('in', adapter.get_columns_in_relation(previous) | map(attribute='name') | list) | list
+          or ['record_key', 'input_hash', 'pairing_keys', 'holder', 'scoring_run'] | reject('in', adapter.get_columns_in_relation(previous_inputs) | map(attribute='name') | list) | list -%}
+        {%- set previous = none -%}
+    {%- else -%}
+        {%- set kept -%}
+            with {{ scoring_ctes }}
+            select
+                (select scoring_hash from {{ previous }} limit 1) = (select scoring_hash from scoring)
+                and (select scoring_run from {{ previous }} limit 1) = (select scoring_run from {{ previous_inputs }} limit 1)
+        {%- endset -%}
+        {%- if not run_query(kept).columns[0].values()[0] -%}
+            {%- set previous = none -%}
+        {%- endif -%}
+    {%- endif -%}
+{%- endif %}
 
-rare_name_pairs as (
-    select distinct a.record_key, b.record_key as other_record_key
-    from rare_name_keys as a
-    inner join rare_name_keys as b
-        on a.name_key = b.name_key
-        and a.record_key < b.record_key
-),
+
+{#- the candidates holding any value of the CTE `KEYS` (a `key` column), a row per value held:
+    record_key, key, holder. An unchanged record holds what its previous inputs say (found by their
+    index on pairing_keys); a changed one, what it holds now (changed_key_rows) -#}
+{%- set holders_of -%}
+    select previous.record_key, key, previous.holder
+    from {{ previous_inputs }} as previous
+    cross join lateral unnest(previous.pairing_keys) as key
+    where previous.pairing_keys && (select array_agg(key) from KEYS)
+        and key in (select key from KEYS)
+        and not exists (select 1 from changed_records where changed_records.record_key = previous.record_key)
+        and not exists (select 1 from split_records where split_records.record_key = previous.record_key)
+    union all
+    select record_key, key, holder from changed_key_rows where key in (select key from KEYS)
+{%- endset -%}
+
+with
+
+{{ scoring_ctes }},
 
 sale_orders as (
     select partner_id, client_order_ref, origin, amount_total from {{ ref('stg_odoo__sale_orders') }}
@@ -286,15 +272,260 @@ web_order_pairs as (
     group by 1, 2
 ),
 
+-- those whose two records are candidates
+candidate_web_order_pairs as (
+    select web_order_pairs.*
+    from web_order_pairs
+    inner join candidates as a on web_order_pairs.record_key = a.record_key
+    inner join candidates as b on web_order_pairs.other_record_key = b.record_key
+),
+
+{%- if previous is not none %}
+
+-- The previous build, and what each record brought to it (int_customer_pair_inputs)
+previous_build as (
+    select * from {{ previous }}
+),
+
+-- the records new, changed or gone since then, with the values they held
+changed_records as materialized (
+    select coalesce(now.record_key, before.record_key) as record_key, before.pairing_keys as previous_keys
+    from (select records.record_key, {{ pairing_input_hash('records') }} as input_hash from records) as now
+    full join {{ previous_inputs }} as before on now.record_key = before.record_key
+    where now.input_hash is distinct from before.input_hash
+),
+
+-- the values the changed candidates hold now (macro pairing_key_rows), each with its record's holder
+changed_key_rows as materialized (
+    {{ pairing_key_rows('(select * from candidates where record_key in (select record_key from changed_records))') }}
+),
+
+-- the values a changed record holds or held: their holders' pairs can change with them (a value's
+-- count of holders and records, a family's mailbox, a household's door, a rare name's key)...
+changed_keys as materialized (
+    select key from changed_key_rows
+    union
+    select unnest(previous_keys) from changed_records
+),
+
+-- ...held by these unchanged candidates (what an unchanged record holds, it held: its previous
+-- inputs say it, found by their index on pairing_keys, instead of every record's values derived)
+changed_key_holders as materialized (
+    {{ holders_of | replace('KEYS', 'changed_keys') }}
+),
+
+-- ...but for the values that the unchanged records alone make shared (more holders or records
+-- than vars identity_block_max_holders / identity_block_max_records: shared before and after,
+-- they pair no one and weigh as `shared` either way), and the name keys three unchanged records
+-- hold (a rare name's is the only two records')
+lasting_keys as (
+    select key
+    from changed_key_holders
+    where not exists (select 1 from changed_records where changed_records.record_key = changed_key_holders.record_key)
+    group by key
+    having
+        case
+            when key like 'name:%' then count(distinct record_key) >= 3
+            else count(distinct record_key) > {{ max_records }} or count(distinct holder) > {{ max_block }}
+        end
+),
+
+-- the web orders that link two records anew, or no more
+web_order_changes as (
+    (select record_key, other_record_key, order_name from candidate_web_order_pairs
+     except
+     select record_key, other_record_key, web_order from previous_build where web_order is not null)
+    union all
+    (select record_key, other_record_key, web_order from previous_build where web_order is not null
+     except
+     select record_key, other_record_key, order_name from candidate_web_order_pairs)
+),
+
+-- the records whose pairs are scored again: the changed ones, the holders of their values, the
+-- two of a web order's link that changed. Every other record's pairs are the previous build's.
+-- (Filters of the candidates, here and below, not joins: the planner cannot count a CTE's
+-- distinct values, and estimated joins of them at billions of rows, then hashed in as many batches)
+rescored_records as materialized (
+    select record_key
+    from candidates
+    where record_key in (
+        select record_key from changed_records
+        union all
+        select record_key from changed_key_holders
+        where not exists (select 1 from lasting_keys where lasting_keys.key = changed_key_holders.key)
+        union all
+        select side.record_key
+        from web_order_changes
+        cross join lateral (values (web_order_changes.record_key), (web_order_changes.other_record_key)) as side (record_key)
+    )
+),
+
+-- the values those records hold: their pairs are made from these
+rescored_keys as materialized (
+    select key from changed_key_rows where record_key in (select record_key from rescored_records)
+    union
+    select unnest(previous.pairing_keys)
+    from {{ previous_inputs }} as previous
+    where previous.record_key in (select record_key from rescored_records)
+        and not exists (select 1 from changed_records where changed_records.record_key = previous.record_key)
+),
+
+-- their holders
+rescored_key_holders as materialized (
+    {{ holders_of | replace('KEYS', 'rescored_keys') }}
+),
+
+-- of those values, the ones that pair no one: shared, or a name key more than two records hold
+unpairing_keys as (
+    select key
+    from rescored_key_holders
+    group by key
+    having
+        case
+            when key like 'name:%' then count(distinct record_key) > 2
+            else count(distinct record_key) > {{ max_records }} or count(distinct holder) > {{ max_block }}
+        end
+),
+
+-- the records those pairs join...
+scope_records as materialized (
+    select record_key from rescored_key_holders
+    where not exists (select 1 from unpairing_keys where unpairing_keys.key = rescored_key_holders.key)
+    union
+    select other_record_key from candidate_web_order_pairs where record_key in (select record_key from rescored_records)
+    union
+    select record_key from candidate_web_order_pairs where other_record_key in (select record_key from rescored_records)
+),
+
+-- ...and the values they hold: each such value's holders and records are counted in full (whether
+-- it is shared; whether a record has a phone of its own)
+scope_keys as materialized (
+    select key from changed_key_rows where record_key in (select record_key from scope_records)
+    union
+    select unnest(previous.pairing_keys)
+    from {{ previous_inputs }} as previous
+    where previous.record_key in (select record_key from scope_records)
+        and not exists (select 1 from changed_records where changed_records.record_key = previous.record_key)
+),
+-- the holders of those values
+group_records as (
+    select distinct record_key from ({{ holders_of | replace('KEYS', 'scope_keys') }}) as holders
+),
+{%- endif %}
+
+-- every value a record can be found by, with who holds the record
+record_identifiers as (
+    select candidates.record_key, {{ holder }} as holder, identifiers.kind, identifiers.value, identifiers.is_local
+    from candidates
+    cross join lateral (values {{ pairing_identifier_values() }}) as identifiers (kind, value, is_local)
+    where identifiers.value is not null
+    {%- if previous is not none %}
+        and candidates.record_key in (select record_key from group_records)
+        and identifiers.kind || ':' || identifiers.value in (select key from scope_keys)
+    {%- endif %}
+    union all
+    select record_key, {{ holder }}, 'tax_id', swapped_body, false
+    from candidates
+    cross join lateral unnest(tax_id_swapped_bodies) as swapped_body
+    {%- if previous is not none %}
+    where 'tax_id:' || swapped_body in (select key from scope_keys)
+    {%- endif %}
+),
+
+-- each value once, with its records. A value is shared (makes no candidates, and says nothing)
+-- when more holders than one household has carry it (the business's own line, a placeholder, an
+-- office building's door), or more records than one busy customer leaves in every channel. One
+-- grouping gives both the sizes and the records to pair, where deduplicating the identifier rows,
+-- counting them, joining each back to its value's count and joining them to themselves sorted or
+-- hashed them four times (1.1 to 2.5 s more at 100,000 customers: bench/RESULTS.md)
+identifier_groups as materialized (
+    select
+        kind,
+        value,
+        count(distinct record_key) as records,
+        count(distinct record_key) > {{ max_records }} or count(distinct holder) > {{ max_block }} as is_shared,
+        -- a record holding a value twice (a tail of both its phones) is listed twice: the pairs
+        -- below are distinct
+        array_agg(record_key) as record_keys,
+        array_agg(is_local) as record_is_local,
+        -- whether a record whose pairs are scored again holds it (its pairs are made from it)
+        {% if previous is not none -%} rescored_keys.key is not null {%- else -%} true {%- endif %} as is_rescored
+    from record_identifiers
+    {%- if previous is not none %}
+    left join rescored_keys on record_identifiers.kind || ':' || record_identifiers.value = rescored_keys.key
+    group by kind, value, rescored_keys.key
+    {%- else %}
+    group by kind, value
+    {%- endif %}
+),
+
+-- the records with a phone of their own: one whose last seven digits are not shared (a record
+-- carrying only the business's own number or an office's switchboard has none)
+own_phones as (
+    select distinct record_key
+    from identifier_groups
+    cross join lateral unnest(identifier_groups.record_keys) as record_key
+    where identifier_groups.kind = 'phone_tail' and not identifier_groups.is_shared
+),
+
+-- the records of a value no more than one household holds, two by two
+blocked_pairs as (
+    select distinct a.record_key, b.record_key as other_record_key
+    from identifier_groups
+    cross join lateral unnest(identifier_groups.record_keys, identifier_groups.record_is_local) as a (record_key, is_local)
+    cross join lateral unnest(identifier_groups.record_keys, identifier_groups.record_is_local) as b (record_key, is_local)
+    where
+        identifier_groups.records >= 2 and not identifier_groups.is_shared and identifier_groups.is_rescored
+        and a.record_key < b.record_key
+        and (identifier_groups.kind <> 'phone_tail' or a.is_local or b.is_local)
+),
+
+-- a person's given name with each other word of the name, in the person's city
+-- (`juan|perez|bogota`, `juan|gomez|bogota` for Juan Pérez Gómez of Bogotá)
+name_keys as (
+    {%- if previous is not none %}
+    -- (those the records scored again hold)
+    select distinct record_key, substr(key, length('name:') + 1) as name_key
+    from rescored_key_holders
+    where key like 'name:%'
+    {%- else %}
+    select distinct candidates.record_key, {{ pairing_name_key('candidates', 'word') }} as name_key
+    from candidates
+    cross join lateral unnest(candidates.name_words[2:]) as word
+    where {{ pairing_name_key('candidates', 'word') }} is not null
+    {%- endif %}
+),
+
+-- the only two records of a city whose names share such a key: a name no namesake there holds
+rare_name_keys as (
+    select record_key, name_key
+    from (select name_keys.*, count(*) over (partition by name_key) as records from name_keys) as counted
+    where records = 2
+),
+
+rare_name_pairs as (
+    select distinct a.record_key, b.record_key as other_record_key
+    from rare_name_keys as a
+    inner join rare_name_keys as b
+        on a.name_key = b.name_key
+        and a.record_key < b.record_key
+),
+
 pairs as (
     select record_key, other_record_key from blocked_pairs
     union
     select record_key, other_record_key from rare_name_pairs
     union
-    select web_order_pairs.record_key, web_order_pairs.other_record_key
-    from web_order_pairs
-    inner join candidates as a on web_order_pairs.record_key = a.record_key
-    inner join candidates as b on web_order_pairs.other_record_key = b.record_key
+    select record_key, other_record_key
+    from candidate_web_order_pairs
+    {%- if previous is not none %}
+    -- (two filters, not `in ... or in ...`: subplans the planner runs per row once the set is large)
+    where record_key in (select record_key from rescored_records)
+    union
+    select record_key, other_record_key
+    from candidate_web_order_pairs
+    where other_record_key in (select record_key from rescored_records)
+    {%- endif %}
 ),
 
 compared as (
@@ -700,8 +931,27 @@ final as (
             case when web_order_level = 'linked' then format('web order %s %s', order_name, to_char(web_order_weight, 'FMSG990.0')) end,
             case when name_rarity_level <> 'none' then format('name %s %s', name_rarity_level, to_char(name_rarity_weight, 'FMSG990.0')) end,
             format('prior %s', to_char(round((ln({{ var('identity_prior_match_probability') }} / (1 - {{ var('identity_prior_match_probability') }})) / ln(2))::numeric, 2), 'FMSG990.0'))
-        ) as explanation
+        ) as explanation,
+        order_name as web_order,
+        (select scoring_hash from scoring) as scoring_hash
     from scored
 )
 
-select * from final
+select final.*, '{{ invocation_id }}' as scoring_run from final
+{%- if previous is not none %}
+-- the pairs of the records scored again (the others scored here are only what those pairs needed
+-- of their values' holders)...
+where record_key in (select record_key from rescored_records)
+union all
+select final.*, '{{ invocation_id }}' from final
+where other_record_key in (select record_key from rescored_records)
+    and not exists (select 1 from rescored_records where rescored_records.record_key = final.record_key)
+-- ...and the others, as the previous build scored them: two candidates, neither scored again
+union all
+select {{ pair_columns | join(', ') }}, '{{ invocation_id }}'
+from previous_build
+where record_key in (select record_key from candidates)
+    and other_record_key in (select record_key from candidates)
+    and not exists (select 1 from rescored_records where rescored_records.record_key = previous_build.record_key)
+    and not exists (select 1 from rescored_records where rescored_records.record_key = previous_build.other_record_key)
+{%- endif %}
