@@ -568,8 +568,10 @@ def main(customers: int = 100_000, seed: int = 7, crm: str = "hubspot", field_ke
         "",
         f"Slowest dbt nodes, full night: {full_nodes}; incremental night: {incremental_nodes}. The identity "
         "models rebuild every night (a new record can join or bridge any cluster), but for each record's keys, "
-        "derived again only for the records whose values changed (int_customer_record_keys); fct_orders and "
-        "fct_order_lines recompute only the orders the day touched.",
+        "derived again only for the records whose values changed (int_customer_record_keys), and the candidate "
+        "pairs, scored again only for the records that changed and those sharing a value with them "
+        "(int_customer_pairs_scored, reading int_customer_pair_inputs); fct_orders and fct_order_lines recompute "
+        "only the orders the day touched.",
     ])
     # `make bench-identity`; other runs get sections of their own
     default = (customers, crm, field_key, one_shop) == (100_000, "hubspot", False, False)
