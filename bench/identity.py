@@ -49,9 +49,7 @@ Set BENCH_IDENTITY_KEEP_DATABASE=1 to keep the database for a look afterwards.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import re
 import subprocess
 import time
 import uuid
@@ -63,7 +61,7 @@ import psycopg
 import yaml
 
 from bench.results import markdown_table, write_section
-from puente import report, sealed_keys, warehouse
+from puente import report, warehouse
 from puente.config import dbt_project_dir
 from puente.dbt import MAIN_BUILD_ARGS, run_dbt
 from puente.field_crypto import FieldKeys, new_key
@@ -71,111 +69,9 @@ from puente.identity_review import record_decision
 from puente.simulators.business import Business
 from puente.simulators.business.messiness import VARIATION_CLASSES, record_variations
 from puente.simulators.business.simulation import CRMS
-from puente.sources import registry
-from puente.sources.base import parse_timestamp
-from puente.sources.mercadolibre import connector as meli
+from puente.simulators.landing import changed_since, land, landed_objects, landed_sale
 
-LANDED = {(raw.source, raw.object) for raw in warehouse.RAW_OBJECTS}  # what the connectors extract
 SHOPS = ("woocommerce", "tiendanube", "mercadolibre")  # the stores the bench's business runs besides Shopify
-
-
-def _updated_at(declared, record: dict) -> str | None:
-    """The record's updated-at as the connector stores it (a stamp without an offset is UTC)."""
-    stamp = record.get(declared.cursor)
-    if not stamp:
-        return None
-    return str(stamp) if re.search(r"(Z|[+-]\d\d:?\d\d)$", str(stamp)) else f"{stamp}+00"
-
-
-def _objects(business: Business, system: str) -> list[str]:
-    """The objects of ``system`` a connector extracts from the business (none: it runs another CRM)."""
-    if system in CRMS and business.crm_system != system:
-        return []
-    # a Salesforce org shows the sales team's book as its sObjects (salesforce.py)
-    objects = ([spec.name for spec in registry.source(system).objects] if system == "salesforce"
-               else list(getattr(business, system, None) or {}))
-    return [obj for obj in objects if (system, obj) in LANDED]  # not a simulated object no connector extracts
-
-
-def _landed_sale(business: Business, sale: dict) -> dict:
-    """A Mercado Libre sale as the connector lands it: its billing data and its shipment beside it."""
-    shipment = business.table("mercadolibre", "shipments").get(sale["shipping"]["id"])
-    return {**sale, "billing_info": meli.billing_info(business.meli.billing_info(sale["id"])),
-            "shipment": meli.shipment(shipment)}
-
-
-def _rows(business: Business, system: str, obj: str, ids: set | None = None):
-    declared = registry.source_object(system, obj)  # what a connector lands of a record (minimum data)
-    if system == "salesforce":  # queryAll: deleted records (the Recycle Bin) land as deleted
-        for record in business.salesforce.table(declared.sobject):
-            if ids is None or record["Id"] in ids:
-                yield (record["Id"], json.dumps(declared.landed(record), default=str), _updated_at(declared, record),
-                       record["IsDeleted"])
-        return
-    table = business.table(system, obj)
-    for rid in (ids if ids is not None else table):
-        if business.is_deleted(system, obj, rid):
-            continue
-        record = _landed_sale(business, table[rid]) if system == "mercadolibre" else table[rid]
-        deleted = bool(record.get("archived", False)) if system == "hubspot" else False
-        yield (str(record["id"]), json.dumps(declared.landed(record), default=str), _updated_at(declared, record),
-               deleted)
-
-
-def changed_since(business: Business, since) -> dict[tuple[str, str], set]:
-    """Per object, the ids of the records the last simulated day created or changed. A Salesforce
-    org's records are the sales team's book as the org shows it: those whose SystemModstamp (the
-    connector's cursor) is ``since`` or later."""
-    changed: dict[tuple[str, str], set] = defaultdict(set)
-    for system, obj, rid in business.changed_today():
-        changed[(system, obj)].add(rid)
-    for obj in _objects(business, "salesforce"):
-        changed[("salesforce", obj)] = {
-            record["Id"] for record in business.salesforce.table(registry.source_object("salesforce", obj).sobject)
-            if parse_timestamp(record["SystemModstamp"]) >= since}
-    return changed
-
-
-def land(url: str, business: Business, batch_id: str, only: dict[tuple[str, str], set] | None = None,
-         field_keys: FieldKeys | None = None) -> int:
-    """COPY the business's records (all, or `only` those ids per object) into raw.*; upsert by id.
-    With ``field_keys``, their phones and tax ids sealed and their identity keys derived first, as
-    the loader does (``puente.load``, ``puente.sealed_keys``)."""
-    landed = 0
-    with psycopg.connect(url) as conn:
-        for system in registry.names():
-            for obj in _objects(business, system):
-                ids = None if only is None else only.get((system, obj), set())
-                if ids is not None and not ids:
-                    continue
-                table = warehouse.raw_object(system, obj).qualified_table
-                rows = list(_rows(business, system, obj, ids))
-                personal = registry.source_object(system, obj).personal
-                paths = personal.sensitive
-                if field_keys is not None and paths:
-                    clear, sealed = [], []
-                    for source_id, document, updated_at, deleted in rows:
-                        record = json.loads(document)
-                        clear.extend(sealed_keys.clear_kinds(record, personal.sensitive_kinds))
-                        sealed.append((source_id, json.dumps(field_keys.seal_record(record, paths)), updated_at,
-                                       deleted))
-                    sealed_keys.derive(conn, clear, field_keys)
-                    rows = sealed
-                conn.execute("create temp table landing (source_id text, record jsonb, source_updated_at timestamptz,"
-                             " _deleted boolean) on commit drop")
-                with conn.cursor().copy("copy landing from stdin") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-                        landed += 1
-                conn.execute(
-                    f"insert into {table} (source_id, record, source_updated_at, _batch_id, _deleted) "
-                    "select source_id, record, source_updated_at, %s, _deleted from landing "
-                    "on conflict (source_id) do update set record = excluded.record, "
-                    "source_updated_at = excluded.source_updated_at, _batch_id = excluded._batch_id, "
-                    "_deleted = excluded._deleted, _loaded_at = now()", (batch_id,))
-                conn.execute(f"analyze {table}")
-                conn.commit()
-    return landed
 
 
 def record_types(url: str) -> dict[str, str]:
@@ -204,7 +100,7 @@ def _customer_records(business: Business, kinds: dict[str, str]):
     one as it lands (its names and city; its document, or the latest one the buyer gave), as dbt
     reads it."""
     by_object = {(system, _truth_object(business, system, kind)): kind for system, kind in kinds.items()
-                 if system not in ("salesforce", "mercadolibre") and _objects(business, system)}
+                 if system not in ("salesforce", "mercadolibre") and landed_objects(business, system)}
     people = {sobject: {r["Id"]: r for r in business.salesforce.table(sobject)} if business.salesforce else {}
               for sobject in ("Contact", "Lead")}
     sales: dict[int, list[tuple[str, dict]]] = defaultdict(list)  # buyer id -> (person, sale)
@@ -222,7 +118,7 @@ def _customer_records(business: Business, kinds: dict[str, str]):
     for buyer, bought in sales.items():
         if len({person for person, _ in bought}) != 1:
             raise ValueError(f"Mercado Libre buyer {buyer} buys for several people: {bought}")
-        landed = sorted((_landed_sale(business, sale) for _, sale in bought), key=lambda s: s["date_last_updated"])
+        landed = sorted((landed_sale(business, sale) for _, sale in bought), key=lambda s: s["date_last_updated"])
         latest = landed[-1]
         documented = [s["billing_info"] for s in landed if s["billing_info"] and s["billing_info"]["doc_number"]]
         yield (f"{kinds['mercadolibre']}:{buyer}", bought[0][0], "mercadolibre",

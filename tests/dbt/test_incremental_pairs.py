@@ -17,9 +17,9 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from bench.identity import changed_since, land
 from puente.dbt import run_dbt
 from puente.simulators import Business
+from puente.simulators.landing import changed_since, land
 
 CHAIN = ["build", "--resource-type", "seed", "--resource-type", "model", "--select", "+int_customer_pair_inputs",
          "--exclude", "tag:activation",

@@ -239,6 +239,27 @@ scoring as (
 {#- the candidates holding any value of the CTE `KEYS` (a `key` column), a row per value held:
     record_key, key, holder. An unchanged record holds what its previous inputs say (found by their
     index on pairing_keys); a changed one, what it holds now (changed_key_rows) -#}
+{#- the values the candidates of the CTE `RECORDS` (a `record_key` column) hold now: a changed one's
+    (changed_key_rows), an unchanged one's as its previous inputs say -#}
+{%- set keys_of -%}
+    select key from changed_key_rows where record_key in (select record_key from RECORDS)
+    union
+    select unnest(previous.pairing_keys)
+    from {{ previous_inputs }} as previous
+    where previous.record_key in (select record_key from RECORDS)
+        and not exists (select 1 from changed_records where changed_records.record_key = previous.record_key)
+{%- endset -%}
+
+{#- of rows of values with their holders grouped by value: a value that pairs no one, shared (more
+    holders or records than vars identity_block_max_holders / identity_block_max_records), or a
+    name key more than two records hold (a rare name's is the only two records') -#}
+{%- set pairs_no_one -%}
+    case
+        when key like 'name:%' then count(distinct record_key) > 2
+        else count(distinct record_key) > {{ max_records }} or count(distinct holder) > {{ max_block }}
+    end
+{%- endset -%}
+
 {%- set holders_of -%}
     select previous.record_key, key, previous.holder
     from {{ previous_inputs }} as previous
@@ -330,20 +351,15 @@ changed_key_holders as materialized (
     {{ holders_of | replace('KEYS', 'changed_keys') }}
 ),
 
--- ...but for the values that the unchanged records alone make shared (more holders or records
--- than vars identity_block_max_holders / identity_block_max_records: shared before and after,
--- they pair no one and weigh as `shared` either way), and the name keys three unchanged records
--- hold (a rare name's is the only two records')
+-- ...but for the values that pair no one by their unchanged holders alone: shared (they pair no
+-- one and weigh as `shared`, before and after) or a name key three records hold (rare neither
+-- before nor after)
 lasting_keys as (
     select key
     from changed_key_holders
     where not exists (select 1 from changed_records where changed_records.record_key = changed_key_holders.record_key)
     group by key
-    having
-        case
-            when key like 'name:%' then count(distinct record_key) >= 3
-            else count(distinct record_key) > {{ max_records }} or count(distinct holder) > {{ max_block }}
-        end
+    having {{ pairs_no_one }}
 ),
 
 -- the web orders that link two records anew, or no more
@@ -378,12 +394,7 @@ rescored_records as materialized (
 
 -- the values those records hold: their pairs are made from these
 rescored_keys as materialized (
-    select key from changed_key_rows where record_key in (select record_key from rescored_records)
-    union
-    select unnest(previous.pairing_keys)
-    from {{ previous_inputs }} as previous
-    where previous.record_key in (select record_key from rescored_records)
-        and not exists (select 1 from changed_records where changed_records.record_key = previous.record_key)
+    {{ keys_of | replace('RECORDS', 'rescored_records') }}
 ),
 
 -- their holders
@@ -391,16 +402,12 @@ rescored_key_holders as materialized (
     {{ holders_of | replace('KEYS', 'rescored_keys') }}
 ),
 
--- of those values, the ones that pair no one: shared, or a name key more than two records hold
+-- of those values, the ones that pair no one
 unpairing_keys as (
     select key
     from rescored_key_holders
     group by key
-    having
-        case
-            when key like 'name:%' then count(distinct record_key) > 2
-            else count(distinct record_key) > {{ max_records }} or count(distinct holder) > {{ max_block }}
-        end
+    having {{ pairs_no_one }}
 ),
 
 -- the records those pairs join...
@@ -416,13 +423,9 @@ scope_records as materialized (
 -- ...and the values they hold: each such value's holders and records are counted in full (whether
 -- it is shared; whether a record has a phone of its own)
 scope_keys as materialized (
-    select key from changed_key_rows where record_key in (select record_key from scope_records)
-    union
-    select unnest(previous.pairing_keys)
-    from {{ previous_inputs }} as previous
-    where previous.record_key in (select record_key from scope_records)
-        and not exists (select 1 from changed_records where changed_records.record_key = previous.record_key)
+    {{ keys_of | replace('RECORDS', 'scope_records') }}
 ),
+
 -- the holders of those values
 group_records as (
     select distinct record_key from ({{ holders_of | replace('KEYS', 'scope_keys') }}) as holders
