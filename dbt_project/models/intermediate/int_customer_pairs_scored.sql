@@ -235,10 +235,6 @@ scoring as (
     {%- endif -%}
 {%- endif %}
 
-
-{#- the candidates holding any value of the CTE `KEYS` (a `key` column), a row per value held:
-    record_key, key, holder. An unchanged record holds what its previous inputs say (found by their
-    index on pairing_keys); a changed one, what it holds now (changed_key_rows) -#}
 {#- the values the candidates of the CTE `RECORDS` (a `record_key` column) hold now: a changed one's
     (changed_key_rows), an unchanged one's as its previous inputs say -#}
 {%- set keys_of -%}
@@ -260,6 +256,9 @@ scoring as (
     end
 {%- endset -%}
 
+{#- the candidates holding any value of the CTE `KEYS` (a `key` column), a row per value held:
+    record_key, key, holder. An unchanged record holds what its previous inputs say (found by their
+    index on pairing_keys); a changed one, what it holds now (changed_key_rows) -#}
 {%- set holders_of -%}
     select previous.record_key, key, previous.holder
     from {{ previous_inputs }} as previous
@@ -309,7 +308,7 @@ web_order_pairs as (
     group by 1, 2
 ),
 
--- those whose two records are candidates
+-- the web orders' pairs whose two records are candidates
 candidate_web_order_pairs as (
     select web_order_pairs.*
     from web_order_pairs
@@ -345,8 +344,8 @@ changed_keys as materialized (
     select unnest(previous_keys) from changed_records
 ),
 
--- ...held by these unchanged candidates (what an unchanged record holds, it held: its previous
--- inputs say it, found by their index on pairing_keys, instead of every record's values derived)
+-- ...and their holders now (an unchanged record holds what it held: its previous inputs say it,
+-- found by their index on pairing_keys, instead of every record's values derived again)
 changed_key_holders as materialized (
     {{ holders_of | replace('KEYS', 'changed_keys') }}
 ),
