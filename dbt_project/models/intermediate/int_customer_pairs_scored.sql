@@ -112,6 +112,9 @@
 {%- set max_block = var('identity_block_max_holders') -%}
 {%- set max_records = var('identity_block_max_records') -%}
 {%- set holder = pairing_holder('candidates') -%}
+{#- over a value's rows (record_key, holder): more records than one busy customer leaves in every
+    channel, or more holders than one household has -#}
+{%- set is_shared = "count(distinct record_key) > " ~ max_records ~ " or count(distinct holder) > " ~ max_block -%}
 {#- name levels that say two holders of a mailbox are two people -#}
 {%- set family_conflicts = "('different_given_name', 'different_surname', 'different')" -%}
 {#-
@@ -134,15 +137,13 @@
 ] -%}
 
 {#- what scores a pair, beside the weights and the given names' slips: this model, the macros it
-    calls and its vars, hashed into scoring_hash -#}
+    calls and the vars it reads (found in its code), hashed into scoring_hash -#}
 {%- set scoring_code -%}
     {{ model.raw_code }}
     {{ pairing_input_hash('r') }} {{ pairing_key_rows('r') }} {{ given_names_agree('a', 'b') }} {{ given_names_agree('a', 'b', initials=false) }}
     {{ name_words_agree('a', 'b') }} {{ particle_surname_initial('a', 'b') }} {{ ambiguous_holders('h', family_conflicts) }}
     {{ is_web_order_sale_order('s', 'r', 'a') }} {{ record_key("'k'", 'i') }}
-    {%- for name in ['identity_block_max_holders', 'identity_block_max_records', 'identity_given_name_slip_ratio',
-                     'identity_given_names_not_slips', 'email_providers', 'identity_prior_match_probability',
-                     'identity_merge_weight', 'identity_review_weight'] %} {{ name }}={{ var(name) }}{% endfor %}
+    {%- for name in modules.re.findall("var\\(['\"](\\w+)", model.raw_code) | unique | sort %} {{ name }}={{ var(name) }}{% endfor %}
 {%- endset -%}
 
 {#- the candidates, and how this build scores them (read also to decide, below, whether the
@@ -223,13 +224,13 @@ scoring as (
           or ['record_key', 'input_hash', 'pairing_keys', 'holder', 'scoring_run'] | reject('in', adapter.get_columns_in_relation(previous_inputs) | map(attribute='name') | list) | list -%}
         {%- set previous = none -%}
     {%- else -%}
-        {%- set kept -%}
+        {%- set previous_is_usable -%}
             with {{ scoring_ctes }}
             select
                 (select scoring_hash from {{ previous }} limit 1) = (select scoring_hash from scoring)
                 and (select scoring_run from {{ previous }} limit 1) = (select scoring_run from {{ previous_inputs }} limit 1)
         {%- endset -%}
-        {%- if not run_query(kept).columns[0].values()[0] -%}
+        {%- if not run_query(previous_is_usable).columns[0].values()[0] -%}
             {%- set previous = none -%}
         {%- endif -%}
     {%- endif -%}
@@ -252,7 +253,7 @@ scoring as (
 {%- set pairs_no_one -%}
     case
         when key like 'name:%' then count(distinct record_key) > 2
-        else count(distinct record_key) > {{ max_records }} or count(distinct holder) > {{ max_block }}
+        else {{ is_shared }}
     end
 {%- endset -%}
 
@@ -318,12 +319,7 @@ candidate_web_order_pairs as (
 
 {%- if previous is not none %}
 
--- The previous build, and what each record brought to it (int_customer_pair_inputs)
-previous_build as (
-    select * from {{ previous }}
-),
-
--- the records new, changed or gone since then, with the values they held
+-- The records new, changed or gone since then, with the values they held
 changed_records as materialized (
     select coalesce(now.record_key, before.record_key) as record_key, before.pairing_keys as previous_keys
     from (select records.record_key, {{ pairing_input_hash('records') }} as input_hash from records) as now
@@ -365,9 +361,9 @@ lasting_keys as (
 web_order_changes as (
     (select record_key, other_record_key, order_name from candidate_web_order_pairs
      except
-     select record_key, other_record_key, web_order from previous_build where web_order is not null)
+     select record_key, other_record_key, web_order from {{ previous }} where web_order is not null)
     union all
-    (select record_key, other_record_key, web_order from previous_build where web_order is not null
+    (select record_key, other_record_key, web_order from {{ previous }} where web_order is not null
      except
      select record_key, other_record_key, order_name from candidate_web_order_pairs)
 ),
@@ -461,7 +457,7 @@ identifier_groups as materialized (
         kind,
         value,
         count(distinct record_key) as records,
-        count(distinct record_key) > {{ max_records }} or count(distinct holder) > {{ max_block }} as is_shared,
+        {{ is_shared }} as is_shared,
         -- a record holding a value twice (a tail of both its phones) is listed twice: the pairs
         -- below are distinct
         array_agg(record_key) as record_keys,
@@ -967,7 +963,7 @@ where other_record_key in (select record_key from rescored_records)
 -- ...and the others, as the previous build scored them: two candidates, neither scored again
 union all
 select {{ pair_columns | join(', ') }}, '{{ invocation_id }}'
-from previous_build
+from {{ previous }} as previous_build
 where record_key in (select record_key from candidates)
     and other_record_key in (select record_key from candidates)
     and not exists (select 1 from rescored_records where rescored_records.record_key = previous_build.record_key)
