@@ -212,8 +212,8 @@ scoring as (
 
 {#- the previous build and the record of the inputs it scored (int_customer_pair_inputs, built after
     this model: read by its name), when both hold this build's columns, that record is the build's
-    own, the build scored the way this one does, and no full refresh was asked; else every pair is
-    scored -#}
+    own (its comment names the build; an erasure empties it), the build scored the way this one
+    does, and no full refresh was asked; else every pair is scored -#}
 {%- set previous = none -%}
 {%- if execute and not flags.FULL_REFRESH -%}
     {%- set previous = load_relation(this) -%}
@@ -221,14 +221,16 @@ scoring as (
     {%- if previous is none or previous_inputs is none -%}
         {%- set previous = none -%}
     {%- elif (pair_columns + ['scoring_run']) | reject('in', adapter.get_columns_in_relation(previous) | map(attribute='name') | list) | list
-          or ['record_key', 'input_hash', 'pairing_keys', 'holder', 'scoring_run'] | reject('in', adapter.get_columns_in_relation(previous_inputs) | map(attribute='name') | list) | list -%}
+          or ['record_key', 'input_hash', 'pairing_keys', 'holder'] | reject('in', adapter.get_columns_in_relation(previous_inputs) | map(attribute='name') | list) | list -%}
         {%- set previous = none -%}
     {%- else -%}
         {%- set previous_is_usable -%}
             with {{ scoring_ctes }}
             select
                 (select scoring_hash from {{ previous }} limit 1) = (select scoring_hash from scoring)
-                and (select scoring_run from {{ previous }} limit 1) = (select scoring_run from {{ previous_inputs }} limit 1)
+                and obj_description({{ dbt.string_literal(previous_inputs) }}::regclass, 'pg_class')
+                    = 'scoring_run=' || (select scoring_run from {{ previous }} limit 1)
+                and exists (select 1 from {{ previous_inputs }})
         {%- endset -%}
         {%- if not run_query(previous_is_usable).columns[0].values()[0] -%}
             {%- set previous = none -%}
