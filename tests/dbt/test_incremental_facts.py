@@ -1,14 +1,18 @@
 """fct_orders and fct_order_lines are incremental: a night touching a few orders rewrites only
-those, and ends with exactly the rows a full rebuild gives.
+those, and ends with exactly the rows a full rebuild gives. So are the customer marts kept by
+customer (dim_customers, customer_authorisations, customer_field_conflicts: a night rewrites the
+customers whose records changed, and dim_customers also those whose orders did).
 
 Night 1 is the scenario. Night 2 lands: a new web order #1045 of María and the ERP sale order
 S00046 entered from it under a new partner of hers (with its line); the payment of
 Distribuciones' invoice INV/2026/00043; the deletion of the guest order #1044; the confirmation
-of Carlos' quotation S00044; and an operator merge of María into Juan Pérez, so that her
-untouched order #1043 changes customer. Night 3 moves what earlier links were built on: the
+of Carlos' quotation S00044; an operator merge of María into Juan Pérez, so that her
+untouched order #1043 changes customer; and Lucía Gómez's ERP partner moves to Cali. Night 3 moves what earlier links were built on: the
 ERP corrects S00046's reference from #1045 to #1043, the invoice of S00043 is re-pointed to
 S00045, product HAM-16 is renamed HAM-16B in the ERP, and web order #1042 re-lands with no
-readable lines (the ERP's lines of S00042 stay its lines).
+readable lines (the ERP's lines of S00042 stay its lines); Carlos Gómez gives the ERP a new
+phone, and Lucía Gómez's ERP partner, which night 2 moved to Cali, is back in Medellín as her CRM
+contact says (the conflict of her cities is gone).
 """
 
 from __future__ import annotations
@@ -35,8 +39,14 @@ STAGED = {"stg_odoo__sale_orders": "sale_order_id", "stg_odoo__sale_order_lines"
           "stg_odoo__invoices": "invoice_id", "stg_shopify__orders": "order_id",
           "stg_shopify__order_lines": "order_line_id", "stg_odoo__partners": "partner_id",
           "stg_shopify__customers": "customer_id", "stg_hubspot__contacts": "contact_id"}
+# the customer marts kept by customer (macros/customer_scope.sql), and their row keys
+CUSTOMER_MARTS = {"dim_customers": "customer_id", "customer_authorisations": "customer_id || ':' || purpose",
+                  "customer_field_conflicts": "conflict_id"}
+# Carlos Gómez's ERP partner, whose phone changes on night 3, and Lucía Gómez's, whose city does on
+# nights 2 and 3
+CARLOS, LUCIA = 102, 103
 # a table model and an incremental one, for who is analysed again on a night (macros/analyze_table.sql)
-ANALYSED = ("marts.dim_customers", "staging.base_odoo__sale_orders")
+ANALYSED = ("intermediate.int_customers_matched", "staging.base_odoo__sale_orders")
 
 
 def _upsert(url: str, source: str, obj: str, records: list[dict], deleted: bool = False) -> None:
@@ -49,6 +59,12 @@ def _upsert(url: str, source: str, obj: str, records: list[dict], deleted: bool 
                 "record = excluded.record, source_updated_at = excluded.source_updated_at, "
                 "_batch_id = excluded._batch_id, _deleted = excluded._deleted, _loaded_at = now()",
                 (str(record["id"]), Jsonb(record), _updated_at(source, record), deleted))
+
+
+def _lucia(**changes) -> dict:
+    partner = copy.deepcopy(next(p for p in ODOO["res.partner"] if p["id"] == LUCIA))
+    partner.update(changes)
+    return partner
 
 
 def _night_2(url: str) -> None:
@@ -75,6 +91,7 @@ def _night_2(url: str) -> None:
     _upsert(url, "odoo", "account.move", [invoice])
     guest = next(o for o in SHOPIFY["orders"] if o["name"] == "#1044")
     _upsert(url, "shopify", "orders", [guest], deleted=True)
+    _upsert(url, "odoo", "res.partner", [_lucia(city="Cali", write_date="2026-11-22 11:00:00")])
     with psycopg.connect(url) as conn:
         conn.execute(
             "insert into ops.customer_match_overrides (record_key, other_record_key, action, reason, decided_by) "
@@ -97,6 +114,10 @@ def _night_3(url: str) -> None:
     emptied = copy.deepcopy(next(o for o in SHOPIFY["orders"] if o["name"] == "#1042"))
     emptied.update(line_items=None, updated_at="2026-11-23T09:30:00-05:00")
     _upsert(url, "shopify", "orders", [emptied])
+    moved = copy.deepcopy(next(p for p in ODOO["res.partner"] if p["id"] == CARLOS))
+    moved.update(phone="320 111 2233", write_date="2026-11-23 09:40:00")
+    _upsert(url, "odoo", "res.partner", [moved])
+    _upsert(url, "odoo", "res.partner", [_lucia(city="Medellín", write_date="2026-11-23 09:50:00")])
 
 
 def _rows(url: str, schema: str, keys: dict[str, str]) -> dict[str, dict[str, dict]]:
@@ -109,6 +130,23 @@ def _rows(url: str, schema: str, keys: dict[str, str]) -> dict[str, dict[str, di
 
 def _facts(url: str) -> dict[str, dict[str, dict]]:
     return _rows(url, "marts", FACTS)
+
+
+def _customer_marts(url: str) -> dict[str, dict[str, dict]]:
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        return {mart: {row.pop("row_key"): row for row in conn.execute(f"select {key} as row_key, * from marts.{mart}")}
+                for mart, key in CUSTOMER_MARTS.items()}
+
+
+def _query(url: str, sql: str, *params) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def _rows_written(result, models) -> dict[str, int]:
+    """Rows each model's build wrote (its adapter's count)."""
+    return {r.node.name: r.adapter_response.get("rows_affected") for r in result.result.results
+            if r.node.name in models}
 
 
 def _analyses(url: str) -> dict[str, tuple[int, int]]:
@@ -129,20 +167,28 @@ def _without_refresh(rows: dict[str, dict]) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def nights(built_db: str) -> dict[str, dict]:
     # the first night: the scenario landed and built (a copy of the session's build)
-    first, first_analyses = _facts(built_db), _analyses(built_db)
+    first, first_analyses, customers_before = _facts(built_db), _analyses(built_db), _customer_marts(built_db)
     _night_2(built_db)
     # no look-back: everything here landed within the hour, and the test is what a night re-reads
     no_lookback = ["--vars", '{"incremental_lookback_hours": 0}']
     run_dbt([*MAIN_BUILD_ARGS, *no_lookback], built_db)
     incremental, second_analyses = _facts(built_db), _analyses(built_db)
+    customers_after_2 = _customer_marts(built_db)
     _night_3(built_db)
-    run_dbt([*MAIN_BUILD_ARGS, *no_lookback], built_db)  # raises on any failed model or dbt test
-    third, staged = _facts(built_db), _rows(built_db, "staging", STAGED)
+    result = run_dbt([*MAIN_BUILD_ARGS, *no_lookback], built_db)  # raises on any failed model or dbt test
+    third, staged, customers = _facts(built_db), _rows(built_db, "staging", STAGED), _customer_marts(built_db)
+    written = _rows_written(result, CUSTOMER_MARTS)
+    changed_on_3 = {row[0] for row in _query(built_db, "select customer_id from intermediate.int_customer_versions "
+                                                       "where changed_at = (select max(changed_at) from "
+                                                       "intermediate.int_customer_versions)")}
     # (the facts read the shops' staging through the contract and union views, which a rebuilt
     # table's drop cascades to)
-    run_dbt(["build", "--full-refresh", "--select", *FACTS, *(f"+{model}" for model in STAGED), *UNIONS], built_db)
+    run_dbt(["build", "--full-refresh", "--select", *FACTS, *(f"+{model}" for model in STAGED), *UNIONS,
+             "int_customer_versions", *CUSTOMER_MARTS], built_db)
     return {"first": first, "incremental": incremental, "third": third, "staged": staged, "rebuilt": _facts(built_db),
-            "reparsed": _rows(built_db, "staging", STAGED), "analyses": (first_analyses, second_analyses)}
+            "reparsed": _rows(built_db, "staging", STAGED), "analyses": (first_analyses, second_analyses),
+            "customers_before": customers_before, "customers_after_2": customers_after_2, "customers": customers, "customers_written": written, "changed_on_3": changed_on_3,
+            "customers_rebuilt": _customer_marts(built_db)}
 
 
 def test_incremental_nights_end_with_the_rows_of_a_full_rebuild(nights):
@@ -150,43 +196,56 @@ def test_incremental_nights_end_with_the_rows_of_a_full_rebuild(nights):
         assert _without_refresh(nights["third"][fact]) == _without_refresh(nights["rebuilt"][fact]), fact
     for model in STAGED:
         assert nights["staged"][model] == nights["reparsed"][model], model
+    for mart in CUSTOMER_MARTS:
+        assert nights["customers"][mart] == nights["customers_rebuilt"][mart], mart
 
 
-def test_a_night_analyses_the_tables_it_rebuilt_and_leaves_the_incremental_ones_their_statistics(nights):
-    (first, second) = nights["analyses"]
-    table, incremental = ANALYSED
-    # both were analysed when first built: each column has its statistics
-    assert first[table][1] > 0 and first[incremental][1] > 0
-    # the next night rebuilds the table (analysed again) and adds to the incremental one, which keeps
-    # the statistics it has (autovacuum renews them once a tenth of its rows changed)
-    assert second[table][0] == first[table][0] + 1
-    assert second[incremental] == first[incremental]
+def test_a_night_rewrites_only_the_customers_it_changed(nights, built_db):
+    """Night 3 changes the records of Carlos Gómez (his phone in the ERP) and Lucía Gómez (her ERP city
+    back to the CRM's): each customer mart writes the rows of the customers whose records changed
+    (int_customer_versions) and no other, every other row is the night before's, and Lucía's
+    conflict of cities, which no record holds any more, is gone."""
+    (carlos, lucia) = [_query(built_db, "select customer_id from intermediate.int_customers_matched "
+                                        "where record_key = %s", f"odoo_partner:{partner}")[0][0]
+                       for partner in (CARLOS, LUCIA)]
+    changed = nights["changed_on_3"]
+    written, customers, before = nights["customers_written"], nights["customers"], nights["customers_after_2"]
+    assert {carlos, lucia} <= changed and len(changed) < len(customers["dim_customers"])
+    assert written == {mart: len([row for row in customers[mart].values() if row["customer_id"] in changed])
+                       for mart in CUSTOMER_MARTS}, written
+    # (the ERP's is the only phone of Carlos' customer: the golden record takes the new one)
+    assert customers["dim_customers"][carlos]["phone"] != before["dim_customers"][carlos]["phone"]
+    lucias = {night: [row["field_name"] for row in nights[night]["customer_field_conflicts"].values()
+                      if row["customer_id"] == lucia] for night in ("customers_after_2", "customers")}
+    assert lucias == {"customers_after_2": ["city"], "customers": []}, lucias
+    for mart in CUSTOMER_MARTS:
+        others = {key: row for key, row in customers[mart].items() if row["customer_id"] not in changed}
+        assert others == {key: row for key, row in before[mart].items() if row["customer_id"] not in changed}, mart
 
 
-def test_an_incremental_table_grown_by_more_than_a_fifth_on_disk_is_analysed_again(nights, built_db):
-    _, incremental = ANALYSED
-    model = incremental.split(".")[1]
-    with psycopg.connect(built_db, autocommit=True) as conn:
-        # (autovacuum would take new statistics on its own at any moment)
-        conn.execute(f"alter table {incremental} set (autovacuum_enabled = false)")
-    try:
-        with psycopg.connect(built_db, autocommit=True) as conn:
-            # new versions of every row, in one transaction (none can be pruned before it ends): the
-            # same rows on several times the pages, the statistics as they were
-            conn.execute(f"do $$ begin for i in 1..10 loop update {incremental} set sale_order_id = sale_order_id;"
-                         " end loop; end $$")
-            pages, stale = conn.execute("select pg_relation_size(oid) / current_setting('block_size')::integer,"
-                                        " relpages from pg_class where oid = %s::regclass", (incremental,)).fetchone()
-            assert pages > 1.2 * stale
-        before = _analyses(built_db)[incremental][0]
-        run_dbt(["build", "--select", model], built_db)
-        grown = _analyses(built_db)[incremental][0]
-        # the analysis took the table's new size: the next build, which adds nothing, leaves it
-        run_dbt(["build", "--select", model], built_db)
-        assert (grown, _analyses(built_db)[incremental][0]) == (before + 1, before + 1)
-    finally:
-        with psycopg.connect(built_db, autocommit=True) as conn:
-            conn.execute(f"alter table {incremental} reset (autovacuum_enabled)")
+def test_a_customer_merged_away_leaves_no_row_in_the_customer_marts(nights):
+    """Night 2 merges María's customer into Juan Pérez's: her customer id is gone from every
+    customer mart, though night 2 rewrote only the customers it changed."""
+    before, after = nights["customers_before"], nights["customers_after_2"]
+    gone = ({row["customer_id"] for row in before["dim_customers"].values()}
+            - {row["customer_id"] for row in after["dim_customers"].values()})
+    assert gone
+    for mart in CUSTOMER_MARTS:
+        assert not [row for row in after[mart].values() if row["customer_id"] in gone], mart
+
+
+def test_a_customer_mart_built_by_other_code_is_computed_whole(nights, built_db):
+    """The build recorded in the mart's comment was made by other code (an upgrade): every customer
+    is computed again, and a row only that code made is gone, though no record changed since."""
+    with psycopg.connect(built_db) as conn:
+        conn.execute("""
+            insert into marts.customer_field_conflicts (conflict_id, customer_id, field_name, system_of_record)
+            select 'made by other code', customer_id, 'city', 'hubspot' from marts.dim_customers limit 1""")
+        conn.execute("comment on table marts.customer_field_conflicts is 'other code@2999-01-01 00:00:00+00'")
+    result = run_dbt([*MAIN_BUILD_ARGS, "--select", "customer_field_conflicts"], built_db)
+    rebuilt = nights["customers_rebuilt"]["customer_field_conflicts"]
+    assert _customer_marts(built_db)["customer_field_conflicts"] == rebuilt
+    assert _rows_written(result, ["customer_field_conflicts"]) == {"customer_field_conflicts": len(rebuilt)}
 
 
 def _third(nights) -> tuple[dict[str, dict], list[dict]]:

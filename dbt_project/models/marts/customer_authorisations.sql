@@ -1,3 +1,12 @@
+{{ config(
+    materialized='incremental',
+    unique_key='customer_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ remove_stale_customer_rows() }}",
+    post_hook="{{ record_customer_build() }}",
+) }}
+
 {#
     Habeas Data (Ley 1581 de 2012): per customer and purpose, whether the person authorised
     Puente's business to process their data for it, which record of which system decided, and
@@ -26,12 +35,17 @@
     its marketing status nor its legal basis. Never the record's current last-modified time,
     which Puente's own writes move (churn scores on a CRM contact): a consent date must not be
     the moment Puente wrote to the record.
+
+    Kept by customer (macros/customer_scope.sql): a night computes the customers whose records
+    changed since the last build.
 #}
 
 with
 
+-- the customers changed since the last build (macros/customer_scope.sql)
 customer_records as (
     select * from {{ ref('int_customers_matched') }}
+    where customer_id in ({{ customers_in_scope() }})
 ),
 
 purposes as (

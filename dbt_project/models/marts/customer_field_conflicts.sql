@@ -1,3 +1,12 @@
+{{ config(
+    materialized='incremental',
+    unique_key='customer_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ remove_stale_customer_rows() }}",
+    post_hook="{{ record_customer_build() }}",
+) }}
+
 {#
     Where the systems disagree about one customer: one row per customer and field when the
     customer's records in different systems hold different (normalised) values. The golden
@@ -6,12 +15,17 @@
     name (ERP; compared without accents, case or punctuation), email, phone and city (CRM: HubSpot, or
     Salesforce in a business that runs it).
     Values of one system that differ among its own duplicates are not a conflict here.
+
+    Kept by customer (macros/customer_scope.sql): a night computes the customers whose records
+    changed since the last build.
 #}
 
 with
 
+-- the customers changed since the last build (macros/customer_scope.sql)
 records as (
     select * from {{ ref('int_customers_matched') }}
+    where customer_id in ({{ customers_in_scope() }})
 ),
 
 field_values as (

@@ -1,18 +1,29 @@
+{{ config(
+    materialized='incremental',
+    unique_key='customer_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ remove_stale_customer_rows() }}",
+    post_hook="{{ record_customer_build() }}",
+) }}
+
 {#
     One row per customer (a component of int_customers_matched), each field taken from its
     system of record (see `meta.system_of_record` in _marts__models.yml) and traced to the
     source record it came from in `<field>_source`.
+
+    Kept by customer (macros/customer_scope.sql): a night computes the customers whose records
+    changed since the last build, and those whose orders or authorisations differ from their row
+    (those are computed for every customer: cheap aggregates). Its code reads its own rows from
+    the second build on, so the build after a first one or a full refresh computes every customer
+    once more.
 #}
 
 with
 
-customer_records as (
-    select * from {{ ref('int_customers_matched') }}
-),
-
-orders as (
-    select * from {{ ref('fct_orders') }}
-    where not is_cancelled
+-- the customers whose records changed since the last build (macros/customer_scope.sql)
+changed_customers as (
+    {{ customers_in_scope() }}
 ),
 
 -- Marketing consent and the other purposes the customer authorised: the most restrictive
@@ -30,6 +41,79 @@ consent as (
         coalesce(array_agg(purpose order by purpose) filter (where is_authorised), '{}') as authorised_purposes
     from authorisations
     group by customer_id
+),
+
+-- each customer's orders by currency, one pass over the orders...
+order_currencies as (
+    select
+        customer_id,
+        currency_code,
+        min(ordered_at) as first_order_at,
+        max(ordered_at) as last_order_at,
+        count(*) as orders,
+        sum(amount_total) as revenue
+    from {{ ref('fct_orders') }}
+    where not is_cancelled
+    group by customer_id, currency_code
+),
+
+-- ...and over all of them; revenue is summed in the customer's main currency (most orders, then
+-- most revenue); amounts in other currencies are not converted here
+order_history as (
+    select
+        customer_id,
+        min(first_order_at) as first_order_at,
+        max(last_order_at) as last_order_at,
+        sum(orders)::bigint as lifetime_orders,
+        (array_agg(revenue order by orders desc, revenue desc, currency_code))[1] as lifetime_revenue,
+        (array_agg(currency_code order by orders desc, revenue desc, currency_code))[1] as currency_code
+    from order_currencies
+    group by customer_id
+),
+
+-- what each customer's orders and authorisations say, for every customer
+activity as (
+    select
+        customers.customer_id,
+        coalesce(consent.has_marketing_consent, false) as has_marketing_consent,
+        consent.has_marketing_consent_source,
+        consent.marketing_consent_at,
+        coalesce(consent.authorised_purposes, '{}') as authorised_purposes,
+        order_history.first_order_at,
+        order_history.last_order_at,
+        coalesce(order_history.lifetime_orders, 0) as lifetime_orders,
+        coalesce(order_history.lifetime_revenue, 0) as lifetime_revenue,
+        coalesce(order_history.currency_code, '{{ var("company_currency_code") }}') as currency_code
+    from {{ ref('int_customer_versions') }} as customers
+    left join order_history
+        on customers.customer_id = order_history.customer_id
+    left join consent
+        on customers.customer_id = consent.customer_id
+),
+
+-- the customers to compute: changed, or their activity not what their row says
+in_scope as (
+    select customer_id from changed_customers
+    {%- if is_incremental() %}
+    union
+    select kept.customer_id
+    from {{ this }} as kept
+    inner join activity
+        on kept.customer_id = activity.customer_id
+    where
+        (kept.has_marketing_consent, kept.has_marketing_consent_source, kept.marketing_consent_at,
+         kept.authorised_purposes, kept.first_order_at, kept.last_order_at, kept.lifetime_orders,
+         kept.lifetime_revenue, kept.currency_code)
+        is distinct from
+        (activity.has_marketing_consent, activity.has_marketing_consent_source, activity.marketing_consent_at,
+         activity.authorised_purposes, activity.first_order_at, activity.last_order_at, activity.lifetime_orders,
+         activity.lifetime_revenue, activity.currency_code)
+    {%- endif %}
+),
+
+customer_records as (
+    select * from {{ ref('int_customers_matched') }}
+    where customer_id in (select customer_id from in_scope)
 ),
 
 golden_records as (
@@ -52,31 +136,6 @@ golden_records as (
     group by customer_id
 ),
 
-order_history as (
-    select
-        customer_id,
-        min(ordered_at) as first_order_at,
-        max(ordered_at) as last_order_at,
-        count(*) as lifetime_orders
-    from orders
-    group by customer_id
-),
-
--- revenue is summed in the customer's main currency (most orders); amounts in other
--- currencies are not converted here
-revenue_by_currency as (
-    select
-        customer_id,
-        currency_code,
-        sum(amount_total) as lifetime_revenue,
-        row_number() over (
-            partition by customer_id
-            order by count(*) desc, sum(amount_total) desc, currency_code
-        ) as currency_rank
-    from orders
-    group by customer_id, currency_code
-),
-
 final as (
     select
         golden_records.customer_id,
@@ -92,27 +151,22 @@ final as (
         golden_records.city_source,
         golden_records.country_code,
         golden_records.country_code_source,
-        coalesce(consent.has_marketing_consent, false) as has_marketing_consent,
-        consent.has_marketing_consent_source,
-        consent.marketing_consent_at,
-        coalesce(consent.authorised_purposes, '{}') as authorised_purposes,
-        order_history.first_order_at,
-        order_history.last_order_at,
-        coalesce(order_history.lifetime_orders, 0) as lifetime_orders,
-        coalesce(revenue_by_currency.lifetime_revenue, 0) as lifetime_revenue,
-        coalesce(revenue_by_currency.currency_code, '{{ var("company_currency_code") }}') as currency_code,
+        activity.has_marketing_consent,
+        activity.has_marketing_consent_source,
+        activity.marketing_consent_at,
+        activity.authorised_purposes,
+        activity.first_order_at,
+        activity.last_order_at,
+        activity.lifetime_orders,
+        activity.lifetime_revenue,
+        activity.currency_code,
         {%- for column in customer_id_columns().values() %}
         golden_records.{{ column }},
         {%- endfor %}
         golden_records.source_record_count
     from golden_records
-    left join order_history
-        on golden_records.customer_id = order_history.customer_id
-    left join revenue_by_currency
-        on golden_records.customer_id = revenue_by_currency.customer_id
-        and revenue_by_currency.currency_rank = 1
-    left join consent
-        on golden_records.customer_id = consent.customer_id
+    inner join activity
+        on golden_records.customer_id = activity.customer_id
 )
 
 select * from final
