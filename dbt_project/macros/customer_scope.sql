@@ -25,16 +25,19 @@
     {{- return(local_md5(model.get('compiled_code') or '')) -}}
 {%- endmacro %}
 
-{#- the customers changed since the mart's last build, all of them when none is recorded (the
-    pre-hook forgets a build made by other code) -#}
+{#- the start of the mart's last build, '-infinity' when none is recorded (the pre-hook forgets a
+    build made by other code) -#}
+{% macro customer_build_start() -%}
+    (select coalesce(
+        split_part(obj_description(to_regclass({{ dbt.string_literal(this) }}), 'pg_class'), '@', 2)::timestamptz,
+        '-infinity'
+    ))
+{%- endmacro %}
+
+{#- the customers changed since the mart's last build, all of them when none is recorded -#}
 {% macro customers_in_scope() -%}
     select customer_id from {{ ref('int_customer_versions') }}
-    where changed_at > (
-        select coalesce(
-            split_part(obj_description(to_regclass({{ dbt.string_literal(this) }}), 'pg_class'), '@', 2)::timestamptz,
-            '-infinity'
-        )
-    )
+    where changed_at > {{ customer_build_start() }}
 {%- endmacro %}
 
 {% macro remove_stale_customer_rows() %}

@@ -181,13 +181,15 @@ def nights(built_db: str) -> dict[str, dict]:
     changed_on_3 = {row[0] for row in _query(built_db, "select customer_id from intermediate.int_customer_versions "
                                                        "where changed_at = (select max(changed_at) from "
                                                        "intermediate.int_customer_versions)")}
+    ordered_on_3 = {row[0] for row in _query(built_db, "select customer_id from marts.fct_orders where refreshed_at = "
+                                                       "(select max(refreshed_at) from marts.fct_orders)")}
     # (the facts read the shops' staging through the contract and union views, which a rebuilt
     # table's drop cascades to)
     run_dbt(["build", "--full-refresh", "--select", *FACTS, *(f"+{model}" for model in STAGED), *UNIONS,
              "int_customer_versions", *CUSTOMER_MARTS], built_db)
     return {"first": first, "incremental": incremental, "third": third, "staged": staged, "rebuilt": _facts(built_db),
             "reparsed": _rows(built_db, "staging", STAGED), "analyses": (first_analyses, second_analyses),
-            "customers_before": customers_before, "customers_after_2": customers_after_2, "customers": customers, "customers_written": written, "changed_on_3": changed_on_3,
+            "customers_before": customers_before, "customers_after_2": customers_after_2, "customers": customers, "customers_written": written, "changed_on_3": changed_on_3, "ordered_on_3": ordered_on_3,
             "customers_rebuilt": _customer_marts(built_db)}
 
 
@@ -203,15 +205,17 @@ def test_incremental_nights_end_with_the_rows_of_a_full_rebuild(nights):
 def test_a_night_rewrites_only_the_customers_it_changed(nights, built_db):
     """Night 3 changes the records of Carlos Gómez (his phone in the ERP) and Lucía Gómez (her ERP city
     back to the CRM's): each customer mart writes the rows of the customers whose records changed
-    (int_customer_versions) and no other, every other row is the night before's, and Lucía's
-    conflict of cities, which no record holds any more, is gone."""
+    (int_customer_versions), dim_customers also those of the orders the night wrote, and no other;
+    every other row is the night before's, and Lucía's conflict of cities, which no record holds any
+    more, is gone."""
     (carlos, lucia) = [_query(built_db, "select customer_id from intermediate.int_customers_matched "
                                         "where record_key = %s", f"odoo_partner:{partner}")[0][0]
                        for partner in (CARLOS, LUCIA)]
-    changed = nights["changed_on_3"]
     written, customers, before = nights["customers_written"], nights["customers"], nights["customers_after_2"]
-    assert {carlos, lucia} <= changed and len(changed) < len(customers["dim_customers"])
-    assert written == {mart: len([row for row in customers[mart].values() if row["customer_id"] in changed])
+    scope = {mart: nights["changed_on_3"] for mart in CUSTOMER_MARTS}
+    scope["dim_customers"] = nights["changed_on_3"] | nights["ordered_on_3"]
+    assert {carlos, lucia} <= nights["changed_on_3"] and len(scope["dim_customers"]) < len(customers["dim_customers"])
+    assert written == {mart: len([row for row in customers[mart].values() if row["customer_id"] in scope[mart]])
                        for mart in CUSTOMER_MARTS}, written
     # (the ERP's is the only phone of Carlos' customer: the golden record takes the new one)
     assert customers["dim_customers"][carlos]["phone"] != before["dim_customers"][carlos]["phone"]
@@ -219,8 +223,8 @@ def test_a_night_rewrites_only_the_customers_it_changed(nights, built_db):
                       if row["customer_id"] == lucia] for night in ("customers_after_2", "customers")}
     assert lucias == {"customers_after_2": ["city"], "customers": []}, lucias
     for mart in CUSTOMER_MARTS:
-        others = {key: row for key, row in customers[mart].items() if row["customer_id"] not in changed}
-        assert others == {key: row for key, row in before[mart].items() if row["customer_id"] not in changed}, mart
+        others = {key: row for key, row in customers[mart].items() if row["customer_id"] not in scope[mart]}
+        assert others == {key: row for key, row in before[mart].items() if row["customer_id"] not in scope[mart]}
 
 
 def test_a_customer_merged_away_leaves_no_row_in_the_customer_marts(nights):

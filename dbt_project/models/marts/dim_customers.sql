@@ -13,10 +13,10 @@
     source record it came from in `<field>_source`.
 
     Kept by customer (macros/customer_scope.sql): a night computes the customers whose records
-    changed since the last build, and those whose orders or authorisations differ from their row
-    (those are computed for every customer: cheap aggregates). Its code reads its own rows from
-    the second build on, so the build after a first one or a full refresh computes every customer
-    once more.
+    changed since the last build, those of the orders fct_orders wrote since, those whose count of
+    orders is not their row's (an order gone or moved to another customer), and those whose
+    authorisations are not their row's. Its code reads its own rows from the second build on, so
+    the build after a first one or a full refresh computes every customer once more.
 #}
 
 with
@@ -43,7 +43,38 @@ consent as (
     group by customer_id
 ),
 
--- each customer's orders by currency, one pass over the orders...
+-- the customers to compute: their records changed, an order of theirs was written since the last
+-- build, their count of orders or their authorisations are not what their row says
+in_scope as (
+    select customer_id from changed_customers
+    {%- if is_incremental() %}
+    union
+    select customer_id from {{ ref('fct_orders') }}
+    where refreshed_at > {{ customer_build_start() }} and customer_id is not null
+    union
+    select kept.customer_id
+    from {{ this }} as kept
+    left join (
+        select customer_id, count(*) as orders from {{ ref('fct_orders') }}
+        where not is_cancelled
+        group by customer_id
+    ) as order_counts
+        on kept.customer_id = order_counts.customer_id
+    where kept.lifetime_orders <> coalesce(order_counts.orders, 0)
+    union
+    select kept.customer_id
+    from {{ this }} as kept
+    left join consent
+        on kept.customer_id = consent.customer_id
+    where
+        (kept.has_marketing_consent, kept.has_marketing_consent_source, kept.marketing_consent_at, kept.authorised_purposes)
+        is distinct from
+        (coalesce(consent.has_marketing_consent, false), consent.has_marketing_consent_source, consent.marketing_consent_at,
+         coalesce(consent.authorised_purposes, '{}'))
+    {%- endif %}
+),
+
+-- each in-scope customer's orders by currency, one pass over the orders...
 order_currencies as (
     select
         customer_id,
@@ -53,7 +84,7 @@ order_currencies as (
         count(*) as orders,
         sum(amount_total) as revenue
     from {{ ref('fct_orders') }}
-    where not is_cancelled
+    where not is_cancelled and customer_id in (select customer_id from in_scope)
     group by customer_id, currency_code
 ),
 
@@ -69,46 +100,6 @@ order_history as (
         (array_agg(currency_code order by orders desc, revenue desc, currency_code))[1] as currency_code
     from order_currencies
     group by customer_id
-),
-
--- what each customer's orders and authorisations say, for every customer
-activity as (
-    select
-        customers.customer_id,
-        coalesce(consent.has_marketing_consent, false) as has_marketing_consent,
-        consent.has_marketing_consent_source,
-        consent.marketing_consent_at,
-        coalesce(consent.authorised_purposes, '{}') as authorised_purposes,
-        order_history.first_order_at,
-        order_history.last_order_at,
-        coalesce(order_history.lifetime_orders, 0) as lifetime_orders,
-        coalesce(order_history.lifetime_revenue, 0) as lifetime_revenue,
-        coalesce(order_history.currency_code, '{{ var("company_currency_code") }}') as currency_code
-    from {{ ref('int_customer_versions') }} as customers
-    left join order_history
-        on customers.customer_id = order_history.customer_id
-    left join consent
-        on customers.customer_id = consent.customer_id
-),
-
--- the customers to compute: changed, or their activity not what their row says
-in_scope as (
-    select customer_id from changed_customers
-    {%- if is_incremental() %}
-    union
-    select kept.customer_id
-    from {{ this }} as kept
-    inner join activity
-        on kept.customer_id = activity.customer_id
-    where
-        (kept.has_marketing_consent, kept.has_marketing_consent_source, kept.marketing_consent_at,
-         kept.authorised_purposes, kept.first_order_at, kept.last_order_at, kept.lifetime_orders,
-         kept.lifetime_revenue, kept.currency_code)
-        is distinct from
-        (activity.has_marketing_consent, activity.has_marketing_consent_source, activity.marketing_consent_at,
-         activity.authorised_purposes, activity.first_order_at, activity.last_order_at, activity.lifetime_orders,
-         activity.lifetime_revenue, activity.currency_code)
-    {%- endif %}
 ),
 
 customer_records as (
@@ -151,22 +142,24 @@ final as (
         golden_records.city_source,
         golden_records.country_code,
         golden_records.country_code_source,
-        activity.has_marketing_consent,
-        activity.has_marketing_consent_source,
-        activity.marketing_consent_at,
-        activity.authorised_purposes,
-        activity.first_order_at,
-        activity.last_order_at,
-        activity.lifetime_orders,
-        activity.lifetime_revenue,
-        activity.currency_code,
+        coalesce(consent.has_marketing_consent, false) as has_marketing_consent,
+        consent.has_marketing_consent_source,
+        consent.marketing_consent_at,
+        coalesce(consent.authorised_purposes, '{}') as authorised_purposes,
+        order_history.first_order_at,
+        order_history.last_order_at,
+        coalesce(order_history.lifetime_orders, 0) as lifetime_orders,
+        coalesce(order_history.lifetime_revenue, 0) as lifetime_revenue,
+        coalesce(order_history.currency_code, '{{ var("company_currency_code") }}') as currency_code,
         {%- for column in customer_id_columns().values() %}
         golden_records.{{ column }},
         {%- endfor %}
         golden_records.source_record_count
     from golden_records
-    inner join activity
-        on golden_records.customer_id = activity.customer_id
+    left join order_history
+        on golden_records.customer_id = order_history.customer_id
+    left join consent
+        on golden_records.customer_id = consent.customer_id
 )
 
 select * from final
