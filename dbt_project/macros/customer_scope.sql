@@ -17,12 +17,22 @@
     hash changes only with the code.
 #}
 
-{#- the hash of the model's compiled SQL (read by the hooks: the model itself is not compiled yet) -#}
+{#- the hash of the model's compiled SQL (read by the hooks: the model itself is not compiled yet),
+    but for what an incremental build alone runs (customer_incremental_only), so that a first
+    build and the next one record the same, and for the database's name (a copy of the warehouse
+    is the same build) -#}
 {% macro customer_build_hash() -%}
     {%- if execute and not model.get('compiled_code') -%}
         {{ exceptions.raise_compiler_error(model.name ~ ': its compiled SQL is not known yet') }}
     {%- endif -%}
-    {{- return(local_md5(model.get('compiled_code') or '')) -}}
+    {%- set rows_sql = modules.re.sub('/\\* incremental: \\*/.*?/\\* :incremental \\*/', '',
+                                      model.get('compiled_code') or '', flags=modules.re.S) -%}
+    {{- return(local_md5(rows_sql | replace(adapter.quote(this.database) ~ '.', ''))) -}}
+{%- endmacro %}
+
+{#- SQL that only an incremental build runs (it reads the mart's own rows), in a call block -#}
+{% macro customer_incremental_only() -%}
+    {%- if is_incremental() %}/* incremental: */{{ caller() }}/* :incremental */{% endif -%}
 {%- endmacro %}
 
 {#- the start of the mart's last build, '-infinity' when none is recorded (the pre-hook forgets a

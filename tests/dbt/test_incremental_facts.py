@@ -143,6 +143,12 @@ def _query(url: str, sql: str, *params) -> list[tuple]:
         return conn.execute(sql, params).fetchall()
 
 
+def _builds(url: str) -> dict[str, str]:
+    """The build each customer mart records in its table's comment, `<hash>@<start>`."""
+    return {mart: _query(url, "select obj_description(%s::regclass, 'pg_class')", f"marts.{mart}")[0][0]
+            for mart in CUSTOMER_MARTS}
+
+
 def _rows_written(result, models) -> dict[str, int]:
     """Rows each model's build wrote (its adapter's count)."""
     return {r.node.name: r.adapter_response.get("rows_affected") for r in result.result.results
@@ -168,16 +174,19 @@ def _without_refresh(rows: dict[str, dict]) -> dict[str, dict]:
 def nights(built_db: str) -> dict[str, dict]:
     # the first night: the scenario landed and built (a copy of the session's build)
     first, first_analyses, customers_before = _facts(built_db), _analyses(built_db), _customer_marts(built_db)
+    builds = [_builds(built_db)]
     _night_2(built_db)
     # no look-back: everything here landed within the hour, and the test is what a night re-reads
     no_lookback = ["--vars", '{"incremental_lookback_hours": 0}']
     run_dbt([*MAIN_BUILD_ARGS, *no_lookback], built_db)
     incremental, second_analyses = _facts(built_db), _analyses(built_db)
     customers_after_2 = _customer_marts(built_db)
+    builds.append(_builds(built_db))
     _night_3(built_db)
     result = run_dbt([*MAIN_BUILD_ARGS, *no_lookback], built_db)  # raises on any failed model or dbt test
     third, staged, customers = _facts(built_db), _rows(built_db, "staging", STAGED), _customer_marts(built_db)
     written = _rows_written(result, CUSTOMER_MARTS)
+    builds.append(_builds(built_db))
     changed_on_3 = {row[0] for row in _query(built_db, "select customer_id from intermediate.int_customer_versions "
                                                        "where changed_at = (select max(changed_at) from "
                                                        "intermediate.int_customer_versions)")}
@@ -189,7 +198,7 @@ def nights(built_db: str) -> dict[str, dict]:
              "int_customer_versions", *CUSTOMER_MARTS], built_db)
     return {"first": first, "incremental": incremental, "third": third, "staged": staged, "rebuilt": _facts(built_db),
             "reparsed": _rows(built_db, "staging", STAGED), "analyses": (first_analyses, second_analyses),
-            "customers_before": customers_before, "customers_after_2": customers_after_2, "customers": customers, "customers_written": written, "changed_on_3": changed_on_3, "ordered_on_3": ordered_on_3,
+            "customers_before": customers_before, "customers_after_2": customers_after_2, "customers": customers, "customers_written": written, "changed_on_3": changed_on_3, "builds": builds, "ordered_on_3": ordered_on_3,
             "customers_rebuilt": _customer_marts(built_db)}
 
 
@@ -225,6 +234,15 @@ def test_a_night_rewrites_only_the_customers_it_changed(nights, built_db):
     for mart in CUSTOMER_MARTS:
         others = {key: row for key, row in customers[mart].items() if row["customer_id"] not in scope[mart]}
         assert others == {key: row for key, row in before[mart].items() if row["customer_id"] not in scope[mart]}
+
+
+def test_each_build_of_a_customer_mart_records_the_same_code(nights):
+    """The first build (which cannot read the mart's own rows) and the incremental ones record one
+    hash: the night after a first build computes only what changed."""
+    for mart in CUSTOMER_MARTS:
+        hashes = {build[mart].split("@")[0] for build in nights["builds"]}
+        starts = [build[mart].split("@")[1] for build in nights["builds"]]
+        assert len(hashes) == 1 and len(set(starts)) == 3, (mart, nights["builds"])
 
 
 def test_a_customer_merged_away_leaves_no_row_in_the_customer_marts(nights):

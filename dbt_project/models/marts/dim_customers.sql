@@ -15,8 +15,7 @@
     Kept by customer (macros/customer_scope.sql): a night computes the customers whose records
     changed since the last build, those of the orders fct_orders wrote since, those whose count of
     orders is not their row's (an order gone or moved to another customer), and those whose
-    authorisations are not their row's. Its code reads its own rows from the second build on, so
-    the build after a first one or a full refresh computes every customer once more.
+    authorisations are not their row's (read from its own rows: customer_incremental_only).
 #}
 
 with
@@ -47,7 +46,7 @@ consent as (
 -- build, their count of orders or their authorisations are not what their row says
 in_scope as (
     select customer_id from changed_customers
-    {%- if is_incremental() %}
+    {%- call customer_incremental_only() %}
     union
     select customer_id from {{ ref('fct_orders') }}
     where refreshed_at > {{ customer_build_start() }} and customer_id is not null
@@ -71,7 +70,7 @@ in_scope as (
         is distinct from
         (coalesce(consent.has_marketing_consent, false), consent.has_marketing_consent_source, consent.marketing_consent_at,
          coalesce(consent.authorised_purposes, '{}'))
-    {%- endif %}
+    {%- endcall %}
 ),
 
 -- each in-scope customer's orders by currency, one pass over the orders...
