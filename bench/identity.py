@@ -16,7 +16,8 @@ seed 7, HubSpot). Steps:
 3. `dbt build --exclude tag:activation` (a first, full night), timed;
 4. one more simulated day, its created and changed records upserted into raw.*, and the build
    run again, timed: an incremental night (int_customer_ids keeps ids, fct_orders and
-   fct_order_lines recompute only the orders the day touched, the rest rebuilds). The nights
+   fct_order_lines recompute only the orders the day touched, the customer marts only the
+   customers it changed, the rest rebuilds). The nights
    here are minutes apart, so the facts' look-back (var `incremental_lookback_hours`, one hour
    by default, for loads committing while a run reads) is set to 0, or it would re-read the
    whole first night;
@@ -466,8 +467,10 @@ def main(customers: int = 100_000, seed: int = 7, crm: str = "hubspot", field_ke
         "models rebuild every night (a new record can join or bridge any cluster), but for each record's keys, "
         "derived again only for the records whose values changed (int_customer_record_keys), and the candidate "
         "pairs, scored again only for the records that changed and those sharing a value with them "
-        "(int_customer_pairs_scored, reading int_customer_pair_inputs); fct_orders and fct_order_lines recompute "
-        "only the orders the day touched.",
+        "(int_customer_pairs_scored, reading int_customer_pair_inputs, which records only the records new or "
+        "changed); fct_orders and fct_order_lines recompute only the orders the day touched, and the customer "
+        "marts (dim_customers, customer_authorisations, customer_field_conflicts) only the customers it "
+        "changed (int_customer_versions).",
     ])
     # `make bench-identity`; other runs get sections of their own
     default = (customers, crm, field_key, one_shop) == (100_000, "hubspot", False, False)
