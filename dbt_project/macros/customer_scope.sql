@@ -2,7 +2,7 @@
     The customer marts kept by customer (dim_customers, customer_authorisations,
     customer_field_conflicts). A night changes the records of a few hundred customers of a hundred
     thousand; these marts rebuilt whole took 1 to 3 s of the two cores each at that size. Each is
-    an incremental table, built with:
+    an incremental table (configured once, in dbt_project.yml), built with:
       - pre-hook remove_stale_customer_rows: deletes the rows of the customers changed since the
         mart's last build (int_customer_versions.changed_at) or gone; when the mart's last build is
         not recorded, or was made by other code, every row;
@@ -64,8 +64,7 @@ begin
         delete from {{ this }} as kept
         where not exists (
             select 1 from {{ ref('int_customer_versions') }} as versions
-            where versions.customer_id = kept.customer_id
-                and versions.changed_at <= split_part(built, '@', 2)::timestamptz
+            where versions.customer_id = kept.customer_id and versions.changed_at <= {{ customer_build_start() }}
         );
     end if;
 end

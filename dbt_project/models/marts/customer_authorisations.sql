@@ -1,12 +1,3 @@
-{{ config(
-    materialized='incremental',
-    unique_key='customer_id',
-    incremental_strategy='delete+insert',
-    on_schema_change='sync_all_columns',
-    pre_hook="{{ remove_stale_customer_rows() }}",
-    post_hook="{{ record_customer_build() }}",
-) }}
-
 {#
     Habeas Data (Ley 1581 de 2012): per customer and purpose, whether the person authorised
     Puente's business to process their data for it, which record of which system decided, and

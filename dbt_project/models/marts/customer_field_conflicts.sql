@@ -1,12 +1,3 @@
-{{ config(
-    materialized='incremental',
-    unique_key='customer_id',
-    incremental_strategy='delete+insert',
-    on_schema_change='sync_all_columns',
-    pre_hook="{{ remove_stale_customer_rows() }}",
-    post_hook="{{ record_customer_build() }}",
-) }}
-
 {#
     Where the systems disagree about one customer: one row per customer and field when the
     customer's records in different systems hold different (normalised) values. The golden

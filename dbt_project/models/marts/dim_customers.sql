@@ -1,12 +1,3 @@
-{{ config(
-    materialized='incremental',
-    unique_key='customer_id',
-    incremental_strategy='delete+insert',
-    on_schema_change='sync_all_columns',
-    pre_hook="{{ remove_stale_customer_rows() }}",
-    post_hook="{{ record_customer_build() }}",
-) }}
-
 {#
     One row per customer (a component of int_customers_matched), each field taken from its
     system of record (see `meta.system_of_record` in _marts__models.yml) and traced to the
