@@ -1,20 +1,22 @@
 """fct_orders and fct_order_lines are incremental: a night touching a few orders rewrites only
-those, and ends with exactly the rows a full rebuild gives. So are the customer marts kept by
-customer (dim_customers, customer_authorisations, customer_field_conflicts: a night rewrites the
-customers whose records changed, and dim_customers also those whose orders did).
+those, and ends with exactly the rows a full rebuild gives. So are the marts kept between nights
+(macros/kept_builds.sql): the customer marts, kept by customer (dim_customers,
+customer_authorisations, customer_field_conflicts: a night rewrites the customers whose records
+changed, and dim_customers also those whose orders did), and fct_order_to_cash, kept by order.
 
 Night 1 is the scenario. Night 2 lands: a new web order #1045 of María and the ERP sale order
 S00046 entered from it under a new partner of hers (with its line); the payment of
 Distribuciones' invoice INV/2026/00043; the deletion of the guest order #1044; the confirmation
-of Carlos' quotation S00044; an operator merge of María into Juan Pérez, so that her
-untouched order #1043 changes customer; and Lucía Gómez's ERP partner moves to Cali. Night 3 moves what earlier links were built on: the
-ERP corrects S00046's reference from #1045 to #1043, the invoice of S00043 is re-pointed to
-S00045, product HAM-16 is renamed HAM-16B in the ERP, and web order #1042 re-lands with no
-readable lines (the ERP's lines of S00042 stay its lines); Carlos Gómez gives the ERP a new
-phone, and Lucía Gómez's ERP partner, which night 2 moved to Cali, is back in Medellín as her CRM
-contact says (the conflict of her cities is gone).
+of Carlos' quotation S00044 and its two invoices; a counter sale S00047 that night 3 leaves
+alone; an operator merge of María into Juan Pérez, so
+that her untouched order #1043 changes customer; and Lucía Gómez's ERP partner moves to Cali.
+Night 3 moves what earlier links were built on: the ERP corrects S00046's reference from #1045 to
+#1043, the invoice of S00043 is re-pointed to S00045, the second invoice of S00044 to S00046,
+product HAM-16 is renamed HAM-16B in the ERP, and web order #1042 re-lands with no readable lines
+(the ERP's lines of S00042 stay its lines); Carlos Gómez gives the ERP a new phone, and Lucía
+Gómez's ERP partner, which night 2 moved to Cali, is back in Medellín as her CRM contact says (the
+conflict of her cities is gone).
 """
-
 from __future__ import annotations
 
 import copy
@@ -30,7 +32,7 @@ from puente import warehouse
 from puente.dbt import MAIN_BUILD_ARGS, run_dbt
 from puente.sources import contracts
 
-FACTS = {"fct_orders": "order_id", "fct_order_lines": "order_line_id"}
+FACTS = {"fct_orders": "order_id", "fct_order_lines": "order_line_id", "fct_order_to_cash": "order_id"}
 # the union views over the shops' contract views (puente.sources.contracts)
 UNIONS = ("int_web_orders_unioned", "int_web_order_lines_unioned",
           *contracts.providers()["web_orders"], *contracts.providers()["web_order_lines"])
@@ -45,6 +47,8 @@ CUSTOMER_MARTS = {"dim_customers": "customer_id", "customer_authorisations": "cu
 # Carlos Gómez's ERP partner, whose phone changes on night 3, and Lucía Gómez's, whose city does on
 # nights 2 and 3
 CARLOS, LUCIA = 102, 103
+# the marts kept between nights, whose table comment records their last build (macros/kept_builds.sql)
+KEPT_MARTS = (*CUSTOMER_MARTS, "fct_order_to_cash")
 # a table model and an incremental one, for who is analysed again on a night (macros/analyze_table.sql)
 ANALYSED = ("intermediate.int_customers_matched", "staging.base_odoo__sale_orders")
 
@@ -77,7 +81,10 @@ def _night_2(url: str) -> None:
     entered = copy.deepcopy(quotation)
     entered.update(id=205, name="S00046", partner_id=[106, "María López"], client_order_ref="#1045",
                    date_order="2026-11-22 14:05:00", create_date="2026-11-22 14:05:00")
-    _upsert(url, "odoo", "sale.order", [quotation, entered])
+    counter_sale = copy.deepcopy(next(o for o in ODOO["sale.order"] if o["name"] == "S00045"))
+    counter_sale.update(id=206, name="S00047", state="sale", date_order="2026-11-22 16:00:00",
+                        create_date="2026-11-22 16:00:00", write_date="2026-11-22 16:00:00")
+    _upsert(url, "odoo", "sale.order", [quotation, entered, counter_sale])
     partner = copy.deepcopy(ODOO["res.partner"][0])
     partner.update(id=106, name="María López", email="maria.lopez@example.com", phone=False, vat=False,
                    city="Cali", customer_rank=1, write_date="2026-11-22 14:04:00")
@@ -88,7 +95,7 @@ def _night_2(url: str) -> None:
         "create_date": "2026-11-22 14:05:00", "write_date": "2026-11-22 14:05:00"}])
     invoice = copy.deepcopy(next(m for m in ODOO["account.move"] if m["name"] == "INV/2026/00043"))
     invoice.update(amount_residual=0.0, payment_state="paid", write_date="2026-11-22 11:00:00")
-    _upsert(url, "odoo", "account.move", [invoice])
+    _upsert(url, "odoo", "account.move", [invoice, *_carlos_invoices()])
     guest = next(o for o in SHOPIFY["orders"] if o["name"] == "#1044")
     _upsert(url, "shopify", "orders", [guest], deleted=True)
     _upsert(url, "odoo", "res.partner", [_lucia(city="Cali", write_date="2026-11-22 11:00:00")])
@@ -96,6 +103,17 @@ def _night_2(url: str) -> None:
         conn.execute(
             "insert into ops.customer_match_overrides (record_key, other_record_key, action, reason, decided_by) "
             "values ('shopify_customer:7002', 'odoo_partner:101', 'merge', 'María is Juan''s shop alias', 'test')")
+
+
+def _carlos_invoices(**second) -> list[dict]:
+    """Carlos' confirmed quotation S00044 invoiced in two parts, both posted and not paid."""
+    first = copy.deepcopy(next(m for m in ODOO["account.move"] if m["name"] == "INV/2026/00043"))
+    first.update(id=403, name="INV/2026/00044", partner_id=[CARLOS, "Carlos Gómez"], invoice_origin="S00044",
+                 invoice_date="2026-11-22", invoice_date_due="2026-12-22", amount_total=5900.0,
+                 amount_residual=5900.0, create_date="2026-11-22 12:00:00", write_date="2026-11-22 12:00:00")
+    other = {**copy.deepcopy(first), "id": 404, "name": "INV/2026/00045", "amount_total": 6000.0,
+             "amount_residual": 6000.0, **second}
+    return [first, other]
 
 
 def _night_3(url: str) -> None:
@@ -107,7 +125,10 @@ def _night_3(url: str) -> None:
     invoice = copy.deepcopy(next(m for m in ODOO["account.move"] if m["name"] == "INV/2026/00043"))
     invoice.update(amount_residual=0.0, payment_state="paid", invoice_origin="S00045",
                    write_date="2026-11-23 09:10:00")
-    _upsert(url, "odoo", "account.move", [invoice])
+    # the ERP corrects the origin of Carlos' second invoice: it was María's S00046 (S00044 keeps the
+    # first, so its invoicing status in fct_orders stays as it was)
+    _upsert(url, "odoo", "account.move", [invoice, _carlos_invoices(invoice_origin="S00046",
+                                                                     write_date="2026-11-23 09:15:00")[1]])
     product = copy.deepcopy(ODOO["product.product"][0])
     product.update(default_code="HAM-16B", display_name="[HAM-16B] Martillo 16oz", write_date="2026-11-23 09:20:00")
     _upsert(url, "odoo", "product.product", [product])
@@ -144,9 +165,15 @@ def _query(url: str, sql: str, *params) -> list[tuple]:
 
 
 def _builds(url: str) -> dict[str, str]:
-    """The build each customer mart records in its table's comment, `<hash>@<start>`."""
+    """The build each kept mart records in its table's comment, `<hash>@<start>`."""
     return {mart: _query(url, "select obj_description(%s::regclass, 'pg_class')", f"marts.{mart}")[0][0]
-            for mart in CUSTOMER_MARTS}
+            for mart in KEPT_MARTS}
+
+
+def _invoice_origins(url: str) -> list[tuple]:
+    """The sale order names invoices carry today (int_invoice_origins), in order."""
+    return sorted(_query(url, "select source_id, invoice_id, sale_order_name, state, payment_state, amount_residual, "
+                              "landed_at from intermediate.int_invoice_origins where names_sale_order"))
 
 
 def _rows_written(result, models) -> dict[str, int]:
@@ -186,6 +213,8 @@ def nights(built_db: str) -> dict[str, dict]:
     result = run_dbt([*MAIN_BUILD_ARGS, *no_lookback], built_db)  # raises on any failed model or dbt test
     third, staged, customers = _facts(built_db), _rows(built_db, "staging", STAGED), _customer_marts(built_db)
     written = _rows_written(result, CUSTOMER_MARTS)
+    order_to_cash_written = _rows_written(result, ["fct_order_to_cash"])["fct_order_to_cash"]
+    origins = _invoice_origins(built_db)
     builds.append(_builds(built_db))
     changed_on_3 = {row[0] for row in _query(built_db, "select customer_id from intermediate.int_customer_versions "
                                                        "where changed_at = (select max(changed_at) from "
@@ -195,11 +224,12 @@ def nights(built_db: str) -> dict[str, dict]:
     # (the facts read the shops' staging through the contract and union views, which a rebuilt
     # table's drop cascades to)
     run_dbt(["build", "--full-refresh", "--select", *FACTS, *(f"+{model}" for model in STAGED), *UNIONS,
-             "int_customer_versions", *CUSTOMER_MARTS], built_db)
+             "int_customer_versions", *CUSTOMER_MARTS, "int_invoice_origins"], built_db)
     return {"first": first, "incremental": incremental, "third": third, "staged": staged, "rebuilt": _facts(built_db),
             "reparsed": _rows(built_db, "staging", STAGED), "analyses": (first_analyses, second_analyses),
             "customers_before": customers_before, "customers_after_2": customers_after_2, "customers": customers, "customers_written": written, "changed_on_3": changed_on_3, "builds": builds, "ordered_on_3": ordered_on_3,
-            "customers_rebuilt": _customer_marts(built_db)}
+            "customers_rebuilt": _customer_marts(built_db), "order_to_cash_written": order_to_cash_written,
+            "origins": origins, "origins_rebuilt": _invoice_origins(built_db)}
 
 
 def test_incremental_nights_end_with_the_rows_of_a_full_rebuild(nights):
@@ -209,6 +239,7 @@ def test_incremental_nights_end_with_the_rows_of_a_full_rebuild(nights):
         assert nights["staged"][model] == nights["reparsed"][model], model
     for mart in CUSTOMER_MARTS:
         assert nights["customers"][mart] == nights["customers_rebuilt"][mart], mart
+    assert nights["origins"] == nights["origins_rebuilt"]
 
 
 def test_a_night_rewrites_only_the_customers_it_changed(nights, built_db):
@@ -236,10 +267,10 @@ def test_a_night_rewrites_only_the_customers_it_changed(nights, built_db):
         assert others == {key: row for key, row in before[mart].items() if row["customer_id"] not in scope[mart]}
 
 
-def test_each_build_of_a_customer_mart_records_the_same_code(nights):
+def test_each_build_of_a_kept_mart_records_the_same_code(nights):
     """The first build (which cannot read the mart's own rows) and the incremental ones record one
     hash: the night after a first build computes only what changed."""
-    for mart in CUSTOMER_MARTS:
+    for mart in KEPT_MARTS:
         hashes = {build[mart].split("@")[0] for build in nights["builds"]}
         starts = [build[mart].split("@")[1] for build in nights["builds"]]
         assert len(hashes) == 1 and len(set(starts)) == 3, (mart, nights["builds"])
@@ -287,6 +318,26 @@ def test_a_corrected_erp_reference_moves_the_link(nights):
 def test_an_invoice_pointed_elsewhere_moves_the_invoicing(nights):
     orders, _ = _third(nights)
     assert (orders["S00043"]["invoice_status"], orders["S00045"]["payment_status"]) == ("not_invoiced", "paid")
+
+
+def test_a_night_rewrites_only_the_orders_to_cash_it_changed(nights):
+    """Night 3's order-to-cash rows: those of the orders fct_orders wrote and of the sale orders whose
+    invoices moved (S00043 and S00044 lost one, S00045 and S00046 gained one), no other; every other
+    row as the night before. S00044 keeps one of its two invoices, so fct_orders left its row as it
+    was: only the invoice's old origin, kept by int_invoice_origins, tells the night to recompute it."""
+    orders = {row["order_name"]: row for row in nights["third"]["fct_orders"].values()}
+    night_3 = max(row["refreshed_at"] for row in orders.values())
+    moved = {orders[name]["order_id"] for name, row in orders.items()
+             if row["odoo_sale_order_name"] in ("S00043", "S00044", "S00045", "S00046")}
+    scope = {order_id for order_id, row in nights["third"]["fct_orders"].items() if row["refreshed_at"] == night_3} | moved
+    cash, before = nights["third"]["fct_order_to_cash"], nights["incremental"]["fct_order_to_cash"]
+    assert orders["S00044"]["refreshed_at"] < night_3
+    assert nights["order_to_cash_written"] == len(scope) < len(cash)
+    assert {key: row for key, row in cash.items() if key not in scope} == {
+        key: row for key, row in before.items() if key not in scope}
+    s00044 = orders["S00044"]["order_id"]
+    assert ((before[s00044]["invoice_count"], before[s00044]["amount_residual"]),
+            (cash[s00044]["invoice_count"], cash[s00044]["amount_residual"])) == ((2, 11900), (1, 5900))
 
 
 def test_a_renamed_sku_reaches_old_lines(nights):

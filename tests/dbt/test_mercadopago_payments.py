@@ -6,7 +6,7 @@ order-to-cash taking its payment stage from the provider."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import psycopg
 from psycopg.rows import dict_row
@@ -139,3 +139,24 @@ def test_payments_are_matched_reconciled_with_the_erp_and_give_order_to_cash_its
     assert line.startswith(f"[bold]Payments[/] {len(want)} references paid through the provider: matched "
                            f"{counts['matched']}, ")
     assert all(f"{issue} {n}" in line for issue, n in counts.items() if n)
+
+    # Nights later: refunds and chargebacks of earlier payments land (the shop's orders may not change
+    # with them); order-to-cash, kept by order, ends as a full rebuild would make it.
+    before = {r["order_id"]: r for r in rows(fresh_db, "select * from marts.fct_order_to_cash")}
+    with SimulatorServer(create_app(business, credentials)) as server:
+        for _ in range(20):
+            business.advance_day()
+        configs = registry.simulator_configs(server.base_url, credentials)
+        for name in ("odoo", "shopify", "mercadopago"):
+            extract_source(fresh_db, name, configs[name], TODAY + timedelta(days=20))
+    later = {"PUENTE_AS_OF_DATE": (TODAY + timedelta(days=20)).isoformat()}
+    # (no look-back: everything here landed within the hour, and the test is what a night re-reads)
+    run_dbt([*BUILD, "--vars", '{"incremental_lookback_hours": 0}'], fresh_db, env=later)
+    kept = {r["order_id"]: r for r in rows(fresh_db, "select * from marts.fct_order_to_cash")}
+    untouched = {r["order_id"] for r in rows(fresh_db, """
+        select order_id from marts.fct_orders where refreshed_at < (select max(refreshed_at) from marts.fct_orders)""")}
+    repaid = [order_id for order_id in untouched & set(before)
+              if kept[order_id]["provider_net_amount"] != before[order_id]["provider_net_amount"]]
+    assert repaid, "a payment changed on an order the shop and the ERP left alone"
+    run_dbt(["run", "--full-refresh", "--select", "fct_order_to_cash"], fresh_db, env=later)
+    assert {r["order_id"]: r for r in rows(fresh_db, "select * from marts.fct_order_to_cash")} == kept

@@ -6,7 +6,7 @@
     Kept by customer (macros/customer_scope.sql): a night computes the customers whose records
     changed since the last build, those of the orders fct_orders wrote since, those whose count of
     orders is not their row's (an order gone or moved to another customer), and those whose
-    authorisations are not their row's (read from its own rows: customer_incremental_only).
+    authorisations are not their row's (read from its own rows: incremental_only).
 #}
 
 with
@@ -37,10 +37,10 @@ consent as (
 -- build, their count of orders or their authorisations are not what their row says
 in_scope as (
     select customer_id from changed_customers
-    {%- call customer_incremental_only() %}
+    {%- call incremental_only() %}
     union
     select customer_id from {{ ref('fct_orders') }}
-    where refreshed_at > {{ customer_build_start() }} and customer_id is not null
+    where refreshed_at > {{ kept_build_start() }} and customer_id is not null
     union
     select kept.customer_id
     from {{ this }} as kept

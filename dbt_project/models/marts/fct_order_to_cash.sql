@@ -1,3 +1,12 @@
+{{ config(
+    materialized='incremental',
+    unique_key='order_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ remove_stale_rows('not exists (select 1 from ' ~ ref('fct_orders') ~ ' as orders where orders.order_id = kept.order_id)') }}",
+    post_hook="{{ record_kept_build() }}",
+) }}
+
 {#
     Each order's way from order to cash: shop order -> ERP sale order -> invoice -> payment,
     with the won CRM deal it came from, its stage and the days between stages.
@@ -21,60 +30,15 @@
     them, and `amount_residual` is the cart's shared out by each order's part of the cart's total
     (`erp_order_share`), so that it sums to the cart's over its orders (to the cent); each order's own payment
     pays it.
+
+    Kept by order (macros/kept_builds.sql): a night computes the orders fct_orders wrote since the
+    last build, those of the sale orders an invoice named or stopped naming since
+    (int_invoice_origins), those whose provider payments or won deal are not their row's, the
+    orders of carts (their shares move with any order of the cart), and every order sharing a sale
+    order with one of those; the pre-hook deletes the rows of orders gone from fct_orders.
 #}
 
 with
-
-orders as (
-    select
-        *,
-        -- an order's part of its ERP sale order: 1 unless a cart's orders share it (by amount;
-        -- evenly when the cart's amounts are all zero)
-        case
-            when odoo_sale_order_id is null or channel = 'erp' then 1.0
-            else coalesce(
-                amount_total / nullif(sum(amount_total) over (partition by odoo_sale_order_id, channel), 0),
-                1.0 / count(*) over (partition by odoo_sale_order_id, channel)
-            )
-        end as erp_order_share
-    from {{ ref('fct_orders') }}
-),
-
-sale_orders as (
-    select sale_order_id, sale_order_name, created_at from {{ ref('stg_odoo__sale_orders') }}
-),
-
-invoices as (
-    select * from {{ ref('stg_odoo__invoices') }}
-    where
-        not is_deleted and move_type = 'out_invoice' and state = 'posted'
-        and {{ invoice_is_issued() }}
-),
-
-invoice_origins as (
-    select
-        trim(origins.sale_order_name) as sale_order_name,
-        invoices.invoice_id,
-        invoices.invoice_date,
-        invoices.due_date,
-        invoices.amount_residual,
-        invoices.payment_state,
-        invoices.updated_at
-    from invoices
-    cross join lateral unnest(string_to_array(invoices.invoice_origin, ',')) as origins (sale_order_name)
-),
-
-invoicing as (
-    select
-        sale_order_name,
-        count(*) as invoice_count,
-        min(invoice_date) as invoiced_date,
-        min(due_date) filter (where payment_state not in ('paid', 'in_payment', 'reversed')) as due_date,
-        sum(amount_residual) as amount_residual,
-        case when bool_and(payment_state in ('paid', 'in_payment')) then max(updated_at) end as paid_at
-    from invoice_origins
-    group by sale_order_name
-),
 
 provider_payments as (
     select
@@ -92,6 +56,109 @@ deals as (
     from {{ ref('int_deals_orders_matched') }}
     where order_id is not null
     order by order_id, closed_at desc, deal_id
+),
+
+{%- call incremental_only() %}
+-- the orders a night computes (every order when no build of this code is recorded:
+-- kept_build_start() is then '-infinity')
+changed_orders as (
+    -- written by fct_orders since (their sale order, amount, status, customer)
+    select order_id from {{ ref('fct_orders') }}
+    where refreshed_at > {{ kept_build_start() }}
+    union
+    -- of a sale order an invoice named, or stopped naming, since
+    select orders.order_id
+    from {{ ref('fct_orders') }} as orders
+    inner join {{ ref('stg_odoo__sale_orders') }} as sale_orders
+        on orders.odoo_sale_order_id = sale_orders.sale_order_id
+    inner join {{ ref('int_invoice_origins') }} as origins
+        on sale_orders.sale_order_name = origins.sale_order_name
+    where origins.refreshed_at > {{ kept_build_start() }}
+    union
+    -- whose provider payments are not what the row says
+    select coalesce(provider_payments.order_id, kept.order_id)
+    from provider_payments
+    full join (select * from {{ this }} where provider_net_amount is not null) as kept
+        on provider_payments.order_id = kept.order_id
+    where
+        provider_payments.net_amount is distinct from kept.provider_net_amount
+        or provider_payments.fee_amount is distinct from kept.provider_fee_amount
+        or (provider_payments.net_amount >= kept.amount_total - {{ var('payment_amount_tolerance') }})
+            is distinct from (kept.payment_source = 'provider')
+        or (kept.payment_source = 'provider' and provider_payments.paid_at is distinct from kept.paid_at)
+    union
+    -- whose won deal is not the row's
+    select coalesce(deals.order_id, kept.order_id)
+    from deals
+    full join (select order_id, crm_deal_id from {{ this }} where crm_deal_id is not null) as kept
+        on deals.order_id = kept.order_id
+    where deals.deal_id is distinct from kept.crm_deal_id
+    union
+    -- of a cart (its share moves with any order of the cart, one leaving it too; carts are few)
+    select order_id from {{ this }} where erp_order_share < 1
+),
+
+-- ...and every order sharing a sale order with one of those (a cart's orders share its total)
+in_scope as (
+    select order_id from changed_orders
+    union
+    select orders.order_id
+    from {{ ref('fct_orders') }} as orders
+    inner join {{ ref('fct_orders') }} as changed
+        on orders.odoo_sale_order_id = changed.odoo_sale_order_id and orders.channel = changed.channel
+    inner join changed_orders
+        on changed.order_id = changed_orders.order_id
+    where changed.channel <> 'erp'
+),
+{%- endcall %}
+
+orders as (
+    select
+        *,
+        -- an order's part of its ERP sale order: 1 unless a cart's orders share it (by amount;
+        -- evenly when the cart's amounts are all zero)
+        case
+            when odoo_sale_order_id is null or channel = 'erp' then 1.0
+            else coalesce(
+                amount_total / nullif(sum(amount_total) over (partition by odoo_sale_order_id, channel), 0),
+                1.0 / count(*) over (partition by odoo_sale_order_id, channel)
+            )
+        end as erp_order_share
+    from {{ ref('fct_orders') }}
+    {%- call incremental_only() %}
+    where order_id in (select order_id from in_scope)
+    {%- endcall %}
+),
+
+sale_orders as (
+    select sale_order_id, sale_order_name, created_at from {{ ref('stg_odoo__sale_orders') }}
+),
+
+-- the issued customer invoices naming each sale order
+invoice_origins as (
+    select sale_order_name, invoice_id, invoice_date, due_date, amount_residual, payment_state, updated_at
+    from {{ ref('int_invoice_origins') }}
+    where
+        names_sale_order and not is_deleted and move_type = 'out_invoice' and state = 'posted'
+        and {{ invoice_is_issued() }}
+        {%- call incremental_only() %}
+        and sale_order_name in (
+            select sale_orders.sale_order_name from sale_orders
+            inner join orders on sale_orders.sale_order_id = orders.odoo_sale_order_id
+        )
+        {%- endcall %}
+),
+
+invoicing as (
+    select
+        sale_order_name,
+        count(*) as invoice_count,
+        min(invoice_date) as invoiced_date,
+        min(due_date) filter (where payment_state not in ('paid', 'in_payment', 'reversed')) as due_date,
+        sum(amount_residual) as amount_residual,
+        case when bool_and(payment_state in ('paid', 'in_payment')) then max(updated_at) end as paid_at
+    from invoice_origins
+    group by sale_order_name
 ),
 
 final as (
