@@ -469,7 +469,7 @@ def main(customers: int = 100_000, seed: int = 7, crm: str = "hubspot", field_ke
         "pairs, scored again only for the records that changed and those sharing a value with them "
         "(int_customer_pairs_scored, reading int_customer_pair_inputs, which records only the records new or "
         "changed); fct_orders and fct_order_lines recompute only the orders the day touched, fct_order_to_cash "
-        "those and the orders whose invoices, payments or deal changed (int_invoice_origins), and the customer "
+        "those and the orders whose payments or deal changed, and the customer "
         "marts (dim_customers, customer_authorisations, customer_field_conflicts) only the customers it "
         "changed (int_customer_versions).",
     ])

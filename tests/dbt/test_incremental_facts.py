@@ -321,18 +321,20 @@ def test_an_invoice_pointed_elsewhere_moves_the_invoicing(nights):
 
 
 def test_a_night_rewrites_only_the_orders_to_cash_it_changed(nights):
-    """Night 3's order-to-cash rows: those of the orders fct_orders wrote and of the sale orders whose
-    invoices moved (S00043 and S00044 lost one, S00045 and S00046 gained one), no other; every other
-    row as the night before. S00044 keeps one of its two invoices, so fct_orders left its row as it
-    was: only the invoice's old origin, kept by int_invoice_origins, tells the night to recompute it."""
+    """Night 3 rewrites the orders of the sale orders whose invoices moved (S00043 and S00044 lost
+    one, S00045 and S00046 gained one) and those its landings touched, no other: in fct_orders and
+    in fct_order_to_cash, every other row as the night before. S00044 keeps one of its two invoices
+    (its invoicing status is the same): only the invoice's old origin, which int_invoice_origins
+    keeps, tells the night that its invoice count changed."""
     orders = {row["order_name"]: row for row in nights["third"]["fct_orders"].values()}
     night_3 = max(row["refreshed_at"] for row in orders.values())
-    moved = {orders[name]["order_id"] for name, row in orders.items()
+    written = {order_id for order_id, row in nights["third"]["fct_orders"].items() if row["refreshed_at"] == night_3}
+    moved = {row["order_id"] for row in orders.values()
              if row["odoo_sale_order_name"] in ("S00043", "S00044", "S00045", "S00046")}
-    scope = {order_id for order_id, row in nights["third"]["fct_orders"].items() if row["refreshed_at"] == night_3} | moved
     cash, before = nights["third"]["fct_order_to_cash"], nights["incremental"]["fct_order_to_cash"]
-    assert orders["S00044"]["refreshed_at"] < night_3
-    assert nights["order_to_cash_written"] == len(scope) < len(cash)
+    assert moved <= written and orders["S00047"]["order_id"] not in written
+    assert nights["order_to_cash_written"] == len(written) < len(cash)
+    scope = written
     assert {key: row for key, row in cash.items() if key not in scope} == {
         key: row for key, row in before.items() if key not in scope}
     s00044 = orders["S00044"]["order_id"]

@@ -14,8 +14,8 @@
     base_odoo__invoices, so that a landing staging quarantines counts too, minus var
     `incremental_lookback_hours`). A name a landed invoice no longer carries (another origin typed,
     the invoice quarantined) stays as a row with `names_sale_order` false, `refreshed_at` the night
-    it stopped: so fct_order_to_cash, kept by order, finds the sale order an invoice left as well
-    as the one it names (`refreshed_at` after its own last build).
+    it stopped: so an incremental fct_orders recomputes the sale order an invoice left as well as
+    the one it names (`refreshed_at` since its last run), and fct_order_to_cash those orders.
 #}
 
 with

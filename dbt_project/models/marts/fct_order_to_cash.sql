@@ -32,8 +32,8 @@
     pays it.
 
     Kept by order (macros/kept_builds.sql): a night computes the orders fct_orders wrote since the
-    last build, those of the sale orders an invoice named or stopped naming since
-    (int_invoice_origins), those whose provider payments or won deal are not their row's, the
+    last build (which include those of the sale orders an invoice named or stopped naming:
+    int_invoice_origins), those whose provider payments or won deal are not their row's, the
     orders of carts (their shares move with any order of the cart), and every order sharing a sale
     order with one of those; the pre-hook deletes the rows of orders gone from fct_orders.
 #}
@@ -62,18 +62,10 @@ deals as (
 -- the orders a night computes (every order when no build of this code is recorded:
 -- kept_build_start() is then '-infinity')
 changed_orders as (
-    -- written by fct_orders since (their sale order, amount, status, customer)
+    -- written by fct_orders since (their sale order, amount, status, customer, and the orders of
+    -- sale orders an invoice named or stopped naming: int_invoice_origins)
     select order_id from {{ ref('fct_orders') }}
     where refreshed_at > {{ kept_build_start() }}
-    union
-    -- of a sale order an invoice named, or stopped naming, since
-    select orders.order_id
-    from {{ ref('fct_orders') }} as orders
-    inner join {{ ref('stg_odoo__sale_orders') }} as sale_orders
-        on orders.odoo_sale_order_id = sale_orders.sale_order_id
-    inner join {{ ref('int_invoice_origins') }} as origins
-        on sale_orders.sale_order_name = origins.sale_order_name
-    where origins.refreshed_at > {{ kept_build_start() }}
     union
     -- whose provider payments are not what the row says
     select coalesce(provider_payments.order_id, kept.order_id)

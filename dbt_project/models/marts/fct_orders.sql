@@ -28,7 +28,7 @@
     Incremental: a night recomputes only the orders something touched since the last run
     (`refreshed_at`, minus var `incremental_lookback_hours`): shop orders and sale orders
     landed since (each touches every order sharing its reference, now or on the previous
-    night), sale orders whose invoicing differs from the table's, and orders whose buyer
+    night), sale orders an invoice named or stopped naming since (int_invoice_origins), and orders whose buyer
     record now belongs to another customer. The post-hook `remove_vanished_orders` deletes orders whose
     source was deleted or which a web order now carries. `dbt build --full-refresh` rebuilds
     it all and gives the same rows.
@@ -45,36 +45,11 @@ customer_records as (
     select record_key, customer_id from {{ ref('int_customers_matched') }}
 ),
 
--- invoicing of every sale order an invoice names (a cheap aggregate, also what tells an
--- incremental night which orders' invoicing changed)
-invoices as (
-    select * from {{ ref('stg_odoo__invoices') }}
-    where not is_deleted and move_type = 'out_invoice' and state <> 'cancel'
-),
-
+-- the invoices naming each sale order (one row per invoice and name)
 invoice_origins as (
-    select
-        trim(origins.sale_order_name) as sale_order_name,
-        invoices.state,
-        invoices.payment_state
-    from invoices
-    cross join lateral unnest(string_to_array(invoices.invoice_origin, ',')) as origins (sale_order_name)
-),
-
-sale_order_invoicing as (
-    select
-        sale_order_name,
-        case when bool_or(state = 'posted') then 'invoiced' else 'draft' end as invoice_status,
-        case
-            when not bool_or(state = 'posted') then null
-            when bool_and(payment_state = 'paid') filter (where state = 'posted') then 'paid'
-            when bool_and(payment_state in ('paid', 'in_payment')) filter (where state = 'posted') then 'in_payment'
-            when bool_and(payment_state = 'reversed') filter (where state = 'posted') then 'reversed'
-            when bool_or(payment_state in ('paid', 'in_payment', 'partial')) filter (where state = 'posted') then 'partial'
-            else 'not_paid'
-        end as payment_status
-    from invoice_origins
-    group by sale_order_name
+    select sale_order_name, state, payment_state
+    from {{ ref('int_invoice_origins') }}
+    where names_sale_order and not is_deleted and move_type = 'out_invoice' and state <> 'cancel'
 ),
 
 {% if scoped %}
@@ -84,19 +59,11 @@ since as (
 
 -- (the parts below are unions rather than `or`s: plain filters and joins, whatever the
 -- night's size)
--- sale orders whose invoicing is not what the table says: an invoice posted, paid,
--- cancelled, or naming other sale orders than before
+-- sale orders an invoice named or stopped naming since (int_invoice_origins): an invoice
+-- posted, paid, cancelled, or naming other sale orders than before
 touched_sale_order_names as (
-    select previous.odoo_sale_order_name as sale_order_name
-    from {{ this }} as previous
-    left join sale_order_invoicing
-        on previous.odoo_sale_order_name = sale_order_invoicing.sale_order_name
-    where
-        previous.odoo_sale_order_name is not null
-        and (
-            previous.invoice_status is distinct from coalesce(sale_order_invoicing.invoice_status, 'not_invoiced')
-            or previous.payment_status is distinct from sale_order_invoicing.payment_status
-        )
+    select sale_order_name from {{ ref('int_invoice_origins') }}
+    where refreshed_at > (select loaded_after from since)
 ),
 
 -- orders whose buyer record belongs to another customer than the row says
@@ -183,6 +150,26 @@ sale_orders as (
         {% if scoped %}
         and sale_order_id in (select sale_order_id from in_scope_sale_orders)
         {% endif %}
+),
+
+-- the invoicing of the sale orders computed
+sale_order_invoicing as (
+    select
+        sale_order_name,
+        case when bool_or(state = 'posted') then 'invoiced' else 'draft' end as invoice_status,
+        case
+            when not bool_or(state = 'posted') then null
+            when bool_and(payment_state = 'paid') filter (where state = 'posted') then 'paid'
+            when bool_and(payment_state in ('paid', 'in_payment')) filter (where state = 'posted') then 'in_payment'
+            when bool_and(payment_state = 'reversed') filter (where state = 'posted') then 'reversed'
+            when bool_or(payment_state in ('paid', 'in_payment', 'partial')) filter (where state = 'posted') then 'partial'
+            else 'not_paid'
+        end as payment_status
+    from invoice_origins
+    {% if scoped %}
+    where sale_order_name in (select sale_order_name from sale_orders)
+    {% endif %}
+    group by sale_order_name
 ),
 
 sale_orders_invoiced as (
