@@ -71,6 +71,27 @@ select 1
 
 
 {#
+    Post-hook: an index on `column` of the table unless it has one (a first build, a full refresh
+    and a table built before the index was asked for all get it; PostgreSQL names it).
+#}
+{% macro ensure_index(column) %}
+do $$
+begin
+    if not exists (
+        select 1 from pg_index
+        inner join pg_attribute
+            on pg_attribute.attrelid = pg_index.indrelid and pg_attribute.attnum = pg_index.indkey[0]
+        where pg_index.indrelid = {{ dbt.string_literal(this) }}::regclass
+            and pg_index.indnkeyatts = 1 and pg_attribute.attname = {{ dbt.string_literal(column) }}
+    ) then
+        create index on {{ this }} ({{ adapter.quote(column) }});
+    end if;
+end
+$$
+{% endmacro %}
+
+
+{#
     The incremental facts' scope switch: true on an incremental run whose table already has
     `column` (the refresh stamp the scope is read from). False on a first build, a full
     refresh, and the first night after an upgrade from a table built before the column

@@ -19,7 +19,7 @@ sale_orders as (
 ),
 
 orders as (
-    select * from {{ ref('fct_orders') }}
+    select order_id, shopify_order_id, odoo_sale_order_id from {{ ref('fct_orders') }}
 ),
 
 shop_order_counts as (
@@ -30,21 +30,38 @@ shop_order_counts as (
     group by shop_orders.order_id
 ),
 
-web_orders as (
-    select order_id, order_reference from {{ ref('int_web_orders_unioned') }}
+-- the fct_orders rows carrying each sale order
+sale_order_rows as (
+    select odoo_sale_order_id, count(*) as order_rows
+    from orders
+    where odoo_sale_order_id is not null
+    group by odoo_sale_order_id
+),
+
+-- a sale order several rows carry (a cart's) counts once per reference; the few such are the only
+-- ones looked up in the shops' orders
+shared_sale_orders as (
+    select
+        orders.odoo_sale_order_id,
+        count(distinct coalesce(web_orders.order_reference, orders.order_id)) as order_rows
+    from orders
+    inner join sale_order_rows
+        on orders.odoo_sale_order_id = sale_order_rows.odoo_sale_order_id and sale_order_rows.order_rows > 1
+    left join {{ ref('int_web_orders_unioned') }} as web_orders
+        on orders.order_id = web_orders.order_id
+    group by orders.odoo_sale_order_id
 ),
 
 sale_order_counts as (
     select
         'odoo_sale_order' as record_type,
         sale_orders.sale_order_id as source_id,
-        count(distinct coalesce(web_orders.order_reference, orders.order_id)) as order_rows
+        coalesce(shared_sale_orders.order_rows, sale_order_rows.order_rows, 0) as order_rows
     from sale_orders
-    left join orders
-        on sale_orders.sale_order_id = orders.odoo_sale_order_id
-    left join web_orders
-        on orders.order_id = web_orders.order_id
-    group by sale_orders.sale_order_id
+    left join sale_order_rows
+        on sale_orders.sale_order_id = sale_order_rows.odoo_sale_order_id
+    left join shared_sale_orders
+        on sale_orders.sale_order_id = shared_sale_orders.odoo_sale_order_id
 )
 
 select * from shop_order_counts where order_rows <> 1

@@ -247,3 +247,29 @@ def test_a_failing_dbt_test_names_the_node(built_db):
         with psycopg.connect(built_db) as conn:
             conn.execute("delete from raw.shopify_orders where source_id = '999'")
             conn.execute("delete from staging.base_shopify__order_lines where order_id = 999")
+
+
+def test_every_order_counted_once_names_an_order_lost_and_one_counted_twice(built_db):
+    """assert_every_order_counted_once against fct_orders made wrong on purpose: an ERP sale order
+    carried by a second row, and a shop order whose row is gone."""
+    (erp,) = rows(built_db, "select * from marts.fct_orders where channel = 'erp' order by order_id limit 1")
+    (web,) = rows(built_db, "select * from marts.fct_orders where channel = 'web' and odoo_sale_order_id is null "
+                            "order by order_id limit 1")
+    with psycopg.connect(built_db) as conn:
+        conn.execute("insert into marts.fct_orders select * from marts.fct_orders where order_id = %s", (erp["order_id"],))
+        conn.execute("update marts.fct_orders set order_id = 'counted twice' where ctid = "
+                     "(select max(ctid) from marts.fct_orders where order_id = %s)", (erp["order_id"],))
+        conn.execute("create table public.lost_order as select * from marts.fct_orders where order_id = %s",
+                     (web["order_id"],))
+        conn.execute("delete from marts.fct_orders where order_id = %s", (web["order_id"],))
+    try:
+        result = run_dbt(["show", "--select", "assert_every_order_counted_once", "--limit", "-1", "--quiet"], built_db)
+        failing = {(row["record_type"], str(row["source_id"]), row["order_rows"])
+                   for row in result.result.results[0].agate_table.rows}
+        assert failing == {("odoo_sale_order", str(erp["odoo_sale_order_id"]), 2),
+                           ("shopify_order", str(web["shopify_order_id"]), 0)}
+    finally:
+        with psycopg.connect(built_db) as conn:
+            conn.execute("delete from marts.fct_orders where order_id = 'counted twice'")
+            conn.execute("insert into marts.fct_orders select * from public.lost_order")
+            conn.execute("drop table public.lost_order")

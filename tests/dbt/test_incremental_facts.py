@@ -242,6 +242,13 @@ def test_incremental_nights_end_with_the_rows_of_a_full_rebuild(nights):
     assert nights["origins"] == nights["origins_rebuilt"]
 
 
+def test_fct_order_lines_keeps_one_index_on_its_refresh_stamp(nights, built_db):
+    """A night reads the newest `refreshed_at` from an index (macro ensure_index): there after the
+    full rebuild of the fixture, once."""
+    assert _query(built_db, "select count(*) from pg_indexes where schemaname = 'marts' and "
+                            "tablename = 'fct_order_lines' and indexdef like '%%(refreshed_at)'") == [(1,)]
+
+
 def test_a_night_rewrites_only_the_customers_it_changed(nights, built_db):
     """Night 3 changes the records of Carlos Gómez (his phone in the ERP) and Lucía Gómez (her ERP city
     back to the CRM's): each customer mart writes the rows of the customers whose records changed
