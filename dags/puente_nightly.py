@@ -128,7 +128,8 @@ DBT_PROFILE = ProfileConfig(profile_name="puente", target_name="warehouse",
                             profile_mapping=WarehouseProfile(conn_id=WAREHOUSE_CONN_ID))
 # What every dbt task of the night is given, whether it builds one model or a folder.
 # `rebuild_marts` rebuilds every incremental model from scratch: the facts (fct_orders,
-# fct_order_lines) and the staging tables of orders, lines and invoices, re-parsed from raw;
+# fct_order_lines, fct_order_to_cash), the marts kept by customer, the invoices' sale order names
+# (int_invoice_origins) and the staging tables of orders, lines and invoices, re-parsed from raw;
 # int_customer_ids and int_customer_record_changes opt out of full refreshes, so customer ids and
 # when each record last changed survive it.
 # PUENTE_AS_OF_DATE: the day the models measure from (order-to-cash gaps, posting windows, service
@@ -216,9 +217,9 @@ def _dbt_folders(task_id: str, select: tuple[str, ...], parse_cache: Path,
                              description="End (exclusive) of the backfill window, after backfill_from and not "
                                          "in the future; empty means now."),
         "rebuild_marts": Param(False, type="boolean",
-                               description="Rebuild the incremental dbt models (facts, and staging of orders, lines "
-                                           "and invoices re-parsed from raw) from scratch (dbt --full-refresh); "
-                                           "customer ids are kept."),
+                               description="Rebuild the incremental dbt models (facts, the marts kept by customer, and "
+                                           "staging of orders, lines and invoices re-parsed from raw) from scratch "
+                                           "(dbt --full-refresh); customer ids are kept."),
         "retrain": Param(False, type="boolean",
                          description="Train the churn and demand models tonight even if this week's are recent."),
         "dry_run": Param(False, type="boolean",
