@@ -328,11 +328,12 @@ def test_an_invoice_pointed_elsewhere_moves_the_invoicing(nights):
 
 
 def test_a_night_rewrites_only_the_orders_to_cash_it_changed(nights):
-    """Night 3 rewrites the orders of the sale orders whose invoices moved (S00043 and S00044 lost
-    one, S00045 and S00046 gained one) and those its landings touched, no other: in fct_orders and
-    in fct_order_to_cash, every other row as the night before. S00044 keeps one of its two invoices
-    (its invoicing status is the same): only the invoice's old origin, which int_invoice_origins
-    keeps, tells the night that its invoice count changed."""
+    """Night 3: fct_orders rewrites the orders of the sale orders whose invoices moved (S00043 and
+    S00044 lost one, S00045 and S00046 gained one), not the counter sale S00047 it left alone;
+    fct_order_to_cash writes exactly the orders fct_orders wrote and keeps every other row as the
+    night before. S00044 keeps one of its two invoices (its invoicing status is the same): only the
+    invoice's old origin, which int_invoice_origins keeps, tells the night that its invoice count
+    changed."""
     orders = {row["order_name"]: row for row in nights["third"]["fct_orders"].values()}
     night_3 = max(row["refreshed_at"] for row in orders.values())
     written = {order_id for order_id, row in nights["third"]["fct_orders"].items() if row["refreshed_at"] == night_3}
@@ -341,9 +342,8 @@ def test_a_night_rewrites_only_the_orders_to_cash_it_changed(nights):
     cash, before = nights["third"]["fct_order_to_cash"], nights["incremental"]["fct_order_to_cash"]
     assert moved <= written and orders["S00047"]["order_id"] not in written
     assert nights["order_to_cash_written"] == len(written) < len(cash)
-    scope = written
-    assert {key: row for key, row in cash.items() if key not in scope} == {
-        key: row for key, row in before.items() if key not in scope}
+    assert {key: row for key, row in cash.items() if key not in written} == {
+        key: row for key, row in before.items() if key not in written}
     s00044 = orders["S00044"]["order_id"]
     assert ((before[s00044]["invoice_count"], before[s00044]["amount_residual"]),
             (cash[s00044]["invoice_count"], cash[s00044]["amount_residual"])) == ((2, 11900), (1, 5900))

@@ -67,12 +67,12 @@ provided as (
     group by provider, reference_kind, coalesce(external_reference, '(none)')
 ),
 
--- each issued invoice once per sale order its origin names (`S00042, S00043`): an equality to
--- join on (matching the origin's list against every order grew with orders times invoices)
+-- each invoice once per sale order its origin names (`S00042, S00043`; int_invoice_origins): an
+-- equality to join on (matching the origin's list against every order grew with orders times invoices)
 invoice_origins as (
-    select distinct invoices.invoice_id, origin.sale_order_name
-    from invoices
-    cross join lateral unnest(string_to_array(replace(invoices.invoice_origin, ' ', ''), ',')) as origin (sale_order_name)
+    select distinct invoice_id, sale_order_name
+    from {{ ref('int_invoice_origins') }}
+    where names_sale_order
 ),
 
 -- the ERP's side: the invoice a link names, or the issued invoices of the order's sale order
