@@ -7,8 +7,18 @@
     load into a table built empty is analysed at once). That spares a night a whole-table sample of
     each incremental table: 3.3 to 4.3 s for 27 of them at 100,000 customers. Tests:
     tests/dbt/test_incremental_facts.py (a night; a table grown by more than a fifth).
+
+    `statistics_target` samples fewer rows than PostgreSQL's default_statistics_target (100: 30,000
+    rows, and as many values in each column's histogram and most common values) for a table only
+    the night's own models read: 30 samples 9,000 rows and took 0.11 s of the 0.5 s of the
+    default on each of the identity chain's 215,000-record tables at 100,000 customers, where five
+    of them are analysed one after the other on the night's critical path. The marts, which BI
+    tools query all day, keep the default.
 #}
-{% macro analyze_table() %}
+{% macro analyze_table(statistics_target=none) %}
+{%- if statistics_target is not none -%}
+set local default_statistics_target = {{ statistics_target | int }};
+{% endif -%}
 {%- if model.config.materialized == 'incremental' -%}
 do $$
 begin
