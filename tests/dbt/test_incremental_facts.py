@@ -242,6 +242,57 @@ def test_incremental_nights_end_with_the_rows_of_a_full_rebuild(nights):
     assert nights["origins"] == nights["origins_rebuilt"]
 
 
+def test_a_night_analyses_the_tables_it_rebuilt_and_leaves_the_incremental_ones_their_statistics(nights):
+    (first, second) = nights["analyses"]
+    table, incremental = ANALYSED
+    # both were analysed when first built: each column has its statistics
+    assert first[table][1] > 0 and first[incremental][1] > 0
+    # the next night rebuilds the table (analysed again) and adds to the incremental one, which keeps
+    # the statistics it has (autovacuum renews them once a tenth of its rows changed)
+    assert second[table][0] == first[table][0] + 1
+    assert second[incremental] == first[incremental]
+
+
+def test_an_incremental_table_grown_by_more_than_a_fifth_on_disk_is_analysed_again(nights, built_db):
+    _, incremental = ANALYSED
+    model = incremental.split(".")[1]
+    with psycopg.connect(built_db, autocommit=True) as conn:
+        # (autovacuum would take new statistics on its own at any moment)
+        conn.execute(f"alter table {incremental} set (autovacuum_enabled = false)")
+    try:
+        with psycopg.connect(built_db, autocommit=True) as conn:
+            # new versions of every row, in one transaction (none can be pruned before it ends): the
+            # same rows on several times the pages, the statistics as they were
+            conn.execute(f"do $$ begin for i in 1..10 loop update {incremental} set sale_order_id = sale_order_id;"
+                         " end loop; end $$")
+            pages, stale = conn.execute("select pg_relation_size(oid) / current_setting('block_size')::integer,"
+                                        " relpages from pg_class where oid = %s::regclass", (incremental,)).fetchone()
+            assert pages > 1.2 * stale
+        before = _analyses(built_db)[incremental][0]
+        run_dbt(["build", "--select", model], built_db)
+        grown = _analyses(built_db)[incremental][0]
+        # the analysis took the table's new size: the next build, which adds nothing, leaves it
+        run_dbt(["build", "--select", model], built_db)
+        assert (grown, _analyses(built_db)[incremental][0]) == (before + 1, before + 1)
+    finally:
+        with psycopg.connect(built_db, autocommit=True) as conn:
+            conn.execute(f"alter table {incremental} reset (autovacuum_enabled)")
+
+
+def test_intermediate_tables_are_analysed_on_a_smaller_sample_than_the_marts(nights, built_db):
+    # each column's statistics target (macros/analyze_table.sql): 30 on the intermediate layer's
+    # tables, PostgreSQL's default (none set) on the marts' and staging's; after a full rebuild
+    targets = dict(_query(built_db, """
+        select table_schema, array_agg(distinct coalesce(attstattarget, -1))
+        from information_schema.tables
+        inner join pg_attribute
+            on attrelid = (quote_ident(table_schema) || '.' || quote_ident(table_name))::regclass
+            and attnum > 0 and not attisdropped
+        where table_type = 'BASE TABLE' and table_schema in ('intermediate', 'marts', 'staging')
+        group by table_schema"""))
+    assert targets == {"intermediate": [30], "marts": [-1], "staging": [-1]}
+
+
 def test_fct_order_lines_keeps_one_index_on_its_refresh_stamp(nights, built_db):
     """A night reads the newest `refreshed_at` from an index (macro ensure_index): there after the
     full rebuild of the fixture, once."""
