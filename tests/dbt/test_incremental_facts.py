@@ -71,11 +71,15 @@ def _lucia(**changes) -> dict:
     return partner
 
 
+def _marias_web_order() -> dict:
+    """María's web order of night 2; its sale order S00046 moves to #1043 on night 3 (its lines are the shop's)."""
+    return _order(5004, "#1045", {"id": 7002, "email": "maria.lopez@example.com", "first_name": "María",
+                                  "last_name": "López", "phone": None},
+                  "2026-11-22T09:00:00-05:00", "129900.00")
+
+
 def _night_2(url: str) -> None:
-    new_web_order = _order(5004, "#1045", {"id": 7002, "email": "maria.lopez@example.com", "first_name": "María",
-                                           "last_name": "López", "phone": None},
-                           "2026-11-22T09:00:00-05:00", "129900.00")
-    _upsert(url, "shopify", "orders", [new_web_order])
+    _upsert(url, "shopify", "orders", [_marias_web_order()])
     quotation = copy.deepcopy(next(o for o in ODOO["sale.order"] if o["name"] == "S00044"))
     quotation.update(state="sale", write_date="2026-11-22 10:00:00")
     entered = copy.deepcopy(quotation)
@@ -432,3 +436,29 @@ def test_fct_orders_built_before_cancelled_at_existed_is_recomputed_whole(nights
     assert _without_refresh(orders) == _without_refresh(nights["rebuilt"]["fct_orders"])
     cancelled = [row for row in orders.values() if row["is_cancelled"]]
     assert cancelled and all(row["cancelled_at"] is not None for row in cancelled)
+
+
+def test_a_night_that_removes_no_order_looks_only_at_the_lines_of_the_orders_it_refreshed(nights, built_db):
+    """fct_orders records when it last removed orders (macros/incremental_facts.sql); a night after
+    which none went checks only the lines of the orders it refreshed, and still drops those of an
+    order left with none."""
+    def orders_removed_at() -> str:
+        return _query(built_db, "select obj_description('marts.fct_orders'::regclass, 'pg_class')")[0][0]
+
+    before = orders_removed_at()
+    # a build of the whole table (the fixture's last) records its start
+    assert before.startswith("orders_removed_at=")
+    emptied = _marias_web_order()
+    (order_id,) = _query(built_db, "select order_id from marts.fct_orders where shopify_order_id = %s", emptied["id"])[0]
+    assert {line["line_source"] for line in nights["rebuilt"]["fct_order_lines"].values()
+            if line["order_id"] == order_id} == {"shopify"}
+    # the shop order relanded without its lines: its order stays, its lines go
+    emptied.update(line_items=None, updated_at="2026-11-24T09:30:00-05:00")
+    _upsert(built_db, "shopify", "orders", [emptied])
+    run_dbt([*MAIN_BUILD_ARGS, "--vars", '{"incremental_lookback_hours": 0}'], built_db)
+    assert orders_removed_at() == before  # no order removed: the lines' whole check did not run
+    facts = _facts(built_db)
+    assert order_id in facts["fct_orders"]
+    assert not [line for line in facts["fct_order_lines"].values() if line["order_id"] == order_id]
+    run_dbt(["build", "--full-refresh", "--select", *FACTS], built_db)
+    assert _without_refresh(facts["fct_order_lines"]) == _without_refresh(_facts(built_db)["fct_order_lines"])

@@ -5,8 +5,9 @@
     on_schema_change='sync_all_columns',
     pre_hook="set local enable_mergejoin = off",
     post_hook=[
-        "{{ remove_vanished_order_lines() }}",
         "{{ ensure_index('refreshed_at') }}",
+        "{{ ensure_index('order_id') }}",
+        "{{ remove_vanished_order_lines() }}",
     ],
 ) }}
 
@@ -25,8 +26,9 @@
     a night recomputes the orders fct_orders refreshed since this table's last refresh (a
     shop order's lines come with it), the orders whose ERP lines landed since (minus var
     `incremental_lookback_hours`) and those with a line of an ERP product whose SKU changed.
-    The post-hook `remove_vanished_order_lines` deletes the lines of orders that are gone; the
-    index on `refreshed_at` gives a night the table's newest refresh without a scan. Merge joins
+    The post-hook `remove_vanished_order_lines` deletes the lines of orders that are gone (found by
+    the index on `order_id` when fct_orders removed no order since); the index on `refreshed_at`
+    gives a night the table's newest refresh without a scan. Merge joins
     are off: PostgreSQL would otherwise sort every ERP line to merge it with a night's few orders
     or landed products (it cannot know how few), where a hash join of the few reads nothing more.
 #}

@@ -3,7 +3,8 @@
     unique_key='order_id',
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns',
-    pre_hook="{{ remove_stale_rows('not exists (select 1 from ' ~ ref('fct_orders') ~ ' as orders where orders.order_id = kept.order_id)') }}",
+    pre_hook="{{ remove_stale_rows('coalesce(' ~ orders_removed_at() ~ ' > ' ~ kept_build_start() ~ ', true)'
+        ~ ' and not exists (select 1 from ' ~ ref('fct_orders') ~ ' as orders where orders.order_id = kept.order_id)') }}",
     post_hook="{{ record_kept_build() }}",
 ) }}
 
@@ -35,7 +36,8 @@
     last build (which include those of the sale orders an invoice named or stopped naming:
     int_invoice_origins), those whose provider payments or won deal are not their row's, the
     orders of carts (their shares move with any order of the cart), and every order sharing a sale
-    order with one of those; the pre-hook deletes the rows of orders gone from fct_orders.
+    order with one of those; the pre-hook deletes the rows of orders gone from fct_orders (looked for
+    only when fct_orders removed orders since the last build: macro orders_removed_at).
 #}
 
 with

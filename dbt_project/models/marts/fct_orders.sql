@@ -3,7 +3,7 @@
     unique_key='order_id',
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns',
-    post_hook="{{ remove_vanished_orders() }}",
+    post_hook=["{{ remove_vanished_orders() }}", "{{ ensure_index('refreshed_at') }}"],
 ) }}
 
 {#
@@ -30,7 +30,10 @@
     landed since (each touches every order sharing its reference, now or on the previous
     night), sale orders an invoice named or stopped naming since (int_invoice_origins), and orders whose buyer
     record now belongs to another customer. The post-hook `remove_vanished_orders` deletes orders whose
-    source was deleted or which a web order now carries. `dbt build --full-refresh` rebuilds
+    source was deleted or which a web order now carries, and records in the table's comment the start
+    of the last night that removed any (or built the table whole), for the tables kept by order; an
+    index on `refreshed_at` gives the models that read the orders a night refreshed those rows
+    without a scan. `dbt build --full-refresh` rebuilds
     it all and gives the same rows.
 #}
 
