@@ -4,7 +4,6 @@
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns',
     indexes=[{'columns': ['source_id']}, {'columns': ['sale_order_name']}],
-    post_hook="{{ analyze_table() }}",
 ) }}
 
 {#
