@@ -17,8 +17,7 @@
 {% if is_incremental() %}
 do $$
 declare
-    removed bigint;
-    removed_tonight bigint := 0;
+    removed_any boolean := false;
 begin
     delete from {{ this }} as orders
     where
@@ -27,8 +26,7 @@ begin
             select 1 from {{ ref('int_web_orders_unioned') }} as shop_orders
             where shop_orders.order_id = orders.order_id and not shop_orders.is_deleted
         );
-    get diagnostics removed = row_count;
-    removed_tonight := removed_tonight + removed;
+    removed_any := removed_any or found;
 
     delete from {{ this }} as orders
     where
@@ -40,8 +38,7 @@ begin
                 and not sale_orders.is_deleted
                 and sale_orders.state in ('sale', 'done', 'cancel')
         );
-    get diagnostics removed = row_count;
-    removed_tonight := removed_tonight + removed;
+    removed_any := removed_any or found;
 
     delete from {{ this }} as orders
     using {{ this }} as web_orders
@@ -49,10 +46,9 @@ begin
         orders.channel = 'erp'
         and web_orders.channel = 'web'
         and web_orders.odoo_sale_order_id = orders.odoo_sale_order_id;
-    get diagnostics removed = row_count;
-    removed_tonight := removed_tonight + removed;
+    removed_any := removed_any or found;
 
-    if removed_tonight > 0 then
+    if removed_any then
         comment on table {{ this }} is 'orders_removed_at={{ run_started_at }}';
     end if;
 end
@@ -100,15 +96,14 @@ begin
             where orders.order_id = lines.order_id and orders.refreshed_at <= lines.refreshed_at
         );
     else
+        -- of the orders refreshed since the lines were last written, the lines this build did not
+        -- write (older than their order's refresh)
         delete from {{ this }} as lines
-        using {{ ref('fct_orders') }} as orders
         where
             lines.order_id = any(array(
                 select order_id from {{ ref('fct_orders') }} where refreshed_at > lines_written_at
             ))
-            and orders.order_id = lines.order_id
-            and orders.refreshed_at > lines_written_at
-            and orders.refreshed_at > lines.refreshed_at;
+            and lines.refreshed_at < '{{ run_started_at }}'::timestamptz;
     end if;
 end
 $$;
