@@ -120,17 +120,20 @@ select 1
 
 
 {#
-    Post-hook: an index on `column` of the table unless it has one (a first build, a full refresh
-    and a table built before the index was asked for all get it; PostgreSQL names it).
+    Hook: an index on `column` of the table unless it has one (a first build, a full refresh
+    and a table built before the index was asked for all get it; PostgreSQL names it). As a
+    pre-hook too when the model's own query looks rows up through the index: the first night after
+    an upgrade then has it before the query runs (without it, each lookup reads the whole table); a
+    table that does not exist yet is left to the post-hook.
 #}
 {% macro ensure_index(column) %}
 do $$
 begin
-    if not exists (
+    if to_regclass({{ dbt.string_literal(this) }}) is not null and not exists (
         select 1 from pg_index
         inner join pg_attribute
             on pg_attribute.attrelid = pg_index.indrelid and pg_attribute.attnum = pg_index.indkey[0]
-        where pg_index.indrelid = {{ dbt.string_literal(this) }}::regclass
+        where pg_index.indrelid = to_regclass({{ dbt.string_literal(this) }})
             and pg_index.indnkeyatts = 1 and pg_attribute.attname = {{ dbt.string_literal(column) }}
     ) then
         create index on {{ this }} ({{ adapter.quote(column) }});

@@ -297,11 +297,17 @@ def test_intermediate_tables_are_analysed_on_a_smaller_sample_than_the_marts(nig
     assert targets == {"intermediate": [30], "marts": [-1], "staging": [-1]}
 
 
-def test_fct_order_lines_keeps_one_index_on_its_refresh_stamp(nights, built_db):
-    """A night reads the newest `refreshed_at` from an index (macro ensure_index): there after the
-    full rebuild of the fixture, once."""
-    assert _query(built_db, "select count(*) from pg_indexes where schemaname = 'marts' and "
-                            "tablename = 'fct_order_lines' and indexdef like '%%(refreshed_at)'") == [(1,)]
+def test_the_facts_kept_by_order_keep_one_index_on_each_column_a_night_looks_up(nights, built_db):
+    """A night reads the newest `refreshed_at`, the previous rows of the orders it touched and the
+    lines of the orders it refreshed through indexes (macro ensure_index): there after the nights and
+    the full rebuild of the fixture, each once."""
+    indexed = _query(built_db, """
+        select tablename, substring(indexdef from '[(](.*)[)]$'), count(*) from pg_indexes
+        where schemaname = 'marts' and tablename in ('fct_orders', 'fct_order_lines')
+        group by 1, 2 order by 1, 2""")
+    assert indexed == [("fct_order_lines", "order_id", 1), ("fct_order_lines", "refreshed_at", 1),
+                       ("fct_orders", "odoo_sale_order_id", 1), ("fct_orders", "order_id", 1),
+                       ("fct_orders", "refreshed_at", 1)], indexed
 
 
 def test_a_night_rewrites_only_the_customers_it_changed(nights, built_db):
