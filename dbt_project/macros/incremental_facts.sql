@@ -76,7 +76,7 @@ comment on table {{ this }} is 'orders_removed_at={{ run_started_at }}'
     deleted in the ERP. Every line is checked only when fct_orders removed orders since the
     lines were last written (orders_removed_at); otherwise only the lines of the orders refreshed
     since, found by their index on `order_id` (a whole check reads both tables: about 1 s at
-    100,000 customers). The index must be there first (the model's post-hooks create it before
+    100,000 customers). The index must be there first (the model's ensure_indexes post-hook runs before
     this one): without it PostgreSQL compares every line with every refreshed order (30 s).
 #}
 {% macro remove_vanished_order_lines() %}
@@ -120,16 +120,20 @@ select 1
 
 
 {#
-    Hook: an index on `column` of the table unless it has one (a first build, a full refresh
-    and a table built before the index was asked for all get it; PostgreSQL names it). As a
-    pre-hook too when the model's own query looks rows up through the index: the first night after
-    an upgrade then has it before the query runs (without it, each lookup reads the whole table); a
-    table that does not exist yet is left to the post-hook.
+    Hook: an index on each of `columns` of the table unless it has one (a first build, a full
+    refresh and a table built before the index was asked for all get it; PostgreSQL names it), in
+    one statement. As a pre-hook too when the model's own query looks rows up through the indexes:
+    the first night after an upgrade then has them before the query runs (without them, each lookup
+    reads the whole table); a table that does not exist yet is left to the post-hook.
 #}
-{% macro ensure_index(column) %}
+{% macro ensure_indexes(columns) %}
 do $$
 begin
-    if to_regclass({{ dbt.string_literal(this) }}) is not null and not exists (
+    if to_regclass({{ dbt.string_literal(this) }}) is null then
+        return;
+    end if;
+    {%- for column in columns %}
+    if not exists (
         select 1 from pg_index
         inner join pg_attribute
             on pg_attribute.attrelid = pg_index.indrelid and pg_attribute.attnum = pg_index.indkey[0]
@@ -138,6 +142,7 @@ begin
     ) then
         create index on {{ this }} ({{ adapter.quote(column) }});
     end if;
+    {%- endfor %}
 end
 $$
 {% endmacro %}

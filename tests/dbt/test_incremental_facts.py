@@ -299,7 +299,7 @@ def test_intermediate_tables_are_analysed_on_a_smaller_sample_than_the_marts(nig
 
 def test_the_facts_kept_by_order_keep_one_index_on_each_column_a_night_looks_up(nights, built_db):
     """A night reads the newest `refreshed_at`, the previous rows of the orders it touched and the
-    lines of the orders it refreshed through indexes (macro ensure_index): there after the nights and
+    lines of the orders it refreshed through indexes (macro ensure_indexes): there after the nights and
     the full rebuild of the fixture, each once."""
     indexed = _query(built_db, """
         select tablename, substring(indexdef from '[(](.*)[)]$'), count(*) from pg_indexes

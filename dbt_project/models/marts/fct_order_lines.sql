@@ -5,8 +5,7 @@
     on_schema_change='sync_all_columns',
     pre_hook="set local enable_mergejoin = off",
     post_hook=[
-        "{{ ensure_index('refreshed_at') }}",
-        "{{ ensure_index('order_id') }}",
+        "{{ ensure_indexes(['refreshed_at', 'order_id']) }}",
         "{{ remove_vanished_order_lines() }}",
     ],
 ) }}

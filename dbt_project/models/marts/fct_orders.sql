@@ -3,9 +3,8 @@
     unique_key='order_id',
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns',
-    pre_hook=["{{ ensure_index('order_id') }}", "{{ ensure_index('odoo_sale_order_id') }}"],
-    post_hook=["{{ remove_vanished_orders() }}", "{{ ensure_index('refreshed_at') }}",
-               "{{ ensure_index('order_id') }}", "{{ ensure_index('odoo_sale_order_id') }}"],
+    pre_hook="{{ ensure_indexes(['order_id', 'odoo_sale_order_id']) }}",
+    post_hook=["{{ remove_vanished_orders() }}", "{{ ensure_indexes(['refreshed_at', 'order_id', 'odoo_sale_order_id']) }}"],
 ) }}
 
 {#
