@@ -14,6 +14,7 @@ file current.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from collections.abc import Iterator, Mapping
@@ -144,12 +145,27 @@ def _declaring_module() -> str:
     return "Unknown"
 
 
-# Where run_dbt's commands write dbt's files (run results, compiled SQL, the partial parse) when set;
-# by default the project's target/. `make test`'s two processes name one each, so that they never
-# write one folder. run_dbt hands it to dbt as DBT_TARGET_PATH for the length of its call only: set
-# in the process, cosmos' tasks would inherit it and read and write their partial parse outside
-# their own copy of the project.
+# Where run_dbt's commands write dbt's files (run results, compiled SQL, the partial parse) when set,
+# a folder per warehouse database and --vars in it (``_target_folder``); by default the project's
+# target/. `make test`'s two processes name one each, so that they never write one folder. run_dbt
+# hands it to dbt as DBT_TARGET_PATH for the length of its call only: set in the process, cosmos'
+# tasks would inherit it and read and write their partial parse outside their own copy of the project.
 TARGET_PATH_ENV = "PUENTE_DBT_TARGET_PATH"
+
+
+def _target_folder(args: list[str], connection: Mapping[str, str]) -> dict[str, str]:
+    """dbt's DBT_TARGET_PATH for a run_dbt command: under ``PUENTE_DBT_TARGET_PATH``, one folder per
+    database (``connection``: ``dbt_env``'s variables) and value of ``--vars``. dbt keeps one partial
+    parse per target folder and parses the whole project again (about 3 s) when the connection
+    settings or the --vars differ from those it was saved with; commands that alternate between
+    databases or vars (the tests' fixtures) each keep theirs."""
+    base = os.environ.get(TARGET_PATH_ENV)
+    if not base:
+        return {}
+    cli_vars = args[args.index("--vars") + 1] if "--vars" in args[:-1] else ""
+    settings = sorted((k, v) for k, v in connection.items() if k != "PUENTE_DBT_PASSWORD")
+    key = hashlib.sha256(repr((settings, cli_vars)).encode()).hexdigest()[:12]
+    return {"DBT_TARGET_PATH": str(Path(base) / f"{connection['PUENTE_DBT_DBNAME']}-{key}")}
 
 
 def side_target(name: str) -> Path:
@@ -196,10 +212,10 @@ def run_dbt(args: list[str], url: str, env: Mapping[str, str] | None = None) -> 
     DAG gives it; unlike ``--vars``, a new value does not make dbt parse the whole project again), are
     set in this process for the duration of the call: run one dbt command at a time per process.
     """
-    target = {"DBT_TARGET_PATH": os.environ[TARGET_PATH_ENV]} if os.environ.get(TARGET_PATH_ENV) else {}
+    connection = dbt_env(url)
     # as dbt's own variable only for this call: commands without a target folder (debug) ignore it,
     # and an explicit --target-path wins over it
-    result = _invoke(list(args), {**dbt_env(url), **target, **(env or {})})
+    result = _invoke(list(args), {**connection, **_target_folder(list(args), connection), **(env or {})})
     if result.success:
         return result
     command = next((arg for arg in args if not arg.startswith("-")), "?")

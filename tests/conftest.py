@@ -10,15 +10,19 @@ before any test module can import it.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from puente import warehouse
+from puente.dbt import TARGET_PATH_ENV
 
 SESSION = uuid.uuid4().hex[:6]  # this test session's part of its databases' names (scratch_database)
+_OWN_TARGET: Path | None = None  # the dbt target folder this session made (pytest_configure)
 
 
 def _server_url() -> str:
@@ -35,10 +39,13 @@ def pytest_configure(config) -> None:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     suffix = f"-{worker}" if worker else ""
     os.environ.setdefault("PUENTE_ARTIFACTS_DIR", str(puente_home() / f"test-artifacts{suffix}"))
-    if worker:
-        from puente.dbt import TARGET_PATH_ENV
-
-        os.environ.setdefault(TARGET_PATH_ENV, str(puente_home() / f"dbt-target{suffix}"))
+    global _OWN_TARGET
+    runs_tests = not getattr(config.option, "numprocesses", None) or hasattr(config, "workerinput")
+    if runs_tests and TARGET_PATH_ENV not in os.environ:  # (xdist's workers inherit the controller's)
+        # run_dbt's dbt files: a folder per database and --vars in it (puente.dbt._target_folder), so
+        # that each keeps its partial parse as the tests move between databases; removed at the end
+        _OWN_TARGET = puente_home() / "dbt-target-test" / SESSION
+        os.environ[TARGET_PATH_ENV] = str(_OWN_TARGET)
     os.environ.setdefault("PUENTE_RETRY_DELAY_SECONDS", "1")
     # dbt's file log (dbt_project/logs/dbt.log) at info, not debug: the tests' dozens of builds would
     # write every query there, unread (a failure's nodes and messages are in DbtFailed), at about a
@@ -58,6 +65,11 @@ def pytest_configure(config) -> None:
     warehouse.create_database(base, metadata_db)
     os.makedirs(env["AIRFLOW_HOME"], exist_ok=True)
     os.environ.update(env)
+
+
+def pytest_unconfigure(config) -> None:
+    if _OWN_TARGET is not None:
+        shutil.rmtree(_OWN_TARGET, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config, items) -> None:

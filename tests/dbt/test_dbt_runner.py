@@ -30,6 +30,25 @@ def test_dbt_env_refuses_a_url_without_database():
         dbt.dbt_env("postgresql://postgres@127.0.0.1:5432")
 
 
+def test_each_database_and_vars_has_a_target_folder_of_its_own(monkeypatch, tmp_path):
+    """dbt parses the whole project again when the database or --vars differ from its saved partial
+    parse's, so run_dbt keeps one per database and vars under PUENTE_DBT_TARGET_PATH: the same
+    database and vars find the same folder, a password never names one, and unset, dbt's default."""
+    def folder(url, *args):
+        return dbt._target_folder(["build", *args], dbt.dbt_env(url)).get("DBT_TARGET_PATH")
+
+    monkeypatch.delenv(dbt.TARGET_PATH_ENV, raising=False)
+    assert folder("postgresql://u@h:5432/a") is None
+    monkeypatch.setenv(dbt.TARGET_PATH_ENV, str(tmp_path))
+    a, b = folder("postgresql://u@h:5432/a"), folder("postgresql://u@h:5432/b")
+    with_vars = folder("postgresql://u@h:5432/a", "--vars", "{x: 1}")
+    assert len({a, b, with_vars}) == 3 and all(f.startswith(f"{tmp_path}/") for f in (a, b, with_vars))
+    assert folder("postgresql://u:secret@h:5432/a") == a == folder("postgresql://u@h:5432/a")
+    assert folder("postgresql://u@h:5432/a", "--vars", "{x: 1}") == with_vars != folder(
+        "postgresql://u@h:5432/a", "--vars", "{x: 2}")
+    assert "secret" not in a
+
+
 def test_ensure_manifest_parses_once_and_lists_the_nightly_selectors():
     environ_before = dict(os.environ)
     manifest = dbt.ensure_manifest()

@@ -775,7 +775,8 @@ def test_dbt_records_its_own_command_never_the_erasure_request(erased, monkeypat
     monkeypatch.setenv("PUENTE_DBT_TARGET_PATH", str(tmp_path))
     monkeypatch.setenv("DBT_WRITE_JSON", "True")  # as a user's dbt writes it (the tests' does not: conftest.py)
     run_dbt(["compile", "--select", "dim_customers"], url)
-    invocation = json.loads((tmp_path / "run_results.json").read_text())["args"]["invocation_command"]
+    (results,) = tmp_path.glob("*/run_results.json")  # the folder of this database (puente.dbt._target_folder)
+    invocation = json.loads(results.read_text())["args"]["invocation_command"]
     assert invocation.startswith("dbt compile") and "juan" not in invocation
     assert sys.argv[-1] == "juan.perez@example.com"  # the process's own is given back
 
