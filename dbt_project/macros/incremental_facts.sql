@@ -170,9 +170,11 @@ $$
     last run (minus var `incremental_lookback_hours`). The unique key is the raw record's
     `source_id` (always there, even when the record's own id cannot be read; `unique_key` names the
     column a model keeps it in under another name): delete+insert replaces the rows of every
-    re-landed record (for shop order lines, all lines of the order).
+    re-landed record (for shop order lines, all lines of the order). `lookups`: columns a later
+    model looks a night's few rows up by, indexed (macro ensure_indexes, so a warehouse built before
+    gets them on its next night, before the marts read them).
 #}
-{% macro landed_staging_config(pre_hook=none, unique_key='source_id') %}
+{% macro landed_staging_config(pre_hook=none, unique_key='source_id', lookups=[]) %}
 {{ config(
     materialized='incremental',
     unique_key=unique_key,
@@ -180,7 +182,7 @@ $$
     on_schema_change='sync_all_columns',
     indexes=[{'columns': [unique_key]}],
     pre_hook=pre_hook or [],
-    post_hook="{{ analyze_table() }}",
+    post_hook=(["{{ ensure_indexes(" ~ (lookups | tojson) ~ ") }}"] if lookups else []) + ["{{ analyze_table() }}"],
 ) }}
 {% endmacro %}
 

@@ -7,8 +7,8 @@ changed, and dim_customers also those whose orders did), and fct_order_to_cash, 
 Night 1 is the scenario. Night 2 lands: a new web order #1045 of María and the ERP sale order
 S00046 entered from it under a new partner of hers (with its line); the payment of
 Distribuciones' invoice INV/2026/00043; the deletion of the guest order #1044; the confirmation
-of Carlos' quotation S00044 and its two invoices; a counter sale S00047 that night 3 leaves
-alone; an operator merge of María into Juan Pérez, so
+of Carlos' quotation S00044 and its two invoices; a counter sale S00047 (with its line) that
+night 3 leaves alone; an operator merge of María into Juan Pérez, so
 that her untouched order #1043 changes customer; and Lucía Gómez's ERP partner moves to Cali.
 Night 3 moves what earlier links were built on: the ERP corrects S00046's reference from #1045 to
 #1043, the invoice of S00043 is re-pointed to S00045, the second invoice of S00044 to S00046,
@@ -96,7 +96,10 @@ def _night_2(url: str) -> None:
     _upsert(url, "odoo", "sale.order.line", [{
         "id": 302, "order_id": [205, "S00046"], "product_id": [11, "[HAM-16] Martillo 16oz"],
         "product_uom_qty": 2.0, "price_unit": 54579.83, "price_subtotal": 109159.66,
-        "create_date": "2026-11-22 14:05:00", "write_date": "2026-11-22 14:05:00"}])
+        "create_date": "2026-11-22 14:05:00", "write_date": "2026-11-22 14:05:00"}, {
+        "id": 303, "order_id": [206, "S00047"], "product_id": [11, "[HAM-16] Martillo 16oz"],
+        "product_uom_qty": 1.0, "price_unit": 54579.83, "price_subtotal": 54579.83,
+        "create_date": "2026-11-22 16:00:00", "write_date": "2026-11-22 16:00:00"}])
     invoice = copy.deepcopy(next(m for m in ODOO["account.move"] if m["name"] == "INV/2026/00043"))
     invoice.update(amount_residual=0.0, payment_state="paid", write_date="2026-11-22 11:00:00")
     _upsert(url, "odoo", "account.move", [invoice, *_carlos_invoices()])
@@ -298,16 +301,20 @@ def test_intermediate_tables_are_analysed_on_a_smaller_sample_than_the_marts(nig
 
 
 def test_the_facts_kept_by_order_keep_one_index_on_each_column_a_night_looks_up(nights, built_db):
-    """A night reads the newest `refreshed_at`, the previous rows of the orders it touched and the
-    lines of the orders it refreshed through indexes (macro ensure_indexes): there after the nights and
-    the full rebuild of the fixture, each once."""
+    """A night reads the newest `refreshed_at`, the previous rows of the orders and lines it touched,
+    the lines of the orders it refreshed and their ERP lines and sale orders through indexes (macro
+    ensure_indexes; staging's own on `source_id`): there after the nights and the full rebuild of the
+    fixture, each once."""
     indexed = _query(built_db, """
         select tablename, substring(indexdef from '[(](.*)[)]$'), count(*) from pg_indexes
-        where schemaname = 'marts' and tablename in ('fct_orders', 'fct_order_lines')
+        where (schemaname, tablename) in (('marts', 'fct_orders'), ('marts', 'fct_order_lines'),
+            ('staging', 'base_odoo__sale_order_lines'), ('staging', 'base_odoo__sale_orders'))
         group by 1, 2 order by 1, 2""")
-    assert indexed == [("fct_order_lines", "order_id", 1), ("fct_order_lines", "refreshed_at", 1),
-                       ("fct_orders", "odoo_sale_order_id", 1), ("fct_orders", "order_id", 1),
-                       ("fct_orders", "refreshed_at", 1)], indexed
+    assert indexed == [("base_odoo__sale_order_lines", "sale_order_id", 1), ("base_odoo__sale_order_lines", "source_id", 1),
+                       ("base_odoo__sale_orders", "sale_order_id", 1), ("base_odoo__sale_orders", "source_id", 1),
+                       ("fct_order_lines", "odoo_sale_order_line_id", 1), ("fct_order_lines", "order_id", 1),
+                       ("fct_order_lines", "refreshed_at", 1), ("fct_orders", "odoo_sale_order_id", 1),
+                       ("fct_orders", "order_id", 1), ("fct_orders", "refreshed_at", 1)], indexed
 
 
 def test_a_night_rewrites_only_the_customers_it_changed(nights, built_db):
@@ -411,7 +418,11 @@ def test_a_night_rewrites_only_the_orders_to_cash_it_changed(nights):
 
 
 def test_a_renamed_sku_reaches_old_lines(nights):
-    _, lines = _third(nights)
+    """Every ERP line takes the product's new SKU, the line of S00047 too: night 3 touches no other
+    part of that order, so only the line's previous row, found by its ERP line id, tells the night."""
+    orders, lines = _third(nights)
+    assert [line["product_id"] for line in lines if line["order_id"] == orders["S00047"]["order_id"]] == [
+        hashlib.md5(b"sku:HAM-16B").hexdigest()]
     assert {line["product_id"] for line in lines if line["line_source"] == "odoo"} == {
         hashlib.md5(b"sku:HAM-16B").hexdigest()}
 

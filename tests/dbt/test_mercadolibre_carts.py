@@ -23,7 +23,7 @@ from puente.sources import registry
 TODAY = date(2026, 11, 16)
 # (no look-back: everything here lands within the hour, and the marts kept between nights are to
 # compute only what a night changed)
-BUILD = ["build", "--select", "+fct_order_to_cash", "+act_web_orders_to_erp", "+act_web_order_cancellations",
+BUILD = ["build", "--select", "+fct_order_to_cash", "+fct_order_lines", "+act_web_orders_to_erp", "+act_web_order_cancellations",
          "--indirect-selection", "cautious", "--vars", '{"incremental_lookback_hours": 0}']
 # Only the work list's own model, when nothing upstream changed but the night's date or a var
 WORK_LIST = ["run", "--select", "act_web_orders_to_erp"]
@@ -189,6 +189,14 @@ def test_a_cart_is_one_erp_order_with_its_shipping_once(fresh_db):
         assert float(sum(cash[o]["amount_residual"] for o in late)) == pytest.approx(
             invoice["amount_residual"], abs=0.01 * len(late))
         assert cash[lone]["erp_order_share"] == 1
+        # their lines: a cart's orders keep their own, the ERP order's being the whole cart's; the
+        # lone sale's are its ERP order's
+        sources = {r["shop_order_id"]: (r["line_source"], r["n"]) for r in rows(fresh_db, """
+            select u.shop_order_id, l.line_source, count(*) as n from marts.fct_order_lines l
+            join intermediate.int_web_orders_unioned u using (order_id)
+            where u.shop_system = 'mercadolibre' group by 1, 2""")}
+        assert {o: sources[o] for o in [*cart, *late]} == {o: ("mercadolibre", 1) for o in [*cart, *late]}
+        assert sources[lone][0] == "odoo", sources
         # the ERP order is one order in the marts, not a fourth one of its own
         assert rows(fresh_db, "select count(*) as n from marts.fct_orders where odoo_sale_order_id = %s",
                     sale_order["id"])[0]["n"] == 3

@@ -3,9 +3,9 @@
     unique_key='order_id',
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns',
-    pre_hook="set local enable_mergejoin = off",
+    pre_hook=["set local enable_mergejoin = off", "{{ ensure_indexes(['order_id', 'odoo_sale_order_line_id']) }}"],
     post_hook=[
-        "{{ ensure_indexes(['refreshed_at', 'order_id']) }}",
+        "{{ ensure_indexes(['refreshed_at', 'order_id', 'odoo_sale_order_line_id']) }}",
         "{{ remove_vanished_order_lines() }}",
     ],
 ) }}
@@ -27,9 +27,13 @@
     `incremental_lookback_hours`) and those with a line of an ERP product whose SKU changed.
     The post-hook `remove_vanished_order_lines` deletes the lines of orders that are gone (found by
     the index on `order_id` when fct_orders removed no order since); the index on `refreshed_at`
-    gives a night the table's newest refresh without a scan. Merge joins
-    are off: PostgreSQL would otherwise sort every ERP line to merge it with a night's few orders
-    or landed products (it cannot know how few), where a hash join of the few reads nothing more.
+    gives a night the table's newest refresh without a scan. A night looks its few orders, their
+    ERP lines and sale orders, and the previous rows of the lines of re-landed products up one at a
+    time, by index (lateral subqueries with `offset 0`, which PostgreSQL does not turn back into
+    joins): it cannot know how few rows a night touches and would otherwise read every order, ERP
+    line and sale order into hashes. The indexes the night's query reads are also asked for before it
+    (a pre-hook: the first night after an upgrade would otherwise read the table once per line of a
+    re-landed product). Merge joins are off for the same reason as the lookups.
 #}
 
 {%- set scoped = is_incremental_with('refreshed_at') %}
@@ -49,18 +53,26 @@ touched_orders as (
     where refreshed_at > (select refreshed_after from since)
     union
     select orders.order_id
-    from {{ ref('stg_odoo__sale_order_lines') }} as lines
-    inner join {{ ref('fct_orders') }} as orders
-        on lines.sale_order_id = orders.odoo_sale_order_id
-    where lines.loaded_at > (select loaded_after from since)
+    from (
+        select distinct sale_order_id from {{ ref('stg_odoo__sale_order_lines') }}
+        where loaded_at > (select loaded_after from since)
+    ) as landed
+    cross join lateral (
+        select order_id from {{ ref('fct_orders') }} as orders
+        where orders.odoo_sale_order_id = landed.sale_order_id
+        offset 0
+    ) as orders
     union
     -- orders with a line whose ERP product changed its SKU, hence its product key
     select previous.order_id
-    from {{ this }} as previous
+    from {{ ref('stg_odoo__products') }} as products
     inner join {{ ref('stg_odoo__sale_order_lines') }} as lines
-        on previous.odoo_sale_order_line_id = lines.sale_order_line_id
-    inner join {{ ref('stg_odoo__products') }} as products
-        on lines.product_id = products.product_id
+        on products.product_id = lines.product_id
+    cross join lateral (
+        select order_id, product_id from {{ this }} as previous
+        where previous.odoo_sale_order_line_id = lines.sale_order_line_id
+        offset 0
+    ) as previous
     where
         products.loaded_at > (select loaded_after from since)
         and previous.product_id <> {{ product_key('products.sku', "'odoo_product'", 'lines.product_id') }}
@@ -68,19 +80,34 @@ touched_orders as (
 {% endif %}
 
 orders as (
-    select * from {{ ref('fct_orders') }}
     {% if scoped %}
-    where order_id in (select order_id from touched_orders)
+    select fct_orders.* from touched_orders
+    cross join lateral (
+        select * from {{ ref('fct_orders') }} as fct_orders
+        where fct_orders.order_id = touched_orders.order_id
+        offset 0
+    ) as fct_orders
+    {% else %}
+    select * from {{ ref('fct_orders') }}
     {% endif %}
 ),
 
-erp_lines as (
-    select * from {{ ref('stg_odoo__sale_order_lines') }}
-    where not is_deleted
-),
-
-sale_orders as (
-    select sale_order_id, currency_code from {{ ref('stg_odoo__sale_orders') }}
+-- sale orders entered for a cart: linked to several orders
+cart_sale_orders as (
+    {% if scoped %}
+    select touched.odoo_sale_order_id
+    from (select distinct odoo_sale_order_id from orders where odoo_sale_order_id is not null) as touched
+    cross join lateral (
+        select count(*) as linked from {{ ref('fct_orders') }} as fct_orders
+        where fct_orders.odoo_sale_order_id = touched.odoo_sale_order_id
+    ) as links
+    where links.linked > 1
+    {% else %}
+    select odoo_sale_order_id from {{ ref('fct_orders') }}
+    where odoo_sale_order_id is not null
+    group by odoo_sale_order_id
+    having count(*) > 1
+    {% endif %}
 ),
 
 erp_products as (
@@ -90,14 +117,6 @@ erp_products as (
 shop_lines as (
     select * from {{ ref('int_web_order_lines_unioned') }}
     where not is_deleted
-),
-
--- sale orders entered for a cart: linked to several orders
-cart_sale_orders as (
-    select odoo_sale_order_id from {{ ref('fct_orders') }}
-    where odoo_sale_order_id is not null
-    group by odoo_sale_order_id
-    having count(*) > 1
 ),
 
 erp_order_lines as (
@@ -118,15 +137,30 @@ erp_order_lines as (
         null::bigint as shopify_order_line_id,
         null::bigint as woocommerce_order_line_id,
         null::bigint as tiendanube_order_line_id
-    from erp_lines as lines
+    {% if scoped %}
+    from orders
+    cross join lateral (
+        select * from {{ ref('stg_odoo__sale_order_lines') }} as lines
+        where lines.sale_order_id = orders.odoo_sale_order_id
+        offset 0
+    ) as lines
+    left join lateral (
+        select currency_code from {{ ref('stg_odoo__sale_orders') }} as sale_orders
+        where sale_orders.sale_order_id = orders.odoo_sale_order_id
+        offset 0
+    ) as sale_orders on true
+    {% else %}
+    from {{ ref('stg_odoo__sale_order_lines') }} as lines
     inner join orders
         on lines.sale_order_id = orders.odoo_sale_order_id
-        and orders.odoo_sale_order_id not in (select odoo_sale_order_id from cart_sale_orders)
-    left join sale_orders
+    left join {{ ref('stg_odoo__sale_orders') }} as sale_orders
         on lines.sale_order_id = sale_orders.sale_order_id
+    {% endif %}
     left join erp_products
         on lines.product_id = erp_products.product_id
-    where lines.product_id is not null
+    where
+        not lines.is_deleted and lines.product_id is not null
+        and orders.odoo_sale_order_id not in (select odoo_sale_order_id from cart_sale_orders)
 ),
 
 shop_order_lines as (

@@ -1,4 +1,4 @@
-{{ landed_staging_config() }}
+{{ landed_staging_config(lookups=['sale_order_id']) }}
 {%- set fields = typed_fields() -%}
 
 with
