@@ -212,10 +212,10 @@ def run_dbt(args: list[str], url: str, env: Mapping[str, str] | None = None) -> 
     DAG gives it; unlike ``--vars``, a new value does not make dbt parse the whole project again), are
     set in this process for the duration of the call: run one dbt command at a time per process.
     """
-    connection = dbt_env(url)
+    args, connection = list(args), dbt_env(url)
     # as dbt's own variable only for this call: commands without a target folder (debug) ignore it,
     # and an explicit --target-path wins over it
-    result = _invoke(list(args), {**connection, **_target_folder(list(args), connection), **(env or {})})
+    result = _invoke(args, {**connection, **_target_folder(args, connection), **(env or {})})
     if result.success:
         return result
     command = next((arg for arg in args if not arg.startswith("-")), "?")

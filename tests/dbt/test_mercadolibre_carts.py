@@ -191,10 +191,12 @@ def test_a_cart_is_one_erp_order_with_its_shipping_once(fresh_db):
         assert cash[lone]["erp_order_share"] == 1
         # their lines: a cart's orders keep their own, the ERP order's being the whole cart's; the
         # lone sale's are its ERP order's
-        sources = {r["shop_order_id"]: (r["line_source"], r["n"]) for r in rows(fresh_db, """
+        found = rows(fresh_db, """
             select u.shop_order_id, l.line_source, count(*) as n from marts.fct_order_lines l
             join intermediate.int_web_orders_unioned u using (order_id)
-            where u.shop_system = 'mercadolibre' group by 1, 2""")}
+            where u.shop_system = 'mercadolibre' group by 1, 2""")
+        sources = {r["shop_order_id"]: (r["line_source"], r["n"]) for r in found}
+        assert len(sources) == len(found), found  # one source of lines per order, none hidden by another
         assert {o: sources[o] for o in [*cart, *late]} == {o: ("mercadolibre", 1) for o in [*cart, *late]}
         assert sources[lone][0] == "odoo", sources
         # the ERP order is one order in the marts, not a fourth one of its own
