@@ -53,6 +53,7 @@ from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, 
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
 from cosmos.operators.local import DbtBuildLocalOperator
 
+from puente.dbt import NIGHTLY_EXCLUDED_RESOURCE_TYPES
 from puente.sources import registry
 
 log = logging.getLogger(__name__)
@@ -143,9 +144,13 @@ DBT_PROFILE = ProfileConfig(profile_name="puente", target_name="warehouse",
 # --log-level-file none: dbt would also write a debug log of every query to logs/dbt.log in that same
 # temporary copy, deleted unread; the task's log keeps dbt's info lines. Writing it took about a tenth
 # of the three-night test's CPU (py-spy: the file handler and its lock).
+# DBT_EXCLUDE_RESOURCE_TYPES: a model's unit tests test its code, not the night's data; they run in
+# `make test` (puente.dbt.NIGHTLY_EXCLUDED_RESOURCE_TYPES, as the main build leaves them out).
 DBT_GLOBAL_FLAGS = ["--no-write-json", "--log-level-file", "none"]
 DBT_TASK_ARGS = {"install_deps": False, "full_refresh": "{{ params.rebuild_marts }}",
-                 "env": {"PUENTE_AS_OF_DATE": "{{ ds }}"}, "dbt_cmd_global_flags": DBT_GLOBAL_FLAGS,
+                 "env": {"PUENTE_AS_OF_DATE": "{{ ds }}",
+                         "DBT_EXCLUDE_RESOURCE_TYPES": " ".join(NIGHTLY_EXCLUDED_RESOURCE_TYPES)},
+                 "dbt_cmd_global_flags": DBT_GLOBAL_FLAGS,
                  "pre_execute": _before_dbt, "post_execute": _thaw_heap}
 # A task of one model also runs with --no-populate-cache: dbt would list every relation of every schema
 # before building it; it asks the warehouse about the model's own relation instead (a tenth of a

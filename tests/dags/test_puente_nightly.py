@@ -75,6 +75,9 @@ def test_dag_shape(nightly_dag):
     assert bi_views.select == ["path:models/bi"]
     assert {t.task_id for t in transform} <= bi_views.get_flat_relative_ids(upstream=True)
     assert bi_views.downstream_task_ids == {"release_lease"}
+    # No dbt task of the night runs the project's unit tests (make test does: tests/dbt/test_unit_tests.py).
+    dbt_tasks = [*staging.values(), *transform, bi_views, nightly_dag.get_task("activation_models")]
+    assert all(t.env["DBT_EXCLUDE_RESOURCE_TYPES"] == "unit_test" for t in dbt_tasks)
     # The activation models in one task between the ML and the sync gate (which waits for all of them).
     assert nightly_dag.get_task("activation_models").select == ["tag:activation"]
     assert nightly_dag.get_task("sync_gate").upstream_task_ids == {"activation_models"}
