@@ -60,3 +60,32 @@ def test_dim_customers_reads_its_consent_and_purposes_from_the_mart(messy_db):
         purposes = {r[0] for r in conn.execute("select distinct purpose from marts.customer_authorisations")}
     assert differ == []
     assert purposes == set(PURPOSES)  # the dbt var and the activation spec name the same purposes
+
+
+
+ONE_PER_PURPOSE = ["test", "--select", "assert_one_authorisation_per_customer_and_purpose"]
+
+
+@pytest.mark.parametrize("change", [
+    # a purpose not on the list in place of one that is: as many rows and distinct purposes as before
+    "update marts.customer_authorisations set purpose = 'newsletter' where customer_id = %(c)s and purpose = 'analytics'",
+    "delete from marts.customer_authorisations where customer_id = %(c)s and purpose = 'marketing'",
+    "insert into marts.customer_authorisations select * from marts.customer_authorisations "
+    "where customer_id = %(c)s and purpose = 'marketing'",
+], ids=["unlisted_purpose", "missing_purpose", "doubled_purpose"])
+def test_the_one_row_per_customer_and_purpose_check_fails_on_each_way_to_break_it(built_db, change):
+    from puente.dbt import DbtFailed, run_dbt
+
+    run_dbt(ONE_PER_PURPOSE, built_db)  # the built scenario passes
+    with psycopg.connect(built_db, autocommit=True) as conn:
+        conn.execute("create table marts.authorisations_kept as select * from marts.customer_authorisations")
+        (customer,) = conn.execute("select min(customer_id) from marts.customer_authorisations").fetchone()
+        assert conn.execute(change, {"c": customer}).rowcount == 1
+    try:
+        with pytest.raises(DbtFailed, match="assert_one_authorisation_per_customer_and_purpose"):
+            run_dbt(ONE_PER_PURPOSE, built_db)
+    finally:
+        with psycopg.connect(built_db, autocommit=True) as conn:
+            conn.execute("truncate marts.customer_authorisations")
+            conn.execute("insert into marts.customer_authorisations select * from marts.authorisations_kept")
+            conn.execute("drop table marts.authorisations_kept")
