@@ -1,9 +1,9 @@
 {#
     marts.customer_authorisations holds exactly one row per customer of dim_customers and purpose
     of var `authorisation_purposes`, and no other row. A row here is a customer with a purpose
-    missing or doubled, or a row of a purpose not on the list (counting distinct purposes, as this
-    check first did, let a purpose off the list stand in for a missing one). Each listed purpose is
-    counted on its own: exactly once each, and no other row.
+    missing or doubled, or a row of a purpose not on the list. Each listed purpose is counted on its
+    own (counting distinct purposes, as this check first did, let one off the list stand in for a
+    missing one).
 #}
 
 {%- set purposes = var('authorisation_purposes') %}
