@@ -53,7 +53,7 @@ from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, 
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
 from cosmos.operators.local import DbtBuildLocalOperator
 
-from puente.dbt import NIGHTLY_EXCLUDED_RESOURCE_TYPES
+from puente.config import NIGHTLY_EXCLUDED_RESOURCE_TYPES
 from puente.sources import registry
 
 log = logging.getLogger(__name__)
@@ -105,23 +105,51 @@ def _hold_lease(context) -> None:
     leases.acquire_waiting(warehouse_url(), f"{NIGHT}{context['run_id']}", leases.NIGHT_TTL, supersedes=NIGHT)
 
 
+# The process's environment as a dbt task found it (_before_dbt), given back when it ends (_after_dbt).
+_environ_before_dbt: dict[str, str] | None = None
+
+
+def _restore_environ() -> None:
+    """Give the process back the environment it had before the dbt task. cosmos, reading a task's
+    dbt artifacts for OpenLineage, copies the task's env into the process's own and leaves it there
+    (cosmos/operators/local.py): the profile's ``PUENTE_DBT_*`` (the warehouse's password among
+    them), the night's ``PUENTE_AS_OF_DATE``. A task in a process of its own (the scheduler's
+    executors) loses them as it ends; under ``dag.test()`` (``make demo``, the tests) every task of
+    every night shares one process, and a later dbt run there (``puente dbt-…`` in-process, a test)
+    would measure from an old night's day. A dbt task that fails skips this; the next one's
+    ``_before_dbt`` restores it."""
+    global _environ_before_dbt
+    if _environ_before_dbt is None:
+        return
+    before, _environ_before_dbt = _environ_before_dbt, None
+    for key in set(os.environ) - set(before):
+        del os.environ[key]
+    os.environ.update(before)
+
+
 def _before_dbt(context) -> None:
-    """Before a dbt task: renew the night's lease (``_hold_lease``), then move every object alive now
-    into the collector's permanent generation.
+    """Before a dbt task: note the process's environment (``_restore_environ``), renew the night's
+    lease (``_hold_lease``), then move every object alive now into the collector's permanent
+    generation.
     cosmos runs ``gc.collect()`` after each dbt invocation; without this it walks the whole heap of
     Airflow, dbt and (in ``dag.test()``) the night's earlier tasks, about 0.5-0.9 s a task measured
     here (bench/night.py), to free only what dbt itself left behind. And keep dbt's default
     behaviour flags from growing with each dbt task run in this process (``lighten_adapter_start``)."""
+    global _environ_before_dbt
     from puente.dbt import lighten_adapter_start
 
+    _restore_environ()
+    _environ_before_dbt = dict(os.environ)
     _hold_lease(context)
     lighten_adapter_start()
     gc.freeze()
 
 
-def _thaw_heap(context, result=None) -> None:
-    """After a dbt task: hand the frozen objects back to the collector (a failed task skips this;
-    the next successful one thaws everything frozen since)."""
+def _after_dbt(context, result=None) -> None:
+    """After a dbt task: give the process its environment back (``_restore_environ``) and hand the
+    frozen objects back to the collector (a failed task skips this; the next successful one thaws
+    everything frozen since)."""
+    _restore_environ()
     gc.unfreeze()
 
 
@@ -145,13 +173,13 @@ DBT_PROFILE = ProfileConfig(profile_name="puente", target_name="warehouse",
 # temporary copy, deleted unread; the task's log keeps dbt's info lines. Writing it took about a tenth
 # of the three-night test's CPU (py-spy: the file handler and its lock).
 # DBT_EXCLUDE_RESOURCE_TYPES: a model's unit tests test its code, not the night's data; they run in
-# `make test` (puente.dbt.NIGHTLY_EXCLUDED_RESOURCE_TYPES, as the main build leaves them out).
+# `make test` (puente.config.NIGHTLY_EXCLUDED_RESOURCE_TYPES, as the main build leaves them out).
 DBT_GLOBAL_FLAGS = ["--no-write-json", "--log-level-file", "none"]
 DBT_TASK_ARGS = {"install_deps": False, "full_refresh": "{{ params.rebuild_marts }}",
                  "env": {"PUENTE_AS_OF_DATE": "{{ ds }}",
                          "DBT_EXCLUDE_RESOURCE_TYPES": " ".join(NIGHTLY_EXCLUDED_RESOURCE_TYPES)},
                  "dbt_cmd_global_flags": DBT_GLOBAL_FLAGS,
-                 "pre_execute": _before_dbt, "post_execute": _thaw_heap}
+                 "pre_execute": _before_dbt, "post_execute": _after_dbt}
 # A task of one model also runs with --no-populate-cache: dbt would list every relation of every schema
 # before building it; it asks the warehouse about the model's own relation instead (a tenth of a
 # one-model task's dbt time, py-spy in the three-night test). Not where a task builds several models:

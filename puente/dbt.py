@@ -25,17 +25,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from puente.config import dbt_project_dir, puente_home
+from puente.config import NIGHTLY_EXCLUDED_RESOURCE_TYPES, dbt_project_dir, puente_home
 from puente.warehouse import DBT_PROFILE_OPTIONS, LIBPQ_ENV_OPTIONS, connection_options
 
 if TYPE_CHECKING:
     from dbt.cli.main import dbtRunnerResult
 
-# A night builds the data and runs its data tests; the project's unit tests (fixed inputs against
-# expected rows: they test the models' code, which does not change between nights) run in `make test`
-# (tests/dbt/test_unit_tests.py), as dbt advises for production builds. Three of them sat on the
-# night's critical path, just before int_customer_clusters.
-NIGHTLY_EXCLUDED_RESOURCE_TYPES = ("unit_test",)
 _NIGHTLY_EXCLUDES = tuple(arg for kind in NIGHTLY_EXCLUDED_RESOURCE_TYPES for arg in ("--exclude-resource-type", kind))
 MAIN_BUILD_ARGS = ("build", "--exclude", "tag:activation", *_NIGHTLY_EXCLUDES)
 ACTIVATION_BUILD_ARGS = ("build", "--select", "tag:activation", *_NIGHTLY_EXCLUDES)

@@ -8,6 +8,7 @@ simulators over HTTP, then check the warehouse and the CRM simulator.
 from __future__ import annotations
 
 import json
+import os
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,8 +17,27 @@ import httpx
 import psycopg
 import pytest
 
+from puente.dbt import dbt_env
+
 START = date(2026, 11, 16)
 REPO = Path(__file__).resolve().parents[2]
+
+
+def test_parsing_the_dags_imports_none_of_what_their_tasks_run(dag_bag):
+    """Airflow's DAG processor parses every DAG file every 30 s by default: the tasks' libraries
+    (pandas, the ML, dbt's runner, Great Expectations, Puente's warehouse module) load when a task
+    runs, not at each parse. Checked in a process of its own: the test session has imported them
+    all. (The PostgreSQL driver is not on the list: Airflow loads it for its own metadata database.)"""
+    import subprocess
+    import sys
+
+    heavy = ["pandas", "sklearn", "lightgbm", "dbt.cli.main", "great_expectations", "puente.warehouse"]
+    dags = REPO / "dags"
+    script = (f"import runpy, sys; sys.path.insert(0, {str(dags)!r})\n"
+              f"for path in sorted({[str(p) for p in dags.glob('puente_*.py')]!r}): runpy.run_path(path)\n"
+              f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout[-2000:]
 
 
 def test_dag_shape(nightly_dag):
@@ -234,9 +254,15 @@ def test_nights_end_to_end(nightly_dag, fresh_db, monkeypatch, capfd, caplog, al
         for key, value in runtime.simulated_sources_env(credentials, sim.base_url).items():
             monkeypatch.setenv(key, value)
 
+        # What a dbt task's env sets (the night's day, the profile's PUENTE_DBT_*, the warehouse's
+        # password among them), as the process had it before the night
+        dbt_keys = {"PUENTE_AS_OF_DATE", "DBT_EXCLUDE_RESOURCE_TYPES", *dbt_env(fresh_db)}
+        environ_before = {key: os.environ.get(key) for key in dbt_keys}
         night_started = datetime.now(UTC)
         run = nightly_dag.test(logical_date=datetime(2026, 11, 16, tzinfo=UTC))
         assert run.state == "success"
+        # and the process has them as before: every task of dag.test() shares it (_restore_environ)
+        assert {key: os.environ.get(key) for key in dbt_keys} == environ_before
         first = _counts(fresh_db)
         # The morning check ran at the end of the good night; it found nothing that fails, and what it
         # sent (the webhook receiver) is what ops.alerts says was sent.

@@ -1,5 +1,5 @@
 """The project's dbt unit tests (fixed input rows against the rows a model must make). A night leaves
-them out (puente.dbt.NIGHTLY_EXCLUDED_RESOURCE_TYPES: they test the models' code, not its data), so
+them out (puente.config.NIGHTLY_EXCLUDED_RESOURCE_TYPES: they test the models' code, not its data), so
 this is where they run: every one of them, against the built scenario's relations (dbt reads the
 column types of a unit test's inputs from them)."""
 
