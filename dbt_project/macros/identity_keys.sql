@@ -391,6 +391,33 @@
 {%- endmacro %}
 
 {#
+    A company's record beside a person's (`company`, `person`: the two records): what ties the
+    person to that company.
+    - `company_mailbox`: the person's mailbox is at a domain of its own (not a big provider's,
+      var email_providers) whose name spells the company's, legal form aside
+      (`ventas@restaurantepacificosas80.com.co` beside `Restaurante Pacífico S.A.S`); a company
+      name of six letters or more, so that a short one (`Sol`) does not sit inside other domains.
+    - `company_surname`: a surname of the person (a word of the name after the first, of four
+      letters or more) is a word of the company's name (`Rubén Gutiérrez` beside `DISTRIBUCIONES
+      GUTIÉRREZ LTDA.`): a family business's buyer, or anyone with a common surname.
+    - `not_comparable` otherwise.
+#}
+{% macro company_person_level(company, person) -%}
+    case
+        when split_part({{ person }}.email_canonical, '@', 2) not in ('{{ var("email_providers") | join("', '") }}')
+            and length(replace({{ company }}.company_name_compared, ' ', '')) >= 6
+            and strpos(regexp_replace(split_part(split_part({{ person }}.email_canonical, '@', 2), '.', 1), '[^a-z]', '', 'g'),
+                       replace({{ company }}.company_name_compared, ' ', '')) > 0
+            then 'company_mailbox'
+        when exists (
+            select 1 from unnest({{ person }}.name_words[2:]) as word
+            where length(word) >= 4 and word = any(string_to_array({{ company }}.company_name_compared, ' '))
+        ) then 'company_surname'
+        else 'not_comparable'
+    end
+{%- endmacro %}
+
+{#
     Whether two given names can be the same person's, stricter than name_words_agree: equal, an
     initial (when `initials`), one slip apart that keeps the first and the last letter
     (`Juuan` / `Juan`, `ivn` / `ivan`), or two neighbours swapped (`Feilpe` / `Felipe`), so that

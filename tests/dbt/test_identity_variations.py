@@ -169,8 +169,24 @@ PARTNERS = [
             city="Ciudad de México", country=MEXICO),
     partner(1117, "Larissa Souza Lima", street="Rua Augusta, 1234 - apto 56", city="São Paulo", country=BRAZIL),
     partner(1119, "Matías Rojas Vera", street="Av. Providencia 1234, depto 56", city="Santiago", country=CHILE),
+    # a company beside a person: a buyer with a mailbox at the company's own domain (at its door); a
+    # family business's buyer, the NIT typed with a wrong verification digit; a namesake of the family
+    # at the company's door; a person at the company's domain who is a taxpayer of their own
+    partner(1130, "Restaurante Pacífico S.A.S", phone="601 424 6565", street="Calle 20 # 103-28",
+            vat=f"874.554.789-{_dv('874554789')}", company=True),
+    partner(1131, "DISTRIBUCIONES GUTIÉRREZ LTDA.", phone="602 447 0915", vat=f"962.103.640-{_dv('962103640')}",
+            city="Pasto", company=True),
+    partner(1132, "Ferretería Gómez S.A.S.", phone="602 555 8020", street="Carrera 15 # 80-20", city="Cali",
+            company=True),
+    partner(1133, "Droguería El Progreso S.A.S", phone="607 691 3401", vat=f"910.332.339-{_dv('910332339')}",
+            street="Diagonal 131 # 23-13", city="Bucaramanga", company=True),
 ]
 CONTACTS = [
+    contact(2190, "María", "Pérez", email="ventas@restaurantepacificosas80.com.co", address="Cl 20 103 28"),
+    contact(2191, "Rubén", "Gutiérrez", phone="3160764839", tax_id=f"962103640-{_wrong_dv('962103640')}", city="Pasto"),
+    contact(2192, "Laura", "Gómez", email="laura.gomez@gmail.com", address="Kr 15 80 20", city="Cali"),
+    contact(2193, "Julián", "Suárez", email="contabilidad@drogueriaelprogresosas.com.co", tax_id="1098765432",
+            address="Dg 131 23 13", city="Bucaramanga"),
     contact(2001, "Pablo", "Mora", email="compras@lospinos.com.co", tax_id=f"900700800-{_dv('900700800')}"),
     contact(2002, "Rosa", "Díaz", email="rosa.diaz@yahoo.com", tax_id=f"800300200-{_dv('800300200')}", city="Cali"),
     contact(2003, "Martín", "Suárez", tax_id=f"20123456{78}{_cuit_dv('2012345678')}", city="Buenos Aires",
@@ -185,7 +201,7 @@ CONTACTS = [
     contact(2070, "João", "Silva", tax_id="52998224725", city="São Paulo", country="Brasil"),
     contact(2071, "Bruno", "Costa", tax_id="123.456.789-09", city="Curitiba", country="Brasil"),
     contact(2072, "Ana", "Souza", tax_id="11222333000181", city="São Paulo", country="Brasil"),
-    contact(2073, "Rita", "Serra", tax_id="45.372.594/0001-08", city="Recife", country="Brasil"),
+    contact(2073, "Rita", "Lopes", tax_id="45.372.594/0001-08", city="Recife", country="Brasil"),
     contact(2074, "Santiago", "Ferreyra", tax_id="20-29384756-9", city="Córdoba", country="Argentina"),
     contact(2075, "Valentina", "Muñoz", tax_id="15.289.374-9", city="Valparaíso", country="Chile"),  # 15.829.374-9
     contact(2076, "Rafael", "Oliveira", tax_id="385.617.294-73", city="Belo Horizonte", country="Brasil"),
@@ -329,6 +345,8 @@ MUST_MERGE = [
     ("phone_placeholder_beside_a_mailbox", "odoo_partner:1016", "hubspot_contact:2016"),
     ("business_phone_beside_a_mailbox", "hubspot_contact:2053", "shopify_customer:3053"),
     ("company_buyer_in_another_city", "odoo_partner:1050", "hubspot_contact:2050"),
+    ("company_buyer_mailbox_at_its_domain", "odoo_partner:1130", "hubspot_contact:2190"),  # their door too
+    ("tax_id_doubtful_company_buyer_surname", "odoo_partner:1131", "hubspot_contact:2191"),  # a city besides
     ("address_written_another_way", "odoo_partner:1070", "hubspot_contact:2170"),  # nothing else in common
     ("address_carrera_abbreviated", "odoo_partner:1071", "shopify_customer:3071"),
     ("address_abroad_ar_avenida_abbreviated_unit_another_way", "odoo_partner:1114", "hubspot_contact:2114"),
@@ -344,6 +362,8 @@ MUST_MERGE = [
 ]
 MUST_NOT_MERGE = [
     ("tax_id_doubtful_alone", "odoo_partner:1002", "hubspot_contact:2002"),
+    ("company_surname_alone_at_its_door", "odoo_partner:1132", "hubspot_contact:2192"),
+    ("company_mailbox_own_tax_id", "odoo_partner:1133", "hubspot_contact:2193"),  # two taxpayers
     ("tax_id_foreign_doubtful", "odoo_partner:1004", "hubspot_contact:2004"),
     ("tax_id_cnpj_doubtful", "odoo_partner:1063", "hubspot_contact:2073"),
     *SWAPPED_GIVEN_NAME_CONFLICTS,
@@ -406,6 +426,23 @@ def test_must_merge(night_1, module_db, case, a, b):
 @pytest.mark.parametrize(("case", "a", "b"), MUST_NOT_MERGE, ids=[c[0] for c in MUST_NOT_MERGE])
 def test_must_not_merge(night_1, case, a, b):
     assert night_1[a] != night_1[b], case
+
+
+@pytest.mark.parametrize(("a", "b", "levels"), [
+    ("odoo_partner:1130", "hubspot_contact:2190", ("company_mailbox", "missing", "merge", None)),
+    ("odoo_partner:1131", "hubspot_contact:2191", ("company_surname", "doubtful", "merge", None)),
+    ("odoo_partner:1132", "hubspot_contact:2192", ("company_surname", "missing", "apart", None)),
+    ("odoo_partner:1133", "hubspot_contact:2193", ("company_mailbox", "different", "apart", "tax_id")),
+], ids=["mailbox_at_its_domain", "surname_beside_a_doubtful_nit", "surname_alone", "mailbox_but_two_taxpayers"])
+def test_a_company_beside_a_person_by_their_mailbox_and_surname(night_1, module_db, a, b, levels):
+    """Each pair was compared (a candidate), and what tied the person to the company is its name level:
+    a mailbox at the company's domain weighs as one mailbox does; a surname in its name weighs nothing
+    alone and lets a doubtful NIT count; two valid tax ids still say two taxpayers."""
+    (pair,) = rows(module_db, """
+        select name_level, tax_id_level, decision, conflict, explanation from intermediate.int_customer_pairs_scored
+        where record_key = least(%s, %s) and other_record_key = greatest(%s, %s)""", a, b, a, b)
+    assert (pair["name_level"], pair["tax_id_level"], pair["decision"], pair["conflict"]) == levels, pair
+    assert f"name {levels[0]} " in pair["explanation"]
 
 
 def test_a_made_up_mailbox_and_a_family_holder_that_fits_two_relatives_weigh_less(night_1, module_db):

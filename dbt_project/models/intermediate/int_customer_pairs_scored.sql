@@ -44,8 +44,8 @@
       - tax_id: `exact` (same valid id), `doubtful` (same digits, but a check digit fails on one
         side; or a doubtful id one swap of neighbouring digits from the other's valid id, whose
         check digit(s) it carries: column tax_id_swapped_bodies; NIT, CUIT, RUT, RFC, CPF, CNPJ),
-        `different` (two valid ids), `missing`. A doubtful tax id never links on its own: it counts when the names agree, or
-        when the two hold one door and their names do not conflict (a company's door beside its
+        `different` (two valid ids), `missing`. A doubtful tax id never links on its own: it counts when the names agree (a
+        company's beside its buyer's mailbox or surname too, name levels below), or when the two hold one door and their names do not conflict (a company's door beside its
         buyer's); else, unless the other comparisons weigh at least var identity_merge_weight
         without it, the pair goes to review at most;
       - name, word by word (name_words: particles dropped): `exact`, `compatible` (every word of
@@ -60,7 +60,10 @@
         Acosta Rojas`; or one holds its surname twice and the other ends in one it lacks:
         `Fernando García García` / `Fernando García Rojas`), `similar` (trigrams), `different_given_name` (`Carlos Gómez` / `Lucía Gómez`), `different`; two
         companies: `company_exact`, `company_similar`, `company_different`; a company beside a
-        person (a buyer at a company): `not_comparable`;
+        person (a buyer at a company, macro company_person_level): `company_mailbox` (the person's
+        mailbox at a domain that spells the company's name: its staff's), `company_surname` (a
+        surname of the person in the company's name: says nothing on its own, but a doubtful tax
+        id counts beside it), `not_comparable`;
       - city: `same`, `different` (people move), `missing`;
       - address: `exact` (the same door in the same city, the unit aside), `household` (either,
         at a door whose holders include two people: a pair of them whose names conflict, or whose
@@ -142,7 +145,7 @@
     {{ model.raw_code }}
     {{ pairing_input_hash('r') }} {{ pairing_key_rows('r') }} {{ given_names_agree('a', 'b') }} {{ given_names_agree('a', 'b', initials=false) }}
     {{ name_words_agree('a', 'b') }} {{ particle_surname_initial('a', 'b') }} {{ ambiguous_holders('h', family_conflicts) }}
-    {{ is_web_order_sale_order('s', 'r', 'a') }} {{ record_key("'k'", 'i') }}
+    {{ is_web_order_sale_order('s', 'r', 'a') }} {{ record_key("'k'", 'i') }} {{ company_person_level('a', 'b') }}
     {%- for name in modules.re.findall("var\\(['\"](\\w+)", model.raw_code) | unique | sort %} {{ name }}={{ var(name) }}{% endfor %}
 {%- endset -%}
 
@@ -607,7 +610,9 @@ compared as (
                     when similarity(a.company_name_compared, b.company_name_compared) >= 0.5 then 'company_similar'
                     else 'company_different'
                 end
-            when a.is_company or b.is_company then 'not_comparable'
+            -- a company beside a person: their mailbox at the company's domain, their surname in its name
+            when a.is_company then {{ company_person_level('a', 'b') }}
+            when b.is_company then {{ company_person_level('b', 'a') }}
             when (select array_agg(w order by w) from unnest(a.name_words) as w)
                 = (select array_agg(w order by w) from unnest(b.name_words) as w) then 'exact'
             -- before `compatible`: `García García` has a word for each of `García Rojas` but
@@ -894,12 +899,12 @@ final as (
         round(1 / (1 + power(2::numeric, -greatest(least(match_weight, 60), -60))), 6) as match_probability,
         case
             -- a doubtful tax id never links on its own: it counts when another comparison says the
-            -- same (the names agree, or the two hold one door and their names do not conflict: a
-            -- company's door beside its buyer's); else the pair merges only when the rest merges
+            -- same (the names agree, a company's name with its buyer's mailbox or surname, or the two
+            -- hold one door and their names do not conflict: a company's door beside its buyer's); else the pair merges only when the rest merges
             -- it, and goes to a person at most
             when tax_id_level = 'doubtful' and match_weight - tax_id_weight < {{ var('identity_merge_weight') }}
                 and not (
-                    name_level in ('exact', 'compatible', 'company_exact', 'company_similar')
+                    name_level in ('exact', 'compatible', 'company_exact', 'company_similar', 'company_mailbox', 'company_surname')
                     or (shares_door and name_level not in {{ family_conflicts }})
                 )
                 then case when match_weight >= {{ var('identity_review_weight') }} then 'review' else 'apart' end
