@@ -115,8 +115,8 @@ def _restore_environ() -> None:
     (cosmos/operators/local.py): the profile's ``PUENTE_DBT_*`` (the warehouse's password among
     them), the night's ``PUENTE_AS_OF_DATE``. A task in a process of its own (the scheduler's
     executors) loses them as it ends; under ``dag.test()`` (``make demo``, the tests) every task of
-    every night shares one process, and a later dbt run there (``puente dbt-…`` in-process, a test)
-    would measure from an old night's day. A dbt task that fails skips this; the next one's
+    every night shares one process, and a later dbt run in it (a test's, a Python session's after
+    ``dag.test()``) would measure from an old night's day. A dbt task that fails skips this; the next one's
     ``_before_dbt`` restores it."""
     global _environ_before_dbt
     if _environ_before_dbt is None:

@@ -32,7 +32,7 @@ def dbt_project_dir() -> Path:
 # A night builds the data and runs its data tests; the project's unit tests (fixed inputs against
 # expected rows: they test the models' code, which does not change between nights) run in `make test`
 # (tests/dbt/test_unit_tests.py), as dbt advises for production builds. Here rather than in puente.dbt
-# so that the DAG reads it without importing the warehouse's driver at every parse.
+# so that the nightly DAG reads it without loading puente.dbt and puente.warehouse at every parse.
 NIGHTLY_EXCLUDED_RESOURCE_TYPES = ("unit_test",)
 
 
