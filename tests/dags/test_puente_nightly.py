@@ -107,6 +107,25 @@ def test_dag_shape(nightly_dag):
     assert report.upstream_task_ids == {"release_lease", "morning_check"}  # after the night's alerts
 
 
+def test_a_dbt_task_gives_the_process_its_environment_back(nightly_dag, monkeypatch):
+    """_restore_environ: what a dbt task left in the process's environment goes (cosmos copies the
+    task's env there), what it changed comes back, once; with nothing noted it does nothing (the
+    end-to-end test checks a whole night)."""
+    import sys
+
+    (module,) = [m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == nightly_dag.fileloc]
+    monkeypatch.setenv("PUENTE_TEST_KEPT", "before")
+    monkeypatch.delenv("PUENTE_TEST_LEFT", raising=False)
+    monkeypatch.setattr(module, "_environ_before_dbt", dict(os.environ))
+    os.environ.update({"PUENTE_TEST_LEFT": "by a task", "PUENTE_TEST_KEPT": "changed"})
+    module._restore_environ()
+    assert ("PUENTE_TEST_LEFT" in os.environ, os.environ["PUENTE_TEST_KEPT"]) == (False, "before")
+    assert module._environ_before_dbt is None
+    os.environ["PUENTE_TEST_LEFT"] = "after the restore"
+    module._restore_environ()  # nothing noted since: nothing to give back
+    assert os.environ.pop("PUENTE_TEST_LEFT") == "after the restore"
+
+
 def test_python_tasks_and_dbt_connect_with_the_same_warehouse_configuration(nightly_dag, warehouse_url, monkeypatch):
     """The Airflow connection's extra (libpq options) reaches every Python task's URL and dbt's
     profile alike: an ``application_name`` is seen by the server from both, and ``sslmode=require``
