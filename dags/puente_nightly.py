@@ -116,8 +116,10 @@ def _restore_environ() -> None:
     them), the night's ``PUENTE_AS_OF_DATE``. A task in a process of its own (the scheduler's
     executors) loses them as it ends; under ``dag.test()`` (``make demo``, the tests) every task of
     every night shares one process, and a later dbt run in it (a test's, a Python session's after
-    ``dag.test()``) would measure from an old night's day. A dbt task that fails skips this; the next one's
-    ``_before_dbt`` restores it."""
+    ``dag.test()``) would measure from an old night's day. A dbt task that fails skips this (its
+    post_execute does not run) and what cosmos copied stays, as it did before; the next dbt task
+    notes the environment anew rather than going back to a note that may be another night's or
+    another test's (settings set since would be lost)."""
     global _environ_before_dbt
     if _environ_before_dbt is None:
         return
@@ -138,7 +140,6 @@ def _before_dbt(context) -> None:
     global _environ_before_dbt
     from puente.dbt import lighten_adapter_start
 
-    _restore_environ()
     _environ_before_dbt = dict(os.environ)
     _hold_lease(context)
     lighten_adapter_start()
