@@ -44,10 +44,11 @@
       - tax_id: `exact` (same valid id), `doubtful` (same digits, but a check digit fails on one
         side; or a doubtful id one swap of neighbouring digits from the other's valid id, whose
         check digit(s) it carries: column tax_id_swapped_bodies; NIT, CUIT, RUT, RFC, CPF, CNPJ),
-        `different` (two valid ids), `missing`. A doubtful tax id never links on its own: it counts when the names agree (a
-        company's beside its buyer's mailbox or surname too, name levels below), or when the two hold one door and their names do not conflict (a company's door beside its
-        buyer's); else, unless the other comparisons weigh at least var identity_merge_weight
-        without it, the pair goes to review at most;
+        `different` (two valid ids), `missing`. A doubtful tax id never links on its own: it
+        counts when the names agree (a company's name beside its buyer's mailbox or surname too,
+        name levels below), or when the two hold one door and their names do not conflict (a
+        company's door beside its buyer's); else, unless the other comparisons weigh at least var
+        identity_merge_weight without it, the pair goes to review at most;
       - name, word by word (name_words: particles dropped): `exact`, `compatible` (every word of
         the shorter name agrees with one of the longer: equal, an initial, or two edits apart; a
         `D.` is the initial of a surname that begins with a particle, `Lucía D.` / `Lucia de la Hoz`,
@@ -900,8 +901,8 @@ final as (
         case
             -- a doubtful tax id never links on its own: it counts when another comparison says the
             -- same (the names agree, a company's name with its buyer's mailbox or surname, or the two
-            -- hold one door and their names do not conflict: a company's door beside its buyer's); else the pair merges only when the rest merges
-            -- it, and goes to a person at most
+            -- hold one door and their names do not conflict: a company's door beside its buyer's);
+            -- else the pair merges only when the rest merges it, and goes to a person at most
             when tax_id_level = 'doubtful' and match_weight - tax_id_weight < {{ var('identity_merge_weight') }}
                 and not (
                     name_level in ('exact', 'compatible', 'company_exact', 'company_similar', 'company_mailbox', 'company_surname')
