@@ -212,6 +212,32 @@ def test_every_task_that_writes_renews_the_nights_lease(nightly_dag, fresh_db, m
     assert leases.acquire(fresh_db, "puente_web_orders manual__1", leases.FREQUENT_TTL) == holder
 
 
+def test_a_dbt_task_keeps_what_was_set_since_an_earlier_one_that_did_not_end(nightly_dag, fresh_db, monkeypatch):
+    """A dbt task whose post_execute did not run (it failed; or, as in the lease test above, its
+    pre_execute ran alone) leaves its note of the environment behind. The next dbt task notes the
+    environment anew instead of going back to that note, so a setting made in between survives its
+    night (make test failed so at 8de7cc4: the simulators' URLs were deleted)."""
+    import gc
+    import sys
+
+    from puente import runtime
+
+    (module,) = [m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == nightly_dag.fileloc]
+    monkeypatch.setenv("AIRFLOW_CONN_PUENTE_WAREHOUSE", runtime.warehouse_connection(fresh_db))
+    monkeypatch.setattr(module, "_environ_before_dbt", None)
+    monkeypatch.delenv("PUENTE_TEST_SET_SINCE", raising=False)
+    first, second = [t for t in nightly_dag.tasks if t._pre_execute_hook is module._before_dbt][:2]
+    context = {"run_id": "scheduled__2026-11-17T03:00:00+00:00"}
+    try:
+        first._pre_execute_hook(context)  # and never its post_execute
+    finally:
+        gc.unfreeze()
+    monkeypatch.setenv("PUENTE_TEST_SET_SINCE", "kept")
+    second._pre_execute_hook(context)
+    second._post_execute_hook(context, None)
+    assert os.environ.get("PUENTE_TEST_SET_SINCE") == "kept"
+
+
 def _counts(url: str) -> dict[str, int]:
     from puente.warehouse import RAW_OBJECTS
 
