@@ -107,13 +107,19 @@ def test_dag_shape(nightly_dag):
     assert report.upstream_task_ids == {"release_lease", "morning_check"}  # after the night's alerts
 
 
+def _dag_module(dag):
+    """The module the DAG bag loaded ``dag``'s file as (its hooks and their state)."""
+    import sys
+
+    (module,) = [m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == dag.fileloc]
+    return module
+
+
 def test_a_dbt_task_gives_the_process_its_environment_back(nightly_dag, monkeypatch):
     """_restore_environ: what a dbt task left in the process's environment goes (cosmos copies the
     task's env there), what it changed comes back, once; with nothing noted it does nothing (the
     end-to-end test checks a whole night)."""
-    import sys
-
-    (module,) = [m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == nightly_dag.fileloc]
+    module = _dag_module(nightly_dag)
     monkeypatch.setenv("PUENTE_TEST_KEPT", "before")
     monkeypatch.delenv("PUENTE_TEST_LEFT", raising=False)
     monkeypatch.setattr(module, "_environ_before_dbt", dict(os.environ))
@@ -218,11 +224,10 @@ def test_a_dbt_task_keeps_what_was_set_since_an_earlier_one_that_did_not_end(nig
     environment anew instead of going back to that note, so a setting made in between survives its
     night (make test failed so at 8de7cc4: the simulators' URLs were deleted)."""
     import gc
-    import sys
 
     from puente import runtime
 
-    (module,) = [m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == nightly_dag.fileloc]
+    module = _dag_module(nightly_dag)
     monkeypatch.setenv("AIRFLOW_CONN_PUENTE_WAREHOUSE", runtime.warehouse_connection(fresh_db))
     monkeypatch.setattr(module, "_environ_before_dbt", None)
     monkeypatch.delenv("PUENTE_TEST_SET_SINCE", raising=False)

@@ -62,7 +62,6 @@ def test_dim_customers_reads_its_consent_and_purposes_from_the_mart(messy_db):
     assert purposes == set(PURPOSES)  # the dbt var and the activation spec name the same purposes
 
 
-
 ONE_PER_PURPOSE = ["test", "--select", "assert_one_authorisation_per_customer_and_purpose"]
 
 

@@ -9,8 +9,8 @@ from puente.dbt import run_dbt
 
 
 def test_every_unit_test_of_the_project_runs_and_passes(built_db, monkeypatch):
-    # cosmos, reading a task's dbt artifacts for OpenLineage, copies the task's env into the process's
-    # own (cosmos/operators/local.py): after an in-process night, this variable would hide them
+    # cosmos copies a dbt task's env into the process's own (cosmos/operators/local.py); the nightly
+    # DAG gives it back after each task, but not after one that failed: this variable would hide them
     monkeypatch.delenv("DBT_EXCLUDE_RESOURCE_TYPES", raising=False)
     listed = run_dbt(["ls", "--resource-type", "unit_test", "--output", "name"], built_db).result
     assert len(listed) >= 5  # int_customer_clusters' three, dim_products', base_stripe__charges'
