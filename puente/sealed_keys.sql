@@ -62,8 +62,8 @@
         tax_id_kind,
         tax_id_normalized,
         tax_id_corrected,
-        -- only doubtful ids, a dozen swaps each at most
-        case when tax_id_is_valid = false
+        -- ids with a check digit, a dozen swaps each at most (a valid one's rarely fit: a NIT's)
+        case when tax_id_is_valid is not null
             then (
         select array_agg(case when parsed.kind = 'rut' then ltrim(swaps.swapped, '0') else swaps.swapped end order by swaps.i)
         from (

@@ -405,9 +405,9 @@
 {% macro company_person_level(company, person) -%}
     case
         when split_part({{ person }}.email_canonical, '@', 2) not in ('{{ var("email_providers") | join("', '") }}')
-            and length(replace({{ company }}.company_name_compared, ' ', '')) >= 6
+            and length(regexp_replace({{ company }}.company_name_compared, '[^a-z]', '', 'g')) >= 6
             and strpos(regexp_replace(split_part(split_part({{ person }}.email_canonical, '@', 2), '.', 1), '[^a-z]', '', 'g'),
-                       replace({{ company }}.company_name_compared, ' ', '')) > 0
+                       regexp_replace({{ company }}.company_name_compared, '[^a-z]', '', 'g')) > 0
             then 'company_mailbox'
         when exists (
             select 1 from unnest({{ person }}.name_words[2:]) as word

@@ -180,8 +180,20 @@ PARTNERS = [
             company=True),
     partner(1133, "Droguería El Progreso S.A.S", phone="607 691 3401", vat=f"910.332.339-{_dv('910332339')}",
             street="Diagonal 131 # 23-13", city="Bucaramanga", company=True),
+    # a company whose name has a number, its buyer's mailbox at its domain and the NIT's DV wrong; NITs
+    # one swap of neighbouring digits apart whose DV is 1 for both (remainders 1 and 10): the swap
+    # the DV cannot catch, beside the company's mobile that its owner gave the CRM, and alone
+    partner(1134, "Hotel La 80 S.A.S.", phone="604 444 8080", vat=f"901.458.226-{_dv('901458226')}",
+            city="Medellín", company=True),
+    partner(1135, "Restaurante El Fogón S.A.S.", mobile="319 342 1211", vat=f"896.243.643-{_dv('896243643')}",
+            city="Pereira", company=True),
+    partner(1136, "Panadería La Espiga S.A.S.", vat=f"815.301.071-{_dv('815301071')}", city="Neiva", company=True),
 ]
 CONTACTS = [
+    contact(2194, "Valentina", "Acosta", email="reservas@hotella80sas.com.co",
+            tax_id=f"901458226-{_wrong_dv('901458226')}", city="Medellín"),
+    contact(2195, "Julián", "Cárdenas", phone="3193421211", tax_id=f"869243643-{_dv('896243643')}", city="Pereira"),
+    contact(2196, "Paula", "Ríos", tax_id=f"815310071-{_dv('815301071')}", city="Neiva"),
     contact(2190, "María", "Pérez", email="ventas@restaurantepacificosas80.com.co", address="Cl 20 103 28"),
     contact(2191, "Rubén", "Gutiérrez", phone="3160764839", tax_id=f"962103640-{_wrong_dv('962103640')}", city="Pasto"),
     contact(2192, "Laura", "Gómez", email="laura.gomez@gmail.com", address="Kr 15 80 20", city="Cali"),
@@ -347,6 +359,8 @@ MUST_MERGE = [
     ("company_buyer_in_another_city", "odoo_partner:1050", "hubspot_contact:2050"),
     ("company_buyer_mailbox_at_its_domain", "odoo_partner:1130", "hubspot_contact:2190"),  # their door too
     ("tax_id_doubtful_company_buyer_surname", "odoo_partner:1131", "hubspot_contact:2191"),  # a city besides
+    ("company_with_a_number_buyer_mailbox_at_its_domain", "odoo_partner:1134", "hubspot_contact:2194"),
+    ("tax_id_swap_the_dv_cannot_catch_beside_a_mobile", "odoo_partner:1135", "hubspot_contact:2195"),
     ("address_written_another_way", "odoo_partner:1070", "hubspot_contact:2170"),  # nothing else in common
     ("address_carrera_abbreviated", "odoo_partner:1071", "shopify_customer:3071"),
     ("address_abroad_ar_avenida_abbreviated_unit_another_way", "odoo_partner:1114", "hubspot_contact:2114"),
@@ -364,6 +378,7 @@ MUST_NOT_MERGE = [
     ("tax_id_doubtful_alone", "odoo_partner:1002", "hubspot_contact:2002"),
     ("company_surname_alone_at_its_door", "odoo_partner:1132", "hubspot_contact:2192"),
     ("company_mailbox_own_tax_id", "odoo_partner:1133", "hubspot_contact:2193"),  # two taxpayers
+    ("tax_id_swap_the_dv_cannot_catch_alone", "odoo_partner:1136", "hubspot_contact:2196"),  # a city besides
     ("tax_id_foreign_doubtful", "odoo_partner:1004", "hubspot_contact:2004"),
     ("tax_id_cnpj_doubtful", "odoo_partner:1063", "hubspot_contact:2073"),
     *SWAPPED_GIVEN_NAME_CONFLICTS,
@@ -433,11 +448,19 @@ def test_must_not_merge(night_1, case, a, b):
     ("odoo_partner:1131", "hubspot_contact:2191", ("company_surname", "doubtful", "merge", None)),
     ("odoo_partner:1132", "hubspot_contact:2192", ("company_surname", "missing", "apart", None)),
     ("odoo_partner:1133", "hubspot_contact:2193", ("company_mailbox", "different", "apart", "tax_id")),
-], ids=["mailbox_at_its_domain", "surname_beside_a_doubtful_nit", "surname_alone", "mailbox_but_two_taxpayers"])
+    ("odoo_partner:1134", "hubspot_contact:2194", ("company_mailbox", "doubtful", "merge", None)),
+    ("odoo_partner:1135", "hubspot_contact:2195", ("not_comparable", "doubtful", "merge", None)),
+    ("odoo_partner:1136", "hubspot_contact:2196", ("not_comparable", "doubtful", "review", None)),
+], ids=["mailbox_at_its_domain", "surname_beside_a_doubtful_nit", "surname_alone", "mailbox_but_two_taxpayers",
+        "mailbox_at_the_domain_of_a_name_with_a_number", "nit_swap_the_dv_cannot_catch_and_a_mobile",
+        "nit_swap_the_dv_cannot_catch_alone"])
 def test_a_company_beside_a_person_by_their_mailbox_and_surname(night_1, module_db, a, b, levels):
     """Each pair was compared (a candidate), and what tied the person to the company is its name level:
-    a mailbox at the company's domain weighs as one mailbox does; a surname in its name weighs nothing
-    alone and lets a doubtful NIT count; two valid tax ids still say two taxpayers."""
+    a mailbox at the company's domain weighs as one mailbox does (the name's number aside, as the
+    domain's); a surname in its name weighs nothing alone and lets a doubtful NIT count; two valid tax
+    ids still say two taxpayers, but for a swap of neighbouring digits their one DV cannot catch: that
+    is doubtful, so it counts beside the mobile the two share and alone goes to a person."""
+    assert _dv("896243643") == _dv("869243643") == 1 and _dv("815301071") == _dv("815310071") == 1
     (pair,) = rows(module_db, """
         select name_level, tax_id_level, decision, conflict, explanation from intermediate.int_customer_pairs_scored
         where record_key = least(%s, %s) and other_record_key = greatest(%s, %s)""", a, b, a, b)

@@ -13,8 +13,8 @@
     seven digits of a phone when one side's number is a local one (typed without its area code, it
     cannot be read in full; two full numbers are one number or two, whatever their last seven
     digits, and the chance that two people's numbers end alike grows with their count), the
-    digits of a tax id (check digit aside; a doubtful id's with two neighbouring digits swapped
-    too, tax_id_swapped_bodies), a door in a city
+    digits of a tax id (check digit aside; with two neighbouring digits swapped too, when the
+    check digit typed fits the swap, tax_id_swapped_bodies), a door in a city
     (address_key, macro normalize_address: `Calle 38 # 12-45` and `CL. 38 N° 12 - 45 Apto 301`
     are one), or a web order booked in the ERP under one of them. A value carried by more than
     var identity_block_max_holders holders (distinct given names, or company names: the
@@ -42,9 +42,10 @@
         side has none, or only a shared one such as the business's own number typed for its
         customers, or a company's line beside a person's number);
       - tax_id: `exact` (same valid id), `doubtful` (same digits, but a check digit fails on one
-        side; or a doubtful id one swap of neighbouring digits from the other's valid id, whose
-        check digit(s) it carries: column tax_id_swapped_bodies; NIT, CUIT, RUT, RFC, CPF, CNPJ),
-        `different` (two valid ids), `missing`. A doubtful tax id never links on its own: it
+        side; or an id one swap of neighbouring digits from the other's valid id, whose check
+        digit(s) it carries: column tax_id_swapped_bodies; NIT, CUIT, RUT, RFC, CPF, CNPJ; a valid
+        id too, a slip its check digit cannot catch), `different` (two valid ids otherwise),
+        `missing`. A doubtful tax id never links on its own: it
         counts when the names agree (a company's name beside its buyer's mailbox or surname too,
         name levels below), or when the two hold one door and their names do not conflict (a
         company's door beside its buyer's); else, unless the other comparisons weigh at least var
@@ -597,9 +598,11 @@ compared as (
         case
             when a.tax_id_normalized = b.tax_id_normalized then 'exact'
             when a.tax_id_body = b.tax_id_body and (a.tax_id_is_valid = false or b.tax_id_is_valid = false) then 'doubtful'
-            -- a doubtful id that one swap of neighbouring digits turns into the other's valid id
-            when a.tax_id_is_valid = false and b.tax_id_is_valid and b.tax_id_body = any(a.tax_id_swapped_bodies) then 'doubtful'
-            when b.tax_id_is_valid = false and a.tax_id_is_valid and a.tax_id_body = any(b.tax_id_swapped_bodies) then 'doubtful'
+            -- an id that one swap of neighbouring digits turns into the other's valid id, its check
+            -- digit fitting both bodies: a doubtful id's slip in the body, or a valid id's slip
+            -- the check digit cannot catch (`963302508-1` for `936302508-1`)
+            when b.tax_id_is_valid and b.tax_id_body = any(a.tax_id_swapped_bodies) then 'doubtful'
+            when a.tax_id_is_valid and a.tax_id_body = any(b.tax_id_swapped_bodies) then 'doubtful'
             when a.tax_id_normalized is not null and b.tax_id_normalized is not null then 'different'
             else 'missing'
         end as tax_id_level,
