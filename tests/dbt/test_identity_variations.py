@@ -551,6 +551,26 @@ def test_doubtful_tax_id_is_flagged_with_its_corrected_digit(night_1, module_db)
         assert levels[pair] == "doubtful", pair
 
 
+def test_a_nit_swap_its_dv_cannot_catch_names_both_records_and_keeps_one_tax_id(night_1, module_db):
+    """Two valid NITs one swap apart with one DV, merged by the mobile beside them: the operator is
+    shown each record beside the other's id, as one is mistyped; the warning about customers with two
+    tax ids counts them as one. Two customers' such ids (not merged) are shown nothing."""
+    issues = {(r["source_object"], r["record_id"]): r for r in rows(module_db, """
+        select * from marts.data_issues where staging_model = 'int_customer_records_unioned'""")}
+    right, swapped = f"896.243.643-{_dv('896243643')}", f"869243643-{_dv('896243643')}"
+    assert issues["res.partner", "1135"]["reason"] == (
+        f"tax id valid, but hubspot_contact:2195 of the same customer holds {swapped}, these digits with two"
+        " neighbours swapped and the same check digit: one of the two is mistyped")
+    assert f"odoo_partner:1135 of the same customer holds {right}," in issues["contacts", "2195"]["reason"]
+    assert issues["contacts", "2195"]["field"] == "properties.tax_id" and issues["res.partner", "1135"]["field"] == "vat"
+    assert {issues[k]["consequence"] for k in (("res.partner", "1135"), ("contacts", "2195"))} == {
+        "compared with the other id as a doubtful one, not as another taxpayer's"}
+    assert ("res.partner", "1136") not in issues and ("contacts", "2196") not in issues
+    results = run_dbt(["test", "--select", "assert_customers_have_one_tax_id"], module_db).result.results
+    (result,) = [r for r in results if r.node.name == "assert_customers_have_one_tax_id"]
+    assert result.status == "pass", result.message
+
+
 def test_swapped_digits_of_a_cuit_rut_or_cpf_count_as_doubtful(night_1, module_db):
     """One swap of neighbouring digits from the other's valid id, the check digits typed being
     that id's: `doubtful`, which the agreeing names carry to a merge and a conflicting given name

@@ -24,6 +24,10 @@
     CUIT or RUT whose check digit was the slip has 0.6 to 0.8 valid swaps on average; a real
     swap leaves another valid one about half the time: macro tax_id_transpositions); and two
     records of the customer with different such ids suggest neither.
+    And a valid tax id that another record of its customer holds with two neighbouring digits
+    swapped, both ids valid with one check digit (a NIT whose DV 1 stands for the remainders 1
+    and 10: a swap its check digit cannot catch): each of the two records is named, beside the
+    other's id, as one of the two is mistyped and nothing in the ids tells which.
 
     Also every identity-review decision in force (ops.customer_match_overrides, not revoked) with a
     record key no customer record of the night has (int_customer_records_unioned): typed wrong in
@@ -88,21 +92,20 @@ tax_id_fields (source_system, source_object, field) as (
     {%- endfor %}{% if not loop.last %},{% endif %}{% endfor %}
 ),
 
--- a doubtful id one swap of neighbouring digits from exactly one valid id of another record of
--- its customer
+-- an id (doubtful, or valid with a swap its check digit cannot catch) one swap of neighbouring
+-- digits from exactly one valid id of another record of its customer
 swapped_tax_ids as (
     select
-        doubtful.record_key,
+        swapped.record_key,
         min(other.tax_id) as other_tax_id,
         min(other.record_key) as other_record_key
-    from {{ ref('int_customers_matched') }} as doubtful
+    from {{ ref('int_customers_matched') }} as swapped
     inner join {{ ref('int_customers_matched') }} as other
-        on doubtful.customer_id = other.customer_id
-        and doubtful.record_key <> other.record_key
+        on swapped.customer_id = other.customer_id
+        and swapped.record_key <> other.record_key
         and other.tax_id_is_valid
-        and other.tax_id_body = any(doubtful.tax_id_swapped_bodies)
-    where doubtful.tax_id_is_valid = false
-    group by doubtful.record_key
+        and other.tax_id_body = any(swapped.tax_id_swapped_bodies)
+    group by swapped.record_key
     having count(distinct other.tax_id_normalized) = 1
 ),
 
@@ -114,12 +117,22 @@ doubtful_tax_ids as (
         -- (null for an object that declares no tax id field: the not_null test on field says so)
         tax_id_fields.field,
         records.tax_id as raw_value,
-        'tax id check digit fails' || coalesce(' (' || records.tax_id_corrected || ' would be valid)', '')
-        || case when swapped_tax_ids.record_key is not null then format(
-            '; %s of the same customer holds %s, these digits with two neighbours swapped',
-            swapped_tax_ids.other_record_key, swapped_tax_ids.other_tax_id
-        ) else '' end as reason,
-        'not used as a key to match customers (weaker evidence only)' as consequence,
+        case
+            when records.tax_id_is_valid then format(
+                'tax id valid, but %s of the same customer holds %s, these digits with two neighbours'
+                || ' swapped and the same check digit: one of the two is mistyped',
+                swapped_tax_ids.other_record_key, swapped_tax_ids.other_tax_id
+            )
+            else 'tax id check digit fails' || coalesce(' (' || records.tax_id_corrected || ' would be valid)', '')
+                || case when swapped_tax_ids.record_key is not null then format(
+                    '; %s of the same customer holds %s, these digits with two neighbours swapped',
+                    swapped_tax_ids.other_record_key, swapped_tax_ids.other_tax_id
+                ) else '' end
+        end as reason,
+        case
+            when records.tax_id_is_valid then 'compared with the other id as a doubtful one, not as another taxpayer''s'
+            else 'not used as a key to match customers (weaker evidence only)'
+        end as consequence,
         false as is_record_quarantined,
         'int_customer_records_unioned' as staging_model,
         null::timestamptz as loaded_at
@@ -129,7 +142,7 @@ doubtful_tax_ids as (
         and records.source_object = tax_id_fields.source_object
     left join swapped_tax_ids
         on records.record_key = swapped_tax_ids.record_key
-    where records.tax_id_is_valid = false
+    where records.tax_id_is_valid = false or (records.tax_id_is_valid and swapped_tax_ids.record_key is not null)
 ),
 
 -- a decision in force whose record key names no customer record of the night
