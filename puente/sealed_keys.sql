@@ -62,7 +62,7 @@
         tax_id_kind,
         tax_id_normalized,
         tax_id_corrected,
-        -- ids with a check digit, a dozen swaps each at most (a valid one's rarely fit: a NIT's)
+        -- ids with a check digit, a dozen swaps each at most (a valid one's rarely fit)
         case when tax_id_is_valid is not null
             then (
         select array_agg(case when parsed.kind = 'rut' then ltrim(swaps.swapped, '0') else swaps.swapped end order by swaps.i)

@@ -36,8 +36,8 @@
       - tax_id_swapped_bodies: the body with two neighbouring digits swapped, when the check
         digit typed is that body's too (tax_id_transpositions): for a doubtful value the slip may
         have been in the body; for a valid one, it is a slip the check digit cannot catch (a NIT's
-        DV 1 stands for the remainders 1 and 10), so a valid id one such swap from another
-        record's is not read as a second taxpayer's;
+        DV 1 stands for the remainders 1 and 10; macro tax_id_transpositions), so a valid id one
+        such swap from another record's is not read as a second taxpayer's;
       - tax_id_body: the digits without the check digit(s), valid or not: a doubtful id whose body
         is another record's still says something about the pair (int_customer_pairs_scored).
 #}
@@ -49,7 +49,7 @@
         tax_id_kind,
         tax_id_normalized,
         tax_id_corrected,
-        -- ids with a check digit, a dozen swaps each at most (a valid one's rarely fit: a NIT's)
+        -- ids with a check digit, a dozen swaps each at most (a valid one's rarely fit)
         case when tax_id_is_valid is not null
             then {{ tax_id_transpositions('tax_id', 'tax_country', kind='tax_id_kind') }}
         end as tax_id_swapped_bodies,

@@ -299,7 +299,12 @@
     swap, another swap gives the digit(s) typed too about half the time, for every kind (the
     weights of CUIT, RUT, CPF and CNPJ mostly run one apart, so a swap of two digits d apart
     moves the sum by d almost wherever it is; figures from random bodies, simulated). So a swap
-    says little on its own: a pair compares it as `doubtful`. The swaps never cross into the
+    says little on its own: a pair compares it as `doubtful`. A valid id's swaps keep its check
+    digit(s) only where they cannot tell two sums apart: 0.13 such swaps per NIT (its DV 1 stands
+    for the remainders 1 and 10), 0.06 per RFC (two characters whose values differ by 11, in its
+    homoclave), 0.01 to 0.02 per CPF or CNPJ, none for a CUIT or a RUT (random ids of the
+    generator, puente.simulators.latam, 3,000 to 20,000 each): a slip there reads as another
+    valid id, and the pair compares the two as `doubtful` too. The swaps never cross into the
     check digit. `kind`: an expression holding tax_id_kind's answer already.
 #}
 {% macro tax_id_transpositions(expression, country_code, kind=none) -%}

@@ -44,7 +44,7 @@
       - tax_id: `exact` (same valid id), `doubtful` (same digits, but a check digit fails on one
         side; or an id one swap of neighbouring digits from the other's valid id, whose check
         digit(s) it carries: column tax_id_swapped_bodies; NIT, CUIT, RUT, RFC, CPF, CNPJ; a valid
-        id too, a slip its check digit cannot catch), `different` (two valid ids otherwise),
+        id too, a swap its check digit cannot catch), `different` (two valid ids otherwise),
         `missing`. A doubtful tax id never links on its own: it
         counts when the names agree (a company's name beside its buyer's mailbox or surname too,
         name levels below), or when the two hold one door and their names do not conflict (a

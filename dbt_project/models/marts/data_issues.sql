@@ -25,9 +25,10 @@
     swap leaves another valid one about half the time: macro tax_id_transpositions); and two
     records of the customer with different such ids suggest neither.
     And a valid tax id that another record of its customer holds with two neighbouring digits
-    swapped, both ids valid with one check digit (a NIT whose DV 1 stands for the remainders 1
-    and 10: a swap its check digit cannot catch): each of the two records is named, beside the
-    other's id, as one of the two is mistyped and nothing in the ids tells which.
+    swapped, both ids valid with one check digit (a swap the check digit cannot catch: a NIT
+    whose DV 1 stands for the remainders 1 and 10, macro tax_id_transpositions): each of the two
+    records is named, beside the other's id, as one of the two is mistyped and nothing in the ids
+    tells which.
 
     Also every identity-review decision in force (ops.customer_match_overrides, not revoked) with a
     record key no customer record of the night has (int_customer_records_unioned): typed wrong in
