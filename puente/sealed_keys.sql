@@ -62,8 +62,12 @@
         tax_id_kind,
         tax_id_normalized,
         tax_id_corrected,
-        -- ids with a check digit, a dozen swaps each at most (a valid one's rarely fit)
-        case when tax_id_is_valid is not null
+        -- a dozen swaps each at most, of a doubtful id, or of a valid one whose check digit(s) can
+        -- stand for two sums (macro tax_id_transpositions): a NIT's DV 1, an RFC's, CPF's or
+        -- CNPJ's; no swap keeps a valid CUIT or RUT, or a NIT's other DVs, valid
+        case when tax_id_is_valid = false
+            or (tax_id_is_valid and (tax_id_kind in ('rfc', 'cpf', 'cnpj')
+                or (tax_id_kind = 'nit' and right(regexp_replace(tax_id, '\D', '', 'g'), 1) = '1')))
             then (
         select array_agg(case when parsed.kind = 'rut' then ltrim(swaps.swapped, '0') else swaps.swapped end order by swaps.i)
         from (

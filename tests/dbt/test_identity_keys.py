@@ -286,3 +286,44 @@ def test_the_generators_doors_abroad_give_one_key_per_door(foreign_read):
         keys.setdefault((code, door), set()).add(foreign_read[(typed, code)]["address"])
     assert all(len(found) == 1 and None not in found for found in keys.values()), keys
     assert len({(code, *found) for (code, _), found in keys.items()}) == len(keys), keys
+
+
+def _valid_ids() -> list[tuple[str, str]]:
+    """(typed, country): valid NITs with their DV (a third of them DV 1) and the generator's valid
+    ids of the other countries, people's and companies'."""
+    import random
+
+    from puente.simulators import latam
+    from puente.simulators.colombia import nit_check_digit
+
+    rng = random.Random(13)
+    bodies = [str(rng.randrange(800_000_000, 999_999_999)) for _ in range(600)]
+    ids = [(f"{body}-{nit_check_digit(body)}", "CO") for body in bodies if nit_check_digit(body) == 1][:100]
+    ids += [(f"{body}-{nit_check_digit(body)}", "CO") for body in bodies if nit_check_digit(body) != 1][:200]
+    for code in sorted(latam.COUNTRIES):
+        for n in range(120):
+            tax_id = latam.new_tax_id(rng, code, n % 2 == 0, male=n % 3 == 0, first="Ana María", last1="de la Hoz",
+                                      last2="Gil", company_name="Comercial Andina S.A. de C.V.")
+            ids.append((latam.format_tax_id(code, n % 2 == 0, *latam.split_tax_id(code, n % 2 == 0, tax_id), 0), code))
+    return ids
+
+
+def test_a_valid_ids_swaps_are_derived_wherever_its_check_digit_can_miss_one(module_db):
+    """tax_id_keys derives a valid id's swaps (tax_id_swapped_bodies) only where its check digit(s)
+    can stand for two sums (a NIT's DV 1, an RFC, a CPF, a CNPJ): on every valid id, what it keeps is
+    every swap macro tax_id_transpositions finds, so the cases it skips have none; and the NITs
+    and RFCs among them have some."""
+    values = ", ".join(f"({_literal(typed)[1:-1]}, '{code}')" for typed, code in dict.fromkeys(_valid_ids()))
+    sql = (
+        f"{{% set cases %}}(values {values}) as cases (tax_id, tax_country){{% endset %}}"
+        "select keys.tax_id, keys.tax_country, keys.tax_id_is_valid::text as is_valid, keys.tax_id_kind as kind, "
+        "coalesce(array_to_string(keys.tax_id_swapped_bodies, ','), '') as kept, "
+        "coalesce(array_to_string(({{ tax_id_transpositions('keys.tax_id', 'keys.tax_country') }}), ','), '') as every "
+        "from ({{ tax_id_keys(cases) }}) as keys"
+    )
+    rows = run_dbt(["show", "--inline", sql, "--limit", "-1", "--quiet"], module_db).result.results[0].agate_table.rows
+    assert len(rows) > 700 and all(row["is_valid"] == "true" for row in rows)
+    assert [(row["tax_id"], row["kept"], row["every"]) for row in rows if row["kept"] != row["every"]] == []
+    with_swaps = {row["kind"] for row in rows if row["every"]}
+    assert {"nit", "rfc"} <= with_swaps and not {"cuit", "rut"} & with_swaps, with_swaps
+    assert all(row["tax_id"].endswith("-1") for row in rows if row["kind"] == "nit" and row["every"])
