@@ -20,7 +20,8 @@ siblings as (
     from valid
     inner join valid as other
         on valid.customer_id = other.customer_id
-        and other.tax_id_body = any(valid.tax_id_swapped_bodies)
+        -- either way: an id typed without its check digit (a cédula) has no swaps of its own
+        and (other.tax_id_body = any(valid.tax_id_swapped_bodies) or valid.tax_id_body = any(other.tax_id_swapped_bodies))
     group by valid.record_key
 )
 

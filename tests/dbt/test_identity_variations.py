@@ -188,12 +188,17 @@ PARTNERS = [
     partner(1135, "Restaurante El Fogón S.A.S.", mobile="319 342 1211", vat=f"896.243.643-{_dv('896243643')}",
             city="Pereira", company=True),
     partner(1136, "Panadería La Espiga S.A.S.", vat=f"815.301.071-{_dv('815301071')}", city="Neiva", company=True),
+    # a cédula typed bare in the ERP and, with two digits swapped, with its DV in the CRM (it fits both)
+    partner(1137, "Andrea Sánchez García", email="andrea.sanchez.g@gmail.com", vat="C.C. 31.609.572",
+            city="Villavicencio"),
 ]
 CONTACTS = [
     contact(2194, "Valentina", "Acosta", email="reservas@hotella80sas.com.co",
             tax_id=f"901458226-{_wrong_dv('901458226')}", city="Medellín"),
     contact(2195, "Julián", "Cárdenas", phone="3193421211", tax_id=f"869243643-{_dv('896243643')}", city="Pereira"),
     contact(2196, "Paula", "Ríos", tax_id=f"815310071-{_dv('815301071')}", city="Neiva"),
+    contact(2197, "Andrea", "Sánchez", email="andrea.sanchez.g@gmail.com", tax_id=f"31069572-{_dv('31609572')}",
+            city="Villavicencio"),
     contact(2190, "María", "Pérez", email="ventas@restaurantepacificosas80.com.co", address="Cl 20 103 28"),
     contact(2191, "Rubén", "Gutiérrez", phone="3160764839", tax_id=f"962103640-{_wrong_dv('962103640')}", city="Pasto"),
     contact(2192, "Laura", "Gómez", email="laura.gomez@gmail.com", address="Kr 15 80 20", city="Cali"),
@@ -560,12 +565,16 @@ def test_a_nit_swap_its_dv_cannot_catch_names_both_records_and_keeps_one_tax_id(
     right, swapped = f"896.243.643-{_dv('896243643')}", f"869243643-{_dv('896243643')}"
     assert issues["res.partner", "1135"]["reason"] == (
         f"tax id valid, but hubspot_contact:2195 of the same customer holds {swapped}, these digits with two"
-        " neighbours swapped and the same check digit: one of the two is mistyped")
+        " neighbours swapped, the check digit fitting both: one of the two is mistyped")
     assert f"odoo_partner:1135 of the same customer holds {right}," in issues["contacts", "2195"]["reason"]
     assert issues["contacts", "2195"]["field"] == "properties.tax_id" and issues["res.partner", "1135"]["field"] == "vat"
     assert {issues[k]["consequence"] for k in (("res.partner", "1135"), ("contacts", "2195"))} == {
         "compared with the other id as a doubtful one, not as another taxpayer's"}
     assert ("res.partner", "1136") not in issues and ("contacts", "2196") not in issues
+    # a cédula typed without its DV has no swaps of its own: both records are named all the same
+    assert _dv("31069572") == _dv("31609572") == 1 and night_1["odoo_partner:1137"] == night_1["hubspot_contact:2197"]
+    assert "hubspot_contact:2197 of the same customer holds 31069572-1," in issues["res.partner", "1137"]["reason"]
+    assert "odoo_partner:1137 of the same customer holds C.C. 31.609.572," in issues["contacts", "2197"]["reason"]
     results = run_dbt(["test", "--select", "assert_customers_have_one_tax_id"], module_db).result.results
     (result,) = [r for r in results if r.node.name == "assert_customers_have_one_tax_id"]
     assert result.status == "pass", result.message

@@ -26,9 +26,9 @@
     records of the customer with different such ids suggest neither.
     And a valid tax id that another record of its customer holds with two neighbouring digits
     swapped, both ids valid with one check digit (a swap the check digit cannot catch: a NIT
-    whose DV 1 stands for the remainders 1 and 10, macro tax_id_transpositions): each of the two
-    records is named, beside the other's id, as one of the two is mistyped and nothing in the ids
-    tells which.
+    whose DV 1 stands for the remainders 1 and 10, macro tax_id_transpositions; or a cédula typed
+    once with its DV and once without): each of the two records is named, beside the other's id,
+    as one of the two is mistyped and nothing in the ids tells which.
 
     Also every identity-review decision in force (ops.customer_match_overrides, not revoked) with a
     record key no customer record of the night has (int_customer_records_unioned): typed wrong in
@@ -105,7 +105,11 @@ swapped_tax_ids as (
         on swapped.customer_id = other.customer_id
         and swapped.record_key <> other.record_key
         and other.tax_id_is_valid
-        and other.tax_id_body = any(swapped.tax_id_swapped_bodies)
+        and (
+            other.tax_id_body = any(swapped.tax_id_swapped_bodies)
+            -- two valid ids: the swap either way (an id typed without its check digit has none)
+            or (swapped.tax_id_is_valid and swapped.tax_id_body = any(other.tax_id_swapped_bodies))
+        )
     group by swapped.record_key
     having count(distinct other.tax_id_normalized) = 1
 ),
@@ -121,7 +125,7 @@ doubtful_tax_ids as (
         case
             when records.tax_id_is_valid then format(
                 'tax id valid, but %s of the same customer holds %s, these digits with two neighbours'
-                || ' swapped and the same check digit: one of the two is mistyped',
+                || ' swapped, the check digit fitting both: one of the two is mistyped',
                 swapped_tax_ids.other_record_key, swapped_tax_ids.other_tax_id
             )
             else 'tax id check digit fails' || coalesce(' (' || records.tax_id_corrected || ' would be valid)', '')
