@@ -7,7 +7,7 @@
 {{ config(severity='warn') }}
 
 with valid as (
-    select customer_id, record_key, tax_id_normalized, tax_id_body, tax_id_swapped_bodies
+    select customer_id, record_key, tax_id_normalized, tax_id_is_valid, tax_id_body, tax_id_swapped_bodies
     from {{ ref('int_customers_matched') }}
     where tax_id_normalized is not null
 ),
@@ -20,8 +20,7 @@ siblings as (
     from valid
     inner join valid as other
         on valid.customer_id = other.customer_id
-        -- either way: an id typed without its check digit (a cédula) has no swaps of its own
-        and (other.tax_id_body = any(valid.tax_id_swapped_bodies) or valid.tax_id_body = any(other.tax_id_swapped_bodies))
+        and {{ tax_ids_one_swap_apart('valid', 'other') }}
     group by valid.record_key
 )
 

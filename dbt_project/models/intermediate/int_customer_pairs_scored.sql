@@ -601,8 +601,7 @@ compared as (
             -- an id that one swap of neighbouring digits turns into the other's valid id, its check
             -- digit fitting both bodies: a doubtful id's slip in the body, or a valid id's slip
             -- the check digit cannot catch (`963302508-1` for `936302508-1`)
-            when b.tax_id_is_valid and b.tax_id_body = any(a.tax_id_swapped_bodies) then 'doubtful'
-            when a.tax_id_is_valid and a.tax_id_body = any(b.tax_id_swapped_bodies) then 'doubtful'
+            when {{ tax_ids_one_swap_apart('a', 'b') }} then 'doubtful'
             when a.tax_id_normalized is not null and b.tax_id_normalized is not null then 'different'
             else 'missing'
         end as tax_id_level,

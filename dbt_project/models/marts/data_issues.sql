@@ -105,11 +105,7 @@ swapped_tax_ids as (
         on swapped.customer_id = other.customer_id
         and swapped.record_key <> other.record_key
         and other.tax_id_is_valid
-        and (
-            other.tax_id_body = any(swapped.tax_id_swapped_bodies)
-            -- two valid ids: the swap either way (an id typed without its check digit has none)
-            or (swapped.tax_id_is_valid and swapped.tax_id_body = any(other.tax_id_swapped_bodies))
-        )
+        and {{ tax_ids_one_swap_apart('swapped', 'other') }}
     group by swapped.record_key
     having count(distinct other.tax_id_normalized) = 1
 ),
