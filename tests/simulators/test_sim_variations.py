@@ -122,3 +122,28 @@ def test_sons_named_after_their_father_are_men_of_his_family_and_rare():
     male_relatives = sum(1 for p in population.people
                          if p.male and p.kind == "person" and "family_mailbox" in p.variations)
     assert len(named) < 3 * NAMED_AFTER_SHARE * male_relatives, (len(named), male_relatives)
+
+
+def test_unrelated_customers_share_a_building_in_units_of_their_own():
+    """A large business has customers who live in one building (or keep an office in one), each in
+    a unit of their own: one street address, which the identity's door key reads without the unit,
+    held by people with nothing else in common. The share grows with the business's size."""
+    from puente.simulators.business import population
+
+    business = Business(seed=4, customers=20_000, history_days=200)
+    people = business.population.people
+    neighbours = [p for p in people if "shared_building" in p.variations]
+    by_door: dict[tuple, list] = {}
+    for p in neighbours:
+        by_door.setdefault((p.city, p.street.street_type, p.street.street, p.street.cross, p.street.door), []).append(p)
+    buildings = [group for group in by_door.values() if len(group) > 1]
+    assert len(buildings) > 50, len(buildings)
+    for group in buildings:
+        assert len({p.street.unit for p in group}) == len(group), [str(p.street) for p in group]
+        assert len({p.doc for p in group}) == len(group) and len({p.mobile for p in group}) == len(group)
+        assert len({p.kind for p in group}) == 1  # homes beside homes, offices beside offices
+    assert any(p.kind == "company" for p in neighbours) and any(p.kind == "person" for p in neighbours)
+    # a fifth of the share at a fifth of the size the share is set for
+    expected = population.BUILDING_NEIGHBOUR_SHARE * 20_000 / population.BUILDING_NEIGHBOUR_CUSTOMERS
+    with_unit = [p for p in people if p.country == "CO" and getattr(p.street, "unit", None)]
+    assert 0.5 * expected < len(buildings) / len(with_unit) < 1.5 * expected

@@ -277,8 +277,10 @@ VARIATION_CLASSES = (
     # names
     "name_two_given", "name_second_given_alone", "name_initials", "name_accents", "name_particle",
     "name_dropped_surname", "company_suffix", "company_trade_name",
-    # people who move and change phones; who share a mailbox, an office line, a door or a name
-    "moved", "moved_within_city", "new_phone", "family_mailbox", "shared_office_phone", "shared_address", "namesake",
+    # people who move and change phones; who share a mailbox, an office line, a door, a building
+    # (unrelated customers, a unit each) or a name
+    "moved", "moved_within_city", "new_phone", "family_mailbox", "shared_office_phone", "shared_address",
+    "shared_building", "namesake",
     # phones
     "phone_landline_format", "phone_placeholder", "business_phone",
     # customers from another country of the region: their phones, cities and countries

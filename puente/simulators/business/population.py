@@ -23,6 +23,7 @@ phones and cities (latam), as do their relatives, namesakes and staff.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from collections import defaultdict
@@ -113,6 +114,19 @@ NAMED_AFTER_SHARE = 0.03
 # what they sell abroad goes to these neighbours). Relatives, namesakes and staff of a foreign
 # customer live in their country too.
 FOREIGN_SHARE = 0.03
+# Customers who live (or, for companies, have their office) in a building where another, unrelated
+# customer does: one street address, a unit each (`Cl 147 # 7-70 Apto 502` and `... Apto 1101`,
+# or `Casa 12` of a gated estate), which the identity's door key leaves out. 47.4% of the homes of
+# a DANE survey sample were apartments (microdatos.dane.gov.co, catalog 206, variable P4000), and
+# 70% of Bogotá's buildings are under propiedad horizontal (Catastro Distrital's 2016 census,
+# reported by Portafolio on 2017-02-18). How many customers share a building grows with the
+# business: at 100,000 customers about 1% of a large city's households buy from it, so a building
+# of a few dozen units holds another customer for about one apartment-dweller in four. No figure
+# was found for a building's units; 10% of the customers whose door has a unit (a multi-unit
+# building) at 100,000 customers, in proportion to the business's size below that, is our
+# estimate, on the side of too few. Abroad, none.
+BUILDING_NEIGHBOUR_SHARE = 0.1
+BUILDING_NEIGHBOUR_CUSTOMERS = 100_000  # the business size BUILDING_NEIGHBOUR_SHARE is for
 
 
 class Population:
@@ -135,6 +149,10 @@ class Population:
         self._numbers: set[str] = set()  # tax ids and phone lines handed out: each has one holder
         self._duplicate_quota = rng.random()
         self._offices: list[Person] = []  # recent companies with a landline their staff may share
+        # people (companies) per city whose door has a unit: a building another customer may live in
+        self._buildings: dict[tuple[str, str], list[Person]] = defaultdict(list)
+        self._units: dict[tuple[str, co.Address], set[tuple[int, int]]] = {}  # a building's units let
+        self._customers = 0  # how many customers the history plans (plan)
 
     def person(self, person_id: str) -> Person:
         return self.people[int(person_id[1:]) - 1]
@@ -142,6 +160,7 @@ class Population:
     def plan(self, customers: int, history_days: int) -> None:
         """The people of the history: a quarter imported at go-live, the rest arriving over it."""
         rng = self._rng
+        self._customers = customers
         imported = round(0.25 * customers)
         days = [0] * imported + sorted(
             min(history_days, 1 + int(history_days * rng.betavariate(1.3, 1.0)))
@@ -235,7 +254,8 @@ class Population:
             twin.variations.add("namesake")
             person.variations.add("namesake")
         self._abroad(person, kin, office, male)
-        self._share_address(person, twin, office)
+        if not self._share_address(person, twin, office):
+            self._share_building(person)
         if is_company:
             self._offices = [*self._offices[-199:], person]
         if rng.random() < MOVE_SHARE:
@@ -313,7 +333,7 @@ class Population:
         p.street = latam.new_door(random.Random(f"{p.doc}:address"), code, office=p.kind == "company")
 
     @staticmethod
-    def _share_address(p: Person, relative: Person | None, office: Person | None) -> None:
+    def _share_address(p: Person, relative: Person | None, office: Person | None) -> bool:
         """Most relatives live under one roof; some staff have their own purchases sent to the
         office of the client company they work at. (A separate random stream, drawn per person,
         so that the addresses leave the rest of the business as it was.)"""
@@ -324,6 +344,32 @@ class Population:
             p.street = shared.street
             p.variations.add("shared_address")
             shared.variations.add("shared_address")
+        return shared is not None
+
+    def _share_building(self, p: Person) -> None:
+        """The person (company) lives in the building of an earlier, unrelated customer of their
+        city, in a unit of their own (BUILDING_NEIGHBOUR_SHARE); else their door, when it has a
+        unit, may take in a later one. A separate random stream, so that the rest of the business
+        stays as it was."""
+        if p.country != "CO" or not isinstance(p.street, co.Address) or p.street.unit is None:
+            return
+        draw = random.Random(f"{p.doc}:{p.id}:building")
+        share = BUILDING_NEIGHBOUR_SHARE * min(1.0, self._customers / BUILDING_NEIGHBOUR_CUSTOMERS)
+        homes = self._buildings[(p.city, p.kind)]
+        neighbour = homes[draw.randrange(len(homes))] if homes and draw.random() < share else None
+        if neighbour is not None and neighbour.city == p.city and getattr(neighbour.street, "unit", None):
+            # (one who has since moved, to a door without a unit or another city, takes in no one)
+            building = (p.city, dataclasses.replace(neighbour.street, unit=None))
+            taken = self._units.setdefault(building, {neighbour.street.unit})
+            kind, number = neighbour.street.unit
+            while (kind, number) in taken:
+                number = draw.randint(1, 20) * 100 + draw.randint(1, 4) if kind == 0 else draw.randint(1, 30)
+            taken.add((kind, number))
+            p.street = dataclasses.replace(neighbour.street, unit=(kind, number))
+            p.variations.add("shared_building")
+            neighbour.variations.add("shared_building")
+        else:
+            homes.append(p)
 
     def _move(self, day: int, p: Person) -> None:
         """The person (or company) moves to another city: a new landline there, if they had one,
