@@ -496,6 +496,27 @@
     )
 {%- endmacro %}
 
+{#
+    The units of an address (normalize_address leaves them out of the door's key): the numbers
+    after the words that name one (`Apto 301` gives `{301}`, `Torre 3 Apto 502` `{502}`,
+    `Int. 2 Ap 502B` `{2,502}`; `Of. 402`, `Local 12`, `Casa 7` of a gated estate, `depto 56` and
+    `int. 5` abroad), without leading zeros. Null when none is written: a floor (`Piso 3`) or a
+    neighbourhood's name with a number (`Barrio 20 de Julio`) is no unit. Two records at one door
+    whose units have no number in common are two homes or offices of one building
+    (int_customer_pairs_scored); `Int 3` beside `Int 3 Apto 502` may be one.
+#}
+{% macro address_units(expression) -%}
+    nullif(array(
+        select distinct ltrim(unit[1], '0')
+        from regexp_matches(
+            regexp_replace({{ normalize_name(expression) }}, '[^a-z0-9]+', ' ', 'g'),
+            '\m(?:apartamento|apto|apt|ap|interior|int|casa|cs|oficina|of|local|lc|loc|bodega|bod|consultorio|depto|dpto|dto|departamento) ?(\d+)',
+            'g'
+        ) as unit
+        order by 1
+    ), '{}')
+{%- endmacro %}
+
 {#-
     ambiguous_holders(holders, conflicts): the holders (records) of a shared mailbox or door whose
     name fits two of its other holders who are two people (their names are among `conflicts`, or

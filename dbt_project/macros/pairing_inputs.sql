@@ -39,7 +39,7 @@
         {{ record }}.phone_normalized, {{ record }}.phone_is_landline, {{ record }}.phone_tail,
         {{ record }}.other_phone_normalized, {{ record }}.other_phone_is_landline, {{ record }}.other_phone_tail,
         {{ record }}.tax_id_body, {{ record }}.tax_id_normalized, {{ record }}.tax_id_is_valid, {{ record }}.tax_id_swapped_bodies,
-        {{ record }}.city_normalized, {{ record }}.address_key
+        {{ record }}.city_normalized, {{ record }}.address_key, {{ record }}.address_units
     )::text)
 {%- endmacro %}
 

@@ -191,12 +191,16 @@ PARTNERS = [
     # a cédula typed bare in the ERP and, with two digits swapped, with its DV in the CRM (it fits both)
     partner(1137, "Andrea Sánchez García", email="andrea.sanchez.g@gmail.com", vat="C.C. 31.609.572",
             city="Villavicencio"),
+    # a building of one street address: two unrelated residents, each in a unit of their own
+    partner(1138, "Juan Carlos Gómez Ruiz", mobile="3157770001", street="Calle 147 # 7-70 Apto 502"),
+    partner(1139, "Marta Lucía Pardo Silva", street="Calle 147 # 7-70 Interior 3 Apto 804"),
 ]
 CONTACTS = [
     contact(2194, "Valentina", "Acosta", email="reservas@hotella80sas.com.co",
             tax_id=f"901458226-{_wrong_dv('901458226')}", city="Medellín"),
     contact(2195, "Julián", "Cárdenas", phone="3193421211", tax_id=f"869243643-{_dv('896243643')}", city="Pereira"),
     contact(2196, "Paula", "Ríos", tax_id=f"815310071-{_dv('815301071')}", city="Neiva"),
+    contact(2198, "Juan", "Gómez", phone="3157770002", address="Cl 147 # 7-70 Apto 1101"),  # 1138's neighbour
     contact(2197, "Andrea", "Sánchez", email="andrea.sanchez.g@gmail.com", tax_id=f"31069572-{_dv('31609572')}",
             city="Villavicencio"),
     contact(2190, "María", "Pérez", email="ventas@restaurantepacificosas80.com.co", address="Cl 20 103 28"),
@@ -295,6 +299,7 @@ SHOP = [
     shop(3030, "Diana", "Castro", email="diana.castro@outlook.com", phone="+573201231234", city="Medellín"),
     shop(3040, "Tatiana", "Rios", phone="+573187654321"),
     shop(3071, "Mauricio", "Zuluaga", address1="Kr 7 #12B-10", city="Medellin"),
+    shop(3112, "Marta", "Pardo", address1="Cl 147 #7-70 Apto. 804"),  # 1139's own unit, its tower left out
     shop(3053, "Sofia", "Cano", email="ventas@marta.com.co", phone="+573001239876"),
     # Laura buys in the shop without an e-mail of her own: each checkout makes one up
     *(shop(3080 + n, "Laura", "Rodríguez", email=f"laura{10 + n}@hotmail.com", phone="+57 315 576 4748",
@@ -368,6 +373,7 @@ MUST_MERGE = [
     ("tax_id_swap_the_dv_cannot_catch_beside_a_mobile", "odoo_partner:1135", "hubspot_contact:2195"),
     ("address_written_another_way", "odoo_partner:1070", "hubspot_contact:2170"),  # nothing else in common
     ("address_carrera_abbreviated", "odoo_partner:1071", "shopify_customer:3071"),
+    ("address_building_own_unit_tower_left_out", "odoo_partner:1139", "shopify_customer:3112"),  # nothing else
     ("address_abroad_ar_avenida_abbreviated_unit_another_way", "odoo_partner:1114", "hubspot_contact:2114"),
     ("address_abroad_mx_number_sign_and_colonia", "odoo_partner:1115", "hubspot_contact:2115"),
     ("address_abroad_br_rua_abbreviated_unit_dropped", "odoo_partner:1117", "hubspot_contact:2117"),
@@ -409,6 +415,7 @@ MUST_NOT_MERGE = [
     ("address_office_colleague", "odoo_partner:1073", "hubspot_contact:2173"),
     ("address_same_door_other_city", "odoo_partner:1074", "hubspot_contact:2174"),
     ("address_namesake_other_door", "odoo_partner:1070", "hubspot_contact:2175"),
+    ("address_building_neighbours_names_alike", "odoo_partner:1138", "hubspot_contact:2198"),
     ("address_abroad_namesake_other_door", "odoo_partner:1115", "hubspot_contact:2116"),
     *(("business_phone", "hubspot_contact:2060", f"hubspot_contact:{2060 + n}") for n in range(1, 9)),
     ("given_name_mailbox_two_people", "hubspot_contact:2090", "shopify_customer:3090"),
@@ -446,6 +453,29 @@ def test_must_merge(night_1, module_db, case, a, b):
 @pytest.mark.parametrize(("case", "a", "b"), MUST_NOT_MERGE, ids=[c[0] for c in MUST_NOT_MERGE])
 def test_must_not_merge(night_1, case, a, b):
     assert night_1[a] != night_1[b], case
+
+
+def test_a_buildings_units_are_homes_of_their_own(night_1, module_db):
+    """One street address, units with no number in common: two homes, weighed as two doors, and the
+    two residents whose names agree (Juan Gómez beside Juan Carlos Gómez Ruiz) are not taken for one
+    person; nor does the building become a household's door for its residents' own records, which
+    meet there as at any door (the unit written with its tower or without)."""
+    levels = {(r["record_key"], r["other_record_key"]): r for r in rows(module_db, """
+        select record_key, other_record_key, address_level, decision, conflict
+        from intermediate.int_customer_pairs_scored
+        where record_key in ('odoo_partner:1138', 'odoo_partner:1139', 'hubspot_contact:2198')""")}
+    neighbours = levels[("hubspot_contact:2198", "odoo_partner:1138")]
+    assert (neighbours["address_level"], neighbours["decision"], neighbours["conflict"]) \
+        == ("other_unit", "apart", "phone_and_door"), neighbours
+    assert levels[("odoo_partner:1139", "shopify_customer:3112")]["address_level"] == "exact"
+    assert {levels[pair]["address_level"] for pair in levels
+            if pair not in (("hubspot_contact:2198", "odoo_partner:1138"), ("odoo_partner:1139", "shopify_customer:3112"))} \
+        == {"other_unit"}, levels
+    (units,) = rows(module_db, """
+        select array_agg(address_units::text order by record_key) as units
+        from intermediate.int_customer_records_unioned
+        where record_key in ('odoo_partner:1138', 'odoo_partner:1139', 'hubspot_contact:2198', 'shopify_customer:3112')""")
+    assert units["units"] == ["{1101}", "{502}", "{3,804}", "{804}"], units
 
 
 @pytest.mark.parametrize(("a", "b", "levels"), [

@@ -72,8 +72,11 @@
         valid tax ids differ; relatives and colleagues share doors as they share mailboxes),
         `household_named` (such a door, and the two names agree, and neither record's name fits
         two of the door's holders whose names or tax ids conflict: the name says which resident
-        it is, as it does for a family's mailbox), `shared`, `different`, `other_city` (counted
-        by the city already), `missing` (one side has none, or a company's door beside a person's);
+        it is, as it does for a family's mailbox), `other_unit` (the same door, and units with no
+        number in common, macro address_units: `Apto 301` / `Apto 1102`, two homes or offices of
+        one building, whose unrelated residents share the door's key), `shared`, `different`,
+        `other_city` (counted by the city already), `missing` (one side has none, or a company's
+        door beside a person's);
       - web_order: `linked` when a web order of one was booked in the ERP under the other (a sale
         order carrying its reference that is that order by its origin or total, macro
         is_web_order_sale_order: a purchase-order number typed as another customer's reference is
@@ -130,7 +133,7 @@
     mobile, between the two records
 -#}
 {%- set own_phone_and_door -%}
-    (phone_level = 'different' and address_level = 'different' and name_level in ('exact', 'compatible')
+    (phone_level = 'different' and address_level in ('different', 'other_unit') and name_level in ('exact', 'compatible')
         and tax_id_level not in ('exact', 'doubtful') and web_order_level = 'none')
 {%- endset %}
 
@@ -642,13 +645,16 @@ compared as (
             when a.city_normalized <> b.city_normalized then 'other_city'
             when a.address_key <> b.address_key then 'different'
             when address_size.is_shared then 'shared'
+            -- two units of one building (`Apto 301`, `Apto 1102`): its residents are no household
+            when not (a.address_units && b.address_units) then 'other_unit'
             else 'exact'
         end as typed_address_level,
         a.address_key,
         -- the same door in the same city, a company's beside its buyer's included (a door more
         -- holders share than one household is no one's)
         coalesce(a.address_key = b.address_key and a.city_normalized = b.city_normalized, false)
-            and not coalesce(address_size.is_shared, false) as shares_door,
+            and not coalesce(address_size.is_shared, false)
+            and coalesce(a.address_units && b.address_units, true) as shares_door,
         web_order_pairs.order_name is not null as has_web_order,
         rare_name_pairs.record_key is not null as is_rare_name_pair
     from pairs

@@ -36,7 +36,7 @@
 {#- what the derivation adds to a record, beside its record_key -#}
 {%- set derived_columns = [
     'name_normalized', 'email_normalized', 'name_compared', 'company_name_compared', 'name_words',
-    'address_key', 'city_normalized', 'record_country', 'key_country',
+    'address_key', 'address_units', 'city_normalized', 'record_country', 'key_country',
     'phone_normalized', 'phone_tail', 'phone_is_landline',
     'other_phone_normalized', 'other_phone_tail', 'other_phone_is_landline',
     'tax_id_is_valid', 'tax_id_normalized', 'tax_id_corrected', 'tax_id_swapped_bodies', 'tax_id_body',
@@ -126,6 +126,7 @@ normalized as (
         {{ normalize_company_name('changed.full_name') }} as company_name_compared,
         -- in the record's country: abroad a named street and a number (`Av. Corrientes 1234`)
         {{ normalize_address('changed.street', record_country) }} as address_key,
+        {{ address_units('changed.street') }} as address_units,
         {{ normalize_city('changed.city') }} as city_normalized,
         {{ record_country }} as record_country,
         -- the country the keys of its phones and tax ids are read in (another than those the
@@ -180,6 +181,7 @@ derived as (
         normalized.company_name_compared,
         {{ name_words('normalized.name_compared', compared=true) }} as name_words,
         normalized.address_key,
+        normalized.address_units,
         normalized.city_normalized,
         normalized.record_country,
         normalized.key_country,

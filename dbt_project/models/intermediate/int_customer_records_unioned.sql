@@ -103,6 +103,7 @@ keyed as (
         records.name_compared,
         records.street,
         records.address_key,
+        records.address_units,
         records.city,
         records.city_normalized,
         records.record_country as country_code,

@@ -14,7 +14,9 @@ office its landline with the staff who buy on their own account, and namesakes l
 city. People move to another city (a new landline and address there) or to another door of
 theirs, and change their mobile: records typed after that carry the new ones. Most relatives
 live at one address (a few sons named after the father they live with: one name at one door),
-and some staff have their purchases sent to the office. A few customers
+and some staff have their purchases sent to the office. In a large business some unrelated
+customers live (or keep their office) in one building, a unit each (BUILDING_NEIGHBOUR_SHARE).
+A few customers
 live abroad (FOREIGN_SHARE: Argentina, Chile, Mexico, Brazil), with their country's tax id,
 phones and cities (latam), as do their relatives, namesakes and staff.
 ``Person.variations`` names the variation classes a person shows
