@@ -106,8 +106,11 @@ conflicted as (
     select component_key from barred_lists
 ),
 
--- their links, strongest first: an operator's merge, then by match weight
-ordered_links as (
+-- their links, strongest first: an operator's merge, then by match weight (materialized: read
+-- once per step of the recursion below, it would be inlined there and computed again over every
+-- link of every customer at each step, 0.6 s a step at 100,000 customers in six systems, whose
+-- largest conflicted component took 89 steps)
+ordered_links as materialized (
     select
         closed.component_key,
         evidence.record_key,
