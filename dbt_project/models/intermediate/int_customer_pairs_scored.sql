@@ -123,6 +123,9 @@
 {#- over a value's rows (record_key, holder): more records than one busy customer leaves in every
     channel, or more holders than one household has -#}
 {%- set is_shared = "count(distinct record_key) > " ~ max_records ~ " or count(distinct holder) > " ~ max_block -%}
+{#- two records at one door whose units have no number in common (`Apto 301`, `Apto 1102`): two
+    homes of one building, not one door (false when either has no unit) -#}
+{%- set other_units = "not coalesce(a.address_units && b.address_units, true)" -%}
 {#- name levels that say two holders of a mailbox are two people -#}
 {%- set family_conflicts = "('different_given_name', 'different_surname', 'different')" -%}
 {#-
@@ -646,7 +649,7 @@ compared as (
             when a.address_key <> b.address_key then 'different'
             when address_size.is_shared then 'shared'
             -- two units of one building (`Apto 301`, `Apto 1102`): its residents are no household
-            when not (a.address_units && b.address_units) then 'other_unit'
+            when {{ other_units }} then 'other_unit'
             else 'exact'
         end as typed_address_level,
         a.address_key,
@@ -654,7 +657,7 @@ compared as (
         -- holders share than one household is no one's)
         coalesce(a.address_key = b.address_key and a.city_normalized = b.city_normalized, false)
             and not coalesce(address_size.is_shared, false)
-            and coalesce(a.address_units && b.address_units, true) as shares_door,
+            and not {{ other_units }} as shares_door,
         web_order_pairs.order_name is not null as has_web_order,
         rare_name_pairs.record_key is not null as is_rare_name_pair
     from pairs

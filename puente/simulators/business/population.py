@@ -353,13 +353,13 @@ class Population:
         city, in a unit of their own (BUILDING_NEIGHBOUR_SHARE); else their door, when it has a
         unit, may take in a later one. A separate random stream, so that the rest of the business
         stays as it was."""
-        if p.country != "CO" or not isinstance(p.street, co.Address) or p.street.unit is None:
+        if not isinstance(p.street, co.Address) or p.street.unit is None:  # abroad, or a house
             return
         draw = random.Random(f"{p.doc}:{p.id}:building")
         share = BUILDING_NEIGHBOUR_SHARE * min(1.0, self._customers / BUILDING_NEIGHBOUR_CUSTOMERS)
         homes = self._buildings[(p.city, p.kind)]
         neighbour = homes[draw.randrange(len(homes))] if homes and draw.random() < share else None
-        if neighbour is not None and neighbour.city == p.city and getattr(neighbour.street, "unit", None):
+        if neighbour is not None and neighbour.city == p.city and neighbour.street.unit is not None:
             # (one who has since moved, to a door without a unit or another city, takes in no one)
             building = (p.city, dataclasses.replace(neighbour.street, unit=None))
             taken = self._units.setdefault(building, {neighbour.street.unit})
