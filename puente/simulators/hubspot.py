@@ -19,7 +19,9 @@ What it reproduces, per HubSpot's published OpenAPI specs (shared/specs/hubspot)
   [{"associationCategory", "associationTypeId"}]}]`` with HubSpot-defined type ids (task → contact
   204, → deal 216, → company 192; line item → deal 20) to an existing record. A value already
   held by another record in a property with ``hasUniqueValue`` is a conflict (409
-  ``CONFLICT``). In a batch, when every input carries a distinct ``objectWriteTraceId``, the good
+  ``CONFLICT``), and so is a contact's ``email`` another live contact holds in any capitals
+  ("Contact already exists. Existing ID: …": HubSpot deduplicates contacts by email). In a
+  batch, when every input carries a distinct ``objectWriteTraceId``, the good
   inputs are created and the answer is 207 with ``errors[]`` naming the failed ones in
   ``context.objectWriteTraceId`` (201 when all succeed; results echo ``objectWriteTraceId``);
   without trace ids one bad input fails the whole batch (400, or 409 for a conflict) and nothing
@@ -113,6 +115,8 @@ SEARCHABLE = {"contacts": ["firstname", "lastname", "email", "phone", "company"]
               "companies": ["name", "domain", "phone"], "deals": ["dealname"], "line_items": ["name", "hs_sku"],
               "tasks": ["hs_task_subject", "hs_task_body"], "tickets": ["subject", "content"]}
 REQUIRED = {"tasks": ("hs_timestamp",)}  # properties a create must set
+# the key of `_unique_values` under which live contacts' emails are held, in lower case
+CONTACT_EMAIL = "email:any-case"
 CREATE_DEFAULTS = {"tasks": {"hs_task_status": "NOT_STARTED"}}
 # The scopes of each object's records and property definitions (tasks are engagements: contacts').
 SCOPE_OBJECT = {"contacts": "contacts", "companies": "companies", "deals": "deals", "line_items": "line_items",
@@ -670,9 +674,10 @@ class Portal:
             values, links, problem = self._creation(obj, item, held)
             if problem is None:
                 accepted.append((values, links, trace))
-                for name, taken in held.items():
-                    if values.get(name) not in (None, ""):
-                        taken[values[name]] = None  # held by another input of this batch
+                for name, taken in held.items():  # now held by another input of this batch
+                    value = values.get(name.split(":")[0])
+                    if value not in (None, ""):
+                        taken[value.lower() if name == CONTACT_EMAIL else value] = None
             elif not traced:
                 raise HubSpotError(problem["status_code"], problem["category"], problem["message"],
                                    errors=problem["errors"])
@@ -695,12 +700,15 @@ class Portal:
         (read once per request, so a batch is checked in one pass over the records)."""
         names = [n for n, spec in self.known_properties(obj).items() if spec["hasUniqueValue"]]
         held: dict[str, dict[str, int | None]] = {n: {} for n in names}
-        if names:
+        if obj == "contacts":  # a contact's email, in any capitals (HubSpot deduplicates contacts by it)
+            held[CONTACT_EMAIL] = {}
+        if held:
             for rid, record in self.business.hubspot[obj].items():
                 if not record["archived"]:
-                    for name in names:
-                        if record["properties"].get(name) not in (None, ""):
-                            held[name].setdefault(record["properties"][name], rid)
+                    for name in held:
+                        value = record["properties"].get(name.split(":")[0])
+                        if value not in (None, ""):
+                            held[name].setdefault(value.lower() if name == CONTACT_EMAIL else value, rid)
         return held
 
     def _creation(self, obj: str, item: Any, held: dict[str, dict[str, int | None]]
@@ -719,6 +727,11 @@ class Portal:
         links, problem = self._links(obj, item.get("associations") or [])
         if problem is not None:
             return {}, [], problem
+        email = values.get("email")
+        if CONTACT_EMAIL in held and email and email.lower() in held[CONTACT_EMAIL]:
+            holder = held[CONTACT_EMAIL][email.lower()]
+            return {}, [], _problem(409, "CONFLICT", "Contact already exists. Existing ID: " + (
+                str(holder) if holder is not None else "(another input of this batch)"), [])
         for name, value in values.items():
             if name in held and value in held[name]:
                 holder = held[name][value]

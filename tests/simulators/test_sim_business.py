@@ -105,7 +105,9 @@ def test_records_are_messy_like_real_data_entry(business):
     truth = business.truth()
     per_person = Counter(r["person_id"] for r in truth if r["object"] == "contacts")
     duplicates = sum(n - 1 for n in per_person.values())
-    assert 0.01 <= duplicates / len(contacts) <= 0.08
+    # one CRM person in 25 gets a second contact, and HubSpot keeps about half of them: those whose
+    # address is written differently or left out (one with the same address lands on the first)
+    assert 0.005 <= duplicates / len(contacts) <= 0.08
     people = business.people
     names = defaultdict(set)
     emails = defaultdict(set)

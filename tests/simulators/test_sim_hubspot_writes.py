@@ -141,6 +141,45 @@ def test_batch_create_with_trace_ids_reports_each_input(crm, auth):
     assert found["total"] == 4
 
 
+def test_one_contact_per_email_address(crm, auth):
+    """HubSpot deduplicates contacts by email: the generated business never holds two live contacts
+    with one address, and the API refuses a second one in any capitals, as HubSpot does."""
+    business, client = crm
+    live = [c for c in business.hubspot["contacts"].values() if not c["archived"] and c["properties"].get("email")]
+    addresses = Counter(c["properties"]["email"].lower() for c in live)
+    assert live and max(addresses.values()) == 1
+    holder = live[0]
+    taken = {"properties": {"email": holder["properties"]["email"].upper(), "firstname": "Otra"}}
+    refused = client.post("/hubspot/crm/v3/objects/contacts", headers=auth, json=taken)
+    assert refused.status_code == 409 and refused.json()["category"] == "CONFLICT"
+    assert refused.json()["message"] == f"Contact already exists. Existing ID: {holder['id']}"
+    made = client.post("/hubspot/crm/v3/objects/contacts", headers=auth,
+                       json={"properties": {"email": "nueva.persona@example.com", "firstname": "Nueva"}})
+    assert made.status_code == 201
+    twice = [{"properties": {"email": "Otra.Mas@example.com"}, "objectWriteTraceId": "a"},
+             {"properties": {"email": "otra.mas@example.com"}, "objectWriteTraceId": "b"}]
+    answer = client.post("/hubspot/crm/v3/objects/contacts/batch/create", headers=auth, json={"inputs": twice})
+    assert answer.status_code == 207 and [r["objectWriteTraceId"] for r in answer.json()["results"]] == ["a"]
+    assert [e["context"]["objectWriteTraceId"] for e in answer.json()["errors"]] == [["b"]]
+
+
+def test_a_relative_with_the_family_mailbox_lands_on_its_contact(new_business):
+    """A relative who shares the family's mailbox has no contact of their own with it: the family's one
+    contact is theirs too (as the shop's account is), and it stays the first holder's in the truth."""
+    business = new_business(seed=7, customers=1_500, history_days=400)
+    people = business.population.people
+    shared = [p for p in people if len(p.hubspot_contact_ids) and any(
+        business.records.owner("hubspot", "contacts", cid) != p.id for cid in p.hubspot_contact_ids)]
+    assert shared, "no relative of this business reached the CRM with the family's mailbox"
+    for p in shared:
+        for cid in p.hubspot_contact_ids:
+            contact = business.hubspot["contacts"][cid]
+            owner = business.population.person(business.records.owner("hubspot", "contacts", cid))
+            if owner.id != p.id:
+                assert "family_mailbox" in p.variations and owner.email == p.email
+                assert (contact["properties"].get("email") or "").lower() == p.email.lower()
+
+
 def test_deals_carry_line_items(crm, auth):
     business, client = crm
     deals = business.hubspot["deals"]

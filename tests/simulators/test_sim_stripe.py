@@ -18,7 +18,7 @@ from puente.simulators.business.stripe import FEE_FIXED, FEE_RATE
 
 @pytest.fixture(scope="module")
 def paid() -> Business:
-    return Business(seed=3, customers=150, history_days=300, woocommerce=True, stripe=True)
+    return Business(seed=4, customers=150, history_days=300, woocommerce=True, stripe=True)
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def _digest(business: Business) -> str:
 
 
 def test_stripe_collects_the_store_checkout_and_leaves_the_other_systems_as_they_were(paid):
-    plain = Business(seed=3, customers=150, history_days=300, woocommerce=True)
+    plain = Business(seed=4, customers=150, history_days=300, woocommerce=True)
     assert plain.stripe["charges"] == {} and "stripe" not in plain.counts()
     assert _digest(plain) == _digest(paid)  # the simulator does not tell the ERP anything
     store = paid.woocommerce["orders"]
@@ -123,7 +123,7 @@ def test_a_change_of_a_stripe_object_is_its_event():
     """Business.touch of a Stripe object (as the chaos bench and the fault mutations change records):
     Stripe stamps only ``created``, so the change is an event holding the object as changed, stamped
     now; before, it went to the Shopify writer, which has no such record."""
-    business = Business(seed=3, customers=150, history_days=300, woocommerce=True, stripe=True)
+    business = Business(seed=4, customers=150, history_days=300, woocommerce=True, stripe=True)
     charge = next(iter(business.stripe["charges"].values()))
     events = len(business.stripe["events"])
     charge["description"] = "changed"

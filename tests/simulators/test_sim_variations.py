@@ -69,22 +69,21 @@ def test_variant_writers_keep_the_mailbox_and_the_number():
 
 
 def test_salesforce_and_mercadolibre_records_are_read_for_their_variations():
-    """A business on Salesforce keeps the same book as on HubSpot: each Contact or Lead shows the
-    classes of its HubSpot twin. A Mercado Libre buyer (a sale as it lands) has no e-mail or phone
-    to show; its document does."""
+    """A business on Salesforce keeps its sales team's book in HubSpot's shape and shows it as
+    Salesforce's: each Contact or Lead shows the classes of its contact in the book. A Mercado Libre
+    buyer (a sale as it lands) has no e-mail or phone to show; its document does."""
     from puente.simulators.business.salesforce import sf_id
     from puente.sources.mercadolibre.connector import billing_info
 
-    on_hubspot = Business(seed=5, customers=300, history_days=120, mercadolibre=True)
     on_salesforce = Business(seed=5, customers=300, history_days=120, mercadolibre=True, crm="salesforce")
     org = {r["Id"]: r for sobject in ("Contact", "Lead") for r in on_salesforce.salesforce.table(sobject)}
     compared = 0
-    for row in on_hubspot.truth():
-        if row["system"] == "hubspot" and row["object"] == "contacts" and row["person_id"]:
-            person = on_hubspot.population.person(row["person_id"])
-            twin = on_hubspot.table("hubspot", "contacts")[int(row["id"])]
+    for (system, obj, rid), (person_id, _) in on_salesforce.records.truth.items():
+        if system == "hubspot" and obj == "contacts":
+            person = on_salesforce.population.person(person_id)
+            twin = on_salesforce.records.hubspot["contacts"][rid]
             for sobject in ("Contact", "Lead"):
-                record = org.get(sf_id(sobject, int(row["id"])))
+                record = org.get(sf_id(sobject, rid))
                 if record is not None:
                     compared += 1
                     assert record_variations(person, "salesforce", record) == record_variations(person, "hubspot", twin)

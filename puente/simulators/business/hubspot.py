@@ -1,7 +1,12 @@
 """The CRM's writer: what salespeople and web forms record in HubSpot, in CRM v3's wire shapes.
 
 Contacts as salespeople type them (and now and then a second contact for the same person),
-each owned by one of the sales team (the portal's owners; about one in twenty left without an
+never two live ones with one email address: HubSpot deduplicates contacts by email (a form or an
+import with a known address updates that contact, and the API answers a second one with 409
+"Contact already exists"), so a relative typed in with the family's mailbox, or a person's second
+contact with their address in other capitals, lands on the contact that holds it (as a family's
+shop account does, ``ShopifyWriter.customer``). Each contact is
+owned by one of the sales team (the portal's owners; about one in twenty left without an
 owner), companies for business customers, deals that move through the pipeline stage by stage
 and are won or lost, with their products as line items (a few deals have none: the salesperson
 did not add them), the lifecycle stage that becomes "customer" after a first order, marketing
@@ -51,6 +56,8 @@ REVOKE_SHARE = 0.35  # the create-date property, where it is not "createdate"
 class HubSpotWriter:
     """Creates and changes HubSpot records in ``records.hubspot`` the way the sales team does."""
 
+    one_contact_per_email = True  # HubSpot's deduplication by email (a CRM that allows duplicates: False)
+
     def __init__(self, rng: random.Random, records: Records, calendar: Calendar, population: Population,
                  details: random.Random):
         self._rng = rng
@@ -59,6 +66,7 @@ class HubSpotWriter:
         self._calendar = calendar
         self._population = population
         self.hubspot = records.hubspot
+        self._contact_by_email: dict[str, int] = {}  # live contacts by their address in lower case
         self._ids = {"contacts": 1_000, "companies": 20_000_000_000, "deals": 30_000_000_000,
                      "line_items": 40_000_000_000, "tasks": 90_000_000_000, "tickets": 1_900_000_000}
 
@@ -98,7 +106,11 @@ class HubSpotWriter:
 
     def archive(self, obj: str, rid: int, at: datetime) -> None:
         """Deleting archives: the record leaves lists and searches, its ``updatedAt`` unchanged."""
-        self.hubspot[obj][rid].update(archived=True, archivedAt=hubspot_ts(at))
+        record = self.hubspot[obj][rid]
+        record.update(archived=True, archivedAt=hubspot_ts(at))
+        email = (record["properties"].get("email") or "").lower() if obj == "contacts" else ""
+        if email and self._contact_by_email.get(email) == rid:  # its address is free for a new contact
+            del self._contact_by_email[email]
         self._records.track("hubspot", obj, rid)
 
     def associate(self, a: str, a_id: int, b: str, b_id: int) -> None:
@@ -124,14 +136,15 @@ class HubSpotWriter:
         return details.choices([o[0] for o in OWNERS], weights=[o[5] for o in OWNERS])[0]
 
     def contact(self, p: Person, at: datetime, lifecycle: str, duplicate: bool = False) -> dict:
-        """A CRM contact as a salesperson (or a web form) typed it."""
+        """A CRM contact as a salesperson (or a web form) typed it; the live contact that already
+        holds its email address, when one does (HubSpot keeps one contact per address)."""
         rng = self._rng
         names = messy.crm_names(rng, p)
         email = messy.crm_email(rng, p.email, duplicate)
         tax_id = None
         if rng.random() < (0.6 if p.company else 0.35):
             tax_id = messy.tax_id(rng, p)
-        record = self.create("contacts", {
+        properties = {
             "email": email, "firstname": names[0], "lastname": names[1],
             "phone": messy.phone(rng, p.mobile) if rng.random() < 0.85 else None,
             "mobilephone": messy.phone(rng, p.mobile) if rng.random() < 0.2 else None,
@@ -141,8 +154,16 @@ class HubSpotWriter:
                                      if duplicate else messy.CRM_ADDRESS_SHARE),
             "lifecyclestage": lifecycle, "hs_marketable_status": "true" if p.consent else "false",
             "tax_id": tax_id, "hubspot_owner_id": self._owner(), "hs_legal_basis": _legal_basis(p, duplicate),
-        }, at, p)
+        }
+        holder = self._contact_by_email.get(email.lower()) if email and self.one_contact_per_email else None
+        if holder is not None:
+            if holder not in p.hubspot_contact_ids:
+                p.hubspot_contact_ids.append(holder)
+            return self.hubspot["contacts"][holder]
+        record = self.create("contacts", properties, at, p)
         p.hubspot_contact_ids.append(int(record["id"]))
+        if email:
+            self._contact_by_email[email.lower()] = int(record["id"])
         if p.company and not duplicate:
             company_id = self.company(p, at)
             self.associate("contacts", int(record["id"]), "companies", company_id)

@@ -188,7 +188,7 @@ class MercadoLibreWriter(StoreWriter):
         rng = self._rng
         if rng.random() < NO_DOCUMENT_SHARE:
             return None
-        typed = messy.tax_id(rng, p)
+        typed = messy.tax_id(rng, p, "mercadolibre")
         kind = "NIT" if p.company or "-" in typed else "CC"
         typed = re.sub(r"[^\d-]", "", typed)  # the form's number field keeps digits (and a NIT's dash)
         return {"name": account["first_name"], "last_name": account["last_name"],

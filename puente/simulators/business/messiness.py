@@ -108,15 +108,18 @@ def phone(rng: random.Random, number: str) -> str:
     return co.format_phone(number, rng.randrange(6))
 
 
-def tax_id(rng: random.Random, p: Person) -> str:
+def tax_id(rng: random.Random, p: Person, channel: str = "") -> str:
     """The person's NIT or cédula in one of the ways people write it, now and then with a slip
     that its verification digit gives away. A foreign customer's is their country's
     (foreign_tax_id), typed from a stream of its own: the business's stream draws what it would
-    have for the Colombian id the person was first drawn with, so the rest stays as it was."""
+    have for the Colombian id the person was first drawn with, so the rest stays as it was. That
+    stream is numbered per ``channel`` (the business's own ERP and CRM: ""; a store or marketplace
+    by its name), so that a store's customers typing their ids never change the ERP's or the CRM's."""
     if p.country != "CO":
         _colombian_tax_id(rng, p.colombian_doc or p.doc, bool(p.company))
-        p.tax_ids_typed += 1
-        return foreign_tax_id(random.Random(f"{p.doc}:{p.id}:tax-id:{p.tax_ids_typed}"), p)
+        p.tax_ids_typed[channel] += 1
+        where = f"{channel}:" if channel else ""
+        return foreign_tax_id(random.Random(f"{p.doc}:{p.id}:tax-id:{where}{p.tax_ids_typed[channel]}"), p)
     return _colombian_tax_id(rng, p.doc, bool(p.company))
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,9 +81,9 @@ class Person:
     variations: set[str] = field(default_factory=set)  # person-level variation classes (see messiness)
     country: str = "CO"  # ISO code of the country the person (company) lives in and is taxed by
     # abroad: the cédula or NIT first drawn for them, whose typing draws stand in for their id's
-    # (messiness.tax_id), and how many times their id has been typed (its own streams)
+    # (messiness.tax_id), and how many times their id has been typed in each channel (its own streams)
     colombian_doc: str | None = None
-    tax_ids_typed: int = 0
+    tax_ids_typed: Counter[str] = field(default_factory=Counter)
     male: bool = False  # the sex the given names were drawn for (a company's: its buyer's)
     named_after: str | None = None  # the id of the relative (a father) this person is named after
 

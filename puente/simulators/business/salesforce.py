@@ -105,6 +105,9 @@ class SalesforceSalesTeam(HubSpotWriter):
     the service desk's Cases (on their own random stream ``cases``: with Salesforce or without it,
     the rest of the business is the same)."""
 
+    # Salesforce's standard duplicate rules only alert: a second Contact or Lead with a known email is saved
+    one_contact_per_email = False
+
     def __init__(self, *args: Any, cases: random.Random, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.leads: dict[int, str | None] = {}  # contact number -> when its Lead was converted (None: not yet)

@@ -186,7 +186,7 @@ class TiendaNubeWriter(StoreWriter):
                    "name": f"{first} {last}", "default": True, "created_at": nube_ts(at), "updated_at": nube_ts(at)}
         record = self.create("customers", {
             "id": cid, "name": f"{first} {last}", "email": email, "phone": phone,
-            "identification": messy.tax_id(rng, p), "note": None, "default_address": address, "addresses": [address],
+            "identification": messy.tax_id(rng, p, "tiendanube"), "note": None, "default_address": address, "addresses": [address],
             "billing_name": first, "billing_phone": phone, "billing_address": street, "billing_number": number,
             "billing_floor": None, "billing_locality": None, "billing_zipcode": "", "billing_city": city,
             "billing_province": p.department, "billing_country": p.country, "extra": {}, "total_spent": "0.00",
