@@ -114,9 +114,12 @@ def nights(module_db):
             where owner.source_id = %s and taker.source_id = %s""",
                      (owner["source_id"], taker["record_key"].split(":")[1]))
         # a namesake of one of the only two records of their city with their name: no longer a rare name
+        # (a pair that shares a mailbox, a phone or a door too, so that it stays a candidate pair)
         (rare,) = conn.execute("""
             select record_key, other_record_key from intermediate.int_customer_pairs_scored
             where name_rarity_level = 'only_pair_in_city' and record_key like 'odoo_partner:%%'
+                and (email_level in ('exact', 'variant') or phone_level in ('exact', 'exact_landline')
+                     or address_level = 'exact')
             order by record_key desc limit 1""").fetchall()
         # (named by the given name and the words the two share alone: it holds their keys and no other)
         (one, other) = conn.execute("""

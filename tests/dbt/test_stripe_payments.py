@@ -220,7 +220,7 @@ def test_stripe_charges_land_in_pesos_are_reconciled_and_give_store_orders_their
                 ) == [{"fee": pesos(charged_fee + dispute_fee)}]
     in_erp = {r["external_reference"]: r for r in rows(fresh_db, """
         select * from marts.payment_reconciliation where provider = 'stripe' and erp_invoice_count > 0""")}
-    assert set(in_erp) == entered & set(want) and sum(r["issue"] == "matched" for r in in_erp.values()) > 5
+    assert set(in_erp) == entered & set(want) and sum(r["issue"] == "matched" for r in in_erp.values()) > 1
 
     # What the demo prints of it: one provider, said as before.
     with psycopg.connect(fresh_db, row_factory=dict_row) as conn:

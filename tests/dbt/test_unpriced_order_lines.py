@@ -13,7 +13,7 @@ from puente.simulators import Business, Credentials, SimulatorServer, create_app
 
 
 def test_lines_without_a_price_or_quantity_are_listed_not_sent(fresh_db):
-    business = Business(seed=3, customers=200, start=TODAY, history_days=120)
+    business = Business(seed=4, customers=200, start=TODAY, history_days=120)
     blanked = {}
     for i, item in enumerate(business.hubspot["line_items"].values()):
         if i % 2:
