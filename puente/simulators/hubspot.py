@@ -115,8 +115,8 @@ SEARCHABLE = {"contacts": ["firstname", "lastname", "email", "phone", "company"]
               "companies": ["name", "domain", "phone"], "deals": ["dealname"], "line_items": ["name", "hs_sku"],
               "tasks": ["hs_task_subject", "hs_task_body"], "tickets": ["subject", "content"]}
 REQUIRED = {"tasks": ("hs_timestamp",)}  # properties a create must set
-# the key of `_unique_values` under which live contacts' emails are held, in lower case
-CONTACT_EMAIL = "email:any-case"
+# the name under which `Portal._unique_values` holds live contacts' emails, in lower case
+CONTACT_EMAIL = "email in any capitals"
 CREATE_DEFAULTS = {"tasks": {"hs_task_status": "NOT_STARTED"}}
 # The scopes of each object's records and property definitions (tasks are engagements: contacts').
 SCOPE_OBJECT = {"contacts": "contacts", "companies": "companies", "deals": "deals", "line_items": "line_items",
@@ -283,6 +283,15 @@ def error_response(status: int, category: str, message: str, headers: dict | Non
     body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()), "category": category,
             **extra}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _held_key(name: str, properties: dict) -> str | None:
+    """The value a record is held under in `Portal._unique_values`' `name` (None when it has none): the
+    property's value, a contact's email (`CONTACT_EMAIL`) in lower case."""
+    value = properties.get("email" if name == CONTACT_EMAIL else name)
+    if value in (None, ""):
+        return None
+    return value.lower() if name == CONTACT_EMAIL else value
 
 
 def _problem(status: int, category: str, message: str, errors: list[dict]) -> dict:
@@ -675,9 +684,8 @@ class Portal:
             if problem is None:
                 accepted.append((values, links, trace))
                 for name, taken in held.items():  # now held by another input of this batch
-                    value = values.get(name.split(":")[0])
-                    if value not in (None, ""):
-                        taken[value.lower() if name == CONTACT_EMAIL else value] = None
+                    if (key := _held_key(name, values)) is not None:
+                        taken[key] = None
             elif not traced:
                 raise HubSpotError(problem["status_code"], problem["category"], problem["message"],
                                    errors=problem["errors"])
@@ -706,9 +714,8 @@ class Portal:
             for rid, record in self.business.hubspot[obj].items():
                 if not record["archived"]:
                     for name in held:
-                        value = record["properties"].get(name.split(":")[0])
-                        if value not in (None, ""):
-                            held[name].setdefault(value.lower() if name == CONTACT_EMAIL else value, rid)
+                        if (key := _held_key(name, record["properties"])) is not None:
+                            held[name].setdefault(key, rid)
         return held
 
     def _creation(self, obj: str, item: Any, held: dict[str, dict[str, int | None]]
@@ -727,9 +734,9 @@ class Portal:
         links, problem = self._links(obj, item.get("associations") or [])
         if problem is not None:
             return {}, [], problem
-        email = values.get("email")
-        if CONTACT_EMAIL in held and email and email.lower() in held[CONTACT_EMAIL]:
-            holder = held[CONTACT_EMAIL][email.lower()]
+        email = _held_key(CONTACT_EMAIL, values)
+        if CONTACT_EMAIL in held and email in held[CONTACT_EMAIL]:
+            holder = held[CONTACT_EMAIL][email]
             return {}, [], _problem(409, "CONFLICT", "Contact already exists. Existing ID: " + (
                 str(holder) if holder is not None else "(another input of this batch)"), [])
         for name, value in values.items():
