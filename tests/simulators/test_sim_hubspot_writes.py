@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from fastapi.testclient import TestClient
 
-from puente.simulators import Credentials, Limits, create_app
+from puente.simulators import Business, Credentials, Limits, create_app
 
 TASK_KEY = {"name": "puente_task_key", "label": "Puente task key", "type": "string", "fieldType": "text",
             "groupName": "puente", "hasUniqueValue": True}
@@ -168,6 +168,11 @@ def test_a_relative_with_the_family_mailbox_lands_on_its_contact(new_business):
     contact is theirs too (as the shop's account is), and it stays the first holder's in the truth."""
     business = new_business(seed=7, customers=1_500, history_days=400)
     people = business.population.people
+    # (Salesforce's standard duplicate rules only alert: a business on it keeps a relative's contact)
+    on_salesforce = Business(seed=7, customers=1_500, history_days=400, crm="salesforce")
+    held = Counter((c["properties"].get("email") or "").lower() for c in on_salesforce.hubspot["contacts"].values()
+                   if not c["archived"])
+    assert any(n > 1 for address, n in held.items() if address)
     shared = [p for p in people if len(p.hubspot_contact_ids) and any(
         business.records.owner("hubspot", "contacts", cid) != p.id for cid in p.hubspot_contact_ids)]
     assert shared, "no relative of this business reached the CRM with the family's mailbox"

@@ -58,8 +58,7 @@ def test_the_business_before_puente_drifts_from_its_payment_provider(paid):
     # a customer withholding tax pays the link short; the accountant marks the invoice paid in full
     # once they register it (a link paid early may not be registered yet: its invoice is still unpaid)
     short = [p for p in links if p["transaction_amount"] < invoices[p["external_reference"]]["amount_total"] - 1]
-    registered = [invoices[p["external_reference"]] for p in short]
-    registered = [m for m in registered if m["payment_state"] != "not_paid"]
+    registered = [m for p in short if (m := invoices[p["external_reference"]])["payment_state"] != "not_paid"]
     assert registered and all(m["payment_state"] in ("paid", "in_payment") and m["amount_residual"] == 0
                               for m in registered)
     statuses = {(p["status"], p["status_detail"]) for p in payments}
