@@ -5,14 +5,13 @@ never two live ones with one email address: HubSpot deduplicates contacts by ema
 import with a known address updates that contact, and the API answers a second one with 409
 "Contact already exists"), so a relative typed in with the family's mailbox, or a person's second
 contact with their address in other capitals, lands on the contact that holds it (as a family's
-shop account does, ``ShopifyWriter.customer``). Each contact is
-owned by one of the sales team (the portal's owners; about one in twenty left without an
-owner), companies for business customers, deals that move through the pipeline stage by stage
-and are won or lost, with their products as line items (a few deals have none: the salesperson
-did not add them), the lifecycle stage that becomes "customer" after a first order, marketing
-opt-outs, and the small edits of a normal day (a phone fixed, a stale lead deleted). Tasks are
-never made by the business itself: they come through the API (``create_task``). The service
-team's tickets are ``ServiceDesk``'s.
+shop account does, ``ShopifyWriter.customer``). Each contact is owned by one of the sales team
+(the portal's owners; about one in twenty left without an owner); companies for business
+customers, deals that move through the pipeline stage by stage and are won or lost, with their
+products as line items (a few deals have none: the salesperson did not add them), the lifecycle
+stage that becomes "customer" after a first order, marketing opt-outs, and the small edits of a
+normal day (a phone fixed, a stale lead deleted). Tasks are never made by the business itself:
+they come through the API (``create_task``). The service team's tickets are ``ServiceDesk``'s.
 """
 
 from __future__ import annotations
