@@ -5,13 +5,21 @@ with ``C`` is a cancellation) and `marts.fct_order_lines` (one row per invoice l
 benchmarks run exactly the feature code the nightly jobs run on the warehouse. Lines without a
 customer are dropped (a quarter of them: anonymous till sales), as are lines with a
 non-positive price (adjustments, samples). Timestamps are read as UTC.
+
+CDNOW (the purchases of the 23,570 customers who first bought at the online music shop CDNOW in
+the first quarter of 1997, until June 1998: the data set of the BG/NBD paper) becomes
+`marts.fct_orders` alone: it records each purchase's day, number of CDs and amount, not what was
+bought. Its file ships in the `lifetimes` package (the `bench` extra), read without importing it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 from dataclasses import dataclass
 from functools import cache
+from importlib.metadata import PackageNotFoundError, distribution
 
 import numpy as np
 import pandas as pd
@@ -21,6 +29,8 @@ from bench.results import require_data
 UCI_FILE = "uci_online_retail.parquet"
 TAFENG_HISTORY = "tafeng_history.json"
 TAFENG_FUTURE = "tafeng_future.json"
+CDNOW_FILE = "lifetimes/datasets/CDNOW_master.txt"
+CDNOW_SHA256 = "eff6889ed364c5199d6eacbbeb7a6d559971df4406ac876f322c373f00a072ef"
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,28 @@ def uci_retail() -> Retail:
     orders["channel"] = "web"
     orders = orders.sort_values(["ordered_at", "order_id"], ignore_index=True)
     return Retail(orders=orders, lines=lines, all_lines=all_lines)
+
+
+@cache
+def cdnow() -> pd.DataFrame:
+    """CDNOW's purchases as `marts.fct_orders`: one order per purchase (a customer may make two in a day)."""
+    try:
+        path = distribution("lifetimes").locate_file(CDNOW_FILE)
+    except PackageNotFoundError:
+        raise SystemExit("CDNOW's file ships in the lifetimes package: `make install` installs it (the bench extra)") from None
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != CDNOW_SHA256:
+        raise SystemExit(f"{path} is not the CDNOW_master.txt the benchmark was written for (its SHA-256 differs)")
+    raw = pd.read_csv(io.BytesIO(data), sep=r"\s+", dtype={"customer_id": str, "date": str})
+    orders = pd.DataFrame({
+        "order_id": raw.index.astype(str),
+        "customer_id": raw["customer_id"],
+        "ordered_at": pd.to_datetime(raw["date"], format="%Y%m%d").dt.tz_localize("UTC"),
+        "amount_total": raw["dollar_value"].astype("float64"),
+        "is_cancelled": False,
+        "channel": "web",
+    })
+    return orders.sort_values("ordered_at", kind="stable", ignore_index=True)
 
 
 def tafeng() -> tuple[dict[str, list[list[int]]], dict[str, list[int]]]:
