@@ -4,7 +4,10 @@ A model is measured out of time beside its baselines on the same units (customer
 and recommendations, products for demand). It *wins* only if it is better than the best
 baseline by more than the uncertainty of that difference; otherwise the best baseline itself
 is what the job ships that night (BG/NBD scores churn, AutoETS forecasts demand, personal
-frequency recommends products), and the run records which won and by how much.
+frequency recommends products), and the run records which won and by how much. A job may name
+the baselines that can ship (`fallbacks`): the model is still measured against the best of all of
+them, but when it loses, the best of those ships (churn never ships recency, a one-number rule
+that BG/NBD's model of the same purchases contains).
 
 The uncertainty is measured with a paired bootstrap over the units: the same resamples score
 the model and every baseline, so what they share (an easy week, a hard customer) cancels out.
@@ -39,6 +42,7 @@ class GateResult:
     uncertainty: float  # UNCERTAINTY_Z bootstrap standard errors of that margin
     units: int  # customers, products or users the evaluation counted
     challenger: str = MODEL  # what is measured against the baselines, in words
+    fallback: str = ""  # the baseline that ships if the model loses (empty: the best baseline)
 
     @property
     def model_wins(self) -> bool:
@@ -47,7 +51,7 @@ class GateResult:
     @property
     def winner(self) -> str:
         """`model`, or the name of the baseline that ships instead."""
-        return MODEL if self.model_wins else self.best_baseline
+        return MODEL if self.model_wins else self.fallback or self.best_baseline
 
     def as_dict(self) -> dict[str, float | str | bool | int | None]:
         """JSON-ready (an unmeasurable uncertainty, infinite here, is None there)."""
@@ -61,6 +65,9 @@ class GateResult:
                   f"(margin {self.margin:+.3f}, uncertainty ±{self.uncertainty:.3f}, {self.units} units)")
         if self.model_wins:
             return f"{self.challenger} wins: {versus}"
+        if self.winner != self.best_baseline:
+            return (f"{self.winner} ships, {self.challenger} did not beat the best baseline by more than its "
+                    f"uncertainty: {versus}")
         return f"{self.best_baseline} wins, {self.challenger} did not beat it by more than its uncertainty: {versus}"
 
 
@@ -79,25 +86,34 @@ def gate(
     higher_is_better: bool = True,
     samples: int = BOOTSTRAP_SAMPLES,
     challenger: str = MODEL,
+    fallbacks: tuple[str, ...] | None = None,
 ) -> GateResult:
     """Compare `model` with the best of `baselines` on `metric`.
 
     `resampled(name, rows)` recomputes the metric of `name` (`MODEL` or a baseline) on the
     evaluation units `rows` (one bootstrap resample); it is called with the same resamples for
-    the model and the best baseline.
+    the model and the best baseline. `fallbacks` (default: every baseline) are those that may
+    ship in the model's place; the best of them is the result's `fallback`.
     """
     if not baselines:
         raise ValueError("a model is only measured against baselines: none were given")
+    shippable = [name for name in baselines if fallbacks is None or name in fallbacks]
+    if not shippable:
+        raise ValueError(f"none of the fallbacks {fallbacks} is among the baselines {sorted(baselines)}")
     sign = 1.0 if higher_is_better else -1.0
-    best = max(baselines, key=lambda name: (sign * baselines[name], name))
+
+    def best_of(names):
+        return max(names, key=lambda name: (sign * baselines[name], name))
+
+    best, fallback = best_of(baselines), best_of(shippable)
     margin = sign * (model - baselines[best])
     if units < 2:
         return GateResult(metric, higher_is_better, model, best, baselines[best], margin, float("inf"), units,
-                          challenger)
+                          challenger, fallback)
     differences = [
         sign * (resampled(MODEL, rows) - resampled(best, rows)) for rows in bootstrap_indices(units, samples)
     ]
     finite = np.asarray([value for value in differences if np.isfinite(value)])
     spread = float(finite.std(ddof=1)) if len(finite) > 1 else float("inf")
     return GateResult(metric, higher_is_better, model, best, baselines[best], margin, UNCERTAINTY_Z * spread, units,
-                      challenger)
+                      challenger, fallback)

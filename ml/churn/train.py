@@ -17,8 +17,8 @@ fully observed is S - 90 days: the *evaluation cutoff* E. Training snapshots are
   BG/NBD's expected purchases and its probability of no purchase in the 90 days,
   `ml.churn.baselines`). The model scores customers only if its
   ROC-AUC beats the best baseline's by more than the bootstrap uncertainty of the difference
-  (`ml.promotion.gate`); otherwise the best baseline does, with its own Platt sigmoid fitted
-  on E.
+  (`ml.promotion.gate`); otherwise the better of BG/NBD's two scores does (recency is measured,
+  never shipped: `SHIPPABLE_BASELINES`), with its own Platt sigmoid fitted on E.
 * **The scoring model** (when the model ships) repeats the recipe one step later, on cutoffs
   up to E itself (the sigmoid fitted on E). It scores the customers at S.
 
@@ -53,6 +53,7 @@ from ml.churn.model import (
     PRODUCT_INPUT_MIN_CUSTOMERS,
     PRODUCT_INPUTS,
     ROBUST_INPUTS,
+    SHIPPABLE_BASELINES,
     TICKET_INPUTS,
     CalibratedBaseline,
     ChurnModel,
@@ -171,7 +172,7 @@ def train_churn_model(orders: pd.DataFrame, as_of: date, lines: pd.DataFrame | N
                        "scoring_model_calibration_rows": len(scoring_calibration.labels)}
     else:
         scoring_cutoffs = [evaluation_cutoff]
-        scoring = CalibratedBaseline.fit(verdict.best_baseline, evaluation.features, evaluation.labels)
+        scoring = CalibratedBaseline.fit(verdict.winner, evaluation.features, evaluation.labels)
         row_counts |= {"scoring_model_fit_rows": 0, "scoring_model_calibration_rows": len(evaluation.labels)}
 
     return ChurnTrainingResult(
@@ -199,7 +200,10 @@ def _metrics(labels: pd.Series, scores: np.ndarray, probability: pd.Series) -> d
 
 
 def roc_auc_gate(labels: pd.Series, scores: dict[str, np.ndarray]) -> GateResult:
-    """`ml.promotion.gate` on ROC-AUC: `scores[MODEL]` against every other entry, paired bootstrap over customers."""
+    """`ml.promotion.gate` on ROC-AUC: `scores[MODEL]` against every other entry, paired bootstrap over customers.
+
+    When the model loses, the best of the `SHIPPABLE_BASELINES` ships (`winner`), not recency.
+    """
     truth = labels.to_numpy()
     auc = {name: roc_auc_or_nan(truth, values) for name, values in scores.items()}
     return gate(
@@ -208,6 +212,7 @@ def roc_auc_gate(labels: pd.Series, scores: dict[str, np.ndarray]) -> GateResult
         {name: value for name, value in auc.items() if name != MODEL},
         lambda name, rows: roc_auc_or_nan(truth[rows], scores[name][rows]),
         len(truth),
+        fallbacks=SHIPPABLE_BASELINES,
     )
 
 

@@ -89,6 +89,34 @@ def test_the_gate_needs_a_margin_larger_than_its_uncertainty():
     lower = gate("wape", 0.8, {"a": 0.9, "b": 1.2}, lambda name, rows: {"model": 0.8, "a": 0.9}[name], 50,
                  higher_is_better=False)
     assert (lower.best_baseline, round(lower.margin, 6), lower.uncertainty, lower.model_wins) == ("a", 0.1, 0.0, True)
+    # Fallbacks: the model is measured against the best of all baselines, the best of the fallbacks ships.
+    losing = gate("wape", 1.0, {"a": 0.9, "b": 0.95, "c": 1.2}, lambda name, rows: 0.0, 50,
+                  higher_is_better=False, fallbacks=("b", "c"))
+    assert (losing.best_baseline, losing.fallback, losing.winner, losing.model_wins) == ("a", "b", "b", False)
+    assert gate("wape", 1.0, {"a": 0.9}, lambda name, rows: 0.0, 50, higher_is_better=False).winner == "a"
+    with pytest.raises(ValueError, match="none of the fallbacks"):
+        gate("wape", 1.0, {"a": 0.9}, lambda name, rows: 0.0, 50, higher_is_better=False, fallbacks=("z",))
+
+
+def test_recency_is_a_bar_for_the_churn_model_but_never_ships():
+    """The model is measured against the best baseline, recency included; losing, BG/NBD's better score ships."""
+    from ml.churn.train import roc_auc_gate
+
+    rng = np.random.default_rng(4)
+    labels = pd.Series((rng.normal(size=600) > 0).astype(int))
+    signal = labels.to_numpy() + rng.normal(size=600)
+
+    def scores(**strength):  # each scorer: the signal plus its own noise, less noise for a stronger one
+        return {name: signal * weight + rng.normal(size=600) for name, weight in strength.items()}
+
+    verdict = roc_auc_gate(labels, scores(model=0.2, recency=2.0, bgnbd=1.0, bgnbd_no_purchase=0.5))
+    assert verdict.best_baseline == "recency" and verdict.baseline > verdict.model  # the bar is recency's
+    assert not verdict.model_wins and verdict.fallback == "bgnbd" and verdict.winner == "bgnbd"
+    assert verdict.sentence().startswith("bgnbd ships, model did not beat the best baseline")
+    assert verdict.as_dict()["winner"] == "bgnbd" and verdict.as_dict()["best_baseline"] == "recency"
+
+    beaten = roc_auc_gate(labels, scores(model=3.0, recency=0.5, bgnbd=0.5, bgnbd_no_purchase=0.2))
+    assert beaten.model_wins and beaten.winner == "model"
 
 
 def test_a_churn_rate_that_differs_between_cutoffs_is_not_read_as_an_effect_of_the_inputs():
