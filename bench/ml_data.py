@@ -89,6 +89,8 @@ def cdnow() -> pd.DataFrame:
         path = distribution("lifetimes").locate_file(CDNOW_FILE)
     except PackageNotFoundError:
         raise SystemExit("CDNOW's file ships in the lifetimes package: `make install` installs it (the bench extra)") from None
+    if not path.exists():
+        raise SystemExit(f"{path} is missing: the lifetimes release installed does not ship CDNOW's file (0.11.3 does)")
     data = path.read_bytes()
     if hashlib.sha256(data).hexdigest() != CDNOW_SHA256:
         raise SystemExit(f"{path} is not the CDNOW_master.txt the benchmark was written for (its SHA-256 differs)")
