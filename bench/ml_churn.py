@@ -95,7 +95,7 @@ THAT_NIGHT = (
     "baseline only where recency is that best (recency is a bar the model must clear, never a score that "
     "ships: when the model does not clear the bar, the better of BG/NBD's two scores is shipped). A business lives it differently: the job trained on the night before a cutoff has gated on "
     "its own evaluation cutoff 90 days earlier, and its scorer (the model refitted on every labelled "
-    "cutoff, or the baseline that won there) scores the customers at the cutoff. This table measures that "
+    "cutoff, or the BG/NBD score it shipped instead) scores the customers at the cutoff. This table measures that "
     "scorer on the same customers and labels as the tables above, against the best baseline of the cutoff "
     "(known only afterwards). At 2011-06-11 that night's job cannot train yet (it evaluates on 2011-03-13 "
     "and needs two monthly training cutoffs whose label windows end by then; only 2010-12-13 is after the "
@@ -461,7 +461,7 @@ def _report_cdnow(runs: list[dict]) -> str:
         "and *shipped* as in the UCI section. UCI has fewer customers than 5,000; CDNOW gives the benchmark its "
         "5,000 row.\n\n" + CDNOW_FIRST_RUN + "\n\n"
         + _results(runs, "As in the UCI section: the scorer the job trained on the night before each cutoff "
-                   "(the model, or the baseline that won the gate on its own evaluation cutoff 90 days earlier) "
-                   "scores the cutoff's customers, measured against the best baseline of the cutoff, known "
+                   "(the model, or the BG/NBD score it shipped instead, as its gate decided on its own evaluation "
+                   "cutoff 90 days earlier) scores the cutoff's customers, measured against the best baseline of the cutoff, known "
                    "only afterwards. Cutoffs where that night's job could not train yet are left out.")
     )
