@@ -449,7 +449,8 @@ def _report(runs: list[dict]) -> str:
 def _report_cdnow(runs: list[dict]) -> str:
     return (
         "CDNOW: the purchases of the 23,570 customers who first bought at the online music shop CDNOW in the first "
-        "quarter of 1997, until the end of June 1998 (the data set of Fader, Hardie and Lee's BG/NBD paper; the "
+        "quarter of 1997, until the end of June 1998 (the cohort whose one-in-ten sample of 2,357 customers Fader, "
+        "Hardie and Lee's BG/NBD paper fits; the "
         "copy the `lifetimes` package ships, `bench.ml_data.cdnow`). Each purchase is an order with its day and "
         "amount; CDNOW records no products, so the job runs on the orders alone, as for a warehouse without "
         "order lines (its nine inputs). The customers are one cohort, all acquired within three months: a "

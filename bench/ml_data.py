@@ -7,7 +7,8 @@ customer are dropped (a quarter of them: anonymous till sales), as are lines wit
 non-positive price (adjustments, samples). Timestamps are read as UTC.
 
 CDNOW (the purchases of the 23,570 customers who first bought at the online music shop CDNOW in
-the first quarter of 1997, until June 1998: the data set of the BG/NBD paper) becomes
+the first quarter of 1997, until June 1998: the cohort whose one-in-ten sample of 2,357 customers
+the BG/NBD paper fits) becomes
 `marts.fct_orders` alone: it records each purchase's day, number of CDs and amount, not what was
 bought. Its file ships in the `lifetimes` package (the `bench` extra), read without importing it.
 """
