@@ -6,8 +6,9 @@ labels that end before C, and it is measured on the customers active in the year
 (label: no purchase in [C, C + 90 days)). The baselines are scored on the same customers:
 recency, and BG/NBD's expected purchases in the label window and its probability of no
 purchase in it (fitted on the orders before C). What the job ships is its model when the model
-beats the best baseline by more than the bootstrap uncertainty (`ml.promotion`), otherwise that
-baseline; "best baseline" in every figure is the best of the three in that run.
+beats the best baseline by more than the bootstrap uncertainty (`ml.promotion`), otherwise the
+baseline its gate ships instead (the better of BG/NBD's two scores, unless recency beats it by
+more than its uncertainty); "best baseline" in every figure is the best of the three in that run.
 
 The same runs are repeated on random samples of 500 and 2,000 customers (several each; UCI has
 4,338 customers with an order, so 5,000 is the full set). The model's constants (its inputs,
@@ -93,10 +94,11 @@ THIRD_ROUND = (
 )
 THAT_NIGHT = (
     "*Shipped* above is the gate's choice measured on the very cutoff it chose on, so it is below the best "
-    "baseline only where recency is that best (recency is a bar the model must clear, never a score that "
-    "ships: when the model does not clear the bar, the better of BG/NBD's two scores is shipped). A business lives it differently: the job trained on the night before a cutoff has gated on "
+    "baseline only where recency is that best without beating BG/NBD's better score by more than its "
+    "uncertainty (then that BG/NBD score ships). A business lives it differently: the job trained on the night "
+    "before a cutoff has gated on "
     "its own evaluation cutoff 90 days earlier, and its scorer (the model refitted on every labelled "
-    "cutoff, or the BG/NBD score it shipped instead) scores the customers at the cutoff. This table measures that "
+    "cutoff, or the baseline it shipped instead) scores the customers at the cutoff. This table measures that "
     "scorer on the same customers and labels as the tables above, against the best baseline of the cutoff "
     "(known only afterwards). At 2011-06-11 that night's job cannot train yet (it evaluates on 2011-03-13 "
     "and needs two monthly training cutoffs whose label windows end by then; only 2010-12-13 is after the "
@@ -249,20 +251,25 @@ EIGHTH_ROUND = (
 )
 # What the first CDNOW run (at da322ed) showed, and the change of the gate it led to (hand-copied from that run).
 CDNOW_FIRST_RUN = (
-    "**What changed after the first run: recency no longer ships.** The first run (at da322ed) let the gate "
+    "**What changed after the first run: recency ships only when it beats BG/NBD clearly.** The first run (at "
+    "da322ed) let the gate "
     "ship whichever baseline was best on the job's evaluation cutoff. On samples of 500 and 2,000 customers "
     "recency was that best in five of the nights before a cutoff, and shipped it lost to BG/NBD on the cutoff "
     "itself by up to 0.036 ROC-AUC: what a business gets the night before was −0.003 ± 0.007 from the best "
     "baseline at 500 customers (worst run −0.0356, 9 of 15 runs below it) and −0.002 ± 0.003 at 2,000 (worst "
     "−0.0360, 3 of 9 below). Recency is one of the three numbers BG/NBD's model reads, so the gate now keeps it "
-    "as a bar the model must clear and ships the better of BG/NBD's two scores instead "
-    "(`ml.churn.model.SHIPPABLE_BASELINES`, as the README already described the job). This rule was chosen "
+    "as a bar the model must clear and, when the model loses, ships the better of BG/NBD's two scores unless "
+    "recency beats that by more than its uncertainty, the bar the model faces (`ml.churn.model."
+    "PREFERRED_BASELINES`; the README already said BG/NBD's better score ships). In the runs below recency "
+    "never clears it; a first version that never shipped recency gave the same figures, and was changed because "
+    "it would ship BG/NBD where recency beats it clearly. This rule was chosen "
     "after seeing this data set, so CDNOW is not untouched for it. On UCI recency is the best baseline in no "
     "run, so no choice there changes (against the run at 7eec3f7, figures moved by noise at the third decimal, "
     "such as two ECEs, 0.077 → 0.076 and 0.128 → 0.129, and the selection table's shipped mean at 500, "
     "0.022 → 0.021; the model was shipped in the same runs). Its cost shows in "
     "the *shipped* column, measured on the cutoff the gate chose on, where recency is sometimes the best: "
-    "+0.0019 → +0.0012 at 500 customers and +0.0020 → +0.0008 at 2,000 (the table below)."
+    "+0.0019 → +0.0012 at 500 customers and +0.0020 → +0.0008 at 2,000 (the table below). At 500 customers the "
+    "night-before runs below the best baseline are 10 of 15 now against 9: smaller losses, one more of them."
 )
 LABELS = {MODEL: "model (churn job's logistic regression)",
           "bgnbd_no_purchase": "BG/NBD P(no purchase in the 90 days)",
@@ -388,7 +395,7 @@ def _results(reported: list[dict], that_night: str) -> str:
         gate = run["gate"]
         per_cutoff.append(f"- {run['cutoff']}: the model is {gate.margin:+.4f} ROC-AUC from the best baseline "
                           f"({gate.best_baseline}), uncertainty ±{gate.uncertainty:.4f}: the job ships "
-                          f"{'the model' if gate.model_wins else gate.best_baseline}.")
+                          f"{'the model' if gate.model_wins else gate.winner}.")
     margin = float(np.mean([run[MODEL]["roc_auc"] - _best(run) for run in full]))
     per_cutoff.append(f"- Full set, average over the cutoffs: model {np.mean([r[MODEL]['roc_auc'] for r in full]):.4f} "
                       f"against the best baseline {np.mean([_best(r) for r in full]):.4f} ({margin:+.4f}; the goal "
@@ -427,8 +434,8 @@ def _report(runs: list[dict]) -> str:
         "its expected purchases in them, and recency; the *best baseline* is the best of the three in each "
         "run (the one the job's gate measures the model against). *Shipped* is what the job scores customers with: the model when it beats "
         "the best baseline by more than its bootstrap uncertainty (1.645 standard errors of the paired "
-        "difference over customers), otherwise the better of BG/NBD's two scores (recency never ships, "
-        "`ml.churn.model.SHIPPABLE_BASELINES`; before 2026-12-06 the best baseline shipped, recency "
+        "difference over customers), otherwise the better of BG/NBD's two scores, unless recency beats it by more "
+        "than its uncertainty (`ml.churn.model.PREFERRED_BASELINES`; before 2026-12-06 the best baseline shipped, recency "
         "included: recency is the best baseline in no UCI run, so no choice here changed; see the CDNOW "
         "section). ECE: 10 equal-width bins; the baselines' "
         "scores become probabilities through the same kind of out-of-time Platt sigmoid as the model's.\n\n"
@@ -463,7 +470,7 @@ def _report_cdnow(runs: list[dict]) -> str:
         "and *shipped* as in the UCI section. UCI has fewer customers than 5,000; CDNOW gives the benchmark its "
         "5,000 row.\n\n" + CDNOW_FIRST_RUN + "\n\n"
         + _results(runs, "As in the UCI section: the scorer the job trained on the night before each cutoff "
-                   "(the model, or the BG/NBD score it shipped instead, as its gate decided on its own evaluation "
+                   "(the model, or the baseline it shipped instead, as its gate decided on its own evaluation "
                    "cutoff 90 days earlier) scores the cutoff's customers, measured against the best baseline of the cutoff, known "
                    "only afterwards. Cutoffs where that night's job could not train yet are left out.")
     )

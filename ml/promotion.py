@@ -5,9 +5,10 @@ and recommendations, products for demand). It *wins* only if it is better than t
 baseline by more than the uncertainty of that difference; otherwise the best baseline itself
 is what the job ships that night (BG/NBD scores churn, AutoETS forecasts demand, personal
 frequency recommends products), and the run records which won and by how much. A job may name
-the baselines that can ship (`fallbacks`): the model is still measured against the best of all of
-them, but when it loses, the best of those ships (churn never ships recency, a one-number rule
-that BG/NBD's model of the same purchases contains).
+the baselines it prefers to ship (`preferred`): the model is still measured against the best of
+all of them, but when it loses, the best preferred baseline ships unless another beats it as the
+model must, by more than its uncertainty (churn prefers BG/NBD's scores to recency, one of the
+three numbers BG/NBD's model of the same purchases reads).
 
 The uncertainty is measured with a paired bootstrap over the units: the same resamples score
 the model and every baseline, so what they share (an easy week, a hard customer) cancels out.
@@ -42,7 +43,7 @@ class GateResult:
     uncertainty: float  # UNCERTAINTY_Z bootstrap standard errors of that margin
     units: int  # customers, products or users the evaluation counted
     challenger: str = MODEL  # what is measured against the baselines, in words
-    fallback: str = ""  # the baseline that ships if the model loses (empty: the best baseline)
+    fallback: str = ""  # the baseline that ships if the model loses (empty, as in older runs: the best one)
 
     @property
     def model_wins(self) -> bool:
@@ -67,7 +68,7 @@ class GateResult:
             return f"{self.challenger} wins: {versus}"
         if self.winner != self.best_baseline:
             return (f"{self.winner} ships, {self.challenger} did not beat the best baseline by more than its "
-                    f"uncertainty: {versus}")
+                    f"uncertainty, nor did {self.best_baseline} beat {self.winner} by more than its own: {versus}")
         return f"{self.best_baseline} wins, {self.challenger} did not beat it by more than its uncertainty: {versus}"
 
 
@@ -86,34 +87,40 @@ def gate(
     higher_is_better: bool = True,
     samples: int = BOOTSTRAP_SAMPLES,
     challenger: str = MODEL,
-    fallbacks: tuple[str, ...] | None = None,
+    preferred: tuple[str, ...] | None = None,
 ) -> GateResult:
     """Compare `model` with the best of `baselines` on `metric`.
 
     `resampled(name, rows)` recomputes the metric of `name` (`MODEL` or a baseline) on the
     evaluation units `rows` (one bootstrap resample); it is called with the same resamples for
-    the model and the best baseline. `fallbacks` (default: every baseline) are those that may
-    ship in the model's place; the best of them is the result's `fallback`.
+    the model and the best baseline. `preferred` (default: every baseline) are the baselines that
+    ship in the model's place unless another beats the best of them as the model must, by more
+    than its uncertainty; the result's `fallback` is the one that ships.
     """
     if not baselines:
         raise ValueError("a model is only measured against baselines: none were given")
-    shippable = [name for name in baselines if fallbacks is None or name in fallbacks]
-    if not shippable:
-        raise ValueError(f"none of the fallbacks {fallbacks} is among the baselines {sorted(baselines)}")
+    candidates = [name for name in baselines if preferred is None or name in preferred]
+    if not candidates:
+        raise ValueError(f"none of the preferred baselines {preferred} is among the baselines {sorted(baselines)}")
     sign = 1.0 if higher_is_better else -1.0
 
     def best_of(names):
         return max(names, key=lambda name: (sign * baselines[name], name))
 
-    best, fallback = best_of(baselines), best_of(shippable)
+    best, fallback = best_of(baselines), best_of(candidates)
     margin = sign * (model - baselines[best])
     if units < 2:
         return GateResult(metric, higher_is_better, model, best, baselines[best], margin, float("inf"), units,
                           challenger, fallback)
-    differences = [
-        sign * (resampled(MODEL, rows) - resampled(best, rows)) for rows in bootstrap_indices(units, samples)
-    ]
-    finite = np.asarray([value for value in differences if np.isfinite(value)])
-    spread = float(finite.std(ddof=1)) if len(finite) > 1 else float("inf")
-    return GateResult(metric, higher_is_better, model, best, baselines[best], margin, UNCERTAINTY_Z * spread, units,
+    resamples = bootstrap_indices(units, samples)
+
+    def uncertainty(first: str, second: str) -> float:
+        """UNCERTAINTY_Z standard errors of `first`'s advantage over `second` across the resamples."""
+        differences = [sign * (resampled(first, rows) - resampled(second, rows)) for rows in resamples]
+        finite = np.asarray([value for value in differences if np.isfinite(value)])
+        return UNCERTAINTY_Z * float(finite.std(ddof=1)) if len(finite) > 1 else float("inf")
+
+    if fallback != best and sign * (baselines[best] - baselines[fallback]) > uncertainty(best, fallback):
+        fallback = best
+    return GateResult(metric, higher_is_better, model, best, baselines[best], margin, uncertainty(MODEL, best), units,
                       challenger, fallback)

@@ -320,7 +320,8 @@ def model_line(run: dict) -> str:
                f"(uncertainty ±{_fmt(gate['uncertainty'])})")
     if run.get("scored_by") == "model":
         return f"{head}: the model scores — {figures}"
-    return f"{head}: the baseline {run.get('scored_by')} scores, the model did not beat it clearly — {figures}"
+    return (f"{head}: the baseline {run.get('scored_by')} scores, the model did not beat the best baseline "
+            f"clearly — {figures}")
 
 
 def _fmt(value, *, signed: bool = False) -> str:

@@ -2,8 +2,8 @@
 
 `train_churn` reads `marts.fct_orders` (and `marts.fct_order_lines` when the marts have it),
 trains and evaluates a model, gates it against the baselines (`ml.churn.train`: the model
-scores only if it beats the best baseline by more than its uncertainty, otherwise that
-baseline scores), saves the artifact, records the run in `ml.model_runs` (with `scored_by`
+scores only if it beats the best baseline by more than its uncertainty, otherwise a baseline
+scores: the gate's `winner`), saves the artifact, records the run in `ml.model_runs` (with `scored_by`
 and the `gate`) and decides whether it becomes the champion; `train_churn_if_due` runs it once
 a week. `score_churn` (nightly) scores every active customer with the champion's scorer into
 `ml.churn_scores`, with the reasons behind each score and their codes; a rerun for the same
@@ -104,7 +104,7 @@ def train_churn(url: str, as_of: date) -> dict[str, Any]:
     """Train on the orders up to the end of `as_of`, save and register the run; returns a summary.
 
     The run's scorer is its model or, when the model does not beat the best baseline by more
-    than its uncertainty, that baseline (`scored_by`, `gate`). The run becomes champion as
+    than its uncertainty, the baseline the gate ships instead (`scored_by`, `gate`). The run becomes champion as
     `decide_champion` says.
     """
     with registry.engine(url) as engine:
@@ -229,7 +229,7 @@ def marks_shipping(tables: Inspector) -> bool:
 def decide_champion(connection: Connection, result: ChurnTrainingResult) -> ChampionDecision:
     """Champion/challenger on ROC-AUC at the new run's evaluation cutoff, each run by what it scores with.
 
-    A run scores with its model or with the baseline that beat it (`scored_by`). The new run
+    A run scores with its model or with the baseline its gate ships instead (`scored_by`). The new run
     replaces the champion when there is none, when the champion's scorer does no better than
     the new run's on the new evaluation cutoff, or when the champion's model no longer beats
     the best baseline there by more than its uncertainty: a model that loses to the baseline

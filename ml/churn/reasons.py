@@ -1,7 +1,7 @@
 """The two or three reasons behind each churn score, in words a salesperson can act on.
 
 Whatever scores a customer (`ml.churn.model`: LightGBM, the robust logistic regression, or
-BG/NBD or recency when they beat the model) says how much each of its inputs moves the score
+BG/NBD or recency when the gate ships them instead) says how much each of its inputs moves the score
 away from a typical customer's: SHAP values for LightGBM, each term of the log-odds for the
 logistic, and for BG/NBD the change of its score when one input alone (repeat purchases,
 days since the last, age) is set to the median customer's. Those are summed into a few

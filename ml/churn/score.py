@@ -32,7 +32,7 @@ def score_customers(
 ) -> pd.DataFrame:
     """Churn probability, risk band, reasons and reason codes of each customer active at the end of `as_of`.
 
-    The scorer is `model.scoring`: the model, or the baseline that beat it when it was trained.
+    The scorer is `model.scoring`: the model, or the baseline its gate shipped instead when it was trained.
 
     Uses only orders (and order lines) placed up to the end of `as_of`. The result is indexed
     by `customer_id` in sorted order, so the same model and orders always give the same frame.

@@ -17,8 +17,8 @@ fully observed is S - 90 days: the *evaluation cutoff* E. Training snapshots are
   BG/NBD's expected purchases and its probability of no purchase in the 90 days,
   `ml.churn.baselines`). The model scores customers only if its
   ROC-AUC beats the best baseline's by more than the bootstrap uncertainty of the difference
-  (`ml.promotion.gate`); otherwise the better of BG/NBD's two scores does (recency is measured,
-  never shipped: `SHIPPABLE_BASELINES`), with its own Platt sigmoid fitted on E.
+  (`ml.promotion.gate`); otherwise the better of BG/NBD's two scores does, unless recency beats
+  it by more than its uncertainty (`PREFERRED_BASELINES`), with its own Platt sigmoid fitted on E.
 * **The scoring model** (when the model ships) repeats the recipe one step later, on cutoffs
   up to E itself (the sigmoid fitted on E). It scores the customers at S.
 
@@ -50,10 +50,10 @@ from ml.churn.model import (
     BASELINES,
     LINE_INPUTS,
     LOGISTIC_C,
+    PREFERRED_BASELINES,
     PRODUCT_INPUT_MIN_CUSTOMERS,
     PRODUCT_INPUTS,
     ROBUST_INPUTS,
-    SHIPPABLE_BASELINES,
     TICKET_INPUTS,
     CalibratedBaseline,
     ChurnModel,
@@ -202,7 +202,8 @@ def _metrics(labels: pd.Series, scores: np.ndarray, probability: pd.Series) -> d
 def roc_auc_gate(labels: pd.Series, scores: dict[str, np.ndarray]) -> GateResult:
     """`ml.promotion.gate` on ROC-AUC: `scores[MODEL]` against every other entry, paired bootstrap over customers.
 
-    When the model loses, the best of the `SHIPPABLE_BASELINES` ships (`winner`), not recency.
+    When the model loses, the better of BG/NBD's scores ships (`winner`), unless recency beats it by more than
+    its uncertainty (`PREFERRED_BASELINES`).
     """
     truth = labels.to_numpy()
     auc = {name: roc_auc_or_nan(truth, values) for name, values in scores.items()}
@@ -212,7 +213,7 @@ def roc_auc_gate(labels: pd.Series, scores: dict[str, np.ndarray]) -> GateResult
         {name: value for name, value in auc.items() if name != MODEL},
         lambda name, rows: roc_auc_or_nan(truth[rows], scores[name][rows]),
         len(truth),
-        fallbacks=SHIPPABLE_BASELINES,
+        preferred=PREFERRED_BASELINES,
     )
 
 

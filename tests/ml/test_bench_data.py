@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, distribution
+
 import pandas as pd
+import pytest
 
 from bench.ml_data import cdnow
 from ml.churn.features import validate_orders
+
+
+def _installed(name: str) -> bool:
+    try:
+        distribution(name)
+    except PackageNotFoundError:
+        return False
+    return True
+
+
+pytestmark = pytest.mark.skipif(not _installed("lifetimes"), reason="the bench extra (lifetimes) is not installed")
 
 
 def test_cdnow_is_the_published_data_set_as_orders():

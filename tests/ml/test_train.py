@@ -89,34 +89,59 @@ def test_the_gate_needs_a_margin_larger_than_its_uncertainty():
     lower = gate("wape", 0.8, {"a": 0.9, "b": 1.2}, lambda name, rows: {"model": 0.8, "a": 0.9}[name], 50,
                  higher_is_better=False)
     assert (lower.best_baseline, round(lower.margin, 6), lower.uncertainty, lower.model_wins) == ("a", 0.1, 0.0, True)
-    # Fallbacks: the model is measured against the best of all baselines, the best of the fallbacks ships.
-    losing = gate("wape", 1.0, {"a": 0.9, "b": 0.95, "c": 1.2}, lambda name, rows: 0.0, 50,
-                  higher_is_better=False, fallbacks=("b", "c"))
-    assert (losing.best_baseline, losing.fallback, losing.winner, losing.model_wins) == ("a", "b", "b", False)
+    # Preferred baselines: the model is measured against the best of all, and the best preferred one ships
+    # unless another beats it by more than its uncertainty.
+    noisy = np.random.default_rng(5)
+    wape = {"model": 1.0, "a": 0.9, "b": 0.95, "c": 1.2}
+    within = gate("wape", 1.0, {"a": 0.9, "b": 0.95, "c": 1.2}, lambda name, rows: wape[name] + noisy.normal(0, 0.3),
+                  50, higher_is_better=False, preferred=("b", "c"))
+    assert (within.best_baseline, within.fallback, within.winner, within.model_wins) == ("a", "b", "b", False)
+    assert within.sentence().startswith("b ships, model did not beat the best baseline")
+    clearly_better = gate("wape", 1.0, {"a": 0.9, "b": 0.95, "c": 1.2}, lambda name, rows: wape[name], 50,
+                          higher_is_better=False, preferred=("b", "c"))
+    assert (clearly_better.best_baseline, clearly_better.winner) == ("a", "a")
     assert gate("wape", 1.0, {"a": 0.9}, lambda name, rows: 0.0, 50, higher_is_better=False).winner == "a"
-    with pytest.raises(ValueError, match="none of the fallbacks"):
-        gate("wape", 1.0, {"a": 0.9}, lambda name, rows: 0.0, 50, higher_is_better=False, fallbacks=("z",))
+    with pytest.raises(ValueError, match="none of the preferred baselines"):
+        gate("wape", 1.0, {"a": 0.9}, lambda name, rows: 0.0, 50, higher_is_better=False, preferred=("z",))
 
 
-def test_recency_is_a_bar_for_the_churn_model_but_never_ships():
-    """The model is measured against the best baseline, recency included; losing, BG/NBD's better score ships."""
+def test_churn_ships_recency_only_when_it_beats_bg_nbd_clearly():
+    """The model is measured against the best baseline, recency included; losing, BG/NBD's better score ships
+    unless recency beats it by more than its uncertainty, as the model would have to."""
     from ml.churn.train import roc_auc_gate
 
     rng = np.random.default_rng(4)
     labels = pd.Series((rng.normal(size=600) > 0).astype(int))
     signal = labels.to_numpy() + rng.normal(size=600)
+    bgnbd = signal + rng.normal(size=600)
+    weak = {"model": signal * 0.2 + rng.normal(size=600), "bgnbd_no_purchase": signal * 0.5 + rng.normal(size=600),
+            "bgnbd": bgnbd}
 
-    def scores(**strength):  # each scorer: the signal plus its own noise, less noise for a stronger one
-        return {name: signal * weight + rng.normal(size=600) for name, weight in strength.items()}
+    # Recency as good as BG/NBD but for its own noise: here it ranks a little better (0.704 against 0.695).
+    edged = roc_auc_gate(labels, {**weak, "recency": signal + np.random.default_rng(100).normal(size=600)})
+    assert edged.best_baseline == "recency" and edged.baseline > edged.model  # the bar is recency's
+    assert not edged.model_wins and edged.fallback == "bgnbd" and edged.winner == "bgnbd"
+    assert edged.as_dict()["winner"] == "bgnbd" and edged.as_dict()["best_baseline"] == "recency"
 
-    verdict = roc_auc_gate(labels, scores(model=0.2, recency=2.0, bgnbd=1.0, bgnbd_no_purchase=0.5))
-    assert verdict.best_baseline == "recency" and verdict.baseline > verdict.model  # the bar is recency's
-    assert not verdict.model_wins and verdict.fallback == "bgnbd" and verdict.winner == "bgnbd"
-    assert verdict.sentence().startswith("bgnbd ships, model did not beat the best baseline")
-    assert verdict.as_dict()["winner"] == "bgnbd" and verdict.as_dict()["best_baseline"] == "recency"
+    clear = roc_auc_gate(labels, {**weak, "recency": signal * 3.0 + rng.normal(size=600)})
+    assert clear.best_baseline == "recency" and not clear.model_wins and clear.winner == "recency"
 
-    beaten = roc_auc_gate(labels, scores(model=3.0, recency=0.5, bgnbd=0.5, bgnbd_no_purchase=0.2))
+    beaten = roc_auc_gate(labels, {**weak, "model": signal * 3.0 + rng.normal(size=600),
+                                   "recency": signal * 0.5 + rng.normal(size=600)})
     assert beaten.model_wins and beaten.winner == "model"
+
+
+def test_the_churn_job_scores_with_what_its_gate_ships(orders, as_of, monkeypatch):
+    """Not the best baseline measured, when the gate ships another one in the model's place."""
+    import ml.churn.train as train
+    from ml.promotion import GateResult
+
+    shipped_instead = GateResult("roc_auc", True, 0.5, "recency", 0.8, -0.3, 0.01, 300, fallback="bgnbd")
+    monkeypatch.setattr(train, "roc_auc_gate", lambda labels, scores: shipped_instead)
+    result = train.train_churn_model(orders, as_of)
+
+    assert result.scored_by == "bgnbd" and isinstance(result.model.scoring, CalibratedBaseline)
+    assert result.model.scoring.name == "bgnbd"
 
 
 def test_a_churn_rate_that_differs_between_cutoffs_is_not_read_as_an_effect_of_the_inputs():
