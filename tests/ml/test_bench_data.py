@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, distribution
+from importlib.util import find_spec
 
 import pandas as pd
 import pytest
@@ -10,16 +10,7 @@ import pytest
 from bench.ml_data import cdnow
 from ml.churn.features import validate_orders
 
-
-def _installed(name: str) -> bool:
-    try:
-        distribution(name)
-    except PackageNotFoundError:
-        return False
-    return True
-
-
-pytestmark = pytest.mark.skipif(not _installed("lifetimes"), reason="the bench extra (lifetimes) is not installed")
+pytestmark = pytest.mark.skipif(find_spec("lifetimes") is None, reason="the bench extra (lifetimes) is not installed")
 
 
 def test_cdnow_is_the_published_data_set_as_orders():
