@@ -32,8 +32,9 @@ seed 7, HubSpot). Steps:
    object the kind's name says, a Salesforce contact (a Contact or an unconverted Lead) through
    the org's view of the sales team's book, a Mercado Libre buyer through the sales it bought
    (`_customer_records`). Beside recall, the recall of the linkable pairs: the true pairs a
-   chain of the person's records sharing a mailbox, a phone, a tax id's digits or a door joins
-   (`linkable_pairs`); the rest share names and cities only, and no matching can find them.
+   chain of the person's records sharing a mailbox, a phone, a tax id's digits or a door, or an
+   order a ticket on one cites, joins (`linkable_pairs`); the rest share names and cities only,
+   and no matching can find them.
 
 Results go into the `identity` section of bench/RESULTS.md (another size or CRM: a section of its
 own, `identity-<crm>-<customers>`): overall and per variation class
@@ -162,7 +163,8 @@ EVIDENCE = (("email", "email_canonical"), ("phone", "phone_normalized"), ("phone
 
 def linkable_pairs(url: str, person: dict[str, str]) -> set[tuple[str, str]]:
     """The true pairs the data can join: the two records are one person's and a chain of that
-    person's records, each sharing a piece of EVIDENCE with the next, runs from one to the other.
+    person's records, each sharing a piece of EVIDENCE with the next (or one a ticket on the other
+    cites an order of), runs from one to the other.
     A value more people hold than var identity_block_max_holders (the business's own phone, a
     placeholder, an office building's door) is no one's evidence. The other true pairs share
     nothing but a name and perhaps a city: impossible by construction."""
@@ -176,6 +178,11 @@ def linkable_pairs(url: str, person: dict[str, str]) -> set[tuple[str, str]]:
                 for (kind, _), value in zip(EVIDENCE, keys, strict=True):
                     if value is not None:
                         values[(kind, value)].add(key)
+        # an order a ticket cites: the ticket's contact and the order's customer record
+        for ticket, *keys in conn.execute("select source_system || ':' || ticket_id || ':' || cited_number, "
+                                          "ticket_record_key, order_record_key "
+                                          "from intermediate.int_customer_ticket_orders"):
+            values[("ticket_order", ticket)].update(key for key in keys if key in person)
     parent = {key: key for key in person}
 
     def root(key: str) -> str:
@@ -407,8 +414,8 @@ def main(customers: int = 100_000, seed: int = 7, crm: str = "hubspot", field_ke
         "",
         f"Linkable pairs: {scores['linkable_pairs']:,} of the {scores['true_pairs']:,} true pairs "
         f"({scores['linkable_pairs'] / max(scores['true_pairs'], 1):.2%}) can be joined by evidence (a chain of the "
-        "person's records, each sharing a mailbox, a phone, a tax id's digits or a door in a city with the next; a "
-        "value more people hold than var identity_block_max_holders counts for none); the others share names and "
+        "person's records, each sharing a mailbox, a phone, a tax id's digits or a door in a city with the next, or "
+        "holding a service ticket that cites an order of the next; a value more people hold than var identity_block_max_holders counts for none); the others share names and "
         "cities only. Recall stays the goal's measure; the recall of linkable pairs says how much of the miss "
         "the data leaves no way to find.",
         "",

@@ -16,8 +16,10 @@ from puente import sealed_keys, warehouse
 from puente.field_crypto import FieldKeys
 from puente.simulators.business import Business
 from puente.simulators.business.simulation import CRMS
+from puente.simulators.hubspot import SINGULAR
 from puente.sources import registry
 from puente.sources.base import parse_timestamp
+from puente.sources.hubspot import settings as hubspot
 from puente.sources.mercadolibre import connector as meli
 
 LANDED = {(raw.source, raw.object) for raw in warehouse.RAW_OBJECTS}  # what the connectors extract
@@ -61,9 +63,22 @@ def _rows(business: Business, system: str, obj: str, ids: set | None = None):
         if business.is_deleted(system, obj, rid):
             continue
         record = landed_sale(business, table[rid]) if system == "mercadolibre" else table[rid]
+        if system == "hubspot" and obj in hubspot.ASSOCIATIONS:
+            record = _with_associations(business, obj, rid, record)
         deleted = bool(record.get("archived", False)) if system == "hubspot" else False
         yield (str(record["id"]), json.dumps(declared.landed(record), default=str), _updated_at(declared, record),
                deleted)
+
+
+def _with_associations(business: Business, obj: str, rid: int, record: dict) -> dict:
+    """A HubSpot record with the associations its connector asks for, in the v3 list's shape
+    (``associations.<object>.results[{id, type}]``, as the connector lands them)."""
+    target = hubspot.ASSOCIATIONS[obj]
+    ids = business.hubspot_associations.get((obj, rid), {}).get(target)
+    if not ids:
+        return record
+    kind = f"{SINGULAR[obj]}_to_{SINGULAR[target]}"
+    return {**record, "associations": {target: {"results": [{"id": str(i), "type": kind} for i in ids]}}}
 
 
 def changed_since(business: Business, since) -> dict[tuple[str, str], set]:

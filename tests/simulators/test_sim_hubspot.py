@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from puente.simulators import Credentials, Limits, ManualClock, SimulatorServer, create_app
+from puente.simulators import Credentials, Limits, ManualClock, SimulatorServer, create_app, landing
 from puente.simulators.business import hubspot_ts
 from puente.sources.hubspot import HubSpotConfig, HubSpotConnector
 
@@ -243,6 +245,32 @@ def test_batch_update_limits(client_for, business, auth):
     twice = [{"id": "1001", "properties": {}}, {"id": "1001", "properties": {}}]
     assert client.post("/hubspot/crm/v3/objects/contacts/batch/update", json={"inputs": twice},
                        headers=auth).status_code == 400
+
+
+def test_a_ticket_cites_the_order_number_its_customer_saw(new_business):
+    """A customer writing in about an order gives its number as they saw it (the shop's order name,
+    the ERP's sale order), or none; never the simulation's own order id. Landed straight from the
+    stores (the identity bench's path), a ticket carries its contact as the connector lands it."""
+    business = new_business(customers=300, history_days=400)
+    seen: dict[str, set[str]] = {}  # the simulation's order id -> the numbers its customer saw
+    for system, obj, rid in business.records.truth:
+        order_id = business.records.truth[(system, obj, rid)][1]
+        if order_id and (system, obj) in (("shopify", "orders"), ("odoo", "sale.order")):
+            seen.setdefault(order_id, set()).add(business.table(system, obj)[rid]["name"])
+    cited = {"shop": 0, "erp": 0}
+    for rid, ticket in business.hubspot["tickets"].items():
+        subject, order_id = ticket["properties"]["subject"], business.records.truth[("hubspot", "tickets", rid)][1]
+        numbers = re.findall(r"#?[A-Z]*\d{3,}", subject)
+        assert order_id not in subject and "  " not in subject
+        if numbers:
+            assert numbers[0] in seen[order_id], (subject, seen[order_id])
+            cited["shop" if numbers[0].startswith("#") else "erp"] += 1
+    assert cited["shop"] > 3 and cited["erp"] > 3, cited
+    landed = {int(source_id): json.loads(record) for source_id, record, *_ in
+              landing._rows(business, "hubspot", "tickets")}
+    assert {rid: [r["id"] for r in t["associations"]["contacts"]["results"]] for rid, t in landed.items()} == {
+        rid: [str(c) for c in business.hubspot_associations[("tickets", rid)]["contacts"]]
+        for rid in business.hubspot["tickets"]}
 
 
 def test_tickets_are_extracted_with_their_contacts_in_full_and_incrementally(new_business, credentials):

@@ -80,8 +80,10 @@
       - web_order: `linked` when a web order of one was booked in the ERP under the other (a sale
         order carrying its reference that is that order by its origin or total, macro
         is_web_order_sale_order: a purchase-order number typed as another customer's reference is
-        no evidence), unless they share a mailbox, a shared one included (the ERP finds the
-        partner by its e-mail: no new evidence);
+        no evidence), else `ticket` when a service ticket on one (a CRM contact) cites an order the
+        other placed (int_customer_ticket_orders); either unless they share a mailbox, a shared one
+        included (the ERP finds the partner by its e-mail, the CRM files a ticket on the contact
+        holding the sender's: no new evidence);
       - name_rarity: `only_pair_in_city` when the names agree (`exact`, `compatible`) and the two
         are the only records of their city sharing such a key, else `none`.
     A record an operator split (ops.customer_match_overrides, 'split') is in no pair.
@@ -313,12 +315,24 @@ web_orders as (
         and {{ is_web_order_sale_order('sale_orders', 'shop_orders.order_reference', 'shop_orders.reference_amount') }}
 ),
 
+-- the orders that join two records: a web order booked under the other (`linked`), else a service
+-- ticket of one citing an order the other placed (`ticket`, int_customer_ticket_orders);
+-- order_name says which (`#1042`; `ticket about S00042`)
+order_links as (
+    select erp_record_key as record_key, shop_record_key as other_record_key, order_name, 'linked' as link_kind
+    from web_orders
+    union all
+    select ticket_record_key, order_record_key, 'ticket about ' || cited_number, 'ticket'
+    from {{ ref('int_customer_ticket_orders') }}
+),
+
 web_order_pairs as (
     select
-        least(erp_record_key, shop_record_key) as record_key,
-        greatest(erp_record_key, shop_record_key) as other_record_key,
-        min(order_name) as order_name
-    from web_orders
+        least(record_key, other_record_key) as record_key,
+        greatest(record_key, other_record_key) as other_record_key,
+        coalesce(min(order_name) filter (where link_kind = 'linked'), min(order_name)) as order_name,
+        case when bool_or(link_kind = 'linked') then 'linked' else 'ticket' end as link_kind
+    from order_links
     group by 1, 2
 ),
 
@@ -659,6 +673,7 @@ compared as (
             and not coalesce(address_size.is_shared, false)
             and not {{ other_units }} as shares_door,
         web_order_pairs.order_name is not null as has_web_order,
+        web_order_pairs.link_kind,
         rare_name_pairs.record_key is not null as is_rare_name_pair
     from pairs
     inner join candidates as a on pairs.record_key = a.record_key
@@ -844,8 +859,10 @@ levelled as materialized (
             else compared.typed_address_level
         end as address_level,
         -- the ERP finds a web order's partner by its e-mail: when the two share the mailbox (a shared
-        -- one too: a family's inbox several people's records carry), the booking adds nothing
-        case when compared.has_web_order and compared.typed_email_level not in ('exact', 'variant', 'shared') then 'linked' else 'none' end as web_order_level,
+        -- one too: a family's inbox several people's records carry), the booking adds nothing; nor
+        -- does a ticket, which a CRM files on the contact holding the sender's mailbox (a relative's)
+        case when compared.has_web_order and compared.typed_email_level not in ('exact', 'variant', 'shared')
+            then compared.link_kind else 'none' end as web_order_level,
         case
             when compared.is_rare_name_pair and compared.name_level in ('exact', 'compatible') then 'only_pair_in_city'
             else 'none'
@@ -951,7 +968,8 @@ final as (
             end,
             case when tax_id_level in ('exact', 'doubtful') then 'tax id ' || tax_id_compared end,
             case when address_level in ('exact', 'household', 'household_named', 'shared') then 'address ' || address_key end,
-            case when web_order_level = 'linked' then 'shop order ' || order_name end,
+            case when web_order_level = 'linked' then 'shop order ' || order_name
+                when web_order_level = 'ticket' then order_name end,
             case when name_level not in ('missing') then 'names ' || name_compared || ' / ' || other_name_compared end
         ) as matched_on,
         concat_ws('; ',
@@ -961,7 +979,8 @@ final as (
             format('name %s %s', name_level, to_char(name_weight, 'FMSG990.0')),
             format('city %s %s', city_level, to_char(city_weight, 'FMSG990.0')),
             format('address %s %s', address_level, to_char(address_weight, 'FMSG990.0')),
-            case when web_order_level = 'linked' then format('web order %s %s', order_name, to_char(web_order_weight, 'FMSG990.0')) end,
+            case when web_order_level = 'linked' then format('web order %s %s', order_name, to_char(web_order_weight, 'FMSG990.0'))
+                when web_order_level = 'ticket' then format('%s %s', order_name, to_char(web_order_weight, 'FMSG990.0')) end,
             case when name_rarity_level <> 'none' then format('name %s %s', name_rarity_level, to_char(name_rarity_weight, 'FMSG990.0')) end,
             format('prior %s', to_char(round((ln({{ var('identity_prior_match_probability') }} / (1 - {{ var('identity_prior_match_probability') }})) / ln(2))::numeric, 2), 'FMSG990.0'))
         ) as explanation,

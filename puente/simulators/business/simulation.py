@@ -548,17 +548,19 @@ class Business:
             return
         order_id = f"O{next(self._order_seq):07d}"
         if web:
-            self._web_order(p, day, order_id)
+            number = self._web_order(p, day, order_id)
         else:
-            self.erp.order(p, day, order_id, self.calendar.moment(day), origin=False)
-        self._after_order(p, day, order_id)
+            number = self.erp.order(p, day, order_id, self.calendar.moment(day), origin=False)["name"]
+        self._after_order(p, day, order_id, number)
 
-    def _after_order(self, p: Person, day: int, order_id: str) -> None:
+    def _after_order(self, p: Person, day: int, order_id: str, number: str | None = None) -> None:
+        """``number``: the order's number as the customer saw it (the shop's order name, the ERP's sale
+        order), which they may cite when they write in; None when they were given none."""
         self.population.bought(p, day)
         self.crm.became_customer(p, day)
         self.population.drift(p, day)
         if self.service is not None:
-            self.service.after_order(p, day, order_id)
+            self.service.after_order(p, day, order_id, number)
 
     def _on_unsubscribe(self, day: int, p: Person) -> None:
         """A cooling customer opts out of marketing in the CRM and, if they have one, the shop."""
@@ -569,7 +571,8 @@ class Business:
 
     # ------------------------------------------------------------------ web orders
 
-    def _web_order(self, p: Person, day: int, order_id: str) -> None:
+    def _web_order(self, p: Person, day: int, order_id: str) -> str:
+        """The web order's number as the shop showed it to the customer (``#1042``)."""
         rng, calendar = self._rng, self.calendar
         at = calendar.moment(day)
         customer = self.shop.customer(p, at)
@@ -595,6 +598,7 @@ class Business:
         else:
             calendar.schedule(calendar.workday(day, rng.randint(1, 3)), self._on_web_fulfil, p, sid,
                               "card" if order["financial_status"] == "paid" else "cod")
+        return order["name"]
 
     def _on_retype(self, day: int, p: Person, sid: int) -> None:
         """A person keys a web order into the ERP by hand, unless it was cancelled or is already

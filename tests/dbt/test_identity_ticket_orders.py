@@ -1,0 +1,134 @@
+"""A service ticket that cites an order says whose contact it is (int_customer_ticket_orders).
+
+In Armenia, on the scenario's business: Marta Lucía Suárez, whose CRM contact holds a name, a city
+and a placeholder phone, writes in about her ERP order S00220; Gloria Henao, whose contact holds a
+name and a city, about her web order #1060 (bought as Gloria Inés Henao). Pedro Niño writes in
+about his sister Ana's ERP order S00221 (the ticket is his, the order hers). Hugo Arango cites
+#1061, which is both a web order of his and the name of an ERP order of Rosa Quintero's (an old
+system's numbers imported): the number names two customers' orders, so it says nothing. A ticket
+without a number cites nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+import yaml
+from scenario import SOURCES, _order, load_raw
+from test_identity_hard_cases import _contact, _partner, _shop_customer, rows
+
+from puente.config import dbt_project_dir
+from puente.dbt import run_dbt
+
+CITY = "Armenia"
+NIGHT = ["build", "--select", "+int_customers_matched", "+int_customer_match_evidence",
+         "--indirect-selection", "cautious"]
+
+
+def _sale_order(sale_order_id, name, partner):
+    return {"id": sale_order_id, "name": name, "partner_id": partner, "date_order": "2026-11-12 15:00:00",
+            "state": "sale", "amount_untaxed": 100000.0, "amount_tax": 19000.0, "amount_total": 119000.0,
+            "currency_id": [8, "COP"], "client_order_ref": False, "origin": False,
+            "create_date": "2026-11-12 15:00:00", "write_date": "2026-11-12 15:00:00"}
+
+
+def _ticket(ticket_id, contact_id, subject):
+    return {"id": ticket_id, "properties": {
+                "subject": subject, "hs_pipeline": "0", "hs_pipeline_stage": "1",
+                "hs_ticket_category": "DELIVERY_ISSUE", "hs_ticket_priority": "HIGH", "source_type": "EMAIL",
+                "createdate": "2026-11-16T10:00:00.000Z", "hs_lastmodifieddate": "2026-11-16T10:00:00.000Z",
+                "hs_object_id": ticket_id},
+            "createdAt": "2026-11-16T10:00:00.000Z", "updatedAt": "2026-11-16T10:00:00.000Z", "archived": False,
+            "associations": {"contacts": {"results": [{"id": contact_id, "type": "ticket_to_contact"}]}}}
+
+
+SOURCES_WITH_TICKETS = copy.deepcopy(SOURCES)
+SOURCES_WITH_TICKETS["odoo"]["res.partner"] += [
+    _partner(120, "Marta Lucía Suárez Pineda", "marta.suarez@example.org", "3124440120", False, city=CITY),
+    _partner(121, "Ana Niño Rueda", "ana.nino@example.org", "3124440121", False, city=CITY),
+    _partner(123, "Rosa Quintero", "rosa.quintero@example.org", "3124440123", False, city=CITY),
+]
+SOURCES_WITH_TICKETS["odoo"]["sale.order"] += [
+    _sale_order(220, "S00220", [120, "Marta Lucía Suárez Pineda"]),
+    _sale_order(221, "S00221", [121, "Ana Niño Rueda"]),
+    _sale_order(223, "1061", [123, "Rosa Quintero"]),
+]
+SOURCES_WITH_TICKETS["shopify"]["customers"] += [
+    _shop_customer(7040, "Gloria Inés", "Henao", "gloria.henao@example.org", CITY),
+    _shop_customer(7041, "Hugo", "Arango", "hugo.arango@example.org", CITY),
+]
+SOURCES_WITH_TICKETS["shopify"]["orders"] += [
+    _order(5040, "#1060", {"id": 7040, "email": "gloria.henao@example.org", "first_name": "Gloria Inés",
+                           "last_name": "Henao", "phone": None}, "2026-11-14T10:00:00-05:00", "64950.00"),
+    _order(5041, "#1061", {"id": 7041, "email": "hugo.arango@example.org", "first_name": "Hugo",
+                           "last_name": "Arango", "phone": None}, "2026-11-14T11:00:00-05:00", "64950.00"),
+]
+SOURCES_WITH_TICKETS["hubspot"]["contacts"] += [
+    _contact("580", "Marta", "Suárez", None, "0000000", city=CITY),
+    _contact("581", "Gloria", "Henao", None, None, city=CITY),
+    _contact("582", "Pedro", "Niño", None, None, city=CITY),
+    _contact("583", "Hugo", "Arango", None, None, city=CITY),
+]
+SOURCES_WITH_TICKETS["hubspot"]["tickets"] = [
+    _ticket("901", "580", "Pedido S00220 retrasado"),
+    _ticket("902", "581", "Mi pedido #1060 no ha llegado"),
+    _ticket("903", "582", "Producto dañado en el pedido S00221"),
+    _ticket("904", "583", "Pedido #1061 retrasado"),
+    _ticket("905", "581", "¿Dónde está mi pedido?"),
+]
+
+
+@pytest.fixture(scope="module")
+def built(module_db: str) -> str:
+    load_raw(module_db, SOURCES_WITH_TICKETS)
+    run_dbt(NIGHT, module_db)
+    return module_db
+
+
+def _customers(url: str) -> dict[str, str]:
+    return {r["record_key"]: r["customer_id"] for r in rows(url, "select * from intermediate.int_customers_matched")}
+
+
+def _pair(url: str, a: str, b: str) -> dict:
+    (pair,) = rows(url, "select * from intermediate.int_customer_pairs_scored "
+                        "where record_key = least(%s, %s) and other_record_key = greatest(%s, %s)", a, b, a, b)
+    return pair
+
+
+def test_only_numbers_that_name_one_customers_orders_are_cited(built):
+    cited = {(r["ticket_id"], r["cited_number"], r["ticket_record_key"], r["order_record_key"])
+             for r in rows(built, "select * from intermediate.int_customer_ticket_orders")}
+    assert cited == {("901", "S00220", "hubspot_contact:580", "odoo_partner:120"),
+                     ("902", "1060", "hubspot_contact:581", "shopify_customer:7040"),
+                     ("903", "S00221", "hubspot_contact:582", "odoo_partner:121")}
+
+
+@pytest.mark.parametrize(("contact", "order_record", "cited"), [
+    ("hubspot_contact:580", "odoo_partner:120", "S00220"),
+    ("hubspot_contact:581", "shopify_customer:7040", "1060"),
+])
+def test_a_contact_with_a_name_and_a_city_joins_the_customer_of_the_order_it_wrote_about(
+        built, contact, order_record, cited):
+    assert _customers(built)[contact] == _customers(built)[order_record]
+    pair = _pair(built, contact, order_record)
+    assert (pair["web_order_level"], pair["decision"]) == ("ticket", "merge")
+    assert f"ticket about {cited}" in pair["matched_on"]
+    # the ticket weighs in the explanation, and without it the names and the city would not merge them
+    weight = float(re.search(rf"ticket about {cited} ([+-][0-9.]+)", pair["explanation"]).group(1))
+    merge = yaml.safe_load((dbt_project_dir() / "dbt_project.yml").read_text())["vars"]["identity_merge_weight"]
+    assert weight > 0 and float(pair["match_weight"]) - weight < merge
+
+
+def test_a_ticket_about_a_relatives_order_joins_nobody(built):
+    assert _customers(built)["hubspot_contact:582"] != _customers(built)["odoo_partner:121"]
+    pair = _pair(built, "hubspot_contact:582", "odoo_partner:121")
+    assert (pair["web_order_level"], pair["name_level"], pair["decision"]) == (
+        "ticket", "different_given_name", "apart")
+
+
+def test_a_number_naming_two_customers_orders_is_no_evidence(built):
+    pairs = rows(built, """select web_order_level from intermediate.int_customer_pairs_scored
+                           where 'hubspot_contact:583' in (record_key, other_record_key)""")
+    assert {p["web_order_level"] for p in pairs} <= {"none"}
