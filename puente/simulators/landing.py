@@ -16,7 +16,6 @@ from puente import sealed_keys, warehouse
 from puente.field_crypto import FieldKeys
 from puente.simulators.business import Business
 from puente.simulators.business.simulation import CRMS
-from puente.simulators.hubspot import SINGULAR
 from puente.sources import registry
 from puente.sources.base import parse_timestamp
 from puente.sources.hubspot import settings as hubspot
@@ -71,14 +70,13 @@ def _rows(business: Business, system: str, obj: str, ids: set | None = None):
 
 
 def _with_associations(business: Business, obj: str, rid: int, record: dict) -> dict:
-    """A HubSpot record with the associations its connector asks for, in the v3 list's shape
-    (``associations.<object>.results[{id, type}]``, as the connector lands them)."""
+    """A HubSpot record with the ids of the associations its connector asks for, where the v3
+    list puts them (``associations.<object>.results[].id``, all of them the connector lands)."""
     target = hubspot.ASSOCIATIONS[obj]
     ids = business.hubspot_associations.get((obj, rid), {}).get(target)
     if not ids:
         return record
-    kind = f"{SINGULAR[obj]}_to_{SINGULAR[target]}"
-    return {**record, "associations": {target: {"results": [{"id": str(i), "type": kind} for i in ids]}}}
+    return {**record, "associations": {target: {"results": [{"id": str(i)} for i in ids]}}}
 
 
 def changed_since(business: Business, since) -> dict[tuple[str, str], set]:

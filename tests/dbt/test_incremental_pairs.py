@@ -5,17 +5,21 @@ A simulated business of 600 customers over three nights, landed by COPY as the i
 lands it. Night 2 adds to the simulated day a partner who leaves a family's mailbox for another
 partner's, with its phones, door and city (the relatives it leaves behind are a family no more:
 their pairs change though their records did not), a namesake of one of the only two records of
-their city with their name (their pair is no rare name's any more), and a CRM contact deleted at
-the source. Night 3 finds the record of the inputs stale (a night stopped between the two models)
+their city with their name (their pair is no rare name's any more), a CRM contact deleted at
+the source, a service ticket that cited an order deleted too, and a new one citing an ERP order
+(a pair that only the ticket makes: no record of either changed). Night 3 finds the record of the inputs stale (a night stopped between the two models)
 and scores every pair. After each night the pairs and the records' inputs are compared, row for
 row, with a full refresh of the two models.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import psycopg
 import pytest
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from puente.dbt import run_dbt
 from puente.simulators import Business
@@ -139,8 +143,36 @@ def nights(module_db):
             where record_key like 'hubspot_contact:%%' order by record_key limit 1""").fetchall()
         conn.execute("update raw.hubspot_contacts set _deleted = true, _loaded_at = now() where source_id = %s",
                      (gone["record_key"].split(":")[1],))
+        # a ticket that cited an order, deleted at the source (its two records lose that link)...
+        (untied,) = conn.execute("""
+            select ticket_id, ticket_record_key, order_record_key from intermediate.int_customer_ticket_orders
+            where ticket_record_key <> %s order by ticket_id limit 1""", (gone["record_key"],)).fetchall()
+        conn.execute("update raw.hubspot_tickets set _deleted = true, _loaded_at = now() where source_id = %s",
+                     (untied["ticket_id"],))
+        # ...and a new one on a contact, about an ERP order of a partner it was not paired with
+        (tied,) = conn.execute("""
+            select contacts.record_key as ticket_record_key, 'odoo_partner:' || orders.partner_id as order_record_key,
+                   orders.sale_order_name, orders.ordered_at
+            from intermediate.int_customer_records_unioned as contacts
+            cross join lateral (select partner_id, sale_order_name, ordered_at from staging.stg_odoo__sale_orders
+                                where not is_deleted order by sale_order_id desc limit 1) as orders
+            where contacts.record_key like 'hubspot_contact:%%' and contacts.record_key <> %s
+                and not exists (select 1 from intermediate.int_customer_pairs_scored as pairs
+                                where contacts.record_key in (pairs.record_key, pairs.other_record_key)
+                                    and 'odoo_partner:' || orders.partner_id in (pairs.record_key, pairs.other_record_key))
+            order by contacts.record_key limit 1""", (gone["record_key"],)).fetchall()
+        opened = (tied["ordered_at"] + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        conn.execute("""
+            insert into raw.hubspot_tickets (source_id, record, source_updated_at, _batch_id, _deleted)
+            values ('990002', %s, %s, 'night-2-by-hand', false)""", (Jsonb({
+                "id": "990002", "createdAt": opened, "updatedAt": opened, "archived": False,
+                "properties": {"subject": f"Pedido {tied['sale_order_name']} retrasado", "hs_pipeline": "0",
+                               "hs_pipeline_stage": "1", "createdate": opened, "hs_lastmodifieddate": opened},
+                "associations": {"contacts": {"results": [{"id": tied["ticket_record_key"].split(":")[1]}]}}}),
+                opened))
     seen[2] = {"sql": night(module_db), "taker": taker["record_key"], "family": taker["email"], "rare": rare,
-               "gone": gone["record_key"], "differences": differences_from_a_full_build(module_db)}
+               "gone": gone["record_key"], "untied": untied, "tied": tied,
+               "differences": differences_from_a_full_build(module_db)}
 
     since = business.now()
     business.advance_day()
@@ -166,7 +198,8 @@ def test_a_night_scores_again_only_what_its_changes_reach_and_ends_as_a_full_bui
 def test_the_changes_of_the_night_are_in_its_pairs(nights, module_db):
     """The partner who moved is paired in its new mailbox, and the family's mailbox it left is no
     family's any more; the rare name is not; the deleted contact is no record any more, and in no
-    pair."""
+    pair; the deleted ticket cites no order, and the new one pairs its contact with the partner
+    whose order it cites."""
     taker, gone = nights[2]["taker"], nights[2]["gone"]
     assert rows(module_db, "select name_rarity_level from intermediate.int_customer_pairs_scored "
                            "where record_key = %(record_key)s and other_record_key = %(other_record_key)s",
@@ -182,6 +215,15 @@ def test_the_changes_of_the_night_are_in_its_pairs(nights, module_db):
     assert shared, taker
     assert not rows(module_db, "select 1 from intermediate.int_customer_pairs_scored "
                                "where %s in (record_key, other_record_key)", gone)
+    # the deleted ticket cites nothing any more; the new one pairs its contact with the order's partner
+    untied, tied = nights[2]["untied"], nights[2]["tied"]
+    assert not rows(module_db, "select 1 from intermediate.int_customer_ticket_orders where ticket_id = %s",
+                    untied["ticket_id"])
+    assert rows(module_db, """
+        select web_order from intermediate.int_customer_pairs_scored
+        where record_key = least(%(ticket_record_key)s, %(order_record_key)s)
+            and other_record_key = greatest(%(ticket_record_key)s, %(order_record_key)s)""", **tied) == [
+        {"web_order": f"ticket about {tied['sale_order_name']}"}]
 
 
 def test_a_stale_record_of_the_inputs_scores_every_pair_again(nights):

@@ -53,6 +53,7 @@ def _acme_staging(tmp_path: Path) -> Path:
     (acme / "stg_acme__web_orders.sql").write_text(
         "select md5('acme_order:' || 1) as order_id, 'acme' as shop_system, 'Acme' as shop_title,\n"
         "    1::bigint as shop_order_id, 'AC-1' as order_name, 'AC-1' as order_reference,\n"
+        "    '#1' as buyer_order_number,\n"
         "    'acme_customer:1' as customer_record_key, now() as ordered_at, 'confirmed' as status,\n"
         "    false as is_cancelled, false as is_paid, null::text as refund_status, 10.0 as amount_total,\n"
         "    'COP' as currency_code, 0.0 as shipping_amount, now() as loaded_at, false as is_deleted\n")

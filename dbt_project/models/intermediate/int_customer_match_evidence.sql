@@ -9,7 +9,7 @@
         person), 'apart' (below var identity_review_weight, or an operator's 'distinct'), 'flag'
         (a doubtful tax id: a row about one record, linked_record_key = record_key).
       - `rule`: the comparison that weighed most (`email`, `phone`, `tax_id`, `name`,
-        `address`, `web_order`), `operator_merge` / `operator_distinct` when a person decided the pair,
+        `address`, `web_order`: a web order or an order a ticket cites), `operator_merge` / `operator_distinct` when a person decided the pair,
         `doubtful_tax_id` for a flag.
       - `matched_on`: the values the pair shares; `explanation`: every comparison with its level
         and weight in bits (the prior included), or the operator's name and reason;

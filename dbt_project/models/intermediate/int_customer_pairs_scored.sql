@@ -93,7 +93,8 @@
     own. `conflict` names it when the pair's own comparisons show it: `tax_id` (two valid ids),
     `surname` (two second surnames, name level different_surname), `phone_and_door` (names that
     agree, each record a mobile and a door of its own in the same city, and nothing shared but
-    a mailbox: no tax id, no web order). A `phone_and_door` pair goes to review at most, whatever
+    a mailbox: no tax id, no web order; a ticket on one citing an order of the other may be a
+    relative's writing in about it, so it does not count). A `phone_and_door` pair goes to review at most, whatever
     its mailbox and name weigh: each sign alone is common for one person (people change mobiles,
     move within the city), both between two records of one person take a move and a new mobile,
     while two relatives at two doors show both always (in the benchmark's business of 100,000
@@ -132,14 +133,15 @@
 {%- set family_conflicts = "('different_given_name', 'different_surname', 'different')" -%}
 {#-
     names that agree, and each record a mobile of its own and a door of its own in the same city,
-    nothing else shared but a mailbox (no tax id, no web order): two signs, each independent of
+    nothing else shared but a mailbox (no tax id, no web order; a ticket of one citing the other's
+    order may be a relative's, so it does not count): two signs, each independent of
     the other, of two people (a relative named after the one whose mailbox they share, living
     elsewhere in the city); one person shows both only after moving within the city and changing
     mobile, between the two records
 -#}
 {%- set own_phone_and_door -%}
     (phone_level = 'different' and address_level in ('different', 'other_unit') and name_level in ('exact', 'compatible')
-        and tax_id_level not in ('exact', 'doubtful') and web_order_level = 'none')
+        and tax_id_level not in ('exact', 'doubtful') and web_order_level <> 'linked')
 {%- endset %}
 
 {#- the columns of a pair, but the build that scored it (scoring_run) -#}
@@ -979,8 +981,7 @@ final as (
             format('name %s %s', name_level, to_char(name_weight, 'FMSG990.0')),
             format('city %s %s', city_level, to_char(city_weight, 'FMSG990.0')),
             format('address %s %s', address_level, to_char(address_weight, 'FMSG990.0')),
-            case when web_order_level = 'linked' then format('web order %s %s', order_name, to_char(web_order_weight, 'FMSG990.0'))
-                when web_order_level = 'ticket' then format('%s %s', order_name, to_char(web_order_weight, 'FMSG990.0')) end,
+            case when web_order_level <> 'none' then format('web order %s %s', order_name, to_char(web_order_weight, 'FMSG990.0')) end,
             case when name_rarity_level <> 'none' then format('name %s %s', name_rarity_level, to_char(name_rarity_weight, 'FMSG990.0')) end,
             format('prior %s', to_char(round((ln({{ var('identity_prior_match_probability') }} / (1 - {{ var('identity_prior_match_probability') }})) / ln(2))::numeric, 2), 'FMSG990.0'))
         ) as explanation,

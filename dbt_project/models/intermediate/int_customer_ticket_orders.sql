@@ -1,60 +1,72 @@
 {#
     Service tickets that cite an order, with the customer record that placed it: what a customer's
     order history says about their CRM contact. A customer who writes in about an order often gives
-    its number as they saw it (`Mi pedido #1042 no ha llegado`: the shop's order name; `S00042`: the
-    ERP's sale order), and the ticket sits on their contact; the order's own customer record is then
-    theirs too, whatever phone, city or mailbox either was typed with. int_customer_pairs_scored
-    reads it as the web_order comparison's level `ticket`.
+    its number as they saw it (`Mi pedido #1042 no ha llegado`: the shop's number as it shows it to
+    the buyer, `buyer_order_number` of int_web_orders_unioned; `S00042`: the ERP's sale order), and
+    the ticket sits on their contact; the order's own customer record is then theirs too, whatever
+    phone, city or mailbox either was typed with. int_customer_pairs_scored reads it as the
+    web_order comparison's level `ticket`.
 
-    A cited number is a word of the subject with at least three digits (an optional `#` and a
-    prefix of up to four letters before them: `#1042`, `WC-1042`, `S00042`), compared in capitals
-    without its `#` with each web order's name and reference (int_web_orders_unioned) and each
-    ERP sale order's name. It counts only when the orders it names are one customer record's (two
-    shops both numbering from `#1001` cite nothing; a marketplace cart's orders share their
-    number and their buyer); a ticket without a contact links nothing.
+    A word of the subject cites an order when it is that number as written (`#` included, capitals
+    aside: a bare `2026` or `25000` in `entregado el 15/11/2026` names no shop's order), the order
+    was placed before the ticket was opened and at most a year before, and the number names orders
+    of one customer record only (two shops' `#1042` cite nothing; a marketplace cart's orders share
+    their buyer). A contact whose tickets cite orders of more records than var
+    `identity_block_max_holders` (someone writing in for many customers: an assistant, a reseller)
+    links to none of them; a ticket without a contact links nothing.
 #}
 
 with
 
 tickets as (
     select
-        source_system, ticket_id,
+        source_system, ticket_id, opened_at,
         {{ record_key("source_system || '_contact'", 'crm_contact_id') }} as ticket_record_key,
-        upper(ltrim(cited[1], '#')) as cited_number
+        upper(word) as cited_number
     from {{ ref('int_service_tickets_unioned') }}
-    cross join lateral regexp_matches(subject, '(#?[[:alpha:]]{0,4}-?[0-9]{3,})', 'g') as matches (cited)
-    where crm_contact_id is not null and subject is not null
+    cross join lateral regexp_split_to_table(subject, '[^[:alnum:]#-]+') as words (word)
+    where crm_contact_id is not null and word ~ '[0-9]{3,}'
 ),
 
 orders as (
-    select upper(ltrim(order_name, '#')) as number, customer_record_key
+    select upper(buyer_order_number) as number, customer_record_key, ordered_at
     from {{ ref('int_web_orders_unioned') }}
-    where not is_deleted and order_name is not null
-    union
-    select upper(order_reference), customer_record_key
-    from {{ ref('int_web_orders_unioned') }}
-    where not is_deleted and order_reference is not null
-    union
-    select
-        upper(sale_order_name), {{ record_key("'odoo_partner'", 'partner_id::text') }}
+    where not is_deleted and buyer_order_number is not null
+    union all
+    select upper(sale_order_name), {{ record_key("'odoo_partner'", 'partner_id::text') }}, ordered_at
     from {{ ref('stg_odoo__sale_orders') }}
     where not is_deleted and sale_order_name is not null and partner_id is not null
 ),
 
--- numbers whose orders are one customer record's (a marketplace cart's orders share one)
-unique_numbers as (
-    select number, min(customer_record_key) as customer_record_key
+-- numbers that name orders of two records (or of a guest checkout's, which names none)
+ambiguous_numbers as (
+    select number
     from orders
     group by number
-    having count(distinct customer_record_key) = 1 and count(customer_record_key) = count(*)
+    having count(distinct customer_record_key) > 1 or count(customer_record_key) < count(*)
+),
+
+cited as (
+    select distinct
+        tickets.ticket_record_key,
+        orders.customer_record_key as order_record_key,
+        tickets.source_system,
+        tickets.ticket_id,
+        tickets.cited_number
+    from tickets
+    inner join orders
+        on tickets.cited_number = orders.number
+        and orders.ordered_at <= tickets.opened_at
+        and orders.ordered_at > tickets.opened_at - interval '1 year'
+    where orders.number not in (select number from ambiguous_numbers)
+        and orders.customer_record_key <> tickets.ticket_record_key
 )
 
-select distinct
-    tickets.ticket_record_key,
-    unique_numbers.customer_record_key as order_record_key,
-    tickets.source_system,
-    tickets.ticket_id,
-    tickets.cited_number
-from tickets
-inner join unique_numbers on tickets.cited_number = unique_numbers.number
-where unique_numbers.customer_record_key <> tickets.ticket_record_key
+select cited.*
+from cited
+where ticket_record_key not in (
+    select ticket_record_key
+    from cited
+    group by ticket_record_key
+    having count(distinct order_record_key) > {{ var('identity_block_max_holders') }}
+)

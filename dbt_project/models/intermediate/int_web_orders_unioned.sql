@@ -10,6 +10,9 @@
       - `order_id` is the order's key in the marts, md5 of `<shop>_order:<id>`;
       - `order_reference` is what the ERP sale order entered from it carries in `client_order_ref`
         (compared without a leading `#`): unique across the shops (`1042`, `WC-1042`, `TN-1042`);
+      - `buyer_order_number` is the order's number as the shop shows its buyer (`#1042` in every
+        shop: two shops' may be alike), what a customer cites writing in about it
+        (int_customer_ticket_orders);
       - `status`: `done` once fulfilled, `cancelled`, else `confirmed` (the stock is taken, the
         money may still be on its way); a checkout awaiting payment is no order yet: left out;
       - `shipping_amount` before taxes, as the other amounts of the marts;
@@ -25,7 +28,7 @@
 #}
 
 {%- set columns -%}
-    order_id, shop_system, shop_title, shop_order_id, order_name, order_reference, customer_record_key, ordered_at,
+    order_id, shop_system, shop_title, shop_order_id, order_name, order_reference, buyer_order_number, customer_record_key, ordered_at,
     status, is_cancelled, cancelled_at, is_paid, refund_status, amount_total, currency_code, shipping_amount, is_cart_incomplete,
     has_unread_lines, loaded_at, is_deleted
 {%- endset %}

@@ -1,6 +1,6 @@
 {#
     Mercado Libre's sales in contract `web_orders` (int_web_orders_unioned): `ML-<order id>` (a sale
-    has no number of its own), the buyer `mercadolibre_buyer:<buyer id>`; `done` once Mercado Envíos
+    has no number of its own; the buyer sees `#<order id>`: `buyer_order_number`), the buyer `mercadolibre_buyer:<buyer id>`; `done` once Mercado Envíos
     shipped or delivered it; `amount_total` its items and the shipping the buyer paid, taxes
     included (var `mercadolibre_price_tax_rate` takes them off the shipping).
 
@@ -72,6 +72,7 @@ select
     'Mercado Libre' as shop_title,
     order_id as shop_order_id,
     'ML-' || order_id::text as order_name,
+    '#' || order_id::text as buyer_order_number,
     case
         when cart_pack_id is not null then 'ML-PACK-' || cart_pack_id::text
         else 'ML-' || order_id::text

@@ -1,7 +1,7 @@
 {#
     The shop's orders in contract `web_orders` (int_web_orders_unioned): `order_reference` is the
     order's name without `#` (`1042`), what the ERP sale order entered from it carries in
-    `client_order_ref`; `done` once fulfilled, `cancelled` once `cancelled_at`, else `confirmed`.
+    `client_order_ref`; `buyer_order_number` its name (`#1042`), as the buyer sees it; `done` once fulfilled, `cancelled` once `cancelled_at`, else `confirmed`.
 #}
 
 select
@@ -11,6 +11,7 @@ select
     order_id as shop_order_id,
     order_name,
     ltrim(order_name, '#') as order_reference,
+    order_name as buyer_order_number,
     coalesce(
         {{ record_key("'shopify_customer'", 'customer_id') }},
         {{ record_key("'shopify_guest_order'", 'order_id') }}

@@ -1,6 +1,6 @@
 {#
     The Tienda Nube store's orders in contract `web_orders` (int_web_orders_unioned):
-    `order_reference` `TN-<number>`; `done` once `shipping_status` shipped, `cancelled`, else
+    `order_reference` `TN-<number>` (the buyer sees `#<number>`: `buyer_order_number`); `done` once `shipping_status` shipped, `cancelled`, else
     `confirmed` (`open`). Abandoned checkouts (`payment_status` abandoned) are left out. Its amounts
     include taxes; `shipping_amount` is before them, as the other shops' are (var
     `tiendanube_price_tax_rate`).
@@ -13,6 +13,7 @@ select
     order_id as shop_order_id,
     'TN-' || coalesce(order_number, order_id::text) as order_name,
     'TN-' || coalesce(order_number, order_id::text) as order_reference,
+    '#' || coalesce(order_number, order_id::text) as buyer_order_number,
     {{ record_key("'tiendanube_customer'", 'customer_id') }} as customer_record_key,
     created_at as ordered_at,
     case

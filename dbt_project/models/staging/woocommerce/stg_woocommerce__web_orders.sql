@@ -1,6 +1,7 @@
 {#
     The WooCommerce store's orders in contract `web_orders` (int_web_orders_unioned):
-    `order_reference` `WC-<number>` (its numbers would collide with the other shops'); `done` once
+    `order_reference` `WC-<number>` (its numbers would collide with the other shops'; the buyer sees
+    `#<number>`: `buyer_order_number`); `done` once
     `completed`, `cancelled` (`cancelled`, `refunded`, `failed`), else `confirmed` (`processing` and
     `on-hold`: the stock is taken, the money may still be on its way). `pending` (and the block
     checkout's `checkout-draft`) is a checkout awaiting payment, not an order yet, as a quotation is
@@ -15,6 +16,7 @@ select
     order_id as shop_order_id,
     'WC-' || coalesce(order_number, order_id::text) as order_name,
     'WC-' || coalesce(order_number, order_id::text) as order_reference,
+    '#' || coalesce(order_number, order_id::text) as buyer_order_number,
     coalesce(
         {{ record_key("'woocommerce_customer'", 'customer_id') }},
         {{ record_key("'woocommerce_guest_order'", 'order_id') }}
