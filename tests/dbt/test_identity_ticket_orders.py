@@ -10,7 +10,7 @@ a number of an order placed after the ticket, a bare number that is a shop's ord
 with its `#` (a date's year), or a ticket without a number. Lina Vargas's ticket cites her order,
 but her contact and her ERP partner share a mailbox: the ticket adds nothing. Hernando Ríos writes
 in about his father Hernando's order: one name, each a mobile and a door of his own, so the pair
-goes to a person at most.
+goes to a person at most. An assistant who writes in about nine customers' orders links to none.
 """
 
 from __future__ import annotations
@@ -86,6 +86,12 @@ SOURCES_WITH_TICKETS["hubspot"]["contacts"] += [
     _contact("585", "Hernando", "Ríos", None, "3124440185", city=CITY),
 ]
 SOURCES_WITH_TICKETS["hubspot"]["contacts"][-1]["properties"]["address"] = "Carrera 15 # 30-40"
+# an assistant writing in for nine customers (more than var identity_block_max_holders, 8)
+ASSISTED = range(130, 139)
+SOURCES_WITH_TICKETS["odoo"]["res.partner"] += [
+    _partner(n, f"Cliente {n} Ocampo", f"cliente{n}@example.org", f"3124440{n}", False, city=CITY) for n in ASSISTED]
+SOURCES_WITH_TICKETS["odoo"]["sale.order"] += [_sale_order(n + 100, f"S00{n + 100}", [n, "Cliente"]) for n in ASSISTED]
+SOURCES_WITH_TICKETS["hubspot"]["contacts"].append(_contact("586", "Paula", "Ocampo", None, None, city=CITY))
 SOURCES_WITH_TICKETS["woocommerce"] = {"orders": [{
     "id": 61, "number": "1061", "status": "processing", "customer_id": 0, "currency": "COP", "total": "119000",
     "total_tax": "19000", "discount_total": "0", "shipping_total": "0", "payment_method": "cod",
@@ -103,6 +109,7 @@ SOURCES_WITH_TICKETS["hubspot"]["tickets"] = [
     _ticket("907", "582", "Entregado el 15/11/2026 incompleto"),
     _ticket("908", "584", "Error en la factura del pedido S00224"),
     _ticket("909", "585", "Producto dañado en el pedido S00225"),
+    *(_ticket(str(900 + n), "586", f"Pedido S00{n + 100} retrasado") for n in ASSISTED),
 ]
 
 
@@ -131,6 +138,13 @@ def test_only_numbers_that_name_one_customers_orders_are_cited(built):
                      ("903", "S00221", "hubspot_contact:582", "odoo_partner:121"),
                      ("908", "S00224", "hubspot_contact:584", "odoo_partner:124"),
                      ("909", "S00225", "hubspot_contact:585", "odoo_partner:125")}
+
+
+def test_a_contact_citing_the_orders_of_many_customers_links_to_none(built):
+    assert rows(built, "select count(*) as n from intermediate.int_service_tickets_unioned "
+                       "where crm_contact_id = '586'") == [{"n": len(ASSISTED)}]
+    assert rows(built, "select 1 from intermediate.int_customer_ticket_orders "
+                       "where ticket_record_key = 'hubspot_contact:586'") == []
 
 
 @pytest.mark.parametrize(("contact", "order_record", "cited"), [
