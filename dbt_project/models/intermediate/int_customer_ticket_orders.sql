@@ -28,14 +28,15 @@ tickets as (
     where crm_contact_id is not null and word ~ '[0-9]{3,}'
 ),
 
+-- the orders of the numbers some ticket cites (the others cannot matter)
 orders as (
     select upper(buyer_order_number) as number, customer_record_key, ordered_at
     from {{ ref('int_web_orders_unioned') }}
-    where not is_deleted and buyer_order_number is not null
+    where not is_deleted and upper(buyer_order_number) in (select cited_number from tickets)
     union all
     select upper(sale_order_name), {{ record_key("'odoo_partner'", 'partner_id::text') }}, ordered_at
     from {{ ref('stg_odoo__sale_orders') }}
-    where not is_deleted and sale_order_name is not null and partner_id is not null
+    where not is_deleted and partner_id is not null and upper(sale_order_name) in (select cited_number from tickets)
 ),
 
 -- numbers that name orders of two records (or of a guest checkout's, which names none)
