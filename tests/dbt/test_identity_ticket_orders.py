@@ -66,16 +66,15 @@ SOURCES_WITH_TICKETS["shopify"]["customers"] += [
     _shop_customer(7040, "Gloria Inés", "Henao", "gloria.henao@example.org", CITY),
     _shop_customer(7041, "Hugo", "Arango", "hugo.arango@example.org", CITY),
 ]
+GLORIA = {"id": 7040, "email": "gloria.henao@example.org", "first_name": "Gloria Inés", "last_name": "Henao",
+          "phone": None}
+HUGO = {"id": 7041, "email": "hugo.arango@example.org", "first_name": "Hugo", "last_name": "Arango", "phone": None}
 SOURCES_WITH_TICKETS["shopify"]["orders"] += [
-    _order(5040, "#1060", {"id": 7040, "email": "gloria.henao@example.org", "first_name": "Gloria Inés",
-                           "last_name": "Henao", "phone": None}, "2026-11-14T10:00:00-05:00", "64950.00"),
-    _order(5041, "#1061", {"id": 7041, "email": "hugo.arango@example.org", "first_name": "Hugo",
-                           "last_name": "Arango", "phone": None}, "2026-11-14T11:00:00-05:00", "64950.00"),
+    _order(5040, "#1060", GLORIA, "2026-11-14T10:00:00-05:00", "64950.00"),
+    _order(5041, "#1061", HUGO, "2026-11-14T11:00:00-05:00", "64950.00"),
     # placed after the ticket that cites it; and an order whose number is a year's digits
-    _order(5042, "#1062", {"id": 7040, "email": "gloria.henao@example.org", "first_name": "Gloria Inés",
-                           "last_name": "Henao", "phone": None}, "2026-11-20T10:00:00-05:00", "64950.00"),
-    _order(5043, "#2026", {"id": 7040, "email": "gloria.henao@example.org", "first_name": "Gloria Inés",
-                           "last_name": "Henao", "phone": None}, "2026-11-10T10:00:00-05:00", "64950.00"),
+    _order(5042, "#1062", GLORIA, "2026-11-20T10:00:00-05:00", "64950.00"),
+    _order(5043, "#2026", GLORIA, "2026-11-10T10:00:00-05:00", "64950.00"),
 ]
 SOURCES_WITH_TICKETS["hubspot"]["contacts"] += [
     _contact("580", "Marta", "Suárez", None, "0000000", city=CITY),
