@@ -105,14 +105,15 @@
 
     A night scores again only the pairs its changes can reach. A pair's levels depend on its two
     records, on the holders of the values they hold (how many hold each; whether a mailbox or a
-    door is a family's; whether a name key is the only two records'), on the web orders linking
-    the two, and on what is the same for every pair (the weights, the given names' slips, the
+    door is a family's; whether a name key is the only two records'), on the orders linking
+    the two (a web order, a ticket's), and on what is the same for every pair (the weights, the given names' slips, the
     records split, this model's code, vars and macros: scoring_hash). So the model reads its own
     previous build and int_customer_pair_inputs, the record of what each record brought to that
     build (a hash of the fields the comparisons read, the values it holds), and scores again the
     pairs of the records new, changed or gone, of every record holding a value one of those holds
     or held (but for a value its unchanged holders alone keep shared, or a name key three of them
-    hold), and of the two records of a web order's link that appeared or went; the rest are the
+    hold), and of the two records of an order's link (a web order's, a ticket's) that appeared,
+    changed or went; the rest are the
     previous build's rows. Every pair is scored when there is no previous build, on a full refresh,
     when scoring_hash differs, or when int_customer_pair_inputs is not that build's record (a night
     stopped between the two models). Tested against a full build night by night
