@@ -29,6 +29,7 @@ from puente.dbt import run_dbt
 CITY = "Armenia"
 NIGHT = ["build", "--select", "+int_customers_matched", "+int_customer_match_evidence",
          "--indirect-selection", "cautious"]
+MERGE_WEIGHT = yaml.safe_load((dbt_project_dir() / "dbt_project.yml").read_text())["vars"]["identity_merge_weight"]
 
 
 def _sale_order(sale_order_id, name, partner):
@@ -158,8 +159,7 @@ def test_a_contact_with_a_name_and_a_city_joins_the_customer_of_the_order_it_wro
     assert f"ticket about {cited}" in pair["matched_on"]
     # the ticket weighs in the explanation, and without it the names and the city would not merge them
     weight = float(re.search(rf"ticket about {cited} ([+-][0-9.]+)", pair["explanation"]).group(1))
-    merge = yaml.safe_load((dbt_project_dir() / "dbt_project.yml").read_text())["vars"]["identity_merge_weight"]
-    assert weight > 0 and float(pair["match_weight"]) - weight < merge
+    assert weight > 0 and float(pair["match_weight"]) - weight < MERGE_WEIGHT
 
 
 def test_a_ticket_about_a_relatives_order_joins_nobody(built):
@@ -183,6 +183,5 @@ def test_a_ticket_about_an_order_of_a_relative_named_alike_goes_to_a_person_at_m
     pair = _pair(built, "hubspot_contact:585", "odoo_partner:125")
     assert (pair["web_order_level"], pair["phone_level"], pair["address_level"]) == ("ticket", "different", "different")
     # its weight would merge it: each one's own mobile and door say two people
-    merge = yaml.safe_load((dbt_project_dir() / "dbt_project.yml").read_text())["vars"]["identity_merge_weight"]
-    assert pair["match_weight"] >= merge and (pair["conflict"], pair["decision"]) == ("phone_and_door", "review")
+    assert pair["match_weight"] >= MERGE_WEIGHT and (pair["conflict"], pair["decision"]) == ("phone_and_door", "review")
     assert _customers(built)["hubspot_contact:585"] != _customers(built)["odoo_partner:125"]

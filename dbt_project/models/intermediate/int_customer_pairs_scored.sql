@@ -675,7 +675,6 @@ compared as (
         coalesce(a.address_key = b.address_key and a.city_normalized = b.city_normalized, false)
             and not coalesce(address_size.is_shared, false)
             and not {{ other_units }} as shares_door,
-        web_order_pairs.order_name is not null as has_web_order,
         web_order_pairs.link_kind,
         rare_name_pairs.record_key is not null as is_rare_name_pair
     from pairs
@@ -864,8 +863,8 @@ levelled as materialized (
         -- the ERP finds a web order's partner by its e-mail: when the two share the mailbox (a shared
         -- one too: a family's inbox several people's records carry), the booking adds nothing; nor
         -- does a ticket, which a CRM files on the contact holding the sender's mailbox (a relative's)
-        case when compared.has_web_order and compared.typed_email_level not in ('exact', 'variant', 'shared')
-            then compared.link_kind else 'none' end as web_order_level,
+        case when compared.typed_email_level not in ('exact', 'variant', 'shared')
+            then coalesce(compared.link_kind, 'none') else 'none' end as web_order_level,
         case
             when compared.is_rare_name_pair and compared.name_level in ('exact', 'compatible') then 'only_pair_in_city'
             else 'none'
