@@ -194,6 +194,15 @@ PARTNERS = [
     # a building of one street address: two unrelated residents, each in a unit of their own
     partner(1138, "Juan Carlos Gómez Ruiz", mobile="3157770001", street="Calle 147 # 7-70 Apto 502"),
     partner(1139, "Marta Lucía Pardo Silva", street="Calle 147 # 7-70 Interior 3 Apto 804"),
+    # one woman's ERP partner and shop account, each with a mailbox of its own, at her door; and a
+    # namesake of hers elsewhere in Ibagué (so the name alone is not rare in the city)
+    partner(1140, "Catalina Mejía", email="catalina84@hotmail.com", street="Diagonal 31 # 11-72", city="Ibagué"),
+    partner(1141, "Catalina Mejía", email="cmejia.ibague@outlook.com", street="Carrera 5 # 60-10", city="Ibagué"),
+    # a father and the son named after him at one door in Cartagena, each his own mailbox and mobile;
+    # and a namesake elsewhere in the city
+    partner(1142, "Santiago Gómez", email="santiago13@hotmail.com", mobile="3138998626",
+            street="Calle 118B # 62D-25", city="Cartagena"),
+    partner(1143, "Santiago Gómez", email="sgomez.ctg@outlook.com", street="Carrera 2 # 9-40", city="Cartagena"),
 ]
 CONTACTS = [
     contact(2194, "Valentina", "Acosta", email="reservas@hotella80sas.com.co",
@@ -286,6 +295,8 @@ CONTACTS = [
     contact(2117, "Larissa", "Souza", address="R. Augusta, nº 1234", city="São Paulo", country="Brasil"),
     contact(2119, "Matías", "Rojas", address="Providencia Nº 1234 dpto. 56", city="Santiago", country="Chile"),
     contact(2110, "Julián", "Pérez", email="julian.perez@yahoo.es", phone="3011110002", city="Pereira"),
+    contact(2199, "Santiago", "Gómez", email="santiago36@gmail.com", phone="3172608057", city="Cartagena",
+            address="Cl 118B 62D 25"),
     *(contact(2060 + n, first, last, phone="601 743 2100", email=f"{first.lower()}{n}@example.org")
       for n, (first, last) in enumerate([("Adriana", "Lara"), ("Beatriz", "Mesa"), ("César", "Niño"),
                                          ("Daniel", "Ochoa"), ("Elena", "Prado"), ("Fabio", "Quiroga"),
@@ -310,6 +321,7 @@ SHOP = [
     shop(3092, "Felipe", "de León", email="felipe.de6319@gmail.com", phone="+573182119568", city="Manizales"),
     shop(3110, "Julián", "Pérez", email="julian.perez@yahoo", phone="+57 301 111 0002", city="Pereira"),
     shop(3111, "Gloria", "Mejía", email="Gloria.Mejia@yahoo", city="Pereira"),
+    shop(3113, "Catalina", "Mejia", email="catalina58@gmail.com", city="Ibagué", address1="Dg 31 11 72"),
 ]
 SOURCES = {"odoo": {"res.partner": PARTNERS}, "hubspot": {"contacts": CONTACTS}, "shopify": {"customers": SHOP}}
 
@@ -384,6 +396,10 @@ MUST_MERGE = [
     ("family_mailbox_ambiguous_holder_by_phone", "hubspot_contact:2092", "hubspot_contact:2093"),
     ("family_mailbox_relative_by_phone", "odoo_partner:1092", "shopify_customer:3092"),
     ("business_phone_is_no_other_phone", "hubspot_contact:2094", "odoo_partner:1093"),
+    # one name at one door, a mailbox each (a second account, a second address): what one person's
+    # records show (4.3% of one person's candidate pairs with two mailboxes at 100,000 customers,
+    # six systems), seed weight email/different
+    ("email_a_mailbox_of_each_account_name_and_door", "odoo_partner:1140", "shopify_customer:3113"),
 ]
 MUST_NOT_MERGE = [
     ("tax_id_doubtful_alone", "odoo_partner:1002", "hubspot_contact:2002"),
@@ -420,6 +436,10 @@ MUST_NOT_MERGE = [
     *(("business_phone", "hubspot_contact:2060", f"hubspot_contact:{2060 + n}") for n in range(1, 9)),
     ("given_name_mailbox_two_people", "hubspot_contact:2090", "shopify_customer:3090"),
     ("family_mailbox_name_fits_two_relatives", "hubspot_contact:2093", "shopify_customer:3092"),
+    # one name at one door, a mailbox and a mobile each: relatives named alike, or one person who
+    # changed both; a person decides
+    ("address_relatives_named_alike_own_mailbox_and_mobile", "odoo_partner:1142", "hubspot_contact:2199"),
+    ("namesake_elsewhere_own_mailbox", "odoo_partner:1140", "odoo_partner:1141"),
 ]
 
 
@@ -453,6 +473,23 @@ def test_must_merge(night_1, module_db, case, a, b):
 @pytest.mark.parametrize(("case", "a", "b"), MUST_NOT_MERGE, ids=[c[0] for c in MUST_NOT_MERGE])
 def test_must_not_merge(night_1, case, a, b):
     assert night_1[a] != night_1[b], case
+
+
+def test_one_name_at_one_door_a_mailbox_each_merges_unless_a_mobile_each_says_otherwise(night_1, module_db):
+    """Two mailboxes weigh against one person (-4.6 bits) less than one name at one door weighs for
+    it: Catalina's partner and shop account merge. Santiago and his son each hold a mobile too, and
+    two mobiles beside two mailboxes send the pair to a person."""
+    levels = {(r["record_key"], r["other_record_key"]): r for r in rows(module_db, """
+        select record_key, other_record_key, email_level, phone_level, name_level, address_level, decision
+        from intermediate.int_customer_pairs_scored
+        where (record_key, other_record_key) in (('odoo_partner:1140', 'shopify_customer:3113'),
+                                                 ('hubspot_contact:2199', 'odoo_partner:1142'))""")}
+    summary = {pair: (r["email_level"], r["phone_level"], r["name_level"], r["address_level"], r["decision"])
+               for pair, r in levels.items()}
+    assert summary == {
+        ("odoo_partner:1140", "shopify_customer:3113"): ("different", "missing", "exact", "exact", "merge"),
+        ("hubspot_contact:2199", "odoo_partner:1142"): ("different", "different", "exact", "exact", "review"),
+    }
 
 
 def test_a_buildings_units_are_homes_of_their_own(night_1, module_db):
