@@ -98,6 +98,11 @@ def test_a_salesforce_business_gets_identity_golden_fields_and_crm_activations(f
             "salesforce", case["ContactId"], case["Type"] == "Complaint", not case["IsClosed"],
             case["Times_Reopened__c"])
         assert (t["resolved_at"] is not None) == case["IsClosed"] and t["opened_at"] <= t["updated_at"]
+    # a Case citing an order (`Pedido #1042: ...`) ties its Contact to the record that placed it: one
+    # person's two records, by the truth
+    links = rows(fresh_db, "select ticket_record_key, order_record_key from intermediate.int_customer_ticket_orders "
+                           "where source_system = 'salesforce'")
+    assert links and all(person[r["ticket_record_key"]] == person[r["order_record_key"]] for r in links), links
 
     # scored customers' churn fields go to their Salesforce Contacts; a Lead's row says to convert it
     scored = rows(fresh_db, "select customer_id, salesforce_contact_ids from marts.dim_customers "

@@ -4,6 +4,8 @@ and the 200-record cap of sObject Collections."""
 
 from __future__ import annotations
 
+import re
+
 from puente.simulators import Business, Limits, ManualClock
 from puente.simulators.business.salesforce import sf_id, sf_number
 
@@ -80,3 +82,27 @@ def test_collections_take_200_records_at_most(client_for, credentials):
     answer = client.post(f"{V}/composite/sobjects", json={"allOrNone": True, "records": records[:2]}, headers=auth)
     assert [r["errors"][0]["statusCode"] for r in answer.json()] == ["INVALID_CROSS_REFERENCE_KEY"] * 2
     assert business.salesforce.tasks == {}
+
+
+def test_a_case_cites_an_order_number_its_customer_saw():
+    """The service desk opens Cases after orders, as HubSpot's desk opens tickets, on the customer's
+    Contact; a Subject that cites an order gives a number of that person's orders as they saw it (the
+    shop's order name, the ERP's sale order), never the simulation's own order id."""
+    business = Business(seed=5, customers=300, history_days=400, crm="salesforce")
+    truth = business.records.truth
+    person_of_contact = {rid: person for (system, obj, rid), (person, _) in truth.items()
+                         if (system, obj) == ("hubspot", "contacts")}
+    numbers: dict[str, set[str]] = {}  # person -> their orders' numbers in the shop and the ERP
+    for (system, obj, rid), (person, order_id) in truth.items():
+        if order_id and (system, obj) in (("shopify", "orders"), ("odoo", "sale.order")):
+            numbers.setdefault(person, set()).add(business.table(system, obj)[rid]["name"])
+    cases = business.salesforce.table("Case")
+    cited = 0
+    for case in cases:
+        written = re.findall(r"#?[A-Z]*\d{3,}", case["Subject"])
+        assert not re.search(r"O\d{7}", case["Subject"]) and "None" not in case["Subject"], case["Subject"]
+        if written:
+            (number,) = written
+            assert number in numbers[person_of_contact[sf_number("Contact", case["ContactId"])]], case
+            cited += 1
+    assert 3 < cited < len(cases), (cited, len(cases))

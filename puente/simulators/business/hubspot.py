@@ -311,6 +311,16 @@ UNRESOLVED_SHARE = 0.1  # tickets nobody closes (0.3 of a leaving customer's com
 REOPEN_SHARE = 0.12  # closed tickets the customer writes back on
 
 
+def writes_in(rng: random.Random, leaving: bool) -> str | None:
+    """Whether a customer writes in about the order just placed: "complaint", "question" or None.
+    A customer the order makes leave complains about five times as often."""
+    draw = rng.random()
+    complaint = COMPLAINT_SHARE_LEAVING if leaving else COMPLAINT_SHARE
+    if draw < complaint:
+        return "complaint"
+    return "question" if draw < complaint + QUESTION_SHARE else None
+
+
 class ServiceDesk:
     """The service team's tickets in HubSpot, the way customers open them and agents work them.
 
@@ -333,14 +343,11 @@ class ServiceDesk:
             return
         rng = self._rng
         leaving = not p.alive
-        draw = rng.random()
-        complaint = COMPLAINT_SHARE_LEAVING if leaving else COMPLAINT_SHARE
-        if draw < complaint:
-            category = rng.choices(list(COMPLAINT_WEIGHTS), weights=list(COMPLAINT_WEIGHTS.values()))[0]
-        elif draw < complaint + QUESTION_SHARE:
-            category = "GENERAL_INQUIRY"
-        else:
+        concern = writes_in(rng, leaving)
+        if concern is None:
             return
+        category = (rng.choices(list(COMPLAINT_WEIGHTS), weights=list(COMPLAINT_WEIGHTS.values()))[0]
+                    if concern == "complaint" else "GENERAL_INQUIRY")
         self._calendar.schedule(day + rng.randint(1, 12), self._open, p, order_id, number, category, leaving)
 
     def _open(self, day: int, p: Person, order_id: str, number: str | None, category: str, leaving: bool) -> None:

@@ -19,8 +19,9 @@ this module renders, record by record:
   ``SystemModstamp`` and is served by ``queryAll`` only (the Recycle Bin);
 - the org's own custom fields, made before Puente by its admin: ``Tax_Id__c`` (the NIT or
   cédula) and ``Legal_Basis__c`` (the Habeas Data basis, with HubSpot's values);
-- the service desk's **Case**s (``SalesforceSalesTeam._service_day``): customers write or call about
-  what they bought (a complaint: a product that arrived damaged or does not work; a question), the
+- the service desk's **Case**s (``SalesforceSalesTeam.after_order``): customers write or call about
+  an order (a complaint: a product that arrived damaged or does not work; a question), citing its
+  number in some subjects, the
   desk answers (the org's flow stamps ``First_Response__c``), closes the case, and now and then the
   customer reopens it (the flow counts ``Times_Reopened__c``).
 
@@ -40,7 +41,7 @@ import string
 from datetime import datetime
 from typing import Any
 
-from puente.simulators.business.hubspot import HubSpotWriter
+from puente.simulators.business.hubspot import HubSpotWriter, writes_in
 from puente.simulators.business.records import Records, hubspot_ts
 
 PREFIX = {"Account": "001", "Contact": "003", "Lead": "00Q", "Opportunity": "006", "OpportunityLineItem": "00k",
@@ -89,13 +90,16 @@ def sf_ts(hubspot_stamp: str) -> str:
     return hubspot_stamp[:23] + "+0000"
 
 
-# Service: customers call or write about what they bought; the service desk works the Case.
-CASE_RATE = 0.002  # new cases a day per customer Contact
-CASE_KINDS = (  # (Type, Reason, Subject, Priority, share)
-    ("Complaint", "Breakdown", "El producto llegó dañado", "High", 0.25),
-    ("Complaint", "Performance", "El producto no funciona como se esperaba", "Medium", 0.2),
-    ("Question", "Installation", "Consulta sobre instalación", "Low", 0.3),
-    ("Question", "Feedback", "Consulta sobre garantía", "Medium", 0.25),
+# Service: after an order, now and then the customer calls or writes about it (as often as with
+# HubSpot: hubspot.writes_in); the service desk opens a Case and works it. Its Subject cites the
+# order's number as the customer saw it (the shop's `#1042`, the ERP's `S00042`) in the forms with
+# `{order}`, drawn only when there is a number (none for a won deal).
+CASE_KINDS = (  # (Type, Reason, Subjects, Priority, share within the Type)
+    ("Complaint", "Breakdown", ("El producto llegó dañado", "Pedido {order}: producto dañado"), "High", 0.55),
+    ("Complaint", "Performance", ("El producto no funciona como se esperaba",
+                                  "El producto del pedido {order} no funciona"), "Medium", 0.45),
+    ("Question", "Installation", ("Consulta sobre instalación",), "Low", 0.55),
+    ("Question", "Feedback", ("Consulta sobre garantía", "Garantía del pedido {order}"), "Medium", 0.45),
 )
 REOPEN_SHARE = 0.1  # closed cases the customer reopens within a week
 
@@ -119,7 +123,7 @@ class SalesforceSalesTeam(HubSpotWriter):
         self._service_day(day)
 
     def _service_day(self, day: int) -> None:
-        """The day's new Cases, first answers, resolutions and reopenings."""
+        """The day's first answers, resolutions and reopenings of the Cases."""
         rng, calendar = self._cases_rng, self._calendar
 
         def at() -> str:
@@ -133,21 +137,36 @@ class SalesforceSalesTeam(HubSpotWriter):
             elif case["IsClosed"] and case["Times_Reopened__c"] == 0 and day - case["_closed_day"] <= 7 \
                     and rng.random() < REOPEN_SHARE / 7:
                 self._case_update(case, now, Status="Working", IsClosed=False, ClosedDate=None, Times_Reopened__c=1)
-        customers = [rid for rid in self._records.ids["hubspot/contacts"]
-                     if self.hubspot["contacts"][rid]["properties"].get("lifecyclestage") == "customer"
-                     and not self.hubspot["contacts"][rid]["archived"]]
-        for _ in range(calendar.poisson(len(customers) * CASE_RATE, rng)):
-            kind, reason, subject, priority, _share = rng.choices(CASE_KINDS, weights=[k[4] for k in CASE_KINDS])[0]
-            number = len(self.cases) + 1
-            stamp = at()
-            self.cases[number] = {
-                "attributes": {"type": "Case", "url": ""}, "Id": sf_id("Case", number),
-                "CaseNumber": f"{number:08d}", "ContactId": sf_id("Contact", rng.choice(customers)),
-                "Subject": subject, "Type": kind, "Reason": reason, "Priority": priority, "Status": "New",
-                "Origin": rng.choice(("Phone", "Email", "Web")), "IsClosed": False, "ClosedDate": None,
-                "First_Response__c": None, "Times_Reopened__c": 0, "IsDeleted": False, "CreatedDate": stamp,
-                "LastModifiedDate": stamp, "SystemModstamp": stamp, "_closed_day": None}
-            self._records.track("salesforce", "cases", number, created=True)
+
+    def after_order(self, p: Any, day: int, order_id: str, number: str | None = None) -> None:
+        """Whether the customer calls or writes about the order just placed (a few days later);
+        ``number`` is the order's number as they saw it (None: they were given none)."""
+        if not p.hubspot_contact_ids:
+            return
+        rng = self._cases_rng
+        concern = writes_in(rng, leaving=not p.alive)
+        if concern is not None:
+            self._calendar.schedule(day + rng.randint(1, 12), self._open_case, p.hubspot_contact_ids[0],
+                                    concern.capitalize(), number)
+
+    def _open_case(self, day: int, contact: int, kind: str, number: str | None) -> None:
+        """The desk opens the Case on the customer's Contact (none when the Contact was deleted)."""
+        if self.hubspot["contacts"][contact]["archived"]:
+            return
+        rng = self._cases_rng
+        kinds = [k for k in CASE_KINDS if k[0] == kind]
+        _kind, reason, subjects, priority, _share = rng.choices(kinds, weights=[k[4] for k in kinds])[0]
+        subject = rng.choice([s for s in subjects if number or "{order}" not in s]).format(order=number)
+        case_number = len(self.cases) + 1
+        stamp = sf_ts(hubspot_ts(self._calendar.moment(day, rng)))
+        self.cases[case_number] = {
+            "attributes": {"type": "Case", "url": ""}, "Id": sf_id("Case", case_number),
+            "CaseNumber": f"{case_number:08d}", "ContactId": sf_id("Contact", contact),
+            "Subject": subject, "Type": kind, "Reason": reason, "Priority": priority, "Status": "New",
+            "Origin": rng.choice(("Phone", "Email", "Web")), "IsClosed": False, "ClosedDate": None,
+            "First_Response__c": None, "Times_Reopened__c": 0, "IsDeleted": False, "CreatedDate": stamp,
+            "LastModifiedDate": stamp, "SystemModstamp": stamp, "_closed_day": None}
+        self._records.track("salesforce", "cases", case_number, created=True)
 
     def _case_update(self, case: dict[str, Any], stamp: str, **fields: Any) -> None:
         stamp = max(stamp, case["SystemModstamp"])

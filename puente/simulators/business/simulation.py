@@ -140,7 +140,7 @@ class Business:
         # The service team's HubSpot tickets, on their own random stream (the rest stays the same); a
         # Salesforce org's Cases come from its sales team's service desk (salesforce.py).
         self.service = (ServiceDesk(random.Random(f"{seed}:tickets"), self.crm, self.calendar)
-                        if crm == "hubspot" else None)
+                        if crm == "hubspot" else self.crm)
         self.shop = ShopifyWriter(rng, self.records, self.calendar, self.assortment, details)
         # The wholesale WooCommerce store, on its own random stream: with it off (the default), or
         # on, every other system's records are the same.
@@ -559,8 +559,7 @@ class Business:
         self.population.bought(p, day)
         self.crm.became_customer(p, day)
         self.population.drift(p, day)
-        if self.service is not None:
-            self.service.after_order(p, day, order_id, number)
+        self.service.after_order(p, day, order_id, number)
 
     def _on_unsubscribe(self, day: int, p: Person) -> None:
         """A cooling customer opts out of marketing in the CRM and, if they have one, the shop."""
