@@ -20,10 +20,9 @@ this module renders, record by record:
 - the org's own custom fields, made before Puente by its admin: ``Tax_Id__c`` (the NIT or
   cédula) and ``Legal_Basis__c`` (the Habeas Data basis, with HubSpot's values);
 - the service desk's **Case**s (``SalesforceSalesTeam.after_order``): customers write or call about
-  an order (a complaint: a product that arrived damaged or does not work; a question), citing its
-  number in some subjects, the
-  desk answers (the org's flow stamps ``First_Response__c``), closes the case, and now and then the
-  customer reopens it (the flow counts ``Times_Reopened__c``).
+  an order (a complaint: a product that arrived damaged or does not work; a question), some citing
+  its number; the desk answers (the org's flow stamps ``First_Response__c``), closes the case, and
+  now and then the customer reopens it (the flow counts ``Times_Reopened__c``).
 
 Ids are Salesforce's: the three-character key prefix of the object (001 Account, 003 Contact,
 00Q Lead, 006 Opportunity, 00k OpportunityLineItem, 00T Task, 005 User), the record's number in
@@ -42,6 +41,7 @@ from datetime import datetime
 from typing import Any
 
 from puente.simulators.business.hubspot import HubSpotWriter, writes_in
+from puente.simulators.business.population import Person
 from puente.simulators.business.records import Records, hubspot_ts
 
 PREFIX = {"Account": "001", "Contact": "003", "Lead": "00Q", "Opportunity": "006", "OpportunityLineItem": "00k",
@@ -138,7 +138,7 @@ class SalesforceSalesTeam(HubSpotWriter):
                     and rng.random() < REOPEN_SHARE / 7:
                 self._case_update(case, now, Status="Working", IsClosed=False, ClosedDate=None, Times_Reopened__c=1)
 
-    def after_order(self, p: Any, day: int, order_id: str, number: str | None = None) -> None:
+    def after_order(self, p: Person, day: int, order_id: str, number: str | None = None) -> None:
         """Whether the customer calls or writes about the order just placed (a few days later);
         ``number`` is the order's number as they saw it (None: they were given none)."""
         if not p.hubspot_contact_ids:
