@@ -477,8 +477,9 @@ def test_must_not_merge(night_1, case, a, b):
 
 def test_one_name_at_one_door_a_mailbox_each_merges_unless_a_mobile_each_says_otherwise(night_1, module_db):
     """Two mailboxes weigh against one person (-4.6 bits) less than one name at one door weighs for
-    it: Catalina's partner and shop account merge. Santiago and his son each hold a mobile too, and
-    two mobiles beside two mailboxes send the pair to a person."""
+    it: Catalina's partner and shop account merge (with m 0.01, -6.6 bits, they went to review).
+    Santiago and his son each hold a mobile too, and two mobiles beside two mailboxes send the pair
+    to a person: the other side of the weight (with m above about 0.11 it would merge)."""
     levels = {(r["record_key"], r["other_record_key"]): r for r in rows(module_db, """
         select record_key, other_record_key, email_level, phone_level, name_level, address_level, decision
         from intermediate.int_customer_pairs_scored

@@ -84,25 +84,38 @@ def test_collections_take_200_records_at_most(client_for, credentials):
     assert business.salesforce.tasks == {}
 
 
-def test_a_case_cites_an_order_number_its_customer_saw():
-    """The service desk opens Cases after orders, as HubSpot's desk opens tickets, on the customer's
-    Contact; a Subject that cites an order gives a number of that person's orders as they saw it (the
-    shop's order name, the ERP's sale order), never the simulation's own order id."""
+def test_a_case_follows_an_order_and_cites_the_number_its_customer_saw():
+    """The service desk opens Cases after orders, about as often as HubSpot's desk opens tickets, on
+    the customer's Contact, a few days after the order; a Subject that cites the order gives its
+    number as the customer saw it (the shop's order name, the ERP's sale order), never the
+    simulation's own order id."""
     business = Business(seed=5, customers=300, history_days=400, crm="salesforce")
     truth = business.records.truth
-    person_of_contact = {rid: person for (system, obj, rid), (person, _) in truth.items()
-                         if (system, obj) == ("hubspot", "contacts")}
-    numbers: dict[str, set[str]] = {}  # person -> their orders' numbers in the shop and the ERP
+    orders: dict[str, tuple[str, str, str]] = {}  # order id -> (person, its number as seen, the day it was placed)
     for (system, obj, rid), (person, order_id) in truth.items():
         if order_id and (system, obj) in (("shopify", "orders"), ("odoo", "sale.order")):
-            numbers.setdefault(person, set()).add(business.table(system, obj)[rid]["name"])
-    cases = business.salesforce.table("Case")
+            order = business.table(system, obj)[rid]
+            placed = order["created_at"] if system == "shopify" else order["date_order"]
+            # the shop's number when the web order was retyped in the ERP: the one its buyer saw
+            if system == "shopify" or order_id not in orders:
+                orders[order_id] = (person, order["name"], placed[:10])
+    for (system, obj, _), (_, order_id) in truth.items():
+        if (system, obj) == ("hubspot", "deals") and order_id:
+            orders.pop(order_id, None)  # a won deal: its customer was given no number (the ERP's date is its entry's)
+    cases = list(business.crm.cases.values())
     cited = 0
     for case in cases:
         written = re.findall(r"#?[A-Z]*\d{3,}", case["Subject"])
-        assert not re.search(r"O\d{7}", case["Subject"]) and "None" not in case["Subject"], case["Subject"]
+        assert case["_order_id"] not in case["Subject"] and "None" not in case["Subject"], case["Subject"]
+        if case["_order_id"] not in orders:  # a won deal
+            assert not written, case
+            continue
+        person, number, placed = orders[case["_order_id"]]
+        assert truth[("hubspot", "contacts", sf_number("Contact", case["ContactId"]))][0] == person, case
+        assert placed <= case["CreatedDate"][:10], (placed, case)
         if written:
-            (number,) = written
-            assert number in numbers[person_of_contact[sf_number("Contact", case["ContactId"])]], case
+            assert written == [number], (case["Subject"], number)
             cited += 1
     assert 3 < cited < len(cases), (cited, len(cases))
+    tickets = Business(seed=5, customers=300, history_days=400).hubspot["tickets"]
+    assert 0.6 < len(cases) / len(tickets) < 1.6, (len(cases), len(tickets))

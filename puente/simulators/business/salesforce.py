@@ -22,7 +22,9 @@ this module renders, record by record:
 - the service desk's **Case**s (``SalesforceSalesTeam.after_order``): customers write or call about
   an order (a complaint: a product that arrived damaged or does not work; a question), some citing
   its number; the desk answers (the org's flow stamps ``First_Response__c``), closes the case, and
-  now and then the customer reopens it (the flow counts ``Times_Reopened__c``).
+  now and then the customer reopens it (the flow counts ``Times_Reopened__c``). The Case's Type
+  values ``Complaint`` and ``Question`` are the org's own (its admin replaced the sample picklist,
+  Mechanical, Electrical, ...); Reason, Status, Priority and Origin keep standard values.
 
 Ids are Salesforce's: the three-character key prefix of the object (001 Account, 003 Contact,
 00Q Lead, 006 Opportunity, 00k OpportunityLineItem, 00T Task, 005 User), the record's number in
@@ -91,15 +93,17 @@ def sf_ts(hubspot_stamp: str) -> str:
 
 
 # Service: after an order, now and then the customer calls or writes about it (as often as with
-# HubSpot: hubspot.writes_in); the service desk opens a Case and works it. Its Subject cites the
+# HubSpot: hubspot.writes_in); the service desk opens a Case and works it, at its own pace (unlike
+# HubSpot's desk, no slower for the complaint of a customer who is leaving). Its Subject cites the
 # order's number as the customer saw it (the shop's `#1042`, the ERP's `S00042`) in the forms with
 # `{order}`, drawn only when there is a number (none for a won deal).
+CASE_TYPES = {"complaint": "Complaint", "question": "Question"}  # hubspot.writes_in's answer -> Type
 CASE_KINDS = (  # (Type, Reason, Subjects, Priority, share within the Type)
     ("Complaint", "Breakdown", ("El producto llegó dañado", "Pedido {order}: producto dañado"), "High", 0.55),
     ("Complaint", "Performance", ("El producto no funciona como se esperaba",
                                   "El producto del pedido {order} no funciona"), "Medium", 0.45),
     ("Question", "Installation", ("Consulta sobre instalación",), "Low", 0.55),
-    ("Question", "Feedback", ("Consulta sobre garantía", "Garantía del pedido {order}"), "Medium", 0.45),
+    ("Question", "Other", ("Consulta sobre garantía", "Garantía del pedido {order}"), "Medium", 0.45),
 )
 REOPEN_SHARE = 0.1  # closed cases the customer reopens within a week
 
@@ -124,12 +128,9 @@ class SalesforceSalesTeam(HubSpotWriter):
 
     def _service_day(self, day: int) -> None:
         """The day's first answers, resolutions and reopenings of the Cases."""
-        rng, calendar = self._cases_rng, self._calendar
-
-        def at() -> str:
-            return sf_ts(hubspot_ts(calendar.moment(day, rng)))
+        rng = self._cases_rng
         for case in self.cases.values():
-            now = at()
+            now = self._moment(day)
             if case["First_Response__c"] is None and rng.random() < 0.7:
                 self._case_update(case, now, First_Response__c=now, Status="Working")
             elif not case["IsClosed"] and case["First_Response__c"] and rng.random() < 0.35:
@@ -146,11 +147,18 @@ class SalesforceSalesTeam(HubSpotWriter):
         rng = self._cases_rng
         concern = writes_in(rng, leaving=not p.alive)
         if concern is not None:
-            self._calendar.schedule(day + rng.randint(1, 12), self._open_case, p.hubspot_contact_ids[0],
-                                    concern.capitalize(), number)
+            self._calendar.schedule(day + rng.randint(1, 12), self._open_case, p, CASE_TYPES[concern], order_id,
+                                    number)
 
-    def _open_case(self, day: int, contact: int, kind: str, number: str | None) -> None:
-        """The desk opens the Case on the customer's Contact (none when the Contact was deleted)."""
+    def _moment(self, day: int) -> str:
+        """A moment of ``day`` as Salesforce stamps it."""
+        return sf_ts(hubspot_ts(self._calendar.moment(day, self._cases_rng)))
+
+    def _open_case(self, day: int, p: Person, kind: str, order_id: str, number: str | None) -> None:
+        """The desk opens the Case on the customer's Contact, as HubSpot's desk files a ticket on
+        theirs (none when the Contact was deleted: a Case cannot name one); ``_order_id`` keeps the
+        order it is about, which the org does not serve."""
+        contact = p.hubspot_contact_ids[0]
         if self.hubspot["contacts"][contact]["archived"]:
             return
         rng = self._cases_rng
@@ -158,14 +166,14 @@ class SalesforceSalesTeam(HubSpotWriter):
         _kind, reason, subjects, priority, _share = rng.choices(kinds, weights=[k[4] for k in kinds])[0]
         subject = rng.choice([s for s in subjects if number or "{order}" not in s]).format(order=number)
         case_number = len(self.cases) + 1
-        stamp = sf_ts(hubspot_ts(self._calendar.moment(day, rng)))
+        stamp = self._moment(day)
         self.cases[case_number] = {
             "attributes": {"type": "Case", "url": ""}, "Id": sf_id("Case", case_number),
             "CaseNumber": f"{case_number:08d}", "ContactId": sf_id("Contact", contact),
             "Subject": subject, "Type": kind, "Reason": reason, "Priority": priority, "Status": "New",
             "Origin": rng.choice(("Phone", "Email", "Web")), "IsClosed": False, "ClosedDate": None,
             "First_Response__c": None, "Times_Reopened__c": 0, "IsDeleted": False, "CreatedDate": stamp,
-            "LastModifiedDate": stamp, "SystemModstamp": stamp, "_closed_day": None}
+            "LastModifiedDate": stamp, "SystemModstamp": stamp, "_closed_day": None, "_order_id": order_id}
         self._records.track("salesforce", "cases", case_number, created=True)
 
     def _case_update(self, case: dict[str, Any], stamp: str, **fields: Any) -> None:
