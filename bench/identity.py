@@ -416,8 +416,8 @@ def main(customers: int = 100_000, seed: int = 7, crm: str = "hubspot", field_ke
         f"({scores['linkable_pairs'] / max(scores['true_pairs'], 1):.2%}) can be joined by evidence (a chain of the "
         "person's records, each sharing a mailbox, a phone, a tax id's digits or a door in a city with the next, or "
         "holding a service ticket that cites an order of the next; a value more people hold than var "
-        "identity_block_max_holders counts for none); the others share names and cities only. Recall stays the goal's measure; the recall of linkable pairs says how much of the miss "
-        "the data leaves no way to find.",
+        "identity_block_max_holders counts for none); the others share names and cities only. Recall stays the "
+        "goal's measure; the recall of linkable pairs says how much of the miss the data leaves no way to find.",
         "",
         f"Pairs (first night): {scores['predicted_pairs']:,} predicted, {scores['true_pairs']:,} true, "
         f"{scores['correct_pairs']:,} correct. Review queue: {scores['review_pairs']:,} pairs touching "

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from order_numbers import orders_as_seen
 
 from puente.simulators import Credentials, Limits, ManualClock, SimulatorServer, create_app, landing
 from puente.simulators.business import hubspot_ts
@@ -252,18 +253,14 @@ def test_a_ticket_cites_the_order_number_its_customer_saw(new_business):
     the ERP's sale order), or none; never the simulation's own order id. Landed straight from the
     stores (the identity bench's path), a ticket carries its contact as the connector lands it."""
     business = new_business(customers=300, history_days=400)
-    numbers: dict[tuple[str, str], str] = {}  # (system, the simulation's order id) -> the order's name there
-    for (system, obj, rid), (_, order_id) in business.records.truth.items():
-        if order_id and (system, obj) in (("shopify", "orders"), ("odoo", "sale.order")):
-            numbers[(system, order_id)] = business.table(system, obj)[rid]["name"]
+    orders = orders_as_seen(business)
     cited = {"shop": 0, "erp": 0}
     for rid, ticket in business.hubspot["tickets"].items():
         subject, order_id = ticket["properties"]["subject"], business.records.truth[("hubspot", "tickets", rid)][1]
         written = re.findall(r"#?[A-Z]*\d{3,}", subject)
         assert order_id not in subject and "  " not in subject
         if written:
-            # a web order's number in the shop (the ERP's, when it was retyped, is not the buyer's)
-            saw = numbers.get(("shopify", order_id)) or numbers[("odoo", order_id)]
+            saw = orders[order_id][1]
             assert written == [saw], (subject, saw)
             cited["shop" if saw.startswith("#") else "erp"] += 1
     assert cited["shop"] > 3 and cited["erp"] > 3, cited

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from order_numbers import orders_as_seen
+
 from puente.simulators import Business, Limits, ManualClock
 from puente.simulators.business.salesforce import sf_id, sf_number
 
@@ -91,23 +93,13 @@ def test_a_case_follows_an_order_and_cites_the_number_its_customer_saw():
     simulation's own order id."""
     business = Business(seed=5, customers=300, history_days=400, crm="salesforce")
     truth = business.records.truth
-    orders: dict[str, tuple[str, str, str]] = {}  # order id -> (person, its number as seen, the day it was placed)
-    for (system, obj, rid), (person, order_id) in truth.items():
-        if order_id and (system, obj) in (("shopify", "orders"), ("odoo", "sale.order")):
-            order = business.table(system, obj)[rid]
-            placed = order["created_at"] if system == "shopify" else order["date_order"]
-            # the shop's number when the web order was retyped in the ERP: the one its buyer saw
-            if system == "shopify" or order_id not in orders:
-                orders[order_id] = (person, order["name"], placed[:10])
-    for (system, obj, _), (_, order_id) in truth.items():
-        if (system, obj) == ("hubspot", "deals") and order_id:
-            orders.pop(order_id, None)  # a won deal: its customer was given no number (the ERP's date is its entry's)
+    orders = orders_as_seen(business)
     cases = list(business.crm.cases.values())
     cited = 0
     for case in cases:
         written = re.findall(r"#?[A-Z]*\d{3,}", case["Subject"])
         assert case["_order_id"] not in case["Subject"] and "None" not in case["Subject"], case["Subject"]
-        if case["_order_id"] not in orders:  # a won deal
+        if case["_order_id"] not in orders:  # a won deal (the ERP's date is its entry's)
             assert not written, case
             continue
         person, number, placed = orders[case["_order_id"]]
