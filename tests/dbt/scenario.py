@@ -15,7 +15,8 @@ Products: the hammer HAM-16 is ERP product 11 and shop variant 9001; the ERP hol
 WH/Stock (5 more sit in the customers' location, not stock), its stale `qty_available` says 55,
 the shop shows 38.
 
-Orders: shop order #1042 (Juan) was entered in the ERP as S00042 and invoiced and paid;
+Orders: shop order #1042 (Juan; his won deal 701, 130,000) was entered in the ERP as S00042 and
+invoiced and paid;
 S00043 (Distribuciones) is invoiced, not paid; S00044 is a quotation; S00045 (Carlos) is done;
 #1043 (María) is cancelled.
 """
@@ -130,7 +131,7 @@ HUBSPOT = {
          "createdAt": "2024-06-01T08:00:00.000Z", "updatedAt": "2026-09-15T08:00:00.000Z", "archived": False},
     ],
     "deals": [
-        {"id": "701", "properties": {"dealname": "Pedido mayorista", "amount": "500000", "dealstage": "closedwon",
+        {"id": "701", "properties": {"dealname": "Herramientas para la obra", "amount": "130000", "dealstage": "closedwon",
                                      "pipeline": "default", "closedate": "2026-11-19T14:00:00.000Z",
                                      "createdate": "2026-11-01T08:00:00.000Z",
                                      "hs_lastmodifieddate": "2026-11-19T14:00:00.000Z", "hs_object_id": "701"},

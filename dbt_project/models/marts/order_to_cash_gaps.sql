@@ -17,8 +17,8 @@
         or cancel it in the shop, so no activation acts on it;
       - `invoice_unpaid_past_due`: an issued customer invoice (posted; in Colombia also accepted
         by the DIAN, else it is on marts.einvoice_issues) with money still due after its due date;
-      - `won_deal_without_order`: a won CRM deal with no order of its customer near its close
-        date (int_deals_orders_matched), once `erp_entry_grace_days` have passed.
+      - `won_deal_without_order`: a won CRM deal with no order that is the deal's near its
+        close date (int_deals_orders_matched), once `erp_entry_grace_days` have passed.
     `activation_posts`: an activation posts it into the ERP (web orders of the last var
     `web_order_posting_days` days, won deals of the last var `deal_posting_days` days), so the gap
     closes on the next run or waits on the activation work list with its reason; the other gaps
