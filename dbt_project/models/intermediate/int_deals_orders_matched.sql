@@ -61,10 +61,13 @@ deal_customers as (
 named_orders as (
     select
         deals.deal_id, orders.order_id, orders.customer_id, orders.ordered_at, orders.amount_total,
-        orders.origin = lower(trim(deals.erp_origin)) as puente_posted
+        names.puente_posted
     from deals
+    cross join lateral (
+        values (lower(trim(deals.erp_origin)), true), (lower(trim(deals.deal_name)), false)
+    ) as names (origin, puente_posted)
     inner join orders
-        on orders.origin in (lower(trim(deals.erp_origin)), lower(trim(deals.deal_name)))
+        on orders.origin = names.origin
         and orders.ordered_at >= deals.closed_at - interval '3 days'
         and orders.ordered_at < deals.closed_at + interval '{{ var("deal_order_window_days") }} days'
 ),
