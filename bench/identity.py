@@ -311,6 +311,26 @@ def level_rates(url: str, business: Business) -> list[list[str]]:
 PRECISION_GOAL, RECALL_GOAL = 0.995, 0.98  # issue 11's, overall and in every variation class
 
 
+def deal_orders(url: str, business: Business) -> Counter:
+    """Each won deal's order (int_deals_orders_matched, on the customers identity made) by the truth:
+    (what the business did with the deal, what the model found), where the deal was ``keyed`` into
+    the ERP by a salesperson or ``not keyed``, and the model found ``its own`` ERP order, ``another``
+    order or ``none``."""
+    orders = {rid: order for (system, obj, rid), (_, order) in business.records.truth.items()
+              if (system, obj) == ("odoo", "sale.order")}
+    found = Counter()
+    with psycopg.connect(url) as conn:
+        for deal_id, sale_order_id, order_id in conn.execute(
+                "select deals.deal_id, orders.odoo_sale_order_id, deals.order_id "
+                "from intermediate.int_deals_orders_matched as deals "
+                "left join marts.fct_orders as orders on deals.order_id = orders.order_id"):
+            deal = business.integration.won_deals[int(deal_id)]
+            kind = ("none" if order_id is None else "its own" if orders.get(sale_order_id) == deal.order_id
+                    else "another")
+            found[("keyed" if deal.entered else "not keyed", kind)] += 1
+    return found
+
+
 def _below_goal(scores: dict[str, Any]) -> str:
     """Which of a class's measures miss the goal (``"precision 0.9894, recall 0.9794"``), or ``""``."""
     return ", ".join(f"{measure} {scores[measure]:.4f}" for measure, goal in
@@ -360,6 +380,7 @@ def main(customers: int = 100_000, seed: int = 7, crm: str = "hubspot", field_ke
         full_nodes = _slowest_nodes(full_run)
         scores = pair_scores(url, business)
         levels = level_rates(url, business)
+        deals = deal_orders(url, business)
         print(f"generated {customers:,} customers in {generated:.0f}s; landed {rows:,} rows in {loaded:.0f}s; "
               f"full build {full:.0f}s; {scores}", flush=True)
         first_night = business.now()
@@ -427,6 +448,13 @@ def main(customers: int = 100_000, seed: int = 7, crm: str = "hubspot", field_ke
         f"{scores['doubtful_tax_ids']:,}. Goal (issue 11): precision >= {PRECISION_GOAL} and recall >= {RECALL_GOAL} "
         "overall and in "
         "every variation class, review queue under 1% of customers.",
+        "",
+        f"Won deals and their ERP orders (first night; int_deals_orders_matched, on the customers above), by "
+        f"the truth: of the {deals['keyed', 'its own'] + deals['keyed', 'another'] + deals['keyed', 'none']:,} "
+        f"deals a salesperson keyed into the ERP, {deals['keyed', 'its own']:,} found that order, "
+        f"{deals['keyed', 'another']:,} another and {deals['keyed', 'none']:,} none (a deal Puente would post "
+        f"again); of the {deals['not keyed', 'none'] + deals['not keyed', 'another']:,} nobody keyed in, "
+        f"{deals['not keyed', 'another']:,} took another order of their customer (deals Puente would never post).",
         "",
         f"Sons named after the father they live with (one given name and surname, one door and mostly one "
         f"mailbox; `population.NAMED_AFTER_SHARE`, part of the classes family_mailbox, shared_address and namesake): "
