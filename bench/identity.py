@@ -70,6 +70,7 @@ from puente.field_crypto import FieldKeys, new_key
 from puente.identity_review import record_decision
 from puente.simulators.business import Business
 from puente.simulators.business.messiness import VARIATION_CLASSES, record_variations
+from puente.simulators.business.salesforce import sf_number
 from puente.simulators.business.simulation import CRMS
 from puente.simulators.landing import changed_since, land, landed_objects, landed_sale
 
@@ -324,7 +325,9 @@ def deal_orders(url: str, business: Business) -> Counter:
                 "select deals.deal_id, orders.odoo_sale_order_id, deals.order_id "
                 "from intermediate.int_deals_orders_matched as deals "
                 "left join marts.fct_orders as orders on deals.order_id = orders.order_id"):
-            deal = business.integration.won_deals[int(deal_id)]
+            # a Salesforce Opportunity's id stands for the simulated deal's number
+            number = int(deal_id) if deal_id.isdigit() else sf_number("Opportunity", deal_id)
+            deal = business.integration.won_deals[number]
             kind = ("none" if order_id is None else "its own" if orders.get(sale_order_id) == deal.order_id
                     else "another")
             found[("keyed" if deal.entered else "not keyed", kind)] += 1

@@ -30,9 +30,12 @@ MATCHED = """
 def test_a_deal_is_matched_to_its_own_order_never_to_another_of_its_customer(fresh_db):
     business = Business(seed=2, customers=400, start=TODAY, history_days=240)
     won = {str(d["hubspot_deal_id"]): d for d in business.integration_truth()["won_deals"]}
-    # The latest deal keyed in: its ERP partner keeps only a company name (no e-mail, phone, tax id
-    # or street), so nothing ties it to the deal's CRM contact.
-    elsewhere = max((d for d in won.values() if d["entered"]), key=lambda d: d["won_on"])
+    # The latest deal keyed in that has products: its ERP partner keeps only a company name (no
+    # e-mail, phone, tax id or street), so nothing ties it to the deal's CRM contact.
+    associations = business.records.hubspot_associations
+    elsewhere = max((d for d in won.values()
+                     if d["entered"] and associations[("deals", d["hubspot_deal_id"])].get("line_items")),
+                    key=lambda d: d["won_on"])
     order = business.odoo["sale.order"][elsewhere["entered"]["sale_order_id"]]
     partner = business.odoo["res.partner"][order["partner_id"][0]]
     partner.update({"name": "Inversiones Tres Ríos SAS", "email": False, "phone": False, "mobile": False,
@@ -67,7 +70,7 @@ def test_a_deal_is_matched_to_its_own_order_never_to_another_of_its_customer(fre
 
     # The deal keyed in under a partner identity keeps apart from its contact (two customers, in
     # the posting window) is among them: another customer's order, and still the deal's.
-    (contact,) = business.records.hubspot_associations[("deals", elsewhere["hubspot_deal_id"])]["contacts"]
+    (contact,) = associations[("deals", elsewhere["hubspot_deal_id"])]["contacts"]
     (customers,) = rows(fresh_db, f"select count(distinct customer_id) as n from intermediate.int_customers_matched "
                                   f"where record_key in ('odoo_partner:{partner['id']}', 'hubspot_contact:{contact}')")
     assert customers == {"n": 2} and elsewhere["won_on"] > POSTING_WINDOW_FROM

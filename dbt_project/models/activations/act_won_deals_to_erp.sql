@@ -1,12 +1,13 @@
 {#
     Deals won in the CRM that should be ERP orders and are not (the dealer's scenario): every
     deal that reached `closedwon` in the last var `deal_posting_days` days, with its products
-    (HubSpot line items, Salesforce opportunity products: int_crm_deal_lines), and no order of its customer matched to it (int_deals_orders_matched),
-    as a confirmed Odoo sale order that reserves the items, once. The customer and the lines
-    are found as for web orders (act_web_orders_to_erp); the order's `origin` names the deal, so
-    it is looked up there before it is ever created again. A deal of an erased person (its record
-    scrubbed by an erasure and not changed in the CRM since) is held on the work list: the
-    erasure removed what matched it to their orders and tied them to their ERP partner.
+    (HubSpot line items, Salesforce opportunity products: int_crm_deal_lines), and no order that
+    is the deal's (int_deals_orders_matched), as a confirmed Odoo sale order that reserves the
+    items, once. The customer and the lines are found as for web orders (act_web_orders_to_erp);
+    the order's `origin` names the deal, so it is looked up there before it is ever created again.
+    A deal of an erased person (its record scrubbed by an erasure and not changed in the CRM
+    since) is held on the work list: the erasure removed what matched it to their orders and tied
+    them to their ERP partner.
 #}
 
 {%- set as_of = as_of_date() %}

@@ -1,35 +1,50 @@
 {#
     Won CRM deals (HubSpot deals or Salesforce Opportunities, int_crm_deals) and the order each
-    became: the deal's contacts are customer records (int_customers_matched); the deal's order is
-    an order placed from 3 days before the deal's close date to var `deal_order_window_days` after
-    it that says it is the deal's:
-      - the order Puente posted for it (its ERP origin is the deal's `erp_origin`, `HubSpot deal
-        <id>`);
-      - an order of the deal's customer whose ERP origin is the deal's name, as a salesperson
-        keys it in;
-      - an order of the deal's customer, or one whose origin is the deal's name under another
-        customer (the salesperson picked an ERP partner identity has not tied to the deal's
-        contact), that holds every product (SKU) the deal's lines name and whose total is within
-        var `deal_order_amount_tolerance` of the deal's amount (a share of it: the amount is the
-        salesperson's figure when the deal was opened, rounded, and prices move before the order
-        is keyed in). A deal without lines or SKUs is judged by its amount alone; one without an
-        amount, by its products (by neither: the order of its customer closest in time).
-    Of several, one that names the deal, then the closest total, then the closest in time. Any
-    order of the customer near the date is not enough: a customer who also buys on the web would
-    hide a deal nobody keyed in, and a deal keyed in under another partner would be posted again
-    (in a simulated business of 20,000 customers, 340 of the 1,070 won deals nobody keyed in had
-    such an order, and 90 of the 4,085 keyed in were under a partner not tied to the deal's
-    contact; with the amount alone, 56 and 84; with the amount and the products, 21 and 84; with
-    these rules, 21 and none). A deal with no order has `order_id` null (order_to_cash_gaps lists
-    it; act_won_deals_to_erp posts it), and `customer_id` is then the first of its contacts'
-    customers; with one, the order's customer.
+    became (fct_orders), which is an order that says it is the deal's:
+      - the order Puente posted for it: its ERP origin is the deal's `erp_origin` (`HubSpot deal
+        <id>`), whenever it was placed;
+      - else an order placed from 3 days before the deal's close date to var
+        `deal_order_window_days` after it that is
+          - an order of the deal's customer whose ERP origin is the deal's name, as a salesperson
+            keys it in, when no other won deal bears that name (a company's deals opened in one
+            month may all be `<company> - pedido octubre 2026`);
+          - or an order of the deal's customer, or one whose origin is the deal's name under
+            another customer (a partner identity has not tied to the deal's contact), that holds
+            every product (SKU) the deal's lines name, in the deal's currency, whose total or
+            untaxed amount is within var `deal_order_amount_tolerance` of the deal's amount (a
+            share of it: the amount is the salesperson's figure when the deal was opened, rounded,
+            with or without tax, and prices move before the order is keyed in). A deal without lines
+            or SKUs is judged by its amount alone; one without an amount (or of 0), by its products;
+            by neither, the order of its customer closest in time is taken.
+    Of several, the one Puente posted, then one whose origin is the deal's name, then the closest
+    amount, then the closest in time; an order is one deal's only (the deal it suits best).
+    Any order of the customer near the close date is not enough: a customer who also buys on the
+    web would hide a deal nobody keyed in, and a deal keyed in under another partner would be posted
+    again. In a simulated business of 20,000 customers (seed 7, bench.identity's deal_orders), that
+    rule took another order for 340 of the 1,070 won deals nobody keyed in and found none for 90 of
+    the 4,085 keyed in; this one takes another order for 6 of the 1,070 (deals Puente does not
+    post: an order of their customer that holds the products at about the amount) and finds the
+    order of 4,083 of the 4,085 (one takes another order, one none). A deal with no order has `order_id` null (order_to_cash_gaps
+    lists it; act_won_deals_to_erp posts it) and `customer_id` the first of its contacts'
+    customers; with an order, `customer_id` is the order's customer.
 #}
 
 with
 
 deals as (
-    select * from {{ ref('int_crm_deals') }}
+    select
+        deal_id, closed_at, amount, currency_code, contact_ids, contact_record_type,
+        lower(trim(erp_origin)) as erp_origin, lower(trim(deal_name)) as deal_name
+    from {{ ref('int_crm_deals') }}
     where not is_deleted and is_won
+),
+
+-- a name more than one won deal bears says alone which of them an order is
+shared_names as (
+    select deal_name from deals
+    where deal_name is not null
+    group by deal_name
+    having count(*) > 1
 ),
 
 customers as (
@@ -38,8 +53,8 @@ customers as (
 
 orders as (
     select
-        orders.order_id, orders.customer_id, orders.ordered_at, orders.amount_total,
-        nullif(lower(trim(sale_orders.origin)), '') as origin
+        orders.order_id, orders.customer_id, orders.ordered_at, orders.currency_code, orders.amount_total,
+        sale_orders.amount_untaxed, nullif(lower(trim(sale_orders.origin)), '') as origin
     from {{ ref('fct_orders') }} as orders
     left join {{ ref('stg_odoo__sale_orders') }} as sale_orders
         on orders.odoo_sale_order_id = sale_orders.sale_order_id
@@ -47,56 +62,31 @@ orders as (
 ),
 
 deal_customers as (
-    select distinct
-        deals.deal_id, deals.closed_at, deals.amount, customers.customer_id,
-        lower(trim(deals.erp_origin)) as erp_origin, lower(trim(deals.deal_name)) as deal_name
+    select distinct deals.deal_id, customers.customer_id
     from deals
     cross join lateral unnest(deals.contact_ids) as contacts (contact_id)
     inner join customers
         on customers.record_key = {{ record_key('deals.contact_record_type', 'contacts.contact_id') }}
 ),
 
--- the orders whose ERP origin names a deal (the origin Puente posts it with, or the deal's name
--- as a salesperson keys it in), whoever their customer is, near the deal's close date
-named_orders as (
-    select
-        deals.deal_id, orders.order_id, orders.customer_id, orders.ordered_at, orders.amount_total,
-        names.puente_posted
-    from deals
-    cross join lateral (
-        values (lower(trim(deals.erp_origin)), true), (lower(trim(deals.deal_name)), false)
-    ) as names (origin, puente_posted)
-    inner join orders
-        on orders.origin = names.origin
-        and orders.ordered_at >= deals.closed_at - interval '3 days'
-        and orders.ordered_at < deals.closed_at + interval '{{ var("deal_order_window_days") }} days'
-),
-
--- the orders of the deal's customers near its close date
-customer_orders as (
-    select deal_customers.deal_id, orders.order_id, orders.customer_id, orders.ordered_at, orders.amount_total
-    from deal_customers
-    inner join orders
-        on deal_customers.customer_id = orders.customer_id
-        and orders.ordered_at >= deal_customers.closed_at - interval '3 days'
-        and orders.ordered_at < deal_customers.closed_at + interval '{{ var("deal_order_window_days") }} days'
-),
-
--- each order that may be a deal's once: whether it names the deal, whether it is its customer's
+-- the orders that may be a deal's: those whose ERP origin names it (Puente's, or the deal's name),
+-- whoever their customer is, and the orders of its customers
 found as (
     select
-        deal_id, order_id, customer_id, ordered_at, amount_total,
-        bool_or(names_deal) as names_deal, bool_or(puente_posted) as puente_posted,
-        bool_or(of_customer) as of_customer
+        deal_id, order_id,
+        bool_or(way = 'posted') as puente_posted, bool_or(way = 'named') as named,
+        bool_or(way = 'customer') as of_customer
     from (
-        select deal_id, order_id, customer_id, ordered_at, amount_total, true as names_deal, puente_posted,
-            false as of_customer
-        from named_orders
+        select deals.deal_id, orders.order_id, 'posted' as way
+        from deals inner join orders on orders.origin = deals.erp_origin
         union all
-        select deal_id, order_id, customer_id, ordered_at, amount_total, false, false, true
-        from customer_orders
-    ) as orders
-    group by deal_id, order_id, customer_id, ordered_at, amount_total
+        select deals.deal_id, orders.order_id, 'named'
+        from deals inner join orders on orders.origin = deals.deal_name
+        union all
+        select deal_customers.deal_id, orders.order_id, 'customer'
+        from deal_customers inner join orders on deal_customers.customer_id = orders.customer_id
+    ) as ways
+    group by deal_id, order_id
 ),
 
 -- the products (SKUs) the deal's lines name, and those of the orders that may be a deal's
@@ -118,29 +108,61 @@ order_products as (
 
 candidates as (
     select
-        deals.deal_id,
-        found.customer_id,
+        found.deal_id,
         found.order_id,
-        row_number() over (
-            partition by deals.deal_id
-            order by found.names_deal desc, abs(found.amount_total - deals.amount) nulls last,
-                abs(extract(epoch from found.ordered_at - deals.closed_at)), found.order_id
-        ) as closeness_rank
-    from deals
-    inner join found
-        on deals.deal_id = found.deal_id
+        orders.customer_id,
+        found.puente_posted,
+        found.named,
+        -- the deal's amount against the order's total or its untaxed amount, whichever is closer
+        least(abs(orders.amount_total - deals.amount), abs(orders.amount_untaxed - deals.amount)) as amount_gap,
+        abs(extract(epoch from orders.ordered_at - deals.closed_at)) as time_gap
+    from found
+    inner join deals
+        on found.deal_id = deals.deal_id
+    inner join orders
+        on found.order_id = orders.order_id
     left join deal_products
-        on deals.deal_id = deal_products.deal_id
+        on found.deal_id = deal_products.deal_id
     left join order_products
         on found.order_id = order_products.order_id
+    left join shared_names
+        on deals.deal_name = shared_names.deal_name
     where
         found.puente_posted
-        or (found.names_deal and found.of_customer)
         or (
-            (deals.amount is null
-             or abs(found.amount_total - deals.amount) <= {{ var('deal_order_amount_tolerance') }} * abs(deals.amount))
-            and (deal_products.skus is null or deal_products.skus <@ order_products.skus)
+            orders.ordered_at >= deals.closed_at - interval '3 days'
+            and orders.ordered_at < deals.closed_at + interval '{{ var("deal_order_window_days") }} days'
+            and (
+                (found.named and found.of_customer and shared_names.deal_name is null)
+                or (
+                    coalesce(deals.currency_code = orders.currency_code, true)
+                    and (
+                        nullif(deals.amount, 0) is null
+                        or least(abs(orders.amount_total - deals.amount), abs(orders.amount_untaxed - deals.amount))
+                            <= {{ var('deal_order_amount_tolerance') }} * abs(deals.amount)
+                    )
+                    and (deal_products.skus is null or deal_products.skus <@ order_products.skus)
+                    -- another customer's order is the deal's by its amount or products, never by neither
+                    and (found.of_customer or nullif(deals.amount, 0) is not null or deal_products.skus is not null)
+                )
+            )
         )
+),
+
+-- an order goes to the deal it suits best; each deal takes the best of the orders it was given
+chosen as (
+    select distinct on (deal_id) deal_id, order_id, customer_id
+    from (
+        select
+            candidates.*,
+            row_number() over (
+                partition by order_id
+                order by puente_posted desc, named desc, amount_gap nulls last, time_gap, deal_id
+            ) as order_rank
+        from candidates
+    ) as ranked
+    where order_rank = 1
+    order by deal_id, puente_posted desc, named desc, amount_gap nulls last, time_gap, order_id
 ),
 
 -- a deal without an order: the first of its customers (a subquery per deal scanned every deal's
@@ -154,15 +176,14 @@ first_customers as (
 final as (
     select
         deals.deal_id,
-        coalesce(candidates.customer_id, first_customers.customer_id) as customer_id,
-        candidates.order_id,
+        coalesce(chosen.customer_id, first_customers.customer_id) as customer_id,
+        chosen.order_id,
         deals.closed_at,
         deals.amount,
         deals.currency_code
     from deals
-    left join candidates
-        on deals.deal_id = candidates.deal_id
-        and candidates.closeness_rank = 1
+    left join chosen
+        on deals.deal_id = chosen.deal_id
     left join first_customers
         on deals.deal_id = first_customers.deal_id
 )
