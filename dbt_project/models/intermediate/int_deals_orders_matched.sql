@@ -5,28 +5,33 @@
         <id>`), whenever it was placed;
       - else an order placed from 3 days before the deal's close date to var
         `deal_order_window_days` after it that is
-          - an order of the deal's customer whose ERP origin is the deal's name, as a salesperson
-            keys it in, when no other won deal bears that name (a company's deals opened in one
-            month may all be `<company> - pedido octubre 2026`);
+          - an order of the deal's customer whose ERP origin is the deal's name (case, accents
+            and spacing aside), as a salesperson keys it in, when no other won deal bears that
+            name (a company's deals opened in one month may all be `<company> - pedido octubre
+            2026`);
           - or an order of the deal's customer, or one whose origin is the deal's name under
             another customer (a partner identity has not tied to the deal's contact), that holds
-            every product (SKU) the deal's lines name, in the deal's currency, whose total or
-            untaxed amount is within var `deal_order_amount_tolerance` of the deal's amount (a
-            share of it: the amount is the salesperson's figure when the deal was opened, rounded,
-            with or without tax, and prices move before the order is keyed in). A deal without lines
-            or SKUs is judged by its amount alone; one without an amount (or of 0), by its products;
-            by neither, the order of its customer closest in time is taken.
+            every product (SKU) the deal's lines name, in the deal's currency (when both name
+            one), whose total or untaxed amount is within var `deal_order_amount_tolerance` of the
+            deal's amount (a share of it: the amount is the salesperson's figure when the deal was
+            opened, rounded, with or without tax, and prices move before the order is keyed in).
+            A deal without lines or SKUs is judged by its amount alone; one without an amount (or
+            of 0), by its products; by neither, the order of its customer closest in time is
+            taken (another customer's order never is).
     Of several, the one Puente posted, then one whose origin is the deal's name, then the closest
-    amount, then the closest in time; an order is one deal's only (the deal it suits best).
+    amount, then the closest in time. An order is one deal's only: Puente's go to their deals
+    first, then each other order to the deal it suits best (so a deal whose only fitting order
+    suits another deal better has none).
     Any order of the customer near the close date is not enough: a customer who also buys on the
-    web would hide a deal nobody keyed in, and a deal keyed in under another partner would be posted
-    again. In a simulated business of 20,000 customers (seed 7, bench.identity's deal_orders), that
-    rule took another order for 340 of the 1,070 won deals nobody keyed in and found none for 90 of
-    the 4,085 keyed in; this one takes another order for 6 of the 1,070 (deals Puente does not
-    post: an order of their customer that holds the products at about the amount) and finds the
-    order of 4,083 of the 4,085 (one takes another order, one none). A deal with no order has `order_id` null (order_to_cash_gaps
-    lists it; act_won_deals_to_erp posts it) and `customer_id` the first of its contacts'
-    customers; with an order, `customer_id` is the order's customer.
+    web would hide a deal nobody keyed in, and a deal keyed in under another partner would be
+    posted again. In a simulated business of 20,000 customers (seed 7, bench.identity's
+    deal_orders), that rule took another order for 340 of the 1,070 won deals nobody keyed in and
+    found none for 90 of the 4,085 keyed in; this one takes another order for 6 of the 1,070
+    (deals Puente does not post: an order of their customer that holds the products at about the
+    amount) and finds the order of 4,083 of the 4,085 (one takes another order, one none). A deal
+    with no order has `order_id` null (order_to_cash_gaps lists it; act_won_deals_to_erp posts
+    it) and `customer_id` the first of its contacts' customers; with an order, `customer_id` is
+    the order's customer.
 #}
 
 with
@@ -34,7 +39,9 @@ with
 deals as (
     select
         deal_id, closed_at, amount, currency_code, contact_ids, contact_record_type,
-        lower(trim(erp_origin)) as erp_origin, lower(trim(deal_name)) as deal_name
+        nullif(amount, 0) as compared_amount,  -- an amount of 0 is none
+        -- names compared as normalize_name has them (case, accents and spacing aside)
+        {{ normalize_name('erp_origin') }} as erp_origin, {{ normalize_name('deal_name') }} as deal_name
     from {{ ref('int_crm_deals') }}
     where not is_deleted and is_won
 ),
@@ -54,7 +61,7 @@ customers as (
 orders as (
     select
         orders.order_id, orders.customer_id, orders.ordered_at, orders.currency_code, orders.amount_total,
-        sale_orders.amount_untaxed, nullif(lower(trim(sale_orders.origin)), '') as origin
+        sale_orders.amount_untaxed, {{ normalize_name('sale_orders.origin') }} as origin
     from {{ ref('fct_orders') }} as orders
     left join {{ ref('stg_odoo__sale_orders') }} as sale_orders
         on orders.odoo_sale_order_id = sale_orders.sale_order_id
@@ -114,7 +121,8 @@ candidates as (
         found.puente_posted,
         found.named,
         -- the deal's amount against the order's total or its untaxed amount, whichever is closer
-        least(abs(orders.amount_total - deals.amount), abs(orders.amount_untaxed - deals.amount)) as amount_gap,
+        least(abs(orders.amount_total - deals.compared_amount), abs(orders.amount_untaxed - deals.compared_amount))
+            as amount_gap,
         abs(extract(epoch from orders.ordered_at - deals.closed_at)) as time_gap
     from found
     inner join deals
@@ -137,32 +145,48 @@ candidates as (
                 or (
                     coalesce(deals.currency_code = orders.currency_code, true)
                     and (
-                        nullif(deals.amount, 0) is null
-                        or least(abs(orders.amount_total - deals.amount), abs(orders.amount_untaxed - deals.amount))
-                            <= {{ var('deal_order_amount_tolerance') }} * abs(deals.amount)
+                        deals.compared_amount is null
+                        or least(abs(orders.amount_total - deals.compared_amount),
+                                 abs(orders.amount_untaxed - deals.compared_amount))
+                            <= {{ var('deal_order_amount_tolerance') }} * abs(deals.compared_amount)
                     )
                     and (deal_products.skus is null or deal_products.skus <@ order_products.skus)
                     -- another customer's order is the deal's by its amount or products, never by neither
-                    and (found.of_customer or nullif(deals.amount, 0) is not null or deal_products.skus is not null)
+                    and (found.of_customer or deals.compared_amount is not null or deal_products.skus is not null)
                 )
             )
         )
 ),
 
--- an order goes to the deal it suits best; each deal takes the best of the orders it was given
-chosen as (
+-- the orders Puente posted go to their deals first
+posted as (
+    select distinct on (deal_id) deal_id, order_id, customer_id
+    from candidates
+    where puente_posted
+    order by deal_id, time_gap, order_id
+),
+
+-- then each other order to the deal it suits best, and each deal takes the best of those it was given
+best_fits as (
     select distinct on (deal_id) deal_id, order_id, customer_id
     from (
         select
             candidates.*,
             row_number() over (
                 partition by order_id
-                order by puente_posted desc, named desc, amount_gap nulls last, time_gap, deal_id
+                order by named desc, amount_gap nulls last, time_gap, deal_id
             ) as order_rank
         from candidates
+        where deal_id not in (select deal_id from posted) and order_id not in (select order_id from posted)
     ) as ranked
     where order_rank = 1
-    order by deal_id, puente_posted desc, named desc, amount_gap nulls last, time_gap, order_id
+    order by deal_id, named desc, amount_gap nulls last, time_gap, order_id
+),
+
+chosen as (
+    select * from posted
+    union all
+    select * from best_fits
 ),
 
 -- a deal without an order: the first of its customers (a subquery per deal scanned every deal's
