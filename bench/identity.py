@@ -34,7 +34,10 @@ seed 7, HubSpot). Steps:
    (`_customer_records`). Beside recall, the recall of the linkable pairs: the true pairs a
    chain of the person's records sharing a mailbox, a phone, a tax id's digits or a door, or an
    order a ticket on one cites, joins (`linkable_pairs`); the rest share names and cities only,
-   and no matching can find them.
+   and no matching can find them;
+7. on the first night, each won deal's order (int_deals_orders_matched, which reads the customers
+   identity made) against the truth: whether a deal a salesperson keyed into the ERP found that
+   order, and whether a deal nobody keyed in took another order (`deal_orders`).
 
 Results go into the `identity` section of bench/RESULTS.md (another size or CRM: a section of its
 own, `identity-<crm>-<customers>`): overall and per variation class
