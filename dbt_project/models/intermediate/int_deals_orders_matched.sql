@@ -20,8 +20,9 @@
             taken (another customer's order never is).
     Of several, the one Puente posted, then one whose origin is the deal's name, then the closest
     amount, then the closest in time. An order is one deal's only: Puente's go to their deals
-    first, then each other order to the deal it suits best (so a deal whose only fitting order
-    suits another deal better has none).
+    first; then a deal and an order each other's best are paired, and again among the deals and
+    orders left (two rounds: a deal that finds its order in neither, its orders taken by deals
+    that suit them better, has none).
     Any order of the customer near the close date is not enough: a customer who also buys on the
     web would hide a deal nobody keyed in, and a deal keyed in under another partner would be
     posted again. In a simulated business of 20,000 customers (seed 7, bench.identity's
@@ -166,27 +167,51 @@ posted as (
     order by deal_id, time_gap, order_id
 ),
 
--- then each other order to the deal it suits best, and each deal takes the best of those it was given
-best_fits as (
-    select distinct on (deal_id) deal_id, order_id, customer_id
+{#- pairs of a deal and an order each of which the other suits best, among `pairs`: each pair's
+    rank among its deal's and among its order's (Puente's origin first, then the deal's name, the
+    closest amount, the closest in time) -#}
+{%- set mutual_best -%}
+    select deal_id, order_id, customer_id
     from (
         select
-            candidates.*,
+            pairs.*,
             row_number() over (
-                partition by order_id
-                order by named desc, amount_gap nulls last, time_gap, deal_id
+                partition by deal_id order by named desc, amount_gap nulls last, time_gap, order_id
+            ) as deal_rank,
+            row_number() over (
+                partition by order_id order by named desc, amount_gap nulls last, time_gap, deal_id
             ) as order_rank
-        from candidates
-        where deal_id not in (select deal_id from posted) and order_id not in (select order_id from posted)
+        from pairs
     ) as ranked
-    where order_rank = 1
-    order by deal_id, named desc, amount_gap nulls last, time_gap, order_id
+    where deal_rank = 1 and order_rank = 1
+{%- endset %}
+
+-- then the other orders, in two rounds: the deals and orders each other's best, then among those
+-- left (a company's two deals of one name, both keyed in: each order may suit the same deal best)
+candidates_left as (
+    select * from candidates
+    where deal_id not in (select deal_id from posted) and order_id not in (select order_id from posted)
+),
+
+first_round as (
+    {{ mutual_best | replace('pairs', 'candidates_left') }}
+),
+
+candidates_after as (
+    select * from candidates_left
+    where deal_id not in (select deal_id from first_round) and order_id not in (select order_id from first_round)
+),
+
+second_round as (
+    {{ mutual_best | replace('pairs', 'candidates_after') }}
 ),
 
 chosen as (
     select * from posted
     union all
-    select * from best_fits
+    select * from first_round
+    union all
+    select * from second_round
 ),
 
 -- a deal without an order: the first of its customers (a subquery per deal scanned every deal's
