@@ -121,9 +121,7 @@ candidates as (
         orders.customer_id,
         found.puente_posted,
         found.named,
-        -- the deal's amount against the order's total or its untaxed amount, whichever is closer
-        least(abs(orders.amount_total - deals.compared_amount), abs(orders.amount_untaxed - deals.compared_amount))
-            as amount_gap,
+        gaps.amount_gap,
         abs(extract(epoch from orders.ordered_at - deals.closed_at)) as time_gap
     from found
     inner join deals
@@ -136,6 +134,11 @@ candidates as (
         on found.order_id = order_products.order_id
     left join shared_names
         on deals.deal_name = shared_names.deal_name
+    -- the deal's amount against the order's total or its untaxed amount, whichever is closer
+    cross join lateral (
+        select least(abs(orders.amount_total - deals.compared_amount), abs(orders.amount_untaxed - deals.compared_amount))
+            as amount_gap
+    ) as gaps
     where
         found.puente_posted
         or (
@@ -147,9 +150,7 @@ candidates as (
                     coalesce(deals.currency_code = orders.currency_code, true)
                     and (
                         deals.compared_amount is null
-                        or least(abs(orders.amount_total - deals.compared_amount),
-                                 abs(orders.amount_untaxed - deals.compared_amount))
-                            <= {{ var('deal_order_amount_tolerance') }} * abs(deals.compared_amount)
+                        or gaps.amount_gap <= {{ var('deal_order_amount_tolerance') }} * abs(deals.compared_amount)
                     )
                     and (deal_products.skus is null or deal_products.skus <@ order_products.skus)
                     -- another customer's order is the deal's by its amount or products, never by neither
@@ -168,8 +169,8 @@ posted as (
 ),
 
 {#- pairs of a deal and an order each of which the other suits best, among `pairs`: each pair's
-    rank among its deal's and among its order's (Puente's origin first, then the deal's name, the
-    closest amount, the closest in time) -#}
+    rank among its deal's and among its order's (the deal's name first, then the closest amount,
+    the closest in time) -#}
 {%- set mutual_best -%}
     select deal_id, order_id, customer_id
     from (
