@@ -114,11 +114,21 @@ jsonb_build_object(
 {%- endmacro %}
 
 
+{#- what a shop should show of a product: the ERP's free stock (on hand minus reserved, less
+    `unposted`, the units of orders the night has yet to post) minus var `stock_safety_buffer`, in
+    whole units, never below zero -#}
+{% macro shop_stock_target(on_hand, reserved, unposted='0') -%}
+    greatest(0, floor(coalesce({{ on_hand }}, 0) - coalesce({{ reserved }}, 0) - {{ unposted }}
+                      - {{ var('stock_safety_buffer') }}))::integer
+{%- endmacro %}
+
 {# Every active product the ERP holds (dim_products), with `available`: what a shop may show of
    it, the ERP's free stock (on hand minus reserved), minus what tonight's ERP orders will reserve
    when posted (the valid rows of act_web_orders_to_erp and act_won_deals_to_erp the ERP has not
    accepted yet), minus var `stock_safety_buffer` units, never below zero. The one rule of the
-   stock activations (act_stock_to_shop, act_stock_to_tiendanube): a query, to use as a subquery. #}
+   stock activations (act_stock_to_shop, act_stock_to_tiendanube; its arithmetic is macro
+   shop_stock_target, which marts.product_stock_discrepancies measures the shop against too): a
+   query, to use as a subquery. #}
 {% macro erp_free_stock() -%}
 with
 
@@ -146,8 +156,8 @@ unposted as (
 
 select
     products.*,
-    greatest(0, floor(coalesce(products.stock_on_hand, 0) - coalesce(products.stock_reserved, 0)
-                      - coalesce(unposted.quantity, 0) - {{ var('stock_safety_buffer') }}))::integer as available
+    {{ shop_stock_target('products.stock_on_hand', 'products.stock_reserved', 'coalesce(unposted.quantity, 0)') }}
+        as available
 from products
 left join unposted
     on products.odoo_product_id = unposted.odoo_product_id

@@ -30,9 +30,10 @@ def test_stock_by_location_flags_internal_locations(built_db):
     assert stock["Partners/Customers"]["warehouse_id"] is None
 
 
-def test_shop_stock_disagreeing_with_the_erp_is_a_discrepancy(built_db):
-    (gap,) = rows(built_db, "select * from marts.product_stock_discrepancies")
-    assert (gap["sku"], gap["stock_difference"], gap["is_oversell_risk"]) == ("HAM-16", -2, False)
+def test_an_item_the_shop_does_not_count_is_no_stock_discrepancy(built_db):
+    # variant 9001 has no `inventory_management`: Shopify sells it without a figure, so its 38 is
+    # nothing to compare (tests/dbt/test_stock_discrepancies.py compares the items a shop counts)
+    assert rows(built_db, "select * from marts.product_stock_discrepancies") == []
 
 
 def test_an_order_in_both_systems_has_its_erp_lines_only(built_db):

@@ -1,7 +1,15 @@
 {#
-    Products sold in the shop whose shop stock disagrees with the ERP's stock on hand by more
-    than var `stock_discrepancy_tolerance` units: the shop may oversell (shop > ERP) or hide
-    stock it has (shop < ERP). The ERP owns stock; the fix is to push its figure to the shop.
+    Products in both the ERP and the Shopify shop whose shop figure differs from what the shop
+    should show by more than var `stock_discrepancy_tolerance` units. What it should show is what
+    the ERP can still sell, its free stock (on hand minus reserved), minus var
+    `stock_safety_buffer`, never below zero (macro shop_stock_target): the figure act_stock_to_shop
+    sets, so a product Puente has set is no discrepancy while the ERP has items reserved. Tonight's
+    web orders the ERP has not received yet are not subtracted here (the activation subtracts them
+    when it sets the shop): the shop has already counted them sold, so until they are posted the
+    shop shows less than the ERP's free stock. Oversell risk: the shop offers more than the ERP
+    has free. Items the shop does not count (`inventory_management` off: it sells them without a
+    figure) are left out, as the activation leaves them alone. The ERP owns stock; the fix is to
+    push its figure to the shop.
 #}
 
 with
@@ -11,6 +19,27 @@ products as (
     where is_in_erp and is_in_shop
 ),
 
+counted_variants as (
+    select variant_id from {{ ref('stg_shopify__product_variants') }}
+    where not is_deleted and is_inventory_tracked
+),
+
+compared as (
+    select
+        products.product_id,
+        products.sku,
+        products.product_name,
+        products.stock_on_hand,
+        products.stock_reserved,
+        products.stock_on_hand - products.stock_reserved as stock_free,
+        products.shop_stock,
+        {{ shop_stock_target('products.stock_on_hand', 'products.stock_reserved') }} as shop_target,
+        products.is_active
+    from products
+    inner join counted_variants
+        on products.shopify_variant_id = counted_variants.variant_id
+),
+
 final as (
     select
         product_id,
@@ -18,14 +47,16 @@ final as (
         product_name,
         stock_on_hand,
         stock_reserved,
+        stock_free,
         shop_stock,
-        shop_stock - stock_on_hand as stock_difference,
-        shop_stock > stock_on_hand as is_oversell_risk,
+        shop_target,
+        shop_stock - shop_target as stock_difference,
+        shop_stock > stock_free as is_oversell_risk,
         is_active
-    from products
+    from compared
     where
-        shop_stock is distinct from stock_on_hand
-        and abs(coalesce(shop_stock, 0) - coalesce(stock_on_hand, 0)) > {{ var('stock_discrepancy_tolerance') }}
+        shop_stock is distinct from shop_target
+        and abs(coalesce(shop_stock, 0) - shop_target) > {{ var('stock_discrepancy_tolerance') }}
 )
 
 select * from final
