@@ -322,6 +322,7 @@ SHOP = [
     shop(3110, "Julián", "Pérez", email="julian.perez@yahoo", phone="+57 301 111 0002", city="Pereira"),
     shop(3111, "Gloria", "Mejía", email="Gloria.Mejia@yahoo", city="Pereira"),
     shop(3113, "Catalina", "Mejia", email="catalina58@gmail.com", city="Ibagué", address1="Dg 31 11 72"),
+    shop(3114, "Rocío", "Prada", email="rocio.prada@gmial.com", city="Tunja"),  # her only address, a slip
 ]
 SOURCES = {"odoo": {"res.partner": PARTNERS}, "hubspot": {"contacts": CONTACTS}, "shopify": {"customers": SHOP}}
 
@@ -552,6 +553,29 @@ def test_a_made_up_mailbox_and_a_family_holder_that_fits_two_relatives_weigh_les
     assert levels["hubspot_contact:2092", "odoo_partner:1092"] == "family"
     # `julian.perez@yahoo` beside julian.perez@yahoo.es, while a namesake holds julian.perez@yahoo.com
     assert levels["hubspot_contact:2110", "shopify_customer:3110"] == "undecided"
+
+
+def test_the_golden_email_is_an_address_a_message_reaches(night_1, module_db):
+    run_dbt(["build", "--select", "+dim_customers", "+customer_field_conflicts", "--exclude", "tag:gate",
+             "--indirect-selection", "cautious"], module_db)
+    golden = {r["record_key"]: (r["email"], r["email_source"]) for r in rows(module_db, """
+        select m.record_key, c.email, c.email_source from marts.dim_customers c
+        join intermediate.int_customers_matched m using (customer_id)""")}
+    # the CRM owns the e-mail, but Hernán's contact has hvargas77@hotmial.com and his shop account
+    # hvargas77@hotmail: the ERP's address is the one a message reaches
+    assert golden["hubspot_contact:2013"] == ("hvargas77@hotmail.com", "odoo_partner:1013")
+    # Gloria's shop account (the shop before the ERP) names yahoo without its suffix
+    assert golden["shopify_customer:3111"] == ("gloria.mejia@yahoo.es", "odoo_partner:1111")
+    # a provider's alias reaches the mailbox: the CRM's stands
+    assert golden["odoo_partner:1012"] == ("ines.castro@googlemail.com", "hubspot_contact:2012")
+    # a slip that is the customer's only address stays: nothing better is known
+    assert golden["shopify_customer:3114"] == ("rocio.prada@gmial.com", "shopify_customer:3114")
+    # and the slip is on the list of values to correct at the source
+    conflicts = rows(module_db, """
+        select f.* from marts.customer_field_conflicts f
+        join intermediate.int_customers_matched m using (customer_id)
+        where m.record_key = 'hubspot_contact:2013' and f.field_name = 'email'""")
+    assert conflicts, "Hernán's e-mail conflict is not listed"
 
 
 def test_a_phone_abroad_is_read_in_the_records_country(night_1, module_db):

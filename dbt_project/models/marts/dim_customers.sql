@@ -92,9 +92,18 @@ order_history as (
     group by customer_id
 ),
 
+-- a slip of a big provider's domain (`gamil.com`, `hotmail` without `.com`): identity reads it as
+-- the provider's, but no message reaches it
+email_domain_slips (typo, domain) as (
+    {{ email_domain_typos() }}
+),
+
 customer_records as (
-    select * from {{ ref('int_customers_matched') }}
-    where customer_id in (select customer_id from in_scope)
+    select
+        records.*,
+        split_part(records.email_normalized, '@', 2) in (select typo from email_domain_slips) as is_email_slip
+    from {{ ref('int_customers_matched') }} as records
+    where records.customer_id in (select customer_id from in_scope)
 ),
 
 golden_records as (
@@ -102,7 +111,7 @@ golden_records as (
         customer_id,
         {{ owned_field('full_name') }},
         {{ owned_field('tax_id_normalized', name='tax_id') }},
-        {{ owned_field('email_normalized', name='email') }},
+        {{ owned_field('email_normalized', name='email', unusable='is_email_slip') }},
         {{ owned_field('phone_normalized', name='phone') }},
         {{ owned_field('city') }},
         {{ owned_field('country_code') }},
