@@ -1,6 +1,6 @@
 """`make bench-ml`: churn, demand and recommendations on real data, and the jobs at scale, into bench/RESULTS.md.
 
-Run `python -m bench.ml` for every section or `python -m bench.ml churn churn-cdnow churn-ceiling demand nba scale` for some.
+Run `python -m bench.ml` for every section or `python -m bench.ml churn churn-cdnow churn-reference demand nba scale` for some.
 The data are read from ../shared/data (or `PUENTE_BENCH_DATA`); see bench/ml_data.py. Each
 section records the commit it ran at: commit the code before running.
 """
@@ -15,7 +15,7 @@ from bench.results import write_section
 SECTIONS = {
     "churn": ("ml-churn", "ML: churn on UCI Online Retail"),
     "churn-cdnow": ("ml-churn-cdnow", "ML: churn on CDNOW, a data set the model was never tuned on"),
-    "churn-ceiling": ("ml-churn-ceiling", "ML: churn, how far the signals go (models fitted on each cutoff's own labels)"),
+    "churn-reference": ("ml-churn-reference", "ML: churn models that know each cutoff's own labels (a reference for the goal)"),
     "demand": ("ml-demand", "ML: demand on UCI Online Retail (top 500 products)"),
     "nba": ("ml-nba", "ML: next-best-action recommendations (Ta-Feng, UCI Online Retail)"),
     "scale": ("ml-scale", "ML: nightly cost and memory at 2,000 to 100,000 customers (synthetic)"),
@@ -41,8 +41,8 @@ def main(argv: list[str]) -> int:
             from bench.ml_churn import run
         elif name == "churn-cdnow":
             from bench.ml_churn import run_cdnow as run
-        elif name == "churn-ceiling":
-            from bench.ml_churn_ceiling import run
+        elif name == "churn-reference":
+            from bench.ml_churn_reference import run
         elif name == "demand":
             from bench.ml_demand import run
         elif name == "nba":

@@ -570,12 +570,14 @@ def test_the_golden_email_is_an_address_a_message_reaches(night_1, module_db):
     assert golden["odoo_partner:1012"] == ("ines.castro@googlemail.com", "hubspot_contact:2012")
     # a slip that is the customer's only address stays: nothing better is known
     assert golden["shopify_customer:3114"] == ("rocio.prada@gmial.com", "shopify_customer:3114")
-    # and the slip is on the list of values to correct at the source
-    conflicts = rows(module_db, """
+    # the systems' addresses stay on the list of values a person reconciles at the source, the CRM
+    # (the owner) with its slip
+    (conflict,) = rows(module_db, """
         select f.* from marts.customer_field_conflicts f
         join intermediate.int_customers_matched m using (customer_id)
         where m.record_key = 'hubspot_contact:2013' and f.field_name = 'email'""")
-    assert conflicts, "Hernán's e-mail conflict is not listed"
+    assert (conflict["system_of_record"], conflict["owner_value"]) == ("hubspot", "hvargas77@hotmial.com")
+    assert conflict["system_values"]["odoo"] == "hvargas77@hotmail.com"
 
 
 def test_a_phone_abroad_is_read_in_the_records_country(night_1, module_db):

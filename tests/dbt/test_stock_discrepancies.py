@@ -10,10 +10,14 @@ from puente.dbt import run_dbt
 from puente.simulators import Business, Credentials, SimulatorServer, create_app
 
 
-def _discrepancies(url: str, business: Business, buffer: int = 0) -> dict[str, dict]:
+def _discrepancies(url: str, business: Business) -> dict[str, dict]:
     credentials = Credentials()
     with SimulatorServer(create_app(business, credentials)) as server:
         land(url, server.base_url, credentials)
+    return _built(url)
+
+
+def _built(url: str, buffer: int = 0) -> dict[str, dict]:
     run_dbt(["build", "--select", "+product_stock_discrepancies", "--exclude", "tag:gate",
              "--vars", f'{{"stock_safety_buffer": {buffer}}}', "--indirect-selection", "cautious"], url, env=AS_OF)
     return {row["sku"]: row for row in rows(url, "select * from marts.product_stock_discrepancies")}
@@ -23,8 +27,10 @@ def _business() -> tuple[Business, dict[str, dict]]:
     business = Business(seed=4, customers=200, start=TODAY, history_days=120)
     stock = {row["sku"]: row for row in business.integration_truth()["stock"]}
     counted = {sku for sku, row in stock.items() if row["shop_tracks_inventory"]}
-    # the business reserves stock (confirmed orders not delivered) and sells items the shop does not count
-    assert any(stock[sku]["erp_reserved"] > 0 for sku in counted) and len(counted) < len(stock)
+    # the business reserves stock (confirmed orders not delivered) and sells items the shop does not count,
+    # some of them showing another figure than the ERP's free stock
+    assert any(stock[sku]["erp_reserved"] > 0 for sku in counted)
+    assert any(row["shop_available"] != row["erp_free"] for sku, row in stock.items() if sku not in counted)
     return business, stock
 
 
@@ -58,3 +64,12 @@ def test_a_shop_set_to_the_erps_free_stock_shows_no_discrepancy(fresh_db):
     assert (row["stock_on_hand"], row["stock_reserved"], row["shop_target"]) == (
         truth["erp_on_hand"], truth["erp_reserved"], truth["erp_free"])
     assert row["stock_difference"] == truth["erp_reserved"] and row["is_oversell_risk"] is True
+    # with a safety buffer of one unit the shop should show one less of each item with one free: the
+    # items set to their free stock now show one more than their target, which is no oversell risk
+    buffered = _built(fresh_db, buffer=1)
+    set_to_free = {sku for sku, row in stock.items() if row["shop_tracks_inventory"] and sku != over
+                   and row["erp_free"] >= 1}
+    assert set(buffered) == set_to_free | {over}
+    assert all(buffered[sku]["stock_difference"] == 1 and buffered[sku]["is_oversell_risk"] is False
+               for sku in set_to_free)
+    assert (buffered[over]["stock_difference"], buffered[over]["is_oversell_risk"]) == (truth["erp_reserved"] + 1, True)

@@ -3,10 +3,11 @@
     should show by more than var `stock_discrepancy_tolerance` units. What it should show is what
     the ERP can still sell, its free stock (on hand minus reserved), minus var
     `stock_safety_buffer`, never below zero (macro shop_stock_target): the figure act_stock_to_shop
-    sets, so a product Puente has set is no discrepancy while the ERP has items reserved. Tonight's
-    web orders the ERP has not received yet are not subtracted here (the activation subtracts them
-    when it sets the shop): the shop has already counted them sold, so until they are posted the
-    shop shows less than the ERP's free stock. Oversell risk: the shop offers more than the ERP
+    sets, so the ERP's reservations make no discrepancy of a product Puente has set. Web orders the
+    ERP has not received yet are not subtracted here (the activation subtracts those it posts when
+    it sets the shop): the shop has already counted them sold, so until they are posted a product
+    sold on the web since shows less than its target, a negative difference and no oversell risk,
+    as it did against the stock on hand. Oversell risk: the shop offers more than the ERP
     has free. Items the shop does not count (`inventory_management` off: it sells them without a
     figure) are left out, as the activation leaves them alone. The ERP owns stock; the fix is to
     push its figure to the shop.

@@ -1,4 +1,4 @@
-"""The churn ceiling's picture of a customer's year (bench.ml_churn_ceiling.history_bins)."""
+"""The churn references' picture of a customer's year (bench.ml_churn_reference.history_bins)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date
 
 import pandas as pd
 
-from bench.ml_churn_ceiling import BINS, history_bins
+from bench.ml_churn_reference import BINS, history_bins
 
 
 def _orders(rows):
