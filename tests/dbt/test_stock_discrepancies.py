@@ -72,4 +72,5 @@ def test_a_shop_set_to_the_erps_free_stock_shows_no_discrepancy(fresh_db):
     assert set(buffered) == set_to_free | {over}
     assert all(buffered[sku]["stock_difference"] == 1 and buffered[sku]["is_oversell_risk"] is False
                for sku in set_to_free)
-    assert (buffered[over]["stock_difference"], buffered[over]["is_oversell_risk"]) == (truth["erp_reserved"] + 1, True)
+    assert (buffered[over]["shop_target"], buffered[over]["is_oversell_risk"]) == (max(0, truth["erp_free"] - 1), True)
+    assert buffered[over]["stock_difference"] == truth["erp_on_hand"] - max(0, truth["erp_free"] - 1)
