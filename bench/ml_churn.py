@@ -350,7 +350,7 @@ def _full_table(runs: list[dict]) -> str:
                            "ECE"], rows)
 
 
-def best_baseline(run: dict) -> float:
+def _best(run: dict) -> float:
     """The best baseline's ROC-AUC in `run`: what the job's gate measures the model against."""
     return max(run[name]["roc_auc"] for name in BASELINES)
 
@@ -365,9 +365,9 @@ def _size_table(runs: list[dict]) -> str:
             size, len(seeds), f"{np.mean([run[MODEL]['customers'] for run in at_size]):,.0f}",
             spread(per_sample(at_size, lambda run: run[MODEL]["roc_auc"])),
             *(spread(per_sample(at_size, lambda run, name=name: run[name]["roc_auc"])) for name in BASELINES),
-            spread(per_sample(at_size, lambda run: run[MODEL]["roc_auc"] - best_baseline(run))),
-            f"{min(run[MODEL]['roc_auc'] - best_baseline(run) for run in at_size):+.3f}",
-            spread(per_sample(at_size, lambda run: run["shipped"]["roc_auc"] - best_baseline(run))),
+            spread(per_sample(at_size, lambda run: run[MODEL]["roc_auc"] - _best(run))),
+            f"{min(run[MODEL]['roc_auc'] - _best(run) for run in at_size):+.3f}",
+            spread(per_sample(at_size, lambda run: run["shipped"]["roc_auc"] - _best(run))),
             f"{shipped_model} of {len(at_size)}",
         ])
     return markdown_table(
@@ -383,10 +383,10 @@ def _that_night_table(runs: list[dict]) -> str:
         at_size = [run for run in runs if run["size"] == size and run["shipped_that_night"] is not None]
         if not at_size:
             continue
-        margins = [run["shipped_that_night"]["roc_auc"] - best_baseline(run) for run in at_size]
+        margins = [run["shipped_that_night"]["roc_auc"] - _best(run) for run in at_size]
         rows.append([
             size, len(at_size), f"{sum(run['shipped_that_night']['scored_by'] == MODEL for run in at_size)}",
-            spread(per_sample(at_size, lambda run: run["shipped_that_night"]["roc_auc"] - best_baseline(run))),
+            spread(per_sample(at_size, lambda run: run["shipped_that_night"]["roc_auc"] - _best(run))),
             f"{min(margins):+.4f}", f"{sum(margin < 0 for margin in margins)}",
         ])
     return markdown_table(["customers", "runs", "scored by the model", "shipped − best baseline", "worst run",
@@ -402,15 +402,15 @@ def _results(reported: list[dict], that_night: str) -> str:
         per_cutoff.append(f"- {run['cutoff']}: the model is {gate.margin:+.4f} ROC-AUC from the best baseline "
                           f"({gate.best_baseline}), uncertainty ±{gate.uncertainty:.4f}: the job ships "
                           f"{'the model' if gate.model_wins else gate.winner}.")
-    margin = float(np.mean([run[MODEL]["roc_auc"] - best_baseline(run) for run in full]))
+    margin = float(np.mean([run[MODEL]["roc_auc"] - _best(run) for run in full]))
     per_cutoff.append(f"- Full set, average over the cutoffs: model {np.mean([r[MODEL]['roc_auc'] for r in full]):.4f} "
-                      f"against the best baseline {np.mean([best_baseline(r) for r in full]):.4f} ({margin:+.4f}; the goal "
+                      f"against the best baseline {np.mean([_best(r) for r in full]):.4f} ({margin:+.4f}; the goal "
                       f"is +0.02: {'met' if margin >= 0.02 else 'NOT met'}).")
     per_size = []
     for size in dict.fromkeys(run["size"] for run in reported):
         at_size = [run for run in reported if run["size"] == size]
-        shipped = [run["shipped"]["roc_auc"] - best_baseline(run) for run in at_size]
-        model = [run[MODEL]["roc_auc"] - best_baseline(run) for run in at_size]
+        shipped = [run["shipped"]["roc_auc"] - _best(run) for run in at_size]
+        model = [run[MODEL]["roc_auc"] - _best(run) for run in at_size]
         per_size.append(
             f"- {size} customers: the model is ahead of the best baseline in {sum(m > 0 for m in model)} of "
             f"{len(model)} runs (mean {np.mean(model):+.4f}); what the job ships is on average "
