@@ -126,6 +126,7 @@ select
     customer_id,
     field_name,
     system_of_record,
+    golden_system,
     -- which systems hold another value than the owner's, without the values themselves
     array(
         select differing.key from jsonb_each_text(system_values) as differing

@@ -571,13 +571,19 @@ def test_the_golden_email_is_an_address_a_message_reaches(night_1, module_db):
     # a slip that is the customer's only address stays: nothing better is known
     assert golden["shopify_customer:3114"] == ("rocio.prada@gmial.com", "shopify_customer:3114")
     # the systems' addresses stay on the list of values a person reconciles at the source, the CRM
-    # (the owner) with its slip
-    (conflict,) = rows(module_db, """
-        select f.* from marts.customer_field_conflicts f
-        join intermediate.int_customers_matched m using (customer_id)
-        where m.record_key = 'hubspot_contact:2013' and f.field_name = 'email'""")
+    # (the owner) with its slip, beside the address the golden record kept and where it came from
+    conflicts = {(r["record_key"], r["field_name"]): r for r in rows(module_db, """
+        select m.record_key, f.* from marts.customer_field_conflicts f
+        join intermediate.int_customers_matched m using (customer_id)""")}
+    conflict = conflicts["hubspot_contact:2013", "email"]
     assert (conflict["system_of_record"], conflict["owner_value"]) == ("hubspot", "hvargas77@hotmial.com")
     assert conflict["system_values"]["odoo"] == "hvargas77@hotmail.com"
+    assert (conflict["golden_system"], conflict["golden_value"], conflict["golden_record_key"]) == (
+        "odoo", "hvargas77@hotmail.com", "odoo_partner:1013")
+    # where the owner's alias stands, the golden value is the owner's
+    conflict = conflicts["odoo_partner:1012", "email"]
+    assert (conflict["owner_value"], conflict["golden_system"], conflict["golden_value"]) == (
+        "ines.castro@googlemail.com", "hubspot", "ines.castro@googlemail.com")
 
 
 def test_a_phone_abroad_is_read_in_the_records_country(night_1, module_db):

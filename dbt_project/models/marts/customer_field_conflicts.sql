@@ -6,6 +6,9 @@
     name (ERP; compared without accents, case or punctuation), email, phone and city (CRM: HubSpot, or
     Salesforce in a business that runs it).
     Values of one system that differ among its own duplicates are not a conflict here.
+    The golden record takes the owner's value unless it cannot be used (an e-mail address with a
+    slip in a provider's domain gives way to another record's: owned_field's `unusable`), so each
+    row also says which value dim_customers kept and from which record (`golden_*`).
 
     Kept by customer (macros/customer_scope.sql): a night computes the customers whose records
     changed since the last build.
@@ -19,7 +22,8 @@ records as (
     where customer_id in ({{ customers_in_scope() }})
 ),
 
-field_values as (
+-- not materialized: per_system aggregates it and golden looks up a few of its rows by record
+field_values as not materialized (
     select records.customer_id, records.source_system, records.record_key, fields.field_name, fields.field_value
     from records
     cross join lateral (
@@ -80,28 +84,67 @@ conflict_owners as materialized (
         case
             when owners.system_of_record = 'crm' then coalesce(customer_crm.crm_system, 'hubspot')
             else owners.system_of_record
-        end as system_of_record
+        end as system_of_record,
+        -- the record dim_customers took the field from
+        case conflicts.field_name
+            when 'tax_id' then customers.tax_id_source
+            when 'full_name' then customers.full_name_source
+            when 'email' then customers.email_source
+            when 'phone' then customers.phone_source
+            when 'city' then customers.city_source
+        end as golden_record_key
     from conflicts
     inner join owners
         on conflicts.field_name = owners.field_name
     left join customer_crm
         on conflicts.customer_id = customer_crm.customer_id
+    left join {{ ref('dim_customers') }} as customers
+        on conflicts.customer_id = customers.customer_id
 ),
 
-final as (
+-- the value the golden record kept, normalised as the systems' values are
+golden as (
+    select conflicts.customer_id, conflicts.field_name, field_values.source_system, field_values.field_value
+    from conflict_owners as conflicts
+    inner join field_values
+        on conflicts.customer_id = field_values.customer_id
+        and conflicts.field_name = field_values.field_name
+        and conflicts.golden_record_key = field_values.record_key
+),
+
+compared as (
     select
         md5(conflicts.customer_id || ':' || conflicts.field_name) as conflict_id,
         conflicts.customer_id,
         conflicts.field_name,
         conflicts.system_of_record,
         max(per_system.field_value) filter (where per_system.source_system = conflicts.system_of_record) as owner_value,
+        conflicts.golden_record_key,
         jsonb_object_agg(per_system.source_system, per_system.field_value) as system_values,
         jsonb_object_agg(per_system.source_system, per_system.record_key) as record_keys
     from conflict_owners as conflicts
     inner join per_system
         on conflicts.customer_id = per_system.customer_id
         and conflicts.field_name = per_system.field_name
-    group by conflicts.customer_id, conflicts.field_name, conflicts.system_of_record
+    group by conflicts.customer_id, conflicts.field_name, conflicts.system_of_record, conflicts.golden_record_key
+),
+
+final as (
+    select
+        compared.conflict_id,
+        compared.customer_id,
+        compared.field_name,
+        compared.system_of_record,
+        compared.owner_value,
+        golden.source_system as golden_system,
+        golden.field_value as golden_value,
+        compared.golden_record_key,
+        compared.system_values,
+        compared.record_keys
+    from compared
+    left join golden
+        on compared.customer_id = golden.customer_id
+        and compared.field_name = golden.field_name
 )
 
 select * from final
