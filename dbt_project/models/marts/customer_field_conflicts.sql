@@ -2,9 +2,10 @@
     Where the systems disagree about one customer: one row per customer and field when the
     customer's records in different systems hold different (normalised) values. The golden
     record (dim_customers) already takes the owner's value; this is the list for a person to
-    fix at the source. Compared fields and their owners (as in dim_customers): tax id (ERP),
-    name (ERP; compared without accents, case or punctuation), email, phone and city (CRM: HubSpot, or
-    Salesforce in a business that runs it).
+    fix at the source. Compared fields: tax id, name (compared without accents, case or
+    punctuation), email, phone and city; each one's owner is the first system of its
+    meta.system_of_record in dim_customers (the ERP for the tax id and the name, the CRM for the
+    rest: HubSpot, or Salesforce in a business that runs it).
     Values of one system that differ among its own duplicates are not a conflict here.
     The golden record takes the owner's value unless it cannot be used (an e-mail address with a
     slip in a provider's domain gives way to another record's: owned_field's `unusable`), so each
@@ -13,6 +14,11 @@
     Kept by customer (macros/customer_scope.sql): a night computes the customers whose records
     changed since the last build.
 #}
+
+{#- each compared field of dim_customers and the column of int_customers_matched it is compared by #}
+{%- set compared_columns = {'tax_id': 'tax_id_normalized', 'full_name': 'name_compared', 'email': 'email_normalized',
+                            'phone': 'phone_normalized', 'city': 'city_normalized'} %}
+{%- set crm_systems = source_systems_of_kind('crm') %}
 
 with
 
@@ -28,11 +34,9 @@ field_values as not materialized (
     from records
     cross join lateral (
         values
-            ('tax_id', records.tax_id_normalized),
-            ('full_name', records.name_compared),
-            ('email', records.email_normalized),
-            ('phone', records.phone_normalized),
-            ('city', records.city_normalized)
+        {%- for field, column in compared_columns.items() %}
+            ('{{ field }}', records.{{ column }}){{ ',' if not loop.last }}
+        {%- endfor %}
     ) as fields (field_name, field_value)
     where fields.field_value is not null
 ),
@@ -55,22 +59,22 @@ conflicts as (
     having count(distinct field_value) > 1
 ),
 
+-- the owner of each field as dim_customers declares it: `crm` when it is a CRM (the customer's)
 owners as (
     select * from (
         values
-            ('tax_id', 'odoo'),
-            ('full_name', 'odoo'),
-            ('email', 'crm'),
-            ('phone', 'crm'),
-            ('city', 'crm')
+        {%- for field in compared_columns %}
+            {%- set owner = (systems_of_record('dim_customers', field) or [none])[0] %}
+            ('{{ field }}', '{{ "crm" if owner in crm_systems else owner }}'){{ ',' if not loop.last }}
+        {%- endfor %}
     ) as owners (field_name, system_of_record)
 ),
 
--- the CRM the customer's records are in (the business runs one: HubSpot or Salesforce)
+-- the CRM the customer's records are in (the business runs one)
 customer_crm as (
     select customer_id, min(source_system) as crm_system
     from records
-    where source_system in ('hubspot', 'salesforce')
+    where source_system in ('{{ crm_systems | join("', '") }}')
     group by customer_id
 ),
 
@@ -82,16 +86,14 @@ conflict_owners as materialized (
         conflicts.customer_id,
         conflicts.field_name,
         case
-            when owners.system_of_record = 'crm' then coalesce(customer_crm.crm_system, 'hubspot')
+            when owners.system_of_record = 'crm' then coalesce(customer_crm.crm_system, '{{ crm_systems[0] }}')
             else owners.system_of_record
         end as system_of_record,
         -- the record dim_customers took the field from
         case conflicts.field_name
-            when 'tax_id' then customers.tax_id_source
-            when 'full_name' then customers.full_name_source
-            when 'email' then customers.email_source
-            when 'phone' then customers.phone_source
-            when 'city' then customers.city_source
+        {%- for field in compared_columns %}
+            when '{{ field }}' then customers.{{ field }}_source
+        {%- endfor %}
         end as golden_record_key
     from conflicts
     inner join owners
