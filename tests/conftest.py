@@ -55,6 +55,11 @@ def pytest_configure(config) -> None:
     # none (dags/puente_nightly.py, DBT_GLOBAL_FLAGS): unread, and about a second of each dbt command's CPU.
     # The commands whose files are read say --write-json (ensure_manifest, `puente dbt-docs`).
     os.environ.setdefault("DBT_WRITE_JSON", "False")
+    # Two dbt threads, not the default four: the two test processes share two cores, and the tests' builds
+    # are small, so more threads only take turns. Seven dbt-heavy files (erasure, own writes, key rotation,
+    # incremental facts, WooCommerce order-to-cash, Mercado Libre carts, order-reference collisions), one
+    # run each on the quiet machine: 303 s with two threads, 319 s with four, 359 s with one.
+    os.environ.setdefault("PUENTE_DBT_THREADS", "2")
     base = _server_url()
     env = runtime.airflow_env(base)
     env["AIRFLOW_HOME"] = str(puente_home() / f"airflow-test{suffix}")
