@@ -1,15 +1,15 @@
 {#
     Where the systems disagree about one customer: one row per customer and field when the
-    customer's records in different systems hold different (normalised) values. The golden
-    record (dim_customers) already takes the owner's value; this is the list for a person to
-    fix at the source. Compared fields: tax id, name (compared without accents, case or
+    customer's records in different systems hold different (normalised) values: the list for a
+    person to fix at the source. Compared fields: tax id, name (compared without accents, case or
     punctuation), email, phone and city; each one's owner is the first system of its
     meta.system_of_record in dim_customers (the ERP for the tax id and the name, the CRM for the
     rest: HubSpot, or Salesforce in a business that runs it).
     Values of one system that differ among its own duplicates are not a conflict here.
-    The golden record takes the owner's value unless it cannot be used (an e-mail address with a
-    slip in a provider's domain gives way to another record's: owned_field's `unusable`), so each
-    row also says which value dim_customers kept and from which record (`golden_*`).
+    The golden record takes the owner's value, or another system's when the owner has none or one
+    that cannot be used (an e-mail address with a slip in a provider's domain: owned_field's
+    `unusable`), so each row also says which value dim_customers kept and from which record
+    (`golden_*`).
 
     Kept by customer (macros/customer_scope.sql): a night computes the customers whose records
     changed since the last build.
