@@ -33,3 +33,25 @@
     {{ survivor }}[1][1] as {{ name }},
     {{ survivor }}[1][2] as {{ name }}_source
 {%- endmacro %}
+
+{#
+    The golden record's survivorship (dim_customers), inside a `group by customer_id` over rows of
+    int_customers_matched that carry `is_email_slip` (macro email_slip): each field and its
+    `<field>_source`. customer_field_conflicts computes the same to say which value was kept, so
+    the rules are written once, here, and a change of them changes both models' code (each then
+    computes all its kept rows again: macros/kept_builds.sql).
+#}
+{% macro golden_fields() -%}
+    {{ owned_field('full_name') }},
+    {{ owned_field('tax_id_normalized', name='tax_id') }},
+    {{ owned_field('email_normalized', name='email', unusable='is_email_slip') }},
+    {{ owned_field('phone_normalized', name='phone') }},
+    {{ owned_field('city') }},
+    {{ owned_field('country_code') }}
+{%- endmacro %}
+
+{#- an e-mail address whose domain is a slip of a big provider's (`gamil.com`, `hotmail` without
+    `.com`): identity reads it as the provider's, but no message reaches it -#}
+{% macro email_slip(column) -%}
+    split_part({{ column }}, '@', 2) in (select typo from {{ email_domain_typos() }} as slips (typo, domain))
+{%- endmacro %}

@@ -45,7 +45,7 @@ def test_bi_reader_reads_what_bi_needs_and_no_person(bi_db):
         # the conflicts' view says which systems differ, never the values (read from the columns: it may be empty)
         columns = {c.name for c in conn.execute("select * from marts_bi.customer_field_conflicts limit 0").description}
         assert "differing_systems" in columns
-        assert not {"owner_value", "system_values", "record_keys"} & columns
+        assert not {"owner_value", "golden_value", "system_values", "record_keys"} & columns
         assert conn.execute("select count(*) as n from marts_bi.fct_order_lines").fetchone()["n"] == 3
         # no view shows the key of a person's record in a source (fct_orders has one)
         leaked = conn.execute("select table_name, column_name from information_schema.columns "

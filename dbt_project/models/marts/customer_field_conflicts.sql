@@ -8,8 +8,9 @@
     Values of one system that differ among its own duplicates are not a conflict here.
     The golden record takes the owner's value, or another system's when the owner has none or one
     that cannot be used (an e-mail address with a slip in a provider's domain: owned_field's
-    `unusable`), so each row also says which value dim_customers kept and from which record
-    (`golden_*`).
+    `unusable`), so each row also says which value dim_customers keeps and from which record
+    (`golden_*`), by the same rules (macro golden_fields), computed here: a change of them changes
+    this model's code too, and its kept rows are computed again (macros/kept_builds.sql).
 
     Kept by customer (macros/customer_scope.sql): a night computes the customers whose records
     changed since the last build.
@@ -28,8 +29,7 @@ records as (
     where customer_id in ({{ customers_in_scope() }})
 ),
 
--- not materialized: per_system aggregates it and golden looks up a few of its rows by record
-field_values as not materialized (
+field_values as (
     select records.customer_id, records.source_system, records.record_key, fields.field_name, fields.field_value
     from records
     cross join lateral (
@@ -57,6 +57,17 @@ conflicts as (
     from per_system
     group by customer_id, field_name
     having count(distinct field_value) > 1
+),
+
+-- the record of each customer with a conflict that dim_customers takes each field from
+golden_sources as (
+    select customer_id, {{ golden_fields() }}
+    from (
+        select records.*, {{ email_slip('records.email_normalized') }} as is_email_slip
+        from records
+        where records.customer_id in (select customer_id from conflicts)
+    ) as records
+    group by customer_id
 ),
 
 -- the owner of each field as dim_customers declares it: `crm` when it is a CRM (the customer's)
@@ -89,10 +100,10 @@ conflict_owners as materialized (
             when owners.system_of_record = 'crm' then coalesce(customer_crm.crm_system, '{{ crm_systems[0] }}')
             else owners.system_of_record
         end as system_of_record,
-        -- the record dim_customers took the field from
+        -- the record the golden record takes the field from
         case conflicts.field_name
         {%- for field in compared_columns %}
-            when '{{ field }}' then customers.{{ field }}_source
+            when '{{ field }}' then golden_sources.{{ field }}_source
         {%- endfor %}
         end as golden_record_key
     from conflicts
@@ -100,18 +111,24 @@ conflict_owners as materialized (
         on conflicts.field_name = owners.field_name
     left join customer_crm
         on conflicts.customer_id = customer_crm.customer_id
-    left join {{ ref('dim_customers') }} as customers
-        on conflicts.customer_id = customers.customer_id
+    left join golden_sources
+        on conflicts.customer_id = golden_sources.customer_id
 ),
 
--- the value the golden record kept, normalised as the systems' values are
+-- the value the golden record keeps, normalised as the systems' values are
 golden as (
-    select conflicts.customer_id, conflicts.field_name, field_values.source_system, field_values.field_value
+    select
+        conflicts.customer_id,
+        conflicts.field_name,
+        records.source_system,
+        case conflicts.field_name
+        {%- for field, column in compared_columns.items() %}
+            when '{{ field }}' then records.{{ column }}
+        {%- endfor %}
+        end as field_value
     from conflict_owners as conflicts
-    inner join field_values
-        on conflicts.customer_id = field_values.customer_id
-        and conflicts.field_name = field_values.field_name
-        and conflicts.golden_record_key = field_values.record_key
+    inner join records
+        on conflicts.golden_record_key = records.record_key
 ),
 
 compared as (

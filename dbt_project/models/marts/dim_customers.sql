@@ -92,16 +92,10 @@ order_history as (
     group by customer_id
 ),
 
--- a slip of a big provider's domain (`gamil.com`, `hotmail` without `.com`): identity reads it as
--- the provider's, but no message reaches it
-email_domain_slips (typo, domain) as (
-    {{ email_domain_typos() }}
-),
-
 customer_records as (
     select
         records.*,
-        split_part(records.email_normalized, '@', 2) in (select typo from email_domain_slips) as is_email_slip
+        {{ email_slip('records.email_normalized') }} as is_email_slip
     from {{ ref('int_customers_matched') }} as records
     where records.customer_id in (select customer_id from in_scope)
 ),
@@ -109,12 +103,7 @@ customer_records as (
 golden_records as (
     select
         customer_id,
-        {{ owned_field('full_name') }},
-        {{ owned_field('tax_id_normalized', name='tax_id') }},
-        {{ owned_field('email_normalized', name='email', unusable='is_email_slip') }},
-        {{ owned_field('phone_normalized', name='phone') }},
-        {{ owned_field('city') }},
-        {{ owned_field('country_code') }},
+        {{ golden_fields() }},
         {%- for record_type in customer_record_types().values() %}
         coalesce(
             array_agg(source_record_id order by source_record_id) filter (where record_type = '{{ record_type }}'),
