@@ -115,7 +115,7 @@ def measure(name: str, orders: pd.DataFrame, lines: pd.DataFrame | None, cutoffs
         earlier = labelled_snapshot(orders, trained.evaluation_model_cutoffs, "training", lines)
         customers = evaluation.features.index.get_level_values("customer_id")
         bins = history_bins(orders, cutoff, customers)
-        inputs = trained.model.evaluation.logistic.inputs
+        inputs = trained.inputs
         aucs: dict[str, list[float]] = {reference: [] for reference in REFERENCES}
         for seed in range(SPLITS):
             for reference, scores in reference_scores(evaluation, earlier, bins, inputs, seed).items():
@@ -163,7 +163,7 @@ def run(progress) -> tuple[str, dict]:
         f"(stratified {FOLDS}-fold cross-validation; the mean ROC-AUC over {SPLITS} splits, ± their standard "
         "deviation, which is not the margin's uncertainty: the job's gate's, beside its model, is). In "
         "brackets, the margin over the best baseline of the cutoff. " + "; ".join(
-            f"*{r}*: {text}" for r, text in REFERENCES.items()) + ". The job's model learns from earlier "
+            f"*{r}*: {label}" for r, label in REFERENCES.items()) + ". The job's model learns from earlier "
         "cutoffs only (`bench.ml_churn`'s figure). A reference, not a bound: other families or inputs could "
         "do better.",
         "",

@@ -6,8 +6,6 @@
     or a kept row went stale.
 #}
 
-{%- set fields = ['tax_id', 'full_name', 'email', 'phone', 'city'] %}
-
 select
     conflicts.conflict_id,
     conflicts.field_name,
@@ -16,11 +14,6 @@ select
 from {{ ref('customer_field_conflicts') }} as conflicts
 inner join {{ ref('dim_customers') }} as customers
     on conflicts.customer_id = customers.customer_id
-cross join lateral (
-    select case conflicts.field_name
-    {%- for field in fields %}
-        when '{{ field }}' then customers.{{ field }}_source
-    {%- endfor %}
-    end as record_key
-) as taken
+-- dim_customers' `<field>_source` of the conflict's field
+cross join lateral (select to_jsonb(customers) ->> (conflicts.field_name || '_source') as record_key) as taken
 where conflicts.golden_record_key is distinct from taken.record_key
